@@ -1,0 +1,36 @@
+"""Dependencies shared by the routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.api.errors import request_language
+from app.forms.registry import FormRegistry
+from app.settings import Settings
+
+
+def get_engine(request: Request) -> AsyncEngine:
+    """The app's database engine."""
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+def get_forms(request: Request) -> FormRegistry:
+    """The forms loaded at start-up."""
+    forms: FormRegistry = request.app.state.forms
+    return forms
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+FormsDep = Annotated[FormRegistry, Depends(get_forms)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+LanguageDep = Annotated[str, Depends(request_language)]

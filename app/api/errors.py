@@ -1,0 +1,114 @@
+"""Map domain errors to HTTP status codes and one JSON shape, in the user's language."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.api.responses import JSON
+from app.errors import Conflict, DomainError, InvalidInput, NotFound, Problem, UnknownForm
+from app.i18n import pick_language, translate
+
+log = logging.getLogger(__name__)
+
+STATUS_CODES: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    InvalidInput: 422,
+    UnknownForm: 422,
+}
+
+
+def request_language(request: Request) -> str:
+    """vi or en, from ?lang= first, then Accept-Language."""
+    return pick_language(request.query_params.get("lang") or request.headers.get("accept-language"))
+
+
+def error_body(
+    code: str, message: str, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The JSON shape of every error: a code, a sentence, and per-field errors."""
+    return {"code": code, "detail": message, "errors": errors or []}
+
+
+def problems_body(problems: list[Problem], language: str) -> dict[str, Any]:
+    """Error body for a list of field problems."""
+    return error_body(
+        "validation_failed",
+        translate("validation_failed", language),
+        [p.as_dict(language) for p in problems],
+    )
+
+
+def _pydantic_problems(exc: RequestValidationError) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        location = [
+            str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")
+        ]
+        field = ".".join(location)
+        kind = str(error.get("type", ""))
+        if kind == "missing":
+            problems.append(Problem(field, "missing"))
+        elif kind.startswith("int"):
+            problems.append(Problem(field, "not_integer"))
+        elif kind.startswith(("float", "decimal")):
+            problems.append(Problem(field, "not_number"))
+        elif kind.startswith(("datetime", "date")):
+            problems.append(Problem(field, "invalid_datetime"))
+        elif kind.startswith("uuid"):
+            problems.append(Problem(field, "invalid_uuid"))
+        else:
+            problems.append(
+                Problem(
+                    field,
+                    "bad_query",
+                    texts={
+                        "vi": f"Giá trị không hợp lệ: {error.get('msg')}",
+                        "en": str(error.get("msg")),
+                    },
+                )
+            )
+    return problems
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    """Install the handlers on an app."""
+
+    async def domain_error(request: Request, exc: Exception) -> JSON:
+        assert isinstance(exc, DomainError)
+        language = request_language(request)
+        status = next((s for t, s in STATUS_CODES.items() if isinstance(exc, t)), 400)
+        if isinstance(exc, InvalidInput):
+            return JSON(problems_body(exc.problems, language), status_code=status)
+        return JSON(error_body(exc.code, exc.message(language)), status_code=status)
+
+    async def validation_error(request: Request, exc: Exception) -> JSON:
+        assert isinstance(exc, RequestValidationError)
+        body = problems_body(_pydantic_problems(exc), request_language(request))
+        return JSON(body, status_code=422)
+
+    async def http_error(request: Request, exc: Exception) -> JSON:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else "error"
+        return JSON(
+            error_body(f"http_{exc.status_code}", detail),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    async def unexpected(request: Request, exc: Exception) -> JSON:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        language = request_language(request)
+        return JSON(
+            error_body("internal_error", translate("internal_error", language)), status_code=500
+        )
+
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,62 @@
+"""Form definitions as JSON, for the phone app and integrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.api.deps import FormsDep
+from app.api.responses import JSON
+from app.api.schemas import ErrorOut
+from app.forms.definition import FormDefinition
+
+router = APIRouter(prefix="/api/v1/forms", tags=["forms"])
+
+
+def _summary(form: FormDefinition) -> dict[str, Any]:
+    return {
+        "form_id": form.form_id,
+        "version": form.version,
+        "title": form.title,
+        "languages": form.languages,
+        "default_language": form.default_language,
+        "md5": form.md5,
+    }
+
+
+@router.get("")
+async def list_forms(forms: FormsDep) -> JSON:
+    """The current version of every form, and any form file that failed to load."""
+    return JSON(
+        {
+            "forms": [_summary(form) for form in forms.all_current()],
+            "problems": forms.problems,
+        }
+    )
+
+
+@router.get("/{form_id}", responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+async def read_form(form_id: str, forms: FormsDep, version: str | None = None) -> JSON:
+    """A form definition (pyxform JSON plus the flattened questions)."""
+    form = forms.get(form_id, version)
+    questions = [
+        {
+            "name": q.name,
+            "type": q.type,
+            "group": q.group,
+            "label": q.label,
+            "hint": q.hint,
+            "required": q.required,
+            "required_message": q.required_message,
+            "relevant": q.relevant,
+            "constraint": q.constraint,
+            "constraint_message": q.constraint_message,
+            "choices": [{"value": c.value, "label": c.label} for c in q.choices],
+            "personal": q.personal,
+            "appearance": q.appearance,
+            "parameters": q.parameters,
+        }
+        for q in form.questions
+    ]
+    return JSON({**_summary(form), "questions": questions, "source": form.source})

@@ -1,0 +1,22 @@
+"""Liveness with a database round trip."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from app.api.deps import EngineDep
+from app.api.responses import JSON
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz(engine: EngineDep) -> JSON:
+    """200 when the database answers, 503 otherwise."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to reach the database means not healthy
+        return JSON({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
+    return JSON({"status": "ok", "database": "ok"})

@@ -1,0 +1,173 @@
+"""Household survey intake: single and batch submissions, reads with filters."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+
+from app.api.deps import EngineDep, FormsDep, LanguageDep, SettingsDep
+from app.api.errors import error_body
+from app.api.responses import JSON
+from app.api.schemas import (
+    BatchIn,
+    BatchOut,
+    ErrorOut,
+    SubmissionIn,
+    SubmissionRecord,
+    SubmissionsPage,
+    record_out,
+)
+from app.errors import InvalidInput, Problem
+from app.forms.registry import FormRegistry
+from app.i18n import translate
+from app.services import places, submissions
+from app.services.intake import PreparedSubmission, prepare_submission
+from app.settings import Settings
+
+router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut},
+    413: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
+
+
+async def _json_body(request: Request) -> Any:
+    body = await request.body()
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput([Problem("", "invalid_json", {"reason": str(exc)})]) from exc
+
+
+def _prepare(
+    raw: Any, forms: FormRegistry, settings: Settings
+) -> tuple[PreparedSubmission | None, list[Problem]]:
+    return prepare_submission(
+        raw,
+        forms,
+        datetime.now(UTC),
+        future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
+        low_accuracy_m=settings.gps_warning_accuracy_m,
+    )
+
+
+def _body_schema(model: type) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
+    }
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SubmissionRecord,
+    responses={
+        200: {"model": SubmissionRecord, "description": "Sent before: nothing new stored"},
+        **ERRORS,
+    },
+    openapi_extra=_body_schema(SubmissionIn),
+)
+async def create_submission(
+    request: Request, engine: EngineDep, forms: FormsDep, settings: SettingsDep
+) -> JSON:
+    """Store one household survey; a resend of the same survey answers 200 and stores nothing."""
+    prepared, problems = _prepare(await _json_body(request), forms, settings)
+    result = await submissions.ingest_one(engine, prepared, problems)
+    assert result.record is not None
+    status = 201 if result.outcome == "created" else 200
+    return JSON(record_out(result.record), status_code=status)
+
+
+@router.post(
+    "/batch",
+    response_model=BatchOut,
+    responses=ERRORS,
+    openapi_extra=_body_schema(BatchIn),
+)
+async def create_batch(
+    request: Request,
+    engine: EngineDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+) -> JSON:
+    """Store up to 500 surveys (a phone's outbox); answer each item on its own."""
+    raw = await _json_body(request)
+    items = raw.get("submissions") if isinstance(raw, dict) else raw
+    if not isinstance(items, list):
+        raise InvalidInput([Problem("submissions", "wrong_type", {"expected": "[...]"})])
+    if len(items) > settings.max_batch_items:
+        params = {"max": settings.max_batch_items, "count": len(items)}
+        return JSON(
+            error_body("batch_too_large", translate("batch_too_large", language, **params)),
+            status_code=413,
+        )
+    prepared = [_prepare(item, forms, settings) for item in items]
+    raw_ids = [
+        str(item.get("id")) if isinstance(item, dict) and item.get("id") else None for item in items
+    ]
+    results = await submissions.ingest(engine, prepared, raw_ids)
+    summary = {"created": 0, "duplicate": 0, "conflict": 0, "invalid": 0}
+    out = []
+    for result in results:
+        summary[result.outcome] += 1
+        out.append(
+            {
+                "index": result.index,
+                "id": result.id,
+                "outcome": result.outcome,
+                "record": record_out(result.record) if result.record else None,
+                "errors": [p.as_dict(language) for p in result.problems],
+            }
+        )
+    return JSON({"summary": summary, "results": out})
+
+
+@router.get(
+    "/{submission_id}", response_model=SubmissionRecord, responses={404: {"model": ErrorOut}}
+)
+async def read_submission(submission_id: uuid.UUID, engine: EngineDep, forms: FormsDep) -> JSON:
+    """One stored survey, without personal fields."""
+    record = await submissions.get_submission(engine, submission_id)
+    return JSON(record_out(submissions.redact(record, forms)))
+
+
+@router.get("", response_model=SubmissionsPage)
+async def list_submissions(
+    engine: EngineDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    city: str | None = None,
+    ward: int | None = None,
+    settlement: int | None = None,
+    status: str | None = None,
+    collected_from: Annotated[datetime | None, Query(alias="from")] = None,
+    collected_to: Annotated[datetime | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSON:
+    """Stored surveys, newest first, filtered by city, ward, settlement, status and date range."""
+    city_id = (await places.city(engine, city))["id"] if city else None
+    total, rows = await submissions.list_submissions(
+        engine,
+        city_id=city_id,
+        ward_id=ward,
+        settlement_id=settlement,
+        status=status,
+        collected_from=collected_from,
+        collected_to=collected_to,
+        limit=min(limit, settings.max_page_size),
+        offset=offset,
+    )
+    items = [record_out(submissions.redact(row, forms)) for row in rows]
+    return JSON({"total": total, "limit": limit, "offset": offset, "items": items})

@@ -1,0 +1,16 @@
+"""Async engine for the web app (asyncpg)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def make_engine(async_url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    """Create the app's engine; the app owns it and disposes of it at shutdown."""
+    return create_async_engine(
+        async_url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=False,
+        connect_args={"server_settings": {"application_name": "cdfmap", "timezone": "UTC"}},
+    )

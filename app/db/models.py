@@ -1,0 +1,105 @@
+"""GeoAlchemy2 models. Geometries are stored in EPSG:4326 as (lon, lat)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SRID = 4326
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every table."""
+
+
+class City(Base):
+    __tablename__ = "cities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    province: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Ward(Base):
+    __tablename__ = "wards"
+    __table_args__ = (UniqueConstraint("city_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False
+    )
+
+
+class Settlement(Base):
+    __tablename__ = "settlements"
+    __table_args__ = (UniqueConstraint("city_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"), index=True)
+    ward_id: Mapped[int | None] = mapped_column(
+        ForeignKey("wards.id", ondelete="SET NULL"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text)
+    households_estimate: Mapped[int | None] = mapped_column(Integer)
+    year_settled: Mapped[int | None] = mapped_column(Integer)
+    land_type: Mapped[str | None] = mapped_column(Text)
+    threats: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    profile: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    geom: Mapped[Any] = mapped_column(
+        Geometry("POLYGON", srid=SRID, spatial_index=True), nullable=False
+    )
+
+
+class HouseholdSurvey(Base):
+    __tablename__ = "household_surveys"
+    __table_args__ = (
+        Index("ix_household_surveys_city_ward", "city_id", "ward_id"),
+        Index("ix_household_surveys_collected_at", "collected_at"),
+    )
+
+    # The client generates the id when the survey is started: it is the idempotency key.
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
+    ward_id: Mapped[int | None] = mapped_column(ForeignKey("wards.id", ondelete="SET NULL"))
+    settlement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("settlements.id", ondelete="SET NULL"), index=True
+    )
+    form_id: Mapped[str] = mapped_column(String(64))
+    form_version: Mapped[str] = mapped_column(String(64))
+    collector: Mapped[str | None] = mapped_column(Text)
+    collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    status: Mapped[str] = mapped_column(String(16), server_default="received")
+    flags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    gps_accuracy_m: Mapped[float | None] = mapped_column(Float)
+    altitude_m: Mapped[float | None] = mapped_column(Float)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    geom: Mapped[Any] = mapped_column(
+        Geometry("POINT", srid=SRID, spatial_index=True), nullable=False
+    )

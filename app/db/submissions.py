@@ -1,0 +1,138 @@
+"""Queries on household surveys: set-based insert with place lookup, reads with filters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# The stored record as the API shows it (answers apart: they are redacted by the caller).
+RECORD_SELECT = """
+SELECT h.id, h.form_id, h.form_version, h.collector, h.collected_at, h.received_at, h.status,
+       h.flags, h.gps_accuracy_m, h.altitude_m, ST_Y(h.geom) AS lat, ST_X(h.geom) AS lon,
+       h.content_hash, c.slug AS city, h.ward_id, w.name AS ward_name,
+       h.settlement_id, s.name AS settlement_name{answers}
+FROM {source} h
+LEFT JOIN cities c ON c.id = h.city_id
+LEFT JOIN wards w ON w.id = h.ward_id
+LEFT JOIN settlements s ON s.id = h.settlement_id
+"""
+
+# One statement for a whole batch: unpack the JSON array, place each point in its ward and
+# settlement (point in polygon, GiST-indexed), insert what is new and report which ids were.
+INSERT_MANY = text(
+    """
+WITH items AS MATERIALIZED (
+    SELECT r.*, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) AS geom
+    FROM jsonb_to_recordset(CAST(:items AS jsonb)) AS r(
+        ord int, id uuid, form_id text, form_version text, collector text,
+        collected_at timestamptz, city text, lat float8, lon float8, accuracy_m float8,
+        altitude_m float8, answers jsonb, flags text[], content_hash text)
+), placed AS MATERIALIZED (
+    SELECT i.*, w.id AS ward_id, COALESCE(w.city_id, c.id, near.city_id) AS city_id,
+           s.id AS settlement_id
+    FROM items i
+    LEFT JOIN cities c ON c.slug = i.city
+    LEFT JOIN LATERAL (
+        SELECT wd.id, wd.city_id FROM wards wd
+        WHERE ST_Intersects(wd.geom, i.geom) AND (c.id IS NULL OR wd.city_id = c.id)
+        ORDER BY wd.id LIMIT 1) w ON true
+    LEFT JOIN LATERAL (
+        SELECT wd.city_id FROM wards wd
+        WHERE w.id IS NULL AND c.id IS NULL
+        ORDER BY wd.geom <-> i.geom LIMIT 1) near ON true
+    LEFT JOIN LATERAL (
+        SELECT st.id FROM settlements st
+        WHERE ST_Intersects(st.geom, i.geom)
+          AND st.city_id = COALESCE(w.city_id, c.id, near.city_id)
+        ORDER BY st.id LIMIT 1) s ON true
+)
+, inserted AS (
+INSERT INTO household_surveys (
+    id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
+    status, flags, gps_accuracy_m, altitude_m, answers, content_hash, geom)
+SELECT id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
+       'received',
+       CASE WHEN ward_id IS NULL THEN array_append(flags, 'outside_wards') ELSE flags END,
+       accuracy_m, altitude_m, answers, content_hash, geom
+FROM placed
+ORDER BY ord
+ON CONFLICT (id) DO NOTHING
+RETURNING *
+)
+"""
+    + RECORD_SELECT.format(source="inserted", answers="")
+)
+
+
+async def insert_many(
+    connection: AsyncConnection, rows: Sequence[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Insert the rows whose id is not stored yet; return the inserted records by id."""
+    if not rows:
+        return {}
+    payload = orjson.dumps(rows).decode()
+    result = await connection.execute(INSERT_MANY, {"items": payload})
+    return {str(row.id): dict(row._mapping) for row in result}
+
+
+async def fetch_records(
+    connection: AsyncConnection, ids: Sequence[uuid.UUID], with_answers: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Stored records by id."""
+    if not ids:
+        return {}
+    sql = RECORD_SELECT.format(
+        source="household_surveys", answers=", h.answers" if with_answers else ""
+    )
+    result = await connection.execute(text(sql + " WHERE h.id = ANY(:ids)"), {"ids": list(ids)})
+    return {str(row.id): dict(row._mapping) for row in result}
+
+
+async def list_records(
+    connection: AsyncConnection,
+    *,
+    city_id: int | None,
+    ward_id: int | None,
+    settlement_id: int | None,
+    status: str | None,
+    collected_from: datetime | None,
+    collected_to: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """A page of records matching the filters, newest first, with the total count."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    for column, value in (
+        ("h.city_id", city_id),
+        ("h.ward_id", ward_id),
+        ("h.settlement_id", settlement_id),
+        ("h.status", status),
+    ):
+        if value is not None:
+            name = column.split(".")[1]
+            clauses.append(f"{column} = :{name}")
+            params[name] = value
+    if collected_from is not None:
+        clauses.append("h.collected_at >= :collected_from")
+        params["collected_from"] = collected_from
+    if collected_to is not None:
+        clauses.append("h.collected_at < :collected_to")
+        params["collected_to"] = collected_to
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    total = (
+        await connection.execute(text(f"SELECT count(*) FROM household_surveys h{where}"), params)
+    ).scalar_one()
+    sql = (
+        RECORD_SELECT.format(source="household_surveys", answers=", h.answers")
+        + where
+        + " ORDER BY h.collected_at DESC, h.id LIMIT :limit OFFSET :offset"
+    )
+    rows = await connection.execute(text(sql), params)
+    return int(total), [dict(row._mapping) for row in rows]

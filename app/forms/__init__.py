@@ -1,0 +1,1 @@
+"""XLSForm survey definitions: loading (pyxform), the expression subset and answer validation."""

@@ -1,0 +1,70 @@
+"""The set of forms the server knows, read from forms/ at start-up."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.errors import UnknownForm
+from app.forms.definition import FormDefinition, FormLoadError, load_form
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FormRegistry:
+    """Every version of every form; the newest version of each form is the current one."""
+
+    versions: dict[str, dict[str, FormDefinition]] = field(default_factory=dict)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, form: FormDefinition) -> None:
+        """Register a form version (a new version never replaces an old one)."""
+        self.versions.setdefault(form.form_id, {})[form.version] = form
+
+    def current(self, form_id: str) -> FormDefinition:
+        """The newest version of a form."""
+        versions = self.versions.get(form_id)
+        if not versions:
+            raise UnknownForm("unknown_form", form=form_id)
+        return versions[max(versions, key=_version_key)]
+
+    def get(self, form_id: str, version: str | None) -> FormDefinition:
+        """A given version of a form (the newest when version is None)."""
+        if version is None:
+            return self.current(form_id)
+        versions = self.versions.get(form_id)
+        if not versions:
+            raise UnknownForm("unknown_form", form=form_id)
+        if version not in versions:
+            known = ", ".join(sorted(versions, key=_version_key))
+            raise UnknownForm("unknown_form_version", form=form_id, version=version, versions=known)
+        return versions[version]
+
+    def all_current(self) -> list[FormDefinition]:
+        """The newest version of every form, by form id."""
+        return [self.current(form_id) for form_id in sorted(self.versions)]
+
+
+def _version_key(version: str) -> tuple[int, int | str]:
+    return (1, int(version)) if version.isdigit() else (0, version)
+
+
+def load_registry(directory: Path) -> FormRegistry:
+    """Load every .xlsx in a directory (and its `versions/` archive of older versions).
+
+    A broken file is logged with its problems and skipped, so one bad upload cannot stop the
+    server; the problems are kept for the admin to see.
+    """
+    registry = FormRegistry()
+    paths = sorted(directory.glob("*.xlsx")) + sorted(directory.glob("versions/*.xlsx"))
+    for path in paths:
+        if path.name.startswith("~$"):  # Excel lock files
+            continue
+        try:
+            registry.add(load_form(path))
+        except FormLoadError as exc:
+            registry.problems[path.name] = exc.problems
+            log.error("form %s not loaded: %s", path.name, "; ".join(exc.problems))
+    return registry

@@ -1,0 +1,169 @@
+"""Validate and normalise a submission's answers against its form definition."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime
+from typing import Any
+
+from app.errors import Problem
+from app.forms.definition import META_TYPES, FormDefinition, Question
+from app.forms.xpath import is_true
+
+MAX_TEXT_LENGTH = 2000
+# Keys a client may add beside the questions (ODK meta and our own bookkeeping).
+META_KEYS = frozenset({"instanceID", "instanceName", "deprecatedID"} | META_TYPES)
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "") or value == []
+
+
+def _parse_geopoints(value: str) -> list[tuple[float, float]] | None:
+    points: list[tuple[float, float]] = []
+    for chunk in value.split(";"):
+        parts = chunk.split()
+        if not parts:
+            continue
+        if len(parts) < 2 or len(parts) > 4:
+            return None
+        try:
+            lat, lon = float(parts[0]), float(parts[1])
+            [float(p) for p in parts[2:]]
+        except ValueError:
+            return None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return None
+        points.append((lat, lon))
+    return points
+
+
+def _coerce(question: Question, value: Any, where: str) -> tuple[Any, Problem | None]:
+    """Return the normalised value, or a problem."""
+    kind = question.type
+    if kind == "integer":
+        if isinstance(value, bool):
+            return None, Problem(where, "not_integer")
+        if isinstance(value, int):
+            return value, None
+        if isinstance(value, float) and value.is_integer():
+            return int(value), None
+        if isinstance(value, str) and _INTEGER.match(value.strip()):
+            return int(value.strip()), None
+        return None, Problem(where, "not_integer")
+    if kind == "decimal":
+        if isinstance(value, bool):
+            return None, Problem(where, "not_number")
+        try:
+            number = float(value) if isinstance(value, int | float | str) else math.nan
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            return None, Problem(where, "not_number")
+        return number, None
+    if kind == "select_one":
+        text = str(value).strip() if isinstance(value, str | int) else None
+        if text is None or text not in question.choice_values:
+            return None, _choice_problem(question, value, where)
+        return text, None
+    if kind == "select_multiple":
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            items = [v.strip() for v in value]
+        elif isinstance(value, str):
+            items = value.split()
+        else:
+            return None, _choice_problem(question, value, where)
+        for item in items:
+            if item not in question.choice_values:
+                return None, _choice_problem(question, item, where)
+        return " ".join(dict.fromkeys(items)), None
+    if kind in ("geopoint", "geotrace", "geoshape"):
+        if not isinstance(value, str):
+            return None, Problem(where, "invalid_geopoint")
+        points = _parse_geopoints(value.strip().rstrip(";"))
+        minimum = {"geopoint": 1, "geotrace": 2, "geoshape": 4}[kind]
+        if points is None or (kind == "geopoint" and len(points) != 1):
+            return None, Problem(where, "invalid_geopoint")
+        if len(points) < minimum:
+            return None, Problem(where, "invalid_geoshape", {"min": minimum - (kind == "geoshape")})
+        return " ".join(value.split()), None
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(value)).isoformat(), None
+        except ValueError:
+            return None, Problem(where, "invalid_date")
+    if kind == "datetime":
+        try:
+            return datetime.fromisoformat(str(value)).isoformat(), None
+        except ValueError:
+            return None, Problem(where, "invalid_datetime")
+    # text, image (a file name), note
+    if not isinstance(value, str):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        else:
+            return None, Problem(where, "not_text")
+    if len(value) > MAX_TEXT_LENGTH:
+        return None, Problem(where, "text_too_long", {"max": MAX_TEXT_LENGTH})
+    return value.strip(), None
+
+
+def _choice_problem(question: Question, value: Any, where: str) -> Problem:
+    allowed = ", ".join(choice.value for choice in question.choices)
+    return Problem(where, "invalid_choice", {"value": value, "allowed": allowed})
+
+
+def validate_answers(
+    form: FormDefinition, answers: dict[str, Any], prefix: str = "answers."
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Check types, choices, required, relevance and constraints; return (normalised, problems).
+
+    Questions are checked in form order so that relevance sees the already-normalised answers
+    of the questions before it, as the phone does.
+    """
+    problems: list[Problem] = []
+    questions = form.by_name
+    for name in answers:
+        if name not in questions and name not in META_KEYS:
+            problems.append(
+                Problem(f"{prefix}{name}", "unknown_question", {"form": form.form_id, "name": name})
+            )
+    normalised: dict[str, Any] = {k: v for k, v in answers.items() if k in META_KEYS}
+    for question in form.questions:
+        if question.type == "note":
+            continue
+        where = f"{prefix}{question.name}"
+        value = answers.get(question.name)
+        relevant = question.relevant_expression is None or is_true(
+            question.relevant_expression, normalised
+        )
+        if not relevant:
+            if not _is_empty(value):
+                problems.append(
+                    Problem(where, "not_relevant", {"condition": question.relevant or ""})
+                )
+            continue
+        if _is_empty(value):
+            if question.required:
+                problems.append(Problem(where, "required", texts=question.required_message))
+            continue
+        coerced, problem = _coerce(question, value, where)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        if question.constraint_expression is not None and not is_true(
+            question.constraint_expression, normalised, coerced
+        ):
+            problems.append(
+                Problem(
+                    where,
+                    "constraint",
+                    {"constraint": question.constraint},
+                    texts=question.constraint_message,
+                )
+            )
+            continue
+        normalised[question.name] = coerced
+    return normalised, problems

@@ -1,0 +1,175 @@
+"""Messages shown to volunteers and planners, in Vietnamese (default) and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "required": {
+        "vi": "Bắt buộc trả lời câu này.",
+        "en": "This question is required.",
+    },
+    "missing": {
+        "vi": "Thiếu thông tin bắt buộc.",
+        "en": "This field is required.",
+    },
+    "not_integer": {
+        "vi": "Phải là một số nguyên, ví dụ 4.",
+        "en": "Must be a whole number, for example 4.",
+    },
+    "not_number": {
+        "vi": "Phải là một số, ví dụ 2.5.",
+        "en": "Must be a number, for example 2.5.",
+    },
+    "not_text": {"vi": "Phải là chữ.", "en": "Must be text."},
+    "text_too_long": {
+        "vi": "Quá dài (tối đa {max} ký tự).",
+        "en": "Too long (at most {max} characters).",
+    },
+    "invalid_choice": {
+        "vi": "Lựa chọn '{value}' không có trong danh sách. Chọn một trong: {allowed}.",
+        "en": "'{value}' is not one of the choices. Choose one of: {allowed}.",
+    },
+    "constraint": {
+        "vi": "Câu trả lời không hợp lệ.",
+        "en": "This answer is not allowed.",
+    },
+    "not_relevant": {
+        "vi": "Câu này không áp dụng với các câu trả lời khác ({condition}); hãy bỏ trống.",
+        "en": "This question does not apply given the other answers ({condition}); leave it empty.",
+    },
+    "unknown_question": {
+        "vi": "Biểu mẫu '{form}' không có câu hỏi '{name}'.",
+        "en": "Form '{form}' has no question '{name}'.",
+    },
+    "unknown_form": {
+        "vi": "Không có biểu mẫu '{form}'. Hãy cập nhật ứng dụng để tải biểu mẫu mới.",
+        "en": "There is no form '{form}'. Update the app to get the current forms.",
+    },
+    "unknown_form_version": {
+        "vi": "Biểu mẫu '{form}' không có phiên bản '{version}'. Các phiên bản: {versions}.",
+        "en": "Form '{form}' has no version '{version}'. Known versions: {versions}.",
+    },
+    "invalid_geopoint": {
+        "vi": "Tọa độ không hợp lệ: cần 'vĩ độ kinh độ [độ cao] [độ chính xác]'.",
+        "en": "Not a valid location: expected 'lat lon [altitude] [accuracy]'.",
+    },
+    "invalid_geoshape": {
+        "vi": "Ranh giới không hợp lệ: cần ít nhất {min} điểm.",
+        "en": "Not a valid boundary: at least {min} points are needed.",
+    },
+    "invalid_date": {
+        "vi": "Ngày không hợp lệ (định dạng YYYY-MM-DD).",
+        "en": "Not a valid date (format YYYY-MM-DD).",
+    },
+    "invalid_datetime": {
+        "vi": "Thời điểm không hợp lệ (định dạng ISO 8601, ví dụ 2026-11-26T09:30:00+07:00).",
+        "en": "Not a valid time (ISO 8601, for example 2026-11-26T09:30:00+07:00).",
+    },
+    "lat_range": {
+        "vi": "Vĩ độ phải nằm trong khoảng -90 đến 90 (nhận được {value}).",
+        "en": "Latitude must be between -90 and 90 (got {value}).",
+    },
+    "lon_range": {
+        "vi": "Kinh độ phải nằm trong khoảng -180 đến 180 (nhận được {value}).",
+        "en": "Longitude must be between -180 and 180 (got {value}).",
+    },
+    "lat_lon_swapped": {
+        "vi": "Vĩ độ và kinh độ có vẻ bị đảo ngược (vĩ độ {lat}, kinh độ {lon}). "
+        "Ở Việt Nam vĩ độ khoảng 8-24, kinh độ khoảng 102-110.",
+        "en": "Latitude and longitude look swapped (lat {lat}, lon {lon}). "
+        "In Vietnam latitude is about 8-24 and longitude about 102-110.",
+    },
+    "null_island": {
+        "vi": "Chưa có vị trí GPS (0, 0). Hãy chờ điện thoại bắt được GPS rồi thử lại.",
+        "en": "No GPS fix (0, 0). Wait for the phone to get a GPS position and try again.",
+    },
+    "accuracy_negative": {
+        "vi": "Độ chính xác GPS không thể âm (nhận được {value} m).",
+        "en": "GPS accuracy cannot be negative (got {value} m).",
+    },
+    "collected_in_future": {
+        "vi": "Thời điểm khảo sát ({value}) nằm trong tương lai. Kiểm tra ngày giờ của điện thoại.",
+        "en": "The survey time ({value}) is in the future. Check the phone's date and time.",
+    },
+    "collected_too_old": {
+        "vi": "Thời điểm khảo sát ({value}) quá cũ. Kiểm tra ngày giờ của điện thoại.",
+        "en": "The survey time ({value}) is too far in the past. Check the phone's date and time.",
+    },
+    "invalid_uuid": {
+        "vi": "Mã khảo sát phải là một UUID (ví dụ 0b6f5c1e-...).",
+        "en": "The survey id must be a UUID (for example 0b6f5c1e-...).",
+    },
+    "wrong_type": {
+        "vi": "Sai kiểu dữ liệu: cần {expected}.",
+        "en": "Wrong type: expected {expected}.",
+    },
+    "unknown_field": {
+        "vi": "Trường '{name}' không được hỗ trợ.",
+        "en": "Unknown field '{name}'.",
+    },
+    "invalid_json": {
+        "vi": "Dữ liệu gửi lên không phải JSON hợp lệ: {reason}.",
+        "en": "The request body is not valid JSON: {reason}.",
+    },
+    "body_too_large": {
+        "vi": "Dữ liệu gửi lên quá lớn (tối đa {max} byte).",
+        "en": "The request body is too large (at most {max} bytes).",
+    },
+    "batch_too_large": {
+        "vi": "Một lần gửi tối đa {max} khảo sát (nhận được {count}).",
+        "en": "At most {max} surveys per batch (got {count}).",
+    },
+    "validation_failed": {
+        "vi": "Khảo sát chưa hợp lệ; xem lỗi của từng câu.",
+        "en": "The survey is not valid; see the error for each field.",
+    },
+    "conflict": {
+        "vi": "Đã có một khảo sát khác với cùng mã {id}. Khảo sát đã lưu không bị thay đổi; "
+        "hãy tạo khảo sát mới thay vì sửa khảo sát đã gửi.",
+        "en": "A different survey with the same id {id} is already stored. The stored survey "
+        "was not changed; start a new survey instead of editing a sent one.",
+    },
+    "not_found": {
+        "vi": "Không tìm thấy {what}.",
+        "en": "{what} was not found.",
+    },
+    "bad_query": {
+        "vi": "Tham số không hợp lệ.",
+        "en": "Invalid query parameter.",
+    },
+    "unknown_city": {
+        "vi": "Không có thành phố '{city}'.",
+        "en": "There is no city '{city}'.",
+    },
+    "internal_error": {
+        "vi": "Lỗi máy chủ. Dữ liệu của bạn vẫn còn trên điện thoại; hãy thử gửi lại sau.",
+        "en": "Server error. Your data is still on the phone; try sending again later.",
+    },
+}
+
+
+def pick_language(requested: str | None) -> str:
+    """Choose vi or en from a ?lang= value or an Accept-Language header."""
+    if not requested:
+        return DEFAULT_LANGUAGE
+    for part in requested.split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
+
+
+def translate(code: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
+    """The message for `code` in `language`, formatted with params."""
+    texts = MESSAGES.get(code)
+    if texts is None:
+        return code
+    text = texts.get(language) or texts[DEFAULT_LANGUAGE]
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError):
+        return text

@@ -1,0 +1,50 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from app.api import exports, forms, health, places, submissions
+from app.api.errors import add_exception_handlers
+from app.api.limits import BodySizeLimit
+from app.db.engine import make_engine
+from app.forms.registry import load_registry
+from app.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app from explicit settings (the environment's when none are given)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(
+            settings.async_database_url, settings.db_pool_size, settings.db_max_overflow
+        )
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="CDF map: community survey and mapping",
+        version="0.1.0",
+        summary="Household surveys with GPS points, settlements, wards and cities in PostGIS.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.forms = load_registry(settings.forms_dir)
+    add_exception_handlers(app)
+    for module in (health, submissions, places, exports, forms):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,225 @@
+"""Check a raw submission (JSON from a phone) and turn it into a row ready to store."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+
+from app.errors import Problem, UnknownForm
+from app.forms.registry import FormRegistry
+from app.forms.validation import validate_answers
+
+VIETNAM_TZ = timezone(timedelta(hours=7))
+EARLIEST_COLLECTION = datetime(2000, 1, 1, tzinfo=UTC)
+TOP_LEVEL_KEYS = frozenset(
+    {"id", "form_id", "form_version", "collected_at", "collector", "city", "location", "answers"}
+)
+LOCATION_KEYS = frozenset({"lat", "lon", "accuracy_m", "altitude_m"})
+# Vietnam's extent, to recognise a point whose lat and lon were swapped.
+VIETNAM_LAT = (8.0, 24.0)
+VIETNAM_LON = (102.0, 110.0)
+
+
+@dataclass(frozen=True)
+class PreparedSubmission:
+    """A valid submission, normalised, with the hash that decides duplicate vs conflict."""
+
+    id: uuid.UUID
+    form_id: str
+    form_version: str
+    collected_at: datetime
+    collector: str | None
+    city: str | None
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    altitude_m: float | None
+    answers: dict[str, Any]
+    flags: list[str] = field(default_factory=list)
+    content_hash: str = ""
+
+
+def _number(raw: dict[str, Any], key: str, where: str, problems: list[Problem]) -> float | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        problems.append(Problem(where, "wrong_type", {"expected": "number"}))
+        return None
+    if not math.isfinite(value):
+        problems.append(Problem(where, "not_number"))
+        return None
+    return float(value)
+
+
+def _location(raw: Any, problems: list[Problem]) -> tuple[float, float, float | None, float | None]:
+    if not isinstance(raw, dict):
+        code = "missing" if raw is None else "wrong_type"
+        problems.append(Problem("location", code, {"expected": "{lat, lon}"}))
+        return math.nan, math.nan, None, None
+    for key in raw:
+        if key not in LOCATION_KEYS:
+            problems.append(Problem(f"location.{key}", "unknown_field", {"name": key}))
+    before = len(problems)
+    lat = _number(raw, "lat", "location.lat", problems)
+    lon = _number(raw, "lon", "location.lon", problems)
+    accuracy = _number(raw, "accuracy_m", "location.accuracy_m", problems)
+    altitude = _number(raw, "altitude_m", "location.altitude_m", problems)
+    if lat is None and "lat" not in raw:
+        problems.append(Problem("location.lat", "missing"))
+    if lon is None and "lon" not in raw:
+        problems.append(Problem("location.lon", "missing"))
+    if len(problems) > before or lat is None or lon is None:
+        return math.nan, math.nan, accuracy, altitude
+    if VIETNAM_LON[0] <= lat <= VIETNAM_LON[1] and VIETNAM_LAT[0] <= lon <= VIETNAM_LAT[1]:
+        problems.append(Problem("location", "lat_lon_swapped", {"lat": lat, "lon": lon}))
+    elif not -90 <= lat <= 90:
+        problems.append(Problem("location.lat", "lat_range", {"value": lat}))
+    elif not -180 <= lon <= 180:
+        problems.append(Problem("location.lon", "lon_range", {"value": lon}))
+    elif lat == 0 and lon == 0:
+        problems.append(Problem("location", "null_island"))
+    if accuracy is not None and accuracy < 0:
+        problems.append(Problem("location.accuracy_m", "accuracy_negative", {"value": accuracy}))
+    return lat, lon, accuracy, altitude
+
+
+def _collected_at(
+    raw: Any, now: datetime, tolerance: timedelta, problems: list[Problem]
+) -> datetime:
+    if raw is None:
+        problems.append(Problem("collected_at", "missing"))
+        return now
+    try:
+        if not isinstance(raw, str):
+            raise ValueError
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(Problem("collected_at", "invalid_datetime"))
+        return now
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=VIETNAM_TZ)  # phones here are on Vietnam time
+    if value > now + tolerance:
+        problems.append(Problem("collected_at", "collected_in_future", {"value": raw}))
+    elif value < EARLIEST_COLLECTION:
+        problems.append(Problem("collected_at", "collected_too_old", {"value": raw}))
+    return value
+
+
+def _short_text(
+    raw: dict[str, Any], key: str, problems: list[Problem], limit: int = 64
+) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        problems.append(Problem(key, "wrong_type", {"expected": "text"}))
+        return None
+    if len(value) > limit:
+        problems.append(Problem(key, "text_too_long", {"max": limit}))
+        return None
+    return value.strip()
+
+
+def content_hash(prepared: PreparedSubmission) -> str:
+    """SHA-256 of the normalised content: equal for a resend, different for an edit."""
+    canonical = {
+        "form_id": prepared.form_id,
+        "form_version": prepared.form_version,
+        "collected_at": prepared.collected_at.astimezone(UTC).isoformat(),
+        "collector": prepared.collector,
+        "city": prepared.city,
+        "location": [prepared.lat, prepared.lon, prepared.accuracy_m, prepared.altitude_m],
+        "answers": prepared.answers,
+    }
+    return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def prepare_submission(
+    raw: Any,
+    forms: FormRegistry,
+    now: datetime,
+    *,
+    future_tolerance: timedelta = timedelta(minutes=10),
+    low_accuracy_m: float = 20.0,
+) -> tuple[PreparedSubmission | None, list[Problem]]:
+    """Validate one submission; return it normalised, or the problems naming each bad field."""
+    if not isinstance(raw, dict):
+        return None, [Problem("", "wrong_type", {"expected": "a JSON object"})]
+    problems: list[Problem] = []
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            problems.append(Problem(key, "unknown_field", {"name": key}))
+    submission_id: uuid.UUID | None = None
+    if raw.get("id") is None:
+        problems.append(Problem("id", "missing"))
+    else:
+        try:
+            submission_id = uuid.UUID(str(raw["id"]))
+        except ValueError:
+            problems.append(Problem("id", "invalid_uuid"))
+    form_id = _short_text(raw, "form_id", problems)
+    if form_id is None and "form_id" not in raw:
+        problems.append(Problem("form_id", "missing"))
+    version = raw.get("form_version")
+    version = str(version) if isinstance(version, int | str) and str(version) else None
+    collected_at = _collected_at(raw.get("collected_at"), now, future_tolerance, problems)
+    collector = _short_text(raw, "collector", problems)
+    city = _short_text(raw, "city", problems)
+    lat, lon, accuracy, altitude = _location(raw.get("location"), problems)
+    answers = raw.get("answers")
+    if not isinstance(answers, dict):
+        problems.append(
+            Problem("answers", "missing" if answers is None else "wrong_type", {"expected": "{}"})
+        )
+        answers = {}
+
+    form = None
+    if form_id is not None:
+        try:
+            form = forms.get(form_id, version)
+        except UnknownForm as exc:
+            field = "form_version" if exc.code == "unknown_form_version" else "form_id"
+            problems.append(Problem(field, exc.code, exc.params))
+    normalised: dict[str, Any] = {}
+    if form is not None:
+        point_question = form.geopoint_question
+        answers = dict(answers)
+        if point_question is not None and math.isfinite(lat):
+            # The survey's location travels beside the answers; it fills the form's geopoint.
+            answers.setdefault(point_question.name, f"{lat} {lon} {altitude or 0} {accuracy or 0}")
+        normalised, answer_problems = validate_answers(form, answers)
+        if point_question is not None:
+            normalised.pop(point_question.name, None)
+            answer_problems = [
+                p
+                for p in answer_problems
+                if not (p.field.endswith(f".{point_question.name}") and not math.isfinite(lat))
+            ]
+        problems.extend(answer_problems)
+    if problems or submission_id is None or form is None:
+        return None, problems
+    flags = []
+    if accuracy is not None and accuracy > low_accuracy_m:
+        flags.append("low_gps_accuracy")
+    prepared = PreparedSubmission(
+        id=submission_id,
+        form_id=form.form_id,
+        form_version=form.version,
+        collected_at=collected_at,
+        collector=collector,
+        city=city,
+        lat=lat,
+        lon=lon,
+        accuracy_m=accuracy,
+        altitude_m=altitude,
+        answers=normalised,
+        flags=flags,
+    )
+    return PreparedSubmission(**{**prepared.__dict__, "content_hash": content_hash(prepared)}), []

@@ -1,0 +1,85 @@
+"""Use case: load the synthetic sample city (boundaries + households) into the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, text
+
+from app.db.submissions import INSERT_MANY
+from app.forms.registry import FormRegistry
+from app.geo import sample_city
+from app.services.boundaries import ImportSummary, import_city
+from app.services.intake import prepare_submission
+from app.services.submissions import submission_row
+
+CHUNK = 2000
+
+
+def load_boundaries(connection: Connection, samples_dir: Path) -> ImportSummary:
+    """Import the sample city's wards and settlements from data/samples/tam-ky/."""
+    directory = samples_dir / sample_city.CITY_SLUG
+    return import_city(
+        connection,
+        slug=sample_city.CITY_SLUG,
+        name=sample_city.CITY_NAME,
+        province=sample_city.PROVINCE,
+        wards_path=directory / "wards.geojson",
+        settlements_path=directory / "settlements.geojson",
+    )
+
+
+def insert_submissions(
+    connection: Connection,
+    forms: FormRegistry,
+    raw_items: Iterable[dict[str, Any]],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Validate and insert surveys in chunks through the ingest SQL; return how many were new."""
+    now = datetime.now(UTC)
+    created = 0
+    chunk: list[dict[str, Any]] = []
+
+    def flush() -> int:
+        if not chunk:
+            return 0
+        result = connection.execute(INSERT_MANY, {"items": orjson.dumps(chunk).decode()})
+        count = len(result.fetchall())
+        if progress:
+            progress(len(chunk))
+        chunk.clear()
+        return count
+
+    for raw in raw_items:
+        prepared, problems = prepare_submission(raw, forms, now)
+        if prepared is None:
+            raise ValueError(f"sample survey {raw.get('id')} is invalid: {problems}")
+        chunk.append(submission_row(len(chunk), prepared))
+        if len(chunk) >= CHUNK:
+            created += flush()
+    created += flush()
+    return created
+
+
+def load_sample_city(
+    connection: Connection,
+    forms: FormRegistry,
+    samples_dir: Path,
+    households: int,
+    seed: int = 2026,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[ImportSummary, int]:
+    """Load the sample city; re-running adds nothing (boundaries upsert, surveys by id)."""
+    summary = load_boundaries(connection, samples_dir)
+    stored = connection.execute(
+        text("SELECT count(*) FROM household_surveys WHERE city_id = :id"), {"id": summary.city_id}
+    ).scalar_one()
+    if stored >= households:
+        return summary, 0
+    city = sample_city.generate_city(seed)
+    items = sample_city.generate_households(city, households, seed)
+    return summary, insert_submissions(connection, forms, items, progress)

@@ -1,0 +1,69 @@
+"""Settings: the only module that reads the environment (and `.env`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/cdfmap"
+
+
+class Settings(BaseSettings):
+    """Application settings; every field can be set as an environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="Plain libpq URL, e.g. postgresql://user:pass@host:5432/db",
+    )
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    forms_dir: Path = REPO_ROOT / "forms"
+    static_dir: Path = REPO_ROOT / "static"
+    media_dir: Path = REPO_ROOT / "var" / "media"
+    samples_dir: Path = REPO_ROOT / "data" / "samples"
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_batch_items: int = 500
+    default_page_size: int = 100
+    max_page_size: int = 1000
+    future_tolerance_seconds: int = 600
+    gps_warning_accuracy_m: float = 20.0
+    basemap_tiles_url: str | None = Field(
+        default=None,
+        description="Optional background tile URL template (e.g. an OSM tile server); "
+        "maps work without it.",
+    )
+    basemap_attribution: str = "© OpenStreetMap contributors"
+
+    @property
+    def async_database_url(self) -> str:
+        """The database URL with the asyncpg driver, for the web app."""
+        return with_driver(self.database_url, "postgresql+asyncpg")
+
+    @property
+    def sync_database_url(self) -> str:
+        """The database URL with the psycopg driver, for migrations and the CLI."""
+        return with_driver(self.database_url, "postgresql+psycopg")
+
+    @property
+    def libpq_database_url(self) -> str:
+        """The database URL without any SQLAlchemy driver suffix (for asyncpg, psql, GDAL)."""
+        return with_driver(self.database_url, "postgresql")
+
+
+def with_driver(url: str, scheme: str) -> str:
+    """Return `url` with its scheme replaced (postgres://, postgresql+x:// -> scheme://)."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got {parts.scheme!r}")
+    return urlunsplit((scheme, parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def get_settings() -> Settings:
+    """Read settings from the environment (called by create_app's callers, not at import)."""
+    return Settings()

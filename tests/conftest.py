@@ -1,0 +1,138 @@
+"""Shared fixtures: a real PostGIS database per test session, the app, a live server.
+
+The server is the one of TEST_DATABASE_URL, else DATABASE_URL, else the local default;
+each session creates its own database there and drops it at the end. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from app.db.migrate import create_database_if_missing, drop_database, upgrade_to_head
+from app.forms.registry import FormRegistry, load_registry
+from app.main import create_app
+from app.services.samples import load_boundaries
+from app.settings import DEFAULT_DATABASE_URL, REPO_ROOT, Settings, with_driver
+
+
+def _server_url() -> str:
+    return (
+        os.environ.get("TEST_DATABASE_URL")
+        or os.environ.get("DATABASE_URL")
+        or DEFAULT_DATABASE_URL
+    )
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database (migrated to head, sample boundaries loaded) for this test session."""
+    name = f"cdfmap_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    url = str(make_url(with_driver(_server_url(), "postgresql")).set(database=name))
+    sync_url = with_driver(url, "postgresql+psycopg")
+    create_database_if_missing(sync_url)
+    try:
+        upgrade_to_head(sync_url)
+        engine = create_engine(sync_url)
+        with engine.begin() as connection:
+            load_boundaries(connection, REPO_ROOT / "data" / "samples")
+        engine.dispose()
+        yield url
+    finally:
+        drop_database(sync_url)
+
+
+@pytest.fixture(scope="session")
+def sync_engine(database_url: str) -> Iterator[Engine]:
+    """A synchronous engine on the test database, for arranging and checking rows."""
+    engine = create_engine(with_driver(database_url, "postgresql+psycopg"))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def forms() -> FormRegistry:
+    """The forms in forms/."""
+    return load_registry(REPO_ROOT / "forms")
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings pointing at the test database."""
+    return Settings(database_url=database_url, media_dir=tmp_path / "media")
+
+
+@pytest.fixture
+def clean_surveys(sync_engine: Engine) -> Iterator[None]:
+    """Each test that stores surveys starts and ends with none stored."""
+    with sync_engine.begin() as connection:
+        connection.execute(text("TRUNCATE household_surveys"))
+    yield
+    with sync_engine.begin() as connection:
+        connection.execute(text("TRUNCATE household_surveys"))
+
+
+@pytest.fixture
+def client(settings: Settings, clean_surveys: None) -> Iterator[TestClient]:
+    """The app in-process, with its lifespan (engine) running."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str) -> Iterator[str]:
+    """The app under a real uvicorn process on a free port; yields its base URL."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None:
+                raise RuntimeError("the app server exited at start-up")
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("the app server did not answer /healthz within 30 s")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,351 @@
+"""Ingest API against a real PostGIS: idempotency, conflicts, validation, placement, batch."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from tests.factories import household_answers, household_survey
+
+URL = "/api/v1/submissions"
+
+
+def stored_count(engine: Engine, submission_id: str | None = None) -> int:
+    with engine.connect() as connection:
+        if submission_id is None:
+            return int(
+                connection.execute(text("SELECT count(*) FROM household_surveys")).scalar_one()
+            )
+        return int(
+            connection.execute(
+                text("SELECT count(*) FROM household_surveys WHERE id = :id"), {"id": submission_id}
+            ).scalar_one()
+        )
+
+
+def errors_by_field(response: httpx.Response) -> dict[str, dict[str, Any]]:
+    return {error["field"]: error for error in response.json()["errors"]}
+
+
+def test_create_then_resend_is_idempotent(client: TestClient, sync_engine: Engine) -> None:
+    body = household_survey()
+    first = client.post(URL, json=body)
+    assert first.status_code == 201, first.text
+    record = first.json()
+    assert record["id"] == body["id"]
+    assert record["ward"]["name"] == "An Xuân"
+    assert record["city"] == "tam-ky"
+    assert record["status"] == "received"
+    assert record["location"] == {
+        "lat": 15.571,
+        "lon": 108.474,
+        "accuracy_m": 6.5,
+        "altitude_m": 12.0,
+    }
+
+    again = client.post(URL, json=body)
+    assert again.status_code == 200
+    assert again.json() == record
+    assert stored_count(sync_engine) == 1
+
+
+def test_resend_with_equivalent_encoding_is_a_duplicate(client: TestClient) -> None:
+    body = household_survey()
+    assert client.post(URL, json=body).status_code == 201
+    # Same content, sent as strings and with another time-zone spelling of the same instant.
+    resend = {**body, "collected_at": "2026-11-26T02:30:00Z"}
+    resend["answers"] = {
+        **body["answers"],
+        "household_size": "4",
+        "priority_needs": ["drainage", "lane"],
+    }
+    assert client.post(URL, json=resend).status_code == 200
+
+
+def test_same_id_different_content_is_a_conflict(client: TestClient, sync_engine: Engine) -> None:
+    body = household_survey()
+    assert client.post(URL, json=body).status_code == 201
+    edited = {**body, "answers": household_answers(water_source="piped")}
+    response = client.post(URL, json=edited, headers={"Accept-Language": "en"})
+    assert response.status_code == 409
+    assert "already stored" in response.json()["detail"]
+    with sync_engine.connect() as connection:
+        water = connection.execute(
+            text("SELECT answers->>'water_source' FROM household_surveys WHERE id = :id"),
+            {"id": body["id"]},
+        ).scalar_one()
+    assert water == "shared_tap"  # the stored survey is untouched
+
+
+def test_concurrent_duplicates_store_one_row(
+    live_server: str, sync_engine: Engine, clean_surveys: None
+) -> None:
+    body = household_survey()
+    statuses: list[int] = []
+    barrier = threading.Barrier(12)
+
+    def send() -> None:
+        with httpx.Client(base_url=live_server, timeout=30) as http:
+            barrier.wait()
+            statuses.append(http.post(URL, json=body).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 11 + [201]
+    assert stored_count(sync_engine, body["id"]) == 1
+
+
+def test_concurrent_batches_with_overlapping_ids(
+    live_server: str, sync_engine: Engine, clean_surveys: None
+) -> None:
+    surveys = [household_survey() for _ in range(40)]
+    outcomes: list[dict[str, int]] = []
+
+    def send(items: list[dict[str, Any]]) -> None:
+        with httpx.Client(base_url=live_server, timeout=30) as http:
+            outcomes.append(
+                http.post(f"{URL}/batch", json={"submissions": items}).json()["summary"]
+            )
+
+    threads = [threading.Thread(target=send, args=(surveys[i::2] + surveys,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(o["created"] for o in outcomes) == 40
+    assert sum(o["conflict"] + o["invalid"] for o in outcomes) == 0
+    assert stored_count(sync_engine) == 40
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"location": {"lat": 95.0, "lon": 108.47}}, "location.lat", "lat_range"),
+        ({"location": {"lat": 15.57, "lon": 190.0}}, "location.lon", "lon_range"),
+        ({"location": {"lat": 108.47, "lon": 15.57}}, "location", "lat_lon_swapped"),
+        ({"location": {"lat": 0, "lon": 0}}, "location", "null_island"),
+        (
+            {"location": {"lat": 15.57, "lon": 108.47, "accuracy_m": -3}},
+            "location.accuracy_m",
+            "accuracy_negative",
+        ),
+        ({"location": {"lat": "15.57", "lon": 108.47}}, "location.lat", "wrong_type"),
+        ({"location": None}, "location", "missing"),
+        ({"collected_at": "2099-01-01T08:00:00+07:00"}, "collected_at", "collected_in_future"),
+        ({"collected_at": "1990-01-01T08:00:00+07:00"}, "collected_at", "collected_too_old"),
+        ({"collected_at": "yesterday"}, "collected_at", "invalid_datetime"),
+        ({"form_id": "no_such_form"}, "form_id", "unknown_form"),
+        ({"form_version": "1999"}, "form_version", "unknown_form_version"),
+        ({"id": "not-a-uuid"}, "id", "invalid_uuid"),
+        ({"answers": household_answers(tenure=None)}, "answers.tenure", "required"),
+        ({"answers": household_answers(tenure="castle")}, "answers.tenure", "invalid_choice"),
+        (
+            {"answers": household_answers(priority_needs="water spaceship")},
+            "answers.priority_needs",
+            "invalid_choice",
+        ),
+        (
+            {"answers": household_answers(household_size="four")},
+            "answers.household_size",
+            "not_integer",
+        ),
+        ({"answers": household_answers(household_size=45)}, "answers.household_size", "constraint"),
+        ({"answers": household_answers(lane_width_m="wide")}, "answers.lane_width_m", "not_number"),
+        ({"answers": household_answers(head_phone="12345")}, "answers.head_phone", "constraint"),
+        (
+            {"answers": household_answers(savings_group="no", cdf_loan="yes")},
+            "answers.cdf_loan",
+            "not_relevant",
+        ),
+        (
+            {"answers": household_answers(favourite_colour="blue")},
+            "answers.favourite_colour",
+            "unknown_question",
+        ),
+        ({"answers": "tenure=red_book"}, "answers", "wrong_type"),
+        ({"extra": 1}, "extra", "unknown_field"),
+    ],
+)
+def test_invalid_input_names_the_field(
+    client: TestClient, sync_engine: Engine, change: dict[str, Any], field: str, code: str
+) -> None:
+    response = client.post(URL, json=household_survey(**change))
+    assert response.status_code == 422, response.text
+    errors = errors_by_field(response)
+    assert field in errors, errors
+    assert errors[field]["code"] == code
+    assert errors[field]["message"]
+    assert stored_count(sync_engine) == 0
+
+
+def test_errors_are_in_vietnamese_by_default_and_english_on_request(client: TestClient) -> None:
+    body = household_survey(answers=household_answers(tenure=None, household_size=45))
+    vi = errors_by_field(client.post(URL, json=body))
+    assert vi["answers.tenure"]["message"] == "Bắt buộc trả lời câu này."
+    assert vi["answers.household_size"]["message"] == "Số người phải từ 1 đến 30."
+    en = errors_by_field(client.post(URL, json=body, headers={"Accept-Language": "en-US,en;q=0.9"}))
+    assert en["answers.tenure"]["message"] == "This question is required."
+    assert (
+        errors_by_field(client.post(f"{URL}?lang=en", json=body))["answers.household_size"][
+            "message"
+        ]
+        == "Must be between 1 and 30."
+    )
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"{not json",
+        b"",
+        b"[]",
+        b"null",
+        b"42",
+        b'"text"',
+        b'{"id": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        json.dumps(
+            {"id": str(uuid.uuid4()), "answers": {"head_name": {"nested": [1, 2]}}}
+        ).encode(),
+        b"\xff\xfe\x00garbage",
+    ],
+)
+def test_malformed_bodies_get_4xx_never_500(client: TestClient, payload: bytes) -> None:
+    response = client.post(URL, content=payload, headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["detail"]
+
+
+def test_huge_body_is_refused_with_413(client: TestClient) -> None:
+    body = household_survey(answers=household_answers(needs_notes="x" * 3_000_000))
+    response = client.post(URL, json=body)
+    assert response.status_code == 413
+    assert response.json()["code"] == "body_too_large"
+
+
+def test_point_is_placed_in_ward_and_settlement(client: TestClient, sync_engine: Engine) -> None:
+    with sync_engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT s.id, s.name, w.id AS ward_id, w.name AS ward_name, "
+                "ST_Y(ST_PointOnSurface(s.geom)) AS lat, ST_X(ST_PointOnSurface(s.geom)) AS lon "
+                "FROM settlements s JOIN wards w ON w.id = s.ward_id ORDER BY s.code LIMIT 1"
+            )
+        ).one()
+    body = household_survey(location={"lat": row.lat, "lon": row.lon, "accuracy_m": 4.0})
+    record = client.post(URL, json=body).json()
+    assert record["settlement"] == {"id": row.id, "name": row.name}
+    assert record["ward"] == {"id": row.ward_id, "name": row.ward_name}
+    assert record["flags"] == []
+
+
+def test_point_outside_every_ward_is_stored_and_flagged(
+    client: TestClient, sync_engine: Engine
+) -> None:
+    body = household_survey(location={"lat": 15.66, "lon": 108.56, "accuracy_m": 9.0})
+    response = client.post(URL, json=body)
+    assert response.status_code == 201
+    record = response.json()
+    assert record["ward"] is None and record["settlement"] is None
+    assert "outside_wards" in record["flags"]
+    assert record["city"] == "tam-ky"  # the nearest city
+    assert stored_count(sync_engine, body["id"]) == 1
+
+
+def test_low_gps_accuracy_is_flagged(client: TestClient) -> None:
+    body = household_survey(location={"lat": 15.571, "lon": 108.474, "accuracy_m": 45.0})
+    assert "low_gps_accuracy" in client.post(URL, json=body).json()["flags"]
+
+
+def test_batch_answers_each_item_and_keeps_the_good_ones(
+    client: TestClient, sync_engine: Engine
+) -> None:
+    stored_before = household_survey()
+    assert client.post(URL, json=stored_before).status_code == 201
+    good = [household_survey() for _ in range(3)]
+    conflicting = {**stored_before, "answers": household_answers(sanitation="own_toilet")}
+    invalid = household_survey(answers=household_answers(tenure="castle"))
+    items = [good[0], invalid, stored_before, good[1], conflicting, good[2], good[0], "junk"]
+    response = client.post(f"{URL}/batch", json={"submissions": items})
+    assert response.status_code == 200, response.text
+    payload = response.json()
+    outcomes = [r["outcome"] for r in payload["results"]]
+    assert outcomes == [
+        "created",
+        "invalid",
+        "duplicate",
+        "created",
+        "conflict",
+        "created",
+        "duplicate",
+        "invalid",
+    ]
+    assert payload["summary"] == {"created": 3, "duplicate": 2, "conflict": 1, "invalid": 2}
+    assert payload["results"][1]["errors"][0]["field"] == "answers.tenure"
+    assert payload["results"][0]["record"]["ward"]["name"] == "An Xuân"
+    assert stored_count(sync_engine) == 4
+    # The phone retries the whole batch after a lost response: nothing new is stored.
+    retry = client.post(f"{URL}/batch", json={"submissions": items}).json()
+    assert retry["summary"] == {"created": 0, "duplicate": 5, "conflict": 1, "invalid": 2}
+    assert stored_count(sync_engine) == 4
+
+
+def test_batch_limits(client: TestClient) -> None:
+    too_many = {"submissions": [household_survey() for _ in range(501)]}
+    assert client.post(f"{URL}/batch", json=too_many).status_code == 413
+    assert client.post(f"{URL}/batch", json={"submissions": "x"}).status_code == 422
+    assert client.post(f"{URL}/batch", json={"submissions": []}).json()["summary"]["created"] == 0
+
+
+def test_read_and_list_with_filters_and_paging(client: TestClient) -> None:
+    bodies = [
+        household_survey(collected_at=f"2026-11-{day:02d}T09:00:00+07:00")
+        for day in (10, 11, 12, 13, 14)
+    ]
+    for body in bodies:
+        assert client.post(URL, json=body).status_code == 201
+    one = client.get(f"{URL}/{bodies[0]['id']}").json()
+    assert one["answers"]["tenure"] == "papers_only"
+    assert "head_name" not in one["answers"] and "head_phone" not in one["answers"]
+
+    page = client.get(URL, params={"city": "tam-ky", "limit": 2}).json()
+    assert page["total"] == 5 and len(page["items"]) == 2
+    assert page["items"][0]["id"] == bodies[-1]["id"]  # newest first
+    rest = client.get(URL, params={"city": "tam-ky", "limit": 2, "offset": 4}).json()
+    assert [item["id"] for item in rest["items"]] == [bodies[0]["id"]]
+    ward_id = one["ward"]["id"]
+    assert client.get(URL, params={"ward": ward_id}).json()["total"] == 5
+    assert client.get(URL, params={"ward": ward_id + 999}).json()["total"] == 0
+    dated = client.get(
+        URL, params={"from": "2026-11-11T00:00:00+07:00", "to": "2026-11-13T00:00:00+07:00"}
+    )
+    assert dated.json()["total"] == 2
+    assert client.get(URL, params={"status": "received"}).json()["total"] == 5
+    assert client.get(URL, params={"city": "atlantis"}).status_code == 404
+    assert client.get(URL, params={"limit": 0}).status_code == 422
+    assert client.get(URL, params={"from": "last week"}).status_code == 422
+    assert client.get(f"{URL}/{uuid.uuid4()}").status_code == 404
+    assert client.get(f"{URL}/not-a-uuid").status_code == 422
+
+
+def test_places_and_health(client: TestClient) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+    cities = client.get("/api/v1/cities").json()
+    assert [c["slug"] for c in cities] == ["tam-ky"]
+    assert cities[0]["name"] == "Tam Kỳ" and cities[0]["wards"] == 10
+    wards = client.get("/api/v1/cities/tam-ky/wards").json()
+    assert len(wards) == 10 and {"An Mỹ", "Tân Thạnh"} <= {w["name"] for w in wards}
+    settlements = client.get(f"/api/v1/wards/{wards[0]['id']}/settlements").json()
+    assert 3 <= len(settlements) <= 5 and all(s["ward_id"] == wards[0]["id"] for s in settlements)
+    assert client.get("/api/v1/cities/atlantis/wards").status_code == 404
+    assert client.get("/api/v1/wards/999999/settlements").status_code == 404
+    assert client.get("/api/v1/wards/abc/settlements").status_code == 422
