@@ -1,0 +1,114 @@
+"""Shared bench plumbing: a bench database, app servers under uvicorn, timing helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.db.migrate import create_database_if_missing, drop_database, upgrade_to_head  # noqa: E402
+from app.forms.registry import load_registry  # noqa: E402
+from app.services.samples import load_sample_city  # noqa: E402
+from app.settings import DEFAULT_DATABASE_URL, with_driver  # noqa: E402
+
+
+def bench_database_url(name: str) -> str:
+    """libpq URL of a bench database on the configured server."""
+    server = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    return str(make_url(with_driver(server, "postgresql")).set(database=name))
+
+
+def prepare_database(name: str, households: int) -> str:
+    """Create (if needed) and fill a bench database with the sample city; return its URL."""
+    url = bench_database_url(name)
+    sync_url = with_driver(url, "postgresql+psycopg")
+    create_database_if_missing(sync_url)
+    upgrade_to_head(sync_url)
+    engine = create_engine(sync_url)
+    try:
+        with engine.begin() as connection:
+            load_sample_city(
+                connection, load_registry(ROOT / "forms"), ROOT / "data" / "samples", households
+            )
+    finally:
+        engine.dispose()
+    return url
+
+
+def remove_database(url: str) -> None:
+    """Drop a bench database."""
+    drop_database(with_driver(url, "postgresql+psycopg"))
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def uvicorn_server(app: str, database_url: str, factory: bool = True) -> Iterator[tuple[str, int]]:
+    """Run an ASGI app under uvicorn (uvloop + httptools); yield (base URL, pid)."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+    ]
+    if factory:
+        command.append("--factory")
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"{app} did not start") from None
+                time.sleep(0.2)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value at a fraction (0..1) of the sorted values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

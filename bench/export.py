@@ -1,0 +1,126 @@
+"""GeoJSON export benchmark at 100k households.
+
+Our streamed endpoint (through uvicorn, read to the end by a client) vs, on the same table:
+  ogr2ogr -f GeoJSON /vsistdout/ PG:... household_surveys
+  the floor: COPY (SELECT ST_AsGeoJSON(t.*) FROM household_surveys t) TO STDOUT
+and the server's peak memory growth during the export.
+Usage: python bench/export.py [--quick] [--households N] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import time
+
+import httpx
+from sqlalchemy import make_url
+
+from bench.common import peak_rss_mb, prepare_database, remove_database, uvicorn_server
+
+
+def timed(command: list[str]) -> float:
+    """Seconds to run a command with its output thrown away."""
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - started
+
+
+def pg_connection_string(url: str) -> str:
+    """GDAL's PG: connection string for a libpq URL."""
+    parts = make_url(url)
+    fields = {
+        "dbname": parts.database,
+        "host": parts.host or "127.0.0.1",
+        "port": parts.port or 5432,
+        "user": parts.username,
+        "password": parts.password,
+    }
+    return "PG:" + " ".join(f"{k}={v}" for k, v in fields.items() if v)
+
+
+def best_of(runs: int, run: callable) -> float:  # type: ignore[valid-type]
+    """The fastest of several runs (the machine is shared and noisy)."""
+    return min(run() for _ in range(runs))
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Run the benchmark; return the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small N, for the test suite")
+    parser.add_argument("--households", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database", default="cdfmap_bench_export")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = parser.parse_args(argv)
+    households, runs = (2000, 1) if args.quick else (args.households, args.runs)
+    url = prepare_database(args.database, households)
+    try:
+        with uvicorn_server("app.main:create_app", url) as (base, pid):
+            httpx.get(f"{base}/api/v1/cities", timeout=30)
+            memory_before = peak_rss_mb(pid)
+            count = 0
+
+            def ours() -> float:
+                nonlocal count
+                started = time.perf_counter()
+                count = 0
+                with httpx.stream(
+                    "GET", f"{base}/api/v1/export/households.geojson?city=tam-ky", timeout=600
+                ) as response:
+                    response.raise_for_status()
+                    for chunk in response.iter_bytes():
+                        count += len(chunk)
+                return time.perf_counter() - started
+
+            ours_seconds = best_of(runs, ours)
+            memory_growth = peak_rss_mb(pid) - memory_before
+        ogr_seconds = best_of(
+            runs,
+            lambda: timed(
+                [
+                    "ogr2ogr",
+                    "-f",
+                    "GeoJSON",
+                    "/vsistdout/",
+                    pg_connection_string(url),
+                    "household_surveys",
+                ]
+            ),
+        )
+        floor_seconds = best_of(
+            runs,
+            lambda: timed(
+                [
+                    "psql",
+                    "-X",
+                    "-q",
+                    url,
+                    "-c",
+                    "COPY (SELECT ST_AsGeoJSON(t.*) FROM household_surveys t) TO STDOUT",
+                ]
+            ),
+        )
+    finally:
+        if not args.keep:
+            remove_database(url)
+    print(
+        f"export ours    : {ours_seconds:6.2f} s for {households} households ({count / 1e6:.1f} MB)"
+    )
+    print(f"export ogr2ogr : {ogr_seconds:6.2f} s")
+    print(f"export floor   : {floor_seconds:6.2f} s (COPY ST_AsGeoJSON)")
+    print(
+        f"export ratio: {ours_seconds / ogr_seconds:.2f} x ogr2ogr (target <= 0.5), "
+        f"{ours_seconds / floor_seconds:.2f} x floor (target <= 1.5)"
+    )
+    print(f"export server peak memory growth: {memory_growth:.1f} MB (target < 50)")
+    return {
+        "ours": ours_seconds,
+        "ogr2ogr": ogr_seconds,
+        "floor": floor_seconds,
+        "memory_growth_mb": memory_growth,
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""Ingest benchmark: concurrent single-survey POSTs and 500-survey batches.
+
+Figures, each with its baseline measured in the same run on the same database:
+  single: the real app vs a bare FastAPI + asyncpg INSERT endpoint (bench/bare_app.py)
+  batch:  POST /api/v1/submissions/batch of 500 vs asyncpg copy_records_to_table of the rows
+Usage: python bench/ingest.py [--quick] [--requests N] [--concurrency C] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import shapely
+
+from app.geo import sample_city
+from bench.common import percentile, prepare_database, remove_database, uvicorn_server
+
+
+def surveys(count: int, seed: int) -> list[dict[str, Any]]:
+    """Valid, distinct surveys (fresh ids) from the sample generator."""
+    items = list(sample_city.generate_households(sample_city.generate_city(), count, seed))
+    for item in items:
+        item["id"] = str(uuid.uuid4())
+    return items
+
+
+async def hammer(
+    base: str, bodies: list[bytes], concurrency: int
+) -> tuple[float, list[float], int]:
+    """POST every body with `concurrency` clients; return (seconds, latencies, errors)."""
+    latencies: list[float] = []
+    errors = 0
+    queue = list(reversed(bodies))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            while queue:
+                body = queue.pop()
+                started = time.perf_counter()
+                response = await client.post(
+                    "/api/v1/submissions",
+                    content=body,
+                    headers={"content-type": "application/json"},
+                )
+                latencies.append(time.perf_counter() - started)
+                if response.status_code not in (200, 201):
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started, latencies, errors
+
+
+async def count_rows(url: str, ids: list[str]) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        return int(
+            await connection.fetchval(
+                "SELECT count(*) FROM household_surveys WHERE id = ANY($1::uuid[])", ids
+            )
+        )
+    finally:
+        await connection.close()
+
+
+def single_figures(url: str, requests: int, concurrency: int) -> dict[str, float]:
+    """Both servers, same database, same kind of rows; resends included for the app."""
+    results: dict[str, float] = {}
+    for name, app, factory in (
+        ("baseline", "bench.bare_app:create_app", True),
+        ("app", "app.main:create_app", True),
+    ):
+        items = surveys(requests, seed=hash(name) & 0xFFFF)
+        bodies = [orjson.dumps(item) for item in items]
+        resends = bodies[: max(1, requests // 10)] if name == "app" else []
+        with uvicorn_server(app, url, factory) as (base, _pid):
+            asyncio.run(hammer(base, bodies[:50], concurrency))  # warm-up (stored too)
+            seconds, latencies, errors = asyncio.run(hammer(base, bodies + resends, concurrency))
+        stored = asyncio.run(count_rows(url, [item["id"] for item in items]))
+        rate = len(latencies) / seconds
+        results[f"{name}_rate"] = rate
+        results[f"{name}_p50"] = percentile(latencies, 0.5) * 1000
+        results[f"{name}_p99"] = percentile(latencies, 0.99) * 1000
+        results[f"{name}_errors"] = errors
+        results[f"{name}_duplicates"] = stored - len(items) if stored > len(items) else 0
+        results[f"{name}_missing"] = len(items) - stored if stored < len(items) else 0
+        print(
+            f"single {name:8s}: {rate:8.0f} submissions/s  p50 {results[f'{name}_p50']:6.1f} ms  "
+            f"p99 {results[f'{name}_p99']:6.1f} ms  errors {errors}  "
+            f"duplicates {results[f'{name}_duplicates']:.0f}  "
+            f"missing {results[f'{name}_missing']:.0f}"
+        )
+    print(
+        f"single ratio: {results['app_rate'] / results['baseline_rate']:.2f} x baseline throughput "
+        f"(target >= 0.6), p99 {results['app_p99'] / results['baseline_p99']:.2f} x baseline "
+        f"(target <= 2)"
+    )
+    return results
+
+
+def batch_figures(url: str, batches: int) -> dict[str, float]:
+    """500-survey batches through the app vs COPY of the same rows."""
+    items = surveys(500 * batches, seed=7)
+    with (
+        uvicorn_server("app.main:create_app", url) as (base, _pid),
+        httpx.Client(base_url=base, timeout=120) as client,
+    ):
+        client.post("/api/v1/submissions/batch", json={"submissions": surveys(50, seed=8)})
+        started = time.perf_counter()
+        for start in range(0, len(items), 500):
+            response = client.post(
+                "/api/v1/submissions/batch", json={"submissions": items[start : start + 500]}
+            )
+            summary = response.json()["summary"]
+            assert summary["created"] == 500, summary
+        app_seconds = time.perf_counter() - started
+
+    copy_items = surveys(500 * batches, seed=9)
+
+    async def copy() -> float:
+        connection = await asyncpg.connect(url)
+        try:
+            # COPY is binary: jsonb is a version byte + JSON, geometry is EWKB.
+            await connection.set_type_codec(
+                "jsonb",
+                encoder=lambda v: b"\x01" + orjson.dumps(v),
+                decoder=lambda b: orjson.loads(b[1:]),
+                schema="pg_catalog",
+                format="binary",
+            )
+            await connection.set_type_codec(
+                "geometry", encoder=bytes, decoder=bytes, schema="public", format="binary"
+            )
+            started = time.perf_counter()
+            for start in range(0, len(copy_items), 500):
+                records = [
+                    (
+                        uuid.UUID(i["id"]),
+                        i["form_id"],
+                        i["form_version"],
+                        i["collector"],
+                        datetime.fromisoformat(i["collected_at"]),
+                        i["answers"],
+                        "",
+                        i["location"]["accuracy_m"],
+                        i["location"]["altitude_m"],
+                        shapely.to_wkb(
+                            shapely.set_srid(
+                                shapely.Point(i["location"]["lon"], i["location"]["lat"]), 4326
+                            ),
+                            include_srid=True,
+                        ),
+                    )
+                    for i in copy_items[start : start + 500]
+                ]
+                await connection.copy_records_to_table(
+                    "household_surveys",
+                    records=records,
+                    columns=[
+                        "id",
+                        "form_id",
+                        "form_version",
+                        "collector",
+                        "collected_at",
+                        "answers",
+                        "content_hash",
+                        "gps_accuracy_m",
+                        "altitude_m",
+                        "geom",
+                    ],
+                )
+            return time.perf_counter() - started
+        finally:
+            await connection.close()
+
+    copy_seconds = asyncio.run(copy())
+    app_rate, copy_rate = len(items) / app_seconds, len(copy_items) / copy_seconds
+    print(f"batch app     : {app_rate:8.0f} rows/s ({batches} x 500 surveys, validated and placed)")
+    print(f"batch baseline: {copy_rate:8.0f} rows/s (asyncpg copy_records_to_table)")
+    print(f"batch ratio: {app_rate / copy_rate:.2f} x baseline (target >= 0.5)")
+    return {"batch_app_rate": app_rate, "batch_copy_rate": copy_rate}
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Run the benchmark; return the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small N, for the test suite")
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--database", default="cdfmap_bench_ingest")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = parser.parse_args(argv)
+    requests, batches = (200, 2) if args.quick else (args.requests, args.batches)
+    url = prepare_database(args.database, 0)
+    try:
+        figures = single_figures(url, requests, args.concurrency)
+        figures |= batch_figures(url, batches)
+    finally:
+        if not args.keep:
+            remove_database(url)
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""GeoJSON export read back with GDAL (ogrinfo and pyogrio), the planners' own tools."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pyogrio
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from app.forms.registry import FormRegistry
+from app.geo import sample_city
+from app.services.samples import insert_submissions
+from tests.factories import household_answers, household_survey
+
+EXPORT = "/api/v1/export"
+
+
+SAMPLE = list(sample_city.generate_households(sample_city.generate_city(), 600))
+
+
+@pytest.fixture
+def sample_households(sync_engine: Engine, forms: FormRegistry, clean_surveys: None) -> int:
+    with sync_engine.begin() as connection:
+        return insert_submissions(connection, forms, SAMPLE)
+
+
+def download(client: TestClient, path: str, target: Path) -> Path:
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/geo+json")
+    target.write_bytes(response.content)
+    return target
+
+
+def test_households_export_reads_back_in_gdal(
+    client: TestClient, sample_households: int, tmp_path: Path
+) -> None:
+    path = download(client, f"{EXPORT}/households.geojson?city=tam-ky", tmp_path / "h.geojson")
+    info = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-al", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"Feature Count: {sample_households}" in info
+    assert "Geometry: Point" in info
+    frame = pyogrio.read_dataframe(path)
+    assert len(frame) == sample_households == 600
+    assert {"tenure", "water_source", "sanitation", "ward", "settlement"} <= set(frame.columns)
+    # Privacy: no personal field leaves the system in a planner export.
+    assert not {"head_name", "head_phone", "photo"} & set(frame.columns)
+    text = path.read_text(encoding="utf-8")
+    for survey in SAMPLE[:100]:
+        assert survey["answers"]["head_name"] not in text
+        if "head_phone" in survey["answers"]:
+            assert survey["answers"]["head_phone"] not in text
+
+
+def test_export_coordinates_are_lon_lat(client: TestClient, tmp_path: Path) -> None:
+    notes = 'Nhà "số 5" \\ hẻm\tcụt\nngập'  # quotes, a backslash, a tab, a newline
+    body = household_survey(
+        location={"lat": 15.5712344, "lon": 108.4741234, "accuracy_m": 5.0},
+        answers=household_answers(needs_notes=notes),
+    )
+    assert client.post("/api/v1/submissions", json=body).status_code == 201
+    path = download(client, f"{EXPORT}/households.geojson?city=tam-ky", tmp_path / "one.geojson")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["type"] == "FeatureCollection"
+    (feature,) = data["features"]
+    assert feature["geometry"] == {"type": "Point", "coordinates": [108.474123, 15.571234]}
+    properties = feature["properties"]
+    assert properties["id"] == body["id"]
+    assert properties["household_size"] == 4 and properties["tenure"] == "papers_only"
+    assert properties["ward"] == "An Xuân"
+    assert properties["needs_notes"] == notes
+    frame = pyogrio.read_dataframe(path)
+    assert frame.geometry.iloc[0].x == pytest.approx(108.474123)
+    assert frame.geometry.iloc[0].y == pytest.approx(15.571234)
+
+
+def test_ward_filter_and_boundary_layers(
+    client: TestClient, sample_households: int, tmp_path: Path
+) -> None:
+    wards = client.get("/api/v1/cities/tam-ky/wards").json()
+    ward = max(wards, key=lambda w: w["households"])
+    path = download(
+        client, f"{EXPORT}/households.geojson?city=tam-ky&ward={ward['id']}", tmp_path / "w.geojson"
+    )
+    frame = pyogrio.read_dataframe(path)
+    assert len(frame) == ward["households"] > 0
+    assert set(frame["ward"]) == {ward["name"]}
+
+    ward_layer = pyogrio.read_dataframe(
+        download(client, f"{EXPORT}/wards.geojson?city=tam-ky", tmp_path / "wards.geojson")
+    )
+    assert len(ward_layer) == 10
+    assert int(ward_layer["households"].sum()) <= sample_households
+    assert set(ward_layer.geometry.geom_type) == {"MultiPolygon"}
+    settlement_layer = pyogrio.read_dataframe(
+        download(client, f"{EXPORT}/settlements.geojson?city=tam-ky", tmp_path / "s.geojson")
+    )
+    assert len(settlement_layer) == 40
+    assert (
+        "Tổ dân phố" in " ".join(settlement_layer["name"])
+        or len(set(settlement_layer["name"])) == 40
+    )
+
+
+def test_export_errors(client: TestClient) -> None:
+    assert client.get(f"{EXPORT}/households.geojson?city=atlantis").status_code == 404
+    assert client.get(f"{EXPORT}/households.geojson?city=tam-ky&ward=999999").status_code == 404
+    assert client.get(f"{EXPORT}/households.geojson?city=tam-ky&ward=x").status_code == 422
+    assert client.get(f"{EXPORT}/households.geojson").status_code == 422
+    empty = client.get(f"{EXPORT}/households.geojson?city=tam-ky").json()
+    assert empty == {"type": "FeatureCollection", "name": "households", "features": []}

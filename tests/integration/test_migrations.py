@@ -1,0 +1,69 @@
+"""The schema is owned by Alembic: empty database -> head -> base -> head."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, inspect, make_url, text
+
+from app.db.migrate import (
+    alembic_config,
+    create_database_if_missing,
+    drop_database,
+    upgrade_to_head,
+)
+from app.settings import with_driver
+
+
+@pytest.fixture
+def empty_database(database_url: str) -> Iterator[str]:
+    url = make_url(with_driver(database_url, "postgresql+psycopg"))
+    sync_url = url.set(database=f"cdfmap_migrate_{uuid.uuid4().hex[:8]}").render_as_string(
+        hide_password=False
+    )
+    assert create_database_if_missing(sync_url)
+    yield sync_url
+    drop_database(sync_url)
+
+
+def test_migrate_from_empty_to_head_and_back(empty_database: str) -> None:
+    upgrade_to_head(empty_database)
+    upgrade_to_head(empty_database)  # running twice is safe
+    engine = create_engine(empty_database)
+    try:
+        inspector = inspect(engine)
+        tables = set(inspector.get_table_names())
+        assert {"cities", "wards", "settlements", "household_surveys", "alembic_version"} <= tables
+        indexes = {i["name"] for i in inspector.get_indexes("household_surveys")}
+        assert "idx_household_surveys_geom" in indexes
+        with engine.connect() as connection:
+            geometry_types = dict(
+                connection.execute(
+                    text("SELECT f_table_name, type FROM geometry_columns WHERE srid = 4326")
+                ).all()
+            )
+        assert geometry_types == {
+            "wards": "MULTIPOLYGON",
+            "settlements": "POLYGON",
+            "household_surveys": "POINT",
+            **{
+                k: v
+                for k, v in geometry_types.items()
+                if k not in ("wards", "settlements", "household_surveys")
+            },
+        }
+        config = alembic_config(empty_database)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "base")
+        assert "household_surveys" not in set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    upgrade_to_head(empty_database)
+
+
+def test_create_database_is_idempotent(empty_database: str) -> None:
+    assert create_database_if_missing(empty_database) is False
