@@ -12,5 +12,13 @@ def make_engine(async_url: str, pool_size: int = 10, max_overflow: int = 10) -> 
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=False,
-        connect_args={"server_settings": {"application_name": "cdfmap", "timezone": "UTC"}},
+        connect_args={
+            "server_settings": {
+                "application_name": "cdfmap",
+                "timezone": "UTC",
+                # Our statements are fixed and parameterised; PostgreSQL otherwise re-plans the
+                # ingest statement (CTEs, spatial joins) on every call: 3 ms instead of 0.5 ms.
+                "plan_cache_mode": "force_generic_plan",
+            }
+        },
     )

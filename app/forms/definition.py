@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,7 @@ class Question:
     relevant_expression: Node | None = None
     constraint_expression: Node | None = None
 
-    @property
+    @cached_property
     def choice_values(self) -> frozenset[str]:
         """The allowed choice values of a select question."""
         return frozenset(choice.value for choice in self.choices)
@@ -118,17 +119,17 @@ class FormDefinition:
     md5: str
     filename: str
 
-    @property
+    @cached_property
     def by_name(self) -> dict[str, Question]:
         """Questions keyed by name."""
         return {question.name: question for question in self.questions}
 
-    @property
+    @cached_property
     def personal_fields(self) -> frozenset[str]:
         """Names of the questions marked personal (never in public or planner outputs)."""
         return frozenset(q.name for q in self.questions if q.personal)
 
-    @property
+    @cached_property
     def geopoint_question(self) -> Question | None:
         """The first geopoint question: the survey's location."""
         return next((q for q in self.questions if q.type == "geopoint"), None)

@@ -73,7 +73,9 @@ async def ingest(
             rows.append(submission_row(index, prepared))
     if not rows:
         return results
-    async with engine.begin() as connection:
+    # One statement is atomic by itself: autocommit spares the BEGIN and COMMIT round trips.
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
         records = await queries.insert_many(connection, rows)
     inserted = set(records)
     if len(inserted) < len(first_of_id):
