@@ -1,4 +1,8 @@
-"""Dependencies shared by the routers."""
+"""Dependencies shared by the routers.
+
+All are `async def`: FastAPI runs a plain `def` dependency in a thread pool, which costs more
+than the whole database round trip of an ingest.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +16,19 @@ from app.forms.registry import FormRegistry
 from app.settings import Settings
 
 
-def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> AsyncEngine:
     """The app's database engine."""
     engine: AsyncEngine = request.app.state.engine
     return engine
 
 
-def get_forms(request: Request) -> FormRegistry:
+async def get_forms(request: Request) -> FormRegistry:
     """The forms loaded at start-up."""
     forms: FormRegistry = request.app.state.forms
     return forms
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
@@ -33,4 +37,11 @@ def get_settings(request: Request) -> Settings:
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 FormsDep = Annotated[FormRegistry, Depends(get_forms)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-LanguageDep = Annotated[str, Depends(request_language)]
+
+
+async def get_language(request: Request) -> str:
+    """vi or en for this request (an async dependency: sync ones run in a thread pool)."""
+    return request_language(request)
+
+
+LanguageDep = Annotated[str, Depends(get_language)]
