@@ -24,6 +24,15 @@ def upgrade_to_head(sync_url: str) -> None:
     engine = create_engine(sync_url)
     try:
         with engine.begin() as connection:
+            available = connection.execute(
+                text("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")
+            ).scalar_one()
+            if not available:
+                version = connection.execute(text("SHOW server_version_num")).scalar_one()
+                raise RuntimeError(
+                    "PostGIS is not installed on the database server: install "
+                    f"postgresql-{str(version)[:2]}-postgis-3 (Debian/Ubuntu) and run again"
+                )
             connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
             config = alembic_config(sync_url)
             config.attributes["connection"] = connection
