@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.errors import request_language
@@ -45,3 +45,9 @@ async def get_language(request: Request) -> str:
 
 
 LanguageDep = Annotated[str, Depends(get_language)]
+
+
+# Database ids are PostgreSQL integers: a larger number is a 422 here, not a 500 there.
+MAX_ID = 2**31 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]

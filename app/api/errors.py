@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -108,7 +110,15 @@ def add_exception_handlers(app: FastAPI) -> None:
             error_body("internal_error", translate("internal_error", language)), status_code=500
         )
 
+    async def data_error(request: Request, exc: Exception) -> JSON:
+        # A value PostgreSQL refuses (out of range, bad encoding): the client's input, not a bug.
+        log.warning("data error on %s %s: %s", request.method, request.url.path, exc)
+        language = request_language(request)
+        return JSON(error_body("bad_query", translate("bad_query", language)), status_code=422)
+
     app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(asyncpg.exceptions.DataError, data_error)
+    app.add_exception_handler(sqlalchemy.exc.DataError, data_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)

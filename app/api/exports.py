@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import EngineDep, FormsDep
+from app.api.deps import EngineDep, FormsDep, IdQuery
 from app.api.schemas import ErrorOut
 from app.services import exports
 
@@ -30,7 +30,7 @@ def _geojson(chunks: AsyncIterator[bytes], filename: str) -> StreamingResponse:
 
 @router.get("/households.geojson", responses=RESPONSES)
 async def households(
-    city: str, engine: EngineDep, forms: FormsDep, ward: int | None = None
+    city: str, engine: EngineDep, forms: FormsDep, ward: IdQuery = None
 ) -> StreamingResponse:
     """Household points with their answers flattened into properties, streamed."""
     chunks = await exports.households_geojson(engine, forms, city, ward)
@@ -38,7 +38,7 @@ async def households(
 
 
 @router.get("/settlements.geojson", responses=RESPONSES)
-async def settlements(city: str, engine: EngineDep, ward: int | None = None) -> StreamingResponse:
+async def settlements(city: str, engine: EngineDep, ward: IdQuery = None) -> StreamingResponse:
     """Settlement boundaries with their profiles."""
     chunks = await exports.settlements_geojson(engine, city, ward)
     return _geojson(chunks, f"settlements-{city}.geojson")

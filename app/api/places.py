@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import EngineDep
+from app.api.deps import EngineDep, IdPath
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
 from app.services import places
@@ -28,6 +28,6 @@ async def list_wards(slug: str, engine: EngineDep) -> JSON:
 
 
 @router.get("/wards/{ward_id}/settlements", responses=NOT_FOUND)
-async def list_settlements(ward_id: int, engine: EngineDep) -> JSON:
+async def list_settlements(ward_id: IdPath, engine: EngineDep) -> JSON:
     """Settlements of a ward with their profile."""
     return JSON(await places.settlements(engine, ward_id))

@@ -125,3 +125,26 @@ def record_out(record: dict[str, Any]) -> dict[str, Any]:
     if "answers" in record:
         out["answers"] = record["answers"]
     return out
+
+
+def install_request_schemas(app: Any) -> None:
+    """Publish the request bodies in OpenAPI components.
+
+    The submission endpoints read their body themselves (to answer every client mistake with a
+    4xx naming the field), so FastAPI does not see these models; clients and fuzzers should.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return dict(app.openapi_schema)
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (SubmissionIn, BatchIn):
+            definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(definition.pop("$defs", {}))
+            components[model.__name__] = definition
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request
 
-from app.api.deps import EngineDep, FormsDep, LanguageDep, SettingsDep
+from app.api.deps import MAX_ID, EngineDep, FormsDep, IdQuery, LanguageDep, SettingsDep
 from app.api.errors import error_body
 from app.api.responses import JSON
 from app.api.schemas import (
@@ -148,13 +148,13 @@ async def list_submissions(
     forms: FormsDep,
     settings: SettingsDep,
     city: str | None = None,
-    ward: int | None = None,
-    settlement: int | None = None,
+    ward: IdQuery = None,
+    settlement: IdQuery = None,
     status: str | None = None,
     collected_from: Annotated[datetime | None, Query(alias="from")] = None,
     collected_to: Annotated[datetime | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> JSON:
     """Stored surveys, newest first, filtered by city, ward, settlement, status and date range."""
     city_id = (await places.city(engine, city))["id"] if city else None
