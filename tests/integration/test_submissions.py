@@ -349,3 +349,20 @@ def test_places_and_health(client: TestClient) -> None:
     assert client.get("/api/v1/cities/atlantis/wards").status_code == 404
     assert client.get("/api/v1/wards/999999/settlements").status_code == 404
     assert client.get("/api/v1/wards/abc/settlements").status_code == 422
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/wards/2305843009213693953/settlements",
+        "/api/v1/wards/-5/settlements",
+        f"{URL}?ward=-3047843410",
+        f"{URL}?settlement=99999999999999",
+        f"{URL}?offset=99999999999999999999",
+        "/api/v1/export/households.geojson?city=tam-ky&ward=117858015818870",
+    ],
+)
+def test_out_of_range_ids_are_4xx(client: TestClient, path: str) -> None:
+    # Found by schemathesis: PostgreSQL integers are 32-bit, Python's are not.
+    response = client.get(path)
+    assert response.status_code == 422, response.text
