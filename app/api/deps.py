@@ -51,3 +51,7 @@ LanguageDep = Annotated[str, Depends(get_language)]
 MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+CityPath = Annotated[str, Path(pattern=SLUG_PATTERN, examples=["tam-ky"])]
+CityQuery = Annotated[str, Query(pattern=SLUG_PATTERN, examples=["tam-ky"])]
+OptionalCityQuery = Annotated[str | None, Query(pattern=SLUG_PATTERN, examples=["tam-ky"])]

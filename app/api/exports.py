@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import EngineDep, FormsDep, IdQuery
+from app.api.deps import CityQuery, EngineDep, FormsDep, IdQuery
 from app.api.schemas import ErrorOut
 from app.services import exports
 
@@ -30,7 +30,7 @@ def _geojson(chunks: AsyncIterator[bytes], filename: str) -> StreamingResponse:
 
 @router.get("/households.geojson", responses=RESPONSES)
 async def households(
-    city: str, engine: EngineDep, forms: FormsDep, ward: IdQuery = None
+    city: CityQuery, engine: EngineDep, forms: FormsDep, ward: IdQuery = None
 ) -> StreamingResponse:
     """Household points with their answers flattened into properties, streamed."""
     chunks = await exports.households_geojson(engine, forms, city, ward)
@@ -38,13 +38,15 @@ async def households(
 
 
 @router.get("/settlements.geojson", responses=RESPONSES)
-async def settlements(city: str, engine: EngineDep, ward: IdQuery = None) -> StreamingResponse:
+async def settlements(
+    city: CityQuery, engine: EngineDep, ward: IdQuery = None
+) -> StreamingResponse:
     """Settlement boundaries with their profiles."""
     chunks = await exports.settlements_geojson(engine, city, ward)
     return _geojson(chunks, f"settlements-{city}.geojson")
 
 
 @router.get("/wards.geojson", responses=RESPONSES)
-async def wards(city: str, engine: EngineDep) -> StreamingResponse:
+async def wards(city: CityQuery, engine: EngineDep) -> StreamingResponse:
     """Ward boundaries."""
     return _geojson(await exports.wards_geojson(engine, city), f"wards-{city}.geojson")

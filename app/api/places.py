@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import EngineDep, IdPath
+from app.api.deps import CityPath, EngineDep, IdPath
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
 from app.services import places
@@ -22,7 +22,7 @@ async def list_cities(engine: EngineDep) -> JSON:
 
 
 @router.get("/cities/{slug}/wards", responses=NOT_FOUND)
-async def list_wards(slug: str, engine: EngineDep) -> JSON:
+async def list_wards(slug: CityPath, engine: EngineDep) -> JSON:
     """Wards of a city."""
     return JSON(await places.wards(engine, slug))
 

@@ -9,7 +9,15 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request
 
-from app.api.deps import MAX_ID, EngineDep, FormsDep, IdQuery, LanguageDep, SettingsDep
+from app.api.deps import (
+    MAX_ID,
+    EngineDep,
+    FormsDep,
+    IdQuery,
+    LanguageDep,
+    OptionalCityQuery,
+    SettingsDep,
+)
 from app.api.errors import error_body
 from app.api.responses import JSON
 from app.api.schemas import (
@@ -147,7 +155,7 @@ async def list_submissions(
     engine: EngineDep,
     forms: FormsDep,
     settings: SettingsDep,
-    city: str | None = None,
+    city: OptionalCityQuery = None,
     ward: IdQuery = None,
     settlement: IdQuery = None,
     status: str | None = None,

@@ -203,6 +203,12 @@ def prepare_submission(
                 if not (p.field.endswith(f".{point_question.name}") and not math.isfinite(lat))
             ]
         problems.extend(answer_problems)
+    for where, value in [("collector", collector), ("city", city)] + [
+        (f"answers.{name}", value) for name, value in normalised.items()
+    ]:
+        # PostgreSQL text cannot hold NUL; one such survey must not fail a whole batch.
+        if isinstance(value, str) and "\x00" in value:
+            problems.append(Problem(where, "nul_character"))
     if problems or submission_id is None or form is None:
         return None, problems
     flags = []

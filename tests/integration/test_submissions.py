@@ -366,3 +366,18 @@ def test_out_of_range_ids_are_4xx(client: TestClient, path: str) -> None:
     # Found by schemathesis: PostgreSQL integers are 32-bit, Python's are not.
     response = client.get(path)
     assert response.status_code == 422, response.text
+
+
+def test_a_nul_character_is_refused_without_failing_the_batch(
+    client: TestClient, sync_engine: Engine
+) -> None:
+    bad = household_survey(answers=household_answers(needs_notes="hẻm\u0000ngập"))
+    good = household_survey()
+    response = client.post(f"{URL}/batch", json={"submissions": [bad, good]})
+    assert [r["outcome"] for r in response.json()["results"]] == ["invalid", "created"]
+    assert response.json()["results"][0]["errors"][0]["code"] == "nul_character"
+    assert client.post(URL, json={**bad, "id": str(uuid.uuid4())}).status_code == 422
+    assert client.post(URL, json=household_survey(collector="a\u0000b")).status_code == 422
+    assert stored_count(sync_engine) == 1
+    # Query strings too (found by schemathesis).
+    assert client.get(URL, params={"city": "tam\u0000ky"}).status_code in (404, 422)
