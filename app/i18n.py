@@ -25,6 +25,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Must be a number, for example 2.5.",
     },
     "not_text": {"vi": "Phải là chữ.", "en": "Must be text."},
+    "nul_character": {
+        "vi": "Có ký tự không hợp lệ (NUL) trong câu trả lời.",
+        "en": "The answer contains an invalid character (NUL).",
+    },
     "text_too_long": {
         "vi": "Quá dài (tối đa {max} ký tự).",
         "en": "Too long (at most {max} characters).",
@@ -144,6 +148,30 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unknown_city": {
         "vi": "Không có thành phố '{city}'.",
         "en": "There is no city '{city}'.",
+    },
+    "attachment_conflict": {
+        "vi": "Khảo sát {id} đã có một ảnh khác tên '{filename}'. Ảnh đã lưu không bị thay đổi; "
+        "hãy đặt tên khác cho ảnh mới.",
+        "en": "Survey {id} already has a different photo named '{filename}'. The stored photo "
+        "was not changed; give the new photo another name.",
+    },
+    "unsupported_media_type": {
+        "vi": "Chỉ nhận ảnh JPEG, PNG hoặc WebP ({allowed}).",
+        "en": "Only JPEG, PNG or WebP images are accepted ({allowed}).",
+    },
+    "invalid_filename": {
+        "vi": "Tên tệp '{filename}' không hợp lệ: chỉ dùng chữ không dấu, số, dấu chấm, "
+        "gạch ngang và gạch dưới (tối đa 128 ký tự).",
+        "en": "The file name '{filename}' is not allowed: use only letters, digits, dot, dash "
+        "and underscore (at most 128 characters).",
+    },
+    "empty_upload": {
+        "vi": "Tệp gửi lên bị rỗng.",
+        "en": "The uploaded file is empty.",
+    },
+    "image_mismatch": {
+        "vi": "Nội dung tệp không phải ảnh {type}.",
+        "en": "The file content is not a {type} image.",
     },
     "internal_error": {
         "vi": "Lỗi máy chủ. Dữ liệu của bạn vẫn còn trên điện thoại; hãy thử gửi lại sau.",
