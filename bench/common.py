@@ -59,7 +59,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def uvicorn_server(app: str, database_url: str, factory: bool = True) -> Iterator[tuple[str, int]]:
+def uvicorn_server(
+    app: str, database_url: str, factory: bool = True, workers: int = 1
+) -> Iterator[tuple[str, int]]:
     """Run an ASGI app under uvicorn (uvloop + httptools); yield (base URL, pid)."""
     port = free_port()
     command = [
@@ -81,6 +83,8 @@ def uvicorn_server(app: str, database_url: str, factory: bool = True) -> Iterato
     ]
     if factory:
         command.append("--factory")
+    if workers > 1:
+        command += ["--workers", str(workers)]
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"

@@ -99,7 +99,7 @@ async def count_rows(url: str, ids: list[str]) -> int:
         await connection.close()
 
 
-def single_figures(url: str, requests: int, concurrency: int) -> dict[str, float]:
+def single_figures(url: str, requests: int, concurrency: int, workers: int) -> dict[str, float]:
     """Both servers, same database, same kind of rows; resends included for the app."""
     results: dict[str, float] = {}
     for name, app, factory in (
@@ -109,7 +109,7 @@ def single_figures(url: str, requests: int, concurrency: int) -> dict[str, float
         items = surveys(requests, seed=hash(name) & 0xFFFF)
         bodies = [orjson.dumps(item) for item in items]
         resends = bodies[: max(1, requests // 10)] if name == "app" else []
-        with uvicorn_server(app, url, factory) as (base, _pid):
+        with uvicorn_server(app, url, factory, workers) as (base, _pid):
             uvloop.run(hammer(base, bodies[:50], concurrency))  # warm-up (stored too)
             seconds, latencies, errors = uvloop.run(hammer(base, bodies + resends, concurrency))
         stored = asyncio.run(count_rows(url, [item["id"] for item in items]))
@@ -224,13 +224,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers, both servers")
     parser.add_argument("--database", default="cdfmap_bench_ingest")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args(argv)
     requests, batches = (200, 2) if args.quick else (args.requests, args.batches)
     url = prepare_database(args.database, 0)
     try:
-        figures = single_figures(url, requests, args.concurrency)
+        figures = single_figures(url, requests, args.concurrency, args.workers)
         figures |= batch_figures(url, batches)
     finally:
         if not args.keep:
