@@ -7,10 +7,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
-from app.api import exports, forms, health, places, submissions
+from app.api import (
+    attachments,
+    collect,
+    exports,
+    forms,
+    health,
+    places,
+    submissions,
+)
 from app.api.errors import add_exception_handlers
 from app.api.limits import BodySizeLimit
+from app.api.schemas import install_request_schemas
 from app.db.engine import make_engine
 from app.forms.registry import load_registry
 from app.settings import Settings, get_settings
@@ -39,8 +49,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.forms = load_registry(settings.forms_dir)
     add_exception_handlers(app)
+    install_request_schemas(app)
     for module in (health, submissions, places, exports, forms):
         app.include_router(module.router)
+    app.include_router(attachments.router)
+    app.include_router(collect.router)
+    if not any(getattr(route, "path", None) == "/static" for route in app.routes):
+        static = StaticFiles(directory=settings.static_dir, check_dir=False)
+        app.mount("/static", static, name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/", include_in_schema=False)

@@ -77,10 +77,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def clean_surveys(sync_engine: Engine) -> Iterator[None]:
     """Each test that stores surveys starts and ends with none stored."""
     with sync_engine.begin() as connection:
-        connection.execute(text("TRUNCATE household_surveys"))
+        connection.execute(text("TRUNCATE household_surveys CASCADE"))
     yield
     with sync_engine.begin() as connection:
-        connection.execute(text("TRUNCATE household_surveys"))
+        connection.execute(text("TRUNCATE household_surveys CASCADE"))
 
 
 @pytest.fixture

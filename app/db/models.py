@@ -9,9 +9,11 @@ from typing import Any
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     String,
@@ -103,3 +105,22 @@ class HouseholdSurvey(Base):
     geom: Mapped[Any] = mapped_column(
         Geometry("POINT", srid=SRID, spatial_index=True), nullable=False
     )
+
+
+class Attachment(Base):
+    """A photo uploaded for a household survey; the file lives under media_dir/<survey id>/."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "filename", name="uq_attachments_submission_file"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    submission_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("household_surveys.id", ondelete="CASCADE")
+    )
+    filename: Mapped[str] = mapped_column(String(128))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

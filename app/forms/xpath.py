@@ -3,7 +3,7 @@
 Supported: `.`, `${name}`, numbers, 'strings', `= != < <= > >=`, `and`, `or`, `+ - * div mod`,
 parentheses, and the functions `not`, `selected`, `count-selected`, `string-length`, `regex`,
 `true`, `false`, `number`, `string`, `if`, `contains`, `starts-with`. The phone app
-(static/js/xpath.js) implements the same subset, so both sides agree on what an answer means.
+(static/collect/xpath.js) implements the same subset, so both sides agree on what an answer means.
 """
 
 from __future__ import annotations

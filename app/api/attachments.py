@@ -1,0 +1,71 @@
+"""Photos of a household survey, uploaded by the phone after the survey is stored."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from app.api.deps import EngineDep, LanguageDep, SettingsDep
+from app.api.errors import error_body
+from app.api.responses import JSON
+from app.api.schemas import ErrorOut
+from app.i18n import translate
+from app.services import attachments
+
+router = APIRouter(prefix="/api/v1/submissions", tags=["attachments"])
+
+
+def _out(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "submission_id": str(record["submission_id"]),
+        "filename": record["filename"],
+        "content_type": record["content_type"],
+        "size_bytes": record["size_bytes"],
+        "sha256": record["sha256"],
+        "created_at": record["created_at"].isoformat(),
+    }
+
+
+@router.post(
+    "/{submission_id}/attachments/{filename}",
+    status_code=201,
+    responses={
+        200: {"description": "The same bytes were stored before: nothing changed"},
+        404: {"model": ErrorOut},
+        409: {"model": ErrorOut},
+        413: {"model": ErrorOut},
+        415: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in sorted(attachments.ALLOWED_TYPES)
+            },
+        }
+    },
+)
+async def upload_attachment(
+    submission_id: uuid.UUID,
+    filename: str,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+) -> JSON:
+    """Store a photo (raw JPEG, PNG or WebP body) of a stored survey; a resend answers 200."""
+    content_type = attachments.media_type(request.headers.get("content-type"))
+    if content_type is None:
+        allowed = ", ".join(sorted(attachments.ALLOWED_TYPES))
+        message = translate("unsupported_media_type", language, allowed=allowed)
+        return JSON(error_body("unsupported_media_type", message), status_code=415)
+    data = await request.body()
+    stored = await attachments.store_attachment(
+        engine, settings.media_dir, submission_id, filename, content_type, data
+    )
+    status = 201 if stored.outcome == "created" else 200
+    return JSON(_out(stored.record), status_code=status)

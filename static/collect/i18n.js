@@ -1,0 +1,202 @@
+// Every text of the phone app in Vietnamese (default) and English; the choice is remembered.
+
+const STRINGS = {
+  vi: {
+    app_title: "Khảo sát hộ gia đình",
+    language_button: "English",
+    home: "Trang chính",
+    new_survey: "Bắt đầu khảo sát mới",
+    my_surveys: "Khảo sát của tôi",
+    no_surveys: "Chưa có khảo sát nào trên điện thoại này.",
+    outbox: "Hộp thư đi",
+    settings: "Cài đặt",
+    sync_now: "Gửi ngay",
+    syncing: "Đang gửi…",
+    status_draft: "Bản nháp",
+    status_pending: "Chờ gửi",
+    status_sent: "Đã gửi",
+    status_failed: "Gửi lỗi",
+    count_pending: "{n} chờ gửi",
+    count_sent: "{n} đã gửi",
+    count_failed: "{n} lỗi",
+    count_draft: "{n} bản nháp",
+    edit: "Sửa",
+    delete_draft: "Xóa bản nháp",
+    confirm_delete: "Xóa bản nháp này? Không thể khôi phục.",
+    started: "Bắt đầu {time}",
+    finished: "Hoàn thành {time}",
+    untitled: "Chưa có tên",
+    collector_label: "Tên hoặc mã tình nguyện viên",
+    collector_hint: "Được gửi kèm mỗi khảo sát, ví dụ tnv-07.",
+    collector_required: "Hãy nhập tên hoặc mã của bạn.",
+    save: "Lưu",
+    back: "Quay lại",
+    next: "Tiếp",
+    finish: "Hoàn thành",
+    exit_survey: "Thoát (lưu nháp)",
+    step: "Phần {n}/{total}",
+    required: "Bắt buộc trả lời câu này.",
+    constraint: "Câu trả lời không hợp lệ.",
+    not_integer: "Phải là một số nguyên, ví dụ 4.",
+    not_number: "Phải là một số, ví dụ 2.5.",
+    text_too_long: "Quá dài (tối đa {max} ký tự).",
+    invalid_date: "Ngày không hợp lệ.",
+    expression_error: "Biểu mẫu có biểu thức không dùng được: {detail}",
+    fix_errors: "Còn câu chưa trả lời đúng; xem thông báo màu đỏ.",
+    gps_title: "Vị trí GPS",
+    gps_searching: "Đang tìm vị trí GPS…",
+    gps_accuracy: "Độ chính xác: ±{m} m",
+    gps_recorded: "Đã ghi vị trí: {lat}, {lon}",
+    gps_poor: "Độ chính xác kém (trên {limit} m). Hãy ra chỗ thoáng và chờ vị trí tốt hơn.",
+    gps_wait_better: "Chờ vị trí chính xác hơn",
+    gps_waiting: "Đang chờ vị trí mới…",
+    gps_denied:
+      "Ứng dụng không được phép dùng vị trí. Hãy bật quyền Vị trí cho trang này trong cài đặt " +
+      "trình duyệt rồi tải lại trang.",
+    gps_unavailable: "Không lấy được vị trí GPS. Hãy bật GPS và ra chỗ thoáng.",
+    gps_timeout: "Chưa bắt được GPS, vẫn đang tìm…",
+    gps_unsupported: "Điện thoại này không hỗ trợ định vị.",
+    gps_missing: "Chưa có vị trí GPS. Chờ điện thoại bắt được GPS.",
+    photo_take: "Chụp ảnh",
+    photo_replace: "Chụp lại",
+    photo_remove: "Xóa ảnh",
+    photo_processing: "Đang xử lý ảnh…",
+    photo_failed: "Không đọc được ảnh này.",
+    photo_waiting: "Ảnh chờ gửi",
+    select_hint: "Chọn một hoặc nhiều",
+    offline: "Đang ngoại tuyến: khảo sát được lưu trên điện thoại và sẽ gửi khi có mạng.",
+    online: "Có mạng",
+    offline_ready: "Dùng được khi không có mạng",
+    forms_unavailable:
+      "Chưa tải được biểu mẫu. Hãy mở ứng dụng một lần khi có mạng để tải biểu mẫu.",
+    saved_pending: "Đã lưu. Khảo sát sẽ được gửi khi có mạng.",
+    sync_done: "Đã gửi {n} khảo sát.",
+    sync_network_error: "Không gửi được (mất mạng). Sẽ thử lại sau {s} giây.",
+    sync_server_error: "Máy chủ đang lỗi ({status}). Sẽ thử lại sau {s} giây.",
+    sync_nothing: "Không có khảo sát nào chờ gửi.",
+    last_error: "Lần thử trước: {detail}",
+    server_errors: "Máy chủ từ chối:",
+    not_supported_question: "Loại câu hỏi '{type}' chưa được ứng dụng hỗ trợ.",
+    yes: "Có",
+    no: "Không",
+  },
+  en: {
+    app_title: "Household survey",
+    language_button: "Tiếng Việt",
+    home: "Home",
+    new_survey: "Start a new survey",
+    my_surveys: "My surveys",
+    no_surveys: "No surveys on this phone yet.",
+    outbox: "Outbox",
+    settings: "Settings",
+    sync_now: "Send now",
+    syncing: "Sending…",
+    status_draft: "Draft",
+    status_pending: "Waiting to send",
+    status_sent: "Sent",
+    status_failed: "Failed",
+    count_pending: "{n} waiting",
+    count_sent: "{n} sent",
+    count_failed: "{n} failed",
+    count_draft: "{n} drafts",
+    edit: "Edit",
+    delete_draft: "Delete draft",
+    confirm_delete: "Delete this draft? It cannot be recovered.",
+    started: "Started {time}",
+    finished: "Finished {time}",
+    untitled: "No name yet",
+    collector_label: "Volunteer name or code",
+    collector_hint: "Sent with every survey, for example tnv-07.",
+    collector_required: "Please enter your name or code.",
+    save: "Save",
+    back: "Back",
+    next: "Next",
+    finish: "Finish",
+    exit_survey: "Exit (keep draft)",
+    step: "Part {n}/{total}",
+    required: "This question is required.",
+    constraint: "This answer is not allowed.",
+    not_integer: "Must be a whole number, for example 4.",
+    not_number: "Must be a number, for example 2.5.",
+    text_too_long: "Too long (at most {max} characters).",
+    invalid_date: "Not a valid date.",
+    expression_error: "The form has an expression the app cannot use: {detail}",
+    fix_errors: "Some answers need fixing; see the messages in red.",
+    gps_title: "GPS location",
+    gps_searching: "Looking for a GPS position…",
+    gps_accuracy: "Accuracy: ±{m} m",
+    gps_recorded: "Position recorded: {lat}, {lon}",
+    gps_poor: "Poor accuracy (over {limit} m). Move to an open place and wait for a better fix.",
+    gps_wait_better: "Wait for a better fix",
+    gps_waiting: "Waiting for a new position…",
+    gps_denied:
+      "The app is not allowed to use your location. Allow Location for this site in the " +
+      "browser settings, then reload the page.",
+    gps_unavailable: "Could not get a GPS position. Turn GPS on and move to an open place.",
+    gps_timeout: "No GPS fix yet, still looking…",
+    gps_unsupported: "This phone does not support location.",
+    gps_missing: "No GPS position yet. Wait for the phone to get a fix.",
+    photo_take: "Take a photo",
+    photo_replace: "Retake",
+    photo_remove: "Remove photo",
+    photo_processing: "Processing the photo…",
+    photo_failed: "Could not read this photo.",
+    photo_waiting: "Photo waiting to upload",
+    select_hint: "Choose one or more",
+    offline: "Offline: surveys are kept on the phone and sent when there is a connection.",
+    online: "Online",
+    offline_ready: "Works offline",
+    forms_unavailable: "The forms are not loaded yet. Open the app once online to get them.",
+    saved_pending: "Saved. The survey will be sent when there is a connection.",
+    sync_done: "{n} surveys sent.",
+    sync_network_error: "Could not send (no connection). Will retry in {s} seconds.",
+    sync_server_error: "The server has a problem ({status}). Will retry in {s} seconds.",
+    sync_nothing: "No surveys waiting to be sent.",
+    last_error: "Last attempt: {detail}",
+    server_errors: "The server refused:",
+    not_supported_question: "Question type '{type}' is not supported by the app yet.",
+    yes: "Yes",
+    no: "No",
+  },
+};
+
+export const LANGUAGES = ["vi", "en"];
+const STORAGE_KEY = "cdfmap.collect.lang";
+
+let current = (() => {
+  try {
+    const stored = localStorage.getItem(STORAGE_KEY);
+    return LANGUAGES.includes(stored) ? stored : "vi";
+  } catch {
+    return "vi";
+  }
+})();
+
+/** The current UI language (vi or en). */
+export function language() {
+  return current;
+}
+
+/** Switch and remember the UI language. */
+export function setLanguage(code) {
+  current = LANGUAGES.includes(code) ? code : "vi";
+  try {
+    localStorage.setItem(STORAGE_KEY, current);
+  } catch {
+    // private mode: the choice lasts for this page only
+  }
+  document.documentElement.lang = current;
+}
+
+/** A UI string in the current language, with {name} placeholders filled. */
+export function t(key, params = {}) {
+  const text = STRINGS[current][key] ?? STRINGS.vi[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
+}
+
+/** Pick the current language from a {vi, en, default} label of the form. */
+export function pick(labels) {
+  if (!labels) return "";
+  if (typeof labels === "string") return labels;
+  return labels[current] ?? labels.default ?? labels.vi ?? Object.values(labels)[0] ?? "";
+}

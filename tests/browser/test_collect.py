@@ -1,0 +1,375 @@
+"""The phone survey app at 360 x 640 with emulated GPS: fill, validate, work offline, sync."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, Route, expect
+from sqlalchemy import Engine, text
+
+from app.settings import Settings
+from tests.browser.conftest import SCREENSHOTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
+expect.set_options(timeout=10_000)  # slow shared CI machines; every wait is on a UI state
+
+# The answers of one household, screen by screen (the order of the form's groups).
+HOUSEHOLD_SCREENS: list[dict[str, Any]] = [
+    {
+        "head_name": "Nguyễn Thị Hoa",
+        "head_phone": "0905123456",
+        "household_size": "4",
+        "poverty_status": "poor",
+    },
+    {"tenure": "papers_only", "house_condition": "temporary", "eviction_threat": "no"},
+    {
+        "water_source": "shared_tap",
+        "sanitation": "shared_toilet",
+        "electricity": "neighbour_meter",
+        "flooding": "often",
+        "waste": "dumped",
+    },
+    {"lane_access": "motorbike", "lane_width_m": "1.8"},
+    {"savings_group": "yes", "cdf_loan": "no", "priority_needs": ["drainage", "lane"]},
+]
+
+
+def test_shell_manifest_and_service_worker_are_served(live_server: str) -> None:
+    shell = httpx.get(f"{live_server}/collect")
+    assert shell.status_code == 200 and "text/html" in shell.headers["content-type"]
+    worker = httpx.get(f"{live_server}/collect/sw.js")
+    assert worker.headers["service-worker-allowed"] == "/collect"
+    assert "javascript" in worker.headers["content-type"]
+    precached = re.findall(r'"(/[^"]+)"', worker.text.split("const FORMS")[0])
+    assert "/static/collect/app.js" in precached
+    for path in precached:  # a missing asset would make the service worker fail to install
+        assert httpx.get(f"{live_server}{path}").status_code == 200, path
+    manifest = httpx.get(f"{live_server}/collect/manifest.webmanifest").json()
+    assert manifest["name"].startswith("Khảo sát hộ gia đình")
+    assert manifest["start_url"] == "/collect"
+    for icon in manifest["icons"]:
+        image = Image.open(io.BytesIO(httpx.get(f"{live_server}{icon['src']}").content))
+        assert (image.format, f"{image.width}x{image.height}") == ("PNG", icon["sizes"])
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"collect-{name}.png"))
+
+
+def stored(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id::text, collector, answers, gps_accuracy_m FROM household_surveys")
+        )
+        return [dict(row) for row in rows.mappings()]
+
+
+def open_app(page: Page, collector: str = "tnv-07") -> None:
+    """Open /collect, set the collector on first run, and wait for the home screen."""
+    page.goto("/collect")
+    expect(page.locator("#app[data-view]")).to_be_visible()
+    if page.locator("#app").get_attribute("data-view") == "settings":
+        page.fill("#collector", collector)
+        page.click("#save-settings")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+
+
+def wait_offline_ready(page: Page) -> None:
+    """The service worker controls the page (shell, assets and forms are cached)."""
+    expect(page.locator("html")).to_have_attribute("data-offline-ready", "yes", timeout=15000)
+
+
+def fill_screen(page: Page, answers: dict[str, Any]) -> None:
+    for name, value in answers.items():
+        inputs = page.locator(f'section.question[data-name="{name}"] input')
+        kind = inputs.first.get_attribute("type")
+        if kind == "radio":
+            page.check(f'input[name="{name}"][value="{value}"]')
+        elif kind == "checkbox":
+            for item in value:
+                page.check(f'input[name="{name}"][value="{item}"]')
+        else:
+            inputs.first.fill(value)
+
+
+def next_screen(page: Page) -> None:
+    step = page.locator("#step").inner_text()
+    page.click("#next")
+    expect(page.locator("#step")).not_to_have_text(step)
+
+
+def fill_household(page: Page, shots: bool = False) -> None:
+    """From the home screen, fill and finish one household survey."""
+    page.click("#new-survey")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    expect(page.locator(".gps")).to_have_attribute("data-state", "fix")
+    expect(page.locator("#gps-accuracy")).to_contain_text("6 m")
+    if shots:
+        screenshot(page, "gps")
+    next_screen(page)
+    for index, answers in enumerate(HOUSEHOLD_SCREENS):
+        fill_screen(page, answers)
+        if shots and index in (0, 4):
+            screenshot(page, f"screen-{index + 2}")
+        if index < len(HOUSEHOLD_SCREENS) - 1:
+            next_screen(page)
+    page.click("#finish")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+    expect(page.locator("#notice")).to_be_visible()
+
+
+def open_outbox_and_sync(page: Page) -> None:
+    page.click("#outbox-button")
+    expect(page.locator("#sync-now")).to_be_enabled()
+    page.click("#sync-now")
+    expect(page.locator("#sync-status")).to_have_attribute("data-state", "idle")
+
+
+def test_fill_and_send_a_household_survey(phone: Page, sync_engine: Engine) -> None:
+    open_app(phone)
+    screenshot(phone, "home")
+    fill_household(phone, shots=True)
+    phone.click("#outbox-button")
+    expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+    screenshot(phone, "outbox")
+    (row,) = stored(sync_engine)
+    assert row["collector"] == "tnv-07"
+    assert row["answers"]["head_name"] == "Nguyễn Thị Hoa"
+    assert row["answers"]["household_size"] == 4
+    assert row["answers"]["lane_width_m"] == 1.8
+    assert row["answers"]["priority_needs"] == "drainage lane"
+    assert row["answers"]["cdf_loan"] == "no"
+    assert row["gps_accuracy_m"] == pytest.approx(6)
+    assert phone.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_missing_required_answer_shows_the_error_in_vietnamese(phone: Page) -> None:
+    open_app(phone)
+    phone.click("#new-survey")
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    next_screen(phone)
+    fill_screen(phone, {"head_phone": "12345", "household_size": "4", "poverty_status": "poor"})
+    phone.click("#next")
+    error = phone.locator('.error[data-for="head_name"]')
+    expect(error).to_have_text("Bắt buộc trả lời câu này.")
+    expect(phone.locator('.error[data-for="head_phone"]')).to_have_text(
+        "Số điện thoại gồm 10 hoặc 11 chữ số, bắt đầu bằng 0."
+    )
+    expect(phone.locator("#step")).to_have_text(re.compile(r"^Phần 2/"))
+    screenshot(phone, "required-error")
+    phone.click("#lang-toggle")  # the whole screen switches, errors included
+    expect(error).to_have_text("This question is required.")
+    expect(phone.locator("#next")).to_have_text("Next")
+    phone.click("#lang-toggle")
+    expect(error).to_have_text("Bắt buộc trả lời câu này.")
+    phone.fill('section.question[data-name="head_name"] input', "Trần Văn Nam")
+    expect(error).to_be_hidden()
+
+
+def test_skip_logic_hides_and_clears_non_relevant_answers(phone: Page) -> None:
+    open_app(phone)
+    phone.click("#new-survey")
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    for answers in [
+        {"head_name": "A", "household_size": "2", "poverty_status": "none"},
+        *HOUSEHOLD_SCREENS[1:4],
+    ]:
+        next_screen(phone)
+        fill_screen(phone, answers)
+    next_screen(phone)
+    cdf_loan = phone.locator('section.question[data-name="cdf_loan"]')
+    expect(cdf_loan).to_be_hidden()
+    phone.check('input[name="savings_group"][value="yes"]')
+    expect(cdf_loan).to_be_visible()
+    phone.check('input[name="cdf_loan"][value="yes"]')
+    phone.check('input[name="savings_group"][value="no"]')
+    expect(cdf_loan).to_be_hidden()
+    phone.check('input[name="savings_group"][value="yes"]')
+    expect(phone.locator('input[name="cdf_loan"]:checked')).to_have_count(0)
+
+
+def test_a_draft_survives_a_reload_and_can_be_edited(phone: Page, sync_engine: Engine) -> None:
+    open_app(phone)
+    phone.click("#new-survey")
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    next_screen(phone)
+    fill_screen(phone, {"head_name": "Lê Văn Tám", "household_size": "3"})
+    phone.click("#exit-survey")
+    phone.reload()
+    card = phone.locator('.survey-card[data-status="draft"]')
+    expect(card).to_contain_text("Lê Văn Tám")
+    card.locator("button.edit").click()
+    expect(phone.locator('section.question[data-name="head_name"] input')).to_have_value(
+        "Lê Văn Tám"
+    )
+    expect(phone.locator('section.question[data-name="household_size"] input')).to_have_value("3")
+    assert stored(sync_engine) == []
+
+
+def test_offline_surveys_survive_a_reload_and_sync_once_online(
+    phone_context: BrowserContext, phone: Page, sync_engine: Engine
+) -> None:
+    open_app(phone)
+    wait_offline_ready(phone)
+    phone_context.set_offline(True)
+    for _ in range(3):
+        fill_household(phone)
+    response = phone.reload()
+    assert response is not None and response.from_service_worker
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    expect(phone.locator('.survey-card[data-status="pending"]')).to_have_count(3)
+    expect(phone.locator("#network")).to_have_class(re.compile("offline"))
+    screenshot(phone, "offline-pending")
+    assert stored(sync_engine) == []
+    phone_context.set_offline(False)
+    open_outbox_and_sync(phone)
+    expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(3)
+    local_ids = set(
+        phone.locator(".outbox-item").evaluate_all("items => items.map(i => i.dataset.id)")
+    )
+    assert {row["id"] for row in stored(sync_engine)} == local_ids
+    assert len(local_ids) == 3
+
+
+def test_a_lost_response_then_retry_never_duplicates(
+    phone_context: BrowserContext, phone: Page, sync_engine: Engine
+) -> None:
+    open_app(phone)
+    phone_context.set_offline(True)
+    fill_household(phone)
+    handled: list[int] = []
+
+    def lose_the_response(route: Route) -> None:
+        response = route.fetch()  # the server stores the survey...
+        handled.append(response.status)
+        route.abort("connectionreset")  # ...but the phone never hears back
+
+    phone.route("**/api/v1/submissions/batch", lose_the_response)
+    phone.click("#outbox-button")
+    phone_context.set_offline(False)
+    phone.click("#sync-now")
+    expect(phone.locator("#sync-status")).to_have_attribute("data-state", "network")
+    expect(phone.locator('.outbox-item[data-status="pending"]')).to_have_count(1)
+    screenshot(phone, "outbox-retry")
+    assert handled and set(handled) == {200}  # every attempt reached the server
+    assert len(stored(sync_engine)) == 1
+    phone.unroute("**/api/v1/submissions/batch")
+    phone.click("#sync-now")
+    expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+    assert len(stored(sync_engine)) == 1
+
+
+def test_photo_is_resized_on_the_phone_and_uploaded_after_the_survey(
+    phone: Page, sync_engine: Engine
+) -> None:
+    big = io.BytesIO()
+    Image.new("RGB", (3000, 2000), (180, 120, 60)).save(big, format="JPEG", quality=90)
+    open_app(phone)
+    phone.click("#new-survey")
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    for answers in HOUSEHOLD_SCREENS:
+        next_screen(phone)
+        fill_screen(phone, answers)
+    phone.set_input_files(
+        'input[type="file"][name="photo"]',
+        files=FilePayload(name="house.jpg", mimeType="image/jpeg", buffer=big.getvalue()),
+    )
+    expect(phone.locator(".photo-preview")).to_be_visible()
+    phone.locator(".photo-preview").scroll_into_view_if_needed()
+    screenshot(phone, "photo")
+    phone.click("#finish")
+    phone.click("#outbox-button")
+    item = phone.locator('.outbox-item[data-status="sent"]')
+    expect(item).to_have_attribute("data-photos", "uploaded")
+    (row,) = stored(sync_engine)
+    filename = row["answers"]["photo"]
+    assert re.fullmatch(r"photo-[0-9a-z]+\.jpg", filename)
+    with sync_engine.connect() as connection:
+        attachment = connection.execute(
+            text("SELECT filename, content_type FROM attachments WHERE submission_id = :id"),
+            {"id": row["id"]},
+        ).one()
+    assert tuple(attachment) == (filename, "image/jpeg")
+    media = Settings().media_dir / row["id"] / filename
+    try:
+        with Image.open(media) as image:
+            assert max(image.size) == 1280
+            assert image.format == "JPEG"
+    finally:
+        shutil.rmtree(media.parent, ignore_errors=True)
+
+
+def test_gps_warns_about_poor_accuracy_and_explains_a_denied_permission(
+    phone_context: BrowserContext, phone: Page, browser: Browser, live_server: str
+) -> None:
+    phone_context.set_geolocation({"latitude": 15.5712, "longitude": 108.4741, "accuracy": 35})
+    open_app(phone)
+    phone.click("#new-survey")
+    expect(phone.locator("#gps-accuracy")).to_contain_text("35 m")
+    expect(phone.locator("#gps-warning")).to_contain_text("Độ chính xác kém")
+    screenshot(phone, "gps-poor")
+    phone.click("#gps-better")
+    expect(phone.locator("#gps-status")).to_have_text("Đang chờ vị trí mới…")
+    phone_context.set_geolocation({"latitude": 15.5713, "longitude": 108.4742, "accuracy": 5})
+    expect(phone.locator("#gps-accuracy")).to_contain_text("±5 m")
+    expect(phone.locator("#gps-warning")).to_be_hidden()
+    expect(phone.locator("#gps-status")).to_contain_text("15.571300, 108.474200")
+
+    denied = browser.new_context(
+        viewport={"width": 360, "height": 640}, locale="en-GB", base_url=live_server
+    )
+    try:
+        page = denied.new_page()
+        open_app(page)
+        page.click("#lang-toggle")
+        page.click("#new-survey")
+        expect(page.locator(".gps")).to_have_attribute("data-state", "denied")
+        expect(page.locator("#gps-status")).to_contain_text("not allowed to use your location")
+        page.click("#next")
+        expect(page.locator('.error[data-for="location"]')).to_contain_text("No GPS position")
+    finally:
+        denied.close()
+
+
+def test_a_refused_survey_is_failed_with_the_server_reason_in_vietnamese(
+    phone_context: BrowserContext, phone: Page, sync_engine: Engine
+) -> None:
+    open_app(phone)
+    phone_context.set_offline(True)
+    fill_household(phone)
+
+    def tamper(route: Route) -> None:
+        # A survey the phone thought valid but the server refuses (e.g. an older app version).
+        body = json.loads(route.request.post_data or "{}")
+        body["submissions"][0]["answers"]["household_size"] = 99
+        route.continue_(post_data=json.dumps(body))
+
+    phone.route("**/api/v1/submissions/batch", tamper)
+    phone.click("#outbox-button")
+    phone_context.set_offline(False)
+    phone.click("#sync-now")
+    failed = phone.locator('.outbox-item[data-status="failed"]')
+    expect(failed).to_contain_text("Số người trong hộ: Số người phải từ 1 đến 30.")
+    screenshot(phone, "outbox-failed")
+    assert stored(sync_engine) == []
+
+
+def test_coming_back_online_sends_by_itself(
+    phone_context: BrowserContext, phone: Page, sync_engine: Engine
+) -> None:
+    open_app(phone)
+    phone_context.set_offline(True)
+    fill_household(phone)
+    phone.click("#outbox-button")
+    expect(phone.locator('.outbox-item[data-status="pending"]')).to_have_count(1)
+    phone_context.set_offline(False)  # the page's `online` event starts the sync
+    expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+    assert len(stored(sync_engine)) == 1

@@ -1,0 +1,77 @@
+"""A new form version is loaded beside the old one; surveys of the old version still validate."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import Engine, text
+
+from app.main import create_app
+from app.settings import REPO_ROOT, Settings
+from tests.factories import household_survey
+
+OLD = "2026112801"
+NEW = "2026120501"
+
+
+def write_new_version(source: Path, target: Path, version: str) -> None:
+    """Copy an XLSForm, changing only its settings' version."""
+    workbook = load_workbook(source)
+    sheet = workbook["settings"]
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(row=2, column=header.index("version") + 1, value=version)
+    workbook.save(target)
+
+
+@pytest.fixture
+def versioned_client(
+    database_url: str, tmp_path: Path, clean_surveys: None
+) -> Iterator[TestClient]:
+    forms_dir = tmp_path / "forms"
+    (forms_dir / "versions").mkdir(parents=True)
+    shutil.copy(
+        REPO_ROOT / "forms" / "household.xlsx", forms_dir / "versions" / f"household-{OLD}.xlsx"
+    )
+    write_new_version(REPO_ROOT / "forms" / "household.xlsx", forms_dir / "household.xlsx", NEW)
+    settings = Settings(database_url=database_url, forms_dir=forms_dir, media_dir=tmp_path / "m")
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_both_versions_are_served(versioned_client: TestClient) -> None:
+    listing = versioned_client.get("/api/v1/forms").json()
+    assert [(f["form_id"], f["version"]) for f in listing["forms"]] == [("household", NEW)]
+    assert listing["problems"] == {}
+    assert versioned_client.get("/api/v1/forms/household").json()["version"] == NEW
+    old = versioned_client.get("/api/v1/forms/household", params={"version": OLD})
+    assert old.status_code == 200 and old.json()["version"] == OLD
+
+
+def test_surveys_of_old_and_new_versions_are_accepted(
+    versioned_client: TestClient, sync_engine: Engine
+) -> None:
+    old = household_survey(form_version=OLD)
+    new = household_survey(form_version=NEW)
+    response = versioned_client.post("/api/v1/submissions/batch", json={"submissions": [old, new]})
+    assert response.status_code == 200, response.text
+    assert [r["outcome"] for r in response.json()["results"]] == ["created", "created"]
+    with sync_engine.connect() as connection:
+        stored: dict[str, str] = dict(
+            connection.execute(text("SELECT id::text, form_version FROM household_surveys")).all()
+        )
+    assert stored == {old["id"]: OLD, new["id"]: NEW}
+
+
+def test_an_unknown_version_is_refused_naming_the_known_ones(versioned_client: TestClient) -> None:
+    body = household_survey(form_version="1999")
+    response = versioned_client.post("/api/v1/submissions", json=body, params={"lang": "en"})
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["field"] == "form_version"
+    assert error["code"] == "unknown_form_version"
+    assert OLD in error["message"] and NEW in error["message"]

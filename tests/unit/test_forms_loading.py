@@ -1,0 +1,156 @@
+"""XLSForm loading: the shipped forms load; broken ones are refused naming sheet and row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+
+from app.forms.definition import FormLoadError, load_form
+from app.forms.registry import load_registry
+from app.settings import REPO_ROOT
+
+SURVEY_HEADER = ["type", "name", "label::Tiếng Việt (vi)", "label::English (en)", "relevant"]
+GOOD_SURVEY: list[list[Any]] = [
+    ["begin_group", "g_main", "Chính", "Main", None],
+    ["geopoint", "location", "Vị trí", "Location", None],
+    ["integer", "size", "Số người", "People", None],
+    ["select_one yes_no", "member", "Thành viên?", "Member?", None],
+    ["text", "notes", "Ghi chú", "Notes", "${member} = 'yes'"],
+    ["end_group", None, None, None, None],
+]
+CHOICES = [
+    ["list_name", "name", "label::Tiếng Việt (vi)", "label::English (en)"],
+    ["yes_no", "yes", "Có", "Yes"],
+    ["yes_no", "no", "Không", "No"],
+]
+
+
+def write_form(
+    path: Path,
+    survey: list[list[Any]] | None = None,
+    header: list[str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Path:
+    """Write an XLSForm workbook with openpyxl."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "survey"
+    sheet.append(header or SURVEY_HEADER)
+    for row in GOOD_SURVEY if survey is None else survey:
+        sheet.append(row)
+    choices = workbook.create_sheet("choices")
+    for row in CHOICES:
+        choices.append(row)
+    settings_sheet = workbook.create_sheet("settings")
+    values = (
+        {"form_id": "mini", "version": "1", "default_language": "Tiếng Việt (vi)"}
+        if settings is None
+        else settings
+    )
+    settings_sheet.append(list(values))
+    settings_sheet.append(list(values.values()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+    return path
+
+
+def load_problems(path: Path) -> list[str]:
+    with pytest.raises(FormLoadError) as caught:
+        load_form(path)
+    assert caught.value.path == path.name
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("name", ["household.xlsx", "settlement.xlsx"])
+def test_shipped_forms_load(name: str) -> None:
+    form = load_form(REPO_ROOT / "forms" / name)
+    assert form.form_id == name.removesuffix(".xlsx")
+    assert form.version
+    assert {"vi", "en"} <= set(form.languages)
+    assert form.questions
+    assert all(q.label.get("vi") for q in form.questions)
+
+
+def test_household_form_has_what_the_phone_app_needs() -> None:
+    form = load_form(REPO_ROOT / "forms" / "household.xlsx")
+    assert form.geopoint_question is not None
+    assert all(q.group for q in form.questions)
+    assert {"head_name", "head_phone", "photo"} <= form.personal_fields
+
+
+def test_a_good_minimal_form_loads(tmp_path: Path) -> None:
+    form = load_form(write_form(tmp_path / "mini.xlsx"))
+    assert (form.form_id, form.version) == ("mini", "1")
+    assert [q.name for q in form.questions] == ["location", "size", "member", "notes"]
+    assert form.by_name["notes"].relevant_expression is not None
+    assert form.by_name["member"].choice_values == {"yes", "no"}
+
+
+def test_repeat_groups_are_refused_with_their_row(tmp_path: Path) -> None:
+    survey = [
+        *GOOD_SURVEY,
+        ["begin_repeat", "people", "Người", "People", None],
+        ["text", "person_name", "Tên", "Name", None],
+        ["end_repeat", None, None, None, None],
+    ]
+    problems = load_problems(write_form(tmp_path / "repeat.xlsx", survey))
+    assert any("survey sheet, row 8" in p and "begin_repeat" in p for p in problems), problems
+
+
+def test_an_unsupported_column_is_refused_with_its_row(tmp_path: Path) -> None:
+    header = [*SURVEY_HEADER, "choice_filter"]
+    survey = [[*row, None] for row in GOOD_SURVEY]
+    survey[3][-1] = "name = 'yes'"
+    problems = load_problems(write_form(tmp_path / "filter.xlsx", survey, header))
+    assert any("survey sheet, row 5" in p and "choice_filter" in p for p in problems), problems
+
+
+def test_a_bad_relevant_expression_is_refused_with_its_row(tmp_path: Path) -> None:
+    survey = [list(row) for row in GOOD_SURVEY]
+    survey[4][4] = "position(..) > 1"
+    problems = load_problems(write_form(tmp_path / "relevant.xlsx", survey))
+    assert any("survey sheet, row 6" in p and "relevant" in p for p in problems), problems
+
+
+def test_an_unknown_reference_is_refused_with_its_row(tmp_path: Path) -> None:
+    survey = [list(row) for row in GOOD_SURVEY]
+    survey[4][4] = "${no_such_question} = 'yes'"
+    problems = load_problems(write_form(tmp_path / "ref.xlsx", survey))
+    # pyxform finds it first and words it its own way; both name the sheet, the row and the name.
+    assert any(
+        "survey" in p and "row" in p and "6" in p and "no_such_question" in p for p in problems
+    ), problems
+
+
+def test_missing_form_id_is_refused(tmp_path: Path) -> None:
+    path = write_form(tmp_path / "noid.xlsx", settings={"version": "1"})
+    problems = load_problems(path)
+    assert any("settings sheet" in p and "form_id" in p for p in problems), problems
+
+
+def test_missing_version_is_refused(tmp_path: Path) -> None:
+    path = write_form(tmp_path / "noversion.xlsx", settings={"form_id": "mini"})
+    problems = load_problems(path)
+    assert any("settings sheet" in p and "version" in p for p in problems), problems
+
+
+def test_a_file_that_is_not_an_xlsx_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.xlsx"
+    path.write_bytes(b"PK\x03\x04 this is not a spreadsheet")
+    problems = load_problems(path)
+    assert problems and problems[0]
+
+
+def test_registry_keeps_old_versions_beside_the_current_one(tmp_path: Path) -> None:
+    write_form(tmp_path / "mini.xlsx", settings={"form_id": "mini", "version": "2"})
+    write_form(tmp_path / "versions" / "mini-v1.xlsx", settings={"form_id": "mini", "version": "1"})
+    (tmp_path / "broken.xlsx").write_text("not a workbook")
+    registry = load_registry(tmp_path)
+    assert registry.current("mini").version == "2"
+    assert registry.get("mini", "1").version == "1"
+    assert set(registry.versions["mini"]) == {"1", "2"}
+    assert "broken.xlsx" in registry.problems
