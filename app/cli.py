@@ -9,7 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
+from app.services.indicators import INDICATOR_KEYS
 from app.settings import Settings, get_settings
+
+PRINT_INDICATORS = ("priority", *INDICATOR_KEYS)
 
 
 def _progress(total: int, label: str):
@@ -104,6 +107,54 @@ def cmd_import_boundaries(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_print_maps(settings: Settings, args: argparse.Namespace) -> int:
+    """Write one printable PDF map per ward of a city."""
+    import asyncio
+
+    from app.db.engine import make_engine
+    from app.errors import DomainError
+    from app.forms.registry import load_registry
+    from app.services import maps
+
+    forms = load_registry(settings.forms_dir)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> list[Path]:
+        engine = make_engine(settings.async_database_url, pool_size=2, max_overflow=0)
+        written: list[Path] = []
+        try:
+            wards = await maps.city_ward_ids(engine, args.city)
+            step = _progress(len(wards), "ward maps")
+            for ward in wards:
+                content = await maps.ward_print(
+                    engine,
+                    forms,
+                    ward["id"],
+                    priorities=settings.priorities_path,
+                    indicator=args.indicator,
+                    size=args.size,
+                    orientation=args.orientation,
+                    output="pdf",
+                    language=args.lang,
+                )
+                path = out / f"{args.city}-{ward['code']}-{args.indicator}-{args.size}.pdf"
+                path.write_bytes(content)
+                written.append(path)
+                step(1)
+        finally:
+            await engine.dispose()
+        return written
+
+    try:
+        written = asyncio.run(run())
+    except DomainError as exc:
+        print(exc.message("en"), file=sys.stderr)
+        return 2
+    print(f"wrote {len(written)} ward maps to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = argparse.ArgumentParser(prog="cdfmap", description=__doc__)
@@ -132,6 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
     boundaries.add_argument("--wards", required=True, help="GeoJSON of ward polygons (code, name)")
     boundaries.add_argument("--settlements", help="GeoJSON of settlement polygons")
     boundaries.set_defaults(run=cmd_import_boundaries)
+
+    print_maps = commands.add_parser("print-maps", help=cmd_print_maps.__doc__)
+    print_maps.add_argument("--city", required=True, help="slug, e.g. tam-ky")
+    print_maps.add_argument("--out", required=True, help="directory for the PDF files")
+    print_maps.add_argument("--size", choices=("A4", "A3"), default="A3")
+    print_maps.add_argument("--orientation", choices=("landscape", "portrait"), default="landscape")
+    print_maps.add_argument("--indicator", default="priority", choices=PRINT_INDICATORS)
+    print_maps.add_argument("--lang", choices=("vi", "en"), default="vi")
+    print_maps.set_defaults(run=cmd_print_maps)
     return parser
 
 

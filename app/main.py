@@ -15,6 +15,8 @@ from app.api import (
     exports,
     forms,
     health,
+    indicators,
+    maps,
     places,
     submissions,
 )
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(attachments.router)
     app.include_router(collect.router)
+    app.include_router(indicators.router)
+    app.include_router(maps.router)
     if not any(getattr(route, "path", None) == "/static" for route in app.routes):
         static = StaticFiles(directory=settings.static_dir, check_dir=False)
         app.mount("/static", static, name="static")

@@ -21,9 +21,15 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         description="Plain libpq URL, e.g. postgresql://user:pass@host:5432/db",
     )
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    # A fixed pool: overflow connections are closed when returned, and reconnecting (TLS, catalog
+    # caches, statement plans) under load costs more than waiting for a pooled connection.
+    db_pool_size: int = 20
+    db_max_overflow: int = 0
     forms_dir: Path = REPO_ROOT / "forms"
+    priorities_path: Path = Field(
+        default=REPO_ROOT / "forms" / "priorities.yaml",
+        description="Weights of the upgrading priority score (see docs/maps.md).",
+    )
     static_dir: Path = REPO_ROOT / "static"
     media_dir: Path = REPO_ROOT / "var" / "media"
     samples_dir: Path = REPO_ROOT / "data" / "samples"

@@ -42,3 +42,10 @@ def test_ingest_bench_quick(database_url: str) -> None:
 def test_export_bench_quick(database_url: str) -> None:
     output = run_bench("bench.export", "--database", f"cdfmap_bench_export_q{os.getpid()}")
     assert "export ratio:" in output and "peak memory growth" in output
+
+
+@pytest.mark.slow
+def test_maps_bench_quick(database_url: str) -> None:
+    output = run_bench("bench.maps", "--database", f"cdfmap_bench_maps_q{os.getpid()}")
+    assert "map bytes growing with households (points JSON)" in output
+    assert "ward PDF time" in output and "ward PDF size" in output

@@ -1,0 +1,302 @@
+"""SQL for upgrading indicators: one GROUP BY over household surveys with FILTER clauses.
+
+Settlement, ward and city figures come out of the same aggregation (GROUPING SETS); the
+priority score and the ranks (window functions) are computed in the same statement, so the
+figures are always current without any stored summary table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Surveys a reviewer rejected do not count; every other status does.
+COUNTED = "h.status <> 'rejected'"
+
+
+@dataclass(frozen=True)
+class DeficiencyRule:
+    """An indicator as SQL: households whose `question` answer is (or is not) one of `values`."""
+
+    key: str
+    question: str
+    values: tuple[str, ...]
+    negate: bool = False  # True: deficient when the answer is NOT one of `values`
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _checked(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"not a safe SQL name: {name!r}")
+    return name
+
+
+def _deficient(rule: DeficiencyRule) -> str:
+    answer = f"a.{_checked(rule.question)}"
+    values = ", ".join(_literal(v) for v in rule.values)
+    operator = "NOT IN" if rule.negate else "IN"
+    return f"{answer} IS NOT NULL AND {answer} {operator} ({values})"
+
+
+def indicators_sql(rules: Sequence[DeficiencyRule], ward_only: bool = False) -> str:
+    """The statement: one row per settlement, ward and the city, with shares, score and ranks.
+
+    Parameters: :city_id and one :w_<key> weight per rule. With `ward_only`, also :ward_id,
+    and only that ward's surveys are read (a printed ward map): the ward's and its
+    settlements' rows are right, the city row and ranks in the city are not.
+    """
+    scope = f"h.city_id = :city_id AND {COUNTED}"
+    if ward_only:
+        scope += (
+            # = ANY(ARRAY(...)) rather than IN (SELECT ...): both sides can use an index.
+            " AND (h.ward_id = :ward_id OR h.settlement_id = ANY(ARRAY("
+            "SELECT id FROM settlements WHERE ward_id = :ward_id)))"
+        )
+    flags = []
+    counts = []
+    shares = []
+    numerator = []
+    denominator = []
+    for rule in rules:
+        key = _checked(rule.key)
+        flags.append(
+            f"a.{_checked(rule.question)} IS NOT NULL AS answered_{key},\n"
+            f"    coalesce({_deficient(rule)}, false) AS lacks_{key}"
+        )
+        counts.append(
+            f"count(*) FILTER (WHERE answered_{key}) AS n_{key},\n"
+            f"  count(*) FILTER (WHERE lacks_{key}) AS d_{key}"
+        )
+        shares.append(f"d_{key}::float8 / nullif(n_{key}, 0) AS share_{key}")
+        # An indicator nobody answered drops out of both sums instead of counting as 0.
+        weight = f"CAST(:w_{key} AS float8)"
+        numerator.append(f"coalesce({weight} * d_{key}::float8 / nullif(n_{key}, 0), 0)")
+        denominator.append(f"CASE WHEN n_{key} > 0 THEN {weight} ELSE 0 END")
+    count_sql = ",\n  ".join(counts)
+    flag_sql = ",\n    ".join(flags)
+    questions = dict.fromkeys(_checked(rule.question) for rule in rules)
+    record = ", ".join(f"h.answers->>{_literal(q)} AS {q}" for q in questions)
+    share_columns = ", ".join(f"sc.share_{_checked(rule.key)}" for rule in rules)
+    count_columns = ", ".join(
+        f"coalesce(sc.d_{_checked(rule.key)}, 0) AS count_{rule.key}" for rule in rules
+    )
+    return f"""
+WITH surveyed AS (
+  -- Read the answers once, keep only small flags: the grouping then sorts no JSON.
+  SELECT a.settlement_id, a.ward_id, a.collected_at,
+    {flag_sql}
+  FROM (
+    SELECT h.settlement_id, h.ward_id, h.collected_at, {record}
+    FROM household_surveys h
+    WHERE {scope}
+    OFFSET 0  -- keeps this subquery apart, so each answer is read once per survey
+  ) a
+), agg AS (
+  SELECT GROUPING(settlement_id, ward_id) AS level, settlement_id, ward_id,
+         count(*) AS households, max(collected_at) AS last_collected_at,
+  {count_sql}
+  FROM surveyed
+  GROUP BY GROUPING SETS ((settlement_id), (ward_id), ())
+), scored AS (
+  SELECT agg.*, {", ".join(shares)},
+         100.0 * ({" + ".join(numerator)})
+           / nullif({" + ".join(denominator)}, 0) AS score
+  FROM agg
+), areas AS (
+  SELECT 'settlement' AS kind, s.id, s.code, s.name, s.ward_id, w.name AS ward,
+         s.households_estimate, sc.households, sc.last_collected_at, sc.score,
+         {share_columns}, {count_columns}
+  FROM settlements s
+  LEFT JOIN wards w ON w.id = s.ward_id
+  LEFT JOIN scored sc ON sc.level = 1 AND sc.settlement_id = s.id
+  WHERE s.city_id = :city_id
+  UNION ALL
+  SELECT 'ward', w.id, w.code, w.name, w.id, w.name, NULL, sc.households,
+         sc.last_collected_at, sc.score, {share_columns}, {count_columns}
+  FROM wards w LEFT JOIN scored sc ON sc.level = 2 AND sc.ward_id = w.id
+  WHERE w.city_id = :city_id
+  UNION ALL
+  SELECT 'city', c.id, c.slug, c.name, NULL, NULL, NULL, sc.households,
+         sc.last_collected_at, sc.score, {share_columns}, {count_columns}
+  FROM cities c LEFT JOIN scored sc ON sc.level = 3
+  WHERE c.id = :city_id
+)
+SELECT a.*,
+       CASE WHEN a.kind = 'settlement' AND a.score IS NOT NULL THEN
+         rank() OVER (PARTITION BY a.kind, a.ward_id, a.score IS NULL
+                      ORDER BY a.score DESC) END AS rank_in_ward,
+       CASE WHEN a.kind IN ('settlement', 'ward') AND a.score IS NOT NULL THEN
+         rank() OVER (PARTITION BY a.kind, a.score IS NULL ORDER BY a.score DESC) END
+         AS rank_in_city
+FROM areas a
+ORDER BY a.kind, a.score DESC NULLS LAST, a.code
+"""
+
+
+async def city_indicators(
+    connection: AsyncConnection,
+    city_id: int,
+    rules: Sequence[DeficiencyRule],
+    weights: Mapping[str, float],
+    ward_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of kind 'settlement', 'ward' and 'city' for one city, with shares, score, ranks.
+
+    With `ward_id`, only that ward's surveys are read (see indicators_sql).
+    """
+    params: dict[str, Any] = {"city_id": city_id}
+    params.update({f"w_{rule.key}": float(weights.get(rule.key, 0.0)) for rule in rules})
+    if ward_id is not None:
+        params["ward_id"] = ward_id
+    sql = indicators_sql(rules, ward_only=ward_id is not None)
+    rows = await connection.execute(text(sql), params)
+    return [dict(row._mapping) for row in rows]
+
+
+async def area_shapes(
+    connection: AsyncConnection, city_id: int, ward_id: int | None
+) -> dict[str, list[dict[str, Any]]]:
+    """Ward and settlement polygons (GeoJSON geometry text) of a city or of one ward."""
+    ward_filter = "" if ward_id is None else " AND w.id = :ward_id"
+    settlement_filter = "" if ward_id is None else " AND s.ward_id = :ward_id"
+    params: dict[str, Any] = {"city_id": city_id}
+    if ward_id is not None:
+        params["ward_id"] = ward_id
+    wards = await connection.execute(
+        text(
+            "SELECT w.id, w.code, w.name, ST_AsGeoJSON(w.geom, 6) AS geometry, "
+            "ST_XMin(w.geom) AS west, ST_YMin(w.geom) AS south, "
+            "ST_XMax(w.geom) AS east, ST_YMax(w.geom) AS north "
+            f"FROM wards w WHERE w.city_id = :city_id{ward_filter} ORDER BY w.code"
+        ),
+        params,
+    )
+    settlements = await connection.execute(
+        text(
+            "SELECT s.id, s.code, s.name, s.ward_id, ST_AsGeoJSON(s.geom, 6) AS geometry, "
+            "ST_X(ST_PointOnSurface(s.geom)) AS label_lon, "
+            "ST_Y(ST_PointOnSurface(s.geom)) AS label_lat "
+            f"FROM settlements s WHERE s.city_id = :city_id{settlement_filter} ORDER BY s.code"
+        ),
+        params,
+    )
+    return {
+        "wards": [dict(row._mapping) for row in wards],
+        "settlements": [dict(row._mapping) for row in settlements],
+    }
+
+
+POINT_DECIMALS = 5  # about 1 m: enough to see a house, and coordinates stay short
+
+
+def household_points_sql(questions: Sequence[tuple[str, str, Sequence[str]]], by_ward: bool) -> str:
+    """A statement returning one row: count, origin and three long strings.
+
+    `lon` and `lat` are comma-separated integer offsets (in 1e-5 degrees) from the origin;
+    `codes` holds len(questions) characters per household: for each question, the index of
+    its answer in `values` (legend order), or '-' when it did not answer.
+    """
+    scale = 10**POINT_DECIMALS
+    codes = []
+    for key, question, values in questions:
+        if len(values) > 10:
+            raise ValueError(f"{_checked(key)}: at most 10 answers can be drawn")
+        cases = " ".join(
+            f"WHEN {_literal(value)} THEN '{index}'" for index, value in enumerate(values)
+        )
+        codes.append(f"CASE h.answers->>{_literal(question)} {cases} ELSE '-' END")
+    where = "h.city_id = :city_id AND " + COUNTED
+    if by_ward:
+        where += " AND h.ward_id = :ward_id"
+    # No ORDER BY inside the aggregates: they run in one Agg node, which feeds every input
+    # row to every aggregate in turn, so the three strings stay aligned household by household.
+    return f"""
+WITH o AS (
+  SELECT round(coalesce(min(ST_X(h.geom)), 0)::numeric, {POINT_DECIMALS})::float8 AS lon0,
+         round(coalesce(min(ST_Y(h.geom)), 0)::numeric, {POINT_DECIMALS})::float8 AS lat0
+  FROM household_surveys h WHERE {where}
+), p AS (
+  SELECT round((ST_X(h.geom) - o.lon0) * {scale})::bigint::text AS lon,
+         round((ST_Y(h.geom) - o.lat0) * {scale})::bigint::text AS lat,
+         {" || ".join(codes)} AS codes
+  FROM household_surveys h CROSS JOIN o WHERE {where}
+)
+SELECT o.lon0, o.lat0, count(p.lon) AS count,
+       coalesce(string_agg(p.lon, ','), '') AS lon,
+       coalesce(string_agg(p.lat, ','), '') AS lat,
+       coalesce(string_agg(p.codes, ''), '') AS codes
+FROM o LEFT JOIN p ON true
+GROUP BY o.lon0, o.lat0
+"""
+
+
+async def household_points_json(
+    connection: AsyncConnection,
+    city_id: int,
+    ward_id: int | None,
+    questions: Sequence[tuple[str, str, Sequence[str]]],
+) -> bytes:
+    """Household points of a city (or ward) as compact JSON, the heavy part built by PostGIS.
+
+    {"count", "origin": [lon0, lat0], "scale": 1e-5, "lon": [...], "lat": [...],
+     "categories": {key: one character per household}}
+    """
+    params: dict[str, Any] = {"city_id": city_id}
+    if ward_id is not None:
+        params["ward_id"] = ward_id
+    row = (
+        await connection.execute(text(household_points_sql(questions, ward_id is not None)), params)
+    ).one()
+    stride = len(questions)
+    # Slicing a str is C code: a few milliseconds for 100k households.
+    categories = {key: row.codes[index::stride] for index, (key, _, _) in enumerate(questions)}
+    head = orjson.dumps(
+        {"count": row.count, "origin": [row.lon0, row.lat0], "scale": 10**-POINT_DECIMALS}
+    )
+    return b"".join(
+        [
+            head[:-1],
+            b',"lon":[',
+            row.lon.encode(),
+            b'],"lat":[',
+            row.lat.encode(),
+            b'],"categories":',
+            orjson.dumps(categories),
+            b"}",
+        ]
+    )
+
+
+async def household_points(
+    connection: AsyncConnection, city_id: int, ward_id: int | None, question: str | None
+) -> list[tuple[float, float, str | None]]:
+    """(lon, lat, answer) of each counted household of a city or ward, for printed maps."""
+    params: dict[str, Any] = {"city_id": city_id, "question": question or ""}
+    where = "h.city_id = :city_id AND " + COUNTED
+    if ward_id is not None:
+        where += " AND h.ward_id = :ward_id"
+        params["ward_id"] = ward_id
+    # Three arrays in one row: the driver decodes them far faster than one row per household.
+    row = (
+        await connection.execute(
+            text(
+                "SELECT array_agg(ST_X(h.geom)) AS lon, array_agg(ST_Y(h.geom)) AS lat, "
+                "array_agg(h.answers->>:question) AS answer "
+                f"FROM household_surveys h WHERE {where}"
+            ),
+            params,
+        )
+    ).one()
+    if row.lon is None:
+        return []
+    return list(zip(row.lon, row.lat, row.answer, strict=True))

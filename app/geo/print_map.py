@@ -1,0 +1,519 @@
+"""Printable ward maps (PDF or PNG) with matplotlib: pure, takes plain data, returns bytes.
+
+One page: title, the map (ward boundary, settlements coloured and hatched so a black-and-white
+copy still reads, households rasterized, settlement names), legend, scale bar in metres, north
+arrow, the settlements ranked by priority with their shares, source and date, a notes box.
+Text uses DejaVu Sans, which has every Vietnamese diacritic.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from app.geo.styles import (
+    CLASS_COLOURS,
+    CLASS_HATCHES,
+    NO_DATA_COLOUR,
+    POINT_STYLE_BY_KEY,
+    class_colour,
+    class_labels,
+    value_class,
+)
+
+PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
+PNG_DPI = 200
+PDF_RASTER_DPI = 150  # the households' image inside a PDF; text and shapes stay vector
+MAX_TABLE_ROWS = {"A4": 16, "A3": 28}
+FONT = "DejaVu Sans"
+
+TEXT: dict[str, dict[str, str]] = {
+    "title": {"vi": "{ward}, {city}", "en": "{ward}, {city}"},
+    "subtitle": {
+        "vi": "Bản đồ nâng cấp khu dân cư · {indicator} · số liệu đến ngày {date}",
+        "en": "Settlement upgrading map · {indicator} · data as of {date}",
+    },
+    "priority": {"vi": "Điểm ưu tiên nâng cấp", "en": "Upgrading priority score"},
+    "priority_legend": {"vi": "Điểm ưu tiên (0-100)", "en": "Priority score (0-100)"},
+    "share_legend": {"vi": "% hộ: {label}", "en": "% households: {label}"},
+    "no_data": {"vi": "Chưa có khảo sát", "en": "Not surveyed yet"},
+    "no_answer": {"vi": "Không trả lời", "en": "No answer"},
+    "households": {"vi": "Hộ gia đình đã khảo sát", "en": "Surveyed households"},
+    "households_by": {"vi": "Hộ gia đình: {label}", "en": "Households: {label}"},
+    "ward_boundary": {"vi": "Ranh giới phường", "en": "Ward boundary"},
+    "table_title": {
+        "vi": "Khu dân cư xếp theo điểm ưu tiên (% hộ thiếu từng điều kiện)",
+        "en": "Settlements ranked by priority (% of households lacking each)",
+    },
+    "rank": {"vi": "Hạng", "en": "Rank"},
+    "settlement": {"vi": "Khu dân cư", "en": "Settlement"},
+    "hh": {"vi": "Số hộ", "en": "HH"},
+    "score": {"vi": "Điểm", "en": "Score"},
+    "more": {"vi": "… và {count} khu dân cư khác", "en": "… and {count} more settlements"},
+    "notes": {"vi": "Ghi chú", "en": "Notes"},
+    "source": {
+        "vi": "Nguồn: khảo sát hộ gia đình do cộng đồng thực hiện (CDF map), {households} hộ; "
+        "số liệu đến ngày {date}; in ngày {today}.",
+        "en": "Source: community household survey (CDF map), {households} households; "
+        "data as of {date}; printed {today}.",
+    },
+    "formula": {
+        "vi": "Điểm ưu tiên = 100 × Σ(trọng số × tỷ lệ hộ thiếu) / Σ trọng số. "
+        "Điểm chỉ hỗ trợ thảo luận, không tự quyết định.",
+        "en": "Priority score = 100 × Σ(weight × share lacking) / Σ weights. "
+        "The score supports a discussion; it never decides alone.",
+    },
+    "no_date": {"vi": "chưa có", "en": "none yet"},
+    "north": {"vi": "B", "en": "N"},
+}
+
+
+@dataclass(frozen=True)
+class PrintInput:
+    """Everything one printed ward map shows (no personal data: aggregates and points)."""
+
+    ward_name: str
+    city_name: str
+    ward_geometry: dict[str, Any]  # GeoJSON geometry, lon/lat
+    settlements: list[dict[str, Any]]  # geometry, name, label_lon/lat, score, shares, ...
+    households: Sequence[tuple[float, float, str | None]]  # lon, lat, answer (or None)
+    indicator: str  # "priority" or an indicator key
+    indicator_labels: dict[str, dict[str, str]]  # key -> {vi, en}
+    indicator_short: dict[str, dict[str, str]]
+    point_style: str | None  # which household answer colours the points, if any
+    point_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    households_total: int = 0
+    data_date: str | None = None
+    language: str = "vi"
+    printed_on: str = field(default_factory=lambda: date.today().isoformat())
+
+
+def _t(data: PrintInput, key: str, **params: Any) -> str:
+    return TEXT[key][data.language].format(**params)
+
+
+def paper_inches(size: str, orientation: str) -> tuple[float, float]:
+    """Width and height of the page in inches."""
+    if size not in PAPER_MM or orientation not in ("landscape", "portrait"):
+        raise ValueError(f"unknown paper {size} {orientation}")
+    short, long = (mm / 25.4 for mm in PAPER_MM[size])
+    return (long, short) if orientation == "landscape" else (short, long)
+
+
+def utm_epsg(lon: float, lat: float) -> int:
+    """The EPSG code of the WGS 84 / UTM zone holding a point (metres for the scale bar)."""
+    zone = min(int((lon + 180) // 6) + 1, 60)
+    return (32600 if lat >= 0 else 32700) + zone
+
+
+def nice_length(span_m: float) -> float:
+    """A round scale-bar length of about a quarter of the map's width."""
+    target = span_m / 4
+    for length in (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000):
+        if length >= target:
+            return float(length)
+    return float(10 ** math.floor(math.log10(target)))
+
+
+def _value(data: PrintInput, settlement: dict[str, Any]) -> float | None:
+    if data.indicator == "priority":
+        score = settlement.get("score")
+        return None if score is None else float(score)
+    share = (settlement.get("shares") or {}).get(data.indicator)
+    return None if share is None else 100.0 * float(share)
+
+
+def _indicator_title(data: PrintInput) -> str:
+    if data.indicator == "priority":
+        return _t(data, "priority")
+    return data.indicator_labels[data.indicator][data.language]
+
+
+def _layout(orientation: str) -> dict[str, tuple[float, ...]]:
+    if orientation == "landscape":
+        return {
+            "map": (0.015, 0.075, 0.59, 0.80),
+            "legend": (0.625, 0.575, 0.36, 0.31),
+            "table": (0.625, 0.21, 0.36, 0.32),
+            "notes": (0.625, 0.04, 0.36, 0.15),
+            "footer": (0.015, 0.012),
+        }
+    return {
+        "map": (0.03, 0.43, 0.94, 0.48),
+        "legend": (0.03, 0.265, 0.44, 0.16),
+        "notes": (0.52, 0.275, 0.45, 0.14),
+        "table": (0.03, 0.055, 0.94, 0.20),
+        "footer": (0.03, 0.012),
+    }
+
+
+def _rect(values: tuple[float, ...]) -> tuple[float, float, float, float]:
+    left, bottom, width, height = values
+    return (left, bottom, width, height)
+
+
+def _draw_scale_bar(ax: Any, xmin: float, xmax: float, ymin: float, ymax: float) -> None:
+    from matplotlib.patches import Rectangle
+
+    length = nice_length(xmax - xmin)
+    height = (ymax - ymin) * 0.012
+    x0 = xmin + (xmax - xmin) * 0.04
+    y0 = ymin + (ymax - ymin) * 0.04
+    half = length / 2
+    for index, colour in enumerate(("black", "white")):
+        ax.add_patch(
+            Rectangle(
+                (x0 + index * half, y0),
+                half,
+                height,
+                facecolor=colour,
+                edgecolor="black",
+                linewidth=0.8,
+                zorder=20,
+            )
+        )
+    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    for x, text in ((x0, "0"), (x0 + half, ""), (x0 + length, label)):
+        if text:
+            ax.text(x, y0 + height * 1.6, text, ha="center", va="bottom", fontsize=7, zorder=20)
+
+
+def _draw_north_arrow(ax: Any, data: PrintInput) -> None:
+    ax.annotate(
+        _t(data, "north"),
+        xy=(0.95, 0.95),
+        xytext=(0.95, 0.85),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=11,
+        fontweight="bold",
+        arrowprops={"facecolor": "black", "width": 4, "headwidth": 11, "headlength": 10},
+        zorder=20,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _transformer(crs: str) -> Any:
+    """A cached lon/lat -> projected metres transformer."""
+    from pyproj import Transformer
+
+    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+
+def _draw_map(ax: Any, data: PrintInput) -> None:
+    import geopandas as gpd
+    import matplotlib.patheffects as effects
+    import numpy as np
+    from matplotlib.colors import to_rgba_array
+    from shapely.geometry import shape
+    from shapely.plotting import patch_from_polygon
+
+    ward = shape(data.ward_geometry)
+    centre = ward.centroid
+    crs = f"EPSG:{utm_epsg(centre.x, centre.y)}"
+    ward_m = gpd.GeoSeries([ward], crs="EPSG:4326").to_crs(crs).iloc[0]
+    xmin, ymin, xmax, ymax = ward_m.bounds
+    pad = max(xmax - xmin, ymax - ymin) * 0.05
+    xmin, ymin, xmax, ymax = xmin - pad, ymin - pad, xmax + pad, ymax + pad
+
+    ax.set_facecolor("white")
+    for polygon in getattr(ward_m, "geoms", [ward_m]):
+        ax.add_patch(patch_from_polygon(polygon, facecolor="#f7f5f0", edgecolor="none", zorder=1))
+        ax.plot(*polygon.exterior.xy, color="black", linewidth=1.6, linestyle="--", zorder=6)
+
+    if data.settlements:
+        shapes = gpd.GeoSeries(
+            [shape(s["geometry"]) for s in data.settlements], crs="EPSG:4326"
+        ).to_crs(crs)
+        for settlement, geometry in zip(data.settlements, shapes, strict=True):
+            value = _value(data, settlement)
+            index = value_class(value)
+            hatch = CLASS_HATCHES[index] if index is not None else ""
+            for polygon in getattr(geometry, "geoms", [geometry]):
+                ax.add_patch(
+                    patch_from_polygon(
+                        polygon,
+                        facecolor=class_colour(value),
+                        edgecolor="#3b1d05",
+                        hatch=hatch,
+                        linewidth=0.9,
+                        alpha=0.85,
+                        zorder=3,
+                    )
+                )
+
+    if data.households:
+        count = len(data.households)
+        lons = np.fromiter((h[0] for h in data.households), float, count)
+        lats = np.fromiter((h[1] for h in data.households), float, count)
+        xs, ys = _transformer(crs).transform(lons, lats)
+        style = POINT_STYLE_BY_KEY.get(data.point_style or "")
+        if style:
+            # One RGBA row per answer (last row: no answer), indexed per household: no
+            # per-point colour parsing.
+            palette = to_rgba_array([colour for _, colour in style.colours] + [NO_DATA_COLOUR])
+            answer_index = {value: i for i, value in enumerate(style.values)}
+            missing = len(style.values)
+            codes = np.fromiter(
+                (answer_index.get(h[2] or "", missing) for h in data.households), np.intp, count
+            )
+            colours: Any = palette[codes]
+        else:
+            colours = "#303030"
+        ax.scatter(
+            xs,
+            ys,
+            s=5 if style else 2,
+            c=colours,
+            edgecolors="black" if style else "none",
+            linewidths=0.2,
+            rasterized=True,  # one image, whatever the number of households
+            zorder=5,
+        )
+
+    halo = [effects.withStroke(linewidth=2.5, foreground="white")]
+    if data.settlements:
+        label_points = gpd.points_from_xy(
+            [s["label_lon"] for s in data.settlements],
+            [s["label_lat"] for s in data.settlements],
+            crs="EPSG:4326",
+        ).to_crs(crs)
+        for settlement, point in zip(data.settlements, label_points, strict=True):
+            rank = settlement.get("rank_in_ward")
+            name = settlement["name"]
+            ax.text(
+                point.x,
+                point.y,
+                f"{rank}. {name}" if rank else name,
+                fontsize=7,
+                ha="center",
+                va="center",
+                path_effects=halo,
+                zorder=10,
+            )
+
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_linewidth(0.8)
+    _draw_scale_bar(ax, xmin, xmax, ymin, ymax)
+    _draw_north_arrow(ax, data)
+
+
+def _draw_legend(ax: Any, data: PrintInput) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    ax.axis("off")
+    if data.indicator == "priority":
+        title = _t(data, "priority_legend")
+    else:
+        title = _t(data, "share_legend", label=_indicator_title(data))
+    handles: list[Any] = [
+        Patch(facecolor=colour, edgecolor="#3b1d05", hatch=hatch, label=label)
+        for colour, hatch, label in zip(CLASS_COLOURS, CLASS_HATCHES, class_labels(), strict=True)
+    ]
+    handles.append(Patch(facecolor=NO_DATA_COLOUR, edgecolor="#3b1d05", label=_t(data, "no_data")))
+    handles.append(
+        Line2D(
+            [0], [0], color="black", linestyle="--", linewidth=1.4, label=_t(data, "ward_boundary")
+        )
+    )
+    first = ax.legend(
+        handles=handles,
+        title=title,
+        loc="upper left",
+        ncols=2,
+        fontsize=7,
+        title_fontsize=8,
+        frameon=False,
+        alignment="left",
+    )
+    style = POINT_STYLE_BY_KEY.get(data.point_style or "")
+    labels = data.point_labels.get(style.key, {}) if style else {}
+    if style:
+        point_handles = [
+            Line2D(
+                [0],
+                [0],
+                marker="o",
+                linestyle="",
+                markerfacecolor=colour,
+                markeredgecolor="black",
+                markersize=5,
+                label=_short(labels.get(value, value), 34),
+            )
+            for value, colour in style.colours
+        ]
+        point_title = _t(data, "households_by", label=style.title[data.language])
+    else:
+        point_handles = [
+            Line2D([0], [0], marker="o", linestyle="", color="#303030", markersize=3,
+                   label=_t(data, "households"))
+        ]  # fmt: skip
+        point_title = ""
+    ax.add_artist(first)
+    ax.legend(
+        handles=point_handles,
+        title=point_title or None,
+        loc="upper left",
+        bbox_to_anchor=(0.0, 0.44),
+        ncols=1 if len(point_handles) <= 4 else 2,
+        fontsize=7,
+        title_fontsize=8,
+        frameon=False,
+        alignment="left",
+    )
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _draw_table(ax: Any, data: PrintInput, size: str, orientation: str) -> None:
+    ax.axis("off")
+    ax.set_title(_t(data, "table_title"), fontsize=8, loc="left", fontweight="bold")
+    keys = list(data.indicator_short)
+    ranked = sorted(
+        data.settlements,
+        key=lambda s: (s.get("rank_in_ward") is None, s.get("rank_in_ward") or 0, s["name"]),
+    )
+    limit = MAX_TABLE_ROWS[size] // (2 if orientation == "portrait" else 1)
+    shown = ranked[:limit]
+    header = [_t(data, "rank"), _t(data, "settlement"), _t(data, "hh"), _t(data, "score")]
+    header += [data.indicator_short[key][data.language] for key in keys]
+    header = [label if i == 1 else label.replace(" ", "\n") for i, label in enumerate(header)]
+    rows = []
+    for settlement in shown:
+        score = settlement.get("score")
+        shares = settlement.get("shares") or {}
+        rows.append(
+            [
+                str(settlement.get("rank_in_ward") or "–"),
+                _short(settlement["name"], 26 if orientation == "landscape" else 40),
+                str(settlement.get("households") or 0),
+                "–" if score is None else f"{score:.0f}",
+                *["–" if shares.get(k) is None else f"{100 * shares[k]:.0f}" for k in keys],
+            ]
+        )
+    if not rows:
+        rows.append(["–", _t(data, "no_data"), "0", "–", *["–" for _ in keys]])
+    name_width = 0.28 if orientation == "landscape" else 0.34
+    other = (1.0 - name_width - 0.07) / (len(header) - 2)
+    widths = [0.07, name_width, *[other] * (len(header) - 2)]
+    table = ax.table(
+        cellText=rows,
+        colLabels=header,
+        colWidths=widths,
+        loc="upper center",
+        cellLoc="center",
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(6 if orientation == "landscape" else 6.5)
+    table.scale(1.0, 1.15)
+    highlight = keys.index(data.indicator) + 4 if data.indicator in keys else 3
+    for (row, column), cell in table.get_celld().items():
+        cell.set_linewidth(0.4)
+        if row == 0:
+            cell.set_height(cell.get_height() * 1.8)
+            cell.set_facecolor("#e8e8e8")
+            cell.get_text().set_fontweight("bold")
+        if column == 1 and row > 0:
+            cell.get_text().set_horizontalalignment("left")
+        if column == highlight:
+            cell.get_text().set_fontweight("bold")
+    if len(ranked) > len(shown):
+        ax.text(
+            0.0,
+            -0.02,
+            _t(data, "more", count=len(ranked) - len(shown)),
+            fontsize=6,
+            transform=ax.transAxes,
+            va="top",
+        )
+
+
+def _draw_notes(ax: Any, data: PrintInput) -> None:
+    from matplotlib.patches import Rectangle
+
+    ax.axis("off")
+    ax.add_patch(
+        Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, linewidth=0.8, clip_on=False)
+    )
+    ax.text(0.02, 0.93, _t(data, "notes"), fontsize=8, fontweight="bold", va="top")
+    for index in range(1, 5):
+        y = 0.93 - index * 0.19
+        ax.plot([0.02, 0.98], [y, y], color="#bbbbbb", linewidth=0.5, linestyle=":")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+
+
+def render_print_map(
+    data: PrintInput, size: str = "A4", orientation: str = "landscape", output: str = "pdf"
+) -> bytes:
+    """Render one printable page; output is 'pdf' or 'png' (200 dpi)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    if output not in ("pdf", "png"):
+        raise ValueError(f"unknown output {output!r}")
+    width, height = paper_inches(size, orientation)
+    layout = _layout(orientation)
+    when = data.data_date or _t(data, "no_date")
+    # Type 3 font subsets: pdftotext still reads every diacritic, and embedding is ~1 s faster
+    # than Type 42 (TrueType) subsetting.
+    with matplotlib.rc_context(
+        {"font.family": FONT, "pdf.fonttype": 3, "hatch.linewidth": 0.5, "hatch.color": "#3b1d05"}
+    ):
+        figure = Figure(figsize=(width, height))
+        figure.text(
+            0.5,
+            0.975,
+            _t(data, "title", ward=data.ward_name, city=data.city_name),
+            ha="center",
+            va="top",
+            fontsize=16 if size == "A4" else 20,
+            fontweight="bold",
+        )
+        figure.text(
+            0.5,
+            0.935,
+            _t(data, "subtitle", indicator=_indicator_title(data), date=when),
+            ha="center",
+            va="top",
+            fontsize=9 if size == "A4" else 11,
+        )
+        _draw_map(figure.add_axes(_rect(layout["map"])), data)
+        _draw_legend(figure.add_axes(_rect(layout["legend"])), data)
+        _draw_table(figure.add_axes(_rect(layout["table"])), data, size, orientation)
+        _draw_notes(figure.add_axes(_rect(layout["notes"])), data)
+        footer_x, footer_y = layout["footer"]
+        households = f"{data.households_total:,}".replace(",", ".")
+        figure.text(
+            footer_x,
+            footer_y + 0.018,
+            _t(data, "source", households=households, date=when, today=data.printed_on),
+            fontsize=6.5,
+        )
+        figure.text(footer_x, footer_y, _t(data, "formula"), fontsize=6.5, color="#333333")
+        buffer = io.BytesIO()
+        title = _t(data, "title", ward=data.ward_name, city=data.city_name)
+        if output == "pdf":
+            figure.savefig(
+                buffer,
+                format="pdf",
+                dpi=PDF_RASTER_DPI,
+                metadata={"Title": title, "Creator": "cdfmap", "Subject": _indicator_title(data)},
+            )
+        else:
+            figure.savefig(buffer, format="png", dpi=PNG_DPI)
+    return buffer.getvalue()

@@ -1,0 +1,302 @@
+"""Use case: upgrading indicators and the priority score of settlements, wards and cities.
+
+Definitions (which answers count as a deficiency) live here; the weights live in
+forms/priorities.yaml so a city can change them. See docs/maps.md for the formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import indicators as queries
+from app.db import places as place_queries
+from app.db.indicators import DeficiencyRule
+from app.errors import NotFound
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A deficiency, its SQL rule and its labels (long and short, vi and en)."""
+
+    rule: DeficiencyRule
+    label: dict[str, str]
+    short: dict[str, str]
+
+    @property
+    def key(self) -> str:
+        """The indicator's key (as in priorities.yaml)."""
+        return self.rule.key
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        # Simplest documented choice: handwritten papers count as insecure, at full weight.
+        DeficiencyRule(
+            "insecure_tenure", "tenure", ("papers_only", "renting", "public_land", "relatives")
+        ),
+        {"vi": "Không có giấy tờ nhà đất an toàn", "en": "Insecure tenure"},
+        {"vi": "Giấy tờ", "en": "Tenure"},
+    ),
+    Indicator(
+        DeficiencyRule("no_piped_water", "water_source", ("piped",), negate=True),
+        {"vi": "Không có nước máy", "en": "No piped water"},
+        {"vi": "Nước", "en": "Water"},
+    ),
+    Indicator(
+        DeficiencyRule("no_own_toilet", "sanitation", ("own_toilet",), negate=True),
+        {"vi": "Không có nhà vệ sinh riêng", "en": "No own toilet"},
+        {"vi": "Vệ sinh", "en": "Toilet"},
+    ),
+    Indicator(
+        DeficiencyRule("floods_often", "flooding", ("yearly", "often")),
+        {"vi": "Ngập hằng năm hoặc thường xuyên", "en": "Floods every year or often"},
+        {"vi": "Ngập", "en": "Flood"},
+    ),
+    Indicator(
+        DeficiencyRule("temporary_house", "house_condition", ("temporary", "dilapidated")),
+        {"vi": "Nhà tạm hoặc dột nát", "en": "Temporary or dilapidated house"},
+        {"vi": "Nhà tạm", "en": "House"},
+    ),
+    Indicator(
+        DeficiencyRule("no_own_electricity", "electricity", ("own_meter",), negate=True),
+        {"vi": "Không có công tơ điện riêng", "en": "No own electricity meter"},
+        {"vi": "Điện", "en": "Power"},
+    ),
+    Indicator(
+        DeficiencyRule("no_car_access", "lane_access", ("car",), negate=True),
+        {"vi": "Ô tô không vào được", "en": "No car access"},
+        {"vi": "Ô tô", "en": "Car"},
+    ),
+    Indicator(
+        DeficiencyRule("no_waste_collection", "waste", ("collected",), negate=True),
+        {"vi": "Rác không được thu gom", "en": "No waste collection"},
+        {"vi": "Rác", "en": "Waste"},
+    ),
+)
+INDICATOR_KEYS = tuple(indicator.key for indicator in INDICATORS)
+VIETNAM_TIME = timezone(timedelta(hours=7))  # the whole country, no daylight saving
+
+LABELS: dict[str, dict[str, str]] = {
+    "kind": {"vi": "Cấp", "en": "Level"},
+    "settlement": {"vi": "Khu dân cư", "en": "Settlement"},
+    "ward": {"vi": "Phường/xã", "en": "Ward"},
+    "city": {"vi": "Thành phố", "en": "City"},
+    "code": {"vi": "Mã", "en": "Code"},
+    "name": {"vi": "Tên", "en": "Name"},
+    "households": {"vi": "Số hộ đã khảo sát", "en": "Households surveyed"},
+    "households_estimate": {"vi": "Số hộ ước tính", "en": "Households (estimate)"},
+    "score": {"vi": "Điểm ưu tiên (0-100)", "en": "Priority score (0-100)"},
+    "rank_in_ward": {"vi": "Hạng trong phường", "en": "Rank in ward"},
+    "rank_in_city": {"vi": "Hạng trong thành phố", "en": "Rank in city"},
+    "last_collected_at": {"vi": "Ngày khảo sát gần nhất", "en": "Last survey"},
+    "share": {"vi": "% hộ", "en": "% households"},
+}
+
+
+def read_weights(path: Path) -> dict[str, float]:
+    """Weights from priorities.yaml; missing indicators weigh 0, unknown keys are an error."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = document.get("weights") if isinstance(document, dict) else None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a 'weights:' mapping")
+    unknown = sorted(set(raw) - set(INDICATOR_KEYS))
+    if unknown:
+        raise ValueError(f"{path}: unknown indicators {unknown}; known: {list(INDICATOR_KEYS)}")
+    weights: dict[str, float] = {}
+    for key in INDICATOR_KEYS:
+        value = raw.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError(f"{path}: weight of {key} must be a number >= 0, got {value!r}")
+        weights[key] = float(value)
+    if sum(weights.values()) <= 0:
+        raise ValueError(f"{path}: at least one weight must be > 0")
+    return weights
+
+
+def priority_score(
+    shares: Mapping[str, float | None], weights: Mapping[str, float]
+) -> float | None:
+    """100 * sum(w_i * share_i) / sum(w_i) over the indicators with a share (None if none)."""
+    numerator = 0.0
+    denominator = 0.0
+    for key, weight in weights.items():
+        share = shares.get(key)
+        if share is None:
+            continue
+        numerator += weight * share
+        denominator += weight
+    return 100.0 * numerator / denominator if denominator > 0 else None
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One area's figures in the API's JSON shape."""
+    households = int(row["households"] or 0)
+    out: dict[str, Any] = {
+        "id": row["id"],
+        "code": row["code"],
+        "name": row["name"],
+        "households": households,
+        "score": _round(row["score"], 1),
+        "shares": {key: _round(row[f"share_{key}"], 4) for key in INDICATOR_KEYS},
+        "counts": {key: int(row[f"count_{key}"]) for key in INDICATOR_KEYS},
+        "last_collected_at": row["last_collected_at"],
+    }
+    if row["kind"] == "settlement":
+        out["ward_id"] = row["ward_id"]
+        out["ward"] = row["ward"]
+        out["households_estimate"] = row["households_estimate"]
+    if row["kind"] in ("settlement", "ward"):
+        out["rank_in_city"] = row["rank_in_city"]
+    if row["kind"] == "settlement":
+        out["rank_in_ward"] = row["rank_in_ward"]
+    return out
+
+
+def _definitions(weights: Mapping[str, float]) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": indicator.key,
+            "question": indicator.rule.question,
+            "deficient_answers": list(indicator.rule.values),
+            "deficient_when": "not_in" if indicator.rule.negate else "in",
+            "weight": weights[indicator.key],
+            "label": indicator.label,
+            "short": indicator.short,
+        }
+        for indicator in INDICATORS
+    ]
+
+
+async def _city_rows(
+    engine: AsyncEngine, city_id: int, weights: Mapping[str, float], ward_id: int | None = None
+) -> list[dict[str, Any]]:
+    async with engine.connect() as connection:
+        return await queries.city_indicators(
+            connection, city_id, [i.rule for i in INDICATORS], weights, ward_id
+        )
+
+
+def _data_date(rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """The local date (Vietnam, UTC+7) of the latest survey."""
+    dates = [r["last_collected_at"] for r in rows if r["last_collected_at"] is not None]
+    latest: datetime | None = max(dates) if dates else None
+    return latest.astimezone(VIETNAM_TIME).date().isoformat() if latest else None
+
+
+async def city_report(engine: AsyncEngine, slug: str, priorities: Path) -> dict[str, Any]:
+    """Indicators of a city: its totals, every ward and every settlement, ranked."""
+    weights = read_weights(priorities)
+    async with engine.connect() as connection:
+        city = await place_queries.city_by_slug(connection, slug)
+    if city is None:
+        raise NotFound("unknown_city", city=slug)
+    rows = await _city_rows(engine, city["id"], weights)
+    totals = next(r for r in rows if r["kind"] == "city")
+    return {
+        "area": {"kind": "city", "id": city["id"], "slug": slug, "name": city["name"]},
+        "data_date": _data_date([totals]),
+        "formula": "score = 100 * sum(w_i * share_i) / sum(w_i)",
+        "indicators": _definitions(weights),
+        "totals": _row(totals),
+        "wards": [_row(r) for r in rows if r["kind"] == "ward"],
+        "settlements": [_row(r) for r in rows if r["kind"] == "settlement"],
+    }
+
+
+async def ward_report(
+    engine: AsyncEngine, ward_id: int, priorities: Path, with_city: bool = True
+) -> dict[str, Any]:
+    """Indicators of a ward: its totals, the city's for comparison, its settlements ranked.
+
+    Without `with_city` only the ward's surveys are read (faster on a big city): no
+    `city_totals` and no `rank_in_city`.
+    """
+    weights = read_weights(priorities)
+    async with engine.connect() as connection:
+        ward = await place_queries.ward_by_id(connection, ward_id)
+    if ward is None:
+        raise NotFound(what=f"ward {ward_id}")
+    rows = await _city_rows(engine, ward["city_id"], weights, None if with_city else ward_id)
+    if not with_city:
+        for row in rows:
+            row["rank_in_city"] = None
+    totals = next(r for r in rows if r["kind"] == "ward" and r["id"] == ward_id)
+    city_totals = next(r for r in rows if r["kind"] == "city") if with_city else None
+    return {
+        "area": {
+            "kind": "ward",
+            "id": ward_id,
+            "code": ward["code"],
+            "name": ward["name"],
+            "city": ward["city"],
+            "city_name": ward["city_name"],
+        },
+        "data_date": _data_date([totals]),
+        "formula": "score = 100 * sum(w_i * share_i) / sum(w_i)",
+        "indicators": _definitions(weights),
+        "totals": _row(totals),
+        "city_totals": _row(city_totals) if city_totals else None,
+        "settlements": [
+            _row(r) for r in rows if r["kind"] == "settlement" and r["ward_id"] == ward_id
+        ],
+    }
+
+
+def _percent(share: float | None) -> str:
+    return "" if share is None else f"{100 * share:.1f}"
+
+
+def report_csv(report: Mapping[str, Any], language: str) -> bytes:
+    """A report as CSV (UTF-8 with BOM, so Excel shows Vietnamese): totals, wards, settlements."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    header = [
+        LABELS[key][language]
+        for key in (
+            "kind",
+            "code",
+            "name",
+            "ward",
+            "households",
+            "score",
+            "rank_in_ward",
+            "rank_in_city",
+        )
+    ]
+    header += [f"{i.label[language]} ({LABELS['share'][language]})" for i in INDICATORS]
+    writer.writerow(header)
+
+    def write(kind: str, row: Mapping[str, Any]) -> None:
+        writer.writerow(
+            [
+                LABELS[kind][language],
+                row["code"],
+                row["name"],
+                row.get("ward") or (row["name"] if kind == "ward" else ""),
+                row["households"],
+                "" if row["score"] is None else f"{row['score']:.1f}",
+                row.get("rank_in_ward") or "",
+                row.get("rank_in_city") or "",
+                *[_percent(row["shares"][key]) for key in INDICATOR_KEYS],
+            ]
+        )
+
+    write(str(report["area"]["kind"]), report["totals"])
+    for ward in report.get("wards", []):
+        write("ward", ward)
+    for settlement in report["settlements"]:
+        write("settlement", settlement)
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")

@@ -1,0 +1,315 @@
+"""Use case: interactive and printable maps of a city or ward (no personal data on any map)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import indicators as queries
+from app.db import places as place_queries
+from app.errors import NotFound
+from app.forms.registry import FormRegistry
+from app.geo.styles import POINT_STYLE_BY_KEY, POINT_STYLES
+from app.services import indicators
+
+TEXT: dict[str, dict[str, str]] = {
+    "city_title": {
+        "vi": "Bản đồ nâng cấp khu dân cư: {city}",
+        "en": "Settlement upgrading map: {city}",
+    },
+    "ward_title": {
+        "vi": "Bản đồ nâng cấp khu dân cư: {ward}, {city}",
+        "en": "Settlement upgrading map: {ward}, {city}",
+    },
+    "subtitle": {
+        "vi": "{households} hộ đã khảo sát · số liệu đến ngày {date}",
+        "en": "{households} households surveyed · data as of {date}",
+    },
+    "no_date": {"vi": "chưa có", "en": "none yet"},
+    "name": {"vi": "Khu dân cư", "en": "Settlement"},
+    "ward": {"vi": "Phường/xã", "en": "Ward"},
+    "households": {"vi": "Số hộ đã khảo sát", "en": "Households surveyed"},
+    "score": {"vi": "Điểm ưu tiên", "en": "Priority score"},
+    "rank_in_ward": {"vi": "Hạng trong phường", "en": "Rank in ward"},
+    "rank_in_city": {"vi": "Hạng trong thành phố", "en": "Rank in city"},
+}
+
+
+def _t(key: str, language: str, **params: Any) -> str:
+    return TEXT[key][language].format(**params)
+
+
+def point_labels(forms: FormRegistry, language: str) -> dict[str, dict[str, str]]:
+    """Answer labels of the mapped household questions, from the current household form."""
+    labels: dict[str, dict[str, str]] = {}
+    form = forms.current("household") if "household" in forms.versions else None
+    questions = form.by_name if form else {}
+    for style in POINT_STYLES:
+        question = questions.get(style.question)
+        choices = {c.value: c.label for c in question.choices} if question else {}
+        labels[style.key] = {
+            value: (choices.get(value) or {}).get(language) or value for value in style.values
+        }
+    return labels
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f} %"
+
+
+def _features(
+    shapes: list[dict[str, Any]], properties: dict[int, dict[str, Any]]
+) -> dict[str, Any]:
+    features = [
+        {
+            "type": "Feature",
+            "geometry": orjson.loads(shape["geometry"]),
+            "properties": properties.get(shape["id"], {"name": html.escape(shape["name"])}),
+        }
+        for shape in shapes
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _settlement_properties(row: dict[str, Any], language: str) -> dict[str, Any]:
+    """What a settlement's popup shows: aggregates only, never a household."""
+    # Popups and tooltips are HTML: names typed in the field must not become markup.
+    properties: dict[str, Any] = {
+        "name": html.escape(row["name"]),
+        "ward": html.escape(row.get("ward") or ""),
+        "households": row["households"],
+        "score": row["score"],
+        "score_text": "–" if row["score"] is None else f"{row['score']:.0f}",
+        "rank_in_ward": row.get("rank_in_ward") or "–",
+        "rank_in_city": row.get("rank_in_city") or "–",
+    }
+    for key in indicators.INDICATOR_KEYS:
+        properties[f"share_{key}"] = _percent(row["shares"][key])
+    return properties
+
+
+def popup_fields(language: str) -> list[tuple[str, str]]:
+    """(property, label) pairs shown in a settlement popup."""
+    fields = [
+        ("name", _t("name", language)),
+        ("ward", _t("ward", language)),
+        ("households", _t("households", language)),
+        ("score_text", _t("score", language)),
+        ("rank_in_ward", _t("rank_in_ward", language)),
+        ("rank_in_city", _t("rank_in_city", language)),
+    ]
+    fields += [(f"share_{i.key}", i.label[language]) for i in indicators.INDICATORS]
+    return fields
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """Configuration a map page needs (from settings, passed in by the API)."""
+
+    priorities: Path
+    static_url: str = "/static"
+    basemap_url: str | None = None
+    basemap_attribution: str = ""
+
+
+async def _map_input(
+    engine: AsyncEngine,
+    forms: FormRegistry,
+    report: dict[str, Any],
+    city_id: int,
+    ward_id: int | None,
+    title: str,
+    points_url: str,
+    language: str,
+    options: MapOptions,
+) -> Any:
+    from app.geo.web_map import WebMapInput
+
+    async with engine.connect() as connection:
+        shapes = await queries.area_shapes(connection, city_id, ward_id)
+    if not shapes["wards"]:
+        raise NotFound(what=f"ward {ward_id}")
+    settlement_properties = {
+        row["id"]: _settlement_properties(row, language) for row in report["settlements"]
+    }
+    wards = shapes["wards"]
+    bounds = (
+        min(w["west"] for w in wards),
+        min(w["south"] for w in wards),
+        max(w["east"] for w in wards),
+        max(w["north"] for w in wards),
+    )
+    totals = report["totals"]
+    subtitle = _t(
+        "subtitle",
+        language,
+        households=f"{totals['households']:,}".replace(",", "." if language == "vi" else ","),
+        date=report["data_date"] or _t("no_date", language),
+    )
+    return WebMapInput(
+        title=title,
+        subtitle=subtitle,
+        language=language,
+        bounds=bounds,
+        wards=_features(wards, {w["id"]: {"name": html.escape(w["name"])} for w in wards}),
+        settlements=_features(shapes["settlements"], settlement_properties),
+        popup_fields=popup_fields(language),
+        points_url=points_url,
+        point_labels=point_labels(forms, language),
+        static_url=options.static_url,
+        basemap_url=options.basemap_url,
+        basemap_attribution=options.basemap_attribution,
+    )
+
+
+async def city_map_html(
+    engine: AsyncEngine, forms: FormRegistry, slug: str, language: str, options: MapOptions
+) -> str:
+    """The interactive map page of a city."""
+    from app.geo.web_map import render_web_map
+
+    report = await indicators.city_report(engine, slug, options.priorities)
+    city = report["area"]
+    data = await _map_input(
+        engine,
+        forms,
+        report,
+        city["id"],
+        None,
+        _t("city_title", language, city=city["name"]),
+        f"/maps/data/cities/{slug}/households.json",
+        language,
+        options,
+    )
+    return render_web_map(data)
+
+
+async def ward_map_html(
+    engine: AsyncEngine, forms: FormRegistry, ward_id: int, language: str, options: MapOptions
+) -> str:
+    """The interactive map page of one ward."""
+    from app.geo.web_map import render_web_map
+
+    report = await indicators.ward_report(engine, ward_id, options.priorities)
+    area = report["area"]
+    async with engine.connect() as connection:
+        ward = await place_queries.ward_by_id(connection, ward_id)
+    assert ward is not None  # ward_report raised NotFound otherwise
+    data = await _map_input(
+        engine,
+        forms,
+        report,
+        ward["city_id"],
+        ward_id,
+        _t("ward_title", language, ward=area["name"], city=area["city_name"]),
+        f"/maps/data/cities/{area['city']}/households.json?ward={ward_id}",
+        language,
+        options,
+    )
+    return render_web_map(data)
+
+
+async def household_points_json(engine: AsyncEngine, slug: str, ward_id: int | None) -> bytes:
+    """Household points (lon/lat offsets + one answer code per indicator) as compact JSON."""
+    questions = [(s.key, s.question, s.values) for s in POINT_STYLES]
+    async with engine.connect() as connection:
+        city = await place_queries.city_by_slug(connection, slug)
+        if city is None:
+            raise NotFound("unknown_city", city=slug)
+        if ward_id is not None:
+            ward = await place_queries.ward_by_id(connection, ward_id)
+            if ward is None or ward["city_id"] != city["id"]:
+                raise NotFound(what=f"ward {ward_id}")
+        return await queries.household_points_json(connection, city["id"], ward_id, questions)
+
+
+# Printable maps -----------------------------------------------------------------------------
+
+PRINT_INDICATORS = ("priority", *indicators.INDICATOR_KEYS)
+# For a share indicator, which household question colours the points.
+POINTS_FOR_INDICATOR = {
+    "priority": None,
+    "insecure_tenure": "tenure",
+    "no_piped_water": "water",
+    "no_own_toilet": "sanitation",
+    "floods_often": "flooding",
+    "temporary_house": "house",
+    "no_own_electricity": "electricity",
+    "no_car_access": None,
+    "no_waste_collection": None,
+}
+
+
+async def ward_print(
+    engine: AsyncEngine,
+    forms: FormRegistry,
+    ward_id: int,
+    *,
+    priorities: Path,
+    indicator: str = "priority",
+    size: str = "A4",
+    orientation: str = "landscape",
+    output: str = "pdf",
+    language: str = "vi",
+) -> bytes:
+    """A ward's printable map (PDF or PNG): settlements, households, ranked table, legend."""
+    from app.geo.print_map import PrintInput, render_print_map
+
+    if indicator not in PRINT_INDICATORS:
+        raise ValueError(f"unknown indicator {indicator!r}")
+    report = await indicators.ward_report(engine, ward_id, priorities, with_city=False)
+    area = report["area"]
+    async with engine.connect() as connection:
+        ward = await place_queries.ward_by_id(connection, ward_id)
+        assert ward is not None
+        shapes = await queries.area_shapes(connection, ward["city_id"], ward_id)
+        style_key = POINTS_FOR_INDICATOR[indicator]
+        style = POINT_STYLE_BY_KEY[style_key] if style_key else None
+        points = await queries.household_points(
+            connection, ward["city_id"], ward_id, style.question if style else None
+        )
+    rows = {row["id"]: row for row in report["settlements"]}
+    settlements = [
+        {
+            "geometry": orjson.loads(shape["geometry"]),
+            "name": shape["name"],
+            "label_lon": shape["label_lon"],
+            "label_lat": shape["label_lat"],
+            **{k: v for k, v in rows[shape["id"]].items() if k in ("score", "shares")},
+            "households": rows[shape["id"]]["households"],
+            "rank_in_ward": rows[shape["id"]].get("rank_in_ward"),
+        }
+        for shape in shapes["settlements"]
+        if shape["id"] in rows
+    ]
+    data = PrintInput(
+        ward_name=area["name"],
+        city_name=area["city_name"],
+        ward_geometry=orjson.loads(shapes["wards"][0]["geometry"]),
+        settlements=settlements,
+        households=points,
+        indicator=indicator,
+        indicator_labels={i.key: i.label for i in indicators.INDICATORS},
+        indicator_short={i.key: i.short for i in indicators.INDICATORS},
+        point_style=style_key,
+        point_labels=point_labels(forms, language),
+        households_total=report["totals"]["households"],
+        data_date=report["data_date"],
+        language=language,
+    )
+    return await asyncio.to_thread(render_print_map, data, size, orientation, output)
+
+
+async def city_ward_ids(engine: AsyncEngine, slug: str) -> list[dict[str, Any]]:
+    """The wards of a city (id, code, name), for printing a map per ward."""
+    async with engine.connect() as connection:
+        city = await place_queries.city_by_slug(connection, slug)
+        if city is None:
+            raise NotFound("unknown_city", city=slug)
+        return await place_queries.list_wards(connection, city["id"])

@@ -1,0 +1,216 @@
+/* CDF map: household points drawn on canvas tiles (no DOM marker per household), a legend
+ * that follows the visible layers, and the map title. Needs only Leaflet; no network access
+ * beyond this app. Household points arrive as compact JSON:
+ *   {"origin": [lon0, lat0], "scale": 1e-5, "lon": [int...], "lat": [int...],
+ *    "categories": {"tenure": "0123-...", ...}}   (one character per household, "-" = no answer)
+ */
+(function () {
+  "use strict";
+
+  var cache = {};
+  var householdLayers = [];
+
+  function decode(data) {
+    var n = data.lon.length;
+    var lon = new Float64Array(n);
+    var lat = new Float64Array(n);
+    for (var i = 0; i < n; i++) {
+      lon[i] = data.origin[0] + data.lon[i] * data.scale;
+      lat[i] = data.origin[1] + data.lat[i] * data.scale;
+    }
+    return { count: n, lon: lon, lat: lat, categories: data.categories || {} };
+  }
+
+  function loadPoints(url) {
+    if (!cache[url]) {
+      cache[url] = fetch(url, { credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error("household points: HTTP " + response.status);
+          }
+          return response.json();
+        })
+        .then(decode);
+    }
+    return cache[url];
+  }
+
+  var HouseholdLayer = L.GridLayer.extend({
+    options: {
+      url: null,
+      indicatorKey: null,
+      colours: [],
+      noDataColour: "#bdbdbd",
+      updateWhenZooming: false,
+      maxNativeZoom: 22,
+    },
+
+    initialize: function (options) {
+      L.GridLayer.prototype.initialize.call(this, options);
+      this._projected = {};
+    },
+
+    createTile: function (coords, done) {
+      var tile = L.DomUtil.create("canvas", "cdf-households-tile");
+      var size = this.getTileSize();
+      tile.width = size.x;
+      tile.height = size.y;
+      var layer = this;
+      loadPoints(this.options.url).then(
+        function (points) {
+          if (layer._map) {
+            layer._draw(tile, coords, points);
+          }
+          done(null, tile);
+        },
+        function (error) {
+          done(error, tile);
+        }
+      );
+      return tile;
+    },
+
+    _pixels: function (points, zoom) {
+      if (!this._projected[zoom]) {
+        var xs = new Float64Array(points.count);
+        var ys = new Float64Array(points.count);
+        var crs = this._map.options.crs;
+        for (var i = 0; i < points.count; i++) {
+          var p = crs.latLngToPoint(L.latLng(points.lat[i], points.lon[i]), zoom);
+          xs[i] = p.x;
+          ys[i] = p.y;
+        }
+        this._projected[zoom] = { x: xs, y: ys };
+      }
+      return this._projected[zoom];
+    },
+
+    _draw: function (tile, coords, points) {
+      var size = this.getTileSize();
+      var pixels = this._pixels(points, coords.z);
+      var left = coords.x * size.x;
+      var top = coords.y * size.y;
+      var radius = Math.max(1.5, Math.min(5, 1.5 + (coords.z - 13) * 0.6));
+      var codes = points.categories[this.options.indicatorKey] || "";
+      var colours = this.options.colours;
+      var groups = {};
+      for (var i = 0; i < points.count; i++) {
+        var x = pixels.x[i] - left;
+        var y = pixels.y[i] - top;
+        if (x < -radius || y < -radius || x > size.x + radius || y > size.y + radius) {
+          continue;
+        }
+        var code = codes.charCodeAt(i) - 48;
+        var colour = code >= 0 && code < colours.length ? colours[code] : this.options.noDataColour;
+        (groups[colour] = groups[colour] || []).push(x, y);
+      }
+      var context = tile.getContext("2d");
+      context.lineWidth = radius > 2.5 ? 0.8 : 0.4;
+      context.strokeStyle = "rgba(40, 40, 40, 0.8)";
+      Object.keys(groups).forEach(function (colour) {
+        var xy = groups[colour];
+        context.beginPath();
+        for (var j = 0; j < xy.length; j += 2) {
+          context.moveTo(xy[j] + radius, xy[j + 1]);
+          context.arc(xy[j], xy[j + 1], radius, 0, 2 * Math.PI);
+        }
+        context.fillStyle = colour;
+        context.fill();
+        context.stroke();
+      });
+    },
+  });
+
+  function householdLayer(options) {
+    var layer = new HouseholdLayer(options);
+    householdLayers.push(layer);
+    return layer;
+  }
+
+  function swatch(colour, hatch) {
+    var box = L.DomUtil.create("span", "cdf-swatch" + (hatch ? " cdf-swatch-area" : ""));
+    box.style.background = colour;
+    return box;
+  }
+
+  function section(container, title, items, area) {
+    var block = L.DomUtil.create("div", "cdf-legend-section", container);
+    var heading = L.DomUtil.create("div", "cdf-legend-title", block);
+    heading.textContent = title;
+    items.forEach(function (item) {
+      var row = L.DomUtil.create("div", "cdf-legend-row", block);
+      row.appendChild(swatch(item[0], area));
+      var label = L.DomUtil.create("span", "", row);
+      label.textContent = item[1];
+    });
+  }
+
+  function legend(map, spec) {
+    var control = L.control({ position: "bottomright" });
+    var container;
+    function render() {
+      if (!container) {
+        return;
+      }
+      container.innerHTML = "";
+      section(container, spec.priority.title, spec.priority.items, true);
+      householdLayers.forEach(function (layer) {
+        if (map.hasLayer(layer)) {
+          var entry = spec.indicators[layer.options.indicatorKey];
+          if (entry) {
+            section(container, entry.title, entry.items, false);
+          }
+        }
+      });
+      if (spec.note) {
+        var note = L.DomUtil.create("div", "cdf-legend-note", container);
+        note.textContent = spec.note;
+      }
+    }
+    control.onAdd = function () {
+      container = L.DomUtil.create("div", "cdf-legend leaflet-bar");
+      L.DomEvent.disableClickPropagation(container);
+      L.DomEvent.disableScrollPropagation(container);
+      render();
+      return container;
+    };
+    var latest = null;
+    map.on("layeradd", function (event) {
+      // Household indicators are exclusive: showing one hides the others. Wait until the
+      // layer control has finished handling the click, or it would add the others back.
+      if (householdLayers.indexOf(event.layer) >= 0) {
+        latest = event.layer;
+        setTimeout(function () {
+          householdLayers.forEach(function (other) {
+            if (other !== latest && map.hasLayer(other)) {
+              map.removeLayer(other);
+            }
+          });
+        }, 0);
+      }
+      render();
+    });
+    map.on("layerremove", render);
+    control.addTo(map);
+    return control;
+  }
+
+  function title(map, spec) {
+    var box = L.DomUtil.create("div", "cdf-title", map.getContainer());
+    L.DomEvent.disableClickPropagation(box);
+    var heading = L.DomUtil.create("div", "cdf-title-main", box);
+    heading.textContent = spec.title;
+    if (spec.subtitle) {
+      var sub = L.DomUtil.create("div", "cdf-title-sub", box);
+      sub.textContent = spec.subtitle;
+    }
+    return box;
+  }
+
+  window.CdfMap = {
+    householdLayer: householdLayer,
+    legend: legend,
+    title: title,
+    loadPoints: loadPoints,
+  };
+})();

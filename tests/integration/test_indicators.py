@@ -1,0 +1,262 @@
+"""Indicators API on a small hand-made town whose shares, scores and ranks are known."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from app.db.engine import make_engine
+from app.forms.registry import FormRegistry
+from app.geo import sample_city
+from app.main import create_app
+from app.services.indicators import priority_score, read_weights, ward_report
+from app.services.samples import insert_submissions
+from app.settings import REPO_ROOT, Settings, with_driver
+
+CLEAN = {
+    "tenure": "red_book",
+    "water_source": "piped",
+    "sanitation": "own_toilet",
+    "flooding": "never",
+    "house_condition": "permanent",
+    "electricity": "own_meter",
+    "lane_access": "car",
+    "waste": "collected",
+}
+POOR = {
+    "tenure": "papers_only",  # counts as insecure
+    "water_source": "well",
+    "sanitation": "shared_toilet",
+    "flooding": "often",
+    "house_condition": "temporary",
+    "electricity": "neighbour_meter",
+    "lane_access": "motorbike",
+    "waste": "dumped",
+}
+# Only these three weigh: score = 100 * (2 tenure + 1 water + 1 flood) / 4.
+WEIGHTS = "weights:\n  insecure_tenure: 2\n  no_piped_water: 1\n  floods_often: 1\n"
+
+
+def _square(west: float, south: float, size: float) -> str:
+    east, north = west + size, south + size
+    return f"POLYGON(({west} {south},{east} {south},{east} {north},{west} {north},{west} {south}))"
+
+
+@pytest.fixture
+def town(sync_engine: Engine, clean_surveys: None) -> Iterator[dict[str, Any]]:
+    """Town 'thi-tran-thu' with 2 wards, 4 settlements (C empty) and 8 surveys (1 rejected)."""
+    ids: dict[str, Any] = {}
+    with sync_engine.begin() as connection:
+
+        def scalar(sql: str, **params: Any) -> Any:
+            return connection.execute(text(sql), params).scalar_one()
+
+        ids["city"] = scalar(
+            "INSERT INTO cities (slug, name, province) VALUES ('thi-tran-thu', 'Thị trấn Thử', "
+            "'Hà Nội') RETURNING id"
+        )
+        for code, name, west in (("T1", "Phường Một", 105.80), ("T2", "Phường Hai", 105.81)):
+            ids[code] = scalar(
+                "INSERT INTO wards (city_id, code, name, geom) VALUES (:city, :code, :name, "
+                "ST_Multi(ST_GeomFromText(:wkt, 4326))) RETURNING id",
+                city=ids["city"],
+                code=code,
+                name=name,
+                wkt=_square(west, 21.0, 0.01),
+            )
+        for code, name, ward, west in (
+            ("A", "Xóm Ả", "T1", 105.801),
+            ("B", "Xóm Bể", "T1", 105.804),
+            ("C", "Xóm Cỏ", "T1", 105.807),
+            ("D", "Xóm Dừa", "T2", 105.811),
+        ):
+            ids[code] = scalar(
+                "INSERT INTO settlements (city_id, ward_id, code, name, geom) VALUES "
+                "(:city, :ward, :code, :name, ST_GeomFromText(:wkt, 4326)) RETURNING id",
+                city=ids["city"],
+                ward=ids[ward],
+                code=code,
+                name=name,
+                wkt=_square(west, 21.001, 0.002),
+            )
+        tenure_flood_car = {
+            **CLEAN,
+            "tenure": "renting",
+            "flooding": "yearly",
+            "lane_access": "footpath",
+        }
+        no_waste_answer = {k: v for k, v in CLEAN.items() if k != "waste"}
+        surveys = [
+            ("T1", "A", CLEAN, "received"),
+            ("T1", "A", POOR, "received"),
+            ("T1", "A", tenure_flood_car, "approved"),
+            ("T1", "A", POOR, "rejected"),  # does not count
+            ("T1", "B", POOR, "received"),
+            ("T1", "B", POOR, "received"),
+            ("T1", None, no_waste_answer, "received"),  # in the ward, in no settlement
+            ("T2", "D", {**CLEAN, "water_source": "shared_tap"}, "received"),
+        ]
+        for ward, settlement, answers, status in surveys:
+            connection.execute(
+                text(
+                    "INSERT INTO household_surveys (id, city_id, ward_id, settlement_id, "
+                    "form_id, form_version, collected_at, status, answers, content_hash, geom) "
+                    "VALUES (:id, :city, :ward, :settlement, 'household', '2026112801', "
+                    "'2026-11-20T08:00:00+07', :status, CAST(:answers AS jsonb), 'x', "
+                    "ST_SetSRID(ST_MakePoint(105.805, 21.005), 4326))"
+                ),
+                {
+                    "id": uuid.uuid4(),
+                    "city": ids["city"],
+                    "ward": ids[ward],
+                    "settlement": ids[settlement] if settlement else None,
+                    "status": status,
+                    "answers": orjson.dumps(
+                        {**answers, "head_name": "Nguyễn Văn Bí Mật", "head_phone": "0905000111"}
+                    ).decode(),
+                },
+            )
+    yield ids
+    with sync_engine.begin() as connection:
+        connection.execute(text("DELETE FROM cities WHERE id = :id"), {"id": ids["city"]})
+
+
+@pytest.fixture
+def town_client(database_url: str, tmp_path: Path, town: dict[str, Any]) -> Iterator[TestClient]:
+    """The app with the test weights in its own priorities file."""
+    priorities = tmp_path / "priorities.yaml"
+    priorities.write_text(WEIGHTS, encoding="utf-8")
+    settings = Settings(database_url=database_url, priorities_path=priorities)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def by_code(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {row["code"]: row for row in rows}
+
+
+def test_city_shares_scores_and_ranks(town_client: TestClient, town: dict[str, Any]) -> None:
+    response = town_client.get("/api/v1/cities/thi-tran-thu/indicators")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    totals = report["totals"]
+    assert totals["households"] == 7  # the rejected survey does not count
+    assert totals["shares"]["insecure_tenure"] == pytest.approx(4 / 7, abs=1e-4)
+    assert totals["score"] == pytest.approx(100 * (2 * 4 / 7 + 4 / 7 + 4 / 7) / 4, abs=0.05)
+
+    settlements = by_code(report["settlements"])
+    a = settlements["A"]
+    assert a["households"] == 3
+    assert a["shares"]["insecure_tenure"] == pytest.approx(2 / 3, abs=1e-4)
+    assert a["shares"]["no_piped_water"] == pytest.approx(1 / 3, abs=1e-4)
+    assert a["shares"]["floods_often"] == pytest.approx(2 / 3, abs=1e-4)
+    assert a["shares"]["no_car_access"] == pytest.approx(2 / 3, abs=1e-4)
+    assert a["counts"]["insecure_tenure"] == 2
+    assert a["score"] == pytest.approx(100 * (2 * 2 / 3 + 1 / 3 + 2 / 3) / 4, abs=0.05)
+    assert settlements["B"]["score"] == 100.0
+    assert settlements["D"]["score"] == 25.0
+    assert settlements["C"]["households"] == 0
+    assert settlements["C"]["score"] is None
+    assert settlements["C"]["rank_in_ward"] is None
+    assert (settlements["B"]["rank_in_ward"], settlements["B"]["rank_in_city"]) == (1, 1)
+    assert (settlements["A"]["rank_in_ward"], settlements["A"]["rank_in_city"]) == (2, 2)
+    assert (settlements["D"]["rank_in_ward"], settlements["D"]["rank_in_city"]) == (1, 3)
+
+    wards = by_code(report["wards"])
+    assert wards["T1"]["households"] == 6
+    # h7 did not answer 'waste': it drops out of that share's denominator.
+    assert wards["T1"]["shares"]["no_waste_collection"] == pytest.approx(3 / 5, abs=1e-4)
+    assert wards["T1"]["score"] == pytest.approx(62.5, abs=0.05)
+    assert (wards["T1"]["rank_in_city"], wards["T2"]["rank_in_city"]) == (1, 2)
+    weights = {i["key"]: i["weight"] for i in report["indicators"]}
+    assert weights["insecure_tenure"] == 2 and weights["no_own_toilet"] == 0
+    assert "Bí Mật" not in response.text and "0905000111" not in response.text
+
+
+def test_ward_report_and_csv(town_client: TestClient, town: dict[str, Any]) -> None:
+    ward_id = town["T1"]
+    report = town_client.get(f"/api/v1/wards/{ward_id}/indicators").json()
+    assert report["area"]["name"] == "Phường Một"
+    assert report["totals"]["households"] == 6
+    assert report["city_totals"]["households"] == 7
+    assert [s["code"] for s in report["settlements"]] == ["B", "A", "C"]
+    assert report["data_date"] == "2026-11-20"
+
+    for url in (
+        f"/api/v1/wards/{ward_id}/indicators.csv",
+        f"/api/v1/wards/{ward_id}/indicators?format=csv",
+    ):
+        response = town_client.get(url)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/csv")
+        assert response.content.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert rows[0][:3] == ["Cấp", "Mã", "Tên"]
+        assert rows[1][2] == "Phường Một"
+        assert [row[2] for row in rows[2:]] == ["Xóm Bể", "Xóm Ả", "Xóm Cỏ"]
+        assert rows[3][5] == "58.3"
+    english = town_client.get("/api/v1/cities/thi-tran-thu/indicators.csv?lang=en")
+    header = english.content.decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("Level,Code,Name,Ward,Households surveyed,Priority score")
+    assert "Bí Mật" not in english.content.decode("utf-8-sig")
+
+
+def test_errors_are_4xx(town_client: TestClient) -> None:
+    assert town_client.get("/api/v1/wards/999999/indicators").status_code == 404
+    assert town_client.get("/api/v1/wards/999999/indicators.csv").status_code == 404
+    assert town_client.get("/api/v1/cities/nowhere/indicators").status_code == 404
+    assert town_client.get("/api/v1/wards/abc/indicators").status_code == 422
+    assert town_client.get("/api/v1/wards/99999999999/indicators").status_code == 422
+    assert town_client.get("/api/v1/cities/Bad%00slug/indicators.csv").status_code == 422
+    bad = town_client.get("/api/v1/cities/thi-tran-thu/indicators?format=xls")
+    assert bad.status_code == 422
+
+
+def test_sample_city_scores_match_the_python_formula(
+    client: TestClient, sync_engine: Engine, forms: FormRegistry
+) -> None:
+    """The SQL score agrees with services.indicators.priority_score on the default weights."""
+    with sync_engine.begin() as connection:
+        city = sample_city.generate_city()
+        insert_submissions(connection, forms, sample_city.generate_households(city, 400))
+    report = client.get("/api/v1/cities/tam-ky/indicators").json()
+    weights = read_weights(REPO_ROOT / "forms" / "priorities.yaml")
+    assert report["totals"]["households"] == 400
+    for row in report["settlements"] + report["wards"] + [report["totals"]]:
+        if row["households"]:
+            assert row["score"] == pytest.approx(priority_score(row["shares"], weights), abs=0.1)
+
+
+def test_ward_only_scope_matches_the_city_wide_figures(
+    database_url: str, town: dict[str, Any], tmp_path: Path
+) -> None:
+    """The printed map reads only its ward's surveys; its figures must not change."""
+    priorities = tmp_path / "priorities.yaml"
+    priorities.write_text(WEIGHTS, encoding="utf-8")
+
+    async def both() -> tuple[dict[str, Any], dict[str, Any]]:
+        engine = make_engine(with_driver(database_url, "postgresql+asyncpg"))
+        try:
+            full = await ward_report(engine, town["T1"], priorities)
+            scoped = await ward_report(engine, town["T1"], priorities, with_city=False)
+        finally:
+            await engine.dispose()
+        return full, scoped
+
+    # In a thread of its own: the browser tests' Playwright keeps an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        full, scoped = pool.submit(asyncio.run, both()).result()
+    assert scoped["city_totals"] is None
+    assert scoped["totals"] == {**full["totals"], "rank_in_city": None}
+    assert scoped["settlements"] == [{**s, "rank_in_city": None} for s in full["settlements"]]

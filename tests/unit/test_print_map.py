@@ -1,0 +1,140 @@
+"""The pure print function: a small hand-made ward rendered to PDF and PNG."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from app.geo.print_map import (
+    PrintInput,
+    nice_length,
+    paper_inches,
+    render_print_map,
+    utm_epsg,
+)
+from app.geo.styles import class_colour, value_class
+
+SHARES = {
+    "insecure_tenure": 0.8,
+    "no_piped_water": 0.5,
+    "no_own_toilet": 0.25,
+    "floods_often": None,
+}
+
+
+def _square(west: float, south: float, size: float) -> dict[str, object]:
+    east, north = west + size, south + size
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def ward_page(indicator: str = "priority", language: str = "vi") -> PrintInput:
+    """A ward of 1 km with two settlements and a few households."""
+    return PrintInput(
+        ward_name="Phường Hòa Thuận",
+        city_name="Tam Kỳ",
+        ward_geometry=_square(108.46, 15.56, 0.01),
+        settlements=[
+            {
+                "geometry": _square(108.462, 15.562, 0.002),
+                "name": "Xóm Chài ven sông",
+                "label_lon": 108.463,
+                "label_lat": 15.563,
+                "score": 72.5,
+                "shares": SHARES,
+                "households": 3,
+                "rank_in_ward": 1,
+            },
+            {
+                "geometry": _square(108.466, 15.566, 0.002),
+                "name": "Kiệt 62 Trần Cao Vân",
+                "label_lon": 108.467,
+                "label_lat": 15.567,
+                "score": None,
+                "shares": {},
+                "households": 0,
+                "rank_in_ward": None,
+            },
+        ],
+        households=[
+            (108.4625, 15.5625, "well"),
+            (108.4630, 15.5630, "piped"),
+            (108.4635, 15.5628, None),
+        ],
+        indicator=indicator,
+        indicator_labels={
+            "insecure_tenure": {"vi": "Không có giấy tờ an toàn", "en": "Insecure tenure"},
+            "no_piped_water": {"vi": "Không có nước máy", "en": "No piped water"},
+            "no_own_toilet": {"vi": "Không có nhà vệ sinh riêng", "en": "No own toilet"},
+            "floods_often": {"vi": "Ngập thường xuyên", "en": "Floods often"},
+        },
+        indicator_short={
+            "insecure_tenure": {"vi": "Giấy tờ", "en": "Tenure"},
+            "no_piped_water": {"vi": "Nước", "en": "Water"},
+            "no_own_toilet": {"vi": "Vệ sinh", "en": "Toilet"},
+            "floods_often": {"vi": "Ngập", "en": "Flood"},
+        },
+        point_style="water" if indicator == "no_piped_water" else None,
+        point_labels={"water": {"piped": "Nước máy vào nhà", "well": "Giếng"}},
+        households_total=3,
+        data_date="2026-11-25",
+        language=language,
+    )
+
+
+def pdf_text(tmp_path: Path, content: bytes) -> tuple[str, str]:
+    path = tmp_path / "page.pdf"
+    path.write_bytes(content)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, check=True, text=True).stdout
+    return text, info
+
+
+def page_size(info: str) -> tuple[int, int]:
+    """Rounded (width, height) in points from pdfinfo's output."""
+    width, height = info.split("Page size:")[1].split("pts")[0].split(" x ")
+    return round(float(width)), round(float(height))
+
+
+def test_pdf_page_has_title_names_table_and_size(tmp_path: Path) -> None:
+    content = render_print_map(ward_page(), "A4", "landscape", "pdf")
+    assert content.startswith(b"%PDF")
+    text, info = pdf_text(tmp_path, content)
+    assert "Phường Hòa Thuận, Tam Kỳ" in text
+    assert "Xóm Chài ven sông" in text and "Kiệt 62 Trần Cao Vân" in text
+    assert "Điểm ưu tiên" in text and "Ghi chú" in text and "2026-11-25" in text
+    assert "1 km" in text or "500 m" in text or "250 m" in text  # the scale bar
+    assert page_size(info) == (842, 595) and "(A4)" in info
+
+
+def test_indicator_page_in_english_a3_portrait(tmp_path: Path) -> None:
+    content = render_print_map(ward_page("no_piped_water", "en"), "A3", "portrait", "pdf")
+    text, info = pdf_text(tmp_path, content)
+    assert "No piped water" in text and "Households: Water" in text and "Notes" in text
+    assert "Giếng" in text  # answer labels come from the caller (the form)
+    assert page_size(info) == (842, 1191)
+
+
+def test_png_is_200_dpi() -> None:
+    content = render_print_map(ward_page(), "A4", "portrait", "png")
+    assert content.startswith(b"\x89PNG")
+    width = int.from_bytes(content[16:20], "big")
+    height = int.from_bytes(content[20:24], "big")
+    assert abs(width - 1654) <= 1 and abs(height - 2339) <= 1  # 210 x 297 mm at 200 dpi
+
+
+def test_helpers() -> None:
+    assert paper_inches("A3", "landscape") == pytest.approx((420 / 25.4, 297 / 25.4))
+    with pytest.raises(ValueError):
+        paper_inches("A5", "landscape")
+    assert utm_epsg(108.47, 15.57) == 32649
+    assert utm_epsg(105.8, 21.0) == 32648
+    assert nice_length(3900) == 1000 and nice_length(700) == 200
+    assert [value_class(v) for v in (None, 0, 19.9, 20, 99, 100)] == [None, 0, 0, 1, 4, 4]
+    assert class_colour(None) == "#bdbdbd"
+    with pytest.raises(ValueError):
+        render_print_map(ward_page(), "A4", "landscape", "svg")
