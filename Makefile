@@ -42,8 +42,9 @@ format: venv
 	$(BIN)/ruff check --fix app tests bench
 
 bench: venv
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/export.py
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.export
+	$(BIN)/python -m bench.maps
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -381,3 +381,11 @@ def test_a_nul_character_is_refused_without_failing_the_batch(
     assert stored_count(sync_engine) == 1
     # Query strings too (found by schemathesis).
     assert client.get(URL, params={"city": "tam\u0000ky"}).status_code in (404, 422)
+
+
+def test_openapi_documents_the_request_bodies(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    components = schema["components"]["schemas"]
+    assert {"SubmissionIn", "BatchIn", "LocationIn"} <= set(components)
+    body = schema["paths"]["/api/v1/submissions"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"]["$ref"].endswith("/SubmissionIn")
