@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -15,7 +16,7 @@ from app.settings import Settings, get_settings
 PRINT_INDICATORS = ("priority", *INDICATOR_KEYS)
 
 
-def _progress(total: int, label: str):
+def _progress(total: int, label: str) -> Callable[[int], None]:
     done = 0
     started = time.monotonic()
 

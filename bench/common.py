@@ -26,7 +26,11 @@ from app.settings import DEFAULT_DATABASE_URL, with_driver  # noqa: E402
 def bench_database_url(name: str) -> str:
     """libpq URL of a bench database on the configured server."""
     server = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    return str(make_url(with_driver(server, "postgresql")).set(database=name))
+    return (
+        make_url(with_driver(server, "postgresql"))
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
 
 
 def prepare_database(name: str, households: int) -> str:

@@ -39,7 +39,11 @@ def _server_url() -> str:
 def database_url() -> Iterator[str]:
     """A fresh database (migrated to head, sample boundaries loaded) for this test session."""
     name = f"cdfmap_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    url = str(make_url(with_driver(_server_url(), "postgresql")).set(database=name))
+    url = (
+        make_url(with_driver(_server_url(), "postgresql"))
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
     sync_url = with_driver(url, "postgresql+psycopg")
     create_database_if_missing(sync_url)
     try:
