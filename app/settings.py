@@ -47,8 +47,18 @@ class Settings(BaseSettings):
 
     @property
     def async_database_url(self) -> str:
-        """The database URL with the asyncpg driver, for the web app."""
-        return with_driver(self.database_url, "postgresql+asyncpg")
+        """The database URL with the asyncpg driver, for the web app.
+
+        asyncpg calls libpq's `sslmode` parameter `ssl`; everything else passes through.
+        """
+        url = with_driver(self.database_url, "postgresql+asyncpg")
+        parts = urlsplit(url)
+        query = "&".join(
+            ("ssl=" + pair.split("=", 1)[1]) if pair.startswith("sslmode=") else pair
+            for pair in parts.query.split("&")
+            if pair
+        )
+        return urlunsplit(parts._replace(query=query))
 
     @property
     def sync_database_url(self) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 # The stored record as the API shows it (answers apart: they are redacted by the caller).
 RECORD_SELECT = """
@@ -70,15 +70,22 @@ _INSERT_MANY_ASYNCPG = _INSERT_MANY.replace("{items}", "$1")
 
 
 async def insert_many(
-    connection: AsyncConnection, rows: Sequence[dict[str, Any]]
+    engine: AsyncEngine, rows: Sequence[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    """Insert the rows whose id is not stored yet; return the inserted records by id."""
+    """Insert the rows whose id is not stored yet; return the inserted records by id.
+
+    The hot path of every sync goes straight to asyncpg on a pooled connection, past
+    SQLAlchemy's connection and result layers; one statement is atomic by itself, so it runs
+    in autocommit without BEGIN and COMMIT round trips.
+    """
     if not rows:
         return {}
     payload = orjson.dumps(rows).decode()
-    # The hot path of every sync: straight to asyncpg, past SQLAlchemy's result machinery.
-    raw = await connection.get_raw_connection()
-    records = await raw.driver_connection.fetch(_INSERT_MANY_ASYNCPG, payload)  # type: ignore[union-attr]
+    pooled = await engine.raw_connection()
+    try:
+        records = await pooled.driver_connection.fetch(_INSERT_MANY_ASYNCPG, payload)  # type: ignore[union-attr]
+    finally:
+        pooled.close()
     return {str(record["id"]): dict(record) for record in records}
 
 

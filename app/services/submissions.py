@@ -73,10 +73,7 @@ async def ingest(
             rows.append(submission_row(index, prepared))
     if not rows:
         return results
-    # One statement is atomic by itself: autocommit spares the BEGIN and COMMIT round trips.
-    async with engine.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        records = await queries.insert_many(connection, rows)
+    records = await queries.insert_many(engine, rows)
     inserted = set(records)
     if len(inserted) < len(first_of_id):
         # Sent before (or by a concurrent request): a new statement sees the committed row.
