@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(
             settings.async_database_url, settings.db_pool_size, settings.db_max_overflow
         )
+        # Everything loaded so far (forms, routes, libraries) lives as long as the process:
+        # keep it out of the garbage collector's full passes, which otherwise stall requests.
+        gc.freeze()
         try:
             yield
         finally:
