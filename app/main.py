@@ -25,7 +25,7 @@ from app.api.errors import add_exception_handlers
 from app.api.limits import BodySizeLimit
 from app.api.schemas import install_request_schemas
 from app.db.engine import make_engine
-from app.forms.registry import load_registry
+from app.forms.registry import FormsWatcher
 from app.settings import Settings, get_settings
 
 
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.forms = load_registry(settings.forms_dir)
+    app.state.forms = FormsWatcher.start(settings.forms_dir, settings.forms_reload_seconds)
     add_exception_handlers(app)
     install_request_schemas(app)
     for module in (health, submissions, places, exports, forms):

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     db_pool_size: int = 20
     db_max_overflow: int = 0
     forms_dir: Path = REPO_ROOT / "forms"
+    forms_reload_seconds: float = Field(
+        default=5.0, description="How often the server looks for new or changed form files."
+    )
     priorities_path: Path = Field(
         default=REPO_ROOT / "forms" / "priorities.yaml",
         description="Weights of the upgrading priority score (see docs/maps.md).",

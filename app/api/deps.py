@@ -12,7 +12,7 @@ from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.errors import request_language
-from app.forms.registry import FormRegistry
+from app.forms.registry import FormRegistry, FormsWatcher
 from app.settings import Settings
 
 
@@ -23,9 +23,9 @@ async def get_engine(request: Request) -> AsyncEngine:
 
 
 async def get_forms(request: Request) -> FormRegistry:
-    """The forms loaded at start-up."""
-    forms: FormRegistry = request.app.state.forms
-    return forms
+    """The forms in forms/ (a file dropped there is picked up without a restart)."""
+    watcher: FormsWatcher = request.app.state.forms
+    return await watcher.current()
 
 
 async def get_settings(request: Request) -> Settings:

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from app.api.deps import FormsDep
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
+from app.errors import NotFound, UnknownForm
 from app.forms.definition import FormDefinition
 
 router = APIRouter(prefix="/api/v1/forms", tags=["forms"])
@@ -36,10 +37,13 @@ async def list_forms(forms: FormsDep) -> JSON:
     )
 
 
-@router.get("/{form_id}", responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+@router.get("/{form_id}", responses={404: {"model": ErrorOut}})
 async def read_form(form_id: str, forms: FormsDep, version: str | None = None) -> JSON:
     """A form definition (pyxform JSON plus the flattened questions)."""
-    form = forms.get(form_id, version)
+    try:
+        form = forms.get(form_id, version)
+    except UnknownForm as exc:  # a missing resource here, not an invalid submission
+        raise NotFound(exc.code, **exc.params) from exc
     questions = [
         {
             "name": q.name,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,3 +70,53 @@ def load_registry(directory: Path) -> FormRegistry:
             registry.problems[path.name] = exc.problems
             log.error("form %s not loaded: %s", path.name, "; ".join(exc.problems))
     return registry
+
+
+def _signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    paths = sorted(directory.glob("*.xlsx")) + sorted(directory.glob("versions/*.xlsx"))
+    entries = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # removed while we looked
+            continue
+        entries.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(entries)
+
+
+@dataclass
+class FormsWatcher:
+    """The forms of a directory, reloaded when a file there is added, changed or removed.
+
+    Adding a form is dropping an .xlsx into forms/: the running server sees it within
+    `interval_s` seconds. Looking is a few stat() calls, done at most once per interval.
+    """
+
+    directory: Path
+    interval_s: float = 5.0
+    registry: FormRegistry = field(default_factory=FormRegistry)
+    signature: tuple[tuple[str, int, int], ...] = ()
+    checked_at: float = float("-inf")
+
+    @classmethod
+    def start(cls, directory: Path, interval_s: float = 5.0) -> FormsWatcher:
+        """Load the directory now."""
+        watcher = cls(directory, interval_s)
+        watcher.signature = _signature(directory)
+        watcher.registry = load_registry(directory)
+        watcher.checked_at = time.monotonic()
+        return watcher
+
+    async def current(self) -> FormRegistry:
+        """The forms as they are on disk (checked at most once per interval)."""
+        now = time.monotonic()
+        if now - self.checked_at < self.interval_s:
+            return self.registry
+        self.checked_at = now
+        signature = _signature(self.directory)
+        if signature != self.signature:
+            # pyxform takes a while: read in a thread, keep serving the old forms meanwhile.
+            self.signature = signature
+            self.registry = await asyncio.to_thread(load_registry, self.directory)
+            log.info("forms reloaded: %s", ", ".join(sorted(self.registry.versions)))
+        return self.registry

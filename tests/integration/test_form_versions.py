@@ -75,3 +75,27 @@ def test_an_unknown_version_is_refused_naming_the_known_ones(versioned_client: T
     assert error["field"] == "form_version"
     assert error["code"] == "unknown_form_version"
     assert OLD in error["message"] and NEW in error["message"]
+
+
+def test_a_form_dropped_into_forms_is_served_without_a_restart(
+    database_url: str, tmp_path: Path, clean_surveys: None
+) -> None:
+    forms_dir = tmp_path / "forms"
+    forms_dir.mkdir()
+    shutil.copy(REPO_ROOT / "forms" / "household.xlsx", forms_dir / "household.xlsx")
+    settings = Settings(database_url=database_url, forms_dir=forms_dir, forms_reload_seconds=0)
+    with TestClient(create_app(settings)) as client:
+        assert [f["form_id"] for f in client.get("/api/v1/forms").json()["forms"]] == ["household"]
+        missing = client.get("/api/v1/forms/settlement", headers={"Accept-Language": "en"})
+        assert missing.status_code == 404
+        assert missing.json()["detail"].startswith("There is no form 'settlement'")
+        shutil.copy(REPO_ROOT / "forms" / "settlement.xlsx", forms_dir / "settlement.xlsx")
+        listed = [f["form_id"] for f in client.get("/api/v1/forms").json()["forms"]]
+        assert listed == ["household", "settlement"]
+        write_new_version(REPO_ROOT / "forms" / "household.xlsx", forms_dir / "household.xlsx", NEW)
+        assert client.get("/api/v1/forms/household").json()["version"] == NEW
+        (forms_dir / "broken.xlsx").write_bytes(b"not a spreadsheet")
+        assert "broken.xlsx" in client.get("/api/v1/forms").json()["problems"]
+        # A survey of the new version is accepted at once.
+        response = client.post("/api/v1/submissions", json=household_survey(form_version=NEW))
+        assert response.status_code == 201, response.text
