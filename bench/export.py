@@ -13,21 +13,20 @@ import argparse
 import os
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 import pyogrio
 from sqlalchemy import make_url
 
-from bench.common import peak_rss_mb, prepare_database, remove_database, uvicorn_server
-
-
-def timed(command: list[str]) -> float:
-    """Seconds to run a command with its output thrown away."""
-    started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return time.perf_counter() - started
+from bench.common import (
+    best_of,
+    peak_rss_mb,
+    prepare_database,
+    remove_database,
+    run_quietly,
+    uvicorn_server,
+)
 
 
 def pg_connection_string(url: str) -> str:
@@ -41,11 +40,6 @@ def pg_connection_string(url: str) -> str:
         "password": parts.password,
     }
     return "PG:" + " ".join(f"{k}={v}" for k, v in fields.items() if v)
-
-
-def best_of(runs: int, run: callable) -> float:  # type: ignore[valid-type]
-    """The fastest of several runs (the machine is shared and noisy)."""
-    return min(run() for _ in range(runs))
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -68,12 +62,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             export_url = f"{base}/api/v1/export/households.geojson?city=tam-ky"
             target = Path(tempfile.gettempdir()) / f"cdfmap-bench-{os.getpid()}.geojson"
 
-            def ours() -> float:
-                # curl, a C client like ogr2ogr and psql, so the client is not what is measured;
-                # like theirs, its output goes to /dev/null.
-                return timed(["curl", "-sf", "-o", "/dev/null", export_url])
-
-            ours_seconds = best_of(runs, ours)
+            # curl, a C client like ogr2ogr and psql, so the client is not what is measured;
+            # like theirs, its output goes to /dev/null.
+            ours_seconds, _ = best_of(
+                runs, lambda: run_quietly(["curl", "-sf", "-o", "/dev/null", export_url])
+            )
             memory_growth = peak_rss_mb(pid) - memory_before
             subprocess.run(["curl", "-sf", "-o", str(target), export_url], check=True)
             count = target.stat().st_size
@@ -81,9 +74,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 len(pyogrio.read_info(target)["fields"]) and pyogrio.read_info(target)["features"]
             )
             target.unlink()
-        ogr_seconds = best_of(
+        ogr_seconds, _ = best_of(
             runs,
-            lambda: timed(
+            lambda: run_quietly(
                 [
                     "ogr2ogr",
                     "-f",
@@ -94,9 +87,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 ]
             ),
         )
-        floor_seconds = best_of(
+        floor_seconds, _ = best_of(
             runs,
-            lambda: timed(
+            lambda: run_quietly(
                 [
                     "psql",
                     "-X",

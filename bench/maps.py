@@ -12,28 +12,13 @@ from __future__ import annotations
 import argparse
 import io
 import time
-from collections.abc import Callable
-from typing import Any
 
 import httpx
 import orjson
 from sqlalchemy import create_engine, text
 
 from app.settings import with_driver
-from bench.common import prepare_database, remove_database, uvicorn_server
-
-
-def best_of(runs: int, run: Callable[[], Any]) -> tuple[float, Any]:
-    """The fastest of several runs (the machine is shared and noisy) and its result."""
-    best: tuple[float, Any] | None = None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = run()
-        elapsed = time.perf_counter() - started
-        if best is None or elapsed < best[0]:
-            best = (elapsed, result)
-    assert best is not None
-    return best
+from bench.common import best_of, prepare_database, remove_database, uvicorn_server
 
 
 def coordinates(sync_url: str, ward_id: int | None = None) -> list[list[float]]:

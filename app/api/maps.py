@@ -47,17 +47,26 @@ async def city_map(
     return HTMLResponse(html)
 
 
-async def _print(
+PRINT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}, "image/png": {}}},
+    **NOT_FOUND,
+}
+MEDIA_TYPES = {"pdf": "application/pdf", "png": "image/png"}
+
+
+@router.get("/wards/{ward_id}.{output}", response_class=Response, responses=PRINT_RESPONSES)
+async def ward_print(
     ward_id: IdPath,
-    output: str,
+    output: Literal["pdf", "png"],
     engine: EngineDep,
     forms: FormsDep,
     settings: SettingsDep,
-    size: PaperSize,
-    orientation: Orientation,
-    indicator: Indicator,
-    lang: Language,
+    size: PaperSize = "A4",
+    orientation: Orientation = "landscape",
+    indicator: Indicator = "priority",
+    lang: Language = "vi",
 ) -> Response:
+    """Printable ward map, PDF or 200 dpi PNG: map, legend, scale bar, north arrow, ranked table."""
     content = await maps.ward_print(
         engine,
         forms,
@@ -69,49 +78,12 @@ async def _print(
         output=output,
         language=lang,
     )
-    media_type = "application/pdf" if output == "pdf" else "image/png"
     filename = f"ward-{ward_id}-{indicator}-{size}.{output}"
     return Response(
         content,
-        media_type=media_type,
+        media_type=MEDIA_TYPES[output],
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
-
-
-PRINT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/pdf": {}, "image/png": {}}},
-    **NOT_FOUND,
-}
-
-
-@router.get("/wards/{ward_id}.pdf", response_class=Response, responses=PRINT_RESPONSES)
-async def ward_pdf(
-    ward_id: IdPath,
-    engine: EngineDep,
-    forms: FormsDep,
-    settings: SettingsDep,
-    size: PaperSize = "A4",
-    orientation: Orientation = "landscape",
-    indicator: Indicator = "priority",
-    lang: Language = "vi",
-) -> Response:
-    """Printable ward map as PDF: map, legend, scale bar, north arrow, ranked table, notes."""
-    return await _print(ward_id, "pdf", engine, forms, settings, size, orientation, indicator, lang)
-
-
-@router.get("/wards/{ward_id}.png", response_class=Response, responses=PRINT_RESPONSES)
-async def ward_png(
-    ward_id: IdPath,
-    engine: EngineDep,
-    forms: FormsDep,
-    settings: SettingsDep,
-    size: PaperSize = "A4",
-    orientation: Orientation = "landscape",
-    indicator: Indicator = "priority",
-    lang: Language = "vi",
-) -> Response:
-    """Printable ward map as a 200 dpi PNG."""
-    return await _print(ward_id, "png", engine, forms, settings, size, orientation, indicator, lang)
 
 
 @router.get("/wards/{ward_id}", response_class=HTMLResponse, responses=NOT_FOUND)
