@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.forms = FormsWatcher.start(settings.forms_dir, settings.forms_reload_seconds)
     add_exception_handlers(app)
     install_request_schemas(app)
-    for module in (health, submissions, places, exports, forms):
+    for module in (submissions, health, places, exports, forms):
         app.include_router(module.router)
     app.include_router(attachments.router)
     app.include_router(collect.router)

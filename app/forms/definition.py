@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from app.forms.xpath import ExpressionError, Node, parse, references
+from app.forms.xpath import ExpressionError, Node, Predicate, compile_predicate, parse, references
 
 # Question types the phone app renders and the server validates.
 VALUE_TYPES = frozenset(
@@ -102,6 +102,24 @@ class Question:
     def choice_values(self) -> frozenset[str]:
         """The allowed choice values of a select question."""
         return frozenset(choice.value for choice in self.choices)
+
+    @cached_property
+    def is_relevant(self) -> Predicate | None:
+        """The compiled `relevant` expression: (answers so far, None) -> shown or not."""
+        return (
+            None
+            if self.relevant_expression is None
+            else compile_predicate(self.relevant_expression)
+        )
+
+    @cached_property
+    def is_allowed(self) -> Predicate | None:
+        """The compiled `constraint` expression: (answers so far, this answer) -> valid."""
+        return (
+            None
+            if self.constraint_expression is None
+            else compile_predicate(self.constraint_expression)
+        )
 
 
 @dataclass(frozen=True)

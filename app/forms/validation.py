@@ -9,7 +9,6 @@ from typing import Any
 
 from app.errors import Problem
 from app.forms.definition import META_TYPES, FormDefinition, Question
-from app.forms.xpath import is_true
 
 MAX_TEXT_LENGTH = 2000
 # Keys a client may add beside the questions (ODK meta and our own bookkeeping).
@@ -134,31 +133,33 @@ def validate_answers(
     for question in form.questions:
         if question.type == "note":
             continue
-        where = f"{prefix}{question.name}"
         value = answers.get(question.name)
-        relevant = question.relevant_expression is None or is_true(
-            question.relevant_expression, normalised
-        )
-        if not relevant:
+        is_relevant = question.is_relevant
+        if is_relevant is not None and not is_relevant(normalised, None):
             if not _is_empty(value):
                 problems.append(
-                    Problem(where, "not_relevant", {"condition": question.relevant or ""})
+                    Problem(
+                        prefix + question.name,
+                        "not_relevant",
+                        {"condition": question.relevant or ""},
+                    )
                 )
             continue
         if _is_empty(value):
             if question.required:
-                problems.append(Problem(where, "required", texts=question.required_message))
+                problems.append(
+                    Problem(prefix + question.name, "required", texts=question.required_message)
+                )
             continue
-        coerced, problem = _coerce(question, value, where)
+        coerced, problem = _coerce(question, value, prefix + question.name)
         if problem is not None:
             problems.append(problem)
             continue
-        if question.constraint_expression is not None and not is_true(
-            question.constraint_expression, normalised, coerced
-        ):
+        is_allowed = question.is_allowed
+        if is_allowed is not None and not is_allowed(normalised, coerced):
             problems.append(
                 Problem(
-                    where,
+                    prefix + question.name,
                     "constraint",
                     {"constraint": question.constraint},
                     texts=question.constraint_message,

@@ -206,75 +206,112 @@ def _boolean(value: Any) -> bool:
     return _string(value) != ""
 
 
-def _compare(operator: str, left: Any, right: Any) -> bool:
-    if operator in ("=", "!="):
-        if isinstance(left, bool) or isinstance(right, bool):
-            equal = _boolean(left) == _boolean(right)
-        elif isinstance(left, int | float) or isinstance(right, int | float):
-            equal = _number(left) == _number(right)
-        else:
-            equal = _string(left) == _string(right)
-        return equal if operator == "=" else not equal
-    a, b = _number(left), _number(right)
-    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[operator]
+def _equal(left: Any, right: Any) -> bool:
+    if isinstance(left, bool) or isinstance(right, bool):
+        return _boolean(left) == _boolean(right)
+    if isinstance(left, int | float) or isinstance(right, int | float):
+        return _number(left) == _number(right)
+    return _string(left) == _string(right)
 
 
-def _call(name: str, args: list[Any]) -> Any:
-    calls: dict[str, Callable[[], Any]] = {
-        "not": lambda: not _boolean(args[0]),
-        "true": lambda: True,
-        "false": lambda: False,
-        "selected": lambda: _string(args[1]) in _string(args[0]).split(),
-        "count-selected": lambda: float(len(_string(args[0]).split())),
-        "string-length": lambda: float(len(_string(args[0]))),
-        "regex": lambda: re.search(_string(args[1]), _string(args[0])) is not None,
-        "number": lambda: _number(args[0]),
-        "string": lambda: _string(args[0]),
-        "if": lambda: args[1] if _boolean(args[0]) else args[2],
-        "contains": lambda: _string(args[1]) in _string(args[0]),
-        "starts-with": lambda: _string(args[0]).startswith(_string(args[1])),
-    }
-    try:
-        return calls[name]()
-    except IndexError as exc:
-        raise ExpressionError(f"{name}() needs more arguments") from exc
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": _equal,
+    "!=": lambda left, right: not _equal(left, right),
+    "<": lambda left, right: _number(left) < _number(right),
+    "<=": lambda left, right: _number(left) <= _number(right),
+    ">": lambda left, right: _number(left) > _number(right),
+    ">=": lambda left, right: _number(left) >= _number(right),
+}
+# Each function takes its evaluated arguments; a missing one raises IndexError.
+_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
+    "not": lambda args: not _boolean(args[0]),
+    "true": lambda args: True,
+    "false": lambda args: False,
+    "selected": lambda args: _string(args[1]) in _string(args[0]).split(),
+    "count-selected": lambda args: float(len(_string(args[0]).split())),
+    "string-length": lambda args: float(len(_string(args[0]))),
+    "regex": lambda args: re.search(_string(args[1]), _string(args[0])) is not None,
+    "number": lambda args: _number(args[0]),
+    "string": lambda args: _string(args[0]),
+    "if": lambda args: args[1] if _boolean(args[0]) else args[2],
+    "contains": lambda args: _string(args[1]) in _string(args[0]),
+    "starts-with": lambda args: _string(args[0]).startswith(_string(args[1])),
+}
+_ARITHMETIC: dict[str, Callable[[float, float], float]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "div": lambda a, b: a / b if b else float("nan"),
+    "mod": lambda a, b: a % b if b else float("nan"),
+}
+
+# A compiled expression: (answers, current answer) -> value.
+Compiled = Callable[[Mapping[str, Any], Any], Any]
+
+
+def _compile_call(name: str, args: list[Compiled]) -> Compiled:
+    function = _FUNCTIONS[name]
+
+    def call(answers: Mapping[str, Any], current: Any) -> Any:
+        try:
+            return function([arg(answers, current) for arg in args])
+        except IndexError as exc:
+            raise ExpressionError(f"{name}() needs more arguments") from exc
+
+    return call
+
+
+def compile_expression(node: Node) -> Compiled:
+    """Turn a parsed expression into nested closures, evaluated without walking the tree.
+
+    Forms are parsed once and their expressions run for every question of every survey, so
+    the dispatch on node kinds happens here, once, instead of at each evaluation.
+    """
+    if node.kind in ("num", "str"):
+        constant = node.value
+        return lambda answers, current: constant
+    if node.kind == "ref":
+        name = node.value
+        return lambda answers, current: answers.get(name)
+    if node.kind == "dot":
+        return lambda answers, current: current
+    args = [compile_expression(arg) for arg in node.args]
+    if node.kind == "call":
+        return _compile_call(node.value, args)
+    operator = node.value
+    if operator == "neg":
+        (operand,) = args
+        return lambda answers, current: -_number(operand(answers, current))
+    left, right = args
+    if operator == "and":
+        return lambda answers, current: (
+            _boolean(left(answers, current)) and _boolean(right(answers, current))
+        )
+    if operator == "or":
+        return lambda answers, current: (
+            _boolean(left(answers, current)) or _boolean(right(answers, current))
+        )
+    if operator in _COMPARISONS:
+        compare = _COMPARISONS[operator]
+        return lambda answers, current: compare(left(answers, current), right(answers, current))
+    arithmetic = _ARITHMETIC[operator]
+    return lambda answers, current: arithmetic(
+        _number(left(answers, current)), _number(right(answers, current))
+    )
+
+
+Predicate = Callable[[Mapping[str, Any], Any], bool]
+
+
+def compile_predicate(node: Node) -> Predicate:
+    """A compiled expression read as a boolean (XPath boolean() rules)."""
+    compiled = compile_expression(node)
+    return lambda answers, current: _boolean(compiled(answers, current))
 
 
 def evaluate(node: Node, answers: Mapping[str, Any], current: Any = None) -> Any:
     """Evaluate a parsed expression against answers; `.` is the current answer."""
-    if node.kind == "num" or node.kind == "str":
-        return node.value
-    if node.kind == "ref":
-        return answers.get(node.value)
-    if node.kind == "dot":
-        return current
-    if node.kind == "call":
-        return _call(node.value, [evaluate(arg, answers, current) for arg in node.args])
-    operator = node.value
-    if operator == "neg":
-        return -_number(evaluate(node.args[0], answers, current))
-    if operator == "and":
-        return _boolean(evaluate(node.args[0], answers, current)) and _boolean(
-            evaluate(node.args[1], answers, current)
-        )
-    if operator == "or":
-        return _boolean(evaluate(node.args[0], answers, current)) or _boolean(
-            evaluate(node.args[1], answers, current)
-        )
-    left = evaluate(node.args[0], answers, current)
-    right = evaluate(node.args[1], answers, current)
-    if operator in ("=", "!=", "<", "<=", ">", ">="):
-        return _compare(operator, left, right)
-    a, b = _number(left), _number(right)
-    if operator == "+":
-        return a + b
-    if operator == "-":
-        return a - b
-    if operator == "*":
-        return a * b
-    if operator == "div":
-        return a / b if b else float("nan")
-    return a % b if b else float("nan")
+    return compile_expression(node)(answers, current)
 
 
 def is_true(node: Node, answers: Mapping[str, Any], current: Any = None) -> bool:

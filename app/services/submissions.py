@@ -30,14 +30,14 @@ class IngestResult:
 
 
 def submission_row(index: int, prepared: PreparedSubmission) -> dict[str, Any]:
-    """The JSON row the ingest SQL unpacks (jsonb_to_recordset)."""
+    """The row the ingest SQL stores (orjson writes the uuid and the datetime for a batch)."""
     return {
         "ord": index,
-        "id": str(prepared.id),
+        "id": prepared.id,
         "form_id": prepared.form_id,
         "form_version": prepared.form_version,
         "collector": prepared.collector,
-        "collected_at": prepared.collected_at.isoformat(),
+        "collected_at": prepared.collected_at,
         "city": prepared.city,
         "lat": prepared.lat,
         "lon": prepared.lon,
@@ -74,12 +74,12 @@ async def ingest(
     if not rows:
         return results
     records = await queries.insert_many(engine, rows)
-    inserted = set(records)
-    if len(inserted) < len(first_of_id):
-        # Sent before (or by a concurrent request): a new statement sees the committed row.
+    inserted = {key for key, record in records.items() if record["created"]}
+    if len(records) < len(first_of_id):
+        # Committed by a concurrent request after this one began: a new statement sees it.
         async with engine.connect() as connection:
             records |= await queries.fetch_records(
-                connection, [uuid.UUID(i) for i in first_of_id if i not in inserted]
+                connection, [uuid.UUID(i) for i in first_of_id if i not in records]
             )
     claimed: set[str] = set()
     for result, (prepared, _) in zip(results, items, strict=True):

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from app.db.submissions import INSERT_MANY
+from app.forms.registry import FormRegistry
+from app.services.intake import prepare_submission
+from app.services.submissions import submission_row
 from tests.factories import household_answers, household_survey
 
 URL = "/api/v1/submissions"
@@ -102,6 +109,42 @@ def test_concurrent_duplicates_store_one_row(
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200] * 11 + [201]
+    assert stored_count(sync_engine, body["id"]) == 1
+
+
+def test_resend_racing_an_uncommitted_first_send_reads_the_committed_row(
+    live_server: str, sync_engine: Engine, forms: FormRegistry, clean_surveys: None
+) -> None:
+    """The first send is still in its transaction when the resend arrives: the resend waits on
+    the primary key, sees nothing in its own snapshot, and must read the committed row."""
+    body = household_survey()
+    prepared, problems = prepare_submission(body, forms, datetime.now(UTC))
+    assert prepared is not None, problems
+    answers: list[httpx.Response] = []
+    with sync_engine.connect() as first_send:
+        first_send.execute(
+            INSERT_MANY, {"items": orjson.dumps([submission_row(0, prepared)]).decode()}
+        )
+        thread = threading.Thread(
+            target=lambda: answers.append(httpx.post(live_server + URL, json=body, timeout=30))
+        )
+        thread.start()
+        with sync_engine.connect() as watcher:
+            for _ in range(300):  # until the resend waits on the first send's row lock
+                waiting = watcher.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event = 'transactionid'"
+                    )
+                ).scalar_one()
+                if waiting:
+                    break
+                time.sleep(0.02)
+            assert waiting, "the resend never waited for the first send"
+        first_send.commit()
+    thread.join()
+    assert answers[0].status_code == 200, answers[0].text
+    assert answers[0].json()["id"] == body["id"]
     assert stored_count(sync_engine, body["id"]) == 1
 
 
