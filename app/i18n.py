@@ -173,6 +173,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Nội dung tệp không phải ảnh {type}.",
         "en": "The file content is not a {type} image.",
     },
+    "server_busy": {
+        "vi": "Máy chủ đang bận với một lần gửi khác. Dữ liệu vẫn còn trên điện thoại; "
+        "hãy gửi lại sau ít giây.",
+        "en": "The server was busy with another upload. Your data is still on the phone; "
+        "send again in a few seconds.",
+    },
     "internal_error": {
         "vi": "Lỗi máy chủ. Dữ liệu của bạn vẫn còn trên điện thoại; hãy thử gửi lại sau.",
         "en": "Server error. Your data is still on the phone; try sending again later.",

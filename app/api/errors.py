@@ -78,6 +78,14 @@ def _pydantic_problems(exc: RequestValidationError) -> list[Problem]:
     return problems
 
 
+def _rolled_back(exc: sqlalchemy.exc.DBAPIError) -> bool:
+    """A deadlock or serialisation failure, under SQLAlchemy's wrapper."""
+    cause: BaseException | None = exc.orig
+    while cause is not None and not isinstance(cause, asyncpg.exceptions.PostgresError):
+        cause = cause.__cause__
+    return isinstance(cause, asyncpg.exceptions.TransactionRollbackError)
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Install the handlers on an app."""
 
@@ -116,7 +124,22 @@ def add_exception_handlers(app: FastAPI) -> None:
         language = request_language(request)
         return JSON(error_body("bad_query", translate("bad_query", language)), status_code=422)
 
+    async def busy(request: Request, exc: Exception) -> JSON:
+        # A deadlock or serialisation failure rolled the statement back: nothing was stored,
+        # and the same request sent again succeeds.
+        if isinstance(exc, sqlalchemy.exc.DBAPIError) and not _rolled_back(exc):
+            return await unexpected(request, exc)
+        log.warning("rolled back on %s %s: %s", request.method, request.url.path, exc)
+        language = request_language(request)
+        return JSON(
+            error_body("server_busy", translate("server_busy", language)),
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
+
     app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(asyncpg.exceptions.TransactionRollbackError, busy)
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, busy)
     app.add_exception_handler(asyncpg.exceptions.DataError, data_error)
     app.add_exception_handler(sqlalchemy.exc.DataError, data_error)
     app.add_exception_handler(RequestValidationError, validation_error)

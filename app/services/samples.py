@@ -58,7 +58,7 @@ def insert_submissions(
         prepared, problems = prepare_submission(raw, forms, now)
         if prepared is None:
             raise ValueError(f"sample survey {raw.get('id')} is invalid: {problems}")
-        chunk.append(submission_row(len(chunk), prepared))
+        chunk.append(submission_row(prepared))
         if len(chunk) >= CHUNK:
             created += flush()
     created += flush()

@@ -29,10 +29,9 @@ class IngestResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def submission_row(index: int, prepared: PreparedSubmission) -> dict[str, Any]:
+def submission_row(prepared: PreparedSubmission) -> dict[str, Any]:
     """The row the ingest SQL stores (orjson writes the uuid and the datetime for a batch)."""
     return {
-        "ord": index,
         "id": prepared.id,
         "form_id": prepared.form_id,
         "form_version": prepared.form_version,
@@ -70,7 +69,7 @@ async def ingest(
         results.append(IngestResult(index, str(prepared.id), "duplicate"))
         if str(prepared.id) not in first_of_id:
             first_of_id[str(prepared.id)] = prepared
-            rows.append(submission_row(index, prepared))
+            rows.append(submission_row(prepared))
     if not rows:
         return results
     records = await queries.insert_many(engine, rows)

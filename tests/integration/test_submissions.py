@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from app.db.submissions import INSERT_MANY
 from app.forms.registry import FormRegistry
-from app.services.intake import prepare_submission
+from app.services.intake import PreparedSubmission, prepare_submission
 from app.services.submissions import submission_row
 from tests.factories import household_answers, household_survey
 
@@ -112,6 +112,26 @@ def test_concurrent_duplicates_store_one_row(
     assert stored_count(sync_engine, body["id"]) == 1
 
 
+def _wait_for_lock_waiter(engine: Engine) -> None:
+    """Until a request of the app waits on a row lock held by a test transaction."""
+    with engine.connect() as watcher:
+        for _ in range(300):
+            waiting = watcher.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event = 'transactionid'"
+                )
+            ).scalar_one()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("no request waited for the test's transaction")
+
+
+def _insert_row(connection: Any, prepared: PreparedSubmission) -> None:
+    connection.execute(INSERT_MANY, {"items": orjson.dumps([submission_row(prepared)]).decode()})
+
+
 def test_resend_racing_an_uncommitted_first_send_reads_the_committed_row(
     live_server: str, sync_engine: Engine, forms: FormRegistry, clean_surveys: None
 ) -> None:
@@ -122,30 +142,53 @@ def test_resend_racing_an_uncommitted_first_send_reads_the_committed_row(
     assert prepared is not None, problems
     answers: list[httpx.Response] = []
     with sync_engine.connect() as first_send:
-        first_send.execute(
-            INSERT_MANY, {"items": orjson.dumps([submission_row(0, prepared)]).decode()}
-        )
+        _insert_row(first_send, prepared)
         thread = threading.Thread(
             target=lambda: answers.append(httpx.post(live_server + URL, json=body, timeout=30))
         )
         thread.start()
-        with sync_engine.connect() as watcher:
-            for _ in range(300):  # until the resend waits on the first send's row lock
-                waiting = watcher.execute(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND wait_event = 'transactionid'"
-                    )
-                ).scalar_one()
-                if waiting:
-                    break
-                time.sleep(0.02)
-            assert waiting, "the resend never waited for the first send"
+        _wait_for_lock_waiter(sync_engine)
         first_send.commit()
     thread.join()
     assert answers[0].status_code == 200, answers[0].text
     assert answers[0].json()["id"] == body["id"]
     assert stored_count(sync_engine, body["id"]) == 1
+
+
+def test_overlapping_batches_lock_ids_in_one_order(
+    live_server: str, sync_engine: Engine, forms: FormRegistry, clean_surveys: None
+) -> None:
+    """Another writer holds the smaller id and is about to write the larger one; a batch sent
+    larger-first must not have taken the larger one already (that was a deadlock: a 500)."""
+    bodies = sorted((household_survey() for _ in range(2)), key=lambda b: uuid.UUID(b["id"]))
+    rows = [prepare_submission(body, forms, datetime.now(UTC))[0] for body in bodies]
+    assert rows[0] is not None and rows[1] is not None
+    answers: list[httpx.Response] = []
+    with sync_engine.connect() as other_writer:
+        other_writer.execute(text("SET lock_timeout = '10s'"))
+        _insert_row(other_writer, rows[0])
+        thread = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(
+                    f"{live_server}{URL}/batch",
+                    json={"submissions": [bodies[1], bodies[0]]},
+                    timeout=30,
+                )
+            )
+        )
+        thread.start()
+        _wait_for_lock_waiter(sync_engine)
+        _insert_row(other_writer, rows[1])  # blocks for ever if the batch holds it: deadlock
+        other_writer.commit()
+    thread.join()
+    assert answers[0].status_code == 200, answers[0].text
+    assert answers[0].json()["summary"] == {
+        "created": 0,
+        "duplicate": 2,
+        "conflict": 0,
+        "invalid": 0,
+    }
+    assert stored_count(sync_engine) == 2
 
 
 def test_concurrent_batches_with_overlapping_ids(
@@ -165,6 +208,7 @@ def test_concurrent_batches_with_overlapping_ids(
         thread.start()
     for thread in threads:
         thread.join()
+    assert len(outcomes) == 2  # neither batch failed
     assert sum(o["created"] for o in outcomes) == 40
     assert sum(o["conflict"] + o["invalid"] for o in outcomes) == 0
     assert stored_count(sync_engine) == 40

@@ -1,0 +1,57 @@
+"""Errors a client cannot fix map to the right status: 503 + Retry-After for a rolled-back write."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+import sqlalchemy.exc
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.api.errors import add_exception_handlers
+
+
+def _app_raising(exc: Exception) -> TestClient:
+    app = FastAPI()
+    add_exception_handlers(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise exc
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def _wrapped(cause: Exception) -> sqlalchemy.exc.OperationalError:
+    """What SQLAlchemy raises: its error around the driver's, which is around asyncpg's."""
+    adapted = RuntimeError("driver error")
+    adapted.__cause__ = cause
+    return sqlalchemy.exc.OperationalError("INSERT ...", {}, adapted)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
+        asyncpg.exceptions.SerializationError("could not serialize access"),
+        _wrapped(asyncpg.exceptions.DeadlockDetectedError("deadlock detected")),
+    ],
+)
+def test_rolled_back_write_is_503_with_retry_after(exc: Exception) -> None:
+    response = _app_raising(exc).get("/boom")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    assert response.json()["code"] == "server_busy"
+    assert "điện thoại" in response.json()["detail"]  # Vietnamese by default
+
+
+def test_rolled_back_write_in_english() -> None:
+    client = _app_raising(asyncpg.exceptions.DeadlockDetectedError("deadlock detected"))
+    response = client.get("/boom", headers={"Accept-Language": "en"})
+    assert response.json()["detail"].startswith("The server was busy")
+
+
+def test_other_operational_errors_stay_500() -> None:
+    response = _app_raising(_wrapped(ConnectionRefusedError("refused"))).get("/boom")
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
