@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -17,7 +18,11 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "") or value == []
+    if value is None:
+        return True
+    if type(value) is str:
+        return value == "" or value.isspace()
+    return value == []
 
 
 def _parse_geopoints(value: str) -> list[tuple[float, float]] | None:
@@ -39,66 +44,85 @@ def _parse_geopoints(value: str) -> list[tuple[float, float]] | None:
     return points
 
 
-def _coerce(question: Question, value: Any, where: str) -> tuple[Any, Problem | None]:
-    """Return the normalised value, or a problem."""
-    kind = question.type
-    if kind == "integer":
-        if isinstance(value, bool):
-            return None, Problem(where, "not_integer")
-        if isinstance(value, int):
-            return value, None
-        if isinstance(value, float) and value.is_integer():
-            return int(value), None
-        if isinstance(value, str) and _INTEGER.match(value.strip()):
-            return int(value.strip()), None
+# One coercion per question type: (question, answer, where) -> (normalised value, problem).
+Coerced = tuple[Any, Problem | None]
+
+
+def _integer(question: Question, value: Any, where: str) -> Coerced:
+    if isinstance(value, bool):
         return None, Problem(where, "not_integer")
-    if kind == "decimal":
-        if isinstance(value, bool):
-            return None, Problem(where, "not_number")
-        try:
-            number = float(value) if isinstance(value, int | float | str) else math.nan
-        except ValueError:
-            number = math.nan
-        if not math.isfinite(number):
-            return None, Problem(where, "not_number")
-        return number, None
-    if kind == "select_one":
-        text = str(value).strip() if isinstance(value, str | int) else None
-        if text is None or text not in question.choice_values:
-            return None, _choice_problem(question, value, where)
-        return text, None
-    if kind == "select_multiple":
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            items = [v.strip() for v in value]
-        elif isinstance(value, str):
-            items = value.split()
-        else:
-            return None, _choice_problem(question, value, where)
-        for item in items:
-            if item not in question.choice_values:
-                return None, _choice_problem(question, item, where)
-        return " ".join(dict.fromkeys(items)), None
-    if kind in ("geopoint", "geotrace", "geoshape"):
-        if not isinstance(value, str):
-            return None, Problem(where, "invalid_geopoint")
-        points = _parse_geopoints(value.strip().rstrip(";"))
-        minimum = {"geopoint": 1, "geotrace": 2, "geoshape": 4}[kind]
-        if points is None or (kind == "geopoint" and len(points) != 1):
-            return None, Problem(where, "invalid_geopoint")
-        if len(points) < minimum:
-            return None, Problem(where, "invalid_geoshape", {"min": minimum - (kind == "geoshape")})
-        return " ".join(value.split()), None
-    if kind == "date":
-        try:
-            return date.fromisoformat(str(value)).isoformat(), None
-        except ValueError:
-            return None, Problem(where, "invalid_date")
-    if kind == "datetime":
-        try:
-            return datetime.fromisoformat(str(value)).isoformat(), None
-        except ValueError:
-            return None, Problem(where, "invalid_datetime")
-    # text, image (a file name), note
+    if isinstance(value, int):
+        return value, None
+    if isinstance(value, float) and value.is_integer():
+        return int(value), None
+    if isinstance(value, str) and _INTEGER.match(value.strip()):
+        return int(value.strip()), None
+    return None, Problem(where, "not_integer")
+
+
+def _decimal(question: Question, value: Any, where: str) -> Coerced:
+    if isinstance(value, bool):
+        return None, Problem(where, "not_number")
+    try:
+        number = float(value) if isinstance(value, int | float | str) else math.nan
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        return None, Problem(where, "not_number")
+    return number, None
+
+
+def _select_one(question: Question, value: Any, where: str) -> Coerced:
+    if type(value) is str and value in question.choice_values:
+        return value, None  # the usual case: exactly one of the choices
+    text = str(value).strip() if isinstance(value, str | int) else None
+    if text is None or text not in question.choice_values:
+        return None, _choice_problem(question, value, where)
+    return text, None
+
+
+def _select_multiple(question: Question, value: Any, where: str) -> Coerced:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value]
+    elif isinstance(value, str):
+        items = value.split()
+    else:
+        return None, _choice_problem(question, value, where)
+    for item in items:
+        if item not in question.choice_values:
+            return None, _choice_problem(question, item, where)
+    return " ".join(dict.fromkeys(items)), None
+
+
+def _geometry(question: Question, value: Any, where: str) -> Coerced:
+    kind = question.type
+    if not isinstance(value, str):
+        return None, Problem(where, "invalid_geopoint")
+    points = _parse_geopoints(value.strip().rstrip(";"))
+    minimum = {"geopoint": 1, "geotrace": 2, "geoshape": 4}[kind]
+    if points is None or (kind == "geopoint" and len(points) != 1):
+        return None, Problem(where, "invalid_geopoint")
+    if len(points) < minimum:
+        return None, Problem(where, "invalid_geoshape", {"min": minimum - (kind == "geoshape")})
+    return " ".join(value.split()), None
+
+
+def _date(question: Question, value: Any, where: str) -> Coerced:
+    try:
+        return date.fromisoformat(str(value)).isoformat(), None
+    except ValueError:
+        return None, Problem(where, "invalid_date")
+
+
+def _datetime(question: Question, value: Any, where: str) -> Coerced:
+    try:
+        return datetime.fromisoformat(str(value)).isoformat(), None
+    except ValueError:
+        return None, Problem(where, "invalid_datetime")
+
+
+def _text(question: Question, value: Any, where: str) -> Coerced:
+    """text, image (a file name) and anything else."""
     if not isinstance(value, str):
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
@@ -107,6 +131,24 @@ def _coerce(question: Question, value: Any, where: str) -> tuple[Any, Problem | 
     if len(value) > MAX_TEXT_LENGTH:
         return None, Problem(where, "text_too_long", {"max": MAX_TEXT_LENGTH})
     return value.strip(), None
+
+
+_COERCIONS: dict[str, Callable[[Question, Any, str], Coerced]] = {
+    "integer": _integer,
+    "decimal": _decimal,
+    "select_one": _select_one,
+    "select_multiple": _select_multiple,
+    "geopoint": _geometry,
+    "geotrace": _geometry,
+    "geoshape": _geometry,
+    "date": _date,
+    "datetime": _datetime,
+}
+
+
+def _coerce(question: Question, value: Any, where: str) -> Coerced:
+    """Return the normalised value, or a problem."""
+    return _COERCIONS.get(question.type, _text)(question, value, where)
 
 
 def _choice_problem(question: Question, value: Any, where: str) -> Problem:

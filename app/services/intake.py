@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import uuid
@@ -203,12 +204,13 @@ def prepare_submission(
                 if not (p.field.endswith(f".{point_question.name}") and not math.isfinite(lat))
             ]
         problems.extend(answer_problems)
-    for where, value in [("collector", collector), ("city", city)] + [
-        (f"answers.{name}", value) for name, value in normalised.items()
-    ]:
-        # PostgreSQL text cannot hold NUL; one such survey must not fail a whole batch.
-        if isinstance(value, str) and "\x00" in value:
+    # PostgreSQL text cannot hold NUL; one such survey must not fail a whole batch.
+    for where, value in (("collector", collector), ("city", city)):
+        if value is not None and "\x00" in value:
             problems.append(Problem(where, "nul_character"))
+    for name, value in normalised.items():
+        if type(value) is str and "\x00" in value:
+            problems.append(Problem(f"answers.{name}", "nul_character"))
     if problems or submission_id is None or form is None:
         return None, problems
     flags = []
@@ -228,4 +230,4 @@ def prepare_submission(
         answers=normalised,
         flags=flags,
     )
-    return PreparedSubmission(**{**prepared.__dict__, "content_hash": content_hash(prepared)}), []
+    return dataclasses.replace(prepared, content_hash=content_hash(prepared)), []
