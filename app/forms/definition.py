@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -69,6 +70,11 @@ class FormLoadError(ValueError):
         self.path = path
         self.problems = problems
         super().__init__(f"{path}: " + "; ".join(problems))
+
+
+# What a choice name may hold: several are stored separated by spaces (select_multiple), and
+# exports write them into JSON as they are, so no space, quote, backslash or control character.
+SAFE_CHOICE_NAME = re.compile(r'^[^\s"\\\x00-\x1f\x7f]+$')
 
 
 @dataclass(frozen=True)
@@ -305,6 +311,13 @@ def load_form(path: Path) -> FormDefinition:
             )
             if not choices:
                 problems.append(f"survey sheet, row {row}: choice list '{list_name}' is empty")
+            for choice in choices:
+                if not SAFE_CHOICE_NAME.match(choice.value):
+                    problems.append(
+                        f"choices sheet, list '{list_name}': the name '{choice.value}' must not "
+                        "be empty or hold spaces, quotes, backslashes or control characters "
+                        "(several chosen names are stored separated by spaces)"
+                    )
         if kind == "photo":
             kind = "image"
         questions.append(

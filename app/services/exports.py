@@ -7,49 +7,52 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.exports import feature_sql, stream_copy
+from app.db.exports import Property, feature_sql, sql_literal, stream_copy
 from app.forms.definition import Question
 from app.forms.registry import FormRegistry
 from app.services import places
 
 CHUNK_BYTES = 256 * 1024
-HOUSEHOLD_COLUMNS: list[tuple[str, str]] = [
-    ("id", "h.id"),
-    ("form_id", "h.form_id"),
-    ("form_version", "h.form_version"),
-    ("collected_at", "h.collected_at"),
-    ("received_at", "h.received_at"),
-    ("status", "h.status"),
-    ("flags", "array_to_string(h.flags, ',')"),
-    ("city", "c.slug"),
-    ("ward_id", "h.ward_id"),
-    ("ward", "w.name"),
-    ("settlement_id", "h.settlement_id"),
-    ("settlement", "s.name"),
-    ("gps_accuracy_m", "h.gps_accuracy_m"),
-    ("altitude_m", "h.altitude_m"),
+HOUSEHOLD_PROPERTIES: list[Property] = [
+    Property("id", "h.id", "code"),
+    Property("form_id", "h.form_id"),
+    Property("form_version", "h.form_version"),
+    Property("collected_at", "h.collected_at"),
+    Property("received_at", "h.received_at"),
+    Property("status", "h.status", "code"),
+    Property("flags", "array_to_string(h.flags, ',')", "code"),
+    Property("ward_id", "h.ward_id", "number"),
+    Property("ward", "w.name"),
+    Property("settlement_id", "h.settlement_id", "number"),
+    Property("settlement", "s.name"),
+    Property("gps_accuracy_m", "h.gps_accuracy_m", "number"),
+    Property("altitude_m", "h.altitude_m", "number"),
 ]
 
 
-def _answer_expression(question: Question) -> str:
-    name = question.name.replace("'", "''")
+def _answer_property(question: Question) -> Property:
+    name = sql_literal(question.name)
     if question.type in ("integer", "decimal"):
-        return f"(h.answers->>'{name}')::numeric"
-    return f"h.answers->>'{name}'"
+        return Property(question.name, f"h.answers->{name}", "json")  # stored as JSON numbers
+    if question.type in ("select_one", "select_multiple"):
+        return Property(question.name, f"h.answers->>{name}", "code")  # safe choice names
+    return Property(question.name, f"h.answers->>{name}")
 
 
-def household_columns(forms: FormRegistry) -> list[tuple[str, str]]:
-    """Export columns: survey metadata, then every non-personal question of the household form."""
-    columns = list(HOUSEHOLD_COLUMNS)
-    taken = {name for name, _ in columns}
+def household_properties(forms: FormRegistry, city_slug: str) -> list[Property]:
+    """Export properties: survey metadata, then every non-personal question of the household
+    form, in the form's order."""
+    properties = [*HOUSEHOLD_PROPERTIES[:7], Property("city", sql_literal(city_slug), "code")]
+    properties += HOUSEHOLD_PROPERTIES[7:]
+    taken = {p.name for p in properties}
     for form_id in ("household",):
         if form_id not in forms.versions:
             continue
         for question in forms.current(form_id).public_fields():
             if question.name not in taken:
-                columns.append((question.name, _answer_expression(question)))
+                properties.append(_answer_property(question))
                 taken.add(question.name)
-    return columns
+    return properties
 
 
 async def feature_collection(copy_rows: AsyncIterator[bytes], name: str) -> AsyncIterator[bytes]:
@@ -93,26 +96,29 @@ async def households_geojson(
         where += " AND h.ward_id = $2"
         args.append(ward_id)
     source = (
-        "household_surveys h LEFT JOIN cities c ON c.id = h.city_id "
-        "LEFT JOIN wards w ON w.id = h.ward_id "
+        "household_surveys h LEFT JOIN wards w ON w.id = h.ward_id "
         f"LEFT JOIN settlements s ON s.id = h.settlement_id WHERE {where}"
     )
-    sql = feature_sql("h.geom", household_columns(forms), source)
+    sql = feature_sql("h.geom", household_properties(forms, city["slug"]), source)
     return feature_collection(stream_copy(engine, sql, args), "households")
 
 
 async def wards_geojson(engine: AsyncEngine, city_slug: str) -> AsyncIterator[bytes]:
     """Ward boundaries of a city with household counts, streamed."""
     city = await places.city(engine, city_slug)
-    columns = [
-        ("id", "w.id"),
-        ("code", "w.code"),
-        ("name", "w.name"),
-        ("city", "c.slug"),
-        ("households", "(SELECT count(*) FROM household_surveys h WHERE h.ward_id = w.id)"),
+    properties = [
+        Property("id", "w.id", "number"),
+        Property("code", "w.code"),
+        Property("name", "w.name"),
+        Property("city", sql_literal(city["slug"]), "code"),
+        Property(
+            "households",
+            "(SELECT count(*) FROM household_surveys h WHERE h.ward_id = w.id)",
+            "number",
+        ),
     ]
-    source = "wards w JOIN cities c ON c.id = w.city_id WHERE w.city_id = $1 ORDER BY w.code"
-    sql = feature_sql("w.geom", columns, source)
+    source = "wards w WHERE w.city_id = $1 ORDER BY w.code"
+    sql = feature_sql("w.geom", properties, source)
     return feature_collection(stream_copy(engine, sql, [city["id"]]), "wards")
 
 
@@ -127,18 +133,22 @@ async def settlements_geojson(
         await places.ward(engine, ward_id)
         where += " AND s.ward_id = $2"
         args.append(ward_id)
-    columns = [
-        ("id", "s.id"),
-        ("code", "s.code"),
-        ("name", "s.name"),
-        ("ward_id", "s.ward_id"),
-        ("ward", "w.name"),
-        ("households_estimate", "s.households_estimate"),
-        ("year_settled", "s.year_settled"),
-        ("land_type", "s.land_type"),
-        ("threats", "array_to_string(s.threats, ',')"),
-        ("households", "(SELECT count(*) FROM household_surveys h WHERE h.settlement_id = s.id)"),
+    properties = [
+        Property("id", "s.id", "number"),
+        Property("code", "s.code"),
+        Property("name", "s.name"),
+        Property("ward_id", "s.ward_id", "number"),
+        Property("ward", "w.name"),
+        Property("households_estimate", "s.households_estimate", "number"),
+        Property("year_settled", "s.year_settled", "number"),
+        Property("land_type", "s.land_type"),
+        Property("threats", "array_to_string(s.threats, ',')"),
+        Property(
+            "households",
+            "(SELECT count(*) FROM household_surveys h WHERE h.settlement_id = s.id)",
+            "number",
+        ),
     ]
     source = f"settlements s LEFT JOIN wards w ON w.id = s.ward_id WHERE {where} ORDER BY s.code"
-    sql = feature_sql("s.geom", columns, source)
+    sql = feature_sql("s.geom", properties, source)
     return feature_collection(stream_copy(engine, sql, args), "settlements")

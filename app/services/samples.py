@@ -48,7 +48,7 @@ def insert_submissions(
         if not chunk:
             return 0
         result = connection.execute(INSERT_MANY, {"items": orjson.dumps(chunk).decode()})
-        count = len(result.fetchall())
+        count = sum(1 for row in result if row.created)
         if progress:
             progress(len(chunk))
         chunk.clear()
@@ -82,4 +82,8 @@ def load_sample_city(
         return summary, 0
     city = sample_city.generate_city(seed)
     items = sample_city.generate_households(city, households, seed)
-    return summary, insert_submissions(connection, forms, items, progress)
+    created = insert_submissions(connection, forms, items, progress)
+    # Fresh statistics now, not when autovacuum comes by: the planner needs them to choose,
+    # for instance, a parallel scan for a city-wide export.
+    connection.execute(text("ANALYZE household_surveys"))
+    return summary, created

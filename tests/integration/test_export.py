@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pyogrio
@@ -11,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from app.db.exports import Property, properties_sql
 from app.forms.registry import FormRegistry
 from app.geo import sample_city
 from app.services.samples import insert_submissions
@@ -74,6 +76,13 @@ def test_export_coordinates_are_lon_lat(client: TestClient, tmp_path: Path) -> N
     assert properties["household_size"] == 4 and properties["tenure"] == "papers_only"
     assert properties["ward"] == "An Xuân"
     assert properties["needs_notes"] == notes
+    assert properties["city"] == "tam-ky" and properties["status"] == "received"
+    assert properties["gps_accuracy_m"] == 5.0 and properties["altitude_m"] is None
+    assert datetime.fromisoformat(properties["collected_at"]) == datetime.fromisoformat(
+        body["collected_at"]
+    )
+    assert isinstance(properties["lane_width_m"], float)
+    assert properties["flags"] == ""
     frame = pyogrio.read_dataframe(path)
     assert frame.geometry.iloc[0].x == pytest.approx(108.474123)
     assert frame.geometry.iloc[0].y == pytest.approx(15.571234)
@@ -105,6 +114,34 @@ def test_ward_filter_and_boundary_layers(
         "Tổ dân phố" in " ".join(settlement_layer["name"])
         or len(set(settlement_layer["name"])) == 40
     )
+
+
+@pytest.mark.parametrize(
+    ("prop", "expected"),
+    [
+        (Property('we"ird\\key', "NULL::int", "number"), None),
+        (Property("n", "12.5::float8", "number"), 12.5),
+        (Property("c", "'own_toilet'", "code"), "own_toilet"),
+        (Property("j", '\'{"a": [1, "x"]}\'::jsonb', "json"), {"a": [1, "x"]}),
+        (Property("t", "E'say \"hi\"\\\\ \\n\\t ok'::text", "text"), 'say "hi"\\ \n\t ok'),
+        (Property("d", "'2026-11-26 09:30+07'::timestamptz", "text"), "2026-11-26T02:30:00+00:00"),
+    ],
+)
+def test_properties_are_written_as_json_by_postgresql(
+    sync_engine: Engine, prop: Property, expected: object
+) -> None:
+    sql = f"SELECT {properties_sql([Property('id', '1', 'number'), prop])}"
+    with sync_engine.connect() as connection:
+        connection.exec_driver_sql("SET timezone = 'UTC'")
+        written = connection.exec_driver_sql(sql).scalar_one()
+    assert json.loads(written) == {"id": 1, prop.name: expected}
+
+
+def test_loading_the_same_surveys_again_adds_nothing(
+    sync_engine: Engine, forms: FormRegistry, sample_households: int
+) -> None:
+    with sync_engine.begin() as connection:
+        assert insert_submissions(connection, forms, SAMPLE[:50]) == 0
 
 
 def test_export_errors(client: TestClient) -> None:

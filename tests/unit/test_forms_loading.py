@@ -33,6 +33,7 @@ def write_form(
     survey: list[list[Any]] | None = None,
     header: list[str] | None = None,
     settings: dict[str, Any] | None = None,
+    choices: list[list[Any]] | None = None,
 ) -> Path:
     """Write an XLSForm workbook with openpyxl."""
     workbook = Workbook()
@@ -42,9 +43,9 @@ def write_form(
     sheet.append(header or SURVEY_HEADER)
     for row in GOOD_SURVEY if survey is None else survey:
         sheet.append(row)
-    choices = workbook.create_sheet("choices")
-    for row in CHOICES:
-        choices.append(row)
+    choices_sheet = workbook.create_sheet("choices")
+    for row in CHOICES if choices is None else choices:
+        choices_sheet.append(row)
     settings_sheet = workbook.create_sheet("settings")
     values = (
         {"form_id": "mini", "version": "1", "default_language": "Tiếng Việt (vi)"}
@@ -124,6 +125,13 @@ def test_an_unknown_reference_is_refused_with_its_row(tmp_path: Path) -> None:
     assert any(
         "survey" in p and "row" in p and "6" in p and "no_such_question" in p for p in problems
     ), problems
+
+
+@pytest.mark.parametrize("name", ['say "no"', "no\\\\", "no thing"])
+def test_a_choice_name_exports_could_not_write_is_refused(tmp_path: Path, name: str) -> None:
+    choices = [*CHOICES[:2], ["yes_no", name, "Không", "No"]]
+    problems = load_problems(write_form(tmp_path / "choice.xlsx", choices=choices))
+    assert any("choices sheet" in p and "yes_no" in p for p in problems), problems
 
 
 def test_missing_form_id_is_refused(tmp_path: Path) -> None:
