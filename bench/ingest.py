@@ -3,7 +3,7 @@
 Figures, each with its baseline measured in the same run on the same database:
   single: the real app vs a bare FastAPI + asyncpg INSERT endpoint (bench/bare_app.py)
   batch:  POST /api/v1/submissions/batch of 500 vs asyncpg copy_records_to_table of the rows
-Usage: python bench/ingest.py [--quick] [--requests N] [--concurrency C] [--keep]
+Usage: python -m bench.ingest [--quick] [--requests N] [--concurrency C] [--rounds R] [--keep]
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,16 @@ import uvloop
 
 from app.geo import sample_city
 from bench.common import percentile, prepare_database, remove_database, uvicorn_server
+
+
+@dataclass
+class Round:
+    """One server's figures for one round."""
+
+    rate: float
+    latencies: list[float]
+    errors: int
+    extra_rows: int  # stored minus sent: > 0 duplicates, < 0 missing
 
 
 def surveys(count: int, seed: int) -> list[dict[str, Any]]:
@@ -99,37 +110,55 @@ async def count_rows(url: str, ids: list[str]) -> int:
         await connection.close()
 
 
-def single_figures(url: str, requests: int, concurrency: int, workers: int) -> dict[str, float]:
-    """Both servers, same database, same kind of rows; resends included for the app."""
+def _round(base: str, url: str, name: str, requests: int, concurrency: int, seed: int) -> Round:
+    """One round of fresh surveys against one server (plus 10 % resends for the app)."""
+    items = surveys(requests, seed=seed)
+    bodies = [orjson.dumps(item) for item in items]
+    resends = bodies[: max(1, requests // 10)] if name == "app" else []
+    seconds, latencies, errors = uvloop.run(hammer(base, bodies + resends, concurrency))
+    stored = asyncio.run(count_rows(url, [item["id"] for item in items]))
+    return Round(len(latencies) / seconds, latencies, errors, stored - len(items))
+
+
+def single_figures(
+    url: str, requests: int, concurrency: int, workers: int, rounds: int
+) -> dict[str, float]:
+    """Both servers up side by side on one database; rounds alternate between them (the
+    machine is shared and noisy) and each server's best round is reported."""
     results: dict[str, float] = {}
-    for name, app, factory in (
-        ("baseline", "bench.bare_app:create_app", True),
-        ("app", "app.main:create_app", True),
+    with (
+        uvicorn_server("bench.bare_app:create_app", url, True, workers) as (bare_base, _),
+        uvicorn_server("app.main:create_app", url, True, workers) as (app_base, _),
     ):
-        items = surveys(requests, seed=hash(name) & 0xFFFF)
-        bodies = [orjson.dumps(item) for item in items]
-        resends = bodies[: max(1, requests // 10)] if name == "app" else []
-        with uvicorn_server(app, url, factory, workers) as (base, _pid):
-            uvloop.run(hammer(base, bodies[:50], concurrency))  # warm-up (stored too)
-            seconds, latencies, errors = uvloop.run(hammer(base, bodies + resends, concurrency))
-        stored = asyncio.run(count_rows(url, [item["id"] for item in items]))
-        rate = len(latencies) / seconds
-        results[f"{name}_rate"] = rate
-        results[f"{name}_p50"] = percentile(latencies, 0.5) * 1000
-        results[f"{name}_p99"] = percentile(latencies, 0.99) * 1000
-        results[f"{name}_errors"] = errors
-        results[f"{name}_duplicates"] = stored - len(items) if stored > len(items) else 0
-        results[f"{name}_missing"] = len(items) - stored if stored < len(items) else 0
+        bases = {"baseline": bare_base, "app": app_base}
+        for base in bases.values():  # warm-up (stored too)
+            uvloop.run(hammer(base, [orjson.dumps(s) for s in surveys(50, 1)], concurrency))
+        best: dict[str, Round] = {}
+        for number in range(rounds):
+            for name, base in bases.items():
+                seed = 1000 * number + (1 if name == "app" else 2)
+                this = _round(base, url, name, requests, concurrency, seed)
+                if name not in best or this.rate > best[name].rate:
+                    best[name] = this
+    for name, this in best.items():
+        p50, p99 = percentile(this.latencies, 0.5) * 1000, percentile(this.latencies, 0.99) * 1000
+        duplicates, missing = max(this.extra_rows, 0), max(-this.extra_rows, 0)
+        results |= {
+            f"{name}_rate": this.rate,
+            f"{name}_p50": p50,
+            f"{name}_p99": p99,
+            f"{name}_errors": this.errors,
+            f"{name}_duplicates": duplicates,
+            f"{name}_missing": missing,
+        }
         print(
-            f"single {name:8s}: {rate:8.0f} submissions/s  p50 {results[f'{name}_p50']:6.1f} ms  "
-            f"p99 {results[f'{name}_p99']:6.1f} ms  errors {errors}  "
-            f"duplicates {results[f'{name}_duplicates']:.0f}  "
-            f"missing {results[f'{name}_missing']:.0f}"
+            f"single {name:8s}: {this.rate:8.0f} submissions/s  p50 {p50:6.1f} ms  "
+            f"p99 {p99:6.1f} ms  errors {this.errors}  duplicates {duplicates}  missing {missing}"
         )
     print(
         f"single ratio: {results['app_rate'] / results['baseline_rate']:.2f} x baseline throughput "
         f"(target >= 0.6), p99 {results['app_p99'] / results['baseline_p99']:.2f} x baseline "
-        f"(target <= 2)"
+        f"(target <= 2); best of {rounds} alternating rounds of {requests}"
     )
     return results
 
@@ -225,13 +254,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers, both servers")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
     parser.add_argument("--database", default="cdfmap_bench_ingest")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args(argv)
-    requests, batches = (200, 2) if args.quick else (args.requests, args.batches)
+    requests, batches, rounds = (
+        (200, 2, 1) if args.quick else (args.requests, args.batches, args.rounds)
+    )
     url = prepare_database(args.database, 0)
     try:
-        figures = single_figures(url, requests, args.concurrency, args.workers)
+        figures = single_figures(url, requests, args.concurrency, args.workers, rounds)
         figures |= batch_figures(url, batches)
     finally:
         if not args.keep:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,6 +21,12 @@ async def get_engine(request: Request) -> AsyncEngine:
     """The app's database engine."""
     engine: AsyncEngine = request.app.state.engine
     return engine
+
+
+async def get_ingest_pool(request: Request) -> asyncpg.Pool:
+    """The asyncpg pool that stores surveys."""
+    pool: asyncpg.Pool = request.app.state.ingest_pool
+    return pool
 
 
 async def get_forms(request: Request) -> FormRegistry:
@@ -35,6 +42,7 @@ async def get_settings(request: Request) -> Settings:
 
 
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+IngestPoolDep = Annotated[asyncpg.Pool, Depends(get_ingest_pool)]
 FormsDep = Annotated[FormRegistry, Depends(get_forms)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

@@ -14,6 +14,7 @@ from app.api.deps import (
     EngineDep,
     FormsDep,
     IdQuery,
+    IngestPoolDep,
     LanguageDep,
     OptionalCityQuery,
     SettingsDep,
@@ -92,7 +93,7 @@ async def create_submission(request: Request) -> JSON:
     state = request.app.state
     forms = await state.forms.current()
     prepared, problems = _prepare(await _json_body(request), forms, state.settings)
-    result = await submissions.ingest_one(state.engine, prepared, problems)
+    result = await submissions.ingest_one(state.ingest_pool, prepared, problems)
     assert result.record is not None
     status = 201 if result.outcome == "created" else 200
     return JSON(record_out(result.record), status_code=status)
@@ -106,7 +107,7 @@ async def create_submission(request: Request) -> JSON:
 )
 async def create_batch(
     request: Request,
-    engine: EngineDep,
+    pool: IngestPoolDep,
     forms: FormsDep,
     settings: SettingsDep,
     language: LanguageDep,
@@ -126,7 +127,7 @@ async def create_batch(
     raw_ids = [
         str(item.get("id")) if isinstance(item, dict) and item.get("id") else None for item in items
     ]
-    results = await submissions.ingest(engine, prepared, raw_ids)
+    results = await submissions.ingest(pool, prepared, raw_ids)
     summary = {"created": 0, "duplicate": 0, "conflict": 0, "invalid": 0}
     out = []
     for result in results:

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 # The stored record as the API shows it (answers apart: they are redacted by the caller).
 RECORD_SELECT = """
@@ -109,18 +110,20 @@ _INSERT_MANY = _PLACE_AND_INSERT.replace("{items}", _ITEMS_FROM_JSON)
 INSERT_MANY = text(_INSERT_MANY.replace("{items}", ":items"))  # SQLAlchemy (the sample loader)
 _INSERT_MANY_ASYNCPG = _INSERT_MANY.replace("{items}", "$1")
 _INSERT_ONE_ASYNCPG = _PLACE_AND_INSERT.replace("{items}", _ITEMS_FROM_PARAMS)
+_SELECT_BY_IDS = RECORD_SELECT.format(source="household_surveys", answers="") + (
+    " WHERE h.id = ANY($1::uuid[])"
+)
 
 
 async def insert_many(
-    engine: AsyncEngine, rows: Sequence[dict[str, Any]]
+    pool: asyncpg.Pool, rows: Sequence[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
     """Insert the rows whose id is not stored yet; return the records by id, each `created`
     (inserted now) or not (stored before).
 
-    The hot path of every sync goes straight to asyncpg on a pooled connection, past
-    SQLAlchemy's connection and result layers; one statement is atomic by itself, so it runs
-    in autocommit without BEGIN and COMMIT round trips. One row goes as plain parameters,
-    several as one JSON array.
+    The hot path of every sync goes straight to asyncpg (see db.engine.open_ingest_pool);
+    one statement is atomic by itself, so it runs in autocommit without BEGIN and COMMIT
+    round trips. One row goes as plain parameters, several as one JSON array.
     """
     if not rows:
         return {}
@@ -131,11 +134,17 @@ async def insert_many(
         params[10] = orjson.dumps(params[10]).decode()  # answers: jsonb as JSON text
     else:
         sql, params = _INSERT_MANY_ASYNCPG, [orjson.dumps(rows).decode()]
-    pooled = await engine.raw_connection()
-    try:
-        records = await pooled.driver_connection.fetch(sql, *params)  # type: ignore[union-attr]
-    finally:
-        pooled.close()
+    async with pool.acquire() as connection:
+        records = await connection.fetch(sql, *params)
+    return {str(record["id"]): dict(record) for record in records}
+
+
+async def fetch_records_now(
+    pool: asyncpg.Pool, ids: Sequence[uuid.UUID]
+) -> dict[str, dict[str, Any]]:
+    """Stored records by id, read by a new statement (which sees what committed meanwhile)."""
+    async with pool.acquire() as connection:
+        records = await connection.fetch(_SELECT_BY_IDS, list(ids))
     return {str(record["id"]): dict(record) for record in records}
 
 

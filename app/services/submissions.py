@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import submissions as queries
@@ -49,7 +50,7 @@ def submission_row(prepared: PreparedSubmission) -> dict[str, Any]:
 
 
 async def ingest(
-    engine: AsyncEngine,
+    pool: asyncpg.Pool,
     items: Sequence[tuple[PreparedSubmission | None, list[Problem]]],
     raw_ids: Sequence[str | None],
 ) -> list[IngestResult]:
@@ -72,14 +73,13 @@ async def ingest(
             rows.append(submission_row(prepared))
     if not rows:
         return results
-    records = await queries.insert_many(engine, rows)
+    records = await queries.insert_many(pool, rows)
     inserted = {key for key, record in records.items() if record["created"]}
     if len(records) < len(first_of_id):
         # Committed by a concurrent request after this one began: a new statement sees it.
-        async with engine.connect() as connection:
-            records |= await queries.fetch_records(
-                connection, [uuid.UUID(i) for i in first_of_id if i not in records]
-            )
+        records |= await queries.fetch_records_now(
+            pool, [uuid.UUID(i) for i in first_of_id if i not in records]
+        )
     claimed: set[str] = set()
     for result, (prepared, _) in zip(results, items, strict=True):
         if prepared is None:
@@ -97,12 +97,12 @@ async def ingest(
 
 
 async def ingest_one(
-    engine: AsyncEngine, prepared: PreparedSubmission | None, problems: list[Problem]
+    pool: asyncpg.Pool, prepared: PreparedSubmission | None, problems: list[Problem]
 ) -> IngestResult:
     """Store one survey; raise InvalidInput or Conflict when it cannot be stored."""
     if prepared is None:
         raise InvalidInput(problems)
-    (result,) = await ingest(engine, [(prepared, problems)], [str(prepared.id)])
+    (result,) = await ingest(pool, [(prepared, problems)], [str(prepared.id)])
     if result.outcome == "conflict":
         raise Conflict(id=str(prepared.id))
     return result
