@@ -24,7 +24,7 @@ from app.api import (
 from app.api.errors import add_exception_handlers
 from app.api.limits import BodySizeLimit
 from app.api.schemas import install_request_schemas
-from app.db.engine import make_engine, open_ingest_pool
+from app.db.engine import make_engine, make_ingest_pool
 from app.forms.registry import FormsWatcher
 from app.settings import Settings, get_settings
 
@@ -38,9 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(
             settings.async_database_url, settings.db_pool_size, settings.db_max_overflow
         )
-        app.state.ingest_pool = await open_ingest_pool(
-            settings.libpq_database_url, settings.db_pool_size
-        )
+        app.state.ingest_pool = make_ingest_pool(settings.libpq_database_url, settings.db_pool_size)
         # Everything loaded so far (forms, routes, libraries) lives as long as the process:
         # keep it out of the garbage collector's full passes, which otherwise stall requests.
         gc.freeze()

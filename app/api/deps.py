@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.errors import request_language
+from app.db.pool import StatementPool
 from app.forms.registry import FormRegistry, FormsWatcher
 from app.settings import Settings
 
@@ -23,9 +23,9 @@ async def get_engine(request: Request) -> AsyncEngine:
     return engine
 
 
-async def get_ingest_pool(request: Request) -> asyncpg.Pool:
+async def get_ingest_pool(request: Request) -> StatementPool:
     """The asyncpg pool that stores surveys."""
-    pool: asyncpg.Pool = request.app.state.ingest_pool
+    pool: StatementPool = request.app.state.ingest_pool
     return pool
 
 
@@ -42,7 +42,7 @@ async def get_settings(request: Request) -> Settings:
 
 
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
-IngestPoolDep = Annotated[asyncpg.Pool, Depends(get_ingest_pool)]
+IngestPoolDep = Annotated[StatementPool, Depends(get_ingest_pool)]
 FormsDep = Annotated[FormRegistry, Depends(get_forms)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

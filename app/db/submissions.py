@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.pool import StatementPool
 
 # The stored record as the API shows it (answers apart: they are redacted by the caller).
 RECORD_SELECT = """
@@ -116,12 +117,12 @@ _SELECT_BY_IDS = RECORD_SELECT.format(source="household_surveys", answers="") + 
 
 
 async def insert_many(
-    pool: asyncpg.Pool, rows: Sequence[dict[str, Any]]
+    pool: StatementPool, rows: Sequence[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
     """Insert the rows whose id is not stored yet; return the records by id, each `created`
     (inserted now) or not (stored before).
 
-    The hot path of every sync goes straight to asyncpg (see db.engine.open_ingest_pool);
+    The hot path of every sync goes straight to asyncpg (see db.pool);
     one statement is atomic by itself, so it runs in autocommit without BEGIN and COMMIT
     round trips. One row goes as plain parameters, several as one JSON array.
     """
@@ -134,17 +135,15 @@ async def insert_many(
         params[10] = orjson.dumps(params[10]).decode()  # answers: jsonb as JSON text
     else:
         sql, params = _INSERT_MANY_ASYNCPG, [orjson.dumps(rows).decode()]
-    async with pool.acquire() as connection:
-        records = await connection.fetch(sql, *params)
+    records = await pool.fetch(sql, *params)
     return {str(record["id"]): dict(record) for record in records}
 
 
 async def fetch_records_now(
-    pool: asyncpg.Pool, ids: Sequence[uuid.UUID]
+    pool: StatementPool, ids: Sequence[uuid.UUID]
 ) -> dict[str, dict[str, Any]]:
     """Stored records by id, read by a new statement (which sees what committed meanwhile)."""
-    async with pool.acquire() as connection:
-        records = await connection.fetch(_SELECT_BY_IDS, list(ids))
+    records = await pool.fetch(_SELECT_BY_IDS, list(ids))
     return {str(record["id"]): dict(record) for record in records}
 
 

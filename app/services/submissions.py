@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import submissions as queries
+from app.db.pool import StatementPool
 from app.errors import Conflict, InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
 from app.services.intake import PreparedSubmission
@@ -50,7 +50,7 @@ def submission_row(prepared: PreparedSubmission) -> dict[str, Any]:
 
 
 async def ingest(
-    pool: asyncpg.Pool,
+    pool: StatementPool,
     items: Sequence[tuple[PreparedSubmission | None, list[Problem]]],
     raw_ids: Sequence[str | None],
 ) -> list[IngestResult]:
@@ -97,7 +97,7 @@ async def ingest(
 
 
 async def ingest_one(
-    pool: asyncpg.Pool, prepared: PreparedSubmission | None, problems: list[Problem]
+    pool: StatementPool, prepared: PreparedSubmission | None, problems: list[Problem]
 ) -> IngestResult:
     """Store one survey; raise InvalidInput or Conflict when it cannot be stored."""
     if prepared is None:
