@@ -48,7 +48,7 @@ def insert_submissions(
         if not chunk:
             return 0
         result = connection.execute(INSERT_MANY, {"items": orjson.dumps(chunk).decode()})
-        count = sum(1 for row in result if row.created)
+        count = len(result.fetchall())
         if progress:
             progress(len(chunk))
         chunk.clear()

@@ -74,9 +74,9 @@ async def ingest(
     if not rows:
         return results
     records = await queries.insert_many(pool, rows)
-    inserted = {key for key, record in records.items() if record["created"]}
+    inserted = set(records)
     if len(records) < len(first_of_id):
-        # Committed by a concurrent request after this one began: a new statement sees it.
+        # Sent before, or committed by a concurrent sender meanwhile: a new statement sees it.
         records |= await queries.fetch_records_now(
             pool, [uuid.UUID(i) for i in first_of_id if i not in records]
         )
