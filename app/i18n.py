@@ -179,6 +179,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The server was busy with another upload. Your data is still on the phone; "
         "send again in a few seconds.",
     },
+    "database_unavailable": {
+        "vi": "Máy chủ tạm thời không kết nối được cơ sở dữ liệu. Dữ liệu vẫn còn trên điện "
+        "thoại; hãy gửi lại sau.",
+        "en": "The server cannot reach its database right now. Your data is still on the "
+        "phone; send again later.",
+    },
     "internal_error": {
         "vi": "Lỗi máy chủ. Dữ liệu của bạn vẫn còn trên điện thoại; hãy thử gửi lại sau.",
         "en": "Server error. Your data is still on the phone; try sending again later.",

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     )
     # A fixed pool: overflow connections are closed when returned, and reconnecting (TLS, catalog
     # caches, statement plans) under load costs more than waiting for a pooled connection.
+    # Each server process opens up to this many for reads and as many again for storing
+    # surveys (the ingest pool), on demand: 40 per uvicorn worker with the default.
     db_pool_size: int = 20
     db_max_overflow: int = 0
     forms_dir: Path = REPO_ROOT / "forms"

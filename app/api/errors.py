@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.responses import JSON
+from app.db.pool import PoolClosed
 from app.errors import Conflict, DomainError, InvalidInput, NotFound, Problem, UnknownForm
 from app.i18n import pick_language, translate
 
@@ -78,12 +79,25 @@ def _pydantic_problems(exc: RequestValidationError) -> list[Problem]:
     return problems
 
 
-def _rolled_back(exc: sqlalchemy.exc.DBAPIError) -> bool:
-    """A deadlock or serialisation failure, under SQLAlchemy's wrapper."""
-    cause: BaseException | None = exc.orig
-    while cause is not None and not isinstance(cause, asyncpg.exceptions.PostgresError):
-        cause = cause.__cause__
-    return isinstance(cause, asyncpg.exceptions.TransactionRollbackError)
+# The database cannot be reached (down, restarting, out of connections, app shutting down).
+UNREACHABLE = (
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    PoolClosed,
+)
+
+
+def _driver_error(exc: BaseException) -> BaseException | None:
+    """The driver's own error under SQLAlchemy's wrappers, if there is one."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(
+        cause, (asyncpg.exceptions.PostgresError, *UNREACHABLE)
+    ):
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    return cause
 
 
 def add_exception_handlers(app: FastAPI) -> None:
@@ -124,22 +138,29 @@ def add_exception_handlers(app: FastAPI) -> None:
         language = request_language(request)
         return JSON(error_body("bad_query", translate("bad_query", language)), status_code=422)
 
-    async def busy(request: Request, exc: Exception) -> JSON:
-        # A deadlock or serialisation failure rolled the statement back: nothing was stored,
-        # and the same request sent again succeeds.
-        if isinstance(exc, sqlalchemy.exc.DBAPIError) and not _rolled_back(exc):
+    async def unavailable(request: Request, exc: Exception) -> JSON:
+        # Nothing was stored, and the same request sent again later succeeds: a deadlock or
+        # serialisation failure rolled the statement back, or the database is out of reach.
+        cause = _driver_error(exc)
+        if isinstance(cause, asyncpg.exceptions.TransactionRollbackError):
+            code, retry_after = "server_busy", "2"
+        elif isinstance(cause, UNREACHABLE):
+            code, retry_after = "database_unavailable", "10"
+        else:
             return await unexpected(request, exc)
-        log.warning("rolled back on %s %s: %s", request.method, request.url.path, exc)
+        log.warning("%s on %s %s: %r", code, request.method, request.url.path, cause)
         language = request_language(request)
         return JSON(
-            error_body("server_busy", translate("server_busy", language)),
+            error_body(code, translate(code, language)),
             status_code=503,
-            headers={"Retry-After": "2"},
+            headers={"Retry-After": retry_after},
         )
 
     app.add_exception_handler(DomainError, domain_error)
-    app.add_exception_handler(asyncpg.exceptions.TransactionRollbackError, busy)
-    app.add_exception_handler(sqlalchemy.exc.OperationalError, busy)
+    app.add_exception_handler(asyncpg.exceptions.TransactionRollbackError, unavailable)
+    app.add_exception_handler(sqlalchemy.exc.DBAPIError, unavailable)
+    for error in UNREACHABLE:
+        app.add_exception_handler(error, unavailable)
     app.add_exception_handler(asyncpg.exceptions.DataError, data_error)
     app.add_exception_handler(sqlalchemy.exc.DataError, data_error)
     app.add_exception_handler(RequestValidationError, validation_error)

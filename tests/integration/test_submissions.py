@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,8 +19,10 @@ from sqlalchemy import Engine, text
 
 from app.db.submissions import INSERT_MANY
 from app.forms.registry import FormRegistry
+from app.main import create_app
 from app.services.intake import PreparedSubmission, prepare_submission
 from app.services.submissions import submission_row
+from app.settings import Settings
 from tests.factories import household_answers, household_survey
 
 URL = "/api/v1/submissions"
@@ -476,3 +480,22 @@ def test_openapi_documents_the_request_bodies(client: TestClient) -> None:
     assert {"SubmissionIn", "BatchIn", "LocationIn"} <= set(components)
     body = schema["paths"]["/api/v1/submissions"]["post"]["requestBody"]
     assert body["content"]["application/json"]["schema"]["$ref"].endswith("/SubmissionIn")
+
+
+def test_database_out_of_reach_is_503_and_the_phone_keeps_its_survey(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings(
+        database_url=f"postgresql://postgres@127.0.0.1:{port}/nowhere", media_dir=tmp_path
+    )
+    with TestClient(create_app(settings)) as down:
+        sent = down.post(URL, json=household_survey())
+        assert sent.status_code == 503, sent.text
+        assert sent.headers["retry-after"] == "10"
+        assert sent.json()["code"] == "database_unavailable"
+        assert "điện thoại" in sent.json()["detail"]  # Vietnamese by default
+        batch = down.post(f"{URL}/batch", json={"submissions": [household_survey()]})
+        assert batch.status_code == 503
+        assert down.get("/api/v1/cities").status_code == 503
+        assert down.get("/healthz").status_code == 503

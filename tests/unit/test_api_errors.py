@@ -1,4 +1,5 @@
-"""Errors a client cannot fix map to the right status: 503 + Retry-After for a rolled-back write."""
+"""Errors a client cannot fix: 503 + Retry-After when a write rolled back or the database is
+out of reach (the phone keeps the survey and sends it again), 500 for the rest."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.api.errors import add_exception_handlers
+from app.db.pool import PoolClosed
 
 
 def _app_raising(exc: Exception) -> TestClient:
@@ -51,7 +53,24 @@ def test_rolled_back_write_in_english() -> None:
     assert response.json()["detail"].startswith("The server was busy")
 
 
-def test_other_operational_errors_stay_500() -> None:
-    response = _app_raising(_wrapped(ConnectionRefusedError("refused"))).get("/boom")
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError("refused"),
+        PoolClosed("closed"),
+        asyncpg.exceptions.TooManyConnectionsError("too many clients"),
+        _wrapped(ConnectionRefusedError("refused")),
+    ],
+)
+def test_an_unreachable_database_is_503_with_retry_after(exc: Exception) -> None:
+    response = _app_raising(exc).get("/boom", headers={"Accept-Language": "en"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "10"
+    assert response.json()["code"] == "database_unavailable"
+    assert "still on the phone" in response.json()["detail"]
+
+
+def test_other_database_errors_stay_500() -> None:
+    response = _app_raising(_wrapped(RuntimeError("something else"))).get("/boom")
     assert response.status_code == 500
     assert response.json()["code"] == "internal_error"
