@@ -13,21 +13,26 @@ from app.forms.registry import FormRegistry
 from app.services import places
 
 CHUNK_BYTES = 256 * 1024
-HOUSEHOLD_PROPERTIES: list[Property] = [
-    Property("id", "h.id", "code"),
-    Property("form_id", "h.form_id"),
-    Property("form_version", "h.form_version"),
-    Property("collected_at", "h.collected_at"),
-    Property("received_at", "h.received_at"),
-    Property("status", "h.status", "code"),
-    Property("flags", "array_to_string(h.flags, ',')", "code"),
-    Property("ward_id", "h.ward_id", "number"),
-    Property("ward", "w.name"),
-    Property("settlement_id", "h.settlement_id", "number"),
-    Property("settlement", "s.name"),
-    Property("gps_accuracy_m", "h.gps_accuracy_m", "number"),
-    Property("altitude_m", "h.altitude_m", "number"),
-]
+
+
+def _survey_properties(city_slug: str) -> list[Property]:
+    """The survey's own fields; the city is the export's own, written as a literal."""
+    return [
+        Property("id", "h.id", "code"),
+        Property("form_id", "h.form_id"),
+        Property("form_version", "h.form_version"),
+        Property("collected_at", "h.collected_at"),
+        Property("received_at", "h.received_at"),
+        Property("status", "h.status", "code"),
+        Property("flags", "array_to_string(h.flags, ',')", "code"),
+        Property("city", sql_literal(city_slug), "code"),
+        Property("ward_id", "h.ward_id", "number"),
+        Property("ward", "w.name"),
+        Property("settlement_id", "h.settlement_id", "number"),
+        Property("settlement", "s.name"),
+        Property("gps_accuracy_m", "h.gps_accuracy_m", "number"),
+        Property("altitude_m", "h.altitude_m", "number"),
+    ]
 
 
 def _answer_property(question: Question) -> Property:
@@ -42,8 +47,7 @@ def _answer_property(question: Question) -> Property:
 def household_properties(forms: FormRegistry, city_slug: str) -> list[Property]:
     """Export properties: survey metadata, then every non-personal question of the household
     form, in the form's order."""
-    properties = [*HOUSEHOLD_PROPERTIES[:7], Property("city", sql_literal(city_slug), "code")]
-    properties += HOUSEHOLD_PROPERTIES[7:]
+    properties = _survey_properties(city_slug)
     taken = {p.name for p in properties}
     for form_id in ("household",):
         if form_id not in forms.versions:
