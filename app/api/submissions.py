@@ -123,7 +123,7 @@ async def create_batch(
             error_body("batch_too_large", translate("batch_too_large", language, **params)),
             status_code=413,
         )
-    prepared = [_prepare(item, forms, settings) for item in items]
+    prepared = (_prepare(item, forms, settings) for item in items)  # checked as they are sent
     raw_ids = [
         str(item.get("id")) if isinstance(item, dict) and item.get("id") else None for item in items
     ]

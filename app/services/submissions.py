@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -49,31 +50,63 @@ def submission_row(prepared: PreparedSubmission) -> dict[str, Any]:
     }
 
 
+# A batch goes to PostgreSQL in statements of this many new surveys, each sent while the next
+# ones are checked: the server's Python and the database then work at the same time.
+CHUNK_ROWS = 100
+
+
 async def ingest(
     pool: StatementPool,
-    items: Sequence[tuple[PreparedSubmission | None, list[Problem]]],
+    items: Iterable[tuple[PreparedSubmission | None, list[Problem]]],
     raw_ids: Sequence[str | None],
+    chunk_rows: int = CHUNK_ROWS,
 ) -> list[IngestResult]:
-    """Store the valid surveys of a batch in one transaction; report each item's outcome.
+    """Store the valid surveys of a batch; report each item's outcome.
 
     Idempotent: a survey whose id is stored already is a `duplicate` when its content is the
     same and a `conflict` when it differs; the stored survey is never changed. Concurrent
     senders of one id are serialised by the primary key (INSERT ... ON CONFLICT DO NOTHING).
+
+    `items` may be a lazy iterable that checks each survey as it is drawn: every `chunk_rows`
+    new surveys leave in one statement while the following ones are checked. Each statement
+    is atomic; if a batch is cut short, the phone sends it again and what was stored comes
+    back as duplicates.
     """
     results: list[IngestResult] = []
+    prepared_items: list[PreparedSubmission | None] = []
     first_of_id: dict[str, PreparedSubmission] = {}
     rows: list[dict[str, Any]] = []
-    for index, (prepared, problems) in enumerate(items):
-        if prepared is None:
-            results.append(IngestResult(index, raw_ids[index], "invalid", problems=problems))
-            continue
-        results.append(IngestResult(index, str(prepared.id), "duplicate"))
-        if str(prepared.id) not in first_of_id:
-            first_of_id[str(prepared.id)] = prepared
-            rows.append(submission_row(prepared))
-    if not rows:
-        return results
-    records = await queries.insert_many(pool, rows)
+    records: dict[str, dict[str, Any]] = {}
+    in_flight: asyncio.Future[dict[str, dict[str, Any]]] | None = None
+
+    async def send(next_rows: list[dict[str, Any]]) -> None:
+        """Collect the statement in flight, then start the next one without waiting."""
+        nonlocal in_flight
+        if in_flight is not None:
+            records.update(await in_flight)
+            in_flight = None
+        if next_rows:
+            in_flight = asyncio.ensure_future(queries.insert_many(pool, next_rows))
+            await asyncio.sleep(0)  # the statement leaves now
+
+    try:
+        for index, (prepared, problems) in enumerate(items):
+            prepared_items.append(prepared)
+            if prepared is None:
+                results.append(IngestResult(index, raw_ids[index], "invalid", problems=problems))
+                continue
+            results.append(IngestResult(index, str(prepared.id), "duplicate"))
+            if str(prepared.id) not in first_of_id:
+                first_of_id[str(prepared.id)] = prepared
+                rows.append(submission_row(prepared))
+                if len(rows) >= chunk_rows:
+                    await send(rows)
+                    rows = []
+        await send(rows)
+        await send([])
+    finally:
+        if in_flight is not None:  # an error cut the batch short: no statement left behind
+            in_flight.cancel()
     inserted = set(records)
     if len(records) < len(first_of_id):
         # Sent before, or committed by a concurrent sender meanwhile: a new statement sees it.
@@ -81,7 +114,7 @@ async def ingest(
             pool, [uuid.UUID(i) for i in first_of_id if i not in records]
         )
     claimed: set[str] = set()
-    for result, (prepared, _) in zip(results, items, strict=True):
+    for result, prepared in zip(results, prepared_items, strict=True):
         if prepared is None:
             continue
         key = str(prepared.id)
@@ -102,10 +135,15 @@ async def ingest_one(
     """Store one survey; raise InvalidInput or Conflict when it cannot be stored."""
     if prepared is None:
         raise InvalidInput(problems)
-    (result,) = await ingest(pool, [(prepared, problems)], [str(prepared.id)])
-    if result.outcome == "conflict":
-        raise Conflict(id=str(prepared.id))
-    return result
+    key = str(prepared.id)
+    records = await queries.insert_many(pool, [submission_row(prepared)])
+    if key in records:
+        return IngestResult(0, key, "created", records[key])
+    # Sent before, or committed by a concurrent sender meanwhile: a new statement sees it.
+    record = (await queries.fetch_records_now(pool, [prepared.id])).get(key)
+    if record is None or record["content_hash"] != prepared.content_hash:
+        raise Conflict(id=key)
+    return IngestResult(0, key, "duplicate", record)
 
 
 def redact(record: dict[str, Any], forms: FormRegistry) -> dict[str, Any]:

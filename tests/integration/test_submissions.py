@@ -21,7 +21,7 @@ from app.db.submissions import INSERT_MANY
 from app.forms.registry import FormRegistry
 from app.main import create_app
 from app.services.intake import PreparedSubmission, prepare_submission
-from app.services.submissions import submission_row
+from app.services.submissions import CHUNK_ROWS, submission_row
 from app.settings import Settings
 from tests.factories import household_answers, household_survey
 
@@ -388,6 +388,35 @@ def test_batch_answers_each_item_and_keeps_the_good_ones(
     retry = client.post(f"{URL}/batch", json={"submissions": items}).json()
     assert retry["summary"] == {"created": 0, "duplicate": 5, "conflict": 1, "invalid": 2}
     assert stored_count(sync_engine) == 4
+
+
+def test_batch_outcomes_hold_across_its_statements(client: TestClient, sync_engine: Engine) -> None:
+    """A batch leaves in statements of CHUNK_ROWS surveys: a duplicate or a conflict whose
+    first copy went in an earlier statement is still recognised."""
+    assert CHUNK_ROWS < 120
+    stored_before = household_survey()
+    assert client.post(URL, json=stored_before).status_code == 201
+    good = [household_survey() for _ in range(3)]
+    conflicting_in_batch = {**good[1], "answers": household_answers(sanitation="own_toilet")}
+    fillers = [[household_survey() for _ in range(120)] for _ in range(2)]
+    items = [
+        good[0],
+        "junk",
+        stored_before,
+        *fillers[0],
+        good[1],
+        *fillers[1],
+        conflicting_in_batch,
+        good[2],
+        good[0],
+    ]
+    payload = client.post(f"{URL}/batch", json={"submissions": items}).json()
+    outcomes = [r["outcome"] for r in payload["results"]]
+    assert outcomes[:3] == ["created", "invalid", "duplicate"]
+    assert outcomes[-3:] == ["conflict", "created", "duplicate"]
+    assert outcomes[3:-3].count("created") == 241  # the fillers and good[1]
+    assert payload["summary"] == {"created": 243, "duplicate": 2, "conflict": 1, "invalid": 1}
+    assert stored_count(sync_engine) == 244
 
 
 def test_batch_limits(client: TestClient) -> None:
