@@ -84,7 +84,7 @@ UNREACHABLE = (
     ConnectionError,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, restarting, cancelled
     asyncpg.exceptions.TooManyConnectionsError,
     PoolClosed,
 )

@@ -42,6 +42,9 @@ class StatementPool:
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """Run one statement on a pooled connection and return its rows."""
         connection = self._idle.pop() if self._idle else await self._acquire()
+        while connection.is_closed():  # closed by the server while idle (a restart): replace it
+            self._drop(connection)
+            connection = self._idle.pop() if self._idle else await self._acquire()
         try:
             records: list[asyncpg.Record] = await connection.fetch(sql, *args)
         except asyncpg.PostgresError:

@@ -73,7 +73,9 @@ def test_a_cancelled_statement_drops_its_connection(database_url: str) -> None:
     run(database_url, 1, body)
 
 
-def test_a_connection_killed_by_the_server_is_replaced(database_url: str) -> None:
+def test_a_connection_closed_by_the_server_is_replaced(database_url: str) -> None:
+    """The database restarted, or an administrator ended the session, while it was idle."""
+
     async def body(pool: StatementPool) -> None:
         victim = await pid(pool)
         killer = await asyncpg.connect(database_url)
@@ -81,8 +83,26 @@ def test_a_connection_killed_by_the_server_is_replaced(database_url: str) -> Non
             await killer.execute("SELECT pg_terminate_backend($1)", victim)
         finally:
             await killer.close()
-        with pytest.raises((asyncpg.PostgresConnectionError, asyncpg.InterfaceError)):
-            await pool.fetch("SELECT 1")
+        await asyncio.sleep(0.3)  # the connection learns it was closed
+        assert await pid(pool) != victim  # no error: a fresh connection took its place
+        assert pool.connections == 1
+
+    run(database_url, 1, body)
+
+
+def test_a_connection_lost_mid_statement_is_dropped(database_url: str) -> None:
+    async def body(pool: StatementPool) -> None:
+        victim = await pid(pool)
+        killer = await asyncpg.connect(database_url)
+        try:
+            slow = asyncio.create_task(pool.fetch("SELECT pg_sleep(30)"))
+            await asyncio.sleep(0.2)
+            await killer.execute("SELECT pg_terminate_backend($1)", victim)
+        finally:
+            await killer.close()
+        with pytest.raises(asyncpg.PostgresError):  # the server said why (admin shutdown)
+            await slow
+        await asyncio.sleep(0.1)
         assert await pid(pool) != victim
         assert pool.connections == 1
 

@@ -59,6 +59,7 @@ def test_rolled_back_write_in_english() -> None:
         ConnectionRefusedError("refused"),
         PoolClosed("closed"),
         asyncpg.exceptions.TooManyConnectionsError("too many clients"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection"),
         _wrapped(ConnectionRefusedError("refused")),
     ],
 )
