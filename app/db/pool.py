@@ -47,6 +47,9 @@ class StatementPool:
             connection = self._idle.pop() if self._idle else await self._acquire()
         try:
             records: list[asyncpg.Record] = await connection.fetch(sql, *args)
+        except asyncpg.exceptions.OperatorInterventionError:
+            self._drop(connection)  # the server is ending this session (shutdown, restart)
+            raise
         except asyncpg.PostgresError:
             self._give_back(connection)  # the server answered: the connection is ready
             raise
