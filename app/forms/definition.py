@@ -149,6 +149,11 @@ class FormDefinition:
         return {question.name: question for question in self.questions}
 
     @cached_property
+    def answerable(self) -> tuple[Question, ...]:
+        """The questions that take an answer (notes do not), in form order."""
+        return tuple(q for q in self.questions if q.type != "note")
+
+    @cached_property
     def personal_fields(self) -> frozenset[str]:
         """Names of the questions marked personal (never in public or planner outputs)."""
         return frozenset(q.name for q in self.questions if q.personal)

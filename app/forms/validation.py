@@ -157,12 +157,16 @@ def _choice_problem(question: Question, value: Any, where: str) -> Problem:
 
 
 def validate_answers(
-    form: FormDefinition, answers: dict[str, Any], prefix: str = "answers."
+    form: FormDefinition,
+    answers: dict[str, Any],
+    prefix: str = "answers.",
+    given: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Check types, choices, required, relevance and constraints; return (normalised, problems).
 
     Questions are checked in form order so that relevance sees the already-normalised answers
-    of the questions before it, as the phone does.
+    of the questions before it, as the phone does. `given` holds values known to be valid
+    (the survey's own location for the form's geopoint): they stand in for the answers.
     """
     problems: list[Problem] = []
     questions = form.by_name
@@ -172,28 +176,24 @@ def validate_answers(
                 Problem(f"{prefix}{name}", "unknown_question", {"form": form.form_id, "name": name})
             )
     normalised: dict[str, Any] = {k: v for k, v in answers.items() if k in META_KEYS}
-    for question in form.questions:
-        if question.type == "note":
+    for question in form.answerable:
+        name = question.name
+        if given is not None and name in given:
+            normalised[name] = given[name]
             continue
-        value = answers.get(question.name)
+        value = answers.get(name)
         is_relevant = question.is_relevant
         if is_relevant is not None and not is_relevant(normalised, None):
             if not _is_empty(value):
                 problems.append(
-                    Problem(
-                        prefix + question.name,
-                        "not_relevant",
-                        {"condition": question.relevant or ""},
-                    )
+                    Problem(prefix + name, "not_relevant", {"condition": question.relevant or ""})
                 )
             continue
         if _is_empty(value):
             if question.required:
-                problems.append(
-                    Problem(prefix + question.name, "required", texts=question.required_message)
-                )
+                problems.append(Problem(prefix + name, "required", texts=question.required_message))
             continue
-        coerced, problem = _coerce(question, value, prefix + question.name)
+        coerced, problem = _COERCIONS.get(question.type, _text)(question, value, prefix + name)
         if problem is not None:
             problems.append(problem)
             continue
@@ -201,12 +201,12 @@ def validate_answers(
         if is_allowed is not None and not is_allowed(normalised, coerced):
             problems.append(
                 Problem(
-                    prefix + question.name,
+                    prefix + name,
                     "constraint",
                     {"constraint": question.constraint},
                     texts=question.constraint_message,
                 )
             )
             continue
-        normalised[question.name] = coerced
+        normalised[name] = coerced
     return normalised, problems

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 import uuid
@@ -130,14 +129,34 @@ def _short_text(
 
 def content_hash(prepared: PreparedSubmission) -> str:
     """SHA-256 of the normalised content: equal for a resend, different for an edit."""
+    return _content_hash(
+        prepared.form_id,
+        prepared.form_version,
+        prepared.collected_at,
+        prepared.collector,
+        prepared.city,
+        [prepared.lat, prepared.lon, prepared.accuracy_m, prepared.altitude_m],
+        prepared.answers,
+    )
+
+
+def _content_hash(
+    form_id: str,
+    form_version: str,
+    collected_at: datetime,
+    collector: str | None,
+    city: str | None,
+    location: list[float | None],
+    answers: dict[str, Any],
+) -> str:
     canonical = {
-        "form_id": prepared.form_id,
-        "form_version": prepared.form_version,
-        "collected_at": prepared.collected_at.astimezone(UTC).isoformat(),
-        "collector": prepared.collector,
-        "city": prepared.city,
-        "location": [prepared.lat, prepared.lon, prepared.accuracy_m, prepared.altitude_m],
-        "answers": prepared.answers,
+        "form_id": form_id,
+        "form_version": form_version,
+        "collected_at": collected_at.astimezone(UTC).isoformat(),
+        "collector": collector,
+        "city": city,
+        "location": location,
+        "answers": answers,
     }
     return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -191,18 +210,16 @@ def prepare_submission(
     normalised: dict[str, Any] = {}
     if form is not None:
         point_question = form.geopoint_question
-        answers = dict(answers)
-        if point_question is not None and math.isfinite(lat):
-            # The survey's location travels beside the answers; it fills the form's geopoint.
-            answers.setdefault(point_question.name, f"{lat} {lon} {altitude or 0} {accuracy or 0}")
-        normalised, answer_problems = validate_answers(form, answers)
+        # The survey's location travels beside the answers and is the form's geopoint (a bad
+        # location is reported above, as location.*); it is stored as the geometry.
+        given = (
+            None
+            if point_question is None
+            else {point_question.name: f"{lat} {lon} {altitude or 0} {accuracy or 0}"}
+        )
+        normalised, answer_problems = validate_answers(form, answers, given=given)
         if point_question is not None:
             normalised.pop(point_question.name, None)
-            answer_problems = [
-                p
-                for p in answer_problems
-                if not (p.field.endswith(f".{point_question.name}") and not math.isfinite(lat))
-            ]
         problems.extend(answer_problems)
     # PostgreSQL text cannot hold NUL; one such survey must not fail a whole batch.
     for where, value in (("collector", collector), ("city", city)):
@@ -216,6 +233,10 @@ def prepare_submission(
     flags = []
     if accuracy is not None and accuracy > low_accuracy_m:
         flags.append("low_gps_accuracy")
+    location = [lat, lon, accuracy, altitude]
+    digest = _content_hash(
+        form.form_id, form.version, collected_at, collector, city, location, normalised
+    )
     prepared = PreparedSubmission(
         id=submission_id,
         form_id=form.form_id,
@@ -229,5 +250,6 @@ def prepare_submission(
         altitude_m=altitude,
         answers=normalised,
         flags=flags,
+        content_hash=digest,
     )
-    return dataclasses.replace(prepared, content_hash=content_hash(prepared)), []
+    return prepared, []
