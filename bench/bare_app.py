@@ -21,13 +21,18 @@ ON CONFLICT (id) DO NOTHING
 """
 
 
+async def _no_reset(connection: Any) -> None:
+    """asyncpg's pool would send a reset query on each release: a second round trip per
+    request that the app does not make either. Without it the baseline is at its fastest."""
+
+
 def create_app() -> FastAPI:
     """The baseline app: no validation, no placement, one INSERT."""
     url = os.environ["DATABASE_URL"]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await asyncpg.create_pool(url, min_size=10, max_size=20)
+        app.state.pool = await asyncpg.create_pool(url, min_size=10, max_size=20, reset=_no_reset)
         yield
         await app.state.pool.close()
 

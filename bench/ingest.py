@@ -257,7 +257,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batches", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers, both servers")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="uvicorn workers, both servers (one per core)"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per server")
     parser.add_argument("--database", default="cdfmap_bench_ingest")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
