@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are refreshed only on request (UPDATE_SCREENSHOTS=1 make test);
+# otherwise they are taken all the same, into a temporary folder, so a test run leaves the
+# working tree as it was.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "cdfmap-screenshots"
+)
 PHONE = {"width": 360, "height": 640}
 TAM_KY = {"latitude": 15.5712, "longitude": 108.4741, "accuracy": 6}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +13,9 @@ from sqlalchemy import Engine
 from app.forms.registry import FormRegistry
 from app.geo import sample_city
 from app.services.samples import insert_submissions
+from tests.browser.conftest import SCREENSHOTS
 
 HOUSEHOLDS = 2000
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 pytestmark = pytest.mark.browser
 
