@@ -189,6 +189,14 @@ def validate_answers(
                     Problem(prefix + name, "not_relevant", {"condition": question.relevant or ""})
                 )
             continue
+        if question.is_allowed is None:
+            # The usual answers, already in their normal form: one of the choices, an integer.
+            kind = question.type
+            if (
+                kind == "select_one" and type(value) is str and value in question.choice_values
+            ) or (kind == "integer" and type(value) is int):
+                normalised[name] = value
+                continue
         if _is_empty(value):
             if question.required:
                 problems.append(Problem(prefix + name, "required", texts=question.required_message))
