@@ -88,7 +88,6 @@ class BatchItemOut(BaseModel):
     index: int
     id: str | None
     outcome: Literal["created", "duplicate", "conflict", "invalid"]
-    record: SubmissionRecord | None = None
     errors: list[FieldError] = []
 
 

@@ -137,7 +137,6 @@ async def create_batch(
                 "index": result.index,
                 "id": result.id,
                 "outcome": result.outcome,
-                "record": record_out(result.record) if result.record else None,
                 "errors": [p.as_dict(language) for p in result.problems],
             }
         )

@@ -97,44 +97,54 @@ ORDER BY id  -- every writer locks ids in one order: concurrent overlapping batc
 ON CONFLICT (id) DO NOTHING
 RETURNING *
 )
-""" + RECORD_SELECT.format(source="inserted", answers="")
-_INSERT_MANY = _PLACE_AND_INSERT.replace("{items}", _ITEMS_FROM_JSON)
+"""
+# A single survey answers with its stored record; a batch only needs to know, for each id,
+# what is stored under it (its content hash decides duplicate or conflict).
+_INSERT_ONE = (_PLACE_AND_INSERT + RECORD_SELECT.format(source="inserted", answers="")).replace(
+    "{items}", _ITEMS_FROM_PARAMS
+)
+_INSERT_MANY = (_PLACE_AND_INSERT + "SELECT id, content_hash FROM inserted").replace(
+    "{items}", _ITEMS_FROM_JSON
+)
 INSERT_MANY = text(_INSERT_MANY.replace("{items}", ":items"))  # SQLAlchemy (the sample loader)
 _INSERT_MANY_ASYNCPG = _INSERT_MANY.replace("{items}", "$1")
-_INSERT_ONE_ASYNCPG = _PLACE_AND_INSERT.replace("{items}", _ITEMS_FROM_PARAMS)
-_SELECT_BY_IDS = RECORD_SELECT.format(source="household_surveys", answers="") + (
+_RECORDS_BY_IDS = RECORD_SELECT.format(source="household_surveys", answers="") + (
     " WHERE h.id = ANY($1::uuid[])"
 )
+_HASHES_BY_IDS = "SELECT id, content_hash FROM household_surveys WHERE id = ANY($1::uuid[])"
+
+# These go straight to asyncpg on the ingest pool (see db.pool): one statement is atomic by
+# itself, so each runs in autocommit, without BEGIN and COMMIT round trips.
 
 
-async def insert_many(
-    pool: StatementPool, rows: Sequence[dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
-    """Insert the rows whose id is not stored yet; return the inserted records by id.
+async def insert_one(pool: StatementPool, row: dict[str, Any]) -> dict[str, Any] | None:
+    """Insert one survey (as plain parameters) unless its id is stored; the new record or None."""
+    params = [row[key] for key in SINGLE_ROW_KEYS]
+    params[10] = orjson.dumps(params[10]).decode()  # answers: jsonb as JSON text
+    records = await pool.fetch(_INSERT_ONE, *params)
+    return dict(records[0]) if records else None
 
-    The hot path of every sync goes straight to asyncpg (see db.pool);
-    one statement is atomic by itself, so it runs in autocommit without BEGIN and COMMIT
-    round trips. One row goes as plain parameters, several as one JSON array.
-    """
+
+async def insert_many(pool: StatementPool, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Insert the surveys (as one JSON array) whose id is not stored; content hash by new id."""
     if not rows:
         return {}
-    if len(rows) == 1:
-        row = rows[0]
-        sql = _INSERT_ONE_ASYNCPG
-        params = [row[key] for key in SINGLE_ROW_KEYS]
-        params[10] = orjson.dumps(params[10]).decode()  # answers: jsonb as JSON text
-    else:
-        sql, params = _INSERT_MANY_ASYNCPG, [orjson.dumps(rows).decode()]
-    records = await pool.fetch(sql, *params)
-    return {str(record["id"]): dict(record) for record in records}
+    records = await pool.fetch(_INSERT_MANY_ASYNCPG, orjson.dumps(rows).decode())
+    return {str(record["id"]): record["content_hash"] for record in records}
 
 
 async def fetch_records_now(
     pool: StatementPool, ids: Sequence[uuid.UUID]
 ) -> dict[str, dict[str, Any]]:
     """Stored records by id, read by a new statement (which sees what committed meanwhile)."""
-    records = await pool.fetch(_SELECT_BY_IDS, list(ids))
+    records = await pool.fetch(_RECORDS_BY_IDS, list(ids))
     return {str(record["id"]): dict(record) for record in records}
+
+
+async def stored_hashes(pool: StatementPool, ids: Sequence[uuid.UUID]) -> dict[str, str]:
+    """Content hash by stored id, read by a new statement (sees what committed meanwhile)."""
+    records = await pool.fetch(_HASHES_BY_IDS, list(ids))
+    return {str(record["id"]): record["content_hash"] for record in records}
 
 
 async def fetch_records(

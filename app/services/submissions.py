@@ -61,7 +61,8 @@ async def ingest(
     raw_ids: Sequence[str | None],
     chunk_rows: int = CHUNK_ROWS,
 ) -> list[IngestResult]:
-    """Store the valid surveys of a batch; report each item's outcome.
+    """Store the valid surveys of a batch; report each item's outcome (no records: a phone
+    needs to know what happened to each survey, not to download them back).
 
     Idempotent: a survey whose id is stored already is a `duplicate` when its content is the
     same and a `conflict` when it differs; the stored survey is never changed. Concurrent
@@ -76,14 +77,14 @@ async def ingest(
     prepared_items: list[PreparedSubmission | None] = []
     first_of_id: dict[str, PreparedSubmission] = {}
     rows: list[dict[str, Any]] = []
-    records: dict[str, dict[str, Any]] = {}
-    in_flight: asyncio.Future[dict[str, dict[str, Any]]] | None = None
+    inserted: dict[str, str] = {}  # content hash by id stored now
+    in_flight: asyncio.Future[dict[str, str]] | None = None
 
     async def send(next_rows: list[dict[str, Any]]) -> None:
         """Collect the statement in flight, then start the next one without waiting."""
         nonlocal in_flight
         if in_flight is not None:
-            records.update(await in_flight)
+            inserted.update(await in_flight)
             in_flight = None
         if next_rows:
             in_flight = asyncio.ensure_future(queries.insert_many(pool, next_rows))
@@ -107,25 +108,23 @@ async def ingest(
     finally:
         if in_flight is not None:  # an error cut the batch short: no statement left behind
             in_flight.cancel()
-    inserted = set(records)
-    if len(records) < len(first_of_id):
+    stored = dict(inserted)
+    if len(stored) < len(first_of_id):
         # Sent before, or committed by a concurrent sender meanwhile: a new statement sees it.
-        records |= await queries.fetch_records_now(
-            pool, [uuid.UUID(i) for i in first_of_id if i not in records]
+        stored |= await queries.stored_hashes(
+            pool, [uuid.UUID(i) for i in first_of_id if i not in stored]
         )
     claimed: set[str] = set()
     for result, prepared in zip(results, prepared_items, strict=True):
         if prepared is None:
             continue
         key = str(prepared.id)
-        record = records.get(key)
-        result.record = record
         if key in inserted and key not in claimed:
             result.outcome = "created"
             claimed.add(key)
-        elif record is None or record["content_hash"] != prepared.content_hash:
+        elif stored.get(key) != prepared.content_hash:
             result.outcome = "conflict"
-            result.problems = [Problem("id", "conflict", {"id": str(prepared.id)})]
+            result.problems = [Problem("id", "conflict", {"id": key})]
     return results
 
 
@@ -136,9 +135,9 @@ async def ingest_one(
     if prepared is None:
         raise InvalidInput(problems)
     key = str(prepared.id)
-    records = await queries.insert_many(pool, [submission_row(prepared)])
-    if key in records:
-        return IngestResult(0, key, "created", records[key])
+    record = await queries.insert_one(pool, submission_row(prepared))
+    if record is not None:
+        return IngestResult(0, key, "created", record)
     # Sent before, or committed by a concurrent sender meanwhile: a new statement sees it.
     record = (await queries.fetch_records_now(pool, [prepared.id])).get(key)
     if record is None or record["content_hash"] != prepared.content_hash:
