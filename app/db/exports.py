@@ -70,7 +70,7 @@ async def stream_copy(
     queue_chunks: int = 8,
     chunk_bytes: int = 256 * 1024,
 ) -> AsyncIterator[bytes]:
-    """Yield the rows of `sql` as COPY text, one row per line, in chunks of ~256 KB.
+    """Yield the rows of `sql` (one text column, written as it is), one per line, ~256 KB at once.
 
     The COPY runs in a task feeding a small bounded queue, so a slow client slows the database
     read instead of filling memory. PostgreSQL sends one message per row: they are gathered
@@ -95,7 +95,11 @@ async def stream_copy(
             async with engine.connect() as connection:
                 raw = await connection.get_raw_connection()
                 driver: Any = raw.driver_connection
-                await driver.copy_from_query(sql, *args, output=gather)
+                # CSV with a delimiter and a quote that JSON text never holds: rows come out
+                # as they are, without the backslash escaping of COPY's text format.
+                await driver.copy_from_query(
+                    sql, *args, output=gather, format="csv", delimiter="\x02", quote="\x01"
+                )
             if pending:
                 await queue.put(b"".join(pending))
             await queue.put(None)

@@ -60,11 +60,10 @@ def household_properties(forms: FormRegistry, city_slug: str) -> list[Property]:
 
 
 async def feature_collection(copy_rows: AsyncIterator[bytes], name: str) -> AsyncIterator[bytes]:
-    """Join COPY text rows (one Feature per line) into an RFC 7946 FeatureCollection.
+    """Join COPY rows (one Feature per line) into an RFC 7946 FeatureCollection.
 
-    The rows are JSON, which never holds a raw tab or newline, so the only COPY escape in them
-    is the doubled backslash; undoing it and turning line ends into commas are C-level byte
-    operations on whole chunks, with no Python loop per feature.
+    The rows are JSON exactly as PostgreSQL wrote them (see stream_copy); turning line ends
+    into commas is a C-level byte operation on whole chunks, with no Python loop per feature.
     """
     yield f'{{"type":"FeatureCollection","name":"{name}","features":[\n'.encode()
     pending = b""  # the separator after the last feature sent, held back until another comes
@@ -77,7 +76,7 @@ async def feature_collection(copy_rows: AsyncIterator[bytes], name: str) -> Asyn
         partial, data = data[cut:], data[:cut]
         if not data:
             continue
-        body = data.replace(b"\\\\", b"\\").replace(b"\n", b",\n")
+        body = data.replace(b"\n", b",\n")
         buffer.append(pending + body[:-2])
         pending = body[-2:]
         size += len(body)
