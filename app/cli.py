@@ -104,7 +104,10 @@ def cmd_import_boundaries(settings: Settings, args: argparse.Namespace) -> int:
             )
     finally:
         engine.dispose()
-    print(f"{args.city}: {summary.wards} wards, {summary.settlements} settlements")
+    print(
+        f"{args.city}: {summary.wards} wards, {summary.settlements} settlements, "
+        f"{summary.households_replaced} stored households placed again"
+    )
     return 0
 
 

@@ -113,6 +113,37 @@ _RECORDS_BY_IDS = RECORD_SELECT.format(source="household_surveys", answers="") +
 )
 _HASHES_BY_IDS = "SELECT id, content_hash FROM household_surveys WHERE id = ANY($1::uuid[])"
 
+# After a city's boundaries change: place its stored households again, by the same rules as
+# intake (point in polygon, the lowest id where polygons overlap), touching only those whose
+# ward or settlement changes; `outside_wards` follows the ward.
+REPLACE_HOUSEHOLDS = text(
+    """
+WITH placed AS (
+    SELECT h.id, w.id AS ward_id, s.id AS settlement_id
+    FROM household_surveys h
+    LEFT JOIN LATERAL (
+        SELECT wd.id FROM wards wd
+        WHERE wd.city_id = h.city_id AND ST_Intersects(wd.geom, h.geom)
+        ORDER BY wd.id LIMIT 1) w ON true
+    LEFT JOIN LATERAL (
+        SELECT st.id FROM settlements st
+        WHERE st.city_id = h.city_id AND ST_Intersects(st.geom, h.geom)
+        ORDER BY st.id LIMIT 1) s ON true
+    WHERE h.city_id = :city_id
+)
+UPDATE household_surveys h
+SET ward_id = p.ward_id,
+    settlement_id = p.settlement_id,
+    flags = CASE
+        WHEN p.ward_id IS NOT NULL THEN array_remove(h.flags, 'outside_wards')
+        WHEN 'outside_wards' = ANY(h.flags) THEN h.flags
+        ELSE array_append(h.flags, 'outside_wards') END
+FROM placed p
+WHERE h.id = p.id
+  AND (h.ward_id IS DISTINCT FROM p.ward_id OR h.settlement_id IS DISTINCT FROM p.settlement_id)
+"""
+)
+
 # These go straight to asyncpg on the ingest pool (see db.pool): one statement is atomic by
 # itself, so each runs in autocommit, without BEGIN and COMMIT round trips.
 

@@ -10,12 +10,15 @@ from typing import Any
 from shapely.geometry import MultiPolygon, Polygon, shape
 from sqlalchemy import Connection, text
 
+from app.db.submissions import REPLACE_HOUSEHOLDS
+
 
 @dataclass(frozen=True)
 class ImportSummary:
     city_id: int
     wards: int
     settlements: int
+    households_replaced: int = 0  # stored households whose ward or settlement changed
 
 
 def _features(path: Path) -> list[dict[str, Any]]:
@@ -123,4 +126,11 @@ ON CONFLICT (city_id, code) DO UPDATE SET
         ),
         {"city_id": city_id},
     )
-    return ImportSummary(city_id=city_id, wards=len(ward_ids), settlements=settlements)
+    # Households already surveyed follow their boundaries (a corrected ward line moves them).
+    replaced = connection.execute(REPLACE_HOUSEHOLDS, {"city_id": city_id}).rowcount
+    return ImportSummary(
+        city_id=city_id,
+        wards=len(ward_ids),
+        settlements=settlements,
+        households_replaced=replaced,
+    )
