@@ -42,6 +42,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut},
     413: {"model": ErrorOut},
     422: {"model": ErrorOut},
+    503: {"model": ErrorOut, "description": "Nothing stored: send again after Retry-After"},
 }
 
 
