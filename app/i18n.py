@@ -189,6 +189,87 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Lỗi máy chủ. Dữ liệu của bạn vẫn còn trên điện thoại; hãy thử gửi lại sau.",
         "en": "Server error. Your data is still on the phone; try sending again later.",
     },
+    # The printed ward map (app/geo/print_map.py)
+    "print_map.title": {"vi": "{ward}, {city}", "en": "{ward}, {city}"},
+    "print_map.subtitle": {
+        "vi": "Bản đồ nâng cấp khu dân cư · {indicator} · số liệu đến ngày {date}",
+        "en": "Settlement upgrading map · {indicator} · data as of {date}",
+    },
+    "print_map.priority": {"vi": "Điểm ưu tiên nâng cấp", "en": "Upgrading priority score"},
+    "print_map.priority_legend": {"vi": "Điểm ưu tiên (0-100)", "en": "Priority score (0-100)"},
+    "print_map.share_legend": {"vi": "% hộ: {label}", "en": "% households: {label}"},
+    "print_map.no_data": {"vi": "Chưa có khảo sát", "en": "Not surveyed yet"},
+    "print_map.no_answer": {"vi": "Không trả lời", "en": "No answer"},
+    "print_map.households": {"vi": "Hộ gia đình đã khảo sát", "en": "Surveyed households"},
+    "print_map.households_by": {"vi": "Hộ gia đình: {label}", "en": "Households: {label}"},
+    "print_map.ward_boundary": {"vi": "Ranh giới phường", "en": "Ward boundary"},
+    "print_map.table_title": {
+        "vi": "Khu dân cư xếp theo điểm ưu tiên (% hộ thiếu từng điều kiện)",
+        "en": "Settlements ranked by priority (% of households lacking each)",
+    },
+    "print_map.rank": {"vi": "Hạng", "en": "Rank"},
+    "print_map.settlement": {"vi": "Khu dân cư", "en": "Settlement"},
+    "print_map.hh": {"vi": "Số hộ", "en": "HH"},
+    "print_map.score": {"vi": "Điểm", "en": "Score"},
+    "print_map.more": {
+        "vi": "… và {count} khu dân cư khác",
+        "en": "… and {count} more settlements",
+    },
+    "print_map.notes": {"vi": "Ghi chú", "en": "Notes"},
+    "print_map.source": {
+        "vi": "Nguồn: khảo sát hộ gia đình do cộng đồng thực hiện (CDF map), {households} hộ; "
+        "số liệu đến ngày {date}; in ngày {today}.",
+        "en": "Source: community household survey (CDF map), {households} households; "
+        "data as of {date}; printed {today}.",
+    },
+    "print_map.formula": {
+        "vi": "Điểm ưu tiên = 100 × Σ(trọng số × tỷ lệ hộ thiếu) / Σ trọng số. "
+        "Điểm chỉ hỗ trợ thảo luận, không tự quyết định.",
+        "en": "Priority score = 100 × Σ(weight × share lacking) / Σ weights. "
+        "The score supports a discussion; it never decides alone.",
+    },
+    "print_map.no_date": {"vi": "chưa có", "en": "none yet"},
+    "print_map.north": {"vi": "B", "en": "N"},
+    # The interactive map pages (app/geo/web_map.py)
+    "web_map.wards": {"vi": "Ranh giới phường/xã", "en": "Ward boundaries"},
+    "web_map.settlements": {
+        "vi": "Khu dân cư theo điểm ưu tiên",
+        "en": "Settlements by priority score",
+    },
+    "web_map.households": {"vi": "Hộ gia đình", "en": "Households"},
+    "web_map.basemap": {"vi": "Nền bản đồ", "en": "Background map"},
+    "web_map.priority": {
+        "vi": "Điểm ưu tiên nâng cấp (0-100)",
+        "en": "Upgrading priority score (0-100)",
+    },
+    "web_map.no_data": {"vi": "Chưa có khảo sát", "en": "Not surveyed yet"},
+    "web_map.no_answer": {"vi": "Không trả lời", "en": "No answer"},
+    "web_map.note": {
+        "vi": "Điểm ưu tiên chỉ hỗ trợ thảo luận với cộng đồng; xem tỷ lệ từng chỉ số "
+        "trong cửa sổ thông tin của khu dân cư.",
+        "en": "The score supports a community discussion; click a settlement for the share "
+        "of households with each deficiency.",
+    },
+    # Titles and popups of the map pages (app/services/maps.py)
+    "map_page.city_title": {
+        "vi": "Bản đồ nâng cấp khu dân cư: {city}",
+        "en": "Settlement upgrading map: {city}",
+    },
+    "map_page.ward_title": {
+        "vi": "Bản đồ nâng cấp khu dân cư: {ward}, {city}",
+        "en": "Settlement upgrading map: {ward}, {city}",
+    },
+    "map_page.subtitle": {
+        "vi": "{households} hộ đã khảo sát · số liệu đến ngày {date}",
+        "en": "{households} households surveyed · data as of {date}",
+    },
+    "map_page.no_date": {"vi": "chưa có", "en": "none yet"},
+    "map_page.name": {"vi": "Khu dân cư", "en": "Settlement"},
+    "map_page.ward": {"vi": "Phường/xã", "en": "Ward"},
+    "map_page.households": {"vi": "Số hộ đã khảo sát", "en": "Households surveyed"},
+    "map_page.score": {"vi": "Điểm ưu tiên", "en": "Priority score"},
+    "map_page.rank_in_ward": {"vi": "Hạng trong phường", "en": "Rank in ward"},
+    "map_page.rank_in_city": {"vi": "Hạng trong thành phố", "en": "Rank in city"},
 }
 
 

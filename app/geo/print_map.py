@@ -25,52 +25,13 @@ from app.geo.styles import (
     class_labels,
     value_class,
 )
+from app.i18n import translate
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 PNG_DPI = 200
 PDF_RASTER_DPI = 150  # the households' image inside a PDF; text and shapes stay vector
 MAX_TABLE_ROWS = {"A4": 16, "A3": 28}
 FONT = "DejaVu Sans"
-
-TEXT: dict[str, dict[str, str]] = {
-    "title": {"vi": "{ward}, {city}", "en": "{ward}, {city}"},
-    "subtitle": {
-        "vi": "Bản đồ nâng cấp khu dân cư · {indicator} · số liệu đến ngày {date}",
-        "en": "Settlement upgrading map · {indicator} · data as of {date}",
-    },
-    "priority": {"vi": "Điểm ưu tiên nâng cấp", "en": "Upgrading priority score"},
-    "priority_legend": {"vi": "Điểm ưu tiên (0-100)", "en": "Priority score (0-100)"},
-    "share_legend": {"vi": "% hộ: {label}", "en": "% households: {label}"},
-    "no_data": {"vi": "Chưa có khảo sát", "en": "Not surveyed yet"},
-    "no_answer": {"vi": "Không trả lời", "en": "No answer"},
-    "households": {"vi": "Hộ gia đình đã khảo sát", "en": "Surveyed households"},
-    "households_by": {"vi": "Hộ gia đình: {label}", "en": "Households: {label}"},
-    "ward_boundary": {"vi": "Ranh giới phường", "en": "Ward boundary"},
-    "table_title": {
-        "vi": "Khu dân cư xếp theo điểm ưu tiên (% hộ thiếu từng điều kiện)",
-        "en": "Settlements ranked by priority (% of households lacking each)",
-    },
-    "rank": {"vi": "Hạng", "en": "Rank"},
-    "settlement": {"vi": "Khu dân cư", "en": "Settlement"},
-    "hh": {"vi": "Số hộ", "en": "HH"},
-    "score": {"vi": "Điểm", "en": "Score"},
-    "more": {"vi": "… và {count} khu dân cư khác", "en": "… and {count} more settlements"},
-    "notes": {"vi": "Ghi chú", "en": "Notes"},
-    "source": {
-        "vi": "Nguồn: khảo sát hộ gia đình do cộng đồng thực hiện (CDF map), {households} hộ; "
-        "số liệu đến ngày {date}; in ngày {today}.",
-        "en": "Source: community household survey (CDF map), {households} households; "
-        "data as of {date}; printed {today}.",
-    },
-    "formula": {
-        "vi": "Điểm ưu tiên = 100 × Σ(trọng số × tỷ lệ hộ thiếu) / Σ trọng số. "
-        "Điểm chỉ hỗ trợ thảo luận, không tự quyết định.",
-        "en": "Priority score = 100 × Σ(weight × share lacking) / Σ weights. "
-        "The score supports a discussion; it never decides alone.",
-    },
-    "no_date": {"vi": "chưa có", "en": "none yet"},
-    "north": {"vi": "B", "en": "N"},
-}
 
 
 @dataclass(frozen=True)
@@ -94,7 +55,7 @@ class PrintInput:
 
 
 def _t(data: PrintInput, key: str, **params: Any) -> str:
-    return TEXT[key][data.language].format(**params)
+    return translate(f"print_map.{key}", data.language, **params)
 
 
 def paper_inches(size: str, orientation: str) -> tuple[float, float]:

@@ -17,24 +17,9 @@ from app.geo.styles import (
     class_colour,
     class_labels,
 )
+from app.i18n import translate
 
 LEAFLET = "vendor/leaflet-1.9.4"
-
-TEXT: dict[str, dict[str, str]] = {
-    "wards": {"vi": "Ranh giới phường/xã", "en": "Ward boundaries"},
-    "settlements": {"vi": "Khu dân cư theo điểm ưu tiên", "en": "Settlements by priority score"},
-    "households": {"vi": "Hộ gia đình", "en": "Households"},
-    "basemap": {"vi": "Nền bản đồ", "en": "Background map"},
-    "priority": {"vi": "Điểm ưu tiên nâng cấp (0-100)", "en": "Upgrading priority score (0-100)"},
-    "no_data": {"vi": "Chưa có khảo sát", "en": "Not surveyed yet"},
-    "no_answer": {"vi": "Không trả lời", "en": "No answer"},
-    "note": {
-        "vi": "Điểm ưu tiên chỉ hỗ trợ thảo luận với cộng đồng; xem tỷ lệ từng chỉ số "
-        "trong cửa sổ thông tin của khu dân cư.",
-        "en": "The score supports a community discussion; click a settlement for the share "
-        "of households with each deficiency.",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -58,7 +43,7 @@ class WebMapInput:
 
 
 def _t(key: str, language: str) -> str:
-    return TEXT[key][language]
+    return translate(f"web_map.{key}", language)
 
 
 def legend_spec(data: WebMapInput) -> dict[str, Any]:

@@ -16,33 +16,12 @@ from app.db import places as place_queries
 from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.geo.styles import POINT_STYLE_BY_KEY, POINT_STYLES
+from app.i18n import translate
 from app.services import indicators
-
-TEXT: dict[str, dict[str, str]] = {
-    "city_title": {
-        "vi": "Bản đồ nâng cấp khu dân cư: {city}",
-        "en": "Settlement upgrading map: {city}",
-    },
-    "ward_title": {
-        "vi": "Bản đồ nâng cấp khu dân cư: {ward}, {city}",
-        "en": "Settlement upgrading map: {ward}, {city}",
-    },
-    "subtitle": {
-        "vi": "{households} hộ đã khảo sát · số liệu đến ngày {date}",
-        "en": "{households} households surveyed · data as of {date}",
-    },
-    "no_date": {"vi": "chưa có", "en": "none yet"},
-    "name": {"vi": "Khu dân cư", "en": "Settlement"},
-    "ward": {"vi": "Phường/xã", "en": "Ward"},
-    "households": {"vi": "Số hộ đã khảo sát", "en": "Households surveyed"},
-    "score": {"vi": "Điểm ưu tiên", "en": "Priority score"},
-    "rank_in_ward": {"vi": "Hạng trong phường", "en": "Rank in ward"},
-    "rank_in_city": {"vi": "Hạng trong thành phố", "en": "Rank in city"},
-}
 
 
 def _t(key: str, language: str, **params: Any) -> str:
-    return TEXT[key][language].format(**params)
+    return translate(f"map_page.{key}", language, **params)
 
 
 def point_labels(forms: FormRegistry, language: str) -> dict[str, dict[str, str]]:
