@@ -11,6 +11,8 @@ from typing import Any, Literal
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.sql import sql_literal
+
 COORDINATE_DECIMALS = 6  # about 0.1 m, more than any phone GPS gives
 
 # How a property's SQL value becomes JSON text, cheapest first. PostgreSQL's JSON builders
@@ -47,11 +49,6 @@ def properties_sql(properties: Sequence[Property]) -> str:
         key = ("{" if index == 0 else ",") + orjson.dumps(prop.name).decode() + ":"
         members.append(f"{sql_literal(key)} || {_JSON_VALUE[prop.kind].format(prop.sql)}")
     return " || ".join(members) + " || '}'" if members else "'{}'"
-
-
-def sql_literal(text: str) -> str:
-    """A SQL string literal (standard_conforming_strings: only quotes are doubled)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def feature_sql(geometry: str, properties: Sequence[Property], source: str) -> str:

@@ -16,6 +16,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.sql import sql_literal
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Surveys a reviewer rejected do not count; every other status does.
 COUNTED = "h.status <> 'rejected'"
@@ -31,10 +33,6 @@ class DeficiencyRule:
     negate: bool = False  # True: deficient when the answer is NOT one of `values`
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _checked(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"not a safe SQL name: {name!r}")
@@ -43,7 +41,7 @@ def _checked(name: str) -> str:
 
 def _deficient(rule: DeficiencyRule) -> str:
     answer = f"a.{_checked(rule.question)}"
-    values = ", ".join(_literal(v) for v in rule.values)
+    values = ", ".join(sql_literal(v) for v in rule.values)
     operator = "NOT IN" if rule.negate else "IN"
     return f"{answer} IS NOT NULL AND {answer} {operator} ({values})"
 
@@ -85,7 +83,7 @@ def indicators_sql(rules: Sequence[DeficiencyRule], ward_only: bool = False) -> 
     count_sql = ",\n  ".join(counts)
     flag_sql = ",\n    ".join(flags)
     questions = dict.fromkeys(_checked(rule.question) for rule in rules)
-    record = ", ".join(f"h.answers->>{_literal(q)} AS {q}" for q in questions)
+    record = ", ".join(f"h.answers->>{sql_literal(q)} AS {q}" for q in questions)
     share_columns = ", ".join(f"sc.share_{_checked(rule.key)}" for rule in rules)
     count_columns = ", ".join(
         f"coalesce(sc.d_{_checked(rule.key)}, 0) AS count_{rule.key}" for rule in rules
@@ -212,9 +210,9 @@ def household_points_sql(questions: Sequence[tuple[str, str, Sequence[str]]], by
         if len(values) > 10:
             raise ValueError(f"{_checked(key)}: at most 10 answers can be drawn")
         cases = " ".join(
-            f"WHEN {_literal(value)} THEN '{index}'" for index, value in enumerate(values)
+            f"WHEN {sql_literal(value)} THEN '{index}'" for index, value in enumerate(values)
         )
-        codes.append(f"CASE h.answers->>{_literal(question)} {cases} ELSE '-' END")
+        codes.append(f"CASE h.answers->>{sql_literal(question)} {cases} ELSE '-' END")
     where = "h.city_id = :city_id AND " + COUNTED
     if by_ward:
         where += " AND h.ward_id = :ward_id"

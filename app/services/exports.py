@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.exports import Property, feature_sql, sql_literal, stream_copy
+from app.db.exports import Property, feature_sql, stream_copy
+from app.db.sql import sql_literal
 from app.forms.definition import Question
 from app.forms.registry import FormRegistry
 from app.services import places
