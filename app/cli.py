@@ -118,7 +118,7 @@ def cmd_print_maps(settings: Settings, args: argparse.Namespace) -> int:
     from app.db.engine import make_engine
     from app.errors import DomainError
     from app.forms.registry import load_registry
-    from app.services import maps
+    from app.services import maps, places
 
     forms = load_registry(settings.forms_dir)
     out = Path(args.out)
@@ -128,7 +128,7 @@ def cmd_print_maps(settings: Settings, args: argparse.Namespace) -> int:
         engine = make_engine(settings.async_database_url, pool_size=2, max_overflow=0)
         written: list[Path] = []
         try:
-            wards = await maps.city_ward_ids(engine, args.city)
+            wards = await places.wards(engine, args.city)
             step = _progress(len(wards), "ward maps")
             for ward in wards:
                 content = await maps.ward_print(

@@ -283,12 +283,3 @@ async def ward_print(
         language=language,
     )
     return await asyncio.to_thread(render_print_map, data, size, orientation, output)
-
-
-async def city_ward_ids(engine: AsyncEngine, slug: str) -> list[dict[str, Any]]:
-    """The wards of a city (id, code, name), for printing a map per ward."""
-    async with engine.connect() as connection:
-        city = await place_queries.city_by_slug(connection, slug)
-        if city is None:
-            raise NotFound("unknown_city", city=slug)
-        return await place_queries.list_wards(connection, city["id"])
