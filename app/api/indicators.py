@@ -36,8 +36,7 @@ async def ward_indicators_csv(
     ward_id: IdPath, engine: EngineDep, settings: SettingsDep, language: LanguageDep
 ) -> Response:
     """A ward's indicators as CSV (UTF-8 with BOM)."""
-    report = await indicators.ward_report(engine, ward_id, settings.priorities_path)
-    return _respond(report, "csv", language, f"indicators-ward-{ward_id}")
+    return await ward_indicators(ward_id, engine, settings, language, "csv")
 
 
 @router.get("/wards/{ward_id}/indicators", responses=RESPONSES)
@@ -58,8 +57,7 @@ async def city_indicators_csv(
     slug: CityPath, engine: EngineDep, settings: SettingsDep, language: LanguageDep
 ) -> Response:
     """A city's indicators as CSV (UTF-8 with BOM)."""
-    report = await indicators.city_report(engine, slug, settings.priorities_path)
-    return _respond(report, "csv", language, f"indicators-{slug}")
+    return await city_indicators(slug, engine, settings, language, "csv")
 
 
 @router.get("/cities/{slug}/indicators", responses=RESPONSES)
