@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import socket
@@ -54,6 +55,26 @@ def prepare_database(name: str, households: int) -> str:
 def remove_database(url: str) -> None:
     """Drop a bench database."""
     drop_database(with_driver(url, "postgresql+psycopg"))
+
+
+@contextlib.contextmanager
+def bench_database(name: str, households: int, keep: bool = False) -> Iterator[str]:
+    """A filled bench database for the length of a run (dropped afterwards unless `keep`)."""
+    url = prepare_database(name, households)
+    try:
+        yield url
+    finally:
+        if not keep:
+            remove_database(url)
+
+
+def bench_arguments(description: str | None, database: str) -> argparse.ArgumentParser:
+    """The options every bench script takes: --quick, --database, --keep."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="small N, for the test suite")
+    parser.add_argument("--database", default=database)
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    return parser
 
 
 def free_port() -> int:

@@ -9,7 +9,6 @@ Usage: python bench/export.py [--quick] [--households N] [--keep]
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import tempfile
@@ -20,10 +19,10 @@ import pyogrio
 from sqlalchemy import make_url
 
 from bench.common import (
+    bench_arguments,
+    bench_database,
     best_of,
     peak_rss_mb,
-    prepare_database,
-    remove_database,
     run_quietly,
     uvicorn_server,
 )
@@ -44,16 +43,12 @@ def pg_connection_string(url: str) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run the benchmark; return the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small N, for the test suite")
+    parser = bench_arguments(__doc__, "cdfmap_bench_export")
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--database", default="cdfmap_bench_export")
-    parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args(argv)
     households, runs = (2000, 1) if args.quick else (args.households, args.runs)
-    url = prepare_database(args.database, households)
-    try:
+    with bench_database(args.database, households, args.keep) as url:
         with uvicorn_server("app.main:create_app", url) as (base, pid):
             httpx.get(f"{base}/api/v1/cities", timeout=30)
             memory_before = peak_rss_mb(pid)
@@ -100,9 +95,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 ]
             ),
         )
-    finally:
-        if not args.keep:
-            remove_database(url)
     print(
         f"export ours    : {ours_seconds:6.2f} s for {households} households "
         f"({count / 1e6:.1f} MB, {features} features read back by GDAL)"

@@ -8,7 +8,6 @@ Usage: python -m bench.ingest [--quick] [--requests N] [--concurrency C] [--roun
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 import uuid
@@ -23,7 +22,7 @@ import shapely
 import uvloop
 
 from app.geo import sample_city
-from bench.common import percentile, prepare_database, remove_database, uvicorn_server
+from bench.common import bench_arguments, bench_database, percentile, uvicorn_server
 
 
 @dataclass
@@ -252,8 +251,7 @@ def batch_figures(url: str, batches: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run the benchmark; return the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small N, for the test suite")
+    parser = bench_arguments(__doc__, "cdfmap_bench_ingest")
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batches", type=int, default=10)
@@ -261,19 +259,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "--workers", type=int, default=2, help="uvicorn workers, both servers (one per core)"
     )
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per server")
-    parser.add_argument("--database", default="cdfmap_bench_ingest")
-    parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args(argv)
     requests, batches, rounds = (
         (200, 2, 1) if args.quick else (args.requests, args.batches, args.rounds)
     )
-    url = prepare_database(args.database, 0)
-    try:
+    with bench_database(args.database, 0, args.keep) as url:
         figures = single_figures(url, requests, args.concurrency, args.workers, rounds)
         figures |= batch_figures(url, batches)
-    finally:
-        if not args.keep:
-            remove_database(url)
     return figures
 
 

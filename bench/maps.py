@@ -9,7 +9,6 @@ Usage: python -m bench.maps [--quick] [--households N] [--runs R] [--keep]
 
 from __future__ import annotations
 
-import argparse
 import io
 import time
 
@@ -18,7 +17,7 @@ import orjson
 from sqlalchemy import create_engine, text
 
 from app.settings import with_driver
-from bench.common import best_of, prepare_database, remove_database, uvicorn_server
+from bench.common import bench_arguments, bench_database, best_of, uvicorn_server
 
 
 def coordinates(sync_url: str, ward_id: int | None = None) -> list[list[float]]:
@@ -85,23 +84,18 @@ def line(name: str, ours: float, baseline: float, unit: str, target: str) -> str
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run the benchmark; print and return the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small N, for the test suite")
+    parser = bench_arguments(__doc__, "cdfmap_bench_maps")
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--database", default="cdfmap_bench_maps")
-    parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args(argv)
     households, runs = (300, 1) if args.quick else (args.households, args.runs)
 
     started = time.perf_counter()
-    url = prepare_database(args.database, households)
-    sync_url = with_driver(url, "postgresql+psycopg")
-    loaded = time.perf_counter() - started
-    analyze(sync_url)  # fresh statistics, as autovacuum keeps them on a live server
-    print(f"database {args.database}: {households:,} households (ready in {loaded:.0f} s)")
-    figures: dict[str, float] = {}
-    try:
+    with bench_database(args.database, households, args.keep) as url:
+        sync_url = with_driver(url, "postgresql+psycopg")
+        loaded = time.perf_counter() - started
+        analyze(sync_url)  # fresh statistics, as autovacuum keeps them on a live server
+        print(f"database {args.database}: {households:,} households (ready in {loaded:.0f} s)")
         ward_id = busiest_ward(sync_url)
         base_seconds, base_json = best_of(runs, lambda: orjson.dumps(coordinates(sync_url)))
         ward_points = coordinates(sync_url, ward_id)
@@ -159,9 +153,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         )
         print(line("ward PDF time", pdf_seconds, scatter_seconds, "s", "target <= 1.3x"))
         print(line("ward PDF size", len(pdf_bytes) / 1e6, len(scatter) / 1e6, "MB", "<= 1.3x"))
-    finally:
-        if not args.keep:
-            remove_database(url)
     return figures
 
 
