@@ -88,7 +88,8 @@ def free_port() -> int:
 def uvicorn_server(
     app: str, database_url: str, factory: bool = True, workers: int = 1
 ) -> Iterator[tuple[str, int]]:
-    """Run an ASGI app under uvicorn (uvloop + httptools); yield (base URL, pid)."""
+    """Run an ASGI app under uvicorn (uvloop + httptools) on a free port, for the benchmarks
+    and the tests' live server; yield (base URL, pid) once /healthz answers 200."""
     port = free_port()
     command = [
         sys.executable,
@@ -116,14 +117,17 @@ def uvicorn_server(
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        while True:
+        while True:  # up, and its database answers
             try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
             except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"{app} did not start") from None
-                time.sleep(0.2)
+                pass
+            if process.poll() is not None:
+                raise RuntimeError(f"{app} exited at start-up")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{app} did not answer /healthz within 30 s")
+            time.sleep(0.2)
         yield base, process.pid
     finally:
         process.terminate()

@@ -7,15 +7,10 @@ each session creates its own database there and drops it at the end. Nothing is 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, make_url, text
@@ -25,6 +20,7 @@ from app.forms.registry import FormRegistry, load_registry
 from app.main import create_app
 from app.services.samples import load_boundaries
 from app.settings import DEFAULT_DATABASE_URL, REPO_ROOT, Settings, with_driver
+from bench.common import uvicorn_server
 
 
 def _server_url() -> str:
@@ -94,49 +90,8 @@ def client(settings: Settings, clean_surveys: None) -> Iterator[TestClient]:
         yield test_client
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server(database_url: str) -> Iterator[str]:
     """The app under a real uvicorn process on a free port; yields its base URL."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError("the app server exited at start-up")
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("the app server did not answer /healthz within 30 s")
+    with uvicorn_server("app.main:create_app", database_url) as (base, _pid):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
