@@ -24,7 +24,7 @@ async def get_engine(request: Request) -> AsyncEngine:
 
 
 async def get_ingest_pool(request: Request) -> StatementPool:
-    """The asyncpg pool that stores surveys."""
+    """The statement pool that stores surveys (app/db/pool.py)."""
     pool: StatementPool = request.app.state.ingest_pool
     return pool
 

@@ -96,15 +96,16 @@ async def ingest(
             if prepared is None:
                 results.append(IngestResult(index, raw_ids[index], "invalid", problems=problems))
                 continue
-            results.append(IngestResult(index, str(prepared.id), "duplicate"))
-            if str(prepared.id) not in first_of_id:
-                first_of_id[str(prepared.id)] = prepared
+            key = str(prepared.id)
+            results.append(IngestResult(index, key, "duplicate"))
+            if key not in first_of_id:
+                first_of_id[key] = prepared
                 rows.append(submission_row(prepared))
                 if len(rows) >= chunk_rows:
                     await send(rows)
                     rows = []
-        await send(rows)
-        await send([])
+        await send(rows)  # the last rows
+        await send([])  # and their answer
     finally:
         if in_flight is not None:  # an error cut the batch short: no statement left behind
             in_flight.cancel()
