@@ -63,6 +63,18 @@ class InvalidInput(DomainError):
         self.problems = problems
 
 
+class UnsupportedMediaType(DomainError):
+    """A request body of a type the endpoint does not read."""
+
+    code = "unsupported_media_type"
+
+
+class Forbidden(DomainError):
+    """A request refused whoever makes it (e.g. from a page on another site)."""
+
+    code = "forbidden"
+
+
 class UnknownForm(DomainError):
     """A submission for a form (or form version) the server does not have."""
 

@@ -96,8 +96,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "GPS accuracy cannot be negative (got {value} m).",
     },
     "collected_in_future": {
-        "vi": "Thời điểm khảo sát ({value}) nằm trong tương lai. Kiểm tra ngày giờ của điện thoại.",
-        "en": "The survey time ({value}) is in the future. Check the phone's date and time.",
+        "vi": "Thời điểm khảo sát ({value}) xa hơn một năm trong tương lai. "
+        "Kiểm tra ngày giờ của điện thoại.",
+        "en": "The survey time ({value}) is more than a year in the future. "
+        "Check the phone's date and time.",
     },
     "collected_too_old": {
         "vi": "Thời điểm khảo sát ({value}) quá cũ. Kiểm tra ngày giờ của điện thoại.",
@@ -188,6 +190,44 @@ MESSAGES: dict[str, dict[str, str]] = {
     "internal_error": {
         "vi": "Lỗi máy chủ. Dữ liệu của bạn vẫn còn trên điện thoại; hãy thử gửi lại sau.",
         "en": "Server error. Your data is still on the phone; try sending again later.",
+    },
+    # Hardening: input no survey may hold, requests no page may make
+    "too_deep": {
+        "vi": "Dữ liệu lồng nhau quá sâu (tối đa {max} cấp).",
+        "en": "Nested too deeply (at most {max} levels).",
+    },
+    "too_many_values": {
+        "vi": "Quá nhiều giá trị trong một phiếu (tối đa {max}).",
+        "en": "Too many values in one survey (at most {max}).",
+    },
+    "invalid_unicode": {
+        "vi": "Có ký tự không hợp lệ (mã Unicode lỗi) trong câu trả lời.",
+        "en": "The answer contains an invalid character (broken Unicode).",
+    },
+    "json_required": {
+        "vi": "Nội dung gửi lên phải là JSON (Content-Type: application/json).",
+        "en": "The request body must be JSON (Content-Type: application/json).",
+    },
+    "cross_origin": {
+        "vi": "Yêu cầu từ trang web khác bị từ chối.",
+        "en": "Requests from another website are refused.",
+    },
+    "invalid_status": {
+        "vi": "Trạng thái '{value}' không hợp lệ. Chọn một trong: {allowed}.",
+        "en": "'{value}' is not a status. Choose one of: {allowed}.",
+    },
+    "attachment_not_in_survey": {
+        "vi": "Phiếu không có ảnh tên '{filename}'. Chỉ gửi được ảnh mà phiếu đã ghi.",
+        "en": "The survey has no photo named '{filename}'. "
+        "Only the photos a survey names can be sent.",
+    },
+    "too_many_attachments": {
+        "vi": "Phiếu đã có đủ {max} ảnh; không nhận thêm.",
+        "en": "The survey already has its {max} photos; no more are accepted.",
+    },
+    "attachments_too_large": {
+        "vi": "Tổng dung lượng ảnh của phiếu vượt quá {max_mb} MB.",
+        "en": "The survey's photos would exceed {max_mb} MB in total.",
     },
     # The printed ward map (app/geo/print_map.py)
     "print_map.title": {"vi": "{ward}, {city}", "en": "{ward}, {city}"},

@@ -6,14 +6,17 @@ than the whole database round trip of an ingest.
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.errors import request_language
 from app.db.pool import StatementPool
+from app.errors import InvalidInput, Problem
 from app.forms.registry import FormRegistry, FormsWatcher
+from app.services.intake import VIETNAM_TZ
 from app.settings import Settings
 
 
@@ -63,3 +66,33 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 CityPath = Annotated[str, Path(pattern=SLUG_PATTERN, examples=["tam-ky"])]
 CityQuery = Annotated[str, Query(pattern=SLUG_PATTERN, examples=["tam-ky"])]
 OptionalCityQuery = Annotated[str | None, Query(pattern=SLUG_PATTERN, examples=["tam-ky"])]
+
+StatusQuery = Annotated[
+    Literal["received", "approved", "needs_correction", "rejected"] | None, Query()
+]
+
+
+def time_range(
+    start: datetime | None, end: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """A query's from/to in UTC (Vietnam time when they carry no offset), or InvalidInput.
+
+    `9999-12-31T23:59:59-14:00` is a valid timestamp that no database or datetime can hold
+    once it is moved to UTC.
+    """
+    problems = []
+    values: list[datetime | None] = []
+    for name, value in (("from", start), ("to", end)):
+        if value is None:
+            values.append(None)
+            continue
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=VIETNAM_TZ)
+        try:
+            values.append(value.astimezone(UTC))
+        except OverflowError:
+            problems.append(Problem(name, "invalid_datetime"))
+            values.append(None)
+    if problems:
+        raise InvalidInput(problems)
+    return values[0], values[1]

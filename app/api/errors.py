@@ -13,14 +13,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.responses import JSON
 from app.db.pool import PoolClosed
-from app.errors import Conflict, DomainError, InvalidInput, NotFound, Problem, UnknownForm
+from app.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Problem,
+    UnknownForm,
+    UnsupportedMediaType,
+)
 from app.i18n import pick_language, translate
 
 log = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[DomainError], int] = {
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    UnsupportedMediaType: 415,
     InvalidInput: 422,
     UnknownForm: 422,
 }

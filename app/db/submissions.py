@@ -58,6 +58,9 @@ SINGLE_ROW_KEYS = (
     "content_hash",
 )
 
+# How far outside its wards a survey may be and still count in a city (its outskirts).
+OUTSKIRTS_M = 20_000
+
 # One statement for a batch or a single survey: place each point in its ward and settlement
 # (point in polygon, GiST-indexed), insert what is new and return the inserted records. Ids
 # stored before come back from a second, separate statement (fetch_records_now): that one
@@ -66,7 +69,7 @@ SINGLE_ROW_KEYS = (
 _PLACE_AND_INSERT = """
 WITH items AS MATERIALIZED ({items}
 ), placed AS MATERIALIZED (
-    SELECT i.*, w.id AS ward_id, COALESCE(w.city_id, c.id, near.city_id) AS city_id,
+    SELECT i.*, w.id AS ward_id, COALESCE(w.city_id, near.city_id) AS city_id,
            s.id AS settlement_id
     FROM items i
     LEFT JOIN cities c ON c.slug = i.city
@@ -74,14 +77,18 @@ WITH items AS MATERIALIZED ({items}
         SELECT wd.id, wd.city_id FROM wards wd
         WHERE ST_Intersects(wd.geom, i.geom) AND (c.id IS NULL OR wd.city_id = c.id)
         ORDER BY wd.id LIMIT 1) w ON true
+    -- Outside every ward: the city (the one named, else the nearest) when it is near enough
+    -- to be its outskirts; a point in Paris is in no city and stretches no city's map.
     LEFT JOIN LATERAL (
-        SELECT wd.city_id FROM wards wd
-        WHERE w.id IS NULL AND c.id IS NULL
-        ORDER BY wd.geom <-> i.geom LIMIT 1) near ON true
+        SELECT nearest.city_id FROM (
+            SELECT wd.city_id, wd.geom FROM wards wd
+            WHERE w.id IS NULL AND (c.id IS NULL OR wd.city_id = c.id)
+            ORDER BY wd.geom <-> i.geom LIMIT 1) nearest
+        WHERE ST_DWithin(nearest.geom::geography, i.geom::geography, {outskirts_m})) near ON true
     LEFT JOIN LATERAL (
         SELECT st.id FROM settlements st
         WHERE ST_Intersects(st.geom, i.geom)
-          AND st.city_id = COALESCE(w.city_id, c.id, near.city_id)
+          AND st.city_id = COALESCE(w.city_id, near.city_id)
         ORDER BY st.id LIMIT 1) s ON true
 )
 , inserted AS (
@@ -90,7 +97,8 @@ INSERT INTO household_surveys (
     status, flags, gps_accuracy_m, altitude_m, answers, content_hash, geom)
 SELECT id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
        'received',
-       CASE WHEN ward_id IS NULL THEN array_append(flags, 'outside_wards') ELSE flags END,
+       CASE WHEN city_id IS NULL THEN flags || ARRAY['outside_wards', 'outside_cities']
+            WHEN ward_id IS NULL THEN array_append(flags, 'outside_wards') ELSE flags END,
        accuracy_m, altitude_m, answers, content_hash, geom
 FROM placed
 ORDER BY id  -- every writer locks ids in one order: concurrent overlapping batches cannot deadlock
@@ -100,6 +108,7 @@ RETURNING *
 """
 # A single survey answers with its stored record; a batch only needs to know, for each id,
 # what is stored under it (its content hash decides duplicate or conflict).
+_PLACE_AND_INSERT = _PLACE_AND_INSERT.replace("{outskirts_m}", str(OUTSKIRTS_M))
 _INSERT_ONE = (_PLACE_AND_INSERT + RECORD_SELECT.format(source="inserted", answers="")).replace(
     "{items}", _ITEMS_FROM_PARAMS
 )
@@ -176,6 +185,12 @@ async def stored_hashes(pool: StatementPool, ids: Sequence[uuid.UUID]) -> dict[s
     """Content hash by stored id, read by a new statement (sees what committed meanwhile)."""
     records = await pool.fetch(_HASHES_BY_IDS, list(ids))
     return {str(record["id"]): record["content_hash"] for record in records}
+
+
+async def existing_city_slugs(pool: StatementPool, slugs: Sequence[str]) -> list[str]:
+    """Those of the slugs that name a city."""
+    records = await pool.fetch("SELECT slug FROM cities WHERE slug = ANY($1::text[])", list(slugs))
+    return [record["slug"] for record in records]
 
 
 async def fetch_records(

@@ -12,8 +12,22 @@ from app.errors import Problem
 from app.forms.definition import META_TYPES, FormDefinition, Question
 
 MAX_TEXT_LENGTH = 2000
-# Keys a client may add beside the questions (ODK meta and our own bookkeeping).
-META_KEYS = frozenset({"instanceID", "instanceName", "deprecatedID"} | META_TYPES)
+# Keys a client may add beside the questions (ODK meta), each with the type its value must
+# have: they are stored with the answers, so they are checked like answers.
+META_KINDS: dict[str, str] = {
+    "instanceID": "id",
+    "deprecatedID": "id",
+    "instanceName": "text",
+    "deviceid": "text",
+    "username": "text",
+    "audit": "text",
+    "start": "datetime",
+    "end": "datetime",
+    "today": "date",
+}
+META_KEYS = frozenset(META_KINDS)
+assert META_TYPES <= META_KEYS
+MAX_META_LENGTH = {"id": 64, "text": 255, "datetime": 40, "date": 10}
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
@@ -107,18 +121,26 @@ def _geometry(question: Question, value: Any, where: str) -> Coerced:
     return " ".join(value.split()), None
 
 
-def _date(question: Question, value: Any, where: str) -> Coerced:
+def _date_value(value: Any, where: str) -> Coerced:
     try:
-        return date.fromisoformat(str(value)).isoformat(), None
+        return date.fromisoformat(str(value)[:40]).isoformat(), None
     except ValueError:
         return None, Problem(where, "invalid_date")
 
 
-def _datetime(question: Question, value: Any, where: str) -> Coerced:
+def _datetime_value(value: Any, where: str) -> Coerced:
     try:
-        return datetime.fromisoformat(str(value)).isoformat(), None
+        return datetime.fromisoformat(str(value)[:40]).isoformat(), None
     except ValueError:
         return None, Problem(where, "invalid_datetime")
+
+
+def _date(question: Question, value: Any, where: str) -> Coerced:
+    return _date_value(value, where)
+
+
+def _datetime(question: Question, value: Any, where: str) -> Coerced:
+    return _datetime_value(value, where)
 
 
 def _text(question: Question, value: Any, where: str) -> Coerced:
@@ -130,6 +152,22 @@ def _text(question: Question, value: Any, where: str) -> Coerced:
             return None, Problem(where, "not_text")
     if len(value) > MAX_TEXT_LENGTH:
         return None, Problem(where, "text_too_long", {"max": MAX_TEXT_LENGTH})
+    return value.strip(), None
+
+
+def _meta(name: str, value: Any, where: str) -> Coerced:
+    """An ODK meta value: text of bounded length, a date or a time."""
+    if value is None or value == "":
+        return None, None
+    kind = META_KINDS[name]
+    if not isinstance(value, str):
+        return None, Problem(where, "not_text")
+    if len(value) > MAX_META_LENGTH[kind]:
+        return None, Problem(where, "text_too_long", {"max": MAX_META_LENGTH[kind]})
+    if kind == "date":
+        return _date_value(value, where)
+    if kind == "datetime":
+        return _datetime_value(value, where)
     return value.strip(), None
 
 
@@ -175,7 +213,13 @@ def validate_answers(
             problems.append(
                 Problem(f"{prefix}{name}", "unknown_question", {"form": form.form_id, "name": name})
             )
-    normalised: dict[str, Any] = {k: v for k, v in answers.items() if k in META_KEYS}
+    normalised: dict[str, Any] = {}
+    for name in META_KEYS.intersection(answers):
+        value, problem = _meta(name, answers[name], prefix + name)
+        if problem is not None:
+            problems.append(problem)
+        elif value is not None:
+            normalised[name] = value
     for question in form.answerable:
         name = question.name
         if given is not None and name in given:

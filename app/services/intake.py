@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -18,8 +19,25 @@ from app.forms.validation import validate_answers
 VIETNAM_TZ = timezone(timedelta(hours=7))
 EARLIEST_COLLECTION = datetime(2000, 1, 1, tzinfo=UTC)
 TOP_LEVEL_KEYS = frozenset(
-    {"id", "form_id", "form_version", "collected_at", "collector", "city", "location", "answers"}
+    {
+        "id",
+        "form_id",
+        "form_version",
+        "collected_at",
+        "sent_at",
+        "collector",
+        "city",
+        "location",
+        "answers",
+    }
 )
+# A phone clock can be wrong by hours, so a survey "collected in the future" is accepted and
+# flagged; beyond this it is not a clock but garbage.
+LATEST_COLLECTION = timedelta(days=366)
+# Nesting allowed anywhere in one survey (answers are values or lists of values; repeats, when
+# forms have them, add a few levels). orjson refuses to write deeper than 254 levels.
+MAX_DEPTH = 16
+MAX_NODES = 20_000
 LOCATION_KEYS = frozenset({"lat", "lon", "accuracy_m", "altitude_m"})
 # Vietnam's extent, to recognise a point whose lat and lon were swapped.
 VIETNAM_LAT = (8.0, 24.0)
@@ -90,26 +108,93 @@ def _location(raw: Any, problems: list[Problem]) -> tuple[float, float, float | 
     return lat, lon, accuracy, altitude
 
 
-def _collected_at(
-    raw: Any, now: datetime, tolerance: timedelta, problems: list[Problem]
-) -> datetime:
+def _timestamp(raw: Any, where: str, problems: list[Problem]) -> datetime | None:
+    """An ISO 8601 time from a phone (Vietnam time when it has no offset), or a problem."""
+    try:
+        if not isinstance(raw, str) or len(raw) > 40:
+            raise ValueError
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=VIETNAM_TZ)  # phones here are on Vietnam time
+        value.astimezone(UTC)  # 9999-12-31T23:59-14:00 is past the last representable time
+    except (ValueError, OverflowError):
+        problems.append(Problem(where, "invalid_datetime"))
+        return None
+    return value
+
+
+def _collected_at(raw: Any, now: datetime, problems: list[Problem]) -> datetime:
     if raw is None:
         problems.append(Problem("collected_at", "missing"))
         return now
-    try:
-        if not isinstance(raw, str):
-            raise ValueError
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        problems.append(Problem("collected_at", "invalid_datetime"))
+    value = _timestamp(raw, "collected_at", problems)
+    if value is None:
         return now
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=VIETNAM_TZ)  # phones here are on Vietnam time
-    if value > now + tolerance:
+    if value > now + LATEST_COLLECTION:
         problems.append(Problem("collected_at", "collected_in_future", {"value": raw}))
     elif value < EARLIEST_COLLECTION:
         problems.append(Problem("collected_at", "collected_too_old", {"value": raw}))
     return value
+
+
+def _clock_skewed(
+    raw: dict[str, Any],
+    collected_at: datetime,
+    now: datetime,
+    tolerance: timedelta,
+    problems: list[Problem],
+) -> bool:
+    """Whether the phone's clock is off: its time at sending (`sent_at`) against ours, or,
+    without it, a survey collected in the future."""
+    if raw.get("sent_at") is not None:
+        sent_at = _timestamp(raw["sent_at"], "sent_at", problems)
+        return sent_at is not None and abs(sent_at - now) > tolerance
+    return collected_at > now + tolerance
+
+
+def item_problems(raw: Any) -> list[Problem]:
+    """Values no survey can hold, anywhere in it: too deep or too many nested values, text
+    PostgreSQL cannot store (NUL) or UTF-8 cannot encode (a lone surrogate).
+
+    Checked first so that one such survey is reported on its own and never reaches the
+    hashing, the database or an error message.
+    """
+    problems: list[Problem] = []
+    nodes = 0
+    stack: list[tuple[Any, str, int]] = [(raw, "", 0)]
+    while stack and len(problems) < 10:
+        value, where, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            problems.append(Problem(where, "too_many_values", {"max": MAX_NODES}))
+            break
+        if type(value) is str:
+            problems.extend(_text_problems(value, where))
+        elif isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                problems.append(Problem(where, "too_deep", {"max": MAX_DEPTH}))
+                continue
+            if isinstance(value, dict):
+                for key, child in value.items():
+                    key_problems = _text_problems(key, where)
+                    problems.extend(key_problems)
+                    path = f"{where}.{key}" if where else key
+                    stack.append((child, where if key_problems else path, depth + 1))
+            else:
+                stack.extend((child, f"{where}[{i}]", depth + 1) for i, child in enumerate(value))
+    return problems
+
+
+def _text_problems(value: str, where: str) -> list[Problem]:
+    if "\x00" in value:
+        return [Problem(where, "nul_character")]
+    if value.isascii():
+        return []
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return [Problem(where, "invalid_unicode")]
+    return []
 
 
 def _short_text(
@@ -168,11 +253,17 @@ def prepare_submission(
     *,
     future_tolerance: timedelta = timedelta(minutes=10),
     low_accuracy_m: float = 20.0,
+    known_cities: Container[str] | None = None,
 ) -> tuple[PreparedSubmission | None, list[Problem]]:
-    """Validate one submission; return it normalised, or the problems naming each bad field."""
+    """Validate one submission; return it normalised, or the problems naming each bad field.
+
+    `known_cities` holds the slugs a survey's `city` may name (None: not checked here).
+    """
     if not isinstance(raw, dict):
         return None, [Problem("", "wrong_type", {"expected": "a JSON object"})]
-    problems: list[Problem] = []
+    problems = item_problems(raw)
+    if problems:
+        return None, problems
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             problems.append(Problem(key, "unknown_field", {"name": key}))
@@ -189,7 +280,8 @@ def prepare_submission(
         problems.append(Problem("form_id", "missing"))
     version = raw.get("form_version")
     version = str(version) if isinstance(version, int | str) and str(version) else None
-    collected_at = _collected_at(raw.get("collected_at"), now, future_tolerance, problems)
+    collected_at = _collected_at(raw.get("collected_at"), now, problems)
+    clock_skew = _clock_skewed(raw, collected_at, now, future_tolerance, problems)
     collector = _short_text(raw, "collector", problems)
     city = _short_text(raw, "city", problems)
     lat, lon, accuracy, altitude = _location(raw.get("location"), problems)
@@ -221,18 +313,15 @@ def prepare_submission(
         if point_question is not None:
             normalised.pop(point_question.name, None)
         problems.extend(answer_problems)
-    # PostgreSQL text cannot hold NUL; one such survey must not fail a whole batch.
-    for where, value in (("collector", collector), ("city", city)):
-        if value is not None and "\x00" in value:
-            problems.append(Problem(where, "nul_character"))
-    for name, value in normalised.items():
-        if type(value) is str and "\x00" in value:
-            problems.append(Problem(f"answers.{name}", "nul_character"))
+    if city is not None and known_cities is not None and city not in known_cities:
+        problems.append(Problem("city", "unknown_city", {"city": city}))
     if problems or submission_id is None or form is None:
         return None, problems
     flags = []
     if accuracy is not None and accuracy > low_accuracy_m:
         flags.append("low_gps_accuracy")
+    if clock_skew:
+        flags.append("clock_skew")
     location = [lat, lon, accuracy, altitude]
     digest = _content_hash(
         form.form_id, form.version, collected_at, collector, city, location, normalised

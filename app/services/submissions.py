@@ -146,6 +146,22 @@ async def ingest_one(
     return IngestResult(0, key, "duplicate", record)
 
 
+async def known_cities(pool: StatementPool, items: Sequence[Any]) -> frozenset[str] | None:
+    """Which of the cities named by the surveys (`city`) exist; None when none names one."""
+    named = {
+        item["city"]
+        for item in items
+        if isinstance(item, dict)
+        and type(item.get("city")) is str
+        and len(item["city"]) <= 64
+        and item["city"].isascii()
+        and "\x00" not in item["city"]
+    }
+    if not named:
+        return None
+    return frozenset(await queries.existing_city_slugs(pool, sorted(named)))
+
+
 def redact(record: dict[str, Any], forms: FormRegistry) -> dict[str, Any]:
     """Drop personal answers (names, phones, photos) from a record's answers."""
     answers = record.get("answers")

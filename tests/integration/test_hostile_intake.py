@@ -1,0 +1,272 @@
+"""Hostile and careless input on the survey intake: each bad survey is its own 4xx outcome,
+nothing good is lost or doubled, and no request answers 500."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from tests import hostile
+from tests.factories import household_answers, household_survey
+
+URL = "/api/v1/submissions"
+BATCH = f"{URL}/batch"
+
+
+def stored(engine: Engine, ids: list[str]) -> dict[str, int]:
+    """How many rows each id has."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT id::text, count(*) FROM household_surveys WHERE id = ANY(:ids) GROUP BY 1"
+            ),
+            {"ids": [uuid.UUID(i) for i in ids]},
+        )
+        return {row[0]: row[1] for row in rows}
+
+
+def nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def post_raw(client: TestClient, url: str, body: bytes) -> Any:
+    return client.post(url, content=body, headers={"content-type": "application/json"})
+
+
+def test_a_deeply_nested_answer_is_one_invalid_item_after_a_full_chunk(
+    client: TestClient, sync_engine: Engine
+) -> None:
+    """300 levels used to give 500 'recursion limit' after the first 100 were stored."""
+    good = [household_survey() for _ in range(150)]
+    bad = household_survey(answers=household_answers(instanceName=nested(300)))
+    bad_in_answer = household_survey(answers=household_answers(priority_needs=nested(300)))
+    items = [*good[:120], bad, bad_in_answer, *good[120:]]
+    response = client.post(BATCH, json={"submissions": items})
+    assert response.status_code == 200, response.text
+    outcomes = {r["index"]: r for r in response.json()["results"]}
+    assert outcomes[120]["outcome"] == "invalid"
+    assert outcomes[120]["errors"][0]["code"] == "too_deep"
+    assert outcomes[120]["errors"][0]["field"].startswith("answers.instanceName")
+    assert outcomes[121]["outcome"] == "invalid"
+    assert response.json()["summary"] == {
+        "created": 150,
+        "duplicate": 0,
+        "conflict": 0,
+        "invalid": 2,
+    }
+    assert stored(sync_engine, [g["id"] for g in good]) == {g["id"]: 1 for g in good}
+    single = client.post(URL, json=bad)
+    assert single.status_code == 422 and single.json()["errors"][0]["code"] == "too_deep"
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "code"),
+    [
+        ("answer", hostile.NUL, "nul_character"),
+        ("answer", hostile.LONE_SURROGATE, "invalid_unicode"),
+        ("meta", hostile.NUL, "nul_character"),
+        ("meta", hostile.LONE_SURROGATE, "invalid_unicode"),
+        ("key", hostile.NUL, "nul_character"),
+        ("key", hostile.LONE_SURROGATE, "invalid_unicode"),
+        ("collector", hostile.LONE_SURROGATE, "invalid_unicode"),
+        ("city", hostile.NUL, "nul_character"),
+    ],
+)
+def test_unstorable_text_fails_only_its_own_survey(
+    client: TestClient, sync_engine: Engine, where: str, value: str, code: str
+) -> None:
+    bad = household_survey()
+    if where == "answer":
+        bad["answers"]["priority_needs"] = value
+    elif where == "meta":
+        bad["answers"]["instanceName"] = value
+    elif where == "key":
+        bad["answers"][value] = "x"
+    else:
+        bad[where] = value
+    good = [household_survey(), household_survey()]
+    # Written by the standard library: orjson will not write a lone surrogate, and neither
+    # would a phone, but a hostile client can.
+    import json
+
+    body = json.dumps({"submissions": [good[0], bad, good[1]]}).encode()
+    response = post_raw(client, BATCH, body)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["outcome"] for r in results] == ["created", "invalid", "created"]
+    assert results[1]["errors"][0]["code"] == code
+    assert results[1]["id"] == bad["id"]
+    assert stored(sync_engine, [g["id"] for g in good]) == {g["id"]: 1 for g in good}
+    single = post_raw(client, URL, json.dumps(bad).encode())
+    assert single.status_code == 422 and single.json()["errors"][0]["code"] == code
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "code"),
+    [
+        ("instanceName", "x" * 1_900_000, "text_too_long"),
+        ("instanceName", "x" * 300, "text_too_long"),
+        ("instanceID", "uuid:" + "a" * 100, "text_too_long"),
+        ("deprecatedID", {"a": 1}, "not_text"),
+        ("start", "yesterday", "invalid_datetime"),
+        ("end", 12, "not_text"),
+        ("today", "2026-13-01", "invalid_date"),
+        ("deviceid", ["a"], "not_text"),
+        ("username", "u" * 256, "text_too_long"),
+        ("audit", True, "not_text"),
+    ],
+)
+def test_odk_meta_answers_are_checked_like_answers(
+    client: TestClient, sync_engine: Engine, key: str, value: Any, code: str
+) -> None:
+    body = household_survey(answers=household_answers(**{key: value}))
+    response = client.post(URL, json=body)
+    assert response.status_code in (413, 422), response.text
+    if response.status_code == 422:
+        assert response.json()["errors"][0] == {
+            "field": f"answers.{key}",
+            "code": code,
+            "message": response.json()["errors"][0]["message"],
+        }
+    else:
+        assert response.json()["code"] == code
+    assert stored(sync_engine, [body["id"]]) == {}
+
+
+def test_valid_odk_meta_answers_are_kept(client: TestClient) -> None:
+    meta = {
+        "instanceID": f"uuid:{uuid.uuid4()}",
+        "instanceName": "Hộ bà Hoa",
+        "start": "2026-11-26T09:00:00+07:00",
+        "end": "2026-11-26T09:25:00+07:00",
+        "today": "2026-11-26",
+        "deviceid": "collect:abc",
+    }
+    body = household_survey(answers=household_answers(**meta))
+    assert client.post(URL, json=body).status_code == 201
+    again = client.post(URL, json=body)
+    assert again.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"status": "\x00"},
+        {"status": "approved'--"},
+        {"from": "9999-12-31T23:59:59-14:00"},
+        {"to": "0001-01-01T00:00:00+14:00"},
+        {"from": "0001-01-01T00:00:00"},
+        {"city": "\x00"},
+        {"ward": "1e99"},
+    ],
+)
+def test_odd_list_filters_are_422_not_500(client: TestClient, params: dict[str, str]) -> None:
+    response = client.get(URL, params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_failed"
+
+
+def test_get_on_the_batch_path_is_405(client: TestClient) -> None:
+    assert client.get(BATCH).status_code == 405
+    assert client.post(f"{URL}/{uuid.uuid4()}").status_code == 405
+
+
+def test_a_point_far_from_every_city_is_in_no_city(client: TestClient, sync_engine: Engine) -> None:
+    paris = household_survey(location={"lat": 48.8566, "lon": 2.3522, "accuracy_m": 5})
+    outskirts = household_survey(location={"lat": 15.50, "lon": 108.40, "accuracy_m": 5})
+    named_far = household_survey(city="tam-ky", location={"lat": 21.03, "lon": 105.85})
+    for body in (paris, outskirts, named_far):
+        assert client.post(URL, json=body).status_code == 201
+    record = client.get(f"{URL}/{paris['id']}").json()
+    assert record["city"] is None
+    assert {"outside_wards", "outside_cities"} <= set(record["flags"])
+    assert client.get(f"{URL}/{named_far['id']}").json()["city"] is None
+    near = client.get(f"{URL}/{outskirts['id']}").json()
+    assert near["city"] == "tam-ky" and near["flags"] == ["outside_wards"]
+    listed = client.get(URL, params={"city": "tam-ky"}).json()
+    assert [item["id"] for item in listed["items"]] == [outskirts["id"]]
+    export = client.get("/api/v1/export/households.geojson", params={"city": "tam-ky"})
+    ids = [f["properties"]["id"] for f in orjson.loads(export.content)["features"]]
+    assert ids == [outskirts["id"]]
+
+
+def test_an_unknown_city_is_422(client: TestClient, sync_engine: Engine) -> None:
+    body = household_survey(city="atlantis")
+    response = client.post(URL, json=body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "unknown_city"
+    good = household_survey(city="tam-ky")
+    batch = client.post(BATCH, json={"submissions": [body, good]}).json()
+    assert [r["outcome"] for r in batch["results"]] == ["invalid", "created"]
+    assert stored(sync_engine, [body["id"], good["id"]]) == {good["id"]: 1}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def test_a_fast_phone_clock_is_accepted_and_flagged(client: TestClient) -> None:
+    """A clock 2 h fast used to block every survey for good ("collected in the future")."""
+    fast = datetime.now(UTC) + timedelta(hours=2)
+    body = household_survey(collected_at=_iso(fast - timedelta(minutes=5)), sent_at=_iso(fast))
+    first = client.post(URL, json=body)
+    assert first.status_code == 201, first.text
+    assert "clock_skew" in first.json()["flags"]
+    assert first.json()["collected_at"].startswith(_iso(fast - timedelta(minutes=5))[:16])
+    # Sent again later, by a phone whose clock moved on: still the same survey.
+    resend = dict(body, sent_at=_iso(fast + timedelta(minutes=30)))
+    assert client.post(URL, json=resend).status_code == 200
+    # Without sent_at, a time in the future is the sign.
+    future = household_survey(collected_at=_iso(fast))
+    assert "clock_skew" in client.post(URL, json=future).json()["flags"]
+
+
+def test_a_slow_phone_clock_is_flagged(client: TestClient) -> None:
+    slow = datetime.now(UTC) - timedelta(hours=2)
+    body = household_survey(collected_at=_iso(slow - timedelta(minutes=5)), sent_at=_iso(slow))
+    record = client.post(URL, json=body).json()
+    assert "clock_skew" in record["flags"]
+    right = household_survey(sent_at=_iso(datetime.now(UTC)))
+    assert client.post(URL, json=right).json()["flags"] == []
+
+
+@pytest.mark.parametrize("sent_at", ["soon", 5, "9999-12-31T23:59:59-14:00"])
+def test_a_bad_sent_at_is_422(client: TestClient, sent_at: Any) -> None:
+    response = client.post(URL, json=household_survey(sent_at=sent_at))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "sent_at"
+
+
+def test_a_time_years_ahead_is_still_refused(client: TestClient) -> None:
+    response = client.post(URL, json=household_survey(collected_at="2099-01-01T08:00:00+07:00"))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "collected_in_future"
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_only_json_is_read_as_json(
+    client: TestClient, sync_engine: Engine, content_type: str | None
+) -> None:
+    """A page on another site can send these with a no-cors fetch, without asking."""
+    body = household_survey()
+    headers = {"content-type": content_type} if content_type else {}
+    for url, payload in ((URL, body), (BATCH, {"submissions": [body]})):
+        response = client.post(url, content=orjson.dumps(payload), headers=headers)
+        assert response.status_code == 415, response.text
+        assert response.json()["code"] == "json_required"
+    assert stored(sync_engine, [body["id"]]) == {}
+    ok = client.post(
+        URL,
+        content=orjson.dumps(body),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert ok.status_code == 201
