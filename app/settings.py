@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     samples_dir: Path = REPO_ROOT / "data" / "samples"
     max_body_bytes: int = 2 * 1024 * 1024
     max_batch_items: int = 500
+    max_attachments_per_survey: int = 20
+    max_attachment_bytes_per_survey: int = 10 * 1024 * 1024
     max_page_size: int = 1000
     future_tolerance_seconds: int = 600
     gps_warning_accuracy_m: float = 20.0

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import EngineDep, LanguageDep, SettingsDep
+from app.api.deps import EngineDep, FormsDep, LanguageDep, SettingsDep
 from app.api.errors import error_body
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
@@ -29,7 +29,7 @@ def _out(record: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post(
-    "/{submission_id}/attachments/{filename}",
+    "/{submission_id:uuid}/attachments/{filename}",
     status_code=201,
     responses={
         200: {"description": "The same bytes were stored before: nothing changed"},
@@ -54,6 +54,7 @@ async def upload_attachment(
     filename: str,
     request: Request,
     engine: EngineDep,
+    forms: FormsDep,
     settings: SettingsDep,
     language: LanguageDep,
 ) -> JSON:
@@ -64,8 +65,11 @@ async def upload_attachment(
         message = translate("unsupported_media_type", language, allowed=allowed)
         return JSON(error_body("unsupported_media_type", message), status_code=415)
     data = await request.body()
+    limits = attachments.AttachmentLimits(
+        settings.max_attachments_per_survey, settings.max_attachment_bytes_per_survey
+    )
     stored = await attachments.store_attachment(
-        engine, settings.media_dir, submission_id, filename, content_type, data
+        engine, forms, settings.media_dir, submission_id, filename, content_type, data, limits
     )
     status = 201 if stored.outcome == "created" else 200
     return JSON(_out(stored.record), status_code=status)

@@ -11,12 +11,34 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 _COLUMNS = "id, submission_id, filename, content_type, size_bytes, sha256, created_at"
 
 
-async def submission_exists(connection: AsyncConnection, submission_id: uuid.UUID) -> bool:
-    """True when a household survey with this id is stored."""
+async def lock_submission(
+    connection: AsyncConnection, submission_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """The survey's form and answers, its row locked until the transaction ends; or None."""
     result = await connection.execute(
-        text("SELECT 1 FROM household_surveys WHERE id = :id"), {"id": submission_id}
+        text(
+            "SELECT form_id, form_version, answers FROM household_surveys "
+            "WHERE id = :id FOR NO KEY UPDATE"
+        ),
+        {"id": submission_id},
     )
-    return result.first() is not None
+    row = result.mappings().first()
+    return dict(row) if row else None
+
+
+async def attachment_totals(
+    connection: AsyncConnection, submission_id: uuid.UUID
+) -> tuple[int, int]:
+    """How many files a survey has stored, and their bytes in all."""
+    result = await connection.execute(
+        text(
+            "SELECT count(*), coalesce(sum(size_bytes), 0) FROM attachments "
+            "WHERE submission_id = :id"
+        ),
+        {"id": submission_id},
+    )
+    count, total = result.one()
+    return int(count), int(total)
 
 
 async def get_attachment(
