@@ -6,7 +6,6 @@ forms/priorities.yaml so a city can change them. See docs/maps.md for the formul
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from app.db import indicators as queries
 from app.db import places as place_queries
 from app.db.indicators import DeficiencyRule
 from app.errors import NotFound
+from app.services.spreadsheet import csv_writer
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,7 @@ def _percent(share: float | None) -> str:
 def report_csv(report: Mapping[str, Any], language: str) -> bytes:
     """A report as CSV (UTF-8 with BOM, so Excel shows Vietnamese): totals, wards, settlements."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv_writer(buffer)
     header = [
         LABELS[key][language]
         for key in (

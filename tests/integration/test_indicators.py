@@ -23,6 +23,7 @@ from app.main import create_app
 from app.services.indicators import priority_score, read_weights, ward_report
 from app.services.samples import insert_submissions
 from app.settings import REPO_ROOT, Settings, with_driver
+from tests import hostile
 
 CLEAN = {
     "tenure": "red_book",
@@ -207,8 +208,9 @@ def test_ward_report_and_csv(town_client: TestClient, town: dict[str, Any]) -> N
         assert [row[2] for row in rows[2:]] == ["Xóm Bể", "Xóm Ả", "Xóm Cỏ"]
         assert rows[3][5] == "58.3"
     english = town_client.get("/api/v1/cities/thi-tran-thu/indicators.csv?lang=en")
-    header = english.content.decode("utf-8-sig").splitlines()[0]
-    assert header.startswith("Level,Code,Name,Ward,Households surveyed,Priority score")
+    header = next(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))
+    assert header[:5] == ["Level", "Code", "Name", "Ward", "Households surveyed"]
+    assert header[5].startswith("Priority score")
     assert "Bí Mật" not in english.content.decode("utf-8-sig")
 
 
@@ -260,3 +262,32 @@ def test_ward_only_scope_matches_the_city_wide_figures(
     assert scoped["city_totals"] is None
     assert scoped["totals"] == {**full["totals"], "rank_in_city": None}
     assert scoped["settlements"] == [{**s, "rank_in_city": None} for s in full["settlements"]]
+
+
+SETTLEMENT_A = "code = 'A' AND city_id = (SELECT id FROM cities WHERE slug = 'thi-tran-thu')"
+
+
+@pytest.mark.parametrize("name", hostile.FORMULAS)
+def test_csv_cells_never_start_a_formula(
+    town_client: TestClient, town: dict[str, Any], sync_engine: Engine, name: str
+) -> None:
+    """A name such as =HYPERLINK(...) went unchanged into the CSV (OWASP: CSV injection)."""
+    with sync_engine.begin() as connection:
+        old = connection.execute(
+            text(f"SELECT name FROM settlements WHERE {SETTLEMENT_A}")
+        ).scalar_one()
+        connection.execute(
+            text(f"UPDATE settlements SET name = :name WHERE {SETTLEMENT_A}"), {"name": name}
+        )
+    try:
+        response = town_client.get(f"/api/v1/wards/{town['T1']}/indicators.csv")
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert "'" + name in [row[2] for row in rows]
+        for row in rows:
+            for cell in row:
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    finally:
+        with sync_engine.begin() as connection:
+            connection.execute(
+                text(f"UPDATE settlements SET name = :old WHERE {SETTLEMENT_A}"), {"old": old}
+            )
