@@ -26,7 +26,7 @@ db: venv
 
 run: db
 	@echo "CDF map on http://$(HOST):$(PORT)  (API docs at /docs)"
-	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --proxy-headers
+	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --proxy-headers --no-server-header
 
 test: venv
 	@bash scripts/system-deps.sh test

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from app.api import (
     attachments,
     collect,
+    docs,
     exports,
     forms,
     health,
@@ -24,6 +25,7 @@ from app.api import (
 from app.api.errors import add_exception_handlers
 from app.api.limits import BodySizeLimit
 from app.api.schemas import install_request_schemas
+from app.api.security import SecurityHeaders, origin_of
 from app.db.engine import make_engine, make_ingest_pool
 from app.forms.registry import FormsWatcher
 from app.settings import Settings, get_settings
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Household surveys with GPS points, settlements, wards and cities in PostGIS.",
         lifespan=lifespan,
+        docs_url=None,  # app.api.docs serves Swagger UI from this server, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.forms = FormsWatcher.start(settings.forms_dir, settings.forms_reload_seconds)
@@ -68,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         collect,
         indicators,
         maps,
+        docs,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in
         # a layer that matches every route twice per request, which cost ~23 us of CPU per
@@ -79,6 +84,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         static = StaticFiles(directory=settings.static_dir, check_dir=False)
         app.mount("/static", static, name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    basemap = origin_of(settings.basemap_tiles_url)
+    app.add_middleware(
+        SecurityHeaders,
+        image_sources=[basemap] if basemap else [],
+        trusted_origins=settings.trusted_origins,
+    )
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:

@@ -51,6 +51,15 @@ class Settings(BaseSettings):
         "maps work without it.",
     )
     basemap_attribution: str = "© OpenStreetMap contributors"
+    trusted_origins: list[str] = Field(
+        default_factory=list,
+        description="Other origins (scheme://host:port) whose pages may write to this server; "
+        "by default only pages served by the server itself may.",
+    )
+    # Printed maps are CPU-bound and each holds page-sized images while it draws: at most
+    # this many at once per process, this many more waiting, beyond that 503 + Retry-After.
+    print_concurrency: int = Field(default=2, ge=1)
+    print_queue: int = Field(default=8, ge=0)
 
     @property
     def async_database_url(self) -> str:

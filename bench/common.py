@@ -107,6 +107,7 @@ def uvicorn_server(
         "--http",
         "httptools",
         "--no-access-log",
+        "--no-server-header",
     ]
     if factory:
         command.append("--factory")
