@@ -187,6 +187,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The server cannot reach its database right now. Your data is still on the "
         "phone; send again later.",
     },
+    "exports_busy": {
+        "vi": "Máy chủ đang xuất nhiều lớp dữ liệu cùng lúc. Hãy tải lại sau ít giây.",
+        "en": "The server is busy with other exports. Download again in a few seconds.",
+    },
     "internal_error": {
         "vi": "Lỗi máy chủ. Dữ liệu của bạn vẫn còn trên điện thoại; hãy thử gửi lại sau.",
         "en": "Server error. Your data is still on the phone; try sending again later.",
@@ -284,6 +288,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "web_map.no_data": {"vi": "Chưa có khảo sát", "en": "Not surveyed yet"},
     "web_map.no_answer": {"vi": "Không trả lời", "en": "No answer"},
+    "web_map.no_settlements": {
+        "vi": "Chưa có khu dân cư nào được vẽ ở khu vực này.",
+        "en": "No settlement has been mapped in this area yet.",
+    },
     "web_map.note": {
         "vi": "Điểm ưu tiên chỉ hỗ trợ thảo luận với cộng đồng; xem tỷ lệ từng chỉ số "
         "trong cửa sổ thông tin của khu dân cư.",
@@ -310,6 +318,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "map_page.score": {"vi": "Điểm ưu tiên", "en": "Priority score"},
     "map_page.rank_in_ward": {"vi": "Hạng trong phường", "en": "Rank in ward"},
     "map_page.rank_in_city": {"vi": "Hạng trong thành phố", "en": "Rank in city"},
+    "map_page.not_found": {"vi": "Không tìm thấy bản đồ", "en": "Map not found"},
+    "prints_busy": {
+        "vi": "Máy chủ đang in nhiều bản đồ cùng lúc. Hãy thử lại sau ít giây.",
+        "en": "The server is printing many maps at once. Try again in a few seconds.",
+    },
+}
+
+
+# What a `wrong_type` problem expected, by the name intake gives it.
+TYPE_NAMES: dict[str, dict[str, str]] = {
+    "number": {"vi": "một số", "en": "a number"},
+    "text": {"vi": "chữ", "en": "text"},
+    "object": {"vi": "một đối tượng JSON {…}", "en": "a JSON object {…}"},
+    "list": {"vi": "một danh sách […]", "en": "a list […]"},
 }
 
 
@@ -330,6 +352,9 @@ def translate(code: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str
     if texts is None:
         return code
     text = texts.get(language) or texts[DEFAULT_LANGUAGE]
+    expected = params.get("expected")
+    if type(expected) is str and expected in TYPE_NAMES:
+        params = {**params, "expected": TYPE_NAMES[expected][language]}
     try:
         return text.format(**params)
     except (KeyError, IndexError):

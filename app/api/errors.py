@@ -10,6 +10,7 @@ import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.api.responses import JSON
 from app.db.pool import PoolClosed
@@ -97,6 +98,9 @@ UNREACHABLE = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, restarting, cancelled
     asyncpg.exceptions.TooManyConnectionsError,
+    # A statement sent just as the server ended its session (MagicStack/asyncpg#1069); its
+    # connection is dropped (db.pool, db.engine), and it was never sent.
+    asyncpg.exceptions.InternalClientError,
     PoolClosed,
 )
 
@@ -109,6 +113,18 @@ def _driver_error(exc: BaseException) -> BaseException | None:
     ):
         cause = cause.__cause__ or getattr(cause, "orig", None)
     return cause
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers for this request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if route_methods:
+            match, _ = route.matches({**request.scope, "method": next(iter(route_methods))})
+            if match == Match.FULL:
+                methods |= route_methods
+    return sorted(methods)
 
 
 def add_exception_handlers(app: FastAPI) -> None:
@@ -130,10 +146,15 @@ def add_exception_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> JSON:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else "error"
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route matching the path; GET and
+            # POST of one path are two routes here.
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return JSON(
             error_body(f"http_{exc.status_code}", detail),
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     async def unexpected(request: Request, exc: Exception) -> JSON:

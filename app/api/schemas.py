@@ -35,7 +35,12 @@ class SubmissionIn(BaseModel):
 
 
 class BatchIn(BaseModel):
-    submissions: list[SubmissionIn] = Field(max_length=500)
+    """A phone's outbox. Each item is a SubmissionIn, checked on its own: a bad one is an
+    `invalid` outcome in the results, never a refusal of the batch."""
+
+    submissions: list[Any] = Field(
+        max_length=500, description="Surveys, each shaped as SubmissionIn"
+    )
 
 
 class PlaceRef(BaseModel):

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from app.api.deps import (
+    DATE_TIME,
     MAX_ID,
     EngineDep,
     FormsDep,
@@ -36,7 +37,6 @@ from app.api.schemas import (
 )
 from app.errors import InvalidInput, Problem, UnsupportedMediaType
 from app.forms.registry import FormRegistry
-from app.i18n import translate
 from app.services import places, submissions
 from app.services.intake import PreparedSubmission, prepare_submission
 from app.settings import Settings
@@ -130,14 +130,18 @@ async def create_batch(
 ) -> JSON:
     """Store up to 500 surveys (a phone's outbox); answer each item on its own."""
     raw = await _json_body(request)
-    items = raw.get("submissions") if isinstance(raw, dict) else raw
+    items = raw.get("submissions") if isinstance(raw, dict) else None
     if not isinstance(items, list):
-        raise InvalidInput([Problem("submissions", "wrong_type", {"expected": "[...]"})])
+        raise InvalidInput([Problem("submissions", "wrong_type", {"expected": "list"})])
     if len(items) > settings.max_batch_items:
-        params = {"max": settings.max_batch_items, "count": len(items)}
+        # A 422 naming the field: the body may be small (500 empty objects), it is the
+        # number of surveys that is refused.
+        problem = Problem(
+            "submissions", "batch_too_large", {"max": settings.max_batch_items, "count": len(items)}
+        )
+        message = problem.message(language)
         return JSON(
-            error_body("batch_too_large", translate("batch_too_large", language, **params)),
-            status_code=413,
+            error_body("batch_too_large", message, [problem.as_dict(language)]), status_code=422
         )
     cities = await submissions.known_cities(pool, items)
     # checked as they are sent
@@ -180,13 +184,13 @@ async def list_submissions(
     ward: IdQuery = None,
     settlement: IdQuery = None,
     status: StatusQuery = None,
-    collected_from: Annotated[datetime | None, Query(alias="from")] = None,
-    collected_to: Annotated[datetime | None, Query(alias="to")] = None,
+    collected_from: Annotated[str | None, Query(alias="from", **DATE_TIME)] = None,
+    collected_to: Annotated[str | None, Query(alias="to", **DATE_TIME)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> JSON:
     """Stored surveys, newest first, filtered by city, ward, settlement, status and date range."""
-    collected_from, collected_to = time_range(collected_from, collected_to)
+    time_from, time_to = time_range(collected_from, collected_to)
     city_id = (await places.city(engine, city))["id"] if city else None
     total, rows = await submissions.list_submissions(
         engine,
@@ -194,8 +198,8 @@ async def list_submissions(
         ward_id=ward,
         settlement_id=settlement,
         status=status,
-        collected_from=collected_from,
-        collected_to=collected_to,
+        collected_from=time_from,
+        collected_to=time_to,
         limit=min(limit, settings.max_page_size),
         offset=offset,
     )

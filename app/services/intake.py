@@ -260,7 +260,7 @@ def prepare_submission(
     `known_cities` holds the slugs a survey's `city` may name (None: not checked here).
     """
     if not isinstance(raw, dict):
-        return None, [Problem("", "wrong_type", {"expected": "a JSON object"})]
+        return None, [Problem("", "wrong_type", {"expected": "object"})]
     problems = item_problems(raw)
     if problems:
         return None, problems
@@ -288,7 +288,9 @@ def prepare_submission(
     answers = raw.get("answers")
     if not isinstance(answers, dict):
         problems.append(
-            Problem("answers", "missing" if answers is None else "wrong_type", {"expected": "{}"})
+            Problem(
+                "answers", "missing" if answers is None else "wrong_type", {"expected": "object"}
+            )
         )
         answers = {}
 

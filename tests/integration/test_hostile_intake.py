@@ -270,3 +270,32 @@ def test_only_json_is_read_as_json(
         headers={"content-type": "application/json; charset=utf-8"},
     )
     assert ok.status_code == 201
+
+
+def test_405_names_every_method_of_the_path(client: TestClient) -> None:
+    response = client.request("OPTIONS", URL)
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}
+    assert client.delete(BATCH).headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize("body", [b"[null, null]", b"[]", b'{"submissions": {}}', b"null"])
+def test_a_batch_is_an_object_with_a_list(client: TestClient, body: bytes) -> None:
+    response = post_raw(client, BATCH, body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "submissions"
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "tomorrow", "2026-02-30"])
+def test_list_times_are_iso_8601_only(client: TestClient, value: str) -> None:
+    response = client.get(URL, params={"to": value, "lang": "en"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "to"
+
+
+def test_wrong_types_are_named_in_the_users_language(client: TestClient) -> None:
+    response = client.post(BATCH, json={"submissions": [5]}, headers={"accept-language": "vi"})
+    message = response.json()["results"][0]["errors"][0]["message"]
+    assert "đối tượng JSON" in message and "a JSON object" not in message
+    english = client.post(BATCH, json={"submissions": [5]}, headers={"accept-language": "en"})
+    assert "a JSON object" in english.json()["results"][0]["errors"][0]["message"]

@@ -423,7 +423,10 @@ def test_batch_outcomes_hold_across_its_statements(client: TestClient, sync_engi
 
 def test_batch_limits(client: TestClient) -> None:
     too_many = {"submissions": [household_survey() for _ in range(501)]}
-    assert client.post(f"{URL}/batch", json=too_many).status_code == 413
+    refused = client.post(f"{URL}/batch", json=too_many)
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "batch_too_large"
+    assert refused.json()["errors"][0]["field"] == "submissions"
     assert client.post(f"{URL}/batch", json={"submissions": "x"}).status_code == 422
     assert client.post(f"{URL}/batch", json={"submissions": []}).json()["summary"]["created"] == 0
 

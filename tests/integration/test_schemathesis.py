@@ -1,0 +1,45 @@
+"""schemathesis, every check, against the live app on a short budget: the OpenAPI schema says
+what the server does, and no generated request gets a 500.
+
+The by-design exceptions are in tests/schemathesis/schemathesis.toml, each with its reason.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+CONFIG = Path(__file__).resolve().parents[1] / "schemathesis" / "schemathesis.toml"
+SCHEMATHESIS = Path(sys.executable).parent / "st"
+
+
+def test_the_api_does_what_its_schema_says(live_server: str, tmp_path: Path) -> None:
+    command = [
+        str(SCHEMATHESIS),
+        "--config-file",
+        str(CONFIG),
+        "--no-color",
+        "run",
+        f"{live_server}/openapi.json",
+        "--max-examples",
+        "10",
+        "--seed",
+        "2026",
+        "--workers",
+        "2",
+        # Coverage is left out: on this Python it trips over an AST recursion bug inside
+        # hypothesis's own code (SystemError), a tool failure that says nothing of the API.
+        "--phases",
+        "examples,fuzzing",
+        "--generation-database",
+        "none",
+        "--request-timeout",
+        "30",
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False
+    )
+    summary = result.stdout[-6000:]
+    assert result.returncode == 0, summary
+    assert "No issues found" in result.stdout or " passed" in result.stdout, summary
