@@ -46,7 +46,20 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
+    """Nothing stored under that id; `<thing>_not_found` codes say what in the message, and
+    clients see the one code `not_found`."""
+
     code = "not_found"
+
+    def __init__(self, code: str | None = None, **params: Any) -> None:
+        super().__init__(code, **params)
+        self.message_code = self.code
+        if self.code.endswith("_not_found"):
+            self.code = "not_found"
+
+    def message(self, language: str) -> str:
+        """The message in the given language."""
+        return translate(self.message_code, language, **self.params)
 
 
 class Conflict(DomainError):

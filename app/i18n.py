@@ -143,6 +143,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Không tìm thấy {what}.",
         "en": "{what} was not found.",
     },
+    "ward_not_found": {
+        "vi": "Không tìm thấy phường/xã số {id}.",
+        "en": "Ward {id} was not found.",
+    },
+    "survey_not_found": {
+        "vi": "Không tìm thấy phiếu khảo sát {id}.",
+        "en": "Survey {id} was not found.",
+    },
     "bad_query": {
         "vi": "Tham số không hợp lệ.",
         "en": "Invalid query parameter.",

@@ -114,7 +114,7 @@ async def store_attachment(
         # Locked so that parallel uploads to one survey are counted one after the other.
         survey = await queries.lock_submission(connection, submission_id)
         if survey is None:
-            raise NotFound(what=f"survey {submission_id}")
+            raise NotFound("survey_not_found", id=str(submission_id))
         existing = await queries.get_attachment(connection, submission_id, filename)
         if existing is None:
             if filename not in expected_files(forms, survey):

@@ -228,7 +228,7 @@ async def ward_report(
     async with engine.connect() as connection:
         ward = await place_queries.ward_by_id(connection, ward_id)
     if ward is None:
-        raise NotFound(what=f"ward {ward_id}")
+        raise NotFound("ward_not_found", id=ward_id)
     rows = await _city_rows(engine, ward["city_id"], weights, None if with_city else ward_id)
     if not with_city:
         for row in rows:

@@ -39,7 +39,7 @@ async def ward(engine: AsyncEngine, ward_id: int) -> dict[str, Any]:
     async with engine.connect() as connection:
         found = await queries.ward_by_id(connection, ward_id)
     if found is None:
-        raise NotFound(what=f"ward {ward_id}")
+        raise NotFound("ward_not_found", id=ward_id)
     return found
 
 
@@ -47,5 +47,5 @@ async def settlements(engine: AsyncEngine, ward_id: int) -> list[dict[str, Any]]
     """Settlements of a ward, or NotFound for an unknown ward."""
     async with engine.connect() as connection:
         if await queries.ward_by_id(connection, ward_id) is None:
-            raise NotFound(what=f"ward {ward_id}")
+            raise NotFound("ward_not_found", id=ward_id)
         return await queries.list_settlements(connection, ward_id)

@@ -179,7 +179,7 @@ async def get_submission(engine: AsyncEngine, submission_id: uuid.UUID) -> dict[
     async with engine.connect() as connection:
         records = await queries.fetch_records(connection, [submission_id], with_answers=True)
     if str(submission_id) not in records:
-        raise NotFound(what=f"survey {submission_id}")
+        raise NotFound("survey_not_found", id=str(submission_id))
     return records[str(submission_id)]
 
 
