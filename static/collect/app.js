@@ -1,17 +1,23 @@
 // The phone survey app: screens, the form renderer, GPS, photos; offline-first.
 
+import { localIso } from "./clock.js";
 import * as db from "./db.js";
 import { h } from "./dom.js";
 import { language, pick, setLanguage, t } from "./i18n.js";
 import {
   answersToSend, clearIrrelevant, evaluateForm, groupLabel, renderable, screens,
 } from "./form.js";
-import { idle as syncIdle, onSync, state as syncState, syncNow } from "./sync.js";
+import {
+  SENT_ANSWERS_DAYS, onSync, state as syncState, submissionBody, syncNow, tidy,
+} from "./sync.js";
 import { gpsWidget, photoWidget, releaseGps } from "./widgets.js";
 
 const COLLECTOR_KEY = "cdfmap.collect.collector";
 const root = document.getElementById("app");
-const app = { forms: [], versions: {}, view: "home", survey: null, screen: 0, showErrors: new Set(), notice: "" };
+const app = {
+  forms: [], versions: {}, view: "home", survey: null, viewing: null, screen: 0,
+  showErrors: new Set(), notice: "", storageError: null,
+};
 
 function collector() {
   try {
@@ -19,14 +25,6 @@ function collector() {
   } catch {
     return "";
   }
-}
-
-function localIso(date = new Date()) {
-  const offset = -date.getTimezoneOffset();
-  const sign = offset >= 0 ? "+" : "-";
-  const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
-  const local = new Date(date.getTime() + offset * 60000).toISOString().slice(0, 19);
-  return `${local}${sign}${pad(offset / 60)}:${pad(offset % 60)}`;
 }
 
 function shortTime(iso) {
@@ -58,10 +56,14 @@ async function loadForms() {
       const form = await fetchJson(`/api/v1/forms/${encodeURIComponent(summary.form_id)}`);
       if (renderable(form)) forms.push(form);
     }
-    await db.setValue("forms", forms);
-    const versions = (await db.getValue("form-versions")) ?? {};
-    for (const form of forms) versions[`${form.form_id}@${form.version}`] = form;
-    await db.setValue("form-versions", versions);
+    try {
+      await db.setValue("forms", forms);
+      const versions = (await db.getValue("form-versions")) ?? {};
+      for (const form of forms) versions[`${form.form_id}@${form.version}`] = form;
+      await db.setValue("form-versions", versions);
+    } catch (error) {
+      noteStorage(error); // the forms are used all the same, just not kept for offline use
+    }
     return forms;
   } catch {
     return (await db.getValue("forms")) ?? [];
@@ -95,6 +97,43 @@ function networkLine() {
     document.documentElement.dataset.offlineReady === "yes" ? ` · ${t("offline_ready")}` : "");
 }
 
+// ---------------------------------------------------------------- phone storage
+
+/** Every failed write lands here (null after a write that worked): the volunteer is told. */
+function noteStorage(error) {
+  if (!error && !app.storageError) return;
+  if (error) console.warn("could not write on the phone", error);
+  app.storageError = error ? { quota: db.isQuotaError(error), detail: error.message ?? String(error) } : null;
+  refreshStorageBanner();
+}
+
+function storageText() {
+  const problem = app.storageError;
+  if (!problem) return "";
+  return problem.quota ? t("storage_full") : t("storage_failed", { detail: problem.detail });
+}
+
+function storageBanner() {
+  // Shown on every screen while writes fail; sending needs no write, so it stays possible.
+  return h("div", { class: "notice error storage", id: "storage-full", role: "alert", hidden: !app.storageError },
+    h("p", {}, storageText()),
+    h("button", { class: "primary", id: "storage-send", type: "button", onclick: () => syncNow() }, t("sync_now")),
+    h("p", { class: "small", id: "storage-sync-status" }, syncState.running ? t("syncing") : syncMessage(syncState.last)));
+}
+
+function refreshStorageBanner() {
+  root.querySelector("#storage-full")?.replaceWith(storageBanner());
+}
+
+async function askPersistentStorage() {
+  // Without it the browser may evict the app's data (unsent surveys) when space runs low.
+  try {
+    if (navigator.storage?.persist && !(await navigator.storage.persisted())) await navigator.storage.persist();
+  } catch (error) {
+    console.warn("persistent storage not granted", error);
+  }
+}
+
 function show(view) {
   app.view = view;
   app.notice = "";
@@ -104,10 +143,14 @@ function show(view) {
 function render() {
   releaseGps(); // the GPS widget, if on the new screen, starts its own watch
   document.title = t("app_title");
-  const views = { home: renderHome, outbox: renderOutbox, settings: renderSettings, survey: renderSurvey };
-  root.replaceChildren(...(views[app.view] ?? renderHome)().flat());
+  const views = {
+    home: renderHome, outbox: renderOutbox, settings: renderSettings, survey: renderSurvey, view: renderView,
+  };
+  const sameView = root.dataset.view === app.view;
+  const [first, ...rest] = (views[app.view] ?? renderHome)().flat();
+  root.replaceChildren(first, storageBanner(), ...rest);
   root.dataset.view = app.view;
-  window.scrollTo(0, 0);
+  if (!sameView) window.scrollTo(0, 0); // a list refreshed by a sync stays where it was read
 }
 
 // ---------------------------------------------------------------- home, outbox, settings
@@ -117,7 +160,13 @@ function statusBadge(status) {
 }
 
 function surveyTitle(survey) {
+  if (survey.purged_at) return t("answers_removed");
   return survey.answers?.head_name || t("untitled");
+}
+
+/** Editable on the phone: not sent, and not possibly on the server already. */
+function editable(survey) {
+  return !survey.locked && ["draft", "failed", "pending"].includes(survey.status);
 }
 
 function renderHome() {
@@ -147,16 +196,21 @@ function renderHome() {
 }
 
 function surveyCard(survey) {
-  const editable = ["draft", "failed", "pending"].includes(survey.status);
   return h("li", { class: "survey-card", dataset: { id: survey.id, status: survey.status } },
     h("div", { class: "card-head" }, h("strong", {}, surveyTitle(survey)), statusBadge(survey.status)),
     h("div", { class: "muted small" },
       survey.collected_at ? t("finished", { time: shortTime(survey.collected_at) }) : t("started", { time: shortTime(survey.started_at) })),
-    editable ? h("button", { class: "secondary edit", onclick: () => openSurvey(survey) }, t("edit")) : null,
+    editable(survey)
+      ? h("button", { class: "secondary edit", onclick: () => openSurvey(survey) }, t("edit"))
+      : h("button", { class: "secondary view", onclick: () => viewSurvey(survey) }, t("view")),
     survey.status === "draft" ? h("button", {
       class: "link danger", onclick: async () => {
         if (!window.confirm(t("confirm_delete"))) return;
-        await db.deleteSurvey(survey);
+        try {
+          await db.deleteDraft(survey.id);
+        } catch (error) {
+          noteStorage(error);
+        }
         render();
       },
     }, t("delete_draft")) : null);
@@ -166,12 +220,15 @@ function syncMessage(last) {
   if (!last) return "";
   if (last.error === "network") return t("sync_network_error", { s: last.retryIn });
   if (last.error === "server") return t("sync_server_error", { status: last.status, s: last.retryIn });
+  if (last.error === "phone") return t("sync_phone_error", { detail: last.detail, s: last.retryIn });
   if (last.sent === 0 && last.failed === 0) return t("sync_nothing");
   const done = t("sync_done", { n: last.sent });
   return last.failed ? `${done} ${t("count_failed", { n: last.failed })}.` : done;
 }
 
 function errorText(survey, error) {
+  // The server's own text says "start a new survey", which would count the household twice.
+  if (error.code === "conflict") return t("readonly_conflict");
   // "answers.household_size" -> the question's label, as the volunteer saw it.
   const name = String(error.field ?? "").replace(/^answers\./, "");
   const question = formOf(survey)?.questions.find((q) => q.name === name);
@@ -190,15 +247,23 @@ function outboxItem(survey) {
       ? h("div", { class: "server-errors" }, h("div", {}, t("server_errors")),
         h("ul", {}, survey.errors.map((e) => h("li", { class: "error" }, errorText(survey, e)))))
       : null,
-    survey.status === "failed" ? h("button", { class: "secondary edit", onclick: () => openSurvey(survey) }, t("edit")) : null);
+    survey.status === "failed" && editable(survey)
+      ? h("button", { class: "secondary edit", onclick: () => openSurvey(survey) }, t("edit"))
+      : null,
+    editable(survey) ? null : h("button", { class: "secondary view", onclick: () => viewSurvey(survey) }, t("view")));
 }
 
 function renderOutbox() {
   const lists = h("div", { id: "outbox" }, "…");
+  const clear = h("button", {
+    class: "link danger", id: "clear-sent", type: "button", disabled: true,
+    onclick: () => clearSent(),
+  }, t("clear_sent"));
   db.allSurveys().then((surveys) => {
     const finished = surveys.filter((s) => s.status !== "draft");
     finished.sort((a, b) => String(b.collected_at).localeCompare(String(a.collected_at)));
     const count = (status) => finished.filter((s) => s.status === status).length;
+    clear.disabled = !finished.some(db.fullySent);
     lists.replaceChildren(
       h("p", { class: "counts", id: "outbox-counts" },
         [t("count_pending", { n: count("pending") }), t("count_sent", { n: count("sent") }), t("count_failed", { n: count("failed") })].join(" · ")),
@@ -214,8 +279,78 @@ function renderOutbox() {
       }, syncState.running ? t("syncing") : t("sync_now")),
       h("p", { class: "notice", id: "sync-status", dataset: { state: syncState.running ? "running" : syncState.last?.error ?? "idle" } },
         syncState.running ? t("syncing") : syncMessage(syncState.last)),
-      lists),
+      app.notice ? h("p", { class: "notice", id: "notice" }, app.notice) : null,
+      lists,
+      h("p", { class: "muted small" }, t("sent_kept", { days: SENT_ANSWERS_DAYS })),
+      clear),
   ];
+}
+
+async function clearSent() {
+  const count = (await db.allSurveys()).filter(db.fullySent).length;
+  if (!count || !window.confirm(t("confirm_clear_sent", { n: count }))) return;
+  try {
+    app.notice = t("cleared_sent", { n: await db.clearSent() });
+  } catch (error) {
+    noteStorage(error);
+  }
+  render();
+}
+
+// ---------------------------------------------------------------- a survey, read-only
+
+function answerText(question, value) {
+  if (value === undefined || value === null || value === "") return t("no_answer");
+  if (question.type === "image") return t("photo_attached");
+  if (question.type === "select_one" || question.type === "select_multiple") {
+    return String(value).split(/\s+/).filter(Boolean)
+      .map((name) => pick(question.choices?.find((c) => c.value === name)?.label) || name).join(", ");
+  }
+  return String(value);
+}
+
+function readonlyReason(survey) {
+  if (survey.status === "sent") return t("readonly_sent");
+  if (survey.status === "failed") return t("readonly_conflict");
+  return t("readonly_unconfirmed");
+}
+
+function renderView() {
+  const survey = app.viewing;
+  const form = formOf(survey);
+  // What the server has (or may have) is what was sent: show that, not the editor's copy.
+  const answers = survey.body?.answers ?? survey.payload ?? survey.answers;
+  const location = survey.body?.location ?? survey.location;
+  const rows = [];
+  if (answers && form) {
+    for (const question of form.questions) {
+      if (question.type === "note" || question.type === "geopoint") continue;
+      if (!(question.name in answers)) continue;
+      rows.push(h("dt", {}, pick(question.label)), h("dd", {}, answerText(question, answers[question.name])));
+    }
+  }
+  if (answers && location) {
+    rows.unshift(h("dt", {}, t("location_label")), h("dd", {}, `${location.lat.toFixed(6)}, ${location.lon.toFixed(6)}`));
+  }
+  return [
+    header(surveyTitle(survey)),
+    h("main", { class: "content" },
+      h("div", { class: "card-head" }, statusBadge(survey.status),
+        h("span", { class: "muted small" }, survey.collected_at ? t("finished", { time: shortTime(survey.collected_at) }) : "")),
+      h("p", { class: "notice", id: "readonly-reason" }, readonlyReason(survey)),
+      survey.errors?.some((e) => e.code !== "conflict")
+        ? h("ul", { class: "server-errors" }, survey.errors.filter((e) => e.code !== "conflict")
+          .map((e) => h("li", { class: "error" }, errorText(survey, e))))
+        : null,
+      answers ? h("dl", { class: "answers", id: "answers" }, rows) : h("p", { class: "muted", id: "answers" }, t("answers_removed")),
+      h("button", { class: "secondary big", id: "view-back", onclick: () => show(app.returnTo ?? "home") }, t("back"))),
+  ];
+}
+
+function viewSurvey(survey) {
+  app.returnTo = app.view === "outbox" ? "outbox" : "home";
+  app.viewing = survey;
+  show("view");
 }
 
 function renderSettings() {
@@ -238,7 +373,12 @@ function renderSettings() {
             error.hidden = false;
             return;
           }
-          localStorage.setItem(COLLECTOR_KEY, value);
+          try {
+            localStorage.setItem(COLLECTOR_KEY, value);
+          } catch (failure) {
+            noteStorage(failure);
+            return;
+          }
           show("home");
         },
       }, t("save"))),
@@ -265,34 +405,84 @@ async function startSurvey(form) {
     uploaded: [],
     errors: [],
   };
-  await db.putSurvey(survey);
-  openSurvey(survey);
+  let stored;
+  try {
+    stored = await db.addSurvey(survey);
+  } catch (error) {
+    noteStorage(error);
+    return;
+  }
+  noteStorage(null);
+  edit(stored);
 }
 
-async function openSurvey(opened) {
-  let survey = opened;
-  if (survey.status === "pending") {
-    // A sync may be sending it right now: let it finish, then look again.
-    await syncIdle();
-    survey = (await db.getSurvey(survey.id)) ?? survey;
-    if (survey.status === "sent") {
-      render();
-      return;
-    }
-    survey.status = "draft"; // reopened: not sent until finished again
-  }
+function edit(survey) {
   app.survey = survey;
   app.screen = survey.screen ?? 0;
   app.showErrors = new Set();
   app.view = "survey";
-  await db.putSurvey(survey);
+  app.notice = "";
+  render();
+}
+
+async function openSurvey(opened) {
+  // Read and changed in one transaction: a waiting survey becomes a draft only if no sync
+  // (of any tab) has taken it for sending, otherwise it is shown as it was sent.
+  let survey;
+  try {
+    survey = await db.reopenSurvey(opened.id);
+  } catch (error) {
+    noteStorage(error);
+    return;
+  }
+  if (!survey) {
+    render();
+  } else if (editable(survey)) {
+    edit(survey);
+  } else {
+    viewSurvey(survey);
+  }
+}
+
+// The editor's writes go one after the other, each over the revision the previous one made.
+let writes = Promise.resolve();
+
+function queueWrite(write) {
+  const result = writes.then(write);
+  writes = result.catch(() => {});
+  return result;
+}
+
+/** Write the editor's copy; resolves with "ok", "stale" (another tab changed it) or "failed". */
+async function writeSurvey(survey) {
+  try {
+    survey.rev = await db.saveSurvey(survey);
+    noteStorage(null);
+    return "ok";
+  } catch (error) {
+    if (error instanceof db.StaleSurvey) {
+      changedElsewhere(survey, error.current);
+      return "stale";
+    }
+    noteStorage(error);
+    return "failed";
+  }
+}
+
+function changedElsewhere(survey, current) {
+  if (app.view !== "survey" || app.survey?.id !== survey.id) return;
+  // Another tab changed it: carry on from its copy (or leave it, if it can't be edited now).
+  app.survey = editable(current) && current.status !== "pending" ? current : null;
+  app.view = app.survey ? "survey" : "home";
+  app.notice = t("changed_elsewhere");
   render();
 }
 
 function saveDraft() {
   const survey = app.survey;
+  if (!survey) return Promise.resolve("ok");
   survey.screen = app.screen;
-  return db.putSurvey(survey);
+  return queueWrite(() => writeSurvey(survey));
 }
 
 function visibleScreens(form, relevant) {
@@ -326,11 +516,23 @@ function renderSurvey() {
       h("p", { class: "muted small", id: "step" }, t("step", { n: position + 1, total: visible.length })),
       app.notice ? h("p", { class: "error notice", id: "notice" }, app.notice) : null,
       body,
-      h("button", { class: "link", id: "exit-survey", onclick: async () => { await saveDraft(); show("home"); } }, t("exit_survey"))),
+      h("button", { class: "link", id: "exit-survey", onclick: () => exitSurvey() }, t("exit_survey"))),
     nav,
   ];
   queueMicrotask(() => refreshQuestions(form));
   return view;
+}
+
+async function exitSurvey() {
+  const outcome = await saveDraft();
+  if (outcome === "failed") {
+    // Leaving now would lose the answers not stored yet: stay, and say why.
+    app.notice = storageText();
+    render();
+    return;
+  }
+  app.survey = null;
+  show("home");
 }
 
 function questionBlock(form, question) {
@@ -362,6 +564,7 @@ function widgetContext(form, question) {
     save: saveDraft,
     refresh: () => refreshQuestions(form),
     answer: (value) => onAnswer(form, question, value),
+    storageProblem: (error) => noteStorage(error),
   };
 }
 
@@ -483,14 +686,28 @@ async function finish(form) {
     render();
     return;
   }
-  survey.payload = answersToSend(form, survey.answers, survey.location);
-  survey.photos = form.questions.filter((q) => q.type === "image" && survey.payload[q.name])
-    .map((q) => survey.payload[q.name]);
-  survey.collected_at = localIso();
-  survey.collector = collector() || survey.collector;
-  survey.status = "pending";
-  survey.errors = [];
-  await db.putSurvey(survey);
+  const outcome = await queueWrite(() => {
+    const payload = answersToSend(form, survey.answers, survey.location);
+    const finished = {
+      ...survey,
+      payload,
+      photos: form.questions.filter((q) => q.type === "image" && payload[q.name]).map((q) => payload[q.name]),
+      // The time of the first finish: finishing again is the same survey, not a new one.
+      collected_at: survey.collected_at ?? localIso(),
+      collector: collector() || survey.collector,
+      status: "pending",
+      errors: [],
+    };
+    finished.body = submissionBody(finished); // what is sent, as it is, every time
+    return writeSurvey(finished);
+  });
+  if (outcome === "stale") return;
+  if (outcome === "failed") {
+    app.notice = storageText();
+    render();
+    return;
+  }
+  db.notifyOtherTabs();
   app.survey = null;
   app.view = "home";
   app.notice = t("saved_pending");
@@ -523,7 +740,12 @@ async function start() {
   setLanguage(language());
   app.forms = await loadForms();
   app.versions = await loadVersions(app.forms);
-  onSync(() => {
+  onSync((state) => {
+    if (state.last?.storageFull && !app.storageError) noteStorage(new DOMException("sync", "QuotaExceededError"));
+    if (app.view === "outbox" || app.view === "home") render();
+    else refreshStorageBanner();
+  });
+  db.onOtherTabChange(() => {
     if (app.view === "outbox" || app.view === "home") render();
   });
   window.addEventListener("online", () => { render(); syncNow(); });
@@ -532,7 +754,9 @@ async function start() {
   render();
   document.documentElement.dataset.appReady = "yes";
   registerServiceWorker();
+  askPersistentStorage();
   if (navigator.onLine) syncNow();
+  else tidy();
 }
 
 start();

@@ -1,8 +1,44 @@
 // A small promise wrapper over IndexedDB: surveys, photos and a key-value store.
+//
+// Several tabs may hold the same survey. Each survey carries `rev`, its content revision:
+// the editor writes only over the revision it read (saveSurvey), and the outbox changes a
+// survey's send status only while its revision is the one it sent (settle). A survey the
+// server may already have (`locked`) is never written by the editor again.
 
 const DB_NAME = "cdfmap-collect";
 const DB_VERSION = 1;
+const DAY_MS = 24 * 60 * 60 * 1000;
 let opening = null;
+
+// Other tabs of the app are told when the list of surveys changed, so theirs follow.
+const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("cdfmap-collect") : null;
+const changeListeners = new Set();
+if (channel) channel.onmessage = () => { for (const listener of changeListeners) listener(); };
+
+/** Call `listener` when another tab changed the surveys. */
+export function onOtherTabChange(listener) {
+  changeListeners.add(listener);
+}
+
+/** Tell the other tabs that the surveys changed. */
+export function notifyOtherTabs() {
+  channel?.postMessage("changed");
+}
+
+/** Thrown when a survey changed since it was read (another tab, or the outbox). */
+export class StaleSurvey extends Error {
+  constructor(current) {
+    super("the survey changed since it was read");
+    this.name = "StaleSurvey";
+    this.current = current;
+  }
+}
+
+/** True for the errors of a full disk (every write can fail with one). */
+export function isQuotaError(error) {
+  return error?.name === "QuotaExceededError" || error?.code === 22
+    || (error?.name === "UnknownError" && /quota|space|disk/i.test(error?.message ?? ""));
+}
 
 function open() {
   if (opening) return opening;
@@ -14,75 +50,283 @@ function open() {
       if (!db.objectStoreNames.contains("photos")) db.createObjectStore("photos");
       if (!db.objectStoreNames.contains("kv")) db.createObjectStore("kv");
     };
-    request.onsuccess = () => resolve(request.result);
+    request.onsuccess = () => {
+      const db = request.result;
+      db.onversionchange = () => { // a newer app version in another tab upgrades it
+        db.close();
+        opening = null;
+      };
+      resolve(db);
+    };
     request.onerror = () => reject(request.error);
   });
+  opening.catch(() => (opening = null));
   return opening;
 }
 
-async function run(store, mode, action) {
+/**
+ * One transaction over `stores`: `action(stores, fail)` issues requests and may call
+ * `fail(error)` to abort; resolves with what `action` returned (or set on `out.value`)
+ * once the transaction is committed, rejects with the error that aborted it.
+ */
+async function transact(stores, mode, action) {
   const db = await open();
   return new Promise((resolve, reject) => {
-    const transaction = db.transaction(store, mode);
-    const request = action(transaction.objectStore(store));
-    let result;
-    if (request) request.onsuccess = () => (result = request.result);
-    transaction.oncomplete = () => resolve(result);
-    transaction.onerror = () => reject(transaction.error);
-    transaction.onabort = () => reject(transaction.error);
+    const names = [].concat(stores);
+    const transaction = db.transaction(names, mode);
+    const objectStores = names.map((name) => transaction.objectStore(name));
+    const out = { value: undefined };
+    let failure = null;
+    const fail = (error) => {
+      failure = failure ?? error;
+      try {
+        transaction.abort();
+      } catch {
+        // already finished
+      }
+    };
+    transaction.oncomplete = () => resolve(out.value);
+    transaction.onerror = (event) => {
+      failure = failure ?? transaction.error ?? event.target?.error;
+    };
+    transaction.onabort = () => reject(failure ?? transaction.error ?? new Error("aborted"));
+    try {
+      const value = action(objectStores.length === 1 ? objectStores[0] : objectStores, fail, out);
+      if (value !== undefined) out.value = value;
+    } catch (error) {
+      fail(error); // e.g. a put refused at once by a full disk: nothing of it is kept
+    }
   });
+}
+
+function request(req, onValue, fail) {
+  req.onsuccess = () => {
+    try {
+      onValue(req.result);
+    } catch (error) {
+      fail(error);
+    }
+  };
 }
 
 /** Every survey stored on the phone. */
 export function allSurveys() {
-  return run("surveys", "readonly", (store) => store.getAll());
+  return transact("surveys", "readonly", (store, fail, out) => {
+    request(store.getAll(), (all) => (out.value = all), fail);
+  });
 }
 
 /** One survey by id (undefined when absent). */
 export function getSurvey(id) {
-  return run("surveys", "readonly", (store) => store.get(id));
-}
-
-/** Store (insert or replace) a survey. */
-export function putSurvey(survey) {
-  return run("surveys", "readwrite", (store) => store.put({ ...survey, updated_at: new Date().toISOString() }));
-}
-
-/** Store several surveys in one transaction. */
-export function putSurveys(surveys) {
-  return run("surveys", "readwrite", (store) => {
-    for (const survey of surveys) store.put(survey);
-    return null;
+  return transact("surveys", "readonly", (store, fail, out) => {
+    request(store.get(id), (survey) => (out.value = survey), fail);
   });
 }
 
-/** Delete a survey and its photos. */
-export async function deleteSurvey(survey) {
-  await run("surveys", "readwrite", (store) => store.delete(survey.id));
-  for (const filename of survey.photos ?? []) await deletePhoto(survey.id, filename);
+/** Insert a new survey (revision 1). */
+export async function addSurvey(survey) {
+  const stored = { ...survey, rev: 1, updated_at: new Date().toISOString() };
+  await transact("surveys", "readwrite", (store) => {
+    store.add(stored);
+  });
+  notifyOtherTabs();
+  return stored;
+}
+
+/**
+ * Write the editor's copy of a survey over the revision it read; resolves with the new
+ * revision. Rejects with StaleSurvey (carrying the stored copy) when the stored survey is
+ * newer or the server may already have it.
+ */
+export function saveSurvey(survey) {
+  return transact("surveys", "readwrite", (store, fail, out) => {
+    request(store.get(survey.id), (current) => {
+      if (current && ((current.rev ?? 0) !== (survey.rev ?? 0) || current.locked)) {
+        fail(new StaleSurvey(current));
+        return;
+      }
+      const rev = (survey.rev ?? 0) + 1;
+      store.put({ ...survey, rev, updated_at: new Date().toISOString() });
+      out.value = rev;
+    }, fail);
+  });
+}
+
+/**
+ * Reopen a survey for editing: a waiting survey becomes a draft again, unless the server
+ * may have it (then it stays as it is). Resolves with the stored survey after the change.
+ */
+export async function reopenSurvey(id) {
+  const survey = await transact("surveys", "readwrite", (store, fail, out) => {
+    request(store.get(id), (current) => {
+      out.value = current;
+      if (!current || current.locked || current.status !== "pending") return;
+      const reopened = { ...current, status: "draft", rev: (current.rev ?? 0) + 1, updated_at: new Date().toISOString() };
+      store.put(reopened);
+      out.value = reopened;
+    }, fail);
+  });
+  notifyOtherTabs();
+  return survey;
+}
+
+/**
+ * The outbox takes the waiting surveys among `ids` for sending: each is marked `locked`
+ * (the server may have it from now on, so it is not edited again) before it is posted.
+ * `bodyOf` makes the content of a survey finished by an older app version, which kept none.
+ * Resolves with the surveys taken, as stored.
+ */
+export function claimForSending(ids, now, bodyOf) {
+  return transact("surveys", "readwrite", (store, fail, out) => {
+    out.value = [];
+    for (const id of ids) {
+      request(store.get(id), (current) => {
+        if (!current || current.status !== "pending") return;
+        const claimed = { ...current, body: current.body ?? bodyOf(current), locked: true, attempted_at: now };
+        store.put(claimed);
+        out.value.push(claimed);
+      }, fail);
+    }
+  });
+}
+
+/**
+ * Record the server's answers: `outcomes` are {id, rev, status, errors, locked}. A survey
+ * is changed only if it still waits with the revision that was sent. Resolves with the
+ * ids changed (so that a tab counts only what it changed itself).
+ */
+export async function settle(outcomes, now) {
+  const changed = await transact("surveys", "readwrite", (store, fail, out) => {
+    out.value = [];
+    for (const outcome of outcomes) {
+      request(store.get(outcome.id), (current) => {
+        if (!current || current.status !== "pending" || (current.rev ?? 0) !== (outcome.rev ?? 0)) return;
+        const next = { ...current, status: outcome.status, errors: outcome.errors ?? [], locked: outcome.locked };
+        if (outcome.status === "sent") next.confirmed_at = now;
+        store.put(next);
+        out.value.push(outcome.id);
+      }, fail);
+    }
+  });
+  if (changed.length) notifyOtherTabs();
+  return changed;
+}
+
+/**
+ * A photo of a sent survey was answered by the server: note it, and drop the photo from
+ * the phone when the server kept it (`accepted`).
+ */
+export function photoDone(surveyId, filename, accepted, error) {
+  return transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail) => {
+    request(surveys.get(surveyId), (current) => {
+      if (!current) return;
+      const next = { ...current, uploaded: [...new Set([...(current.uploaded ?? []), filename])] };
+      if (error) next.photo_errors = [...(current.photo_errors ?? []), error];
+      surveys.put(next);
+      if (accepted) photos.delete(`${surveyId}/${filename}`);
+    }, fail);
+  });
+}
+
+function photosWaiting(survey) {
+  return (survey.photos ?? []).some((name) => !(survey.uploaded ?? []).includes(name));
+}
+
+/** True when a survey may leave the phone: the server has it and all its photos. */
+export function fullySent(survey) {
+  return survey.status === "sent" && !photosWaiting(survey);
+}
+
+function dropSurvey(surveys, photos, survey) {
+  surveys.delete(survey.id);
+  for (const filename of survey.photos ?? []) photos.delete(`${survey.id}/${filename}`);
+}
+
+/**
+ * Sent surveys leave the phone by age: after `answersDays` their answers (the personal ones
+ * among them) and photos are deleted, after `recordDays` the record too. Never an unsent one.
+ */
+export async function purgeSent(now, answersDays, recordDays) {
+  const count = await transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail, out) => {
+    out.value = 0;
+    request(surveys.getAll(), (all) => {
+      for (const survey of all) {
+        if (!fullySent(survey)) continue;
+        const confirmed = Date.parse(survey.confirmed_at ?? survey.sent_at ?? "");
+        if (Number.isNaN(confirmed)) continue;
+        const age = now.getTime() - confirmed;
+        if (age > recordDays * DAY_MS) {
+          dropSurvey(surveys, photos, survey);
+          out.value += 1;
+        } else if (age > answersDays * DAY_MS && !survey.purged_at) {
+          const { answers, payload, body, location, ...kept } = survey;
+          surveys.put({ ...kept, purged_at: now.toISOString() });
+          for (const filename of survey.photos ?? []) photos.delete(`${survey.id}/${filename}`);
+          out.value += 1;
+        }
+      }
+    }, fail);
+  });
+  if (count) notifyOtherTabs();
+  return count;
+}
+
+/** Delete every sent survey (whose photos are sent too) from the phone; resolves with the count. */
+export async function clearSent() {
+  const count = await transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail, out) => {
+    out.value = 0;
+    request(surveys.getAll(), (all) => {
+      for (const survey of all.filter(fullySent)) {
+        dropSurvey(surveys, photos, survey);
+        out.value += 1;
+      }
+    }, fail);
+  });
+  if (count) notifyOtherTabs();
+  return count;
+}
+
+/** Delete a draft and its photos (never a survey that waits or was sent). */
+export async function deleteDraft(id) {
+  await transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail) => {
+    request(surveys.get(id), (current) => {
+      if (current?.status === "draft" && !current.locked) dropSurvey(surveys, photos, current);
+    }, fail);
+  });
+  notifyOtherTabs();
 }
 
 /** Store a photo (a Blob) of a survey under its filename. */
 export function putPhoto(surveyId, filename, blob) {
-  return run("photos", "readwrite", (store) => store.put(blob, `${surveyId}/${filename}`));
+  return transact("photos", "readwrite", (store) => {
+    store.put(blob, `${surveyId}/${filename}`);
+  });
 }
 
 /** A photo Blob, or undefined. */
 export function getPhoto(surveyId, filename) {
-  return run("photos", "readonly", (store) => store.get(`${surveyId}/${filename}`));
+  return transact("photos", "readonly", (store, fail, out) => {
+    request(store.get(`${surveyId}/${filename}`), (blob) => (out.value = blob), fail);
+  });
 }
 
 /** Delete a photo. */
 export function deletePhoto(surveyId, filename) {
-  return run("photos", "readwrite", (store) => store.delete(`${surveyId}/${filename}`));
+  return transact("photos", "readwrite", (store) => {
+    store.delete(`${surveyId}/${filename}`);
+  });
 }
 
 /** A value of the key-value store. */
 export function getValue(key) {
-  return run("kv", "readonly", (store) => store.get(key));
+  return transact("kv", "readonly", (store, fail, out) => {
+    request(store.get(key), (value) => (out.value = value), fail);
+  });
 }
 
 /** Set a value of the key-value store. */
 export function setValue(key, value) {
-  return run("kv", "readwrite", (store) => store.put(value, key));
+  return transact("kv", "readwrite", (store) => {
+    store.put(value, key);
+  });
 }

@@ -79,6 +79,32 @@ const STRINGS = {
     not_supported_question: "Loại câu hỏi '{type}' chưa được ứng dụng hỗ trợ.",
     yes: "Có",
     no: "Không",
+    view: "Xem",
+    storage_full:
+      "Bộ nhớ điện thoại đã đầy: không lưu được thay đổi mới. Các câu trả lời đã lưu trước đó " +
+      "vẫn còn. Hãy gửi các khảo sát đang chờ, rồi xóa bớt ảnh hoặc ứng dụng không dùng.",
+    storage_failed: "Không lưu được trên điện thoại ({detail}). Các câu trả lời đã lưu trước đó vẫn còn.",
+    changed_elsewhere: "Khảo sát này vừa được sửa ở một thẻ khác; đang hiện bản mới nhất.",
+    readonly_sent:
+      "Đã gửi: khảo sát này không sửa được trên điện thoại nữa. Nếu cần sửa, hãy báo người " +
+      "kiểm duyệt.",
+    readonly_unconfirmed:
+      "Khảo sát đã được gửi đi nhưng máy chủ chưa xác nhận, nên không sửa được nữa (máy chủ " +
+      "không được nhận hai bản khác nhau). Khi có mạng, ứng dụng sẽ gửi lại đúng bản này.",
+    readonly_conflict:
+      "Máy chủ đã có một bản khác của khảo sát này nên không nhận bản này. Đừng khảo sát lại " +
+      "hộ này; hãy báo người kiểm duyệt.",
+    answers_removed: "Câu trả lời đã được xóa khỏi điện thoại (máy chủ vẫn giữ).",
+    photo_attached: "Có ảnh",
+    no_answer: "—",
+    location_label: "Vị trí",
+    clear_sent: "Xóa khảo sát đã gửi khỏi điện thoại",
+    confirm_clear_sent: "Xóa {n} khảo sát đã gửi khỏi điện thoại? Máy chủ vẫn giữ chúng.",
+    cleared_sent: "Đã xóa {n} khảo sát đã gửi khỏi điện thoại.",
+    sent_kept:
+      "Khảo sát đã gửi được giữ trên điện thoại {days} ngày, sau đó câu trả lời được xóa. " +
+      "Khảo sát chưa gửi không bao giờ bị xóa.",
+    sync_phone_error: "Lỗi trên điện thoại ({detail}). Sẽ thử lại sau {s} giây.",
   },
   en: {
     app_title: "Household survey",
@@ -157,6 +183,33 @@ const STRINGS = {
     not_supported_question: "Question type '{type}' is not supported by the app yet.",
     yes: "Yes",
     no: "No",
+    view: "View",
+    storage_full:
+      "The phone's storage is full: new changes cannot be saved. The answers saved before are " +
+      "kept. Send the surveys that are waiting, then delete photos or apps you do not need.",
+    storage_failed: "Could not save on the phone ({detail}). The answers saved before are kept.",
+    changed_elsewhere: "This survey was just changed in another tab; showing the latest copy.",
+    readonly_sent:
+      "Sent: this survey can no longer be changed on the phone. If it needs a correction, tell " +
+      "your reviewer.",
+    readonly_unconfirmed:
+      "This survey was sent but the server has not confirmed it yet, so it can no longer be " +
+      "changed (the server must not get two different versions). When online, the app sends " +
+      "this same version again.",
+    readonly_conflict:
+      "The server already has another version of this survey, so it refused this one. Do not " +
+      "survey this household again; tell your reviewer.",
+    answers_removed: "The answers were removed from the phone (the server keeps them).",
+    photo_attached: "Photo taken",
+    no_answer: "—",
+    location_label: "Location",
+    clear_sent: "Remove sent surveys from this phone",
+    confirm_clear_sent: "Remove {n} sent surveys from this phone? The server keeps them.",
+    cleared_sent: "{n} sent surveys removed from this phone.",
+    sent_kept:
+      "Sent surveys stay on the phone for {days} days, then their answers are removed. " +
+      "Surveys not sent yet are never removed.",
+    sync_phone_error: "Error on the phone ({detail}). Will retry in {s} seconds.",
   },
 };
 

@@ -2,12 +2,17 @@
 // form definitions are precached so that the app opens and works with no connection.
 // Network-first for the page and the form JSON (fresh when online), cache-first for the
 // versioned assets; POSTs (submissions, photos) are never touched or cached.
+//
+// The server (app/api/collect.py) puts a hash of every file of static/collect/ in VERSION:
+// any change of any asset changes this file's bytes, so phones install the new version,
+// which fetches every asset past the browser's HTTP cache (cache: "reload").
 
-const VERSION = "collect-v1";
+const VERSION = "collect-__ASSETS_VERSION__";
 const ASSETS = [
   "/collect",
   "/collect/manifest.webmanifest",
   "/static/collect/app.js",
+  "/static/collect/clock.js",
   "/static/collect/db.js",
   "/static/collect/dom.js",
   "/static/collect/form.js",
@@ -25,7 +30,7 @@ const FORMS = ["/api/v1/forms", "/api/v1/forms/household"];
 
 async function precache() {
   const cache = await caches.open(VERSION);
-  await cache.addAll(ASSETS);
+  await cache.addAll(ASSETS.map((url) => new Request(url, { cache: "reload" })));
   const forms = new Set(FORMS);
   try {
     const listing = await (await fetch("/api/v1/forms", { cache: "no-store" })).json();

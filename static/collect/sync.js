@@ -1,14 +1,26 @@
 // The outbox: send finished surveys in batches, then their photos; retry with backoff.
-// A retry after a lost response is safe: the server stores each survey id once.
+// A retry after a lost response is safe: the server stores each survey id once, and the
+// phone resends exactly the content it sent the first time (survey.body, made when the
+// survey was finished and never restamped). One sync runs at a time across the app's tabs
+// (Web Locks); a sync asked for while one runs runs again right after it.
 
+import { localIso } from "./clock.js";
 import * as db from "./db.js";
 import { language } from "./i18n.js";
 
 export const BATCH_SIZE = 50;
+// Sent surveys stay on the phone for the volunteer to see, then leave it: first their
+// answers and photos, then the record.
+export const SENT_ANSWERS_DAYS = 7;
+export const SENT_RECORD_DAYS = 30;
+const LOCK_NAME = "cdfmap-sync";
+const REQUEST_TIMEOUT_MS = 120_000; // a hung request must not hold the outbox for ever
 const MIN_BACKOFF_MS = 2000;
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
 const listeners = new Set();
 let running = null;
+let again = false;
+let sendClock = true;
 let backoffMs = 0;
 let retryTimer = null;
 export const state = { running: false, last: null };
@@ -30,7 +42,7 @@ function scheduleRetry() {
   return Math.round(backoffMs / 1000);
 }
 
-/** The JSON body of one survey, as POST /api/v1/submissions takes it. */
+/** The content of one survey as POST /api/v1/submissions takes it (kept as survey.body). */
 export function submissionBody(survey) {
   const location = { lat: survey.location.lat, lon: survey.location.lon };
   if (survey.location.accuracy_m !== null && survey.location.accuracy_m !== undefined) {
@@ -51,12 +63,21 @@ export function submissionBody(survey) {
   return body;
 }
 
-async function postBatch(surveys) {
+function timeout() {
+  return typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(REQUEST_TIMEOUT_MS) : undefined;
+}
+
+async function postBatch(surveys, withClock) {
+  // sent_at is the phone's clock at this request: the server compares it with its own to
+  // flag a wrong clock. It is not part of the survey's content (a resend is a duplicate).
+  const sentAt = localIso();
+  const items = surveys.map((s) => (withClock ? { ...s.body, sent_at: sentAt } : s.body));
   const response = await fetch("/api/v1/submissions/batch", {
     method: "POST",
     headers: { "content-type": "application/json", "accept-language": language() },
-    body: JSON.stringify({ submissions: surveys.map(submissionBody) }),
+    body: JSON.stringify({ submissions: items }),
     cache: "no-store",
+    signal: timeout(),
   });
   let body = null;
   try {
@@ -67,115 +88,185 @@ async function postBatch(surveys) {
   return { status: response.status, body };
 }
 
-async function uploadPhotos(surveys) {
-  for (const survey of surveys) {
-    const waiting = (survey.photos ?? []).filter((name) => !(survey.uploaded ?? []).includes(name));
-    for (const filename of waiting) {
-      const blob = await db.getPhoto(survey.id, filename);
-      if (!blob) continue;
-      const url = `/api/v1/submissions/${survey.id}/attachments/${encodeURIComponent(filename)}`;
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": blob.type || "image/jpeg", "accept-language": language() },
-        body: blob,
-        cache: "no-store",
-      });
-      if (response.status >= 500) throw new Error(`server ${response.status}`);
-      survey.uploaded = [...(survey.uploaded ?? []), filename];
-      if (response.status >= 400) {
-        const body = await response.json().catch(() => ({}));
-        survey.photo_errors = [...(survey.photo_errors ?? []), body.detail ?? String(response.status)];
-      }
-      await db.putSurvey(survey);
+function refusesClock(item) {
+  return item.outcome === "invalid" && item.errors?.length
+    && item.errors.every((e) => e.field === "sent_at" && e.code === "unknown_field");
+}
+
+async function post(surveys) {
+  let answer = await postBatch(surveys, sendClock);
+  if (sendClock && answer.status === 200 && answer.body?.results?.some(refusesClock)) {
+    sendClock = false; // a server older than the sent_at field (e.g. rolled back)
+    answer = await postBatch(surveys, false);
+  }
+  return answer;
+}
+
+function outcomesOf(batch, answer) {
+  if (answer.status !== 200) {
+    // The whole batch was refused (e.g. too large): nothing was stored, report it on each.
+    const errors = [{ field: "", code: answer.body?.code ?? "", message: answer.body?.detail ?? String(answer.status) }];
+    return batch.map((s) => ({ id: s.id, rev: s.rev, status: "failed", errors, locked: false }));
+  }
+  return answer.body.results.map((item) => {
+    const survey = batch[item.index];
+    if (item.outcome === "created" || item.outcome === "duplicate") {
+      return { id: survey.id, rev: survey.rev, status: "sent", errors: [], locked: true };
+    }
+    // invalid: the server kept nothing, the survey may be corrected; conflict: the server
+    // keeps another content under this id, which no edit on the phone can change.
+    return { id: survey.id, rev: survey.rev, status: "failed", errors: item.errors ?? [], locked: item.outcome === "conflict" };
+  });
+}
+
+async function sendWaiting(result) {
+  const pending = (await db.allSurveys()).filter((s) => s.status === "pending");
+  pending.sort((a, b) => String(a.collected_at).localeCompare(String(b.collected_at)));
+  for (let start = 0; start < pending.length; start += BATCH_SIZE) {
+    const chunk = pending.slice(start, start + BATCH_SIZE);
+    let batch;
+    try {
+      batch = await db.claimForSending(chunk.map((s) => s.id), new Date().toISOString(), submissionBody);
+    } catch (error) {
+      if (!db.isQuotaError(error)) throw error;
+      // A full disk cannot note the send: send all the same, the server keeps each id once.
+      result.storageFull = true;
+      batch = chunk.map((s) => ({ ...s, body: s.body ?? submissionBody(s) }));
+    }
+    if (!batch.length) continue; // reopened or sent meanwhile, by this tab or another
+    let answer;
+    try {
+      answer = await post(batch);
+    } catch {
+      result.error = "network";
+      return;
+    }
+    if (answer.status >= 500 || answer.status === 0 || (answer.status === 200 && !answer.body?.results)) {
+      result.error = "server";
+      result.status = answer.status;
+      return;
+    }
+    const outcomes = outcomesOf(batch, answer);
+    let changed;
+    try {
+      changed = new Set(await db.settle(outcomes, new Date().toISOString()));
+    } catch (error) {
+      if (!db.isQuotaError(error)) throw error;
+      result.storageFull = true; // noted next time: the resend is a duplicate
+      changed = new Set(outcomes.map((o) => o.id));
+    }
+    for (const outcome of outcomes) {
+      if (!changed.has(outcome.id)) continue;
+      if (outcome.status === "sent") result.sent += 1;
+      else result.failed += 1;
     }
   }
 }
 
-async function run() {
-  state.running = true;
-  publish();
-  const result = { sent: 0, failed: 0, error: null, retryIn: null, status: null };
-  try {
-    const all = await db.allSurveys();
-    const pending = all.filter((s) => s.status === "pending");
-    pending.sort((a, b) => String(a.collected_at).localeCompare(String(b.collected_at)));
-    for (let start = 0; start < pending.length; start += BATCH_SIZE) {
-      const chunk = pending.slice(start, start + BATCH_SIZE);
-      let answer;
+async function uploadPhotos(result) {
+  const sent = (await db.allSurveys()).filter((s) => s.status === "sent");
+  for (const survey of sent) {
+    const waiting = (survey.photos ?? []).filter((name) => !(survey.uploaded ?? []).includes(name));
+    for (const filename of waiting) {
+      const blob = await db.getPhoto(survey.id, filename);
+      let accepted = false;
+      let error = null;
+      if (blob) {
+        const url = `/api/v1/submissions/${survey.id}/attachments/${encodeURIComponent(filename)}`;
+        const response = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": blob.type || "image/jpeg", "accept-language": language() },
+          body: blob,
+          cache: "no-store",
+          signal: timeout(),
+        });
+        if (response.status >= 500) throw new Error(`server ${response.status}`);
+        accepted = response.status < 400;
+        if (!accepted) error = (await response.json().catch(() => ({}))).detail ?? String(response.status);
+      } else {
+        error = "missing on the phone";
+      }
       try {
-        answer = await postBatch(chunk);
-      } catch {
-        result.error = "network";
-        break;
+        await db.photoDone(survey.id, filename, accepted, error);
+      } catch (failure) {
+        if (!db.isQuotaError(failure)) throw failure;
+        result.storageFull = true;
+        if (accepted) await db.deletePhoto(survey.id, filename); // frees space; sent again is a no-op
       }
-      if (answer.status >= 500 || answer.status === 0 || (answer.status === 200 && !answer.body)) {
-        result.error = "server";
-        result.status = answer.status;
-        break;
-      }
-      const attempted = new Date().toISOString();
-      if (answer.status !== 200) {
-        // The whole batch was refused (e.g. too large): report it on every survey.
-        for (const survey of chunk) {
-          survey.status = "failed";
-          survey.errors = [{ field: "", code: answer.body?.code ?? "", message: answer.body?.detail ?? String(answer.status) }];
-          survey.attempted_at = attempted;
-        }
-        result.failed += chunk.length;
-        await db.putSurveys(chunk);
-        continue;
-      }
-      for (const item of answer.body.results) {
-        const survey = chunk[item.index];
-        survey.attempted_at = attempted;
-        if (item.outcome === "created" || item.outcome === "duplicate") {
-          survey.status = "sent";
-          survey.sent_at = attempted;
-          survey.errors = [];
-          result.sent += 1;
-        } else {
-          survey.status = "failed";
-          survey.errors = item.errors ?? [];
-          result.failed += 1;
-        }
-      }
-      await db.putSurveys(chunk);
     }
+  }
+}
+
+/** Let sent surveys leave the phone by age (never an unsent one). */
+export async function tidy() {
+  try {
+    await db.purgeSent(new Date(), SENT_ANSWERS_DAYS, SENT_RECORD_DAYS);
+  } catch (error) {
+    console.warn("sent surveys not tidied", error);
+  }
+}
+
+async function runOnce() {
+  const result = { sent: 0, failed: 0, error: null, status: null, storageFull: false };
+  try {
+    await sendWaiting(result);
     if (!result.error) {
       try {
-        const sent = (await db.allSurveys()).filter((s) => s.status === "sent");
-        await uploadPhotos(sent);
-      } catch {
-        result.error = "network";
+        await uploadPhotos(result);
+      } catch (error) {
+        if (db.isQuotaError(error)) result.storageFull = true;
+        else result.error = "network";
       }
     }
+    await tidy();
+  } catch (error) {
+    if (db.isQuotaError(error)) {
+      result.storageFull = true;
+    } else {
+      result.error = "phone";
+      result.detail = String(error?.message ?? error);
+    }
+  }
+  return result;
+}
+
+function exclusive(task) {
+  // Without Web Locks two tabs may send at once: the server keeps each id once and settle()
+  // counts and changes only what this tab changed, so that stays safe.
+  if (navigator.locks?.request) return navigator.locks.request(LOCK_NAME, task);
+  return task();
+}
+
+async function runUntilDone() {
+  state.running = true;
+  publish();
+  const total = { sent: 0, failed: 0, error: null, retryIn: null, status: null, storageFull: false };
+  try {
+    while (again) {
+      again = false;
+      const result = await exclusive(runOnce);
+      total.sent += result.sent;
+      total.failed += result.failed;
+      total.storageFull ||= result.storageFull;
+      Object.assign(total, { error: result.error, status: result.status, detail: result.detail });
+    }
   } finally {
-    if (result.error) {
-      result.retryIn = scheduleRetry();
+    if (total.error) {
+      total.retryIn = scheduleRetry();
     } else {
       backoffMs = 0;
       clearTimeout(retryTimer);
     }
     state.running = false;
-    state.last = result;
+    state.last = total;
     publish();
   }
-  return result;
+  return total;
 }
 
-/** Send every pending survey now; concurrent calls share one run. */
+/** Send every waiting survey now; asked while a sync runs, it runs once more after it. */
 export function syncNow() {
-  if (!running) running = run().finally(() => (running = null));
+  again = true;
+  if (!running) running = runUntilDone().finally(() => (running = null));
   return running;
-}
-
-/** Resolves when no sync is running (at once when idle). */
-export async function idle() {
-  while (running) {
-    try {
-      await running;
-    } catch {
-      // the run reported its own failure
-    }
-  }
 }

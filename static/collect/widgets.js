@@ -99,7 +99,7 @@ export function photoWidget(ctx, question) {
     class: "link danger", type: "button", hidden: !survey.answers[name],
     onclick: async () => {
       const old = survey.answers[name];
-      if (old) await db.deletePhoto(survey.id, old);
+      if (old) await db.deletePhoto(survey.id, old).catch(ctx.storageProblem);
       preview.hidden = true;
       remove.hidden = true;
       ctx.answer("");
@@ -116,14 +116,19 @@ export function photoWidget(ctx, question) {
         const filename = `${name}-${Date.now().toString(36)}.jpg`;
         const old = survey.answers[name];
         await db.putPhoto(survey.id, filename, blob);
-        if (old) await db.deletePhoto(survey.id, old);
+        if (old) await db.deletePhoto(survey.id, old).catch(() => {}); // a leftover, not an error
         preview.src = URL.createObjectURL(blob);
         preview.hidden = false;
         remove.hidden = false;
         status.textContent = "";
         ctx.answer(filename);
-      } catch {
-        status.textContent = t("photo_failed");
+      } catch (error) {
+        if (db.isQuotaError(error)) {
+          status.textContent = t("storage_full");
+          ctx.storageProblem(error);
+        } else {
+          status.textContent = t("photo_failed");
+        }
       }
     },
   });

@@ -14,6 +14,7 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, Route, expect
 from sqlalchemy import Engine, text
 
+from app.api.collect import assets_version
 from app.settings import Settings
 from tests.browser.conftest import SCREENSHOTS
 
@@ -57,6 +58,23 @@ def test_shell_manifest_and_service_worker_are_served(live_server: str) -> None:
     for icon in manifest["icons"]:
         image = Image.open(io.BytesIO(httpx.get(f"{live_server}{icon['src']}").content))
         assert (image.format, f"{image.width}x{image.height}") == ("PNG", icon["sizes"])
+
+
+def test_collect_files_are_revalidated_and_the_worker_carries_their_version(
+    live_server: str,
+) -> None:
+    for path in ("/collect", "/collect/sw.js", "/collect/manifest.webmanifest"):
+        assert httpx.get(f"{live_server}{path}").headers["cache-control"] == "no-cache", path
+    script = httpx.get(f"{live_server}/static/collect/app.js")
+    assert script.headers["cache-control"] == "no-cache"
+    again = httpx.get(
+        f"{live_server}/static/collect/app.js", headers={"if-none-match": script.headers["etag"]}
+    )
+    assert (again.status_code, again.headers["cache-control"]) == (304, "no-cache")
+    assert httpx.get(f"{live_server}/static/collect/nothing.js").status_code == 404
+    worker = httpx.get(f"{live_server}/collect/sw.js").text
+    version = assets_version(Settings().static_dir / "collect")
+    assert f'const VERSION = "collect-{version}";' in worker
 
 
 def screenshot(page: Page, name: str) -> None:
