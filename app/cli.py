@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine
 
@@ -119,6 +120,7 @@ def cmd_print_maps(settings: Settings, args: argparse.Namespace) -> int:
     from app.errors import DomainError
     from app.forms.registry import load_registry
     from app.services import maps, places
+    from app.services.access import SYSTEM
 
     forms = load_registry(settings.forms_dir)
     out = Path(args.out)
@@ -128,7 +130,7 @@ def cmd_print_maps(settings: Settings, args: argparse.Namespace) -> int:
         engine = make_engine(settings.async_database_url, pool_size=2, max_overflow=0)
         written: list[Path] = []
         try:
-            wards = await places.wards(engine, args.city)
+            wards = await places.wards(engine, args.city, SYSTEM)
             step = _progress(len(wards), "ward maps")
             for ward in wards:
                 content = await maps.ward_print(
@@ -157,6 +159,169 @@ def cmd_print_maps(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     print(f"wrote {len(written)} ward maps to {out}")
     return 0
+
+
+def _accounts(settings: Settings, body: Callable[..., Any]) -> int:
+    """Run an account command with an engine and the token service; errors as messages."""
+    import asyncio
+
+    from app.db.engine import make_engine, make_ingest_pool
+    from app.errors import DomainError
+    from app.main import auth_policy, secret_key_bytes
+    from app.services.auth import Authenticator
+
+    async def run() -> int:
+        engine = make_engine(settings.async_database_url, pool_size=2, max_overflow=0)
+        pool = make_ingest_pool(settings.libpq_database_url, 2)
+        auth = Authenticator(pool, secret_key_bytes(settings), auth_policy(settings))
+        try:
+            return int(await body(engine, auth))
+        finally:
+            await pool.close()
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        print(exc.message("en"), file=sys.stderr)
+        return 2
+
+
+async def _user_id(engine: Any, username: str) -> int:
+    from app.db import accounts as queries
+    from app.errors import NotFound
+
+    async with engine.connect() as connection:
+        user = await queries.user_by_username(connection, username.strip().lower())
+    if user is None:
+        raise NotFound("user_not_found", id=username)
+    return int(user["id"])
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\n")
+    if getattr(args, "ask_password", False):
+        import getpass
+
+        return getpass.getpass("password: ")
+    return None
+
+
+def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Add a person (a volunteer needs no password: enrol their phone)."""
+    from app.services import accounts
+
+    async def body(engine: Any, auth: Any) -> int:
+        user = await accounts.create_user(
+            engine, None, args.username, args.name or args.username, _password(args)
+        )
+        print(f"added {user['username']} (id {user['id']})")
+        return 0
+
+    return _accounts(settings, body)
+
+
+def cmd_user_grant(settings: Settings, args: argparse.Namespace) -> int:
+    """Give a person a role on a city or one of its wards."""
+    from app.services import accounts
+
+    async def body(engine: Any, auth: Any) -> int:
+        user_id = await _user_id(engine, args.username)
+        ward_id = args.ward_id
+        if args.ward_code:
+            from sqlalchemy import text
+
+            async with engine.connect() as connection:
+                ward_id = (
+                    await connection.execute(
+                        text(
+                            "SELECT w.id FROM wards w JOIN cities c ON c.id = w.city_id "
+                            "WHERE c.slug = :city AND w.code = :code"
+                        ),
+                        {"city": args.city, "code": args.ward_code},
+                    )
+                ).scalar()
+            if ward_id is None:
+                print(f"no ward {args.ward_code} in {args.city}", file=sys.stderr)
+                return 2
+        await accounts.grant_role(engine, None, user_id, args.role, args.city, ward_id)
+        place = f" on ward {ward_id}" if ward_id else (f" on {args.city}" if args.city else "")
+        print(f"{args.username} is {args.role}{place}")
+        return 0
+
+    return _accounts(settings, body)
+
+
+def cmd_user_password(settings: Settings, args: argparse.Namespace) -> int:
+    """Set a person's password (their tokens are revoked)."""
+    from app.services import accounts
+
+    async def body(engine: Any, auth: Any) -> int:
+        user_id = await _user_id(engine, args.username)
+        password = _password(args)
+        if password is None:
+            import getpass
+
+            password = getpass.getpass("new password: ")
+        await accounts.update_user(engine, auth, None, user_id, password=password)
+        print(f"password of {args.username} set; their sign-ins must be made again")
+        return 0
+
+    return _accounts(settings, body)
+
+
+def cmd_user_disable(settings: Settings, args: argparse.Namespace) -> int:
+    """Disable (or with --enable, enable again) a person; disabling revokes every token."""
+    from app.services import accounts
+
+    async def body(engine: Any, auth: Any) -> int:
+        user_id = await _user_id(engine, args.username)
+        await accounts.update_user(engine, auth, None, user_id, is_active=bool(args.enable))
+        print(f"{args.username} {'enabled' if args.enable else 'disabled'}")
+        return 0
+
+    return _accounts(settings, body)
+
+
+def cmd_user_enrol(settings: Settings, args: argparse.Namespace) -> int:
+    """A one-time link and QR code that enrols a phone for a person (no password typed)."""
+    from app.services import accounts
+    from app.services.enrolment import enrolment_url
+
+    async def body(engine: Any, auth: Any) -> int:
+        user_id = await _user_id(engine, args.username)
+        code, expires_at = await accounts.enrolment(engine, auth, None, user_id, args.device)
+        url = enrolment_url(args.base_url, code)
+        print(url)
+        print(f"valid once, until {expires_at:%Y-%m-%d %H:%M} UTC")
+        if args.qr:
+            import segno
+
+            segno.make(url, error="m").terminal(compact=True)
+        return 0
+
+    return _accounts(settings, body)
+
+
+def cmd_user_list(settings: Settings, args: argparse.Namespace) -> int:
+    """Everyone, with their roles and enrolled phones."""
+    from app.db import accounts as queries
+
+    async def body(engine: Any, auth: Any) -> int:
+        async with engine.connect() as connection:
+            for user in await queries.list_users(connection, None):
+                roles = ", ".join(
+                    g["role"]
+                    + (f"@{g['city']}" if g["city"] else "")
+                    + (f"/{g['ward']}" if g["ward"] else "")
+                    for g in user["grants"]
+                )
+                state = "" if user["is_active"] else " (disabled)"
+                print(f"{user['username']}{state}: {roles or '-'}; {user['devices']} phones")
+        return 0
+
+    return _accounts(settings, body)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -196,6 +361,42 @@ def build_parser() -> argparse.ArgumentParser:
     print_maps.add_argument("--indicator", default="priority", choices=PRINT_INDICATORS)
     print_maps.add_argument("--lang", choices=("vi", "en"), default="vi")
     print_maps.set_defaults(run=cmd_print_maps)
+
+    user = commands.add_parser("user", help="people, roles and phones")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help=cmd_user_add.__doc__)
+    add.add_argument("username")
+    add.add_argument("--name", help="display name, e.g. 'Nguyễn Thị Hoa'")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument("--ask-password", action="store_true", help="prompt for a password")
+    add.set_defaults(run=cmd_user_add)
+    grant = user_commands.add_parser("grant", help=cmd_user_grant.__doc__)
+    grant.add_argument("username")
+    grant.add_argument(
+        "role", choices=("volunteer", "ward_leader", "planner", "city_admin", "national_admin")
+    )
+    grant.add_argument("--city", help="city slug (every role but national_admin)")
+    grant.add_argument("--ward-id", type=int, help="ward id (ward_leader; volunteer optional)")
+    grant.add_argument("--ward-code", help="ward code within --city, instead of --ward-id")
+    grant.set_defaults(run=cmd_user_grant)
+    password = user_commands.add_parser("password", help=cmd_user_password.__doc__)
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true")
+    password.set_defaults(run=cmd_user_password)
+    disable = user_commands.add_parser("disable", help=cmd_user_disable.__doc__)
+    disable.add_argument("username")
+    disable.add_argument("--enable", action="store_true", help="enable again")
+    disable.set_defaults(run=cmd_user_disable)
+    enrol = user_commands.add_parser("enrol", help=cmd_user_enrol.__doc__)
+    enrol.add_argument("username")
+    enrol.add_argument("--device", default="phone", help="a name for the phone")
+    enrol.add_argument(
+        "--base-url", default="http://127.0.0.1:8000", help="the server as phones reach it"
+    )
+    enrol.add_argument("--qr", action="store_true", help="also draw the QR code here")
+    enrol.set_defaults(run=cmd_user_enrol)
+    listing = user_commands.add_parser("list", help=cmd_user_list.__doc__)
+    listing.set_defaults(run=cmd_user_list)
     return parser
 
 

@@ -82,6 +82,18 @@ class UnsupportedMediaType(DomainError):
     code = "unsupported_media_type"
 
 
+class Unauthorized(DomainError):
+    """No valid sign-in (none, a wrong password, an expired or revoked token)."""
+
+    code = "sign_in_required"
+
+
+class TooManyRequests(DomainError):
+    """Too many attempts lately; `retry_after` seconds until the next may succeed."""
+
+    code = "too_many_requests"
+
+
 class Forbidden(DomainError):
     """A request refused whoever makes it (e.g. from a page on another site)."""
 

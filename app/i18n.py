@@ -203,6 +203,108 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Lỗi máy chủ. Dữ liệu của bạn vẫn còn trên điện thoại; hãy thử gửi lại sau.",
         "en": "Server error. Your data is still on the phone; try sending again later.",
     },
+    # Accounts and roles
+    "sign_in_required": {
+        "vi": "Cần đăng nhập. Hãy đăng nhập lại; các phiếu chưa gửi vẫn còn trên điện thoại.",
+        "en": "Please sign in again; surveys not yet sent stay on the phone.",
+    },
+    "bad_credentials": {
+        "vi": "Sai tên đăng nhập hoặc mật khẩu.",
+        "en": "Wrong username or password.",
+    },
+    "bad_enrolment": {
+        "vi": "Mã đăng ký điện thoại không dùng được (đã dùng hoặc hết hạn). Xin mã mới.",
+        "en": "This phone enrolment code cannot be used (used or expired). Ask for a new one.",
+    },
+    "too_many_sign_ins": {
+        "vi": "Đăng nhập sai quá nhiều lần. Thử lại sau {minutes} phút.",
+        "en": "Too many failed sign-ins. Try again in {minutes} minutes.",
+    },
+    "not_allowed": {
+        "vi": "Vai trò của bạn không được làm việc này.",
+        "en": "Your role does not allow this.",
+    },
+    "user_not_found": {"vi": "Không tìm thấy người dùng {id}.", "en": "User {id} was not found."},
+    "grant_not_found": {"vi": "Không tìm thấy vai trò {id}.", "en": "Role {id} was not found."},
+    "device_not_found": {
+        "vi": "Không tìm thấy điện thoại {id}.",
+        "en": "Phone {id} was not found.",
+    },
+    "file_not_found": {
+        "vi": "Không tìm thấy tệp '{filename}'.",
+        "en": "File '{filename}' was not found.",
+    },
+    "password_too_short": {
+        "vi": "Mật khẩu cần ít nhất {min} ký tự.",
+        "en": "The password needs at least {min} characters.",
+    },
+    "invalid_username": {
+        "vi": "Tên đăng nhập chỉ gồm chữ thường không dấu, số, dấu chấm, gạch ngang (2–64 ký tự).",
+        "en": "A username has 2-64 lowercase letters, digits, dots, dashes or underscores.",
+    },
+    "username_taken": {
+        "vi": "Tên đăng nhập '{username}' đã có người dùng.",
+        "en": "The username '{username}' is taken.",
+    },
+    "role_has_no_place": {
+        "vi": "Quản trị quốc gia không gắn với thành phố hay phường nào.",
+        "en": "A national admin has no city or ward.",
+    },
+    "role_is_city_wide": {
+        "vi": "Vai trò này áp dụng cho cả thành phố, không cho một phường.",
+        "en": "This role is for a whole city, not a ward.",
+    },
+    "comment_required": {
+        "vi": "Cần ghi lý do để tình nguyện viên biết phải sửa gì.",
+        "en": "Write a comment so the volunteer knows what to fix.",
+    },
+    "settlement_not_found": {
+        "vi": "Không tìm thấy khu dân cư số {id}.",
+        "en": "Settlement {id} was not found.",
+    },
+    "not_correctable": {
+        "vi": "Phiếu đã được duyệt xong (trạng thái: {status}); không sửa được nữa.",
+        "en": "This survey's review is done (status: {status}); it can no longer be corrected.",
+    },
+    "id_mismatch": {
+        "vi": "Mã phiếu trong nội dung khác với mã {id} trong địa chỉ.",
+        "en": "The survey id in the body differs from {id} in the address.",
+    },
+    "csrf_failed": {
+        "vi": "Phiên làm việc không hợp lệ. Tải lại trang rồi thử lại.",
+        "en": "The page's session check failed. Reload the page and try again.",
+    },
+    # Server-rendered pages (app/templates)
+    "page.app_name": {"vi": "Bản đồ CDF", "en": "CDF map"},
+    "page.sign_in": {"vi": "Đăng nhập", "en": "Sign in"},
+    "page.sign_out": {"vi": "Đăng xuất", "en": "Sign out"},
+    "page.username": {"vi": "Tên đăng nhập", "en": "Username"},
+    "page.password": {"vi": "Mật khẩu", "en": "Password"},
+    "page.signed_in_as": {"vi": "Đã đăng nhập:", "en": "Signed in as"},
+    "page.what_you_can_do": {"vi": "Bạn có thể", "en": "What you can do"},
+    "page.phone_app": {
+        "vi": "Ứng dụng khảo sát trên điện thoại",
+        "en": "The phone survey app",
+    },
+    "page.city_map": {"vi": "Bản đồ thành phố", "en": "City map"},
+    "page.ward_map": {"vi": "Bản đồ phường", "en": "Ward map"},
+    "page.review": {"vi": "Duyệt phiếu khảo sát", "en": "Review surveys"},
+    "page.admin": {
+        "vi": "Quản trị: người dùng, vai trò, địa bàn",
+        "en": "Admin: people, roles, places",
+    },
+    "page.api_docs": {"vi": "Tài liệu API", "en": "API documentation"},
+    "page.role.volunteer": {"vi": "Tình nguyện viên", "en": "Volunteer"},
+    "page.role.ward_leader": {"vi": "Trưởng khu phố / phường", "en": "Ward leader"},
+    "page.role.planner": {"vi": "Cán bộ quy hoạch", "en": "Planner"},
+    "page.role.city_admin": {"vi": "Quản trị thành phố", "en": "City admin"},
+    "page.role.national_admin": {"vi": "Quản trị quốc gia", "en": "National admin"},
+    "page.sign_in_hint": {
+        "vi": "Tình nguyện viên: đăng ký điện thoại bằng mã QR do cán bộ quản trị cấp, "
+        "không cần mật khẩu.",
+        "en": "Volunteers: enrol your phone with the QR code an admin gives you; "
+        "no password needed.",
+    },
     # Hardening: input no survey may hold, requests no page may make
     "too_deep": {
         "vi": "Dữ liệu lồng nhau quá sâu (tối đa {max} cấp).",

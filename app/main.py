@@ -5,22 +5,26 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.api import (
     attachments,
+    auth,
     collect,
     docs,
     exports,
     forms,
     health,
+    home,
     indicators,
     maps,
     places,
+    review,
     submissions,
+    users,
 )
 from app.api.errors import add_exception_handlers
 from app.api.limits import BodySizeLimit
@@ -28,12 +32,42 @@ from app.api.schemas import install_request_schemas
 from app.api.security import SecurityHeaders, origin_of
 from app.db.engine import make_engine, make_ingest_pool
 from app.forms.registry import FormsWatcher
-from app.settings import Settings, get_settings
+from app.services.auth import Authenticator, AuthPolicy, secret_problem
+from app.settings import Settings, demo_secret, get_settings
+
+
+def secret_key_bytes(settings: Settings) -> bytes:
+    """The secret key, or refuse to start: a missing or placeholder key is only for demos."""
+    problem = secret_problem(settings.secret_key)
+    if problem is None:
+        assert settings.secret_key is not None
+        return settings.secret_key.encode()
+    if settings.demo:
+        return demo_secret(settings.var_dir).encode()
+    raise RuntimeError(
+        f"{problem}: set SECRET_KEY to at least 32 random characters (in the environment or "
+        "a .env file), or DEMO=true for a demonstration with the sample city"
+    )
+
+
+def auth_policy(settings: Settings) -> AuthPolicy:
+    """Token lifetimes and sign-in throttling from settings."""
+    return AuthPolicy(
+        api_token=timedelta(hours=settings.api_token_hours),
+        session=timedelta(hours=settings.session_hours),
+        device_token=timedelta(days=settings.device_token_days),
+        enrolment=timedelta(hours=settings.enrolment_hours),
+        failure_window=timedelta(minutes=settings.sign_in_window_minutes),
+        max_failures_per_account=settings.max_sign_in_failures_per_account,
+        max_failures_per_address=settings.max_sign_in_failures_per_address,
+        cache_seconds=settings.token_cache_seconds,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app from explicit settings (the environment's when none are given)."""
     settings = settings or get_settings()
+    secret = secret_key_bytes(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.async_database_url, settings.db_pool_size, settings.db_max_overflow
         )
         app.state.ingest_pool = make_ingest_pool(settings.libpq_database_url, settings.db_pool_size)
+        app.state.auth = Authenticator(app.state.ingest_pool, secret, auth_policy(settings))
         # Everything loaded so far (forms, routes, libraries) lives as long as the process:
         # keep it out of the garbage collector's full passes, which otherwise stall requests.
         gc.freeze()
@@ -73,6 +108,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         indicators,
         maps,
         docs,
+        auth,
+        review,
+        users,
+        home,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in
         # a layer that matches every route twice per request, which cost ~23 us of CPU per
@@ -90,9 +129,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         image_sources=[basemap] if basemap else [],
         trusted_origins=settings.trusted_origins,
     )
-
-    @app.get("/", include_in_schema=False)
-    async def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
 
     return app

@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     # surveys (the ingest pool), on demand: 40 per uvicorn worker with the default.
     db_pool_size: int = 20
     db_max_overflow: int = 0
+    # Exports reading the database at once (default: a quarter of the pool), so that they
+    # cannot take the connections every other request needs; the next waits, then gets 503.
+    export_concurrency: int | None = Field(default=None, ge=1)
+    export_wait_seconds: float = 5.0
+    # A download whose client accepts no bytes for this long is cut off, and what the server
+    # kept for it (a task, a temporary file) freed.
+    export_stall_seconds: float = Field(default=60.0, gt=0)
     forms_dir: Path = REPO_ROOT / "forms"
     forms_reload_seconds: float = Field(
         default=5.0, description="How often the server looks for new or changed form files."
@@ -56,6 +63,32 @@ class Settings(BaseSettings):
         description="Other origins (scheme://host:port) whose pages may write to this server; "
         "by default only pages served by the server itself may.",
     )
+    # Accounts. Outside demo mode the server refuses to start without a real secret key.
+    secret_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="At least 32 random characters (e.g. `python -c 'import secrets; "
+        "print(secrets.token_urlsafe(48))'`); tokens are stored as HMACs under it.",
+    )
+    demo: bool = Field(
+        default=False,
+        description="Demo mode (`make run`): the sample city's demo accounts, and a secret key "
+        "generated into var/secret_key when none is set.",
+    )
+    api_token_hours: float = Field(default=24, gt=0)
+    session_hours: float = Field(default=12, gt=0)
+    device_token_days: float = Field(default=30, gt=0)
+    enrolment_hours: float = Field(default=72, gt=0)
+    sign_in_window_minutes: float = Field(default=15, gt=0)
+    max_sign_in_failures_per_account: int = Field(default=5, ge=1)
+    max_sign_in_failures_per_address: int = Field(default=30, ge=1)
+    token_cache_seconds: float = Field(default=10, ge=0)
+    secure_cookies: bool | None = Field(
+        default=None,
+        description="Session cookies only over HTTPS; by default when the request came over "
+        "HTTPS (behind a proxy: run uvicorn with --proxy-headers).",
+    )
+    var_dir: Path = REPO_ROOT / "var"
     # Printed maps are CPU-bound and each holds page-sized images while it draws: at most
     # this many at once per process, this many more waiting, beyond that 503 + Retry-After.
     print_concurrency: int = Field(default=2, ge=1)
@@ -85,6 +118,23 @@ class Settings(BaseSettings):
     def libpq_database_url(self) -> str:
         """The database URL without any SQLAlchemy driver suffix (for asyncpg, psql, GDAL)."""
         return with_driver(self.database_url, "postgresql")
+
+    @property
+    def export_slots(self) -> int:
+        """How many exports may read the database at once."""
+        return self.export_concurrency or max(1, self.db_pool_size // 4)
+
+
+def demo_secret(var_dir: Path) -> str:
+    """Demo mode's secret key: generated once into var/secret_key, the same after a restart."""
+    import secrets
+
+    path = var_dir / "secret_key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def with_driver(url: str, scheme: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import create_engine, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -23,6 +24,55 @@ from app.db.migrate import create_database_if_missing, drop_database, upgrade_to
 from app.forms.registry import load_registry  # noqa: E402
 from app.services.samples import load_sample_city  # noqa: E402
 from app.settings import DEFAULT_DATABASE_URL, with_driver  # noqa: E402
+
+# The servers started here and the tokens made here share one key.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+
+
+def bench_token(url: str, role: str = "volunteer", username: str = "bench-user") -> str:
+    """A token of a person with a role on the sample city (national admin: everywhere), made
+    as the server makes them, for the benchmarks' requests."""
+    import hashlib
+    import hmac
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    token = secrets.token_urlsafe(32)
+    digest = hmac.new(os.environ["SECRET_KEY"].encode(), token.encode(), hashlib.sha256).digest()
+    engine = create_engine(with_driver(url, "postgresql+psycopg"))
+    try:
+        with engine.begin() as connection:
+            user_id = connection.execute(
+                text(
+                    "INSERT INTO users (username, display_name) VALUES (:u, :name) "
+                    "ON CONFLICT (username) DO UPDATE SET is_active = true RETURNING id"
+                ),
+                {"u": f"{username}-{role}", "name": username},
+            ).scalar_one()
+            connection.execute(text("DELETE FROM role_grants WHERE user_id = :id"), {"id": user_id})
+            connection.execute(
+                text(
+                    "INSERT INTO role_grants (user_id, role, city_id) SELECT :id, :role, "
+                    "CASE WHEN :national THEN NULL ELSE c.id END "
+                    "FROM cities c WHERE c.slug = 'tam-ky'"
+                ),
+                {"id": user_id, "role": role, "national": role == "national_admin"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO auth_tokens (id, user_id, kind, token_hash, expires_at) "
+                    "VALUES (:id, :user_id, 'api', :hash, :expires)"
+                ),
+                {
+                    "id": uuid.uuid4(),
+                    "user_id": user_id,
+                    "hash": digest,
+                    "expires": datetime.now(UTC) + timedelta(days=1),
+                },
+            )
+    finally:
+        engine.dispose()
+    return token
 
 
 def bench_database_url(name: str) -> str:

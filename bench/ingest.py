@@ -22,7 +22,13 @@ import shapely
 import uvloop
 
 from app.geo import sample_city
-from bench.common import bench_arguments, bench_database, percentile, uvicorn_server
+from bench.common import (
+    bench_arguments,
+    bench_database,
+    bench_token,
+    percentile,
+    uvicorn_server,
+)
 
 
 @dataclass
@@ -44,12 +50,18 @@ def surveys(count: int, seed: int) -> list[dict[str, Any]]:
 
 
 async def _post(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, body: bytes
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    host: str,
+    body: bytes,
+    token: str,
 ) -> int:
-    """One keep-alive HTTP/1.1 POST; returns the status code."""
+    """One keep-alive HTTP/1.1 POST, signed in with a bearer token; returns the status code."""
     writer.write(
         b"POST /api/v1/submissions HTTP/1.1\r\nHost: "
         + host.encode()
+        + b"\r\nAuthorization: Bearer "
+        + token.encode()
         + b"\r\nContent-Type: application/json\r\nContent-Length: "
         + str(len(body)).encode()
         + b"\r\n\r\n"
@@ -66,7 +78,7 @@ async def _post(
 
 
 async def hammer(
-    base: str, bodies: list[bytes], concurrency: int
+    base: str, bodies: list[bytes], concurrency: int, token: str = ""
 ) -> tuple[float, list[float], int]:
     """POST every body from `concurrency` keep-alive connections; (seconds, latencies, errors).
 
@@ -85,7 +97,7 @@ async def hammer(
             while queue:
                 body = queue.pop()
                 started = time.perf_counter()
-                status = await _post(reader, writer, f"{host}:{port}", body)
+                status = await _post(reader, writer, f"{host}:{port}", body, token)
                 latencies.append(time.perf_counter() - started)
                 if status not in (200, 201):
                     errors += 1
@@ -109,12 +121,15 @@ async def count_rows(url: str, ids: list[str]) -> int:
         await connection.close()
 
 
-def _round(base: str, url: str, name: str, requests: int, concurrency: int, seed: int) -> Round:
-    """One round of fresh surveys against one server (plus 10 % resends for the app)."""
+def _round(
+    base: str, url: str, name: str, requests: int, concurrency: int, seed: int, token: str
+) -> Round:
+    """One round of fresh surveys against one server (plus 10 % resends for the app), every
+    request signed in as a volunteer (the bare endpoint ignores the header)."""
     items = surveys(requests, seed=seed)
     bodies = [orjson.dumps(item) for item in items]
     resends = bodies[: max(1, requests // 10)] if name == "app" else []
-    seconds, latencies, errors = uvloop.run(hammer(base, bodies + resends, concurrency))
+    seconds, latencies, errors = uvloop.run(hammer(base, bodies + resends, concurrency, token))
     stored = asyncio.run(count_rows(url, [item["id"] for item in items]))
     return Round(len(latencies) / seconds, latencies, errors, stored - len(items))
 
@@ -125,18 +140,19 @@ def single_figures(
     """Both servers up side by side on one database; rounds alternate between them (the
     machine is shared and noisy) and each server's best round is reported."""
     results: dict[str, float] = {}
+    token = bench_token(url)
     with (
         uvicorn_server("bench.bare_app:create_app", url, True, workers) as (bare_base, _),
         uvicorn_server("app.main:create_app", url, True, workers) as (app_base, _),
     ):
         bases = {"baseline": bare_base, "app": app_base}
         for base in bases.values():  # warm-up (stored too)
-            uvloop.run(hammer(base, [orjson.dumps(s) for s in surveys(50, 1)], concurrency))
+            uvloop.run(hammer(base, [orjson.dumps(s) for s in surveys(50, 1)], concurrency, token))
         best: dict[str, Round] = {}
         for number in range(rounds):
             for name, base in bases.items():
                 seed = 1000 * number + (1 if name == "app" else 2)
-                this = _round(base, url, name, requests, concurrency, seed)
+                this = _round(base, url, name, requests, concurrency, seed, token)
                 if name not in best or this.rate > best[name].rate:
                     best[name] = this
     for name, this in best.items():
@@ -170,7 +186,7 @@ def batch_figures(url: str, batches: int) -> dict[str, float]:
         orjson.dumps({"submissions": items[start : start + 500]})
         for start in range(0, len(items), 500)
     ]
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {bench_token(url)}"}
     with (
         uvicorn_server("app.main:create_app", url) as (base, _pid),
         httpx.Client(base_url=base, timeout=120, headers=headers) as client,

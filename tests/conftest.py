@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,10 @@ from app.main import create_app
 from app.services.samples import load_boundaries
 from app.settings import DEFAULT_DATABASE_URL, REPO_ROOT, Settings, with_driver
 from bench.common import uvicorn_server
+from tests.auth import bearer, make_token, make_user
+
+# Every app a test builds (in-process or under uvicorn) signs its tokens with this key.
+os.environ.setdefault("SECRET_KEY", "test-" + uuid.uuid4().hex + uuid.uuid4().hex)
 
 
 def _server_url() -> str:
@@ -83,9 +88,30 @@ def clean_surveys(sync_engine: Engine) -> Iterator[None]:
         connection.execute(text("TRUNCATE household_surveys CASCADE"))
 
 
+@pytest.fixture(scope="session")
+def admin_token(sync_engine: Engine) -> str:
+    """A national admin's token: sees and does everything (role tests use their own)."""
+    user_id = make_user(sync_engine, "test-admin", [("national_admin", None)])
+    return make_token(sync_engine, user_id, lifetime=timedelta(days=1))
+
+
+@pytest.fixture(scope="session")
+def planner_token(sync_engine: Engine) -> str:
+    """A planner of the sample city: reads the whole city, never personal fields."""
+    user_id = make_user(sync_engine, "test-planner", [("planner", ("city", "tam-ky"))])
+    return make_token(sync_engine, user_id, lifetime=timedelta(days=1))
+
+
 @pytest.fixture
-def client(settings: Settings, clean_surveys: None) -> Iterator[TestClient]:
-    """The app in-process, with its lifespan (engine) running."""
+def client(settings: Settings, clean_surveys: None, admin_token: str) -> Iterator[TestClient]:
+    """The app in-process, with its lifespan (engine) running, signed in as a national admin."""
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def anonymous(settings: Settings, clean_surveys: None) -> Iterator[TestClient]:
+    """The app in-process, with nobody signed in."""
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

@@ -6,8 +6,9 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 
-from app.api.deps import EngineDep, FormsDep, LanguageDep, SettingsDep
+from app.api.deps import CurrentUser, EngineDep, FormsDep, LanguageDep, SettingsDep
 from app.api.errors import error_body
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
@@ -53,6 +54,7 @@ async def upload_attachment(
     submission_id: uuid.UUID,
     filename: str,
     request: Request,
+    user: CurrentUser,
     engine: EngineDep,
     forms: FormsDep,
     settings: SettingsDep,
@@ -69,7 +71,36 @@ async def upload_attachment(
         settings.max_attachments_per_survey, settings.max_attachment_bytes_per_survey
     )
     stored = await attachments.store_attachment(
-        engine, forms, settings.media_dir, submission_id, filename, content_type, data, limits
+        engine, forms, user, settings.media_dir, submission_id, filename, content_type, data, limits
     )
     status = 201 if stored.outcome == "created" else 200
     return JSON(_out(stored.record), status_code=status)
+
+
+@router.get(
+    "/{submission_id:uuid}/attachments/{filename}",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {kind: {} for kind in sorted(attachments.ALLOWED_TYPES)}},
+        404: {"model": ErrorOut},
+    },
+)
+async def read_attachment(
+    submission_id: uuid.UUID,
+    filename: str,
+    user: CurrentUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> FileResponse:
+    """A survey's photo, for the roles that may see personal fields (404 for the others)."""
+    path, media_type = await attachments.stored_photo(
+        engine, settings.media_dir, submission_id, filename, user
+    )
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )

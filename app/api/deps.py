@@ -6,6 +6,7 @@ than the whole database round trip of an ingest.
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -14,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.errors import request_language
 from app.db.pool import StatementPool
-from app.errors import InvalidInput, Problem
+from app.errors import Forbidden, InvalidInput, Problem, Unauthorized
 from app.forms.registry import FormRegistry, FormsWatcher
+from app.services.access import Principal
+from app.services.auth import Authenticator
 from app.services.intake import VIETNAM_TZ
 from app.settings import Settings
 
@@ -104,3 +107,78 @@ def time_range(start: str | None, end: str | None) -> tuple[datetime | None, dat
     if problems:
         raise InvalidInput(problems)
     return values[0], values[1]
+
+
+# --- who is asking ------------------------------------------------------------------------
+
+SESSION_COOKIE = "cdfmap_session"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def get_principal(request: Request) -> Principal | None:
+    """The signed-in person: a bearer token (phones, API clients) or the session cookie of
+    the web pages (whose writes must carry the page's CSRF token); None when anonymous.
+
+    A token that is wrong, expired or revoked is a 401, never silently anonymous.
+    """
+    cached = request.scope.get("cdfmap.principal", _NOT_RESOLVED)
+    if cached is not _NOT_RESOLVED:
+        return cached
+    auth: Authenticator = request.app.state.auth
+    principal: Principal | None = None
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer":
+            raise Unauthorized()
+        principal = await auth.principal(token.strip())
+        if principal is None:
+            raise Unauthorized()
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            principal = await auth.principal(cookie)
+            if principal is not None and principal.token_kind != "session":
+                principal = None  # a phone's token copied into a cookie is not a session
+            if principal is not None and request.method in UNSAFE_METHODS:
+                sent = request.headers.get(CSRF_HEADER, "")
+                if not sent and request.headers.get("content-type", "").startswith(
+                    "application/x-www-form-urlencoded"
+                ):
+                    field = (await request.form()).get("csrf_token")
+                    sent = field if isinstance(field, str) else ""
+                expected = auth.csrf_token(principal.token_id or "")
+                if not hmac.compare_digest(sent.encode(), expected.encode()):
+                    raise Forbidden("csrf_failed")
+    request.scope["cdfmap.principal"] = principal
+    return principal
+
+
+async def require_principal(request: Request) -> Principal:
+    """The signed-in person, or 401."""
+    principal = await get_principal(request)
+    if principal is None:
+        raise Unauthorized()
+    return principal
+
+
+async def submitter(request: Request) -> Principal:
+    """The signed-in person, when they may send surveys (else 401, or 404 for a role
+    that never sends: there is nothing here for them)."""
+    principal = await require_principal(request)
+    if not principal.can_submit():
+        raise Forbidden("not_allowed")
+    return principal
+
+
+async def get_authenticator(request: Request) -> Authenticator:
+    """The app's token service."""
+    auth: Authenticator = request.app.state.auth
+    return auth
+
+
+_NOT_RESOLVED = object()
+OptionalUser = Annotated[Principal | None, Depends(get_principal)]
+CurrentUser = Annotated[Principal, Depends(require_principal)]
+AuthDep = Annotated[Authenticator, Depends(get_authenticator)]

@@ -21,6 +21,8 @@ from app.errors import (
     InvalidInput,
     NotFound,
     Problem,
+    TooManyRequests,
+    Unauthorized,
     UnknownForm,
     UnsupportedMediaType,
 )
@@ -29,7 +31,9 @@ from app.i18n import pick_language, translate
 log = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[DomainError], int] = {
+    Unauthorized: 401,
     Forbidden: 403,
+    TooManyRequests: 429,
     NotFound: 404,
     Conflict: 409,
     UnsupportedMediaType: 415,
@@ -136,7 +140,14 @@ def add_exception_handlers(app: FastAPI) -> None:
         status = next((s for t, s in STATUS_CODES.items() if isinstance(exc, t)), 400)
         if isinstance(exc, InvalidInput):
             return JSON(problems_body(exc.problems, language), status_code=status)
-        return JSON(error_body(exc.code, exc.message(language)), status_code=status)
+        headers = {}
+        if isinstance(exc, Unauthorized):
+            headers["WWW-Authenticate"] = 'Bearer realm="cdfmap"'
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.params.get("retry_after", 60))
+        return JSON(
+            error_body(exc.code, exc.message(language)), status_code=status, headers=headers
+        )
 
     async def validation_error(request: Request, exc: Exception) -> JSON:
         assert isinstance(exc, RequestValidationError)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import FormsDep
+from app.api.deps import CurrentUser, FormsDep
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
 from app.errors import NotFound, UnknownForm
@@ -27,7 +27,7 @@ def _summary(form: FormDefinition) -> dict[str, Any]:
 
 
 @router.get("")
-async def list_forms(forms: FormsDep) -> JSON:
+async def list_forms(user: CurrentUser, forms: FormsDep) -> JSON:
     """The current version of every form, and any form file that failed to load."""
     return JSON(
         {
@@ -38,7 +38,9 @@ async def list_forms(forms: FormsDep) -> JSON:
 
 
 @router.get("/{form_id}", responses={404: {"model": ErrorOut}})
-async def read_form(form_id: str, forms: FormsDep, version: str | None = None) -> JSON:
+async def read_form(
+    form_id: str, user: CurrentUser, forms: FormsDep, version: str | None = None
+) -> JSON:
     """A form definition (pyxform JSON plus the flattened questions)."""
     try:
         form = forms.get(form_id, version)

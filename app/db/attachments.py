@@ -17,8 +17,23 @@ async def lock_submission(
     """The survey's form and answers, its row locked until the transaction ends; or None."""
     result = await connection.execute(
         text(
-            "SELECT form_id, form_version, answers FROM household_surveys "
-            "WHERE id = :id FOR NO KEY UPDATE"
+            "SELECT form_id, form_version, answers, city_id, ward_id, collector_user_id, status "
+            "FROM household_surveys WHERE id = :id FOR NO KEY UPDATE"
+        ),
+        {"id": submission_id},
+    )
+    row = result.mappings().first()
+    return dict(row) if row else None
+
+
+async def survey_for_files(
+    connection: AsyncConnection, submission_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """What decides who may see a survey's files: its place and its collector."""
+    result = await connection.execute(
+        text(
+            "SELECT city_id, ward_id, collector_user_id, status FROM household_surveys "
+            "WHERE id = :id"
         ),
         {"id": submission_id},
     )

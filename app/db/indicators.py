@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import text
@@ -19,8 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.sql import sql_literal
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-# Surveys a reviewer rejected do not count; every other status does.
-COUNTED = "h.status <> 'rejected'"
+# Which surveys count in indicators, scores and maps: those a reviewer approved (the
+# default), or every survey not rejected (to see the picture before review ends).
+Counted = Literal["approved", "all"]
+COUNTED: dict[str, str] = {
+    "approved": "h.status = 'approved'",
+    "all": "h.status <> 'rejected'",
+}
 
 
 @dataclass(frozen=True)
@@ -46,14 +51,16 @@ def _deficient(rule: DeficiencyRule) -> str:
     return f"{answer} IS NOT NULL AND {answer} {operator} ({values})"
 
 
-def indicators_sql(rules: Sequence[DeficiencyRule], ward_only: bool = False) -> str:
+def indicators_sql(
+    rules: Sequence[DeficiencyRule], ward_only: bool = False, surveys: Counted = "approved"
+) -> str:
     """The statement: one row per settlement, ward and the city, with shares, score and ranks.
 
     Parameters: :city_id and one :w_<key> weight per rule. With `ward_only`, also :ward_id,
     and only that ward's surveys are read (a printed ward map): the ward's and its
     settlements' rows are right, the city row and ranks in the city are not.
     """
-    scope = f"h.city_id = :city_id AND {COUNTED}"
+    scope = f"h.city_id = :city_id AND {COUNTED[surveys]}"
     if ward_only:
         scope += (
             # = ANY(ARRAY(...)) rather than IN (SELECT ...): both sides can use an index.
@@ -147,6 +154,7 @@ async def city_indicators(
     rules: Sequence[DeficiencyRule],
     weights: Mapping[str, float],
     ward_id: int | None = None,
+    surveys: Counted = "approved",
 ) -> list[dict[str, Any]]:
     """Rows of kind 'settlement', 'ward' and 'city' for one city, with shares, score, ranks.
 
@@ -156,7 +164,7 @@ async def city_indicators(
     params.update({f"w_{rule.key}": float(weights.get(rule.key, 0.0)) for rule in rules})
     if ward_id is not None:
         params["ward_id"] = ward_id
-    sql = indicators_sql(rules, ward_only=ward_id is not None)
+    sql = indicators_sql(rules, ward_only=ward_id is not None, surveys=surveys)
     rows = await connection.execute(text(sql), params)
     return [dict(row._mapping) for row in rows]
 
@@ -197,7 +205,11 @@ async def area_shapes(
 POINT_DECIMALS = 5  # about 1 m: enough to see a house, and coordinates stay short
 
 
-def household_points_sql(questions: Sequence[tuple[str, str, Sequence[str]]], by_ward: bool) -> str:
+def household_points_sql(
+    questions: Sequence[tuple[str, str, Sequence[str]]],
+    by_ward: bool,
+    surveys: Counted = "approved",
+) -> str:
     """A statement returning one row: count, origin and three long strings.
 
     `lon` and `lat` are comma-separated integer offsets (in 1e-5 degrees) from the origin;
@@ -213,7 +225,7 @@ def household_points_sql(questions: Sequence[tuple[str, str, Sequence[str]]], by
             f"WHEN {sql_literal(value)} THEN '{index}'" for index, value in enumerate(values)
         )
         codes.append(f"CASE h.answers->>{sql_literal(question)} {cases} ELSE '-' END")
-    where = "h.city_id = :city_id AND " + COUNTED
+    where = "h.city_id = :city_id AND " + COUNTED[surveys]
     if by_ward:
         where += " AND h.ward_id = :ward_id"
     # No ORDER BY inside the aggregates: they run in one Agg node, which feeds every input
@@ -243,6 +255,7 @@ async def household_points_json(
     city_id: int,
     ward_id: int | None,
     questions: Sequence[tuple[str, str, Sequence[str]]],
+    surveys: Counted = "approved",
 ) -> bytes:
     """Household points of a city (or ward) as compact JSON, the heavy part built by PostGIS.
 
@@ -253,7 +266,9 @@ async def household_points_json(
     if ward_id is not None:
         params["ward_id"] = ward_id
     row = (
-        await connection.execute(text(household_points_sql(questions, ward_id is not None)), params)
+        await connection.execute(
+            text(household_points_sql(questions, ward_id is not None, surveys)), params
+        )
     ).one()
     stride = len(questions)
     # Slicing a str is C code: a few milliseconds for 100k households.
@@ -276,11 +291,15 @@ async def household_points_json(
 
 
 async def household_points(
-    connection: AsyncConnection, city_id: int, ward_id: int | None, question: str | None
+    connection: AsyncConnection,
+    city_id: int,
+    ward_id: int | None,
+    question: str | None,
+    surveys: Counted = "approved",
 ) -> list[tuple[float, float, str | None]]:
     """(lon, lat, answer) of each counted household of a city or ward, for printed maps."""
     params: dict[str, Any] = {"city_id": city_id, "question": question or ""}
-    where = "h.city_id = :city_id AND " + COUNTED
+    where = "h.city_id = :city_id AND " + COUNTED[surveys]
     if ward_id is not None:
         where += " AND h.ward_id = :ward_id"
         params["ward_id"] = ward_id

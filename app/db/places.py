@@ -30,7 +30,10 @@ async def city_by_slug(connection: AsyncConnection, slug: str) -> dict[str, Any]
     """One city by slug."""
     row = (
         await connection.execute(
-            text("SELECT id, slug, name, province FROM cities WHERE slug = :slug"), {"slug": slug}
+            text(
+                "SELECT id, slug, name, province, public_aggregates FROM cities WHERE slug = :slug"
+            ),
+            {"slug": slug},
         )
     ).first()
     return dict(row._mapping) if row else None
@@ -58,7 +61,8 @@ async def ward_by_id(connection: AsyncConnection, ward_id: int) -> dict[str, Any
     row = (
         await connection.execute(
             text(
-                "SELECT w.id, w.code, w.name, w.city_id, c.slug AS city, c.name AS city_name "
+                "SELECT w.id, w.code, w.name, w.city_id, c.slug AS city, c.name AS city_name, "
+                "c.public_aggregates "
                 "FROM wards w JOIN cities c ON c.id = w.city_id WHERE w.id = :id"
             ),
             {"id": ward_id},

@@ -12,13 +12,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.pool import StatementPool
+from app.db.scope import SurveyScope
 
 # The stored record as the API shows it (answers apart: they are redacted by the caller).
 RECORD_SELECT = """
 SELECT h.id, h.form_id, h.form_version, h.collector, h.collected_at, h.received_at, h.status,
        h.flags, h.gps_accuracy_m, h.altitude_m, ST_Y(h.geom) AS lat, ST_X(h.geom) AS lon,
-       h.content_hash, c.slug AS city, h.ward_id, w.name AS ward_name,
-       h.settlement_id, s.name AS settlement_name{answers}
+       h.content_hash, c.slug AS city, h.city_id, h.ward_id, w.name AS ward_name,
+       h.settlement_id, s.name AS settlement_name, h.collector_user_id, h.review_comment,
+       h.reviewed_at, h.version{answers}
 FROM {source} h
 LEFT JOIN cities c ON c.id = h.city_id
 LEFT JOIN wards w ON w.id = h.ward_id
@@ -31,7 +33,8 @@ _ITEMS_FROM_JSON = """
     FROM jsonb_to_recordset(CAST({items} AS jsonb)) AS r(
         id uuid, form_id text, form_version text, collector text,
         collected_at timestamptz, city text, lat float8, lon float8, accuracy_m float8,
-        altitude_m float8, answers jsonb, flags text[], content_hash text)
+        altitude_m float8, answers jsonb, flags text[], content_hash text,
+        collector_user_id int)
 """
 # ...and a single survey (every phone's hot path) as plain parameters, which PostgreSQL reads
 # without unpacking JSON into a record set (a fifth of the statement's cost).
@@ -39,7 +42,7 @@ _ITEMS_FROM_PARAMS = """
     SELECT $1::uuid AS id, $2::text AS form_id, $3::text AS form_version,
            $4::text AS collector, $5::timestamptz AS collected_at, $6::text AS city,
            $9::float8 AS accuracy_m, $10::float8 AS altitude_m, $11::jsonb AS answers,
-           $12::text[] AS flags, $13::text AS content_hash,
+           $12::text[] AS flags, $13::text AS content_hash, $14::int AS collector_user_id,
            ST_SetSRID(ST_MakePoint($8::float8, $7::float8), 4326) AS geom
 """
 SINGLE_ROW_KEYS = (
@@ -56,6 +59,7 @@ SINGLE_ROW_KEYS = (
     "answers",
     "flags",
     "content_hash",
+    "collector_user_id",
 )
 
 # How far outside its wards a survey may be and still count in a city (its outskirts).
@@ -66,7 +70,7 @@ OUTSKIRTS_M = 20_000
 # stored before come back from a second, separate statement (fetch_records_now): that one
 # sees rows committed meanwhile by concurrent senders, and adding it to this statement made
 # every insert pay for initialising its plan (~0.03 ms of PostgreSQL CPU) to spare resends.
-_PLACE_AND_INSERT = """
+_PLACED = """
 WITH items AS MATERIALIZED ({items}
 ), placed AS MATERIALIZED (
     SELECT i.*, w.id AS ward_id, COALESCE(w.city_id, near.city_id) AS city_id,
@@ -91,15 +95,16 @@ WITH items AS MATERIALIZED ({items}
           AND st.city_id = COALESCE(w.city_id, near.city_id)
         ORDER BY st.id LIMIT 1) s ON true
 )
-, inserted AS (
+"""
+_PLACE_AND_INSERT = _PLACED + """, inserted AS (
 INSERT INTO household_surveys (
     id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
-    status, flags, gps_accuracy_m, altitude_m, answers, content_hash, geom)
+    status, flags, gps_accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id)
 SELECT id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
        'received',
        CASE WHEN city_id IS NULL THEN flags || ARRAY['outside_wards', 'outside_cities']
             WHEN ward_id IS NULL THEN array_append(flags, 'outside_wards') ELSE flags END,
-       accuracy_m, altitude_m, answers, content_hash, geom
+       accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id
 FROM placed
 ORDER BY id  -- every writer locks ids in one order: concurrent overlapping batches cannot deadlock
 ON CONFLICT (id) DO NOTHING
@@ -108,6 +113,7 @@ RETURNING *
 """
 # A single survey answers with its stored record; a batch only needs to know, for each id,
 # what is stored under it (its content hash decides duplicate or conflict).
+_PLACED = _PLACED.replace("{outskirts_m}", str(OUTSKIRTS_M))
 _PLACE_AND_INSERT = _PLACE_AND_INSERT.replace("{outskirts_m}", str(OUTSKIRTS_M))
 _INSERT_ONE = (_PLACE_AND_INSERT + RECORD_SELECT.format(source="inserted", answers="")).replace(
     "{items}", _ITEMS_FROM_PARAMS
@@ -209,6 +215,7 @@ async def fetch_records(
 async def list_records(
     connection: AsyncConnection,
     *,
+    scope: SurveyScope,
     city_id: int | None,
     ward_id: int | None,
     settlement_id: int | None,
@@ -219,8 +226,9 @@ async def list_records(
     offset: int,
 ) -> tuple[int, list[dict[str, Any]]]:
     """A page of records matching the filters, newest first, with the total count."""
-    clauses: list[str] = []
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    scope_sql, scope_params = scope.sql("h")
+    clauses: list[str] = [scope_sql]
+    params: dict[str, Any] = {"limit": limit, "offset": offset, **scope_params}
     for column, value in (
         ("h.city_id", city_id),
         ("h.ward_id", ward_id),
@@ -248,3 +256,120 @@ async def list_records(
     )
     rows = await connection.execute(text(sql), params)
     return int(total), [dict(row._mapping) for row in rows]
+
+
+# A correction: the survey's new content replaces the stored one, placed again by the same
+# rules as intake; the version goes up and it waits for review again.
+_CORRECT = (
+    _PLACED
+    + """
+, updated AS (
+UPDATE household_surveys h
+SET city_id = p.city_id, ward_id = p.ward_id, settlement_id = p.settlement_id,
+    form_id = p.form_id, form_version = p.form_version, collector = p.collector,
+    collected_at = p.collected_at, status = 'received',
+    flags = CASE WHEN p.city_id IS NULL THEN p.flags || ARRAY['outside_wards', 'outside_cities']
+                 WHEN p.ward_id IS NULL THEN array_append(p.flags, 'outside_wards')
+                 ELSE p.flags END,
+    gps_accuracy_m = p.accuracy_m, altitude_m = p.altitude_m, answers = p.answers,
+    content_hash = p.content_hash, geom = p.geom, version = h.version + 1, updated_at = now()
+FROM placed p
+WHERE h.id = p.id
+RETURNING h.*
+)
+"""
+    + RECORD_SELECT.format(source="updated", answers=", h.answers")
+).replace("{items}", _ITEMS_FROM_PARAMS)
+
+# The stored content a correction keeps as an earlier version.
+_LOCK_FOR_CHANGE = """
+SELECT id, status, collector_user_id, city_id, ward_id, settlement_id, content_hash, version,
+       form_id, form_version, collector, collected_at, gps_accuracy_m, altitude_m, answers,
+       ST_Y(geom) AS lat, ST_X(geom) AS lon, review_comment
+FROM household_surveys WHERE id = $1 FOR UPDATE
+"""
+
+
+async def lock_for_change(raw: Any, survey_id: uuid.UUID) -> dict[str, Any] | None:
+    """The survey's current state, its row locked until the transaction ends."""
+    row = await raw.fetchrow(_LOCK_FOR_CHANGE, survey_id)
+    return dict(row) if row else None
+
+
+async def keep_version(raw: Any, current: dict[str, Any], replaced_by: int | None) -> None:
+    """Keep the stored content as an earlier version before it is replaced."""
+    content = {
+        key: current[key]
+        for key in (
+            "form_id",
+            "form_version",
+            "collector",
+            "collected_at",
+            "gps_accuracy_m",
+            "altitude_m",
+            "lat",
+            "lon",
+            "answers",
+            "status",
+            "review_comment",
+        )
+    }
+    await raw.execute(
+        "INSERT INTO survey_versions (survey_id, version, content, content_hash, replaced_by) "
+        "VALUES ($1, $2, $3::jsonb, $4, $5)",
+        current["id"],
+        current["version"],
+        orjson.dumps(content, default=str).decode(),
+        current["content_hash"],
+        replaced_by,
+    )
+
+
+async def replace_content(raw: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """Write a correction (placed again, version + 1, status received); the new record."""
+    params = [row[key] for key in SINGLE_ROW_KEYS]
+    params[10] = orjson.dumps(params[10]).decode()
+    record = await raw.fetchrow(_CORRECT, *params)
+    return dict(record)
+
+
+async def set_review(
+    raw: Any, survey_id: uuid.UUID, status: str, comment: str | None, reviewer: int | None
+) -> None:
+    """Record a review decision on a (locked) survey."""
+    await raw.execute(
+        "UPDATE household_surveys SET status = $2, review_comment = $3, reviewed_by = $4, "
+        "reviewed_at = now(), updated_at = now() WHERE id = $1",
+        survey_id,
+        status,
+        comment,
+        reviewer,
+    )
+
+
+async def versions(connection: AsyncConnection, survey_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Earlier versions of a survey, oldest first."""
+    rows = await connection.execute(
+        text(
+            "SELECT version, content, content_hash, replaced_at FROM survey_versions "
+            "WHERE survey_id = :id ORDER BY version"
+        ),
+        {"id": survey_id},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def own_changes(
+    connection: AsyncConnection, collector_user_id: int, since: datetime | None, limit: int
+) -> list[dict[str, Any]]:
+    """A collector's surveys changed since a time (their review state), oldest change first."""
+    rows = await connection.execute(
+        text(
+            "SELECT id, status, review_comment, reviewed_at, version, updated_at "
+            "FROM household_surveys WHERE collector_user_id = :me "
+            "AND (CAST(:since AS timestamptz) IS NULL OR updated_at > :since) "
+            "ORDER BY updated_at, id LIMIT :limit"
+        ),
+        {"me": collector_user_id, "since": since, "limit": limit},
+    )
+    return [dict(row._mapping) for row in rows]

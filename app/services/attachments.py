@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db import attachments as queries
 from app.errors import Conflict, InvalidInput, NotFound, Problem, UnknownForm
 from app.forms.registry import FormRegistry
+from app.services.access import Principal
 
 ALLOWED_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 # Letters, digits, dot, dash, underscore; starts with a letter or digit (no "..", no "/").
@@ -92,6 +93,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 async def store_attachment(
     engine: AsyncEngine,
     forms: FormRegistry,
+    sender: Principal,
     media_dir: Path,
     submission_id: uuid.UUID,
     filename: str,
@@ -113,7 +115,11 @@ async def store_attachment(
     async with engine.begin() as connection:
         # Locked so that parallel uploads to one survey are counted one after the other.
         survey = await queries.lock_submission(connection, submission_id)
-        if survey is None:
+        # Its collector sends a survey's photos (a reviewer may too); for anyone else the
+        # survey does not exist.
+        if survey is None or not (
+            survey["collector_user_id"] == sender.user_id or sender.can_review(survey)
+        ):
             raise NotFound("survey_not_found", id=str(submission_id))
         existing = await queries.get_attachment(connection, submission_id, filename)
         if existing is None:
@@ -142,3 +148,25 @@ async def store_attachment(
     if not path.is_file():  # the media folder was lost or restored without this file
         await asyncio.to_thread(_write_atomically, path, data)
     return StoredAttachment("unchanged", existing)
+
+
+async def stored_photo(
+    engine: AsyncEngine,
+    media_dir: Path,
+    submission_id: uuid.UUID,
+    filename: str,
+    reader: Principal,
+) -> tuple[Path, str]:
+    """A survey's stored file (path, media type), for a reader who may see personal fields;
+    NotFound for anyone else, as for a file that does not exist."""
+    if not SAFE_FILENAME.fullmatch(filename) or ".." in filename:
+        raise NotFound("file_not_found", filename=filename[:140])
+    async with engine.connect() as connection:
+        survey = await queries.survey_for_files(connection, submission_id)
+        if survey is None or not reader.can_see_personal(survey):
+            raise NotFound("file_not_found", filename=filename)
+        row = await queries.get_attachment(connection, submission_id, filename)
+    path = media_dir / str(submission_id) / filename
+    if row is None or row["content_type"] not in ALLOWED_TYPES or not path.is_file():
+        raise NotFound("file_not_found", filename=filename)
+    return path, str(row["content_type"])

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import indicators as queries
 from app.db import places as place_queries
-from app.db.indicators import DeficiencyRule
-from app.errors import NotFound
+from app.db.indicators import Counted, DeficiencyRule
+from app.errors import NotFound, Unauthorized
+from app.services.access import SYSTEM, Principal
 from app.services.spreadsheet import csv_writer
 
 
@@ -181,12 +182,44 @@ def _definitions(weights: Mapping[str, float]) -> list[dict[str, Any]]:
 
 
 async def _city_rows(
-    engine: AsyncEngine, city_id: int, weights: Mapping[str, float], ward_id: int | None = None
+    engine: AsyncEngine,
+    city_id: int,
+    weights: Mapping[str, float],
+    ward_id: int | None = None,
+    surveys: Counted = "approved",
 ) -> list[dict[str, Any]]:
     async with engine.connect() as connection:
         return await queries.city_indicators(
-            connection, city_id, [i.rule for i in INDICATORS], weights, ward_id
+            connection, city_id, [i.rule for i in INDICATORS], weights, ward_id, surveys
         )
+
+
+def may_read_city(reader: Principal | None, city: Mapping[str, Any]) -> bool:
+    """Whole-city aggregates: the city's readers, or anyone once the city publishes them."""
+    return bool(city.get("public_aggregates")) or (
+        reader is not None and reader.can_read_city(city["id"])
+    )
+
+
+def may_read_ward(reader: Principal | None, ward: Mapping[str, Any]) -> bool:
+    """A ward's aggregates: its leader, the city's readers, or anyone once published."""
+    return bool(ward.get("public_aggregates")) or (
+        reader is not None and reader.can_read_ward(ward["city_id"], ward["id"])
+    )
+
+
+def counted_for(reader: Principal | None, place: Mapping[str, Any], surveys: Counted) -> Counted:
+    """Surveys not yet approved count only for those who may read the place's surveys."""
+    if reader is None:
+        return "approved"
+    city_id = place.get("city_id", place.get("id"))
+    ward_id = place.get("id") if "city_id" in place else None
+    allowed = (
+        reader.can_read_ward(city_id, ward_id)
+        if ward_id is not None
+        else reader.can_read_city(city_id)
+    )
+    return surveys if allowed else "approved"
 
 
 def _data_date(rows: Sequence[Mapping[str, Any]]) -> str | None:
@@ -196,17 +229,31 @@ def _data_date(rows: Sequence[Mapping[str, Any]]) -> str | None:
     return latest.astimezone(VIETNAM_TIME).date().isoformat() if latest else None
 
 
-async def city_report(engine: AsyncEngine, slug: str, priorities: Path) -> dict[str, Any]:
-    """Indicators of a city: its totals, every ward and every settlement, ranked."""
+async def city_report(
+    engine: AsyncEngine,
+    slug: str,
+    priorities: Path,
+    reader: Principal | None = SYSTEM,
+    surveys: Counted = "approved",
+) -> dict[str, Any]:
+    """Indicators of a city: its totals, every ward and every settlement, ranked.
+
+    Counts approved surveys, or with `surveys="all"` every survey not rejected. NotFound for
+    a reader who may not see the city's aggregates.
+    """
     weights = read_weights(priorities)
     async with engine.connect() as connection:
         city = await place_queries.city_by_slug(connection, slug)
     if city is None:
         raise NotFound("unknown_city", city=slug)
-    rows = await _city_rows(engine, city["id"], weights)
+    if not may_read_city(reader, city):
+        raise Unauthorized() if reader is None else NotFound("unknown_city", city=slug)
+    surveys = counted_for(reader, city, surveys)
+    rows = await _city_rows(engine, city["id"], weights, None, surveys)
     totals = next(r for r in rows if r["kind"] == "city")
     return {
         "area": {"kind": "city", "id": city["id"], "slug": slug, "name": city["name"]},
+        "surveys": surveys,
         "data_date": _data_date([totals]),
         "formula": "score = 100 * sum(w_i * share_i) / sum(w_i)",
         "indicators": _definitions(weights),
@@ -217,7 +264,12 @@ async def city_report(engine: AsyncEngine, slug: str, priorities: Path) -> dict[
 
 
 async def ward_report(
-    engine: AsyncEngine, ward_id: int, priorities: Path, with_city: bool = True
+    engine: AsyncEngine,
+    ward_id: int,
+    priorities: Path,
+    with_city: bool = True,
+    reader: Principal | None = SYSTEM,
+    surveys: Counted = "approved",
 ) -> dict[str, Any]:
     """Indicators of a ward: its totals, the city's for comparison, its settlements ranked.
 
@@ -229,7 +281,12 @@ async def ward_report(
         ward = await place_queries.ward_by_id(connection, ward_id)
     if ward is None:
         raise NotFound("ward_not_found", id=ward_id)
-    rows = await _city_rows(engine, ward["city_id"], weights, None if with_city else ward_id)
+    if not may_read_ward(reader, ward):
+        raise Unauthorized() if reader is None else NotFound("ward_not_found", id=ward_id)
+    surveys = counted_for(reader, ward, surveys)
+    rows = await _city_rows(
+        engine, ward["city_id"], weights, None if with_city else ward_id, surveys
+    )
     if not with_city:
         for row in rows:
             row["rank_in_city"] = None
@@ -244,6 +301,7 @@ async def ward_report(
             "city": ward["city"],
             "city_name": ward["city_name"],
         },
+        "surveys": surveys,
         "data_date": _data_date([totals]),
         "formula": "score = 100 * sum(w_i * share_i) / sum(w_i)",
         "indicators": _definitions(weights),

@@ -7,45 +7,116 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import places as queries
-from app.errors import NotFound
+from app.errors import Forbidden, NotFound
+from app.services.access import Principal
 
 
-async def cities(engine: AsyncEngine) -> list[dict[str, Any]]:
-    """Every city."""
+async def cities(engine: AsyncEngine, reader: Principal) -> list[dict[str, Any]]:
+    """The cities the reader has a role in (every city for a national admin)."""
     async with engine.connect() as connection:
-        return await queries.list_cities(connection)
+        found = await queries.list_cities(connection)
+    return [city for city in found if reader.can_see_city(city["id"])]
 
 
-async def city(engine: AsyncEngine, slug: str) -> dict[str, Any]:
-    """One city by slug, or NotFound."""
+async def city(engine: AsyncEngine, slug: str, reader: Principal | None = None) -> dict[str, Any]:
+    """One city by slug (that the reader may see, when given), or NotFound."""
     async with engine.connect() as connection:
         found = await queries.city_by_slug(connection, slug)
-    if found is None:
+    if found is None or (reader is not None and not reader.can_see_city(found["id"])):
         raise NotFound("unknown_city", city=slug)
     return found
 
 
-async def wards(engine: AsyncEngine, slug: str) -> list[dict[str, Any]]:
-    """Wards of a city, or NotFound for an unknown city."""
+async def wards(engine: AsyncEngine, slug: str, reader: Principal) -> list[dict[str, Any]]:
+    """Wards of a city, or NotFound for an unknown city (or one the reader has no role in)."""
     async with engine.connect() as connection:
         found = await queries.city_by_slug(connection, slug)
-        if found is None:
+        if found is None or not reader.can_see_city(found["id"]):
             raise NotFound("unknown_city", city=slug)
         return await queries.list_wards(connection, found["id"])
 
 
-async def ward(engine: AsyncEngine, ward_id: int) -> dict[str, Any]:
-    """One ward, or NotFound."""
+async def ward(
+    engine: AsyncEngine, ward_id: int, reader: Principal | None = None
+) -> dict[str, Any]:
+    """One ward (in a city the reader has a role in, when given), or NotFound."""
     async with engine.connect() as connection:
         found = await queries.ward_by_id(connection, ward_id)
-    if found is None:
+    if found is None or (reader is not None and not reader.can_see_city(found["city_id"])):
         raise NotFound("ward_not_found", id=ward_id)
     return found
 
 
-async def settlements(engine: AsyncEngine, ward_id: int) -> list[dict[str, Any]]:
-    """Settlements of a ward, or NotFound for an unknown ward."""
+async def settlements(engine: AsyncEngine, ward_id: int, reader: Principal) -> list[dict[str, Any]]:
+    """Settlements of a ward, or NotFound for an unknown ward (or one outside the reader's
+    cities)."""
     async with engine.connect() as connection:
-        if await queries.ward_by_id(connection, ward_id) is None:
+        found = await queries.ward_by_id(connection, ward_id)
+        if found is None or not reader.can_see_city(found["city_id"]):
             raise NotFound("ward_not_found", id=ward_id)
         return await queries.list_settlements(connection, ward_id)
+
+
+async def publish(engine: AsyncEngine, actor: Principal, slug: str, public: bool) -> dict[str, Any]:
+    """Publish a city's aggregate maps and indicators (its admins), on record."""
+    from sqlalchemy import text
+
+    from app.db.accounts import audit
+
+    async with engine.begin() as connection:
+        found = await queries.city_by_slug(connection, slug)
+        if found is None or not actor.can_see_city(found["id"]):
+            raise NotFound("unknown_city", city=slug)
+        if not actor.can_manage_city(found["id"]):
+            raise Forbidden("not_allowed")
+        await connection.execute(
+            text("UPDATE cities SET public_aggregates = :public WHERE id = :id"),
+            {"public": public, "id": found["id"]},
+        )
+        await audit(
+            connection,
+            actor_id=actor.user_id,
+            actor=actor.username,
+            action="city.publish",
+            entity="city",
+            entity_id=str(found["id"]),
+            old={"public_aggregates": found["public_aggregates"]},
+            new={"public_aggregates": public},
+        )
+    return {"slug": slug, "public_aggregates": public}
+
+
+async def cities_for_home(engine: AsyncEngine, reader: Principal | None) -> list[dict[str, Any]]:
+    """Cities to list on the start page: those the reader has a role in, and published ones;
+    `readable` when the reader may open the city's map."""
+    from sqlalchemy import text
+
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT id, slug, name, public_aggregates FROM cities ORDER BY name")
+        )
+        found = [dict(row._mapping) for row in rows]
+    shown = []
+    for city in found:
+        mine = reader is not None and reader.can_see_city(city["id"])
+        if mine or city["public_aggregates"]:
+            readable = city["public_aggregates"] or (
+                reader is not None and reader.can_read_city(city["id"])
+            )
+            shown.append({**city, "readable": readable})
+    return shown
+
+
+async def led_wards(engine: AsyncEngine, reader: Principal) -> list[dict[str, Any]]:
+    """The wards a person leads (their maps and review)."""
+    from sqlalchemy import text
+
+    ward_ids = sorted(reader.wards_as("ward_leader"))
+    if not ward_ids:
+        return []
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT id, name, city_id FROM wards WHERE id = ANY(:ids) ORDER BY name"),
+            {"ids": ward_ids},
+        )
+        return [dict(row._mapping) for row in rows]

@@ -73,8 +73,10 @@ def load_sample_city(
     seed: int = 2026,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[ImportSummary, int]:
-    """Load the sample city; re-running adds nothing (boundaries upsert, surveys by id)."""
+    """Load the sample city and its demo accounts; re-running adds nothing (boundaries
+    upsert, surveys by id, accounts by username)."""
     summary = load_boundaries(connection, samples_dir)
+    load_demo_accounts(connection, summary.city_id)
     stored = connection.execute(
         text("SELECT count(*) FROM household_surveys WHERE city_id = :id"), {"id": summary.city_id}
     ).scalar_one()
@@ -83,7 +85,69 @@ def load_sample_city(
     city = sample_city.generate_city(seed)
     items = sample_city.generate_households(city, households, seed)
     created = insert_submissions(connection, forms, items, progress)
+    # The generated surveys stand for a city whose review is done (phones' surveys, which
+    # always have a collector, wait for their reviewer).
+    connection.execute(
+        text(
+            "UPDATE household_surveys SET status = 'approved', reviewed_at = now() "
+            "WHERE city_id = :id AND status = 'received' AND collector_user_id IS NULL"
+        ),
+        {"id": summary.city_id},
+    )
     # Fresh statistics now, not when autovacuum comes by: the planner needs them to choose,
     # for instance, a parallel scan for a city-wide export.
     connection.execute(text("ANALYZE household_surveys"))
     return summary, created
+
+
+DEMO_PASSWORD = "demo"
+# username, display name, role, scope ("ward": the sample city's first ward, "city", None)
+DEMO_ACCOUNTS = (
+    ("demo-volunteer", "Tình nguyện viên (demo)", "volunteer", "ward"),
+    ("demo-ward-leader", "Trưởng khu phố (demo)", "ward_leader", "ward"),
+    ("demo-planner", "Cán bộ quy hoạch (demo)", "planner", "city"),
+    ("demo-admin", "Quản trị quốc gia (demo)", "national_admin", None),
+)
+
+
+def load_demo_accounts(connection: Connection, city_id: int) -> list[str]:
+    """The demo accounts (password `demo`) on the sample city; only with the sample city.
+
+    Created once; their roles are set again each time (a changed sample keeps them valid).
+    """
+    from app.services.auth import hash_password
+
+    ward_id = connection.execute(
+        text("SELECT id FROM wards WHERE city_id = :id ORDER BY code LIMIT 1"), {"id": city_id}
+    ).scalar_one()
+    password_hash = hash_password(DEMO_PASSWORD)
+    created = []
+    for username, display_name, role, scope in DEMO_ACCOUNTS:
+        user_id = connection.execute(
+            text(
+                "INSERT INTO users (username, display_name, password_hash, is_demo) "
+                "VALUES (:username, :display_name, :password_hash, true) "
+                "ON CONFLICT (username) DO NOTHING RETURNING id"
+            ),
+            {"username": username, "display_name": display_name, "password_hash": password_hash},
+        ).scalar()
+        if user_id is None:
+            user_id = connection.execute(
+                text("SELECT id FROM users WHERE username = :username"), {"username": username}
+            ).scalar_one()
+        else:
+            created.append(username)
+        connection.execute(text("DELETE FROM role_grants WHERE user_id = :id"), {"id": user_id})
+        connection.execute(
+            text(
+                "INSERT INTO role_grants (user_id, role, city_id, ward_id) "
+                "VALUES (:user_id, :role, :city_id, :ward_id)"
+            ),
+            {
+                "user_id": user_id,
+                "role": role,
+                "city_id": city_id if scope else None,
+                "ward_id": ward_id if scope == "ward" else None,
+            },
+        )
+    return created

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import submissions as queries
 from app.db.pool import StatementPool
+from app.db.scope import SurveyScope
 from app.errors import Conflict, InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
+from app.services.access import Principal
 from app.services.intake import PreparedSubmission
 
 Outcome = Literal["created", "duplicate", "conflict", "invalid"]
@@ -31,7 +33,9 @@ class IngestResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def submission_row(prepared: PreparedSubmission) -> dict[str, Any]:
+def submission_row(
+    prepared: PreparedSubmission, collector_user_id: int | None = None
+) -> dict[str, Any]:
     """The row the ingest SQL stores (orjson writes the uuid and the datetime for a batch)."""
     return {
         "id": prepared.id,
@@ -47,6 +51,7 @@ def submission_row(prepared: PreparedSubmission) -> dict[str, Any]:
         "answers": prepared.answers,
         "flags": prepared.flags,
         "content_hash": prepared.content_hash,
+        "collector_user_id": collector_user_id,
     }
 
 
@@ -60,6 +65,7 @@ async def ingest(
     items: Iterable[tuple[PreparedSubmission | None, list[Problem]]],
     raw_ids: Sequence[str | None],
     chunk_rows: int = CHUNK_ROWS,
+    collector_user_id: int | None = None,
 ) -> list[IngestResult]:
     """Store the valid surveys of a batch; report each item's outcome (no records: a phone
     needs to know what happened to each survey, not to download them back).
@@ -100,7 +106,7 @@ async def ingest(
             results.append(IngestResult(index, key, "duplicate"))
             if key not in first_of_id:
                 first_of_id[key] = prepared
-                rows.append(submission_row(prepared))
+                rows.append(submission_row(prepared, collector_user_id))
                 if len(rows) >= chunk_rows:
                     await send(rows)
                     rows = []
@@ -130,13 +136,16 @@ async def ingest(
 
 
 async def ingest_one(
-    pool: StatementPool, prepared: PreparedSubmission | None, problems: list[Problem]
+    pool: StatementPool,
+    prepared: PreparedSubmission | None,
+    problems: list[Problem],
+    collector_user_id: int | None = None,
 ) -> IngestResult:
     """Store one survey; raise InvalidInput or Conflict when it cannot be stored."""
     if prepared is None:
         raise InvalidInput(problems)
     key = str(prepared.id)
-    record = await queries.insert_one(pool, submission_row(prepared))
+    record = await queries.insert_one(pool, submission_row(prepared, collector_user_id))
     if record is not None:
         return IngestResult(0, key, "created", record)
     # Sent before, or committed by a concurrent sender meanwhile: a new statement sees it.
@@ -162,10 +171,12 @@ async def known_cities(pool: StatementPool, items: Sequence[Any]) -> frozenset[s
     return frozenset(await queries.existing_city_slugs(pool, sorted(named)))
 
 
-def redact(record: dict[str, Any], forms: FormRegistry) -> dict[str, Any]:
-    """Drop personal answers (names, phones, photos) from a record's answers."""
+def redact(
+    record: dict[str, Any], forms: FormRegistry, reader: Principal | None = None
+) -> dict[str, Any]:
+    """Drop personal answers (names, phones, photos) unless the reader may see them."""
     answers = record.get("answers")
-    if not isinstance(answers, dict):
+    if not isinstance(answers, dict) or (reader is not None and reader.can_see_personal(record)):
         return record
     try:
         personal = forms.get(record["form_id"], record["form_version"]).personal_fields
@@ -174,18 +185,22 @@ def redact(record: dict[str, Any], forms: FormRegistry) -> dict[str, Any]:
     return {**record, "answers": {k: v for k, v in answers.items() if k not in personal}}
 
 
-async def get_submission(engine: AsyncEngine, submission_id: uuid.UUID) -> dict[str, Any]:
-    """One stored survey (with answers), or NotFound."""
+async def get_submission(
+    engine: AsyncEngine, submission_id: uuid.UUID, reader: Principal
+) -> dict[str, Any]:
+    """One stored survey (with answers) the reader may see, or NotFound."""
     async with engine.connect() as connection:
         records = await queries.fetch_records(connection, [submission_id], with_answers=True)
-    if str(submission_id) not in records:
+    record = records.get(str(submission_id))
+    if record is None or not reader.can_read_survey(record):
         raise NotFound("survey_not_found", id=str(submission_id))
-    return records[str(submission_id)]
+    return record
 
 
 async def list_submissions(
     engine: AsyncEngine,
     *,
+    scope: SurveyScope,
     city_id: int | None = None,
     ward_id: int | None = None,
     settlement_id: int | None = None,
@@ -199,6 +214,7 @@ async def list_submissions(
     async with engine.connect() as connection:
         return await queries.list_records(
             connection,
+            scope=scope,
             city_id=city_id,
             ward_id=ward_id,
             settlement_id=settlement_id,

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from app.main import create_app
 from app.settings import Settings
+from tests.auth import bearer
 from tests.factories import household_survey
 
 
@@ -113,9 +114,11 @@ def test_bytes_not_matching_the_type_are_422(client: TestClient, survey_id: str)
     assert empty.json()["errors"][0]["code"] == "empty_upload"
 
 
-def test_too_large_is_413(database_url: str, tmp_path: Path, clean_surveys: None) -> None:
+def test_too_large_is_413(
+    database_url: str, tmp_path: Path, clean_surveys: None, admin_token: str
+) -> None:
     settings = Settings(database_url=database_url, media_dir=tmp_path, max_body_bytes=4000)
-    with TestClient(create_app(settings)) as small_client:
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as small_client:
         body = household_survey()
         body["answers"]["photo"] = "house.jpg"
         assert small_client.post("/api/v1/submissions", json=body).status_code == 201
@@ -179,17 +182,25 @@ def test_deleting_a_survey_removes_its_attachment_rows(
     assert attachment_rows(sync_engine, survey_id) == []
 
 
-def test_the_photo_answer_is_personal_and_never_shown(client: TestClient) -> None:
+def test_the_photo_answer_is_personal_and_never_shown_to_a_planner(
+    client: TestClient, planner_token: str
+) -> None:
     body = household_survey()
     body["answers"]["photo"] = "photo-abc.jpg"
     assert client.post("/api/v1/submissions", json=body).status_code == 201
     headers = {"content-type": "image/jpeg"}
     response = client.post(url(body["id"], "photo-abc.jpg"), content=jpeg_bytes(), headers=headers)
     assert response.status_code == 201
-    record = client.get(f"/api/v1/submissions/{body['id']}").json()
+    planner = bearer(planner_token)
+    record = client.get(f"/api/v1/submissions/{body['id']}", headers=planner).json()
     assert "photo" not in record["answers"]
-    listed = client.get("/api/v1/submissions").json()["items"]
-    assert all("photo" not in item["answers"] for item in listed)
+    listed = client.get("/api/v1/submissions", headers=planner).json()["items"]
+    assert listed and all("photo" not in item["answers"] for item in listed)
+    photo = client.get(url(body["id"], "photo-abc.jpg"), headers=planner)
+    assert photo.status_code == 404
+    seen = client.get(url(body["id"], "photo-abc.jpg"))  # a national admin may see it
+    assert seen.status_code == 200 and seen.headers["content-type"] == "image/jpeg"
+    assert seen.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_resend_restores_a_file_missing_on_disk(
@@ -222,7 +233,7 @@ def test_only_the_photos_a_survey_names_are_taken(
 
 
 def test_photos_per_survey_are_bounded_in_number_and_bytes(
-    database_url: str, tmp_path: Path, clean_surveys: None, sync_engine: Engine
+    database_url: str, tmp_path: Path, clean_surveys: None, sync_engine: Engine, admin_token: str
 ) -> None:
     headers = {"content-type": "image/jpeg"}
     data = jpeg_bytes(size=(200, 200))
@@ -231,7 +242,7 @@ def test_photos_per_survey_are_bounded_in_number_and_bytes(
     )
     none = Settings(database_url=database_url, media_dir=tmp_path, max_attachments_per_survey=0)
     for settings, code in ((small, "attachments_too_large"), (none, "too_many_attachments")):
-        with TestClient(create_app(settings)) as limited:
+        with TestClient(create_app(settings), headers=bearer(admin_token)) as limited:
             body = household_survey()
             body["answers"]["photo"] = "house.jpg"
             assert limited.post("/api/v1/submissions", json=body).status_code == 201

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from tests.auth import bearer
 from tests.factories import household_survey
 
 URL = "/api/v1/submissions"
@@ -114,9 +115,11 @@ def test_writes_from_our_pages_phones_and_tools_pass(client: TestClient, headers
     assert response.status_code == 201, response.text
 
 
-def test_a_trusted_origin_may_write(database_url: str, clean_surveys: None) -> None:
+def test_a_trusted_origin_may_write(
+    database_url: str, clean_surveys: None, admin_token: str
+) -> None:
     settings = Settings(database_url=database_url, trusted_origins=["https://cdf.example.org"])
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as client:
         ok = client.post(
             URL, json=household_survey(), headers={"origin": "https://cdf.example.org"}
         )
@@ -125,12 +128,12 @@ def test_a_trusted_origin_may_write(database_url: str, clean_surveys: None) -> N
         assert other.status_code == 403
 
 
-def test_a_basemap_host_is_allowed_for_images_only(database_url: str) -> None:
+def test_a_basemap_host_is_allowed_for_images_only(database_url: str, admin_token: str) -> None:
     settings = Settings(
         database_url=database_url,
         basemap_tiles_url="https://{s}.tile.example.org/{z}/{x}/{y}.png",
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as client:
         policy = client.get("/api/v1/cities").headers["content-security-policy"]
     assert "img-src 'self' data: blob: https://*.tile.example.org;" in policy
     assert policy.count("tile.example.org") == 1

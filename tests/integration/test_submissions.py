@@ -23,6 +23,7 @@ from app.main import create_app
 from app.services.intake import PreparedSubmission, prepare_submission
 from app.services.submissions import CHUNK_ROWS, submission_row
 from app.settings import Settings
+from tests.auth import bearer
 from tests.factories import household_answers, household_survey
 
 URL = "/api/v1/submissions"
@@ -96,14 +97,14 @@ def test_same_id_different_content_is_a_conflict(client: TestClient, sync_engine
 
 
 def test_concurrent_duplicates_store_one_row(
-    live_server: str, sync_engine: Engine, clean_surveys: None
+    live_server: str, sync_engine: Engine, clean_surveys: None, admin_token: str
 ) -> None:
     body = household_survey()
     statuses: list[int] = []
     barrier = threading.Barrier(12)
 
     def send() -> None:
-        with httpx.Client(base_url=live_server, timeout=30) as http:
+        with httpx.Client(base_url=live_server, timeout=30, headers=bearer(admin_token)) as http:
             barrier.wait()
             statuses.append(http.post(URL, json=body).status_code)
 
@@ -137,7 +138,11 @@ def _insert_row(connection: Any, prepared: PreparedSubmission) -> None:
 
 
 def test_resend_racing_an_uncommitted_first_send_reads_the_committed_row(
-    live_server: str, sync_engine: Engine, forms: FormRegistry, clean_surveys: None
+    live_server: str,
+    sync_engine: Engine,
+    forms: FormRegistry,
+    clean_surveys: None,
+    admin_token: str,
 ) -> None:
     """The first send is still in its transaction when the resend arrives: the resend waits on
     the primary key, sees nothing in its own snapshot, and must read the committed row."""
@@ -148,7 +153,9 @@ def test_resend_racing_an_uncommitted_first_send_reads_the_committed_row(
     with sync_engine.connect() as first_send:
         _insert_row(first_send, prepared)
         thread = threading.Thread(
-            target=lambda: answers.append(httpx.post(live_server + URL, json=body, timeout=30))
+            target=lambda: answers.append(
+                httpx.post(live_server + URL, json=body, timeout=30, headers=bearer(admin_token))
+            )
         )
         thread.start()
         _wait_for_lock_waiter(sync_engine)
@@ -160,7 +167,11 @@ def test_resend_racing_an_uncommitted_first_send_reads_the_committed_row(
 
 
 def test_overlapping_batches_lock_ids_in_one_order(
-    live_server: str, sync_engine: Engine, forms: FormRegistry, clean_surveys: None
+    live_server: str,
+    sync_engine: Engine,
+    forms: FormRegistry,
+    clean_surveys: None,
+    admin_token: str,
 ) -> None:
     """Another writer holds the smaller id and is about to write the larger one; a batch sent
     larger-first must not have taken the larger one already (that was a deadlock: a 500)."""
@@ -177,6 +188,7 @@ def test_overlapping_batches_lock_ids_in_one_order(
                     f"{live_server}{URL}/batch",
                     json={"submissions": [bodies[1], bodies[0]]},
                     timeout=30,
+                    headers=bearer(admin_token),
                 )
             )
         )
@@ -196,13 +208,13 @@ def test_overlapping_batches_lock_ids_in_one_order(
 
 
 def test_concurrent_batches_with_overlapping_ids(
-    live_server: str, sync_engine: Engine, clean_surveys: None
+    live_server: str, sync_engine: Engine, clean_surveys: None, admin_token: str
 ) -> None:
     surveys = [household_survey() for _ in range(40)]
     outcomes: list[dict[str, int]] = []
 
     def send(items: list[dict[str, Any]]) -> None:
-        with httpx.Client(base_url=live_server, timeout=30) as http:
+        with httpx.Client(base_url=live_server, timeout=30, headers=bearer(admin_token)) as http:
             outcomes.append(
                 http.post(f"{URL}/batch", json={"submissions": items}).json()["summary"]
             )
@@ -431,14 +443,14 @@ def test_batch_limits(client: TestClient) -> None:
     assert client.post(f"{URL}/batch", json={"submissions": []}).json()["summary"]["created"] == 0
 
 
-def test_read_and_list_with_filters_and_paging(client: TestClient) -> None:
+def test_read_and_list_with_filters_and_paging(client: TestClient, planner_token: str) -> None:
     bodies = [
         household_survey(collected_at=f"2026-11-{day:02d}T09:00:00+07:00")
         for day in (10, 11, 12, 13, 14)
     ]
     for body in bodies:
         assert client.post(URL, json=body).status_code == 201
-    one = client.get(f"{URL}/{bodies[0]['id']}").json()
+    one = client.get(f"{URL}/{bodies[0]['id']}", headers=bearer(planner_token)).json()
     assert one["answers"]["tenure"] == "papers_only"
     assert "head_name" not in one["answers"] and "head_phone" not in one["answers"]
 
@@ -516,14 +528,16 @@ def test_openapi_documents_the_request_bodies(client: TestClient) -> None:
     assert body["content"]["application/json"]["schema"]["$ref"].endswith("/SubmissionIn")
 
 
-def test_database_out_of_reach_is_503_and_the_phone_keeps_its_survey(tmp_path: Path) -> None:
+def test_database_out_of_reach_is_503_and_the_phone_keeps_its_survey(
+    tmp_path: Path, admin_token: str
+) -> None:
     with socket.socket() as sock:  # a port where nothing listens
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = Settings(
         database_url=f"postgresql://postgres@127.0.0.1:{port}/nowhere", media_dir=tmp_path
     )
-    with TestClient(create_app(settings)) as down:
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as down:
         sent = down.post(URL, json=household_survey())
         assert sent.status_code == 503, sent.text
         assert sent.headers["retry-after"] == "10"

@@ -1,0 +1,37 @@
+"""The start page: what the signed-in person can do, by role (or how to sign in)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from app.api.deps import EngineDep, LanguageDep, OptionalUser
+from app.api.pages import render_page
+from app.i18n import translate
+from app.services import places
+from app.services.access import ROLES
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+async def home(
+    request: Request, user: OptionalUser, engine: EngineDep, language: LanguageDep
+) -> HTMLResponse:
+    """Links to the phone app, the maps a person may open, review and admin pages."""
+    cities = await places.cities_for_home(engine, user)
+    readable = [c for c in cities if c["readable"]]
+    wards = await places.led_wards(engine, user) if user else []
+    return render_page(
+        request,
+        "home.html",
+        language,
+        user,
+        cities=readable,
+        wards=wards,
+        city_names={c["id"]: c["name"] for c in cities},
+        ward_names={w["id"]: w["name"] for w in wards},
+        role_names={role: translate(f"page.role.{role}", language) for role in ROLES},
+        can_review=bool(user and user.has_role("ward_leader", "city_admin")),
+        can_admin=bool(user and user.has_role("city_admin")),
+    )

@@ -1,0 +1,75 @@
+"""Server-rendered pages (sign-in, review, admin): fixed Jinja templates, data as context.
+
+Templates come from app/templates only and autoescape everything; no text from data is ever
+template source (folium taught us: a ward named `{{ ... }}` ran code).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from app.i18n import translate
+from app.services.access import Principal
+from app.settings import REPO_ROOT
+
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(REPO_ROOT / "app" / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class _Texts:
+    """`t.key` in a template: the page text `page.key` in the page's language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def __getattr__(self, key: str) -> str:
+        return translate(f"page.{key}", self.language)
+
+
+def render_page(
+    request: Request,
+    template: str,
+    language: str,
+    user: Principal | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page from a fixed template, with the CSP nonce and the session's CSRF token."""
+    csrf = ""
+    if user is not None and user.token_id and user.token_kind == "session":
+        csrf = request.app.state.auth.csrf_token(user.token_id)
+    html = _TEMPLATES.get_template(template).render(
+        language=language,
+        t=_Texts(language),
+        user=user,
+        csrf_token=csrf,
+        nonce=getattr(request.state, "csp_nonce", ""),
+        title=context.pop("title", None) or translate("page.app_name", language),
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+def safe_next(target: str | None) -> str:
+    """A page of this site to go back to after signing in (never another site)."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or any(c in target for c in "\r\n\t\\")
+    ):
+        return "/"
+    return target[:2000]
+
+
+def client_address(request: Request) -> str:
+    """The client's address (behind a proxy, uvicorn --proxy-headers puts the real one here)."""
+    return request.client.host if request.client else "unknown"

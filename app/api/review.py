@@ -1,0 +1,169 @@
+"""Review of surveys, corrections by their volunteers, and the record of every change."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from app.api.deps import (
+    DATE_TIME,
+    CurrentUser,
+    EngineDep,
+    FormsDep,
+    IdPath,
+    SettingsDep,
+    submitter,
+    time_range,
+)
+from app.api.requests import is_json, parse_json
+from app.api.responses import JSON
+from app.api.schemas import ErrorOut, SubmissionRecord, record_out
+from app.errors import InvalidInput, Problem, UnsupportedMediaType
+from app.services import review
+from app.services.intake import prepare_submission
+from app.services.submissions import redact
+
+router = APIRouter(tags=["review"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    409: {"model": ErrorOut},
+    415: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
+
+
+class ReviewIn(BaseModel):
+    """A reviewer's decision; a comment is required to send back or reject."""
+
+    decision: Literal["approved", "needs_correction", "rejected"]
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+class SettlementReviewIn(BaseModel):
+    """Approve every received survey of a settlement at once."""
+
+    decision: Literal["approved"] = "approved"
+    only_unflagged: bool = Field(default=False, description="leave flagged surveys for later")
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    if not is_json(request.headers.get("content-type")):
+        raise UnsupportedMediaType("json_required")
+    body = parse_json(await request.body())
+    if not isinstance(body, dict):
+        raise InvalidInput([Problem("", "wrong_type", {"expected": "object"})])
+    return body
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
+@router.post(
+    "/api/v1/submissions/{submission_id:uuid}/review",
+    responses=ERRORS,
+    openapi_extra=_body(ReviewIn),
+)
+async def review_submission(
+    submission_id: uuid.UUID, request: Request, user: CurrentUser, engine: EngineDep
+) -> JSON:
+    """Approve, send back for correction (the volunteer sees the comment) or reject."""
+    body = await _json_object(request)
+    result = await review.review(
+        engine, user, submission_id, str(body.get("decision")), body.get("comment")
+    )
+    return JSON(result)
+
+
+@router.post(
+    "/api/v1/settlements/{settlement_id}/review",
+    responses=ERRORS,
+    openapi_extra=_body(SettlementReviewIn),
+)
+async def review_settlement(
+    settlement_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep
+) -> JSON:
+    """Approve every received survey of a settlement (its ward leader, its city's admins)."""
+    body = await _json_object(request)
+    if body.get("decision", "approved") != "approved":
+        problem = Problem(
+            "decision", "invalid_choice", {"value": body.get("decision"), "allowed": "approved"}
+        )
+        raise InvalidInput([problem])
+    only_unflagged = body.get("only_unflagged", False)
+    if not isinstance(only_unflagged, bool):
+        raise InvalidInput([Problem("only_unflagged", "wrong_type", {"expected": "true/false"})])
+    return JSON(await review.approve_settlement(engine, user, settlement_id, only_unflagged))
+
+
+@router.put(
+    "/api/v1/submissions/{submission_id:uuid}",
+    response_model=SubmissionRecord,
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/SubmissionIn"}}
+            },
+        }
+    },
+)
+async def correct_submission(
+    submission_id: uuid.UUID,
+    request: Request,
+    engine: EngineDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+) -> JSON:
+    """A volunteer's correction of their own survey (same id, the whole new content) until it
+    is approved or rejected; it waits for review again. Sending it twice changes nothing."""
+    user = await submitter(request)
+    raw = await _json_object(request)
+    prepared, problems = prepare_submission(
+        raw,
+        forms,
+        datetime.now(UTC),
+        future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
+        low_accuracy_m=settings.gps_warning_accuracy_m,
+    )
+    if prepared is None:
+        raise InvalidInput(problems)
+    outcome, record = await review.correct(engine, user, submission_id, prepared)
+    return JSON(
+        record_out(redact(record, forms, user)),
+        headers={"X-Outcome": outcome},
+    )
+
+
+@router.get("/api/v1/submissions/{submission_id:uuid}/history", responses=ERRORS)
+async def submission_history(
+    submission_id: uuid.UUID, user: CurrentUser, engine: EngineDep, forms: FormsDep
+) -> JSON:
+    """Every change to a survey (who, when, what, the old value) and its earlier versions."""
+    return JSON(await review.history(engine, forms, user, submission_id))
+
+
+@router.get("/api/v1/me/surveys", responses={401: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+async def my_surveys(
+    user: CurrentUser,
+    engine: EngineDep,
+    since: Annotated[str | None, Query(**DATE_TIME)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> JSON:
+    """The signed-in volunteer's own surveys changed since a time: their review state, for
+    the phone (comments to act on, surveys it may clear)."""
+    start, _ = time_range(since, None)
+    items = await review.own_surveys(engine, user, start, limit)
+    return JSON({"items": items})

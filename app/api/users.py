@@ -1,0 +1,185 @@
+"""People, roles and phones (city admins for their cities, national admins for all)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from app.api.deps import AuthDep, CityPath, CurrentUser, EngineDep, IdPath
+from app.api.requests import is_json, parse_json
+from app.api.responses import JSON
+from app.api.schemas import ErrorOut
+from app.errors import InvalidInput, Problem, UnsupportedMediaType
+from app.services import accounts, places
+from app.services.enrolment import enrolment_url, qr_svg
+
+router = APIRouter(prefix="/api/v1", tags=["people"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    409: {"model": ErrorOut},
+    415: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
+
+
+class UserIn(BaseModel):
+    username: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$", examples=["tnv-07"])
+    display_name: str = Field(max_length=120, examples=["Nguyễn Thị Hoa"])
+    password: str | None = Field(default=None, min_length=8, max_length=256)
+
+
+class UserPatch(BaseModel):
+    display_name: str | None = Field(default=None, max_length=120)
+    password: str | None = Field(default=None, min_length=8, max_length=256)
+    is_active: bool | None = None
+
+
+class GrantIn(BaseModel):
+    role: str = Field(examples=["volunteer"])
+    city: str | None = Field(default=None, examples=["tam-ky"])
+    ward_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class EnrolmentIn(BaseModel):
+    device_name: str = Field(default="phone", max_length=80)
+
+
+class CityPatch(BaseModel):
+    public_aggregates: bool = Field(
+        description="Anyone may see the city's settlement-level maps and indicators"
+    )
+
+
+async def _body(request: Request, model: type[BaseModel]) -> dict[str, Any]:
+    """A JSON object body checked against a model (422 naming each bad field)."""
+    if not is_json(request.headers.get("content-type")):
+        raise UnsupportedMediaType("json_required")
+    raw = parse_json(await request.body())
+    if not isinstance(raw, dict):
+        raise InvalidInput([Problem("", "wrong_type", {"expected": "object"})])
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(raw).model_dump(exclude_unset=True)
+    except ValidationError as exc:
+        raise InvalidInput(
+            [
+                Problem(
+                    ".".join(str(p) for p in error["loc"]),
+                    "bad_query",
+                    texts={"vi": f"Giá trị không hợp lệ: {error['msg']}", "en": error["msg"]},
+                )
+                for error in exc.errors()
+            ]
+        ) from exc
+
+
+def _openapi(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
+@router.get("/users", responses=ERRORS)
+async def list_users(user: CurrentUser, engine: EngineDep) -> JSON:
+    """The people an admin manages, with their roles and how many phones they have."""
+    return JSON(await accounts.list_people(engine, user))
+
+
+@router.post("/users", status_code=201, responses=ERRORS, openapi_extra=_openapi(UserIn))
+async def create_user(request: Request, user: CurrentUser, engine: EngineDep) -> JSON:
+    """Add a person (no password needed for a volunteer: enrol their phone)."""
+    body = await _body(request, UserIn)
+    created = await accounts.create_user(
+        engine, user, body["username"], body["display_name"], body.get("password")
+    )
+    return JSON(created, status_code=201)
+
+
+@router.patch("/users/{user_id}", responses=ERRORS, openapi_extra=_openapi(UserPatch))
+async def update_user(
+    user_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep, auth: AuthDep
+) -> JSON:
+    """Rename, set a password, disable (every token revoked) or enable a person."""
+    body = await _body(request, UserPatch)
+    changed = await accounts.update_user(engine, auth, user, user_id, **body)
+    return JSON({k: changed[k] for k in ("id", "username", "display_name", "is_active")})
+
+
+@router.post(
+    "/users/{user_id}/roles", status_code=201, responses=ERRORS, openapi_extra=_openapi(GrantIn)
+)
+async def grant_role(
+    user_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep
+) -> JSON:
+    """Give a person a role on a city or a ward."""
+    body = await _body(request, GrantIn)
+    grant = await accounts.grant_role(
+        engine, user, user_id, body["role"], body.get("city"), body.get("ward_id")
+    )
+    return JSON(grant, status_code=201)
+
+
+@router.delete("/users/{user_id}/roles/{grant_id}", status_code=204, responses=ERRORS)
+async def revoke_role(
+    user_id: IdPath, grant_id: IdPath, user: CurrentUser, engine: EngineDep, auth: AuthDep
+) -> Response:
+    """Take a role away."""
+    await accounts.revoke_role(engine, auth, user, user_id, grant_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/users/{user_id}/enrolments",
+    status_code=201,
+    responses=ERRORS,
+    openapi_extra=_openapi(EnrolmentIn),
+)
+async def enrol_phone(
+    user_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep, auth: AuthDep
+) -> JSON:
+    """A one-time link and QR code that enrols one phone for the person (valid 3 days)."""
+    body = await _body(request, EnrolmentIn)
+    code, expires_at = await accounts.enrolment(
+        engine, auth, user, user_id, body.get("device_name", "phone")
+    )
+    url = enrolment_url(str(request.base_url), code)
+    return JSON(
+        {"url": url, "expires_at": expires_at, "qr_svg": qr_svg(url)},
+        status_code=201,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/users/{user_id}/devices", responses=ERRORS)
+async def list_devices(user_id: IdPath, user: CurrentUser, engine: EngineDep) -> JSON:
+    """A person's enrolled phones (live, expired and revoked)."""
+    return JSON(await accounts.devices(engine, user, user_id))
+
+
+@router.delete("/devices/{token_id}", status_code=204, responses=ERRORS)
+async def revoke_device(
+    token_id: uuid.UUID, user: CurrentUser, engine: EngineDep, auth: AuthDep
+) -> Response:
+    """Revoke a phone: its next request is refused; what it has not sent stays on it."""
+    await accounts.revoke_device(engine, auth, user, token_id)
+    return Response(status_code=204)
+
+
+@router.patch("/cities/{slug}", responses=ERRORS, openapi_extra=_openapi(CityPatch))
+async def update_city(
+    slug: CityPath, request: Request, user: CurrentUser, engine: EngineDep
+) -> JSON:
+    """Publish (or unpublish) a city's aggregate maps and indicators: settlement level only,
+    never a household."""
+    body = await _body(request, CityPatch)
+    return JSON(await places.publish(engine, user, slug, bool(body["public_aggregates"])))

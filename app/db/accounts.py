@@ -1,0 +1,414 @@
+"""Queries on people, their roles, their tokens and enrolment codes, and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.pool import StatementPool
+
+# One statement per request that is not in the token cache: the token, its person, their
+# roles (a ward grant carries its city's slug).
+_PRINCIPAL_BY_TOKEN = """
+SELECT t.id AS token_id, t.kind, u.id AS user_id, u.username, u.display_name,
+       coalesce(
+         (SELECT json_agg(json_build_object(
+                   'role', g.role, 'city_id', g.city_id, 'ward_id', g.ward_id, 'city', c.slug)
+                   ORDER BY g.id)
+          FROM role_grants g LEFT JOIN cities c ON c.id = g.city_id
+          WHERE g.user_id = u.id), '[]') AS grants
+FROM auth_tokens t JOIN users u ON u.id = t.user_id
+WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now() AND u.is_active
+"""
+
+
+async def principal_by_token(pool: StatementPool, token_hash: bytes) -> dict[str, Any] | None:
+    """The person behind a live token (id, names, kind, grants), or None."""
+    records = await pool.fetch(_PRINCIPAL_BY_TOKEN, token_hash)
+    if not records:
+        return None
+    row = dict(records[0])
+    row["grants"] = orjson.loads(row["grants"])
+    row["token_id"] = str(row["token_id"])
+    return row
+
+
+async def touch_token(pool: StatementPool, token_id: str) -> None:
+    """Note when a token was last used (at most once a minute per token: the cache decides)."""
+    await pool.fetch(
+        "UPDATE auth_tokens SET last_used_at = now() WHERE id = $1::uuid", uuid.UUID(token_id)
+    )
+
+
+async def user_by_username(connection: AsyncConnection, username: str) -> dict[str, Any] | None:
+    """A person by username (with password hash), or None."""
+    row = (
+        await connection.execute(
+            text(
+                "SELECT id, username, display_name, password_hash, is_active, is_demo "
+                "FROM users WHERE username = :username"
+            ),
+            {"username": username},
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def user_by_id(connection: AsyncConnection, user_id: int) -> dict[str, Any] | None:
+    """A person by id, or None."""
+    row = (
+        await connection.execute(
+            text(
+                "SELECT id, username, display_name, is_active, is_demo, created_at "
+                "FROM users WHERE id = :id"
+            ),
+            {"id": user_id},
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def insert_user(
+    connection: AsyncConnection,
+    username: str,
+    display_name: str,
+    password_hash: str | None,
+    is_demo: bool = False,
+) -> int | None:
+    """A new person's id, or None when the username is taken."""
+    row = (
+        await connection.execute(
+            text(
+                "INSERT INTO users (username, display_name, password_hash, is_demo) "
+                "VALUES (:username, :display_name, :password_hash, :is_demo) "
+                "ON CONFLICT (username) DO NOTHING RETURNING id"
+            ),
+            {
+                "username": username,
+                "display_name": display_name,
+                "password_hash": password_hash,
+                "is_demo": is_demo,
+            },
+        )
+    ).first()
+    return int(row[0]) if row else None
+
+
+async def update_user(connection: AsyncConnection, user_id: int, **values: Any) -> None:
+    """Set some of display_name, password_hash, is_active."""
+    allowed = {"display_name", "password_hash", "is_active"}
+    assert set(values) <= allowed, values
+    if values:
+        assignments = ", ".join(f"{name} = :{name}" for name in values)
+        await connection.execute(
+            text(f"UPDATE users SET {assignments} WHERE id = :id"), {**values, "id": user_id}
+        )
+
+
+async def list_users(
+    connection: AsyncConnection, city_ids: Sequence[int] | None
+) -> list[dict[str, Any]]:
+    """People with their grants: everyone (None), or those with a role in these cities."""
+    where = (
+        ""
+        if city_ids is None
+        else "WHERE EXISTS (SELECT 1 FROM role_grants g2 WHERE g2.user_id = u.id "
+        "AND g2.city_id = ANY(:cities))"
+    )
+    rows = await connection.execute(
+        text(
+            f"""
+SELECT u.id, u.username, u.display_name, u.is_active, u.is_demo, u.created_at,
+       coalesce(
+         (SELECT json_agg(json_build_object(
+                   'id', g.id, 'role', g.role, 'city_id', g.city_id, 'ward_id', g.ward_id,
+                   'city', c.slug, 'ward', w.name) ORDER BY g.id)
+          FROM role_grants g LEFT JOIN cities c ON c.id = g.city_id
+          LEFT JOIN wards w ON w.id = g.ward_id
+          WHERE g.user_id = u.id), '[]') AS grants,
+       (SELECT count(*) FROM auth_tokens t WHERE t.user_id = u.id AND t.kind = 'device'
+          AND t.revoked_at IS NULL AND t.expires_at > now()) AS devices
+FROM users u {where} ORDER BY u.username
+"""
+        ),
+        {"cities": list(city_ids or [])},
+    )
+    users = []
+    for row in rows:
+        user = dict(row._mapping)
+        if isinstance(user["grants"], str | bytes):
+            user["grants"] = orjson.loads(user["grants"])
+        users.append(user)
+    return users
+
+
+async def grants_of(connection: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
+    """A person's grants."""
+    rows = await connection.execute(
+        text(
+            "SELECT g.id, g.role, g.city_id, g.ward_id, c.slug AS city FROM role_grants g "
+            "LEFT JOIN cities c ON c.id = g.city_id WHERE g.user_id = :id ORDER BY g.id"
+        ),
+        {"id": user_id},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def insert_grant(
+    connection: AsyncConnection,
+    user_id: int,
+    role: str,
+    city_id: int | None,
+    ward_id: int | None,
+    granted_by: int | None,
+) -> int | None:
+    """A new grant's id, or None when the person holds it already."""
+    row = (
+        await connection.execute(
+            text(
+                "INSERT INTO role_grants (user_id, role, city_id, ward_id, granted_by) "
+                "VALUES (:user_id, :role, :city_id, :ward_id, :granted_by) "
+                "ON CONFLICT DO NOTHING RETURNING id"
+            ),
+            {
+                "user_id": user_id,
+                "role": role,
+                "city_id": city_id,
+                "ward_id": ward_id,
+                "granted_by": granted_by,
+            },
+        )
+    ).first()
+    return int(row[0]) if row else None
+
+
+async def delete_grant(connection: AsyncConnection, grant_id: int) -> dict[str, Any] | None:
+    """Remove a grant; the removed row, or None."""
+    row = (
+        await connection.execute(
+            text(
+                "DELETE FROM role_grants WHERE id = :id "
+                "RETURNING id, user_id, role, city_id, ward_id"
+            ),
+            {"id": grant_id},
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def insert_token(
+    connection: AsyncConnection,
+    user_id: int,
+    kind: str,
+    token_hash: bytes,
+    expires_at: datetime,
+    name: str | None,
+) -> uuid.UUID:
+    """Store a new token (its hash only); its id."""
+    token_id = uuid.uuid4()
+    await connection.execute(
+        text(
+            "INSERT INTO auth_tokens (id, user_id, kind, token_hash, expires_at, name) "
+            "VALUES (:id, :user_id, :kind, :token_hash, :expires_at, :name)"
+        ),
+        {
+            "id": token_id,
+            "user_id": user_id,
+            "kind": kind,
+            "token_hash": token_hash,
+            "expires_at": expires_at,
+            "name": name,
+        },
+    )
+    return token_id
+
+
+async def revoke_tokens(
+    connection: AsyncConnection,
+    *,
+    token_id: uuid.UUID | None = None,
+    user_id: int | None = None,
+    kind: str | None = None,
+) -> list[bytes]:
+    """Revoke one token, or every live token of a person (of one kind); their hashes."""
+    clauses = ["revoked_at IS NULL"]
+    params: dict[str, Any] = {}
+    if token_id is not None:
+        clauses.append("id = :token_id")
+        params["token_id"] = token_id
+    if user_id is not None:
+        clauses.append("user_id = :user_id")
+        params["user_id"] = user_id
+    if kind is not None:
+        clauses.append("kind = :kind")
+        params["kind"] = kind
+    assert token_id is not None or user_id is not None
+    rows = await connection.execute(
+        text(
+            f"UPDATE auth_tokens SET revoked_at = now() WHERE {' AND '.join(clauses)} "
+            "RETURNING token_hash"
+        ),
+        params,
+    )
+    return [bytes(row[0]) for row in rows]
+
+
+async def devices_of(connection: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
+    """A person's enrolled phones (device tokens), newest first."""
+    rows = await connection.execute(
+        text(
+            "SELECT id, name, created_at, expires_at, revoked_at, last_used_at "
+            "FROM auth_tokens WHERE user_id = :id AND kind = 'device' ORDER BY created_at DESC"
+        ),
+        {"id": user_id},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def token_owner(connection: AsyncConnection, token_id: uuid.UUID) -> int | None:
+    """Whose token this is."""
+    row = (
+        await connection.execute(
+            text("SELECT user_id FROM auth_tokens WHERE id = :id"), {"id": token_id}
+        )
+    ).first()
+    return int(row[0]) if row else None
+
+
+async def insert_enrolment(
+    connection: AsyncConnection,
+    user_id: int,
+    code_hash: bytes,
+    device_name: str,
+    created_by: int | None,
+    expires_at: datetime,
+) -> uuid.UUID:
+    """Store a one-time enrolment code (its hash only); its id."""
+    enrolment_id = uuid.uuid4()
+    await connection.execute(
+        text(
+            "INSERT INTO enrolments (id, code_hash, user_id, device_name, created_by, expires_at) "
+            "VALUES (:id, :code_hash, :user_id, :device_name, :created_by, :expires_at)"
+        ),
+        {
+            "id": enrolment_id,
+            "code_hash": code_hash,
+            "user_id": user_id,
+            "device_name": device_name,
+            "created_by": created_by,
+            "expires_at": expires_at,
+        },
+    )
+    return enrolment_id
+
+
+async def claim_enrolment(connection: AsyncConnection, code_hash: bytes) -> dict[str, Any] | None:
+    """Use a live, unused enrolment code once (locked: two phones cannot both use it)."""
+    row = (
+        await connection.execute(
+            text(
+                "UPDATE enrolments e SET used_at = now() FROM users u "
+                "WHERE e.code_hash = :code_hash AND e.used_at IS NULL AND e.expires_at > now() "
+                "AND u.id = e.user_id AND u.is_active "
+                "RETURNING e.id, e.user_id, e.device_name"
+            ),
+            {"code_hash": code_hash},
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def link_enrolment(
+    connection: AsyncConnection, enrolment_id: uuid.UUID, token_id: uuid.UUID
+) -> None:
+    """Record which device token an enrolment became."""
+    await connection.execute(
+        text("UPDATE enrolments SET token_id = :token_id WHERE id = :id"),
+        {"id": enrolment_id, "token_id": token_id},
+    )
+
+
+async def recent_failures(
+    connection: AsyncConnection, username: str, address: str, since: datetime
+) -> tuple[int, int]:
+    """Failed sign-ins since a time: for this account, and from this address."""
+    row = (
+        await connection.execute(
+            text(
+                "SELECT (SELECT count(*) FROM sign_in_failures "
+                "        WHERE username = :username AND at > :since), "
+                "       (SELECT count(*) FROM sign_in_failures "
+                "        WHERE address = :address AND at > :since)"
+            ),
+            {"username": username, "address": address, "since": since},
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def record_failure(
+    connection: AsyncConnection, username: str, address: str, forget_before: datetime
+) -> None:
+    """Note a failed sign-in; forget those older than the throttling window."""
+    await connection.execute(
+        text("INSERT INTO sign_in_failures (username, address) VALUES (:username, :address)"),
+        {"username": username, "address": address},
+    )
+    await connection.execute(
+        text("DELETE FROM sign_in_failures WHERE at < :before"), {"before": forget_before}
+    )
+
+
+async def clear_failures(connection: AsyncConnection, username: str) -> None:
+    """A successful sign-in clears the account's failures."""
+    await connection.execute(
+        text("DELETE FROM sign_in_failures WHERE username = :username"), {"username": username}
+    )
+
+
+async def audit(
+    connection: AsyncConnection,
+    *,
+    actor_id: int | None,
+    actor: str | None,
+    action: str,
+    entity: str,
+    entity_id: str,
+    old: Any = None,
+    new: Any = None,
+) -> None:
+    """Keep one change on record: who, when, what, the old value and the new."""
+    await connection.execute(
+        text(
+            "INSERT INTO audit_log (actor_id, actor, action, entity, entity_id, old, new) "
+            "VALUES (:actor_id, :actor, :action, :entity, :entity_id, "
+            "CAST(:old AS jsonb), CAST(:new AS jsonb))"
+        ),
+        {
+            "actor_id": actor_id,
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "old": None if old is None else orjson.dumps(old, default=str).decode(),
+            "new": None if new is None else orjson.dumps(new, default=str).decode(),
+        },
+    )
+
+
+async def history(connection: AsyncConnection, entity: str, entity_id: str) -> list[dict[str, Any]]:
+    """The audit log of one thing, oldest first."""
+    rows = await connection.execute(
+        text(
+            "SELECT at, actor, action, old, new FROM audit_log "
+            "WHERE entity = :entity AND entity_id = :entity_id ORDER BY at, id"
+        ),
+        {"entity": entity, "entity_id": entity_id},
+    )
+    return [dict(row._mapping) for row in rows]

@@ -1,0 +1,288 @@
+"""Use case: people, their roles and their phones, managed by admins (web pages and CLI).
+
+A city admin manages the people who hold roles in their city; only a national admin grants
+national admin or manages people with no city. Every change is on record (audit_log).
+`actor=None` is the command line, run by whoever runs the server.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.db import accounts as queries
+from app.db import places as place_queries
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from app.services.access import ROLES, Principal
+from app.services.auth import Authenticator, hash_password
+
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+MIN_PASSWORD = 8
+
+
+def _actor(actor: Principal | None) -> tuple[int | None, str]:
+    return (actor.user_id, actor.username) if actor else (None, "cli")
+
+
+async def _managed_user(
+    connection: AsyncConnection, actor: Principal | None, user_id: int
+) -> dict[str, Any]:
+    """A person the actor may manage, or NotFound (others do not exist for them).
+
+    The command line and national admins manage everyone; a city admin manages people whose
+    every role is in cities they administer, and people with no role yet (just created).
+    """
+    user = await queries.user_by_id(connection, user_id)
+    if user is None:
+        raise NotFound("user_not_found", id=user_id)
+    if actor is None or actor.is_national_admin:
+        return user
+    grants = await queries.grants_of(connection, user_id)
+    if any(g["role"] == "national_admin" for g in grants) or not all(
+        actor.can_manage_city(g["city_id"]) for g in grants
+    ):
+        raise NotFound("user_not_found", id=user_id)
+    return user
+
+
+def _check_password(password: str | None, field: str = "password") -> list[Problem]:
+    if password is None:
+        return []
+    if len(password) < MIN_PASSWORD:
+        return [Problem(field, "password_too_short", {"min": MIN_PASSWORD})]
+    if len(password) > 256:
+        return [Problem(field, "text_too_long", {"max": 256})]
+    return []
+
+
+async def create_user(
+    engine: AsyncEngine,
+    actor: Principal | None,
+    username: str,
+    display_name: str,
+    password: str | None = None,
+    is_demo: bool = False,
+) -> dict[str, Any]:
+    """A new person (a volunteer may have no password: their phone is enrolled)."""
+    username = (username or "").strip().lower()
+    problems = []
+    if not USERNAME.fullmatch(username):
+        problems.append(Problem("username", "invalid_username"))
+    display_name = (display_name or "").strip()
+    if not display_name or len(display_name) > 120 or "\x00" in display_name:
+        problems.append(Problem("display_name", "text_too_long", {"max": 120}))
+    problems += _check_password(password)
+    if problems:
+        raise InvalidInput(problems)
+    if actor is not None and not actor.has_role("city_admin"):
+        raise Forbidden("not_allowed")
+    password_hash = hash_password(password) if password else None
+    actor_id, actor_name = _actor(actor)
+    async with engine.begin() as connection:
+        user_id = await queries.insert_user(
+            connection, username, display_name, password_hash, is_demo
+        )
+        if user_id is None:
+            raise Conflict("username_taken", username=username)
+        await queries.audit(
+            connection,
+            actor_id=actor_id,
+            actor=actor_name,
+            action="user.create",
+            entity="user",
+            entity_id=str(user_id),
+            new={"username": username, "display_name": display_name},
+        )
+    return {"id": user_id, "username": username, "display_name": display_name}
+
+
+async def update_user(
+    engine: AsyncEngine,
+    auth: Authenticator,
+    actor: Principal | None,
+    user_id: int,
+    *,
+    display_name: str | None = None,
+    password: str | None = None,
+    is_active: bool | None = None,
+) -> dict[str, Any]:
+    """Rename, set a password, disable or enable a person; disabling revokes every token."""
+    problems = _check_password(password)
+    if display_name is not None and (not display_name.strip() or len(display_name) > 120):
+        problems.append(Problem("display_name", "text_too_long", {"max": 120}))
+    if problems:
+        raise InvalidInput(problems)
+    values: dict[str, Any] = {}
+    if display_name is not None:
+        values["display_name"] = display_name.strip()
+    if password is not None:
+        values["password_hash"] = hash_password(password)
+    if is_active is not None:
+        values["is_active"] = is_active
+    actor_id, actor_name = _actor(actor)
+    async with engine.begin() as connection:
+        user = await _managed_user(connection, actor, user_id)
+        await queries.update_user(connection, user_id, **values)
+        await queries.audit(
+            connection,
+            actor_id=actor_id,
+            actor=actor_name,
+            action="user.update",
+            entity="user",
+            entity_id=str(user_id),
+            old={k: user.get(k) for k in ("display_name", "is_active") if k in values},
+            new={k: ("***" if k == "password_hash" else v) for k, v in values.items()},
+        )
+    if is_active is False or password is not None:
+        await auth.revoke(engine, user_id=user_id)
+    return {**user, **{k: v for k, v in values.items() if k != "password_hash"}}
+
+
+async def grant_role(
+    engine: AsyncEngine,
+    actor: Principal | None,
+    user_id: int,
+    role: str,
+    city_slug: str | None = None,
+    ward_id: int | None = None,
+) -> dict[str, Any]:
+    """Give a person a role on a place (a city, or a ward of it)."""
+    if role not in ROLES:
+        raise InvalidInput([Problem("role", "invalid_choice", {"value": role, "allowed": ROLES})])
+    actor_id, actor_name = _actor(actor)
+    async with engine.begin() as connection:
+        city_id: int | None = None
+        if role == "national_admin":
+            if actor is not None and not actor.is_national_admin:
+                raise Forbidden("not_allowed")
+            if city_slug or ward_id:
+                raise InvalidInput([Problem("city", "role_has_no_place")])
+        else:
+            if ward_id is not None:
+                ward = await place_queries.ward_by_id(connection, ward_id)
+                if ward is None or (city_slug and ward["city"] != city_slug):
+                    raise NotFound("ward_not_found", id=ward_id)
+                city_id = int(ward["city_id"])
+            elif city_slug:
+                city = await place_queries.city_by_slug(connection, city_slug)
+                if city is None:
+                    raise NotFound("unknown_city", city=city_slug)
+                city_id = int(city["id"])
+            else:
+                raise InvalidInput([Problem("city", "missing")])
+            if role == "ward_leader" and ward_id is None:
+                raise InvalidInput([Problem("ward_id", "missing")])
+            if role in ("planner", "city_admin") and ward_id is not None:
+                raise InvalidInput([Problem("ward_id", "role_is_city_wide")])
+            if actor is not None and not actor.can_manage_city(city_id):
+                raise NotFound("unknown_city", city=city_slug or str(city_id))
+        await _managed_user(connection, actor, user_id)
+        grant_id = await queries.insert_grant(
+            connection, user_id, role, city_id, ward_id, actor_id
+        )
+        if grant_id is not None:
+            await queries.audit(
+                connection,
+                actor_id=actor_id,
+                actor=actor_name,
+                action="role.grant",
+                entity="user",
+                entity_id=str(user_id),
+                new={"role": role, "city_id": city_id, "ward_id": ward_id},
+            )
+    return {"id": grant_id, "role": role, "city_id": city_id, "ward_id": ward_id}
+
+
+async def revoke_role(
+    engine: AsyncEngine, auth: Authenticator, actor: Principal | None, user_id: int, grant_id: int
+) -> None:
+    """Take a role away (refused at once in this process, within seconds elsewhere)."""
+    actor_id, actor_name = _actor(actor)
+    async with engine.begin() as connection:
+        await _managed_user(connection, actor, user_id)
+        grants = {g["id"]: g for g in await queries.grants_of(connection, user_id)}
+        grant = grants.get(grant_id)
+        if grant is None:
+            raise NotFound("grant_not_found", id=grant_id)
+        if grant["role"] == "national_admin" and actor and not actor.is_national_admin:
+            raise NotFound("grant_not_found", id=grant_id)
+        if grant["city_id"] and actor and not actor.can_manage_city(grant["city_id"]):
+            raise NotFound("grant_not_found", id=grant_id)
+        await queries.delete_grant(connection, grant_id)
+        await queries.audit(
+            connection,
+            actor_id=actor_id,
+            actor=actor_name,
+            action="role.revoke",
+            entity="user",
+            entity_id=str(user_id),
+            old={k: grant[k] for k in ("role", "city_id", "ward_id")},
+        )
+    auth.forget()  # roles live in the token cache: everyone re-reads theirs
+
+
+async def list_people(engine: AsyncEngine, actor: Principal) -> list[dict[str, Any]]:
+    """The people an admin manages, with their roles and phones."""
+    cities = None if actor.is_national_admin else sorted(actor.cities_as("city_admin"))
+    if cities == []:
+        raise Forbidden("not_allowed")
+    async with engine.connect() as connection:
+        return await queries.list_users(connection, cities)
+
+
+async def enrolment(
+    engine: AsyncEngine,
+    auth: Authenticator,
+    actor: Principal | None,
+    user_id: int,
+    device_name: str,
+) -> tuple[str, datetime]:
+    """A one-time code to enrol a phone for a person: (code, expires_at)."""
+    device_name = (device_name or "").strip()[:80] or "phone"
+    actor_id, actor_name = _actor(actor)
+    async with engine.begin() as connection:
+        await _managed_user(connection, actor, user_id)
+        await queries.audit(
+            connection,
+            actor_id=actor_id,
+            actor=actor_name,
+            action="device.enrolment",
+            entity="user",
+            entity_id=str(user_id),
+            new={"device_name": device_name},
+        )
+    return await auth.new_enrolment(engine, user_id, device_name, actor_id)
+
+
+async def devices(engine: AsyncEngine, actor: Principal | None, user_id: int) -> list[Any]:
+    """A person's enrolled phones."""
+    async with engine.connect() as connection:
+        await _managed_user(connection, actor, user_id)
+        return await queries.devices_of(connection, user_id)
+
+
+async def revoke_device(
+    engine: AsyncEngine, auth: Authenticator, actor: Principal | None, token_id: uuid.UUID
+) -> None:
+    """Revoke an enrolled phone: its next request is a 401 (the outbox stays on the phone)."""
+    async with engine.connect() as connection:
+        owner = await queries.token_owner(connection, token_id)
+        if owner is None:
+            raise NotFound("device_not_found", id=str(token_id))
+        await _managed_user(connection, actor, owner)
+    await auth.revoke(engine, token_id=token_id)
+    actor_id, actor_name = _actor(actor)
+    async with engine.begin() as connection:
+        await queries.audit(
+            connection,
+            actor_id=actor_id,
+            actor=actor_name,
+            action="device.revoke",
+            entity="user",
+            entity_id=str(owner),
+            old={"token_id": str(token_id)},
+        )

@@ -1,0 +1,278 @@
+"""Use case: sign in, tokens, phone enrolment, sign out; who is behind a request.
+
+Tokens are opaque random strings; the database keeps only their HMAC under the server's
+secret key. Every request with a token costs one dictionary lookup: the person behind a token
+is cached in the process for `cache_seconds` (10 s), so a revoked token or a disabled person
+is refused everywhere within that time (at once in the process that revoked it), and the
+survey ingest path keeps its speed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import accounts as queries
+from app.db.pool import StatementPool
+from app.errors import TooManyRequests, Unauthorized
+from app.services.access import Principal, grants_from_rows
+
+TokenKind = Literal["api", "session", "device"]
+PASSWORDS = PasswordHasher()
+# Verified against when the username is unknown, so that a wrong username and a wrong
+# password take the same time.
+_DUMMY_HASH = PASSWORDS.hash("not a password of anyone")
+TOKEN_BYTES = 32
+
+
+@dataclass(frozen=True)
+class AuthPolicy:
+    """Lifetimes and throttling, from settings."""
+
+    api_token: timedelta = timedelta(hours=24)
+    session: timedelta = timedelta(hours=12)
+    device_token: timedelta = timedelta(days=30)
+    enrolment: timedelta = timedelta(days=3)
+    failure_window: timedelta = timedelta(minutes=15)
+    max_failures_per_account: int = 5
+    max_failures_per_address: int = 30
+    cache_seconds: float = 10.0
+
+    def lifetime(self, kind: TokenKind) -> timedelta:
+        """How long a token of this kind lives."""
+        return {"api": self.api_token, "session": self.session, "device": self.device_token}[kind]
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as its holder receives it (the only time it exists in clear)."""
+
+    token: str
+    token_id: uuid.UUID
+    kind: TokenKind
+    expires_at: datetime
+    user_id: int
+
+    @property
+    def expires_in(self) -> int:
+        """Seconds until it expires."""
+        return max(0, int((self.expires_at - datetime.now(UTC)).total_seconds()))
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of a password."""
+    return PASSWORDS.hash(password)
+
+
+def check_password(password_hash: str | None, password: str) -> bool:
+    """Whether the password matches (constant work when there is no hash)."""
+    try:
+        return PASSWORDS.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class Authenticator:
+    """Tokens: issue, resolve (cached), revoke. One per app, holding the secret key."""
+
+    def __init__(self, pool: StatementPool, secret: bytes, policy: AuthPolicy) -> None:
+        self.pool = pool
+        self.policy = policy
+        self._secret = secret
+        self._cache: OrderedDict[bytes, tuple[float, Principal | None, float]] = OrderedDict()
+        self._cache_size = 20_000
+
+    def token_hash(self, token: str) -> bytes:
+        """The HMAC under which a token is stored."""
+        return hmac.new(self._secret, token.encode(), hashlib.sha256).digest()
+
+    def csrf_token(self, token_id: str) -> str:
+        """The CSRF token of a session: derived, so nothing more is stored."""
+        return hmac.new(self._secret, b"csrf:" + token_id.encode(), hashlib.sha256).hexdigest()
+
+    async def principal(self, token: str) -> Principal | None:
+        """The person behind a live token, or None."""
+        if not token or len(token) > 200:
+            return None
+        key = self.token_hash(token)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        row = await queries.principal_by_token(self.pool, key)
+        principal = None
+        if row is not None:
+            principal = Principal(
+                user_id=row["user_id"],
+                username=row["username"],
+                display_name=row["display_name"],
+                grants=grants_from_rows(row["grants"]),
+                token_id=row["token_id"],
+                token_kind=row["kind"],
+            )
+            last_touch = cached[2] if cached is not None else 0.0
+            if now - last_touch > 60:
+                await queries.touch_token(self.pool, row["token_id"])
+                last_touch = now
+        else:
+            last_touch = 0.0
+        self._remember(key, principal, now, last_touch)
+        return principal
+
+    def _remember(
+        self, key: bytes, principal: Principal | None, now: float, last_touch: float
+    ) -> None:
+        self._cache[key] = (now + self.policy.cache_seconds, principal, last_touch)
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def forget(self, hashes: list[bytes] | None = None) -> None:
+        """Drop tokens (all when None) from this process's cache: revoked now, refused now."""
+        if hashes is None:
+            self._cache.clear()
+        else:
+            for key in hashes:
+                self._cache.pop(key, None)
+
+    async def issue(
+        self, engine: AsyncEngine, user_id: int, kind: TokenKind, name: str | None = None
+    ) -> IssuedToken:
+        """A new token for a person."""
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        expires_at = datetime.now(UTC) + self.policy.lifetime(kind)
+        async with engine.begin() as connection:
+            token_id = await queries.insert_token(
+                connection, user_id, kind, self.token_hash(token), expires_at, name
+            )
+        return IssuedToken(token, token_id, kind, expires_at, user_id)
+
+    async def sign_in(
+        self,
+        engine: AsyncEngine,
+        username: str,
+        password: str,
+        address: str,
+        kind: TokenKind = "api",
+        name: str | None = None,
+    ) -> IssuedToken:
+        """Check a username and password (throttled per account and address); a new token.
+
+        Raises Unauthorized for a wrong pair (the same answer for an unknown username) and
+        TooManyRequests when the account or the address failed too often lately.
+        """
+        username = username.strip().lower()[:64]
+        now = datetime.now(UTC)
+        since = now - self.policy.failure_window
+        async with engine.begin() as connection:
+            by_account, by_address = await queries.recent_failures(
+                connection, username, address, since
+            )
+            if (
+                by_account >= self.policy.max_failures_per_account
+                or by_address >= self.policy.max_failures_per_address
+            ):
+                window = int(self.policy.failure_window.total_seconds())
+                raise TooManyRequests(
+                    "too_many_sign_ins", retry_after=window, minutes=max(1, window // 60)
+                )
+            user = await queries.user_by_username(connection, username)
+        stored_hash = user["password_hash"] if user and user["is_active"] else None
+        if not check_password(stored_hash, password):
+            async with engine.begin() as connection:
+                await queries.record_failure(
+                    connection, username, address, now - timedelta(days=1)
+                )
+            raise Unauthorized("bad_credentials")
+        assert user is not None
+        async with engine.begin() as connection:
+            await queries.clear_failures(connection, username)
+            if PASSWORDS.check_needs_rehash(stored_hash or ""):
+                await queries.update_user(
+                    connection, user["id"], password_hash=hash_password(password)
+                )
+        return await self.issue(engine, user["id"], kind, name)
+
+    async def revoke(
+        self,
+        engine: AsyncEngine,
+        *,
+        token_id: uuid.UUID | None = None,
+        user_id: int | None = None,
+        kind: str | None = None,
+    ) -> int:
+        """Revoke a token or a person's tokens; refused at once here, within the cache time
+        in other processes. How many were live."""
+        async with engine.begin() as connection:
+            hashes = await queries.revoke_tokens(
+                connection, token_id=token_id, user_id=user_id, kind=kind
+            )
+        self.forget(hashes)
+        return len(hashes)
+
+    async def new_enrolment(
+        self, engine: AsyncEngine, user_id: int, device_name: str, created_by: int | None
+    ) -> tuple[str, datetime]:
+        """A one-time code that enrols one phone for a person: (code, expires_at)."""
+        code = secrets.token_urlsafe(24)
+        expires_at = datetime.now(UTC) + self.policy.enrolment
+        async with engine.begin() as connection:
+            await queries.insert_enrolment(
+                connection, user_id, self.token_hash(code), device_name, created_by, expires_at
+            )
+        return code, expires_at
+
+    async def enrol(self, engine: AsyncEngine, code: str) -> IssuedToken:
+        """Turn a one-time code into the phone's own device token (Unauthorized if used,
+        expired or unknown)."""
+        if not code or len(code) > 200:
+            raise Unauthorized("bad_enrolment")
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        expires_at = datetime.now(UTC) + self.policy.device_token
+        async with engine.begin() as connection:
+            enrolment = await queries.claim_enrolment(connection, self.token_hash(code))
+            if enrolment is None:
+                raise Unauthorized("bad_enrolment")
+            token_id = await queries.insert_token(
+                connection,
+                enrolment["user_id"],
+                "device",
+                self.token_hash(token),
+                expires_at,
+                enrolment["device_name"],
+            )
+            await queries.link_enrolment(connection, enrolment["id"], token_id)
+        return IssuedToken(token, token_id, "device", expires_at, enrolment["user_id"])
+
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "change_me", "secret", "placeholder", "please-change-me"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+def secret_problem(secret: str | None) -> str | None:
+    """Why a secret key is unfit to run outside demo mode, or None when it is fine."""
+    if secret is None or not secret.strip():
+        return "SECRET_KEY is not set"
+    if secret.strip().lower() in PLACEHOLDER_SECRETS or "change" in secret.lower():
+        return "SECRET_KEY is a placeholder"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters"
+    return None
+
+
+def me(principal: Principal) -> dict[str, Any]:
+    """The person and their roles, as GET /api/v1/me answers."""
+    return principal.as_dict()

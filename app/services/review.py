@@ -1,0 +1,215 @@
+"""Use case: review surveys (approve, send back, reject), corrections, and their history.
+
+States: received -> approved | needs_correction (with a comment the volunteer sees on the
+phone) | rejected (with a reason); a correction sends the survey back to received. A reviewer
+may change a decision later (an error found after approval); every change is on record in
+the audit log, and a correction keeps the content it replaces as an earlier version.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import accounts as audit_queries
+from app.db import submissions as queries
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from app.forms.registry import FormRegistry
+from app.services.access import Principal
+from app.services.intake import PreparedSubmission
+from app.services.submissions import redact, submission_row
+
+Decision = Literal["approved", "needs_correction", "rejected"]
+DECISIONS: tuple[Decision, ...] = ("approved", "needs_correction", "rejected")
+MAX_COMMENT = 1000
+
+
+def _comment(decision: str, comment: Any) -> str | None:
+    """The reviewer's comment: required to send back or reject (the volunteer reads it)."""
+    problems = []
+    if decision not in DECISIONS:
+        problems.append(
+            Problem("decision", "invalid_choice", {"value": decision, "allowed": DECISIONS})
+        )
+    if comment is not None and not isinstance(comment, str):
+        problems.append(Problem("comment", "not_text"))
+        comment = None
+    text_ = (comment or "").strip()
+    if len(text_) > MAX_COMMENT:
+        problems.append(Problem("comment", "text_too_long", {"max": MAX_COMMENT}))
+    if "\x00" in text_:
+        problems.append(Problem("comment", "nul_character"))
+    if decision in ("needs_correction", "rejected") and not text_:
+        problems.append(Problem("comment", "comment_required"))
+    if problems:
+        raise InvalidInput(problems)
+    return text_ or None
+
+
+async def review(
+    engine: AsyncEngine,
+    reviewer: Principal,
+    survey_id: uuid.UUID,
+    decision: str,
+    comment: Any = None,
+) -> dict[str, Any]:
+    """Record a decision on one survey; the same decision again changes nothing."""
+    text_ = _comment(decision, comment)
+    async with engine.begin() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        current = await queries.lock_for_change(raw, survey_id)
+        if current is None or not reviewer.can_read_survey(current):
+            raise NotFound("survey_not_found", id=str(survey_id))
+        if not reviewer.can_review(current):
+            raise Forbidden("not_allowed")
+        old = {"status": current["status"], "comment": current["review_comment"]}
+        new = {"status": decision, "comment": text_}
+        if old != new:
+            await queries.set_review(raw, survey_id, decision, text_, reviewer.user_id)
+            await audit_queries.audit(
+                connection,
+                actor_id=reviewer.user_id,
+                actor=reviewer.username,
+                action="survey.review",
+                entity="survey",
+                entity_id=str(survey_id),
+                old=old,
+                new=new,
+            )
+    return {"id": str(survey_id), "status": decision, "review_comment": text_}
+
+
+async def approve_settlement(
+    engine: AsyncEngine, reviewer: Principal, settlement_id: int, only_unflagged: bool = False
+) -> dict[str, Any]:
+    """Approve every received survey of a settlement (its ward leader or city admin), each
+    decision on record; `only_unflagged` leaves flagged surveys for a closer look."""
+    async with engine.begin() as connection:
+        row = (
+            await connection.execute(
+                text("SELECT id, city_id, ward_id FROM settlements WHERE id = :id"),
+                {"id": settlement_id},
+            )
+        ).first()
+        place = dict(row._mapping) if row else None
+        if place is None or not reviewer.can_review(
+            {"city_id": place["city_id"], "ward_id": place["ward_id"]}
+        ):
+            raise NotFound("settlement_not_found", id=settlement_id)
+        flagged = " AND cardinality(flags) = 0" if only_unflagged else ""
+        result = await connection.execute(
+            text(
+                f"""
+WITH approved AS (
+  UPDATE household_surveys SET status = 'approved', review_comment = NULL,
+         reviewed_by = :reviewer, reviewed_at = now(), updated_at = now()
+  WHERE settlement_id = :settlement AND status = 'received'{flagged}
+  RETURNING id
+)
+INSERT INTO audit_log (actor_id, actor, action, entity, entity_id, old, new)
+SELECT :reviewer, :actor, 'survey.review', 'survey', id::text,
+       '{{"status": "received", "comment": null}}'::jsonb,
+       '{{"status": "approved", "comment": null, "bulk": true}}'::jsonb
+FROM approved
+RETURNING entity_id
+"""
+            ),
+            {
+                "reviewer": reviewer.user_id,
+                "actor": reviewer.username,
+                "settlement": settlement_id,
+            },
+        )
+        approved = len(result.fetchall())
+    return {"settlement_id": settlement_id, "approved": approved}
+
+
+async def correct(
+    engine: AsyncEngine,
+    collector: Principal,
+    survey_id: uuid.UUID,
+    prepared: PreparedSubmission,
+) -> tuple[str, dict[str, Any]]:
+    """A volunteer's correction of their own survey, until it is approved or rejected:
+    ("unchanged" | "corrected", the stored record). The content it replaces is kept."""
+    if prepared.id != survey_id:
+        raise InvalidInput([Problem("id", "id_mismatch", {"id": str(survey_id)})])
+    async with engine.begin() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        current = await queries.lock_for_change(raw, survey_id)
+        if current is None or not collector.can_read_survey(current):
+            raise NotFound("survey_not_found", id=str(survey_id))
+        if current["content_hash"] == prepared.content_hash:
+            outcome = "unchanged"
+        elif not collector.can_correct(current):
+            raise Conflict("not_correctable", status=current["status"])
+        else:
+            outcome = "corrected"
+            await queries.keep_version(raw, current, collector.user_id)
+            await queries.replace_content(
+                raw, submission_row(prepared, current["collector_user_id"])
+            )
+            await audit_queries.audit(
+                connection,
+                actor_id=collector.user_id,
+                actor=collector.username,
+                action="survey.correct",
+                entity="survey",
+                entity_id=str(survey_id),
+                old={"version": current["version"], "status": current["status"]},
+                new={"version": current["version"] + 1, "status": "received"},
+            )
+        records = await queries.fetch_records(connection, [survey_id], with_answers=True)
+    return outcome, records[str(survey_id)]
+
+
+async def history(
+    engine: AsyncEngine, forms: FormRegistry, reader: Principal, survey_id: uuid.UUID
+) -> dict[str, Any]:
+    """Who changed the survey, when and how; its earlier versions (personal answers only
+    for those who may see them)."""
+    async with engine.connect() as connection:
+        records = await queries.fetch_records(connection, [survey_id])
+        record = records.get(str(survey_id))
+        if record is None or not reader.can_read_survey(record):
+            raise NotFound("survey_not_found", id=str(survey_id))
+        changes = await audit_queries.history(connection, "survey", str(survey_id))
+        earlier = await queries.versions(connection, survey_id)
+    shown = []
+    for version in earlier:
+        content = dict(version["content"])
+        # Redacted as the survey is (its place and collector decide), by the form the
+        # earlier version was written in.
+        as_record = {
+            **record,
+            "form_id": content.get("form_id"),
+            "form_version": content.get("form_version"),
+            "answers": content.get("answers") or {},
+        }
+        shown.append(
+            {
+                "version": version["version"],
+                "replaced_at": version["replaced_at"],
+                "content_hash": version["content_hash"],
+                "content": {**content, "answers": redact(as_record, forms, reader)["answers"]},
+            }
+        )
+    return {
+        "id": str(survey_id),
+        "version": record["version"],
+        "status": record["status"],
+        "changes": changes,
+        "versions": shown,
+    }
+
+
+async def own_surveys(
+    engine: AsyncEngine, collector: Principal, since: datetime | None, limit: int = 500
+) -> list[dict[str, Any]]:
+    """A volunteer's surveys changed since a time: what the phone shows of their review."""
+    async with engine.connect() as connection:
+        return await queries.own_changes(connection, collector.user_id, since, limit)

@@ -1,0 +1,258 @@
+"""Accounts against a real PostGIS: sign-in, tokens that expire and are revoked, throttling,
+phone enrolment, web sessions with CSRF, and a server that refuses to start without a key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from app.main import create_app
+from app.services.auth import hash_password
+from app.settings import Settings
+from tests import hostile
+from tests.auth import bearer, make_token, make_user, token_hash
+from tests.factories import household_survey
+
+PASSWORD = "mật-khẩu-đủ-dài"
+
+
+@pytest.fixture(scope="module")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def fresh(settings: Settings, sync_engine: Engine) -> Iterator[TestClient]:
+    """An app with a token cache of 0 s (every request reads the token's state), nobody
+    signed in, and no sign-in failures on record."""
+    with sync_engine.begin() as connection:
+        connection.execute(text("DELETE FROM sign_in_failures"))
+    quick = settings.model_copy(update={"token_cache_seconds": 0})
+    with TestClient(create_app(quick)) as client:
+        yield client
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> dict:
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    return {"status": response.status_code, "body": response.json(), "headers": response.headers}
+
+
+def test_password_sign_in_gives_a_bearer_token(
+    fresh: TestClient, sync_engine: Engine, password_hash: str
+) -> None:
+    make_user(
+        sync_engine, "hoa.nguyen", [("volunteer", ("city", "tam-ky"))], password_hash=password_hash
+    )
+    answer = sign_in(fresh, "Hoa.Nguyen ")  # usernames are case-insensitive
+    assert answer["status"] == 200, answer
+    body = answer["body"]
+    assert body["token_type"] == "bearer" and 23 * 3600 < body["expires_in"] <= 24 * 3600
+    assert answer["headers"]["cache-control"] == "no-store"
+    me = fresh.get("/api/v1/me", headers=bearer(body["access_token"]))
+    assert me.status_code == 200
+    assert me.json()["username"] == "hoa.nguyen"
+    assert me.json()["roles"][0]["role"] == "volunteer"
+    assert me.json()["roles"][0]["city"] == "tam-ky"
+    with sync_engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT token_hash FROM auth_tokens WHERE token_hash = :h"),
+            {"h": token_hash(body["access_token"])},
+        ).scalar()
+        assert stored is not None  # only its HMAC is kept
+        clear = connection.execute(
+            text("SELECT count(*) FROM auth_tokens WHERE encode(token_hash, 'escape') LIKE :t"),
+            {"t": f"%{body['access_token']}%"},
+        ).scalar_one()
+        assert clear == 0
+
+
+def test_wrong_and_unknown_sign_ins_are_the_same_401(
+    fresh: TestClient, sync_engine: Engine, password_hash: str
+) -> None:
+    make_user(sync_engine, "lan", [], password_hash=password_hash)
+    wrong = sign_in(fresh, "lan", "not the password")
+    unknown = sign_in(fresh, "nobody-here", "whatever1")
+    assert wrong["status"] == unknown["status"] == 401
+    assert wrong["body"]["code"] == unknown["body"]["code"] == "bad_credentials"
+    assert wrong["headers"]["www-authenticate"].startswith("Bearer")
+
+
+def test_sign_ins_are_throttled_per_account_and_address(
+    fresh: TestClient, sync_engine: Engine, password_hash: str
+) -> None:
+    make_user(sync_engine, "tuan", [], password_hash=password_hash)
+    for _ in range(5):
+        assert sign_in(fresh, "tuan", "guess-guess")["status"] == 401
+    locked = sign_in(fresh, "tuan")  # even the right password waits now
+    assert locked["status"] == 429
+    assert int(locked["headers"]["retry-after"]) > 0
+    assert locked["body"]["code"] == "too_many_sign_ins"
+    # Another account from the same address still works, until the address's limit.
+    make_user(sync_engine, "mai", [], password_hash=password_hash)
+    assert sign_in(fresh, "mai")["status"] == 200
+    for index in range(30):
+        sign_in(fresh, f"spray-{index}", "password1")
+    assert sign_in(fresh, "mai")["status"] == 429
+
+
+def test_tokens_expire_and_are_revoked(
+    fresh: TestClient, sync_engine: Engine, password_hash: str
+) -> None:
+    user_id = make_user(sync_engine, "expiring", [("volunteer", ("city", "tam-ky"))])
+    old = make_token(sync_engine, user_id, lifetime=timedelta(seconds=-1))
+    assert fresh.get("/api/v1/me", headers=bearer(old)).status_code == 401
+    live = make_token(sync_engine, user_id)
+    assert fresh.get("/api/v1/me", headers=bearer(live)).status_code == 200
+    assert fresh.post("/api/v1/auth/logout", headers=bearer(live)).status_code == 204
+    assert fresh.get("/api/v1/me", headers=bearer(live)).status_code == 401
+    # Disabling a person revokes everything they hold.
+    other = make_token(sync_engine, user_id)
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE users SET is_active = false WHERE id = :id"), {"id": user_id}
+        )
+    assert fresh.get("/api/v1/me", headers=bearer(other)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer", "Bearer nonsense", "Basic dXNlcjpwYXNz", "bearer " + "x" * 5000, "Token abc"],
+)
+def test_a_bad_authorization_header_is_401(fresh: TestClient, header: str) -> None:
+    response = fresh.get("/api/v1/cities", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.json()["code"] == "sign_in_required"
+
+
+def test_anonymous_requests_get_401_with_a_challenge(fresh: TestClient) -> None:
+    for path in ("/api/v1/cities", "/api/v1/forms", "/api/v1/submissions", "/api/v1/me"):
+        response = fresh.get(path, headers={"accept-language": "vi"})
+        assert response.status_code == 401, path
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert "đăng nhập" in response.json()["detail"]
+    survey = fresh.post("/api/v1/submissions", json=household_survey())
+    assert survey.status_code == 401
+
+
+def _enrolment_code(fresh: TestClient, admin_token: str, user_id: int) -> str:
+    response = fresh.post(
+        f"/api/v1/users/{user_id}/enrolments",
+        json={"device_name": "Điện thoại tổ 3"},
+        headers=bearer(admin_token),
+    )
+    assert response.status_code == 201, response.text
+    url = response.json()["url"]
+    assert "#enrol=" in url and "<svg" in response.json()["qr_svg"]
+    return url.split("#enrol=")[1]
+
+
+def test_a_phone_is_enrolled_once_by_its_code_and_can_be_revoked(
+    fresh: TestClient, sync_engine: Engine, admin_token: str
+) -> None:
+    user_id = make_user(sync_engine, "tnv-enrol", [("volunteer", ("ward", "W03"))])
+    code = _enrolment_code(fresh, admin_token, user_id)
+    enrolled = fresh.post("/api/v1/auth/enrol", json={"code": code})
+    assert enrolled.status_code == 200, enrolled.text
+    token = enrolled.json()["access_token"]
+    assert enrolled.json()["user"]["username"] == "tnv-enrol"
+    assert enrolled.json()["expires_in"] > 20 * 86400  # a phone keeps working for weeks
+    again = fresh.post("/api/v1/auth/enrol", json={"code": code})
+    assert again.status_code == 401 and again.json()["code"] == "bad_enrolment"
+    survey = household_survey()
+    assert fresh.post("/api/v1/submissions", json=survey, headers=bearer(token)).status_code == 201
+    with sync_engine.connect() as connection:
+        collector = connection.execute(
+            text("SELECT collector_user_id FROM household_surveys WHERE id = :id"),
+            {"id": survey["id"]},
+        ).scalar_one()
+    assert collector == user_id
+    devices = fresh.get(f"/api/v1/users/{user_id}/devices", headers=bearer(admin_token)).json()
+    assert [d["name"] for d in devices] == ["Điện thoại tổ 3"]
+    revoked = fresh.delete(f"/api/v1/devices/{devices[0]['id']}", headers=bearer(admin_token))
+    assert revoked.status_code == 204
+    assert fresh.get("/api/v1/me", headers=bearer(token)).status_code == 401
+
+
+@pytest.mark.parametrize("code", ["", "x" * 500, hostile.TEMPLATE_CODE, "' OR 1=1 --"])
+def test_bad_enrolment_codes_are_refused(fresh: TestClient, code: str) -> None:
+    response = fresh.post("/api/v1/auth/enrol", json={"code": code})
+    assert response.status_code in (401, 422)
+
+
+def test_the_sign_in_page_sets_a_session_and_returns_to_the_page_asked_for(
+    fresh: TestClient, sync_engine: Engine, password_hash: str
+) -> None:
+    make_user(
+        sync_engine, "ward-lead", [("ward_leader", ("ward", "W03"))], password_hash=password_hash
+    )
+    page = fresh.get("/login", params={"next": "/api/v1/me", "lang": "vi"})
+    assert page.status_code == 200 and "Đăng nhập" in page.text
+    failed = fresh.post("/login", data={"username": "ward-lead", "password": "nope-nope"})
+    assert failed.status_code == 401 and "Sai tên đăng nhập" in failed.text
+    response = fresh.post(
+        "/login",
+        data={"username": "ward-lead", "password": PASSWORD, "next": "/api/v1/me"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/api/v1/me"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    assert fresh.get("/api/v1/me").json()["username"] == "ward-lead"
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"]
+)
+def test_sign_in_never_sends_you_to_another_site(
+    fresh: TestClient, sync_engine: Engine, password_hash: str, target: str
+) -> None:
+    make_user(sync_engine, "redirected", [], password_hash=password_hash)
+    response = fresh.post(
+        "/login",
+        data={"username": "redirected", "password": PASSWORD, "next": target},
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/"
+
+
+def test_cookie_writes_need_the_pages_csrf_token(
+    fresh: TestClient, sync_engine: Engine, password_hash: str
+) -> None:
+    make_user(
+        sync_engine, "cookie-vol", [("volunteer", ("city", "tam-ky"))], password_hash=password_hash
+    )
+    fresh.post("/login", data={"username": "cookie-vol", "password": PASSWORD})
+    refused = fresh.post("/api/v1/submissions", json=household_survey())
+    assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
+    page = fresh.get("/")  # the start page of a signed-in person carries the token
+    assert page.status_code == 200 and "cookie-vol" in page.text
+    form = fresh.get("/login", follow_redirects=False)  # signed in already: no form again
+    assert form.status_code == 303
+    token = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page.text)
+    assert token is not None
+    accepted = fresh.post(
+        "/api/v1/submissions", json=household_survey(), headers={"x-csrf-token": token.group(1)}
+    )
+    assert accepted.status_code == 201, accepted.text
+
+
+@pytest.mark.parametrize("secret", [None, "", "changeme", "short-secret", "please-change-me" * 4])
+def test_the_server_refuses_to_start_without_a_real_secret(
+    database_url: str, secret: str | None
+) -> None:
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(Settings(database_url=database_url, secret_key=secret, demo=False))
+
+
+def test_demo_mode_makes_and_keeps_its_own_secret(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(database_url=database_url, secret_key=None, demo=True, var_dir=tmp_path)
+    create_app(settings)
+    first = (tmp_path / "secret_key").read_text()
+    create_app(settings)
+    assert (tmp_path / "secret_key").read_text() == first and len(first) >= 32
