@@ -26,7 +26,8 @@ db: venv
 
 run: db
 	@echo "CDF map on http://$(HOST):$(PORT)  (API docs at /docs)"
-	$(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --proxy-headers --no-server-header
+	@echo "demo accounts (password demo): demo-volunteer, demo-ward-leader, demo-planner, demo-admin"
+	DEMO=$${DEMO:-true} $(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --proxy-headers --no-server-header
 
 test: venv
 	@bash scripts/system-deps.sh test

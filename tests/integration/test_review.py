@@ -1,0 +1,168 @@
+"""Review against a real PostGIS: decisions and who may take them, corrections that keep
+earlier versions, bulk approval, the audit log, what counts in indicators."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from tests import hostile
+from tests.auth import bearer, make_token, make_user
+from tests.factories import household_answers, household_survey
+
+URL = "/api/v1/submissions"
+
+
+@pytest.fixture
+def people(sync_engine: Engine) -> dict[str, dict[str, str]]:
+    """A volunteer and a leader of ward W03 (An Xuân), a leader of W01, a planner."""
+    roles = {
+        "volunteer": [("volunteer", ("ward", "W03"))],
+        "other_volunteer": [("volunteer", ("ward", "W03"))],
+        "leader": [("ward_leader", ("ward", "W03"))],
+        "other_leader": [("ward_leader", ("ward", "W01"))],
+        "planner": [("planner", ("city", "tam-ky"))],
+    }
+    return {
+        name: bearer(make_token(sync_engine, make_user(sync_engine, f"review-{name}", grants)))
+        for name, grants in roles.items()
+    }
+
+
+def send(client: TestClient, who: dict[str, str], **overrides: object) -> dict:
+    body = household_survey(**overrides)
+    response = client.post(URL, json=body, headers=who)
+    assert response.status_code == 201, response.text
+    return body
+
+
+def decide(client: TestClient, who: dict[str, str], survey_id: str, decision: str, comment=None):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"{URL}/{survey_id}/review", json={"decision": decision, "comment": comment}, headers=who
+    )
+
+
+def test_the_ward_leader_reviews_and_the_volunteer_sees_the_comment(
+    client: TestClient, people: dict
+) -> None:
+    body = send(client, people["volunteer"])
+    sid = body["id"]
+    assert decide(client, people["volunteer"], sid, "approved").status_code == 403
+    assert decide(client, people["other_leader"], sid, "approved").status_code == 404
+    assert decide(client, people["planner"], sid, "approved").status_code == 403
+    missing = decide(client, people["leader"], sid, "needs_correction")
+    assert missing.status_code == 422 and missing.json()["errors"][0]["code"] == "comment_required"
+    sent_back = decide(client, people["leader"], sid, "needs_correction", "Thiếu số điện thoại")
+    assert sent_back.status_code == 200, sent_back.text
+    again = decide(client, people["leader"], sid, "needs_correction", "Thiếu số điện thoại")
+    assert again.status_code == 200  # a double tap changes nothing
+    mine = client.get("/api/v1/me/surveys", headers=people["volunteer"]).json()["items"]
+    assert [(s["id"], s["status"], s["review_comment"]) for s in mine] == [
+        (sid, "needs_correction", "Thiếu số điện thoại")
+    ]
+    history = client.get(f"{URL}/{sid}/history", headers=people["leader"]).json()
+    reviews = [c for c in history["changes"] if c["action"] == "survey.review"]
+    assert len(reviews) == 1
+    assert reviews[0]["actor"] == "review-leader"
+    assert reviews[0]["old"]["status"] == "received"
+    assert reviews[0]["new"] == {"status": "needs_correction", "comment": "Thiếu số điện thoại"}
+
+
+def test_a_correction_keeps_the_earlier_version_and_waits_for_review(
+    client: TestClient, people: dict, sync_engine: Engine
+) -> None:
+    body = send(client, people["volunteer"])
+    sid = body["id"]
+    decide(client, people["leader"], sid, "needs_correction", "Sai số người trong hộ")
+    corrected = dict(body, answers=household_answers(household_size=6))
+    other = client.put(f"{URL}/{sid}", json=corrected, headers=people["other_volunteer"])
+    assert other.status_code == 404  # someone else's survey does not exist for them
+    answer = client.put(f"{URL}/{sid}", json=corrected, headers=people["volunteer"])
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["x-outcome"] == "corrected"
+    assert answer.json()["status"] == "received"
+    assert answer.json()["answers"]["household_size"] == 6
+    resend = client.put(f"{URL}/{sid}", json=corrected, headers=people["volunteer"])
+    assert resend.status_code == 200 and resend.headers["x-outcome"] == "unchanged"
+    history = client.get(f"{URL}/{sid}/history", headers=people["leader"]).json()
+    assert history["version"] == 2
+    assert [v["version"] for v in history["versions"]] == [1]
+    assert history["versions"][0]["content"]["answers"]["household_size"] == 4
+    assert history["versions"][0]["content"]["answers"]["head_name"] == "Nguyễn Thị Hoa"
+    planner_view = client.get(f"{URL}/{sid}/history", headers=people["planner"]).json()
+    assert "head_name" not in planner_view["versions"][0]["content"]["answers"]
+    # Once approved, the survey is final for its volunteer.
+    decide(client, people["leader"], sid, "approved")
+    late = dict(corrected, answers=household_answers(household_size=7))
+    refused = client.put(f"{URL}/{sid}", json=late, headers=people["volunteer"])
+    assert refused.status_code == 409 and refused.json()["code"] == "not_correctable"
+    with sync_engine.connect() as connection:
+        size = connection.execute(
+            text("SELECT answers->>'household_size' FROM household_surveys WHERE id = :id"),
+            {"id": sid},
+        ).scalar_one()
+    assert size == "6"
+
+
+def test_a_correction_must_carry_its_own_id(client: TestClient, people: dict) -> None:
+    body = send(client, people["volunteer"])
+    other = household_survey()
+    response = client.put(f"{URL}/{body['id']}", json=other, headers=people["volunteer"])
+    assert response.status_code == 422 and response.json()["errors"][0]["code"] == "id_mismatch"
+
+
+@pytest.mark.parametrize("comment", [*hostile.NAMES, "x" * 1001, hostile.NUL, 5])
+def test_hostile_review_comments(client: TestClient, people: dict, comment: object) -> None:
+    body = send(client, people["volunteer"])
+    response = decide(client, people["leader"], body["id"], "rejected", comment)
+    if isinstance(comment, str) and len(comment) <= 1000 and "\x00" not in comment:
+        assert response.status_code == 200
+        mine = client.get("/api/v1/me/surveys", headers=people["volunteer"]).json()["items"]
+        assert mine[-1]["review_comment"] == comment.strip()
+    else:
+        assert response.status_code == 422
+
+
+def test_bulk_approval_of_a_settlement(
+    client: TestClient, people: dict, sync_engine: Engine
+) -> None:
+    with sync_engine.connect() as connection:
+        settlement_id, lon, lat = connection.execute(
+            text(
+                "SELECT s.id, ST_X(ST_PointOnSurface(s.geom)), ST_Y(ST_PointOnSurface(s.geom)) "
+                "FROM settlements s JOIN wards w ON w.id = s.ward_id WHERE w.code = 'W03' "
+                "ORDER BY s.id LIMIT 1"
+            )
+        ).one()
+    point = {"lat": lat, "lon": lon, "accuracy_m": 5}
+    clean = [send(client, people["volunteer"], location=point) for _ in range(3)]
+    flagged = send(client, people["volunteer"], location={**point, "accuracy_m": 80})
+    url = f"/api/v1/settlements/{settlement_id}/review"
+    assert client.post(url, json={}, headers=people["other_leader"]).status_code == 404
+    first = client.post(url, json={"only_unflagged": True}, headers=people["leader"])
+    assert first.status_code == 200 and first.json()["approved"] == 3
+    statuses = {
+        s["id"]: s["status"]
+        for s in client.get("/api/v1/me/surveys", headers=people["volunteer"]).json()["items"]
+    }
+    assert all(statuses[b["id"]] == "approved" for b in clean)
+    assert statuses[flagged["id"]] == "received"
+    assert client.post(url, json={}, headers=people["leader"]).json()["approved"] == 1
+    history = client.get(f"{URL}/{clean[0]['id']}/history", headers=people["leader"]).json()
+    assert history["changes"][-1]["new"]["bulk"] is True
+
+
+def test_indicators_count_approved_surveys_unless_asked(client: TestClient, people: dict) -> None:
+    def households(**params: str) -> int:
+        report = client.get("/api/v1/cities/tam-ky/indicators", params=params).json()
+        return int(report["totals"]["households"] or 0)
+
+    before, before_all = households(), households(surveys="all")
+    body = send(client, people["volunteer"])
+    assert households() == before
+    assert households(surveys="all") == before_all + 1
+    decide(client, people["leader"], body["id"], "approved")
+    assert households() == before + 1
+    decide(client, people["leader"], body["id"], "rejected", "Trùng hộ")
+    assert households(surveys="all") == before_all
