@@ -3,15 +3,18 @@
 Our streamed endpoint (through uvicorn, read to the end by a client) vs, on the same table:
   ogr2ogr -f GeoJSON /vsistdout/ PG:... household_surveys
   the floor: COPY (SELECT ST_AsGeoJSON(t.*) FROM household_surveys t) TO STDOUT
-and the server's peak memory growth during the export.
+and the server's peak memory growth during the export, then while 20 clients start the export
+and never read (their rows wait on disk, not in memory nor in a database connection).
 Usage: python bench/export.py [--quick] [--households N] [--keep]
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
@@ -39,6 +42,33 @@ def pg_connection_string(url: str) -> str:
         "password": parts.password,
     }
     return "PG:" + " ".join(f"{k}={v}" for k, v in fields.items() if v)
+
+
+def stalled_readers(base: str, pid: int, clients: int, seconds: float) -> tuple[float, float]:
+    """Start `clients` exports that never read; the server's peak memory growth (MB) and
+    the slowest /healthz (s) meanwhile."""
+    url = httpx.URL(base)
+    memory_before = peak_rss_mb(pid)
+    sockets = []
+    slowest = 0.0
+    try:
+        for _ in range(clients):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect((url.host, url.port or 80))
+            path = "/api/v1/export/households.geojson?city=tam-ky"
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {url.host}\r\n\r\n".encode())
+            sockets.append(sock)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            httpx.get(f"{base}/healthz", timeout=60).raise_for_status()
+            slowest = max(slowest, time.perf_counter() - started)
+            time.sleep(0.2)
+    finally:
+        for sock in sockets:
+            sock.close()
+    return peak_rss_mb(pid) - memory_before, slowest
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -69,6 +99,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 len(pyogrio.read_info(target)["fields"]) and pyogrio.read_info(target)["features"]
             )
             target.unlink()
+            stalled_growth, healthz_seconds = stalled_readers(base, pid, 20, 2 if args.quick else 8)
         ogr_seconds, _ = best_of(
             runs,
             lambda: run_quietly(
@@ -106,11 +137,17 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         f"{ours_seconds / floor_seconds:.2f} x floor (target <= 1.5)"
     )
     print(f"export server peak memory growth: {memory_growth:.1f} MB (target < 50)")
+    print(
+        f"export with 20 readers that never read: server peak memory growth "
+        f"{stalled_growth:.1f} MB (target < 50), slowest /healthz {healthz_seconds:.2f} s"
+    )
     return {
         "ours": ours_seconds,
         "ogr2ogr": ogr_seconds,
         "floor": floor_seconds,
         "memory_growth_mb": memory_growth,
+        "stalled_memory_growth_mb": stalled_growth,
+        "stalled_healthz_seconds": healthz_seconds,
     }
 
 

@@ -2,51 +2,146 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.types import Message, Receive, Scope, Send
 
-from app.api.deps import CityQuery, EngineDep, FormsDep, IdQuery
+from app.api.deps import CityQuery, EngineDep, FormsDep, IdQuery, LanguageDep, SettingsDep
+from app.api.errors import error_body
+from app.api.responses import JSON
 from app.api.schemas import ErrorOut
+from app.db.exports import ExportsBusy, ExportSlots
+from app.i18n import translate
 from app.services import exports
+from app.services.exports import Layer
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/export", tags=["export"])
 GEOJSON = "application/geo+json"
+RETRY_AFTER_SECONDS = 5  # an export of 100k households reads the database for about 2 s
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {GEOJSON: {}}, "description": "RFC 7946 FeatureCollection"},
     404: {"model": ErrorOut},
+    503: {"model": ErrorOut, "description": "Too many exports at once: retry after a while"},
 }
 
 
-def _geojson(chunks: AsyncIterator[bytes], filename: str) -> StreamingResponse:
-    return StreamingResponse(
-        chunks,
-        media_type=GEOJSON,
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
-    )
+async def get_export_slots(request: Request) -> ExportSlots:
+    """The app's limit on exports reading the database at once."""
+    slots: ExportSlots = request.app.state.export_slots
+    return slots
+
+
+SlotsDep = Annotated[ExportSlots, Depends(get_export_slots)]
+
+
+class ClientStalled(Exception):
+    """The client accepted no bytes for the stall time."""
+
+
+class LayerResponse(StreamingResponse):
+    """A streamed layer that gives up on a client that stops reading and always frees the layer."""
+
+    def __init__(self, layer: Layer, filename: str, stall_seconds: float) -> None:
+        super().__init__(
+            layer,
+            media_type=GEOJSON,
+            headers={"Content-Disposition": f'inline; filename="{filename}"'},
+        )
+        self.layer = layer
+        self.stall_seconds = stall_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_or_give_up(message: Message) -> None:
+            try:
+                async with asyncio.timeout(self.stall_seconds):
+                    await send(message)
+            except TimeoutError:
+                raise ClientStalled from None
+
+        try:
+            await super().__call__(scope, receive, send_or_give_up)
+        except ClientStalled:
+            # Returning without the last chunk makes the server close the connection: the
+            # client sees a cut download, never a shorter file that looks complete.
+            log.warning(
+                "export %s cut off: the client took nothing for %s s",
+                scope.get("path"),
+                self.stall_seconds,
+            )
+        finally:
+            await self.layer.aclose()
+
+
+async def _respond(
+    layer: Awaitable[Layer], filename: str, stall_seconds: float, language: str
+) -> Response:
+    try:
+        ready = await layer
+    except ExportsBusy:
+        return JSON(
+            error_body("exports_busy", translate("exports_busy", language)),
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    return LayerResponse(ready, filename, stall_seconds)
 
 
 @router.get("/households.geojson", responses=RESPONSES)
 async def households(
-    city: CityQuery, engine: EngineDep, forms: FormsDep, ward: IdQuery = None
-) -> StreamingResponse:
+    city: CityQuery,
+    engine: EngineDep,
+    slots: SlotsDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    ward: IdQuery = None,
+) -> Response:
     """Household points with their answers flattened into properties, streamed."""
-    chunks = await exports.households_geojson(engine, forms, city, ward)
-    return _geojson(chunks, f"households-{city}{f'-ward-{ward}' if ward else ''}.geojson")
+    return await _respond(
+        exports.households_geojson(engine, slots, forms, city, ward),
+        f"households-{city}{f'-ward-{ward}' if ward else ''}.geojson",
+        settings.export_stall_seconds,
+        language,
+    )
 
 
 @router.get("/settlements.geojson", responses=RESPONSES)
 async def settlements(
-    city: CityQuery, engine: EngineDep, ward: IdQuery = None
-) -> StreamingResponse:
+    city: CityQuery,
+    engine: EngineDep,
+    slots: SlotsDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    ward: IdQuery = None,
+) -> Response:
     """Settlement boundaries with their profiles."""
-    chunks = await exports.settlements_geojson(engine, city, ward)
-    return _geojson(chunks, f"settlements-{city}.geojson")
+    return await _respond(
+        exports.settlements_geojson(engine, slots, city, ward),
+        f"settlements-{city}.geojson",
+        settings.export_stall_seconds,
+        language,
+    )
 
 
 @router.get("/wards.geojson", responses=RESPONSES)
-async def wards(city: CityQuery, engine: EngineDep) -> StreamingResponse:
+async def wards(
+    city: CityQuery,
+    engine: EngineDep,
+    slots: SlotsDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+) -> Response:
     """Ward boundaries."""
-    return _geojson(await exports.wards_geojson(engine, city), f"wards-{city}.geojson")
+    return await _respond(
+        exports.wards_geojson(engine, slots, city),
+        f"wards-{city}.geojson",
+        settings.export_stall_seconds,
+        language,
+    )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.exports import Property, feature_sql, stream_copy
+from app.db.exports import CopyStream, ExportSlots, Property, feature_sql
 from app.db.sql import sql_literal
 from app.forms.definition import Question
 from app.forms.registry import FormRegistry
@@ -60,10 +61,25 @@ def household_properties(forms: FormRegistry, city_slug: str) -> list[Property]:
     return properties
 
 
-async def feature_collection(copy_rows: AsyncIterator[bytes], name: str) -> AsyncIterator[bytes]:
+@dataclass(frozen=True)
+class Layer:
+    """A GeoJSON layer being exported: iterate for its bytes, then aclose() (read or not)."""
+
+    rows: CopyStream
+    name: str
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return feature_collection(self.rows, self.name)
+
+    async def aclose(self) -> None:
+        """Stop reading the database if it still does, and free what the layer holds."""
+        await self.rows.aclose()
+
+
+async def feature_collection(copy_rows: AsyncIterable[bytes], name: str) -> AsyncIterator[bytes]:
     """Join COPY rows (one Feature per line) into an RFC 7946 FeatureCollection.
 
-    The rows are JSON exactly as PostgreSQL wrote them (see stream_copy); turning line ends
+    The rows are JSON exactly as PostgreSQL wrote them (see CopyStream); turning line ends
     into commas is a C-level byte operation on whole chunks, with no Python loop per feature.
     """
     yield f'{{"type":"FeatureCollection","name":"{name}","features":[\n'.encode()
@@ -89,8 +105,12 @@ async def feature_collection(copy_rows: AsyncIterator[bytes], name: str) -> Asyn
 
 
 async def households_geojson(
-    engine: AsyncEngine, forms: FormRegistry, city_slug: str, ward_id: int | None
-) -> AsyncIterator[bytes]:
+    engine: AsyncEngine,
+    slots: ExportSlots,
+    forms: FormRegistry,
+    city_slug: str,
+    ward_id: int | None,
+) -> Layer:
     """Household points of a city (or one ward) as GeoJSON, streamed; no personal fields."""
     city = await places.city(engine, city_slug)
     args: list[Any] = [city["id"]]
@@ -104,10 +124,10 @@ async def households_geojson(
         f"LEFT JOIN settlements s ON s.id = h.settlement_id WHERE {where}"
     )
     sql = feature_sql("h.geom", household_properties(forms, city["slug"]), source)
-    return feature_collection(stream_copy(engine, sql, args), "households")
+    return Layer(await CopyStream.open(engine, sql, args, slots), "households")
 
 
-async def wards_geojson(engine: AsyncEngine, city_slug: str) -> AsyncIterator[bytes]:
+async def wards_geojson(engine: AsyncEngine, slots: ExportSlots, city_slug: str) -> Layer:
     """Ward boundaries of a city with household counts, streamed."""
     city = await places.city(engine, city_slug)
     properties = [
@@ -123,12 +143,12 @@ async def wards_geojson(engine: AsyncEngine, city_slug: str) -> AsyncIterator[by
     ]
     source = "wards w WHERE w.city_id = $1 ORDER BY w.code"
     sql = feature_sql("w.geom", properties, source)
-    return feature_collection(stream_copy(engine, sql, [city["id"]]), "wards")
+    return Layer(await CopyStream.open(engine, sql, [city["id"]], slots), "wards")
 
 
 async def settlements_geojson(
-    engine: AsyncEngine, city_slug: str, ward_id: int | None
-) -> AsyncIterator[bytes]:
+    engine: AsyncEngine, slots: ExportSlots, city_slug: str, ward_id: int | None
+) -> Layer:
     """Settlement boundaries with their profile and household counts, streamed."""
     city = await places.city(engine, city_slug)
     args: list[Any] = [city["id"]]
@@ -155,4 +175,4 @@ async def settlements_geojson(
     ]
     source = f"settlements s LEFT JOIN wards w ON w.id = s.ward_id WHERE {where} ORDER BY s.code"
     sql = feature_sql("s.geom", properties, source)
-    return feature_collection(stream_copy(engine, sql, args), "settlements")
+    return Layer(await CopyStream.open(engine, sql, args, slots), "settlements")
