@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     max_page_size: int = 1000
     future_tolerance_seconds: int = 600
     gps_warning_accuracy_m: float = 20.0
+    quality_rules_path: Path = Field(
+        default=REPO_ROOT / "forms" / "quality.yaml",
+        description="Answers that contradict each other, flagged for the reviewer.",
+    )
+    late_upload_days: float = Field(
+        default=14, gt=0, description="A survey sent this long after it was collected is flagged."
+    )
     basemap_tiles_url: str | None = Field(
         default=None,
         description="Optional background tile URL template (e.g. an OSM tile server); "

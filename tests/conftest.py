@@ -26,6 +26,10 @@ from tests.auth import bearer, make_token, make_user
 
 # Every app a test builds (in-process or under uvicorn) signs its tokens with this key.
 os.environ.setdefault("SECRET_KEY", "test-" + uuid.uuid4().hex + uuid.uuid4().hex)
+# The factories' surveys carry fixed dates (2026-11-26) so that tests are repeatable; a test
+# run weeks later must not see them all flagged `late_upload` (tests of that flag set their
+# own threshold).
+os.environ.setdefault("LATE_UPLOAD_DAYS", "36500")
 
 
 def _server_url() -> str:

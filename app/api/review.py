@@ -137,6 +137,8 @@ async def correct_submission(
         datetime.now(UTC),
         future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
         low_accuracy_m=settings.gps_warning_accuracy_m,
+        quality=request.app.state.quality,
+        late_after=timedelta(days=settings.late_upload_days),
     )
     if prepared is None:
         raise InvalidInput(problems)

@@ -38,6 +38,7 @@ from app.api.schemas import (
     record_out,
 )
 from app.errors import InvalidInput, Problem, UnsupportedMediaType
+from app.forms.quality import NO_RULES, QualityRules
 from app.forms.registry import FormRegistry
 from app.services import places, submissions
 from app.services.intake import PreparedSubmission, prepare_submission
@@ -63,7 +64,11 @@ async def _json_body(request: Request) -> Any:
 
 
 def _prepare(
-    raw: Any, forms: FormRegistry, settings: Settings, known_cities: Container[str] | None = None
+    raw: Any,
+    forms: FormRegistry,
+    settings: Settings,
+    known_cities: Container[str] | None = None,
+    quality: QualityRules = NO_RULES,
 ) -> tuple[PreparedSubmission | None, list[Problem]]:
     try:
         return prepare_submission(
@@ -73,6 +78,8 @@ def _prepare(
             future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
             low_accuracy_m=settings.gps_warning_accuracy_m,
             known_cities=known_cities,
+            quality=quality,
+            late_after=timedelta(days=settings.late_upload_days),
         )
     except Exception:
         # A bug, but only this survey's: the others of its batch are stored, and the phone is
@@ -111,8 +118,10 @@ async def create_submission(request: Request) -> JSON:
     forms = await state.forms.current()
     raw = await _json_body(request)
     cities = await submissions.known_cities(state.ingest_pool, [raw])
-    prepared, problems = _prepare(raw, forms, state.settings, cities)
-    result = await submissions.ingest_one(state.ingest_pool, prepared, problems, user.user_id)
+    prepared, problems = _prepare(raw, forms, state.settings, cities, state.quality)
+    result = await submissions.ingest_one(
+        state.ingest_pool, prepared, problems, user.user_id, user.assigned_wards()
+    )
     assert result.record is not None
     status = 201 if result.outcome == "created" else 200
     return JSON(record_out(result.record), status_code=status)
@@ -149,11 +158,18 @@ async def create_batch(
         )
     cities = await submissions.known_cities(pool, items)
     # checked as they are sent
-    prepared = (_prepare(item, forms, settings, cities) for item in items)
+    quality = request.app.state.quality
+    prepared = (_prepare(item, forms, settings, cities, quality) for item in items)
     raw_ids = [
         str(item.get("id")) if isinstance(item, dict) and item.get("id") else None for item in items
     ]
-    results = await submissions.ingest(pool, prepared, raw_ids, collector_user_id=user.user_id)
+    results = await submissions.ingest(
+        pool,
+        prepared,
+        raw_ids,
+        collector_user_id=user.user_id,
+        assigned_wards=user.assigned_wards(),
+    )
     summary = {"created": 0, "duplicate": 0, "conflict": 0, "invalid": 0}
     out = []
     for result in results:

@@ -34,7 +34,7 @@ _ITEMS_FROM_JSON = """
         id uuid, form_id text, form_version text, collector text,
         collected_at timestamptz, city text, lat float8, lon float8, accuracy_m float8,
         altitude_m float8, answers jsonb, flags text[], content_hash text,
-        collector_user_id int)
+        collector_user_id int, assigned_wards int[])
 """
 # ...and a single survey (every phone's hot path) as plain parameters, which PostgreSQL reads
 # without unpacking JSON into a record set (a fifth of the statement's cost).
@@ -43,6 +43,7 @@ _ITEMS_FROM_PARAMS = """
            $4::text AS collector, $5::timestamptz AS collected_at, $6::text AS city,
            $9::float8 AS accuracy_m, $10::float8 AS altitude_m, $11::jsonb AS answers,
            $12::text[] AS flags, $13::text AS content_hash, $14::int AS collector_user_id,
+           $15::int[] AS assigned_wards,
            ST_SetSRID(ST_MakePoint($8::float8, $7::float8), 4326) AS geom
 """
 SINGLE_ROW_KEYS = (
@@ -60,10 +61,30 @@ SINGLE_ROW_KEYS = (
     "flags",
     "content_hash",
     "collector_user_id",
+    "assigned_wards",
 )
 
 # How far outside its wards a survey may be and still count in a city (its outskirts).
 OUTSKIRTS_M = 20_000
+# A likely duplicate household: within this distance in the same settlement, with the same
+# phone or a head's name this similar (pg_trgm); answers read from these questions.
+DUPLICATE_M = 10
+DUPLICATE_DEGREES = 0.0003  # > 30 m anywhere in Vietnam: the index's first cut
+NAME_SIMILARITY = 0.6
+NAME_QUESTION = "head_name"
+PHONE_QUESTION = "head_phone"
+
+
+def _flags_sql(prefix: str = "") -> str:
+    """The stored flags: intake's own plus those only the database can tell."""
+    p = prefix
+    return f"""{p}flags
+       || CASE WHEN {p}city_id IS NULL THEN ARRAY['outside_wards', 'outside_cities']
+               WHEN {p}ward_id IS NULL THEN ARRAY['outside_wards'] ELSE '{{}}'::text[] END
+       || CASE WHEN {p}possible_duplicate THEN ARRAY['possible_duplicate'] ELSE '{{}}'::text[] END
+       || CASE WHEN cardinality({p}assigned_wards) > 0
+                    AND NOT coalesce({p}ward_id = ANY({p}assigned_wards), false)
+               THEN ARRAY['outside_assigned_ward'] ELSE '{{}}'::text[] END"""
 
 # One statement for a batch or a single survey: place each point in its ward and settlement
 # (point in polygon, GiST-indexed), insert what is new and return the inserted records. Ids
@@ -74,7 +95,7 @@ _PLACED = """
 WITH items AS MATERIALIZED ({items}
 ), placed AS MATERIALIZED (
     SELECT i.*, w.id AS ward_id, COALESCE(w.city_id, near.city_id) AS city_id,
-           s.id AS settlement_id
+           s.id AS settlement_id, dup.found IS NOT NULL AS possible_duplicate
     FROM items i
     LEFT JOIN cities c ON c.slug = i.city
     LEFT JOIN LATERAL (
@@ -94,6 +115,19 @@ WITH items AS MATERIALIZED ({items}
         WHERE ST_Intersects(st.geom, i.geom)
           AND st.city_id = COALESCE(w.city_id, near.city_id)
         ORDER BY st.id LIMIT 1) s ON true
+    -- A likely second survey of one household: in the same settlement, within a few metres,
+    -- with the same phone or a similar head's name (a flag for the reviewer, not a refusal).
+    LEFT JOIN LATERAL (
+        SELECT 1 AS found FROM household_surveys d
+        WHERE s.id IS NOT NULL AND d.settlement_id = s.id AND d.id <> i.id
+          AND d.status <> 'rejected'
+          AND ST_DWithin(d.geom, i.geom, {duplicate_degrees})
+          AND ST_DWithin(d.geom::geography, i.geom::geography, {duplicate_m})
+          AND ((coalesce(i.answers->>'{phone}', '') <> ''
+                AND d.answers->>'{phone}' = i.answers->>'{phone}')
+               OR similarity(lower(d.answers->>'{name}'), lower(i.answers->>'{name}'))
+                  >= {name_similarity})
+        LIMIT 1) dup ON true
 )
 """
 _PLACE_AND_INSERT = _PLACED + """, inserted AS (
@@ -101,9 +135,7 @@ INSERT INTO household_surveys (
     id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
     status, flags, gps_accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id)
 SELECT id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
-       'received',
-       CASE WHEN city_id IS NULL THEN flags || ARRAY['outside_wards', 'outside_cities']
-            WHEN ward_id IS NULL THEN array_append(flags, 'outside_wards') ELSE flags END,
+       'received', {flags},
        accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id
 FROM placed
 ORDER BY id  -- every writer locks ids in one order: concurrent overlapping batches cannot deadlock
@@ -113,8 +145,26 @@ RETURNING *
 """
 # A single survey answers with its stored record; a batch only needs to know, for each id,
 # what is stored under it (its content hash decides duplicate or conflict).
-_PLACED = _PLACED.replace("{outskirts_m}", str(OUTSKIRTS_M))
-_PLACE_AND_INSERT = _PLACE_AND_INSERT.replace("{outskirts_m}", str(OUTSKIRTS_M))
+_PLACEHOLDERS = {
+    "{outskirts_m}": str(OUTSKIRTS_M),
+    "{duplicate_m}": str(DUPLICATE_M),
+    "{duplicate_degrees}": str(DUPLICATE_DEGREES),
+    "{name_similarity}": str(NAME_SIMILARITY),
+    "{name}": NAME_QUESTION,
+    "{phone}": PHONE_QUESTION,
+    "{flags}": _flags_sql(),
+    "{flags_p}": _flags_sql("p."),
+}
+
+
+def _fill(sql: str) -> str:
+    for placeholder, value in _PLACEHOLDERS.items():
+        sql = sql.replace(placeholder, value)
+    return sql
+
+
+_PLACED = _fill(_PLACED)
+_PLACE_AND_INSERT = _fill(_PLACE_AND_INSERT)
 _INSERT_ONE = (_PLACE_AND_INSERT + RECORD_SELECT.format(source="inserted", answers="")).replace(
     "{items}", _ITEMS_FROM_PARAMS
 )
@@ -268,9 +318,7 @@ UPDATE household_surveys h
 SET city_id = p.city_id, ward_id = p.ward_id, settlement_id = p.settlement_id,
     form_id = p.form_id, form_version = p.form_version, collector = p.collector,
     collected_at = p.collected_at, status = 'received',
-    flags = CASE WHEN p.city_id IS NULL THEN p.flags || ARRAY['outside_wards', 'outside_cities']
-                 WHEN p.ward_id IS NULL THEN array_append(p.flags, 'outside_wards')
-                 ELSE p.flags END,
+    flags = {flags_p},
     gps_accuracy_m = p.accuracy_m, altitude_m = p.altitude_m, answers = p.answers,
     content_hash = p.content_hash, geom = p.geom, version = h.version + 1, updated_at = now()
 FROM placed p
@@ -280,6 +328,7 @@ RETURNING h.*
 """
     + RECORD_SELECT.format(source="updated", answers=", h.answers")
 ).replace("{items}", _ITEMS_FROM_PARAMS)
+_CORRECT = _fill(_CORRECT)
 
 # The stored content a correction keeps as an earlier version.
 _LOCK_FOR_CHANGE = """

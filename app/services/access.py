@@ -129,6 +129,13 @@ class Principal:
             "needs_correction",
         )
 
+    def assigned_wards(self) -> tuple[int, ...]:
+        """The wards a volunteer was given, when every place they may survey is a ward
+        (a city-wide grant or any other role: anywhere, an empty tuple)."""
+        if any(g.role != "volunteer" or g.ward_id is None for g in self.grants):
+            return ()
+        return tuple(sorted({g.ward_id for g in self.grants if g.ward_id is not None}))
+
     def survey_filter(self) -> SurveyScope:
         """The surveys this person may read, as a filter for list queries."""
         if self.is_national_admin:

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from app.errors import Problem, UnknownForm
+from app.forms.quality import NO_RULES, QualityRules
 from app.forms.registry import FormRegistry
 from app.forms.validation import validate_answers
 
@@ -254,10 +255,15 @@ def prepare_submission(
     future_tolerance: timedelta = timedelta(minutes=10),
     low_accuracy_m: float = 20.0,
     known_cities: Container[str] | None = None,
+    quality: QualityRules = NO_RULES,
+    late_after: timedelta | None = None,
 ) -> tuple[PreparedSubmission | None, list[Problem]]:
     """Validate one submission; return it normalised, or the problems naming each bad field.
 
     `known_cities` holds the slugs a survey's `city` may name (None: not checked here).
+    Flags (for the reviewer, never a refusal): GPS accuracy worse than `low_accuracy_m`, a
+    phone clock off, sent more than `late_after` after it was collected, answers that break
+    a quality rule.
     """
     if not isinstance(raw, dict):
         return None, [Problem("", "wrong_type", {"expected": "object"})]
@@ -324,6 +330,10 @@ def prepare_submission(
         flags.append("low_gps_accuracy")
     if clock_skew:
         flags.append("clock_skew")
+    elif late_after is not None and now - collected_at > late_after:
+        flags.append("late_upload")
+    if quality.broken(form.form_id, normalised):
+        flags.append("contradiction")
     location = [lat, lon, accuracy, altitude]
     digest = _content_hash(
         form.form_id, form.version, collected_at, collector, city, location, normalised

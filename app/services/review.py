@@ -151,7 +151,10 @@ async def correct(
             outcome = "corrected"
             await queries.keep_version(raw, current, collector.user_id)
             await queries.replace_content(
-                raw, submission_row(prepared, current["collector_user_id"])
+                raw,
+                submission_row(
+                    prepared, current["collector_user_id"], collector.assigned_wards()
+                ),
             )
             await audit_queries.audit(
                 connection,
@@ -213,3 +216,57 @@ async def own_surveys(
     """A volunteer's surveys changed since a time: what the phone shows of their review."""
     async with engine.connect() as connection:
         return await queries.own_changes(connection, collector.user_id, since, limit)
+
+
+async def reviewable_wards(engine: AsyncEngine, reviewer: Principal) -> list[dict[str, Any]]:
+    """The wards whose surveys this person may review: a ward leader's wards, every ward of a
+    city admin's cities (of every city for a national admin)."""
+    from app.db import review_stats
+
+    wards = reviewer.wards_as("ward_leader")
+    cities = reviewer.cities_as("city_admin")
+    if not (reviewer.is_national_admin or wards or cities):
+        return []
+    async with engine.connect() as connection:
+        return await review_stats.wards_in(connection, reviewer.is_national_admin, wards, cities)
+
+
+async def ward_review_counts(
+    engine: AsyncEngine, reader: Principal, ward_id: int
+) -> dict[str, Any]:
+    """A ward's surveys by review status per volunteer (with their flags) and per settlement
+    (what a bulk approval would take), for those who may read the ward's surveys."""
+    from app.db import places as place_queries
+    from app.db import review_stats
+
+    async with engine.connect() as connection:
+        ward = await place_queries.ward_by_id(connection, ward_id)
+        if ward is None or not reader.can_read_ward(ward["city_id"], ward_id):
+            raise NotFound("ward_not_found", id=ward_id)
+        volunteers = await review_stats.volunteer_counts(connection, ward_id)
+        settlements = await review_stats.settlement_counts(connection, ward_id)
+        unplaced = await review_stats.unplaced_received(connection, ward_id)
+    return {
+        "ward": {"id": ward["id"], "code": ward["code"], "name": ward["name"]},
+        "volunteers": [
+            {
+                "name": row["display_name"] or row["collector"] or "",
+                "username": row["username"],
+                **{
+                    key: row[key]
+                    for key in (
+                        "total",
+                        "received",
+                        "approved",
+                        "needs_correction",
+                        "rejected",
+                        "flagged",
+                        "flags",
+                    )
+                },
+            }
+            for row in volunteers
+        ],
+        "settlements": settlements,
+        "received_outside_settlements": unplaced,
+    }

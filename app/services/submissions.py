@@ -34,9 +34,14 @@ class IngestResult:
 
 
 def submission_row(
-    prepared: PreparedSubmission, collector_user_id: int | None = None
+    prepared: PreparedSubmission,
+    collector_user_id: int | None = None,
+    assigned_wards: Sequence[int] = (),
 ) -> dict[str, Any]:
-    """The row the ingest SQL stores (orjson writes the uuid and the datetime for a batch)."""
+    """The row the ingest SQL stores (orjson writes the uuid and the datetime for a batch).
+
+    `assigned_wards`: the wards a volunteer was given (none: anywhere); a survey outside
+    them is flagged for its reviewer."""
     return {
         "id": prepared.id,
         "form_id": prepared.form_id,
@@ -52,6 +57,7 @@ def submission_row(
         "flags": prepared.flags,
         "content_hash": prepared.content_hash,
         "collector_user_id": collector_user_id,
+        "assigned_wards": list(assigned_wards),
     }
 
 
@@ -66,6 +72,7 @@ async def ingest(
     raw_ids: Sequence[str | None],
     chunk_rows: int = CHUNK_ROWS,
     collector_user_id: int | None = None,
+    assigned_wards: Sequence[int] = (),
 ) -> list[IngestResult]:
     """Store the valid surveys of a batch; report each item's outcome (no records: a phone
     needs to know what happened to each survey, not to download them back).
@@ -106,7 +113,7 @@ async def ingest(
             results.append(IngestResult(index, key, "duplicate"))
             if key not in first_of_id:
                 first_of_id[key] = prepared
-                rows.append(submission_row(prepared, collector_user_id))
+                rows.append(submission_row(prepared, collector_user_id, assigned_wards))
                 if len(rows) >= chunk_rows:
                     await send(rows)
                     rows = []
@@ -140,12 +147,14 @@ async def ingest_one(
     prepared: PreparedSubmission | None,
     problems: list[Problem],
     collector_user_id: int | None = None,
+    assigned_wards: Sequence[int] = (),
 ) -> IngestResult:
     """Store one survey; raise InvalidInput or Conflict when it cannot be stored."""
     if prepared is None:
         raise InvalidInput(problems)
     key = str(prepared.id)
-    record = await queries.insert_one(pool, submission_row(prepared, collector_user_id))
+    row = submission_row(prepared, collector_user_id, assigned_wards)
+    record = await queries.insert_one(pool, row)
     if record is not None:
         return IngestResult(0, key, "created", record)
     # Sent before, or committed by a concurrent sender meanwhile: a new statement sees it.

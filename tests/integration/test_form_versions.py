@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 
 from app.main import create_app
 from app.settings import REPO_ROOT, Settings
+from tests.auth import bearer
 from tests.factories import household_survey
 
 OLD = "2026112801"
@@ -30,7 +31,7 @@ def write_new_version(source: Path, target: Path, version: str) -> None:
 
 @pytest.fixture
 def versioned_client(
-    database_url: str, tmp_path: Path, clean_surveys: None
+    database_url: str, tmp_path: Path, clean_surveys: None, admin_token: str
 ) -> Iterator[TestClient]:
     forms_dir = tmp_path / "forms"
     (forms_dir / "versions").mkdir(parents=True)
@@ -39,7 +40,7 @@ def versioned_client(
     )
     write_new_version(REPO_ROOT / "forms" / "household.xlsx", forms_dir / "household.xlsx", NEW)
     settings = Settings(database_url=database_url, forms_dir=forms_dir, media_dir=tmp_path / "m")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as client:
         yield client
 
 
@@ -78,13 +79,13 @@ def test_an_unknown_version_is_refused_naming_the_known_ones(versioned_client: T
 
 
 def test_a_form_dropped_into_forms_is_served_without_a_restart(
-    database_url: str, tmp_path: Path, clean_surveys: None
+    database_url: str, tmp_path: Path, clean_surveys: None, admin_token: str
 ) -> None:
     forms_dir = tmp_path / "forms"
     forms_dir.mkdir()
     shutil.copy(REPO_ROOT / "forms" / "household.xlsx", forms_dir / "household.xlsx")
     settings = Settings(database_url=database_url, forms_dir=forms_dir, forms_reload_seconds=0)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as client:
         assert [f["form_id"] for f in client.get("/api/v1/forms").json()["forms"]] == ["household"]
         missing = client.get("/api/v1/forms/settlement", headers={"Accept-Language": "en"})
         assert missing.status_code == 404

@@ -24,6 +24,7 @@ from app.services.indicators import priority_score, read_weights, ward_report
 from app.services.samples import insert_submissions
 from app.settings import REPO_ROOT, Settings, with_driver
 from tests import hostile
+from tests.auth import bearer
 
 CLEAN = {
     "tenure": "red_book",
@@ -56,7 +57,8 @@ def _square(west: float, south: float, size: float) -> str:
 
 @pytest.fixture
 def town(sync_engine: Engine, clean_surveys: None) -> Iterator[dict[str, Any]]:
-    """Town 'thi-tran-thu' with 2 wards, 4 settlements (C empty) and 8 surveys (1 rejected)."""
+    """Town 'thi-tran-thu' with 2 wards, 4 settlements (C empty) and 8 surveys (1 rejected,
+    the others approved: they count)."""
     ids: dict[str, Any] = {}
     with sync_engine.begin() as connection:
 
@@ -99,14 +101,14 @@ def town(sync_engine: Engine, clean_surveys: None) -> Iterator[dict[str, Any]]:
         }
         no_waste_answer = {k: v for k, v in CLEAN.items() if k != "waste"}
         surveys = [
-            ("T1", "A", CLEAN, "received"),
-            ("T1", "A", POOR, "received"),
+            ("T1", "A", CLEAN, "approved"),
+            ("T1", "A", POOR, "approved"),
             ("T1", "A", tenure_flood_car, "approved"),
             ("T1", "A", POOR, "rejected"),  # does not count
-            ("T1", "B", POOR, "received"),
-            ("T1", "B", POOR, "received"),
-            ("T1", None, no_waste_answer, "received"),  # in the ward, in no settlement
-            ("T2", "D", {**CLEAN, "water_source": "shared_tap"}, "received"),
+            ("T1", "B", POOR, "approved"),
+            ("T1", "B", POOR, "approved"),
+            ("T1", None, no_waste_answer, "approved"),  # in the ward, in no settlement
+            ("T2", "D", {**CLEAN, "water_source": "shared_tap"}, "approved"),
         ]
         for ward, settlement, answers, status in surveys:
             connection.execute(
@@ -134,12 +136,14 @@ def town(sync_engine: Engine, clean_surveys: None) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
-def town_client(database_url: str, tmp_path: Path, town: dict[str, Any]) -> Iterator[TestClient]:
+def town_client(
+    database_url: str, tmp_path: Path, town: dict[str, Any], admin_token: str
+) -> Iterator[TestClient]:
     """The app with the test weights in its own priorities file."""
     priorities = tmp_path / "priorities.yaml"
     priorities.write_text(WEIGHTS, encoding="utf-8")
     settings = Settings(database_url=database_url, priorities_path=priorities)
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as test_client:
         yield test_client
 
 
@@ -232,7 +236,7 @@ def test_sample_city_scores_match_the_python_formula(
     with sync_engine.begin() as connection:
         city = sample_city.generate_city()
         insert_submissions(connection, forms, sample_city.generate_households(city, 400))
-    report = client.get("/api/v1/cities/tam-ky/indicators").json()
+    report = client.get("/api/v1/cities/tam-ky/indicators", params={"surveys": "all"}).json()
     weights = read_weights(REPO_ROOT / "forms" / "priorities.yaml")
     assert report["totals"]["households"] == 400
     for row in report["settlements"] + report["wards"] + [report["totals"]]:

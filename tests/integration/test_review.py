@@ -135,9 +135,23 @@ def test_bulk_approval_of_a_settlement(
                 "ORDER BY s.id LIMIT 1"
             )
         ).one()
-    point = {"lat": lat, "lon": lon, "accuracy_m": 5}
-    clean = [send(client, people["volunteer"], location=point) for _ in range(3)]
-    flagged = send(client, people["volunteer"], location={**point, "accuracy_m": 80})
+    # Three households 20 m apart (not one household surveyed three times), one more with a
+    # poor GPS fix.
+    clean = [
+        send(
+            client,
+            people["volunteer"],
+            location={"lat": lat + 0.0002 * index, "lon": lon, "accuracy_m": 5},
+            answers=household_answers(head_name=name, head_phone=f"09050000{index}{index}"),
+        )
+        for index, name in enumerate(("Lê Thị Cúc", "Phan Văn Đức", "Võ Thị Én"))
+    ]
+    flagged = send(
+        client,
+        people["volunteer"],
+        location={"lat": lat - 0.0003, "lon": lon, "accuracy_m": 80},
+        answers=household_answers(head_name="Hồ Văn Giang", head_phone="0905999999"),
+    )
     url = f"/api/v1/settlements/{settlement_id}/review"
     assert client.post(url, json={}, headers=people["other_leader"]).status_code == 404
     first = client.post(url, json={"only_unflagged": True}, headers=people["leader"])

@@ -25,6 +25,8 @@ def _created_at() -> sa.Column:
 
 
 def upgrade() -> None:
+    # Similar names of heads of household (a likely duplicate survey): trigram similarity.
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), sa.Identity(), primary_key=True),

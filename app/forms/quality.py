@@ -1,0 +1,80 @@
+"""Quality rules (forms/quality.yaml): answers that contradict each other, flagged for review.
+
+Written like XLSForm expressions and compiled by the same evaluator as `relevant` and
+`constraint`, so a rule means on the server what it would mean in a form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.forms.xpath import ExpressionError, Predicate, compile_predicate, parse
+
+
+@dataclass(frozen=True)
+class QualityRule:
+    """One contradiction: a name, its expression (compiled) and its label in vi and en."""
+
+    form_id: str
+    name: str
+    expression: str
+    label: dict[str, str]
+    predicate: Predicate
+
+
+@dataclass(frozen=True)
+class QualityRules:
+    """Every rule, by form."""
+
+    by_form: Mapping[str, tuple[QualityRule, ...]]
+
+    def broken(self, form_id: str, answers: Mapping[str, Any]) -> list[str]:
+        """The names of the rules these answers match (an answer missing matches none)."""
+        found = []
+        for rule in self.by_form.get(form_id, ()):
+            try:
+                if rule.predicate(answers, None):
+                    found.append(rule.name)
+            except (ExpressionError, ArithmeticError, TypeError, ValueError):
+                continue
+        return found
+
+
+NO_RULES = QualityRules({})
+
+
+def load_quality_rules(path: Path) -> QualityRules:
+    """Read and compile the rules; a broken file or rule is an error naming it (at start)."""
+    if not path.is_file():
+        return NO_RULES
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected form ids, each with a list of rules")
+    by_form: dict[str, tuple[QualityRule, ...]] = {}
+    for form_id, rules in data.items():
+        compiled = []
+        for index, rule in enumerate(rules or []):
+            where = f"{path.name}: {form_id}, rule {index + 1}"
+            if not isinstance(rule, dict) or not {"name", "when"} <= set(rule):
+                raise ValueError(f"{where}: needs a name and a `when` expression")
+            try:
+                predicate = compile_predicate(parse(str(rule["when"])))
+            except ExpressionError as exc:
+                raise ValueError(f"{where} ({rule['name']}): {exc}") from exc
+            label = rule.get("label") or {}
+            compiled.append(
+                QualityRule(
+                    str(form_id),
+                    str(rule["name"]),
+                    str(rule["when"]),
+                    {lang: str(label.get(lang) or rule["name"]) for lang in ("vi", "en")},
+                    predicate,
+                )
+            )
+        by_form[str(form_id)] = tuple(compiled)
+    return QualityRules(by_form)

@@ -1,0 +1,115 @@
+"""Quality flags at ingest, on crafted data: flags for the reviewer, never refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from app.main import create_app
+from app.settings import Settings
+from tests.auth import bearer, make_token, make_user
+from tests.factories import household_answers, household_survey
+
+URL = "/api/v1/submissions"
+
+
+@pytest.fixture
+def volunteer(sync_engine: Engine) -> dict[str, str]:
+    """A volunteer given ward W03 (An Xuân), where the factory's point lies."""
+    user_id = make_user(sync_engine, "flags-volunteer", [("volunteer", ("ward", "W03"))])
+    return bearer(make_token(sync_engine, user_id))
+
+
+def flags_of(client: TestClient, who: dict[str, str], body: dict) -> list[str]:
+    response = client.post(URL, json=body, headers=who)
+    assert response.status_code == 201, response.text
+    return list(response.json()["flags"])
+
+
+@pytest.fixture
+def settlement_point(sync_engine: Engine) -> dict[str, float]:
+    with sync_engine.connect() as connection:
+        lon, lat = connection.execute(
+            text(
+                "SELECT ST_X(ST_PointOnSurface(s.geom)), ST_Y(ST_PointOnSurface(s.geom)) "
+                "FROM settlements s JOIN wards w ON w.id = s.ward_id WHERE w.code = 'W03' "
+                "ORDER BY s.id LIMIT 1"
+            )
+        ).one()
+    return {"lat": lat, "lon": lon, "accuracy_m": 4.0}
+
+
+def test_a_likely_second_survey_of_a_household_is_flagged(
+    client: TestClient, volunteer: dict, settlement_point: dict
+) -> None:
+    first = household_survey(location=settlement_point)
+    assert flags_of(client, volunteer, first) == []
+    # 3 m away, the same head with different accents and case: flagged.
+    near = dict(settlement_point, lat=settlement_point["lat"] + 0.000027)
+    same_name = household_survey(
+        location=near, answers=household_answers(head_name="NGUYỄN THỊ HOA", head_phone="")
+    )
+    assert "possible_duplicate" in flags_of(client, volunteer, same_name)
+    # The same phone, another name: flagged.
+    same_phone = household_survey(
+        location=near, answers=household_answers(head_name="Trần Văn Bảy")
+    )
+    assert "possible_duplicate" in flags_of(client, volunteer, same_phone)
+    # A neighbour next door with another name and phone: not flagged.
+    neighbour = household_survey(
+        location=near,
+        answers=household_answers(head_name="Lê Thị Cúc", head_phone="0912000111"),
+    )
+    assert "possible_duplicate" not in flags_of(client, volunteer, neighbour)
+    # The same household 100 m away: another house, not flagged.
+    far = dict(settlement_point, lat=settlement_point["lat"] + 0.0009)
+    moved = household_survey(location=far)
+    assert "possible_duplicate" not in flags_of(client, volunteer, moved)
+
+
+def test_contradicting_answers_are_flagged(client: TestClient, volunteer: dict) -> None:
+    narrow = household_survey(answers=household_answers(lane_access="car", lane_width_m=1.2))
+    assert "contradiction" in flags_of(client, volunteer, narrow)
+    fine = household_survey(answers=household_answers(lane_access="car", lane_width_m=4))
+    assert "contradiction" not in flags_of(client, volunteer, fine)
+
+
+def test_a_survey_outside_the_volunteers_ward_is_flagged(
+    client: TestClient, volunteer: dict, sync_engine: Engine
+) -> None:
+    with sync_engine.connect() as connection:
+        lon, lat = connection.execute(
+            text(
+                "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+                "FROM wards WHERE code = 'W01'"
+            )
+        ).one()
+    elsewhere = household_survey(location={"lat": lat, "lon": lon, "accuracy_m": 5})
+    assert "outside_assigned_ward" in flags_of(client, volunteer, elsewhere)
+    assert "outside_assigned_ward" not in flags_of(client, volunteer, household_survey())
+    # An admin surveys anywhere.
+    assert "outside_assigned_ward" not in flags_of(
+        client, {}, household_survey(location=elsewhere["location"])
+    )
+
+
+@pytest.fixture
+def strict(settings: Settings, clean_surveys: None, admin_token: str) -> Iterator[TestClient]:
+    """An app flagging surveys sent more than 14 days after they were collected."""
+    with TestClient(
+        create_app(settings.model_copy(update={"late_upload_days": 14})),
+        headers=bearer(admin_token),
+    ) as client:
+        yield client
+
+
+def test_a_survey_sent_long_after_it_was_collected_is_flagged(strict: TestClient) -> None:
+    now = datetime.now(UTC)
+    old = household_survey(collected_at=(now - timedelta(days=20)).isoformat())
+    recent = household_survey(collected_at=(now - timedelta(days=2)).isoformat())
+    assert "late_upload" in flags_of(strict, {}, old)
+    assert "late_upload" not in flags_of(strict, {}, recent)
