@@ -23,6 +23,7 @@ from app.api import (
     maps,
     places,
     review,
+    review_page,
     submissions,
     users,
 )
@@ -31,6 +32,8 @@ from app.api.limits import BodySizeLimit
 from app.api.schemas import install_request_schemas
 from app.api.security import SecurityHeaders, origin_of
 from app.db.engine import make_engine, make_ingest_pool
+from app.db.exports import ExportSlots
+from app.forms.quality import load_quality_rules
 from app.forms.registry import FormsWatcher
 from app.services.auth import Authenticator, AuthPolicy, secret_problem
 from app.settings import Settings, demo_secret, get_settings
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.ingest_pool = make_ingest_pool(settings.libpq_database_url, settings.db_pool_size)
         app.state.auth = Authenticator(app.state.ingest_pool, secret, auth_policy(settings))
+        app.state.export_slots = ExportSlots(settings.export_slots, settings.export_wait_seconds)
         # Everything loaded so far (forms, routes, libraries) lives as long as the process:
         # keep it out of the garbage collector's full passes, which otherwise stall requests.
         gc.freeze()
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.quality = load_quality_rules(settings.quality_rules_path)
     app.state.forms = FormsWatcher.start(settings.forms_dir, settings.forms_reload_seconds)
     add_exception_handlers(app)
     install_request_schemas(app)
@@ -110,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs,
         auth,
         review,
+        review_page,
         users,
         home,
     ):

@@ -136,6 +136,11 @@ def record_out(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Operations anyone may call (the indicator and map routes are public only for cities that
+# publish them, so they keep their 401).
+PUBLIC_PATHS = frozenset({"/healthz", "/api/v1/auth/token", "/api/v1/auth/enrol"})
+
+
 def install_request_schemas(app: Any) -> None:
     """Publish the request bodies in OpenAPI components.
 
@@ -165,6 +170,32 @@ def install_request_schemas(app: Any) -> None:
                     answer["description"] = "Invalid input: each bad field named, in vi or en"
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
+        # Sign-in: a bearer token from the password form or a phone's enrolment; every
+        # operation needs one except the few that are public.
+        schema["components"]["securitySchemes"] = {
+            "password": {
+                "type": "oauth2",
+                "flows": {"password": {"tokenUrl": "/api/v1/auth/token", "scopes": {}}},
+            },
+            "bearer": {"type": "http", "scheme": "bearer"},
+        }
+        schema["security"] = [{"password": []}, {"bearer": []}]
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                if path in PUBLIC_PATHS:
+                    operation["security"] = []
+                else:
+                    operation.setdefault("responses", {}).setdefault(
+                        "401",
+                        {
+                            "description": "Not signed in, or the token expired or was revoked",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ErrorOut"}
+                                }
+                            },
+                        },
+                    )
         app.openapi_schema = schema
         return schema
 
