@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import CityPath, EngineDep, FormsDep, IdPath, IdQuery, SettingsDep
+from app.api.errors import error_body
+from app.api.responses import JSON
 from app.api.schemas import ErrorOut
+from app.errors import NotFound
+from app.geo.web_map import not_found_page
+from app.i18n import translate
 from app.services import maps
 from app.settings import Settings
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
+HTML_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"content": {"text/html": {}}, "description": "No such city or ward: a small page."}
+}
 Language = Literal["vi", "en"]
 PaperSize = Literal["A4", "A3"]
 Orientation = Literal["landscape", "portrait"]
@@ -38,24 +46,56 @@ def _options(settings: Settings) -> maps.MapOptions:
     )
 
 
-@router.get("/cities/{slug}", response_class=HTMLResponse, responses=NOT_FOUND)
+def _nonce(request: Request) -> str:
+    # Set by the Content-Security-Policy middleware; without it the page needs none.
+    return str(getattr(request.state, "csp_nonce", "") or "")
+
+
+def _not_found(error: NotFound, language: str) -> HTMLResponse:
+    """A map page that does not exist, as a page (a browser asked for one), not JSON."""
+    heading = translate("map_page.not_found", language)
+    return HTMLResponse(not_found_page(heading, error.message(language), language), status_code=404)
+
+
+def _print_slots(request: Request, settings: Settings) -> maps.PrintSlots:
+    """The app's print slots, made on the first print (inside the server's event loop)."""
+    slots: maps.PrintSlots | None = getattr(request.app.state, "print_slots", None)
+    if slots is None:
+        slots = maps.PrintSlots(settings.print_concurrency, settings.print_queue)
+        request.app.state.print_slots = slots
+    return slots
+
+
+@router.get("/cities/{slug}", response_class=HTMLResponse, responses=HTML_NOT_FOUND)
 async def city_map(
-    slug: CityPath, engine: EngineDep, forms: FormsDep, settings: SettingsDep, lang: Language = "vi"
+    request: Request,
+    slug: CityPath,
+    engine: EngineDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    lang: Language = "vi",
 ) -> HTMLResponse:
     """Interactive map of a city: wards, settlements by priority, household indicators."""
-    html = await maps.city_map_html(engine, forms, slug, lang, _options(settings))
+    try:
+        html = await maps.city_map_html(
+            engine, forms, slug, lang, _options(settings), _nonce(request)
+        )
+    except NotFound as error:
+        return _not_found(error, lang)
     return HTMLResponse(html)
 
 
 PRINT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}, "image/png": {}}},
     **NOT_FOUND,
+    503: {"model": ErrorOut, "description": "Too many prints at once: retry after a while."},
 }
 MEDIA_TYPES = {"pdf": "application/pdf", "png": "image/png"}
 
 
 @router.get("/wards/{ward_id}.{output}", response_class=Response, responses=PRINT_RESPONSES)
 async def ward_print(
+    request: Request,
     ward_id: IdPath,
     output: Literal["pdf", "png"],
     engine: EngineDep,
@@ -67,17 +107,25 @@ async def ward_print(
     lang: Language = "vi",
 ) -> Response:
     """Printable ward map, PDF or 200 dpi PNG: map, legend, scale bar, north arrow, ranked table."""
-    content = await maps.ward_print(
-        engine,
-        forms,
-        ward_id,
-        priorities=settings.priorities_path,
-        indicator=indicator,
-        size=size,
-        orientation=orientation,
-        output=output,
-        language=lang,
-    )
+    try:
+        content = await maps.ward_print(
+            engine,
+            forms,
+            ward_id,
+            priorities=settings.priorities_path,
+            indicator=indicator,
+            size=size,
+            orientation=orientation,
+            output=output,
+            language=lang,
+            slots=_print_slots(request, settings),
+        )
+    except maps.PrintsBusy:
+        return JSON(
+            error_body("prints_busy", translate("prints_busy", lang)),
+            status_code=503,
+            headers={"Retry-After": str(maps.PrintsBusy.retry_after)},
+        )
     filename = f"ward-{ward_id}-{indicator}-{size}.{output}"
     return Response(
         content,
@@ -86,8 +134,9 @@ async def ward_print(
     )
 
 
-@router.get("/wards/{ward_id}", response_class=HTMLResponse, responses=NOT_FOUND)
+@router.get("/wards/{ward_id}", response_class=HTMLResponse, responses=HTML_NOT_FOUND)
 async def ward_map(
+    request: Request,
     ward_id: IdPath,
     engine: EngineDep,
     forms: FormsDep,
@@ -95,7 +144,12 @@ async def ward_map(
     lang: Language = "vi",
 ) -> HTMLResponse:
     """Interactive map of one ward."""
-    html = await maps.ward_map_html(engine, forms, ward_id, lang, _options(settings))
+    try:
+        html = await maps.ward_map_html(
+            engine, forms, ward_id, lang, _options(settings), _nonce(request)
+        )
+    except NotFound as error:
+        return _not_found(error, lang)
     return HTMLResponse(html)
 
 

@@ -3,7 +3,9 @@
 One page: title, the map (ward boundary, settlements coloured and hatched so a black-and-white
 copy still reads, households rasterized, settlement names), legend, scale bar in metres, north
 arrow, the settlements ranked by priority with their shares, source and date, a notes box.
-Text uses DejaVu Sans, which has every Vietnamese diacritic.
+Text uses DejaVu Sans, which has every Vietnamese diacritic. Every text is drawn literally:
+matplotlib would otherwise read `$...$` in a name as mathtext ("Hẻm $5 và $10" printed as
+"Hẻm 5và10", an unknown command such as `$\\foo$` failed the page).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ PNG_DPI = 200
 PDF_RASTER_DPI = 150  # the households' image inside a PDF; text and shapes stay vector
 MAX_TABLE_ROWS = {"A4": 16, "A3": 28}
 FONT = "DejaVu Sans"
+TITLE_SIZE = {"A4": 16.0, "A3": 20.0}
+MIN_TITLE_SIZE = 8.0  # a longer ward and city name than fits at this size is shortened
+TITLE_WIDTH = 0.96  # of the page
 
 
 @dataclass(frozen=True)
@@ -340,6 +345,29 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def fit_title(text: str, size: float, width_inches: float) -> tuple[str, float]:
+    """The title and bold font size that fit in `width_inches`: smaller, then shortened."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    available = width_inches * 72  # points
+
+    def width(candidate: str, points: float) -> float:
+        prop = FontProperties(family=FONT, size=points, weight="bold")
+        measured, _, _ = text_to_path.get_text_width_height_descent(candidate, prop, ismath=False)
+        return float(measured)
+
+    measured = width(text, size)
+    if measured <= available:
+        return text, size
+    size = max(MIN_TITLE_SIZE, size * available / measured)
+    measured = width(text, size)
+    while measured > available and len(text) > 1:
+        text = _short(text, max(1, min(len(text) - 1, int(len(text) * available / measured))))
+        measured = width(text, size)
+    return text, size
+
+
 def _draw_table(ax: Any, data: PrintInput, size: str, orientation: str) -> None:
     ax.axis("off")
     ax.set_title(_t(data, "table_title"), fontsize=8, loc="left", fontweight="bold")
@@ -418,6 +446,89 @@ def _draw_notes(ax: Any, data: PrintInput) -> None:
     ax.set_ylim(0, 1)
 
 
+def _page_texts(figure: Any, tick_labels: bool = False) -> list[Any]:
+    """The text objects of the page: titles, labels, legends, table cells (and, once drawn,
+    the tick labels of its hidden axes)."""
+    from matplotlib.axis import Axis
+    from matplotlib.legend import Legend
+    from matplotlib.table import Table
+    from matplotlib.text import Text
+
+    # (figure.findobj(Text) finds them too, but walks every tick and patch: 60 ms a page.)
+    texts: list[Any] = list(figure.texts)
+    for axes in figure.axes:
+        for child in axes.get_children():
+            if isinstance(child, Text):
+                texts.append(child)
+            elif isinstance(child, Legend):
+                texts += [*child.get_texts(), child.get_title()]
+            elif isinstance(child, Table):
+                texts += [cell.get_text() for cell in child.get_celld().values()]
+            elif isinstance(child, Axis):
+                texts += [child.label, child.offsetText]
+                # The ticks that drawing created (get_ticklabels would update them: 80 ms).
+                if tick_labels:
+                    ticks = [*child.majorTicks, *child.minorTicks]
+                    texts += [label for tick in ticks for label in (tick.label1, tick.label2)]
+    return texts
+
+
+def _literal_text(texts: list[Any]) -> None:
+    """Turn mathtext off on every text of the page."""
+    # render_print_map's rc_context sets the same default, but rcParams are shared by every
+    # thread and prints render two at a time: another print leaving its rc_context restores
+    # the global values while this one still creates texts. Each text's flag is its own.
+    for text in texts:
+        text.set_parse_math(False)
+
+
+def _release_renderer(figure: Any, texts: list[Any]) -> None:
+    """Drop the references to the page's image (the Agg renderer) that a saved figure keeps.
+
+    A Figure is a reference cycle (its axes and texts point back at it), so only a full
+    garbage collection frees it, and the server (after gc.freeze) seldom runs one; meanwhile
+    every drawn text keeps the renderer, whose buffer is the whole page (31 MB for an A3
+    PNG). Measured with 20 simultaneous A3 PNG requests: the server peaked at 480 MB and
+    kept it; with this, 270 MB. gc.collect() frees as much but walks every object imported
+    since start-up (matplotlib, geopandas...): 60-200 ms a page against microseconds here.
+    """
+    for text in texts:
+        text._renderer = None  # set by Text.draw; matplotlib has no public way to drop it
+    figure.canvas.__dict__.pop("renderer", None)  # FigureCanvasAgg caches its last one
+
+
+def _draw_page(
+    figure: Any, data: PrintInput, size: str, orientation: str, title: str, when: str
+) -> None:
+    """Everything on the page: title, map, legend, table, notes box, footer."""
+    width, _ = paper_inches(size, orientation)
+    layout = _layout(orientation)
+    # Names of any length stay on the page.
+    shown, title_size = fit_title(title, TITLE_SIZE[size], width * TITLE_WIDTH)
+    figure.text(0.5, 0.975, shown, ha="center", va="top", fontsize=title_size, fontweight="bold")
+    figure.text(
+        0.5,
+        0.935,
+        _t(data, "subtitle", indicator=_indicator_title(data), date=when),
+        ha="center",
+        va="top",
+        fontsize=9 if size == "A4" else 11,
+    )
+    _draw_map(figure.add_axes(_rect(layout["map"])), data)
+    _draw_legend(figure.add_axes(_rect(layout["legend"])), data)
+    _draw_table(figure.add_axes(_rect(layout["table"])), data, size, orientation)
+    _draw_notes(figure.add_axes(_rect(layout["notes"])), data)
+    footer_x, footer_y = layout["footer"]
+    households = f"{data.households_total:,}".replace(",", ".")
+    figure.text(
+        footer_x,
+        footer_y + 0.018,
+        _t(data, "source", households=households, date=when, today=data.printed_on),
+        fontsize=6.5,
+    )
+    figure.text(footer_x, footer_y, _t(data, "formula"), fontsize=6.5, color="#333333")
+
+
 def render_print_map(
     data: PrintInput, size: str = "A4", orientation: str = "landscape", output: str = "pdf"
 ) -> bytes:
@@ -428,53 +539,38 @@ def render_print_map(
     if output not in ("pdf", "png"):
         raise ValueError(f"unknown output {output!r}")
     width, height = paper_inches(size, orientation)
-    layout = _layout(orientation)
     when = data.data_date or _t(data, "no_date")
+    full_title = _t(data, "title", ward=data.ward_name, city=data.city_name)
+    buffer = io.BytesIO()
     # Type 3 font subsets: pdftotext still reads every diacritic, and embedding is ~1 s faster
     # than Type 42 (TrueType) subsetting.
     with matplotlib.rc_context(
-        {"font.family": FONT, "pdf.fonttype": 3, "hatch.linewidth": 0.5, "hatch.color": "#3b1d05"}
+        {
+            "font.family": FONT,
+            "pdf.fonttype": 3,
+            "hatch.linewidth": 0.5,
+            "hatch.color": "#3b1d05",
+            "text.parse_math": False,
+        }
     ):
         figure = Figure(figsize=(width, height))
-        figure.text(
-            0.5,
-            0.975,
-            _t(data, "title", ward=data.ward_name, city=data.city_name),
-            ha="center",
-            va="top",
-            fontsize=16 if size == "A4" else 20,
-            fontweight="bold",
-        )
-        figure.text(
-            0.5,
-            0.935,
-            _t(data, "subtitle", indicator=_indicator_title(data), date=when),
-            ha="center",
-            va="top",
-            fontsize=9 if size == "A4" else 11,
-        )
-        _draw_map(figure.add_axes(_rect(layout["map"])), data)
-        _draw_legend(figure.add_axes(_rect(layout["legend"])), data)
-        _draw_table(figure.add_axes(_rect(layout["table"])), data, size, orientation)
-        _draw_notes(figure.add_axes(_rect(layout["notes"])), data)
-        footer_x, footer_y = layout["footer"]
-        households = f"{data.households_total:,}".replace(",", ".")
-        figure.text(
-            footer_x,
-            footer_y + 0.018,
-            _t(data, "source", households=households, date=when, today=data.printed_on),
-            fontsize=6.5,
-        )
-        figure.text(footer_x, footer_y, _t(data, "formula"), fontsize=6.5, color="#333333")
-        buffer = io.BytesIO()
-        title = _t(data, "title", ward=data.ward_name, city=data.city_name)
-        if output == "pdf":
-            figure.savefig(
-                buffer,
-                format="pdf",
-                dpi=PDF_RASTER_DPI,
-                metadata={"Title": title, "Creator": "cdfmap", "Subject": _indicator_title(data)},
-            )
-        else:
-            figure.savefig(buffer, format="png", dpi=PNG_DPI)
+        try:
+            _draw_page(figure, data, size, orientation, full_title, when)
+            _literal_text(_page_texts(figure))
+            if output == "pdf":
+                figure.savefig(
+                    buffer,
+                    format="pdf",
+                    dpi=PDF_RASTER_DPI,
+                    metadata={
+                        "Title": full_title,
+                        "Creator": "cdfmap",
+                        "Subject": _indicator_title(data),
+                    },
+                )
+            else:
+                figure.savefig(buffer, format="png", dpi=PNG_DPI)
+        finally:
+            # Hidden axes too: placing a title measured the tick labels below it.
+            _release_renderer(figure, _page_texts(figure, tick_labels=True))
     return buffer.getvalue()

@@ -1,14 +1,26 @@
 """Interactive maps (folium + Leaflet) built from plain data; every asset is served locally.
 
+folium draws only the page's skeleton (the Leaflet map, the linked scripts and stylesheets),
+from constant strings. folium and branca render their templates and then parse the output
+again as a Jinja template, so a name containing `{{ }}` would run as code there: no text from
+the data ever goes through them. The data (title, wards, settlements, popups, legend) is one
+JSON block inserted into the rendered page, escaped so it cannot close its <script> element,
+and static/maps/cdfmap.js builds the layers from it with DOM text nodes only.
+
 Household points are not embedded: the page fetches them as compact JSON and draws them on
-canvas tiles (static/maps/cdfmap.js), so the HTML does not grow with the number of households.
+canvas tiles, so the HTML does not grow with the number of households.
 Pure: no FastAPI, no database.
 """
 
 from __future__ import annotations
 
+import functools
+import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from app.geo.styles import (
     CLASS_COLOURS,
@@ -17,9 +29,18 @@ from app.geo.styles import (
     class_colour,
     class_labels,
 )
-from app.i18n import translate
+from app.i18n import LANGUAGES, translate
 
 LEAFLET = "vendor/leaflet-1.9.4"
+DATA_ID = "cdfmap-data"
+# A CSP nonce is base64 (or base64url); anything else would not be one, and must not reach
+# the attribute.
+NONCE = re.compile(r"[A-Za-z0-9+/_=-]*")
+# Characters that could end a <script> element, open an HTML comment in it, or end a
+# JavaScript line: outside JSON strings they never occur, inside they become \u escapes.
+SCRIPT_UNSAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,7 @@ class WebMapInput:
     basemap_attribution: str = ""
     shown_indicator: str = "tenure"
     point_titles: dict[str, str] = field(default_factory=dict)
+    note: str | None = None  # shown under the title, e.g. when no settlement is mapped yet
 
 
 def _t(key: str, language: str) -> str:
@@ -69,81 +91,87 @@ def legend_spec(data: WebMapInput) -> dict[str, Any]:
     }
 
 
-def render_web_map(data: WebMapInput) -> str:
-    """The map page as one HTML string (assets linked under data.static_url)."""
+def _coloured(settlements: dict[str, Any]) -> dict[str, Any]:
+    """The settlements with their fill colour (the priority class of their score)."""
+    features = [
+        {
+            **feature,
+            "properties": {
+                **feature["properties"],
+                "colour": class_colour(feature["properties"].get("score")),
+            },
+        }
+        for feature in settlements["features"]
+    ]
+    return {**settlements, "features": features}
+
+
+def page_data(data: WebMapInput) -> dict[str, Any]:
+    """What static/maps/cdfmap.js draws: every text and shape of the page."""
+    language = data.language
+    households = _t("households", language)
+    return {
+        "title": data.title,
+        "subtitle": data.subtitle,
+        "note": data.note,
+        "bounds": list(data.bounds),
+        "basemap": {"url": data.basemap_url, "attribution": data.basemap_attribution}
+        if data.basemap_url
+        else None,
+        "layers": {"settlements": _t("settlements", language), "wards": _t("wards", language)},
+        "wards": data.wards,
+        "settlements": _coloured(data.settlements),
+        "popupFields": [list(pair) for pair in data.popup_fields],
+        "households": {
+            "url": data.points_url,
+            "shown": data.shown_indicator,
+            "noDataColour": NO_DATA_COLOUR,
+            "indicators": [
+                {
+                    "key": style.key,
+                    "name": f"{households}: {style.title[language]}",
+                    "colours": [colour for _, colour in style.colours],
+                }
+                for style in POINT_STYLES
+            ],
+        },
+        "legend": legend_spec(data),
+    }
+
+
+def script_json(value: Any) -> str:
+    """JSON safe to put inside a <script> element: it can neither close it nor run."""
+    return orjson.dumps(value).decode().translate(SCRIPT_UNSAFE)
+
+
+@functools.lru_cache(maxsize=4)
+def _skeleton(static_url: str) -> str:
+    """folium's page around the map, from constant strings only (the same for every map)."""
     import folium
     from branca.element import Element, Figure, MacroElement
     from folium.template import Template
 
-    static = data.static_url.rstrip("/")
-    language = data.language
+    static = static_url.rstrip("/")
 
-    class HouseholdLayer(folium.map.Layer):
-        """Household points of one indicator on canvas tiles (CdfMap.householdLayer)."""
-
-        _template = Template(
-            """
-            {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = CdfMap.householdLayer({{ this.options|tojson }});
-            {% endmacro %}
-            """
-        )
-
-        def __init__(self, name: str, show: bool, options: dict[str, Any]) -> None:
-            super().__init__(name=name, overlay=True, control=True, show=show)
-            self._name = "HouseholdLayer"
-            self.options = options
-
-    class Decorations(MacroElement):
-        """Title box and legend."""
+    class Build(MacroElement):
+        """Hands the map to cdfmap.js, which draws everything from the JSON data block."""
 
         _template = Template(
             """
             {% macro script(this, kwargs) %}
-            L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
-            CdfMap.title({{ this._parent.get_name() }}, {{ this.title|tojson }});
-            CdfMap.legend({{ this._parent.get_name() }}, {{ this.legend|tojson }});
+            CdfMap.build({{ this._parent.get_name() }}, {{ this.data_id|tojson }});
             {% endmacro %}
             """
         )
 
-        def __init__(self, title: dict[str, str], legend: dict[str, Any]) -> None:
+        def __init__(self) -> None:
             super().__init__()
-            self._name = "Decorations"
-            self.title = title
-            self.legend = legend
+            self._name = "Build"
+            self.data_id = DATA_ID
 
-    class LayerControl(folium.LayerControl):
-        """Leaflet's layer control, open on a desktop, folded into a button on a phone."""
-
-        _template = Template(
-            """
-            {% macro script(this, kwargs) %}
-            var {{ this.get_name() }}_layers = {
-                base_layers: {
-                    {%- for key, val in this.base_layers.items() %}
-                    {{ key|tojson }}: {{ val }},
-                    {%- endfor %}
-                },
-                overlays: {
-                    {%- for key, val in this.overlays.items() %}
-                    {{ key|tojson }}: {{ val }},
-                    {%- endfor %}
-                },
-            };
-            let {{ this.get_name() }} = L.control.layers(
-                {{ this.get_name() }}_layers.base_layers,
-                {{ this.get_name() }}_layers.overlays,
-                Object.assign({{ this.options|tojson }}, {collapsed: window.innerWidth < 700})
-            ).addTo({{ this._parent.get_name() }});
-            {% endmacro %}
-            """
-        )
-
-    west, south, east, north = data.bounds
-    figure = Figure(title=data.title)
+    figure = Figure()
     fmap = folium.Map(
-        location=[(south + north) / 2, (west + east) / 2],
+        location=[0, 0],  # cdfmap.js fits the map to the area before drawing anything
         zoom_start=14,
         tiles=None,
         control_scale=False,
@@ -163,64 +191,44 @@ def render_web_map(data: WebMapInput) -> str:
     figure.add_child(fmap)
     # No favicon request (it would 404 and count as a console error).
     figure.header.add_child(Element('<link rel="icon" href="data:,">'), name="favicon")
-    fmap.fit_bounds([[south, west], [north, east]])
+    Build().add_to(fmap)
+    page: str = figure.render()
+    # The insertion point of the title and data must be unambiguous.
+    assert page.count("<head>") == 1 and page.count("<html>") == 1 and "<title>" not in page
+    return page
 
-    if data.basemap_url:
-        folium.TileLayer(
-            tiles=data.basemap_url,
-            attr=data.basemap_attribution,
-            name=_t("basemap", language),
-            overlay=False,
-            control=False,
-            max_zoom=20,
-        ).add_to(fmap)
 
-    folium.GeoJson(
-        data.settlements,
-        name=_t("settlements", language),
-        style_function=lambda feature: {
-            "fillColor": class_colour(feature["properties"].get("score")),
-            "fillOpacity": 0.55,
-            "color": "#5b2c06",
-            "weight": 1.5,
-        },
-        highlight_function=lambda feature: {"weight": 3, "fillOpacity": 0.7},
-        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-        popup=folium.GeoJsonPopup(
-            fields=[name for name, _ in data.popup_fields],
-            aliases=[label for _, label in data.popup_fields],
-            class_name="cdf-popup",
-        ),
-    ).add_to(fmap)
+def render_web_map(data: WebMapInput, nonce: str = "") -> str:
+    """The map page as one HTML string (assets linked under data.static_url).
 
-    folium.GeoJson(
-        data.wards,
-        name=_t("wards", language),
-        style_function=lambda feature: {
-            "fill": False,
-            "color": "#222222",
-            "weight": 2.5,
-            "dashArray": "6 4",
-        },
-        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-        interactive=True,
-    ).add_to(fmap)
+    `nonce` is the request's Content-Security-Policy nonce: every <script> carries it.
+    """
+    if not NONCE.fullmatch(nonce):
+        raise ValueError("a CSP nonce is base64 text")
+    if data.language not in LANGUAGES:
+        raise ValueError(f"unknown language {data.language!r}")
+    page = _skeleton(data.static_url)
+    if nonce:
+        # Only folium's constant templates are in the page so far: each <script is theirs.
+        page = page.replace("<script", f'<script nonce="{nonce}"')
+    nonce_attribute = f' nonce="{nonce}"' if nonce else ""
+    head = (
+        f"<head>\n<title>{html.escape(data.title)}</title>\n"
+        f'<script type="application/json" id="{DATA_ID}"{nonce_attribute}>'
+        f"{script_json(page_data(data))}</script>"
+    )
+    page = page.replace("<html>", f'<html lang="{data.language}">', 1)
+    return page.replace("<head>", head, 1)
 
-    for style in POINT_STYLES:
-        HouseholdLayer(
-            name=f"{_t('households', language)}: {style.title[language]}",
-            show=style.key == data.shown_indicator,
-            options={
-                "url": data.points_url,
-                "indicatorKey": style.key,
-                "colours": [colour for _, colour in style.colours],
-                "noDataColour": NO_DATA_COLOUR,
-                # Above the settlement polygons; canvas tiles let clicks through to them.
-                "pane": "markerPane",
-            },
-        ).add_to(fmap)
 
-    LayerControl(position="topright").add_to(fmap)
-    Decorations({"title": data.title, "subtitle": data.subtitle}, legend_spec(data)).add_to(fmap)
-    html: str = figure.render()
-    return html
+def not_found_page(heading: str, message: str, language: str) -> str:
+    """A small HTML page for a map that does not exist (texts escaped, no script)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}")
+    return (
+        f'<!DOCTYPE html>\n<html lang="{language}">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(heading)}</title>\n"
+        '<link rel="icon" href="data:,">\n</head>\n'
+        f"<body>\n<h1>{html.escape(heading)}</h1>\n<p>{html.escape(message)}</p>\n</body>\n"
+        "</html>\n"
+    )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import html
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,7 +50,7 @@ def _features(
         {
             "type": "Feature",
             "geometry": orjson.loads(shape["geometry"]),
-            "properties": properties.get(shape["id"], {"name": html.escape(shape["name"])}),
+            "properties": properties.get(shape["id"], {"name": shape["name"]}),
         }
         for shape in shapes
     ]
@@ -58,10 +59,10 @@ def _features(
 
 def _settlement_properties(row: dict[str, Any], language: str) -> dict[str, Any]:
     """What a settlement's popup shows: aggregates only, never a household."""
-    # Popups and tooltips are HTML: names typed in the field must not become markup.
+    # Names stay as they are: the page shows them as text, never as HTML (cdfmap.js).
     properties: dict[str, Any] = {
-        "name": html.escape(row["name"]),
-        "ward": html.escape(row.get("ward") or ""),
+        "name": row["name"],
+        "ward": row.get("ward") or "",
         "households": row["households"],
         "score": row["score"],
         "score_text": "–" if row["score"] is None else f"{row['score']:.0f}",
@@ -113,7 +114,9 @@ async def _map_input(
     async with engine.connect() as connection:
         shapes = await queries.area_shapes(connection, city_id, ward_id)
     if not shapes["wards"]:
-        raise NotFound(what=f"ward {ward_id}")
+        if ward_id is not None:
+            raise NotFound("ward_not_found", id=ward_id)
+        raise NotFound("unknown_city", city=report["area"].get("slug", city_id))
     settlement_properties = {
         row["id"]: _settlement_properties(row, language) for row in report["settlements"]
     }
@@ -136,8 +139,9 @@ async def _map_input(
         subtitle=subtitle,
         language=language,
         bounds=bounds,
-        wards=_features(wards, {w["id"]: {"name": html.escape(w["name"])} for w in wards}),
+        wards=_features(wards, {w["id"]: {"name": w["name"]} for w in wards}),
         settlements=_features(shapes["settlements"], settlement_properties),
+        note=None if shapes["settlements"] else translate("web_map.no_settlements", language),
         popup_fields=popup_fields(language),
         points_url=points_url,
         point_labels=point_labels(forms, language),
@@ -148,9 +152,14 @@ async def _map_input(
 
 
 async def city_map_html(
-    engine: AsyncEngine, forms: FormRegistry, slug: str, language: str, options: MapOptions
+    engine: AsyncEngine,
+    forms: FormRegistry,
+    slug: str,
+    language: str,
+    options: MapOptions,
+    nonce: str = "",
 ) -> str:
-    """The interactive map page of a city."""
+    """The interactive map page of a city (`nonce`: the request's CSP nonce)."""
     from app.geo.web_map import render_web_map
 
     report = await indicators.city_report(engine, slug, options.priorities)
@@ -166,13 +175,18 @@ async def city_map_html(
         language,
         options,
     )
-    return render_web_map(data)
+    return render_web_map(data, nonce)
 
 
 async def ward_map_html(
-    engine: AsyncEngine, forms: FormRegistry, ward_id: int, language: str, options: MapOptions
+    engine: AsyncEngine,
+    forms: FormRegistry,
+    ward_id: int,
+    language: str,
+    options: MapOptions,
+    nonce: str = "",
 ) -> str:
-    """The interactive map page of one ward."""
+    """The interactive map page of one ward (`nonce`: the request's CSP nonce)."""
     from app.geo.web_map import render_web_map
 
     report = await indicators.ward_report(engine, ward_id, options.priorities)
@@ -191,7 +205,7 @@ async def ward_map_html(
         language,
         options,
     )
-    return render_web_map(data)
+    return render_web_map(data, nonce)
 
 
 async def household_points_json(engine: AsyncEngine, slug: str, ward_id: int | None) -> bytes:
@@ -204,11 +218,65 @@ async def household_points_json(engine: AsyncEngine, slug: str, ward_id: int | N
         if ward_id is not None:
             ward = await place_queries.ward_by_id(connection, ward_id)
             if ward is None or ward["city_id"] != city["id"]:
-                raise NotFound(what=f"ward {ward_id}")
+                raise NotFound("ward_not_found", id=ward_id)
         return await queries.household_points_json(connection, city["id"], ward_id, questions)
 
 
 # Printable maps -----------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class PrintsBusy(Exception):
+    """Every print slot and every place in the queue is taken: try again in a few seconds."""
+
+    retry_after = 5  # seconds; a print takes 0.3-1.5 s and the queue is short
+
+
+class PrintSlots:
+    """At most `concurrency` prints at once and `queue` more waiting; beyond that, PrintsBusy.
+
+    A print holds a page-sized image while it draws (an A3 PNG at 200 dpi is a 31 MB RGBA
+    buffer, plus matplotlib's artists): unbounded, 20 A3 PNGs at once took the server from
+    220 MB to 650 MB and 40 to 1 GB. Prints are CPU-bound, so more than one per core only
+    adds memory, not throughput; a caller that would wait behind a long queue is better told
+    to come back (503 + Retry-After). asyncio.Semaphore has no queue limit, hence the count
+    of admitted prints here.
+    """
+
+    def __init__(self, concurrency: int, queue: int) -> None:
+        if concurrency < 1 or queue < 0:
+            raise ValueError("print concurrency must be >= 1 and the queue >= 0")
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._capacity = concurrency + queue
+        self._admitted = 0  # printing or waiting
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one print slot (waiting in the queue if need be); PrintsBusy when it is full."""
+        if self._admitted >= self._capacity:
+            raise PrintsBusy
+        self._admitted += 1
+        try:
+            async with self._semaphore:
+                yield
+        finally:
+            self._admitted -= 1
+
+
+async def _in_thread(function: Callable[..., T], *args: Any) -> T:
+    """function(*args) in a worker thread; a cancelled caller still waits for the thread to end.
+
+    A thread cannot be stopped: letting the cancellation through at once would free the
+    print slot while the render goes on, and the bound on memory would no longer hold.
+    """
+    task = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
+
 
 PRINT_INDICATORS = ("priority", *indicators.INDICATOR_KEYS)
 # For a share indicator, which household question colours the points.
@@ -236,12 +304,40 @@ async def ward_print(
     orientation: str = "landscape",
     output: str = "pdf",
     language: str = "vi",
+    slots: PrintSlots | None = None,
 ) -> bytes:
-    """A ward's printable map (PDF or PNG): settlements, households, ranked table, legend."""
-    from app.geo.print_map import PrintInput, render_print_map
+    """A ward's printable map (PDF or PNG): settlements, households, ranked table, legend.
 
+    With `slots` (the web app's), the print waits for a slot and raises PrintsBusy when the
+    queue is full; the command line prints one map at a time and passes none.
+    """
     if indicator not in PRINT_INDICATORS:
         raise ValueError(f"unknown indicator {indicator!r}")
+    if slots is None:
+        return await _ward_print(
+            engine, forms, ward_id, priorities, indicator, size, orientation, output, language
+        )
+    # The slot covers the queries too: a full queue is answered before any database work.
+    async with slots.slot():
+        return await _ward_print(
+            engine, forms, ward_id, priorities, indicator, size, orientation, output, language
+        )
+
+
+async def _ward_print(
+    engine: AsyncEngine,
+    forms: FormRegistry,
+    ward_id: int,
+    priorities: Path,
+    indicator: str,
+    size: str,
+    orientation: str,
+    output: str,
+    language: str,
+) -> bytes:
+    """The print itself: its queries, then the render in a worker thread."""
+    from app.geo.print_map import PrintInput, render_print_map
+
     report = await indicators.ward_report(engine, ward_id, priorities, with_city=False)
     area = report["area"]
     async with engine.connect() as connection:
@@ -282,4 +378,4 @@ async def ward_print(
         data_date=report["data_date"],
         language=language,
     )
-    return await asyncio.to_thread(render_print_map, data, size, orientation, output)
+    return await _in_thread(render_print_map, data, size, orientation, output)

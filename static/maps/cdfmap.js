@@ -1,6 +1,10 @@
-/* CDF map: household points drawn on canvas tiles (no DOM marker per household), a legend
- * that follows the visible layers, and the map title. Needs only Leaflet; no network access
- * beyond this app. Household points arrive as compact JSON:
+/* CDF map: builds a map page from its JSON data block (settlements, wards, popups, title,
+ * legend), household points drawn on canvas tiles (no DOM marker per household), a legend
+ * that follows the visible layers. Needs only Leaflet; no network access beyond this app.
+ *
+ * Names come from boundary files and forms: they are only ever set as text (textContent,
+ * DOM elements handed to Leaflet), never as HTML, and the page's data is read with
+ * JSON.parse, never evaluated. Household points arrive as compact JSON:
  *   {"origin": [lon0, lat0], "scale": 1e-5, "lon": [int...], "lat": [int...],
  *    "categories": {"tenure": "0123-...", ...}}   (one character per household, "-" = no answer)
  */
@@ -152,7 +156,9 @@
       if (!container) {
         return;
       }
-      container.innerHTML = "";
+      while (container.firstChild) {
+        container.removeChild(container.firstChild);
+      }
       section(container, spec.priority.title, spec.priority.items, true);
       householdLayers.forEach(function (layer) {
         if (map.hasLayer(layer)) {
@@ -195,19 +201,141 @@
     return control;
   }
 
+  // Leaflet's layer control writes layer names as HTML: give it escaped text.
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (character) {
+      return "&#" + character.charCodeAt(0) + ";";
+    });
+  }
+
+  function textElement(tag, className, text, parent) {
+    var element = L.DomUtil.create(tag, className, parent);
+    element.textContent = text === null || text === undefined ? "" : String(text);
+    return element;
+  }
+
+  function popupContent(properties, fields) {
+    var box = L.DomUtil.create("div", "cdf-popup");
+    var table = L.DomUtil.create("table", "", box);
+    var body = L.DomUtil.create("tbody", "", table);
+    fields.forEach(function (field) {
+      var row = L.DomUtil.create("tr", "", body);
+      textElement("th", "", field[1], row);
+      textElement("td", "", properties[field[0]], row);
+    });
+    return box;
+  }
+
+  function tooltipContent(properties) {
+    return textElement("span", "cdf-tooltip", properties.name);
+  }
+
   function title(map, spec) {
     var box = L.DomUtil.create("div", "cdf-title", map.getContainer());
     L.DomEvent.disableClickPropagation(box);
-    var heading = L.DomUtil.create("div", "cdf-title-main", box);
-    heading.textContent = spec.title;
+    textElement("div", "cdf-title-main", spec.title, box);
     if (spec.subtitle) {
-      var sub = L.DomUtil.create("div", "cdf-title-sub", box);
-      sub.textContent = spec.subtitle;
+      textElement("div", "cdf-title-sub", spec.subtitle, box);
+    }
+    if (spec.note) {
+      textElement("div", "cdf-title-note", spec.note, box);
     }
     return box;
   }
 
+  // The whole page from its data block: <script type="application/json" id="...">.
+  function build(map, dataId) {
+    var data = JSON.parse(document.getElementById(dataId).textContent);
+    var b = data.bounds; // west, south, east, north
+    map.fitBounds([
+      [b[1], b[0]],
+      [b[3], b[2]],
+    ]);
+    if (data.basemap) {
+      L.tileLayer(data.basemap.url, {
+        attribution: escapeHtml(data.basemap.attribution),
+        maxZoom: 20,
+      }).addTo(map);
+    }
+    var settlements = L.geoJSON(data.settlements, {
+      style: function (feature) {
+        return {
+          fillColor: feature.properties.colour,
+          fillOpacity: 0.55,
+          color: "#5b2c06",
+          weight: 1.5,
+        };
+      },
+      onEachFeature: function (feature, layer) {
+        // Built when first shown: a city's hundreds of settlements cost no DOM until then.
+        layer.bindTooltip(
+          function () {
+            return tooltipContent(feature.properties);
+          },
+          { sticky: true }
+        );
+        layer.bindPopup(
+          function () {
+            return popupContent(feature.properties, data.popupFields);
+          },
+          {
+            minWidth: 240,
+            maxWidth: 340,
+            // Keep the popup clear of the title box when the map pans to show it.
+            autoPanPaddingTopLeft: [10, 90],
+          }
+        );
+        layer.on("mouseover", function () {
+          layer.setStyle({ weight: 3, fillOpacity: 0.7 });
+        });
+        layer.on("mouseout", function () {
+          settlements.resetStyle(layer);
+        });
+      },
+    }).addTo(map);
+    var wards = L.geoJSON(data.wards, {
+      style: function () {
+        return { fill: false, color: "#222222", weight: 2.5, dashArray: "6 4" };
+      },
+      onEachFeature: function (feature, layer) {
+        layer.bindTooltip(
+          function () {
+            return tooltipContent(feature.properties);
+          },
+          { sticky: true }
+        );
+      },
+    }).addTo(map);
+    var overlays = {};
+    overlays[escapeHtml(data.layers.settlements)] = settlements;
+    overlays[escapeHtml(data.layers.wards)] = wards;
+    var points = data.households;
+    points.indicators.forEach(function (indicator) {
+      var layer = householdLayer({
+        url: points.url,
+        indicatorKey: indicator.key,
+        colours: indicator.colours,
+        noDataColour: points.noDataColour,
+        // Above the settlement polygons; canvas tiles let clicks through to them.
+        pane: "markerPane",
+      });
+      if (indicator.key === points.shown) {
+        layer.addTo(map);
+      }
+      overlays[escapeHtml(indicator.name)] = layer;
+    });
+    // Open on a desktop, folded into a button on a phone.
+    L.control
+      .layers({}, overlays, { position: "topright", collapsed: window.innerWidth < 700 })
+      .addTo(map);
+    L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
+    title(map, data);
+    legend(map, data.legend);
+    return { settlements: settlements, wards: wards };
+  }
+
   window.CdfMap = {
+    build: build,
     householdLayer: householdLayer,
     legend: legend,
     title: title,

@@ -14,6 +14,7 @@ from app.forms.registry import FormRegistry
 from app.geo import sample_city
 from app.services.samples import insert_submissions
 from tests.browser.conftest import SCREENSHOTS
+from tests.integration.test_maps_web import APPROVE
 
 HOUSEHOLDS = 2000
 
@@ -28,6 +29,7 @@ def households(
     items = list(sample_city.generate_households(sample_city.generate_city(), HOUSEHOLDS))
     with sync_engine.begin() as connection:
         insert_submissions(connection, forms, items)
+        connection.execute(APPROVE, {"ids": [item["id"] for item in items]})  # public maps
     yield items
 
 

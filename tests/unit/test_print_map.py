@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from app.geo import print_map
 from app.geo.print_map import (
+    MIN_TITLE_SIZE,
     PrintInput,
+    fit_title,
     nice_length,
     paper_inches,
     render_print_map,
     utm_epsg,
 )
 from app.geo.styles import class_colour, value_class
+from tests.hostile import DOLLARS, MATHTEXT, TEMPLATE_CODE
 
 SHARES = {
     "insecure_tenure": 0.8,
@@ -138,3 +144,88 @@ def test_helpers() -> None:
     assert class_colour(None) == "#bdbdbd"
     with pytest.raises(ValueError):
         render_print_map(ward_page(), "A4", "landscape", "svg")
+
+
+def raw_text(tmp_path: Path, content: bytes) -> str:
+    """The PDF's text in drawing order, white space runs as one space."""
+    path = tmp_path / "raw.pdf"
+    path.write_bytes(content)
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    return " ".join(text.split())
+
+
+def hostile_page() -> PrintInput:
+    """The small ward with `$` mathtext and template text in every name and label."""
+    page = ward_page("no_piped_water")
+    settlements = [dict(settlement) for settlement in page.settlements]
+    settlements[0]["name"] = MATHTEXT
+    settlements[1]["name"] = DOLLARS
+    return dataclasses.replace(
+        page,
+        ward_name=DOLLARS,
+        city_name=MATHTEXT,
+        settlements=settlements,
+        point_labels={"water": {"piped": "Nước $máy$ {{ x }}", "well": "$\\sqrt{x}$ giếng"}},
+    )
+
+
+@pytest.mark.parametrize("output", ["pdf", "png"])
+def test_dollars_and_mathtext_print_literally(tmp_path: Path, output: str) -> None:
+    content = render_print_map(hostile_page(), "A4", "landscape", output)
+    if output == "png":
+        assert content.startswith(b"\x89PNG")
+        return
+    text = raw_text(tmp_path, content)
+    assert f"{DOLLARS}, {MATHTEXT}" in text  # the title: ward, city
+    assert "Hẻm 5và10" not in text
+    assert MATHTEXT in text.replace(f"{DOLLARS}, {MATHTEXT}", "")  # the table
+    assert text.count(DOLLARS) == 2  # the title and the table
+    assert "Nước $máy$ {{ x }}" in text and "$\\sqrt{x}$ giếng" in text  # the legend
+
+
+def test_texts_stay_literal_when_another_print_restores_the_rc() -> None:
+    """Two prints render at once and rcParams are global: a print leaving its rc_context may
+    turn mathtext back on while the other draws. Each text's own flag must hold."""
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    with matplotlib.rc_context({"text.parse_math": True}):
+        figure = Figure(figsize=paper_inches("A4", "landscape"))
+        title = f"{DOLLARS}, {MATHTEXT}"
+        print_map._draw_page(figure, hostile_page(), "A4", "landscape", title, "2026-11-25")
+        print_map._literal_text(print_map._page_texts(figure))
+        cells = [
+            cell.get_text()
+            for axes in figure.axes
+            for table in axes.tables
+            for cell in table.get_celld().values()
+        ]
+        hostile = [t for t in figure.findobj(Text) + cells if "$" in t.get_text()]
+        assert len(hostile) >= 5  # title, two table cells, two legend labels
+        assert not any(text.get_parse_math() for text in hostile)
+        figure.savefig(io.BytesIO(), format="png", dpi=40)  # mathtext would fail here
+
+
+def test_long_names_stay_on_the_page(tmp_path: Path) -> None:
+    name = f"{TEMPLATE_CODE} " * 8
+    width = paper_inches("A4", "portrait")[0] * 0.96
+    shown, size = fit_title(name, 16.0, width)
+    assert size == MIN_TITLE_SIZE and shown.endswith("…") and name.startswith(shown[:-1])
+    assert fit_title("Phường 1, Tam Kỳ", 16.0, width) == ("Phường 1, Tam Kỳ", 16.0)
+    page = dataclasses.replace(ward_page(), ward_name=name, city_name="Tam Kỳ")
+    content = render_print_map(page, "A4", "portrait", "pdf")
+    path = tmp_path / "long.pdf"
+    path.write_bytes(content)
+    assert "W {{ cycler" in raw_text(tmp_path, content)
+    # Every word within the page's width (595 pt): the title was not cut at the edges.
+    box = subprocess.run(
+        ["pdftotext", "-bbox", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    for line in box.splitlines():
+        if line.strip().startswith("<word "):
+            x_min = float(line.split('xMin="')[1].split('"')[0])
+            x_max = float(line.split('xMax="')[1].split('"')[0])
+            assert x_min >= 0 and x_max <= 595.3, line
