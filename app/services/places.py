@@ -120,3 +120,48 @@ async def led_wards(engine: AsyncEngine, reader: Principal) -> list[dict[str, An
             {"ids": ward_ids},
         )
         return [dict(row._mapping) for row in rows]
+
+
+async def ward_outline(engine: AsyncEngine, ward_id: int, reader: Principal) -> dict[str, Any]:
+    """A ward's boundary and its settlements' as GeoJSON, for those who may read the ward."""
+    import orjson
+
+    from app.db.indicators import area_shapes
+
+    async with engine.connect() as connection:
+        found = await queries.ward_by_id(connection, ward_id)
+        if found is None or not reader.can_read_ward(found["city_id"], ward_id):
+            raise NotFound("ward_not_found", id=ward_id)
+        shapes = await area_shapes(connection, found["city_id"], ward_id)
+    features: list[dict[str, Any]] = []
+    bbox = None
+    for ward in shapes["wards"]:
+        bbox = [ward["west"], ward["south"], ward["east"], ward["north"]]
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"ward-{ward['id']}",
+                "geometry": orjson.loads(ward["geometry"]),
+                "properties": {
+                    "kind": "ward",
+                    "id": ward["id"],
+                    "code": ward["code"],
+                    "name": ward["name"],
+                },
+            }
+        )
+    for settlement in shapes["settlements"]:
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"settlement-{settlement['id']}",
+                "geometry": orjson.loads(settlement["geometry"]),
+                "properties": {
+                    "kind": "settlement",
+                    "id": settlement["id"],
+                    "code": settlement["code"],
+                    "name": settlement["name"],
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "bbox": bbox, "features": features}

@@ -1,0 +1,709 @@
+/* The review page: the queue of a ward's received surveys, one map, decisions, bulk approval
+ * and counts per volunteer. Everything that comes from data (names, answers, comments,
+ * settlement names) reaches the DOM through textContent, never as HTML. */
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("review-config").textContent);
+  var texts = config.texts;
+  var language = config.language;
+  var wardId = config.ward.id;
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var DECISIONS = ["approved", "needs_correction", "rejected"];
+  var ACTION_TEXT = {
+    approved: "review_approve",
+    needs_correction: "review_send_back",
+    rejected: "review_reject",
+  };
+  var ACTION_CLASS = { approved: "approve", needs_correction: "secondary", rejected: "danger" };
+  var TOAST_SECONDS = 10;
+
+  var queue = document.getElementById("queue");
+  var queueStatus = document.getElementById("queue-status");
+  var queueCount = document.getElementById("queue-count");
+  var loadMore = document.getElementById("load-more");
+  var toast = document.getElementById("toast");
+  var toastText = document.getElementById("toast-text");
+  var toastChange = document.getElementById("toast-change");
+  var confirmDialog = document.getElementById("confirm");
+
+  var state = {
+    surveys: new Map(), // id -> survey record from the API
+    total: 0, // received surveys of the ward on the server
+    pending: 0, // cards in the queue still waiting for a decision
+    selected: null,
+    toastTimer: null,
+  };
+
+  // --- text ---------------------------------------------------------------------------------
+
+  /** A page text with {placeholders} filled (a function replacement: `$&` in data stays). */
+  function say(key, params) {
+    var template = texts[key] || key;
+    return template.replace(/\{(\w+)\}/g, function (whole, name) {
+      return params && Object.prototype.hasOwnProperty.call(params, name)
+        ? String(params[name])
+        : whole;
+    });
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  var timeFormat = new Intl.DateTimeFormat(language === "vi" ? "vi-VN" : "en-GB", {
+    dateStyle: "medium",
+    timeStyle: "short",
+    timeZone: "Asia/Ho_Chi_Minh",
+  });
+  var numberFormat = new Intl.NumberFormat(language === "vi" ? "vi-VN" : "en-GB");
+
+  function when(iso) {
+    var date = new Date(iso);
+    return isNaN(date.getTime()) ? String(iso) : timeFormat.format(date);
+  }
+
+  function answerText(name, value) {
+    var known = config.answers[name];
+    var choices = (known && known.choices) || {};
+    if (value === null || value === undefined || value === "") return "—";
+    if (typeof value === "string" && Object.keys(choices).length) {
+      return value
+        .split(" ")
+        .map(function (part) {
+          return Object.prototype.hasOwnProperty.call(choices, part) ? choices[part] : part;
+        })
+        .join(", ");
+    }
+    if (typeof value === "number") return numberFormat.format(value);
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
+  }
+
+  function flagLabel(flag) {
+    return Object.prototype.hasOwnProperty.call(config.flags, flag) ? config.flags[flag] : flag;
+  }
+
+  // --- the server -------------------------------------------------------------------------
+
+  /** A request to the API: the parsed JSON, or an Error whose message the user can read. */
+  function api(method, path, body) {
+    var headers = { Accept: "application/json" };
+    var options = { method: method, headers: headers, credentials: "same-origin" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      headers["X-CSRF-Token"] = csrf;
+      options.body = JSON.stringify(body);
+    }
+    var url = path + (path.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(language);
+    return fetch(url, options).then(
+      function (response) {
+        return response.text().then(function (raw) {
+          var data = null;
+          try {
+            data = raw ? JSON.parse(raw) : null;
+          } catch (ignored) {
+            data = null;
+          }
+          if (response.ok) return data;
+          if (response.status === 401) {
+            var signedOut = new Error(texts.review_signed_out);
+            signedOut.status = 401;
+            throw signedOut;
+          }
+          var message = data && typeof data.detail === "string" ? data.detail : "";
+          var details = data && Array.isArray(data.errors) ? data.errors : [];
+          var specific = details
+            .map(function (problem) {
+              return problem && typeof problem.message === "string" ? problem.message : "";
+            })
+            .filter(Boolean)
+            .join(" ");
+          var error = new Error(
+            specific || message || say("review_error", { status: response.status })
+          );
+          error.status = response.status;
+          throw error;
+        });
+      },
+      function () {
+        throw new Error(texts.review_network_error);
+      }
+    );
+  }
+
+  // --- the map ----------------------------------------------------------------------------
+
+  var map = null;
+  var outlineLayer = null;
+  var settlementShapes = new Map(); // settlement id -> Leaflet layer
+  var pointsLayer = null;
+  var dots = new Map(); // survey id -> circle marker
+  var selectedLayer = null;
+  var mapCaption = document.getElementById("map-caption");
+  var SETTLEMENT_STYLE = { color: "#1b6e3c", weight: 1.5, fillColor: "#1b6e3c", fillOpacity: 0.08 };
+  var SETTLEMENT_SELECTED = { color: "#0b4f8a", weight: 3, fillColor: "#0b4f8a", fillOpacity: 0.18 };
+  var DOT_STYLE = { radius: 5, color: "#ffffff", weight: 1, fillColor: "#5b6b60", fillOpacity: 0.9 };
+
+  function startMap() {
+    if (!window.L) return;
+    map = L.map("review-map", {
+      zoomControl: true,
+      zoomSnap: 0.25,
+      attributionControl: !!config.basemap,
+    });
+    if (config.basemap) {
+      L.tileLayer(config.basemap.url, {
+        maxZoom: 19,
+        attribution: config.basemap.attribution,
+      }).addTo(map);
+    }
+    map.setView([15.57, 108.47], 13);
+    pointsLayer = L.layerGroup().addTo(map);
+    api("GET", "/api/v1/wards/" + wardId + "/outline")
+      .then(function (outline) {
+        outlineLayer = L.geoJSON(outline, {
+          interactive: false,
+          style: function (feature) {
+            return feature.properties.kind === "ward"
+              ? { color: "#1d2a22", weight: 3, fill: false, dashArray: "6 4" }
+              : SETTLEMENT_STYLE;
+          },
+          onEachFeature: function (feature, layer) {
+            if (feature.properties.kind === "settlement") {
+              settlementShapes.set(feature.properties.id, layer);
+            }
+          },
+        }).addTo(map);
+        outlineLayer.bringToBack();
+        if (outline.bbox) {
+          map.fitBounds(
+            [
+              [outline.bbox[1], outline.bbox[0]],
+              [outline.bbox[3], outline.bbox[2]],
+            ],
+            { padding: [8, 8] }
+          );
+        }
+        if (state.selected) showOnMap(state.surveys.get(state.selected), false);
+      })
+      .catch(function (error) {
+        mapCaption.textContent = error.message;
+      });
+  }
+
+  function addDot(survey) {
+    if (!map || dots.has(survey.id)) return;
+    var dot = L.circleMarker([survey.location.lat, survey.location.lon], DOT_STYLE);
+    dot.on("click", function () {
+      select(survey.id, true);
+    });
+    dot.addTo(pointsLayer);
+    dots.set(survey.id, dot);
+  }
+
+  function removeDot(id) {
+    var dot = dots.get(id);
+    if (dot) {
+      pointsLayer.removeLayer(dot);
+      dots.delete(id);
+    }
+  }
+
+  function showOnMap(survey, move) {
+    if (!map) return;
+    if (selectedLayer) map.removeLayer(selectedLayer);
+    settlementShapes.forEach(function (layer) {
+      layer.setStyle(SETTLEMENT_STYLE);
+    });
+    selectedLayer = null;
+    if (!survey) {
+      mapCaption.textContent = "";
+      return;
+    }
+    var point = [survey.location.lat, survey.location.lon];
+    var accuracy = survey.location.accuracy_m;
+    selectedLayer = L.layerGroup();
+    if (accuracy) {
+      L.circle(point, {
+        radius: accuracy,
+        color: "#b3261e",
+        weight: 1,
+        fillOpacity: 0.1,
+        interactive: false,
+      }).addTo(selectedLayer);
+    }
+    L.circleMarker(point, {
+      radius: 9,
+      color: "#ffffff",
+      weight: 3,
+      fillColor: "#b3261e",
+      fillOpacity: 1,
+      interactive: false,
+    }).addTo(selectedLayer);
+    selectedLayer.addTo(map);
+    var shape = survey.settlement ? settlementShapes.get(survey.settlement.id) : null;
+    if (shape) shape.setStyle(SETTLEMENT_SELECTED);
+    if (move) map.setView(point, Math.max(map.getZoom(), 16));
+    var caption = survey.settlement ? survey.settlement.name : texts.review_no_settlement;
+    if (accuracy) caption += " · " + say("review_gps", { m: Math.round(accuracy) });
+    mapCaption.textContent = caption;
+  }
+
+  // --- the queue --------------------------------------------------------------------------
+
+  function setCount() {
+    queueCount.textContent = "(" + say("review_waiting_count", { n: state.total }) + ")";
+  }
+
+  function showQueueStatus(message, retry) {
+    queueStatus.textContent = "";
+    if (!message) {
+      queueStatus.hidden = true;
+      return;
+    }
+    queueStatus.hidden = false;
+    queueStatus.appendChild(el("span", null, message));
+    if (retry) {
+      var again = el("button", "secondary", texts.review_retry);
+      again.type = "button";
+      again.addEventListener("click", retry);
+      queueStatus.appendChild(again);
+    }
+  }
+
+  function updateEmpty() {
+    if (!queue.querySelector("li.survey")) {
+      showQueueStatus(texts.review_empty);
+    } else if (queueStatus.textContent === texts.review_empty) {
+      showQueueStatus("");
+    }
+    loadMore.hidden = state.pending >= state.total;
+  }
+
+  function card(survey) {
+    var item = el("li", "survey");
+    item.dataset.id = survey.id;
+    var answers = survey.answers || {};
+
+    var summary = el("button", "survey-summary");
+    summary.type = "button";
+    summary.setAttribute("aria-pressed", "false");
+    summary.title = texts.review_show_on_map;
+    var name = el("span", "head-name");
+    name.appendChild(el("span", "label", texts.review_head + ": "));
+    name.appendChild(el("strong", null, answers.head_name || texts.review_no_name));
+    summary.appendChild(name);
+    var meta = el("span", "meta");
+    meta.appendChild(el("span", "settlement", survey.settlement ? survey.settlement.name : texts.review_no_settlement));
+    meta.appendChild(el("span", "collected", texts.review_collected + ": " + when(survey.collected_at)));
+    meta.appendChild(el("span", "collector", texts.review_collector + ": " + (survey.collector || "—")));
+    summary.appendChild(meta);
+    summary.addEventListener("click", function () {
+      select(survey.id, true);
+    });
+    item.appendChild(summary);
+
+    if (survey.flags && survey.flags.length) {
+      var flags = el("ul", "flags");
+      flags.setAttribute("aria-label", texts.review_flags);
+      survey.flags.forEach(function (flag) {
+        var chip = el("li", "flag", flagLabel(flag));
+        chip.dataset.flag = flag;
+        flags.appendChild(chip);
+      });
+      item.appendChild(flags);
+    }
+
+    var list = el("dl", "answers");
+    config.key_questions.forEach(function (question) {
+      if (!Object.prototype.hasOwnProperty.call(answers, question)) return;
+      var known = config.answers[question];
+      var row = el("div", "answer");
+      row.appendChild(el("dt", null, known ? known.label : question));
+      row.appendChild(el("dd", null, answerText(question, answers[question])));
+      list.appendChild(row);
+    });
+    item.appendChild(list);
+
+    var current = el("p", "current-decision");
+    current.hidden = true;
+    item.appendChild(current);
+
+    var commentId = "comment-" + survey.id;
+    var label = el("label", null, texts.review_comment);
+    label.htmlFor = commentId;
+    var comment = document.createElement("textarea");
+    comment.id = commentId;
+    comment.className = "comment";
+    comment.rows = 2;
+    comment.maxLength = 1000;
+    item.appendChild(label);
+    item.appendChild(comment);
+
+    var actions = el("div", "actions");
+    DECISIONS.forEach(function (decision) {
+      var button = el("button", "decide " + ACTION_CLASS[decision], texts[ACTION_TEXT[decision]]);
+      button.type = "button";
+      button.dataset.decision = decision;
+      button.addEventListener("click", function () {
+        decide(survey.id, decision);
+      });
+      actions.appendChild(button);
+    });
+    var keep = el("button", "keep secondary", texts.review_keep);
+    keep.type = "button";
+    keep.hidden = true;
+    keep.addEventListener("click", function () {
+      removeCard(survey.id);
+    });
+    actions.appendChild(keep);
+    item.appendChild(actions);
+
+    var error = el("p", "error");
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    item.appendChild(error);
+
+    item.addEventListener("click", function (event) {
+      if (event.target.closest("button, textarea, label, a")) return;
+      select(survey.id, false);
+    });
+    return item;
+  }
+
+  function cardOf(id) {
+    return queue.querySelector('li.survey[data-id="' + CSS.escape(id) + '"]');
+  }
+
+  /** Select a survey: its card is marked (and scrolled to), the map shows its point (and
+   * moves there unless `stay`). */
+  function select(id, scroll, stay) {
+    var previous = state.selected ? cardOf(state.selected) : null;
+    if (previous) {
+      previous.classList.remove("selected");
+      previous.querySelector(".survey-summary").setAttribute("aria-pressed", "false");
+    }
+    state.selected = id;
+    var item = id ? cardOf(id) : null;
+    if (item) {
+      item.classList.add("selected");
+      item.querySelector(".survey-summary").setAttribute("aria-pressed", "true");
+      if (scroll && !isVisible(item)) item.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    }
+    dots.forEach(function (dot, dotId) {
+      dot.setStyle({ fillColor: dotId === id ? "#b3261e" : DOT_STYLE.fillColor });
+    });
+    showOnMap(id ? state.surveys.get(id) : null, !stay);
+  }
+
+  function isVisible(node) {
+    var box = node.getBoundingClientRect();
+    return box.top >= 0 && box.bottom <= window.innerHeight;
+  }
+
+  function addSurveys(items) {
+    items.forEach(function (survey) {
+      if (state.surveys.has(survey.id) && cardOf(survey.id)) return;
+      state.surveys.set(survey.id, survey);
+      queue.appendChild(card(survey));
+      addDot(survey);
+      state.pending += 1;
+    });
+  }
+
+  function loadQueue(reset) {
+    if (reset) {
+      queue.textContent = "";
+      state.surveys.clear();
+      state.pending = 0;
+      dots.forEach(function (dot, id) {
+        removeDot(id);
+      });
+      select(null, false);
+    }
+    showQueueStatus(texts.review_loading);
+    loadMore.disabled = true;
+    var path =
+      "/api/v1/submissions?ward=" +
+      wardId +
+      "&status=received&limit=" +
+      config.page_size +
+      "&offset=" +
+      state.pending;
+    return api("GET", path)
+      .then(function (page) {
+        state.total = page.total;
+        setCount();
+        showQueueStatus("");
+        addSurveys(page.items);
+        if (!state.selected && page.items.length) select(page.items[0].id, false, true);
+        updateEmpty();
+      })
+      .catch(function (error) {
+        showQueueStatus(error.message, function () {
+          loadQueue(false);
+        });
+      })
+      .then(function () {
+        loadMore.disabled = false;
+      });
+  }
+
+  // --- decisions --------------------------------------------------------------------------
+
+  function showError(item, message) {
+    var error = item.querySelector(".error");
+    error.textContent = message || "";
+    error.hidden = !message;
+  }
+
+  function setBusy(item, busy) {
+    item.classList.toggle("busy", busy);
+    item.querySelectorAll("button.decide, button.keep").forEach(function (button) {
+      button.disabled = busy || button.dataset.decision === item.dataset.decided;
+    });
+  }
+
+  function removeCard(id) {
+    var item = cardOf(id);
+    if (!item) return;
+    var next = item.nextElementSibling || item.previousElementSibling;
+    if (!item.dataset.decided) {
+      state.pending -= 1;
+      state.total = Math.max(0, state.total - 1);
+    }
+    item.remove();
+    removeDot(id);
+    setCount();
+    if (state.selected === id) select(next ? next.dataset.id : null, false);
+    updateEmpty();
+  }
+
+  function decide(id, decision) {
+    var item = cardOf(id);
+    if (!item) return;
+    var comment = item.querySelector("textarea.comment");
+    var text = comment.value.trim();
+    if (decision !== "approved" && !text) {
+      showError(item, texts.comment_required);
+      comment.focus();
+      return;
+    }
+    showError(item, "");
+    setBusy(item, true);
+    api("POST", "/api/v1/submissions/" + encodeURIComponent(id) + "/review", {
+      decision: decision,
+      comment: text || null,
+    })
+      .then(function (result) {
+        var position = Array.prototype.indexOf.call(queue.children, item);
+        setBusy(item, false);
+        removeCard(id);
+        var survey = state.surveys.get(id);
+        showToast(
+          texts["review_done_" + result.status] +
+            ": " +
+            ((survey && survey.answers && survey.answers.head_name) || texts.review_no_name),
+          function () {
+            restoreCard(survey, result.status, text, position);
+          }
+        );
+        loadCounts();
+      })
+      .catch(function (error) {
+        setBusy(item, false);
+        showError(item, error.message);
+      });
+  }
+
+  /** Put a decided survey back in the queue to change its decision (it stays decided on the
+   * server until another decision is taken: nothing is undone behind the reviewer's back). */
+  function restoreCard(survey, decision, comment, position) {
+    if (!survey || cardOf(survey.id)) return;
+    var item = card(survey);
+    item.dataset.decided = decision;
+    item.classList.add("decided");
+    var current = item.querySelector(".current-decision");
+    current.textContent = say("review_current", { decision: texts["review_done_" + decision] });
+    current.hidden = false;
+    item.querySelector("textarea.comment").value = comment || "";
+    item.querySelector("button.keep").hidden = false;
+    setBusy(item, false);
+    var before = queue.children[position] || null;
+    queue.insertBefore(item, before);
+    addDot(survey);
+    hideToast();
+    select(survey.id, true);
+    item.querySelector(".actions button:not([disabled])").focus();
+    updateEmpty();
+  }
+
+  // --- the toast --------------------------------------------------------------------------
+
+  function showToast(message, change) {
+    clearTimeout(state.toastTimer);
+    toastText.textContent = message;
+    toastChange.hidden = !change;
+    toastChange.onclick = change || null;
+    toast.hidden = false;
+    state.toastTimer = setTimeout(hideToast, TOAST_SECONDS * 1000);
+  }
+
+  function hideToast() {
+    clearTimeout(state.toastTimer);
+    toast.hidden = true;
+    toastChange.onclick = null;
+  }
+
+  // --- settlements and volunteers ---------------------------------------------------------
+
+  function confirmAction(message) {
+    document.getElementById("confirm-text").textContent = message;
+    return new Promise(function (resolve) {
+      confirmDialog.returnValue = "";
+      confirmDialog.addEventListener(
+        "close",
+        function () {
+          resolve(confirmDialog.returnValue === "confirm");
+        },
+        { once: true }
+      );
+      confirmDialog.showModal();
+      document.getElementById("confirm-yes").focus();
+    });
+  }
+
+  function approveSettlement(settlement, button) {
+    var params = { n: settlement.received_unflagged, settlement: settlement.name };
+    confirmAction(say("review_bulk_confirm", params)).then(function (yes) {
+      if (!yes) return;
+      button.disabled = true;
+      var error = button.parentNode.querySelector(".error");
+      error.hidden = true;
+      api("POST", "/api/v1/settlements/" + settlement.id + "/review", { only_unflagged: true })
+        .then(function (result) {
+          showToast(say("review_bulk_done", { n: result.approved, settlement: settlement.name }));
+          loadQueue(true);
+          loadCounts();
+        })
+        .catch(function (problem) {
+          button.disabled = false;
+          error.textContent = problem.message;
+          error.hidden = false;
+        });
+    });
+  }
+
+  function renderSettlements(counts) {
+    var list = document.getElementById("settlements");
+    list.textContent = "";
+    var waiting = counts.settlements.filter(function (s) {
+      return s.received > 0;
+    });
+    if (!waiting.length) list.appendChild(el("li", "muted", texts.review_bulk_none));
+    waiting.forEach(function (settlement) {
+      var item = el("li", "bulk-settlement");
+      item.dataset.id = settlement.id;
+      item.appendChild(el("strong", "settlement-name", settlement.name));
+      item.appendChild(
+        el(
+          "span",
+          "muted",
+          say("review_bulk_waiting", {
+            received: settlement.received,
+            unflagged: settlement.received_unflagged,
+          })
+        )
+      );
+      var button = el(
+        "button",
+        "bulk",
+        say("review_bulk_button", { n: settlement.received_unflagged })
+      );
+      button.type = "button";
+      button.disabled = settlement.received_unflagged === 0;
+      button.addEventListener("click", function () {
+        approveSettlement(settlement, button);
+      });
+      item.appendChild(button);
+      var error = el("p", "error");
+      error.setAttribute("role", "alert");
+      error.hidden = true;
+      item.appendChild(error);
+      list.appendChild(item);
+    });
+    var outside = document.getElementById("outside-settlements");
+    outside.hidden = !counts.received_outside_settlements;
+    outside.textContent = say("review_outside_settlements", {
+      n: counts.received_outside_settlements,
+    });
+  }
+
+  function renderVolunteers(counts) {
+    var body = document.querySelector("#volunteers tbody");
+    body.textContent = "";
+    if (!counts.volunteers.length) {
+      var empty = el("tr");
+      var cell = el("td", "muted", texts.review_no_volunteers);
+      cell.colSpan = 6;
+      empty.appendChild(cell);
+      body.appendChild(empty);
+    }
+    counts.volunteers.forEach(function (person) {
+      var row = el("tr");
+      var who = el("th");
+      who.scope = "row";
+      who.appendChild(el("span", "volunteer-name", person.name || "—"));
+      if (person.username && person.username !== person.name) {
+        who.appendChild(el("span", "muted username", person.username));
+      }
+      row.appendChild(who);
+      ["received", "approved", "needs_correction", "rejected"].forEach(function (key) {
+        row.appendChild(el("td", "num " + key, numberFormat.format(person[key])));
+      });
+      var flagged = el("td", "num flagged", numberFormat.format(person.flagged));
+      var kinds = Object.keys(person.flags || {});
+      if (kinds.length) {
+        var detail = el("ul", "flag-counts");
+        kinds.forEach(function (flag) {
+          detail.appendChild(el("li", "flag", flagLabel(flag) + " × " + person.flags[flag]));
+        });
+        flagged.appendChild(detail);
+      }
+      row.appendChild(flagged);
+      body.appendChild(row);
+    });
+  }
+
+  function loadCounts() {
+    return api("GET", "/api/v1/wards/" + wardId + "/review-counts")
+      .then(function (counts) {
+        renderSettlements(counts);
+        renderVolunteers(counts);
+      })
+      .catch(function (error) {
+        var list = document.getElementById("settlements");
+        list.textContent = "";
+        list.appendChild(el("li", "error", error.message));
+      });
+  }
+
+  // --- start ------------------------------------------------------------------------------
+
+  // The header's language link keeps the ward that is open.
+  document.querySelectorAll('header a[href^="?lang="]').forEach(function (link) {
+    link.href = link.getAttribute("href") + "&ward=" + encodeURIComponent(wardId);
+  });
+  loadMore.addEventListener("click", function () {
+    loadQueue(false);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && !toast.hidden) hideToast();
+  });
+  startMap();
+  loadQueue(false);
+  loadCounts();
+})();

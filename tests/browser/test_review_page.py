@@ -1,0 +1,323 @@
+"""The review page in real Chromium against a live server: a ward leader signs in through the
+/login form at a tablet's size, sees the queue with its flags, approves, sends back, rejects
+and changes a decision, approves a settlement at once; hostile names stay text; another
+ward's leader sees none of it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, expect
+from sqlalchemy import Engine, text
+
+from app.services.auth import hash_password
+from tests import hostile
+from tests.auth import bearer, make_token, make_user, ward_id
+from tests.browser.conftest import SCREENSHOTS, record_console_errors
+from tests.factories import TAM_KY_POINT, household_answers, household_survey
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "mật-khẩu-duyệt-phiếu"
+TABLET = {"width": 768, "height": 1024}
+HOSTILE_SETTLEMENT = "Xóm Cồn </title><script>alert(5)</script> {{ 7*7 }}"
+
+
+@pytest.fixture(scope="module")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def ward_data(
+    sync_engine: Engine, live_server: str, clean_surveys: None, password_hash: str
+) -> Iterator[dict[str, Any]]:
+    """Leaders of W03 and W01, a volunteer of W03 and their surveys waiting for review; the
+    first settlement of W03 renamed to a hostile name for the test."""
+    with sync_engine.begin() as connection:
+        connection.execute(text("DELETE FROM sign_in_failures"))
+    make_user(
+        sync_engine,
+        "lead-an-xuan",
+        [("ward_leader", ("ward", "W03"))],
+        password_hash=password_hash,
+    )
+    make_user(
+        sync_engine, "lead-an-my", [("ward_leader", ("ward", "W01"))], password_hash=password_hash
+    )
+    volunteer = bearer(
+        make_token(
+            sync_engine, make_user(sync_engine, "tnv-an-xuan", [("volunteer", ("ward", "W03"))])
+        )
+    )
+    w03 = ward_id(sync_engine, "W03")
+    with sync_engine.begin() as connection:
+        settlement_id, original_name, lon, lat = connection.execute(
+            text(
+                "SELECT s.id, s.name, ST_X(ST_PointOnSurface(s.geom)), "
+                "ST_Y(ST_PointOnSurface(s.geom)) FROM settlements s WHERE s.ward_id = :ward "
+                "ORDER BY s.code LIMIT 1"
+            ),
+            {"ward": w03},
+        ).one()
+        connection.execute(
+            text("UPDATE settlements SET name = :name WHERE id = :id"),
+            {"name": HOSTILE_SETTLEMENT, "id": settlement_id},
+        )
+    inside = {"lat": lat, "lon": lon, "accuracy_m": 5.0}
+    blurry = {**TAM_KY_POINT, "accuracy_m": 80.0}
+    # name: (head of household, phone, collector, location, collected at)
+    households = {
+        "flagged": (hostile.HTML_SCRIPT, "0905000001", hostile.HTML_SCRIPT, blurry, "09:00"),
+        "send_back": ("{{ 7*7 }}", "0905000002", "{{ 7*7 }}", TAM_KY_POINT, "09:10"),
+        "reject": ("Lê Thị Mai", "0905000003", "tnv-an-xuan", TAM_KY_POINT, "09:20"),
+        "approve": ("Trần Văn Bình", "0905000004", "tnv-an-xuan", TAM_KY_POINT, "09:30"),
+        "bulk_1": ("Phạm Quốc Dũng", "0905000005", "tnv-an-xuan", inside, "09:40"),
+        "bulk_2": ("Võ Hữu Khang", "0905000006", "tnv-an-xuan", inside, "09:50"),
+        "bulk_flagged": (
+            "Đặng Thị Hạnh",
+            "0905000007",
+            "tnv-an-xuan",
+            {**inside, "accuracy_m": 80.0},
+            "10:00",
+        ),
+        "gone": ("Hộ đã bị xoá", "0905000008", "tnv-an-xuan", TAM_KY_POINT, "08:00"),
+    }
+    ids = {}
+    with httpx.Client(base_url=live_server, headers=volunteer) as client:
+        for key, (head, phone, collector, location, time) in households.items():
+            body = household_survey(
+                collector=collector,
+                location=dict(location),
+                collected_at=f"2026-11-26T{time}:00+07:00",
+                answers=household_answers(
+                    head_name=head, head_phone=phone, needs_notes=hostile.HTML_ATTRIBUTE
+                ),
+            )
+            response = client.post("/api/v1/submissions", json=body)
+            assert response.status_code == 201, response.text
+            ids[key] = body["id"]
+    try:
+        yield {
+            "ids": ids,
+            "volunteer": volunteer,
+            "settlement_id": settlement_id,
+            "w03": w03,
+        }
+    finally:
+        with sync_engine.begin() as connection:
+            connection.execute(
+                text("UPDATE settlements SET name = :name WHERE id = :id"),
+                {"name": original_name, "id": settlement_id},
+            )
+
+
+def watch_dialogs(page: Page) -> list[str]:
+    """Record (and dismiss) every JavaScript dialog: a name that runs code would open one."""
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    return dialogs
+
+
+def sign_in(page: Page, username: str, target: str = "/review") -> None:
+    """Open a page, be sent to the sign-in form, fill it, and come back."""
+    page.goto(target)
+    expect(page).to_have_url(re.compile(r"/login\?next=/review"))
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/review"))
+
+
+def card(page: Page, survey_id: str) -> Any:
+    return page.locator(f'li.survey[data-id="{survey_id}"]')
+
+
+def statuses(live_server: str, volunteer: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+    """What the volunteer's phone would see of each of their surveys."""
+    response = httpx.get(f"{live_server}/api/v1/me/surveys", headers=volunteer)
+    assert response.status_code == 200, response.text
+    return {s["id"]: (s["status"], s["review_comment"]) for s in response.json()["items"]}
+
+
+def test_a_ward_leader_reviews_the_queue_on_a_tablet(
+    desktop: Page, live_server: str, sync_engine: Engine, ward_data: dict[str, Any]
+) -> None:
+    page, ids = desktop, ward_data["ids"]
+    dialogs = watch_dialogs(page)
+    page.set_viewport_size(TABLET)
+    sign_in(page, "lead-an-xuan", "/review?lang=vi")
+    expect(page.locator("h1")).to_contain_text("Duyệt phiếu khảo sát: An Xuân")
+    expect(page.locator("li.survey")).to_have_count(8)
+    expect(page.locator("#queue-count")).to_have_text("(8 phiếu)")
+
+    # Newest first, each with its flags as words; hostile names are their own text.
+    first = page.locator("li.survey").first
+    expect(first).to_have_attribute("data-id", ids["bulk_flagged"])
+    flagged = card(page, ids["flagged"])
+    expect(flagged.locator(".flag")).to_have_text(["GPS kém chính xác"])
+    expect(flagged.locator(".head-name strong")).to_have_text(hostile.HTML_SCRIPT)
+    expect(flagged.locator(".collector")).to_have_text(f"Người khảo sát: {hostile.HTML_SCRIPT}")
+    expect(card(page, ids["send_back"]).locator(".head-name strong")).to_have_text("{{ 7*7 }}")
+    expect(card(page, ids["approve"]).locator(".flag")).to_have_count(0)
+    answers = card(page, ids["approve"]).locator(".answers")
+    expect(answers).to_contain_text("Giấy tờ đất và nhà")
+    expect(answers).to_contain_text("Chỉ có giấy tờ tay")
+    expect(answers).to_contain_text(hostile.HTML_ATTRIBUTE)
+    bulk_card = card(page, ids["bulk_1"])
+    expect(bulk_card.locator(".settlement")).to_have_text(HOSTILE_SETTLEMENT)
+    assert page.locator("li.survey img").count() == 0
+
+    # One map: the ward and its settlements, and the selected survey's point.
+    expect(page.locator("#review-map .leaflet-overlay-pane path")).not_to_have_count(0)
+    expect(page.locator("#volunteers td.received")).to_have_text("8")
+    page.wait_for_timeout(300)  # the map has fitted the ward
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "review-page.png"))
+    bulk_card.locator(".survey-summary").click()
+    expect(bulk_card).to_have_class(re.compile(r"\bselected\b"))
+    expect(page.locator("#map-caption")).to_have_text(f"{HOSTILE_SETTLEMENT} · GPS ±5 m")
+
+    # Counts per volunteer and the settlements a bulk approval would take.
+    settlement = page.locator(f'#settlements li[data-id="{ward_data["settlement_id"]}"]')
+    expect(settlement.locator(".settlement-name")).to_have_text(HOSTILE_SETTLEMENT)
+    expect(settlement.locator("button.bulk")).to_have_text("Duyệt 2 phiếu không có cảnh báo")
+    expect(page.locator("#volunteers tbody tr")).to_have_count(1)
+    expect(page.locator("#volunteers td.received")).to_have_text("8")
+
+    # Approve: one tap; the survey leaves the queue without a reload.
+    page.evaluate("window.reviewPageMarker = true")
+    card(page, ids["approve"]).locator("button.decide.approve").click()
+    expect(card(page, ids["approve"])).to_have_count(0)
+    expect(page.locator("#toast")).to_contain_text("Đã duyệt: Trần Văn Bình")
+    expect(page.locator("#queue-count")).to_have_text("(7 phiếu)")
+
+    # Send back: a comment is required, asked for before anything is sent.
+    back = card(page, ids["send_back"])
+    back.locator("button.decide.secondary").click()
+    expect(back.locator(".error")).to_have_text(
+        "Cần ghi lý do để tình nguyện viên biết phải sửa gì."
+    )
+    comment = "Thiếu số điện thoại {{ 7*7 }} $& ${alert(4)}"
+    back.locator("textarea").fill(comment)
+    back.locator("button.decide.secondary").click()
+    expect(back).to_have_count(0)
+    expect(page.locator("#toast")).to_contain_text("Đã trả lại để sửa: {{ 7*7 }}")
+
+    # Reject, then change the decision from the toast: the card comes back as rejected.
+    rejected = card(page, ids["reject"])
+    rejected.locator("textarea").fill("Trùng với hộ bên cạnh")
+    rejected.locator("button.decide.danger").click()
+    expect(rejected).to_have_count(0)
+    expect(page.locator("#toast")).to_contain_text("Đã từ chối: Lê Thị Mai")
+    seen = statuses(live_server, ward_data["volunteer"])
+    assert seen[ids["reject"]] == ("rejected", "Trùng với hộ bên cạnh")
+    page.locator("#toast-change").click()
+    restored = card(page, ids["reject"])
+    expect(restored.locator(".current-decision")).to_contain_text("Quyết định hiện tại: Đã từ chối")
+    expect(restored.locator("button.decide.danger")).to_be_disabled()
+    expect(restored.locator("textarea")).to_have_value("Trùng với hộ bên cạnh")
+    expect(page.locator("#queue-count")).to_have_text("(5 phiếu)")  # it is decided
+    restored.locator("button.decide.approve").click()
+    expect(restored).to_have_count(0)
+    expect(page.locator("#toast")).to_contain_text("Đã duyệt: Lê Thị Mai")
+    expect(page.locator("#queue-count")).to_have_text("(5 phiếu)")
+
+    seen = statuses(live_server, ward_data["volunteer"])
+    assert seen[ids["approve"]] == ("approved", None)
+    assert seen[ids["send_back"]] == ("needs_correction", comment)
+    assert seen[ids["reject"]][0] == "approved"
+
+    # Approve the settlement's surveys without flags, after confirming.
+    bulk = settlement.locator("button.bulk")
+    bulk.click()
+    confirm = page.locator("dialog#confirm")
+    expect(confirm).to_be_visible()
+    expect(confirm.locator("#confirm-text")).to_have_text(
+        f"Duyệt 2 phiếu không có cảnh báo của khu dân cư {HOSTILE_SETTLEMENT}? "
+        "Phiếu có cảnh báo vẫn ở lại để xem kỹ."
+    )
+    confirm.locator("button[value=cancel]").click()
+    expect(confirm).to_be_hidden()
+    expect(card(page, ids["bulk_1"])).to_have_count(1)
+    bulk.click()
+    confirm.locator("#confirm-yes").click()
+    expect(page.locator("#toast")).to_contain_text(
+        f"Đã duyệt 2 phiếu của khu dân cư {HOSTILE_SETTLEMENT}."
+    )
+    expect(card(page, ids["bulk_1"])).to_have_count(0)
+    expect(card(page, ids["bulk_2"])).to_have_count(0)
+    expect(card(page, ids["bulk_flagged"])).to_have_count(1)
+    expect(page.locator("#queue-count")).to_have_text("(3 phiếu)")
+    expect(settlement.locator("button.bulk")).to_be_disabled()
+    seen = statuses(live_server, ward_data["volunteer"])
+    assert seen[ids["bulk_1"]][0] == seen[ids["bulk_2"]][0] == "approved"
+    assert seen[ids["bulk_flagged"]][0] == "received"
+
+    row = page.locator("#volunteers tbody tr")
+    expect(row.locator("td.received")).to_have_text("3")
+    expect(row.locator("td.approved")).to_have_text("4")
+    expect(row.locator("td.needs_correction")).to_have_text("1")
+    expect(row.locator("td.rejected")).to_have_text("0")
+    expect(row.locator("td.flagged")).to_contain_text("2")
+    assert page.evaluate("window.reviewPageMarker") is True  # never reloaded
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+    # Errors in the reviewer's language: no network, then a survey deleted meanwhile.
+    gone = card(page, ids["gone"])
+    page.route("**/api/v1/submissions/*/review*", lambda route: route.abort())
+    gone.locator("button.decide.approve").click()
+    expect(gone.locator(".error")).to_have_text(
+        "Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại."
+    )
+    page.unroute("**/api/v1/submissions/*/review*")
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("DELETE FROM household_surveys WHERE id = :id"), {"id": ids["gone"]}
+        )
+    gone.locator("button.decide.approve").click()
+    expect(gone.locator(".error")).to_have_text(f"Không tìm thấy phiếu khảo sát {ids['gone']}.")
+    expect(gone).to_have_count(1)
+    unexpected = [
+        e
+        for e in page.console_errors  # type: ignore[attr-defined]
+        if not e.startswith("Failed to load resource")
+    ]
+    assert unexpected == []
+    assert dialogs == []
+
+
+def test_another_wards_leader_sees_nothing_of_this_ward(
+    browser: Browser, live_server: str, ward_data: dict[str, Any]
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server)
+    try:
+        page = context.new_page()
+        record_console_errors(page)
+        dialogs = watch_dialogs(page)
+        sign_in(page, "lead-an-my", "/review?lang=en")
+        expect(page.locator("h1")).to_contain_text("Review surveys: An Mỹ")
+        expect(page.locator("#ward-select")).to_have_count(0)
+        expect(page.locator("#queue-status")).to_have_text(
+            "No survey is waiting for review in this ward."
+        )
+        expect(page.locator("li.survey")).to_have_count(0)
+        expect(page.locator("#volunteers tbody")).to_contain_text("No survey in this ward yet.")
+        expect(page.locator("button.decide")).to_have_count(0)
+        assert page.console_errors == []  # type: ignore[attr-defined]
+        forged = page.goto(f"/review?ward={ward_data['w03']}&lang=vi")
+        assert forged is not None and forged.status == 404
+        expect(page.locator("h1")).to_have_text("Không tìm thấy phường/xã")
+        assert "An Xuân" not in page.content()
+        assert dialogs == []
+    finally:
+        context.close()
