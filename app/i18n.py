@@ -130,8 +130,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "At most {max} surveys per batch (got {count}).",
     },
     "validation_failed": {
-        "vi": "Khảo sát chưa hợp lệ; xem lỗi của từng câu.",
-        "en": "The survey is not valid; see the error for each field.",
+        "vi": "Dữ liệu chưa hợp lệ; xem lỗi của từng trường.",
+        "en": "Not valid; see the error for each field.",
     },
     "conflict": {
         "vi": "Đã có một khảo sát khác với cùng mã {id}. Khảo sát đã lưu không bị thay đổi; "
@@ -304,6 +304,137 @@ MESSAGES: dict[str, dict[str, str]] = {
         "không cần mật khẩu.",
         "en": "Volunteers: enrol your phone with the QR code an admin gives you; "
         "no password needed.",
+    },
+    # The review page (app/api/review_page.py, static/review/review.js)
+    "page.start_page": {"vi": "Trang đầu", "en": "Start page"},
+    "page.review_ward": {"vi": "Phường/xã", "en": "Ward"},
+    "page.review_open": {"vi": "Mở", "en": "Open"},
+    "page.review_queue": {"vi": "Phiếu chờ duyệt", "en": "Surveys waiting for review"},
+    "page.review_map": {
+        "vi": "Bản đồ: vị trí của phiếu đang chọn, ranh giới phường và khu dân cư",
+        "en": "Map: the selected survey's point, the ward and settlement boundaries",
+    },
+    "page.review_bulk_title": {"vi": "Duyệt cả khu dân cư", "en": "Approve a whole settlement"},
+    "page.review_bulk_hint": {
+        "vi": "Duyệt một lần mọi phiếu chờ duyệt không có cảnh báo của một khu dân cư; "
+        "phiếu có cảnh báo ở lại để xem kỹ.",
+        "en": "Approve at once every waiting survey of a settlement that has no flags; "
+        "flagged surveys stay for a closer look.",
+    },
+    "page.review_volunteers": {"vi": "Theo tình nguyện viên", "en": "By volunteer"},
+    "page.review_col_volunteer": {"vi": "Tình nguyện viên", "en": "Volunteer"},
+    "page.review_col_waiting": {"vi": "Chờ duyệt", "en": "Waiting"},
+    "page.review_col_approved": {"vi": "Đã duyệt", "en": "Approved"},
+    "page.review_col_sent_back": {"vi": "Trả lại để sửa", "en": "Sent back"},
+    "page.review_col_rejected": {"vi": "Từ chối", "en": "Rejected"},
+    "page.review_col_flagged": {"vi": "Có cảnh báo", "en": "Flagged"},
+    "page.review_confirm": {"vi": "Đồng ý", "en": "Confirm"},
+    "page.review_cancel": {"vi": "Hủy", "en": "Cancel"},
+    "page.review_forbidden_title": {"vi": "Không có quyền duyệt", "en": "No review role"},
+    "page.review_forbidden": {
+        "vi": "Chỉ trưởng phường và quản trị thành phố được duyệt phiếu khảo sát. "
+        "Nếu bạn cần duyệt, hãy nhờ quản trị thành phố cấp vai trò.",
+        "en": "Only ward leaders and city admins review surveys. "
+        "Ask your city admin for the role if you need it.",
+    },
+    "page.review_not_found_title": {"vi": "Không tìm thấy phường/xã", "en": "Ward not found"},
+    "page.review_not_found": {
+        "vi": "Không có phường/xã này trong danh sách bạn được duyệt.",
+        "en": "This ward is not among those you review.",
+    },
+    "page.review_no_wards_title": {"vi": "Chưa có phường/xã", "en": "No ward yet"},
+    "page.review_no_wards": {
+        "vi": "Bạn chưa được giao phường/xã nào để duyệt.",
+        "en": "No ward has been given to you to review yet.",
+    },
+    "page.review_loading": {"vi": "Đang tải…", "en": "Loading…"},
+    "page.review_empty": {
+        "vi": "Không còn phiếu nào chờ duyệt ở phường này.",
+        "en": "No survey is waiting for review in this ward.",
+    },
+    "page.review_waiting_count": {"vi": "{n} phiếu", "en": "{n} surveys"},
+    "page.review_load_more": {"vi": "Xem thêm phiếu", "en": "Show more surveys"},
+    "page.review_collected": {"vi": "Thời điểm khảo sát", "en": "Collected"},
+    "page.review_collector": {"vi": "Người khảo sát", "en": "Collector"},
+    "page.review_settlement": {"vi": "Khu dân cư", "en": "Settlement"},
+    "page.review_no_settlement": {"vi": "Ngoài các khu dân cư", "en": "Outside any settlement"},
+    "page.review_head": {"vi": "Chủ hộ", "en": "Head of household"},
+    "page.review_no_name": {"vi": "(không có tên)", "en": "(no name)"},
+    "page.review_comment": {
+        "vi": "Nhận xét cho tình nguyện viên (bắt buộc khi trả lại hoặc từ chối)",
+        "en": "Comment for the volunteer (required to send back or reject)",
+    },
+    "page.review_approve": {"vi": "Duyệt", "en": "Approve"},
+    "page.review_send_back": {"vi": "Trả lại để sửa", "en": "Send back"},
+    "page.review_reject": {"vi": "Từ chối", "en": "Reject"},
+    "page.review_done_approved": {"vi": "Đã duyệt", "en": "Approved"},
+    "page.review_done_needs_correction": {"vi": "Đã trả lại để sửa", "en": "Sent back"},
+    "page.review_done_rejected": {"vi": "Đã từ chối", "en": "Rejected"},
+    "page.review_change": {"vi": "Đổi quyết định", "en": "Change decision"},
+    "page.review_current": {
+        "vi": "Quyết định hiện tại: {decision}. Chọn quyết định khác, hoặc giữ nguyên.",
+        "en": "Current decision: {decision}. Choose another one, or keep it.",
+    },
+    "page.review_keep": {"vi": "Giữ nguyên", "en": "Keep it"},
+    "page.review_network_error": {
+        "vi": "Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại.",
+        "en": "Could not reach the server. Check the connection and try again.",
+    },
+    "page.review_error": {
+        "vi": "Máy chủ báo lỗi ({status}). Hãy thử lại sau.",
+        "en": "The server answered with an error ({status}). Try again later.",
+    },
+    "page.review_retry": {"vi": "Thử lại", "en": "Try again"},
+    "page.review_signed_out": {
+        "vi": "Phiên đăng nhập đã hết hạn. Hãy tải lại trang để đăng nhập lại.",
+        "en": "Your session has ended. Reload the page to sign in again.",
+    },
+    "page.review_bulk_button": {
+        "vi": "Duyệt {n} phiếu không có cảnh báo",
+        "en": "Approve {n} surveys without flags",
+    },
+    "page.review_bulk_waiting": {
+        "vi": "{received} phiếu chờ duyệt, {unflagged} phiếu không có cảnh báo",
+        "en": "{received} waiting, {unflagged} without flags",
+    },
+    "page.review_bulk_confirm": {
+        "vi": "Duyệt {n} phiếu không có cảnh báo của khu dân cư {settlement}? "
+        "Phiếu có cảnh báo vẫn ở lại để xem kỹ.",
+        "en": "Approve the {n} surveys without flags of settlement {settlement}? "
+        "Flagged surveys stay for a closer look.",
+    },
+    "page.review_bulk_done": {
+        "vi": "Đã duyệt {n} phiếu của khu dân cư {settlement}.",
+        "en": "Approved {n} surveys of settlement {settlement}.",
+    },
+    "page.review_bulk_none": {
+        "vi": "Không có khu dân cư nào còn phiếu chờ duyệt.",
+        "en": "No settlement has surveys waiting for review.",
+    },
+    "page.review_outside_settlements": {
+        "vi": "{n} phiếu chờ duyệt nằm ngoài các khu dân cư: hãy duyệt từng phiếu.",
+        "en": "{n} waiting surveys lie outside any settlement: review them one by one.",
+    },
+    "page.review_gps": {"vi": "GPS ±{m} m", "en": "GPS ±{m} m"},
+    "page.review_show_on_map": {"vi": "Xem trên bản đồ", "en": "Show on the map"},
+    "page.review_flags": {"vi": "Cảnh báo", "en": "Flags"},
+    "page.review_no_volunteers": {
+        "vi": "Chưa có phiếu nào ở phường này.",
+        "en": "No survey in this ward yet.",
+    },
+    "page.flag.low_gps_accuracy": {"vi": "GPS kém chính xác", "en": "Low GPS accuracy"},
+    "page.flag.outside_wards": {
+        "vi": "Ngoài ranh giới các phường/xã",
+        "en": "Outside every ward",
+    },
+    "page.flag.outside_cities": {"vi": "Ngoài các thành phố", "en": "Outside every city"},
+    "page.flag.clock_skew": {"vi": "Đồng hồ điện thoại bị lệch", "en": "Phone clock was off"},
+    "page.flag.possible_duplicate": {"vi": "Có thể trùng hộ", "en": "Possible duplicate"},
+    "page.flag.contradiction": {"vi": "Câu trả lời mâu thuẫn", "en": "Contradictory answers"},
+    "page.flag.late_upload": {"vi": "Gửi lên muộn", "en": "Sent late"},
+    "page.flag.outside_assigned_ward": {
+        "vi": "Ngoài phường được giao",
+        "en": "Outside the assigned ward",
     },
     # Hardening: input no survey may hold, requests no page may make
     "too_deep": {

@@ -32,7 +32,7 @@ from tests.factories import household_survey
 
 HOUSEHOLDS = 20_000  # ~17 MB of GeoJSON: more than every buffer between COPY and a client
 STALL_SECONDS = 3
-EXPORT = "/api/v1/export/households.geojson?city=tam-ky"
+EXPORT = "/api/v1/export/households.geojson?city=tam-ky&surveys=all"
 READS = ("/healthz", "/api/v1/cities", "/api/v1/cities/tam-ky/wards", "/api/v1/submissions?limit=5")
 APP_BACKENDS = (
     "FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'cdfmap'"
