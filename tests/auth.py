@@ -88,6 +88,31 @@ def make_token(
     return token
 
 
+def make_enrolment(
+    engine: Engine,
+    user_id: int,
+    lifetime: timedelta = timedelta(days=1),
+    device: str = "test phone",
+) -> str:
+    """A one-time phone enrolment code for a person (what an admin's QR code carries)."""
+    code = secrets.token_urlsafe(24)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO enrolments (id, code_hash, user_id, device_name, expires_at) "
+                "VALUES (:id, :hash, :user_id, :device, :expires_at)"
+            ),
+            {
+                "id": uuid.uuid4(),
+                "hash": token_hash(code),
+                "user_id": user_id,
+                "device": device,
+                "expires_at": datetime.now(UTC) + lifetime,
+            },
+        )
+    return code
+
+
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header of a token."""
     return {"Authorization": f"Bearer {token}"}

@@ -1,22 +1,28 @@
 // The phone survey app: screens, the form renderer, GPS, photos; offline-first.
 
-import { localIso } from "./clock.js";
+import {
+  confirmDialog, renderSignIn, sessionBanner, takeEnrolmentCode,
+} from "./account.js";
+import * as auth from "./auth.js";
 import * as db from "./db.js";
 import { h } from "./dom.js";
+import {
+  connectEditor, edit, openSurvey, renderSurvey, startSurvey,
+} from "./editor.js";
+import { renderable } from "./form.js";
 import { language, pick, setLanguage, t } from "./i18n.js";
 import {
-  answersToSend, clearIrrelevant, evaluateForm, groupLabel, renderable, screens,
-} from "./form.js";
-import {
-  SENT_ANSWERS_DAYS, onSync, state as syncState, submissionBody, syncNow, tidy,
+  SENT_ANSWERS_DAYS, onSync, sentBy, state as syncState, syncNow, tidy,
 } from "./sync.js";
-import { gpsWidget, photoWidget, releaseGps } from "./widgets.js";
+import { releaseGps } from "./widgets.js";
 
 const COLLECTOR_KEY = "cdfmap.collect.collector";
+const LAST_USER_KEY = "cdfmap.collect.user";
 const root = document.getElementById("app");
 const app = {
   forms: [], versions: {}, view: "home", survey: null, viewing: null, screen: 0,
   showErrors: new Set(), notice: "", storageError: null,
+  signinFailure: null, enrolling: false, retryCode: null, signinUsername: "",
 };
 
 function collector() {
@@ -24,6 +30,18 @@ function collector() {
     return localStorage.getItem(COLLECTOR_KEY) || "";
   } catch {
     return "";
+  }
+}
+
+/** The collector name defaults to the account's username, and follows a change of account. */
+function adoptCollector(user) {
+  if (!user?.username) return;
+  try {
+    const previous = localStorage.getItem(LAST_USER_KEY);
+    if (!collector() || (previous && previous !== String(user.id))) localStorage.setItem(COLLECTOR_KEY, user.username);
+    localStorage.setItem(LAST_USER_KEY, String(user.id));
+  } catch {
+    // private mode: the settings screen asks for the name
   }
 }
 
@@ -43,9 +61,33 @@ function formOf(survey) {
 // ---------------------------------------------------------------- forms (cached for offline)
 
 async function fetchJson(url) {
-  const response = await fetch(url, { headers: { accept: "application/json" } });
+  const response = await auth.api(url, { headers: { accept: "application/json" } });
   if (!response.ok) throw new Error(`${url}: ${response.status}`);
   return response.json();
+}
+
+function keepVersion(form) {
+  app.versions[`${form.form_id}@${form.version}`] = form;
+  db.getValue("form-versions")
+    .then((versions) => db.setValue("form-versions", { ...(versions ?? {}), [`${form.form_id}@${form.version}`]: form }))
+    .catch(noteStorage);
+}
+
+/** The form a survey was made with, fetched when the phone does not have that version. */
+async function ensureForm(formId, version) {
+  const known = app.versions[`${formId}@${version}`];
+  if (known) return known;
+  try {
+    const query = `?version=${encodeURIComponent(version)}`;
+    const form = await fetchJson(`/api/v1/forms/${encodeURIComponent(formId)}${query}`);
+    if (renderable(form)) {
+      keepVersion(form);
+      return form;
+    }
+  } catch (error) {
+    if (error instanceof auth.SignInRequired) throw error;
+  }
+  return app.forms.find((f) => f.form_id === formId);
 }
 
 async function loadForms() {
@@ -79,10 +121,15 @@ async function loadVersions(forms) {
 // ---------------------------------------------------------------- chrome
 
 function header(title) {
+  const who = auth.user();
   return h(
     "header", { class: "bar" },
-    h("button", { class: "link", id: "home-button", "aria-label": t("home"), onclick: () => show("home") }, "⌂"),
-    h("h1", {}, title),
+    h("button", {
+      class: "link", id: "home-button", "aria-label": t("home"), hidden: !auth.hasToken(), onclick: () => show("home"),
+    }, "⌂"),
+    h("div", { class: "titles" },
+      h("h1", {}, title),
+      who ? h("span", { class: "who", id: "signed-in-as" }, t("signed_in_as", { name: who.display_name || who.username })) : null),
     h("button", {
       class: "link", id: "lang-toggle",
       onclick: () => { setLanguage(language() === "vi" ? "en" : "vi"); render(); },
@@ -140,15 +187,31 @@ function show(view) {
   render();
 }
 
+// What account.js needs of the app.
+const ui = {
+  state: app,
+  show: (view) => show(view),
+  header: (title) => header(title),
+  networkLine: () => networkLine(),
+  signedIn: (user) => afterSignIn(user),
+  retryEnrolment: (code) => enrolWith(code),
+};
+
+function refreshSessionBanner() {
+  root.querySelector("#session-expired")?.replaceWith(sessionBanner(ui));
+}
+
 function render() {
   releaseGps(); // the GPS widget, if on the new screen, starts its own watch
   document.title = t("app_title");
+  if (!auth.hasToken()) app.view = "signin"; // the surveys on the phone stay, unseen till then
   const views = {
     home: renderHome, outbox: renderOutbox, settings: renderSettings, survey: renderSurvey, view: renderView,
+    signin: () => renderSignIn(ui),
   };
   const sameView = root.dataset.view === app.view;
   const [first, ...rest] = (views[app.view] ?? renderHome)().flat();
-  root.replaceChildren(first, storageBanner(), ...rest);
+  root.replaceChildren(first, sessionBanner(ui), storageBanner(), ...rest);
   root.dataset.view = app.view;
   if (!sameView) window.scrollTo(0, 0); // a list refreshed by a sync stays where it was read
 }
@@ -159,8 +222,27 @@ function statusBadge(status) {
   return h("span", { class: `badge ${status}` }, t(`status_${status}`));
 }
 
+/** The reviewer's word on a sent survey (or one being corrected), as a badge and a comment. */
+function reviewLines(survey) {
+  const review = survey.review;
+  if (!review?.status || !(survey.status === "sent" || survey.correction)) return [];
+  const lines = [h("div", { class: "review" },
+    h("span", { class: `badge review-${review.status}` }, t(`review_${review.status}`)))];
+  if (review.comment && (review.status === "needs_correction" || review.status === "rejected")) {
+    const key = review.status === "rejected" ? "review_reason" : "review_comment";
+    lines.push(h("p", { class: "review-comment" }, t(key, { comment: review.comment })));
+  }
+  return lines;
+}
+
+function correctButton(survey) {
+  return db.needsCorrection(survey)
+    ? h("button", { class: "primary correct", type: "button", onclick: () => correctSurvey(survey) }, t("correct"))
+    : null;
+}
+
 function surveyTitle(survey) {
-  if (survey.purged_at) return t("answers_removed");
+  if (survey.purged_at || survey.remote) return t("answers_removed");
   return survey.answers?.head_name || t("untitled");
 }
 
@@ -196,14 +278,16 @@ function renderHome() {
 }
 
 function surveyCard(survey) {
-  return h("li", { class: "survey-card", dataset: { id: survey.id, status: survey.status } },
+  return h("li", { class: "survey-card", dataset: { id: survey.id, status: survey.status, review: survey.review?.status ?? "" } },
     h("div", { class: "card-head" }, h("strong", {}, surveyTitle(survey)), statusBadge(survey.status)),
     h("div", { class: "muted small" },
       survey.collected_at ? t("finished", { time: shortTime(survey.collected_at) }) : t("started", { time: shortTime(survey.started_at) })),
+    reviewLines(survey),
+    correctButton(survey),
     editable(survey)
       ? h("button", { class: "secondary edit", onclick: () => openSurvey(survey) }, t("edit"))
       : h("button", { class: "secondary view", onclick: () => viewSurvey(survey) }, t("view")),
-    survey.status === "draft" ? h("button", {
+    survey.status === "draft" && !survey.correction ? h("button", {
       class: "link danger", onclick: async () => {
         if (!window.confirm(t("confirm_delete"))) return;
         try {
@@ -218,6 +302,8 @@ function surveyCard(survey) {
 
 function syncMessage(last) {
   if (!last) return "";
+  if (last.error === "signin") return t("sync_signin");
+  if (last.error === "forbidden") return t("sync_forbidden", { detail: last.detail ?? "" });
   if (last.error === "network") return t("sync_network_error", { s: last.retryIn });
   if (last.error === "server") return t("sync_server_error", { status: last.status, s: last.retryIn });
   if (last.error === "phone") return t("sync_phone_error", { detail: last.detail, s: last.retryIn });
@@ -239,10 +325,16 @@ function errorText(survey, error) {
 function outboxItem(survey) {
   const waitingPhotos = (survey.photos ?? []).filter((p) => !(survey.uploaded ?? []).includes(p));
   const photos = waitingPhotos.length ? "waiting" : "uploaded";
-  return h("li", { class: "outbox-item", dataset: { id: survey.id, status: survey.status, photos } },
+  const review = survey.review?.status ?? "";
+  return h("li", { class: "outbox-item", dataset: { id: survey.id, status: survey.status, photos, review } },
     h("div", { class: "card-head" }, h("strong", {}, surveyTitle(survey)), statusBadge(survey.status)),
-    h("div", { class: "muted small" }, t("finished", { time: shortTime(survey.collected_at) })),
+    survey.collected_at ? h("div", { class: "muted small" }, t("finished", { time: shortTime(survey.collected_at) })) : null,
+    survey.status === "pending" && !sentBy(survey, auth.user())
+      ? h("div", { class: "small warning" }, t("waiting_for_user", { name: survey.user_name || "?" }))
+      : null,
     survey.status === "sent" && waitingPhotos.length ? h("div", { class: "small" }, t("photo_waiting")) : null,
+    reviewLines(survey),
+    correctButton(survey),
     survey.status === "failed" && survey.errors?.length
       ? h("div", { class: "server-errors" }, h("div", {}, t("server_errors")),
         h("ul", {}, survey.errors.map((e) => h("li", { class: "error" }, errorText(survey, e)))))
@@ -310,6 +402,10 @@ function answerText(question, value) {
 }
 
 function readonlyReason(survey) {
+  if (survey.errors?.some((e) => e.code === "not_correctable")) return t("readonly_not_correctable");
+  if (survey.status === "sent" && survey.review?.status === "approved") return t("readonly_approved");
+  if (survey.status === "sent" && survey.review?.status === "rejected") return t("readonly_rejected");
+  if (db.needsCorrection(survey)) return t("readonly_needs_correction");
   if (survey.status === "sent") return t("readonly_sent");
   if (survey.status === "failed") return t("readonly_conflict");
   return t("readonly_unconfirmed");
@@ -338,6 +434,8 @@ function renderView() {
       h("div", { class: "card-head" }, statusBadge(survey.status),
         h("span", { class: "muted small" }, survey.collected_at ? t("finished", { time: shortTime(survey.collected_at) }) : "")),
       h("p", { class: "notice", id: "readonly-reason" }, readonlyReason(survey)),
+      reviewLines(survey),
+      correctButton(survey),
       survey.errors?.some((e) => e.code !== "conflict")
         ? h("ul", { class: "server-errors" }, survey.errors.filter((e) => e.code !== "conflict")
           .map((e) => h("li", { class: "error" }, errorText(survey, e))))
@@ -362,6 +460,7 @@ function renderSettings() {
   return [
     header(t("settings")),
     h("main", { class: "content" },
+      accountSection(),
       h("label", { for: "collector", class: "question-label" }, t("collector_label")),
       h("p", { class: "hint", id: "collector-hint" }, t("collector_hint")),
       input, error,
@@ -385,337 +484,104 @@ function renderSettings() {
   ];
 }
 
-// ---------------------------------------------------------------- surveys
+// ---------------------------------------------------------------- the account
 
-async function startSurvey(form) {
-  if (!collector()) {
-    show("settings");
-    return;
-  }
-  const survey = {
-    id: crypto.randomUUID(), // made when the survey starts: the server's idempotency key
-    form_id: form.form_id,
-    form_version: form.version,
-    status: "draft",
-    started_at: localIso(),
-    collector: collector(),
-    answers: {},
-    location: null,
-    photos: [],
-    uploaded: [],
-    errors: [],
-  };
-  let stored;
+function accountSection() {
+  const who = auth.user();
+  if (!who) return null;
+  const name = who.display_name && who.display_name !== who.username
+    ? `${who.display_name} (${who.username})` : who.username;
+  return h("section", { class: "account", id: "account" },
+    h("h2", {}, t("account")),
+    h("p", { id: "account-name" }, name),
+    h("button", { class: "secondary big", id: "sign-out", type: "button", onclick: () => signOut() }, t("sign_out")));
+}
+
+async function signOut() {
+  const me = auth.user();
+  let waiting = 0;
   try {
-    stored = await db.addSurvey(survey);
+    waiting = (await db.allSurveys()).filter((s) => s.status === "pending" && sentBy(s, me)).length;
   } catch (error) {
-    noteStorage(error);
-    return;
+    console.warn("surveys not counted", error);
   }
-  noteStorage(null);
-  edit(stored);
-}
-
-function edit(survey) {
-  app.survey = survey;
-  app.screen = survey.screen ?? 0;
-  app.showErrors = new Set();
-  app.view = "survey";
-  app.notice = "";
-  render();
-}
-
-async function openSurvey(opened) {
-  // Read and changed in one transaction: a waiting survey becomes a draft only if no sync
-  // (of any tab) has taken it for sending, otherwise it is shown as it was sent.
-  let survey;
-  try {
-    survey = await db.reopenSurvey(opened.id);
-  } catch (error) {
-    noteStorage(error);
-    return;
-  }
-  if (!survey) {
-    render();
-  } else if (editable(survey)) {
-    edit(survey);
-  } else {
-    viewSurvey(survey);
-  }
-}
-
-// The editor's writes go one after the other, each over the revision the previous one made.
-let writes = Promise.resolve();
-
-function queueWrite(write) {
-  const result = writes.then(write);
-  writes = result.catch(() => {});
-  return result;
-}
-
-/** Write the editor's copy; resolves with "ok", "stale" (another tab changed it) or "failed". */
-async function writeSurvey(survey) {
-  try {
-    survey.rev = await db.saveSurvey(survey);
-    noteStorage(null);
-    return "ok";
-  } catch (error) {
-    if (error instanceof db.StaleSurvey) {
-      changedElsewhere(survey, error.current);
-      return "stale";
-    }
-    noteStorage(error);
-    return "failed";
-  }
-}
-
-function changedElsewhere(survey, current) {
-  if (app.view !== "survey" || app.survey?.id !== survey.id) return;
-  // Another tab changed it: carry on from its copy (or leave it, if it can't be edited now).
-  app.survey = editable(current) && current.status !== "pending" ? current : null;
-  app.view = app.survey ? "survey" : "home";
-  app.notice = t("changed_elsewhere");
-  render();
-}
-
-function saveDraft() {
-  const survey = app.survey;
-  if (!survey) return Promise.resolve("ok");
-  survey.screen = app.screen;
-  return queueWrite(() => writeSurvey(survey));
-}
-
-function visibleScreens(form, relevant) {
-  return screens(form).map((screen, index) => ({ ...screen, index }))
-    .filter((screen) => screen.questions.some((q) => relevant[q.name]));
-}
-
-function renderSurvey() {
-  const survey = app.survey;
-  const form = formOf(survey);
-  if (!form) return [header(t("app_title")), h("main", { class: "content" }, h("p", { class: "error" }, t("forms_unavailable")))];
-  const all = screens(form);
-  const { relevant } = evaluateForm(form, survey.answers, survey.location);
-  const visible = visibleScreens(form, relevant);
-  if (!visible.some((s) => s.index === app.screen)) app.screen = visible[0]?.index ?? 0;
-  const position = visible.findIndex((s) => s.index === app.screen);
-  const screen = all[app.screen];
-  const body = h("div", { class: "questions" }, screen.questions.map((q) => questionBlock(form, q)));
-  const isLast = position === visible.length - 1;
-  const nav = h("nav", { class: "survey-nav" },
-    h("button", {
-      class: "secondary", id: "back", disabled: position === 0,
-      onclick: () => go(form, -1),
-    }, t("back")),
-    isLast
-      ? h("button", { class: "primary", id: "finish", onclick: () => finish(form) }, t("finish"))
-      : h("button", { class: "primary", id: "next", onclick: () => go(form, 1) }, t("next")));
-  const view = [
-    header(groupLabel(form, screen.key) || pick(form.title)),
-    h("main", { class: "content survey", dataset: { screen: screen.key } },
-      h("p", { class: "muted small", id: "step" }, t("step", { n: position + 1, total: visible.length })),
-      app.notice ? h("p", { class: "error notice", id: "notice" }, app.notice) : null,
-      body,
-      h("button", { class: "link", id: "exit-survey", onclick: () => exitSurvey() }, t("exit_survey"))),
-    nav,
-  ];
-  queueMicrotask(() => refreshQuestions(form));
-  return view;
-}
-
-async function exitSurvey() {
-  const outcome = await saveDraft();
-  if (outcome === "failed") {
-    // Leaving now would lose the answers not stored yet: stay, and say why.
-    app.notice = storageText();
-    render();
-    return;
-  }
+  // Nothing is deleted: the surveys wait on the phone until their maker signs in again.
+  if (waiting && !(await confirmDialog(t("confirm_sign_out", { n: waiting }), t("sign_out")))) return;
+  await auth.signOut();
   app.survey = null;
-  show("home");
+  app.signinFailure = null;
+  show("signin");
 }
 
-function questionBlock(form, question) {
-  const block = h("section", { class: "question", dataset: { name: question.name, type: question.type } });
-  const label = pick(question.label);
-  block.append(h("div", { class: "question-label", id: `label-${question.name}` },
-    label, question.required ? h("span", { class: "required", "aria-hidden": "true" }, " *") : null));
-  const hint = pick(question.hint);
-  if (hint) block.append(h("p", { class: "hint" }, hint));
-  block.append(widget(form, question));
-  block.append(h("p", { class: "error", dataset: { for: question.name }, role: "alert", hidden: true }));
-  return block;
-}
-
-function onAnswer(form, question, value) {
-  const survey = app.survey;
-  if (value === "" || value === null || value === undefined) delete survey.answers[question.name];
-  else survey.answers[question.name] = value;
-  clearIrrelevant(form, survey.answers, survey.location);
+async function afterSignIn(user) {
+  adoptCollector(user);
+  Object.assign(app, { signinFailure: null, enrolling: false, retryCode: null });
+  app.forms = await loadForms();
+  app.versions = await loadVersions(app.forms);
+  app.view = collector() ? "home" : "settings";
   app.notice = "";
-  refreshQuestions(form);
-  saveDraft();
+  render();
+  if (navigator.onLine) syncNow(); // what waited for a sign-in leaves now
 }
 
-function widgetContext(form, question) {
-  return {
-    survey: () => app.survey,
-    active: () => app.view === "survey",
-    save: saveDraft,
-    refresh: () => refreshQuestions(form),
-    answer: (value) => onAnswer(form, question, value),
-    storageProblem: (error) => noteStorage(error),
-  };
-}
-
-function widget(form, question) {
-  const answers = app.survey.answers;
-  const name = question.name;
-  const labelledBy = `label-${name}`;
-  switch (question.type) {
-    case "select_one":
-      return h("div", { class: "choices", role: "radiogroup", "aria-labelledby": labelledBy },
-        question.choices.map((choice) => h("label", { class: "choice" },
-          h("input", {
-            type: "radio", name, value: choice.value, checked: answers[name] === choice.value,
-            onchange: (event) => onAnswer(form, question, event.target.value),
-          }),
-          h("span", {}, pick(choice.label)))));
-    case "select_multiple": {
-      const group = h("div", { class: "choices", role: "group", "aria-labelledby": labelledBy });
-      const selected = new Set(String(answers[name] ?? "").split(/\s+/).filter(Boolean));
-      group.append(h("p", { class: "hint" }, t("select_hint")));
-      for (const choice of question.choices) {
-        group.append(h("label", { class: "choice" },
-          h("input", {
-            type: "checkbox", name, value: choice.value, checked: selected.has(choice.value),
-            onchange: () => {
-              const values = [...group.querySelectorAll("input:checked")].map((i) => i.value);
-              onAnswer(form, question, values.join(" "));
-            },
-          }),
-          h("span", {}, pick(choice.label))));
-      }
-      return group;
+async function enrolWith(code) {
+  Object.assign(app, { view: "signin", enrolling: true, signinFailure: null, retryCode: null });
+  render();
+  try {
+    await afterSignIn(await auth.enrol(code));
+  } catch (failure) {
+    app.enrolling = false;
+    app.signinFailure = failure;
+    if (failure?.code === "network") app.retryCode = code; // the code is still good: try again
+    if (!app.forms.length) {
+      app.forms = await loadForms();
+      app.versions = await loadVersions(app.forms);
     }
-    case "integer":
-    case "decimal":
-      return h("input", {
-        type: "text", name, id: `q-${name}`, "aria-labelledby": labelledBy,
-        inputmode: question.type === "integer" ? "numeric" : "decimal",
-        value: answers[name] ?? "",
-        oninput: (event) => onAnswer(form, question, event.target.value.trim()),
-      });
-    case "date":
-      return h("input", {
-        type: "date", name, id: `q-${name}`, "aria-labelledby": labelledBy, value: answers[name] ?? "",
-        onchange: (event) => onAnswer(form, question, event.target.value),
-      });
-    case "geopoint":
-      return gpsWidget(widgetContext(form, question));
-    case "image":
-      return photoWidget(widgetContext(form, question), question);
-    case "note":
-      return h("span");
-    default: {
-      const multiline = question.appearance === "multiline";
-      return h(multiline ? "textarea" : "input", {
-        type: multiline ? null : "text", name, id: `q-${name}`, "aria-labelledby": labelledBy,
-        inputmode: /phone/.test(name) ? "tel" : null,
-        value: multiline ? null : answers[name] ?? "",
-        oninput: (event) => onAnswer(form, question, event.target.value),
-      }, multiline ? answers[name] ?? "" : null);
-    }
+    app.view = "signin";
+    render();
   }
 }
 
-function refreshQuestions(form) {
-  const survey = app.survey;
-  const { relevant, errors } = evaluateForm(form, survey.answers, survey.location);
-  for (const block of root.querySelectorAll("section.question")) {
-    const name = block.dataset.name;
-    block.hidden = !relevant[name];
-    if (!relevant[name]) {
-      for (const input of block.querySelectorAll("input")) {
-        if (input.type === "radio" || input.type === "checkbox") input.checked = false;
-        else if (input.type !== "file") input.value = "";
-      }
-    }
-    const error = block.querySelector(".error[data-for]");
-    const message = app.showErrors.has(name) && relevant[name] ? errors[name] : undefined;
-    error.textContent = message ?? "";
-    error.hidden = !message;
-    block.classList.toggle("invalid", Boolean(message));
-  }
-  return errors;
+// ---------------------------------------------------------------- corrections asked by the reviewer
+
+async function fetchForCorrection(survey) {
+  // Its answers left the phone (cleaned up, or cleared): the server's copy is the one to correct.
+  const response = await auth.api(`/api/v1/submissions/${encodeURIComponent(survey.id)}`, {
+    headers: { accept: "application/json" },
+  });
+  if (!response.ok) throw new Error(String(response.status));
+  const record = await response.json();
+  const form = await ensureForm(record.form_id, record.form_version);
+  const photos = (form?.questions ?? [])
+    .filter((q) => q.type === "image" && record.answers?.[q.name])
+    .map((q) => record.answers[q.name]);
+  return db.restoreFromServer(record, photos);
 }
 
-function go(form, direction) {
-  const survey = app.survey;
-  const { relevant, errors } = evaluateForm(form, survey.answers, survey.location);
-  const current = screens(form)[app.screen];
-  if (direction > 0) {
-    for (const q of current.questions) app.showErrors.add(q.name);
-    const wrong = current.questions.filter((q) => relevant[q.name] && errors[q.name]);
-    if (wrong.length) {
-      refreshQuestions(form);
-      root.querySelector(`section.question[data-name="${wrong[0].name}"]`)?.scrollIntoView({ block: "center" });
+async function correctSurvey(survey) {
+  try {
+    let current = survey;
+    if (!current.answers) current = await fetchForCorrection(current);
+    const reopened = await db.reopenForCorrection(current.id);
+    if (reopened?.correction && reopened.status === "draft") {
+      await ensureForm(reopened.form_id, reopened.form_version);
+      edit(reopened);
       return;
     }
-  }
-  const visible = visibleScreens(form, relevant);
-  const position = visible.findIndex((s) => s.index === app.screen);
-  const target = visible[position + direction];
-  if (!target) return;
-  app.screen = target.index;
-  app.notice = "";
-  saveDraft();
-  render();
-}
-
-async function finish(form) {
-  const survey = app.survey;
-  clearIrrelevant(form, survey.answers, survey.location);
-  const { relevant, errors } = evaluateForm(form, survey.answers, survey.location);
-  const wrong = form.questions.filter((q) => relevant[q.name] && errors[q.name]);
-  if (wrong.length) {
-    for (const q of form.questions) app.showErrors.add(q.name);
-    const all = screens(form);
-    app.screen = all.findIndex((s) => s.questions.some((q) => q.name === wrong[0].name));
-    app.notice = t("fix_errors");
     render();
-    return;
-  }
-  const outcome = await queueWrite(() => {
-    const payload = answersToSend(form, survey.answers, survey.location);
-    const finished = {
-      ...survey,
-      payload,
-      photos: form.questions.filter((q) => q.type === "image" && payload[q.name]).map((q) => payload[q.name]),
-      // The time of the first finish: finishing again is the same survey, not a new one.
-      collected_at: survey.collected_at ?? localIso(),
-      collector: collector() || survey.collector,
-      status: "pending",
-      errors: [],
-    };
-    finished.body = submissionBody(finished); // what is sent, as it is, every time
-    return writeSurvey(finished);
-  });
-  if (outcome === "stale") return;
-  if (outcome === "failed") {
-    app.notice = storageText();
+  } catch (error) {
+    if (db.isQuotaError(error)) {
+      noteStorage(error);
+      return;
+    }
+    app.notice = error instanceof auth.SignInRequired ? t("sync_signin") : t("correction_not_loaded");
     render();
-    return;
   }
-  db.notifyOtherTabs();
-  app.survey = null;
-  app.view = "home";
-  app.notice = t("saved_pending");
-  render();
-  if (navigator.onLine) syncNow();
 }
 
 // ---------------------------------------------------------------- start
+
+connectEditor({ app, render, show, header, noteStorage, storageText, formOf, collector, editable, viewSurvey });
 
 async function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
@@ -736,10 +602,21 @@ async function registerServiceWorker() {
   }
 }
 
+function onNetworkChange() {
+  // The sign-in and survey screens keep what is typed: only the line changes.
+  if (app.view === "signin" || app.view === "survey") root.querySelector("#network")?.replaceWith(networkLine());
+  else render();
+}
+
 async function start() {
   setLanguage(language());
-  app.forms = await loadForms();
-  app.versions = await loadVersions(app.forms);
+  await auth.loadSession();
+  const code = takeEnrolmentCode();
+  if (auth.hasToken() && !collector()) adoptCollector(auth.user());
+  if (!code) {
+    app.forms = await loadForms();
+    app.versions = await loadVersions(app.forms);
+  }
   onSync((state) => {
     if (state.last?.storageFull && !app.storageError) noteStorage(new DOMException("sync", "QuotaExceededError"));
     if (app.view === "outbox" || app.view === "home") render();
@@ -748,14 +625,26 @@ async function start() {
   db.onOtherTabChange(() => {
     if (app.view === "outbox" || app.view === "home") render();
   });
-  window.addEventListener("online", () => { render(); syncNow(); });
-  window.addEventListener("offline", () => render());
-  app.view = collector() ? "home" : "settings";
+  auth.onSessionChange((session, fromOtherTab) => {
+    // Signed in by another tab (say, the one the QR code opened): this one carries on too.
+    if (fromOtherTab && app.view === "signin" && auth.hasToken() && !auth.isExpired()) afterSignIn(auth.user());
+    else if (!auth.hasToken() || ["home", "outbox", "settings"].includes(app.view)) render();
+    else refreshSessionBanner();
+  });
+  window.addEventListener("online", () => { onNetworkChange(); syncNow(); });
+  window.addEventListener("offline", () => onNetworkChange());
+  // An enrolment link opened while the app is open changes only the address's fragment.
+  window.addEventListener("hashchange", () => {
+    const again = takeEnrolmentCode();
+    if (again) enrolWith(again);
+  });
+  app.view = !auth.hasToken() ? "signin" : collector() ? "home" : "settings";
   render();
   document.documentElement.dataset.appReady = "yes";
   registerServiceWorker();
   askPersistentStorage();
-  if (navigator.onLine) syncNow();
+  if (code) enrolWith(code);
+  else if (navigator.onLine && auth.hasToken()) syncNow();
   else tidy();
 }
 

@@ -4,6 +4,11 @@
 // the editor writes only over the revision it read (saveSurvey), and the outbox changes a
 // survey's send status only while its revision is the one it sent (settle). A survey the
 // server may already have (`locked`) is never written by the editor again.
+//
+// `review` ({status, comment, reviewed_at, version}) is the server's word on a sent survey
+// (GET /api/v1/me/surveys). It is not content: it changes no revision, and the editor's
+// writes keep the stored one. A survey the reviewer sent back (needs_correction) is
+// reopened as a draft with `correction` set, and sent again with PUT (sync.js).
 
 const DB_NAME = "cdfmap-collect";
 const DB_VERSION = 1;
@@ -146,7 +151,8 @@ export function saveSurvey(survey) {
         return;
       }
       const rev = (survey.rev ?? 0) + 1;
-      store.put({ ...survey, rev, updated_at: new Date().toISOString() });
+      // The review may have changed since the editor read the survey: the stored one wins.
+      store.put({ ...survey, review: current?.review ?? survey.review, rev, updated_at: new Date().toISOString() });
       out.value = rev;
     }, fail);
   });
@@ -203,6 +209,11 @@ export async function settle(outcomes, now) {
         if (!current || current.status !== "pending" || (current.rev ?? 0) !== (outcome.rev ?? 0)) return;
         const next = { ...current, status: outcome.status, errors: outcome.errors ?? [], locked: outcome.locked };
         if (outcome.status === "sent") next.confirmed_at = now;
+        if (outcome.review) next.review = { ...current.review, ...outcome.review };
+        if (outcome.corrected) {
+          next.correction = false; // sent: locked again until the reviewer sends it back
+          next.corrected_at = now;
+        }
         store.put(next);
         out.value.push(outcome.id);
       }, fail);
@@ -232,9 +243,15 @@ function photosWaiting(survey) {
   return (survey.photos ?? []).some((name) => !(survey.uploaded ?? []).includes(name));
 }
 
-/** True when a survey may leave the phone: the server has it and all its photos. */
+/** True when a survey may leave the phone: the server has it and all its photos, and no
+ * correction is asked for. */
 export function fullySent(survey) {
-  return survey.status === "sent" && !photosWaiting(survey);
+  return survey.status === "sent" && !photosWaiting(survey) && !needsCorrection(survey);
+}
+
+/** True when the reviewer sent a sent survey back for correction (and it is not reopened yet). */
+export function needsCorrection(survey) {
+  return survey.status === "sent" && survey.review?.status === "needs_correction";
 }
 
 function dropSurvey(surveys, photos, survey) {
@@ -290,7 +307,8 @@ export async function clearSent() {
 export async function deleteDraft(id) {
   await transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail) => {
     request(surveys.get(id), (current) => {
-      if (current?.status === "draft" && !current.locked) dropSurvey(surveys, photos, current);
+      // A correction is of a survey the server has: it is never deleted as a draft.
+      if (current?.status === "draft" && !current.locked && !current.correction) dropSurvey(surveys, photos, current);
     }, fail);
   });
   notifyOtherTabs();
@@ -329,4 +347,109 @@ export function setValue(key, value) {
   return transact("kv", "readwrite", (store) => {
     store.put(value, key);
   });
+}
+
+/** Delete a value of the key-value store. */
+export function deleteValue(key) {
+  return transact("kv", "readwrite", (store) => {
+    store.delete(key);
+  });
+}
+
+// ---------------------------------------------------------------- review and corrections
+
+const REVIEW_STATUSES = ["received", "approved", "needs_correction", "rejected"];
+
+function sameReview(a, b) {
+  return Boolean(a) && a.status === b.status && a.comment === b.comment
+    && a.reviewed_at === b.reviewed_at && a.version === b.version;
+}
+
+/**
+ * Note the server's review of the volunteer's own surveys (items of GET /api/v1/me/surveys).
+ * A survey sent back for correction that the phone no longer has (cleared, or cleaned up)
+ * comes back as a record without answers, fetched from the server when it is opened.
+ * Resolves with the number of surveys changed.
+ */
+export async function applyReview(items, userId, now) {
+  const count = await transact("surveys", "readwrite", (store, fail, out) => {
+    out.value = 0;
+    for (const item of items) {
+      if (typeof item?.id !== "string" || !REVIEW_STATUSES.includes(item.status)) continue;
+      const review = {
+        status: item.status, comment: item.review_comment ?? null,
+        reviewed_at: item.reviewed_at ?? null, version: item.version ?? null,
+      };
+      request(store.get(item.id), (current) => {
+        if (!current) {
+          if (item.status !== "needs_correction") return;
+          store.put({
+            id: item.id, status: "sent", locked: true, remote: true, user_id: userId, review,
+            photos: [], uploaded: [], errors: [], rev: 1, confirmed_at: now, updated_at: now,
+          });
+          out.value += 1;
+          return;
+        }
+        if (sameReview(current.review, review)) return;
+        store.put({ ...current, review }); // not content: the revision stays
+        out.value += 1;
+      }, fail);
+    }
+  });
+  if (count) notifyOtherTabs();
+  return count;
+}
+
+/**
+ * Fill a survey sent back for correction whose answers are no longer on the phone with the
+ * server's copy (`record`, GET /api/v1/submissions/{id}); `photoNames` are its photo answers.
+ */
+export async function restoreFromServer(record, photoNames) {
+  const survey = await transact("surveys", "readwrite", (store, fail, out) => {
+    request(store.get(record.id), (current) => {
+      out.value = current;
+      if (!needsCorrection(current ?? {}) || current.answers) return;
+      const { purged_at: _purged, remote: _remote, ...kept } = current;
+      const restored = {
+        ...kept,
+        form_id: record.form_id,
+        form_version: record.form_version,
+        collected_at: record.collected_at,
+        started_at: kept.started_at ?? record.collected_at,
+        collector: record.collector ?? kept.collector,
+        location: record.location,
+        answers: { ...record.answers },
+        photos: photoNames,
+        uploaded: photoNames, // the server has them
+        rev: (current.rev ?? 0) + 1,
+        updated_at: new Date().toISOString(),
+      };
+      store.put(restored);
+      out.value = restored;
+    }, fail);
+  });
+  notifyOtherTabs();
+  return survey;
+}
+
+/**
+ * Reopen a survey the reviewer sent back: it becomes a draft again, marked `correction`,
+ * from the first screen. Resolves with the stored survey after the change (unchanged when
+ * it cannot be corrected, or its answers are not on the phone).
+ */
+export async function reopenForCorrection(id) {
+  const survey = await transact("surveys", "readwrite", (store, fail, out) => {
+    request(store.get(id), (current) => {
+      out.value = current;
+      if (!current || !needsCorrection(current) || !current.answers) return;
+      const reopened = {
+        ...current, status: "draft", locked: false, correction: true, errors: [], screen: 0,
+        rev: (current.rev ?? 0) + 1, updated_at: new Date().toISOString(),
+      };
+      store.put(reopened);
+      out.value = reopened;
+    }, fail);
+  });
+  notifyOtherTabs();
+  return survey;
 }

@@ -86,8 +86,8 @@ const STRINGS = {
     storage_failed: "Không lưu được trên điện thoại ({detail}). Các câu trả lời đã lưu trước đó vẫn còn.",
     changed_elsewhere: "Khảo sát này vừa được sửa ở một thẻ khác; đang hiện bản mới nhất.",
     readonly_sent:
-      "Đã gửi: khảo sát này không sửa được trên điện thoại nữa. Nếu cần sửa, hãy báo người " +
-      "kiểm duyệt.",
+      "Đã gửi: khảo sát này không sửa được trên điện thoại nữa. Nếu người kiểm duyệt yêu cầu " +
+      "sửa, nó sẽ mở lại được ở đây.",
     readonly_unconfirmed:
       "Khảo sát đã được gửi đi nhưng máy chủ chưa xác nhận, nên không sửa được nữa (máy chủ " +
       "không được nhận hai bản khác nhau). Khi có mạng, ứng dụng sẽ gửi lại đúng bản này.",
@@ -105,6 +105,55 @@ const STRINGS = {
       "Khảo sát đã gửi được giữ trên điện thoại {days} ngày, sau đó câu trả lời được xóa. " +
       "Khảo sát chưa gửi không bao giờ bị xóa.",
     sync_phone_error: "Lỗi trên điện thoại ({detail}). Sẽ thử lại sau {s} giây.",
+    sign_in_title: "Đăng nhập",
+    signin_qr_title: "Quét mã QR",
+    signin_qr_text:
+      "Mở ứng dụng Máy ảnh của điện thoại và quét mã QR do cán bộ quản trị đưa cho bạn. Điện " +
+      "thoại sẽ mở ứng dụng này và tự đăng nhập, không cần mật khẩu. Mỗi mã chỉ dùng được một lần.",
+    signin_password_title: "Hoặc đăng nhập bằng mật khẩu",
+    username: "Tên đăng nhập",
+    password: "Mật khẩu",
+    sign_in: "Đăng nhập",
+    signing_in: "Đang đăng nhập…",
+    signin_missing: "Hãy nhập tên đăng nhập và mật khẩu.",
+    signin_network: "Không kết nối được máy chủ. Hãy kiểm tra mạng rồi thử lại.",
+    signin_failed: "Không đăng nhập được. Hãy thử lại.",
+    enrol_refused:
+      "Mã QR này không dùng được nữa (đã dùng hoặc đã hết hạn). Mỗi mã chỉ dùng được một lần: " +
+      "hãy xin cán bộ quản trị một mã mới.",
+    bad_credentials: "Sai tên đăng nhập hoặc mật khẩu.",
+    try_again: "Thử lại",
+    signed_in_as: "Đăng nhập: {name}",
+    account: "Tài khoản",
+    sign_out: "Đăng xuất",
+    cancel: "Hủy",
+    confirm_sign_out:
+      "Còn {n} khảo sát chưa gửi. Chúng vẫn được giữ trên điện thoại này và sẽ được gửi khi " +
+      "bạn đăng nhập lại. Vẫn đăng xuất?",
+    kept_waiting: "{n} khảo sát chờ gửi vẫn được giữ trên điện thoại; chúng sẽ được gửi sau khi đăng nhập.",
+    session_expired:
+      "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại (bằng mã QR mới hoặc mật khẩu); {n} khảo " +
+      "sát chờ gửi vẫn được giữ trên điện thoại.",
+    sign_in_again: "Đăng nhập lại",
+    sync_signin: "Chưa gửi được: cần đăng nhập lại. Các khảo sát chờ gửi vẫn được giữ.",
+    sync_forbidden:
+      "Tài khoản này không được gửi khảo sát ({detail}). Hãy đăng nhập bằng tài khoản tình nguyện viên.",
+    waiting_for_user: "Chờ {name} đăng nhập để gửi.",
+    review_received: "Chờ duyệt",
+    review_approved: "Đã duyệt",
+    review_needs_correction: "Cần sửa",
+    review_rejected: "Bị từ chối",
+    review_comment: "Người kiểm duyệt: {comment}",
+    review_reason: "Lý do từ chối: {comment}",
+    correct: "Sửa theo góp ý",
+    correction_not_loaded: "Không tải được khảo sát này từ máy chủ. Hãy thử lại khi có mạng.",
+    readonly_needs_correction:
+      "Người kiểm duyệt yêu cầu sửa khảo sát này. Bấm “Sửa theo góp ý”, sửa rồi hoàn thành để gửi lại.",
+    readonly_approved: "Đã được duyệt: khảo sát này không cần sửa nữa.",
+    readonly_rejected: "Bị từ chối: xem lý do của người kiểm duyệt.",
+    readonly_not_correctable:
+      "Người kiểm duyệt đã quyết định về khảo sát này (đã duyệt hoặc từ chối) nên bản sửa không " +
+      "được nhận. Máy chủ giữ bản trước đó.",
   },
   en: {
     app_title: "Household survey",
@@ -190,8 +239,8 @@ const STRINGS = {
     storage_failed: "Could not save on the phone ({detail}). The answers saved before are kept.",
     changed_elsewhere: "This survey was just changed in another tab; showing the latest copy.",
     readonly_sent:
-      "Sent: this survey can no longer be changed on the phone. If it needs a correction, tell " +
-      "your reviewer.",
+      "Sent: this survey can no longer be changed on the phone. If the reviewer asks for a " +
+      "correction, it opens again here.",
     readonly_unconfirmed:
       "This survey was sent but the server has not confirmed it yet, so it can no longer be " +
       "changed (the server must not get two different versions). When online, the app sends " +
@@ -210,6 +259,54 @@ const STRINGS = {
       "Sent surveys stay on the phone for {days} days, then their answers are removed. " +
       "Surveys not sent yet are never removed.",
     sync_phone_error: "Error on the phone ({detail}). Will retry in {s} seconds.",
+    sign_in_title: "Sign in",
+    signin_qr_title: "Scan the QR code",
+    signin_qr_text:
+      "Open your phone's Camera app and scan the QR code your admin gives you. The phone opens " +
+      "this app and signs you in, no password needed. Each code works once.",
+    signin_password_title: "Or sign in with a password",
+    username: "Username",
+    password: "Password",
+    sign_in: "Sign in",
+    signing_in: "Signing in…",
+    signin_missing: "Enter your username and password.",
+    signin_network: "Cannot reach the server. Check the connection and try again.",
+    signin_failed: "Could not sign in. Try again.",
+    enrol_refused:
+      "This QR code can no longer be used (already used, or expired). Each code works once: " +
+      "ask your admin for a new one.",
+    bad_credentials: "Wrong username or password.",
+    try_again: "Try again",
+    signed_in_as: "Signed in: {name}",
+    account: "Account",
+    sign_out: "Sign out",
+    cancel: "Cancel",
+    confirm_sign_out:
+      "{n} surveys are not sent yet. They stay on this phone and are sent when you sign in " +
+      "again. Sign out anyway?",
+    kept_waiting: "{n} surveys waiting are kept on this phone; they are sent after you sign in.",
+    session_expired:
+      "Your sign-in has expired. Sign in again (with a new QR code or your password); your {n} " +
+      "surveys waiting are kept on the phone.",
+    sign_in_again: "Sign in again",
+    sync_signin: "Not sent: you need to sign in again. The surveys waiting are kept.",
+    sync_forbidden: "This account may not send surveys ({detail}). Sign in with a volunteer account.",
+    waiting_for_user: "Waits for {name} to sign in to be sent.",
+    review_received: "Awaiting review",
+    review_approved: "Approved",
+    review_needs_correction: "Needs correction",
+    review_rejected: "Rejected",
+    review_comment: "Reviewer: {comment}",
+    review_reason: "Reason for rejection: {comment}",
+    correct: "Make the correction",
+    correction_not_loaded: "Could not load this survey from the server. Try again when online.",
+    readonly_needs_correction:
+      "The reviewer asks for a correction. Tap “Make the correction”, correct it and finish to send it again.",
+    readonly_approved: "Approved: this survey needs no more changes.",
+    readonly_rejected: "Rejected: see the reviewer's reason.",
+    readonly_not_correctable:
+      "The reviewer has already decided on this survey (approved or rejected), so the correction " +
+      "was not taken. The server keeps the earlier version.",
   },
 };
 

@@ -3,10 +3,18 @@
 // phone resends exactly the content it sent the first time (survey.body, made when the
 // survey was finished and never restamped). One sync runs at a time across the app's tabs
 // (Web Locks); a sync asked for while one runs runs again right after it.
+//
+// Every request carries the phone's token (auth.js). Without a live one nothing is sent and
+// nothing in the outbox changes: a 401 stops the sync until the volunteer signs in again.
+// A phone may have held several accounts: a survey is sent only with the token of the
+// person who made it (surveys made before accounts, with any). Corrections of surveys the
+// reviewer sent back go one by one with PUT; at the end of each sync the review of the
+// volunteer's own surveys is fetched (review.js).
 
+import * as auth from "./auth.js";
 import { localIso } from "./clock.js";
 import * as db from "./db.js";
-import { language } from "./i18n.js";
+import { fetchReviews } from "./review.js";
 
 export const BATCH_SIZE = 50;
 // Sent surveys stay on the phone for the volunteer to see, then leave it: first their
@@ -67,18 +75,7 @@ function timeout() {
   return typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(REQUEST_TIMEOUT_MS) : undefined;
 }
 
-async function postBatch(surveys, withClock) {
-  // sent_at is the phone's clock at this request: the server compares it with its own to
-  // flag a wrong clock. It is not part of the survey's content (a resend is a duplicate).
-  const sentAt = localIso();
-  const items = surveys.map((s) => (withClock ? { ...s.body, sent_at: sentAt } : s.body));
-  const response = await fetch("/api/v1/submissions/batch", {
-    method: "POST",
-    headers: { "content-type": "application/json", "accept-language": language() },
-    body: JSON.stringify({ submissions: items }),
-    cache: "no-store",
-    signal: timeout(),
-  });
+async function answerOf(response) {
   let body = null;
   try {
     body = await response.json();
@@ -88,9 +85,37 @@ async function postBatch(surveys, withClock) {
   return { status: response.status, body };
 }
 
+async function postBatch(surveys, withClock) {
+  // sent_at is the phone's clock at this request: the server compares it with its own to
+  // flag a wrong clock. It is not part of the survey's content (a resend is a duplicate).
+  const sentAt = localIso();
+  const items = surveys.map((s) => (withClock ? { ...s.body, sent_at: sentAt } : s.body));
+  const response = await auth.api("/api/v1/submissions/batch", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ submissions: items }),
+    signal: timeout(),
+  });
+  return answerOf(response);
+}
+
+async function putCorrection(survey, withClock) {
+  const body = withClock ? { ...survey.body, sent_at: localIso() } : survey.body;
+  const response = await auth.api(`/api/v1/submissions/${encodeURIComponent(survey.id)}`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: timeout(),
+  });
+  return answerOf(response);
+}
+
+function onlyClockRefused(errors) {
+  return Boolean(errors?.length) && errors.every((e) => e.field === "sent_at" && e.code === "unknown_field");
+}
+
 function refusesClock(item) {
-  return item.outcome === "invalid" && item.errors?.length
-    && item.errors.every((e) => e.field === "sent_at" && e.code === "unknown_field");
+  return item.outcome === "invalid" && onlyClockRefused(item.errors);
 }
 
 async function post(surveys) {
@@ -119,26 +144,55 @@ function outcomesOf(batch, answer) {
   });
 }
 
-async function sendWaiting(result) {
-  const pending = (await db.allSurveys()).filter((s) => s.status === "pending");
-  pending.sort((a, b) => String(a.collected_at).localeCompare(String(b.collected_at)));
+/** True when `survey` is sent with the token of `user` (its maker, or anyone for old ones). */
+export function sentBy(survey, user) {
+  return survey.user_id === undefined || survey.user_id === null || survey.user_id === user?.id;
+}
+
+async function claim(surveys, result) {
+  try {
+    return await db.claimForSending(surveys.map((s) => s.id), new Date().toISOString(), submissionBody);
+  } catch (error) {
+    if (!db.isQuotaError(error)) throw error;
+    // A full disk cannot note the send: send all the same, the server keeps each id once.
+    result.storageFull = true;
+    return surveys.map((s) => ({ ...s, body: s.body ?? submissionBody(s) }));
+  }
+}
+
+async function settle(outcomes, result) {
+  let changed;
+  try {
+    changed = new Set(await db.settle(outcomes, new Date().toISOString()));
+  } catch (error) {
+    if (!db.isQuotaError(error)) throw error;
+    result.storageFull = true; // noted next time: the resend is a duplicate
+    changed = new Set(outcomes.map((o) => o.id));
+  }
+  for (const outcome of outcomes) {
+    if (!changed.has(outcome.id)) continue;
+    if (outcome.status === "sent") result.sent += 1;
+    else result.failed += 1;
+  }
+}
+
+function networkOrServer(error, result) {
+  if (error instanceof auth.SignInRequired || error instanceof auth.NotAllowed) throw error;
+  result.error = "network";
+}
+
+async function sendWaiting(result, user) {
+  const waiting = (await db.allSurveys()).filter((s) => s.status === "pending" && sentBy(s, user));
+  waiting.sort((a, b) => String(a.collected_at).localeCompare(String(b.collected_at)));
+  const pending = waiting.filter((s) => !s.correction);
   for (let start = 0; start < pending.length; start += BATCH_SIZE) {
-    const chunk = pending.slice(start, start + BATCH_SIZE);
-    let batch;
-    try {
-      batch = await db.claimForSending(chunk.map((s) => s.id), new Date().toISOString(), submissionBody);
-    } catch (error) {
-      if (!db.isQuotaError(error)) throw error;
-      // A full disk cannot note the send: send all the same, the server keeps each id once.
-      result.storageFull = true;
-      batch = chunk.map((s) => ({ ...s, body: s.body ?? submissionBody(s) }));
-    }
+    const batch = await claim(pending.slice(start, start + BATCH_SIZE), result);
     if (!batch.length) continue; // reopened or sent meanwhile, by this tab or another
     let answer;
     try {
       answer = await post(batch);
-    } catch {
-      result.error = "network";
+    } catch (error) {
+      networkOrServer(error, result);
       return;
     }
     if (answer.status >= 500 || answer.status === 0 || (answer.status === 200 && !answer.body?.results)) {
@@ -146,25 +200,54 @@ async function sendWaiting(result) {
       result.status = answer.status;
       return;
     }
-    const outcomes = outcomesOf(batch, answer);
-    let changed;
-    try {
-      changed = new Set(await db.settle(outcomes, new Date().toISOString()));
-    } catch (error) {
-      if (!db.isQuotaError(error)) throw error;
-      result.storageFull = true; // noted next time: the resend is a duplicate
-      changed = new Set(outcomes.map((o) => o.id));
-    }
-    for (const outcome of outcomes) {
-      if (!changed.has(outcome.id)) continue;
-      if (outcome.status === "sent") result.sent += 1;
-      else result.failed += 1;
-    }
+    await settle(outcomesOf(batch, answer), result);
+  }
+  for (const correction of waiting.filter((s) => s.correction)) {
+    if (!(await sendCorrection(correction, result))) return;
   }
 }
 
-async function uploadPhotos(result) {
-  const sent = (await db.allSurveys()).filter((s) => s.status === "sent");
+function correctionOutcome(survey, answer) {
+  const base = { id: survey.id, rev: survey.rev };
+  if (answer.status === 200) {
+    // The new content replaced the one under review: it waits for review again.
+    return { ...base, status: "sent", errors: [], locked: true, corrected: true, review: { status: "received" } };
+  }
+  const body = answer.body ?? {};
+  const errors = body.errors?.length && answer.status === 422
+    ? body.errors
+    : [{ field: "", code: body.code ?? String(answer.status), message: body.detail ?? String(answer.status) }];
+  // 409: the reviewer decided meanwhile (approved or rejected), no change is taken any more.
+  // Any other refusal changed nothing on the server: the correction can be edited again.
+  return { ...base, status: "failed", errors, locked: answer.status === 409 };
+}
+
+/** Send one correction with PUT; false when the sync must stop (no network, server down). */
+async function sendCorrection(survey, result) {
+  const [claimed] = await claim([survey], result);
+  if (!claimed) return true;
+  let answer;
+  try {
+    answer = await putCorrection(claimed, sendClock);
+    if (sendClock && answer.status === 422 && onlyClockRefused(answer.body?.errors)) {
+      sendClock = false;
+      answer = await putCorrection(claimed, false);
+    }
+  } catch (error) {
+    networkOrServer(error, result);
+    return false;
+  }
+  if (answer.status >= 500 || answer.status === 0) {
+    result.error = "server";
+    result.status = answer.status;
+    return false;
+  }
+  await settle([correctionOutcome(claimed, answer)], result);
+  return true;
+}
+
+async function uploadPhotos(result, user) {
+  const sent = (await db.allSurveys()).filter((s) => s.status === "sent" && sentBy(s, user));
   for (const survey of sent) {
     const waiting = (survey.photos ?? []).filter((name) => !(survey.uploaded ?? []).includes(name));
     for (const filename of waiting) {
@@ -173,11 +256,10 @@ async function uploadPhotos(result) {
       let error = null;
       if (blob) {
         const url = `/api/v1/submissions/${survey.id}/attachments/${encodeURIComponent(filename)}`;
-        const response = await fetch(url, {
+        const response = await auth.api(url, {
           method: "POST",
-          headers: { "content-type": blob.type || "image/jpeg", "accept-language": language() },
+          headers: { "content-type": blob.type || "image/jpeg" },
           body: blob,
-          cache: "no-store",
           signal: timeout(),
         });
         if (response.status >= 500) throw new Error(`server ${response.status}`);
@@ -207,20 +289,34 @@ export async function tidy() {
 }
 
 async function runOnce() {
-  const result = { sent: 0, failed: 0, error: null, status: null, storageFull: false };
+  const result = { sent: 0, failed: 0, error: null, status: null, storageFull: false, reviewed: 0 };
+  // Read from the phone, not memory: another tab may have signed in (or out) meanwhile.
+  const session = await auth.loadSession();
+  if (!session?.token || session.expired) {
+    result.error = "signin";
+    await tidy();
+    return result;
+  }
   try {
-    await sendWaiting(result);
+    await sendWaiting(result, session.user);
     if (!result.error) {
       try {
-        await uploadPhotos(result);
+        await uploadPhotos(result, session.user);
       } catch (error) {
+        if (error instanceof auth.SignInRequired || error instanceof auth.NotAllowed) throw error;
         if (db.isQuotaError(error)) result.storageFull = true;
         else result.error = "network";
       }
     }
+    if (!result.error) result.reviewed = await fetchReviews(session.user);
     await tidy();
   } catch (error) {
-    if (db.isQuotaError(error)) {
+    if (error instanceof auth.SignInRequired) {
+      result.error = "signin";
+    } else if (error instanceof auth.NotAllowed) {
+      result.error = "forbidden";
+      result.detail = error.message;
+    } else if (db.isQuotaError(error)) {
       result.storageFull = true;
     } else {
       result.error = "phone";
@@ -240,7 +336,7 @@ function exclusive(task) {
 async function runUntilDone() {
   state.running = true;
   publish();
-  const total = { sent: 0, failed: 0, error: null, retryIn: null, status: null, storageFull: false };
+  const total = { sent: 0, failed: 0, error: null, retryIn: null, status: null, storageFull: false, reviewed: 0 };
   try {
     while (again) {
       again = false;
@@ -248,10 +344,15 @@ async function runUntilDone() {
       total.sent += result.sent;
       total.failed += result.failed;
       total.storageFull ||= result.storageFull;
+      total.reviewed += result.reviewed;
       Object.assign(total, { error: result.error, status: result.status, detail: result.detail });
     }
   } finally {
-    if (total.error) {
+    if (total.error === "signin" || total.error === "forbidden") {
+      // No retry would help: sending resumes when someone signs in (app.js asks for a sync).
+      backoffMs = 0;
+      clearTimeout(retryTimer);
+    } else if (total.error) {
       total.retryIn = scheduleRetry();
     } else {
       backoffMs = 0;

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from sqlalchemy import Engine
+
+from tests.auth import make_token, make_user
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -31,6 +37,64 @@ SCREENSHOTS = (
 )
 PHONE = {"width": 360, "height": 640}
 TAM_KY = {"latitude": 15.5712, "longitude": 108.4741, "accuracy": 6}
+
+
+# The phone app's sign-in, as the app keeps it (IndexedDB "cdfmap-collect", kv "session"),
+# written once per browser context before the app first starts (later loads keep whatever
+# the app made of it: signed out, expired, another account).
+SEED_SESSION = """(() => {
+  const SEED = "cdfmap.test.seeded";
+  if (location.pathname.indexOf("/collect") !== 0 || localStorage.getItem(SEED)) return;
+  localStorage.setItem(SEED, "yes");
+  const open = indexedDB.open("cdfmap-collect");
+  open.onupgradeneeded = () => {
+    for (const name of ["surveys", "photos", "kv"]) {
+      if (!open.result.objectStoreNames.contains(name)) {
+        open.result.createObjectStore(name, name === "surveys" ? { keyPath: "id" } : undefined);
+      }
+    }
+  };
+  open.onsuccess = () => {
+    const db = open.result;
+    const tx = db.transaction("kv", "readwrite");
+    tx.objectStore("kv").put(__SESSION__, "session");
+    tx.oncomplete = () => db.close();
+  };
+})();"""
+
+
+@dataclass(frozen=True)
+class PhoneAccount:
+    """A person the phone app is signed in as, with their token."""
+
+    user_id: int
+    username: str
+    token: str
+    display_name: str = ""
+
+    def session(self) -> dict[str, object]:
+        """The session as the app keeps it."""
+        user = {
+            "id": self.user_id,
+            "username": self.username,
+            "display_name": self.display_name or self.username,
+            "roles": [],
+        }
+        return {"token": self.token, "user": user, "expired": False}
+
+
+def sign_in_phone(context: BrowserContext, account: PhoneAccount) -> None:
+    """Sign the phone app of `context` in as `account` before it first starts."""
+    context.add_init_script(
+        script=SEED_SESSION.replace("__SESSION__", json.dumps(account.session()))
+    )
+
+
+def volunteer_account(engine: Engine, username: str, ward: str = "W01") -> PhoneAccount:
+    """A volunteer of a ward of the sample city, with a phone's token."""
+    user_id = make_user(engine, username, [("volunteer", ("ward", ward))])
+    token = make_token(engine, user_id, kind="device", lifetime=timedelta(days=1))
+    return PhoneAccount(user_id, username, token)
 
 
 def record_console_errors(page: Page) -> list[str]:
@@ -58,9 +122,24 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+@pytest.fixture(scope="session")
+def volunteer(sync_engine: Engine) -> PhoneAccount:
+    """tnv-07, a volunteer of the sample city's first ward, whose phone is enrolled."""
+    return volunteer_account(sync_engine, "tnv-07")
+
+
 @pytest.fixture
-def phone_context(browser: Browser, live_server: str) -> Iterator[BrowserContext]:
-    """A 360 x 640 phone with GPS granted at a point in Tam Kỳ, Vietnamese first."""
+def phone_account(volunteer: PhoneAccount) -> PhoneAccount | None:
+    """Who the `phone` is signed in as (override with None for a phone never signed in)."""
+    return volunteer
+
+
+@pytest.fixture
+def phone_context(
+    browser: Browser, live_server: str, phone_account: PhoneAccount | None
+) -> Iterator[BrowserContext]:
+    """A 360 x 640 phone with GPS granted at a point in Tam Kỳ, Vietnamese first, its app
+    signed in as `phone_account`."""
     context = browser.new_context(
         viewport=PHONE,
         device_scale_factor=2,
@@ -72,6 +151,8 @@ def phone_context(browser: Browser, live_server: str) -> Iterator[BrowserContext
         base_url=live_server,
         service_workers="allow",
     )
+    if phone_account is not None:
+        sign_in_phone(context, phone_account)
     yield context
     context.close()
 

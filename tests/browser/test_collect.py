@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from app.api.collect import assets_version
 from app.settings import Settings
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, PhoneAccount, sign_in_phone
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
 expect.set_options(timeout=10_000)  # slow shared CI machines; every wait is on a UI state
@@ -48,8 +48,12 @@ def test_shell_manifest_and_service_worker_are_served(live_server: str) -> None:
     worker = httpx.get(f"{live_server}/collect/sw.js")
     assert worker.headers["service-worker-allowed"] == "/collect"
     assert "javascript" in worker.headers["content-type"]
-    precached = re.findall(r'"(/[^"]+)"', worker.text.split("const FORMS")[0])
+    precached = re.findall(r'"(/[^"]+)"', worker.text.split("const ASSETS")[1].split("];")[0])
     assert "/static/collect/app.js" in precached
+    # Every module of the app, or it would not open offline.
+    modules = (Settings().static_dir / "collect").glob("*.js")
+    assert {f"/static/collect/{m.name}" for m in modules if m.name != "sw.js"} <= set(precached)
+    assert "/api/v1" not in worker.text  # the API needs the phone's token: never cached here
     for path in precached:  # a missing asset would make the service worker fail to install
         assert httpx.get(f"{live_server}{path}").status_code == 200, path
     manifest = httpx.get(f"{live_server}/collect/manifest.webmanifest").json()
@@ -85,7 +89,10 @@ def screenshot(page: Page, name: str) -> None:
 def stored(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as connection:
         rows = connection.execute(
-            text("SELECT id::text, collector, answers, gps_accuracy_m FROM household_surveys")
+            text(
+                "SELECT id::text, collector, collector_user_id, answers, gps_accuracy_m "
+                "FROM household_surveys"
+            )
         )
         return [dict(row) for row in rows.mappings()]
 
@@ -151,7 +158,9 @@ def open_outbox_and_sync(page: Page) -> None:
     expect(page.locator("#sync-status")).to_have_attribute("data-state", "idle")
 
 
-def test_fill_and_send_a_household_survey(phone: Page, sync_engine: Engine) -> None:
+def test_fill_and_send_a_household_survey(
+    phone: Page, sync_engine: Engine, volunteer: PhoneAccount
+) -> None:
     open_app(phone)
     screenshot(phone, "home")
     fill_household(phone, shots=True)
@@ -160,6 +169,7 @@ def test_fill_and_send_a_household_survey(phone: Page, sync_engine: Engine) -> N
     screenshot(phone, "outbox")
     (row,) = stored(sync_engine)
     assert row["collector"] == "tnv-07"
+    assert row["collector_user_id"] == volunteer.user_id
     assert row["answers"]["head_name"] == "Nguyễn Thị Hoa"
     assert row["answers"]["household_size"] == 4
     assert row["answers"]["lane_width_m"] == 1.8
@@ -326,7 +336,11 @@ def test_photo_is_resized_on_the_phone_and_uploaded_after_the_survey(
 
 
 def test_gps_warns_about_poor_accuracy_and_explains_a_denied_permission(
-    phone_context: BrowserContext, phone: Page, browser: Browser, live_server: str
+    phone_context: BrowserContext,
+    phone: Page,
+    browser: Browser,
+    live_server: str,
+    volunteer: PhoneAccount,
 ) -> None:
     phone_context.set_geolocation({"latitude": 15.5712, "longitude": 108.4741, "accuracy": 35})
     open_app(phone)
@@ -344,6 +358,7 @@ def test_gps_warns_about_poor_accuracy_and_explains_a_denied_permission(
     denied = browser.new_context(
         viewport={"width": 360, "height": 640}, locale="en-GB", base_url=live_server
     )
+    sign_in_phone(denied, volunteer)
     try:
         page = denied.new_page()
         open_app(page)

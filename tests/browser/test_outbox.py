@@ -18,7 +18,14 @@ from sqlalchemy import Engine
 
 from app.settings import REPO_ROOT, Settings
 from bench.common import uvicorn_server
-from tests.browser.conftest import PHONE, TAM_KY, record_console_errors
+from tests.auth import bearer
+from tests.browser.conftest import (
+    PHONE,
+    TAM_KY,
+    PhoneAccount,
+    record_console_errors,
+    sign_in_phone,
+)
 from tests.browser.test_collect import (
     HOUSEHOLD_SCREENS,
     fill_household,
@@ -233,7 +240,11 @@ def test_finishing_again_without_a_change_keeps_the_first_time(
 
 
 def test_a_conflict_is_final_and_never_asks_for_a_new_survey(
-    phone_context: BrowserContext, phone: Page, sync_engine: Engine, live_server: str
+    phone_context: BrowserContext,
+    phone: Page,
+    sync_engine: Engine,
+    live_server: str,
+    volunteer: PhoneAccount,
 ) -> None:
     open_app(phone)
     phone_context.set_offline(True)
@@ -241,7 +252,10 @@ def test_a_conflict_is_final_and_never_asks_for_a_new_survey(
     (survey,) = surveys_on(phone)
     # Another content under the same id reached the server first (say, an older app).
     other = {**survey["body"], "answers": {**survey["body"]["answers"], "head_name": "Người khác"}}
-    assert httpx.post(f"{live_server}/api/v1/submissions", json=other).status_code == 201
+    sent = httpx.post(
+        f"{live_server}/api/v1/submissions", json=other, headers=bearer(volunteer.token)
+    )
+    assert sent.status_code == 201
     phone_context.set_offline(False)
     phone.click("#outbox-button")
     failed = phone.locator('.outbox-item[data-status="failed"]')
@@ -430,7 +444,7 @@ def test_sent_photos_and_old_sent_surveys_leave_the_phone_unsent_ones_never(
 
 @pytest.mark.parametrize("skew_hours", [2, -2], ids=["fast", "slow"])
 def test_a_wrong_phone_clock_is_sent_and_flagged(
-    phone: Page, sync_engine: Engine, live_server: str, skew_hours: int
+    phone: Page, sync_engine: Engine, live_server: str, skew_hours: int, volunteer: PhoneAccount
 ) -> None:
     now = datetime.datetime.now(datetime.UTC)
     phone.clock.install(time=now + datetime.timedelta(hours=skew_hours))
@@ -447,7 +461,9 @@ def test_a_wrong_phone_clock_is_sent_and_flagged(
     sent_at = datetime.datetime.fromisoformat(item["sent_at"])
     assert abs((sent_at - now).total_seconds() - skew_hours * 3600) < 120
     (row,) = stored(sync_engine)
-    record = httpx.get(f"{live_server}/api/v1/submissions/{row['id']}").json()
+    record = httpx.get(
+        f"{live_server}/api/v1/submissions/{row['id']}", headers=bearer(volunteer.token)
+    ).json()
     assert "clock_skew" in record["flags"]
 
 
@@ -470,7 +486,7 @@ def own_server(
 
 
 def test_a_new_app_version_reaches_a_phone_that_has_the_old_one(
-    browser: Browser, own_server: str, static_copy: Path
+    browser: Browser, own_server: str, static_copy: Path, volunteer: PhoneAccount
 ) -> None:
     context = browser.new_context(
         viewport=PHONE,
@@ -481,6 +497,7 @@ def test_a_new_app_version_reaches_a_phone_that_has_the_old_one(
         base_url=own_server,
         service_workers="allow",
     )
+    sign_in_phone(context, volunteer)
     try:
         page = context.new_page()
         record_console_errors(page)

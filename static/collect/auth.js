@@ -1,0 +1,209 @@
+// Who the phone is signed in as: its token, kept in IndexedDB (kv "session") so that the app
+// works offline with it; every API call carries it. The token comes from an admin's QR code
+// (an enrolment link /collect/#enrol=<code>, exchanged once for the phone's own token) or
+// from a username and password. A 401 never touches the outbox: the session is marked
+// expired, and sending resumes once the volunteer signs in again.
+
+import * as db from "./db.js";
+import { language } from "./i18n.js";
+
+const SESSION_KEY = "session";
+const SIGN_OUT_TIMEOUT_MS = 8000;
+const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("cdfmap-session") : null;
+const listeners = new Set();
+let current = null; // {token, user: {id, username, display_name, roles}, expired, signed_in_at}
+
+/** Thrown by api() when the server wants a sign-in (no token, or it expired or was revoked). */
+export class SignInRequired extends Error {
+  constructor() {
+    super("sign-in required");
+    this.name = "SignInRequired";
+  }
+}
+
+/** Thrown by api() when the signed-in account may not do this (e.g. a role that never sends). */
+export class NotAllowed extends Error {
+  constructor(detail) {
+    super(detail || "not allowed");
+    this.name = "NotAllowed";
+  }
+}
+
+/** A sign-in that did not work: `code` is the server's (bad_enrolment...) or "network". */
+export class SignInFailed extends Error {
+  constructor(code, detail) {
+    super(detail || code);
+    this.name = "SignInFailed";
+    this.code = code;
+    this.detail = detail || "";
+  }
+}
+
+function publish(fromOtherTab = false) {
+  for (const listener of listeners) listener(current, fromOtherTab);
+}
+
+// Another tab signed in, out, or found the session expired: this one follows.
+if (channel) channel.onmessage = () => loadSession().then(() => publish(true));
+
+/** Read the session from the phone (the truth across tabs); resolves with it or null. */
+export async function loadSession() {
+  try {
+    current = (await db.getValue(SESSION_KEY)) ?? null;
+  } catch (error) {
+    console.warn("session not read", error); // keep the one in memory
+  }
+  return current;
+}
+
+/** The session in memory (null when nobody signed in on this phone). */
+export function session() {
+  return current;
+}
+
+/** The signed-in person, or null. */
+export function user() {
+  return current?.user ?? null;
+}
+
+/** True when the phone has a token (live or expired). */
+export function hasToken() {
+  return Boolean(current?.token);
+}
+
+/** True when the server refused the token: the volunteer must sign in again to send. */
+export function isExpired() {
+  return Boolean(current?.token && current.expired);
+}
+
+/** Call `listener(session, fromOtherTab)` whenever this or another tab signs in or out. */
+export function onSessionChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+async function keep(next) {
+  current = next;
+  try {
+    if (next) await db.setValue(SESSION_KEY, next);
+    else await db.deleteValue(SESSION_KEY);
+  } catch (error) {
+    // A full phone: the session lasts while the app stays open.
+    console.warn("session not stored", error);
+  }
+  channel?.postMessage("session");
+  publish();
+}
+
+async function markExpired(token) {
+  const stored = await loadSession();
+  // A request made with an older token (another tab signed in meanwhile) says nothing of this one.
+  if (!stored?.token || stored.token !== token || stored.expired) {
+    publish();
+    return;
+  }
+  await keep({ ...stored, expired: true, expired_at: new Date().toISOString() });
+}
+
+/**
+ * fetch() with the phone's token and language. A 401 marks the session expired and throws
+ * SignInRequired, a 403 throws NotAllowed; every other answer is returned as it is.
+ */
+export async function api(url, options = {}) {
+  const token = current?.token;
+  if (!token || current.expired) throw new SignInRequired();
+  const headers = { "accept-language": language(), ...options.headers, authorization: `Bearer ${token}` };
+  const response = await fetch(url, { cache: "no-store", ...options, headers });
+  if (response.status === 401) {
+    await markExpired(token);
+    throw new SignInRequired();
+  }
+  if (response.status === 403) {
+    const body = await response.json().catch(() => ({}));
+    throw new NotAllowed(body.detail);
+  }
+  return response;
+}
+
+async function failure(response) {
+  const body = await response.json().catch(() => ({}));
+  return new SignInFailed(body.code || String(response.status), body.detail);
+}
+
+async function post(url, init) {
+  try {
+    return await fetch(url, { method: "POST", cache: "no-store", ...init });
+  } catch {
+    throw new SignInFailed("network");
+  }
+}
+
+async function whoIs(token) {
+  try {
+    const response = await fetch("/api/v1/me", {
+      headers: { authorization: `Bearer ${token}`, "accept-language": language() }, cache: "no-store",
+    });
+    if (response.ok) return await response.json();
+  } catch {
+    // signed in all the same; the name shows after the next sign-in
+  }
+  return null;
+}
+
+async function revoke(token) {
+  const signal = typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(SIGN_OUT_TIMEOUT_MS) : undefined;
+  try {
+    await fetch("/api/v1/auth/logout", { method: "POST", headers: { authorization: `Bearer ${token}` }, cache: "no-store", signal });
+  } catch {
+    // offline: the token stays valid on the server until it expires or an admin revokes it
+  }
+}
+
+async function begin(token, user) {
+  const previous = await loadSession();
+  await keep({ token, user, expired: false, signed_in_at: new Date().toISOString() });
+  // The phone holds one token: a replaced one that still works is revoked.
+  if (previous?.token && previous.token !== token && !previous.expired) revoke(previous.token);
+  return user;
+}
+
+/** Exchange a one-time enrolment code (from the admin's QR code) for this phone's token. */
+export async function enrol(code) {
+  const response = await post("/api/v1/auth/enrol", {
+    headers: { "content-type": "application/json", "accept-language": language() },
+    body: JSON.stringify({ code }),
+  });
+  if (!response.ok) throw await failure(response);
+  const body = await response.json();
+  return begin(body.access_token, body.user ?? (await whoIs(body.access_token)));
+}
+
+/** Sign in with a username and password (people an admin gave one). */
+export async function signInWithPassword(username, password) {
+  const response = await post("/api/v1/auth/token", {
+    headers: { "accept-language": language() },
+    body: new URLSearchParams({ username, password }),
+  });
+  if (!response.ok) throw await failure(response);
+  const body = await response.json();
+  const me = await whoIs(body.access_token);
+  return begin(body.access_token, me ?? { id: null, username: username.trim().toLowerCase(), display_name: username });
+}
+
+/** Sign out: the token is revoked on the server when online, and forgotten on the phone. */
+export async function signOut() {
+  const previous = await loadSession();
+  if (previous?.token && !previous.expired && navigator.onLine) await revoke(previous.token);
+  await keep(null);
+}
+
+/** The enrolment code of a location hash such as "#enrol=abc", or null. */
+export function enrolmentCode(hash) {
+  const match = /(?:^#|&)enrol=([^&]*)/.exec(hash || "");
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]) || null;
+  } catch {
+    return null;
+  }
+}
