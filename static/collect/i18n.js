@@ -123,7 +123,7 @@ const STRINGS = {
       "hãy xin cán bộ quản trị một mã mới.",
     bad_credentials: "Sai tên đăng nhập hoặc mật khẩu.",
     try_again: "Thử lại",
-    signed_in_as: "Đăng nhập: {name}",
+    signed_in_as: "Đã đăng nhập: {name}",
     account: "Tài khoản",
     sign_out: "Đăng xuất",
     cancel: "Hủy",

@@ -122,7 +122,7 @@ def test_an_enrolment_link_signs_the_phone_in_and_its_surveys_carry_the_voluntee
     expect(already_open.locator("#app")).to_have_attribute("data-view", "signin")
     phone.goto(f"/collect/#enrol={code}")  # what the camera app opens from the QR code
     expect(phone.locator("#app")).to_have_attribute("data-view", "home")
-    expect(phone.locator("#signed-in-as")).to_have_text("Đăng nhập: Trần Thị Mai")
+    expect(phone.locator("#signed-in-as")).to_have_text("Đã đăng nhập: Trần Thị Mai")
     # The one-time code leaves the address at once (no history entry, no bookmark keeps it).
     assert "enrol" not in phone.url and "#" not in phone.url
     session = phone.evaluate(READ_KV, "session")
@@ -135,7 +135,7 @@ def test_an_enrolment_link_signs_the_phone_in_and_its_surveys_carry_the_voluntee
         ).one()
     assert (kind, name) == ("device", "điện thoại của Mai")
     expect(already_open.locator("#app")).to_have_attribute("data-view", "home")  # it follows
-    expect(already_open.locator("#signed-in-as")).to_have_text("Đăng nhập: Trần Thị Mai")
+    expect(already_open.locator("#signed-in-as")).to_have_text("Đã đăng nhập: Trần Thị Mai")
     already_open.close()
     screenshot(phone, "signed-in")
     expect(phone.locator("#new-survey")).to_be_visible()  # the forms loaded with the token
@@ -180,7 +180,7 @@ def test_password_sign_in(phone: Page, sync_engine: Engine) -> None:
     expect(phone.locator("#password")).to_have_value("")
     sign_in_with_password(phone, "TNV-PW ", PASSWORD)
     expect(phone.locator("#app")).to_have_attribute("data-view", "home")
-    expect(phone.locator("#signed-in-as")).to_have_text("Đăng nhập: Lê Văn Bình")
+    expect(phone.locator("#signed-in-as")).to_have_text("Đã đăng nhập: Lê Văn Bình")
     expect(phone.locator("#new-survey")).to_be_visible()
     phone.reload()  # the sign-in is kept on the phone
     expect(phone.locator("#app")).to_have_attribute("data-view", "home")
