@@ -24,6 +24,7 @@ from sqlalchemy import make_url
 from bench.common import (
     bench_arguments,
     bench_database,
+    bench_token,
     best_of,
     peak_rss_mb,
     run_quietly,
@@ -44,7 +45,9 @@ def pg_connection_string(url: str) -> str:
     return "PG:" + " ".join(f"{k}={v}" for k, v in fields.items() if v)
 
 
-def stalled_readers(base: str, pid: int, clients: int, seconds: float) -> tuple[float, float]:
+def stalled_readers(
+    base: str, pid: int, clients: int, seconds: float, token: str
+) -> tuple[float, float]:
     """Start `clients` exports that never read; the server's peak memory growth (MB) and
     the slowest /healthz (s) meanwhile."""
     url = httpx.URL(base)
@@ -57,7 +60,10 @@ def stalled_readers(base: str, pid: int, clients: int, seconds: float) -> tuple[
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             sock.connect((url.host, url.port or 80))
             path = "/api/v1/export/households.geojson?city=tam-ky"
-            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {url.host}\r\n\r\n".encode())
+            sock.sendall(
+                f"GET {path} HTTP/1.1\r\nHost: {url.host}\r\n"
+                f"Authorization: Bearer {token}\r\n\r\n".encode()
+            )
             sockets.append(sock)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -79,8 +85,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
     households, runs = (2000, 1) if args.quick else (args.households, args.runs)
     with bench_database(args.database, households, args.keep) as url:
+        token = bench_token(url, "planner")
+        auth = ["-H", f"Authorization: Bearer {token}"]
         with uvicorn_server("app.main:create_app", url) as (base, pid):
-            httpx.get(f"{base}/api/v1/cities", timeout=30)
+            httpx.get(
+                f"{base}/api/v1/cities", timeout=30, headers={"Authorization": f"Bearer {token}"}
+            )
             memory_before = peak_rss_mb(pid)
             count = 0
 
@@ -90,16 +100,18 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             # curl, a C client like ogr2ogr and psql, so the client is not what is measured;
             # like theirs, its output goes to /dev/null.
             ours_seconds, _ = best_of(
-                runs, lambda: run_quietly(["curl", "-sf", "-o", "/dev/null", export_url])
+                runs, lambda: run_quietly(["curl", "-sf", *auth, "-o", "/dev/null", export_url])
             )
             memory_growth = peak_rss_mb(pid) - memory_before
-            subprocess.run(["curl", "-sf", "-o", str(target), export_url], check=True)
+            subprocess.run(["curl", "-sf", *auth, "-o", str(target), export_url], check=True)
             count = target.stat().st_size
             features = (
                 len(pyogrio.read_info(target)["fields"]) and pyogrio.read_info(target)["features"]
             )
             target.unlink()
-            stalled_growth, healthz_seconds = stalled_readers(base, pid, 20, 2 if args.quick else 8)
+            stalled_growth, healthz_seconds = stalled_readers(
+                base, pid, 20, 2 if args.quick else 8, token
+            )
         ogr_seconds, _ = best_of(
             runs,
             lambda: run_quietly(

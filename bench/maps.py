@@ -17,7 +17,13 @@ import orjson
 from sqlalchemy import create_engine, text
 
 from app.settings import with_driver
-from bench.common import bench_arguments, bench_database, best_of, uvicorn_server
+from bench.common import (
+    bench_arguments,
+    bench_database,
+    bench_token,
+    best_of,
+    uvicorn_server,
+)
 
 
 def coordinates(sync_url: str, ward_id: int | None = None) -> list[list[float]]:
@@ -102,9 +108,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         scatter_seconds, scatter = best_of(
             runs, lambda: scatter_pdf(coordinates(sync_url, ward_id))
         )
+        headers = {"Authorization": f"Bearer {bench_token(url, 'planner')}"}
         with (
             uvicorn_server("app.main:create_app", url) as (base, _pid),
-            httpx.Client(base_url=base, timeout=300) as client,
+            httpx.Client(base_url=base, timeout=300, headers=headers) as client,
         ):
             client.get("/maps/cities/tam-ky").raise_for_status()  # warm up imports
 

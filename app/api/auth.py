@@ -18,12 +18,12 @@ from app.api.deps import (
     SettingsDep,
 )
 from app.api.pages import client_address, render_page, safe_next
-from app.api.requests import is_json, parse_json
+from app.api.requests import json_object
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
-from app.errors import InvalidInput, Problem, TooManyRequests, Unauthorized, UnsupportedMediaType
+from app.errors import InvalidInput, Problem, TooManyRequests, Unauthorized
 from app.services import auth as auth_service
-from app.services.auth import IssuedToken
+from app.services.auth import IssuedToken, TokenKind
 
 router = APIRouter(tags=["auth"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -49,20 +49,41 @@ async def issue_token(
     password: Annotated[str, Form(max_length=1000)],
     engine: EngineDep,
     auth: AuthDep,
+    device_name: Annotated[str | None, Form(max_length=80)] = None,
 ) -> JSON:
-    """A bearer token for a username and password (OAuth2 password form)."""
-    issued = await auth.sign_in(engine, username, password, client_address(request), "api")
+    """A bearer token for a username and password (OAuth2 password form). With
+    `device_name` (the phone app), a phone's token: it lasts as long as an enrolled phone's
+    and shows in the person's list of phones, where an admin can revoke it."""
+    kind: TokenKind = "device" if device_name else "api"
+    issued = await auth.sign_in(
+        engine, username, password, client_address(request), kind, device_name
+    )
     return JSON(_token_body(issued), headers={"Cache-Control": "no-store"})
 
 
-@router.post("/api/v1/auth/enrol", responses=ERRORS)
+@router.post(
+    "/api/v1/auth/enrol",
+    responses={**ERRORS, 415: {"model": ErrorOut}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["code"],
+                        "properties": {"code": {"type": "string", "minLength": 1}},
+                    }
+                }
+            },
+        }
+    },
+)
 async def enrol_phone(request: Request, engine: EngineDep, auth: AuthDep) -> JSON:
     """Exchange a one-time enrolment code (from an admin's QR code or link) for the phone's
     own token; nobody types a password in the street."""
-    if not is_json(request.headers.get("content-type")):
-        raise UnsupportedMediaType("json_required")
-    body = parse_json(await request.body())
-    code = body.get("code") if isinstance(body, dict) else None
+    body = await json_object(request)
+    code = body.get("code")
     if not isinstance(code, str) or not code:
         raise InvalidInput([Problem("code", "missing")])
     issued = await auth.enrol(engine, code)

@@ -11,11 +11,20 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from app.api.deps import CityQuery, EngineDep, FormsDep, IdQuery, LanguageDep, SettingsDep
+from app.api.deps import (
+    CityQuery,
+    CurrentUser,
+    EngineDep,
+    FormsDep,
+    IdQuery,
+    LanguageDep,
+    SettingsDep,
+)
 from app.api.errors import error_body
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
 from app.db.exports import ExportsBusy, ExportSlots
+from app.db.indicators import Counted
 from app.i18n import translate
 from app.services import exports
 from app.services.exports import Layer
@@ -96,16 +105,19 @@ async def _respond(
 @router.get("/households.geojson", responses=RESPONSES)
 async def households(
     city: CityQuery,
+    user: CurrentUser,
     engine: EngineDep,
     slots: SlotsDep,
     forms: FormsDep,
     settings: SettingsDep,
     language: LanguageDep,
     ward: IdQuery = None,
+    surveys: Counted = "approved",
 ) -> Response:
-    """Household points with their answers flattened into properties, streamed."""
+    """Household points with their answers flattened into properties, streamed (approved
+    surveys; `surveys=all` adds those not yet reviewed); never a personal field."""
     return await _respond(
-        exports.households_geojson(engine, slots, forms, city, ward),
+        exports.households_geojson(engine, slots, forms, city, ward, user, surveys),
         f"households-{city}{f'-ward-{ward}' if ward else ''}.geojson",
         settings.export_stall_seconds,
         language,
@@ -115,15 +127,17 @@ async def households(
 @router.get("/settlements.geojson", responses=RESPONSES)
 async def settlements(
     city: CityQuery,
+    user: CurrentUser,
     engine: EngineDep,
     slots: SlotsDep,
     settings: SettingsDep,
     language: LanguageDep,
     ward: IdQuery = None,
+    surveys: Counted = "approved",
 ) -> Response:
     """Settlement boundaries with their profiles."""
     return await _respond(
-        exports.settlements_geojson(engine, slots, city, ward),
+        exports.settlements_geojson(engine, slots, city, ward, user, surveys),
         f"settlements-{city}.geojson",
         settings.export_stall_seconds,
         language,
@@ -133,14 +147,16 @@ async def settlements(
 @router.get("/wards.geojson", responses=RESPONSES)
 async def wards(
     city: CityQuery,
+    user: CurrentUser,
     engine: EngineDep,
     slots: SlotsDep,
     settings: SettingsDep,
     language: LanguageDep,
+    surveys: Counted = "approved",
 ) -> Response:
     """Ward boundaries."""
     return await _respond(
-        exports.wards_geojson(engine, slots, city),
+        exports.wards_geojson(engine, slots, city, user, surveys),
         f"wards-{city}.geojson",
         settings.export_stall_seconds,
         language,

@@ -7,11 +7,22 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import CityPath, EngineDep, FormsDep, IdPath, IdQuery, SettingsDep
+from app.api.deps import (
+    CityPath,
+    CurrentUser,
+    EngineDep,
+    FormsDep,
+    IdPath,
+    IdQuery,
+    OptionalUser,
+    SettingsDep,
+)
 from app.api.errors import error_body
+from app.api.pages import sign_in_first
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
-from app.errors import NotFound
+from app.db.indicators import Counted
+from app.errors import NotFound, Unauthorized
 from app.geo.web_map import not_found_page
 from app.i18n import translate
 from app.services import maps
@@ -70,18 +81,23 @@ def _print_slots(request: Request, settings: Settings) -> maps.PrintSlots:
 async def city_map(
     request: Request,
     slug: CityPath,
+    user: OptionalUser,
     engine: EngineDep,
     forms: FormsDep,
     settings: SettingsDep,
     lang: Language = "vi",
-) -> HTMLResponse:
-    """Interactive map of a city: wards, settlements by priority, household indicators."""
+    surveys: Counted = "approved",
+) -> Response:
+    """Interactive map of a city: wards, settlements by priority, household indicators (its
+    planners and admins; settlements only, for anyone, where the city publishes its map)."""
     try:
         html = await maps.city_map_html(
-            engine, forms, slug, lang, _options(settings), _nonce(request)
+            engine, forms, slug, lang, _options(settings), _nonce(request), user, surveys
         )
     except NotFound as error:
         return _not_found(error, lang)
+    except Unauthorized:
+        return sign_in_first(request)
     return HTMLResponse(html)
 
 
@@ -98,6 +114,7 @@ async def ward_print(
     request: Request,
     ward_id: IdPath,
     output: Literal["pdf", "png"],
+    user: CurrentUser,
     engine: EngineDep,
     forms: FormsDep,
     settings: SettingsDep,
@@ -105,8 +122,10 @@ async def ward_print(
     orientation: Orientation = "landscape",
     indicator: Indicator = "priority",
     lang: Language = "vi",
+    surveys: Counted = "approved",
 ) -> Response:
-    """Printable ward map, PDF or 200 dpi PNG: map, legend, scale bar, north arrow, ranked table."""
+    """Printable ward map, PDF or 200 dpi PNG: map, legend, scale bar, north arrow, ranked
+    table (the ward's leader, the city's planners and admins)."""
     try:
         content = await maps.ward_print(
             engine,
@@ -119,6 +138,8 @@ async def ward_print(
             output=output,
             language=lang,
             slots=_print_slots(request, settings),
+            reader=user,
+            surveys=surveys,
         )
     except maps.PrintsBusy:
         return JSON(
@@ -138,27 +159,38 @@ async def ward_print(
 async def ward_map(
     request: Request,
     ward_id: IdPath,
+    user: OptionalUser,
     engine: EngineDep,
     forms: FormsDep,
     settings: SettingsDep,
     lang: Language = "vi",
-) -> HTMLResponse:
-    """Interactive map of one ward."""
+    surveys: Counted = "approved",
+) -> Response:
+    """Interactive map of one ward (its leader, the city's readers; settlements only where
+    the city publishes its map)."""
     try:
         html = await maps.ward_map_html(
-            engine, forms, ward_id, lang, _options(settings), _nonce(request)
+            engine, forms, ward_id, lang, _options(settings), _nonce(request), user, surveys
         )
     except NotFound as error:
         return _not_found(error, lang)
+    except Unauthorized:
+        return sign_in_first(request)
     return HTMLResponse(html)
 
 
 @router.get("/data/cities/{slug}/households.json", responses=NOT_FOUND)
-async def household_points(slug: CityPath, engine: EngineDep, ward: IdQuery = None) -> Response:
+async def household_points(
+    slug: CityPath,
+    user: CurrentUser,
+    engine: EngineDep,
+    ward: IdQuery = None,
+    surveys: Counted = "approved",
+) -> Response:
     """Household points for the map: integer lon/lat offsets and one answer code per indicator.
 
     No identifiers and no personal answers: only where a household is and which category of
     tenure, water, sanitation, electricity, flooding and house condition it falls in.
     """
-    content = await maps.household_points_json(engine, slug, ward)
+    content = await maps.household_points_json(engine, slug, ward, user, surveys)
     return Response(content, media_type="application/json")

@@ -7,9 +7,10 @@ template source (folium taught us: a ward named `{{ ... }}` ran code).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.i18n import translate
@@ -73,3 +74,9 @@ def safe_next(target: str | None) -> str:
 def client_address(request: Request) -> str:
     """The client's address (behind a proxy, uvicorn --proxy-headers puts the real one here)."""
     return request.client.host if request.client else "unknown"
+
+
+def sign_in_first(request: Request) -> RedirectResponse:
+    """A page for signed-in people only: to the sign-in page, and back here afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)

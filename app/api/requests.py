@@ -6,8 +6,11 @@ import json
 from typing import Any
 
 import orjson
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
 
-from app.errors import InvalidInput, Problem
+from app.errors import InvalidInput, Problem, UnsupportedMediaType
+from app.services.intake import item_problems
 
 
 def is_json(content_type: str | None) -> bool:
@@ -35,3 +38,32 @@ def parse_json(body: bytes) -> Any:
         except (ValueError, RecursionError):
             pass
     raise InvalidInput([Problem("", "invalid_json", {"reason": reason[:200]})])
+
+
+async def json_object(request: Request, model: type[BaseModel] | None = None) -> dict[str, Any]:
+    """A JSON object body (415 unless sent as JSON; 422 naming each bad field): values no
+    request may carry (NUL, lone surrogates, deep nesting) refused as in a survey, then
+    checked against `model` when given (its fields as set by the client)."""
+    if not is_json(request.headers.get("content-type")):
+        raise UnsupportedMediaType("json_required")
+    raw = parse_json(await request.body())
+    if not isinstance(raw, dict):
+        raise InvalidInput([Problem("", "wrong_type", {"expected": "object"})])
+    problems = item_problems(raw)
+    if problems:
+        raise InvalidInput(problems)
+    if model is None:
+        return raw
+    try:
+        return model.model_validate(raw).model_dump(exclude_unset=True)
+    except ValidationError as exc:
+        raise InvalidInput(
+            [
+                Problem(
+                    ".".join(str(part) for part in error["loc"]),
+                    "bad_query",
+                    texts={"vi": f"Giá trị không hợp lệ: {error['msg']}", "en": error["msg"]},
+                )
+                for error in exc.errors()
+            ]
+        ) from exc

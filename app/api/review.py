@@ -19,10 +19,10 @@ from app.api.deps import (
     submitter,
     time_range,
 )
-from app.api.requests import is_json, parse_json
+from app.api.requests import json_object
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut, SubmissionRecord, record_out
-from app.errors import InvalidInput, Problem, UnsupportedMediaType
+from app.errors import InvalidInput, Problem
 from app.services import review
 from app.services.intake import prepare_submission
 from app.services.submissions import redact
@@ -53,21 +53,22 @@ class SettlementReviewIn(BaseModel):
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    if not is_json(request.headers.get("content-type")):
-        raise UnsupportedMediaType("json_required")
-    body = parse_json(await request.body())
-    if not isinstance(body, dict):
-        raise InvalidInput([Problem("", "wrong_type", {"expected": "object"})])
-    return body
+    return await json_object(request)
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
+    schema = model.model_json_schema()
+    if model is ReviewIn:
+        # Sending back or rejecting needs a comment (the volunteer reads it).
+        schema["if"] = {
+            "properties": {"decision": {"enum": ["needs_correction", "rejected"]}},
+            "required": ["decision"],
         }
-    }
+        schema["then"] = {
+            "required": ["comment"],
+            "properties": {"comment": {"type": "string", "pattern": "\\S"}},
+        }
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 @router.post(
@@ -138,7 +139,8 @@ async def correct_submission(
         future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
         low_accuracy_m=settings.gps_warning_accuracy_m,
         quality=request.app.state.quality,
-        late_after=timedelta(days=settings.late_upload_days),
+        # A correction keeps the survey's first collection time: days later is no late upload.
+        late_after=None,
     )
     if prepared is None:
         raise InvalidInput(problems)
@@ -162,10 +164,15 @@ async def my_surveys(
     user: CurrentUser,
     engine: EngineDep,
     since: Annotated[str | None, Query(**DATE_TIME)] = None,
+    after: Annotated[uuid.UUID | None, Query(description="the last id of the page before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> JSON:
     """The signed-in volunteer's own surveys changed since a time: their review state, for
-    the phone (comments to act on, surveys it may clear)."""
+    the phone (comments to act on, surveys it may clear). Pages follow (updated_at, id):
+    ask for the next with `since` = the last item's `updated_at` and `after` = its id, until
+    `next` is null."""
     start, _ = time_range(since, None)
-    items = await review.own_surveys(engine, user, start, limit)
-    return JSON({"items": items})
+    items = await review.own_surveys(engine, user, start, limit, after)
+    last = items[-1] if len(items) == limit else None
+    following = {"since": last["updated_at"], "after": str(last["id"])} if last else None
+    return JSON({"items": items, "next": following})

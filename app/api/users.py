@@ -10,11 +10,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.api.deps import AuthDep, CityPath, CurrentUser, EngineDep, IdPath
-from app.api.requests import is_json, parse_json
+from app.api.requests import json_object
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
-from app.errors import InvalidInput, Problem, UnsupportedMediaType
 from app.services import accounts, places
+from app.services.access import Role
 from app.services.enrolment import enrolment_url, qr_svg
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
@@ -30,18 +30,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 class UserIn(BaseModel):
     username: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$", examples=["tnv-07"])
-    display_name: str = Field(max_length=120, examples=["Nguyễn Thị Hoa"])
+    display_name: str = Field(min_length=1, max_length=120, examples=["Nguyễn Thị Hoa"])
     password: str | None = Field(default=None, min_length=8, max_length=256)
 
 
 class UserPatch(BaseModel):
-    display_name: str | None = Field(default=None, max_length=120)
+    display_name: str | None = Field(default=None, min_length=1, max_length=120)
     password: str | None = Field(default=None, min_length=8, max_length=256)
     is_active: bool | None = None
 
 
 class GrantIn(BaseModel):
-    role: str = Field(examples=["volunteer"])
+    role: Role = Field(examples=["volunteer"])
     city: str | None = Field(default=None, examples=["tam-ky"])
     ward_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
@@ -57,36 +57,44 @@ class CityPatch(BaseModel):
 
 
 async def _body(request: Request, model: type[BaseModel]) -> dict[str, Any]:
-    """A JSON object body checked against a model (422 naming each bad field)."""
-    if not is_json(request.headers.get("content-type")):
-        raise UnsupportedMediaType("json_required")
-    raw = parse_json(await request.body())
-    if not isinstance(raw, dict):
-        raise InvalidInput([Problem("", "wrong_type", {"expected": "object"})])
-    from pydantic import ValidationError
+    return await json_object(request, model)
 
-    try:
-        return model.model_validate(raw).model_dump(exclude_unset=True)
-    except ValidationError as exc:
-        raise InvalidInput(
-            [
-                Problem(
-                    ".".join(str(p) for p in error["loc"]),
-                    "bad_query",
-                    texts={"vi": f"Giá trị không hợp lệ: {error['msg']}", "en": error["msg"]},
-                )
-                for error in exc.errors()
+
+# Which place each role takes (as the server checks it): a city-wide role no ward, a ward
+# leader a ward, a national admin no place at all.
+GRANT_RULES: list[dict[str, Any]] = [
+    {
+        "if": {"properties": {"role": {"enum": ["planner", "city_admin"]}}},
+        "then": {
+            "required": ["city"],
+            "properties": {"city": {"type": "string"}, "ward_id": {"type": "null"}},
+        },
+    },
+    {
+        "if": {"properties": {"role": {"const": "national_admin"}}},
+        "then": {"properties": {"ward_id": {"type": "null"}, "city": {"type": "null"}}},
+    },
+    {
+        "if": {"properties": {"role": {"const": "ward_leader"}}},
+        "then": {"required": ["ward_id"], "properties": {"ward_id": {"type": "integer"}}},
+    },
+    {
+        "if": {"properties": {"role": {"const": "volunteer"}}},
+        "then": {
+            "anyOf": [
+                {"required": ["city"], "properties": {"city": {"type": "string"}}},
+                {"required": ["ward_id"], "properties": {"ward_id": {"type": "integer"}}},
             ]
-        ) from exc
+        },
+    },
+]
 
 
 def _openapi(model: type[BaseModel]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
+    schema = model.model_json_schema()
+    if model is GrantIn:
+        schema["allOf"] = GRANT_RULES
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 @router.get("/users", responses=ERRORS)

@@ -86,6 +86,7 @@ def _flags_sql(prefix: str = "") -> str:
                     AND NOT coalesce({p}ward_id = ANY({p}assigned_wards), false)
                THEN ARRAY['outside_assigned_ward'] ELSE '{{}}'::text[] END"""
 
+
 # One statement for a batch or a single survey: place each point in its ward and settlement
 # (point in polygon, GiST-indexed), insert what is new and return the inserted records. Ids
 # stored before come back from a second, separate statement (fetch_records_now): that one
@@ -130,7 +131,9 @@ WITH items AS MATERIALIZED ({items}
         LIMIT 1) dup ON true
 )
 """
-_PLACE_AND_INSERT = _PLACED + """, inserted AS (
+_PLACE_AND_INSERT = (
+    _PLACED
+    + """, inserted AS (
 INSERT INTO household_surveys (
     id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
     status, flags, gps_accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id)
@@ -143,6 +146,7 @@ ON CONFLICT (id) DO NOTHING
 RETURNING *
 )
 """
+)
 # A single survey answers with its stored record; a batch only needs to know, for each id,
 # what is stored under it (its content hash decides duplicate or conflict).
 _PLACEHOLDERS = {
@@ -409,16 +413,28 @@ async def versions(connection: AsyncConnection, survey_id: uuid.UUID) -> list[di
 
 
 async def own_changes(
-    connection: AsyncConnection, collector_user_id: int, since: datetime | None, limit: int
+    connection: AsyncConnection,
+    collector_user_id: int,
+    since: datetime | None,
+    limit: int,
+    after: uuid.UUID | None = None,
 ) -> list[dict[str, Any]]:
-    """A collector's surveys changed since a time (their review state), oldest change first."""
+    """A collector's surveys changed since a time (their review state), oldest change first;
+    with `after`, those changed at `since` itself come after that id (keyset paging: a
+    settlement approved at once changes many surveys at one instant)."""
     rows = await connection.execute(
         text(
             "SELECT id, status, review_comment, reviewed_at, version, updated_at "
             "FROM household_surveys WHERE collector_user_id = :me "
-            "AND (CAST(:since AS timestamptz) IS NULL OR updated_at > :since) "
+            "AND (CAST(:since AS timestamptz) IS NULL "
+            "     OR (updated_at, id) > (:since, CAST(:after AS uuid))) "
             "ORDER BY updated_at, id LIMIT :limit"
         ),
-        {"me": collector_user_id, "since": since, "limit": limit},
+        {
+            "me": collector_user_id,
+            "since": since,
+            "after": after or uuid.UUID(int=(1 << 128) - 1),
+            "limit": limit,
+        },
     )
     return [dict(row._mapping) for row in rows]

@@ -126,6 +126,7 @@ def page_data(data: WebMapInput) -> dict[str, Any]:
             "url": data.points_url,
             "shown": data.shown_indicator,
             "noDataColour": NO_DATA_COLOUR,
+            # No household layers at all without a URL (a published city's public map).
             "indicators": [
                 {
                     "key": style.key,
@@ -133,7 +134,9 @@ def page_data(data: WebMapInput) -> dict[str, Any]:
                     "colours": [colour for _, colour in style.colours],
                 }
                 for style in POINT_STYLES
-            ],
+            ]
+            if data.points_url
+            else [],
         },
         "legend": legend_spec(data),
     }

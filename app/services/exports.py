@@ -9,10 +9,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.exports import CopyStream, ExportSlots, Property, feature_sql
+from app.db.indicators import COUNTED, Counted
 from app.db.sql import sql_literal
+from app.errors import NotFound
 from app.forms.definition import Question
 from app.forms.registry import FormRegistry
 from app.services import places
+from app.services.access import SYSTEM, Principal
 
 CHUNK_BYTES = 256 * 1024
 
@@ -104,19 +107,37 @@ async def feature_collection(copy_rows: AsyncIterable[bytes], name: str) -> Asyn
     yield b"".join(buffer)
 
 
+async def _readable_place(
+    engine: AsyncEngine, reader: Principal, city_slug: str, ward_id: int | None
+) -> dict[str, Any]:
+    """The city of an export, when the reader may export it (its planners and admins, or
+    a ward's leader for that ward); NotFound otherwise, as for a place that does not exist."""
+    city = await places.city(engine, city_slug, reader)
+    if ward_id is not None:
+        ward = await places.ward(engine, ward_id, reader)
+        if ward["city_id"] != city["id"] or not reader.can_read_ward(city["id"], ward_id):
+            raise NotFound("ward_not_found", id=ward_id)
+    elif not reader.can_read_city(city["id"]):
+        raise NotFound("unknown_city", city=city_slug)
+    return city
+
+
 async def households_geojson(
     engine: AsyncEngine,
     slots: ExportSlots,
     forms: FormRegistry,
     city_slug: str,
     ward_id: int | None,
+    reader: Principal = SYSTEM,
+    surveys: Counted = "approved",
 ) -> Layer:
-    """Household points of a city (or one ward) as GeoJSON, streamed; no personal fields."""
-    city = await places.city(engine, city_slug)
+    """Household points of a city (or one ward) as GeoJSON, streamed; no personal fields.
+
+    Approved surveys, or with `surveys="all"` every survey not rejected."""
+    city = await _readable_place(engine, reader, city_slug, ward_id)
     args: list[Any] = [city["id"]]
-    where = "h.city_id = $1"
+    where = f"h.city_id = $1 AND {COUNTED[surveys]}"
     if ward_id is not None:
-        await places.ward(engine, ward_id)
         where += " AND h.ward_id = $2"
         args.append(ward_id)
     source = (
@@ -127,9 +148,15 @@ async def households_geojson(
     return Layer(await CopyStream.open(engine, sql, args, slots), "households")
 
 
-async def wards_geojson(engine: AsyncEngine, slots: ExportSlots, city_slug: str) -> Layer:
+async def wards_geojson(
+    engine: AsyncEngine,
+    slots: ExportSlots,
+    city_slug: str,
+    reader: Principal = SYSTEM,
+    surveys: Counted = "approved",
+) -> Layer:
     """Ward boundaries of a city with household counts, streamed."""
-    city = await places.city(engine, city_slug)
+    city = await _readable_place(engine, reader, city_slug, None)
     properties = [
         Property("id", "w.id", "number"),
         Property("code", "w.code"),
@@ -137,7 +164,8 @@ async def wards_geojson(engine: AsyncEngine, slots: ExportSlots, city_slug: str)
         Property("city", sql_literal(city["slug"]), "code"),
         Property(
             "households",
-            "(SELECT count(*) FROM household_surveys h WHERE h.ward_id = w.id)",
+            "(SELECT count(*) FROM household_surveys h WHERE h.ward_id = w.id "
+            f"AND {COUNTED[surveys]})",
             "number",
         ),
     ]
@@ -147,14 +175,18 @@ async def wards_geojson(engine: AsyncEngine, slots: ExportSlots, city_slug: str)
 
 
 async def settlements_geojson(
-    engine: AsyncEngine, slots: ExportSlots, city_slug: str, ward_id: int | None
+    engine: AsyncEngine,
+    slots: ExportSlots,
+    city_slug: str,
+    ward_id: int | None,
+    reader: Principal = SYSTEM,
+    surveys: Counted = "approved",
 ) -> Layer:
     """Settlement boundaries with their profile and household counts, streamed."""
-    city = await places.city(engine, city_slug)
+    city = await _readable_place(engine, reader, city_slug, ward_id)
     args: list[Any] = [city["id"]]
     where = "s.city_id = $1"
     if ward_id is not None:
-        await places.ward(engine, ward_id)
         where += " AND s.ward_id = $2"
         args.append(ward_id)
     properties = [
@@ -169,7 +201,8 @@ async def settlements_geojson(
         Property("threats", "array_to_string(s.threats, ',')"),
         Property(
             "households",
-            "(SELECT count(*) FROM household_surveys h WHERE h.settlement_id = s.id)",
+            "(SELECT count(*) FROM household_surveys h WHERE h.settlement_id = s.id "
+            f"AND {COUNTED[surveys]})",
             "number",
         ),
     ]

@@ -14,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import indicators as queries
 from app.db import places as place_queries
+from app.db.indicators import Counted
 from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.geo.styles import POINT_STYLE_BY_KEY, POINT_STYLES
 from app.i18n import translate
 from app.services import indicators
+from app.services.access import SYSTEM, Principal
 
 
 def _t(key: str, language: str, **params: Any) -> str:
@@ -158,12 +160,17 @@ async def city_map_html(
     language: str,
     options: MapOptions,
     nonce: str = "",
+    reader: Principal | None = SYSTEM,
+    surveys: Counted = "approved",
 ) -> str:
-    """The interactive map page of a city (`nonce`: the request's CSP nonce)."""
+    """The interactive map page of a city (`nonce`: the request's CSP nonce). Its readers
+    see household points; anyone else, where the city publishes its map, settlements only."""
     from app.geo.web_map import render_web_map
 
-    report = await indicators.city_report(engine, slug, options.priorities)
+    report = await indicators.city_report(engine, slug, options.priorities, reader, surveys)
     city = report["area"]
+    households = reader is not None and reader.can_read_city(city["id"])
+    query = "?surveys=all" if report["surveys"] == "all" else ""
     data = await _map_input(
         engine,
         forms,
@@ -171,7 +178,7 @@ async def city_map_html(
         city["id"],
         None,
         _t("city_title", language, city=city["name"]),
-        f"/maps/data/cities/{slug}/households.json",
+        f"/maps/data/cities/{slug}/households.json{query}" if households else "",
         language,
         options,
     )
@@ -185,15 +192,22 @@ async def ward_map_html(
     language: str,
     options: MapOptions,
     nonce: str = "",
+    reader: Principal | None = SYSTEM,
+    surveys: Counted = "approved",
 ) -> str:
-    """The interactive map page of one ward (`nonce`: the request's CSP nonce)."""
+    """The interactive map page of one ward (`nonce`: the request's CSP nonce); household
+    points for its readers only."""
     from app.geo.web_map import render_web_map
 
-    report = await indicators.ward_report(engine, ward_id, options.priorities)
+    report = await indicators.ward_report(
+        engine, ward_id, options.priorities, reader=reader, surveys=surveys
+    )
     area = report["area"]
     async with engine.connect() as connection:
         ward = await place_queries.ward_by_id(connection, ward_id)
     assert ward is not None  # ward_report raised NotFound otherwise
+    households = reader is not None and reader.can_read_ward(ward["city_id"], ward_id)
+    query = "&surveys=all" if report["surveys"] == "all" else ""
     data = await _map_input(
         engine,
         forms,
@@ -201,25 +215,42 @@ async def ward_map_html(
         ward["city_id"],
         ward_id,
         _t("ward_title", language, ward=area["name"], city=area["city_name"]),
-        f"/maps/data/cities/{area['city']}/households.json?ward={ward_id}",
+        f"/maps/data/cities/{area['city']}/households.json?ward={ward_id}{query}"
+        if households
+        else "",
         language,
         options,
     )
     return render_web_map(data, nonce)
 
 
-async def household_points_json(engine: AsyncEngine, slug: str, ward_id: int | None) -> bytes:
-    """Household points (lon/lat offsets + one answer code per indicator) as compact JSON."""
+async def household_points_json(
+    engine: AsyncEngine,
+    slug: str,
+    ward_id: int | None,
+    reader: Principal = SYSTEM,
+    surveys: Counted = "approved",
+) -> bytes:
+    """Household points (lon/lat offsets + one answer code per indicator) as compact JSON,
+    for the city's readers (a ward's leader: that ward); never for the public."""
     questions = [(s.key, s.question, s.values) for s in POINT_STYLES]
     async with engine.connect() as connection:
         city = await place_queries.city_by_slug(connection, slug)
-        if city is None:
+        if city is None or not reader.can_see_city(city["id"]):
             raise NotFound("unknown_city", city=slug)
         if ward_id is not None:
             ward = await place_queries.ward_by_id(connection, ward_id)
-            if ward is None or ward["city_id"] != city["id"]:
+            if (
+                ward is None
+                or ward["city_id"] != city["id"]
+                or not reader.can_read_ward(city["id"], ward_id)
+            ):
                 raise NotFound("ward_not_found", id=ward_id)
-        return await queries.household_points_json(connection, city["id"], ward_id, questions)
+        elif not reader.can_read_city(city["id"]):
+            raise NotFound("unknown_city", city=slug)
+        return await queries.household_points_json(
+            connection, city["id"], ward_id, questions, surveys
+        )
 
 
 # Printable maps -----------------------------------------------------------------------------
@@ -305,23 +336,27 @@ async def ward_print(
     output: str = "pdf",
     language: str = "vi",
     slots: PrintSlots | None = None,
+    reader: Principal = SYSTEM,
+    surveys: Counted = "approved",
 ) -> bytes:
-    """A ward's printable map (PDF or PNG): settlements, households, ranked table, legend.
+    """A ward's printable map (PDF or PNG): settlements, households, ranked table, legend,
+    for the ward's readers (its leader, the city's planners and admins).
 
     With `slots` (the web app's), the print waits for a slot and raises PrintsBusy when the
     queue is full; the command line prints one map at a time and passes none.
     """
     if indicator not in PRINT_INDICATORS:
         raise ValueError(f"unknown indicator {indicator!r}")
+    async with engine.connect() as connection:
+        ward = await place_queries.ward_by_id(connection, ward_id)
+    if ward is None or not reader.can_read_ward(ward["city_id"], ward_id):
+        raise NotFound("ward_not_found", id=ward_id)
+    args = (engine, forms, ward_id, priorities, indicator, size, orientation, output, language)
     if slots is None:
-        return await _ward_print(
-            engine, forms, ward_id, priorities, indicator, size, orientation, output, language
-        )
+        return await _ward_print(*args, surveys)
     # The slot covers the queries too: a full queue is answered before any database work.
     async with slots.slot():
-        return await _ward_print(
-            engine, forms, ward_id, priorities, indicator, size, orientation, output, language
-        )
+        return await _ward_print(*args, surveys)
 
 
 async def _ward_print(
@@ -334,11 +369,14 @@ async def _ward_print(
     orientation: str,
     output: str,
     language: str,
+    surveys: Counted = "approved",
 ) -> bytes:
     """The print itself: its queries, then the render in a worker thread."""
     from app.geo.print_map import PrintInput, render_print_map
 
-    report = await indicators.ward_report(engine, ward_id, priorities, with_city=False)
+    report = await indicators.ward_report(
+        engine, ward_id, priorities, with_city=False, surveys=surveys
+    )
     area = report["area"]
     async with engine.connect() as connection:
         ward = await place_queries.ward_by_id(connection, ward_id)
@@ -347,7 +385,7 @@ async def _ward_print(
         style_key = POINTS_FOR_INDICATOR[indicator]
         style = POINT_STYLE_BY_KEY[style_key] if style_key else None
         points = await queries.household_points(
-            connection, ward["city_id"], ward_id, style.question if style else None
+            connection, ward["city_id"], ward_id, style.question if style else None, surveys
         )
     rows = {row["id"]: row for row in report["settlements"]}
     settlements = [

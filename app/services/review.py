@@ -152,9 +152,7 @@ async def correct(
             await queries.keep_version(raw, current, collector.user_id)
             await queries.replace_content(
                 raw,
-                submission_row(
-                    prepared, current["collector_user_id"], collector.assigned_wards()
-                ),
+                submission_row(prepared, current["collector_user_id"], collector.assigned_wards()),
             )
             await audit_queries.audit(
                 connection,
@@ -211,11 +209,16 @@ async def history(
 
 
 async def own_surveys(
-    engine: AsyncEngine, collector: Principal, since: datetime | None, limit: int = 500
+    engine: AsyncEngine,
+    collector: Principal,
+    since: datetime | None,
+    limit: int = 500,
+    after: uuid.UUID | None = None,
 ) -> list[dict[str, Any]]:
-    """A volunteer's surveys changed since a time: what the phone shows of their review."""
+    """A volunteer's surveys changed since a time (after a survey changed at that very time,
+    for the next page): what the phone shows of their review."""
     async with engine.connect() as connection:
-        return await queries.own_changes(connection, collector.user_id, since, limit)
+        return await queries.own_changes(connection, collector.user_id, since, limit, after)
 
 
 async def reviewable_wards(engine: AsyncEngine, reviewer: Principal) -> list[dict[str, Any]]:

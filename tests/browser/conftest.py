@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
@@ -169,6 +170,31 @@ def phone(phone_context: BrowserContext) -> Page:
 def desktop(browser: Browser, live_server: str) -> Iterator[Page]:
     """A 1280 x 800 desktop page on the live server, recording console errors."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=live_server)
+    page = context.new_page()
+    record_console_errors(page)
+    yield page
+    context.close()
+
+
+def sign_in_browser(
+    context: BrowserContext,
+    engine: Engine,
+    base_url: str,
+    username: str = "browser-admin",
+    grants: tuple[tuple[str, Any], ...] = (("national_admin", None),),
+) -> None:
+    """Give a browser context the session cookie of a person (a national admin by default),
+    as the sign-in page would."""
+    user_id = make_user(engine, username, list(grants))
+    token = make_token(engine, user_id, kind="session", lifetime=timedelta(hours=2))
+    context.add_cookies([{"name": "cdfmap_session", "value": token, "url": base_url}])
+
+
+@pytest.fixture
+def signed_in_desktop(browser: Browser, live_server: str, sync_engine: Engine) -> Iterator[Page]:
+    """A 1280 x 800 desktop page signed in as a national admin, recording console errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=live_server)
+    sign_in_browser(context, sync_engine, live_server)
     page = context.new_page()
     record_console_errors(page)
     yield page

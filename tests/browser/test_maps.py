@@ -44,6 +44,12 @@ PAINTED = """() => {
 }"""
 
 
+@pytest.fixture
+def desktop(signed_in_desktop: Page) -> Page:
+    """Maps are for their readers: a national admin's page."""
+    return signed_in_desktop
+
+
 def test_city_map_renders_offline(
     desktop: Page, live_server: str, households: list[dict[str, Any]]
 ) -> None:

@@ -26,7 +26,7 @@ from app.i18n import translate
 from app.main import create_app
 from app.settings import Settings
 from bench.common import free_port
-from tests.browser.conftest import record_console_errors
+from tests.browser.conftest import record_console_errors, sign_in_browser
 from tests.hostile import (
     DOLLARS,
     FORMAT,
@@ -143,10 +143,11 @@ def csp_server(
 
 
 @pytest.fixture
-def page(browser: Browser, csp_server: tuple[str, Any]) -> Iterator[Page]:
-    """A desktop page on the CSP server recording console errors, policy violations and
-    dialogs (dismissed)."""
+def page(browser: Browser, csp_server: tuple[str, Any], sync_engine: Engine) -> Iterator[Page]:
+    """A desktop page on the CSP server, signed in as a national admin, recording console
+    errors, policy violations and dialogs (dismissed)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=csp_server[0])
+    sign_in_browser(context, sync_engine, csp_server[0])
     context.add_init_script(WATCH_VIOLATIONS)
     new_page = context.new_page()
     record_console_errors(new_page)

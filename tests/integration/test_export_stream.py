@@ -19,6 +19,7 @@ from app.db.engine import make_engine
 from app.db.exports import CopyStream, ExportsBusy, ExportSlots
 from app.main import create_app
 from app.settings import Settings, with_driver
+from tests.auth import bearer
 
 ROWS = 20_000
 LINE = "{}:" + "x" * 200  # ~4 MB in all: many chunks of 16 KB
@@ -158,11 +159,13 @@ def test_no_database_is_an_error_before_the_first_byte(database_url: str) -> Non
     run(database_url, body)
 
 
-def test_exports_beyond_the_limit_wait_then_answer_503(settings: Settings) -> None:
+def test_exports_beyond_the_limit_wait_then_answer_503(
+    settings: Settings, admin_token: str
+) -> None:
     busy_settings = settings.model_copy(
         update={"export_concurrency": 2, "export_wait_seconds": 0.2}
     )
-    with TestClient(create_app(busy_settings)) as client:
+    with TestClient(create_app(busy_settings), headers=bearer(admin_token)) as client:
         assert client.portal is not None
         slots: ExportSlots = client.app.state.export_slots  # type: ignore[attr-defined]
         for _ in range(2):

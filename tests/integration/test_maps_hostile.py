@@ -29,6 +29,7 @@ from app.i18n import translate
 from app.main import create_app
 from app.services.boundaries import import_city
 from app.settings import REPO_ROOT, Settings
+from tests.auth import bearer
 from tests.hostile import DOLLARS, MATHTEXT, NAMES
 
 LANGUAGES = ("vi", "en")
@@ -206,9 +207,10 @@ def hostile_client(
     database_url: str,
     tmp_path_factory: pytest.TempPathFactory,
     answer_labels: tuple[Path, dict[str, Any]],
+    admin_token: str,
 ) -> Iterator[TestClient]:
-    """The app with the hostile forms, and a CSP nonce on each request as the CSP middleware
-    sets it (kept if that middleware has set one already)."""
+    """The app with the hostile forms, signed in as a national admin, and a CSP nonce on each
+    request as the CSP middleware sets it (kept if that middleware has set one already)."""
     settings = Settings(
         database_url=database_url,
         forms_dir=answer_labels[0],
@@ -222,7 +224,7 @@ def hostile_client(
             request.state.csp_nonce = TEST_NONCE
         return await call_next(request)
 
-    with TestClient(app) as client:
+    with TestClient(app, headers=bearer(admin_token)) as client:
         yield client
 
 

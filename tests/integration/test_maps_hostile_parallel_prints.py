@@ -28,6 +28,7 @@ from sqlalchemy import Engine, text
 from app.forms.registry import FormRegistry
 from app.services.maps import PrintsBusy, PrintSlots
 from bench.common import uvicorn_server
+from tests.auth import bearer
 from tests.integration.test_maps_web import load_households
 
 REQUESTS = 20  # more than print_concurrency (2) + print_queue (8): some must be turned away
@@ -47,7 +48,11 @@ def memory_mb(pid: int, field: str) -> float:
 
 @pytest.mark.slow
 def test_parallel_pngs_are_bounded(
-    database_url: str, sync_engine: Engine, forms: FormRegistry, clean_surveys: None
+    database_url: str,
+    sync_engine: Engine,
+    forms: FormRegistry,
+    clean_surveys: None,
+    admin_token: str,
 ) -> None:
     load_households(sync_engine, forms, 600)
     with sync_engine.connect() as connection:
@@ -60,14 +65,14 @@ def test_parallel_pngs_are_bounded(
     url = f"/maps/wards/{ward_id}.png?size=A3&orientation=landscape"
     with (
         uvicorn_server("app.main:create_app", database_url) as (base, pid),
-        httpx.Client(base_url=base, timeout=300) as client,
+        httpx.Client(base_url=base, timeout=300, headers=bearer(admin_token)) as client,
     ):
         assert client.get(url).status_code == 200  # imports, fonts and caches warmed up
         warm = memory_mb(pid, "VmRSS")
         start = threading.Barrier(REQUESTS)
 
         def fetch(_: int) -> httpx.Response:
-            with httpx.Client(base_url=base, timeout=300) as own:
+            with httpx.Client(base_url=base, timeout=300, headers=bearer(admin_token)) as own:
                 start.wait()  # all at once
                 return own.get(url)
 

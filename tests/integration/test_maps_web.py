@@ -15,6 +15,7 @@ from app.geo import sample_city
 from app.main import create_app
 from app.services.samples import insert_submissions
 from app.settings import Settings
+from tests.auth import bearer
 from tests.integration.test_maps_hostile import map_data
 
 HOUSEHOLDS = 600
@@ -174,7 +175,7 @@ def test_bad_requests_are_4xx(client: TestClient, url: str, status: int) -> None
 
 
 def test_optional_basemap_and_escaped_names(
-    database_url: str, sync_engine: Engine, clean_surveys: None
+    database_url: str, sync_engine: Engine, clean_surveys: None, admin_token: str
 ) -> None:
     settings = Settings(
         database_url=database_url,
@@ -186,7 +187,7 @@ def test_optional_basemap_and_escaped_names(
             text("UPDATE settlements SET name = name || ' <b>x</b>' WHERE code = 'S001'")
         )
     try:
-        with TestClient(create_app(settings)) as client:
+        with TestClient(create_app(settings), headers=bearer(admin_token)) as client:
             html = client.get("/maps/cities/tam-ky").text
     finally:
         with sync_engine.begin() as connection:
