@@ -1,0 +1,518 @@
+"""Who sees what: every route of the API and every web page, for anonymous visitors and each
+role, against the status the rules say, and personal fields never in an answer to a role
+that may not see them.
+
+A survey of another ward (or city) answers 404 like one that does not exist. The test fails
+when a route is added to the OpenAPI schema without a row here.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import Engine, text
+
+from app.main import create_app
+from app.settings import Settings
+from tests.auth import bearer, make_token, make_user, ward_id
+from tests.factories import household_answers, household_survey
+
+HEAD_NAME = "Bí Mật Ma Trận"
+HEAD_PHONE = "0999888777"
+PHOTO = "ma-tran.jpg"
+ROLES: dict[str, list[tuple[str, Any]]] = {
+    "volunteer": [("volunteer", ("ward", "W03"))],  # the collector of the surveys below
+    "other_volunteer": [("volunteer", ("ward", "W03"))],
+    "leader": [("ward_leader", ("ward", "W03"))],
+    "other_leader": [("ward_leader", ("ward", "W01"))],
+    "planner": [("planner", ("city", "tam-ky"))],
+    "other_planner": [("planner", ("city", "matrix-town"))],
+    "city_admin": [("city_admin", ("city", "tam-ky"))],
+    "national_admin": [("national_admin", None)],
+}
+WHO = ("anonymous", *ROLES)
+# Roles that may see the collector's personal fields: the collector, the ward's leader, the
+# city's admins (planners never).
+PERSONAL = {"volunteer", "leader", "city_admin", "national_admin"}
+
+
+@dataclass
+class World:
+    """The people, a place in another city, and a way to make the volunteer's surveys."""
+
+    client: TestClient
+    engine: Engine
+    users: dict[str, int]
+    w03: int
+    w01: int
+    settlement: int
+
+    def token(self, who: str) -> dict[str, str]:
+        """A fresh token each time: signing out in one cell does not touch the others."""
+        if who == "anonymous":
+            return {}
+        return bearer(make_token(self.engine, self.users[who]))
+
+    def survey(self) -> str:
+        """A survey the volunteer sent, in W03, with personal answers and a photo."""
+        body = household_survey(
+            answers=household_answers(head_name=HEAD_NAME, head_phone=HEAD_PHONE, photo=PHOTO)
+        )
+        response = self.client.post(
+            "/api/v1/submissions", json=body, headers=self.token("volunteer")
+        )
+        assert response.status_code == 201, response.text
+        upload = self.client.post(
+            f"/api/v1/submissions/{body['id']}/attachments/{PHOTO}",
+            content=jpeg(),
+            headers={**self.token("volunteer"), "content-type": "image/jpeg"},
+        )
+        assert upload.status_code == 201, upload.text
+        return str(body["id"])
+
+
+def jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "red").save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def world(
+    database_url: str, sync_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    with sync_engine.begin() as connection:
+        connection.execute(text("TRUNCATE household_surveys CASCADE"))
+        city = connection.execute(
+            text(
+                "INSERT INTO cities (slug, name) VALUES ('matrix-town', 'Thị trấn Ma Trận') "
+                "ON CONFLICT (slug) DO UPDATE SET name = excluded.name RETURNING id"
+            )
+        ).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO wards (city_id, code, name, geom) VALUES (:city, 'M1', 'Phường M', "
+                "ST_Multi(ST_MakeEnvelope(106.0, 20.0, 106.01, 20.01, 4326))) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"city": city},
+        )
+        settlement = connection.execute(
+            text(
+                "SELECT s.id FROM settlements s JOIN wards w ON w.id = s.ward_id "
+                "WHERE w.code = 'W03' ORDER BY s.id LIMIT 1"
+            )
+        ).scalar_one()
+    users = {
+        who: make_user(sync_engine, f"matrix-{who.replace('_', '-')}", grants)
+        for who, grants in ROLES.items()
+    }
+    settings = Settings(database_url=database_url, media_dir=tmp_path_factory.mktemp("media"))
+    with TestClient(create_app(settings)) as client:
+        yield World(
+            client,
+            sync_engine,
+            users,
+            ward_id(sync_engine, "W03"),
+            ward_id(sync_engine, "W01"),
+            settlement,
+        )
+    with sync_engine.begin() as connection:
+        connection.execute(text("TRUNCATE household_surveys CASCADE"))
+        connection.execute(text("DELETE FROM cities WHERE slug = 'matrix-town'"))
+
+
+def expect(default: int, **by_role: int) -> dict[str, int]:
+    """Statuses by role: `default` for every signed-in role not named, 401 for anonymous."""
+    return {"anonymous": 401, **{who: default for who in ROLES}, **by_role}
+
+
+# What may read the W03 survey (and its ward): its collector, W03's leader, tam-ky's readers.
+READ_SURVEY = expect(
+    404, volunteer=200, leader=200, planner=200, city_admin=200, national_admin=200
+)
+READ_WARD = expect(404, leader=200, planner=200, city_admin=200, national_admin=200)
+READ_CITY = expect(404, planner=200, city_admin=200, national_admin=200)
+SEE_CITY = expect(200, other_planner=404)  # any role in tam-ky
+SIGNED_IN = expect(200)
+SUBMIT = expect(201, planner=403, other_planner=403)
+REVIEW = expect(404, volunteer=403, planner=403, leader=200, city_admin=200, national_admin=200)
+PERSONAL_FILES = expect(404, volunteer=200, leader=200, city_admin=200, national_admin=200)
+MANAGE = expect(404, city_admin=200, national_admin=200)
+PEOPLE = expect(403, city_admin=200, national_admin=200)
+PAGE_CITY = {**READ_CITY, "anonymous": 303}
+PAGE_WARD = {**READ_WARD, "anonymous": 303}
+
+Request = Callable[[World, dict[str, str]], Any]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One route: how to call it (given the world and headers) and who gets what."""
+
+    method: str
+    path: str  # as in the OpenAPI schema, or a page's path
+    call: Request
+    statuses: dict[str, int]
+
+
+def get(url: str) -> Request:
+    return lambda w, h: w.client.get(url.format(w=w), headers=h, follow_redirects=False)
+
+
+def on_survey(method: str, tail: str = "", **kwargs: Any) -> Request:
+    def call(w: World, h: dict[str, str]) -> Any:
+        sid = w.survey()
+        extra = dict(kwargs)
+        if callable(extra.get("json")):
+            extra["json"] = extra["json"](sid)
+        headers = {**h, **extra.pop("headers", {})}
+        return w.client.request(
+            method, f"/api/v1/submissions/{sid}{tail}", headers=headers, **extra
+        )
+
+    return call
+
+
+def corrected(sid: str) -> dict[str, Any]:
+    body = household_survey(
+        answers=household_answers(head_name=HEAD_NAME, head_phone=HEAD_PHONE, household_size=7)
+    )
+    return {**body, "id": sid}
+
+
+def new_user(w: World, h: dict[str, str]) -> Any:
+    return w.client.post(
+        "/api/v1/users",
+        json={"username": f"m-{uuid.uuid4().hex[:10]}", "display_name": "Người mới"},
+        headers=h,
+    )
+
+
+def managed(method: str, tail: str, body: Any = None) -> Request:
+    """A request about a person of tam-ky (a fresh volunteer of W03 each time)."""
+
+    def call(w: World, h: dict[str, str]) -> Any:
+        target = make_user(w.engine, f"m-{uuid.uuid4().hex[:10]}", [("volunteer", ("ward", "W03"))])
+        path = f"/api/v1/users/{target}{tail}"
+        if "{grant}" in path:
+            with w.engine.connect() as connection:
+                grant = connection.execute(
+                    text("SELECT id FROM role_grants WHERE user_id = :id"), {"id": target}
+                ).scalar_one()
+            path = path.replace("{grant}", str(grant))
+        return w.client.request(method, path, headers=h, json=body)
+
+    return call
+
+
+def revoke_device(w: World, h: dict[str, str]) -> Any:
+    target = make_user(w.engine, f"m-{uuid.uuid4().hex[:10]}", [("volunteer", ("ward", "W03"))])
+    token = make_token(w.engine, target, kind="device")
+    with w.engine.connect() as connection:
+        token_id = connection.execute(
+            text("SELECT id FROM auth_tokens WHERE user_id = :id"), {"id": target}
+        ).scalar_one()
+    assert token
+    return w.client.delete(f"/api/v1/devices/{token_id}", headers=h)
+
+
+ROWS = [
+    Row("GET", "/healthz", get("/healthz"), {who: 200 for who in WHO}),
+    Row("GET", "/api/v1/cities", get("/api/v1/cities"), SIGNED_IN),
+    Row("GET", "/api/v1/cities/{slug}/wards", get("/api/v1/cities/tam-ky/wards"), SEE_CITY),
+    Row(
+        "GET",
+        "/api/v1/wards/{ward_id}/settlements",
+        get("/api/v1/wards/{w.w03}/settlements"),
+        SEE_CITY,
+    ),
+    Row("GET", "/api/v1/forms", get("/api/v1/forms"), SIGNED_IN),
+    Row("GET", "/api/v1/forms/{form_id}", get("/api/v1/forms/household"), SIGNED_IN),
+    Row(
+        "POST",
+        "/api/v1/submissions",
+        lambda w, h: w.client.post("/api/v1/submissions", json=household_survey(), headers=h),
+        SUBMIT,
+    ),
+    Row(
+        "POST",
+        "/api/v1/submissions/batch",
+        lambda w, h: w.client.post(
+            "/api/v1/submissions/batch", json={"submissions": [household_survey()]}, headers=h
+        ),
+        {**SUBMIT, **{who: 200 for who, code in SUBMIT.items() if code == 201}},
+    ),
+    Row("GET", "/api/v1/submissions", get("/api/v1/submissions"), SIGNED_IN),
+    Row("GET", "/api/v1/submissions/{submission_id}", on_survey("GET"), READ_SURVEY),
+    Row(
+        "PUT",
+        "/api/v1/submissions/{submission_id}",
+        on_survey("PUT", json=corrected),
+        # Its collector corrects it; others who may read it cannot change it (409).
+        {
+            **READ_SURVEY,
+            "leader": 409,
+            "city_admin": 409,
+            "national_admin": 409,
+            "planner": 403,
+            "other_planner": 403,
+        },
+    ),
+    Row(
+        "GET",
+        "/api/v1/submissions/{submission_id}/history",
+        on_survey("GET", "/history"),
+        READ_SURVEY,
+    ),
+    Row(
+        "POST",
+        "/api/v1/submissions/{submission_id}/review",
+        on_survey("POST", "/review", json=lambda sid: {"decision": "approved"}),
+        REVIEW,
+    ),
+    Row(
+        "POST",
+        "/api/v1/submissions/{submission_id}/attachments/{filename}",
+        on_survey(
+            "POST",
+            f"/attachments/{PHOTO}",
+            content=jpeg(),
+            headers={"content-type": "image/jpeg"},
+        ),
+        # The same bytes again: 200 for its collector and reviewers, nothing for others.
+        expect(404, volunteer=200, leader=200, city_admin=200, national_admin=200),
+    ),
+    Row(
+        "GET",
+        "/api/v1/submissions/{submission_id}/attachments/{filename}",
+        on_survey("GET", f"/attachments/{PHOTO}"),
+        PERSONAL_FILES,
+    ),
+    Row(
+        "POST",
+        "/api/v1/settlements/{settlement_id}/review",
+        lambda w, h: w.client.post(
+            f"/api/v1/settlements/{w.settlement}/review", json={}, headers=h
+        ),
+        expect(404, leader=200, city_admin=200, national_admin=200),
+    ),
+    Row("GET", "/api/v1/me", get("/api/v1/me"), SIGNED_IN),
+    Row("GET", "/api/v1/me/surveys", get("/api/v1/me/surveys"), SIGNED_IN),
+    Row(
+        "POST",
+        "/api/v1/auth/logout",
+        lambda w, h: w.client.post("/api/v1/auth/logout", headers=h),
+        expect(204),
+    ),
+    Row(
+        "GET",
+        "/api/v1/export/households.geojson",
+        get("/api/v1/export/households.geojson?city=tam-ky"),
+        READ_CITY,
+    ),
+    Row(
+        "GET",
+        "/api/v1/export/households.geojson?ward",
+        get("/api/v1/export/households.geojson?city=tam-ky&ward={w.w03}"),
+        READ_WARD,
+    ),
+    Row(
+        "GET",
+        "/api/v1/export/settlements.geojson",
+        get("/api/v1/export/settlements.geojson?city=tam-ky"),
+        READ_CITY,
+    ),
+    Row(
+        "GET",
+        "/api/v1/export/wards.geojson",
+        get("/api/v1/export/wards.geojson?city=tam-ky"),
+        READ_CITY,
+    ),
+    Row(
+        "GET",
+        "/api/v1/cities/{slug}/indicators",
+        get("/api/v1/cities/tam-ky/indicators"),
+        READ_CITY,
+    ),
+    Row(
+        "GET",
+        "/api/v1/cities/{slug}/indicators.csv",
+        get("/api/v1/cities/tam-ky/indicators.csv"),
+        READ_CITY,
+    ),
+    Row(
+        "GET",
+        "/api/v1/wards/{ward_id}/indicators",
+        get("/api/v1/wards/{w.w03}/indicators"),
+        READ_WARD,
+    ),
+    Row(
+        "GET",
+        "/api/v1/wards/{ward_id}/indicators.csv",
+        get("/api/v1/wards/{w.w03}/indicators.csv"),
+        READ_WARD,
+    ),
+    Row("GET", "/api/v1/wards/{ward_id}/outline", get("/api/v1/wards/{w.w03}/outline"), READ_WARD),
+    Row(
+        "GET",
+        "/api/v1/wards/{ward_id}/review-counts",
+        get("/api/v1/wards/{w.w03}/review-counts"),
+        READ_WARD,
+    ),
+    Row("GET", "/maps/cities/{slug}", get("/maps/cities/tam-ky"), PAGE_CITY),
+    Row("GET", "/maps/wards/{ward_id}", get("/maps/wards/{w.w03}"), PAGE_WARD),
+    Row("GET", "/maps/wards/{ward_id}.{output}", get("/maps/wards/{w.w03}.png"), READ_WARD),
+    Row(
+        "GET",
+        "/maps/data/cities/{slug}/households.json",
+        get("/maps/data/cities/tam-ky/households.json"),
+        READ_CITY,
+    ),
+    Row(
+        "GET",
+        "/maps/data/cities/{slug}/households.json?ward",
+        get("/maps/data/cities/tam-ky/households.json?ward={w.w03}"),
+        READ_WARD,
+    ),
+    Row("GET", "/api/v1/users", get("/api/v1/users"), PEOPLE),
+    Row("POST", "/api/v1/users", new_user, {**PEOPLE, "city_admin": 201, "national_admin": 201}),
+    Row(
+        "PATCH",
+        "/api/v1/users/{user_id}",
+        managed("PATCH", "", {"display_name": "Tên mới"}),
+        MANAGE,
+    ),
+    Row(
+        "POST",
+        "/api/v1/users/{user_id}/roles",
+        managed("POST", "/roles", {"role": "volunteer", "city": "tam-ky"}),
+        {**MANAGE, "city_admin": 201, "national_admin": 201},
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/users/{user_id}/roles/{grant_id}",
+        managed("DELETE", "/roles/{grant}"),
+        {**MANAGE, "city_admin": 204, "national_admin": 204},
+    ),
+    Row(
+        "POST",
+        "/api/v1/users/{user_id}/enrolments",
+        managed("POST", "/enrolments", {"device_name": "máy 1"}),
+        {**MANAGE, "city_admin": 201, "national_admin": 201},
+    ),
+    Row("GET", "/api/v1/users/{user_id}/devices", managed("GET", "/devices"), MANAGE),
+    Row(
+        "DELETE",
+        "/api/v1/devices/{token_id}",
+        revoke_device,
+        {**MANAGE, "city_admin": 204, "national_admin": 204},
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/cities/{slug}",
+        lambda w, h: w.client.patch(
+            "/api/v1/cities/tam-ky", json={"public_aggregates": False}, headers=h
+        ),
+        {
+            **SEE_CITY,
+            "volunteer": 403,
+            "other_volunteer": 403,
+            "leader": 403,
+            "other_leader": 403,
+            "planner": 403,
+        },
+    ),
+    # Web pages: anonymous visitors are sent to sign in.
+    Row("GET", "page:/", get("/"), {who: 200 for who in WHO}),
+    Row("GET", "page:/login", get("/login"), {who: 200 for who in WHO}),
+    Row(
+        "GET",
+        "page:/review",
+        get("/review"),
+        {
+            **expect(403, leader=200, other_leader=200, city_admin=200, national_admin=200),
+            "anonymous": 303,
+        },
+    ),
+    Row("GET", "page:/collect", get("/collect"), {who: 200 for who in WHO}),
+    Row("GET", "page:/docs", get("/docs"), {who: 200 for who in WHO}),
+]
+# Public by nature, each tested on its own (test_accounts.py): signing in.
+PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/enrol")}
+
+
+def test_every_route_has_a_row(world: World) -> None:
+    schema = world.client.get("/openapi.json").json()
+    routes = {(m.upper(), path) for path, ops in schema["paths"].items() for m in ops}
+    covered = {(row.method, row.path) for row in ROWS} | PUBLIC
+    assert routes - covered == set(), "add these routes to the access matrix"
+
+
+@pytest.mark.parametrize("who", WHO)
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r.method} {r.path}" for r in ROWS])
+def test_access(world: World, row: Row, who: str) -> None:
+    response = row.call(world, world.token(who))
+    expected = row.statuses[who]
+    assert response.status_code == expected, (
+        f"{row.method} {row.path} as {who}: {response.status_code} {response.text[:300]}"
+    )
+    if expected == 303:
+        assert response.headers["location"].startswith("/login?next=")
+    if response.status_code < 300 and who not in PERSONAL:
+        body = response.content
+        assert HEAD_NAME.encode() not in body and HEAD_PHONE.encode() not in body, (
+            f"personal field in {row.method} {row.path} as {who}"
+        )
+
+
+def test_personal_fields_by_role(world: World) -> None:
+    """The same survey read by each role that may read it: personal answers or not."""
+    sid = world.survey()
+    for who in ("volunteer", "leader", "planner", "city_admin", "national_admin"):
+        answers = world.client.get(f"/api/v1/submissions/{sid}", headers=world.token(who)).json()[
+            "answers"
+        ]
+        assert ("head_name" in answers) == (who in PERSONAL), who
+        listed = world.client.get(
+            "/api/v1/submissions", params={"ward": world.w03}, headers=world.token(who)
+        ).json()["items"]
+        mine = [item for item in listed if item["id"] == sid]
+        assert len(mine) == 1 and ("head_phone" in mine[0]["answers"]) == (who in PERSONAL)
+
+
+def test_a_published_city_shows_aggregates_to_anyone_and_nothing_more(world: World) -> None:
+    admin = world.token("city_admin")
+    assert (
+        world.client.patch(
+            "/api/v1/cities/tam-ky", json={"public_aggregates": True}, headers=admin
+        ).status_code
+        == 200
+    )
+    try:
+        anonymous: dict[str, str] = {}
+        assert world.client.get("/api/v1/cities/tam-ky/indicators").status_code == 200
+        page = world.client.get("/maps/cities/tam-ky", headers=anonymous)
+        assert page.status_code == 200 and "households.json" not in page.text
+        assert world.client.get("/maps/data/cities/tam-ky/households.json").status_code == 401
+        assert world.client.get("/api/v1/export/households.geojson?city=tam-ky").status_code == 401
+        assert (
+            world.client.get("/api/v1/cities/tam-ky/indicators?surveys=all").json()["surveys"]
+            == "approved"
+        )  # only a reader may count surveys not yet reviewed
+        history = world.client.get(
+            "/api/v1/submissions", headers=world.token("other_planner")
+        ).json()
+        assert history["items"] == []
+    finally:
+        world.client.patch(
+            "/api/v1/cities/tam-ky", json={"public_aggregates": False}, headers=admin
+        )
+    assert world.client.get("/api/v1/cities/tam-ky/indicators").status_code == 401
