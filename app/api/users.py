@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import AuthDep, CityPath, CurrentUser, EngineDep, IdPath
 from app.api.requests import json_object
@@ -29,28 +29,40 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     username: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$", examples=["tnv-07"])
-    display_name: str = Field(min_length=1, max_length=120, examples=["Nguyễn Thị Hoa"])
+    display_name: str = Field(
+        min_length=1, max_length=120, pattern=r"\S", examples=["Nguyễn Thị Hoa"]
+    )
     password: str | None = Field(default=None, min_length=8, max_length=256)
 
 
 class UserPatch(BaseModel):
-    display_name: str | None = Field(default=None, min_length=1, max_length=120)
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=120, pattern=r"\S")
     password: str | None = Field(default=None, min_length=8, max_length=256)
     is_active: bool | None = None
 
 
 class GrantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     role: Role = Field(examples=["volunteer"])
     city: str | None = Field(default=None, examples=["tam-ky"])
     ward_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class EnrolmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     device_name: str = Field(default="phone", max_length=80)
 
 
 class CityPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     public_aggregates: bool = Field(
         description="Anyone may see the city's settlement-level maps and indicators"
     )
