@@ -134,10 +134,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Not valid; see the error for each field.",
     },
     "conflict": {
-        "vi": "Đã có một khảo sát khác với cùng mã {id}. Khảo sát đã lưu không bị thay đổi; "
-        "hãy tạo khảo sát mới thay vì sửa khảo sát đã gửi.",
-        "en": "A different survey with the same id {id} is already stored. The stored survey "
-        "was not changed; start a new survey instead of editing a sent one.",
+        "vi": "Máy chủ đã có khảo sát mã {id} với nội dung khác; khảo sát đã lưu không bị "
+        "thay đổi. Muốn sửa, hãy chờ người duyệt gửi lại phiếu để sửa (đừng tạo phiếu mới "
+        "cho cùng hộ).",
+        "en": "The server already has survey {id} with other content; the stored survey was "
+        "not changed. To change it, wait for the reviewer to send it back for correction (do "
+        "not start a new survey of the same household).",
     },
     "not_found": {
         "vi": "Không tìm thấy {what}.",
@@ -564,6 +566,417 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Máy chủ đang in nhiều bản đồ cùng lúc. Hãy thử lại sau ít giây.",
         "en": "The server is printing many maps at once. Try again in a few seconds.",
     },
+    # --- Boundary import and the admin page (app/geo/boundary_files.py,
+    # app/services/boundaries.py, app/api/boundaries.py, app/api/admin_page.py, static/admin)
+    "boundary_row": {
+        "vi": "{file}, dòng {row} (mã {feature}):",
+        "en": "{file}, row {row} (code {feature}):",
+    },
+    "boundary_more_problems": {
+        "vi": "… và {count} lỗi khác.",
+        "en": "… and {count} more problems.",
+    },
+    "boundary_format": {
+        "vi": "Không đọc được tệp '{file}': chỉ nhận GeoJSON (.geojson, .json), GeoPackage (.gpkg) "
+        "hoặc Shapefile (.shp cùng .shx, .dbf, .prj; hoặc tất cả nén trong một tệp .zip).",
+        "en": "Cannot read '{file}': only GeoJSON (.geojson, .json), GeoPackage (.gpkg) or "
+        "Shapefile (.shp with its .shx, .dbf, .prj; or all of them in one .zip) are accepted.",
+    },
+    "boundary_not_format": {
+        "vi": "Tệp '{file}' không phải {format} như tên tệp cho biết.",
+        "en": "'{file}' is not a {format} file, as its name says.",
+    },
+    "boundary_unreadable": {
+        "vi": "Không đọc được tệp '{file}' ({reason}).",
+        "en": "Cannot read '{file}' ({reason}).",
+    },
+    "boundary_zip_too_large": {
+        "vi": "Tệp nén '{file}' giải nén ra quá lớn.",
+        "en": "The zip '{file}' is too large once unpacked.",
+    },
+    "boundary_zip_no_shapefile": {
+        "vi": "Tệp nén '{file}' không có Shapefile (.shp) nào.",
+        "en": "The zip '{file}' holds no Shapefile (.shp).",
+    },
+    "boundary_shapefile_parts": {
+        "vi": "Shapefile '{file}' thiếu tệp đi kèm: {missing}. Gửi .shp cùng .shx, .dbf và .prj "
+        "(có thể nén chung trong một tệp .zip).",
+        "en": "The Shapefile '{file}' lacks {missing}. Send the .shp with its .shx, .dbf and .prj "
+        "(zipped together if you like).",
+    },
+    "boundary_choose_layer": {
+        "vi": "Tệp '{file}' có nhiều lớp: {layers}. Hãy chọn một lớp.",
+        "en": "'{file}' has several layers: {layers}. Choose one.",
+    },
+    "boundary_no_layer": {
+        "vi": "Tệp '{file}' không có lớp '{layer}'. Các lớp có trong tệp: {layers}.",
+        "en": "'{file}' has no layer '{layer}'. Its layers: {layers}.",
+    },
+    "boundary_empty": {
+        "vi": "Tệp '{file}' không có đối tượng nào.",
+        "en": "'{file}' has no features.",
+    },
+    "boundary_too_many": {
+        "vi": "Tệp '{file}' có hơn {max} đối tượng.",
+        "en": "'{file}' has more than {max} features.",
+    },
+    "boundary_no_crs": {
+        "vi": "Tệp '{file}' không ghi hệ tọa độ (Shapefile thiếu tệp .prj?). Hãy cho biết hệ tọa "
+        "độ, ví dụ EPSG:9210 (VN-2000), EPSG:32648 hoặc EPSG:32649 (UTM 48N/49N), EPSG:4326 "
+        "(kinh độ, vĩ độ).",
+        "en": "'{file}' does not say its coordinate system (a Shapefile without its .prj?). Name "
+        "it, e.g. EPSG:9210 (VN-2000), EPSG:32648 or EPSG:32649 (UTM 48N/49N), EPSG:4326 "
+        "(longitude, latitude).",
+    },
+    "boundary_unknown_crs": {
+        "vi": "Không biết hệ tọa độ '{crs}'. Dùng mã EPSG, ví dụ EPSG:9210 hoặc EPSG:32649.",
+        "en": "Unknown coordinate system '{crs}'. Use an EPSG code, e.g. EPSG:9210 or EPSG:32649.",
+    },
+    "boundary_no_code_field": {
+        "vi": "Tệp '{file}' không có cột mã '{field}'. Các cột: {fields}. Hãy chọn cột mã.",
+        "en": "'{file}' has no code column '{field}'. Its columns: {fields}. Choose the "
+        "code column.",
+    },
+    "boundary_no_name_field": {
+        "vi": "Tệp '{file}' không có cột tên '{field}'. Các cột: {fields}. Hãy chọn cột tên.",
+        "en": "'{file}' has no name column '{field}'. Its columns: {fields}. Choose the "
+        "name column.",
+    },
+    "boundary_empty_code": {"vi": "thiếu mã (cột {field}).", "en": "no code (column {field})."},
+    "boundary_bad_code": {
+        "vi": "mã (cột {field}) dài quá {max} ký tự hoặc có ký tự không hợp lệ.",
+        "en": "the code (column {field}) is longer than {max} characters or has an invalid "
+        "character.",
+    },
+    "boundary_duplicate_code": {
+        "vi": "mã này trùng với dòng {first}; mỗi mã chỉ được dùng một lần.",
+        "en": "the same code as row {first}; each code must be used once.",
+    },
+    "boundary_empty_name": {"vi": "thiếu tên (cột {field}).", "en": "no name (column {field})."},
+    "boundary_bad_name": {
+        "vi": "tên (cột {field}) dài quá {max} ký tự hoặc có ký tự không hợp lệ.",
+        "en": "the name (column {field}) is longer than {max} characters or has an invalid "
+        "character.",
+    },
+    "boundary_bad_text": {
+        "vi": "cột {field} có ký tự không hợp lệ (NUL).",
+        "en": "column {field} holds an invalid character (NUL).",
+    },
+    "boundary_not_whole_number": {
+        "vi": "cột {field} phải là số nguyên (nhận được '{value}').",
+        "en": "column {field} must be a whole number (got '{value}').",
+    },
+    "boundary_no_geometry": {"vi": "không có hình học.", "en": "no geometry."},
+    "boundary_not_polygon": {
+        "vi": "cần một vùng (polygon), nhưng đây là {type}.",
+        "en": "a polygon is needed, this is a {type}.",
+    },
+    "boundary_invalid": {
+        "vi": "hình học không hợp lệ ({reason}) và không sửa được thành một vùng.",
+        "en": "an invalid geometry ({reason}) that cannot be repaired into a polygon.",
+    },
+    "boundary_no_area": {"vi": "vùng có diện tích bằng 0.", "en": "the polygon has no area."},
+    "boundary_settlement_parts": {
+        "vi": "một khu dân cư phải là một vùng liền, vùng này có {parts} phần.",
+        "en": "a settlement must be one polygon; this one has {parts} parts.",
+    },
+    "boundary_repaired": {
+        "vi": "hình học không hợp lệ ({reason}) đã được sửa tự động; hãy xem lại trên bản đồ.",
+        "en": "an invalid geometry ({reason}) was repaired; check it on the map.",
+    },
+    "boundary_out_of_range": {
+        "vi": "tọa độ nằm ngoài kinh độ -180…180, vĩ độ -90…90 khi đọc theo hệ tọa độ {crs}. "
+        "Hãy kiểm tra hệ tọa độ của tệp.",
+        "en": "coordinates beyond longitude -180…180, latitude -90…90 when read in {crs}. Check "
+        "the file's coordinate system.",
+    },
+    "boundary_all_out_of_range": {
+        "vi": "Tọa độ của tệp '{file}' nằm ngoài kinh độ -180…180, vĩ độ -90…90 khi đọc theo hệ "
+        "tọa độ {crs}: có lẽ hệ tọa độ bị sai (tọa độ tính bằng mét của VN-2000 hay UTM?). Hãy "
+        "chọn đúng hệ, ví dụ EPSG:9210 (VN-2000) hoặc EPSG:32649 (UTM 49N).",
+        "en": "The coordinates of '{file}' are beyond longitude -180…180, latitude -90…90 when "
+        "read in {crs}: the coordinate system is likely wrong (metres of VN-2000 or UTM?). Name "
+        "the right one, e.g. EPSG:9210 (VN-2000) or EPSG:32649 (UTM 49N).",
+    },
+    "boundary_far_from_vietnam": {
+        "vi": "Tệp '{file}' nằm xa Việt Nam (kinh độ {west}…{east}, vĩ độ {south}…{north}) khi đọc "
+        "theo hệ tọa độ {crs}. Có lẽ hệ tọa độ bị sai: hãy chọn đúng hệ, ví dụ EPSG:9210 "
+        "(VN-2000) hoặc EPSG:32649 (UTM 49N).",
+        "en": "'{file}' lies far from Vietnam (longitude {west}…{east}, latitude {south}…{north}) "
+        "when read in {crs}. The coordinate system is likely wrong: name the right one, e.g. "
+        "EPSG:9210 (VN-2000) or EPSG:32649 (UTM 49N).",
+    },
+    "boundary_feature_far": {
+        "vi": "nằm xa Việt Nam khi đọc theo hệ tọa độ {crs}.",
+        "en": "lies far from Vietnam when read in {crs}.",
+    },
+    "boundary_outside_vietnam": {
+        "vi": "Một phần tệp '{file}' nằm ngoài Việt Nam (kinh độ {west}…{east}, vĩ độ "
+        "{south}…{north}, hệ tọa độ {crs}); hãy kiểm tra trên bản đồ.",
+        "en": "Part of '{file}' lies outside Vietnam (longitude {west}…{east}, latitude "
+        "{south}…{north}, read in {crs}); check it on the map.",
+    },
+    "boundary_crs_area": {
+        "vi": "Tệp '{file}' nằm ngoài vùng dùng hệ tọa độ {crs} ({area}); nếu ranh giới lệch "
+        "trên bản đồ, hãy chọn đúng múi VN-2000 hoặc UTM.",
+        "en": "'{file}' lies outside the area {crs} is meant for ({area}); if the boundaries "
+        "look shifted on the map, name the right VN-2000 or UTM zone.",
+    },
+    "boundary_kept_wards": {
+        "vi": "{count} phường/xã đã lưu trước đây không có trong tệp '{file}' và được giữ lại: "
+        "{codes}.",
+        "en": "{count} wards stored before are not in '{file}' and were kept: {codes}.",
+    },
+    "boundary_kept_settlements": {
+        "vi": "{count} khu dân cư đã lưu trước đây không có trong tệp '{file}' và được giữ lại: "
+        "{codes}.",
+        "en": "{count} settlements stored before are not in '{file}' and were kept: {codes}.",
+    },
+    "boundary_city_name_required": {
+        "vi": "Thành phố mới cần có tên.",
+        "en": "A new city needs a name.",
+    },
+    "boundary_file_required": {
+        "vi": "Cần gửi tệp ranh giới phường/xã (trường '{field}' là một tệp).",
+        "en": "The ward boundaries file is needed (field '{field}' is a file).",
+    },
+    "multipart_required": {
+        "vi": "Nội dung gửi lên phải là multipart/form-data (tệp kèm các trường).",
+        "en": "The request body must be multipart/form-data (files and fields).",
+    },
+    "page.admin_title": {"vi": "Quản trị", "en": "Administration"},
+    "page.admin_intro": {
+        "vi": "Người dùng, vai trò và điện thoại ở các thành phố bạn quản trị; công bố bản đồ; "
+        "ranh giới phường/xã và khu dân cư.",
+        "en": "People, roles and phones in the cities you administer; publishing maps; ward and "
+        "settlement boundaries.",
+    },
+    "page.admin_forbidden_title": {"vi": "Không có quyền quản trị", "en": "No admin role"},
+    "page.admin_forbidden": {
+        "vi": "Chỉ quản trị thành phố và quản trị quốc gia mở được trang này. Hãy nhờ quản trị "
+        "thành phố cấp vai trò nếu bạn cần.",
+        "en": "Only city admins and national admins can open this page. Ask your city admin for "
+        "a role if you need one.",
+    },
+    "page.admin_people": {"vi": "Người dùng", "en": "People"},
+    "page.admin_add_person": {"vi": "Thêm người", "en": "Add a person"},
+    "page.admin_display_name": {"vi": "Họ và tên", "en": "Full name"},
+    "page.admin_username_hint": {
+        "vi": "Chữ thường không dấu, số, dấu chấm hoặc gạch ngang, ví dụ tnv-hoa.",
+        "en": "Lowercase letters without accents, digits, dots or dashes, e.g. tnv-hoa.",
+    },
+    "page.admin_password_optional": {
+        "vi": "Mật khẩu (không bắt buộc)",
+        "en": "Password (optional)",
+    },
+    "page.admin_password_hint": {
+        "vi": "Tình nguyện viên không cần mật khẩu: điện thoại đăng nhập bằng mã QR.",
+        "en": "Volunteers need no password: their phone signs in with a QR code.",
+    },
+    "page.admin_add": {"vi": "Thêm", "en": "Add"},
+    "page.admin_added": {
+        "vi": "Đã thêm {name}. Hãy cấp vai trò cho người này.",
+        "en": "{name} added. Now give them a role.",
+    },
+    "page.admin_search": {"vi": "Tìm theo tên", "en": "Search by name"},
+    "page.admin_loading": {"vi": "Đang tải…", "en": "Loading…"},
+    "page.admin_no_people": {
+        "vi": "Chưa có ai trong các thành phố bạn quản trị.",
+        "en": "Nobody in the cities you administer yet.",
+    },
+    "page.admin_you": {"vi": "(bạn)", "en": "(you)"},
+    "page.admin_disabled": {"vi": "Đã khoá", "en": "Disabled"},
+    "page.admin_phones_count": {"vi": "{n} điện thoại", "en": "{n} phones"},
+    "page.admin_roles": {"vi": "Vai trò", "en": "Roles"},
+    "page.admin_no_roles": {"vi": "Chưa có vai trò.", "en": "No role yet."},
+    "page.admin_remove_role": {"vi": "Bỏ vai trò", "en": "Remove"},
+    "page.admin_role_removed": {"vi": "Đã bỏ vai trò {role}.", "en": "Role {role} removed."},
+    "page.admin_give_role": {"vi": "Cấp vai trò", "en": "Give a role"},
+    "page.admin_role": {"vi": "Vai trò", "en": "Role"},
+    "page.admin_city": {"vi": "Thành phố", "en": "City"},
+    "page.admin_ward": {"vi": "Phường/xã", "en": "Ward"},
+    "page.admin_whole_city": {"vi": "Cả thành phố", "en": "The whole city"},
+    "page.admin_role_given": {"vi": "Đã cấp vai trò {role}.", "en": "Role {role} given."},
+    "page.admin_ward_required": {
+        "vi": "Chọn phường/xã mà trưởng khu phố / phường phụ trách.",
+        "en": "Choose the ward this ward leader leads.",
+    },
+    "page.admin_phones": {"vi": "Điện thoại", "en": "Phones"},
+    "page.admin_device_name": {"vi": "Tên điện thoại", "en": "Phone name"},
+    "page.admin_device_placeholder": {
+        "vi": "ví dụ: điện thoại của Hoa",
+        "en": "e.g. Hoa's phone",
+    },
+    "page.admin_make_qr": {
+        "vi": "Tạo mã QR đăng nhập điện thoại",
+        "en": "Make a phone sign-in QR code",
+    },
+    "page.admin_qr_alt": {
+        "vi": "Mã QR đăng nhập điện thoại cho {name}",
+        "en": "Phone sign-in QR code for {name}",
+    },
+    "page.admin_qr_hint": {
+        "vi": "Quét mã bằng camera của điện thoại, hoặc mở liên kết này trên điện thoại. Chỉ "
+        "dùng được một lần, đến {time}.",
+        "en": "Scan the code with the phone's camera, or open this link on the phone. It works "
+        "once, until {time}.",
+    },
+    "page.admin_no_phones": {"vi": "Chưa có điện thoại nào.", "en": "No phone yet."},
+    "page.admin_phone_added": {"vi": "thêm lúc {time}", "en": "added {time}"},
+    "page.admin_phone_used": {"vi": "dùng lần cuối {time}", "en": "last used {time}"},
+    "page.admin_phone_never_used": {"vi": "chưa dùng", "en": "not used yet"},
+    "page.admin_phone_active": {"vi": "Đang dùng", "en": "Active"},
+    "page.admin_phone_revoked": {"vi": "Đã thu hồi", "en": "Revoked"},
+    "page.admin_phone_expired": {"vi": "Hết hạn", "en": "Expired"},
+    "page.admin_revoke": {"vi": "Thu hồi", "en": "Revoke"},
+    "page.admin_revoke_confirm": {
+        "vi": "Thu hồi điện thoại “{name}”? Điện thoại sẽ phải đăng nhập lại; phiếu chưa gửi vẫn "
+        "còn trên máy.",
+        "en": "Revoke the phone “{name}”? It will have to sign in again; surveys not yet sent "
+        "stay on it.",
+    },
+    "page.admin_revoked": {
+        "vi": "Đã thu hồi điện thoại “{name}”.",
+        "en": "Phone “{name}” revoked.",
+    },
+    "page.admin_account": {"vi": "Tài khoản", "en": "Account"},
+    "page.admin_new_password": {"vi": "Mật khẩu mới", "en": "New password"},
+    "page.admin_set_password": {"vi": "Đặt mật khẩu", "en": "Set password"},
+    "page.admin_password_set": {
+        "vi": "Đã đặt mật khẩu; các lần đăng nhập trước của người này đã bị đăng xuất.",
+        "en": "Password set; this person's earlier sign-ins were signed out.",
+    },
+    "page.admin_disable": {"vi": "Khoá tài khoản", "en": "Disable account"},
+    "page.admin_enable": {"vi": "Mở khoá tài khoản", "en": "Enable account"},
+    "page.admin_disable_confirm": {
+        "vi": "Khoá tài khoản của {name}? Mọi điện thoại và phiên đăng nhập của người này sẽ bị "
+        "đăng xuất.",
+        "en": "Disable {name}'s account? Every phone and sign-in of theirs is signed out.",
+    },
+    "page.admin_disabled_done": {
+        "vi": "Đã khoá tài khoản của {name}.",
+        "en": "{name}'s account is disabled.",
+    },
+    "page.admin_enabled_done": {
+        "vi": "Đã mở khoá tài khoản của {name}.",
+        "en": "{name}'s account is enabled again.",
+    },
+    "page.admin_cities": {"vi": "Thành phố", "en": "Cities"},
+    "page.admin_no_cities": {
+        "vi": "Chưa có thành phố nào. Thêm thành phố ở phần ranh giới bên dưới.",
+        "en": "No city yet. Add one under boundaries below.",
+    },
+    "page.admin_city_counts": {
+        "vi": "{wards} phường/xã · {settlements} khu dân cư",
+        "en": "{wards} wards · {settlements} settlements",
+    },
+    "page.admin_publish": {
+        "vi": "Công bố bản đồ và chỉ số cấp khu dân cư",
+        "en": "Publish settlement-level maps and indicators",
+    },
+    "page.admin_publish_hint": {
+        "vi": "Ai cũng xem được bản đồ và tỷ lệ của từng khu dân cư; không bao giờ thấy hộ gia "
+        "đình nào.",
+        "en": "Anyone can see the maps and shares of each settlement; never a single household.",
+    },
+    "page.admin_published": {"vi": "Đã công bố {city}.", "en": "{city} is published."},
+    "page.admin_unpublished": {
+        "vi": "Đã thôi công bố {city}.",
+        "en": "{city} is no longer published.",
+    },
+    "page.admin_boundaries": {
+        "vi": "Ranh giới phường/xã và khu dân cư",
+        "en": "Ward and settlement boundaries",
+    },
+    "page.admin_boundaries_hint": {
+        "vi": "GeoJSON, GeoPackage (.gpkg) hoặc Shapefile nén .zip (gồm .shp, .shx, .dbf, .prj). "
+        "Phường/xã và khu dân cư được nhận theo mã: nhập lại tệp đã sửa sẽ cập nhật ranh giới "
+        "và xếp lại các hộ đã khảo sát.",
+        "en": "GeoJSON, GeoPackage (.gpkg) or a zipped Shapefile (.shp, .shx, .dbf, .prj). Wards "
+        "and settlements are matched by code: importing a corrected file again updates the "
+        "boundaries and places the surveyed households again.",
+    },
+    "page.admin_new_city": {"vi": "Thành phố mới…", "en": "New city…"},
+    "page.admin_city_slug": {
+        "vi": "Mã thành phố (dùng trong địa chỉ web)",
+        "en": "City code (used in web addresses)",
+    },
+    "page.admin_city_slug_hint": {
+        "vi": "Chữ thường không dấu, số và gạch ngang, ví dụ hoi-an.",
+        "en": "Lowercase letters without accents, digits and dashes, e.g. hoi-an.",
+    },
+    "page.admin_city_name": {"vi": "Tên thành phố", "en": "City name"},
+    "page.admin_province": {"vi": "Tỉnh (không bắt buộc)", "en": "Province (optional)"},
+    "page.admin_wards_file": {"vi": "Tệp ranh giới phường/xã", "en": "Ward boundaries file"},
+    "page.admin_settlements_file": {
+        "vi": "Tệp ranh giới khu dân cư (không bắt buộc)",
+        "en": "Settlement boundaries file (optional)",
+    },
+    "page.admin_file_options": {
+        "vi": "Tuỳ chọn tệp: hệ tọa độ, lớp, tên cột",
+        "en": "File options: coordinate system, layer, column names",
+    },
+    "page.admin_crs": {
+        "vi": "Hệ tọa độ (khi tệp không ghi, ví dụ Shapefile thiếu .prj)",
+        "en": "Coordinate system (when the file has none, e.g. a Shapefile without .prj)",
+    },
+    "page.admin_crs_hint": {
+        "vi": "Mã EPSG, ví dụ EPSG:9210 (VN-2000), EPSG:32648 hoặc EPSG:32649 (UTM 48N/49N), "
+        "EPSG:4326 (kinh độ, vĩ độ).",
+        "en": "An EPSG code, e.g. EPSG:9210 (VN-2000), EPSG:32648 or EPSG:32649 (UTM 48N/49N), "
+        "EPSG:4326 (longitude, latitude).",
+    },
+    "page.admin_wards_options": {"vi": "Tệp phường/xã", "en": "Ward file"},
+    "page.admin_settlements_options": {"vi": "Tệp khu dân cư", "en": "Settlement file"},
+    "page.admin_layer": {
+        "vi": "Lớp (khi GeoPackage có nhiều lớp)",
+        "en": "Layer (when a GeoPackage has several)",
+    },
+    "page.admin_code_field": {"vi": "Cột mã", "en": "Code column"},
+    "page.admin_name_field": {"vi": "Cột tên", "en": "Name column"},
+    "page.admin_ward_field": {
+        "vi": "Cột mã phường/xã của khu dân cư",
+        "en": "Column with the settlement's ward code",
+    },
+    "page.admin_import": {"vi": "Nhập ranh giới", "en": "Import boundaries"},
+    "page.admin_uploading": {"vi": "Đang tải lên… {percent}%", "en": "Uploading… {percent}%"},
+    "page.admin_importing": {
+        "vi": "Đang kiểm tra và lưu ranh giới… (có thể mất một phút)",
+        "en": "Checking and storing the boundaries… (this may take a minute)",
+    },
+    "page.admin_imported": {
+        "vi": "Đã nhập {city}: {wards} phường/xã, {settlements} khu dân cư; {households} hộ đã "
+        "khảo sát được xếp lại.",
+        "en": "{city} imported: {wards} wards, {settlements} settlements; {households} surveyed "
+        "households placed again.",
+    },
+    "page.admin_import_refused": {
+        "vi": "Chưa nhập gì: hãy sửa các lỗi sau rồi thử lại.",
+        "en": "Nothing was imported: fix these problems and try again.",
+    },
+    "page.admin_warnings": {"vi": "Lưu ý", "en": "Please check"},
+    "page.admin_choose_file": {
+        "vi": "Chọn tệp ranh giới phường/xã.",
+        "en": "Choose the ward boundaries file.",
+    },
+    "page.admin_files_too_large": {
+        "vi": "Các tệp quá lớn (tối đa {mb} MB).",
+        "en": "The files are too large (at most {mb} MB).",
+    },
+    "page.admin_network_error": {
+        "vi": "Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại.",
+        "en": "Cannot reach the server. Check the network and try again.",
+    },
+    "page.admin_error": {
+        "vi": "Lỗi {status}. Hãy thử lại sau.",
+        "en": "Error {status}. Try again later.",
+    },
+    "page.admin_signed_out": {
+        "vi": "Phiên đăng nhập đã hết. Tải lại trang để đăng nhập lại.",
+        "en": "Your session has ended. Reload the page to sign in again.",
+    },
+    "page.admin_cancel": {"vi": "Hủy", "en": "Cancel"},
+    "page.admin_confirm": {"vi": "Đồng ý", "en": "Confirm"},
 }
 
 
