@@ -21,21 +21,14 @@ from app.api.deps import (
 )
 from app.api.requests import json_object
 from app.api.responses import JSON
-from app.api.schemas import ErrorOut, SubmissionRecord, record_out
+from app.api.schemas import WRITE_ERRORS, ErrorOut, SubmissionRecord, record_out
 from app.errors import InvalidInput, Problem
 from app.services import review
 from app.services.intake import prepare_submission
 from app.services.submissions import redact
 
 router = APIRouter(tags=["review"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut},
-    403: {"model": ErrorOut},
-    404: {"model": ErrorOut},
-    409: {"model": ErrorOut},
-    415: {"model": ErrorOut},
-    422: {"model": ErrorOut},
-}
+ERRORS = WRITE_ERRORS
 
 
 class ReviewIn(BaseModel):

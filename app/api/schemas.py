@@ -94,6 +94,15 @@ class ErrorOut(BaseModel):
     errors: list[FieldError] = []
 
 
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses: each status answered with the one error shape (ErrorOut)."""
+    return {status: {"model": ErrorOut} for status in statuses}
+
+
+# What a JSON write may answer besides success.
+WRITE_ERRORS = error_responses(401, 403, 404, 409, 415, 422)
+
+
 class BatchItemOut(BaseModel):
     index: int
     id: str | None

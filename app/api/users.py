@@ -12,20 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.deps import AuthDep, CityPath, CurrentUser, EngineDep, IdPath
 from app.api.requests import json_object
 from app.api.responses import JSON
-from app.api.schemas import ErrorOut
+from app.api.schemas import WRITE_ERRORS
 from app.services import accounts, places
 from app.services.access import Role
 from app.services.enrolment import enrolment_url, qr_svg
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut},
-    403: {"model": ErrorOut},
-    404: {"model": ErrorOut},
-    409: {"model": ErrorOut},
-    415: {"model": ErrorOut},
-    422: {"model": ErrorOut},
-}
+ERRORS = WRITE_ERRORS
 
 
 class UserIn(BaseModel):

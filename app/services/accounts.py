@@ -28,6 +28,28 @@ def _actor(actor: Principal | None) -> tuple[int | None, str]:
     return (actor.user_id, actor.username) if actor else (None, "cli")
 
 
+async def _on_record(
+    connection: AsyncConnection,
+    actor: Principal | None,
+    action: str,
+    user_id: int,
+    old: Any = None,
+    new: Any = None,
+) -> None:
+    """Keep a change to a person on record (the command line acts as `cli`)."""
+    actor_id, actor_name = _actor(actor)
+    await queries.audit(
+        connection,
+        actor_id=actor_id,
+        actor=actor_name,
+        action=action,
+        entity="user",
+        entity_id=str(user_id),
+        old=old,
+        new=new,
+    )
+
+
 async def _managed_user(
     connection: AsyncConnection, actor: Principal | None, user_id: int
 ) -> dict[str, Any]:
@@ -81,20 +103,17 @@ async def create_user(
     if actor is not None and not actor.has_role("city_admin"):
         raise Forbidden("not_allowed")
     password_hash = hash_password(password) if password else None
-    actor_id, actor_name = _actor(actor)
     async with engine.begin() as connection:
         user_id = await queries.insert_user(
             connection, username, display_name, password_hash, is_demo
         )
         if user_id is None:
             raise Conflict("username_taken", username=username)
-        await queries.audit(
+        await _on_record(
             connection,
-            actor_id=actor_id,
-            actor=actor_name,
-            action="user.create",
-            entity="user",
-            entity_id=str(user_id),
+            actor,
+            "user.create",
+            user_id,
             new={"username": username, "display_name": display_name},
         )
     return {"id": user_id, "username": username, "display_name": display_name}
@@ -123,17 +142,14 @@ async def update_user(
         values["password_hash"] = hash_password(password)
     if is_active is not None:
         values["is_active"] = is_active
-    actor_id, actor_name = _actor(actor)
     async with engine.begin() as connection:
         user = await _managed_user(connection, actor, user_id)
         await queries.update_user(connection, user_id, **values)
-        await queries.audit(
+        await _on_record(
             connection,
-            actor_id=actor_id,
-            actor=actor_name,
-            action="user.update",
-            entity="user",
-            entity_id=str(user_id),
+            actor,
+            "user.update",
+            user_id,
             old={k: user.get(k) for k in ("display_name", "is_active") if k in values},
             new={k: ("***" if k == "password_hash" else v) for k, v in values.items()},
         )
@@ -153,7 +169,7 @@ async def grant_role(
     """Give a person a role on a place (a city, or a ward of it)."""
     if role not in ROLES:
         raise InvalidInput([Problem("role", "invalid_choice", {"value": role, "allowed": ROLES})])
-    actor_id, actor_name = _actor(actor)
+    actor_id = _actor(actor)[0]
     async with engine.begin() as connection:
         city_id: int | None = None
         if role == "national_admin":
@@ -181,17 +197,13 @@ async def grant_role(
             if actor is not None and not actor.can_manage_city(city_id):
                 raise NotFound("unknown_city", city=city_slug or str(city_id))
         await _managed_user(connection, actor, user_id)
-        grant_id = await queries.insert_grant(
-            connection, user_id, role, city_id, ward_id, actor_id
-        )
+        grant_id = await queries.insert_grant(connection, user_id, role, city_id, ward_id, actor_id)
         if grant_id is not None:
-            await queries.audit(
+            await _on_record(
                 connection,
-                actor_id=actor_id,
-                actor=actor_name,
-                action="role.grant",
-                entity="user",
-                entity_id=str(user_id),
+                actor,
+                "role.grant",
+                user_id,
                 new={"role": role, "city_id": city_id, "ward_id": ward_id},
             )
     return {"id": grant_id, "role": role, "city_id": city_id, "ward_id": ward_id}
@@ -201,7 +213,6 @@ async def revoke_role(
     engine: AsyncEngine, auth: Authenticator, actor: Principal | None, user_id: int, grant_id: int
 ) -> None:
     """Take a role away (refused at once in this process, within seconds elsewhere)."""
-    actor_id, actor_name = _actor(actor)
     async with engine.begin() as connection:
         await _managed_user(connection, actor, user_id)
         grants = {g["id"]: g for g in await queries.grants_of(connection, user_id)}
@@ -213,13 +224,11 @@ async def revoke_role(
         if grant["city_id"] and actor and not actor.can_manage_city(grant["city_id"]):
             raise NotFound("grant_not_found", id=grant_id)
         await queries.delete_grant(connection, grant_id)
-        await queries.audit(
+        await _on_record(
             connection,
-            actor_id=actor_id,
-            actor=actor_name,
-            action="role.revoke",
-            entity="user",
-            entity_id=str(user_id),
+            actor,
+            "role.revoke",
+            user_id,
             old={k: grant[k] for k in ("role", "city_id", "ward_id")},
         )
     auth.forget()  # roles live in the token cache: everyone re-reads theirs
@@ -243,16 +252,14 @@ async def enrolment(
 ) -> tuple[str, datetime]:
     """A one-time code to enrol a phone for a person: (code, expires_at)."""
     device_name = (device_name or "").strip()[:80] or "phone"
-    actor_id, actor_name = _actor(actor)
+    actor_id = _actor(actor)[0]
     async with engine.begin() as connection:
         await _managed_user(connection, actor, user_id)
-        await queries.audit(
+        await _on_record(
             connection,
-            actor_id=actor_id,
-            actor=actor_name,
-            action="device.enrolment",
-            entity="user",
-            entity_id=str(user_id),
+            actor,
+            "device.enrolment",
+            user_id,
             new={"device_name": device_name},
         )
     return await auth.new_enrolment(engine, user_id, device_name, actor_id)
@@ -275,14 +282,11 @@ async def revoke_device(
             raise NotFound("device_not_found", id=str(token_id))
         await _managed_user(connection, actor, owner)
     await auth.revoke(engine, token_id=token_id)
-    actor_id, actor_name = _actor(actor)
     async with engine.begin() as connection:
-        await queries.audit(
+        await _on_record(
             connection,
-            actor_id=actor_id,
-            actor=actor_name,
-            action="device.revoke",
-            entity="user",
-            entity_id=str(owner),
+            actor,
+            "device.revoke",
+            owner,
             old={"token_id": str(token_id)},
         )
