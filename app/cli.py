@@ -86,10 +86,25 @@ def cmd_write_boundaries(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _stage_progress() -> Callable[[str, int, int], None]:
+    """A progress line per stage (checking wards, storing wards, ...) from running counts."""
+    bars: dict[str, Callable[[int], None]] = {}
+    done: dict[str, int] = {}
+
+    def report(stage: str, count: int, total: int) -> None:
+        if stage not in bars:
+            bars[stage], done[stage] = _progress(total, stage), 0
+        bars[stage](count - done[stage])
+        done[stage] = count
+
+    return report
+
+
 def cmd_import_boundaries(settings: Settings, args: argparse.Namespace) -> int:
-    """Import (or update) a city's wards and settlements from GeoJSON files."""
+    """Import (or update) a city's wards and settlements from GeoJSON, GeoPackage or Shapefile."""
     from app.db.migrate import upgrade_to_head
-    from app.services.boundaries import import_city
+    from app.errors import InvalidInput
+    from app.services.boundaries import LayerOptions, import_city
 
     upgrade_to_head(settings.sync_database_url)
     engine = create_engine(settings.sync_database_url)
@@ -102,12 +117,29 @@ def cmd_import_boundaries(settings: Settings, args: argparse.Namespace) -> int:
                 province=args.province,
                 wards_path=Path(args.wards),
                 settlements_path=Path(args.settlements) if args.settlements else None,
+                crs=args.crs,
+                wards_options=LayerOptions(args.layer, args.code_field, args.name_field),
+                settlements_options=LayerOptions(
+                    args.settlements_layer,
+                    args.settlements_code_field,
+                    args.settlements_name_field,
+                    args.settlements_ward_field,
+                ),
+                progress=_stage_progress(),
             )
+    except InvalidInput as exc:
+        print("nothing was imported:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem.message(args.lang)}", file=sys.stderr)
+        return 2
     finally:
         engine.dispose()
+    for warning in summary.warnings:
+        print(f"warning: {warning.message(args.lang)}", file=sys.stderr)
+    read_in = "; ".join(f"{layer} read in {crs}" for layer, crs in summary.crs.items())
     print(
         f"{args.city}: {summary.wards} wards, {summary.settlements} settlements, "
-        f"{summary.households_replaced} stored households placed again"
+        f"{summary.households_replaced} stored households placed again ({read_in})"
     )
     return 0
 
@@ -349,8 +381,27 @@ def build_parser() -> argparse.ArgumentParser:
     boundaries.add_argument("--city", required=True, help="slug, e.g. tam-ky")
     boundaries.add_argument("--name", required=True, help="display name, e.g. 'Tam Kỳ'")
     boundaries.add_argument("--province")
-    boundaries.add_argument("--wards", required=True, help="GeoJSON of ward polygons (code, name)")
-    boundaries.add_argument("--settlements", help="GeoJSON of settlement polygons")
+    boundaries.add_argument(
+        "--wards",
+        required=True,
+        help="ward polygons: GeoJSON, GeoPackage, Shapefile (.shp beside .dbf/.shx/.prj, or .zip)",
+    )
+    boundaries.add_argument("--settlements", help="settlement polygons (same formats)")
+    boundaries.add_argument(
+        "--crs",
+        help="CRS of files without one (or over a wrong one), "
+        "e.g. EPSG:9210 (VN-2000), EPSG:32649 (UTM 49N)",
+    )
+    boundaries.add_argument("--layer", help="the wards' GeoPackage layer (default: the only one)")
+    boundaries.add_argument("--code-field", default="code", help="the wards' code column")
+    boundaries.add_argument("--name-field", default="name", help="the wards' name column")
+    boundaries.add_argument("--settlements-layer", help="the settlements' GeoPackage layer")
+    boundaries.add_argument("--settlements-code-field", default="code")
+    boundaries.add_argument("--settlements-name-field", default="name")
+    boundaries.add_argument(
+        "--settlements-ward-field", default="ward_code", help="each settlement's ward code"
+    )
+    boundaries.add_argument("--lang", choices=("vi", "en"), default="en", help="of messages")
     boundaries.set_defaults(run=cmd_import_boundaries)
 
     print_maps = commands.add_parser("print-maps", help=cmd_print_maps.__doc__)

@@ -582,6 +582,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Cannot read '{file}': only GeoJSON (.geojson, .json), GeoPackage (.gpkg) or "
         "Shapefile (.shp with its .shx, .dbf, .prj; or all of them in one .zip) are accepted.",
     },
+    "boundary_no_file": {"vi": "Không có tệp '{file}'.", "en": "There is no file '{file}'."},
     "boundary_not_format": {
         "vi": "Tệp '{file}' không phải {format} như tên tệp cho biết.",
         "en": "'{file}' is not a {format} file, as its name says.",

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from app.api import (
     attachments,
     auth,
+    boundaries,
     collect,
     docs,
     exports,
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         review_page,
         users,
         home,
+        boundaries,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in
         # a layer that matches every route twice per request, which cost ~23 us of CPU per
@@ -128,7 +130,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if not any(getattr(route, "path", None) == "/static" for route in app.routes):
         static = StaticFiles(directory=settings.static_dir, check_dir=False)
         app.mount("/static", static, name="static")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        larger=[(boundaries.UPLOAD_PATH, settings.max_boundary_upload_bytes)],
+    )
     basemap = origin_of(settings.basemap_tiles_url)
     app.add_middleware(
         SecurityHeaders,

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     media_dir: Path = REPO_ROOT / "var" / "media"
     samples_dir: Path = REPO_ROOT / "data" / "samples"
     max_body_bytes: int = 2 * 1024 * 1024
+    # Ward and settlement boundary files uploaded on the admin page (that route only).
+    max_boundary_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     max_batch_items: int = 500
     max_attachments_per_survey: int = 20
     max_attachment_bytes_per_survey: int = 10 * 1024 * 1024

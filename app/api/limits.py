@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -13,19 +16,27 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    """Answer 413 when Content-Length (or the streamed body) exceeds `max_bytes`."""
+    """Answer 413 when Content-Length (or the streamed body) exceeds `max_bytes`, or the
+    larger limit of a path matching one of `larger` (pattern, bytes): boundary uploads."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: Iterable[tuple[str, int]] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = tuple((re.compile(pattern), limit) for pattern, limit in larger)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    def _limit(self, scope: Scope) -> int:
+        path = scope.get("path", "")
+        return next((limit for p, limit in self.larger if p.fullmatch(path)), self.max_bytes)
+
+    async def _refuse(self, scope: Scope, send: Send, max_bytes: int) -> None:
         headers = dict(scope.get("headers") or [])
         language = pick_language(headers.get(b"accept-language", b"").decode("latin-1"))
         body = orjson.dumps(
             {
                 "code": "body_too_large",
-                "detail": translate("body_too_large", language, max=self.max_bytes),
+                "detail": translate("body_too_large", language, max=max_bytes),
                 "errors": [],
             }
         )
@@ -46,14 +57,15 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit(scope) if self.larger else self.max_bytes
         for name, value in scope.get("headers") or []:
             if name == b"content-length":
                 try:
-                    too_large = int(value) > self.max_bytes
+                    too_large = int(value) > max_bytes
                 except ValueError:
                     too_large = True
                 if too_large:
-                    await self._refuse(scope, send)
+                    await self._refuse(scope, send, max_bytes)
                     return
         received = 0
         response_started = False
@@ -63,7 +75,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise BodyTooLarge
             return message
 
@@ -77,4 +89,4 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not response_started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, max_bytes)

@@ -1,16 +1,38 @@
-"""Use case: import a city's ward and settlement boundaries from GeoJSON files."""
+"""Use case: import a city's ward and settlement boundaries (GeoJSON, GeoPackage, Shapefile).
+
+Wards and settlements are matched by code, so a corrected file can be imported again; the
+households already surveyed are placed again by the new lines. An import is one transaction:
+the files are read and checked whole first (app/geo/boundary_files.py), and a refused import
+changes nothing. Wards and settlements stored before but missing from a new file are kept
+(a warning names them): surveys may point at them.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import MultiPolygon, Polygon, shape
+import shapely
 from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.submissions import REPLACE_HOUSEHOLDS
+from app.errors import Forbidden, InvalidInput, NotFound, Problem
+from app.geo.boundary_files import (
+    PROGRESS_EVERY,
+    Layer,
+    LayerOptions,
+    Progress,
+    layer_problem,
+    read_layer,
+)
+from app.services.access import Principal
+
+__all__ = ["Boundaries", "ImportSummary", "LayerOptions", "import_city", "read_boundaries"]
+KEPT_SHOWN = 10  # codes named in the warning about wards or settlements not in the file
 
 
 @dataclass(frozen=True)
@@ -19,118 +41,310 @@ class ImportSummary:
     wards: int
     settlements: int
     households_replaced: int = 0  # stored households whose ward or settlement changed
+    slug: str = ""
+    created: bool = False  # a new city
+    crs: dict[str, str] = field(default_factory=dict)  # layer -> the CRS it was read in
+    warnings: tuple[Problem, ...] = ()
+
+    def as_dict(self, language: str) -> dict[str, Any]:
+        """JSON shape of the summary, warnings in `language`."""
+        return {
+            "city": self.slug,
+            "created": self.created,
+            "wards": self.wards,
+            "settlements": self.settlements,
+            "households_placed_again": self.households_replaced,
+            "crs": self.crs,
+            "warnings": [w.as_dict(language) for w in self.warnings],
+        }
 
 
-def _features(path: Path) -> list[dict[str, Any]]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("type") != "FeatureCollection":
-        raise ValueError(f"{path}: not a GeoJSON FeatureCollection")
-    return list(data["features"])
+@dataclass(frozen=True)
+class Boundaries:
+    """The checked layers of one import."""
+
+    wards: Layer
+    settlements: Layer | None
 
 
-def _multipolygon(geometry: dict[str, Any]) -> str:
-    geom = shape(geometry)
-    if isinstance(geom, Polygon):
-        geom = MultiPolygon([geom])
-    if not isinstance(geom, MultiPolygon):
-        raise ValueError(f"a ward must be a (multi)polygon, got {geom.geom_type}")
-    return geom.wkt
-
-
-def _polygon(geometry: dict[str, Any]) -> str:
-    geom = shape(geometry)
-    if isinstance(geom, MultiPolygon) and len(geom.geoms) == 1:
-        geom = geom.geoms[0]
-    if not isinstance(geom, Polygon):
-        raise ValueError(f"a settlement must be a polygon, got {geom.geom_type}")
-    return geom.wkt
-
-
-def import_city(
-    connection: Connection,
-    *,
-    slug: str,
-    name: str,
-    province: str | None,
+def read_boundaries(
     wards_path: Path,
     settlements_path: Path | None,
-) -> ImportSummary:
-    """Create or update a city with its wards and settlements (matched by code): re-runnable."""
-    city_id = connection.execute(
-        text(
-            "INSERT INTO cities (slug, name, province) VALUES (:slug, :name, :province) "
-            "ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name, province = EXCLUDED.province "
-            "RETURNING id"
-        ),
-        {"slug": slug, "name": name, "province": province},
-    ).scalar_one()
-    ward_ids: dict[str, int] = {}
-    for feature in _features(wards_path):
-        props = feature.get("properties") or {}
-        code = str(props.get("code") or feature.get("id"))
-        ward_ids[code] = connection.execute(
-            text(
-                """
+    *,
+    crs: str | None = None,
+    wards_options: LayerOptions | None = None,
+    settlements_options: LayerOptions | None = None,
+    labels: tuple[str | None, str | None] = (None, None),
+    progress: Progress | None = None,
+) -> Boundaries:
+    """Read and check both files; InvalidInput lists what is wrong in either."""
+    problems: list[Problem] = []
+    wards: Layer | None = None
+    settlements: Layer | None = None
+    try:
+        wards = read_layer(wards_path, "wards", wards_options, crs, labels[0], progress)
+    except InvalidInput as exc:
+        problems += exc.problems
+    if settlements_path is not None:
+        try:
+            settlements = read_layer(
+                settlements_path, "settlements", settlements_options, crs, labels[1], progress
+            )
+        except InvalidInput as exc:
+            problems += exc.problems
+    if problems or wards is None:
+        raise InvalidInput(problems)
+    return Boundaries(wards, settlements)
+
+
+INSERT_CITY = text(
+    """
+INSERT INTO cities (slug, name, province)
+VALUES (CAST(:slug AS text), coalesce(CAST(:name AS text), CAST(:slug AS text)),
+        CAST(:province AS text))
+ON CONFLICT (slug) DO UPDATE SET name = coalesce(CAST(:name AS text), cities.name),
+                                 province = coalesce(CAST(:province AS text), cities.province)
+RETURNING id, (xmax = 0) AS created
+"""
+)
+UPSERT_WARD = text(
+    """
 INSERT INTO wards (city_id, code, name, geom)
-VALUES (:city_id, :code, :name, ST_Multi(ST_MakeValid(ST_GeomFromText(:wkt, 4326))))
+VALUES (:city_id, :code, :name, ST_SetSRID(ST_GeomFromWKB(decode(:wkb, 'hex')), 4326))
 ON CONFLICT (city_id, code) DO UPDATE SET name = EXCLUDED.name, geom = EXCLUDED.geom
 RETURNING id
 """
-            ),
-            {
-                "city_id": city_id,
-                "code": code,
-                "name": props.get("name") or code,
-                "wkt": _multipolygon(feature["geometry"]),
-            },
-        ).scalar_one()
-    settlements = 0
-    for feature in _features(settlements_path) if settlements_path else []:
-        props = dict(feature.get("properties") or {})
-        code = str(props.get("code") or feature.get("id"))
-        threats = props.get("threats") or []
-        connection.execute(
-            text(
-                """
+)
+UPSERT_SETTLEMENT = text(
+    """
 INSERT INTO settlements (city_id, ward_id, code, name, households_estimate, year_settled,
                          land_type, threats, profile, geom)
 VALUES (:city_id, :ward_id, :code, :name, :households_estimate, :year_settled, :land_type,
-        :threats, CAST(:profile AS jsonb), ST_GeomFromText(:wkt, 4326))
+        :threats, CAST(:profile AS jsonb),
+        ST_SetSRID(ST_GeomFromWKB(decode(:wkb, 'hex')), 4326))
 ON CONFLICT (city_id, code) DO UPDATE SET
     ward_id = EXCLUDED.ward_id, name = EXCLUDED.name,
     households_estimate = EXCLUDED.households_estimate, year_settled = EXCLUDED.year_settled,
     land_type = EXCLUDED.land_type, threats = EXCLUDED.threats, profile = EXCLUDED.profile,
     geom = EXCLUDED.geom
 """
+)
+# Settlements imported without a (known) ward code take the ward they lie in.
+PLACE_SETTLEMENTS = text(
+    "UPDATE settlements s SET ward_id = w.id FROM wards w "
+    "WHERE s.city_id = :city_id AND s.ward_id IS NULL AND w.city_id = s.city_id "
+    "AND ST_Intersects(w.geom, ST_PointOnSurface(s.geom))"
+)
+
+
+def _kept(connection: Connection, table: str, city_id: int, layer: Layer) -> Problem | None:
+    """A warning naming what is stored for the city but not in the new file."""
+    codes = [feature.code for feature in layer.features]
+    kept = (
+        connection.execute(
+            text(
+                f"SELECT code FROM {table} WHERE city_id = :city AND NOT code = ANY(:codes) "
+                "ORDER BY code"
             ),
+            {"city": city_id, "codes": codes},
+        )
+        .scalars()
+        .all()
+    )
+    if not kept:
+        return None
+    shown = ", ".join(kept[:KEPT_SHOWN]) + (" …" if len(kept) > KEPT_SHOWN else "")
+    return layer_problem(
+        layer.kind, layer.label, f"boundary_kept_{layer.kind}", count=len(kept), codes=shown
+    )
+
+
+def _step(progress: Progress | None, what: str, done: int, total: int) -> None:
+    if progress and (done % PROGRESS_EVERY == 0 or done == total):
+        progress(what, done, total)
+
+
+def store_boundaries(
+    connection: Connection,
+    *,
+    slug: str,
+    name: str | None,
+    province: str | None,
+    boundaries: Boundaries,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Create or update the city and write its checked wards and settlements (by code), in
+    the caller's transaction; households already stored are placed again."""
+    # Two imports of one city at once would interleave their upserts: one waits here.
+    connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": slug})
+    city_id, created = connection.execute(
+        INSERT_CITY, {"slug": slug, "name": name, "province": province}
+    ).one()
+    warnings: list[Problem] = []
+    wards = boundaries.wards
+    ward_ids: dict[str, int] = {}
+    for done, feature in enumerate(wards.features, start=1):
+        ward_ids[feature.code] = connection.execute(
+            UPSERT_WARD,
             {
                 "city_id": city_id,
-                "ward_id": ward_ids.get(str(props.get("ward_code"))),
-                "code": code,
-                "name": props.get("name") or code,
-                "households_estimate": props.get("households_estimate"),
-                "year_settled": props.get("year_settled"),
-                "land_type": props.get("land_type"),
-                "threats": list(threats) if isinstance(threats, list) else [],
-                "profile": json.dumps(props, ensure_ascii=False),
-                "wkt": _polygon(feature["geometry"]),
+                "code": feature.code,
+                "name": feature.name,
+                "wkb": shapely.to_wkb(feature.geometry, hex=True),
+            },
+        ).scalar_one()
+        _step(progress, "storing wards", done, len(wards.features))
+    warnings += wards.warnings
+    # A settlement's ward code may name a ward stored before and not in this file.
+    stored = connection.execute(
+        text("SELECT code, id FROM wards WHERE city_id = :city"), {"city": city_id}
+    )
+    ward_ids = {**{str(code): int(id_) for code, id_ in stored}, **ward_ids}
+    settlements = boundaries.settlements
+    for done, feature in enumerate(settlements.features if settlements else (), start=1):
+        fields = feature.settlement
+        connection.execute(
+            UPSERT_SETTLEMENT,
+            {
+                "city_id": city_id,
+                "ward_id": ward_ids.get(fields.get("ward_code") or ""),
+                "code": feature.code,
+                "name": feature.name,
+                "households_estimate": fields.get("households_estimate"),
+                "year_settled": fields.get("year_settled"),
+                "land_type": fields.get("land_type"),
+                "threats": list(fields.get("threats") or []),
+                "profile": json.dumps(feature.properties, ensure_ascii=False),
+                "wkb": shapely.to_wkb(feature.geometry, hex=True),
             },
         )
-        settlements += 1
-    # Settlements imported without a ward code take the ward they lie in.
-    connection.execute(
-        text(
-            "UPDATE settlements s SET ward_id = w.id FROM wards w "
-            "WHERE s.city_id = :city_id AND s.ward_id IS NULL AND w.city_id = s.city_id "
-            "AND ST_Intersects(w.geom, ST_PointOnSurface(s.geom))"
-        ),
-        {"city_id": city_id},
-    )
+        _step(progress, "storing settlements", done, len(settlements.features))  # type: ignore[union-attr]
+    if settlements is not None:
+        warnings += settlements.warnings
+    connection.execute(PLACE_SETTLEMENTS, {"city_id": city_id})
+    for table, layer in (("wards", wards), ("settlements", settlements)):
+        kept = _kept(connection, table, city_id, layer) if layer is not None else None
+        if kept is not None:
+            warnings.append(kept)
     # Households already surveyed follow their boundaries (a corrected ward line moves them).
     replaced = connection.execute(REPLACE_HOUSEHOLDS, {"city_id": city_id}).rowcount
+    crs: dict[str, str] = {wards.kind: wards.source_crs}
+    if settlements is not None:
+        crs[settlements.kind] = settlements.source_crs
     return ImportSummary(
         city_id=city_id,
-        wards=len(ward_ids),
-        settlements=settlements,
+        wards=len(wards.features),
+        settlements=len(settlements.features) if settlements else 0,
         households_replaced=replaced,
+        slug=slug,
+        created=bool(created),
+        crs=crs,
+        warnings=tuple(warnings),
     )
+
+
+def import_city(
+    connection: Connection,
+    *,
+    slug: str,
+    name: str | None,
+    province: str | None,
+    wards_path: Path,
+    settlements_path: Path | None,
+    crs: str | None = None,
+    wards_options: LayerOptions | None = None,
+    settlements_options: LayerOptions | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Create or update a city with its wards and settlements (matched by code): re-runnable.
+
+    Files are GeoJSON, GeoPackage or Shapefile (a .shp beside its .dbf/.shx/.prj, or a .zip
+    of them); `crs` (e.g. "EPSG:9210") is for files without one. Nothing is written unless
+    both files are usable (InvalidInput lists every problem).
+    """
+    boundaries = read_boundaries(
+        wards_path,
+        settlements_path,
+        crs=crs,
+        wards_options=wards_options,
+        settlements_options=settlements_options,
+        progress=progress,
+    )
+    return store_boundaries(
+        connection,
+        slug=slug,
+        name=name,
+        province=province,
+        boundaries=boundaries,
+        progress=progress,
+    )
+
+
+# --- the web upload (app/api/boundaries.py) -----------------------------------------------
+
+
+async def check_import_allowed(
+    engine: AsyncEngine, actor: Principal, slug: str
+) -> dict[str, Any] | None:
+    """The city to update (its admins and national admins), or None for a new city (national
+    admins only); checked before an upload is read."""
+    from app.db import places as place_queries
+
+    async with engine.connect() as connection:
+        city = await place_queries.city_by_slug(connection, slug)
+    if city is None:
+        if not actor.is_national_admin:
+            raise NotFound("unknown_city", city=slug)
+        return None
+    if not actor.can_see_city(city["id"]):
+        raise NotFound("unknown_city", city=slug)
+    if not actor.can_manage_city(city["id"]):
+        raise Forbidden("not_allowed")
+    return city
+
+
+async def import_upload(
+    engine: AsyncEngine,
+    actor: Principal,
+    *,
+    slug: str,
+    name: str | None,
+    province: str | None,
+    read: Callable[[], Boundaries],
+) -> ImportSummary:
+    """Import uploaded files for a city: `read` (the files' checks, CPU-bound) runs in a
+    worker thread, then one transaction writes the city, its boundaries and the audit entry."""
+    import asyncio
+
+    from app.db.accounts import audit
+
+    city = await check_import_allowed(engine, actor, slug)
+    if city is None and not (name or "").strip():
+        raise InvalidInput([Problem("name", "boundary_city_name_required")])
+    boundaries = await asyncio.to_thread(read)
+    async with engine.begin() as connection:
+        summary = await connection.run_sync(
+            lambda sync: store_boundaries(
+                sync,
+                slug=slug,
+                name=(name or "").strip() or None,
+                province=(province or "").strip() or None,
+                boundaries=boundaries,
+            )
+        )
+        await audit(
+            connection,
+            actor_id=actor.user_id,
+            actor=actor.username,
+            action="city.create" if summary.created else "city.boundaries",
+            entity="city",
+            entity_id=str(summary.city_id),
+            new={
+                "slug": slug,
+                "wards": summary.wards,
+                "settlements": summary.settlements,
+                "households_placed_again": summary.households_replaced,
+                "crs": summary.crs,
+            },
+        )
+    return summary

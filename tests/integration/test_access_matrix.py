@@ -20,10 +20,11 @@ from PIL import Image
 from sqlalchemy import Engine, text
 
 from app.main import create_app
-from app.settings import Settings
+from app.settings import REPO_ROOT, Settings
 from tests.auth import bearer, make_token, make_user, ward_id
 from tests.factories import household_answers, household_survey
 
+SAMPLE = REPO_ROOT / "data" / "samples" / "tam-ky"
 HEAD_NAME = "Bí Mật Ma Trận"
 HEAD_PHONE = "0999888777"
 PHOTO = "ma-tran.jpg"
@@ -224,6 +225,15 @@ def revoke_device(w: World, h: dict[str, str]) -> Any:
     return w.client.delete(f"/api/v1/devices/{token_id}", headers=h)
 
 
+def upload_boundaries(w: World, h: dict[str, str]) -> Any:
+    """The sample city's own boundary files again: nothing moves, whoever may import them."""
+    files = {
+        name: (f"{name}.geojson", (SAMPLE / f"{name}.geojson").read_bytes(), "application/json")
+        for name in ("wards", "settlements")
+    }
+    return w.client.post("/api/v1/cities/tam-ky/boundaries", files=files, headers=h)
+
+
 ROWS = [
     Row("GET", "/healthz", get("/healthz"), {who: 200 for who in WHO}),
     Row("GET", "/api/v1/cities", get("/api/v1/cities"), SIGNED_IN),
@@ -421,6 +431,19 @@ ROWS = [
         lambda w, h: w.client.patch(
             "/api/v1/cities/tam-ky", json={"public_aggregates": False}, headers=h
         ),
+        {
+            **SEE_CITY,
+            "volunteer": 403,
+            "other_volunteer": 403,
+            "leader": 403,
+            "other_leader": 403,
+            "planner": 403,
+        },
+    ),
+    Row(
+        "POST",
+        "/api/v1/cities/{slug}/boundaries",
+        upload_boundaries,
         {
             **SEE_CITY,
             "volunteer": 403,

@@ -1,0 +1,632 @@
+"""Reading a city's ward or settlement boundaries from GeoJSON, GeoPackage or Shapefile.
+
+Pure: no database, no HTTP. A layer is read whole with pyogrio, moved to EPSG:4326 (lon, lat)
+from whatever CRS the file has (VN-2000 zones and UTM 48N/49N are common in Vietnam), and
+every feature is checked: a code and a name, a polygon (a ward may have several parts), in
+range and near Vietnam. Invalid geometries are repaired with shapely's `make_valid`
+(`buffer(0)` as a fallback) and reported as warnings; whatever cannot be used is listed
+feature by feature in one `InvalidInput`, so that an import is all or nothing.
+
+Only the three formats are opened, each checked by its first bytes before GDAL sees it: GDAL
+would otherwise open any format it knows by content (a VRT file names other files to read).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from app.errors import InvalidInput, Problem
+from app.i18n import LANGUAGES, translate
+
+if TYPE_CHECKING:
+    from geopandas import GeoDataFrame
+    from shapely.geometry.base import BaseGeometry
+
+Kind = Literal["wards", "settlements"]
+# (what is being done, features done, features in all): called every PROGRESS_EVERY features.
+Progress = Callable[[str, int, int], None]
+
+SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".shp": "ESRI Shapefile"}
+ZIP_SUFFIX = ".zip"
+SHAPEFILE_NEEDS = (".shx", ".dbf")
+GPKG_MAGIC = b"SQLite format 3\x00"
+SHP_MAGIC = b"\x00\x00\x27\x0a"
+MAX_FEATURES = 50_000
+MAX_ZIP_BYTES = 500 * 1024 * 1024  # uncompressed, every member together
+MAX_PROBLEMS = 60  # listed in one refusal; the rest are counted
+PROGRESS_EVERY = 100
+CODE_MAX = 32  # wards.code and settlements.code are VARCHAR(32)
+NAME_MAX = 200
+INT_MAX = 2**31 - 1
+# Vietnam's mainland and islands (lon/lat) with a margin: data outside it is warned about;
+# outside FAR it is refused, since it is then surely a CRS mistake.
+VIETNAM = (101.5, 7.0, 118.5, 24.0)
+FAR = (95.0, 0.0, 125.0, 30.0)
+CRS_AREA_MARGIN = 1.0  # degrees beyond the area a CRS is meant for, before a warning
+# Smaller polygons (square degrees: about one square metre) are slivers or flat rings.
+MIN_AREA = 1e-10
+SETTLEMENT_NUMBERS = ("households_estimate", "year_settled")
+
+
+@dataclass(frozen=True)
+class LayerOptions:
+    """Which layer of a file and which of its columns hold the code and the name."""
+
+    layer: str | None = None  # a GeoPackage's (or a zip's) layer; the only one by default
+    code_field: str = "code"
+    name_field: str = "name"
+    ward_code_field: str = "ward_code"  # settlements only, optional: the code of their ward
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One usable feature: its row in the file (1-based), code, name, geometry in EPSG:4326
+    (a MultiPolygon for a ward, a Polygon for a settlement) and properties (JSON-safe)."""
+
+    row: int
+    code: str
+    name: str
+    geometry: BaseGeometry
+    properties: dict[str, Any]
+    settlement: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A checked layer: its features, the CRS it was read in, and warnings."""
+
+    kind: Kind
+    label: str
+    source_crs: str
+    features: tuple[Feature, ...]
+    warnings: tuple[Problem, ...] = ()
+
+
+def _texts(
+    code: str, params: dict[str, Any], prefix: tuple[str, dict[str, Any]] | None
+) -> dict[str, str]:
+    texts = {}
+    for language in LANGUAGES:
+        text = translate(code, language, **params)
+        if prefix is not None:
+            text = f"{translate(prefix[0], language, **prefix[1])} {text}"
+        texts[language] = text
+    return texts
+
+
+def layer_problem(kind: str, label: str, code: str, **params: Any) -> Problem:
+    """A problem with a whole file or layer, naming the file."""
+    params = {"file": label, **params}
+    return Problem(kind, code, params, _texts(code, params, None))
+
+
+def row_problem(kind: str, label: str, row: int, code: str, message: str, **params: Any) -> Problem:
+    """A problem with one feature, naming the file, its row and its code."""
+    where = {"file": label, "row": row, "feature": code or "—"}
+    return Problem(
+        f"{kind}[{row}]", message, params, _texts(message, params, ("boundary_row", where))
+    )
+
+
+def _refuse(problems: list[Problem]) -> InvalidInput:
+    if len(problems) > MAX_PROBLEMS:
+        more = len(problems) - MAX_PROBLEMS
+        extra = Problem("", "boundary_more_problems", {"count": more})
+        problems = [*problems[:MAX_PROBLEMS], extra]
+    return InvalidInput(problems)
+
+
+# --- opening a file -------------------------------------------------------------------------
+
+
+def _starts_with(path: Path, kind: str) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    if kind == "GeoJSON":
+        return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+    if kind == "GPKG":
+        return head.startswith(GPKG_MAGIC)
+    return head.startswith(SHP_MAGIC)
+
+
+def _sibling(path: Path, suffix: str) -> Path | None:
+    """A Shapefile's companion file (.dbf, .shx, .prj) in either case."""
+    for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _zip_shapefile(path: Path, label: str, kind: str, layer: str | None) -> str:
+    """The GDAL path of the Shapefile in a zip (the one named `layer` when it holds several)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _refuse([layer_problem(kind, label, "boundary_unreadable", reason=str(exc))]) from exc
+    if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
+        raise _refuse([layer_problem(kind, label, "boundary_zip_too_large")])
+    names = [m.filename for m in members]
+    shapefiles = [n for n in names if n.lower().endswith(".shp") and "__MACOSX" not in n]
+    if layer:
+        shapefiles = [n for n in shapefiles if Path(n).stem == layer] or shapefiles
+    if not shapefiles:
+        raise _refuse([layer_problem(kind, label, "boundary_zip_no_shapefile")])
+    if len(shapefiles) > 1:
+        layers = ", ".join(Path(n).stem for n in shapefiles[:20])
+        raise _refuse([layer_problem(kind, label, "boundary_choose_layer", layers=layers)])
+    inner = shapefiles[0]
+    lowered = {n.lower() for n in names}
+    missing = [s for s in SHAPEFILE_NEEDS if inner[:-4].lower() + s not in lowered]
+    if missing:
+        problem = layer_problem(kind, label, "boundary_shapefile_parts", missing=", ".join(missing))
+        raise _refuse([problem])
+    return f"/vsizip/{path.resolve()}/{inner}"
+
+
+def _source(path: Path, kind: str, label: str, layer: str | None) -> tuple[str, str]:
+    """(what GDAL opens, the driver it must turn out to be), or InvalidInput."""
+    if not path.is_file():
+        raise _refuse([layer_problem(kind, label, "boundary_no_file")])
+    suffix = path.suffix.lower()
+    if suffix == ZIP_SUFFIX:
+        return _zip_shapefile(path, label, kind, layer), "ESRI Shapefile"
+    driver = SUFFIXES.get(suffix)
+    if driver is None:
+        raise _refuse([layer_problem(kind, label, "boundary_format")])
+    if not _starts_with(path, driver):
+        raise _refuse([layer_problem(kind, label, "boundary_not_format", format=driver)])
+    if driver == "ESRI Shapefile":
+        missing = [s for s in SHAPEFILE_NEEDS if _sibling(path, s) is None]
+        if missing:
+            problem = layer_problem(
+                kind, label, "boundary_shapefile_parts", missing=", ".join(missing)
+            )
+            raise _refuse([problem])
+    return str(path), driver
+
+
+def _layer_name(source: str, driver: str, kind: str, label: str, layer: str | None) -> str | None:
+    """The layer to read: `layer`, or a GeoPackage's only layer with geometries."""
+    if driver != "GPKG":
+        return None
+    import pyogrio
+
+    layers = [(str(n), g) for n, g in pyogrio.list_layers(source)]
+    spatial = [n for n, geometry_type in layers if geometry_type]
+    if layer:
+        if layer not in spatial:
+            names = ", ".join(spatial) or "—"
+            raise _refuse(
+                [layer_problem(kind, label, "boundary_no_layer", layer=layer, layers=names)]
+            )
+        return layer
+    if len(spatial) == 1:
+        return spatial[0]
+    if not spatial:
+        raise _refuse([layer_problem(kind, label, "boundary_empty")])
+    raise _refuse([layer_problem(kind, label, "boundary_choose_layer", layers=", ".join(spatial))])
+
+
+def _open(path: Path, kind: str, label: str, layer: str | None) -> GeoDataFrame:
+    import pyogrio
+    import pyogrio.errors
+
+    try:
+        source, driver = _source(path, kind, label, layer)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            name = _layer_name(source, driver, kind, label, layer)
+            info = pyogrio.read_info(source, layer=name)
+        if info.get("driver") != driver:
+            raise _refuse([layer_problem(kind, label, "boundary_not_format", format=driver)])
+        if int(info.get("features") or 0) > MAX_FEATURES:
+            problem = layer_problem(kind, label, "boundary_too_many", max=MAX_FEATURES)
+            raise _refuse([problem])
+        with warnings.catch_warnings():  # GDAL's notes on odd files; errors raise anyway
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return pyogrio.read_dataframe(source, layer=name)
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError,
+        pyogrio.errors.FeatureError,
+        pyogrio.errors.CRSError,
+        UnicodeError,
+        OSError,
+        ValueError,
+    ) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise _refuse([layer_problem(kind, label, "boundary_unreadable", reason=reason)]) from exc
+
+
+# --- coordinate systems ----------------------------------------------------------------------
+
+
+def crs_name(crs: Any) -> str:
+    """`EPSG:3405 (VN-2000 / UTM zone 48N)`, or the CRS's name when it has no EPSG code."""
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg} ({crs.name})" if epsg else str(crs.name)
+
+
+def parse_crs(text: str, kind: str = "crs", label: str = "") -> Any:
+    """A pyproj CRS from `EPSG:9210` or the like, or InvalidInput naming it."""
+    import pyproj
+    import pyproj.exceptions
+
+    try:
+        return pyproj.CRS.from_user_input(text.strip())
+    except (pyproj.exceptions.CRSError, TypeError, ValueError) as exc:
+        raise _refuse([layer_problem(kind, label, "boundary_unknown_crs", crs=text[:80])]) from exc
+
+
+def _to_wgs84(frame: GeoDataFrame, kind: str, label: str, crs: str | None) -> tuple[Any, Any]:
+    """The frame in EPSG:4326 and the CRS it was read in (the file's, or `crs` over it)."""
+    if crs:
+        frame = frame.set_crs(parse_crs(crs, kind, label), allow_override=True)
+    elif frame.crs is None:
+        raise _refuse([layer_problem(kind, label, "boundary_no_crs")])
+    source = frame.crs
+    if source.to_epsg() == 4326:
+        return frame, source
+    return frame.to_crs(epsg=4326), source
+
+
+def _outside(bounds: tuple[float, float, float, float], box: tuple[float, ...]) -> bool:
+    west, south, east, north = bounds
+    return west < box[0] or south < box[1] or east > box[2] or north > box[3]
+
+
+def _in_range(bounds: tuple[float, float, float, float]) -> bool:
+    west, south, east, north = bounds
+    return all(math.isfinite(v) for v in bounds) and (
+        -180 <= west <= east <= 180 and -90 <= south <= north <= 90
+    )
+
+
+# --- values ------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A file's value as plain JSON: numpy scalars and arrays, NaN, NaT, dates, bytes."""
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        value = value.tolist()  # numpy scalars and arrays
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple | str | bytes):
+        try:
+            if value != value:  # NaN, NaT
+                return None
+        except (TypeError, ValueError):  # pandas.NA cannot say
+            return None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, str | int | bool):
+        return value
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    value = _plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a numeric code column: 20314.0 is 20314
+    return str(value)
+
+
+def _storable(text: str) -> bool:
+    """PostgreSQL text cannot hold NUL, nor UTF-8 a lone surrogate."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _column(columns: Iterable[str], wanted: str) -> str | None:
+    """The column named `wanted`, or the only one that matches it ignoring case (a
+    Shapefile's DBF often has CODE for code)."""
+    columns = list(columns)
+    if wanted in columns:
+        return wanted
+    matches = [c for c in columns if c.casefold() == wanted.casefold()]
+    return matches[0] if len(matches) == 1 else None
+
+
+# --- geometries ---------------------------------------------------------------------------
+
+
+def _polygons(geometry: BaseGeometry) -> list[Any]:
+    """The polygons with an area in a geometry (lines and points that make_valid may leave
+    beside them are dropped)."""
+    from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
+
+    if isinstance(geometry, Polygon):
+        return [geometry] if not geometry.is_empty and geometry.area > MIN_AREA else []
+    if isinstance(geometry, MultiPolygon | GeometryCollection):
+        return [p for part in geometry.geoms for p in _polygons(part)]
+    return []
+
+
+def polygonal(geometry: Any, kind: Kind) -> tuple[Any, str | None, dict[str, Any], str | None]:
+    """(the geometry as the table stores it or None, a problem code, its params, the repair
+    made) for one feature's geometry, already in EPSG:4326."""
+    import shapely
+    from shapely.geometry import MultiPolygon, Polygon
+    from shapely.ops import unary_union
+
+    if geometry is None or geometry.is_empty:
+        return None, "boundary_no_geometry", {}, None
+    geometry = shapely.force_2d(geometry)
+    if not isinstance(geometry, Polygon | MultiPolygon):
+        return None, "boundary_not_polygon", {"type": geometry.geom_type}, None
+    repaired = None
+    parts = _polygons(geometry)
+    if not geometry.is_valid:
+        repaired = shapely.is_valid_reason(geometry)
+        parts = _polygons(shapely.make_valid(geometry))
+        if not parts:
+            parts = _polygons(geometry.buffer(0))
+        if not parts:
+            return None, "boundary_invalid", {"reason": repaired}, None
+    if not parts:
+        return None, "boundary_no_area", {}, None
+    shape: Any = MultiPolygon(parts) if len(parts) > 1 else parts[0]
+    if not shape.is_valid:  # parts of a repair may share an edge
+        shape = unary_union(parts)
+        parts = _polygons(shape)
+        if not shape.is_valid or not parts:
+            return None, "boundary_invalid", {"reason": shapely.is_valid_reason(shape)}, None
+    if kind == "settlements":
+        if len(parts) != 1:
+            return None, "boundary_settlement_parts", {"parts": len(parts)}, None
+        return parts[0], None, {}, repaired
+    return MultiPolygon(parts), None, {}, repaired
+
+
+# --- settlements' profile -----------------------------------------------------------------
+
+
+def _whole_number(value: Any) -> int | str | None:
+    """An integer, None when missing, or the text of a value that is not one."""
+    value = _plain(value)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return value if abs(value) <= INT_MAX else str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) <= INT_MAX:
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value.strip())
+        return number if abs(number) <= INT_MAX else value
+    return str(value)
+
+
+def _threats(value: Any) -> list[str]:
+    value = _plain(value)
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if v is not None and str(v).strip()]
+    if isinstance(value, str):
+        return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+    return []
+
+
+def _settlement_fields(
+    properties: dict[str, Any], columns: dict[str, str | None]
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    fields: dict[str, Any] = {}
+    problems: list[tuple[str, dict[str, Any]]] = []
+    ward = columns.get("ward_code")
+    fields["ward_code"] = (_text(properties.get(ward)) or None) if ward else None
+    for name in SETTLEMENT_NUMBERS:
+        column = columns.get(name)
+        number = _whole_number(properties.get(column)) if column else None
+        if isinstance(number, str):
+            problems.append(("boundary_not_whole_number", {"field": column, "value": number[:40]}))
+            number = None
+        fields[name] = number
+    land = columns.get("land_type")
+    fields["land_type"] = (_text(properties.get(land)) or None) if land else None
+    threats = columns.get("threats")
+    fields["threats"] = _threats(properties.get(threats)) if threats else []
+    return fields, problems
+
+
+# --- a layer ------------------------------------------------------------------------------
+
+
+def read_layer(
+    path: Path,
+    kind: Kind,
+    options: LayerOptions | None = None,
+    crs: str | None = None,
+    label: str | None = None,
+    progress: Progress | None = None,
+) -> Layer:
+    """Read and check a ward or settlement layer; InvalidInput lists everything wrong."""
+    options = options or LayerOptions()
+    label = label or path.name
+    frame = _open(path, kind, label, options.layer)
+    if len(frame) == 0:
+        raise _refuse([layer_problem(kind, label, "boundary_empty")])
+    frame, source = _to_wgs84(frame, kind, label, crs)
+    source_name = crs_name(source)
+    columns = [str(c) for c in frame.columns if c != frame.geometry.name]
+    code_column = _column(columns, options.code_field)
+    name_column = _column(columns, options.name_field)
+    problems: list[Problem] = []
+    shown = ", ".join(columns[:40]) or "—"
+    if code_column is None:
+        problems.append(
+            layer_problem(
+                kind, label, "boundary_no_code_field", field=options.code_field, fields=shown
+            )
+        )
+    if name_column is None:
+        problems.append(
+            layer_problem(
+                kind, label, "boundary_no_name_field", field=options.name_field, fields=shown
+            )
+        )
+    if problems:
+        raise _refuse(problems)
+    assert code_column is not None and name_column is not None
+    profile_columns = {
+        "ward_code": _column(columns, options.ward_code_field),
+        **{name: _column(columns, name) for name in (*SETTLEMENT_NUMBERS, "land_type", "threats")},
+    }
+
+    features: list[Feature] = []
+    warnings: list[Problem] = []
+    first_row: dict[str, int] = {}
+    placed: list[tuple[int, str, tuple[float, float, float, float]]] = []
+    out_of_range: list[tuple[int, str]] = []
+    records = frame.drop(columns=frame.geometry.name).to_dict("records")
+    total = len(records)
+    for index, (properties, geometry) in enumerate(zip(records, frame.geometry, strict=True)):
+        row = index + 1
+        code = _text(properties.get(code_column)).strip()
+        name = _text(properties.get(name_column))
+        before = len(problems)
+
+        def refuse(message: str, _row: int = row, _code: str = code, **params: Any) -> None:
+            problems.append(row_problem(kind, label, _row, _code, message, **params))
+
+        if not code:
+            refuse("boundary_empty_code", field=code_column)
+        elif len(code) > CODE_MAX or not _storable(code):
+            refuse("boundary_bad_code", field=code_column, max=CODE_MAX)
+        elif code in first_row:
+            refuse("boundary_duplicate_code", first=first_row[code])
+        else:
+            first_row[code] = row
+        if not name.strip():
+            refuse("boundary_empty_name", field=name_column)
+        elif len(name) > NAME_MAX or not _storable(name):
+            refuse("boundary_bad_name", field=name_column, max=NAME_MAX)
+        plain = {str(k): _plain(v) for k, v in properties.items()}
+        plain = {k: v for k, v in plain.items() if v is not None}
+        unstorable = [k for k, v in plain.items() if isinstance(v, str) and not _storable(v)]
+        if unstorable:
+            refuse("boundary_bad_text", field=unstorable[0])
+        settlement: dict[str, Any] = {}
+        if kind == "settlements":
+            settlement, number_problems = _settlement_fields(properties, profile_columns)
+            for message, params in number_problems:
+                refuse(message, **params)
+
+        shape = None
+        if geometry is not None and not geometry.is_empty:
+            west, south, east, north = (float(v) for v in geometry.bounds)
+            bounds = (west, south, east, north)
+            if not _in_range(bounds):
+                out_of_range.append((row, code))
+            else:
+                placed.append((row, code, bounds))
+                shape, trouble, params, repair = polygonal(geometry, kind)
+                if trouble:
+                    refuse(trouble, **params)
+                elif repair:
+                    warnings.append(
+                        row_problem(kind, label, row, code, "boundary_repaired", reason=repair)
+                    )
+        else:
+            refuse("boundary_no_geometry")
+        if len(problems) == before and shape is not None:
+            features.append(Feature(row, code, name, shape, plain, settlement))
+        if progress and (row % PROGRESS_EVERY == 0 or row == total):
+            progress(f"checking {kind}", row, total)
+
+    if out_of_range and not placed:  # every feature: the CRS is surely wrong
+        problems.append(layer_problem(kind, label, "boundary_all_out_of_range", crs=source_name))
+    else:
+        problems += [
+            row_problem(kind, label, row, code, "boundary_out_of_range", crs=source_name)
+            for row, code in out_of_range
+        ]
+    problems += _extent_problems(kind, label, source_name, placed, warnings)
+    if source.to_epsg() != 4326 and placed:
+        warnings += _crs_area_warnings(kind, label, source, source_name, placed)
+    if problems:
+        raise _refuse(problems)
+    return Layer(kind, label, source_name, tuple(features), tuple(warnings))
+
+
+def _extent(placed: list[tuple[int, str, tuple[float, float, float, float]]]) -> dict[str, float]:
+    return {
+        "west": round(min(b[0] for _, _, b in placed), 4),
+        "south": round(min(b[1] for _, _, b in placed), 4),
+        "east": round(max(b[2] for _, _, b in placed), 4),
+        "north": round(max(b[3] for _, _, b in placed), 4),
+    }
+
+
+def _extent_problems(
+    kind: str,
+    label: str,
+    source_name: str,
+    placed: list[tuple[int, str, tuple[float, float, float, float]]],
+    warnings: list[Problem],
+) -> list[Problem]:
+    """Far from Vietnam: refused (a CRS mistake); a little outside it: a warning."""
+    if not placed:
+        return []
+    far = [(row, code) for row, code, bounds in placed if _outside(bounds, FAR)]
+    if far and len(far) == len(placed):
+        extent = _extent(placed)
+        return [layer_problem(kind, label, "boundary_far_from_vietnam", crs=source_name, **extent)]
+    if far:
+        return [
+            row_problem(kind, label, row, code, "boundary_feature_far", crs=source_name)
+            for row, code in far
+        ]
+    if any(_outside(bounds, VIETNAM) for _, _, bounds in placed):
+        extent = _extent(placed)
+        warnings.append(
+            layer_problem(kind, label, "boundary_outside_vietnam", crs=source_name, **extent)
+        )
+    return []
+
+
+def _crs_area_warnings(
+    kind: str,
+    label: str,
+    source: Any,
+    source_name: str,
+    placed: list[tuple[int, str, tuple[float, float, float, float]]],
+) -> list[Problem]:
+    """A warning when the data lies away from where its CRS is used (a VN-2000 zone for
+    another province, UTM 48N for 49N): the right coordinates read in a wrong zone land
+    hundreds of kilometres off, often still in Vietnam."""
+    area = source.area_of_use
+    if area is None:
+        return []
+    box = (
+        area.west - CRS_AREA_MARGIN,
+        area.south - CRS_AREA_MARGIN,
+        area.east + CRS_AREA_MARGIN,
+        area.north + CRS_AREA_MARGIN,
+    )
+    extent = _extent(placed)
+    if not _outside((extent["west"], extent["south"], extent["east"], extent["north"]), box):
+        return []
+    where = area.name.rstrip(". ")[:200]
+    return [layer_problem(kind, label, "boundary_crs_area", crs=source_name, area=where)]
