@@ -976,6 +976,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Phiên đăng nhập đã hết. Tải lại trang để đăng nhập lại.",
         "en": "Your session has ended. Reload the page to sign in again.",
     },
+    "page.admin_refresh": {"vi": "Tải lại danh sách điện thoại", "en": "Refresh the phones"},
     "page.admin_cancel": {"vi": "Hủy", "en": "Cancel"},
     "page.admin_confirm": {"vi": "Đồng ý", "en": "Confirm"},
 }

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.api import (
+    admin_page,
     attachments,
     auth,
     boundaries,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         review_page,
         users,
         home,
+        admin_page,
         boundaries,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in

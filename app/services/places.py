@@ -165,3 +165,21 @@ async def ward_outline(engine: AsyncEngine, ward_id: int, reader: Principal) -> 
             }
         )
     return {"type": "FeatureCollection", "bbox": bbox, "features": features}
+
+
+async def managed_cities(engine: AsyncEngine, actor: Principal) -> list[dict[str, Any]]:
+    """The cities an admin manages (every city for a national admin), with their counts and
+    whether they are published: the admin page's list."""
+    from sqlalchemy import text
+
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT c.id, c.slug, c.name, c.province, c.public_aggregates, "
+                "(SELECT count(*) FROM wards w WHERE w.city_id = c.id) AS wards, "
+                "(SELECT count(*) FROM settlements s WHERE s.city_id = c.id) AS settlements "
+                "FROM cities c ORDER BY c.name, c.slug"
+            )
+        )
+        found = [dict(row._mapping) for row in rows]
+    return [city for city in found if actor.can_manage_city(city["id"])]

@@ -465,6 +465,12 @@ ROWS = [
             "anonymous": 303,
         },
     ),
+    Row(
+        "GET",
+        "page:/admin",
+        get("/admin"),
+        {**expect(403, city_admin=200, national_admin=200), "anonymous": 303},
+    ),
     Row("GET", "page:/collect", get("/collect"), {who: 200 for who in WHO}),
     Row("GET", "page:/docs", get("/docs"), {who: 200 for who in WHO}),
 ]

@@ -1,0 +1,99 @@
+"""The admin page of city and national admins: people, roles, phones, cities and boundaries.
+
+`GET /admin` is a fixed template; the people come from the people API (which applies the
+admin's scope) and are written into the page by static/admin/admin.js with textContent only.
+Every change goes through the JSON API (app/api/users.py, app/api/boundaries.py) with the
+page's CSRF token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.api.deps import EngineDep, LanguageDep, OptionalUser, SettingsDep
+from app.api.pages import render_page, sign_in_first
+from app.i18n import MESSAGES, translate
+from app.services import places
+from app.services.access import ROLES, Principal
+from app.services.accounts import MIN_PASSWORD
+from app.settings import Settings
+
+router = APIRouter(include_in_schema=False)
+# Roles a city admin gives (a national admin may also make national admins).
+CITY_ROLES = ("volunteer", "ward_leader", "planner", "city_admin")
+
+
+def page_config(
+    user: Principal, cities: list[dict[str, Any]], settings: Settings, language: str
+) -> dict[str, Any]:
+    """What the page's script needs, written into the page as JSON (never as script)."""
+    return {
+        "language": language,
+        "me": user.user_id,
+        "national": user.is_national_admin,
+        "cities": [
+            {"id": c["id"], "slug": c["slug"], "name": c["name"], "public": c["public_aggregates"]}
+            for c in cities
+        ],
+        "roles": {role: translate(f"page.role.{role}", language) for role in ROLES},
+        "assignable": list(ROLES if user.is_national_admin else CITY_ROLES),
+        "max_upload_bytes": settings.max_boundary_upload_bytes,
+        "texts": {
+            **{
+                key.removeprefix("page."): translate(key, language)
+                for key in MESSAGES
+                if key.startswith("page.admin_")
+            },
+            "invalid_username": translate("invalid_username", language),
+            "password_too_short": translate("password_too_short", language, min=MIN_PASSWORD),
+            "missing": translate("missing", language),
+        },
+    }
+
+
+@router.get("/admin")
+async def admin_page(
+    request: Request,
+    user: OptionalUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+) -> Response:
+    """People the admin manages (roles, phones, passwords), their cities (publishing) and
+    boundary imports; for city admins and national admins."""
+    if user is None:
+        return sign_in_first(request)
+    if not user.has_role("city_admin"):
+        return render_page(
+            request,
+            "admin.html",
+            language,
+            user,
+            status_code=403,
+            title=translate("page.admin_forbidden_title", language),
+            problem={
+                "title": translate("page.admin_forbidden_title", language),
+                "text": translate("page.admin_forbidden", language),
+            },
+        )
+    cities = await places.managed_cities(engine, user)
+    for city in cities:
+        city["counts"] = translate(
+            "page.admin_city_counts",
+            language,
+            wards=city["wards"],
+            settlements=city["settlements"],
+        )
+    return render_page(
+        request,
+        "admin.html",
+        language,
+        user,
+        title=translate("page.admin_title", language),
+        cities=cities,
+        is_national_admin=user.is_national_admin,
+        config=page_config(user, cities, settings, language),
+    )
