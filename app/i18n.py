@@ -25,6 +25,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Must be a number, for example 2.5.",
     },
     "not_text": {"vi": "Phải là chữ.", "en": "Must be text."},
+    "number_too_large": {
+        "vi": "Số quá lớn để là một câu trả lời.",
+        "en": "This number is too large to be an answer.",
+    },
     "nul_character": {
         "vi": "Có ký tự không hợp lệ (NUL) trong câu trả lời.",
         "en": "The answer contains an invalid character (NUL).",

@@ -31,12 +31,14 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NO_POLICY_TYPES = (b"application/pdf",)
 
 
-def page_policy(nonce: str, image_sources: Iterable[str] = ()) -> str:
-    """The Content-Security-Policy of a response whose inline scripts carry `nonce`."""
+def page_policy(nonce: str | None, image_sources: Iterable[str] = ()) -> str:
+    """The Content-Security-Policy of a response whose inline scripts carry `nonce` (none:
+    scripts from this server only)."""
     images = " ".join(["'self'", "data:", "blob:", *image_sources])
+    scripts = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
     return (
         "default-src 'self'; "
-        f"script-src 'self' 'nonce-{nonce}'; "
+        f"script-src {scripts}; "
         "style-src 'self' 'unsafe-inline'; "
         f"img-src {images}; "
         "connect-src 'self'; "
@@ -74,6 +76,8 @@ class SecurityHeaders:
         self.app = app
         self.image_sources = tuple(image_sources)
         self.trusted_origins = frozenset(o.rstrip("/").lower() for o in trusted_origins)
+        self._static = self._static_headers()
+        self._plain_policy = page_policy(None, self.image_sources).encode()
 
     def _cross_site(self, headers: dict[bytes, bytes]) -> bool:
         origin = headers.get(b"origin")
@@ -119,22 +123,29 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        nonce = secrets.token_urlsafe(16)
-        policy = page_policy(nonce, self.image_sources).encode()
         if scope["method"] in UNSAFE_METHODS:
+            # Writes (every phone's survey) render no page with inline scripts: a fixed
+            # policy, no nonce to make.
+            policy = self._plain_policy
             headers = dict(scope.get("headers") or [])
             if self._cross_site(headers):
                 await self._refuse(headers, send, policy)
                 return
-        scope.setdefault("state", {})["csp_nonce"] = nonce
+        else:
+            nonce = secrets.token_urlsafe(16)
+            policy = page_policy(nonce, self.image_sources).encode()
+            scope.setdefault("state", {})["csp_nonce"] = nonce
+        extra = [*self._static, (b"content-security-policy", policy)]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
-                content_type = next((v for k, v in headers if k == b"content-type"), b"")
-                headers.extend(self._static_headers())
-                if not content_type.startswith(NO_POLICY_TYPES):
-                    headers.append((b"content-security-policy", policy))
+                for name, value in headers:
+                    if name == b"content-type" and value.startswith(NO_POLICY_TYPES):
+                        headers.extend(self._static)
+                        break
+                else:
+                    headers.extend(extra)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -62,16 +62,26 @@ def _parse_geopoints(value: str) -> list[tuple[float, float]] | None:
 Coerced = tuple[Any, Problem | None]
 
 
+# Integers a phone (JavaScript) and every JSON reader hold exactly: past this an answer is no
+# count anyone made, and JSON writers refuse it.
+MAX_INTEGER = 2**53
+
+
 def _integer(question: Question, value: Any, where: str) -> Coerced:
     if isinstance(value, bool):
         return None, Problem(where, "not_integer")
+    number: int | None = None
     if isinstance(value, int):
-        return value, None
-    if isinstance(value, float) and value.is_integer():
-        return int(value), None
-    if isinstance(value, str) and _INTEGER.match(value.strip()):
-        return int(value.strip()), None
-    return None, Problem(where, "not_integer")
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and len(value) < 40 and _INTEGER.match(value.strip()):
+        number = int(value.strip())
+    if number is None:
+        return None, Problem(where, "not_integer")
+    if abs(number) > MAX_INTEGER:
+        return None, Problem(where, "number_too_large")
+    return number, None
 
 
 def _decimal(question: Question, value: Any, where: str) -> Coerced:

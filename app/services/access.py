@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from app.db.scope import SurveyScope
@@ -46,7 +47,7 @@ class Principal:
     token_id: str | None = None
     token_kind: str | None = None
 
-    @property
+    @cached_property
     def is_national_admin(self) -> bool:
         """Whether this person may do everything."""
         return any(g.role == "national_admin" for g in self.grants)
@@ -91,6 +92,11 @@ class Principal:
 
     def can_submit(self) -> bool:
         """Whether this person may send surveys."""
+        return self._submits
+
+    @cached_property
+    def _submits(self) -> bool:
+        # Asked on every survey sent: worked out once per person (cached with the token).
         return self.has_role(*SUBMITTERS)
 
     # --- surveys ----------------------------------------------------------------------------
@@ -132,6 +138,10 @@ class Principal:
     def assigned_wards(self) -> tuple[int, ...]:
         """The wards a volunteer was given, when every place they may survey is a ward
         (a city-wide grant or any other role: anywhere, an empty tuple)."""
+        return self._assigned_wards
+
+    @cached_property
+    def _assigned_wards(self) -> tuple[int, ...]:
         if any(g.role != "volunteer" or g.ward_id is None for g in self.grants):
             return ()
         return tuple(sorted({g.ward_id for g in self.grants if g.ward_id is not None}))

@@ -160,6 +160,15 @@ def item_problems(raw: Any) -> list[Problem]:
     Checked first so that one such survey is reported on its own and never reaches the
     hashing, the database or an error message.
     """
+    # The usual survey has none of these: orjson writes it (it refuses a lone surrogate and
+    # nesting past 254 levels) without a NUL escape. A few microseconds instead of a walk in
+    # Python over every value (~30 us); the walk below then names what is wrong. Nesting
+    # under 254 levels that passes here is refused by the answer check (no answer nests).
+    try:
+        if b"\\u0000" not in orjson.dumps(raw):
+            return []
+    except (TypeError, orjson.JSONEncodeError):
+        pass
     problems: list[Problem] = []
     nodes = 0
     stack: list[tuple[Any, str, int]] = [(raw, "", 0)]

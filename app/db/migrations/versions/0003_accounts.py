@@ -171,7 +171,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_household_surveys_collector", "household_surveys", ["collector_user_id", "updated_at"]
     )
-    op.create_index("ix_household_surveys_ward_status", "household_surveys", ["ward_id", "status"])
     op.add_column(
         "cities",
         sa.Column("public_aggregates", sa.Boolean(), server_default=sa.false(), nullable=False),
@@ -180,7 +179,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("cities", "public_aggregates")
-    op.drop_index("ix_household_surveys_ward_status", table_name="household_surveys")
     op.drop_index("ix_household_surveys_collector", table_name="household_surveys")
     op.drop_constraint("ck_household_surveys_status", "household_surveys")
     for column in (
