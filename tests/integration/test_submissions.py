@@ -87,7 +87,7 @@ def test_same_id_different_content_is_a_conflict(client: TestClient, sync_engine
     edited = {**body, "answers": household_answers(water_source="piped")}
     response = client.post(URL, json=edited, headers={"Accept-Language": "en"})
     assert response.status_code == 409
-    assert "already stored" in response.json()["detail"]
+    assert "already has survey" in response.json()["detail"]
     with sync_engine.connect() as connection:
         water = connection.execute(
             text("SELECT answers->>'water_source' FROM household_surveys WHERE id = :id"),
