@@ -33,7 +33,7 @@ from app.api.errors import add_exception_handlers
 from app.api.limits import BodySizeLimit
 from app.api.schemas import install_request_schemas
 from app.api.security import SecurityHeaders, origin_of
-from app.db.engine import make_engine, make_ingest_pool
+from app.db.engine import make_batch_pool, make_engine, make_ingest_pool
 from app.db.exports import ExportSlots
 from app.forms.quality import load_quality_rules
 from app.forms.registry import FormsWatcher
@@ -80,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.async_database_url, settings.db_pool_size, settings.db_max_overflow
         )
         app.state.ingest_pool = make_ingest_pool(settings.libpq_database_url, settings.db_pool_size)
+        app.state.batch_pool = make_batch_pool(
+            settings.libpq_database_url, max(2, settings.db_pool_size // 4)
+        )
         app.state.auth = Authenticator(app.state.ingest_pool, secret, auth_policy(settings))
         app.state.export_slots = ExportSlots(settings.export_slots, settings.export_wait_seconds)
         # Everything loaded so far (forms, routes, libraries) lives as long as the process:
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.ingest_pool.close()
+            await app.state.batch_pool.close()
             await app.state.engine.dispose()
 
     app = FastAPI(

@@ -18,7 +18,7 @@ HTML_ATTRIBUTE = "\"'><img src=x onerror=alert(3)>"
 MATHTEXT = "Khu $\\undefinedcmd$ A"
 DOLLARS = "Hẻm $5 và $10"
 # A spreadsheet runs these as formulas when a cell starts with = + - @ (or tab/CR).
-FORMULAS = ("=HYPERLINK(\"http://x.invalid\",\"a\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1")
+FORMULAS = ('=HYPERLINK("http://x.invalid","a")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1")
 # Format strings and JavaScript template literals.
 FORMAT = "{0.__class__} %s %(x)s ${alert(4)} `x`"
 # Right-to-left override, zero-width joiner, combining marks (Vietnamese decomposed).

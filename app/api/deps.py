@@ -29,9 +29,9 @@ async def get_engine(request: Request) -> AsyncEngine:
     return engine
 
 
-async def get_ingest_pool(request: Request) -> StatementPool:
-    """The statement pool that stores surveys (app/db/pool.py)."""
-    pool: StatementPool = request.app.state.ingest_pool
+async def get_batch_pool(request: Request) -> StatementPool:
+    """The statement pool that stores phones' batches (app/db/engine.py make_batch_pool)."""
+    pool: StatementPool = request.app.state.batch_pool
     return pool
 
 
@@ -48,7 +48,7 @@ async def get_settings(request: Request) -> Settings:
 
 
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
-IngestPoolDep = Annotated[StatementPool, Depends(get_ingest_pool)]
+BatchPoolDep = Annotated[StatementPool, Depends(get_batch_pool)]
 FormsDep = Annotated[FormRegistry, Depends(get_forms)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Query, Request
 from app.api.deps import (
     DATE_TIME,
     MAX_ID,
+    BatchPoolDep,
     CurrentUser,
     EngineDep,
     FormsDep,
     IdQuery,
-    IngestPoolDep,
     LanguageDep,
     OptionalCityQuery,
     SettingsDep,
@@ -135,7 +135,7 @@ async def create_submission(request: Request) -> JSON:
 )
 async def create_batch(
     request: Request,
-    pool: IngestPoolDep,
+    pool: BatchPoolDep,
     forms: FormsDep,
     settings: SettingsDep,
     language: LanguageDep,

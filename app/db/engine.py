@@ -58,3 +58,13 @@ def _drop_confused_connections(context: ExceptionContext) -> None:
 def make_ingest_pool(libpq_url: str, size: int) -> StatementPool:
     """The pool behind every survey sent: plain asyncpg connections (see db.pool)."""
     return StatementPool(libpq_url, size, dict(SERVER_SETTINGS))
+
+
+def make_batch_pool(libpq_url: str, size: int) -> StatementPool:
+    """The pool behind phones' batches: PostgreSQL plans each batch statement for its rows.
+
+    A generic plan (the ingest pool's setting, right for one survey) treats the batch's JSON
+    record set as a guess and took 26-28 ms per 100 surveys against 21 ms with a plan made
+    for them; planning costs less than that difference at 100 rows.
+    """
+    return StatementPool(libpq_url, size, {**SERVER_SETTINGS, "plan_cache_mode": "auto"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,8 +63,13 @@ def submission_row(
 
 
 # A batch goes to PostgreSQL in statements of this many new surveys, each sent while the next
-# ones are checked: the server's Python and the database then work at the same time.
+# ones are checked: the server's Python and the database then work at the same time. Two
+# statements may run at once (on two connections): storing a survey, with its placement and
+# its duplicate check, costs the database more than checking it costs Python, and two
+# statements keep both cores busy. Their surveys are distinct ids, each statement locks its
+# own in id order: they cannot deadlock with each other or with another batch.
 CHUNK_ROWS = 100
+STATEMENTS_IN_FLIGHT = 2
 
 
 async def ingest(
@@ -91,17 +97,19 @@ async def ingest(
     first_of_id: dict[str, PreparedSubmission] = {}
     rows: list[dict[str, Any]] = []
     inserted: dict[str, str] = {}  # content hash by id stored now
-    in_flight: asyncio.Future[dict[str, str]] | None = None
+    in_flight: deque[asyncio.Future[dict[str, str]]] = deque()
 
     async def send(next_rows: list[dict[str, Any]]) -> None:
-        """Collect the statement in flight, then start the next one without waiting."""
-        nonlocal in_flight
-        if in_flight is not None:
-            inserted.update(await in_flight)
-            in_flight = None
-        if next_rows:
-            in_flight = asyncio.ensure_future(queries.insert_many(pool, next_rows))
-            await asyncio.sleep(0)  # the statement leaves now
+        """Start a statement without waiting (once fewer than two run); with no rows, collect
+        every statement in flight."""
+        if not next_rows:
+            while in_flight:
+                inserted.update(await in_flight.popleft())
+            return
+        while len(in_flight) >= STATEMENTS_IN_FLIGHT:
+            inserted.update(await in_flight.popleft())
+        in_flight.append(asyncio.ensure_future(queries.insert_many(pool, next_rows)))
+        await asyncio.sleep(0)  # the statement leaves now
 
     try:
         for index, (prepared, problems) in enumerate(items):
@@ -117,11 +125,12 @@ async def ingest(
                 if len(rows) >= chunk_rows:
                     await send(rows)
                     rows = []
-        await send(rows)  # the last rows
-        await send([])  # and their answer
+        if rows:
+            await send(rows)  # the last rows
+        await send([])  # and every answer
     finally:
-        if in_flight is not None:  # an error cut the batch short: no statement left behind
-            in_flight.cancel()
+        for statement in in_flight:  # an error cut the batch short: none left behind
+            statement.cancel()
     stored = dict(inserted)
     if len(stored) < len(first_of_id):
         # Sent before, or committed by a concurrent sender meanwhile: a new statement sees it.

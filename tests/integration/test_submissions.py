@@ -129,6 +129,9 @@ def _wait_for_lock_waiter(engine: Engine) -> None:
             ).scalar_one()
             if waiting:
                 return
+            # pg_stat_activity is read once per transaction (stats_fetch_consistency):
+            # end it, or every later look sees the first.
+            watcher.rollback()
             time.sleep(0.02)
     raise AssertionError("no request waited for the test's transaction")
 
