@@ -5,10 +5,15 @@
   "use strict";
 
   var config = JSON.parse(document.getElementById("review-config").textContent);
-  var texts = config.texts;
-  var language = config.language;
+  var page = window.cdfmapPage(config, "review");
+  var texts = page.texts;
+  var language = page.language;
+  var say = page.say;
+  var el = page.el;
+  var when = page.when;
+  var api = page.api;
+  var confirmAction = page.confirmAction;
   var wardId = config.ward.id;
-  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var DECISIONS = ["approved", "needs_correction", "rejected"];
   var ACTION_TEXT = {
     approved: "review_approve",
@@ -25,7 +30,6 @@
   var toast = document.getElementById("toast");
   var toastText = document.getElementById("toast-text");
   var toastChange = document.getElementById("toast-change");
-  var confirmDialog = document.getElementById("confirm");
 
   var state = {
     surveys: new Map(), // id -> survey record from the API
@@ -35,36 +39,7 @@
     toastTimer: null,
   };
 
-  // --- text ---------------------------------------------------------------------------------
-
-  /** A page text with {placeholders} filled (a function replacement: `$&` in data stays). */
-  function say(key, params) {
-    var template = texts[key] || key;
-    return template.replace(/\{(\w+)\}/g, function (whole, name) {
-      return params && Object.prototype.hasOwnProperty.call(params, name)
-        ? String(params[name])
-        : whole;
-    });
-  }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  var timeFormat = new Intl.DateTimeFormat(language === "vi" ? "vi-VN" : "en-GB", {
-    dateStyle: "medium",
-    timeStyle: "short",
-    timeZone: "Asia/Ho_Chi_Minh",
-  });
   var numberFormat = new Intl.NumberFormat(language === "vi" ? "vi-VN" : "en-GB");
-
-  function when(iso) {
-    var date = new Date(iso);
-    return isNaN(date.getTime()) ? String(iso) : timeFormat.format(date);
-  }
 
   function answerText(name, value) {
     var known = config.answers[name];
@@ -84,54 +59,6 @@
 
   function flagLabel(flag) {
     return Object.prototype.hasOwnProperty.call(config.flags, flag) ? config.flags[flag] : flag;
-  }
-
-  // --- the server -------------------------------------------------------------------------
-
-  /** A request to the API: the parsed JSON, or an Error whose message the user can read. */
-  function api(method, path, body) {
-    var headers = { Accept: "application/json" };
-    var options = { method: method, headers: headers, credentials: "same-origin" };
-    if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      headers["X-CSRF-Token"] = csrf;
-      options.body = JSON.stringify(body);
-    }
-    var url = path + (path.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(language);
-    return fetch(url, options).then(
-      function (response) {
-        return response.text().then(function (raw) {
-          var data = null;
-          try {
-            data = raw ? JSON.parse(raw) : null;
-          } catch (ignored) {
-            data = null;
-          }
-          if (response.ok) return data;
-          if (response.status === 401) {
-            var signedOut = new Error(texts.review_signed_out);
-            signedOut.status = 401;
-            throw signedOut;
-          }
-          var message = data && typeof data.detail === "string" ? data.detail : "";
-          var details = data && Array.isArray(data.errors) ? data.errors : [];
-          var specific = details
-            .map(function (problem) {
-              return problem && typeof problem.message === "string" ? problem.message : "";
-            })
-            .filter(Boolean)
-            .join(" ");
-          var error = new Error(
-            specific || message || say("review_error", { status: response.status })
-          );
-          error.status = response.status;
-          throw error;
-        });
-      },
-      function () {
-        throw new Error(texts.review_network_error);
-      }
-    );
   }
 
   // --- the map ----------------------------------------------------------------------------
@@ -559,22 +486,6 @@
   }
 
   // --- settlements and volunteers ---------------------------------------------------------
-
-  function confirmAction(message) {
-    document.getElementById("confirm-text").textContent = message;
-    return new Promise(function (resolve) {
-      confirmDialog.returnValue = "";
-      confirmDialog.addEventListener(
-        "close",
-        function () {
-          resolve(confirmDialog.returnValue === "confirm");
-        },
-        { once: true }
-      );
-      confirmDialog.showModal();
-      document.getElementById("confirm-yes").focus();
-    });
-  }
 
   function approveSettlement(settlement, button) {
     var params = { n: settlement.received_unflagged, settlement: settlement.name };

@@ -1,0 +1,127 @@
+/* What the server-rendered pages with scripts (review, admin) share: their texts, elements
+ * made with text only, times, the JSON API with the page's CSRF token and language, and a
+ * confirmation dialog. `cdfmapPage(config, prefix)`: `prefix` names the page's own messages
+ * (`<prefix>_signed_out`, `<prefix>_error`, `<prefix>_network_error`). */
+(function () {
+  "use strict";
+
+  window.cdfmapPage = function (config, prefix) {
+    var texts = config.texts;
+    var language = config.language;
+    var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+    /** A page text with {placeholders} filled (a function replacement: `$&` in data stays). */
+    function say(key, params) {
+      var template = Object.prototype.hasOwnProperty.call(texts, key) ? texts[key] : key;
+      return template.replace(/\{(\w+)\}/g, function (whole, name) {
+        return params && Object.prototype.hasOwnProperty.call(params, name)
+          ? String(params[name])
+          : whole;
+      });
+    }
+
+    function el(tag, className, text) {
+      var node = document.createElement(tag);
+      if (className) node.className = className;
+      if (text !== undefined && text !== null) node.textContent = String(text);
+      return node;
+    }
+
+    var timeFormat = new Intl.DateTimeFormat(language === "vi" ? "vi-VN" : "en-GB", {
+      dateStyle: "medium",
+      timeStyle: "short",
+      timeZone: "Asia/Ho_Chi_Minh",
+    });
+
+    function when(iso) {
+      var date = new Date(iso);
+      return isNaN(date.getTime()) ? String(iso) : timeFormat.format(date);
+    }
+
+    /** The error of a failed request, with a message the user can read. */
+    function failure(status, data) {
+      if (status === 401) {
+        var signedOut = new Error(texts[prefix + "_signed_out"]);
+        signedOut.status = 401;
+        return signedOut;
+      }
+      var message = data && typeof data.detail === "string" ? data.detail : "";
+      var details = data && Array.isArray(data.errors) ? data.errors : [];
+      var specific = details
+        .map(function (problem) {
+          return problem && typeof problem.message === "string" ? problem.message : "";
+        })
+        .filter(Boolean);
+      var error = new Error(
+        specific.join(" ") || message || say(prefix + "_error", { status: status })
+      );
+      error.status = status;
+      error.problems = specific;
+      error.detail = message;
+      return error;
+    }
+
+    function withLanguage(path) {
+      return path + (path.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(language);
+    }
+
+    /** A JSON request to the API: the parsed answer, or an Error the user can read. */
+    function api(method, path, body) {
+      var headers = { Accept: "application/json" };
+      var options = { method: method, headers: headers, credentials: "same-origin" };
+      if (method !== "GET") headers["X-CSRF-Token"] = csrf;
+      if (body !== undefined) {
+        headers["Content-Type"] = "application/json";
+        options.body = JSON.stringify(body);
+      }
+      return fetch(withLanguage(path), options).then(
+        function (response) {
+          return response.text().then(function (raw) {
+            var data = null;
+            try {
+              data = raw ? JSON.parse(raw) : null;
+            } catch (ignored) {
+              data = null;
+            }
+            if (response.ok) return data;
+            throw failure(response.status, data);
+          });
+        },
+        function () {
+          throw new Error(texts[prefix + "_network_error"]);
+        }
+      );
+    }
+
+    /** The page's own confirmation dialog (#confirm): resolves true when confirmed. */
+    function confirmAction(message) {
+      var dialog = document.getElementById("confirm");
+      document.getElementById("confirm-text").textContent = message;
+      return new Promise(function (resolve) {
+        dialog.returnValue = "";
+        dialog.addEventListener(
+          "close",
+          function () {
+            resolve(dialog.returnValue === "confirm");
+          },
+          { once: true }
+        );
+        dialog.showModal();
+        document.getElementById("confirm-yes").focus();
+      });
+    }
+
+    return {
+      texts: texts,
+      language: language,
+      csrf: csrf,
+      say: say,
+      el: el,
+      when: when,
+      failure: failure,
+      withLanguage: withLanguage,
+      api: api,
+      confirmAction: confirmAction,
+    };
+  };
+})();
