@@ -20,7 +20,7 @@ from app.api.deps import (
 from app.api.pages import client_address, render_page, safe_next
 from app.api.requests import json_object
 from app.api.responses import JSON
-from app.api.schemas import ErrorOut
+from app.api.schemas import ErrorOut, json_request_body
 from app.errors import InvalidInput, Problem, TooManyRequests, Unauthorized
 from app.services import auth as auth_service
 from app.services.auth import IssuedToken, TokenKind
@@ -64,20 +64,13 @@ async def issue_token(
 @router.post(
     "/api/v1/auth/enrol",
     responses={**ERRORS, 415: {"model": ErrorOut}},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["code"],
-                        "properties": {"code": {"type": "string", "minLength": 1}},
-                    }
-                }
-            },
+    openapi_extra=json_request_body(
+        {
+            "type": "object",
+            "required": ["code"],
+            "properties": {"code": {"type": "string", "minLength": 1}},
         }
-    },
+    ),
 )
 async def enrol_phone(request: Request, engine: EngineDep, auth: AuthDep) -> JSON:
     """Exchange a one-time enrolment code (from an admin's QR code or link) for the phone's

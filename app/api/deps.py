@@ -19,7 +19,7 @@ from app.errors import Forbidden, InvalidInput, Problem, Unauthorized
 from app.forms.registry import FormRegistry, FormsWatcher
 from app.services.access import Principal
 from app.services.auth import Authenticator
-from app.services.intake import VIETNAM_TZ
+from app.services.intake import parse_time
 from app.settings import Settings
 
 
@@ -84,12 +84,8 @@ DATE_TIME: dict[str, Any] = {
 
 
 def time_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
-    """A query's from/to (ISO 8601) in UTC, Vietnam time when they carry no offset; or
-    InvalidInput naming the bad one.
-
-    `9999-12-31T23:59:59-14:00` is a valid timestamp that no database or datetime can hold
-    once it is moved to UTC.
-    """
+    """A query's from/to (ISO 8601, as intake reads a phone's times) in UTC; or
+    InvalidInput naming the bad one."""
     problems = []
     values: list[datetime | None] = []
     for name, raw in (("from", start), ("to", end)):
@@ -97,11 +93,8 @@ def time_range(start: str | None, end: str | None) -> tuple[datetime | None, dat
             values.append(None)
             continue
         try:
-            value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=VIETNAM_TZ)
-            values.append(value.astimezone(UTC))
-        except (ValueError, OverflowError):
+            values.append(parse_time(raw.strip()).astimezone(UTC))
+        except ValueError:
             problems.append(Problem(name, "invalid_datetime"))
             values.append(None)
     if problems:

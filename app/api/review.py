@@ -21,7 +21,15 @@ from app.api.deps import (
 )
 from app.api.requests import json_object
 from app.api.responses import JSON
-from app.api.schemas import WRITE_ERRORS, ErrorOut, SubmissionRecord, record_out
+from app.api.schemas import (
+    WRITE_ERRORS,
+    ErrorOut,
+    SubmissionIn,
+    SubmissionRecord,
+    component_body,
+    model_body,
+    record_out,
+)
 from app.errors import InvalidInput, Problem
 from app.services import review
 from app.services.intake import prepare_submission
@@ -45,35 +53,29 @@ class SettlementReviewIn(BaseModel):
     only_unflagged: bool = Field(default=False, description="leave flagged surveys for later")
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    return await json_object(request)
-
-
-def _body(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    if model is ReviewIn:
-        # Sending back or rejecting needs a comment (the volunteer reads it).
-        schema["if"] = {
-            "properties": {"decision": {"enum": ["needs_correction", "rejected"]}},
-            "required": ["decision"],
-        }
-        schema["then"] = {
-            "required": ["comment"],
-            "properties": {"comment": {"type": "string", "pattern": "\\S"}},
-        }
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+# Sending back or rejecting needs a comment (the volunteer reads it).
+COMMENT_RULE: dict[str, Any] = {
+    "if": {
+        "properties": {"decision": {"enum": ["needs_correction", "rejected"]}},
+        "required": ["decision"],
+    },
+    "then": {
+        "required": ["comment"],
+        "properties": {"comment": {"type": "string", "pattern": "\\S"}},
+    },
+}
 
 
 @router.post(
     "/api/v1/submissions/{submission_id:uuid}/review",
     responses=ERRORS,
-    openapi_extra=_body(ReviewIn),
+    openapi_extra=model_body(ReviewIn, **COMMENT_RULE),
 )
 async def review_submission(
     submission_id: uuid.UUID, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
     """Approve, send back for correction (the volunteer sees the comment) or reject."""
-    body = await _json_object(request)
+    body = await json_object(request)
     result = await review.review(
         engine, user, submission_id, str(body.get("decision")), body.get("comment")
     )
@@ -83,13 +85,13 @@ async def review_submission(
 @router.post(
     "/api/v1/settlements/{settlement_id}/review",
     responses=ERRORS,
-    openapi_extra=_body(SettlementReviewIn),
+    openapi_extra=model_body(SettlementReviewIn),
 )
 async def review_settlement(
     settlement_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
     """Approve every received survey of a settlement (its ward leader, its city's admins)."""
-    body = await _json_object(request)
+    body = await json_object(request)
     if body.get("decision", "approved") != "approved":
         problem = Problem(
             "decision", "invalid_choice", {"value": body.get("decision"), "allowed": "approved"}
@@ -105,14 +107,7 @@ async def review_settlement(
     "/api/v1/submissions/{submission_id:uuid}",
     response_model=SubmissionRecord,
     responses=ERRORS,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/SubmissionIn"}}
-            },
-        }
-    },
+    openapi_extra=component_body(SubmissionIn),
 )
 async def correct_submission(
     submission_id: uuid.UUID,
@@ -124,7 +119,7 @@ async def correct_submission(
     """A volunteer's correction of their own survey (same id, the whole new content) until it
     is approved or rejected; it waits for review again. Sending it twice changes nothing."""
     user = await submitter(request)
-    raw = await _json_object(request)
+    raw = await json_object(request)
     prepared, problems = prepare_submission(
         raw,
         forms,

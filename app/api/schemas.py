@@ -94,6 +94,22 @@ class ErrorOut(BaseModel):
     errors: list[FieldError] = []
 
 
+def json_request_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI `openapi_extra` for a route that reads its JSON body itself (to answer every
+    client mistake with a 4xx naming the field): the body it expects."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def model_body(model: type[BaseModel], **rules: Any) -> dict[str, Any]:
+    """The request body of a model, with JSON Schema rules the model cannot say (if/then...)."""
+    return json_request_body({**model.model_json_schema(), **rules})
+
+
+def component_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The request body of a model published in the components (install_request_schemas)."""
+    return json_request_body({"$ref": f"#/components/schemas/{model.__name__}"})
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI responses: each status answered with the one error shape (ErrorOut)."""
     return {status: {"model": ErrorOut} for status in statuses}

@@ -76,7 +76,11 @@ class SecurityHeaders:
         self.app = app
         self.image_sources = tuple(image_sources)
         self.trusted_origins = frozenset(o.rstrip("/").lower() for o in trusted_origins)
-        self._static = self._static_headers()
+        self._static = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"),
+        ]
         self._plain_policy = page_policy(None, self.image_sources).encode()
 
     def _cross_site(self, headers: dict[bytes, bytes]) -> bool:
@@ -104,20 +108,12 @@ class SecurityHeaders:
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
-                    *self._static_headers(),
+                    *self._static,
                     (b"content-security-policy", policy),
                 ],
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-    @staticmethod
-    def _static_headers() -> list[tuple[bytes, bytes]]:
-        return [
-            (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"same-origin"),
-        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

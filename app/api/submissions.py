@@ -35,6 +35,7 @@ from app.api.schemas import (
     SubmissionIn,
     SubmissionRecord,
     SubmissionsPage,
+    component_body,
     record_out,
 )
 from app.errors import InvalidInput, Problem, UnsupportedMediaType
@@ -88,17 +89,6 @@ def _prepare(
         return None, [Problem("", "internal_error")]
 
 
-def _body_schema(model: type) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
-            },
-        }
-    }
-
-
 @router.post(
     "",
     status_code=201,
@@ -107,7 +97,7 @@ def _body_schema(model: type) -> dict[str, Any]:
         200: {"model": SubmissionRecord, "description": "Sent before: nothing new stored"},
         **ERRORS,
     },
-    openapi_extra=_body_schema(SubmissionIn),
+    openapi_extra=component_body(SubmissionIn),
 )
 async def create_submission(request: Request) -> JSON:
     """Store one household survey; a resend of the same survey answers 200 and stores nothing."""
@@ -131,7 +121,7 @@ async def create_submission(request: Request) -> JSON:
     "/batch",
     response_model=BatchOut,
     responses=ERRORS,
-    openapi_extra=_body_schema(BatchIn),
+    openapi_extra=component_body(BatchIn),
 )
 async def create_batch(
     request: Request,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.deps import AuthDep, CityPath, CurrentUser, EngineDep, IdPath
 from app.api.requests import json_object
 from app.api.responses import JSON
-from app.api.schemas import WRITE_ERRORS
+from app.api.schemas import WRITE_ERRORS, model_body
 from app.services import accounts, places
 from app.services.access import Role
 from app.services.enrolment import enrolment_url, qr_svg
@@ -61,10 +61,6 @@ class CityPatch(BaseModel):
     )
 
 
-async def _body(request: Request, model: type[BaseModel]) -> dict[str, Any]:
-    return await json_object(request, model)
-
-
 # Which place each role takes (as the server checks it): a city-wide role no ward, a ward
 # leader a ward, a national admin no place at all.
 GRANT_RULES: list[dict[str, Any]] = [
@@ -95,47 +91,43 @@ GRANT_RULES: list[dict[str, Any]] = [
 ]
 
 
-def _openapi(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    if model is GrantIn:
-        schema["allOf"] = GRANT_RULES
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
 @router.get("/users", responses=ERRORS)
 async def list_users(user: CurrentUser, engine: EngineDep) -> JSON:
     """The people an admin manages, with their roles and how many phones they have."""
     return JSON(await accounts.list_people(engine, user))
 
 
-@router.post("/users", status_code=201, responses=ERRORS, openapi_extra=_openapi(UserIn))
+@router.post("/users", status_code=201, responses=ERRORS, openapi_extra=model_body(UserIn))
 async def create_user(request: Request, user: CurrentUser, engine: EngineDep) -> JSON:
     """Add a person (no password needed for a volunteer: enrol their phone)."""
-    body = await _body(request, UserIn)
+    body = await json_object(request, UserIn)
     created = await accounts.create_user(
         engine, user, body["username"], body["display_name"], body.get("password")
     )
     return JSON(created, status_code=201)
 
 
-@router.patch("/users/{user_id}", responses=ERRORS, openapi_extra=_openapi(UserPatch))
+@router.patch("/users/{user_id}", responses=ERRORS, openapi_extra=model_body(UserPatch))
 async def update_user(
     user_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep, auth: AuthDep
 ) -> JSON:
     """Rename, set a password, disable (every token revoked) or enable a person."""
-    body = await _body(request, UserPatch)
+    body = await json_object(request, UserPatch)
     changed = await accounts.update_user(engine, auth, user, user_id, **body)
     return JSON({k: changed[k] for k in ("id", "username", "display_name", "is_active")})
 
 
 @router.post(
-    "/users/{user_id}/roles", status_code=201, responses=ERRORS, openapi_extra=_openapi(GrantIn)
+    "/users/{user_id}/roles",
+    status_code=201,
+    responses=ERRORS,
+    openapi_extra=model_body(GrantIn, allOf=GRANT_RULES),
 )
 async def grant_role(
     user_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
     """Give a person a role on a city or a ward."""
-    body = await _body(request, GrantIn)
+    body = await json_object(request, GrantIn)
     grant = await accounts.grant_role(
         engine, user, user_id, body["role"], body.get("city"), body.get("ward_id")
     )
@@ -155,13 +147,13 @@ async def revoke_role(
     "/users/{user_id}/enrolments",
     status_code=201,
     responses=ERRORS,
-    openapi_extra=_openapi(EnrolmentIn),
+    openapi_extra=model_body(EnrolmentIn),
 )
 async def enrol_phone(
     user_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep, auth: AuthDep
 ) -> JSON:
     """A one-time link and QR code that enrols one phone for the person (valid 3 days)."""
-    body = await _body(request, EnrolmentIn)
+    body = await json_object(request, EnrolmentIn)
     code, expires_at = await accounts.enrolment(
         engine, auth, user, user_id, body.get("device_name", "phone")
     )
@@ -188,11 +180,11 @@ async def revoke_device(
     return Response(status_code=204)
 
 
-@router.patch("/cities/{slug}", responses=ERRORS, openapi_extra=_openapi(CityPatch))
+@router.patch("/cities/{slug}", responses=ERRORS, openapi_extra=model_body(CityPatch))
 async def update_city(
     slug: CityPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
     """Publish (or unpublish) a city's aggregate maps and indicators: settlement level only,
     never a household."""
-    body = await _body(request, CityPatch)
+    body = await json_object(request, CityPatch)
     return JSON(await places.publish(engine, user, slug, bool(body["public_aggregates"])))

@@ -11,29 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 _COLUMNS = "id, submission_id, filename, content_type, size_bytes, sha256, created_at"
 
 
-async def lock_submission(
-    connection: AsyncConnection, submission_id: uuid.UUID
+async def survey_for_files(
+    connection: AsyncConnection, submission_id: uuid.UUID, lock: bool = False
 ) -> dict[str, Any] | None:
-    """The survey's form and answers, its row locked until the transaction ends; or None."""
+    """What decides a survey's files (its form, answers, place and collector), its row
+    locked until the transaction ends when `lock` (uploads are counted one after the other);
+    or None."""
     result = await connection.execute(
         text(
             "SELECT form_id, form_version, answers, city_id, ward_id, collector_user_id, status "
-            "FROM household_surveys WHERE id = :id FOR NO KEY UPDATE"
-        ),
-        {"id": submission_id},
-    )
-    row = result.mappings().first()
-    return dict(row) if row else None
-
-
-async def survey_for_files(
-    connection: AsyncConnection, submission_id: uuid.UUID
-) -> dict[str, Any] | None:
-    """What decides who may see a survey's files: its place and its collector."""
-    result = await connection.execute(
-        text(
-            "SELECT city_id, ward_id, collector_user_id, status FROM household_surveys "
-            "WHERE id = :id"
+            "FROM household_surveys WHERE id = :id" + (" FOR NO KEY UPDATE" if lock else "")
         ),
         {"id": submission_id},
     )

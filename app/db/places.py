@@ -86,3 +86,46 @@ FROM settlements s WHERE s.ward_id = :ward_id ORDER BY s.code
         {"ward_id": ward_id},
     )
     return [dict(row._mapping) for row in rows]
+
+
+async def all_cities(connection: AsyncConnection) -> list[dict[str, Any]]:
+    """Every city with its ward and settlement counts and whether it is published."""
+    rows = await connection.execute(
+        text(
+            "SELECT c.id, c.slug, c.name, c.province, c.public_aggregates, "
+            "(SELECT count(*) FROM wards w WHERE w.city_id = c.id) AS wards, "
+            "(SELECT count(*) FROM settlements s WHERE s.city_id = c.id) AS settlements "
+            "FROM cities c ORDER BY c.name, c.slug"
+        )
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def set_public(connection: AsyncConnection, city_id: int, public: bool) -> None:
+    """Publish a city's aggregate maps and indicators, or stop."""
+    await connection.execute(
+        text("UPDATE cities SET public_aggregates = :public WHERE id = :id"),
+        {"public": public, "id": city_id},
+    )
+
+
+async def wards_by_ids(connection: AsyncConnection, ward_ids: list[int]) -> list[dict[str, Any]]:
+    """Wards by id, by name."""
+    rows = await connection.execute(
+        text("SELECT id, name, city_id FROM wards WHERE id = ANY(:ids) ORDER BY name"),
+        {"ids": ward_ids},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def settlement_by_id(
+    connection: AsyncConnection, settlement_id: int
+) -> dict[str, Any] | None:
+    """A settlement's place: its city and ward."""
+    row = (
+        await connection.execute(
+            text("SELECT id, city_id, ward_id FROM settlements WHERE id = :id"),
+            {"id": settlement_id},
+        )
+    ).first()
+    return dict(row._mapping) if row else None

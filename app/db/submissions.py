@@ -446,3 +446,35 @@ async def own_changes(
         },
     )
     return [dict(row._mapping) for row in rows]
+
+
+async def approve_received(
+    connection: AsyncConnection,
+    settlement_id: int,
+    reviewer_id: int,
+    reviewer: str,
+    only_unflagged: bool,
+) -> int:
+    """Approve a settlement's received surveys (without flags, with `only_unflagged`), each
+    decision put on record in the same statement; how many."""
+    flagged = " AND cardinality(flags) = 0" if only_unflagged else ""
+    result = await connection.execute(
+        text(
+            f"""
+WITH approved AS (
+  UPDATE household_surveys SET status = 'approved', review_comment = NULL,
+         reviewed_by = :reviewer, reviewed_at = now(), updated_at = now()
+  WHERE settlement_id = :settlement AND status = 'received'{flagged}
+  RETURNING id
+)
+INSERT INTO audit_log (actor_id, actor, action, entity, entity_id, old, new)
+SELECT :reviewer, :actor, 'survey.review', 'survey', id::text,
+       '{{"status": "received", "comment": null}}'::jsonb,
+       '{{"status": "approved", "comment": null, "bulk": true}}'::jsonb
+FROM approved
+RETURNING entity_id
+"""
+        ),
+        {"reviewer": reviewer_id, "actor": reviewer, "settlement": settlement_id},
+    )
+    return len(result.fetchall())

@@ -114,7 +114,7 @@ async def store_attachment(
     path = media_dir / str(submission_id) / filename
     async with engine.begin() as connection:
         # Locked so that parallel uploads to one survey are counted one after the other.
-        survey = await queries.lock_submission(connection, submission_id)
+        survey = await queries.survey_for_files(connection, submission_id, lock=True)
         # Its collector sends a survey's photos (a reviewer may too); for anyone else the
         # survey does not exist.
         if survey is None or not (

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db.exports import CopyStream, ExportSlots, Property, feature_sql
 from app.db.indicators import COUNTED, Counted
 from app.db.sql import sql_literal
-from app.errors import NotFound
 from app.forms.definition import Question
 from app.forms.registry import FormRegistry
 from app.services import places
@@ -107,21 +106,6 @@ async def feature_collection(copy_rows: AsyncIterable[bytes], name: str) -> Asyn
     yield b"".join(buffer)
 
 
-async def _readable_place(
-    engine: AsyncEngine, reader: Principal, city_slug: str, ward_id: int | None
-) -> dict[str, Any]:
-    """The city of an export, when the reader may export it (its planners and admins, or
-    a ward's leader for that ward); NotFound otherwise, as for a place that does not exist."""
-    city = await places.city(engine, city_slug, reader)
-    if ward_id is not None:
-        ward = await places.ward(engine, ward_id, reader)
-        if ward["city_id"] != city["id"] or not reader.can_read_ward(city["id"], ward_id):
-            raise NotFound("ward_not_found", id=ward_id)
-    elif not reader.can_read_city(city["id"]):
-        raise NotFound("unknown_city", city=city_slug)
-    return city
-
-
 async def households_geojson(
     engine: AsyncEngine,
     slots: ExportSlots,
@@ -134,7 +118,7 @@ async def households_geojson(
     """Household points of a city (or one ward) as GeoJSON, streamed; no personal fields.
 
     Approved surveys, or with `surveys="all"` every survey not rejected."""
-    city = await _readable_place(engine, reader, city_slug, ward_id)
+    city = await places.readable_area(engine, reader, city_slug, ward_id)
     args: list[Any] = [city["id"]]
     where = f"h.city_id = $1 AND {COUNTED[surveys]}"
     if ward_id is not None:
@@ -156,7 +140,7 @@ async def wards_geojson(
     surveys: Counted = "approved",
 ) -> Layer:
     """Ward boundaries of a city with household counts, streamed."""
-    city = await _readable_place(engine, reader, city_slug, None)
+    city = await places.readable_area(engine, reader, city_slug, None)
     properties = [
         Property("id", "w.id", "number"),
         Property("code", "w.code"),
@@ -183,7 +167,7 @@ async def settlements_geojson(
     surveys: Counted = "approved",
 ) -> Layer:
     """Settlement boundaries with their profile and household counts, streamed."""
-    city = await _readable_place(engine, reader, city_slug, ward_id)
+    city = await places.readable_area(engine, reader, city_slug, ward_id)
     args: list[Any] = [city["id"]]
     where = "s.city_id = $1"
     if ward_id is not None:

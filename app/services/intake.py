@@ -109,19 +109,29 @@ def _location(raw: Any, problems: list[Problem]) -> tuple[float, float, float | 
     return lat, lon, accuracy, altitude
 
 
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time, Vietnam time when it has no offset (phones here are on Vietnam
+    time); ValueError when it is no time, or none a database can hold once moved to UTC
+    (`9999-12-31T23:59-14:00` is past the last representable instant)."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=VIETNAM_TZ)
+        value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
 def _timestamp(raw: Any, where: str, problems: list[Problem]) -> datetime | None:
-    """An ISO 8601 time from a phone (Vietnam time when it has no offset), or a problem."""
+    """A phone's ISO 8601 time, or a problem."""
     try:
         if not isinstance(raw, str) or len(raw) > 40:
             raise ValueError
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=VIETNAM_TZ)  # phones here are on Vietnam time
-        value.astimezone(UTC)  # 9999-12-31T23:59-14:00 is past the last representable time
-    except (ValueError, OverflowError):
+        return parse_time(raw)
+    except ValueError:
         problems.append(Problem(where, "invalid_datetime"))
         return None
-    return value
 
 
 def _collected_at(raw: Any, now: datetime, problems: list[Problem]) -> datetime:

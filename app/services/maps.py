@@ -19,7 +19,7 @@ from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.geo.styles import POINT_STYLE_BY_KEY, POINT_STYLES
 from app.i18n import translate
-from app.services import indicators
+from app.services import indicators, places
 from app.services.access import SYSTEM, Principal
 
 
@@ -234,20 +234,8 @@ async def household_points_json(
     """Household points (lon/lat offsets + one answer code per indicator) as compact JSON,
     for the city's readers (a ward's leader: that ward); never for the public."""
     questions = [(s.key, s.question, s.values) for s in POINT_STYLES]
+    city = await places.readable_area(engine, reader, slug, ward_id)
     async with engine.connect() as connection:
-        city = await place_queries.city_by_slug(connection, slug)
-        if city is None or not reader.can_see_city(city["id"]):
-            raise NotFound("unknown_city", city=slug)
-        if ward_id is not None:
-            ward = await place_queries.ward_by_id(connection, ward_id)
-            if (
-                ward is None
-                or ward["city_id"] != city["id"]
-                or not reader.can_read_ward(city["id"], ward_id)
-            ):
-                raise NotFound("ward_not_found", id=ward_id)
-        elif not reader.can_read_city(city["id"]):
-            raise NotFound("unknown_city", city=slug)
         return await queries.household_points_json(
             connection, city["id"], ward_id, questions, surveys
         )

@@ -59,8 +59,6 @@ async def settlements(engine: AsyncEngine, ward_id: int, reader: Principal) -> l
 
 async def publish(engine: AsyncEngine, actor: Principal, slug: str, public: bool) -> dict[str, Any]:
     """Publish a city's aggregate maps and indicators (its admins), on record."""
-    from sqlalchemy import text
-
     from app.db.accounts import audit
 
     async with engine.begin() as connection:
@@ -69,10 +67,7 @@ async def publish(engine: AsyncEngine, actor: Principal, slug: str, public: bool
             raise NotFound("unknown_city", city=slug)
         if not actor.can_manage_city(found["id"]):
             raise Forbidden("not_allowed")
-        await connection.execute(
-            text("UPDATE cities SET public_aggregates = :public WHERE id = :id"),
-            {"public": public, "id": found["id"]},
-        )
+        await queries.set_public(connection, found["id"], public)
         await audit(
             connection,
             actor_id=actor.user_id,
@@ -89,13 +84,8 @@ async def publish(engine: AsyncEngine, actor: Principal, slug: str, public: bool
 async def cities_for_home(engine: AsyncEngine, reader: Principal | None) -> list[dict[str, Any]]:
     """Cities to list on the start page: those the reader has a role in, and published ones;
     `readable` when the reader may open the city's map."""
-    from sqlalchemy import text
-
     async with engine.connect() as connection:
-        rows = await connection.execute(
-            text("SELECT id, slug, name, public_aggregates FROM cities ORDER BY name")
-        )
-        found = [dict(row._mapping) for row in rows]
+        found = await queries.all_cities(connection)
     shown = []
     for city in found:
         mine = reader is not None and reader.can_see_city(city["id"])
@@ -109,17 +99,11 @@ async def cities_for_home(engine: AsyncEngine, reader: Principal | None) -> list
 
 async def led_wards(engine: AsyncEngine, reader: Principal) -> list[dict[str, Any]]:
     """The wards a person leads (their maps and review)."""
-    from sqlalchemy import text
-
     ward_ids = sorted(reader.wards_as("ward_leader"))
     if not ward_ids:
         return []
     async with engine.connect() as connection:
-        rows = await connection.execute(
-            text("SELECT id, name, city_id FROM wards WHERE id = ANY(:ids) ORDER BY name"),
-            {"ids": ward_ids},
-        )
-        return [dict(row._mapping) for row in rows]
+        return await queries.wards_by_ids(connection, ward_ids)
 
 
 async def ward_outline(engine: AsyncEngine, ward_id: int, reader: Principal) -> dict[str, Any]:
@@ -170,16 +154,22 @@ async def ward_outline(engine: AsyncEngine, ward_id: int, reader: Principal) -> 
 async def managed_cities(engine: AsyncEngine, actor: Principal) -> list[dict[str, Any]]:
     """The cities an admin manages (every city for a national admin), with their counts and
     whether they are published: the admin page's list."""
-    from sqlalchemy import text
-
     async with engine.connect() as connection:
-        rows = await connection.execute(
-            text(
-                "SELECT c.id, c.slug, c.name, c.province, c.public_aggregates, "
-                "(SELECT count(*) FROM wards w WHERE w.city_id = c.id) AS wards, "
-                "(SELECT count(*) FROM settlements s WHERE s.city_id = c.id) AS settlements "
-                "FROM cities c ORDER BY c.name, c.slug"
-            )
-        )
-        found = [dict(row._mapping) for row in rows]
+        found = await queries.all_cities(connection)
     return [city for city in found if actor.can_manage_city(city["id"])]
+
+
+async def readable_area(
+    engine: AsyncEngine, reader: Principal, city_slug: str, ward_id: int | None
+) -> dict[str, Any]:
+    """A city (or one of its wards) whose households the reader may read: its planners and
+    admins, or a ward's leader for that ward. NotFound otherwise, as for a place that does
+    not exist. The city."""
+    found = await city(engine, city_slug, reader)
+    if ward_id is not None:
+        area = await ward(engine, ward_id, reader)
+        if area["city_id"] != found["id"] or not reader.can_read_ward(found["id"], ward_id):
+            raise NotFound("ward_not_found", id=ward_id)
+    elif not reader.can_read_city(found["id"]):
+        raise NotFound("unknown_city", city=city_slug)
+    return found

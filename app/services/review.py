@@ -12,10 +12,10 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import accounts as audit_queries
+from app.db import places as place_queries
 from app.db import submissions as queries
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
@@ -89,42 +89,12 @@ async def approve_settlement(
     """Approve every received survey of a settlement (its ward leader or city admin), each
     decision on record; `only_unflagged` leaves flagged surveys for a closer look."""
     async with engine.begin() as connection:
-        row = (
-            await connection.execute(
-                text("SELECT id, city_id, ward_id FROM settlements WHERE id = :id"),
-                {"id": settlement_id},
-            )
-        ).first()
-        place = dict(row._mapping) if row else None
-        if place is None or not reviewer.can_review(
-            {"city_id": place["city_id"], "ward_id": place["ward_id"]}
-        ):
+        place = await place_queries.settlement_by_id(connection, settlement_id)
+        if place is None or not reviewer.can_review(place):
             raise NotFound("settlement_not_found", id=settlement_id)
-        flagged = " AND cardinality(flags) = 0" if only_unflagged else ""
-        result = await connection.execute(
-            text(
-                f"""
-WITH approved AS (
-  UPDATE household_surveys SET status = 'approved', review_comment = NULL,
-         reviewed_by = :reviewer, reviewed_at = now(), updated_at = now()
-  WHERE settlement_id = :settlement AND status = 'received'{flagged}
-  RETURNING id
-)
-INSERT INTO audit_log (actor_id, actor, action, entity, entity_id, old, new)
-SELECT :reviewer, :actor, 'survey.review', 'survey', id::text,
-       '{{"status": "received", "comment": null}}'::jsonb,
-       '{{"status": "approved", "comment": null, "bulk": true}}'::jsonb
-FROM approved
-RETURNING entity_id
-"""
-            ),
-            {
-                "reviewer": reviewer.user_id,
-                "actor": reviewer.username,
-                "settlement": settlement_id,
-            },
+        approved = await queries.approve_received(
+            connection, settlement_id, reviewer.user_id, reviewer.username, only_unflagged
         )
-        approved = len(result.fetchall())
     return {"settlement_id": settlement_id, "approved": approved}
 
 
