@@ -11,7 +11,7 @@ import {
   answersToSend, clearIrrelevant, evaluateForm, groupLabel, screens,
 } from "./form.js";
 import { submissionBody, syncNow } from "./sync.js";
-import { gpsWidget, photoWidget } from "./widgets.js";
+import { widgetFor } from "./widgets.js";
 
 const root = document.getElementById("app");
 // What the editor uses of the app (app.js connects them once, before the first render).
@@ -209,8 +209,16 @@ function onAnswer(form, question, value) {
   saveDraft();
 }
 
+/**
+ * What a widget (widgets.js) may use: the answer and its setter, the choices that apply now,
+ * the survey, and the editor's save / refresh / storage-problem hooks.
+ */
 function widgetContext(form, question) {
   return {
+    id: `q-${question.name}`,
+    labelledBy: `label-${question.name}`,
+    value: () => app.survey.answers[question.name],
+    choices: () => question.choices,
     survey: () => app.survey,
     active: () => app.view === "survey",
     save: saveDraft,
@@ -221,64 +229,7 @@ function widgetContext(form, question) {
 }
 
 function widget(form, question) {
-  const answers = app.survey.answers;
-  const name = question.name;
-  const labelledBy = `label-${name}`;
-  switch (question.type) {
-    case "select_one":
-      return h("div", { class: "choices", role: "radiogroup", "aria-labelledby": labelledBy },
-        question.choices.map((choice) => h("label", { class: "choice" },
-          h("input", {
-            type: "radio", name, value: choice.value, checked: answers[name] === choice.value,
-            onchange: (event) => onAnswer(form, question, event.target.value),
-          }),
-          h("span", {}, pick(choice.label)))));
-    case "select_multiple": {
-      const group = h("div", { class: "choices", role: "group", "aria-labelledby": labelledBy });
-      const selected = new Set(String(answers[name] ?? "").split(/\s+/).filter(Boolean));
-      group.append(h("p", { class: "hint" }, t("select_hint")));
-      for (const choice of question.choices) {
-        group.append(h("label", { class: "choice" },
-          h("input", {
-            type: "checkbox", name, value: choice.value, checked: selected.has(choice.value),
-            onchange: () => {
-              const values = [...group.querySelectorAll("input:checked")].map((i) => i.value);
-              onAnswer(form, question, values.join(" "));
-            },
-          }),
-          h("span", {}, pick(choice.label))));
-      }
-      return group;
-    }
-    case "integer":
-    case "decimal":
-      return h("input", {
-        type: "text", name, id: `q-${name}`, "aria-labelledby": labelledBy,
-        inputmode: question.type === "integer" ? "numeric" : "decimal",
-        value: answers[name] ?? "",
-        oninput: (event) => onAnswer(form, question, event.target.value.trim()),
-      });
-    case "date":
-      return h("input", {
-        type: "date", name, id: `q-${name}`, "aria-labelledby": labelledBy, value: answers[name] ?? "",
-        onchange: (event) => onAnswer(form, question, event.target.value),
-      });
-    case "geopoint":
-      return gpsWidget(widgetContext(form, question));
-    case "image":
-      return photoWidget(widgetContext(form, question), question);
-    case "note":
-      return h("span");
-    default: {
-      const multiline = question.appearance === "multiline";
-      return h(multiline ? "textarea" : "input", {
-        type: multiline ? null : "text", name, id: `q-${name}`, "aria-labelledby": labelledBy,
-        inputmode: /phone/.test(name) ? "tel" : null,
-        value: multiline ? null : answers[name] ?? "",
-        oninput: (event) => onAnswer(form, question, event.target.value),
-      }, multiline ? answers[name] ?? "" : null);
-    }
-  }
+  return widgetFor(question, widgetContext(form, question));
 }
 
 function refreshQuestions(form) {

@@ -1,9 +1,10 @@
-// The GPS and photo widgets of the form renderer.
+// The widgets of the form renderer: one per question type, each given the question and the
+// editor's context (see widgetContext in editor.js).
 
 import * as db from "./db.js";
 import { h } from "./dom.js";
 import * as gps from "./gps.js";
-import { t } from "./i18n.js";
+import { pick, t } from "./i18n.js";
 
 const GPS_WARNING_M = 20;
 const PHOTO_MAX_SIDE = 1280;
@@ -144,4 +145,68 @@ export function photoWidget(ctx, question) {
     h("label", { class: "button secondary photo-button", for: `q-${name}` },
       survey.answers[name] ? t("photo_replace") : t("photo_take")),
     input, preview, status, remove);
+}
+
+// ---------------------------------------------------------------- every question type
+
+/** The input of one question; `ctx` is the editor's widget context. */
+export function widgetFor(question, ctx) {
+  const name = question.name;
+  const value = ctx.value();
+  const labelledBy = ctx.labelledBy;
+  switch (question.type) {
+    case "select_one":
+      return h("div", { class: "choices", role: "radiogroup", "aria-labelledby": labelledBy },
+        ctx.choices().map((choice) => h("label", { class: "choice" },
+          h("input", {
+            type: "radio", name, value: choice.value, checked: value === choice.value,
+            onchange: (event) => ctx.answer(event.target.value),
+          }),
+          h("span", {}, pick(choice.label)))));
+    case "select_multiple": {
+      const group = h("div", { class: "choices", role: "group", "aria-labelledby": labelledBy });
+      const selected = new Set(String(value ?? "").split(/\s+/).filter(Boolean));
+      group.append(h("p", { class: "hint" }, t("select_hint")));
+      for (const choice of ctx.choices()) {
+        group.append(h("label", { class: "choice" },
+          h("input", {
+            type: "checkbox", name, value: choice.value, checked: selected.has(choice.value),
+            onchange: () => {
+              const values = [...group.querySelectorAll("input:checked")].map((i) => i.value);
+              ctx.answer(values.join(" "));
+            },
+          }),
+          h("span", {}, pick(choice.label))));
+      }
+      return group;
+    }
+    case "integer":
+    case "decimal":
+      return h("input", {
+        type: "text", name, id: ctx.id, "aria-labelledby": labelledBy,
+        inputmode: question.type === "integer" ? "numeric" : "decimal",
+        value: value ?? "",
+        oninput: (event) => ctx.answer(event.target.value.trim()),
+      });
+    case "date":
+      return h("input", {
+        type: "date", name, id: ctx.id, "aria-labelledby": labelledBy, value: value ?? "",
+        onchange: (event) => ctx.answer(event.target.value),
+      });
+    case "geopoint":
+      return gpsWidget(ctx);
+    case "image":
+      return photoWidget(ctx, question);
+    case "note":
+      return h("span");
+    default: {
+      const multiline = question.appearance === "multiline";
+      return h(multiline ? "textarea" : "input", {
+        type: multiline ? null : "text", name, id: ctx.id, "aria-labelledby": labelledBy,
+        inputmode: /phone/.test(name) ? "tel" : null,
+        value: multiline ? null : value ?? "",
+        oninput: (event) => ctx.answer(event.target.value),
+      }, multiline ? value ?? "" : null);
+    }
+  }
 }
