@@ -41,7 +41,8 @@ async def list_forms(user: CurrentUser, forms: FormsDep) -> JSON:
 async def read_form(
     form_id: str, user: CurrentUser, forms: FormsDep, version: str | None = None
 ) -> JSON:
-    """A form definition (pyxform JSON plus the flattened questions)."""
+    """A form definition: the form model (docs/forms-engine.md), pyxform's JSON, and the
+    flattened questions outside repeats (with `${name}` expressions) for older phones."""
     try:
         form = forms.get(form_id, version)
     except UnknownForm as exc:  # a missing resource here, not an invalid submission
@@ -55,8 +56,8 @@ async def read_form(
             "hint": q.hint,
             "required": q.required,
             "required_message": q.required_message,
-            "relevant": q.relevant,
-            "constraint": q.constraint,
+            "relevant": form.source_binds.get(q.name, {}).get("relevant"),
+            "constraint": form.source_binds.get(q.name, {}).get("constraint"),
             "constraint_message": q.constraint_message,
             "choices": [{"value": c.value, "label": c.label} for c in q.choices],
             "personal": q.personal,
@@ -65,4 +66,6 @@ async def read_form(
         }
         for q in form.questions
     ]
-    return JSON({**_summary(form), "questions": questions, "source": form.source})
+    return JSON(
+        {**_summary(form), "questions": questions, "source": form.source, "model": form.model}
+    )

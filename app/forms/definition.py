@@ -1,18 +1,27 @@
-"""Form definitions read from XLSForm files with pyxform, and the supported subset."""
+"""Form definitions read from XLSForm files with pyxform: the form model of docs/forms-engine.md.
+
+pyxform reads the workbook (and decides, as for ODK Collect, what a column or a type means);
+its XForm gives every expression with `${name}` already turned into instance paths. This module
+builds the tree of groups, repeats and questions from both, refuses at load what the server
+cannot evaluate, and keeps the flat view of the questions outside repeats that exports, maps
+and intake use.
+"""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from app.forms.xpath import ExpressionError, Node, Predicate, compile_predicate, parse, references
+from app.forms.xform import XFormParts, read_xform
+from app.forms.xpath import ExpressionError, Predicate, compile_predicate, parse
 
-# Question types the phone app renders and the server validates.
+# Question types (as in the model) the phone renders and the server validates.
 VALUE_TYPES = frozenset(
     {
         "text",
@@ -20,47 +29,35 @@ VALUE_TYPES = frozenset(
         "decimal",
         "select_one",
         "select_multiple",
+        "rank",
+        "range",
         "geopoint",
         "geotrace",
         "geoshape",
         "image",
+        "audio",
+        "file",
         "date",
         "datetime",
+        "time",
+        "barcode",
         "note",
+        "calculate",
+        "acknowledge",
+        "hidden",
     }
 )
+# pyxform's names for some of them.
+_PYXFORM_TYPES = {
+    "select one": "select_one",
+    "select all that apply": "select_multiple",
+    "select one external": "select_one",
+    "photo": "image",
+}
 # Metadata the phone fills in by itself.
 META_TYPES = frozenset({"start", "end", "today", "deviceid", "username", "audit"})
-GROUP_TYPES = frozenset({"begin_group", "begin group", "end_group", "end group"})
-SUPPORTED_SURVEY_COLUMNS = frozenset(
-    {
-        "type",
-        "name",
-        "label",
-        "hint",
-        "required",
-        "required_message",
-        "relevant",
-        "constraint",
-        "constraint_message",
-        "appearance",
-        "parameters",
-        "personal",
-        "guidance_hint",
-    }
-)
-SUPPORTED_SETTINGS = frozenset(
-    {
-        "form_title",
-        "form_id",
-        "version",
-        "default_language",
-        "instance_name",
-        "style",
-        "public_key",
-        "submission_url",
-    }
-)
+FILE_QUESTION_TYPES = frozenset({"image", "audio", "file"})
+_NOT_EXPORTED = FILE_QUESTION_TYPES | {"note", "geopoint"}
 
 
 class FormLoadError(ValueError):
@@ -75,6 +72,7 @@ class FormLoadError(ValueError):
 # What a choice name may hold: several are stored separated by spaces (select_multiple), and
 # exports write them into JSON as they are, so no space, quote, backslash or control character.
 SAFE_CHOICE_NAME = re.compile(r'^[^\s"\\\x00-\x1f\x7f]+$')
+_REFERENCE = re.compile(r"\$\{([^}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -83,26 +81,37 @@ class Choice:
     label: dict[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Question:
-    """One question, flattened out of its groups."""
+    """One question; `questions` of a form holds those outside repeats, flattened."""
 
     name: str
     type: str
     label: dict[str, str]
     hint: dict[str, str] = field(default_factory=dict)
-    group: str | None = None
-    required: bool = False
+    group: str | None = None  # the innermost group's name
+    required: bool = False  # required is `true()` (an expression: see required_expression)
     required_message: dict[str, str] = field(default_factory=dict)
-    relevant: str | None = None
+    relevant: str | None = None  # XPath as in the XForm
     constraint: str | None = None
     constraint_message: dict[str, str] = field(default_factory=dict)
     choices: tuple[Choice, ...] = ()
     personal: bool = False
     appearance: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
-    relevant_expression: Node | None = None
-    constraint_expression: Node | None = None
+    path: str = ""
+    row: int = 0
+    repeat: str | None = None  # path of the innermost repeat holding the question
+    required_expression: str | None = None
+    calculate: str | None = None
+    default: str | None = None  # XPath (a static default is a string literal)
+    readonly: str | None = None
+    list_name: str | None = None
+    choice_filter: str | None = None
+    or_other: bool = False
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    kind = "question"
 
     @cached_property
     def choice_values(self) -> frozenset[str]:
@@ -110,25 +119,49 @@ class Question:
         return frozenset(choice.value for choice in self.choices)
 
     @cached_property
+    def relevant_expression(self) -> Any:
+        """The parsed `relevant` expression."""
+        return None if not self.relevant else parse(self.relevant)
+
+    @cached_property
     def is_relevant(self) -> Predicate | None:
         """The compiled `relevant` expression: (answers so far, None) -> shown or not."""
-        return (
-            None
-            if self.relevant_expression is None
-            else compile_predicate(self.relevant_expression)
-        )
+        node = self.relevant_expression
+        return None if node is None else compile_predicate(node)
 
     @cached_property
     def is_allowed(self) -> Predicate | None:
         """The compiled `constraint` expression: (answers so far, this answer) -> valid."""
-        return (
-            None
-            if self.constraint_expression is None
-            else compile_predicate(self.constraint_expression)
-        )
+        return None if not self.constraint else compile_predicate(parse(self.constraint))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class Group:
+    """A group or a repeat, with its children in form order."""
+
+    kind: str  # "group" or "repeat"
+    name: str
+    path: str
+    row: int
+    label: dict[str, str]
+    hint: dict[str, str]
+    relevant: str | None
+    appearance: str | None
+    parameters: dict[str, str]
+    repeat_count: str | None
+    field_list: bool
+    outputs: dict[str, str]
+    children: tuple[Group | Question, ...]
+
+    def walk(self) -> Iterator[Group | Question]:
+        """Every node below, depth first, in form order."""
+        for child in self.children:
+            yield child
+            if isinstance(child, Group):
+                yield from child.walk()
+
+
+@dataclass(frozen=True, eq=False)
 class FormDefinition:
     """A form version: what the phone renders and what the server validates against."""
 
@@ -137,51 +170,129 @@ class FormDefinition:
     title: dict[str, str]
     default_language: str | None
     languages: tuple[str, ...]
-    questions: tuple[Question, ...]
-    source: dict[str, Any]  # pyxform's JSON, for the phone app
+    questions: tuple[Question, ...]  # outside repeats, flattened
+    source: dict[str, Any]  # pyxform's JSON
     xform: str  # the XForm XML (ODK Collect)
     md5: str
     filename: str
+    root: Group = field(default_factory=lambda: _empty_root())
+    instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @cached_property
     def by_name(self) -> dict[str, Question]:
-        """Questions keyed by name."""
+        """Questions outside repeats keyed by name."""
         return {question.name: question for question in self.questions}
 
     @cached_property
     def answerable(self) -> tuple[Question, ...]:
-        """The questions that take an answer (notes do not), in form order."""
+        """The questions outside repeats that take an answer (notes do not), in form order."""
         return tuple(q for q in self.questions if q.type != "note")
 
     @cached_property
     def personal_fields(self) -> frozenset[str]:
         """Names of the questions marked personal (never in public or planner outputs)."""
-        return frozenset(q.name for q in self.questions if q.personal)
+        return frozenset(q.name for q in self.all_questions if q.personal)
 
     @cached_property
     def geopoint_question(self) -> Question | None:
-        """The first geopoint question: the survey's location."""
+        """The first geopoint question outside repeats: the survey's location."""
         return next((q for q in self.questions if q.type == "geopoint"), None)
 
+    @cached_property
+    def all_questions(self) -> tuple[Question, ...]:
+        """Every question, those inside repeats included, in form order."""
+        return tuple(node for node in self.root.walk() if isinstance(node, Question))
+
+    @cached_property
+    def repeats(self) -> tuple[Group, ...]:
+        """The repeats, outermost first."""
+        return tuple(n for n in self.root.walk() if isinstance(n, Group) and n.kind == "repeat")
+
+    @cached_property
+    def source_binds(self) -> dict[str, dict[str, Any]]:
+        """pyxform's JSON `bind` of each question by name (expressions with `${name}`)."""
+        found: dict[str, dict[str, Any]] = {}
+
+        def walk(items: list[dict[str, Any]]) -> None:
+            for item in items:
+                if item.get("type") in ("group", "repeat"):
+                    walk(item.get("children", []))
+                else:
+                    found.setdefault(str(item.get("name")), item.get("bind") or {})
+
+        walk(self.source.get("children", []))
+        return found
+
     def public_fields(self) -> list[Question]:
-        """Questions whose answers may appear in planner exports."""
-        return [
-            q
-            for q in self.questions
-            if not q.personal and q.type not in ("note", "geopoint", "image")
-        ]
+        """Questions outside repeats whose answers may appear in planner exports."""
+        return [q for q in self.questions if not q.personal and q.type not in _NOT_EXPORTED]
+
+    @cached_property
+    def model(self) -> dict[str, Any]:
+        """The form model of docs/forms-engine.md, for the phone."""
+        return {
+            "root": self.root.name,
+            "languages": list(self.languages),
+            "default_language": self.default_language,
+            "instances": self.instances,
+            "children": [_model_node(child) for child in self.root.children],
+        }
+
+
+def _empty_root() -> Group:
+    return Group("group", "data", "/data", 0, {}, {}, None, None, {}, None, False, {}, ())
+
+
+def _model_node(node: Group | Question) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": node.kind, "name": node.name, "path": node.path}
+    if isinstance(node, Question):
+        out["type"] = node.type
+    out["label"] = node.label
+    if node.hint:
+        out["hint"] = node.hint
+    if node.outputs:
+        out["outputs"] = node.outputs
+    if isinstance(node, Question):
+        if node.required_message:
+            out["required_message"] = node.required_message
+        if node.constraint_message:
+            out["constraint_message"] = node.constraint_message
+        for key in (
+            "relevant",
+            "constraint",
+            "calculate",
+            "readonly",
+            "default",
+            "choice_filter",
+        ):
+            value = getattr(node, key)
+            if value:
+                out[key] = value
+        if node.required_expression:
+            out["required"] = node.required_expression
+        if node.list_name:
+            out["choices"] = node.list_name
+            out["or_other"] = node.or_other
+        out["personal"] = node.personal
+    else:
+        if node.relevant:
+            out["relevant"] = node.relevant
+        if node.repeat_count:
+            out["repeat_count"] = node.repeat_count
+        if node.kind == "group":
+            out["field_list"] = node.field_list
+    if node.appearance:
+        out["appearance"] = node.appearance
+    if node.parameters:
+        out["parameters"] = node.parameters
+    out["row"] = node.row
+    if isinstance(node, Group):
+        out["children"] = [_model_node(child) for child in node.children]
+    return out
 
 
 def _yes(value: Any) -> bool:
     return str(value).strip().lower() in ("yes", "true", "true()", "1")
-
-
-def _translations(value: Any, default_language: str | None) -> dict[str, str]:
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
-    return {default_language or "default": str(value)}
 
 
 def _language_code(language: str) -> str:
@@ -191,29 +302,12 @@ def _language_code(language: str) -> str:
     return language
 
 
-def _by_code(value: dict[str, str]) -> dict[str, str]:
-    return {_language_code(k): v for k, v in value.items()}
-
-
-def _unsupported_rows(workbook: Any) -> Iterator[str]:
-    """Problems in the raw sheets, named by sheet and row as the form author sees them."""
-    rows = getattr(workbook, "survey", None) or []
-    for index, row in enumerate(rows):
-        row_number = index + 2  # header is row 1
-        kind = str(row.get("type", "")).strip()
-        base = kind.split(" ")[0] if kind else ""
-        if not kind:
-            continue
-        if base not in VALUE_TYPES | META_TYPES and kind not in GROUP_TYPES:
-            yield f"survey sheet, row {row_number}: question type '{kind}' is not supported"
-        for column in row:
-            name = column.split("::")[0].strip()
-            if name and name not in SUPPORTED_SURVEY_COLUMNS:
-                yield f"survey sheet, row {row_number}: column '{column}' is not supported"
-    for index, row in enumerate(getattr(workbook, "settings", None) or []):
-        for column in row:
-            if column not in SUPPORTED_SETTINGS:
-                yield f"settings sheet, row {index + 2}: setting '{column}' is not supported"
+def _translations(value: Any, default_language: str | None) -> dict[str, str]:
+    if value is None or value == "":
+        return {}
+    if isinstance(value, dict):
+        return {_language_code(str(k)): str(v) for k, v in value.items()}
+    return {_language_code(default_language or "default"): str(value)}
 
 
 def _parameters(value: Any) -> dict[str, str]:
@@ -224,42 +318,286 @@ def _parameters(value: Any) -> dict[str, str]:
     return {key.strip(): val.strip() for key, val in pairs}
 
 
-def _row_numbers(workbook: Any) -> dict[str, int]:
-    rows = getattr(workbook, "survey", None) or []
-    return {str(row.get("name")): index + 2 for index, row in enumerate(rows) if row.get("name")}
+def _literal(value: str) -> str:
+    """An XPath string literal for a static default."""
+    return f"'{value}'" if "'" not in value else f'"{value}"'
 
 
-def _walk(
-    children: Iterable[dict[str, Any]], group: str | None
-) -> Iterator[tuple[dict, str | None]]:
-    for child in children:
-        if child.get("type") == "group" and child.get("name") == "meta":
-            continue  # pyxform's instanceID / instanceName, filled by the client
-        if child.get("type") == "group":
-            yield from _walk(child.get("children", []), child.get("name"))
-        elif child.get("type") == "repeat":
-            yield child, group  # reported as unsupported by the caller
-        else:
-            yield child, group
+def _row_numbers(workbook: Any) -> dict[str, list[int]]:
+    """Survey sheet rows by name, in sheet order (a name may repeat inside repeats)."""
+    rows: dict[str, list[int]] = {}
+    for index, row in enumerate(getattr(workbook, "survey", None) or []):
+        lowered = {str(k).strip().lower(): v for k, v in row.items()}
+        name = lowered.get("name")
+        if name:
+            rows.setdefault(str(name).strip(), []).append(index + 2)
+    return rows
 
 
-def _compile(
-    expression: str | None, row: int, column: str, names: set[str], problems: list[str]
-) -> Node | None:
-    if not expression:
-        return None
-    try:
-        node = parse(expression)
-    except ExpressionError as exc:
-        problems.append(f"survey sheet, row {row}: {column} '{expression}': {exc}")
-        return None
-    for name in sorted(references(node) - names):
-        problems.append(f"survey sheet, row {row}: {column} refers to unknown question '{name}'")
-    return node
+@dataclass
+class _Builder:
+    """Walks pyxform's JSON tree beside the XForm's parts, collecting problems."""
+
+    parts: XFormParts
+    rows: dict[str, list[int]]
+    default_language: str | None
+    directory: Path
+    problems: list[str] = field(default_factory=list)
+    languages: set[str] = field(default_factory=set)
+    instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    or_other: set[str] = field(default_factory=set)
+
+    def row(self, name: str) -> int:
+        rows = self.rows.get(name) or []
+        return rows.pop(0) if rows else 0
+
+    def where(self, row: int) -> str:
+        return f"survey sheet, row {row}" if row else "survey sheet"
+
+    def texts(self, value: Any) -> dict[str, str]:
+        found = _translations(value, self.default_language)
+        self.languages |= set(found)
+        return found
+
+    def outputs(self, path: str, label: Any, hint: Any) -> dict[str, str]:
+        """`${name}` of a label or hint -> the XPath pyxform wrote for it in this context."""
+        found: dict[str, str] = {}
+        for kind, value in (("label", label), ("hint", hint)):
+            texts = list(value.values()) if isinstance(value, dict) else [value or ""]
+            per_language = self.parts.outputs.get(path, {}).get(kind, [])
+            for text in texts:
+                names = _REFERENCE.findall(str(text))
+                for expressions in per_language:
+                    if len(expressions) == len(names):
+                        found.update(zip(names, expressions, strict=True))
+                        break
+        return found
+
+    def children(
+        self, items: list[dict[str, Any]], parent: str, group: str | None, repeat: str | None
+    ) -> tuple[Group | Question, ...]:
+        nodes: list[Group | Question] = []
+        for item in items:
+            kind = str(item.get("type", ""))
+            name = str(item.get("name", ""))
+            if kind == "group" and name == "meta" and item.get("control", {}).get("bodyless"):
+                continue  # pyxform's instanceID / instanceName, filled by the client
+            path = f"{parent}/{name}"
+            if kind in ("group", "repeat"):
+                nodes.append(self.group(item, path, repeat))
+            elif kind in META_TYPES:
+                self.row(name)
+            else:
+                question = self.question(item, path, group, repeat)
+                if question is not None:
+                    nodes.append(question)
+        return tuple(nodes)
+
+    def group(self, item: dict[str, Any], path: str, repeat: str | None) -> Group:
+        name = str(item["name"])
+        row = self.row(name)
+        kind = str(item["type"])
+        bind = self.parts.binds.get(path, {})
+        control = item.get("control") or {}
+        appearance = control.get("appearance")
+        return Group(
+            kind=kind,
+            name=name,
+            path=path,
+            row=row,
+            label=self.texts(item.get("label")),
+            hint=self.texts(item.get("hint")),
+            relevant=bind.get("relevant"),
+            appearance=appearance,
+            parameters=_parameters(item.get("parameters")),
+            repeat_count=self.parts.repeat_counts.get(path) if kind == "repeat" else None,
+            field_list="field-list" in str(appearance or ""),
+            outputs=self.outputs(path, item.get("label"), item.get("hint")),
+            children=self.children(
+                item.get("children", []), path, name, path if kind == "repeat" else repeat
+            ),
+        )
+
+    def question(
+        self, item: dict[str, Any], path: str, group: str | None, repeat: str | None
+    ) -> Question | None:
+        name = str(item["name"])
+        row = self.row(name)
+        raw_type = str(item.get("type", ""))
+        kind = _PYXFORM_TYPES.get(raw_type, raw_type)
+        if kind not in VALUE_TYPES:
+            self.problems.append(
+                f"{self.where(row)}, column type: question type '{raw_type}' is not supported"
+            )
+            return None
+        bind = self.parts.binds.get(path, {})
+        json_bind = item.get("bind") or {}
+        control = item.get("control") or {}
+        list_name: str | None = None
+        choice_filter: str | None = None
+        choices: tuple[Choice, ...] = ()
+        if kind in ("select_one", "select_multiple", "rank"):
+            itemset = self.parts.itemsets.get(path)
+            if itemset is None:
+                self.problems.append(f"{self.where(row)}, column type: no choices for '{name}'")
+                return None
+            list_name, choice_filter = itemset
+            choices = self.choices(list_name, str(item.get("itemset") or ""), row)
+        required = bind.get("required")
+        return Question(
+            name=name,
+            type=kind,
+            label=self.texts(item.get("label")),
+            hint=self.texts(item.get("hint")),
+            group=group,
+            required=required is not None and required.strip() == "true()",
+            required_message=self.texts(json_bind.get("jr:requiredMsg")),
+            relevant=bind.get("relevant"),
+            constraint=bind.get("constraint"),
+            constraint_message=self.texts(json_bind.get("jr:constraintMsg")),
+            choices=choices,
+            personal=_yes(item.get("personal", "no")),
+            appearance=control.get("appearance"),
+            parameters=_parameters(item.get("parameters")),
+            path=path,
+            row=row,
+            repeat=repeat,
+            required_expression=required if required and required.strip() != "false()" else None,
+            calculate=bind.get("calculate"),
+            default=self.default(path),
+            readonly=bind.get("readonly") if kind != "note" else None,
+            list_name=list_name,
+            choice_filter=choice_filter,
+            or_other=f"{path}_other" in self.parts.binds and "other" in {c.value for c in choices},
+            outputs=self.outputs(path, item.get("label"), item.get("hint")),
+        )
+
+    def default(self, path: str) -> str | None:
+        value = self.parts.defaults.get(path)
+        if value is None or value == "":
+            return None
+        return value.strip() if path in self.parts.dynamic_defaults else _literal(value)
+
+    def choices(self, list_name: str, itemset: str, row: int) -> tuple[Choice, ...]:
+        if list_name not in self.instances:
+            self.instances[list_name] = self.instance(list_name, itemset, row)
+        found = []
+        for item in self.instances[list_name]:
+            value = str(item.get("name", ""))
+            if not SAFE_CHOICE_NAME.match(value):
+                self.problems.append(
+                    f"choices sheet, list '{list_name}': the name '{value}' must not "
+                    "be empty or hold spaces, quotes, backslashes or control characters "
+                    "(several chosen names are stored separated by spaces)"
+                )
+            found.append(Choice(value, dict(item.get("label") or {})))
+        if not found:
+            self.problems.append(f"{self.where(row)}: choice list '{list_name}' is empty")
+        return tuple(found)
+
+    def instance(self, list_name: str, itemset: str, row: int) -> list[dict[str, Any]]:
+        """A secondary instance: a choice list of the form, or a CSV file beside it."""
+        source = self.parts.instance_files.get(list_name)
+        if source is not None:
+            filename = itemset if itemset.endswith(".csv") else f"{list_name}.csv"
+            return self.csv_instance(self.directory / Path(filename).name, row)
+        items = []
+        for raw in self.parts.instances.get(list_name, []):
+            item: dict[str, Any] = {k: v for k, v in raw.items() if k not in ("itextId", "label")}
+            text_id = raw.get("itextId")
+            if text_id is not None:
+                item["label"] = {
+                    _language_code(lang): text
+                    for lang, text in self.parts.itext.get(text_id, {}).items()
+                }
+            elif "label" in raw:
+                item["label"] = {_language_code(self.default_language or "default"): raw["label"]}
+            items.append(item)
+        return items
+
+    def csv_instance(self, path: Path, row: int) -> list[dict[str, Any]]:
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                records = list(csv.DictReader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            self.problems.append(f"{self.where(row)}, column type: cannot read {path.name}: {exc}")
+            return []
+        items = []
+        for record in records:
+            item: dict[str, Any] = {}
+            labels: dict[str, str] = {}
+            for key, value in record.items():
+                if key is None:
+                    continue
+                column = key.strip()
+                if column.lower() == "label":
+                    labels[_language_code(self.default_language or "default")] = value or ""
+                elif column.lower().startswith("label::"):
+                    labels[_language_code(column.split("::", 1)[1])] = value or ""
+                else:
+                    item[column] = (value or "").strip()
+            item["label"] = labels
+            items.append(item)
+        if not items or any("name" not in item for item in items):
+            self.problems.append(
+                f"{self.where(row)}, column type: {path.name} needs 'name' and 'label' columns"
+            )
+        return items
 
 
-def load_form(path: Path) -> FormDefinition:
-    """Read one XLSForm; raise FormLoadError naming the sheet and row of every problem."""
+def _duplicate_names(root: Group, problems: list[str]) -> None:
+    """Answers are keyed by name: refuse two nodes of one name in one answers object."""
+
+    def check(children: tuple[Group | Question, ...], scope: dict[str, list[int]]) -> None:
+        for child in children:
+            scope.setdefault(child.name, []).append(child.row)
+            if isinstance(child, Group):
+                if child.kind == "repeat":
+                    check(child.children, {})
+                else:
+                    check(child.children, scope)
+
+    def report(scope: dict[str, list[int]]) -> None:
+        for name, rows in scope.items():
+            if len(rows) > 1:
+                where = ", ".join(str(r) for r in rows)
+                problems.append(
+                    f"survey sheet, rows {where}, column name: the name '{name}' is used more "
+                    "than once (answers are keyed by name)"
+                )
+
+    def walk(children: tuple[Group | Question, ...]) -> None:
+        scope: dict[str, list[int]] = {}
+        check(children, scope)
+        report(scope)
+        for node in children:
+            if isinstance(node, Group):
+                for inner in (node, *node.walk()):
+                    if isinstance(inner, Group) and inner.kind == "repeat":
+                        inner_scope: dict[str, list[int]] = {}
+                        check(inner.children, inner_scope)
+                        report(inner_scope)
+
+    walk(root.children)
+
+
+def _check_expressions(form: FormDefinition) -> list[str]:
+    problems = []
+    for node in form.root.walk():
+        if not isinstance(node, Question) or node.repeat is not None:
+            continue
+        for column in ("relevant", "constraint"):
+            text = getattr(node, column)
+            if text:
+                try:
+                    parse(text)
+                except ExpressionError as exc:
+                    problems.append(f"survey sheet, row {node.row}, column {column}: {exc}")
+    return problems
+
+
+def read_source(path: Path) -> tuple[Any, dict[str, Any], str]:
+    """pyxform's workbook, JSON and XForm of one XLSForm (.xlsx, .xls, .md, .csv)."""
     from pyxform.errors import PyXFormError
     from pyxform.xls2json import workbook_to_json
     from pyxform.xls2json_backends import get_xlsform
@@ -268,8 +606,7 @@ def load_form(path: Path) -> FormDefinition:
     display = path.name
     try:
         workbook = get_xlsform(str(path))
-        warnings: list[str] = []
-        source = workbook_to_json(workbook, form_name="data", warnings=warnings)
+        source = workbook_to_json(workbook, form_name="data", warnings=[])
         xform = convert(
             xlsform=str(path), validate=False, pretty_print=False, form_name="data"
         ).xform
@@ -277,94 +614,61 @@ def load_form(path: Path) -> FormDefinition:
         raise FormLoadError(display, [str(exc)]) from exc
     except Exception as exc:  # openpyxl and zipfile raise many kinds for a broken file
         raise FormLoadError(display, [f"not a readable XLSForm: {exc}"]) from exc
+    return workbook, source, xform
 
-    problems = list(_unsupported_rows(workbook))
+
+def load_form(path: Path) -> FormDefinition:
+    """Read one XLSForm; raise FormLoadError naming the sheet and row of every problem."""
+    display = path.name
+    workbook, source, xform = read_source(path)
+    problems: list[str] = []
     form_id = str(source.get("id_string") or "").strip()
+    # No version: the empty version, as ODK Central does; a survey naming none gets the
+    # current form (see docs/forms-engine.md).
     version = str(source.get("version") or "").strip()
     if not form_id or form_id == "data":
         problems.append("settings sheet: form_id is missing")
-    if not version:
-        problems.append("settings sheet: version is missing")
     default_language = source.get("default_language")
-    rows = _row_numbers(workbook)
-    choices_by_list: dict[str, list[dict[str, Any]]] = source.get("choices", {}) or {}
-
-    raw = list(_walk(source.get("children", []), None))
-    names = {str(child.get("name")) for child, _ in raw}
-    questions: list[Question] = []
-    languages: set[str] = set()
-    for child, group in raw:
-        kind = str(child.get("type"))
-        name = str(child.get("name"))
-        row = rows.get(name, 0)
-        if kind == "repeat":
-            problems.append(f"survey sheet, row {row}: repeat groups are not supported")
-            continue
-        if kind in META_TYPES:
-            continue
-        bind = child.get("bind", {}) or {}
-        label = _translations(child.get("label"), default_language)
-        languages |= set(label)
-        list_name = child.get("list_name") or child.get("itemset")
-        choices: tuple[Choice, ...] = ()
-        if kind in ("select one", "select all that apply"):
-            kind = "select_one" if kind == "select one" else "select_multiple"
-            options = child.get("choices") or choices_by_list.get(str(list_name), [])
-            choices = tuple(
-                Choice(str(o["name"]), _by_code(_translations(o.get("label"), default_language)))
-                for o in options
-            )
-            if not choices:
-                problems.append(f"survey sheet, row {row}: choice list '{list_name}' is empty")
-            for choice in choices:
-                if not SAFE_CHOICE_NAME.match(choice.value):
-                    problems.append(
-                        f"choices sheet, list '{list_name}': the name '{choice.value}' must not "
-                        "be empty or hold spaces, quotes, backslashes or control characters "
-                        "(several chosen names are stored separated by spaces)"
-                    )
-        if kind == "photo":
-            kind = "image"
-        questions.append(
-            Question(
-                name=name,
-                type=kind,
-                label=_by_code(label),
-                hint=_by_code(_translations(child.get("hint"), default_language)),
-                group=group,
-                required=_yes(bind.get("required", "no")),
-                required_message=_by_code(
-                    _translations(bind.get("jr:requiredMsg"), default_language)
-                ),
-                relevant=bind.get("relevant"),
-                constraint=bind.get("constraint"),
-                constraint_message=_by_code(
-                    _translations(bind.get("jr:constraintMsg"), default_language)
-                ),
-                choices=choices,
-                personal=_yes(child.get("personal", "no")),
-                appearance=(child.get("control") or {}).get("appearance"),
-                parameters=_parameters(child.get("parameters")),
-                relevant_expression=_compile(
-                    bind.get("relevant"), row, "relevant", names, problems
-                ),
-                constraint_expression=_compile(
-                    bind.get("constraint"), row, "constraint", names, problems
-                ),
-            )
-        )
-    if problems:
-        raise FormLoadError(display, problems)
-    xform_bytes = xform.encode("utf-8")
-    return FormDefinition(
+    if default_language == "default":
+        default_language = None
+    builder = _Builder(read_xform(xform), _row_numbers(workbook), default_language, path.parent)
+    root = Group(
+        "group",
+        str(source.get("name") or "data"),
+        "/" + str(source.get("name") or "data"),
+        0,
+        {},
+        {},
+        None,
+        None,
+        {},
+        None,
+        False,
+        {},
+        builder.children(source.get("children", []), "/data", None, None),
+    )
+    problems.extend(builder.problems)
+    _duplicate_names(root, problems)
+    questions = tuple(
+        node for node in root.walk() if isinstance(node, Question) and node.repeat is None
+    )
+    languages = builder.languages or {"default"}
+    form = FormDefinition(
         form_id=form_id,
         version=version,
-        title=_by_code(_translations(source.get("title"), default_language)),
+        title=_translations(source.get("title"), default_language),
         default_language=_language_code(default_language) if default_language else None,
-        languages=tuple(sorted(_language_code(lang) for lang in languages)),
-        questions=tuple(questions),
+        languages=tuple(sorted(languages)),
+        questions=questions,
         source=source,
         xform=xform,
-        md5=hashlib.md5(xform_bytes).hexdigest(),
+        md5=hashlib.md5(xform.encode("utf-8")).hexdigest(),
         filename=display,
+        root=root,
+        instances=builder.instances,
     )
+    if not problems:
+        problems.extend(_check_expressions(form))
+    if problems:
+        raise FormLoadError(display, problems)
+    return form

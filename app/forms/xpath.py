@@ -18,6 +18,7 @@ _TOKEN = re.compile(
         (?P<number>\d+(?:\.\d+)?|\.\d+)
       | (?P<string>'[^']*'|"[^"]*")
       | (?P<ref>\$\{[A-Za-z_][\w.-]*\})
+      | (?P<path>(?:/[A-Za-z_][\w.-]*)+)
       | (?P<op><=|>=|!=|=|<|>|\+|-|\*|\(|\)|,)
       | (?P<dot>\.(?![\w.]))
       | (?P<name>[A-Za-z_][\w-]*)
@@ -147,6 +148,8 @@ class _Parser:
             return Node("str", text[1:-1])
         if kind == "ref":
             return Node("ref", text[2:-1])
+        if kind == "path":  # an absolute path outside repeats: names are unique there
+            return Node("ref", text.rsplit("/", 1)[1])
         if kind == "dot":
             return Node("dot")
         if kind == "name":

@@ -48,7 +48,9 @@ def test_both_versions_are_served(versioned_client: TestClient) -> None:
     listing = versioned_client.get("/api/v1/forms").json()
     assert [(f["form_id"], f["version"]) for f in listing["forms"]] == [("household", NEW)]
     assert listing["problems"] == {}
-    assert versioned_client.get("/api/v1/forms/household").json()["version"] == NEW
+    current = versioned_client.get("/api/v1/forms/household").json()
+    assert current["version"] == NEW
+    assert current["model"]["root"] == "data" and current["model"]["children"]
     old = versioned_client.get("/api/v1/forms/household", params={"version": OLD})
     assert old.status_code == 200 and old.json()["version"] == OLD
 
