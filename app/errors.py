@@ -82,6 +82,12 @@ class UnsupportedMediaType(DomainError):
     code = "unsupported_media_type"
 
 
+class PayloadTooLarge(DomainError):
+    """A request body larger than what its endpoint takes (e.g. a file of a given kind)."""
+
+    code = "body_too_large"
+
+
 class Unauthorized(DomainError):
     """No valid sign-in (none, a wrong password, an expired or revoked token)."""
 

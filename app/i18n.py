@@ -172,8 +172,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "was not changed; give the new photo another name.",
     },
     "unsupported_media_type": {
-        "vi": "Chỉ nhận ảnh JPEG, PNG hoặc WebP ({allowed}).",
-        "en": "Only JPEG, PNG or WebP images are accepted ({allowed}).",
+        "vi": "Chỉ nhận ảnh, bản ghi âm hoặc tài liệu thuộc các loại: {allowed}.",
+        "en": "Only photos, sound recordings or documents of these types are accepted: {allowed}.",
+    },
+    "extension_mismatch": {
+        "vi": "Tên tệp '{filename}' không đúng loại của câu hỏi (đuôi tên phải là một trong: "
+        "{extensions}).",
+        "en": "The file name '{filename}' does not fit its question (its extension must be "
+        "one of: {extensions}).",
+    },
+    "content_mismatch": {
+        "vi": "Nội dung tệp không phải loại {type} như đã khai báo.",
+        "en": "The file content is not of the announced type {type}.",
     },
     "invalid_filename": {
         "vi": "Tên tệp '{filename}' không hợp lệ: chỉ dùng chữ không dấu, số, dấu chấm, "
@@ -468,9 +478,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "'{value}' is not a status. Choose one of: {allowed}.",
     },
     "attachment_not_in_survey": {
-        "vi": "Phiếu không có ảnh tên '{filename}'. Chỉ gửi được ảnh mà phiếu đã ghi.",
-        "en": "The survey has no photo named '{filename}'. "
-        "Only the photos a survey names can be sent.",
+        "vi": "Phiếu không có tệp (ảnh, ghi âm, tài liệu) tên '{filename}'. Chỉ gửi được tệp "
+        "mà phiếu đã ghi.",
+        "en": "The survey has no file (photo, recording, document) named '{filename}'. "
+        "Only the files a survey names can be sent.",
     },
     "too_many_attachments": {
         "vi": "Phiếu đã có đủ {max} ảnh; không nhận thêm.",

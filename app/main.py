@@ -139,7 +139,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        larger=[(boundaries.UPLOAD_PATH, settings.max_boundary_upload_bytes)],
+        larger=[
+            (boundaries.UPLOAD_PATH, settings.max_boundary_upload_bytes),
+            # Recordings and documents: each kind's own limit is checked by the upload.
+            (attachments.UPLOAD_PATH, attachments.MAX_UPLOAD_BYTES),
+        ],
     )
     basemap = origin_of(settings.basemap_tiles_url)
     app.add_middleware(

@@ -1,4 +1,5 @@
-"""Photos of a household survey, uploaded by the phone after the survey is stored."""
+"""Files of a survey (photos, sound recordings, documents), uploaded by the phone after the
+survey is stored."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from app.i18n import translate
 from app.services import attachments
 
 router = APIRouter(prefix="/api/v1/submissions", tags=["attachments"])
+# The upload's path, for the body size limit (app.main): larger than other requests' for
+# recordings; each kind's own limit is checked by the service.
+UPLOAD_PATH = r"/api/v1/submissions/[^/]+/attachments/[^/]+"
+MAX_UPLOAD_BYTES = attachments.MAX_UPLOAD_BYTES
 
 
 def _out(record: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +65,10 @@ async def upload_attachment(
     settings: SettingsDep,
     language: LanguageDep,
 ) -> JSON:
-    """Store a photo (raw JPEG, PNG or WebP body) of a stored survey; a resend answers 200."""
+    """Store a file of a stored survey, the raw bytes as the body: a photo (JPEG, PNG, WebP;
+    2 MB), a recording (WebM, Ogg, M4A, MP3, AAC, AMR, WAV; 8 MB) or a document (PDF, text,
+    CSV, DOCX, XLSX, ODT, ZIP, JPEG, PNG; 5 MB), each only for a question of its kind (415
+    otherwise). A resend of the same bytes answers 200."""
     content_type = attachments.media_type(request.headers.get("content-type"))
     if content_type is None:
         allowed = ", ".join(sorted(attachments.ALLOWED_TYPES))
@@ -68,7 +76,9 @@ async def upload_attachment(
         return JSON(error_body("unsupported_media_type", message), status_code=415)
     data = await request.body()
     limits = attachments.AttachmentLimits(
-        settings.max_attachments_per_survey, settings.max_attachment_bytes_per_survey
+        settings.max_attachments_per_survey,
+        settings.max_attachment_bytes_per_survey,
+        max_image_bytes=settings.max_body_bytes,  # photos: the limit of every other request
     )
     stored = await attachments.store_attachment(
         engine, forms, user, settings.media_dir, submission_id, filename, content_type, data, limits
@@ -92,15 +102,17 @@ async def read_attachment(
     engine: EngineDep,
     settings: SettingsDep,
 ) -> FileResponse:
-    """A survey's photo, for the roles that may see personal fields (404 for the others)."""
+    """A survey's file, for the roles that may see personal fields (404 for the others)."""
     path, media_type = await attachments.stored_photo(
         engine, settings.media_dir, submission_id, filename, user
     )
+    # Images and sound open in the page; a document is downloaded, never shown by the browser.
+    shown = media_type.startswith(("image/", "audio/"))
     return FileResponse(
         path,
         media_type=media_type,
         headers={
-            "Content-Disposition": f'inline; filename="{filename}"',
+            "Content-Disposition": f'{"inline" if shown else "attachment"}; filename="{filename}"',
             "Cache-Control": "private, no-store",
         },
     )

@@ -20,6 +20,7 @@ from app.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     Problem,
     TooManyRequests,
     Unauthorized,
@@ -37,6 +38,7 @@ STATUS_CODES: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     UnsupportedMediaType: 415,
+    PayloadTooLarge: 413,
     InvalidInput: 422,
     UnknownForm: 422,
 }

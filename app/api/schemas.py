@@ -14,6 +14,10 @@ class LocationIn(BaseModel):
     lon: float = Field(ge=-180, le=180, examples=[108.474])
     accuracy_m: float | None = Field(default=None, ge=0, examples=[6.5])
     altitude_m: float | None = Field(default=None, examples=[12.0])
+    manual: bool = Field(
+        default=False,
+        description="True when the volunteer placed the point by hand on the map (GPS poor or off)",
+    )
 
 
 class SubmissionIn(BaseModel):
@@ -53,6 +57,7 @@ class LocationOut(BaseModel):
     lon: float
     accuracy_m: float | None
     altitude_m: float | None
+    manual: bool = False
 
 
 class SubmissionRecord(BaseModel):
@@ -154,6 +159,7 @@ def record_out(record: dict[str, Any]) -> dict[str, Any]:
             "lon": record["lon"],
             "accuracy_m": record["gps_accuracy_m"],
             "altitude_m": record["altitude_m"],
+            "manual": bool(record.get("location_manual", False)),
         },
     }
     if "answers" in record:

@@ -10,6 +10,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -100,6 +102,8 @@ class HouseholdSurvey(Base):
     flags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     gps_accuracy_m: Mapped[float | None] = mapped_column(Float)
     altitude_m: Mapped[float | None] = mapped_column(Float)
+    # The volunteer placed the point by hand on the phone's map (GPS poor or off).
+    location_manual: Mapped[bool] = mapped_column(Boolean, server_default=false())
     answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
     content_hash: Mapped[str] = mapped_column(String(64))
     geom: Mapped[Any] = mapped_column(

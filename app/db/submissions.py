@@ -17,7 +17,8 @@ from app.db.scope import SurveyScope
 # The stored record as the API shows it (answers apart: they are redacted by the caller).
 RECORD_SELECT = """
 SELECT h.id, h.form_id, h.form_version, h.collector, h.collected_at, h.received_at, h.status,
-       h.flags, h.gps_accuracy_m, h.altitude_m, ST_Y(h.geom) AS lat, ST_X(h.geom) AS lon,
+       h.flags, h.gps_accuracy_m, h.altitude_m, h.location_manual,
+       ST_Y(h.geom) AS lat, ST_X(h.geom) AS lon,
        h.content_hash, c.slug AS city, h.city_id, h.ward_id, w.name AS ward_name,
        h.settlement_id, s.name AS settlement_name, h.collector_user_id, h.review_comment,
        h.reviewed_at, h.version{answers}
@@ -34,7 +35,7 @@ _ITEMS_FROM_JSON = """
         id uuid, form_id text, form_version text, collector text,
         collected_at timestamptz, city text, lat float8, lon float8, accuracy_m float8,
         altitude_m float8, answers jsonb, flags text[], content_hash text,
-        collector_user_id int, assigned_wards int[])
+        collector_user_id int, assigned_wards int[], location_manual boolean)
 """
 # ...and a single survey (every phone's hot path) as plain parameters, which PostgreSQL reads
 # without unpacking JSON into a record set (a fifth of the statement's cost).
@@ -43,7 +44,7 @@ _ITEMS_FROM_PARAMS = """
            $4::text AS collector, $5::timestamptz AS collected_at, $6::text AS city,
            $9::float8 AS accuracy_m, $10::float8 AS altitude_m, $11::jsonb AS answers,
            $12::text[] AS flags, $13::text AS content_hash, $14::int AS collector_user_id,
-           $15::int[] AS assigned_wards,
+           $15::int[] AS assigned_wards, $16::boolean AS location_manual,
            ST_SetSRID(ST_MakePoint($8::float8, $7::float8), 4326) AS geom
 """
 SINGLE_ROW_KEYS = (
@@ -62,6 +63,7 @@ SINGLE_ROW_KEYS = (
     "content_hash",
     "collector_user_id",
     "assigned_wards",
+    "location_manual",
 )
 
 # How far outside its wards a survey may be and still count in a city (its outskirts).
@@ -144,10 +146,12 @@ _PLACE_AND_INSERT = (
     + """, inserted AS (
 INSERT INTO household_surveys (
     id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
-    status, flags, gps_accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id)
+    status, flags, gps_accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id,
+    location_manual)
 SELECT id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
        'received', {flags},
-       accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id
+       accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id,
+       coalesce(location_manual, false)
 FROM placed
 ORDER BY id  -- every writer locks ids in one order: concurrent overlapping batches cannot deadlock
 ON CONFLICT (id) DO NOTHING
@@ -332,6 +336,7 @@ SET city_id = p.city_id, ward_id = p.ward_id, settlement_id = p.settlement_id,
     collected_at = p.collected_at, status = 'received',
     flags = {flags_p},
     gps_accuracy_m = p.accuracy_m, altitude_m = p.altitude_m, answers = p.answers,
+    location_manual = coalesce(p.location_manual, false),
     content_hash = p.content_hash, geom = p.geom, version = h.version + 1, updated_at = now()
 FROM placed p
 WHERE h.id = p.id
@@ -346,7 +351,7 @@ _CORRECT = _fill(_CORRECT)
 _LOCK_FOR_CHANGE = """
 SELECT id, status, collector_user_id, city_id, ward_id, settlement_id, content_hash, version,
        form_id, form_version, collector, collected_at, gps_accuracy_m, altitude_m, answers,
-       ST_Y(geom) AS lat, ST_X(geom) AS lon, review_comment
+       location_manual, ST_Y(geom) AS lat, ST_X(geom) AS lon, review_comment
 FROM household_surveys WHERE id = $1 FOR UPDATE
 """
 
@@ -368,6 +373,7 @@ async def keep_version(raw: Any, current: dict[str, Any], replaced_by: int | Non
             "collected_at",
             "gps_accuracy_m",
             "altitude_m",
+            "location_manual",
             "lat",
             "lon",
             "answers",

@@ -1,4 +1,5 @@
-"""Use case: store a survey's photo once, on disk and as a row, idempotently."""
+"""Use case: store a survey's file (photo, sound recording, document) once, on disk and as a
+row, idempotently."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import os
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -14,42 +16,175 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import attachments as queries
-from app.errors import Conflict, InvalidInput, NotFound, Problem, UnknownForm
+from app.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    UnknownForm,
+    UnsupportedMediaType,
+)
 from app.forms.registry import FormRegistry
 from app.services.access import Principal
 
-ALLOWED_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 # Letters, digits, dot, dash, underscore; starts with a letter or digit (no "..", no "/").
 SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fullmatch
 # Question types whose answer names a file the phone sends after the survey.
 FILE_TYPES = frozenset({"image", "audio", "video", "file", "background-audio"})
+MIB = 1024 * 1024
+
+
+def _plain_text(data: bytes) -> bool:
+    """UTF-8 text without NUL (a CSV or a note), not a binary file under a text type."""
+    if b"\x00" in data[:65536]:
+        return False
+    try:
+        data[:65536].decode("utf-8")
+    except UnicodeDecodeError as exc:  # a character cut at the 64 KiB mark is still text
+        return exc.start >= 65536 - 4
+    return True
+
+
+def _iso_media(data: bytes) -> bool:
+    return data[4:8] == b"ftyp"  # MP4 / M4A / 3GP
+
+
+_ZIP = (b"PK\x03\x04",)  # DOCX, XLSX, ODT, ZIP
+# Media type -> (the file name extensions it goes with, what its bytes start with).
+_JPEG = (("jpg", "jpeg"), lambda data: data.startswith(b"\xff\xd8\xff"))
+_PNG = (("png",), lambda data: data.startswith(b"\x89PNG\r\n\x1a\n"))
+Signature = Callable[[bytes], bool]
+IMAGE_TYPES: dict[str, tuple[tuple[str, ...], Signature]] = {
+    "image/jpeg": _JPEG,
+    "image/png": _PNG,
+    "image/webp": (("webp",), lambda data: data[:4] == b"RIFF" and data[8:12] == b"WEBP"),
+}
+AUDIO_TYPES: dict[str, tuple[tuple[str, ...], Signature]] = {
+    "audio/webm": (("webm", "weba"), lambda data: data.startswith(b"\x1a\x45\xdf\xa3")),
+    "audio/ogg": (("ogg", "oga", "opus"), lambda data: data.startswith(b"OggS")),
+    "audio/mp4": (("m4a", "mp4"), _iso_media),
+    "audio/x-m4a": (("m4a",), _iso_media),
+    "audio/3gpp": (("3gp", "3gpp"), _iso_media),
+    "audio/mpeg": (
+        ("mp3",),
+        lambda data: data.startswith(b"ID3") or (data[:1] == b"\xff" and data[1:2] >= b"\xe0"),
+    ),
+    "audio/aac": (("aac",), lambda data: data[:1] == b"\xff" and data[1:2] >= b"\xf0"),
+    "audio/amr": (("amr",), lambda data: data.startswith(b"#!AMR")),
+    "audio/wav": (("wav",), lambda data: data[:4] == b"RIFF" and data[8:12] == b"WAVE"),
+    "audio/x-wav": (("wav",), lambda data: data[:4] == b"RIFF" and data[8:12] == b"WAVE"),
+}
+DOCUMENT_TYPES: dict[str, tuple[tuple[str, ...], Signature]] = {
+    "application/pdf": (("pdf",), lambda data: data.startswith(b"%PDF-")),
+    "text/plain": (("txt",), _plain_text),
+    "text/csv": (("csv",), _plain_text),
+    "application/zip": (("zip",), lambda data: data.startswith(_ZIP)),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (
+        ("docx",),
+        lambda data: data.startswith(_ZIP),
+    ),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (
+        ("xlsx",),
+        lambda data: data.startswith(_ZIP),
+    ),
+    "application/vnd.oasis.opendocument.text": (("odt",), lambda data: data.startswith(_ZIP)),
+    "image/jpeg": _JPEG,
+    "image/png": _PNG,
+}
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """What the answer of one kind of question may be sent as: its media types (each with
+    its extensions and first bytes) and the largest file."""
+
+    name: str
+    types: dict[str, tuple[tuple[str, ...], Signature]]
+    max_bytes: int
+
+
+# A photo is shrunk on the phone to 1280 px (~0.3 MB); a recording is Opus / AAC (8 MB is
+# about half an hour); a document is a form or a letter, photographed or exported.
+KINDS = {
+    "image": FileKind("image", IMAGE_TYPES, 2 * MIB),
+    "audio": FileKind("audio", AUDIO_TYPES, 8 * MIB),
+    "file": FileKind("file", DOCUMENT_TYPES, 5 * MIB),
+}
+KIND_OF_QUESTION = {"image": "image", "audio": "audio", "background-audio": "audio", "file": "file"}
+# The largest body the upload route reads (app.main lifts the general body limit for it).
+MAX_UPLOAD_BYTES = max(kind.max_bytes for kind in KINDS.values())
+ALLOWED_TYPES = frozenset(media for kind in KINDS.values() for media in kind.types)
+_KIND_EXTENSIONS = {
+    kind.name: frozenset(e for extensions, _signature in kind.types.values() for e in extensions)
+    for kind in KINDS.values()
+}
+_ALL_EXTENSIONS = frozenset().union(*_KIND_EXTENSIONS.values())
 _SIGNATURES = {
-    "image/jpeg": lambda data: data.startswith(b"\xff\xd8\xff"),
-    "image/png": lambda data: data.startswith(b"\x89PNG\r\n\x1a\n"),
-    "image/webp": lambda data: data[:4] == b"RIFF" and data[8:12] == b"WEBP",
+    media: signature
+    for kind in KINDS.values()
+    for media, (_extensions, signature) in kind.types.items()
 }
 
 
 @dataclass(frozen=True)
 class AttachmentLimits:
-    """How many photos, and how many bytes in all, one survey may have."""
+    """How many files, and how many bytes in all, one survey may have; the largest photo."""
 
     max_files: int = 20
     max_total_bytes: int = 10 * 1024 * 1024
+    max_image_bytes: int = 2 * 1024 * 1024
 
 
-def expected_files(forms: FormRegistry, survey: dict[str, Any]) -> set[str]:
-    """The file names a stored survey gives as answers to its photo (file) questions."""
+def expected_files(forms: FormRegistry, survey: dict[str, Any]) -> dict[str, str | None]:
+    """The file names a stored survey gives as answers to its file questions (photo, audio,
+    file), each with its question's type (None when the form version is gone)."""
     answers = survey["answers"] or {}
     try:
         form = forms.get(survey["form_id"], survey["form_version"])
     except UnknownForm:  # a version no longer on the server: any answer that names a file
-        return {v for v in answers.values() if type(v) is str and SAFE_FILENAME.fullmatch(v)}
+        return {v: None for v in answers.values() if type(v) is str and SAFE_FILENAME.fullmatch(v)}
     return {
-        answers[q.name]
+        answers[q.name]: q.type
         for q in form.questions
         if q.type in FILE_TYPES and type(answers.get(q.name)) is str
     }
+
+
+def check_kind(
+    filename: str,
+    question_type: str | None,
+    content_type: str,
+    size: int,
+    max_image_bytes: int = 2 * MIB,
+) -> None:
+    """Raise UnsupportedMediaType when the file's type is not one its question takes (a
+    recording for a photo question), InvalidInput when its name's extension is another
+    kind's, PayloadTooLarge when it is larger than that kind's limit."""
+    kind = KINDS.get(KIND_OF_QUESTION.get(question_type or "", ""))
+    if question_type is not None and (kind is None or content_type not in kind.types):
+        allowed = ", ".join(sorted(kind.types)) if kind else "-"
+        raise UnsupportedMediaType(allowed=allowed)
+    # The name's extension is one of its kind's (a photo may be a PNG named .jpg, as older
+    # phones sent them), never one of another kind's: a name says what the file is. A name
+    # without an extension is left alone.
+    extensions = _KIND_EXTENSIONS[kind.name] if kind else _ALL_EXTENSIONS
+    extension = filename.rsplit(".", 1)[1].lower() if "." in filename else None
+    if extension is not None and extension not in extensions:
+        raise InvalidInput(
+            [
+                Problem(
+                    "filename",
+                    "extension_mismatch",
+                    {"filename": filename, "extensions": ", ".join(sorted(extensions))},
+                )
+            ]
+        )
+    if kind is None:  # the form is gone: any accepted type, within the largest limit
+        return
+    largest = min(kind.max_bytes, max_image_bytes) if kind.name == "image" else kind.max_bytes
+    if size > largest:
+        raise PayloadTooLarge(max=largest)
 
 
 @dataclass(frozen=True)
@@ -61,23 +196,29 @@ class StoredAttachment:
 
 
 def media_type(content_type: str | None) -> str | None:
-    """The bare media type of a Content-Type header when it is an accepted image type."""
+    """The bare media type of a Content-Type header when it is an accepted type."""
     bare = (content_type or "").split(";")[0].strip().lower()
     return bare if bare in ALLOWED_TYPES else None
 
 
 def check_upload(filename: str, content_type: str, data: bytes) -> None:
-    """Raise InvalidInput when the name is unsafe, the body empty or not the announced image."""
+    """Raise InvalidInput when the name is unsafe, the body empty or not of the announced
+    type."""
     problems = []
     # fullmatch: with match() and `$`, "a.jpg\n" passed (a `$` also matches before a final \n).
     if not SAFE_FILENAME.fullmatch(filename) or ".." in filename:
         problems.append(Problem("filename", "invalid_filename", {"filename": filename[:140]}))
     if not data:
         problems.append(Problem("body", "empty_upload"))
-    elif not _SIGNATURES[content_type](data):
-        problems.append(Problem("body", "image_mismatch", {"type": content_type}))
     if problems:
         raise InvalidInput(problems)
+
+
+def check_content(content_type: str, data: bytes) -> None:
+    """Raise InvalidInput when the bytes are not of the announced type."""
+    if not _SIGNATURES[content_type](data):
+        code = "image_mismatch" if content_type.startswith("image/") else "content_mismatch"
+        raise InvalidInput([Problem("body", code, {"type": content_type})])
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -101,10 +242,11 @@ async def store_attachment(
     data: bytes,
     limits: AttachmentLimits | None = None,
 ) -> StoredAttachment:
-    """Store a photo under media_dir/<survey id>/<filename>; same bytes again change nothing.
+    """Store a file under media_dir/<survey id>/<filename>; same bytes again change nothing.
 
-    Only the files a survey names in its answers are taken, within `limits`. Raises NotFound
-    for an unknown survey, InvalidInput for a file it does not name or one too many, and
+    Only the files a survey names in its answers are taken, each of a type its question
+    takes (UnsupportedMediaType otherwise), within `limits`. Raises NotFound for an unknown
+    survey, InvalidInput for a file it does not name, one too many or too large, and
     Conflict when other bytes are stored under the same name (a stored photo is never
     replaced).
     """
@@ -123,10 +265,17 @@ async def store_attachment(
             raise NotFound("survey_not_found", id=str(submission_id))
         existing = await queries.get_attachment(connection, submission_id, filename)
         if existing is None:
-            if filename not in expected_files(forms, survey):
+            expected = expected_files(forms, survey)
+            if filename not in expected:
                 raise InvalidInput(
                     [Problem("filename", "attachment_not_in_survey", {"filename": filename})]
                 )
+            # The question's kind first: a recording sent for a photo is the wrong type (415)
+            # whatever its bytes.
+            check_kind(
+                filename, expected[filename], content_type, len(data), limits.max_image_bytes
+            )
+            check_content(content_type, data)
             count, total = await queries.attachment_totals(connection, submission_id)
             if count >= limits.max_files:
                 raise InvalidInput(

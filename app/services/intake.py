@@ -39,7 +39,8 @@ LATEST_COLLECTION = timedelta(days=366)
 # forms have them, add a few levels). orjson refuses to write deeper than 254 levels.
 MAX_DEPTH = 16
 MAX_NODES = 20_000
-LOCATION_KEYS = frozenset({"lat", "lon", "accuracy_m", "altitude_m"})
+# `manual`: true when the volunteer placed the point by hand on the phone's map.
+LOCATION_KEYS = frozenset({"lat", "lon", "accuracy_m", "altitude_m", "manual"})
 # Vietnam's extent, to recognise a point whose lat and lon were swapped.
 VIETNAM_LAT = (8.0, 24.0)
 VIETNAM_LON = (102.0, 110.0)
@@ -62,6 +63,7 @@ class PreparedSubmission:
     answers: dict[str, Any]
     flags: list[str] = field(default_factory=list)
     content_hash: str = ""
+    location_manual: bool = False
 
 
 def _number(raw: dict[str, Any], key: str, where: str, problems: list[Problem]) -> float | None:
@@ -107,6 +109,16 @@ def _location(raw: Any, problems: list[Problem]) -> tuple[float, float, float | 
     if accuracy is not None and accuracy < 0:
         problems.append(Problem("location.accuracy_m", "accuracy_negative", {"value": accuracy}))
     return lat, lon, accuracy, altitude
+
+
+def _location_manual(raw: Any, problems: list[Problem]) -> bool:
+    """Whether the point was placed by hand (`location.manual`, a JSON boolean)."""
+    if not isinstance(raw, dict) or raw.get("manual") is None:
+        return False
+    if type(raw["manual"]) is not bool:
+        problems.append(Problem("location.manual", "wrong_type", {"expected": "true/false"}))
+        return False
+    return bool(raw["manual"])
 
 
 def parse_time(text: str) -> datetime:
@@ -240,9 +252,26 @@ def content_hash(prepared: PreparedSubmission) -> str:
         prepared.collected_at,
         prepared.collector,
         prepared.city,
-        [prepared.lat, prepared.lon, prepared.accuracy_m, prepared.altitude_m],
+        _hashed_location(
+            prepared.lat,
+            prepared.lon,
+            prepared.accuracy_m,
+            prepared.altitude_m,
+            prepared.location_manual,
+        ),
         prepared.answers,
     )
+
+
+def _hashed_location(
+    lat: float, lon: float, accuracy: float | None, altitude: float | None, manual: bool
+) -> list[float | bool | None]:
+    """The location as hashed; `manual` only when true, so that the hash of every survey
+    stored before the flag existed stays the same."""
+    location: list[float | bool | None] = [lat, lon, accuracy, altitude]
+    if manual:
+        location.append(True)
+    return location
 
 
 def _content_hash(
@@ -251,7 +280,7 @@ def _content_hash(
     collected_at: datetime,
     collector: str | None,
     city: str | None,
-    location: list[float | None],
+    location: list[float | bool | None],
     answers: dict[str, Any],
 ) -> str:
     canonical = {
@@ -310,6 +339,7 @@ def prepare_submission(
     collector = _short_text(raw, "collector", problems)
     city = _short_text(raw, "city", problems)
     lat, lon, accuracy, altitude = _location(raw.get("location"), problems)
+    manual = _location_manual(raw.get("location"), problems)
     answers = raw.get("answers")
     if not isinstance(answers, dict):
         problems.append(
@@ -353,7 +383,7 @@ def prepare_submission(
         flags.append("late_upload")
     if quality.broken(form.form_id, normalised):
         flags.append("contradiction")
-    location = [lat, lon, accuracy, altitude]
+    location = _hashed_location(lat, lon, accuracy, altitude, manual)
     digest = _content_hash(
         form.form_id, form.version, collected_at, collector, city, location, normalised
     )
@@ -371,5 +401,6 @@ def prepare_submission(
         answers=normalised,
         flags=flags,
         content_hash=digest,
+        location_manual=manual,
     )
     return prepared, []

@@ -59,6 +59,7 @@ def submission_row(
         "content_hash": prepared.content_hash,
         "collector_user_id": collector_user_id,
         "assigned_wards": list(assigned_wards),
+        "location_manual": prepared.location_manual,
     }
 
 

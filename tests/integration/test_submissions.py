@@ -60,6 +60,7 @@ def test_create_then_resend_is_idempotent(client: TestClient, sync_engine: Engin
         "lon": 108.474,
         "accuracy_m": 6.5,
         "altitude_m": 12.0,
+        "manual": False,
     }
 
     again = client.post(URL, json=body)

@@ -1,0 +1,223 @@
+"""Recordings and documents sent like photos, each only for a question of its kind, and a
+point placed by hand stored as such (location.manual -> household_surveys.location_manual)."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import Engine, text
+
+from app.main import create_app
+from app.settings import Settings
+from tests.auth import bearer
+from tests.factories import TAM_KY_POINT
+from tests.widget_forms import build_form
+
+WEBM = b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 4  # an EBML header, then anything
+OGG = b"OggS" + b"\x00\x02" + bytes(200)
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def jpeg_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), "green").save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def forms_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "forms"
+    build_form("widgets_phone", directory)
+    return directory
+
+
+@pytest.fixture
+def widget_client(
+    database_url: str, tmp_path: Path, forms_dir: Path, clean_surveys: None, admin_token: str
+) -> Iterator[TestClient]:
+    settings = Settings(
+        database_url=database_url, media_dir=tmp_path / "media", forms_dir=forms_dir
+    )
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as client:
+        yield client
+
+
+def widgets_survey(**answers: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "form_id": "widgets_phone",
+        "form_version": "2026120201",
+        "collected_at": "2026-12-02T09:30:00+07:00",
+        "collector": "tnv-07",
+        "location": dict(TAM_KY_POINT),
+        "answers": {
+            "water": "well",
+            "needs": "drain road light",
+            "rooms": 3,
+            "share": 0.3,
+            "consent": "OK",
+            "visited": "2026-12-02T09:15:00.000+07:00",
+            "wake": "05:30:00.000+07:00",
+            "meter": "VN-123456",
+            "voice": "voice-abc.webm",
+            "paper": "paper-abc.pdf",
+            **answers,
+        },
+    }
+    return body
+
+
+def upload(client: TestClient, survey: dict[str, Any], name: str, data: bytes, kind: str) -> Any:
+    return client.post(
+        f"/api/v1/submissions/{survey['id']}/attachments/{name}",
+        content=data,
+        headers={"content-type": kind},
+    )
+
+
+@pytest.fixture
+def stored(widget_client: TestClient) -> dict[str, Any]:
+    body = widgets_survey()
+    response = widget_client.post("/api/v1/submissions", json=body)
+    assert response.status_code == 201, response.text
+    return body
+
+
+def test_every_widget_answer_is_accepted_as_the_contract_says(
+    widget_client: TestClient, stored: dict[str, Any]
+) -> None:
+    record = widget_client.get(f"/api/v1/submissions/{stored['id']}").json()
+    assert record["answers"]["needs"] == "drain road light"
+    assert record["answers"]["consent"] == "OK"
+    assert record["location"]["manual"] is False
+
+
+def test_recording_and_document_are_stored_once(
+    widget_client: TestClient, stored: dict[str, Any], tmp_path: Path, sync_engine: Engine
+) -> None:
+    first = upload(widget_client, stored, "voice-abc.webm", WEBM, "audio/webm")
+    assert first.status_code == 201, first.text
+    assert first.json()["content_type"] == "audio/webm"
+    again = upload(widget_client, stored, "voice-abc.webm", WEBM, "audio/webm")
+    assert again.status_code == 200
+    document = upload(widget_client, stored, "paper-abc.pdf", PDF, "application/pdf")
+    assert document.status_code == 201, document.text
+    assert (tmp_path / "media" / stored["id"] / "voice-abc.webm").read_bytes() == WEBM
+    with sync_engine.connect() as connection:
+        count = connection.execute(
+            text("SELECT count(*) FROM attachments WHERE submission_id = :id"),
+            {"id": stored["id"]},
+        ).scalar_one()
+    assert count == 2
+    # A document is downloaded, never shown in the page.
+    read = widget_client.get(f"/api/v1/submissions/{stored['id']}/attachments/paper-abc.pdf")
+    assert read.status_code == 200
+    assert read.headers["content-disposition"].startswith("attachment;")
+    assert read.content == PDF
+
+
+def test_a_file_of_another_kind_than_its_question_is_415(
+    widget_client: TestClient, stored: dict[str, Any]
+) -> None:
+    # A PDF sent as the recording, a recording as the document: the question decides.
+    wrong = upload(widget_client, stored, "voice-abc.webm", PDF, "application/pdf")
+    assert wrong.status_code == 415, wrong.text
+    assert wrong.json()["code"] == "unsupported_media_type"
+    assert "audio/webm" in wrong.json()["detail"]
+    assert upload(widget_client, stored, "paper-abc.pdf", OGG, "audio/ogg").status_code == 415
+
+
+def test_bytes_that_are_not_the_announced_type_are_422(
+    widget_client: TestClient, stored: dict[str, Any]
+) -> None:
+    response = upload(widget_client, stored, "voice-abc.webm", jpeg_bytes(), "audio/webm")
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["code"] == "content_mismatch"
+    assert (
+        upload(widget_client, stored, "paper-abc.pdf", b"<html>", "application/pdf").status_code
+        == 422
+    )
+
+
+def test_an_extension_of_another_kind_is_422(widget_client: TestClient) -> None:
+    body = widgets_survey(voice="voice-abc.pdf", paper="paper-abc.exe")
+    assert widget_client.post("/api/v1/submissions", json=body).status_code == 201
+    response = upload(widget_client, body, "voice-abc.pdf", OGG, "audio/ogg")
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["code"] == "extension_mismatch"
+    assert upload(widget_client, body, "paper-abc.exe", PDF, "application/pdf").status_code == 422
+
+
+def test_a_recording_larger_than_its_kind_allows_is_413(
+    widget_client: TestClient, stored: dict[str, Any], tmp_path: Path
+) -> None:
+    big = WEBM + bytes(8 * 1024 * 1024)
+    response = upload(widget_client, stored, "voice-abc.webm", big, "audio/webm")
+    assert response.status_code == 413, response.text
+    assert response.json()["code"] == "body_too_large"
+    assert not (tmp_path / "media" / stored["id"]).exists()
+    # A document over its own 5 MB, though under a recording's 8 MB.
+    large_pdf = PDF + bytes(6 * 1024 * 1024)
+    assert (
+        upload(widget_client, stored, "paper-abc.pdf", large_pdf, "application/pdf").status_code
+        == 413
+    )
+
+
+def test_unknown_media_type_is_415(widget_client: TestClient, stored: dict[str, Any]) -> None:
+    for kind in ("application/x-msdownload", "video/mp4", ""):
+        assert upload(widget_client, stored, "voice-abc.webm", WEBM, kind).status_code == 415
+
+
+def test_a_point_placed_by_hand_is_stored_as_such(
+    widget_client: TestClient, sync_engine: Engine
+) -> None:
+    body = widgets_survey()
+    body["location"] = {"lat": 15.5713, "lon": 108.4742, "accuracy_m": 45.0, "manual": True}
+    response = widget_client.post("/api/v1/submissions", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["location"]["manual"] is True
+    # The same content again is a duplicate; the flag is part of the content.
+    again = widget_client.post("/api/v1/submissions/batch", json={"submissions": [body]})
+    assert again.json()["results"][0]["outcome"] == "duplicate"
+    changed = {**body, "location": {**body["location"], "manual": False}}
+    conflict = widget_client.post("/api/v1/submissions/batch", json={"submissions": [changed]})
+    assert conflict.json()["results"][0]["outcome"] == "conflict"
+    # The batch path stores it too.
+    batch_body = widgets_survey()
+    batch_body["location"] = {"lat": 15.5714, "lon": 108.4743, "manual": True}
+    batch = widget_client.post("/api/v1/submissions/batch", json={"submissions": [batch_body]})
+    assert batch.json()["results"][0]["outcome"] == "created", batch.text
+    with sync_engine.connect() as connection:
+        stored = dict(
+            connection.execute(
+                text("SELECT id::text, location_manual FROM household_surveys")
+            ).all()
+        )
+    assert stored == {body["id"]: True, batch_body["id"]: True}
+
+
+def test_manual_must_be_true_or_false(widget_client: TestClient) -> None:
+    body = widgets_survey()
+    body["location"] = {**TAM_KY_POINT, "manual": "yes"}
+    response = widget_client.post("/api/v1/submissions", json=body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "location.manual"
+
+
+def test_a_gps_point_is_not_manual(widget_client: TestClient, sync_engine: Engine) -> None:
+    body = widgets_survey()
+    assert widget_client.post("/api/v1/submissions", json=body).status_code == 201
+    with sync_engine.connect() as connection:
+        manual = connection.execute(
+            text("SELECT location_manual FROM household_surveys WHERE id = :id"),
+            {"id": body["id"]},
+        ).scalar_one()
+    assert manual is False
