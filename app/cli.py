@@ -162,7 +162,7 @@ def cmd_print_maps(settings: Settings, args: argparse.Namespace) -> int:
         engine = make_engine(settings.async_database_url, pool_size=2, max_overflow=0)
         written: list[Path] = []
         try:
-            wards = await places.wards(engine, args.city, SYSTEM)
+            wards = await places.wards(engine, args.city, SYSTEM, settings.household_form)
             step = _progress(len(wards), "ward maps")
             for ward in wards:
                 content = await maps.ward_print(
@@ -175,6 +175,7 @@ def cmd_print_maps(settings: Settings, args: argparse.Namespace) -> int:
                     orientation=args.orientation,
                     output="pdf",
                     language=args.lang,
+                    household_form=settings.household_form,
                 )
                 path = out / f"{args.city}-{ward['code']}-{args.indicator}-{args.size}.pdf"
                 path.write_bytes(content)

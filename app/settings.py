@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     forms_reload_seconds: float = Field(
         default=5.0, description="How often the server looks for new or changed form files."
     )
+    household_form: str = Field(
+        default="household",
+        min_length=1,
+        description="The form id whose surveys are households: only they are counted, scored, "
+        "mapped and exported as households; other forms' surveys export as their own layers.",
+    )
     priorities_path: Path = Field(
         default=REPO_ROOT / "forms" / "priorities.yaml",
         description="Weights of the upgrading priority score (see docs/maps.md).",

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
@@ -117,7 +117,9 @@ async def households(
     """Household points with their answers flattened into properties, streamed (approved
     surveys; `surveys=all` adds those not yet reviewed); never a personal field."""
     return await _respond(
-        exports.households_geojson(engine, slots, forms, city, ward, user, surveys),
+        exports.households_geojson(
+            engine, slots, forms, city, ward, user, surveys, settings.household_form
+        ),
         f"households-{city}{f'-ward-{ward}' if ward else ''}.geojson",
         settings.export_stall_seconds,
         language,
@@ -137,7 +139,9 @@ async def settlements(
 ) -> Response:
     """Settlement boundaries with their profiles."""
     return await _respond(
-        exports.settlements_geojson(engine, slots, city, ward, user, surveys),
+        exports.settlements_geojson(
+            engine, slots, city, ward, user, surveys, settings.household_form
+        ),
         f"settlements-{city}.geojson",
         settings.export_stall_seconds,
         language,
@@ -156,8 +160,38 @@ async def wards(
 ) -> Response:
     """Ward boundaries."""
     return await _respond(
-        exports.wards_geojson(engine, slots, city, user, surveys),
+        exports.wards_geojson(engine, slots, city, user, surveys, settings.household_form),
         f"wards-{city}.geojson",
+        settings.export_stall_seconds,
+        language,
+    )
+
+
+FormIdPath = Annotated[
+    str, Path(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$", examples=["settlement"])
+]
+
+
+@router.get("/forms/{form_id}.geojson", responses=RESPONSES)
+async def form_surveys(
+    form_id: FormIdPath,
+    city: CityQuery,
+    user: CurrentUser,
+    engine: EngineDep,
+    slots: SlotsDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    ward: IdQuery = None,
+    surveys: Counted = "approved",
+) -> Response:
+    """The surveys of one form (e.g. `settlement`, the settlement profiles) as their own
+    layer named by the form id: the form's questions as properties (a repeat as JSON text),
+    never a personal field; a survey without a location has a null geometry. Approved
+    surveys; `surveys=all` adds those not yet reviewed."""
+    return await _respond(
+        exports.form_geojson(engine, slots, forms, form_id, city, ward, user, surveys),
+        f"{form_id}-{city}{f'-ward-{ward}' if ward else ''}.geojson",
         settings.export_stall_seconds,
         language,
     )

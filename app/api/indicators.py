@@ -58,7 +58,12 @@ async def ward_indicators(
     """A ward's totals and its settlements with deficiency shares, priority score and ranks
     (approved surveys; `surveys=all` counts those not yet reviewed too)."""
     report = await indicators.ward_report(
-        engine, ward_id, settings.priorities_path, reader=user, surveys=surveys
+        engine,
+        ward_id,
+        settings.priorities_path,
+        reader=user,
+        surveys=surveys,
+        household_form=settings.household_form,
     )
     return _respond(report, format, language, f"indicators-ward-{ward_id}")
 
@@ -89,6 +94,11 @@ async def city_indicators(
     """A city's totals, wards and settlements with shares, priority score and ranks
     (approved surveys; `surveys=all` counts those not yet reviewed too)."""
     report = await indicators.city_report(
-        engine, slug, settings.priorities_path, reader=user, surveys=surveys
+        engine,
+        slug,
+        settings.priorities_path,
+        reader=user,
+        surveys=surveys,
+        household_form=settings.household_form,
     )
     return _respond(report, format, language, f"indicators-{slug}")

@@ -54,6 +54,7 @@ def _options(settings: Settings) -> maps.MapOptions:
         priorities=settings.priorities_path,
         basemap_url=settings.basemap_tiles_url,
         basemap_attribution=settings.basemap_attribution,
+        household_form=settings.household_form,
     )
 
 
@@ -140,6 +141,7 @@ async def ward_print(
             slots=_print_slots(request, settings),
             reader=user,
             surveys=surveys,
+            household_form=settings.household_form,
         )
     except maps.PrintsBusy:
         return JSON(
@@ -184,6 +186,7 @@ async def household_points(
     slug: CityPath,
     user: CurrentUser,
     engine: EngineDep,
+    settings: SettingsDep,
     ward: IdQuery = None,
     surveys: Counted = "approved",
 ) -> Response:
@@ -192,5 +195,7 @@ async def household_points(
     No identifiers and no personal answers: only where a household is and which category of
     tenure, water, sanitation, electricity, flooding and house condition it falls in.
     """
-    content = await maps.household_points_json(engine, slug, ward, user, surveys)
+    content = await maps.household_points_json(
+        engine, slug, ward, user, surveys, settings.household_form
+    )
     return Response(content, media_type="application/json")

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import CityPath, CurrentUser, EngineDep, IdPath
+from app.api.deps import CityPath, CurrentUser, EngineDep, IdPath, SettingsDep
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
 from app.services import places
@@ -16,18 +16,22 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
 
 
 @router.get("/cities")
-async def list_cities(user: CurrentUser, engine: EngineDep) -> JSON:
+async def list_cities(user: CurrentUser, engine: EngineDep, settings: SettingsDep) -> JSON:
     """The cities the signed-in person has a role in, with their counts and extent."""
-    return JSON(await places.cities(engine, user))
+    return JSON(await places.cities(engine, user, settings.household_form))
 
 
 @router.get("/cities/{slug}/wards", responses=NOT_FOUND)
-async def list_wards(slug: CityPath, user: CurrentUser, engine: EngineDep) -> JSON:
+async def list_wards(
+    slug: CityPath, user: CurrentUser, engine: EngineDep, settings: SettingsDep
+) -> JSON:
     """Wards of a city."""
-    return JSON(await places.wards(engine, slug, user))
+    return JSON(await places.wards(engine, slug, user, settings.household_form))
 
 
 @router.get("/wards/{ward_id}/settlements", responses=NOT_FOUND)
-async def list_settlements(ward_id: IdPath, user: CurrentUser, engine: EngineDep) -> JSON:
+async def list_settlements(
+    ward_id: IdPath, user: CurrentUser, engine: EngineDep, settings: SettingsDep
+) -> JSON:
     """Settlements of a ward with their profile."""
-    return JSON(await places.settlements(engine, ward_id, user))
+    return JSON(await places.settlements(engine, ward_id, user, settings.household_form))

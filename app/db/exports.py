@@ -55,10 +55,11 @@ def properties_sql(properties: Sequence[Property]) -> str:
 
 
 def feature_sql(geometry: str, properties: Sequence[Property], source: str) -> str:
-    """A SELECT yielding one GeoJSON Feature text per row."""
+    """A SELECT yielding one GeoJSON Feature text per row (a row without a geometry, such as
+    a survey of a form without location, gets `"geometry":null`, as RFC 7946 allows)."""
     return (
         f'SELECT \'{{"type":"Feature","geometry":\' || '
-        f"ST_AsGeoJSON({geometry}, {COORDINATE_DECIMALS}) || "
+        f"coalesce(ST_AsGeoJSON({geometry}, {COORDINATE_DECIMALS}), 'null') || "
         f"',\"properties\":' || {properties_sql(properties)} || '}}' FROM {source}"
     )
 

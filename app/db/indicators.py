@@ -26,6 +26,15 @@ COUNTED: dict[str, str] = {
     "approved": "h.status = 'approved'",
     "all": "h.status <> 'rejected'",
 }
+# Only the household form's surveys are households: a settlement profile (or any other form)
+# is stored in the same table but never counted, scored or mapped as a household. The server
+# is told which form that is (settings.household_form, HOUSEHOLD_FORM in the environment).
+HOUSEHOLD_FORM = "household"
+
+
+def households_where(surveys: Counted, household_form: str = HOUSEHOLD_FORM) -> str:
+    """The SQL condition on `h` for the surveys counted as households."""
+    return f"h.form_id = {sql_literal(household_form)} AND {COUNTED[surveys]}"
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,10 @@ def _deficient(rule: DeficiencyRule) -> str:
 
 
 def indicators_sql(
-    rules: Sequence[DeficiencyRule], ward_only: bool = False, surveys: Counted = "approved"
+    rules: Sequence[DeficiencyRule],
+    ward_only: bool = False,
+    surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
 ) -> str:
     """The statement: one row per settlement, ward and the city, with shares, score and ranks.
 
@@ -60,7 +72,7 @@ def indicators_sql(
     and only that ward's surveys are read (a printed ward map): the ward's and its
     settlements' rows are right, the city row and ranks in the city are not.
     """
-    scope = f"h.city_id = :city_id AND {COUNTED[surveys]}"
+    scope = f"h.city_id = :city_id AND {households_where(surveys, household_form)}"
     if ward_only:
         scope += (
             # = ANY(ARRAY(...)) rather than IN (SELECT ...): both sides can use an index.
@@ -155,6 +167,7 @@ async def city_indicators(
     weights: Mapping[str, float],
     ward_id: int | None = None,
     surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
 ) -> list[dict[str, Any]]:
     """Rows of kind 'settlement', 'ward' and 'city' for one city, with shares, score, ranks.
 
@@ -164,7 +177,7 @@ async def city_indicators(
     params.update({f"w_{rule.key}": float(weights.get(rule.key, 0.0)) for rule in rules})
     if ward_id is not None:
         params["ward_id"] = ward_id
-    sql = indicators_sql(rules, ward_only=ward_id is not None, surveys=surveys)
+    sql = indicators_sql(rules, ward_id is not None, surveys, household_form)
     rows = await connection.execute(text(sql), params)
     return [dict(row._mapping) for row in rows]
 
@@ -209,6 +222,7 @@ def household_points_sql(
     questions: Sequence[tuple[str, str, Sequence[str]]],
     by_ward: bool,
     surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
 ) -> str:
     """A statement returning one row: count, origin and three long strings.
 
@@ -225,7 +239,7 @@ def household_points_sql(
             f"WHEN {sql_literal(value)} THEN '{index}'" for index, value in enumerate(values)
         )
         codes.append(f"CASE h.answers->>{sql_literal(question)} {cases} ELSE '-' END")
-    where = "h.city_id = :city_id AND " + COUNTED[surveys]
+    where = "h.city_id = :city_id AND " + households_where(surveys, household_form)
     if by_ward:
         where += " AND h.ward_id = :ward_id"
     # No ORDER BY inside the aggregates: they run in one Agg node, which feeds every input
@@ -256,6 +270,7 @@ async def household_points_json(
     ward_id: int | None,
     questions: Sequence[tuple[str, str, Sequence[str]]],
     surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
 ) -> bytes:
     """Household points of a city (or ward) as compact JSON, the heavy part built by PostGIS.
 
@@ -267,7 +282,8 @@ async def household_points_json(
         params["ward_id"] = ward_id
     row = (
         await connection.execute(
-            text(household_points_sql(questions, ward_id is not None, surveys)), params
+            text(household_points_sql(questions, ward_id is not None, surveys, household_form)),
+            params,
         )
     ).one()
     stride = len(questions)
@@ -296,10 +312,11 @@ async def household_points(
     ward_id: int | None,
     question: str | None,
     surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
 ) -> list[tuple[float, float, str | None]]:
     """(lon, lat, answer) of each counted household of a city or ward, for printed maps."""
     params: dict[str, Any] = {"city_id": city_id, "question": question or ""}
-    where = "h.city_id = :city_id AND " + COUNTED[surveys]
+    where = "h.city_id = :city_id AND " + households_where(surveys, household_form)
     if ward_id is not None:
         where += " AND h.ward_id = :ward_id"
         params["ward_id"] = ward_id

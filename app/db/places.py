@@ -7,21 +7,28 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.indicators import HOUSEHOLD_FORM
 
-async def list_cities(connection: AsyncConnection) -> list[dict[str, Any]]:
-    """Every city with counts and its extent [west, south, east, north]."""
+
+async def list_cities(
+    connection: AsyncConnection, household_form: str = HOUSEHOLD_FORM
+) -> list[dict[str, Any]]:
+    """Every city with counts (households: surveys of the household form) and its extent
+    [west, south, east, north]."""
     rows = await connection.execute(
         text(
             """
 SELECT c.id, c.slug, c.name, c.province,
        (SELECT count(*) FROM wards w WHERE w.city_id = c.id) AS wards,
        (SELECT count(*) FROM settlements s WHERE s.city_id = c.id) AS settlements,
-       (SELECT count(*) FROM household_surveys h WHERE h.city_id = c.id) AS households,
+       (SELECT count(*) FROM household_surveys h
+         WHERE h.city_id = c.id AND h.form_id = :household_form) AS households,
        (SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)]
           FROM (SELECT ST_Extent(w.geom) AS e FROM wards w WHERE w.city_id = c.id) x) AS bbox
 FROM cities c ORDER BY c.name
 """
-        )
+        ),
+        {"household_form": household_form},
     )
     return [dict(row._mapping) for row in rows]
 
@@ -39,19 +46,22 @@ async def city_by_slug(connection: AsyncConnection, slug: str) -> dict[str, Any]
     return dict(row._mapping) if row else None
 
 
-async def list_wards(connection: AsyncConnection, city_id: int) -> list[dict[str, Any]]:
-    """Wards of a city with their household and settlement counts."""
+async def list_wards(
+    connection: AsyncConnection, city_id: int, household_form: str = HOUSEHOLD_FORM
+) -> list[dict[str, Any]]:
+    """Wards of a city with their household (household form) and settlement counts."""
     rows = await connection.execute(
         text(
             """
 SELECT w.id, w.code, w.name, w.city_id,
        (SELECT count(*) FROM settlements s WHERE s.ward_id = w.id) AS settlements,
-       (SELECT count(*) FROM household_surveys h WHERE h.ward_id = w.id) AS households,
+       (SELECT count(*) FROM household_surveys h
+         WHERE h.ward_id = w.id AND h.form_id = :household_form) AS households,
        round((ST_Area(w.geom::geography) / 1e6)::numeric, 3)::float8 AS area_km2
 FROM wards w WHERE w.city_id = :city_id ORDER BY w.code
 """
         ),
-        {"city_id": city_id},
+        {"city_id": city_id, "household_form": household_form},
     )
     return [dict(row._mapping) for row in rows]
 
@@ -71,19 +81,22 @@ async def ward_by_id(connection: AsyncConnection, ward_id: int) -> dict[str, Any
     return dict(row._mapping) if row else None
 
 
-async def list_settlements(connection: AsyncConnection, ward_id: int) -> list[dict[str, Any]]:
-    """Settlements of a ward with their profile and household counts."""
+async def list_settlements(
+    connection: AsyncConnection, ward_id: int, household_form: str = HOUSEHOLD_FORM
+) -> list[dict[str, Any]]:
+    """Settlements of a ward with their profile and household (household form) counts."""
     rows = await connection.execute(
         text(
             """
 SELECT s.id, s.code, s.name, s.ward_id, s.households_estimate, s.year_settled, s.land_type,
        s.threats,
-       (SELECT count(*) FROM household_surveys h WHERE h.settlement_id = s.id) AS households,
+       (SELECT count(*) FROM household_surveys h
+         WHERE h.settlement_id = s.id AND h.form_id = :household_form) AS households,
        round((ST_Area(s.geom::geography))::numeric, 0)::float8 AS area_m2
 FROM settlements s WHERE s.ward_id = :ward_id ORDER BY s.code
 """
         ),
-        {"ward_id": ward_id},
+        {"ward_id": ward_id, "household_form": household_form},
     )
     return [dict(row._mapping) for row in rows]
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import indicators as queries
 from app.db import places as place_queries
-from app.db.indicators import Counted, DeficiencyRule
+from app.db.indicators import HOUSEHOLD_FORM, Counted, DeficiencyRule
 from app.errors import NotFound, Unauthorized
 from app.services.access import SYSTEM, Principal
 from app.services.spreadsheet import csv_writer
@@ -187,10 +187,17 @@ async def _city_rows(
     weights: Mapping[str, float],
     ward_id: int | None = None,
     surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
 ) -> list[dict[str, Any]]:
     async with engine.connect() as connection:
         return await queries.city_indicators(
-            connection, city_id, [i.rule for i in INDICATORS], weights, ward_id, surveys
+            connection,
+            city_id,
+            [i.rule for i in INDICATORS],
+            weights,
+            ward_id,
+            surveys,
+            household_form,
         )
 
 
@@ -235,11 +242,12 @@ async def city_report(
     priorities: Path,
     reader: Principal | None = SYSTEM,
     surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
 ) -> dict[str, Any]:
     """Indicators of a city: its totals, every ward and every settlement, ranked.
 
-    Counts approved surveys, or with `surveys="all"` every survey not rejected. NotFound for
-    a reader who may not see the city's aggregates.
+    Counts approved surveys of the household form, or with `surveys="all"` every such survey
+    not rejected. NotFound for a reader who may not see the city's aggregates.
     """
     weights = read_weights(priorities)
     async with engine.connect() as connection:
@@ -249,7 +257,7 @@ async def city_report(
     if not may_read_city(reader, city):
         raise Unauthorized() if reader is None else NotFound("unknown_city", city=slug)
     surveys = counted_for(reader, city, surveys)
-    rows = await _city_rows(engine, city["id"], weights, None, surveys)
+    rows = await _city_rows(engine, city["id"], weights, None, surveys, household_form)
     totals = next(r for r in rows if r["kind"] == "city")
     return {
         "area": {"kind": "city", "id": city["id"], "slug": slug, "name": city["name"]},
@@ -270,6 +278,7 @@ async def ward_report(
     with_city: bool = True,
     reader: Principal | None = SYSTEM,
     surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
 ) -> dict[str, Any]:
     """Indicators of a ward: its totals, the city's for comparison, its settlements ranked.
 
@@ -285,7 +294,7 @@ async def ward_report(
         raise Unauthorized() if reader is None else NotFound("ward_not_found", id=ward_id)
     surveys = counted_for(reader, ward, surveys)
     rows = await _city_rows(
-        engine, ward["city_id"], weights, None if with_city else ward_id, surveys
+        engine, ward["city_id"], weights, None if with_city else ward_id, surveys, household_form
     )
     if not with_city:
         for row in rows:

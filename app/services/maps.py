@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import indicators as queries
 from app.db import places as place_queries
-from app.db.indicators import Counted
+from app.db.indicators import HOUSEHOLD_FORM, Counted
 from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.geo.styles import POINT_STYLE_BY_KEY, POINT_STYLES
@@ -27,10 +27,12 @@ def _t(key: str, language: str, **params: Any) -> str:
     return translate(f"map_page.{key}", language, **params)
 
 
-def point_labels(forms: FormRegistry, language: str) -> dict[str, dict[str, str]]:
+def point_labels(
+    forms: FormRegistry, language: str, household_form: str = HOUSEHOLD_FORM
+) -> dict[str, dict[str, str]]:
     """Answer labels of the mapped household questions, from the current household form."""
     labels: dict[str, dict[str, str]] = {}
-    form = forms.current("household") if "household" in forms.versions else None
+    form = forms.current(household_form) if household_form in forms.versions else None
     questions = form.by_name if form else {}
     for style in POINT_STYLES:
         question = questions.get(style.question)
@@ -98,6 +100,7 @@ class MapOptions:
     static_url: str = "/static"
     basemap_url: str | None = None
     basemap_attribution: str = ""
+    household_form: str = HOUSEHOLD_FORM  # whose surveys are the households
 
 
 async def _map_input(
@@ -146,7 +149,7 @@ async def _map_input(
         note=None if shapes["settlements"] else translate("web_map.no_settlements", language),
         popup_fields=popup_fields(language),
         points_url=points_url,
-        point_labels=point_labels(forms, language),
+        point_labels=point_labels(forms, language, options.household_form),
         static_url=options.static_url,
         basemap_url=options.basemap_url,
         basemap_attribution=options.basemap_attribution,
@@ -167,7 +170,9 @@ async def city_map_html(
     see household points; anyone else, where the city publishes its map, settlements only."""
     from app.geo.web_map import render_web_map
 
-    report = await indicators.city_report(engine, slug, options.priorities, reader, surveys)
+    report = await indicators.city_report(
+        engine, slug, options.priorities, reader, surveys, options.household_form
+    )
     city = report["area"]
     households = reader is not None and reader.can_read_city(city["id"])
     query = "?surveys=all" if report["surveys"] == "all" else ""
@@ -200,7 +205,12 @@ async def ward_map_html(
     from app.geo.web_map import render_web_map
 
     report = await indicators.ward_report(
-        engine, ward_id, options.priorities, reader=reader, surveys=surveys
+        engine,
+        ward_id,
+        options.priorities,
+        reader=reader,
+        surveys=surveys,
+        household_form=options.household_form,
     )
     area = report["area"]
     async with engine.connect() as connection:
@@ -230,6 +240,7 @@ async def household_points_json(
     ward_id: int | None,
     reader: Principal = SYSTEM,
     surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
 ) -> bytes:
     """Household points (lon/lat offsets + one answer code per indicator) as compact JSON,
     for the city's readers (a ward's leader: that ward); never for the public."""
@@ -237,7 +248,7 @@ async def household_points_json(
     city = await places.readable_area(engine, reader, slug, ward_id)
     async with engine.connect() as connection:
         return await queries.household_points_json(
-            connection, city["id"], ward_id, questions, surveys
+            connection, city["id"], ward_id, questions, surveys, household_form
         )
 
 
@@ -326,6 +337,7 @@ async def ward_print(
     slots: PrintSlots | None = None,
     reader: Principal = SYSTEM,
     surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
 ) -> bytes:
     """A ward's printable map (PDF or PNG): settlements, households, ranked table, legend,
     for the ward's readers (its leader, the city's planners and admins).
@@ -341,10 +353,10 @@ async def ward_print(
         raise NotFound("ward_not_found", id=ward_id)
     args = (engine, forms, ward_id, priorities, indicator, size, orientation, output, language)
     if slots is None:
-        return await _ward_print(*args, surveys)
+        return await _ward_print(*args, surveys, household_form)
     # The slot covers the queries too: a full queue is answered before any database work.
     async with slots.slot():
-        return await _ward_print(*args, surveys)
+        return await _ward_print(*args, surveys, household_form)
 
 
 async def _ward_print(
@@ -358,12 +370,18 @@ async def _ward_print(
     output: str,
     language: str,
     surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
 ) -> bytes:
     """The print itself: its queries, then the render in a worker thread."""
     from app.geo.print_map import PrintInput, render_print_map
 
     report = await indicators.ward_report(
-        engine, ward_id, priorities, with_city=False, surveys=surveys
+        engine,
+        ward_id,
+        priorities,
+        with_city=False,
+        surveys=surveys,
+        household_form=household_form,
     )
     area = report["area"]
     async with engine.connect() as connection:
@@ -373,7 +391,12 @@ async def _ward_print(
         style_key = POINTS_FOR_INDICATOR[indicator]
         style = POINT_STYLE_BY_KEY[style_key] if style_key else None
         points = await queries.household_points(
-            connection, ward["city_id"], ward_id, style.question if style else None, surveys
+            connection,
+            ward["city_id"],
+            ward_id,
+            style.question if style else None,
+            surveys,
+            household_form,
         )
     rows = {row["id"]: row for row in report["settlements"]}
     settlements = [
@@ -399,7 +422,7 @@ async def _ward_print(
         indicator_labels={i.key: i.label for i in indicators.INDICATORS},
         indicator_short={i.key: i.short for i in indicators.INDICATORS},
         point_style=style_key,
-        point_labels=point_labels(forms, language),
+        point_labels=point_labels(forms, language, household_form),
         households_total=report["totals"]["households"],
         data_date=report["data_date"],
         language=language,

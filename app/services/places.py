@@ -7,14 +7,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import places as queries
+from app.db.indicators import HOUSEHOLD_FORM
 from app.errors import Forbidden, NotFound
 from app.services.access import Principal
 
 
-async def cities(engine: AsyncEngine, reader: Principal) -> list[dict[str, Any]]:
+async def cities(
+    engine: AsyncEngine, reader: Principal, household_form: str = HOUSEHOLD_FORM
+) -> list[dict[str, Any]]:
     """The cities the reader has a role in (every city for a national admin)."""
     async with engine.connect() as connection:
-        found = await queries.list_cities(connection)
+        found = await queries.list_cities(connection, household_form)
     return [city for city in found if reader.can_see_city(city["id"])]
 
 
@@ -27,13 +30,15 @@ async def city(engine: AsyncEngine, slug: str, reader: Principal | None = None) 
     return found
 
 
-async def wards(engine: AsyncEngine, slug: str, reader: Principal) -> list[dict[str, Any]]:
+async def wards(
+    engine: AsyncEngine, slug: str, reader: Principal, household_form: str = HOUSEHOLD_FORM
+) -> list[dict[str, Any]]:
     """Wards of a city, or NotFound for an unknown city (or one the reader has no role in)."""
     async with engine.connect() as connection:
         found = await queries.city_by_slug(connection, slug)
         if found is None or not reader.can_see_city(found["id"]):
             raise NotFound("unknown_city", city=slug)
-        return await queries.list_wards(connection, found["id"])
+        return await queries.list_wards(connection, found["id"], household_form)
 
 
 async def ward(
@@ -47,14 +52,16 @@ async def ward(
     return found
 
 
-async def settlements(engine: AsyncEngine, ward_id: int, reader: Principal) -> list[dict[str, Any]]:
+async def settlements(
+    engine: AsyncEngine, ward_id: int, reader: Principal, household_form: str = HOUSEHOLD_FORM
+) -> list[dict[str, Any]]:
     """Settlements of a ward, or NotFound for an unknown ward (or one outside the reader's
     cities)."""
     async with engine.connect() as connection:
         found = await queries.ward_by_id(connection, ward_id)
         if found is None or not reader.can_see_city(found["city_id"]):
             raise NotFound("ward_not_found", id=ward_id)
-        return await queries.list_settlements(connection, ward_id)
+        return await queries.list_settlements(connection, ward_id, household_form)
 
 
 async def publish(engine: AsyncEngine, actor: Principal, slug: str, public: bool) -> dict[str, Any]:

@@ -78,7 +78,8 @@ def load_sample_city(
     summary = load_boundaries(connection, samples_dir)
     load_demo_accounts(connection, summary.city_id)
     stored = connection.execute(
-        text("SELECT count(*) FROM household_surveys WHERE city_id = :id"), {"id": summary.city_id}
+        text("SELECT count(*) FROM household_surveys WHERE city_id = :id AND form_id = :form"),
+        {"id": summary.city_id, "form": sample_city.FORM_ID},
     ).scalar_one()
     if stored >= households:
         return summary, 0

@@ -336,6 +336,18 @@ ROWS = [
     ),
     Row(
         "GET",
+        "/api/v1/export/forms/{form_id}.geojson",
+        get("/api/v1/export/forms/settlement.geojson?city=tam-ky"),
+        READ_CITY,
+    ),
+    Row(
+        "GET",
+        "/api/v1/export/forms/{form_id}.geojson?ward",
+        get("/api/v1/export/forms/household.geojson?city=tam-ky&ward={w.w03}"),
+        READ_WARD,
+    ),
+    Row(
+        "GET",
         "/api/v1/export/settlements.geojson",
         get("/api/v1/export/settlements.geojson?city=tam-ky"),
         READ_CITY,
