@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response, StreamingResponse
@@ -27,12 +27,13 @@ from app.db.exports import ExportsBusy, ExportSlots
 from app.db.indicators import Counted
 from app.i18n import translate
 from app.services import exports
-from app.services.exports import Layer
+from app.services.exports import GeoPackage, Layer
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/export", tags=["export"])
 GEOJSON = "application/geo+json"
+GEOPACKAGE = "application/geopackage+sqlite3"
 RETRY_AFTER_SECONDS = 5  # an export of 100k households reads the database for about 2 s
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {GEOJSON: {}}, "description": "RFC 7946 FeatureCollection"},
@@ -54,14 +55,29 @@ class ClientStalled(Exception):
     """The client accepted no bytes for the stall time."""
 
 
+class Download(Protocol):
+    """What an export streams: its bytes, then aclose() to free what it holds."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
 class LayerResponse(StreamingResponse):
     """A streamed layer that gives up on a client that stops reading and always frees the layer."""
 
-    def __init__(self, layer: Layer, filename: str, stall_seconds: float) -> None:
+    def __init__(
+        self,
+        layer: Download,
+        filename: str,
+        stall_seconds: float,
+        media_type: str = GEOJSON,
+        disposition: str = "inline",
+    ) -> None:
         super().__init__(
             layer,
-            media_type=GEOJSON,
-            headers={"Content-Disposition": f'inline; filename="{filename}"'},
+            media_type=media_type,
+            headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
         )
         self.layer = layer
         self.stall_seconds = stall_seconds
@@ -89,7 +105,7 @@ class LayerResponse(StreamingResponse):
 
 
 async def _respond(
-    layer: Awaitable[Layer], filename: str, stall_seconds: float, language: str
+    layer: Awaitable[Layer | GeoPackage], filename: str, stall_seconds: float, language: str
 ) -> Response:
     try:
         ready = await layer
@@ -99,6 +115,8 @@ async def _respond(
             status_code=503,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+    if isinstance(ready, GeoPackage):
+        return LayerResponse(ready, filename, stall_seconds, GEOPACKAGE, "attachment")
     return LayerResponse(ready, filename, stall_seconds)
 
 
@@ -192,6 +210,39 @@ async def form_surveys(
     return await _respond(
         exports.form_geojson(engine, slots, forms, form_id, city, ward, user, surveys),
         f"{form_id}-{city}{f'-ward-{ward}' if ward else ''}.geojson",
+        settings.export_stall_seconds,
+        language,
+    )
+
+
+@router.get(
+    "/layers.gpkg",
+    responses={
+        200: {"content": {GEOPACKAGE: {}}, "description": "An OGC GeoPackage"},
+        404: {"model": ErrorOut},
+        503: RESPONSES[503],
+    },
+    response_class=Response,
+)
+async def geopackage(
+    city: CityQuery,
+    user: CurrentUser,
+    engine: EngineDep,
+    slots: SlotsDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    ward: IdQuery = None,
+    surveys: Counted = "approved",
+) -> Response:
+    """Every layer in one GeoPackage for QGIS: `wards` (a whole city only), `settlements`,
+    `households`, and one layer per other form named by its form id (e.g. `settlement`),
+    as in the GeoJSON layers: never a personal field."""
+    return await _respond(
+        exports.geopackage(
+            engine, slots, forms, city, ward, user, surveys, settings.household_form
+        ),
+        f"cdfmap-{city}{f'-ward-{ward}' if ward else ''}.gpkg",
         settings.export_stall_seconds,
         language,
     )

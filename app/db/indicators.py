@@ -239,7 +239,10 @@ def household_points_sql(
             f"WHEN {sql_literal(value)} THEN '{index}'" for index, value in enumerate(values)
         )
         codes.append(f"CASE h.answers->>{sql_literal(question)} {cases} ELSE '-' END")
-    where = "h.city_id = :city_id AND " + households_where(surveys, household_form)
+    # A survey without a location (a form with no geopoint) has no point to draw.
+    where = "h.city_id = :city_id AND h.geom IS NOT NULL AND " + households_where(
+        surveys, household_form
+    )
     if by_ward:
         where += " AND h.ward_id = :ward_id"
     # No ORDER BY inside the aggregates: they run in one Agg node, which feeds every input
@@ -316,7 +319,9 @@ async def household_points(
 ) -> list[tuple[float, float, str | None]]:
     """(lon, lat, answer) of each counted household of a city or ward, for printed maps."""
     params: dict[str, Any] = {"city_id": city_id, "question": question or ""}
-    where = "h.city_id = :city_id AND " + households_where(surveys, household_form)
+    where = "h.city_id = :city_id AND h.geom IS NOT NULL AND " + households_where(
+        surveys, household_form
+    )
     if ward_id is not None:
         where += " AND h.ward_id = :ward_id"
         params["ward_id"] = ward_id

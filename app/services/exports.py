@@ -3,8 +3,12 @@ planners and QGIS."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+import asyncio
+import shutil
+import tempfile
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -379,3 +383,113 @@ async def settlements_geojson(
     source = f"settlements s LEFT JOIN wards w ON w.id = s.ward_id WHERE {where} ORDER BY s.code"
     sql = feature_sql("s.geom", properties, source)
     return Layer(await CopyStream.open(engine, sql, args, slots), "settlements")
+
+
+# Layer names of the GeoPackage beside the forms' own (a form with one of these ids gets
+# "<form id>_surveys" instead).
+FIXED_LAYERS = frozenset({"wards", "settlements", "households"})
+
+
+@dataclass(frozen=True)
+class GeoPackage:
+    """A GeoPackage built in a temporary directory: iterate for its bytes, then aclose()
+    (which deletes it), read or not."""
+
+    path: Path
+    directory: Path
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        with self.path.open("rb") as package:
+            while chunk := package.read(CHUNK_BYTES):
+                yield chunk
+
+    async def aclose(self) -> None:
+        """Delete the file."""
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+async def _in_thread(function: Callable[..., None], *args: Any) -> None:
+    """function(*args) in a worker thread; a cancelled caller still waits for it to end, so
+    that the files it writes are not deleted under it."""
+    task = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
+
+
+async def geopackage(
+    engine: AsyncEngine,
+    slots: ExportSlots,
+    forms: FormRegistry,
+    city_slug: str,
+    ward_id: int | None,
+    reader: Principal = SYSTEM,
+    surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
+) -> GeoPackage:
+    """Every layer of a city (or one ward) in one GeoPackage: wards (for a whole city),
+    settlements, households, and one layer per other form named by its form id, with the
+    same contents and rules as the GeoJSON layers.
+
+    Each layer is copied out of PostgreSQL like a GeoJSON export (one export slot at a time,
+    spilled to a temporary file), then written into the package by GDAL in batches.
+    """
+    from app.geo.geopackage import add_geojson_layer
+
+    await places.readable_area(engine, reader, city_slug, ward_id)  # 404 before any work
+    layers: list[tuple[str, Callable[[], Awaitable[Layer]]]] = []
+    if ward_id is None:
+        layers.append(
+            (
+                "wards",
+                lambda: wards_geojson(engine, slots, city_slug, reader, surveys, household_form),
+            )
+        )
+    layers.append(
+        (
+            "settlements",
+            lambda: settlements_geojson(
+                engine, slots, city_slug, ward_id, reader, surveys, household_form
+            ),
+        )
+    )
+    layers.append(
+        (
+            "households",
+            lambda: households_geojson(
+                engine, slots, forms, city_slug, ward_id, reader, surveys, household_form
+            ),
+        )
+    )
+    for form in forms.all_current():
+        if form.form_id == household_form:
+            continue
+        name = f"{form.form_id}_surveys" if form.form_id in FIXED_LAYERS else form.form_id
+
+        def opener(form_id: str = form.form_id) -> Awaitable[Layer]:
+            return form_geojson(engine, slots, forms, form_id, city_slug, ward_id, reader, surveys)
+
+        layers.append((name, opener))
+    directory = Path(tempfile.mkdtemp(prefix="cdfmap-export-"))
+    package = GeoPackage(directory / "layers.gpkg", directory)
+    try:
+        for name, open_layer in layers:
+            scratch = directory / "layer.geojson"
+            layer = await open_layer()
+            try:
+                with scratch.open("wb") as out:
+                    async for chunk in layer:
+                        out.write(chunk)
+            finally:
+                await layer.aclose()
+            await _in_thread(add_geojson_layer, scratch, package.path, name)
+            scratch.unlink()
+    except BaseException:
+        await package.aclose()
+        raise
+    return package

@@ -348,6 +348,18 @@ ROWS = [
     ),
     Row(
         "GET",
+        "/api/v1/export/layers.gpkg",
+        get("/api/v1/export/layers.gpkg?city=tam-ky"),
+        READ_CITY,
+    ),
+    Row(
+        "GET",
+        "/api/v1/export/layers.gpkg?ward",
+        get("/api/v1/export/layers.gpkg?city=tam-ky&ward={w.w03}"),
+        READ_WARD,
+    ),
+    Row(
+        "GET",
         "/api/v1/export/settlements.geojson",
         get("/api/v1/export/settlements.geojson?city=tam-ky"),
         READ_CITY,

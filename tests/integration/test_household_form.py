@@ -404,6 +404,46 @@ def test_an_added_form_is_its_own_layer(town: Town, tmp_path: Path) -> None:
     assert "Layer name: water_point" in ogrinfo(gpkg)
 
 
+def test_geopackage_holds_one_layer_per_form(town: Town, tmp_path: Path) -> None:
+    response = town.client.get(f"{EXPORT}/layers.gpkg?city=tam-ky", headers=town.planner)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/geopackage+sqlite3"
+    assert "cdfmap-tam-ky.gpkg" in response.headers["content-disposition"]
+    path = tmp_path / "tam-ky.gpkg"
+    path.write_bytes(response.content)
+    layers = {name: kind for name, kind in pyogrio.list_layers(path)}
+    assert set(layers) == {"wards", "settlements", "households", "settlement", "water_point"}
+    counts = {name: len(pyogrio.read_dataframe(path, layer=name)) for name in layers}
+    assert counts["households"] == HOUSEHOLDS_APPROVED
+    assert counts["settlement"] == 2 and counts["water_point"] == 2
+    assert counts["wards"] == 10 and counts["settlements"] == 40
+    profiles = pyogrio.read_dataframe(path, layer="settlement")
+    assert {"settlement_name", "households_count", "boundary"} <= set(profiles.columns)
+    assert not {"leader_name", "leader_phone"} & set(profiles.columns)
+    assert set(profiles["form_id"]) == {"settlement"}
+    households = pyogrio.read_dataframe(path, layer="households")
+    assert set(households["form_id"]) == {"household"}
+    assert not {"head_name", "head_phone", "photo"} & set(households.columns)
+    water = pyogrio.read_dataframe(path, layer="water_point")
+    assert "caretaker_phone" not in water.columns
+    raw = response.content
+    for secret in (LEADER_NAME, LEADER_PHONE, CARETAKER_PHONE, HEAD_NAME):
+        assert secret.encode() not in raw
+    info = subprocess.run(
+        ["ogrinfo", "-ro", "-so", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "water_point" in info and "settlement (Point)" in info
+    # A ward: its settlements, households and forms' surveys (no city-wide ward layer).
+    ward = town.get(f"{EXPORT}/layers.gpkg?city=tam-ky&ward={town.ward_id}&surveys=all")
+    path.write_bytes(ward.content)
+    layers = {name: kind for name, kind in pyogrio.list_layers(path)}
+    assert set(layers) == {"settlements", "households", "settlement", "water_point"}
+    assert len(pyogrio.read_dataframe(path, layer="households")) == HOUSEHOLDS_ALL
+    assert len(pyogrio.read_dataframe(path, layer="settlement")) == 3
+    other = town.client.get(f"{EXPORT}/layers.gpkg?city={OTHER_CITY}", headers=town.planner)
+    assert other.status_code == 404
+
+
 def test_a_planner_reads_form_layers_of_their_city_only(town: Town) -> None:
     planner = town.planner
     mine = town.client.get(f"{EXPORT}/forms/settlement.geojson?city=tam-ky", headers=planner)
