@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.exports import CopyStream, ExportSlots, Property, feature_sql
@@ -224,7 +225,8 @@ async def feature_collection(copy_rows: AsyncIterable[bytes], name: str) -> Asyn
     The rows are JSON exactly as PostgreSQL wrote them (see CopyStream); turning line ends
     into commas is a C-level byte operation on whole chunks, with no Python loop per feature.
     """
-    yield f'{{"type":"FeatureCollection","name":"{name}","features":[\n'.encode()
+    # The name may be a form id: written by orjson, whatever characters the form's author chose.
+    yield b'{"type":"FeatureCollection","name":' + orjson.dumps(name) + b',"features":[\n'
     pending = b""  # the separator after the last feature sent, held back until another comes
     buffer: list[bytes] = []
     size = 0

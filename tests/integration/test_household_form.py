@@ -8,6 +8,7 @@ Two cities, so that no count or layer leaks from one into the other.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import json
@@ -584,3 +585,17 @@ def test_repeats_export_as_json_text_without_personal_answers(
     with sync_engine.connect() as connection:
         written = json.loads(connection.execute(text(sql), {"a": json.dumps(odd)}).scalar_one())
     assert written == {"members": None}
+
+
+def test_a_layer_name_is_written_as_json() -> None:
+    """A form id is the form author's text: the layer's name never breaks the GeoJSON."""
+    from app.services.exports import feature_collection
+
+    async def rows() -> Any:
+        yield b'{"type":"Feature","geometry":null,"properties":{}}\n'
+
+    async def collect(name: str) -> bytes:
+        return b"".join([chunk async for chunk in feature_collection(rows(), name)])
+
+    name = '{{7*7}}"</title>\\'
+    assert json.loads(asyncio.run(collect(name)))["name"] == name
