@@ -97,7 +97,9 @@ def _form_layout(
             and kind not in NOT_EXPORTED_TYPES
         )
 
-    def walk(nodes: list[Any], names: set[str], repeats: dict[str, RepeatColumn], depth: int):
+    def walk(
+        nodes: list[Any], names: set[str], repeats: dict[str, RepeatColumn], depth: int
+    ) -> None:
         for node in nodes:
             if not isinstance(node, dict):
                 continue
@@ -162,7 +164,7 @@ def form_properties(
     forms: FormRegistry,
     form_id: str,
     city_slug: str,
-    answer_property: Any = _any_answer_property,
+    answer_property: Callable[[Question], Property] = _any_answer_property,
 ) -> list[Property]:
     """Survey metadata, then the public questions of a form's current version in the form's
     order, each a column; a repeat is one column holding its instances as JSON text, with the
