@@ -49,6 +49,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Câu này không áp dụng với các câu trả lời khác ({condition}); hãy bỏ trống.",
         "en": "This question does not apply given the other answers ({condition}); leave it empty.",
     },
+    "choice_not_offered": {
+        "vi": "Lựa chọn '{value}' không có trong danh sách được hiện cho câu này (bộ lọc lựa chọn).",
+        "en": "'{value}' is not among the choices this question offers (its choice filter).",
+    },
+    "invalid_time": {
+        "vi": "Giờ không hợp lệ (định dạng HH:MM:SS, ví dụ 09:30:00+07:00).",
+        "en": "Not a valid time of day (HH:MM:SS, for example 09:30:00+07:00).",
+    },
+    "rank_repeated": {
+        "vi": "Mỗi lựa chọn chỉ được xếp hạng một lần.",
+        "en": "Each choice may be ranked only once.",
+    },
+    "out_of_range": {
+        "vi": "Phải từ {start} đến {end}, mỗi bước {step}.",
+        "en": "Must be from {start} to {end}, in steps of {step}.",
+    },
+    "too_many_repeats": {
+        "vi": "Quá nhiều mục lặp lại (tối đa {max}).",
+        "en": "Too many repeated entries (at most {max}).",
+    },
+    "expression_failed": {
+        "vi": "Không tính được điều kiện của câu này: {error}.",
+        "en": "The condition of this question could not be evaluated: {error}.",
+    },
     "unknown_question": {
         "vi": "Biểu mẫu '{form}' không có câu hỏi '{name}'.",
         "en": "Form '{form}' has no question '{name}'.",

@@ -21,4 +21,18 @@ rm -rf "$swagger" && mkdir -p "$swagger"
 cp "$modules/swagger-ui-dist/swagger-ui-bundle.js" "$modules/swagger-ui-dist/swagger-ui.css" \
   "$modules/swagger-ui-dist/favicon-32x32.png" "$modules/swagger-ui-dist/LICENSE" \
   "$modules/swagger-ui-dist/NOTICE" "$swagger/"
-echo "vendored $leaflet and $swagger"
+# openrosa-xpath-evaluator (Enketo's XPath 1.0 + ODK functions) is CommonJS: one ES module
+# bundle for the phone (static/collect/xpath.js). node-forge (only for digest()) is left out.
+oxe="static/vendor/openrosa-xpath-evaluator-$(version openrosa-xpath-evaluator)"
+rm -rf "$oxe" && mkdir -p "$oxe"
+cp vendor/openrosa-xpath-entry.js "$work/"
+(cd "$work" && node_modules/.bin/esbuild openrosa-xpath-entry.js --bundle --format=esm \
+  --target=es2020 --external:node-forge --legal-comments=inline \
+  --outfile=openrosa-xpath-evaluator.js --log-level=warning)
+{
+  echo "// openrosa-xpath-evaluator $(version openrosa-xpath-evaluator) (Apache-2.0, see LICENSE), bundled"
+  echo "// by scripts/vendor-assets.sh from vendor/package-lock.json and vendor/openrosa-xpath-entry.js."
+  cat "$work/openrosa-xpath-evaluator.js"
+} >"$oxe/openrosa-xpath-evaluator.js"
+cp "$modules/openrosa-xpath-evaluator/LICENSE" "$oxe/"
+echo "vendored $leaflet, $swagger and $oxe"

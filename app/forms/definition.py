@@ -16,10 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.forms.xform import XFormParts, read_xform
-from app.forms.xpath import ExpressionError, Predicate, compile_predicate, parse
+from app.forms.xpath import parse
+
+if TYPE_CHECKING:
+    from app.forms.compiled import CompiledForm
 
 # Question types (as in the model) the phone renders and the server validates.
 VALUE_TYPES = frozenset(
@@ -123,17 +126,6 @@ class Question:
         """The parsed `relevant` expression."""
         return None if not self.relevant else parse(self.relevant)
 
-    @cached_property
-    def is_relevant(self) -> Predicate | None:
-        """The compiled `relevant` expression: (answers so far, None) -> shown or not."""
-        node = self.relevant_expression
-        return None if node is None else compile_predicate(node)
-
-    @cached_property
-    def is_allowed(self) -> Predicate | None:
-        """The compiled `constraint` expression: (answers so far, this answer) -> valid."""
-        return None if not self.constraint else compile_predicate(parse(self.constraint))
-
 
 @dataclass(frozen=True, eq=False)
 class Group:
@@ -152,6 +144,11 @@ class Group:
     field_list: bool
     outputs: dict[str, str]
     children: tuple[Group | Question, ...]
+
+    @cached_property
+    def by_name(self) -> dict[str, Group | Question]:
+        """Children by name (names are unique among siblings)."""
+        return {child.name: child for child in self.children}
 
     def walk(self) -> Iterator[Group | Question]:
         """Every node below, depth first, in form order."""
@@ -177,6 +174,13 @@ class FormDefinition:
     filename: str
     root: Group = field(default_factory=lambda: _empty_root())
     instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @cached_property
+    def compiled(self) -> CompiledForm:
+        """Every expression compiled (once; load_form refuses a form whose compiling fails)."""
+        from app.forms.compiled import compile_form
+
+        return compile_form(self)
 
     @cached_property
     def by_name(self) -> dict[str, Question]:
@@ -581,21 +585,6 @@ def _duplicate_names(root: Group, problems: list[str]) -> None:
     walk(root.children)
 
 
-def _check_expressions(form: FormDefinition) -> list[str]:
-    problems = []
-    for node in form.root.walk():
-        if not isinstance(node, Question) or node.repeat is not None:
-            continue
-        for column in ("relevant", "constraint"):
-            text = getattr(node, column)
-            if text:
-                try:
-                    parse(text)
-                except ExpressionError as exc:
-                    problems.append(f"survey sheet, row {node.row}, column {column}: {exc}")
-    return problems
-
-
 def read_source(path: Path) -> tuple[Any, dict[str, Any], str]:
     """pyxform's workbook, JSON and XForm of one XLSForm (.xlsx, .xls, .md, .csv)."""
     from pyxform.errors import PyXFormError
@@ -668,7 +657,7 @@ def load_form(path: Path) -> FormDefinition:
         instances=builder.instances,
     )
     if not problems:
-        problems.extend(_check_expressions(form))
+        problems.extend(form.compiled.problems)
     if problems:
         raise FormLoadError(display, problems)
     return form

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
 from app.errors import Problem
+from app.forms.compiled import CompiledNode
 from app.forms.definition import META_TYPES, FormDefinition, Question
+from app.forms.instance import DocumentNode, ElementNode, LeafNode, XNode
+from app.forms.xpath import Compiled, Ctx, Env
+from app.forms.xpath_values import as_boolean, as_string
 
 MAX_TEXT_LENGTH = 2000
+MAX_REPEATS = 500  # instances of one repeat in one survey
 # Keys a client may add beside the questions (ODK meta), each with the type its value must
 # have: they are stored with the answers, so they are checked like answers.
 META_KINDS: dict[str, str] = {
@@ -181,6 +186,54 @@ def _meta(name: str, value: Any, where: str) -> Coerced:
     return value.strip(), None
 
 
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d\d:?\d\d)?$")
+
+
+def _time(question: Question, value: Any, where: str) -> Coerced:
+    if type(value) is not str or not _TIME.match(value.strip()):
+        return None, Problem(where, "invalid_time")
+    return value.strip(), None
+
+
+def _rank(question: Question, value: Any, where: str) -> Coerced:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value]
+    elif isinstance(value, str):
+        items = value.split()
+    else:
+        return None, _choice_problem(question, value, where)
+    for item in items:
+        if item not in question.choice_values:
+            return None, _choice_problem(question, item, where)
+    if len(set(items)) != len(items):
+        return None, Problem(where, "rank_repeated")
+    return " ".join(items), None
+
+
+def _range(question: Question, value: Any, where: str) -> Coerced:
+    number, problem = _decimal(question, value, where)
+    if problem is not None:
+        return None, problem
+    parameters = question.parameters
+    try:
+        start = float(parameters.get("start", "1"))
+        end = float(parameters.get("end", "10"))
+        step = float(parameters.get("step", "1"))
+    except ValueError:
+        return None, Problem(where, "not_number")
+    low, high = min(start, end), max(start, end)
+    steps = (number - start) / step if step else 0.0
+    if not low <= number <= high or abs(steps - round(steps)) > 1e-9:
+        return None, Problem(
+            where,
+            "out_of_range",
+            {"start": parameters.get("start", "1"), "end": parameters.get("end", "10")}
+            | {"step": parameters.get("step", "1")},
+        )
+    whole = all(float(p).is_integer() for p in (start, end, step))
+    return (int(number) if whole and float(number).is_integer() else number), None
+
+
 _COERCIONS: dict[str, Callable[[Question, Any, str], Coerced]] = {
     "integer": _integer,
     "decimal": _decimal,
@@ -191,6 +244,9 @@ _COERCIONS: dict[str, Callable[[Question, Any, str], Coerced]] = {
     "geoshape": _geometry,
     "date": _date,
     "datetime": _datetime,
+    "time": _time,
+    "rank": _rank,
+    "range": _range,
 }
 
 
@@ -204,6 +260,322 @@ def _choice_problem(question: Question, value: Any, where: str) -> Problem:
     return Problem(where, "invalid_choice", {"value": value, "allowed": allowed})
 
 
+_SELECTS = frozenset({"select_one", "select_multiple", "rank"})
+
+
+def _members(nodes: list[CompiledNode]) -> Iterator[CompiledNode]:
+    """The questions and repeats of one answers object (groups are transparent)."""
+    for compiled in nodes:
+        if compiled.node.kind == "group":
+            yield from _members(compiled.children)
+        else:
+            yield compiled
+
+
+class _Run:
+    """One survey's checking: the answers as sent, the normalised ones, the problems."""
+
+    __slots__ = ("env", "form", "problems")
+
+    def __init__(self, form: FormDefinition, env: Env) -> None:
+        self.form = form
+        self.env = env
+        self.problems: list[Problem] = []
+
+    def flat(
+        self,
+        plan: list[CompiledNode],
+        raw: dict[str, Any],
+        out: dict[str, Any],
+        prefix: str,
+        root: ElementNode,
+        given: dict[str, Any],
+    ) -> None:
+        """One pass in form order, for forms where it sees what pass 1 to 3 would (fast)."""
+        problems = self.problems
+        for compiled in plan:
+            question: Question = compiled.node  # type: ignore[assignment]
+            name = question.name
+            if name in given:
+                out[name] = given[name]
+                continue
+            value = raw.get(name)
+            if compiled.relevant is not None and not self.holds(
+                compiled.relevant, LeafNode(question, out, root), prefix + name
+            ):
+                if not _is_empty(value):
+                    problems.append(
+                        Problem(
+                            prefix + name,
+                            "not_relevant",
+                            {"condition": _condition(question.relevant)},
+                        )
+                    )
+                continue
+            kind = question.type
+            usual = (
+                kind == "select_one" and type(value) is str and value in question.choice_values
+            ) or (kind == "integer" and type(value) is int and abs(value) <= MAX_INTEGER)
+            if usual and compiled.constraint is None:
+                out[name] = value  # the usual answers, already in their normal form
+                continue
+            if kind == "note":
+                continue
+            if _is_empty(value):
+                if compiled.always_required or (
+                    compiled.required is not None
+                    and self.holds(compiled.required, LeafNode(question, out, root), prefix + name)
+                ):
+                    problems.append(
+                        Problem(prefix + name, "required", texts=question.required_message)
+                    )
+                continue
+            coerced, problem = _COERCIONS.get(kind, _text)(question, value, prefix + name)
+            if problem is not None:
+                problems.append(problem)
+                continue
+            out[name] = coerced
+            if compiled.constraint is not None and not self.holds(
+                compiled.constraint, LeafNode(question, out, root), prefix + name
+            ):
+                del out[name]
+                problems.append(
+                    Problem(
+                        prefix + name,
+                        "constraint",
+                        {"constraint": question.constraint},
+                        texts=question.constraint_message,
+                    )
+                )
+
+    def coerce(
+        self, nodes: list[CompiledNode], raw: dict[str, Any], out: dict[str, Any], prefix: str
+    ) -> None:
+        """Types and shapes of every answer of one answers object (pass 1)."""
+        for compiled in _members(nodes):
+            node = compiled.node
+            name = node.name
+            value = raw.get(name)
+            if value is None:
+                continue
+            if node.kind == "repeat":
+                self.coerce_repeat(compiled, value, out, prefix + name)
+                continue
+            kind = node.type  # type: ignore[union-attr]
+            if kind == "note":
+                continue
+            if kind == "select_one" and type(value) is str and value in node.choice_values:  # type: ignore[union-attr]
+                out[name] = value  # the usual case, already in its normal form
+                continue
+            if kind == "integer" and type(value) is int and abs(value) <= MAX_INTEGER:
+                out[name] = value
+                continue
+            if _is_empty(value):
+                continue
+            coerced, problem = _COERCIONS.get(kind, _text)(node, value, prefix + name)  # type: ignore[arg-type]
+            if problem is not None:
+                self.problems.append(problem)
+            else:
+                out[name] = coerced
+
+    def coerce_repeat(
+        self, compiled: CompiledNode, value: Any, out: dict[str, Any], where: str
+    ) -> None:
+        if type(value) is not list:
+            self.problems.append(Problem(where, "wrong_type", {"expected": "list"}))
+            return
+        if len(value) > MAX_REPEATS:
+            self.problems.append(Problem(where, "too_many_repeats", {"max": MAX_REPEATS}))
+            return
+        instances: list[dict[str, Any]] = []
+        for index, item in enumerate(value, 1):
+            inner_where = f"{where}[{index}]"
+            if type(item) is not dict:
+                self.problems.append(Problem(inner_where, "wrong_type", {"expected": "object"}))
+                instances.append({})
+                continue
+            known = {member.node.name for member in _members(compiled.children)}
+            for key in item:
+                if key not in known:
+                    self.problems.append(
+                        Problem(
+                            f"{inner_where}.{key}",
+                            "unknown_question",
+                            {"form": self.form.form_id, "name": key},
+                        )
+                    )
+            inner: dict[str, Any] = {}
+            self.coerce(compiled.children, item, inner, inner_where + ".")
+            instances.append(inner)
+        out[compiled.node.name] = instances
+
+    def calculate(
+        self, nodes: list[CompiledNode], parent: ElementNode, out: dict[str, Any]
+    ) -> None:
+        """Defaults and calculations missing from the survey, in form order (pass 2)."""
+        env = self.env
+        for compiled in nodes:
+            if not compiled.has_calculations:
+                continue
+            node = compiled.node
+            if node.kind == "group":
+                self.calculate(compiled.children, ElementNode(node, out, parent, 1), out)
+                continue
+            if node.kind == "repeat":
+                for index, item in enumerate(out.get(node.name) or [], 1):
+                    element = ElementNode(node, item, parent, index)
+                    self.calculate(compiled.children, element, item)
+                continue
+            if node.name in out:
+                continue
+            leaf = LeafNode(node, out, parent)
+            expression = compiled.calculate or compiled.default
+            if expression is None:
+                continue
+            try:
+                value = expression(Ctx(leaf, 1, 1, leaf, env))
+            except (ValueError, ArithmeticError, TypeError, KeyError, IndexError):
+                continue
+            text = as_string(value)
+            if text == "":
+                continue
+            if compiled.calculate is not None:
+                out[node.name] = text
+            else:
+                coerced, problem = _COERCIONS.get(node.type, _text)(node, text, "")  # type: ignore[union-attr, arg-type]
+                if problem is None:
+                    out[node.name] = coerced
+
+    def holds(self, expression: Compiled, node: XNode, where: str) -> bool:
+        """An expression read as a boolean; one that fails to evaluate is a problem."""
+        try:
+            return as_boolean(expression(Ctx(node, 1, 1, node, self.env)))
+        except (ValueError, ArithmeticError, TypeError, KeyError, IndexError) as exc:
+            self.problems.append(Problem(where, "expression_failed", {"error": str(exc)[:200]}))
+            return False
+
+    def check(
+        self,
+        nodes: list[CompiledNode],
+        parent: ElementNode,
+        raw: dict[str, Any],
+        out: dict[str, Any],
+        prefix: str,
+        shown: bool,
+    ) -> None:
+        """Relevance, required, choices and constraints in form order (pass 3)."""
+        for compiled in nodes:
+            node = compiled.node
+            name = node.name
+            if node.kind == "group":
+                element = ElementNode(node, out, parent, 1)
+                relevant = shown and (
+                    compiled.relevant is None
+                    or self.holds(compiled.relevant, element, prefix + name)
+                )
+                self.check(compiled.children, element, raw, out, prefix, relevant)
+                continue
+            if node.kind == "repeat":
+                self.check_repeat(compiled, parent, raw, out, prefix, shown)
+                continue
+            where = prefix + name
+            leaf = LeafNode(node, out, parent)
+            relevant = shown and (
+                compiled.relevant is None or self.holds(compiled.relevant, leaf, where)
+            )
+            if not relevant:
+                if not _is_empty(raw.get(name)):
+                    condition = _condition(node.relevant)
+                    self.problems.append(Problem(where, "not_relevant", {"condition": condition}))
+                out.pop(name, None)
+                continue
+            value = out.get(name)
+            if value is None:
+                if not _is_empty(raw.get(name)) or node.type == "note":  # type: ignore[union-attr]
+                    continue  # a wrong type, reported in pass 1
+                if compiled.always_required or (
+                    compiled.required is not None and self.holds(compiled.required, leaf, where)
+                ):
+                    self.problems.append(
+                        Problem(where, "required", texts=node.required_message)  # type: ignore[union-attr]
+                    )
+                continue
+            if compiled.choice_filter is not None and not self.offered(compiled, leaf, value):
+                self.problems.append(Problem(where, "choice_not_offered", {"value": value}))
+                continue
+            if compiled.constraint is not None and not self.holds(compiled.constraint, leaf, where):
+                self.problems.append(
+                    Problem(
+                        where,
+                        "constraint",
+                        {"constraint": node.constraint},  # type: ignore[union-attr]
+                        texts=node.constraint_message,  # type: ignore[union-attr]
+                    )
+                )
+
+    def check_repeat(
+        self,
+        compiled: CompiledNode,
+        parent: ElementNode,
+        raw: dict[str, Any],
+        out: dict[str, Any],
+        prefix: str,
+        shown: bool,
+    ) -> None:
+        node = compiled.node
+        name = node.name
+        instances = out.get(name)
+        if not instances:
+            return
+        raw_items = raw.get(name) or []
+        if not shown:
+            self.problems.append(
+                Problem(prefix + name, "not_relevant", {"condition": _condition(None)})
+            )
+            out.pop(name, None)
+            return
+        for index, item in enumerate(instances, 1):
+            element = ElementNode(node, item, parent, index)
+            where = f"{prefix}{name}[{index}]"
+            relevant = compiled.relevant is None or self.holds(compiled.relevant, element, where)
+            if not relevant:
+                self.problems.append(
+                    Problem(where, "not_relevant", {"condition": _condition(node.relevant)})
+                )
+                continue
+            raw_item = raw_items[index - 1] if index - 1 < len(raw_items) else {}
+            self.check(compiled.children, element, raw_item, item, where + ".", True)
+
+    def offered(self, compiled: CompiledNode, leaf: LeafNode, value: Any) -> bool:
+        """Whether every chosen name passes the choice filter with this question as current()."""
+        question = compiled.node
+        document = self.env.instances.get(question.list_name or "")  # type: ignore[union-attr]
+        if document is None or compiled.choice_filter is None:
+            return True
+        items = document.children(None)[0].children("item")
+        size = len(items)
+        wanted = set(str(value).split()) if question.type != "select_one" else {value}  # type: ignore[union-attr]
+        found = set()
+        for position, item in enumerate(items, 1):
+            names = item.children("name")
+            if not names or names[0].text() not in wanted:
+                continue
+            try:
+                passes = as_boolean(
+                    compiled.choice_filter(Ctx(item, position, size, leaf, self.env))
+                )
+            except (ValueError, ArithmeticError, TypeError, KeyError, IndexError):
+                passes = False
+            if passes:
+                found.add(names[0].text())
+        return found == wanted
+
+
+def _condition(relevant: str | None) -> str:
+    """The relevant expression shown in a message (a group's when the question has none)."""
+    return " ".join(relevant.split()) if relevant else "relevant of its group or repeat"
+
+
 def validate_answers(
     form: FormDefinition,
     answers: dict[str, Any],
@@ -212,63 +584,42 @@ def validate_answers(
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Check types, choices, required, relevance and constraints; return (normalised, problems).
 
-    Questions are checked in form order so that relevance sees the already-normalised answers
-    of the questions before it, as the phone does. `given` holds values known to be valid
-    (the survey's own location for the form's geopoint): they stand in for the answers.
+    The evaluation of docs/forms-engine.md: every answer is first read as its type (pass 1),
+    missing calculations and defaults are computed (pass 2), then relevance (inherited from
+    groups and repeats), required, choice filters and constraints are checked in form order
+    over the whole survey, as the phone does (pass 3). Repeats are lists of objects; a problem
+    inside one names it as `answers.member[2].age` (positions from 1). `given` holds values
+    known to be valid (the survey's own location for the form's geopoint).
     """
-    problems: list[Problem] = []
-    questions = form.by_name
+    compiled = form.compiled
+    normalised: dict[str, Any] = {}
+    env = Env(
+        doc=DocumentNode(form.root, normalised),
+        instances=compiled.instances,
+        answers=normalised,
+    )
+    run = _Run(form, env)
+    problems = run.problems
+    top = compiled.top_level
     for name in answers:
-        if name not in questions and name not in META_KEYS:
+        if name not in top and name not in META_KEYS:
             problems.append(
                 Problem(f"{prefix}{name}", "unknown_question", {"form": form.form_id, "name": name})
             )
-    normalised: dict[str, Any] = {}
     for name in META_KEYS.intersection(answers):
         value, problem = _meta(name, answers[name], prefix + name)
         if problem is not None:
             problems.append(problem)
         elif value is not None:
             normalised[name] = value
-    for question in form.answerable:
-        name = question.name
-        if given is not None and name in given:
-            normalised[name] = given[name]
-            continue
-        value = answers.get(name)
-        is_relevant = question.is_relevant
-        if is_relevant is not None and not is_relevant(normalised, None):
-            if not _is_empty(value):
-                problems.append(
-                    Problem(prefix + name, "not_relevant", {"condition": question.relevant or ""})
-                )
-            continue
-        if question.is_allowed is None:
-            # The usual answers, already in their normal form: one of the choices, an integer.
-            kind = question.type
-            if (
-                kind == "select_one" and type(value) is str and value in question.choice_values
-            ) or (kind == "integer" and type(value) is int):
-                normalised[name] = value
-                continue
-        if _is_empty(value):
-            if question.required:
-                problems.append(Problem(prefix + name, "required", texts=question.required_message))
-            continue
-        coerced, problem = _COERCIONS.get(question.type, _text)(question, value, prefix + name)
-        if problem is not None:
-            problems.append(problem)
-            continue
-        is_allowed = question.is_allowed
-        if is_allowed is not None and not is_allowed(normalised, coerced):
-            problems.append(
-                Problem(
-                    prefix + name,
-                    "constraint",
-                    {"constraint": question.constraint},
-                    texts=question.constraint_message,
-                )
-            )
-            continue
-        normalised[name] = coerced
+    if given:
+        answers = {**answers, **given}
+    root = ElementNode(form.root, normalised, env.doc, 1)
+    if compiled.flat is not None:
+        run.flat(compiled.flat, answers, normalised, prefix, root, given or {})
+        return normalised, problems
+    run.coerce(compiled.children, answers, normalised, prefix)
+    if compiled.has_calculations:
+        run.calculate(compiled.children, root, normalised)
+    run.check(compiled.children, root, answers, normalised, prefix, True)
     return normalised, problems

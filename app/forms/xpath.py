@@ -1,75 +1,89 @@
-"""A small evaluator for the XLSForm expression subset used in `relevant` and `constraint`.
+"""XPath 1.0 with ODK's functions, compiled once per form to Python closures.
 
-Supported: `.`, `${name}`, numbers, 'strings', `= != < <= > >=`, `and`, `or`, `+ - * div mod`,
-parentheses, and the functions `not`, `selected`, `count-selected`, `string-length`, `regex`,
-`true`, `false`, `number`, `string`, `if`, `contains`, `starts-with`. The phone app
-(static/collect/xpath.js) implements the same subset, so both sides agree on what an answer means.
+Semantics are those of openrosa-xpath-evaluator 3.x, the engine the phone runs (see
+docs/forms-engine.md for why the server has its own compiler and how tests/forms/cases.yaml
+holds the two equal). Parsing and every check happen when a form loads: an expression that
+uses a function, axis or syntax this module cannot evaluate raises ExpressionError then, never
+while a survey is checked. A compiled expression is a closure over an evaluation context
+(`Ctx`): the context node, its position, `current()` and the per-survey environment.
+
+`${name}` stays readable for forms/quality.yaml: it is the answer named `name` at the top level.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<number>\d+(?:\.\d+)?|\.\d+)
-      | (?P<string>'[^']*'|"[^"]*")
-      | (?P<ref>\$\{[A-Za-z_][\w.-]*\})
-      | (?P<path>(?:/[A-Za-z_][\w.-]*)+)
-      | (?P<op><=|>=|!=|=|<|>|\+|-|\*|\(|\)|,)
-      | (?P<dot>\.(?![\w.]))
-      | (?P<name>[A-Za-z_][\w-]*)
-    )""",
-    re.VERBOSE,
-)
-
-FUNCTIONS = frozenset(
-    {
-        "not",
-        "selected",
-        "count-selected",
-        "string-length",
-        "regex",
-        "true",
-        "false",
-        "number",
-        "string",
-        "if",
-        "contains",
-        "starts-with",
-    }
+from app.forms.instance import DocumentNode, ElementNode, LeafNode, ValueNode, XNode
+from app.forms.xpath_values import (
+    DATE_STRING,
+    XDate,
+    as_boolean,
+    as_date,
+    as_number,
+    as_string,
+    as_text,
+    date_string_to_days,
+    date_to_days,
+    text_number,
 )
 
 
 class ExpressionError(ValueError):
-    """An expression outside the supported subset, or malformed."""
+    """An expression outside what the server evaluates, or malformed."""
 
 
-@dataclass(frozen=True)
-class Node:
-    kind: str  # num, str, ref, dot, op, call
-    value: Any = None
-    args: tuple[Node, ...] = ()
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<number>\d+(?:\.\d*)?|\.\d+)
+      | (?P<string>'[^']*'|"[^"]*")
+      | (?P<ref>\$\{[^}\s]*\})
+      | (?P<op>//|/|\.\.|\.|::|\(|\)|\[|\]|@|,|\||\+|-|!=|<=|>=|=|<|>|\*|\$)
+      | (?P<name>(?:[^\W\d]|_)[\w.\-]*(?::(?:[^\W\d]|_)[\w.\-]*)?)
+    )""",
+    re.VERBOSE,
+)
+_OPERATOR_NAMES = frozenset({"and", "or", "div", "mod"})
+_NODE_TYPES = frozenset({"node", "text", "comment", "processing-instruction"})
+_AXES = frozenset({"child", "self", "parent"})
 
 
 def _tokenize(text: str) -> list[tuple[str, str]]:
     tokens: list[tuple[str, str]] = []
     pos = 0
-    text = text.strip()
-    while pos < len(text):
+    end = len(text.rstrip())
+    while pos < end:
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
             raise ExpressionError(f"cannot read the expression at: {text[pos:]!r}")
         pos = match.end()
         kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
+        value = match.group(kind)
+        previous = tokens[-1] if tokens else None
+        # XPath 1.0, 3.7: after a token that ends an operand, `*` and these names are operators.
+        ends_operand = previous is not None and not (
+            (previous[0] == "op" and previous[1] in ("@", "::", "(", "[", ","))
+            or previous[0] == "operator"
+        )
+        if ends_operand and (value == "*" or (kind == "name" and value in _OPERATOR_NAMES)):
+            kind = "operator"
+        elif kind == "op" and value in ("|", "+", "-", "=", "!=", "<", "<=", ">", ">=", "/", "//"):
+            kind = "operator" if value not in ("/", "//") else "op"
+        if kind == "op" and value == "$":
+            raise ExpressionError("variables ($name) are not supported")
+        tokens.append((kind, value))
     return tokens
 
 
-_BINARY_PRECEDENCE = {
+# AST: tuples. ("num", v) ("str", v) ("ref", name) ("call", name, args) ("neg", e)
+# ("op", operator, left, right) ("path", start, steps) with start "/" | "." | an AST,
+# a step (axis, name or None, predicates); ("filter", ast, predicates).
+Ast = tuple[Any, ...]
+
+_PRECEDENCE = {
     "or": 1,
     "and": 2,
     "=": 3,
@@ -83,16 +97,19 @@ _BINARY_PRECEDENCE = {
     "*": 6,
     "div": 6,
     "mod": 6,
+    "|": 8,
 }
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
+        self.text = text
         self.tokens = _tokenize(text)
         self.pos = 0
 
-    def peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+    def peek(self, offset: int = 0) -> tuple[str, str] | None:
+        index = self.pos + offset
+        return self.tokens[index] if index < len(self.tokens) else None
 
     def take(self) -> tuple[str, str]:
         token = self.peek()
@@ -106,217 +123,577 @@ class _Parser:
         if text != value:
             raise ExpressionError(f"expected {value!r}, found {text!r}")
 
-    def parse(self) -> Node:
-        node = self.expression(0)
+    def parse(self) -> Ast:
+        if not self.tokens:
+            raise ExpressionError("the expression is empty")
+        node = self.binary(0)
         if self.peek() is not None:
             raise ExpressionError(f"unexpected {self.peek()[1]!r}")  # type: ignore[index]
         return node
 
-    def binary_operator(self) -> str | None:
-        token = self.peek()
-        if token is None:
-            return None
-        kind, text = token
-        if (kind == "op" or kind == "name") and text in _BINARY_PRECEDENCE:
-            return text
-        return None
-
-    def expression(self, min_precedence: int) -> Node:
+    def binary(self, min_precedence: int) -> Ast:
         left = self.unary()
         while True:
-            operator = self.binary_operator()
-            if operator is None or _BINARY_PRECEDENCE[operator] <= min_precedence - 1:
+            token = self.peek()
+            if token is None or token[0] != "operator":
                 return left
-            precedence = _BINARY_PRECEDENCE[operator]
+            precedence = _PRECEDENCE[token[1]]
             if precedence < min_precedence:
                 return left
             self.take()
-            right = self.expression(precedence + 1)
-            left = Node("op", operator, (left, right))
+            right = self.binary(precedence + 1)
+            left = ("op", token[1], left, right)
 
-    def unary(self) -> Node:
+    def unary(self) -> Ast:
+        token = self.peek()
+        if token == ("operator", "-") or token == ("op", "-"):
+            self.take()
+            return ("neg", self.unary())
+        return self.union()
+
+    def union(self) -> Ast:
+        return self.path()
+
+    def path(self) -> Ast:
+        token = self.peek()
+        if token is None:
+            raise ExpressionError("the expression ends too early")
+        kind, text = token
+        if kind == "op" and text in ("/", "//"):
+            self.take()
+            if text == "//":
+                raise ExpressionError("'//' (descendant paths) is not supported")
+            nxt = self.peek()
+            if nxt is None or not (nxt[0] == "name" or nxt[1] in (".", "..", "*", "@")):
+                return ("path", "/", [])
+            return ("path", "/", self.steps())
+        if kind == "name" or (kind == "op" and text in (".", "..", "@")) or text == "*":
+            nxt = self.peek(1)
+            is_call = kind == "name" and nxt == ("op", "(") and text not in _NODE_TYPES
+            if not is_call:
+                return ("path", ".", self.steps())
+        primary = self.primary()
+        predicates = self.predicates()
+        if predicates:
+            primary = ("filter", primary, predicates)
+        token = self.peek()
+        if token is not None and token[0] == "op" and token[1] in ("/", "//"):
+            self.take()
+            if token[1] == "//":
+                raise ExpressionError("'//' (descendant paths) is not supported")
+            return ("path", primary, self.steps())
+        return primary
+
+    def steps(self) -> list[tuple[str, str | None, list[Ast]]]:
+        steps = [self.step()]
+        while self.peek() in (("op", "/"), ("op", "//")):
+            if self.take()[1] == "//":
+                raise ExpressionError("'//' (descendant paths) is not supported")
+            steps.append(self.step())
+        return steps
+
+    def step(self) -> tuple[str, str | None, list[Ast]]:
         kind, text = self.take()
-        if kind == "op" and text == "-":
-            return Node("op", "neg", (self.unary(),))
+        if text == ".":
+            return ("self", None, [])
+        if text == "..":
+            return ("parent", None, [])
+        if text == "@":
+            raise ExpressionError("attributes (@name) are not supported")
+        axis = "child"
+        if kind == "name" and self.peek() == ("op", "::"):
+            self.take()
+            if text not in _AXES:
+                raise ExpressionError(f"the axis '{text}::' is not supported")
+            axis = text
+            kind, text = self.take()
+        name: str | None
+        if text == "*":
+            name = None
+        elif kind == "name" and text in _NODE_TYPES and self.peek() == ("op", "("):
+            if text != "node":
+                raise ExpressionError(f"the node test '{text}()' is not supported")
+            self.take()
+            self.expect(")")
+            name = None
+        elif kind == "name":
+            if ":" in text:
+                raise ExpressionError(f"the namespaced name '{text}' is not supported")
+            name = text
+        else:
+            raise ExpressionError(f"unexpected {text!r}")
+        return (axis, name, self.predicates())
+
+    def predicates(self) -> list[Ast]:
+        found = []
+        while self.peek() == ("op", "["):
+            self.take()
+            found.append(self.binary(0))
+            self.expect("]")
+        return found
+
+    def primary(self) -> Ast:
+        kind, text = self.take()
         if kind == "op" and text == "(":
-            node = self.expression(0)
+            node = self.binary(0)
             self.expect(")")
             return node
         if kind == "number":
-            return Node("num", float(text))
+            return ("num", float(text))
         if kind == "string":
-            return Node("str", text[1:-1])
+            return ("str", text[1:-1])
         if kind == "ref":
-            return Node("ref", text[2:-1])
-        if kind == "path":  # an absolute path outside repeats: names are unique there
-            return Node("ref", text.rsplit("/", 1)[1])
-        if kind == "dot":
-            return Node("dot")
+            return ("ref", text[2:-1])
         if kind == "name":
-            if text not in FUNCTIONS:
-                raise ExpressionError(f"the function or path {text!r} is not supported")
             self.expect("(")
-            args: list[Node] = []
+            args: list[Ast] = []
             if self.peek() != ("op", ")"):
-                args.append(self.expression(0))
+                args.append(self.binary(0))
                 while self.peek() == ("op", ","):
                     self.take()
-                    args.append(self.expression(0))
+                    args.append(self.binary(0))
             self.expect(")")
-            return Node("call", text, tuple(args))
+            return ("call", text, args)
         raise ExpressionError(f"unexpected {text!r}")
 
 
-def parse(text: str) -> Node:
-    """Parse an expression, raising ExpressionError outside the supported subset."""
+def parse(text: str) -> Ast:
+    """Parse an expression, raising ExpressionError for what the server does not evaluate."""
     return _Parser(text).parse()
 
 
-def references(node: Node) -> set[str]:
+def references(node: Ast) -> set[str]:
     """Names of the questions an expression refers to with ${name}."""
-    found = {node.value} if node.kind == "ref" else set()
-    for arg in node.args:
-        found |= references(arg)
+    if node[0] == "ref":
+        return {node[1]}
+    found: set[str] = set()
+    for part in node[1:]:
+        if isinstance(part, tuple):
+            found |= references(part)
+        elif isinstance(part, list):
+            for item in part:
+                if isinstance(item, tuple) and item and isinstance(item[0], str):
+                    if item[0] in _AXES:
+                        for predicate in item[2]:
+                            found |= references(predicate)
+                    else:
+                        found |= references(item)
     return found
 
 
-def _number(value: Any) -> float:
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, int | float):
-        return float(value)
+def function_names(node: Ast) -> set[str]:
+    """Every function an expression calls."""
+    found: set[str] = {node[1]} if node[0] == "call" else set()
+    for part in node[1:]:
+        items = part if isinstance(part, list) else [part]
+        for item in items:
+            if isinstance(item, tuple) and item:
+                if item[0] in _AXES:
+                    for predicate in item[2]:
+                        found |= function_names(predicate)
+                elif isinstance(item[0], str):
+                    found |= function_names(item)
+    return found
+
+
+# --- evaluation --------------------------------------------------------------------------
+
+
+class Env:
+    """What one evaluation run sees: the survey's document and answers, the form's lists."""
+
+    __slots__ = ("answers", "doc", "instances")
+
+    def __init__(
+        self,
+        doc: XNode,
+        instances: Mapping[str, XNode] | None = None,
+        answers: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.doc = doc
+        self.instances = instances or {}
+        self.answers = answers if answers is not None else {}  # `${name}`, static paths
+
+
+class Ctx:
+    """The evaluation context: node, position and size, current() and the environment."""
+
+    __slots__ = ("current", "env", "node", "position", "size")
+
+    def __init__(self, node: XNode, position: int, size: int, current: XNode, env: Env) -> None:
+        self.node = node
+        self.position = position
+        self.size = size
+        self.current = current
+        self.env = env
+
+
+Compiled = Callable[[Ctx], Any]
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What the compiler knows of a form: its root group, choice labels, language."""
+
+    root: Any = None
+    choice_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # path ->
+    language: str = "default"
+
+
+NO_SCHEMA = Schema()
+
+
+def _compare(operator: str, lhs: Any, rhs: Any) -> bool:
+    """openrosa-extensions.js handleInfix, then operation.js (equality and relational)."""
+    lt, rt = type(lhs), type(rhs)
+    if lt is XDate or rt is XDate:
+        if lt is not bool and rt is not bool:
+            if lt is list or lt is str:
+                lhs = as_date(lhs)
+            if rt is list or rt is str:
+                rhs = as_date(rhs)
+            if type(lhs) is XDate:
+                lhs = date_to_days(lhs)
+            if type(rhs) is XDate:
+                rhs = date_to_days(rhs)
+    else:
+        text = as_string(lhs)
+        if DATE_STRING.match(text):
+            lhs = date_string_to_days(text)
+        text = as_string(rhs)
+        if DATE_STRING.match(text):
+            rhs = date_string_to_days(text)
+    lt, rt = type(lhs), type(rhs)
+    if operator in ("=", "!="):
+        equal = operator == "="
+        if lt is list and rt is list:
+            return any(
+                (a.text() == b.text()) is equal for a in reversed(lhs) for b in reversed(rhs)
+            )
+        if lt is bool or rt is bool:
+            return (as_boolean(lhs) == as_boolean(rhs)) is equal
+        if lt is list or rt is list:
+            nodes, other = (lhs, rhs) if lt is list else (rhs, lhs)
+            cast = as_number if type(other) is float else as_string
+            value = cast(other)
+            return any((cast(n) == value) is equal for n in nodes)
+        if lt is float or rt is float:
+            return (as_number(lhs) == as_number(rhs)) is equal
+        return (as_string(lhs) == as_string(rhs)) is equal
+    test = _RELATIONS[operator]
+    if lt is list and rt is list:
+        return any(test(as_number(a), as_number(b)) for a in lhs for b in rhs)
+    if lt is list:
+        value = as_number(rhs)
+        return any(test(as_number(n), value) for n in lhs)
+    if rt is list:
+        value = as_number(lhs)
+        return any(test(value, as_number(n)) for n in rhs)
+    return test(as_number(lhs), as_number(rhs))
+
+
+_RELATIONS: dict[str, Callable[[float, float], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _divide(a: float, b: float) -> float:
+    if b == 0 or b != b or a != a:
+        if a != a or b != b or a == 0:
+            return float("nan")
+        negative = (a < 0) != (str(b).startswith("-"))
+        return float("-inf") if negative else float("inf")
     try:
-        return float(str(value).strip())
-    except ValueError:
+        return a / b
+    except OverflowError:
+        return float("inf") if (a < 0) == (b < 0) else float("-inf")
+
+
+def _modulo(a: float, b: float) -> float:
+    import math
+
+    if b == 0 or a != a or b != b or math.isinf(a):
         return float("nan")
+    if math.isinf(b):
+        return a
+    return math.fmod(a, b)
 
 
-def _string(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return value != 0 and value == value
-    return _string(value) != ""
-
-
-def _equal(left: Any, right: Any) -> bool:
-    if isinstance(left, bool) or isinstance(right, bool):
-        return _boolean(left) == _boolean(right)
-    if isinstance(left, int | float) or isinstance(right, int | float):
-        return _number(left) == _number(right)
-    return _string(left) == _string(right)
-
-
-_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": _equal,
-    "!=": lambda left, right: not _equal(left, right),
-    "<": lambda left, right: _number(left) < _number(right),
-    "<=": lambda left, right: _number(left) <= _number(right),
-    ">": lambda left, right: _number(left) > _number(right),
-    ">=": lambda left, right: _number(left) >= _number(right),
-}
-# Each function takes its evaluated arguments; a missing one raises IndexError.
-_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
-    "not": lambda args: not _boolean(args[0]),
-    "true": lambda args: True,
-    "false": lambda args: False,
-    "selected": lambda args: _string(args[1]) in _string(args[0]).split(),
-    "count-selected": lambda args: float(len(_string(args[0]).split())),
-    "string-length": lambda args: float(len(_string(args[0]))),
-    "regex": lambda args: re.search(_string(args[1]), _string(args[0])) is not None,
-    "number": lambda args: _number(args[0]),
-    "string": lambda args: _string(args[0]),
-    "if": lambda args: args[1] if _boolean(args[0]) else args[2],
-    "contains": lambda args: _string(args[1]) in _string(args[0]),
-    "starts-with": lambda args: _string(args[0]).startswith(_string(args[1])),
-}
-_ARITHMETIC: dict[str, Callable[[float, float], float]] = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "div": lambda a, b: a / b if b else float("nan"),
-    "mod": lambda a, b: a % b if b else float("nan"),
-}
-
-# A compiled expression: (answers, current answer) -> value.
-Compiled = Callable[[Mapping[str, Any], Any], Any]
-
-
-def _compile_call(name: str, args: list[Compiled]) -> Compiled:
-    function = _FUNCTIONS[name]
-
-    def call(answers: Mapping[str, Any], current: Any) -> Any:
+def _arithmetic(operator: str, lhs: Any, rhs: Any) -> float:
+    """handleInfix (a date string plus or minus days) then operation.js arithmetic."""
+    lt, rt = type(lhs), type(rhs)
+    if lt is XDate or rt is XDate:
+        if lt is not bool and rt is not bool:
+            lhs = date_to_days(as_date(lhs)) if lt in (list, str, XDate) else lhs
+            rhs = date_to_days(as_date(rhs)) if rt in (list, str, XDate) else rhs
+    elif operator in ("+", "-"):
+        text = as_string(lhs)
+        if DATE_STRING.match(text):
+            days = date_string_to_days(text)
+            other = as_number(rhs)
+            return days + other if operator == "+" else days - other
+        text = as_string(rhs)
+        if DATE_STRING.match(text):
+            days = date_string_to_days(text)
+            other = as_number(lhs)
+            return other + days if operator == "+" else other - days
+    a, b = as_number(lhs), as_number(rhs)
+    if operator == "+":
+        return a + b
+    if operator == "-":
+        return a - b
+    if operator == "*":
         try:
-            return function([arg(answers, current) for arg in args])
-        except IndexError as exc:
-            raise ExpressionError(f"{name}() needs more arguments") from exc
+            return a * b
+        except OverflowError:
+            return float("inf")
+    if operator == "div":
+        return _divide(a, b)
+    return _modulo(a, b)
 
-    return call
+
+def _nodes_from(ast: Ast) -> bool:
+    """Whether an expression gives a node-set (checked when a form loads)."""
+    if ast[0] in ("path", "filter"):
+        return True
+    if ast[0] == "op" and ast[1] == "|":
+        return True
+    return ast[0] == "call" and ast[1] in ("current", "instance", "indexed-repeat")
 
 
-def compile_expression(node: Node) -> Compiled:
-    """Turn a parsed expression into nested closures, evaluated without walking the tree.
-
-    Forms are parsed once and their expressions run for every question of every survey, so
-    the dispatch on node kinds happens here, once, instead of at each evaluation.
-    """
-    if node.kind in ("num", "str"):
-        constant = node.value
-        return lambda answers, current: constant
-    if node.kind == "ref":
-        name = node.value
-        return lambda answers, current: answers.get(name)
-    if node.kind == "dot":
-        return lambda answers, current: current
-    args = [compile_expression(arg) for arg in node.args]
-    if node.kind == "call":
-        return _compile_call(node.value, args)
-    operator = node.value
-    if operator == "neg":
-        (operand,) = args
-        return lambda answers, current: -_number(operand(answers, current))
-    left, right = args
-    if operator == "and":
-        return lambda answers, current: (
-            _boolean(left(answers, current)) and _boolean(right(answers, current))
+def _unique(nodes: list[XNode]) -> list[XNode]:
+    seen: set[Any] = set()
+    found = []
+    for node in nodes:
+        key = (
+            (id(node.schema), id(node.scope), node.position)
+            if isinstance(node, ElementNode)
+            else (id(node.schema), id(node.scope))
+            if isinstance(node, LeafNode)
+            else id(node)
         )
-    if operator == "or":
-        return lambda answers, current: (
-            _boolean(left(answers, current)) or _boolean(right(answers, current))
-        )
-    if operator in _COMPARISONS:
-        compare = _COMPARISONS[operator]
-        return lambda answers, current: compare(left(answers, current), right(answers, current))
-    arithmetic = _ARITHMETIC[operator]
-    return lambda answers, current: arithmetic(
-        _number(left(answers, current)), _number(right(answers, current))
-    )
+        if key not in seen:
+            seen.add(key)
+            found.append(node)
+    return found
 
+
+def _filter(nodes: list[XNode], predicates: list[Compiled], c: Ctx) -> list[XNode]:
+    for predicate in predicates:
+        size = len(nodes)
+        kept = []
+        for position, node in enumerate(nodes, 1):
+            value = predicate(Ctx(node, position, size, c.current, c.env))
+            if (value == position) if type(value) is float else as_boolean(value):
+                kept.append(node)
+        nodes = kept
+    return nodes
+
+
+class _Compiler:
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+
+    def compile(self, ast: Ast) -> Compiled:
+        kind = ast[0]
+        if kind in ("num", "str"):
+            constant = ast[1]
+            return lambda c: constant
+        if kind == "ref":
+            name = ast[1]
+            return lambda c: [ValueNode(name, c.env.answers.get(name))]
+        if kind == "neg":
+            operand = self.compile(ast[1])
+            return lambda c: -as_number(operand(c))
+        if kind == "op":
+            return self.operator(ast)
+        if kind == "call":
+            from app.forms.xpath_functions import compile_call
+
+            return compile_call(self, ast[1], ast[2])
+        if kind == "filter":
+            base = self.compile(ast[1])
+            if not _nodes_from(ast[1]):
+                raise ExpressionError("a predicate [..] needs a node-set before it")
+            predicates = [self.compile(p) for p in ast[2]]
+            return lambda c: _filter(base(c), predicates, c)
+        return self.path(ast)
+
+    def single_text(self, ast: Ast) -> Callable[[Ctx], str] | None:
+        """For `.` or a path to one question outside repeats: a getter of its text."""
+        if ast == ("path", ".", [("self", None, [])]):
+            return lambda c: c.node.text()
+        if ast[0] == "path" and ast[1] == "/":
+            leaf = self.static_leaf(ast[2])
+            if leaf is not None:
+                name = leaf.name
+                return lambda c: as_text(c.env.answers.get(name))
+        return None
+
+    def single_number(self, ast: Ast) -> Callable[[Ctx], float]:
+        """asNumber of `.` or of a path to one question outside repeats."""
+        if ast == ("path", ".", [("self", None, [])]):
+            return lambda c: c.node.number()
+        leaf = self.static_leaf(ast[2])
+        name = leaf.name
+
+        def number(c: Ctx) -> float:
+            value = c.env.answers.get(name)
+            kind = type(value)
+            if kind is int or kind is float:
+                return float(value)  # type: ignore[arg-type]
+            return text_number(as_text(value))
+
+        return number
+
+    def node_versus_constant(self, ast: Ast) -> Compiled | None:
+        """A comparison of one node with a literal, compiled to what _compare would do."""
+        operator, left, right = ast[1], ast[2], ast[3]
+        text_of = self.single_text(left)
+        constant, node_ast = right, left
+        if text_of is None or constant[0] not in ("num", "str"):
+            text_of = self.single_text(right)
+            constant, node_ast = left, right
+            if text_of is None or constant[0] not in ("num", "str") or operator not in ("=", "!="):
+                return None  # a literal on the left of < is left to the general case
+        get = text_of
+        value = constant[1]
+        is_date = constant[0] == "str" and DATE_STRING.match(value) is not None
+        number = as_number(value)
+        number_of = self.single_number(node_ast)
+        if operator in _RELATIONS:
+            test = _RELATIONS[operator]
+            return lambda c: test(number_of(c), number)
+        equal = operator == "="
+        if constant[0] == "num" or is_date:
+            return lambda c: (number_of(c) == number) is equal
+
+        def text_equals(c: Ctx) -> bool:
+            text = get(c)
+            if DATE_STRING.match(text):
+                return (date_string_to_days(text) == number) is equal
+            return (text == value) is equal
+
+        return text_equals
+
+    def operator(self, ast: Ast) -> Compiled:
+        if ast[1] in ("=", "!=", "<", "<=", ">", ">="):
+            special = self.node_versus_constant(ast)
+            if special is not None:
+                return special
+        operator, left, right = ast[1], self.compile(ast[2]), self.compile(ast[3])
+        if operator == "or":
+            return lambda c: as_boolean(left(c)) or as_boolean(right(c))
+        if operator == "and":
+            return lambda c: as_boolean(left(c)) and as_boolean(right(c))
+        if operator in ("=", "!=", "<", "<=", ">", ">="):
+            return lambda c: _compare(operator, left(c), right(c))
+        if operator == "|":
+            if not (_nodes_from(ast[2]) and _nodes_from(ast[3])):
+                raise ExpressionError("'|' joins node-sets only")
+            return lambda c: left(c) + right(c)
+        return lambda c: _arithmetic(operator, left(c), right(c))
+
+    def static_leaf(self, steps: list[tuple[str, str | None, list[Ast]]]) -> Any:
+        """The question an absolute path names when no repeat or predicate is on the way."""
+        root = self.schema.root
+        if root is None or not steps or steps[0][:2] != ("child", root.name):
+            return None
+        node = root
+        for axis, name, predicates in steps:
+            if predicates or axis != "child" or name is None:
+                return None
+        for _axis, name, _predicates in steps[1:]:
+            if node.kind == "question":
+                return None
+            node = node.by_name.get(name)
+            if node is None or node.kind == "repeat":
+                return None
+        return node if node.kind == "question" else None
+
+    def path(self, ast: Ast) -> Compiled:
+        start, steps = ast[1], ast[2]
+        if start == "/":
+            leaf = self.static_leaf(steps)
+            if leaf is not None:
+                return lambda c: [LeafNode(leaf, c.env.doc.answers, None)]  # type: ignore[attr-defined]
+            begin: Compiled = lambda c: [c.env.doc]  # noqa: E731
+        elif start == ".":
+            begin = lambda c: [c.node]  # noqa: E731
+        else:
+            if not _nodes_from(start):
+                raise ExpressionError("a path '/' needs a node-set before it")
+            begin = self.compile(start)
+        compiled_steps = [
+            (axis, name, [self.compile(p) for p in predicates]) for axis, name, predicates in steps
+        ]
+
+        def run(c: Ctx) -> list[XNode]:
+            nodes = begin(c)
+            for axis, name, predicates in compiled_steps:
+                found: list[XNode] = []
+                for node in nodes:
+                    if axis == "child":
+                        candidates = node.children(name)
+                    elif axis == "parent":
+                        parent = node.parent
+                        candidates = (
+                            [parent]
+                            if parent is not None and (name is None or parent.name == name)
+                            else []
+                        )
+                    else:
+                        candidates = [node] if name is None or node.name == name else []
+                    if predicates:
+                        candidates = _filter(candidates, predicates, c)
+                    found.extend(candidates)
+                nodes = _unique(found) if axis == "parent" and len(nodes) > 1 else found
+            return nodes
+
+        return run
+
+
+def compile_expression(ast: Ast, schema: Schema = NO_SCHEMA) -> Compiled:
+    """Compile a parsed expression to a closure over a Ctx (ExpressionError if it cannot)."""
+    return _Compiler(schema).compile(ast)
+
+
+# --- the flat view: quality rules and tests --------------------------------------------------
 
 Predicate = Callable[[Mapping[str, Any], Any], bool]
 
 
-def compile_predicate(node: Node) -> Predicate:
-    """A compiled expression read as a boolean (XPath boolean() rules)."""
-    compiled = compile_expression(node)
-    return lambda answers, current: _boolean(compiled(answers, current))
+def _flat_env(answers: Mapping[str, Any]) -> Env:
+    return Env(doc=DocumentNode(_NoRoot, dict(answers)), answers=answers)
 
 
-def evaluate(node: Node, answers: Mapping[str, Any], current: Any = None) -> Any:
-    """Evaluate a parsed expression against answers; `.` is the current answer."""
-    return compile_expression(node)(answers, current)
+class _NoRoot:
+    name = "data"
+    children: tuple[Any, ...] = ()
+    by_name: dict[str, Any] = {}  # noqa: RUF012
 
 
-def is_true(node: Node, answers: Mapping[str, Any], current: Any = None) -> bool:
+def _flat(compiled: Compiled, answers: Mapping[str, Any], current: Any) -> Any:
+    env = _flat_env(answers)
+    node = ValueNode("current", current)
+    return compiled(Ctx(node, 1, 1, node, env))
+
+
+def compile_predicate(ast: Ast) -> Predicate:
+    """An expression over flat answers (`${name}`, `.` the given value) read as a boolean."""
+    compiled = compile_expression(ast)
+    return lambda answers, current: as_boolean(_flat(compiled, answers, current))
+
+
+def evaluate(ast: Ast, answers: Mapping[str, Any], current: Any = None) -> Any:
+    """Evaluate over flat answers; a node-set result is given as its first node's text."""
+    value = _flat(compile_expression(ast), answers, current)
+    return as_string(value) if type(value) is list else value
+
+
+def is_true(ast: Ast, answers: Mapping[str, Any], current: Any = None) -> bool:
     """Evaluate an expression as a boolean (XPath boolean() rules)."""
-    return _boolean(evaluate(node, answers, current))
+    return as_boolean(_flat(compile_expression(ast), answers, current))

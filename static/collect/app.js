@@ -9,7 +9,9 @@ import { h } from "./dom.js";
 import {
   connectEditor, edit, openSurvey, renderSurvey, startSurvey,
 } from "./editor.js";
-import { renderable } from "./form.js";
+import {
+  attachmentsOf, findQuestion, readableRows, renderable,
+} from "./form.js";
 import { language, pick, setLanguage, t } from "./i18n.js";
 import {
   SENT_ANSWERS_DAYS, onSync, sentBy, state as syncState, syncNow, tidy,
@@ -317,7 +319,8 @@ function errorText(survey, error) {
   if (error.code === "conflict") return t("readonly_conflict");
   // "answers.household_size" -> the question's label, as the volunteer saw it.
   const name = String(error.field ?? "").replace(/^answers\./, "");
-  const question = formOf(survey)?.questions.find((q) => q.name === name);
+  const form = formOf(survey);
+  const question = form ? findQuestion(form, name.replace(/\[\d+\]|\..*$/g, "").split("/").pop()) : null;
   const where = question ? pick(question.label) : error.field;
   return where ? `${where}: ${error.message}` : error.message;
 }
@@ -391,16 +394,6 @@ async function clearSent() {
 
 // ---------------------------------------------------------------- a survey, read-only
 
-function answerText(question, value) {
-  if (value === undefined || value === null || value === "") return t("no_answer");
-  if (question.type === "image") return t("photo_attached");
-  if (question.type === "select_one" || question.type === "select_multiple") {
-    return String(value).split(/\s+/).filter(Boolean)
-      .map((name) => pick(question.choices?.find((c) => c.value === name)?.label) || name).join(", ");
-  }
-  return String(value);
-}
-
 function readonlyReason(survey) {
   if (survey.errors?.some((e) => e.code === "not_correctable")) return t("readonly_not_correctable");
   if (survey.status === "sent" && survey.review?.status === "approved") return t("readonly_approved");
@@ -419,10 +412,8 @@ function renderView() {
   const location = survey.body?.location ?? survey.location;
   const rows = [];
   if (answers && form) {
-    for (const question of form.questions) {
-      if (question.type === "note" || question.type === "geopoint") continue;
-      if (!(question.name in answers)) continue;
-      rows.push(h("dt", {}, pick(question.label)), h("dd", {}, answerText(question, answers[question.name])));
+    for (const [label, text, depth] of readableRows(form, answers)) {
+      rows.push(h("dt", { class: depth ? "nested" : null }, label), h("dd", {}, text));
     }
   }
   if (answers && location) {
@@ -552,9 +543,7 @@ async function fetchForCorrection(survey) {
   if (!response.ok) throw new Error(String(response.status));
   const record = await response.json();
   const form = await ensureForm(record.form_id, record.form_version);
-  const photos = (form?.questions ?? [])
-    .filter((q) => q.type === "image" && record.answers?.[q.name])
-    .map((q) => record.answers[q.name]);
+  const photos = form ? attachmentsOf(form, record.answers ?? {}) : [];
   return db.restoreFromServer(record, photos);
 }
 

@@ -1,17 +1,25 @@
-// The survey editor: one screen per question group with Back / Next, the answers written on
-// the phone after every change (over the revision read, see db.js), and Finish, which puts
-// the survey in the outbox with the content it will be sent with, every time.
+// The survey editor: one screen per top-level group, repeat or run of questions, with Back /
+// Next (and Android's Back: a history entry per screen), field-list and nested groups on
+// their parent's screen, repeats as a roster (add, remove with a confirmation), the answers
+// written on the phone after every change (over the revision read, see db.js), and Finish,
+// which puts the survey in the outbox with the content it will be sent with, every time.
 
 import * as auth from "./auth.js";
 import { localIso } from "./clock.js";
 import * as db from "./db.js";
 import { h } from "./dom.js";
+import { confirmDialog } from "./account.js";
 import { pick, t } from "./i18n.js";
 import {
-  answersToSend, clearIrrelevant, evaluateForm, groupLabel, screens,
+  addRepeatInstance, answerAt, applyDefaults, attachmentsOf, choicesAt, clearIrrelevant,
+  evaluateForm, outputsAt, readonlyAt, registerWidgetTypes, removeRepeatInstance, screenTitle,
+  screens, setAnswerAt, shown,
 } from "./form.js";
+import { renderMarkdown } from "./markdown.js";
 import { submissionBody, syncNow } from "./sync.js";
-import { widgetFor } from "./widgets.js";
+import * as widgets from "./widgets.js";
+
+registerWidgetTypes(widgets.WIDGET_TYPES); // the question types widgets.js renders, if it says
 
 const root = document.getElementById("app");
 // What the editor uses of the app (app.js connects them once, before the first render).
@@ -29,6 +37,7 @@ let viewSurvey = null;
 /** Connect the editor to the app's state and screens. */
 export function connectEditor(parts) {
   ({ app, render, show, header, noteStorage, storageText, formOf, collector, editable, viewSurvey } = parts);
+  window.addEventListener("popstate", (event) => onHistoryBack(event.state));
 }
 
 /** Start a new survey of `form` (its id is made now, on the phone). */
@@ -46,7 +55,7 @@ export async function startSurvey(form) {
     collector: collector(),
     user_id: auth.user()?.id ?? null, // sent only with this person's token
     user_name: auth.user()?.display_name || auth.user()?.username || "",
-    answers: {},
+    answers: applyDefaults(form, {}),
     location: null,
     photos: [],
     uploaded: [],
@@ -71,6 +80,7 @@ export function edit(survey) {
   app.view = "survey";
   app.notice = "";
   render();
+  remember("push");
 }
 
 /** Open a survey from a list: in the editor when it may change, read-only otherwise. */
@@ -134,9 +144,55 @@ function saveDraft() {
   return queueWrite(() => writeSurvey(survey));
 }
 
-function visibleScreens(form, relevant) {
+// ---------------------------------------------------------------- screens and history
+
+// The evaluation of the survey on screen, made again after every answer (widgets read it
+// through their context: choices, read-only).
+let evaluation = null;
+
+function evaluateNow(form) {
+  const survey = app.survey;
+  evaluation = evaluateForm(form, survey.answers, survey.location);
+  return evaluation;
+}
+
+function screenVisible(screen, result) {
+  if (screen.node) return Boolean(result.relevant[screen.node.name]) && shown(screen.node);
+  return screen.nodes.some((node) => shown(node) && result.relevant[node.name]);
+}
+
+function visibleScreens(form, result) {
   return screens(form).map((screen, index) => ({ ...screen, index }))
-    .filter((screen) => screen.questions.some((q) => relevant[q.name]));
+    .filter((screen) => screenVisible(screen, result));
+}
+
+/**
+ * Android's Back: each screen of the editor is a history entry ({collect: "survey", id,
+ * screen}), so Back shows the previous screen; past the first one it leaves the survey
+ * (saved) for the home screen instead of leaving the app.
+ */
+function remember(how) {
+  if (app.view !== "survey" || !app.survey) return;
+  const state = { collect: "survey", id: app.survey.id, screen: app.screen };
+  if (how === "push") history.pushState(state, "");
+  else history.replaceState(state, "");
+}
+
+function onHistoryBack(state) {
+  if (app.view !== "survey" || !app.survey) return;
+  if (state?.collect === "survey" && state.id === app.survey.id) {
+    const form = formOf(app.survey);
+    if (!form) return;
+    const visible = visibleScreens(form, evaluateNow(form));
+    const target = visible.filter((s) => s.index <= state.screen).at(-1) ?? visible[0];
+    if (!target || target.index === app.screen) return;
+    app.screen = target.index;
+    app.notice = "";
+    saveDraft();
+    render();
+    return;
+  }
+  exitSurvey();
 }
 
 /** The editor's screen of the survey in hand. */
@@ -145,24 +201,24 @@ export function renderSurvey() {
   const form = formOf(survey);
   if (!form) return [header(t("app_title")), h("main", { class: "content" }, h("p", { class: "error" }, t("forms_unavailable")))];
   const all = screens(form);
-  const { relevant } = evaluateForm(form, survey.answers, survey.location);
-  const visible = visibleScreens(form, relevant);
+  const result = evaluateNow(form);
+  const visible = visibleScreens(form, result);
   if (!visible.some((s) => s.index === app.screen)) app.screen = visible[0]?.index ?? 0;
   const position = visible.findIndex((s) => s.index === app.screen);
   const screen = all[app.screen];
-  const body = h("div", { class: "questions" }, screen.questions.map((q) => questionBlock(form, q)));
-  const isLast = position === visible.length - 1;
+  const body = h("div", { class: "questions" }, screen ? screenBody(form, screen, result) : []);
+  const isLast = position >= visible.length - 1;
   const nav = h("nav", { class: "survey-nav" },
     h("button", {
-      class: "secondary", id: "back", disabled: position === 0,
-      onclick: () => go(form, -1),
+      class: "secondary", id: "back", disabled: position <= 0,
+      onclick: () => goBack(form),
     }, t("back")),
     isLast
       ? h("button", { class: "primary", id: "finish", onclick: () => finish(form) }, t("finish"))
       : h("button", { class: "primary", id: "next", onclick: () => go(form, 1) }, t("next")));
   const view = [
-    header(groupLabel(form, screen.key) || pick(form.title)),
-    h("main", { class: "content survey", dataset: { screen: screen.key } },
+    header(screenTitle(form, screen, result)),
+    h("main", { class: "content survey", dataset: { screen: screen?.key ?? "" } },
       h("p", { class: "muted small", id: "step" }, t("step", { n: position + 1, total: visible.length })),
       survey.correction ? h("p", { class: "notice", id: "correction-note" },
         survey.review?.comment ? t("review_comment", { comment: survey.review.comment }) : t("review_needs_correction")) : null,
@@ -187,65 +243,204 @@ async function exitSurvey() {
   show("home");
 }
 
-function questionBlock(form, question) {
-  const block = h("section", { class: "question", dataset: { name: question.name, type: question.type } });
-  const label = pick(question.label);
-  block.append(h("div", { class: "question-label", id: `label-${question.name}` },
-    label, question.required ? h("span", { class: "required", "aria-hidden": "true" }, " *") : null));
-  const hint = pick(question.hint);
-  if (hint) block.append(h("p", { class: "hint" }, hint));
-  block.append(widget(form, question));
-  block.append(h("p", { class: "error", dataset: { for: question.name }, role: "alert", hidden: true }));
+// ---------------------------------------------------------------- groups, repeats, questions
+
+function childrenOf(result) {
+  const children = new Map();
+  for (const record of result.instance.records) {
+    const list = children.get(record.parent ?? null) ?? [];
+    list.push(record);
+    children.set(record.parent ?? null, list);
+  }
+  return children;
+}
+
+function screenBody(form, screen, result) {
+  const children = childrenOf(result);
+  const top = (children.get(null) ?? []).filter((r) => screen.nodes.includes(r.node));
+  if (screen.node?.kind === "group") {
+    // The screen's own group: its title is the screen's, its questions are the screen.
+    return (children.get(top[0]) ?? []).map((record) => block(form, record, children));
+  }
+  return top.map((record) => block(form, record, children));
+}
+
+function block(form, record, children) {
+  if (record.kind === "question") return shown(record.node) ? questionBlock(form, record) : null;
+  if (record.kind === "group") return groupBlock(form, record, children);
+  if (record.kind === "repeat") return repeatBlock(form, record, children);
+  return null;
+}
+
+function labelOf(record, which = "label") {
+  const text = pick(record.node[which]);
+  return renderMarkdown(text, outputsAt(evaluation, record.key, record.node));
+}
+
+function groupBlock(form, record, children) {
+  return h("section", { class: "group", dataset: { key: record.key, name: record.node.name } },
+    record.node.label ? h("h2", { class: "group-label", dataset: { labelFor: record.key } }, labelOf(record)) : null,
+    (children.get(record) ?? []).map((child) => block(form, child, children)));
+}
+
+function repeatBlock(form, record, children) {
+  const node = record.node;
+  const fixed = Boolean(node.repeat_count);
+  const count = record.instances.length;
+  const title = pick(node.label) ? labelOf(record) : node.name;
+  const roster = h("section", { class: "repeat", dataset: { key: record.key, name: node.name, count } },
+    h("h2", { class: "repeat-label" }, title, " ",
+      h("span", { class: "repeat-count muted", id: `count-${record.key}` }, t("repeat_count", { n: count }))));
+  record.instances.forEach((instance, index) => {
+    const item = h("section", { class: "repeat-instance", dataset: { key: instance.key, index: index + 1 } },
+      h("div", { class: "repeat-instance-head" },
+        h("h3", {}, t("repeat_item", { label: pick(node.label) ? labelText(record) : node.name, n: index + 1 })),
+        fixed ? null : h("button", {
+          class: "link danger remove-instance", type: "button",
+          onclick: () => removeInstance(form, instance.key, index + 1, record),
+        }, t("repeat_remove"))),
+      (children.get(instance) ?? []).map((child) => block(form, child, children)));
+    roster.append(item);
+  });
+  if (!fixed) {
+    roster.append(h("button", {
+      class: "secondary add-instance", type: "button", dataset: { repeat: record.key },
+      onclick: () => addInstance(form, record.key),
+    }, t("repeat_add", { label: pick(node.label) ? labelText(record) : node.name })));
+  }
+  return roster;
+}
+
+function labelText(record) {
+  const holder = h("span", {}, labelOf(record));
+  return holder.textContent;
+}
+
+function addInstance(form, key) {
+  const survey = app.survey;
+  const added = addRepeatInstance(form, survey.answers, survey.location, key);
+  if (!added) return;
+  clearIrrelevant(form, survey.answers, survey.location);
+  saveDraft();
+  render();
+  queueMicrotask(() => {
+    const item = root.querySelector(`section.repeat-instance[data-key="${CSS.escape(added)}"]`);
+    item?.scrollIntoView({ block: "start" });
+    item?.querySelector("input, select, textarea")?.focus({ preventScroll: true });
+  });
+}
+
+async function removeInstance(form, key, n, record) {
+  const label = pick(record.node.label) ? labelText(record) : record.node.name;
+  if (!(await confirmDialog(t("repeat_confirm_remove", { label, n }), t("repeat_remove")))) return;
+  const survey = app.survey;
+  if (app.survey !== survey || !removeRepeatInstance(form, survey.answers, survey.location, key)) return;
+  // The errors shown were keyed by position: the instances after it moved up.
+  app.showErrors = new Set([...app.showErrors].filter((k) => !k.startsWith(`${record.key}[`)));
+  clearIrrelevant(form, survey.answers, survey.location);
+  saveDraft();
+  render();
+}
+
+function questionBlock(form, record) {
+  const node = record.node;
+  const key = record.key;
+  const block = h("section", { class: "question", dataset: { name: key, key, type: node.type } });
+  block.append(h("div", { class: "question-label", id: `label-${key}`, dataset: { labelFor: key } },
+    labelOf(record), node.required ? h("span", { class: "required", "aria-hidden": "true" }, " *") : null));
+  if (pick(node.hint)) block.append(h("div", { class: "hint", dataset: { hintFor: key } }, labelOf(record, "hint")));
+  block.append(widget(form, record));
+  block.append(h("p", { class: "error", dataset: { for: key }, role: "alert", hidden: true }));
   return block;
 }
 
-function onAnswer(form, question, value) {
+function onAnswer(form, key, value) {
   const survey = app.survey;
-  if (value === "" || value === null || value === undefined) delete survey.answers[question.name];
-  else survey.answers[question.name] = value;
+  const before = repeatShape(survey.answers);
+  setAnswerAt(form, survey.answers, key, value);
   clearIrrelevant(form, survey.answers, survey.location);
   app.notice = "";
-  refreshQuestions(form);
   saveDraft();
+  // A repeat_count that changed the roster needs the screen built again.
+  if (repeatShape(survey.answers) !== before) render();
+  else refreshQuestions(form);
+}
+
+function repeatShape(answers) {
+  const shape = (value) => (Array.isArray(value) ? `[${value.map((item) => shape(item)).join(",")}]`
+    : value && typeof value === "object" ? Object.entries(value).filter(([, v]) => typeof v === "object").map(([k, v]) => `${k}${shape(v)}`).join(";") : "");
+  return shape(answers);
 }
 
 /**
  * What a widget (widgets.js) may use: the answer and its setter, the choices that apply now,
- * the survey, and the editor's save / refresh / storage-problem hooks.
+ * the survey, and the editor's save / refresh / storage-problem hooks. Added for the form
+ * model: `key` (the question's name on screen, `member[2]/age` inside a repeat: widgets get a
+ * question whose `name` is this key, so that radio groups of repeat instances stay apart),
+ * `question` (the model node), `readonly()` (its `readonly` expression now) and `form`.
  */
-function widgetContext(form, question) {
+function widgetContext(form, record) {
+  const key = record.key;
   return {
-    id: `q-${question.name}`,
-    labelledBy: `label-${question.name}`,
-    value: () => app.survey.answers[question.name],
-    choices: () => question.choices,
+    id: `q-${key}`,
+    labelledBy: `label-${key}`,
+    key,
+    question: record.node,
+    form,
+    value: () => answerAt(form, app.survey.answers, key),
+    choices: () => (evaluation ? choicesAt(evaluation, key) : []),
+    readonly: () => (evaluation ? readonlyAt(evaluation, key) : false),
     survey: () => app.survey,
     active: () => app.view === "survey",
     save: saveDraft,
     refresh: () => refreshQuestions(form),
-    answer: (value) => onAnswer(form, question, value),
+    answer: (value) => onAnswer(form, key, value),
     storageProblem: (error) => noteStorage(error),
   };
 }
 
-function widget(form, question) {
-  return widgetFor(question, widgetContext(form, question));
+function widget(form, record) {
+  const question = { ...record.node, name: record.key };
+  const element = widgets.widgetFor(question, widgetContext(form, record));
+  if (record.node.choices) element.dataset.choices = choiceSignature(record.key);
+  return element;
+}
+
+function choiceSignature(key) {
+  return evaluation ? choicesAt(evaluation, key).map((c) => c.value).join(" ") : "";
 }
 
 function refreshQuestions(form) {
-  const survey = app.survey;
-  const { relevant, errors } = evaluateForm(form, survey.answers, survey.location);
+  if (!app.survey || app.view !== "survey") return {};
+  const result = evaluateNow(form);
+  const { relevant, errors } = result;
+  const records = new Map(result.instance.records.map((r) => [r.key, r]));
+  for (const section of root.querySelectorAll("section.group[data-key], section.repeat[data-key], section.repeat-instance[data-key]")) {
+    section.hidden = !relevant[section.dataset.key];
+  }
   for (const block of root.querySelectorAll("section.question")) {
-    const name = block.dataset.name;
-    block.hidden = !relevant[name];
-    if (!relevant[name]) {
-      for (const input of block.querySelectorAll("input")) {
+    const key = block.dataset.key;
+    const record = records.get(key);
+    block.hidden = !relevant[key];
+    if (!relevant[key]) {
+      for (const input of block.querySelectorAll("input, textarea")) {
         if (input.type === "radio" || input.type === "checkbox") input.checked = false;
         else if (input.type !== "file") input.value = "";
       }
     }
+    if (record?.node.outputs) {
+      const label = block.querySelector("[data-label-for]");
+      label?.firstChild && label.replaceChildren(labelOf(record), ...[...label.querySelectorAll(".required")]);
+      const hint = block.querySelector("[data-hint-for]");
+      hint?.replaceChildren(labelOf(record, "hint"));
+    }
+    // A cascading select whose choices changed (its filter reads another answer): built again.
+    const current = block.querySelector("[data-choices]");
+    if (record && current && relevant[key] && current.dataset.choices !== choiceSignature(key)) {
+      current.replaceWith(widget(form, record));
+    }
     const error = block.querySelector(".error[data-for]");
-    const message = app.showErrors.has(name) && relevant[name] ? errors[name] : undefined;
+    const message = app.showErrors.has(key) && relevant[key] ? errors[key] : undefined;
     error.textContent = message ?? "";
     error.hidden = !message;
     block.classList.toggle("invalid", Boolean(message));
@@ -253,20 +448,40 @@ function refreshQuestions(form) {
   return errors;
 }
 
+function keysOnScreen(form, screen, result) {
+  const keys = [];
+  const inside = (record) => {
+    let top = record;
+    while (top.parent) top = top.parent;
+    return screen.nodes.includes(top.node);
+  };
+  for (const record of result.instance.records) {
+    if (record.kind === "question" && inside(record)) keys.push(record.key);
+  }
+  return keys;
+}
+
+function screenOf(form, key, result) {
+  let record = result.instance.records.find((r) => r.key === key);
+  while (record?.parent) record = record.parent;
+  return screens(form).findIndex((s) => s.nodes.includes(record?.node));
+}
+
 function go(form, direction) {
-  const survey = app.survey;
-  const { relevant, errors } = evaluateForm(form, survey.answers, survey.location);
+  const result = evaluateNow(form);
+  const { relevant, errors } = result;
   const current = screens(form)[app.screen];
-  if (direction > 0) {
-    for (const q of current.questions) app.showErrors.add(q.name);
-    const wrong = current.questions.filter((q) => relevant[q.name] && errors[q.name]);
+  if (direction > 0 && current) {
+    const keys = keysOnScreen(form, current, result);
+    for (const key of keys) app.showErrors.add(key);
+    const wrong = keys.filter((key) => relevant[key] && errors[key]);
     if (wrong.length) {
       refreshQuestions(form);
-      root.querySelector(`section.question[data-name="${wrong[0].name}"]`)?.scrollIntoView({ block: "center" });
+      root.querySelector(`section.question[data-key="${CSS.escape(wrong[0])}"]`)?.scrollIntoView({ block: "center" });
       return;
     }
   }
-  const visible = visibleScreens(form, relevant);
+  const visible = visibleScreens(form, result);
   const position = visible.findIndex((s) => s.index === app.screen);
   const target = visible[position + direction];
   if (!target) return;
@@ -274,27 +489,47 @@ function go(form, direction) {
   app.notice = "";
   saveDraft();
   render();
+  if (direction > 0) remember("push");
+  else remember("replace");
+}
+
+function goBack(form) {
+  // The history entry of this screen goes too, so Android's Back and this button agree.
+  if (history.state?.collect === "survey" && history.state.id === app.survey?.id && history.state.screen === app.screen
+    && history.length > 1) {
+    const before = app.screen;
+    history.back();
+    // If the previous entry is not this survey's (opened from a reload), popstate leaves the
+    // survey: stay instead, one screen back.
+    setTimeout(() => {
+      if (app.view === "survey" && app.screen === before) go(form, -1);
+    }, 300);
+    return;
+  }
+  go(form, -1);
 }
 
 async function finish(form) {
   const survey = app.survey;
   clearIrrelevant(form, survey.answers, survey.location);
-  const { relevant, errors } = evaluateForm(form, survey.answers, survey.location);
-  const wrong = form.questions.filter((q) => relevant[q.name] && errors[q.name]);
+  const result = evaluateNow(form);
+  const { relevant, errors } = result;
+  const wrong = Object.keys(errors).filter((key) => relevant[key] !== false);
   if (wrong.length) {
-    for (const q of form.questions) app.showErrors.add(q.name);
-    const all = screens(form);
-    app.screen = all.findIndex((s) => s.questions.some((q) => q.name === wrong[0].name));
+    for (const key of Object.keys(errors)) app.showErrors.add(key);
+    const index = screenOf(form, wrong[0], result);
+    if (index >= 0) app.screen = index;
     app.notice = t("fix_errors");
     render();
+    remember("push");
     return;
   }
   const outcome = await queueWrite(() => {
-    const payload = answersToSend(form, survey.answers, survey.location);
+    const payload = result.normalised;
     const finished = {
       ...survey,
       payload,
-      photos: form.questions.filter((q) => q.type === "image" && payload[q.name]).map((q) => payload[q.name]),
+      photos: attachmentsOf(form, payload),
       // The time of the first finish: finishing again is the same survey, not a new one.
       collected_at: survey.collected_at ?? localIso(),
       collector: survey.correction ? survey.collector : collector() || survey.collector,

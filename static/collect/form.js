@@ -1,38 +1,93 @@
-// The form logic: relevance, types, required and constraints, as app/forms/validation.py
-// checks them on the server, plus the grouping of questions into screens.
+// The form engine over the form model (docs/forms-engine.md, the contract with the server):
+// an XML instance built from the model and the survey's answers, evaluated with the vendored
+// openrosa-xpath-evaluator (xpath.js) with each question's node as context, as Enketo does:
+// defaults, calculates, relevance inherited from groups and repeats, required and constraint
+// expressions, choice filters, repeat counts and ${name} outputs. The answers sent are the
+// contract's format (repeats as lists); tests/forms/ holds the verdicts the server shares.
+//
+// A survey's draft keeps `answers` in the same shape, with the text as typed; every check
+// rebuilds the instance from it (a household form is evaluated in a few milliseconds).
 
-import { ExpressionError, check } from "./xpath.js";
+import { ExpressionError, evaluate } from "./xpath.js";
 import { pick, t } from "./i18n.js";
+import { plainText } from "./markdown.js";
 
-export const SUPPORTED_TYPES = new Set([
+// Question types the phone renders with its own widgets; widgets.js may add more
+// (registerWidgetTypes) as it learns them, and a form shows only when every type is known.
+const BASE_TYPES = [
   "text", "integer", "decimal", "select_one", "select_multiple", "geopoint", "image", "date",
-  "note",
-]);
+  "note", "calculate", "hidden",
+];
+export const SUPPORTED_TYPES = new Set(BASE_TYPES);
+const VALUE_TYPES_WITHOUT_WIDGET = new Set(["calculate", "hidden"]);
 const MAX_TEXT_LENGTH = 2000;
 const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const TIME = /^\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$/;
+const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$/;
+const POINT = /^-?\d+(\.\d+)?\s+-?\d+(\.\d+)?(\s+-?\d+(\.\d+)?){0,2}$/;
+const NUMBER_TYPES = new Set(["integer", "decimal", "range"]);
+const FILE_TYPES = new Set(["image", "audio", "file", "video"]);
+const LIST_TYPES = new Set(["select_multiple", "rank"]);
 
-/** True when the app can render every question of a form. */
-export function renderable(form) {
-  return form.questions.every((q) => SUPPORTED_TYPES.has(q.type));
+/** Types widgets.js renders beyond the base ones (called by editor.js with widgets' list). */
+export function registerWidgetTypes(types) {
+  for (const type of types ?? []) SUPPORTED_TYPES.add(type);
 }
 
-/** The screens of a form: one per question group, in form order. */
-export function screens(form) {
-  const result = [];
-  for (const question of form.questions) {
-    const key = question.group ?? "";
-    let screen = result.at(-1);
-    if (!screen || screen.key !== key) {
-      screen = { key, questions: [] };
-      result.push(screen);
-    }
-    screen.questions.push(question);
+// ---------------------------------------------------------------- the model
+
+const legacyModels = new WeakMap();
+
+/**
+ * The form model: served as `model` (docs/forms-engine.md); a form kept on a phone from before
+ * the model (flat `questions` with `${name}` expressions and inline choices) is read as one.
+ */
+export function modelOf(form) {
+  if (form.model) return form.model;
+  let model = legacyModels.get(form);
+  if (!model) {
+    model = legacyModel(form);
+    legacyModels.set(form, model);
   }
-  return result;
+  return model;
 }
 
-/** The title of a group (pyxform keeps group labels in the source). */
-export function groupLabel(form, key) {
+function legacyModel(form) {
+  const root = "data";
+  const paths = {};
+  for (const q of form.questions ?? []) paths[q.name] = q.group ? `/${root}/${q.group}/${q.name}` : `/${root}/${q.name}`;
+  const expression = (text) => (text ? text.replace(/\$\{([^}]+)\}/g, (_, name) => paths[name] ?? `/${root}/${name}`) : undefined);
+  const instances = {};
+  const children = [];
+  for (const q of form.questions ?? []) {
+    const node = {
+      kind: "question", name: q.name, path: paths[q.name], type: q.type, label: q.label, hint: q.hint,
+      required: q.required ? "true()" : undefined, required_message: q.required_message,
+      relevant: expression(q.relevant), constraint: expression(q.constraint),
+      constraint_message: q.constraint_message, appearance: q.appearance, parameters: q.parameters,
+      personal: q.personal,
+    };
+    if (q.choices?.length) {
+      instances[q.name] = q.choices.map((c) => ({ name: c.value, label: c.label }));
+      node.choices = q.name;
+    }
+    let parent = children;
+    if (q.group) {
+      let group = children.at(-1);
+      if (!group || group.kind !== "group" || group.name !== q.group) {
+        group = { kind: "group", name: q.group, path: `/${root}/${q.group}`, label: legacyGroupLabel(form, q.group), children: [] };
+        children.push(group);
+      }
+      parent = group.children;
+    }
+    parent.push(node);
+  }
+  return { root, languages: form.languages ?? [], default_language: form.default_language, instances, children };
+}
+
+function legacyGroupLabel(form, key) {
   const find = (children) => {
     for (const child of children ?? []) {
       if (child.type === "group" && child.name === key) return child.label;
@@ -42,19 +97,65 @@ export function groupLabel(form, key) {
     return null;
   };
   const label = find(form.source?.children);
-  if (!label) return "";
-  if (typeof label === "string") return label;
-  // pyxform labels are keyed "Tiếng Việt (vi)"; reduce them to codes.
-  const byCode = {};
+  if (!label || typeof label === "string") return label ? { default: label } : undefined;
+  const byCode = {}; // pyxform keeps "Tiếng Việt (vi)": reduce to codes
   for (const [name, text] of Object.entries(label)) {
     const code = /\(([^()]+)\)\s*$/.exec(name);
     byCode[code ? code[1].trim() : name] = text;
   }
-  return pick(byCode);
+  return byCode;
 }
 
-function isEmpty(value) {
-  return value === undefined || value === null || (typeof value === "string" && value.trim() === "");
+function* walk(children, parent = null) {
+  for (const node of children ?? []) {
+    yield [node, parent];
+    if (node.children) yield* walk(node.children, node);
+  }
+}
+
+/** Every question of the form (in form order, inside groups and repeats). */
+export function questionsOf(form) {
+  return [...walk(modelOf(form).children)].map(([node]) => node).filter((n) => n.kind === "question");
+}
+
+/** The question named `name` (the first, when repeats reuse a name). */
+export function findQuestion(form, name) {
+  return questionsOf(form).find((q) => q.name === name);
+}
+
+/** True when the app can render every question of a form. */
+export function renderable(form) {
+  try {
+    return questionsOf(form).every((q) => SUPPORTED_TYPES.has(q.type));
+  } catch {
+    return false;
+  }
+}
+
+/** Shown to the volunteer: not calculated, not hidden. */
+export function shown(node) {
+  return node.kind !== "question" || !VALUE_TYPES_WITHOUT_WIDGET.has(node.type);
+}
+
+// The first geopoint outside repeats is the survey's location (sent as `location`, its answer
+// filled in by the server), as before the model.
+function locationQuestion(model) {
+  const find = (children) => {
+    for (const node of children ?? []) {
+      if (node.kind === "question" && node.type === "geopoint") return node;
+      if (node.kind === "group") {
+        const found = find(node.children);
+        if (found) return found;
+      }
+    }
+    return null;
+  };
+  return find(model.children);
+}
+
+/** True for the question whose answer is the survey's GPS location. */
+export function isLocationQuestion(form, node) {
+  return locationQuestion(modelOf(form)) === node;
 }
 
 /** The geopoint text the server builds from a location: "lat lon altitude accuracy". */
@@ -63,98 +164,534 @@ export function geopointText(location) {
   return `${location.lat} ${location.lon} ${location.altitude_m || 0} ${location.accuracy_m || 0}`;
 }
 
-function coerce(question, raw) {
-  const text = typeof raw === "string" ? raw.trim() : raw;
-  switch (question.type) {
-    case "integer":
-      if (typeof text === "number" && Number.isInteger(text)) return { value: text };
-      return INTEGER.test(String(text)) ? { value: parseInt(String(text), 10) } : { error: "not_integer" };
-    case "decimal": {
-      const number = typeof text === "number" ? text : Number(String(text).replace(",", "."));
-      return Number.isFinite(number) ? { value: number } : { error: "not_number" };
+// ---------------------------------------------------------------- secondary instances
+
+const instanceDocuments = new WeakMap();
+
+function secondaryInstances(model) {
+  let documents = instanceDocuments.get(model);
+  if (documents) return documents;
+  documents = {};
+  for (const [name, items] of Object.entries(model.instances ?? {})) {
+    const document_ = document.implementation.createDocument(null, "root", null);
+    for (const item of items) {
+      const element = document_.createElement("item");
+      for (const [key, value] of Object.entries(item)) {
+        if (!/^[A-Za-z_][\w.-]*$/.test(key)) continue;
+        const child = document_.createElement(key);
+        child.textContent = typeof value === "object" && value !== null ? pick(value) : String(value ?? "");
+        element.append(child);
+      }
+      element.choice = item; // the model's item, for the widgets
+      document_.documentElement.append(element);
     }
-    case "select_multiple":
-      return { value: [...new Set(String(text).split(/\s+/).filter(Boolean))].join(" ") };
-    case "date":
-      return /^\d{4}-\d{2}-\d{2}$/.test(String(text)) ? { value: String(text) } : { error: "invalid_date" };
-    default:
-      if (String(text).length > MAX_TEXT_LENGTH) return { error: "text_too_long" };
-      return { value: String(text) };
+    documents[name] = document_;
   }
+  instanceDocuments.set(model, documents);
+  return documents;
 }
 
-function message(question, code) {
-  if (code === "required") return pick(question.required_message) || t("required");
-  if (code === "constraint") return pick(question.constraint_message) || t("constraint");
-  return t(code, { max: MAX_TEXT_LENGTH });
+// ---------------------------------------------------------------- the instance
+
+function isEmpty(value) {
+  return value === undefined || value === null || (typeof value === "string" && value.trim() === "")
+    || (Array.isArray(value) && value.length === 0);
+}
+
+function rawText(node, value) {
+  if (isEmpty(value)) return "";
+  if (Array.isArray(value)) return value.join(" ");
+  const text = String(value);
+  if (NUMBER_TYPES.has(node.type)) return text.trim().replace(",", ".");
+  return text;
 }
 
 /**
- * Walk the form in order as the server does: which questions are relevant, the normalised
- * answers (what will be sent), and an error message per question that is wrong.
+ * The XML instance of a survey: a record per group, repeat instance and question, in form
+ * order, each with its element, its answers object (`scope`: the survey's answers, or one
+ * repeat instance of them) and its key on screen (`member[2]/age`).
+ */
+function buildInstance(form, answers, location) {
+  const model = modelOf(form);
+  const doc = document.implementation.createDocument(null, model.root || "data", null);
+  const records = [];
+  const where = locationQuestion(model);
+  const fill = (element, children, scope, prefix, parent) => {
+    for (const node of children ?? []) {
+      if (node.kind === "group") {
+        const child = doc.createElement(node.name);
+        element.append(child);
+        const record = { node, element: child, scope, key: `${prefix}${node.name}`, parent, kind: "group" };
+        records.push(record);
+        fill(child, node.children, scope, prefix, record);
+      } else if (node.kind === "repeat") {
+        const list = Array.isArray(scope[node.name]) ? scope[node.name] : [];
+        const repeat = { node, element, scope, key: `${prefix}${node.name}`, parent, kind: "repeat", instances: [] };
+        records.push(repeat);
+        list.forEach((item, index) => {
+          const child = doc.createElement(node.name);
+          element.append(child);
+          const key = `${prefix}${node.name}[${index + 1}]`;
+          const record = { node, element: child, scope: item, key, parent: repeat, kind: "instance", index, list };
+          repeat.instances.push(record);
+          records.push(record);
+          fill(child, node.children, item, `${key}/`, record);
+        });
+      } else {
+        const child = doc.createElement(node.name);
+        const value = node === where ? geopointText(location) : scope[node.name];
+        child.textContent = rawText(node, value);
+        element.append(child);
+        records.push({ node, element: child, scope, key: `${prefix}${node.name}`, parent, kind: "question" });
+      }
+    }
+  };
+  fill(doc.documentElement, model.children, answers ?? {}, "", null);
+  return { doc, records, model, instances: secondaryInstances(model), where };
+}
+
+function environment(instance) {
+  return {
+    instances: instance.instances,
+    choiceName: (value, path) => choiceLabel(instance, value, path),
+  };
+}
+
+function choiceLabel(instance, value, path) {
+  const plain = path.replace(/\[\d+\]/g, "");
+  const node = instance.records.find((r) => r.kind === "question" && r.node.path === plain)?.node;
+  const item = (instance.model.instances?.[node?.choices] ?? []).find((c) => c.name === value);
+  return item ? pick(item.label) || value : "";
+}
+
+function run(instance, expression, record, as) {
+  return evaluate(expression, record.element, as, environment(instance));
+}
+
+// ---------------------------------------------------------------- evaluation
+
+function coerce(node, raw) {
+  const text = typeof raw === "string" ? raw.trim() : raw;
+  switch (node.type) {
+    case "integer":
+      if (typeof text === "number" && Number.isInteger(text)) return { value: text };
+      return INTEGER.test(String(text)) ? { value: parseInt(String(text), 10) } : { error: "not_integer" };
+    case "decimal":
+    case "range": {
+      const string = String(text).replace(",", ".");
+      const number = typeof text === "number" ? text : DECIMAL.test(string) ? Number(string) : NaN;
+      return Number.isFinite(number) ? { value: number } : { error: "not_number" };
+    }
+    case "select_multiple":
+    case "rank":
+      return { value: [...new Set(String(Array.isArray(text) ? text.join(" ") : text).split(/\s+/).filter(Boolean))].join(" ") };
+    case "date":
+      return DATE.test(String(text)) && !Number.isNaN(Date.parse(String(text))) ? { value: String(text) } : { error: "invalid_date" };
+    case "datetime":
+      return DATETIME.test(String(text)) ? { value: String(text) } : { error: "invalid_date" };
+    case "time":
+      return TIME.test(String(text)) ? { value: String(text) } : { error: "invalid_time" };
+    case "geopoint":
+      return POINT.test(String(text)) ? { value: String(text) } : { error: "invalid_location" };
+    case "geotrace":
+    case "geoshape":
+      return String(text).split(";").every((p) => POINT.test(p.trim())) ? { value: String(text) } : { error: "invalid_location" };
+    default:
+      if (String(text).length > MAX_TEXT_LENGTH) return { error: "text_too_long" };
+      return { value: String(raw) };
+  }
+}
+
+function message(node, code) {
+  if (code === "required") return pick(node.required_message) || t("required");
+  if (code === "constraint") return pick(node.constraint_message) || t("constraint");
+  return t(code, { max: MAX_TEXT_LENGTH });
+}
+
+/** The choices of a select question for one record: its list, through its choice_filter. */
+function choicesFor(instance, record) {
+  const node = record.node;
+  const documentOf = instance.instances[node.choices];
+  if (!documentOf) return [];
+  const items = [...documentOf.documentElement.children];
+  const kept = node.choice_filter
+    ? items.filter((item) => evaluate(node.choice_filter, item, "boolean", { ...environment(instance), current: record.element }))
+    : items;
+  return kept.map((item) => ({ ...item.choice, value: String(item.choice.name), label: item.choice.label }));
+}
+
+function relevantSelf(instance, record, errors) {
+  const expression = record.node.relevant;
+  if (!expression) return true;
+  try {
+    if (record.kind === "repeat") {
+      // Whether a repeat applies (its "add" button): asked of an empty instance, as a new one.
+      const template = record.element.ownerDocument.createElement(record.node.name);
+      record.element.append(template);
+      try {
+        return evaluate(expression, template, "boolean", environment(instance));
+      } finally {
+        template.remove();
+      }
+    }
+    return run(instance, expression, record, "boolean");
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error;
+    errors[record.key] = t("expression_error", { detail: error.message });
+    return true;
+  }
+}
+
+/**
+ * Evaluate a survey as the server will: which groups, instances and questions are relevant,
+ * the error of each wrong question (by key), the repeat counts a `repeat_count` asks for,
+ * and the answers to send (`normalised`, the contract's format).
  */
 export function evaluateForm(form, answers, location) {
+  const instance = buildInstance(form, answers, location);
+  const { records } = instance;
   const relevant = {};
-  const normalised = {};
   const errors = {};
-  for (const question of form.questions) {
-    let isRelevant = true;
+  // Relevance top-down and calculates, until nothing changes (calculates depend on each
+  // other and on relevance: a form's dependencies are acyclic, so this settles).
+  for (let pass = 0; pass < 25; pass += 1) {
+    let changed = false;
+    for (const record of records) {
+      const parentRelevant = record.parent ? relevant[record.parent.key] : true;
+      const isRelevant = parentRelevant && relevantSelf(instance, record, errors);
+      relevant[record.key] = isRelevant;
+      if (record.kind !== "question") continue;
+      let text = record.element.textContent;
+      if (!isRelevant) {
+        text = "";
+      } else if (record.node.calculate) {
+        try {
+          text = run(instance, record.node.calculate, record, "string");
+        } catch (error) {
+          if (!(error instanceof ExpressionError)) throw error;
+          errors[record.key] = t("expression_error", { detail: error.message });
+        }
+      }
+      if (text !== record.element.textContent) {
+        record.element.textContent = text;
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  const repeatCounts = {};
+  for (const record of records) {
+    if (record.kind !== "repeat" || !record.node.repeat_count || !relevant[record.key]) continue;
     try {
-      isRelevant = !question.relevant || check(question.relevant, normalised);
+      const count = evaluate(record.node.repeat_count, record.element, "number", environment(instance));
+      repeatCounts[record.key] = Number.isFinite(count) ? Math.max(0, Math.min(200, Math.floor(count))) : 0;
     } catch (error) {
       if (!(error instanceof ExpressionError)) throw error;
-      errors[question.name] = t("expression_error", { detail: error.message });
+      errors[record.key] = t("expression_error", { detail: error.message });
     }
-    relevant[question.name] = isRelevant;
-    if (!isRelevant || question.type === "note") continue;
-    const value = question.type === "geopoint" ? geopointText(location) : answers[question.name];
-    if (isEmpty(value)) {
-      if (question.required) {
-        errors[question.name] = question.type === "geopoint" ? t("gps_missing") : message(question, "required");
-      }
-      continue;
-    }
-    const { value: coerced, error } = coerce(question, value);
-    if (error) {
-      errors[question.name] = message(question, error);
-      continue;
-    }
-    if (question.constraint) {
-      let passes = true;
-      try {
-        passes = check(question.constraint, normalised, coerced);
-      } catch (problem) {
-        if (!(problem instanceof ExpressionError)) throw problem;
-        errors[question.name] = t("expression_error", { detail: problem.message });
-        continue;
-      }
-      if (!passes) {
-        errors[question.name] = message(question, "constraint");
-        continue;
-      }
-    }
-    normalised[question.name] = coerced;
   }
-  return { relevant, normalised, errors };
+  const values = {};
+  for (const record of records) {
+    if (record.kind !== "question" || !relevant[record.key] || errors[record.key]) continue;
+    const node = record.node;
+    if (node.type === "note") continue;
+    const text = record.element.textContent;
+    values[record.key] = text;
+    try {
+      if (isEmpty(text)) {
+        if (node.required && run(instance, node.required, record, "boolean")) {
+          errors[record.key] = node === instance.where ? t("gps_missing") : message(node, "required");
+        }
+        continue;
+      }
+      const { error } = coerce(node, text);
+      if (error) {
+        errors[record.key] = message(node, error);
+        continue;
+      }
+      if (node.choices && !node.calculate) {
+        const allowed = new Set(choicesFor(instance, record).map((c) => c.value));
+        const chosen = LIST_TYPES.has(node.type) ? text.split(/\s+/).filter(Boolean) : [text.trim()];
+        if (!chosen.every((name) => allowed.has(name))) {
+          errors[record.key] = message(node, "not_a_choice");
+          continue;
+        }
+      }
+      if (node.constraint && !run(instance, node.constraint, record, "boolean")) {
+        errors[record.key] = message(node, "constraint");
+      }
+    } catch (error) {
+      if (!(error instanceof ExpressionError)) throw error;
+      errors[record.key] = t("expression_error", { detail: error.message });
+    }
+  }
+  return {
+    instance, relevant, errors, values, repeatCounts,
+    normalised: payloadOf(instance, relevant, errors),
+  };
 }
 
-/** The answers to send: relevant, valid, non-empty, without the geopoint (sent as location). */
+function payloadOf(instance, relevant, errors) {
+  const payload = {};
+  const scopes = new Map([[null, payload]]);
+  const target = (record) => {
+    let holder = record.parent;
+    while (holder && holder.kind === "group") holder = holder.parent;
+    return scopes.get(holder ?? null);
+  };
+  for (const record of instance.records) {
+    if (!relevant[record.key]) continue;
+    if (record.kind === "repeat") {
+      if (record.instances.some((i) => relevant[i.key])) target(record)[record.node.name] = [];
+    } else if (record.kind === "instance") {
+      const item = {};
+      target(record.parent)[record.node.name].push(item);
+      scopes.set(record, item);
+    } else if (record.kind === "question") {
+      const node = record.node;
+      if (node.type === "note" || node === instance.where || errors[record.key]) continue;
+      const text = record.element.textContent;
+      if (isEmpty(text)) continue;
+      const { value } = node.calculate ? { value: text } : coerce(node, text);
+      if (value !== undefined) target(record)[node.name] = value;
+    }
+  }
+  return payload;
+}
+
+/** The answers to send: relevant, valid, non-empty, without the location (sent apart). */
 export function answersToSend(form, answers, location) {
-  const { normalised } = evaluateForm(form, answers, location);
-  for (const question of form.questions) {
-    if (question.type === "geopoint") delete normalised[question.name];
-  }
-  return normalised;
+  return evaluateForm(form, answers, location).normalised;
 }
 
-/** Drop the answers of questions that are not relevant any more; true when any was dropped. */
+/** The attachments named by a payload (image, audio, file answers, in repeats too). */
+export function attachmentsOf(form, payload) {
+  const files = [];
+  const visit = (children, scope) => {
+    for (const node of children ?? []) {
+      if (node.kind === "group") visit(node.children, scope);
+      else if (node.kind === "repeat") for (const item of scope?.[node.name] ?? []) visit(node.children, item);
+      else if (FILE_TYPES.has(node.type) && scope?.[node.name]) files.push(scope[node.name]);
+    }
+  };
+  visit(modelOf(form).children, payload);
+  return files;
+}
+
+/**
+ * Drop the answers of questions that are not relevant any more, and make repeats with a
+ * `repeat_count` as long as it says; true when anything changed.
+ */
 export function clearIrrelevant(form, answers, location) {
   let changed = false;
-  for (;;) {
-    const { relevant } = evaluateForm(form, answers, location);
-    const stale = form.questions.filter((q) => !relevant[q.name] && !isEmpty(answers[q.name]));
-    if (stale.length === 0) return changed;
-    for (const question of stale) delete answers[question.name];
+  for (let pass = 0; pass < 25; pass += 1) {
+    const { instance, relevant, repeatCounts } = evaluateForm(form, answers, location);
+    let stale = false;
+    for (const record of instance.records) {
+      if (record.kind === "question" && !relevant[record.key] && !isEmpty(record.scope[record.node.name])) {
+        delete record.scope[record.node.name];
+        stale = true;
+      }
+      if (record.kind === "repeat" && record.key in repeatCounts) {
+        const list = Array.isArray(record.scope[record.node.name]) ? record.scope[record.node.name] : [];
+        const wanted = repeatCounts[record.key];
+        if (list.length !== wanted) {
+          while (list.length > wanted) list.pop();
+          while (list.length < wanted) list.push(newRepeatItem(form, answers, location, record, list));
+          record.scope[record.node.name] = list;
+          stale = true;
+        }
+      }
+    }
+    if (!stale) return changed;
     changed = true;
   }
+  return changed;
+}
+
+// ---------------------------------------------------------------- defaults and repeats
+
+function hasExpression(text) {
+  return /[()/$'"]/.test(text) || /^\s*\./.test(text);
+}
+
+function fillDefaults(form, answers, location, scope) {
+  const instance = buildInstance(form, answers, location);
+  for (const record of instance.records) {
+    if (record.kind !== "question" || record.scope !== scope) continue;
+    const node = record.node;
+    if (node.default === undefined || node.default === null || node.default === "" || node.calculate) continue;
+    if (!isEmpty(scope[node.name])) continue;
+    let value = String(node.default);
+    if (hasExpression(value)) {
+      try {
+        value = run(instance, value, record, "string");
+      } catch (error) {
+        if (!(error instanceof ExpressionError)) throw error;
+        continue;
+      }
+    }
+    if (value !== "") scope[node.name] = NUMBER_TYPES.has(node.type) && Number.isFinite(Number(value)) ? String(value) : value;
+  }
+}
+
+/** Fill the defaults of a new survey's questions (outside repeats). */
+export function applyDefaults(form, answers, location = null) {
+  fillDefaults(form, answers, location, answers);
+  return answers;
+}
+
+function newRepeatItem(form, answers, location, repeatRecord, list) {
+  const item = {};
+  const had = repeatRecord.scope[repeatRecord.node.name];
+  repeatRecord.scope[repeatRecord.node.name] = [...list, item];
+  fillDefaults(form, answers, location, item);
+  repeatRecord.scope[repeatRecord.node.name] = had;
+  return item;
+}
+
+/** Add an instance to the repeat `key` (e.g. `member`, `member[1]/child`); returns its key. */
+export function addRepeatInstance(form, answers, location, key) {
+  const { instance } = evaluateForm(form, answers, location);
+  const record = instance.records.find((r) => r.kind === "repeat" && r.key === key);
+  if (!record) return null;
+  const list = Array.isArray(record.scope[record.node.name]) ? record.scope[record.node.name] : [];
+  list.push(newRepeatItem(form, answers, location, record, list));
+  record.scope[record.node.name] = list;
+  return `${key}[${list.length}]`;
+}
+
+/** Remove the repeat instance `key` (e.g. `member[2]`). */
+export function removeRepeatInstance(form, answers, location, key) {
+  const { instance } = evaluateForm(form, answers, location);
+  const record = instance.records.find((r) => r.kind === "instance" && r.key === key);
+  if (!record) return false;
+  record.list.splice(record.index, 1);
+  return true;
+}
+
+// ---------------------------------------------------------------- what the editor shows
+
+/** The answer of the question at `key` in the draft's answers (and its scope object). */
+export function answerAt(form, answers, key) {
+  const { scope, name } = scopeOf(form, answers, key);
+  return scope?.[name];
+}
+
+/** Set (or, with an empty value, remove) the answer at `key`. */
+export function setAnswerAt(form, answers, key, value) {
+  const { scope, name } = scopeOf(form, answers, key);
+  if (!scope) return;
+  if (isEmpty(value)) delete scope[name];
+  else scope[name] = value;
+}
+
+function scopeOf(form, answers, key) {
+  // `member[2]/child[1]/age`: walk the repeat lists; groups are not in the answers.
+  const parts = key.split("/");
+  const name = parts.pop();
+  let scope = answers;
+  for (const part of parts) {
+    const match = /^(.+)\[(\d+)\]$/.exec(part);
+    if (!match) continue;
+    scope = scope?.[match[1]]?.[Number(match[2]) - 1];
+  }
+  return { scope, name };
+}
+
+/** The choices that apply now to the question at `key` ({value, label, ...}). */
+export function choicesAt(evaluation, key) {
+  const record = evaluation.instance.records.find((r) => r.key === key);
+  if (!record?.node.choices) return [];
+  try {
+    return choicesFor(evaluation.instance, record);
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error;
+    return [];
+  }
+}
+
+/** The values of a node's `${name}` outputs, evaluated for the record at `key`. */
+export function outputsAt(evaluation, key, node) {
+  const values = {};
+  if (!node.outputs) return values;
+  const record = evaluation.instance.records.find((r) => r.key === key);
+  for (const [name, expression] of Object.entries(node.outputs)) {
+    try {
+      values[name] = record ? run(evaluation.instance, expression, record, "string") : "";
+    } catch (error) {
+      if (!(error instanceof ExpressionError)) throw error;
+      values[name] = "";
+    }
+  }
+  return values;
+}
+
+/** The question is read-only now (its `readonly` expression, or a calculate). */
+export function readonlyAt(evaluation, key) {
+  const record = evaluation.instance.records.find((r) => r.key === key);
+  if (!record?.node.readonly) return false;
+  try {
+    return run(evaluation.instance, record.node.readonly, record, "boolean");
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The screens of a form: consecutive top-level questions share one, each top-level group or
+ * repeat is one (nested groups and repeats on their parent's screen).
+ */
+export function screens(form) {
+  const result = [];
+  for (const node of modelOf(form).children ?? []) {
+    if (node.kind === "question") {
+      const last = result.at(-1);
+      if (last && !last.node) last.nodes.push(node);
+      else result.push({ key: `q:${node.name}`, node: null, nodes: [node] });
+    } else {
+      result.push({ key: node.name, node, nodes: [node] });
+    }
+  }
+  return result;
+}
+
+/** The title of a screen: its group's label, or the form's title. */
+export function screenTitle(form, screen, evaluation) {
+  if (!screen?.node?.label) return pick(form.title);
+  const values = evaluation ? outputsAt(evaluation, screen.node.name, screen.node) : {};
+  return plainText(pick(screen.node.label), values) || pick(form.title);
+}
+
+/** Rows of a sent survey for reading: [label, answer text, depth] in form order. */
+export function readableRows(form, answers) {
+  const model = modelOf(form);
+  const where = locationQuestion(model);
+  const rows = [];
+  const visit = (children, scope, depth) => {
+    for (const node of children ?? []) {
+      if (node.kind === "group") visit(node.children, scope, depth);
+      else if (node.kind === "repeat") {
+        (scope?.[node.name] ?? []).forEach((item, index) => {
+          rows.push([`${plainText(pick(node.label)) || node.name} ${index + 1}`, "", depth]);
+          visit(node.children, item, depth + 1);
+        });
+      } else if (node.type !== "note" && node !== where && scope && node.name in scope) {
+        rows.push([plainText(pick(node.label)) || node.name, answerText(model, node, scope[node.name]), depth]);
+      }
+    }
+  };
+  visit(model.children, answers, 0);
+  return rows;
+}
+
+function answerText(model, node, value) {
+  if (value === undefined || value === null || value === "") return t("no_answer");
+  if (FILE_TYPES.has(node.type)) return t("photo_attached");
+  if (node.choices) {
+    const items = model.instances?.[node.choices] ?? [];
+    return String(value).split(/\s+/).filter(Boolean)
+      .map((name) => pick(items.find((c) => String(c.name) === name)?.label) || name).join(", ");
+  }
+  return String(value);
 }

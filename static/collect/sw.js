@@ -22,10 +22,12 @@ const ASSETS = [
   "/static/collect/form.js",
   "/static/collect/gps.js",
   "/static/collect/i18n.js",
+  "/static/collect/markdown.js",
   "/static/collect/review.js",
   "/static/collect/sync.js",
   "/static/collect/widgets.js",
   "/static/collect/xpath.js",
+  "/static/vendor/openrosa-xpath-evaluator-3.1.0/openrosa-xpath-evaluator.js",
   "/static/collect/style.css",
   "/static/collect/icons/icon-192.png",
   "/static/collect/icons/icon-512.png",
@@ -81,7 +83,8 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && (url.pathname === "/collect" || url.pathname === "/collect/")) {
     event.respondWith(networkFirst(request, "/collect"));
-  } else if (url.pathname.startsWith("/static/collect/") || url.pathname === "/collect/manifest.webmanifest") {
+  } else if (url.pathname.startsWith("/static/collect/") || url.pathname === "/collect/manifest.webmanifest"
+    || url.pathname.startsWith("/static/vendor/openrosa-xpath-evaluator-")) { // versioned by its folder
     event.respondWith(cacheFirst(request));
   }
 });

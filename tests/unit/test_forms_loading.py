@@ -117,9 +117,11 @@ def test_a_choice_filter_loads_as_the_itemset_predicate(tmp_path: Path) -> None:
 
 def test_a_bad_relevant_expression_is_refused_with_its_row(tmp_path: Path) -> None:
     survey = [list(row) for row in GOOD_SURVEY]
-    survey[4][4] = "position(..) > 1"
+    survey[4][4] = "pulldata('prices', 'price', 'name', 'rice') > 1"
     problems = load_problems(write_form(tmp_path / "relevant.xlsx", survey))
-    assert any("survey sheet, row 6" in p and "relevant" in p for p in problems), problems
+    assert any(
+        "survey sheet, row 6" in p and "relevant" in p and "pulldata()" in p for p in problems
+    ), problems
 
 
 def test_an_unknown_reference_is_refused_with_its_row(tmp_path: Path) -> None:

@@ -1,0 +1,193 @@
+"""A form's expressions compiled once, when it loads: what validation runs for every survey.
+
+Every expression of the form model is parsed and compiled here; one that the server cannot
+evaluate is a load error naming the sheet, row and column, so that no survey ever meets it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from app.forms.instance import XNode, secondary_instance
+from app.forms.xpath import (
+    Compiled,
+    ExpressionError,
+    Schema,
+    _Compiler,
+    compile_expression,
+    parse,
+)
+
+if TYPE_CHECKING:
+    from app.forms.definition import FormDefinition, Group, Question
+
+TRUE_TEXT = "true()"
+
+
+@dataclass(eq=False)
+class CompiledNode:
+    """A question, group or repeat with its compiled expressions and compiled children."""
+
+    node: Group | Question
+    relevant: Compiled | None = None
+    required: Compiled | None = None
+    always_required: bool = False
+    constraint: Compiled | None = None
+    calculate: Compiled | None = None
+    default: Compiled | None = None
+    choice_filter: Compiled | None = None
+    children: list[CompiledNode] = field(default_factory=list)
+    has_calculations: bool = False  # itself or a node below has a calculate or a default
+
+
+@dataclass(eq=False)
+class CompiledForm:
+    """The compiled tree, the secondary instances and the problems found compiling."""
+
+    children: list[CompiledNode]
+    instances: dict[str, XNode]
+    schema: Schema
+    problems: list[str]
+    has_calculations: bool
+    top_level: frozenset[str] = frozenset()  # names an answers object may hold at the top
+    # The questions in form order when one pass in that order sees what the whole-survey
+    # evaluation sees (no repeat, calculation, default, group relevance or choice filter, and
+    # every expression reads only itself and questions before it): the ingest fast path.
+    flat: list[CompiledNode] | None = None
+
+
+_COLUMNS = ("relevant", "constraint", "calculate", "default", "choice_filter")
+
+
+def _compile_text(
+    text: str, schema: Schema, row: int, column: str, problems: list[str]
+) -> Compiled | None:
+    try:
+        return compile_expression(parse(text), schema)
+    except ExpressionError as exc:
+        where = f"survey sheet, row {row}" if row else "survey sheet"
+        problems.append(f"{where}, column {column}: {exc} (in '{text.strip()}')")
+        return None
+
+
+def compile_form(form: FormDefinition) -> CompiledForm:
+    """Compile every expression of a form; problems name the sheet, row and column."""
+    language = form.default_language or (form.languages[0] if form.languages else "default")
+    choice_labels: dict[str, dict[str, str]] = {}
+    for question in form.all_questions:
+        if question.choices:
+            table = {
+                c.value: c.label.get(language) or next(iter(c.label.values()), "")
+                for c in question.choices
+            }
+            choice_labels[question.path] = table
+            choice_labels.setdefault(question.name, table)
+    schema = Schema(form.root, choice_labels, language)
+    problems: list[str] = []
+
+    def build(node: Group | Question) -> CompiledNode:
+        compiled = CompiledNode(node)
+        for column in _COLUMNS:
+            text = getattr(node, column, None)
+            if text:
+                setattr(compiled, column, _compile_text(text, schema, node.row, column, problems))
+        required = getattr(node, "required_expression", None)
+        if required:
+            if required.strip() == TRUE_TEXT:
+                compiled.always_required = True
+            else:
+                compiled.required = _compile_text(required, schema, node.row, "required", problems)
+        repeat_count = getattr(node, "repeat_count", None)
+        if repeat_count:
+            _compile_text(repeat_count, schema, node.row, "repeat_count", problems)
+        for output in getattr(node, "outputs", {}).values():
+            _compile_text(output, schema, node.row, "label", problems)
+        compiled.children = [build(child) for child in getattr(node, "children", ())]
+        compiled.has_calculations = (
+            compiled.calculate is not None
+            or compiled.default is not None
+            or any(child.has_calculations for child in compiled.children)
+        )
+        return compiled
+
+    children = [build(child) for child in form.root.children]
+    instances = {
+        name: secondary_instance(items, language) for name, items in form.instances.items()
+    }
+    return CompiledForm(
+        children=children,
+        instances=instances,
+        schema=schema,
+        problems=problems,
+        has_calculations=any(child.has_calculations for child in children),
+        top_level=frozenset(_names(children)),
+        flat=None if problems else _flat_plan(form, children, schema),
+    )
+
+
+def _references(ast: Any, compiler: _Compiler, found: set[str]) -> bool:
+    """Collect the questions an expression reads; False when it reads anything else."""
+    if not isinstance(ast, tuple) or not ast:
+        return True
+    kind = ast[0]
+    if kind == "path":
+        if ast[1] == "." and ast[2] == [("self", None, [])]:
+            return True
+        leaf = compiler.static_leaf(ast[2]) if ast[1] == "/" else None
+        if leaf is None:
+            return False
+        found.add(leaf.name)
+        return True
+    if kind in ("ref", "filter"):
+        return False
+    if kind == "call":
+        if ast[1] == "instance":
+            return False
+        return all(_references(arg, compiler, found) for arg in ast[2])
+    return all(_references(part, compiler, found) for part in ast[1:] if isinstance(part, tuple))
+
+
+def _flat_plan(form: FormDefinition, children: list[CompiledNode], schema: Schema) -> Any:
+    compiler = _Compiler(schema)
+    order: list[CompiledNode] = []
+
+    def walk(nodes: list[CompiledNode]) -> bool:
+        for compiled in nodes:
+            node = compiled.node
+            if node.kind == "repeat" or (node.kind == "group" and node.relevant):
+                return False
+            if node.kind == "group":
+                if not walk(compiled.children):
+                    return False
+                continue
+            if compiled.calculate or compiled.default or compiled.choice_filter:
+                return False
+            order.append(compiled)
+        return True
+
+    if not walk(children):
+        return None
+    seen: set[str] = set()
+    for compiled in order:
+        question = compiled.node
+        for column in ("relevant", "constraint", "required_expression"):
+            text = getattr(question, column, None)
+            if not text or text.strip() == TRUE_TEXT:
+                continue
+            found: set[str] = set()
+            if not _references(parse(text), compiler, found) or not found <= seen:
+                return None
+        seen.add(question.name)
+    return order
+
+
+def _names(nodes: list[CompiledNode]) -> list[str]:
+    """Names held by one answers object: questions and repeats, through groups."""
+    found = []
+    for compiled in nodes:
+        if compiled.node.kind == "group":
+            found.extend(_names(compiled.children))
+        else:
+            found.append(compiled.node.name)
+    return found

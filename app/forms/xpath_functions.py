@@ -1,0 +1,502 @@
+"""XPath 1.0 and ODK functions, as openrosa-xpath-evaluator 3.x (src/openrosa-extensions.js,
+src/utils/native.js) defines them. A name missing here is refused when a form loads."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import random
+import re
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from app.forms.regex_check import compile_pattern
+from app.forms.xpath_values import (
+    DATE_STRING,
+    JS_SPACE,
+    LOCAL_TZ,
+    NAN,
+    XDate,
+    as_boolean,
+    as_date,
+    as_number,
+    as_string,
+    date_string_to_days,
+    js_trim,
+    now,
+    parse_js_datetime,
+    today,
+)
+
+if TYPE_CHECKING:
+    from app.forms.xpath import Ast, Compiled, Ctx, _Compiler
+
+Impl = Callable[[Any, list[Any]], Any]  # (Ctx, argument values) -> value
+
+
+def _each(fn: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """mapFn: node-sets give one value per node."""
+    found: list[Any] = []
+    for value in values:
+        if type(value) is list:
+            found.extend(fn(node) for node in value)
+        else:
+            found.append(fn(value))
+    return found
+
+
+def _round_half_up(number: float) -> float:
+    """JavaScript Math.round, as the evaluator's _round applies it (symmetric)."""
+    if number != number or math.isinf(number):
+        return number
+    if number < 0:
+        return -math.floor(-number + 0.5)
+    return float(math.floor(number + 0.5))
+
+
+def _integer(value: Any) -> float:
+    number = as_number(value)
+    if number != number or math.isinf(number):
+        return number
+    return float(math.floor(number) if number > 0 else math.ceil(number))
+
+
+def _units(text: str) -> list[str] | str:
+    """A string as JavaScript indexes it (UTF-16 code units) when it holds astral characters."""
+    if all(ord(ch) < 0x10000 for ch in text):
+        return text
+    data = text.encode("utf-16-le")
+    return [data[i : i + 2].decode("utf-16-le", "surrogatepass") for i in range(0, len(data), 2)]
+
+
+def _join_units(units: list[str] | str) -> str:
+    if isinstance(units, str):
+        return units
+    return "".join(units).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _slice_index(value: float, length: int) -> int:
+    if value != value:
+        return 0
+    if math.isinf(value):
+        return length if value > 0 else 0
+    index = int(value)
+    if index < 0:
+        return max(length + index, 0)
+    return min(index, length)
+
+
+def _substr(c: Ctx, a: list[Any]) -> str:
+    units = _units(as_string(a[0]))
+    start = _slice_index(as_number(a[1]), len(units))
+    end = len(units) if len(a) < 3 else _slice_index(as_number(a[2]), len(units))
+    return _join_units(units[start:end]) if end > start else ""
+
+
+def _xpath_round(value: float) -> float:
+    return math.floor(value + 0.5) if not (value != value or math.isinf(value)) else value
+
+
+def _substring(c: Ctx, a: list[Any]) -> str:
+    """XPath 1.0 substring(), positions from 1, rounded arguments."""
+    units = _units(as_string(a[0]))
+    start = as_number(a[1])
+    if len(a) < 3:
+        start = max(0.0, start) if start == start else start
+        first = _xpath_round(start)
+        if first != first:
+            return ""
+        return _join_units(units[max(int(max(first, 1)) - 1, 0) :]) if first < math.inf else ""
+    first = _xpath_round(start)
+    last = first + _xpath_round(as_number(a[2]))
+    if first != first or last != last:
+        return ""
+    kept = [u for i, u in enumerate(units, 1) if first <= i < last]
+    return _join_units(kept)
+
+
+def _normalize_space(c: Ctx, a: list[Any]) -> str:
+    text = as_string(a[0] if a else [c.node])
+    text = text.replace("\f", "\\f").replace("\r\v", "\v").replace("\v", "\\v")
+    text = re.sub(f"[{JS_SPACE}]+", " ", text).strip(JS_SPACE)
+    return text.replace("\\v", "\v").replace("\\f", "\f")
+
+
+def _translate(c: Ctx, a: list[Any]) -> str:
+    text, source, target = (as_string(v) for v in a)
+    table: dict[str, str | None] = {}
+    for i, ch in enumerate(source):
+        if ch not in table:
+            table[ch] = target[i] if i < len(target) else None
+    return "".join(table.get(ch, ch) or "" for ch in text if table.get(ch, ch) is not None)
+
+
+def _boolean_from_string(c: Ctx, a: list[Any]) -> bool:
+    value = a[0]
+    if type(value) is float and value > 0 and value.is_integer():
+        return True
+    return as_string(value) in ("1", "true")
+
+
+def _selected(c: Ctx, a: list[Any]) -> bool:
+    return js_trim(as_string(a[1])) in as_string(a[0]).split(" ")
+
+
+def _selected_at(c: Ctx, a: list[Any]) -> str:
+    parts = as_string(a[0]).split(" ")
+    index = _integer(a[1])
+    if index != index or math.isinf(index) or index < 0 or index >= len(parts):
+        return ""
+    return parts[int(index)]
+
+
+def _min_max(pick: Callable[..., float]) -> Impl:
+    def run(c: Ctx, a: list[Any]) -> float:
+        numbers = _each(as_number, a)
+        if not numbers or any(n != n for n in numbers):
+            return NAN
+        return float(pick(numbers))
+
+    return run
+
+
+def _sum(c: Ctx, a: list[Any]) -> float:
+    total = 0.0
+    for node in reversed(a[0]):  # as the evaluator adds: from the last node
+        total += as_number(node)
+    return total
+
+
+def _position(c: Ctx, a: list[Any]) -> float:
+    if not a:
+        return float(c.position)
+    if not a[0]:
+        raise ValueError("cannot call position() on an empty nodeset")
+    return float(a[0][0].index())
+
+
+def _format_date(c: Ctx, a: list[Any]) -> str:
+    moment = as_date(a[0])
+    pattern = as_string(a[1])
+    if moment.blank or not moment.valid():
+        return ""
+    local = moment.local()
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch != "%":
+            out.append(ch)
+            i += 1
+            continue
+        i += 1
+        if i >= len(pattern):
+            raise ValueError("date format string ends with %")
+        code = pattern[i]
+        i += 1
+        out.append(
+            {
+                "%": "%",
+                "Y": f"{local.year:04d}",
+                "y": f"{local.year:04d}"[2:],
+                "m": f"{local.month:02d}",
+                "n": str(local.month),
+                "b": local.strftime("%b"),
+                "d": f"{local.day:02d}",
+                "e": str(local.day),
+                "H": f"{local.hour:02d}",
+                "h": str(local.hour),
+                "M": f"{local.minute:02d}",
+                "S": f"{local.second:02d}",
+                "3": f"{local.microsecond // 1000:03d}",
+                "a": local.strftime("%a"),
+            }.get(code)
+            or ""
+        )
+    return "".join(out)
+
+
+def _decimal_date_time(c: Ctx, a: list[Any]) -> float:
+    value = a[0]
+    if type(value) is float:
+        return value
+    return date_string_to_days(as_string(value))
+
+
+def _decimal_time(c: Ctx, a: list[Any]) -> float:
+    if type(a[0]) is float:
+        return NAN
+    match = re.match(r"^(\d\d):(\d\d):(\d\d)(\.\d\d?\d?)?([+-])(\d\d):(\d\d)$", as_string(a[0]))
+    if not match or int(match.group(1)) >= 24 or int(match.group(2)) >= 60:
+        return NAN
+    if int(match.group(3)) >= 60 or int(match.group(6)) >= 24 or int(match.group(7)) >= 60:
+        return NAN
+    day = today().local().date().isoformat()
+    ms = parse_js_datetime(f"{day}T{as_string(a[0])}")
+    if ms != ms:
+        return NAN
+    local = XDate(ms).local()
+    return (local.second / 3600 + local.minute / 60 + local.hour) / 24
+
+
+def _number(c: Ctx, a: list[Any]) -> float:
+    value = a[0] if a else [c.node]
+    text = as_string(value)
+    if DATE_STRING.match(text):
+        return date_string_to_days(text)
+    return as_number(value)
+
+
+def _digest(c: Ctx, a: list[Any]) -> str:
+    algorithm = as_string(a[1]).lower() if len(a) > 1 else ""
+    encoding = as_string(a[2]).lower() if len(a) > 2 and as_string(a[2]) else "base64"
+    names = {"md5": "md5", "sha-1": "sha1", "sha-256": "sha256", "sha-384": "sha384"}
+    names["sha-512"] = "sha512"
+    if algorithm not in names or encoding not in ("base64", "hex"):
+        raise ValueError("invalid digest algorithm or encoding")
+    digest = hashlib.new(names[algorithm], as_string(a[0]).encode("utf-8")).digest()
+    return base64.b64encode(digest).decode() if encoding == "base64" else digest.hex()
+
+
+def _checklist(c: Ctx, a: list[Any]) -> bool:
+    low, high = as_number(a[0]), as_number(a[1])
+    trues = sum(1 for v in _each(as_boolean, a[2:]) if v)
+    return (low < 0 or trues >= low) and (high < 0 or trues <= high)
+
+
+def _weighted_checklist(c: Ctx, a: list[Any]) -> bool:
+    low, high = as_number(a[0]), as_number(a[1])
+    values: list[bool] = []
+    weights: list[float] = []
+    rest = a[2:]
+    for i in range(0, len(rest) - 1, 2):
+        values.extend(_each(as_boolean, [rest[i]]))
+        weights.extend(_each(as_number, [rest[i + 1]]))
+    total = sum((weights[i] if i < len(weights) else 0) or 0 for i, v in enumerate(values) if v)
+    return (low < 0 or total >= low) and (high < 0 or total <= high)
+
+
+def _once(c: Ctx, a: list[Any]) -> str:
+    return as_string([c.node]) or as_string(a[0])
+
+
+def _math(fn: Callable[[float], float]) -> Impl:
+    def run(c: Ctx, a: list[Any]) -> float:
+        try:
+            return float(fn(as_number(a[0])))
+        except (ValueError, OverflowError):
+            return NAN
+
+    return run
+
+
+def _pow(c: Ctx, a: list[Any]) -> float:
+    try:
+        return float(as_number(a[0]) ** as_number(a[1]))
+    except (ZeroDivisionError, OverflowError):
+        return math.inf
+    except (ValueError, TypeError):
+        return NAN
+
+
+def _name(c: Ctx, a: list[Any]) -> str:
+    nodes = a[0] if a else [c.node]
+    return nodes[0].name if nodes else ""
+
+
+def _coalesce(c: Ctx, a: list[Any]) -> str:
+    return as_string(a[0]) or as_string(a[1])
+
+
+def _log(fn: Callable[[float], float]) -> Impl:
+    def run(c: Ctx, a: list[Any]) -> float:
+        number = as_number(a[0])
+        if number != number or number < 0:
+            return NAN
+        if number == 0:
+            return -math.inf
+        return fn(number)
+
+    return run
+
+
+# name -> (implementation, fewest arguments, most arguments or None)
+FUNCTIONS: dict[str, tuple[Impl, int, int | None]] = {
+    "true": (lambda c, a: True, 0, 0),
+    "false": (lambda c, a: False, 0, 0),
+    "not": (lambda c, a: not as_boolean(a[0]), 1, 1),
+    "boolean": (lambda c, a: as_boolean(a[0]), 1, 1),
+    "boolean-from-string": (_boolean_from_string, 1, 1),
+    "number": (_number, 0, 1),
+    "string": (lambda c, a: as_string(a[0] if a else [c.node]), 0, 1),
+    "string-length": (lambda c, a: float(len(_units(as_string(a[0] if a else [c.node])))), 0, 1),
+    "concat": (lambda c, a: "".join(_each(as_string, a)), 0, None),
+    "join": (lambda c, a: as_string(a[0]).join(_each(as_string, a[1:])), 1, None),
+    "contains": (lambda c, a: as_string(a[1]) in as_string(a[0]), 2, 2),
+    "starts-with": (lambda c, a: as_string(a[0]).startswith(as_string(a[1])), 2, 2),
+    "ends-with": (lambda c, a: as_string(a[0]).endswith(as_string(a[1])), 2, 2),
+    "substring": (_substring, 2, 3),
+    "substr": (_substr, 2, 3),
+    "substring-before": (
+        lambda c, a: (
+            as_string(a[0]).partition(as_string(a[1]))[0]
+            if as_string(a[1]) in as_string(a[0])
+            else ""
+        ),
+        2,
+        2,
+    ),
+    "substring-after": (
+        lambda c, a: (
+            as_string(a[0]).partition(as_string(a[1]))[2]
+            if as_string(a[1]) in as_string(a[0])
+            else ""
+        ),
+        2,
+        2,
+    ),
+    "translate": (_translate, 3, 3),
+    "normalize-space": (_normalize_space, 0, 1),
+    "coalesce": (_coalesce, 2, 2),
+    "if": (lambda c, a: a[1] if as_boolean(a[0]) else a[2], 3, 3),
+    "selected": (_selected, 2, 2),
+    "count-selected": (lambda c, a: float(sum(1 for p in as_string(a[0]).split(" ") if p)), 1, 1),
+    "selected-at": (_selected_at, 2, 2),
+    "count": (lambda c, a: float(len(a[0])), 1, 1),
+    "count-non-empty": (lambda c, a: float(sum(1 for n in a[0] if n.text())), 1, 1),
+    "sum": (_sum, 1, 1),
+    "min": (_min_max(min), 0, None),
+    "max": (_min_max(max), 0, None),
+    "position": (_position, 0, 1),
+    "last": (lambda c, a: float(c.size), 0, 0),
+    "current": (lambda c, a: [c.current], 0, 0),
+    "name": (_name, 0, 1),
+    "local-name": (lambda c, a: _name(c, a).rpartition(":")[2], 0, 1),
+    "int": (lambda c, a: _integer(a[0]), 1, 1),
+    "round": (
+        lambda c, a: (
+            _round_half_up(as_number(a[0]))
+            if len(a) < 2
+            else _round_digits(as_number(a[0]), _integer(a[1]))
+        ),
+        1,
+        2,
+    ),
+    "floor": (_math(math.floor), 1, 1),
+    "ceiling": (_math(math.ceil), 1, 1),
+    "abs": (_math(abs), 1, 1),
+    "sqrt": (_math(math.sqrt), 1, 1),
+    "exp": (_math(math.exp), 1, 1),
+    "exp10": (_math(lambda x: 10.0**x), 1, 1),
+    "log": (_log(math.log), 1, 1),
+    "log10": (_log(math.log10), 1, 1),
+    "sin": (_math(math.sin), 1, 1),
+    "cos": (_math(math.cos), 1, 1),
+    "tan": (_math(math.tan), 1, 1),
+    "asin": (_math(math.asin), 1, 1),
+    "acos": (_math(math.acos), 1, 1),
+    "atan": (_math(math.atan), 1, 1),
+    "atan2": (lambda c, a: math.atan2(as_number(a[0]), as_number(a[1])), 2, 2),
+    "pow": (_pow, 2, 2),
+    "pi": (lambda c, a: math.pi, 0, 0),
+    "random": (lambda c, a: round(random.random(), 15), 0, 0),
+    "uuid": (lambda c, a: str(uuid.uuid4()), 0, 0),
+    "today": (lambda c, a: today(), 0, 0),
+    "now": (lambda c, a: now(), 0, 0),
+    "date": (lambda c, a: as_date(a[0]), 1, 1),
+    "date-time": (lambda c, a: as_date(a[0]), 1, 1),
+    "decimal-date-time": (_decimal_date_time, 1, 1),
+    "decimal-time": (_decimal_time, 1, 1),
+    "format-date": (_format_date, 2, 2),
+    "format-date-time": (_format_date, 2, 2),
+    "once": (_once, 1, 1),
+    "digest": (_digest, 2, 3),
+    "checklist": (_checklist, 2, None),
+    "weighted-checklist": (_weighted_checklist, 2, None),
+}
+_NODE_SET_ARGUMENT = frozenset({"count", "count-non-empty", "sum"})
+_PRETTY_LIST = ", ".join(sorted([*FUNCTIONS, "instance", "jr:choice-name", "regex"]))
+assert LOCAL_TZ is not None
+
+
+def _round_digits(number: float, digits: float) -> float:
+    if digits != digits:
+        return NAN
+    power = 10.0 ** abs(digits)
+    if digits > 0:
+        return _round_half_up(number * power) / power
+    return power * _round_half_up(number / power)
+
+
+def compile_call(compiler: _Compiler, name: str, args: list[Ast]) -> Compiled:
+    """Compile a function call, checking its name and argument count."""
+    from app.forms.xpath import ExpressionError, _nodes_from
+
+    if name == "instance":
+        return _instance(compiler, args)
+    if name == "jr:choice-name":
+        return _choice_name(compiler, args)
+    if name == "regex":
+        return _regex(compiler, args)
+    if name not in FUNCTIONS:
+        raise ExpressionError(f"the function {name}() is not supported (supported: {_PRETTY_LIST})")
+    impl, fewest, most = FUNCTIONS[name]
+    if len(args) < fewest or (most is not None and len(args) > most):
+        expected = str(fewest) if fewest == most else f"{fewest} to {most or 'any'}"
+        raise ExpressionError(f"{name}() takes {expected} arguments, not {len(args)}")
+    if name in _NODE_SET_ARGUMENT and not _nodes_from(args[0]):
+        raise ExpressionError(f"{name}() needs a node-set (a path) as its argument")
+    if name == "position" and args and not _nodes_from(args[0]):
+        raise ExpressionError("position() needs a node-set (a path) as its argument")
+    compiled = [compiler.compile(arg) for arg in args]
+    if not compiled:
+        return lambda c: impl(c, [])
+    if len(compiled) == 1:
+        (only,) = compiled
+        return lambda c: impl(c, [only(c)])
+    return lambda c: impl(c, [arg(c) for arg in compiled])
+
+
+def _instance(compiler: _Compiler, args: list[Ast]) -> Compiled:
+    from app.forms.xpath import ExpressionError
+
+    if len(args) != 1 or args[0][0] != "str":
+        raise ExpressionError("instance() takes the name of a list as a 'string'")
+    name = args[0][1]
+    return lambda c: [c.env.instances[name]] if name in c.env.instances else []
+
+
+def _choice_name(compiler: _Compiler, args: list[Ast]) -> Compiled:
+    from app.forms.xpath import ExpressionError
+
+    if len(args) != 2:
+        raise ExpressionError("jr:choice-name() takes 2 arguments")
+    value = compiler.compile(args[0])
+    if args[1][0] != "str":
+        raise ExpressionError("jr:choice-name() needs the question's path as a 'string'")
+    path = args[1][1].strip()
+    labels = compiler.schema.choice_labels
+    key = path.rsplit("/", 1)[-1]
+    found = labels.get(path) or labels.get(key)
+    if compiler.schema.root is not None and found is None:
+        raise ExpressionError(f"jr:choice-name(): '{path}' is not a select question")
+    table = found or {}
+    return lambda c: table.get(as_string(value(c)), "")
+
+
+def _regex(compiler: _Compiler, args: list[Ast]) -> Compiled:
+    from app.forms.xpath import ExpressionError
+
+    if len(args) != 2:
+        raise ExpressionError("regex() takes 2 arguments")
+    subject = compiler.compile(args[0])
+    if args[1][0] != "str":
+        raise ExpressionError("regex() needs its pattern as a 'string' written in the form")
+    try:
+        pattern = compile_pattern(args[1][1])
+    except ValueError as exc:
+        raise ExpressionError(str(exc)) from exc
+    search = pattern.search
+    return lambda c: search(as_string(subject(c))) is not None

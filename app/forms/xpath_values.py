@@ -1,0 +1,315 @@
+"""XPath values as openrosa-xpath-evaluator 3.x (the phone's engine) casts them.
+
+Values are Python `bool`, `float`, `str`, `XDate` and node-sets (`list` of instance nodes).
+The casts follow its src/utils/xpath-cast.js and src/utils/date.js: a string that starts like
+a date is a number of days when compared or added; numbers print as JavaScript prints them;
+dates are read in the phone's time zone (Vietnam's: the server evaluates as a phone there).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+NAN = float("nan")
+MS_PER_DAY = 86_400_000.0
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+DATE_STRING = re.compile(
+    r"^\d\d\d\d-\d{1,2}-\d{1,2}(?:T\d\d:\d\d:\d\d\.?\d?\d?(?:Z|[+-]\d\d:\d\d)|.*)?$", re.S
+)
+RAW_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+_JS_DECIMAL = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+_JS_RADIX = re.compile(r"^0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)$")
+_ISO_DATETIME = re.compile(
+    r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?(Z|[+-]\d\d:\d\d)?$"
+)
+# JavaScript's String.prototype.trim() and \s: WhiteSpace and LineTerminator.
+JS_SPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
+class XDate:
+    """A JavaScript Date: milliseconds since the epoch (NaN when invalid); blank: `date('')`."""
+
+    __slots__ = ("blank", "ms")
+
+    def __init__(self, ms: float, blank: bool = False) -> None:
+        self.ms = ms
+        self.blank = blank
+
+    def valid(self) -> bool:
+        return self.ms == self.ms
+
+    def local(self) -> datetime:
+        return (EPOCH + timedelta(milliseconds=self.ms)).astimezone(LOCAL_TZ)
+
+
+def js_trim(text: str) -> str:
+    return text.strip(JS_SPACE)
+
+
+def js_number(text: str) -> float:
+    """JavaScript's Number(text) for a string."""
+    text = js_trim(text)
+    if text == "":
+        return 0.0
+    if _JS_DECIMAL.match(text):
+        return float(text)
+    if _JS_RADIX.match(text):
+        return float(int(text, 0))
+    if text in ("Infinity", "+Infinity"):
+        return math.inf
+    if text == "-Infinity":
+        return -math.inf
+    return NAN
+
+
+def js_number_string(value: float) -> str:
+    """JavaScript's Number.prototype.toString() (shortest round-trip digits)."""
+    if value != value:
+        return "NaN"
+    if value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "0"
+    if value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    if 1e-4 <= abs(value) < 1e16:
+        return repr(value)  # the same shortest digits, in fixed notation
+    sign = "-" if value < 0 else ""
+    digits_tuple = Decimal(repr(abs(value))).normalize().as_tuple()
+    digits = "".join(str(d) for d in digits_tuple.digits)
+    k = len(digits)
+    n = int(digits_tuple.exponent) + k
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + digits
+    exponent = n - 1
+    mantissa = digits[0] + ("." + digits[1:] if k > 1 else "")
+    return f"{sign}{mantissa}e{'+' if exponent >= 0 else '-'}{abs(exponent)}"
+
+
+def _local_ms(year: int, month: int, day: int) -> float:
+    """new Date(year, month - 1, day) in the local zone (months and days roll over)."""
+    if 0 <= year <= 99:
+        year += 1900
+    year += (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    try:
+        moment = datetime(year, month, 1, tzinfo=LOCAL_TZ) + timedelta(days=day - 1)
+    except (ValueError, OverflowError):
+        return NAN
+    moment = moment.replace(tzinfo=None).replace(tzinfo=LOCAL_TZ)
+    return (moment - EPOCH).total_seconds() * 1000
+
+
+def parse_js_datetime(text: str) -> float:
+    """new Date(text) for ISO 8601 date-times (no offset: local time); else NaN."""
+    match = _ISO_DATETIME.match(text)
+    if not match:
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", text):  # a date alone is UTC midnight in JS
+            try:
+                return (
+                    datetime.fromisoformat(text + "T00:00:00+00:00") - EPOCH
+                ).total_seconds() * 1000
+            except ValueError:
+                return NAN
+        return NAN
+    year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
+    second = int(match.group(6) or 0)
+    fraction = (match.group(7) or "0")[:3].ljust(3, "0")
+    zone = match.group(8)
+    try:
+        if zone is None:
+            moment = datetime(year, month, day, hour, minute, second, tzinfo=LOCAL_TZ)
+        else:
+            offset = "+00:00" if zone == "Z" else zone
+            moment = datetime.fromisoformat(
+                f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}{offset}"
+            )
+    except ValueError:
+        return NAN
+    return (moment - EPOCH).total_seconds() * 1000 + int(fraction)
+
+
+def date_string_to_days(text: str) -> float:
+    """utils/date.js dateStringToDays."""
+    if text.find("T") > 0:
+        return parse_js_datetime(text) / MS_PER_DAY
+    parts = text.split("-")
+    numbers = [js_number(p) for p in parts[:3]]
+    while len(numbers) < 3:
+        numbers.append(NAN)
+    if any(n != n or math.isinf(n) for n in numbers):
+        return NAN
+    year, month, day = (int(n) for n in numbers)
+    return _local_ms(year, month, day) / MS_PER_DAY
+
+
+def _valid_date(year: str, month: str, day: str) -> bool:
+    try:
+        y, m, d = int(year), int(month), int(day)
+    except ValueError:
+        return False
+    if not 1 <= m <= 12 or d <= 0:
+        return False
+    if m == 2:
+        days = 29 if (y % 4 == 0 and y % 100) or y % 400 == 0 else 28
+    else:
+        days = 30 if m in (4, 6, 9, 11) else 31
+    return d <= days
+
+
+def as_date(value: Any) -> XDate:
+    """openrosa-extensions.js asDate."""
+    if isinstance(value, XDate):
+        return value
+    if isinstance(value, bool):
+        return XDate(NAN)
+    if isinstance(value, float):
+        return XDate(value * MS_PER_DAY)
+    text = as_string(value)
+    if text == "":
+        return XDate(NAN, blank=True)
+    if RAW_NUMBER.match(text):
+        return XDate(int(text.split(".")[0]) * MS_PER_DAY)
+    if DATE_STRING.match(text):
+        time_part = None
+        if "T" in text:
+            index = text.index("T")
+            time_part, text = text[index:], text[:index]
+        parts = text.split("-")
+        if len(parts) >= 3 and _valid_date(parts[0], parts[1], parts[2]):
+            stamp = f"{int(parts[0]):04d}-{int(parts[1]):02d}-{int(parts[2]):02d}"
+            if time_part is None:
+                return XDate(_local_ms(int(parts[0]), int(parts[1]), int(parts[2])))
+            return XDate(parse_js_datetime(stamp + time_part))
+    return XDate(parse_js_datetime(text))
+
+
+def date_to_days(value: XDate) -> float:
+    return value.ms / MS_PER_DAY
+
+
+def iso_local(value: XDate) -> str:
+    """date-extensions.js toISOLocalString: local time with its offset; midnight: the date."""
+    if value.blank:
+        return ""
+    if not value.valid():
+        return "Invalid Date"
+    moment = value.local()
+    offset = moment.strftime("%z")
+    text = (
+        moment.strftime("%Y-%m-%dT%H:%M:%S")
+        + f".{moment.microsecond // 1000:03d}"
+        + f"{offset[:3]}:{offset[3:]}"
+    )
+    if "T00:00:00.000" in text:
+        return text.split("T")[0]
+    return text
+
+
+def as_string(value: Any) -> str:
+    """xpath-cast.js asString."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is list:
+        return value[0].text() if value else ""
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is float:
+        return js_number_string(value)
+    if kind is XDate:
+        return re.sub(r"T00:00:00\.000.*", "", iso_local(value))
+    if value is None:
+        return ""
+    return value.text()  # a single node
+
+
+def as_number(value: Any) -> float:
+    """xpath-cast.js asNumber."""
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is bool:
+        return 1.0 if value else 0.0
+    if kind is XDate:
+        return date_to_days(value)
+    text = js_trim(as_string(value))
+    if text == "":
+        return NAN
+    if DATE_STRING.match(text):
+        return date_string_to_days(text)
+    return js_number(text)
+
+
+_PLAIN_NUMBER = re.compile(r"-?\d{1,15}(?:\.\d{1,15})?")
+
+
+def text_number(text: str) -> float:
+    """asNumber of a node with this text: trimmed, '' is NaN, a date is its days."""
+    if _PLAIN_NUMBER.fullmatch(text):
+        return float(text)
+    text = js_trim(text)
+    if text == "":
+        return NAN
+    if DATE_STRING.match(text):
+        return date_string_to_days(text)
+    return js_number(text)
+
+
+def as_boolean(value: Any) -> bool:
+    """xpath-cast.js asBoolean."""
+    kind = type(value)
+    if kind is bool:
+        return value
+    if kind is list:
+        return bool(value)
+    if kind is float:
+        return value == value and value != 0
+    if kind is str:
+        return value != ""
+    if kind is XDate:
+        return value.valid()
+    return js_trim(value.text()) != ""  # a single node
+
+
+def today() -> XDate:
+    now = datetime.now(LOCAL_TZ)
+    return XDate(_local_ms(now.year, now.month, now.day))
+
+
+def now() -> XDate:
+    return XDate((datetime.now(UTC) - EPOCH).total_seconds() * 1000)
+
+
+def as_text(value: Any) -> str:
+    """An answer as the text of its instance node (how the phone writes it into the XForm)."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if value is None:
+        return ""
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return js_number_string(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is list:
+        return " ".join(str(v) for v in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return ""

@@ -1,0 +1,105 @@
+// The markdown ODK allows in labels and hints, built as DOM nodes (never HTML from data):
+// # headings, **bold** / __bold__, *italic* / _italic_, [links](https://...), line breaks,
+// backslash escapes, and ${name} outputs. An output's value is inserted as text after the
+// markdown is read, so an answer holding `**` or `<img ...>` shows as typed. ODK's
+// <span style="..."> tags are dropped (their text stays); any other tag shows as text.
+
+const SAFE_LINK = /^(https?:|mailto:|tel:)/i;
+const OUTPUT = /\$\{([A-Za-z_][\w.-]*)\}/g;
+// Private-use characters mark where an output goes; stripped from the text before reading.
+const OPEN = "\uE000";
+const CLOSE = "\uE001";
+
+function textWithOutputs(text, values) {
+  const nodes = [];
+  const parts = text.split(new RegExp(`${OPEN}([^${CLOSE}]*)${CLOSE}`, "u"));
+  parts.forEach((part, index) => {
+    if (index % 2) {
+      const span = document.createElement("span");
+      span.className = "output";
+      span.dataset.output = part;
+      span.textContent = values?.[part] ?? "";
+      nodes.push(span);
+    } else if (part) {
+      nodes.push(document.createTextNode(part));
+    }
+  });
+  return nodes;
+}
+
+// Inline: escapes, links, strong, emphasis; everything else is text.
+const INLINE = /\\([\\`*_{}[\]()#+\-.!<>])|\[([^\]]+)\]\(([^)\s]+)\)|\*\*(.+?)\*\*|__(.+?)__|\*(?!\s)(.+?)\*|(?<![\p{L}\p{N}])_(?!\s)(.+?)_(?![\p{L}\p{N}])/gu;
+
+function inline(text, values) {
+  const nodes = [];
+  let last = 0;
+  for (const match of text.matchAll(INLINE)) {
+    if (match.index > last) nodes.push(...textWithOutputs(text.slice(last, match.index), values));
+    const [, escaped, linkText, href, strong1, strong2, em1, em2] = match;
+    if (escaped !== undefined) {
+      nodes.push(document.createTextNode(escaped));
+    } else if (linkText !== undefined) {
+      if (SAFE_LINK.test(href)) {
+        const anchor = document.createElement("a");
+        anchor.href = href;
+        anchor.target = "_blank";
+        anchor.rel = "noopener noreferrer";
+        anchor.append(...inline(linkText, values));
+        nodes.push(anchor);
+      } else {
+        nodes.push(...inline(linkText, values));
+      }
+    } else {
+      const element = document.createElement(strong1 !== undefined || strong2 !== undefined ? "strong" : "em");
+      element.append(...inline(strong1 ?? strong2 ?? em1 ?? em2, values));
+      nodes.push(element);
+    }
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) nodes.push(...textWithOutputs(text.slice(last), values));
+  return nodes;
+}
+
+/**
+ * A label or hint as a DocumentFragment: `text` is the form's text (markdown, ${name}
+ * outputs), `values` the outputs' values by name.
+ */
+export function renderMarkdown(text, values = {}) {
+  const fragment = document.createDocumentFragment();
+  if (!text) return fragment;
+  const marked = String(text)
+    .replace(/[\uE000\uE001]/g, "")
+    .replace(/<\/?span(\s[^<>]*)?>/gi, "")
+    .replace(OUTPUT, (_, name) => `${OPEN}${name}${CLOSE}`);
+  const lines = marked.split(/\r?\n/);
+  let paragraph = [];
+  const flush = () => {
+    if (!paragraph.length) return;
+    paragraph.forEach((line, index) => {
+      if (index) fragment.append(document.createElement("br"));
+      fragment.append(...inline(line, values));
+    });
+    paragraph = [];
+  };
+  for (const line of lines) {
+    const heading = /^(#{1,6})\s+(.*)$/.exec(line);
+    if (heading) {
+      flush();
+      const element = document.createElement(`h${Math.min(6, heading[1].length + 2)}`);
+      element.className = "md-heading";
+      element.append(...inline(heading[2], values));
+      fragment.append(element);
+    } else {
+      paragraph.push(line);
+    }
+  }
+  flush();
+  return fragment;
+}
+
+/** The text of a label with its outputs filled in and markdown marks removed (titles, lists). */
+export function plainText(text, values = {}) {
+  const holder = document.createElement("div");
+  holder.append(renderMarkdown(text, values));
+  return holder.textContent;
+}
