@@ -599,3 +599,77 @@ def test_a_layer_name_is_written_as_json() -> None:
 
     name = '{{7*7}}"</title>\\'
     assert json.loads(asyncio.run(collect(name)))["name"] == name
+
+
+def roster_form(path: Path) -> None:
+    """A form with a household roster (a repeat) whose members' names are personal."""
+    workbook = Workbook()
+    survey = workbook.active
+    assert survey is not None
+    survey.title = "survey"
+    survey.append(["type", "name", "label::Tiếng Việt (vi)", "label::English (en)", "personal"])
+    survey.append(["text", "hh_name", "Tên chủ hộ", "Head's name", "yes"])
+    survey.append(["integer", "size", "Số người", "Household size", None])
+    survey.append(["begin_repeat", "members", "Thành viên", "Members", None])
+    survey.append(["text", "member_name", "Họ tên", "Name", "yes"])
+    survey.append(["integer", "age", "Tuổi", "Age", None])
+    survey.append(["image", "member_photo", "Ảnh", "Photo", None])
+    survey.append(["end_repeat", None, None, None, None])
+    workbook.create_sheet("choices").append(["list_name", "name", "label::English (en)"])
+    settings = workbook.create_sheet("settings")
+    settings.append(["form_title", "form_id", "version", "default_language"])
+    settings.append(["Hộ và thành viên / Roster", "roster", "2026120201", "Tiếng Việt (vi)"])
+    workbook.save(path)
+
+
+def test_a_roster_exports_as_json_text_without_names(
+    database_url: str, town: Town, tmp_path: Path
+) -> None:
+    """A repeat loaded from a real XLSForm: one column of JSON text, members' names and
+    photos left out; GDAL reads it as a string."""
+    forms_dir = tmp_path / "forms"
+    forms_dir.mkdir()
+    roster_form(forms_dir / "roster.xlsx")
+    answers = {
+        "hh_name": "Chủ Hộ Bí Mật",
+        "size": 2,
+        "members": [
+            {"member_name": "Con Bí Mật", "age": 3, "member_photo": "con.jpg"},
+            {"member_name": "Mẹ Bí Mật", "age": 30},
+        ],
+    }
+    survey_id = uuid.uuid4()
+    with town.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO household_surveys (id, city_id, form_id, form_version, collected_at, "
+                "status, answers, content_hash, geom) SELECT :id, id, 'roster', '2026120201', "
+                "now(), 'approved', CAST(:answers AS jsonb), 'x', "
+                "ST_SetSRID(ST_MakePoint(108.474, 15.571), 4326) FROM cities WHERE slug = 'tam-ky'"
+            ),
+            {"id": survey_id, "answers": json.dumps(answers)},
+        )
+    settings = Settings(database_url=database_url, forms_dir=forms_dir)
+    try:
+        with TestClient(create_app(settings), headers=town.client.headers) as client:
+            response = client.get(f"{EXPORT}/forms/roster.geojson?city=tam-ky")
+    finally:
+        with town.engine.begin() as connection:
+            connection.execute(
+                text("DELETE FROM household_surveys WHERE id = :id"), {"id": survey_id}
+            )
+    assert response.status_code == 200, response.text
+    (feature,) = response.json()["features"]
+    properties = feature["properties"]
+    assert properties["size"] == 2 and "hh_name" not in properties
+    assert json.loads(properties["members"]) == [{"age": 3}, {"age": 30}]
+    for secret in ("Bí Mật", "con.jpg"):
+        assert secret not in response.text
+    path = tmp_path / "roster.geojson"
+    path.write_bytes(response.content)
+    assert (
+        "members: String"
+        in subprocess.run(
+            ["ogrinfo", "-ro", "-al", "-so", str(path)], capture_output=True, text=True, check=True
+        ).stdout
+    )
