@@ -34,7 +34,11 @@ class SubmissionIn(BaseModel):
     )
     collector: str | None = None
     city: str | None = Field(default=None, description="City slug; found from the point if absent")
-    location: LocationIn
+    location: LocationIn | None = Field(
+        default=None,
+        description="Required when the form has a geopoint question; a survey of a form "
+        "without one is sent without a location",
+    )
     answers: dict[str, Any]
 
 
@@ -74,7 +78,7 @@ class SubmissionRecord(BaseModel):
     city: str | None
     ward: PlaceRef | None
     settlement: PlaceRef | None
-    location: LocationOut
+    location: LocationOut | None = Field(description="None: a form without a geopoint question")
     answers: dict[str, Any] | None = Field(
         default=None, description="Answers without personal fields (GET only)"
     )
@@ -154,7 +158,9 @@ def record_out(record: dict[str, Any]) -> dict[str, Any]:
         "settlement": {"id": record["settlement_id"], "name": record["settlement_name"]}
         if record["settlement_id"] is not None
         else None,
-        "location": {
+        "location": None
+        if record["lat"] is None
+        else {
             "lat": record["lat"],
             "lon": record["lon"],
             "accuracy_m": record["gps_accuracy_m"],

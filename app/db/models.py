@@ -106,8 +106,9 @@ class HouseholdSurvey(Base):
     location_manual: Mapped[bool] = mapped_column(Boolean, server_default=false())
     answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # NULL: a survey of a form without a geopoint question (sent without a location).
     geom: Mapped[Any] = mapped_column(
-        Geometry("POINT", srid=SRID, spatial_index=True), nullable=False
+        Geometry("POINT", srid=SRID, spatial_index=True), nullable=True
     )
 
 

@@ -56,8 +56,8 @@ class PreparedSubmission:
     collected_at: datetime
     collector: str | None
     city: str | None
-    lat: float
-    lon: float
+    lat: float | None  # None: a survey of a form without a geopoint, sent without a location
+    lon: float | None
     accuracy_m: float | None
     altitude_m: float | None
     answers: dict[str, Any]
@@ -264,7 +264,11 @@ def content_hash(prepared: PreparedSubmission) -> str:
 
 
 def _hashed_location(
-    lat: float, lon: float, accuracy: float | None, altitude: float | None, manual: bool
+    lat: float | None,
+    lon: float | None,
+    accuracy: float | None,
+    altitude: float | None,
+    manual: bool,
 ) -> list[float | bool | None]:
     """The location as hashed; `manual` only when true, so that the hash of every survey
     stored before the flag existed stays the same."""
@@ -338,7 +342,13 @@ def prepare_submission(
     clock_skew = _clock_skewed(raw, collected_at, now, future_tolerance, problems)
     collector = _short_text(raw, "collector", problems)
     city = _short_text(raw, "city", problems)
-    lat, lon, accuracy, altitude = _location(raw.get("location"), problems)
+    raw_location = raw.get("location")
+    lat: float | None = None
+    lon: float | None = None
+    accuracy: float | None = None
+    altitude: float | None = None
+    if raw_location is not None:
+        lat, lon, accuracy, altitude = _location(raw_location, problems)
     manual = _location_manual(raw.get("location"), problems)
     answers = raw.get("answers")
     if not isinstance(answers, dict):
@@ -357,13 +367,16 @@ def prepare_submission(
             field = "form_version" if exc.code == "unknown_form_version" else "form_id"
             problems.append(Problem(field, exc.code, exc.params))
     normalised: dict[str, Any] = {}
+    if raw_location is None and (form is None or form.geopoint_question is not None):
+        # Only a form without a geopoint question takes a survey without a location.
+        problems.append(Problem("location", "missing", {"expected": "{lat, lon}"}))
     if form is not None:
         point_question = form.geopoint_question
         # The survey's location travels beside the answers and is the form's geopoint (a bad
         # location is reported above, as location.*); it is stored as the geometry.
         given = (
             None
-            if point_question is None
+            if point_question is None or lat is None
             else {point_question.name: f"{lat} {lon} {altitude or 0} {accuracy or 0}"}
         )
         normalised, answer_problems = validate_answers(form, answers, given=given)

@@ -203,8 +203,18 @@ function refreshSessionBanner() {
   root.querySelector("#session-expired")?.replaceWith(sessionBanner(ui));
 }
 
+// The survey last shown in the editor: when the editor is left, a survey reopened from the
+// outbox and not changed waits again (leftEditor).
+let inEditor = null;
+
 function render() {
   releaseGps(); // the GPS widget, if on the new screen, starts its own watch
+  if (app.view === "survey" && app.survey) {
+    inEditor = app.survey.id;
+  } else if (inEditor) {
+    leftEditor(inEditor);
+    inEditor = null;
+  }
   document.title = t("app_title");
   if (!auth.hasToken()) app.view = "signin"; // the surveys on the phone stay, unseen till then
   const views = {
@@ -284,6 +294,7 @@ function surveyCard(survey) {
     h("div", { class: "card-head" }, h("strong", {}, surveyTitle(survey)), statusBadge(survey.status)),
     h("div", { class: "muted small" },
       survey.collected_at ? t("finished", { time: shortTime(survey.collected_at) }) : t("started", { time: shortTime(survey.started_at) })),
+    db.reopenedDraft(survey) ? h("div", { class: "small warning draft-again" }, t("draft_again")) : null,
     reviewLines(survey),
     correctButton(survey),
     editable(survey)
@@ -390,6 +401,30 @@ async function clearSent() {
     noteStorage(error);
   }
   render();
+}
+
+// ---------------------------------------------------------------- leaving a reopened survey
+
+/**
+ * The editor was left (Exit, Home, another tab's change): a survey reopened from the outbox
+ * waits again when nothing changed; changed, it is a draft until it is finished again, and
+ * the volunteer is told so.
+ */
+async function leftEditor(id, quietly = false) {
+  try {
+    const survey = await db.getSurvey(id);
+    if (!db.reopenedDraft(survey)) return;
+    if (await db.restoreWaiting(id)) {
+      if (!quietly) app.notice = t("still_waiting");
+      if (navigator.onLine && auth.hasToken()) syncNow();
+    } else if (!quietly) {
+      app.notice = t("left_draft_again");
+    }
+  } catch (error) {
+    noteStorage(error);
+    return;
+  }
+  if (app.view === "home" || app.view === "outbox") render();
 }
 
 // ---------------------------------------------------------------- a survey, read-only
@@ -622,12 +657,23 @@ async function start() {
   });
   window.addEventListener("online", () => { onNetworkChange(); syncNow(); });
   window.addEventListener("offline", () => onNetworkChange());
+  // A phone keeps the app open for days: sent surveys leave it by age when it is looked at.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") tidy();
+  });
   // An enrolment link opened while the app is open changes only the address's fragment.
   window.addEventListener("hashchange", () => {
     const again = takeEnrolmentCode();
     if (again) enrolWith(again);
   });
   app.view = !auth.hasToken() ? "signin" : collector() ? "home" : "settings";
+  // The app was closed in the editor: a survey reopened from the outbox and left unchanged
+  // waits again.
+  try {
+    for (const survey of (await db.allSurveys()).filter(db.reopenedDraft)) await leftEditor(survey.id, true);
+  } catch (error) {
+    noteStorage(error);
+  }
   render();
   document.documentElement.dataset.appReady = "yes";
   registerServiceWorker();

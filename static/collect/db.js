@@ -158,22 +158,65 @@ export function saveSurvey(survey) {
   });
 }
 
+/** JSON with the keys of every object sorted: equal for equal content, whatever the order. */
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** What a survey says (its answers and location), to tell whether an edit changed it. */
+export function contentOf(survey) {
+  return canonical([survey.answers ?? {}, survey.location ?? null]);
+}
+
 /**
- * Reopen a survey for editing: a waiting survey becomes a draft again, unless the server
- * may have it (then it stays as it is). Resolves with the stored survey after the change.
+ * Reopen a survey for editing: a waiting survey becomes a draft again (so that no sync
+ * sends it while it changes), unless the server may have it (then it stays as it is). It
+ * keeps what it said when it was reopened (`reopened`): left unchanged, it waits again
+ * (restoreWaiting). Resolves with the stored survey after the change.
  */
 export async function reopenSurvey(id) {
   const survey = await transact("surveys", "readwrite", (store, fail, out) => {
     request(store.get(id), (current) => {
       out.value = current;
       if (!current || current.locked || current.status !== "pending") return;
-      const reopened = { ...current, status: "draft", rev: (current.rev ?? 0) + 1, updated_at: new Date().toISOString() };
+      const reopened = {
+        ...current, status: "draft", reopened: { content: contentOf(current) },
+        rev: (current.rev ?? 0) + 1, updated_at: new Date().toISOString(),
+      };
       store.put(reopened);
       out.value = reopened;
     }, fail);
   });
   notifyOtherTabs();
   return survey;
+}
+
+/** True for a waiting survey reopened and not finished again (a draft until it is). */
+export function reopenedDraft(survey) {
+  return survey?.status === "draft" && Boolean(survey.reopened) && Boolean(survey.body);
+}
+
+/**
+ * A survey reopened from the outbox and left without a change waits again, with the content
+ * it was finished with (its `body`, never restamped). Resolves with true when it does, false
+ * when it changed (it stays a draft, to be finished again) or is not such a survey.
+ */
+export async function restoreWaiting(id) {
+  const restored = await transact("surveys", "readwrite", (store, fail, out) => {
+    out.value = false;
+    request(store.get(id), (current) => {
+      if (!reopenedDraft(current) || current.locked || contentOf(current) !== current.reopened.content) return;
+      const { reopened: _reopened, ...kept } = current;
+      store.put({ ...kept, status: "pending", rev: (current.rev ?? 0) + 1, updated_at: new Date().toISOString() });
+      out.value = true;
+    }, fail);
+  });
+  if (restored) notifyOtherTabs();
+  return restored;
 }
 
 /**
@@ -188,7 +231,17 @@ export function claimForSending(ids, now, bodyOf) {
     for (const id of ids) {
       request(store.get(id), (current) => {
         if (!current || current.status !== "pending") return;
-        const claimed = { ...current, body: current.body ?? bodyOf(current), locked: true, attempted_at: now };
+        let body = current.body;
+        try {
+          body = body ?? bodyOf(current);
+        } catch (error) {
+          // One survey the phone cannot put into words never holds up the others: it fails
+          // on its own, with the reason, and stays editable.
+          const errors = [{ field: "", code: "phone_error", message: String(error?.message ?? error) }];
+          store.put({ ...current, status: "failed", errors, locked: false });
+          return;
+        }
+        const claimed = { ...current, body, locked: true, attempted_at: now };
         store.put(claimed);
         out.value.push(claimed);
       }, fail);

@@ -52,21 +52,22 @@ function scheduleRetry() {
 
 /** The content of one survey as POST /api/v1/submissions takes it (kept as survey.body). */
 export function submissionBody(survey) {
-  const location = { lat: survey.location.lat, lon: survey.location.lon };
-  if (survey.location.accuracy_m !== null && survey.location.accuracy_m !== undefined) {
-    location.accuracy_m = survey.location.accuracy_m;
-  }
-  if (survey.location.altitude_m !== null && survey.location.altitude_m !== undefined) {
-    location.altitude_m = survey.location.altitude_m;
-  }
   const body = {
     id: survey.id,
     form_id: survey.form_id,
     form_version: survey.form_version,
     collected_at: survey.collected_at,
-    location,
     answers: survey.payload,
   };
+  // A form without a geopoint question has no location: the survey is sent without one.
+  const where = survey.location;
+  if (where && Number.isFinite(where.lat) && Number.isFinite(where.lon)) {
+    const location = { lat: where.lat, lon: where.lon };
+    for (const key of ["accuracy_m", "altitude_m", "manual"]) {
+      if (where[key] !== null && where[key] !== undefined) location[key] = where[key];
+    }
+    body.location = location;
+  }
   if (survey.collector) body.collector = survey.collector;
   return body;
 }
@@ -176,9 +177,35 @@ async function settle(outcomes, result) {
   }
 }
 
-function networkOrServer(error, result) {
+/** True for a request that never got an answer: no connection, or it timed out. */
+export function isNetworkFailure(error) {
+  if (!navigator.onLine) return true;
+  if (error?.name === "AbortError" || error?.name === "TimeoutError") return true;
+  // fetch() rejects with a TypeError only when the request could not be made or answered.
+  return error?.name === "TypeError" && /fetch|network|load failed/i.test(error?.message ?? "");
+}
+
+/** A server error (5xx) answered to a request: retried later. */
+class ServerTrouble extends Error {
+  constructor(status) {
+    super(`server ${status}`);
+    this.name = "ServerTrouble";
+    this.status = status;
+  }
+}
+
+/** Note why a request failed: "no connection" only when it was one, else what it was. */
+function requestFailed(error, result) {
   if (error instanceof auth.SignInRequired || error instanceof auth.NotAllowed) throw error;
-  result.error = "network";
+  if (error instanceof ServerTrouble) {
+    result.error = "server";
+    result.status = error.status;
+  } else if (isNetworkFailure(error)) {
+    result.error = "network";
+  } else {
+    result.error = "phone";
+    result.detail = String(error?.message ?? error);
+  }
 }
 
 async function sendWaiting(result, user) {
@@ -192,7 +219,7 @@ async function sendWaiting(result, user) {
     try {
       answer = await post(batch);
     } catch (error) {
-      networkOrServer(error, result);
+      requestFailed(error, result);
       return;
     }
     if (answer.status >= 500 || answer.status === 0 || (answer.status === 200 && !answer.body?.results)) {
@@ -234,7 +261,7 @@ async function sendCorrection(survey, result) {
       answer = await putCorrection(claimed, false);
     }
   } catch (error) {
-    networkOrServer(error, result);
+    requestFailed(error, result);
     return false;
   }
   if (answer.status >= 500 || answer.status === 0) {
@@ -262,7 +289,7 @@ async function uploadPhotos(result, user) {
           body: blob,
           signal: timeout(),
         });
-        if (response.status >= 500) throw new Error(`server ${response.status}`);
+        if (response.status >= 500) throw new ServerTrouble(response.status);
         accepted = response.status < 400;
         if (!accepted) error = (await response.json().catch(() => ({}))).detail ?? String(response.status);
       } else {
@@ -282,7 +309,8 @@ async function uploadPhotos(result, user) {
 /** Let sent surveys leave the phone by age (never an unsent one). */
 export async function tidy() {
   try {
-    await db.purgeSent(new Date(), SENT_ANSWERS_DAYS, SENT_RECORD_DAYS);
+    // The lists on screen follow (they were drawn before, with the answers still there).
+    if (await db.purgeSent(new Date(), SENT_ANSWERS_DAYS, SENT_RECORD_DAYS)) publish();
   } catch (error) {
     console.warn("sent surveys not tidied", error);
   }
@@ -303,9 +331,8 @@ async function runOnce() {
       try {
         await uploadPhotos(result, session.user);
       } catch (error) {
-        if (error instanceof auth.SignInRequired || error instanceof auth.NotAllowed) throw error;
         if (db.isQuotaError(error)) result.storageFull = true;
-        else result.error = "network";
+        else requestFailed(error, result);
       }
     }
     if (!result.error) result.reviewed = await fetchReviews(session.user);

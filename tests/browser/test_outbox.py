@@ -528,3 +528,116 @@ def test_a_new_app_version_reaches_a_phone_that_has_the_old_one(
         assert uncaught(page) == []
     finally:
         context.close()
+
+
+def test_a_waiting_survey_opened_and_left_unchanged_still_waits_and_a_changed_one_says_draft(
+    phone_context: BrowserContext, phone: Page, sync_engine: Engine
+) -> None:
+    open_app(phone)
+    phone_context.set_offline(True)
+    fill_household(phone)
+    (first,) = surveys_on(phone)
+    card = phone.locator(".survey-card")
+    # Opened and left with Exit, then with the home button, without a change: still waiting.
+    for leave in ("#exit-survey", "#home-button"):
+        card.locator("button.edit").click()
+        expect(phone.locator("#app")).to_have_attribute("data-view", "survey")
+        phone.click(leave)
+        expect(card).to_have_attribute("data-status", "pending")
+        expect(phone.locator("#notice")).to_contain_text("vẫn chờ gửi")
+        expect(card.locator(".draft-again")).to_have_count(0)
+        (again,) = surveys_on(phone)
+        assert (again["status"], again["body"]) == ("pending", first["body"])
+    # Changed and left: a draft again, and the card and the notice say it must be finished.
+    card.locator("button.edit").click()
+    phone.check('input[name="cdf_loan"][value="yes"]')
+    phone.click("#exit-survey")
+    expect(card).to_have_attribute("data-status", "draft")
+    expect(phone.locator("#notice")).to_contain_text("bản nháp")
+    expect(card.locator(".draft-again")).to_contain_text("Hoàn thành lại")
+    phone_context.set_offline(False)
+    phone.click("#outbox-button")
+    phone.click("#sync-now")
+    expect(phone.locator("#sync-status")).to_have_attribute("data-state", "idle")
+    assert stored(sync_engine) == []  # a draft is never sent
+    # Finished again: sent, with the change and the time of the first finish.
+    phone.click("#home-button")
+    card.locator("button.edit").click()
+    expect(phone.locator("#app")).to_have_attribute("data-view", "survey")
+    to_last_screen(phone)
+    phone.click("#finish")
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    phone.click("#outbox-button")
+    expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+    (row,) = stored(sync_engine)
+    assert row["answers"]["cdf_loan"] == "yes"
+    (sent,) = surveys_on(phone)
+    assert sent["collected_at"] == first["collected_at"]
+    assert uncaught(phone) == []
+
+
+def test_sent_surveys_leave_the_phone_as_days_pass_and_at_once_by_hand(
+    phone_context: BrowserContext, phone: Page, sync_engine: Engine
+) -> None:
+    now = datetime.datetime.now(datetime.UTC)
+    phone.clock.install(time=now)
+    open_app(phone)
+    photo = io.BytesIO()
+    Image.new("RGB", (320, 240), (90, 140, 60)).save(photo, format="JPEG")
+    phone.click("#new-survey")
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    for answers in HOUSEHOLD_SCREENS:
+        next_screen(phone)
+        fill_screen(phone, answers)
+    phone.set_input_files(
+        'input[type="file"][name="photo"]',
+        files=FilePayload(name="house.jpg", mimeType="image/jpeg", buffer=photo.getvalue()),
+    )
+    expect(phone.locator(".photo-preview")).to_be_visible()
+    phone.click("#finish")
+    phone.click("#outbox-button")
+    expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_attribute(
+        "data-photos", "uploaded"
+    )
+    (row,) = stored(sync_engine)
+    shutil.rmtree(Settings().media_dir / row["id"], ignore_errors=True)
+    phone_context.set_offline(True)
+    phone.click("#home-button")
+    fill_household(phone)  # never sent: it stays whatever the time
+    # Six days on, all is there; eight days on, the sent survey's answers and photos are gone.
+    phone.clock.set_system_time(now + datetime.timedelta(days=6))
+    phone.reload()
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    phone.wait_for_timeout(500)
+    assert all(not s.get("purged_at") for s in surveys_on(phone))
+    phone.clock.set_system_time(now + datetime.timedelta(days=8))
+    phone.reload()
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    wait_for(phone, lambda: any(s.get("purged_at") for s in surveys_on(phone)))
+    sent, waiting = sorted(surveys_on(phone), key=lambda s: s["status"] != "sent")
+    assert sent["status"] == "sent"
+    assert not {"answers", "payload", "body", "location"} & set(sent)
+    assert "Nguyễn Thị Hoa" not in str(sent)
+    assert phone.evaluate(PHOTO_KEYS) == []
+    assert waiting["status"] == "pending" and waiting["answers"]["head_name"] == "Nguyễn Thị Hoa"
+    expect(phone.locator('.survey-card[data-status="sent"]')).to_contain_text("đã được xóa")
+    # Thirty-one days on, its record is gone too; the unsent survey stays.
+    phone.clock.set_system_time(now + datetime.timedelta(days=31))
+    phone.reload()
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    wait_for(phone, lambda: len(surveys_on(phone)) == 1)
+    assert surveys_on(phone)[0]["status"] == "pending"
+    # By hand, at once: sent surveys go, the one not sent never does.
+    phone_context.set_offline(False)
+    phone.click("#outbox-button")
+    expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+    phone_context.set_offline(True)
+    phone.click("#home-button")
+    fill_household(phone)
+    phone.click("#outbox-button")
+    phone.once("dialog", lambda dialog: dialog.accept())
+    phone.click("#clear-sent")
+    expect(phone.locator(".outbox-item")).to_have_count(1)
+    expect(phone.locator("#notice")).to_contain_text("1")
+    assert [s["status"] for s in surveys_on(phone)] == ["pending"]
+    assert uncaught(phone) == []

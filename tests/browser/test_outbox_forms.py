@@ -1,0 +1,108 @@
+"""The outbox with more than one form on the phone: a form without a location, a survey the
+server refuses beside good ones, and what the status line says (real Chromium, real server)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import Engine, text
+
+from app.settings import REPO_ROOT
+from bench.common import uvicorn_server
+from tests.browser.conftest import PHONE, TAM_KY, PhoneAccount, record_console_errors, sign_in_phone
+from tests.browser.test_collect import HOUSEHOLD_SCREENS, fill_screen, next_screen, open_app
+from tests.phone_forms import VISIT_FORM_ID, write_visit_form
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
+
+
+@pytest.fixture(scope="module")
+def two_forms_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app under uvicorn with the household form and a form without a geopoint."""
+    forms_dir = tmp_path_factory.mktemp("outbox-forms") / "forms"
+    forms_dir.mkdir()
+    shutil.copy(REPO_ROOT / "forms" / "household.xlsx", forms_dir / "household.xlsx")
+    write_visit_form(forms_dir / "visit_note.xlsx")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FORMS_DIR", str(forms_dir))
+        with uvicorn_server("app.main:create_app", database_url) as (base, _pid):
+            yield base
+
+
+@pytest.fixture
+def two_forms_phone(
+    browser: Browser, two_forms_server: str, volunteer: PhoneAccount
+) -> Iterator[tuple[BrowserContext, Page]]:
+    context = browser.new_context(
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        locale="vi-VN",
+        geolocation=TAM_KY,
+        permissions=["geolocation"],
+        base_url=two_forms_server,
+        service_workers="allow",
+    )
+    sign_in_phone(context, volunteer)
+    page = context.new_page()
+    record_console_errors(page)
+    yield context, page
+    context.close()
+
+
+def fill_visit(page: Page) -> None:
+    """From the home screen, fill and finish one meeting note (no location asked)."""
+    page.click(f"#new-{VISIT_FORM_ID}")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    page.fill('section.question[data-name="meeting_place"] input', "Nhà văn hoá tổ 3")
+    page.fill('section.question[data-name="people_present"] input', "12")
+    page.click("#finish")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+
+
+def fill_household_of_two(page: Page) -> None:
+    """From the home screen (two forms offered), fill and finish one household survey."""
+    page.click("#new-household")
+    expect(page.locator(".gps")).to_have_attribute("data-state", "fix")
+    next_screen(page)
+    for index, answers in enumerate(HOUSEHOLD_SCREENS):
+        fill_screen(page, answers)
+        if index < len(HOUSEHOLD_SCREENS) - 1:
+            next_screen(page)
+    page.click("#finish")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+
+
+def stored_forms(engine: Engine) -> list[tuple[str, bool]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT form_id, geom IS NULL FROM household_surveys ORDER BY form_id")
+        )
+        return [(row[0], row[1]) for row in rows]
+
+
+def test_a_form_without_a_location_is_sent_beside_household_surveys(
+    two_forms_phone: tuple[BrowserContext, Page],
+    two_forms_server: str,
+    sync_engine: Engine,
+    volunteer: PhoneAccount,
+) -> None:
+    context, page = two_forms_phone
+    open_app(page)
+    context.set_offline(True)
+    fill_visit(page)
+    fill_household_of_two(page)
+    assert [c.get_attribute("data-status") for c in page.locator(".survey-card").all()] == [
+        "pending",
+        "pending",
+    ]
+    context.set_offline(False)
+    page.click("#outbox-button")
+    expect(page.locator('.outbox-item[data-status="sent"]')).to_have_count(2)
+    expect(page.locator("#sync-status")).to_have_attribute("data-state", "idle")
+    assert stored_forms(sync_engine) == [("household", False), (VISIT_FORM_ID, True)]
+    errors: list[str] = page.console_errors  # type: ignore[attr-defined]
+    assert [e for e in errors if "Failed to load resource" not in e] == []
