@@ -41,6 +41,8 @@ def page_policy(nonce: str | None, image_sources: Iterable[str] = ()) -> str:
         f"script-src {scripts}; "
         "style-src 'self' 'unsafe-inline'; "
         f"img-src {images}; "
+        # The phone plays a recording it keeps before sending it (an object URL of its blob).
+        "media-src 'self' blob:; "
         "connect-src 'self'; "
         "worker-src 'self'; "
         "object-src 'none'; "

@@ -21,6 +21,7 @@ const ASSETS = [
   "/static/collect/editor.js",
   "/static/collect/form.js",
   "/static/collect/gps.js",
+  "/static/collect/map.js",
   "/static/collect/i18n.js",
   "/static/collect/markdown.js",
   "/static/collect/review.js",
@@ -32,6 +33,9 @@ const ASSETS = [
   "/static/collect/icons/icon-192.png",
   "/static/collect/icons/icon-512.png",
   "/static/collect/icons/icon-maskable-512.png",
+  // The geo widgets' map (loaded when a map question is first shown, kept for offline use).
+  "/static/vendor/leaflet-1.9.4/leaflet.js",
+  "/static/vendor/leaflet-1.9.4/leaflet.css",
 ];
 
 async function precache() {
@@ -84,7 +88,8 @@ self.addEventListener("fetch", (event) => {
   if (request.mode === "navigate" && (url.pathname === "/collect" || url.pathname === "/collect/")) {
     event.respondWith(networkFirst(request, "/collect"));
   } else if (url.pathname.startsWith("/static/collect/") || url.pathname === "/collect/manifest.webmanifest"
-    || url.pathname.startsWith("/static/vendor/openrosa-xpath-evaluator-")) { // versioned by its folder
+    || url.pathname.startsWith("/static/vendor/openrosa-xpath-evaluator-") // versioned by its folder
+    || url.pathname.startsWith("/static/vendor/leaflet-")) { // the geo widgets' map, likewise
     event.respondWith(cacheFirst(request));
   }
 });

@@ -133,7 +133,7 @@ def next_screen(page: Page) -> None:
 
 def fill_household(page: Page, shots: bool = False) -> None:
     """From the home screen, fill and finish one household survey."""
-    page.click("#new-survey")
+    page.click("#new-household")
     expect(page.locator("#app")).to_have_attribute("data-view", "survey")
     expect(page.locator(".gps")).to_have_attribute("data-state", "fix")
     expect(page.locator("#gps-accuracy")).to_contain_text("6 m")
@@ -181,7 +181,7 @@ def test_fill_and_send_a_household_survey(
 
 def test_missing_required_answer_shows_the_error_in_vietnamese(phone: Page) -> None:
     open_app(phone)
-    phone.click("#new-survey")
+    phone.click("#new-household")
     expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
     next_screen(phone)
     fill_screen(phone, {"head_phone": "12345", "household_size": "4", "poverty_status": "poor"})
@@ -204,7 +204,7 @@ def test_missing_required_answer_shows_the_error_in_vietnamese(phone: Page) -> N
 
 def test_skip_logic_hides_and_clears_non_relevant_answers(phone: Page) -> None:
     open_app(phone)
-    phone.click("#new-survey")
+    phone.click("#new-household")
     expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
     for answers in [
         {"head_name": "A", "household_size": "2", "poverty_status": "none"},
@@ -226,7 +226,7 @@ def test_skip_logic_hides_and_clears_non_relevant_answers(phone: Page) -> None:
 
 def test_a_draft_survives_a_reload_and_can_be_edited(phone: Page, sync_engine: Engine) -> None:
     open_app(phone)
-    phone.click("#new-survey")
+    phone.click("#new-household")
     expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
     next_screen(phone)
     fill_screen(phone, {"head_name": "Lê Văn Tám", "household_size": "3"})
@@ -301,7 +301,7 @@ def test_photo_is_resized_on_the_phone_and_uploaded_after_the_survey(
     big = io.BytesIO()
     Image.new("RGB", (3000, 2000), (180, 120, 60)).save(big, format="JPEG", quality=90)
     open_app(phone)
-    phone.click("#new-survey")
+    phone.click("#new-household")
     expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
     for answers in HOUSEHOLD_SCREENS:
         next_screen(phone)
@@ -344,7 +344,7 @@ def test_gps_warns_about_poor_accuracy_and_explains_a_denied_permission(
 ) -> None:
     phone_context.set_geolocation({"latitude": 15.5712, "longitude": 108.4741, "accuracy": 35})
     open_app(phone)
-    phone.click("#new-survey")
+    phone.click("#new-household")
     expect(phone.locator("#gps-accuracy")).to_contain_text("35 m")
     expect(phone.locator("#gps-warning")).to_contain_text("Độ chính xác kém")
     screenshot(phone, "gps-poor")
@@ -363,7 +363,7 @@ def test_gps_warns_about_poor_accuracy_and_explains_a_denied_permission(
         page = denied.new_page()
         open_app(page)
         page.click("#lang-toggle")
-        page.click("#new-survey")
+        page.click("#new-household")
         expect(page.locator(".gps")).to_have_attribute("data-state", "denied")
         expect(page.locator("#gps-status")).to_contain_text("not allowed to use your location")
         page.click("#next")

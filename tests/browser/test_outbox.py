@@ -311,7 +311,7 @@ def test_a_draft_edited_in_two_tabs_keeps_the_newer_copy(phone_context: BrowserC
     first = phone_context.new_page()
     record_console_errors(first)
     open_app(first)
-    first.click("#new-survey")
+    first.click("#new-household")
     expect(first.locator(".gps")).to_have_attribute("data-state", "fix")
     next_screen(first)
     fill_screen(first, {"head_name": "Phạm Văn Một"})
@@ -342,7 +342,7 @@ def test_a_full_disk_is_said_on_screen_and_waiting_surveys_can_still_be_sent(
     open_app(phone)
     phone_context.set_offline(True)
     fill_household(phone)  # waits in the outbox
-    phone.click("#new-survey")
+    phone.click("#new-household")
     expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
     next_screen(phone)
     phone.evaluate("window.__diskFull = true")
@@ -392,7 +392,7 @@ def test_sent_photos_and_old_sent_surveys_leave_the_phone_unsent_ones_never(
     wait_for(phone, lambda: phone.evaluate("window.__persistCalls") == 1)
     photo = io.BytesIO()
     Image.new("RGB", (640, 480), (180, 120, 60)).save(photo, format="JPEG")
-    phone.click("#new-survey")
+    phone.click("#new-household")
     expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
     for answers in HOUSEHOLD_SCREENS:
         next_screen(phone)
@@ -584,7 +584,7 @@ def test_sent_surveys_leave_the_phone_as_days_pass_and_at_once_by_hand(
     open_app(phone)
     photo = io.BytesIO()
     Image.new("RGB", (320, 240), (90, 140, 60)).save(photo, format="JPEG")
-    phone.click("#new-survey")
+    phone.click("#new-household")
     expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
     for answers in HOUSEHOLD_SCREENS:
         next_screen(phone)

@@ -138,7 +138,7 @@ def test_an_enrolment_link_signs_the_phone_in_and_its_surveys_carry_the_voluntee
     expect(already_open.locator("#signed-in-as")).to_have_text("Đã đăng nhập: Trần Thị Mai")
     already_open.close()
     screenshot(phone, "signed-in")
-    expect(phone.locator("#new-survey")).to_be_visible()  # the forms loaded with the token
+    expect(phone.locator("#new-household")).to_be_visible()  # the forms loaded with the token
     fill_household(phone)
     phone.click("#outbox-button")
     expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
@@ -181,7 +181,7 @@ def test_password_sign_in(phone: Page, sync_engine: Engine) -> None:
     sign_in_with_password(phone, "TNV-PW ", PASSWORD)
     expect(phone.locator("#app")).to_have_attribute("data-view", "home")
     expect(phone.locator("#signed-in-as")).to_have_text("Đã đăng nhập: Lê Văn Bình")
-    expect(phone.locator("#new-survey")).to_be_visible()
+    expect(phone.locator("#new-household")).to_be_visible()
     phone.reload()  # the sign-in is kept on the phone
     expect(phone.locator("#app")).to_have_attribute("data-view", "home")
     phone.click("#settings-button")

@@ -1,0 +1,120 @@
+// The offline map of the geo widgets: Leaflet (vendored, loaded on the first map shown, cached
+// by the service worker) with no tiles (no tile server is reachable in the field), a light
+// background, the points, line or shape, the GPS accuracy circle and a scale bar.
+
+const LEAFLET = "/static/vendor/leaflet-1.9.4";
+const DEFAULT_ZOOM = 18; // a house and its lane
+const EMPTY_CENTER = [15.5712, 108.4741]; // any point: nothing is drawn until there is one
+let loading = null;
+
+/** Load Leaflet once (its script and stylesheet); resolves with `L`. */
+export function loadLeaflet() {
+  if (window.L) return Promise.resolve(window.L);
+  if (loading) return loading;
+  loading = new Promise((resolve, reject) => {
+    const css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = `${LEAFLET}/leaflet.css`;
+    document.head.append(css);
+    const script = document.createElement("script");
+    script.src = `${LEAFLET}/leaflet.js`;
+    script.onload = () => resolve(window.L);
+    script.onerror = () => {
+      loading = null;
+      reject(new Error("leaflet"));
+    };
+    document.head.append(script);
+  });
+  return loading;
+}
+
+/** A point marker that can be dragged, drawn with CSS (no image files). */
+function pointIcon(L, kind) {
+  return L.divIcon({ className: `map-point map-point-${kind}`, iconSize: [18, 18], iconAnchor: [9, 9] });
+}
+
+/**
+ * A map in `element`: `onTap({lat, lon})` hears taps, `onDrag({lat, lon})` drags of the
+ * point. Returns {show({point, accuracy_m, points, closed, gps}), destroy()} once drawn.
+ */
+export async function createMap(element, { onTap, onDrag } = {}) {
+  const L = await loadLeaflet();
+  const map = L.map(element, {
+    attributionControl: false,
+    zoomControl: true,
+    center: EMPTY_CENTER,
+    zoom: DEFAULT_ZOOM,
+    maxZoom: 22,
+    minZoom: 3,
+  });
+  L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+  const layers = L.layerGroup().addTo(map);
+  let marker = null;
+  let centred = false;
+  map.on("click", (event) => onTap?.({ lat: event.latlng.lat, lon: event.latlng.lng }));
+
+  function show({ point = null, accuracy_m = null, points = [], closed = false, gps = null, draggable = false }) {
+    layers.clearLayers();
+    marker = null;
+    const bounds = [];
+    if (gps && Number.isFinite(gps.lat)) {
+      // Where the GPS says the phone is, apart from the recorded point.
+      if (gps.accuracy_m) {
+        L.circle([gps.lat, gps.lon], { radius: gps.accuracy_m, className: "map-gps-accuracy", interactive: false }).addTo(layers);
+      }
+      L.circleMarker([gps.lat, gps.lon], { radius: 5, className: "map-gps", interactive: false }).addTo(layers);
+      bounds.push([gps.lat, gps.lon]);
+    }
+    if (points.length) {
+      const latlngs = points.map((p) => [p.lat, p.lon]);
+      if (closed && latlngs.length >= 3) L.polygon(latlngs, { className: "map-shape", interactive: false }).addTo(layers);
+      else L.polyline(latlngs, { className: "map-line", interactive: false }).addTo(layers);
+      latlngs.forEach((latlng, index) => {
+        L.circleMarker(latlng, { radius: index === 0 ? 7 : 5, className: index === 0 ? "map-vertex map-first" : "map-vertex", interactive: false }).addTo(layers);
+        bounds.push(latlng);
+      });
+    }
+    if (point) {
+      if (accuracy_m) {
+        L.circle([point.lat, point.lon], { radius: accuracy_m, className: "map-accuracy", interactive: false }).addTo(layers);
+      }
+      marker = L.marker([point.lat, point.lon], {
+        icon: pointIcon(L, point.manual ? "manual" : "gps"), draggable, keyboard: false,
+      }).addTo(layers);
+      if (draggable) {
+        marker.on("dragend", () => {
+          const { lat, lng } = marker.getLatLng();
+          onDrag?.({ lat, lon: lng });
+        });
+      }
+      bounds.push([point.lat, point.lon]);
+    }
+    if (bounds.length === 1 && !centred) {
+      map.setView(bounds[0], DEFAULT_ZOOM);
+      centred = true;
+    } else if (bounds.length > 1 && !centred) {
+      map.fitBounds(bounds, { padding: [24, 24], maxZoom: DEFAULT_ZOOM });
+      centred = true;
+    } else if (bounds.length && !map.getBounds().pad(-0.1).contains(bounds.at(-1))) {
+      map.panTo(bounds.at(-1)); // follow the walker
+    }
+  }
+
+  return {
+    show,
+    /** Centre on everything drawn again (after a clear, or on demand). */
+    recentre: () => { centred = false; },
+    invalidate: () => map.invalidateSize(),
+    destroy: () => map.remove(),
+  };
+}
+
+/** Metres between two points (haversine; enough for points a few metres to km apart). */
+export function distanceM(a, b) {
+  const R = 6371008.8;
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * R * Math.asin(Math.sqrt(h));
+}

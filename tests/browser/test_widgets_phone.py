@@ -1,0 +1,304 @@
+"""The phone's widgets at 360 x 640 (real Chromium, real server): a dropdown, rank, range,
+acknowledge, date and time, a barcode typed where the camera cannot read it, a recording and
+a document sent like photos, a point placed by hand when the GPS is poor, and a settlement
+boundary walked with the emulated GPS moving; each survey stored exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expect
+from sqlalchemy import Engine, text
+
+from bench.common import uvicorn_server
+from tests.browser.conftest import PHONE, TAM_KY, PhoneAccount, record_console_errors, sign_in_phone
+from tests.browser.test_collect import open_app
+from tests.widget_forms import build_form
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
+expect.set_options(timeout=10_000)
+
+WEBM = b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 8
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def widgets_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app under uvicorn with the widgets' test forms only."""
+    root = tmp_path_factory.mktemp("widget-forms")
+    build_form("widgets_phone", root / "forms")
+    build_form("walk_phone", root / "forms")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FORMS_DIR", str(root / "forms"))
+        patch.setenv("MEDIA_DIR", str(root / "media"))
+        with uvicorn_server("app.main:create_app", database_url) as (base, _pid):
+            yield base
+
+
+def phone_with(
+    browser: Browser, base_url: str, account: PhoneAccount, accuracy: float
+) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+        geolocation={**TAM_KY, "accuracy": accuracy},
+        permissions=["geolocation"],
+        base_url=base_url,
+        service_workers="allow",
+    )
+    sign_in_phone(context, account)
+    page = context.new_page()
+    record_console_errors(page)
+    return context, page
+
+
+@pytest.fixture
+def good_gps_phone(
+    browser: Browser, widgets_server: str, volunteer: PhoneAccount
+) -> Iterator[Page]:
+    context, page = phone_with(browser, widgets_server, volunteer, accuracy=6)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def poor_gps_phone(
+    browser: Browser, widgets_server: str, volunteer: PhoneAccount
+) -> Iterator[Page]:
+    context, page = phone_with(browser, widgets_server, volunteer, accuracy=80)
+    yield page
+    context.close()
+
+
+def next_screen(page: Page) -> None:
+    step = page.locator("#step").inner_text()
+    page.click("#next")
+    expect(page.locator("#step")).not_to_have_text(step)
+
+
+def sync_and_wait(page: Page) -> None:
+    page.click("#outbox-button")
+    expect(page.locator("#sync-now")).to_be_enabled()
+    page.click("#sync-now")
+    expect(page.locator("#sync-status")).to_have_attribute("data-state", "idle")
+    expect(page.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+
+
+def stored(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT id::text, form_id, answers, gps_accuracy_m, location_manual, "
+                "ST_Y(geom) AS lat, ST_X(geom) AS lon FROM household_surveys"
+            )
+        )
+        return [dict(row) for row in rows.mappings()]
+
+
+def attachments(engine: Engine, survey_id: str) -> dict[str, str]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT filename, content_type FROM attachments WHERE submission_id = :id"),
+            {"id": survey_id},
+        )
+        return dict(rows.all())
+
+
+def fill_choices_screen(page: Page) -> None:
+    page.select_option("#q-water", "well")
+    # Rank: the first (Đường) down one place, then the order is confirmed by that move.
+    page.get_by_role("button", name="Đưa “Đường” xuống").click()
+    expect(page.locator("#q-needs .rank-item").first).to_have_attribute("data-value", "drain")
+    # Range: the slider from its start, by the keyboard (as a screen reader user would).
+    page.focus("#q-rooms")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#range-value-rooms")).to_have_text("3")
+    page.focus("#q-share")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    expect(page.locator("#range-value-share")).to_have_text("0.3")
+
+
+def test_every_widget_is_filled_and_the_survey_with_its_files_is_sent_once(
+    good_gps_phone: Page, sync_engine: Engine
+) -> None:
+    page = good_gps_phone
+    open_app(page)
+    page.click("#new-widgets_phone")
+    expect(page.locator(".gps")).to_have_attribute("data-state", "fix")
+    # The map: no tiles, the point, and a scale bar.
+    expect(page.locator("#map-location .leaflet-marker-icon")).to_have_count(1)
+    expect(page.locator("#map-location .leaflet-control-scale")).to_be_visible()
+    assert page.locator("#map-location .leaflet-tile").count() == 0
+    expect(page.locator("#gps-place")).to_be_hidden()  # good GPS: nothing to place by hand
+    next_screen(page)
+
+    fill_choices_screen(page)
+    next_screen(page)
+
+    expect(page.get_by_text("Ghi chú: hỏi chủ hộ về thời gian.")).to_be_visible()
+    page.check("#q-consent")
+    page.fill("#q-visited", "2026-12-02T09:15")
+    page.fill("#q-wake", "05:30")
+    # Headless Chromium has no BarcodeDetector: the code is typed, and the app says so.
+    expect(page.locator("#barcode-scan-meter")).to_have_count(0)
+    expect(page.locator("#barcode-status-meter")).to_contain_text("Gõ mã")
+    page.fill("#q-meter", "VN-123456")
+    next_screen(page)
+
+    page.set_input_files(
+        "#q-voice", files=FilePayload(name="ghi âm 1.webm", mimeType="audio/webm", buffer=WEBM)
+    )
+    expect(page.locator("#file-status-voice")).to_contain_text("voice-")
+    page.set_input_files(
+        "#q-paper",
+        files=FilePayload(name="giấy tờ.pdf", mimeType="application/pdf", buffer=PDF),
+    )
+    expect(page.locator("#file-status-paper")).to_contain_text("paper-")
+    page.click("#finish")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+
+    sync_and_wait(page)
+    expect(page.locator('.outbox-item[data-status="sent"]')).to_have_attribute(
+        "data-photos", "uploaded"
+    )
+    (row,) = stored(sync_engine)
+    answers = row["answers"]
+    assert answers["water"] == "well"
+    assert answers["needs"] == "drain road light"
+    # The phone sends numbers (the contract); the server's range check may keep them as given.
+    assert float(answers["rooms"]) == 3
+    assert float(answers["share"]) == pytest.approx(0.3)
+    assert answers["consent"] == "OK"
+    assert answers["visited"].startswith("2026-12-02T09:15:00")
+    assert answers["visited"].endswith("+07:00")
+    assert answers["wake"] == "05:30:00.000+07:00"
+    assert answers["meter"] == "VN-123456"
+    assert "intro" not in answers  # notes are absent
+    assert row["location_manual"] is False
+    files = attachments(sync_engine, row["id"])
+    assert files == {answers["voice"]: "audio/webm", answers["paper"]: "application/pdf"}
+    assert answers["voice"].endswith(".webm") and answers["paper"].endswith(".pdf")
+
+    # Sending again changes nothing: one survey, two files.
+    page.click("#sync-now")
+    expect(page.locator("#sync-status")).to_have_attribute("data-state", "idle")
+    assert len(stored(sync_engine)) == 1
+    assert len(attachments(sync_engine, row["id"])) == 2
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_point_placed_by_hand_with_poor_gps_is_stored_as_manual(
+    poor_gps_phone: Page, sync_engine: Engine
+) -> None:
+    page = poor_gps_phone
+    open_app(page)
+    page.click("#new-widgets_phone")
+    expect(page.locator("#gps-warning")).to_be_visible()
+    expect(page.locator("#map-location .leaflet-marker-icon")).to_have_count(1)
+    page.click("#gps-place")
+    expect(page.locator("#gps-manual-note")).to_contain_text("Chạm vào bản đồ")
+    box = page.locator("#map-location").bounding_box()
+    assert box is not None
+    # A tap a little north-east of the GPS point (the map is centred on it).
+    page.mouse.click(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2 - 40)
+    expect(page.locator(".gps")).to_have_attribute("data-manual", "yes")
+    expect(page.locator("#gps-status")).to_contain_text("bằng tay")
+    expect(page.locator("#gps-warning")).to_be_hidden()
+    # A later GPS fix does not move a point placed by hand.
+    page.context.set_geolocation({"latitude": 15.5720, "longitude": 108.4750, "accuracy": 70})
+    page.wait_for_timeout(500)
+    expect(page.locator(".gps")).to_have_attribute("data-manual", "yes")
+    next_screen(page)
+    page.select_option("#q-water", "tap")
+    page.focus("#q-rooms")
+    page.keyboard.press("ArrowRight")
+    next_screen(page)
+    page.check("#q-consent")
+    next_screen(page)
+    page.click("#finish")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+
+    sync_and_wait(page)
+    (row,) = stored(sync_engine)
+    assert row["location_manual"] is True
+    assert row["gps_accuracy_m"] is None
+    # North-east of the GPS point, within a few tens of metres.
+    assert TAM_KY["latitude"] < row["lat"] < TAM_KY["latitude"] + 0.001
+    assert TAM_KY["longitude"] < row["lon"] < TAM_KY["longitude"] + 0.001
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+# Points of a walk around a block, about 25 m apart, then back near the start.
+WALK = [
+    (15.57120, 108.47410),
+    (15.57142, 108.47410),
+    (15.57142, 108.47436),
+    (15.57120, 108.47436),
+]
+
+
+def test_a_settlement_boundary_walked_with_the_gps_moving_is_sent_once(
+    good_gps_phone: Page, sync_engine: Engine
+) -> None:
+    page = good_gps_phone
+    context = page.context
+    open_app(page)
+    page.click("#new-walk_phone")
+    expect(page.locator(".gps")).to_have_attribute("data-state", "fix")
+    page.fill("#q-settlement_name", "Khu <b>Phố</b> {{ 7 }}")
+    expect(page.locator("#geo-count-boundary")).to_contain_text("cần ít nhất 3")
+
+    page.click("#geo-walk-boundary")
+    for index, (lat, lon) in enumerate(WALK):
+        context.set_geolocation({"latitude": lat, "longitude": lon, "accuracy": 5})
+        expect(page.locator("#geo-count-boundary")).to_contain_text(
+            f"{index + 1} điểm" if index >= 2 else f"Đã có {index + 1} điểm"
+        )
+        if index == 1:
+            # A poor fix on the way adds no point.
+            context.set_geolocation({"latitude": 15.5713, "longitude": 108.4742, "accuracy": 45})
+            expect(page.locator("#geo-gps-boundary")).to_contain_text("45")
+            expect(page.locator("#geo-count-boundary")).to_contain_text("Đã có 2 điểm")
+    page.click("#geo-walk-boundary")  # pause
+    expect(page.locator("#geo-walk-boundary")).to_have_text("Tiếp tục đi và ghi")
+    expect(page.locator("#map-boundary path.map-shape")).to_have_count(1)
+
+    # The lane by tapping: two taps, one undone, one more.
+    lane = page.locator("#map-lane")
+    lane.scroll_into_view_if_needed()
+    box = lane.bounding_box()
+    assert box is not None
+    centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.click(centre_x - 60, centre_y)
+    page.mouse.click(centre_x + 60, centre_y + 30)
+    expect(page.locator("#geo-count-lane")).to_contain_text("2 điểm")
+    page.click("#geo-undo-lane")
+    expect(page.locator("#geo-count-lane")).to_contain_text("Đã có 1 điểm")
+    box = lane.bounding_box()  # the page may have scrolled to the button
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2 + 60, box["y"] + box["height"] / 2 - 30)
+    expect(page.locator("#geo-count-lane")).to_contain_text("Đường có 2 điểm")
+    page.click("#finish")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+
+    sync_and_wait(page)
+    (row,) = stored(sync_engine)
+    assert row["form_id"] == "walk_phone"
+    assert row["answers"]["settlement_name"] == "Khu <b>Phố</b> {{ 7 }}"
+    points = [p.split() for p in row["answers"]["boundary"].split(";")]
+    assert len(points) == 5 and points[0] == points[-1]  # closed on its first point
+    assert [(float(p[0]), float(p[1])) for p in points[:4]] == WALK
+    assert all(0 < float(p[3]) <= 6 for p in points)  # each point keeps its accuracy
+    assert len(row["answers"]["lane"].split(";")) == 2
+    page.click("#sync-now")
+    expect(page.locator("#sync-status")).to_have_attribute("data-state", "idle")
+    assert len(stored(sync_engine)) == 1
+    assert page.console_errors == []  # type: ignore[attr-defined]
