@@ -29,6 +29,7 @@ from app.api import (
     submissions,
     users,
 )
+from app.api.compression import CompressSome
 from app.api.errors import add_exception_handlers
 from app.api.limits import BodySizeLimit
 from app.api.schemas import install_request_schemas
@@ -145,6 +146,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             (attachments.UPLOAD_PATH, attachments.MAX_UPLOAD_BYTES),
         ],
     )
+    # The form definitions are the phone's largest download after its scripts (those are
+    # compressed by app.api.collect); exports stream and are left alone.
+    app.add_middleware(CompressSome, prefixes=["/api/v1/forms"])
     basemap = origin_of(settings.basemap_tiles_url)
     app.add_middleware(
         SecurityHeaders,

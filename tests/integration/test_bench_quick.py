@@ -49,3 +49,13 @@ def test_maps_bench_quick(database_url: str) -> None:
     output = run_bench("bench.maps", "--database", f"cdfmap_bench_maps_q{os.getpid()}")
     assert "map bytes growing with households (points JSON)" in output
     assert "ward PDF time" in output and "ward PDF size" in output
+
+
+@pytest.mark.slow
+def test_phone_bench_quick_keeps_the_first_visit_under_budget(database_url: str) -> None:
+    """The phone's first visit (page, scripts, styles, the household form) stays under
+    500 kB on the wire: a new vendored library or widget that breaks the budget fails here."""
+    output = run_bench("bench.phone", "--database", f"cdfmap_bench_phone_q{os.getpid()}")
+    assert "first visit bytes ratio:" in output and "first visit time ratio at 3G:" in output
+    line = next(line for line in output.splitlines() if line.startswith("first visit kB:"))
+    assert 0 < float(line.split(":")[1]) < 500, output

@@ -1,0 +1,149 @@
+"""Phone app weight on 3G (issue 10, docs/collect.md): what a volunteer's phone downloads.
+
+First visit: the page, its scripts and styles and the household form (the app signed in,
+as a volunteer's phone after enrolment), in a fresh Chromium profile throttled to 3G with
+CDP `Network.emulateNetworkConditions` (1.6 Mbit/s down, 750 kbit/s up, 150 ms round trip):
+the bytes on the wire (CDP `encodedDataLength`: headers and bodies as sent) and the time
+until the home screen offers the form. Repeat visit: the same phone opening the app again
+(the service worker answers the app's files; only the page and the API go to the network).
+Baseline, in the same run: the same first visit with compression refused
+(`Accept-Encoding: identity`), as the app was served before. The service worker's own
+precache requests run in the worker, not the page, and are not counted.
+Usage: python -m bench.phone [--quick] [--keep]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from playwright.sync_api import Browser, sync_playwright
+
+from bench.common import bench_arguments, bench_database, bench_token, uvicorn_server
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+THREE_G = {
+    "offline": False,
+    "latency": 150,
+    "downloadThroughput": 1_600_000 / 8,
+    "uploadThroughput": 750_000 / 8,
+}
+FIRST_VISIT_BUDGET = 500_000
+# The phone's sign-in and collector name, as the app keeps them, before it first starts.
+SEED = """(() => {
+  if (location.pathname.indexOf("/collect") !== 0 || localStorage.getItem("bench.seeded")) return;
+  localStorage.setItem("bench.seeded", "yes");
+  localStorage.setItem("cdfmap.collect.collector", "bench");
+  const open = indexedDB.open("cdfmap-collect");
+  open.onupgradeneeded = () => {
+    for (const name of ["surveys", "photos", "kv"]) {
+      if (!open.result.objectStoreNames.contains(name)) {
+        open.result.createObjectStore(name, name === "surveys" ? { keyPath: "id" } : undefined);
+      }
+    }
+  };
+  open.onsuccess = () => {
+    const tx = open.result.transaction("kv", "readwrite");
+    tx.objectStore("kv").put(__SESSION__, "session");
+    tx.oncomplete = () => open.result.close();
+  };
+})();"""
+
+
+def visit(browser: Browser, base: str, token: str, compressed: bool) -> dict[str, Any]:
+    """A first and a repeat visit of one fresh phone: bytes, requests and seconds."""
+    session = {
+        "token": token,
+        "user": {"id": 0, "username": "bench", "display_name": "bench", "roles": []},
+        "expired": False,
+    }
+    context = browser.new_context(
+        viewport={"width": 360, "height": 640}, base_url=base, service_workers="allow"
+    )
+    context.add_init_script(script=SEED.replace("__SESSION__", json.dumps(session)))
+    # The seed runs before the app on the first page load only; the page is opened once
+    # unthrottled on about:blank so that the CDP session exists before the first request.
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", THREE_G)
+    if not compressed:
+        cdp.send("Network.setExtraHTTPHeaders", {"headers": {"Accept-Encoding": "identity"}})
+    wire: dict[str, float] = {}
+    urls: dict[str, str] = {}
+    cdp.on(
+        "Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"])
+    )
+    cdp.on(
+        "Network.loadingFinished",
+        lambda e: wire.__setitem__(e["requestId"], e["encodedDataLength"]),
+    )
+    try:
+        started = time.perf_counter()
+        page.goto("/collect")
+        page.wait_for_selector("#new-survey", timeout=120_000)
+        first_seconds = time.perf_counter() - started
+        page.wait_for_load_state("networkidle")
+        first = dict(wire)
+        page.wait_for_selector("html[data-offline-ready=yes]", timeout=120_000)
+        wire.clear()
+        page.reload()
+        page.wait_for_selector("#new-survey", timeout=120_000)
+        page.wait_for_load_state("networkidle")
+        repeat = dict(wire)
+    finally:
+        context.close()
+    return {
+        "first_bytes": sum(first.values()),
+        "first_requests": len(first),
+        "first_seconds": first_seconds,
+        "repeat_bytes": sum(repeat.values()),
+        "repeat_requests": len(repeat),
+        "largest": sorted(((v, urls.get(k, k)) for k, v in first.items()), reverse=True)[:5],
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Run the benchmark; print and return the figures."""
+    args = bench_arguments(__doc__, "cdfmap_bench_phone").parse_args(argv)
+    with bench_database(args.database, 10 if args.quick else 100, keep=args.keep) as url:
+        token = bench_token(url, role="volunteer", username="bench-phone")
+        with uvicorn_server("app.main:create_app", url) as (base, _pid), sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                baseline = visit(browser, base, token, compressed=False)
+                ours = visit(browser, base, token, compressed=True)
+            finally:
+                browser.close()
+    for name, figures in (("baseline (uncompressed)", baseline), ("app", ours)):
+        print(
+            f"{name}: first visit {figures['first_bytes'] / 1000:,.1f} kB on the wire in "
+            f"{figures['first_requests']} requests, {figures['first_seconds']:.2f} s at 3G; "
+            f"repeat visit {figures['repeat_bytes'] / 1000:,.1f} kB in "
+            f"{figures['repeat_requests']} requests"
+        )
+    print("largest downloads of the first visit (app):")
+    for size, where in ours["largest"]:
+        print(f"  {size / 1000:,.1f} kB {where.replace(base, '')}")
+    byte_ratio = ours["first_bytes"] / baseline["first_bytes"]
+    time_ratio = ours["first_seconds"] / baseline["first_seconds"]
+    print(
+        f"first visit bytes ratio: {byte_ratio:.2f}x baseline "
+        f"(budget {FIRST_VISIT_BUDGET / 1000:.0f} kB)"
+    )
+    print(f"first visit time ratio at 3G: {time_ratio:.2f}x baseline")
+    print(f"first visit kB: {ours['first_bytes'] / 1000:.1f}")
+    return {
+        "first_bytes": ours["first_bytes"],
+        "first_seconds": ours["first_seconds"],
+        "repeat_bytes": ours["repeat_bytes"],
+        "baseline_first_bytes": baseline["first_bytes"],
+        "baseline_first_seconds": baseline["first_seconds"],
+    }
+
+
+if __name__ == "__main__":
+    main()
