@@ -253,6 +253,7 @@ function buildInstance(form, answers, location) {
 function environment(instance) {
   return {
     instances: instance.instances,
+    primary: instance.doc,
     choiceName: (value, path) => choiceLabel(instance, value, path),
   };
 }

@@ -69,16 +69,51 @@ const RESULT = {
   nodes: XPathResult.ORDERED_NODE_SNAPSHOT_TYPE,
 };
 
+// Secondary instances are documents of their own, so an absolute path (`/data/province`) read
+// with an item of a choice list as context would look in that list's document: such paths are
+// read from the primary instance, as `instance(' primary')/data/province` (a name no form can
+// give, the space).
+const PRIMARY = " primary";
+const anchoredCache = new Map();
+
+function anchored(expression, root) {
+  const cacheKey = `${root}\u0000${expression}`;
+  let result = anchoredCache.get(cacheKey);
+  if (result !== undefined) return result;
+  result = "";
+  let quote = null;
+  let previous = ""; // the last character outside spaces
+  for (let i = 0; i < expression.length; i += 1) {
+    const c = expression[i];
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    } else if (c === "/" && !/[\w.)\]*@:/-]/u.test(previous)
+      && expression.startsWith(root, i + 1) && !/[\w.:-]/u.test(expression[i + 1 + root.length] ?? "")) {
+      result += `instance('${PRIMARY}')`;
+    }
+    result += c;
+    if (!/\s/.test(c)) previous = c;
+  }
+  anchoredCache.set(cacheKey, result);
+  return result;
+}
+
 /**
  * Evaluate `expression` with `context` (a node of the instance) as context node and current();
- * `as` is "boolean", "number", "string" or "nodes"; `env` gives `instances` ({name: Document})
- * and `choiceName(value, path)`. Errors of the expression are ExpressionErrors.
+ * `as` is "boolean", "number", "string" or "nodes"; `env` gives `instances` ({name: Document}),
+ * `primary` (the survey's instance document, whose root element is `root`), `current` (when
+ * not the context node) and `choiceName(value, path)`. Errors of the expression are
+ * ExpressionErrors.
  */
 export function evaluate(expression, context, as = "string", env = {}) {
   const saved = scope;
-  scope = { current: env.current ?? context, instances: env.instances ?? {}, choiceName: env.choiceName ?? null };
+  const instances = env.primary ? { ...env.instances, [PRIMARY]: env.primary } : env.instances ?? {};
+  scope = { current: env.current ?? context, instances, choiceName: env.choiceName ?? null };
+  const source = env.primary ? anchored(String(expression).trim(), env.primary.documentElement.nodeName) : String(expression).trim();
   try {
-    const result = evaluator.evaluate(String(expression).trim(), context, null, RESULT[as], null);
+    const result = evaluator.evaluate(source, context, null, RESULT[as], null);
     if (as === "boolean") return result.booleanValue;
     if (as === "number") return result.numberValue;
     if (as === "string") return result.stringValue;

@@ -19,7 +19,7 @@ PROVINCES = (
     "<root><item><name>a</name><province>p1</province></item>"
     "<item><name>b</name><province>p2</province></item></root>"
 )
-# (expression, context: "name" | "born" | "member2", result kind, expected)
+# (expression, context: "name" | "born" | "member2" | "item2", result kind, expected)
 CASES: list[tuple[str, str, str, Any]] = [
     (r"regex(., '^\p{Lu}')", "name", "boolean", True),  # Java regex: \p{Lu} works
     (r"regex('anh', '^\p{Lu}')", "name", "boolean", False),
@@ -46,6 +46,10 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("count-selected('a b c')", "name", "number", 3),
     ("'x' >= 1", "name", "boolean", False),  # XPath 1.0: NaN compares false, no error
     ("string-length(.)", "name", "number", 3),
+    # A choice filter: an item of a list as context, the survey's answers by absolute path.
+    ("name = /data/prov", "item2", "boolean", True),
+    ("name = /data/prov and current()/../prov = 'b'", "item2", "boolean", True),
+    ("count(/data/member) = 2 and '/data/x' = concat('/data', '/x')", "item2", "boolean", True),
 ]
 
 EVALUATE = """
@@ -53,18 +57,22 @@ async ([instance, provinces, cases]) => {
   const xpath = await import("/static/collect/xpath.js");
   const parse = (text) => new DOMParser().parseFromString(text, "application/xml");
   const doc = parse(instance);
+  const lists = parse(provinces);
   const contexts = {
+    item2: lists.querySelectorAll("item")[1],
     name: doc.querySelector("name"),
     born: doc.querySelector("born"),
     member2: doc.querySelectorAll("member")[1].querySelector("age"),
   };
   const env = {
-    instances: { prov: parse(provinces) },
+    instances: { prov: lists },
+    primary: doc,
     choiceName: (value, path) => `${value.toUpperCase()} (${value} ${path})`,
   };
   const results = cases.map(([expression, context, kind]) => {
     try {
-      return xpath.evaluate(expression, contexts[context], kind, env);
+      const current = context === "item2" ? contexts.name : undefined;
+      return xpath.evaluate(expression, contexts[context], kind, { ...env, current });
     } catch (error) {
       return `${error.name}: ${error.message}`;
     }
