@@ -225,6 +225,7 @@ export function traceWidget(ctx, question) {
   if (shape && points.length > 1 && distanceM(points[0], points.at(-1)) < 0.01) points.pop();
   if (!points.length && survey.geo_drafts?.[name]) points = survey.geo_drafts[name].map((p) => ({ ...p }));
   let walking = false;
+  let walked = false; // paused: the button resumes
   let lastFix = null;
   const count = h("p", { class: "geo-count", id: `geo-count-${name}`, "aria-live": "polite" });
   const gpsLine = h("p", { class: "small muted", id: `geo-gps-${name}` });
@@ -262,7 +263,7 @@ export function traceWidget(ctx, question) {
       : t("geo_need_points", { n: points.length, min: minimum });
     undo.disabled = !points.length;
     clear.hidden = !points.length;
-    walk.textContent = walking ? t("geo_walk_pause") : t(points.length ? "geo_walk_resume" : "geo_walk_start");
+    walk.textContent = walking ? t("geo_walk_pause") : t(walked ? "geo_walk_resume" : "geo_walk_start");
     walk.classList.toggle("walking", walking);
     mapState.map?.show({ points, closed: shape, gps: walking ? lastFix : null });
   }
@@ -303,6 +304,7 @@ export function traceWidget(ctx, question) {
 
   function toggleWalk() {
     walking = !walking;
+    walked = true;
     if (walking) {
       watchOnce(onFix);
     } else {
