@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -54,11 +55,25 @@ VALUE_TYPES = frozenset(
 _PYXFORM_TYPES = {
     "select one": "select_one",
     "select all that apply": "select_multiple",
-    "select one external": "select_one",
     "photo": "image",
+    "phone number": "text",  # pyxform adds its constraint regex(., '^\\d*$') to the bind
+    "trigger": "acknowledge",
+    "add note prompt": "note",
+    "q note": "note",
+}
+# Why a type pyxform knows is refused here, for the message naming its row.
+_REFUSED_TYPES = {
+    "loop": "'begin loop' (one group per choice, each holding the same names) is not supported: "
+    "use begin_repeat",
+    "osm": "'osm' questions (OpenMapKit) are not supported",
+    "select one external": "'select_one_external' (choices searched in itemsets.csv) is not "
+    "supported: use select_one with a choice_filter, or select_one_from_file",
+    "video": "'video' questions are not supported: use 'file'",
 }
 # Metadata the phone fills in by itself.
 META_TYPES = frozenset({"start", "end", "today", "deviceid", "username", "audit"})
+# Metadata ODK Collect fills from the device, which a web phone does not have: left out.
+_DEVICE_META = frozenset({"email", "simserial", "subscriberid", "phonenumber"})
 FILE_QUESTION_TYPES = frozenset({"image", "audio", "file"})
 _NOT_EXPORTED = FILE_QUESTION_TYPES | {"note", "geopoint"}
 
@@ -350,10 +365,16 @@ class _Builder:
     languages: set[str] = field(default_factory=set)
     instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     or_other: set[str] = field(default_factory=set)
+    last_rows: dict[str, int] = field(default_factory=dict)
 
     def row(self, name: str) -> int:
         rows = self.rows.get(name) or []
-        return rows.pop(0) if rows else 0
+        if rows:
+            self.last_rows[name] = rows[0]
+            return rows.pop(0)
+        if name.endswith("_other"):  # pyxform's text question of an or_other select
+            return self.last_rows.get(name.removesuffix("_other"), 0)
+        return 0
 
     def where(self, row: int) -> str:
         return f"survey sheet, row {row}" if row else "survey sheet"
@@ -389,7 +410,7 @@ class _Builder:
             path = f"{parent}/{name}"
             if kind in ("group", "repeat"):
                 nodes.append(self.group(item, path, repeat))
-            elif kind in META_TYPES:
+            elif kind in META_TYPES or kind in _DEVICE_META:
                 self.row(name)
             else:
                 question = self.question(item, path, group, repeat)
@@ -430,9 +451,8 @@ class _Builder:
         raw_type = str(item.get("type", ""))
         kind = _PYXFORM_TYPES.get(raw_type, raw_type)
         if kind not in VALUE_TYPES:
-            self.problems.append(
-                f"{self.where(row)}, column type: question type '{raw_type}' is not supported"
-            )
+            reason = _REFUSED_TYPES.get(raw_type, f"question type '{raw_type}' is not supported")
+            self.problems.append(f"{self.where(row)}, column type: {reason}")
             return None
         bind = self.parts.binds.get(path, {})
         json_bind = item.get("bind") or {}
@@ -600,10 +620,30 @@ def read_source(path: Path) -> tuple[Any, dict[str, Any], str]:
             xlsform=str(path), validate=False, pretty_print=False, form_name="data"
         ).xform
     except PyXFormError as exc:
-        raise FormLoadError(display, [str(exc)]) from exc
+        raise FormLoadError(display, _explained(path, str(exc))) from exc
     except Exception as exc:  # openpyxl and zipfile raise many kinds for a broken file
         raise FormLoadError(display, [f"not a readable XLSForm: {exc}"]) from exc
     return workbook, source, xform
+
+
+def _explained(path: Path, message: str) -> list[str]:
+    """pyxform's message, with the rows of the features it refuses without naming a row."""
+    problems = [message]
+    try:
+        from pyxform.xls2json_backends import get_xlsform
+
+        rows = getattr(get_xlsform(str(path)), "survey", None) or []
+    except Exception:  # the file itself is what pyxform could not read
+        return problems
+    for index, row in enumerate(rows):
+        lowered = {str(k).strip().lower(): v for k, v in row.items()}
+        kind = str(lowered.get("type") or "").strip().lower()
+        if kind.startswith("include"):
+            problems.append(
+                f"survey sheet, row {index + 2}, column type: 'include' (a section from another "
+                "file) is not supported by pyxform: copy the section's rows into this form"
+            )
+    return problems
 
 
 def load_form(path: Path) -> FormDefinition:
@@ -612,6 +652,8 @@ def load_form(path: Path) -> FormDefinition:
     workbook, source, xform = read_source(path)
     problems: list[str] = []
     form_id = str(source.get("id_string") or "").strip()
+    if form_id in ("", "data"):
+        form_id = path.stem  # pyxform's and ODK Central's default: the file's name
     # No version: the empty version, as ODK Central does; a survey naming none gets the
     # current form (see docs/forms-engine.md).
     version = str(source.get("version") or "").strip()
@@ -620,7 +662,17 @@ def load_form(path: Path) -> FormDefinition:
     default_language = source.get("default_language")
     if default_language == "default":
         default_language = None
-    builder = _Builder(read_xform(xform), _row_numbers(workbook), default_language, path.parent)
+    try:
+        parts = read_xform(xform)
+    except ET.ParseError as exc:
+        raise FormLoadError(
+            display,
+            [
+                f"the XForm pyxform wrote cannot be read ({exc}): a custom column "
+                "with a namespace prefix needs the 'namespaces' setting"
+            ],
+        ) from exc
+    builder = _Builder(parts, _row_numbers(workbook), default_language, path.parent)
     root = Group(
         "group",
         str(source.get("name") or "data"),

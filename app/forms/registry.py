@@ -49,19 +49,31 @@ class FormRegistry:
         return [self.current(form_id) for form_id in sorted(self.versions)]
 
 
+FORM_SUFFIXES = (".xlsx", ".xls", ".md")
+
+
+def _form_files(directory: Path) -> list[Path]:
+    """The XLSForm files of a directory, then those of its versions/ archive."""
+    found: list[Path] = []
+    for folder in (directory, directory / "versions"):
+        if folder.is_dir():
+            found += sorted(p for p in folder.iterdir() if p.suffix.lower() in FORM_SUFFIXES)
+    return found
+
+
 def _version_key(version: str) -> tuple[int, int | str]:
     return (1, int(version)) if version.isdigit() else (0, version)
 
 
 def load_registry(directory: Path) -> FormRegistry:
-    """Load every .xlsx in a directory (and its `versions/` archive of older versions).
+    """Load every XLSForm (.xlsx, .xls, pyxform's .md) in a directory and its `versions/`
+    archive of older versions.
 
     A broken file is logged with its problems and skipped, so one bad upload cannot stop the
     server; the problems are kept for the admin to see.
     """
     registry = FormRegistry()
-    paths = sorted(directory.glob("*.xlsx")) + sorted(directory.glob("versions/*.xlsx"))
-    for path in paths:
+    for path in _form_files(directory):
         if path.name.startswith("~$"):  # Excel lock files
             continue
         try:
@@ -73,7 +85,8 @@ def load_registry(directory: Path) -> FormRegistry:
 
 
 def _signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
-    paths = sorted(directory.glob("*.xlsx")) + sorted(directory.glob("versions/*.xlsx"))
+    paths = _form_files(directory)
+    paths += sorted(directory.glob("*.csv"))  # lists of select_one_from_file questions
     entries = []
     for path in paths:
         try:

@@ -417,7 +417,7 @@ FUNCTIONS: dict[str, tuple[Impl, int, int | None]] = {
     "weighted-checklist": (_weighted_checklist, 2, None),
 }
 _NODE_SET_ARGUMENT = frozenset({"count", "count-non-empty", "sum"})
-_PRETTY_LIST = ", ".join(sorted([*FUNCTIONS, "instance", "jr:choice-name", "regex"]))
+SUPPORTED = frozenset({*FUNCTIONS, "instance", "jr:choice-name", "regex"})
 assert LOCAL_TZ is not None
 
 
@@ -441,7 +441,9 @@ def compile_call(compiler: _Compiler, name: str, args: list[Ast]) -> Compiled:
     if name == "regex":
         return _regex(compiler, args)
     if name not in FUNCTIONS:
-        raise ExpressionError(f"the function {name}() is not supported (supported: {_PRETTY_LIST})")
+        raise ExpressionError(
+            f"the function {name}() is not supported (docs/forms-engine.md lists those that are)"
+        )
     impl, fewest, most = FUNCTIONS[name]
     if len(args) < fewest or (most is not None and len(args) > most):
         expected = str(fewest) if fewest == most else f"{fewest} to {most or 'any'}"

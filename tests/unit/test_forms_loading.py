@@ -141,10 +141,10 @@ def test_a_choice_name_exports_could_not_write_is_refused(tmp_path: Path, name: 
     assert any("choices sheet" in p and "yes_no" in p for p in problems), problems
 
 
-def test_missing_form_id_is_refused(tmp_path: Path) -> None:
-    path = write_form(tmp_path / "noid.xlsx", settings={"version": "1"})
-    problems = load_problems(path)
-    assert any("settings sheet" in p and "form_id" in p for p in problems), problems
+def test_missing_form_id_is_the_file_name(tmp_path: Path) -> None:
+    # Issue 10 (defect 9) on purpose: pyxform and ODK Central take the file's name.
+    form = load_form(write_form(tmp_path / "noid.xlsx", settings={"version": "1"}))
+    assert (form.form_id, form.version) == ("noid", "1")
 
 
 def test_missing_version_is_the_empty_version(tmp_path: Path) -> None:

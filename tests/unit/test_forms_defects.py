@@ -1,0 +1,93 @@
+"""Regression tests for the server side of issue 10's defects 2, 3, 4, 5 and 9 (each failed
+before the forms engine was rewritten)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.forms.definition import FormLoadError, load_form
+from app.forms.validation import validate_answers
+from app.settings import REPO_ROOT
+
+CORPUS = REPO_ROOT / "tests" / "forms"
+
+
+def verdict(form_name: str, answers: dict[str, Any]) -> set[tuple[str, str]]:
+    _normalised, problems = validate_answers(load_form(CORPUS / form_name), answers)
+    return {(p.field, p.code) for p in problems}
+
+
+def test_defect_2_regex_with_unicode_classes_is_evaluated_not_a_crash() -> None:
+    assert verdict("defect_2_regex_unicode.md", {"village": "Anh"}) == set()
+    assert verdict("defect_2_regex_unicode.md", {"village": "Ánh"}) == set()
+    assert verdict("defect_2_regex_unicode.md", {"village": "anh"}) == {
+        ("answers.village", "constraint")
+    }
+
+
+def test_defect_2_a_pattern_read_differently_is_refused_at_load() -> None:
+    with pytest.raises(FormLoadError) as caught:
+        load_form(CORPUS / "refused_regex_possessive.md")
+    assert "survey sheet, row 2, column constraint" in caught.value.problems[0]
+
+
+def test_defect_3_a_hidden_group_neither_requires_nor_takes_answers() -> None:
+    assert verdict("defect_3_group_relevance.md", {"has_business": "no"}) == set()
+    assert verdict(
+        "defect_3_group_relevance.md", {"has_business": "no", "business_kind": "shop"}
+    ) == {("answers.business_kind", "not_relevant")}
+    assert verdict("defect_3_group_relevance.md", {"has_business": "yes"}) == {
+        ("answers.business_kind", "required"),
+        ("answers.workers", "required"),
+    }
+
+
+def test_defect_4_required_as_an_expression() -> None:
+    assert verdict("defect_4_required_expression.md", {"owns_land": "yes"}) == {
+        ("answers.certificate", "required")
+    }
+    assert verdict("defect_4_required_expression.md", {"owns_land": "no", "rent": 9}) == set()
+    _normalised, problems = validate_answers(
+        load_form(CORPUS / "defect_4_required_expression.md"), {"owns_land": "yes"}
+    )
+    assert problems[0].message("en") == "Give the certificate number of the land"
+
+
+def test_defect_5_dates_compare_as_dates_and_today_and_date_load() -> None:
+    ok = {"birth": "1990-05-01", "moved_in": "2000-01-01", "deadline": "2026-06-01"}
+    assert verdict("defect_5_dates.md", ok) == set()
+    assert verdict("defect_5_dates.md", {"birth": "1899-12-31"}) == {
+        ("answers.birth", "constraint")
+    }
+    assert verdict("defect_5_dates.md", {"birth": "2999-01-01"}) == {
+        ("answers.birth", "constraint")
+    }
+    assert verdict("defect_5_dates.md", {"birth": "1990-05-01", "deadline": "2025-12-31"}) == {
+        ("answers.deadline", "constraint")
+    }
+
+
+def test_defect_9_loads_as_pyxform_does(tmp_path: Path) -> None:
+    form = load_form(CORPUS / "defect_9_loading.md")  # `Survey`, `Label:English (en)`, ...
+    assert (form.form_id, form.version) == ("defect_9_loading", "")
+    assert set(form.languages) == {"en", "vi"}
+    assert [q.type for q in form.questions] == [
+        "select_one",  # select one from yes_no
+        "select_multiple",  # select all that apply from source or specify other
+        "text",
+        "select_one",
+        "text",
+    ]
+    other = form.by_name["main_source_other"]
+    assert other.relevant == "selected(../main_source, 'other')"  # pyxform's, not invented
+    assert other.row == form.by_name["main_source"].row > 0  # never "row 0"
+
+
+def test_defect_9_messages_never_say_row_0() -> None:
+    for name in ("pyxform_loop.md", "pyxform_osm.md", "refused_unknown_function.md"):
+        with pytest.raises(FormLoadError) as caught:
+            load_form(CORPUS / name)
+        assert all("row 0" not in p for p in caught.value.problems), caught.value.problems
