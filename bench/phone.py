@@ -8,7 +8,8 @@ until the home screen offers the form. Repeat visit: the same phone opening the 
 (the service worker answers the app's files; only the page and the API go to the network).
 Baseline, in the same run: the same first visit with compression refused
 (`Accept-Encoding: identity`), as the app was served before. The service worker's own
-precache requests run in the worker, not the page, and are not counted.
+precache requests (every file again, for offline use) run in the worker, not the page: they
+are printed apart and counted in the total that the quick test holds under 500 kB.
 Usage: python -m bench.phone [--quick] [--keep]
 """
 
@@ -19,7 +20,7 @@ import os
 import time
 from typing import Any
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Request, sync_playwright
 
 from bench.common import bench_arguments, bench_database, bench_token, uvicorn_server
 
@@ -32,6 +33,8 @@ THREE_G = {
     "uploadThroughput": 750_000 / 8,
 }
 FIRST_VISIT_BUDGET = 500_000
+# The home screen offers the household form (its own button when several forms are offered).
+HOME_READY = "#new-survey, #new-household"
 # The phone's sign-in and collector name, as the app keeps them, before it first starts.
 SEED = """(() => {
   if (location.pathname.indexOf("/collect") !== 0 || localStorage.getItem("bench.seeded")) return;
@@ -60,8 +63,12 @@ def visit(browser: Browser, base: str, token: str, compressed: bool) -> dict[str
         "user": {"id": 0, "username": "bench", "display_name": "bench", "roles": []},
         "expired": False,
     }
+    # Refusing compression for the whole context reaches the service worker's requests too.
     context = browser.new_context(
-        viewport={"width": 360, "height": 640}, base_url=base, service_workers="allow"
+        viewport={"width": 360, "height": 640},
+        base_url=base,
+        service_workers="allow",
+        extra_http_headers={} if compressed else {"Accept-Encoding": "identity"},
     )
     context.add_init_script(script=SEED.replace("__SESSION__", json.dumps(session)))
     # The seed runs before the app on the first page load only; the page is opened once
@@ -70,8 +77,6 @@ def visit(browser: Browser, base: str, token: str, compressed: bool) -> dict[str
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.emulateNetworkConditions", THREE_G)
-    if not compressed:
-        cdp.send("Network.setExtraHTTPHeaders", {"headers": {"Accept-Encoding": "identity"}})
     wire: dict[str, float] = {}
     urls: dict[str, str] = {}
     cdp.on(
@@ -81,17 +86,28 @@ def visit(browser: Browser, base: str, token: str, compressed: bool) -> dict[str
         "Network.loadingFinished",
         lambda e: wire.__setitem__(e["requestId"], e["encodedDataLength"]),
     )
+    # The service worker's own requests (its precache) are not the page's: counted apart.
+    worker: list[int] = []
+
+    def worker_request(request: Request) -> None:
+        if request.service_worker is not None:
+            sizes = request.sizes()
+            worker.append(sizes["responseBodySize"] + sizes["responseHeadersSize"])
+
+    context.on("requestfinished", worker_request)
     try:
         started = time.perf_counter()
         page.goto("/collect")
-        page.wait_for_selector("#new-survey", timeout=120_000)
+        page.wait_for_selector(HOME_READY, timeout=120_000)
         first_seconds = time.perf_counter() - started
         page.wait_for_load_state("networkidle")
-        first = dict(wire)
         page.wait_for_selector("html[data-offline-ready=yes]", timeout=120_000)
+        page.wait_for_load_state("networkidle")
+        first = dict(wire)
+        worker_bytes = sum(worker)
         wire.clear()
         page.reload()
-        page.wait_for_selector("#new-survey", timeout=120_000)
+        page.wait_for_selector(HOME_READY, timeout=120_000)
         page.wait_for_load_state("networkidle")
         repeat = dict(wire)
     finally:
@@ -100,6 +116,7 @@ def visit(browser: Browser, base: str, token: str, compressed: bool) -> dict[str
         "first_bytes": sum(first.values()),
         "first_requests": len(first),
         "first_seconds": first_seconds,
+        "worker_bytes": worker_bytes,
         "repeat_bytes": sum(repeat.values()),
         "repeat_requests": len(repeat),
         "largest": sorted(((v, urls.get(k, k)) for k, v in first.items()), reverse=True)[:5],
@@ -121,7 +138,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     for name, figures in (("baseline (uncompressed)", baseline), ("app", ours)):
         print(
             f"{name}: first visit {figures['first_bytes'] / 1000:,.1f} kB on the wire in "
-            f"{figures['first_requests']} requests, {figures['first_seconds']:.2f} s at 3G; "
+            f"{figures['first_requests']} requests, {figures['first_seconds']:.2f} s at 3G "
+            f"(+ {figures['worker_bytes'] / 1000:,.1f} kB fetched by the service worker for "
+            "offline use); "
             f"repeat visit {figures['repeat_bytes'] / 1000:,.1f} kB in "
             f"{figures['repeat_requests']} requests"
         )
@@ -136,6 +155,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
     print(f"first visit time ratio at 3G: {time_ratio:.2f}x baseline")
     print(f"first visit kB: {ours['first_bytes'] / 1000:.1f}")
+    total = ours["first_bytes"] + ours["worker_bytes"]
+    print(f"first visit total kB (with the offline precache): {total / 1000:.1f}")
     return {
         "first_bytes": ours["first_bytes"],
         "first_seconds": ours["first_seconds"],
