@@ -46,6 +46,11 @@ export async function createMap(element, { onTap, onDrag } = {}) {
     zoom: DEFAULT_ZOOM,
     maxZoom: 22,
     minZoom: 3,
+    // No animations: a screen change removes the map at once, and an animation still running
+    // on a removed map throws (cheap phones are spared the work too).
+    zoomAnimation: false,
+    fadeAnimation: false,
+    markerZoomAnimation: false,
   });
   L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
   const layers = L.layerGroup().addTo(map);
@@ -53,7 +58,10 @@ export async function createMap(element, { onTap, onDrag } = {}) {
   let centred = false;
   map.on("click", (event) => onTap?.({ lat: event.latlng.lat, lon: event.latlng.lng }));
 
+  let removed = false; // the screen changed: a late caller (a GPS fix, a read) draws nothing
+
   function show({ point = null, accuracy_m = null, points = [], closed = false, gps = null, draggable = false }) {
+    if (removed) return;
     layers.clearLayers();
     marker = null;
     const bounds = [];
@@ -90,22 +98,30 @@ export async function createMap(element, { onTap, onDrag } = {}) {
       bounds.push([point.lat, point.lon]);
     }
     if (bounds.length === 1 && !centred) {
-      map.setView(bounds[0], DEFAULT_ZOOM);
+      map.setView(bounds[0], DEFAULT_ZOOM, { animate: false });
       centred = true;
     } else if (bounds.length > 1 && !centred) {
-      map.fitBounds(bounds, { padding: [24, 24], maxZoom: DEFAULT_ZOOM });
+      map.fitBounds(bounds, { padding: [24, 24], maxZoom: DEFAULT_ZOOM, animate: false });
       centred = true;
     } else if (bounds.length && !map.getBounds().pad(-0.1).contains(bounds.at(-1))) {
-      map.panTo(bounds.at(-1)); // follow the walker
+      map.panTo(bounds.at(-1), { animate: false }); // follow the walker
     }
   }
 
   return {
     show,
+    /** Centre on a place while nothing is drawn (the last place the phone knew). */
+    centreOn: ({ lat, lon }) => {
+      if (!centred && !removed) map.setView([lat, lon], DEFAULT_ZOOM - 2, { animate: false });
+    },
     /** Centre on everything drawn again (after a clear, or on demand). */
     recentre: () => { centred = false; },
-    invalidate: () => map.invalidateSize(),
-    destroy: () => map.remove(),
+    invalidate: () => removed || map.invalidateSize(),
+    destroy: () => {
+      if (removed) return;
+      removed = true;
+      map.remove();
+    },
   };
 }
 

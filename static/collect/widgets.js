@@ -43,6 +43,18 @@ function watchGps(listener) {
   };
 }
 
+// The last place the GPS gave (kept on the phone): a map with nothing to show yet opens there,
+// not on an empty background somewhere else (no tiles offline: a volunteer placing a point
+// by hand with the GPS off needs the place they last were, and the points of the survey).
+const LAST_PLACE_KEY = "last-place";
+let lastPlaceSaved = 0;
+
+function rememberPlace(fix) {
+  if (Date.now() - lastPlaceSaved < 60_000) return;
+  lastPlaceSaved = Date.now();
+  db.setValue(LAST_PLACE_KEY, { lat: fix.lat, lon: fix.lon }).catch(() => {}); // a nicety
+}
+
 /** A map under a widget, drawn once Leaflet is loaded; `draw(map)` (re)draws it. */
 function mapBox(name, handlers) {
   const element = h("div", { class: "geo-map", id: `map-${name}`, role: "application", "aria-label": t("map_label") });
@@ -51,7 +63,10 @@ function mapBox(name, handlers) {
     state.map = map;
     maps.add(map);
     map.invalidate(); // the element is on the page by now: Leaflet measures it
-    handlers.ready?.(map);
+    db.getValue(LAST_PLACE_KEY).then((place) => {
+      if (place && Number.isFinite(place.lat)) map.centreOn(place);
+      handlers.ready?.(map);
+    }, () => handlers.ready?.(map));
   }).catch(() => {
     element.classList.add("geo-map-missing");
     element.textContent = t("map_unavailable");
@@ -195,6 +210,7 @@ export function gpsWidget(ctx, question = { name: "location" }) {
     if (!box.isConnected && !ctx.active()) return;
     if (!ctx.survey()) return;
     lastState = { ...state };
+    if (state.fix) rememberPlace(state.fix);
     const current = store.get();
     if (state.fix && !current?.manual && !placing) {
       const improves = !current || waiting || state.fix.accuracy_m <= (current.accuracy_m ?? Infinity);

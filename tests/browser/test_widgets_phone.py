@@ -301,3 +301,43 @@ def test_a_settlement_boundary_walked_with_the_gps_moving_is_sent_once(
     expect(page.locator("#sync-status")).to_have_attribute("data-state", "idle")
     assert len(stored(sync_engine)) == 1
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_with_the_gps_not_allowed_the_point_is_placed_by_hand_in_english(
+    browser: Browser, widgets_server: str, volunteer: PhoneAccount, sync_engine: Engine
+) -> None:
+    denied = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale="en-GB", base_url=widgets_server
+    )
+    sign_in_phone(denied, volunteer)
+    try:
+        page = denied.new_page()
+        record_console_errors(page)
+        open_app(page)
+        page.click("#lang-toggle")
+        page.click("#new-widgets_phone")
+        expect(page.locator(".gps")).to_have_attribute("data-state", "denied")
+        expect(page.locator("#map-location .leaflet-control-scale")).to_be_visible()
+        expect(page.locator("#gps-use-gps")).to_be_hidden()  # no GPS fix to go back to
+        page.click("#gps-place")
+        expect(page.locator("#gps-manual-note")).to_have_text("Tap the map where the household is.")
+        box = page.locator("#map-location").bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        expect(page.locator("#gps-status")).to_contain_text("Point placed by hand")
+        expect(page.locator("#gps-manual-note")).to_contain_text("Drag the point")
+        # Dragging the point moves it (still by hand).
+        before = page.locator("#gps-status").inner_text()
+        marker = page.locator("#map-location .leaflet-marker-icon").bounding_box()
+        assert marker is not None
+        x, y = marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 30, y + 30, steps=5)
+        page.mouse.up()
+        expect(page.locator("#gps-status")).not_to_have_text(before)
+        page.click("#next")
+        expect(page.locator("#q-water")).to_be_visible()  # the location question is answered
+        assert page.console_errors == []  # type: ignore[attr-defined]
+    finally:
+        denied.close()
