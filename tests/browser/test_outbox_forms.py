@@ -106,3 +106,35 @@ def test_a_form_without_a_location_is_sent_beside_household_surveys(
     assert stored_forms(sync_engine) == [("household", False), (VISIT_FORM_ID, True)]
     errors: list[str] = page.console_errors  # type: ignore[attr-defined]
     assert [e for e in errors if "Failed to load resource" not in e] == []
+
+
+def test_the_status_line_says_no_connection_only_when_there_was_none(
+    two_forms_phone: tuple[BrowserContext, Page], sync_engine: Engine
+) -> None:
+    context, page = two_forms_phone
+    open_app(page)
+    context.set_offline(True)
+    fill_visit(page)
+    page.route(
+        "**/api/v1/submissions/batch",
+        lambda route: route.fulfill(
+            status=503, content_type="application/json", body='{"detail": "busy"}'
+        ),
+    )
+    context.set_offline(False)
+    page.click("#outbox-button")
+    status = page.locator("#sync-status")
+    expect(status).to_have_attribute("data-state", "server")
+    expect(status).to_contain_text("503")
+    expect(status).not_to_contain_text("mất mạng")
+    expect(page.locator("#network")).to_contain_text("Có mạng")
+    page.unroute("**/api/v1/submissions/batch")
+    page.route("**/api/v1/submissions/batch", lambda route: route.abort("connectionreset"))
+    page.click("#sync-now")
+    expect(status).to_have_attribute("data-state", "network")
+    expect(status).to_contain_text("mất mạng")
+    page.unroute("**/api/v1/submissions/batch")
+    page.click("#sync-now")
+    expect(page.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+    expect(status).to_have_attribute("data-state", "idle")
+    assert stored_forms(sync_engine) == [(VISIT_FORM_ID, True)]
