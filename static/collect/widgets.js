@@ -94,6 +94,7 @@ function pointStore(ctx) {
   const isLocation = ctx.form && ctx.question ? isLocationQuestion(ctx.form, ctx.question) : true;
   if (isLocation) {
     return {
+      isLocation,
       get: () => ctx.survey()?.location ?? null,
       set: (location) => {
         ctx.survey().location = location;
@@ -103,6 +104,7 @@ function pointStore(ctx) {
     };
   }
   return {
+    isLocation,
     get: () => {
       const point = parsePoint(ctx.value());
       const survey = ctx.survey();
@@ -120,15 +122,17 @@ function pointStore(ctx) {
  * volunteer may place the point by hand when the GPS is poor or off (recorded as manual). */
 export function gpsWidget(ctx, question = { name: "location" }) {
   const store = pointStore(ctx);
-  const status = h("p", { class: "gps-status", id: "gps-status", "aria-live": "polite" });
-  const accuracy = h("p", { class: "gps-accuracy", id: "gps-accuracy" });
-  const warning = h("p", { class: "warning", id: "gps-warning", hidden: true });
-  const manualNote = h("p", { class: "notice small", id: "gps-manual-note", hidden: true });
+  // The location question's elements keep their plain ids; any other geopoint's get its name.
+  const suffix = store.isLocation ? "" : `-${question.name}`;
+  const status = h("p", { class: "gps-status", id: `gps-status${suffix}`, "aria-live": "polite" });
+  const accuracy = h("p", { class: "gps-accuracy", id: `gps-accuracy${suffix}` });
+  const warning = h("p", { class: "warning", id: `gps-warning${suffix}`, hidden: true });
+  const manualNote = h("p", { class: "notice small", id: `gps-manual-note${suffix}`, hidden: true });
   let waiting = false;
   let placing = false; // the volunteer is placing the point by hand
   let lastState = gps.state;
   const better = h("button", {
-    class: "secondary", id: "gps-better", type: "button",
+    class: "secondary", id: `gps-better${suffix}`, type: "button",
     onclick: () => {
       waiting = true;
       status.textContent = t("gps_waiting");
@@ -136,14 +140,14 @@ export function gpsWidget(ctx, question = { name: "location" }) {
     },
   }, t("gps_wait_better"));
   const place = h("button", {
-    class: "secondary", id: "gps-place", type: "button", hidden: true,
+    class: "secondary", id: `gps-place${suffix}`, type: "button", hidden: true,
     onclick: () => {
       placing = true;
       update();
     },
   }, t("gps_place_by_hand"));
   const useGps = h("button", {
-    class: "link", id: "gps-use-gps", type: "button", hidden: true,
+    class: "link", id: `gps-use-gps${suffix}`, type: "button", hidden: true,
     onclick: () => {
       placing = false;
       const fix = lastState.fix;
@@ -158,7 +162,7 @@ export function gpsWidget(ctx, question = { name: "location" }) {
     update();
   };
   const mapState = mapBox(question.name, { onTap: setByHand, onDrag: setByHand, ready: () => update() });
-  const box = h("div", { class: "gps", dataset: { state: "searching" } },
+  const box = h("div", { class: "gps", dataset: { state: "searching", location: store.isLocation ? "yes" : "no" } },
     status, accuracy, warning, better, mapState.element, manualNote, place, useGps);
 
   function fromFix(fix) {

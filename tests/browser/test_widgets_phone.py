@@ -20,6 +20,7 @@ from tests.widget_forms import build_form
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
 expect.set_options(timeout=10_000)
 
+LOCATION_WIDGET = '.gps[data-location="yes"]'  # the survey's location (the first geopoint)
 WEBM = b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 8
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
@@ -132,12 +133,14 @@ def test_every_widget_is_filled_and_the_survey_with_its_files_is_sent_once(
     page = good_gps_phone
     open_app(page)
     page.click("#new-widgets_phone")
-    expect(page.locator(".gps")).to_have_attribute("data-state", "fix")
+    expect(page.locator(LOCATION_WIDGET)).to_have_attribute("data-state", "fix")
     # The map: no tiles, the point, and a scale bar.
     expect(page.locator("#map-location .leaflet-marker-icon")).to_have_count(1)
     expect(page.locator("#map-location .leaflet-control-scale")).to_be_visible()
     assert page.locator("#map-location .leaflet-tile").count() == 0
     expect(page.locator("#gps-place")).to_be_hidden()  # good GPS: nothing to place by hand
+    # A second geopoint question: the same widget, its answer the point's text.
+    expect(page.locator("#gps-accuracy-water_point")).to_contain_text("6 m")
     next_screen(page)
 
     fill_choices_screen(page)
@@ -181,6 +184,8 @@ def test_every_widget_is_filled_and_the_survey_with_its_files_is_sent_once(
     assert answers["wake"] == "05:30:00.000+07:00"
     assert answers["meter"] == "VN-123456"
     assert "intro" not in answers  # notes are absent
+    assert answers["water_point"] == "15.5712 108.4741 0 6"
+    assert "location" not in answers  # the form's first geopoint is the survey's location
     assert row["location_manual"] is False
     files = attachments(sync_engine, row["id"])
     assert files == {answers["voice"]: "audio/webm", answers["paper"]: "application/pdf"}
@@ -208,13 +213,13 @@ def test_a_point_placed_by_hand_with_poor_gps_is_stored_as_manual(
     assert box is not None
     # A tap a little north-east of the GPS point (the map is centred on it).
     page.mouse.click(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2 - 40)
-    expect(page.locator(".gps")).to_have_attribute("data-manual", "yes")
+    expect(page.locator(LOCATION_WIDGET)).to_have_attribute("data-manual", "yes")
     expect(page.locator("#gps-status")).to_contain_text("bằng tay")
     expect(page.locator("#gps-warning")).to_be_hidden()
     # A later GPS fix does not move a point placed by hand.
     page.context.set_geolocation({"latitude": 15.5720, "longitude": 108.4750, "accuracy": 70})
     page.wait_for_timeout(500)
-    expect(page.locator(".gps")).to_have_attribute("data-manual", "yes")
+    expect(page.locator(LOCATION_WIDGET)).to_have_attribute("data-manual", "yes")
     next_screen(page)
     page.select_option("#q-water", "tap")
     page.focus("#q-rooms")
@@ -251,7 +256,7 @@ def test_a_settlement_boundary_walked_with_the_gps_moving_is_sent_once(
     context = page.context
     open_app(page)
     page.click("#new-walk_phone")
-    expect(page.locator(".gps")).to_have_attribute("data-state", "fix")
+    expect(page.locator(LOCATION_WIDGET)).to_have_attribute("data-state", "fix")
     page.fill("#q-settlement_name", "Khu <b>Phố</b> {{ 7 }}")
     expect(page.locator("#geo-count-boundary")).to_contain_text("cần ít nhất 3")
 
@@ -316,7 +321,7 @@ def test_with_the_gps_not_allowed_the_point_is_placed_by_hand_in_english(
         open_app(page)
         page.click("#lang-toggle")
         page.click("#new-widgets_phone")
-        expect(page.locator(".gps")).to_have_attribute("data-state", "denied")
+        expect(page.locator(LOCATION_WIDGET)).to_have_attribute("data-state", "denied")
         expect(page.locator("#map-location .leaflet-control-scale")).to_be_visible()
         expect(page.locator("#gps-use-gps")).to_be_hidden()  # no GPS fix to go back to
         page.click("#gps-place")
