@@ -24,7 +24,7 @@ const MAX_TEXT_LENGTH = 2000;
 const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const TIME = /^\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$/;
+const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d\d:?\d\d)?$/;
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$/;
 const POINT = /^-?\d+(\.\d+)?\s+-?\d+(\.\d+)?(\s+-?\d+(\.\d+)?){0,2}$/;
 const NUMBER_TYPES = new Set(["integer", "decimal", "range"]);
@@ -211,11 +211,11 @@ function rawText(node, value) {
  * order, each with its element, its answers object (`scope`: the survey's answers, or one
  * repeat instance of them) and its key on screen (`member[2]/age`).
  */
-function buildInstance(form, answers, location) {
+function buildInstance(form, answers, location, received = false) {
   const model = modelOf(form);
   const doc = document.implementation.createDocument(null, model.root || "data", null);
   const records = [];
-  const where = locationQuestion(model);
+  const where = received ? null : locationQuestion(model);
   const fill = (element, children, scope, prefix, parent) => {
     for (const node of children ?? []) {
       if (node.kind === "group") {
@@ -271,35 +271,82 @@ function run(instance, expression, record, as) {
 
 // ---------------------------------------------------------------- evaluation
 
-function coerce(node, raw) {
+function validDate(text) {
+  const match = DATE.exec(text);
+  if (!match) return false;
+  const [year, month, day] = text.split("-").map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+function geometryError(node, text) {
+  const points = [];
+  for (const chunk of text.trim().replace(/;+$/, "").split(";")) {
+    const parts = chunk.trim().split(/\s+/).filter(Boolean);
+    if (!parts.length) continue;
+    if (parts.length < 2 || parts.length > 4 || !parts.every((p) => DECIMAL.test(p))) return "invalid_location";
+    const [lat, lon] = parts.map(Number);
+    if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)) return "invalid_location";
+    points.push([lat, lon]);
+  }
+  if (node.type === "geopoint") return points.length === 1 ? null : "invalid_location";
+  return points.length < (node.type === "geoshape" ? 4 : 2) ? "invalid_location" : null;
+}
+
+function rangeError(node, number) {
+  const parameters = node.parameters ?? {};
+  const start = Number(parameters.start ?? 1);
+  const end = Number(parameters.end ?? 10);
+  const step = Number(parameters.step ?? 1);
+  if (![start, end, step].every(Number.isFinite)) return "not_number";
+  const steps = step ? (number - start) / step : 0;
+  const inside = number >= Math.min(start, end) && number <= Math.max(start, end);
+  return inside && Math.abs(steps - Math.round(steps)) <= 1e-9 ? null : "out_of_range";
+}
+
+// `strict`: answers as received (the verdict the server gives); otherwise text as typed on
+// the phone, where a decimal comma is a decimal point.
+function coerce(node, raw, strict = false) {
   const text = typeof raw === "string" ? raw.trim() : raw;
   switch (node.type) {
     case "integer":
       if (typeof text === "number" && Number.isInteger(text)) return { value: text };
-      return INTEGER.test(String(text)) ? { value: parseInt(String(text), 10) } : { error: "not_integer" };
+      if (typeof text === "boolean" || !INTEGER.test(String(text))) return { error: "not_integer" };
+      return Math.abs(Number(text)) > 2 ** 53 ? { error: "number_too_large" } : { value: parseInt(String(text), 10) };
     case "decimal":
     case "range": {
-      const string = String(text).replace(",", ".");
-      const number = typeof text === "number" ? text : DECIMAL.test(string) ? Number(string) : NaN;
-      return Number.isFinite(number) ? { value: number } : { error: "not_number" };
+      const string = strict ? String(text) : String(text).replace(",", ".");
+      const number = typeof text === "number" ? text : typeof text === "string" && DECIMAL.test(string) ? Number(string) : NaN;
+      if (!Number.isFinite(number)) return { error: "not_number" };
+      if (node.type === "range") {
+        const error = rangeError(node, number);
+        if (error) return { error };
+      }
+      return { value: number };
     }
     case "select_multiple":
-    case "rank":
-      return { value: [...new Set(String(Array.isArray(text) ? text.join(" ") : text).split(/\s+/).filter(Boolean))].join(" ") };
+    case "rank": {
+      const items = Array.isArray(text) ? text.map((v) => String(v).trim()) : String(text).split(/\s+/).filter(Boolean);
+      if (node.type === "rank" && new Set(items).size !== items.length) return { error: "rank_repeated" };
+      return { value: [...new Set(items)].join(" ") };
+    }
     case "date":
-      return DATE.test(String(text)) && !Number.isNaN(Date.parse(String(text))) ? { value: String(text) } : { error: "invalid_date" };
+      return validDate(String(text)) ? { value: String(text) } : { error: "invalid_date" };
     case "datetime":
-      return DATETIME.test(String(text)) ? { value: String(text) } : { error: "invalid_date" };
+      return DATETIME.test(String(text)) && validDate(String(text).slice(0, 10)) ? { value: String(text) } : { error: "invalid_date" };
     case "time":
-      return TIME.test(String(text)) ? { value: String(text) } : { error: "invalid_time" };
+      return typeof text === "string" && TIME.test(text) ? { value: text } : { error: "invalid_time" };
     case "geopoint":
-      return POINT.test(String(text)) ? { value: String(text) } : { error: "invalid_location" };
     case "geotrace":
-    case "geoshape":
-      return String(text).split(";").every((p) => POINT.test(p.trim())) ? { value: String(text) } : { error: "invalid_location" };
+    case "geoshape": {
+      if (typeof text !== "string") return { error: "invalid_location" };
+      const error = geometryError(node, text);
+      return error ? { error } : { value: text.split(/\s+/).join(" ") };
+    }
     default:
+      if (typeof text !== "string" && (typeof text !== "number" || !Number.isFinite(text))) return { error: "not_text" };
       if (String(text).length > MAX_TEXT_LENGTH) return { error: "text_too_long" };
-      return { value: String(raw) };
+      return { value: typeof raw === "string" ? raw : String(raw) };
   }
 }
 
@@ -348,8 +395,8 @@ function relevantSelf(instance, record, errors) {
  * the error of each wrong question (by key), the repeat counts a `repeat_count` asks for,
  * and the answers to send (`normalised`, the contract's format).
  */
-export function evaluateForm(form, answers, location) {
-  const instance = buildInstance(form, answers, location);
+export function evaluateForm(form, answers, location, { received = false } = {}) {
+  const instance = buildInstance(form, answers, location, received);
   const { records } = instance;
   const relevant = {};
   const errors = {};
@@ -405,7 +452,7 @@ export function evaluateForm(form, answers, location) {
         }
         continue;
       }
-      const { error } = coerce(node, text);
+      const { error } = coerce(node, received && !node.calculate ? record.scope[node.name] : text, received);
       if (error) {
         errors[record.key] = message(node, error);
         continue;
@@ -430,6 +477,87 @@ export function evaluateForm(form, answers, location) {
     instance, relevant, errors, values, repeatCounts,
     normalised: payloadOf(instance, relevant, errors),
   };
+}
+
+function fieldOf(key) {
+  return `answers.${key.replaceAll("/", ".")}`;
+}
+
+/**
+ * The fields the server would refuse in answers as received (sent by any client), named as it
+ * names them (`answers.member[2].age`): what the phone checks, plus answers to questions that
+ * do not apply, names the form does not have and repeats that are not lists. Missing answers
+ * with a default take it first, as the server does. tests/forms/cases.yaml holds the verdicts.
+ */
+export function problemsOf(form, answers) {
+  const model = modelOf(form);
+  const problems = new Set();
+  const copy = structuredClone(answers ?? {});
+  const shape = (children, scope, prefix) => {
+    const names = new Set();
+    const visit = (nodes) => {
+      for (const node of nodes ?? []) {
+        if (node.kind === "group") {
+          visit(node.children);
+          continue;
+        }
+        names.add(node.name);
+        if (node.kind !== "repeat" || !(node.name in scope)) continue;
+        const list = scope[node.name];
+        if (!Array.isArray(list)) {
+          problems.add(`${prefix}${node.name}`);
+          delete scope[node.name];
+          continue;
+        }
+        list.forEach((item, index) => {
+          const key = `${prefix}${node.name}[${index + 1}]`;
+          if (!item || typeof item !== "object" || Array.isArray(item)) {
+            problems.add(key);
+            list[index] = {};
+          } else {
+            shape(node.children, item, `${key}/`);
+          }
+        });
+      }
+    };
+    visit(children);
+    for (const name of Object.keys(scope)) if (!names.has(name)) problems.add(`${prefix}${name}`);
+  };
+  shape(model.children, copy, "");
+  const sent = structuredClone(copy);
+  const fillMissing = (children, scope) => {
+    fillDefaults(form, copy, null, scope, true);
+    for (const [node] of walk(children)) {
+      if (node.kind === "repeat" && Array.isArray(scope[node.name])) {
+        for (const item of scope[node.name]) fillMissing(node.children, item);
+      }
+    }
+  };
+  fillMissing(model.children, copy);
+  const { instance, relevant, errors } = evaluateForm(form, copy, null, { received: true });
+  const sentRecords = buildInstance(form, sent, null, true).records;
+  const wasSent = new Map(sentRecords.map((r) => [r.key, r]));
+  const hidden = new Set();
+  for (const record of instance.records) {
+    if (record.parent && hidden.has(record.parent.key)) {
+      hidden.add(record.key);
+      continue;
+    }
+    const original = wasSent.get(record.key);
+    if (!relevant[record.key] && original) {
+      if (record.kind === "instance") {
+        problems.add(record.key);
+        hidden.add(record.key);
+      } else if (record.kind === "question" && !record.node.calculate && !isEmpty(original.scope[record.node.name])) {
+        problems.add(record.key);
+      }
+    }
+  }
+  for (const [key, _] of Object.entries(errors)) {
+    const record = instance.records.find((r) => r.key === key);
+    if (record && !record.node.calculate && !hidden.has(key)) problems.add(key);
+  }
+  return [...problems].map(fieldOf).sort();
 }
 
 function payloadOf(instance, relevant, errors) {
@@ -516,13 +644,13 @@ function hasExpression(text) {
   return /[()/$'"]/.test(text) || /^\s*\./.test(text);
 }
 
-function fillDefaults(form, answers, location, scope) {
-  const instance = buildInstance(form, answers, location);
+function fillDefaults(form, answers, location, scope, missingOnly = false) {
+  const instance = buildInstance(form, answers, location, missingOnly);
   for (const record of instance.records) {
     if (record.kind !== "question" || record.scope !== scope) continue;
     const node = record.node;
     if (node.default === undefined || node.default === null || node.default === "" || node.calculate) continue;
-    if (!isEmpty(scope[node.name])) continue;
+    if (missingOnly ? node.name in scope : !isEmpty(scope[node.name])) continue;
     let value = String(node.default);
     if (hasExpression(value)) {
       try {

@@ -1,0 +1,110 @@
+"""The shared table of cases (tests/forms/cases.yaml) run through the phone's form engine
+(static/collect/form.js over the vendored openrosa-xpath-evaluator) in Chromium: every case
+gets the verdict the table gives, which tests/unit/test_forms_corpus.py checks the server
+gives too. Every form of the corpus that loads is also evaluated empty without an error of
+the engine, and its screens are built."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, Page
+
+from app.forms.definition import FormLoadError, load_form
+from app.settings import REPO_ROOT
+
+pytestmark = pytest.mark.browser
+
+CORPUS = REPO_ROOT / "tests" / "forms"
+CASES: list[dict[str, Any]] = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
+
+VERDICTS = """
+async ([models, cases]) => {
+  const form = await import("/static/collect/form.js");
+  return cases.map(([name, answers]) => {
+    try {
+      return form.problemsOf({ form_id: name, model: models[name] }, answers);
+    } catch (error) {
+      return [`crash: ${error.name}: ${error.message}`];
+    }
+  });
+}
+"""
+
+EMPTY_FORMS = """
+async (models) => {
+  const form = await import("/static/collect/form.js");
+  const out = {};
+  for (const [name, model] of Object.entries(models)) {
+    try {
+      const definition = { form_id: name, model };
+      const answers = form.applyDefaults(definition, {});
+      const result = form.evaluateForm(definition, answers, null);
+      const broken = Object.entries(result.errors)
+        .filter(([, message]) => message.includes("biểu thức") || message.includes("expression"));
+      out[name] = { screens: form.screens(definition).length, broken };
+    } catch (error) {
+      out[name] = { crash: `${error.name}: ${error.message}` };
+    }
+  }
+  return out;
+}
+"""
+
+
+@cache
+def model(name: str) -> dict[str, Any]:
+    return load_form(CORPUS / name).model
+
+
+def corpus_models() -> dict[str, dict[str, Any]]:
+    models = {}
+    for path in sorted(CORPUS.glob("*.md")):
+        if not path.read_text(encoding="utf-8").lstrip().startswith("|"):
+            continue  # notes that other tests turn into workbooks
+        try:
+            models[path.name] = model(path.name)
+        except FormLoadError:
+            continue  # refused at load, named in tests/unit/test_forms_corpus.py
+    return models
+
+
+@pytest.fixture
+def vietnam_page(browser: Browser, live_server: str) -> Any:
+    """A page of the app on a phone in Vietnam's time zone (today() is Vietnam's day)."""
+    context = browser.new_context(base_url=live_server, timezone_id="Asia/Ho_Chi_Minh")
+    page = context.new_page()
+    page.goto("/collect")
+    yield page
+    context.close()
+
+
+def test_the_phone_gives_every_case_the_tables_verdict(vietnam_page: Page) -> None:
+    models = {case["form"]: model(case["form"]) for case in CASES}
+    verdicts = vietnam_page.evaluate(
+        VERDICTS, [models, [[case["form"], case["answers"]] for case in CASES]]
+    )
+    disagreements = []
+    for index, (case, phone) in enumerate(zip(CASES, verdicts, strict=True)):
+        expected = [] if case.get("valid") else [case["field"]]
+        if phone != expected:
+            disagreements.append((index, case["form"], case.get("note", ""), expected, phone))
+    assert disagreements == []
+    assert len(CASES) >= 40
+
+
+def test_every_form_of_the_corpus_is_evaluated_empty_without_an_engine_error(
+    vietnam_page: Page,
+) -> None:
+    models = corpus_models()
+    assert len(models) >= 10
+    results = vietnam_page.evaluate(EMPTY_FORMS, models)
+    wrong = {
+        name: result
+        for name, result in results.items()
+        if "crash" in result or result["broken"] or result["screens"] < 1
+    }
+    assert wrong == {}
