@@ -55,6 +55,7 @@ class CompiledForm:
     # evaluation sees (no repeat, calculation, default, group relevance or choice filter, and
     # every expression reads only itself and questions before it): the ingest fast path.
     flat: list[CompiledNode] | None = None
+    flat_steps: list[tuple[Any, ...]] | None = None  # made by validation.py on first use
 
 
 _COLUMNS = ("relevant", "constraint", "calculate", "default", "choice_filter")

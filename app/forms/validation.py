@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from app.errors import Problem
-from app.forms.compiled import CompiledNode
+from app.forms.compiled import CompiledForm, CompiledNode
 from app.forms.definition import META_TYPES, FormDefinition, Question
 from app.forms.instance import DocumentNode, ElementNode, LeafNode, XNode
 from app.forms.xpath import Compiled, Ctx, Env
@@ -260,6 +260,7 @@ def _choice_problem(question: Question, value: Any, where: str) -> Problem:
     return Problem(where, "invalid_choice", {"value": value, "allowed": allowed})
 
 
+_NOTHING: Mapping[str, Any] = {}
 _SELECTS = frozenset({"select_one", "select_multiple", "rank"})
 
 
@@ -284,24 +285,21 @@ class _Run:
 
     def flat(
         self,
-        plan: list[CompiledNode],
+        steps: list[tuple[Any, ...]],
         raw: dict[str, Any],
         out: dict[str, Any],
         prefix: str,
-        root: ElementNode,
-        given: dict[str, Any],
+        given: Mapping[str, Any],
     ) -> None:
         """One pass in form order, for forms where it sees what pass 1 to 3 would (fast)."""
         problems = self.problems
-        for compiled in plan:
-            question: Question = compiled.node  # type: ignore[assignment]
-            name = question.name
+        for name, kind, question, choices, relevant, constraint, required, coerce in steps:
             if name in given:
                 out[name] = given[name]
                 continue
             value = raw.get(name)
-            if compiled.relevant is not None and not self.holds(
-                compiled.relevant, LeafNode(question, out, root), prefix + name
+            if relevant is not None and not self.holds(
+                relevant, LeafNode(question, out, None), prefix + name
             ):
                 if not _is_empty(value):
                     problems.append(
@@ -312,31 +310,37 @@ class _Run:
                         )
                     )
                 continue
-            kind = question.type
-            usual = (
-                kind == "select_one" and type(value) is str and value in question.choice_values
-            ) or (kind == "integer" and type(value) is int and abs(value) <= MAX_INTEGER)
-            if usual and compiled.constraint is None:
-                out[name] = value  # the usual answers, already in their normal form
-                continue
+            if constraint is None:
+                # The usual answers, already in their normal form.
+                if kind == "select_one":
+                    if type(value) is str and value in choices:
+                        out[name] = value
+                        continue
+                elif (
+                    kind == "integer"
+                    and type(value) is int
+                    and -MAX_INTEGER <= value <= MAX_INTEGER
+                ):
+                    out[name] = value
+                    continue
             if kind == "note":
                 continue
             if _is_empty(value):
-                if compiled.always_required or (
-                    compiled.required is not None
-                    and self.holds(compiled.required, LeafNode(question, out, root), prefix + name)
+                if required is True or (
+                    required is not None
+                    and self.holds(required, LeafNode(question, out, None), prefix + name)
                 ):
                     problems.append(
                         Problem(prefix + name, "required", texts=question.required_message)
                     )
                 continue
-            coerced, problem = _COERCIONS.get(kind, _text)(question, value, prefix + name)
+            coerced, problem = coerce(question, value, prefix + name)
             if problem is not None:
                 problems.append(problem)
                 continue
             out[name] = coerced
-            if compiled.constraint is not None and not self.holds(
-                compiled.constraint, LeafNode(question, out, root), prefix + name
+            if constraint is not None and not self.holds(
+                constraint, LeafNode(question, out, None), prefix + name
             ):
                 del out[name]
                 problems.append(
@@ -571,6 +575,30 @@ class _Run:
         return found == wanted
 
 
+def _flat_steps(compiled: CompiledForm) -> list[tuple[Any, ...]]:
+    """The flat plan as tuples (name, type, question, choices, relevant, constraint, required,
+    coercion): fewer lookups per question on the ingest path."""
+    steps = []
+    for node in compiled.flat or ():
+        question: Question = node.node  # type: ignore[assignment]
+        required: Any = True if node.always_required else node.required
+        coerce = _COERCIONS.get(question.type, _text)
+        steps.append(
+            (
+                question.name,
+                question.type,
+                question,
+                question.choice_values,
+                node.relevant,
+                node.constraint,
+                required,
+                coerce,
+            )
+        )
+    compiled.flat_steps = steps
+    return steps
+
+
 def _condition(relevant: str | None) -> str:
     """The relevant expression shown in a message (a group's when the question has none)."""
     return " ".join(relevant.split()) if relevant else "relevant of its group or repeat"
@@ -612,12 +640,14 @@ def validate_answers(
             problems.append(problem)
         elif value is not None:
             normalised[name] = value
+    if compiled.flat is not None:
+        # No relative path in a flat plan: questions need no parent element.
+        steps = compiled.flat_steps or _flat_steps(compiled)
+        run.flat(steps, answers, normalised, prefix, given or _NOTHING)
+        return normalised, problems
     if given:
         answers = {**answers, **given}
     root = ElementNode(form.root, normalised, env.doc, 1)
-    if compiled.flat is not None:
-        run.flat(compiled.flat, answers, normalised, prefix, root, given or {})
-        return normalised, problems
     run.coerce(compiled.children, answers, normalised, prefix)
     if compiled.has_calculations:
         run.calculate(compiled.children, root, normalised)

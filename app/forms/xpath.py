@@ -464,6 +464,26 @@ def _nodes_from(ast: Ast) -> bool:
     return ast[0] == "call" and ast[1] in ("current", "instance", "indexed-repeat")
 
 
+def _gives_boolean(ast: Ast) -> bool:
+    """Whether an expression always gives a Python bool (comparisons, and, or, not...)."""
+    if ast[0] == "op":
+        return ast[1] in ("or", "and", "=", "!=", "<", "<=", ">", ">=")
+    return ast[0] == "call" and ast[1] in (
+        "not",
+        "true",
+        "false",
+        "boolean",
+        "selected",
+        "regex",
+        "contains",
+        "starts-with",
+        "ends-with",
+        "boolean-from-string",
+        "checklist",
+        "weighted-checklist",
+    )
+
+
 def _unique(nodes: list[XNode]) -> list[XNode]:
     seen: set[Any] = set()
     found = []
@@ -585,6 +605,11 @@ class _Compiler:
             if special is not None:
                 return special
         operator, left, right = ast[1], self.compile(ast[2]), self.compile(ast[3])
+        if _gives_boolean(ast[2]) and _gives_boolean(ast[3]):
+            if operator == "or":
+                return lambda c: left(c) or right(c)
+            if operator == "and":
+                return lambda c: left(c) and right(c)
         if operator == "or":
             return lambda c: as_boolean(left(c)) or as_boolean(right(c))
         if operator == "and":
@@ -622,6 +647,8 @@ class _Compiler:
                 return lambda c: [LeafNode(leaf, c.env.doc.answers, None)]  # type: ignore[attr-defined]
             begin: Compiled = lambda c: [c.env.doc]  # noqa: E731
         elif start == ".":
+            if steps == [("self", None, [])]:
+                return lambda c: [c.node]
             begin = lambda c: [c.node]  # noqa: E731
         else:
             if not _nodes_from(start):

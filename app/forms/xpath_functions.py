@@ -493,6 +493,7 @@ def _regex(compiler: _Compiler, args: list[Ast]) -> Compiled:
 
     if len(args) != 2:
         raise ExpressionError("regex() takes 2 arguments")
+    text_of = compiler.single_text(args[0])
     subject = compiler.compile(args[0])
     if args[1][0] != "str":
         raise ExpressionError("regex() needs its pattern as a 'string' written in the form")
@@ -501,4 +502,7 @@ def _regex(compiler: _Compiler, args: list[Ast]) -> Compiled:
     except ValueError as exc:
         raise ExpressionError(str(exc)) from exc
     search = pattern.search
+    if text_of is not None:
+        get = text_of
+        return lambda c: search(get(c)) is not None
     return lambda c: search(as_string(subject(c))) is not None
