@@ -495,6 +495,39 @@ export function fileWidget(ctx, question) {
       player.hidden = false;
     }
   };
+  /** Keep a file (picked, or recorded here) of media type `type` as the answer. */
+  async function keep(data, type) {
+    if (!kind.types[type]) {
+      status.textContent = t(question.type === "audio" ? "audio_wrong_type" : "file_wrong_type");
+      return;
+    }
+    if (data.size > kind.maxBytes) {
+      status.textContent = t("file_too_large", { max: sizeText(kind.maxBytes) });
+      return;
+    }
+    if (!data.size) {
+      status.textContent = t("file_empty");
+      return;
+    }
+    try {
+      // The server checks the type again: the blob keeps it (sent as Content-Type).
+      const blob = data.type === type ? data : new Blob([await data.arrayBuffer()], { type });
+      const filename = `${name}-${Date.now().toString(36)}.${kind.types[type]}`;
+      const old = survey.answers[name];
+      await db.putPhoto(survey.id, filename, blob);
+      if (old) await db.deletePhoto(survey.id, old).catch(() => {}); // a leftover, not an error
+      show(blob, filename);
+      remove.hidden = false;
+      ctx.answer(filename);
+    } catch (error) {
+      if (db.isQuotaError(error)) {
+        status.textContent = t("storage_full");
+        ctx.storageProblem(error);
+      } else {
+        status.textContent = t("file_failed");
+      }
+    }
+  }
   const input = h("input", {
     type: "file", accept: kind.accept, capture: question.type === "audio" ? "user" : null,
     name, id: `q-${name}`, class: "file",
@@ -503,37 +536,7 @@ export function fileWidget(ctx, question) {
       event.target.value = "";
       if (!file) return;
       const extension = (/\.([A-Za-z0-9]{1,5})$/.exec(file.name)?.[1] ?? "").toLowerCase();
-      const type = (file.type || TYPE_BY_EXTENSION[extension] || "").split(";")[0].toLowerCase();
-      if (!kind.types[type]) {
-        status.textContent = t(question.type === "audio" ? "audio_wrong_type" : "file_wrong_type");
-        return;
-      }
-      if (file.size > kind.maxBytes) {
-        status.textContent = t("file_too_large", { max: sizeText(kind.maxBytes) });
-        return;
-      }
-      if (!file.size) {
-        status.textContent = t("file_empty");
-        return;
-      }
-      try {
-        // The server checks the type again: the blob keeps it (sent as Content-Type).
-        const blob = file.type === type ? file : new Blob([await file.arrayBuffer()], { type });
-        const filename = `${name}-${Date.now().toString(36)}.${kind.types[type]}`;
-        const old = survey.answers[name];
-        await db.putPhoto(survey.id, filename, blob);
-        if (old) await db.deletePhoto(survey.id, old).catch(() => {}); // a leftover, not an error
-        show(blob, filename);
-        remove.hidden = false;
-        ctx.answer(filename);
-      } catch (error) {
-        if (db.isQuotaError(error)) {
-          status.textContent = t("storage_full");
-          ctx.storageProblem(error);
-        } else {
-          status.textContent = t("file_failed");
-        }
-      }
+      await keep(file, (file.type || TYPE_BY_EXTENSION[extension] || "").split(";")[0].toLowerCase());
     },
   });
   if (survey.answers[name]) {
@@ -544,9 +547,66 @@ export function fileWidget(ctx, question) {
   const buttonText = question.type === "audio"
     ? (survey.answers[name] ? t("audio_replace") : t("audio_record"))
     : (survey.answers[name] ? t("file_replace") : t("file_choose"));
+  const recorder = question.type === "audio" ? recorderButton(name, status, keep) : null;
   return h("div", { class: "photo file-widget" },
+    recorder,
     h("label", { class: "button secondary photo-button", for: `q-${name}` }, buttonText),
     input, player, status, remove);
+}
+
+// A recording made in the page stops by itself after this long (about 4 MB of Opus).
+const RECORDING_MAX_MS = 15 * 60 * 1000;
+
+/** Record in the page where the browser can (MediaRecorder); `keep(blob, type)` takes it. */
+function recorderButton(name, status, keep) {
+  if (typeof MediaRecorder !== "function" || !navigator.mediaDevices?.getUserMedia) return null;
+  const type = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4", "audio/webm"]
+    .find((candidate) => MediaRecorder.isTypeSupported(candidate));
+  if (!type) return null;
+  let recording = null;
+  const button = h("button", {
+    class: "primary", type: "button", id: `record-${name}`,
+    onclick: async () => {
+      if (recording) {
+        recording.stop();
+        return;
+      }
+      let stream;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      } catch {
+        status.textContent = t("audio_no_microphone");
+        return;
+      }
+      const chunks = [];
+      const recorder = new MediaRecorder(stream, { mimeType: type });
+      const started = Date.now();
+      const tick = setInterval(() => {
+        const seconds = Math.floor((Date.now() - started) / 1000);
+        status.textContent = t("audio_recording", { time: `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}` });
+        // Leaving the screen, or too long: stop and keep what was recorded.
+        if (!button.isConnected || Date.now() - started > RECORDING_MAX_MS) recorder.stop();
+      }, 500);
+      recorder.ondataavailable = (event) => {
+        if (event.data.size) chunks.push(event.data);
+      };
+      recorder.onstop = () => {
+        clearInterval(tick);
+        stream.getTracks().forEach((track) => track.stop());
+        recording = null;
+        button.textContent = t("audio_record_now");
+        button.classList.remove("recording");
+        const bare = type.split(";")[0];
+        keep(new Blob(chunks, { type: bare }), bare);
+      };
+      recorder.start(1000);
+      recording = recorder;
+      button.textContent = t("audio_stop");
+      button.classList.add("recording");
+      status.textContent = t("audio_recording", { time: "0:00" });
+    },
+  }, t("audio_record_now"));
+  return button;
 }
 
 // ---------------------------------------------------------------- rank, range, times, barcode

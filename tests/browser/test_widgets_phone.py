@@ -13,7 +13,15 @@ from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expe
 from sqlalchemy import Engine, text
 
 from bench.common import uvicorn_server
-from tests.browser.conftest import PHONE, TAM_KY, PhoneAccount, record_console_errors, sign_in_phone
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    TAM_KY,
+    PhoneAccount,
+    record_console_errors,
+    sign_in_phone,
+)
 from tests.browser.test_collect import open_app
 from tests.widget_forms import build_form
 
@@ -346,3 +354,57 @@ def test_with_the_gps_not_allowed_the_point_is_placed_by_hand_in_english(
         assert page.console_errors == []  # type: ignore[attr-defined]
     finally:
         denied.close()
+
+
+def test_a_recording_made_in_the_page_is_sent_with_the_survey(
+    browser: Browser, widgets_server: str, volunteer: PhoneAccount, sync_engine: Engine
+) -> None:
+    # Chromium's fake microphone (a tone): MediaRecorder records it as a phone's would.
+    recording_browser = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+        ],
+    )
+    try:
+        context = recording_browser.new_context(
+            viewport=PHONE,
+            is_mobile=True,
+            has_touch=True,
+            locale="vi-VN",
+            geolocation=TAM_KY,
+            permissions=["geolocation", "microphone"],
+            base_url=widgets_server,
+        )
+        sign_in_phone(context, volunteer)
+        page = context.new_page()
+        record_console_errors(page)
+        open_app(page)
+        page.click("#new-widgets_phone")
+        expect(page.locator(LOCATION_WIDGET)).to_have_attribute("data-state", "fix")
+        next_screen(page)
+        page.select_option("#q-water", "rain")
+        page.focus("#q-rooms")
+        page.keyboard.press("ArrowRight")
+        next_screen(page)
+        page.check("#q-consent")
+        next_screen(page)
+        page.click("#record-voice")
+        expect(page.locator("#record-voice")).to_have_text("Dừng ghi âm")
+        expect(page.locator("#file-status-voice")).to_contain_text("Đang ghi âm… 0:01")
+        page.click("#record-voice")
+        expect(page.locator("#file-status-voice")).to_contain_text("Đã lưu trên điện thoại")
+        expect(page.locator("#record-voice")).to_have_text("Ghi âm ngay")
+        page.click("#finish")
+        expect(page.locator("#app")).to_have_attribute("data-view", "home")
+        sync_and_wait(page)
+        expect(page.locator('.outbox-item[data-status="sent"]')).to_have_attribute(
+            "data-photos", "uploaded"
+        )
+        (row,) = stored(sync_engine)
+        assert attachments(sync_engine, row["id"]) == {row["answers"]["voice"]: "audio/webm"}
+        assert page.console_errors == []  # type: ignore[attr-defined]
+    finally:
+        recording_browser.close()
