@@ -820,8 +820,19 @@ function barcodeWidget(ctx, question) {
 
 // ---------------------------------------------------------------- every question type
 
-/** The input of one question; `ctx` is the editor's widget context. */
+/** The input of one question; `ctx` is the editor's widget context. A read-only question
+ * (the form's `readonly`) shows its answer with every control disabled. */
 export function widgetFor(question, ctx) {
+  const element = buildWidget(question, ctx);
+  if (ctx.readonly?.()) {
+    element.classList.add("readonly");
+    for (const control of element.querySelectorAll("input, select, textarea, button")) control.disabled = true;
+    if (element.matches("input, select, textarea, button")) element.disabled = true;
+  }
+  return element;
+}
+
+function buildWidget(question, ctx) {
   const name = question.name;
   const value = ctx.value();
   const labelledBy = ctx.labelledBy;

@@ -124,6 +124,9 @@ def fill_choices_screen(page: Page) -> None:
     # Rank: the first (Đường) down one place, then the order is confirmed by that move.
     page.get_by_role("button", name="Đưa “Đường” xuống").click()
     expect(page.locator("#q-needs .rank-item").first).to_have_attribute("data-value", "drain")
+    # A label with markup is shown as text, never as markup.
+    expect(page.locator("#q-needs .rank-item").last).to_contain_text("<img src=x onerror=alert(1)>")
+    assert page.locator("#q-needs img").count() == 0
     # Range: the slider from its start, by the keyboard (as a screen reader user would).
     page.focus("#q-rooms")
     page.keyboard.press("ArrowRight")
