@@ -13,7 +13,7 @@ import { pick, t } from "./i18n.js";
 import {
   addRepeatInstance, answerAt, applyDefaults, attachmentsOf, choicesAt, clearIrrelevant,
   evaluateForm, outputsAt, readonlyAt, registerWidgetTypes, removeRepeatInstance, screenTitle,
-  screens, setAnswerAt, shown,
+  screens, setAnswerAt, settle, shown,
 } from "./form.js";
 import { renderMarkdown } from "./markdown.js";
 import { submissionBody, syncNow } from "./sync.js";
@@ -358,12 +358,12 @@ function onAnswer(form, key, value) {
   const survey = app.survey;
   const before = repeatShape(survey.answers);
   setAnswerAt(form, survey.answers, key, value);
-  clearIrrelevant(form, survey.answers, survey.location);
+  const { evaluation: settled } = settle(form, survey.answers, survey.location);
   app.notice = "";
   saveDraft();
   // A repeat_count that changed the roster needs the screen built again.
   if (repeatShape(survey.answers) !== before) render();
-  else refreshQuestions(form);
+  else refreshQuestions(form, settled);
 }
 
 function repeatShape(answers) {
@@ -410,9 +410,10 @@ function choiceSignature(key) {
   return evaluation ? choicesAt(evaluation, key).map((c) => c.value).join(" ") : "";
 }
 
-function refreshQuestions(form) {
+function refreshQuestions(form, settled = null) {
   if (!app.survey || app.view !== "survey") return {};
-  const result = evaluateNow(form);
+  const result = settled ?? evaluateNow(form);
+  evaluation = result;
   const { relevant, errors } = result;
   const records = new Map(result.instance.records.map((r) => [r.key, r]));
   for (const section of root.querySelectorAll("section.group[data-key], section.repeat[data-key], section.repeat-instance[data-key]")) {

@@ -612,9 +612,15 @@ export function attachmentsOf(form, payload) {
  * `repeat_count` as long as it says; true when anything changed.
  */
 export function clearIrrelevant(form, answers, location) {
+  return settle(form, answers, location).changed;
+}
+
+/** clearIrrelevant, returning also the evaluation of the answers as they are left. */
+export function settle(form, answers, location) {
   let changed = false;
   for (let pass = 0; pass < 25; pass += 1) {
-    const { instance, relevant, repeatCounts } = evaluateForm(form, answers, location);
+    const evaluation = evaluateForm(form, answers, location);
+    const { instance, relevant, repeatCounts } = evaluation;
     let stale = false;
     for (const record of instance.records) {
       if (record.kind === "question" && !relevant[record.key] && !isEmpty(record.scope[record.node.name])) {
@@ -632,10 +638,10 @@ export function clearIrrelevant(form, answers, location) {
         }
       }
     }
-    if (!stale) return changed;
+    if (!stale) return { changed, evaluation };
     changed = true;
   }
-  return changed;
+  return { changed, evaluation: evaluateForm(form, answers, location) };
 }
 
 // ---------------------------------------------------------------- defaults and repeats
