@@ -10,6 +10,9 @@ Baseline, in the same run: the same first visit with compression refused
 (`Accept-Encoding: identity`), as the app was served before. The service worker's own
 precache requests (every file again, for offline use) run in the worker, not the page: they
 are printed apart and counted in the total that the quick test holds under 500 kB.
+Update: one file of the app changed on the server (the served files are a copy), the bytes
+the service worker downloads to install the new version (it revalidates every file with its
+ETag; before, it downloaded them all again).
 Usage: python -m bench.phone [--quick] [--keep]
 """
 
@@ -17,12 +20,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Request, sync_playwright
 
-from bench.common import bench_arguments, bench_database, bench_token, uvicorn_server
+from bench.common import ROOT, bench_arguments, bench_database, bench_token, uvicorn_server
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
@@ -56,8 +62,19 @@ SEED = """(() => {
 })();"""
 
 
-def visit(browser: Browser, base: str, token: str, compressed: bool) -> dict[str, Any]:
-    """A first and a repeat visit of one fresh phone: bytes, requests and seconds."""
+# True once the service worker's cache holds the changed file.
+UPDATED = """async () => {
+  const response = await caches.match("/static/collect/i18n.js");
+  return response ? (await response.text()).includes("bench: an update") : false;
+}"""
+
+
+def visit(
+    browser: Browser, base: str, token: str, compressed: bool, changed: Path | None = None
+) -> dict[str, Any]:
+    """A first and a repeat visit of one fresh phone: bytes, requests and seconds; with
+    `changed` (the served i18n.js), the bytes the service worker downloads for an update
+    that changes that one file."""
     session = {
         "token": token,
         "user": {"id": 0, "username": "bench", "display_name": "bench", "roles": []},
@@ -110,6 +127,21 @@ def visit(browser: Browser, base: str, token: str, compressed: bool) -> dict[str
         page.wait_for_selector(HOME_READY, timeout=120_000)
         page.wait_for_load_state("networkidle")
         repeat = dict(wire)
+        update_bytes = None
+        if changed is not None:
+            worker.clear()
+            original = changed.read_text(encoding="utf-8")
+            try:
+                changed.write_text(original + "\n// bench: an update\n", encoding="utf-8")
+                page.reload()  # the browser sees the new worker, which installs itself
+                deadline = time.monotonic() + 120
+                while not page.evaluate(UPDATED):
+                    assert time.monotonic() < deadline, "the update did not arrive"
+                    page.wait_for_timeout(200)
+                page.wait_for_load_state("networkidle")
+                update_bytes = sum(worker)
+            finally:
+                changed.write_text(original, encoding="utf-8")
     finally:
         context.close()
     return {
@@ -119,6 +151,7 @@ def visit(browser: Browser, base: str, token: str, compressed: bool) -> dict[str
         "worker_bytes": worker_bytes,
         "repeat_bytes": sum(repeat.values()),
         "repeat_requests": len(repeat),
+        "update_bytes": update_bytes,
         "largest": sorted(((v, urls.get(k, k)) for k, v in first.items()), reverse=True)[:5],
     }
 
@@ -126,15 +159,25 @@ def visit(browser: Browser, base: str, token: str, compressed: bool) -> dict[str
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run the benchmark; print and return the figures."""
     args = bench_arguments(__doc__, "cdfmap_bench_phone").parse_args(argv)
-    with bench_database(args.database, 10 if args.quick else 100, keep=args.keep) as url:
-        token = bench_token(url, role="volunteer", username="bench-phone")
-        with uvicorn_server("app.main:create_app", url) as (base, _pid), sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                baseline = visit(browser, base, token, compressed=False)
-                ours = visit(browser, base, token, compressed=True)
-            finally:
-                browser.close()
+    static = Path(tempfile.mkdtemp(prefix="bench-phone-")) / "static"
+    shutil.copytree(ROOT / "static", static)  # a copy: the update changes one of its files
+    os.environ["STATIC_DIR"] = str(static)
+    try:
+        with bench_database(args.database, 10 if args.quick else 100, keep=args.keep) as url:
+            token = bench_token(url, role="volunteer", username="bench-phone")
+            with (
+                uvicorn_server("app.main:create_app", url) as (base, _pid),
+                sync_playwright() as pw,
+            ):
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                try:
+                    baseline = visit(browser, base, token, compressed=False)
+                    changed = static / "collect" / "i18n.js"
+                    ours = visit(browser, base, token, compressed=True, changed=changed)
+                finally:
+                    browser.close()
+    finally:
+        shutil.rmtree(static.parent, ignore_errors=True)
     for name, figures in (("baseline (uncompressed)", baseline), ("app", ours)):
         print(
             f"{name}: first visit {figures['first_bytes'] / 1000:,.1f} kB on the wire in "
@@ -144,6 +187,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             f"repeat visit {figures['repeat_bytes'] / 1000:,.1f} kB in "
             f"{figures['repeat_requests']} requests"
         )
+    print(
+        f"update of one file (i18n.js): {ours['update_bytes'] / 1000:,.1f} kB downloaded by the "
+        "service worker"
+    )
     print("largest downloads of the first visit (app):")
     for size, where in ours["largest"]:
         print(f"  {size / 1000:,.1f} kB {where.replace(base, '')}")

@@ -6,7 +6,9 @@
 //
 // The server (app/api/collect.py) puts a hash of every file of static/collect/ in VERSION:
 // any change of any asset changes this file's bytes, so phones install the new version,
-// which fetches every asset past the browser's HTTP cache (cache: "reload").
+// which asks the server for every asset again with the copy it holds (cache: "no-cache":
+// an ETag round trip each, 304 for the unchanged ones): on 3G an update downloads only the
+// files that changed, never an old copy (docs/benchmarks.md, bench/phone.py).
 
 const VERSION = "collect-__ASSETS_VERSION__";
 const ASSETS = [
@@ -40,7 +42,7 @@ const ASSETS = [
 
 async function precache() {
   const cache = await caches.open(VERSION);
-  await cache.addAll(ASSETS.map((url) => new Request(url, { cache: "reload" })));
+  await cache.addAll(ASSETS.map((url) => new Request(url, { cache: "no-cache" })));
 }
 
 self.addEventListener("install", (event) => {
