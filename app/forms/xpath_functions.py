@@ -52,7 +52,7 @@ def _round_half_up(number: float) -> float:
     if number != number or math.isinf(number):
         return number
     if number < 0:
-        return -math.floor(-number + 0.5)
+        return -float(math.floor(-number + 0.5))
     return float(math.floor(number + 0.5))
 
 

@@ -80,7 +80,7 @@ def js_number_string(value: float) -> str:
         return "Infinity" if value > 0 else "-Infinity"
     if value == 0:
         return "0"
-    if value.is_integer() and abs(value) < 1e21:
+    if value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     if 1e-4 <= abs(value) < 1e16:
         return repr(value)  # the same shortest digits, in fixed notation
@@ -118,13 +118,13 @@ def parse_js_datetime(text: str) -> float:
     """new Date(text) for ISO 8601 date-times (no offset: local time); else NaN."""
     match = _ISO_DATETIME.match(text)
     if not match:
-        if re.fullmatch(r"\d{4}-\d\d-\d\d", text):  # a date alone is UTC midnight in JS
-            try:
-                return (
-                    datetime.fromisoformat(text + "T00:00:00+00:00") - EPOCH
-                ).total_seconds() * 1000
-            except ValueError:
+        alone = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)", text)
+        if alone:  # a date alone is UTC midnight in JS; V8 takes days up to 31 and rolls over
+            year, month, day = (int(g) for g in alone.groups())
+            if not (1 <= month <= 12 and 1 <= day <= 31):
                 return NAN
+            moment = datetime(year, month, 1, tzinfo=UTC) + timedelta(days=day - 1)
+            return (moment - EPOCH).total_seconds() * 1000
         return NAN
     year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
     second = int(match.group(6) or 0)

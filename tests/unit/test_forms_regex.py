@@ -1,0 +1,137 @@
+"""regex() patterns: the server matches as the phone's RegExp (the `u` flag) does; patterns
+that Java (ODK Collect), JavaScript and the server read differently are refused at load.
+
+MATCHES was recorded with node's RegExp(pattern, 'u').test(subject) over SUBJECTS.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.forms.regex_check import PatternError, compile_pattern
+
+SUBJECTS = [
+    "Anh",
+    "anh",
+    "Ánh",
+    "DN-012",
+    "DN-12",
+    "0905123456",
+    "١٢٣",
+    "abc\n",
+    "a\rc",
+    "a\nc",
+    "abc",
+    " ",
+    "\xa0",
+    "\u2003",
+    "ab",
+    "aa",
+    "x-1-2",
+    "Việt",
+    "color",
+    "colour",
+    "a😀c",
+    "xxy",
+    "á",
+    "A",
+    "-",
+    "/",
+    ".",
+    "é",
+]
+MATCHES: list[tuple[str, list[str]]] = [
+    ("^\\p{Lu}", ["Anh", "Ánh", "DN-012", "DN-12", "Việt", "A"]),
+    ("^[A-Z]{2}-\\d{3}$", ["DN-012"]),
+    ("^0[0-9]{9,10}$", ["0905123456"]),
+    ("\\d+", ["DN-012", "DN-12", "0905123456", "x-1-2"]),
+    ("^\\w+$", ["Anh", "anh", "0905123456", "abc", "ab", "aa", "color", "colour", "xxy", "A"]),
+    ("^\\s*$", [" ", "\xa0", "\u2003"]),
+    ("a.c", ["abc\n", "abc", "a😀c"]),
+    ("abc$", ["abc"]),
+    ("^(?:ab)+$", ["ab"]),
+    ("^(a|b)\\1$", ["aa"]),
+    ("^(?<x>a)\\k<x>$", ["aa"]),
+    ("[\\d-]+", ["DN-012", "DN-12", "0905123456", "x-1-2", "-"]),
+    (
+        "[^\\s]+",
+        [
+            "Anh",
+            "anh",
+            "Ánh",
+            "DN-012",
+            "DN-12",
+            "0905123456",
+            "١٢٣",
+            "abc\n",
+            "a\rc",
+            "a\nc",
+            "abc",
+            "ab",
+            "aa",
+            "x-1-2",
+            "Việt",
+            "color",
+            "colour",
+            "a😀c",
+            "xxy",
+            "á",
+            "A",
+            "-",
+            "/",
+            ".",
+            "é",
+        ],
+    ),
+    (
+        "^\\p{L}+$",
+        ["Anh", "anh", "Ánh", "abc", "ab", "aa", "Việt", "color", "colour", "xxy", "á", "A", "é"],
+    ),
+    (
+        "^[\\p{Lu}\\p{Ll}]+$",
+        ["Anh", "anh", "Ánh", "abc", "ab", "aa", "Việt", "color", "colour", "xxy", "á", "A", "é"],
+    ),
+    ("colou?r", ["color", "colour"]),
+    ("^.{3}$", ["Anh", "anh", "Ánh", "١٢٣", "abc", "a😀c", "xxy"]),
+    ("x*?y", ["xxy"]),
+    ("(?=a)a", ["anh", "abc\n", "a\rc", "a\nc", "abc", "ab", "aa", "a😀c"]),
+    ("(?!b)a", ["anh", "abc\n", "a\rc", "a\nc", "abc", "ab", "aa", "a😀c"]),
+    ("^\\u00e1$", ["á"]),
+    ("^\\x41$", ["A"]),
+    ("^[\\-a]$", ["-"]),
+    ("\\/", ["/"]),
+    ("^\\.$", ["."]),
+    ("^[.]$", ["."]),
+]
+REFUSED = [
+    r"^[A-Z]++$",  # possessive quantifier (Java)
+    r"(?>a|ab)c",  # atomic group (Java)
+    r"(?i)abc",  # inline flag (Java, Python)
+    r"(?<=a)b",  # lookbehind (bounded in Java)
+    r"\Aabc\z",  # Java anchors
+    r"abc\Z",
+    r"\p{javaLowerCase}+",  # Java's own classes
+    r"\p{Alpha}+",  # POSIX class in Java
+    r"[[:alpha:]]+",  # POSIX bracket (a nested class in Java)
+    r"[a-z&&[^aeiou]]",  # class intersection (Java)
+    r"\bword\b",  # word boundaries differ around accented letters
+    r"a{,3}",  # not a quantifier in JavaScript
+    r"a}",  # a lone brace
+    r"\Qa.b\E",  # Java quoting
+    r"\h+",  # Java's horizontal space
+    r"\e",  # escapes of letters that mean nothing in JavaScript
+    r"[]",  # empty class
+]
+
+
+@pytest.mark.parametrize(("pattern", "matching"), MATCHES)
+def test_the_server_matches_as_the_phone(pattern: str, matching: list[str]) -> None:
+    compiled = compile_pattern(pattern)
+    assert [s for s in SUBJECTS if compiled.search(s)] == matching
+
+
+@pytest.mark.parametrize("pattern", REFUSED)
+def test_patterns_read_differently_are_refused(pattern: str) -> None:
+    with pytest.raises(PatternError) as caught:
+        compile_pattern(pattern)
+    assert pattern in str(caught.value) or "regex pattern" in str(caught.value)
