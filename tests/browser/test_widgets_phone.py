@@ -22,7 +22,7 @@ from tests.browser.conftest import (
     record_console_errors,
     sign_in_phone,
 )
-from tests.browser.test_collect import open_app
+from tests.browser.test_collect import open_app, wait_offline_ready
 from tests.widget_forms import build_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
@@ -411,3 +411,36 @@ def test_a_recording_made_in_the_page_is_sent_with_the_survey(
         assert page.console_errors == []  # type: ignore[attr-defined]
     finally:
         recording_browser.close()
+
+
+def test_the_map_works_offline_from_the_service_worker_cache(
+    good_gps_phone: Page, sync_engine: Engine
+) -> None:
+    page = good_gps_phone
+    open_app(page)
+    wait_offline_ready(page)
+    page.context.set_offline(True)
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    response = page.reload()
+    assert response is not None and response.from_service_worker
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+    page.click("#new-walk_phone")  # Leaflet was never loaded online: it comes from the cache
+    expect(page.locator("#map-boundary .leaflet-control-scale")).to_be_visible()
+    expect(page.locator(LOCATION_WIDGET)).to_have_attribute("data-state", "fix")
+    page.fill("#q-settlement_name", "Tổ 9")
+    page.click("#geo-walk-boundary")
+    for count, (lat, lon) in enumerate(WALK[1:], start=2):
+        page.context.set_geolocation({"latitude": lat, "longitude": lon, "accuracy": 4})
+        expect(page.locator("#geo-count-boundary")).to_contain_text(f"{count} điểm")
+    expect(page.locator("#geo-count-boundary")).to_contain_text("Vùng có 4 điểm")
+    page.click("#geo-walk-boundary")
+    page.click("#finish")
+    expect(page.locator('.survey-card[data-status="pending"]')).to_have_count(1)
+    assert stored(sync_engine) == []
+    page.context.set_offline(False)
+    sync_and_wait(page)
+    (row,) = stored(sync_engine)
+    assert len(row["answers"]["boundary"].split(";")) == 5
+    # Offline, only the app's own calls to the server failed (it tried the API), no asset.
+    assert all("/api/" in url for url in failed), failed
