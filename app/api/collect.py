@@ -174,3 +174,12 @@ async def vendor_asset(path: str, request: Request, settings: SettingsDep) -> Re
     folder = path.split("/", 1)[0]
     cache = IMMUTABLE if VERSIONED_FOLDER.match(folder) else NO_CACHE
     return await static_file(request, found, cache)
+
+
+@router.api_route("/static/{path:path}", methods=["GET", "HEAD"])
+async def other_static(path: str, request: Request, settings: SettingsDep) -> Response:
+    """The pages' own scripts and styles (maps, review, admin): compressed, revalidated."""
+    found = _inside(settings.static_dir, path)
+    if found is None:
+        raise NotFound(what=f"static/{path}")
+    return await static_file(request, found, NO_CACHE)

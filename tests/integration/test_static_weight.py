@@ -79,3 +79,13 @@ def test_gzip_bytes_are_stable(client: TestClient) -> None:
     with client.stream("GET", "/static/collect/sync.js", headers=GZIP) as second:
         raw = b"".join(second.iter_raw())
     assert gzip.decompress(raw) == first.content
+
+
+def test_the_pages_files_are_compressed_too(client: TestClient) -> None:
+    script = client.get("/static/maps/cdfmap.js", headers=GZIP)
+    assert script.status_code == 200 and script.headers["content-encoding"] == "gzip"
+    assert script.headers["cache-control"] == "no-cache" and script.headers["etag"]
+    swagger = client.get("/static/vendor/swagger-ui-5.32.0/swagger-ui.css", headers=GZIP)
+    assert swagger.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert client.get("/static/%2e%2e/pyproject.toml").status_code == 404
+    assert client.get("/static/nothing.css").status_code == 404
