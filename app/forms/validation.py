@@ -548,6 +548,8 @@ class _Run:
                 )
                 continue
             raw_item = raw_items[index - 1] if index - 1 < len(raw_items) else {}
+            if type(raw_item) is not dict:
+                raw_item = {}  # reported as wrong_type in pass 1
             self.check(compiled.children, element, raw_item, item, where + ".", True)
 
     def offered(self, compiled: CompiledNode, leaf: LeafNode, value: Any) -> bool:
