@@ -374,6 +374,9 @@ class _Builder:
             return rows.pop(0)
         if name.endswith("_other"):  # pyxform's text question of an or_other select
             return self.last_rows.get(name.removesuffix("_other"), 0)
+        if name.endswith("_count"):  # pyxform's calculate of a repeat_count expression
+            pending = self.rows.get(name.removesuffix("_count")) or [0]
+            return pending[0]
         return 0
 
     def where(self, row: int) -> str:
@@ -523,8 +526,16 @@ class _Builder:
         """A secondary instance: a choice list of the form, or a CSV file beside it."""
         source = self.parts.instance_files.get(list_name)
         if source is not None:
-            filename = itemset if itemset.endswith(".csv") else f"{list_name}.csv"
-            return self.csv_instance(self.directory / Path(filename).name, row)
+            filename = Path(itemset if "." in itemset else f"{list_name}.csv").name
+            if filename.lower().endswith(".xml"):
+                return self.xml_instance(self.directory / filename, row)
+            if not filename.lower().endswith(".csv"):
+                self.problems.append(
+                    f"{self.where(row)}, column type: choices from '{filename}' are not "
+                    "supported (a CSV or XML file beside the form is)"
+                )
+                return []
+            return self.csv_instance(self.directory / filename, row)
         items = []
         for raw in self.parts.instances.get(list_name, []):
             item: dict[str, Any] = {k: v for k, v in raw.items() if k not in ("itextId", "label")}
@@ -537,6 +548,25 @@ class _Builder:
             elif "label" in raw:
                 item["label"] = {_language_code(self.default_language or "default"): raw["label"]}
             items.append(item)
+        return items
+
+    def xml_instance(self, path: Path, row: int) -> list[dict[str, Any]]:
+        """An XML file of `<root><item><name/><label/>...</item></root>`."""
+        try:
+            document = ET.parse(path).getroot()  # the form author's own file
+        except (OSError, ET.ParseError) as exc:
+            self.problems.append(f"{self.where(row)}, column type: cannot read {path.name}: {exc}")
+            return []
+        language = _language_code(self.default_language or "default")
+        items = []
+        for element in document.iter("item"):
+            item: dict[str, Any] = {child.tag: (child.text or "").strip() for child in element}
+            item["label"] = {language: item.get("label", "")}
+            items.append(item)
+        if not items or any("name" not in item for item in items):
+            self.problems.append(
+                f"{self.where(row)}, column type: {path.name} needs items with a 'name'"
+            )
         return items
 
     def csv_instance(self, path: Path, row: int) -> list[dict[str, Any]]:
