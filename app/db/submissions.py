@@ -83,11 +83,13 @@ PHONE_QUESTION = "head_phone"
 def _flags_sql(prefix: str = "") -> str:
     """The stored flags: intake's own plus those only the database can tell."""
     p = prefix
+    # A survey without a point (its form asks no location) is outside nothing.
     return f"""{p}flags
-       || CASE WHEN {p}city_id IS NULL THEN ARRAY['outside_wards', 'outside_cities']
+       || CASE WHEN {p}geom IS NULL THEN '{{}}'::text[]
+               WHEN {p}city_id IS NULL THEN ARRAY['outside_wards', 'outside_cities']
                WHEN {p}ward_id IS NULL THEN ARRAY['outside_wards'] ELSE '{{}}'::text[] END
        || CASE WHEN {p}possible_duplicate THEN ARRAY['possible_duplicate'] ELSE '{{}}'::text[] END
-       || CASE WHEN cardinality({p}assigned_wards) > 0
+       || CASE WHEN cardinality({p}assigned_wards) > 0 AND {p}geom IS NOT NULL
                     AND NOT coalesce({p}ward_id = ANY({p}assigned_wards), false)
                THEN ARRAY['outside_assigned_ward'] ELSE '{{}}'::text[] END"""
 
@@ -100,10 +102,25 @@ def _flags_sql(prefix: str = "") -> str:
 _PLACED = """
 WITH items AS MATERIALIZED ({items}
 ), placed AS MATERIALIZED (
-    SELECT i.*, w.id AS ward_id, COALESCE(w.city_id, near.city_id) AS city_id,
+    SELECT i.*, COALESCE(w.id, unplaced.ward_id) AS ward_id,
+           COALESCE(w.city_id, near.city_id, unplaced.city_id) AS city_id,
            s.id AS settlement_id, dup.found IS NOT NULL AS possible_duplicate
     FROM items i
     LEFT JOIN cities c ON c.slug = i.city
+    -- A survey without a point (its form asks no location) is in the city it names, else in
+    -- the one city its collector works in; and in the collector's ward when they have one.
+    LEFT JOIN LATERAL (
+        SELECT x.city_id,
+               CASE WHEN cardinality(i.assigned_wards) = 1 THEN (
+                   SELECT wd.id FROM wards wd
+                   WHERE wd.id = i.assigned_wards[1] AND wd.city_id = x.city_id) END AS ward_id
+        FROM (
+            SELECT COALESCE(c.id, CASE WHEN count(DISTINCT g.city_id) = 1
+                                       THEN min(g.city_id) END) AS city_id
+            FROM role_grants g
+            WHERE i.geom IS NULL AND c.id IS NULL AND g.user_id = i.collector_user_id
+              AND g.city_id IS NOT NULL) x
+        WHERE i.geom IS NULL) unplaced ON true
     LEFT JOIN LATERAL (
         SELECT wd.id, wd.city_id FROM wards wd
         WHERE ST_Intersects(wd.geom, i.geom) AND (c.id IS NULL OR wd.city_id = c.id)
@@ -210,7 +227,7 @@ WITH placed AS (
         SELECT st.id FROM settlements st
         WHERE st.city_id = h.city_id AND ST_Intersects(st.geom, h.geom)
         ORDER BY st.id LIMIT 1) s ON true
-    WHERE h.city_id = :city_id
+    WHERE h.city_id = :city_id AND h.geom IS NOT NULL  -- one without a point keeps its place
 )
 UPDATE household_surveys h
 SET ward_id = p.ward_id,

@@ -673,3 +673,63 @@ def test_a_roster_exports_as_json_text_without_names(
             ["ogrinfo", "-ro", "-al", "-so", str(path)], capture_output=True, text=True, check=True
         ).stdout
     )
+
+
+def test_a_survey_sent_without_location_is_placed_by_its_collector(town: Town) -> None:
+    """A form without a geopoint (issue 10, defect 1): its survey has no point to place, so it
+    goes to the city it names, else to its collector's one city (and ward, for a volunteer of
+    one ward); it is flagged outside nothing, and its form's layer holds it without geometry."""
+    with town.engine.connect() as connection:
+        ward_code = connection.execute(
+            text("SELECT code FROM wards WHERE id = :id"), {"id": town.ward_id}
+        ).scalar_one()
+    ward_volunteer = make_user(town.engine, "hhform-ward-vol", [("volunteer", ("ward", ward_code))])
+    city_volunteer = make_user(
+        town.engine, "hhform-city-vol", [("volunteer", ("city", OTHER_CITY))]
+    )
+    sent: dict[str, str] = {}
+    for who, user, city in (
+        ("ward", ward_volunteer, None),
+        ("city", city_volunteer, None),
+        ("named", None, OTHER_CITY),
+        ("nowhere", None, None),
+    ):
+        body = _water_point(0, 0, f"Không vị trí {who}")
+        del body["location"]
+        if city:
+            body["city"] = city
+        headers = bearer(make_token(town.engine, user)) if user else {}
+        response = town.client.post("/api/v1/submissions", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        assert response.json()["location"] is None
+        sent[who] = body["id"]
+    try:
+        with town.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT h.id::text, c.slug, h.ward_id, h.flags FROM household_surveys h "
+                    "LEFT JOIN cities c ON c.id = h.city_id WHERE h.id = ANY(:ids)"
+                ),
+                {"ids": [uuid.UUID(i) for i in sent.values()]},
+            )
+            placed = {row[0]: tuple(row[1:]) for row in rows}
+        assert placed[sent["ward"]] == ("tam-ky", town.ward_id, [])
+        assert placed[sent["city"]] == (OTHER_CITY, None, [])
+        assert placed[sent["named"]] == (OTHER_CITY, None, [])
+        assert placed[sent["nowhere"]] == (None, None, [])
+        layer = town.get(
+            f"{EXPORT}/forms/water_point.geojson?city=tam-ky&ward={town.ward_id}&surveys=all"
+        ).json()
+        (unplaced,) = [f for f in layer["features"] if f["properties"]["id"] == sent["ward"]]
+        assert unplaced["geometry"] is None and unplaced["properties"]["ward_id"] == town.ward_id
+        other = town.get(f"{EXPORT}/forms/water_point.geojson?city={OTHER_CITY}&surveys=all")
+        ids = {f["properties"]["id"] for f in other.json()["features"]}
+        assert {sent["city"], sent["named"]} <= ids and sent["ward"] not in ids
+        report = town.get("/api/v1/cities/tam-ky/indicators?surveys=all").json()
+        assert report["totals"]["households"] == HOUSEHOLDS_ALL
+    finally:
+        with town.engine.begin() as connection:
+            connection.execute(
+                text("DELETE FROM household_surveys WHERE id = ANY(:ids)"),
+                {"ids": [uuid.UUID(i) for i in sent.values()]},
+            )
