@@ -66,6 +66,10 @@ def _compile_text(
 ) -> Compiled | None:
     try:
         return compile_expression(parse(text), schema)
+    except RecursionError:
+        where = f"survey sheet, row {row}" if row else "survey sheet"
+        problems.append(f"{where}, column {column}: the expression is nested too deeply")
+        return None
     except ExpressionError as exc:
         where = f"survey sheet, row {row}" if row else "survey sheet"
         problems.append(f"{where}, column {column}: {exc} (in '{text.strip()}')")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from app.forms.xpath import parse
 
 if TYPE_CHECKING:
     from app.forms.compiled import CompiledForm
+
+log = logging.getLogger(__name__)
 
 # Question types (as in the model) the phone renders and the server validates.
 VALUE_TYPES = frozenset(
@@ -678,6 +681,18 @@ def _explained(path: Path, message: str) -> list[str]:
 
 def load_form(path: Path) -> FormDefinition:
     """Read one XLSForm; raise FormLoadError naming the sheet and row of every problem."""
+    try:
+        return _load_form(path)
+    except FormLoadError:
+        raise
+    except RecursionError as exc:
+        raise FormLoadError(path.name, ["the form is nested too deeply to be read"]) from exc
+    except Exception as exc:  # one odd form must not stop the server: it is refused alone
+        log.exception("form %s could not be read", path.name)
+        raise FormLoadError(path.name, [f"the form could not be read: {exc}"]) from exc
+
+
+def _load_form(path: Path) -> FormDefinition:
     display = path.name
     workbook, source, xform = read_source(path)
     problems: list[str] = []

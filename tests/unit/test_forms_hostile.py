@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.forms.definition import FormDefinition, load_form
+from app.forms.definition import FormDefinition, FormLoadError, load_form
 from app.forms.validation import validate_answers
 from app.settings import REPO_ROOT
 
@@ -93,3 +94,16 @@ def test_any_json_answers_to_all_widgets(answers: dict[str, Any]) -> None:
 )
 def test_any_members_of_a_roster(members: list[dict[str, Any]]) -> None:
     validate_answers(FORMS["household_roster.md"], {"head_name": "Hoa", "member": members})
+
+
+def test_a_form_nested_too_deeply_is_refused_not_a_crash(tmp_path: Path) -> None:
+    deep = "(" * 3000 + "1" + ")" * 3000
+    path = tmp_path / "deep.md"
+    path.write_text(
+        "| survey |\n| | type | name | label | relevant |\n| | text | a | A | |\n"
+        f"| | text | b | B | {deep} |\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(FormLoadError) as caught:
+        load_form(path)
+    assert any("row 3" in p and "relevant" in p for p in caught.value.problems)
