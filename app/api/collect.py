@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import mimetypes
 import re
 from email.utils import formatdate
 from functools import lru_cache
@@ -96,7 +97,12 @@ async def static_file(
         "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
         "Vary": "Accept-Encoding",
     }
-    media = media_type or MEDIA_TYPES.get(suffix, "application/octet-stream")
+    media = (
+        media_type
+        or MEDIA_TYPES.get(suffix)
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
     wanted = [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
     if tag in wanted or f"W/{tag}" in wanted:
         return Response(status_code=304, headers=headers)
