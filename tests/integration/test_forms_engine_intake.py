@@ -80,3 +80,12 @@ def test_a_roster_is_stored_with_its_members_and_calculations(corpus_client: Tes
     refused = corpus_client.post(URL, json=wrong)
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["answers.member[1].age"]
+
+
+def test_the_form_model_is_served_for_a_markdown_form(corpus_client: TestClient) -> None:
+    body = corpus_client.get("/api/v1/forms/household_roster").json()
+    assert body["version"] == "2026120201"
+    member = next(n for n in body["model"]["children"] if n["name"] == "member")
+    assert member["kind"] == "repeat" and member["path"] == "/data/member"
+    assert body["model"]["instances"]["sex"][0]["name"] == "female"
+    assert [q["name"] for q in body["questions"]][:2] == ["head_name", "member_count"]
