@@ -602,6 +602,16 @@ class _Builder:
         return items
 
 
+def _complete_outputs(root: Group) -> None:
+    """`${name}` pyxform wrote no <output> for (a group's hint): the path of that question."""
+    paths = {n.name: n.path for n in root.walk() if isinstance(n, Question) and n.repeat is None}
+    for node in root.walk():
+        texts = [*node.label.values(), *node.hint.values()]
+        for name in _REFERENCE.findall(" ".join(texts)):
+            if name not in node.outputs and name in paths:
+                node.outputs[name] = paths[name]
+
+
 def _duplicate_names(root: Group, problems: list[str]) -> None:
     """Answers are keyed by name: refuse two nodes of one name in one answers object."""
 
@@ -735,6 +745,7 @@ def _load_form(path: Path) -> FormDefinition:
     )
     problems.extend(builder.problems)
     _duplicate_names(root, problems)
+    _complete_outputs(root)
     questions = tuple(
         node for node in root.walk() if isinstance(node, Question) and node.repeat is None
     )

@@ -47,6 +47,7 @@ def test_the_roster_model_has_repeats_paths_and_outputs() -> None:
     assert node(model, "/data/total_age")["calculate"].split() == ["sum(", "/data/member/age", ")"]
     assert node(model, "/data/member_count")["default"] == "'1'"
     assert node(model, "/data/summary")["outputs"] == {"adults": "/data/adults"}
+    assert member["outputs"] == {"member_count": "/data/member_count"}  # a repeat's hint
 
 
 def test_a_choice_filter_is_the_itemset_predicate() -> None:
