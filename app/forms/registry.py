@@ -86,7 +86,7 @@ def load_registry(directory: Path) -> FormRegistry:
 
 def _signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
     paths = _form_files(directory)
-    paths += sorted(directory.glob("*.csv"))  # lists of select_one_from_file questions
+    paths += sorted(directory.glob("*.csv")) + sorted(directory.glob("*.xml"))  # choice files
     entries = []
     for path in paths:
         try:
