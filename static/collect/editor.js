@@ -377,7 +377,9 @@ function repeatShape(answers) {
  * the survey, and the editor's save / refresh / storage-problem hooks. Added for the form
  * model: `key` (the question's name on screen, `member[2]/age` inside a repeat: widgets get a
  * question whose `name` is this key, so that radio groups of repeat instances stay apart),
- * `question` (the model node), `readonly()` (its `readonly` expression now) and `form`.
+ * `question` (the model node), `readonly()` (its `readonly` expression now), `form`, and
+ * `fileStem` (the key made safe for a file name: `member-2-photo`). Inside a repeat a widget
+ * must read its answer with value(), never survey.answers[name].
  */
 function widgetContext(form, record) {
   const key = record.key;
@@ -385,6 +387,7 @@ function widgetContext(form, record) {
     id: `q-${key}`,
     labelledBy: `label-${key}`,
     key,
+    fileStem: key.replace(/\[(\d+)\]/g, "-$1").replace(/[^\w-]+/g, "-"),
     question: record.node,
     form,
     value: () => answerAt(form, app.survey.answers, key),

@@ -249,4 +249,36 @@ def test_roster_cascade_and_a_group_that_comes_and_goes_offline_then_sent_once(
         {"member_name": "Lê Văn Cường", "age": 70, "sex": "male", "disability": "no"},
     ]
     assert str(answers["member_total"]) == "3"
+    # What was sent, read on the phone: the roster member by member.
+    page.locator('.outbox-item[data-status="sent"] button.view').click()
+    rows = page.locator("#answers")
+    expect(rows).to_contain_text("Thành viên 2")
+    expect(rows).to_contain_text("Trần Thị Bình")
+    expect(rows).to_contain_text(HOSTILE)
+    expect(rows.locator("img")).to_have_count(0)
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_android_back_on_the_first_screen_leaves_the_survey_as_a_draft_not_the_app(
+    roster_phone: tuple[BrowserContext, Page],
+) -> None:
+    _context, page = roster_phone
+    page.goto("/collect")
+    if page.locator("#app").get_attribute("data-view") == "settings":
+        page.fill("#collector", "tnv-07")
+        page.click("#save-settings")
+    page.click("#new-survey")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    question(page, "head_name").locator("input").fill("Phạm Thị Dung")
+    page.check('input[name="has_business"][value="no"]')
+    next_screen(page)
+    page.click("#back")  # the app's own Back and Android's agree on the history
+    expect(question(page, "head_name").locator("input")).to_have_value("Phạm Thị Dung")
+    page.go_back()
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+    assert page.url.endswith("/collect")
+    card = page.locator('.survey-card[data-status="draft"]')
+    expect(card).to_have_count(1)
+    card.locator("button.edit").click()
+    expect(question(page, "head_name").locator("input")).to_have_value("Phạm Thị Dung")
     assert page.console_errors == []  # type: ignore[attr-defined]
