@@ -101,7 +101,7 @@ export async function createMap(element, { onTap, onDrag } = {}) {
       map.setView(bounds[0], DEFAULT_ZOOM, { animate: false });
       centred = true;
     } else if (bounds.length > 1 && !centred) {
-      map.fitBounds(bounds, { padding: [24, 24], maxZoom: DEFAULT_ZOOM, animate: false });
+      map.fitBounds(bounds, { padding: [24, 24], maxZoom: DEFAULT_ZOOM + 2, animate: false });
       centred = true;
     } else if (bounds.length && !map.getBounds().pad(-0.1).contains(bounds.at(-1))) {
       map.panTo(bounds.at(-1), { animate: false }); // follow the walker

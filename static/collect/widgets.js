@@ -330,6 +330,7 @@ export function traceWidget(ctx, question) {
     } else {
       releaseWalk();
       gpsLine.textContent = "";
+      mapState.map?.recentre(); // paused: the whole line or shape in view
     }
     draw();
   }
@@ -697,7 +698,7 @@ function rangeWidget(ctx, question) {
   return h("div", { class: "range" },
     h("div", { class: "range-row" }, h("span", { class: "small muted" }, String(start)), slider,
       h("span", { class: "small muted" }, String(end))),
-    h("p", { class: "range-shown" }, shown), clear);
+    h("div", { class: "range-shown" }, shown, clear));
 }
 
 function offsetText(date) {

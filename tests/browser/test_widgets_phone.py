@@ -22,7 +22,7 @@ from tests.browser.conftest import (
     record_console_errors,
     sign_in_phone,
 )
-from tests.browser.test_collect import open_app, wait_offline_ready
+from tests.browser.test_collect import open_app, screenshot, wait_offline_ready
 from tests.widget_forms import build_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
@@ -155,6 +155,7 @@ def test_every_widget_is_filled_and_the_survey_with_its_files_is_sent_once(
     next_screen(page)
 
     fill_choices_screen(page)
+    screenshot(page, "widgets-choices")
     next_screen(page)
 
     expect(page.get_by_text("Ghi chú: hỏi chủ hộ về thời gian.")).to_be_visible()
@@ -227,6 +228,7 @@ def test_a_point_placed_by_hand_with_poor_gps_is_stored_as_manual(
     expect(page.locator(LOCATION_WIDGET)).to_have_attribute("data-manual", "yes")
     expect(page.locator("#gps-status")).to_contain_text("bằng tay")
     expect(page.locator("#gps-warning")).to_be_hidden()
+    screenshot(page, "gps-by-hand")
     # A later GPS fix does not move a point placed by hand.
     page.context.set_geolocation({"latitude": 15.5720, "longitude": 108.4750, "accuracy": 70})
     page.wait_for_timeout(500)
@@ -283,6 +285,8 @@ def test_a_settlement_boundary_walked_with_the_gps_moving_is_sent_once(
             expect(page.locator("#geo-gps-boundary")).to_contain_text("45")
             expect(page.locator("#geo-count-boundary")).to_contain_text("Đã có 2 điểm")
     page.click("#geo-walk-boundary")  # pause
+    page.locator("#map-boundary").scroll_into_view_if_needed()
+    screenshot(page, "walked-boundary")
     expect(page.locator("#geo-walk-boundary")).to_have_text("Tiếp tục đi và ghi")
     expect(page.locator("#map-boundary path.map-shape")).to_have_count(1)
 
