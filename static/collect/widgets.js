@@ -1,6 +1,7 @@
 // The widgets of the form renderer: one per question type, each given the question and the
 // editor's context (see widgetContext in editor.js).
 
+import { confirmDialog } from "./account.js";
 import * as db from "./db.js";
 import { h } from "./dom.js";
 import { isLocationQuestion } from "./form.js";
@@ -199,6 +200,7 @@ export function gpsWidget(ctx, question = { name: "location" }) {
     }
     // By hand only when the GPS cannot do better: poor (over the limit) or off.
     place.hidden = placing || manual || !gpsPoor(state);
+    better.hidden = placing || manual;
     useGps.hidden = !(manual || placing) || !state.fix;
     manualNote.hidden = !(placing || manual);
     manualNote.textContent = placing ? t("gps_tap_map") : t("gps_drag_point");
@@ -253,8 +255,8 @@ export function traceWidget(ctx, question) {
   const undo = h("button", { class: "secondary", id: `geo-undo-${name}`, type: "button", onclick: () => { points.pop(); changed(); } }, t("geo_undo"));
   const clear = h("button", {
     class: "link danger", id: `geo-clear-${name}`, type: "button",
-    onclick: () => {
-      if (!window.confirm(t("geo_clear_confirm"))) return;
+    onclick: async () => {
+      if (!(await confirmDialog(t("geo_clear_confirm"), t("geo_clear")))) return;
       points = [];
       mapState.map?.recentre();
       changed();

@@ -285,6 +285,10 @@ def test_a_settlement_boundary_walked_with_the_gps_moving_is_sent_once(
             expect(page.locator("#geo-gps-boundary")).to_contain_text("45")
             expect(page.locator("#geo-count-boundary")).to_contain_text("Đã có 2 điểm")
     page.click("#geo-walk-boundary")  # pause
+    # Clearing asks first (the app's own dialog); cancelled, the points stay.
+    page.click("#geo-clear-boundary")
+    page.click("#confirm-cancel")
+    expect(page.locator("#geo-count-boundary")).to_contain_text("Vùng có 4 điểm")
     page.locator("#map-boundary").scroll_into_view_if_needed()
     screenshot(page, "walked-boundary")
     expect(page.locator("#geo-walk-boundary")).to_have_text("Tiếp tục đi và ghi")
