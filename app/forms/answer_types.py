@@ -1,0 +1,259 @@
+"""Answers read as their question's type: one coercion per type, each giving the normalised
+value or a problem naming the field (pass 1 of validation, see validation.py)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from app.errors import Problem
+from app.forms.definition import META_TYPES, Question
+
+MAX_TEXT_LENGTH = 2000
+MAX_REPEATS = 500  # instances of one repeat in one survey
+# Keys a client may add beside the questions (ODK meta), each with the type its value must
+# have: they are stored with the answers, so they are checked like answers.
+META_KINDS: dict[str, str] = {
+    "instanceID": "id",
+    "deprecatedID": "id",
+    "instanceName": "text",
+    "deviceid": "text",
+    "username": "text",
+    "audit": "text",
+    "start": "datetime",
+    "end": "datetime",
+    "today": "date",
+}
+META_KEYS = frozenset(META_KINDS)
+assert META_TYPES <= META_KEYS
+MAX_META_LENGTH = {"id": 64, "text": 255, "datetime": 40, "date": 10}
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def is_empty(value: Any) -> bool:
+    """No answer: absent, null, blank text or an empty list."""
+    if value is None:
+        return True
+    if type(value) is str:
+        return value == "" or value.isspace()
+    return value == []
+
+
+def _parse_geopoints(value: str) -> list[tuple[float, float]] | None:
+    points: list[tuple[float, float]] = []
+    for chunk in value.split(";"):
+        parts = chunk.split()
+        if not parts:
+            continue
+        if len(parts) < 2 or len(parts) > 4:
+            return None
+        try:
+            lat, lon = float(parts[0]), float(parts[1])
+            [float(p) for p in parts[2:]]
+        except ValueError:
+            return None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return None
+        points.append((lat, lon))
+    return points
+
+
+# One coercion per question type: (question, answer, where) -> (normalised value, problem).
+Coerced = tuple[Any, Problem | None]
+
+
+# Integers a phone (JavaScript) and every JSON reader hold exactly: past this an answer is no
+# count anyone made, and JSON writers refuse it.
+MAX_INTEGER = 2**53
+
+
+def _integer(question: Question, value: Any, where: str) -> Coerced:
+    if isinstance(value, bool):
+        return None, Problem(where, "not_integer")
+    number: int | None = None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and len(value) < 40 and _INTEGER.match(value.strip()):
+        number = int(value.strip())
+    if number is None:
+        return None, Problem(where, "not_integer")
+    if abs(number) > MAX_INTEGER:
+        return None, Problem(where, "number_too_large")
+    return number, None
+
+
+def _decimal(question: Question, value: Any, where: str) -> Coerced:
+    if isinstance(value, bool):
+        return None, Problem(where, "not_number")
+    try:
+        number = float(value) if isinstance(value, int | float | str) else math.nan
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        return None, Problem(where, "not_number")
+    return number, None
+
+
+def _select_one(question: Question, value: Any, where: str) -> Coerced:
+    if type(value) is str and value in question.choice_values:
+        return value, None  # the usual case: exactly one of the choices
+    text = str(value).strip() if isinstance(value, str | int) else None
+    if text is None or text not in question.choice_values:
+        return None, choice_problem(question, value, where)
+    return text, None
+
+
+def _select_multiple(question: Question, value: Any, where: str) -> Coerced:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value]
+    elif isinstance(value, str):
+        items = value.split()
+    else:
+        return None, choice_problem(question, value, where)
+    for item in items:
+        if item not in question.choice_values:
+            return None, choice_problem(question, item, where)
+    return " ".join(dict.fromkeys(items)), None
+
+
+def _geometry(question: Question, value: Any, where: str) -> Coerced:
+    kind = question.type
+    if not isinstance(value, str):
+        return None, Problem(where, "invalid_geopoint")
+    points = _parse_geopoints(value.strip().rstrip(";"))
+    minimum = {"geopoint": 1, "geotrace": 2, "geoshape": 4}[kind]
+    if points is None or (kind == "geopoint" and len(points) != 1):
+        return None, Problem(where, "invalid_geopoint")
+    if len(points) < minimum:
+        return None, Problem(where, "invalid_geoshape", {"min": minimum - (kind == "geoshape")})
+    return " ".join(value.split()), None
+
+
+def _date_value(value: Any, where: str) -> Coerced:
+    try:
+        return date.fromisoformat(str(value)[:40]).isoformat(), None
+    except ValueError:
+        return None, Problem(where, "invalid_date")
+
+
+def _datetime_value(value: Any, where: str) -> Coerced:
+    try:
+        return datetime.fromisoformat(str(value)[:40]).isoformat(), None
+    except ValueError:
+        return None, Problem(where, "invalid_datetime")
+
+
+def _date(question: Question, value: Any, where: str) -> Coerced:
+    return _date_value(value, where)
+
+
+def _datetime(question: Question, value: Any, where: str) -> Coerced:
+    return _datetime_value(value, where)
+
+
+def coerce_text(question: Question, value: Any, where: str) -> Coerced:
+    """text, image (a file name) and anything else."""
+    if not isinstance(value, str):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        else:
+            return None, Problem(where, "not_text")
+    if len(value) > MAX_TEXT_LENGTH:
+        return None, Problem(where, "text_too_long", {"max": MAX_TEXT_LENGTH})
+    return value.strip(), None
+
+
+def coerce_meta(name: str, value: Any, where: str) -> Coerced:
+    """An ODK meta value: text of bounded length, a date or a time."""
+    if value is None or value == "":
+        return None, None
+    kind = META_KINDS[name]
+    if not isinstance(value, str):
+        return None, Problem(where, "not_text")
+    if len(value) > MAX_META_LENGTH[kind]:
+        return None, Problem(where, "text_too_long", {"max": MAX_META_LENGTH[kind]})
+    if kind == "date":
+        return _date_value(value, where)
+    if kind == "datetime":
+        return _datetime_value(value, where)
+    return value.strip(), None
+
+
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d\d:?\d\d)?$")
+
+
+def _time(question: Question, value: Any, where: str) -> Coerced:
+    if type(value) is not str or not _TIME.match(value.strip()):
+        return None, Problem(where, "invalid_time")
+    return value.strip(), None
+
+
+def _rank(question: Question, value: Any, where: str) -> Coerced:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value]
+    elif isinstance(value, str):
+        items = value.split()
+    else:
+        return None, choice_problem(question, value, where)
+    for item in items:
+        if item not in question.choice_values:
+            return None, choice_problem(question, item, where)
+    if len(set(items)) != len(items):
+        return None, Problem(where, "rank_repeated")
+    return " ".join(items), None
+
+
+def _range(question: Question, value: Any, where: str) -> Coerced:
+    number, problem = _decimal(question, value, where)
+    if problem is not None:
+        return None, problem
+    parameters = question.parameters
+    try:
+        start = float(parameters.get("start", "1"))
+        end = float(parameters.get("end", "10"))
+        step = float(parameters.get("step", "1"))
+    except ValueError:
+        return None, Problem(where, "not_number")
+    low, high = min(start, end), max(start, end)
+    steps = (number - start) / step if step else 0.0
+    if not low <= number <= high or abs(steps - round(steps)) > 1e-9:
+        return None, Problem(
+            where,
+            "out_of_range",
+            {"start": parameters.get("start", "1"), "end": parameters.get("end", "10")}
+            | {"step": parameters.get("step", "1")},
+        )
+    whole = all(float(p).is_integer() for p in (start, end, step))
+    return (int(number) if whole and float(number).is_integer() else number), None
+
+
+COERCIONS: dict[str, Callable[[Question, Any, str], Coerced]] = {
+    "integer": _integer,
+    "decimal": _decimal,
+    "select_one": _select_one,
+    "select_multiple": _select_multiple,
+    "geopoint": _geometry,
+    "geotrace": _geometry,
+    "geoshape": _geometry,
+    "date": _date,
+    "datetime": _datetime,
+    "time": _time,
+    "rank": _rank,
+    "range": _range,
+}
+
+
+def _coerce(question: Question, value: Any, where: str) -> Coerced:
+    """Return the normalised value, or a problem."""
+    return COERCIONS.get(question.type, coerce_text)(question, value, where)
+
+
+def choice_problem(question: Question, value: Any, where: str) -> Problem:
+    """An answer that is not one of the question's choices."""
+    allowed = ", ".join(choice.value for choice in question.choices)
+    return Problem(where, "invalid_choice", {"value": value, "allowed": allowed})

@@ -1,0 +1,360 @@
+"""The tree of a form (groups, repeats, questions) built from pyxform's JSON beside the parts
+of its XForm, with the problems found on the way (sheet, row, column, feature)."""
+
+from __future__ import annotations
+
+import csv
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.forms.definition import (
+    DEVICE_META,
+    META_TYPES,
+    PYXFORM_TYPES,
+    REFERENCE,
+    REFUSED_TYPES,
+    SAFE_CHOICE_NAME,
+    VALUE_TYPES,
+    Choice,
+    Group,
+    Question,
+)
+from app.forms.xform import XFormParts
+
+
+def _yes(value: Any) -> bool:
+    return str(value).strip().lower() in ("yes", "true", "true()", "1")
+
+
+def language_code(language: str) -> str:
+    """'Tiếng Việt (vi)' -> 'vi'; 'default' and unknown labels stay as they are."""
+    if language.endswith(")") and "(" in language:
+        return language[language.rindex("(") + 1 : -1].strip()
+    return language
+
+
+def translations(value: Any, default_language: str | None) -> dict[str, str]:
+    """pyxform's text or {language: text} as {language code: text}."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, dict):
+        return {language_code(str(k)): str(v) for k, v in value.items()}
+    return {language_code(default_language or "default"): str(value)}
+
+
+def _parameters(value: Any) -> dict[str, str]:
+    """pyxform gives parameters as a dict or as the raw 'key=value key=value' text."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    pairs = (item.split("=", 1) for item in str(value or "").split() if "=" in item)
+    return {key.strip(): val.strip() for key, val in pairs}
+
+
+def _literal(value: str) -> str:
+    """An XPath string literal for a static default."""
+    return f"'{value}'" if "'" not in value else f'"{value}"'
+
+
+def row_numbers(workbook: Any) -> dict[str, list[int]]:
+    """Survey sheet rows by name, in sheet order (a name may repeat inside repeats)."""
+    rows: dict[str, list[int]] = {}
+    for index, row in enumerate(getattr(workbook, "survey", None) or []):
+        lowered = {str(k).strip().lower(): v for k, v in row.items()}
+        name = lowered.get("name")
+        if name:
+            rows.setdefault(str(name).strip(), []).append(index + 2)
+    return rows
+
+
+@dataclass
+class FormBuilder:
+    """Walks pyxform's JSON tree beside the XForm's parts, collecting problems."""
+
+    parts: XFormParts
+    rows: dict[str, list[int]]
+    default_language: str | None
+    directory: Path
+    problems: list[str] = field(default_factory=list)
+    languages: set[str] = field(default_factory=set)
+    instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    or_other: set[str] = field(default_factory=set)
+    last_rows: dict[str, int] = field(default_factory=dict)
+
+    def row(self, name: str) -> int:
+        rows = self.rows.get(name) or []
+        if rows:
+            self.last_rows[name] = rows[0]
+            return rows.pop(0)
+        if name.endswith("_other"):  # pyxform's text question of an or_other select
+            return self.last_rows.get(name.removesuffix("_other"), 0)
+        if name.endswith("_count"):  # pyxform's calculate of a repeat_count expression
+            pending = self.rows.get(name.removesuffix("_count")) or [0]
+            return pending[0]
+        return 0
+
+    def where(self, row: int) -> str:
+        return f"survey sheet, row {row}" if row else "survey sheet"
+
+    def texts(self, value: Any) -> dict[str, str]:
+        found = translations(value, self.default_language)
+        self.languages |= set(found)
+        return found
+
+    def outputs(self, path: str, label: Any, hint: Any) -> dict[str, str]:
+        """`${name}` of a label or hint -> the XPath pyxform wrote for it in this context."""
+        found: dict[str, str] = {}
+        for kind, value in (("label", label), ("hint", hint)):
+            texts = list(value.values()) if isinstance(value, dict) else [value or ""]
+            per_language = self.parts.outputs.get(path, {}).get(kind, [])
+            for text in texts:
+                names = REFERENCE.findall(str(text))
+                for expressions in per_language:
+                    if len(expressions) == len(names):
+                        found.update(zip(names, expressions, strict=True))
+                        break
+        return found
+
+    def children(
+        self, items: list[dict[str, Any]], parent: str, group: str | None, repeat: str | None
+    ) -> tuple[Group | Question, ...]:
+        nodes: list[Group | Question] = []
+        for item in items:
+            kind = str(item.get("type", ""))
+            name = str(item.get("name", ""))
+            if kind == "group" and name == "meta" and item.get("control", {}).get("bodyless"):
+                continue  # pyxform's instanceID / instanceName, filled by the client
+            path = f"{parent}/{name}"
+            if kind in ("group", "repeat"):
+                nodes.append(self.group(item, path, repeat))
+            elif kind in META_TYPES or kind in DEVICE_META:
+                self.row(name)
+            else:
+                question = self.question(item, path, group, repeat)
+                if question is not None:
+                    nodes.append(question)
+        return tuple(nodes)
+
+    def group(self, item: dict[str, Any], path: str, repeat: str | None) -> Group:
+        name = str(item["name"])
+        row = self.row(name)
+        kind = str(item["type"])
+        bind = self.parts.binds.get(path, {})
+        control = item.get("control") or {}
+        appearance = control.get("appearance")
+        return Group(
+            kind=kind,
+            name=name,
+            path=path,
+            row=row,
+            label=self.texts(item.get("label")),
+            hint=self.texts(item.get("hint")),
+            relevant=bind.get("relevant"),
+            appearance=appearance,
+            parameters=_parameters(item.get("parameters")),
+            repeat_count=self.parts.repeat_counts.get(path) if kind == "repeat" else None,
+            field_list="field-list" in str(appearance or ""),
+            outputs=self.outputs(path, item.get("label"), item.get("hint")),
+            children=self.children(
+                item.get("children", []), path, name, path if kind == "repeat" else repeat
+            ),
+        )
+
+    def question(
+        self, item: dict[str, Any], path: str, group: str | None, repeat: str | None
+    ) -> Question | None:
+        name = str(item["name"])
+        row = self.row(name)
+        raw_type = str(item.get("type", ""))
+        kind = PYXFORM_TYPES.get(raw_type, raw_type)
+        if kind not in VALUE_TYPES:
+            reason = REFUSED_TYPES.get(raw_type, f"question type '{raw_type}' is not supported")
+            self.problems.append(f"{self.where(row)}, column type: {reason}")
+            return None
+        bind = self.parts.binds.get(path, {})
+        json_bind = item.get("bind") or {}
+        control = item.get("control") or {}
+        list_name: str | None = None
+        choice_filter: str | None = None
+        choices: tuple[Choice, ...] = ()
+        if kind in ("select_one", "select_multiple", "rank"):
+            itemset = self.parts.itemsets.get(path)
+            if itemset is None:
+                self.problems.append(f"{self.where(row)}, column type: no choices for '{name}'")
+                return None
+            list_name, choice_filter = itemset
+            choices = self.choices(list_name, str(item.get("itemset") or ""), row)
+        required = bind.get("required")
+        return Question(
+            name=name,
+            type=kind,
+            label=self.texts(item.get("label")),
+            hint=self.texts(item.get("hint")),
+            group=group,
+            required=required is not None and required.strip() == "true()",
+            required_message=self.texts(json_bind.get("jr:requiredMsg")),
+            relevant=bind.get("relevant"),
+            constraint=bind.get("constraint"),
+            constraint_message=self.texts(json_bind.get("jr:constraintMsg")),
+            choices=choices,
+            personal=_yes(item.get("personal", "no")),
+            appearance=control.get("appearance"),
+            parameters=_parameters(item.get("parameters")),
+            path=path,
+            row=row,
+            repeat=repeat,
+            required_expression=required if required and required.strip() != "false()" else None,
+            calculate=bind.get("calculate"),
+            default=self.default(path),
+            readonly=bind.get("readonly") if kind != "note" else None,
+            list_name=list_name,
+            choice_filter=choice_filter,
+            or_other=f"{path}_other" in self.parts.binds and "other" in {c.value for c in choices},
+            outputs=self.outputs(path, item.get("label"), item.get("hint")),
+        )
+
+    def default(self, path: str) -> str | None:
+        value = self.parts.defaults.get(path)
+        if value is None or value == "":
+            return None
+        return value.strip() if path in self.parts.dynamic_defaults else _literal(value)
+
+    def choices(self, list_name: str, itemset: str, row: int) -> tuple[Choice, ...]:
+        if list_name not in self.instances:
+            self.instances[list_name] = self.instance(list_name, itemset, row)
+        found = []
+        for item in self.instances[list_name]:
+            value = str(item.get("name", ""))
+            if not SAFE_CHOICE_NAME.match(value):
+                self.problems.append(
+                    f"choices sheet, list '{list_name}': the name '{value}' must not "
+                    "be empty or hold spaces, quotes, backslashes or control characters "
+                    "(several chosen names are stored separated by spaces)"
+                )
+            found.append(Choice(value, dict(item.get("label") or {})))
+        if not found:
+            self.problems.append(f"{self.where(row)}: choice list '{list_name}' is empty")
+        return tuple(found)
+
+    def instance(self, list_name: str, itemset: str, row: int) -> list[dict[str, Any]]:
+        """A secondary instance: a choice list of the form, or a CSV file beside it."""
+        source = self.parts.instance_files.get(list_name)
+        if source is not None:
+            filename = Path(itemset if "." in itemset else f"{list_name}.csv").name
+            if filename.lower().endswith(".xml"):
+                return self.xml_instance(self.directory / filename, row)
+            if not filename.lower().endswith(".csv"):
+                self.problems.append(
+                    f"{self.where(row)}, column type: choices from '{filename}' are not "
+                    "supported (a CSV or XML file beside the form is)"
+                )
+                return []
+            return self.csv_instance(self.directory / filename, row)
+        items = []
+        for raw in self.parts.instances.get(list_name, []):
+            item: dict[str, Any] = {k: v for k, v in raw.items() if k not in ("itextId", "label")}
+            text_id = raw.get("itextId")
+            if text_id is not None:
+                item["label"] = {
+                    language_code(lang): text
+                    for lang, text in self.parts.itext.get(text_id, {}).items()
+                }
+            elif "label" in raw:
+                item["label"] = {language_code(self.default_language or "default"): raw["label"]}
+            items.append(item)
+        return items
+
+    def xml_instance(self, path: Path, row: int) -> list[dict[str, Any]]:
+        """An XML file of `<root><item><name/><label/>...</item></root>`."""
+        try:
+            document = ET.parse(path).getroot()  # the form author's own file
+        except (OSError, ET.ParseError) as exc:
+            self.problems.append(f"{self.where(row)}, column type: cannot read {path.name}: {exc}")
+            return []
+        language = language_code(self.default_language or "default")
+        items = []
+        for element in document.iter("item"):
+            item: dict[str, Any] = {child.tag: (child.text or "").strip() for child in element}
+            item["label"] = {language: item.get("label", "")}
+            items.append(item)
+        if not items or any("name" not in item for item in items):
+            self.problems.append(
+                f"{self.where(row)}, column type: {path.name} needs items with a 'name'"
+            )
+        return items
+
+    def csv_instance(self, path: Path, row: int) -> list[dict[str, Any]]:
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                records = list(csv.DictReader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            self.problems.append(f"{self.where(row)}, column type: cannot read {path.name}: {exc}")
+            return []
+        items = []
+        for record in records:
+            item: dict[str, Any] = {}
+            labels: dict[str, str] = {}
+            for key, value in record.items():
+                if key is None:
+                    continue
+                column = key.strip()
+                if column.lower() == "label":
+                    labels[language_code(self.default_language or "default")] = value or ""
+                elif column.lower().startswith("label::"):
+                    labels[language_code(column.split("::", 1)[1])] = value or ""
+                else:
+                    item[column] = (value or "").strip()
+            item["label"] = labels
+            items.append(item)
+        if not items or any("name" not in item for item in items):
+            self.problems.append(
+                f"{self.where(row)}, column type: {path.name} needs 'name' and 'label' columns"
+            )
+        return items
+
+
+def complete_outputs(root: Group) -> None:
+    """`${name}` pyxform wrote no <output> for (a group's hint): the path of that question."""
+    paths = {n.name: n.path for n in root.walk() if isinstance(n, Question) and n.repeat is None}
+    for node in root.walk():
+        texts = [*node.label.values(), *node.hint.values()]
+        for name in REFERENCE.findall(" ".join(texts)):
+            if name not in node.outputs and name in paths:
+                node.outputs[name] = paths[name]
+
+
+def refuse_duplicate_names(root: Group, problems: list[str]) -> None:
+    """Answers are keyed by name: refuse two nodes of one name in one answers object."""
+
+    def check(children: tuple[Group | Question, ...], scope: dict[str, list[int]]) -> None:
+        for child in children:
+            scope.setdefault(child.name, []).append(child.row)
+            if isinstance(child, Group):
+                if child.kind == "repeat":
+                    check(child.children, {})
+                else:
+                    check(child.children, scope)
+
+    def report(scope: dict[str, list[int]]) -> None:
+        for name, rows in scope.items():
+            if len(rows) > 1:
+                where = ", ".join(str(r) for r in rows)
+                problems.append(
+                    f"survey sheet, rows {where}, column name: the name '{name}' is used more "
+                    "than once (answers are keyed by name)"
+                )
+
+    def walk(children: tuple[Group | Question, ...]) -> None:
+        scope: dict[str, list[int]] = {}
+        check(children, scope)
+        report(scope)
+        for node in children:
+            if isinstance(node, Group):
+                for inner in (node, *node.walk()):
+                    if isinstance(inner, Group) and inner.kind == "repeat":
+                        inner_scope: dict[str, list[int]] = {}
+                        check(inner.children, inner_scope)
+                        report(inner_scope)
+
+    walk(root.children)
