@@ -157,7 +157,7 @@ export function gpsWidget(ctx, question = { name: "location" }) {
     },
   }, t("gps_use_gps"));
   const setByHand = ({ lat, lon }) => {
-    if (!placing && !store.get()?.manual) return;
+    if ((!placing && !store.get()?.manual) || ctx.readonly?.()) return;
     placing = false;
     store.set({ lat, lon, accuracy_m: null, altitude_m: null, manual: true });
     update();
@@ -264,7 +264,7 @@ export function traceWidget(ctx, question) {
   }, t("geo_clear"));
   const mapState = mapBox(name, {
     onTap: ({ lat, lon }) => {
-      if (walking) return;
+      if (walking || ctx.readonly?.()) return;
       points.push({ lat, lon, altitude_m: null, accuracy_m: null });
       changed();
     },
@@ -274,7 +274,10 @@ export function traceWidget(ctx, question) {
   function answerText() {
     const distinct = new Set(points.map((p) => `${p.lat} ${p.lon}`)).size;
     if (distinct < minimum) return "";
-    const all = shape ? [...points, points[0]] : points;
+    // A walk that ends where it began closes on its first point, not on a second copy of it.
+    const open = shape && points.length > minimum && distanceM(points.at(-1), points[0]) < WALK_STEP_M
+      ? points.slice(0, -1) : points;
+    const all = shape ? [...open, open[0]] : open;
     return all.map(pointText).join(";");
   }
 
