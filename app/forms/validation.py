@@ -92,7 +92,7 @@ class _Run:
                     and self.holds(required, LeafNode(question, out, None), prefix + name)
                 ):
                     problems.append(
-                        Problem(prefix + name, "required", texts=question.required_message)
+                        Problem(prefix + name, "required", texts=_own(question.required_message))
                     )
                 continue
             coerced, problem = coerce(question, value, prefix + name)
@@ -109,7 +109,7 @@ class _Run:
                         prefix + name,
                         "constraint",
                         {"constraint": question.constraint},
-                        texts=question.constraint_message,
+                        texts=_own(question.constraint_message),
                     )
                 )
 
@@ -262,7 +262,7 @@ class _Run:
                     compiled.required is not None and self.holds(compiled.required, leaf, where)
                 ):
                     self.problems.append(
-                        Problem(where, "required", texts=node.required_message)  # type: ignore[union-attr]
+                        Problem(where, "required", texts=_own(node.required_message))  # type: ignore[union-attr]
                     )
                 continue
             if compiled.choice_filter is not None and not self.offered(compiled, leaf, value):
@@ -274,7 +274,7 @@ class _Run:
                         where,
                         "constraint",
                         {"constraint": node.constraint},  # type: ignore[union-attr]
-                        texts=node.constraint_message,  # type: ignore[union-attr]
+                        texts=_own(node.constraint_message),  # type: ignore[union-attr]
                     )
                 )
 
@@ -360,6 +360,13 @@ def _flat_steps(compiled: CompiledForm) -> list[tuple[Any, ...]]:
         )
     compiled.flat_steps = steps
     return steps
+
+
+def _own(texts: dict[str, str]) -> dict[str, str]:
+    """The form's own message by language; one written without a language serves every one."""
+    if "default" in texts:
+        return {"vi": texts["default"], "en": texts["default"], **texts}
+    return texts
 
 
 def _condition(relevant: str | None) -> str:

@@ -91,3 +91,17 @@ def test_defect_9_messages_never_say_row_0() -> None:
         with pytest.raises(FormLoadError) as caught:
             load_form(CORPUS / name)
         assert all("row 0" not in p for p in caught.value.problems), caught.value.problems
+
+
+def test_a_message_written_without_a_language_is_shown_in_every_language(tmp_path: Path) -> None:
+    path = tmp_path / "plain.md"
+    path.write_text(
+        "| survey |\n| | type | name | label | constraint | constraint_message |\n"
+        "| | integer | rooms | Rooms | . > 0 | At least one room |\n",
+        encoding="utf-8",
+    )
+    _normalised, problems = validate_answers(load_form(path), {"rooms": 0})
+    assert [p.message(language) for p in problems for language in ("vi", "en")] == [
+        "At least one room",
+        "At least one room",
+    ]
