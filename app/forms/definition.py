@@ -244,6 +244,29 @@ class FormDefinition:
         walk(self.source.get("children", []))
         return found
 
+    def file_answers(self, answers: dict[str, Any]) -> set[str]:
+        """The file names a survey's answers give to its image, audio and file questions,
+        those inside repeats included."""
+        found: set[str] = set()
+
+        def walk(children: tuple[Group | Question, ...], scope: Any) -> None:
+            if type(scope) is not dict:
+                return
+            for child in children:
+                if isinstance(child, Question):
+                    value = scope.get(child.name)
+                    if child.type in FILE_QUESTION_TYPES and type(value) is str and value:
+                        found.add(value)
+                elif child.kind == "repeat":
+                    items = scope.get(child.name)
+                    for item in items if type(items) is list else ():
+                        walk(child.children, item)
+                else:
+                    walk(child.children, scope)
+
+        walk(self.root.children, answers)
+        return found
+
     def public_fields(self) -> list[Question]:
         """Questions outside repeats whose answers may appear in planner exports."""
         return [q for q in self.questions if not q.personal and q.type not in _NOT_EXPORTED]

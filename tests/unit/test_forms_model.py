@@ -83,3 +83,16 @@ def test_the_household_model_keeps_groups_in_order(tmp_path: Path) -> None:
     loan = node(form.model, "/data/g_community/cdf_loan")
     assert loan["relevant"].split() == ["/data/g_community/savings_group", "=", "'yes'"]
     assert form.model["instances"]["yes_no"][0]["name"] == "yes"
+
+
+def test_file_answers_include_those_inside_repeats(tmp_path: Path) -> None:
+    path = tmp_path / "files.md"
+    path.write_text(
+        "| survey |\n| | type | name | label |\n| | image | front | Front |\n"
+        "| | begin_repeat | room | Room |\n| | audio | voice | Voice |\n| | file | plan | Plan |\n"
+        "| | end_repeat | | |\n",
+        encoding="utf-8",
+    )
+    form = load_form(path)
+    answers = {"front": "a.jpg", "room": [{"voice": "b.m4a"}, {"plan": "c.pdf"}, "junk"]}
+    assert form.file_answers(answers) == {"a.jpg", "b.m4a", "c.pdf"}
