@@ -456,6 +456,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{n} waiting surveys lie outside any settlement: review them one by one.",
     },
     "page.review_gps": {"vi": "GPS ±{m} m", "en": "GPS ±{m} m"},
+    "page.review_manual": {"vi": "vị trí đặt bằng tay", "en": "point placed by hand"},
     "page.review_show_on_map": {"vi": "Xem trên bản đồ", "en": "Show on the map"},
     "page.review_flags": {"vi": "Cảnh báo", "en": "Flags"},
     "page.review_no_volunteers": {

@@ -95,6 +95,7 @@ SCRIPT_TEXTS = (
     "review_bulk_none",
     "review_outside_settlements",
     "review_gps",
+    "review_manual",
     "review_show_on_map",
     "review_flags",
     "review_no_volunteers",

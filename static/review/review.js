@@ -175,7 +175,9 @@
     if (shape) shape.setStyle(SETTLEMENT_SELECTED);
     if (move) map.setView(point, Math.max(map.getZoom(), 16));
     var caption = survey.settlement ? survey.settlement.name : texts.review_no_settlement;
-    if (accuracy) caption += " · " + say("review_gps", { m: Math.round(accuracy) });
+    // A point the volunteer placed by hand (GPS poor or off) has no GPS accuracy to show.
+    if (survey.location.manual) caption += " · " + say("review_manual");
+    else if (accuracy) caption += " · " + say("review_gps", { m: Math.round(accuracy) });
     mapCaption.textContent = caption;
   }
 

@@ -202,6 +202,9 @@ def test_a_point_placed_by_hand_is_stored_as_such(
             ).all()
         )
     assert stored == {body["id"]: True, batch_body["id"]: True}
+    # The reviewer's list says so (the review page writes "point placed by hand").
+    listed = widget_client.get("/api/v1/submissions", params={"limit": 10}).json()["items"]
+    assert {item["id"]: item["location"]["manual"] for item in listed} == stored
 
 
 def test_manual_must_be_true_or_false(widget_client: TestClient) -> None:
