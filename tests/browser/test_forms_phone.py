@@ -23,32 +23,72 @@ expect.set_options(timeout=10_000)
 
 FORM_ID = "roster_phone"
 HOSTILE = "<img src=x onerror=alert(1)> {{7*7}}"
+COLUMNS = [
+    "type", "name", "label::Tiếng Việt (vi)", "label::English (en)", "required", "relevant",
+    "constraint", "calculate", "choice_filter", "hint::Tiếng Việt (vi)", "hint::English (en)",
+]  # fmt: skip
+
+
+def row(kind: str, name: str = "", vi: str = "", en: str = "", **columns: str) -> list[str]:
+    """A survey row: type, name, labels, then columns by name (hint_vi, hint_en...)."""
+    named = {"hint::Tiếng Việt (vi)": columns.pop("hint_vi", ""),
+             "hint::English (en)": columns.pop("hint_en", "")} | columns  # fmt: skip
+    return [kind, name, vi, en] + [named.get(column, "") for column in COLUMNS[4:]]
+
+
 SURVEY = [
-    ["type", "name", "label::Tiếng Việt (vi)", "label::English (en)", "required", "relevant",
-     "constraint", "calculate", "choice_filter", "hint::Tiếng Việt (vi)", "hint::English (en)"],
-    ["geopoint", "location", "Vị trí", "Location", "yes", "", "", "", "", "", ""],
-    ["text", "head_name", "Tên chủ hộ", "Head of household", "yes", "", "", "", "", "", ""],
-    ["select_one yes_no", "has_business", "Hộ có **kinh doanh**?", "Does the household run a *business*?",
-     "yes", "", "", "", "", "", ""],
-    ["begin_group", "business", "Kinh doanh", "Business", "", "${has_business} = 'yes'", "", "", "",
-     "", ""],
-    ["text", "business_kind", "Việc kinh doanh của ${head_name}", "Business of ${head_name}", "yes",
-     "", "", "", "", "# Ví dụ\nbán hàng, _sửa xe_", "# Examples\nshop, _repairs_"],
-    ["end_group", "", "", "", "", "", "", "", "", "", ""],
-    ["select_one province", "province", "Tỉnh", "Province", "yes", "", "", "", "", "", ""],
-    ["select_one district", "district", "Huyện", "District", "yes", "", "", "",
-     "province = ${province}", "", ""],
-    ["begin_repeat", "member", "Thành viên", "Member", "", "", "", "", "", "", ""],
-    ["text", "member_name", "Tên", "Name", "yes", "", "", "", "", "", ""],
-    ["integer", "age", "Tuổi của ${member_name}", "Age of ${member_name}", "yes", "",
-     ". >= 0 and . < 120", "", "", "", ""],
-    ["select_one sex", "sex", "Giới tính", "Sex", "yes", "", "", "", "", "", ""],
-    ["select_one yes_no", "disability", "Khuyết tật?", "Disability?", "yes", "${age} >= 5", "", "",
-     "", "", ""],
-    ["end_repeat", "", "", "", "", "", "", "", "", "", ""],
-    ["calculate", "member_total", "", "", "", "", "", "count(${member})", "", "", ""],
-    ["note", "summary", "Có **${member_total}** người", "**${member_total}** people", "", "", "", "",
-     "", "", ""],
+    COLUMNS,
+    row("geopoint", "location", "Vị trí", "Location", required="yes"),
+    row("text", "head_name", "Tên chủ hộ", "Head of household", required="yes"),
+    row(
+        "select_one yes_no",
+        "has_business",
+        "Hộ có **kinh doanh**?",
+        "Does the household run a *business*?",
+        required="yes",
+    ),
+    row("begin_group", "business", "Kinh doanh", "Business", relevant="${has_business} = 'yes'"),
+    row(
+        "text",
+        "business_kind",
+        "Việc kinh doanh của ${head_name}",
+        "Business of ${head_name}",
+        required="yes",
+        hint_vi="# Ví dụ\nbán hàng, _sửa xe_",
+        hint_en="# Examples\nshop, _repairs_",
+    ),
+    row("end_group"),
+    row("select_one province", "province", "Tỉnh", "Province", required="yes"),
+    row(
+        "select_one district",
+        "district",
+        "Huyện",
+        "District",
+        required="yes",
+        choice_filter="province = ${province}",
+    ),
+    row("begin_repeat", "member", "Thành viên", "Member"),
+    row("text", "member_name", "Tên", "Name", required="yes"),
+    row(
+        "integer",
+        "age",
+        "Tuổi của ${member_name}",
+        "Age of ${member_name}",
+        required="yes",
+        constraint=". >= 0 and . < 120",
+    ),
+    row("select_one sex", "sex", "Giới tính", "Sex", required="yes"),
+    row(
+        "select_one yes_no",
+        "disability",
+        "Khuyết tật?",
+        "Disability?",
+        required="yes",
+        relevant="${age} >= 5",
+    ),
+    row("end_repeat"),
+    row("calculate", "member_total", calculate="count(${member})"),
+    row("note", "summary", "Có **${member_total}** người", "**${member_total}** people"),
 ]
 CHOICES = [
     ["list_name", "name", "label::Tiếng Việt (vi)", "label::English (en)", "province"],
@@ -172,7 +212,8 @@ def test_roster_cascade_and_a_group_that_comes_and_goes_offline_then_sent_once(
     expect(hint.locator("h3")).to_have_text("Ví dụ")
     expect(hint.locator("em")).to_have_text("sửa xe")
     page.click("#next")  # required inside the group that applies now
-    expect(page.locator('.error[data-for="business_kind"]')).to_have_text("Bắt buộc trả lời câu này.")
+    required = page.locator('.error[data-for="business_kind"]')
+    expect(required).to_have_text("Bắt buộc trả lời câu này.")
     question(page, "business_kind").locator("input").fill("bán tạp hoá")
     page.go_back()
     page.check('input[name="has_business"][value="no"]')  # the group goes, its answer too
@@ -193,8 +234,12 @@ def test_roster_cascade_and_a_group_that_comes_and_goes_offline_then_sent_once(
     # The roster: four added, one removed after a confirmation, three left.
     roster = page.locator('section.repeat[data-key="member"]')
     expect(roster.locator(".repeat-count")).to_have_text("(0)")
-    members = [("Nguyễn Văn An", "3", "male"), ("Trần Thị Bình", "40", "female"),
-               ("Lê Văn Cường", "70", "male"), ("Bỏ đi", "1", "female")]
+    members = [
+        ("Nguyễn Văn An", "3", "male"),
+        ("Trần Thị Bình", "40", "female"),
+        ("Lê Văn Cường", "70", "male"),
+        ("Bỏ đi", "1", "female"),
+    ]
     for index, (name, age, sex) in enumerate(members, start=1):
         roster.locator("button.add-instance").click()
         prefix = f"member[{index}]"
