@@ -18,6 +18,7 @@ CASES: list[dict[str, Any]] = yaml.safe_load((CORPUS / "cases.yaml").read_text(e
 # Forms refused on purpose, with what the message must name (sheet, row, column, feature).
 REFUSED: dict[str, tuple[str, ...]] = {
     "pyxform_include.md": ("survey sheet, row 3", "column type", "'include'"),
+    "pyxform_include_json.md": ("survey sheet, row 3", "column type", "'include'"),
     "pyxform_loop.md": ("survey sheet, row 3", "column type", "'begin loop'"),
     "pyxform_osm.md": ("survey sheet, row 2", "column type", "'osm'"),
     "pyxform_select_one_external.md": ("survey sheet, row 3", "column type", "select_one_external"),
