@@ -24,6 +24,7 @@ from app.forms.xpath_values import (
     as_number,
     as_string,
     date_string_to_days,
+    js_number,
     js_trim,
     now,
     parse_js_datetime,
@@ -322,6 +323,73 @@ def _log(fn: Callable[[float], float]) -> Impl:
     return run
 
 
+EARTH_RADIUS_M = 6378100.0  # the evaluator's EARTH_EQUATORIAL_RADIUS_METERS
+
+
+def _geopoints(a: list[Any]) -> list[list[str]]:
+    """geo.js asGeopoints and _toLatLngs: points as lists of their space-separated parts."""
+    if len(a) > 1:
+        texts = [as_string(v) for v in a]
+    elif type(a[0]) is list and len(a[0]) > 1:
+        texts = [node.text() for node in a[0]]
+    else:
+        texts = as_string(a[0]).split(";")
+    return [js_trim(text).split(" ") for text in texts]
+
+
+def _valid_points(points: list[list[str]]) -> bool:
+    for parts in points:
+        if len(parts) < 2 or parts[0] == "" or parts[1] == "":
+            return False
+        lat, lon = js_number(parts[0]), js_number(parts[1])
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return False
+        if len(parts) > 2 and js_number(parts[2]) != js_number(parts[2]):
+            return False
+        if len(parts) > 3 and not js_number(parts[3]) >= 0:
+            return False
+    return True
+
+
+def _js_round(value: float) -> float:
+    return float(math.floor(value + 0.5)) if math.isfinite(value) else value
+
+
+def _area(c: Ctx, a: list[Any]) -> float:
+    """geo.js area(): square metres of a shape, to the centimetre."""
+    points = _geopoints(a)
+    if not _valid_points(points):
+        return NAN
+    total = 0.0
+    count = len(points)
+    if count > 2:
+        for i in range(count):
+            lat1, lon1 = js_number(points[i][0]), js_number(points[i][1])
+            nxt = points[(i + 1) % count]
+            lat2, lon2 = js_number(nxt[0]), js_number(nxt[1])
+            total += math.radians(lon2 - lon1) * (
+                2 + math.sin(math.radians(lat1)) + math.sin(math.radians(lat2))
+            )
+        total = total * EARTH_RADIUS_M * EARTH_RADIUS_M / 2.0
+    return abs(_js_round(total * 100)) / 100
+
+
+def _distance(c: Ctx, a: list[Any]) -> float:
+    """geo.js distance(): metres along the points, to the centimetre."""
+    points = _geopoints(a)
+    if not _valid_points(points):
+        return NAN
+    total = 0.0
+    for i in range(1, len(points)):
+        lat1, lon1 = math.radians(js_number(points[i - 1][0])), js_number(points[i - 1][1])
+        lat2, lon2 = math.radians(js_number(points[i][0])), js_number(points[i][1])
+        cosine = math.sin(lat1) * math.sin(lat2) + math.cos(lat1) * math.cos(lat2) * math.cos(
+            math.radians(lon1 - lon2)
+        )
+        total += (math.acos(cosine) if -1 <= cosine <= 1 else NAN) * EARTH_RADIUS_M
+    return abs(_js_round(total * 100)) / 100
+
+
 # name -> (implementation, fewest arguments, most arguments or None)
 FUNCTIONS: dict[str, tuple[Impl, int, int | None]] = {
     "true": (lambda c, a: True, 0, 0),
@@ -414,6 +482,8 @@ FUNCTIONS: dict[str, tuple[Impl, int, int | None]] = {
     "once": (_once, 1, 1),
     "digest": (_digest, 2, 3),
     "checklist": (_checklist, 2, None),
+    "area": (_area, 1, None),
+    "distance": (_distance, 1, None),
     "weighted-checklist": (_weighted_checklist, 2, None),
 }
 _NODE_SET_ARGUMENT = frozenset({"count", "count-non-empty", "sum"})

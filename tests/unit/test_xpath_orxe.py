@@ -201,6 +201,21 @@ ROWS: list[tuple[str, str, str, bool]] = [
     ("", "/data/member/age < /data/member_count", "false", False),
     ("", "/data/member/sex = 'male'", "true", True),
     ("", "/data/member/sex != 'male'", "true", True),
+    (
+        "",
+        "area('15.571 108.474 0 5;15.572 108.475 0 5;15.573 108.474 0 5;15.571 108.474 0 5')",
+        "11937.03",
+        True,
+    ),
+    ("", "area('15.571 108.474;15.572 108.475')", "0", False),
+    ("", "area('91 108.474;15.572 108.475;15 100')", "NaN", False),
+    ("", "distance('15.571 108.474 0 5;15.572 108.475 0 5;15.573 108.474 0 5')", "309.13", True),
+    ("", "distance('15.571 108.474', '15.572 108.475')", "154.57", True),
+    ("", "distance('15.571 108.474 0 -1;15.572 108.475')", "NaN", False),
+    ("", "distance('15.571 108.474 abc;15.572 108.475')", "NaN", False),
+    ("", "distance('15.571 108.474')", "0", False),
+    ("", "area('')", "NaN", False),
+    ("", "distance('1 2;1 2')", "0", False),
 ]
 
 
