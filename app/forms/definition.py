@@ -277,7 +277,15 @@ class FormDefinition:
         return {
             "root": self.root.name,
             "languages": list(self.languages),
-            "default_language": self.default_language,
+            # The form's setting; else Vietnamese when the form has it (the app's first language).
+            "default_language": self.default_language
+            or (
+                "vi"
+                if "vi" in self.languages
+                else self.languages[0]
+                if self.languages
+                else "default"
+            ),
             "instances": self.instances,
             "children": [_model_node(child) for child in self.root.children],
         }
