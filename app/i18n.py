@@ -50,7 +50,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This question does not apply given the other answers ({condition}); leave it empty.",
     },
     "choice_not_offered": {
-        "vi": "Lựa chọn '{value}' không có trong danh sách được hiện cho câu này (bộ lọc lựa chọn).",
+        "vi": "Lựa chọn '{value}' không có trong danh sách câu này hiện ra (bộ lọc lựa chọn).",
         "en": "'{value}' is not among the choices this question offers (its choice filter).",
     },
     "invalid_time": {
