@@ -25,6 +25,7 @@ from app.errors import (
     UnknownForm,
     UnsupportedMediaType,
 )
+from app.forms.definition import Question
 from app.forms.registry import FormRegistry
 from app.services.access import Principal
 
@@ -136,19 +137,46 @@ class AttachmentLimits:
     max_image_bytes: int = 2 * 1024 * 1024
 
 
+def _texts(value: Any) -> list[str]:
+    """Every text among the answers, those of repeats included."""
+    if type(value) is str:
+        return [value]
+    if type(value) is dict:
+        return [text for item in value.values() for text in _texts(item)]
+    if type(value) is list:
+        return [text for item in value for text in _texts(item)]
+    return []
+
+
 def expected_files(forms: FormRegistry, survey: dict[str, Any]) -> dict[str, str | None]:
     """The file names a stored survey gives as answers to its file questions (photo, audio,
-    file), each with its question's type (None when the form version is gone)."""
+    file; inside repeats too), each with its question's type (None when the form version is
+    gone)."""
     answers = survey["answers"] or {}
     try:
         form = forms.get(survey["form_id"], survey["form_version"])
     except UnknownForm:  # a version no longer on the server: any answer that names a file
-        return {v: None for v in answers.values() if type(v) is str and SAFE_FILENAME.fullmatch(v)}
-    return {
-        answers[q.name]: q.type
-        for q in form.questions
-        if q.type in FILE_TYPES and type(answers.get(q.name)) is str
-    }
+        return {v: None for v in _texts(answers) if SAFE_FILENAME.fullmatch(v)}
+    found: dict[str, str | None] = {}
+
+    def walk(children: tuple[Any, ...], scope: Any) -> None:
+        # As the answers nest: a group's questions beside the others, a repeat's in a list.
+        if type(scope) is not dict:
+            return
+        for child in children:
+            if isinstance(child, Question):
+                value = scope.get(child.name)
+                if child.type in FILE_TYPES and type(value) is str and value:
+                    found.setdefault(value, child.type)
+            elif child.kind == "repeat":
+                items = scope.get(child.name)
+                for item in items if type(items) is list else ():
+                    walk(child.children, item)
+            else:
+                walk(child.children, scope)
+
+    walk(form.root.children, answers)
+    return found
 
 
 def check_kind(

@@ -381,6 +381,12 @@ async function resizePhoto(file) {
   });
 }
 
+/** The start of a file's name: the question's own name (in a repeat its key has [n] and /),
+ * in the letters the server takes (A-Z a-z 0-9 . _ -). */
+function fileBase(ctx, name) {
+  return String(ctx.question?.name ?? name).replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 80) || "file";
+}
+
 /** The photo widget: camera, resize, keep in IndexedDB; the answer is the file name. */
 export function photoWidget(ctx, question) {
   const survey = ctx.survey();
@@ -388,9 +394,9 @@ export function photoWidget(ctx, question) {
   const preview = h("img", { class: "photo-preview", alt: "", hidden: true });
   const status = h("p", { class: "small muted" });
   const remove = h("button", {
-    class: "link danger", type: "button", hidden: !survey.answers[name],
+    class: "link danger", type: "button", hidden: !ctx.value(),
     onclick: async () => {
-      const old = survey.answers[name];
+      const old = ctx.value();
       if (old) await db.deletePhoto(survey.id, old).catch(ctx.storageProblem);
       preview.hidden = true;
       remove.hidden = true;
@@ -405,8 +411,8 @@ export function photoWidget(ctx, question) {
       status.textContent = t("photo_processing");
       try {
         const blob = await resizePhoto(file);
-        const filename = `${name}-${Date.now().toString(36)}.jpg`;
-        const old = survey.answers[name];
+        const filename = `${fileBase(ctx, name)}-${Date.now().toString(36)}.jpg`;
+        const old = ctx.value();
         await db.putPhoto(survey.id, filename, blob);
         if (old) await db.deletePhoto(survey.id, old).catch(() => {}); // a leftover, not an error
         preview.src = URL.createObjectURL(blob);
@@ -424,8 +430,8 @@ export function photoWidget(ctx, question) {
       }
     },
   });
-  if (survey.answers[name]) {
-    db.getPhoto(survey.id, survey.answers[name]).then((blob) => {
+  if (ctx.value()) {
+    db.getPhoto(survey.id, ctx.value()).then((blob) => {
       if (blob) {
         preview.src = URL.createObjectURL(blob);
         preview.hidden = false;
@@ -434,7 +440,7 @@ export function photoWidget(ctx, question) {
   }
   return h("div", { class: "photo" },
     h("label", { class: "button secondary photo-button", for: `q-${name}` },
-      survey.answers[name] ? t("photo_replace") : t("photo_take")),
+      ctx.value() ? t("photo_replace") : t("photo_take")),
     input, preview, status, remove);
 }
 
@@ -484,9 +490,9 @@ export function fileWidget(ctx, question) {
   const status = h("p", { class: "small muted", id: `file-status-${name}`, "aria-live": "polite" });
   const player = question.type === "audio" ? h("audio", { controls: true, class: "audio-preview", hidden: true }) : null;
   const remove = h("button", {
-    class: "link danger", type: "button", id: `file-remove-${name}`, hidden: !survey.answers[name],
+    class: "link danger", type: "button", id: `file-remove-${name}`, hidden: !ctx.value(),
     onclick: async () => {
-      const old = survey.answers[name];
+      const old = ctx.value();
       if (old) await db.deletePhoto(survey.id, old).catch(ctx.storageProblem);
       if (player) player.hidden = true;
       remove.hidden = true;
@@ -518,8 +524,8 @@ export function fileWidget(ctx, question) {
     try {
       // The server checks the type again: the blob keeps it (sent as Content-Type).
       const blob = data.type === type ? data : new Blob([await data.arrayBuffer()], { type });
-      const filename = `${name}-${Date.now().toString(36)}.${kind.types[type]}`;
-      const old = survey.answers[name];
+      const filename = `${fileBase(ctx, name)}-${Date.now().toString(36)}.${kind.types[type]}`;
+      const old = ctx.value();
       await db.putPhoto(survey.id, filename, blob);
       if (old) await db.deletePhoto(survey.id, old).catch(() => {}); // a leftover, not an error
       show(blob, filename);
@@ -545,14 +551,14 @@ export function fileWidget(ctx, question) {
       await keep(file, (file.type || TYPE_BY_EXTENSION[extension] || "").split(";")[0].toLowerCase());
     },
   });
-  if (survey.answers[name]) {
-    db.getPhoto(survey.id, survey.answers[name]).then((blob) => {
-      if (blob) show(blob, survey.answers[name]);
+  if (ctx.value()) {
+    db.getPhoto(survey.id, ctx.value()).then((blob) => {
+      if (blob) show(blob, ctx.value());
     });
   }
   const buttonText = question.type === "audio"
-    ? (survey.answers[name] ? t("audio_replace") : t("audio_record"))
-    : (survey.answers[name] ? t("file_replace") : t("file_choose"));
+    ? (ctx.value() ? t("audio_replace") : t("audio_record"))
+    : (ctx.value() ? t("file_replace") : t("file_choose"));
   const recorder = question.type === "audio" ? recorderButton(name, status, keep) : null;
   return h("div", { class: "photo file-widget" },
     recorder,

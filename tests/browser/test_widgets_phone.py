@@ -177,6 +177,13 @@ def test_every_widget_is_filled_and_the_survey_with_its_files_is_sent_once(
         files=FilePayload(name="giấy tờ.pdf", mimeType="application/pdf", buffer=PDF),
     )
     expect(page.locator("#file-status-paper")).to_contain_text("paper-")
+    # A recording in a repeat: its file name is the question's, in the server's letters.
+    page.locator('section.repeat[data-key="voices"] button.add-instance').click()
+    page.set_input_files(
+        '[id="q-voices[1]/extra_voice"]',
+        files=FilePayload(name="b.ogg", mimeType="audio/ogg", buffer=b"OggS" + bytes(300)),
+    )
+    expect(page.locator('[id="file-status-voices[1]/extra_voice"]')).to_contain_text("extra_voice-")
     page.click("#finish")
     expect(page.locator("#app")).to_have_attribute("data-view", "home")
 
@@ -200,14 +207,19 @@ def test_every_widget_is_filled_and_the_survey_with_its_files_is_sent_once(
     assert "location" not in answers  # the form's first geopoint is the survey's location
     assert row["location_manual"] is False
     files = attachments(sync_engine, row["id"])
-    assert files == {answers["voice"]: "audio/webm", answers["paper"]: "application/pdf"}
+    extra = answers["voices"][0]["extra_voice"]
+    assert files == {
+        answers["voice"]: "audio/webm",
+        answers["paper"]: "application/pdf",
+        extra: "audio/ogg",
+    }
     assert answers["voice"].endswith(".webm") and answers["paper"].endswith(".pdf")
 
     # Sending again changes nothing: one survey, two files.
     page.click("#sync-now")
     expect(page.locator("#sync-status")).to_have_attribute("data-state", "idle")
     assert len(stored(sync_engine)) == 1
-    assert len(attachments(sync_engine, row["id"])) == 2
+    assert len(attachments(sync_engine, row["id"])) == 3
     assert page.console_errors == []  # type: ignore[attr-defined]
 
 

@@ -224,3 +224,18 @@ def test_a_gps_point_is_not_manual(widget_client: TestClient, sync_engine: Engin
             {"id": body["id"]},
         ).scalar_one()
     assert manual is False
+
+
+def test_a_recording_inside_a_repeat_is_taken_like_the_others(widget_client: TestClient) -> None:
+    body = widgets_survey(voices=[{"extra_voice": "extra_voice-1.ogg"}, {}])
+    response = widget_client.post("/api/v1/submissions", json=body)
+    assert response.status_code == 201, response.text
+    assert upload(widget_client, body, "extra_voice-1.ogg", OGG, "audio/ogg").status_code == 201
+    # The repeat's question decides its kind too: a PDF is not a recording.
+    wrong = upload(widget_client, body, "extra_voice-1.ogg", PDF, "application/pdf")
+    assert wrong.status_code in (409, 415)  # stored already: other bytes are a conflict
+    other = widgets_survey(voices=[{"extra_voice": "extra_voice-2.ogg"}])
+    assert widget_client.post("/api/v1/submissions", json=other).status_code == 201
+    assert (
+        upload(widget_client, other, "extra_voice-2.ogg", PDF, "application/pdf").status_code == 415
+    )
