@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from app.errors import Problem
@@ -379,6 +380,7 @@ def validate_answers(
     answers: dict[str, Any],
     prefix: str = "answers.",
     given: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Check types, choices, required, relevance and constraints; return (normalised, problems).
 
@@ -387,7 +389,9 @@ def validate_answers(
     groups and repeats), required, choice filters and constraints are checked in form order
     over the whole survey, as the phone does (pass 3). Repeats are lists of objects; a problem
     inside one names it as `answers.member[2].age` (positions from 1). `given` holds values
-    known to be valid (the survey's own location for the form's geopoint).
+    known to be valid (the survey's own location for the form's geopoint). `now` is the time
+    today() and now() read: the survey's collection time, so that a survey sent days later
+    gets the verdict it had on the phone (the server's clock when None).
     """
     compiled = form.compiled
     normalised: dict[str, Any] = {}
@@ -395,6 +399,7 @@ def validate_answers(
         doc=DocumentNode(form.root, normalised),
         instances=compiled.instances,
         answers=normalised,
+        now=now,
     )
     run = _Run(form, env)
     problems = run.problems

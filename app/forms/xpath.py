@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from app.forms.instance import DocumentNode, ElementNode, LeafNode, ValueNode, XNode
@@ -307,17 +308,19 @@ def function_names(node: Ast) -> set[str]:
 class Env:
     """What one evaluation run sees: the survey's document and answers, the form's lists."""
 
-    __slots__ = ("answers", "doc", "instances")
+    __slots__ = ("answers", "doc", "instances", "now")
 
     def __init__(
         self,
         doc: XNode,
         instances: Mapping[str, XNode] | None = None,
         answers: Mapping[str, Any] | None = None,
+        now: datetime | None = None,
     ) -> None:
         self.doc = doc
         self.instances = instances or {}
         self.answers = answers if answers is not None else {}  # `${name}`, static paths
+        self.now = now  # what today() and now() read: the survey's time when known
 
 
 class Ctx:

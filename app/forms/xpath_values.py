@@ -286,13 +286,15 @@ def as_boolean(value: Any) -> bool:
     return js_trim(value.text()) != ""  # a single node
 
 
-def today() -> XDate:
-    now = datetime.now(LOCAL_TZ)
-    return XDate(_local_ms(now.year, now.month, now.day))
+def today(at: datetime | None = None) -> XDate:
+    """today(): local midnight of the day of `at` (the survey's time; else now)."""
+    moment = (at or datetime.now(UTC)).astimezone(LOCAL_TZ)
+    return XDate(_local_ms(moment.year, moment.month, moment.day))
 
 
-def now() -> XDate:
-    return XDate((datetime.now(UTC) - EPOCH).total_seconds() * 1000)
+def now(at: datetime | None = None) -> XDate:
+    """now(): `at` (the survey's time; else now)."""
+    return XDate(((at or datetime.now(UTC)) - EPOCH).total_seconds() * 1000)
 
 
 def as_text(value: Any) -> str:

@@ -3,6 +3,7 @@ before the forms engine was rewritten)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,14 @@ def test_a_message_written_without_a_language_is_shown_in_every_language(tmp_pat
         "At least one room",
         "At least one room",
     ]
+
+
+def test_today_is_the_day_the_survey_was_collected() -> None:
+    form = load_form(CORPUS / "defect_5_dates.md")
+    collected = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)  # 09:30 in Vietnam
+    late = {"birth": "2026-11-26"}  # born that day, sent a week later
+    assert validate_answers(form, late, now=collected)[1] == []
+    _normalised, problems = validate_answers(form, {"birth": "2026-11-27"}, now=collected)
+    assert [(p.field, p.code) for p in problems] == [("answers.birth", "constraint")]
+    late_evening = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)  # already the 27th in Vietnam
+    assert validate_answers(form, {"birth": "2026-11-27"}, now=late_evening)[1] == []
