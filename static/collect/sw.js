@@ -26,6 +26,7 @@ const ASSETS = [
   "/static/collect/map.js",
   "/static/collect/i18n.js",
   "/static/collect/markdown.js",
+  "/static/collect/model.js",
   "/static/collect/review.js",
   "/static/collect/sync.js",
   "/static/collect/widgets.js",
