@@ -293,26 +293,36 @@ class _Run:
         instances = out.get(name)
         if not instances:
             return
-        raw_items = raw.get(name) or []
+        raw_items = raw.get(name)
+        raw_items = raw_items if type(raw_items) is list else []
         if not shown:
-            self.problems.append(
-                Problem(prefix + name, "not_relevant", {"condition": _condition(None)})
-            )
+            if any(_answered(item) for item in raw_items):
+                self.problems.append(
+                    Problem(prefix + name, "not_relevant", {"condition": _condition(None)})
+                )
             out.pop(name, None)
             return
+        kept = []
         for index, item in enumerate(instances, 1):
             element = ElementNode(node, item, parent, index)
             where = f"{prefix}{name}[{index}]"
-            relevant = compiled.relevant is None or self.holds(compiled.relevant, element, where)
-            if not relevant:
-                self.problems.append(
-                    Problem(where, "not_relevant", {"condition": _condition(node.relevant)})
-                )
-                continue
             raw_item = raw_items[index - 1] if index - 1 < len(raw_items) else {}
             if type(raw_item) is not dict:
                 raw_item = {}  # reported as wrong_type in pass 1
+            relevant = compiled.relevant is None or self.holds(compiled.relevant, element, where)
+            if not relevant:
+                if _answered(raw_item):
+                    self.problems.append(
+                        Problem(where, "not_relevant", {"condition": _condition(node.relevant)})
+                    )
+                continue
             self.check(compiled.children, element, raw_item, item, where + ".", True)
+            kept.append(item)
+        if len(kept) != len(instances):  # instances that do not apply are dropped, as on the phone
+            if kept:
+                out[name] = kept
+            else:
+                del out[name]
 
     def offered(self, compiled: CompiledNode, leaf: LeafNode, value: Any) -> bool:
         """Whether every chosen name passes the choice filter with this question as current()."""
@@ -361,6 +371,11 @@ def _flat_steps(compiled: CompiledForm) -> list[tuple[Any, ...]]:
         )
     compiled.flat_steps = steps
     return steps
+
+
+def _answered(item: Any) -> bool:
+    """Whether a repeat instance as sent holds any answer."""
+    return type(item) is dict and any(not is_empty(value) for value in item.values())
 
 
 def _own(texts: dict[str, str]) -> dict[str, str]:

@@ -117,3 +117,9 @@ def test_today_is_the_day_the_survey_was_collected() -> None:
     assert [(p.field, p.code) for p in problems] == [("answers.birth", "constraint")]
     late_evening = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)  # already the 27th in Vietnam
     assert validate_answers(form, {"birth": "2026-11-27"}, now=late_evening)[1] == []
+
+
+def test_defect_3_an_empty_instance_of_a_hidden_repeat_is_dropped() -> None:
+    form = load_form(CORPUS / "defect_3_group_relevance.md")
+    normalised, problems = validate_answers(form, {"has_business": "no", "loan": [{}]})
+    assert problems == [] and "loan" not in normalised
