@@ -518,7 +518,10 @@ async function finish(form) {
   clearIrrelevant(form, survey.answers, survey.location);
   const result = evaluateNow(form);
   const { relevant, errors } = result;
-  const wrong = Object.keys(errors).filter((key) => relevant[key] !== false);
+  // Only what a volunteer can see and fix stops the survey here (a question's message); an
+  // expression of the form that fails elsewhere is left to the server's verdict.
+  const shownKeys = new Set(result.instance.records.filter((r) => r.kind === "question" && shown(r.node)).map((r) => r.key));
+  const wrong = Object.keys(errors).filter((key) => relevant[key] !== false && shownKeys.has(key));
   if (wrong.length) {
     for (const key of Object.keys(errors)) app.showErrors.add(key);
     const index = screenOf(form, wrong[0], result);

@@ -281,7 +281,11 @@ export function evaluateForm(form, answers, location, { received = false } = {})
           text = run(instance, record.node.calculate, record, "string");
         } catch (error) {
           if (!(error instanceof ExpressionError)) throw error;
-          errors[record.key] = t("expression_error", { detail: error.message });
+          // Nothing the volunteer can fix: the calculate is sent empty and the server, which
+          // recomputes a calculate sent without a value, fills it (digest() is one: the phone
+          // leaves out node-forge, which it needs).
+          console.warn(`calculate ${record.key}: ${error.message}`);
+          text = "";
         }
       }
       if (text !== record.element.textContent) {
