@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 
 from bench.common import uvicorn_server
 from tests.browser.conftest import PHONE, TAM_KY, PhoneAccount, record_console_errors, sign_in_phone
+from tests.browser.test_collect import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
 expect.set_options(timeout=10_000)
@@ -205,6 +206,7 @@ def test_roster_cascade_and_a_group_that_comes_and_goes_offline_then_sent_once(
     expect(question(page, "head_name").locator("input")).to_have_value(HOSTILE)
     page.check('input[name="has_business"][value="yes"]')
     next_screen(page)
+    screenshot(page, "group-markdown")
     label = question(page, "business_kind").locator(".question-label")
     expect(label).to_contain_text(f"Việc kinh doanh của {HOSTILE}")  # ${head_name}, as text
     expect(label.locator("img")).to_have_count(0)
@@ -268,6 +270,8 @@ def test_roster_cascade_and_a_group_that_comes_and_goes_offline_then_sent_once(
     page.click("#confirm-ok")
     expect(roster.locator(".repeat-count")).to_have_text("(3)")
     expect(page.locator("section.repeat-instance")).to_have_count(3)
+    roster.locator('section.repeat-instance[data-key="member[2]"]').scroll_into_view_if_needed()
+    screenshot(page, "roster")
     next_screen(page)
     expect(question(page, "summary").locator("strong")).to_have_text("3")  # a calculate's output
 
