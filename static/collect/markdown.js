@@ -9,6 +9,14 @@ const OUTPUT = /\$\{([A-Za-z_][\w.-]*)\}/g;
 // Private-use characters mark where an output goes; stripped from the text before reading.
 const OPEN = "\uE000";
 const CLOSE = "\uE001";
+// A backslash-escaped mark (`\*`) is held as a private-use character until it is text again.
+const ESCAPABLE = "\\`*_{}[]()#+-.!<>";
+const ESCAPED = /\\([\\`*_{}[\]()#+\-.!<>])/g;
+const HELD = /[\uE100-\uE11F]/g;
+
+function unhold(text) {
+  return text.replace(HELD, (held) => ESCAPABLE[held.charCodeAt(0) - 0xE100]);
+}
 
 function textWithOutputs(text, values) {
   const nodes = [];
@@ -21,24 +29,23 @@ function textWithOutputs(text, values) {
       span.textContent = values?.[part] ?? "";
       nodes.push(span);
     } else if (part) {
-      nodes.push(document.createTextNode(part));
+      nodes.push(document.createTextNode(unhold(part)));
     }
   });
   return nodes;
 }
 
-// Inline: escapes, links, strong, emphasis; everything else is text.
-const INLINE = /\\([\\`*_{}[\]()#+\-.!<>])|\[([^\]]+)\]\(([^)\s]+)\)|\*\*(.+?)\*\*|__(.+?)__|\*(?!\s)(.+?)\*|(?<![\p{L}\p{N}])_(?!\s)(.+?)_(?![\p{L}\p{N}])/gu;
+// Inline: links, strong, emphasis; everything else is text.
+const INLINE = /\[([^\]]+)\]\(([^)\s]+)\)|\*\*(?!\s)(.+?)(?<!\s)\*\*|__(?!\s)(.+?)(?<!\s)__|\*(?!\s)(.+?)(?<!\s)\*|(?<![\p{L}\p{N}])_(?!\s)(.+?)(?<!\s)_(?![\p{L}\p{N}])/gu;
 
 function inline(text, values) {
   const nodes = [];
   let last = 0;
   for (const match of text.matchAll(INLINE)) {
     if (match.index > last) nodes.push(...textWithOutputs(text.slice(last, match.index), values));
-    const [, escaped, linkText, href, strong1, strong2, em1, em2] = match;
-    if (escaped !== undefined) {
-      nodes.push(document.createTextNode(escaped));
-    } else if (linkText !== undefined) {
+    const [, linkText, heldHref, strong1, strong2, em1, em2] = match;
+    if (linkText !== undefined) {
+      const href = unhold(heldHref);
       if (SAFE_LINK.test(href)) {
         const anchor = document.createElement("a");
         anchor.href = href;
@@ -68,7 +75,8 @@ export function renderMarkdown(text, values = {}) {
   const fragment = document.createDocumentFragment();
   if (!text) return fragment;
   const marked = String(text)
-    .replace(/[\uE000\uE001]/g, "")
+    .replace(/[\uE000-\uE1FF]/g, "")
+    .replace(ESCAPED, (_, mark) => String.fromCharCode(0xE100 + ESCAPABLE.indexOf(mark)))
     .replace(/<\/?span(\s[^<>]*)?>/gi, "")
     .replace(OUTPUT, (_, name) => `${OPEN}${name}${CLOSE}`);
   const lines = marked.split(/\r?\n/);
