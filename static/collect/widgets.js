@@ -381,10 +381,10 @@ async function resizePhoto(file) {
   });
 }
 
-/** The start of a file's name: the question's own name (in a repeat its key has [n] and /),
- * in the letters the server takes (A-Z a-z 0-9 . _ -). */
+/** The start of a file's name: the editor's `fileStem` (the key made safe: `voices-1-voice`),
+ * in the letters the server takes (A-Z a-z 0-9 . _ -), short enough for its 128. */
 function fileBase(ctx, name) {
-  return String(ctx.question?.name ?? name).replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 80) || "file";
+  return String(ctx.fileStem ?? name).replace(/[^A-Za-z0-9_-]/g, "-").replace(/^[-_]+/, "").slice(0, 80) || "file";
 }
 
 /** The photo widget: camera, resize, keep in IndexedDB; the answer is the file name. */

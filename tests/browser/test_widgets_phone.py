@@ -177,13 +177,15 @@ def test_every_widget_is_filled_and_the_survey_with_its_files_is_sent_once(
         files=FilePayload(name="giấy tờ.pdf", mimeType="application/pdf", buffer=PDF),
     )
     expect(page.locator("#file-status-paper")).to_contain_text("paper-")
-    # A recording in a repeat: its file name is the question's, in the server's letters.
+    # A recording in a repeat: its file name is its key's, in the server's letters.
     page.locator('section.repeat[data-key="voices"] button.add-instance').click()
     page.set_input_files(
         '[id="q-voices[1]/extra_voice"]',
         files=FilePayload(name="b.ogg", mimeType="audio/ogg", buffer=b"OggS" + bytes(300)),
     )
-    expect(page.locator('[id="file-status-voices[1]/extra_voice"]')).to_contain_text("extra_voice-")
+    expect(page.locator('[id="file-status-voices[1]/extra_voice"]')).to_contain_text(
+        "voices-1-extra_voice-"
+    )
     page.click("#finish")
     expect(page.locator("#app")).to_have_attribute("data-view", "home")
 
