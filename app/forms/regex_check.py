@@ -88,7 +88,7 @@ def _refuse(pattern: str, what: str) -> PatternError:
     )
 
 
-def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
+def _escape(pattern: str, i: int, in_class: bool, seen: set[str]) -> tuple[str, int]:
     """Translate the escape at pattern[i] == '\\'; return (translation, next index)."""
     if i + 1 >= len(pattern):
         raise _refuse(pattern, "a trailing '\\'")
@@ -97,6 +97,7 @@ def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
     if ch in table:
         return table[ch], i + 2
     if ch in "pP":
+        seen.add("property")
         match = re.match(r"\{([A-Za-z_]+)\}", pattern[i + 2 :])
         if not match or match.group(1) not in _CATEGORIES:
             name = match.group(1) if match else pattern[i + 2 : i + 8]
@@ -120,12 +121,18 @@ def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
             return f"(?P={match.group(1)})", i + 2 + len(match.group(0))
     if ch in _SYNTAX or (in_class and ch == "-"):
         return "\\" + ch, i + 2
+    if not ch.isalnum() and ch.isprintable() and ord(ch) < 128:
+        # `\-`, `\#`, `\'`: a literal in Java and in JavaScript without the `u` flag, which
+        # the phone falls back to for such a pattern (so no `\p{..}` may stand beside it).
+        seen.add("loose")
+        return "\\" + ch, i + 2
     raise _refuse(pattern, f"the escape '\\{ch}'")
 
 
 def translate(pattern: str) -> str:
     """The server's spelling of a JavaScript (`u` flag) pattern, or PatternError."""
     out: list[str] = []
+    seen: set[str] = set()
     i = 0
     n = len(pattern)
     in_class = False
@@ -133,7 +140,7 @@ def translate(pattern: str) -> str:
         ch = pattern[i]
         if in_class:
             if ch == "\\":
-                text, i = _escape(pattern, i, True)
+                text, i = _escape(pattern, i, True, seen)
                 out.append(text)
                 continue
             if ch == "[":
@@ -146,7 +153,7 @@ def translate(pattern: str) -> str:
             i += 1
             continue
         if ch == "\\":
-            text, i = _escape(pattern, i, False)
+            text, i = _escape(pattern, i, False, seen)
             out.append(text)
         elif ch == "[":
             start = i + 2 if pattern[i + 1 : i + 2] == "^" else i + 1
@@ -204,6 +211,8 @@ def translate(pattern: str) -> str:
             i += 1
     if in_class:
         raise _refuse(pattern, "a '[' class that is not closed")
+    if {"loose", "property"} <= seen:
+        raise _refuse(pattern, "a \\p{..} class beside an escaped punctuation mark")
     return "".join(out)
 
 

@@ -121,6 +121,16 @@ REFUSED = [
     r"\h+",  # Java's horizontal space
     r"\e",  # escapes of letters that mean nothing in JavaScript
     r"[]",  # empty class
+    r"^\p{Lu}\-",  # the phone reads `\-` without the u flag, where \p{Lu} means p{Lu}
+]
+# Escaped punctuation outside a class: a literal in Java and in JavaScript without the `u`
+# flag (the phone's reading of such a pattern); recorded with node's RegExp(pattern).
+LITERAL_ESCAPES = [
+    (r"^\d+\-\d+$", "12-34", True),
+    (r"^\d+\-\d+$", "1234", False),
+    (r"^a\#b$", "a#b", True),
+    (r"^\'x$", "'x", True),
+    (r"^\p{Lu}[a-z\-]*$", "Ab-c", True),  # `\-` in a class is fine with the u flag
 ]
 
 
@@ -135,3 +145,8 @@ def test_patterns_read_differently_are_refused(pattern: str) -> None:
     with pytest.raises(PatternError) as caught:
         compile_pattern(pattern)
     assert pattern in str(caught.value) or "regex pattern" in str(caught.value)
+
+
+@pytest.mark.parametrize(("pattern", "subject", "matches"), LITERAL_ESCAPES)
+def test_escaped_punctuation_is_a_literal(pattern: str, subject: str, matches: bool) -> None:
+    assert (compile_pattern(pattern).search(subject) is not None) is matches
