@@ -88,6 +88,7 @@ def visit(
         extra_http_headers={} if compressed else {"Accept-Encoding": "identity"},
     )
     context.add_init_script(script=SEED.replace("__SESSION__", json.dumps(session)))
+    context.set_default_timeout(120_000)  # 3G on a shared, busy machine
     # The seed runs before the app on the first page load only; the page is opened once
     # unthrottled on about:blank so that the CDP session exists before the first request.
     page = context.new_page()
