@@ -414,7 +414,8 @@ export function problemsOf(form, answers) {
     const original = wasSent.get(record.key);
     if (!relevant[record.key] && original) {
       if (record.kind === "instance") {
-        problems.add(record.key);
+        // An instance holding an answer; an empty one is dropped, as the server does.
+        if (Object.values(original.scope).some((value) => !isEmpty(value))) problems.add(record.key);
         hidden.add(record.key);
       } else if (record.kind === "question" && !record.node.calculate && !isEmpty(original.scope[record.node.name])) {
         problems.add(record.key);
