@@ -421,6 +421,9 @@ function refreshQuestions(form, settled = null) {
   const records = new Map(result.instance.records.map((r) => [r.key, r]));
   for (const section of root.querySelectorAll("section.group[data-key], section.repeat[data-key], section.repeat-instance[data-key]")) {
     section.hidden = !relevant[section.dataset.key];
+    const record = records.get(section.dataset.key);
+    const title = section.querySelector(":scope > .group-label[data-label-for]");
+    if (record?.node.outputs && title) title.replaceChildren(labelOf(record));
   }
   for (const block of root.querySelectorAll("section.question")) {
     const key = block.dataset.key;
