@@ -173,12 +173,38 @@ function visibleScreens(form, result) {
  */
 function remember(how) {
   if (app.view !== "survey" || !app.survey) return;
-  const state = { collect: "survey", id: app.survey.id, screen: app.screen };
+  const here = history.state?.collect === "survey" && history.state.id === app.survey.id ? history.state.depth : 0;
+  const depth = how === "push" ? (here ?? 0) + 1 : here || 1;
+  const state = { collect: "survey", id: app.survey.id, screen: app.screen, depth };
   if (how === "push") history.pushState(state, "");
   else history.replaceState(state, "");
 }
 
+/**
+ * A finished survey's screens leave the history (resolves once they have), so that Back on
+ * the home screen leaves the app. Exit keeps them (a page reload may follow at once); Back on
+ * the home screen then passes them all in one step (onHistoryBack).
+ */
+function forgetScreens() {
+  const depth = history.state?.collect === "survey" ? history.state.depth : 0;
+  if (!(depth > 0)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      window.removeEventListener("popstate", done);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, 1000);
+    window.addEventListener("popstate", done);
+    history.go(-depth);
+  });
+}
+
 function onHistoryBack(state) {
+  if (app.view !== "survey" && state?.collect === "survey" && state.depth > 0) {
+    history.go(-state.depth); // screens of a survey left with Exit: passed in one step
+    return;
+  }
   if (app.view !== "survey" || !app.survey) return;
   if (state?.collect === "survey" && state.id === app.survey.id) {
     const form = formOf(app.survey);
@@ -557,6 +583,7 @@ async function finish(form) {
   }
   db.notifyOtherTabs();
   app.survey = null;
+  await forgetScreens();
   app.view = "home";
   app.notice = t("saved_pending");
   render();

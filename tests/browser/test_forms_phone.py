@@ -278,6 +278,8 @@ def test_roster_cascade_and_a_group_that_comes_and_goes_offline_then_sent_once(
     page.click("#finish")
     expect(page.locator("#app")).to_have_attribute("data-view", "home")
     expect(page.locator('.survey-card[data-status="pending"]')).to_have_count(1)
+    # The editor's screens left the history with it: Back on the home screen leaves the app.
+    page.wait_for_function("!history.state || history.state.collect !== 'survey'")
     assert stored(sync_engine) == []
 
     context.set_offline(False)
@@ -330,4 +332,11 @@ def test_android_back_on_the_first_screen_leaves_the_survey_as_a_draft_not_the_a
     expect(card).to_have_count(1)
     card.locator("button.edit").click()
     expect(question(page, "head_name").locator("input")).to_have_value("Phạm Thị Dung")
+    next_screen(page)
+    page.click("#exit-survey")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+    # One Back on the home screen passes the screens of the survey left with Exit.
+    page.go_back()
+    page.wait_for_function("!history.state || history.state.collect !== 'survey'")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
     assert page.console_errors == []  # type: ignore[attr-defined]
