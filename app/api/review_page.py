@@ -115,10 +115,10 @@ def _label(value: Any, language: str) -> str:
     return "" if value is None else str(value)
 
 
-def answer_labels(forms: FormRegistry, language: str) -> dict[str, Any]:
+def answer_labels(forms: FormRegistry, form_id: str, language: str) -> dict[str, Any]:
     """Labels of the key questions and their choices in the current household form."""
     try:
-        form = forms.get("household", None)
+        form = forms.get(form_id, None)
     except UnknownForm:
         return {}
     labels: dict[str, Any] = {}
@@ -140,7 +140,7 @@ def page_config(
         "language": language,
         "page_size": QUEUE_PAGE,
         "key_questions": list(KEY_QUESTIONS),
-        "answers": answer_labels(forms, language),
+        "answers": answer_labels(forms, settings.household_form, language),
         "flags": {flag: translate(f"page.flag.{flag}", language) for flag in FLAGS},
         "texts": {
             **{key: translate(f"page.{key}", language) for key in SCRIPT_TEXTS},

@@ -379,7 +379,7 @@ def prepare_submission(
             if point_question is None or lat is None
             else {point_question.name: f"{lat} {lon} {altitude or 0} {accuracy or 0}"}
         )
-        normalised, answer_problems = validate_answers(form, answers, given=given)
+        normalised, answer_problems = validate_answers(form, answers, given=given, now=collected_at)
         if point_question is not None:
             normalised.pop(point_question.name, None)
         problems.extend(answer_problems)

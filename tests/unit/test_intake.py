@@ -59,3 +59,39 @@ def test_every_problem_is_reported_at_once(forms: FormRegistry) -> None:
 def test_not_an_object(forms: FormRegistry) -> None:
     prepared, problems = prepare_submission(["a", "list"], forms, NOW)
     assert prepared is None and problems[0].code == "wrong_type"
+
+
+def test_today_is_the_day_the_survey_was_collected() -> None:
+    """A survey sent days after it was filled keeps the verdict it had on the phone."""
+    from app.forms.definition import load_form
+    from app.settings import REPO_ROOT
+
+    registry = FormRegistry()
+    registry.add(load_form(REPO_ROOT / "tests" / "forms" / "defect_5_dates.md"))
+
+    def survey(birth: str) -> dict[str, object]:
+        return {
+            "id": "0d7d1c9e-6a43-4c0a-9d0e-0f1d5b0c0a01",
+            "form_id": "defect_5_dates",
+            "form_version": "1",
+            "collected_at": "2026-11-20T10:00:00+07:00",
+            "answers": {"birth": birth, "deadline": "2026-02-01"},
+        }
+
+    # Born on the day of the survey: today() was that day on the phone, so it is here.
+    prepared, problems = prepare_submission(survey("2026-11-20"), registry, NOW)
+    assert problems == [] and prepared is not None
+    assert prepared.answers["age_days"] == "0"  # a calculate is text, as in ODK
+    # The next day was still in the future when the survey was filled.
+    _, problems = prepare_submission(survey("2026-11-21"), registry, NOW)
+    assert [(p.field, p.code) for p in problems] == [("answers.birth", "constraint")]
+
+
+def test_the_review_page_labels_come_from_the_household_form(forms: FormRegistry) -> None:
+    """HOUSEHOLD_FORM names the form whose questions the review page labels (vi and en)."""
+    from app.api.review_page import answer_labels
+
+    assert answer_labels(forms, "household", "vi")["tenure"]["label"]
+    english = answer_labels(forms, "household", "en")["tenure"]
+    assert english["label"] != answer_labels(forms, "household", "vi")["tenure"]["label"]
+    assert answer_labels(forms, "no_such_form", "en") == {}
