@@ -95,6 +95,8 @@ def test_a_form_without_a_location_is_sent_beside_household_surveys(
     context.set_offline(True)
     fill_visit(page)
     fill_household_of_two(page)
+    # The home screen draws its cards from IndexedDB after it shows: wait for both.
+    expect(page.locator(".survey-card")).to_have_count(2)
     assert [c.get_attribute("data-status") for c in page.locator(".survey-card").all()] == [
         "pending",
         "pending",
