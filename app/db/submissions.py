@@ -138,8 +138,9 @@ WITH items AS MATERIALIZED ({items}
         WHERE ST_Intersects(st.geom, i.geom)
           AND st.city_id = COALESCE(w.city_id, near.city_id)
         ORDER BY st.id LIMIT 1) s ON true
-    -- A likely second survey of one household: in the same settlement, within a few metres,
-    -- with the same phone or a similar head's name (a flag for the reviewer, not a refusal).
+    -- A likely second survey of one household: of the same form, in the same settlement,
+    -- within a few metres, with the same phone or a similar head's name (a flag for the
+    -- reviewer, not a refusal; a follow-up visit of another form is no second household).
     LEFT JOIN LATERAL (
         SELECT 1 AS found FROM (
             -- The nearest neighbours first, by the spatial index alone (`+ 0` keeps the
@@ -150,6 +151,7 @@ WITH items AS MATERIALIZED ({items}
             WHERE s.id IS NOT NULL
               AND ST_DWithin(d.geom, i.geom, {duplicate_degrees})
               AND d.settlement_id + 0 = s.id AND d.id <> i.id AND d.status <> 'rejected'
+              AND d.form_id = i.form_id
             ORDER BY d.geom <-> i.geom LIMIT {duplicate_neighbours}) near
         WHERE (coalesce(i.answers->>'{phone}', '') <> ''
                AND near.answers->>'{phone}' = i.answers->>'{phone}')

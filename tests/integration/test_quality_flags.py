@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import Workbook
 from sqlalchemy import Engine, text
 
 from app.main import create_app
-from app.settings import Settings
+from app.settings import REPO_ROOT, Settings
 from tests.auth import bearer, make_token, make_user
 from tests.factories import household_answers, household_survey
 
@@ -69,6 +72,50 @@ def test_a_likely_second_survey_of_a_household_is_flagged(
     far = dict(settlement_point, lat=settlement_point["lat"] + 0.0009)
     moved = household_survey(location=far)
     assert "possible_duplicate" not in flags_of(client, volunteer, moved)
+
+
+def visit_form(path: Path) -> None:
+    """Another form asking the head's name and phone at the house (a follow-up visit)."""
+    workbook = Workbook()
+    survey = workbook.active
+    assert survey is not None
+    survey.title = "survey"
+    survey.append(["type", "name", "label::English (en)", "personal"])
+    survey.append(["geopoint", "location", "Location", None])
+    survey.append(["text", "head_name", "Head of household", "yes"])
+    survey.append(["text", "head_phone", "Phone", "yes"])
+    settings = workbook.create_sheet("settings")
+    settings.append(["form_id", "version"])
+    settings.append(["visit", "1"])
+    workbook.save(path)
+
+
+def test_a_survey_of_another_form_is_not_a_duplicate_household(
+    database_url: str,
+    clean_surveys: None,
+    volunteer: dict,
+    settlement_point: dict,
+    tmp_path: Path,
+) -> None:
+    """A follow-up visit to a surveyed house names the same head: it is no second household."""
+    forms_dir = tmp_path / "forms"
+    forms_dir.mkdir()
+    shutil.copy(REPO_ROOT / "forms" / "household.xlsx", forms_dir / "household.xlsx")
+    visit_form(forms_dir / "visit.xlsx")
+    settings = Settings(database_url=database_url, forms_dir=forms_dir, media_dir=tmp_path)
+    with TestClient(create_app(settings)) as client:
+        assert flags_of(client, volunteer, household_survey(location=settlement_point)) == []
+        near = dict(settlement_point, lat=settlement_point["lat"] + 0.000027)
+        visit = household_survey(
+            form_id="visit",
+            form_version="1",
+            location=near,
+            answers={"head_name": "Nguyễn Thị Hoa", "head_phone": "0905123456"},
+        )
+        assert "possible_duplicate" not in flags_of(client, volunteer, visit)
+        # A second household survey there still is one.
+        again = household_survey(location=near)
+        assert "possible_duplicate" in flags_of(client, volunteer, again)
 
 
 def test_contradicting_answers_are_flagged(client: TestClient, volunteer: dict) -> None:
