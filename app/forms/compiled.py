@@ -37,6 +37,7 @@ class CompiledNode:
     calculate: Compiled | None = None
     default: Compiled | None = None
     choice_filter: Compiled | None = None
+    repeat_count: Compiled | None = None
     children: list[CompiledNode] = field(default_factory=list)
     has_calculations: bool = False  # itself or a node below has a calculate or a default
 
@@ -105,7 +106,9 @@ def compile_form(form: FormDefinition) -> CompiledForm:
                 compiled.required = _compile_text(required, schema, node.row, "required", problems)
         repeat_count = getattr(node, "repeat_count", None)
         if repeat_count:
-            _compile_text(repeat_count, schema, node.row, "repeat_count", problems)
+            compiled.repeat_count = _compile_text(
+                repeat_count, schema, node.row, "repeat_count", problems
+            )
         for output in getattr(node, "outputs", {}).values():
             _compile_text(output, schema, node.row, "label", problems)
         compiled.children = [build(child) for child in getattr(node, "children", ())]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from app.forms.compiled import CompiledForm, CompiledNode
 from app.forms.definition import FormDefinition, Question
 from app.forms.instance import DocumentNode, ElementNode, LeafNode, XNode
 from app.forms.xpath import Compiled, Ctx, Env
-from app.forms.xpath_values import as_boolean, as_string
+from app.forms.xpath_values import as_boolean, as_number, as_string
 
 _NOTHING: Mapping[str, Any] = {}
 _SELECTS = frozenset({"select_one", "select_multiple", "rank"})
@@ -302,6 +303,8 @@ class _Run:
                 )
             out.pop(name, None)
             return
+        if compiled.repeat_count is not None:
+            self.check_repeat_count(compiled, parent, len(instances), prefix + name)
         kept = []
         for index, item in enumerate(instances, 1):
             element = ElementNode(node, item, parent, index)
@@ -323,6 +326,23 @@ class _Run:
                 out[name] = kept
             else:
                 del out[name]
+
+    def check_repeat_count(
+        self, compiled: CompiledNode, parent: ElementNode, given: int, where: str
+    ) -> None:
+        """No more instances than the repeat_count says (the phone cannot add any beyond it).
+
+        Fewer are accepted: a phone leaves out an instance that holds no answer.
+        """
+        assert compiled.repeat_count is not None
+        try:
+            count = as_number(compiled.repeat_count(Ctx(parent, 1, 1, parent, self.env)))
+        except (ValueError, ArithmeticError, TypeError, KeyError, IndexError) as exc:
+            self.problems.append(Problem(where, "expression_failed", {"error": str(exc)[:200]}))
+            return
+        allowed = max(0, math.floor(count)) if math.isfinite(count) else 0
+        if given > allowed:
+            self.problems.append(Problem(where, "too_many_repeats", {"max": allowed}))
 
     def offered(self, compiled: CompiledNode, leaf: LeafNode, value: Any) -> bool:
         """Whether every chosen name passes the choice filter with this question as current()."""

@@ -123,3 +123,18 @@ def test_defect_3_an_empty_instance_of_a_hidden_repeat_is_dropped() -> None:
     form = load_form(CORPUS / "defect_3_group_relevance.md")
     normalised, problems = validate_answers(form, {"has_business": "no", "loan": [{}]})
     assert problems == [] and "loan" not in normalised
+
+
+def test_a_repeat_holds_no_more_instances_than_its_repeat_count() -> None:
+    """The phone builds as many rooms as `rooms` says; a client sending more is refused."""
+    form = load_form(CORPUS / "repeat_count_and_files.md")
+    room = {"room_area": 12.5, "room_street": "le_loi"}
+    _normalised, problems = validate_answers(form, {"rooms": 1, "room": [room, room]})
+    assert [(p.field, p.code, p.params) for p in problems] == [
+        ("answers.room", "too_many_repeats", {"max": 1})
+    ]
+    assert "(tối đa 1)" in problems[0].message("vi")
+    # Fewer is accepted: a phone leaves out an instance without answers.
+    assert validate_answers(form, {"rooms": 3, "room": [room]})[1] == []
+    # No count (an unanswered rooms) allows none.
+    assert [p.code for p in validate_answers(form, {"room": [room]})[1]] == ["too_many_repeats"]
