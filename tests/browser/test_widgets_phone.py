@@ -230,6 +230,8 @@ def test_a_point_placed_by_hand_with_poor_gps_is_stored_as_manual(
 ) -> None:
     page = poor_gps_phone
     open_app(page)
+    wait_offline_ready(page)
+    page.context.set_offline(True)  # in a lane without signal: the map and the survey still work
     page.click("#new-widgets_phone")
     expect(page.locator("#gps-warning")).to_be_visible()
     expect(page.locator("#map-location .leaflet-marker-icon")).to_have_count(1)
@@ -256,7 +258,9 @@ def test_a_point_placed_by_hand_with_poor_gps_is_stored_as_manual(
     next_screen(page)
     page.click("#finish")
     expect(page.locator("#app")).to_have_attribute("data-view", "home")
+    assert stored(sync_engine) == []
 
+    page.context.set_offline(False)
     sync_and_wait(page)
     (row,) = stored(sync_engine)
     assert row["location_manual"] is True
@@ -282,6 +286,8 @@ def test_a_settlement_boundary_walked_with_the_gps_moving_is_sent_once(
     page = good_gps_phone
     context = page.context
     open_app(page)
+    wait_offline_ready(page)
+    context.set_offline(True)  # walked where there is no signal; sent when back online
     page.click("#new-walk_phone")
     expect(page.locator(LOCATION_WIDGET)).to_have_attribute("data-state", "fix")
     page.fill("#q-settlement_name", "Khu <b>Phố</b> {{ 7 }}")
@@ -325,7 +331,9 @@ def test_a_settlement_boundary_walked_with_the_gps_moving_is_sent_once(
     expect(page.locator("#geo-count-lane")).to_contain_text("Đường có 2 điểm")
     page.click("#finish")
     expect(page.locator("#app")).to_have_attribute("data-view", "home")
+    assert stored(sync_engine) == []
 
+    context.set_offline(False)
     sync_and_wait(page)
     (row,) = stored(sync_engine)
     assert row["form_id"] == "walk_phone"
