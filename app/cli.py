@@ -38,13 +38,55 @@ def _progress(total: int, label: str) -> Callable[[int], None]:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    """Create PostGIS and upgrade the schema to head."""
-    from app.db.migrate import create_database_if_missing, upgrade_to_head
+    """Create PostGIS and upgrade the schema to head (one run at a time: advisory lock)."""
+    from app.db.migrate import (
+        MigrationBusy,
+        SchemaMismatch,
+        create_database_if_missing,
+        upgrade_to_head,
+    )
 
     if args.create_database and create_database_if_missing(settings.sync_database_url):
         print("created the database")
-    upgrade_to_head(settings.sync_database_url)
-    print("database schema is at head")
+    try:
+        plan = upgrade_to_head(
+            settings.sync_database_url,
+            wait=args.wait,
+            report=lambda plan: print(plan.describe(), flush=True),
+        )
+    except (MigrationBusy, SchemaMismatch) as exc:
+        print(exc, file=sys.stderr)
+        return 3
+    print(f"database schema is at head ({plan.head})")
+    return 0
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """Write a consistent backup (database dump, media files, manifest) into a new directory."""
+    from app.services.backup import BackupError, backup
+
+    try:
+        manifest = backup(settings.libpq_database_url, settings.media_dir, Path(args.out))
+    except BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 2
+    print(f"backup written to {args.out}: {manifest.summary()}")
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    """Restore a backup into an empty database and an empty media directory."""
+    from app.db.migrate import create_database_if_missing
+    from app.services.backup import BackupError, restore
+
+    if args.create_database and create_database_if_missing(settings.sync_database_url):
+        print("created the database")
+    try:
+        manifest = restore(Path(args.from_dir), settings.libpq_database_url, settings.media_dir)
+    except BackupError as exc:
+        print(f"nothing restored: {exc}", file=sys.stderr)
+        return 2
+    print(f"restored {args.from_dir}: {manifest.summary()}")
     return 0
 
 
@@ -364,7 +406,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help=cmd_migrate.__doc__)
     migrate.add_argument("--create-database", action="store_true", help="create it if missing")
+    migrate.add_argument(
+        "--wait", action="store_true", help="wait for another migration run instead of refusing"
+    )
     migrate.set_defaults(run=cmd_migrate)
+
+    backup = commands.add_parser("backup", help=cmd_backup.__doc__)
+    backup.add_argument("--out", required=True, help="a new (or empty) directory")
+    backup.set_defaults(run=cmd_backup)
+
+    restore = commands.add_parser("restore", help=cmd_restore.__doc__)
+    restore.add_argument("--from", dest="from_dir", required=True, help="a backup directory")
+    restore.add_argument("--create-database", action="store_true", help="create it if missing")
+    restore.set_defaults(run=cmd_restore)
 
     load = commands.add_parser("load-sample", help=cmd_load_sample.__doc__)
     load.add_argument("--households", type=int, default=5000)

@@ -1,14 +1,64 @@
-"""Programmatic Alembic: create the PostGIS extension and upgrade to head."""
+"""Programmatic Alembic: create the PostGIS extension and upgrade to head, one run at a time.
+
+`upgrade_to_head` takes a PostgreSQL advisory lock (`MIGRATE_LOCK`) inside the migration's
+transaction, so two `migrate` commands (two servers started at once by a deploy script, an
+impatient person running it twice) never run the same migration twice: the second waits or,
+with `wait=False`, is refused with `MigrationBusy`. The app compares the database's revision
+with the revisions it ships (`schema_problem`) and refuses to start against one it does not
+know (newer code wrote it) or one older than its head (run `migrate` first).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, make_url, text
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine, make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# pg_advisory_xact_lock's key for migrations: "cdfmap" in ASCII (any fixed bigint would do).
+MIGRATE_LOCK = 0x6364666D6170
+# How long the app waits for the database when it checks the schema at start-up.
+START_CHECK_SECONDS = 10.0
+
+log = logging.getLogger(__name__)
+
+
+class MigrationBusy(RuntimeError):
+    """Another migration run holds the lock on this database."""
+
+
+class SchemaMismatch(RuntimeError):
+    """The database's schema revision is not the one this code was written for."""
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """Where the database is, where the code is, and the migrations between them in order."""
+
+    current: str | None
+    head: str
+    steps: tuple[tuple[str, str], ...]  # (revision, its one-line description)
+
+    def describe(self) -> str:
+        """What `migrate` is about to do, for a person."""
+        if not self.steps:
+            return f"database schema is at {self.head} (head): nothing to do"
+        lines = [
+            f"database schema {self.current or '(empty)'} -> {self.head}: "
+            f"{len(self.steps)} migration(s) to apply"
+        ]
+        lines += [f"  {revision}: {doc}" for revision, doc in self.steps]
+        return "\n".join(lines)
 
 
 def alembic_config(sync_url: str) -> Config:
@@ -19,11 +69,83 @@ def alembic_config(sync_url: str) -> Config:
     return config
 
 
-def upgrade_to_head(sync_url: str) -> None:
-    """Ensure PostGIS exists, then run every migration up to head (safe to repeat)."""
+@lru_cache(maxsize=1)
+def script_directory() -> ScriptDirectory:
+    """The migrations this code ships (read once per process)."""
+    return ScriptDirectory.from_config(alembic_config("postgresql+psycopg:///unused"))
+
+
+def head_revision() -> str:
+    """The newest revision this code knows (the chain is kept linear)."""
+    heads = script_directory().get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads ({heads}): merge them")
+    return heads[0]
+
+
+def known_revision(revision: str) -> bool:
+    """Whether this code ships the revision (a newer release's is unknown)."""
+    return revision in {script.revision for script in script_directory().walk_revisions()}
+
+
+def schema_problem(current: str | None) -> str | None:
+    """Why this code must not run against a database at `current`; None when it may."""
+    head = head_revision()
+    if current == head:
+        return None
+    if current is None:
+        return (
+            f"the database has no schema (this app needs revision {head}): "
+            "run `python -m app.cli migrate` first"
+        )
+    if not known_revision(current):
+        return (
+            f"the database schema is at revision {current}, which this app does not know "
+            f"(its newest is {head}): a newer release migrated it. Run that release, or "
+            "restore the backup taken before the upgrade (docs/deploy.md, Upgrades)"
+        )
+    return (
+        f"the database schema is at revision {current}, older than this app's {head}: "
+        "run `python -m app.cli migrate` (take a backup first) and start again"
+    )
+
+
+def migration_plan(connection: Connection) -> MigrationPlan:
+    """The migrations from the connection's database revision up to head."""
+    current = MigrationContext.configure(connection).get_current_revision()
+    head = head_revision()
+    if current is not None and not known_revision(current):
+        raise SchemaMismatch(schema_problem(current))
+    scripts = list(script_directory().iterate_revisions(head, current))
+    steps = tuple((s.revision, (s.doc or "").strip()) for s in reversed(scripts))
+    return MigrationPlan(current, head, steps)
+
+
+def upgrade_to_head(
+    sync_url: str,
+    *,
+    wait: bool = True,
+    report: Callable[[MigrationPlan], None] | None = None,
+) -> MigrationPlan:
+    """Ensure PostGIS exists, then run every migration up to head (safe to repeat).
+
+    Under the advisory lock: another run in progress is waited for, or with `wait=False`
+    refused (MigrationBusy). `report` is shown the plan before anything is applied.
+    """
     engine = create_engine(sync_url)
     try:
         with engine.begin() as connection:
+            if wait:
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK}
+                )
+            elif not connection.execute(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK}
+            ).scalar_one():
+                raise MigrationBusy(
+                    "another migration of this database is running (it holds the migration "
+                    "lock): wait for it to finish, or run `migrate --wait`"
+                )
             available = connection.execute(
                 text("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")
             ).scalar_one()
@@ -33,12 +155,46 @@ def upgrade_to_head(sync_url: str) -> None:
                     "PostGIS is not installed on the database server: install "
                     f"postgresql-{str(version)[:2]}-postgis-3 (Debian/Ubuntu) and run again"
                 )
+            plan = migration_plan(connection)
+            if report is not None:
+                report(plan)
             connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
             config = alembic_config(sync_url)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     finally:
         engine.dispose()
+    return plan
+
+
+async def database_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (None: never migrated)."""
+    async with engine.connect() as connection:
+        exists = (
+            await connection.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+        ).scalar_one()
+        if not exists:
+            return None
+        revision = (
+            await connection.execute(text("SELECT version_num FROM alembic_version"))
+        ).scalar()
+        return str(revision) if revision is not None else None
+
+
+async def verify_schema(engine: AsyncEngine) -> None:
+    """At start-up: SchemaMismatch when the database is at another revision than head.
+
+    A database that does not answer yet is let through (with a warning): the server starts,
+    answers 503 on /readyz, and /readyz checks the revision again once the database is back.
+    """
+    try:
+        current = await asyncio.wait_for(database_revision(engine), START_CHECK_SECONDS)
+    except Exception as exc:  # unreachable or refusing: the check waits for /readyz
+        log.warning("schema check skipped: the database does not answer: %r", exc)
+        return
+    problem = schema_problem(current)
+    if problem is not None:
+        raise SchemaMismatch(problem)
 
 
 def create_database_if_missing(sync_url: str) -> bool:

@@ -1,0 +1,256 @@
+"""Backups that restore: the sample city plus uploaded photos, backed up with the command
+line, restored into a new database and media directory, compared row count by row count,
+file by file and GeoJSON export byte for byte; and every restore that must not happen
+refused before it touches anything."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import create_engine, text
+
+from app.db import backup as database
+from app.db.migrate import upgrade_to_head
+from app.forms.registry import load_registry
+from app.main import create_app
+from app.services.backup import Manifest
+from app.services.samples import load_sample_city
+from app.settings import REPO_ROOT, Settings, with_driver
+from tests.auth import bearer, make_token, make_user
+from tests.factories import household_survey
+from tests.scratch_db import cli, media_digests, scratch_database
+
+HOUSEHOLDS = 150
+NASTY_NAME = "Phường Hòa Thuận Đông {{7*7}} </title><script>alert(1)</script> =cmd|' /C calc'!A0"
+EXPORTS = (
+    "/api/v1/export/households.geojson?city=tam-ky&surveys=all",
+    "/api/v1/export/settlements.geojson?city=tam-ky&surveys=all",
+    "/api/v1/export/wards.geojson?city=tam-ky&surveys=all",
+)
+
+
+def jpeg(colour: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), colour).save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+@dataclass
+class City:
+    url: str
+    media: Path
+    token: str
+    photos: dict[str, bytes]  # "<survey id>/<file>" -> bytes
+
+    def env(self) -> dict[str, str]:
+        return {"DATABASE_URL": self.url, "MEDIA_DIR": str(self.media)}
+
+
+def feature_lines(content: bytes) -> tuple[bytes, list[bytes], bytes]:
+    """An export's header, its features (one per line, without the comma between them) in
+    the order sent, and its trailer."""
+    lines = content.split(b"\n")
+    return lines[0], [line.removesuffix(b",") for line in lines[1:-2]], b"\n".join(lines[-2:])
+
+
+def same_features(restored: bytes, original: bytes) -> bool:
+    """Byte for byte the same export, but for the order of the households: that layer has no
+    ORDER BY (it streams in the table's physical order, which a restore does not keep)."""
+    if restored == original:
+        return True
+    head, features, tail = feature_lines(original)
+    again_head, again_features, again_tail = feature_lines(restored)
+    return (head, sorted(features), tail) == (again_head, sorted(again_features), again_tail)
+
+
+def app_client(url: str, media: Path, token: str) -> TestClient:
+    return TestClient(
+        create_app(Settings(database_url=url, media_dir=media)), headers=bearer(token)
+    )
+
+
+@pytest.fixture(scope="module")
+def city(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
+    """A city database: the sample city, surveys with hostile names, photos on disk."""
+    with scratch_database(database_url, "cdfmap_backup_src") as url:
+        sync_url = with_driver(url, "postgresql+psycopg")
+        upgrade_to_head(sync_url)
+        engine = create_engine(sync_url)
+        with engine.begin() as connection:
+            load_sample_city(
+                connection, load_registry(REPO_ROOT / "forms"), REPO_ROOT / "data/samples", 150
+            )
+        token = make_token(engine, make_user(engine, "backup-admin", [("national_admin", None)]))
+        engine.dispose()
+        media = tmp_path_factory.mktemp("media-src")
+        photos: dict[str, bytes] = {}
+        with app_client(url, media, token) as client:
+            for index, colour in enumerate(("red", "green", "blue")):
+                body = household_survey()
+                body["answers"]["head_name"] = NASTY_NAME if index == 0 else "Trần Văn Bình"
+                body["answers"]["photo"] = f"house-{index}.jpg"
+                assert client.post("/api/v1/submissions", json=body).status_code == 201
+                data = jpeg(colour)
+                response = client.post(
+                    f"/api/v1/submissions/{body['id']}/attachments/house-{index}.jpg",
+                    content=data,
+                    headers={"content-type": "image/jpeg"},
+                )
+                assert response.status_code == 201, response.text
+                photos[f"{body['id']}/house-{index}.jpg"] = data
+        # An upload's temporary file left by a crash is not part of a backup.
+        (media / next(iter(photos)).split("/")[0] / ".house-0.jpg.dead.part").write_bytes(b"x")
+        yield City(url, media, token, photos)
+
+
+@pytest.fixture(scope="module")
+def backup_dir(city: City, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("backups") / "nightly"
+    done = cli("backup", "--out", str(out), env=city.env())
+    assert done.returncode == 0, done.stderr
+    assert f"{HOUSEHOLDS + 3} surveys" in done.stdout
+    return out
+
+
+def test_manifest_counts_and_checksums(city: City, backup_dir: Path) -> None:
+    manifest = Manifest.read(backup_dir)
+    assert manifest.tables == database.table_counts(city.url)
+    assert manifest.tables["public.household_surveys"] == HOUSEHOLDS + 3
+    assert manifest.tables["public.attachments"] == 3
+    assert manifest.missing_files == []
+    assert set(manifest.files) == {"database.dump", *(f"media/{name}" for name in city.photos)}
+    for name, data in city.photos.items():
+        import hashlib
+
+        assert manifest.files[f"media/{name}"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert manifest.schema_revision is not None
+    assert manifest.server_version.startswith("15") or manifest.server_version[:2].isdigit()
+
+
+def test_round_trip_into_a_new_database(
+    city: City, backup_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    media = tmp_path / "media-restored"
+    with scratch_database(database_url, "cdfmap_restored", create=False) as url:
+        done = cli(
+            "restore",
+            "--from",
+            str(backup_dir),
+            "--create-database",
+            env={"DATABASE_URL": url, "MEDIA_DIR": str(media)},
+        )
+        assert done.returncode == 0, done.stderr
+        assert database.table_counts(url) == database.table_counts(city.url)
+        assert media_digests(media) == {
+            name: digest
+            for name, digest in media_digests(city.media).items()
+            if not name.split("/")[-1].startswith(".")
+        }
+        with (
+            app_client(city.url, city.media, city.token) as before,
+            app_client(url, media, city.token) as after,
+        ):
+            for path in EXPORTS:
+                original, restored = before.get(path), after.get(path)
+                assert original.status_code == 200, original.text
+                assert restored.status_code == 200, restored.text
+                assert same_features(restored.content, original.content), path
+            households = before.get(EXPORTS[0]).content
+            assert len(json.loads(households)["features"]) == HOUSEHOLDS + 3
+            assert len(feature_lines(households)[1]) == HOUSEHOLDS + 3
+            for name, data in city.photos.items():
+                survey, filename = name.split("/")
+                served = after.get(f"/api/v1/submissions/{survey}/attachments/{filename}")
+                assert served.status_code == 200
+                assert served.content == data
+            # The hostile name came back as the same text, nothing more.
+            with create_engine(with_driver(url, "postgresql+psycopg")).connect() as connection:
+                names = connection.execute(
+                    text("SELECT answers->>'head_name' FROM household_surveys")
+                ).scalars()
+                assert NASTY_NAME in set(names)
+
+        again = cli(
+            "restore",
+            "--from",
+            str(backup_dir),
+            env={"DATABASE_URL": url, "MEDIA_DIR": str(tmp_path / "other")},
+        )
+        assert again.returncode == 2
+        assert "not empty" in again.stderr and "nothing restored" in again.stderr
+
+
+def test_refuses_a_media_directory_that_is_not_empty(
+    backup_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    media = tmp_path / "busy"
+    (media / "someone").mkdir(parents=True)
+    (media / "someone" / "photo.jpg").write_bytes(b"keep me")
+    with scratch_database(database_url, "cdfmap_restore_busy") as url:
+        done = cli(
+            "restore", "--from", str(backup_dir), env={"DATABASE_URL": url, "MEDIA_DIR": str(media)}
+        )
+        assert done.returncode == 2
+        assert "media directory" in done.stderr and "not empty" in done.stderr
+        assert database.table_counts(url) == {}
+    assert (media / "someone" / "photo.jpg").read_bytes() == b"keep me"
+
+
+def damaged_copy(backup_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(backup_dir, copy)
+    return copy
+
+
+@pytest.mark.parametrize(
+    "damage", ["flipped_byte", "missing_file", "extra_file", "escape", "no_manifest"]
+)
+def test_refuses_a_damaged_backup_before_touching_anything(
+    damage: str, backup_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    copy = damaged_copy(backup_dir, tmp_path)
+    photo = next(path for path in (copy / "media").rglob("*.jpg"))
+    expected = "checksum"
+    if damage == "flipped_byte":
+        data = bytearray(photo.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        photo.write_bytes(bytes(data))
+    elif damage == "missing_file":
+        photo.unlink()
+        expected = "missing"
+    elif damage == "extra_file":
+        (photo.parent / "planted.jpg").write_bytes(b"\xff\xd8\xff planted")
+        expected = "not in its manifest"
+    elif damage == "escape":
+        manifest = json.loads((copy / "manifest.json").read_text())
+        manifest["files"]["media/../../../etc/cron.d/evil"] = {"sha256": "0" * 64, "bytes": 1}
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+        expected = "outside the backup"
+    else:
+        (copy / "manifest.json").unlink()
+        expected = "no manifest.json"
+    media = tmp_path / "media"
+    with scratch_database(database_url, "cdfmap_restore_bad") as url:
+        done = cli(
+            "restore", "--from", str(copy), env={"DATABASE_URL": url, "MEDIA_DIR": str(media)}
+        )
+        assert done.returncode == 2, done.stdout
+        assert expected in done.stderr
+        assert database.table_counts(url) == {}
+    assert not media.exists()
+
+
+def test_backup_refuses_a_directory_that_is_not_empty(city: City, tmp_path: Path) -> None:
+    (tmp_path / "old.txt").write_text("yesterday")
+    done = cli("backup", "--out", str(tmp_path), env=city.env())
+    assert done.returncode == 2
+    assert "not empty" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.txt"]
