@@ -36,6 +36,7 @@ from app.api.schemas import install_request_schemas
 from app.api.security import SecurityHeaders, origin_of
 from app.db.engine import make_batch_pool, make_engine, make_ingest_pool
 from app.db.exports import ExportSlots
+from app.db.migrate import SchemaMismatch, verify_schema
 from app.forms.quality import load_quality_rules
 from app.forms.registry import FormsWatcher
 from app.services.auth import Authenticator, AuthPolicy, secret_problem
@@ -80,6 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(
             settings.async_database_url, settings.db_pool_size, settings.db_max_overflow
         )
+        try:  # never serve a schema this code was not written for (app.db.migrate)
+            await verify_schema(app.state.engine)
+        except SchemaMismatch:
+            await app.state.engine.dispose()
+            raise
         app.state.ingest_pool = make_ingest_pool(settings.libpq_database_url, settings.db_pool_size)
         app.state.batch_pool = make_batch_pool(
             settings.libpq_database_url, max(2, settings.db_pool_size // 4)
