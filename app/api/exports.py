@@ -1,17 +1,21 @@
-"""GeoJSON layers for planners (QGIS, GDAL): no personal fields."""
+"""Layer exports for planners (QGIS, GDAL, spreadsheets): GeoJSON, GeoPackage, CSV, XLSX,
+KML and zipped Shapefiles; personal fields only for the roles that may see them."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from app.api.deps import (
+    DATE_TIME,
+    CityPath,
     CityQuery,
     CurrentUser,
     EngineDep,
@@ -19,15 +23,20 @@ from app.api.deps import (
     IdQuery,
     LanguageDep,
     SettingsDep,
+    StatusQuery,
+    time_range,
 )
 from app.api.errors import error_body
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
 from app.db.exports import ExportsBusy, ExportSlots
 from app.db.indicators import Counted
+from app.errors import InvalidInput, Problem
 from app.i18n import translate
-from app.services import exports
-from app.services.exports import GeoPackage, Layer
+from app.services import export_files
+from app.services.export_files import MEDIA_TYPES, FileBuilds, TempFile
+from app.services.export_layers import ExportFilters, layer_query
+from app.services.exports import Layer
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +58,20 @@ async def get_export_slots(request: Request) -> ExportSlots:
 
 
 SlotsDep = Annotated[ExportSlots, Depends(get_export_slots)]
+
+
+async def get_file_builds(request: Request) -> FileBuilds:
+    """The app's limit on export files built at once (as many as export slots), made on
+    first use."""
+    builds: FileBuilds | None = getattr(request.app.state, "export_file_builds", None)
+    if builds is None:
+        settings = request.app.state.settings
+        builds = FileBuilds(settings.export_slots, settings.export_wait_seconds)
+        request.app.state.export_file_builds = builds
+    return builds
+
+
+BuildsDep = Annotated[FileBuilds, Depends(get_file_builds)]
 
 
 class ClientStalled(Exception):
@@ -105,7 +128,11 @@ class LayerResponse(StreamingResponse):
 
 
 async def _respond(
-    layer: Awaitable[Layer | GeoPackage], filename: str, stall_seconds: float, language: str
+    layer: Awaitable[Layer | TempFile | export_files.CsvStream],
+    filename: str,
+    stall_seconds: float,
+    language: str,
+    fmt: str = "geojson",
 ) -> Response:
     try:
         ready = await layer
@@ -115,103 +142,102 @@ async def _respond(
             status_code=503,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    if isinstance(ready, GeoPackage):
-        return LayerResponse(ready, filename, stall_seconds, GEOPACKAGE, "attachment")
-    return LayerResponse(ready, filename, stall_seconds)
+    if isinstance(ready, Layer):
+        return LayerResponse(ready, filename, stall_seconds)
+    return LayerResponse(ready, filename, stall_seconds, MEDIA_TYPES[fmt], "attachment")
 
 
-@router.get("/households.geojson", responses=RESPONSES)
-async def households(
-    city: CityQuery,
-    user: CurrentUser,
-    engine: EngineDep,
-    slots: SlotsDep,
-    forms: FormsDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    ward: IdQuery = None,
-    surveys: Counted = "approved",
-) -> Response:
-    """Household points with their answers flattened into properties, streamed (approved
-    surveys; `surveys=all` adds those not yet reviewed); never a personal field."""
-    return await _respond(
-        exports.households_geojson(
-            engine, slots, forms, city, ward, user, surveys, settings.household_form
-        ),
-        f"households-{city}{f'-ward-{ward}' if ward else ''}.geojson",
-        settings.export_stall_seconds,
-        language,
-    )
-
-
-@router.get("/settlements.geojson", responses=RESPONSES)
-async def settlements(
-    city: CityQuery,
-    user: CurrentUser,
-    engine: EngineDep,
-    slots: SlotsDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    ward: IdQuery = None,
-    surveys: Counted = "approved",
-) -> Response:
-    """Settlement boundaries with their profiles."""
-    return await _respond(
-        exports.settlements_geojson(
-            engine, slots, city, ward, user, surveys, settings.household_form
-        ),
-        f"settlements-{city}.geojson",
-        settings.export_stall_seconds,
-        language,
-    )
-
-
-@router.get("/wards.geojson", responses=RESPONSES)
-async def wards(
-    city: CityQuery,
-    user: CurrentUser,
-    engine: EngineDep,
-    slots: SlotsDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    surveys: Counted = "approved",
-) -> Response:
-    """Ward boundaries."""
-    return await _respond(
-        exports.wards_geojson(engine, slots, city, user, surveys, settings.household_form),
-        f"wards-{city}.geojson",
-        settings.export_stall_seconds,
-        language,
-    )
-
-
-FormIdPath = Annotated[
-    str, Path(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$", examples=["settlement"])
+FORM_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {media: {} for media in MEDIA_TYPES.values()},
+        "description": "The layer in the format its extension names",
+    },
+    404: {"model": ErrorOut, "description": "No such layer, form, format or place"},
+    422: {"model": ErrorOut},
+    503: RESPONSES[503],
+}
+LabelsQuery = Annotated[
+    Literal["vi", "en"] | None,
+    Query(description="Choice answers as labels in this language (default: codes)"),
 ]
+RepeatQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$",
+        description="CSV only: the rows of this repeat (survey id, position, answers)",
+    ),
+]
+PersonalQuery = Annotated[
+    bool,
+    Query(
+        description="Include personal answers (names, phones, file names of photos): only "
+        "for the city's admins, or a ward's leader exporting their ward; 403 for others"
+    ),
+]
+FromQuery = Annotated[str | None, Query(alias="from", **DATE_TIME)]
+ToQuery = Annotated[str | None, Query(alias="to", **DATE_TIME)]
 
 
-@router.get("/forms/{form_id}.geojson", responses=RESPONSES)
-async def form_surveys(
-    form_id: FormIdPath,
-    city: CityQuery,
-    user: CurrentUser,
-    engine: EngineDep,
-    slots: SlotsDep,
-    forms: FormsDep,
-    settings: SettingsDep,
-    language: LanguageDep,
-    ward: IdQuery = None,
-    surveys: Counted = "approved",
+def _filters(
+    ward: int | None,
+    settlement: int | None,
+    status: str | None,
+    collected_from: str | None,
+    collected_to: str | None,
+    surveys: Counted,
+) -> ExportFilters:
+    start, end = time_range(collected_from, collected_to)
+    return ExportFilters(ward, settlement, status, start, end, surveys)
+
+
+def _filename(layer: str, city: str, filters: ExportFilters, fmt: str) -> str:
+    ward = f"-ward-{filters.ward_id}" if filters.ward_id else ""
+    return f"{layer}-{city}{ward}.{fmt}"
+
+
+async def _export(
+    filename: str,
+    form: bool,
+    city: str,
+    user: Any,
+    engine: Any,
+    slots: ExportSlots,
+    builds: FileBuilds,
+    forms: Any,
+    settings: Any,
+    language: str,
+    filters: ExportFilters,
+    labels: str | None,
+    repeat: str | None,
+    personal: bool,
 ) -> Response:
-    """The surveys of one form (e.g. `settlement`, the settlement profiles) as their own
-    layer named by the form id: the form's questions as properties (a repeat as JSON text),
-    never a personal field; a survey without a location has a null geometry. Approved
-    surveys; `surveys=all` adds those not yet reviewed."""
+    layer, fmt = export_files.split_format(filename)
+    if form and not FORM_ID.match(layer):
+        raise InvalidInput([Problem("form_id", "invalid_form_id")])
+    query = await layer_query(
+        engine,
+        forms,
+        layer,
+        layer if form else None,
+        city,
+        user,
+        filters,
+        labels,
+        settings.priorities_path,
+        settings.household_form,
+        personal,
+    )
+    built: Awaitable[Layer | TempFile | export_files.CsvStream]
+    if fmt == "geojson":
+        built = export_files.geojson_layer(engine, slots, query)
+    elif fmt == "csv":
+        built = export_files.csv_layer(engine, slots, query, repeat)
+    else:
+        built = export_files.file_layer(engine, slots, builds, query, fmt)
+    name = f"{layer}-{repeat}" if repeat and fmt == "csv" else layer
     return await _respond(
-        exports.form_geojson(engine, slots, forms, form_id, city, ward, user, surveys),
-        f"{form_id}-{city}{f'-ward-{ward}' if ward else ''}.geojson",
-        settings.export_stall_seconds,
-        language,
+        built, _filename(name, city, filters, fmt), settings.export_stall_seconds, language, fmt
     )
 
 
@@ -229,20 +255,177 @@ async def geopackage(
     user: CurrentUser,
     engine: EngineDep,
     slots: SlotsDep,
+    builds: BuildsDep,
     forms: FormsDep,
     settings: SettingsDep,
     language: LanguageDep,
     ward: IdQuery = None,
     surveys: Counted = "approved",
+    labels: LabelsQuery = None,
+    personal: PersonalQuery = False,
 ) -> Response:
-    """Every layer in one GeoPackage for QGIS: `wards` (a whole city only), `settlements`,
-    `households`, and one layer per other form named by its form id (e.g. `settlement`),
-    as in the GeoJSON layers: never a personal field."""
+    """Every layer in one GeoPackage for QGIS, as `/cities/{slug}.gpkg` but without the
+    QGIS styles (its layers are exactly the data layers), of a city or of one ward (`ward`:
+    no city-wide wards layer)."""
+    filters = ExportFilters(ward_id=ward, surveys=surveys)
     return await _respond(
-        exports.geopackage(
-            engine, slots, forms, city, ward, user, surveys, settings.household_form
+        export_files.city_geopackage(
+            engine,
+            slots,
+            builds,
+            forms,
+            city,
+            user,
+            filters,
+            settings.priorities_path,
+            labels,
+            settings.household_form,
+            personal,
+            styled=False,
         ),
         f"cdfmap-{city}{f'-ward-{ward}' if ward else ''}.gpkg",
         settings.export_stall_seconds,
         language,
+        "gpkg",
+    )
+
+
+@router.get(
+    "/cities/{slug}.gpkg",
+    responses={
+        200: {"content": {GEOPACKAGE: {}}, "description": "An OGC GeoPackage"},
+        404: {"model": ErrorOut},
+        503: RESPONSES[503],
+    },
+    response_class=Response,
+)
+async def city_geopackage(
+    slug: CityPath,
+    user: CurrentUser,
+    engine: EngineDep,
+    slots: SlotsDep,
+    builds: BuildsDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    surveys: Counted = "approved",
+    labels: LabelsQuery = None,
+    personal: PersonalQuery = False,
+) -> Response:
+    """All layers of a city in one GeoPackage that opens styled in QGIS: `wards` and
+    `settlements` (figures, priority score, class and ranks; coloured by priority class),
+    `households` (coloured by tenure), one layer per other form named by its form id, each
+    repeat a related table `<layer>_<repeat>` (survey id, position, answers); spatial
+    indexes, layer descriptions, a QGIS style per layer in `layer_styles`. Personal fields
+    only for the city's admins."""
+    filters = ExportFilters(surveys=surveys)
+    return await _respond(
+        export_files.city_geopackage(
+            engine,
+            slots,
+            builds,
+            forms,
+            slug,
+            user,
+            filters,
+            settings.priorities_path,
+            labels,
+            settings.household_form,
+            personal,
+        ),
+        f"cdfmap-{slug}.gpkg",
+        settings.export_stall_seconds,
+        language,
+        "gpkg",
+    )
+
+
+@router.get("/forms/{filename}", responses=FILE_RESPONSES, response_class=Response)
+async def form_layer(
+    filename: str,
+    city: CityQuery,
+    user: CurrentUser,
+    engine: EngineDep,
+    slots: SlotsDep,
+    builds: BuildsDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    ward: IdQuery = None,
+    settlement: IdQuery = None,
+    status: StatusQuery = None,
+    collected_from: FromQuery = None,
+    collected_to: ToQuery = None,
+    surveys: Counted = "approved",
+    labels: LabelsQuery = None,
+    repeat: RepeatQuery = None,
+    personal: PersonalQuery = False,
+) -> Response:
+    """The surveys of one form as their own layer, `{form_id}.{geojson|gpkg|csv|xlsx|kml|
+    shp.zip}` (e.g. `settlement.gpkg`): as `/{layer}.{format}`; a survey without a location
+    has a null geometry (no lon/lat)."""
+    filters = _filters(ward, settlement, status, collected_from, collected_to, surveys)
+    return await _export(
+        filename,
+        True,
+        city,
+        user,
+        engine,
+        slots,
+        builds,
+        forms,
+        settings,
+        language,
+        filters,
+        labels,
+        repeat,
+        personal,
+    )
+
+
+@router.get("/{filename}", responses=FILE_RESPONSES, response_class=Response)
+async def layer_file(
+    filename: str,
+    city: CityQuery,
+    user: CurrentUser,
+    engine: EngineDep,
+    slots: SlotsDep,
+    builds: BuildsDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    ward: IdQuery = None,
+    settlement: IdQuery = None,
+    status: StatusQuery = None,
+    collected_from: FromQuery = None,
+    collected_to: ToQuery = None,
+    surveys: Counted = "approved",
+    labels: LabelsQuery = None,
+    repeat: RepeatQuery = None,
+    personal: PersonalQuery = False,
+) -> Response:
+    """A layer, `{layer}.{geojson|gpkg|csv|xlsx|kml|shp.zip}`: `wards` and `settlements`
+    (households surveyed, deficiency shares and counts, priority score, class 1-5, ranks),
+    `households` (the household form's surveys, answers flattened: choices as codes, or as
+    labels with `labels=vi|en`, a select_multiple also as one 0/1 column per choice).
+    Filters as the survey list: `ward`, `settlement`, `status` (else approved surveys;
+    `surveys=all` every one not rejected), `from`/`to` (collection time). GeoJSON and CSV
+    (UTF-8 with BOM, lon/lat or WKT, no formula) stream; `repeat=<name>` gives a CSV of a
+    repeat's rows. Personal fields only for the roles that may see them."""
+    filters = _filters(ward, settlement, status, collected_from, collected_to, surveys)
+    return await _export(
+        filename,
+        False,
+        city,
+        user,
+        engine,
+        slots,
+        builds,
+        forms,
+        settings,
+        language,
+        filters,
+        labels,
+        repeat,
+        personal,
     )

@@ -7,7 +7,7 @@ import contextlib
 import os
 import tempfile
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
@@ -36,13 +36,34 @@ _JSON_VALUE = {
 }
 
 
+FieldType = Literal["int", "float", "text"]
+
+
 @dataclass(frozen=True)
 class Property:
-    """One GeoJSON property: its name, its SQL expression and how to write it as JSON."""
+    """One exported attribute: its name, its SQL expression and how to write it as JSON.
+
+    File formats other than GeoJSON read `value` (the plain SQL value, default `sql`) typed
+    as `field_type`: a number kept as JSON for GeoJSON is a float or an integer there.
+    """
 
     name: str
     sql: str
     kind: Kind = "text"
+    value: str | None = None
+    field_type: FieldType | None = None
+
+    @property
+    def value_sql(self) -> str:
+        """The SQL of the plain value (a number, a text, NULL) for file formats."""
+        return self.value or self.sql
+
+    @property
+    def type(self) -> FieldType:
+        """The column type in file formats."""
+        if self.field_type is not None:
+            return self.field_type
+        return "float" if self.kind == "number" else "text"
 
 
 def properties_sql(properties: Sequence[Property]) -> str:
@@ -62,6 +83,13 @@ def feature_sql(geometry: str, properties: Sequence[Property], source: str) -> s
         f"coalesce(ST_AsGeoJSON({geometry}, {COORDINATE_DECIMALS}), 'null') || "
         f"',\"properties\":' || {properties_sql(properties)} || '}}' FROM {source}"
     )
+
+
+# CSV with a delimiter and a quote that JSON text never holds: rows come out as they are,
+# without the backslash escaping of COPY's text format.
+JSON_ROWS: dict[str, Any] = {"format": "csv", "delimiter": "\x02", "quote": "\x01"}
+# A CSV file for people: a header row, commas, quotes where needed (RFC 4180).
+CSV_FILE: dict[str, Any] = {"format": "csv", "header": True}
 
 
 class ExportsBusy(Exception):
@@ -105,8 +133,15 @@ class CopyStream:
     than handing it to a thread and back, and leaves no write in flight when the file closes.
     """
 
-    def __init__(self, slots: ExportSlots, memory_chunks: int, chunk_bytes: int) -> None:
+    def __init__(
+        self,
+        slots: ExportSlots,
+        memory_chunks: int,
+        chunk_bytes: int,
+        copy_options: dict[str, Any] | None = None,
+    ) -> None:
         self._slots = slots
+        self._copy_options = copy_options or JSON_ROWS
         self._memory_chunks = memory_chunks
         self._chunk_bytes = chunk_bytes
         self._pending: list[bytes] = []  # COPY's messages, gathered into one chunk
@@ -132,10 +167,12 @@ class CopyStream:
         slots: ExportSlots,
         memory_chunks: int = 8,
         chunk_bytes: int = 256 * 1024,
+        copy_options: dict[str, Any] | None = None,
     ) -> CopyStream:
-        """Start copying `sql`'s rows (one text column) once a slot and a connection are free."""
+        """Start copying `sql`'s rows (one text column of JSON; or as `copy_options` of
+        COPY say, such as CSV_FILE) once a slot and a connection are free."""
         await slots.acquire()
-        stream = cls(slots, memory_chunks, chunk_bytes)
+        stream = cls(slots, memory_chunks, chunk_bytes, copy_options)
         stream._task = asyncio.create_task(stream._copy(engine, sql, args))
         # A callback, not a `finally` in _copy: a task cancelled before its first step never
         # runs its body, and the slot must come back all the same.
@@ -157,15 +194,8 @@ class CopyStream:
                 if not self._started.done():  # else open() was cancelled while it waited
                     self._started.set_result(None)
                 try:
-                    # CSV with a delimiter and a quote that JSON text never holds: rows come
-                    # out as they are, without the backslash escaping of COPY's text format.
                     await driver.copy_from_query(
-                        sql,
-                        *args,
-                        output=self._gather,
-                        format="csv",
-                        delimiter="\x02",
-                        quote="\x01",
+                        sql, *args, output=self._gather, **self._copy_options
                     )
                 except BaseException:
                     # Stopped mid-statement (the client left, the server went away): the
@@ -253,3 +283,26 @@ class CopyStream:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+
+
+def rows_sql(columns: Sequence[str], source: str) -> str:
+    """A SELECT of plain values (one per column SQL expression) for file formats."""
+    return f"SELECT {', '.join(columns)} FROM {source}"
+
+
+async def fetch_chunks(
+    engine: AsyncEngine, sql: str, args: Sequence[Any], slots: ExportSlots, chunk_rows: int
+) -> AsyncGenerator[list[tuple[Any, ...]], None]:
+    """The rows of `sql` in chunks of `chunk_rows`, read through a server-side cursor while
+    holding one export slot, so that memory holds one chunk whatever the layer's size."""
+    await slots.acquire()
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            async with driver.transaction():
+                cursor = await driver.cursor(sql, *args)
+                while rows := await cursor.fetch(chunk_rows):
+                    yield [tuple(row) for row in rows]
+    finally:
+        slots.release()

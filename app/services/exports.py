@@ -4,55 +4,121 @@ planners and QGIS."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.exports import CopyStream, ExportSlots, Property, feature_sql
-from app.db.indicators import COUNTED, HOUSEHOLD_FORM, Counted, households_where
+from app.db.exports import CopyStream, Kind, Property
+from app.db.indicators import HOUSEHOLD_FORM
 from app.db.sql import sql_literal
-from app.errors import NotFound, UnknownForm
-from app.forms.definition import FormDefinition, Question
+from app.forms.definition import Choice, FormDefinition, Question
 from app.forms.registry import FormRegistry
-from app.services import places
-from app.services.access import SYSTEM, Principal
+from app.services.access import Principal
 
 CHUNK_BYTES = 256 * 1024
+
+
+ISO_UTC = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 
 def _survey_properties(city_slug: str) -> list[Property]:
     """The survey's own fields; the city is the export's own, written as a literal."""
     return [
-        Property("id", "h.id", "code"),
+        Property("id", "h.id", "code", "h.id::text"),
         Property("form_id", "h.form_id"),
         Property("form_version", "h.form_version"),
-        Property("collected_at", "h.collected_at"),
-        Property("received_at", "h.received_at"),
+        Property("collected_at", "h.collected_at", value=ISO_UTC.format("h.collected_at")),
+        Property("received_at", "h.received_at", value=ISO_UTC.format("h.received_at")),
         Property("status", "h.status", "code"),
         Property("flags", "array_to_string(h.flags, ',')", "code"),
         Property("city", sql_literal(city_slug), "code"),
-        Property("ward_id", "h.ward_id", "number"),
+        Property("ward_id", "h.ward_id", "number", field_type="int"),
         Property("ward", "w.name"),
-        Property("settlement_id", "h.settlement_id", "number"),
+        Property("settlement_id", "h.settlement_id", "number", field_type="int"),
         Property("settlement", "s.name"),
         Property("gps_accuracy_m", "h.gps_accuracy_m", "number"),
         Property("altitude_m", "h.altitude_m", "number"),
+        # A point placed by hand on the phone's map (GPS poor or off): 1, else 0.
+        Property("location_manual", "h.location_manual::int", "number", field_type="int"),
     ]
 
 
-def _answer_property(question: Question) -> Property:
+def _choice_label(choice: Choice, language: str) -> str:
+    """A choice's label in `language` (else the form's first label, else its code)."""
+    text = choice.label.get(language) or next(iter(choice.label.values()), "") or choice.value
+    return text.replace("\x00", "")
+
+
+def _labelled(value: str, question: Question, language: str) -> str:
+    """SQL: the label of the choice whose code `value` is (an unknown code stays as it is)."""
+    whens = " ".join(
+        f"WHEN {sql_literal(choice.value)} THEN {sql_literal(_choice_label(choice, language))}"
+        for choice in question.choices
+    )
+    return f"CASE {value} {whens} ELSE {value} END" if whens else value
+
+
+def _choice_properties(question: Question, labels: str | None, codes_safe: bool) -> list[Property]:
+    """A select question: its codes (or labels) as one column; a select_multiple also has
+    one 0/1 column per choice, named `<question>_<choice>` (NULL when unanswered)."""
+    answer = f"(h.answers->>{sql_literal(question.name)})"
+    kind: Kind = "code" if codes_safe else "text"
+    if question.type == "select_one":
+        if labels:
+            return [Property(question.name, _labelled(answer, question, labels))]
+        return [Property(question.name, answer, kind)]
+    items = f"string_to_array({answer}, ' ')"
+    if labels:
+        each = _labelled("c", question, labels)
+        text = (
+            f"CASE WHEN {answer} IS NOT NULL THEN array_to_string(ARRAY(SELECT {each} "
+            f"FROM unnest({items}) WITH ORDINALITY AS u(c, n) ORDER BY n), ', ') END"
+        )
+        found = [Property(question.name, text)]
+    else:
+        found = [Property(question.name, answer, kind)]
+    for choice in question.choices:
+        found.append(
+            Property(
+                f"{question.name}_{choice.value}",
+                f"CASE WHEN {answer} IS NULL THEN NULL "
+                f"WHEN {sql_literal(choice.value)} = ANY({items}) THEN 1 ELSE 0 END",
+                "number",
+                field_type="int",
+            )
+        )
+    return found
+
+
+def answer_properties(
+    question: Question, labels: str | None = None, codes_safe: bool = False
+) -> list[Property]:
+    """The columns of one answer: numbers as numbers, choices as codes or (with `labels`,
+    "vi" or "en") as labels, anything else as text (a list or an object, which a
+    well-formed survey never holds outside a repeat, as its JSON text). `codes_safe`: the
+    form's answers are checked on intake (the household form), so numbers and choice codes
+    are written to JSON as they are."""
     name = sql_literal(question.name)
     if question.type in NUMBER_TYPES:
-        return Property(question.name, f"h.answers->{name}", "json")  # stored as JSON numbers
+        answer = f"h.answers->{name}"
+        number = "round(({})::numeric)::bigint" if question.type == "integer" else "({})::float8"
+        checked = f"jsonb_typeof({answer}) = 'number'"
+        return [
+            Property(
+                question.name,
+                answer
+                if codes_safe
+                else f"CASE WHEN {checked} THEN {answer} ELSE to_jsonb(h.answers->>{name}) END",
+                "json",
+                f"CASE WHEN {checked} THEN {number.format(f'h.answers->>{name}')} END",
+                "int" if question.type == "integer" else "float",
+            )
+        ]
     if question.type in ("select_one", "select_multiple"):
-        return Property(question.name, f"h.answers->>{name}", "code")  # safe choice names
-    return Property(question.name, f"h.answers->>{name}")
+        return _choice_properties(question, labels, codes_safe)
+    return [Property(question.name, f"h.answers->>{name}")]
 
 
 # Answers never exported: notes hold none, the location is the feature's geometry, and files
@@ -79,16 +145,19 @@ def _yes(value: Any) -> bool:
 
 
 def _form_layout(
-    form: FormDefinition, personal: frozenset[str]
+    form: FormDefinition, personal: frozenset[str], with_personal: bool = False
 ) -> tuple[set[str], dict[str, RepeatColumn]]:
     """The names answered at the top of a survey's answers, and its repeats, read from
-    pyxform's JSON of the form (groups are transparent, a repeat is one key holding a list)."""
+    pyxform's JSON of the form (groups are transparent, a repeat is one key holding a list).
+    `with_personal`: personal answers (file names of photos included) are kept."""
     by_name = form.by_name
 
     def public(node: dict[str, Any]) -> bool:
         name = str(node.get("name", ""))
         question = by_name.get(name)
         kind = question.type if question is not None else str(node.get("type", ""))
+        if with_personal:
+            return bool(name) and kind not in ("note", "geopoint")
         return (
             bool(name)
             and name not in personal
@@ -146,53 +215,99 @@ def _repeat_sql(value: str, column: RepeatColumn, depth: int = 0) -> str:
     )
 
 
-def _any_answer_property(question: Question) -> Property:
-    """A question of any form: numbers as numbers, anything else as text (a list or an
-    object, which a well-formed survey never holds outside a repeat, as its JSON text)."""
-    name = sql_literal(question.name)
-    if question.type in NUMBER_TYPES:
-        return Property(
-            question.name,
-            f"CASE WHEN jsonb_typeof(h.answers->{name}) = 'number' "
-            f"THEN h.answers->{name} ELSE to_jsonb(h.answers->>{name}) END",
-            "json",
-        )
-    return Property(question.name, f"h.answers->>{name}")
+@dataclass(frozen=True)
+class FormColumns:
+    """A form's export columns and its repeats (each also a related table of its own)."""
+
+    properties: list[Property]
+    repeats: dict[str, RepeatColumn]
 
 
-def form_properties(
+def form_columns(
     forms: FormRegistry,
     form_id: str,
     city_slug: str,
-    answer_property: Callable[[Question], Property] = _any_answer_property,
-) -> list[Property]:
-    """Survey metadata, then the public questions of a form's current version in the form's
-    order, each a column; a repeat is one column holding its instances as JSON text, with the
-    personal answers inside them left out. A question marked personal in any version of the
-    form is never exported."""
+    labels: str | None = None,
+    with_personal: bool = False,
+    codes_safe: bool = False,
+) -> FormColumns:
+    """Survey metadata, then the questions of a form's current version in the form's order,
+    flat (see answer_properties); a repeat is one column holding its instances as JSON text.
+    Without `with_personal`, a question marked personal in any version of the form, its
+    answers inside repeats included, and every file answer are left out."""
     form = forms.current(form_id)
-    personal = frozenset().union(*(v.personal_fields for v in forms.versions[form_id].values()))
-    top, repeats = _form_layout(form, personal)
+    personal: frozenset[str] = (
+        frozenset()
+        if with_personal
+        else frozenset().union(*(v.personal_fields for v in forms.versions[form_id].values()))
+    )
+    top, repeats = _form_layout(form, personal, with_personal)
     properties = _survey_properties(city_slug)
     taken = {p.name for p in properties}
+    all_repeats = dict(repeats)
 
     def add_repeat(column: RepeatColumn) -> None:
         value = f"h.answers->{sql_literal(column.name)}"
         properties.append(Property(column.name, f"({_repeat_sql(value, column)})::text"))
         taken.add(column.name)
 
-    for question in form.public_fields():
+    questions = (
+        [q for q in form.questions if q.type not in ("note", "geopoint")]
+        if with_personal
+        else form.public_fields()
+    )
+    for question in questions:
         if question.name in taken or question.name in personal:
             continue
         if question.name in repeats:
             add_repeat(repeats.pop(question.name))
-        elif question.name in top and question.type not in NOT_EXPORTED_TYPES:
-            properties.append(answer_property(question))
-            taken.add(question.name)
+        elif question.name in top and (with_personal or question.type not in NOT_EXPORTED_TYPES):
+            for prop in answer_properties(question, labels, codes_safe):
+                if prop.name not in taken:
+                    properties.append(prop)
+                    taken.add(prop.name)
     for column in repeats.values():  # repeats the flattened questions do not name
         if column.name not in taken:
             add_repeat(column)
-    return properties
+    return FormColumns(properties, all_repeats)
+
+
+def flat_properties(
+    forms: FormRegistry,
+    form_id: str,
+    city_slug: str,
+    labels: str | None = None,
+    with_personal: bool = False,
+    household_form: str = HOUSEHOLD_FORM,
+) -> list[Property]:
+    """THE flattening of a survey layer's rows, shared by every export format (GeoJSON,
+    files, OGC API Features, tiles): survey metadata (location_manual included), then one
+    stable column per question in the form's order; choices as codes, or with `labels`
+    ("vi"/"en") as labels, a select_multiple also as one 0/1 column per choice
+    (`<question>_<choice>`); repeats as JSON text. Personal answers only `with_personal`
+    (a reader who may see them: see personal_allowed). Each Property's `sql` reads the
+    survey as `h` (household_surveys), its ward as `w` and its settlement as `s`."""
+    if form_id not in forms.versions:
+        return _survey_properties(city_slug)
+    return form_columns(
+        forms, form_id, city_slug, labels, with_personal, codes_safe=form_id == household_form
+    ).properties
+
+
+def personal_allowed(reader: Principal, city_id: int, ward_id: int | None) -> bool:
+    """Whether an export of a city (or of one of its wards) may hold personal answers: the
+    city's admins and national admins, or the ward's leader for their ward; never a planner."""
+    record = {"city_id": city_id, "ward_id": ward_id}
+    return reader.is_national_admin or (
+        reader.can_see_personal(record)
+        if ward_id is not None
+        else city_id in reader.cities_as("city_admin")
+    )
+
+
+def form_properties(forms: FormRegistry, form_id: str, city_slug: str) -> list[Property]:
+    """A form's layer columns without personal answers, choices as codes (see form_columns)."""
+    return form_columns(forms, form_id, city_slug).properties
 
 
 def household_properties(
@@ -201,9 +316,7 @@ def household_properties(
     """Export properties: survey metadata, then every non-personal question of the household
     form, in the form's order (a repeat, such as a household roster: its instances as JSON
     text, personal answers inside them left out)."""
-    if household_form not in forms.versions:
-        return _survey_properties(city_slug)
-    return form_properties(forms, household_form, city_slug, _answer_property)
+    return flat_properties(forms, household_form, city_slug, household_form=household_form)
 
 
 @dataclass(frozen=True)
@@ -250,169 +363,9 @@ async def feature_collection(copy_rows: AsyncIterable[bytes], name: str) -> Asyn
     yield b"".join(buffer)
 
 
-async def households_geojson(
-    engine: AsyncEngine,
-    slots: ExportSlots,
-    forms: FormRegistry,
-    city_slug: str,
-    ward_id: int | None,
-    reader: Principal = SYSTEM,
-    surveys: Counted = "approved",
-    household_form: str = HOUSEHOLD_FORM,
-) -> Layer:
-    """Household points of a city (or one ward) as GeoJSON, streamed; no personal fields.
-
-    Surveys of the household form only: approved, or with `surveys="all"` every one not
-    rejected."""
-    city = await places.readable_area(engine, reader, city_slug, ward_id)
-    properties = household_properties(forms, city["slug"], household_form)
-    return await _surveys_layer(
-        engine,
-        slots,
-        city["id"],
-        ward_id,
-        households_where(surveys, household_form),
-        properties,
-        "households",
-    )
-
-
-async def _surveys_layer(
-    engine: AsyncEngine,
-    slots: ExportSlots,
-    city_id: int,
-    ward_id: int | None,
-    condition: str,
-    properties: list[Property],
-    name: str,
-) -> Layer:
-    args: list[Any] = [city_id]
-    where = f"h.city_id = $1 AND {condition}"
-    if ward_id is not None:
-        where += " AND h.ward_id = $2"
-        args.append(ward_id)
-    source = (
-        "household_surveys h LEFT JOIN wards w ON w.id = h.ward_id "
-        f"LEFT JOIN settlements s ON s.id = h.settlement_id WHERE {where}"
-    )
-    sql = feature_sql("h.geom", properties, source)
-    return Layer(await CopyStream.open(engine, sql, args, slots), name)
-
-
-async def form_geojson(
-    engine: AsyncEngine,
-    slots: ExportSlots,
-    forms: FormRegistry,
-    form_id: str,
-    city_slug: str,
-    ward_id: int | None,
-    reader: Principal = SYSTEM,
-    surveys: Counted = "approved",
-) -> Layer:
-    """The surveys of one form (a settlement profile, any added form) in a city or ward as
-    their own GeoJSON layer named by the form id, streamed: the form's public questions as
-    properties, never a personal field; a survey without a location has a null geometry.
-
-    Approved surveys, or with `surveys="all"` every one not rejected. NotFound for a form
-    the server does not have, as for a city the reader may not read."""
-    city = await places.readable_area(engine, reader, city_slug, ward_id)
-    try:
-        properties = form_properties(forms, form_id, city["slug"])
-    except UnknownForm as exc:
-        raise NotFound(exc.code, **exc.params) from exc  # a missing resource, not bad input
-    condition = f"h.form_id = {sql_literal(form_id)} AND {COUNTED[surveys]}"
-    return await _surveys_layer(engine, slots, city["id"], ward_id, condition, properties, form_id)
-
-
-async def wards_geojson(
-    engine: AsyncEngine,
-    slots: ExportSlots,
-    city_slug: str,
-    reader: Principal = SYSTEM,
-    surveys: Counted = "approved",
-    household_form: str = HOUSEHOLD_FORM,
-) -> Layer:
-    """Ward boundaries of a city with household counts, streamed."""
-    city = await places.readable_area(engine, reader, city_slug, None)
-    properties = [
-        Property("id", "w.id", "number"),
-        Property("code", "w.code"),
-        Property("name", "w.name"),
-        Property("city", sql_literal(city["slug"]), "code"),
-        Property(
-            "households",
-            "(SELECT count(*) FROM household_surveys h WHERE h.ward_id = w.id "
-            f"AND {households_where(surveys, household_form)})",
-            "number",
-        ),
-    ]
-    source = "wards w WHERE w.city_id = $1 ORDER BY w.code"
-    sql = feature_sql("w.geom", properties, source)
-    return Layer(await CopyStream.open(engine, sql, [city["id"]], slots), "wards")
-
-
-async def settlements_geojson(
-    engine: AsyncEngine,
-    slots: ExportSlots,
-    city_slug: str,
-    ward_id: int | None,
-    reader: Principal = SYSTEM,
-    surveys: Counted = "approved",
-    household_form: str = HOUSEHOLD_FORM,
-) -> Layer:
-    """Settlement boundaries with their profile and household counts, streamed."""
-    city = await places.readable_area(engine, reader, city_slug, ward_id)
-    args: list[Any] = [city["id"]]
-    where = "s.city_id = $1"
-    if ward_id is not None:
-        where += " AND s.ward_id = $2"
-        args.append(ward_id)
-    properties = [
-        Property("id", "s.id", "number"),
-        Property("code", "s.code"),
-        Property("name", "s.name"),
-        Property("ward_id", "s.ward_id", "number"),
-        Property("ward", "w.name"),
-        Property("households_estimate", "s.households_estimate", "number"),
-        Property("year_settled", "s.year_settled", "number"),
-        Property("land_type", "s.land_type"),
-        Property("threats", "array_to_string(s.threats, ',')"),
-        Property(
-            "households",
-            "(SELECT count(*) FROM household_surveys h WHERE h.settlement_id = s.id "
-            f"AND {households_where(surveys, household_form)})",
-            "number",
-        ),
-    ]
-    source = f"settlements s LEFT JOIN wards w ON w.id = s.ward_id WHERE {where} ORDER BY s.code"
-    sql = feature_sql("s.geom", properties, source)
-    return Layer(await CopyStream.open(engine, sql, args, slots), "settlements")
-
-
 # Layer names of the GeoPackage beside the forms' own (a form with one of these ids gets
 # "<form id>_surveys" instead).
 FIXED_LAYERS = frozenset({"wards", "settlements", "households"})
-
-
-@dataclass(frozen=True)
-class GeoPackage:
-    """A GeoPackage built in a temporary directory: iterate for its bytes, then aclose()
-    (which deletes it), read or not."""
-
-    path: Path
-    directory: Path
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._chunks()
-
-    async def _chunks(self) -> AsyncIterator[bytes]:
-        with self.path.open("rb") as package:
-            while chunk := package.read(CHUNK_BYTES):
-                yield chunk
-
-    async def aclose(self) -> None:
-        """Delete the file."""
-        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 async def _in_thread(function: Callable[..., None], *args: Any) -> None:
@@ -424,76 +377,3 @@ async def _in_thread(function: Callable[..., None], *args: Any) -> None:
     except asyncio.CancelledError:
         await asyncio.wait([task])
         raise
-
-
-async def geopackage(
-    engine: AsyncEngine,
-    slots: ExportSlots,
-    forms: FormRegistry,
-    city_slug: str,
-    ward_id: int | None,
-    reader: Principal = SYSTEM,
-    surveys: Counted = "approved",
-    household_form: str = HOUSEHOLD_FORM,
-) -> GeoPackage:
-    """Every layer of a city (or one ward) in one GeoPackage: wards (for a whole city),
-    settlements, households, and one layer per other form named by its form id, with the
-    same contents and rules as the GeoJSON layers.
-
-    Each layer is copied out of PostgreSQL like a GeoJSON export (one export slot at a time,
-    spilled to a temporary file), then written into the package by GDAL in batches.
-    """
-    from app.geo.geopackage import add_geojson_layer
-
-    await places.readable_area(engine, reader, city_slug, ward_id)  # 404 before any work
-    layers: list[tuple[str, Callable[[], Awaitable[Layer]]]] = []
-    if ward_id is None:
-        layers.append(
-            (
-                "wards",
-                lambda: wards_geojson(engine, slots, city_slug, reader, surveys, household_form),
-            )
-        )
-    layers.append(
-        (
-            "settlements",
-            lambda: settlements_geojson(
-                engine, slots, city_slug, ward_id, reader, surveys, household_form
-            ),
-        )
-    )
-    layers.append(
-        (
-            "households",
-            lambda: households_geojson(
-                engine, slots, forms, city_slug, ward_id, reader, surveys, household_form
-            ),
-        )
-    )
-    for form in forms.all_current():
-        if form.form_id == household_form:
-            continue
-        name = f"{form.form_id}_surveys" if form.form_id in FIXED_LAYERS else form.form_id
-
-        def opener(form_id: str = form.form_id) -> Awaitable[Layer]:
-            return form_geojson(engine, slots, forms, form_id, city_slug, ward_id, reader, surveys)
-
-        layers.append((name, opener))
-    directory = Path(tempfile.mkdtemp(prefix="cdfmap-export-"))
-    package = GeoPackage(directory / "layers.gpkg", directory)
-    try:
-        for name, open_layer in layers:
-            scratch = directory / "layer.geojson"
-            layer = await open_layer()
-            try:
-                with scratch.open("wb") as out:
-                    async for chunk in layer:
-                        out.write(chunk)
-            finally:
-                await layer.aclose()
-            await _in_thread(add_geojson_layer, scratch, package.path, name)
-            scratch.unlink()
-    except BaseException:
-        await package.aclose()
-        raise
-    return package

@@ -1,0 +1,418 @@
+"""Use case: a layer as a file (GeoJSON, GeoPackage, CSV, XLSX, KML, zipped Shapefile), and
+every layer of a city in one styled GeoPackage.
+
+GeoJSON and CSV stream: PostgreSQL writes each row (COPY), Python only passes chunks on.
+The other formats are built in a temporary directory, then sent: rows come from a
+server-side cursor in chunks (one export slot held while reading) and each chunk is written
+by a worker thread, so the event loop never waits on a writer and memory holds one chunk
+whatever the layer's size. At most `FileBuilds` files are built at once; the next request
+waits, then gets 503, like the GeoJSON exports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import shutil
+import tempfile
+import zipfile
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.exports import (
+    CSV_FILE,
+    CopyStream,
+    ExportSlots,
+    Property,
+    feature_sql,
+    fetch_chunks,
+    rows_sql,
+)
+from app.db.indicators import HOUSEHOLD_FORM
+from app.errors import NotFound
+from app.forms.registry import FormRegistry
+from app.services import places
+from app.services.access import Principal
+from app.services.export_layers import (
+    ExportFilters,
+    LayerQuery,
+    RelatedTable,
+    area_layer,
+    survey_layer,
+)
+from app.services.exports import CHUNK_BYTES, FIXED_LAYERS, Layer, _in_thread
+from app.services.spreadsheet import FORMULA_STARTS
+
+# Longest first: "shp.zip" before "zip" would ever match.
+FORMATS = ("shp.zip", "geojson", "gpkg", "csv", "xlsx", "kml")
+MEDIA_TYPES = {
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "kml": "application/vnd.google-earth.kml+xml",
+    "shp.zip": "application/zip",
+}
+CHUNK_ROWS = 5_000  # about 2 MB of a household layer's values in Python
+BOM = "\ufeff".encode()  # Excel reads a CSV as UTF-8 only after this mark
+# A text cell starting like a formula gets a leading apostrophe (app/services/spreadsheet.py),
+# written by PostgreSQL for the CSV it copies out.
+_FORMULA_CLASS = "".join({"\t": "\\t", "\r": "\\r", "-": "\\-"}.get(c, c) for c in FORMULA_STARTS)
+FORMULA_SAFE_SQL = f"regexp_replace(({{}}), '^([{_FORMULA_CLASS}])', '''\\1')"
+
+
+def split_format(filename: str) -> tuple[str, str]:
+    """(layer, format) of a file name such as `households.shp.zip`; NotFound for a format
+    that is not offered."""
+    for fmt in FORMATS:
+        if filename.endswith("." + fmt) and len(filename) > len(fmt) + 1:
+            return filename[: -len(fmt) - 1], fmt
+    raise NotFound("unknown_export_format", formats=", ".join(FORMATS))
+
+
+class FileBuilds(ExportSlots):
+    """At most `size` export files built at once (each also holds an export slot while it
+    reads the database)."""
+
+
+@dataclass(frozen=True)
+class TempFile:
+    """A file built in a temporary directory: iterate for its bytes, then aclose() (which
+    deletes the directory), read or not."""
+
+    path: Path
+    directory: Path
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        with self.path.open("rb") as package:
+            while chunk := package.read(CHUNK_BYTES):
+                yield chunk
+
+    async def aclose(self) -> None:
+        """Delete the file."""
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class CsvStream:
+    """A CSV copied out of PostgreSQL, after the UTF-8 byte order mark."""
+
+    rows: CopyStream
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        yield BOM
+        async for chunk in self.rows:
+            yield chunk
+
+    async def aclose(self) -> None:
+        """Stop the COPY if it still runs."""
+        await self.rows.aclose()
+
+
+def _alias(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _values(properties: Sequence[Property], spreadsheet: bool = False) -> list[str]:
+    """SELECT list of plain values named as the columns (text made formula-safe for CSV)."""
+    return [
+        (FORMULA_SAFE_SQL.format(p.value_sql) if spreadsheet and p.type == "text" else p.value_sql)
+        + f" AS {_alias(p.name)}"
+        for p in properties
+    ]
+
+
+def _place_columns(query: LayerQuery) -> list[str]:
+    """lon/lat of a point layer, WKT of the others (CSV and XLSX)."""
+    geometry = query.geometry
+    if query.is_point:
+        return [
+            f"round(ST_X({geometry})::numeric, 6)::float8 AS lon",
+            f"round(ST_Y({geometry})::numeric, 6)::float8 AS lat",
+        ]
+    return [f"ST_AsText({geometry}, 6) AS wkt"]
+
+
+def _place_names(query: LayerQuery) -> list[str]:
+    return ["lon", "lat"] if query.is_point else ["wkt"]
+
+
+async def geojson_layer(engine: AsyncEngine, slots: ExportSlots, query: LayerQuery) -> Layer:
+    """The layer as a streamed GeoJSON FeatureCollection."""
+    sql = feature_sql(query.geometry, query.properties, query.source)
+    return Layer(await CopyStream.open(engine, sql, query.args, slots), query.name)
+
+
+def related_table(query: LayerQuery, repeat: str) -> RelatedTable:
+    """The repeat `repeat` of a layer's form; NotFound when the form has none of that name."""
+    for table in query.related:
+        if table.name == f"{query.name}_{repeat}":
+            return table
+    raise NotFound(
+        "unknown_repeat",
+        repeat=repeat,
+        repeats=", ".join(t.name.removeprefix(query.name + "_") for t in query.related) or "—",
+    )
+
+
+async def csv_layer(
+    engine: AsyncEngine, slots: ExportSlots, query: LayerQuery, repeat: str | None = None
+) -> CsvStream:
+    """The layer (or, with `repeat`, that repeat's rows: survey id, position, answers) as a
+    streamed CSV: UTF-8 with a BOM, a header row, lon/lat or WKT, no formula."""
+    if repeat is not None:
+        table = related_table(query, repeat)
+        sql = rows_sql(_values(table.properties, spreadsheet=True), table.source)
+        args = table.args
+    else:
+        columns = [*_place_columns(query), *_values(query.properties, spreadsheet=True)]
+        sql, args = rows_sql(columns, query.source), query.args
+    return CsvStream(await CopyStream.open(engine, sql, args, slots, copy_options=CSV_FILE))
+
+
+@contextlib.asynccontextmanager
+async def _build(builds: FileBuilds) -> AsyncIterator[Path]:
+    """A temporary directory for one file build, holding a build slot; deleted on failure."""
+    await builds.acquire()
+    directory = Path(tempfile.mkdtemp(prefix="cdfmap-export-"))
+    try:
+        yield directory
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    finally:
+        builds.release()
+
+
+async def _copy_rows(
+    engine: AsyncEngine,
+    slots: ExportSlots,
+    sql: str,
+    args: Sequence[Any],
+    write: Callable[[list[tuple[Any, ...]]], None],
+) -> None:
+    """Every row of `sql`, chunk by chunk, to `write` run in a worker thread."""
+    chunks = fetch_chunks(engine, sql, args, slots, CHUNK_ROWS)
+    async with contextlib.aclosing(chunks):
+        async for chunk in chunks:
+            await _in_thread(write, chunk)
+
+
+def _columns(properties: Sequence[Property]) -> list[Any]:
+    from app.geo.export_writers import Column
+
+    return [Column(p.name, p.type) for p in properties]
+
+
+async def _write_gdal(
+    engine: AsyncEngine,
+    slots: ExportSlots,
+    query: LayerQuery,
+    make_writer: Callable[[str, list[Any], str | None, str], Any],
+) -> None:
+    """The layer and its repeats' tables through GDAL writers made by `make_writer`."""
+    tables: list[tuple[str, list[Property], str | None, str, list[Any], str]] = [
+        (
+            query.name,
+            query.properties,
+            query.geometry_type,
+            query.source,
+            query.args,
+            query.description,
+        )
+    ]
+    for table in query.related:
+        tables.append((table.name, table.properties, None, table.source, table.args, ""))
+    for name, properties, geometry_type, source, args, description in tables:
+        writer = make_writer(name, _columns(properties), geometry_type, description)
+        columns = _values(properties)
+        if geometry_type is not None:
+            columns.insert(0, f"ST_AsBinary({query.geometry})")
+        await _copy_rows(engine, slots, rows_sql(columns, source), args, writer.write)
+        await _in_thread(writer.close)
+
+
+async def _write_geopackage_layer(
+    engine: AsyncEngine, slots: ExportSlots, query: LayerQuery, path: Path
+) -> None:
+    from app.geo.export_writers import geopackage_writer
+
+    await _write_gdal(
+        engine,
+        slots,
+        query,
+        lambda name, columns, geometry_type, description: geopackage_writer(
+            path, name, columns, geometry_type, description
+        ),
+    )
+
+
+def _layer_style(query: LayerQuery) -> Any:
+    from app.geo import qgis_style
+
+    if query.name in ("settlements", "wards"):
+        return qgis_style.priority_style(query.name)
+    if query.name == "households":
+        return qgis_style.tenure_style(query.name)
+    return qgis_style.plain_style(query.name, "point" if query.is_point else "polygon")
+
+
+async def file_layer(
+    engine: AsyncEngine,
+    slots: ExportSlots,
+    builds: FileBuilds,
+    query: LayerQuery,
+    fmt: str,
+) -> TempFile:
+    """The layer as a GeoPackage (with its repeats as related tables and a QGIS style),
+    an XLSX (a sheet per repeat), a KML, or a zipped Shapefile (a .dbf per repeat and
+    fields.csv mapping the shortened column names)."""
+    from app.geo import export_writers as writers
+    from app.geo.qgis_style import add_layer_styles
+
+    async with _build(builds) as directory:
+        if fmt == "gpkg":
+            path = directory / f"{query.name}.gpkg"
+            await _write_geopackage_layer(engine, slots, query, path)
+            await _in_thread(add_layer_styles, path, [_layer_style(query)])
+        elif fmt == "xlsx":
+            path = directory / f"{query.name}.xlsx"
+            book = writers.XlsxWriter(path)
+            tables = [(query.name, query.properties, query.source, query.args, True)] + [
+                (t.name, t.properties, t.source, t.args, False) for t in query.related
+            ]
+            for name, properties, source, args, spatial in tables:
+                place = _place_columns(query) if spatial else []
+                names = (_place_names(query) if spatial else []) + [p.name for p in properties]
+                book.start_sheet(name, names)
+                sql = rows_sql([*place, *_values(properties)], source)
+                await _copy_rows(engine, slots, sql, args, book.write)
+            await _in_thread(book.close)
+        elif fmt == "kml":
+            path = directory / f"{query.name}.kml"
+            names = [p.name for p in query.properties]
+            label = "name" if "name" in names else "id"
+            kml = writers.KmlWriter(path, query.name, _columns(query.properties), label)
+            sql = rows_sql(
+                [f"ST_AsKML({query.geometry}, 6)", *_values(query.properties)], query.source
+            )
+            try:
+                await _copy_rows(engine, slots, sql, query.args, kml.write)
+            finally:
+                await _in_thread(kml.close)
+        else:
+            path = directory / f"{query.name}.shp.zip"
+            folder = directory / "shp"
+            folder.mkdir()
+            await _write_gdal(
+                engine,
+                slots,
+                query,
+                lambda name, columns, geometry_type, _: writers.shapefile_writer(
+                    folder / f"{name}.shp", columns, geometry_type
+                ),
+            )
+            await _in_thread(_zip_shapefiles, folder, path, query)
+        return TempFile(path, directory)
+
+
+def _zip_shapefiles(folder: Path, target: Path, query: LayerQuery) -> None:
+    """The shapefiles of a folder in one zip, with fields.csv: for each table, each
+    shortened field name and the column it stands for."""
+    from app.geo.export_writers import shapefile_names
+
+    with (folder / "fields.csv").open("w", encoding="utf-8", newline="") as out:
+        table = csv.writer(out, lineterminator="\r\n")
+        table.writerow(["file", "field", "column"])
+        tables = [(query.name, query.properties)] + [(t.name, t.properties) for t in query.related]
+        for name, properties in tables:
+            columns = [p.name for p in properties]
+            for short, column in zip(shapefile_names(columns), columns, strict=True):
+                table.writerow([f"{name}.dbf", short, column])
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.iterdir()):
+            archive.write(path, path.name)
+
+
+async def city_geopackage(
+    engine: AsyncEngine,
+    slots: ExportSlots,
+    builds: FileBuilds,
+    forms: FormRegistry,
+    city_slug: str,
+    reader: Principal,
+    filters: ExportFilters,
+    priorities: Path,
+    labels: str | None = None,
+    household_form: str = HOUSEHOLD_FORM,
+    with_personal: bool = False,
+    styled: bool = True,
+) -> TempFile:
+    """Every layer of a city (or of one ward) in one GeoPackage for QGIS: wards (a whole
+    city only), settlements with their figures, households, and one layer per other form
+    named by its form id ("<id>_surveys" for a form called like a fixed layer), each
+    repeat a related table, spatial indexes, layer descriptions and (`styled`) a QGIS style
+    per layer (the priority colours) in layer_styles."""
+    from app.geo.qgis_style import add_layer_styles
+
+    await places.readable_area(engine, reader, city_slug, filters.ward_id)  # 404 first
+    queries: list[LayerQuery] = []
+    if filters.ward_id is None:
+        queries.append(
+            await area_layer(
+                engine, "wards", city_slug, reader, filters, priorities, household_form
+            )
+        )
+    queries.append(
+        await area_layer(
+            engine, "settlements", city_slug, reader, filters, priorities, household_form
+        )
+    )
+    queries.append(
+        await survey_layer(
+            engine,
+            forms,
+            household_form,
+            city_slug,
+            reader,
+            filters,
+            labels,
+            household_form,
+            with_personal=with_personal,
+        )
+    )
+    for form in forms.all_current():
+        if form.form_id == household_form:
+            continue
+        name = f"{form.form_id}_surveys" if form.form_id in FIXED_LAYERS else form.form_id
+        queries.append(
+            await survey_layer(
+                engine,
+                forms,
+                form.form_id,
+                city_slug,
+                reader,
+                filters,
+                labels,
+                household_form,
+                name,
+                with_personal,
+            )
+        )
+    async with _build(builds) as directory:
+        path = directory / f"{city_slug}.gpkg"
+        for query in queries:
+            await _write_geopackage_layer(engine, slots, query, path)
+        if styled:
+            await _in_thread(add_layer_styles, path, [_layer_style(q) for q in queries])
+        return TempFile(path, directory)

@@ -1,0 +1,334 @@
+"""Use case: which rows and columns a layer export holds (households, settlements, wards, a
+form's surveys), whatever the file format: the filters of the list endpoints, the reader's
+access, labels and personal fields. Writing the files is app/services/export_files.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.exports import Property
+from app.db.indicators import COUNTED, HOUSEHOLD_FORM, Counted, indicators_sql
+from app.db.sql import sql_literal
+from app.errors import Forbidden, NotFound, UnknownForm
+from app.forms.registry import FormRegistry
+from app.geo.styles import CLASS_BOUNDS
+from app.services import places
+from app.services.access import Principal
+from app.services.exports import (
+    RepeatColumn,
+    flat_properties,
+    form_columns,
+    personal_allowed,
+)
+from app.services.indicators import INDICATORS, read_weights
+
+AREA_LAYERS = ("wards", "settlements")
+SURVEY_LAYERS = ("households",)
+LAYERS = (*AREA_LAYERS, *SURVEY_LAYERS)
+SURVEYS_SOURCE = (
+    "household_surveys h LEFT JOIN wards w ON w.id = h.ward_id "
+    "LEFT JOIN settlements s ON s.id = h.settlement_id"
+)
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """The filters of the list endpoints: a ward, a settlement, a status (else approved
+    surveys, or with surveys="all" every one not rejected) and a collection time range.
+    Area layers (wards, settlements) take the ward and settlement; their figures count the
+    surveys named by `surveys`."""
+
+    ward_id: int | None = None
+    settlement_id: int | None = None
+    status: str | None = None
+    collected_from: datetime | None = None
+    collected_to: datetime | None = None
+    surveys: Counted = "approved"
+
+
+@dataclass(frozen=True)
+class RelatedTable:
+    """A repeat's instances as their own rows: the survey's id, the instance's position
+    (from 1) and its answers (a nested repeat as JSON text)."""
+
+    name: str
+    properties: list[Property]
+    source: str
+    args: list[Any]
+
+
+@dataclass(frozen=True)
+class LayerQuery:
+    """One layer's rows as SQL: columns, geometry, FROM ... WHERE and its arguments."""
+
+    name: str
+    description: str
+    properties: list[Property]
+    geometry: str
+    geometry_type: str  # as GDAL names it: Point, Polygon, MultiPolygon
+    source: str
+    args: list[Any]
+    related: list[RelatedTable] = field(default_factory=list)
+
+    @property
+    def is_point(self) -> bool:
+        """Whether the layer's geometries are points (CSV: lon/lat, else WKT)."""
+        return self.geometry_type == "Point"
+
+
+DESCRIPTIONS = {
+    "wards": "Phường/xã: ranh giới, số hộ, chỉ số, điểm ưu tiên và thứ hạng. "
+    "Wards: boundaries, households, indicators, priority score and rank.",
+    "settlements": "Khu dân cư: ranh giới, chỉ số thiếu hụt, điểm ưu tiên (0-100), hạng "
+    "trong phường và thành phố. Settlements: boundaries, deficiency shares, priority score "
+    "(0-100), rank in ward and city.",
+    "households": "Hộ gia đình: điểm GPS và câu trả lời của phiếu khảo sát hộ. "
+    "Households: GPS points and the household survey's answers.",
+    "form": "Phiếu '{form}': điểm và câu trả lời. Surveys of form '{form}': points and answers.",
+}
+
+
+def _survey_where(condition: str, city_id: int, filters: ExportFilters) -> tuple[str, list[Any]]:
+    args: list[Any] = [city_id]
+    clauses = ["h.city_id = $1", condition]
+
+    def add(sql: str, value: Any) -> None:
+        args.append(value)
+        clauses.append(sql.format(f"${len(args)}"))
+
+    if filters.status is not None:
+        add("h.status = {}", filters.status)
+    else:
+        clauses.append(COUNTED[filters.surveys])
+    if filters.ward_id is not None:
+        add("h.ward_id = {}", filters.ward_id)
+    if filters.settlement_id is not None:
+        add("h.settlement_id = {}", filters.settlement_id)
+    if filters.collected_from is not None:
+        add("h.collected_at >= {}", filters.collected_from)
+    if filters.collected_to is not None:
+        add("h.collected_at < {}", filters.collected_to)
+    return " AND ".join(clauses), args
+
+
+def _related(repeat: RepeatColumn, where: str, args: list[Any], layer: str) -> RelatedTable:
+    """A repeat's rows: one per instance, its answers as text (a nested repeat as JSON)."""
+    from app.services.exports import _repeat_sql  # one way of filtering nested repeats
+
+    properties = [
+        Property("parent_id", "h.id", "code", "h.id::text"),
+        Property("position", "r.n", "number", field_type="int"),
+    ]
+    for key in repeat.keys:
+        properties.append(Property(key, f"r.e->>{sql_literal(key)}"))
+    for nested in repeat.nested:
+        value = f"r.e->{sql_literal(nested.name)}"
+        properties.append(Property(nested.name, f"({_repeat_sql(value, nested, 1)})::text"))
+    instances = f"h.answers->{sql_literal(repeat.name)}"
+    source = (
+        f"household_surveys h CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN "
+        f"jsonb_typeof({instances}) = 'array' THEN {instances} ELSE '[]'::jsonb END) "
+        f"WITH ORDINALITY AS r(e, n) WHERE {where} AND jsonb_typeof(r.e) = 'object' "
+        "ORDER BY h.collected_at, h.id, r.n"
+    )
+    return RelatedTable(f"{layer}_{repeat.name}", properties, source, args)
+
+
+async def survey_layer(
+    engine: AsyncEngine,
+    forms: FormRegistry,
+    form_id: str,
+    city_slug: str,
+    reader: Principal,
+    filters: ExportFilters,
+    labels: str | None = None,
+    household_form: str = HOUSEHOLD_FORM,
+    name: str | None = None,
+    with_personal: bool = False,
+) -> LayerQuery:
+    """The surveys of one form in a city (or ward), flat (see exports.flat_properties): the
+    household form's as `households`, another form's named by its id. NotFound for a form
+    the server does not have, as for a place the reader may not read. Personal answers
+    only when asked (`with_personal`) by a reader who may see them (else Forbidden)."""
+    city = await places.readable_area(engine, reader, city_slug, filters.ward_id)
+    if with_personal and not personal_allowed(reader, city["id"], filters.ward_id):
+        raise Forbidden("personal_not_allowed")
+    households = form_id == household_form
+    condition = f"h.form_id = {sql_literal(form_id)}"
+    where, args = _survey_where(condition, city["id"], filters)
+    layer = name or ("households" if households else form_id)
+    if form_id not in forms.versions:
+        if not households:
+            raise NotFound("unknown_form", form=form_id)
+        properties, related = flat_properties(forms, form_id, city["slug"]), []
+    else:
+        try:
+            columns = form_columns(
+                forms, form_id, city["slug"], labels, with_personal, codes_safe=households
+            )
+        except UnknownForm as exc:
+            raise NotFound(exc.code, **exc.params) from exc
+        properties = columns.properties
+        related = [_related(r, where, args, layer) for r in columns.repeats.values()]
+    description = DESCRIPTIONS["households" if households else "form"].format(form=form_id)
+    return LayerQuery(
+        layer,
+        description,
+        properties,
+        "h.geom",
+        "Point",
+        f"{SURVEYS_SOURCE} WHERE {where} ORDER BY h.collected_at, h.id",
+        args,
+        related,
+    )
+
+
+def _indicator_source(surveys: Counted, household_form: str, priorities: Path) -> str:
+    """The indicators statement (app/db/indicators.py) as a subquery on city $1, with the
+    weights of priorities.yaml written in as numbers."""
+    weights = read_weights(priorities)
+    sql = indicators_sql([i.rule for i in INDICATORS], False, surveys, household_form)
+    for indicator in INDICATORS:
+        sql = sql.replace(f":w_{indicator.key} ", f"{float(weights[indicator.key])!r} ")
+    return f"({sql.replace(':city_id', '$1')}) ind"
+
+
+def _priority_class(score: str) -> str:
+    """SQL: the priority class (1 lowest to 5 highest) of a 0-100 score, as the maps draw."""
+    whens = " ".join(
+        f"WHEN {score} < {bound} THEN {index}" for index, bound in enumerate(CLASS_BOUNDS[:-1], 1)
+    )
+    return f"CASE WHEN {score} IS NULL THEN NULL {whens} ELSE {len(CLASS_BOUNDS)} END"
+
+
+def _indicator_properties(kind: str) -> list[Property]:
+    score = "round(ind.score::numeric, 1)::float8"
+    properties = [
+        Property("households", "coalesce(ind.households, 0)", "number", field_type="int"),
+        Property("score", score, "number"),
+        Property("priority_class", _priority_class("ind.score"), "number", field_type="int"),
+    ]
+    if kind == "settlement":
+        properties.append(Property("rank_in_ward", "ind.rank_in_ward", "number", field_type="int"))
+    properties.append(Property("rank_in_city", "ind.rank_in_city", "number", field_type="int"))
+    for indicator in INDICATORS:
+        key = indicator.key
+        properties.append(
+            Property(f"share_{key}", f"round(ind.share_{key}::numeric, 4)::float8", "number")
+        )
+    for indicator in INDICATORS:
+        key = indicator.key
+        properties.append(Property(f"count_{key}", f"ind.count_{key}", "number", field_type="int"))
+    return properties
+
+
+async def area_layer(
+    engine: AsyncEngine,
+    layer: str,
+    city_slug: str,
+    reader: Principal,
+    filters: ExportFilters,
+    priorities: Path,
+    household_form: str = HOUSEHOLD_FORM,
+) -> LayerQuery:
+    """Wards or settlements of a city (or of one ward) with their figures: households
+    surveyed, the share of each deficiency, the priority score, its class (1-5, the maps'
+    colours) and the ranks, as the indicators endpoints compute them."""
+    city = await places.readable_area(engine, reader, city_slug, filters.ward_id)
+    indicators = _indicator_source(filters.surveys, household_form, priorities)
+    args: list[Any] = [city["id"]]
+    if layer == "wards":
+        where = "w.city_id = $1"
+        if filters.ward_id is not None:
+            args.append(filters.ward_id)
+            where += f" AND w.id = ${len(args)}"
+        properties = [
+            Property("id", "w.id", "number", field_type="int"),
+            Property("code", "w.code"),
+            Property("name", "w.name"),
+            Property("city", sql_literal(city["slug"]), "code"),
+            *_indicator_properties("ward"),
+        ]
+        source = (
+            f"wards w LEFT JOIN {indicators} ON ind.kind = 'ward' AND ind.id = w.id "
+            f"WHERE {where} ORDER BY w.code"
+        )
+        return LayerQuery(
+            "wards", DESCRIPTIONS["wards"], properties, "w.geom", "MultiPolygon", source, args
+        )
+    where = "s.city_id = $1"
+    for column, value in (("s.ward_id", filters.ward_id), ("s.id", filters.settlement_id)):
+        if value is not None:
+            args.append(value)
+            where += f" AND {column} = ${len(args)}"
+    properties = [
+        Property("id", "s.id", "number", field_type="int"),
+        Property("code", "s.code"),
+        Property("name", "s.name"),
+        Property("ward_id", "s.ward_id", "number", field_type="int"),
+        Property("ward", "w.name"),
+        Property("households_estimate", "s.households_estimate", "number", field_type="int"),
+        Property("year_settled", "s.year_settled", "number", field_type="int"),
+        Property("land_type", "s.land_type"),
+        Property("threats", "array_to_string(s.threats, ',')"),
+        *_indicator_properties("settlement"),
+    ]
+    source = (
+        f"settlements s LEFT JOIN wards w ON w.id = s.ward_id LEFT JOIN {indicators} "
+        f"ON ind.kind = 'settlement' AND ind.id = s.id WHERE {where} ORDER BY s.code"
+    )
+    return LayerQuery(
+        "settlements", DESCRIPTIONS["settlements"], properties, "s.geom", "Polygon", source, args
+    )
+
+
+async def layer_query(
+    engine: AsyncEngine,
+    forms: FormRegistry,
+    layer: str,
+    form_id: str | None,
+    city_slug: str,
+    reader: Principal,
+    filters: ExportFilters,
+    labels: str | None,
+    priorities: Path,
+    household_form: str = HOUSEHOLD_FORM,
+    with_personal: bool = False,
+) -> LayerQuery:
+    """The query of a named layer (wards, settlements, households) or of a form's surveys
+    (`form_id`); NotFound for a layer that does not exist."""
+    if form_id is not None:
+        return await survey_layer(
+            engine,
+            forms,
+            form_id,
+            city_slug,
+            reader,
+            filters,
+            labels,
+            household_form,
+            with_personal=with_personal,
+        )
+    if layer in AREA_LAYERS:
+        return await area_layer(
+            engine, layer, city_slug, reader, filters, priorities, household_form
+        )
+    if layer == "households":
+        return await survey_layer(
+            engine,
+            forms,
+            household_form,
+            city_slug,
+            reader,
+            filters,
+            labels,
+            household_form,
+            with_personal=with_personal,
+        )
+    raise NotFound("unknown_export_layer", layer=layer, layers=", ".join(LAYERS))
