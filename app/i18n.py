@@ -239,30 +239,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Máy chủ đang xuất nhiều lớp dữ liệu cùng lúc. Hãy tải lại sau ít giây.",
         "en": "The server is busy with other exports. Download again in a few seconds.",
     },
-    "unknown_export_layer": {
-        "vi": "Không có lớp dữ liệu '{layer}'. Các lớp: {layers}, hoặc forms/<mã biểu mẫu>.",
-        "en": "There is no layer '{layer}'. Layers: {layers}, or forms/<form id>.",
-    },
-    "unknown_export_format": {
-        "vi": "Không xuất được định dạng này. Đuôi tên tệp phải là một trong: {formats}.",
-        "en": "This format cannot be exported. The file name must end in one of: {formats}.",
-    },
-    "unknown_repeat": {
-        "vi": "Biểu mẫu không có nhóm lặp '{repeat}'. Các nhóm lặp: {repeats}.",
-        "en": "The form has no repeat '{repeat}'. Its repeats: {repeats}.",
-    },
-    "personal_not_allowed": {
-        "vi": "Bạn không được xem thông tin cá nhân (tên, số điện thoại, ảnh) ở đây; hãy tải "
-        "lại không có personal=true.",
-        "en": "You may not see personal fields (names, phones, photos) here; download again "
-        "without personal=true.",
-    },
-    "invalid_form_id": {
-        "vi": "Mã biểu mẫu không hợp lệ: chỉ dùng chữ không dấu, số, dấu chấm, gạch ngang và "
-        "gạch dưới (tối đa 64 ký tự).",
-        "en": "Not a valid form id: use only letters, digits, dot, dash and underscore (at most "
-        "64 characters).",
-    },
     "internal_error": {
         "vi": "Lỗi máy chủ. Dữ liệu của bạn vẫn còn trên điện thoại; hãy thử gửi lại sau.",
         "en": "Server error. Your data is still on the phone; try sending again later.",
@@ -297,6 +273,85 @@ MESSAGES: dict[str, dict[str, str]] = {
     "file_not_found": {
         "vi": "Không tìm thấy tệp '{filename}'.",
         "en": "File '{filename}' was not found.",
+    },
+    # --- ODK Collect (app/api/odk.py): messages Collect shows on the phone
+    "odk_sign_in": {
+        "vi": "Hãy nhập tên đăng nhập và mật khẩu điện thoại (hoặc quét lại mã QR).",
+        "en": "Enter the username and the phone's password (or scan the QR code again).",
+    },
+    "odk_bad_credentials": {
+        "vi": "Sai tên đăng nhập hoặc mật khẩu.",
+        "en": "Wrong username or password.",
+    },
+    "odk_token_revoked": {
+        "vi": "Mã của điện thoại này đã bị thu hồi hoặc hết hạn: hãy xin mã QR mới.",
+        "en": "This phone's token was revoked or has expired: ask for a new QR code.",
+    },
+    "odk_not_allowed": {
+        "vi": "Vai trò của bạn không được gửi khảo sát.",
+        "en": "Your role may not send surveys.",
+    },
+    "odk_too_large": {
+        "vi": "Bài gửi quá lớn (tối đa {max_mb} MB mỗi lần gửi).",
+        "en": "The submission is too large (at most {max_mb} MB per request).",
+    },
+    "odk_multipart_required": {
+        "vi": "Bài gửi phải là multipart/form-data có phần xml_submission_file.",
+        "en": "A submission must be multipart/form-data with an xml_submission_file part.",
+    },
+    "odk_xml_missing": {
+        "vi": "Thiếu phần xml_submission_file (tệp XML của khảo sát).",
+        "en": "The xml_submission_file part (the survey's XML) is missing.",
+    },
+    "odk_malformed_xml": {
+        "vi": "Tệp XML của khảo sát không đọc được ({reason}).",
+        "en": "The survey's XML cannot be read ({reason}).",
+    },
+    "odk_instance_too_large": {
+        "vi": "Tệp XML có quá nhiều phần tử (tối đa {max}).",
+        "en": "The survey's XML has too many elements (at most {max}).",
+    },
+    "odk_form_id_missing": {
+        "vi": "Phần tử gốc của XML thiếu thuộc tính id của biểu mẫu.",
+        "en": "The XML's root element has no form id attribute.",
+    },
+    "odk_instance_id_missing": {
+        "vi": "Thiếu meta/instanceID trong XML của khảo sát.",
+        "en": "The survey's XML has no meta/instanceID.",
+    },
+    "odk_instance_id_invalid": {
+        "vi": "meta/instanceID '{value}' không phải dạng uuid:… .",
+        "en": "meta/instanceID '{value}' is not of the form uuid:… .",
+    },
+    "instance_id_invalid": {
+        "vi": "'{value}' không phải dạng uuid:… .",
+        "en": "'{value}' is not of the form uuid:… .",
+    },
+    "odk_invalid_survey": {
+        "vi": "Khảo sát chưa hợp lệ:",
+        "en": "The survey is not valid:",
+    },
+    "odk_received": {
+        "vi": "Máy chủ đã nhận khảo sát.",
+        "en": "The server received the survey.",
+    },
+    "odk_already_received": {
+        "vi": "Máy chủ đã nhận khảo sát này trước đó.",
+        "en": "The server had received this survey already.",
+    },
+    "odk_instance_conflict": {
+        "vi": "Một khảo sát khác đã được gửi với cùng mã {id}: không lưu bài này.",
+        "en": "Another survey was sent under the same id {id}: this one is not stored.",
+    },
+    "odk_form_not_found": {
+        "vi": "Máy chủ không có biểu mẫu '{form}'. Hãy tải lại biểu mẫu trống.",
+        "en": "The server has no form '{form}'. Get the blank forms again.",
+    },
+    "odk_form_version_not_found": {
+        "vi": "Biểu mẫu '{form}' không có phiên bản '{version}' trên máy chủ. Các phiên bản: "
+        "{versions}. Hãy tải lại biểu mẫu trống.",
+        "en": "Form '{form}' has no version '{version}' on the server. Known versions: "
+        "{versions}. Get the blank forms again.",
     },
     "password_too_short": {
         "vi": "Mật khẩu cần ít nhất {min} ký tự.",

@@ -23,6 +23,7 @@ from app.api import (
     home,
     indicators,
     maps,
+    odk,
     places,
     review,
     review_page,
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         home,
         admin_page,
         boundaries,
+        odk,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in
         # a layer that matches every route twice per request, which cost ~23 us of CPU per
@@ -150,6 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             (boundaries.UPLOAD_PATH, settings.max_boundary_upload_bytes),
             # Recordings and documents: each kind's own limit is checked by the upload.
             (attachments.UPLOAD_PATH, attachments.MAX_UPLOAD_BYTES),
+            # ODK Collect's submissions carry a survey's files (the route answers 413 itself).
+            (odk.SUBMISSION_PATH, odk.submission_limit(settings.max_attachment_bytes_per_survey)),
         ],
     )
     # The form definitions are the phone's largest download after its scripts (those are

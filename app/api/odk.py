@@ -1,0 +1,386 @@
+"""ODK Collect's server API (OpenRosa 1.0): form list, form download, submissions.
+
+Collect's server URL is `https://<server>/odk` (with a username and a password: HTTP Digest
+or Basic, see app/services/odk_auth.py) or `https://<server>/odk/key/<phone token>` (nothing
+to type: what the settings QR code holds). Every answer, errors included, carries the
+OpenRosa headers; errors are OpenRosaResponse XML whose message Collect shows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
+
+from app.api.deps import CurrentUser, EngineDep
+from app.api.errors import STATUS_CODES, request_language
+from app.api.responses import JSON
+from app.db import accounts as account_queries
+from app.errors import DomainError, InvalidInput, NotFound, UnknownForm
+from app.forms.instance_xml import InstanceError, parse_instance
+from app.i18n import translate
+from app.services import accounts, odk
+from app.services.access import Principal
+from app.services.attachments import AttachmentLimits
+from app.services.enrolment import qr_svg
+from app.services.odk_auth import OdkAuthenticator
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["odk"])
+PREFIXES = ("/odk", "/odk/key/{token}")
+# The submission's path, for the body size limit (app.main): Collect sends photos with it.
+SUBMISSION_PATH = r"/odk(/key/[^/]+)?/submission"
+MIB = 1024 * 1024
+# Addresses Basic is taken from without HTTPS (the machine itself, tests).
+LOCAL_CLIENTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
+
+
+def accept_length(request: Request) -> int:
+    """The largest submission body we take (X-OpenRosa-Accept-Content-Length): the files of
+    one survey and its XML. Collect splits a larger one into several POSTs."""
+    return int(request.app.state.settings.max_attachment_bytes_per_survey) + MIB
+
+
+def submission_limit(max_attachment_bytes_per_survey: int) -> int:
+    """The body size limit of the middleware for submissions: above what we announce, so
+    that the route itself answers 413 in OpenRosa XML."""
+    return 2 * (max_attachment_bytes_per_survey + MIB)
+
+
+def _headers(request: Request) -> dict[str, str]:
+    return {
+        "X-OpenRosa-Version": "1.0",
+        "X-OpenRosa-Accept-Content-Length": str(accept_length(request)),
+        "Date": formatdate(usegmt=True),
+    }
+
+
+def _xml(request: Request, body: bytes, status: int = 200) -> Response:
+    return Response(
+        body, status_code=status, media_type="text/xml; charset=utf-8", headers=_headers(request)
+    )
+
+
+def _message(
+    request: Request, code: str, status: int, nature: str = "error", **params: Any
+) -> Response:
+    text = translate(code, request_language(request), **params)
+    return _xml(request, odk.openrosa_response(text, nature), status)
+
+
+def _error(request: Request, exc: DomainError) -> Response:
+    language = request_language(request)
+    if isinstance(exc, InvalidInput):
+        text = (
+            translate("odk_invalid_survey", language)
+            + " "
+            + odk.problems_text(exc.problems, language)
+        )
+        return _xml(request, odk.openrosa_response(text, "error"), 400)
+    status = next((s for t, s in STATUS_CODES.items() if isinstance(exc, t)), 400)
+    if isinstance(exc, UnknownForm):
+        status = 404
+    return _xml(request, odk.openrosa_response(exc.message(language), "error"), status)
+
+
+def odk_authenticator(request: Request) -> OdkAuthenticator:
+    """The app's Collect authenticator (made on first use, beside the app's Authenticator)."""
+    state = request.app.state
+    found: OdkAuthenticator | None = getattr(state, "odk_auth", None)
+    if found is None:
+        found = OdkAuthenticator(state.auth, state.engine)
+        state.odk_auth = found
+    return found
+
+
+def _basic_allowed(request: Request) -> bool:
+    """Basic sends the password itself: only over HTTPS (or from this machine)."""
+    client = request.client.host if request.client else ""
+    return request.url.scheme == "https" or client in LOCAL_CLIENTS
+
+
+def _challenge(request: Request, stale: bool = False, code: str = "odk_sign_in") -> Response:
+    response = _message(request, code, 401)
+    for value in odk_authenticator(request).challenges(_basic_allowed(request), stale):
+        response.headers.append("WWW-Authenticate", value)
+    return response
+
+
+async def _who(request: Request) -> Principal | Response:
+    """The person behind the request, or the 401 that asks Collect for credentials."""
+    checker = odk_authenticator(request)
+    token = request.path_params.get("token")
+    if token is not None:
+        principal = await checker.from_url_token(token)
+        if principal is None:
+            # A revoked or unknown phone token: no password helps, the QR code must be new.
+            return _message(request, "odk_token_revoked", 401)
+        return principal
+    header = request.headers.get("authorization", "")
+    scheme, _, rest = header.partition(" ")
+    scheme = scheme.lower()
+    found: Principal | str | None = None
+    if scheme == "digest":
+        found = await checker.digest(rest, request.method, request.url.path)
+    elif scheme == "basic" and _basic_allowed(request):
+        address = request.client.host if request.client else ""
+        found = await checker.basic(rest, address)
+    elif scheme == "bearer":
+        found = await checker.auth.principal(rest.strip())
+    if found == "stale":
+        return _challenge(request, stale=True)
+    if not isinstance(found, Principal):
+        return _challenge(request, code="odk_sign_in" if not header else "odk_bad_credentials")
+    return found
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _route(path: str, methods: list[str]) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for prefix in PREFIXES:
+            router.add_api_route(prefix + path, handler, methods=methods, include_in_schema=False)
+        return handler
+
+    return register
+
+
+def _base_url(request: Request) -> str:
+    """This request's server URL prefix (`.../odk` or `.../odk/key/<token>`)."""
+    path = request.url.path
+    for marker in ("/formList", "/forms/", "/submission"):
+        if marker in path:
+            path = path[: path.index(marker)]
+            break
+    return str(request.base_url).rstrip("/") + path
+
+
+@_route("/formList", ["GET"])
+async def form_list(request: Request) -> Response:
+    """The forms this person may fill (`?formID=` for one)."""
+    who = await _who(request)
+    if isinstance(who, Response):
+        return who
+    forms = await request.app.state.forms.current()
+    body = odk.form_list_xml(
+        odk.visible_forms(forms, who),
+        _base_url(request),
+        request.app.state.settings.forms_dir,
+        request.query_params.get("formID"),
+    )
+    return _xml(request, body)
+
+
+async def _form(request: Request, who: Principal) -> Any:
+    forms = await request.app.state.forms.current()
+    form_id = request.path_params["form_id"]
+    version = request.query_params.get("version")
+    for form in odk.visible_forms(forms, who):
+        if form.form_id == form_id:
+            return forms.get(form_id, version) if version else form
+    raise NotFound("odk_form_not_found", form=form_id[:80])
+
+
+@_route("/forms/{form_id}.xml", ["GET"])
+async def form_xml(request: Request) -> Response:
+    """The XForm pyxform made of the XLSForm: the bytes whose md5 the form list gives."""
+    who = await _who(request)
+    if isinstance(who, Response):
+        return who
+    try:
+        form = await _form(request, who)
+    except DomainError as exc:
+        return _error(request, exc)
+    return _xml(request, form.xform.encode("utf-8"))
+
+
+@_route("/forms/{form_id}/manifest", ["GET"])
+async def manifest(request: Request) -> Response:
+    """The form's external files (choice lists from CSV or XML files)."""
+    who = await _who(request)
+    if isinstance(who, Response):
+        return who
+    try:
+        form = await _form(request, who)
+    except DomainError as exc:
+        return _error(request, exc)
+    body = odk.manifest_xml(form, _base_url(request), request.app.state.settings.forms_dir)
+    return _xml(request, body)
+
+
+@_route("/forms/{form_id}/media/{filename}", ["GET"])
+async def media(request: Request) -> Response:
+    """One external file of a form."""
+    who = await _who(request)
+    if isinstance(who, Response):
+        return who
+    try:
+        form = await _form(request, who)
+        path = odk.media_file(
+            form, request.app.state.settings.forms_dir, request.path_params["filename"]
+        )
+    except DomainError as exc:
+        return _error(request, exc)
+    media_type = "text/csv" if path.suffix.lower() == ".csv" else "text/xml"
+    return Response(path.read_bytes(), media_type=media_type, headers=_headers(request))
+
+
+@_route("/submission", ["HEAD", "GET"])
+async def submission_head(request: Request) -> Response:
+    """204 with the OpenRosa headers (Collect asks before it sends)."""
+    who = await _who(request)
+    if isinstance(who, Response):
+        return who
+    return Response(status_code=204, headers=_headers(request))
+
+
+@_route("/submission", ["POST"])
+async def submission(request: Request) -> Response:
+    """One survey (or the next part of a split one) as multipart: `xml_submission_file` and
+    its files. 201 stored (or new files of it), 202 sent before, 400 malformed or invalid,
+    404 unknown form or version, 409 other content under the same instanceID, 413 too large."""
+    who = await _who(request)
+    if isinstance(who, Response):
+        return who
+    if not who.can_submit():
+        return _message(request, "odk_not_allowed", 403)
+    limit = accept_length(request)
+    try:
+        declared = int(request.headers.get("content-length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return _message(request, "odk_too_large", 413, max_mb=round(limit / MIB, 1))
+    if "multipart/form-data" not in request.headers.get("content-type", "").lower():
+        return _message(request, "odk_multipart_required", 400)
+    try:
+        parts = await request.form(max_files=200, max_fields=200)
+    except ClientDisconnect:
+        raise
+    except Exception as exc:  # a broken multipart body: the client's, not a bug
+        log.info("unreadable multipart submission: %s", exc)
+        return _message(request, "odk_multipart_required", 400)
+    try:
+        xml_part = parts.get("xml_submission_file")
+        if not isinstance(xml_part, UploadFile):
+            return _message(request, "odk_xml_missing", 400)
+        xml = await xml_part.read()
+        files = []
+        total = len(xml)
+        for name, value in parts.multi_items():
+            if name == "xml_submission_file" or not isinstance(value, UploadFile):
+                continue  # other fields (*isIncomplete*) say nothing we need
+            data = await value.read()
+            total += len(data)
+            files.append(odk.UploadedFile(value.filename or name, value.content_type, data))
+        if total > limit:
+            return _message(request, "odk_too_large", 413, max_mb=round(limit / MIB, 1))
+    finally:
+        await parts.close()
+    try:
+        head = parse_instance(xml)
+    except InstanceError as exc:
+        return _message(request, "odk_" + exc.code, 400, **exc.params)
+    state = request.app.state
+    settings = state.settings
+    policy = odk.SubmitPolicy(
+        media_dir=settings.media_dir,
+        future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
+        low_accuracy_m=settings.gps_warning_accuracy_m,
+        late_after=timedelta(days=settings.late_upload_days),
+        limits=AttachmentLimits(
+            settings.max_attachments_per_survey,
+            settings.max_attachment_bytes_per_survey,
+            max_image_bytes=settings.max_body_bytes,
+        ),
+        quality=state.quality,
+    )
+    try:
+        result = await odk.submit(
+            state.ingest_pool,
+            state.engine,
+            await state.forms.current(),
+            who,
+            head,
+            xml,
+            files,
+            policy,
+            datetime.now(UTC),
+        )
+    except DomainError as exc:
+        return _error(request, exc)
+    if result.outcome == "duplicate":
+        return _message(request, "odk_already_received", 202, nature="")
+    return _message(request, "odk_received", 201, nature="")
+
+
+# --- setting up a phone (admins) ------------------------------------------------------------
+
+
+class PhoneSetupIn(BaseModel):
+    """A phone to set up for ODK Collect."""
+
+    user_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    device_name: Annotated[str, Field(min_length=1, max_length=80)] = "ODK Collect"
+    mode: Literal["key", "digest"] = Field(
+        default="key",
+        description="key: the phone token in the server URL (works over plain HTTP); "
+        "digest: the server URL with the username and the phone token as password.",
+    )
+
+
+@router.post("/api/v1/odk/setup", status_code=201, tags=["odk"])
+async def phone_setup(
+    body: PhoneSetupIn, request: Request, user: CurrentUser, engine: EngineDep
+) -> JSON:
+    """A new phone token for a person (their admin only) and the ODK Collect settings QR
+    code that carries it (JSON, zlib, base64, as ODK Central makes it). Revoke the phone
+    with DELETE /api/v1/devices/{token_id}."""
+    await accounts.devices(engine, user, body.user_id)  # NotFound unless the admin's person
+    async with engine.connect() as connection:
+        person = await account_queries.user_by_id(connection, body.user_id)
+    if person is None or not person["is_active"]:
+        raise NotFound("user_not_found", id=body.user_id)
+    name = " ".join(body.device_name.replace("\x00", "").split())[:80] or "ODK Collect"
+    checker = odk_authenticator(request)
+    token, token_id, expires_at = await checker.issue_phone_token(
+        body.user_id, f"ODK Collect: {name}"
+    )
+    async with engine.begin() as connection:
+        await account_queries.audit(
+            connection,
+            actor_id=user.user_id,
+            actor=user.username,
+            action="device.odk_token",
+            entity="user",
+            entity_id=str(body.user_id),
+            new={"token_id": str(token_id), "device_name": name},
+        )
+    base = str(request.base_url).rstrip("/") + "/odk"
+    if body.mode == "key":
+        server_url, username, password = f"{base}/key/{token}", "", ""
+    else:
+        server_url, username, password = base, str(person["username"]), token
+    payload = odk.settings_qr_payload(server_url, username, password, "CDF map")
+    return JSON(
+        {
+            "token_id": str(token_id),
+            "user_id": body.user_id,
+            "username": person["username"],
+            "server_url": server_url,
+            "password": password or None,
+            "expires_at": expires_at.isoformat(),
+            "settings_payload": payload,
+            "qr_svg": qr_svg(payload),
+        },
+        status_code=201,
+    )

@@ -1,0 +1,305 @@
+"""Use case: ODK Collect's OpenRosa API: form list, form and media download, submissions.
+
+A submission becomes the same survey the JSON API stores (app/forms/instance_xml.py maps it;
+app/services/intake.py checks it; app/services/submissions.py stores it once), so that both
+paths share the idempotency key: the survey id is the instance's `meta/instanceID`.
+
+The contract of `submit` (OpenRosa, as ODK Central keeps it):
+- a new instanceID: the survey is checked and stored (`created`);
+- the same instanceID with byte-identical XML: a resend or the next part of a split
+  submission; its new files are stored (`created` when it brought any, else `duplicate`);
+- the same instanceID with other XML: `Conflict`; nothing changes;
+- `meta/deprecatedID` names an instance sent before: an edit; it replaces that survey's
+  content and the earlier content is kept as a version (app/services/review.correct).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import mimetypes
+import re
+import uuid
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import odk as queries
+from app.db.pool import StatementPool
+from app.errors import Conflict, InvalidInput, NotFound, Problem, UnknownForm
+from app.forms.definition import FormDefinition
+from app.forms.instance_xml import InstanceHead, instance_uuid, map_instance
+from app.forms.quality import NO_RULES, QualityRules
+from app.forms.registry import FormRegistry
+from app.services import attachments, review, submissions
+from app.services.access import Principal
+from app.services.intake import prepare_submission
+
+XFORMS_LIST = "http://openrosa.org/xforms/xformsList"
+XFORMS_MANIFEST = "http://openrosa.org/xforms/xformsManifest"
+OPENROSA_RESPONSE = "http://openrosa.org/http/response"
+# External files of a form: choices from a CSV or XML file (select_one_from_file, csv-external).
+_MEDIA_SRC = re.compile(r'src="jr://file(?:-csv)?/([^"/]+)"')
+_SAFE_MEDIA = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def _xml(text: str) -> str:
+    return escape(text, {'"': "&quot;"})
+
+
+def visible_forms(forms: FormRegistry, principal: Principal) -> list[FormDefinition]:
+    """The forms a person may fill in Collect: every current form for those who send
+    surveys (volunteers of a ward or city, ward leaders, admins), none for readers."""
+    return forms.all_current() if principal.can_submit() else []
+
+
+def media_files(form: FormDefinition, forms_dir: Path) -> list[tuple[str, Path]]:
+    """The form's external files (CSV/XML choice lists) found beside it in forms/."""
+    found = []
+    for name in dict.fromkeys(_MEDIA_SRC.findall(form.xform)):
+        path = forms_dir / name
+        if _SAFE_MEDIA.fullmatch(name) and ".." not in name and path.is_file():
+            found.append((name, path))
+    return found
+
+
+def form_list_xml(
+    forms: Sequence[FormDefinition], base_url: str, forms_dir: Path, only: str | None = None
+) -> bytes:
+    """The OpenRosa form list (`xformsList`): id, name, version, md5 of the bytes served at
+    downloadUrl, manifestUrl when the form has external files."""
+    rows = []
+    for form in forms:
+        if only is not None and form.form_id != only:
+            continue
+        form_url = f"{base_url}/forms/{quote(form.form_id, safe='')}"
+        name = form.title.get(form.default_language or "", "") or next(
+            iter(form.title.values()), form.form_id
+        )
+        row = (
+            f"<xform><formID>{_xml(form.form_id)}</formID><name>{_xml(name)}</name>"
+            f"<version>{_xml(form.version)}</version><hash>md5:{form.md5}</hash>"
+            f"<downloadUrl>{_xml(form_url)}.xml</downloadUrl>"
+        )
+        if media_files(form, forms_dir):
+            row += f"<manifestUrl>{_xml(form_url)}/manifest</manifestUrl>"
+        rows.append(row + "</xform>")
+    body = f'<?xml version="1.0" encoding="UTF-8"?><xforms xmlns="{XFORMS_LIST}">'
+    return (body + "".join(rows) + "</xforms>").encode("utf-8")
+
+
+def manifest_xml(form: FormDefinition, base_url: str, forms_dir: Path) -> bytes:
+    """The form's manifest: each external file with its md5 and where to get it."""
+    form_url = f"{base_url}/forms/{quote(form.form_id, safe='')}"
+    rows = []
+    for name, path in media_files(form, forms_dir):
+        digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+        rows.append(
+            f"<mediaFile><filename>{_xml(name)}</filename><hash>md5:{digest}</hash>"
+            f"<downloadUrl>{_xml(form_url)}/media/{quote(name)}</downloadUrl></mediaFile>"
+        )
+    body = f'<?xml version="1.0" encoding="UTF-8"?><manifest xmlns="{XFORMS_MANIFEST}">'
+    return (body + "".join(rows) + "</manifest>").encode("utf-8")
+
+
+def media_file(form: FormDefinition, forms_dir: Path, name: str) -> Path:
+    """One external file of the form, or NotFound."""
+    for found, path in media_files(form, forms_dir):
+        if found == name:
+            return path
+    raise NotFound("file_not_found", filename=name[:140])
+
+
+def openrosa_response(message: str, nature: str = "") -> bytes:
+    """An OpenRosaResponse envelope with one message (Collect shows it)."""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><OpenRosaResponse xmlns="{OPENROSA_RESPONSE}">'
+        f'<message nature="{_xml(nature)}">{_xml(message)}</message></OpenRosaResponse>'
+    ).encode()
+
+
+def settings_qr_payload(server_url: str, username: str, password: str, project: str) -> str:
+    """Collect's settings QR payload: JSON zlib-compressed, then base64 (as ODK Central's
+    app users get it)."""
+    settings = {
+        "general": {
+            "server_url": server_url,
+            "username": username,
+            "password": password,
+            "form_update_mode": "match_exactly",
+            "autosend": "wifi_and_cellular",
+        },
+        "admin": {},
+        "project": {"name": project, "icon": "🏠", "color": "#2e7d32"},
+    }
+    return base64.b64encode(zlib.compress(orjson.dumps(settings))).decode("ascii")
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """One file part of a submission: the name Collect gave it, its type and bytes."""
+
+    filename: str
+    content_type: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class SubmitPolicy:
+    """What a submission is checked against (from settings)."""
+
+    media_dir: Path
+    future_tolerance: timedelta
+    low_accuracy_m: float
+    late_after: timedelta
+    limits: attachments.AttachmentLimits
+    quality: QualityRules = NO_RULES
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What happened: the survey's id, whether it is new, corrected or sent before, and how
+    many of the files were new."""
+
+    survey_id: uuid.UUID
+    outcome: Literal["created", "corrected", "duplicate"]
+    files_stored: int
+
+
+def _form_of(forms: FormRegistry, head: InstanceHead) -> FormDefinition:
+    try:
+        return forms.get(head.form_id, head.version or None)
+    except UnknownForm as exc:
+        code = (
+            "odk_form_version_not_found"
+            if exc.code == "unknown_form_version"
+            else "odk_form_not_found"
+        )
+        raise NotFound(code, **exc.params) from exc
+
+
+def _content_type(upload: UploadedFile) -> str:
+    declared = attachments.media_type(upload.content_type)
+    if declared is not None:
+        return declared
+    guessed = mimetypes.guess_type(upload.filename)[0]
+    return (attachments.media_type(guessed) or guessed or "application/octet-stream").lower()
+
+
+async def submit(
+    pool: StatementPool,
+    engine: AsyncEngine,
+    forms: FormRegistry,
+    sender: Principal,
+    head: InstanceHead,
+    xml: bytes,
+    files: Sequence[UploadedFile],
+    policy: SubmitPolicy,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Store one Collect submission (see the module's contract). Raises NotFound (unknown
+    form or version, edit of an unknown survey), InvalidInput (the survey fails its checks,
+    naming each field), Conflict (other XML under a stored instanceID, an edit of a reviewed
+    survey, other bytes under a stored file name)."""
+    now = now or datetime.now(UTC)
+    form = _form_of(forms, head)
+    mapped = map_instance(head, form, sender.username, now.isoformat())
+    digest = hashlib.sha256(xml).hexdigest()
+    sent = await queries.sent_instance(pool, head.instance_id)
+    outcome: Literal["created", "corrected", "duplicate"]
+    if sent is not None:
+        if sent["xml_sha256"] != digest:
+            raise Conflict("odk_instance_conflict", id=head.instance_id)
+        survey_id: uuid.UUID = sent["survey_id"]
+        outcome = "duplicate"
+    else:
+        prepared, problems = prepare_submission(
+            mapped.raw,
+            forms,
+            now,
+            future_tolerance=policy.future_tolerance,
+            low_accuracy_m=policy.low_accuracy_m,
+            quality=policy.quality,
+            late_after=policy.late_after,
+        )
+        if prepared is None:
+            raise InvalidInput(problems)
+        if head.deprecated_id:
+            survey_id = await _edited_survey(pool, head.deprecated_id)
+            changed, _record = await review.correct(
+                engine, sender, survey_id, replace(prepared, id=survey_id)
+            )
+            outcome = "corrected" if changed == "corrected" else "duplicate"
+        else:
+            result = await submissions.ingest_one(
+                pool, prepared, [], sender.user_id, sender.assigned_wards()
+            )
+            survey_id = prepared.id
+            outcome = "created" if result.outcome == "created" else "duplicate"
+        await queries.remember_instance(
+            pool,
+            instance_id=head.instance_id,
+            survey_id=survey_id,
+            deprecated_id=head.deprecated_id,
+            form_id=form.form_id,
+            form_version=form.version,
+            xml_sha256=digest,
+            xml=xml.decode("utf-8", "replace"),
+            user_id=sender.user_id,
+        )
+    stored = 0
+    for upload in files:
+        name = mapped.files.get(upload.filename)
+        if name is None:
+            continue  # a file the survey does not name: not kept (as ODK Central does)
+        kept = await attachments.store_attachment(
+            engine,
+            forms,
+            sender,
+            policy.media_dir,
+            survey_id,
+            name,
+            _content_type(upload),
+            upload.data,
+            policy.limits,
+        )
+        stored += kept.outcome == "created"
+    if outcome == "duplicate" and stored:
+        outcome = "created"  # the next part of a split submission
+    return SubmitResult(survey_id, outcome, stored)
+
+
+async def _edited_survey(pool: StatementPool, deprecated_id: str) -> uuid.UUID:
+    """The survey an edit replaces: the one its deprecatedID became."""
+    sent = await queries.sent_instance(pool, deprecated_id.strip())
+    if sent is not None:
+        return uuid.UUID(str(sent["survey_id"]))
+    try:
+        return instance_uuid(deprecated_id)
+    except ValueError as exc:
+        raise InvalidInput(
+            [Problem("meta.deprecatedID", "instance_id_invalid", {"value": deprecated_id[:80]})]
+        ) from exc
+
+
+def problems_text(problems: list[Problem], language: str) -> str:
+    """The problems of a refused survey as one message Collect can show."""
+    return "; ".join(
+        f"{p.field.removeprefix('answers.')}: {p.message(language)}"
+        if p.field
+        else p.message(language)
+        for p in problems[:10]
+    )
+
+
+def as_dict(result: SubmitResult) -> dict[str, Any]:
+    """JSON shape of a result (tests, logs)."""
+    return {"id": str(result.survey_id), "outcome": result.outcome, "files": result.files_stored}

@@ -1,0 +1,255 @@
+"""Who is behind an ODK Collect request: a phone token in the URL, HTTP Digest, HTTP Basic.
+
+Collect answers a 401 only with a scheme it knows: Digest (RFC 7616 with MD5 and qop=auth)
+always, Basic only over HTTPS. Digest needs HA1 = MD5(username:realm:password) on the server,
+which an argon2 password hash cannot give, and keeping an HA1 beside every password would be
+a second, weaker password store. So the Digest password is a *phone token*: made for one
+phone by an admin (app/services/odk.py), revocable like every enrolled phone, and computed
+from its own id as an HMAC under the server's secret key. The database keeps only the token's
+HMAC, as for every other token, and the server can still work out each HA1. Basic takes the
+account's password (argon2, throttled like sign-in) or a phone token.
+
+Nonces are stateless (a time and its HMAC), live `NONCE_SECONDS`, and a stale one is answered
+with `stale=true` so that Collect retries without asking for the password again. An answer
+(nonce, nc, cnonce) is taken once per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import accounts as account_queries
+from app.db import odk as queries
+from app.services.access import Principal, grants_from_rows
+from app.services.auth import Authenticator, check_password
+
+REALM = "CDF map"
+NONCE_SECONDS = 600
+PHONE_TOKEN_DAYS = 365
+_PARAM = re.compile(r'([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
+MAX_HEADER = 2000
+
+
+def md5_hex(text: str) -> str:
+    """MD5 of UTF-8 text, as hex (what Digest's MD5 algorithm hashes)."""
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def digest_fields(header: str) -> dict[str, str]:
+    """The parameters of a `Digest ...` Authorization header (quoted or not)."""
+    found: dict[str, str] = {}
+    for match in _PARAM.finditer(header[:MAX_HEADER]):
+        value = match.group(2) if match.group(2) is not None else match.group(3)
+        found[match.group(1).lower()] = re.sub(r"\\(.)", r"\1", value or "")
+    return found
+
+
+@dataclass
+class _Person:
+    valid_until: float
+    principal: Principal | None
+    tokens: tuple[str, ...]  # the person's live phone tokens, in clear (derived, never stored)
+
+
+class OdkAuthenticator:
+    """Checks Collect's credentials; one per app, beside the app's Authenticator."""
+
+    def __init__(self, auth: Authenticator, engine: AsyncEngine) -> None:
+        self.auth = auth
+        self.engine = engine
+        self._people: OrderedDict[str, _Person] = OrderedDict()
+        self._passwords: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+
+    # --- phone tokens -------------------------------------------------------------------
+
+    def phone_token(self, token_id: uuid.UUID) -> str:
+        """The phone token of a token id: an HMAC under the server's key, so that it need
+        not be stored to check a Digest answer."""
+        mac = self.auth.token_hash(f"odk-phone:{token_id}")
+        return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+    async def issue_phone_token(
+        self, user_id: int, name: str, now: datetime | None = None
+    ) -> tuple[str, uuid.UUID, datetime]:
+        """A new phone token for a person: (token, its id, expires_at)."""
+        token_id = uuid.uuid4()
+        token = self.phone_token(token_id)
+        expires_at = (now or datetime.now(UTC)) + timedelta(days=PHONE_TOKEN_DAYS)
+        async with self.engine.begin() as connection:
+            await queries.insert_phone_token(
+                connection, token_id, user_id, self.auth.token_hash(token), expires_at, name
+            )
+        return token, token_id, expires_at
+
+    async def from_url_token(self, token: str) -> Principal | None:
+        """The person behind a token in the URL (`/odk/key/{token}/...`)."""
+        return await self.auth.principal(token)
+
+    async def _person(self, username: str) -> _Person:
+        now = time.monotonic()
+        cached = self._people.get(username)
+        if cached is not None and cached.valid_until > now:
+            return cached
+        row = await queries.digest_user(self.auth.pool, username)
+        person = _Person(now + self.auth.policy.cache_seconds, None, ())
+        if row is not None:
+            person.principal = Principal(
+                user_id=row["user_id"],
+                username=row["username"],
+                display_name=row["display_name"],
+                grants=grants_from_rows(row["grants"]),
+                token_kind="odk",
+            )
+            tokens = []
+            for token_id, stored_hash in row["tokens"]:
+                token = self.phone_token(token_id)
+                # Only the tokens made as phone tokens: an enrolled web phone's is random.
+                if hmac.compare_digest(self.auth.token_hash(token), stored_hash):
+                    tokens.append(token)
+            person.tokens = tuple(tokens)
+        self._people[username] = person
+        self._people.move_to_end(username)
+        while len(self._people) > 10_000:
+            self._people.popitem(last=False)
+        return person
+
+    def forget(self) -> None:
+        """Drop cached people (a phone token was revoked in this process)."""
+        self._people.clear()
+        self._passwords.clear()
+
+    # --- Digest -------------------------------------------------------------------------
+
+    def nonce(self, now: float | None = None) -> str:
+        """A fresh nonce: the time and its HMAC."""
+        stamp = format(int(now if now is not None else time.time()), "x")
+        return f"{stamp}.{self.auth.token_hash('odk-nonce:' + stamp).hex()[:32]}"
+
+    def nonce_state(self, nonce: str, now: float | None = None) -> str:
+        """`fresh`, `stale` (ours, but too old) or `bad` (not ours)."""
+        stamp, _, mac = nonce.partition(".")
+        expected = self.auth.token_hash("odk-nonce:" + stamp).hex()[:32]
+        if not stamp or len(stamp) > 16 or not hmac.compare_digest(mac, expected):
+            return "bad"
+        try:
+            issued = int(stamp, 16)
+        except ValueError:
+            return "bad"
+        age = (now if now is not None else time.time()) - issued
+        return "fresh" if -60 <= age <= NONCE_SECONDS else "stale"
+
+    def challenges(self, basic: bool, stale: bool = False) -> list[str]:
+        """WWW-Authenticate values of a 401: Digest always, Basic when it is allowed."""
+        digest = (
+            f'Digest realm="{REALM}", qop="auth", algorithm=MD5, nonce="{self.nonce()}", '
+            f'opaque="{md5_hex(REALM)}"'
+        )
+        if stale:
+            digest += ", stale=true"
+        return [digest, f'Basic realm="{REALM}", charset="UTF-8"'] if basic else [digest]
+
+    async def digest(self, header: str, method: str, path: str) -> Principal | str | None:
+        """The person a Digest answer proves, `stale` when its nonce has expired, else None."""
+        fields = digest_fields(header)
+        username = fields.get("username", "").strip().lower()[:64]
+        nonce = fields.get("nonce", "")
+        uri = fields.get("uri", "")
+        response = fields.get("response", "").lower()
+        qop = fields.get("qop", "")
+        nc = fields.get("nc", "")
+        cnonce = fields.get("cnonce", "")
+        if not (username and nonce and response and qop == "auth" and nc and cnonce):
+            return None
+        if fields.get("realm", REALM) != REALM or fields.get("algorithm", "MD5").upper() != "MD5":
+            return None
+        # The answer is for this request's path (its query aside: Collect adds ?deviceID=).
+        if uri.split("?", 1)[0] != path:
+            return None
+        state = self.nonce_state(nonce)
+        if state == "bad":
+            return None
+        person = await self._person(username)
+        if person.principal is None or not person.tokens:
+            return None
+        ha2 = md5_hex(f"{method}:{uri}")
+        for token in person.tokens:
+            ha1 = md5_hex(f"{username}:{REALM}:{token}")
+            expected = md5_hex(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+            if hmac.compare_digest(expected, response):
+                if state == "stale":
+                    return "stale"
+                key = (nonce, nc, cnonce)
+                if key in self._seen:
+                    return None  # a replayed answer
+                self._seen[key] = None
+                while len(self._seen) > 100_000:
+                    self._seen.popitem(last=False)
+                return person.principal
+        return None
+
+    # --- Basic --------------------------------------------------------------------------
+
+    async def basic(self, header: str, address: str) -> Principal | None:
+        """The person of a Basic answer: a phone token, or the account's password (argon2,
+        throttled per account and address like sign-in)."""
+        try:
+            decoded = base64.b64decode(header.strip()[:MAX_HEADER], validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        username, colon, password = decoded.partition(":")
+        username = username.strip().lower()[:64]
+        if not colon or not username or not password:
+            return None
+        person = await self._person(username)
+        if person.principal is None:
+            return None
+        if any(hmac.compare_digest(password, token) for token in person.tokens):
+            return person.principal
+        key = self.auth.token_hash(f"odk-basic:{username}:{password}")
+        now = time.monotonic()
+        cached = self._passwords.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        if not await self._password_ok(username, password, address):
+            return None
+        self._passwords[key] = (now + self.auth.policy.cache_seconds, person.principal)
+        while len(self._passwords) > 10_000:
+            self._passwords.popitem(last=False)
+        return person.principal
+
+    async def _password_ok(self, username: str, password: str, address: str) -> bool:
+        policy = self.auth.policy
+        now = datetime.now(UTC)
+        async with self.engine.begin() as connection:
+            by_account, by_address = await account_queries.recent_failures(
+                connection, username, address, now - policy.failure_window
+            )
+            user = await account_queries.user_by_username(connection, username)
+        if (
+            by_account >= policy.max_failures_per_account
+            or by_address >= policy.max_failures_per_address
+        ):
+            return False
+        stored: Any = user["password_hash"] if user and user["is_active"] else None
+        # argon2 takes tens of milliseconds of CPU: off the event loop.
+        if await asyncio.to_thread(check_password, stored, password):
+            return True
+        async with self.engine.begin() as connection:
+            await account_queries.record_failure(
+                connection, username, address, now - timedelta(days=1)
+            )
+        return False

@@ -1,0 +1,428 @@
+"""ODK Collect against the server: form list, form download, submissions (OpenRosa 1.0).
+
+Collect is played by the test: instance XML exactly as Collect writes it (tests/odk.py), the
+multipart body it posts, the phone token in the URL that the settings QR code carries.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import shutil
+import uuid
+import xml.etree.ElementTree as ET
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import Engine, text
+
+from app.main import create_app
+from app.settings import REPO_ROOT, Settings
+from tests.auth import bearer, make_token, make_user
+from tests.odk import HOUSEHOLD_VERSION, household_xml, multipart
+
+LIST_NS = "{http://openrosa.org/xforms/xformsList}"
+RESPONSE_NS = "{http://openrosa.org/http/response}"
+MANIFEST_NS = "{http://openrosa.org/xforms/xformsManifest}"
+
+
+def jpeg(colour: str = "red") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def volunteer(sync_engine: Engine) -> dict[str, Any]:
+    """A volunteer of ward W03 (An Xuân) with an API token."""
+    user_id = make_user(sync_engine, "odk-volunteer", [("volunteer", ("ward", "W03"))])
+    return {"id": user_id, "username": "odk-volunteer", "token": make_token(sync_engine, user_id)}
+
+
+@pytest.fixture
+def phone(client: TestClient, volunteer: dict[str, Any]) -> dict[str, Any]:
+    """The volunteer's phone set up by the admin: its token and server URL (key mode)."""
+    response = client.post("/api/v1/odk/setup", json={"user_id": volunteer["id"]})
+    assert response.status_code == 201, response.text
+    setup = response.json()
+    prefix = setup["server_url"].removeprefix("http://testserver")
+    return {**setup, "prefix": prefix, "token": prefix.rsplit("/", 1)[1]}
+
+
+def post_submission(
+    client: TestClient, prefix: str, xml: bytes, files: list[tuple[str, bytes, str]] | None = None
+) -> Any:
+    body, content_type = multipart(xml, files)
+    return client.post(
+        f"{prefix}/submission?deviceID=collect:abc123",
+        content=body,
+        headers={"Content-Type": content_type, "X-OpenRosa-Version": "1.0"},
+    )
+
+
+def message(response: Any) -> tuple[str, str]:
+    """The nature and text of an OpenRosaResponse."""
+    root = ET.fromstring(response.content)
+    assert root.tag == f"{RESPONSE_NS}OpenRosaResponse"
+    found = root.find(f"{RESPONSE_NS}message")
+    assert found is not None
+    return found.get("nature", ""), found.text or ""
+
+
+def assert_openrosa(response: Any) -> None:
+    assert response.headers["X-OpenRosa-Version"] == "1.0"
+    assert int(response.headers["X-OpenRosa-Accept-Content-Length"]) > 1_000_000
+    assert response.headers["Date"].endswith("GMT")
+
+
+def test_the_settings_qr_payload_is_what_collect_reads(
+    phone: dict[str, Any], volunteer: dict[str, Any]
+) -> None:
+    settings = json.loads(zlib.decompress(base64.b64decode(phone["settings_payload"])))
+    assert settings["general"]["server_url"] == phone["server_url"]
+    assert phone["server_url"].startswith("http://testserver/odk/key/")
+    assert settings["admin"] == {}
+    assert phone["qr_svg"].startswith("<svg")
+    assert phone["username"] == volunteer["username"]
+
+
+def test_form_list_parses_and_each_hash_is_the_md5_of_the_download(
+    client: TestClient, phone: dict[str, Any]
+) -> None:
+    response = client.get(f"{phone['prefix']}/formList?deviceID=collect:abc123")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/xml")
+    assert_openrosa(response)
+    root = ET.fromstring(response.content)
+    assert root.tag == f"{LIST_NS}xforms"
+    forms = {}
+    for xform in root.findall(f"{LIST_NS}xform"):
+        row = {child.tag.removeprefix(LIST_NS): child.text for child in xform}
+        for required in ("formID", "name", "version", "hash", "downloadUrl"):
+            assert row.get(required), (required, row)
+        assert "manifestUrl" not in row  # no external files in these forms
+        forms[row["formID"]] = row
+    assert set(forms) == {"household", "settlement"}
+    assert forms["household"]["version"] == HOUSEHOLD_VERSION
+    assert forms["household"]["name"] == "Khảo sát hộ gia đình / Household survey"
+    for row in forms.values():
+        url = row["downloadUrl"]
+        assert url.startswith(phone["server_url"] + "/forms/")
+        download = client.get(url.removeprefix("http://testserver"))
+        assert download.status_code == 200
+        assert_openrosa(download)
+        assert row["hash"] == "md5:" + hashlib.md5(download.content).hexdigest()
+        instance = ET.fromstring(download.content).find(
+            ".//{http://www.w3.org/2002/xforms}instance"
+        )
+        assert instance is not None
+        assert instance[0].get("id") == row["formID"]
+    one = client.get(f"{phone['prefix']}/formList?formID=settlement")
+    assert [x.findtext(f"{LIST_NS}formID") for x in ET.fromstring(one.content)] == ["settlement"]
+
+
+def test_the_xform_bytes_are_the_same_after_a_restart(settings: Settings) -> None:
+    from app.forms.registry import load_registry
+
+    first = load_registry(settings.forms_dir).current("household")
+    second = load_registry(settings.forms_dir).current("household")
+    assert first.xform.encode() == second.xform.encode()
+    assert first.md5 == hashlib.md5(second.xform.encode()).hexdigest()
+
+
+def test_a_planner_gets_an_empty_form_list(client: TestClient, planner_token: str) -> None:
+    response = client.get("/odk/formList", headers=bearer(planner_token))
+    assert response.status_code == 200
+    assert list(ET.fromstring(response.content)) == []
+
+
+def test_head_submission_answers_204_with_the_openrosa_headers(
+    client: TestClient, phone: dict[str, Any]
+) -> None:
+    response = client.head(f"{phone['prefix']}/submission?deviceID=collect:abc123")
+    assert response.status_code == 204
+    assert_openrosa(response)
+
+
+def test_a_submission_is_the_same_survey_as_the_json_apis(
+    client: TestClient, phone: dict[str, Any], volunteer: dict[str, Any], admin_token: str
+) -> None:
+    survey_id = uuid.uuid4()
+    xml = household_xml(f"uuid:{survey_id}", head_name="Trần Văn Bình {{7*7}} </title><script>")
+    response = post_submission(client, phone["prefix"], xml)
+    assert response.status_code == 201, response.text
+    assert_openrosa(response)
+    assert message(response)[0] == ""
+    record = client.get(f"/api/v1/submissions/{survey_id}").json()
+    assert record["form_id"] == "household"
+    assert record["form_version"] == HOUSEHOLD_VERSION
+    location = record["location"]
+    assert (location["lat"], location["lon"]) == (15.571, 108.474)
+    assert (location["accuracy_m"], location["altitude_m"]) == (6.5, 12.0)
+    assert record["status"] == "received"
+    assert record["collector"] == volunteer["username"]
+    assert record["ward"]["name"] == "An Xuân"
+    assert record["collected_at"].startswith("2026-11-26T02:30:00")
+    answers = record["answers"]
+    assert answers["head_name"] == "Trần Văn Bình {{7*7}} </title><script>"
+    assert answers["household_size"] == 4
+    assert answers["lane_width_m"] == 1.8
+    assert answers["priority_needs"] == "drainage lane"
+    assert "location" not in answers and "g_household" not in answers
+    # Attributed to the volunteer: theirs to read; it waits on the review queue.
+    mine = client.get("/api/v1/me/surveys", headers=bearer(volunteer["token"])).json()
+    assert str(survey_id) in json.dumps(mine)
+    own = client.get(f"/api/v1/submissions/{survey_id}", headers=bearer(volunteer["token"]))
+    assert own.status_code == 200
+    assert own.json()["answers"]["head_name"].startswith("Trần Văn Bình")
+    queue = client.get("/api/v1/submissions?status=received").json()
+    assert [item["id"] for item in queue["items"]] == [str(survey_id)]
+    # The GeoJSON export has it at the point Collect sent (lon, lat in GeoJSON).
+    export = client.get("/api/v1/export/households.geojson?city=tam-ky&surveys=all")
+    assert export.status_code == 200
+    features = [f for f in export.json()["features"] if f["properties"].get("id") == str(survey_id)]
+    assert len(features) == 1
+    assert features[0]["geometry"]["coordinates"][:2] == [108.474, 15.571]
+
+
+def test_identical_resend_is_202_and_conflicting_resend_is_409(
+    client: TestClient, phone: dict[str, Any], sync_engine: Engine
+) -> None:
+    instance = f"uuid:{uuid.uuid4()}"
+    xml = household_xml(instance)
+    assert post_submission(client, phone["prefix"], xml).status_code == 201
+    again = post_submission(client, phone["prefix"], xml)
+    assert again.status_code == 202
+    assert message(again)[0] == ""
+    other = post_submission(client, phone["prefix"], household_xml(instance, household_size="5"))
+    assert other.status_code == 409
+    nature, text_ = message(other)
+    assert nature == "error" and instance in text_
+    assert_openrosa(other)
+    with sync_engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM household_surveys")).scalar_one()
+    assert count == 1
+    record = client.get(f"/api/v1/submissions/{instance[5:]}").json()
+    assert record["answers"]["household_size"] == 4
+
+
+def test_a_survey_sent_by_json_then_by_collect_is_one_survey(
+    client: TestClient, phone: dict[str, Any], volunteer: dict[str, Any], sync_engine: Engine
+) -> None:
+    from tests.factories import household_survey
+
+    survey_id = str(uuid.uuid4())
+    body = household_survey(
+        id=survey_id, collected_at="2026-11-26T09:30:00.000+07:00", collector="odk-volunteer"
+    )
+    body["answers"]["lane_width_m"] = "1.8"
+    sent = client.post("/api/v1/submissions", json=body, headers=bearer(volunteer["token"]))
+    assert sent.status_code == 201, sent.text
+    response = post_submission(client, phone["prefix"], household_xml(f"uuid:{survey_id}"))
+    assert response.status_code == 202, response.text
+    with sync_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM household_surveys")).scalar() == 1
+
+
+def test_attachments_split_submission_and_non_ascii_names(
+    client: TestClient, phone: dict[str, Any], settings: Settings
+) -> None:
+    survey_id = uuid.uuid4()
+    name = "ảnh nhà Phường Hòa Thuận Đông.jpg"
+    xml = household_xml(f"uuid:{survey_id}", photo=name)
+    first = post_submission(client, phone["prefix"], xml)  # the XML alone first
+    assert first.status_code == 201, first.text
+    photo = jpeg()
+    second = post_submission(client, phone["prefix"], xml, [(name, photo, "image/jpeg")])
+    assert second.status_code == 201, second.text  # the next part: its file is new
+    third = post_submission(client, phone["prefix"], xml, [(name, photo, "image/jpeg")])
+    assert third.status_code == 202
+    record = client.get(f"/api/v1/submissions/{survey_id}").json()
+    stored_name = record["answers"]["photo"]
+    assert stored_name.startswith("anh-nha-Phuong-Hoa-Thuan-Dong-")
+    assert stored_name.endswith(".jpg")
+    download = client.get(f"/api/v1/submissions/{survey_id}/attachments/{stored_name}")
+    assert download.status_code == 200
+    assert download.content == photo
+    assert (settings.media_dir / str(survey_id) / stored_name).read_bytes() == photo
+
+
+def test_a_submission_with_its_photo_at_once(client: TestClient, phone: dict[str, Any]) -> None:
+    survey_id = uuid.uuid4()
+    xml = household_xml(f"uuid:{survey_id}", photo="1764747000123.jpg")
+    response = post_submission(
+        client, phone["prefix"], xml, [("1764747000123.jpg", jpeg("blue"), "image/jpeg")]
+    )
+    assert response.status_code == 201, response.text
+    listed = client.get(f"/api/v1/submissions/{survey_id}/attachments/1764747000123.jpg")
+    assert listed.status_code == 200
+
+
+def test_an_edit_replaces_the_survey_and_keeps_its_history(
+    client: TestClient, phone: dict[str, Any]
+) -> None:
+    first = f"uuid:{uuid.uuid4()}"
+    assert post_submission(client, phone["prefix"], household_xml(first)).status_code == 201
+    edit = f"uuid:{uuid.uuid4()}"
+    xml = household_xml(edit, deprecated_id=first, household_size="6")
+    response = post_submission(client, phone["prefix"], xml)
+    assert response.status_code == 201, response.text
+    assert post_submission(client, phone["prefix"], xml).status_code == 202
+    record = client.get(f"/api/v1/submissions/{first[5:]}").json()
+    assert record["answers"]["household_size"] == 6
+    history = client.get(f"/api/v1/submissions/{first[5:]}/history").json()
+    assert history["version"] == 2
+    assert [v["content"]["answers"]["household_size"] for v in history["versions"]] == [4]
+    # A second edit names the first edit's instanceID: still the same survey.
+    again = household_xml(f"uuid:{uuid.uuid4()}", deprecated_id=edit, household_size="7")
+    assert post_submission(client, phone["prefix"], again).status_code == 201
+    history = client.get(f"/api/v1/submissions/{first[5:]}/history").json()
+    assert history["version"] == 3
+
+
+def test_refusals_are_clear_openrosa_errors(client: TestClient, phone: dict[str, Any]) -> None:
+    prefix = phone["prefix"]
+    cases = [
+        (household_xml(version="1999"), 404, "1999"),
+        (household_xml(form_id="no-such-form"), 404, "no-such-form"),
+        (b"<data id='household'><unclosed></data>", 400, "XML"),
+        (household_xml(household_size="many"), 400, "household_size"),
+        (household_xml(tenure="castle"), 400, "tenure"),
+        (household_xml(geopoint="108.474 15.571 0 5"), 400, "location"),
+        (household_xml("not-a-uuid"), 400, "instanceID"),
+        (b'<data id="household" version="2026112801"><meta/></data>', 400, "instanceID"),
+    ]
+    for xml, status, named in cases:
+        response = post_submission(client, prefix, xml)
+        assert response.status_code == status, (xml[:80], response.text)
+        assert_openrosa(response)
+        nature, text_ = message(response)
+        assert nature == "error" and named in text_, text_
+    no_xml = client.post(
+        f"{prefix}/submission",
+        files={"photo.jpg": ("photo.jpg", jpeg(), "image/jpeg")},
+    )
+    assert no_xml.status_code == 400
+    assert "xml_submission_file" in message(no_xml)[1]
+    not_multipart = client.post(
+        f"{prefix}/submission", content=household_xml(), headers={"Content-Type": "text/xml"}
+    )
+    assert not_multipart.status_code == 400
+    english = client.post(
+        f"{prefix}/submission",
+        content=household_xml(),
+        headers={"Content-Type": "text/xml", "Accept-Language": "en"},
+    )
+    assert "multipart/form-data" in message(english)[1]
+
+
+def test_hostile_xml_is_refused_without_expanding_anything(
+    client: TestClient, phone: dict[str, Any]
+) -> None:
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+        b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+        b'<data id="household" version="2026112801"><g_household><head_name>&lol3;'
+        b"</head_name></g_household><meta><instanceID>uuid:" + str(uuid.uuid4()).encode() + b""
+        b"</instanceID></meta></data>"
+    )
+    external = (
+        b'<?xml version="1.0"?><!DOCTYPE data [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+        b'<data id="household" version="2026112801"><g_household><head_name>&xxe;'
+        b"</head_name></g_household></data>"
+    )
+    for xml in (laughs, external):
+        response = post_submission(client, phone["prefix"], xml)
+        assert response.status_code == 400
+        assert "root:" not in response.text
+        assert message(response)[0] == "error"
+    nul = household_xml(head_name="a\x00b")
+    assert post_submission(client, phone["prefix"], nul).status_code == 400
+
+
+def test_a_body_larger_than_announced_is_413(client: TestClient, phone: dict[str, Any]) -> None:
+    head = client.head(f"{phone['prefix']}/submission")
+    limit = int(head.headers["X-OpenRosa-Accept-Content-Length"])
+    xml = household_xml(photo="big.jpg")
+    big = jpeg() + b"\x00" * (limit + 10)
+    response = post_submission(client, phone["prefix"], xml, [("big.jpg", big, "image/jpeg")])
+    assert response.status_code == 413
+    assert_openrosa(response)
+    assert message(response)[0] == "error"
+
+
+def test_a_revoked_phone_is_refused(client: TestClient, phone: dict[str, Any]) -> None:
+    assert client.get(f"{phone['prefix']}/formList").status_code == 200
+    assert client.delete(f"/api/v1/devices/{phone['token_id']}").status_code == 204
+    response = client.get(f"{phone['prefix']}/formList")
+    assert response.status_code == 401
+    assert_openrosa(response)
+    assert message(response)[0] == "error"
+    wrong = client.get("/odk/key/not-a-token/formList")
+    assert wrong.status_code == 401
+
+
+def test_only_an_admin_of_the_person_sets_up_a_phone(
+    client: TestClient, volunteer: dict[str, Any], planner_token: str
+) -> None:
+    response = client.post(
+        "/api/v1/odk/setup", json={"user_id": volunteer["id"]}, headers=bearer(planner_token)
+    )
+    assert response.status_code == 404
+    mine = client.post(
+        "/api/v1/odk/setup",
+        json={"user_id": volunteer["id"]},
+        headers=bearer(volunteer["token"]),
+    )
+    assert mine.status_code == 404
+    bad = client.post("/api/v1/odk/setup", json={"user_id": "x"})
+    assert bad.status_code == 422
+
+
+@pytest.fixture
+def media_client(
+    database_url: str, tmp_path: Path, clean_surveys: None, admin_token: str
+) -> Iterator[TestClient]:
+    """The app with a form whose choices come from a CSV file (select_one_from_file)."""
+    forms_dir = tmp_path / "forms"
+    forms_dir.mkdir()
+    shutil.copy(REPO_ROOT / "forms" / "household.xlsx", forms_dir / "household.xlsx")
+    (forms_dir / "streets.md").write_text(
+        "| survey |\n"
+        "| | type | name | label |\n"
+        "| | select_one_from_file streets.csv | street | Street |\n"
+        "| settings |\n"
+        "| | form_id | version |\n"
+        "| | streets | 3 |\n"
+    )
+    (forms_dir / "streets.csv").write_text("name,label\nphan_chu_trinh,Phan Chu Trinh\n")
+    settings = Settings(database_url=database_url, forms_dir=forms_dir, media_dir=tmp_path / "m")
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as test_client:
+        yield test_client
+
+
+def test_a_form_with_a_csv_has_a_manifest(media_client: TestClient) -> None:
+    listing = ET.fromstring(media_client.get("/odk/formList?formID=streets").content)
+    xform = listing.find(f"{LIST_NS}xform")
+    assert xform is not None
+    manifest_url = xform.findtext(f"{LIST_NS}manifestUrl")
+    assert manifest_url is not None and manifest_url.endswith("/odk/forms/streets/manifest")
+    manifest = media_client.get(manifest_url.removeprefix("http://testserver"))
+    assert manifest.status_code == 200
+    root = ET.fromstring(manifest.content)
+    assert root.tag == f"{MANIFEST_NS}manifest"
+    files = root.findall(f"{MANIFEST_NS}mediaFile")
+    assert [f.findtext(f"{MANIFEST_NS}filename") for f in files] == ["streets.csv"]
+    url = files[0].findtext(f"{MANIFEST_NS}downloadUrl") or ""
+    data = media_client.get(url.removeprefix("http://testserver"))
+    assert data.status_code == 200
+    assert files[0].findtext(f"{MANIFEST_NS}hash") == "md5:" + hashlib.md5(data.content).hexdigest()
+    assert media_client.get("/odk/forms/streets/media/..%2Fhousehold.xlsx").status_code == 404
