@@ -239,6 +239,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Máy chủ đang xuất nhiều lớp dữ liệu cùng lúc. Hãy tải lại sau ít giây.",
         "en": "The server is busy with other exports. Download again in a few seconds.",
     },
+    "unknown_export_layer": {
+        "vi": "Không có lớp dữ liệu '{layer}'. Các lớp: {layers}, hoặc forms/<mã biểu mẫu>.",
+        "en": "There is no layer '{layer}'. Layers: {layers}, or forms/<form id>.",
+    },
+    "unknown_export_format": {
+        "vi": "Không xuất được định dạng này. Đuôi tên tệp phải là một trong: {formats}.",
+        "en": "This format cannot be exported. The file name must end in one of: {formats}.",
+    },
+    "unknown_repeat": {
+        "vi": "Biểu mẫu không có nhóm lặp '{repeat}'. Các nhóm lặp: {repeats}.",
+        "en": "The form has no repeat '{repeat}'. Its repeats: {repeats}.",
+    },
+    "personal_not_allowed": {
+        "vi": "Bạn không được xem thông tin cá nhân (tên, số điện thoại, ảnh) ở đây; hãy tải "
+        "lại không có personal=true.",
+        "en": "You may not see personal fields (names, phones, photos) here; download again "
+        "without personal=true.",
+    },
+    "invalid_form_id": {
+        "vi": "Mã biểu mẫu không hợp lệ: chỉ dùng chữ không dấu, số, dấu chấm, gạch ngang và "
+        "gạch dưới (tối đa 64 ký tự).",
+        "en": "Not a valid form id: use only letters, digits, dot, dash and underscore (at most "
+        "64 characters).",
+    },
     "internal_error": {
         "vi": "Lỗi máy chủ. Dữ liệu của bạn vẫn còn trên điện thoại; hãy thử gửi lại sau.",
         "en": "Server error. Your data is still on the phone; try sending again later.",
