@@ -1122,6 +1122,113 @@ MESSAGES: dict[str, dict[str, str]] = {
     "page.admin_refresh": {"vi": "Tải lại danh sách điện thoại", "en": "Refresh the phones"},
     "page.admin_cancel": {"vi": "Hủy", "en": "Cancel"},
     "page.admin_confirm": {"vi": "Đồng ý", "en": "Confirm"},
+    # OGC API Features and vector tiles (app/api/ogc.py, app/api/tiles.py)
+    "ogc.title": {"vi": "Bản đồ CDF: OGC API Features", "en": "CDF map: OGC API Features"},
+    "ogc.about": {
+        "vi": "Các lớp dữ liệu (phường, khu dân cư, hộ gia đình, phiếu khảo sát) cho QGIS và "
+        "GDAL; chỉ những gì tài khoản của bạn được xem.",
+        "en": "The layers (wards, settlements, households, surveys) for QGIS and GDAL; only "
+        "what your account may read.",
+    },
+    "ogc.wards": {"vi": "Phường/xã", "en": "Wards"},
+    "ogc.wards_about": {
+        "vi": "Ranh giới phường với chỉ số, điểm ưu tiên và hạng trong thành phố.",
+        "en": "Ward boundaries with indicators, priority score and rank in the city.",
+    },
+    "ogc.settlements": {"vi": "Khu dân cư", "en": "Settlements"},
+    "ogc.settlements_about": {
+        "vi": "Ranh giới khu dân cư với chỉ số, điểm ưu tiên và hạng trong phường, thành phố.",
+        "en": "Settlement boundaries with indicators, priority score and ranks in the ward "
+        "and the city.",
+    },
+    "ogc.households": {"vi": "Hộ gia đình", "en": "Households"},
+    "ogc.households_about": {
+        "vi": "Phiếu khảo sát hộ gia đình đã duyệt, không có thông tin cá nhân.",
+        "en": "Approved household surveys, without personal fields.",
+    },
+    "ogc.form_about": {
+        "vi": "Phiếu khảo sát đã duyệt của biểu mẫu này, không có thông tin cá nhân.",
+        "en": "Approved surveys of this form, without personal fields.",
+    },
+    "collection_not_found": {
+        "vi": "Không có lớp dữ liệu '{id}'.",
+        "en": "There is no collection '{id}'.",
+    },
+    "feature_not_found": {
+        "vi": "Không có đối tượng '{id}' trong lớp này.",
+        "en": "There is no feature '{id}' in this collection.",
+    },
+    "ogc_bad_integer": {
+        "vi": "Tham số '{name}' phải là số nguyên từ {low} trở lên.",
+        "en": "The parameter '{name}' must be a whole number of at least {low}.",
+    },
+    "ogc_bad_bbox": {
+        "vi": "bbox phải là 4 số: kinh độ tây, vĩ độ nam, kinh độ đông, vĩ độ bắc (WGS 84), "
+        "ví dụ bbox=108.45,15.55,108.50,15.60.",
+        "en": "bbox must be 4 numbers: west longitude, south latitude, east longitude, north "
+        "latitude (WGS 84), for example bbox=108.45,15.55,108.50,15.60.",
+    },
+    "ogc_bad_datetime": {
+        "vi": "datetime phải là một thời điểm hoặc khoảng RFC 3339, ví dụ 2026-11-26, "
+        "2026-11-26T09:30:00Z hoặc 2026-11-01T00:00:00Z/.. (đầu trước cuối).",
+        "en": "datetime must be an RFC 3339 instant or interval, for example 2026-11-26, "
+        "2026-11-26T09:30:00Z or 2026-11-01T00:00:00Z/.. (start before end).",
+    },
+    "ogc_no_time": {
+        "vi": "Lớp này không có thời gian: bỏ tham số datetime.",
+        "en": "This collection has no time: leave out the datetime parameter.",
+    },
+    "ogc_bad_crs": {
+        "vi": "Chỉ hỗ trợ hệ tọa độ {crs}.",
+        "en": "Only the coordinate reference system {crs} is supported.",
+    },
+    "ogc_unknown_parameter": {
+        "vi": "Tham số '{name}' không phải là một thuộc tính của lớp này.",
+        "en": "The parameter '{name}' is not a property of this collection.",
+    },
+    "ogc_repeated_parameter": {
+        "vi": "Tham số '{name}' chỉ được dùng một lần.",
+        "en": "The parameter '{name}' may be given only once.",
+    },
+    "ogc_bad_value": {
+        "vi": "Giá trị của '{name}' không hợp lệ (quá dài hoặc có ký tự không hợp lệ).",
+        "en": "The value of '{name}' is not valid (too long or with an invalid character).",
+    },
+    "ogc_bad_format": {
+        "vi": "f phải là json hoặc html.",
+        "en": "f must be json or html.",
+    },
+    "tile_not_found": {
+        "vi": "Không có ô bản đồ {z}/{x}/{y}: z từ 0 đến {max_zoom}, x và y từ 0 đến 2^z - 1.",
+        "en": "There is no tile {z}/{x}/{y}: z from 0 to {max_zoom}, x and y from 0 to "
+        "2^z - 1.",
+    },
+    "tile_bad_coordinates": {
+        "vi": "Ô bản đồ phải là /tiles/<lớp>/<z>/<x>/<y>.pbf với z, x, y là số nguyên.",
+        "en": "A tile is /tiles/<layer>/<z>/<x>/<y>.pbf with whole numbers z, x and y.",
+    },
+    "tile_layer_not_found": {
+        "vi": "Không có lớp ô bản đồ '{layer}' (có: households, settlements, wards).",
+        "en": "There is no tile layer '{layer}' (there are: households, settlements, wards).",
+    },
+    "page.ogc_collections": {"vi": "Các lớp dữ liệu", "en": "Collections"},
+    "page.ogc_conformance": {"vi": "Các chuẩn được đáp ứng", "en": "Conformance"},
+    "page.ogc_items": {"vi": "Đối tượng", "en": "Features"},
+    "page.ogc_shown": {"vi": "Đang xem", "en": "Showing"},
+    "page.ogc_of": {"vi": "trên tổng số", "en": "of"},
+    "page.ogc_next": {"vi": "Trang sau", "en": "Next page"},
+    "page.ogc_prev": {"vi": "Trang trước", "en": "Previous page"},
+    "page.ogc_extent": {"vi": "Phạm vi", "en": "Extent"},
+    "page.ogc_json": {"vi": "Dạng JSON", "en": "As JSON"},
+    "page.ogc_geometry": {"vi": "Hình học", "en": "Geometry"},
+    "page.ogc_property": {"vi": "Thuộc tính", "en": "Property"},
+    "page.ogc_value": {"vi": "Giá trị", "en": "Value"},
+    "page.ogc_qgis_hint": {
+        "vi": "Trong QGIS: Lớp > Thêm lớp > Thêm lớp WFS / OGC API - Features, dán địa chỉ "
+        "của trang này, chọn xác thực Basic với tên đăng nhập và mật khẩu của bạn.",
+        "en": "In QGIS: Layer > Add Layer > Add WFS / OGC API - Features Layer, paste this "
+        "page's address, and choose Basic authentication with your username and password.",
+    },
 }
 
 

@@ -24,6 +24,7 @@ from app.api import (
     indicators,
     maps,
     odk,
+    ogc,
     places,
     review,
     review_page,
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_page,
         boundaries,
         odk,
+        ogc,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in
         # a layer that matches every route twice per request, which cost ~23 us of CPU per

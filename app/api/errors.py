@@ -144,7 +144,8 @@ def add_exception_handlers(app: FastAPI) -> None:
             return JSON(problems_body(exc.problems, language), status_code=status)
         headers = {}
         if isinstance(exc, Unauthorized):
-            headers["WWW-Authenticate"] = 'Bearer realm="cdfmap"'
+            # GIS endpoints (app.api.map_auth) also take HTTP Basic and say so.
+            headers["WWW-Authenticate"] = getattr(exc, "challenge", 'Bearer realm="cdfmap"')
         if isinstance(exc, TooManyRequests):
             headers["Retry-After"] = str(exc.params.get("retry_after", 60))
         return JSON(

@@ -1,0 +1,184 @@
+"""SQL for the OGC API Features collections: PostGIS writes each Feature as JSON text.
+
+A collection is a `Source`: the tables it reads, the condition that keeps it to what the
+reader may read, its feature id, geometry, time and properties (the export's own `Property`
+list, so that a collection and an export of the same layer carry the same columns). Every
+value a client sends arrives here as a bound parameter; only names from the forms and from
+this code become SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.exports import COORDINATE_DECIMALS, Property, properties_sql
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a collection's features come from and who may read which."""
+
+    from_sql: str  # FROM and JOINs, no WHERE
+    scope: str  # the rows the reader may read (and the layer's own condition)
+    id_sql: str  # the feature id: also the paging order, so pages never overlap
+    id_is_text: bool  # a uuid (quoted in JSON) or an integer
+    geometry: str
+    time: str | None  # the timestamp `datetime` filters on (None: the collection has none)
+    properties: tuple[Property, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+    with_sql: str = ""  # a WITH clause that from_sql refers to
+
+    def property(self, name: str) -> Property | None:
+        """The property of that name, if the collection has it."""
+        return next((p for p in self.properties if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class ItemsQuery:
+    """What a client asked of a collection's items, already validated."""
+
+    limit: int = 100
+    offset: int = 0
+    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north
+    start: datetime | None = None  # collected at or after (inclusive)
+    end: datetime | None = None  # collected before (exclusive)
+    filters: tuple[tuple[str, str], ...] = ()  # (property name, value), each must be equal
+
+
+def value_text_sql(prop: Property) -> str:
+    """A property's value as text, as a client writes it in a filter (`?tenure=red_book`)."""
+    if prop.kind == "json":
+        return f"(({prop.sql}) #>> '{{}}')"
+    return f"(({prop.sql})::text)"
+
+
+def _where(source: Source, query: ItemsQuery) -> tuple[str, dict[str, Any]]:
+    clauses = [source.scope]
+    params = dict(source.params)
+    if query.bbox is not None:
+        west, south, east, north = query.bbox
+        params.update(bbox_south=south, bbox_north=north)
+        if west <= east:
+            params.update(bbox_west=west, bbox_east=east)
+            clauses.append(
+                f"{source.geometry} && ST_MakeEnvelope("
+                ":bbox_west, :bbox_south, :bbox_east, :bbox_north, 4326)"
+            )
+        else:  # across the antimeridian: two boxes
+            params.update(bbox_west=west, bbox_east=east)
+            clauses.append(
+                f"({source.geometry} && ST_MakeEnvelope(:bbox_west, :bbox_south, 180, "
+                f":bbox_north, 4326) OR {source.geometry} && ST_MakeEnvelope(-180, "
+                ":bbox_south, :bbox_east, :bbox_north, 4326))"
+            )
+    if source.time is not None:
+        if query.start is not None:
+            clauses.append(f"{source.time} >= :time_start")
+            params["time_start"] = query.start
+        if query.end is not None:
+            clauses.append(f"{source.time} < :time_end")
+            params["time_end"] = query.end
+    for index, (name, value) in enumerate(query.filters):
+        prop = source.property(name)
+        if prop is None:  # the service checked every name; never a name as SQL text
+            raise ValueError(f"no property {name!r}")
+        clauses.append(f"{value_text_sql(prop)} = :filter_{index}")
+        params[f"filter_{index}"] = value
+    return " AND ".join(f"({c})" for c in clauses), params
+
+
+def feature_text_sql(source: Source) -> str:
+    """SQL for one Feature's JSON text (with its id, as OGC API Features clients need)."""
+    id_json = (
+        f"'\"' || ({source.id_sql})::text || '\"'"
+        if source.id_is_text
+        else f"({source.id_sql})::text"
+    )
+    return (
+        f'\'{{"type":"Feature","id":\' || {id_json} || \',"geometry":\' || '
+        f"coalesce(ST_AsGeoJSON({source.geometry}, {COORDINATE_DECIMALS}), 'null') || "
+        f"',\"properties\":' || {properties_sql(source.properties)} || '}}'"
+    )
+
+
+async def count_features(connection: AsyncConnection, source: Source, query: ItemsQuery) -> int:
+    """How many features match (numberMatched)."""
+    where, params = _where(source, query)
+    sql = f"{source.with_sql} SELECT count(*) FROM {source.from_sql} WHERE {where}"
+    return int((await connection.execute(text(sql), params)).scalar_one())
+
+
+async def features_text(
+    connection: AsyncConnection, source: Source, query: ItemsQuery
+) -> tuple[str, int]:
+    """One page of features in id order, as comma-separated Feature JSON texts, and how many."""
+    where, params = _where(source, query)
+    params.update(page_limit=query.limit, page_offset=query.offset)
+    sql = (
+        f"{source.with_sql} SELECT coalesce(string_agg(t.feature, ',' ORDER BY t.key), ''), "
+        f"count(*) FROM (SELECT {feature_text_sql(source)} AS feature, {source.id_sql} AS key "
+        f"FROM {source.from_sql} WHERE {where} ORDER BY {source.id_sql} "
+        "LIMIT :page_limit OFFSET :page_offset) t"
+    )
+    row = (await connection.execute(text(sql), params)).one()
+    return str(row[0]), int(row[1])
+
+
+async def feature_text(connection: AsyncConnection, source: Source, feature_id: Any) -> str | None:
+    """One feature's JSON text, or None when the reader may not read it or it does not exist."""
+    sql = (
+        f"{source.with_sql} SELECT {feature_text_sql(source)} FROM {source.from_sql} "
+        f"WHERE ({source.scope}) AND {source.id_sql} = :feature_id"
+    )
+    row = (await connection.execute(text(sql), {**source.params, "feature_id": feature_id})).first()
+    return None if row is None else str(row[0])
+
+
+@dataclass(frozen=True)
+class Extent:
+    """A collection's extent: [west, south, east, north] and its first and last times."""
+
+    bbox: list[float] | None
+    start: datetime | None
+    end: datetime | None
+
+
+async def extent(connection: AsyncConnection, source: Source) -> Extent:
+    """The extent of what the reader may read of a collection."""
+    times = (
+        f"min({source.time}) AS t0, max({source.time}) AS t1"
+        if source.time
+        else "NULL::timestamptz AS t0, NULL::timestamptz AS t1"
+    )
+    sql = (
+        f"{source.with_sql} SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1 "
+        f"FROM (SELECT ST_Extent({source.geometry}) AS e, {times} "
+        f"FROM {source.from_sql} WHERE {source.scope}) x"
+    )
+    row = (await connection.execute(text(sql), source.params)).one()
+    bbox = None if row[0] is None else [float(v) for v in row[:4]]
+    return Extent(bbox, row[4], row[5])
+
+
+async def readable_city_ids(
+    connection: AsyncConnection, everything: bool, cities: Sequence[int], wards: Sequence[int]
+) -> list[int]:
+    """The cities whose figures a reader needs: every city, or those named and those of the
+    wards named."""
+    if everything:
+        rows = await connection.execute(text("SELECT id FROM cities ORDER BY id"))
+    else:
+        rows = await connection.execute(
+            text(
+                "SELECT id FROM cities WHERE id = ANY(:cities) UNION "
+                "SELECT city_id FROM wards WHERE id = ANY(:wards) ORDER BY 1"
+            ),
+            {"cities": list(cities), "wards": list(wards)},
+        )
+    return [int(row[0]) for row in rows]

@@ -1,0 +1,421 @@
+"""Use case: the layers as OGC API Features collections (QGIS, GDAL's OAPIF driver).
+
+Collections: `wards` and `settlements` (with their indicators, priority score and ranks),
+`households` (the household form's surveys only) and one per other form, named by its form
+id (`<form id>_surveys` when that id is one of the three). Each holds what its reader may
+read, as in the rest of the API: a planner their city, a ward leader their ward, a
+volunteer the surveys they sent, a national admin everything; approved surveys only; never
+a personal field (the columns are the exports' own, see app.services.exports).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import ogc as queries
+from app.db.exports import Property
+from app.db.indicators import COUNTED, HOUSEHOLD_FORM, households_where, indicators_sql
+from app.db.ogc import Extent, ItemsQuery, Source
+from app.db.sql import sql_literal
+from app.errors import InvalidInput, NotFound, Problem
+from app.forms.registry import FormRegistry
+from app.services.access import Principal
+from app.services.exports import FIXED_LAYERS, form_properties, household_properties
+from app.services.indicators import INDICATOR_KEYS, INDICATORS, read_weights
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+MAX_OFFSET = 2**31 - 1
+MAX_FILTER_LENGTH = 1000
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+# Query parameters of the items request that are not property filters.
+STANDARD_PARAMETERS = frozenset(
+    {"f", "lang", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"}
+)
+
+SURVEYS_FROM = (
+    "household_surveys h LEFT JOIN cities c ON c.id = h.city_id "
+    "LEFT JOIN wards w ON w.id = h.ward_id LEFT JOIN settlements s ON s.id = h.settlement_id"
+)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One collection: its id, its titles (vi, en) and where its features come from."""
+
+    id: str
+    title: dict[str, str]
+    description: dict[str, str]
+    source: Source
+    extent_source: Source  # the same rows without the figures: a cheaper extent
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of items: the Feature JSON texts joined by commas, and the counts."""
+
+    features: str
+    returned: int
+    matched: int
+
+
+def _city_column(properties: Sequence[Property]) -> tuple[Property, ...]:
+    """The exports write the city as a literal (one city per file); a collection spans the
+    cities its reader may read, so the city comes from the row."""
+    return tuple(Property("city", "c.slug", "code") if p.name == "city" else p for p in properties)
+
+
+def _area_scope(reader: Principal, alias: str, ward_column: str) -> tuple[str, dict[str, Any]]:
+    if reader.is_national_admin:
+        return "TRUE", {}
+    return (
+        f"({alias}.city_id = ANY(:area_cities) OR {ward_column} = ANY(:area_wards))",
+        {
+            "area_cities": sorted(reader.cities_as("planner", "city_admin")),
+            "area_wards": sorted(reader.wards_as("ward_leader")),
+        },
+    )
+
+
+def _figures_with(city_ids: Sequence[int], weights: dict[str, float]) -> tuple[str, dict[str, Any]]:
+    """WITH ind AS (...): the indicators, score and ranks of every area of these cities."""
+    base = indicators_sql([i.rule for i in INDICATORS])
+    params: dict[str, Any] = {f"w_{key}": weights[key] for key in INDICATOR_KEYS}
+    parts = []
+    for index, city_id in enumerate(city_ids or [0]):
+        parts.append("(" + base.replace(":city_id", f":ind_city_{index}") + ")")
+        params[f"ind_city_{index}"] = city_id
+    return "WITH ind AS (" + " UNION ALL ".join(parts) + ")", params
+
+
+def _figure_properties(settlement: bool) -> list[Property]:
+    props = [
+        Property("households", "coalesce(ind.households, 0)", "number"),
+        Property("score", "round(ind.score::numeric, 1)", "number"),
+    ]
+    props += [
+        Property(f"share_{key}", f"round(ind.share_{key}::numeric, 4)", "number")
+        for key in INDICATOR_KEYS
+    ]
+    props += [Property(f"count_{key}", f"ind.count_{key}", "number") for key in INDICATOR_KEYS]
+    if settlement:
+        props.append(Property("rank_in_ward", "ind.rank_in_ward", "number"))
+    props.append(Property("rank_in_city", "ind.rank_in_city", "number"))
+    props.append(Property("last_collected_at", "ind.last_collected_at"))
+    return props
+
+
+def _collection(
+    collection_id: str, title: dict[str, str], description: dict[str, str], source: Source
+) -> Collection:
+    return Collection(collection_id, title, description, source, source)
+
+
+async def collections(
+    engine: AsyncEngine,
+    forms: FormRegistry,
+    reader: Principal,
+    priorities: Path,
+    household_form: str = HOUSEHOLD_FORM,
+) -> list[Collection]:
+    """Every collection, each limited to what the reader may read."""
+    async with engine.connect() as connection:
+        city_ids = await queries.readable_city_ids(
+            connection,
+            reader.is_national_admin,
+            sorted(reader.cities_as("planner", "city_admin")),
+            sorted(reader.wards_as("ward_leader")),
+        )
+    figures, figure_params = _figures_with(city_ids, read_weights(priorities))
+    found: list[Collection] = []
+
+    ward_scope, ward_params = _area_scope(reader, "w", "w.id")
+    ward_props = [
+        Property("id", "w.id", "number"),
+        Property("code", "w.code"),
+        Property("name", "w.name"),
+        Property("city", "c.slug", "code"),
+        *_figure_properties(settlement=False),
+    ]
+    wards_plain = Source(
+        "wards w JOIN cities c ON c.id = w.city_id",
+        ward_scope,
+        "w.id",
+        False,
+        "w.geom",
+        None,
+        tuple(ward_props[:4]),
+        ward_params,
+    )
+    found.append(
+        Collection(
+            "wards",
+            _texts("ogc.wards"),
+            _texts("ogc.wards_about"),
+            Source(
+                wards_plain.from_sql + " LEFT JOIN ind ON ind.kind = 'ward' AND ind.id = w.id",
+                ward_scope,
+                "w.id",
+                False,
+                "w.geom",
+                None,
+                tuple(ward_props),
+                {**ward_params, **figure_params},
+                figures,
+            ),
+            wards_plain,
+        )
+    )
+
+    settlement_scope, settlement_params = _area_scope(reader, "s", "s.ward_id")
+    settlement_props = [
+        Property("id", "s.id", "number"),
+        Property("code", "s.code"),
+        Property("name", "s.name"),
+        Property("city", "c.slug", "code"),
+        Property("ward_id", "s.ward_id", "number"),
+        Property("ward", "w.name"),
+        Property("households_estimate", "s.households_estimate", "number"),
+        Property("year_settled", "s.year_settled", "number"),
+        Property("land_type", "s.land_type"),
+        Property("threats", "array_to_string(s.threats, ',')"),
+        *_figure_properties(settlement=True),
+    ]
+    settlements_from = (
+        "settlements s JOIN cities c ON c.id = s.city_id LEFT JOIN wards w ON w.id = s.ward_id"
+    )
+    settlements_plain = Source(
+        settlements_from,
+        settlement_scope,
+        "s.id",
+        False,
+        "s.geom",
+        None,
+        tuple(settlement_props[:10]),
+        settlement_params,
+    )
+    found.append(
+        Collection(
+            "settlements",
+            _texts("ogc.settlements"),
+            _texts("ogc.settlements_about"),
+            Source(
+                settlements_from + " LEFT JOIN ind ON ind.kind = 'settlement' AND ind.id = s.id",
+                settlement_scope,
+                "s.id",
+                False,
+                "s.geom",
+                None,
+                tuple(settlement_props),
+                {**settlement_params, **figure_params},
+                figures,
+            ),
+            settlements_plain,
+        )
+    )
+
+    survey_scope, survey_params = reader.survey_filter().sql("h")
+    found.append(
+        _collection(
+            "households",
+            _texts("ogc.households"),
+            _texts("ogc.households_about"),
+            Source(
+                SURVEYS_FROM,
+                f"{survey_scope} AND {households_where('approved', household_form)}",
+                "h.id",
+                True,
+                "h.geom",
+                "h.collected_at",
+                _city_column(household_properties(forms, "", household_form)),
+                survey_params,
+            ),
+        )
+    )
+    for form in forms.all_current():
+        if form.form_id == household_form:
+            continue
+        name = f"{form.form_id}_surveys" if form.form_id in FIXED_LAYERS else form.form_id
+        condition = f"h.form_id = {sql_literal(form.form_id)} AND {COUNTED['approved']}"
+        found.append(
+            _collection(
+                name,
+                dict(form.title) or {"vi": form.form_id, "en": form.form_id},
+                _texts("ogc.form_about"),
+                Source(
+                    SURVEYS_FROM,
+                    f"{survey_scope} AND {condition}",
+                    "h.id",
+                    True,
+                    "h.geom",
+                    "h.collected_at",
+                    _city_column(form_properties(forms, form.form_id, "")),
+                    survey_params,
+                ),
+            )
+        )
+    return found
+
+
+def _texts(code: str) -> dict[str, str]:
+    from app.i18n import translate
+
+    return {language: translate(code, language) for language in ("vi", "en")}
+
+
+def find(found: Sequence[Collection], collection_id: str) -> Collection:
+    """The collection of that id, or NotFound."""
+    for collection in found:
+        if collection.id == collection_id:
+            return collection
+    raise NotFound("collection_not_found", id=collection_id)
+
+
+async def collection_extent(engine: AsyncEngine, collection: Collection) -> Extent:
+    """The extent of what the reader may read of a collection."""
+    async with engine.connect() as connection:
+        return await queries.extent(connection, collection.extent_source)
+
+
+async def items(engine: AsyncEngine, collection: Collection, query: ItemsQuery) -> Page:
+    """One page of a collection's features in id order, and how many match in all."""
+    async with engine.connect() as connection:
+        features, returned = await queries.features_text(connection, collection.source, query)
+        if query.offset == 0 and returned < query.limit:
+            matched = returned  # the whole result is on this page: no second count
+        else:
+            matched = await queries.count_features(connection, collection.source, query)
+    return Page(features, returned, matched)
+
+
+async def item(engine: AsyncEngine, collection: Collection, raw_id: str) -> str:
+    """One feature's JSON text, or NotFound (also for an id that cannot be one)."""
+    feature_id: Any
+    try:
+        if collection.source.id_is_text:
+            feature_id = uuid.UUID(raw_id)
+        else:
+            feature_id = int(raw_id)
+            if not 0 < feature_id <= MAX_OFFSET:
+                raise ValueError(raw_id)
+    except ValueError:
+        raise NotFound("feature_not_found", id=raw_id[:100]) from None
+    async with engine.connect() as connection:
+        found = await queries.feature_text(connection, collection.source, feature_id)
+    if found is None:
+        raise NotFound("feature_not_found", id=raw_id[:100])
+    return found
+
+
+# --- the items request's parameters --------------------------------------------------------
+
+
+def _clean_text(name: str, value: str) -> str:
+    if "\x00" in value or len(value) > MAX_FILTER_LENGTH:
+        raise InvalidInput([Problem(name, "ogc_bad_value", {"name": name})])
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        raise InvalidInput([Problem(name, "ogc_bad_value", {"name": name})]) from None
+    return value
+
+
+def _integer(name: str, raw: str, low: int, high: int | None) -> int:
+    if not re.fullmatch(r"[0-9]{1,12}", raw.strip()):
+        raise InvalidInput([Problem(name, "ogc_bad_integer", {"name": name, "low": low})])
+    value = int(raw)
+    if value < low or (high is not None and value > high):
+        raise InvalidInput([Problem(name, "ogc_bad_integer", {"name": name, "low": low})])
+    return value
+
+
+def parse_bbox(raw: str) -> tuple[float, float, float, float]:
+    """west,south,east,north (or six numbers with heights) in WGS 84 longitude/latitude."""
+    parts = raw.split(",")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if len(numbers) != 4 or not all(abs(n) < float("inf") for n in numbers):
+        raise InvalidInput([Problem("bbox", "ogc_bad_bbox")])
+    west, south, east, north = numbers
+    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
+        raise InvalidInput([Problem("bbox", "ogc_bad_bbox")])
+    return west, south, east, north
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _instant(raw: str) -> tuple[datetime, datetime]:
+    """[start, end) of an RFC 3339 date-time (to its precision) or of a whole day (UTC)."""
+    if _DATE.fullmatch(raw):
+        day = datetime.combine(date.fromisoformat(raw), datetime.min.time(), UTC)
+        return day, day + timedelta(days=1)
+    if not re.fullmatch(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9:.]+([Zz]|[+-][0-9]{2}:[0-9]{2})", raw
+    ):
+        raise ValueError(raw)
+    moment = datetime.fromisoformat(raw.upper())
+    precision = timedelta(microseconds=1) if "." in raw else timedelta(seconds=1)
+    return moment, moment + precision
+
+
+def parse_datetime(raw: str) -> tuple[datetime | None, datetime | None]:
+    """An instant or an interval (`start/end`, either end open as `..` or empty) as
+    [start, end) bounds."""
+    try:
+        if "/" not in raw:
+            return _instant(raw.strip())
+        first, _, last = raw.partition("/")
+        first, last = first.strip(), last.strip()
+        start = None if first in ("", "..") else _instant(first)[0]
+        end = None if last in ("", "..") else _instant(last)[1]
+    except ValueError:
+        raise InvalidInput([Problem("datetime", "ogc_bad_datetime")]) from None
+    if start is not None and end is not None and start >= end:
+        raise InvalidInput([Problem("datetime", "ogc_bad_datetime")])
+    return start, end
+
+
+def items_query(parameters: Sequence[tuple[str, str]], collection: Collection) -> ItemsQuery:
+    """The items request's parameters, checked: InvalidInput names the first bad one."""
+    seen: dict[str, str] = {}
+    for name, value in parameters:
+        if name in seen:
+            raise InvalidInput([Problem(name, "ogc_repeated_parameter", {"name": name[:64]})])
+        seen[name] = value
+    source = collection.source
+    filters = []
+    for name, value in seen.items():
+        if name in STANDARD_PARAMETERS:
+            continue
+        if source.property(name) is None:
+            raise InvalidInput(
+                [Problem(name[:64], "ogc_unknown_parameter", {"name": _clean_text("", name[:64])})]
+            )
+        filters.append((name, _clean_text(name, value)))
+    limit = DEFAULT_LIMIT
+    if "limit" in seen:
+        limit = min(_integer("limit", seen["limit"], 1, None), MAX_LIMIT)
+    offset = _integer("offset", seen["offset"], 0, MAX_OFFSET) if "offset" in seen else 0
+    for name in ("bbox-crs", "crs"):
+        if name in seen and seen[name].strip() not in (CRS84, "[OGC:CRS84]"):
+            raise InvalidInput([Problem(name, "ogc_bad_crs", {"crs": CRS84})])
+    bbox = parse_bbox(seen["bbox"]) if "bbox" in seen else None
+    start = end = None
+    if "datetime" in seen:
+        if source.time is None:
+            raise InvalidInput([Problem("datetime", "ogc_no_time")])
+        start, end = parse_datetime(seen["datetime"])
+    return ItemsQuery(limit, offset, bbox, start, end, tuple(filters))
