@@ -290,15 +290,20 @@ CREATE TRIGGER cdf_lines_checks BEFORE INSERT ON cdf_lines
 -- Checked at commit: by then every line of the entry is in.
 CREATE FUNCTION cdf_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    entry_id bigint;
+    target bigint;
     total numeric;
     lines integer;
 BEGIN
-    entry_id := CASE WHEN TG_TABLE_NAME = 'cdf_entries' THEN NEW.id ELSE NEW.entry_id END;
+    -- Two statements: PL/pgSQL plans each when it runs (NEW has no entry_id on entries).
+    IF TG_TABLE_NAME = 'cdf_entries' THEN
+        target := NEW.id;
+    ELSE
+        target := NEW.entry_id;
+    END IF;
     SELECT coalesce(sum(amount), 0), count(*) INTO total, lines
-        FROM cdf_lines WHERE cdf_lines.entry_id = cdf_entry_balanced.entry_id;
+        FROM cdf_lines WHERE cdf_lines.entry_id = target;
     IF total <> 0 OR lines < 2 THEN
-        RAISE EXCEPTION 'cdf_unbalanced: entry % has % lines summing to %', entry_id, lines, total
+        RAISE EXCEPTION 'cdf_unbalanced: entry % has % lines summing to %', target, lines, total
             USING ERRCODE = 'P0001';
     END IF;
     RETURN NULL;

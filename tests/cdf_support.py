@@ -1,0 +1,110 @@
+"""Arranging a CDF for tests: a city of its own (one fund per city, so that each test module's
+reports count only its own books), its staff, a client per person."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from app.main import create_app
+from app.settings import Settings
+from tests.auth import bearer, make_token, make_user
+
+# A settlement square in central Vietnam (Tam Kỳ), inside its ward's square.
+WARD_WKT = "MULTIPOLYGON(((108.40 15.50,108.50 15.50,108.50 15.60,108.40 15.60,108.40 15.50)))"
+SETTLEMENT_WKT = "POLYGON((108.42 15.52,108.44 15.52,108.44 15.54,108.42 15.54,108.42 15.52))"
+
+
+def make_city(engine: Engine, slug: str, name: str | None = None) -> dict[str, int]:
+    """A city with one ward and one settlement; their ids."""
+    with engine.begin() as connection:
+        city_id = connection.execute(
+            text(
+                "INSERT INTO cities (slug, name) VALUES (:slug, :name) ON CONFLICT (slug) "
+                "DO UPDATE SET name = excluded.name RETURNING id"
+            ),
+            {"slug": slug, "name": name or slug},
+        ).scalar_one()
+        ward_id = connection.execute(
+            text(
+                "INSERT INTO wards (city_id, code, name, geom) VALUES (:city, 'W1', 'Phường Một', "
+                "ST_GeomFromText(:wkt, 4326)) ON CONFLICT (city_id, code) DO UPDATE "
+                "SET name = excluded.name RETURNING id"
+            ),
+            {"city": city_id, "wkt": WARD_WKT},
+        ).scalar_one()
+        settlement_id = connection.execute(
+            text(
+                "INSERT INTO settlements (city_id, ward_id, code, name, geom) VALUES (:city, "
+                ":ward, 'S1', 'Xóm Hòa Thuận Đông', ST_GeomFromText(:wkt, 4326)) "
+                "ON CONFLICT (city_id, code) DO UPDATE SET name = excluded.name RETURNING id"
+            ),
+            {"city": city_id, "ward": ward_id, "wkt": SETTLEMENT_WKT},
+        ).scalar_one()
+    return {"city": int(city_id), "ward": int(ward_id), "settlement": int(settlement_id)}
+
+
+def person(engine: Engine, username: str, grants: list[tuple[str, Any]], city: str) -> str:
+    """A person with roles in `city` and a token."""
+    return make_token(
+        engine, make_user(engine, username, grants, city=city), lifetime=timedelta(hours=6)
+    )
+
+
+def treasurer(engine: Engine, username: str, city_id: int, group_id: int) -> str:
+    """A treasurer (thủ quỹ) of one group, and their token."""
+    user_id = make_user(engine, username, [])
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO role_grants (user_id, role, city_id, cdf_group_id) "
+                "VALUES (:user, 'treasurer', :city, :group)"
+            ),
+            {"user": user_id, "city": city_id, "group": group_id},
+        )
+    return make_token(engine, user_id, lifetime=timedelta(hours=6))
+
+
+@dataclass
+class Clients:
+    """One in-process app, asked as different people."""
+
+    client: TestClient
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def as_(self, who: str) -> Any:
+        """Request helpers signed in as `who`."""
+        headers = bearer(self.tokens[who])
+        client = self.client
+
+        class Caller:
+            def get(self, url: str, **kw: Any) -> Any:
+                return client.get(url, headers={**headers, **kw.pop("headers", {})}, **kw)
+
+            def post(self, url: str, json: Any = None, **kw: Any) -> Any:
+                return client.post(
+                    url, json=json, headers={**headers, **kw.pop("headers", {})}, **kw
+                )
+
+        return Caller()
+
+
+@contextmanager
+def app_client(database_url: str, tmp: Path) -> Iterator[TestClient]:
+    """The app in-process with its lifespan running (nobody signed in by default)."""
+    settings = Settings(database_url=database_url, media_dir=tmp / "media")
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def uid() -> str:
+    """A fresh client id."""
+    return str(uuid.uuid4())
