@@ -705,6 +705,125 @@ MESSAGES: dict[str, dict[str, str]] = {
     "map_page.rank_in_ward": {"vi": "Hạng trong phường", "en": "Rank in ward"},
     "map_page.rank_in_city": {"vi": "Hạng trong thành phố", "en": "Rank in city"},
     "map_page.not_found": {"vi": "Không tìm thấy bản đồ", "en": "Map not found"},
+    # --- CDF upgrading projects (app/services/cdf_projects.py, the maps' project layer)
+    "cdf_project_not_found": {
+        "vi": "Không tìm thấy dự án số {id}.",
+        "en": "Project {id} was not found.",
+    },
+    "project_amount_not_integer": {
+        "vi": "Số tiền phải là số nguyên đồng (không có phần thập phân, không viết trong ngoặc "
+        "kép), ví dụ 15000000.",
+        "en": "An amount must be a whole number of đồng (no decimals, not in quotes), for "
+        "example 15000000.",
+    },
+    "project_amount_negative": {
+        "vi": "Số tiền không được âm.",
+        "en": "An amount cannot be negative.",
+    },
+    "project_amount_too_large": {
+        "vi": "Số tiền quá lớn (tối đa {max} đồng).",
+        "en": "The amount is too large (at most {max} đồng).",
+    },
+    "project_unknown_source": {
+        "vi": "Không có nguồn vốn '{value}'. Chọn một trong: {allowed}.",
+        "en": "There is no funding source '{value}'. Choose one of: {allowed}.",
+    },
+    "project_households_invalid": {
+        "vi": "Số hộ hưởng lợi phải là số nguyên từ 0 đến {max}.",
+        "en": "Households benefiting must be a whole number from 0 to {max}.",
+    },
+    "project_name_required": {
+        "vi": "Hãy đặt tên cho dự án.",
+        "en": "Give the project a name.",
+    },
+    "project_dates_order": {
+        "vi": "Ngày kết thúc phải sau ngày bắt đầu.",
+        "en": "The end date must not be before the start date.",
+    },
+    "project_settlement_unknown": {
+        "vi": "Thành phố này không có khu dân cư số {id}.",
+        "en": "This city has no settlement {id}.",
+    },
+    "project_geometry_type": {
+        "vi": "Vị trí phải là một điểm, một đường hoặc một vùng GeoJSON (Point, LineString, "
+        "Polygon) theo kinh độ, vĩ độ.",
+        "en": "The location must be a GeoJSON point, line or area (Point, LineString, "
+        "Polygon) in longitude, latitude.",
+    },
+    "project_geometry_invalid": {
+        "vi": "Hình vẽ của dự án không hợp lệ ({reason}).",
+        "en": "The project's shape is not valid ({reason}).",
+    },
+    "project_geometry_too_large": {
+        "vi": "Hình vẽ có quá nhiều điểm (tối đa {max}).",
+        "en": "The shape has too many points (at most {max}).",
+    },
+    "project_outside_vietnam": {
+        "vi": "Vị trí nằm ngoài Việt Nam: kiểm tra thứ tự kinh độ, vĩ độ.",
+        "en": "The location is outside Vietnam: check the order of longitude and latitude.",
+    },
+    "project_outside_ward": {
+        "vi": "Vị trí nằm ngoài phường/xã của khu dân cư {settlement}.",
+        "en": "The location is outside the ward of settlement {settlement}.",
+    },
+    "project_code_taken": {
+        "vi": "Thành phố đã có dự án mã '{value}'.",
+        "en": "The city already has a project with code '{value}'.",
+    },
+    "project_not_editable": {
+        "vi": "Chỉ sửa được: {allowed}.",
+        "en": "Only these may be changed: {allowed}.",
+    },
+    "cdf_project.kind.lane_paving": {"vi": "Lát ngõ, hẻm", "en": "Lane paving"},
+    "cdf_project.kind.drain": {"vi": "Mương thoát nước", "en": "Drain"},
+    "cdf_project.kind.water": {"vi": "Cấp nước", "en": "Water supply"},
+    "cdf_project.kind.toilets": {"vi": "Nhà vệ sinh", "en": "Toilets"},
+    "cdf_project.kind.community_centre": {
+        "vi": "Nhà sinh hoạt cộng đồng",
+        "en": "Community centre",
+    },
+    "cdf_project.kind.house_repair": {"vi": "Sửa chữa nhà", "en": "House repair"},
+    "cdf_project.status.proposed": {"vi": "Đề xuất", "en": "Proposed"},
+    "cdf_project.status.approved": {"vi": "Đã duyệt", "en": "Approved"},
+    "cdf_project.status.building": {"vi": "Đang thi công", "en": "Under way"},
+    "cdf_project.status.done": {"vi": "Hoàn thành", "en": "Done"},
+    "cdf_project.source.cdf_loan": {"vi": "Vốn vay Quỹ CDF", "en": "CDF loan"},
+    "cdf_project.source.grant": {"vi": "Tài trợ", "en": "Grant"},
+    "cdf_project.source.community": {"vi": "Cộng đồng đóng góp", "en": "Community contribution"},
+    "cdf_project.source.city": {"vi": "Thành phố hỗ trợ", "en": "City contribution"},
+    "cdf_project.layer": {"vi": "Dự án nâng cấp (Quỹ CDF)", "en": "Upgrading projects (CDF)"},
+    "cdf_project.legend": {
+        "vi": "Dự án nâng cấp, theo tình trạng",
+        "en": "Upgrading projects, by status",
+    },
+    "cdf_project.name": {"vi": "Dự án", "en": "Project"},
+    "cdf_project.kind": {"vi": "Loại", "en": "Kind"},
+    "cdf_project.status": {"vi": "Tình trạng", "en": "Status"},
+    "cdf_project.settlement": {"vi": "Khu dân cư", "en": "Settlement"},
+    "cdf_project.budget": {"vi": "Tổng vốn (đồng)", "en": "Budget (đồng)"},
+    "cdf_project.households": {"vi": "Số hộ hưởng lợi", "en": "Households benefiting"},
+    "cdf_project.leverage": {
+        "vi": "Vốn khác trên 1 đồng CDF",
+        "en": "Other money per CDF đồng",
+    },
+    "cdf_project.rank": {"vi": "Hạng ưu tiên của khu", "en": "Settlement's priority rank"},
+    "cdf_project.dates": {"vi": "Thời gian", "en": "Dates"},
+    "cdf_project.no_cdf_money": {"vi": "không vay CDF", "en": "no CDF money"},
+    "print_map.projects_title": {
+        "vi": "Dự án nâng cấp và mức ưu tiên của khu dân cư",
+        "en": "Upgrading projects and the settlements' priority",
+    },
+    "print_map.projects_symbol": {
+        "vi": "Dự án nâng cấp (số = dòng trong bảng; tô đen = hoàn thành)",
+        "en": "Upgrading project (number = table row; filled = done)",
+    },
+    "print_map.project_no": {"vi": "Số", "en": "No."},
+    "print_map.project_rank": {"vi": "Hạng ưu tiên", "en": "Priority rank"},
+    "print_map.project_leverage": {"vi": "Vốn khác / CDF", "en": "Other / CDF"},
+    "print_map.projects_more": {
+        "vi": "… và {count} dự án khác (xem danh sách trên máy).",
+        "en": "… and {count} more projects (see the list online).",
+    },
     "prints_busy": {
         "vi": "Máy chủ đang in nhiều bản đồ cùng lúc. Hãy thử lại sau ít giây.",
         "en": "The server is printing many maps at once. Try again in a few seconds.",

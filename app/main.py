@@ -15,6 +15,7 @@ from app.api import (
     attachments,
     auth,
     boundaries,
+    cdf_projects,
     collect,
     docs,
     exports,
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         boundaries,
         odk,
         ogc,
+        cdf_projects,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in
         # a layer that matches every route twice per request, which cost ~23 us of CPU per

@@ -109,3 +109,14 @@ def class_labels() -> list[str]:
     """Legend labels of the classes: '0-20', '20-40', ..."""
     lower = (0.0, *CLASS_BOUNDS[:-1])
     return [f"{low:.0f}–{high:.0f}" for low, high in zip(lower, CLASS_BOUNDS, strict=True)]
+
+
+# Upgrading projects (app/services/cdf_projects.py), by status: blues to green (done), apart
+# from the settlements' yellow-red classes. On paper every project is black: status reads
+# from the marker's fill (hollow until done) and the table beside the map.
+PROJECT_STATUS_COLOURS: tuple[tuple[str, str], ...] = (
+    ("proposed", "#9ecae1"),
+    ("approved", "#3182bd"),
+    ("building", "#756bb1"),
+    ("done", "#238b45"),
+)
