@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from app.geo import cdf_projects_print
 from app.geo.styles import (
     CLASS_COLOURS,
     CLASS_HATCHES,
@@ -57,6 +58,7 @@ class PrintInput:
     data_date: str | None = None
     language: str = "vi"
     printed_on: str = field(default_factory=lambda: date.today().isoformat())
+    projects: list[dict[str, Any]] = field(default_factory=list)  # cdf_projects_print
 
 
 def _t(data: PrintInput, key: str, **params: Any) -> str:
@@ -243,6 +245,8 @@ def _draw_map(ax: Any, data: PrintInput) -> None:
             zorder=5,
         )
 
+    if data.projects:
+        cdf_projects_print.draw_on_map(ax, data.projects, crs)
     halo = [effects.withStroke(linewidth=2.5, foreground="white")]
     if data.settlements:
         label_points = gpd.points_from_xy(
@@ -294,6 +298,8 @@ def _draw_legend(ax: Any, data: PrintInput) -> None:
             [0], [0], color="black", linestyle="--", linewidth=1.4, label=_t(data, "ward_boundary")
         )
     )
+    if data.projects:
+        handles += cdf_projects_print.legend_handles(data.language)
     first = ax.legend(
         handles=handles,
         title=title,
@@ -503,6 +509,8 @@ def _draw_page(
     """Everything on the page: title, map, legend, table, notes box, footer."""
     width, _ = paper_inches(size, orientation)
     layout = _layout(orientation)
+    if data.projects:
+        layout = cdf_projects_print.with_projects(layout, orientation)
     # Names of any length stay on the page.
     shown, title_size = fit_title(title, TITLE_SIZE[size], width * TITLE_WIDTH)
     figure.text(0.5, 0.975, shown, ha="center", va="top", fontsize=title_size, fontweight="bold")
@@ -518,6 +526,9 @@ def _draw_page(
     _draw_legend(figure.add_axes(_rect(layout["legend"])), data)
     _draw_table(figure.add_axes(_rect(layout["table"])), data, size, orientation)
     _draw_notes(figure.add_axes(_rect(layout["notes"])), data)
+    if data.projects:
+        table = figure.add_axes(_rect(layout["projects"]))
+        cdf_projects_print.draw_table(table, data.projects, data.language, orientation)
     footer_x, footer_y = layout["footer"]
     households = f"{data.households_total:,}".replace(",", ".")
     figure.text(

@@ -26,6 +26,7 @@ from app.geo.styles import (
     CLASS_COLOURS,
     NO_DATA_COLOUR,
     POINT_STYLES,
+    PROJECT_STATUS_COLOURS,
     class_colour,
     class_labels,
 )
@@ -62,6 +63,10 @@ class WebMapInput:
     shown_indicator: str = "tenure"
     point_titles: dict[str, str] = field(default_factory=dict)
     note: str | None = None  # shown under the title, e.g. when no settlement is mapped yet
+    # The CDF's upgrading projects (FeatureCollection; properties: name, colour, popup
+    # fields), None when there are none: then no layer and no legend entry.
+    projects: dict[str, Any] | None = None
+    project_popup_fields: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _t(key: str, language: str) -> str:
@@ -84,9 +89,17 @@ def legend_spec(data: WebMapInput) -> dict[str, Any]:
             "title": f"{_t('households', language)}: {style.title[language]}",
             "items": items,
         }
+    projects = {
+        "title": translate("cdf_project.legend", language),
+        "items": [
+            [colour, translate(f"cdf_project.status.{status}", language)]
+            for status, colour in PROJECT_STATUS_COLOURS
+        ],
+    }
     return {
         "priority": {"title": _t("priority", language), "items": priority_items},
         "indicators": indicators,
+        "projects": projects if data.projects else None,
         "note": _t("note", language),
     }
 
@@ -118,10 +131,16 @@ def page_data(data: WebMapInput) -> dict[str, Any]:
         "basemap": {"url": data.basemap_url, "attribution": data.basemap_attribution}
         if data.basemap_url
         else None,
-        "layers": {"settlements": _t("settlements", language), "wards": _t("wards", language)},
+        "layers": {
+            "settlements": _t("settlements", language),
+            "wards": _t("wards", language),
+            "projects": translate("cdf_project.layer", language),
+        },
         "wards": data.wards,
         "settlements": _coloured(data.settlements),
         "popupFields": [list(pair) for pair in data.popup_fields],
+        "projects": data.projects,
+        "projectPopupFields": [list(pair) for pair in data.project_popup_fields],
         "households": {
             "url": data.points_url,
             "shown": data.shown_indicator,

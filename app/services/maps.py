@@ -19,7 +19,7 @@ from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.geo.styles import POINT_STYLE_BY_KEY, POINT_STYLES
 from app.i18n import translate
-from app.services import indicators, places
+from app.services import cdf_projects, indicators, places
 from app.services.access import SYSTEM, Principal
 
 
@@ -113,6 +113,7 @@ async def _map_input(
     points_url: str,
     language: str,
     options: MapOptions,
+    reader: Principal | None = None,
 ) -> Any:
     from app.geo.web_map import WebMapInput
 
@@ -132,6 +133,9 @@ async def _map_input(
         max(w["east"] for w in wards),
         max(w["north"] for w in wards),
     )
+    rank = "rank_in_ward" if ward_id is not None else "rank_in_city"
+    ranks = {row["id"]: row.get(rank) for row in report["settlements"]}
+    projects = await cdf_projects.map_projects(engine, reader, city_id, ward_id, language, ranks)
     totals = report["totals"]
     subtitle = _t(
         "subtitle",
@@ -153,6 +157,8 @@ async def _map_input(
         static_url=options.static_url,
         basemap_url=options.basemap_url,
         basemap_attribution=options.basemap_attribution,
+        projects=cdf_projects.map_layer(projects),
+        project_popup_fields=cdf_projects.popup_fields(language),
     )
 
 
@@ -186,6 +192,7 @@ async def city_map_html(
         f"/maps/data/cities/{slug}/households.json{query}" if households else "",
         language,
         options,
+        reader,
     )
     return render_web_map(data, nonce)
 
@@ -230,6 +237,7 @@ async def ward_map_html(
         else "",
         language,
         options,
+        reader,
     )
     return render_web_map(data, nonce)
 
@@ -412,6 +420,11 @@ async def _ward_print(
         for shape in shapes["settlements"]
         if shape["id"] in rows
     ]
+    # Whoever may print the ward (its leader, the city's readers) may see all its projects.
+    ranks = {row["id"]: row.get("rank_in_ward") for row in report["settlements"]}
+    projects = await cdf_projects.map_projects(
+        engine, SYSTEM, ward["city_id"], ward_id, language, ranks
+    )
     data = PrintInput(
         ward_name=area["name"],
         city_name=area["city_name"],
@@ -426,5 +439,6 @@ async def _ward_print(
         households_total=report["totals"]["households"],
         data_date=report["data_date"],
         language=language,
+        projects=projects,
     )
     return await _in_thread(render_print_map, data, size, orientation, output)

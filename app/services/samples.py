@@ -14,6 +14,7 @@ from app.db.submissions import INSERT_MANY
 from app.forms.registry import FormRegistry
 from app.geo import sample_city
 from app.services.boundaries import ImportSummary, import_city
+from app.services.cdf_projects_sample import load_sample_projects
 from app.services.intake import prepare_submission
 from app.services.submissions import submission_row
 
@@ -77,6 +78,7 @@ def load_sample_city(
     upsert, surveys by id, accounts by username)."""
     summary = load_boundaries(connection, samples_dir)
     load_demo_accounts(connection, summary.city_id)
+    load_sample_projects(connection, summary.city_id)
     stored = connection.execute(
         text("SELECT count(*) FROM household_surveys WHERE city_id = :id AND form_id = :form"),
         {"id": summary.city_id, "form": sample_city.FORM_ID},

@@ -13,6 +13,7 @@
 
   var cache = {};
   var householdLayers = [];
+  var projectLayers = [];
 
   function decode(data) {
     var n = data.lon.length;
@@ -160,6 +161,12 @@
         container.removeChild(container.firstChild);
       }
       section(container, spec.priority.title, spec.priority.items, true);
+      var projectsShown = projectLayers.some(function (layer) {
+        return map.hasLayer(layer);
+      });
+      if (spec.projects && projectsShown) {
+        section(container, spec.projects.title, spec.projects.items, false);
+      }
       householdLayers.forEach(function (layer) {
         if (map.hasLayer(layer)) {
           var entry = spec.indicators[layer.options.indicatorKey];
@@ -309,6 +316,13 @@
     var overlays = {};
     overlays[escapeHtml(data.layers.settlements)] = settlements;
     overlays[escapeHtml(data.layers.wards)] = wards;
+    var projects = null;
+    if (data.projects && data.projects.features.length) {
+      // Above the household points (markerPane, 600), below popups and tooltips.
+      map.createPane("cdfProjects").style.zIndex = 640;
+      projects = projectLayer(data.projects, data.projectPopupFields).addTo(map);
+      overlays[escapeHtml(data.layers.projects)] = projects;
+    }
     var points = data.households;
     points.indicators.forEach(function (indicator) {
       var layer = householdLayer({
@@ -331,7 +345,46 @@
     L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
     title(map, data);
     legend(map, data.legend);
-    return { settlements: settlements, wards: wards };
+    return { settlements: settlements, wards: wards, projects: projects };
+  }
+
+  // The CDF's upgrading projects: points as circles, lanes and drains as lines, areas as
+  // outlined shapes, coloured by status; popups built from text nodes like the settlements'.
+  function projectLayer(collection, fields) {
+    var layer = L.geoJSON(collection, {
+      pane: "cdfProjects",
+      pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, { radius: 7, pane: "cdfProjects" });
+      },
+      style: function (feature) {
+        var colour = feature.properties.colour;
+        if (feature.geometry.type === "LineString") {
+          return { color: colour, weight: 5, opacity: 0.95 };
+        }
+        return {
+          color: "#08306b",
+          weight: 2,
+          fillColor: colour,
+          fillOpacity: feature.geometry.type === "Point" ? 0.95 : 0.45,
+        };
+      },
+      onEachFeature: function (feature, item) {
+        item.bindTooltip(
+          function () {
+            return tooltipContent(feature.properties);
+          },
+          { sticky: true }
+        );
+        item.bindPopup(
+          function () {
+            return popupContent(feature.properties, fields);
+          },
+          { minWidth: 240, maxWidth: 340, autoPanPaddingTopLeft: [10, 90] }
+        );
+      },
+    });
+    projectLayers.push(layer);
+    return layer;
   }
 
   window.CdfMap = {

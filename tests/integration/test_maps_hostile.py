@@ -196,6 +196,28 @@ def places(sync_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 @pytest.fixture(scope="module")
+def hostile_projects(places: dict[str, Any], sync_engine: Engine) -> dict[int, str]:
+    """An upgrading project in each hostile city's first settlement, named with its payload
+    (stored as a client could send it); ward id -> name."""
+    named = {}
+    with sync_engine.begin() as connection:
+        for index, city in enumerate(places["cities"]):
+            ward = city["wards"][0]
+            connection.execute(
+                text(
+                    "INSERT INTO cdf_projects (city_id, settlement_id, name, kind, status, "
+                    "budget_cdf_loan, budget_grant, geom) "
+                    "SELECT s.city_id, s.id, :name, 'drain', 'building', 3000000, 1000000, "
+                    "ST_PointOnSurface(s.geom) FROM settlements s "
+                    "WHERE s.ward_id = :ward ORDER BY s.code LIMIT 1"
+                ),
+                {"name": NAMES[index], "ward": ward["id"]},
+            )
+            named[ward["id"]] = NAMES[index]
+    return named  # removed with their cities
+
+
+@pytest.fixture(scope="module")
 def answer_labels(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """A forms directory with hostile answer labels, and those labels."""
     directory = tmp_path_factory.mktemp("hostile-forms") / "forms"
@@ -287,6 +309,7 @@ def test_hostile_names_on_map_pages(
     hostile_client: TestClient,
     places: dict[str, Any],
     answer_labels: tuple[Path, dict[str, Any]],
+    hostile_projects: dict[int, str],
     index: int,
     language: str,
 ) -> None:
@@ -304,6 +327,9 @@ def test_hostile_names_on_map_pages(
     check_data(data, [ward["name"]], ward["settlements"], labels)
     popups = [f["properties"] for f in data["settlements"]["features"]]
     assert all(p["ward"] == ward["name"] for p in popups)
+    projects = [f["properties"] for f in data["projects"]["features"]]
+    assert [p["name"] for p in projects] == [hostile_projects[ward["id"]]]
+    assert projects[0]["settlement"] in ward["settlements"]
 
 
 def pdf_words(tmp_path: Path, content: bytes) -> str:
@@ -336,6 +362,7 @@ def test_hostile_names_on_print_maps(
     hostile_client: TestClient,
     places: dict[str, Any],
     answer_labels: tuple[Path, dict[str, Any]],
+    hostile_projects: dict[int, str],
     index: int,
     tmp_path: Path,
 ) -> None:
@@ -352,6 +379,8 @@ def test_hostile_names_on_print_maps(
         assert flat(short(name, 40)) in words, name
     for label in answer_labels[1]["tenure"].values():  # the legend
         assert flat(short(label, 34)) in words, label
+    # The projects' table (portrait: names up to 36 characters).
+    assert flat(short(hostile_projects[ward["id"]], 36)) in words
     if "$" in city["city"] or "{" in city["city"]:
         png = hostile_client.get(f"/maps/wards/{ward['id']}.png?lang=en&size=A3")
         assert png.status_code == 200, png.text
