@@ -35,6 +35,7 @@ from app.api import (
 from app.api.compression import CompressSome
 from app.api.errors import add_exception_handlers
 from app.api.limits import BodySizeLimit
+from app.api.observe import RequestObserver
 from app.api.schemas import install_request_schemas
 from app.api.security import SecurityHeaders, origin_of
 from app.db.engine import make_batch_pool, make_engine, make_ingest_pool
@@ -43,6 +44,7 @@ from app.db.migrate import SchemaMismatch, verify_schema
 from app.forms.quality import load_quality_rules
 from app.forms.registry import FormsWatcher
 from app.services.auth import Authenticator, AuthPolicy, secret_problem
+from app.services.metrics import Metrics
 from app.settings import Settings, demo_secret, get_settings
 
 
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics()
     app.state.quality = load_quality_rules(settings.quality_rules_path)
     app.state.forms = FormsWatcher.start(settings.forms_dir, settings.forms_reload_seconds)
     add_exception_handlers(app)
@@ -169,5 +172,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         image_sources=[basemap] if basemap else [],
         trusted_origins=settings.trusted_origins,
     )
+    # Outermost: counts (and logs, a JSON line each) every request, the refused ones too.
+    request_log = settings.request_log if settings.request_log is not None else not settings.demo
+    app.add_middleware(RequestObserver, metrics=app.state.metrics, log_requests=request_log)
 
     return app

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         description="Session cookies only over HTTPS; by default when the request came over "
         "HTTPS (behind a proxy: run uvicorn with --proxy-headers).",
     )
+    request_log: bool | None = Field(
+        default=None,
+        description="One JSON line per request on stderr (method, route template, status, "
+        "duration; no query string, address or token); by default on outside demo mode.",
+    )
     var_dir: Path = REPO_ROOT / "var"
     # Printed maps are CPU-bound and each holds page-sized images while it draws: at most
     # this many at once per process, this many more waiting, beyond that 503 + Retry-After.

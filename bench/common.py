@@ -164,6 +164,7 @@ def uvicorn_server(
     if workers > 1:
         command += ["--workers", str(workers)]
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    env.setdefault("REQUEST_LOG", "false")  # quiet, as --no-access-log (app.api.observe)
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:

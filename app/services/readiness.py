@@ -1,0 +1,58 @@
+"""Use case: is this server ready for traffic? The database answers at the schema revision
+this code was written for, and the media directory takes a new file."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.migrate import database_revision, schema_problem
+
+log = logging.getLogger(__name__)
+DATABASE_SECONDS = 5.0
+
+
+def media_writable(media_dir: Path) -> bool:
+    """Whether a file can be created (then removed) in the media directory, made if missing,
+    as an upload would."""
+    try:
+        media_dir.mkdir(parents=True, exist_ok=True)
+        probe = media_dir / f".ready-{uuid.uuid4().hex}.part"
+        descriptor = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(descriptor, b"ok")
+        finally:
+            os.close(descriptor)
+            probe.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("readiness: the media directory is not writable: %r", exc)
+        return False
+    return True
+
+
+async def readiness(engine: AsyncEngine, media_dir: Path) -> tuple[bool, dict[str, Any]]:
+    """(ready, what was checked: database ok/unavailable/schema_mismatch, media ok/unwritable).
+
+    Reasons go to the log only: they name hosts, users, databases and paths.
+    """
+    checks: dict[str, Any] = {}
+    try:
+        revision = await asyncio.wait_for(database_revision(engine), DATABASE_SECONDS)
+    except Exception as exc:  # any failure to reach the database means not ready
+        log.warning("readiness: the database does not answer: %r", exc)
+        checks["database"] = "unavailable"
+    else:
+        problem = schema_problem(revision)
+        if problem is not None:
+            log.warning("readiness: %s", problem)
+        checks["database"] = "ok" if problem is None else "schema_mismatch"
+    writable = await asyncio.to_thread(media_writable, media_dir)
+    checks["media"] = "ok" if writable else "unwritable"
+    ready = all(value == "ok" for value in checks.values())
+    return ready, {"status": "ok" if ready else "unavailable", **checks}
