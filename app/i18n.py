@@ -1359,6 +1359,148 @@ TYPE_NAMES: dict[str, dict[str, str]] = {
     "list": {"vi": "một danh sách […]", "en": "a list […]"},
 }
 
+# The CDF's books (app/services/cdf_*.py): savings groups, loans, the journal.
+MESSAGES.update(
+    {
+        "cdf_group_not_found": {
+            "vi": "Không tìm thấy nhóm tiết kiệm.",
+            "en": "Savings group not found.",
+        },
+        "cdf_settlement_not_found": {
+            "vi": "Không tìm thấy khu dân cư {id} trong thành phố này.",
+            "en": "Settlement {id} was not found in this city.",
+        },
+        "cdf_survey_not_found": {
+            "vi": "Không tìm thấy phiếu khảo sát hộ này trong thành phố.",
+            "en": "This household survey was not found in the city.",
+        },
+        "cdf_member_code_taken": {
+            "vi": "Nhóm đã có thành viên mã '{value}'.",
+            "en": "The group already has a member with code '{value}'.",
+        },
+        "cdf_product_code_taken": {
+            "vi": "Quỹ đã có sản phẩm vay mã '{value}'.",
+            "en": "The fund already has a loan product with code '{value}'.",
+        },
+        "cdf_loan_not_found": {"vi": "Không tìm thấy khoản vay.", "en": "Loan not found."},
+        "cdf_product_not_found": {
+            "vi": "Không tìm thấy sản phẩm vay của quỹ này.",
+            "en": "Loan product not found in this fund.",
+        },
+        "cdf_member_not_found": {
+            "vi": "Không tìm thấy thành viên trong nhóm này.",
+            "en": "Member not found in this group.",
+        },
+        "cdf_meeting_not_found": {
+            "vi": "Không tìm thấy buổi họp.",
+            "en": "Meeting not found.",
+        },
+        "cdf_entry_not_found": {
+            "vi": "Không tìm thấy bút toán.",
+            "en": "Journal entry not found.",
+        },
+        "cdf_above_product_max": {
+            "vi": "Số tiền vay vượt mức tối đa của sản phẩm ({max} đồng).",
+            "en": "The loan is above the product's maximum ({max} đồng).",
+        },
+        "cdf_savings_precondition": {
+            "vi": "Nhóm chưa đủ tiết kiệm để vay: cần ít nhất {needed} đồng, hiện có {saved} đồng.",
+            "en": "The group has not saved enough for this loan: it needs at least {needed} "
+            "đồng and has {saved} đồng.",
+        },
+        "cdf_client_id_reused": {
+            "vi": "Mã giao dịch {client_id} đã được dùng cho một giao dịch khác.",
+            "en": "Record id {client_id} was already used for a different record.",
+        },
+        "cdf_loan_wrong_status": {
+            "vi": "Khoản vay đang ở trạng thái '{status}': không làm được việc này.",
+            "en": "The loan is '{status}': this cannot be done now.",
+        },
+        "cdf_maker_checker": {
+            "vi": "Người lập hồ sơ vay không được tự duyệt: cần một cán bộ khác duyệt.",
+            "en": "Whoever recorded a loan application may not approve it: another staff "
+            "member must.",
+        },
+        "cdf_date_before_application": {
+            "vi": "Ngày giải ngân trước ngày nộp hồ sơ vay.",
+            "en": "The disbursement date is before the application date.",
+        },
+        "cdf_date_before_disbursement": {
+            "vi": "Ngày trả nợ trước ngày giải ngân.",
+            "en": "The repayment date is before the disbursement date.",
+        },
+        "cdf_repayment_exceeds_owed": {
+            "vi": "Số tiền trả lớn hơn số còn nợ ({owed} đồng cả gốc và lãi).",
+            "en": "The repayment is more than what is owed ({owed} đồng, principal and interest).",
+        },
+        "cdf_period_closed": {
+            "vi": "Ngày này thuộc kỳ sổ sách đã khóa ({start} đến {end}).",
+            "en": "This date lies in a closed period of the books ({start} to {end}).",
+        },
+        "cdf_period_closed_now": {
+            "vi": "Kỳ sổ sách của ngày này vừa bị khóa.",
+            "en": "The period of this date has just been closed.",
+        },
+        "cdf_period_not_past": {
+            "vi": "Chỉ khóa được một kỳ đã qua (ngày kết thúc trước hôm nay).",
+            "en": "Only a past period can be closed (ending before today).",
+        },
+        "cdf_unbalanced": {
+            "vi": "Bút toán không cân (tổng nợ và có phải bằng nhau).",
+            "en": "The entry does not balance (debits must equal credits).",
+        },
+        "cdf_posted_immutable": {
+            "vi": "Bút toán đã ghi sổ không được sửa hay xóa: hãy ghi bút toán đảo.",
+            "en": "A posted entry is never changed or deleted: post a reversal.",
+        },
+        "cdf_withdrawal_exceeds_savings": {
+            "vi": "Số tiền rút lớn hơn tiết kiệm của thành viên ({saved} đồng).",
+            "en": "The withdrawal is more than the member's savings ({saved} đồng).",
+        },
+        "cdf_too_many_records": {
+            "vi": "Quá nhiều dòng một lần (tối đa {max}).",
+            "en": "Too many records at once (at most {max}).",
+        },
+        "cdf_meeting_closed": {
+            "vi": "Buổi họp đã kết thúc: không ghi thêm được.",
+            "en": "The meeting is closed: nothing more can be recorded in it.",
+        },
+        "cdf_difference_needs_note": {
+            "vi": "Tiền đếm được lệch sổ {difference} đồng: hãy ghi chú lý do.",
+            "en": "The cash counted differs from the books by {difference} đồng: add a note.",
+        },
+        "cdf_cannot_reverse": {
+            "vi": "Không đảo được bút toán loại '{kind}' (hoặc bút toán đã được đảo).",
+            "en": "An entry of kind '{kind}' cannot be reversed (or it was reversed already).",
+        },
+        "cdf_amount_not_whole": {
+            "vi": "Số tiền phải là số đồng nguyên, không có phần thập phân.",
+            "en": "The amount must be whole đồng, without decimals.",
+        },
+        "cdf_amount_negative": {
+            "vi": "Số tiền không được âm.",
+            "en": "The amount cannot be negative.",
+        },
+        "cdf_amount_zero": {
+            "vi": "Số tiền phải lớn hơn 0.",
+            "en": "The amount must be more than 0.",
+        },
+        "cdf_amount_too_large": {
+            "vi": "Số tiền quá lớn (tối đa {max} đồng).",
+            "en": "The amount is too large (at most {max} đồng).",
+        },
+        "cdf_out_of_range": {
+            "vi": "Phải là số nguyên từ {low} đến {high}.",
+            "en": "Must be a whole number from {low} to {high}.",
+        },
+        "cdf_invalid_date": {
+            "vi": "Ngày không hợp lệ (định dạng YYYY-MM-DD, ví dụ 2026-12-03).",
+            "en": "Not a valid date (YYYY-MM-DD, for example 2026-12-03).",
+        },
+        "cdf_report.city": {"vi": "Thành phố", "en": "City"},
+    }
+)
+
 
 def pick_language(requested: str | None) -> str:
     """Choose vi or en from a ?lang= value or an Accept-Language header."""

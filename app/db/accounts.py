@@ -19,8 +19,8 @@ _PRINCIPAL_BY_TOKEN = """
 SELECT t.id AS token_id, t.kind, u.id AS user_id, u.username, u.display_name,
        coalesce(
          (SELECT json_agg(json_build_object(
-                   'role', g.role, 'city_id', g.city_id, 'ward_id', g.ward_id, 'city', c.slug)
-                   ORDER BY g.id)
+                   'role', g.role, 'city_id', g.city_id, 'ward_id', g.ward_id, 'city', c.slug,
+                   'cdf_group_id', g.cdf_group_id) ORDER BY g.id)
           FROM role_grants g LEFT JOIN cities c ON c.id = g.city_id
           WHERE g.user_id = u.id), '[]') AS grants
 FROM auth_tokens t JOIN users u ON u.id = t.user_id

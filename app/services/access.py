@@ -34,6 +34,7 @@ class Grant:
     city_id: int | None = None
     ward_id: int | None = None
     city: str | None = None  # the city's slug, for display
+    cdf_group_id: int | None = None  # a treasurer's savings group (app.services.cdf_access)
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ class Principal:
             "display_name": self.display_name,
             "roles": [
                 {"role": g.role, "city": g.city, "city_id": g.city_id, "ward_id": g.ward_id}
+                | ({"cdf_group_id": g.cdf_group_id} if g.cdf_group_id else {})
                 for g in self.grants
             ],
         }
@@ -172,7 +174,13 @@ class Principal:
 def grants_from_rows(rows: Iterable[dict[str, Any]]) -> tuple[Grant, ...]:
     """Grants from database rows (role, city_id, ward_id, city)."""
     return tuple(
-        Grant(row["role"], row.get("city_id"), row.get("ward_id"), row.get("city"))
+        Grant(
+            row["role"],
+            row.get("city_id"),
+            row.get("ward_id"),
+            row.get("city"),
+            row.get("cdf_group_id"),
+        )
         for row in rows
         if row.get("role")
     )

@@ -1,0 +1,153 @@
+"""Reading what a client sends to the CDF's books: money in whole đồng, dates, ids, choices.
+
+Each reader appends a Problem (a message code of app/i18n.py) for a bad value and returns
+None, so that one answer names every bad field. Pure: no database, no HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import date
+from typing import Any
+
+import orjson
+
+from app.errors import InvalidInput, Problem
+
+# A trillion đồng: more than any CDF holds; larger numbers are typing mistakes.
+MAX_MONEY = 10**12
+
+
+class Reader:
+    """Reads the fields of one JSON object, collecting problems."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.problems: list[Problem] = []
+
+    def check(self) -> None:
+        """Raise InvalidInput when any field was bad."""
+        if self.problems:
+            raise InvalidInput(self.problems)
+
+    def fail(self, field: str, code: str, **params: Any) -> None:
+        """Note a problem with a field."""
+        self.problems.append(Problem(field, code, params))
+
+    def money(self, field: str, required: bool = True, allow_zero: bool = False) -> int | None:
+        """A positive amount in whole đồng (VND has no minor unit)."""
+        raw = self.body.get(field)
+        if raw is None:
+            if required:
+                self.fail(field, "missing")
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            self.fail(field, "not_integer")
+            return None
+        if isinstance(raw, float):
+            self.fail(field, "cdf_amount_not_whole")
+            return None
+        if raw < 0:
+            self.fail(field, "cdf_amount_negative")
+            return None
+        if raw == 0 and not allow_zero:
+            self.fail(field, "cdf_amount_zero")
+            return None
+        if raw > MAX_MONEY:
+            self.fail(field, "cdf_amount_too_large", max=MAX_MONEY)
+            return None
+        return raw
+
+    def integer(
+        self, field: str, required: bool = True, low: int = 1, high: int = 2**31 - 1
+    ) -> int | None:
+        """A whole number within [low, high]."""
+        raw = self.body.get(field)
+        if raw is None:
+            if required:
+                self.fail(field, "missing")
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            self.fail(field, "not_integer")
+            return None
+        if not low <= raw <= high:
+            self.fail(field, "cdf_out_of_range", low=low, high=high)
+            return None
+        return raw
+
+    def text(
+        self, field: str, required: bool = True, max_length: int = 200, default: str = ""
+    ) -> str | None:
+        """Text, stripped; required text may not be blank."""
+        raw = self.body.get(field)
+        if raw is None:
+            if required:
+                self.fail(field, "missing")
+                return None
+            return default
+        if not isinstance(raw, str):
+            self.fail(field, "not_text")
+            return None
+        value = raw.strip()
+        if required and not value:
+            self.fail(field, "missing")
+            return None
+        if len(value) > max_length:
+            self.fail(field, "text_too_long", max=max_length)
+            return None
+        return value
+
+    def day(self, field: str, required: bool = True) -> date | None:
+        """A date, YYYY-MM-DD."""
+        raw = self.body.get(field)
+        if raw is None:
+            if required:
+                self.fail(field, "missing")
+            return None
+        try:
+            if not isinstance(raw, str) or len(raw) != 10:
+                raise ValueError(raw)
+            value = date.fromisoformat(raw)
+        except ValueError:
+            self.fail(field, "cdf_invalid_date")
+            return None
+        if not 1990 <= value.year <= 2100:
+            self.fail(field, "cdf_invalid_date")
+            return None
+        return value
+
+    def client_id(self, field: str = "client_id") -> uuid.UUID | None:
+        """The id a client gives a record: a resend with it posts nothing twice."""
+        raw = self.body.get(field)
+        if raw is None:
+            self.fail(field, "missing")
+            return None
+        try:
+            if not isinstance(raw, str):
+                raise ValueError(raw)
+            return uuid.UUID(raw)
+        except ValueError:
+            self.fail(field, "invalid_uuid")
+            return None
+
+    def choice(
+        self, field: str, allowed: tuple[str, ...], required: bool = True, default: str = ""
+    ) -> str | None:
+        """One of the allowed codes."""
+        raw = self.body.get(field)
+        if raw is None:
+            if required:
+                self.fail(field, "missing")
+                return None
+            return default
+        if not isinstance(raw, str) or raw not in allowed:
+            self.fail(field, "invalid_choice", value=str(raw)[:40], allowed=", ".join(allowed))
+            return None
+        return raw
+
+
+def request_hash(kind: str, body: dict[str, Any]) -> str:
+    """What a resend must match to be the same record (sha256 of its canonical JSON)."""
+    canonical = orjson.dumps({"kind": kind, "body": body}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()

@@ -1,0 +1,325 @@
+"""Use cases: loans, from application to the last repayment.
+
+- apply: CDF staff or the group's treasurer records an application (the maker); the group
+  must hold the product's savings precondition (savings >= min_savings_bp of the loan).
+- approve / reject: CDF staff other than the maker (the checker); both kept on the loan.
+- disburse: CDF staff; the schedule is made (app/services/cdf_schedule.py) and the money
+  leaves the fund: Dr loans receivable (the borrower), Cr fund cash.
+- repay: staff or the group's treasurer; the amount is allocated in the CDF's order
+  (cdf_schedule.allocate): Dr group cash, Cr loans receivable (principal, per installment),
+  Cr interest income (interest, per installment). The loan closes when nothing is owed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.db import cdf_books as books
+from app.db import cdf_ledger as ledger
+from app.db.cdf_ledger import Line
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from app.services import cdf_access as cdf
+from app.services.access import Principal, require
+from app.services.cdf_books import city_for, group_for, schedule_out, today
+from app.services.cdf_input import Reader, request_hash
+from app.services.cdf_posting import post_once, refuse_closed, transaction
+from app.services.cdf_schedule import Outstanding, allocate, schedule
+
+
+async def _loan_for(
+    connection: AsyncConnection, user: Principal, loan_id: int, post: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A loan and its group, both locked when posting (group first, then loan: one order
+    for every use case, so two postings never deadlock)."""
+    loan = await books.loan_by_id(connection, loan_id)
+    require(loan is not None, "cdf_loan_not_found")
+    assert loan is not None
+    group = await group_for(connection, user, loan["group_id"], post=post, lock=post)
+    if post:
+        loan = await books.loan_by_id(connection, loan_id, lock=True)
+        assert loan is not None
+    return loan, group
+
+
+def _ceil_share(amount: int, basis_points: int) -> int:
+    return -(-amount * basis_points // 10_000)
+
+
+async def apply(
+    engine: AsyncEngine, user: Principal, city_slug: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Record a loan application (idempotent on its client id)."""
+    reader = Reader(body)
+    client_id = reader.client_id()
+    group_id = reader.integer("group_id")
+    member_id = reader.integer("member_id", required=False)
+    product_id = reader.integer("product_id")
+    principal = reader.money("principal")
+    applied_on = reader.day("date", required=False)
+    purpose = reader.text("purpose", required=False, max_length=500)
+    reader.check()
+    assert client_id and group_id and product_id and principal
+    async with engine.begin() as connection:
+        city = await city_for(connection, user, city_slug)
+        earlier = await books.loan_by_client_id(connection, client_id)
+        if earlier is not None:
+            same = (earlier["group_id"], earlier["member_id"], earlier["principal"]) == (
+                group_id,
+                member_id,
+                principal,
+            )
+            if not same or earlier["city_id"] != city["id"]:
+                raise Conflict("cdf_client_id_reused", client_id=str(client_id))
+            return {"outcome": "duplicate", "loan": earlier}
+        group = await group_for(connection, user, group_id, post=True, lock=True)
+        if group["city_id"] != city["id"]:
+            raise NotFound("cdf_group_not_found")
+        product = await books.product_by_id(connection, product_id)
+        if product is None or product["fund_id"] != group["fund_id"]:
+            raise NotFound("cdf_product_not_found")
+        if member_id is not None:
+            member = await books.member_by_id(connection, member_id)
+            if member is None or member["group_id"] != group_id:
+                raise NotFound("cdf_member_not_found")
+        if product["max_principal"] and principal > product["max_principal"]:
+            raise InvalidInput(
+                [Problem("principal", "cdf_above_product_max", {"max": product["max_principal"]})]
+            )
+        saved = sum(m["savings"] for m in await books.members_of(connection, group_id))
+        needed = _ceil_share(principal, product["min_savings_bp"])
+        if saved < needed:
+            raise InvalidInput(
+                [
+                    Problem(
+                        "principal", "cdf_savings_precondition", {"needed": needed, "saved": saved}
+                    )
+                ]
+            )
+        loan_id = await books.insert_loan(
+            connection,
+            {
+                "client_id": client_id,
+                "fund_id": group["fund_id"],
+                "group_id": group_id,
+                "member_id": member_id,
+                "product_id": product_id,
+                "principal": principal,
+                "rate_bp": product["rate_bp"],
+                "rate_period": product["rate_period"],
+                "term_installments": product["term_installments"],
+                "frequency": product["frequency"],
+                "method": product["method"],
+                "purpose": purpose or "",
+                "applied_on": applied_on or today(),
+                "applied_by": user.user_id,
+            },
+        )
+        if loan_id is None:
+            raise Conflict("cdf_client_id_reused", client_id=str(client_id))
+        loan = await books.loan_by_id(connection, loan_id)
+    return {"outcome": "created", "loan": loan}
+
+
+async def decide(
+    engine: AsyncEngine, user: Principal, loan_id: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Approve or reject an application: CDF staff who did not record it."""
+    reader = Reader(body)
+    decision = reader.choice("decision", ("approved", "rejected"))
+    reader.check()
+    async with engine.begin() as connection:
+        loan, group = await _loan_for(connection, user, loan_id, post=True)
+        if not cdf.is_staff(user, group["city_id"]):
+            raise Forbidden("not_allowed")
+        if loan["status"] == decision:
+            return {"outcome": "duplicate", "loan": loan}
+        if loan["status"] != "applied":
+            raise Conflict("cdf_loan_wrong_status", status=loan["status"])
+        if loan["applied_by"] == user.user_id:
+            raise Forbidden("cdf_maker_checker")
+        await books.set_loan(
+            connection,
+            loan_id,
+            status=decision,
+            approved_by=user.user_id,
+            approved_at=datetime.now(UTC),
+        )
+        updated = await books.loan_by_id(connection, loan_id)
+    return {"outcome": "created", "loan": updated}
+
+
+async def disburse(
+    engine: AsyncEngine, user: Principal, loan_id: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Pay an approved loan out: its schedule is made and the entry posted."""
+    reader = Reader(body)
+    client_id = reader.client_id()
+    day = reader.day("date")
+    reader.check()
+    assert client_id and day
+    digest = request_hash("disbursement", {"loan": loan_id, "date": str(day)})
+    async with transaction(engine) as connection:
+        loan, group = await _loan_for(connection, user, loan_id, post=True)
+        if not cdf.is_staff(user, group["city_id"]):
+            raise Forbidden("not_allowed")
+        if loan["status"] != "approved":
+            earlier = await ledger.entry_by_client_id(connection, client_id)
+            if earlier is not None and earlier["request_hash"] == digest:
+                return {"outcome": "duplicate", "entry_id": earlier["id"], "loan": loan}
+            raise Conflict("cdf_loan_wrong_status", status=loan["status"])
+        if day < loan["applied_on"]:
+            raise InvalidInput([Problem("date", "cdf_date_before_application")])
+        await refuse_closed(connection, group["fund_id"], day)
+        rows = schedule(
+            loan["principal"],
+            loan["rate_bp"],
+            loan["rate_period"],
+            loan["term_installments"],
+            loan["frequency"],
+            loan["method"],
+            day,
+        )
+        await books.insert_installments(
+            connection, loan_id, [(i.seq, i.due_on, i.principal, i.interest) for i in rows]
+        )
+        receivable = await books.account(
+            connection,
+            group["fund_id"],
+            "loans_receivable",
+            group_id=group["id"],
+            member_id=loan["member_id"],
+        )
+        fund_cash = await books.account(connection, group["fund_id"], "fund_cash")
+        result = await post_once(
+            connection,
+            fund_id=group["fund_id"],
+            client_id=client_id,
+            request_hash=digest,
+            entry_date=day,
+            kind="disbursement",
+            lines=[
+                Line(receivable, loan["principal"], loan_id),
+                Line(fund_cash, -loan["principal"], loan_id),
+            ],
+            user_id=user.user_id,
+            group_id=group["id"],
+            member_id=loan["member_id"],
+            loan_id=loan_id,
+        )
+        await books.set_loan(
+            connection, loan_id, status="disbursed", disbursed_on=day, disbursed_by=user.user_id
+        )
+        updated = await books.loan_by_id(connection, loan_id)
+    return {**result, "loan": updated}
+
+
+def owed_of(rows: list[dict[str, Any]]) -> list[Outstanding]:
+    """What is still owed on each installment, from the journal's payments."""
+    return [
+        Outstanding(
+            r["seq"],
+            r["due_on"],
+            r["principal_due"] - r["principal_paid"],
+            r["interest_due"] - r["interest_paid"],
+        )
+        for r in rows
+    ]
+
+
+async def repay_in(
+    connection: AsyncConnection,
+    user: Principal,
+    loan_id: int,
+    client_id: Any,
+    amount: int,
+    day: Any,
+    meeting_id: Any = None,
+) -> dict[str, Any]:
+    """Post a repayment inside the caller's transaction (a meeting's records use it too)."""
+    loan, group = await _loan_for(connection, user, loan_id, post=True)
+    digest = request_hash("repayment", {"loan": loan_id, "amount": amount, "date": str(day)})
+    earlier = await ledger.entry_by_client_id(connection, client_id)
+    if earlier is not None:
+        if earlier["request_hash"] != digest:
+            raise Conflict("cdf_client_id_reused", client_id=str(client_id))
+        return {"outcome": "duplicate", "entry_id": earlier["id"], "client_id": str(client_id)}
+    if loan["status"] != "disbursed":
+        raise Conflict("cdf_loan_wrong_status", status=loan["status"])
+    if day < loan["disbursed_on"]:
+        raise InvalidInput([Problem("date", "cdf_date_before_disbursement")])
+    owed = owed_of(await books.installments(connection, loan_id))
+    total = sum(o.principal + o.interest for o in owed)
+    if amount > total:
+        raise InvalidInput([Problem("amount", "cdf_repayment_exceeds_owed", {"owed": total})])
+    parts = allocate(amount, owed, day)
+    fund_id = group["fund_id"]
+    receivable = await books.account(
+        connection, fund_id, "loans_receivable", group_id=group["id"], member_id=loan["member_id"]
+    )
+    interest = await books.account(connection, fund_id, "interest_income")
+    cash = await books.account(connection, fund_id, "group_cash", group_id=group["id"])
+    lines = [Line(cash, amount, loan_id)]
+    for part in parts:
+        target = receivable if part.component == "principal" else interest
+        lines.append(Line(target, -part.amount, loan_id, part.seq, part.component))
+    result = await post_once(
+        connection,
+        fund_id=fund_id,
+        client_id=client_id,
+        request_hash=digest,
+        entry_date=day,
+        kind="repayment",
+        lines=lines,
+        user_id=user.user_id,
+        group_id=group["id"],
+        member_id=loan["member_id"],
+        loan_id=loan_id,
+        meeting_id=meeting_id,
+    )
+    if amount == total:
+        await books.set_loan(connection, loan_id, status="closed")
+    result["allocation"] = [
+        {"seq": p.seq, "component": p.component, "amount": p.amount} for p in parts
+    ]
+    return result
+
+
+async def repay(
+    engine: AsyncEngine, user: Principal, loan_id: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    """A repayment of a loan (idempotent on its client id)."""
+    reader = Reader(body)
+    client_id = reader.client_id()
+    amount = reader.money("amount")
+    day = reader.day("date")
+    reader.check()
+    async with transaction(engine) as connection:
+        return await repay_in(connection, user, loan_id, client_id, amount or 0, day)
+
+
+async def get_loan(engine: AsyncEngine, user: Principal, loan_id: int) -> dict[str, Any]:
+    """A loan with its schedule (paid and overdue per installment)."""
+    async with engine.connect() as connection:
+        loan, _group = await _loan_for(connection, user, loan_id)
+        rows = await books.installments(connection, loan_id)
+    return {**loan, "schedule": schedule_out(rows, today()) if rows else None}
+
+
+async def list_loans(
+    engine: AsyncEngine, user: Principal, city_slug: str, status: str | None
+) -> dict[str, Any]:
+    """The city's loans this person may see."""
+    async with engine.connect() as connection:
+        city = await city_for(connection, user, city_slug)
+        if city["fund_id"] is None:
+            return {"city": city["slug"], "loans": []}
+        whole, ids, wards = cdf.readable_groups_filter(user, city["id"])
+        group_ids = None
+        if not whole:
+            visible = await books.list_groups(connection, city["fund_id"], False, ids, wards)
+            group_ids = [g["id"] for g in visible]
+        loans = await books.loans_of_fund(connection, city["fund_id"], group_ids, status)
+    return {"city": city["slug"], "loans": loans}

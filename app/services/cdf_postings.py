@@ -1,0 +1,400 @@
+"""Use cases: money in and out of a group and the fund, meetings, reversals, closed periods.
+
+Entries posted (debit +, credit -):
+- capital received: Dr fund cash, Cr capital (by source);
+- savings (mua cổ phần): Dr group cash, Cr the member's savings;
+- withdrawal: Dr the member's savings, Cr group cash (never more than the member saved);
+- mutual aid (quỹ tương trợ): Dr group cash, Cr the group's mutual-aid fund;
+- fine: Dr group cash, Cr the group's fines;
+- meeting close: the cash counted against the ledger's group cash; a difference is posted
+  (Dr/Cr group cash, Cr/Dr cash over/short) with the treasurer's note, never hidden;
+- reversal: the original's lines negated, pointing to it (`reverses_id`).
+Every record is idempotent on its client id (app/services/cdf_posting.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.db import cdf_books as books
+from app.db import cdf_ledger as ledger
+from app.db.cdf_ledger import Line
+from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Problem
+from app.services import cdf_access as cdf
+from app.services.access import Principal, require
+from app.services.cdf_books import city_for, group_for, today
+from app.services.cdf_input import Reader, request_hash
+from app.services.cdf_loans import repay_in
+from app.services.cdf_posting import post_once, refuse_closed, transaction
+
+GROUP_KINDS = ("savings", "withdrawal", "mutual_aid", "fine")
+SOURCES = ("seed_grant", "city_budget", "donor", "interest_earned", "other")
+MEETING_KINDS = (*GROUP_KINDS, "repayment")
+MAX_RECORDS = 500
+
+
+async def receive_capital(
+    engine: AsyncEngine, user: Principal, city_slug: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Capital received by the fund from a source (CDF staff)."""
+    reader = Reader(body)
+    client_id = reader.client_id()
+    source = reader.choice("source", SOURCES)
+    amount = reader.money("amount")
+    day = reader.day("date")
+    memo = reader.text("memo", required=False, max_length=500)
+    reader.check()
+    assert client_id and source and amount and day
+    async with transaction(engine) as connection:
+        city = await city_for(connection, user, city_slug)
+        if not cdf.is_staff(user, city["id"]):
+            raise Forbidden("not_allowed")
+        fund_id = await books.ensure_fund(connection, city["id"], f"CDF {city['name']}")
+        cash = await books.account(connection, fund_id, "fund_cash")
+        capital = await books.account(connection, fund_id, "capital", source=source)
+        return await post_once(
+            connection,
+            fund_id=fund_id,
+            client_id=client_id,
+            request_hash=request_hash("capital", {**body, "city": city["id"]}),
+            entry_date=day,
+            kind="capital",
+            lines=[Line(cash, amount), Line(capital, -amount)],
+            user_id=user.user_id,
+            memo=memo or "",
+        )
+
+
+async def _group_record(
+    connection: AsyncConnection,
+    user: Principal,
+    group: dict[str, Any],
+    record: dict[str, Any],
+    meeting: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One savings, withdrawal, mutual-aid or fine record of a locked group."""
+    reader = Reader(record)
+    client_id = reader.client_id()
+    kind = reader.choice("kind", GROUP_KINDS)
+    amount = reader.money("amount")
+    member_id = reader.integer("member_id", required=kind in ("savings", "withdrawal"))
+    day = meeting["held_on"] if meeting else reader.day("date")
+    memo = reader.text("memo", required=False, max_length=500)
+    reader.check()
+    assert client_id and kind and amount and day
+    fund_id, group_id = group["fund_id"], group["id"]
+    digest = request_hash(kind, {**record, "group": group_id, "date": str(day)})
+    earlier = await ledger.entry_by_client_id(connection, client_id)
+    if earlier is not None:
+        if earlier["request_hash"] != digest:
+            raise Conflict("cdf_client_id_reused", client_id=str(client_id))
+        return {"outcome": "duplicate", "entry_id": earlier["id"], "client_id": str(client_id)}
+    if member_id is not None:
+        member = await books.member_by_id(connection, member_id)
+        if member is None or member["group_id"] != group_id:
+            raise NotFound("cdf_member_not_found")
+    cash = await books.account(connection, fund_id, "group_cash", group_id=group_id)
+    if kind in ("savings", "withdrawal"):
+        other = await books.account(
+            connection, fund_id, "savings", group_id=group_id, member_id=member_id
+        )
+        if kind == "withdrawal":
+            saved = -await ledger.balance(connection, other)
+            if amount > saved:
+                raise InvalidInput(
+                    [Problem("amount", "cdf_withdrawal_exceeds_savings", {"saved": saved})]
+                )
+    else:
+        other = await books.account(
+            connection,
+            fund_id,
+            "mutual_aid" if kind == "mutual_aid" else "fine_income",
+            group_id=group_id,
+        )
+    sign = -1 if kind == "withdrawal" else 1
+    return await post_once(
+        connection,
+        fund_id=fund_id,
+        client_id=client_id,
+        request_hash=digest,
+        entry_date=day,
+        kind=kind,
+        lines=[Line(cash, sign * amount), Line(other, -sign * amount)],
+        user_id=user.user_id,
+        memo=memo or "",
+        group_id=group_id,
+        member_id=member_id,
+        meeting_id=meeting["id"] if meeting else None,
+    )
+
+
+async def group_transaction(
+    engine: AsyncEngine, user: Principal, group_id: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Savings, a withdrawal, mutual aid or a fine for a group (staff or its treasurer)."""
+    async with transaction(engine) as connection:
+        group = await group_for(connection, user, group_id, post=True, lock=True)
+        return await _group_record(connection, user, group, body)
+
+
+# --- meetings -------------------------------------------------------------------------------
+
+
+async def open_meeting(
+    engine: AsyncEngine, user: Principal, group_id: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Open a meeting (its id made by the phone: a resend opens nothing twice)."""
+    reader = Reader(body)
+    meeting_id = reader.client_id("id")
+    day = reader.day("date")
+    reader.check()
+    assert meeting_id and day
+    async with engine.begin() as connection:
+        group = await group_for(connection, user, group_id, post=True, lock=True)
+        await refuse_closed(connection, group["fund_id"], day)
+        created = await ledger.open_meeting(connection, meeting_id, group_id, day, user.user_id)
+        meeting = await ledger.meeting_by_id(connection, meeting_id)
+    assert meeting is not None
+    if not created and (meeting["group_id"], meeting["held_on"]) != (group_id, day):
+        raise Conflict("cdf_client_id_reused", client_id=str(meeting_id))
+    return {"outcome": "created" if created else "duplicate", "meeting": meeting}
+
+
+async def _meeting_for(
+    connection: AsyncConnection, user: Principal, meeting_id: uuid.UUID
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    meeting = await ledger.meeting_by_id(connection, meeting_id)
+    require(meeting is not None, "cdf_meeting_not_found")
+    assert meeting is not None
+    group = await group_for(connection, user, meeting["group_id"], post=True, lock=True)
+    meeting = await ledger.meeting_by_id(connection, meeting_id, lock=True)
+    assert meeting is not None
+    return meeting, group
+
+
+async def record(
+    engine: AsyncEngine, user: Principal, meeting_id: uuid.UUID, body: dict[str, Any]
+) -> dict[str, Any]:
+    """A meeting's records (savings, withdrawals, mutual aid, fines, repayments), each
+    posted on its own with its outcome: one bad record never holds up the others."""
+    records = body.get("records")
+    if not isinstance(records, list) or not records:
+        raise InvalidInput([Problem("records", "wrong_type", {"expected": "list"})])
+    if len(records) > MAX_RECORDS:
+        raise InvalidInput([Problem("records", "cdf_too_many_records", {"max": MAX_RECORDS})])
+    outcomes = []
+    for index, item in enumerate(records):
+        try:
+            if not isinstance(item, dict):
+                raise InvalidInput([Problem("", "wrong_type", {"expected": "object"})])
+            outcome = await _meeting_record(engine, user, meeting_id, item)
+        except (InvalidInput, Conflict, NotFound) as exc:
+            if isinstance(exc, NotFound) and exc.message_code == "cdf_meeting_not_found":
+                raise
+            outcome = _failure(exc)
+        outcomes.append({"index": index, **outcome})
+    return {"meeting_id": str(meeting_id), "results": outcomes}
+
+
+def _failure(exc: DomainError) -> dict[str, Any]:
+    if isinstance(exc, InvalidInput):
+        return {"outcome": "invalid", "problems": exc.problems}
+    return {"outcome": "conflict" if isinstance(exc, Conflict) else "not_found", "error": exc}
+
+
+async def _meeting_record(
+    engine: AsyncEngine, user: Principal, meeting_id: uuid.UUID, item: dict[str, Any]
+) -> dict[str, Any]:
+    async with transaction(engine) as connection:
+        meeting, group = await _meeting_for(connection, user, meeting_id)
+        if item.get("kind") == "repayment":
+            reader = Reader(item)
+            client_id = reader.client_id()
+            loan_id = reader.integer("loan_id")
+            amount = reader.money("amount")
+            reader.check()
+            assert loan_id and amount
+            loan = await books.loan_by_id(connection, loan_id)
+            if loan is None or loan["group_id"] != group["id"]:
+                raise NotFound("cdf_loan_not_found")
+            earlier = await ledger.entry_by_client_id(connection, client_id) if client_id else None
+            if meeting["status"] != "open" and earlier is None:
+                raise Conflict("cdf_meeting_closed")
+            return await repay_in(
+                connection, user, loan_id, client_id, amount, meeting["held_on"], meeting["id"]
+            )
+        if meeting["status"] != "open":
+            client = Reader(item).client_id()
+            if client is None or await ledger.entry_by_client_id(connection, client) is None:
+                raise Conflict("cdf_meeting_closed")
+        return await _group_record(connection, user, group, item, meeting)
+
+
+async def close_meeting(
+    engine: AsyncEngine, user: Principal, meeting_id: uuid.UUID, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Count the cash: the difference with the ledger's cash is posted with a note."""
+    reader = Reader(body)
+    counted = reader.money("cash_counted", allow_zero=True)
+    attendance = reader.integer("attendance", required=False, low=0, high=10_000)
+    note = reader.text("note", required=False, max_length=1000)
+    reader.check()
+    assert counted is not None
+    async with transaction(engine) as connection:
+        meeting, group = await _meeting_for(connection, user, meeting_id)
+        if meeting["status"] == "closed":
+            if meeting["cash_counted"] == counted:
+                return {"outcome": "duplicate", "meeting": meeting}
+            raise Conflict("cdf_meeting_closed")
+        fund_id, group_id = group["fund_id"], group["id"]
+        cash = await books.account(connection, fund_id, "group_cash", group_id=group_id)
+        in_ledger = await ledger.balance(connection, cash)
+        difference = counted - in_ledger
+        if difference and not note:
+            raise InvalidInput(
+                [Problem("note", "cdf_difference_needs_note", {"difference": difference})]
+            )
+        entry = None
+        if difference:
+            over_short = await books.account(
+                connection, fund_id, "cash_over_short", group_id=group_id
+            )
+            entry = await post_once(
+                connection,
+                fund_id=fund_id,
+                client_id=uuid.uuid5(meeting_id, "cash-difference"),
+                request_hash=request_hash("cash_difference", {"counted": counted}),
+                entry_date=meeting["held_on"],
+                kind="cash_difference",
+                lines=[Line(cash, difference), Line(over_short, -difference)],
+                user_id=user.user_id,
+                memo=note or "",
+                group_id=group_id,
+                meeting_id=meeting_id,
+            )
+        await ledger.close_meeting(
+            connection,
+            meeting_id,
+            attendance=attendance,
+            cash_counted=counted,
+            cash_in_ledger=in_ledger,
+            note=note or "",
+            user=user.user_id,
+        )
+        closed = await ledger.meeting_by_id(connection, meeting_id)
+    return {"outcome": "created", "meeting": closed, "difference": difference, "entry": entry}
+
+
+async def get_meeting(
+    engine: AsyncEngine, user: Principal, meeting_id: uuid.UUID
+) -> dict[str, Any]:
+    """A meeting."""
+    async with engine.connect() as connection:
+        meeting = await ledger.meeting_by_id(connection, meeting_id)
+        require(meeting is not None, "cdf_meeting_not_found")
+        assert meeting is not None
+        await group_for(connection, user, meeting["group_id"])
+    return meeting
+
+
+# --- reversals and periods ------------------------------------------------------------------
+
+
+async def reverse(
+    engine: AsyncEngine, user: Principal, entry_id: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Correct a posted entry by a reversing entry pointing to it (CDF staff). A loan's
+    disbursement is not reversed here (its schedule stands): reverse its repayments."""
+    reader = Reader(body)
+    client_id = reader.client_id()
+    day = reader.day("date", required=False)
+    memo = reader.text("memo", required=True, max_length=500)
+    reader.check()
+    assert client_id
+    async with transaction(engine) as connection:
+        entry = await ledger.entry_by_id(connection, entry_id)
+        require(entry is not None, "cdf_entry_not_found")
+        assert entry is not None
+        if entry["group_id"] is not None:
+            group = await group_for(connection, user, entry["group_id"], post=True, lock=True)
+            city_id = group["city_id"]
+        else:
+            city_id = await _fund_city(connection, entry["fund_id"])
+            require(user.can_see_city(city_id), "cdf_entry_not_found")
+        if not cdf.is_staff(user, city_id):
+            raise Forbidden("not_allowed")
+        digest = request_hash("reversal", {"entry": entry_id, "memo": memo})
+        earlier = await ledger.entry_by_client_id(connection, client_id)
+        if earlier is not None:
+            if earlier["request_hash"] != digest:
+                raise Conflict("cdf_client_id_reused", client_id=str(client_id))
+            return {"outcome": "duplicate", "entry_id": earlier["id"]}
+        if entry["kind"] in ("reversal", "disbursement") or entry["reversed_by"] is not None:
+            raise Conflict("cdf_cannot_reverse", kind=entry["kind"])
+        if entry["loan_id"] is not None:
+            await books.loan_by_id(connection, entry["loan_id"], lock=True)
+        lines = [
+            Line(
+                line["account_id"],
+                -line["amount"],
+                line["loan_id"],
+                line["installment_seq"],
+                line["component"],
+            )
+            for line in entry["lines"]
+        ]
+        result = await post_once(
+            connection,
+            fund_id=entry["fund_id"],
+            client_id=client_id,
+            request_hash=digest,
+            entry_date=day or today(),
+            kind="reversal",
+            lines=lines,
+            user_id=user.user_id,
+            memo=memo or "",
+            group_id=entry["group_id"],
+            member_id=entry["member_id"],
+            loan_id=entry["loan_id"],
+            reverses_id=entry_id,
+        )
+        if entry["kind"] == "repayment" and entry["loan_id"] is not None:
+            loan = await books.loan_by_id(connection, entry["loan_id"])
+            if loan is not None and loan["status"] == "closed":
+                await books.set_loan(connection, entry["loan_id"], status="disbursed")
+    return result
+
+
+async def _fund_city(connection: AsyncConnection, fund_id: int) -> int:
+    return int(
+        (
+            await connection.execute(
+                text("SELECT city_id FROM cdf_funds WHERE id = :id"), {"id": fund_id}
+            )
+        ).scalar_one()
+    )
+
+
+async def close_period(
+    engine: AsyncEngine, user: Principal, city_slug: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Close a period of the fund's books: no entry dated inside it is accepted after."""
+    reader = Reader(body)
+    starts_on = reader.day("starts_on")
+    ends_on = reader.day("ends_on")
+    reader.check()
+    assert starts_on and ends_on
+    if ends_on < starts_on or ends_on >= today():
+        raise InvalidInput([Problem("ends_on", "cdf_period_not_past")])
+    async with engine.begin() as connection:
+        city = await city_for(connection, user, city_slug)
+        if not cdf.is_staff(user, city["id"]) or city["fund_id"] is None:
+            raise Forbidden("not_allowed")
+        period_id = await ledger.close_period(
+            connection, city["fund_id"], starts_on, ends_on, user.user_id
+        )
+    return {"id": period_id, "starts_on": starts_on, "ends_on": ends_on}

@@ -1,0 +1,230 @@
+"""Use case: a CDF's report and the national one, computed from the journal.
+
+Figures (amounts in đồng; ratios between 0 and 1, rounded to 4 places, null when their
+denominator is 0):
+- savings_balance: members' savings (credit balance of the savings accounts);
+- members, groups: members active on the day, groups founded by then;
+- loans_outstanding: principal still owed (balance of the loans-receivable accounts);
+- par1/par30/par60/par90 (portfolio at risk): outstanding principal of loans whose oldest
+  unpaid installment is at least 1 / more than 30 / 60 / 90 days late, ÷ loans_outstanding
+  (balances, not counts);
+- on_time_repayment_rate: what was paid by its due date (entries not reversed) on the
+  installments that fell due in the period ÷ what fell due in the period (default period:
+  the 12 months up to the day);
+- collection_rate: everything collected on installments due by the day ÷ what fell due by
+  then (cumulative, late payments included: it flatters; read it beside the on-time rate);
+- aging: overdue principal by days late of each installment (1-30, 31-60, 61-90, >90);
+- capital_by_source: capital received, by source;
+- times_revolved: cumulative principal lent ÷ capital received (all sources);
+- loan_fund_utilisation: loans_outstanding ÷ savings_balance (the issue's lent ÷ saved).
+Totals of the national report are sums of the cities' amounts, with ratios worked out from
+those sums (never an average of ratios).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import cdf_reports as queries
+from app.i18n import translate
+from app.services import cdf_access as cdf
+from app.services.access import Principal, require
+from app.services.cdf_books import city_for, today
+from app.services.cdf_schedule import add_months
+from app.services.spreadsheet import csv_writer
+
+SOURCES = ("seed_grant", "city_budget", "donor", "interest_earned", "other")
+AMOUNTS = (
+    "savings_balance",
+    "members",
+    "groups",
+    "active_loans",
+    "loans_outstanding",
+    "lent_to_date",
+    "capital_total",
+    "fund_cash",
+    "interest_income",
+    "mutual_aid",
+    "due_in_period",
+    "on_time_in_period",
+    "due_to_date",
+    "collected_to_date",
+)
+AGING = ("aging_1_30", "aging_31_60", "aging_61_90", "aging_over_90")
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    """A share rounded to 4 places for display (null when nothing to divide by)."""
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def _empty() -> dict[str, Any]:
+    return {
+        **dict.fromkeys(AMOUNTS, 0),
+        **dict.fromkeys(AGING, 0),
+        "at_risk": {"1": 0, "30": 0, "60": 0, "90": 0},
+        "capital": dict.fromkeys(SOURCES, 0),
+    }
+
+
+def _sums(raw: dict[str, list[dict[str, Any]]]) -> dict[int, dict[str, Any]]:
+    sums: dict[int, dict[str, Any]] = {}
+
+    def of(fund_id: int) -> dict[str, Any]:
+        return sums.setdefault(fund_id, _empty())
+
+    for row in raw["balances"]:
+        figures, total = of(row["fund_id"]), int(row["total"])
+        kind = row["kind"]
+        if kind == "savings":
+            figures["savings_balance"] += -total
+        elif kind == "loans_receivable":
+            figures["loans_outstanding"] += total
+        elif kind == "capital":
+            figures["capital"][row["source"]] += -total
+            figures["capital_total"] += -total
+        elif kind == "fund_cash":
+            figures["fund_cash"] += total
+        elif kind == "interest_income":
+            figures["interest_income"] += -total
+        elif kind == "mutual_aid":
+            figures["mutual_aid"] += -total
+    for row in raw["lent"]:
+        of(row["fund_id"])["lent_to_date"] = int(row["lent"])
+    for row in raw["counts"]:
+        figures = of(row["fund_id"])
+        figures["groups"], figures["members"] = int(row["groups"]), int(row["members"])
+    for row in raw["arrears"]:
+        figures = of(row["fund_id"])
+        figures["active_loans"] = int(row["active_loans"] or 0)
+        for days in ("1", "30", "60", "90"):
+            figures["at_risk"][days] = int(row[f"at_risk_{days}"] or 0)
+        for name in ("due_in_period", "on_time_in_period", "due_to_date", "collected_to_date"):
+            figures[name] = int(row[name] or 0)
+        for name in AGING:
+            figures[name] = int(row[name] or 0)
+    return sums
+
+
+def _report(figures: dict[str, Any]) -> dict[str, Any]:
+    """The published shape of one fund's (or the nation's) sums."""
+    outstanding, at_risk = figures["loans_outstanding"], figures["at_risk"]
+    return {
+        "savings_balance": figures["savings_balance"],
+        "members": figures["members"],
+        "groups": figures["groups"],
+        "active_loans": figures["active_loans"],
+        "loans_outstanding": outstanding,
+        "par1": ratio(figures["at_risk"]["1"], outstanding),
+        "par30": ratio(figures["at_risk"]["30"], outstanding),
+        "par60": ratio(figures["at_risk"]["60"], outstanding),
+        "par90": ratio(figures["at_risk"]["90"], outstanding),
+        "portfolio_at_risk": {f"over_{days}": amount for days, amount in at_risk.items()},
+        "on_time_repayment_rate": ratio(figures["on_time_in_period"], figures["due_in_period"]),
+        "collection_rate": ratio(figures["collected_to_date"], figures["due_to_date"]),
+        "due_in_period": figures["due_in_period"],
+        "paid_on_time_in_period": figures["on_time_in_period"],
+        "due_to_date": figures["due_to_date"],
+        "collected_to_date": figures["collected_to_date"],
+        "aging": {
+            "1_30": figures["aging_1_30"],
+            "31_60": figures["aging_31_60"],
+            "61_90": figures["aging_61_90"],
+            "over_90": figures["aging_over_90"],
+        },
+        "capital_by_source": dict(figures["capital"]),
+        "capital_total": figures["capital_total"],
+        "lent_to_date": figures["lent_to_date"],
+        "times_revolved": ratio(figures["lent_to_date"], figures["capital_total"]),
+        "loan_fund_utilisation": ratio(outstanding, figures["savings_balance"]),
+        "fund_cash": figures["fund_cash"],
+        "interest_income": figures["interest_income"],
+        "mutual_aid_balance": figures["mutual_aid"],
+    }
+
+
+def _add(total: dict[str, Any], one: dict[str, Any]) -> None:
+    for key, value in one.items():
+        if isinstance(value, dict):
+            _add(total[key], value)
+        else:
+            total[key] += value
+
+
+async def _build(
+    engine: AsyncEngine, city_ids: list[int] | None, as_of: date, start: date
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    async with engine.connect() as connection:
+        funds = await queries.funds(connection, city_ids)
+        raw = await queries.figures(connection, [f["fund_id"] for f in funds], as_of, start)
+    sums = _sums(raw)
+    total = _empty()
+    cities = []
+    for fund in funds:
+        figures = sums.get(fund["fund_id"], _empty())
+        _add(total, figures)
+        cities.append({"city": fund["city"], "city_name": fund["city_name"], **_report(figures)})
+    return cities, _report(total)
+
+
+def _period(as_of: date | None, start: date | None) -> tuple[date, date]:
+    as_of = as_of or today()
+    return as_of, start or add_months(as_of, -12)
+
+
+async def city_report(
+    engine: AsyncEngine,
+    user: Principal,
+    city_slug: str,
+    as_of: date | None = None,
+    start: date | None = None,
+) -> dict[str, Any]:
+    """One city's CDF figures (its CDF staff, admins and planners)."""
+    as_of, start = _period(as_of, start)
+    async with engine.connect() as connection:
+        city = await city_for(connection, user, city_slug)
+    require(cdf.can_read_city_books(user, city["id"]), "unknown_city", city=city_slug)
+    _cities, total = await _build(engine, [city["id"]], as_of, start)
+    return {"city": city["slug"], "as_of": as_of, "period_start": start, **total}
+
+
+async def national_report(
+    engine: AsyncEngine, user: Principal, as_of: date | None = None, start: date | None = None
+) -> dict[str, Any]:
+    """Every city's figures and the totals: for whom may read every city's books (national
+    admins); anyone else sees the cities they may read."""
+    as_of, start = _period(as_of, start)
+    city_ids = None
+    if not user.is_national_admin:
+        city_ids = sorted(c for c in user.cities_anywhere() if cdf.can_read_city_books(user, c))
+    cities, total = await _build(engine, city_ids, as_of, start)
+    return {"as_of": as_of, "period_start": start, "total": total, "cities": cities}
+
+
+def _flat(report: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for key, value in report.items():
+        if isinstance(value, dict):
+            rows += _flat(value, f"{prefix}{key}.")
+        elif key not in ("city", "city_name", "as_of", "period_start"):
+            rows.append((prefix + key, value))
+    return rows
+
+
+def report_csv(rows: list[dict[str, Any]], language: str) -> bytes:
+    """Reports as CSV (one line per city, a column per figure; UTF-8 with BOM for Excel);
+    city names never run as formulas."""
+    buffer = io.StringIO()
+    writer = csv_writer(buffer)
+    names = [name for name, _ in _flat(rows[0])] if rows else []
+    writer.writerow([translate("cdf_report.city", language), *names])
+    for row in rows:
+        values = dict(_flat(row))
+        writer.writerow(
+            [row.get("city_name") or row.get("city") or "", *(values[n] for n in names)]
+        )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

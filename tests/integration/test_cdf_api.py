@@ -1,0 +1,468 @@
+"""The CDF's books through the API: a group from registration to its statement, loans from
+application (maker) and approval (checker) to the last repayment, a meeting with its cash
+count, reversals, closed periods, and every client mistake a 4xx in Vietnamese and English."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.cdf_support import Clients, app_client, make_city, person, treasurer, uid
+
+CITY = "cdf-api-town"
+
+
+@pytest.fixture(scope="module")
+def cdf(
+    database_url: str, sync_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    ids = make_city(sync_engine, CITY, "Thành phố Hòa Thuận")
+    tokens = {
+        "maker": person(sync_engine, "cdf-api-maker", [("cdf_staff", ("city", CITY))], CITY),
+        "checker": person(sync_engine, "cdf-api-checker", [("cdf_staff", ("city", CITY))], CITY),
+        "planner": person(sync_engine, "cdf-api-planner", [("planner", ("city", CITY))], CITY),
+    }
+    with app_client(database_url, tmp_path_factory.mktemp("cdf-api")) as client:
+        clients = Clients(client, tokens)
+        staff = clients.as_("maker")
+        group = staff.post(
+            f"/api/v1/cdf/{CITY}/groups",
+            json={
+                "name": "Nhóm tiết kiệm Hòa Thuận Đông",
+                "settlement_id": ids["settlement"],
+                "founded_on": "2024-01-15",
+                "meeting_frequency": "monthly",
+                "share_value": 50_000,
+                "rules": "Mỗi tháng góp 1-5 cổ phần.",
+            },
+        )
+        assert group.status_code == 201, group.text
+        group_id = group.json()["id"]
+        tokens["treasurer"] = treasurer(sync_engine, "cdf-api-treasurer", ids["city"], group_id)
+        members = []
+        for number in range(1, 4):
+            member = staff.post(
+                f"/api/v1/cdf/groups/{group_id}/members",
+                json={
+                    "code": f"TV-{number:02}",
+                    "name": f"Nguyễn Thị {number}",
+                    "joined_on": "2024-01-15",
+                },
+            )
+            assert member.status_code == 201, member.text
+            members.append(member.json()["id"])
+        product = staff.post(
+            f"/api/v1/cdf/{CITY}/products",
+            json={
+                "code": "SXKD",
+                "name": "Vay sản xuất kinh doanh",
+                "kind": "income",
+                "rate_bp": 100,
+                "rate_period": "month",
+                "term_installments": 10,
+                "frequency": "monthly",
+                "method": "flat",
+                "min_savings_bp": 1000,
+                "max_principal": 15_000_000,
+            },
+        )
+        assert product.status_code == 201, product.text
+        capital = staff.post(
+            f"/api/v1/cdf/{CITY}/capital",
+            json={
+                "client_id": uid(),
+                "source": "seed_grant",
+                "amount": 100_000_000,
+                "date": "2024-01-02",
+            },
+        )
+        assert capital.status_code == 201, capital.text
+        yield {
+            "clients": clients,
+            "group": group_id,
+            "members": members,
+            "product": product.json()["id"],
+            **ids,
+        }
+
+
+def _save(
+    cdf: dict[str, Any], amount: int, member: int, day: str = "2024-02-15", who: str = "treasurer"
+) -> Any:
+    return (
+        cdf["clients"]
+        .as_(who)
+        .post(
+            f"/api/v1/cdf/groups/{cdf['group']}/transactions",
+            json={
+                "client_id": uid(),
+                "kind": "savings",
+                "amount": amount,
+                "member_id": member,
+                "date": day,
+            },
+        )
+    )
+
+
+def _loan(
+    cdf: dict[str, Any], principal: int, who: str = "maker", member: int | None = None
+) -> Any:
+    return (
+        cdf["clients"]
+        .as_(who)
+        .post(
+            f"/api/v1/cdf/{CITY}/loans",
+            json={
+                "client_id": uid(),
+                "group_id": cdf["group"],
+                "member_id": member if member is not None else cdf["members"][0],
+                "product_id": cdf["product"],
+                "principal": principal,
+                "date": "2024-03-01",
+            },
+        )
+    )
+
+
+def _messages(response: Any) -> list[str]:
+    body = response.json()
+    return [e["code"] for e in body["errors"]] or [body["code"]]
+
+
+def test_a_loan_from_application_to_its_last_repayment(cdf: dict[str, Any]) -> None:
+    staff, checker = cdf["clients"].as_("maker"), cdf["clients"].as_("checker")
+    assert _save(cdf, 400_000, cdf["members"][0]).status_code == 201
+    assert _save(cdf, 300_000, cdf["members"][1]).status_code == 201
+
+    # 10 % of 5,000,000 = 500,000 saved: enough (700,000). 10,000,000 needs 1,000,000: refused.
+    refused = _loan(cdf, 10_000_000)
+    assert refused.status_code == 422 and _messages(refused) == ["cdf_savings_precondition"]
+    assert "tiết kiệm" in refused.json()["errors"][0]["message"]
+    applied = _loan(cdf, 5_000_000)
+    assert applied.status_code == 201, applied.text
+    loan = applied.json()["loan"]
+    assert loan["status"] == "applied"
+
+    # Maker-checker: the maker cannot approve; another staff member can; both are kept.
+    own = staff.post(f"/api/v1/cdf/loans/{loan['id']}/decision", json={"decision": "approved"})
+    assert own.status_code == 403 and own.json()["code"] == "cdf_maker_checker"
+    english = staff.post(
+        f"/api/v1/cdf/loans/{loan['id']}/decision?lang=en", json={"decision": "approved"}
+    )
+    assert "may not approve" in english.json()["detail"]
+    approved = checker.post(
+        f"/api/v1/cdf/loans/{loan['id']}/decision", json={"decision": "approved"}
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["loan"]["approved_by"] != approved.json()["loan"]["applied_by"]
+
+    disbursed = checker.post(
+        f"/api/v1/cdf/loans/{loan['id']}/disbursement",
+        json={"client_id": uid(), "date": "2024-03-05"},
+    )
+    assert disbursed.status_code == 201, disbursed.text
+    detail = staff.get(f"/api/v1/cdf/loans/{loan['id']}").json()
+    installments = detail["schedule"]["installments"]
+    assert len(installments) == 10
+    assert sum(i["principal_due"] for i in installments) == 5_000_000
+    assert {i["interest_due"] for i in installments} == {50_000}
+
+    treasurer = cdf["clients"].as_("treasurer")
+    repayment = {"client_id": uid(), "amount": 550_000, "date": "2024-04-05"}
+    first = treasurer.post(f"/api/v1/cdf/loans/{loan['id']}/repayments", json=repayment)
+    assert first.status_code == 201, first.text
+    assert first.json()["allocation"] == [
+        {"seq": 1, "component": "interest", "amount": 50_000},
+        {"seq": 1, "component": "principal", "amount": 500_000},
+    ]
+    again = treasurer.post(f"/api/v1/cdf/loans/{loan['id']}/repayments", json=repayment)
+    assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
+    assert again.json()["entry_id"] == first.json()["entry_id"]
+    reused = treasurer.post(
+        f"/api/v1/cdf/loans/{loan['id']}/repayments", json={**repayment, "amount": 10_000}
+    )
+    assert reused.status_code == 409 and reused.json()["code"] == "cdf_client_id_reused"
+
+    # More than is owed (4,950,000 left: 4,500,000 principal + 450,000 interest).
+    too_much = treasurer.post(
+        f"/api/v1/cdf/loans/{loan['id']}/repayments?lang=en",
+        json={"client_id": uid(), "amount": 4_950_001, "date": "2024-05-05"},
+    )
+    assert too_much.status_code == 422 and _messages(too_much) == ["cdf_repayment_exceeds_owed"]
+    assert "4950000" in too_much.json()["errors"][0]["message"]
+    rest = treasurer.post(
+        f"/api/v1/cdf/loans/{loan['id']}/repayments",
+        json={"client_id": uid(), "amount": 4_950_000, "date": "2024-05-05"},
+    )
+    assert rest.status_code == 201, rest.text
+    assert staff.get(f"/api/v1/cdf/loans/{loan['id']}").json()["status"] == "closed"
+
+
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [
+        (1000.5, "cdf_amount_not_whole"),
+        (1000.0, "cdf_amount_not_whole"),
+        (-5000, "cdf_amount_negative"),
+        (0, "cdf_amount_zero"),
+        ("50000", "not_integer"),
+        (True, "not_integer"),
+        (10**13, "cdf_amount_too_large"),
+        (None, "missing"),
+    ],
+)
+def test_bad_amounts_are_refused_naming_the_field(
+    cdf: dict[str, Any], amount: Any, code: str
+) -> None:
+    for language, word in (("vi", None), ("en", None)):
+        response = (
+            cdf["clients"]
+            .as_("treasurer")
+            .post(
+                f"/api/v1/cdf/groups/{cdf['group']}/transactions?lang={language}",
+                json={
+                    "client_id": uid(),
+                    "kind": "savings",
+                    "amount": amount,
+                    "member_id": cdf["members"][0],
+                    "date": "2024-02-15",
+                },
+            )
+        )
+        assert response.status_code == 422, response.text
+        error = response.json()["errors"][0]
+        assert (error["field"], error["code"]) == ("amount", code)
+        assert error["message"] and error["message"] != code
+        del word
+
+
+def test_withdrawals_never_exceed_savings_and_meetings_count_the_cash(cdf: dict[str, Any]) -> None:
+    treasurer = cdf["clients"].as_("treasurer")
+    member = cdf["members"][2]
+    meeting_id = str(uuid.uuid4())
+    opened = treasurer.post(
+        f"/api/v1/cdf/groups/{cdf['group']}/meetings", json={"id": meeting_id, "date": "2024-06-15"}
+    )
+    assert opened.status_code == 201, opened.text
+    assert (
+        treasurer.post(
+            f"/api/v1/cdf/groups/{cdf['group']}/meetings",
+            json={"id": meeting_id, "date": "2024-06-15"},
+        ).json()["outcome"]
+        == "duplicate"
+    )
+    records = [
+        {"client_id": uid(), "kind": "savings", "amount": 100_000, "member_id": member},
+        {"client_id": uid(), "kind": "mutual_aid", "amount": 20_000, "member_id": member},
+        {"client_id": uid(), "kind": "fine", "amount": 5_000, "member_id": member},
+        {"client_id": uid(), "kind": "withdrawal", "amount": 999_999_999, "member_id": member},
+        {"client_id": uid(), "kind": "savings", "amount": 12.5, "member_id": member},
+    ]
+    sent = treasurer.post(f"/api/v1/cdf/meetings/{meeting_id}/records", json={"records": records})
+    assert sent.status_code == 200, sent.text
+    outcomes = [r["outcome"] for r in sent.json()["results"]]
+    assert outcomes == ["created", "created", "created", "invalid", "invalid"]
+    assert sent.json()["results"][3]["problems"][0]["code"] == "cdf_withdrawal_exceeds_savings"
+    resent = treasurer.post(
+        f"/api/v1/cdf/meetings/{meeting_id}/records", json={"records": records[:3]}
+    )
+    assert [r["outcome"] for r in resent.json()["results"]] == ["duplicate"] * 3
+
+    statement = treasurer.get(f"/api/v1/cdf/groups/{cdf['group']}").json()
+    cash = statement["balances"]["cash"]
+    # 5,000 đồng short in the box: refused without a note, posted with one.
+    no_note = treasurer.post(
+        f"/api/v1/cdf/meetings/{meeting_id}/close", json={"cash_counted": cash - 5000}
+    )
+    assert no_note.status_code == 422 and _messages(no_note) == ["cdf_difference_needs_note"]
+    closed = treasurer.post(
+        f"/api/v1/cdf/meetings/{meeting_id}/close",
+        json={
+            "cash_counted": cash - 5000,
+            "attendance": 3,
+            "note": "Thiếu 5.000đ, kiểm lại tuần sau",
+        },
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["difference"] == -5000
+    after = treasurer.get(f"/api/v1/cdf/groups/{cdf['group']}").json()
+    assert after["balances"]["cash"] == cash - 5000
+    assert after["balances"]["cash_over_short"] == -5000  # negative: cash short
+    difference = [e for e in after["entries"] if e["kind"] == "cash_difference"]
+    assert difference and difference[0]["memo"].startswith("Thiếu")
+    late = treasurer.post(
+        f"/api/v1/cdf/meetings/{meeting_id}/records",
+        json={
+            "records": [
+                {"client_id": uid(), "kind": "savings", "amount": 1000, "member_id": member}
+            ]
+        },
+    )
+    assert late.json()["results"][0]["outcome"] == "conflict"
+
+
+def test_a_reversal_points_to_its_original_and_shows_in_the_statement(cdf: dict[str, Any]) -> None:
+    saved = _save(cdf, 77_000, cdf["members"][1], "2024-07-15")
+    entry = saved.json()["entry_id"]
+    staff = cdf["clients"].as_("maker")
+    before = staff.get(f"/api/v1/cdf/groups/{cdf['group']}").json()
+    body = {"client_id": uid(), "memo": "Ghi nhầm thành viên", "date": "2024-07-16"}
+    reversal = staff.post(f"/api/v1/cdf/entries/{entry}/reversal", json=body)
+    assert reversal.status_code == 201, reversal.text
+    assert (
+        staff.post(f"/api/v1/cdf/entries/{entry}/reversal", json=body).json()["outcome"]
+        == "duplicate"
+    )
+    twice = staff.post(f"/api/v1/cdf/entries/{entry}/reversal", json={**body, "client_id": uid()})
+    assert twice.status_code == 409
+    # The treasurer posts, but corrections are the fund staff's.
+    assert (
+        cdf["clients"]
+        .as_("treasurer")
+        .post(f"/api/v1/cdf/entries/{entry}/reversal", json={**body, "client_id": uid()})
+        .status_code
+        == 403
+    )
+    after = staff.get(f"/api/v1/cdf/groups/{cdf['group']}").json()
+    assert after["balances"]["savings"] == before["balances"]["savings"] - 77_000
+    kinds = {e["id"]: e for e in after["entries"]}
+    assert kinds[entry]["reversed_by"] == reversal.json()["entry_id"]
+    assert kinds[reversal.json()["entry_id"]]["reverses_id"] == entry
+
+
+def test_a_closed_period_refuses_dates_inside_it(cdf: dict[str, Any]) -> None:
+    staff = cdf["clients"].as_("maker")
+    closed = staff.post(
+        f"/api/v1/cdf/{CITY}/periods", json={"starts_on": "2024-01-01", "ends_on": "2024-01-31"}
+    )
+    assert closed.status_code == 201, closed.text
+    inside = _save(cdf, 10_000, cdf["members"][0], "2024-01-20")
+    assert inside.status_code == 422 and _messages(inside) == ["cdf_period_closed"]
+    assert "2024-01-31" in inside.json()["errors"][0]["message"]
+    future = staff.post(
+        f"/api/v1/cdf/{CITY}/periods", json={"starts_on": "2024-01-01", "ends_on": "2099-01-31"}
+    )
+    assert future.status_code == 422
+
+
+def test_hostile_names_stay_text(cdf: dict[str, Any], sync_engine: Engine) -> None:
+    staff = cdf["clients"].as_("maker")
+    for name in (
+        "{{7*7}}",
+        "</title><script>alert(1)</script>",
+        "=cmd|' /C calc'!A0",
+        "Phường Hòa Thuận Đông",
+    ):
+        made = staff.post(
+            f"/api/v1/cdf/{CITY}/groups",
+            json={
+                "name": name,
+                "founded_on": "2024-01-01",
+                "meeting_frequency": "weekly",
+                "share_value": 20_000,
+            },
+        )
+        assert made.status_code == 201, made.text
+        assert made.json()["name"] == name
+    nul = staff.post(
+        f"/api/v1/cdf/{CITY}/groups",
+        json={
+            "name": "a\u0000b",
+            "founded_on": "2024-01-01",
+            "meeting_frequency": "weekly",
+            "share_value": 20_000,
+        },
+    )
+    assert nul.status_code == 422
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE cities SET name = :n WHERE slug = :s"), {"n": '=HYPERLINK("x")', "s": CITY}
+        )
+    report = staff.get(f"/api/v1/cdf/{CITY}/report.csv")
+    assert report.status_code == 200
+    assert report.text.startswith("\ufeff")
+    listing = staff.get(f"/api/v1/cdf/{CITY}/groups").json()
+    assert {"{{7*7}}", "=cmd|' /C calc'!A0"} <= {g["name"] for g in listing["groups"]}
+    national = staff.get("/api/v1/cdf/national/report.csv")
+    assert national.status_code == 200
+    assert "'=HYPERLINK" not in national.text or "\"'=HYPERLINK" in national.text
+
+
+def test_statement_and_report_agree_with_the_journal(
+    cdf: dict[str, Any], sync_engine: Engine
+) -> None:
+    staff = cdf["clients"].as_("planner")
+    report = staff.get(f"/api/v1/cdf/{CITY}/report?as_of=2030-01-01").json()
+    for key in (
+        "savings_balance",
+        "members",
+        "groups",
+        "loans_outstanding",
+        "par30",
+        "par1",
+        "par60",
+        "par90",
+        "on_time_repayment_rate",
+        "collection_rate",
+        "capital_by_source",
+        "times_revolved",
+        "aging",
+    ):
+        assert key in report, key
+    with sync_engine.connect() as connection:
+        journal = connection.execute(
+            text(
+                "SELECT -sum(l.amount) FROM cdf_lines l JOIN cdf_accounts a ON a.id = l.account_id "
+                "JOIN cdf_funds f ON f.id = a.fund_id JOIN cities c ON c.id = f.city_id "
+                "WHERE c.slug = :s AND a.kind = 'savings'"
+            ),
+            {"s": CITY},
+        ).scalar_one()
+        unbalanced = connection.execute(
+            text(
+                "SELECT count(*) FROM (SELECT entry_id FROM cdf_lines GROUP BY entry_id "
+                "HAVING sum(amount) <> 0) x"
+            )
+        ).scalar_one()
+    assert report["savings_balance"] == journal
+    assert unbalanced == 0
+    assert report["capital_by_source"]["seed_grant"] == 100_000_000
+    assert report["times_revolved"] == 0.05  # 5,000,000 lent on 100,000,000 of capital
+    statement = staff.get(f"/api/v1/cdf/groups/{cdf['group']}").json()
+    assert statement["balances"]["savings"] == journal
+    # A planner reads the books but never members' names.
+    assert all("name" not in m for m in statement["members"])
+    assert (
+        staff.post(
+            f"/api/v1/cdf/groups/{cdf['group']}/transactions",
+            json={
+                "client_id": uid(),
+                "kind": "savings",
+                "amount": 1000,
+                "member_id": cdf["members"][0],
+                "date": "2024-08-01",
+            },
+        ).status_code
+        == 403
+    )
+
+
+def test_a_new_group_in_another_city_is_not_found(cdf: dict[str, Any], tmp_path: Path) -> None:
+    staff = cdf["clients"].as_("maker")
+    response = staff.post(
+        "/api/v1/cdf/tam-ky/groups",
+        json={
+            "name": "X",
+            "founded_on": "2024-01-01",
+            "meeting_frequency": "weekly",
+            "share_value": 20_000,
+        },
+    )
+    assert response.status_code == 404
+    assert staff.get("/api/v1/cdf/tam-ky/report").status_code == 404
