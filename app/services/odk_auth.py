@@ -43,6 +43,11 @@ _PARAM = re.compile(r'([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 MAX_HEADER = 2000
 
 
+def _same(given: str, expected: str) -> bool:
+    """A constant-time comparison of two texts (any characters a client may send)."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
 def md5_hex(text: str) -> str:
     """MD5 of UTF-8 text, as hex (what Digest's MD5 algorithm hashes)."""
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
@@ -143,7 +148,7 @@ class OdkAuthenticator:
         """`fresh`, `stale` (ours, but too old) or `bad` (not ours)."""
         stamp, _, mac = nonce.partition(".")
         expected = self.auth.token_hash("odk-nonce:" + stamp).hex()[:32]
-        if not stamp or len(stamp) > 16 or not hmac.compare_digest(mac, expected):
+        if not stamp or len(stamp) > 16 or not _same(mac, expected):
             return "bad"
         try:
             issued = int(stamp, 16)
@@ -189,7 +194,7 @@ class OdkAuthenticator:
         for token in person.tokens:
             ha1 = md5_hex(f"{username}:{REALM}:{token}")
             expected = md5_hex(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
-            if hmac.compare_digest(expected, response):
+            if _same(expected, response):
                 if state == "stale":
                     return "stale"
                 key = (nonce, nc, cnonce)
@@ -208,7 +213,7 @@ class OdkAuthenticator:
         throttled per account and address like sign-in)."""
         try:
             decoded = base64.b64decode(header.strip()[:MAX_HEADER], validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):  # not base64 (non-ASCII too), not UTF-8
             return None
         username, colon, password = decoded.partition(":")
         username = username.strip().lower()[:64]
@@ -217,7 +222,7 @@ class OdkAuthenticator:
         person = await self._person(username)
         if person.principal is None:
             return None
-        if any(hmac.compare_digest(password, token) for token in person.tokens):
+        if any(_same(password, token) for token in person.tokens):
             return person.principal
         key = self.auth.token_hash(f"odk-basic:{username}:{password}")
         now = time.monotonic()

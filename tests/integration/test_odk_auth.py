@@ -1,0 +1,225 @@
+"""ODK Collect's credentials: HTTP Digest with a phone token (the client side computed here,
+as Collect's HTTP client does), Basic with the account's password or a phone token (HTTPS or
+this machine only), and the 401 challenges Collect understands."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from app.main import create_app
+from app.services.auth import hash_password
+from app.services.odk_auth import NONCE_SECONDS, REALM
+from app.settings import Settings
+from tests.auth import make_user
+from tests.odk import DigestClient, household_xml, multipart
+
+PASSWORD = "mật khẩu dài 2026"
+
+
+@pytest.fixture
+def collector(client: TestClient, sync_engine: Engine) -> dict[str, Any]:
+    """A volunteer with a password and a phone set up in digest mode."""
+    user_id = make_user(
+        sync_engine,
+        "odk-digest",
+        [("volunteer", ("ward", "W03"))],
+        password_hash=hash_password(PASSWORD),
+    )
+    with sync_engine.begin() as connection:
+        connection.execute(text("DELETE FROM sign_in_failures WHERE username = 'odk-digest'"))
+    response = client.post("/api/v1/odk/setup", json={"user_id": user_id, "mode": "digest"})
+    assert response.status_code == 201, response.text
+    setup = response.json()
+    assert setup["server_url"] == "http://testserver/odk"
+    assert setup["username"] == "odk-digest"
+    return {"id": user_id, **setup}
+
+
+def no_auth(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
+    """A request without the fixture's bearer token."""
+    headers = {"Authorization": "", **kwargs.pop("headers", {})}
+    return client.request(method, path, headers=headers, **kwargs)
+
+
+def challenges(response: Any) -> list[str]:
+    return response.headers.get_list("www-authenticate")
+
+
+def test_no_credentials_get_a_digest_challenge(client: TestClient) -> None:
+    response = no_auth(client, "GET", "/odk/formList")
+    assert response.status_code == 401
+    assert response.headers["X-OpenRosa-Version"] == "1.0"
+    found = challenges(response)
+    digest = next(c for c in found if c.startswith("Digest "))
+    assert f'realm="{REALM}"' in digest and 'qop="auth"' in digest and "nonce=" in digest
+    assert "algorithm=MD5" in digest
+    head = no_auth(client, "HEAD", "/odk/submission")
+    assert head.status_code == 401
+    assert any(c.startswith("Digest ") for c in challenges(head))
+
+
+def test_digest_round_trip_form_list_and_submission(
+    client: TestClient, collector: dict[str, Any]
+) -> None:
+    phone = DigestClient(collector["username"], collector["password"])
+    first = no_auth(client, "GET", "/odk/formList?deviceID=collect:1")
+    phone.take_challenge(next(c for c in challenges(first) if c.startswith("Digest ")))
+    uri = "/odk/formList?deviceID=collect:1"
+    listed = no_auth(client, "GET", uri, headers={"Authorization": phone.authorization("GET", uri)})
+    assert listed.status_code == 200, listed.text
+    assert b"<formID>household</formID>" in listed.content
+    # The same nonce goes on with nc counting up, as Collect does.
+    head = no_auth(
+        client,
+        "HEAD",
+        "/odk/submission",
+        headers={"Authorization": phone.authorization("HEAD", "/odk/submission")},
+    )
+    assert head.status_code == 204
+    survey_id = uuid.uuid4()
+    body, content_type = multipart(household_xml(f"uuid:{survey_id}"))
+    sent = no_auth(
+        client,
+        "POST",
+        "/odk/submission",
+        content=body,
+        headers={
+            "Content-Type": content_type,
+            "Authorization": phone.authorization("POST", "/odk/submission"),
+        },
+    )
+    assert sent.status_code == 201, sent.text
+    record = client.get(f"/api/v1/submissions/{survey_id}").json()
+    assert record["collector"] == "odk-digest"
+
+
+def test_digest_refusals(client: TestClient, collector: dict[str, Any]) -> None:
+    first = no_auth(client, "GET", "/odk/formList")
+    challenge = next(c for c in challenges(first) if c.startswith("Digest "))
+    wrong = DigestClient(collector["username"], "not the token")
+    wrong.take_challenge(challenge)
+    header = wrong.authorization("GET", "/odk/formList")
+    refused = no_auth(client, "GET", "/odk/formList", headers={"Authorization": header})
+    assert refused.status_code == 401
+    assert any(c.startswith("Digest ") for c in challenges(refused))
+    # The account's password is no Digest password (the server keeps no HA1 of it).
+    password = DigestClient(collector["username"], PASSWORD)
+    password.take_challenge(challenge)
+    header = password.authorization("GET", "/odk/formList")
+    assert (
+        no_auth(client, "GET", "/odk/formList", headers={"Authorization": header}).status_code
+        == 401
+    )
+    # A replayed answer, and an answer for another path.
+    right = DigestClient(collector["username"], collector["password"])
+    right.take_challenge(challenge)
+    header = right.authorization("GET", "/odk/formList")
+    assert (
+        no_auth(client, "GET", "/odk/formList", headers={"Authorization": header}).status_code
+        == 200
+    )
+    assert (
+        no_auth(client, "GET", "/odk/formList", headers={"Authorization": header}).status_code
+        == 401
+    )
+    other = right.authorization("GET", "/odk/formList")
+    assert (
+        no_auth(client, "HEAD", "/odk/submission", headers={"Authorization": other}).status_code
+        == 401
+    )
+    # A nonce we never made.
+    forged = DigestClient(collector["username"], collector["password"])
+    forged.take_challenge(challenge.replace('nonce="', 'nonce="0'))
+    header = forged.authorization("GET", "/odk/formList")
+    assert (
+        no_auth(client, "GET", "/odk/formList", headers={"Authorization": header}).status_code
+        == 401
+    )
+    # Garbage.
+    hostile = (
+        'Digest username="odk-digest", realm="CDF map", nonce="ữ.ữ", uri="/odk/formList", '
+        'qop=auth, nc=00000001, cnonce="ữ", response="Phường Hòa Thuận Đông"'
+    )
+    for junk in ("Digest", "Digest username=", "Digest " + "a=" * 3000, hostile, "Basic ữ"):
+        response = no_auth(client, "GET", "/odk/formList", headers={"Authorization": junk.encode()})
+        assert response.status_code == 401
+
+
+def test_an_expired_nonce_is_stale(client: TestClient, collector: dict[str, Any]) -> None:
+    checker = client.app.state.odk_auth  # type: ignore[attr-defined]
+    old = checker.nonce(time.time() - NONCE_SECONDS - 5)
+    phone = DigestClient(collector["username"], collector["password"])
+    phone.take_challenge(f'Digest realm="{REALM}", qop="auth", nonce="{old}"')
+    header = phone.authorization("GET", "/odk/formList")
+    response = no_auth(client, "GET", "/odk/formList", headers={"Authorization": header})
+    assert response.status_code == 401
+    digest = next(c for c in challenges(response) if c.startswith("Digest "))
+    assert "stale=true" in digest
+    phone.take_challenge(digest)
+    header = phone.authorization("GET", "/odk/formList")
+    assert (
+        no_auth(client, "GET", "/odk/formList", headers={"Authorization": header}).status_code
+        == 200
+    )
+
+
+def basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def test_basic_with_the_password_or_the_phone_token(
+    client: TestClient, collector: dict[str, Any]
+) -> None:
+    for password in (PASSWORD, collector["password"]):
+        response = no_auth(
+            client, "GET", "/odk/formList", headers={"Authorization": basic("odk-digest", password)}
+        )
+        assert response.status_code == 200, password
+    wrong = no_auth(
+        client, "GET", "/odk/formList", headers={"Authorization": basic("odk-digest", "nope")}
+    )
+    assert wrong.status_code == 401
+    assert any(c.startswith("Basic ") for c in challenges(wrong))  # the test client is local
+
+
+def test_basic_is_refused_over_plain_http_from_elsewhere(
+    settings: Settings, collector: dict[str, Any]
+) -> None:
+    header = {"Authorization": basic("odk-digest", PASSWORD)}
+    remote = ("203.0.113.7", 50000)
+    with TestClient(create_app(settings), client=remote) as plain:
+        response = plain.get("/odk/formList", headers=header)
+        assert response.status_code == 401
+        assert all(not c.startswith("Basic ") for c in challenges(response))
+    https = "https://testserver"
+    with TestClient(create_app(settings), base_url=https, client=remote) as secure:
+        assert secure.get("/odk/formList", headers=header).status_code == 200
+
+
+def test_a_revoked_phone_token_stops_digest(client: TestClient, collector: dict[str, Any]) -> None:
+    assert client.delete(f"/api/v1/devices/{collector['token_id']}").status_code == 204
+    client.app.state.odk_auth.forget()  # type: ignore[attr-defined]
+    phone = DigestClient(collector["username"], collector["password"])
+    first = no_auth(client, "GET", "/odk/formList")
+    phone.take_challenge(next(c for c in challenges(first) if c.startswith("Digest ")))
+    header = phone.authorization("GET", "/odk/formList")
+    assert (
+        no_auth(client, "GET", "/odk/formList", headers={"Authorization": header}).status_code
+        == 401
+    )
+
+
+def test_basic_failures_are_throttled(client: TestClient, collector: dict[str, Any]) -> None:
+    for _ in range(5):
+        no_auth(client, "GET", "/odk/formList", headers={"Authorization": basic("odk-digest", "x")})
+    right = no_auth(
+        client, "GET", "/odk/formList", headers={"Authorization": basic("odk-digest", PASSWORD)}
+    )
+    assert right.status_code == 401  # the account waits out the window, as at sign-in
