@@ -112,7 +112,6 @@ class GdalWriter:
             driver=self.driver,
             geometry_type=self.geometry_type,
             crs=CRS if self.geometry_type else None,
-            encoding="UTF-8" if self.driver == "ESRI Shapefile" else None,
             append=self.started,
             layer_options=None if self.started else self.layer_options,
             dataset_options=None if self.started else self.dataset_options,

@@ -1,0 +1,460 @@
+"""Layer exports in every file format, read back by GDAL (ogrinfo, pyogrio) as planners'
+tools read them: counts, CRS, coordinates, Vietnamese text, labels, personal fields by role,
+hostile answers kept as data, shapefile names."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pyogrio
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import Engine, text
+
+from app.geo.export_writers import shapefile_names
+from app.main import create_app
+from app.settings import Settings
+from tests.auth import bearer, make_token, make_user
+from tests.factories import household_answers, household_survey
+
+EXPORT = "/api/v1/export"
+VIETNAMESE = "Phường Hòa Thuận Đông: nhà ngập"
+HOSTILE = [
+    "=cmd|' /C calc'!A0",
+    "+SUM(1,2)",
+    "-2+3",
+    '@HYPERLINK("http://evil")',
+    "{{7*7}} {% raw %}",
+    "</title><script>alert(1)</script>&amp;",
+    "Ａ\u202eevil\u200b 🏠 e\u0301 𝔘 \ufeff",
+]
+HEAD_NAME = "Nguyễn Thị Bí Mật"
+POINTS = [(108.474123 + i * 0.0001, 15.571234 + i * 0.0001) for i in range(len(HOSTILE) + 1)]
+
+
+@dataclass
+class Town:
+    admin: TestClient
+    planner: dict[str, str]
+    leader: dict[str, str]
+    ward_id: int
+    ids: list[str]
+
+
+@pytest.fixture
+def town(
+    settings: Settings, clean_surveys: None, admin_token: str, sync_engine: Engine
+) -> Iterator[Town]:
+    """Households in ward An Xuân: one with Vietnamese notes placed by hand, then one per
+    hostile answer; a planner and the ward's leader."""
+    notes = [VIETNAMESE, *HOSTILE]
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as admin:
+        ids = []
+        for index, (text, (lon, lat)) in enumerate(zip(notes, POINTS, strict=True)):
+            body = household_survey(
+                location={"lat": lat, "lon": lon, "accuracy_m": 5.0, "manual": index == 0},
+                answers=household_answers(
+                    needs_notes=text, head_name=HEAD_NAME, priority_needs="drainage lane"
+                ),
+            )
+            response = admin.post("/api/v1/submissions", json=body)
+            assert response.status_code == 201, response.text
+            ids.append(body["id"])
+        ward = next(
+            w for w in admin.get("/api/v1/cities/tam-ky/wards").json() if w["name"] == "An Xuân"
+        )
+        with sync_engine.connect() as connection:
+            code = connection.exec_driver_sql(
+                f"SELECT code FROM wards WHERE id = {int(ward['id'])}"
+            ).scalar_one()
+        planner = make_user(sync_engine, "fmt-planner", [("planner", ("city", "tam-ky"))])
+        leader = make_user(sync_engine, "fmt-leader", [("ward_leader", ("ward", code))])
+        yield Town(
+            admin,
+            bearer(make_token(sync_engine, planner)),
+            bearer(make_token(sync_engine, leader)),
+            ward["id"],
+            ids,
+        )
+
+
+def fetch(town: Town, path: str, target: Path, headers: dict[str, str] | None = None) -> Path:
+    response = town.admin.get(
+        f"{EXPORT}/{path}{'&' if '?' in path else '?'}surveys=all",
+        headers=headers if headers is not None else town.planner,
+    )
+    assert response.status_code == 200, response.text
+    target.write_bytes(response.content)
+    return target
+
+
+def read_layer(path: Path, fmt: str) -> tuple[object, str]:
+    """The layer as a GeoDataFrame, and the GDAL path it was read from."""
+    if fmt == "shp.zip":
+        source = f"/vsizip/{path}/households.shp"
+        with zipfile.ZipFile(path) as archive:
+            mapping = csv.DictReader(io.StringIO(archive.read("fields.csv").decode()))
+            names = {row["field"]: row["column"] for row in mapping}
+        return pyogrio.read_dataframe(source).rename(columns=names), source
+    elif fmt == "csv":
+        source = str(path)
+        frame = pyogrio.read_dataframe(
+            source, X_POSSIBLE_NAMES="lon", Y_POSSIBLE_NAMES="lat", KEEP_GEOM_COLUMNS="NO"
+        )
+        return frame, source
+    else:
+        source = str(path)
+    return pyogrio.read_dataframe(source), source
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv", "xlsx", "kml", "shp.zip"])
+def test_every_format_reads_back_in_gdal(town: Town, tmp_path: Path, fmt: str) -> None:
+    path = fetch(town, f"households.{fmt}?city=tam-ky", tmp_path / f"households.{fmt}")
+    frame, source = read_layer(path, fmt)
+    count = len(POINTS)
+    assert len(frame) == count  # type: ignore[arg-type]
+    info = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-al", source], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"Feature Count: {count}" in info
+    columns = set(frame.columns)  # type: ignore[attr-defined]
+    assert "head_name" not in columns and "head_phone" not in columns
+    assert HEAD_NAME not in path.read_bytes().decode("utf-8", "replace")
+    # KML: GDAL reads the Placemark's name (the survey id) as Name.
+    rows = frame.set_index("Name" if fmt == "kml" else "id")  # type: ignore[attr-defined]
+    first = rows.loc[town.ids[0]]
+    if fmt != "kml":  # KML keeps the attributes as text of its own
+        assert first["needs_notes"] == VIETNAMESE
+        assert first["ward"] == "An Xuân"
+    else:
+        assert VIETNAMESE in path.read_text(encoding="utf-8")
+    if fmt != "xlsx":  # a spreadsheet has lon/lat columns, not a geometry
+        assert first.geometry.x == pytest.approx(POINTS[0][0], abs=1e-6)
+        assert first.geometry.y == pytest.approx(POINTS[0][1], abs=1e-6)
+    else:
+        assert float(first["lon"]) == pytest.approx(POINTS[0][0], abs=1e-6)
+        assert float(first["lat"]) == pytest.approx(POINTS[0][1], abs=1e-6)
+    if fmt in ("geojson", "gpkg", "kml", "shp.zip"):
+        assert "4326" in frame.crs.to_string() or "WGS 84" in info  # type: ignore[attr-defined]
+        assert frame.crs.to_epsg() == 4326  # type: ignore[attr-defined]
+    if fmt in ("geojson", "gpkg", "csv", "xlsx"):
+        manual = rows["location_manual"].astype(int).to_dict()
+        assert manual[town.ids[0]] == 1 and manual[town.ids[1]] == 0
+
+
+def test_csv_is_excel_utf8_without_formulas(town: Town, tmp_path: Path) -> None:
+    raw = fetch(town, "households.csv?city=tam-ky", tmp_path / "h.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    table = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert list(table[0])[:2] == ["lon", "lat"]
+    notes = {row["id"]: row["needs_notes"] for row in table}
+    for survey_id, note in zip(town.ids, [VIETNAMESE, *HOSTILE], strict=True):
+        expected = "'" + note if note[0] in "=+-@" else note
+        assert notes[survey_id] == expected
+    assert all(not value.startswith(("=", "+", "-", "@")) for value in notes.values())
+
+
+def test_xlsx_cells_are_text_never_formulas(town: Town, tmp_path: Path) -> None:
+    path = fetch(town, "households.xlsx?city=tam-ky", tmp_path / "h.xlsx")
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    rows = list(sheet.iter_rows())
+    header = [cell.value for cell in rows[0]]
+    notes_at, id_at = header.index("needs_notes"), header.index("id")
+    cells = {row[id_at].value: row[notes_at] for row in rows[1:]}
+    for survey_id, note in zip(town.ids, [VIETNAMESE, *HOSTILE], strict=True):
+        cell = cells[survey_id]
+        assert cell.data_type == "s"
+        assert cell.value == ("'" + note if note[0] in "=+-@" else note)
+
+
+def test_kml_is_well_formed_with_names_escaped(town: Town, tmp_path: Path) -> None:
+    path = fetch(town, "households.kml?city=tam-ky", tmp_path / "h.kml")
+    root = ElementTree.parse(path).getroot()  # parses: every name and value escaped
+    kml = "{http://www.opengis.net/kml/2.2}"
+    values = [
+        data.text for data in root.iter(f"{kml}SimpleData") if data.get("name") == "needs_notes"
+    ]
+    assert set(values) == {VIETNAMESE, *HOSTILE}
+    assert "<script>" not in path.read_text(encoding="utf-8")
+
+
+def test_hostile_answers_stay_data_in_geopackage_and_shapefile(town: Town, tmp_path: Path) -> None:
+    gpkg = pyogrio.read_dataframe(fetch(town, "households.gpkg?city=tam-ky", tmp_path / "h.gpkg"))
+    assert set(gpkg["needs_notes"]) == {VIETNAMESE, *HOSTILE}
+    path = fetch(town, "households.shp.zip?city=tam-ky", tmp_path / "h.shp.zip")
+    shp = pyogrio.read_dataframe(f"/vsizip/{path}/households.shp")
+    assert set(shp["needs_note"]) == {VIETNAMESE, *HOSTILE}
+
+
+def test_shapefile_zip_holds_its_parts_and_a_field_map(town: Town, tmp_path: Path) -> None:
+    path = fetch(town, "households.shp.zip?city=tam-ky", tmp_path / "h.shp.zip")
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        assert {f"households.{ext}" for ext in ("shp", "shx", "dbf", "prj", "cpg")} <= names
+        assert archive.read("households.cpg").decode().strip() == "UTF-8"
+        assert "WGS" in archive.read("households.prj").decode()
+        mapping = list(csv.DictReader(io.StringIO(archive.read("fields.csv").decode())))
+    fields = {row["column"]: row["field"] for row in mapping if row["file"] == "households.dbf"}
+    assert fields["needs_notes"] == "needs_note"
+    assert fields["priority_needs_drainage"] != fields["priority_needs_tenure"]
+    assert all(len(field) <= 10 for field in fields.values())
+    assert len({field.lower() for field in fields.values()}) == len(fields)
+    shp = pyogrio.read_dataframe(f"/vsizip/{path}/households.shp")
+    assert set(shp.columns) - {"geometry"} == set(fields.values())
+
+
+def test_shapefile_names_are_short_unique_and_deterministic() -> None:
+    names = [
+        "priority_needs_drainage",
+        "priority_needs_tenure",
+        "priority_needs_water",
+        "Priority_needs_x",
+        "id",
+        "priority_n",
+    ]
+    short = shapefile_names(names)
+    assert short == shapefile_names(list(names))
+    assert short[:3] == ["priority_n", "priority_2", "priority_3"]
+    assert short[3] == "Priority_4" and short[4] == "id" and short[5] == "priority_5"
+    assert all(len(name) <= 10 for name in short)
+    assert len({name.lower() for name in short}) == len(short)
+
+
+def test_labels_in_vietnamese_and_english(town: Town, tmp_path: Path) -> None:
+    codes = list(
+        csv.DictReader(
+            io.StringIO(
+                fetch(town, "households.csv?city=tam-ky", tmp_path / "c.csv")
+                .read_bytes()
+                .decode("utf-8-sig")
+            )
+        )
+    )
+    assert codes[0]["tenure"] == "papers_only"
+    assert codes[0]["priority_needs"] == "drainage lane"
+    for language in ("vi", "en"):
+        path = fetch(town, f"households.csv?city=tam-ky&labels={language}", tmp_path / "l.csv")
+        rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+        row = rows[0]
+        assert row["tenure"] not in ("papers_only", "")
+        assert ", " in row["priority_needs"]
+        assert row["priority_needs_drainage"] == "1" and row["priority_needs_lane"] == "1"
+        assert row["priority_needs_water"] == "0"
+        assert list(rows[0]) == list(codes[0])  # the same columns in the same order
+        if language == "vi":
+            vietnamese = row
+        else:
+            assert row["tenure"] != vietnamese["tenure"]
+    gpkg = pyogrio.read_dataframe(
+        fetch(town, "households.gpkg?city=tam-ky&labels=vi", tmp_path / "l.gpkg")
+    )
+    assert set(gpkg["tenure"]) == {vietnamese["tenure"]}
+
+
+def test_personal_fields_only_for_roles_that_may_see_them(town: Town, tmp_path: Path) -> None:
+    forbidden = town.admin.get(
+        f"{EXPORT}/households.gpkg?city=tam-ky&personal=true", headers=town.planner
+    )
+    assert forbidden.status_code == 403
+    assert "personal" in forbidden.json()["detail"]
+    admin = pyogrio.read_dataframe(
+        fetch(town, "households.gpkg?city=tam-ky&personal=true", tmp_path / "a.gpkg", {})
+    )
+    assert set(admin["head_name"]) == {HEAD_NAME}
+    default = pyogrio.read_dataframe(
+        fetch(town, "households.gpkg?city=tam-ky", tmp_path / "d.gpkg", {})
+    )
+    assert "head_name" not in default.columns
+    ward = f"households.csv?city=tam-ky&ward={town.ward_id}&personal=true"
+    leader = fetch(town, ward, tmp_path / "w.csv", town.leader).read_bytes().decode("utf-8-sig")
+    assert HEAD_NAME in leader
+    city_wide = town.admin.get(
+        f"{EXPORT}/households.csv?city=tam-ky&personal=true", headers=town.leader
+    )
+    assert city_wide.status_code == 404  # a ward leader does not read the whole city
+
+
+def test_filters_as_the_survey_list(town: Town, tmp_path: Path) -> None:
+    def count(query: str) -> int:
+        path = fetch(town, f"households.geojson?city=tam-ky{query}", tmp_path / "f.geojson")
+        return len(pyogrio.read_dataframe(path))
+
+    assert count("") == len(POINTS)
+    assert count(f"&ward={town.ward_id}") == len(POINTS)
+    assert count("&status=approved") == 0
+    assert count("&status=received") == len(POINTS)
+    assert count("&from=2026-11-26T00:00:00%2B07:00&to=2026-11-27T00:00:00%2B07:00") == len(POINTS)
+    assert count("&from=2026-11-27T00:00:00%2B07:00") == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("households.docx?city=tam-ky", 404),
+        ("households?city=tam-ky", 404),
+        ("parcels.gpkg?city=tam-ky", 404),
+        ("forms/nothing.csv?city=tam-ky", 404),
+        ("forms/%7B%7B7*7%7D%7D.csv?city=tam-ky", 422),
+        ("households.csv?city=tam-ky&status=lost", 422),
+        ("households.csv?city=tam-ky&from=yesterday", 422),
+        ("households.csv?city=tam-ky&labels=fr", 422),
+        ("households.csv?city=tam-ky&repeat=members", 404),
+        ("households.csv?city=tam-ky&settlement=0", 422),
+        ("households.gpkg?city=atlantis", 404),
+        ("households.gpkg", 422),
+    ],
+)
+def test_bad_requests_are_clear_4xx(town: Town, url: str, status: int) -> None:
+    response = town.admin.get(f"{EXPORT}/{url}", headers=town.planner)
+    assert response.status_code == status, response.text
+    assert response.json()["detail"]
+
+
+def test_settlements_and_wards_carry_scores_and_ranks(town: Town, tmp_path: Path) -> None:
+    for fmt in ("gpkg", "csv"):
+        path = fetch(town, f"settlements.{fmt}?city=tam-ky", tmp_path / f"s.{fmt}")
+        if fmt == "csv":
+            frame = list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+            assert len(frame) == 40 and frame[0]["wkt"].startswith("POLYGON")
+            assert {"score", "priority_class", "rank_in_ward", "rank_in_city"} <= set(frame[0])
+            continue
+        settlements = pyogrio.read_dataframe(path)
+        assert len(settlements) == 40
+        assert {
+            "score",
+            "priority_class",
+            "rank_in_ward",
+            "rank_in_city",
+            "share_no_piped_water",
+        } <= set(settlements.columns)
+    wards = pyogrio.read_dataframe(fetch(town, "wards.gpkg?city=tam-ky", tmp_path / "w.gpkg"))
+    assert len(wards) == 10
+    an_xuan = wards.set_index("name").loc["An Xuân"]
+    assert an_xuan["households"] == len(POINTS)
+    assert an_xuan["share_no_piped_water"] == 1.0 and an_xuan["rank_in_city"] == 1
+    assert 0 < an_xuan["score"] <= 100 and an_xuan["priority_class"] in (1, 2, 3, 4, 5)
+
+
+def test_city_geopackage_opens_styled_in_qgis(town: Town, tmp_path: Path) -> None:
+    response = town.admin.get(f"{EXPORT}/cities/tam-ky.gpkg?surveys=all", headers=town.planner)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/geopackage+sqlite3"
+    path = tmp_path / "tam-ky.gpkg"
+    path.write_bytes(response.content)
+    info = subprocess.run(
+        ["ogrinfo", "-ro", "-q", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    for layer in ("wards", "settlements", "households", "settlement", "layer_styles"):
+        assert layer in info
+    assert len(pyogrio.read_dataframe(path, layer="households")) == len(POINTS)
+    with sqlite3.connect(path) as db:
+        descriptions = dict(db.execute("SELECT table_name, description FROM gpkg_contents"))
+        styles = {
+            row[0]: row[1:]
+            for row in db.execute(
+                "SELECT f_table_name, styleQML, styleSLD, useAsDefault, f_geometry_column "
+                "FROM layer_styles"
+            )
+        }
+        indexed = {
+            row[0]
+            for row in db.execute(
+                "SELECT table_name FROM gpkg_extensions WHERE extension_name = 'gpkg_rtree_index'"
+            )
+        }
+    db.close()
+    assert (
+        "Settlements" in descriptions["settlements"] and "Khu dân cư" in descriptions["settlements"]
+    )
+    assert {"wards", "settlements", "households"} <= indexed
+    qml, sld, default, geometry = styles["settlements"]
+    assert default == 1 and geometry == "geom"
+    assert 'attr="priority_class"' in qml
+    for colour, rgb in (("#ffffb2", "255,255,178,255"), ("#bd0026", "189,0,38,255")):
+        assert colour in sld and rgb in qml
+    assert 'attr="tenure"' in styles["households"][0]
+    ElementTree.fromstring(sld)  # well-formed
+    ElementTree.fromstring(qml.split("\n", 1)[1])
+
+
+def test_repeats_are_related_tables_and_a_csv_of_their_own(
+    database_url: str, town: Town, sync_engine: Engine, tmp_path: Path
+) -> None:
+    """A household roster (a repeat): in the GeoPackage a table `<layer>_<repeat>` with the
+    survey id and the member's position, in CSV with `repeat=`, in XLSX a sheet; members'
+    names only for a role that may see them."""
+    from tests.integration.test_household_form import roster_form
+
+    forms_dir = tmp_path / "forms"
+    forms_dir.mkdir()
+    roster_form(forms_dir / "roster.xlsx")
+    answers = {
+        "hh_name": "Chủ Hộ Bí Mật",
+        "size": 2,
+        "members": [
+            {"member_name": "Con Bí Mật", "age": 3, "member_photo": "con.jpg"},
+            {"member_name": "=Mẹ Bí Mật", "age": 30},
+        ],
+    }
+    with sync_engine.begin() as connection:
+        survey_id = connection.execute(
+            text(
+                "INSERT INTO household_surveys (id, city_id, form_id, form_version, collected_at, "
+                "status, answers, content_hash, geom) SELECT gen_random_uuid(), id, 'roster', "
+                "'2026120201', now(), 'approved', CAST(:answers AS jsonb), 'x', "
+                "ST_SetSRID(ST_MakePoint(108.474, 15.571), 4326) FROM cities "
+                "WHERE slug = 'tam-ky' RETURNING id"
+            ),
+            {"answers": json.dumps(answers)},
+        ).scalar_one()
+    settings = Settings(database_url=database_url, forms_dir=forms_dir)
+    with TestClient(create_app(settings), headers=town.planner) as client:
+
+        def get(url: str, target: str) -> Path:
+            response = client.get(f"{EXPORT}/{url}")
+            assert response.status_code == 200, response.text
+            (tmp_path / target).write_bytes(response.content)
+            return tmp_path / target
+
+        gpkg = get("forms/roster.gpkg?city=tam-ky", "r.gpkg")
+        layers = dict(pyogrio.list_layers(gpkg))
+        assert layers["roster"] == "Point" and layers["roster_members"] is None
+        members = pyogrio.read_dataframe(gpkg, layer="roster_members")
+        assert list(members["position"]) == [1, 2] and list(members["age"]) == ["3", "30"]
+        assert set(members["parent_id"]) == {str(survey_id)}
+        assert "member_name" not in members.columns and "member_photo" not in members.columns
+        rows = list(
+            csv.DictReader(
+                io.StringIO(
+                    get("forms/roster.csv?city=tam-ky&repeat=members", "m.csv")
+                    .read_bytes()
+                    .decode("utf-8-sig")
+                )
+            )
+        )
+        assert [row["position"] for row in rows] == ["1", "2"]
+        assert rows[0]["parent_id"] == str(survey_id) and "member_name" not in rows[0]
+        book = load_workbook(get("forms/roster.xlsx?city=tam-ky", "r.xlsx"))
+        assert book.sheetnames == ["roster", "roster_members"]
+        assert (
+            b"B\xc3\xad M\xe1\xba\xadt"
+            not in get("forms/roster.shp.zip?city=tam-ky", "r.zip").read_bytes()
+        )
+    with TestClient(create_app(settings), headers=town.admin.headers) as client:
+        response = client.get(f"{EXPORT}/forms/roster.csv?city=tam-ky&repeat=members&personal=true")
+        assert response.status_code == 200, response.text
+        rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert [row["member_name"] for row in rows] == ["Con Bí Mật", "'=Mẹ Bí Mật"]
+        assert rows[0]["member_photo"] == "con.jpg"
