@@ -1262,12 +1262,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "ogc.households": {"vi": "Hộ gia đình", "en": "Households"},
     "ogc.households_about": {
-        "vi": "Phiếu khảo sát hộ gia đình đã duyệt, không có thông tin cá nhân.",
-        "en": "Approved household surveys, without personal fields.",
+        "vi": "Phiếu khảo sát hộ gia đình đã duyệt; thông tin cá nhân chỉ dành cho vai trò "
+        "được xem.",
+        "en": "Approved household surveys; personal fields only for the roles that may see "
+        "them.",
     },
     "ogc.form_about": {
-        "vi": "Phiếu khảo sát đã duyệt của biểu mẫu này, không có thông tin cá nhân.",
-        "en": "Approved surveys of this form, without personal fields.",
+        "vi": "Phiếu khảo sát đã duyệt của biểu mẫu này; thông tin cá nhân chỉ dành cho vai "
+        "trò được xem.",
+        "en": "Approved surveys of this form; personal fields only for the roles that may "
+        "see them.",
     },
     "collection_not_found": {
         "vi": "Không có lớp dữ liệu '{id}'.",

@@ -31,6 +31,7 @@ from app.api import (
     review,
     review_page,
     submissions,
+    tiles,
     users,
 )
 from app.api.compression import CompressSome
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cdf,
         odk,
         ogc,
+        tiles,
         cdf_projects,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in

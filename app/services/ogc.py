@@ -4,8 +4,10 @@ Collections: `wards` and `settlements` (with their indicators, priority score an
 `households` (the household form's surveys only) and one per other form, named by its form
 id (`<form id>_surveys` when that id is one of the three). Each holds what its reader may
 read, as in the rest of the API: a planner their city, a ward leader their ward, a
-volunteer the surveys they sent, a national admin everything; approved surveys only; never
-a personal field (the columns are the exports' own, see app.services.exports).
+volunteer the surveys they sent, a national admin everything; approved surveys only. The
+columns are the exports' own (app.services.exports.flat_properties); personal answers only
+for a reader who may see them in everything they read (see personal_allowed), never for a
+planner.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from app.db.sql import sql_literal
 from app.errors import InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
 from app.services.access import Principal
-from app.services.exports import FIXED_LAYERS, form_properties, household_properties
+from app.services.exports import FIXED_LAYERS, flat_properties
 from app.services.indicators import INDICATOR_KEYS, INDICATORS, read_weights
 
 DEFAULT_LIMIT = 100
@@ -67,7 +69,7 @@ class Page:
     matched: int
 
 
-def _city_column(properties: Sequence[Property]) -> tuple[Property, ...]:
+def city_column(properties: Sequence[Property]) -> tuple[Property, ...]:
     """The exports write the city as a literal (one city per file); a collection spans the
     cities its reader may read, so the city comes from the row."""
     return tuple(Property("city", "c.slug", "code") if p.name == "city" else p for p in properties)
@@ -223,6 +225,7 @@ async def collections(
     )
 
     survey_scope, survey_params = reader.survey_filter().sql("h")
+    personal = personal_allowed(reader)
     found.append(
         _collection(
             "households",
@@ -235,7 +238,9 @@ async def collections(
                 True,
                 "h.geom",
                 "h.collected_at",
-                _city_column(household_properties(forms, "", household_form)),
+                city_column(
+                    flat_properties(forms, household_form, "", None, personal, household_form)
+                ),
                 survey_params,
             ),
         )
@@ -257,12 +262,23 @@ async def collections(
                     True,
                     "h.geom",
                     "h.collected_at",
-                    _city_column(form_properties(forms, form.form_id, "")),
+                    city_column(
+                        flat_properties(forms, form.form_id, "", None, personal, household_form)
+                    ),
                     survey_params,
                 ),
             )
         )
     return found
+
+
+def personal_allowed(reader: Principal) -> bool:
+    """Whether the survey collections may carry personal answers: only when the reader may
+    see them in every survey they may read (a national admin; city admins, ward leaders and
+    collectors of their own), never when a planner's grant lets them read a city."""
+    if reader.is_national_admin:
+        return True
+    return not reader.cities_as("planner") - reader.cities_as("city_admin")
 
 
 def _texts(code: str) -> dict[str, str]:

@@ -12,7 +12,12 @@ from sqlalchemy import Engine, text
 
 from app.services.auth import hash_password
 from tests.auth import make_token, make_user
-from tests.integration.test_ogc import PERSONAL, surveys  # noqa: F401 (a fixture)
+from tests.integration import test_ogc
+from tests.integration.test_ogc import PERSONAL
+
+# The OGC tests' fixtures: the sample households (mostly approved), a planner's client.
+surveys = test_ogc.surveys
+
 
 PASSWORD = "Mật-khẩu 2026"
 
@@ -36,7 +41,11 @@ def gdal(*command: str, config: dict[str, str]) -> str:
 
 
 def test_ogrinfo_and_ogr2ogr_read_every_layer(
-    live_server: str, sync_engine: Engine, surveys: int, planner: str, tmp_path: Path  # noqa: F811
+    live_server: str,
+    sync_engine: Engine,
+    surveys: int,
+    planner: str,
+    tmp_path: Path,
 ) -> None:
     basic = {"GDAL_HTTP_AUTH": "BASIC", "GDAL_HTTP_USERPWD": f"{planner}:{PASSWORD}"}
     source = f"OAPIF:{live_server}/ogc"
@@ -83,7 +92,9 @@ def test_ogrinfo_and_ogr2ogr_read_every_layer(
     assert any(any(c in str(name) for c in "ăâđêôơưạảấầẩẫậắằẳẵặ") for name in frame["ward"])
 
     # the settlements with their scores, signed in with a bearer token header
-    token = make_token(sync_engine, make_user(sync_engine, "ogc-gdal-token", [("planner", ("city", "tam-ky"))]))
+    token = make_token(
+        sync_engine, make_user(sync_engine, "ogc-gdal-token", [("planner", ("city", "tam-ky"))])
+    )
     settlements = tmp_path / "settlements.gpkg"
     gdal(
         "ogr2ogr",
@@ -96,7 +107,9 @@ def test_ogrinfo_and_ogr2ogr_read_every_layer(
     )
     areas = pyogrio.read_dataframe(settlements)
     with sync_engine.connect() as connection:
-        assert len(areas) == connection.execute(text("SELECT count(*) FROM settlements")).scalar_one()
+        assert (
+            len(areas) == connection.execute(text("SELECT count(*) FROM settlements")).scalar_one()
+        )
     assert {"score", "rank_in_city", "rank_in_ward", "share_no_piped_water"} <= set(areas.columns)
     assert areas["score"].notna().any()
 

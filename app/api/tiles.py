@@ -1,0 +1,112 @@
+"""Vector tiles: GET /tiles/{layer}/{z}/{x}/{y}.pbf and a TileJSON document per layer.
+
+An empty tile is `204 No Content` (nothing to draw, nothing to download). A tile carries an
+ETag (a hash of its bytes); `If-None-Match` with it answers `304` while the data in the
+tile is unchanged. Tiles depend on who asks (their scope), so they are `private` and
+revalidated on each use (`no-cache`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.api.deps import EngineDep, FormsDep, LanguageDep, SettingsDep
+from app.api.errors import error_body
+from app.api.map_auth import MapReader
+from app.api.responses import JSON
+from app.i18n import translate
+from app.services import tiles
+
+router = APIRouter(prefix="/tiles", tags=["tiles"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+CACHING = {"Cache-Control": "private, no-cache", "Vary": "Authorization, Cookie"}
+_NUMBER = re.compile(r"[0-9]{1,9}")
+TITLES = {"households": "ogc.households", "settlements": "ogc.settlements", "wards": "ogc.wards"}
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header names this entity tag (weak comparison)."""
+    if not header:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+@router.get(
+    "/{layer}/{z}/{x}/{y}.pbf",
+    summary="A vector tile (Mapbox Vector Tile) of households, settlements or wards",
+    responses={200: {"content": {MVT: {}}}, 204: {}, 304: {}, 400: {}, 404: {}},
+)
+async def tile(
+    layer: str,
+    z: str,
+    x: str,
+    y: str,
+    request: Request,
+    user: MapReader,
+    engine: EngineDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+) -> Response:
+    """One tile in Web Mercator (z from 0 to 22): 204 when empty, 304 for an unchanged tile."""
+    if not all(_NUMBER.fullmatch(part) for part in (z, x, y)):
+        return JSON(
+            error_body("bad_query", translate("tile_bad_coordinates", language)),
+            status_code=400,
+        )
+    found = await tiles.tile_layer(
+        engine, forms, user, settings.priorities_path, layer, settings.household_form
+    )
+    cut = await tiles.tile(engine, found, int(z), int(x), int(y))
+    headers = {**CACHING, "ETag": cut.etag}
+    if not cut.content:
+        return Response(status_code=204, headers=headers)
+    if _matches(request.headers.get("if-none-match"), cut.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(cut.content, media_type=MVT, headers=headers)
+
+
+@router.get("/{layer}.json", summary="TileJSON 3.0 of a tile layer")
+async def tilejson(
+    layer: str,
+    request: Request,
+    user: MapReader,
+    engine: EngineDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+) -> Response:
+    """The layer's TileJSON: its tiles' absolute URL, zooms, the bounds of the reader's data
+    and its attributes."""
+    found = await tiles.tile_layer(
+        engine, forms, user, settings.priorities_path, layer, settings.household_form
+    )
+    west, south, east, north = await tiles.bounds(engine, found)
+    root = str(request.base_url).rstrip("/")
+    body = {
+        "tilejson": "3.0.0",
+        "name": layer,
+        "description": translate(TITLES[layer], language),
+        "scheme": "xyz",
+        "tiles": [f"{root}/tiles/{layer}/{{z}}/{{x}}/{{y}}.pbf"],
+        "minzoom": 0,
+        "maxzoom": tiles.MAX_ZOOM,
+        "bounds": [west, south, east, north],
+        "center": [(west + east) / 2, (south + north) / 2, 14],
+        "vector_layers": [
+            {
+                "id": layer,
+                "minzoom": 0,
+                "maxzoom": tiles.MAX_ZOOM,
+                "fields": {column.name: column.type for column in found.columns},
+            }
+        ],
+    }
+    return JSON(
+        body, headers={"Cache-Control": "private, no-store", "Vary": "Authorization, Cookie"}
+    )
