@@ -3,7 +3,10 @@
 Figures, each with its baseline measured in the same run on the same database:
   single: the real app vs a bare FastAPI + asyncpg INSERT endpoint (bench/bare_app.py)
   batch:  POST /api/v1/submissions/batch of 500 vs asyncpg copy_records_to_table of the rows
+  collect: ODK Collect's multipart XML POST /odk/submission with Digest auth vs the JSON API's
+          single POST, on the same server, in the same run (target >= 0.5x)
 Usage: python -m bench.ingest [--quick] [--requests N] [--concurrency C] [--rounds R] [--keep]
+       [--collect-only]
 """
 
 from __future__ import annotations
@@ -265,6 +268,239 @@ def batch_figures(url: str, batches: int) -> dict[str, float]:
     return {"batch_app_rate": app_rate, "batch_copy_rate": copy_rate}
 
 
+# --- ODK Collect: multipart XML with HTTP Digest, beside the JSON API ----------------------
+
+
+def collect_xml(form: Any, survey: dict[str, Any]) -> bytes:
+    """A sample survey as ODK Collect writes its instance: groups nested, the geopoint as
+    "lat lon altitude accuracy", `start`/`end` and `meta/instanceID`."""
+    from xml.sax.saxutils import escape
+
+    answers = dict(survey["answers"])
+    where = survey["location"]
+    answers[form.geopoint_question.name] = (
+        f"{where['lat']} {where['lon']} {where['altitude_m']} {where['accuracy_m']}"
+    )
+
+    def element(node: Any) -> str:
+        if hasattr(node, "children") and not hasattr(node, "choices"):
+            return f"<{node.name}>{''.join(element(c) for c in node.children)}</{node.name}>"
+        value = answers.get(node.name)
+        return (
+            f"<{node.name}>{escape(str(value))}</{node.name}>"
+            if value is not None
+            else (f"<{node.name}/>")
+        )
+
+    time_ = survey["collected_at"]
+    return (
+        f'<?xml version=\'1.0\' ?><data id="{form.form_id}" version="{form.version}" '
+        'xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">'
+        f"<start>{time_}</start><end>{time_}</end>"
+        + "".join(element(child) for child in form.root.children)
+        + f"<meta><instanceID>uuid:{survey['id']}</instanceID></meta></data>"
+    ).encode()
+
+
+def collect_body(xml: bytes) -> bytes:
+    """The multipart body Collect posts (only the XML: the sample surveys have no photo)."""
+    return (
+        b'--odkbench\r\nContent-Disposition: form-data; name="xml_submission_file"; '
+        b'filename="submission.xml"\r\nContent-Type: text/xml\r\n\r\n'
+        + xml
+        + b"\r\n--odkbench--\r\n"
+    )
+
+
+def phone_token(url: str) -> tuple[str, str]:
+    """A phone token of the bench volunteer, made as POST /api/v1/odk/setup makes it:
+    (username, token), the Digest username and password."""
+    import hashlib
+    import hmac
+    import os
+    from datetime import UTC, timedelta
+
+    import sqlalchemy
+
+    from app.services.auth import Authenticator, AuthPolicy
+    from app.services.odk_auth import OdkAuthenticator
+    from app.settings import with_driver
+
+    bench_token(url)  # the volunteer bench-user-volunteer, city-wide
+    secret = os.environ["SECRET_KEY"].encode()
+    checker = OdkAuthenticator(Authenticator(None, secret, AuthPolicy()), None)  # type: ignore[arg-type]
+    token_id = uuid.uuid4()
+    token = checker.phone_token(token_id)
+    digest = hmac.new(secret, token.encode(), hashlib.sha256).digest()
+    engine = sqlalchemy.create_engine(with_driver(url, "postgresql+psycopg"))
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sqlalchemy.text(
+                    "INSERT INTO auth_tokens (id, user_id, kind, token_hash, expires_at, name) "
+                    "SELECT :id, id, 'device', :hash, :expires, 'ODK Collect: bench' "
+                    "FROM users WHERE username = 'bench-user-volunteer'"
+                ),
+                {"id": token_id, "hash": digest, "expires": datetime.now(UTC) + timedelta(days=1)},
+            )
+    finally:
+        engine.dispose()
+    return "bench-user-volunteer", token
+
+
+def _md5(text: str) -> str:
+    import hashlib
+
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bytes]:
+    """Send one request on a keep-alive connection; (status, head of the answer)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return int(head[9:12]), head
+
+
+def _challenge(head: bytes) -> dict[str, str]:
+    import re
+
+    for line in head.split(b"\r\n"):
+        text_ = line.decode("latin-1")
+        if text_.lower().startswith("www-authenticate: digest"):
+            return dict(re.findall(r'(\w+)="?([^",]*)"?', text_.split(" ", 2)[2]))
+    raise RuntimeError("no Digest challenge in a 401")
+
+
+async def hammer_collect(
+    base: str, bodies: list[bytes], concurrency: int, username: str, password: str
+) -> tuple[float, list[float], int]:
+    """POST every body to /odk/submission from `concurrency` keep-alive connections as
+    Collect does: HEAD first (its 401 brings the Digest challenge), then one nonce with nc
+    counting up; (seconds, latencies, errors). 201 and 202 (a resend) are successes."""
+    host, port = base.removeprefix("http://").split(":")
+    hostport = f"{host}:{port}".encode()
+    latencies: list[float] = []
+    errors = 0
+    queue = list(reversed(bodies))
+    path = "/odk/submission"
+
+    async def worker() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, int(port))
+        head_request = b"HEAD " + path.encode() + b" HTTP/1.1\r\nHost: " + hostport + b"\r\n\r\n"
+        writer.write(head_request)
+        answer = await reader.readuntil(b"\r\n\r\n")
+        challenge = _challenge(answer)
+        ha1 = _md5(f"{username}:{challenge['realm']}:{password}")
+        ha2 = _md5(f"POST:{path}")
+        nc = 0
+        try:
+            while queue:
+                body = queue.pop()
+                started = time.perf_counter()
+                for _attempt in range(2):  # a stale nonce: once more with the new one
+                    nc += 1
+                    cnonce = uuid.uuid4().hex[:16]
+                    nonce = challenge["nonce"]
+                    response = _md5(f"{ha1}:{nonce}:{nc:08x}:{cnonce}:auth:{ha2}")
+                    authorization = (
+                        f'Digest username="{username}", realm="{challenge["realm"]}", '
+                        f'nonce="{nonce}", uri="{path}", qop=auth, nc={nc:08x}, '
+                        f'cnonce="{cnonce}", response="{response}", algorithm=MD5'
+                    )
+                    status, answer = await _exchange(
+                        reader,
+                        writer,
+                        b"POST "
+                        + path.encode()
+                        + b" HTTP/1.1\r\nHost: "
+                        + hostport
+                        + b"\r\nX-OpenRosa-Version: 1.0\r\nAuthorization: "
+                        + authorization.encode()
+                        + b"\r\nContent-Type: multipart/form-data; boundary=odkbench"
+                        + b"\r\nContent-Length: "
+                        + str(len(body)).encode()
+                        + b"\r\n\r\n"
+                        + body,
+                    )
+                    if status != 401:
+                        break
+                    challenge, nc = _challenge(answer), 0
+                latencies.append(time.perf_counter() - started)
+                if status not in (201, 202):
+                    errors += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started, latencies, errors
+
+
+def collect_figures(
+    url: str, requests: int, concurrency: int, workers: int, rounds: int
+) -> dict[str, float]:
+    """The JSON API's single POST and Collect's multipart XML with Digest on one server,
+    rounds alternating (10 % resends in each); each path's best round is reported."""
+    from app.forms.registry import load_registry
+    from bench.common import ROOT
+
+    form = load_registry(ROOT / "forms").current("household")
+    token = bench_token(url)
+    username, password = phone_token(url)
+    best: dict[str, Round] = {}
+    with uvicorn_server("app.main:create_app", url, True, workers) as (base, _):
+        warm = surveys(50, 3)
+        uvloop.run(hammer(base, [orjson.dumps(s) for s in warm[:25]], concurrency, token))
+        warm_xml = [collect_body(collect_xml(form, s)) for s in warm[25:]]
+        uvloop.run(hammer_collect(base, warm_xml, concurrency, username, password))
+        for number in range(rounds):
+            for name in ("json", "collect"):
+                items = surveys(requests, seed=5000 + 10 * number + (name == "collect"))
+                if name == "json":
+                    bodies = [orjson.dumps(item) for item in items]
+                    run = hammer(base, bodies + bodies[: requests // 10], concurrency, token)
+                else:
+                    bodies = [collect_body(collect_xml(form, item)) for item in items]
+                    run = hammer_collect(
+                        base, bodies + bodies[: requests // 10], concurrency, username, password
+                    )
+                seconds, latencies, errors = uvloop.run(run)
+                stored = asyncio.run(count_rows(url, [item["id"] for item in items]))
+                this = Round(len(latencies) / seconds, latencies, errors, stored - len(items))
+                if name not in best or this.rate > best[name].rate:
+                    best[name] = this
+    results: dict[str, float] = {}
+    for name, this in best.items():
+        p50, p99 = percentile(this.latencies, 0.5) * 1000, percentile(this.latencies, 0.99) * 1000
+        duplicates, missing = max(this.extra_rows, 0), max(-this.extra_rows, 0)
+        results |= {
+            f"{name}_rate": this.rate,
+            f"{name}_p50": p50,
+            f"{name}_p99": p99,
+            f"{name}_errors": this.errors,
+            f"{name}_duplicates": duplicates,
+            f"{name}_missing": missing,
+        }
+        print(
+            f"odk {name:8s}: {this.rate:8.0f} submissions/s  p50 {p50:6.1f} ms  "
+            f"p99 {p99:6.1f} ms  errors {this.errors}  duplicates {duplicates}  missing {missing}"
+        )
+    print(
+        f"odk ratio: {results['collect_rate'] / results['json_rate']:.2f} x the JSON API's "
+        f"throughput (target >= 0.5); best of {rounds} alternating rounds of {requests} + 10 % "
+        f"resends, {concurrency} connections, Digest auth"
+    )
+    return results
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run the benchmark; return the figures."""
     parser = bench_arguments(__doc__, "cdfmap_bench_ingest")
@@ -275,13 +511,19 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "--workers", type=int, default=2, help="uvicorn workers, both servers (one per core)"
     )
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per server")
+    parser.add_argument(
+        "--collect-only", action="store_true", help="only the ODK Collect run beside the JSON API"
+    )
     args = parser.parse_args(argv)
     requests, batches, rounds = (
         (200, 2, 1) if args.quick else (args.requests, args.batches, args.rounds)
     )
     with bench_database(args.database, 0, args.keep) as url:
+        if args.collect_only:
+            return collect_figures(url, requests, args.concurrency, args.workers, rounds)
         figures = single_figures(url, requests, args.concurrency, args.workers, rounds)
         figures |= batch_figures(url, batches)
+        figures |= collect_figures(url, requests, args.concurrency, args.workers, rounds)
     return figures
 
 

@@ -6,9 +6,10 @@ paths share the idempotency key: the survey id is the instance's `meta/instanceI
 
 The contract of `submit` (OpenRosa, as ODK Central keeps it):
 - a new instanceID: the survey is checked and stored (`created`);
-- the same instanceID with byte-identical XML: a resend or the next part of a split
-  submission; its new files are stored (`created` when it brought any, else `duplicate`);
-- the same instanceID with other XML: `Conflict`; nothing changes;
+- the same instanceID with byte-identical XML (or XML of the same survey content): a resend
+  or the next part of a split submission; its new files are stored (`created` when it brought
+  any, else `duplicate`);
+- the same instanceID with other content: `Conflict`; nothing changes;
 - `meta/deprecatedID` names an instance sent before: an edit; it replaces that survey's
   content and the earlier content is kept as a version (app/services/review.correct).
 """
@@ -41,7 +42,7 @@ from app.forms.quality import NO_RULES, QualityRules
 from app.forms.registry import FormRegistry
 from app.services import attachments, review, submissions
 from app.services.access import Principal
-from app.services.intake import prepare_submission
+from app.services.intake import PreparedSubmission, prepare_submission
 
 XFORMS_LIST = "http://openrosa.org/xforms/xformsList"
 XFORMS_MANIFEST = "http://openrosa.org/xforms/xformsManifest"
@@ -213,14 +214,10 @@ async def submit(
     form = _form_of(forms, head)
     mapped = map_instance(head, form, sender.username, now.isoformat())
     digest = hashlib.sha256(xml).hexdigest()
-    sent = await queries.sent_instance(pool, head.instance_id)
     outcome: Literal["created", "corrected", "duplicate"]
-    if sent is not None:
-        if sent["xml_sha256"] != digest:
-            raise Conflict("odk_instance_conflict", id=head.instance_id)
-        survey_id: uuid.UUID = sent["survey_id"]
-        outcome = "duplicate"
-    else:
+    survey_id = head.survey_id
+
+    def prepared_survey() -> PreparedSubmission:
         prepared, problems = prepare_submission(
             mapped.raw,
             forms,
@@ -232,18 +229,9 @@ async def submit(
         )
         if prepared is None:
             raise InvalidInput(problems)
-        if head.deprecated_id:
-            survey_id = await _edited_survey(pool, head.deprecated_id)
-            changed, _record = await review.correct(
-                engine, sender, survey_id, replace(prepared, id=survey_id)
-            )
-            outcome = "corrected" if changed == "corrected" else "duplicate"
-        else:
-            result = await submissions.ingest_one(
-                pool, prepared, [], sender.user_id, sender.assigned_wards()
-            )
-            survey_id = prepared.id
-            outcome = "created" if result.outcome == "created" else "duplicate"
+        return prepared
+
+    async def remember() -> None:
         await queries.remember_instance(
             pool,
             instance_id=head.instance_id,
@@ -255,6 +243,39 @@ async def submit(
             xml=xml.decode("utf-8", "replace"),
             user_id=sender.user_id,
         )
+
+    if head.deprecated_id:
+        # An edit is stored under the survey it replaces: its own instanceID says whether
+        # this edit came before.
+        sent = await queries.sent_instance(pool, head.instance_id)
+        if sent is not None:
+            if sent["xml_sha256"] != digest:
+                raise Conflict("odk_instance_conflict", id=head.instance_id)
+            survey_id, outcome = sent["survey_id"], "duplicate"
+        else:
+            prepared = prepared_survey()
+            survey_id = await _edited_survey(pool, head.deprecated_id)
+            changed, _record = await review.correct(
+                engine, sender, survey_id, replace(prepared, id=survey_id)
+            )
+            outcome = "corrected" if changed == "corrected" else "duplicate"
+            await remember()
+    else:
+        # The hot path: one statement stores a new survey (or finds it sent before, with the
+        # same content); the XML sent before is read only when the content differs.
+        prepared = prepared_survey()
+        try:
+            result = await submissions.ingest_one(
+                pool, prepared, [], sender.user_id, sender.assigned_wards()
+            )
+        except Conflict:
+            sent = await queries.sent_instance(pool, head.instance_id)
+            if sent is None or sent["xml_sha256"] != digest:
+                raise Conflict("odk_instance_conflict", id=head.instance_id) from None
+            survey_id, outcome = sent["survey_id"], "duplicate"
+        else:
+            outcome = "created" if result.outcome == "created" else "duplicate"
+            await remember()
     stored = 0
     for upload in files:
         name = mapped.files.get(upload.filename)

@@ -426,3 +426,12 @@ def test_a_form_with_a_csv_has_a_manifest(media_client: TestClient) -> None:
     assert data.status_code == 200
     assert files[0].findtext(f"{MANIFEST_NS}hash") == "md5:" + hashlib.md5(data.content).hexdigest()
     assert media_client.get("/odk/forms/streets/media/..%2Fhousehold.xlsx").status_code == 404
+
+
+def test_a_resend_without_start_and_end_is_still_a_resend(
+    client: TestClient, phone: dict[str, Any]
+) -> None:
+    """collected_at then comes from the first arrival; the stored XML decides the resend."""
+    xml = household_xml(start="", end="")
+    assert post_submission(client, phone["prefix"], xml).status_code == 201
+    assert post_submission(client, phone["prefix"], xml).status_code == 202
