@@ -186,6 +186,11 @@ async def record(
         raise InvalidInput([Problem("records", "wrong_type", {"expected": "list"})])
     if len(records) > MAX_RECORDS:
         raise InvalidInput([Problem("records", "cdf_too_many_records", {"max": MAX_RECORDS})])
+    async with engine.connect() as connection:  # who may post here, asked once for all
+        meeting = await ledger.meeting_by_id(connection, meeting_id)
+        require(meeting is not None, "cdf_meeting_not_found")
+        assert meeting is not None
+        await group_for(connection, user, meeting["group_id"], post=True)
     outcomes = []
     for index, item in enumerate(records):
         try:

@@ -498,6 +498,298 @@ ROWS = [
     Row("GET", "page:/collect", get("/collect"), {who: 200 for who in WHO}),
     Row("GET", "page:/docs", get("/docs"), {who: 200 for who in WHO}),
 ]
+
+# --- the CDF's books (tests/integration/test_cdf_access.py tests treasurers) ----------------
+CDF_READ_GROUP = READ_WARD  # a group of a W03 settlement: its ward's leader, the city's readers
+CDF_STAFF = expect(403, other_planner=404, city_admin=201, national_admin=201)
+CDF_POST_GROUP = expect(404, leader=403, planner=403, city_admin=201, national_admin=201)
+
+
+def cdf_books(w: World, stage: str = "group") -> dict[str, Any]:
+    """A savings group of tam-ky in W03 with a member, a product, savings, and a loan applied
+    for by a CDF staff member (`stage`: group, applied, approved, disbursed), or a meeting."""
+    maker = bearer(
+        make_token(
+            w.engine, make_user(w.engine, "matrix-cdf-maker", [("cdf_staff", ("city", "tam-ky"))])
+        )
+    )
+    post = lambda url, body, h=maker: w.client.post(url, json=body, headers=h)  # noqa: E731
+    group = post(
+        "/api/v1/cdf/tam-ky/groups",
+        {
+            "name": "Nhóm ma trận",
+            "settlement_id": w.settlement,
+            "founded_on": "2025-01-01",
+            "meeting_frequency": "monthly",
+            "share_value": 20_000,
+        },
+    ).json()["id"]
+    member = post(
+        f"/api/v1/cdf/groups/{group}/members",
+        {"code": "TV-01", "name": "Bí Mật Thành Viên", "joined_on": "2025-01-01"},
+    ).json()["id"]
+    saved = post(
+        f"/api/v1/cdf/groups/{group}/transactions",
+        {
+            "client_id": str(uuid.uuid4()),
+            "kind": "savings",
+            "amount": 100_000,
+            "member_id": member,
+            "date": "2025-02-01",
+        },
+    ).json()["entry_id"]
+    books: dict[str, Any] = {"group": group, "member": member, "entry": saved}
+    if stage == "meeting":
+        books["meeting"] = str(uuid.uuid4())
+        post(f"/api/v1/cdf/groups/{group}/meetings", {"id": books["meeting"], "date": "2025-03-01"})
+    if stage in ("applied", "approved", "disbursed"):
+        product = post(
+            "/api/v1/cdf/tam-ky/products",
+            {
+                "code": uuid.uuid4().hex[:8],
+                "name": "Vay",
+                "kind": "income",
+                "rate_bp": 100,
+                "rate_period": "month",
+                "term_installments": 6,
+                "frequency": "monthly",
+                "method": "flat",
+            },
+        ).json()["id"]
+        books["product"] = product
+        books["loan"] = post(
+            "/api/v1/cdf/tam-ky/loans",
+            {
+                "client_id": str(uuid.uuid4()),
+                "group_id": group,
+                "member_id": member,
+                "product_id": product,
+                "principal": 1_000_000,
+                "date": "2025-02-01",
+            },
+        ).json()["loan"]["id"]
+    if stage in ("approved", "disbursed"):
+        post(
+            f"/api/v1/cdf/loans/{books['loan']}/decision",
+            {"decision": "approved"},
+            w.token("city_admin"),
+        )
+    if stage == "disbursed":
+        post(
+            f"/api/v1/cdf/loans/{books['loan']}/disbursement",
+            {"client_id": str(uuid.uuid4()), "date": "2025-02-02"},
+        )
+    return books
+
+
+def on_books(method: str, path: str, body: Any = None, stage: str = "group") -> Request:
+    """A request about fresh CDF books (`path` formatted with them)."""
+
+    def call(w: World, h: dict[str, str]) -> Any:
+        books = cdf_books(w, stage)
+        payload = body(books) if callable(body) else body
+        return w.client.request(method, path.format(**books), json=payload, headers=h)
+
+    return call
+
+
+def new_id(**fields: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A body with a fresh client id (and fields formatted from the books)."""
+    return lambda books: {
+        "client_id": str(uuid.uuid4()),
+        **{
+            k: books[v[1:]] if isinstance(v, str) and v.startswith("@") else v
+            for k, v in fields.items()
+        },
+    }
+
+
+CDF_ROWS = [
+    Row("GET", "/api/v1/cdf/{city}/groups", get("/api/v1/cdf/tam-ky/groups"), SEE_CITY),
+    Row(
+        "POST",
+        "/api/v1/cdf/{city}/groups",
+        lambda w, h: w.client.post(
+            "/api/v1/cdf/tam-ky/groups",
+            json={
+                "name": "Nhóm",
+                "founded_on": "2025-01-01",
+                "meeting_frequency": "weekly",
+                "share_value": 20_000,
+            },
+            headers=h,
+        ),
+        CDF_STAFF,
+    ),
+    Row(
+        "GET",
+        "/api/v1/cdf/groups/{group_id}",
+        on_books("GET", "/api/v1/cdf/groups/{group}"),
+        CDF_READ_GROUP,
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/groups/{group_id}/members",
+        on_books(
+            "POST",
+            "/api/v1/cdf/groups/{group}/members",
+            {"code": "TV-99", "name": "Người mới", "joined_on": "2025-01-01"},
+        ),
+        CDF_POST_GROUP,
+    ),
+    Row("GET", "/api/v1/cdf/{city}/products", get("/api/v1/cdf/tam-ky/products"), SEE_CITY),
+    Row(
+        "POST",
+        "/api/v1/cdf/{city}/products",
+        lambda w, h: w.client.post(
+            "/api/v1/cdf/tam-ky/products",
+            json={
+                "code": uuid.uuid4().hex[:8],
+                "name": "Vay",
+                "kind": "housing",
+                "rate_bp": 50,
+                "rate_period": "month",
+                "term_installments": 12,
+                "frequency": "monthly",
+                "method": "declining",
+            },
+            headers=h,
+        ),
+        CDF_STAFF,
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/{city}/capital",
+        on_books(
+            "POST",
+            "/api/v1/cdf/tam-ky/capital",
+            new_id(source="donor", amount=5_000_000, date="2025-01-10"),
+        ),
+        CDF_STAFF,
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/{city}/periods",
+        on_books(
+            "POST",
+            "/api/v1/cdf/tam-ky/periods",
+            {"starts_on": "2001-01-01", "ends_on": "2001-01-31"},
+        ),
+        CDF_STAFF,
+    ),
+    Row("GET", "/api/v1/cdf/{city}/loans", get("/api/v1/cdf/tam-ky/loans"), SEE_CITY),
+    Row(
+        "POST",
+        "/api/v1/cdf/{city}/loans",
+        on_books(
+            "POST",
+            "/api/v1/cdf/tam-ky/loans",
+            new_id(
+                group_id="@group", member_id="@member", product_id="@product", principal=500_000
+            ),
+            stage="applied",
+        ),
+        {**CDF_POST_GROUP, "other_planner": 404},
+    ),
+    Row(
+        "GET",
+        "/api/v1/cdf/loans/{loan_id}",
+        on_books("GET", "/api/v1/cdf/loans/{loan}", stage="applied"),
+        CDF_READ_GROUP,
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/loans/{loan_id}/decision",
+        on_books(
+            "POST", "/api/v1/cdf/loans/{loan}/decision", {"decision": "rejected"}, stage="applied"
+        ),
+        {**CDF_POST_GROUP, "city_admin": 200, "national_admin": 200},
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/loans/{loan_id}/disbursement",
+        on_books(
+            "POST",
+            "/api/v1/cdf/loans/{loan}/disbursement",
+            new_id(date="2025-02-03"),
+            stage="approved",
+        ),
+        CDF_POST_GROUP,
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/loans/{loan_id}/repayments",
+        on_books(
+            "POST",
+            "/api/v1/cdf/loans/{loan}/repayments",
+            new_id(amount=10_000, date="2025-03-02"),
+            stage="disbursed",
+        ),
+        CDF_POST_GROUP,
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/groups/{group_id}/transactions",
+        on_books(
+            "POST",
+            "/api/v1/cdf/groups/{group}/transactions",
+            new_id(kind="savings", amount=20_000, member_id="@member", date="2025-03-01"),
+        ),
+        CDF_POST_GROUP,
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/groups/{group_id}/meetings",
+        on_books(
+            "POST",
+            "/api/v1/cdf/groups/{group}/meetings",
+            lambda b: {"id": str(uuid.uuid4()), "date": "2025-04-01"},
+        ),
+        CDF_POST_GROUP,
+    ),
+    Row(
+        "GET",
+        "/api/v1/cdf/meetings/{meeting_id}",
+        on_books("GET", "/api/v1/cdf/meetings/{meeting}", stage="meeting"),
+        CDF_READ_GROUP,
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/meetings/{meeting_id}/records",
+        on_books(
+            "POST",
+            "/api/v1/cdf/meetings/{meeting}/records",
+            lambda b: {"records": [new_id(kind="fine", amount=5_000)(b)]},
+            stage="meeting",
+        ),
+        {**CDF_POST_GROUP, "city_admin": 200, "national_admin": 200},
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/meetings/{meeting_id}/close",
+        on_books(
+            "POST",
+            "/api/v1/cdf/meetings/{meeting}/close",
+            {"cash_counted": 100_000},
+            stage="meeting",
+        ),
+        {**CDF_POST_GROUP, "city_admin": 200, "national_admin": 200},
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/entries/{entry_id}/reversal",
+        on_books("POST", "/api/v1/cdf/entries/{entry}/reversal", new_id(memo="Nhầm")),
+        CDF_POST_GROUP,
+    ),
+    Row("GET", "/api/v1/cdf/{city}/report", get("/api/v1/cdf/tam-ky/report"), READ_CITY),
+    Row("GET", "/api/v1/cdf/{city}/report.csv", get("/api/v1/cdf/tam-ky/report.csv"), READ_CITY),
+    Row("GET", "/api/v1/cdf/national/report", get("/api/v1/cdf/national/report"), SIGNED_IN),
+    Row(
+        "GET", "/api/v1/cdf/national/report.csv", get("/api/v1/cdf/national/report.csv"), SIGNED_IN
+    ),
+]
+ROWS += CDF_ROWS
+
 # Public by nature, each tested on its own (test_accounts.py): signing in.
 PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/enrol")}
 
