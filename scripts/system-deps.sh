@@ -39,11 +39,14 @@ if [ "$purpose" = test ]; then
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   have_pkg fonts-dejavu-core || missing+=(fonts-dejavu-core)
+  command -v caddy >/dev/null || missing+=(caddy)  # checks deploy/Caddyfile (caddy validate)
   if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}" || die "missing test tools: install ${missing[*]}"
   fi
 fi
 have_pkg fonts-dejavu-core || apt_install fonts-dejavu-core || true
+# pg_dump / pg_restore for `app.cli backup` and `restore`.
+command -v pg_dump >/dev/null || apt_install postgresql-client || say "install postgresql-client for backups"
 
 if [ -n "${DATABASE_URL:-}" ]; then
   say "using DATABASE_URL (not managing the server)"
