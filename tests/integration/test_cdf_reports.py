@@ -1,0 +1,261 @@
+"""The CDF report against figures worked out by hand (docs/cdf.md has the formulas), and the
+national report summing cities (ratios from the sums, never an average of ratios).
+
+Three loans at 0 % (so every installment is principal), monthly, 4 installments, as of
+2025-06-20, on-time period from 2025-03-01:
+- A: 1,200,000 paid out 2025-01-10; due 10 Feb/Mar/Apr/May (300,000 each); paid 10 Feb on
+  time, 20 Mar (10 days late); Apr and May unpaid (71 and 41 days late). Outstanding 600,000.
+- B: 400,000 paid out 2025-03-01; due 1 Apr/May/Jun/Jul (100,000 each); the first three paid
+  on their day. Outstanding 100,000, not late.
+- C: 800,000 paid out 2025-04-15; due 15 May/Jun/Jul/Aug (200,000 each); nothing paid
+  (36 and 5 days late). Outstanding 800,000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.cdf_support import Clients, app_client, make_city, person, uid
+
+CITY = "cdf-report-town"
+OTHER = "cdf-report-other"
+
+
+@pytest.fixture(scope="module")
+def report_books(
+    database_url: str, sync_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Clients]:
+    make_city(sync_engine, CITY, "Thành phố Báo Cáo")
+    make_city(sync_engine, OTHER, "Thị xã Khác")
+    tokens = {
+        "maker": person(
+            sync_engine,
+            "cdf-report-maker",
+            [("cdf_staff", ("city", CITY)), ("cdf_staff", ("city", OTHER))],
+            CITY,
+        ),
+        "checker": person(
+            sync_engine,
+            "cdf-report-checker",
+            [("cdf_staff", ("city", CITY)), ("cdf_staff", ("city", OTHER))],
+            CITY,
+        ),
+        "national": person(sync_engine, "cdf-report-national", [("national_admin", None)], CITY),
+        "planner": person(sync_engine, "cdf-report-planner", [("planner", ("city", CITY))], CITY),
+    }
+    with app_client(database_url, tmp_path_factory.mktemp("cdf-report")) as client:
+        clients = Clients(client, tokens)
+        maker, checker = clients.as_("maker"), clients.as_("checker")
+
+        def ok(response: Any) -> Any:
+            assert response.status_code in (200, 201), response.text
+            return response.json()
+
+        def books_of(
+            city: str, loans: list[tuple[int, str, list[tuple[int, str]]]], capital: int
+        ) -> None:
+            ok(
+                maker.post(
+                    f"/api/v1/cdf/{city}/capital",
+                    json={
+                        "client_id": uid(),
+                        "source": "seed_grant",
+                        "amount": capital,
+                        "date": "2024-12-01",
+                    },
+                )
+            )
+            group = ok(
+                maker.post(
+                    f"/api/v1/cdf/{city}/groups",
+                    json={
+                        "name": "Nhóm",
+                        "founded_on": "2024-12-01",
+                        "meeting_frequency": "monthly",
+                        "share_value": 30_000,
+                    },
+                )
+            )["id"]
+            product = ok(
+                maker.post(
+                    f"/api/v1/cdf/{city}/products",
+                    json={
+                        "code": "Z",
+                        "name": "Không lãi",
+                        "kind": "revolving",
+                        "rate_bp": 0,
+                        "rate_period": "month",
+                        "term_installments": 4,
+                        "frequency": "monthly",
+                        "method": "flat",
+                    },
+                )
+            )["id"]
+            for index, (principal, paid_out, repayments) in enumerate(loans):
+                member = ok(
+                    maker.post(
+                        f"/api/v1/cdf/groups/{group}/members",
+                        json={
+                            "code": f"M{index}",
+                            "name": f"Thành viên {index}",
+                            "joined_on": "2024-12-01",
+                        },
+                    )
+                )["id"]
+                ok(
+                    maker.post(
+                        f"/api/v1/cdf/groups/{group}/transactions",
+                        json={
+                            "client_id": uid(),
+                            "kind": "savings",
+                            "amount": 50_000,
+                            "member_id": member,
+                            "date": "2024-12-15",
+                        },
+                    )
+                )
+                loan = ok(
+                    maker.post(
+                        f"/api/v1/cdf/{city}/loans",
+                        json={
+                            "client_id": uid(),
+                            "group_id": group,
+                            "member_id": member,
+                            "product_id": product,
+                            "principal": principal,
+                            "date": "2024-12-20",
+                        },
+                    )
+                )["loan"]["id"]
+                ok(
+                    checker.post(
+                        f"/api/v1/cdf/loans/{loan}/decision", json={"decision": "approved"}
+                    )
+                )
+                ok(
+                    maker.post(
+                        f"/api/v1/cdf/loans/{loan}/disbursement",
+                        json={"client_id": uid(), "date": paid_out},
+                    )
+                )
+                for amount, day in repayments:
+                    ok(
+                        maker.post(
+                            f"/api/v1/cdf/loans/{loan}/repayments",
+                            json={"client_id": uid(), "amount": amount, "date": day},
+                        )
+                    )
+
+        books_of(
+            CITY,
+            [
+                (1_200_000, "2025-01-10", [(300_000, "2025-02-10"), (300_000, "2025-03-20")]),
+                (
+                    400_000,
+                    "2025-03-01",
+                    [(100_000, "2025-04-01"), (100_000, "2025-05-01"), (100_000, "2025-06-01")],
+                ),
+                (800_000, "2025-04-15", []),
+            ],
+            5_000_000,
+        )
+        # Another city: one loan of 1,000,000 paid out 2025-05-01, not late on 2025-06-20
+        # (first due 1 June, paid that day).
+        books_of(OTHER, [(1_000_000, "2025-05-01", [(250_000, "2025-06-01")])], 2_000_000)
+        yield clients
+
+
+QUERY = "?as_of=2025-06-20&from=2025-03-01"
+
+
+def test_city_report_by_hand(report_books: Clients, sync_engine: Engine) -> None:
+    report = report_books.as_("planner").get(f"/api/v1/cdf/{CITY}/report{QUERY}").json()
+    assert report["loans_outstanding"] == 1_500_000
+    assert report["active_loans"] == 3
+    assert report["portfolio_at_risk"] == {
+        "over_1": 1_400_000,
+        "over_30": 1_400_000,
+        "over_60": 600_000,
+        "over_90": 0,
+    }
+    assert (report["par1"], report["par30"], report["par60"], report["par90"]) == (
+        0.9333,
+        0.9333,
+        0.4,
+        0.0,
+    )
+    assert report["aging"] == {"1_30": 200_000, "31_60": 500_000, "61_90": 300_000, "over_90": 0}
+    # Fell due 1 Mar - 20 Jun: A2-A4 (900,000), B1-B3 (300,000), C1-C2 (400,000); on time: B1-B3.
+    assert (report["due_in_period"], report["paid_on_time_in_period"]) == (1_600_000, 300_000)
+    assert report["on_time_repayment_rate"] == 0.1875
+    # Fell due by 20 Jun: 1,900,000; collected on it: A1, A2 (late), B1-B3 = 900,000.
+    assert (report["due_to_date"], report["collected_to_date"]) == (1_900_000, 900_000)
+    assert report["collection_rate"] == 0.4737
+    assert report["times_revolved"] == 0.48  # 2,400,000 lent on 5,000,000 of capital
+    assert report["savings_balance"] == 150_000
+    assert (report["groups"], report["members"]) == (1, 3)
+    assert report["capital_by_source"]["seed_grant"] == 5_000_000
+    with sync_engine.connect() as connection:
+        receivable = connection.execute(
+            text(
+                "SELECT sum(l.amount) FROM cdf_lines l JOIN cdf_accounts a ON a.id = l.account_id "
+                "JOIN cdf_funds f ON f.id = a.fund_id JOIN cities c ON c.id = f.city_id "
+                "WHERE c.slug = :city AND a.kind = 'loans_receivable'"
+            ),
+            {"city": CITY},
+        ).scalar_one()
+    assert receivable == report["loans_outstanding"]
+
+
+def test_the_same_books_on_an_earlier_day(report_books: Clients) -> None:
+    # On 1 April: A2 was paid (late) on 20 March, nothing is late; C is not paid out yet.
+    report = (
+        report_books.as_("planner")
+        .get(f"/api/v1/cdf/{CITY}/report?as_of=2025-04-01&from=2025-03-01")
+        .json()
+    )
+    assert report["loans_outstanding"] == 600_000 + 300_000  # B1 paid that very day
+    assert report["par30"] == 0.0 and report["par1"] == 0.0
+    assert report["aging"] == {"1_30": 0, "31_60": 0, "61_90": 0, "over_90": 0}
+
+
+def test_national_report_sums_cities(report_books: Clients) -> None:
+    national = report_books.as_("national").get(f"/api/v1/cdf/national/report{QUERY}").json()
+    cities = {c["city"]: c for c in national["cities"]}
+    assert {CITY, OTHER} <= set(cities)
+    other = cities[OTHER]
+    assert other["loans_outstanding"] == 750_000 and other["par30"] == 0.0
+    ours = [cities[CITY], other]
+    total = national["total"]
+    mine = sum(c["loans_outstanding"] for c in ours)
+    assert total["loans_outstanding"] >= mine
+    # Only these two cities have books in this module's view of PAR: the total is a ratio of
+    # sums when they are the only ones with loans outstanding.
+    if total["loans_outstanding"] == mine:
+        assert total["par30"] == round(1_400_000 / 2_250_000, 4)
+    # A planner of one city sees that city only.
+    planner = report_books.as_("planner").get(f"/api/v1/cdf/national/report{QUERY}").json()
+    assert [c["city"] for c in planner["cities"]] == [CITY]
+    assert report_books.as_("planner").get(f"/api/v1/cdf/{OTHER}/report").status_code == 404
+
+
+def test_report_csv_is_excel_ready(report_books: Clients) -> None:
+    response = report_books.as_("planner").get(f"/api/v1/cdf/{CITY}/report.csv{QUERY}&lang=en")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    lines = response.content.decode("utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    assert header[0] == '"City"' and '"par30"' in header and '"aging.31_60"' in header
+    row = dict(zip(header, lines[1].split(","), strict=True))
+    assert row['"par30"'] == "0.9333"
+    assert row['"loans_outstanding"'] == "1500000"
+
+
+def test_report_parameters_are_checked(report_books: Clients) -> None:
+    planner = report_books.as_("planner")
+    assert planner.get(f"/api/v1/cdf/{CITY}/report?as_of=2025-13-45").status_code == 422
+    assert planner.get(f"/api/v1/cdf/{CITY}/report?as_of=yesterday").status_code == 422
