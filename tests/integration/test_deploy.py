@@ -213,3 +213,33 @@ def test_the_nightly_script_stops_when_the_backup_fails(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "backup failed" in done.stderr
     assert old.exists()  # nothing removed after a failed night
+
+
+def test_the_cli_wrapper_reads_the_settings_file(database_url: str, tmp_path: Path) -> None:
+    env_file = tmp_path / "cdfmap.env"
+    env_file.write_text(
+        f"DATABASE_URL={database_url}\nMEDIA_DIR={tmp_path / 'media'}\n"
+        'BASEMAP_ATTRIBUTION="© OpenStreetMap contributors"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update({"CDFMAP_ENV": str(env_file), "PYTHON": sys.executable})
+    done = subprocess.run(
+        [str(DEPLOY / "cdfmap-cli"), "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "(head): nothing to do" in done.stdout
+    env["CDFMAP_ENV"] = str(tmp_path / "missing.env")
+    missing = subprocess.run(
+        [str(DEPLOY / "cdfmap-cli"), "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == 1
+    assert "cannot read" in missing.stderr
