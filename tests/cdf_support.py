@@ -18,9 +18,10 @@ from app.main import create_app
 from app.settings import Settings
 from tests.auth import bearer, make_token, make_user
 
-# A settlement square in central Vietnam (Tam Kỳ), inside its ward's square.
-WARD_WKT = "MULTIPOLYGON(((108.40 15.50,108.50 15.50,108.50 15.60,108.40 15.60,108.40 15.50)))"
-SETTLEMENT_WKT = "POLYGON((108.42 15.52,108.44 15.52,108.44 15.54,108.42 15.54,108.42 15.52))"
+# A settlement square inside its ward's square, in Sơn La: far from the sample city and from
+# other tests' places, so that no survey of theirs falls in these wards.
+WARD_WKT = "MULTIPOLYGON(((104.00 21.00,104.10 21.00,104.10 21.10,104.00 21.10,104.00 21.00)))"
+SETTLEMENT_WKT = "POLYGON((104.02 21.02,104.04 21.02,104.04 21.04,104.02 21.04,104.02 21.02))"
 
 
 def make_city(engine: Engine, slug: str, name: str | None = None) -> dict[str, int]:
