@@ -1,16 +1,21 @@
-"""GeoJSON export benchmark at 100k households.
+"""Export benchmark at 100k households, every format.
 
-Our streamed endpoint (through uvicorn, read to the end by a client) vs, on the same table:
+GeoJSON: our streamed endpoint (through uvicorn, read to the end by a client) vs, on the
+same table:
   ogr2ogr -f GeoJSON /vsistdout/ PG:... household_surveys
   the floor: COPY (SELECT ST_AsGeoJSON(t.*) FROM household_surveys t) TO STDOUT
 and the server's peak memory growth during the export, then while 20 clients start the export
 and never read (their rows wait on disk, not in memory nor in a database connection).
-Usage: python bench/export.py [--quick] [--households N] [--keep]
+Then GeoPackage, CSV, XLSX, KML and zipped Shapefile: our endpoint (households.<format>,
+downloaded by curl) vs ogr2ogr writing the same format from the same table into a file, and
+the server's peak memory growth over all of them.
+Usage: python bench/export.py [--quick] [--households N] [--keep] [--formats gpkg,csv,...]
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -77,12 +82,87 @@ def stalled_readers(
     return peak_rss_mb(pid) - memory_before, slowest
 
 
+# ogr2ogr's driver and options for each of our formats (the same file from the same table).
+OGR_FORMATS: dict[str, list[str]] = {
+    "gpkg": ["-f", "GPKG"],
+    "csv": ["-f", "CSV", "-lco", "GEOMETRY=AS_XY"],
+    "xlsx": ["-f", "XLSX"],
+    "kml": ["-f", "KML"],  # LIBKML takes 20 s per 1000 features here
+    "shp.zip": ["-f", "ESRI Shapefile", "-lco", "ENCODING=UTF-8"],
+}
+
+
+def ogr2ogr_file(url: str, fmt: str, directory: Path) -> None:
+    """ogr2ogr writing household_surveys into a new file of the format (a shapefile zipped,
+    as ours is)."""
+    target = directory / f"ogr-{fmt.replace('.zip', '')}"
+    shutil.rmtree(target, ignore_errors=True)
+    name = str(target) + ("" if fmt == "shp.zip" else f".{fmt}")
+    Path(name).unlink(missing_ok=True)
+    run_quietly(
+        [
+            "ogr2ogr",
+            *OGR_FORMATS[fmt],
+            # the flags text[] as text, and nullable as in ours (an empty list reads as null)
+            *("-mapFieldType", "StringList=String", "-forceNullable"),
+            name,
+            pg_connection_string(url),
+            "household_surveys",
+        ]
+    )
+    if fmt == "shp.zip":
+        shutil.make_archive(str(target), "zip", target)
+
+
+def file_formats(
+    base: str, pid: int, url: str, token: str, runs: int, formats: list[str]
+) -> dict[str, float]:
+    """Each format: our time, ogr2ogr's, the ratio, and the server's peak memory growth."""
+    figures: dict[str, float] = {}
+    auth = ["-H", f"Authorization: Bearer {token}"]
+    for fmt in formats:  # load GDAL, numpy, openpyxl once (an empty export) before measuring
+        empty = f"{base}/api/v1/export/households.{fmt}?city=tam-ky&from=2999-01-01T00:00:00Z"
+        run_quietly(["curl", "-sf", *auth, "-o", "/dev/null", empty])
+    memory_before = peak_rss_mb(pid)
+    with tempfile.TemporaryDirectory(prefix="cdfmap-bench-") as scratch:
+        directory = Path(scratch)
+        for fmt in formats:
+            export_url = f"{base}/api/v1/export/households.{fmt}?city=tam-ky"
+            target = directory / f"ours.{fmt}"
+            ours, _ = best_of(
+                runs,
+                lambda target=target, export_url=export_url: run_quietly(
+                    ["curl", "-sf", *auth, "-o", str(target), export_url]
+                ),
+            )
+            size = target.stat().st_size
+            source = f"/vsizip/{target}/households.shp" if fmt == "shp.zip" else str(target)
+            layer = None if fmt == "csv" else "households"  # a CSV's layer is its file's name
+            read_back = pyogrio.read_info(source, layer=layer)["features"]
+            ogr, _ = best_of(runs, lambda fmt=fmt: ogr2ogr_file(url, fmt, directory))
+            growth = peak_rss_mb(pid) - memory_before
+            print(
+                f"export {fmt:8s}: ours {ours:6.2f} s ({size / 1e6:.1f} MB, {read_back} "
+                f"features read back), ogr2ogr {ogr:6.2f} s, ratio {ours / ogr:.2f} x ogr2ogr "
+                f"(target <= 0.5), server peak memory growth so far {growth:.1f} MB"
+            )
+            figures[f"{fmt}_ours"] = ours
+            figures[f"{fmt}_ogr2ogr"] = ogr
+            figures[f"{fmt}_memory_growth_mb"] = growth
+    return figures
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run the benchmark; return the figures."""
     parser = bench_arguments(__doc__, "cdfmap_bench_export")
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--formats", default=",".join(OGR_FORMATS))
     args = parser.parse_args(argv)
+    formats = [f for f in args.formats.split(",") if f]
+    unknown = set(formats) - set(OGR_FORMATS)
+    if unknown:
+        parser.error(f"unknown formats {sorted(unknown)}; known: {list(OGR_FORMATS)}")
     households, runs = (2000, 1) if args.quick else (args.households, args.runs)
     with bench_database(args.database, households, args.keep) as url:
         token = bench_token(url, "planner")
@@ -112,6 +192,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             stalled_growth, healthz_seconds = stalled_readers(
                 base, pid, 20, 2 if args.quick else 8, token
             )
+            files = file_formats(base, pid, url, token, runs, formats)
         ogr_seconds, _ = best_of(
             runs,
             lambda: run_quietly(
@@ -154,6 +235,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         f"{stalled_growth:.1f} MB (target < 50), slowest /healthz {healthz_seconds:.2f} s"
     )
     return {
+        **files,
         "ours": ours_seconds,
         "ogr2ogr": ogr_seconds,
         "floor": floor_seconds,

@@ -90,6 +90,8 @@ def feature_sql(geometry: str, properties: Sequence[Property], source: str) -> s
 JSON_ROWS: dict[str, Any] = {"format": "csv", "delimiter": "\x02", "quote": "\x01"}
 # A CSV file for people: a header row, commas, quotes where needed (RFC 4180).
 CSV_FILE: dict[str, Any] = {"format": "csv", "header": True}
+# The same without the header, for Arrow's CSV reader (app/geo/export_writers.py).
+CSV_ROWS: dict[str, Any] = {"format": "csv"}
 
 
 class ExportsBusy(Exception):

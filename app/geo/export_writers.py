@@ -1,10 +1,14 @@
-"""File writers for layer exports (GeoPackage, Shapefile, KML, XLSX), fed chunk by chunk.
+"""File writers for layer exports (GeoPackage, Shapefile, KML, XLSX).
 
-Each writer takes rows in chunks (tuples: the geometry first where the format has one, then
-one value per column) and never holds more than a chunk: GDAL formats are appended to with
-pyogrio's raw writer (numpy columns, no Python object per feature beyond the chunk's own),
-KML is written as text as it comes, XLSX by openpyxl's write-only mode (rows go to a
-temporary file, not to memory). Pure: no database, no HTTP; run them in a worker thread.
+GDAL formats read the CSV that PostgreSQL's COPY wrote to a temporary file: Arrow's C++ CSV
+reader parses it a block at a time and pyogrio's write_arrow hands the batches to GDAL in one
+session, so no Python object is made per value and memory holds one block. (Appending chunk
+by chunk with pyogrio's raw writer reopened the dataset each time and updated the spatial
+index row by row: 6.2 s for 100,000 households against 0.7 s for write_arrow.)
+KML and XLSX take rows in chunks (tuples: the geometry first where the format has one, then
+one value per column): KML is written as text as it comes, XLSX by openpyxl's write-only mode
+(rows go to a temporary file, not to memory). Pure: no database, no HTTP; run them in a
+worker thread.
 """
 
 from __future__ import annotations
@@ -15,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 from xml.sax.saxutils import escape, quoteattr
-
-import numpy as np
 
 from app.services.spreadsheet import safe_cell
 
@@ -39,111 +41,8 @@ class Column:
     type: FieldType
 
 
-def _arrays(
-    columns: Sequence[Column], values: Sequence[Sequence[Any]]
-) -> tuple[list[Any], list[Any]]:
-    """numpy arrays (and null masks for integers) of a chunk's columns."""
-    arrays: list[Any] = []
-    masks: list[Any] = []
-    for column, cells in zip(columns, values, strict=True):
-        if column.type == "float":
-            arrays.append(np.array(cells, dtype=np.float64))  # None becomes NaN, a null
-            masks.append(None)
-        elif column.type == "int":
-            raw = np.array(cells, dtype=object)
-            missing = np.fromiter((cell is None for cell in cells), dtype=bool, count=len(cells))
-            raw[missing] = 0
-            arrays.append(raw.astype(np.int64))
-            masks.append(missing if missing.any() else None)
-        else:
-            arrays.append(np.array(cells, dtype=object))
-            masks.append(None)
-    return arrays, masks
-
-
-class GdalWriter:
-    """A layer written by GDAL (GeoPackage, Shapefile), appended to chunk by chunk.
-
-    Rows: (WKB geometry or None, value, ...) with `geometry_type`, or values only for a
-    table without geometry (a repeat's rows)."""
-
-    def __init__(
-        self,
-        path: Path,
-        driver: str,
-        layer: str,
-        columns: Sequence[Column],
-        geometry_type: str | None,
-        names: Sequence[str] | None = None,
-        layer_options: dict[str, str] | None = None,
-        dataset_options: dict[str, str] | None = None,
-    ) -> None:
-        self.path = path
-        self.driver = driver
-        self.layer = layer
-        self.columns = list(columns)
-        self.names = list(names or (c.name for c in columns))
-        self.geometry_type = geometry_type
-        self.layer_options = layer_options or {}
-        self.dataset_options = dataset_options or {}
-        self.started = False
-        self.count = 0
-
-    def write(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Append a chunk of rows."""
-        from pyogrio.raw import write
-
-        if not rows and self.started:
-            return
-        width = len(self.columns) + (1 if self.geometry_type else 0)
-        transposed = list(zip(*rows, strict=True)) if rows else [()] * width
-        geometry = None
-        if self.geometry_type:
-            geometry = np.array(transposed[0], dtype=object)
-            transposed = transposed[1:]
-        arrays, masks = _arrays(self.columns, [list(cells) for cells in transposed])
-        write(
-            str(self.path),
-            geometry,
-            arrays,
-            self.names,
-            field_mask=masks,
-            layer=self.layer,
-            driver=self.driver,
-            geometry_type=self.geometry_type,
-            crs=CRS if self.geometry_type else None,
-            append=self.started,
-            layer_options=None if self.started else self.layer_options,
-            dataset_options=None if self.started else self.dataset_options,
-        )
-        self.started = True
-        self.count += len(rows)
-
-    def close(self) -> None:
-        """Create the layer even when no row came (a layer without features is still one)."""
-        if not self.started:
-            self.write([])
-
-
-def geopackage_writer(
-    path: Path,
-    layer: str,
-    columns: Sequence[Column],
-    geometry_type: str | None,
-    description: str = "",
-) -> GdalWriter:
-    """A GeoPackage layer (or table without geometry) with a spatial index and the
-    description that QGIS shows (gpkg_contents.description)."""
-    options = {"DESCRIPTION": description} if description else {}
-    return GdalWriter(
-        path,
-        "GPKG",
-        layer,
-        columns,
-        geometry_type,
-        layer_options=options,
-        dataset_options={"VERSION": GEOPACKAGE_VERSION},
-    )
+ARROW_TYPES = {"int": "int64", "float": "float64", "text": "string"}
+CSV_BLOCK_BYTES = 1 << 20  # rows parsed (and held) at once: about 2,500 households
 
 
 def shapefile_names(names: Sequence[str]) -> list[str]:
@@ -165,18 +64,122 @@ def shapefile_names(names: Sequence[str]) -> list[str]:
     return found
 
 
-def shapefile_writer(
-    path: Path, columns: Sequence[Column], geometry_type: str | None
-) -> GdalWriter:
+@dataclass(frozen=True)
+class CsvLayer:
+    """A layer's rows as PostgreSQL's COPY wrote them in CSV (no header): the geometry as
+    hexadecimal WKB first when `geometry_type` is set, then one field per column (an
+    unquoted empty field is NULL, a quoted one an empty text)."""
+
+    path: Path
+    columns: tuple[Column, ...]
+    geometry_type: str | None
+
+
+def _arrow_batches(layer: CsvLayer, names: Sequence[str]) -> Any:
+    """The CSV as a stream of Arrow record batches (parsed by Arrow's C++ reader, a block at
+    a time), the geometry turned from hexadecimal into WKB, the columns named `names`."""
+    import pyarrow as pa
+    from pyarrow import csv as arrow_csv
+
+    spatial = layer.geometry_type is not None
+    positional = [f"c{i}" for i in range(len(layer.columns) + (1 if spatial else 0))]
+    types = {
+        name: getattr(pa, ARROW_TYPES[column.type])()
+        for name, column in zip(
+            positional[1:] if spatial else positional, layer.columns, strict=True
+        )
+    }
+    if spatial:
+        types[positional[0]] = pa.string()
+    fields = [
+        pa.field(name, types[position])
+        for name, position in zip(names, positional[1:] if spatial else positional, strict=True)
+    ]
+    if spatial:
+        fields.insert(
+            0, pa.field("geom", pa.binary(), metadata={"ARROW:extension:name": "geoarrow.wkb"})
+        )
+    schema = pa.schema(fields)
+    if layer.path.stat().st_size == 0:  # no row: the layer is still made, empty
+        return pa.RecordBatchReader.from_batches(schema, iter(()))
+    reader = arrow_csv.open_csv(
+        layer.path,
+        read_options=arrow_csv.ReadOptions(
+            column_names=positional, block_size=CSV_BLOCK_BYTES, use_threads=False
+        ),
+        parse_options=arrow_csv.ParseOptions(newlines_in_values=True),
+        convert_options=arrow_csv.ConvertOptions(
+            column_types=types,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            null_values=[""],
+        ),
+    )
+
+    def batches() -> Any:
+        for batch in reader:
+            arrays = list(batch.columns)
+            if spatial:
+                arrays[0] = pa.array(
+                    [None if h is None else bytes.fromhex(h) for h in arrays[0].to_pylist()],
+                    type=pa.binary(),
+                )
+            yield pa.record_batch(arrays, schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def write_gdal_layer(
+    layer: CsvLayer,
+    target: Path,
+    driver: str,
+    name: str,
+    names: Sequence[str] | None = None,
+    layer_options: dict[str, str] | None = None,
+    dataset_options: dict[str, str] | None = None,
+) -> None:
+    """Write a layer (a table without geometry when it has none) into a GDAL dataset,
+    created if missing, in one GDAL session: GDAL reads Arrow batches as they are parsed
+    and builds the spatial index once at the end."""
+    from pyogrio.raw import write_arrow
+
+    stream = _arrow_batches(layer, names or [c.name for c in layer.columns])
+    spatial = layer.geometry_type is not None
+    write_arrow(
+        stream,
+        str(target),
+        layer=name,
+        driver=driver,
+        geometry_name="geom" if spatial else None,
+        geometry_type=layer.geometry_type,
+        crs=CRS if spatial else None,
+        layer_options=layer_options or None,
+        dataset_options=dataset_options or None,
+    )
+
+
+def write_geopackage_layer(layer: CsvLayer, target: Path, name: str, description: str) -> None:
+    """A GeoPackage layer (or table without geometry) with a spatial index and the
+    description that QGIS shows (gpkg_contents.description)."""
+    write_gdal_layer(
+        layer,
+        target,
+        "GPKG",
+        name,
+        layer_options={"DESCRIPTION": description} if description else None,
+        dataset_options={"VERSION": GEOPACKAGE_VERSION},
+    )
+
+
+def write_shapefile(layer: CsvLayer, target: Path) -> None:
     """A shapefile (.shp .shx .dbf .prj, .cpg saying UTF-8), or a lone .dbf without
     geometry; column names shortened by shapefile_names."""
-    return GdalWriter(
-        path,
+    write_gdal_layer(
+        layer,
+        target,
         "ESRI Shapefile",
-        path.stem,
-        columns,
-        geometry_type,
-        names=shapefile_names([c.name for c in columns]),
+        target.stem,
+        names=shapefile_names([c.name for c in layer.columns]),
         layer_options={"ENCODING": "UTF-8"},
     )
 

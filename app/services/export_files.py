@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.exports import (
     CSV_FILE,
+    CSV_ROWS,
     CopyStream,
     ExportSlots,
     Property,
@@ -57,7 +58,7 @@ MEDIA_TYPES = {
     "kml": "application/vnd.google-earth.kml+xml",
     "shp.zip": "application/zip",
 }
-CHUNK_ROWS = 5_000  # about 2 MB of a household layer's values in Python
+CHUNK_ROWS = 2_000  # KML and XLSX rows in Python at once: under 10 MB of a household layer
 BOM = "\ufeff".encode()  # Excel reads a CSV as UTF-8 only after this mark
 # A text cell starting like a formula gets a leading apostrophe (app/services/spreadsheet.py),
 # written by PostgreSQL for the CSV it copies out.
@@ -214,13 +215,30 @@ def _columns(properties: Sequence[Property]) -> list[Any]:
     return [Column(p.name, p.type) for p in properties]
 
 
+async def _copy_csv(
+    engine: AsyncEngine, slots: ExportSlots, sql: str, args: Sequence[Any], target: Path
+) -> None:
+    """`sql`'s rows as CSV in a file, copied out by PostgreSQL (one export slot held)."""
+    stream = await CopyStream.open(engine, sql, args, slots, copy_options=CSV_ROWS)
+    try:
+        with target.open("wb") as out:
+            async for chunk in stream:
+                out.write(chunk)
+    finally:
+        await stream.aclose()
+
+
 async def _write_gdal(
     engine: AsyncEngine,
     slots: ExportSlots,
     query: LayerQuery,
-    make_writer: Callable[[str, list[Any], str | None, str], Any],
+    directory: Path,
+    write: Callable[[Any, str, str], None],
 ) -> None:
-    """The layer and its repeats' tables through GDAL writers made by `make_writer`."""
+    """The layer and its repeats' tables, each copied out as CSV, then written by `write`
+    (a CsvLayer, the table's name, its description) in a worker thread."""
+    from app.geo.export_writers import CsvLayer
+
     tables: list[tuple[str, list[Property], str | None, str, list[Any], str]] = [
         (
             query.name,
@@ -233,27 +251,28 @@ async def _write_gdal(
     ]
     for table in query.related:
         tables.append((table.name, table.properties, None, table.source, table.args, ""))
+    scratch = directory / "rows.csv"
     for name, properties, geometry_type, source, args, description in tables:
-        writer = make_writer(name, _columns(properties), geometry_type, description)
         columns = _values(properties)
         if geometry_type is not None:
-            columns.insert(0, f"ST_AsBinary({query.geometry})")
-        await _copy_rows(engine, slots, rows_sql(columns, source), args, writer.write)
-        await _in_thread(writer.close)
+            columns.insert(0, f"encode(ST_AsBinary({query.geometry}), 'hex')")
+        await _copy_csv(engine, slots, rows_sql(columns, source), args, scratch)
+        layer = CsvLayer(scratch, tuple(_columns(properties)), geometry_type)
+        await _in_thread(write, layer, name, description)
+        scratch.unlink()
 
 
 async def _write_geopackage_layer(
     engine: AsyncEngine, slots: ExportSlots, query: LayerQuery, path: Path
 ) -> None:
-    from app.geo.export_writers import geopackage_writer
+    from app.geo.export_writers import write_geopackage_layer
 
     await _write_gdal(
         engine,
         slots,
         query,
-        lambda name, columns, geometry_type, description: geopackage_writer(
-            path, name, columns, geometry_type, description
-        ),
+        path.parent,
+        lambda layer, name, description: write_geopackage_layer(layer, path, name, description),
     )
 
 
@@ -318,9 +337,8 @@ async def file_layer(
                 engine,
                 slots,
                 query,
-                lambda name, columns, geometry_type, _: writers.shapefile_writer(
-                    folder / f"{name}.shp", columns, geometry_type
-                ),
+                directory,
+                lambda layer, name, _: writers.write_shapefile(layer, folder / f"{name}.shp"),
             )
             await _in_thread(_zip_shapefiles, folder, path, query)
         return TempFile(path, directory)
