@@ -74,7 +74,7 @@ def _choice_properties(question: Question, labels: str | None, codes_safe: bool)
         each = _labelled("c", question, labels)
         text = (
             f"CASE WHEN {answer} IS NOT NULL THEN array_to_string(ARRAY(SELECT {each} "
-            f"FROM unnest({items}) WITH ORDINALITY AS u(c, n) ORDER BY n), ', ') END"
+            f"FROM unnest({items}) WITH ORDINALITY AS u(c, n) ORDER BY n), '; ') END"
         )
         found = [Property(question.name, text)]
     else:

@@ -249,7 +249,7 @@ def test_labels_in_vietnamese_and_english(town: Town, tmp_path: Path) -> None:
         rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
         row = rows[0]
         assert row["tenure"] not in ("papers_only", "")
-        assert ", " in row["priority_needs"]
+        assert "; " in row["priority_needs"]
         assert row["priority_needs_drainage"] == "1" and row["priority_needs_lane"] == "1"
         assert row["priority_needs_water"] == "0"
         assert list(rows[0]) == list(codes[0])  # the same columns in the same order
