@@ -774,6 +774,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Chỉ sửa được: {allowed}.",
         "en": "Only these may be changed: {allowed}.",
     },
+    "too_many_project_photos": {
+        "vi": "Dự án đã có đủ {max} ảnh cho giai đoạn này.",
+        "en": "The project already has {max} photos of this phase.",
+    },
+    "project_photo_conflict": {
+        "vi": "Dự án đã có một ảnh khác tên '{filename}'. Ảnh đã lưu không bị thay đổi; hãy đặt "
+        "tên khác cho ảnh mới.",
+        "en": "The project already has a different photo named '{filename}'. The stored photo "
+        "was not changed; give the new photo another name.",
+    },
     "cdf_project.kind.lane_paving": {"vi": "Lát ngõ, hẻm", "en": "Lane paving"},
     "cdf_project.kind.drain": {"vi": "Mương thoát nước", "en": "Drain"},
     "cdf_project.kind.water": {"vi": "Cấp nước", "en": "Water supply"},

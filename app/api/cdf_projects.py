@@ -5,14 +5,24 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import CityPath, CurrentUser, EngineDep, IdPath, IdQuery, LanguageDep
+from app.api.deps import (
+    CityPath,
+    CurrentUser,
+    EngineDep,
+    IdPath,
+    IdQuery,
+    LanguageDep,
+    SettingsDep,
+)
+from app.api.errors import error_body
 from app.api.requests import json_object
 from app.api.responses import JSON
 from app.api.schemas import WRITE_ERRORS, error_responses, model_body
-from app.services import cdf_projects
+from app.i18n import translate
+from app.services import attachments, cdf_projects, cdf_projects_photos
 
 router = APIRouter(prefix="/api/v1/cdf", tags=["cdf projects"])
 READ_ERRORS = error_responses(401, 404, 422)
@@ -154,3 +164,79 @@ async def update_project(
     """Change a project (the city's admins and national admins)."""
     body = await json_object(request)
     return JSON(await cdf_projects.update_project(engine, user, project_id, body, language))
+
+
+Phase = Literal["before", "after"]
+PHOTO_TYPES = sorted(cdf_projects_photos.IMAGE_TYPES)
+
+
+@router.post(
+    "/projects/{project_id}/photos/{phase}/{filename}",
+    status_code=201,
+    responses={
+        200: {"description": "The same bytes were stored before: nothing changed"},
+        **error_responses(401, 403, 404, 409, 413, 415, 422),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in PHOTO_TYPES
+            },
+        }
+    },
+)
+async def upload_photo(
+    project_id: IdPath,
+    phase: Phase,
+    filename: str,
+    request: Request,
+    user: CurrentUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+) -> JSON:
+    """A before or after photo of a project (JPEG, PNG or WebP, raw bytes as the body, 2 MB;
+    the city's admins and national admins). A resend of the same bytes answers 200."""
+    content_type = attachments.media_type(request.headers.get("content-type"))
+    if content_type not in cdf_projects_photos.IMAGE_TYPES:
+        message = translate("unsupported_media_type", language, allowed=", ".join(PHOTO_TYPES))
+        return JSON(error_body("unsupported_media_type", message), status_code=415)
+    stored = await cdf_projects_photos.store_photo(
+        engine,
+        user,
+        settings.media_dir,
+        project_id,
+        phase,
+        filename,
+        content_type,
+        await request.body(),
+    )
+    return JSON(stored.record, status_code=201 if stored.outcome == "created" else 200)
+
+
+@router.get(
+    "/projects/{project_id}/photos/{phase}/{filename}",
+    response_class=FileResponse,
+    responses={200: {"content": {kind: {} for kind in PHOTO_TYPES}}, **READ_ERRORS},
+)
+async def read_photo(
+    project_id: IdPath,
+    phase: Phase,
+    filename: str,
+    user: CurrentUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> FileResponse:
+    """A project's photo, for those who may see personal fields in its ward (404 for others)."""
+    path, media_type = await cdf_projects_photos.stored_photo(
+        engine, user, settings.media_dir, project_id, phase, filename
+    )
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -200,3 +200,64 @@ async def projects(
     )
     rows = await connection.execute(text(statement), params)
     return [dict(row._mapping) for row in rows]
+
+
+# --- photos ---------------------------------------------------------------------------------
+
+
+async def photos(connection: AsyncConnection, project_id: int) -> list[dict[str, Any]]:
+    """A project's photos, before then after, oldest first."""
+    rows = await connection.execute(
+        text(
+            "SELECT phase, filename, content_type, size_bytes, sha256, created_at "
+            "FROM cdf_project_photos WHERE project_id = :id "
+            "ORDER BY phase DESC, created_at, id"  # DESC: 'before' first
+        ),
+        {"id": project_id},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def photo(
+    connection: AsyncConnection, project_id: int, phase: str, filename: str
+) -> dict[str, Any] | None:
+    """One photo of a project."""
+    row = (
+        await connection.execute(
+            text(
+                "SELECT phase, filename, content_type, size_bytes, sha256, created_at "
+                "FROM cdf_project_photos "
+                "WHERE project_id = :id AND phase = :phase AND filename = :filename"
+            ),
+            {"id": project_id, "phase": phase, "filename": filename},
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def count_photos(connection: AsyncConnection, project_id: int, phase: str) -> int:
+    """How many photos a project has of one phase."""
+    found = await connection.execute(
+        text("SELECT count(*) FROM cdf_project_photos WHERE project_id = :id AND phase = :phase"),
+        {"id": project_id, "phase": phase},
+    )
+    return int(found.scalar_one())
+
+
+async def insert_photo(
+    connection: AsyncConnection, project_id: int, values: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Store a photo's row (None when that name is taken meanwhile)."""
+    row = (
+        await connection.execute(
+            text(
+                "INSERT INTO cdf_project_photos (project_id, phase, filename, content_type, "
+                "size_bytes, sha256, created_by) VALUES (:project_id, :phase, :filename, "
+                ":content_type, :size_bytes, :sha256, :created_by) "
+                "ON CONFLICT (project_id, phase, filename) DO NOTHING "
+                "RETURNING phase, filename, content_type, size_bytes, sha256, created_at"
+            ),
+            {**values, "project_id": project_id},
+        )
+    ).first()
+    return dict(row._mapping) if row else None

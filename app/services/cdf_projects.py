@@ -30,6 +30,7 @@ from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.geo.cdf_projects import check_geometry, geometry_json
 from app.geo.styles import PROJECT_STATUS_COLOURS
 from app.i18n import translate
+from app.services import cdf_projects_photos
 from app.services.access import Principal
 
 KINDS = ("lane_paving", "drain", "water", "toilets", "community_centre", "house_repair")
@@ -357,7 +358,8 @@ async def get_project(
         if row is None or not _may_read(reader, row):
             raise NotFound("cdf_project_not_found", id=project_id)
         history = await queries.status_history(connection, project_id)
-    return {**project_out(row, language), "status_history": history}
+    photos = await cdf_projects_photos.project_photos(engine, reader, row)
+    return {**project_out(row, language), "status_history": history, "photos": photos}
 
 
 async def _check_place(

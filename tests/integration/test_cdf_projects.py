@@ -405,3 +405,87 @@ FROM cdf_projects p JOIN settlements s ON s.id = p.settlement_id ORDER BY p.code
     assert {r.kind for r in rows} == {"POINT", "LINESTRING", "POLYGON"}
     assert {r.status for r in rows} == {"done", "building"}
     assert len({r.ward_id for r in rows}) == 4
+
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + bytes(range(256)) * 4
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+
+
+def test_photos(app_client: TestClient, client: TestClient, world: dict[str, Any]) -> None:
+    project = client.post(BASE, json=body(world["a"])).json()
+    assert project["photos"] == []  # a national admin sees the (empty) list
+    url = f"/api/v1/cdf/projects/{project['id']}/photos"
+    jpeg = {"Content-Type": "image/jpeg"}
+
+    def upload(who: str, path: str, data: bytes, headers: dict[str, str] = jpeg) -> Any:
+        return app_client.post(
+            f"{url}/{path}", content=data, headers={**headers, **as_(world, who)}
+        )
+
+    created = upload("city_admin", "before/lane-1.jpg", JPEG)
+    assert created.status_code == 201, created.text
+    assert created.json()["url"] == f"{url}/before/lane-1.jpg"
+    assert upload("city_admin", "before/lane-1.jpg", JPEG).status_code == 200  # a resend
+    assert upload("city_admin", "before/lane-1.jpg", JPEG + b"x").status_code == 409
+    assert (
+        upload("city_admin", "after/lane-1.png", PNG, {"Content-Type": "image/png"}).status_code
+        == 201
+    )
+    assert upload("city_admin", "after/x.jpg", PNG).json()["errors"][0]["code"] == "image_mismatch"
+    assert (
+        upload("city_admin", "after/x.txt", b"hi", {"Content-Type": "text/plain"}).status_code
+        == 415
+    )
+    assert (
+        upload("city_admin", "after/a b.jpg", JPEG).json()["errors"][0]["code"]
+        == "invalid_filename"
+    )
+    assert upload("city_admin", "during/x.jpg", JPEG).status_code == 422
+    assert upload("city_admin", "after/empty.jpg", b"").status_code == 422
+    for who in ("planner", "leader_a", "volunteer_a"):
+        assert upload(who, "after/y.jpg", JPEG).status_code == 403, who
+    assert upload("leader_b", "after/y.jpg", JPEG).status_code == 404
+    assert (
+        app_client.post(
+            "/api/v1/cdf/projects/999999/photos/after/y.jpg",
+            content=JPEG,
+            headers={**jpeg, **as_(world, "city_admin")},
+        ).status_code
+        == 404
+    )
+
+    # Photos are personal data: the ward's leader and the city's admins see them.
+    one = f"/api/v1/cdf/projects/{project['id']}"
+    listed = app_client.get(one, headers=as_(world, "leader_a")).json()["photos"]
+    assert [(p["phase"], p["filename"]) for p in listed] == [
+        ("before", "lane-1.jpg"),
+        ("after", "lane-1.png"),
+    ]
+    photo = app_client.get(f"{url}/before/lane-1.jpg", headers=as_(world, "leader_a"))
+    assert photo.status_code == 200 and photo.content == JPEG
+    assert photo.headers["content-type"] == "image/jpeg"
+    assert "no-store" in photo.headers["cache-control"]
+    assert app_client.get(one, headers=as_(world, "planner")).json()["photos"] is None
+    assert app_client.get(one, headers=as_(world, "volunteer_a")).json()["photos"] is None
+    for who in ("planner", "volunteer_a", "leader_b", "nobody"):
+        response = app_client.get(f"{url}/before/lane-1.jpg", headers=as_(world, who))
+        assert response.status_code == 404, who
+    assert (
+        app_client.get(f"{url}/before/none.jpg", headers=as_(world, "city_admin")).status_code
+        == 404
+    )
+    assert (
+        app_client.get(f"{url}/before/..%2Fx.jpg", headers=as_(world, "city_admin")).status_code
+        == 404
+    )
+
+    # At most ten photos a phase.
+    for index in range(9):
+        assert (
+            upload("city_admin", f"before/p{index}.jpg", JPEG + bytes([index])).status_code == 201
+        )
+    refused = upload("city_admin", "before/p10.jpg", JPEG + b"!")
+    assert (
+        refused.status_code == 422
+        and refused.json()["errors"][0]["code"] == "too_many_project_photos"
+    )
