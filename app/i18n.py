@@ -1512,6 +1512,10 @@ MESSAGES.update(
             "en": "Not a valid date (YYYY-MM-DD, for example 2026-12-03).",
         },
         "cdf_report.city": {"vi": "Thành phố", "en": "City"},
+        "cdf_remittance_exceeds_cash": {
+            "vi": "Số tiền nộp về quỹ lớn hơn tiền mặt của nhóm ({cash} đồng).",
+            "en": "The remittance is more than the group's cash ({cash} đồng).",
+        },
     }
 )
 

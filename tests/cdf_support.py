@@ -109,3 +109,60 @@ def app_client(database_url: str, tmp: Path) -> Iterator[TestClient]:
 def uid() -> str:
     """A fresh client id."""
     return str(uuid.uuid4())
+
+
+# Children before parents: what a city's books hold.
+BOOK_TABLES = (
+    ("cdf_lines", "entry_id IN (SELECT id FROM cdf_entries WHERE fund_id = ANY(:funds))"),
+    ("cdf_entries", "fund_id = ANY(:funds)"),
+    ("cdf_periods", "fund_id = ANY(:funds)"),
+    ("cdf_accounts", "fund_id = ANY(:funds)"),
+    ("cdf_installments", "loan_id IN (SELECT id FROM cdf_loans WHERE fund_id = ANY(:funds))"),
+    ("cdf_loans", "fund_id = ANY(:funds)"),
+    ("cdf_loan_products", "fund_id = ANY(:funds)"),
+    ("cdf_meetings", "group_id IN (SELECT id FROM cdf_groups WHERE fund_id = ANY(:funds))"),
+    ("cdf_members", "group_id IN (SELECT id FROM cdf_groups WHERE fund_id = ANY(:funds))"),
+    ("role_grants", "cdf_group_id IN (SELECT id FROM cdf_groups WHERE fund_id = ANY(:funds))"),
+    ("cdf_groups", "fund_id = ANY(:funds)"),
+    ("cdf_funds", "id = ANY(:funds)"),
+)
+
+
+def drop_cities(engine: Engine, *slugs: str) -> None:
+    """Remove test cities with their books, so that the session's other tests find the
+    database as they expect."""
+    drop_books(engine, *slugs)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "DELETE FROM household_surveys WHERE city_id IN "
+                "(SELECT id FROM cities WHERE slug = ANY(:slugs))"
+            ),
+            {"slugs": list(slugs)},
+        )
+        connection.execute(
+            text("DELETE FROM cities WHERE slug = ANY(:slugs)"), {"slugs": list(slugs)}
+        )
+
+
+def drop_books(engine: Engine, *slugs: str) -> None:
+    """Remove the CDF books of cities. The books refuse deletes by trigger: the tables'
+    owner (the role that migrated the test database) switches those triggers off for this
+    cleanup only; no code path of the app can."""
+    with engine.begin() as connection:
+        funds = list(
+            connection.execute(
+                text(
+                    "SELECT f.id FROM cdf_funds f JOIN cities c ON c.id = f.city_id "
+                    "WHERE c.slug = ANY(:slugs)"
+                ),
+                {"slugs": list(slugs)},
+            ).scalars()
+        )
+        if funds:
+            connection.execute(text("ALTER TABLE cdf_lines DISABLE TRIGGER USER"))
+            connection.execute(text("ALTER TABLE cdf_entries DISABLE TRIGGER USER"))
+            for table, where in BOOK_TABLES:
+                connection.execute(text(f"DELETE FROM {table} WHERE {where}"), {"funds": funds})
+            connection.execute(text("ALTER TABLE cdf_lines ENABLE TRIGGER USER"))
+            connection.execute(text("ALTER TABLE cdf_entries ENABLE TRIGGER USER"))

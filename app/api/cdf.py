@@ -100,7 +100,7 @@ class RepaymentIn(BaseModel):
 
 class TransactionIn(BaseModel):
     client_id: uuid.UUID
-    kind: Literal["savings", "withdrawal", "mutual_aid", "fine"]
+    kind: Literal["savings", "withdrawal", "mutual_aid", "fine", "remittance"]
     amount: Money
     member_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     date: Day
@@ -114,7 +114,7 @@ class MeetingIn(BaseModel):
 
 class MeetingRecordIn(BaseModel):
     client_id: uuid.UUID
-    kind: Literal["savings", "withdrawal", "mutual_aid", "fine", "repayment"]
+    kind: Literal["savings", "withdrawal", "mutual_aid", "fine", "remittance", "repayment"]
     amount: Money
     member_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     loan_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -333,7 +333,8 @@ async def repay_loan(
 async def group_transaction(
     group_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
-    """Savings, a withdrawal, mutual aid or a fine (idempotent on client_id)."""
+    """Savings, a withdrawal, mutual aid, a fine, or a remittance of collected repayments to
+    the fund (idempotent on client_id)."""
     body = await json_object(request)
     return _created(await cdf_postings.group_transaction(engine, user, group_id, body))
 

@@ -6,6 +6,8 @@ Entries posted (debit +, credit -):
 - withdrawal: Dr the member's savings, Cr group cash (never more than the member saved);
 - mutual aid (quỹ tương trợ): Dr group cash, Cr the group's mutual-aid fund;
 - fine: Dr group cash, Cr the group's fines;
+- remittance: Dr fund cash, Cr group cash: the repayments collected go back to the fund, which
+  lends them again (never more than the box holds);
 - meeting close: the cash counted against the ledger's group cash; a difference is posted
   (Dr/Cr group cash, Cr/Dr cash over/short) with the treasurer's note, never hidden;
 - reversal: the original's lines negated, pointing to it (`reverses_id`).
@@ -31,7 +33,7 @@ from app.services.cdf_input import Reader, request_hash
 from app.services.cdf_loans import repay_in
 from app.services.cdf_posting import post_once, refuse_closed, transaction
 
-GROUP_KINDS = ("savings", "withdrawal", "mutual_aid", "fine")
+GROUP_KINDS = ("savings", "withdrawal", "mutual_aid", "fine", "remittance")
 SOURCES = ("seed_grant", "city_budget", "donor", "interest_earned", "other")
 MEETING_KINDS = (*GROUP_KINDS, "repayment")
 MAX_RECORDS = 500
@@ -108,6 +110,11 @@ async def _group_record(
                 raise InvalidInput(
                     [Problem("amount", "cdf_withdrawal_exceeds_savings", {"saved": saved})]
                 )
+    elif kind == "remittance":
+        other = await books.account(connection, fund_id, "fund_cash")
+        in_box = await ledger.balance(connection, cash)
+        if amount > in_box:
+            raise InvalidInput([Problem("amount", "cdf_remittance_exceeds_cash", {"cash": in_box})])
     else:
         other = await books.account(
             connection,
@@ -115,7 +122,7 @@ async def _group_record(
             "mutual_aid" if kind == "mutual_aid" else "fine_income",
             group_id=group_id,
         )
-    sign = -1 if kind == "withdrawal" else 1
+    sign = -1 if kind in ("withdrawal", "remittance") else 1
     return await post_once(
         connection,
         fund_id=fund_id,

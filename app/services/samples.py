@@ -16,6 +16,7 @@ from app.geo import sample_city
 from app.services.boundaries import ImportSummary, import_city
 from app.services.cdf_projects_sample import load_sample_projects
 from app.services.intake import prepare_submission
+from app.services.sample_cdf import load_sample_cdf
 from app.services.submissions import submission_row
 
 CHUNK = 2000
@@ -84,6 +85,7 @@ def load_sample_city(
         {"id": summary.city_id, "form": sample_city.FORM_ID},
     ).scalar_one()
     if stored >= households:
+        load_sample_cdf(connection, summary.city_id, seed)
         return summary, 0
     city = sample_city.generate_city(seed)
     items = sample_city.generate_households(city, households, seed)
@@ -100,6 +102,8 @@ def load_sample_city(
     # Fresh statistics now, not when autovacuum comes by: the planner needs them to choose,
     # for instance, a parallel scan for a city-wide export.
     connection.execute(text("ANALYZE household_surveys"))
+    # The CDF's books after the surveys: some members are linked to surveyed households.
+    load_sample_cdf(connection, summary.city_id, seed)
     return summary, created
 
 

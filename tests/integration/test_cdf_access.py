@@ -13,7 +13,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.cdf_support import Clients, app_client, make_city, person, treasurer, uid
+from tests.cdf_support import Clients, app_client, drop_cities, make_city, person, treasurer, uid
 
 CITY = "cdf-access-town"
 ELSEWHERE = "cdf-access-elsewhere"
@@ -91,6 +91,7 @@ def world(
             "member": member.json()["id"],
             "survey": str(survey),
         }
+    drop_cities(sync_engine, CITY, ELSEWHERE)
 
 
 def _leaks(response: Any) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.cdf_support import Clients, app_client, make_city, person, treasurer, uid
+from tests.cdf_support import Clients, app_client, drop_cities, make_city, person, treasurer, uid
 
 CITY = "cdf-api-town"
 
@@ -89,6 +89,7 @@ def cdf(
             "product": product.json()["id"],
             **ids,
         }
+    drop_cities(sync_engine, CITY)
 
 
 def _save(

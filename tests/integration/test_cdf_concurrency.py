@@ -18,7 +18,7 @@ from app.services import cdf_loans, cdf_postings
 from app.services.access import Grant, Principal
 from app.settings import Settings
 from tests.auth import make_user
-from tests.cdf_support import Clients, app_client, make_city, person, uid
+from tests.cdf_support import Clients, app_client, drop_cities, make_city, person, uid
 
 CITY = "cdf-race-town"
 
@@ -105,6 +105,7 @@ def race(
         "user": principal,
         "settings": Settings(database_url=database_url),
     }
+    drop_cities(sync_engine, CITY)
 
 
 async def _gather(settings: Settings, calls: list[Any]) -> list[Any]:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests.auth import make_user
-from tests.cdf_support import make_city
+from tests.cdf_support import drop_cities, make_city
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,7 @@ def books(sync_engine: Engine) -> Iterator[dict[str, int]]:
             for kind, source in (("fund_cash", None), ("capital", "seed_grant"))
         )
     yield {"fund": fund, "cash": cash, "capital": capital, **ids}
+    drop_cities(sync_engine, "cdf-ledger-town", "cdf-ledger-other")
 
 
 def _entry(connection: Connection, books: dict[str, int], day: date = date(2026, 1, 5)) -> int:
@@ -132,14 +133,21 @@ def test_lines_cannot_be_added_to_a_posted_entry_even_balanced(
 def test_an_entry_cannot_claim_another_transaction(
     sync_engine: Engine, books: dict[str, int]
 ) -> None:
-    with pytest.raises(DBAPIError, match="cdf_entry_txid"), sync_engine.begin() as c:
-        c.execute(
+    # The database sets it: lines can join an entry only in the transaction that posted it.
+    with sync_engine.begin() as connection:
+        entry = connection.execute(
             text(
                 "INSERT INTO cdf_entries (fund_id, client_id, entry_date, kind, txid) "
-                "VALUES (:f, :c, '2026-01-05', 'capital', 1)"
+                "VALUES (:f, :c, '2026-01-05', 'capital', 1) RETURNING id"
             ),
             {"f": books["fund"], "c": uuid.uuid4()},
-        )
+        ).scalar_one()
+        _line(connection, entry, books["cash"], 10)
+        _line(connection, entry, books["capital"], -10)
+        same = connection.execute(
+            text("SELECT txid = txid_current() FROM cdf_entries WHERE id = :e"), {"e": entry}
+        ).scalar_one()
+    assert same is True
 
 
 def test_a_closed_period_refuses_entries_dated_inside(

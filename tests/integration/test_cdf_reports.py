@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.cdf_support import Clients, app_client, make_city, person, uid
+from tests.cdf_support import Clients, app_client, drop_cities, make_city, person, uid
 
 CITY = "cdf-report-town"
 OTHER = "cdf-report-other"
@@ -167,6 +167,7 @@ def report_books(
         # (first due 1 June, paid that day).
         books_of(OTHER, [(1_000_000, "2025-05-01", [(250_000, "2025-06-01")])], 2_000_000)
         yield clients
+    drop_cities(sync_engine, CITY, OTHER)
 
 
 QUERY = "?as_of=2025-06-20&from=2025-03-01"

@@ -1,0 +1,118 @@
+"""The sample city's CDF books: deterministic, within the reference's figures, balanced, with
+arrears that the report shows; loaded once, fast."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from app.db.engine import make_engine
+from app.services import cdf_reports
+from app.services.access import SYSTEM
+from app.services.sample_cdf import load_sample_cdf
+from app.settings import Settings
+from tests.cdf_support import drop_books
+
+TODAY = date(2026, 12, 3)
+
+
+@pytest.fixture(scope="module")
+def sample(sync_engine: Engine, database_url: str) -> Iterator[dict[str, Any]]:
+    drop_books(sync_engine, "tam-ky")  # what other tests left in the sample city
+    with sync_engine.connect() as connection:
+        city_id = connection.execute(
+            text("SELECT id FROM cities WHERE slug = 'tam-ky'")
+        ).scalar_one()
+    started = time.perf_counter()
+    with sync_engine.begin() as connection:
+        lines = load_sample_cdf(connection, city_id, seed=2026, today=TODAY)
+    seconds = time.perf_counter() - started
+    with sync_engine.begin() as connection:
+        again = load_sample_cdf(connection, city_id, seed=2026, today=TODAY)
+    yield {
+        "city_id": city_id,
+        "lines": lines,
+        "again": again,
+        "seconds": seconds,
+        "url": database_url,
+    }
+    drop_books(sync_engine, "tam-ky")
+
+
+def _one(engine: Engine, sql: str, **params: Any) -> Any:
+    with engine.connect() as connection:
+        return connection.execute(text(sql), params).one()
+
+
+def test_loaded_once_quickly_and_deterministically(
+    sample: dict[str, Any], sync_engine: Engine
+) -> None:
+    print(f"sample CDF books: {sample['lines']} journal lines in {sample['seconds']:.1f} s")
+    assert sample["again"] == 0
+    assert sample["seconds"] < 30  # about 3 s on a quiet machine (docs/cdf.md)
+    # Pinned figures of seed 2026 on 3 December 2026: the same books every time.
+    groups, members, loans, lent = _one(
+        sync_engine,
+        "SELECT (SELECT count(*) FROM cdf_groups), (SELECT count(*) FROM cdf_members), "
+        "(SELECT count(*) FROM cdf_loans), (SELECT sum(principal) FROM cdf_loans)",
+    )
+    assert (groups, sample["lines"]) == (29, 42_364)
+    assert 25 <= groups <= 35 and members >= 25 * 15
+    assert loans > 300 and lent > 0
+
+
+def test_figures_follow_the_reference(sample: dict[str, Any], sync_engine: Engine) -> None:
+    low, high = _one(
+        sync_engine,
+        "SELECT min(n), max(n) FROM (SELECT count(*) AS n FROM cdf_members GROUP BY group_id) x",
+    )
+    assert low >= 15 and high <= 25
+    shares = _one(sync_engine, "SELECT min(share_value), max(share_value) FROM cdf_groups")
+    assert shares[0] >= 20_000 and shares[1] <= 50_000
+    principal = _one(sync_engine, "SELECT min(principal), max(principal) FROM cdf_loans")
+    assert principal[0] >= 1_000_000 and principal[1] <= 15_000_000
+    rates = _one(
+        sync_engine,
+        "SELECT min(rate_bp), max(rate_bp), bool_and(rate_period = 'month') FROM cdf_loans",
+    )
+    assert rates[0] >= 50 and rates[1] <= 150 and rates[2]
+    months = _one(
+        sync_engine,
+        "SELECT min(n), max(n) FROM (SELECT count(*) AS n FROM cdf_meetings GROUP BY group_id) x",
+    )
+    assert months[0] >= 24 and months[1] <= 36
+    unbalanced = _one(
+        sync_engine,
+        "SELECT count(*) FROM (SELECT entry_id FROM cdf_lines GROUP BY entry_id "
+        "HAVING sum(amount) <> 0 OR count(*) < 2) x",
+    )[0]
+    assert unbalanced == 0
+    makers = _one(sync_engine, "SELECT count(*) FROM cdf_loans WHERE applied_by = approved_by")[0]
+    assert makers == 0
+    linked = _one(sync_engine, "SELECT count(household_survey_id) FROM cdf_members")[0]
+    assert linked >= 0  # linked when the sample's surveys were loaded first (make run)
+
+
+def test_the_report_shows_real_books_with_arrears(sample: dict[str, Any]) -> None:
+    async def report() -> dict[str, Any]:
+        engine = make_engine(Settings(database_url=sample["url"]).async_database_url)
+        try:
+            return await cdf_reports.city_report(engine, SYSTEM, "tam-ky", as_of=TODAY)
+        finally:
+            await engine.dispose()
+
+    figures = asyncio.run(report())
+    assert figures["groups"] == 29 and figures["members"] >= 400
+    assert figures["savings_balance"] > 0 and figures["loans_outstanding"] > 0
+    assert 0.02 < figures["par30"] < 0.4  # some loans late, most paid
+    assert figures["par1"] >= figures["par30"] >= figures["par60"] >= figures["par90"]
+    assert 0.5 < figures["on_time_repayment_rate"] <= figures["collection_rate"] < 1
+    assert figures["capital_by_source"]["seed_grant"] == 1_200_000_000
+    assert figures["times_revolved"] > 1
+    assert figures["fund_cash"] > 0  # repayments go back to the fund, which lends them again
