@@ -128,7 +128,7 @@ class LayerResponse(StreamingResponse):
 
 
 async def _respond(
-    layer: Awaitable[Layer | TempFile | export_files.CsvStream],
+    layer: Awaitable[Layer | TempFile | export_files.CsvStream | export_files.TextStream],
     filename: str,
     stall_seconds: float,
     language: str,
@@ -228,11 +228,13 @@ async def _export(
         settings.household_form,
         personal,
     )
-    built: Awaitable[Layer | TempFile | export_files.CsvStream]
+    built: Awaitable[Layer | TempFile | export_files.CsvStream | export_files.TextStream]
     if fmt == "geojson":
         built = export_files.geojson_layer(engine, slots, query)
     elif fmt == "csv":
         built = export_files.csv_layer(engine, slots, query, repeat)
+    elif fmt == "kml":
+        built = export_files.kml_layer(engine, slots, query)
     else:
         built = export_files.file_layer(engine, slots, builds, query, fmt)
     name = f"{layer}-{repeat}" if repeat and fmt == "csv" else layer

@@ -5,10 +5,10 @@ reader parses it a block at a time and pyogrio's write_arrow hands the batches t
 session, so no Python object is made per value and memory holds one block. (Appending chunk
 by chunk with pyogrio's raw writer reopened the dataset each time and updated the spatial
 index row by row: 6.2 s for 100,000 households against 0.7 s for write_arrow.)
-KML and XLSX take rows in chunks (tuples: the geometry first where the format has one, then
-one value per column): KML is written as text as it comes, XLSX by openpyxl's write-only mode
-(rows go to a temporary file, not to memory). Pure: no database, no HTTP; run them in a
-worker thread.
+XLSX takes rows in chunks (tuples of values), written by openpyxl's write-only mode (rows
+go to a temporary file, not to memory). KML is written by PostgreSQL (app/services/
+export_files.py); here are its header and footer. Pure: no database, no HTTP; run the
+writers in a worker thread.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
 from app.services.spreadsheet import safe_cell
@@ -42,7 +42,9 @@ class Column:
 
 
 ARROW_TYPES = {"int": "int64", "float": "float64", "text": "string"}
-CSV_BLOCK_BYTES = 1 << 20  # rows parsed (and held) at once: about 2,500 households
+# Rows parsed (and held) at once: about 700 households. GDAL holds a few blocks more: with 1 MB
+# blocks a 100k-household GeoPackage grew the process by 85 MB, with 256 kB by 57 MB.
+CSV_BLOCK_BYTES = 1 << 18
 
 
 def shapefile_names(names: Sequence[str]) -> list[str]:
@@ -189,50 +191,24 @@ def xml_text(value: Any) -> str:
     return escape(NOT_XML.sub("", str(value)))
 
 
-class KmlWriter:
-    """A KML document: one Placemark per row, named by the `name_column` value, its
-    attributes as ExtendedData of a Schema (read by Google Earth, QGIS and GDAL's LIBKML).
-    Rows: (KML geometry text from PostGIS ST_AsKML or None, value, ...)."""
+KML_FOOTER = "</Folder></Document></kml>\n"
 
-    def __init__(self, path: Path, layer: str, columns: Sequence[Column], name_column: str) -> None:
-        self.columns = list(columns)
-        self.name_index = [c.name for c in columns].index(name_column)
-        self.out: IO[str] = path.open("w", encoding="utf-8", newline="\n")
-        schema = "".join(
-            f"<SimpleField name={quoteattr(c.name)} type="
-            f"{quoteattr({'int': 'int', 'float': 'double'}.get(c.type, 'string'))}/>"
-            for c in columns
-        )
-        self.out.write(
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<kml xmlns="http://www.opengis.net/kml/2.2"><Document id="root_doc">'
-            f'<Schema name={quoteattr(xml_text(layer))} id="layer">{schema}</Schema>'
-            f"<Folder><name>{xml_text(layer)}</name>\n"
-        )
-        self.names = [quoteattr(xml_text(c.name)) for c in columns]
 
-    def write(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Append a chunk of rows."""
-        parts: list[str] = []
-        for row in rows:
-            geometry, values = row[0], row[1:]
-            name = values[self.name_index]
-            data = "".join(
-                f"<SimpleData name={field}>{xml_text(value)}</SimpleData>"
-                for field, value in zip(self.names, values, strict=True)
-                if value is not None
-            )
-            parts.append(
-                f"<Placemark><name>{'' if name is None else xml_text(name)}</name>"
-                f'<ExtendedData><SchemaData schemaUrl="#layer">{data}</SchemaData>'
-                f"</ExtendedData>{geometry or ''}</Placemark>\n"
-            )
-        self.out.write("".join(parts))
-
-    def close(self) -> None:
-        """End the document."""
-        self.out.write("</Folder></Document></kml>\n")
-        self.out.close()
+def kml_header(layer: str, columns: Sequence[Column]) -> str:
+    """The start of a KML document whose Placemarks carry `columns` as ExtendedData of one
+    Schema (read by Google Earth, QGIS and GDAL's LIBKML); the Placemarks follow, then
+    KML_FOOTER."""
+    schema = "".join(
+        f"<SimpleField name={quoteattr(xml_text(c.name))} type="
+        f"{quoteattr({'int': 'int', 'float': 'double'}.get(c.type, 'string'))}/>"
+        for c in columns
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Document id="root_doc">'
+        f'<Schema name={quoteattr(xml_text(layer))} id="layer">{schema}</Schema>'
+        f"<Folder><name>{xml_text(layer)}</name>\n"
+    )
 
 
 def xlsx_cell(value: Any) -> Any:

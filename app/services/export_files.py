@@ -34,6 +34,7 @@ from app.db.exports import (
     rows_sql,
 )
 from app.db.indicators import HOUSEHOLD_FORM
+from app.db.sql import sql_literal
 from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.services import places
@@ -146,6 +147,68 @@ def _place_columns(query: LayerQuery) -> list[str]:
 
 def _place_names(query: LayerQuery) -> list[str]:
     return ["lon", "lat"] if query.is_point else ["wkt"]
+
+
+# XML text of a SQL text value: escaped, without the control characters XML cannot hold, line
+# ends as character references (COPY then writes each Placemark on one line, unquoted).
+_NOT_XML_SQL = "".join(chr(c) for c in (*range(1, 9), 11, 12, *range(14, 32), 0xFFFE, 0xFFFF))
+XML_TEXT_SQL = (
+    "replace(replace(replace(replace(replace(translate(({}), "
+    + sql_literal(_NOT_XML_SQL)
+    + ", ''), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), E'\\n', '&#10;'), E'\\r', '&#13;')"
+)
+
+
+@dataclass(frozen=True)
+class TextStream:
+    """A document copied out of PostgreSQL row by row, between its head and its tail."""
+
+    head: bytes
+    rows: CopyStream
+    tail: bytes
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        yield self.head
+        async for chunk in self.rows:
+            yield chunk
+        yield self.tail
+
+    async def aclose(self) -> None:
+        """Stop the COPY if it still runs."""
+        await self.rows.aclose()
+
+
+def placemark_sql(query: LayerQuery) -> str:
+    """SQL: one KML Placemark per row, named by the `name` column (areas) or the survey id,
+    each value escaped as XML text, the geometry written by PostGIS (ST_AsKML)."""
+    from xml.sax.saxutils import quoteattr
+
+    names = [p.name for p in query.properties]
+    label = next(p for p in query.properties if p.name == ("name" if "name" in names else "id"))
+    data = " || ".join(
+        f"coalesce({sql_literal(f'<SimpleData name={quoteattr(p.name)}>')} || "
+        f"{XML_TEXT_SQL.format(f'({p.value_sql})::text')} || '</SimpleData>', '')"
+        for p in query.properties
+    )
+    return (
+        f"'<Placemark><name>' || coalesce({XML_TEXT_SQL.format(f'({label.value_sql})::text')}, "
+        "'') || '</name><ExtendedData><SchemaData schemaUrl=\"#layer\">' || "
+        f"{data or chr(39) * 2} || '</SchemaData></ExtendedData>' || "
+        f"coalesce(ST_AsKML({query.geometry}, 6), '') || '</Placemark>'"
+    )
+
+
+async def kml_layer(engine: AsyncEngine, slots: ExportSlots, query: LayerQuery) -> TextStream:
+    """The layer as a streamed KML document (PostgreSQL writes each Placemark)."""
+    from app.geo.export_writers import KML_FOOTER, kml_header
+
+    sql = rows_sql([placemark_sql(query)], query.source)
+    rows = await CopyStream.open(engine, sql, query.args, slots)
+    head = kml_header(query.name, _columns(query.properties)).encode()
+    return TextStream(head, rows, KML_FOOTER.encode())
 
 
 async def geojson_layer(engine: AsyncEngine, slots: ExportSlots, query: LayerQuery) -> Layer:
@@ -294,7 +357,7 @@ async def file_layer(
     fmt: str,
 ) -> TempFile:
     """The layer as a GeoPackage (with its repeats as related tables and a QGIS style),
-    an XLSX (a sheet per repeat), a KML, or a zipped Shapefile (a .dbf per repeat and
+    an XLSX (a sheet per repeat), or a zipped Shapefile (a .dbf per repeat and
     fields.csv mapping the shortened column names)."""
     from app.geo import export_writers as writers
     from app.geo.qgis_style import add_layer_styles
@@ -317,18 +380,6 @@ async def file_layer(
                 sql = rows_sql([*place, *_values(properties)], source)
                 await _copy_rows(engine, slots, sql, args, book.write)
             await _in_thread(book.close)
-        elif fmt == "kml":
-            path = directory / f"{query.name}.kml"
-            names = [p.name for p in query.properties]
-            label = "name" if "name" in names else "id"
-            kml = writers.KmlWriter(path, query.name, _columns(query.properties), label)
-            sql = rows_sql(
-                [f"ST_AsKML({query.geometry}, 6)", *_values(query.properties)], query.source
-            )
-            try:
-                await _copy_rows(engine, slots, sql, query.args, kml.write)
-            finally:
-                await _in_thread(kml.close)
         else:
             path = directory / f"{query.name}.shp.zip"
             folder = directory / "shp"
@@ -357,7 +408,8 @@ def _zip_shapefiles(folder: Path, target: Path, query: LayerQuery) -> None:
             columns = [p.name for p in properties]
             for short, column in zip(shapefile_names(columns), columns, strict=True):
                 table.writerow([f"{name}.dbf", short, column])
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+    # The fastest deflate level: a .dbf is mostly the padding of its fixed-width text fields.
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for path in sorted(folder.iterdir()):
             archive.write(path, path.name)
 

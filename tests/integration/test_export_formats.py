@@ -458,3 +458,26 @@ def test_repeats_are_related_tables_and_a_csv_of_their_own(
         rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
         assert [row["member_name"] for row in rows] == ["Con Bí Mật", "'=Mẹ Bí Mật"]
         assert rows[0]["member_photo"] == "con.jpg"
+
+
+def test_file_builds_are_limited_and_the_next_waits_then_gets_503(
+    settings: Settings, clean_surveys: None, admin_token: str
+) -> None:
+    """Files are built at most `export_slots` at a time: with every build slot taken, the
+    next request waits `export_wait_seconds`, then answers 503 with Retry-After (20 clients
+    cannot take every worker thread and database connection)."""
+    import asyncio
+
+    from app.services.export_files import FileBuilds
+
+    builds = FileBuilds(1, 0.2)
+    asyncio.run(builds.acquire())  # uncontended: the slot is taken whatever loop asks next
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as client:
+        client.app.state.export_file_builds = builds  # type: ignore[attr-defined]
+        busy = client.get(f"{EXPORT}/households.gpkg?city=tam-ky")
+        assert busy.status_code == 503 and busy.headers["retry-after"]
+        assert busy.json()["code"] == "exports_busy"
+        streamed = client.get(f"{EXPORT}/households.csv?city=tam-ky")  # CSV streams, no build
+        assert streamed.status_code == 200
+        builds.release()
+        assert client.get(f"{EXPORT}/households.gpkg?city=tam-ky").status_code == 200
