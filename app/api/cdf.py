@@ -121,7 +121,11 @@ class MeetingRecordIn(BaseModel):
 
 
 class MeetingRecordsIn(BaseModel):
-    records: list[MeetingRecordIn] = Field(min_length=1, max_length=500)
+    # Each record is checked on its own (one bad record never holds up the sheet): the
+    # answer lists every record's outcome, so the items are any objects here.
+    records: list[dict[str, Any]] = Field(
+        min_length=1, max_length=500, description="records shaped as MeetingRecordIn"
+    )
 
 
 class MeetingCloseIn(BaseModel):
