@@ -1,4 +1,11 @@
-"""Pure ASGI middleware refusing request bodies above a size, before they are read."""
+"""Pure ASGI middleware refusing request bodies above a size, before they are stored.
+
+A body refused by its Content-Length is still read (and thrown away) before the 413, up to
+DRAIN_MAX_BYTES: closing the connection with the client's bytes unread makes the kernel
+reset it, and a client, or a proxy such as Caddy, that is still sending then sees a reset
+instead of the 413 with its explanation (Caddy answered 502 for half of them). Beyond that
+bound the proxy refuses first (deploy/Caddyfile).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,19 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.i18n import pick_language, translate
+
+# deploy/Caddyfile's request_body max_size: larger bodies never reach the app.
+DRAIN_MAX_BYTES = 64 * 1024 * 1024
+
+
+async def _drain(receive: Receive, announced: int) -> None:
+    """Read and drop the rest of a refused body (bounded), so the 413 reaches the client."""
+    if announced > DRAIN_MAX_BYTES:
+        return
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
 
 
 class BodyTooLarge(Exception):
@@ -65,6 +85,8 @@ class BodySizeLimit:
                 except ValueError:
                     too_large = True
                 if too_large:
+                    announced = int(value) if value.isdigit() else DRAIN_MAX_BYTES + 1
+                    await _drain(receive, announced)
                     await self._refuse(scope, send, max_bytes)
                     return
         received = 0
