@@ -16,6 +16,9 @@ import { language, pick, setLanguage, t } from "./i18n.js";
 import {
   SENT_ANSWERS_DAYS, onSync, sentBy, state as syncState, syncNow, tidy,
 } from "./sync.js";
+import {
+  connectTreasurer, refreshRoles, renderTreasurer, resumeTreasurer, treasurerButton,
+} from "./treasurer.js";
 import { releaseGps } from "./widgets.js";
 
 const COLLECTOR_KEY = "cdfmap.collect.collector";
@@ -219,7 +222,7 @@ function render() {
   if (!auth.hasToken()) app.view = "signin"; // the surveys on the phone stay, unseen till then
   const views = {
     home: renderHome, outbox: renderOutbox, settings: renderSettings, survey: renderSurvey, view: renderView,
-    signin: () => renderSignIn(ui),
+    signin: () => renderSignIn(ui), treasurer: renderTreasurer,
   };
   const sameView = root.dataset.view === app.view;
   const [first, ...rest] = (views[app.view] ?? renderHome)().flat();
@@ -281,6 +284,7 @@ function renderHome() {
       networkLine(),
       app.notice ? h("p", { class: "notice", id: "notice" }, app.notice) : null,
       ...starts,
+      treasurerButton(),
       h("div", { class: "row" },
         h("button", { class: "secondary", id: "outbox-button", onclick: () => show("outbox") }, t("outbox")),
         h("button", { class: "secondary", id: "settings-button", onclick: () => show("settings") }, t("settings"))),
@@ -547,6 +551,7 @@ async function afterSignIn(user) {
   app.view = collector() ? "home" : "settings";
   app.notice = "";
   render();
+  refreshRoles();
   if (navigator.onLine) syncNow(); // what waited for a sign-in leaves now
 }
 
@@ -606,6 +611,7 @@ async function correctSurvey(survey) {
 // ---------------------------------------------------------------- start
 
 connectEditor({ app, render, show, header, noteStorage, storageText, formOf, collector, editable, viewSurvey });
+connectTreasurer({ state: app, render, show, header, networkLine, noteStorage });
 
 async function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
@@ -628,7 +634,7 @@ async function registerServiceWorker() {
 
 function onNetworkChange() {
   // The sign-in and survey screens keep what is typed: only the line changes.
-  if (app.view === "signin" || app.view === "survey") root.querySelector("#network")?.replaceWith(networkLine());
+  if (["signin", "survey", "treasurer"].includes(app.view)) root.querySelector("#network")?.replaceWith(networkLine());
   else render();
 }
 
@@ -675,9 +681,11 @@ async function start() {
     noteStorage(error);
   }
   render();
+  if (app.view === "home") await resumeTreasurer(); // a meeting left open on the phone
   document.documentElement.dataset.appReady = "yes";
   registerServiceWorker();
   askPersistentStorage();
+  refreshRoles();
   if (code) enrolWith(code);
   else if (navigator.onLine && auth.hasToken()) syncNow();
   else tidy();

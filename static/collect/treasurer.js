@@ -1,0 +1,514 @@
+// The treasurer's screen (thủ quỹ): a savings group's meeting on one collection sheet, offline
+// first. The members are listed with what they owe on the day; each member's savings,
+// mutual aid, fine, withdrawal and loan repayments are typed on their row; the cash expected
+// in the box and the cash counted are shown side by side while typing; the meeting is closed
+// with the count. Everything is kept on the phone at once and sent when there is a network
+// (treasurer_sheet.js). Texts in Vietnamese first, English on the language button.
+
+import * as auth from "./auth.js";
+import * as db from "./db.js";
+import { h } from "./dom.js";
+import { language } from "./i18n.js";
+import {
+  KINDS, entryKey, expectedCash, fetchStatement, forgetMeeting, formatAmount, loadMeeting,
+  loadStatement, newMeeting, parseAmount, saveMeeting, setEntry, sheetRows, syncMeeting, today,
+  treasurerGroups,
+} from "./treasurer_sheet.js";
+
+const STRINGS = {
+  vi: {
+    open_sheet: "Sổ quỹ nhóm tiết kiệm",
+    title: "Sổ quỹ cuộc họp",
+    no_group: "Tài khoản này không giữ sổ quỹ của nhóm nào.",
+    no_statement: "Chưa tải được danh sách thành viên: hãy mở khi có mạng một lần.",
+    meeting_date: "Ngày họp",
+    open_meeting: "Mở cuộc họp",
+    meeting_of: "Cuộc họp ngày {date}",
+    savings: "Tiết kiệm (cổ phần)",
+    mutual_aid: "Quỹ tương trợ",
+    fine: "Tiền phạt",
+    withdrawal: "Rút tiết kiệm",
+    repayment: "Trả nợ khoản vay #{id}",
+    saved: "Đã tiết kiệm {amount} đ",
+    owes: "Phải nộp hôm nay",
+    share_due: "cổ phần {amount} đ",
+    installment_due: "kỳ trả nợ {amount} đ",
+    overdue: "quá hạn {amount} đ",
+    outstanding: "còn nợ {amount} đ",
+    err_negative: "Số tiền không được âm.",
+    err_decimal: "Chỉ nhập số đồng chẵn, không có phần thập phân.",
+    err_not_number: "Hãy nhập số tiền, ví dụ 50.000.",
+    err_too_large: "Số tiền quá lớn.",
+    opening_cash: "Tiền mặt đầu buổi",
+    money_in: "Thu trong buổi",
+    money_out: "Chi trong buổi",
+    expected: "Tiền phải có trong quỹ",
+    counted: "Tiền đếm được",
+    difference: "Chênh lệch",
+    attendance: "Số người dự họp",
+    note: "Ghi chú (bắt buộc khi có chênh lệch)",
+    note_needed: "Có chênh lệch: hãy ghi lý do.",
+    close: "Kết thúc cuộc họp",
+    closing: "Đã kết thúc trên điện thoại: chờ gửi.",
+    closed: "Cuộc họp đã đóng sổ. Chênh lệch ghi sổ: {amount} đ.",
+    new_meeting: "Cuộc họp mới",
+    sync: "Gửi ngay",
+    syncing: "Đang gửi…",
+    sync_done: "Đã gửi {n} khoản.",
+    sync_failed: "{n} khoản bị từ chối: xem các dòng màu đỏ.",
+    sync_error: "Chưa gửi được: {detail}",
+    sync_offline: "Không có mạng: mọi số liệu đã lưu trên điện thoại.",
+    waiting: "{n} khoản chờ gửi",
+    state_sending: "đang gửi",
+    state_posted: "đã ghi sổ",
+    state_failed: "bị từ chối",
+    fix_first: "Sửa các khoản bị từ chối trước khi đóng sổ.",
+    members: "{n} thành viên",
+    stale: "Danh sách lấy lúc {time}.",
+    back: "Trang chính",
+    confirm_new: "Bắt đầu cuộc họp mới? Cuộc họp này đã đóng sổ.",
+  },
+  en: {
+    open_sheet: "Savings group cash book",
+    title: "Meeting cash book",
+    no_group: "This account keeps no savings group's cash book.",
+    no_statement: "The members are not loaded yet: open this once with a network.",
+    meeting_date: "Meeting date",
+    open_meeting: "Open the meeting",
+    meeting_of: "Meeting of {date}",
+    savings: "Savings (shares)",
+    mutual_aid: "Mutual-aid fund",
+    fine: "Fine",
+    withdrawal: "Savings withdrawal",
+    repayment: "Repayment of loan #{id}",
+    saved: "Saved {amount} đ",
+    owes: "Owes today",
+    share_due: "share {amount} đ",
+    installment_due: "installment {amount} đ",
+    overdue: "overdue {amount} đ",
+    outstanding: "still owes {amount} đ",
+    err_negative: "An amount cannot be negative.",
+    err_decimal: "Whole đồng only, no decimals.",
+    err_not_number: "Type an amount, e.g. 50.000.",
+    err_too_large: "This amount is too large.",
+    opening_cash: "Cash at the start",
+    money_in: "Received in the meeting",
+    money_out: "Paid out in the meeting",
+    expected: "Cash the box should hold",
+    counted: "Cash counted",
+    difference: "Difference",
+    attendance: "Members present",
+    note: "Note (required when there is a difference)",
+    note_needed: "There is a difference: write why.",
+    close: "Close the meeting",
+    closing: "Closed on the phone: waiting to be sent.",
+    closed: "The meeting is closed in the books. Difference posted: {amount} đ.",
+    new_meeting: "New meeting",
+    sync: "Send now",
+    syncing: "Sending…",
+    sync_done: "{n} records sent.",
+    sync_failed: "{n} records refused: see the rows in red.",
+    sync_error: "Not sent yet: {detail}",
+    sync_offline: "No network: everything is kept on the phone.",
+    waiting: "{n} records waiting",
+    state_sending: "sending",
+    state_posted: "posted",
+    state_failed: "refused",
+    fix_first: "Correct the refused records before closing.",
+    members: "{n} members",
+    stale: "List loaded at {time}.",
+    back: "Home",
+    confirm_new: "Start a new meeting? This one is closed in the books.",
+  },
+};
+
+function tt(key, params = {}) {
+  const text = STRINGS[language()]?.[key] ?? STRINGS.vi[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
+}
+
+const sheet = { groupId: null, statement: null, meeting: null, status: "", syncing: false, loaded: false };
+let shell = null; // what app.js lends: render, show, header, networkLine, noteStorage
+
+/** Wire the screen into the app (app.js calls this once). */
+export function connectTreasurer(parts) {
+  shell = parts;
+  window.addEventListener("online", () => {
+    if (sheet.meeting && auth.hasToken()) syncSheet();
+  });
+}
+
+/** The groups of the signed-in person, from the session and the latest GET /api/v1/me. */
+async function groups() {
+  const known = new Set(treasurerGroups(auth.user()));
+  try {
+    for (const id of (await db.getValue("treasurer.groups")) ?? []) known.add(id);
+  } catch {
+    // storage unreadable: the session's roles are enough
+  }
+  return [...known];
+}
+
+/** Ask the server for this person's roles (a treasurer named after the phone signed in). */
+export async function refreshRoles() {
+  if (!auth.hasToken() || !navigator.onLine) return;
+  try {
+    const response = await auth.api("/api/v1/me", { headers: { accept: "application/json" } });
+    if (!response.ok) return;
+    const me = await response.json();
+    if (auth.user()?.id !== undefined && me.id !== auth.user()?.id) return;
+    const ids = treasurerGroups(me);
+    const before = JSON.stringify((await db.getValue("treasurer.groups")) ?? []);
+    await db.setValue("treasurer.groups", ids);
+    if (before !== JSON.stringify(ids) && shell && ["home"].includes(shell.state.view)) shell.render();
+  } catch {
+    // offline or signed out: the roles known stay
+  }
+}
+
+/** The home screen's button to the sheet, for treasurers (null for everyone else). */
+export function treasurerButton() {
+  const button = h("button", {
+    class: "primary big", id: "treasurer-open", hidden: true, onclick: () => openTreasurer(),
+  }, tt("open_sheet"));
+  groups().then((ids) => { button.hidden = ids.length === 0; });
+  return button;
+}
+
+export async function openTreasurer(groupId = null) {
+  const ids = await groups();
+  sheet.groupId = groupId ?? ids[0] ?? null;
+  sheet.loaded = false;
+  sheet.status = "";
+  shell.show("treasurer");
+  await loadSheet();
+}
+
+async function loadSheet() {
+  if (sheet.groupId === null) {
+    sheet.loaded = true;
+    shell.render();
+    return;
+  }
+  try {
+    sheet.meeting = (await loadMeeting(sheet.groupId)) ?? null;
+    sheet.statement = (await loadStatement(sheet.groupId)) ?? null;
+  } catch (error) {
+    shell.noteStorage(error);
+  }
+  sheet.loaded = true;
+  shell.render();
+  if (!navigator.onLine) return;
+  try {
+    const { statement, fresh } = await fetchStatement(sheet.groupId);
+    if (fresh) {
+      sheet.statement = statement;
+      if (shell.state.view === "treasurer") rerender();
+    }
+  } catch (error) {
+    sheet.status = tt("sync_error", { detail: error.message });
+  }
+  if (sheet.meeting && !sheet.meeting.closed) syncSheet();
+}
+
+function rerender() {
+  // A render keeps the field being typed in and its caret.
+  const active = document.activeElement;
+  const id = active?.id;
+  const caret = active?.selectionStart ?? null;
+  shell.render();
+  if (id) {
+    const again = document.getElementById(id);
+    if (again) {
+      again.focus();
+      if (caret !== null && typeof again.setSelectionRange === "function") again.setSelectionRange(caret, caret);
+    }
+  }
+}
+
+function persist() {
+  saveMeeting(sheet.meeting).then(() => shell.noteStorage(null)).catch((error) => shell.noteStorage(error));
+}
+
+export async function syncSheet() {
+  const meeting = sheet.meeting;
+  if (!meeting || sheet.syncing || meeting.closed) return;
+  if (!navigator.onLine) {
+    sheet.status = tt("sync_offline");
+    if (shell.state.view === "treasurer") rerender();
+    return;
+  }
+  sheet.syncing = true;
+  if (shell.state.view === "treasurer") rerender();
+  try {
+    const outcome = await syncMeeting(meeting);
+    const parts = [];
+    if (outcome.sent) parts.push(tt("sync_done", { n: outcome.sent }));
+    if (outcome.failed) parts.push(tt("sync_failed", { n: outcome.failed }));
+    if (outcome.error) parts.push(tt("sync_error", { detail: outcome.error }));
+    if (meeting.close && !meeting.closed && Object.values(meeting.entries).some((e) => e.state === "failed")) {
+      meeting.close.error = tt("fix_first"); // the refused rows open again for a correction
+      persist();
+    }
+    sheet.status = parts.join(" ");
+    if (outcome.closed) {
+      const { statement, fresh } = await fetchStatement(meeting.group_id);
+      if (fresh) sheet.statement = statement;
+    }
+  } catch (error) {
+    sheet.status = tt("sync_error", { detail: error instanceof auth.SignInRequired ? "401" : error.message });
+  } finally {
+    sheet.syncing = false;
+  }
+  if (shell.state.view === "treasurer") rerender();
+}
+
+// ---------------------------------------------------------------- the screen
+
+/** Closed, or closed on the phone and waiting to be sent: the amounts are final. */
+function sheetLocked(meeting) {
+  return meeting.closed || Boolean(meeting.close && !meeting.close.error);
+}
+
+function amountInput(id, label, entry, onValue) {
+  const locked = sheetLocked(sheet.meeting) || (entry && (entry.state === "sending" || entry.state === "posted"));
+  const error = h("p", { class: "error amount-error", id: `${id}-error`, hidden: !(entry?.state === "failed") },
+    entry?.state === "failed" ? entry.error : "");
+  const input = h("input", {
+    id, type: "text", inputmode: "numeric", autocomplete: "off", class: "amount",
+    value: entry ? entry.text : "", readonly: locked, "aria-describedby": `${id}-error`,
+    dataset: { state: entry?.state ?? "" },
+  });
+  input.addEventListener("input", () => {
+    const parsed = parseAmount(input.value);
+    if (parsed.error) {
+      error.textContent = tt(`err_${parsed.error}`);
+      error.hidden = false;
+      input.setAttribute("aria-invalid", "true");
+      onValue(null, input.value, true);
+      return;
+    }
+    error.hidden = true;
+    input.removeAttribute("aria-invalid");
+    onValue(parsed.amount, input.value, false);
+  });
+  input.addEventListener("change", () => {
+    const parsed = parseAmount(input.value);
+    if (!parsed.error && parsed.amount !== null) input.value = formatAmount(parsed.amount);
+  });
+  return h("label", { class: "amount-field" },
+    h("span", {}, label,
+      entry?.state && entry.state !== "draft" ? h("span", { class: `badge entry-${entry.state}` }, tt(`state_${entry.state}`)) : null),
+    input, error);
+}
+
+function memberRow(member) {
+  const meeting = sheet.meeting;
+  const owes = [tt("share_due", { amount: formatAmount(member.savingsDue) })];
+  for (const loan of member.loans) {
+    if (loan.due) owes.push(tt("installment_due", { amount: formatAmount(loan.due) }));
+    if (loan.overdue) owes.push(tt("overdue", { amount: formatAmount(loan.overdue) }));
+  }
+  const fields = [];
+  const field = (kind, loanId = null) => {
+    const key = entryKey(member.id, kind, loanId);
+    const id = `m${member.id}-${kind}${loanId ? `-${loanId}` : ""}`;
+    const label = kind === "repayment" ? tt("repayment", { id: loanId }) : tt(kind);
+    return amountInput(id, label, meeting.entries[key], (amount, text, invalid) => {
+      if (invalid || sheetLocked(meeting)) return;
+      setEntry(meeting, key, { kind, member_id: member.id, loan_id: loanId }, amount, text);
+      persist();
+      refreshTotals();
+    });
+  };
+  for (const kind of KINDS) fields.push(field(kind));
+  for (const loan of member.loans) fields.push(field("repayment", loan.id));
+  const overdue = member.loans.some((loan) => loan.overdue > 0);
+  return h("li", { class: `member-row${overdue ? " has-overdue" : ""}`, dataset: { member: member.id } },
+    h("div", { class: "card-head" },
+      h("strong", { class: "member-name" }, member.name || member.code),
+      h("span", { class: "muted small" }, member.code)),
+    h("div", { class: "small muted" }, tt("saved", { amount: formatAmount(member.savings) }),
+      ...member.loans.map((loan) => ` · ${tt("outstanding", { amount: formatAmount(loan.outstanding) })}`)),
+    h("div", { class: `small owes${overdue ? " warning" : ""}` }, `${tt("owes")}: ${owes.join(" · ")}`),
+    h("div", { class: "amounts" }, fields));
+}
+
+function totals(meeting) {
+  let moneyIn = 0;
+  let moneyOut = 0;
+  for (const entry of Object.values(meeting.entries)) {
+    if (entry.amount === null || entry.state === "failed") continue;
+    if (entry.kind === "withdrawal") moneyOut += entry.amount;
+    else moneyIn += entry.amount;
+  }
+  return { moneyIn, moneyOut, expected: expectedCash(meeting) };
+}
+
+function counted() {
+  const raw = document.getElementById("cash-counted")?.value ?? "";
+  return parseAmount(raw);
+}
+
+function refreshTotals() {
+  const meeting = sheet.meeting;
+  if (!meeting) return;
+  const sums = totals(meeting);
+  const set = (id, value) => {
+    const node = document.getElementById(id);
+    if (node) node.textContent = formatAmount(value);
+  };
+  set("money-in", sums.moneyIn);
+  set("money-out", sums.moneyOut);
+  set("cash-expected", sums.expected);
+  const count = counted();
+  const diff = document.getElementById("cash-difference");
+  if (diff) {
+    diff.textContent = count.amount === null || count.error ? "—" : formatAmount(count.amount - sums.expected);
+    diff.classList.toggle("warning", Boolean(count.amount !== null && !count.error && count.amount !== sums.expected));
+  }
+  const waiting = Object.values(meeting.entries).filter((e) => e.state !== "posted").length;
+  const line = document.getElementById("waiting-count");
+  if (line) line.textContent = tt("waiting", { n: waiting });
+}
+
+function closeSection(meeting) {
+  const sums = totals(meeting);
+  const close = meeting.close;
+  const locked = Boolean(close) && !close.error;
+  const countInput = h("input", {
+    id: "cash-counted", type: "text", inputmode: "numeric", autocomplete: "off", class: "amount",
+    value: close ? formatAmount(close.cash_counted) : "", readonly: locked,
+  });
+  const attendance = h("input", {
+    id: "attendance", type: "number", min: 0, max: 10000, step: 1, inputmode: "numeric",
+    value: close?.attendance ?? "", readonly: locked,
+  });
+  const note = h("textarea", { id: "close-note", rows: 2, maxlength: 1000, readonly: locked }, close?.note ?? "");
+  const error = h("p", { class: "error", id: "close-error", hidden: !close?.error }, close?.error ?? "");
+  countInput.addEventListener("input", () => {
+    const parsed = parseAmount(countInput.value);
+    error.hidden = !parsed.error;
+    error.textContent = parsed.error ? tt(`err_${parsed.error}`) : "";
+    refreshTotals();
+  });
+  const closeButton = h("button", {
+    class: "primary big", id: "close-meeting", type: "button", hidden: locked,
+    onclick: () => {
+      const parsed = parseAmount(countInput.value);
+      if (parsed.error || parsed.amount === null) {
+        error.textContent = tt(parsed.error ? `err_${parsed.error}` : "err_not_number");
+        error.hidden = false;
+        return;
+      }
+      if (Object.values(meeting.entries).some((e) => e.state === "failed")) {
+        error.textContent = tt("fix_first");
+        error.hidden = false;
+        return;
+      }
+      const text = note.value.trim();
+      if (parsed.amount !== expectedCash(meeting) && !text) {
+        error.textContent = tt("note_needed");
+        error.hidden = false;
+        return;
+      }
+      const present = attendance.value === "" ? null : Math.trunc(Number(attendance.value));
+      meeting.close = { cash_counted: parsed.amount, attendance: present, note: text, error: null };
+      persist();
+      rerender();
+      syncSheet();
+    },
+  }, tt("close"));
+  return h("section", { class: "cash-count", id: "cash-count" },
+    h("dl", { class: "totals" },
+      h("dt", {}, tt("opening_cash")), h("dd", { id: "opening-cash" }, formatAmount(meeting.opening_cash)),
+      h("dt", {}, tt("money_in")), h("dd", { id: "money-in" }, formatAmount(sums.moneyIn)),
+      h("dt", {}, tt("money_out")), h("dd", { id: "money-out" }, formatAmount(sums.moneyOut)),
+      h("dt", {}, tt("expected")), h("dd", { id: "cash-expected", class: "strong" }, formatAmount(sums.expected)),
+      h("dt", {}, tt("difference")), h("dd", { id: "cash-difference" }, "—")),
+    h("label", { for: "cash-counted", class: "question-label" }, tt("counted")), countInput,
+    h("label", { for: "attendance", class: "question-label" }, tt("attendance")), attendance,
+    h("label", { for: "close-note", class: "question-label" }, tt("note")), note,
+    error,
+    locked && !meeting.closed ? h("p", { class: "notice", id: "close-waiting" }, tt("closing")) : null,
+    closeButton);
+}
+
+function startSection() {
+  const day = h("input", { id: "meeting-date", type: "date", value: today(), max: today() });
+  return h("section", { id: "meeting-start" },
+    h("label", { for: "meeting-date", class: "question-label" }, tt("meeting_date")), day,
+    h("button", {
+      class: "primary big", id: "open-meeting", type: "button",
+      onclick: () => {
+        sheet.meeting = newMeeting(sheet.groupId, day.value || today(), sheet.statement);
+        persist();
+        rerender();
+        syncSheet();
+      },
+    }, tt("open_meeting")));
+}
+
+function closedSection(meeting) {
+  return h("section", { id: "meeting-closed" },
+    h("p", { class: "notice", id: "closed-notice" }, tt("closed", { amount: formatAmount(meeting.result?.difference ?? 0) })),
+    h("button", {
+      class: "secondary big", id: "new-meeting", type: "button",
+      onclick: async () => {
+        await forgetMeeting(meeting.group_id).catch((error) => shell.noteStorage(error));
+        sheet.meeting = null;
+        sheet.status = "";
+        rerender();
+      },
+    }, tt("new_meeting")));
+}
+
+/** The treasurer's screen (app.js's "treasurer" view). */
+export function renderTreasurer() {
+  const statement = sheet.statement;
+  const meeting = sheet.meeting;
+  const body = [];
+  if (!sheet.loaded) body.push(h("p", { class: "muted" }, "…"));
+  else if (sheet.groupId === null) body.push(h("p", { class: "notice error", id: "no-group" }, tt("no_group")));
+  else if (!statement) body.push(h("p", { class: "notice error", id: "no-statement" }, tt("no_statement")));
+  else {
+    body.push(h("h2", { id: "group-name" }, statement.group?.name ?? ""));
+    if (!meeting) body.push(startSection());
+    else {
+      const rows = sheetRows(statement, meeting.date);
+      body.push(
+        h("p", { class: "small", id: "meeting-title", dataset: { meeting: meeting.id } },
+          tt("meeting_of", { date: meeting.date }), " · ", tt("members", { n: rows.length })),
+        meeting.closed ? closedSection(meeting) : null,
+        h("ul", { class: "member-rows", id: "member-rows" }, rows.map(memberRow)),
+        meeting.closed ? null : closeSection(meeting),
+        h("p", { class: "small muted", id: "waiting-count" }, ""),
+        meeting.closed ? null : h("button", {
+          class: "secondary big", id: "treasurer-sync", type: "button", disabled: sheet.syncing,
+          onclick: () => syncSheet(),
+        }, sheet.syncing ? tt("syncing") : tt("sync")));
+    }
+  }
+  const view = [
+    shell.header(tt("title")),
+    h("main", { class: "content treasurer", id: "treasurer" },
+      shell.networkLine(),
+      h("p", { class: "notice", id: "treasurer-status", hidden: !sheet.status, dataset: { syncing: sheet.syncing ? "yes" : "no" } }, sheet.status),
+      ...body),
+  ];
+  queueMicrotask(refreshTotals);
+  return view;
+}
+
+/** After a reload: a meeting left open on the phone opens again where it was. */
+export async function resumeTreasurer() {
+  if (!auth.hasToken()) return false;
+  for (const id of await groups()) {
+    const meeting = await loadMeeting(id).catch(() => null);
+    if (meeting && !meeting.closed) {
+      await openTreasurer(id);
+      return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,271 @@
+// The treasurer's collection sheet (thủ quỹ) without the screen: amounts in whole đồng, what
+// each member owes on the meeting's day, the meeting kept on the phone (IndexedDB, kv store)
+// and its sync through the meetings API (docs/cdf.md, "Treasurer").
+//
+// Every id is made here: the meeting's and each record's (crypto.randomUUID). A record is
+// marked "sending" on the phone before it leaves, and keeps its id until the server answered
+// it: a resend after a lost answer or a reload carries the same id, and the server posts it
+// once. Once sent, a record is never changed on the phone; one the server refused can be
+// corrected, which gives it a new id.
+
+import * as auth from "./auth.js";
+import * as db from "./db.js";
+
+export const KINDS = ["savings", "mutual_aid", "fine", "withdrawal"];
+const MAX_AMOUNT = 1e12;
+const PERIOD_DAYS = { weekly: 7, fortnightly: 14, monthly: 31 };
+
+/**
+ * Read an amount typed by a person: "50.000", "50000" or "50 000" are 50000 đồng; "" is
+ * nothing (null). Decimals, negatives and other text are refused with a reason.
+ * Returns {amount} or {error: "negative" | "decimal" | "not_number" | "too_large"}.
+ */
+export function parseAmount(raw) {
+  const text = String(raw ?? "").replace(/[\s\u00a0]/g, "").replace(/(đồng|đ|vnd)$/i, "");
+  if (!text) return { amount: null };
+  if (/^[-−]/.test(text)) return { error: "negative" };
+  let digits = null;
+  if (/^\d+$/.test(text)) digits = text;
+  else if (/^\d{1,3}(\.\d{3})+$/.test(text)) digits = text.replaceAll(".", "");
+  else if (/^\d+[.,]\d*$/.test(text) || /^\d{1,3}(\.\d{3})*,\d+$/.test(text)) return { error: "decimal" };
+  if (digits === null) return { error: "not_number" };
+  const amount = Number(digits);
+  if (!Number.isSafeInteger(amount) || amount > MAX_AMOUNT) return { error: "too_large" };
+  return { amount };
+}
+
+/** 1234567 -> "1.234.567" (Vietnamese thousands). */
+export function formatAmount(amount) {
+  const sign = amount < 0 ? "-" : "";
+  return sign + String(Math.abs(Math.trunc(amount))).replace(/\B(?=(\d{3})+(?!\d))/g, ".");
+}
+
+function addDays(day, days) {
+  const date = new Date(`${day}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + days);
+  return date.toISOString().slice(0, 10);
+}
+
+/** Today on the phone, YYYY-MM-DD (the phone's own day). */
+export function today() {
+  const now = new Date();
+  const local = new Date(now.getTime() - now.getTimezoneOffset() * 60000);
+  return local.toISOString().slice(0, 10);
+}
+
+/**
+ * What a member's loan asks for on `day`: overdue (installments due before the day, unpaid)
+ * and due (installments falling due from the day until the next meeting).
+ */
+export function loanDue(loan, day, frequency) {
+  const next = addDays(day, PERIOD_DAYS[frequency] ?? 31);
+  let overdue = 0;
+  let due = 0;
+  for (const row of loan.schedule?.installments ?? []) {
+    const left = row.principal_due - row.principal_paid + row.interest_due - row.interest_paid;
+    if (left <= 0) continue;
+    if (row.due_on < day) overdue += left;
+    else if (row.due_on < next) due += left;
+  }
+  return { overdue, due };
+}
+
+/** The sheet's rows: each member with their savings and open loans, and what they owe. */
+export function sheetRows(statement, day) {
+  const group = statement.group;
+  const loans = (statement.loans ?? []).filter((loan) => loan.member_id !== null && loan.schedule
+    && loan.schedule.principal_outstanding + loan.schedule.interest_outstanding > 0);
+  return (statement.members ?? []).filter((m) => !m.left_on).map((member) => {
+    const own = loans.filter((loan) => loan.member_id === member.id).map((loan) => ({
+      id: loan.id, ...loanDue(loan, day, group.meeting_frequency),
+      outstanding: loan.schedule.principal_outstanding + loan.schedule.interest_outstanding,
+    }));
+    return {
+      id: member.id, code: member.code, name: member.name ?? "", savings: member.savings ?? 0,
+      savingsDue: group.share_value ?? 0, loans: own,
+    };
+  });
+}
+
+/** The key of one amount of the sheet: a member's kind (and loan, for a repayment). */
+export function entryKey(memberId, kind, loanId = null) {
+  return loanId === null ? `${memberId}:${kind}` : `${memberId}:repayment:${loanId}`;
+}
+
+/** The cash the box should hold: the cash at the meeting's start plus today's movements. */
+export function expectedCash(meeting) {
+  let total = meeting.opening_cash ?? 0;
+  for (const entry of Object.values(meeting.entries)) {
+    if (entry.amount === null || entry.state === "failed") continue;
+    total += entry.kind === "withdrawal" ? -entry.amount : entry.amount;
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------- on the phone
+
+const meetingKey = (groupId) => `treasurer.meeting.${groupId}`;
+const statementKey = (groupId) => `treasurer.statement.${groupId}`;
+let writing = Promise.resolve();
+
+/** Keep the meeting on the phone (writes in order: the last one wins). */
+export function saveMeeting(meeting) {
+  const copy = structuredClone(meeting);
+  writing = writing.catch(() => {}).then(() => db.setValue(meetingKey(meeting.group_id), copy));
+  return writing;
+}
+
+export function loadMeeting(groupId) {
+  return db.getValue(meetingKey(groupId));
+}
+
+export function forgetMeeting(groupId) {
+  writing = writing.catch(() => {}).then(() => db.deleteValue(meetingKey(groupId)));
+  return writing;
+}
+
+export function loadStatement(groupId) {
+  return db.getValue(statementKey(groupId));
+}
+
+/** The group's statement from the server, kept for offline use; the kept one when offline. */
+export async function fetchStatement(groupId) {
+  try {
+    const response = await auth.api(`/api/v1/cdf/groups/${encodeURIComponent(groupId)}`, {
+      headers: { accept: "application/json" },
+    });
+    if (response.ok) {
+      const statement = await response.json();
+      await db.setValue(statementKey(groupId), statement);
+      return { statement, fresh: true };
+    }
+  } catch (error) {
+    if (error instanceof auth.SignInRequired || error instanceof auth.NotAllowed) throw error;
+  }
+  return { statement: await loadStatement(groupId), fresh: false };
+}
+
+/** The groups this person keeps the cash book of, from their roles. */
+export function treasurerGroups(user) {
+  return (user?.roles ?? []).filter((r) => r.role === "treasurer" && r.cdf_group_id)
+    .map((r) => r.cdf_group_id);
+}
+
+/** A new meeting on the phone, with its own id. */
+export function newMeeting(groupId, day, statement) {
+  return {
+    id: crypto.randomUUID(), group_id: groupId, date: day, opened: false, entries: {},
+    opening_cash: statement?.balances?.cash ?? 0, close: null, closed: false, result: null,
+    started_at: new Date().toISOString(),
+  };
+}
+
+/**
+ * Set one amount of the sheet from what was typed. A record already sent is never changed;
+ * one the server refused takes a new id. Returns the entry (or null when emptied).
+ */
+export function setEntry(meeting, key, fields, amount, text) {
+  const entry = meeting.entries[key];
+  if (entry && (entry.state === "sending" || entry.state === "posted")) return entry;
+  if (amount === null) {
+    delete meeting.entries[key];
+    return null;
+  }
+  const fresh = !entry || entry.state === "failed";
+  meeting.entries[key] = {
+    ...fields, amount, text, state: "draft", error: null,
+    client_id: fresh ? crypto.randomUUID() : entry.client_id,
+  };
+  return meeting.entries[key];
+}
+
+// ---------------------------------------------------------------- sync
+
+async function postJson(url, body) {
+  return auth.api(url, {
+    method: "POST", headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+function messageOf(result) {
+  if (result.problems?.length) return result.problems.map((p) => p.message ?? p.code).join("; ");
+  return result.error?.detail ?? result.outcome;
+}
+
+async function bodyOf(response) {
+  return response.json().catch(() => ({}));
+}
+
+/**
+ * Send what waits of a meeting: its opening, its records (one batch), then its close once
+ * every record is posted. Each step is kept on the phone before and after it is sent.
+ * Resolves with {sent, failed, closed, error}.
+ */
+export async function syncMeeting(meeting) {
+  const outcome = { sent: 0, failed: 0, closed: false, error: null };
+  if (!meeting.opened) {
+    const response = await postJson(`/api/v1/cdf/groups/${meeting.group_id}/meetings`, {
+      id: meeting.id, date: meeting.date,
+    });
+    if (!response.ok) {
+      outcome.error = (await bodyOf(response)).detail ?? String(response.status);
+      meeting.open_error = outcome.error;
+      await saveMeeting(meeting);
+      return outcome;
+    }
+    meeting.opened = true;
+    meeting.open_error = null;
+    await saveMeeting(meeting);
+  }
+  const waiting = Object.values(meeting.entries).filter((e) => e.state === "draft" || e.state === "sending");
+  if (waiting.length) {
+    for (const entry of waiting) entry.state = "sending";
+    await saveMeeting(meeting); // from here on these ids are the ones the server may hold
+    const records = waiting.map((e) => ({
+      client_id: e.client_id, kind: e.kind, amount: e.amount, member_id: e.member_id,
+      ...(e.loan_id ? { loan_id: e.loan_id } : {}),
+    }));
+    const response = await postJson(`/api/v1/cdf/meetings/${meeting.id}/records`, { records });
+    const body = await bodyOf(response);
+    if (!response.ok) {
+      outcome.error = body.detail ?? String(response.status);
+      return outcome; // they stay "sending": the same ids go again
+    }
+    for (const result of body.results ?? []) {
+      const entry = waiting[result.index];
+      if (!entry) continue;
+      if (result.outcome === "created" || result.outcome === "duplicate") {
+        entry.state = "posted";
+        entry.error = null;
+        outcome.sent += 1;
+      } else {
+        entry.state = "failed";
+        entry.error = messageOf(result);
+        outcome.failed += 1;
+      }
+    }
+    await saveMeeting(meeting);
+  }
+  const unsettled = Object.values(meeting.entries).some((e) => e.state !== "posted");
+  if (meeting.close && !meeting.closed && !unsettled) {
+    const response = await postJson(`/api/v1/cdf/meetings/${meeting.id}/close`, {
+      cash_counted: meeting.close.cash_counted,
+      ...(meeting.close.attendance !== null ? { attendance: meeting.close.attendance } : {}),
+      note: meeting.close.note,
+    });
+    const body = await bodyOf(response);
+    if (response.ok) {
+      meeting.closed = true;
+      meeting.result = { difference: body.difference ?? 0, cash_in_ledger: body.meeting?.cash_in_ledger ?? null };
+      meeting.close.error = null;
+      outcome.closed = true;
+    } else {
+      const problems = body.errors?.map((e) => e.message ?? e.detail ?? e.code).join("; ");
+      meeting.close.error = problems || body.detail || String(response.status);
+      outcome.error = meeting.close.error;
+    }
+    await saveMeeting(meeting);
+  }
+  return outcome;
+}
