@@ -25,6 +25,7 @@ from app.services.spreadsheet import safe_cell
 CRS = "EPSG:4326"
 GEOPACKAGE_VERSION = "1.2"  # readable by every GDAL/QGIS still in use (3.6 warns about 1.4)
 SHAPEFILE_NAME_LENGTH = 10  # dBase field names
+DBF_TEXT_BYTES = 254  # dBase text fields
 XLSX_CELL_CHARACTERS = 32_767  # Excel's limit; longer text is cut there
 XLSX_SHEET_TITLE = 31
 # Characters XML 1.0 (KML, XLSX) cannot hold at all, even escaped.
@@ -77,33 +78,23 @@ class CsvLayer:
     geometry_type: str | None
 
 
-def _arrow_batches(layer: CsvLayer, names: Sequence[str]) -> Any:
-    """The CSV as a stream of Arrow record batches (parsed by Arrow's C++ reader, a block at
-    a time), the geometry turned from hexadecimal into WKB, the columns named `names`."""
+def _csv_reader(layer: CsvLayer) -> tuple[Any, list[str], dict[str, Any]]:
+    """Arrow's streaming reader of the CSV (None when it holds no row), its positional
+    column names (c0, c1...) and their Arrow types (the geometry's hexadecimal as text)."""
     import pyarrow as pa
     from pyarrow import csv as arrow_csv
 
     spatial = layer.geometry_type is not None
     positional = [f"c{i}" for i in range(len(layer.columns) + (1 if spatial else 0))]
+    values = positional[1:] if spatial else positional
     types = {
         name: getattr(pa, ARROW_TYPES[column.type])()
-        for name, column in zip(
-            positional[1:] if spatial else positional, layer.columns, strict=True
-        )
+        for name, column in zip(values, layer.columns, strict=True)
     }
     if spatial:
         types[positional[0]] = pa.string()
-    fields = [
-        pa.field(name, types[position])
-        for name, position in zip(names, positional[1:] if spatial else positional, strict=True)
-    ]
-    if spatial:
-        fields.insert(
-            0, pa.field("geom", pa.binary(), metadata={"ARROW:extension:name": "geoarrow.wkb"})
-        )
-    schema = pa.schema(fields)
-    if layer.path.stat().st_size == 0:  # no row: the layer is still made, empty
-        return pa.RecordBatchReader.from_batches(schema, iter(()))
+    if layer.path.stat().st_size == 0:
+        return None, positional, types
     reader = arrow_csv.open_csv(
         layer.path,
         read_options=arrow_csv.ReadOptions(
@@ -117,6 +108,48 @@ def _arrow_batches(layer: CsvLayer, names: Sequence[str]) -> Any:
             null_values=[""],
         ),
     )
+    return reader, positional, types
+
+
+def text_widths(layer: CsvLayer) -> list[int | None]:
+    """Each text column's longest value in bytes (at least 1, at most 254, a dBase field's
+    limit); None for other columns. A first pass over the CSV, in Arrow's C++ code."""
+    import pyarrow.compute as pc
+
+    reader, _, _ = _csv_reader(layer)
+    offset = 1 if layer.geometry_type is not None else 0
+    widths: list[int | None] = [1 if c.type == "text" else None for c in layer.columns]
+    for batch in reader or ():
+        for index, column in enumerate(layer.columns):
+            if column.type == "text":
+                longest = pc.max(pc.binary_length(batch.column(index + offset))).as_py()
+                widths[index] = max(widths[index] or 1, min(longest or 1, DBF_TEXT_BYTES))
+    return widths
+
+
+def _arrow_batches(
+    layer: CsvLayer, names: Sequence[str], widths: Sequence[int | None] | None = None
+) -> Any:
+    """The CSV as a stream of Arrow record batches (parsed by Arrow's C++ reader, a block at
+    a time), the geometry turned from hexadecimal into WKB, the columns named `names`
+    (with `widths`, each text field's width for GDAL)."""
+    import pyarrow as pa
+
+    spatial = layer.geometry_type is not None
+    reader, positional, types = _csv_reader(layer)
+    values = positional[1:] if spatial else positional
+    fields = []
+    for index, (name, position) in enumerate(zip(names, values, strict=True)):
+        width = widths[index] if widths else None
+        metadata = {"GDAL:OGR:width": str(width)} if width else None
+        fields.append(pa.field(name, types[position], metadata=metadata))
+    if spatial:
+        fields.insert(
+            0, pa.field("geom", pa.binary(), metadata={"ARROW:extension:name": "geoarrow.wkb"})
+        )
+    schema = pa.schema(fields)
+    if reader is None:  # no row: the layer is still made, empty
+        return pa.RecordBatchReader.from_batches(schema, iter(()))
 
     def batches() -> Any:
         for batch in reader:
@@ -139,13 +172,14 @@ def write_gdal_layer(
     names: Sequence[str] | None = None,
     layer_options: dict[str, str] | None = None,
     dataset_options: dict[str, str] | None = None,
+    widths: Sequence[int | None] | None = None,
 ) -> None:
     """Write a layer (a table without geometry when it has none) into a GDAL dataset,
     created if missing, in one GDAL session: GDAL reads Arrow batches as they are parsed
     and builds the spatial index once at the end."""
     from pyogrio.raw import write_arrow
 
-    stream = _arrow_batches(layer, names or [c.name for c in layer.columns])
+    stream = _arrow_batches(layer, names or [c.name for c in layer.columns], widths)
     spatial = layer.geometry_type is not None
     write_arrow(
         stream,
@@ -175,7 +209,8 @@ def write_geopackage_layer(layer: CsvLayer, target: Path, name: str, description
 
 def write_shapefile(layer: CsvLayer, target: Path) -> None:
     """A shapefile (.shp .shx .dbf .prj, .cpg saying UTF-8), or a lone .dbf without
-    geometry; column names shortened by shapefile_names."""
+    geometry; column names shortened by shapefile_names; each text field as wide as its
+    longest value (GDAL's default, 254 bytes each, made a 100k-household .dbf 232 MB)."""
     write_gdal_layer(
         layer,
         target,
@@ -183,6 +218,7 @@ def write_shapefile(layer: CsvLayer, target: Path) -> None:
         target.stem,
         names=shapefile_names([c.name for c in layer.columns]),
         layer_options={"ENCODING": "UTF-8"},
+        widths=text_widths(layer),
     )
 
 
