@@ -9,10 +9,10 @@ the usual error body.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from app.api.deps import EngineDep, FormsDep, LanguageDep, SettingsDep
@@ -20,6 +20,7 @@ from app.api.errors import problems_body
 from app.api.map_auth import MapReader
 from app.api.pages import render_page
 from app.api.responses import JSON
+from app.api.schemas import ErrorOut
 from app.db.ogc import Extent
 from app.errors import InvalidInput, Problem
 from app.i18n import translate
@@ -36,6 +37,13 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
 ]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "A bad parameter"},
+    401: {"model": ErrorOut, "description": "Sign in (HTTP Basic or a bearer token)"},
+    404: {"model": ErrorOut, "description": "No such collection or feature (for you)"},
+}
+CollectionId = Annotated[str, Path(max_length=200, examples=["households"])]
+FeatureId = Annotated[str, Path(max_length=200, examples=["1"])]
 NO_STORE = {"Cache-Control": "private, no-store", "Vary": "Authorization, Cookie, Accept"}
 
 
@@ -88,7 +96,7 @@ def _page(
     return response
 
 
-@router.get("", summary="OGC API Features landing page")
+@router.get("", summary="OGC API Features landing page", responses=ERRORS)
 async def landing(request: Request, user: MapReader, language: LanguageDep) -> Response:
     """The landing page: links to the API definition, the conformance and the collections."""
     try:
@@ -114,7 +122,7 @@ async def landing(request: Request, user: MapReader, language: LanguageDep) -> R
     return JSON(body, headers=NO_STORE)
 
 
-@router.get("/conformance", summary="OGC API Features conformance classes")
+@router.get("/conformance", summary="OGC API Features conformance classes", responses=ERRORS)
 async def conformance(request: Request, user: MapReader, language: LanguageDep) -> Response:
     """The conformance classes this server meets."""
     try:
@@ -160,7 +168,7 @@ def _collection_json(
     return found
 
 
-@router.get("/collections", summary="OGC API Features collections")
+@router.get("/collections", summary="OGC API Features collections", responses=ERRORS)
 async def collections(
     request: Request,
     user: MapReader,
@@ -188,9 +196,11 @@ async def collections(
     return JSON(body, headers=NO_STORE)
 
 
-@router.get("/collections/{collection_id}", summary="One OGC API Features collection")
+@router.get(
+    "/collections/{collection_id}", summary="One OGC API Features collection", responses=ERRORS
+)
 async def collection(
-    collection_id: str,
+    collection_id: CollectionId,
     request: Request,
     user: MapReader,
     engine: EngineDep,
@@ -221,10 +231,10 @@ async def collection(
 @router.get(
     "/collections/{collection_id}/items",
     summary="Features of an OGC API Features collection",
-    responses={200: {"content": {GEOJSON: {}}}, 400: {}, 404: {}},
+    responses={200: {"content": {GEOJSON: {}}}, **ERRORS},
 )
 async def items(
-    collection_id: str,
+    collection_id: CollectionId,
     request: Request,
     user: MapReader,
     engine: EngineDep,
@@ -303,11 +313,11 @@ async def items(
 @router.get(
     "/collections/{collection_id}/items/{feature_id}",
     summary="One feature of an OGC API Features collection",
-    responses={200: {"content": {GEOJSON: {}}}, 404: {}},
+    responses={200: {"content": {GEOJSON: {}}}, **ERRORS},
 )
 async def item(
-    collection_id: str,
-    feature_id: str,
+    collection_id: CollectionId,
+    feature_id: FeatureId,
     request: Request,
     user: MapReader,
     engine: EngineDep,

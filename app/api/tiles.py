@@ -9,14 +9,16 @@ revalidated on each use (`no-cache`).
 from __future__ import annotations
 
 import re
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from app.api.deps import EngineDep, FormsDep, LanguageDep, SettingsDep
 from app.api.errors import error_body
 from app.api.map_auth import MapReader
 from app.api.responses import JSON
+from app.api.schemas import ErrorOut
 from app.i18n import translate
 from app.services import tiles
 
@@ -25,6 +27,14 @@ router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
 CACHING = {"Cache-Control": "private, no-cache", "Vary": "Authorization, Cookie"}
 _NUMBER = re.compile(r"[0-9]{1,9}")
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "z, x or y is not a whole number"},
+    401: {"model": ErrorOut, "description": "Sign in (HTTP Basic, a bearer token or a session)"},
+    404: {"model": ErrorOut, "description": "No such layer, or a tile outside the grid"},
+}
+# Checked by the route (a 400 naming the tile URL's shape), documented as digits.
+Coordinate = Annotated[str, Path(json_schema_extra={"pattern": "^[0-9]{1,9}$"}, examples=["14"])]
+Layer = Annotated[str, Path(max_length=64, examples=["households"])]
 TITLES = {"households": "ogc.households", "settlements": "ogc.settlements", "wards": "ogc.wards"}
 
 
@@ -39,13 +49,18 @@ def _matches(header: str | None, etag: str) -> bool:
 @router.get(
     "/{layer}/{z}/{x}/{y}.pbf",
     summary="A vector tile (Mapbox Vector Tile) of households, settlements or wards",
-    responses={200: {"content": {MVT: {}}}, 204: {}, 304: {}, 400: {}, 404: {}},
+    responses={
+        200: {"content": {MVT: {}}, "description": "The tile"},
+        204: {"description": "An empty tile"},
+        304: {"description": "The tile has not changed (If-None-Match)"},
+        **ERRORS,
+    },
 )
 async def tile(
-    layer: str,
-    z: str,
-    x: str,
-    y: str,
+    layer: Layer,
+    z: Coordinate,
+    x: Coordinate,
+    y: Coordinate,
     request: Request,
     user: MapReader,
     engine: EngineDep,
@@ -59,9 +74,7 @@ async def tile(
             error_body("bad_query", translate("tile_bad_coordinates", language)),
             status_code=400,
         )
-    found = await tiles.tile_layer(
-        engine, forms, user, settings.priorities_path, layer, settings.household_form
-    )
+    found = tiles.tile_layer(forms, user, layer, settings.household_form)
     cut = await tiles.tile(engine, found, int(z), int(x), int(y))
     headers = {**CACHING, "ETag": cut.etag}
     if not cut.content:
@@ -71,9 +84,9 @@ async def tile(
     return Response(cut.content, media_type=MVT, headers=headers)
 
 
-@router.get("/{layer}.json", summary="TileJSON 3.0 of a tile layer")
+@router.get("/{layer}.json", summary="TileJSON 3.0 of a tile layer", responses=ERRORS)
 async def tilejson(
-    layer: str,
+    layer: Layer,
     request: Request,
     user: MapReader,
     engine: EngineDep,
@@ -83,9 +96,7 @@ async def tilejson(
 ) -> Response:
     """The layer's TileJSON: its tiles' absolute URL, zooms, the bounds of the reader's data
     and its attributes."""
-    found = await tiles.tile_layer(
-        engine, forms, user, settings.priorities_path, layer, settings.household_form
-    )
+    found = tiles.tile_layer(forms, user, layer, settings.household_form)
     west, south, east, north = await tiles.bounds(engine, found)
     root = str(request.base_url).rstrip("/")
     body = {

@@ -44,17 +44,28 @@ def _identifier(name: str) -> str:
 
 def tile_sql(source: Source, columns: Sequence[TileColumn]) -> str:
     """The statement for one tile (parameters :z, :x, :y, :layer and the source's own); it
-    returns one bytea, empty when nothing of the layer is in the tile."""
+    returns one bytea, empty when nothing of the layer is in the tile.
+
+    The tile's envelopes are computed once, in a materialized CTE: the app's connections
+    plan statements generically (app.db.engine), and there an expression of parameters in
+    the select list is evaluated for every row (ST_TileEnvelope 10,000 times in a dense
+    tile, a third of its time). A point that ST_AsMVTGeom drops (outside the buffer) is
+    NULL, which ST_AsMVT skips: filtering it in SQL would compute ST_AsMVTGeom twice.
+    """
     attributes = "".join(f", {c.sql} AS {_identifier(c.name)}" for c in columns)
     margin = BUFFER / EXTENT
-    return f"""{source.with_sql}
+    tile = (
+        "tile AS MATERIALIZED (SELECT ST_TileEnvelope(:z, :x, :y) AS envelope, "
+        f"ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {margin}), 4326) AS area)"
+    )
+    with_sql = f"{source.with_sql}, {tile}" if source.with_sql else f"WITH {tile}"
+    return f"""{with_sql}
 SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom') FROM (
-  SELECT ST_AsMVTGeom(ST_Transform({source.geometry}, 3857), ST_TileEnvelope(:z, :x, :y),
+  SELECT ST_AsMVTGeom(ST_Transform({source.geometry}, 3857), tile.envelope::box2d,
                       {EXTENT}, {BUFFER}, true) AS geom{attributes}
-  FROM {source.from_sql}
-  WHERE ({source.scope}) AND {source.geometry} && ST_Transform(
-    ST_TileEnvelope(:z, :x, :y, margin => {margin}), 4326)
-) t WHERE t.geom IS NOT NULL"""
+  FROM tile CROSS JOIN {source.from_sql}
+  WHERE ({source.scope}) AND {source.geometry} && tile.area
+) t"""
 
 
 async def tile(

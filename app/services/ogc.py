@@ -121,6 +121,87 @@ def _collection(
     return Collection(collection_id, title, description, source, source)
 
 
+WARD_PROPERTIES = (
+    Property("id", "w.id", "number"),
+    Property("code", "w.code"),
+    Property("name", "w.name"),
+    Property("city", "c.slug", "code"),
+)
+SETTLEMENT_PROPERTIES = (
+    Property("id", "s.id", "number"),
+    Property("code", "s.code"),
+    Property("name", "s.name"),
+    Property("city", "c.slug", "code"),
+    Property("ward_id", "s.ward_id", "number"),
+    Property("ward", "w.name"),
+    Property("households_estimate", "s.households_estimate", "number"),
+    Property("year_settled", "s.year_settled", "number"),
+    Property("land_type", "s.land_type"),
+    Property("threats", "array_to_string(s.threats, ',')"),
+)
+
+
+def wards_source(reader: Principal) -> Source:
+    """The wards the reader may read, with their own fields (no figures)."""
+    scope, params = _area_scope(reader, "w", "w.id")
+    return Source(
+        "wards w JOIN cities c ON c.id = w.city_id",
+        scope,
+        "w.id",
+        False,
+        "w.geom",
+        None,
+        WARD_PROPERTIES,
+        params,
+    )
+
+
+def settlements_source(reader: Principal) -> Source:
+    """The settlements the reader may read, with their own fields (no figures)."""
+    scope, params = _area_scope(reader, "s", "s.ward_id")
+    return Source(
+        "settlements s JOIN cities c ON c.id = s.city_id LEFT JOIN wards w ON w.id = s.ward_id",
+        scope,
+        "s.id",
+        False,
+        "s.geom",
+        None,
+        SETTLEMENT_PROPERTIES,
+        params,
+    )
+
+
+def surveys_source(reader: Principal, condition: str, properties: Sequence[Property]) -> Source:
+    """The surveys the reader may read that meet `condition` (a form's approved ones)."""
+    scope, params = reader.survey_filter().sql("h")
+    return Source(
+        SURVEYS_FROM,
+        f"{scope} AND {condition}",
+        "h.id",
+        True,
+        "h.geom",
+        "h.collected_at",
+        city_column(properties),
+        params,
+    )
+
+
+def _with_figures(plain: Source, kind: str, figures: tuple[str, dict[str, Any]]) -> Source:
+    """A ward or settlement source joined to its indicators, score and ranks."""
+    alias = plain.id_sql.split(".")[0]
+    return Source(
+        f"{plain.from_sql} LEFT JOIN ind ON ind.kind = '{kind}' AND ind.id = {alias}.id",
+        plain.scope,
+        plain.id_sql,
+        False,
+        plain.geometry,
+        None,
+        (*plain.properties, *_figure_properties(settlement=kind == "settlement")),
+        {**plain.params, **figures[1]},
+        figures[0],
+    )
+
+
 async def collections(
     engine: AsyncEngine,
     forms: FormRegistry,
@@ -136,112 +217,34 @@ async def collections(
             sorted(reader.cities_as("planner", "city_admin")),
             sorted(reader.wards_as("ward_leader")),
         )
-    figures, figure_params = _figures_with(city_ids, read_weights(priorities))
-    found: list[Collection] = []
-
-    ward_scope, ward_params = _area_scope(reader, "w", "w.id")
-    ward_props = [
-        Property("id", "w.id", "number"),
-        Property("code", "w.code"),
-        Property("name", "w.name"),
-        Property("city", "c.slug", "code"),
-        *_figure_properties(settlement=False),
-    ]
-    wards_plain = Source(
-        "wards w JOIN cities c ON c.id = w.city_id",
-        ward_scope,
-        "w.id",
-        False,
-        "w.geom",
-        None,
-        tuple(ward_props[:4]),
-        ward_params,
-    )
-    found.append(
+    figures = _figures_with(city_ids, read_weights(priorities))
+    wards, settlements = wards_source(reader), settlements_source(reader)
+    found = [
         Collection(
             "wards",
             _texts("ogc.wards"),
             _texts("ogc.wards_about"),
-            Source(
-                wards_plain.from_sql + " LEFT JOIN ind ON ind.kind = 'ward' AND ind.id = w.id",
-                ward_scope,
-                "w.id",
-                False,
-                "w.geom",
-                None,
-                tuple(ward_props),
-                {**ward_params, **figure_params},
-                figures,
-            ),
-            wards_plain,
-        )
-    )
-
-    settlement_scope, settlement_params = _area_scope(reader, "s", "s.ward_id")
-    settlement_props = [
-        Property("id", "s.id", "number"),
-        Property("code", "s.code"),
-        Property("name", "s.name"),
-        Property("city", "c.slug", "code"),
-        Property("ward_id", "s.ward_id", "number"),
-        Property("ward", "w.name"),
-        Property("households_estimate", "s.households_estimate", "number"),
-        Property("year_settled", "s.year_settled", "number"),
-        Property("land_type", "s.land_type"),
-        Property("threats", "array_to_string(s.threats, ',')"),
-        *_figure_properties(settlement=True),
-    ]
-    settlements_from = (
-        "settlements s JOIN cities c ON c.id = s.city_id LEFT JOIN wards w ON w.id = s.ward_id"
-    )
-    settlements_plain = Source(
-        settlements_from,
-        settlement_scope,
-        "s.id",
-        False,
-        "s.geom",
-        None,
-        tuple(settlement_props[:10]),
-        settlement_params,
-    )
-    found.append(
+            _with_figures(wards, "ward", figures),
+            wards,
+        ),
         Collection(
             "settlements",
             _texts("ogc.settlements"),
             _texts("ogc.settlements_about"),
-            Source(
-                settlements_from + " LEFT JOIN ind ON ind.kind = 'settlement' AND ind.id = s.id",
-                settlement_scope,
-                "s.id",
-                False,
-                "s.geom",
-                None,
-                tuple(settlement_props),
-                {**settlement_params, **figure_params},
-                figures,
-            ),
-            settlements_plain,
-        )
-    )
-
-    survey_scope, survey_params = reader.survey_filter().sql("h")
+            _with_figures(settlements, "settlement", figures),
+            settlements,
+        ),
+    ]
     personal = personal_allowed(reader)
     found.append(
         _collection(
             "households",
             _texts("ogc.households"),
             _texts("ogc.households_about"),
-            Source(
-                SURVEYS_FROM,
-                f"{survey_scope} AND {households_where('approved', household_form)}",
-                "h.id",
-                True,
-                "h.geom",
-                "h.collected_at",
-                city_column(
-                    flat_properties(forms, household_form, "", None, personal, household_form)
-                ),
-                survey_params,
+            surveys_source(
+                reader,
+                households_where("approved", household_form),
+                flat_properties(forms, household_form, "", None, personal, household_form),
             ),
         )
     )
@@ -255,17 +258,10 @@ async def collections(
                 name,
                 dict(form.title) or {"vi": form.form_id, "en": form.form_id},
                 _texts("ogc.form_about"),
-                Source(
-                    SURVEYS_FROM,
-                    f"{survey_scope} AND {condition}",
-                    "h.id",
-                    True,
-                    "h.geom",
-                    "h.collected_at",
-                    city_column(
-                        flat_properties(forms, form.form_id, "", None, personal, household_form)
-                    ),
-                    survey_params,
+                surveys_source(
+                    reader,
+                    condition,
+                    flat_properties(forms, form.form_id, "", None, personal, household_form),
                 ),
             )
         )

@@ -60,3 +60,13 @@ def test_phone_bench_quick_keeps_the_first_visit_under_budget(database_url: str)
     for name in ("first visit kB:", "first visit total kB"):
         line = next(line for line in output.splitlines() if line.startswith(name))
         assert 0 < float(line.rsplit(":", 1)[1]) < 500, output
+
+
+@pytest.mark.slow
+def test_tiles_bench_quick(database_url: str) -> None:
+    """The tile endpoint and the raw ST_AsMVT statement give the same bytes for the same
+    tiles (the bench asserts it); the densest z15 tile stays under 500 kB."""
+    output = run_bench("bench.tiles", "--database", f"cdfmap_bench_tiles_q{os.getpid()}")
+    assert "tile ratio:" in output
+    line = next(line for line in output.splitlines() if line.startswith("densest z15 tile:"))
+    assert 0 < float(line.split(" households, ")[1].split(" kB")[0]) < 500, output
