@@ -70,3 +70,10 @@ def test_tiles_bench_quick(database_url: str) -> None:
     assert "tile ratio:" in output
     line = next(line for line in output.splitlines() if line.startswith("densest z15 tile:"))
     assert 0 < float(line.split(" households, ")[1].split(" kB")[0]) < 500, output
+
+
+@pytest.mark.slow
+def test_cdf_bench_quick(database_url: str) -> None:
+    output = run_bench("bench.cdf", "--database", f"cdfmap_bench_cdf_q{os.getpid()}")
+    assert "national report ratio:" in output
+    assert "app and baseline agree on loans outstanding" in output
