@@ -18,6 +18,7 @@ from app.services.auth import hash_password
 from app.services.samples import insert_submissions
 from app.settings import Settings
 from tests.auth import bearer, make_token, make_user, ward_id
+from tests.factories import household_answers, household_survey
 
 OGC = "/ogc"
 SAMPLE = list(sample_city.generate_households(sample_city.generate_city(), 400))
@@ -227,6 +228,25 @@ def test_bad_parameters_are_400(client: TestClient, query: str) -> None:
     assert body["code"] == "validation_failed" and body["errors"][0]["message"]
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "' OR 1=1 --",
+        "{{7*7}}",
+        "</title><script>alert(1)</script>",
+        "=cmd|' /C calc'!A0",
+        "%ED%A0%80",
+    ],
+)
+def test_hostile_filter_values_are_only_values(
+    client: TestClient, surveys: int, value: str
+) -> None:
+    response = client.get(f"{OGC}/collections/households/items?tenure={value}")
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 200:
+        assert response.json()["numberMatched"] == 0
+
+
 def test_datetime_on_a_layer_without_time_and_limit_clamped(
     client: TestClient, surveys: int
 ) -> None:
@@ -369,6 +389,19 @@ def test_html_view_escapes_data(client: TestClient, sync_engine: Engine, surveys
         assert "Phường Hòa Thuận Đông" in pages[5].text
         assert "Các lớp dữ liệu" in pages[2].text and "Settlements" in pages[3].text
         assert "Trang sau" in pages[6].text  # a next link on the first page
+        # a survey's free text answer is data in the HTML table too
+        body = household_survey(answers=household_answers(needs_notes=HOSTILE))
+        assert client.post("/api/v1/submissions", json=body).status_code == 201
+        with sync_engine.begin() as connection:
+            connection.execute(
+                text("UPDATE household_surveys SET status = 'approved' WHERE id = :id"),
+                {"id": body["id"]},
+            )
+        table = client.get(
+            f"{OGC}/collections/households/items", params={"f": "html", "needs_notes": HOSTILE}
+        )
+        assert table.status_code == 200 and "<script>alert" not in table.text
+        assert "Phường Hòa Thuận Đông" in table.text and body["id"] in table.text
         json_feature = client.get(f"{OGC}/collections/settlements/items/{settlement_id}").json()
         assert json_feature["properties"]["name"] == HOSTILE
     finally:

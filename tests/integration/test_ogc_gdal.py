@@ -123,3 +123,29 @@ def test_gdal_without_credentials_is_refused(live_server: str) -> None:
         check=False,
     )
     assert result.returncode != 0 and "401" in result.stderr + result.stdout
+
+
+def test_links_follow_the_proxy_scheme(live_server: str, planner: str) -> None:
+    """Behind a TLS proxy, uvicorn --proxy-headers (its default for 127.0.0.1) reads
+    X-Forwarded-Proto: every link the client follows is https."""
+    import httpx
+
+    auth = (planner, PASSWORD)
+    plain = httpx.get(f"{live_server}/ogc", auth=auth, timeout=30).json()
+    assert all(link["href"].startswith(live_server) for link in plain["links"])
+    proxied = httpx.get(
+        f"{live_server}/ogc/collections/households/items?limit=1",
+        auth=auth,
+        headers={"X-Forwarded-Proto": "https"},
+        timeout=30,
+    ).json()
+    secure = live_server.replace("http://", "https://")
+    hrefs = [link["href"] for link in proxied["links"]]
+    assert hrefs and all(href.startswith(secure) for href in hrefs), hrefs
+    tilejson = httpx.get(
+        f"{live_server}/tiles/households.json",
+        auth=auth,
+        headers={"X-Forwarded-Proto": "https"},
+        timeout=30,
+    ).json()
+    assert tilejson["tiles"] == [f"{secure}/tiles/households/{{z}}/{{x}}/{{y}}.pbf"]
