@@ -790,6 +790,30 @@ CDF_ROWS = [
 ]
 ROWS += CDF_ROWS
 
+# OGC API Features and vector tiles: every signed-in role gets its own part of each layer
+# (an empty part is still a 200, an empty tile a 204); one ward answers like its ward reports.
+OGC_ROWS = [
+    Row("GET", "/ogc", get("/ogc"), SIGNED_IN),
+    Row("GET", "/ogc/conformance", get("/ogc/conformance"), SIGNED_IN),
+    Row("GET", "/ogc/collections", get("/ogc/collections"), SIGNED_IN),
+    Row("GET", "/ogc/collections/{collection_id}", get("/ogc/collections/households"), SIGNED_IN),
+    Row(
+        "GET",
+        "/ogc/collections/{collection_id}/items",
+        get("/ogc/collections/households/items"),
+        SIGNED_IN,
+    ),
+    Row(
+        "GET",
+        "/ogc/collections/{collection_id}/items/{feature_id}",
+        get("/ogc/collections/wards/items/{w.w03}"),
+        READ_WARD,
+    ),
+    Row("GET", "/tiles/{layer}/{z}/{x}/{y}.pbf", get("/tiles/wards/5/0/0.pbf"), expect(204)),
+    Row("GET", "/tiles/{layer}.json", get("/tiles/households.json"), SIGNED_IN),
+]
+ROWS += OGC_ROWS
+
 # Public by nature, each tested on its own (test_accounts.py): signing in.
 PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/enrol")}
 
