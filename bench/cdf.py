@@ -17,6 +17,7 @@ Usage: python -m bench.cdf [--quick] [--keep] [--database NAME]
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import date, timedelta
 from typing import Any
@@ -157,7 +158,9 @@ def load(sync_url: str, sizes: dict[str, int]) -> tuple[float, int]:
         with engine.begin() as connection:
             for table in ("cdf_entries", "cdf_lines"):
                 connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-            for statement in LOAD.split(";\n"):
+            # Bound as integer: psycopg sends small ints as smallint, which F * G * M overflows.
+            sql = re.sub(r":([FGMT])\b", r"CAST(:\1 AS integer)", LOAD)
+            for statement in sql.split(";\n"):
                 if statement.strip():
                     connection.execute(text(statement), sizes)
             for table in ("cdf_entries", "cdf_lines"):
