@@ -17,6 +17,7 @@ from app.api import (
     boundaries,
     cdf,
     cdf_projects,
+    cdf_sheet,
     collect,
     docs,
     exports,
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ogc,
         tiles,
         cdf_projects,
+        cdf_sheet,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in
         # a layer that matches every route twice per request, which cost ~23 us of CPU per

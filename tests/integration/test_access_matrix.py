@@ -628,6 +628,12 @@ CDF_ROWS = [
         CDF_READ_GROUP,
     ),
     Row(
+        "GET",
+        "/api/v1/cdf/groups/{group_id}/statement.pdf",
+        on_books("GET", "/api/v1/cdf/groups/{group}/statement.pdf"),
+        CDF_READ_GROUP,
+    ),
+    Row(
         "POST",
         "/api/v1/cdf/groups/{group_id}/members",
         on_books(

@@ -1,0 +1,236 @@
+"""A savings group's statement as a PDF (GET /api/v1/cdf/groups/{id}/statement.pdf), read back
+with pdftotext: Vietnamese text intact, English with ?lang=en, the figures those of the JSON
+statement, members' names only for those who may see them, hostile names as plain text, and
+the statement's access rules."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from app.geo.cdf_statement_print import money
+from tests.cdf_support import Clients, app_client, drop_cities, make_city, person, treasurer
+
+CITY = "cdf-statement-town"
+OTHER = "cdf-statement-other"
+NAMES = [
+    "Nguyễn Thị Hòa Thuận Đông",
+    "{{7*7}} $\\alpha$ </title><script>x</script>",
+    "=cmd|' /C calc'!A0",
+]
+
+
+def _ok(response: Any) -> dict[str, Any]:
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture(scope="module")
+def books(
+    database_url: str, sync_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    ids = make_city(sync_engine, CITY, "Thành phố Sao Kê")
+    make_city(sync_engine, OTHER, "Thành phố Khác")
+    tokens = {
+        "maker": person(sync_engine, "st-maker", [("cdf_staff", ("city", CITY))], CITY),
+        "checker": person(sync_engine, "st-checker", [("cdf_staff", ("city", CITY))], CITY),
+        "planner": person(sync_engine, "st-planner", [("planner", ("city", CITY))], CITY),
+        "stranger": person(sync_engine, "st-stranger", [("cdf_staff", ("city", OTHER))], OTHER),
+    }
+    with app_client(database_url, tmp_path_factory.mktemp("cdf-statement")) as client:
+        clients = Clients(client, tokens)
+        staff, checker = clients.as_("maker"), clients.as_("checker")
+        group = _ok(
+            staff.post(
+                f"/api/v1/cdf/{CITY}/groups",
+                json={
+                    "name": "Nhóm tiết kiệm Phường Hòa Thuận Đông",
+                    "settlement_id": ids["settlement"],
+                    "founded_on": "2024-01-15",
+                    "meeting_frequency": "monthly",
+                    "share_value": 50_000,
+                },
+            )
+        )
+        tokens["treasurer"] = treasurer(sync_engine, "st-treasurer", ids["city"], group["id"])
+        members = [
+            _ok(
+                staff.post(
+                    f"/api/v1/cdf/groups/{group['id']}/members",
+                    json={"code": f"TV-{n + 1:02}", "name": name, "joined_on": "2024-01-15"},
+                )
+            )["id"]
+            for n, name in enumerate(NAMES)
+        ]
+        product = _ok(
+            staff.post(
+                f"/api/v1/cdf/{CITY}/products",
+                json={
+                    "code": "NHA",
+                    "name": "Vay sửa nhà",
+                    "kind": "housing",
+                    "rate_bp": 120,
+                    "rate_period": "month",
+                    "term_installments": 6,
+                    "frequency": "monthly",
+                    "method": "declining",
+                },
+            )
+        )
+        _ok(
+            staff.post(
+                f"/api/v1/cdf/{CITY}/capital",
+                json={
+                    "client_id": str(uuid.uuid4()),
+                    "source": "seed_grant",
+                    "amount": 20_000_000,
+                    "date": "2024-01-02",
+                },
+            )
+        )
+        for member, amount in zip(members, (350_000, 120_000, 75_000), strict=True):
+            _ok(
+                staff.post(
+                    f"/api/v1/cdf/groups/{group['id']}/transactions",
+                    json={
+                        "client_id": str(uuid.uuid4()),
+                        "kind": "savings",
+                        "amount": amount,
+                        "member_id": member,
+                        "date": (date.today() - timedelta(days=100)).isoformat(),
+                    },
+                )
+            )
+        lent = (date.today() - timedelta(days=80)).isoformat()
+        loan = _ok(
+            staff.post(
+                f"/api/v1/cdf/{CITY}/loans",
+                json={
+                    "client_id": str(uuid.uuid4()),
+                    "group_id": group["id"],
+                    "member_id": members[0],
+                    "product_id": product["id"],
+                    "principal": 3_000_000,
+                    "date": lent,
+                },
+            )
+        )
+        loan = loan.get("loan", loan)
+        _ok(checker.post(f"/api/v1/cdf/loans/{loan['id']}/decision", json={"decision": "approved"}))
+        _ok(
+            staff.post(
+                f"/api/v1/cdf/loans/{loan['id']}/disbursement",
+                json={"client_id": str(uuid.uuid4()), "date": lent},
+            )
+        )
+        _ok(
+            staff.post(
+                f"/api/v1/cdf/loans/{loan['id']}/repayments",
+                json={
+                    "client_id": str(uuid.uuid4()),
+                    "amount": 300_000,
+                    "date": (date.today() - timedelta(days=40)).isoformat(),
+                },
+            )
+        )
+        yield {"clients": clients, "group": group["id"], "members": members, "loan": loan["id"]}
+    drop_cities(sync_engine, CITY, OTHER)
+
+
+def _text(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "statement.pdf"
+    path.write_bytes(pdf)
+    result = subprocess.run(
+        ["pdftotext", "-layout", "-enc", "UTF-8", str(path), "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    return result.stdout
+
+
+def _pdf(books: dict[str, Any], who: str, query: str = "") -> Any:
+    return (
+        books["clients"].as_(who).get(f"/api/v1/cdf/groups/{books['group']}/statement.pdf{query}")
+    )
+
+
+def test_the_pdf_holds_the_statements_figures_in_vietnamese(
+    books: dict[str, Any], tmp_path: Path
+) -> None:
+    response = _pdf(books, "treasurer")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    page = _text(response.content, tmp_path)
+    statement = _ok(books["clients"].as_("treasurer").get(f"/api/v1/cdf/groups/{books['group']}"))
+    assert "Sao kê nhóm tiết kiệm" in page
+    assert "Nhóm tiết kiệm Phường Hòa Thuận Đông" in page
+    assert "Xóm Hòa Thuận Đông" in page and "Phường Một" in page
+    for key, caption in (
+        ("cash", "Tiền mặt của nhóm"),
+        ("savings", "Tiết kiệm của thành viên"),
+        ("loans_outstanding", "Dư nợ gốc"),
+    ):
+        line = next(row for row in page.splitlines() if row.strip().startswith(caption))
+        assert line.split()[-1] == money(statement["balances"][key]), line
+    for member in statement["members"]:
+        row = next(r for r in page.splitlines() if r.strip().startswith(member["code"]))
+        assert row.split()[-3:] == [
+            money(member["savings"]),
+            str(len(member["loans"])),
+            money(member["loan_outstanding"]),
+        ], row
+    # Names drawn as they are: no markup, no mathtext, no formula.
+    assert "Nguyễn Thị Hòa Thuận Đông" in page
+    assert "{{7*7}} $\\alpha$ </title><script>x</script>" in page
+    assert "=cmd|' /C calc'!A0" in page
+    (loan,) = statement["loans"]
+    schedule = loan["schedule"]
+    assert schedule["overdue_amount"] > 0  # the sample loan is late
+    for row in schedule["installments"]:
+        line = next(
+            r for r in page.splitlines() if r.split()[:2] == [str(row["seq"]), row["due_on"]]
+        )
+        cells = line.split()
+        assert cells[2:6] == [
+            money(row["principal_due"]),
+            money(row["interest_due"]),
+            money(row["principal_paid"] + row["interest_paid"]),
+            money(row["remaining"]),
+        ], line
+        assert ("Quá hạn" in line) == row["overdue"], line
+    assert f"quá hạn {money(schedule['overdue_amount'])} đ" in page
+
+
+def test_english_and_the_planner_sees_no_names(books: dict[str, Any], tmp_path: Path) -> None:
+    english = _text(_pdf(books, "maker", "?lang=en").content, tmp_path)
+    assert "Savings group statement" in english and "Overdue" in english
+    assert "Nguyễn Thị Hòa Thuận Đông" in english  # staff see names
+    planner = _pdf(books, "planner")
+    assert planner.status_code == 200
+    page = _text(planner.content, tmp_path)
+    assert "TV-01" in page and "Sao kê" in page
+    for name in NAMES:
+        assert name not in page
+    assert "Nguyễn" not in page and "calc" not in page
+
+
+def test_who_may_not_read_the_group_gets_no_pdf(books: dict[str, Any]) -> None:
+    assert _pdf(books, "stranger").status_code == 404
+    client = books["clients"].client
+    anonymous = client.get(f"/api/v1/cdf/groups/{books['group']}/statement.pdf")
+    assert anonymous.status_code == 401
+    missing = books["clients"].as_("maker").get("/api/v1/cdf/groups/999999999/statement.pdf")
+    assert missing.status_code == 404
+    bad_day = _pdf(books, "maker", "?as_of=2026-13-45")
+    assert bad_day.status_code == 422
+    assert bad_day.json()["errors"][0]["field"] == "as_of"
