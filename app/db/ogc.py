@@ -117,14 +117,20 @@ async def count_features(connection: AsyncConnection, source: Source, query: Ite
 async def features_text(
     connection: AsyncConnection, source: Source, query: ItemsQuery
 ) -> tuple[str, int]:
-    """One page of features in id order, as comma-separated Feature JSON texts, and how many."""
+    """One page of features in id order, as comma-separated Feature JSON texts, and how many.
+
+    The page's ids are found first and only its rows written as JSON: PostgreSQL computes a
+    query's select list for the rows OFFSET skips too, which made the last page of 100,000
+    households (offset 90,000) take 5 s instead of the first page's 1.5 s.
+    """
     where, params = _where(source, query)
     params.update(page_limit=query.limit, page_offset=query.offset)
+    with_sql = source.with_sql + ", " if source.with_sql else "WITH "
     sql = (
-        f"{source.with_sql} SELECT coalesce(string_agg(t.feature, ',' ORDER BY t.key), ''), "
-        f"count(*) FROM (SELECT {feature_text_sql(source)} AS feature, {source.id_sql} AS key "
-        f"FROM {source.from_sql} WHERE {where} ORDER BY {source.id_sql} "
-        "LIMIT :page_limit OFFSET :page_offset) t"
+        f"{with_sql}page AS MATERIALIZED (SELECT {source.id_sql} AS key FROM {source.from_sql} "
+        f"WHERE {where} ORDER BY {source.id_sql} LIMIT :page_limit OFFSET :page_offset) "
+        f"SELECT coalesce(string_agg({feature_text_sql(source)}, ',' ORDER BY page.key), ''), "
+        f"count(*) FROM page JOIN {source.from_sql} ON {source.id_sql} = page.key"
     )
     row = (await connection.execute(text(sql), params)).one()
     return str(row[0]), int(row[1])
