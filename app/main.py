@@ -27,6 +27,7 @@ from app.api import (
     indicators,
     maps,
     odk,
+    odk_submission,
     ogc,
     places,
     review,
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_request_schemas(app)
     for module in (
         submissions,
+        odk_submission,
         health,
         places,
         exports,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from datetime import datetime
 from typing import Any
@@ -11,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.pool import StatementPool
+
+log = logging.getLogger(__name__)
 
 # A person by username with their roles and live phone tokens: what a Digest answer is
 # checked against (one statement, cached by the caller).
@@ -80,29 +84,81 @@ async def sent_instance(pool: StatementPool, instance_id: str) -> dict[str, Any]
     return dict(records[0]) if records else None
 
 
-async def remember_instance(
-    pool: StatementPool,
-    *,
-    instance_id: str,
-    survey_id: uuid.UUID,
-    deprecated_id: str | None,
-    form_id: str,
-    form_version: str,
-    xml_sha256: str,
-    xml: str,
-    user_id: int | None,
-) -> None:
-    """Keep an instance's XML (the first one sent under its instanceID wins)."""
-    await pool.fetch(
-        "INSERT INTO odk_submissions (instance_id, survey_id, deprecated_id, form_id, "
-        "form_version, xml_sha256, xml, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-        "ON CONFLICT (instance_id) DO NOTHING",
-        instance_id,
-        survey_id,
-        deprecated_id,
-        form_id,
-        form_version,
-        xml_sha256,
-        xml,
-        user_id,
-    )
+_REMEMBER_MANY = """
+INSERT INTO odk_submissions (instance_id, survey_id, deprecated_id, form_id, form_version,
+                             xml_sha256, xml, user_id)
+SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::int[])
+ORDER BY 1  -- every writer locks instance ids in one order
+ON CONFLICT (instance_id) DO NOTHING
+"""
+INSTANCE_COLUMNS = (
+    "instance_id",
+    "survey_id",
+    "deprecated_id",
+    "form_id",
+    "form_version",
+    "xml_sha256",
+    "xml",
+    "user_id",
+)
+
+
+async def remember_instances(pool: StatementPool, rows: list[dict[str, Any]]) -> None:
+    """Keep instances' XML, one statement for many (the first sent under an instanceID wins)."""
+    if rows:
+        await pool.fetch(_REMEMBER_MANY, *([row[c] for row in rows] for c in INSTANCE_COLUMNS))
+
+
+class InstanceWriter:
+    """Writes the instance XML of submissions in shared statements, off the request's path.
+
+    Why: stored by the request, the XML row was a second statement and a second commit for
+    every survey Collect sent, beside the survey's own, and the request waited for both: with
+    32 phones sending at once on the shared two-core machine, Collect's surveys per second
+    fell to ~0.3x the JSON API's. Here rows queue and leave together (one statement per few
+    dozen surveys under load, at once when alone), while the request answers.
+
+    The rule: a row some later request must find (an edit, whose instanceID the next edit
+    names; an instance without `start`/`end`, whose resend is told from a conflict by its XML)
+    is written with `wait=True`: the request returns once it is committed. Any other row is
+    history: a server killed in the instant after answering keeps the survey and may lose
+    that XML copy.
+    """
+
+    def __init__(self, pool: StatementPool) -> None:
+        self.pool = pool
+        self._queued: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def write(self, row: dict[str, Any], wait: bool = True) -> None:
+        """Queue one instance row; with `wait`, return once it is committed (raising what the
+        statement raised)."""
+        done = asyncio.get_running_loop().create_future()
+        self._queued.append((row, done))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.ensure_future(self._drain())
+        if wait:
+            await done
+
+    async def flush(self) -> None:
+        """Wait until every queued row is written (tests, shutdown)."""
+        while self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
+
+    async def _drain(self) -> None:
+        while self._queued:
+            await asyncio.sleep(0)  # the rows of requests answered in the same pass join
+            batch, self._queued = self._queued, []
+            try:
+                await remember_instances(self.pool, [row for row, _ in batch])
+            except Exception as exc:
+                log.warning("instance XML of %d submissions not kept: %r", len(batch), exc)
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                        done.exception()  # retrieved: a caller that did not wait is told here
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)

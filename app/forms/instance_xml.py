@@ -7,8 +7,12 @@ transparent (a question's answer sits beside the others), repeats as lists of ob
 the form's first geopoint as `location`; this module gives the same shape, so that both
 paths are checked, deduplicated and stored by the same code.
 
-The XML is read by defusedxml: no DTD (so no entity expansion, no billion laughs), no
-external entity, nothing fetched from the network.
+Hostile XML: a first pass of expat refuses any DTD, entity declaration or external
+reference, the checks defusedxml makes (so no entity expansion, no billion laughs, nothing
+read from disk or the network); only XML without a DTD then reaches ElementTree's C parser,
+and such XML has no entity but the five predefined ones. Why not defusedxml's parser itself:
+it is ElementTree's pure-Python XMLParser, 100 us for a household survey against 16 us for
+the C parser and ~5 us for the guard (a tenth of a Collect submission's CPU).
 """
 
 from __future__ import annotations
@@ -20,9 +24,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from xml.parsers import expat
 
 from app.forms.definition import FILE_QUESTION_TYPES, FormDefinition, Group, Question
 
@@ -95,16 +97,40 @@ def instance_uuid(instance_id: str) -> uuid.UUID:
     return uuid.UUID(text)
 
 
+class _Forbidden(Exception):
+    """A DTD, an entity declaration or an external reference in the XML."""
+
+
+def _refuse(*_args: Any) -> int:
+    raise _Forbidden
+
+
+def guard(data: bytes) -> None:
+    """Raise InstanceError `malformed_xml` when the XML has a DTD, declares an entity or
+    refers to anything outside itself (or is no XML)."""
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
+    parser.UnparsedEntityDeclHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse
+    try:
+        parser.Parse(data, True)
+    except _Forbidden as exc:
+        raise InstanceError("malformed_xml", reason="DTD or entity declarations") from exc
+    except expat.ExpatError as exc:
+        raise InstanceError("malformed_xml", reason=str(exc)[:200]) from exc
+
+
 def parse_instance(data: bytes) -> InstanceHead:
     """Parse the instance XML safely and read its form id, version and ids.
 
     Raises InstanceError: `malformed_xml` (not XML, or a DTD/entity), `instance_id_missing`,
     `instance_id_invalid`, `form_id_missing`.
     """
+    guard(data)
     try:
-        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise InstanceError("malformed_xml", reason="DTD or entity declarations") from exc
+        root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise InstanceError("malformed_xml", reason=str(exc)[:200]) from exc
     for count, _ in enumerate(root.iter(), 1):
@@ -188,16 +214,18 @@ def _read(
             _read(node.children, found[0], scope, files, known)
 
 
-def _unknown(element: ET.Element, known: set[str], scope: dict[str, Any]) -> None:
-    """Elements the form does not have: passed on as answers, so that the check names them
-    (`unknown_question`) instead of dropping what the phone sent."""
+def _unknown(
+    element: ET.Element, known: set[str], repeats: set[str], scope: dict[str, Any]
+) -> None:
+    """Elements the form does not have (in groups too): passed on as answers, so that the
+    check names them (`unknown_question`) instead of dropping what the phone sent."""
     for child in element:
         name = local(child.tag)
-        if name in known or name in META_ELEMENTS or name == "meta":
+        if name in META_ELEMENTS or name == "meta" or name in repeats:
             continue
         if len(child):
-            _unknown(child, known, scope)
-        elif name not in scope:
+            _unknown(child, known, repeats, scope)
+        elif name not in known and name not in scope:
             scope[name[:MAX_NAME]] = _text(child) or ""
 
 
@@ -228,7 +256,7 @@ def map_instance(
     files: dict[str, str] = {}
     known: set[str] = set()
     _read(form.root.children, head.root, answers, files, known)
-    _unknown(head.root, known, answers)
+    _unknown(head.root, known, {group.name for group in form.repeats}, answers)
     raw: dict[str, Any] = {
         "id": str(head.survey_id),
         "form_id": form.form_id,

@@ -205,12 +205,14 @@ async def submit(
     files: Sequence[UploadedFile],
     policy: SubmitPolicy,
     now: datetime | None = None,
+    writer: queries.InstanceWriter | None = None,
 ) -> SubmitResult:
     """Store one Collect submission (see the module's contract). Raises NotFound (unknown
     form or version, edit of an unknown survey), InvalidInput (the survey fails its checks,
     naming each field), Conflict (other XML under a stored instanceID, an edit of a reviewed
     survey, other bytes under a stored file name)."""
     now = now or datetime.now(UTC)
+    writer = writer or queries.InstanceWriter(pool)
     form = _form_of(forms, head)
     mapped = map_instance(head, form, sender.username, now.isoformat())
     digest = hashlib.sha256(xml).hexdigest()
@@ -232,16 +234,20 @@ async def submit(
         return prepared
 
     async def remember() -> None:
-        await queries.remember_instance(
-            pool,
-            instance_id=head.instance_id,
-            survey_id=survey_id,
-            deprecated_id=head.deprecated_id,
-            form_id=form.form_id,
-            form_version=form.version,
-            xml_sha256=digest,
-            xml=xml.decode("utf-8", "replace"),
-            user_id=sender.user_id,
+        # Waited for only when a later request needs the row (see InstanceWriter).
+        needed = bool(head.deprecated_id) or not (head.end or head.start)
+        await writer.write(
+            {
+                "instance_id": head.instance_id,
+                "survey_id": survey_id,
+                "deprecated_id": head.deprecated_id,
+                "form_id": form.form_id,
+                "form_version": form.version,
+                "xml_sha256": digest,
+                "xml": xml.decode("utf-8", "replace"),
+                "user_id": sender.user_id,
+            },
+            wait=needed,
         )
 
     if head.deprecated_id:

@@ -1,0 +1,139 @@
+"""Instance XML as Collect writes it, read into the JSON API's survey (no database needed):
+repeats, groups, geo answers, selects, file names, namespaces, hostile XML."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from app.forms.definition import load_form
+from app.forms.instance_xml import InstanceError, map_instance, parse_instance, stored_filename
+from app.forms.registry import FormRegistry
+from app.forms.validation import validate_answers
+from app.services.intake import prepare_submission
+from app.settings import REPO_ROOT
+from tests.odk import NAMESPACES, household_xml
+
+ROSTER = REPO_ROOT / "tests" / "forms" / "household_roster.md"
+
+
+def registry(*paths: Path) -> FormRegistry:
+    forms = FormRegistry()
+    for path in paths:
+        forms.add(load_form(path))
+    return forms
+
+
+def roster_xml(members: list[tuple[str, str, str, str]]) -> bytes:
+    inner = "".join(
+        f"<member><member_name>{n}</member_name><age>{a}</age><sex>{s}</sex>"
+        f"<disability>{d}</disability><position_in_roster/></member>"
+        for n, a, s, d in members
+    )
+    return (
+        f'<data id="household_roster" version="2026120201" {NAMESPACES}>'
+        "<head_name>Lê Thị Thu</head_name>"
+        f"<member_count>{len(members)}</member_count>{inner}<adults/><total_age/><summary/>"
+        "<meta><instanceID>uuid:0b6f1c9e-31a6-4f0c-9f25-6f1d8a0b7c11</instanceID></meta></data>"
+    ).encode()
+
+
+def test_a_repeat_becomes_a_list_of_objects_and_passes_the_checks() -> None:
+    form = load_form(ROSTER)
+    xml = roster_xml([("Lê Thị Thu", "41", "female", "no"), ("Lê Văn An", "3", "male", "")])
+    head = parse_instance(xml)
+    mapped = map_instance(head, form, "tnv-07", "2026-12-03T09:00:00+07:00")
+    answers = mapped.raw["answers"]
+    assert answers["member"] == [
+        {"member_name": "Lê Thị Thu", "age": "41", "sex": "female", "disability": "no"},
+        {"member_name": "Lê Văn An", "age": "3", "sex": "male"},
+    ]
+    normalised, problems = validate_answers(form, answers)
+    assert problems == []
+    assert normalised["member"][0]["age"] == 41
+    assert str(normalised["adults"]) == "1"
+
+
+def test_groups_flatten_and_the_geopoint_is_the_location() -> None:
+    forms = registry(REPO_ROOT / "forms" / "household.xlsx")
+    head = parse_instance(household_xml(geopoint="15.571 108.474 12.0 6.5", photo="a b.jpg"))
+    mapped = map_instance(head, forms.current("household"), "tnv-07", "2026-12-03T09:00:00")
+    raw = mapped.raw
+    assert raw["location"] == {"lat": 15.571, "lon": 108.474, "altitude_m": 12.0, "accuracy_m": 6.5}
+    assert raw["collected_at"] == "2026-11-26T09:30:00.000+07:00"
+    assert raw["answers"]["tenure"] == "papers_only"
+    assert raw["answers"]["priority_needs"] == "drainage lane"
+    assert "lane_paved" not in raw["answers"]  # an empty element is no answer
+    assert mapped.files == {"a b.jpg": raw["answers"]["photo"]}
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    prepared, problems = prepare_submission(raw, forms, now)
+    assert problems == [] and prepared is not None
+    assert (prepared.lat, prepared.lon, prepared.accuracy_m) == (15.571, 108.474, 6.5)
+
+
+def test_a_geoshape_answer_is_kept_as_collect_wrote_it() -> None:
+    forms = registry(REPO_ROOT / "forms" / "settlement.xlsx")
+    shape = "15.57 108.47 0 5; 15.571 108.47 0 5;15.571 108.471 0 5; 15.57 108.47 0 5;"
+    xml = (
+        f'<data id="settlement" version="2026112801" {NAMESPACES}><start/><end/>'
+        "<settlement_name>Khu phố 3</settlement_name><households_count>40</households_count>"
+        f"<land_type>residential</land_type><threats>eviction flooding</threats>"
+        f"<boundary>{shape}</boundary>"
+        "<meta><instanceID>uuid:7d7c4a57-4b6e-4b1f-8d0e-6f9b1f0a5e21</instanceID></meta></data>"
+    ).encode()
+    mapped = map_instance(parse_instance(xml), forms.current("settlement"), None, "2026-12-03")
+    assert mapped.raw["answers"]["boundary"] == shape
+    assert "location" not in mapped.raw
+    prepared, problems = prepare_submission(mapped.raw, forms, datetime(2026, 12, 3, tzinfo=UTC))
+    assert problems == [], problems
+    assert prepared is not None and prepared.answers["threats"] == "eviction flooding"
+
+
+def test_an_older_orx_meta_and_unknown_elements() -> None:
+    forms = registry(REPO_ROOT / "forms" / "household.xlsx")
+    xml = household_xml().replace(b"<meta>", b"<orx:meta>").replace(b"</meta>", b"</orx:meta>")
+    xml = xml.replace(b"<g_housing>", b"<g_housing><castle>yes</castle>")
+    head = parse_instance(xml)
+    mapped = map_instance(head, forms.current("household"), None, "2026-12-03")
+    assert mapped.raw["answers"]["castle"] == "yes"
+    _prepared, problems = prepare_submission(mapped.raw, forms, datetime(2026, 12, 3, tzinfo=UTC))
+    assert [p.code for p in problems] == ["unknown_question"]
+
+
+@pytest.mark.parametrize(
+    ("xml", "code"),
+    [
+        (b"", "malformed_xml"),
+        (b"not xml", "malformed_xml"),
+        (b'<!DOCTYPE d [<!ENTITY e "x">]><data id="f"/>', "malformed_xml"),
+        (
+            b'<data id="f"><meta><instanceID>uuid:nope</instanceID></meta></data>',
+            "instance_id_invalid",
+        ),
+        (b'<data id="f"><meta/></data>', "instance_id_missing"),
+        (
+            b"<data><meta><instanceID>uuid:0b6f1c9e-31a6-4f0c-9f25-6f1d8a0b7c11</instanceID>"
+            b"</meta></data>",
+            "form_id_missing",
+        ),
+        (b"<data id='f'>" + b"<a/>" * 60_000 + b"</data>", "instance_too_large"),
+    ],
+)
+def test_bad_instances_are_named(xml: bytes, code: str) -> None:
+    with pytest.raises(InstanceError) as caught:
+        parse_instance(xml)
+    assert caught.value.code == code
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ảnh nhà.jpg", "../../etc/passwd", "=cmd|' /C calc'!A0.jpg", "{{7*7}}.png", "Đ", ".jpg"],
+)
+def test_stored_file_names_are_safe_and_distinct(name: str) -> None:
+    stored = stored_filename(name)
+    assert stored.isascii() and "/" not in stored and ".." not in stored
+    assert stored[0].isalnum()
+    assert stored != stored_filename(name + "x")
+    assert stored_filename("1764747000123.jpg") == "1764747000123.jpg"
