@@ -80,6 +80,9 @@ class BasicSignIn:
                 )
             raise Unauthorized("bad_credentials")
         assert user is not None
+        if by_account:
+            async with engine.begin() as connection:
+                await queries.clear_failures(connection, username)
         principal = Principal(
             user_id=user["id"],
             username=user["username"],

@@ -356,6 +356,15 @@ def test_sign_in_basic_bearer_and_anonymous(
             headers={"Authorization": f"Basic {good}"},
         )
         assert ok.status_code == 200 and ok.json()["numberMatched"] == surveys
+    # Wrong passwords are throttled like the sign-in form: then even the right one waits.
+    user = f"ogc-throttle-{uuid.uuid4().hex[:6]}"
+    make_user(sync_engine, user, [("planner", ("city", "tam-ky"))], hash_password("right one"))
+    with TestClient(create_app(settings)) as client:
+        for _ in range(settings.max_sign_in_failures_per_account):
+            response = client.get(OGC, auth=(user, "wrong one"))
+            assert response.status_code == 401
+        refused = client.get(OGC, auth=(user, "right one"))
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
     # Behind a proxy (uvicorn --proxy-headers): links keep the client's scheme and host.
     with TestClient(create_app(settings), base_url="https://maps.example.org") as client:
         body = client.get(OGC, headers={"Authorization": f"Basic {good}"}).json()
