@@ -16,6 +16,7 @@ from app.api import (
     auth,
     boundaries,
     cdf,
+    cdf_pages,
     cdf_projects,
     cdf_sheet,
     collect,
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tiles,
         cdf_projects,
         cdf_sheet,
+        cdf_pages,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in
         # a layer that matches every route twice per request, which cost ~23 us of CPU per

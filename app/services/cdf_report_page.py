@@ -1,0 +1,391 @@
+"""Use case: the CDF report as a page for people (`/cdf/{city}`, `/cdf/national`): the figures
+of app.services.cdf_reports (the very numbers of the JSON report) laid out for reading, with
+simple bar charts whose sizes are worked out here, so that the template only draws them as
+inline SVG (no script, nothing from a CDN). Texts in Vietnamese and English; every text from
+data (city names) is escaped by the template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import cdf_books as books
+from app.errors import Forbidden
+from app.services import cdf_reports
+from app.services.access import Principal
+
+TEXTS: dict[str, dict[str, str]] = {
+    "title_city": {"vi": "Báo cáo Quỹ CDF: {city}", "en": "CDF report: {city}"},
+    "title_national": {"vi": "Báo cáo Quỹ CDF toàn quốc", "en": "National CDF report"},
+    "as_of": {
+        "vi": "Số liệu đến ngày {day}; kỳ trả nợ đúng hạn từ {start}",
+        "en": "Figures as of {day}; on-time period from {start}",
+    },
+    "figures": {"vi": "Số liệu chính", "en": "Key figures"},
+    "figure": {"vi": "Chỉ tiêu", "en": "Figure"},
+    "value": {"vi": "Giá trị", "en": "Value"},
+    "savings_balance": {"vi": "Số dư tiết kiệm", "en": "Savings balance"},
+    "members": {"vi": "Thành viên", "en": "Members"},
+    "groups": {"vi": "Nhóm tiết kiệm", "en": "Savings groups"},
+    "active_loans": {"vi": "Khoản vay đang hoạt động", "en": "Active loans"},
+    "loans_outstanding": {"vi": "Dư nợ gốc", "en": "Loans outstanding"},
+    "par1": {"vi": "PAR1 (quá hạn từ 1 ngày)", "en": "PAR1 (1+ days late)"},
+    "par30": {"vi": "PAR30 (quá hạn trên 30 ngày)", "en": "PAR30 (over 30 days late)"},
+    "par60": {"vi": "PAR60 (quá hạn trên 60 ngày)", "en": "PAR60 (over 60 days late)"},
+    "par90": {"vi": "PAR90 (quá hạn trên 90 ngày)", "en": "PAR90 (over 90 days late)"},
+    "on_time_repayment_rate": {"vi": "Tỷ lệ trả nợ đúng hạn", "en": "On-time repayment rate"},
+    "collection_rate": {"vi": "Tỷ lệ thu nợ (cộng dồn)", "en": "Collection rate (cumulative)"},
+    "capital_total": {"vi": "Tổng vốn đã nhận", "en": "Capital received"},
+    "lent_to_date": {"vi": "Tổng đã cho vay", "en": "Lent to date"},
+    "times_revolved": {"vi": "Số vòng quay vốn", "en": "Times revolved"},
+    "loan_fund_utilisation": {"vi": "Dư nợ / tiết kiệm", "en": "Loans outstanding / savings"},
+    "fund_cash": {"vi": "Tiền mặt của Quỹ", "en": "Fund cash"},
+    "interest_income": {"vi": "Thu lãi", "en": "Interest income"},
+    "mutual_aid_balance": {"vi": "Quỹ tương trợ", "en": "Mutual-aid funds"},
+    "chart_par": {"vi": "Danh mục có rủi ro (PAR)", "en": "Portfolio at risk (PAR)"},
+    "chart_rates": {
+        "vi": "Trả đúng hạn và thu nợ cộng dồn: đọc cả hai",
+        "en": "On time and cumulative collection: read both",
+    },
+    "chart_aging": {
+        "vi": "Nợ gốc quá hạn theo số ngày (đồng)",
+        "en": "Overdue principal by days late (đồng)",
+    },
+    "chart_capital": {"vi": "Vốn theo nguồn (đồng)", "en": "Capital by source (đồng)"},
+    "chart_cities": {
+        "vi": "Tiết kiệm và dư nợ theo thành phố (đồng)",
+        "en": "Savings and loans outstanding by city (đồng)",
+    },
+    "aging.1_30": {"vi": "1–30 ngày", "en": "1–30 days"},
+    "aging.31_60": {"vi": "31–60 ngày", "en": "31–60 days"},
+    "aging.61_90": {"vi": "61–90 ngày", "en": "61–90 days"},
+    "aging.over_90": {"vi": "trên 90 ngày", "en": "over 90 days"},
+    "source.seed_grant": {"vi": "Vốn hạt giống", "en": "Seed grant"},
+    "source.city_budget": {"vi": "Ngân sách thành phố", "en": "City budget"},
+    "source.donor": {"vi": "Nhà tài trợ", "en": "Donors"},
+    "source.interest_earned": {"vi": "Lãi thu được", "en": "Interest earned"},
+    "source.other": {"vi": "Nguồn khác", "en": "Other"},
+    "cities": {"vi": "Các thành phố", "en": "Cities"},
+    "city": {"vi": "Thành phố", "en": "City"},
+    "total": {"vi": "Tổng", "en": "Total"},
+    "savings_short": {"vi": "Tiết kiệm", "en": "Savings"},
+    "loans_short": {"vi": "Dư nợ", "en": "Outstanding"},
+    "no_data": {"vi": "Chưa có số liệu.", "en": "No figures yet."},
+    "csv": {"vi": "Tải CSV", "en": "Download CSV"},
+    "json": {"vi": "Dữ liệu JSON", "en": "JSON data"},
+    "formulas": {
+        "vi": "PAR = dư nợ gốc của các khoản vay có kỳ quá hạn ÷ tổng dư nợ gốc. Tỷ lệ trả "
+        "đúng hạn = số tiền trả đúng hạn ÷ số tiền đến hạn trong kỳ. Vòng quay vốn = tổng "
+        "đã cho vay ÷ tổng vốn đã nhận.",
+        "en": "PAR = outstanding principal of loans with a late installment ÷ all "
+        "outstanding principal. On-time rate = paid on time ÷ fell due in the period. "
+        "Times revolved = lent to date ÷ capital received.",
+    },
+    "forbidden_title": {"vi": "Không có quyền xem", "en": "Not allowed"},
+    "forbidden": {
+        "vi": "Tài khoản của bạn không được xem báo cáo này.",
+        "en": "Your account may not see this report.",
+    },
+    "times": {"vi": "{value} lần", "en": "{value} times"},
+}
+MONEY_KEYS = (
+    "savings_balance",
+    "loans_outstanding",
+    "capital_total",
+    "lent_to_date",
+    "fund_cash",
+    "interest_income",
+    "mutual_aid_balance",
+)
+COUNT_KEYS = ("members", "groups", "active_loans")
+RATE_KEYS = (
+    "par1",
+    "par30",
+    "par60",
+    "par90",
+    "on_time_repayment_rate",
+    "collection_rate",
+    "loan_fund_utilisation",
+)
+FIGURE_ORDER = (
+    "savings_balance",
+    "members",
+    "groups",
+    "active_loans",
+    "loans_outstanding",
+    "par30",
+    "par1",
+    "par60",
+    "par90",
+    "on_time_repayment_rate",
+    "collection_rate",
+    "capital_total",
+    "lent_to_date",
+    "times_revolved",
+    "loan_fund_utilisation",
+    "fund_cash",
+    "interest_income",
+    "mutual_aid_balance",
+)
+
+
+def text(key: str, language: str, **params: Any) -> str:
+    """A text of the page in the language (Vietnamese when unknown)."""
+    texts = TEXTS[key]
+    return texts.get(language, texts["vi"]).format(**params)
+
+
+def money(amount: int) -> str:
+    """Whole đồng: 1234567 -> '1.234.567' (both languages: the đồng is written this way)."""
+    return ("-" if amount < 0 else "") + f"{abs(amount):,}".replace(",", ".")
+
+
+def percent(value: float | None, language: str) -> str:
+    """0.1234 -> '12,3 %' (vi) or '12.3 %' (en); None -> '—'."""
+    if value is None:
+        return "—"
+    shown = f"{value * 100:.1f}"
+    return (shown.replace(".", ",") if language == "vi" else shown) + " %"
+
+
+def shown(key: str, value: Any, language: str) -> str:
+    """A figure as a person reads it."""
+    if value is None:
+        return "—"
+    if key in MONEY_KEYS:
+        return f"{money(int(value))} đ"
+    if key in COUNT_KEYS:
+        return money(int(value))
+    if key == "times_revolved":
+        number = f"{value:.2f}"
+        return text(
+            "times", language, value=number.replace(".", ",") if language == "vi" else number
+        )
+    return percent(value, language)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a chart: its label, the figure written beside it, its length (0-1)."""
+
+    label: str
+    value: str
+    share: float
+    colour: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A horizontal bar chart: a title and bars (drawn as inline SVG by the template)."""
+
+    key: str
+    title: str
+    bars: list[Bar]
+
+    @property
+    def height(self) -> int:
+        return 12 + 30 * len(self.bars)
+
+
+def _bars(
+    items: list[tuple[str, str, float | int | None, str]], scale: float | None = None
+) -> list[Bar]:
+    """Bars of (key, label, raw value, colour), lengths relative to `scale` (the largest by
+    default); a missing value is an empty bar."""
+    values = [float(raw or 0) for _, _, raw, _ in items]
+    top = scale if scale is not None else max(values, default=0.0)
+    return [
+        Bar(label, "", (value / top) if top > 0 else 0.0, colour, key)
+        for (key, label, _raw, colour), value in zip(items, values, strict=True)
+    ]
+
+
+def _with_values(bars: list[Bar], values: list[str]) -> list[Bar]:
+    return [
+        Bar(b.label, v, min(max(b.share, 0.0), 1.0), b.colour, b.key)
+        for b, v in zip(bars, values, strict=True)
+    ]
+
+
+def charts(report: dict[str, Any], language: str) -> list[Chart]:
+    """The charts of one report (a city's or the national total)."""
+    par_keys = ("par1", "par30", "par60", "par90")
+    par_top = max([float(report.get(k) or 0) for k in par_keys] + [0.1])
+    par = _bars([(k, k.upper(), report.get(k), "#b3261e") for k in par_keys], par_top)
+    rates = _bars(
+        [
+            (
+                "on_time_repayment_rate",
+                text("on_time_repayment_rate", language),
+                report.get("on_time_repayment_rate"),
+                "#1b6e3c",
+            ),
+            (
+                "collection_rate",
+                text("collection_rate", language),
+                report.get("collection_rate"),
+                "#7a9a86",
+            ),
+        ],
+        1.0,
+    )
+    aging_keys = ("1_30", "31_60", "61_90", "over_90")
+    aging = _bars(
+        [(k, text(f"aging.{k}", language), report["aging"][k], "#8a5a00") for k in aging_keys]
+    )
+    sources = list(report["capital_by_source"].items())
+    capital = _bars([(k, text(f"source.{k}", language), v, "#2b5d9b") for k, v in sources])
+    return [
+        Chart(
+            "par",
+            text("chart_par", language),
+            _with_values(par, [percent(report.get(k), language) for k in par_keys]),
+        ),
+        Chart(
+            "rates",
+            text("chart_rates", language),
+            _with_values(
+                rates,
+                [
+                    percent(report.get(k), language)
+                    for k in ("on_time_repayment_rate", "collection_rate")
+                ],
+            ),
+        ),
+        Chart(
+            "aging",
+            text("chart_aging", language),
+            _with_values(aging, [money(report["aging"][k]) for k in aging_keys]),
+        ),
+        Chart(
+            "capital",
+            text("chart_capital", language),
+            _with_values(capital, [money(v) for _, v in sources]),
+        ),
+    ]
+
+
+def figure_rows(report: dict[str, Any], language: str) -> list[dict[str, Any]]:
+    """The key figures, each with its raw value (data-value) and how it reads."""
+    return [
+        {
+            "key": key,
+            "label": text(key, language),
+            "raw": "" if report.get(key) is None else report[key],
+            "shown": shown(key, report.get(key), language),
+        }
+        for key in FIGURE_ORDER
+    ]
+
+
+def _texts(language: str) -> dict[str, str]:
+    return {key: text(key, language) for key in TEXTS if "{" not in TEXTS[key]["vi"]}
+
+
+async def city_page(
+    engine: AsyncEngine, user: Principal, city_slug: str, language: str, as_of: date | None
+) -> dict[str, Any]:
+    """What the city's report page shows (Forbidden for whoever may not read its books)."""
+    from app.errors import NotFound
+
+    try:
+        report = await cdf_reports.city_report(engine, user, city_slug, as_of)
+    except NotFound as exc:  # a city this person may not read: the page says so, no more
+        raise Forbidden("not_allowed") from exc
+    async with engine.connect() as connection:
+        city = await books.city_by_slug(connection, city_slug)
+    name = city["name"] if city else city_slug
+    return {
+        "kind": "city",
+        "title": text("title_city", language, city=name),
+        "subtitle": text("as_of", language, day=report["as_of"], start=report["period_start"]),
+        "report": report,
+        "figures": figure_rows(report, language),
+        "charts": charts(report, language),
+        "json_url": f"/api/v1/cdf/{city_slug}/report",
+        "csv_url": f"/api/v1/cdf/{city_slug}/report.csv",
+        "texts": _texts(language),
+    }
+
+
+async def national_page(
+    engine: AsyncEngine, user: Principal, language: str, as_of: date | None
+) -> dict[str, Any]:
+    """What the national page shows: the totals, their charts, a line and bars per city
+    (national admins only)."""
+    if not user.is_national_admin:
+        raise Forbidden("not_allowed")
+    report = await cdf_reports.national_report(engine, user, as_of)
+    total = report["total"]
+    cities = report["cities"]
+    top = max([max(c["savings_balance"], c["loans_outstanding"]) for c in cities] + [0])
+    city_bars = []
+    for city in cities:
+        for key, short, colour in (
+            ("savings_balance", "savings_short", "#1b6e3c"),
+            ("loans_outstanding", "loans_short", "#2b5d9b"),
+        ):
+            label = f"{city['city_name']} · {text(short, language)}"
+            city_bars.append(
+                Bar(
+                    label,
+                    money(city[key]),
+                    city[key] / top if top else 0.0,
+                    colour,
+                    f"{city['city']}:{key}",
+                )
+            )
+    return {
+        "kind": "national",
+        "title": text("title_national", language),
+        "subtitle": text("as_of", language, day=report["as_of"], start=report["period_start"]),
+        "report": total,
+        "figures": figure_rows(total, language),
+        "charts": [
+            *charts(total, language),
+            Chart("cities", text("chart_cities", language), city_bars),
+        ],
+        "cities": [
+            {
+                "slug": c["city"],
+                "name": c["city_name"],
+                "cells": [
+                    shown(k, c.get(k), language)
+                    for k in (
+                        "savings_balance",
+                        "members",
+                        "groups",
+                        "loans_outstanding",
+                        "par30",
+                        "on_time_repayment_rate",
+                        "collection_rate",
+                    )
+                ],
+                "raw": {
+                    k: c.get(k)
+                    for k in ("savings_balance", "members", "groups", "loans_outstanding", "par30")
+                },
+            }
+            for c in cities
+        ],
+        "city_columns": [
+            text(k, language)
+            for k in (
+                "savings_balance",
+                "members",
+                "groups",
+                "loans_outstanding",
+                "par30",
+                "on_time_repayment_rate",
+                "collection_rate",
+            )
+        ],
+        "json_url": "/api/v1/cdf/national/report",
+        "csv_url": "/api/v1/cdf/national/report.csv",
+        "texts": _texts(language),
+    }
