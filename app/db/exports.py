@@ -7,7 +7,7 @@ import contextlib
 import os
 import tempfile
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Literal
 
@@ -290,21 +290,3 @@ class CopyStream:
 def rows_sql(columns: Sequence[str], source: str) -> str:
     """A SELECT of plain values (one per column SQL expression) for file formats."""
     return f"SELECT {', '.join(columns)} FROM {source}"
-
-
-async def fetch_chunks(
-    engine: AsyncEngine, sql: str, args: Sequence[Any], slots: ExportSlots, chunk_rows: int
-) -> AsyncGenerator[list[tuple[Any, ...]], None]:
-    """The rows of `sql` in chunks of `chunk_rows`, read through a server-side cursor while
-    holding one export slot, so that memory holds one chunk whatever the layer's size."""
-    await slots.acquire()
-    try:
-        async with engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection
-            async with driver.transaction():
-                cursor = await driver.cursor(sql, *args)
-                while rows := await cursor.fetch(chunk_rows):
-                    yield [tuple(row) for row in rows]
-    finally:
-        slots.release()

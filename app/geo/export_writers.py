@@ -5,15 +5,16 @@ reader parses it a block at a time and pyogrio's write_arrow hands the batches t
 session, so no Python object is made per value and memory holds one block. (Appending chunk
 by chunk with pyogrio's raw writer reopened the dataset each time and updated the spatial
 index row by row: 6.2 s for 100,000 households against 0.7 s for write_arrow.)
-XLSX takes rows in chunks (tuples of values), written by openpyxl's write-only mode (rows
-go to a temporary file, not to memory). KML is written by PostgreSQL (app/services/
-export_files.py); here are its header and footer. Pure: no database, no HTTP; run the
-writers in a worker thread.
+KML and the rows of XLSX sheets are written by PostgreSQL (app/services/export_files.py):
+here are the KML header and footer and the workbook around the sheets. Pure: no database,
+no HTTP; run the writers in a worker thread.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,6 +248,16 @@ def kml_header(layer: str, columns: Sequence[Column]) -> str:
     )
 
 
+def column_letters(index: int) -> str:
+    """A spreadsheet column's letters: 0 is A, 25 Z, 26 AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def xlsx_cell(value: Any) -> Any:
     """A cell's value: text that Excel would run as a formula made text, characters XML
     cannot hold left out, cut at Excel's length limit."""
@@ -266,29 +277,81 @@ def sheet_title(name: str, taken: set[str]) -> str:
     return title
 
 
-class XlsxWriter:
-    """An XLSX workbook written row by row (openpyxl write-only: rows stream to a temporary
-    file); one sheet per table, the first the layer."""
+@dataclass(frozen=True)
+class Sheet:
+    """A worksheet: its title, its header and the file of its rows' `<row>` elements (as
+    PostgreSQL wrote them, one per line, from row 2)."""
 
-    def __init__(self, path: Path) -> None:
-        from openpyxl import Workbook
+    title: str
+    header: tuple[str, ...]
+    rows: Path
 
-        self.path = path
-        self.book = Workbook(write_only=True)
-        self.titles: set[str] = set()
-        self.sheet: Any = None
 
-    def start_sheet(self, name: str, columns: Sequence[str]) -> None:
-        """Begin a sheet with its header row."""
-        self.sheet = self.book.create_sheet(sheet_title(name, self.titles))
-        self.sheet.append([xlsx_cell(name) for name in columns])
+_XLSX_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_SHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 
-    def write(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Append a chunk of rows to the current sheet."""
-        append = self.sheet.append
-        for row in rows:
-            append([xlsx_cell(value) for value in row])
 
-    def close(self) -> None:
-        """Write the workbook to its file."""
-        self.book.save(str(self.path))
+def write_xlsx(target: Path, sheets: Sequence[Sheet]) -> None:
+    """An Office Open XML workbook (ECMA-376) of the sheets, each streamed from its file
+    into the zip: memory holds a copy buffer whatever the rows' number.
+
+    Why not openpyxl (write-only mode): it makes a cell object per value, and 100,000
+    households (4.5 million cells) took 82 s, 3.2 times ogr2ogr, on this machine; here
+    PostgreSQL writes each row's XML (values escaped, formulas neutralised) and Python only
+    copies bytes. The workbook holds what every reader needs and nothing else: inline
+    strings, numbers, no styles; openpyxl, GDAL, LibreOffice and Excel read it.
+    """
+    titles: set[str] = set()
+    names = [sheet_title(sheet.title, titles) for sheet in sheets]
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_SHEET_TYPE}"/>'
+        for i in range(1, len(sheets) + 1)
+    )
+    sheet_list = "".join(
+        f'<sheet name={quoteattr(name)} sheetId="{i}" r:id="rId{i}"/>'
+        for i, name in enumerate(names, 1)
+    )
+    relations = "".join(
+        f'<Relationship Id="rId{i}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+        for i in range(1, len(sheets) + 1)
+    )
+    head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        book.writestr(
+            "[Content_Types].xml",
+            f'{head}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            f"{overrides}</Types>",
+        )
+        book.writestr(
+            "_rels/.rels",
+            f'{head}<Relationships xmlns="{_PKG_REL_NS}"><Relationship Id="rId1" '
+            f'Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        book.writestr(
+            "xl/workbook.xml",
+            f'{head}<workbook xmlns="{_XLSX_NS}" xmlns:r="{_REL_NS}"><sheets>{sheet_list}'
+            "</sheets></workbook>",
+        )
+        book.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'{head}<Relationships xmlns="{_PKG_REL_NS}">{relations}</Relationships>',
+        )
+        for index, sheet in enumerate(sheets, 1):
+            header = "".join(
+                f'<c r="{column_letters(i)}1" t="inlineStr"><is><t xml:space="preserve">'
+                f"{xml_text(xlsx_cell(name))}</t></is></c>"
+                for i, name in enumerate(sheet.header)
+            )
+            with book.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True) as out:
+                start = f'{head}<worksheet xmlns="{_XLSX_NS}"><sheetData><row r="1">'
+                out.write(f"{start}{header}</row>\n".encode())
+                with sheet.rows.open("rb") as rows:
+                    shutil.copyfileobj(rows, out, 1 << 20)
+                out.write(b"</sheetData></worksheet>")

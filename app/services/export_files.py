@@ -1,12 +1,13 @@
 """Use case: a layer as a file (GeoJSON, GeoPackage, CSV, XLSX, KML, zipped Shapefile), and
 every layer of a city in one styled GeoPackage.
 
-GeoJSON and CSV stream: PostgreSQL writes each row (COPY), Python only passes chunks on.
-The other formats are built in a temporary directory, then sent: rows come from a
-server-side cursor in chunks (one export slot held while reading) and each chunk is written
-by a worker thread, so the event loop never waits on a writer and memory holds one chunk
-whatever the layer's size. At most `FileBuilds` files are built at once; the next request
-waits, then gets 503, like the GeoJSON exports.
+GeoJSON, CSV and KML stream: PostgreSQL writes each row (COPY), Python only passes chunks on.
+GeoPackage, Shapefile and XLSX are built in a temporary directory, then sent: PostgreSQL
+copies the rows out into a file (CSV for GDAL, the sheet's XML for XLSX; one export slot held
+while it does), then a worker thread writes the file from it (app/geo/export_writers.py), so
+the event loop never waits on a writer and memory holds one block whatever the layer's size.
+At most `FileBuilds` files are built at once; the next request waits, then gets 503, like the
+GeoJSON exports.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db.exports import (
     CSV_FILE,
     CSV_ROWS,
+    JSON_ROWS,
     CopyStream,
     ExportSlots,
+    FieldType,
     Property,
     feature_sql,
-    fetch_chunks,
     rows_sql,
 )
 from app.db.indicators import HOUSEHOLD_FORM
@@ -59,7 +61,6 @@ MEDIA_TYPES = {
     "kml": "application/vnd.google-earth.kml+xml",
     "shp.zip": "application/zip",
 }
-CHUNK_ROWS = 2_000  # KML and XLSX rows in Python at once: under 10 MB of a household layer
 BOM = "\ufeff".encode()  # Excel reads a CSV as UTF-8 only after this mark
 # A text cell starting like a formula gets a leading apostrophe (app/services/spreadsheet.py),
 # written by PostgreSQL for the CSV it copies out.
@@ -181,6 +182,57 @@ class TextStream:
         await self.rows.aclose()
 
 
+# Rows of one text column whose text holds neither the delimiter nor the quote (XML_TEXT_SQL
+# removes them): COPY writes them as they are, one per line.
+XML = JSON_ROWS
+
+
+def _escaped(prop: Property) -> bool:
+    """Whether a column's text may hold what XML or a spreadsheet must not take as it is:
+    numbers, codes (ids, statuses, choice names) and timestamps never do."""
+    return prop.kind == "text" and prop.value is None
+
+
+def _place_cells(query: LayerQuery) -> list[tuple[str, FieldType, bool]]:
+    """lon/lat of a point layer, WKT of the others, as spreadsheet cells."""
+    geometry = query.geometry
+    if query.is_point:
+        return [
+            (f"round(ST_X({geometry})::numeric, 6)::float8", "float", False),
+            (f"round(ST_Y({geometry})::numeric, 6)::float8", "float", False),
+        ]
+    return [(f"ST_AsText({geometry}, 6)", "text", False)]
+
+
+def sheet_rows_sql(cells: Sequence[tuple[str, FieldType, bool]], source: str) -> str:
+    """SQL: one XLSX `<row>` per row (from row 2), a cell per value (an empty one left
+    out): numbers as numbers, text as inline strings, cut at Excel's limit and, where it
+    may need it (the third item), escaped and made formula-safe as in CSV."""
+    from app.geo.export_writers import XLSX_CELL_CHARACTERS, column_letters
+
+    # Rows numbered in the source's order (an outer query over the ordered one: a window in
+    # the same query would number them before they are sorted).
+    row = "t.n::text"
+    parts = []
+    for index, (_, kind, escaped) in enumerate(cells):
+        value = f"t.v{index}"
+        ref = sql_literal(f'<c r="{column_letters(index)}') + f" || {row} || "
+        if kind == "text":
+            text = f"left(({value})::text, {XLSX_CELL_CHARACTERS})"
+            if escaped:
+                text = XML_TEXT_SQL.format(FORMULA_SAFE_SQL.format(text))
+            parts.append(
+                f'coalesce({ref}\'" t="inlineStr"><is><t xml:space="preserve">\' || {text} '
+                "|| '</t></is></c>', '')"
+            )
+        else:
+            parts.append(f"coalesce({ref}'\"><v>' || ({value})::text || '</v></c>', '')")
+    cells_sql = " || ".join(parts) or "''"
+    values = rows_sql([f"({value}) AS v{i}" for i, (value, _, _) in enumerate(cells)], source)
+    numbered = f"(SELECT q.*, row_number() OVER () + 1 AS n FROM ({values}) q) t"
+    return rows_sql([f"'<row r=\"' || {row} || '\">' || {cells_sql} || '</row>'"], numbered)
+
+
 def placemark_sql(query: LayerQuery) -> str:
     """SQL: one KML Placemark per row, named by the `name` column (areas) or the survey id,
     each value escaped as XML text, the geometry written by PostGIS (ST_AsKML)."""
@@ -188,13 +240,18 @@ def placemark_sql(query: LayerQuery) -> str:
 
     names = [p.name for p in query.properties]
     label = next(p for p in query.properties if p.name == ("name" if "name" in names else "id"))
+
+    def text(prop: Property) -> str:
+        value = f"({prop.value_sql})::text"
+        return XML_TEXT_SQL.format(value) if _escaped(prop) else value
+
     data = " || ".join(
         f"coalesce({sql_literal(f'<SimpleData name={quoteattr(p.name)}>')} || "
-        f"{XML_TEXT_SQL.format(f'({p.value_sql})::text')} || '</SimpleData>', '')"
+        f"{text(p)} || '</SimpleData>', '')"
         for p in query.properties
     )
     return (
-        f"'<Placemark><name>' || coalesce({XML_TEXT_SQL.format(f'({label.value_sql})::text')}, "
+        f"'<Placemark><name>' || coalesce({text(label)}, "
         "'') || '</name><ExtendedData><SchemaData schemaUrl=\"#layer\">' || "
         f"{data or chr(39) * 2} || '</SchemaData></ExtendedData>' || "
         f"coalesce(ST_AsKML({query.geometry}, 6), '') || '</Placemark>'"
@@ -258,20 +315,6 @@ async def _build(builds: FileBuilds) -> AsyncIterator[Path]:
         builds.release()
 
 
-async def _copy_rows(
-    engine: AsyncEngine,
-    slots: ExportSlots,
-    sql: str,
-    args: Sequence[Any],
-    write: Callable[[list[tuple[Any, ...]]], None],
-) -> None:
-    """Every row of `sql`, chunk by chunk, to `write` run in a worker thread."""
-    chunks = fetch_chunks(engine, sql, args, slots, CHUNK_ROWS)
-    async with contextlib.aclosing(chunks):
-        async for chunk in chunks:
-            await _in_thread(write, chunk)
-
-
 def _columns(properties: Sequence[Property]) -> list[Any]:
     from app.geo.export_writers import Column
 
@@ -279,10 +322,16 @@ def _columns(properties: Sequence[Property]) -> list[Any]:
 
 
 async def _copy_csv(
-    engine: AsyncEngine, slots: ExportSlots, sql: str, args: Sequence[Any], target: Path
+    engine: AsyncEngine,
+    slots: ExportSlots,
+    sql: str,
+    args: Sequence[Any],
+    target: Path,
+    options: dict[str, Any] = CSV_ROWS,
 ) -> None:
-    """`sql`'s rows as CSV in a file, copied out by PostgreSQL (one export slot held)."""
-    stream = await CopyStream.open(engine, sql, args, slots, copy_options=CSV_ROWS)
+    """`sql`'s rows as CSV (or as `options` of COPY say) in a file, copied out by
+    PostgreSQL (one export slot held)."""
+    stream = await CopyStream.open(engine, sql, args, slots, copy_options=options)
     try:
         with target.open("wb") as out:
             async for chunk in stream:
@@ -369,17 +418,18 @@ async def file_layer(
             await _in_thread(add_layer_styles, path, [_layer_style(query)])
         elif fmt == "xlsx":
             path = directory / f"{query.name}.xlsx"
-            book = writers.XlsxWriter(path)
             tables = [(query.name, query.properties, query.source, query.args, True)] + [
                 (t.name, t.properties, t.source, t.args, False) for t in query.related
             ]
-            for name, properties, source, args, spatial in tables:
-                place = _place_columns(query) if spatial else []
+            sheets = []
+            for index, (name, properties, source, args, spatial) in enumerate(tables):
+                cells = _place_cells(query) if spatial else []
+                cells += [(p.value_sql, p.type, _escaped(p)) for p in properties]
                 names = (_place_names(query) if spatial else []) + [p.name for p in properties]
-                book.start_sheet(name, names)
-                sql = rows_sql([*place, *_values(properties)], source)
-                await _copy_rows(engine, slots, sql, args, book.write)
-            await _in_thread(book.close)
+                rows = directory / f"sheet{index}.xml"
+                await _copy_csv(engine, slots, sheet_rows_sql(cells, source), args, rows, XML)
+                sheets.append(writers.Sheet(name, tuple(names), rows))
+            await _in_thread(writers.write_xlsx, path, sheets)
         else:
             path = directory / f"{query.name}.shp.zip"
             folder = directory / "shp"
