@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(settings.metrics_dir)
     app.state.quality = load_quality_rules(settings.quality_rules_path)
     app.state.forms = FormsWatcher.start(settings.forms_dir, settings.forms_reload_seconds)
     add_exception_handlers(app)

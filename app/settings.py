@@ -108,6 +108,11 @@ class Settings(BaseSettings):
         description="One JSON line per request on stderr (method, route template, status, "
         "duration; no query string, address or token); by default on outside demo mode.",
     )
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="A directory the uvicorn workers share (/run/cdfmap/metrics under systemd): "
+        "/metrics then sums the counters of every worker, not only the one asked.",
+    )
     var_dir: Path = REPO_ROOT / "var"
     # Printed maps are CPU-bound and each holds page-sized images while it draws: at most
     # this many at once per process, this many more waiting, beyond that 503 + Retry-After.

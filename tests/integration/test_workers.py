@@ -112,9 +112,20 @@ def test_a_token_revoked_through_one_process_is_refused_by_every_process(
     )
 
 
+def metric(text: str, prefix: str) -> float:
+    (line,) = [line for line in text.splitlines() if line.startswith(prefix)]
+    return float(line.rsplit(" ", 1)[1])
+
+
 def test_uvicorn_workers_behind_one_port(
-    database_url: str, server_env: None, forms_dir: Path, sync_engine: Engine
+    database_url: str,
+    server_env: None,
+    forms_dir: Path,
+    sync_engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("METRICS_DIR", str(tmp_path / "metrics"))  # as the systemd unit does
     token = admin(sync_engine, "workers-port")
     with uvicorn_server("app.main:create_app", database_url, workers=2) as (base, _pid):
         pids: set[str] = set()
@@ -135,3 +146,16 @@ def test_uvicorn_workers_behind_one_port(
         time.sleep(CACHE_SECONDS + 0.2)
         for _ in range(20):
             assert httpx.get(f"{base}/api/v1/me", headers=bearer(token)).status_code == 401
+        # Whichever worker answers /metrics, it counts the requests of both.
+        time.sleep(1.5)  # each worker writes its counters within a second
+        forms = 'cdfmap_http_requests_total{method="GET",route="/api/v1/forms",status="200"}'
+        refused = 'cdfmap_http_requests_total{method="GET",route="/api/v1/me",status="401"}'
+        answered_by = set()
+        for _ in range(12):
+            text = httpx.get(f"{base}/metrics").text
+            assert metric(text, "cdfmap_workers ") == 2
+            assert metric(text, forms) == 20
+            assert metric(text, refused) == 20
+            line = next(x for x in text.splitlines() if x.startswith("cdfmap_process_start"))
+            answered_by.add(line.split('pid="')[1].split('"')[0])
+        assert answered_by <= pids
