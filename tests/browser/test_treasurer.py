@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import Engine, text
 
 from tests.auth import bearer
-from tests.browser.conftest import PHONE, record_console_errors, sign_in_phone
+from tests.browser.conftest import PHONE, SCREENSHOTS, record_console_errors, sign_in_phone
 from tests.browser.test_collect import wait_offline_ready
 from tests.cdf_support import drop_cities, make_city, person, treasurer
 
@@ -300,6 +300,11 @@ def test_an_offline_meeting_of_20_members_is_posted_exactly_once(
     counted = expected - 1_000
     page.fill("#cash-counted", str(counted))
     expect(page.locator("#cash-difference")).to_have_text("-1.000")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator(f'.member-row[data-member="{books["members"][0]}"]').scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "treasurer-sheet.png"))
+    page.locator("#cash-count").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "treasurer-cash-count.png"))
     page.click("#close-meeting")
     expect(page.locator("#close-error")).to_have_text("Có chênh lệch: hãy ghi lý do.")
     page.fill("#close-note", "Thiếu 1.000 đ, đếm lại hai lần")
