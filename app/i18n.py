@@ -1274,8 +1274,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ogc.households_about": {
         "vi": "Phiếu khảo sát hộ gia đình đã duyệt; thông tin cá nhân chỉ dành cho vai trò "
         "được xem.",
-        "en": "Approved household surveys; personal fields only for the roles that may see "
-        "them.",
+        "en": "Approved household surveys; personal fields only for the roles that may see them.",
     },
     "ogc.form_about": {
         "vi": "Phiếu khảo sát đã duyệt của biểu mẫu này; thông tin cá nhân chỉ dành cho vai "
@@ -1333,8 +1332,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "tile_not_found": {
         "vi": "Không có ô bản đồ {z}/{x}/{y}: z từ 0 đến {max_zoom}, x và y từ 0 đến 2^z - 1.",
-        "en": "There is no tile {z}/{x}/{y}: z from 0 to {max_zoom}, x and y from 0 to "
-        "2^z - 1.",
+        "en": "There is no tile {z}/{x}/{y}: z from 0 to {max_zoom}, x and y from 0 to 2^z - 1.",
     },
     "tile_bad_coordinates": {
         "vi": "Ô bản đồ phải là /tiles/<lớp>/<z>/<x>/<y>.pbf với z, x, y là số nguyên.",
@@ -1515,6 +1513,18 @@ MESSAGES.update(
         "cdf_remittance_exceeds_cash": {
             "vi": "Số tiền nộp về quỹ lớn hơn tiền mặt của nhóm ({cash} đồng).",
             "en": "The remittance is more than the group's cash ({cash} đồng).",
+        },
+    }
+)
+
+
+# Survey lists paged by cursor (app/services/submissions.py) and survey progress
+# (app/services/progress.py, the /progress page).
+MESSAGES.update(
+    {
+        "invalid_cursor": {
+            "vi": "Con trỏ trang không hợp lệ: dùng đúng giá trị 'next' của trang trước.",
+            "en": "Not a valid page cursor: use the 'next' value of the previous page as is.",
         },
     }
 )

@@ -85,9 +85,12 @@ class SubmissionRecord(BaseModel):
 
 
 class SubmissionsPage(BaseModel):
-    total: int
+    total: int | None = Field(description="Surveys matching the filters; null after a cursor")
     limit: int
     offset: int
+    next: str | None = Field(
+        None, description="The `after=` cursor of the next page; null on the last page"
+    )
     items: list[SubmissionRecord]
 
 

@@ -309,8 +309,17 @@ async def list_records(
     collected_to: datetime | None,
     limit: int,
     offset: int,
-) -> tuple[int, list[dict[str, Any]]]:
-    """A page of records matching the filters, newest first, with the total count."""
+    after: tuple[datetime, uuid.UUID] | None = None,
+    with_total: bool = True,
+) -> tuple[int | None, list[dict[str, Any]]]:
+    """A page of records matching the filters, newest first (collected_at then id, both
+    descending: a total order), with the total count unless `with_total` is false.
+
+    `after` is the (collected_at, id) of the last row of the previous page: the page starts
+    right after it (a keyset page), so a deep page costs what the first does, and rows
+    inserted meanwhile neither repeat nor hide rows already there; OFFSET reads and throws
+    away every row it skips.
+    """
     scope_sql, scope_params = scope.sql("h")
     clauses: list[str] = [scope_sql]
     params: dict[str, Any] = {"limit": limit, "offset": offset, **scope_params}
@@ -331,16 +340,29 @@ async def list_records(
         clauses.append("h.collected_at < :collected_to")
         params["collected_to"] = collected_to
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    total = (
-        await connection.execute(text(f"SELECT count(*) FROM household_surveys h{where}"), params)
-    ).scalar_one()
+    total = None
+    if with_total:
+        total = (
+            await connection.execute(
+                text(f"SELECT count(*) FROM household_surveys h{where}"), params
+            )
+        ).scalar_one()
+    if after is not None:
+        # The plain bound first lets the collected_at index start at the cursor; the row
+        # comparison then orders ties by id.
+        clauses.append(
+            "h.collected_at <= CAST(:after_at AS timestamptz) AND (h.collected_at, h.id) < "
+            "(CAST(:after_at AS timestamptz), CAST(:after_id AS uuid))"
+        )
+        params["after_at"], params["after_id"] = after
+        where = " WHERE " + " AND ".join(clauses)
     sql = (
         RECORD_SELECT.format(source="household_surveys", answers=", h.answers")
         + where
-        + " ORDER BY h.collected_at DESC, h.id LIMIT :limit OFFSET :offset"
+        + " ORDER BY h.collected_at DESC, h.id DESC LIMIT :limit OFFSET :offset"
     )
     rows = await connection.execute(text(sql), params)
-    return int(total), [dict(row._mapping) for row in rows]
+    return (None if total is None else int(total)), [dict(row._mapping) for row in rows]
 
 
 # A correction: the survey's new content replaces the stored one, placed again by the same

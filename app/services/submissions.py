@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import uuid
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import submissions as queries
@@ -216,6 +219,36 @@ async def get_submission(
     return record
 
 
+def page_cursor(record: dict[str, Any]) -> str:
+    """The opaque `after=` cursor that starts the page after this record."""
+    key = orjson.dumps([record["collected_at"].isoformat(), str(record["id"])])
+    return base64.urlsafe_b64encode(key).decode().rstrip("=")
+
+
+def read_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (collected_at, id) a cursor stands for, or InvalidInput naming `after`."""
+    try:
+        raw = cursor.strip()
+        key = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        collected_at, survey_id = key
+        moment = datetime.fromisoformat(collected_at)
+        if moment.tzinfo is None:
+            raise ValueError("a cursor's time has its offset")
+        return moment, uuid.UUID(survey_id)
+    except (ValueError, TypeError, AttributeError, binascii.Error, orjson.JSONDecodeError):
+        raise InvalidInput([Problem("after", "invalid_cursor")]) from None
+
+
+@dataclass(frozen=True)
+class SurveyPage:
+    """A page of surveys: the total matching (None on a cursor's page), the rows, and the
+    cursor of the next page (None on the last)."""
+
+    total: int | None
+    rows: list[dict[str, Any]]
+    next: str | None
+
+
 async def list_submissions(
     engine: AsyncEngine,
     *,
@@ -228,10 +261,13 @@ async def list_submissions(
     collected_to: datetime | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> tuple[int, list[dict[str, Any]]]:
-    """A page of stored surveys and the total matching the filters."""
+    after: str | None = None,
+) -> SurveyPage:
+    """A page of stored surveys, newest first. The total is counted on a first page only:
+    a page after a cursor stays as fast as the first however deep it is."""
+    position = read_cursor(after) if after is not None else None
     async with engine.connect() as connection:
-        return await queries.list_records(
+        total, rows = await queries.list_records(
             connection,
             scope=scope,
             city_id=city_id,
@@ -240,6 +276,11 @@ async def list_submissions(
             status=status,
             collected_from=collected_from,
             collected_to=collected_to,
-            limit=limit,
+            limit=limit + 1,  # one more: whether a next page exists
             offset=offset,
+            after=position,
+            with_total=position is None,
         )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return SurveyPage(total, rows, page_cursor(rows[-1]) if more else None)

@@ -77,3 +77,11 @@ def test_cdf_bench_quick(database_url: str) -> None:
     output = run_bench("bench.cdf", "--database", f"cdfmap_bench_cdf_q{os.getpid()}")
     assert "national report ratio:" in output
     assert "app and baseline agree on loans outstanding" in output
+
+
+@pytest.mark.slow
+def test_lists_bench_quick(database_url: str) -> None:
+    """A page deep in the survey list by cursor holds what the offset page holds."""
+    output = run_bench("bench.lists", "--database", f"cdfmap_bench_lists_q{os.getpid()}")
+    assert "the deep page by cursor and by offset hold the same surveys" in output
+    assert "deep page ratio:" in output
