@@ -383,6 +383,30 @@ def test_the_sheet_in_english_and_a_refused_record_on_its_row(
     expect(page.locator(f"{_amount(member, 'withdrawal')}")).to_have_attribute(
         "data-state", "posted"
     )
+    # How typed amounts are read (treasurer_sheet.js's parseAmount).
+    cases = {
+        "50.000": {"amount": 50_000},
+        "50000": {"amount": 50_000},
+        "50 000 đ": {"amount": 50_000},
+        "1.000.000": {"amount": 1_000_000},
+        "": {"amount": None},
+        "50,5": {"error": "decimal"},
+        "50.5": {"error": "decimal"},
+        "1.000,5": {"error": "decimal"},
+        "-1": {"error": "negative"},
+        "abc": {"error": "not_number"},
+        "1e5": {"error": "not_number"},
+        "50.00.0": {"error": "not_number"},
+        "99999999999999": {"error": "too_large"},
+    }
+    read = page.evaluate(
+        """async (cases) => {
+          const sheet = await import("/static/collect/treasurer_sheet.js");
+          return Object.fromEntries(cases.map((c) => [c, sheet.parseAmount(c)]));
+        }""",
+        list(cases),
+    )
+    assert read == cases
     # 360 px wide: nothing runs off the screen.
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]

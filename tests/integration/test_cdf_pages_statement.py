@@ -234,3 +234,71 @@ def test_who_may_not_read_the_group_gets_no_pdf(books: dict[str, Any]) -> None:
     bad_day = _pdf(books, "maker", "?as_of=2026-13-45")
     assert bad_day.status_code == 422
     assert bad_day.json()["errors"][0]["field"] == "as_of"
+
+
+def test_a_long_statement_runs_over_pages_and_hostile_text_prints(tmp_path: Path) -> None:
+    """Drawn straight from a statement: 40 members and a 60-month loan fill several pages,
+    every installment on one of them; NUL, a lone surrogate and mathtext print as text."""
+    from app.geo.cdf_statement_print import render_statement_pdf
+
+    installments = [
+        {
+            "seq": n,
+            "due_on": f"{2024 + (n - 1) // 12}-{(n - 1) % 12 + 1:02}-15",
+            "principal_due": 250_000,
+            "interest_due": 12_345,
+            "principal_paid": 250_000 if n < 10 else 0,
+            "interest_paid": 12_345 if n < 10 else 0,
+            "overdue": 10 <= n < 14,
+            "remaining": 0 if n < 10 else 262_345,
+        }
+        for n in range(1, 61)
+    ]
+    members = [
+        {
+            "id": n,
+            "code": f"TV-{n:02}",
+            "name": f"Thành viên {n}",
+            "savings": n * 10_000,
+            "loans": [],
+            "loan_outstanding": 0,
+        }
+        for n in range(1, 41)
+    ]
+    members[0]["name"] = "Nul\x00l $x^2$ \ud800 Đông"
+    statement = {
+        "group": {"name": "Nhóm dài", "settlement": "Xóm", "ward": "Phường", "city": "c"},
+        "as_of": "2026-12-03",
+        "balances": {"cash": 1},
+        "members": members,
+        "loans": [
+            {
+                "id": 7,
+                "member_id": 1,
+                "member_code": "TV-01",
+                "principal": 15_000_000,
+                "rate_bp": 150,
+                "rate_period": "month",
+                "method": "declining",
+                "status": "disbursed",
+                "schedule": {
+                    "installments": installments,
+                    "principal_outstanding": 12_750_000,
+                    "interest_outstanding": 629_595,
+                    "overdue_amount": 1_049_380,
+                    "days_overdue": 500,
+                },
+            },
+        ],
+    }
+    page = _text(render_statement_pdf(statement, "vi"), tmp_path)
+    pages = page.count("\f")
+    assert pages >= 3
+    assert f"Trang {pages}/{pages}" in page
+    for row in installments:
+        assert any(
+            line.split()[:2] == [str(row["seq"]), row["due_on"]] for line in page.splitlines()
+        )
+    assert sum("Quá hạn" in line for line in page.splitlines()) == 4 + 1  # rows + heading
+    assert "Nul l $x^2$ ? Đông" in page  # NUL a space, the lone surrogate a question mark
+    assert "lãi 1,5 %/tháng" in page and "dư nợ giảm dần" in page
