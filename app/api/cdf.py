@@ -149,9 +149,12 @@ def _day(raw: str | None, field: str) -> date | None:
     if raw is None:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidInput([Problem(field, "cdf_invalid_date")]) from exc
+    if not 1990 <= day.year <= 2100:  # the books' years (a year before them has none)
+        raise InvalidInput([Problem(field, "cdf_invalid_date")])
+    return day
 
 
 def _created(result: dict[str, Any]) -> JSON:

@@ -260,3 +260,5 @@ def test_report_parameters_are_checked(report_books: Clients) -> None:
     planner = report_books.as_("planner")
     assert planner.get(f"/api/v1/cdf/{CITY}/report?as_of=2025-13-45").status_code == 422
     assert planner.get(f"/api/v1/cdf/{CITY}/report?as_of=yesterday").status_code == 422
+    assert planner.get(f"/api/v1/cdf/{CITY}/report?as_of=0001-01-01").status_code == 422
+    assert planner.get(f"/api/v1/cdf/{CITY}/report.csv?from=9999-12-31").status_code == 422
