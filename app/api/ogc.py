@@ -228,10 +228,32 @@ async def collection(
     return JSON(body, headers=NO_STORE)
 
 
+# The paging parameters as OGC API Features Core defines them, for clients that read the
+# API document for the page size (QGIS). The route reads its query itself (a 400, never a
+# 422, for a bad value; bbox, datetime and the property filters in docs/ogc.md).
+PAGING: list[dict[str, Any]] = [
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT, "default": 100},
+    },
+    {
+        "name": "offset",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0, "maximum": ogc.MAX_OFFSET, "default": 0},
+    },
+]
+
+
 @router.get(
     "/collections/{collection_id}/items",
     summary="Features of an OGC API Features collection",
     responses={200: {"content": {GEOJSON: {}}}, **ERRORS},
+    openapi_extra={"parameters": PAGING},
 )
 async def items(
     collection_id: CollectionId,
