@@ -101,7 +101,12 @@ def check_tile(z: int, x: int, y: int) -> None:
 
 async def tile(engine: AsyncEngine, layer: TileLayer, z: int, x: int, y: int) -> Tile:
     """One tile of a layer, cut and encoded by PostGIS; its ETag is a hash of its bytes, so
-    a client's copy stays valid exactly as long as the data in the tile does not change."""
+    a client's copy stays valid exactly as long as the data in the tile does not change.
+
+    Not a cheaper data version (count and max(updated_at) of the tile's surveys): a boundary
+    import moves surveys to other wards and settlements without touching updated_at, wards
+    and settlements have no such column, and a new form version changes the attributes; a
+    stale tile would be worse than the work a 304 does not save."""
     check_tile(z, x, y)
     async with engine.connect() as connection:
         # One statement that writes nothing: no BEGIN and ROLLBACK around it (two round
