@@ -419,3 +419,42 @@ def test_html_view_escapes_data(client: TestClient, sync_engine: Engine, surveys
                 text("UPDATE settlements SET name = :n WHERE id = :id"),
                 {"n": old_name, "id": settlement_id},
             )
+
+
+def test_another_forms_collection_and_its_personal_fields(
+    client: TestClient, as_planner: TestClient, sync_engine: Engine
+) -> None:
+    """A settlement profile (the `settlement` form) is its own collection, never a
+    household; its leader's name and phone reach the admin, never the planner."""
+    corners = [(15.571, 108.474), (15.5715, 108.474), (15.5715, 108.4745), (15.571, 108.474)]
+    body = household_survey(
+        form_id="settlement",
+        form_version="2026112801",
+        answers={
+            "settlement_name": "Tổ 5 Hòa Thuận Đông",
+            "leader_name": "Trần Văn Bí Mật",
+            "leader_phone": "0911222333",
+            "households_count": 120,
+            "land_type": "public",
+            "boundary": ";".join(f"{lat} {lon} 0 5" for lat, lon in corners),
+        },
+    )
+    assert client.post("/api/v1/submissions", json=body).status_code == 201, body
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE household_surveys SET status = 'approved' WHERE id = :id"),
+            {"id": body["id"]},
+        )
+    url = f"{OGC}/collections/settlement/items/{body['id']}"
+    admin = client.get(url).json()["properties"]
+    assert admin["settlement_name"] == "Tổ 5 Hòa Thuận Đông"
+    assert admin["leader_name"] == "Trần Văn Bí Mật"
+    planner = as_planner.get(url)
+    assert planner.status_code == 200
+    properties = planner.json()["properties"]
+    assert properties["settlement_name"] == "Tổ 5 Hòa Thuận Đông"
+    assert "leader_name" not in properties and "leader_phone" not in properties
+    assert "Bí Mật" not in planner.text and "0911222333" not in planner.text
+    # never a household
+    households = as_planner.get(f"{OGC}/collections/households/items/{body['id']}")
+    assert households.status_code == 404
