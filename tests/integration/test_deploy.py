@@ -243,3 +243,24 @@ def test_the_cli_wrapper_reads_the_settings_file(database_url: str, tmp_path: Pa
     )
     assert missing.returncode == 1
     assert "cannot read" in missing.stderr
+
+
+def test_systemd_accepts_the_units(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    assert analyze, "systemd-analyze is missing: `bash scripts/system-deps.sh test` installs it"
+    paths = []
+    for unit, text in UNITS.items():
+        path = tmp_path / unit.name
+        # The checkout stands where the units expect /opt/cdfmap (their programs must exist).
+        path.write_text(text.replace("/opt/cdfmap", str(REPO_ROOT)))
+        paths.append(str(path))
+    done = subprocess.run(
+        [analyze, "verify", "--man=no", *paths],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "SYSTEMD_LOG_LEVEL": "notice"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert not [line for line in done.stderr.splitlines() if "cdfmap" in line], done.stderr
