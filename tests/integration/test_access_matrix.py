@@ -496,6 +496,18 @@ ROWS = [
         {**expect(403, city_admin=200, national_admin=200), "anonymous": 303},
     ),
     Row("GET", "page:/collect", get("/collect"), {who: 200 for who in WHO}),
+    Row(
+        "GET",
+        "page:/cdf/{city}",
+        get("/cdf/tam-ky"),
+        {**expect(403, planner=200, city_admin=200, national_admin=200), "anonymous": 303},
+    ),
+    Row(
+        "GET",
+        "page:/cdf/national",
+        get("/cdf/national"),
+        {**expect(403, national_admin=200), "anonymous": 303},
+    ),
     Row("GET", "page:/docs", get("/docs"), {who: 200 for who in WHO}),
 ]
 
