@@ -1526,6 +1526,85 @@ MESSAGES.update(
             "vi": "Con trỏ trang không hợp lệ: dùng đúng giá trị 'next' của trang trước.",
             "en": "Not a valid page cursor: use the 'next' value of the previous page as is.",
         },
+        "progress_forbidden": {
+            "vi": "Tiến độ khảo sát dành cho quản trị thành phố, người lập kế hoạch và trưởng "
+            "khu phố; tình nguyện viên xem phiếu của mình trong ứng dụng.",
+            "en": "Survey progress is for city admins, planners and ward leaders; volunteers "
+            "see their own surveys in the phone app.",
+        },
+        "progress_range_reversed": {
+            "vi": "Ngày kết thúc phải bằng hoặc sau ngày bắt đầu.",
+            "en": "The end date must be on or after the start date.",
+        },
+        "progress_range_too_long": {
+            "vi": "Khoảng thời gian quá dài (tối đa {max} ngày).",
+            "en": "The date range is too long (at most {max} days).",
+        },
+        "page.progress_title": {"vi": "Tiến độ khảo sát", "en": "Survey progress"},
+        "page.progress_your_wards": {"vi": "Phường/xã của bạn", "en": "Your wards"},
+        "page.progress_from": {"vi": "Từ ngày", "en": "From"},
+        "page.progress_to": {"vi": "Đến ngày", "en": "To"},
+        "page.progress_show": {"vi": "Xem", "en": "Show"},
+        "page.progress_households": {"vi": "Hộ đã khảo sát", "en": "Households surveyed"},
+        "page.progress_estimate": {"vi": "Số hộ ước tính", "en": "Estimated households"},
+        "page.progress_share_surveyed": {"vi": "Tỷ lệ đã khảo sát", "en": "Share surveyed"},
+        "page.progress_surveys": {"vi": "Phiếu đã nhận", "en": "Surveys received"},
+        "page.progress_waiting": {"vi": "Chờ duyệt", "en": "Waiting for review"},
+        "page.progress_approved": {"vi": "Đã duyệt", "en": "Approved"},
+        "page.progress_needs_correction": {"vi": "Cần sửa", "en": "Needs correction"},
+        "page.progress_rejected": {"vi": "Bị từ chối", "en": "Rejected"},
+        "page.progress_unknown": {"vi": "chưa rõ", "en": "unknown"},
+        "page.progress_partial": {
+            "vi": "khu dân cư chưa có ước tính",
+            "en": "settlements without an estimate",
+        },
+        "page.progress_csv_places": {
+            "vi": "Tải CSV theo khu dân cư và phường",
+            "en": "Download CSV by settlement and ward",
+        },
+        "page.progress_csv_volunteers": {
+            "vi": "Tải CSV theo tình nguyện viên và ngày",
+            "en": "Download CSV by volunteer and day",
+        },
+        "page.progress_by_settlement": {"vi": "Theo khu dân cư", "en": "By settlement"},
+        "page.progress_chart_note": {
+            "vi": "Thanh đầy: đã khảo sát đủ số hộ ước tính. Thanh gạch chéo: chưa có ước tính, "
+            "độ dài theo số hộ đã khảo sát.",
+            "en": "A full bar: every estimated household surveyed. A hatched bar: no estimate, "
+            "its length follows the households surveyed.",
+        },
+        "page.progress_by_ward": {"vi": "Theo phường/xã", "en": "By ward"},
+        "page.progress_by_day": {
+            "vi": "Theo ngày và tình nguyện viên",
+            "en": "By day and volunteer",
+        },
+        "page.progress_own_only": {
+            "vi": "Chỉ các phiếu bạn đã gửi.",
+            "en": "Only the surveys you sent.",
+        },
+        "page.progress_no_surveys": {
+            "vi": "Không có phiếu nào trong khoảng thời gian này.",
+            "en": "No surveys in this period.",
+        },
+        "page.progress_level": {"vi": "Cấp", "en": "Level"},
+        "page.progress_code": {"vi": "Mã", "en": "Code"},
+        "page.progress_name": {"vi": "Tên", "en": "Name"},
+        "page.progress_ward": {"vi": "Phường/xã", "en": "Ward"},
+        "page.progress_settlement": {"vi": "Khu dân cư", "en": "Settlement"},
+        "page.progress_day": {"vi": "Ngày", "en": "Day"},
+        "page.progress_volunteer": {"vi": "Tình nguyện viên", "en": "Volunteer"},
+        "page.progress_username": {"vi": "Tên đăng nhập", "en": "Username"},
+        "page.progress_level_total": {"vi": "Tổng", "en": "Total"},
+        "page.progress_level_ward": {"vi": "Phường/xã", "en": "Ward"},
+        "page.progress_level_settlement": {"vi": "Khu dân cư", "en": "Settlement"},
+        "page.progress_level_outside_settlements": {
+            "vi": "Ngoài các khu dân cư",
+            "en": "Outside every settlement",
+        },
+        "page.progress_level_outside_wards": {
+            "vi": "Ngoài các phường/xã",
+            "en": "Outside every ward",
+        },
     }
 )
 

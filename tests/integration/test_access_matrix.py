@@ -150,6 +150,7 @@ MANAGE = expect(404, city_admin=200, national_admin=200)
 PEOPLE = expect(403, city_admin=200, national_admin=200)
 PAGE_CITY = {**READ_CITY, "anonymous": 303}
 PAGE_WARD = {**READ_WARD, "anonymous": 303}
+PROGRESS = expect(200, other_planner=404)  # any role in tam-ky (a volunteer: their own)
 
 Request = Callable[[World, dict[str, str]], Any]
 
@@ -395,6 +396,32 @@ ROWS = [
         READ_WARD,
     ),
     Row("GET", "/api/v1/wards/{ward_id}/outline", get("/api/v1/wards/{w.w03}/outline"), READ_WARD),
+    # Survey progress: a city's readers and its ward leaders (their own ward), volunteers
+    # only per day and only their own surveys.
+    Row(
+        "GET",
+        "/api/v1/progress/{city}",
+        get("/api/v1/progress/tam-ky"),
+        {**PROGRESS, "volunteer": 403, "other_volunteer": 403},
+    ),
+    Row(
+        "GET",
+        "/api/v1/progress/{city}",
+        get("/api/v1/progress/tam-ky?ward={w.w03}&format=csv"),
+        {**PROGRESS, "volunteer": 403, "other_volunteer": 403, "other_leader": 404},
+    ),
+    Row(
+        "GET",
+        "/api/v1/progress/{city}/volunteers",
+        get("/api/v1/progress/tam-ky/volunteers"),
+        PROGRESS,
+    ),
+    Row(
+        "GET",
+        "page:/progress/{city}",
+        get("/progress/tam-ky"),
+        {**PROGRESS, "volunteer": 403, "other_volunteer": 403, "anonymous": 303},
+    ),
     Row(
         "GET",
         "/api/v1/wards/{ward_id}/review-counts",

@@ -1,0 +1,145 @@
+"""Survey progress: JSON and CSV for a city (or a ward) and per volunteer and day, and the
+`/progress/{city}` page (a fixed template: tables and bar charts drawn as inline SVG on the
+server, no script, every name escaped by the template engine)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.api.deps import (
+    CityPath,
+    CurrentUser,
+    EngineDep,
+    IdQuery,
+    LanguageDep,
+    OptionalUser,
+    SettingsDep,
+)
+from app.api.pages import render_page
+from app.api.responses import JSON
+from app.api.schemas import ErrorOut
+from app.errors import Forbidden, InvalidInput, NotFound
+from app.i18n import translate
+from app.services import progress
+
+router = APIRouter(tags=["progress"])
+CSV = "text/csv; charset=utf-8"
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, CSV: {}}, "description": "JSON, or CSV"},
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+}
+Format = Literal["json", "csv"]
+DayQuery = Annotated[str | None, Query(max_length=10, examples=["2026-12-01"])]
+
+
+def _csv(body: bytes, filename: str) -> Response:
+    return Response(
+        body,
+        media_type=CSV,
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+    )
+
+
+@router.get("/api/v1/progress/{city}", responses=RESPONSES)
+async def city_progress(
+    city: CityPath,
+    user: CurrentUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    ward: IdQuery = None,
+    format: Format = "json",
+) -> Response:
+    """Per ward and settlement: households surveyed against the estimate (unknown: null),
+    and surveys received, waiting, approved, needing correction and rejected."""
+    report = await progress.place_progress(engine, city, user, settings.household_form, ward)
+    if format == "csv":
+        suffix = f"-ward-{ward}" if ward else ""
+        return _csv(progress.places_csv(report, language), f"progress-{city}{suffix}")
+    return JSON(report)
+
+
+@router.get("/api/v1/progress/{city}/volunteers", responses=RESPONSES)
+async def volunteer_progress(
+    city: CityPath,
+    user: CurrentUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    ward: IdQuery = None,
+    first_day: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    last_day: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    format: Format = "json",
+) -> Response:
+    """Per day (Vietnam time; `from`/`to` YYYY-MM-DD, both included, at most 366 days; the
+    last two weeks by default) and volunteer: surveys sent and their review status."""
+    start, end = progress.day_range(first_day, last_day, progress.today_in_vietnam())
+    report = await progress.volunteer_progress(
+        engine, city, user, settings.household_form, start, end, ward
+    )
+    if format == "csv":
+        return _csv(progress.volunteers_csv(report, language), f"progress-{city}-volunteers")
+    return JSON(report)
+
+
+def _problem(request: Request, language: str, user: Any, status_code: int, text: str) -> Response:
+    title = translate("page.progress_title", language)
+    return render_page(
+        request,
+        "progress.html",
+        language,
+        user,
+        status_code=status_code,
+        title=title,
+        problem={"title": title, "text": text},
+    )
+
+
+@router.get("/progress/{city}", include_in_schema=False)
+async def progress_page(
+    request: Request,
+    city: CityPath,
+    user: OptionalUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+    ward: IdQuery = None,
+    first_day: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    last_day: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> Response:
+    """The progress dashboard of a city (or of a ward leader's wards)."""
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+    try:
+        start, end = progress.day_range(first_day, last_day, progress.today_in_vietnam())
+        places = await progress.place_progress(engine, city, user, settings.household_form, ward)
+        volunteers = await progress.volunteer_progress(
+            engine, city, user, settings.household_form, start, end, ward
+        )
+    except Forbidden as error:
+        return _problem(request, language, user, 403, error.message(language))
+    except NotFound as error:
+        return _problem(request, language, user, 404, error.message(language))
+    except InvalidInput as error:
+        text = " ".join(problem.message(language) for problem in error.problems)
+        return _problem(request, language, user, 422, text)
+    return render_page(
+        request,
+        "progress.html",
+        language,
+        user,
+        title=f"{translate('page.progress_title', language)}: {places['city']['name']}",
+        places=places,
+        volunteers=volunteers,
+        ward=ward,
+        settlement_chart=progress.settlement_chart(places["settlements"]),
+        day_chart=progress.day_chart(volunteers["days"]),
+    )
