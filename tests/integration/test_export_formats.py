@@ -481,3 +481,73 @@ def test_file_builds_are_limited_and_the_next_waits_then_gets_503(
         assert streamed.status_code == 200
         builds.release()
         assert client.get(f"{EXPORT}/households.gpkg?city=tam-ky").status_code == 200
+
+
+HOSTILE_NAME = '=HYPERLINK("x") {{7*7}} </name></Placemark><script>\'"&amp; Phường Đông 🏠\u202e'
+
+
+@pytest.fixture
+def hostile_ward(town: Town, sync_engine: Engine) -> Iterator[str]:
+    """Ward An Xuân renamed as an attacker might name a place, for one test."""
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE wards SET name = :name WHERE id = :id"),
+            {"name": HOSTILE_NAME, "id": town.ward_id},
+        )
+    yield HOSTILE_NAME
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE wards SET name = 'An Xuân' WHERE id = :id"), {"id": town.ward_id}
+        )
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv", "xlsx", "kml", "shp.zip"])
+def test_a_hostile_place_name_stays_text_in_every_format(
+    town: Town, hostile_ward: str, tmp_path: Path, fmt: str
+) -> None:
+    path = fetch(town, f"households.{fmt}?city=tam-ky", tmp_path / f"h.{fmt}")
+    frame, _ = read_layer(path, fmt)
+    spreadsheet = fmt in ("csv", "xlsx")
+    expected = "'" + hostile_ward if spreadsheet else hostile_ward
+    if fmt == "kml":
+        root = ElementTree.parse(path).getroot()  # still well-formed XML
+        values = {
+            data.text
+            for data in root.iter("{http://www.opengis.net/kml/2.2}SimpleData")
+            if data.get("name") == "ward"
+        }
+        assert values == {hostile_ward}
+        assert "<script>" not in path.read_text(encoding="utf-8")
+        return
+    assert set(frame["ward"]) == {expected}  # type: ignore[index]
+    if fmt == "xlsx":
+        sheet = load_workbook(path).active
+        assert sheet is not None
+        header = [cell.value for cell in next(sheet.iter_rows())]
+        cell = next(sheet.iter_rows(min_row=2))[header.index("ward")]
+        assert cell.data_type == "s" and cell.value == expected
+
+
+def test_a_hostile_settlement_name_names_its_placemark(
+    town: Town, sync_engine: Engine, tmp_path: Path
+) -> None:
+    with sync_engine.begin() as connection:
+        first, original = connection.execute(
+            text("SELECT id, name FROM settlements ORDER BY id LIMIT 1")
+        ).one()
+        connection.execute(
+            text("UPDATE settlements SET name = :name WHERE id = :id"),
+            {"name": HOSTILE_NAME, "id": first},
+        )
+    try:
+        path = fetch(town, "settlements.kml?city=tam-ky", tmp_path / "s.kml")
+        root = ElementTree.parse(path).getroot()
+        names = {p.text for p in root.iter("{http://www.opengis.net/kml/2.2}name")}
+        assert HOSTILE_NAME in names
+        assert len(pyogrio.read_dataframe(path)) == 40
+    finally:
+        with sync_engine.begin() as connection:
+            connection.execute(
+                text("UPDATE settlements SET name = :name WHERE id = :id"),
+                {"name": original, "id": first},
+            )
