@@ -16,12 +16,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CurrentUser, EngineDep
 from app.api.errors import STATUS_CODES, request_language
 from app.api.multipart import MultipartError, boundary_of, read_parts
+from app.api.requests import json_object
 from app.api.responses import JSON
+from app.api.schemas import WRITE_ERRORS, model_body
 from app.db import accounts as account_queries
 from app.db.odk import InstanceWriter
 from app.errors import DomainError, InvalidInput, NotFound, UnknownForm
@@ -339,6 +341,8 @@ async def submission(request: Request) -> Response:
 class PhoneSetupIn(BaseModel):
     """A phone to set up for ODK Collect."""
 
+    model_config = ConfigDict(extra="forbid")
+
     user_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
     device_name: Annotated[str, Field(min_length=1, max_length=80)] = "ODK Collect"
     mode: Literal["key", "digest"] = Field(
@@ -348,13 +352,18 @@ class PhoneSetupIn(BaseModel):
     )
 
 
-@router.post("/api/v1/odk/setup", status_code=201, tags=["odk"])
-async def phone_setup(
-    body: PhoneSetupIn, request: Request, user: CurrentUser, engine: EngineDep
-) -> JSON:
+@router.post(
+    "/api/v1/odk/setup",
+    status_code=201,
+    tags=["odk"],
+    responses=WRITE_ERRORS,
+    openapi_extra=model_body(PhoneSetupIn),
+)
+async def phone_setup(request: Request, user: CurrentUser, engine: EngineDep) -> JSON:
     """A new phone token for a person (their admin only) and the ODK Collect settings QR
     code that carries it (JSON, zlib, base64, as ODK Central makes it). Revoke the phone
     with DELETE /api/v1/devices/{token_id}."""
+    body = PhoneSetupIn.model_validate(await json_object(request, PhoneSetupIn))
     await accounts.devices(engine, user, body.user_id)  # NotFound unless the admin's person
     async with engine.connect() as connection:
         person = await account_queries.user_by_id(connection, body.user_id)
@@ -393,4 +402,5 @@ async def phone_setup(
             "qr_svg": qr_svg(payload),
         },
         status_code=201,
+        headers={"Cache-Control": "no-store"},  # it holds the phone's credential
     )

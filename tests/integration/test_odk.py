@@ -385,6 +385,21 @@ def test_only_an_admin_of_the_person_sets_up_a_phone(
     assert mine.status_code == 404
     bad = client.post("/api/v1/odk/setup", json={"user_id": "x"})
     assert bad.status_code == 422
+    for name in ('"a\\u0000b"', '"\\ud800"', '"' + "x" * 81 + '"'):
+        hostile = client.post(
+            "/api/v1/odk/setup",
+            content=f'{{"user_id": {volunteer["id"]}, "device_name": {name}}}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert hostile.status_code == 422, name
+    named = client.post(
+        "/api/v1/odk/setup",
+        json={"user_id": volunteer["id"], "device_name": "{{7*7}} </title><script> Phường Hòa"},
+    )
+    assert named.status_code == 201
+    assert named.headers["Cache-Control"] == "no-store"
+    devices = client.get(f"/api/v1/users/{volunteer['id']}/devices").json()
+    assert "ODK Collect: {{7*7}} </title><script> Phường Hòa" in [d["name"] for d in devices]
 
 
 @pytest.fixture
