@@ -122,7 +122,9 @@ def backup(libpq_url: str, media_dir: Path, out: Path) -> Manifest:
     """Write a backup of the database and media directory into `out` (new or empty)."""
     if not _empty_or_missing(out):
         raise BackupError(f"{out} is not empty: back up into a new directory")
-    out.mkdir(parents=True, exist_ok=True)
+    # It holds names, phone numbers and photos: readable by its owner only.
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    out.chmod(0o700)
     try:
         with database.snapshot(libpq_url) as snap:
             version = database.dump(libpq_url, snap.name, out / DUMP)

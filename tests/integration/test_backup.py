@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,6 +133,7 @@ def test_manifest_counts_and_checksums(city: City, backup_dir: Path) -> None:
 
         assert manifest.files[f"media/{name}"]["sha256"] == hashlib.sha256(data).hexdigest()
     assert manifest.schema_revision is not None
+    assert backup_dir.stat().st_mode & 0o777 == 0o700  # names, phones and photos inside
     assert manifest.server_version.startswith("15") or manifest.server_version[:2].isdigit()
 
 
@@ -254,3 +256,50 @@ def test_backup_refuses_a_directory_that_is_not_empty(city: City, tmp_path: Path
     assert done.returncode == 2
     assert "not empty" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.txt"]
+
+
+def test_a_backup_taken_while_phones_send_is_consistent(
+    city: City, database_url: str, tmp_path: Path
+) -> None:
+    """Surveys keep arriving during the backup: the dump and the manifest's counts are one
+    snapshot, so the restored rows are exactly what the manifest says."""
+    import threading
+
+    stop = threading.Event()
+    sent: list[int] = []
+
+    def send() -> None:
+        with app_client(city.url, city.media, city.token) as client:
+            while not stop.is_set():
+                sent.append(client.post("/api/v1/submissions", json=household_survey()).status_code)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        while len(sent) < 5:  # surveys are arriving
+            time.sleep(0.05)
+        out = tmp_path / "busy-backup"
+        done = cli("backup", "--out", str(out), env=city.env())
+    finally:
+        stop.set()
+        sender.join()
+    assert done.returncode == 0, done.stderr
+    assert set(sent) == {201}, sent
+    manifest = Manifest.read(out)
+    before = manifest.tables["public.household_surveys"]
+    after = database.table_counts(city.url)["public.household_surveys"]
+    assert before < after, (before, after, len(sent))
+    with scratch_database(database_url, "cdfmap_restore_busy_src") as url:
+        restored = cli(
+            "restore",
+            "--from",
+            str(out),
+            env={"DATABASE_URL": url, "MEDIA_DIR": str(tmp_path / "m")},
+        )
+        assert restored.returncode == 0, restored.stderr
+        restored_counts = database.table_counts(url)
+        assert restored_counts == manifest.tables, {
+            table: (count, restored_counts.get(table))
+            for table, count in manifest.tables.items()
+            if restored_counts.get(table) != count
+        }
