@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -199,3 +200,32 @@ def test_the_app_refuses_a_database_never_migrated(database_url: str) -> None:
 def test_the_app_starts_at_head(database_url: str) -> None:
     with TestClient(create_app(Settings(database_url=database_url))) as client:
         assert client.get("/healthz").status_code == 200
+
+
+def test_a_backup_of_an_earlier_release_restores_then_migrates(
+    earlier_database: str, database_url: str, tmp_path: Path
+) -> None:
+    """The documented way back from a lost server running an older release: restore its
+    backup into a new database, then `migrate`; every survey arrives unchanged."""
+    before = surveys(earlier_database)
+    out = tmp_path / "backup-0003"
+    media = tmp_path / "media"
+    done = cli(
+        "backup", "--out", str(out), env={"DATABASE_URL": earlier_database, "MEDIA_DIR": str(media)}
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"schema {EARLIER}" in done.stdout
+    with scratch_database(database_url, "cdfmap_restore_old") as url:
+        env = {"DATABASE_URL": url, "MEDIA_DIR": str(tmp_path / "restored-media")}
+        restored = cli("restore", "--from", str(out), env=env)
+        assert restored.returncode == 0, restored.stderr
+        with (
+            pytest.raises(SchemaMismatch, match="older than this app"),
+            TestClient(create_app(Settings(database_url=url))),
+        ):
+            pass
+        migrated = cli("migrate", env=env)
+        assert migrated.returncode == 0, migrated.stderr
+        assert surveys(url) == before
+        with TestClient(create_app(Settings(database_url=url))) as client:
+            assert client.get("/readyz").json()["database"] == "ok"
