@@ -215,6 +215,12 @@ def managed(method: str, tail: str, body: Any = None) -> Request:
     return call
 
 
+def odk_setup(w: World, h: dict[str, str]) -> Any:
+    """An ODK Collect phone token and settings QR for a fresh volunteer of W03."""
+    target = make_user(w.engine, f"m-{uuid.uuid4().hex[:10]}", [("volunteer", ("ward", "W03"))])
+    return w.client.post("/api/v1/odk/setup", headers=h, json={"user_id": target})
+
+
 def revoke_device(w: World, h: dict[str, str]) -> Any:
     target = make_user(w.engine, f"m-{uuid.uuid4().hex[:10]}", [("volunteer", ("ward", "W03"))])
     token = make_token(w.engine, target, kind="device")
@@ -470,6 +476,12 @@ ROWS = [
         {**MANAGE, "city_admin": 201, "national_admin": 201},
     ),
     Row("GET", "/api/v1/users/{user_id}/devices", managed("GET", "/devices"), MANAGE),
+    Row(
+        "POST",
+        "/api/v1/odk/setup",
+        odk_setup,
+        {**MANAGE, "city_admin": 201, "national_admin": 201},
+    ),
     Row(
         "DELETE",
         "/api/v1/devices/{token_id}",
