@@ -5,7 +5,7 @@ Generated from a seed, so the same every time; the dates end with the month the 
 loaded (the last meeting falls in the month before), so that reports read "today" show
 current books rather than years of arrears. Written with COPY in one transaction: the
 database's own checks (balanced entries, accounts of the fund) run on every row, and the
-whole load adds about two seconds to `make run`'s first start (measured in docs/cdf.md).
+whole load adds about 5 seconds to `make run`'s first start (docs/cdf.md).
 
 Figures follow the reference (docs/cdf.md): 15-25 members a group, shares of 20,000-50,000
 đồng and 1-5 shares a meeting, loans of 1-15 million at 0.5-1.5 %/month; most borrowers pay
