@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import cdf_books as books
 from app.errors import Forbidden
-from app.services import cdf_reports
+from app.services import cdf_books, cdf_reports
 from app.services.access import Principal
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -76,6 +76,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "loans_short": {"vi": "Dư nợ", "en": "Outstanding"},
     "no_data": {"vi": "Chưa có số liệu.", "en": "No figures yet."},
     "csv": {"vi": "Tải CSV", "en": "Download CSV"},
+    "groups_title": {"vi": "Các nhóm tiết kiệm", "en": "Savings groups"},
+    "group": {"vi": "Nhóm", "en": "Group"},
+    "settlement": {"vi": "Khu dân cư", "en": "Settlement"},
+    "ward": {"vi": "Phường", "en": "Ward"},
+    "statement": {"vi": "Sao kê", "en": "Statement"},
+    "statement_pdf": {"vi": "PDF", "en": "PDF"},
     "json": {"vi": "Dữ liệu JSON", "en": "JSON data"},
     "formulas": {
         "vi": "PAR = dư nợ gốc của các khoản vay có kỳ quá hạn ÷ tổng dư nợ gốc. Tỷ lệ trả "
@@ -300,6 +306,18 @@ async def city_page(
     async with engine.connect() as connection:
         city = await books.city_by_slug(connection, city_slug)
     name = city["name"] if city else city_slug
+    listed = await cdf_books.list_groups(engine, user, city_slug)
+    groups = [
+        {
+            "name": g["name"],
+            "settlement": g.get("settlement") or "—",
+            "ward": g.get("ward") or "—",
+            "members": g["members"],
+            "savings": money(int(g["savings_balance"])),
+            "pdf": f"/api/v1/cdf/groups/{int(g['id'])}/statement.pdf?lang={language}",
+        }
+        for g in listed["groups"]
+    ]
     return {
         "kind": "city",
         "title": text("title_city", language, city=name),
@@ -307,6 +325,7 @@ async def city_page(
         "report": report,
         "figures": figure_rows(report, language),
         "charts": charts(report, language),
+        "groups": groups,
         "json_url": f"/api/v1/cdf/{city_slug}/report",
         "csv_url": f"/api/v1/cdf/{city_slug}/report.csv",
         "texts": _texts(language),

@@ -200,6 +200,15 @@ def test_the_city_page_shows_the_reports_figures(site: dict[str, Any], who: str)
     assert "49" not in re.findall(r"<title>(.*?)</title>", page, re.S)[0]
     assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in page
+    # Each group with a link to its statement, which the page's cookie opens.
+    assert 'id="cdf-groups"' in page and "Nhóm Hòa Thuận" in page
+    (link,) = re.findall(r'href="(/api/v1/cdf/groups/\d+/statement.pdf\?lang=[a-z]+)"', page)
+    client.cookies.set(SESSION_COOKIE, site["sessions"][who])
+    try:
+        pdf = client.get(html.unescape(link))
+    finally:
+        client.cookies.clear()
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
 def test_the_page_in_english(site: dict[str, Any]) -> None:
