@@ -25,6 +25,12 @@ from bench.common import bench_arguments, bench_database, bench_token, uvicorn_s
 PAGE = 100
 
 COPY = """
+WITH sample AS MATERIALIZED (
+  -- Read once: a subquery per row would scan the table as it grows (every new row, invisible
+  -- to the statement's snapshot, is still read), which made the fill quadratic.
+  SELECT row_number() OVER (ORDER BY id) - 1 AS k, *
+  FROM household_surveys WHERE form_id = 'household' ORDER BY id LIMIT :sample
+)
 INSERT INTO household_surveys (id, city_id, ward_id, settlement_id, form_id, form_version,
   collector, collected_at, received_at, status, flags, gps_accuracy_m, answers, content_hash,
   geom)
@@ -33,10 +39,7 @@ SELECT gen_random_uuid(), h.city_id, h.ward_id, h.settlement_id, h.form_id, h.fo
   now(), h.status, h.flags, h.gps_accuracy_m, h.answers, md5(n::text || ':' || h.id::text),
   h.geom
 FROM generate_series(1, :count) n
-JOIN LATERAL (
-  SELECT * FROM household_surveys WHERE form_id = 'household'
-  ORDER BY id OFFSET (n % :sample) LIMIT 1
-) h ON true
+JOIN sample h ON h.k = n % :sample
 """
 
 
@@ -76,6 +79,25 @@ def cursor_at(url: str, row: int) -> str:
     return page_cursor({"collected_at": found.collected_at, "id": found.id})
 
 
+def count_seconds(url: str, runs: int) -> float:
+    """The first page's total alone: count(*) with a planner's scope, best of runs."""
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            statement = text(
+                "SELECT count(*) FROM household_surveys h WHERE (h.collector_user_id = 0 OR "
+                "h.city_id = ANY(ARRAY(SELECT id FROM cities WHERE slug = 'tam-ky')))"
+            )
+            times = []
+            for _ in range(runs):
+                began = time.perf_counter()
+                connection.execute(statement).scalar_one()
+                times.append(time.perf_counter() - began)
+    finally:
+        engine.dispose()
+    return min(times)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmark; return the figures."""
     parser = bench_arguments(__doc__, "cdfmap_bench_lists")
@@ -112,6 +134,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     answer = client.get("/api/v1/submissions", params=params)
                     times[name].append(time.perf_counter() - began)
                     assert answer.status_code == 200
+        counting = count_seconds(url, runs)
     best = {name: min(values) for name, values in times.items()}
     by_cursor = [item["id"] for item in answers["deep by cursor"].json()["items"]]
     by_offset = [item["id"] for item in answers["deep by offset"].json()["items"]]
@@ -121,10 +144,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"surveys: {total_rows} (filled in {fill_seconds:.1f} s); page of {PAGE}, row {deep}")
     for name, seconds in best.items():
         print(f"{name:15}: {seconds * 1000:8.1f} ms")
+    print(f"of the first page, its total (count(*) alone): {counting * 1000:8.1f} ms")
     print("the deep page by cursor and by offset hold the same surveys")
     print(f"deep page ratio: {ratio:.2f} x the first page (target <= 1.5)")
     print(f"offset ratio: {best['deep by offset'] / best['first page']:.2f} x the first page")
-    return {"rows": total_rows, "ratio": ratio, **best}
+    return {"rows": total_rows, "ratio": ratio, "count": counting, **best}
 
 
 if __name__ == "__main__":

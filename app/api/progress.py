@@ -36,7 +36,13 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut},
 }
 Format = Literal["json", "csv"]
-DayQuery = Annotated[str | None, Query(max_length=10, examples=["2026-12-01"])]
+# Checked by progress.day_range (a clear message naming the parameter); the schema says what
+# is expected.
+DAY: dict[str, Any] = {
+    "max_length": 10,
+    "examples": ["2026-12-01"],
+    "json_schema_extra": {"format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+}
 
 
 def _csv(body: bytes, filename: str) -> Response:
@@ -74,8 +80,8 @@ async def volunteer_progress(
     settings: SettingsDep,
     language: LanguageDep,
     ward: IdQuery = None,
-    first_day: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    last_day: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    first_day: Annotated[str | None, Query(alias="from", **DAY)] = None,
+    last_day: Annotated[str | None, Query(alias="to", **DAY)] = None,
     format: Format = "json",
 ) -> Response:
     """Per day (Vietnam time; `from`/`to` YYYY-MM-DD, both included, at most 366 days; the
@@ -111,8 +117,8 @@ async def progress_page(
     settings: SettingsDep,
     language: LanguageDep,
     ward: IdQuery = None,
-    first_day: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    last_day: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    first_day: Annotated[str | None, Query(alias="from", **DAY)] = None,
+    last_day: Annotated[str | None, Query(alias="to", **DAY)] = None,
 ) -> Response:
     """The progress dashboard of a city (or of a ward leader's wards)."""
     if user is None:

@@ -201,7 +201,10 @@ async def list_submissions(
     collected_to: Annotated[str | None, Query(alias="to", **DATE_TIME)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-    after: Annotated[str | None, Query(max_length=200)] = None,
+    after: Annotated[
+        str | None,
+        Query(max_length=200, json_schema_extra={"pattern": "^[A-Za-z0-9_-]+$"}),
+    ] = None,
 ) -> JSON:
     """The surveys this person may read, newest first, filtered by city, ward, settlement,
     status and date range. Page on with `after=` the answer's `next` (a keyset cursor: as

@@ -90,21 +90,24 @@ ORDER BY CASE p.level WHEN 'ward' THEN 0 WHEN 'settlement' THEN 1 ELSE 2 END,
 """
 
 _VOLUNTEERS = f"""
-SELECT (h.collected_at AT TIME ZONE :zone)::date AS day,
-       h.collector_user_id AS user_id, u.username, u.display_name,
-       -- surveys loaded from files have no account: the phone's collector name stands in
-       CASE WHEN h.collector_user_id IS NULL THEN h.collector END AS collector,
-       {_COUNTS}
-FROM household_surveys h
-LEFT JOIN users u ON u.id = h.collector_user_id
-WHERE h.city_id = :city_id
-  AND h.collected_at >= (CAST(:first_day AS date)::timestamp AT TIME ZONE :zone)
-  AND h.collected_at < ((CAST(:last_day AS date) + 1)::timestamp AT TIME ZONE :zone)
-  AND (CAST(:wards AS int[]) IS NULL OR h.ward_id = ANY(CAST(:wards AS int[])))
-  AND (CAST(:collector AS int) IS NULL OR h.collector_user_id = CAST(:collector AS int))
-GROUP BY 1, 2, 3, 4, 5
-ORDER BY 1, coalesce(u.display_name, CASE WHEN h.collector_user_id IS NULL THEN h.collector END),
-         2, 5
+WITH grouped AS (
+  -- Grouped first, the accounts joined to the few grouped rows afterwards.
+  SELECT (h.collected_at AT TIME ZONE :zone)::date AS day, h.collector_user_id AS user_id,
+         -- surveys loaded from files have no account: the phone's collector name stands in
+         CASE WHEN h.collector_user_id IS NULL THEN h.collector END AS collector,
+         {_COUNTS}
+  FROM household_surveys h
+  WHERE h.city_id = :city_id
+    AND h.collected_at >= (CAST(:first_day AS date)::timestamp AT TIME ZONE :zone)
+    AND h.collected_at < ((CAST(:last_day AS date) + 1)::timestamp AT TIME ZONE :zone)
+    AND (CAST(:wards AS int[]) IS NULL OR h.ward_id = ANY(CAST(:wards AS int[])))
+    AND (CAST(:collector AS int) IS NULL OR h.collector_user_id = CAST(:collector AS int))
+  GROUP BY 1, 2, 3
+)
+SELECT g.*, u.username, u.display_name
+FROM grouped g
+LEFT JOIN users u ON u.id = g.user_id
+ORDER BY g.day, coalesce(u.display_name, g.collector), g.user_id, g.collector
 """
 
 
