@@ -383,6 +383,26 @@ def test_hostile_names_stay_text(cdf: dict[str, Any], sync_engine: Engine) -> No
         },
     )
     assert nul.status_code == 422
+    surrogate = staff.post(
+        f"/api/v1/cdf/{CITY}/groups",
+        content=b'{"name": "a\\ud800b", "founded_on": "2024-01-01", '
+        b'"meeting_frequency": "weekly", "share_value": 20000}',
+        headers={"content-type": "application/json"},
+    )
+    assert surrogate.status_code == 422, surrogate.text
+    memo = staff.post(
+        f"/api/v1/cdf/groups/{cdf['group']}/transactions",
+        json={
+            "client_id": uid(),
+            "kind": "fine",
+            "amount": 1000,
+            "date": "2024-08-01",
+            "memo": "</title><script>alert(1)</script> {{7*7}}",
+        },
+    )
+    assert memo.status_code == 201, memo.text
+    statement = staff.get(f"/api/v1/cdf/groups/{cdf['group']}").json()
+    assert "</title><script>alert(1)</script> {{7*7}}" in {e["memo"] for e in statement["entries"]}
     with sync_engine.begin() as connection:
         connection.execute(
             text("UPDATE cities SET name = :n WHERE slug = :s"), {"n": '=HYPERLINK("x")', "s": CITY}
