@@ -16,12 +16,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import CityPath, CurrentUser, EngineDep, IdPath, LanguageDep
+from app.api.deps import AuthDep, CityPath, CurrentUser, EngineDep, IdPath, LanguageDep
 from app.api.requests import json_object
 from app.api.responses import JSON
 from app.api.schemas import WRITE_ERRORS, ErrorOut, model_body
 from app.errors import InvalidInput, Problem
-from app.services import cdf_books, cdf_loans, cdf_postings, cdf_reports
+from app.services import cdf_books, cdf_loans, cdf_postings, cdf_reports, cdf_treasurers
 
 router = APIRouter(tags=["cdf"])
 ERRORS = WRITE_ERRORS
@@ -140,6 +140,10 @@ class ReversalIn(BaseModel):
     date: Day | None = None
 
 
+class TreasurerIn(BaseModel):
+    user_id: int = Field(ge=1, le=2**31 - 1)
+
+
 class PeriodIn(BaseModel):
     starts_on: Day
     ends_on: Day
@@ -205,6 +209,30 @@ async def add_member(
     """Add a member (CDF staff or the group's treasurer)."""
     body = await json_object(request)
     return JSON(await cdf_books.add_member(engine, user, group_id, body), status_code=201)
+
+
+@router.post(
+    "/api/v1/cdf/groups/{group_id}/treasurers",
+    responses=ERRORS,
+    openapi_extra=model_body(TreasurerIn),
+)
+async def appoint_treasurer(
+    group_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep, auth: AuthDep
+) -> JSON:
+    """Make a person the group's treasurer (thủ quỹ): CDF staff of the city."""
+    body = await json_object(request)
+    return _created(await cdf_treasurers.appoint(engine, auth, user, group_id, body))
+
+
+@router.delete(
+    "/api/v1/cdf/groups/{group_id}/treasurers/{user_id}", status_code=204, responses=ERRORS
+)
+async def remove_treasurer(
+    group_id: IdPath, user_id: IdPath, user: CurrentUser, engine: EngineDep, auth: AuthDep
+) -> Response:
+    """Take a group's treasurer role away (CDF staff of the city)."""
+    await cdf_treasurers.remove(engine, auth, user, group_id, user_id)
+    return Response(status_code=204)
 
 
 @router.get("/api/v1/cdf/{city}/products", responses=READ_ERRORS)

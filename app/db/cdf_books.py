@@ -409,3 +409,54 @@ WHERE i.loan_id = :loan GROUP BY i.loan_id, i.seq ORDER BY i.seq
             {"loan": loan_id},
         )
     )
+
+
+# --- treasurers -----------------------------------------------------------------------------
+
+
+async def user_exists(connection: AsyncConnection, user_id: int) -> bool:
+    """Whether an active person has that id."""
+    found = await connection.execute(
+        text("SELECT 1 FROM users WHERE id = :id AND is_active"), {"id": user_id}
+    )
+    return found.first() is not None
+
+
+async def grant_treasurer(
+    connection: AsyncConnection, user_id: int, city_id: int, group_id: int, granted_by: int
+) -> bool:
+    """Make a person the treasurer of a group; False when they are already."""
+    created = await connection.execute(
+        text(
+            "INSERT INTO role_grants (user_id, role, city_id, cdf_group_id, granted_by) "
+            "VALUES (:user, 'treasurer', :city, :group, :by) ON CONFLICT DO NOTHING RETURNING id"
+        ),
+        {"user": user_id, "city": city_id, "group": group_id, "by": granted_by},
+    )
+    return created.first() is not None
+
+
+async def revoke_treasurer(connection: AsyncConnection, user_id: int, group_id: int) -> bool:
+    """Take a group's treasurer role away; False when the person did not hold it."""
+    deleted = await connection.execute(
+        text(
+            "DELETE FROM role_grants WHERE user_id = :user AND role = 'treasurer' "
+            "AND cdf_group_id = :group RETURNING id"
+        ),
+        {"user": user_id, "group": group_id},
+    )
+    return deleted.first() is not None
+
+
+async def treasurers_of(connection: AsyncConnection, group_id: int) -> list[dict[str, Any]]:
+    """A group's treasurers (id, username, display name)."""
+    return _rows(
+        await connection.execute(
+            text(
+                "SELECT u.id, u.username, u.display_name FROM role_grants g "
+                "JOIN users u ON u.id = g.user_id WHERE g.role = 'treasurer' "
+                "AND g.cdf_group_id = :group ORDER BY u.username"
+            ),
+            {"group": group_id},
+        )
+    )

@@ -845,6 +845,38 @@ CDF_ROWS = [
         "GET", "/api/v1/cdf/national/report.csv", get("/api/v1/cdf/national/report.csv"), SIGNED_IN
     ),
 ]
+
+
+def treasurer_call(method: str) -> Request:
+    """Appoint (or remove) a fresh person as treasurer of fresh CDF books."""
+
+    def call(w: World, h: dict[str, str]) -> Any:
+        books = cdf_books(w)
+        person = make_user(w.engine, f"m-{uuid.uuid4().hex[:10]}", [])
+        path = f"/api/v1/cdf/groups/{books['group']}/treasurers"
+        if method == "POST":
+            return w.client.post(path, json={"user_id": person}, headers=h)
+        appointed = w.client.post(path, json={"user_id": person}, headers=w.token("city_admin"))
+        assert appointed.status_code == 201, appointed.text
+        return w.client.delete(f"{path}/{person}", headers=h)
+
+    return call
+
+
+CDF_ROWS += [
+    Row(
+        "POST",
+        "/api/v1/cdf/groups/{group_id}/treasurers",
+        treasurer_call("POST"),
+        CDF_POST_GROUP,
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/cdf/groups/{group_id}/treasurers/{user_id}",
+        treasurer_call("DELETE"),
+        {**CDF_POST_GROUP, "city_admin": 204, "national_admin": 204},
+    ),
+]
 ROWS += CDF_ROWS
 
 # OGC API Features and vector tiles: every signed-in role gets its own part of each layer

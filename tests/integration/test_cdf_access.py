@@ -13,6 +13,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, text
 
+from tests.auth import bearer, make_token, make_user
 from tests.cdf_support import Clients, app_client, drop_cities, make_city, person, treasurer, uid
 
 CITY = "cdf-access-town"
@@ -214,3 +215,44 @@ def test_me_shows_the_treasurers_group(world: dict[str, Any]) -> None:
             "cdf_group_id": world["groups"][0],
         }
     ]
+
+
+def test_staff_appoint_and_remove_a_treasurer(world: dict[str, Any], sync_engine: Engine) -> None:
+    mine = world["groups"][0]
+    newcomer = make_user(sync_engine, "cdf-acc-newcomer", [])
+    token = make_token(sync_engine, newcomer)
+    clients = world["clients"]
+    clients.tokens["newcomer"] = token
+    assert clients.as_("newcomer").get(f"/api/v1/cdf/groups/{mine}").status_code == 404
+    body = {"user_id": newcomer}
+    for who, status in (("planner", 403), ("treasurer", 403), ("stranger_staff", 404)):
+        response = clients.as_(who).post(f"/api/v1/cdf/groups/{mine}/treasurers", json=body)
+        assert response.status_code == status, (who, response.text)
+    appointed = clients.as_("staff").post(f"/api/v1/cdf/groups/{mine}/treasurers", json=body)
+    assert appointed.status_code == 201, appointed.text
+    assert "cdf-acc-newcomer" in {t["username"] for t in appointed.json()["treasurers"]}
+    again = clients.as_("staff").post(f"/api/v1/cdf/groups/{mine}/treasurers", json=body)
+    assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
+    nobody = clients.as_("staff").post(
+        f"/api/v1/cdf/groups/{mine}/treasurers", json={"user_id": 2_000_000_000}
+    )
+    assert nobody.status_code == 404
+    assert clients.as_("newcomer").get(f"/api/v1/cdf/groups/{mine}").status_code == 200
+    removed = clients.client.delete(
+        f"/api/v1/cdf/groups/{mine}/treasurers/{newcomer}", headers=bearer(clients.tokens["staff"])
+    )
+    assert removed.status_code == 204
+    assert clients.as_("newcomer").get(f"/api/v1/cdf/groups/{mine}").status_code == 404
+    with sync_engine.connect() as connection:
+        actions = (
+            connection.execute(
+                text(
+                    "SELECT action FROM audit_log WHERE entity = 'user' "
+                    "AND entity_id = :id ORDER BY id"
+                ),
+                {"id": str(newcomer)},
+            )
+            .scalars()
+            .all()
+        )
+    assert actions == ["role.grant", "role.revoke"]
