@@ -11,8 +11,8 @@ import { h } from "./dom.js";
 import { language } from "./i18n.js";
 import {
   KINDS, entryKey, expectedCash, fetchStatement, forgetMeeting, formatAmount, loadMeeting,
-  loadStatement, newMeeting, parseAmount, saveMeeting, setEntry, sheetRows, syncMeeting, today,
-  treasurerGroups,
+  loadStatement, markReady, newMeeting, parseAmount, saveMeeting, setEntry, sheetRows, syncMeeting,
+  today, treasurerGroups,
 } from "./treasurer_sheet.js";
 
 const STRINGS = {
@@ -67,6 +67,9 @@ const STRINGS = {
     stale: "Danh sách lấy lúc {time}.",
     back: "Trang chính",
     confirm_new: "Bắt đầu cuộc họp mới? Cuộc họp này đã đóng sổ.",
+    statement_pdf: "Tải sao kê nhóm (PDF)",
+    pdf_needs_network: "Cần có mạng để tải sao kê.",
+    pdf_failed: "Chưa tải được sao kê: {detail}",
   },
   en: {
     open_sheet: "Savings group cash book",
@@ -119,6 +122,9 @@ const STRINGS = {
     stale: "List loaded at {time}.",
     back: "Home",
     confirm_new: "Start a new meeting? This one is closed in the books.",
+    statement_pdf: "Download the group's statement (PDF)",
+    pdf_needs_network: "Downloading the statement needs a network.",
+    pdf_failed: "The statement was not downloaded: {detail}",
   },
 };
 
@@ -211,12 +217,21 @@ async function loadSheet() {
   if (sheet.meeting && !sheet.meeting.closed) syncSheet();
 }
 
+// True while the screen is redrawn: the field being typed in is taken out of the page, and
+// Chromium fires its `change` then, which is no sign that the treasurer finished typing.
+let redrawing = false;
+
 function rerender() {
   // A render keeps the field being typed in and its caret.
   const active = document.activeElement;
   const id = active?.id;
   const caret = active?.selectionStart ?? null;
-  shell.render();
+  redrawing = true;
+  try {
+    shell.render();
+  } finally {
+    redrawing = false;
+  }
   if (id) {
     const again = document.getElementById(id);
     if (again) {
@@ -270,7 +285,7 @@ function sheetLocked(meeting) {
   return meeting.closed || Boolean(meeting.close && !meeting.close.error);
 }
 
-function amountInput(id, label, entry, onValue) {
+function amountInput(id, label, entry, onValue, onDone) {
   const locked = sheetLocked(sheet.meeting) || (entry && (entry.state === "sending" || entry.state === "posted"));
   const error = h("p", { class: "error amount-error", id: `${id}-error`, hidden: !(entry?.state === "failed") },
     entry?.state === "failed" ? entry.error : "");
@@ -294,7 +309,9 @@ function amountInput(id, label, entry, onValue) {
   });
   input.addEventListener("change", () => {
     const parsed = parseAmount(input.value);
+    if (redrawing) return;
     if (!parsed.error && parsed.amount !== null) input.value = formatAmount(parsed.amount);
+    if (!parsed.error) onDone();
   });
   return h("label", { class: "amount-field" },
     h("span", {}, label,
@@ -319,6 +336,10 @@ function memberRow(member) {
       setEntry(meeting, key, { kind, member_id: member.id, loan_id: loanId }, amount, text);
       persist();
       refreshTotals();
+    }, () => {
+      if (sheetLocked(meeting) || !meeting.entries[key]) return;
+      markReady(meeting, key);
+      persist();
     });
   };
   for (const kind of KINDS) fields.push(field(kind));
@@ -414,6 +435,7 @@ function closeSection(meeting) {
       }
       const present = attendance.value === "" ? null : Math.trunc(Number(attendance.value));
       meeting.close = { cash_counted: parsed.amount, attendance: present, note: text, error: null };
+      markReady(meeting); // closed: every amount on the sheet is final
       persist();
       rerender();
       syncSheet();
@@ -463,6 +485,28 @@ function closedSection(meeting) {
     }, tt("new_meeting")));
 }
 
+/** The group's statement as a PDF, fetched with the phone's token and saved as a file. */
+async function downloadStatement() {
+  if (!navigator.onLine) {
+    sheet.status = tt("pdf_needs_network");
+    rerender();
+    return;
+  }
+  try {
+    const url = `/api/v1/cdf/groups/${encodeURIComponent(sheet.groupId)}/statement.pdf?lang=${language()}`;
+    const response = await auth.api(url, { headers: { accept: "application/pdf" } });
+    if (!response.ok) throw new Error(String(response.status));
+    const link = h("a", { href: URL.createObjectURL(await response.blob()), download: `sao-ke-nhom-${sheet.groupId}.pdf` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+  } catch (error) {
+    sheet.status = tt("pdf_failed", { detail: error.message });
+    rerender();
+  }
+}
+
 /** The treasurer's screen (app.js's "treasurer" view). */
 export function renderTreasurer() {
   const statement = sheet.statement;
@@ -473,6 +517,9 @@ export function renderTreasurer() {
   else if (!statement) body.push(h("p", { class: "notice error", id: "no-statement" }, tt("no_statement")));
   else {
     body.push(h("h2", { id: "group-name" }, statement.group?.name ?? ""));
+    body.push(h("button", {
+      class: "link", id: "statement-pdf", type: "button", onclick: () => downloadStatement(),
+    }, tt("statement_pdf")));
     if (!meeting) body.push(startSection());
     else {
       const rows = sheetRows(statement, meeting.date);

@@ -173,10 +173,20 @@ export function setEntry(meeting, key, fields, amount, text) {
   }
   const fresh = !entry || entry.state === "failed";
   meeting.entries[key] = {
-    ...fields, amount, text, state: "draft", error: null,
+    ...fields, amount, text, state: "draft", error: null, ready: false,
     client_id: fresh ? crypto.randomUUID() : entry.client_id,
   };
   return meeting.entries[key];
+}
+
+/**
+ * An amount the treasurer has finished typing (the field was left), or every amount when
+ * the meeting is closed: only these are sent, never a figure half typed while a sync runs.
+ */
+export function markReady(meeting, key = null) {
+  for (const [name, entry] of Object.entries(meeting.entries)) {
+    if ((key === null || name === key) && entry.state === "draft") entry.ready = true;
+  }
 }
 
 // ---------------------------------------------------------------- sync
@@ -218,7 +228,8 @@ export async function syncMeeting(meeting) {
     meeting.open_error = null;
     await saveMeeting(meeting);
   }
-  const waiting = Object.values(meeting.entries).filter((e) => e.state === "draft" || e.state === "sending");
+  const waiting = Object.values(meeting.entries)
+    .filter((e) => e.state === "sending" || (e.state === "draft" && e.ready !== false));
   if (waiting.length) {
     for (const entry of waiting) entry.state = "sending";
     await saveMeeting(meeting); // from here on these ids are the ones the server may hold
