@@ -30,6 +30,7 @@ const ASSETS = [
   "/static/collect/review.js",
   "/static/collect/sync.js",
   "/static/collect/treasurer.js",
+  "/static/collect/treasurer_i18n.js",
   "/static/collect/treasurer_sheet.js",
   "/static/collect/treasurer.css",
   "/static/collect/widgets.js",
