@@ -25,6 +25,12 @@ from app.services import cdf_books, cdf_loans, cdf_postings, cdf_reports, cdf_tr
 
 router = APIRouter(tags=["cdf"])
 ERRORS = WRITE_ERRORS
+# Posting exactly once: 201 when posted, 200 when this client id was posted before (nothing
+# posted again; the first record's answer).
+ONCE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "posted before with this client id: nothing posted again"},
+    **WRITE_ERRORS,
+}
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut},
     404: {"model": ErrorOut},
@@ -213,7 +219,8 @@ async def add_member(
 
 @router.post(
     "/api/v1/cdf/groups/{group_id}/treasurers",
-    responses=ERRORS,
+    status_code=201,
+    responses=ONCE,
     openapi_extra=model_body(TreasurerIn),
 )
 async def appoint_treasurer(
@@ -258,7 +265,7 @@ async def create_product(
 @router.post(
     "/api/v1/cdf/{city}/capital",
     status_code=201,
-    responses=ERRORS,
+    responses=ONCE,
     openapi_extra=model_body(CapitalIn),
 )
 async def receive_capital(
@@ -298,7 +305,7 @@ async def list_loans(
 
 
 @router.post(
-    "/api/v1/cdf/{city}/loans", status_code=201, responses=ERRORS, openapi_extra=model_body(LoanIn)
+    "/api/v1/cdf/{city}/loans", status_code=201, responses=ONCE, openapi_extra=model_body(LoanIn)
 )
 async def apply_for_loan(
     city: CityPath, request: Request, user: CurrentUser, engine: EngineDep
@@ -330,7 +337,7 @@ async def decide_loan(
 @router.post(
     "/api/v1/cdf/loans/{loan_id}/disbursement",
     status_code=201,
-    responses=ERRORS,
+    responses=ONCE,
     openapi_extra=model_body(DisbursementIn),
 )
 async def disburse_loan(
@@ -344,7 +351,7 @@ async def disburse_loan(
 @router.post(
     "/api/v1/cdf/loans/{loan_id}/repayments",
     status_code=201,
-    responses=ERRORS,
+    responses=ONCE,
     openapi_extra=model_body(RepaymentIn),
 )
 async def repay_loan(
@@ -362,7 +369,7 @@ async def repay_loan(
 @router.post(
     "/api/v1/cdf/groups/{group_id}/transactions",
     status_code=201,
-    responses=ERRORS,
+    responses=ONCE,
     openapi_extra=model_body(TransactionIn),
 )
 async def group_transaction(
@@ -377,7 +384,7 @@ async def group_transaction(
 @router.post(
     "/api/v1/cdf/groups/{group_id}/meetings",
     status_code=201,
-    responses=ERRORS,
+    responses=ONCE,
     openapi_extra=model_body(MeetingIn),
 )
 async def open_meeting(
@@ -434,7 +441,7 @@ async def close_meeting(
 @router.post(
     "/api/v1/cdf/entries/{entry_id}/reversal",
     status_code=201,
-    responses=ERRORS,
+    responses=ONCE,
     openapi_extra=model_body(ReversalIn),
 )
 async def reverse_entry(

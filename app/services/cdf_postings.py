@@ -193,6 +193,11 @@ async def record(
         raise InvalidInput([Problem("records", "wrong_type", {"expected": "list"})])
     if len(records) > MAX_RECORDS:
         raise InvalidInput([Problem("records", "cdf_too_many_records", {"max": MAX_RECORDS})])
+    shapeless = [i for i, item in enumerate(records) if not isinstance(item, dict)]
+    if shapeless:  # not a sheet at all: refused whole (records are checked one by one)
+        raise InvalidInput(
+            [Problem(f"records.{i}", "wrong_type", {"expected": "object"}) for i in shapeless]
+        )
     async with engine.connect() as connection:  # who may post here, asked once for all
         meeting = await ledger.meeting_by_id(connection, meeting_id)
         require(meeting is not None, "cdf_meeting_not_found")
