@@ -375,6 +375,11 @@ def test_the_page_escapes_every_name_and_draws_its_charts(
     assert "url(#unknown-hatch)" in body  # settlement B: no estimate, a hatched bar
     assert "chưa rõ" in body and "<script" not in body.split("<main>")[1]
     assert 'id="total-households">8<' in body
+    p1 = place["wards"]["P1"]
+    assert f'href="/progress/{CITY}?ward={p1}&amp;lang=vi&amp;from=2026-11-20' in body
+    one_ward = _page(app_client, place["sessions"]["admin"], f"/progress/{CITY}?ward={p1}")
+    assert one_ward.status_code == 200 and "Xem mọi phường/xã" in one_ward.text
+    assert "{{7*7}}" not in one_ward.text.split('id="settlements"')[1].split("</table>")[0]
     english = _page(app_client, place["sessions"]["admin"], url + "&lang=en")
     assert "Survey progress" in english.text and "unknown" in english.text
 
