@@ -101,7 +101,7 @@ async function loadSheet() {
 }
 
 // True while the screen is redrawn: the field being typed in is taken out of the page, and
-// Chromium fires its `change` then, which is no sign that the treasurer finished typing.
+// Chromium fires its `blur` and `change` then, which is no sign that typing is over.
 let redrawing = false;
 
 function rerender() {
@@ -192,9 +192,11 @@ function amountInput(id, label, entry, onValue, onDone) {
   });
   input.addEventListener("change", () => {
     const parsed = parseAmount(input.value);
-    if (redrawing) return;
-    if (!parsed.error && parsed.amount !== null) input.value = formatAmount(parsed.amount);
-    if (!parsed.error) onDone();
+    if (!redrawing && !parsed.error && parsed.amount !== null) input.value = formatAmount(parsed.amount);
+  });
+  // Leaving the field (not a redraw taking it out of the page) means the amount is final.
+  input.addEventListener("blur", () => {
+    if (!redrawing && !parseAmount(input.value).error) onDone();
   });
   return h("label", { class: "amount-field" },
     h("span", {}, label,

@@ -50,6 +50,19 @@ FORGET_ANSWERS = """(key) => new Promise((resolve, reject) => {
 })"""
 
 
+# One value of the phone's kv store.
+READ_KV = """(key) => new Promise((resolve, reject) => {
+  const open = indexedDB.open("cdfmap-collect");
+  open.onsuccess = () => {
+    const db = open.result;
+    const read = db.transaction("kv").objectStore("kv").get(key);
+    read.onsuccess = () => { db.close(); resolve(read.result); };
+    read.onerror = () => reject(read.error);
+  };
+  open.onerror = () => reject(open.error);
+})"""
+
+
 def _ok(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code in (200, 201), response.text
     body: dict[str, Any] = response.json()
@@ -228,6 +241,16 @@ def _fill_member(page: Page, books: dict[str, Any], index: int) -> int:
     return records
 
 
+def _wait_kept(page: Page, key: str, records: int) -> None:
+    """Until the meeting on the phone holds `records` amounts."""
+    for _ in range(100):
+        meeting = page.evaluate(READ_KV, key)
+        if meeting and len(meeting["entries"]) == records:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the phone kept {meeting and len(meeting['entries'])} of {records}")
+
+
 def _uncaught(page: Page) -> list[str]:
     errors: list[str] = page.console_errors  # type: ignore[attr-defined]
     # Offline fetches log "Failed to load resource"; anything else is a bug.
@@ -282,7 +305,10 @@ def test_an_offline_meeting_of_20_members_is_posted_exactly_once(
     expect(page.locator("#money-in")).to_have_text("0")
 
     records = sum(_fill_member(page, books, index) for index in range(10))
-    # The phone is reloaded mid-meeting, still offline: the sheet comes back as it was.
+    # The phone is reloaded mid-meeting, still offline: the sheet comes back as it was (once
+    # the last amount typed is on the phone: a write takes a few milliseconds).
+    key = f"treasurer.meeting.{books['group']}"
+    _wait_kept(page, key, records)
     page.reload()
     expect(page.locator("#app")).to_have_attribute("data-view", "treasurer")
     expect(page.locator(".member-row")).to_have_count(MEMBERS)
@@ -350,7 +376,6 @@ def test_an_offline_meeting_of_20_members_is_posted_exactly_once(
     assert sum("/records" in url for url in posts) == 1
 
     # A resend of everything (as if every answer had been lost) posts nothing new.
-    key = f"treasurer.meeting.{books['group']}"
     page.evaluate(FORGET_ANSWERS, key)
     page.reload()
     expect(page.locator("#closed-notice")).to_be_visible(timeout=30_000)
