@@ -903,6 +903,134 @@ OGC_ROWS = [
 ]
 ROWS += OGC_ROWS
 
+# Export files (every format of a layer) and a city's styled GeoPackage: as the GeoJSON layers.
+ROWS += [
+    Row(
+        "GET",
+        "/api/v1/export/{filename}",
+        get("/api/v1/export/households.csv?city=tam-ky"),
+        READ_CITY,
+    ),
+    Row(
+        "GET",
+        "/api/v1/export/forms/{filename}",
+        get("/api/v1/export/forms/settlement.csv?city=tam-ky"),
+        READ_CITY,
+    ),
+    Row(
+        "GET",
+        "/api/v1/export/cities/{slug}.gpkg",
+        get("/api/v1/export/cities/tam-ky.gpkg"),
+        READ_CITY,
+    ),
+]
+
+
+def a_project(w: World) -> int:
+    """An upgrading project on a settlement of W03, made by the national admin."""
+    with w.engine.connect() as connection:
+        lon, lat = connection.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM settlements s, ST_PointOnSurface(s.geom) p "
+                "WHERE s.id = :id"
+            ),
+            {"id": w.settlement},
+        ).one()
+    response = w.client.post(
+        "/api/v1/cdf/tam-ky/projects",
+        json={
+            "name": "Bê tông hoá ngõ",
+            "kind": "lane_paving",
+            "status": "proposed",
+            "settlement_id": w.settlement,
+            "budget": {"cdf_loan": 30_000_000, "grant": 10_000_000},
+            "households": 40,
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        },
+        headers=w.token("national_admin"),
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def on_project(method: str, tail: str = "", **kwargs: Any) -> Request:
+    def call(w: World, h: dict[str, str]) -> Any:
+        project = a_project(w)
+        extra = dict(kwargs)
+        headers = {**h, **extra.pop("headers", {})}
+        if method == "GET" and tail.startswith("/photos"):
+            upload = w.client.post(
+                f"/api/v1/cdf/projects/{project}{tail}",
+                content=jpeg(),
+                headers={**w.token("national_admin"), "content-type": "image/jpeg"},
+            )
+            assert upload.status_code == 201, upload.text
+        return w.client.request(
+            method, f"/api/v1/cdf/projects/{project}{tail}", headers=headers, **extra
+        )
+
+    return call
+
+
+# Upgrading projects: a ward's readers see its projects, the city's admins change them; the
+# photos (people and houses) only the ward's leader and the admins.
+READ_PROJECT = expect(
+    404,
+    volunteer=200,
+    other_volunteer=200,
+    leader=200,
+    planner=200,
+    city_admin=200,
+    national_admin=200,
+)
+CHANGE_PROJECT = expect(
+    404,
+    volunteer=403,
+    other_volunteer=403,
+    leader=403,
+    planner=403,
+    city_admin=200,
+    national_admin=200,
+)
+ROWS += [
+    Row("GET", "/api/v1/cdf/{city}/projects", get("/api/v1/cdf/tam-ky/projects"), SEE_CITY),
+    Row(
+        "GET",
+        "/api/v1/cdf/{city}/projects.geojson",
+        get("/api/v1/cdf/tam-ky/projects.geojson"),
+        SEE_CITY,
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/{city}/projects",
+        lambda w, h: w.client.post(
+            "/api/v1/cdf/tam-ky/projects", json={"name": "Giếng"}, headers=h
+        ),
+        expect(403, other_planner=404, city_admin=422, national_admin=422),
+    ),
+    Row("GET", "/api/v1/cdf/projects/{project_id}", on_project("GET"), READ_PROJECT),
+    Row(
+        "PATCH",
+        "/api/v1/cdf/projects/{project_id}",
+        on_project("PATCH", json={"status": "approved"}),
+        CHANGE_PROJECT,
+    ),
+    Row(
+        "POST",
+        "/api/v1/cdf/projects/{project_id}/photos/{phase}/{filename}",
+        on_project(
+            "POST", "/photos/before/ngo.jpg", content=jpeg(), headers={"content-type": "image/jpeg"}
+        ),
+        {**CHANGE_PROJECT, "city_admin": 201, "national_admin": 201},
+    ),
+    Row(
+        "GET",
+        "/api/v1/cdf/projects/{project_id}/photos/{phase}/{filename}",
+        on_project("GET", "/photos/before/ngo.jpg"),
+        expect(404, leader=200, city_admin=200, national_admin=200),
+    ),
+]
+
 # Public by nature, each tested on its own (test_accounts.py): signing in.
 PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/enrol")}
 
