@@ -17,6 +17,7 @@ from app.errors import Conflict, InvalidInput
 from app.services import cdf_loans, cdf_postings
 from app.services.access import Grant, Principal
 from app.settings import Settings
+from tests.aio import run
 from tests.auth import make_user
 from tests.cdf_support import Clients, app_client, drop_cities, make_city, person, uid
 
@@ -129,7 +130,7 @@ def test_repayments_at_once_are_each_posted_exactly_once(
         (lambda engine, body=body: cdf_loans.repay(engine, user, loan, dict(body)))
         for body in bodies + bodies
     ]
-    results = asyncio.run(_gather(race["settings"], calls))
+    results = run(_gather(race["settings"], calls))
     errors = [r for r in results if isinstance(r, BaseException)]
     assert not errors, errors
     outcomes = sorted(r["outcome"] for r in results)
@@ -181,7 +182,7 @@ def test_withdrawals_at_once_never_take_more_than_was_saved(
         )
         for _ in range(10)
     ]
-    results = asyncio.run(_gather(race["settings"], calls))
+    results = run(_gather(race["settings"], calls))
     created = [r for r in results if isinstance(r, dict)]
     refused = [r for r in results if isinstance(r, InvalidInput)]
     assert len(created) == 3 and len(refused) == 7, results
@@ -208,6 +209,6 @@ def test_one_client_id_for_two_different_records_at_once(race: dict[str, Any]) -
         )
         for amount in (1_000, 2_000)
     ]
-    results = asyncio.run(_gather(race["settings"], calls))
+    results = run(_gather(race["settings"], calls))
     assert sum(isinstance(r, dict) and r["outcome"] == "created" for r in results) == 1
     assert sum(isinstance(r, Conflict) for r in results) == 1

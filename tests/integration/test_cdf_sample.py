@@ -3,7 +3,6 @@ arrears that the report shows; loaded once, fast."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -17,6 +16,7 @@ from app.services import cdf_reports
 from app.services.access import SYSTEM
 from app.services.sample_cdf import load_sample_cdf
 from app.settings import Settings
+from tests.aio import run
 from tests.cdf_support import drop_books
 
 TODAY = date(2026, 12, 3)
@@ -107,7 +107,7 @@ def test_the_report_shows_real_books_with_arrears(sample: dict[str, Any]) -> Non
         finally:
             await engine.dispose()
 
-    figures = asyncio.run(report())
+    figures = run(report())
     assert figures["groups"] == 29 and figures["members"] >= 400
     assert figures["savings_balance"] > 0 and figures["loans_outstanding"] > 0
     assert 0.02 < figures["par30"] < 0.4  # some loans late, most paid

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, text
 from app.geo.export_writers import shapefile_names
 from app.main import create_app
 from app.settings import Settings
+from tests.aio import run
 from tests.auth import bearer, make_token, make_user
 from tests.factories import household_answers, household_survey
 
@@ -466,12 +467,11 @@ def test_file_builds_are_limited_and_the_next_waits_then_gets_503(
     """Files are built at most `export_slots` at a time: with every build slot taken, the
     next request waits `export_wait_seconds`, then answers 503 with Retry-After (20 clients
     cannot take every worker thread and database connection)."""
-    import asyncio
 
     from app.services.export_files import FileBuilds
 
     builds = FileBuilds(1, 0.2)
-    asyncio.run(builds.acquire())  # uncontended: the slot is taken whatever loop asks next
+    run(builds.acquire())  # uncontended: the slot is taken whatever loop asks next
     with TestClient(create_app(settings), headers=bearer(admin_token)) as client:
         client.app.state.export_file_builds = builds  # type: ignore[attr-defined]
         busy = client.get(f"{EXPORT}/households.gpkg?city=tam-ky")

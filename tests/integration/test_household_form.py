@@ -8,7 +8,6 @@ Two cities, so that no count or layer leaks from one into the other.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import io
 import json
@@ -16,7 +15,6 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from csv import reader as csv_reader
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +32,7 @@ from app.db.exports import properties_sql
 from app.forms.registry import FormRegistry
 from app.main import create_app
 from app.settings import REPO_ROOT, Settings
+from tests.aio import run
 from tests.auth import bearer, make_token, make_user
 from tests.factories import household_answers, household_survey
 
@@ -599,10 +598,7 @@ def test_a_layer_name_is_written_as_json() -> None:
         return b"".join([chunk async for chunk in feature_collection(rows(), name)])
 
     name = '{{7*7}}"</title>\\'
-    # A thread of its own: the browser tests' Playwright keeps an event loop running in this one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        written = pool.submit(asyncio.run, collect(name)).result()
-    assert json.loads(written)["name"] == name
+    assert json.loads(run(collect(name)))["name"] == name
 
 
 def roster_form(path: Path) -> None:
