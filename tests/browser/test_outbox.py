@@ -133,8 +133,11 @@ def wait_for(page: Page, condition: Any, timeout_ms: int = 10_000) -> None:
 
 def uncaught(page: Page) -> list[str]:
     errors: list[str] = page.console_errors  # type: ignore[attr-defined]
-    # Offline fetches log "Failed to load resource"; anything else is a bug.
-    return [e for e in errors if "Failed to load resource" not in e]
+    # Offline fetches log "Failed to load resource", and the browser's own update check of the
+    # service worker, when it falls while the phone is offline, "An unknown error occurred
+    # when fetching the script"; anything else is a bug.
+    offline = ("Failed to load resource", "An unknown error occurred when fetching the script")
+    return [e for e in errors if not any(text in e for text in offline)]
 
 
 def to_last_screen(page: Page) -> None:
