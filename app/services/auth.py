@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db import accounts as queries
 from app.db.pool import StatementPool
@@ -73,6 +73,21 @@ class IssuedToken:
 def hash_password(password: str) -> str:
     """An argon2id hash of a password."""
     return PASSWORDS.hash(password)
+
+
+async def refuse_when_throttled(
+    connection: AsyncConnection, policy: AuthPolicy, username: str, address: str, since: datetime
+) -> int:
+    """The account's failed sign-ins since; TooManyRequests when it or the address failed too
+    often."""
+    by_account, by_address = await queries.recent_failures(connection, username, address, since)
+    if (
+        by_account >= policy.max_failures_per_account
+        or by_address >= policy.max_failures_per_address
+    ):
+        window = int(policy.failure_window.total_seconds())
+        raise TooManyRequests("too_many_sign_ins", retry_after=window, minutes=max(1, window // 60))
+    return by_account
 
 
 def check_password(password_hash: str | None, password: str) -> bool:
@@ -182,17 +197,7 @@ class Authenticator:
         now = datetime.now(UTC)
         since = now - self.policy.failure_window
         async with engine.begin() as connection:
-            by_account, by_address = await queries.recent_failures(
-                connection, username, address, since
-            )
-            if (
-                by_account >= self.policy.max_failures_per_account
-                or by_address >= self.policy.max_failures_per_address
-            ):
-                window = int(self.policy.failure_window.total_seconds())
-                raise TooManyRequests(
-                    "too_many_sign_ins", retry_after=window, minutes=max(1, window // 60)
-                )
+            await refuse_when_throttled(connection, self.policy, username, address, since)
             user = await queries.user_by_username(connection, username)
         stored_hash = user["password_hash"] if user and user["is_active"] else None
         if not check_password(stored_hash, password):

@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import accounts as queries
-from app.errors import TooManyRequests, Unauthorized
+from app.errors import Unauthorized
 from app.services.access import Principal, grants_from_rows
-from app.services.auth import AuthPolicy, check_password
+from app.services.auth import AuthPolicy, check_password, refuse_when_throttled
 
 CACHE_SIZE = 2_000
 
@@ -58,17 +58,9 @@ class BasicSignIn:
         moment = datetime.now(UTC)
         since = moment - self.policy.failure_window
         async with engine.begin() as connection:
-            by_account, by_address = await queries.recent_failures(
-                connection, username, address, since
+            by_account = await refuse_when_throttled(
+                connection, self.policy, username, address, since
             )
-            if (
-                by_account >= self.policy.max_failures_per_account
-                or by_address >= self.policy.max_failures_per_address
-            ):
-                window = int(self.policy.failure_window.total_seconds())
-                raise TooManyRequests(
-                    "too_many_sign_ins", retry_after=window, minutes=max(1, window // 60)
-                )
             user = await queries.user_by_username(connection, username)
             grants = await queries.grants_of(connection, user["id"]) if user else []
         stored_hash = user["password_hash"] if user and user["is_active"] else None
