@@ -9,12 +9,20 @@ ifdef DATABASE_URL
 export DATABASE_URL
 endif
 
-.PHONY: run test lint format bench system venv db clean
+# The locked dependency set (docs/deploy.md, "Dependencies"): every package pinned with its
+# hashes; main.txt for a server, dev.txt adds the tests' and linters' tools. Plain pip installs
+# them; `make lock` refreshes them from pyproject.toml with uv (a dev tool in the lock).
+LOCK := requirements/dev.txt
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml requirements/build.in --universal \
+	--python-version 3.11 --generate-hashes --no-config --quiet --custom-compile-command 'make lock'
 
-$(BIN)/.installed: pyproject.toml
+.PHONY: run test lint format bench system venv db clean lock upgrade-deps
+
+$(BIN)/.installed: pyproject.toml $(LOCK)
 	@bash scripts/system-deps.sh run
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	@touch $@
 
 venv: $(BIN)/.installed
@@ -46,6 +54,16 @@ bench: venv
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.export
 	$(BIN)/python -m bench.maps
+
+# After changing pyproject.toml: a new lock that keeps every pin it still can, then the tests.
+lock: venv
+	$(UV_COMPILE) $(UPGRADE) --extra dev -o requirements/dev.txt
+	$(UV_COMPILE) -c requirements/dev.txt -o requirements/main.txt
+	$(MAKE) test
+
+# Every package to its newest release that pyproject.toml allows, then the tests.
+upgrade-deps:
+	$(MAKE) lock UPGRADE=--upgrade
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
