@@ -13,19 +13,18 @@ from __future__ import annotations
 import functools
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from app.geo import cdf_projects_print
 from app.geo.styles import (
-    CLASS_COLOURS,
-    CLASS_HATCHES,
     NO_DATA_COLOUR,
     POINT_STYLE_BY_KEY,
-    class_colour,
+    PRINT_OUTLINE,
     class_labels,
+    print_fill,
     value_class,
 )
 from app.i18n import translate
@@ -166,6 +165,30 @@ def _draw_north_arrow(ax: Any, data: PrintInput) -> None:
     )
 
 
+# Household symbols cover about this share of the settlements' area (if spread evenly), so
+# the settlement's class still reads on a grey copy (tests/unit/test_print_grey.py: 400
+# households in a 240 m square cover 13% of it); their diameter stays within these (pt).
+HOUSEHOLD_COVER = 0.06
+HOUSEHOLD_DIAMETER = (0.9, 3.2)
+
+
+def household_marker_diameter(count: int, area_points2: float) -> float:
+    """The diameter (points) of a household's symbol: `count` of them spread over
+    `area_points2` cover about HOUSEHOLD_COVER of it, within HOUSEHOLD_DIAMETER."""
+    low, high = HOUSEHOLD_DIAMETER
+    if count <= 0:
+        return high
+    diameter = math.sqrt(4 * HOUSEHOLD_COVER * area_points2 / (math.pi * count))
+    return min(high, max(low, diameter))
+
+
+def _axes_points_per_metre(ax: Any, width_m: float, height_m: float) -> float:
+    """Points of paper per metre of ground in the map's axes (equal aspect)."""
+    box = ax.get_position()
+    width_in, height_in = ax.figure.get_size_inches()
+    return min(box.width * width_in * 72 / width_m, box.height * height_in * 72 / height_m)
+
+
 @functools.lru_cache(maxsize=8)
 def _transformer(crs: str) -> Any:
     """A cached lon/lat -> projected metres transformer."""
@@ -200,21 +223,23 @@ def _draw_map(ax: Any, data: PrintInput) -> None:
             [shape(s["geometry"]) for s in data.settlements], crs="EPSG:4326"
         ).to_crs(crs)
         for settlement, geometry in zip(data.settlements, shapes, strict=True):
-            value = _value(data, settlement)
-            index = value_class(value)
-            hatch = CLASS_HATCHES[index] if index is not None else ""
+            fill = print_fill(value_class(_value(data, settlement)))
             for polygon in getattr(geometry, "geoms", [geometry]):
                 ax.add_patch(
                     patch_from_polygon(
                         polygon,
-                        facecolor=class_colour(value),
-                        edgecolor="#3b1d05",
-                        hatch=hatch,
-                        linewidth=0.9,
-                        alpha=0.85,
+                        facecolor=fill.facecolor,
+                        edgecolor=PRINT_OUTLINE,
+                        hatch=fill.hatch,
+                        hatchcolor=fill.hatch_colour,
+                        linewidth=fill.linewidth,
+                        linestyle=fill.linestyle,
                         zorder=3,
                     )
                 )
+        settled_m2 = float(shapes.area.sum())
+    else:
+        settled_m2 = 0.0
 
     if data.households:
         count = len(data.households)
@@ -222,6 +247,10 @@ def _draw_map(ax: Any, data: PrintInput) -> None:
         lats = np.fromiter((h[1] for h in data.households), float, count)
         xs, ys = _transformer(crs).transform(lons, lats)
         style = POINT_STYLE_BY_KEY.get(data.point_style or "")
+        points_per_m = _axes_points_per_metre(ax, xmax - xmin, ymax - ymin)
+        diameter = household_marker_diameter(
+            count, max(settled_m2, 0.02 * (xmax - xmin) * (ymax - ymin)) * points_per_m**2
+        )
         if style:
             # One RGBA row per answer (last row: no answer), indexed per household: no
             # per-point colour parsing.
@@ -231,19 +260,28 @@ def _draw_map(ax: Any, data: PrintInput) -> None:
             codes = np.fromiter(
                 (answer_index.get(h[2] or "", missing) for h in data.households), np.intp, count
             )
-            colours: Any = palette[codes]
+            ax.scatter(
+                xs,
+                ys,
+                s=diameter**2,
+                c=palette[codes],
+                edgecolors="black",
+                linewidths=min(0.3, diameter / 6),
+                rasterized=True,  # one image, whatever the number of households
+                zorder=5,
+            )
         else:
-            colours = "#303030"
-        ax.scatter(
-            xs,
-            ys,
-            s=5 if style else 2,
-            c=colours,
-            edgecolors="black" if style else "none",
-            linewidths=0.2,
-            rasterized=True,  # one image, whatever the number of households
-            zorder=5,
-        )
+            # Hollow rings: the settlement's fill (its class) shows inside and between them.
+            ax.scatter(
+                xs,
+                ys,
+                s=diameter**2,
+                facecolors="none",
+                edgecolors="#202020",
+                linewidths=min(0.35, diameter / 5),
+                rasterized=True,
+                zorder=5,
+            )
 
     if data.projects:
         cdf_projects_print.draw_on_map(ax, data.projects, crs)
@@ -288,11 +326,21 @@ def _draw_legend(ax: Any, data: PrintInput) -> None:
         title = _t(data, "priority_legend")
     else:
         title = _t(data, "share_legend", label=_indicator_title(data))
-    handles: list[Any] = [
-        Patch(facecolor=colour, edgecolor="#3b1d05", hatch=hatch, label=label)
-        for colour, hatch, label in zip(CLASS_COLOURS, CLASS_HATCHES, class_labels(), strict=True)
-    ]
-    handles.append(Patch(facecolor=NO_DATA_COLOUR, edgecolor="#3b1d05", label=_t(data, "no_data")))
+    class_texts = [*class_labels(), _t(data, "no_data")]
+    handles: list[Any] = []
+    for index, label in zip([0, 1, 2, 3, 4, None], class_texts, strict=True):
+        fill = print_fill(index)
+        handles.append(
+            Patch(
+                facecolor=fill.facecolor,
+                edgecolor=PRINT_OUTLINE,
+                hatch=fill.hatch,
+                hatchcolor=fill.hatch_colour,
+                linestyle=fill.linestyle,
+                linewidth=fill.linewidth,
+                label=label,
+            )
+        )
     handles.append(
         Line2D(
             [0], [0], color="black", linestyle="--", linewidth=1.4, label=_t(data, "ward_boundary")
@@ -541,9 +589,14 @@ def _draw_page(
 
 
 def render_print_map(
-    data: PrintInput, size: str = "A4", orientation: str = "landscape", output: str = "pdf"
+    data: PrintInput,
+    size: str = "A4",
+    orientation: str = "landscape",
+    output: str = "pdf",
+    on_page: Callable[[Any], None] | None = None,
 ) -> bytes:
-    """Render one printable page; output is 'pdf' or 'png' (200 dpi)."""
+    """Render one printable page; output is 'pdf' or 'png' (200 dpi). `on_page` (tests) sees
+    the drawn Figure before it is released."""
     import matplotlib
     from matplotlib.figure import Figure
 
@@ -581,6 +634,8 @@ def render_print_map(
                 )
             else:
                 figure.savefig(buffer, format="png", dpi=PNG_DPI)
+            if on_page is not None:
+                on_page(figure)
         finally:
             # Hidden axes too: placing a title measured the tick labels below it.
             _release_renderer(figure, _page_texts(figure, tick_labels=True))

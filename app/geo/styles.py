@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 NO_DATA_COLOUR = "#bdbdbd"
 
@@ -87,6 +88,43 @@ POINT_STYLE_BY_KEY = {style.key: style for style in POINT_STYLES}
 CLASS_BOUNDS: tuple[float, ...] = (20.0, 40.0, 60.0, 80.0, 100.0)
 CLASS_COLOURS: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 CLASS_HATCHES: tuple[str, ...] = ("", "..", "//", "xx", "xxxx")
+
+# The same classes on paper, where a black-and-white copy must still tell every class apart
+# (and "not surveyed" from all of them). YlOrRd hues whose lightness (CIE L*) falls from 86 to
+# 21, below the white of "not surveyed" (dashed outline); hatches are lines, never dots
+# (households are dots), dark on the light fills and white on the two dark ones so they
+# still show. Measured on a grey copy (pdftoppm -gray, tests/unit/test_print_grey.py): mean
+# grey 211, 158, 129, 89, 45 and 255 for "not surveyed", every hatched class textured.
+PRINT_CLASS_COLOURS: tuple[str, ...] = ("#fed35e", "#f9952f", "#f06a2a", "#c01b16", "#6e0015")
+PRINT_CLASS_HATCHES: tuple[str, ...] = ("", "//", "--", "x", "|")
+PRINT_HATCH_COLOURS: tuple[str, ...] = ("#3b1d05", "#3b1d05", "#3b1d05", "#ffffff", "#ffffff")
+PRINT_NO_DATA_COLOUR = "#ffffff"
+PRINT_NO_DATA_LINESTYLE: tuple[float, tuple[float, float]] = (0.0, (2.5, 1.5))
+PRINT_OUTLINE = "#3b1d05"
+
+
+@dataclass(frozen=True)
+class PrintFill:
+    """How one class (or "not surveyed") is filled on paper."""
+
+    facecolor: str
+    hatch: str
+    hatch_colour: str
+    linestyle: Any  # a matplotlib linestyle
+    linewidth: float
+
+
+def print_fill(index: int | None) -> PrintFill:
+    """The paper fill of a class index (None: not surveyed)."""
+    if index is None:
+        return PrintFill(PRINT_NO_DATA_COLOUR, "", PRINT_OUTLINE, PRINT_NO_DATA_LINESTYLE, 1.2)
+    return PrintFill(
+        PRINT_CLASS_COLOURS[index],
+        PRINT_CLASS_HATCHES[index],
+        PRINT_HATCH_COLOURS[index],
+        "-",
+        0.9,
+    )
 
 
 def value_class(value: float | None) -> int | None:
