@@ -819,6 +819,38 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cdf_project.rank": {"vi": "Hạng ưu tiên của khu", "en": "Settlement's priority rank"},
     "cdf_project.dates": {"vi": "Thời gian", "en": "Dates"},
     "cdf_project.no_cdf_money": {"vi": "không vay CDF", "en": "no CDF money"},
+    # Savings groups on the maps (app/services/cdf_groups_map.py, app/geo/cdf_groups.py)
+    "cdf_groups.layer": {
+        "vi": "Nhóm tiết kiệm (Quỹ CDF)",
+        "en": "Savings groups (CDF)",
+    },
+    "cdf_groups.legend": {
+        "vi": "Nhóm tiết kiệm theo khu dân cư, màu theo PAR30",
+        "en": "Savings groups by settlement, coloured by PAR30",
+    },
+    "cdf_groups.size_note": {
+        "vi": "Vòng tròn càng lớn, càng nhiều thành viên.",
+        "en": "The larger the circle, the more members.",
+    },
+    "cdf_groups.par.no_loans": {"vi": "Chưa có dư nợ", "en": "No loans outstanding"},
+    "cdf_groups.par.none": {"vi": "Không nợ quá hạn trên 30 ngày", "en": "None over 30 days late"},
+    "cdf_groups.par.low": {"vi": "PAR30 đến 10 %", "en": "PAR30 up to 10 %"},
+    "cdf_groups.par.high": {"vi": "PAR30 trên 10 %", "en": "PAR30 over 10 %"},
+    "cdf_groups.settlement": {"vi": "Khu dân cư", "en": "Settlement"},
+    "cdf_groups.group_names": {"vi": "Nhóm tiết kiệm", "en": "Savings groups"},
+    "cdf_groups.groups": {"vi": "Số nhóm", "en": "Groups"},
+    "cdf_groups.members": {"vi": "Thành viên", "en": "Members"},
+    "cdf_groups.savings": {"vi": "Số dư tiết kiệm (đồng)", "en": "Savings balance (đồng)"},
+    "cdf_groups.loans_outstanding": {"vi": "Dư nợ gốc (đồng)", "en": "Loans outstanding (đồng)"},
+    "cdf_groups.par30_text": {
+        "vi": "PAR30 (quá hạn trên 30 ngày)",
+        "en": "PAR30 (over 30 days late)",
+    },
+    "cdf_groups.no_loans": {"vi": "không có dư nợ", "en": "no loans"},
+    "print_map.groups_symbol": {
+        "vi": "Nhóm tiết kiệm (vòng tròn lớn = nhiều thành viên)",
+        "en": "Savings groups (larger circle = more members)",
+    },
     "print_map.projects_title": {
         "vi": "Dự án nâng cấp và mức ưu tiên của khu dân cư",
         "en": "Upgrading projects and the settlements' priority",

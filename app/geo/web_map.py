@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from app.geo import cdf_groups
 from app.geo.styles import (
     CLASS_COLOURS,
     NO_DATA_COLOUR,
@@ -67,6 +68,10 @@ class WebMapInput:
     # fields), None when there are none: then no layer and no legend entry.
     projects: dict[str, Any] | None = None
     project_popup_fields: list[tuple[str, str]] = field(default_factory=list)
+    # The savings groups, one point per settlement (properties: name, colour, radius, popup
+    # fields), None when the reader may see none: then no layer and no legend entry.
+    groups: dict[str, Any] | None = None
+    group_popup_fields: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _t(key: str, language: str) -> str:
@@ -100,6 +105,7 @@ def legend_spec(data: WebMapInput) -> dict[str, Any]:
         "priority": {"title": _t("priority", language), "items": priority_items},
         "indicators": indicators,
         "projects": projects if data.projects else None,
+        "groups": cdf_groups.legend(language) if data.groups else None,
         "note": _t("note", language),
     }
 
@@ -135,12 +141,15 @@ def page_data(data: WebMapInput) -> dict[str, Any]:
             "settlements": _t("settlements", language),
             "wards": _t("wards", language),
             "projects": translate("cdf_project.layer", language),
+            "groups": translate("cdf_groups.layer", language),
         },
         "wards": data.wards,
         "settlements": _coloured(data.settlements),
         "popupFields": [list(pair) for pair in data.popup_fields],
         "projects": data.projects,
         "projectPopupFields": [list(pair) for pair in data.project_popup_fields],
+        "groups": data.groups,
+        "groupPopupFields": [list(pair) for pair in data.group_popup_fields],
         "households": {
             "url": data.points_url,
             "shown": data.shown_indicator,
@@ -204,6 +213,7 @@ def _skeleton(static_url: str) -> str:
     # Every script and stylesheet from this app: phones and ward offices are often offline.
     fmap.default_js = [
         ("leaflet", f"{static}/{LEAFLET}/leaflet.js"),
+        ("cdfgroups", f"{static}/maps/cdfgroups.js"),
         ("cdfmap", f"{static}/maps/cdfmap.js"),
     ]
     fmap.default_css = [

@@ -19,7 +19,7 @@ from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.geo.styles import POINT_STYLE_BY_KEY, POINT_STYLES
 from app.i18n import translate
-from app.services import cdf_projects, indicators, places
+from app.services import cdf_groups_map, cdf_projects, indicators, places
 from app.services.access import SYSTEM, Principal
 
 
@@ -136,6 +136,7 @@ async def _map_input(
     rank = "rank_in_ward" if ward_id is not None else "rank_in_city"
     ranks = {row["id"]: row.get(rank) for row in report["settlements"]}
     projects = await cdf_projects.map_projects(engine, reader, city_id, ward_id, language, ranks)
+    groups = await cdf_groups_map.map_groups(engine, reader, city_id, ward_id, language)
     totals = report["totals"]
     subtitle = _t(
         "subtitle",
@@ -159,6 +160,8 @@ async def _map_input(
         basemap_attribution=options.basemap_attribution,
         projects=cdf_projects.map_layer(projects),
         project_popup_fields=cdf_projects.popup_fields(language),
+        groups=cdf_groups_map.map_layer(groups),
+        group_popup_fields=cdf_groups_map.popup_fields(language),
     )
 
 

@@ -14,6 +14,7 @@
   var cache = {};
   var householdLayers = [];
   var projectLayers = [];
+  var groupLayers = [];
 
   function decode(data) {
     var n = data.lon.length;
@@ -166,6 +167,14 @@
       });
       if (spec.projects && projectsShown) {
         section(container, spec.projects.title, spec.projects.items, false);
+      }
+      var groupsShown = groupLayers.some(function (layer) {
+        return map.hasLayer(layer);
+      });
+      if (spec.groups && groupsShown) {
+        section(container, spec.groups.title, spec.groups.items, false);
+        var groupsNote = L.DomUtil.create("div", "cdf-legend-note", container);
+        groupsNote.textContent = spec.groups.note;
       }
       householdLayers.forEach(function (layer) {
         if (map.hasLayer(layer)) {
@@ -322,6 +331,15 @@
       map.createPane("cdfProjects").style.zIndex = 640;
       projects = projectLayer(data.projects, data.projectPopupFields).addTo(map);
       overlays[escapeHtml(data.layers.projects)] = projects;
+    }
+    var groups = null;
+    if (data.groups && data.groups.features.length) {
+      // Savings groups (cdfgroups.js): above the household points, under the projects.
+      map.createPane("cdfGroups").style.zIndex = 630;
+      groups = CdfGroups.layer(data.groups, data.groupPopupFields, popupContent, tooltipContent);
+      groupLayers.push(groups);
+      groups.addTo(map);
+      overlays[escapeHtml(data.layers.groups)] = groups;
     }
     var points = data.households;
     points.indicators.forEach(function (indicator) {
