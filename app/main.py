@@ -47,6 +47,7 @@ from app.api.security import SecurityHeaders, origin_of
 from app.db.engine import make_batch_pool, make_engine, make_ingest_pool
 from app.db.exports import ExportSlots
 from app.db.migrate import SchemaMismatch, verify_schema
+from app.db.replica import ReplicaReads
 from app.forms.quality import load_quality_rules
 from app.forms.registry import FormsWatcher
 from app.services.auth import Authenticator, AuthPolicy, secret_problem
@@ -97,6 +98,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except SchemaMismatch:
             await app.state.engine.dispose()
             raise
+        replica = None
+        if settings.async_replica_url:  # a hot standby; it need not answer yet (app.db.replica)
+            replica = make_engine(
+                settings.async_replica_url,
+                settings.replica_pool_size,
+                settings.db_max_overflow,
+                application_name="cdfmap-replica",
+                connect_seconds=settings.db_replica_connect_seconds,
+            )
+        app.state.replica_reads = ReplicaReads(
+            app.state.engine,
+            replica,
+            settings.db_replica_retry_seconds,
+            app.state.metrics.count_replica_fallback,
+        )
         app.state.ingest_pool = make_ingest_pool(settings.libpq_database_url, settings.db_pool_size)
         app.state.batch_pool = make_batch_pool(
             settings.libpq_database_url, max(2, settings.db_pool_size // 4)
@@ -111,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.ingest_pool.close()
             await app.state.batch_pool.close()
+            if replica is not None:
+                await replica.dispose()
             await app.state.engine.dispose()
 
     app = FastAPI(

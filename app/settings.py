@@ -27,6 +27,18 @@ class Settings(BaseSettings):
     # surveys (the ingest pool), on demand: 40 per uvicorn worker with the default.
     db_pool_size: int = 20
     db_max_overflow: int = 0
+    # A streaming read replica (docs/deploy.md): reads that may be slightly behind (maps,
+    # exports, tiles, OGC API, indicators, progress) go there; writes, sign-in and a
+    # volunteer's own reads stay on DATABASE_URL. While it does not answer, those reads go to
+    # the primary (a warning in the log, cdfmap_replica_fallbacks_total in /metrics).
+    database_replica_url: str | None = Field(
+        default=None,
+        description="Plain libpq URL of a hot standby of DATABASE_URL (same database name).",
+    )
+    db_replica_pool_size: int | None = Field(default=None, ge=1)  # default: db_pool_size
+    db_replica_connect_seconds: float = Field(default=2.0, gt=0)
+    # After the replica failed to answer, reads go to the primary this long before the next try.
+    db_replica_retry_seconds: float = Field(default=10.0, gt=0)
     # Exports reading the database at once (default: a quarter of the pool), so that they
     # cannot take the connections every other request needs; the next waits, then gets 503.
     export_concurrency: int | None = Field(default=None, ge=1)
@@ -125,14 +137,17 @@ class Settings(BaseSettings):
 
         asyncpg calls libpq's `sslmode` parameter `ssl`; everything else passes through.
         """
-        url = with_driver(self.database_url, "postgresql+asyncpg")
-        parts = urlsplit(url)
-        query = "&".join(
-            ("ssl=" + pair.split("=", 1)[1]) if pair.startswith("sslmode=") else pair
-            for pair in parts.query.split("&")
-            if pair
-        )
-        return urlunsplit(parts._replace(query=query))
+        return asyncpg_url(self.database_url)
+
+    @property
+    def async_replica_url(self) -> str | None:
+        """The read replica's URL with the asyncpg driver, or None without a replica."""
+        return asyncpg_url(self.database_replica_url) if self.database_replica_url else None
+
+    @property
+    def replica_pool_size(self) -> int:
+        """Connections of each process's pool on the read replica."""
+        return self.db_replica_pool_size or self.db_pool_size
 
     @property
     def sync_database_url(self) -> str:
@@ -147,7 +162,9 @@ class Settings(BaseSettings):
     @property
     def export_slots(self) -> int:
         """How many exports may read the database at once."""
-        return self.export_concurrency or max(1, self.db_pool_size // 4)
+        # Exports read the replica while it answers and the primary otherwise: the smaller pool.
+        pool = min(self.db_pool_size, self.replica_pool_size)
+        return self.export_concurrency or max(1, pool // 4)
 
 
 def demo_secret(var_dir: Path) -> str:
@@ -160,6 +177,17 @@ def demo_secret(var_dir: Path) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def asyncpg_url(url: str) -> str:
+    """`url` with the asyncpg driver; asyncpg calls libpq's `sslmode` parameter `ssl`."""
+    parts = urlsplit(with_driver(url, "postgresql+asyncpg"))
+    query = "&".join(
+        ("ssl=" + pair.split("=", 1)[1]) if pair.startswith("sslmode=") else pair
+        for pair in parts.query.split("&")
+        if pair
+    )
+    return urlunsplit(parts._replace(query=query))
 
 
 def with_driver(url: str, scheme: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.errors import request_language
 from app.db.pool import StatementPool
+from app.db.replica import ReplicaReads
 from app.errors import Forbidden, InvalidInput, Problem, Unauthorized
 from app.forms.registry import FormRegistry, FormsWatcher
 from app.services.access import Principal
@@ -27,6 +28,15 @@ async def get_engine(request: Request) -> AsyncEngine:
     """The app's database engine."""
     engine: AsyncEngine = request.app.state.engine
     return engine
+
+
+async def get_read_engine(request: Request) -> AsyncEngine:
+    """The engine for reads that may be slightly behind the latest writes (maps, exports,
+    tiles, OGC API, indicators, place progress): the read replica while it answers, else the
+    primary (app.db.replica). Never for writes, sign-in, review, the CDF's books or a
+    volunteer's own reads: those take EngineDep, the primary."""
+    reads: ReplicaReads = request.app.state.replica_reads
+    return await reads.engine()
 
 
 async def get_batch_pool(request: Request) -> StatementPool:
@@ -48,6 +58,7 @@ async def get_settings(request: Request) -> Settings:
 
 
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+ReadEngineDep = Annotated[AsyncEngine, Depends(get_read_engine)]
 BatchPoolDep = Annotated[StatementPool, Depends(get_batch_pool)]
 FormsDep = Annotated[FormRegistry, Depends(get_forms)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -3,7 +3,10 @@
 - `/healthz`: alive, with a database round trip (200, or 503 when the database does not
   answer); what load balancers and the tests' servers wait for.
 - `/readyz`: ready for traffic: the database answers at this code's schema revision and the
-  media directory takes a new file (200, else 503 naming which failed).
+  media directory takes a new file (200, else 503 naming which failed). With a read replica
+  (DATABASE_REPLICA_URL) it also reports `replica` (ok, unavailable, not_a_standby) and its
+  lag (`replica_lag_seconds`, `replica_lag_bytes`) but stays 200 when only the replica is
+  down: its reads then go to the primary, so the server still answers everything.
 - `/metrics`: Prometheus text (app.services.metrics), for a national or city admin's token,
   or for a request made on this machine itself that no proxy forwarded (Prometheus or curl
   on the server). Neither /readyz nor /metrics is in the OpenAPI schema: they are for
@@ -13,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
@@ -20,6 +24,7 @@ from sqlalchemy import text
 
 from app.api.deps import EngineDep, OptionalUser, SettingsDep
 from app.api.responses import JSON
+from app.db.replica import ReplicaReads
 from app.errors import Forbidden, Unauthorized
 from app.services.metrics import Gauge, Metrics
 from app.services.readiness import readiness
@@ -50,9 +55,11 @@ async def healthz(engine: EngineDep) -> JSON:
 
 
 @router.get("/readyz", include_in_schema=False)
-async def readyz(engine: EngineDep, settings: SettingsDep) -> JSON:
+async def readyz(request: Request, engine: EngineDep, settings: SettingsDep) -> JSON:
     """200 when the database answers at the right schema and media files can be written."""
-    ready, checks = await readiness(engine, settings.media_dir)
+    reads: ReplicaReads = request.app.state.replica_reads
+    replica = reads if reads.replica is not None else None
+    ready, checks = await readiness(engine, settings.media_dir, replica)
     return JSON(checks, status_code=200 if ready else 503)
 
 
@@ -66,14 +73,29 @@ def gauges(request: Request) -> list[Gauge]:
     """Pool use and the print queue, read now."""
     state = request.app.state
     found: list[Gauge] = []
-    pool = state.engine.pool
-    for name, value in (("size", pool.size()), ("in_use", pool.checkedout())):
+    reads: ReplicaReads = state.replica_reads
+    engines: list[tuple[str, Any]] = [("queries", state.engine)]
+    if reads.replica is not None:
+        engines.append(("replica", reads.replica))
+    for label, engine in engines:
+        pool = engine.pool
+        for name, value in (("size", pool.size()), ("in_use", pool.checkedout())):
+            found.append(
+                Gauge(
+                    "cdfmap_db_pool_connections",
+                    "Database connections of this process by pool and state.",
+                    (("pool", label), ("state", name)),
+                    float(value),
+                )
+            )
+    if reads.replica is not None:
         found.append(
             Gauge(
-                "cdfmap_db_pool_connections",
-                "Database connections of this process by pool and state.",
-                (("pool", "queries"), ("state", name)),
-                float(value),
+                "cdfmap_replica_up",
+                "1 while reads that may lag go to the read replica, 0 while they go to the "
+                "primary.",
+                (),
+                float(reads.replica_up),
             )
         )
     for label, statement_pool in (("ingest", state.ingest_pool), ("batch", state.batch_pool)):

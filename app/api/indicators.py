@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.api.deps import CityPath, EngineDep, IdPath, LanguageDep, OptionalUser, SettingsDep
+from app.api.deps import CityPath, IdPath, LanguageDep, OptionalUser, ReadEngineDep, SettingsDep
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
 from app.db.indicators import Counted
@@ -36,7 +36,7 @@ def _respond(report: dict[str, Any], format: Format, language: str, filename: st
 async def ward_indicators_csv(
     ward_id: IdPath,
     user: OptionalUser,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     settings: SettingsDep,
     language: LanguageDep,
     surveys: Counted = "approved",
@@ -49,7 +49,7 @@ async def ward_indicators_csv(
 async def ward_indicators(
     ward_id: IdPath,
     user: OptionalUser,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     settings: SettingsDep,
     language: LanguageDep,
     format: Format = "json",
@@ -72,7 +72,7 @@ async def ward_indicators(
 async def city_indicators_csv(
     slug: CityPath,
     user: OptionalUser,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     settings: SettingsDep,
     language: LanguageDep,
     surveys: Counted = "approved",
@@ -85,7 +85,7 @@ async def city_indicators_csv(
 async def city_indicators(
     slug: CityPath,
     user: OptionalUser,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     settings: SettingsDep,
     language: LanguageDep,
     format: Format = "json",

@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 from app.api.deps import (
     CityPath,
     CurrentUser,
-    EngineDep,
     FormsDep,
     IdPath,
     IdQuery,
     OptionalUser,
+    ReadEngineDep,
     SettingsDep,
 )
 from app.api.errors import error_body
@@ -83,7 +83,7 @@ async def city_map(
     request: Request,
     slug: CityPath,
     user: OptionalUser,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     forms: FormsDep,
     settings: SettingsDep,
     lang: Language = "vi",
@@ -116,7 +116,7 @@ async def ward_print(
     ward_id: IdPath,
     output: Literal["pdf", "png"],
     user: CurrentUser,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     forms: FormsDep,
     settings: SettingsDep,
     size: PaperSize = "A4",
@@ -162,7 +162,7 @@ async def ward_map(
     request: Request,
     ward_id: IdPath,
     user: OptionalUser,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     forms: FormsDep,
     settings: SettingsDep,
     lang: Language = "vi",
@@ -185,7 +185,7 @@ async def ward_map(
 async def household_points(
     slug: CityPath,
     user: CurrentUser,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     settings: SettingsDep,
     ward: IdQuery = None,
     surveys: Counted = "approved",

@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from app.api.deps import EngineDep, FormsDep, LanguageDep, SettingsDep
+from app.api.deps import FormsDep, LanguageDep, ReadEngineDep, SettingsDep
 from app.api.errors import problems_body
 from app.api.map_auth import MapReader
 from app.api.pages import render_page
@@ -172,7 +172,7 @@ def _collection_json(
 async def collections(
     request: Request,
     user: MapReader,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     forms: FormsDep,
     settings: SettingsDep,
     language: LanguageDep,
@@ -203,7 +203,7 @@ async def collection(
     collection_id: CollectionId,
     request: Request,
     user: MapReader,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     forms: FormsDep,
     settings: SettingsDep,
     language: LanguageDep,
@@ -259,7 +259,7 @@ async def items(
     collection_id: CollectionId,
     request: Request,
     user: MapReader,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     forms: FormsDep,
     settings: SettingsDep,
     language: LanguageDep,
@@ -342,7 +342,7 @@ async def item(
     feature_id: FeatureId,
     request: Request,
     user: MapReader,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     forms: FormsDep,
     settings: SettingsDep,
     language: LanguageDep,

@@ -9,15 +9,18 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.deps import (
     CityPath,
     CurrentUser,
-    EngineDep,
     IdQuery,
     LanguageDep,
     OptionalUser,
+    ReadEngineDep,
     SettingsDep,
+    get_engine,
+    get_read_engine,
 )
 from app.api.pages import render_page
 from app.api.responses import JSON
@@ -25,6 +28,7 @@ from app.api.schemas import ErrorOut
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.i18n import translate
 from app.services import progress
+from app.services.access import Principal
 
 router = APIRouter(tags=["progress"])
 CSV = "text/csv; charset=utf-8"
@@ -45,6 +49,14 @@ DAY: dict[str, Any] = {
 }
 
 
+async def _days_engine(request: Request, user: Principal | None) -> AsyncEngine:
+    """Where per-volunteer days are read: the primary for a person who sends surveys (their
+    own survey just sent is counted at once), the read replica for the others."""
+    if user is not None and user.can_submit():
+        return await get_engine(request)
+    return await get_read_engine(request)
+
+
 def _csv(body: bytes, filename: str) -> Response:
     return Response(
         body,
@@ -57,7 +69,7 @@ def _csv(body: bytes, filename: str) -> Response:
 async def city_progress(
     city: CityPath,
     user: CurrentUser,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     settings: SettingsDep,
     language: LanguageDep,
     ward: IdQuery = None,
@@ -74,9 +86,9 @@ async def city_progress(
 
 @router.get("/api/v1/progress/{city}/volunteers", responses=RESPONSES)
 async def volunteer_progress(
+    request: Request,
     city: CityPath,
     user: CurrentUser,
-    engine: EngineDep,
     settings: SettingsDep,
     language: LanguageDep,
     ward: IdQuery = None,
@@ -87,6 +99,7 @@ async def volunteer_progress(
     """Per day (Vietnam time; `from`/`to` YYYY-MM-DD, both included, at most 366 days; the
     last two weeks by default) and volunteer: surveys sent and their review status."""
     start, end = progress.day_range(first_day, last_day, progress.today_in_vietnam())
+    engine = await _days_engine(request, user)
     report = await progress.volunteer_progress(
         engine, city, user, settings.household_form, start, end, ward
     )
@@ -113,7 +126,6 @@ async def progress_page(
     request: Request,
     city: CityPath,
     user: OptionalUser,
-    engine: EngineDep,
     settings: SettingsDep,
     language: LanguageDep,
     ward: IdQuery = None,
@@ -126,6 +138,7 @@ async def progress_page(
         return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     try:
         start, end = progress.day_range(first_day, last_day, progress.today_in_vietnam())
+        engine = await _days_engine(request, user)
         places = await progress.place_progress(engine, city, user, settings.household_form, ward)
         volunteers = await progress.volunteer_progress(
             engine, city, user, settings.household_form, start, end, ward

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from app.api.deps import EngineDep, FormsDep, LanguageDep, SettingsDep
+from app.api.deps import FormsDep, LanguageDep, ReadEngineDep, SettingsDep
 from app.api.errors import error_body
 from app.api.map_auth import MapReader
 from app.api.responses import JSON
@@ -63,7 +63,7 @@ async def tile(
     y: Coordinate,
     request: Request,
     user: MapReader,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     forms: FormsDep,
     settings: SettingsDep,
     language: LanguageDep,
@@ -89,7 +89,7 @@ async def tilejson(
     layer: Layer,
     request: Request,
     user: MapReader,
-    engine: EngineDep,
+    engine: ReadEngineDep,
     forms: FormsDep,
     settings: SettingsDep,
     language: LanguageDep,

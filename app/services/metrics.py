@@ -96,6 +96,8 @@ class Counts:
     )
     latency: defaultdict[str, Histogram] = field(default_factory=lambda: defaultdict(Histogram))
     ingest: defaultdict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    # Reads that could have gone to the read replica and went to the primary (it was down).
+    replica_fallbacks: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """What a worker writes for the others."""
@@ -103,6 +105,7 @@ class Counts:
             "requests": [[*key, count] for key, count in self.requests.items()],
             "latency": {r: [h.counts, h.total, h.count] for r, h in self.latency.items()},
             "ingest": [[*key, count] for key, count in self.ingest.items()],
+            "replica_fallbacks": self.replica_fallbacks,
         }
 
     def add(self, body: dict[str, Any]) -> None:
@@ -116,6 +119,7 @@ class Counts:
             histogram.count += int(count)
         for kind, outcome, count in body["ingest"]:
             self.ingest[(kind, outcome)] += int(count)
+        self.replica_fallbacks += int(body.get("replica_fallbacks", 0))
 
 
 def _alive(pid: int) -> bool:
@@ -145,6 +149,14 @@ class Metrics(Counts):
         kind = INGEST_ROUTES.get((method, route))
         if kind is not None:
             self.ingest[(kind, ingest_outcome(kind, status))] += 1
+        self._changed()
+
+    def count_replica_fallback(self) -> None:
+        """Count one read sent to the primary because the read replica did not answer."""
+        self.replica_fallbacks += 1
+        self._changed()
+
+    def _changed(self) -> None:
         if self.shared_dir is not None and not self._flush_pending:
             self._flush_pending = True  # one small file write per second at most
             asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
@@ -224,6 +236,10 @@ def _render(counts: Counts, started: float, workers: int, gauges: Iterable[Gauge
             f"cdfmap_ingest_total{_labels([('kind', kind), ('outcome', outcome)])} {count}"
         )
     lines += [
+        "# HELP cdfmap_replica_fallbacks_total Reads that may lag sent to the primary because "
+        "the read replica did not answer.",
+        "# TYPE cdfmap_replica_fallbacks_total counter",
+        f"cdfmap_replica_fallbacks_total {counts.replica_fallbacks}",
         "# HELP cdfmap_workers Server processes whose counters are summed above.",
         "# TYPE cdfmap_workers gauge",
         f"cdfmap_workers {workers}",

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.migrate import database_revision, schema_problem
+from app.db.replica import ReplicaReads, replica_state
 
 log = logging.getLogger(__name__)
 DATABASE_SECONDS = 5.0
@@ -36,8 +37,12 @@ def media_writable(media_dir: Path) -> bool:
     return True
 
 
-async def readiness(engine: AsyncEngine, media_dir: Path) -> tuple[bool, dict[str, Any]]:
-    """(ready, what was checked: database ok/unavailable/schema_mismatch, media ok/unwritable).
+async def readiness(
+    engine: AsyncEngine, media_dir: Path, reads: ReplicaReads | None = None
+) -> tuple[bool, dict[str, Any]]:
+    """(ready, what was checked: database ok/unavailable/schema_mismatch, media ok/unwritable;
+    with a read replica its state and lag, which never make the server unready: its reads
+    go to the primary while it is down).
 
     Reasons go to the log only: they name hosts, users, databases and paths.
     """
@@ -55,4 +60,7 @@ async def readiness(engine: AsyncEngine, media_dir: Path) -> tuple[bool, dict[st
     writable = await asyncio.to_thread(media_writable, media_dir)
     checks["media"] = "ok" if writable else "unwritable"
     ready = all(value == "ok" for value in checks.values())
-    return ready, {"status": "ok" if ready else "unavailable", **checks}
+    replica: dict[str, Any] = {}
+    if reads is not None:
+        replica = await asyncio.wait_for(replica_state(reads), DATABASE_SECONDS * 2)
+    return ready, {"status": "ok" if ready else "unavailable", **checks, **replica}

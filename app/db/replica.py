@@ -1,0 +1,134 @@
+"""Reads that may be slightly behind, on a streaming read replica while it answers.
+
+A hot standby (docs/deploy.md) replays the primary's WAL a few milliseconds to seconds behind.
+Maps, exports, tiles, the OGC API, indicators and progress read it when DATABASE_REPLICA_URL
+is set; writes, sign-in and token checks (a revocation must hold at once), review, the CDF's
+books and a volunteer's own reads stay on the primary (app.api.deps).
+
+Why a check at each read and not only a background probe: a replica stopped between two
+probes would answer every read in between with a 5xx. The check is a checkout from the
+replica's pool, which costs no round trip while a pooled connection is open (the engine's
+checkout event drops those the server closed) and otherwise opens one, with a short timeout,
+that the read then uses. When it fails the read goes to the primary, a warning is logged once,
+each such read is counted, and the replica is tried again only after `retry_seconds` (by one
+read at a time), so a dead replica costs one timeout per interval, not one per request. A
+replica that fails in the middle of a read still fails that read: the next ones go to the
+primary.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import exc, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
+
+# On the replica: still replaying WAL (a standby), where it has replayed to, and how far
+# behind its last replayed transaction is; 0 once it has replayed all it received (an idle
+# primary writes no transactions, and the age of the last one is no lag then).
+STANDBY_STATE = text(
+    "SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS replayed,"
+    " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+    " ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS lag_seconds"
+)
+# On the primary: bytes of WAL written that the replica has not replayed yet.
+LAG_BYTES = text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(:replayed AS pg_lsn))")
+
+
+class ReplicaReads:
+    """Which engine a read that may be slightly behind goes to: the replica, or the primary
+    while the replica does not answer (or when there is none)."""
+
+    def __init__(
+        self,
+        primary: AsyncEngine,
+        replica: AsyncEngine | None,
+        retry_seconds: float = 10.0,
+        on_fallback: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.primary = primary
+        self.replica = replica
+        self.retry_seconds = retry_seconds
+        self._on_fallback = on_fallback
+        self._down_until = 0.0  # time.monotonic() before which the replica is not tried
+        self._trying = False  # one read at a time tries a replica that was down
+
+    @property
+    def replica_up(self) -> bool:
+        """Whether reads go to the replica now (False without one)."""
+        return self.replica is not None and self._down_until == 0.0
+
+    async def engine(self) -> AsyncEngine:
+        """The engine for this read."""
+        replica = self.replica
+        if replica is None:
+            return self.primary
+        if self._down_until:
+            if self._trying or time.monotonic() < self._down_until:
+                self._on_fallback()
+                return self.primary
+            self._trying = True
+        try:
+            connection = await replica.connect()
+            await connection.close()  # back to the pool, open, for the read that follows
+        except exc.TimeoutError:
+            # Every pooled connection busy for the pool's timeout: a busy replica, not a dead
+            # one; this read goes to the primary, the next ones try the replica again.
+            self._on_fallback()
+            return self.primary
+        except Exception as error:  # anything that stops reaching the replica: the primary reads
+            self.mark_down(error)
+            self._on_fallback()
+            return self.primary
+        finally:
+            self._trying = False
+        if self._down_until:
+            self._down_until = 0.0
+            log.warning("the read replica answers again: reads that may lag go to it")
+        return replica
+
+    def mark_down(self, error: BaseException) -> None:
+        """Send reads to the primary for `retry_seconds` (logged when the replica was up)."""
+        if not self._down_until:
+            # The reason can name hosts and users: the log only, never an answer.
+            log.warning(
+                "the read replica does not answer, reads go to the primary (next try in %g s): %r",
+                self.retry_seconds,
+                error,
+            )
+        self._down_until = time.monotonic() + self.retry_seconds
+
+
+async def replica_state(reads: ReplicaReads) -> dict[str, Any]:
+    """For /readyz: the replica's state (ok, unavailable, not_a_standby) and its lag in
+    seconds and bytes of WAL. Never raises: a replica that does not answer is a state."""
+    replica = reads.replica
+    if replica is None:
+        return {}
+    try:
+        async with replica.connect() as connection:
+            row = (await connection.execute(STANDBY_STATE)).mappings().one()
+    except Exception as error:  # any failure to reach the replica is its state
+        reads.mark_down(error)
+        return {"replica": "unavailable"}
+    if not row["standby"]:
+        # A primary of its own (promoted, or a wrong URL): what it holds may differ.
+        log.warning("DATABASE_REPLICA_URL names a server that is not a standby")
+        return {"replica": "not_a_standby"}
+    found: dict[str, Any] = {
+        "replica": "ok",
+        "replica_lag_seconds": round(float(row["lag_seconds"] or 0.0), 3),
+    }
+    try:
+        async with reads.primary.connect() as connection:
+            behind = (await connection.execute(LAG_BYTES, {"replayed": row["replayed"]})).scalar()
+    except Exception as error:  # the primary's own check reports it; the lag stays unknown
+        log.warning("readiness: the replica's lag in bytes is unknown: %r", error)
+    else:
+        found["replica_lag_bytes"] = max(0, int(behind or 0))
+    return found
