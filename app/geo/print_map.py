@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.geo import cdf_projects_print
+from app.geo import cdf_groups, cdf_projects_print
 from app.geo.styles import (
     NO_DATA_COLOUR,
     POINT_STYLE_BY_KEY,
@@ -58,6 +58,7 @@ class PrintInput:
     language: str = "vi"
     printed_on: str = field(default_factory=lambda: date.today().isoformat())
     projects: list[dict[str, Any]] = field(default_factory=list)  # cdf_projects_print
+    groups: list[dict[str, Any]] = field(default_factory=list)  # app/geo/cdf_groups.py
 
 
 def _t(data: PrintInput, key: str, **params: Any) -> str:
@@ -285,6 +286,7 @@ def _draw_map(ax: Any, data: PrintInput) -> None:
 
     if data.projects:
         cdf_projects_print.draw_on_map(ax, data.projects, crs)
+    cdf_groups.draw_on_map(ax, data.groups, crs)
     halo = [effects.withStroke(linewidth=2.5, foreground="white")]
     if data.settlements:
         label_points = gpd.points_from_xy(
@@ -348,6 +350,8 @@ def _draw_legend(ax: Any, data: PrintInput) -> None:
     )
     if data.projects:
         handles += cdf_projects_print.legend_handles(data.language)
+    if data.groups:
+        handles += cdf_groups.legend_handles(data.language)
     first = ax.legend(
         handles=handles,
         title=title,

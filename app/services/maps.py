@@ -364,10 +364,10 @@ async def ward_print(
         raise NotFound("ward_not_found", id=ward_id)
     args = (engine, forms, ward_id, priorities, indicator, size, orientation, output, language)
     if slots is None:
-        return await _ward_print(*args, surveys, household_form)
+        return await _ward_print(*args, surveys, household_form, reader)
     # The slot covers the queries too: a full queue is answered before any database work.
     async with slots.slot():
-        return await _ward_print(*args, surveys, household_form)
+        return await _ward_print(*args, surveys, household_form, reader)
 
 
 async def _ward_print(
@@ -382,6 +382,7 @@ async def _ward_print(
     language: str,
     surveys: Counted = "approved",
     household_form: str = HOUSEHOLD_FORM,
+    reader: Principal = SYSTEM,
 ) -> bytes:
     """The print itself: its queries, then the render in a worker thread."""
     from app.geo.print_map import PrintInput, render_print_map
@@ -428,6 +429,8 @@ async def _ward_print(
     projects = await cdf_projects.map_projects(
         engine, SYSTEM, ward["city_id"], ward_id, language, ranks
     )
+    # The savings groups only for whom may read them (a planner, the ward's leader).
+    groups = await cdf_groups_map.map_groups(engine, reader, ward["city_id"], ward_id, language)
     data = PrintInput(
         ward_name=area["name"],
         city_name=area["city_name"],
@@ -443,5 +446,6 @@ async def _ward_print(
         data_date=report["data_date"],
         language=language,
         projects=projects,
+        groups=groups,
     )
     return await _in_thread(render_print_map, data, size, orientation, output)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,8 @@ from app.settings import Settings
 from tests.auth import bearer, make_token, make_user
 from tests.cdf_support import drop_books
 from tests.hostile import HTML_SCRIPT, TEMPLATE_CODE
-from tests.integration.test_maps_hostile import check_page
+from tests.integration.test_cdf_projects_maps import pdf_text
+from tests.integration.test_maps_hostile import check_page, flat
 
 CITY = "tam-ky"
 HOSTILE = ("{{ 7*7 }}", "</script><script>alert(1)</script>", HTML_SCRIPT, TEMPLATE_CODE)
@@ -200,3 +202,17 @@ def test_who_sees_the_groups(
                 text("UPDATE cities SET public_aggregates = false WHERE id = :id"),
                 {"id": books["city_id"]},
             )
+
+
+def test_printed_ward_map_shows_the_groups(
+    client: TestClient, books: dict[str, Any], tmp_path: Path
+) -> None:
+    ward_id = books["ward_id"]
+    response = client.get(f"/maps/wards/{ward_id}.pdf")
+    assert response.status_code == 200, response.text
+    words = pdf_text(tmp_path, response.content)
+    assert flat(translate("print_map.groups_symbol", "vi")) in words
+    # The hostile names are not printed (the circle carries no name), nor run.
+    assert "uid=" not in words
+    english = client.get(f"/maps/wards/{ward_id}.pdf?lang=en&orientation=portrait")
+    assert flat(translate("print_map.groups_symbol", "en")) in pdf_text(tmp_path, english.content)
