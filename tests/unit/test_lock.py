@@ -27,8 +27,8 @@ HASH = re.compile(r"--hash=sha256:[0-9a-f]{64}")
 @dataclass(frozen=True)
 class Pin:
     version: Version
+    marker: str  # "" for every platform; uv forks a package by Python version when needed
     hashes: int
-    line: str
 
 
 def _entries(path: Path) -> list[str]:
@@ -49,17 +49,21 @@ def _entries(path: Path) -> list[str]:
     return entries
 
 
-def _pins(path: Path) -> dict[str, Pin]:
-    pins: dict[str, Pin] = {}
+def _pins(path: Path) -> dict[str, list[Pin]]:
+    """Each package's pins: one, or one per environment marker where the resolution forks."""
+    pins: dict[str, list[Pin]] = {}
     for entry in _entries(path):
         requirement, _, options = entry.partition(" --hash=")
         options = "--hash=" + options if options else ""
         match = PIN.match(requirement.strip())
         assert match, f"{path.name}: not an exact pin: {entry[:120]!r}"
         name = canonicalize_name(match["name"])
-        assert name not in pins, f"{path.name}: {name} pinned twice"
-        hashes = HASH.findall(options)
-        pins[name] = Pin(Version(match["version"]), len(hashes), requirement.strip())
+        marker = (match["marker"] or "").strip()
+        forks = pins.setdefault(name, [])
+        assert all(pin.marker and marker and pin.marker != marker for pin in forks), (
+            f"{path.name}: {name} pinned twice for the same environments"
+        )
+        forks.append(Pin(Version(match["version"]), marker, len(HASH.findall(options))))
     return pins
 
 
@@ -82,8 +86,9 @@ def _requirements(section: str) -> list[Requirement]:
 def test_every_entry_is_an_exact_pin_with_hashes(lock: Path) -> None:
     pins = _pins(lock)
     assert len(pins) > 20, f"{lock.name} holds only {len(pins)} packages"
-    for name, pin in pins.items():
-        assert pin.hashes >= 1, f"{lock.name}: {name} has no sha256 hash"
+    for name, forks in pins.items():
+        for pin in forks:
+            assert pin.hashes >= 1, f"{lock.name}: {name} {pin.version} has no sha256 hash"
     text = lock.read_text(encoding="utf-8")
     assert "-e " not in text and "file:" not in text, "the lock names a local path"
 
@@ -103,22 +108,18 @@ def test_lock_covers_every_requirement_of_pyproject(lock: Path, sections: list[s
             assert name in pins, (
                 f"{requirement} ({section}) is not in {lock.relative_to(ROOT)}: run `make lock`"
             )
-            version = pins[name].version
-            assert requirement.specifier.contains(version, prereleases=True), (
-                f"{lock.name} pins {name}=={version}, outside pyproject's {requirement}: "
-                "run `make lock`"
-            )
+            for pin in pins[name]:
+                assert requirement.specifier.contains(pin.version, prereleases=True), (
+                    f"{lock.name} pins {name}=={pin.version}, outside pyproject's "
+                    f"{requirement}: run `make lock`"
+                )
 
 
 def test_main_lock_is_the_dev_lock_without_the_dev_tools() -> None:
     main, dev = _pins(MAIN_LOCK), _pins(DEV_LOCK)
     outside = sorted(set(main) - set(dev))
     assert not outside, f"main.txt pins what dev.txt does not: {outside}"
-    differ = {
-        name: (str(pin.version), str(dev[name].version))
-        for name, pin in main.items()
-        if pin.version != dev[name].version
-    }
+    differ = {name: (forks, dev[name]) for name, forks in main.items() if forks != dev[name]}
     assert not differ, f"main.txt and dev.txt pin other versions: {differ}"
     # Some dev tools are also needed at run time (pillow, through matplotlib); most are not.
     dev_tools = {canonicalize_name(r.name) for r in _requirements("dev")}
@@ -126,7 +127,7 @@ def test_main_lock_is_the_dev_lock_without_the_dev_tools() -> None:
     assert len(in_runtime) < len(dev_tools) / 2, f"dev tools in the runtime lock: {in_runtime}"
 
 
-def test_entry_parser_reads_markers_and_refuses_ranges(tmp_path: Path) -> None:
+def test_entry_parser_reads_markers_forks_and_refuses_ranges(tmp_path: Path) -> None:
     lock = tmp_path / "lock.txt"
     digest = "0" * 64
     lock.write_text(
@@ -137,8 +138,17 @@ def test_entry_parser_reads_markers_and_refuses_ranges(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     pins = _pins(lock)
-    assert pins["uvloop"].version == Version("0.23.0") and pins["uvloop"].hashes == 1
-    assert pins["jinja2"].hashes == 2
+    assert pins["uvloop"] == [Pin(Version("0.23.0"), "sys_platform != 'win32'", 1)]
+    assert pins["jinja2"] == [Pin(Version("3.1.6"), "", 2)]
+    forked = (
+        f"numpy==2.4.6 ; python_full_version < '3.12' \\\n    --hash=sha256:{digest}\n"
+        f"numpy==2.5.5 ; python_full_version >= '3.12' \\\n    --hash=sha256:{digest}\n"
+    )
+    lock.write_text(forked, encoding="utf-8")
+    assert [str(pin.version) for pin in _pins(lock)["numpy"]] == ["2.4.6", "2.5.5"]
+    lock.write_text(f"numpy==2.4.6 --hash=sha256:{digest}\nnumpy==2.5.5\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="pinned twice"):
+        _pins(lock)
     lock.write_text(f"fastapi>=0.115 \\\n    --hash=sha256:{digest}\n", encoding="utf-8")
     with pytest.raises(AssertionError, match="not an exact pin"):
         _pins(lock)
