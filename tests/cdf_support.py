@@ -111,8 +111,12 @@ def uid() -> str:
     return str(uuid.uuid4())
 
 
-# Children before parents: what a city's books hold.
+# Children before parents: what a city's books hold (with the sums the database keeps).
 BOOK_TABLES = (
+    ("cdf_sum_balances", "fund_id = ANY(:funds)"),
+    ("cdf_sum_installments", "fund_id = ANY(:funds)"),
+    ("cdf_sum_loans", "fund_id = ANY(:funds)"),
+    ("cdf_sum_due_days", "fund_id = ANY(:funds)"),
     ("cdf_lines", "entry_id IN (SELECT id FROM cdf_entries WHERE fund_id = ANY(:funds))"),
     ("cdf_entries", "fund_id = ANY(:funds)"),
     ("cdf_periods", "fund_id = ANY(:funds)"),
@@ -126,6 +130,9 @@ BOOK_TABLES = (
     ("cdf_groups", "fund_id = ANY(:funds)"),
     ("cdf_funds", "id = ANY(:funds)"),
 )
+
+
+IMMUTABLE = ("cdf_lines", "cdf_entries", "cdf_installments")
 
 
 def drop_cities(engine: Engine, *slugs: str) -> None:
@@ -160,9 +167,9 @@ def drop_books(engine: Engine, *slugs: str) -> None:
             ).scalars()
         )
         if funds:
-            connection.execute(text("ALTER TABLE cdf_lines DISABLE TRIGGER USER"))
-            connection.execute(text("ALTER TABLE cdf_entries DISABLE TRIGGER USER"))
+            for table in IMMUTABLE:
+                connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
             for table, where in BOOK_TABLES:
                 connection.execute(text(f"DELETE FROM {table} WHERE {where}"), {"funds": funds})
-            connection.execute(text("ALTER TABLE cdf_lines ENABLE TRIGGER USER"))
-            connection.execute(text("ALTER TABLE cdf_entries ENABLE TRIGGER USER"))
+            for table in IMMUTABLE:
+                connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))

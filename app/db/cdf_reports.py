@@ -1,5 +1,10 @@
-"""A CDF's figures computed from the journal (app/services/cdf_reports.py says what each
-means): balances by account kind, and per-installment arrears and repayment, per fund."""
+"""A CDF's figures (app/services/cdf_reports.py says what each means): balances by account
+kind, and per-installment arrears and repayment, per fund.
+
+They are read from the sums the database keeps as entries are posted (migration 0011):
+balances for any day; arrears and repayment for a day on or after the funds' latest entry
+(the usual "as of today"). An earlier day's arrears are worked out from the journal
+(`ARREARS`), as are all figures in the tests that check the sums against the journal."""
 
 from __future__ import annotations
 
@@ -110,6 +115,69 @@ FROM loan_totals lt FULL JOIN inst_totals it ON it.fund_id = lt.fund_id
 """
 
 
+# The same figures from the sums kept by the database (migration 0011).
+SUMMARY_BALANCES = """
+SELECT fund_id, kind, nullif(source, '') AS source, sum(amount)::bigint AS total
+FROM cdf_sum_balances WHERE fund_id = ANY(:funds) AND day <= (:as_of)::date
+GROUP BY fund_id, kind, source
+"""
+
+SUMMARY_LENT = """
+SELECT fund_id, sum(lent)::bigint AS lent FROM cdf_sum_balances
+WHERE fund_id = ANY(:funds) AND kind = 'loans_receivable' AND day <= (:as_of)::date
+GROUP BY fund_id
+"""
+
+# Valid for a day on or after every entry of the funds (see `latest_entry`).
+SUMMARY_ARREARS = """
+WITH loan_totals AS (
+  SELECT fund_id,
+         count(*) FILTER (WHERE outstanding > 0) AS active_loans,
+         coalesce(sum(outstanding), 0) AS outstanding,
+         coalesce(sum(outstanding) FILTER (WHERE (:as_of)::date - oldest_unpaid_due >= 1), 0)
+           AS at_risk_1,
+         coalesce(sum(outstanding) FILTER (WHERE (:as_of)::date - oldest_unpaid_due > 30), 0)
+           AS at_risk_30,
+         coalesce(sum(outstanding) FILTER (WHERE (:as_of)::date - oldest_unpaid_due > 60), 0)
+           AS at_risk_60,
+         coalesce(sum(outstanding) FILTER (WHERE (:as_of)::date - oldest_unpaid_due > 90), 0)
+           AS at_risk_90
+  FROM cdf_sum_loans WHERE fund_id = ANY(:funds) GROUP BY fund_id
+),
+inst_totals AS (
+  SELECT fund_id,
+    coalesce(sum(due) FILTER (WHERE due_on BETWEEN (:start)::date AND (:as_of)::date), 0)
+      AS due_in_period,
+    coalesce(sum(on_time) FILTER (WHERE due_on BETWEEN (:start)::date AND (:as_of)::date), 0)
+      AS on_time_in_period,
+    coalesce(sum(due) FILTER (WHERE due_on <= (:as_of)::date), 0) AS due_to_date,
+    coalesce(sum(collected) FILTER (WHERE due_on <= (:as_of)::date), 0) AS collected_to_date,
+    coalesce(sum(principal_unpaid) FILTER (
+      WHERE (:as_of)::date - due_on BETWEEN 1 AND 30), 0) AS aging_1_30,
+    coalesce(sum(principal_unpaid) FILTER (
+      WHERE (:as_of)::date - due_on BETWEEN 31 AND 60), 0) AS aging_31_60,
+    coalesce(sum(principal_unpaid) FILTER (
+      WHERE (:as_of)::date - due_on BETWEEN 61 AND 90), 0) AS aging_61_90,
+    coalesce(sum(principal_unpaid) FILTER (WHERE (:as_of)::date - due_on > 90), 0)
+      AS aging_over_90
+  FROM cdf_sum_due_days WHERE fund_id = ANY(:funds) GROUP BY fund_id
+)
+SELECT coalesce(lt.fund_id, it.fund_id) AS fund_id, lt.active_loans, lt.outstanding,
+       lt.at_risk_1, lt.at_risk_30, lt.at_risk_60, lt.at_risk_90, it.due_in_period,
+       it.on_time_in_period, it.due_to_date, it.collected_to_date, it.aging_1_30,
+       it.aging_31_60, it.aging_61_90, it.aging_over_90
+FROM loan_totals lt FULL JOIN inst_totals it ON it.fund_id = lt.fund_id
+"""
+
+# The funds' latest entry date: one look in the (fund_id, entry_date) index per fund.
+LATEST_ENTRY = """
+SELECT max(d) FROM unnest(CAST(:funds AS integer[])) f,
+  LATERAL (SELECT max(entry_date) AS d FROM cdf_entries WHERE fund_id = f) x
+"""
+
+JOURNAL = {"balances": BALANCES, "lent": LENT, "counts": COUNTS, "arrears": ARREARS}
+
+
 async def funds(
     connection: AsyncConnection, city_ids: Sequence[int] | None
 ) -> list[dict[str, Any]]:
@@ -125,18 +193,31 @@ async def funds(
     return [dict(row._mapping) for row in rows]
 
 
+async def latest_entry(connection: AsyncConnection, fund_ids: Sequence[int]) -> date | None:
+    """The date of the funds' latest entry (None when they have none)."""
+    day = (await connection.execute(text(LATEST_ENTRY), {"funds": list(fund_ids)})).scalar_one()
+    return day if isinstance(day, date) else None
+
+
 async def figures(
-    connection: AsyncConnection, fund_ids: Sequence[int], as_of: date, start: date
+    connection: AsyncConnection,
+    fund_ids: Sequence[int],
+    as_of: date,
+    start: date,
+    journal: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The raw sums of every fund: balances, lent, counts and arrears."""
+    """The raw sums of every fund: balances, lent, counts and arrears; from the kept sums
+    (see the module), or all from the journal with `journal`. Run it in one snapshot
+    (REPEATABLE READ) for figures that agree with each other."""
     params = {"funds": list(fund_ids), "as_of": as_of, "start": start}
+    queries = dict(JOURNAL)
+    if not journal:
+        queries.update(balances=SUMMARY_BALANCES, lent=SUMMARY_LENT)
+        latest = await latest_entry(connection, fund_ids)
+        if latest is None or as_of >= latest:
+            queries["arrears"] = SUMMARY_ARREARS
     out = {}
-    for name, sql in (
-        ("balances", BALANCES),
-        ("lent", LENT),
-        ("counts", COUNTS),
-        ("arrears", ARREARS),
-    ):
+    for name, sql in queries.items():
         rows = await connection.execute(text(sql), params)
         out[name] = [dict(row._mapping) for row in rows]
     return out

@@ -1,4 +1,5 @@
-"""Use case: a CDF's report and the national one, computed from the journal.
+"""Use case: a CDF's report and the national one, from the sums the database keeps as
+entries are posted (app/db/cdf_reports.py: equal to the journal's, checked by tests).
 
 Figures (amounts in đồng; ratios between 0 and 1, rounded to 4 places, null when their
 denominator is 0):
@@ -158,7 +159,9 @@ def _add(total: dict[str, Any], one: dict[str, Any]) -> None:
 async def _build(
     engine: AsyncEngine, city_ids: list[int] | None, as_of: date, start: date
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    # One snapshot: balances and arrears read while entries are posted agree with each other.
     async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="REPEATABLE READ")
         funds = await queries.funds(connection, city_ids)
         raw = await queries.figures(connection, [f["fund_id"] for f in funds], as_of, start)
     sums = _sums(raw)
