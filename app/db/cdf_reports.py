@@ -9,7 +9,7 @@ balances for any day; arrears and repayment for a day on or after the funds' lat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -206,7 +206,8 @@ async def figures(
     start: date,
     journal: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The raw sums of every fund: balances, lent, counts and arrears; from the kept sums
+    """The raw sums of every fund: balances (also at the end of the day before `start`),
+    lent, counts and arrears; from the kept sums
     (see the module), or all from the journal with `journal`. Run it in one snapshot
     (REPEATABLE READ) for figures that agree with each other."""
     params = {"funds": list(fund_ids), "as_of": as_of, "start": start}
@@ -216,8 +217,11 @@ async def figures(
         latest = await latest_entry(connection, fund_ids)
         if latest is None or as_of >= latest:
             queries["arrears"] = SUMMARY_ARREARS
+    # The balances at the end of the day before the period (fund growth).
+    queries["opening"] = queries["balances"]
+    opening = {**params, "as_of": start - timedelta(days=1)}
     out = {}
     for name, sql in queries.items():
-        rows = await connection.execute(text(sql), params)
+        rows = await connection.execute(text(sql), opening if name == "opening" else params)
         out[name] = [dict(row._mapping) for row in rows]
     return out

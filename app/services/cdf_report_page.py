@@ -8,7 +8,7 @@ data (city names) is escaped by the template.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -97,7 +97,34 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Your account may not see this report.",
     },
     "times": {"vi": "{value} lần", "en": "{value} times"},
+    "growth_title": {"vi": "Tăng trưởng quỹ trong kỳ", "en": "Fund growth in the period"},
+    "growth_period": {
+        "vi": "Đầu kỳ: cuối ngày {opening}; cuối kỳ: ngày {day}",
+        "en": "Opening: end of {opening}; closing: {day}",
+    },
+    "opening": {"vi": "Đầu kỳ", "en": "Opening"},
+    "closing": {"vi": "Cuối kỳ", "en": "Closing"},
+    "growth": {"vi": "Tăng trưởng", "en": "Growth"},
+    "growth.capital": {"vi": "Vốn đã nhận", "en": "Capital received"},
+    "growth.fund_equity": {
+        "vi": "Vốn của Quỹ (vốn nhận + lãi thu)",
+        "en": "Fund equity (capital + interest earned)",
+    },
+    "growth.savings": {"vi": "Tiết kiệm của thành viên", "en": "Members' savings"},
+    "growth.loans_outstanding": {
+        "vi": "Dư nợ (quỹ quay vòng vốn)",
+        "en": "Loans outstanding (revolving fund)",
+    },
+    "growth.source": {"vi": "Vốn: {source}", "en": "Capital: {source}"},
+    "chart_growth": {"vi": "Tăng trưởng trong kỳ", "en": "Growth in the period"},
+    "growth_hint": {
+        "vi": "Tăng trưởng = (cuối kỳ − đầu kỳ) ÷ đầu kỳ, cùng kỳ với tỷ lệ trả đúng hạn "
+        "(mặc định 12 tháng). “—” khi đầu kỳ bằng 0.",
+        "en": "Growth = (closing − opening) ÷ opening, over the same period as the on-time "
+        "rate (12 months by default). “—” when the opening is 0.",
+    },
 }
+GROWTH_KEYS = ("capital", "fund_equity", "savings", "loans_outstanding")
 MONEY_KEYS = (
     "savings_balance",
     "loans_outstanding",
@@ -218,6 +245,56 @@ def _with_values(bars: list[Bar], values: list[str]) -> list[Bar]:
     ]
 
 
+def signed_percent(value: float | None, language: str) -> str:
+    """Growth as a person reads it: '+12,3 %', '-4,0 %', '—'."""
+    return ("+" if value is not None and value > 0 else "") + percent(value, language)
+
+
+def growth_rows(report: dict[str, Any], language: str) -> list[dict[str, Any]]:
+    """Fund growth: each balance at the opening and the closing of the period, its growth
+    (sources that held nothing on either day are left out)."""
+    growth = report["fund_growth"]
+    items = [(key, text(f"growth.{key}", language), growth[key]) for key in GROWTH_KEYS]
+    items += [
+        (
+            f"capital.{source}",
+            text("growth.source", language, source=text(f"source.{source}", language)),
+            figures,
+        )
+        for source, figures in growth["capital_by_source"].items()
+        if figures["opening"] or figures["closing"]
+    ]
+    return [
+        {
+            "key": key,
+            "label": label,
+            "opening": f"{money(figures['opening'])} đ",
+            "closing": f"{money(figures['closing'])} đ",
+            "growth": signed_percent(figures["growth"], language),
+            "raw": "" if figures["growth"] is None else figures["growth"],
+        }
+        for key, label, figures in items
+    ]
+
+
+def growth_chart(report: dict[str, Any], language: str) -> Chart:
+    """Growth of the four balances: bars as long as the largest change, red when shrinking."""
+    growth = report["fund_growth"]
+    values = [growth[key]["growth"] for key in GROWTH_KEYS]
+    top = max([abs(v) for v in values if v is not None] + [0.0])
+    bars = [
+        Bar(
+            text(f"growth.{key}", language),
+            signed_percent(value, language),
+            abs(value) / top if value is not None and top > 0 else 0.0,
+            "#b3261e" if value is not None and value < 0 else "#1b6e3c",
+            key,
+        )
+        for key, value in zip(GROWTH_KEYS, values, strict=True)
+    ]
+    return Chart("growth", text("chart_growth", language), bars)
+
+
 def charts(report: dict[str, Any], language: str) -> list[Chart]:
     """The charts of one report (a city's or the national total)."""
     par_keys = ("par1", "par30", "par60", "par90")
@@ -273,6 +350,7 @@ def charts(report: dict[str, Any], language: str) -> list[Chart]:
             text("chart_capital", language),
             _with_values(capital, [money(v) for _, v in sources]),
         ),
+        growth_chart(report, language),
     ]
 
 
@@ -291,6 +369,11 @@ def figure_rows(report: dict[str, Any], language: str) -> list[dict[str, Any]]:
 
 def _texts(language: str) -> dict[str, str]:
     return {key: text(key, language) for key in TEXTS if "{" not in TEXTS[key]["vi"]}
+
+
+def _growth_period(report: dict[str, Any], language: str) -> str:
+    opening = report["period_start"] - timedelta(days=1)
+    return text("growth_period", language, opening=opening, day=report["as_of"])
 
 
 async def city_page(
@@ -324,6 +407,8 @@ async def city_page(
         "subtitle": text("as_of", language, day=report["as_of"], start=report["period_start"]),
         "report": report,
         "figures": figure_rows(report, language),
+        "growth": growth_rows(report, language),
+        "growth_period": _growth_period(report, language),
         "charts": charts(report, language),
         "groups": groups,
         "json_url": f"/api/v1/cdf/{city_slug}/report",
@@ -365,6 +450,8 @@ async def national_page(
         "subtitle": text("as_of", language, day=report["as_of"], start=report["period_start"]),
         "report": total,
         "figures": figure_rows(total, language),
+        "growth": growth_rows(total, language),
+        "growth_period": _growth_period(report, language),
         "charts": [
             *charts(total, language),
             Chart("cities", text("chart_cities", language), city_bars),

@@ -17,7 +17,13 @@ denominator is 0):
 - aging: overdue principal by days late of each installment (1-30, 31-60, 61-90, >90);
 - capital_by_source: capital received, by source;
 - times_revolved: cumulative principal lent ÷ capital received (all sources);
-- loan_fund_utilisation: loans_outstanding ÷ savings_balance (the issue's lent ÷ saved).
+- loan_fund_utilisation: loans_outstanding ÷ savings_balance (the issue's lent ÷ saved);
+- fund_growth: over the same period as the on-time rate (from `period_start` to the day,
+  a year by default), each of capital received (in all and by source), the fund's equity
+  (capital received + interest earned), members' savings and loans outstanding: its
+  `opening` balance (at the end of the day before the period starts), its `closing` balance
+  (at the end of the day) and `growth` = (closing − opening) ÷ opening (null when the
+  opening is 0).
 Totals of the national report are sums of the cities' amounts, with ratios worked out from
 those sums (never an average of ratios).
 """
@@ -56,6 +62,15 @@ AMOUNTS = (
     "collected_to_date",
 )
 AGING = ("aging_1_30", "aging_31_60", "aging_61_90", "aging_over_90")
+# Balances kept at the start of the period too (fund growth).
+BALANCES = (
+    "savings_balance",
+    "loans_outstanding",
+    "capital_total",
+    "fund_cash",
+    "interest_income",
+    "mutual_aid",
+)
 
 
 def ratio(numerator: int, denominator: int) -> float | None:
@@ -69,18 +84,14 @@ def _empty() -> dict[str, Any]:
         **dict.fromkeys(AGING, 0),
         "at_risk": {"1": 0, "30": 0, "60": 0, "90": 0},
         "capital": dict.fromkeys(SOURCES, 0),
+        "opening": {**dict.fromkeys(BALANCES, 0), "capital": dict.fromkeys(SOURCES, 0)},
     }
 
 
-def _sums(raw: dict[str, list[dict[str, Any]]]) -> dict[int, dict[str, Any]]:
-    sums: dict[int, dict[str, Any]] = {}
-
-    def of(fund_id: int) -> dict[str, Any]:
-        return sums.setdefault(fund_id, _empty())
-
-    for row in raw["balances"]:
-        figures, total = of(row["fund_id"]), int(row["total"])
-        kind = row["kind"]
+def _balances(figures: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """Add balance rows (per kind and source, debits positive) to the figures."""
+    for row in rows:
+        total, kind = int(row["total"]), row["kind"]
         if kind == "savings":
             figures["savings_balance"] += -total
         elif kind == "loans_receivable":
@@ -94,6 +105,18 @@ def _sums(raw: dict[str, list[dict[str, Any]]]) -> dict[int, dict[str, Any]]:
             figures["interest_income"] += -total
         elif kind == "mutual_aid":
             figures["mutual_aid"] += -total
+
+
+def _sums(raw: dict[str, list[dict[str, Any]]]) -> dict[int, dict[str, Any]]:
+    sums: dict[int, dict[str, Any]] = {}
+
+    def of(fund_id: int) -> dict[str, Any]:
+        return sums.setdefault(fund_id, _empty())
+
+    for row in raw["balances"]:
+        _balances(of(row["fund_id"]), [row])
+    for row in raw["opening"]:
+        _balances(of(row["fund_id"])["opening"], [row])
     for row in raw["lent"]:
         of(row["fund_id"])["lent_to_date"] = int(row["lent"])
     for row in raw["counts"]:
@@ -109,6 +132,28 @@ def _sums(raw: dict[str, list[dict[str, Any]]]) -> dict[int, dict[str, Any]]:
         for name in AGING:
             figures[name] = int(row[name] or 0)
     return sums
+
+
+def _growth(opening: int, closing: int) -> dict[str, Any]:
+    return {"opening": opening, "closing": closing, "growth": ratio(closing - opening, opening)}
+
+
+def fund_growth(figures: dict[str, Any]) -> dict[str, Any]:
+    """Opening and closing balances of the period and their growth (see the module)."""
+    opening = figures["opening"]
+    return {
+        "capital": _growth(opening["capital_total"], figures["capital_total"]),
+        "capital_by_source": {
+            source: _growth(opening["capital"][source], figures["capital"][source])
+            for source in SOURCES
+        },
+        "fund_equity": _growth(
+            opening["capital_total"] + opening["interest_income"],
+            figures["capital_total"] + figures["interest_income"],
+        ),
+        "savings": _growth(opening["savings_balance"], figures["savings_balance"]),
+        "loans_outstanding": _growth(opening["loans_outstanding"], figures["loans_outstanding"]),
+    }
 
 
 def _report(figures: dict[str, Any]) -> dict[str, Any]:
@@ -145,6 +190,7 @@ def _report(figures: dict[str, Any]) -> dict[str, Any]:
         "fund_cash": figures["fund_cash"],
         "interest_income": figures["interest_income"],
         "mutual_aid_balance": figures["mutual_aid"],
+        "fund_growth": fund_growth(figures),
     }
 
 

@@ -188,9 +188,16 @@ def test_the_city_page_shows_the_reports_figures(site: dict[str, Any], who: str)
     assert "Báo cáo Quỹ CDF" in page and "Tỷ lệ trả nợ đúng hạn" in page
     savings = f"{report['savings_balance']:,}".replace(",", ".")
     assert f"{savings} đ" in page
-    for chart in ("par", "rates", "aging", "capital"):
+    for chart in ("par", "rates", "aging", "capital", "growth"):
         assert f'id="chart-{chart}"' in page
-    assert page.count("<svg") == 4 and "<rect" in page
+    assert page.count("<svg") == 5 and "<rect" in page
+    # Fund growth: the JSON report's opening, closing and growth of each balance.
+    assert "Tăng trưởng quỹ trong kỳ" in page and 'id="cdf-growth"' in page
+    growth = dict(re.findall(r'<tr data-key="growth\.([a-z_.]+)">.*?data-value="([^"]*)"', page))
+    for key in ("capital", "fund_equity", "savings", "loans_outstanding"):
+        assert _same(growth[key], report["fund_growth"][key]["growth"]), key
+        closing = f"{report['fund_growth'][key]['closing']:,}".replace(",", ".")
+        assert f"{closing} đ" in page
     # The hostile city name is text: escaped in the title and heading, never markup.
     assert HOSTILE_CITY not in page
     assert (
@@ -215,6 +222,7 @@ def test_the_page_in_english(site: dict[str, Any]) -> None:
     page = _page(site, "staff", f"/cdf/{CITY}?lang=en").text
     assert "CDF report" in page and "On-time repayment rate" in page
     assert "Portfolio at risk (PAR)" in page
+    assert "Fund growth in the period" in page and "Fund equity (capital + interest earned)" in page
 
 
 def test_who_may_not_see_the_city_report(site: dict[str, Any]) -> None:

@@ -56,19 +56,18 @@ def report_books(
             return response.json()
 
         def books_of(
-            city: str, loans: list[tuple[int, str, list[tuple[int, str]]]], capital: int
+            city: str,
+            loans: list[tuple[int, str, list[tuple[int, str]]]],
+            capital: int,
+            more_capital: tuple[tuple[str, int, str], ...] = (),
         ) -> None:
-            ok(
-                maker.post(
-                    f"/api/v1/cdf/{city}/capital",
-                    json={
-                        "client_id": uid(),
-                        "source": "seed_grant",
-                        "amount": capital,
-                        "date": "2024-12-01",
-                    },
+            for source, amount, day in (("seed_grant", capital, "2024-12-01"), *more_capital):
+                ok(
+                    maker.post(
+                        f"/api/v1/cdf/{city}/capital",
+                        json={"client_id": uid(), "source": source, "amount": amount, "date": day},
+                    )
                 )
-            )
             group = ok(
                 maker.post(
                     f"/api/v1/cdf/{city}/groups",
@@ -164,8 +163,13 @@ def report_books(
             5_000_000,
         )
         # Another city: one loan of 1,000,000 paid out 2025-05-01, not late on 2025-06-20
-        # (first due 1 June, paid that day).
-        books_of(OTHER, [(1_000_000, "2025-05-01", [(250_000, "2025-06-01")])], 2_000_000)
+        # (first due 1 June, paid that day); 500,000 from a donor on 1 April.
+        books_of(
+            OTHER,
+            [(1_000_000, "2025-05-01", [(250_000, "2025-06-01")])],
+            2_000_000,
+            (("donor", 500_000, "2025-04-01"),),
+        )
         yield clients
     drop_cities(sync_engine, CITY, OTHER)
 
@@ -242,6 +246,48 @@ def test_national_report_sums_cities(report_books: Clients) -> None:
     planner = report_books.as_("planner").get(f"/api/v1/cdf/national/report{QUERY}").json()
     assert [c["city"] for c in planner["cities"]] == [CITY]
     assert report_books.as_("planner").get(f"/api/v1/cdf/{OTHER}/report").status_code == 404
+
+
+def test_fund_growth_by_hand(report_books: Clients) -> None:
+    """Period 1 Mar - 20 Jun 2025: opening balances at the end of 28 Feb, closing on 20 Jun.
+    This city: capital 5,000,000 and savings 150,000 both days (growth 0); loans outstanding
+    900,000 (A after its first 300,000) then 1,500,000: +600,000 ÷ 900,000. The other city:
+    capital 2,000,000 then 2,500,000 (the donor's 500,000): +25 %, the donor's from nothing
+    (no ratio); nothing lent before the period (no ratio)."""
+    ours = report_books.as_("planner").get(f"/api/v1/cdf/{CITY}/report{QUERY}").json()
+    growth = ours["fund_growth"]
+    assert growth["capital"] == {"opening": 5_000_000, "closing": 5_000_000, "growth": 0.0}
+    assert growth["fund_equity"] == growth["capital"]  # no interest at 0 %
+    assert growth["savings"] == {"opening": 150_000, "closing": 150_000, "growth": 0.0}
+    assert growth["loans_outstanding"] == {
+        "opening": 900_000,
+        "closing": 1_500_000,
+        "growth": 0.6667,
+    }
+    other = report_books.as_("maker").get(f"/api/v1/cdf/{OTHER}/report{QUERY}").json()
+    growth = other["fund_growth"]
+    assert growth["capital"] == {"opening": 2_000_000, "closing": 2_500_000, "growth": 0.25}
+    assert growth["capital_by_source"]["seed_grant"]["growth"] == 0.0
+    assert growth["capital_by_source"]["donor"] == {
+        "opening": 0,
+        "closing": 500_000,
+        "growth": None,
+    }
+    assert growth["loans_outstanding"] == {"opening": 0, "closing": 750_000, "growth": None}
+    # The year before (default period): everything came in after the opening day.
+    year = report_books.as_("planner").get(f"/api/v1/cdf/{CITY}/report?as_of=2025-06-20").json()
+    assert year["period_start"] == "2024-06-20"
+    assert year["fund_growth"]["capital"] == {"opening": 0, "closing": 5_000_000, "growth": None}
+    # The national total works the ratio out from its own sums.
+    national = report_books.as_("national").get(f"/api/v1/cdf/national/report{QUERY}").json()
+    total = national["total"]["fund_growth"]["capital"]
+    assert total["opening"] >= 7_000_000 and total["closing"] >= 7_500_000
+    assert total["growth"] == round((total["closing"] - total["opening"]) / total["opening"], 4)
+    csv = report_books.as_("planner").get(f"/api/v1/cdf/{CITY}/report.csv{QUERY}&lang=en")
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    row = dict(zip(lines[0].split(","), lines[1].split(","), strict=True))
+    assert row['"fund_growth.loans_outstanding.growth"'] == "0.6667"
+    assert row['"fund_growth.capital.opening"'] == "5000000"
 
 
 def test_report_csv_is_excel_ready(report_books: Clients) -> None:
