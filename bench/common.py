@@ -136,10 +136,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def uvicorn_server(
-    app: str, database_url: str, factory: bool = True, workers: int = 1
+    app: str,
+    database_url: str,
+    factory: bool = True,
+    workers: int = 1,
+    start_seconds: float = 30,
 ) -> Iterator[tuple[str, int]]:
     """Run an ASGI app under uvicorn (uvloop + httptools) on a free port, for the benchmarks
-    and the tests' live server; yield (base URL, pid) once /healthz answers 200."""
+    and the tests' live server; yield (base URL, pid) once /healthz answers 200 (within
+    `start_seconds`)."""
     port = free_port()
     command = [
         sys.executable,
@@ -168,7 +173,7 @@ def uvicorn_server(
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_seconds
         while True:  # up, and its database answers
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -178,7 +183,7 @@ def uvicorn_server(
             if process.poll() is not None:
                 raise RuntimeError(f"{app} exited at start-up")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{app} did not answer /healthz within 30 s")
+                raise RuntimeError(f"{app} did not answer /healthz within {start_seconds} s")
             time.sleep(0.2)
         yield base, process.pid
     finally:

@@ -797,7 +797,8 @@ def main(argv: list[str] | None = None) -> bool:
         media = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soak-media-")))
         os.environ["MEDIA_DIR"] = str(media)
         base, _pid = stack.enter_context(
-            uvicorn_server("app.main:create_app", url, True, args.workers)
+            # A loaded machine takes longer than 30 s to start two workers.
+            uvicorn_server("app.main:create_app", url, True, args.workers, start_seconds=180)
         )
         record = Record()
         asyncio.run(
