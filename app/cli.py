@@ -186,6 +186,41 @@ def cmd_import_boundaries(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_context(settings: Settings, args: argparse.Namespace) -> int:
+    """Import a city's streets, waterways, water, buildings and landmarks from an
+    OpenStreetMap extract (.osm.pbf, .osm, or a GeoPackage made from one); replaces the last."""
+    from app.db.migrate import upgrade_to_head
+    from app.errors import DomainError
+    from app.services.context import import_extract
+
+    shown: list[str] = []
+
+    def progress(layer: str, count: int) -> None:
+        if shown and shown[-1] != layer:
+            print(file=sys.stderr)  # the last layer's line stays
+        shown.append(layer)
+        print(f"\r{layer}: {count} features", end="", file=sys.stderr, flush=True)
+
+    upgrade_to_head(settings.sync_database_url)
+    engine = create_engine(settings.sync_database_url)
+    try:
+        with engine.begin() as connection:
+            summary = import_extract(connection, args.city, Path(args.file), progress)
+    except DomainError as exc:
+        print(file=sys.stderr)
+        problems = getattr(exc, "problems", None) or [exc]
+        print("nothing was imported:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem.message(args.lang)}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(file=sys.stderr)
+    counts = ", ".join(f"{count} {kind}" for kind, count in sorted(summary.counts.items()))
+    print(f"{args.city}: {counts or 'nothing'} from {summary.source}")
+    return 0
+
+
 def cmd_print_maps(settings: Settings, args: argparse.Namespace) -> int:
     """Write one printable PDF map per ward of a city."""
     import asyncio
@@ -458,6 +493,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     boundaries.add_argument("--lang", choices=("vi", "en"), default="en", help="of messages")
     boundaries.set_defaults(run=cmd_import_boundaries)
+
+    context = commands.add_parser("import-context", help=cmd_import_context.__doc__)
+    context.add_argument("city", help="the city's slug (its wards must be imported)")
+    context.add_argument("file", help=".osm.pbf, .osm or .gpkg (OpenStreetMap extract)")
+    context.add_argument("--lang", choices=["vi", "en"], default="vi")
+    context.set_defaults(run=cmd_import_context)
 
     print_maps = commands.add_parser("print-maps", help=cmd_print_maps.__doc__)
     print_maps.add_argument("--city", required=True, help="slug, e.g. tam-ky")

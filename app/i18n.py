@@ -1666,3 +1666,33 @@ def translate(code: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str
         return text.format(**params)
     except (KeyError, IndexError):
         return text
+
+
+# Context layers: streets and places under the maps (app/services/context.py).
+MESSAGES.update(
+    {
+        "context_bad_bbox": {
+            "vi": "bbox phải là bốn số tây,nam,đông,bắc (độ kinh, vĩ), tây < đông, nam < bắc, "
+            "mỗi chiều không quá {max} độ.",
+            "en": "bbox must be four numbers west,south,east,north (degrees of longitude and "
+            "latitude), west < east, south < north, at most {max} degrees each way.",
+        },
+        "context_city_without_wards": {
+            "vi": "Thành phố '{city}' chưa có ranh giới phường: hãy nhập ranh giới trước.",
+            "en": "City '{city}' has no ward boundaries yet: import them first.",
+        },
+        "context_file_unreadable": {
+            "vi": "Không đọc được tệp '{file}' như một bản trích OpenStreetMap "
+            "(.osm.pbf, .osm hoặc GeoPackage): {error}",
+            "en": "The file '{file}' could not be read as an OpenStreetMap extract "
+            "(.osm.pbf, .osm or GeoPackage): {error}",
+        },
+        "context.streets": {"vi": "Đường phố", "en": "Streets"},
+        "context.water": {"vi": "Sông, kênh, hồ", "en": "Rivers, canals, lakes"},
+        "context.landmarks": {
+            "vi": "Chợ, trường, trạm y tế, chùa…",
+            "en": "Markets, schools, clinics, pagodas…",
+        },
+        "context.buildings": {"vi": "Nhà", "en": "Buildings"},
+    }
+)

@@ -20,6 +20,7 @@ from app.api import (
     cdf_projects,
     cdf_sheet,
     collect,
+    context,
     docs,
     exports,
     forms,
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cdf_projects,
         cdf_sheet,
         cdf_pages,
+        context,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in
         # a layer that matches every route twice per request, which cost ~23 us of CPU per

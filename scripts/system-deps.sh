@@ -37,6 +37,7 @@ if [ "$purpose" = test ]; then
   missing=()
   command -v ogrinfo >/dev/null || missing+=(gdal-bin)
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+  command -v osmium >/dev/null || missing+=(osmium-tool)  # OSM extracts for the context tests
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   have_pkg fonts-dejavu-core || missing+=(fonts-dejavu-core)
   command -v caddy >/dev/null || missing+=(caddy)  # checks deploy/Caddyfile (caddy validate)

@@ -15,6 +15,7 @@ from app.forms.registry import FormRegistry
 from app.geo import sample_city
 from app.services.boundaries import ImportSummary, import_city
 from app.services.cdf_projects_sample import load_sample_projects
+from app.services.context import load_sample_context
 from app.services.intake import prepare_submission
 from app.services.sample_cdf import load_sample_cdf
 from app.services.submissions import submission_row
@@ -80,6 +81,11 @@ def load_sample_city(
     summary = load_boundaries(connection, samples_dir)
     load_demo_accounts(connection, summary.city_id)
     load_sample_projects(connection, summary.city_id)
+    has_context = connection.execute(
+        text("SELECT 1 FROM context_imports WHERE city_id = :id"), {"id": summary.city_id}
+    ).first()
+    if not has_context:  # the generated streets, unless an extract was imported since
+        load_sample_context(connection, summary.city_id, seed)
     stored = connection.execute(
         text("SELECT count(*) FROM household_surveys WHERE city_id = :id AND form_id = :form"),
         {"id": summary.city_id, "form": sample_city.FORM_ID},
