@@ -17,7 +17,8 @@ import {
   SENT_ANSWERS_DAYS, onSync, sentBy, state as syncState, syncNow, tidy,
 } from "./sync.js";
 import {
-  connectTreasurer, refreshRoles, renderTreasurer, resumeTreasurer, treasurerButton,
+  connectTreasurer, loadRoles, refreshRoles, renderTreasurer, resumeTreasurer, treasurerButton,
+  treasurerOnly,
 } from "./treasurer.js";
 import { releaseGps } from "./widgets.js";
 
@@ -266,7 +267,21 @@ function editable(survey) {
   return !survey.locked && ["draft", "failed", "pending"].includes(survey.status);
 }
 
+/** A treasurer who sends no surveys: their sheet, their account, nothing of surveys. */
+function renderTreasurerHome() {
+  return [
+    header(t("app_title")),
+    h("main", { class: "content", id: "treasurer-home" },
+      networkLine(),
+      app.notice ? h("p", { class: "notice", id: "notice" }, app.notice) : null,
+      treasurerButton(),
+      h("div", { class: "row" },
+        h("button", { class: "secondary", id: "settings-button", onclick: () => show("settings") }, t("settings")))),
+  ];
+}
+
 function renderHome() {
+  if (treasurerOnly()) return renderTreasurerHome();
   const list = h("ul", { class: "surveys", id: "my-surveys" }, h("li", { class: "muted" }, "…"));
   db.allSurveys().then((surveys) => {
     surveys.sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
@@ -487,6 +502,14 @@ function renderSettings() {
     "aria-describedby": "collector-hint",
   });
   const error = h("p", { class: "error", id: "collector-error", hidden: true }, t("collector_required"));
+  if (treasurerOnly()) {
+    // No surveys, so no collector's name: the account, and back to the sheet's button.
+    return [
+      header(t("settings")),
+      h("main", { class: "content" }, accountSection(),
+        h("button", { class: "secondary big", id: "view-back", onclick: () => show("home") }, t("back"))),
+    ];
+  }
   return [
     header(t("settings")),
     h("main", { class: "content" },
@@ -545,10 +568,11 @@ async function signOut() {
 
 async function afterSignIn(user) {
   adoptCollector(user);
+  await loadRoles();
   Object.assign(app, { signinFailure: null, enrolling: false, retryCode: null });
   app.forms = await loadForms();
   app.versions = await loadVersions(app.forms);
-  app.view = collector() ? "home" : "settings";
+  app.view = collector() || treasurerOnly() ? "home" : "settings";
   app.notice = "";
   render();
   refreshRoles();
@@ -641,6 +665,7 @@ function onNetworkChange() {
 async function start() {
   setLanguage(language());
   await auth.loadSession();
+  await loadRoles();
   const code = takeEnrolmentCode();
   if (auth.hasToken() && !collector()) adoptCollector(auth.user());
   if (!code) {
@@ -672,7 +697,7 @@ async function start() {
     const again = takeEnrolmentCode();
     if (again) enrolWith(again);
   });
-  app.view = !auth.hasToken() ? "signin" : collector() ? "home" : "settings";
+  app.view = !auth.hasToken() ? "signin" : collector() || treasurerOnly() ? "home" : "settings";
   // The app was closed in the editor: a survey reopened from the outbox and left unchanged
   // waits again.
   try {

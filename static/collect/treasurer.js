@@ -18,6 +18,14 @@ import {
 
 const sheet = { groupId: null, statement: null, meeting: null, status: "", syncing: false, loaded: false };
 let shell = null; // what app.js lends: render, show, header, networkLine, noteStorage
+// Roles that send surveys (app/services/access.py, SUBMITTERS): anyone else has no survey
+// buttons on the phone, the server would refuse their surveys anyway.
+const SURVEY_ROLES = new Set(["volunteer", "ward_leader", "city_admin", "national_admin"]);
+// The roles of the person signed in: their session's, then the latest GET /api/v1/me, kept
+// on the phone with the person's id (another person signing in on the phone never inherits
+// them).
+const known = { userId: null, roles: [] };
+const ROLES_KEY = "treasurer.roles";
 
 /** Wire the screen into the app (app.js calls this once). */
 export function connectTreasurer(parts) {
@@ -27,15 +35,39 @@ export function connectTreasurer(parts) {
   });
 }
 
-/** The groups of the signed-in person, from the session and the latest GET /api/v1/me. */
-async function groups() {
-  const known = new Set(treasurerGroups(auth.user()));
+/** Read the roles kept on the phone for the person signed in (app.js, before drawing). */
+export async function loadRoles() {
+  const me = auth.user();
+  known.userId = me?.id ?? null;
+  known.roles = me?.roles ?? [];
+  if (!me) return;
   try {
-    for (const id of (await db.getValue("treasurer.groups")) ?? []) known.add(id);
+    const kept = await db.getValue(ROLES_KEY);
+    if (kept && kept.user_id === me.id && Array.isArray(kept.roles)) known.roles = kept.roles;
   } catch {
     // storage unreadable: the session's roles are enough
   }
-  return [...known];
+}
+
+/** The roles of the person signed in now. */
+function roles() {
+  const me = auth.user();
+  if (!me) return [];
+  return me.id === known.userId ? known.roles : me.roles ?? [];
+}
+
+/** The groups of the signed-in person (never those of someone who used the phone before). */
+function groups() {
+  return treasurerGroups({ roles: roles() });
+}
+
+/**
+ * A treasurer (thủ quỹ) who sends no surveys: the phone shows them their sheet only. While
+ * no role is known (an old session, never online since) the survey screens stay.
+ */
+export function treasurerOnly() {
+  const held = roles();
+  return groups().length > 0 && !held.some((r) => SURVEY_ROLES.has(r.role));
 }
 
 /** Ask the server for this person's roles (a treasurer named after the phone signed in). */
@@ -45,27 +77,26 @@ export async function refreshRoles() {
     const response = await auth.api("/api/v1/me", { headers: { accept: "application/json" } });
     if (!response.ok) return;
     const me = await response.json();
-    if (auth.user()?.id !== undefined && me.id !== auth.user()?.id) return;
-    const ids = treasurerGroups(me);
-    const before = JSON.stringify((await db.getValue("treasurer.groups")) ?? []);
-    await db.setValue("treasurer.groups", ids);
-    if (before !== JSON.stringify(ids) && shell && ["home"].includes(shell.state.view)) shell.render();
+    if (auth.user()?.id === undefined || me.id !== auth.user()?.id) return;
+    const before = JSON.stringify([groups(), treasurerOnly()]);
+    known.userId = me.id;
+    known.roles = me.roles ?? [];
+    await db.setValue(ROLES_KEY, { user_id: me.id, roles: known.roles });
+    if (before !== JSON.stringify([groups(), treasurerOnly()]) && shell && shell.state.view === "home") shell.render();
   } catch {
     // offline or signed out: the roles known stay
   }
 }
 
-/** The home screen's button to the sheet, for treasurers (null for everyone else). */
+/** The home screen's button to the sheet, for treasurers (hidden for everyone else). */
 export function treasurerButton() {
-  const button = h("button", {
-    class: "primary big", id: "treasurer-open", hidden: true, onclick: () => openTreasurer(),
+  return h("button", {
+    class: "primary big", id: "treasurer-open", hidden: groups().length === 0, onclick: () => openTreasurer(),
   }, tt("open_sheet"));
-  groups().then((ids) => { button.hidden = ids.length === 0; });
-  return button;
 }
 
 export async function openTreasurer(groupId = null) {
-  const ids = await groups();
+  const ids = groups();
   sheet.groupId = groupId ?? ids[0] ?? null;
   sheet.loaded = false;
   sheet.status = "";
@@ -435,7 +466,7 @@ export function renderTreasurer() {
 /** After a reload: a meeting left open on the phone opens again where it was. */
 export async function resumeTreasurer() {
   if (!auth.hasToken()) return false;
-  for (const id of await groups()) {
+  for (const id of groups()) {
     const meeting = await loadMeeting(id).catch(() => null);
     if (meeting && !meeting.closed) {
       await openTreasurer(id);
