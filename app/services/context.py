@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import context as queries
 from app.db import places as place_queries
-from app.errors import InvalidInput, NotFound, Problem
+from app.errors import InvalidInput, NotFound, Problem, Unauthorized
 from app.geo import osm_context, sample_city
 from app.geo.osm_context import ContextFeature, Progress
 from app.services.access import Principal
@@ -114,7 +114,8 @@ def parse_bbox(value: str) -> tuple[float, float, float, float]:
 
 
 async def _city_for(engine: AsyncEngine, slug: str, reader: Principal | None) -> dict[str, Any]:
-    """The city when its map may be seen by the reader (any role in it, or a public map)."""
+    """The city when its map may be seen by the reader (any role in it, or a public map);
+    Unauthorized for nobody signed in, NotFound for a signed-in person who may not see it."""
     async with engine.connect() as connection:
         city = await place_queries.city_by_slug(connection, slug)
     visible = city is not None and (
@@ -122,6 +123,8 @@ async def _city_for(engine: AsyncEngine, slug: str, reader: Principal | None) ->
         or (reader is not None and reader.can_see_city(city["id"]))
     )
     if not visible:
+        if reader is None:  # like every other API read: sign in first (nothing revealed)
+            raise Unauthorized()
         raise NotFound("unknown_city", city=slug[:64])
     assert city is not None
     return city

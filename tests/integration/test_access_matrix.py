@@ -247,6 +247,12 @@ ROWS = [
     Row("GET", "/api/v1/cities/{slug}/wards", get("/api/v1/cities/tam-ky/wards"), SEE_CITY),
     Row(
         "GET",
+        "/api/v1/context/{slug}.geojson",
+        get("/api/v1/context/tam-ky.geojson?bbox=108.4,15.5,108.5,15.6&zoom=14"),
+        SEE_CITY,
+    ),
+    Row(
+        "GET",
         "/api/v1/wards/{ward_id}/settlements",
         get("/api/v1/wards/{w.w03}/settlements"),
         SEE_CITY,
