@@ -18,11 +18,6 @@ from app.i18n import translate
 MAX_ROWS = {"landscape": 6, "portrait": 5}
 NAME_LIMIT = {"landscape": 30, "portrait": 36}
 TEXT_LIMIT = 18
-# Where the table goes: under the map, which gives up that much of its height.
-AREAS = {
-    "landscape": {"map": (0.015, 0.255, 0.59, 0.62), "projects": (0.015, 0.06, 0.59, 0.16)},
-    "portrait": {"map": (0.03, 0.545, 0.94, 0.365), "projects": (0.03, 0.435, 0.94, 0.09)},
-}
 
 
 def _t(key: str, language: str, **params: Any) -> str:
@@ -31,13 +26,6 @@ def _t(key: str, language: str, **params: Any) -> str:
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def with_projects(
-    layout: dict[str, tuple[float, ...]], orientation: str
-) -> dict[str, tuple[float, ...]]:
-    """The page's layout with room for the projects' table under the map."""
-    return {**layout, **AREAS[orientation]}
 
 
 def legend_handles(language: str) -> list[Any]:

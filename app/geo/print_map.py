@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.geo import cdf_groups, cdf_projects_print
+from app.geo import cdf_groups, cdf_projects_print, print_layout
+from app.geo.print_layout import LEADING
 from app.geo.styles import (
     NO_DATA_COLOUR,
     POINT_STYLE_BY_KEY,
@@ -32,11 +33,21 @@ from app.i18n import translate
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 PNG_DPI = 200
 PDF_RASTER_DPI = 150  # the households' image inside a PDF; text and shapes stay vector
-MAX_TABLE_ROWS = {"A4": 16, "A3": 28}
-FONT = "DejaVu Sans"
+FONT = print_layout.FONT
 TITLE_SIZE = {"A4": 16.0, "A3": 20.0}
-MIN_TITLE_SIZE = 8.0  # a longer ward and city name than fits at this size is shortened
-TITLE_WIDTH = 0.96  # of the page
+MAX_TITLE_LINES = 3  # a longer ward and city name is set smaller, then shortened with "…"
+# Every other text (legend, table, labels, sources): readable at arm's length on each paper.
+BODY_SIZE = {"A4": 9.0, "A3": 11.0}
+MARGIN = 0.02  # of the page's short side
+# Landscape: the map takes this share of the width and the full height (55% of the page);
+# portrait: the map takes the width from this share of the height up to the title (51%),
+# the legend this share of the band below it, the table the rest.
+MAP_SHARE_LANDSCAPE = 0.59
+MAP_BOTTOM_PORTRAIT = 0.38
+LEGEND_SHARE_PORTRAIT = 0.42
+PROJECTS_SHARE = {"landscape": 0.26, "portrait": 0.3}  # of the map's height, for their table
+NOTES_MIN_LINES = 4
+LABEL_WIDTH = 14  # a settlement's name on the map wraps at this many times the font size
 
 
 @dataclass(frozen=True)
@@ -102,30 +113,9 @@ def _indicator_title(data: PrintInput) -> str:
     return data.indicator_labels[data.indicator][data.language]
 
 
-def _layout(orientation: str) -> dict[str, tuple[float, ...]]:
-    if orientation == "landscape":
-        return {
-            "map": (0.015, 0.075, 0.59, 0.80),
-            "legend": (0.625, 0.575, 0.36, 0.31),
-            "table": (0.625, 0.21, 0.36, 0.32),
-            "notes": (0.625, 0.04, 0.36, 0.15),
-            "footer": (0.015, 0.012),
-        }
-    return {
-        "map": (0.03, 0.43, 0.94, 0.48),
-        "legend": (0.03, 0.265, 0.44, 0.16),
-        "notes": (0.52, 0.275, 0.45, 0.14),
-        "table": (0.03, 0.055, 0.94, 0.20),
-        "footer": (0.03, 0.012),
-    }
-
-
-def _rect(values: tuple[float, ...]) -> tuple[float, float, float, float]:
-    left, bottom, width, height = values
-    return (left, bottom, width, height)
-
-
-def _draw_scale_bar(ax: Any, xmin: float, xmax: float, ymin: float, ymax: float) -> None:
+def _draw_scale_bar(
+    ax: Any, xmin: float, xmax: float, ymin: float, ymax: float, size: float
+) -> None:
     from matplotlib.patches import Rectangle
 
     length = nice_length(xmax - xmin)
@@ -148,10 +138,10 @@ def _draw_scale_bar(ax: Any, xmin: float, xmax: float, ymin: float, ymax: float)
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     for x, text in ((x0, "0"), (x0 + half, ""), (x0 + length, label)):
         if text:
-            ax.text(x, y0 + height * 1.6, text, ha="center", va="bottom", fontsize=7, zorder=20)
+            ax.text(x, y0 + height * 1.6, text, ha="center", va="bottom", fontsize=size, zorder=20)
 
 
-def _draw_north_arrow(ax: Any, data: PrintInput) -> None:
+def _draw_north_arrow(ax: Any, data: PrintInput, size: float) -> None:
     ax.annotate(
         _t(data, "north"),
         xy=(0.95, 0.95),
@@ -159,7 +149,7 @@ def _draw_north_arrow(ax: Any, data: PrintInput) -> None:
         xycoords="axes fraction",
         ha="center",
         va="center",
-        fontsize=11,
+        fontsize=size + 2,
         fontweight="bold",
         arrowprops={"facecolor": "black", "width": 4, "headwidth": 11, "headlength": 10},
         zorder=20,
@@ -190,6 +180,22 @@ def _axes_points_per_metre(ax: Any, width_m: float, height_m: float) -> float:
     return min(box.width * width_in * 72 / width_m, box.height * height_in * 72 / height_m)
 
 
+def fill_frame(
+    ax: Any, bounds: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    """`bounds` (metres) widened on one side so that, at equal scale, the map fills its whole
+    frame: the paper around a narrow ward shows its surroundings instead of staying blank."""
+    xmin, ymin, xmax, ymax = bounds
+    box = ax.get_position()
+    width_in, height_in = ax.figure.get_size_inches()
+    frame = (box.width * width_in) / (box.height * height_in)
+    if (xmax - xmin) / (ymax - ymin) < frame:
+        grow = ((ymax - ymin) * frame - (xmax - xmin)) / 2
+        return xmin - grow, ymin, xmax + grow, ymax
+    grow = ((xmax - xmin) / frame - (ymax - ymin)) / 2
+    return xmin, ymin - grow, xmax, ymax + grow
+
+
 @functools.lru_cache(maxsize=8)
 def _transformer(crs: str) -> Any:
     """A cached lon/lat -> projected metres transformer."""
@@ -198,7 +204,8 @@ def _transformer(crs: str) -> Any:
     return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
 
 
-def _draw_map(ax: Any, data: PrintInput) -> None:
+def _draw_map(ax: Any, data: PrintInput, size: float) -> None:
+    """The ward, its settlements by class, households, layers, names, scale bar, north."""
     import geopandas as gpd
     import matplotlib.patheffects as effects
     import numpy as np
@@ -212,7 +219,7 @@ def _draw_map(ax: Any, data: PrintInput) -> None:
     ward_m = gpd.GeoSeries([ward], crs="EPSG:4326").to_crs(crs).iloc[0]
     xmin, ymin, xmax, ymax = ward_m.bounds
     pad = max(xmax - xmin, ymax - ymin) * 0.05
-    xmin, ymin, xmax, ymax = xmin - pad, ymin - pad, xmax + pad, ymax + pad
+    xmin, ymin, xmax, ymax = fill_frame(ax, (xmin - pad, ymin - pad, xmax + pad, ymax + pad))
 
     ax.set_facecolor("white")
     for polygon in getattr(ward_m, "geoms", [ward_m]):
@@ -287,7 +294,7 @@ def _draw_map(ax: Any, data: PrintInput) -> None:
     if data.projects:
         cdf_projects_print.draw_on_map(ax, data.projects, crs)
     cdf_groups.draw_on_map(ax, data.groups, crs)
-    halo = [effects.withStroke(linewidth=2.5, foreground="white")]
+    halo = [effects.withStroke(linewidth=3, foreground="white")]
     if data.settlements:
         label_points = gpd.points_from_xy(
             [s["label_lon"] for s in data.settlements],
@@ -300,8 +307,10 @@ def _draw_map(ax: Any, data: PrintInput) -> None:
             ax.text(
                 point.x,
                 point.y,
-                f"{rank}. {name}" if rank else name,
-                fontsize=7,
+                "\n".join(
+                    print_layout.wrap(f"{rank}. {name}" if rank else name, size, LABEL_WIDTH * size)
+                ),
+                fontsize=size,
                 ha="center",
                 va="center",
                 path_effects=halo,
@@ -315,138 +324,155 @@ def _draw_map(ax: Any, data: PrintInput) -> None:
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_linewidth(0.8)
-    _draw_scale_bar(ax, xmin, xmax, ymin, ymax)
-    _draw_north_arrow(ax, data)
+    _draw_scale_bar(ax, xmin, xmax, ymin, ymax, size)
+    _draw_north_arrow(ax, data, size)
 
 
-def _draw_legend(ax: Any, data: PrintInput) -> None:
+def _draw_legend(flow: print_layout.Flow, data: PrintInput, size: float) -> None:
+    """The classes' fills (with "not surveyed" and the ward boundary), any layers' symbols,
+    then the households' symbols."""
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
-    ax.axis("off")
     if data.indicator == "priority":
         title = _t(data, "priority_legend")
     else:
         title = _t(data, "share_legend", label=_indicator_title(data))
     class_texts = [*class_labels(), _t(data, "no_data")]
-    handles: list[Any] = []
-    for index, label in zip([0, 1, 2, 3, 4, None], class_texts, strict=True):
-        fill = print_fill(index)
-        handles.append(
-            Patch(
-                facecolor=fill.facecolor,
-                edgecolor=PRINT_OUTLINE,
-                hatch=fill.hatch,
-                hatchcolor=fill.hatch_colour,
-                linestyle=fill.linestyle,
-                linewidth=fill.linewidth,
-                label=label,
-            )
-        )
-    handles.append(
+    entries: list[tuple[print_layout.Swatch, str]] = [
+        (fill_swatch(index), label)
+        for index, label in zip([0, 1, 2, 3, 4, None], class_texts, strict=True)
+    ]
+    handles: list[Any] = [
         Line2D(
-            [0], [0], color="black", linestyle="--", linewidth=1.4, label=_t(data, "ward_boundary")
+            [0], [0], color="black", linestyle="--", linewidth=1.6, label=_t(data, "ward_boundary")
         )
-    )
+    ]
     if data.projects:
         handles += cdf_projects_print.legend_handles(data.language)
     if data.groups:
         handles += cdf_groups.legend_handles(data.language)
-    first = ax.legend(
-        handles=handles,
-        title=title,
-        loc="upper left",
-        ncols=2,
-        fontsize=7,
-        title_fontsize=8,
-        frameon=False,
-        alignment="left",
-    )
+    entries += [(handle_swatch(handle), handle.get_label()) for handle in handles]
+    print_layout.legend(flow, title, entries, size, columns=2, gap=size * 0.6)
     style = POINT_STYLE_BY_KEY.get(data.point_style or "")
     labels = data.point_labels.get(style.key, {}) if style else {}
     if style:
-        point_handles = [
-            Line2D(
-                [0],
-                [0],
-                marker="o",
-                linestyle="",
-                markerfacecolor=colour,
-                markeredgecolor="black",
-                markersize=5,
-                label=_short(labels.get(value, value), 34),
-            )
+        point_entries = [
+            (marker_swatch(colour, filled=True), labels.get(value, value))
             for value, colour in style.colours
         ]
-        point_title = _t(data, "households_by", label=style.title[data.language])
+        point_title: str | None = _t(data, "households_by", label=style.title[data.language])
     else:
-        point_handles = [
-            Line2D([0], [0], marker="o", linestyle="", color="#303030", markersize=3,
-                   label=_t(data, "households"))
-        ]  # fmt: skip
-        point_title = ""
-    ax.add_artist(first)
-    ax.legend(
-        handles=point_handles,
-        title=point_title or None,
-        loc="upper left",
-        bbox_to_anchor=(0.0, 0.44),
-        ncols=1 if len(point_handles) <= 4 else 2,
-        fontsize=7,
-        title_fontsize=8,
-        frameon=False,
-        alignment="left",
-    )
+        point_entries = [(marker_swatch("#202020", filled=False), _t(data, "households"))]
+        point_title = None
+    print_layout.legend(flow, point_title, point_entries, size, columns=2, gap=size * 0.8)
+
+
+def fill_swatch(index: int | None) -> print_layout.Swatch:
+    """A legend box filled like a settlement of class `index` (None: not surveyed)."""
+    from matplotlib.patches import Rectangle
+
+    fill = print_fill(index)
+
+    def draw(flow: print_layout.Flow, x: float, y: float, width: float, height: float) -> None:
+        patch = Rectangle(
+            (x, y),
+            width,
+            height,
+            facecolor=fill.facecolor,
+            edgecolor=PRINT_OUTLINE,
+            hatch=fill.hatch,
+            hatchcolor=fill.hatch_colour,
+            linestyle=fill.linestyle,
+            linewidth=fill.linewidth,
+        )
+        patch.set_gid(f"class-swatch-{'none' if index is None else index}")
+        flow.add(patch)
+
+    return draw
+
+
+def marker_swatch(colour: str, filled: bool) -> print_layout.Swatch:
+    """A household's symbol in the legend (drawn larger than on the map, to be seen)."""
+    from matplotlib.lines import Line2D
+
+    def draw(flow: print_layout.Flow, x: float, y: float, width: float, height: float) -> None:
+        flow.add(
+            Line2D(
+                [x + width / 2],
+                [y + height / 2],
+                marker="o",
+                linestyle="none",
+                markersize=height * 0.6,
+                markerfacecolor=colour if filled else "none",
+                markeredgecolor="black" if filled else colour,
+                markeredgewidth=0.6,
+            )
+        )
+
+    return draw
+
+
+def handle_swatch(handle: Any) -> print_layout.Swatch:
+    """A legend box drawn like a matplotlib legend handle (a Line2D of another layer)."""
+    from matplotlib.lines import Line2D
+
+    def draw(flow: print_layout.Flow, x: float, y: float, width: float, height: float) -> None:
+        line = Line2D([x, x + width / 2, x + width], [y + height / 2] * 3)
+        line.update_from(handle)
+        if handle.get_linestyle() not in ("None", "none", "", " "):
+            line.set_markevery([1])
+        else:
+            line.set_data([x + width / 2], [y + height / 2])
+        flow.add(line)
+
+    return draw
 
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def fit_title(text: str, size: float, width_inches: float) -> tuple[str, float]:
-    """The title and bold font size that fit in `width_inches`: smaller, then shortened."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import text_to_path
-
-    available = width_inches * 72  # points
-
-    def width(candidate: str, points: float) -> float:
-        prop = FontProperties(family=FONT, size=points, weight="bold")
-        measured, _, _ = text_to_path.get_text_width_height_descent(candidate, prop, ismath=False)
-        return float(measured)
-
-    measured = width(text, size)
-    if measured <= available:
-        return text, size
-    size = max(MIN_TITLE_SIZE, size * available / measured)
-    measured = width(text, size)
-    while measured > available and len(text) > 1:
-        text = _short(text, max(1, min(len(text) - 1, int(len(text) * available / measured))))
-        measured = width(text, size)
-    return text, size
+def title_lines(text: str, size: float, width: float, smallest: float) -> tuple[list[str], float]:
+    """The title in at most MAX_TITLE_LINES lines of `width` points: smaller down to
+    `smallest`, then shortened with "…"."""
+    lines = print_layout.wrap(text, size, width, bold=True)
+    while len(lines) > MAX_TITLE_LINES and size > smallest:
+        size = max(smallest, size - 1)
+        lines = print_layout.wrap(text, size, width, bold=True)
+    if len(lines) > MAX_TITLE_LINES:
+        lines = lines[:MAX_TITLE_LINES]
+        last = lines[-1]
+        while last and print_layout.text_width(last + "…", size, True) > width:
+            last = last[:-1]
+        lines[-1] = last + "…"
+    return lines, size
 
 
-def _draw_table(ax: Any, data: PrintInput, size: str, orientation: str) -> None:
-    ax.axis("off")
-    ax.set_title(_t(data, "table_title"), fontsize=8, loc="left", fontweight="bold")
+def _ranking_rows(data: PrintInput) -> tuple[list[print_layout.Column], list[list[str]], int]:
+    """The ranked settlements' table: columns, rows, the bold (mapped) column."""
     keys = list(data.indicator_short)
     ranked = sorted(
         data.settlements,
         key=lambda s: (s.get("rank_in_ward") is None, s.get("rank_in_ward") or 0, s["name"]),
     )
-    limit = MAX_TABLE_ROWS[size] // (2 if orientation == "portrait" else 1)
-    shown = ranked[:limit]
-    header = [_t(data, "rank"), _t(data, "settlement"), _t(data, "hh"), _t(data, "score")]
-    header += [data.indicator_short[key][data.language] for key in keys]
-    header = [label if i == 1 else label.replace(" ", "\n") for i, label in enumerate(header)]
+    columns = [
+        print_layout.Column(_t(data, "rank"), rotate=True),
+        print_layout.Column(_t(data, "settlement"), align="left", wraps=True),
+        print_layout.Column(_t(data, "hh"), align="right", rotate=True),
+        print_layout.Column(_t(data, "score"), align="right", rotate=True),
+        *[
+            print_layout.Column(data.indicator_short[key][data.language], "right", rotate=True)
+            for key in keys
+        ],
+    ]
     rows = []
-    for settlement in shown:
+    for settlement in ranked:
         score = settlement.get("score")
         shares = settlement.get("shares") or {}
         rows.append(
             [
                 str(settlement.get("rank_in_ward") or "–"),
-                _short(settlement["name"], 26 if orientation == "landscape" else 40),
+                str(settlement["name"]),
                 str(settlement.get("households") or 0),
                 "–" if score is None else f"{score:.0f}",
                 *["–" if shares.get(k) is None else f"{100 * shares[k]:.0f}" for k in keys],
@@ -454,54 +480,70 @@ def _draw_table(ax: Any, data: PrintInput, size: str, orientation: str) -> None:
         )
     if not rows:
         rows.append(["–", _t(data, "no_data"), "0", "–", *["–" for _ in keys]])
-    name_width = 0.28 if orientation == "landscape" else 0.34
-    other = (1.0 - name_width - 0.07) / (len(header) - 2)
-    widths = [0.07, name_width, *[other] * (len(header) - 2)]
-    table = ax.table(
-        cellText=rows,
-        colLabels=header,
-        colWidths=widths,
-        loc="upper center",
-        cellLoc="center",
+    bold = keys.index(data.indicator) + 4 if data.indicator in keys else 3
+    return columns, rows, bold
+
+
+def _draw_table(flow: print_layout.Flow, data: PrintInput, size: float, reserve: float) -> None:
+    """The settlements ranked by score with their shares, as many as fit above `reserve`."""
+    flow.paragraph(_t(data, "table_title"), size, bold=True, gap=size * 0.3)
+    columns, rows, bold = _ranking_rows(data)
+    room = flow.room - reserve - size * LEADING  # keep a line for "… and N more"
+    shown = print_layout.table(flow, columns, rows, size, room, bold_column=bold)
+    if len(rows) > shown:
+        flow.y -= size * 0.3
+        flow.paragraph(_t(data, "more", count=len(rows) - shown), size)
+    flow.y -= size * 0.8
+
+
+@dataclass(frozen=True)
+class PageFrames:
+    """Where things go on the page, in points from its bottom-left corner."""
+
+    width: float
+    height: float
+    map: tuple[float, float, float, float]  # left, bottom, width, height
+    header: tuple[float, float, float]  # left, right, top: title and subtitle
+    side: tuple[float, float, float, float]  # left, right, top, bottom: legend, table...
+    footer: tuple[float, float, float, float]  # legend, notes and footer in portrait
+    projects: tuple[float, float, float, float] | None = None
+
+
+def page_frames(size: str, orientation: str, header_height: float, projects: bool) -> PageFrames:
+    """The page's frames: in landscape the map takes the full height on the left and the
+    title, legend, table, notes and sources stand beside it; in portrait the map takes the
+    width under the title, the table and the legend share the band below."""
+    width, height = (inches * 72 for inches in paper_inches(size, orientation))
+    margin = MARGIN * min(width, height)
+    gap = margin
+    if orientation == "landscape":
+        map_width = MAP_SHARE_LANDSCAPE * width - margin
+        map_frame = (margin, margin, map_width, height - 2 * margin)
+        side = (margin + map_width + gap, width - margin, height - margin, margin)
+        header = (side[0], side[1], height - margin)
+        footer = side
+    else:
+        top = height - margin - header_height - gap
+        bottom = MAP_BOTTOM_PORTRAIT * height
+        map_frame = (margin, bottom, width - 2 * margin, top - bottom)
+        split = margin + LEGEND_SHARE_PORTRAIT * (width - 2 * margin)
+        footer = (margin, split - gap / 2, bottom - gap, margin)
+        side = (split + gap / 2, width - margin, bottom - gap, margin)
+        header = (margin, width - margin, height - margin)
+    projects_frame = None
+    if projects:
+        left, bottom, map_width, map_height = map_frame
+        share = PROJECTS_SHARE[orientation]
+        projects_frame = (left, bottom, map_width, map_height * share - gap)
+        map_frame = (left, bottom + map_height * share, map_width, map_height * (1 - share))
+    return PageFrames(width, height, map_frame, header, side, footer, projects_frame)
+
+
+def _axes(figure: Any, frame: tuple[float, float, float, float], page: PageFrames) -> Any:
+    left, bottom, width, height = frame
+    return figure.add_axes(
+        (left / page.width, bottom / page.height, width / page.width, height / page.height)
     )
-    table.auto_set_font_size(False)
-    table.set_fontsize(6 if orientation == "landscape" else 6.5)
-    table.scale(1.0, 1.15)
-    highlight = keys.index(data.indicator) + 4 if data.indicator in keys else 3
-    for (row, column), cell in table.get_celld().items():
-        cell.set_linewidth(0.4)
-        if row == 0:
-            cell.set_height(cell.get_height() * 1.8)
-            cell.set_facecolor("#e8e8e8")
-            cell.get_text().set_fontweight("bold")
-        if column == 1 and row > 0:
-            cell.get_text().set_horizontalalignment("left")
-        if column == highlight:
-            cell.get_text().set_fontweight("bold")
-    if len(ranked) > len(shown):
-        ax.text(
-            0.0,
-            -0.02,
-            _t(data, "more", count=len(ranked) - len(shown)),
-            fontsize=6,
-            transform=ax.transAxes,
-            va="top",
-        )
-
-
-def _draw_notes(ax: Any, data: PrintInput) -> None:
-    from matplotlib.patches import Rectangle
-
-    ax.axis("off")
-    ax.add_patch(
-        Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, linewidth=0.8, clip_on=False)
-    )
-    ax.text(0.02, 0.93, _t(data, "notes"), fontsize=8, fontweight="bold", va="top")
-    for index in range(1, 5):
-        y = 0.93 - index * 0.19
-        ax.plot([0.02, 0.98], [y, y], color="#bbbbbb", linewidth=0.5, linestyle=":")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
 
 
 def _page_texts(figure: Any, tick_labels: bool = False) -> list[Any]:
@@ -558,38 +600,60 @@ def _release_renderer(figure: Any, texts: list[Any]) -> None:
 def _draw_page(
     figure: Any, data: PrintInput, size: str, orientation: str, title: str, when: str
 ) -> None:
-    """Everything on the page: title, map, legend, table, notes box, footer."""
-    width, _ = paper_inches(size, orientation)
-    layout = _layout(orientation)
-    if data.projects:
-        layout = cdf_projects_print.with_projects(layout, orientation)
-    # Names of any length stay on the page.
-    shown, title_size = fit_title(title, TITLE_SIZE[size], width * TITLE_WIDTH)
-    figure.text(0.5, 0.975, shown, ha="center", va="top", fontsize=title_size, fontweight="bold")
-    figure.text(
-        0.5,
-        0.935,
-        _t(data, "subtitle", indicator=_indicator_title(data), date=when),
-        ha="center",
-        va="top",
-        fontsize=9 if size == "A4" else 11,
+    """Everything on the page: title, map, legend, table, notes box, sources."""
+    body = BODY_SIZE[size]
+    width, _ = (inches * 72 for inches in paper_inches(size, orientation))
+    header_width = (
+        width * (1 - 2 * MARGIN)
+        if orientation == "portrait"
+        else width * (1 - MAP_SHARE_LANDSCAPE) - 2 * MARGIN * width
     )
-    _draw_map(figure.add_axes(_rect(layout["map"])), data)
-    _draw_legend(figure.add_axes(_rect(layout["legend"])), data)
-    _draw_table(figure.add_axes(_rect(layout["table"])), data, size, orientation)
-    _draw_notes(figure.add_axes(_rect(layout["notes"])), data)
-    if data.projects:
-        table = figure.add_axes(_rect(layout["projects"]))
+    lines, title_size = title_lines(title, TITLE_SIZE[size], header_width, body)
+    subtitle = _t(data, "subtitle", indicator=_indicator_title(data), date=when)
+    header_height = len(lines) * title_size * LEADING + print_layout.paragraph_height(
+        subtitle, body, header_width
+    )
+    page = page_frames(size, orientation, header_height, bool(data.projects))
+    left, right, top = page.header
+    header = print_layout.Flow(figure, left, right, top, 0)
+    align = {"ha": "center"} if orientation == "portrait" else {}
+    x = (left + right) / 2 if orientation == "portrait" else left
+    for line in lines:
+        header.text(x, header.y, line, title_size, fontweight="bold", **align)
+        header.y -= title_size * LEADING
+    for line in print_layout.wrap(subtitle, body, header.width):
+        header.text(x, header.y, line, body, **align)
+        header.y -= body * LEADING
+
+    _draw_map(_axes(figure, page.map, page), data, body)
+    if page.projects is not None:
+        table = _axes(figure, page.projects, page)
         cdf_projects_print.draw_table(table, data.projects, data.language, orientation)
-    footer_x, footer_y = layout["footer"]
+
     households = f"{data.households_total:,}".replace(",", ".")
-    figure.text(
-        footer_x,
-        footer_y + 0.018,
-        _t(data, "source", households=households, date=when, today=data.printed_on),
-        fontsize=6.5,
+    source = _t(data, "source", households=households, date=when, today=data.printed_on)
+    formula = _t(data, "formula")
+    left, right, top, bottom = page.footer
+    sources_height = sum(
+        print_layout.paragraph_height(text, body, right - left) for text in (source, formula)
     )
-    figure.text(footer_x, footer_y, _t(data, "formula"), fontsize=6.5, color="#333333")
+    if orientation == "landscape":
+        side = print_layout.Flow(
+            figure, left, right, header.y - body, bottom + sources_height + body
+        )
+        _draw_legend(side, data, body)
+        _draw_table(side, data, body, reserve=NOTES_MIN_LINES * body * LEADING)
+        print_layout.notes_box(side, _t(data, "notes"), body)
+    else:
+        column = print_layout.Flow(figure, left, right, top, bottom + sources_height + body)
+        _draw_legend(column, data, body)
+        print_layout.notes_box(column, _t(data, "notes"), body)
+        left_side, right_side, top_side, bottom_side = page.side
+        side = print_layout.Flow(figure, left_side, right_side, top_side, bottom_side)
+        _draw_table(side, data, body, reserve=0)
+    sources = print_layout.Flow(figure, left, right, bottom + sources_height, bottom)
+    sources.paragraph(source, body)
+    sources.paragraph(formula, body, color="#333333")
 
 
 def render_print_map(

@@ -11,12 +11,12 @@ import pytest
 
 from app.geo import print_map
 from app.geo.print_map import (
-    MIN_TITLE_SIZE,
+    MAX_TITLE_LINES,
     PrintInput,
-    fit_title,
     nice_length,
     paper_inches,
     render_print_map,
+    title_lines,
     utm_epsg,
 )
 from app.geo.styles import class_colour, value_class
@@ -211,10 +211,11 @@ def test_texts_stay_literal_when_another_print_restores_the_rc() -> None:
 
 def test_long_names_stay_on_the_page(tmp_path: Path) -> None:
     name = f"{TEMPLATE_CODE} " * 8
-    width = paper_inches("A4", "portrait")[0] * 0.96
-    shown, size = fit_title(name, 16.0, width)
-    assert size == MIN_TITLE_SIZE and shown.endswith("…") and name.startswith(shown[:-1])
-    assert fit_title("Phường 1, Tam Kỳ", 16.0, width) == ("Phường 1, Tam Kỳ", 16.0)
+    width = paper_inches("A4", "portrait")[0] * 72 * 0.96
+    lines, size = title_lines(name, 16.0, width, 9.0)
+    assert size == 9.0 and len(lines) == MAX_TITLE_LINES and lines[-1].endswith("…")
+    assert name.startswith(" ".join(lines)[:-1])
+    assert title_lines("Phường 1, Tam Kỳ", 16.0, width, 9.0) == (["Phường 1, Tam Kỳ"], 16.0)
     page = dataclasses.replace(ward_page(), ward_name=name, city_name="Tam Kỳ")
     content = render_print_map(page, "A4", "portrait", "pdf")
     path = tmp_path / "long.pdf"

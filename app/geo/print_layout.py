@@ -1,0 +1,297 @@
+"""Text that fits on a printed page: wrapping by measured width, columns that flow top to
+bottom, legends and tables drawn in points (app/geo/print_map.py, settlement_print.py).
+
+matplotlib's own `Axes.table` and `legend` neither wrap a cell nor tell how tall they will
+be before drawing: a long settlement name was cut and the ward map's side panel could not
+know how many rows fit. Here every text is measured with the font's metrics before it is
+placed (the same metrics the PDF and PNG backends use), so a name wraps inside its column,
+a table stops at the room left (the caller says how many more there are), and no two texts
+overlap. Positions are points from the page's bottom-left corner. Pure: no data access.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+FONT = "DejaVu Sans"
+LEADING = 1.25  # line height / font size
+# Widths measured with the font's metrics; the drawn text may be a hair wider (hinting).
+WIDTH_SAFETY = 1.03
+
+
+@functools.lru_cache(maxsize=4096)
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """The width of one line of literal text, in points."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    prop = FontProperties(family=FONT, size=size, weight="bold" if bold else "normal")
+    width, _, _ = text_to_path.get_text_width_height_descent(text, prop, ismath=False)
+    return float(width) * WIDTH_SAFETY
+
+
+def wrap(text: str, size: float, width: float, bold: bool = False) -> list[str]:
+    """`text` in lines no wider than `width` points: at spaces, or inside a word too long."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if text_width(candidate, size, bold) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            line = ""
+            while text_width(word, size, bold) > width and len(word) > 1:
+                cut = len(word) - 1
+                while cut > 1 and text_width(word[:cut], size, bold) > width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
+    return lines
+
+
+class Flow:
+    """A column of the page drawn from its top down: each block moves the cursor below it."""
+
+    def __init__(self, figure: Any, left: float, right: float, top: float, bottom: float):
+        from matplotlib.transforms import Affine2D
+
+        self.figure = figure
+        self.left = left
+        self.width = right - left
+        self.y = top
+        self.bottom = bottom
+        self.transform = Affine2D().scale(1 / 72) + figure.dpi_scale_trans
+
+    @property
+    def room(self) -> float:
+        """Points left above the column's bottom."""
+        return self.y - self.bottom
+
+    def text(self, x: float, y: float, text: str, size: float, **style: Any) -> Any:
+        """One literal text at (x, y) points, top-left anchored unless `style` says."""
+        style = {"va": "top", "ha": "left", **style}
+        artist = self.figure.text(x, y, text, fontsize=size, transform=self.transform, **style)
+        artist.set_parse_math(False)
+        return artist
+
+    def paragraph(
+        self, text: str, size: float, bold: bool = False, gap: float = 0.0, **style: Any
+    ) -> int:
+        """Wrapped text at the cursor; returns its number of lines."""
+        lines = wrap(text, size, self.width, bold)
+        for line in lines:
+            self.text(self.left, self.y, line, size, fontweight="bold" if bold else None, **style)
+            self.y -= size * LEADING
+        self.y -= gap
+        return len(lines)
+
+    def add(self, artist: Any) -> Any:
+        """A patch or line in points on the page."""
+        artist.set_transform(self.transform)
+        self.figure.add_artist(artist)
+        return artist
+
+
+def paragraph_height(text: str, size: float, width: float, bold: bool = False) -> float:
+    """The height (points) `Flow.paragraph` takes for `text`."""
+    return len(wrap(text, size, width, bold)) * size * LEADING
+
+
+Swatch = Callable[[Flow, float, float, float, float], None]
+"""Draws a legend symbol into the box (x, y_bottom, width, height), points."""
+
+
+def legend(
+    flow: Flow,
+    title: str | None,
+    entries: Sequence[tuple[Swatch, str]],
+    size: float,
+    columns: int = 2,
+    gap: float = 0.0,
+) -> None:
+    """A legend at the cursor: title, then symbol + label in `columns`, labels wrapped."""
+    if title:
+        flow.paragraph(title, size, bold=True, gap=size * 0.3)
+    cell = flow.width / columns
+    swatch_width, swatch_height = size * 2.0, size * 1.05
+    label_width = cell - swatch_width - size * 0.6 - size * 0.4
+    for start in range(0, len(entries), columns):
+        row = entries[start : start + columns]
+        heights = []
+        for column, (draw, label) in enumerate(row):
+            x = flow.left + column * cell
+            lines = wrap(label, size, label_width)
+            draw(flow, x, flow.y - swatch_height, swatch_width, swatch_height)
+            for index, line in enumerate(lines):
+                flow.text(
+                    x + swatch_width + size * 0.6, flow.y - index * size * LEADING, line, size
+                )
+            heights.append(max(len(lines) * size * LEADING, swatch_height + size * 0.35))
+        flow.y -= max(heights)
+    flow.y -= gap
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: header, alignment, whether the header stands on its side."""
+
+    header: str
+    align: str = "center"  # left, center, right
+    rotate: bool = False
+    wraps: bool = False  # the column that takes the width left and wraps its cells
+
+
+def table(
+    flow: Flow,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    size: float,
+    max_height: float,
+    bold_column: int | None = None,
+) -> int:
+    """A table at the cursor, as many rows as fit in `max_height` points; returns how many.
+
+    Columns that do not wrap are as wide as their widest cell; the wrapping column takes
+    the width left. Rotated headers are as tall as their text is long.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    pad = size * 0.3
+    widths: list[float] = []
+    for index, column in enumerate(columns):
+        if column.wraps:
+            widths.append(0.0)
+            continue
+        cells = [text_width(row[index], size, index == bold_column) for row in rows]
+        header = size * LEADING if column.rotate else text_width(column.header, size, True)
+        widths.append(max([header, *cells]) + 2 * pad)
+    rest = flow.width - sum(widths)
+    widths = [
+        rest if column.wraps else width for column, width in zip(columns, widths, strict=True)
+    ]
+    if rest < size * 4:
+        raise ValueError("the table's columns do not fit in its width")
+
+    def cell_lines(column: Column, width: float, text: str, bold: bool) -> list[str]:
+        return wrap(text, size, width - 2 * pad, bold) if column.wraps else [text]
+
+    header_lines = [
+        [] if c.rotate else wrap(c.header, size, w - 2 * pad, True)
+        for c, w in zip(columns, widths, strict=True)
+    ]
+    header_height = max(
+        [
+            *(text_width(c.header, size, True) + 2 * pad for c in columns if c.rotate),
+            *(len(lines) * size * LEADING + 2 * pad for lines in header_lines),
+        ]
+    )
+    top = flow.y
+    flow.add(
+        Rectangle(
+            (flow.left, top - header_height),
+            flow.width,
+            header_height,
+            facecolor="#e8e8e8",
+            edgecolor="none",
+        )
+    )
+    x = flow.left
+    for column, width, lines in zip(columns, widths, header_lines, strict=True):
+        if column.rotate:
+            flow.text(
+                x + width / 2,
+                top - header_height + pad,
+                column.header,
+                size,
+                rotation=90,
+                va="bottom",
+                ha="center",
+                fontweight="bold",
+            )
+        else:
+            for index, line in enumerate(lines):
+                flow.text(
+                    _aligned(x, width, pad, column.align),
+                    top - pad - index * size * LEADING,
+                    line,
+                    size,
+                    ha=column.align,
+                    fontweight="bold",
+                )
+        x += width
+    y = top - header_height
+    shown = 0
+    for row in rows:
+        lines_per_cell = [
+            cell_lines(column, width, text, index == bold_column)
+            for index, (column, width, text) in enumerate(zip(columns, widths, row, strict=True))
+        ]
+        height = max(len(lines) for lines in lines_per_cell) * size * LEADING + pad
+        if top - (y - height) > max_height:
+            break
+        x = flow.left
+        for index, (column, width, lines) in enumerate(
+            zip(columns, widths, lines_per_cell, strict=True)
+        ):
+            for number, line in enumerate(lines):
+                flow.text(
+                    _aligned(x, width, pad, column.align),
+                    y - pad / 2 - number * size * LEADING,
+                    line,
+                    size,
+                    ha=column.align,
+                    fontweight="bold" if index == bold_column else None,
+                )
+            x += width
+        y -= height
+        flow.add(Line2D([flow.left, flow.left + flow.width], [y, y], color="#9a9a9a", lw=0.4))
+        shown += 1
+    flow.y = y
+    return shown
+
+
+def _aligned(x: float, width: float, pad: float, align: str) -> float:
+    if align == "left":
+        return x + pad
+    if align == "right":
+        return x + width - pad
+    return x + width / 2
+
+
+def notes_box(flow: Flow, title: str, size: float) -> None:
+    """A ruled box for handwritten notes from the cursor down to the column's bottom."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    height = flow.room
+    if height < size * 4:
+        return
+    top = flow.y
+    flow.add(
+        Rectangle(
+            (flow.left, flow.bottom), flow.width, height, fill=False, linewidth=0.8, clip_on=False
+        )
+    )
+    flow.text(flow.left + size * 0.5, top - size * 0.4, title, size, fontweight="bold")
+    y = top - size * 2.6
+    while y > flow.bottom + size:
+        flow.add(
+            Line2D(
+                [flow.left + size * 0.5, flow.left + flow.width - size * 0.5],
+                [y, y],
+                color="#bbbbbb",
+                linewidth=0.5,
+                linestyle=":",
+            )
+        )
+        y -= size * 2.2
+    flow.y = flow.bottom

@@ -1,0 +1,116 @@
+"""The printed ward map's layout on A4 and A3, landscape and portrait, in both languages: every
+text on the page and apart from the others, big enough to read at arm's length, the map using
+most of the sheet, long and hostile names wrapped rather than cut."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.geo import print_layout, print_map
+from app.geo.print_map import BODY_SIZE, PrintInput, render_print_map
+from tests.hostile import DOLLARS, TEMPLATE_CODE
+from tests.unit.test_print_map import ward_page
+
+LONG_NAME = "Khu dân cư ven kênh Phú Lộc nối dài từ cầu Trần Hưng Đạo đến chợ cá Thuận Phước cũ"
+# The smallest share of the page the map takes: beside the panel in landscape, above the
+# table in portrait (which needs the page's width for its columns).
+MAP_SHARE = {"landscape": 0.55, "portrait": 0.50}
+
+
+def crowded_page(language: str, indicator: str = "no_piped_water") -> PrintInput:
+    """The small ward with a long Vietnamese name and a hostile one among its settlements."""
+    page = ward_page(indicator, language)
+    settlements = [dict(settlement) for settlement in page.settlements]
+    settlements[0]["name"] = LONG_NAME
+    settlements[1]["name"] = f"{TEMPLATE_CODE} {DOLLARS}"
+    return dataclasses.replace(page, settlements=settlements)
+
+
+def page_texts(data: PrintInput, size: str, orientation: str) -> tuple[Any, list[Any], Any]:
+    """Render the page; return the figure's bbox, its visible texts with their extents
+    (pixels at the figure's dpi), and the map's axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    seen: dict[str, Any] = {}
+
+    def inspect(figure: Any) -> None:
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        figure.draw(renderer)
+        texts = [
+            (text, text.get_window_extent(renderer))
+            for text in print_map._page_texts(figure)
+            if text.get_visible() and text.get_text().strip()
+        ]
+        seen.update(bbox=figure.bbox.frozen(), texts=texts, map=figure.axes[0].get_position())
+
+    render_print_map(data, size, orientation, "pdf", on_page=inspect)
+    return seen["bbox"], seen["texts"], seen["map"]
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+@pytest.mark.parametrize("size", ["A4", "A3"])
+def test_layout(size: str, orientation: str, language: str) -> None:
+    page, texts, map_box = page_texts(crowded_page(language), size, orientation)
+    assert len(texts) > 40
+    for text, box in texts:
+        assert text.get_fontsize() >= BODY_SIZE[size], (text.get_text(), text.get_fontsize())
+        assert box.x0 >= page.x0 - 0.5 and box.x1 <= page.x1 + 0.5, text.get_text()
+        assert box.y0 >= page.y0 - 0.5 and box.y1 <= page.y1 + 0.5, text.get_text()
+    for (a, box_a), (b, box_b) in itertools.combinations(texts, 2):
+        overlap_x = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+        overlap_y = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+        # A pixel of touching (ascenders of one line, descenders of the next) is not overlap.
+        assert overlap_x <= 1 or overlap_y <= 1, (a.get_text(), b.get_text())
+    assert map_box.width * map_box.height >= MAP_SHARE[orientation]
+    # Long names wrap onto more lines, whole: nothing is shortened with "…".
+    shown = "".join("".join(text.get_text().split()) for text, _ in texts)
+    for name in (LONG_NAME, f"{TEMPLATE_CODE} {DOLLARS}"):
+        assert "".join(name.split()) in shown
+    assert not any(text.get_text().endswith("…") for text, _ in texts)
+
+
+def test_names_wrap_in_the_pdf(tmp_path: Path) -> None:
+    path = tmp_path / "page.pdf"
+    path.write_bytes(render_print_map(crowded_page("vi"), "A4", "landscape", "pdf"))
+    words = subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    flat = "".join(words.split())
+    # The table's name cell, whole over its lines (map labels are outlined paths in a PDF).
+    assert "".join(LONG_NAME.split()) in flat
+    assert "".join(TEMPLATE_CODE.split()) in flat and "Hẻm$5và$10" in flat
+
+
+def test_wrap_breaks_at_spaces_and_inside_long_words() -> None:
+    lines = print_layout.wrap(LONG_NAME, 9, 120)
+    assert len(lines) > 2 and " ".join(lines) == LONG_NAME
+    assert all(print_layout.text_width(line, 9) <= 120 for line in lines)
+    long_word = "x" * 200
+    lines = print_layout.wrap(long_word, 9, 50)
+    assert "".join(lines) == long_word and all(
+        print_layout.text_width(line, 9) <= 50 for line in lines
+    )
+
+
+def test_many_settlements_stop_with_a_count() -> None:
+    page = ward_page()
+    many = [
+        {**page.settlements[0], "name": f"Khu {index}", "rank_in_ward": index + 1}
+        for index in range(60)
+    ]
+    data = dataclasses.replace(page, settlements=many)
+    _, texts, _ = page_texts(data, "A4", "landscape")
+    contents = [text.get_text() for text, _ in texts]
+    more = [text for text in contents if text.startswith("… và")]
+    assert len(more) == 1
+    shown = 60 - int(more[0].split()[2])
+    assert shown >= 12  # beside the map on A4
+    assert sum(1 for text in contents if re.fullmatch(r"Khu \d+", text)) == shown  # table rows
