@@ -432,32 +432,85 @@ async def file_layer(
             await _in_thread(writers.write_xlsx, path, sheets)
         else:
             path = directory / f"{query.name}.shp.zip"
-            folder = directory / "shp"
-            folder.mkdir()
-            await _write_gdal(
-                engine,
-                slots,
-                query,
-                directory,
-                lambda layer, name, _: writers.write_shapefile(layer, folder / f"{name}.shp"),
-            )
-            await _in_thread(_zip_shapefiles, folder, path, query)
+            await _write_shapefile_zip(engine, slots, query, directory, path)
         return TempFile(path, directory)
 
 
-def _zip_shapefiles(folder: Path, target: Path, query: LayerQuery) -> None:
-    """The shapefiles of a folder in one zip, with fields.csv: for each table, each
-    shortened field name and the column it stands for."""
+def _direct_shapefile(query: LayerQuery) -> bool:
+    """Whether the layer's shapefiles are written directly (app/geo/shapefile.py): points
+    and tables whose dBase names are ASCII; areas are GDAL's."""
     from app.geo.export_writers import shapefile_names
 
-    with (folder / "fields.csv").open("w", encoding="utf-8", newline="") as out:
-        table = csv.writer(out, lineterminator="\r\n")
-        table.writerow(["file", "field", "column"])
-        tables = [(query.name, query.properties)] + [(t.name, t.properties) for t in query.related]
-        for name, properties in tables:
-            columns = [p.name for p in properties]
-            for short, column in zip(shapefile_names(columns), columns, strict=True):
-                table.writerow([f"{name}.dbf", short, column])
+    tables = [query.properties] + [t.properties for t in query.related]
+    return query.is_point and all(
+        properties and all(n.isascii() for n in shapefile_names([p.name for p in properties]))
+        for properties in tables
+    )
+
+
+async def _write_shapefile_zip(
+    engine: AsyncEngine, slots: ExportSlots, query: LayerQuery, directory: Path, path: Path
+) -> None:
+    """The layer's shapefile and a .dbf per repeat in one zip, with fields.csv mapping the
+    shortened names. Points: lon and lat copied out with the values, the files written
+    straight into the zip; areas: GDAL's writer, then zipped."""
+    from app.geo import export_writers as writers
+    from app.geo.shapefile import PointRows, add_shapefile
+
+    if not _direct_shapefile(query):
+        folder = directory / "shp"
+        folder.mkdir()
+        await _write_gdal(
+            engine,
+            slots,
+            query,
+            directory,
+            lambda layer, name, _: writers.write_shapefile(layer, folder / f"{name}.shp"),
+        )
+        await _in_thread(_zip_shapefiles, folder, path, query)
+        return
+    tables = [(query.name, query.properties, True, query.source, query.args)] + [
+        (t.name, t.properties, False, t.source, t.args) for t in query.related
+    ]
+    scratch = directory / "rows.csv"
+    # The fastest deflate level: a .dbf is mostly the padding of its fixed-width text fields.
+    archive = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
+    try:
+        for name, properties, located, source, args in tables:
+            columns = _values(properties)
+            if located:
+                geometry = query.geometry
+                columns[:0] = [f"ST_X({geometry})", f"ST_Y({geometry})"]
+            await _copy_csv(engine, slots, rows_sql(columns, source), args, scratch)
+            rows = PointRows(scratch, tuple(_columns(properties)), located)
+            names = writers.shapefile_names([p.name for p in properties])
+            await _in_thread(add_shapefile, archive, rows, name, names, directory)
+            scratch.unlink()
+        archive.writestr("fields.csv", _field_map(query))
+    finally:
+        await _in_thread(archive.close)
+
+
+def _field_map(query: LayerQuery) -> str:
+    """fields.csv: for each table, each shortened field name and the column it stands for."""
+    import io
+
+    from app.geo.export_writers import shapefile_names
+
+    out = io.StringIO()
+    table = csv.writer(out, lineterminator="\r\n")
+    table.writerow(["file", "field", "column"])
+    tables = [(query.name, query.properties)] + [(t.name, t.properties) for t in query.related]
+    for name, properties in tables:
+        columns = [p.name for p in properties]
+        for short, column in zip(shapefile_names(columns), columns, strict=True):
+            table.writerow([f"{name}.dbf", short, column])
+    return out.getvalue()
+
+
+def _zip_shapefiles(folder: Path, target: Path, query: LayerQuery) -> None:
+    """The shapefiles GDAL wrote in a folder in one zip, with fields.csv."""
+    (folder / "fields.csv").write_text(_field_map(query), encoding="utf-8", newline="")
     # The fastest deflate level: a .dbf is mostly the padding of its fixed-width text fields.
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for path in sorted(folder.iterdir()):
