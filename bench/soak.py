@@ -89,6 +89,9 @@ class Record:
     """Everything the clients saw, and what the server acknowledged."""
 
     origin: float = field(default_factory=time.monotonic)
+    # The phones' collector names start with it: a database kept from an earlier run (a
+    # staging server's) holds other phones' surveys.
+    run: str = field(default_factory=lambda: f"soak-{uuid.uuid4().hex[:8]}")
     answers: list[Answer] = field(default_factory=list)
     restarts: list[tuple[float, float]] = field(default_factory=list)  # (start, answering)
     restart_commands: list[str] = field(default_factory=list)
@@ -577,10 +580,10 @@ def check_store(url: str, record: Record, media_dir: Path) -> Findings:
             # A survey stored twice would be a second row of a phone's under another id.
             doubles = connection.execute(
                 text(
-                    "SELECT id::text FROM household_surveys WHERE collector LIKE 'soak-phone-%' "
+                    "SELECT id::text FROM household_surveys WHERE collector LIKE :phones "
                     "AND NOT id = ANY(CAST(:ids AS uuid[]))"
                 ),
-                {"ids": sorted(record.made)},
+                {"ids": sorted(record.made), "phones": f"{record.run}-phone-%"},
             ).all()
             attachments = {
                 (str(r[0]), r[1]): r[2]
@@ -734,7 +737,7 @@ async def traffic(
     plan_token = bench_token(url, "planner", "soak-planner")
     username, password = phone_token(url)
     the_phones = [
-        Phone(f"soak-phone-{n}", bench_token(url, "volunteer", f"soak-phone-{n}"),
+        Phone(f"{record.run}-phone-{n}", bench_token(url, "volunteer", f"soak-phone-{n}"),
               random.Random(n), templates)
         for n in range(phones)
     ]  # fmt: skip
