@@ -317,34 +317,61 @@ def _draw_page(
 
     title, place, when = heads
     number, total = numbers
-    texts = []
+    cells: list[tuple[float, float, str, str, float, bool, str]] = []
     if number == 1:
-        texts.append(
-            figure.text(LEFT, 0.975, _short(title, 80), fontsize=13, fontweight="bold", va="top")
-        )
-        texts.append(figure.text(LEFT, 0.953, _short(place, 110), fontsize=8, va="top"))
-        texts.append(figure.text(LEFT, 0.940, when, fontsize=8, va="top"))
+        cells.append((LEFT, 0.962, _short(title, 80), "left", 13.0, True, "#000000"))
+        cells.append((LEFT, 0.945, _short(place, 110), "left", 8.0, False, "#000000"))
+        cells.append((LEFT, 0.932, when, "left", 8.0, False, "#000000"))
     else:
-        texts.append(figure.text(LEFT, 0.975, _short(title, 90), fontsize=9, va="top"))
+        cells.append((LEFT, 0.967, _short(title, 90), "left", 9.0, False, "#000000"))
     page = label("page", language, n=number, total=total)
-    texts.append(figure.text(RIGHT, 0.025, page, fontsize=7, ha="right"))
+    cells.append((RIGHT, 0.025, page, "right", 7.0, False, "#000000"))
     for top, row in placed:
         for cell in row.cells:
-            texts.append(
-                figure.text(
-                    cell.x,
-                    top,
-                    cell.text,
-                    fontsize=row.size,
-                    ha=cell.align,
-                    va="baseline",
-                    fontweight="bold" if cell.bold else "normal",
-                    color=cell.colour,
-                )
-            )
+            if cell.text:
+                cells.append((cell.x, top, cell.text, cell.align, row.size, cell.bold, cell.colour))
         if row.rule:
             figure.add_artist(
                 Line2D([LEFT, RIGHT], [top - 0.004] * 2, linewidth=0.5, color="#777777")
             )
-    for text in texts:
-        text.set_parse_math(False)  # rcParams are shared by threads: each text's own flag
+    figure.add_artist(_texts_artist(cells))
+
+
+def _texts_artist(cells: list[tuple[float, float, str, str, float, bool, str]]) -> Any:
+    """One artist that draws every text of a page straight through the renderer: a page
+    holds hundreds of short texts, and a matplotlib Text each (its own layout, font lookup
+    and bounding box) cost most of the time of a statement. Texts are drawn literally
+    (never mathtext); x, y in page widths and heights, y the baseline."""
+    from matplotlib.artist import Artist
+    from matplotlib.font_manager import FontProperties
+
+    class Texts(Artist):
+        def draw(self, renderer: Any) -> None:
+            figure = self.get_figure(root=True)
+            assert figure is not None
+            box = figure.bbox
+            fonts = {
+                (size, bold): FontProperties(
+                    family=FONT, size=size, weight="bold" if bold else "normal"
+                )
+                for _x, _y, _t, _a, size, bold, _c in cells
+            }
+            widths: dict[tuple[str, float, bool], float] = {}
+            gc = renderer.new_gc()
+            try:
+                for x, y, text, align, size, bold, colour in cells:
+                    font = fonts[size, bold]
+                    left = box.x0 + x * box.width
+                    if align == "right":
+                        key = (text, size, bold)
+                        if key not in widths:
+                            widths[key] = renderer.get_text_width_height_descent(
+                                text, font, ismath=False
+                            )[0]
+                        left -= widths[key]
+                    gc.set_foreground(colour)
+                    renderer.draw_text(gc, left, box.y0 + y * box.height, text, font, 0.0)
+            finally:
+                gc.restore()
+
+    return Texts()
