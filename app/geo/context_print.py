@@ -1,0 +1,202 @@
+"""Streets, water and landmarks under a printed map (matplotlib), with street names.
+
+Drawn under the settlements (a settlement's class colour stays what the legend says) and
+in greys and a light blue that read in black and white; names are plain text (matplotlib's
+mathtext is off for them: a `$` in a street name stays a dollar sign), each placed once,
+along its street, and never over another label.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import shapely
+from shapely.geometry import LineString, box
+from shapely.geometry.base import BaseGeometry
+
+from app.geo.osm_context import ContextFeature
+
+ROAD_STYLE = {  # class: (line width in points, colour, zorder)
+    "major": (2.4, "#8a8a8a", 2.3),
+    "minor": (1.3, "#a8a8a8", 2.2),
+    "lane": (0.6, "#c4c4c4", 2.1),
+}
+WATERWAY_WIDTH = {"river": 2.0, "canal": 1.4, "stream": 0.9, "drain": 0.6}
+WATER_FILL = "#dbe8f3"
+WATER_LINE = "#8fb3d1"
+LANDMARK_MARKERS = {
+    "market": "s",
+    "school": "^",
+    "health": "P",
+    "office": "D",
+    "pagoda": "*",
+    "temple": "*",
+    "church": "X",
+}
+LABELLED_ROADS = ("major", "minor")
+
+
+@functools.lru_cache(maxsize=8)
+def _transformer(crs: str) -> Any:
+    from pyproj import Transformer
+
+    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+
+def _projected(geometry: BaseGeometry, crs: str) -> BaseGeometry:
+    transformer = _transformer(crs)
+    return shapely.transform(
+        geometry, lambda xy: _stack(*transformer.transform(xy[:, 0], xy[:, 1]))
+    )
+
+
+def _stack(xs: Any, ys: Any) -> Any:
+    import numpy as np
+
+    return np.column_stack([xs, ys])
+
+
+def _longest_piece(geometry: BaseGeometry) -> LineString | None:
+    lines = [g for g in getattr(geometry, "geoms", [geometry]) if isinstance(g, LineString)]
+    return max(lines, key=lambda line: line.length, default=None)
+
+
+def draw_context(
+    ax: Any,
+    features: Sequence[ContextFeature],
+    crs: str,
+    extent: tuple[float, float, float, float],
+    size: float,
+    points_per_metre: float,
+) -> list[Any]:
+    """Draw the features (lon/lat) on a map in projected metres (`crs`) within `extent`
+    (xmin, ymin, xmax, ymax); `size` is the label font size in points. Returns the name
+    labels drawn (text artists), for layout checks."""
+    import matplotlib.patheffects as effects
+    from shapely.plotting import patch_from_polygon
+
+    frame = box(*extent)
+    halo = [effects.withStroke(linewidth=2.5, foreground="white")]
+    labels: list[Any] = []
+    taken: list[BaseGeometry] = []  # label footprints (metres): no label over another
+    named: set[str] = set()
+    metres_per_point = 1 / points_per_metre
+    candidates: list[tuple[int, ContextFeature, BaseGeometry]] = []  # labels, placed by rank
+    for feature in features:
+        geometry = _projected(feature.geometry, crs)
+        if not geometry.intersects(frame):
+            continue
+        geometry = geometry.intersection(frame) if feature.kind != "landmark" else geometry
+        if feature.kind in ("water", "building"):
+            for polygon in getattr(geometry, "geoms", [geometry]):
+                if polygon.geom_type != "Polygon" or polygon.is_empty:
+                    continue
+                colour = WATER_FILL if feature.kind == "water" else "#e4e4e4"
+                edge = WATER_LINE if feature.kind == "water" else "#b0b0b0"
+                ax.add_patch(
+                    patch_from_polygon(
+                        polygon, facecolor=colour, edgecolor=edge, linewidth=0.4, zorder=1.5
+                    )
+                )
+        elif feature.kind in ("road", "waterway"):
+            if feature.kind == "road":
+                width, colour, zorder = ROAD_STYLE.get(feature.klass, ROAD_STYLE["lane"])
+            else:
+                width, colour, zorder = WATERWAY_WIDTH.get(feature.klass, 0.8), WATER_LINE, 2.0
+            for line in getattr(geometry, "geoms", [geometry]):
+                if line.geom_type == "LineString":
+                    ax.plot(*line.xy, color=colour, linewidth=width, zorder=zorder,
+                            solid_capstyle="round")  # fmt: skip
+            if feature.name and (feature.kind == "waterway" or feature.klass in LABELLED_ROADS):
+                rank = 0 if feature.kind == "waterway" else (1 if feature.klass == "major" else 3)
+                candidates.append((rank, feature, geometry))
+        elif feature.kind == "landmark" and geometry.geom_type == "Point":
+            if not frame.contains(geometry):
+                continue
+            marker = LANDMARK_MARKERS.get(feature.klass, "o")
+            ax.scatter([geometry.x], [geometry.y], s=(size * 0.9) ** 2, marker=marker,
+                       c="#303030", edgecolors="white", linewidths=0.6, zorder=8)  # fmt: skip
+            if feature.name:
+                candidates.append((2, feature, geometry))
+    # Names by importance: rivers, main streets, landmarks, then the smaller streets.
+    for _, feature, geometry in sorted(candidates, key=lambda c: c[0]):
+        if feature.kind == "landmark":
+            label = _place_label(
+                ax, feature.name or "", geometry.x + size * metres_per_point, geometry.y, 0.0,
+                size * 0.9, metres_per_point, taken, halo, ha="left",
+            )  # fmt: skip
+        else:
+            label = _street_label(
+                ax, feature.name or "", geometry, size, metres_per_point, taken, named, halo
+            )
+        if label is not None:
+            labels.append(label)
+    return labels
+
+
+def _street_label(
+    ax: Any,
+    name: str,
+    geometry: BaseGeometry,
+    size: float,
+    metres_per_point: float,
+    taken: list[BaseGeometry],
+    named: set[str],
+    halo: list[Any],
+) -> Any:
+    """A street's name once, along the middle of its longest piece in the frame."""
+    if name in named:
+        return None
+    line = _longest_piece(geometry)
+    if line is None:
+        return None
+    width = len(name) * size * 0.55 * metres_per_point
+    if line.length < width * 1.2:
+        return None
+    middle = line.interpolate(0.5, normalized=True)
+    before = line.interpolate(max(0.0, line.project(middle) - width / 2))
+    after = line.interpolate(min(line.length, line.project(middle) + width / 2))
+    angle = math.degrees(math.atan2(after.y - before.y, after.x - before.x))
+    if angle > 90:
+        angle -= 180
+    elif angle < -90:
+        angle += 180
+    label = _place_label(
+        ax, name, middle.x, middle.y, angle, size * 0.85, metres_per_point, taken, halo
+    )
+    if label is not None:
+        named.add(name)
+    return label
+
+
+def _place_label(
+    ax: Any,
+    text: str,
+    x: float,
+    y: float,
+    angle: float,
+    size: float,
+    metres_per_point: float,
+    taken: list[BaseGeometry],
+    halo: list[Any],
+    ha: str = "center",
+) -> Any:
+    """A label unless it would cover another one (its footprint estimated in metres)."""
+    from shapely import affinity
+
+    width = len(text) * size * 0.55 * metres_per_point
+    height = size * 1.2 * metres_per_point
+    left = x - width / 2 if ha == "center" else x
+    footprint = affinity.rotate(
+        box(left, y - height / 2, left + width, y + height / 2), angle, origin=(x, y)
+    )
+    if any(footprint.intersects(other) for other in taken):
+        return None
+    taken.append(footprint)
+    return ax.text(
+        x, y, text, fontsize=size, rotation=angle, rotation_mode="anchor", ha=ha, va="center",
+        color="#303030", path_effects=halo, zorder=9, parse_math=False, clip_on=True,
+    )  # fmt: skip
