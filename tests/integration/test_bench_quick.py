@@ -80,6 +80,12 @@ def test_cdf_bench_quick(database_url: str) -> None:
 
 
 @pytest.mark.slow
+def test_cdf_statement_bench_quick() -> None:
+    output = run_bench("bench.cdf_statement")
+    assert "statement pdf ratio (cpu):" in output and "10 pages" in output
+
+
+@pytest.mark.slow
 def test_lists_bench_quick(database_url: str) -> None:
     """A page deep in the survey list by cursor holds what the offset page holds."""
     output = run_bench("bench.lists", "--database", f"cdfmap_bench_lists_q{os.getpid()}")
