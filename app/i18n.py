@@ -673,6 +673,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Upgrading priority score (0-100)",
     },
     "web_map.no_data": {"vi": "Chưa có khảo sát", "en": "Not surveyed yet"},
+    "web_map.labels": {"vi": "Tên khu dân cư", "en": "Settlement names"},
+    "web_map.legend_show": {"vi": "Chú giải", "en": "Legend"},
+    "web_map.legend_hide": {"vi": "Ẩn chú giải", "en": "Hide legend"},
+    "web_map.zoom_in_for_households": {
+        "vi": "Phóng to bản đồ để thấy từng hộ.",
+        "en": "Zoom in to see each household.",
+    },
     "web_map.no_answer": {"vi": "Không trả lời", "en": "No answer"},
     "web_map.no_settlements": {
         "vi": "Chưa có khu dân cư nào được vẽ ở khu vực này.",

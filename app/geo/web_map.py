@@ -38,6 +38,7 @@ DATA_ID = "cdfmap-data"
 # A CSP nonce is base64 (or base64url); anything else would not be one, and must not reach
 # the attribute.
 NONCE = re.compile(r"[A-Za-z0-9+/_=-]*")
+VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
 # Characters that could end a <script> element, open an HTML comment in it, or end a
 # JavaScript line: outside JSON strings they never occur, inside they become \u escapes.
 SCRIPT_UNSAFE = str.maketrans(
@@ -107,6 +108,10 @@ def legend_spec(data: WebMapInput) -> dict[str, Any]:
         "projects": projects if data.projects else None,
         "groups": cdf_groups.legend(language) if data.groups else None,
         "note": _t("note", language),
+        # The button that folds the legend (folded at first on a phone).
+        "show": _t("legend_show", language),
+        "hide": _t("legend_hide", language),
+        "zoomIn": _t("zoom_in_for_households", language),
     }
 
 
@@ -140,6 +145,7 @@ def page_data(data: WebMapInput) -> dict[str, Any]:
         "layers": {
             "settlements": _t("settlements", language),
             "wards": _t("wards", language),
+            "labels": _t("labels", language),
             "projects": translate("cdf_project.layer", language),
             "groups": translate("cdf_groups.layer", language),
         },
@@ -225,6 +231,12 @@ def _skeleton(static_url: str) -> str:
     figure.header.add_child(Element('<link rel="icon" href="data:,">'), name="favicon")
     Build().add_to(fmap)
     page: str = figure.render()
+    # folium's viewport forbids zooming the page (user-scalable=no, maximum-scale=1): people
+    # who need larger text on a phone must be able to pinch it.
+    page, viewports = VIEWPORT.subn(
+        '<meta name="viewport" content="width=device-width, initial-scale=1.0" />', page
+    )
+    assert viewports == 1, "folium's viewport meta element changed"
     # The insertion point of the title and data must be unambiguous.
     assert page.count("<head>") == 1 and page.count("<html>") == 1 and "<title>" not in page
     return page

@@ -50,11 +50,20 @@ def _percent(value: float | None) -> str:
 def _features(
     shapes: list[dict[str, Any]], properties: dict[int, dict[str, Any]]
 ) -> dict[str, Any]:
+    """A FeatureCollection of the shapes; a shape with a label point (a point inside it, for
+    its name on the map) has it as the `label` property, [lon, lat]."""
     features = [
         {
             "type": "Feature",
             "geometry": orjson.loads(shape["geometry"]),
-            "properties": properties.get(shape["id"], {"name": shape["name"]}),
+            "properties": {
+                **properties.get(shape["id"], {"name": shape["name"]}),
+                **(
+                    {"label": [shape["label_lon"], shape["label_lat"]]}
+                    if shape.get("label_lon") is not None
+                    else {}
+                ),
+            },
         }
         for shape in shapes
     ]

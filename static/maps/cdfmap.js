@@ -12,6 +12,9 @@
   "use strict";
 
   var cache = {};
+  // Household points are drawn from this zoom on (a few streets across a phone): further out
+  // a settlement is a few pixels wide, and dots would hide its priority colour.
+  var HOUSEHOLD_MIN_ZOOM = 14;
   var householdLayers = [];
   var projectLayers = [];
   var groupLayers = [];
@@ -62,6 +65,13 @@
       tile.width = size.x;
       tile.height = size.y;
       var layer = this;
+      if (coords.z < HOUSEHOLD_MIN_ZOOM) {
+        // Not the layer's minZoom option: Leaflet would keep the whole map from zooming out.
+        setTimeout(function () {
+          done(null, tile);
+        }, 0);
+        return tile;
+      }
       loadPoints(this.options.url).then(
         function (points) {
           if (layer._map) {
@@ -96,7 +106,8 @@
       var pixels = this._pixels(points, coords.z);
       var left = coords.x * size.x;
       var top = coords.y * size.y;
-      var radius = Math.max(1.5, Math.min(5, 1.5 + (coords.z - 13) * 0.6));
+      var look = dotStyle(coords.z);
+      var radius = look.radius;
       var codes = points.categories[this.options.indicatorKey] || "";
       var colours = this.options.colours;
       var groups = {};
@@ -110,22 +121,41 @@
         var colour = code >= 0 && code < colours.length ? colours[code] : this.options.noDataColour;
         (groups[colour] = groups[colour] || []).push(x, y);
       }
-      var context = tile.getContext("2d");
-      context.lineWidth = radius > 2.5 ? 0.8 : 0.4;
-      context.strokeStyle = "rgba(40, 40, 40, 0.8)";
-      Object.keys(groups).forEach(function (colour) {
-        var xy = groups[colour];
-        context.beginPath();
-        for (var j = 0; j < xy.length; j += 2) {
-          context.moveTo(xy[j] + radius, xy[j + 1]);
-          context.arc(xy[j], xy[j + 1], radius, 0, 2 * Math.PI);
-        }
-        context.fillStyle = colour;
-        context.fill();
-        context.stroke();
-      });
+      paintDots(tile.getContext("2d"), groups, look);
     },
   });
+
+  // How household dots look at a zoom level: small, translucent and without an outline while
+  // a settlement holds many of them on a few pixels, so its priority colour shows between
+  // them; bigger and outlined once single houses can be told apart.
+  function dotStyle(zoom) {
+    var radius = Math.max(1.2, Math.min(5, 1.2 + (zoom - 14) * 0.7));
+    return {
+      radius: radius,
+      alpha: zoom < 16 ? 0.6 : 0.85,
+      stroke: radius >= 2.5 ? 0.6 : 0,
+    };
+  }
+
+  function paintDots(context, groups, look) {
+    var radius = look.radius;
+    context.globalAlpha = look.alpha;
+    context.lineWidth = look.stroke;
+    context.strokeStyle = "rgba(40, 40, 40, 0.8)";
+    Object.keys(groups).forEach(function (colour) {
+      var xy = groups[colour];
+      context.beginPath();
+      for (var j = 0; j < xy.length; j += 2) {
+        context.moveTo(xy[j] + radius, xy[j + 1]);
+        context.arc(xy[j], xy[j + 1], radius, 0, 2 * Math.PI);
+      }
+      context.fillStyle = colour;
+      context.fill();
+      if (look.stroke) {
+        context.stroke();
+      }
+    });
+  }
 
   function householdLayer(options) {
     var layer = new HouseholdLayer(options);
@@ -151,49 +181,75 @@
     });
   }
 
+  // Small screens: the legend starts folded into a button, so the map stays visible.
+  function smallScreen() {
+    return window.matchMedia("(max-width: 700px), (max-height: 500px)").matches;
+  }
+
   function legend(map, spec) {
     var control = L.control({ position: "bottomright" });
     var container;
+    var body;
+    var button;
     function render() {
-      if (!container) {
+      if (!body) {
         return;
       }
-      while (container.firstChild) {
-        container.removeChild(container.firstChild);
+      while (body.firstChild) {
+        body.removeChild(body.firstChild);
       }
-      section(container, spec.priority.title, spec.priority.items, true);
+      section(body, spec.priority.title, spec.priority.items, true);
       var projectsShown = projectLayers.some(function (layer) {
         return map.hasLayer(layer);
       });
       if (spec.projects && projectsShown) {
-        section(container, spec.projects.title, spec.projects.items, false);
+        section(body, spec.projects.title, spec.projects.items, false);
       }
       var groupsShown = groupLayers.some(function (layer) {
         return map.hasLayer(layer);
       });
       if (spec.groups && groupsShown) {
-        section(container, spec.groups.title, spec.groups.items, false);
-        var groupsNote = L.DomUtil.create("div", "cdf-legend-note", container);
+        section(body, spec.groups.title, spec.groups.items, false);
+        var groupsNote = L.DomUtil.create("div", "cdf-legend-note", body);
         groupsNote.textContent = spec.groups.note;
       }
       householdLayers.forEach(function (layer) {
         if (map.hasLayer(layer)) {
           var entry = spec.indicators[layer.options.indicatorKey];
           if (entry) {
-            section(container, entry.title, entry.items, false);
+            section(body, entry.title, entry.items, false);
+            // Tiles are drawn at the nearest whole zoom level.
+            if (Math.round(map.getZoom()) < HOUSEHOLD_MIN_ZOOM && spec.zoomIn) {
+              textElement("div", "cdf-legend-note cdf-legend-zoom", spec.zoomIn, body);
+            }
           }
         }
       });
       if (spec.note) {
-        var note = L.DomUtil.create("div", "cdf-legend-note", container);
+        var note = L.DomUtil.create("div", "cdf-legend-note", body);
         note.textContent = spec.note;
       }
     }
+    function setOpen(open) {
+      body.hidden = !open;
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      button.textContent = open ? spec.hide : spec.show;
+      L.DomUtil[open ? "removeClass" : "addClass"](container, "cdf-legend-folded");
+    }
     control.onAdd = function () {
       container = L.DomUtil.create("div", "cdf-legend leaflet-bar");
+      button = L.DomUtil.create("button", "cdf-legend-toggle", container);
+      button.type = "button";
+      body = L.DomUtil.create("div", "cdf-legend-body", container);
+      body.id = "cdf-legend-body";
+      button.setAttribute("aria-controls", body.id);
+      L.DomEvent.on(button, "click", function () {
+        setOpen(body.hidden);
+      });
       L.DomEvent.disableClickPropagation(container);
       L.DomEvent.disableScrollPropagation(container);
       render();
+      setOpen(!smallScreen());
       return container;
     };
     var latest = null;
@@ -212,7 +268,7 @@
       }
       render();
     });
-    map.on("layerremove", render);
+    map.on("layerremove zoomend", render);
     control.addTo(map);
     return control;
   }
@@ -259,6 +315,101 @@
     return box;
   }
 
+  // Room a popup keeps from the map's edges when the map pans to show it: below the title
+  // box at the top. One array shared by every popup (Leaflet reads it when a popup opens),
+  // kept up to date when the title's height changes with the screen.
+  var popupPadding = [10, 90];
+
+  function fitPopupsBelow(map, box) {
+    function update() {
+      popupPadding[1] = box.offsetTop + box.offsetHeight + 12;
+    }
+    update();
+    map.on("resize", update);
+  }
+
+  function popupOptions() {
+    return {
+      minWidth: Math.min(240, window.innerWidth - 80),
+      maxWidth: Math.min(340, window.innerWidth - 80),
+      autoPanPaddingTopLeft: popupPadding,
+      autoPanPaddingBottomRight: [10, 10],
+    };
+  }
+
+  // Settlement names on the map: one label each at a point inside the settlement, drawn as
+  // text. A label shows only where its settlement is wide enough on screen and it does not
+  // cover a label already placed (settlements with the highest score placed first), so the
+  // city view is not buried under names and they appear as the map zooms in.
+  function labelLayer(map, collection) {
+    var group = L.layerGroup();
+    var labels = [];
+    collection.features.forEach(function (feature) {
+      var point = feature.properties.label;
+      if (!point || feature.properties.name === null || feature.properties.name === undefined) {
+        return;
+      }
+      var text = textElement("span", "cdf-label-text", feature.properties.name);
+      var marker = L.marker([point[1], point[0]], {
+        icon: L.divIcon({ className: "cdf-label", html: text, iconSize: null }),
+        interactive: false,
+        keyboard: false,
+        pane: "cdfLabels",
+      });
+      var shape = L.geoJSON(feature);
+      labels.push({
+        marker: marker,
+        bounds: shape.getBounds(),
+        score: typeof feature.properties.score === "number" ? feature.properties.score : -1,
+      });
+      group.addLayer(marker);
+    });
+    labels.sort(function (a, b) {
+      return b.score - a.score;
+    });
+    function place() {
+      if (!map.hasLayer(group)) {
+        return;
+      }
+      var placed = [];
+      labels.forEach(function (label) {
+        var element = label.marker.getElement();
+        if (!element) {
+          return;
+        }
+        var south = map.latLngToContainerPoint(label.bounds.getSouthWest());
+        var north = map.latLngToContainerPoint(label.bounds.getNorthEast());
+        var wide = Math.abs(north.x - south.x) >= 28 || Math.abs(north.y - south.y) >= 28;
+        element.style.visibility = "hidden";
+        element.style.display = wide ? "" : "none";
+        if (!wide) {
+          return;
+        }
+        var box = element.getBoundingClientRect();
+        var free = placed.every(function (other) {
+          return (
+            box.right + 2 < other.left ||
+            box.left > other.right + 2 ||
+            box.bottom + 1 < other.top ||
+            box.top > other.bottom + 1
+          );
+        });
+        if (free) {
+          placed.push(box);
+          element.style.visibility = "";
+        } else {
+          element.style.display = "none";
+        }
+      });
+    }
+    group.on("add", function () {
+      setTimeout(place, 0);
+    });
+    map.on("zoomend resize", place);
+    group.place = place;
+    return group;
+  }
+
   // The whole page from its data block: <script type="application/json" id="...">.
   function build(map, dataId) {
     var data = JSON.parse(document.getElementById(dataId).textContent);
@@ -267,6 +418,7 @@
       [b[1], b[0]],
       [b[3], b[2]],
     ]);
+    fitPopupsBelow(map, title(map, data));
     if (data.basemap) {
       L.tileLayer(data.basemap.url, {
         attribution: escapeHtml(data.basemap.attribution),
@@ -290,17 +442,10 @@
           },
           { sticky: true }
         );
-        layer.bindPopup(
-          function () {
-            return popupContent(feature.properties, data.popupFields);
-          },
-          {
-            minWidth: 240,
-            maxWidth: 340,
-            // Keep the popup clear of the title box when the map pans to show it.
-            autoPanPaddingTopLeft: [10, 90],
-          }
-        );
+        // The map pans to show the whole popup below the title box.
+        layer.bindPopup(function () {
+          return popupContent(feature.properties, data.popupFields);
+        }, popupOptions());
         layer.on("mouseover", function () {
           layer.setStyle({ weight: 3, fillOpacity: 0.7 });
         });
@@ -324,6 +469,12 @@
     }).addTo(map);
     var overlays = {};
     overlays[escapeHtml(data.layers.settlements)] = settlements;
+    // Names above the household points and projects, under tooltips; they take no clicks.
+    map.createPane("cdfLabels").style.zIndex = 645;
+    var labels = labelLayer(map, data.settlements).addTo(map);
+    if (data.layers.labels) {
+      overlays[escapeHtml(data.layers.labels)] = labels;
+    }
     overlays[escapeHtml(data.layers.wards)] = wards;
     var projects = null;
     if (data.projects && data.projects.features.length) {
@@ -361,9 +512,8 @@
       .layers({}, overlays, { position: "topright", collapsed: window.innerWidth < 700 })
       .addTo(map);
     L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
-    title(map, data);
     legend(map, data.legend);
-    return { settlements: settlements, wards: wards, projects: projects };
+    return { settlements: settlements, wards: wards, projects: projects, labels: labels };
   }
 
   // The CDF's upgrading projects: points as circles, lanes and drains as lines, areas as
@@ -393,12 +543,9 @@
           },
           { sticky: true }
         );
-        item.bindPopup(
-          function () {
-            return popupContent(feature.properties, fields);
-          },
-          { minWidth: 240, maxWidth: 340, autoPanPaddingTopLeft: [10, 90] }
-        );
+        item.bindPopup(function () {
+          return popupContent(feature.properties, fields);
+        }, popupOptions());
       },
     });
     projectLayers.push(layer);

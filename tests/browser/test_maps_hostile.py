@@ -215,6 +215,12 @@ def test_hostile_names_in_chromium_under_csp(
             legend = page.locator(".cdf-legend").text_content() or ""
             for label in labels["tenure"].values():
                 assert label in legend, label
+            # Each settlement's name on the map is its text as typed, nothing more.
+            shown = page.evaluate(
+                "Array.from(document.querySelectorAll('.cdf-label'), (e) => e.textContent)"
+            )
+            assert sorted(shown) == sorted(ward["settlements"]), url
+            assert page.locator(".cdf-label *").count() == len(ward["settlements"])
             # Each settlement's popup and tooltip show its name as typed.
             shapes = page.locator("path.leaflet-interactive")
             assert shapes.count() == len(ward["settlements"]) + 1  # and the ward's outline
