@@ -36,8 +36,15 @@ STANDBY_STATE = text(
     " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
     " ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS lag_seconds"
 )
-# On the primary: bytes of WAL written that the replica has not replayed yet.
-LAG_BYTES = text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(:replayed AS pg_lsn))")
+# On the primary: where its WAL ends; what lies between that and the replica's replay
+# position is the replica's lag in bytes.
+WAL_END = text("SELECT pg_current_wal_lsn()::text")
+
+
+def lsn_bytes(lsn: str) -> int:
+    """A WAL position ("16/B374D848") as a byte offset."""
+    high, _, low = lsn.partition("/")
+    return (int(high, 16) << 32) + int(low, 16)
 
 
 class ReplicaReads:
@@ -126,9 +133,10 @@ async def replica_state(reads: ReplicaReads) -> dict[str, Any]:
     }
     try:
         async with reads.primary.connect() as connection:
-            behind = (await connection.execute(LAG_BYTES, {"replayed": row["replayed"]})).scalar()
+            wal_end = (await connection.execute(WAL_END)).scalar_one()
     except Exception as error:  # the primary's own check reports it; the lag stays unknown
         log.warning("readiness: the replica's lag in bytes is unknown: %r", error)
     else:
-        found["replica_lag_bytes"] = max(0, int(behind or 0))
+        replayed = lsn_bytes(row["replayed"]) if row["replayed"] else 0
+        found["replica_lag_bytes"] = max(0, lsn_bytes(wal_end) - replayed)
     return found
