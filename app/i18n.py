@@ -660,6 +660,56 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "print_map.no_date": {"vi": "chưa có", "en": "none yet"},
     "print_map.north": {"vi": "B", "en": "N"},
+    # The map of one settlement for its meeting (app/geo/settlement_print.py)
+    "settlement_print.title": {"vi": "{settlement}", "en": "{settlement}"},
+    "settlement_print.subtitle": {
+        "vi": "{ward}, {city} · bản đồ khu dân cư: {indicator} · số liệu đến ngày {date}",
+        "en": "{ward}, {city} · settlement map: {indicator} · data as of {date}",
+    },
+    "settlement_print.legend": {"vi": "Hộ gia đình: {question}", "en": "Households: {question}"},
+    "settlement_print.no_answer": {"vi": "Không trả lời", "en": "No answer"},
+    "settlement_print.numbers": {
+        "vi": "Số trên bản đồ = số thứ tự trong bảng {count} hộ ở trang sau.",
+        "en": "Numbers on the map = rows of the table of {count} households on the next pages.",
+    },
+    "settlement_print.figures": {
+        "vi": "Số liệu của khu dân cư (% hộ thiếu)",
+        "en": "The settlement's figures (% of households lacking)",
+    },
+    "settlement_print.indicator": {"vi": "Chỉ số", "en": "Indicator"},
+    "settlement_print.households": {"vi": "Số hộ đã khảo sát", "en": "Households surveyed"},
+    "settlement_print.score": {"vi": "Điểm ưu tiên", "en": "Priority score"},
+    "settlement_print.rank": {"vi": "Hạng trong phường", "en": "Rank in the ward"},
+    "settlement_print.source": {
+        "vi": "Nguồn: khảo sát hộ gia đình do cộng đồng thực hiện (CDF map), {households} hộ; "
+        "số liệu đến ngày {date}; in ngày {today}.",
+        "en": "Source: community household survey (CDF map), {households} households; "
+        "data as of {date}; printed {today}.",
+    },
+    "settlement_print.table_title": {
+        "vi": "Hộ gia đình đã khảo sát: {settlement}",
+        "en": "Surveyed households: {settlement}",
+    },
+    "settlement_print.table_note": {
+        "vi": "Theo thứ tự khảo sát. Có họ tên chủ hộ: chỉ dùng trong cuộc họp cộng đồng, "
+        "không công bố.",
+        "en": "In the order surveyed. With the heads of household's names: for the community "
+        "meeting only, not for publication.",
+    },
+    "settlement_print.table_note_no_names": {
+        "vi": "Theo thứ tự khảo sát. Không có họ tên.",
+        "en": "In the order surveyed. Without names.",
+    },
+    "settlement_print.number": {"vi": "Số", "en": "No."},
+    "settlement_print.name": {"vi": "Chủ hộ", "en": "Head of household"},
+    "settlement_print.surveyed_on": {"vi": "Ngày khảo sát", "en": "Surveyed on"},
+    "settlement_print.page": {"vi": "Trang {page}", "en": "Page {page}"},
+    "print_names_not_allowed": {
+        "vi": "Vai trò của bạn không được xem họ tên hộ gia đình; hãy in bản đồ không có họ tên "
+        "(bỏ names=true).",
+        "en": "Your role may not see household names; print the map without names "
+        "(leave out names=true).",
+    },
     # The interactive map pages (app/geo/web_map.py)
     "web_map.wards": {"vi": "Ranh giới phường/xã", "en": "Ward boundaries"},
     "web_map.settlements": {

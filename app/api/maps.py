@@ -26,6 +26,7 @@ from app.errors import NotFound, Unauthorized
 from app.geo.web_map import not_found_page
 from app.i18n import translate
 from app.services import maps
+from app.services import settlement_print as settlement_prints
 from app.settings import Settings
 
 router = APIRouter(prefix="/maps", tags=["maps"])
@@ -150,6 +151,78 @@ async def ward_print(
             headers={"Retry-After": str(maps.PrintsBusy.retry_after)},
         )
     filename = f"ward-{ward_id}-{indicator}-{size}.{output}"
+    return Response(
+        content,
+        media_type=MEDIA_TYPES[output],
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+SettlementIndicator = Literal[
+    "insecure_tenure",
+    "no_piped_water",
+    "no_own_toilet",
+    "floods_often",
+    "temporary_house",
+    "no_own_electricity",
+    "no_car_access",
+    "no_waste_collection",
+]
+SETTLEMENT_PRINT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **PRINT_RESPONSES,
+    403: {"model": ErrorOut, "description": "names=true for a role that may not see names."},
+}
+
+
+@router.get(
+    "/settlements/{settlement_id}.{output}",
+    response_class=Response,
+    responses=SETTLEMENT_PRINT_RESPONSES,
+)
+async def settlement_print(
+    request: Request,
+    settlement_id: IdPath,
+    output: Literal["pdf", "png"],
+    user: CurrentUser,
+    engine: ReadEngineDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    size: PaperSize = "A4",
+    orientation: Orientation = "landscape",
+    indicator: SettlementIndicator = "insecure_tenure",
+    names: bool = False,
+    lang: Language = "vi",
+    surveys: Counted = "approved",
+) -> Response:
+    """The map of one settlement for its meeting, PDF (map, then the numbered households'
+    table) or 200 dpi PNG (the map page): households numbered and coloured by their answer
+    to `indicator`; `names=true` adds the heads of household's names, for the ward's leader
+    and the city's admins only (403 for anyone else)."""
+    try:
+        content = await settlement_prints.settlement_print(
+            engine,
+            forms,
+            settlement_id,
+            priorities=settings.priorities_path,
+            indicator=indicator,
+            size=size,
+            orientation=orientation,
+            output=output,
+            language=lang,
+            names=names,
+            slots=_print_slots(request, settings),
+            reader=user,
+            surveys=surveys,
+            household_form=settings.household_form,
+        )
+    except maps.PrintsBusy:
+        return JSON(
+            error_body("prints_busy", translate("prints_busy", lang)),
+            status_code=503,
+            headers={"Retry-After": str(maps.PrintsBusy.retry_after)},
+        )
+    suffix = "-names" if names else ""
+    filename = f"settlement-{settlement_id}-{indicator}-{size}{suffix}.{output}"
     return Response(
         content,
         media_type=MEDIA_TYPES[output],

@@ -443,6 +443,20 @@ ROWS = [
     Row("GET", "/maps/cities/{slug}", get("/maps/cities/tam-ky"), PAGE_CITY),
     Row("GET", "/maps/wards/{ward_id}", get("/maps/wards/{w.w03}"), PAGE_WARD),
     Row("GET", "/maps/wards/{ward_id}.{output}", get("/maps/wards/{w.w03}.png"), READ_WARD),
+    # A settlement's meeting map: as its ward's print; with names only for those who see
+    # personal fields there (a planner reads the ward but gets 403 for names).
+    Row(
+        "GET",
+        "/maps/settlements/{settlement_id}.{output}",
+        get("/maps/settlements/{w.settlement}.png"),
+        READ_WARD,
+    ),
+    Row(
+        "GET",
+        "/maps/settlements/{settlement_id}.{output}",
+        get("/maps/settlements/{w.settlement}.pdf?names=true"),
+        {**READ_WARD, "planner": 403},
+    ),
     Row(
         "GET",
         "/maps/data/cities/{slug}/households.json",

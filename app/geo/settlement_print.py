@@ -1,0 +1,397 @@
+"""The map of one settlement for its community meeting (PDF or PNG): pure, plain data in.
+
+Page 1: the settlement at house scale, each surveyed household a numbered circle coloured by
+its answer to the chosen indicator's question, the neighbouring settlements' outlines, any
+context layers (app/geo/print_context.py), scale bar and north arrow; beside it the legend,
+the settlement's figures (households, score, rank, the share of every indicator) and the
+sources. The following pages: the numbered table of those households in the same order
+(survey time), with the head of household's name only when the caller passes names (the
+service does so only for roles that may see personal fields). A PNG is the first page.
+Every text is literal (mathtext off), as on the ward map.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from app.geo import print_layout
+from app.geo.print_context import draw_context
+from app.geo.print_layout import LEADING
+from app.geo.print_map import (
+    BODY_SIZE,
+    FONT,
+    MARGIN,
+    PDF_RASTER_DPI,
+    PNG_DPI,
+    TITLE_SIZE,
+    _axes,
+    _draw_scale_bar,
+    _literal_text,
+    _page_texts,
+    _release_renderer,
+    _transformer,
+    fill_frame,
+    page_frames,
+    paper_inches,
+    title_lines,
+    utm_epsg,
+)
+from app.geo.styles import NO_DATA_COLOUR, PRINT_OUTLINE
+from app.i18n import translate
+
+PAD_SHARE = 0.12  # of the settlement's larger side, around it
+MIN_PAD_M = 25.0
+
+
+@dataclass(frozen=True)
+class SettlementPrintInput:
+    """One settlement's meeting map: aggregates, household points and (if allowed) names."""
+
+    settlement_name: str
+    ward_name: str
+    city_name: str
+    geometry: dict[str, Any]  # GeoJSON, lon/lat
+    figures: dict[str, Any]  # households, score, rank_in_ward, shares {key: 0..1 | None}
+    households: list[dict[str, Any]]  # lon, lat, answer, surveyed_on, name (only with names)
+    indicator: str
+    indicator_labels: dict[str, dict[str, str]]  # key -> {vi, en}
+    answers: list[tuple[str, str, str]]  # (value, colour, label) in legend order
+    question_label: str  # the question whose answers colour the households
+    names: bool = False
+    neighbours: list[dict[str, Any]] = field(default_factory=list)  # geometry, name
+    context: list[dict[str, Any]] = field(default_factory=list)  # app/geo/print_context.py
+    data_date: str | None = None
+    language: str = "vi"
+    printed_on: str = field(default_factory=lambda: date.today().isoformat())
+
+
+def _t(data: SettlementPrintInput, key: str, **params: Any) -> str:
+    return translate(f"settlement_print.{key}", data.language, **params)
+
+
+def _numbered(data: SettlementPrintInput) -> list[tuple[int, dict[str, Any]]]:
+    return list(enumerate(data.households, 1))
+
+
+def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> None:
+    """The settlement, its neighbours, context, numbered households, scale bar, north."""
+    import geopandas as gpd
+    import matplotlib.patheffects as effects
+    import numpy as np
+    from shapely.geometry import shape
+    from shapely.plotting import patch_from_polygon
+
+    settlement = shape(data.geometry)
+    centre = settlement.centroid
+    crs = f"EPSG:{utm_epsg(centre.x, centre.y)}"
+    area = gpd.GeoSeries([settlement], crs="EPSG:4326").to_crs(crs).iloc[0]
+    xmin, ymin, xmax, ymax = area.bounds
+    pad = max(MIN_PAD_M, PAD_SHARE * max(xmax - xmin, ymax - ymin))
+    bounds = fill_frame(ax, (xmin - pad, ymin - pad, xmax + pad, ymax + pad))
+    halo = [effects.withStroke(linewidth=2.5, foreground="white")]
+
+    ax.set_facecolor("white")
+    draw_context(ax, data.context, crs, bounds, size)
+    if data.neighbours:
+        shapes = gpd.GeoSeries(
+            [shape(n["geometry"]) for n in data.neighbours], crs="EPSG:4326"
+        ).to_crs(crs)
+        for neighbour, geometry in zip(data.neighbours, shapes, strict=True):
+            for polygon in getattr(geometry, "geoms", [geometry]):
+                ax.add_patch(
+                    patch_from_polygon(
+                        polygon, facecolor="none", edgecolor="#8a8a8a", linewidth=0.8, zorder=2
+                    )
+                )
+            anchor = geometry.representative_point()
+            if bounds[0] < anchor.x < bounds[2] and bounds[1] < anchor.y < bounds[3]:
+                ax.text(
+                    anchor.x,
+                    anchor.y,
+                    "\n".join(print_layout.wrap(neighbour["name"], size, 12 * size)),
+                    fontsize=size,
+                    color="#555555",
+                    ha="center",
+                    va="center",
+                    path_effects=halo,
+                    zorder=2.5,
+                )
+    for polygon in getattr(area, "geoms", [area]):
+        ax.add_patch(
+            patch_from_polygon(
+                polygon, facecolor="#f7f5f0", edgecolor=PRINT_OUTLINE, linewidth=2.2, zorder=3
+            )
+        )
+
+    numbered = _numbered(data)
+    if numbered:
+        lons = np.array([h["lon"] for _, h in numbered], float)
+        lats = np.array([h["lat"] for _, h in numbered], float)
+        xs, ys = _transformer(crs).transform(lons, lats)
+        colours = {value: colour for value, colour, _ in data.answers}
+        ax.scatter(
+            xs,
+            ys,
+            s=(size * 0.9) ** 2,
+            c=[colours.get(h.get("answer") or "", NO_DATA_COLOUR) for _, h in numbered],
+            edgecolors="black",
+            linewidths=0.6,
+            zorder=5,
+        )
+        number_size = max(6.0, size - 2)
+        for (number, _), x, y in zip(numbered, xs, ys, strict=True):
+            ax.annotate(
+                str(number),
+                (x, y),
+                xytext=(size * 0.45, size * 0.45),
+                textcoords="offset points",
+                fontsize=number_size,
+                fontweight="bold",
+                path_effects=halo,
+                zorder=6,
+            )
+    ax.set_xlim(bounds[0], bounds[2])
+    ax.set_ylim(bounds[1], bounds[3])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    _draw_scale_bar(ax, *bounds, size)
+    ax.annotate(
+        translate("print_map.north", data.language),
+        xy=(0.95, 0.95),
+        xytext=(0.95, 0.85),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=size + 2,
+        fontweight="bold",
+        arrowprops={"facecolor": "black", "width": 4, "headwidth": 11, "headlength": 10},
+        zorder=20,
+    )
+
+
+def _answer_swatch(colour: str) -> print_layout.Swatch:
+    from matplotlib.lines import Line2D
+
+    def draw(flow: print_layout.Flow, x: float, y: float, width: float, height: float) -> None:
+        flow.add(
+            Line2D(
+                [x + width / 2],
+                [y + height / 2],
+                marker="o",
+                linestyle="none",
+                markersize=height * 0.8,
+                markerfacecolor=colour,
+                markeredgecolor="black",
+                markeredgewidth=0.6,
+            )
+        )
+
+    return draw
+
+
+def _figures_rows(data: SettlementPrintInput) -> list[list[str]]:
+    figures = data.figures
+    score = figures.get("score")
+    rows = [
+        [_t(data, "households"), str(figures.get("households") or 0)],
+        [_t(data, "score"), "–" if score is None else f"{score:.0f}"],
+        [_t(data, "rank"), str(figures.get("rank_in_ward") or "–")],
+    ]
+    shares = figures.get("shares") or {}
+    for key, label in data.indicator_labels.items():
+        share = shares.get(key)
+        rows.append([label[data.language], "–" if share is None else f"{100 * share:.0f} %"])
+    return rows
+
+
+def _draw_side(flow: print_layout.Flow, data: SettlementPrintInput, size: float) -> None:
+    """Legend of the households' answers and the settlement's figures."""
+    entries = [(_answer_swatch(colour), label) for _, colour, label in data.answers]
+    entries.append((_answer_swatch(NO_DATA_COLOUR), _t(data, "no_answer")))
+    title = _t(data, "legend", question=data.question_label)
+    print_layout.legend(flow, title, entries, size, columns=2, gap=size * 0.3)
+    flow.paragraph(_t(data, "numbers", count=len(data.households)), size, gap=size * 0.8)
+    flow.paragraph(_t(data, "figures"), size, bold=True, gap=size * 0.3)
+    columns = [
+        print_layout.Column(_t(data, "indicator"), align="left", wraps=True),
+        print_layout.Column("%", align="right"),
+    ]
+    print_layout.table(flow, columns, _figures_rows(data), size, flow.room)
+    flow.y -= size * 0.8
+
+
+def _sources(data: SettlementPrintInput) -> str:
+    return _t(
+        data,
+        "source",
+        households=len(data.households),
+        date=data.data_date or translate("print_map.no_date", data.language),
+        today=data.printed_on,
+    )
+
+
+def _map_page(figure: Any, data: SettlementPrintInput, size: str, orientation: str) -> None:
+    body = BODY_SIZE[size]
+    width = paper_inches(size, orientation)[0] * 72
+    header_width = (
+        width * (1 - 2 * MARGIN) if orientation == "portrait" else width * 0.41 - 2 * MARGIN * width
+    )
+    lines, title_size = title_lines(
+        _t(data, "title", settlement=data.settlement_name), TITLE_SIZE[size], header_width, body
+    )
+    indicator = data.indicator_labels[data.indicator][data.language]
+    subtitle = _t(
+        data,
+        "subtitle",
+        ward=data.ward_name,
+        city=data.city_name,
+        indicator=indicator,
+        date=data.data_date or translate("print_map.no_date", data.language),
+    )
+    header_height = len(lines) * title_size * LEADING + print_layout.paragraph_height(
+        subtitle, body, header_width
+    )
+    page = page_frames(size, orientation, header_height, False)
+    left, right, top = page.header
+    header = print_layout.Flow(figure, left, right, top, 0)
+    centred = orientation == "portrait"
+    x = (left + right) / 2 if centred else left
+    align = {"ha": "center"} if centred else {}
+    for line in lines:
+        header.text(x, header.y, line, title_size, fontweight="bold", **align)
+        header.y -= title_size * LEADING
+    for line in print_layout.wrap(subtitle, body, header.width):
+        header.text(x, header.y, line, body, **align)
+        header.y -= body * LEADING
+    _draw_map(_axes(figure, page.map, page), data, body)
+
+    source = _sources(data)
+    left, right, top, bottom = page.footer
+    source_height = print_layout.paragraph_height(source, body, right - left)
+    if orientation == "landscape":
+        side = print_layout.Flow(
+            figure, left, right, header.y - body, bottom + source_height + body
+        )
+        _draw_side(side, data, body)
+        print_layout.notes_box(side, translate("print_map.notes", data.language), body)
+    else:
+        column = print_layout.Flow(figure, left, right, top, bottom + source_height + body)
+        entries = [(_answer_swatch(c), label) for _, c, label in data.answers]
+        entries.append((_answer_swatch(NO_DATA_COLOUR), _t(data, "no_answer")))
+        print_layout.legend(
+            column, _t(data, "legend", question=data.question_label), entries, body, 1, body * 0.3
+        )
+        column.paragraph(_t(data, "numbers", count=len(data.households)), body, gap=body)
+        print_layout.notes_box(column, translate("print_map.notes", data.language), body)
+        left_side, right_side, top_side, bottom_side = page.side
+        side = print_layout.Flow(figure, left_side, right_side, top_side, bottom_side)
+        side.paragraph(_t(data, "figures"), body, bold=True, gap=body * 0.3)
+        columns = [
+            print_layout.Column(_t(data, "indicator"), align="left", wraps=True),
+            print_layout.Column("%", align="right"),
+        ]
+        print_layout.table(side, columns, _figures_rows(data), body, side.room)
+    print_layout.Flow(figure, left, right, bottom + source_height, bottom).paragraph(source, body)
+
+
+def _household_columns(data: SettlementPrintInput) -> list[print_layout.Column]:
+    columns = [print_layout.Column(_t(data, "number"), align="right")]
+    if data.names:
+        columns.append(print_layout.Column(_t(data, "name"), align="left", wraps=True))
+    columns += [
+        print_layout.Column(data.question_label, align="left", wraps=not data.names),
+        print_layout.Column(_t(data, "surveyed_on")),
+    ]
+    return columns
+
+
+def _household_rows(data: SettlementPrintInput) -> list[list[str]]:
+    labels = {value: label for value, _, label in data.answers}
+    rows = []
+    for number, household in _numbered(data):
+        answer = household.get("answer")
+        row = [str(number)]
+        if data.names:
+            row.append(str(household.get("name") or "–"))
+        row += [labels.get(answer or "", answer or _t(data, "no_answer")), household["surveyed_on"]]
+        rows.append(row)
+    return rows
+
+
+def _table_pages(
+    data: SettlementPrintInput, size: str, orientation: str, new_page: Callable[[], Any]
+) -> None:
+    """The numbered households, as many pages as they need, the header on each."""
+    body = BODY_SIZE[size]
+    width, height = (inches * 72 for inches in paper_inches(size, orientation))
+    margin = MARGIN * min(width, height)
+    rows = _household_rows(data)
+    columns = _household_columns(data)
+    page_number = 1
+    while rows:
+        page_number += 1
+        figure = new_page()
+        flow = print_layout.Flow(figure, margin, width - margin, height - margin, margin)
+        heading = _t(data, "table_title", settlement=data.settlement_name)
+        flow.paragraph(heading, body + 1, bold=True)
+        footer = _t(data, "page", page=page_number)
+        flow.paragraph(_t(data, "table_note" if data.names else "table_note_no_names"), body)
+        flow.y -= body * 0.5
+        room = flow.room - body * LEADING * 2
+        shown = print_layout.table(flow, columns, rows, body, room)
+        if shown == 0:
+            raise ValueError("a household's row does not fit on a page")
+        rows = rows[shown:]
+        flow.text(margin, margin + body * LEADING, footer, body, va="top")
+
+
+def render_settlement_print(
+    data: SettlementPrintInput,
+    size: str = "A4",
+    orientation: str = "landscape",
+    output: str = "pdf",
+    on_page: Callable[[Any], None] | None = None,
+) -> bytes:
+    """The settlement's pages as one PDF, or its map page as a 200 dpi PNG. `on_page`
+    (tests) sees each drawn Figure before it is released."""
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    if output not in ("pdf", "png"):
+        raise ValueError(f"unknown output {output!r}")
+    figsize = paper_inches(size, orientation)
+    buffer = io.BytesIO()
+    figures: list[Any] = []
+
+    def new_page() -> Any:
+        figure = Figure(figsize=figsize)
+        figures.append(figure)
+        return figure
+
+    with matplotlib.rc_context({"font.family": FONT, "pdf.fonttype": 3, "text.parse_math": False}):
+        try:
+            _map_page(new_page(), data, size, orientation)
+            if output == "png":
+                _literal_text(_page_texts(figures[0]))
+                figures[0].savefig(buffer, format="png", dpi=PNG_DPI)
+            else:
+                _table_pages(data, size, orientation, new_page)
+                title = _t(data, "title", settlement=data.settlement_name)
+                metadata = {"Title": title, "Creator": "cdfmap"}
+                with PdfPages(buffer, metadata=metadata) as pdf:
+                    for figure in figures:
+                        _literal_text(_page_texts(figure))
+                        pdf.savefig(figure, dpi=PDF_RASTER_DPI)
+            if on_page is not None:
+                for figure in figures:
+                    on_page(figure)
+        finally:
+            for figure in figures:
+                _release_renderer(figure, _page_texts(figure, tick_labels=True))
+    return buffer.getvalue()

@@ -1,0 +1,144 @@
+"""Use case: the printed map of one settlement for its community meeting (PDF or PNG).
+
+Who: whoever may print the settlement's ward (its leader, the city's planners and admins;
+anyone else gets 404 as for a settlement that does not exist). With `names=True` the
+households' table carries the heads of household's names, for those who may see personal
+fields there (the ward's leader, the city's admins, a national admin); anyone else asking
+for names gets 403 and no print, and without `names` the names are never even read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import indicators as queries
+from app.db import places as place_queries
+from app.db.indicators import HOUSEHOLD_FORM, Counted
+from app.db.settlement_households import settlement_households
+from app.errors import Forbidden, NotFound
+from app.forms.registry import FormRegistry
+from app.geo.styles import POINT_STYLES
+from app.services import indicators
+from app.services.access import SYSTEM, Principal
+from app.services.maps import PrintSlots, _in_thread
+
+DEFICIENT_COLOUR = "#d73027"
+FINE_COLOUR = "#1a9850"
+
+
+def answer_styles(
+    forms: FormRegistry, indicator: str, language: str, household_form: str = HOUSEHOLD_FORM
+) -> tuple[str, list[tuple[str, str, str]]]:
+    """The question behind `indicator` (its label) and its answers as (value, colour, label)
+    in legend order: the map's colours where the web map has a style for that question,
+    otherwise red for a deficient answer and green for a fine one."""
+    rule = next(i.rule for i in indicators.INDICATORS if i.key == indicator)
+    form = forms.current(household_form) if household_form in forms.versions else None
+    question = form.by_name.get(rule.question) if form else None
+    labels = (
+        {c.value: c.label.get(language) or c.value for c in question.choices} if question else {}
+    )
+    style = next((s for s in POINT_STYLES if s.question == rule.question), None)
+    if style is not None:
+        answers = [(value, colour, labels.get(value, value)) for value, colour in style.colours]
+        answers += [
+            (value, _deficiency_colour(rule, value), label)
+            for value, label in labels.items()
+            if value not in style.values
+        ]
+    else:
+        answers = [(v, _deficiency_colour(rule, v), label) for v, label in labels.items()]
+    title = (question.label.get(language) if question else None) or rule.question
+    return title, answers
+
+
+def _deficiency_colour(rule: queries.DeficiencyRule, value: str) -> str:
+    deficient = (value in rule.values) != rule.negate
+    return DEFICIENT_COLOUR if deficient else FINE_COLOUR
+
+
+async def settlement_print(
+    engine: AsyncEngine,
+    forms: FormRegistry,
+    settlement_id: int,
+    *,
+    priorities: Path,
+    indicator: str = "insecure_tenure",
+    size: str = "A4",
+    orientation: str = "landscape",
+    output: str = "pdf",
+    language: str = "vi",
+    names: bool = False,
+    slots: PrintSlots | None = None,
+    reader: Principal = SYSTEM,
+    surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
+) -> bytes:
+    """One settlement's meeting map: its households numbered and coloured by their answer
+    to `indicator`'s question, its figures, then the numbered table (names only if asked
+    and allowed; Forbidden otherwise)."""
+    from app.geo.settlement_print import SettlementPrintInput, render_settlement_print
+
+    if indicator not in indicators.INDICATOR_KEYS:
+        raise ValueError(f"unknown indicator {indicator!r}")
+    async with engine.connect() as connection:
+        place = await place_queries.settlement_by_id(connection, settlement_id)
+    if (
+        place is None
+        or place["ward_id"] is None
+        or not reader.can_read_ward(place["city_id"], place["ward_id"])
+    ):
+        raise NotFound("settlement_not_found", id=settlement_id)
+    if names and not reader.can_see_personal(place):
+        raise Forbidden("print_names_not_allowed")
+    slot = slots.slot() if slots is not None else contextlib.nullcontext()
+    async with slot:  # a full queue is answered before any database work
+        report = await indicators.ward_report(
+            engine,
+            place["ward_id"],
+            priorities,
+            reader=reader,
+            with_city=False,
+            surveys=surveys,
+            household_form=household_form,
+        )
+        figures = next(row for row in report["settlements"] if row["id"] == settlement_id)
+        question, answers = answer_styles(forms, indicator, language, household_form)
+        rule = next(i.rule for i in indicators.INDICATORS if i.key == indicator)
+        async with engine.connect() as connection:
+            shapes = await queries.area_shapes(connection, place["city_id"], place["ward_id"])
+            households = await settlement_households(
+                connection,
+                settlement_id,
+                rule.question,
+                with_names=names,
+                surveys=report["surveys"],
+                household_form=household_form,
+            )
+        own = next(s for s in shapes["settlements"] if s["id"] == settlement_id)
+        data = SettlementPrintInput(
+            settlement_name=own["name"],
+            ward_name=report["area"]["name"],
+            city_name=report["area"]["city_name"],
+            geometry=orjson.loads(own["geometry"]),
+            figures=figures,
+            households=households,
+            indicator=indicator,
+            indicator_labels={i.key: i.label for i in indicators.INDICATORS},
+            answers=answers,
+            question_label=question,
+            names=names,
+            neighbours=[
+                {"geometry": orjson.loads(s["geometry"]), "name": s["name"]}
+                for s in shapes["settlements"]
+                if s["id"] != settlement_id
+            ],
+            context=[],  # streets and places: once context layers are imported
+            data_date=report["data_date"],
+            language=language,
+        )
+        return await _in_thread(render_settlement_print, data, size, orientation, output)

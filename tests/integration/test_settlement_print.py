@@ -1,0 +1,160 @@
+"""A settlement's meeting map through the API: numbered households on the map and in the table,
+names only for the roles that may see them (checked with poppler on real PDFs)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from app.forms.registry import FormRegistry
+from tests.auth import bearer, make_token, make_user
+from tests.hostile import DOLLARS, HTML_SCRIPT, MATHTEXT, TEMPLATE_CODE
+from tests.integration.test_maps_web import load_households
+
+HOSTILE_NAMES = (TEMPLATE_CODE, MATHTEXT, DOLLARS, HTML_SCRIPT)
+# Who asks, and what they get with ?names=true (without names: everyone who reads the ward).
+ROLES: dict[str, tuple[list[tuple[str, Any]], int, int]] = {
+    "leader": ([("ward_leader", ("ward", "W03"))], 200, 200),
+    "city_admin": ([("city_admin", ("city", "tam-ky"))], 200, 200),
+    "national_admin": ([("national_admin", None)], 200, 200),
+    "planner": ([("planner", ("city", "tam-ky"))], 200, 403),
+    "other_leader": ([("ward_leader", ("ward", "W01"))], 404, 404),
+    "volunteer": ([("volunteer", ("ward", "W03"))], 404, 404),
+}
+
+
+@pytest.fixture
+def busy_settlement(client: TestClient, sync_engine: Engine, forms: FormRegistry) -> dict[str, Any]:
+    """The W03 settlement with the most of 600 sample households; three of them renamed
+    with hostile names. Its households in survey order, with their names."""
+    load_households(sync_engine, forms, 600)
+    with sync_engine.begin() as connection:
+        settlement = connection.execute(
+            text(
+                "SELECT s.id, s.name FROM settlements s JOIN wards w ON w.id = s.ward_id "
+                "JOIN household_surveys h ON h.settlement_id = s.id WHERE w.code = 'W03' "
+                "GROUP BY s.id ORDER BY count(*) DESC, s.id LIMIT 1"
+            )
+        ).one()
+        ids = (
+            connection.execute(
+                text(
+                    "SELECT id FROM household_surveys WHERE settlement_id = :s AND status = "
+                    "'approved' ORDER BY collected_at, id"
+                ),
+                {"s": settlement.id},
+            )
+            .scalars()
+            .all()
+        )
+        for survey_id, name in zip(ids, HOSTILE_NAMES, strict=False):
+            connection.execute(
+                text(
+                    "UPDATE household_surveys SET answers = jsonb_set(answers, '{head_name}', "
+                    "to_jsonb(CAST(:name AS text))) WHERE id = :id"
+                ),
+                {"id": survey_id, "name": name},
+            )
+        rows = connection.execute(
+            text(
+                "SELECT answers->>'head_name' AS name, answers->>'head_phone' AS phone, "
+                "answers->>'water_source' AS water FROM household_surveys "
+                "WHERE settlement_id = :s AND status = 'approved' ORDER BY collected_at, id"
+            ),
+            {"s": settlement.id},
+        ).all()
+    assert len(rows) >= 8
+    return {"id": settlement.id, "name": settlement.name, "households": rows}
+
+
+def pdf_text(tmp_path: Path, content: bytes, *args: str) -> str:
+    path = tmp_path / "settlement.pdf"
+    path.write_bytes(content)
+    return subprocess.run(
+        ["pdftotext", *args, str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+
+
+def test_settlement_pdf_numbers_and_names(
+    client: TestClient, busy_settlement: dict[str, Any], tmp_path: Path
+) -> None:
+    url = f"/maps/settlements/{busy_settlement['id']}.pdf"
+    households = busy_settlement["households"]
+    response = client.get(f"{url}?indicator=no_piped_water&names=true&size=A3")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    info = pdf_text(tmp_path, response.content, "-l", "1")  # renders: not a broken file
+    assert busy_settlement["name"] in info
+    path = tmp_path / "settlement.pdf"
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
+        ["pdfinfo", str(path)], capture_output=True, check=True, text=True
+    ).stdout).group(1))  # fmt: skip
+    assert pages >= 2  # the map, then the table
+    table = pdf_text(tmp_path, response.content, "-f", "2", "-raw")
+    flat = "".join(table.split())
+    for name in [h.name for h in households]:
+        assert "".join(name.split()) in flat, name  # hostile names whole, as text
+    for phone in [h.phone for h in households if h.phone]:
+        assert phone not in flat  # names only: never the phone
+    # Numbered 1..n in survey order: row k carries household k's name.
+    numbered = re.findall(r"^(\d+) (.+)$", table, re.MULTILINE)
+    first = {int(number): rest for number, rest in numbered}
+    for index, household in enumerate(households[:3], 1):
+        assert first[index].startswith(household.name.split()[0]), (index, first[index])
+    assert max(first) == len(households)
+
+    # Without names (the default): the same numbers, no name at all.
+    plain = client.get(f"{url}?indicator=no_piped_water&lang=en")
+    assert plain.status_code == 200
+    text_all = pdf_text(tmp_path, plain.content, "-raw")
+    flat_all = "".join(text_all.split())
+    assert "Surveyed households" in text_all and "Without names" in text_all
+    for household in households:
+        assert "".join(household.name.split()) not in flat_all
+    assert "Head of household" not in text_all
+
+
+def test_settlement_png_and_bad_parameters(
+    client: TestClient, busy_settlement: dict[str, Any]
+) -> None:
+    url = f"/maps/settlements/{busy_settlement['id']}"
+    png = client.get(f"{url}.png?orientation=portrait&indicator=no_own_toilet")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    for query in ("?indicator=priority", "?size=A5", "?names=perhaps", "?lang=fr"):
+        assert client.get(f"{url}.pdf{query}").status_code == 422, query
+    assert client.get("/maps/settlements/999999.pdf").status_code == 404
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_names_by_role(
+    client: TestClient,
+    sync_engine: Engine,
+    busy_settlement: dict[str, Any],
+    role: str,
+    tmp_path: Path,
+) -> None:
+    grants, plain_status, names_status = ROLES[role]
+    user = make_user(sync_engine, f"settlement-print-{role.replace('_', '-')}", grants)
+    headers = bearer(make_token(sync_engine, user))
+    url = f"/maps/settlements/{busy_settlement['id']}.pdf"
+    names = [h.name for h in busy_settlement["households"]]
+    plain = client.get(url, headers=headers)
+    assert plain.status_code == plain_status, plain.text
+    if plain_status == 200:
+        flat = "".join(pdf_text(tmp_path, plain.content, "-raw").split())
+        assert not any("".join(name.split()) in flat for name in names)
+    for language, words in (("vi", "họ tên"), ("en", "household names")):
+        named = client.get(f"{url}?names=true&lang={language}", headers=headers)
+        assert named.status_code == names_status, named.text
+        if names_status == 403:
+            assert named.headers["content-type"].startswith("application/json")
+            assert words in named.json()["detail"]
+        if names_status == 200:
+            flat = "".join(pdf_text(tmp_path, named.content, "-raw").split())
+            assert all("".join(name.split()) in flat for name in names)
