@@ -49,6 +49,7 @@ def test_maps_bench_quick(database_url: str) -> None:
     output = run_bench("bench.maps", "--database", f"cdfmap_bench_maps_q{os.getpid()}")
     assert "map bytes growing with households (points JSON)" in output
     assert "ward PDF time" in output and "ward PDF size" in output
+    assert "settlement PDF time" in output and "settlement PDF size" in output
 
 
 @pytest.mark.slow
