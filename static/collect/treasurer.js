@@ -11,9 +11,9 @@ import { h } from "./dom.js";
 import { language } from "./i18n.js";
 import { tt } from "./treasurer_i18n.js";
 import {
-  KINDS, entryKey, expectedCash, fetchStatement, forgetMeeting, formatAmount, loadMeeting,
-  loadStatement, markReady, newMeeting, parseAmount, saveMeeting, setEntry, sheetRows, syncMeeting,
-  today, treasurerGroups,
+  GROUP, KINDS, OUT_KINDS, entryKey, expectedCash, fetchStatement, forgetMeeting, formatAmount,
+  groupLoans, loadMeeting, loadStatement, markReady, newMeeting, parseAmount, saveMeeting, setEntry,
+  sheetRows, syncMeeting, today, treasurerGroups,
 } from "./treasurer_sheet.js";
 
 const sheet = { groupId: null, statement: null, meeting: null, status: "", syncing: false, loaded: false };
@@ -235,28 +235,55 @@ function amountInput(id, label, entry, onValue, onDone) {
     input, error);
 }
 
-function memberRow(member) {
+/** One amount of the sheet, kept on the phone as it is typed, final once its field is left. */
+function entryField(id, label, key, fields) {
   const meeting = sheet.meeting;
+  return amountInput(id, label, meeting.entries[key], (amount, text, invalid) => {
+    if (invalid || sheetLocked(meeting)) return;
+    setEntry(meeting, key, fields, amount, text);
+    persist();
+    refreshTotals();
+  }, () => {
+    if (sheetLocked(meeting) || !meeting.entries[key]) return;
+    markReady(meeting, key);
+    persist();
+  });
+}
+
+function owedToday(loan) {
+  const owes = [];
+  if (loan.due) owes.push(tt("installment_due", { amount: formatAmount(loan.due) }));
+  if (loan.overdue) owes.push(tt("overdue", { amount: formatAmount(loan.overdue) }));
+  return owes;
+}
+
+/** The whole group's row: its own loans from the CDF, and the repayments handed to the CDF. */
+function groupRow(statement) {
+  const loans = groupLoans(statement, sheet.meeting.date);
+  const fields = loans.map((loan) => entryField(`g-repayment-${loan.id}`,
+    tt("group_repayment", { id: loan.id }), entryKey(GROUP, "repayment", loan.id),
+    { kind: "repayment", member_id: null, loan_id: loan.id }));
+  fields.push(entryField("g-remittance", tt("remittance"), entryKey(GROUP, "remittance"),
+    { kind: "remittance", member_id: null, loan_id: null }));
+  const overdue = loans.some((loan) => loan.overdue > 0);
+  return h("section", { class: `group-row${overdue ? " has-overdue" : ""}`, id: "group-row" },
+    h("h3", { class: "card-head" }, tt("group_title")),
+    ...loans.map((loan) => h("div", { class: `small owes${loan.overdue ? " warning" : ""}`, dataset: { loan: loan.id } },
+      `${tt("group_loan", { id: loan.id })}: ${tt("outstanding", { amount: formatAmount(loan.outstanding) })}`,
+      ...owedToday(loan).map((text) => ` · ${text}`))),
+    h("p", { class: "small muted" }, tt("remittance_hint")),
+    h("div", { class: "amounts" }, fields));
+}
+
+function memberRow(member) {
   const owes = [tt("share_due", { amount: formatAmount(member.savingsDue) })];
-  for (const loan of member.loans) {
-    if (loan.due) owes.push(tt("installment_due", { amount: formatAmount(loan.due) }));
-    if (loan.overdue) owes.push(tt("overdue", { amount: formatAmount(loan.overdue) }));
-  }
+  for (const loan of member.loans) owes.push(...owedToday(loan));
   const fields = [];
   const field = (kind, loanId = null) => {
     const key = entryKey(member.id, kind, loanId);
     const id = `m${member.id}-${kind}${loanId ? `-${loanId}` : ""}`;
     const label = kind === "repayment" ? tt("repayment", { id: loanId }) : tt(kind);
-    return amountInput(id, label, meeting.entries[key], (amount, text, invalid) => {
-      if (invalid || sheetLocked(meeting)) return;
-      setEntry(meeting, key, { kind, member_id: member.id, loan_id: loanId }, amount, text);
-      persist();
-      refreshTotals();
-    }, () => {
-      if (sheetLocked(meeting) || !meeting.entries[key]) return;
-      markReady(meeting, key);
-      persist();
-    });
+    return entryField(id, label, key, { kind, member_id: member.id, loan_id: loanId });
   };
   for (const kind of KINDS) fields.push(field(kind));
   for (const loan of member.loans) fields.push(field("repayment", loan.id));
@@ -276,7 +303,7 @@ function totals(meeting) {
   let moneyOut = 0;
   for (const entry of Object.values(meeting.entries)) {
     if (entry.amount === null || entry.state === "failed") continue;
-    if (entry.kind === "withdrawal") moneyOut += entry.amount;
+    if (OUT_KINDS.has(entry.kind)) moneyOut += entry.amount;
     else moneyIn += entry.amount;
   }
   return { moneyIn, moneyOut, expected: expectedCash(meeting) };
@@ -444,6 +471,7 @@ export function renderTreasurer() {
           tt("meeting_of", { date: meeting.date }), " · ", tt("members", { n: rows.length })),
         meeting.closed ? closedSection(meeting) : null,
         h("ul", { class: "member-rows", id: "member-rows" }, rows.map(memberRow)),
+        groupRow(statement),
         meeting.closed ? null : closeSection(meeting),
         h("p", { class: "small muted", id: "waiting-count" }, ""),
         meeting.closed ? null : h("button", {

@@ -57,6 +57,11 @@ const STRINGS = {
     statement_pdf: "Tải sao kê nhóm (PDF)",
     pdf_needs_network: "Cần có mạng để tải sao kê.",
     pdf_failed: "Chưa tải được sao kê: {detail}",
+    group_title: "Khoản của cả nhóm với Quỹ CDF",
+    group_loan: "Khoản vay của nhóm #{id}",
+    group_repayment: "Nhóm trả nợ khoản vay #{id}",
+    remittance: "Nộp tiền thu nợ về Quỹ",
+    remittance_hint: "Tiền mặt chuyển từ hòm của nhóm về Quỹ CDF (chi ra khỏi hòm).",
   },
   en: {
     open_sheet: "Savings group cash book",
@@ -112,6 +117,11 @@ const STRINGS = {
     statement_pdf: "Download the group's statement (PDF)",
     pdf_needs_network: "Downloading the statement needs a network.",
     pdf_failed: "The statement was not downloaded: {detail}",
+    group_title: "The whole group and the CDF",
+    group_loan: "Group loan #{id}",
+    group_repayment: "Group repayment of loan #{id}",
+    remittance: "Repayments handed to the CDF",
+    remittance_hint: "Cash taken from the group's box to the CDF (money out of the box).",
   },
 };
 

@@ -12,6 +12,11 @@ import * as auth from "./auth.js";
 import * as db from "./db.js";
 
 export const KINDS = ["savings", "mutual_aid", "fine", "withdrawal"];
+// Money that leaves the group's box: a member's withdrawal, and the remittance of the
+// repayments collected to the CDF (which lends them again).
+export const OUT_KINDS = new Set(["withdrawal", "remittance"]);
+// The sheet's row of the whole group: its own loans from the CDF and the remittance.
+export const GROUP = "group";
 const MAX_AMOUNT = 1e12;
 const PERIOD_DAYS = { weekly: 7, fortnightly: 14, monthly: 31 };
 
@@ -87,7 +92,23 @@ export function sheetRows(statement, day) {
   });
 }
 
-/** The key of one amount of the sheet: a member's kind (and loan, for a repayment). */
+/**
+ * The group's own loans from the CDF (no member: the whole group borrowed) still owed, with
+ * what they ask for on `day`.
+ */
+export function groupLoans(statement, day) {
+  const frequency = statement.group?.meeting_frequency;
+  return (statement.loans ?? []).filter((loan) => loan.member_id === null && loan.schedule
+    && loan.schedule.principal_outstanding + loan.schedule.interest_outstanding > 0).map((loan) => ({
+    id: loan.id, ...loanDue(loan, day, frequency),
+    outstanding: loan.schedule.principal_outstanding + loan.schedule.interest_outstanding,
+  }));
+}
+
+/**
+ * The key of one amount of the sheet: a member's kind (and loan, for a repayment); the
+ * whole group's with GROUP for the member.
+ */
 export function entryKey(memberId, kind, loanId = null) {
   return loanId === null ? `${memberId}:${kind}` : `${memberId}:repayment:${loanId}`;
 }
@@ -97,7 +118,7 @@ export function expectedCash(meeting) {
   let total = meeting.opening_cash ?? 0;
   for (const entry of Object.values(meeting.entries)) {
     if (entry.amount === null || entry.state === "failed") continue;
-    total += entry.kind === "withdrawal" ? -entry.amount : entry.amount;
+    total += OUT_KINDS.has(entry.kind) ? -entry.amount : entry.amount;
   }
   return total;
 }
@@ -230,11 +251,14 @@ export async function syncMeeting(meeting) {
   }
   const waiting = Object.values(meeting.entries)
     .filter((e) => e.state === "sending" || (e.state === "draft" && e.ready !== false));
+  // The server posts a batch in order: a remittance goes after the day's money came in.
+  waiting.sort((a, b) => Number(a.kind === "remittance") - Number(b.kind === "remittance"));
   if (waiting.length) {
     for (const entry of waiting) entry.state = "sending";
     await saveMeeting(meeting); // from here on these ids are the ones the server may hold
     const records = waiting.map((e) => ({
-      client_id: e.client_id, kind: e.kind, amount: e.amount, member_id: e.member_id,
+      client_id: e.client_id, kind: e.kind, amount: e.amount,
+      ...(e.member_id !== null && e.member_id !== undefined ? { member_id: e.member_id } : {}),
       ...(e.loan_id ? { loan_id: e.loan_id } : {}),
     }));
     const response = await postJson(`/api/v1/cdf/meetings/${meeting.id}/records`, { records });

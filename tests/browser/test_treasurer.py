@@ -1,5 +1,6 @@
 """The treasurer's collection sheet in Chromium (static/collect/treasurer*.js): a phone goes
-offline, runs a meeting of 20 members, is reloaded mid-meeting (nothing lost), closes the
+offline, runs a meeting of 20 members (and the group's own repayment of its CDF loan and the
+remittance of the repayments to the CDF), is reloaded mid-meeting (nothing lost), closes the
 meeting with a cash count, goes online and syncs; the database holds each record exactly
 once and the journal balances; a resend of everything (as after a lost answer) posts nothing."""
 
@@ -72,7 +73,8 @@ def _ok(response: httpx.Response) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def books(live_server: str, sync_engine: Engine) -> Iterator[dict[str, Any]]:
     """A city's fund with a group of 20 members (one with a hostile name), two members with
-    a loan that has overdue installments, and the group's treasurer."""
+    a loan that has overdue installments, a loan to the whole group (overdue too), and the
+    group's treasurer."""
     ids = make_city(sync_engine, CITY, "Thành phố Thủ Quỹ")
     maker = person(sync_engine, "tq-maker", [("cdf_staff", ("city", CITY))], CITY)
     checker = person(sync_engine, "tq-checker", [("cdf_staff", ("city", CITY))], CITY)
@@ -149,6 +151,26 @@ def books(live_server: str, sync_engine: Engine) -> Iterator[dict[str, Any]]:
                 {"client_id": str(uuid.uuid4()), "date": lent},
             )
             loans.append(loan["id"])
+        # The whole group borrows too (no member): it repays at its meetings.
+        group_loan = post(
+            maker,
+            f"/api/v1/cdf/{CITY}/loans",
+            {
+                "client_id": str(uuid.uuid4()),
+                "group_id": group["id"],
+                "product_id": product["id"],
+                "principal": 3_000_000,
+                "date": lent,
+            },
+        )
+        group_loan = group_loan.get("loan", group_loan)
+        assert group_loan["member_id"] is None
+        post(checker, f"/api/v1/cdf/loans/{group_loan['id']}/decision", {"decision": "approved"})
+        post(
+            maker,
+            f"/api/v1/cdf/loans/{group_loan['id']}/disbursement",
+            {"client_id": str(uuid.uuid4()), "date": lent},
+        )
         # Member 3 saved earlier, so may withdraw some today.
         post(
             maker,
@@ -170,6 +192,7 @@ def books(live_server: str, sync_engine: Engine) -> Iterator[dict[str, Any]]:
         "group": group["id"],
         "members": members,
         "loans": loans,
+        "group_loan": group_loan["id"],
         "token": user_token,
         "user_id": int(user_id),
         **ids,
@@ -263,7 +286,7 @@ def _meeting_rows(engine: Engine, meeting_id: str) -> list[dict[str, Any]]:
             dict(row)
             for row in connection.execute(
                 text(
-                    "SELECT e.id, e.kind, e.client_id::text AS client_id, "
+                    "SELECT e.id, e.kind, e.client_id::text AS client_id, e.loan_id, "
                     "(SELECT sum(l.amount) FROM cdf_lines l WHERE l.entry_id = e.id) AS total "
                     "FROM cdf_entries e WHERE e.meeting_id = :id ORDER BY e.id"
                 ),
@@ -315,13 +338,25 @@ def test_an_offline_meeting_of_20_members_is_posted_exactly_once(
     expect(page.locator(savings)).to_have_value("50.000")
     expect(page.locator(_amount(books["members"][2], "withdrawal"))).to_have_value("20.000")
     records += sum(_fill_member(page, books, index) for index in range(10, MEMBERS))
+    # The whole group: what its own loan asks today, its repayment, and the repayments
+    # collected handed over to the CDF (out of the box).
+    group_row = page.locator("#group-row")
+    expect(group_row.locator(f'[data-loan="{books["group_loan"]}"]')).to_contain_text("quá hạn")
+    page.fill(f"#g-repayment-{books['group_loan']}", "330.000")
+    page.fill("#g-remittance", "500.000")
+    page.locator("#cash-counted").click()  # the remittance's field is left: it is final
+    records += 2
+    _wait_kept(page, key, records)
+    page.reload()  # still offline: the group's amounts come back too
+    expect(page.locator("#g-remittance")).to_have_value("500.000")
+    expect(page.locator(f"#g-repayment-{books['group_loan']}")).to_have_value("330.000")
 
-    money_in = MEMBERS * 50_000 + 10 * 10_000 + 5_000 + 2 * 150_000
+    money_in = MEMBERS * 50_000 + 10 * 10_000 + 5_000 + 2 * 150_000 + 330_000
     opening = 300_000  # member 3's earlier savings: the loans were paid out of the fund's cash
     expect(page.locator("#opening-cash")).to_have_text("300.000")
-    expected = opening + money_in - 20_000
+    expected = opening + money_in - 20_000 - 500_000
     expect(page.locator("#money-in")).to_have_text(f"{money_in:,}".replace(",", "."))
-    expect(page.locator("#money-out")).to_have_text("20.000")
+    expect(page.locator("#money-out")).to_have_text("520.000")
     expect(page.locator("#cash-expected")).to_have_text(f"{expected:,}".replace(",", "."))
     counted = expected - 1_000
     page.fill("#cash-counted", str(counted))
@@ -350,6 +385,10 @@ def test_an_offline_meeting_of_20_members_is_posted_exactly_once(
     assert len({row["client_id"] for row in rows}) == len(rows)
     assert all(row["total"] == 0 for row in rows)  # each entry balances
     assert sum(1 for row in rows if row["kind"] == "cash_difference") == 1
+    assert sum(1 for row in rows if row["kind"] == "remittance") == 1
+    assert [row["loan_id"] for row in rows if row["kind"] == "repayment"].count(
+        books["group_loan"]
+    ) == 1
     with sync_engine.connect() as connection:
         meeting = connection.execute(
             text("SELECT status, cash_counted, attendance FROM cdf_meetings WHERE id = :id"),
@@ -362,6 +401,22 @@ def test_an_offline_meeting_of_20_members_is_posted_exactly_once(
             ),
             {"group": books["group"]},
         ).scalar_one()
+        # The remittance reached the fund's cash, the group's repayment its loan.
+        remitted = connection.execute(
+            text(
+                "SELECT l.amount FROM cdf_lines l JOIN cdf_accounts a ON a.id = l.account_id "
+                "JOIN cdf_entries e ON e.id = l.entry_id "
+                "WHERE e.meeting_id = :id AND e.kind = 'remittance' AND a.kind = 'fund_cash'"
+            ),
+            {"id": meeting_id},
+        ).scalar_one()
+        repaid = connection.execute(
+            text(
+                "SELECT -sum(l.amount) FROM cdf_lines l JOIN cdf_entries e ON e.id = l.entry_id "
+                "WHERE e.meeting_id = :id AND e.loan_id = :loan AND l.component IS NOT NULL"
+            ),
+            {"id": meeting_id, "loan": books["group_loan"]},
+        ).scalar_one()
         journal = connection.execute(
             text(
                 "SELECT coalesce(sum(l.amount), 0) FROM cdf_lines l JOIN cdf_entries e "
@@ -371,6 +426,7 @@ def test_an_offline_meeting_of_20_members_is_posted_exactly_once(
             {"city": CITY},
         ).scalar_one()
     assert tuple(meeting) == ("closed", counted, 19)
+    assert (remitted, repaid) == (500_000, 330_000)
     assert cash == counted  # the books hold what the box holds, the difference posted
     assert journal == 0
     assert sum("/records" in url for url in posts) == 1
@@ -409,6 +465,13 @@ def test_the_sheet_in_english_and_a_refused_record_on_its_row(
     expect(page.locator(f"{_amount(member, 'withdrawal')}")).to_have_attribute(
         "data-state", "posted"
     )
+    # A remittance larger than the group's box is refused on its row, in English.
+    page.fill("#g-remittance", "900.000.000")
+    page.click("#treasurer-sync")
+    remittance_error = page.locator("#g-remittance-error")
+    expect(remittance_error).to_contain_text("more than the group's cash")
+    expect(page.locator("#g-remittance")).to_have_attribute("data-state", "failed")
+    page.fill("#g-remittance", "")
     # How typed amounts are read (treasurer_sheet.js's parseAmount).
     cases = {
         "50.000": {"amount": 50_000},
