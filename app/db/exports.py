@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, Literal
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.sql import sql_literal
+from app.db.sql import concat_sql, sql_literal
 
 COORDINATE_DECIMALS = 6  # about 0.1 m, more than any phone GPS gives
 
@@ -72,7 +72,7 @@ def properties_sql(properties: Sequence[Property]) -> str:
     for index, prop in enumerate(properties):
         key = ("{" if index == 0 else ",") + orjson.dumps(prop.name).decode() + ":"
         members.append(f"{sql_literal(key)} || {_JSON_VALUE[prop.kind].format(prop.sql)}")
-    return " || ".join(members) + " || '}'" if members else "'{}'"
+    return concat_sql([*members, "'}'"]) if members else "'{}'"
 
 
 def feature_sql(geometry: str, properties: Sequence[Property], source: str) -> str:

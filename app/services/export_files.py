@@ -36,7 +36,7 @@ from app.db.exports import (
     rows_sql,
 )
 from app.db.indicators import HOUSEHOLD_FORM
-from app.db.sql import sql_literal
+from app.db.sql import concat_sql, sql_literal
 from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.services import places
@@ -205,32 +205,28 @@ def _place_cells(query: LayerQuery) -> list[tuple[str, FieldType, bool]]:
 
 
 def sheet_rows_sql(cells: Sequence[tuple[str, FieldType, bool]], source: str) -> str:
-    """SQL: one XLSX `<row>` per row (from row 2), a cell per value (an empty one left
-    out): numbers as numbers, text as inline strings, cut at Excel's limit and, where it
-    may need it (the third item), escaped and made formula-safe as in CSV."""
-    from app.geo.export_writers import XLSX_CELL_CHARACTERS, column_letters
+    """SQL: one XLSX `<row>` per row (from row 2), a cell per value in column order (an
+    empty one as `<c/>`): numbers as numbers, text as inline strings, cut at Excel's limit
+    and, where it may need it (the third item), escaped and made formula-safe as in CSV.
 
-    # Rows numbered in the source's order (an outer query over the ordered one: a window in
-    # the same query would number them before they are sorted).
-    row = "t.n::text"
+    Rows and cells carry no reference (`r="B2"`, optional in SpreadsheetML: a reader
+    places each after the one before): the references were a third of the sheet's text,
+    and numbering the rows took a window over the sorted rows."""
+    from app.geo.export_writers import XLSX_CELL_CHARACTERS
+
     parts = []
-    for index, (_, kind, escaped) in enumerate(cells):
-        value = f"t.v{index}"
-        ref = sql_literal(f'<c r="{column_letters(index)}') + f" || {row} || "
+    for value, kind, escaped in cells:
         if kind == "text":
             text = f"left(({value})::text, {XLSX_CELL_CHARACTERS})"
             if escaped:
                 text = XML_TEXT_SQL.format(FORMULA_SAFE_SQL.format(text))
-            parts.append(
-                f'coalesce({ref}\'" t="inlineStr"><is><t xml:space="preserve">\' || {text} '
-                "|| '</t></is></c>', '')"
-            )
+                start = '<c t="inlineStr"><is><t xml:space="preserve">'
+            else:  # codes, ids and timestamps: no space to keep, nothing to escape
+                start = '<c t="inlineStr"><is><t>'
+            parts.append(f"coalesce({sql_literal(start)} || {text} || '</t></is></c>', '<c/>')")
         else:
-            parts.append(f"coalesce({ref}'\"><v>' || ({value})::text || '</v></c>', '')")
-    cells_sql = " || ".join(parts) or "''"
-    values = rows_sql([f"({value}) AS v{i}" for i, (value, _, _) in enumerate(cells)], source)
-    numbered = f"(SELECT q.*, row_number() OVER () + 1 AS n FROM ({values}) q) t"
-    return rows_sql([f"'<row r=\"' || {row} || '\">' || {cells_sql} || '</row>'"], numbered)
+            parts.append(f"coalesce('<c><v>' || ({value})::text || '</v></c>', '<c/>')")
+    return rows_sql([concat_sql(["'<row>'", *parts, "'</row>'"])], source)
 
 
 def placemark_sql(query: LayerQuery) -> str:
@@ -245,16 +241,20 @@ def placemark_sql(query: LayerQuery) -> str:
         value = f"({prop.value_sql})::text"
         return XML_TEXT_SQL.format(value) if _escaped(prop) else value
 
-    data = " || ".join(
-        f"coalesce({sql_literal(f'<SimpleData name={quoteattr(p.name)}>')} || "
-        f"{text(p)} || '</SimpleData>', '')"
+    data = [
+        f"{sql_literal(f'<SimpleData name={quoteattr(p.name)}>')} || {text(p)} || '</SimpleData>'"
         for p in query.properties
-    )
-    return (
-        f"'<Placemark><name>' || coalesce({text(label)}, "
-        "'') || '</name><ExtendedData><SchemaData schemaUrl=\"#layer\">' || "
-        f"{data or chr(39) * 2} || '</SchemaData></ExtendedData>' || "
-        f"coalesce(ST_AsKML({query.geometry}, 6), '') || '</Placemark>'"
+    ]  # NULL when the value is: concat() leaves it out
+    return concat_sql(
+        [
+            "'<Placemark><name>'",
+            text(label),
+            "'</name><ExtendedData><SchemaData schemaUrl=\"#layer\">'",
+            *data,
+            "'</SchemaData></ExtendedData>'",
+            f"ST_AsKML({query.geometry}, 6)",
+            "'</Placemark>'",
+        ]
     )
 
 

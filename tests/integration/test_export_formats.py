@@ -551,3 +551,29 @@ def test_a_hostile_settlement_name_names_its_placemark(
                 text("UPDATE settlements SET name = :name WHERE id = :id"),
                 {"name": original, "id": first},
             )
+
+
+def test_xlsx_cells_stay_in_their_columns_around_empty_ones(town: Town, tmp_path: Path) -> None:
+    """Cells carry no reference (r="B2"): an empty one is written, so every value of the
+    workbook is the CSV's value of the same row and column."""
+    book = load_workbook(fetch(town, "households.xlsx?city=tam-ky", tmp_path / "h.xlsx"))
+    sheet = book.active
+    assert sheet is not None
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    raw = fetch(town, "households.csv?city=tam-ky", tmp_path / "h.csv").read_bytes()
+    table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0] == table[0]
+    assert len(rows) == len(table) == len(town.ids) + 1
+    empty_inside = 0
+    for got, expected in zip(rows[1:], table[1:], strict=True):
+        assert len(got) <= len(expected)
+        got += [None] * (len(expected) - len(got))
+        for index, (value, text_value) in enumerate(zip(got, expected, strict=True)):
+            if value is None:
+                assert text_value == ""
+                empty_inside += index < len(expected) - 1
+            elif isinstance(value, int | float):
+                assert float(text_value) == value
+            else:
+                assert value == text_value
+    assert empty_inside > 0  # the layer has empty cells between filled ones
