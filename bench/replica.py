@@ -72,7 +72,7 @@ def main() -> None:
     print(f"read (choice + SELECT 1) without a replica: {figures['read without']:.1f} us")
     print(f"read (choice + SELECT 1) with a replica: {figures['read with']:.1f} us")
     ratio = figures["read with"] / figures["read without"]
-    print(f"replica read ratio: {ratio:.2f} (with / without, same server)")
+    print(f"replica read ratio: {ratio:.2f} (with / without a replica)")
 
 
 if __name__ == "__main__":
