@@ -109,3 +109,11 @@ def test_soak_quick_loses_nothing_through_a_database_restart() -> None:
     assert "missing 0, doubled 0, answers changed 0" in output
     assert "soak undocumented 5xx: 0" in output
     assert "soak invariants: ok" in output
+
+
+@pytest.mark.slow
+def test_cdf_map_bench_quick(database_url: str) -> None:
+    """The groups layer and the plain statement agree on the city's savings."""
+    output = run_bench("bench.cdf_map", "--database", f"cdfmap_bench_cdf_map_q{os.getpid()}")
+    assert "app and baseline agree on savings: yes" in output
+    assert "groups layer ratio:" in output
