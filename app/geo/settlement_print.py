@@ -29,6 +29,7 @@ from app.geo.print_map import (
     PNG_DPI,
     TITLE_SIZE,
     _axes,
+    _axes_points_per_metre,
     _draw_scale_bar,
     _literal_text,
     _page_texts,
@@ -82,7 +83,7 @@ def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> None:
     import geopandas as gpd
     import matplotlib.patheffects as effects
     import numpy as np
-    from shapely.geometry import shape
+    from shapely.geometry import box, shape
     from shapely.plotting import patch_from_polygon
 
     settlement = shape(data.geometry)
@@ -93,6 +94,7 @@ def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> None:
     pad = max(MIN_PAD_M, PAD_SHARE * max(xmax - xmin, ymax - ymin))
     bounds = fill_frame(ax, (xmin - pad, ymin - pad, xmax + pad, ymax + pad))
     halo = [effects.withStroke(linewidth=2.5, foreground="white")]
+    scale = _axes_points_per_metre(ax, bounds[2] - bounds[0], bounds[3] - bounds[1])
 
     ax.set_facecolor("white")
     draw_context(ax, data.context, crs, bounds, size)
@@ -107,19 +109,27 @@ def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> None:
                         polygon, facecolor="none", edgecolor="#8a8a8a", linewidth=0.8, zorder=2
                     )
                 )
-            anchor = geometry.representative_point()
-            if bounds[0] < anchor.x < bounds[2] and bounds[1] < anchor.y < bounds[3]:
-                ax.text(
-                    anchor.x,
-                    anchor.y,
-                    "\n".join(print_layout.wrap(neighbour["name"], size, 12 * size)),
-                    fontsize=size,
-                    color="#555555",
-                    ha="center",
-                    va="center",
-                    path_effects=halo,
-                    zorder=2.5,
-                )
+            inside = geometry.intersection(box(*bounds))
+            if inside.is_empty:
+                continue
+            anchor = inside.representative_point()
+            lines = print_layout.wrap(neighbour["name"], size, 12 * size)
+            # Kept inside the frame: half the label's size (metres) from each edge.
+            half_width = max(print_layout.text_width(line, size) for line in lines) / 2 / scale
+            half_height = len(lines) * size * LEADING / 2 / scale
+            x = min(max(anchor.x, bounds[0] + half_width), bounds[2] - half_width)
+            y = min(max(anchor.y, bounds[1] + half_height), bounds[3] - half_height)
+            ax.text(
+                x,
+                y,
+                "\n".join(lines),
+                fontsize=size,
+                color="#555555",
+                ha="center",
+                va="center",
+                path_effects=halo,
+                zorder=2.5,
+            )
     for polygon in getattr(area, "geoms", [area]):
         ax.add_patch(
             patch_from_polygon(
@@ -159,7 +169,7 @@ def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> None:
     ax.set_aspect("equal", adjustable="box")
     ax.set_xticks([])
     ax.set_yticks([])
-    _draw_scale_bar(ax, *bounds, size)
+    _draw_scale_bar(ax, bounds[0], bounds[2], bounds[1], bounds[3], size)
     ax.annotate(
         translate("print_map.north", data.language),
         xy=(0.95, 0.95),

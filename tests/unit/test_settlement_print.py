@@ -1,0 +1,194 @@
+"""The settlement meeting map, pure: layout of the map page, the numbered table's pages, names
+only when passed, hostile names, and the context-layer hook."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.geo import print_map
+from app.geo.print_context import draw_context
+from app.geo.print_map import BODY_SIZE
+from app.geo.settlement_print import SettlementPrintInput, render_settlement_print
+from tests.hostile import DOLLARS, HTML_SCRIPT, MATHTEXT, TEMPLATE_CODE, UNICODE
+
+LONG_NAME = "Khu dân cư ven kênh Phú Lộc nối dài từ cầu Trần Hưng Đạo đến chợ cá Thuận Phước cũ"
+
+
+def _square(west: float, south: float, size: float) -> dict[str, Any]:
+    east, north = west + size, south + size
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def settlement_page(
+    count: int = 60, language: str = "vi", names: bool = True
+) -> SettlementPrintInput:
+    """A 200 m settlement with `count` households, a neighbour, hostile names among them."""
+    rng = np.random.default_rng(14)
+    points = rng.uniform(0.0001, 0.0017, (count, 2))
+    hostile = [TEMPLATE_CODE, MATHTEXT, DOLLARS, HTML_SCRIPT, UNICODE, LONG_NAME]
+    households = [
+        {
+            "lon": 108.462 + float(lon),
+            "lat": 15.562 + float(lat),
+            "answer": ("piped", "well", "vendor", None)[index % 4],
+            "surveyed_on": f"2026-11-{10 + index % 20}",
+            "name": (hostile[index] if index < len(hostile) else f"Nguyễn Thị {index + 1}")
+            if names
+            else None,
+        }
+        for index, (lon, lat) in enumerate(points)
+    ]
+    return SettlementPrintInput(
+        settlement_name=f"{LONG_NAME} {DOLLARS}",
+        ward_name="Phường Hòa Thuận",
+        city_name="Tam Kỳ",
+        geometry=_square(108.462, 15.562, 0.0018),
+        figures={
+            "households": count,
+            "score": 57.3,
+            "rank_in_ward": 2,
+            "shares": {"insecure_tenure": 0.4, "no_piped_water": 0.75},
+        },
+        households=households,
+        indicator="no_piped_water",
+        indicator_labels={
+            "insecure_tenure": {"vi": "Không có giấy tờ an toàn", "en": "Insecure tenure"},
+            "no_piped_water": {"vi": "Không có nước máy", "en": "No piped water"},
+        },
+        answers=[
+            ("piped", "#1a9850", "Nước máy vào nhà"),
+            ("well", "#fee08b", "Giếng $khoan$ {{ x }}"),
+            ("vendor", "#d73027", "Mua nước"),
+        ],
+        question_label="Nguồn nước chính",
+        names=names,
+        neighbours=[{"geometry": _square(108.4640, 15.562, 0.0008), "name": TEMPLATE_CODE}],
+        data_date="2026-11-25",
+        language=language,
+    )
+
+
+def drawn_pages(data: SettlementPrintInput, size: str, orientation: str) -> list[dict[str, Any]]:
+    """Each page's bbox, visible texts with extents, and map axes (None on table pages)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    pages: list[dict[str, Any]] = []
+
+    def inspect(figure: Any) -> None:
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        figure.draw(renderer)
+        texts = [
+            (text, text.get_window_extent(renderer))
+            for text in print_map._page_texts(figure)
+            if text.get_visible() and text.get_text().strip()
+        ]
+        pages.append(
+            {
+                "bbox": figure.bbox.frozen(),
+                "texts": texts,
+                "map": figure.axes[0] if figure.axes else None,
+            }
+        )
+
+    render_settlement_print(data, size, orientation, "pdf", on_page=inspect)
+    return pages
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+@pytest.mark.parametrize("size", ["A4", "A3"])
+def test_layout(size: str, orientation: str, language: str) -> None:
+    pages = drawn_pages(settlement_page(60, language), size, orientation)
+    assert len(pages) >= 2 and pages[0]["map"] is not None
+    box = pages[0]["map"].get_position()
+    assert box.width * box.height >= 0.5
+    numbers: list[int] = []
+    for index, page in enumerate(pages):
+        outside = []
+        for text, extent in page["texts"]:
+            bbox = page["bbox"]
+            assert extent.x0 >= bbox.x0 - 0.5 and extent.x1 <= bbox.x1 + 0.5, text.get_text()
+            assert extent.y0 >= bbox.y0 - 0.5 and extent.y1 <= bbox.y1 + 0.5, text.get_text()
+            if text.axes is not None and text.axes is page["map"]:
+                continue  # the map's own labels: household numbers may crowd
+            assert text.get_fontsize() >= BODY_SIZE[size], text.get_text()
+            outside.append((text, extent))
+        for (a, box_a), (b, box_b) in itertools.combinations(outside, 2):
+            overlap_x = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+            overlap_y = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+            assert overlap_x <= 1 or overlap_y <= 1, (index, a.get_text(), b.get_text())
+        if index > 0:  # the table: its first column holds the numbers
+            numbers += [int(t.get_text()) for t, _ in outside if re.fullmatch(r"\d+", t.get_text())]
+    # Every household once in the table, in order; the map shows the same numbers.
+    assert [n for n in numbers if n <= 60] == list(range(1, 61))
+    on_map = sorted(
+        int(t.get_text())
+        for t, _ in pages[0]["texts"]
+        if t.axes is pages[0]["map"] and re.fullmatch(r"\d+", t.get_text())
+    )
+    assert on_map[-60:] == list(range(1, 61))
+
+
+def pdf_text(tmp_path: Path, content: bytes) -> str:
+    path = tmp_path / "settlement.pdf"
+    path.write_bytes(content)
+    return subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+
+
+def test_names_only_when_passed_and_hostile_names_print_literally(tmp_path: Path) -> None:
+    named = pdf_text(tmp_path, render_settlement_print(settlement_page(12), "A4", "portrait"))
+    flat = "".join(named.split())
+    for name in (TEMPLATE_CODE, MATHTEXT, DOLLARS, HTML_SCRIPT, LONG_NAME, "Nguyễn Thị 12"):
+        assert "".join(name.split()) in flat, name
+    assert "Giếng $khoan$ {{ x }}" in named  # an answer label, literal
+    assert "Chủ hộ" in named
+    plain = settlement_page(12, names=False)
+    text = pdf_text(tmp_path, render_settlement_print(plain, "A4", "portrait"))
+    assert "Chủ hộ" not in text and "Nguyễn Thị" not in text
+    # Even a caller passing names with names=False prints none.
+    leaked = dataclasses.replace(plain, households=settlement_page(12).households, names=False)
+    assert "Nguyễn Thị" not in pdf_text(tmp_path, render_settlement_print(leaked, "A3"))
+
+
+def test_png_is_the_map_page_and_no_households_prints() -> None:
+    png = render_settlement_print(settlement_page(5), "A4", "landscape", "png")
+    assert png.startswith(b"\x89PNG")
+    empty = dataclasses.replace(settlement_page(0), figures={"households": 0, "shares": {}})
+    content = render_settlement_print(empty, "A4", "landscape", "pdf")
+    assert content.startswith(b"%PDF")
+
+
+def test_context_hook_draws_nothing_without_layers_and_the_layers_it_gets() -> None:
+    from matplotlib.figure import Figure
+
+    ax = Figure().add_subplot()
+    draw_context(ax, [], "EPSG:32649", (0.0, 0.0, 1.0, 1.0), 9)
+    assert not ax.lines and not ax.patches and not ax.texts
+    road = {
+        "kind": "road",
+        "name": "Đường Phan Chu Trinh $1$",
+        "geometry": {"type": "LineString", "coordinates": [[108.461, 15.563], [108.465, 15.563]]},
+    }
+    river = {
+        "kind": "water",
+        "geometry": _square(108.4625, 15.5615, 0.001),
+    }
+    far = {"kind": "road", "name": "far away", "geometry": road["geometry"] | {
+        "coordinates": [[109.0, 16.0], [109.1, 16.0]]}}  # fmt: skip
+    transformer = print_map._transformer("EPSG:32649")
+    x0, y0 = transformer.transform(108.4615, 15.5610)
+    x1, y1 = transformer.transform(108.4650, 15.5650)
+    draw_context(ax, [road, river, far], "EPSG:32649", (x0, y0, x1, y1), 9)
+    assert len(ax.lines) == 1 and len(ax.patches) == 1
+    assert [t.get_text() for t in ax.texts] == ["Đường Phan Chu Trinh $1$"]
