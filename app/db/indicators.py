@@ -65,14 +65,20 @@ def indicators_sql(
     ward_only: bool = False,
     surveys: Counted = "approved",
     household_form: str = HOUSEHOLD_FORM,
+    counted_sql: str | None = None,
 ) -> str:
     """The statement: one row per settlement, ward and the city, with shares, score and ranks.
 
     Parameters: :city_id and one :w_<key> weight per rule. With `ward_only`, also :ward_id,
     and only that ward's surveys are read (a printed ward map): the ward's and its
     settlements' rows are right, the city row and ranks in the city are not.
+    `counted_sql`, a condition on `h`, names the household surveys counted instead of
+    `surveys` (an export's status and collection time filters).
     """
-    scope = f"h.city_id = :city_id AND {households_where(surveys, household_form)}"
+    counted = households_where(surveys, household_form)
+    if counted_sql is not None:
+        counted = f"h.form_id = {sql_literal(household_form)} AND {counted_sql}"
+    scope = f"h.city_id = :city_id AND {counted}"
     if ward_only:
         scope += (
             # = ANY(ARRAY(...)) rather than IN (SELECT ...): both sides can use an index.

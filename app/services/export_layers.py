@@ -42,7 +42,7 @@ class ExportFilters:
     """The filters of the list endpoints: a ward, a settlement, a status (else approved
     surveys, or with surveys="all" every one not rejected) and a collection time range.
     Area layers (wards, settlements) take the ward and settlement; their figures count the
-    surveys named by `surveys`."""
+    surveys named by `surveys`, or those in `status` collected in the time range."""
 
     ward_id: int | None = None
     settlement_id: int | None = None
@@ -189,11 +189,35 @@ async def survey_layer(
     )
 
 
-def _indicator_source(surveys: Counted, household_form: str, priorities: Path) -> str:
+def _counted_surveys(filters: ExportFilters, args: list[Any]) -> str | None:
+    """SQL on `h`: the surveys an area layer's figures count when the status or collection
+    time is filtered (their values appended to `args`); None for the usual ones."""
+    if filters.status is None and filters.collected_from is None and filters.collected_to is None:
+        return None
+    clauses = []
+
+    def add(sql: str, value: Any) -> None:
+        args.append(value)
+        clauses.append(sql.format(f"${len(args)}"))
+
+    if filters.status is not None:
+        add("h.status = {}", filters.status)
+    else:
+        clauses.append(COUNTED[filters.surveys])
+    if filters.collected_from is not None:
+        add("h.collected_at >= {}", filters.collected_from)
+    if filters.collected_to is not None:
+        add("h.collected_at < {}", filters.collected_to)
+    return " AND ".join(clauses)
+
+
+def _indicator_source(
+    surveys: Counted, household_form: str, priorities: Path, counted_sql: str | None = None
+) -> str:
     """The indicators statement (app/db/indicators.py) as a subquery on city $1, with the
     weights of priorities.yaml written in as numbers."""
     weights = read_weights(priorities)
-    sql = indicators_sql([i.rule for i in INDICATORS], False, surveys, household_form)
+    sql = indicators_sql([i.rule for i in INDICATORS], False, surveys, household_form, counted_sql)
     for indicator in INDICATORS:
         sql = sql.replace(f":w_{indicator.key} ", f"{float(weights[indicator.key])!r} ")
     return f"({sql.replace(':city_id', '$1')}) ind"
@@ -239,10 +263,12 @@ async def area_layer(
 ) -> LayerQuery:
     """Wards or settlements of a city (or of one ward) with their figures: households
     surveyed, the share of each deficiency, the priority score, its class (1-5, the maps'
-    colours) and the ranks, as the indicators endpoints compute them."""
+    colours) and the ranks, as the indicators endpoints compute them; with a status or a
+    collection time range, from the household surveys in that status and range only."""
     city = await places.readable_area(engine, reader, city_slug, filters.ward_id)
-    indicators = _indicator_source(filters.surveys, household_form, priorities)
     args: list[Any] = [city["id"]]
+    counted = _counted_surveys(filters, args)
+    indicators = _indicator_source(filters.surveys, household_form, priorities, counted)
     if layer == "wards":
         where = "w.city_id = $1"
         if filters.ward_id is not None:

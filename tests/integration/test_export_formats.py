@@ -577,3 +577,63 @@ def test_xlsx_cells_stay_in_their_columns_around_empty_ones(town: Town, tmp_path
             else:
                 assert value == text_value
     assert empty_inside > 0  # the layer has empty cells between filled ones
+
+
+def test_area_layers_count_the_surveys_of_the_status_and_time_asked(
+    town: Town, tmp_path: Path, sync_engine: Engine
+) -> None:
+    """Wards and settlements with `status`, `from`, `to`: their figures are computed from
+    the household surveys in that status and time range, as the households layer holds."""
+    with sync_engine.begin() as connection:
+        connection.execute(  # all in one settlement of the ward
+            text(
+                "UPDATE household_surveys SET settlement_id = "
+                "(SELECT id FROM settlements WHERE ward_id = :ward ORDER BY code LIMIT 1)"
+            ),
+            {"ward": town.ward_id},
+        )
+        connection.execute(
+            text("UPDATE household_surveys SET status = 'approved' WHERE id = :id"),
+            {"id": town.ids[0]},
+        )
+        connection.execute(
+            text(
+                "UPDATE household_surveys SET collected_at = '2026-10-01T08:00:00+07:00' "
+                "WHERE id = :id"
+            ),
+            {"id": town.ids[1]},
+        )
+
+    def an_xuan(layer: str, query: str) -> int:
+        path = fetch(town, f"{layer}.gpkg?city=tam-ky{query}", tmp_path / f"{layer}.gpkg")
+        frame = pyogrio.read_dataframe(path, layer=layer)
+        if layer == "wards":
+            return int(frame.set_index("name").loc["An Xuân"]["households"])
+        return int(frame[frame["ward_id"] == town.ward_id]["households"].sum())
+
+    def households(query: str) -> int:
+        path = fetch(town, f"households.geojson?city=tam-ky{query}", tmp_path / "h.geojson")
+        return len(pyogrio.read_dataframe(path))
+
+    queries = {
+        "": len(POINTS),  # surveys=all (fetch): every survey not rejected
+        "&status=approved": 1,
+        "&status=received": len(POINTS) - 1,
+        "&status=rejected": 0,
+        "&from=2026-11-01T00:00:00%2B07:00": len(POINTS) - 1,
+        "&to=2026-11-01T00:00:00%2B07:00": 1,
+        "&status=received&from=2026-11-01T00:00:00%2B07:00": len(POINTS) - 2,
+    }
+    for query, expected in queries.items():
+        assert households(query) == expected, query
+        assert an_xuan("wards", query) == expected, query
+        assert an_xuan("settlements", query) == expected, query
+    # a ward's own export ranks its settlements among the same surveys
+    path = fetch(
+        town,
+        f"settlements.csv?city=tam-ky&ward={town.ward_id}&status=approved",
+        tmp_path / "s.csv",
+    )
+    rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+    assert rows and sum(int(r["households"]) for r in rows) == 1
+    assert sorted(int(r["rank_in_ward"]) for r in rows if r["rank_in_ward"]) == [1]
