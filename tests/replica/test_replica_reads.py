@@ -23,8 +23,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from app.db.exports import ExportSlots
 from app.main import create_app
 from app.settings import Settings
+from tests.aio import run
 from tests.auth import bearer, make_token, make_user
 from tests.factories import TAM_KY_POINT, household_survey
 from tests.replica.conftest import Replica
@@ -264,3 +266,17 @@ def test_reads_answer_from_the_primary_while_the_replica_is_stopped(
         assert client.get("/api/v1/cities/tam-ky/indicators", headers=planner).status_code == 200
         assert time.monotonic() < deadline, "reads never went back to the replica"
     assert client.get("/readyz").json()["replica"] == "ok"
+
+
+def test_export_slots_hold_for_exports_on_the_replica(
+    app_on_replica: TestClient, people: dict[str, dict[str, str]]
+) -> None:
+    client, planner = app_on_replica, people["planner"]
+    slots = ExportSlots(1, 0.2)
+    run(slots.acquire())  # uncontended: the one slot is taken whatever loop asks next
+    client.app.state.export_slots = slots  # type: ignore[attr-defined]
+    busy = client.get(f"{EXPORT}/households.geojson?city=tam-ky", headers=planner)
+    assert busy.status_code == 503 and busy.json()["code"] == "exports_busy"
+    slots.release()
+    done = client.get(f"{EXPORT}/households.geojson?city=tam-ky", headers=planner)
+    assert done.status_code == 200
