@@ -30,7 +30,7 @@ venv: $(BIN)/.installed
 db: venv
 	@bash scripts/system-deps.sh run
 	$(BIN)/python -m app.cli migrate --create-database
-	$(BIN)/python -m app.cli load-sample --households $(HOUSEHOLDS)
+	$(BIN)/python -m app.cli load-sample --households $(HOUSEHOLDS) --member-cities 2
 
 run: db
 	@echo "CDF map on http://$(HOST):$(PORT)  (API docs at /docs)"

@@ -93,7 +93,7 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_load_sample(settings: Settings, args: argparse.Namespace) -> int:
     """Load the synthetic sample city (Tam Kỳ) once."""
     from app.forms.registry import load_registry
-    from app.services.samples import load_sample_city
+    from app.services.samples import load_member_cities, load_sample_city
 
     forms = load_registry(settings.forms_dir)
     engine = create_engine(settings.sync_database_url)
@@ -107,12 +107,28 @@ def cmd_load_sample(settings: Settings, args: argparse.Namespace) -> int:
                 args.seed,
                 progress=_progress(args.households, "households"),
             )
+        if args.member_cities:
+            with engine.begin() as connection:
+                members = load_member_cities(
+                    connection,
+                    forms,
+                    args.member_cities,
+                    max(1, args.households // 2),
+                    args.seed,
+                )
+        else:
+            members = []
     finally:
         engine.dispose()
     print(
         f"sample city: {summary.wards} wards, {summary.settlements} settlements, "
         f"{created} new household surveys"
     )
+    for member, new in members:
+        print(
+            f"member city {member.slug}: {member.wards} wards, {member.settlements} "
+            f"settlements, {new} new household surveys"
+        )
     return 0
 
 
@@ -458,6 +474,13 @@ def build_parser() -> argparse.ArgumentParser:
     load = commands.add_parser("load-sample", help=cmd_load_sample.__doc__)
     load.add_argument("--households", type=int, default=5000)
     load.add_argument("--seed", type=int, default=2026)
+    load.add_argument(
+        "--member-cities",
+        type=int,
+        choices=(0, 1, 2),
+        default=0,
+        help="also load this many more synthetic member cities (half the households each)",
+    )
     load.set_defaults(run=cmd_load_sample)
 
     sample = commands.add_parser("sample", help="sample city files")

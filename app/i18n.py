@@ -1753,3 +1753,34 @@ MESSAGES.update(
         "context.buildings": {"vi": "Nhà", "en": "Buildings"},
     }
 )
+
+
+# The national view (app/services/national.py, /maps/national).
+MESSAGES.update(
+    {
+        "page.national_title": {"vi": "Mạng lưới các thành phố CDF", "en": "The CDF network"},
+        "page.national_subtitle": {
+            "vi": "{cities} thành phố · {households} hộ đã khảo sát · số liệu đến {date}",
+            "en": "{cities} cities · {households} households surveyed · data as of {date}",
+        },
+        "page.national_map": {"vi": "Bản đồ các thành phố", "en": "Map of the cities"},
+        "page.national_table": {"vi": "Các thành phố", "en": "The cities"},
+        "page.national_sort_hint": {
+            "vi": "Bấm vào tiêu đề cột để sắp xếp.",
+            "en": "Click a column heading to sort.",
+        },
+        "page.national_none": {
+            "vi": "Chưa có thành phố nào bạn được xem. Hãy đăng nhập.",
+            "en": "There is no city you may see yet. Please sign in.",
+        },
+        "page.national_pdf": {"vi": "Bản in A4 (PDF)", "en": "A4 summary (PDF)"},
+        "page.national_csv": {"vi": "Bảng số liệu (CSV)", "en": "Figures (CSV)"},
+        "page.national_city_map": {"vi": "Bản đồ thành phố", "en": "City map"},
+        "page.national_legend": {
+            "vi": "Vòng tròn: số hộ đã khảo sát; màu: điểm ưu tiên trung bình các khu.",
+            "en": "Circles: households surveyed; colour: average settlement priority.",
+        },
+        "page.national_no_books": {"vi": "—", "en": "—"},
+        "page.national_printed": {"vi": "In lúc {time}", "en": "Printed {time}"},
+    }
+)

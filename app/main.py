@@ -28,6 +28,7 @@ from app.api import (
     home,
     indicators,
     maps,
+    national,
     odk,
     odk_submission,
     ogc,
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cdf_sheet,
         cdf_pages,
         context,
+        national,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in
         # a layer that matches every route twice per request, which cost ~23 us of CPU per

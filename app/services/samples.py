@@ -113,6 +113,53 @@ def load_sample_city(
     return summary, created
 
 
+def load_member_cities(
+    connection: Connection,
+    forms: FormRegistry,
+    count: int,
+    households: int,
+    seed: int = 2026,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[ImportSummary, int]]:
+    """Load `count` more synthetic member cities of the network (app/geo/sample_network.py)
+    with `households` surveys and CDF books each; re-running adds nothing."""
+    import tempfile
+
+    from app.geo import sample_network
+
+    loaded = []
+    for member in sample_network.MEMBER_CITIES[:count]:
+        city = sample_network.generate_member_city(member, seed)
+        with tempfile.TemporaryDirectory() as directory:
+            sample_city.write_boundaries(city, Path(directory))
+            summary = import_city(
+                connection,
+                slug=member.slug,
+                name=member.name,
+                province=member.province,
+                wards_path=Path(directory) / "wards.geojson",
+                settlements_path=Path(directory) / "settlements.geojson",
+            )
+        stored = connection.execute(
+            text("SELECT count(*) FROM household_surveys WHERE city_id = :id AND form_id = :f"),
+            {"id": summary.city_id, "f": sample_city.FORM_ID},
+        ).scalar_one()
+        created = 0
+        if stored < households:
+            items = sample_city.generate_households(city, households, seed + member.seed_offset)
+            created = insert_submissions(connection, forms, items, progress)
+            connection.execute(
+                text(
+                    "UPDATE household_surveys SET status = 'approved', reviewed_at = now() "
+                    "WHERE city_id = :id AND status = 'received' AND collector_user_id IS NULL"
+                ),
+                {"id": summary.city_id},
+            )
+        load_sample_cdf(connection, summary.city_id, seed + member.seed_offset)
+        loaded.append((summary, created))
+    return loaded
+
+
 DEMO_PASSWORD = "demo"
 # username, display name, role, scope ("ward": the sample city's first ward, "city", None)
 DEMO_ACCOUNTS = (

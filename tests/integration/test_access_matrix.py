@@ -143,6 +143,7 @@ READ_WARD = expect(404, leader=200, planner=200, city_admin=200, national_admin=
 READ_CITY = expect(404, planner=200, city_admin=200, national_admin=200)
 SEE_CITY = expect(200, other_planner=404)  # any role in tam-ky
 SIGNED_IN = expect(200)
+EVERYONE = {who: 200 for who in WHO}
 SUBMIT = expect(201, planner=403, other_planner=403)
 REVIEW = expect(404, volunteer=403, planner=403, leader=200, city_admin=200, national_admin=200)
 PERSONAL_FILES = expect(404, volunteer=200, leader=200, city_admin=200, national_admin=200)
@@ -245,6 +246,12 @@ ROWS = [
     Row("GET", "/healthz", get("/healthz"), {who: 200 for who in WHO}),
     Row("GET", "/api/v1/cities", get("/api/v1/cities"), SIGNED_IN),
     Row("GET", "/api/v1/cities/{slug}/wards", get("/api/v1/cities/tam-ky/wards"), SEE_CITY),
+    # The national view: each sees the cities they read (anonymous: public ones, none here).
+    Row("GET", "/api/v1/national/indicators", get("/api/v1/national/indicators"), EVERYONE),
+    Row(
+        "GET", "/api/v1/national/indicators.csv", get("/api/v1/national/indicators.csv"), EVERYONE
+    ),
+    Row("GET", "/maps/national.pdf", get("/maps/national.pdf"), EVERYONE),
     Row(
         "GET",
         "/api/v1/context/{slug}.geojson",
