@@ -62,5 +62,9 @@ async def readiness(
     ready = all(value == "ok" for value in checks.values())
     replica: dict[str, Any] = {}
     if reads is not None:
-        replica = await asyncio.wait_for(replica_state(reads), DATABASE_SECONDS * 2)
+        try:
+            replica = await asyncio.wait_for(replica_state(reads), DATABASE_SECONDS)
+        except TimeoutError:  # connected, then no answer (a network cut): down for reads too
+            reads.mark_down(TimeoutError("the read replica did not answer /readyz in time"))
+            replica = {"replica": "unavailable"}
     return ready, {"status": "ok" if ready else "unavailable", **checks, **replica}
