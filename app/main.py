@@ -40,7 +40,7 @@ from app.api import (
     tiles,
     users,
 )
-from app.api.compression import CompressSome
+from app.api.compression import Compress
 from app.api.errors import add_exception_handlers
 from app.api.limits import BodySizeLimit
 from app.api.observe import RequestObserver
@@ -197,9 +197,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             (odk.SUBMISSION_PATH, odk.submission_limit(settings.max_attachment_bytes_per_survey)),
         ],
     )
-    # The form definitions are the phone's largest download after its scripts (those are
-    # compressed by app.api.collect); exports stream and are left alone.
-    app.add_middleware(CompressSome, prefixes=["/api/v1/forms"])
+    # gzip where the client accepts it (app.api.compression): the form definitions (the
+    # phone's largest download after its scripts, which app.api.collect compresses itself),
+    # map pages and their data, indicators, GeoJSON and CSV exports (streamed, at a level
+    # that costs little CPU), OGC items and vector tiles. Never a survey's ingest (a POST).
+    app.add_middleware(
+        Compress,
+        rules=[
+            ("/api/v1/forms", 6),
+            ("/maps/", 4),
+            ("/api/v1/export/", 1),
+            ("/api/v1/cities/", 4),
+            ("/api/v1/wards/", 4),
+            ("/api/v1/context/", 4),
+            ("/ogc/", 2),
+            ("/tiles/", 4),
+        ],
+    )
     basemap = origin_of(settings.basemap_tiles_url)
     app.add_middleware(
         SecurityHeaders,

@@ -16,10 +16,11 @@ from PIL import Image, ImageChops
 from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine
 
+from tests.browser import test_maps
 from tests.browser.conftest import SCREENSHOTS, record_console_errors, sign_in_browser
-from tests.browser.test_maps import households  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
+households = test_maps.households  # 2,000 approved sample households (fixture)
 
 PHONE = {"width": 360, "height": 740}
 LAPTOP = {"width": 1366, "height": 768}
@@ -256,7 +257,7 @@ def test_settlement_names_on_the_map(
             other = {"x": x2, "y": y2, "width": width2, "height": height2}
             assert not intersects(box, other), near
     # The busiest settlement's own name is among them, as plain text.
-    tap_x, tap_y, name = page.evaluate(BUSIEST_UNDER_TITLE, 16)
+    _, _, name = page.evaluate(BUSIEST_UNDER_TITLE, 16)
     assert name in [label[0] for label in page.evaluate(VISIBLE_LABELS)]
     assert page.console_errors == []  # type: ignore[attr-defined]
 

@@ -1,5 +1,5 @@
 """The phone app's files on the wire: gzip for text, a year's caching for versioned vendor
-folders, ETag / 304 for the rest, the form definitions compressed, exports left alone."""
+folders, ETag / 304 for the rest, the form definitions and exports compressed."""
 
 from __future__ import annotations
 
@@ -66,12 +66,13 @@ def test_no_way_out_of_the_static_folders(client: TestClient) -> None:
         assert response.status_code in (404, 400), path
 
 
-def test_the_form_definition_is_compressed_and_exports_are_not(client: TestClient) -> None:
+def test_the_form_definition_and_exports_are_compressed(client: TestClient) -> None:
     form = client.get("/api/v1/forms/household", headers=GZIP)
     assert form.status_code == 200 and form.headers["content-encoding"] == "gzip"
+    # Exports too, streamed (tests/integration/test_compression.py).
     export = client.get("/api/v1/export/wards.geojson?city=tam-ky", headers=GZIP)
     assert export.status_code == 200
-    assert "content-encoding" not in export.headers
+    assert export.headers["content-encoding"] == "gzip"
 
 
 def test_gzip_bytes_are_stable(client: TestClient) -> None:
