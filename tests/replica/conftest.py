@@ -14,6 +14,7 @@ missing fails the tests with what to do, never skips them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
@@ -31,6 +32,7 @@ from sqlalchemy import make_url
 PORTS = range(5433, 5441)
 PREFIX = "cdfmap_replica_"
 REPLICATION_LINE = "host replication all 127.0.0.1/32 trust"
+LOCAL = ipaddress.ip_address("127.0.0.1")
 # Settings a hot standby must have at least as high as its primary, or it refuses to start.
 AT_LEAST_PRIMARY = (
     "max_connections",
@@ -115,26 +117,42 @@ def _free_port() -> int:
     raise RuntimeError(f"no free port for the replica in {PORTS.start}..{PORTS.stop - 1}")
 
 
+def _replication_trusted(primary: psycopg.Connection) -> bool:
+    """Whether the first pg_hba.conf rule for replication from 127.0.0.1 is `trust`."""
+    rows = primary.execute(
+        "SELECT address, netmask, auth_method FROM pg_hba_file_rules"
+        " WHERE 'replication' = ANY(database) AND type LIKE 'host%' ORDER BY line_number"
+    ).fetchall()
+    for address, netmask, method in rows:
+        if address in ("all", "samehost", "samenet"):
+            return bool(method == "trust")
+        try:
+            network = ipaddress.ip_network(f"{address}/{netmask or address}", strict=False)
+        except ValueError:
+            continue  # a host name
+        if LOCAL in network:
+            return bool(method == "trust")
+    return False
+
+
 def _allow_replication(primary: psycopg.Connection) -> None:
-    """The server's pg_hba.conf lets 127.0.0.1 replicate (a line added and reloaded if not)."""
-    rules = "SELECT count(*) FROM pg_hba_file_rules WHERE 'replication' = ANY(database)"
-    rules += " AND auth_method = 'trust' AND address IN ('127.0.0.1', 'all')"
-    row = primary.execute(rules).fetchone()
-    if row and row[0]:
+    """The server's pg_hba.conf lets 127.0.0.1 replicate without a password: a line put
+    first (rules match in order; Debian's own file asks replication for a password) and a
+    reload, when it does not."""
+    if _replication_trusted(primary):
         return
     row = primary.execute("SHOW hba_file").fetchone()
     assert row is not None
     hba = Path(row[0])
     text = hba.read_text()
-    if REPLICATION_LINE not in text:
-        hba.write_text(text.rstrip("\n") + "\n# cdfmap tests: a replica on this machine\n")
-        with hba.open("a") as file:
-            file.write(REPLICATION_LINE + "\n")
+    lines = text.splitlines()
+    if not lines or lines[0] != REPLICATION_LINE:
+        note = "# (the line above: cdfmap tests, a replica on this machine)"
+        hba.write_text(f"{REPLICATION_LINE}\n{note}\n{text}")
     primary.execute("SELECT pg_reload_conf()")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # the reload is asynchronous
-        row = primary.execute(rules).fetchone()
-        if row and row[0]:
+        if _replication_trusted(primary):
             return
         time.sleep(0.1)
     raise RuntimeError(f"{hba}: the replication line was not taken up by the server")
