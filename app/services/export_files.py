@@ -41,6 +41,7 @@ from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.services import places
 from app.services.access import Principal
+from app.services.export_cdf_layers import readable_cdf_layers
 from app.services.export_layers import (
     ExportFilters,
     LayerQuery,
@@ -532,7 +533,8 @@ async def city_geopackage(
     styled: bool = True,
 ) -> TempFile:
     """Every layer of a city (or of one ward) in one GeoPackage for QGIS: wards (a whole
-    city only), settlements with their figures, households, and one layer per other form
+    city only), settlements with their figures, households, the CDF's savings groups (when
+    the city has any and the reader may read them), and one layer per other form
     named by its form id ("<id>_surveys" for a form called like a fixed layer), each
     repeat a related table, spatial indexes, layer descriptions and (`styled`) a QGIS style
     per layer (the priority colours) in layer_styles."""
@@ -564,6 +566,7 @@ async def city_geopackage(
             with_personal=with_personal,
         )
     )
+    queries.extend(await readable_cdf_layers(engine, city_slug, reader, filters))
     for form in forms.all_current():
         if form.form_id == household_form:
             continue

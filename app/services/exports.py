@@ -378,7 +378,7 @@ async def feature_collection(copy_rows: AsyncIterable[bytes], name: str) -> Asyn
 
 # Layer names of the GeoPackage beside the forms' own (a form with one of these ids gets
 # "<form id>_surveys" instead).
-FIXED_LAYERS = frozenset({"wards", "settlements", "households"})
+FIXED_LAYERS = frozenset({"wards", "settlements", "households", "savings_groups"})
 
 
 async def _in_thread(function: Callable[..., None], *args: Any) -> None:
