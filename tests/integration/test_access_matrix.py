@@ -248,9 +248,7 @@ ROWS = [
     Row("GET", "/api/v1/cities/{slug}/wards", get("/api/v1/cities/tam-ky/wards"), SEE_CITY),
     # The national view: each sees the cities they read (anonymous: public ones, none here).
     Row("GET", "/api/v1/national/indicators", get("/api/v1/national/indicators"), EVERYONE),
-    Row(
-        "GET", "/api/v1/national/indicators.csv", get("/api/v1/national/indicators.csv"), EVERYONE
-    ),
+    Row("GET", "/api/v1/national/indicators.csv", get("/api/v1/national/indicators.csv"), EVERYONE),
     Row("GET", "/maps/national.pdf", get("/maps/national.pdf"), EVERYONE),
     Row(
         "GET",
