@@ -140,6 +140,7 @@ def _what_reads_see(client: TestClient, headers: dict[str, str], tmp_path: Path)
     seen["tile"] = tile.headers["etag"]
     get("/tiles/households.json")
     seen["progress"] = get("/api/v1/progress/tam-ky").content
+    seen["national"] = get("/api/v1/national/indicators.csv").content
     # Pages and prints: they answer from the replica (their figures are checked elsewhere).
     assert "<html" in get("/maps/cities/tam-ky").text.lower()
     ward = client.get("/api/v1/cities/tam-ky/wards", headers=headers).json()[0]["id"]
