@@ -1,5 +1,5 @@
 """The CDF's upgrading projects on the printed ward map (app/geo/print_map.py): black symbols
-that survive a black-and-white copy, numbered, and a table beside the map with each
+that survive a black-and-white copy, numbered, and a table under the map with each
 project's settlement and that settlement's priority rank, so a ward meeting sees whether the
 money went where the need is.
 
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.geo import print_layout
+from app.geo.print_layout import LEADING
 from app.i18n import translate
 
-MAX_ROWS = {"landscape": 6, "portrait": 5}
-NAME_LIMIT = {"landscape": 30, "portrait": 36}
-TEXT_LIMIT = 18
+TEXT_LIMIT = 24  # kinds and statuses are the app's own labels, short
 
 
 def _t(key: str, language: str, **params: Any) -> str:
@@ -47,7 +47,7 @@ def legend_handles(language: str) -> list[Any]:
     ]
 
 
-def draw_on_map(ax: Any, projects: list[dict[str, Any]], crs: str) -> None:
+def draw_on_map(ax: Any, projects: list[dict[str, Any]], crs: str, size: float = 7.0) -> None:
     """The projects' shapes and numbers on the map's axes (projected to `crs`, metres)."""
     import geopandas as gpd
     import matplotlib.patheffects as effects
@@ -93,64 +93,45 @@ def draw_on_map(ax: Any, projects: list[dict[str, Any]], crs: str) -> None:
             (point.x, point.y),
             xytext=(5, 5),
             textcoords="offset points",
-            fontsize=7,
+            fontsize=size,
             fontweight="bold",
             path_effects=halo,
             zorder=13,
         )
 
 
-def draw_table(ax: Any, projects: list[dict[str, Any]], language: str, orientation: str) -> None:
-    """The projects' table: number, name, kind, status, settlement and its priority rank,
-    budget in đồng, leverage (other money per CDF đồng)."""
-    ax.axis("off")
-    ax.set_title(
-        _t("print_map.projects_title", language), fontsize=8, loc="left", fontweight="bold"
-    )
-    shown = projects[: MAX_ROWS[orientation]]
-    header = [
-        _t("print_map.project_no", language),
-        _t("cdf_project.name", language),
-        _t("cdf_project.kind", language),
-        _t("cdf_project.status", language),
-        _t("cdf_project.settlement", language),
-        _t("print_map.project_rank", language),
-        _t("cdf_project.budget", language),
-        _t("print_map.project_leverage", language),
+def draw_table(
+    flow: print_layout.Flow, projects: list[dict[str, Any]], language: str, size: float
+) -> None:
+    """The projects' table in the frame under the map: number, name, kind, status,
+    settlement and its priority rank, budget in đồng, leverage (other money per CDF đồng);
+    as many projects as fit, then how many more."""
+    flow.paragraph(_t("print_map.projects_title", language), size, bold=True, gap=size * 0.3)
+    columns = [
+        print_layout.Column(_t("print_map.project_no", language)),
+        print_layout.Column(_t("cdf_project.name", language), align="left", wraps=True),
+        print_layout.Column(_t("cdf_project.kind", language), align="left"),
+        print_layout.Column(_t("cdf_project.status", language), align="left"),
+        print_layout.Column(_t("cdf_project.settlement", language), align="left", wraps=True),
+        print_layout.Column(_t("print_map.project_rank", language)),
+        print_layout.Column(_t("cdf_project.budget", language), align="right"),
+        print_layout.Column(_t("print_map.project_leverage", language), align="right"),
     ]
     rows = [
         [
             f"P{p['number']}",
-            _short(p["name"], NAME_LIMIT[orientation]),
-            _short(p["kind"], TEXT_LIMIT),
-            _short(p["status"], TEXT_LIMIT),
-            _short(p["settlement"], TEXT_LIMIT + 4),
-            p["rank"],
-            p["budget"],
-            p["leverage"],
+            str(p["name"]),
+            _short(str(p["kind"]), TEXT_LIMIT),
+            _short(str(p["status"]), TEXT_LIMIT),
+            str(p["settlement"]),
+            str(p["rank"]),
+            str(p["budget"]),
+            str(p["leverage"]),
         ]
-        for p in shown
+        for p in projects
     ]
-    widths = [0.05, 0.25, 0.13, 0.11, 0.17, 0.08, 0.12, 0.09]
-    table = ax.table(
-        cellText=rows, colLabels=header, colWidths=widths, loc="upper center", cellLoc="center"
-    )
-    table.auto_set_font_size(False)
-    table.set_fontsize(6)
-    table.scale(1.0, 1.1)
-    for (row, column), cell in table.get_celld().items():
-        cell.set_linewidth(0.4)
-        if row == 0:
-            cell.set_facecolor("#e8e8e8")
-            cell.get_text().set_fontweight("bold")
-        elif column in (1, 4):
-            cell.get_text().set_horizontalalignment("left")
-    if len(projects) > len(shown):
-        ax.text(
-            0.0,
-            -0.04,
-            _t("print_map.projects_more", language, count=len(projects) - len(shown)),
-            fontsize=6,
-            transform=ax.transAxes,
-            va="top",
-        )
+    shown = print_layout.table(flow, columns, rows, size, flow.room - size * LEADING)
+    if len(projects) > shown:
+        flow.y -= size * 0.3
+        more = _t("print_map.projects_more", language, count=len(projects) - shown)
+        flow.paragraph(more, size)

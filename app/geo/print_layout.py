@@ -159,8 +159,8 @@ def table(
 ) -> int:
     """A table at the cursor, as many rows as fit in `max_height` points; returns how many.
 
-    Columns that do not wrap are as wide as their widest cell; the wrapping column takes
-    the width left. Rotated headers are as tall as their text is long.
+    Columns that do not wrap are as wide as their widest cell or their header on two lines; the
+    wrapping columns share the width left. Rotated headers are as tall as their text is long.
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Rectangle
@@ -172,13 +172,14 @@ def table(
             widths.append(0.0)
             continue
         cells = [text_width(row[index], size, index == bold_column) for row in rows]
-        header = size * LEADING if column.rotate else text_width(column.header, size, True)
+        header = size * LEADING if column.rotate else _two_line_width(column.header, size)
         widths.append(max([header, *cells]) + 2 * pad)
-    rest = flow.width - sum(widths)
+    wrapping = sum(1 for column in columns if column.wraps)
+    rest = (flow.width - sum(widths)) / max(1, wrapping)
     widths = [
         rest if column.wraps else width for column, width in zip(columns, widths, strict=True)
     ]
-    if rest < size * 4:
+    if wrapping and rest < size * 4:
         raise ValueError("the table's columns do not fit in its width")
 
     def cell_lines(column: Column, width: float, text: str, bold: bool) -> list[str]:
@@ -257,6 +258,16 @@ def table(
         shown += 1
     flow.y = y
     return shown
+
+
+def _two_line_width(text: str, size: float) -> float:
+    """The narrowest width (bold) that sets `text` on at most two lines, split at a space."""
+    words = text.split() or [""]
+    candidates = [text_width(text, size, True)]
+    for cut in range(1, len(words)):
+        first, second = " ".join(words[:cut]), " ".join(words[cut:])
+        candidates.append(max(text_width(first, size, True), text_width(second, size, True)))
+    return min(candidates)
 
 
 def _aligned(x: float, width: float, pad: float, align: str) -> float:

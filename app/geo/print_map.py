@@ -45,7 +45,7 @@ MARGIN = 0.02  # of the page's short side
 MAP_SHARE_LANDSCAPE = 0.59
 MAP_BOTTOM_PORTRAIT = 0.38
 LEGEND_SHARE_PORTRAIT = 0.42
-PROJECTS_SHARE = {"landscape": 0.26, "portrait": 0.3}  # of the map's height, for their table
+PROJECTS_SHARE = {"landscape": 0.3, "portrait": 0.3}  # of the map's height, for their table
 NOTES_MIN_LINES = 4
 LABEL_WIDTH = 14  # a settlement's name on the map wraps at this many times the font size
 
@@ -292,7 +292,7 @@ def _draw_map(ax: Any, data: PrintInput, size: float) -> None:
             )
 
     if data.projects:
-        cdf_projects_print.draw_on_map(ax, data.projects, crs)
+        cdf_projects_print.draw_on_map(ax, data.projects, crs, size)
     cdf_groups.draw_on_map(ax, data.groups, crs)
     halo = [effects.withStroke(linewidth=3, foreground="white")]
     if data.settlements:
@@ -627,8 +627,11 @@ def _draw_page(
 
     _draw_map(_axes(figure, page.map, page), data, body)
     if page.projects is not None:
-        table = _axes(figure, page.projects, page)
-        cdf_projects_print.draw_table(table, data.projects, data.language, orientation)
+        left, bottom, frame_width, frame_height = page.projects
+        projects = print_layout.Flow(
+            figure, left, left + frame_width, bottom + frame_height, bottom
+        )
+        cdf_projects_print.draw_table(projects, data.projects, data.language, body)
 
     households = f"{data.households_total:,}".replace(",", ".")
     source = _t(data, "source", households=households, date=when, today=data.printed_on)

@@ -54,11 +54,35 @@ def page_texts(data: PrintInput, size: str, orientation: str) -> tuple[Any, list
     return seen["bbox"], seen["texts"], seen["map"]
 
 
+def with_projects(page: PrintInput) -> PrintInput:
+    """The page with seven upgrading projects, long and hostile names among them."""
+    projects = [
+        {
+            "number": index + 1,
+            "name": (LONG_NAME, TEMPLATE_CODE, DOLLARS)[index % 3],
+            "kind": "Lát ngõ, hẻm",
+            "status": "Đang thi công",
+            "status_code": "building" if index % 2 else "done",
+            "settlement": (LONG_NAME, "Xóm Chài")[index % 2],
+            "rank": str(index + 1),
+            "budget": f"{92_000_000 * (index + 1):,}".replace(",", "."),
+            "leverage": "1,04",
+            "geometry": {"type": "Point", "coordinates": [108.463 + index * 0.0005, 15.565]},
+            "label_lon": 108.463 + index * 0.0005,
+            "label_lat": 15.565,
+        }
+        for index in range(7)
+    ]
+    return dataclasses.replace(page, projects=projects)
+
+
+@pytest.mark.parametrize("projects", [False, True])
 @pytest.mark.parametrize("language", ["vi", "en"])
 @pytest.mark.parametrize("orientation", ["landscape", "portrait"])
 @pytest.mark.parametrize("size", ["A4", "A3"])
-def test_layout(size: str, orientation: str, language: str) -> None:
-    page, texts, map_box = page_texts(crowded_page(language), size, orientation)
+def test_layout(size: str, orientation: str, language: str, projects: bool) -> None:
+    data = crowded_page(language)
+    page, texts, map_box = page_texts(with_projects(data) if projects else data, size, orientation)
     assert len(texts) > 40
     for text, box in texts:
         assert text.get_fontsize() >= BODY_SIZE[size], (text.get_text(), text.get_fontsize())
@@ -69,7 +93,9 @@ def test_layout(size: str, orientation: str, language: str) -> None:
         overlap_y = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
         # A pixel of touching (ascenders of one line, descenders of the next) is not overlap.
         assert overlap_x <= 1 or overlap_y <= 1, (a.get_text(), b.get_text())
-    assert map_box.width * map_box.height >= MAP_SHARE[orientation]
+    # With projects their table takes the lower part of the map's frame.
+    share = MAP_SHARE[orientation] * (1 - print_map.PROJECTS_SHARE[orientation] if projects else 1)
+    assert map_box.width * map_box.height >= share
     # Long names wrap onto more lines, whole: nothing is shortened with "…".
     shown = "".join("".join(text.get_text().split()) for text, _ in texts)
     for name in (LONG_NAME, f"{TEMPLATE_CODE} {DOLLARS}"):
