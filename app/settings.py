@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         "maps work without it.",
     )
     basemap_attribution: str = "© OpenStreetMap contributors"
+    map_tiles_from_households: int = Field(
+        default=20_000,
+        ge=0,
+        description="From this many households a map page draws them from vector tiles "
+        "(/tiles/households) instead of downloading every point at once.",
+    )
     trusted_origins: list[str] = Field(
         default_factory=list,
         description="Other origins (scheme://host:port) whose pages may write to this server; "

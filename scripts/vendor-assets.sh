@@ -35,4 +35,22 @@ cp vendor/openrosa-xpath-entry.js "$work/"
   cat "$work/openrosa-xpath-evaluator.js"
 } >"$oxe/openrosa-xpath-evaluator.js"
 cp "$modules/openrosa-xpath-evaluator/LICENSE" "$oxe/"
-echo "vendored $leaflet, $swagger and $oxe"
+# @mapbox/vector-tile and pbf (ES modules) read the household tiles of a large city's map:
+# one classic script setting the global CdfVectorTile (static/maps/cdfmap.js).
+mvt="static/vendor/vector-tile-$(version @mapbox/vector-tile)"
+rm -rf "$mvt" && mkdir -p "$mvt"
+cp vendor/vector-tile-entry.js "$work/"
+(cd "$work" && node_modules/.bin/esbuild vector-tile-entry.js --bundle --format=iife \
+  --global-name=CdfVectorTile --target=es2017 --minify --legal-comments=inline \
+  --outfile=vector-tile.js --log-level=warning)
+{
+  echo "// @mapbox/vector-tile $(version @mapbox/vector-tile), pbf $(version pbf) (BSD-3-Clause) and"
+  echo "// @mapbox/point-geometry $(version @mapbox/point-geometry) (ISC), see the LICENSE files; bundled"
+  echo "// by scripts/vendor-assets.sh from vendor/package-lock.json and vendor/vector-tile-entry.js."
+  cat "$work/vector-tile.js"
+} >"$mvt/vector-tile.js"
+cp "$modules/@mapbox/vector-tile/LICENSE.txt" "$mvt/LICENSE" 2>/dev/null ||
+  cp "$modules/@mapbox/vector-tile/LICENSE" "$mvt/LICENSE"
+cp "$modules/pbf/LICENSE" "$mvt/LICENSE.pbf"
+cp "$modules/@mapbox/point-geometry/LICENSE" "$mvt/LICENSE.point-geometry"
+echo "vendored $leaflet, $swagger, $oxe and $mvt"

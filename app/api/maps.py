@@ -56,6 +56,7 @@ def _options(settings: Settings) -> maps.MapOptions:
         basemap_url=settings.basemap_tiles_url,
         basemap_attribution=settings.basemap_attribution,
         household_form=settings.household_form,
+        tiles_from=settings.map_tiles_from_households,
     )
 
 

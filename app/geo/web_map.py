@@ -34,6 +34,7 @@ from app.geo.styles import (
 from app.i18n import LANGUAGES, translate
 
 LEAFLET = "vendor/leaflet-1.9.4"
+VECTOR_TILE = "vendor/vector-tile-3.0.0"  # @mapbox/vector-tile + pbf: reads household tiles
 DATA_ID = "cdfmap-data"
 # A CSP nonce is base64 (or base64url); anything else would not be one, and must not reach
 # the attribute.
@@ -57,7 +58,7 @@ class WebMapInput:
     wards: dict[str, Any]  # GeoJSON FeatureCollection, properties: name
     settlements: dict[str, Any]  # FeatureCollection, properties: name, score + popup fields
     popup_fields: list[tuple[str, str]]  # (property, label) shown in a settlement's popup
-    points_url: str
+    points_url: str  # every household point in one download ("" for none)
     point_labels: dict[str, dict[str, str]]  # style key -> answer value -> label
     static_url: str = "/static"
     basemap_url: str | None = None
@@ -69,6 +70,10 @@ class WebMapInput:
     # fields), None when there are none: then no layer and no legend entry.
     projects: dict[str, Any] | None = None
     project_popup_fields: list[tuple[str, str]] = field(default_factory=list)
+    # A large area's households come from vector tiles instead (URL template with {z}/{x}/{y});
+    # a ward's page draws only the points of that ward (the tiles' ward_id).
+    points_tiles: str | None = None
+    points_ward: int | None = None
     # The savings groups, one point per settlement (properties: name, colour, radius, popup
     # fields), None when the reader may see none: then no layer and no legend entry.
     groups: dict[str, Any] | None = None
@@ -158,6 +163,8 @@ def page_data(data: WebMapInput) -> dict[str, Any]:
         "groupPopupFields": [list(pair) for pair in data.group_popup_fields],
         "households": {
             "url": data.points_url,
+            "tiles": data.points_tiles,
+            "ward": data.points_ward,
             "shown": data.shown_indicator,
             "noDataColour": NO_DATA_COLOUR,
             # No household layers at all without a URL (a published city's public map).
@@ -166,10 +173,13 @@ def page_data(data: WebMapInput) -> dict[str, Any]:
                     "key": style.key,
                     "name": f"{households}: {style.title[language]}",
                     "colours": [colour for _, colour in style.colours],
+                    # What a tile's point carries: its answer to the question, by value.
+                    "question": style.question,
+                    "values": [value for value, _ in style.colours],
                 }
                 for style in POINT_STYLES
             ]
-            if data.points_url
+            if data.points_url or data.points_tiles
             else [],
         },
         "legend": legend_spec(data),
@@ -220,6 +230,7 @@ def _skeleton(static_url: str) -> str:
     fmap.default_js = [
         ("leaflet", f"{static}/{LEAFLET}/leaflet.js"),
         ("cdfgroups", f"{static}/maps/cdfgroups.js"),
+        ("vector_tile", f"{static}/{VECTOR_TILE}/vector-tile.js"),
         ("cdfmap", f"{static}/maps/cdfmap.js"),
     ]
     fmap.default_css = [

@@ -110,6 +110,23 @@ class MapOptions:
     basemap_url: str | None = None
     basemap_attribution: str = ""
     household_form: str = HOUSEHOLD_FORM  # whose surveys are the households
+    # From this many households (approved surveys) the page draws them from vector tiles.
+    tiles_from: int = 20_000
+
+
+HOUSEHOLD_TILES = "/tiles/households/{z}/{x}/{y}.pbf"
+
+
+def _points_source(
+    report: dict[str, Any], options: MapOptions, points_url: str
+) -> tuple[str, str | None]:
+    """(points_url, tiles_url) for a page: a large area's households come from the vector
+    tiles (only what is in view, from zoom 14, of approved surveys: the tiles' own filter),
+    a smaller one's as one download of every point."""
+    large = report["totals"]["households"] >= options.tiles_from
+    if points_url and large and report["surveys"] == "approved":
+        return "", HOUSEHOLD_TILES
+    return points_url, None
 
 
 async def _map_input(
@@ -125,6 +142,8 @@ async def _map_input(
     reader: Principal | None = None,
 ) -> Any:
     from app.geo.web_map import WebMapInput
+
+    points_url, points_tiles = _points_source(report, options, points_url)
 
     async with engine.connect() as connection:
         shapes = await queries.area_shapes(connection, city_id, ward_id)
@@ -163,6 +182,8 @@ async def _map_input(
         note=None if shapes["settlements"] else translate("web_map.no_settlements", language),
         popup_fields=popup_fields(language),
         points_url=points_url,
+        points_tiles=points_tiles,
+        points_ward=ward_id,
         point_labels=point_labels(forms, language, options.household_form),
         static_url=options.static_url,
         basemap_url=options.basemap_url,

@@ -44,9 +44,79 @@
     return cache[url];
   }
 
+  // A large city's households come as vector tiles (/tiles/households/{z}/{x}/{y}.pbf), read
+  // with the vendored @mapbox/vector-tile (CdfVectorTile). Each tile is fetched once per page
+  // and shared by the indicator layers; offline, a tile seen before comes from the browser's
+  // HTTP cache (the server marks tiles no-cache: they are revalidated while online).
+  var tileCache = {};
+  var tileOrder = [];
+  var TILE_CACHE_SIZE = 512;
+
+  function fetchTile(url) {
+    var options = { credentials: "same-origin" };
+    return fetch(url, options).catch(function () {
+      return fetch(url, { credentials: "same-origin", cache: "force-cache" });
+    });
+  }
+
+  function loadTile(url) {
+    if (!tileCache[url]) {
+      tileCache[url] = fetchTile(url)
+        .then(function (response) {
+          if (response.status === 204) {
+            return null; // nothing in this tile
+          }
+          if (!response.ok) {
+            throw new Error("household tile: HTTP " + response.status);
+          }
+          return response.arrayBuffer();
+        })
+        .then(function (buffer) {
+          var layer = buffer ? CdfVectorTile.decode(new Uint8Array(buffer)).layers.households : null;
+          return layer ? tilePoints(layer) : { count: 0 };
+        });
+      tileCache[url].catch(function () {
+        delete tileCache[url]; // try again next time it is shown
+      });
+      tileOrder.push(url);
+      if (tileOrder.length > TILE_CACHE_SIZE) {
+        delete tileCache[tileOrder.shift()];
+      }
+    }
+    return tileCache[url];
+  }
+
+  // A tile's points: position (0..1 across the tile; the buffer around it as well, so a dot
+  // on an edge is drawn whole on both sides), ward and answers.
+  function tilePoints(layer) {
+    var xs = [];
+    var ys = [];
+    var inside = [];
+    var properties = [];
+    for (var i = 0; i < layer.length; i++) {
+      var feature = layer.feature(i);
+      var rings = feature.loadGeometry();
+      for (var r = 0; r < rings.length; r++) {
+        for (var p = 0; p < rings[r].length; p++) {
+          var x = rings[r][p].x / layer.extent;
+          var y = rings[r][p].y / layer.extent;
+          xs.push(x);
+          ys.push(y);
+          inside.push(x >= 0 && x < 1 && y >= 0 && y < 1);
+          properties.push(feature.properties);
+        }
+      }
+    }
+    return { count: xs.length, x: xs, y: ys, inside: inside, properties: properties };
+  }
+
   var HouseholdLayer = L.GridLayer.extend({
     options: {
       url: null,
+      tiles: null, // URL template of vector tiles, instead of url
+      ward: null, // a ward's page: only its households (tiles hold the whole city's)
+      question: null,
+      values: [],
       indicatorKey: null,
       colours: [],
       noDataColour: "#bdbdbd",
@@ -70,6 +140,20 @@
         setTimeout(function () {
           done(null, tile);
         }, 0);
+        return tile;
+      }
+      if (this.options.tiles) {
+        loadTile(L.Util.template(this.options.tiles, coords)).then(
+          function (points) {
+            if (layer._map) {
+              layer._drawTile(tile, coords, points);
+            }
+            done(null, tile);
+          },
+          function (error) {
+            done(error, tile);
+          }
+        );
         return tile;
       }
       loadPoints(this.options.url).then(
@@ -99,6 +183,32 @@
         this._projected[zoom] = { x: xs, y: ys };
       }
       return this._projected[zoom];
+    },
+
+    _drawTile: function (tile, coords, points) {
+      var size = this.getTileSize();
+      var look = dotStyle(coords.z);
+      var question = this.options.question;
+      var values = this.options.values;
+      var colours = this.options.colours;
+      var ward = this.options.ward;
+      var groups = {};
+      var drawn = 0;
+      for (var i = 0; i < points.count; i++) {
+        var properties = points.properties[i];
+        if (ward !== null && properties.ward_id !== ward) {
+          continue;
+        }
+        var code = values.indexOf(properties[question]);
+        var colour = code >= 0 && code < colours.length ? colours[code] : this.options.noDataColour;
+        (groups[colour] = groups[colour] || []).push(points.x[i] * size.x, points.y[i] * size.y);
+        if (points.inside[i]) {
+          drawn++;
+        }
+      }
+      tile.setAttribute("data-households", String(drawn));
+      tile.setAttribute("data-tile", coords.z + "/" + coords.x + "/" + coords.y);
+      paintDots(tile.getContext("2d"), groups, look);
     },
 
     _draw: function (tile, coords, points) {
@@ -496,6 +606,10 @@
     points.indicators.forEach(function (indicator) {
       var layer = householdLayer({
         url: points.url,
+        tiles: points.tiles,
+        ward: points.ward,
+        question: indicator.question,
+        values: indicator.values,
         indicatorKey: indicator.key,
         colours: indicator.colours,
         noDataColour: points.noDataColour,
