@@ -32,7 +32,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
 import hashlib
+import io
 import os
 import random
 import shlex
@@ -42,6 +44,7 @@ import sys
 import tempfile
 import time
 import uuid
+import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,6 +66,7 @@ DOCUMENTED_503 = frozenset({"database_unavailable", "server_busy", "exports_busy
 # /healthz and /readyz answer 503 while the database is out of reach: that is their job.
 HEALTH_ROUTES = frozenset({"GET /healthz", "GET /readyz"})
 EXPORT_FORMATS = ("geojson", "csv", "xlsx", "gpkg", "kml", "shp.zip")
+COUNTED_FORMATS = frozenset({"geojson", "csv", "kml"})  # the others: a whole file is enough
 # After a restart the app may still meet a connection the restart ended (a pooled one taken
 # before the database answered again): answers within this many seconds count as the
 # restart's.
@@ -81,7 +85,7 @@ class Answer:
     status: int | str  # an HTTP status, or "refused" / "cut" / "timeout"
     started: float
     seconds: float
-    code: str = ""  # the error code of a 5xx body
+    code: str = ""  # the error code of a 5xx body, or why the connection failed
 
 
 @dataclass
@@ -95,6 +99,7 @@ class Record:
     answers: list[Answer] = field(default_factory=list)
     restarts: list[tuple[float, float]] = field(default_factory=list)  # (start, answering)
     restart_commands: list[str] = field(default_factory=list)
+    worker_starts: list[tuple[float, int]] = field(default_factory=list)  # (when, pid)
     acknowledged: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> answers
     odk_acknowledged: dict[str, dict[str, Any]] = field(default_factory=dict)
     photos: dict[tuple[str, str], str] = field(default_factory=dict)  # (id, file) -> sha256
@@ -102,6 +107,10 @@ class Record:
     refused: set[str] = field(default_factory=set)  # refused for good (a 4xx), not kept
     resends: Counter[str] = field(default_factory=Counter)  # outcome of a known resend
     photo_resends: Counter[int] = field(default_factory=Counter)
+    # Households in each complete export (approved surveys only: the phones' new surveys
+    # wait for review, so every export of the run holds the same number).
+    exported: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    approved: int = 0
 
     def now(self) -> float:
         return time.monotonic() - self.origin
@@ -126,22 +135,35 @@ async def call(
     started = record.now()
     clock = time.perf_counter()
     response: httpx.Response | None = None
+    code = ""
     try:
         response = await client.request(method, url, **options)
     except httpx.TimeoutException:
         status: int | str = "timeout"
     except httpx.ConnectError:
         status = "refused"
-    except httpx.TransportError:  # the connection closed before the whole answer
-        status = "cut"
+    except httpx.TransportError as exc:  # the connection closed before the whole answer
+        status, code = "cut", str(exc)
     else:
         status = response.status_code
-    code = ""
     if response is not None and response.status_code >= 500:
         with contextlib.suppress(ValueError, AttributeError):
             code = str(response.json().get("code", ""))
     record.answers.append(Answer(route, status, started, time.perf_counter() - clock, code))
     return response
+
+
+# A client keeps an idle connection for less than uvicorn's 5 s keep-alive: a request sent on
+# a connection just as the server closes it fails with no answer (both default to 5 s).
+KEEP_ALIVE = httpx.Limits(keepalive_expiry=2.0)
+
+
+def http(base: str, timeout: float, token: str | None = None, **options: Any) -> httpx.AsyncClient:
+    """A client of one person (their token, if any)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(
+        base_url=base, timeout=timeout, headers=headers, limits=KEEP_ALIVE, **options
+    )
 
 
 def retry_pause(response: httpx.Response | None) -> float:
@@ -278,9 +300,7 @@ async def resend(phone: Phone, client: httpx.AsyncClient, record: Record) -> Non
 
 async def volunteer(base: str, phone: Phone, record: Record, until: float) -> None:
     """A volunteer's day: a survey or three, send, photos, sometimes a resend; a pause."""
-    async with httpx.AsyncClient(
-        base_url=base, timeout=60, headers={"Authorization": f"Bearer {phone.token}"}
-    ) as client:
+    async with http(base, 60, phone.token) as client:
         while record.now() < until:
             for _ in range(phone.rng.randrange(1, 4)):
                 phone.new_survey(record)
@@ -294,12 +314,13 @@ async def volunteer(base: str, phone: Phone, record: Record, until: float) -> No
 async def drain(base: str, phone: Phone, record: Record, seconds: float) -> None:
     """After the day: send what the phone still holds until it holds nothing."""
     deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient(
-        base_url=base, timeout=60, headers={"Authorization": f"Bearer {phone.token}"}
-    ) as client:
+    async with http(base, 60, phone.token) as client:
         while (phone.outbox or phone.photos) and time.monotonic() < deadline:
+            if not phone.outbox and all(p[0] not in record.acknowledged for p in phone.photos):
+                break  # photos of surveys never acknowledged: nothing to send them to
             await send_outbox(phone, client, record)
             await send_photos(phone, client, record)
+            await asyncio.sleep(0.1)
 
 
 # --- ODK Collect ------------------------------------------------------------------------
@@ -314,40 +335,48 @@ async def collect_phone(
     until: float,
     rng: random.Random,
 ) -> None:
-    """ODK Collect: a survey as multipart XML with Digest, kept until answered 201/202;
-    one in five sent once more (202)."""
+    """ODK Collect: a survey as multipart XML with Digest, kept until answered 201/202 (the
+    whole queue sent each time); one in five acknowledged sent once more (202)."""
     from app.forms.registry import load_registry
     from bench.ingest import collect_body, collect_xml
 
     form = load_registry(ROOT / "forms").current("household")
-    pending: list[tuple[str, dict[str, Any], bytes]] = []
+    # (survey id, answers, body, a resend of an acknowledged survey)
+    pending: list[tuple[str, dict[str, Any], bytes, bool]] = []
     auth = httpx.DigestAuth(username, password)
-    async with httpx.AsyncClient(base_url=base, timeout=60, auth=auth) as client:
-        while record.now() < until or (pending and record.now() < until + 60):
+    async with http(base, 60, auth=auth) as client:
+        while record.now() < until or (pending and record.now() < until + 120):
             if record.now() < until:
                 body = dict(rng.choice(templates))
                 body["id"] = str(uuid.uuid4())
-                pending.append((body["id"], body["answers"], collect_body(collect_xml(form, body))))
+                xml = collect_body(collect_xml(form, body))
+                pending.append((body["id"], body["answers"], xml, False))
                 record.made.add(body["id"])
-            survey_id, answers, payload = pending[0]
-            response = await call(
-                record, client, "POST /odk/submission", "POST", "/odk/submission",
-                content=payload,
-                headers={
-                    "Content-Type": "multipart/form-data; boundary=odkbench",
-                    "X-OpenRosa-Version": "1.0",
-                },
-            )  # fmt: skip
-            if response is None or response.status_code >= 500:
-                await asyncio.sleep(retry_pause(response))
-                continue
-            pending.pop(0)
-            if response.status_code in (201, 202):
-                record.odk_acknowledged[survey_id] = answers
-                if rng.random() < 0.2:
-                    pending.append((survey_id, answers, payload))
-            else:
-                record.refused.add(survey_id)
+            again: list[tuple[str, dict[str, Any], bytes, bool]] = []
+            while pending:
+                survey_id, answers, payload, resent = pending[0]
+                response = await call(
+                    record, client, "POST /odk/submission", "POST", "/odk/submission",
+                    content=payload,
+                    headers={
+                        "Content-Type": "multipart/form-data; boundary=odkbench",
+                        "X-OpenRosa-Version": "1.0",
+                    },
+                )  # fmt: skip
+                if response is None or response.status_code >= 500:
+                    await asyncio.sleep(retry_pause(response))
+                    break
+                pending.pop(0)
+                status = response.status_code
+                if resent:
+                    record.resends[{202: "duplicate", 201: "created"}.get(status, str(status))] += 1
+                elif status in (201, 202):
+                    record.odk_acknowledged[survey_id] = answers
+                    if rng.random() < 0.2:
+                        again.append((survey_id, answers, payload, True))
+                else:
+                    record.refused.add(survey_id)
+            pending += again
             await asyncio.sleep(rng.uniform(0.5, 2.0))
 
 
@@ -364,9 +393,7 @@ async def ward_leader(
     rng: random.Random,
 ) -> None:
     """A ward leader: the ward's map page, its printed PDF, its indicators, a few tiles."""
-    async with httpx.AsyncClient(
-        base_url=base, timeout=120, headers={"Authorization": f"Bearer {token}"}
-    ) as client:
+    async with http(base, 120, token) as client:
         while record.now() < until:
             await call(record, client, "GET /maps/wards/{id}", "GET", f"/maps/wards/{ward_id}")
             await call(
@@ -385,17 +412,41 @@ async def ward_leader(
             await asyncio.sleep(rng.uniform(1.0, 4.0))
 
 
+def households_in(fmt: str, content: bytes) -> int:
+    """How many households a downloaded export holds (-1: not a whole file of its format)."""
+    try:
+        if fmt == "geojson":
+            return len(orjson.loads(content)["features"])
+        if fmt == "csv":
+            return sum(1 for _ in csv.reader(io.StringIO(content.decode("utf-8-sig")))) - 1
+        if fmt == "kml":
+            if not content.rstrip().endswith(b"</kml>"):
+                return -1
+            return content.count(b"<Placemark")
+        if fmt in ("xlsx", "shp.zip"):
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                return 0 if archive.testzip() is None else -1
+        if fmt == "gpkg":
+            return 0 if content.startswith(b"SQLite format 3\x00") else -1
+    except (ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, csv.Error):
+        return -1
+    return 0
+
+
 async def planner(base: str, token: str, record: Record, until: float, rng: random.Random) -> None:
-    """A planner: the city map and its points, the city's indicators, an export (any format)."""
-    async with httpx.AsyncClient(
-        base_url=base, timeout=180, headers={"Authorization": f"Bearer {token}"}
-    ) as client:
+    """A planner: the city map and its points, the city's indicators, an export (each format
+    in turn from a random one, the file checked whole)."""
+    async with http(base, 180, token) as client:
+        turn = rng.randrange(len(EXPORT_FORMATS))
         while record.now() < until:
-            fmt = rng.choice(EXPORT_FORMATS)
-            await call(
+            fmt = EXPORT_FORMATS[turn % len(EXPORT_FORMATS)]
+            turn += 1
+            response = await call(
                 record, client, f"GET /api/v1/export/households.{fmt}", "GET",
                 f"/api/v1/export/households.{fmt}?city=tam-ky",
             )  # fmt: skip
+            if response is not None and response.status_code == 200:
+                record.exported[fmt][households_in(fmt, response.content)] += 1
             if rng.random() < 0.5:
                 await call(record, client, "GET /maps/cities/{slug}", "GET", "/maps/cities/tam-ky")
                 await call(
@@ -411,10 +462,44 @@ async def planner(base: str, token: str, record: Record, until: float, rng: rand
 
 async def monitor(base: str, record: Record, until: float) -> None:
     """What a load balancer asks every 2 s."""
-    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+    async with http(base, 10) as client:
         while record.now() < until:
             await call(record, client, "GET /healthz", "GET", "/healthz")
             await asyncio.sleep(2.0)
+
+
+async def progress(record: Record, until: float) -> None:
+    """A line a minute, for whoever watches a long run."""
+    while record.now() + 60 < until:
+        await asyncio.sleep(60)
+        failed = sum(1 for a in record.answers if not isinstance(a.status, int) or a.status >= 500)
+        print(
+            f"soak at {record.now():.0f} s: {len(record.answers)} requests, "
+            f"{len(record.acknowledged) + len(record.odk_acknowledged)} surveys acknowledged, "
+            f"{failed} 5xx or unanswered, {len(record.restarts)} restarts",
+            flush=True,
+        )
+
+
+def children(pid: int) -> set[int]:
+    """The processes a process started (uvicorn's workers)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found |= {int(child) for child in task.read_text().split()}
+    return found
+
+
+async def worker_watch(server_pid: int, record: Record, until: float) -> None:
+    """Note when uvicorn replaces a worker (one that died, or did not answer its health
+    check within `--timeout-worker-healthcheck`): every request in it is cut."""
+    known = children(server_pid)
+    while record.now() < until:
+        await asyncio.sleep(1.0)
+        now = children(server_pid)
+        for pid in sorted(now - known):
+            record.worker_starts.append((record.now(), pid))
+        known |= now
 
 
 # --- the restarts ---------------------------------------------------------------------------
@@ -560,6 +645,7 @@ class Findings:
     unacknowledged_stored: int = 0
     photos: int = 0
     photos_missing: list[str] = field(default_factory=list)
+    odk_xml: int = 0  # ODK surveys whose instance XML was kept
 
 
 def check_store(url: str, record: Record, media_dir: Path) -> Findings:
@@ -585,6 +671,16 @@ def check_store(url: str, record: Record, media_dir: Path) -> Findings:
                 ),
                 {"ids": sorted(record.made), "phones": f"{record.run}-phone-%"},
             ).all()
+            found.odk_xml = int(
+                connection.scalar(
+                    text(
+                        "SELECT count(DISTINCT survey_id) FROM odk_submissions "
+                        "WHERE survey_id = ANY(CAST(:ids AS uuid[]))"
+                    ),
+                    {"ids": sorted(record.odk_acknowledged)},
+                )
+                or 0
+            )
             attachments = {
                 (str(r[0]), r[1]): r[2]
                 for r in connection.execute(
@@ -671,13 +767,17 @@ def report(record: Record, findings: Findings, seconds: float) -> bool:
         + (", ".join(f"{code} x {n}" for code, n in sorted(documented.items())) or "none")
     )
     print(f"soak database_unavailable outside a restart: {len(unexplained_503)}")
+    print(
+        f"soak uvicorn workers replaced: {len(record.worker_starts)}"
+        + "".join(f"; at {when:.0f} s (pid {pid})" for when, pid in record.worker_starts)
+    )
     print(f"soak undocumented 5xx: {len(undocumented)}")
     for a in undocumented[:10]:
         print(f"  {a.route} {a.status} {a.code} at {a.started:.1f} s")
     print(f"soak requests without an answer: {failed_during} during a restart, "
           f"{len(failed_outside)} outside")  # fmt: skip
     for a in failed_outside[:10]:
-        print(f"  {a.route} {a.status} at {a.started:.1f} s after {a.seconds:.1f} s")
+        print(f"  {a.route} {a.status} at {a.started:.1f} s after {a.seconds:.1f} s: {a.code}")
     print(
         f"soak surveys acknowledged: {findings.surveys} (JSON {len(record.acknowledged)}, "
         f"ODK Collect {len(record.odk_acknowledged)}) of {len(record.made)} made, "
@@ -688,6 +788,11 @@ def report(record: Record, findings: Findings, seconds: float) -> bool:
         f"doubled {len(findings.doubled)}, answers changed {len(findings.changed)}"
     )
     print(f"soak surveys stored but never acknowledged: {findings.unacknowledged_stored}")
+    # Not an invariant: the XML copy is history, written after the answer (app.db.odk).
+    print(
+        f"soak ODK Collect instance XML kept: {findings.odk_xml} of "
+        f"{len(record.odk_acknowledged)} surveys"
+    )
     print(
         "soak resends of acknowledged surveys: "
         + (", ".join(f"{o} x {n}" for o, n in sorted(record.resends.items())) or "none")
@@ -697,7 +802,18 @@ def report(record: Record, findings: Findings, seconds: float) -> bool:
         f"{findings.photos}, missing {len(findings.photos_missing)}; resent: "
         + (", ".join(f"{s} x {n}" for s, n in sorted(record.photo_resends.items())) or "none")
     )
+    incomplete = 0
+    for fmt in EXPORT_FORMATS:
+        whole = record.approved if fmt in COUNTED_FORMATS else 0
+        downloads = record.exported.get(fmt, Counter())
+        incomplete += sum(n for households, n in downloads.items() if households != whole)
+        print(
+            f"soak exports {fmt}: {sum(downloads.values())} downloaded, "
+            f"{downloads.get(whole, 0)} whole"
+            + (f" ({whole} households each)" if fmt in COUNTED_FORMATS else "")
+        )
     broken = {
+        "incomplete exports": incomplete,
         "missing surveys": len(findings.missing),
         "doubled surveys": len(findings.doubled),
         "changed answers": len(findings.changed),
@@ -718,6 +834,7 @@ def report(record: Record, findings: Findings, seconds: float) -> bool:
 
 async def traffic(
     base: str,
+    server_pid: int,
     url: str,
     restart_commands: list[list[str]],
     minutes: float,
@@ -735,6 +852,13 @@ async def traffic(
     templates = list(sample_city.generate_households(city, 2000, seed=99))
     wards = busiest_wards(url, leaders)
     plan_token = bench_token(url, "planner", "soak-planner")
+    async with httpx.AsyncClient(base_url=base, timeout=300) as client:
+        first = await client.get(
+            "/api/v1/export/households.geojson?city=tam-ky",
+            headers={"Authorization": f"Bearer {plan_token}"},
+        )
+    first.raise_for_status()
+    record.approved = households_in("geojson", first.content)  # before anyone else starts
     username, password = phone_token(url)
     the_phones = [
         Phone(f"{record.run}-phone-{n}", bench_token(url, "volunteer", f"soak-phone-{n}"),
@@ -754,6 +878,8 @@ async def traffic(
         planner(base, plan_token, record, until, random.Random(200 + n)) for n in range(planners)
     ]
     tasks.append(monitor(base, record, until))
+    tasks.append(progress(record, until))
+    tasks.append(worker_watch(server_pid, record, until))
     if restart_commands and restarts:
         at = [until * (n + 1) / (restarts + 1) for n in range(restarts)]
         tasks.append(restarter(base, restart_commands, at, record, until))
@@ -799,14 +925,23 @@ def main(argv: list[str] | None = None) -> bool:
         print(f"soak seeded: {households} households in {time.monotonic() - started:.0f} s")
         media = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soak-media-")))
         os.environ["MEDIA_DIR"] = str(media)
-        base, _pid = stack.enter_context(
+        base, server_pid = stack.enter_context(
             # A loaded machine takes longer than 30 s to start two workers.
             uvicorn_server("app.main:create_app", url, True, args.workers, start_seconds=180)
         )
         record = Record()
         asyncio.run(
             traffic(
-                base, url, commands, minutes, restarts, phones, args.leaders, args.planners, record
+                base,
+                server_pid,
+                url,
+                commands,
+                minutes,
+                restarts,
+                phones,
+                args.leaders,
+                args.planners,
+                record,
             )
         )
         seconds = record.now()
