@@ -1,6 +1,16 @@
-"""Use case: the CDF's savings groups as an export layer (every format, the city's GeoPackage).
+"""Use case: the CDF's layers for export (every format, the city's GeoPackage): savings groups
+and upgrading projects.
 
-One point per group at its settlement's point on surface (groups have no place of their
+Upgrading projects: each project's own geometry (a point, a line or an area: a GeoPackage
+layer of any geometry; a shapefile zip holds one shapefile per kind of shape), its kind and
+status (codes, or with `labels` the vi/en labels), settlement and ward, money by source and
+in all (integer đồng), leverage ((grant + community + city) ÷ CDF loan, 2 decimals, empty
+without CDF money), households and dates. Projects hold no personal data; who sees which
+follows the projects API (app/services/cdf_projects.py: the city's readers all, a ward's
+leader or volunteer those of their ward).
+
+Savings groups:
+one point per group at its settlement's point on surface (groups have no place of their
 own), with the group's figures as of today in Vietnam, as the CDF report counts them
 (app/services/cdf_reports.py): members active today, members' savings (the credit balance of
 the group's savings accounts), principal outstanding and the loans still owed (the sums the
@@ -125,18 +135,142 @@ async def savings_groups_layer(
 async def readable_cdf_layers(
     engine: AsyncEngine, city_slug: str, reader: Principal, filters: ExportFilters
 ) -> list[LayerQuery]:
-    """The CDF layers of a city that exist (it has savings groups) and that the reader may
-    read, for the city's GeoPackage."""
-    try:
-        query = await savings_groups_layer(engine, city_slug, reader, filters)
-    except NotFound:
-        return []
-    async with engine.connect() as connection:
-        exists = await connection.scalar(
-            text(
-                "SELECT EXISTS (SELECT FROM cdf_groups g JOIN settlements s "
-                "ON s.id = g.settlement_id WHERE s.city_id = :city)"
-            ),
-            {"city": query.args[0]},
+    """The CDF layers of a city that exist (it has savings groups, projects) and that the
+    reader may read, for the city's GeoPackage."""
+    found: list[LayerQuery] = []
+    for make, table in (
+        (savings_groups_layer, "cdf_groups g JOIN settlements s ON s.id = g.settlement_id"),
+        (projects_layer, "cdf_projects s"),
+    ):
+        try:
+            query = await make(engine, city_slug, reader, filters)
+        except NotFound:
+            continue
+        async with engine.connect() as connection:
+            exists = await connection.scalar(
+                text(f"SELECT EXISTS (SELECT FROM {table} WHERE s.city_id = :city)"),
+                {"city": query.args[0]},
+            )
+        if exists:
+            found.append(query)
+    return found
+
+
+PROJECTS_DESCRIPTION = (
+    "Công trình nâng cấp do quỹ CDF tài trợ: loại, trạng thái, kinh phí theo nguồn, đòn bẩy. "
+    "CDF upgrading projects: kind, status, money by source, leverage."
+)
+# A shapefile holds one kind of shape: the projects' zip holds one shapefile per kind.
+PROJECT_SHAPES = (("points", "POINT", "Point"), ("lines", "LINESTRING", "LineString"),
+                  ("areas", "POLYGON", "Polygon"))  # fmt: skip
+
+
+def _labelled(column: str, group: str, codes: tuple[str, ...], labels: str | None) -> str:
+    """SQL: a kind's or status's code, or its label in `labels` (vi/en)."""
+    if labels is None:
+        return column
+    from app.services.cdf_projects import label
+
+    whens = " ".join(
+        f"WHEN {sql_literal(code)} THEN {sql_literal(label(group, code, labels))}" for code in codes
+    )
+    return f"CASE {column} {whens} ELSE {column} END"
+
+
+def _project_properties(city_slug: str, labels: str | None) -> list[Property]:
+    from app.services.cdf_projects import KINDS, SOURCES, STATUSES
+
+    other = "(p.budget_grant + p.budget_community + p.budget_city)"
+    return [
+        Property("id", "p.id", "number", field_type="int"),
+        Property("code", "p.code"),
+        Property("name", "p.name"),
+        Property("kind", _labelled("p.kind", "kind", KINDS, labels)),
+        Property("status", _labelled("p.status", "status", STATUSES, labels)),
+        Property("city", sql_literal(city_slug), "code"),
+        Property("ward_id", "s.ward_id", "number", field_type="int"),
+        Property("ward", "w.name"),
+        Property("settlement_id", "s.id", "number", field_type="int"),
+        Property("settlement", "s.name"),
+        *(
+            Property(f"budget_{source}", f"p.budget_{source}", "number", field_type="int")
+            for source in SOURCES
+        ),
+        Property(
+            "budget_total",
+            " + ".join(f"p.budget_{source}" for source in SOURCES),
+            "number",
+            field_type="int",
+        ),
+        Property(
+            "leverage",
+            f"round({other}::numeric / nullif(p.budget_cdf_loan, 0), 2)::float8",
+            "number",
+        ),
+        Property("households", "p.households", "number", field_type="int"),
+        Property("start_date", "p.start_date", value="to_char(p.start_date, 'YYYY-MM-DD')"),
+        Property("end_date", "p.end_date", value="to_char(p.end_date, 'YYYY-MM-DD')"),
+    ]
+
+
+async def projects_layer(
+    engine: AsyncEngine,
+    city_slug: str,
+    reader: Principal,
+    filters: ExportFilters,
+    labels: str | None = None,
+) -> LayerQuery:
+    """The upgrading projects of a city (or of one ward or settlement) that the reader may
+    read, with their own geometry; NotFound when the reader may read none of the city's."""
+    from app.services.cdf_projects import readable_wards
+
+    city = await places.city(engine, city_slug, reader)
+    wards = readable_wards(reader, city["id"])
+    if wards == frozenset():
+        raise NotFound("unknown_city", city=city_slug)
+    if filters.ward_id is not None and wards is not None and filters.ward_id not in wards:
+        raise NotFound("ward_not_found", id=filters.ward_id)
+    args: list[Any] = [city["id"]]
+    clauses = ["p.city_id = $1"]
+
+    def add(sql: str, value: Any) -> None:
+        args.append(value)
+        clauses.append(sql.format(f"${len(args)}"))
+
+    if wards is not None:
+        add("s.ward_id = ANY({}::int[])", sorted(wards))
+    if filters.ward_id is not None:
+        add("s.ward_id = {}", filters.ward_id)
+    if filters.settlement_id is not None:
+        add("s.id = {}", filters.settlement_id)
+    source = (
+        "cdf_projects p JOIN settlements s ON s.id = p.settlement_id "
+        f"LEFT JOIN wards w ON w.id = s.ward_id WHERE {' AND '.join(clauses)} "
+        "ORDER BY p.code, p.id"
+    )
+    return LayerQuery(
+        "upgrading_projects",
+        PROJECTS_DESCRIPTION,
+        _project_properties(city["slug"], labels),
+        "p.geom",
+        "Unknown",
+        source,
+        args,
+    )
+
+
+def by_shape(query: LayerQuery) -> list[LayerQuery]:
+    """A layer of mixed shapes as one layer per kind of shape (for shapefiles):
+    `<name>_points`, `_lines`, `_areas`."""
+    import dataclasses
+
+    head, _, order = query.source.rpartition(" ORDER BY ")
+    return [
+        dataclasses.replace(
+            query,
+            name=f"{query.name}_{suffix}",
+            geometry_type=gdal_type,
+            source=f"{head} AND GeometryType({query.geometry}) = '{shape}' ORDER BY {order}",
         )
-    return [query] if exists else []
+        for suffix, shape, gdal_type in PROJECT_SHAPES
+    ]

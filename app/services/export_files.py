@@ -41,7 +41,7 @@ from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.services import places
 from app.services.access import Principal
-from app.services.export_cdf_layers import readable_cdf_layers
+from app.services.export_cdf_layers import by_shape, readable_cdf_layers
 from app.services.export_layers import (
     ExportFilters,
     LayerQuery,
@@ -461,14 +461,17 @@ async def _write_shapefile_zip(
     if not _direct_shapefile(query):
         folder = directory / "shp"
         folder.mkdir()
-        await _write_gdal(
-            engine,
-            slots,
-            query,
-            directory,
-            lambda layer, name, _: writers.write_shapefile(layer, folder / f"{name}.shp"),
-        )
-        await _in_thread(_zip_shapefiles, folder, path, query)
+        # A shapefile holds one kind of shape: a layer of mixed shapes is one per kind.
+        parts = by_shape(query) if query.geometry_type == "Unknown" else [query]
+        for part in parts:
+            await _write_gdal(
+                engine,
+                slots,
+                part,
+                directory,
+                lambda layer, name, _: writers.write_shapefile(layer, folder / f"{name}.shp"),
+            )
+        await _in_thread(_zip_shapefiles, folder, path, parts)
         return
     tables = [(query.name, query.properties, True, query.source, query.args)] + [
         (t.name, t.properties, False, t.source, t.args) for t in query.related
@@ -487,12 +490,12 @@ async def _write_shapefile_zip(
             names = writers.shapefile_names([p.name for p in properties])
             await _in_thread(add_shapefile, archive, rows, name, names, directory)
             scratch.unlink()
-        archive.writestr("fields.csv", _field_map(query))
+        archive.writestr("fields.csv", _field_map([query]))
     finally:
         await _in_thread(archive.close)
 
 
-def _field_map(query: LayerQuery) -> str:
+def _field_map(queries: Sequence[LayerQuery]) -> str:
     """fields.csv: for each table, each shortened field name and the column it stands for."""
     import io
 
@@ -501,7 +504,10 @@ def _field_map(query: LayerQuery) -> str:
     out = io.StringIO()
     table = csv.writer(out, lineterminator="\r\n")
     table.writerow(["file", "field", "column"])
-    tables = [(query.name, query.properties)] + [(t.name, t.properties) for t in query.related]
+    tables = []
+    for query in queries:
+        tables.append((query.name, query.properties))
+        tables.extend((t.name, t.properties) for t in query.related)
     for name, properties in tables:
         columns = [p.name for p in properties]
         for short, column in zip(shapefile_names(columns), columns, strict=True):
@@ -509,9 +515,9 @@ def _field_map(query: LayerQuery) -> str:
     return out.getvalue()
 
 
-def _zip_shapefiles(folder: Path, target: Path, query: LayerQuery) -> None:
+def _zip_shapefiles(folder: Path, target: Path, queries: Sequence[LayerQuery]) -> None:
     """The shapefiles GDAL wrote in a folder in one zip, with fields.csv."""
-    (folder / "fields.csv").write_text(_field_map(query), encoding="utf-8", newline="")
+    (folder / "fields.csv").write_text(_field_map(queries), encoding="utf-8", newline="")
     # The fastest deflate level: a .dbf is mostly the padding of its fixed-width text fields.
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for path in sorted(folder.iterdir()):

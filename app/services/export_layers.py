@@ -30,7 +30,7 @@ from app.services.indicators import INDICATORS, read_weights
 
 AREA_LAYERS = ("wards", "settlements")
 SURVEY_LAYERS = ("households",)
-CDF_LAYERS = ("savings_groups",)  # app/services/export_cdf_layers.py
+CDF_LAYERS = ("savings_groups", "upgrading_projects")  # app/services/export_cdf_layers.py
 LAYERS = (*AREA_LAYERS, *SURVEY_LAYERS, *CDF_LAYERS)
 SURVEYS_SOURCE = (
     "household_surveys h LEFT JOIN wards w ON w.id = h.ward_id "
@@ -328,8 +328,9 @@ async def layer_query(
     household_form: str = HOUSEHOLD_FORM,
     with_personal: bool = False,
 ) -> LayerQuery:
-    """The query of a named layer (wards, settlements, households, savings_groups) or of a
-    form's surveys (`form_id`); NotFound for a layer that does not exist."""
+    """The query of a named layer (wards, settlements, households, savings_groups,
+    upgrading_projects) or of a form's surveys (`form_id`); NotFound for a layer that does
+    not exist."""
     if form_id is not None:
         return await survey_layer(
             engine,
@@ -350,6 +351,10 @@ async def layer_query(
         from app.services.export_cdf_layers import savings_groups_layer
 
         return await savings_groups_layer(engine, city_slug, reader, filters)
+    if layer == "upgrading_projects":
+        from app.services.export_cdf_layers import projects_layer
+
+        return await projects_layer(engine, city_slug, reader, filters, labels)
     if layer == "households":
         return await survey_layer(
             engine,

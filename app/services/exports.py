@@ -378,7 +378,9 @@ async def feature_collection(copy_rows: AsyncIterable[bytes], name: str) -> Asyn
 
 # Layer names of the GeoPackage beside the forms' own (a form with one of these ids gets
 # "<form id>_surveys" instead).
-FIXED_LAYERS = frozenset({"wards", "settlements", "households", "savings_groups"})
+FIXED_LAYERS = frozenset(
+    {"wards", "settlements", "households", "savings_groups", "upgrading_projects"}
+)
 
 
 async def _in_thread(function: Callable[..., None], *args: Any) -> None:

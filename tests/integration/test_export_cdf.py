@@ -1,10 +1,11 @@
-"""The CDF's savings groups as an export layer: every format read back by GDAL, the figures
-those of the CDF report, the CDF API's access rules, no member's name, and the layer in the
-city's GeoPackage."""
+"""The CDF's layers as exports: savings groups (the figures those of the CDF report, no
+member's name) and upgrading projects (points, lines and areas), every format read back by
+GDAL, the CDF API's access rules, and the layers in the city's GeoPackage."""
 
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from app.main import create_app
 from app.services import cdf_reports
 from app.services.access import SYSTEM
 from app.services.cdf_books import today
+from app.services.cdf_projects_sample import load_sample_projects
 from app.services.sample_cdf import load_sample_cdf
 from app.settings import Settings
 from tests.aio import run
@@ -160,3 +162,94 @@ def test_the_city_geopackage_holds_the_savings_groups(
     layers = {name for name, _ in pyogrio.list_layers(path)}
     assert {"wards", "settlements", "households", "savings_groups"} <= layers
     assert len(pyogrio.read_dataframe(path, layer="savings_groups")) == 29
+
+
+@pytest.fixture
+def projects(sync_engine: Engine) -> Iterator[int]:
+    """The sample upgrading projects (points, lines and an area) in the sample city."""
+    with sync_engine.begin() as connection:
+        connection.execute(text("DELETE FROM cdf_projects"))
+        city_id = connection.execute(
+            text("SELECT id FROM cities WHERE slug = 'tam-ky'")
+        ).scalar_one()
+        count = load_sample_projects(connection, city_id)
+    yield count
+    with sync_engine.begin() as connection:
+        connection.execute(text("DELETE FROM cdf_projects"))
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv", "xlsx", "kml", "shp.zip"])
+def test_upgrading_projects_in_every_format(
+    client: TestClient, projects: int, sync_engine: Engine, tmp_path: Path, fmt: str
+) -> None:
+    planner = make_token(
+        sync_engine, make_user(sync_engine, "cdf-exp-planner", [("planner", ("city", "tam-ky"))])
+    )
+    path = _get(client, f"upgrading_projects.{fmt}?city=tam-ky", planner, tmp_path / f"p.{fmt}")
+    if fmt == "shp.zip":  # one shapefile per kind of shape
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+        frames = [
+            pyogrio.read_dataframe(f"/vsizip/{path}/upgrading_projects_{shape}.shp")
+            for shape in ("points", "lines", "areas")
+        ]
+        assert {f"upgrading_projects_{s}.shp" for s in ("points", "lines", "areas")} <= names
+        assert [len(f) for f in frames] == [2, 2, 1]
+        assert [f.geometry.iloc[0].geom_type for f in frames] == ["Point", "LineString", "Polygon"]
+        return
+    frame = pyogrio.read_dataframe(path)
+    assert len(frame) == projects == 5
+    rows = frame.set_index("code")
+    name = "Name" if fmt == "kml" else "name"  # GDAL's KML reader: the Placemark's name
+    assert rows.loc["DA-2025-01", name].startswith("Bê tông hóa hẻm chính")
+    assert int(rows.loc["DA-2025-01", "budget_total"]) == 92_000_000
+    assert float(rows.loc["DA-2025-01", "leverage"]) == 1.04  # (20 + 12 + 15) / 45
+    shapes = ["LineString", "LineString", "Point", "Point", "Polygon"]
+    if fmt == "xlsx":  # WKT text
+        assert sorted(w.split("(")[0] for w in frame["wkt"]) == [s.upper() for s in shapes]
+    else:  # GDAL reads a CSV's wkt column as the geometry
+        assert sorted(g.geom_type for g in frame.geometry) == shapes
+
+
+def test_upgrading_projects_labels_and_access(
+    client: TestClient, projects: int, books: dict[str, Any], sync_engine: Engine, tmp_path: Path
+) -> None:
+    planner = make_token(
+        sync_engine, make_user(sync_engine, "cdf-exp-planner", [("planner", ("city", "tam-ky"))])
+    )
+    path = _get(
+        client, "upgrading_projects.geojson?city=tam-ky&labels=vi", planner, tmp_path / "p.json"
+    )
+    kinds = {f["properties"]["kind"] for f in json.loads(path.read_bytes())["features"]}
+    assert "Lát ngõ, hẻm" in kinds
+    with sync_engine.connect() as connection:
+        ward_id, ward_code = connection.execute(
+            text(
+                "SELECT w.id, w.code FROM cdf_projects p JOIN settlements s "
+                "ON s.id = p.settlement_id JOIN wards w ON w.id = s.ward_id LIMIT 1"
+            )
+        ).one()
+        in_ward = connection.execute(
+            text(
+                "SELECT count(*) FROM cdf_projects p JOIN settlements s "
+                "ON s.id = p.settlement_id WHERE s.ward_id = :ward"
+            ),
+            {"ward": ward_id},
+        ).scalar_one()
+    leader = make_token(
+        sync_engine,
+        make_user(sync_engine, "cdf-exp-leader-2", [("ward_leader", ("ward", ward_code))]),
+    )
+    path = _get(client, "upgrading_projects.geojson?city=tam-ky", leader, tmp_path / "w.json")
+    features = json.loads(path.read_bytes())["features"]
+    assert len(features) == in_ward < projects
+    assert {f["properties"]["ward_id"] for f in features} == {ward_id}
+    outsider = make_token(sync_engine, make_user(sync_engine, "cdf-exp-nobody", []))
+    response = client.get(
+        f"{EXPORT}/upgrading_projects.geojson?city=tam-ky", headers=bearer(outsider)
+    )
+    assert response.status_code == 404
+    package = _get(client, "cities/tam-ky.gpkg", planner, tmp_path / "city.gpkg")
+    layers = dict(pyogrio.list_layers(package))
+    assert layers.get("upgrading_projects") is not None
+    assert len(pyogrio.read_dataframe(package, layer="upgrading_projects")) == projects
