@@ -71,17 +71,19 @@ def draw_context(
     extent: tuple[float, float, float, float],
     size: float,
     points_per_metre: float,
+    avoid: Sequence[BaseGeometry] = (),
 ) -> list[Any]:
     """Draw the features (lon/lat) on a map in projected metres (`crs`) within `extent`
-    (xmin, ymin, xmax, ymax); `size` is the label font size in points. Returns the name
-    labels drawn (text artists), for layout checks."""
+    (xmin, ymin, xmax, ymax); `size` is the label font size in points; no name is put over
+    the areas in `avoid` (the map's own labels, in metres). Returns the name labels drawn
+    (text artists), for layout checks."""
     import matplotlib.patheffects as effects
     from shapely.plotting import patch_from_polygon
 
     frame = box(*extent)
     halo = [effects.withStroke(linewidth=2.5, foreground="white")]
     labels: list[Any] = []
-    taken: list[BaseGeometry] = []  # label footprints (metres): no label over another
+    taken: list[BaseGeometry] = list(avoid)  # label footprints (metres): none over another
     named: set[str] = set()
     metres_per_point = 1 / points_per_metre
     candidates: list[tuple[int, ContextFeature, BaseGeometry]] = []  # labels, placed by rank
@@ -126,7 +128,7 @@ def draw_context(
         if feature.kind == "landmark":
             label = _place_label(
                 ax, feature.name or "", geometry.x + size * metres_per_point, geometry.y, 0.0,
-                size * 0.9, metres_per_point, taken, halo, ha="left",
+                size, metres_per_point, taken, halo, ha="left",
             )  # fmt: skip
         else:
             label = _street_label(
@@ -165,11 +167,19 @@ def _street_label(
     elif angle < -90:
         angle += 180
     label = _place_label(
-        ax, name, middle.x, middle.y, angle, size * 0.85, metres_per_point, taken, halo
+        ax, name, middle.x, middle.y, angle, size, metres_per_point, taken, halo
     )
     if label is not None:
         named.add(name)
     return label
+
+
+def label_footprint(x: float, y: float, text: str, size: float, points_per_metre: float) -> Any:
+    """About the area (metres) a centred label of `size` points covers (several lines too)."""
+    lines = text.split("\n") or [""]
+    width = max(len(line) for line in lines) * size * 0.55 / points_per_metre
+    height = len(lines) * size * 1.2 / points_per_metre
+    return box(x - width / 2, y - height / 2, x + width / 2, y + height / 2)
 
 
 def _place_label(

@@ -70,6 +70,10 @@ class PrintInput:
     printed_on: str = field(default_factory=lambda: date.today().isoformat())
     projects: list[dict[str, Any]] = field(default_factory=list)  # cdf_projects_print
     groups: list[dict[str, Any]] = field(default_factory=list)  # app/geo/cdf_groups.py
+    # Streets, water and landmarks under the map (app/geo/context_print.py), lon/lat, and
+    # the line their source asks to be printed (OpenStreetMap's ODbL attribution).
+    context: Sequence[Any] = ()
+    context_attribution: str = ""
 
 
 def _t(data: PrintInput, key: str, **params: Any) -> str:
@@ -204,6 +208,46 @@ def _transformer(crs: str) -> Any:
     return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
 
 
+def _draw_context(
+    ax: Any, data: PrintInput, crs: str, frame: tuple[float, float, float, float], size: float
+) -> None:
+    """Streets, water and landmarks under the settlements, names clear of the settlements'
+    own labels, and the data's attribution in the map's lower right corner."""
+    import geopandas as gpd
+
+    from app.geo import context_print
+
+    xmin, ymin, xmax, ymax = frame
+    points_per_m = _axes_points_per_metre(ax, xmax - xmin, ymax - ymin)
+    avoid = []
+    if data.settlements:
+        labels = gpd.points_from_xy(
+            [s["label_lon"] for s in data.settlements],
+            [s["label_lat"] for s in data.settlements],
+            crs="EPSG:4326",
+        ).to_crs(crs)
+        for settlement, point in zip(data.settlements, labels, strict=True):
+            text = "\n".join(print_layout.wrap(settlement["name"], size, LABEL_WIDTH * size))
+            avoid.append(
+                context_print.label_footprint(point.x, point.y, text, size * 1.3, points_per_m)
+            )
+    context_print.draw_context(ax, data.context, crs, frame, size, points_per_m, avoid)
+    if data.context_attribution:
+        ax.text(
+            0.995,
+            0.005,
+            data.context_attribution,
+            transform=ax.transAxes,
+            fontsize=size,
+            ha="right",
+            va="bottom",
+            color="#404040",
+            parse_math=False,
+            zorder=21,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+        )
+
+
 def _draw_map(ax: Any, data: PrintInput, size: float) -> None:
     """The ward, its settlements by class, households, layers, names, scale bar, north."""
     import geopandas as gpd
@@ -225,6 +269,9 @@ def _draw_map(ax: Any, data: PrintInput, size: float) -> None:
     for polygon in getattr(ward_m, "geoms", [ward_m]):
         ax.add_patch(patch_from_polygon(polygon, facecolor="#f7f5f0", edgecolor="none", zorder=1))
         ax.plot(*polygon.exterior.xy, color="black", linewidth=1.6, linestyle="--", zorder=6)
+
+    if data.context:
+        _draw_context(ax, data, crs, (xmin, ymin, xmax, ymax), size)
 
     if data.settlements:
         shapes = gpd.GeoSeries(

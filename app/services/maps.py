@@ -400,6 +400,20 @@ async def ward_print(
         return await _ward_print(*args, surveys, household_form, reader)
 
 
+async def _print_context(
+    engine: AsyncEngine, city_id: int, ward: dict[str, Any]
+) -> tuple[list[Any], str]:
+    """The city's streets, water and landmarks around a ward (its box and as much again on
+    each side: the printed frame shows the ward's surroundings), with their attribution."""
+    from app.services import context
+
+    west, south, east, north = ward["west"], ward["south"], ward["east"], ward["north"]
+    pad = max(east - west, north - south) * 0.5
+    return await context.print_features(
+        engine, city_id, (west - pad, south - pad, east + pad, north + pad)
+    )
+
+
 async def _ward_print(
     engine: AsyncEngine,
     forms: FormRegistry,
@@ -461,6 +475,7 @@ async def _ward_print(
     )
     # The savings groups only for whom may read them (a planner, the ward's leader).
     groups = await cdf_groups_map.map_groups(engine, reader, ward["city_id"], ward_id, language)
+    context, attribution = await _print_context(engine, ward["city_id"], shapes["wards"][0])
     data = PrintInput(
         ward_name=area["name"],
         city_name=area["city_name"],
@@ -477,5 +492,7 @@ async def _ward_print(
         language=language,
         projects=projects,
         groups=groups,
+        context=context,
+        context_attribution=attribution,
     )
     return await _in_thread(render_print_map, data, size, orientation, output)

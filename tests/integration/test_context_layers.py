@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,14 @@ from fastapi.testclient import TestClient
 from shapely.geometry import LineString, Point
 from sqlalchemy import Engine, text
 
+from app.db.engine import make_engine
 from app.errors import InvalidInput, NotFound
 from app.geo import osm_context
 from app.geo.osm_context import ContextFeature
 from app.main import create_app
-from app.services import context
+from app.services import context, maps
 from app.settings import REPO_ROOT, Settings
+from tests.aio import run
 from tests.auth import bearer, make_token, make_user
 
 HOSTILE = "{{ 7*7 }}</script><script>alert(1)</script> =cmd|'/c calc'!A1 Đường \"Ngõ\" 'x'"
@@ -41,6 +44,14 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     gpkg = directory / "city.gpkg"
     subprocess.run(["ogr2ogr", "-f", "GPKG", str(gpkg), str(xml)], check=True)
     return {"xml": xml, "pbf": pbf, "gpkg": gpkg}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def leave_no_context(sync_engine: Engine) -> Iterator[None]:
+    """The other tests' maps and prints are drawn without context layers: none is left."""
+    yield
+    with sync_engine.begin() as connection:
+        connection.execute(text("DELETE FROM context_imports"))
 
 
 def stored(engine: Engine) -> Counter[tuple[str, str]]:
@@ -260,3 +271,45 @@ def test_names_with_control_characters_and_lone_surrogates_are_stored_safely(
         replace_city_context(connection, city, "t", "", None, [feature, landmark])
         names = connection.execute(text("SELECT name FROM context_features ORDER BY id")).scalars()
         assert list(names) == [cleaned, HOSTILE]
+
+
+def test_the_printed_ward_map_draws_the_streets_around_the_ward_and_credits_openstreetmap(
+    imported: None, client: TestClient, sync_engine: Engine, tmp_path: Path, settings: Settings
+) -> None:
+    with sync_engine.connect() as connection:
+        ward = connection.execute(
+            text("SELECT id FROM wards ORDER BY code LIMIT 1 OFFSET 2")
+        ).scalar_one()
+    for language in ("vi", "en"):
+        answer = client.get(f"/maps/wards/{ward}.pdf", params={"lang": language})
+        assert answer.status_code == 200
+        pdf = tmp_path / f"ward-{language}.pdf"
+        pdf.write_bytes(answer.content)
+        words = subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        # The names on the map have a white halo, which the PDF draws as outlines (no text
+        # to extract): the credit line is plain text; the names are tested in
+        # tests/unit/test_context_print.py.
+        assert osm_context.OSM_ATTRIBUTION in words
+    with sync_engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT city_id, ST_XMin(geom) AS west, ST_YMin(geom) AS south, "
+                "ST_XMax(geom) AS east, ST_YMax(geom) AS north FROM wards WHERE id = :id"
+            ),
+            {"id": ward},
+        ).one()
+
+    async def around() -> tuple[list[ContextFeature], str]:
+        engine = make_engine(settings.async_database_url, 2, 0)
+        try:
+            return await maps._print_context(engine, row.city_id, dict(row._mapping))
+        finally:
+            await engine.dispose()
+
+    features, attribution = run(around())
+    kinds = Counter(f.kind for f in features)
+    assert kinds["road"] > 5 and kinds["landmark"] >= 1
+    assert attribution == osm_context.OSM_ATTRIBUTION
+    assert "building" not in kinds  # houses are too small for a ward map
