@@ -1443,6 +1443,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "page.ogc_geometry": {"vi": "Hình học", "en": "Geometry"},
     "page.ogc_property": {"vi": "Thuộc tính", "en": "Property"},
     "page.ogc_value": {"vi": "Giá trị", "en": "Value"},
+    "page.ogc_queryables": {"vi": "Thuộc tính dùng để lọc", "en": "Queryables"},
+    "page.ogc_type": {"vi": "Kiểu", "en": "Type"},
     "page.ogc_qgis_hint": {
         "vi": "Trong QGIS: Lớp > Thêm lớp > Thêm lớp WFS / OGC API - Features, dán địa chỉ "
         "của trang này, chọn xác thực Basic với tên đăng nhập và mật khẩu của bạn.",

@@ -36,7 +36,12 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    # Part 3: each collection's queryables (JSON Schema), linked from the collection. Not
+    # its filter classes: the `?<property>=<value>` filters compare text (docs/ogc.md).
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
 ]
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "A bad parameter"},
     401: {"model": ErrorOut, "description": "Sign in (HTTP Basic or a bearer token)"},
@@ -154,6 +159,7 @@ def _collection_json(
             _link(f"{base}/collections/{collection.id}?f=html", "alternate", "text/html"),
             _link(items, "items", GEOJSON),
             _link(f"{items}?f=html", "items", "text/html"),
+            _link(f"{base}/collections/{collection.id}/queryables", QUERYABLES_REL, SCHEMA_JSON),
         ],
     }
     if extent.bbox is not None:
@@ -226,6 +232,41 @@ async def collection(
             request, language, user, "collection", body["title"], body=body, base=_base(request)
         )
     return JSON(body, headers=NO_STORE)
+
+
+@router.get(
+    "/collections/{collection_id}/queryables",
+    summary="The properties of an OGC API Features collection that filters may name",
+    responses={200: {"content": {SCHEMA_JSON: {}}}, **ERRORS},
+)
+async def queryables(
+    collection_id: CollectionId,
+    request: Request,
+    user: MapReader,
+    engine: ReadEngineDep,
+    forms: FormsDep,
+    settings: SettingsDep,
+    language: LanguageDep,
+) -> Response:
+    """A collection's queryables as a JSON Schema (OGC API Features Part 3): each property
+    `?<name>=<value>` may filter on, with its type, the geometry, and `datetime`."""
+    try:
+        html = _wants_html(request)
+    except InvalidInput as exc:
+        return _bad_request(exc, language)
+    found = ogc.find(
+        await ogc.collections(
+            engine, forms, user, settings.priorities_path, settings.household_form
+        ),
+        collection_id,
+    )
+    uri = f"{_base(request)}/collections/{found.id}/queryables"
+    body = ogc.queryables(found, uri, language)
+    if html:
+        body["links"] = [_link(uri, "alternate", SCHEMA_JSON)]
+        title = f"{body['title']} · {translate('page.ogc_queryables', language)}"
+        return _page(request, language, user, "queryables", title, body=body, base=_base(request))
+    return JSON(body, headers=NO_STORE, media_type=SCHEMA_JSON)
 
 
 # The paging parameters as OGC API Features Core defines them, for clients that read the

@@ -52,9 +52,12 @@ class ItemsQuery:
 
 
 def value_text_sql(prop: Property) -> str:
-    """A property's value as text, as a client writes it in a filter (`?tenure=red_book`)."""
+    """A property's value as text, as a client writes it in a filter (`?tenure=red_book`):
+    as the feature's JSON shows it (a time as ISO 8601 text, as to_json writes it)."""
     if prop.kind == "json":
         return f"(({prop.sql}) #>> '{{}}')"
+    if prop.kind == "text" and prop.value is not None:  # a timestamp: its JSON text
+        return f"(to_json({prop.sql}) #>> '{{}}')"
     return f"(({prop.sql})::text)"
 
 

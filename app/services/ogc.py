@@ -431,3 +431,36 @@ def items_query(parameters: Sequence[tuple[str, str]], collection: Collection) -
             raise InvalidInput([Problem("datetime", "ogc_no_time")])
         start, end = parse_datetime(seen["datetime"])
     return ItemsQuery(limit, offset, bbox, start, end, tuple(filters))
+
+
+# JSON Schema types of the properties, as a client filters on them (`?ward_id=3`).
+_SCHEMA_TYPES = {"int": "integer", "float": "number", "text": "string"}
+# Areas are (multi)polygons; surveys, of any form, are points.
+GEOMETRY_SCHEMAS = {
+    "settlements": ("geometry-polygon", "https://geojson.org/schema/Polygon.json"),
+    "wards": ("geometry-multipolygon", "https://geojson.org/schema/MultiPolygon.json"),
+}
+POINT_SCHEMA = ("geometry-point", "https://geojson.org/schema/Point.json")
+
+
+def queryables(collection: Collection, uri: str, language: str) -> dict[str, Any]:
+    """The collection's queryables (OGC API Features Part 3) as a JSON Schema: every
+    property a client may filter on with `?<name>=<value>` (equal), with its type, the
+    geometry and, when it has one, the time `datetime` filters on."""
+    shape, schema = GEOMETRY_SCHEMAS.get(collection.id, POINT_SCHEMA)
+    properties: dict[str, Any] = {
+        "geometry": {"title": "geometry", "format": shape, "$ref": schema}
+    }
+    if collection.source.time is not None:
+        properties["datetime"] = {"title": "datetime", "type": "string", "format": "date-time"}
+    for prop in collection.source.properties:
+        kind = "string" if prop.kind in ("code", "text") else _SCHEMA_TYPES[prop.type]
+        properties[prop.name] = {"title": prop.name, "type": kind}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": uri,
+        "type": "object",
+        "title": collection.title.get(language) or collection.id,
+        "properties": properties,
+        "additionalProperties": False,
+    }

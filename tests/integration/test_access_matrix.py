@@ -919,6 +919,12 @@ OGC_ROWS = [
     ),
     Row(
         "GET",
+        "/ogc/collections/{collection_id}/queryables",
+        get("/ogc/collections/households/queryables"),
+        SIGNED_IN,
+    ),
+    Row(
+        "GET",
         "/ogc/collections/{collection_id}/items/{feature_id}",
         get("/ogc/collections/wards/items/{w.w03}"),
         READ_WARD,

@@ -99,6 +99,7 @@ def test_landing_conformance_and_collections(client: TestClient) -> None:
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+        "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     }
     listed = client.get(f"{OGC}/collections").json()["collections"]
     ids = [c["id"] for c in listed]
