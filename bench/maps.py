@@ -2,16 +2,18 @@
 
 City map page: the HTML plus its household-points JSON (bytes and seconds, through uvicorn) vs
 the baseline `orjson.dumps` of the households' [lon, lat] coordinates read from the same table.
-Ward print map: GET /maps/wards/{id}.pdf for the busiest ward vs a plain matplotlib scatter of
-the same points saved to PDF (time and size). Settlement meeting map: GET
-/maps/settlements/{id}.pdf for the busiest settlement (map page with every household numbered,
-then the numbered table) vs the same plain scatter of its points.
+On the wire: the points JSON gzip-compressed, and a zoom-15 view's households as a large city's
+page fetches them (3 x 3 vector tiles, gzip). Ward print map: GET /maps/wards/{id}.pdf for the
+busiest ward vs a plain matplotlib scatter of the same points saved to PDF (time and size).
+Settlement meeting map: GET /maps/settlements/{id}.pdf for the busiest settlement (map page
+with every household numbered, then the numbered table) vs the same plain scatter of its points.
 Usage: python -m bench.maps [--quick] [--households N] [--runs R] [--keep]
 """
 
 from __future__ import annotations
 
 import io
+import math
 import time
 
 import httpx
@@ -104,6 +106,14 @@ def scatter_pdf(points: list[list[float]]) -> bytes:
     return buffer.getvalue()
 
 
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The x, y of the Web Mercator tile holding a point."""
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
 def line(name: str, ours: float, baseline: float, unit: str, target: str) -> str:
     """One figure: ours, the baseline, the ratio and the target."""
     ratio = ours / baseline if baseline else float("nan")
@@ -168,6 +178,24 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 return response.content
 
             settlement_seconds, settlement_bytes = best_of(runs, settlement_pdf)
+
+            # What goes over the wire: the points JSON gzip-compressed, and the households of
+            # one zoom-15 view (the 3 x 3 vector tiles around the busiest settlement), as a
+            # large city's page fetches them instead of every point.
+            def wire(path: str) -> bytes:
+                with client.stream("GET", path, headers={"Accept-Encoding": "gzip"}) as response:
+                    response.raise_for_status()
+                    return b"".join(response.iter_raw())
+
+            points_gzip = wire("/maps/data/cities/tam-ky/households.json")
+            lon, lat = settlement_points[len(settlement_points) // 2]
+            x, y = tile_of(lon, lat, 15)
+            view = [
+                f"/tiles/households/15/{x + dx}/{y + dy}.pbf"
+                for dx in (-1, 0, 1)
+                for dy in (-1, 0, 1)
+            ]
+            view_seconds, view_bytes = best_of(runs, lambda: b"".join(wire(tile) for tile in view))
         figures = {
             "html_bytes": len(html),
             "points_bytes": len(points),
@@ -182,6 +210,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             "settlement_scatter_seconds": settlement_scatter_seconds,
             "settlement_pdf_bytes": len(settlement_bytes),
             "settlement_scatter_bytes": len(settlement_scatter),
+            "points_gzip_bytes": len(points_gzip),
+            "view_tiles_bytes": len(view_bytes),
+            "view_tiles_seconds": view_seconds,
         }
         print(f"city map: {households:,} households; busiest ward {ward_id}: {len(ward_points):,}")
         # The HTML does not depend on the households; only the points JSON grows with them.
@@ -195,6 +226,24 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             )
         )
         print(f"map HTML (fixed, no household in it): {len(html) / 1e6:.3f} MB")
+        print(
+            line(
+                "points JSON on the wire, gzip",
+                len(points_gzip) / 1e6,
+                len(points) / 1e6,
+                "MB",
+                "for information: vs the plain JSON",
+            )
+        )
+        print(
+            line(
+                "households of a zoom-15 view, 3 x 3 vector tiles (gzip)",
+                len(view_bytes) / 1e6,
+                len(points_gzip) / 1e6,
+                "MB",
+                f"{view_seconds:.3f} s; for information: vs every point, gzip",
+            )
+        )
         print(
             line(
                 "map page time (HTML + points)", page_seconds, base_seconds, "s", "for information"
