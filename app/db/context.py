@@ -196,3 +196,17 @@ async def features_in(
     return [
         ContextFeature(r.kind, r[1], r.name, shapely.from_wkb(bytes(r.wkb)), r.osm_id) for r in rows
     ]
+
+
+async def context_slug(connection: AsyncConnection, city_id: int) -> str | None:
+    """The city's slug when it has context layers, else None."""
+    row = (
+        await connection.execute(
+            text(
+                "SELECT c.slug FROM cities c JOIN context_imports i ON i.city_id = c.id "
+                "WHERE c.id = :city"
+            ),
+            {"city": city_id},
+        )
+    ).first()
+    return str(row[0]) if row else None

@@ -78,6 +78,9 @@ class WebMapInput:
     # fields), None when the reader may see none: then no layer and no legend entry.
     groups: dict[str, Any] | None = None
     group_popup_fields: list[tuple[str, str]] = field(default_factory=list)
+    # Streets, water and landmarks under the map (app/api/context.py), fetched per view;
+    # "" when the city has none.
+    context_url: str = ""
 
 
 def _t(key: str, language: str) -> str:
@@ -153,7 +156,9 @@ def page_data(data: WebMapInput) -> dict[str, Any]:
             "labels": _t("labels", language),
             "projects": translate("cdf_project.layer", language),
             "groups": translate("cdf_groups.layer", language),
+            "context": translate("context.streets", language),
         },
+        "context": {"url": data.context_url} if data.context_url else None,
         "wards": data.wards,
         "settlements": _coloured(data.settlements),
         "popupFields": [list(pair) for pair in data.popup_fields],
@@ -230,6 +235,7 @@ def _skeleton(static_url: str) -> str:
     fmap.default_js = [
         ("leaflet", f"{static}/{LEAFLET}/leaflet.js"),
         ("cdfgroups", f"{static}/maps/cdfgroups.js"),
+        ("cdfcontext", f"{static}/maps/cdfcontext.js"),
         ("vector_tile", f"{static}/{VECTOR_TILE}/vector-tile.js"),
         ("cdfmap", f"{static}/maps/cdfmap.js"),
     ]

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db import context as context_queries
 from app.db import indicators as queries
 from app.db import places as place_queries
 from app.db.indicators import HOUSEHOLD_FORM, Counted
@@ -147,6 +148,7 @@ async def _map_input(
 
     async with engine.connect() as connection:
         shapes = await queries.area_shapes(connection, city_id, ward_id)
+        context_slug = await context_queries.context_slug(connection, city_id)
     if not shapes["wards"]:
         if ward_id is not None:
             raise NotFound("ward_not_found", id=ward_id)
@@ -192,6 +194,7 @@ async def _map_input(
         project_popup_fields=cdf_projects.popup_fields(language),
         groups=cdf_groups_map.map_layer(groups),
         group_popup_fields=cdf_groups_map.popup_fields(language),
+        context_url=f"/api/v1/context/{context_slug}.geojson" if context_slug else "",
     )
 
 

@@ -578,6 +578,11 @@
       },
     }).addTo(map);
     var overlays = {};
+    if (data.context && data.context.url && window.CdfContext) {
+      // Streets, water and landmarks (cdfcontext.js): under the settlements (overlayPane, 400).
+      map.createPane("cdfContext").style.zIndex = 350;
+      overlays[escapeHtml(data.layers.context)] = CdfContext.layer(map, data.context).addTo(map);
+    }
     overlays[escapeHtml(data.layers.settlements)] = settlements;
     // Names above the household points and projects, under tooltips; they take no clicks.
     map.createPane("cdfLabels").style.zIndex = 645;
