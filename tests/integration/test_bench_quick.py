@@ -117,3 +117,10 @@ def test_cdf_map_bench_quick(database_url: str) -> None:
     output = run_bench("bench.cdf_map", "--database", f"cdfmap_bench_cdf_map_q{os.getpid()}")
     assert "app and baseline agree on savings: yes" in output
     assert "groups layer ratio:" in output
+
+
+def test_national_bench_quick(database_url: str) -> None:
+    """Three cities: the national indicators, page and a ward PDF with its streets."""
+    output = run_bench("bench.national", "--database", f"cdfmap_bench_national_q{os.getpid()}")
+    assert "national: 3 cities x 300 households" in output
+    assert "national ratio: indicators" in output and "ward PDF with context layers" in output
