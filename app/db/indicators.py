@@ -1,8 +1,10 @@
-"""SQL for upgrading indicators: one GROUP BY over household surveys with FILTER clauses.
+"""SQL for upgrading indicators: settlement, ward and city figures in one statement.
 
-Settlement, ward and city figures come out of the same aggregation (GROUPING SETS); the
-priority score and the ranks (window functions) are computed in the same statement, so the
-figures are always current without any stored summary table.
+The counts come from `household_tallies` (migration 0013: per settlement, ward, form, status
+and shard, kept by triggers in the transaction that writes the surveys, so never stale), or,
+for rules it does not hold or a filter it cannot answer (an export's collection time), from
+one GROUP BY over the surveys' answers. Either way the figures are summed by GROUPING SETS,
+and the priority score and the ranks (window functions) are computed in the same statement.
 """
 
 from __future__ import annotations
@@ -47,6 +49,27 @@ class DeficiencyRule:
     negate: bool = False  # True: deficient when the answer is NOT one of `values`
 
 
+# The rules household_tallies counts (migration 0013 holds the same, frozen): the tallies
+# answer only these; any other rule set is summed from the surveys.
+TALLIED_RULES: tuple[DeficiencyRule, ...] = (
+    DeficiencyRule(
+        "insecure_tenure", "tenure", ("papers_only", "renting", "public_land", "relatives")
+    ),
+    DeficiencyRule("no_piped_water", "water_source", ("piped",), negate=True),
+    DeficiencyRule("no_own_toilet", "sanitation", ("own_toilet",), negate=True),
+    DeficiencyRule("floods_often", "flooding", ("yearly", "often")),
+    DeficiencyRule("temporary_house", "house_condition", ("temporary", "dilapidated")),
+    DeficiencyRule("no_own_electricity", "electricity", ("own_meter",), negate=True),
+    DeficiencyRule("no_car_access", "lane_access", ("car",), negate=True),
+    DeficiencyRule("no_waste_collection", "waste", ("collected",), negate=True),
+)
+
+
+def tallied(rules: Sequence[DeficiencyRule]) -> bool:
+    """Whether household_tallies holds the counts of every one of these rules."""
+    return all(rule in TALLIED_RULES for rule in rules)
+
+
 def _checked(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"not a safe SQL name: {name!r}")
@@ -69,11 +92,52 @@ def indicators_sql(
 ) -> str:
     """The statement: one row per settlement, ward and the city, with shares, score and ranks.
 
-    Parameters: :city_id and one :w_<key> weight per rule. With `ward_only`, also :ward_id,
-    and only that ward's surveys are read (a printed ward map): the ward's and its
-    settlements' rows are right, the city row and ranks in the city are not.
+    Parameters: :city_id and one :w_<key> weight per rule. With `ward_only`, also :ward_id:
+    the ward's and its settlements' rows are right; the city row and ranks in the city are
+    only right when the counts come from the tallies (which read the whole city anyway).
     `counted_sql`, a condition on `h`, names the household surveys counted instead of
-    `surveys` (an export's status and collection time filters).
+    `surveys` (an export's status and collection time filters): summed from the surveys.
+    """
+    if counted_sql is None and tallied(rules):
+        return _scored_sql(rules, _tallied_agg_sql(rules, surveys, household_form))
+    return surveys_indicators_sql(rules, ward_only, surveys, household_form, counted_sql)
+
+
+def _tallied_agg_sql(rules: Sequence[DeficiencyRule], surveys: Counted, household_form: str) -> str:
+    """The `agg` CTE summed from household_tallies: a few rows per settlement."""
+    counts = ",\n  ".join(
+        f"coalesce(sum(h.{p}_{_checked(rule.key)}), 0) AS {p}_{rule.key}"
+        for rule in rules
+        for p in ("n", "d")
+    )
+    return f"""agg AS (
+  -- 0 in the tallies is no place (NULL in the surveys).
+  SELECT GROUPING(nullif(h.settlement_id, 0), nullif(h.ward_id, 0)) AS level,
+         nullif(h.settlement_id, 0) AS settlement_id, nullif(h.ward_id, 0) AS ward_id,
+         coalesce(sum(h.households), 0) AS households,
+         max(h.last_collected_at) AS last_collected_at,
+  {counts}
+  FROM household_tallies h
+  WHERE h.city_id = :city_id AND {households_where(surveys, household_form)}
+  GROUP BY GROUPING SETS ((nullif(h.settlement_id, 0)), (nullif(h.ward_id, 0)), ())
+  -- A group whose surveys all left keeps its rows at 0: as if it had none. The city's row
+  -- stays (one row even with no surveys at all, as a GROUP BY () over nothing).
+  HAVING sum(h.households) > 0
+      OR GROUPING(nullif(h.settlement_id, 0), nullif(h.ward_id, 0)) = 3
+)"""
+
+
+def surveys_indicators_sql(
+    rules: Sequence[DeficiencyRule],
+    ward_only: bool = False,
+    surveys: Counted = "approved",
+    household_form: str = HOUSEHOLD_FORM,
+    counted_sql: str | None = None,
+) -> str:
+    """indicators_sql summed from every counted survey's answers (no tallies).
+
+    With `ward_only`, only that ward's surveys are read (a printed ward map): the ward's and
+    its settlements' rows are right, the city row and ranks in the city are not.
     """
     counted = households_where(surveys, household_form)
     if counted_sql is not None:
@@ -87,9 +151,6 @@ def indicators_sql(
         )
     flags = []
     counts = []
-    shares = []
-    numerator = []
-    denominator = []
     for rule in rules:
         key = _checked(rule.key)
         flags.append(
@@ -100,21 +161,11 @@ def indicators_sql(
             f"count(*) FILTER (WHERE answered_{key}) AS n_{key},\n"
             f"  count(*) FILTER (WHERE lacks_{key}) AS d_{key}"
         )
-        shares.append(f"d_{key}::float8 / nullif(n_{key}, 0) AS share_{key}")
-        # An indicator nobody answered drops out of both sums instead of counting as 0.
-        weight = f"CAST(:w_{key} AS float8)"
-        numerator.append(f"coalesce({weight} * d_{key}::float8 / nullif(n_{key}, 0), 0)")
-        denominator.append(f"CASE WHEN n_{key} > 0 THEN {weight} ELSE 0 END")
     count_sql = ",\n  ".join(counts)
     flag_sql = ",\n    ".join(flags)
     questions = dict.fromkeys(_checked(rule.question) for rule in rules)
     record = ", ".join(f"h.answers->>{sql_literal(q)} AS {q}" for q in questions)
-    share_columns = ", ".join(f"sc.share_{_checked(rule.key)}" for rule in rules)
-    count_columns = ", ".join(
-        f"coalesce(sc.d_{_checked(rule.key)}, 0) AS count_{rule.key}" for rule in rules
-    )
-    return f"""
-WITH surveyed AS (
+    agg = f"""surveyed AS (
   -- Read the answers once, keep only small flags: the grouping then sorts no JSON.
   SELECT a.settlement_id, a.ward_id, a.collected_at,
     {flag_sql}
@@ -130,7 +181,29 @@ WITH surveyed AS (
   {count_sql}
   FROM surveyed
   GROUP BY GROUPING SETS ((settlement_id), (ward_id), ())
-), scored AS (
+)"""
+    return _scored_sql(rules, agg)
+
+
+def _scored_sql(rules: Sequence[DeficiencyRule], agg: str) -> str:
+    """The statement around `agg` (CTEs ending in `agg`: level, settlement_id, ward_id,
+    households, last_collected_at, n_<key>, d_<key>): shares, score, areas and ranks."""
+    shares = []
+    numerator = []
+    denominator = []
+    for rule in rules:
+        key = _checked(rule.key)
+        shares.append(f"d_{key}::float8 / nullif(n_{key}, 0) AS share_{key}")
+        # An indicator nobody answered drops out of both sums instead of counting as 0.
+        weight = f"CAST(:w_{key} AS float8)"
+        numerator.append(f"coalesce({weight} * d_{key}::float8 / nullif(n_{key}, 0), 0)")
+        denominator.append(f"CASE WHEN n_{key} > 0 THEN {weight} ELSE 0 END")
+    share_columns = ", ".join(f"sc.share_{_checked(rule.key)}" for rule in rules)
+    count_columns = ", ".join(
+        f"coalesce(sc.d_{_checked(rule.key)}, 0) AS count_{rule.key}" for rule in rules
+    )
+    return f"""
+WITH {agg}, scored AS (
   SELECT agg.*, {", ".join(shares)},
          100.0 * ({" + ".join(numerator)})
            / nullif({" + ".join(denominator)}, 0) AS score

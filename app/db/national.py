@@ -15,16 +15,23 @@ from app.db.indicators import (
     _checked,
     _deficient,
     households_where,
+    tallied,
 )
 from app.db.sql import sql_literal
 
 
 def national_sql(
-    rules: Sequence[DeficiencyRule], surveys: Counted, household_form: str = HOUSEHOLD_FORM
+    rules: Sequence[DeficiencyRule],
+    surveys: Counted,
+    household_form: str = HOUSEHOLD_FORM,
+    use_tallies: bool = True,
 ) -> str:
     """One row per city of :city_ids: households surveyed (in all and in settlements), the
     settlements and their estimated households, the city's priority score (its shares), the
-    average of its settlements' scores, upgrading projects done, and a point for the map."""
+    average of its settlements' scores, upgrading projects done, and a point for the map.
+
+    The counts come from household_tallies when it holds the rules (and `use_tallies`), or
+    are summed from every survey's answers (the reference the tests compare with)."""
     flags, counts, numerator, denominator = [], [], [], []
     for rule in rules:
         key = _checked(rule.key)
@@ -39,10 +46,26 @@ def national_sql(
         weight = f"CAST(:w_{key} AS float8)"
         numerator.append(f"coalesce({weight} * d_{key}::float8 / nullif(n_{key}, 0), 0)")
         denominator.append(f"CASE WHEN n_{key} > 0 THEN {weight} ELSE 0 END")
-    questions = dict.fromkeys(_checked(rule.question) for rule in rules)
-    record = ", ".join(f"h.answers->>{sql_literal(q)} AS {q}" for q in questions)
-    return f"""
-WITH surveyed AS (
+    if use_tallies and tallied(rules):
+        # Summed from household_tallies (migration 0013), kept current by triggers.
+        sums = ", ".join(
+            f"coalesce(sum(h.{p}_{_checked(rule.key)}), 0) AS {p}_{rule.key}"
+            for rule in rules
+            for p in ("n", "d")
+        )
+        agg = f"""agg AS (
+  SELECT GROUPING(nullif(h.settlement_id, 0)) AS level, h.city_id,
+         nullif(h.settlement_id, 0) AS settlement_id, sum(h.households) AS households,
+         max(h.last_collected_at) AS last_collected_at, {sums}
+  FROM household_tallies h
+  WHERE h.city_id = ANY(:city_ids) AND {households_where(surveys, household_form)}
+  GROUP BY GROUPING SETS ((h.city_id, nullif(h.settlement_id, 0)), (h.city_id))
+  HAVING sum(h.households) > 0  -- a group whose surveys all left: as if it had none
+)"""
+    else:
+        questions = dict.fromkeys(_checked(rule.question) for rule in rules)
+        record = ", ".join(f"h.answers->>{sql_literal(q)} AS {q}" for q in questions)
+        agg = f"""surveyed AS (
   SELECT a.city_id, a.settlement_id, a.collected_at, {", ".join(flags)}
   FROM (
     SELECT h.city_id, h.settlement_id, h.collected_at, {record}
@@ -55,7 +78,9 @@ WITH surveyed AS (
          max(collected_at) AS last_collected_at, {", ".join(counts)}
   FROM surveyed
   GROUP BY GROUPING SETS ((city_id, settlement_id), (city_id))
-), scored AS (
+)"""
+    return f"""
+WITH {agg}, scored AS (
   SELECT level, city_id, settlement_id, households, last_collected_at,
          100.0 * ({" + ".join(numerator)}) / nullif({" + ".join(denominator)}, 0) AS score
   FROM agg

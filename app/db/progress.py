@@ -31,8 +31,8 @@ _ZERO = ", ".join(f"coalesce(f.{name}, 0) AS {name}" for name in _FIGURES)
 
 # `:wards` NULL: the whole city; else only these wards (a ward leader's part), both for the
 # surveys counted and for the settlements and wards listed.
-_PLACES = f"""
-WITH figures AS (
+# The figures summed from every survey (the reference the tests compare the tallies with).
+_FIGURES_FROM_SURVEYS = f"""figures AS (
   -- grouping_set: 1 per settlement, 2 per ward, 3 the whole (bit set: column rolled up)
   SELECT GROUPING(h.settlement_id, h.ward_id) AS grouping_set,
          h.settlement_id, h.ward_id, {_COUNTS}
@@ -40,7 +40,24 @@ WITH figures AS (
   WHERE h.city_id = :city_id
     AND (CAST(:wards AS int[]) IS NULL OR h.ward_id = ANY(CAST(:wards AS int[])))
   GROUP BY GROUPING SETS ((h.settlement_id), (h.ward_id), ())
-), listed AS (
+)"""
+# The same from household_tallies (migration 0013: surveys counted per settlement, ward, form
+# and status, kept by triggers as they are written). 0 there is no place (NULL here).
+_SUMS = _COUNTS.replace("count(*)", "sum(h.households)")
+_FIGURES_FROM_TALLIES = f"""figures AS (
+  SELECT GROUPING(nullif(h.settlement_id, 0), nullif(h.ward_id, 0)) AS grouping_set,
+         nullif(h.settlement_id, 0) AS settlement_id, nullif(h.ward_id, 0) AS ward_id,
+         {_SUMS}
+  FROM household_tallies h
+  WHERE h.city_id = :city_id
+    AND (CAST(:wards AS int[]) IS NULL OR h.ward_id = ANY(CAST(:wards AS int[])))
+  GROUP BY GROUPING SETS ((nullif(h.settlement_id, 0)), (nullif(h.ward_id, 0)), ())
+  -- A group whose surveys all left: as if it had none (the whole city's row stays).
+  HAVING sum(h.households) > 0
+      OR GROUPING(nullif(h.settlement_id, 0), nullif(h.ward_id, 0)) = 3
+)"""
+_PLACES_AROUND = f"""
+WITH {{figures}}, listed AS (
   SELECT s.* FROM settlements s
   WHERE s.city_id = :city_id
     AND (CAST(:wards AS int[]) IS NULL OR s.ward_id = ANY(CAST(:wards AS int[])))
@@ -88,6 +105,8 @@ FROM places p
 ORDER BY CASE p.level WHEN 'ward' THEN 0 WHEN 'settlement' THEN 1 ELSE 2 END,
          p.code, p.id, p.level
 """
+PLACES_FROM_SURVEYS = _PLACES_AROUND.replace("{figures}", _FIGURES_FROM_SURVEYS)
+_PLACES = _PLACES_AROUND.replace("{figures}", _FIGURES_FROM_TALLIES)
 
 _VOLUNTEERS = f"""
 WITH grouped AS (
