@@ -46,6 +46,7 @@ from app.i18n import translate
 
 PAD_SHARE = 0.12  # of the settlement's larger side, around it
 MIN_PAD_M = 25.0
+VECTOR_NUMBERS = 300  # households whose numbers stay vector text on the map
 
 
 @dataclass(frozen=True)
@@ -153,17 +154,22 @@ def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> None:
             zorder=5,
         )
         number_size = max(6.0, size - 2)
+        # Past a few hundred households the numbers go into the page's image (150 dpi in a
+        # PDF): as vector texts each costs a few ms to write, and the table lists them as
+        # text anyway. No white halo: a stroked text is written as outlines, 3x the cost; the
+        # settlement's pale fill keeps black numbers readable.
+        raster = len(numbered) > VECTOR_NUMBERS
         for (number, _), x, y in zip(numbered, xs, ys, strict=True):
-            ax.annotate(
+            label = ax.annotate(
                 str(number),
                 (x, y),
                 xytext=(size * 0.45, size * 0.45),
                 textcoords="offset points",
                 fontsize=number_size,
                 fontweight="bold",
-                path_effects=halo,
                 zorder=6,
             )
+            label.set_rasterized(raster)
     ax.set_xlim(bounds[0], bounds[2])
     ax.set_ylim(bounds[1], bounds[3])
     ax.set_aspect("equal", adjustable="box")

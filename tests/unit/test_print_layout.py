@@ -134,7 +134,8 @@ def test_many_settlements_stop_with_a_count() -> None:
     ]
     data = dataclasses.replace(page, settlements=many)
     _, texts, _ = page_texts(data, "A4", "landscape")
-    contents = [text.get_text() for text, _ in texts]
+    # (a column of one-line rows is one text, a line per row)
+    contents = [line for text, _ in texts for line in text.get_text().split("\n")]
     more = [text for text in contents if text.startswith("… và")]
     assert len(more) == 1
     shown = 60 - int(more[0].split()[2])

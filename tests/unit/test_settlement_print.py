@@ -126,8 +126,9 @@ def test_layout(size: str, orientation: str, language: str) -> None:
             overlap_x = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
             overlap_y = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
             assert overlap_x <= 1 or overlap_y <= 1, (index, a.get_text(), b.get_text())
-        if index > 0:  # the table: its first column holds the numbers
-            numbers += [int(t.get_text()) for t, _ in outside if re.fullmatch(r"\d+", t.get_text())]
+        if index > 0:  # the table: its first column holds the numbers (a line per row)
+            cells = [line for t, _ in outside for line in t.get_text().split("\n")]
+            numbers += [int(cell) for cell in cells if re.fullmatch(r"\d+", cell)]
     # Every household once in the table, in order; the map shows the same numbers.
     assert [n for n in numbers if n <= 60] == list(range(1, 61))
     on_map = sorted(
@@ -192,3 +193,14 @@ def test_context_hook_draws_nothing_without_layers_and_the_layers_it_gets() -> N
     draw_context(ax, [road, river, far], "EPSG:32649", (x0, y0, x1, y1), 9)
     assert len(ax.lines) == 1 and len(ax.patches) == 1
     assert [t.get_text() for t in ax.texts] == ["Đường Phan Chu Trinh $1$"]
+
+
+def test_many_households_numbers_in_the_image_and_all_rows_in_the_table(tmp_path: Path) -> None:
+    """Past VECTOR_NUMBERS the map's numbers are part of the page's image; the table still
+    lists every household as text, one row each, in order."""
+    from app.geo.settlement_print import VECTOR_NUMBERS
+
+    count = VECTOR_NUMBERS + 20
+    words = pdf_text(tmp_path, render_settlement_print(settlement_page(count, names=False)))
+    rows = [int(m) for m in re.findall(r"^(\d+)\b", words, re.MULTILINE) if 0 < int(m) <= count]
+    assert sorted(set(rows)) == list(range(1, count + 1))
