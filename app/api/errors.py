@@ -121,6 +121,14 @@ def _driver_error(exc: BaseException) -> BaseException | None:
     return cause
 
 
+def _connection_lost(exc: BaseException) -> bool:
+    """SQLAlchemy found the connection closed under a statement and dropped it from the
+    pool: asyncpg's InterfaceError "the underlying connection is closed", e.g. a commit
+    after a restart ended the session (the transaction was never committed), the same as
+    the driver's connection errors in UNREACHABLE."""
+    return isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route of the app answers for this request's path."""
     methods: set[str] = set()
@@ -190,7 +198,7 @@ def add_exception_handlers(app: FastAPI) -> None:
         cause = _driver_error(exc)
         if isinstance(cause, asyncpg.exceptions.TransactionRollbackError):
             code, retry_after = "server_busy", "2"
-        elif isinstance(cause, UNREACHABLE):
+        elif isinstance(cause, UNREACHABLE) or _connection_lost(exc):
             code, retry_after = "database_unavailable", "10"
         else:
             return await unexpected(request, exc)
