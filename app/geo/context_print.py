@@ -197,8 +197,8 @@ def _place_label(
     """A label unless it would cover another one (its footprint estimated in metres)."""
     from shapely import affinity
 
-    width = len(text) * size * 0.55 * metres_per_point
-    height = size * 1.2 * metres_per_point
+    width = (len(text) * 0.62 + 0.6) * size * metres_per_point  # DejaVu Sans, with a margin
+    height = size * 1.45 * metres_per_point
     left = x - width / 2 if ha == "center" else x
     footprint = affinity.rotate(
         box(left, y - height / 2, left + width, y + height / 2), angle, origin=(x, y)
