@@ -17,6 +17,10 @@ SERVER_SETTINGS = {
     # Our statements are fixed and parameterised; PostgreSQL otherwise re-plans the
     # ingest statement (CTEs, spatial joins) on every call: 3 ms instead of 0.5 ms.
     "plan_cache_mode": "force_generic_plan",
+    # PostgreSQL's JIT compiles a statement it thinks costly before running it: at 5 million
+    # households each 100-survey batch statement spent 3 s compiling (docs/scale.md), and
+    # nothing here runs long enough to win that back.
+    "jit": "off",
 }
 
 
