@@ -9,7 +9,8 @@ SELECT: the tallies are kept by their triggers as it runs), then, best of --runs
          points JSON (separately: it reads every household, not the tallies), the ward PDF
   write: backend CPU (from /proc/<pid>/stat) and wall time per single-survey insert
          (app/db/submissions.py's statement, the API's hot path) with the tally triggers on
-         and off, alternating rounds on one connection; the ratio on/off
+         and off, alternating rounds on one connection; the ratio on/off; and single POSTs
+         per second through uvicorn from 16 connections, trigger on and off
 Usage: python -m bench.tallies [--quick] [--households 1000000] [--keep]
 """
 
@@ -33,7 +34,7 @@ from app.db import submissions
 from app.db.indicators import indicators_sql, surveys_indicators_sql
 from app.services.indicators import INDICATORS
 from bench.common import bench_arguments, bench_database, bench_token, best_of, uvicorn_server
-from bench.ingest import surveys
+from bench.ingest import hammer, surveys
 from bench.scale import _engine, grow
 
 RULES = [indicator.rule for indicator in INDICATORS]
@@ -136,6 +137,34 @@ async def insert_cost(url: str, per_round: int, rounds: int) -> dict[str, float]
     }
 
 
+def ingest_rates(url: str, singles: int, rounds: int) -> dict[str, float]:
+    """Single POSTs per second from 16 connections through uvicorn, tally trigger on and off
+    (alternating rounds): what phones see, row locks on the tallies included."""
+    volunteer = bench_token(url, "volunteer")
+    seconds = {"on": 0.0, "off": 0.0}
+    engine = _engine(url)
+    try:
+        with uvicorn_server("app.main:create_app", url) as (base, _pid):
+            for round_ in range(rounds):
+                for state in ("off", "on"):
+                    action = "DISABLE" if state == "off" else "ENABLE"
+                    with engine.begin() as connection:
+                        connection.execute(
+                            text(f"ALTER TABLE household_surveys {action} TRIGGER {TRIGGER}")
+                        )
+                    seed = int(time.time()) + round_ * 2 + (state == "on")
+                    bodies = [orjson.dumps(item) for item in surveys(singles, seed=seed)]
+                    elapsed, _latencies, errors = asyncio.run(hammer(base, bodies, 16, volunteer))
+                    assert errors == 0, f"{errors} single POSTs failed"
+                    seconds[state] += elapsed
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE household_surveys ENABLE TRIGGER {TRIGGER}"))
+            connection.execute(text("SELECT household_tallies_rebuild()"))
+        engine.dispose()
+    return {state: singles * rounds / seconds[state] for state in ("on", "off")}
+
+
 def http_figures(url: str, runs: int) -> dict[str, float]:
     """Seconds of the read routes through uvicorn, best of `runs`."""
     engine = _engine(url)
@@ -189,22 +218,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--sample", type=int, default=5000, help="generated households copied")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--inserts", type=int, default=300, help="single inserts per round")
+    parser.add_argument("--posts", type=int, default=1000, help="single POSTs per round")
     args = parser.parse_args(argv)
     if args.quick:
-        households, sample, runs, per_round, rounds = 3000, 300, 1, 20, 2
+        households, sample, runs, per_round, rounds, posts = 3000, 300, 1, 20, 2, 40
     else:
-        households, sample, runs, per_round, rounds = (
+        households, sample, runs, per_round, rounds, posts = (
             args.households,
             args.sample,
             args.runs,
             args.inserts,
             4,
+            args.posts,
         )
     with bench_database(args.database, sample, args.keep) as url:
         grow(url, households, sample)
         sql = sql_figures(url, runs)
         http = http_figures(url, runs)
         cost = asyncio.run(insert_cost(url, per_round, rounds))
+        rates = ingest_rates(url, posts, 2)
     load = os.getloadavg()[0]
     print(f"--- {households:,} households in one city (load average {load:.1f})")
     print(
@@ -218,9 +250,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"single insert, backend CPU: {cost['cpu on']:.3f} ms with the tally trigger, "
         f"{cost['cpu off']:.3f} ms without; wall {cost['wall on']:.3f} / "
         f"{cost['wall off']:.3f} ms\n"
-        f"insert ratio: {cost['cpu on'] / max(cost['cpu off'], 1e-9):.2f} x CPU without"
+        f"insert ratio: {cost['cpu on'] / max(cost['cpu off'], 1e-9):.2f} x CPU without\n"
+        f"single POSTs (16 connections): {rates['on']:.0f}/s with the tally trigger, "
+        f"{rates['off']:.0f}/s without = {rates['on'] / rates['off']:.2f} x"
     )
-    return {"sql": sql, "http": http, "insert": cost, "load": load}
+    return {"sql": sql, "http": http, "insert": cost, "ingest": rates, "load": load}
 
 
 if __name__ == "__main__":
