@@ -23,6 +23,12 @@ from app.settings import Settings
 router = APIRouter(tags=["national"])
 CSV = "text/csv; charset=utf-8"
 RESPONSES: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut}}
+# Open to anyone: a visitor who is not signed in sees the cities that publish their
+# aggregates (none: an empty list), never a 401.
+OPEN: dict[str, Any] = {"security": []}
+SERVICE_BUSY: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorOut, "description": "Too many prints at once: retry after a while."}
+}
 
 
 async def _report(
@@ -33,7 +39,7 @@ async def _report(
     )
 
 
-@router.get("/api/v1/national/indicators", responses=RESPONSES)
+@router.get("/api/v1/national/indicators", responses=RESPONSES, openapi_extra=OPEN)
 async def national_indicators(
     user: OptionalUser,
     engine: ReadEngineDep,
@@ -49,7 +55,12 @@ async def national_indicators(
     return JSON(await _report(engine, books, settings, user, surveys))
 
 
-@router.get("/api/v1/national/indicators.csv", responses=RESPONSES)
+@router.get(
+    "/api/v1/national/indicators.csv",
+    response_class=Response,
+    responses={200: {"content": {CSV: {}}}, **RESPONSES},
+    openapi_extra=OPEN,
+)
 async def national_indicators_csv(
     user: OptionalUser,
     engine: ReadEngineDep,
@@ -85,7 +96,8 @@ async def national_page(
 @router.get(
     "/maps/national.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, **RESPONSES},
+    responses={200: {"content": {"application/pdf": {}}}, **RESPONSES, **SERVICE_BUSY},
+    openapi_extra=OPEN,
 )
 async def national_pdf(
     request: Request,
