@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import Engine, text
 
 from app.forms.registry import FormRegistry
@@ -96,6 +97,12 @@ def test_settlement_pdf_numbers_and_names(
         ["pdfinfo", str(path)], capture_output=True, check=True, text=True
     ).stdout).group(1))  # fmt: skip
     assert pages >= 2  # the map, then the table
+    # Every page renders (poppler), and the map page shows the households' answer colours.
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(path), str(tmp_path / "page")], check=True)
+    assert len(list(tmp_path.glob("page-*.png"))) == pages
+    first = sorted(tmp_path.glob("page-*.png"))[0]
+    colours = {colour for _, colour in Image.open(first).convert("RGB").getcolors(1 << 20) or []}
+    assert (0x1A, 0x98, 0x50) in colours or (0xD7, 0x30, 0x27) in colours  # piped / vendor
     table = pdf_text(tmp_path, response.content, "-f", "2", "-raw")
     flat = "".join(table.split())
     for name in [h.name for h in households]:
