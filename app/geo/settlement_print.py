@@ -2,7 +2,8 @@
 
 Page 1: the settlement at house scale, each surveyed household a numbered circle coloured by
 its answer to the chosen indicator's question, the neighbouring settlements' outlines, any
-context layers (app/geo/print_context.py), scale bar and north arrow; beside it the legend,
+context layers (streets, water, landmarks: app/geo/context_print.py), scale bar and north
+arrow; beside it the legend,
 the settlement's figures (households, score, rank, the share of every indicator) and the
 sources. The following pages: the numbered table of those households in the same order
 (survey time), with the head of household's name only when the caller passes names (the
@@ -13,13 +14,12 @@ Every text is literal (mathtext off), as on the ward map.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from app.geo import print_layout
-from app.geo.print_context import draw_context
 from app.geo.print_layout import LEADING
 from app.geo.print_map import (
     BODY_SIZE,
@@ -65,7 +65,9 @@ class SettlementPrintInput:
     question_label: str  # the question whose answers colour the households
     names: bool = False
     neighbours: list[dict[str, Any]] = field(default_factory=list)  # geometry, name
-    context: list[dict[str, Any]] = field(default_factory=list)  # app/geo/print_context.py
+    # Streets, water and landmarks around it (app/geo/context_print.py), and their source.
+    context: Sequence[Any] = ()
+    context_attribution: str = ""
     data_date: str | None = None
     language: str = "vi"
     printed_on: str = field(default_factory=lambda: date.today().isoformat())
@@ -98,7 +100,10 @@ def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> None:
     scale = _axes_points_per_metre(ax, bounds[2] - bounds[0], bounds[3] - bounds[1])
 
     ax.set_facecolor("white")
-    draw_context(ax, data.context, crs, bounds, size)
+    if data.context:
+        from app.geo import context_print
+
+        context_print.draw_context(ax, data.context, crs, bounds, size, scale)
     if data.neighbours:
         shapes = gpd.GeoSeries(
             [shape(n["geometry"]) for n in data.neighbours], crs="EPSG:4326"
@@ -176,6 +181,20 @@ def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
     _draw_scale_bar(ax, bounds[0], bounds[2], bounds[1], bounds[3], size)
+    if data.context_attribution:
+        attribution = ax.text(
+            0.995,
+            0.005,
+            data.context_attribution,
+            transform=ax.transAxes,
+            fontsize=size,
+            ha="right",
+            va="bottom",
+            color="#404040",
+            zorder=21,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+        )
+        attribution.set_parse_math(False)
     ax.annotate(
         translate("print_map.north", data.language),
         xy=(0.95, 0.95),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -59,6 +60,22 @@ def answer_styles(
 def _deficiency_colour(rule: queries.DeficiencyRule, value: str) -> str:
     deficient = (value in rule.values) != rule.negate
     return DEFICIENT_COLOUR if deficient else FINE_COLOUR
+
+
+async def _print_context(
+    engine: AsyncEngine, city_id: int, geometry: dict[str, Any]
+) -> tuple[list[Any], str]:
+    """The city's streets, water and landmarks around a settlement (its box and as much
+    again on each side), with their attribution; none where no context was imported."""
+    from shapely.geometry import shape
+
+    from app.services import context
+
+    west, south, east, north = shape(geometry).bounds
+    pad = max(east - west, north - south)
+    return await context.print_features(
+        engine, city_id, (west - pad, south - pad, east + pad, north + pad)
+    )
 
 
 async def settlement_print(
@@ -120,11 +137,13 @@ async def settlement_print(
                 household_form=household_form,
             )
         own = next(s for s in shapes["settlements"] if s["id"] == settlement_id)
+        geometry = orjson.loads(own["geometry"])
+        context, attribution = await _print_context(engine, place["city_id"], geometry)
         data = SettlementPrintInput(
             settlement_name=own["name"],
             ward_name=report["area"]["name"],
             city_name=report["area"]["city_name"],
-            geometry=orjson.loads(own["geometry"]),
+            geometry=geometry,
             figures=figures,
             households=households,
             indicator=indicator,
@@ -137,7 +156,8 @@ async def settlement_print(
                 for s in shapes["settlements"]
                 if s["id"] != settlement_id
             ],
-            context=[],  # streets and places: once context layers are imported
+            context=context,
+            context_attribution=attribution,
             data_date=report["data_date"],
             language=language,
         )

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from app.geo import print_map
-from app.geo.print_context import draw_context
 from app.geo.print_map import BODY_SIZE
 from app.geo.settlement_print import SettlementPrintInput, render_settlement_print
 from tests.hostile import DOLLARS, HTML_SCRIPT, MATHTEXT, TEMPLATE_CODE, UNICODE
@@ -170,29 +169,29 @@ def test_png_is_the_map_page_and_no_households_prints() -> None:
     assert content.startswith(b"%PDF")
 
 
-def test_context_hook_draws_nothing_without_layers_and_the_layers_it_gets() -> None:
-    from matplotlib.figure import Figure
+def test_streets_around_with_their_attribution(tmp_path: Path) -> None:
+    """Context layers (app/geo/context_print.py) under the settlement, named, with the
+    data's attribution; none passed, none drawn."""
+    from shapely.geometry import LineString
 
-    ax = Figure().add_subplot()
-    draw_context(ax, [], "EPSG:32649", (0.0, 0.0, 1.0, 1.0), 9)
-    assert not ax.lines and not ax.patches and not ax.texts
-    road = {
-        "kind": "road",
-        "name": "Đường Phan Chu Trinh $1$",
-        "geometry": {"type": "LineString", "coordinates": [[108.461, 15.563], [108.465, 15.563]]},
-    }
-    river = {
-        "kind": "water",
-        "geometry": _square(108.4625, 15.5615, 0.001),
-    }
-    far = {"kind": "road", "name": "far away", "geometry": road["geometry"] | {
-        "coordinates": [[109.0, 16.0], [109.1, 16.0]]}}  # fmt: skip
-    transformer = print_map._transformer("EPSG:32649")
-    x0, y0 = transformer.transform(108.4615, 15.5610)
-    x1, y1 = transformer.transform(108.4650, 15.5650)
-    draw_context(ax, [road, river, far], "EPSG:32649", (x0, y0, x1, y1), 9)
-    assert len(ax.lines) == 1 and len(ax.patches) == 1
-    assert [t.get_text() for t in ax.texts] == ["Đường Phan Chu Trinh $1$"]
+    from app.geo.osm_context import ContextFeature
+
+    street = ContextFeature(
+        "road",
+        "major",
+        "Đường Phan Chu Trinh $1$",
+        LineString([(108.4605, 15.5629), (108.4660, 15.5629)]),
+    )
+    page = dataclasses.replace(
+        settlement_page(12),
+        context=[street],
+        context_attribution="© OpenStreetMap contributors (ODbL)",
+    )
+    words = pdf_text(tmp_path, render_settlement_print(page, "A4", "landscape"))
+    assert "© OpenStreetMap contributors (ODbL)" in words
+    assert "Đường Phan Chu Trinh $1$" in words
+    bare = pdf_text(tmp_path, render_settlement_print(settlement_page(12), "A4", "landscape"))
+    assert "OpenStreetMap" not in bare and "Phan Chu Trinh" not in bare
 
 
 def test_many_households_numbers_in_the_image_and_all_rows_in_the_table(tmp_path: Path) -> None:
