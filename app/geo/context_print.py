@@ -8,7 +8,6 @@ along its street, and never over another label.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +17,7 @@ from shapely.geometry import LineString, box
 from shapely.geometry.base import BaseGeometry
 
 from app.geo.osm_context import ContextFeature
+from app.geo.print_map import _transformer  # the prints' cached lon/lat -> metres
 
 ROAD_STYLE = {  # class: (line width in points, colour, zorder)
     "major": (2.4, "#8a8a8a", 2.3),
@@ -37,13 +37,6 @@ LANDMARK_MARKERS = {
     "church": "X",
 }
 LABELLED_ROADS = ("major", "minor")
-
-
-@functools.lru_cache(maxsize=8)
-def _transformer(crs: str) -> Any:
-    from pyproj import Transformer
-
-    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
 
 
 def _projected(geometry: BaseGeometry, crs: str) -> BaseGeometry:

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from app.geo import print_layout
 from app.geo.styles import CLASS_COLOURS, NO_DATA_COLOUR
 from app.i18n import translate
 
@@ -85,18 +86,6 @@ def _colour(score: float | None) -> str:
     return CLASS_COLOURS[index]
 
 
-def _wrap(text: str, width_pt: float, size: float) -> str:
-    """The heading on as many lines as it needs (words kept whole where they fit)."""
-    room = max(3, int(width_pt / (size * 0.58)))
-    lines: list[str] = []
-    for word in text.replace("\u00ad", "").split():
-        if lines and len(lines[-1]) + 1 + len(word) <= room:
-            lines[-1] += " " + word
-        else:
-            lines.append(_fit(word, width_pt, size))
-    return "\n".join(lines)
-
-
 def _fit(text: str, width_pt: float, size: float) -> str:
     """The text shortened with an ellipsis to about `width_pt` (average glyph ~0.55 em)."""
     room = max(3, int(width_pt / (size * 0.55)))
@@ -160,7 +149,11 @@ def _draw_table(
     y = top
     x = left
     headings = [
-        _wrap(HEADINGS[key][language], share * table_width * width_in * 72 - 4, FONT)
+        "\n".join(
+            print_layout.wrap(
+                HEADINGS[key][language], FONT, share * table_width * width_in * 72 - 4, bold=True
+            )
+        )
         for key, share, _ in COLUMNS
     ]
     for (_key, share, numeric), heading in zip(COLUMNS, headings, strict=True):

@@ -96,21 +96,25 @@ def load_sample_city(
     city = sample_city.generate_city(seed)
     items = sample_city.generate_households(city, households, seed)
     created = insert_submissions(connection, forms, items, progress)
-    # The generated surveys stand for a city whose review is done (phones' surveys, which
-    # always have a collector, wait for their reviewer).
-    connection.execute(
-        text(
-            "UPDATE household_surveys SET status = 'approved', reviewed_at = now() "
-            "WHERE city_id = :id AND status = 'received' AND collector_user_id IS NULL"
-        ),
-        {"id": summary.city_id},
-    )
+    approve_generated(connection, summary.city_id)
     # Fresh statistics now, not when autovacuum comes by: the planner needs them to choose,
     # for instance, a parallel scan for a city-wide export.
     connection.execute(text("ANALYZE household_surveys"))
     # The CDF's books after the surveys: some members are linked to surveyed households.
     load_sample_cdf(connection, summary.city_id, seed)
     return summary, created
+
+
+def approve_generated(connection: Connection, city_id: int) -> None:
+    """The generated surveys of a city approved: they stand for a city whose review is done
+    (phones' surveys, which always have a collector, wait for their reviewer)."""
+    connection.execute(
+        text(
+            "UPDATE household_surveys SET status = 'approved', reviewed_at = now() "
+            "WHERE city_id = :id AND status = 'received' AND collector_user_id IS NULL"
+        ),
+        {"id": city_id},
+    )
 
 
 def load_member_cities(
@@ -148,13 +152,7 @@ def load_member_cities(
         if stored < households:
             items = sample_city.generate_households(city, households, seed + member.seed_offset)
             created = insert_submissions(connection, forms, items, progress)
-            connection.execute(
-                text(
-                    "UPDATE household_surveys SET status = 'approved', reviewed_at = now() "
-                    "WHERE city_id = :id AND status = 'received' AND collector_user_id IS NULL"
-                ),
-                {"id": summary.city_id},
-            )
+            approve_generated(connection, summary.city_id)
         load_sample_cdf(connection, summary.city_id, seed + member.seed_offset)
         loaded.append((summary, created))
     return loaded
