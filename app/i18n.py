@@ -421,6 +421,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "page.app_name": {"vi": "Bản đồ CDF", "en": "CDF map"},
     "page.sign_in": {"vi": "Đăng nhập", "en": "Sign in"},
     "page.sign_out": {"vi": "Đăng xuất", "en": "Sign out"},
+    # The map pages' note when their data comes from the browser's copy (static/maps/offline.js)
+    "page.offline_note": {
+        "vi": "Không có mạng: dữ liệu đã lưu lúc {time}",
+        "en": "No network: data saved at {time}",
+    },
     "page.username": {"vi": "Tên đăng nhập", "en": "Username"},
     "page.password": {"vi": "Mật khẩu", "en": "Password"},
     "page.signed_in_as": {"vi": "Đã đăng nhập:", "en": "Signed in as"},

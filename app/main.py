@@ -31,6 +31,7 @@ from app.api import (
     national,
     odk,
     odk_submission,
+    offline,
     ogc,
     places,
     progress,
@@ -44,6 +45,7 @@ from app.api.compression import Compress
 from app.api.errors import add_exception_handlers
 from app.api.limits import BodySizeLimit
 from app.api.observe import RequestObserver
+from app.api.offline import OfflineViewer
 from app.api.schemas import install_request_schemas
 from app.api.security import SecurityHeaders, origin_of
 from app.db.engine import make_batch_pool, make_engine, make_ingest_pool
@@ -176,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cdf_pages,
         context,
         national,
+        offline,
     ):
         # The routers' routes go onto the app itself: include_router() wraps each router in
         # a layer that matches every route twice per request, which cost ~23 us of CPU per
@@ -186,6 +189,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if not any(getattr(route, "path", None) == "/static" for route in app.routes):
         static = StaticFiles(directory=settings.static_dir, check_dir=False)
         app.mount("/static", static, name="static")
+    # Innermost: it reads the person the route resolved (app.api.offline).
+    app.add_middleware(OfflineViewer)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

@@ -1,6 +1,7 @@
 """Survey progress: JSON and CSV for a city (or a ward) and per volunteer and day, and the
 `/progress/{city}` page (a fixed template: tables and bar charts drawn as inline SVG on the
-server, no script, every name escaped by the template engine)."""
+server, every name escaped by the template engine; its one script, static/maps/offline.js,
+only keeps the page for offline use)."""
 
 from __future__ import annotations
 

@@ -238,6 +238,8 @@ def _skeleton(static_url: str) -> str:
         ("cdfcontext", f"{static}/maps/cdfcontext.js"),
         ("vector_tile", f"{static}/{VECTOR_TILE}/vector-tile.js"),
         ("cdfmap", f"{static}/maps/cdfmap.js"),
+        # The page and its data kept for offline use, and the note when they are shown.
+        ("cdfoffline", f"{static}/maps/offline.js"),
     ]
     fmap.default_css = [
         ("leaflet_css", f"{static}/{LEAFLET}/leaflet.css"),
@@ -273,8 +275,10 @@ def render_web_map(data: WebMapInput, nonce: str = "") -> str:
         # Only folium's constant templates are in the page so far: each <script is theirs.
         page = page.replace("<script", f'<script nonce="{nonce}"')
     nonce_attribute = f' nonce="{nonce}"' if nonce else ""
+    offline_note = translate("page.offline_note", data.language)
     head = (
         f"<head>\n<title>{html.escape(data.title)}</title>\n"
+        f'<meta name="cdfmap-offline" content="{html.escape(offline_note)}">\n'
         f'<script type="application/json" id="{DATA_ID}"{nonce_attribute}>'
         f"{script_json(page_data(data))}</script>"
     )

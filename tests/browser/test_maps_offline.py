@@ -1,0 +1,193 @@
+"""The map pages offline, in real Chromium (issue 14): a ward leader opens the ward map once,
+loses the network, reloads, and sees the map with its settlements, households and legend and
+a note that the data is from the time it was kept; online again, fresh data and no note.
+Signing out (or another person's session) leaves nothing of theirs in the browser."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Error, Page, expect
+from sqlalchemy import Engine, text
+
+from tests.browser import test_maps
+from tests.browser.conftest import record_console_errors, sign_in_browser
+from tests.browser.test_maps import PAINTED
+
+pytestmark = pytest.mark.browser
+households = test_maps.households  # 2,000 approved sample households (fixture)
+
+# Every URL kept by the maps' service worker, by cache ("maps-user-<session>", "maps-static").
+KEPT = """async () => {
+  const kept = {};
+  for (const name of await caches.keys()) {
+    if (!name.startsWith("maps-")) continue;
+    const requests = await (await caches.open(name)).keys();
+    kept[name] = requests.map((request) => new URL(request.url).pathname);
+  }
+  return kept;
+}"""
+
+
+def kept(page: Page) -> dict[str, list[str]]:
+    """The maps' caches of the page's browser: cache name -> paths kept."""
+    found: dict[str, list[str]] = page.evaluate(KEPT)
+    return found
+
+
+def wait_kept(page: Page, *patterns: str, timeout: float = 20) -> dict[str, list[str]]:
+    """Wait until the one user cache holds a path matching each pattern."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = kept(page)
+        users = [paths for name, paths in found.items() if name.startswith("maps-user-")]
+        if len(users) == 1 and all(
+            any(re.search(pattern, path) for path in users[0]) for pattern in patterns
+        ):
+            return found
+        assert time.monotonic() < deadline, f"not kept: {patterns} in {found}"
+        page.wait_for_timeout(200)
+
+
+def ward_id(engine: Engine, code: str) -> int:
+    with engine.connect() as connection:
+        found: int = connection.execute(
+            text(
+                "SELECT w.id FROM wards w JOIN cities c ON c.id = w.city_id "
+                "WHERE c.slug = 'tam-ky' AND w.code = :code"
+            ),
+            {"code": code},
+        ).scalar_one()
+    return found
+
+
+@pytest.fixture
+def leader_context(
+    browser: Browser, live_server: str, sync_engine: Engine
+) -> Iterator[BrowserContext]:
+    """A desktop browser signed in as the leader of ward W01 (service workers allowed)."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800},
+        base_url=live_server,
+        service_workers="allow",
+        locale="vi-VN",
+    )
+    sign_in_browser(
+        context, sync_engine, live_server, "lead-offline", (("ward_leader", ("ward", "W01")),)
+    )
+    yield context
+    context.close()
+
+
+def open_ward_map(page: Page, ward: int) -> None:
+    """Open the ward's map and wait until its page and data are kept."""
+    response = page.goto(f"/maps/wards/{ward}")
+    assert response is not None and response.status == 200
+    expect(page.locator("html")).to_have_attribute("data-offline-ready", "yes", timeout=15000)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("document.querySelectorAll('canvas.cdf-households-tile').length > 0")
+
+
+def test_a_ward_map_opened_once_reloads_offline_with_its_last_data(
+    leader_context: BrowserContext, sync_engine: Engine, households: list[dict[str, Any]]
+) -> None:
+    page = leader_context.new_page()
+    errors = record_console_errors(page)
+    ward = ward_id(sync_engine, "W01")
+    open_ward_map(page, ward)
+    page.wait_for_timeout(300)
+    painted = page.evaluate(PAINTED)
+    assert painted > 100, "the ward's households are drawn"
+    settlements = page.locator("path.leaflet-interactive").count()
+    assert settlements > 0
+    title = page.locator(".cdf-title-main").inner_text()
+    found = wait_kept(page, rf"^/maps/wards/{ward}$", r"/households\.json$")
+    assert page.locator("#cdfmap-offline-note").count() == 0  # fresh: no note
+    # Leaflet and the page's scripts are kept too (not the user's: in the static cache).
+    assert "/static/vendor/leaflet-1.9.4/leaflet.js" in found["maps-static"]
+    assert "/static/maps/cdfmap.js" in found["maps-static"]
+    # Nothing but the pages and their data in the user's cache.
+    (user_paths,) = [paths for name, paths in found.items() if name.startswith("maps-user-")]
+    assert all(
+        re.match(r"^/(maps/wards/\d+|maps/data/cities/[a-z-]+/households\.json|api/v1/context/)", p)
+        for p in user_paths
+    ), user_paths
+
+    leader_context.set_offline(True)
+    page.reload()
+    expect(page.locator(".cdf-title-main")).to_have_text(title)
+    page.wait_for_function("document.querySelectorAll('canvas.cdf-households-tile').length > 0")
+    page.wait_for_timeout(500)
+    assert page.locator("path.leaflet-interactive").count() == settlements
+    assert page.evaluate(PAINTED) > 100, "households drawn from the kept points"
+    legend = page.locator(".cdf-legend").inner_text()
+    assert "Điểm ưu tiên nâng cấp" in legend and "Giấy tờ nhà đất" in legend
+    note = page.locator("#cdfmap-offline-note")
+    expect(note).to_be_visible()
+    assert re.fullmatch(r"Không có mạng: dữ liệu đã lưu lúc .*\d\d:\d\d.*", note.inner_text())
+    # Never opened before: the browser's own offline error, nothing made up.
+    with pytest.raises(Error):
+        page.goto(f"/maps/wards/{ward}?lang=en")
+
+    leader_context.set_offline(False)
+    page.goto(f"/maps/wards/{ward}?lang=en")
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".cdf-title-main").inner_text() != ""
+    assert page.locator("#cdfmap-offline-note").count() == 0  # online: fresh, no note
+    leftover = [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e]
+    assert leftover == [], leftover
+
+
+def test_signing_out_empties_the_map_caches_and_another_session_never_sees_them(
+    browser: Browser,
+    live_server: str,
+    sync_engine: Engine,
+    leader_context: BrowserContext,
+    households: list[dict[str, Any]],
+) -> None:
+    page = leader_context.new_page()
+    ward = ward_id(sync_engine, "W01")
+    open_ward_map(page, ward)
+    first = wait_kept(page, rf"^/maps/wards/{ward}$")
+    (first_cache,) = [name for name in first if name.startswith("maps-user-")]
+
+    # Another person signs in in this browser without the first signing out: the first
+    # person's copies go before the second's are kept.
+    sign_in_browser(
+        leader_context,
+        sync_engine,
+        live_server,
+        "admin-offline",
+        (("city_admin", ("city", "tam-ky")),),
+    )
+    response = page.goto("/progress/tam-ky")
+    assert response is not None and response.status == 200
+    expect(page.locator("html")).to_have_attribute("data-offline-ready", "yes", timeout=15000)
+    second = wait_kept(page, r"^/progress/tam-ky$")
+    (second_cache,) = [name for name in second if name.startswith("maps-user-")]
+    assert second_cache != first_cache
+    assert not any(path.startswith("/maps/wards/") for path in second[second_cache])
+
+    # The progress dashboard offline, with its note (English this time).
+    page.goto("/progress/tam-ky?lang=en")
+    wait_kept(page, r"^/progress/tam-ky$")
+    leader_context.set_offline(True)
+    page.reload()
+    expect(page.locator("#cdfmap-offline-note")).to_contain_text("No network: data saved at")
+    assert page.locator("#total-households").count() == 1
+    leader_context.set_offline(False)
+
+    # Signing out (the page's own button) lands on the sign-in page, which empties the caches.
+    page.goto("/maps/national")
+    page.locator("form[action='/logout'] button").click()
+    page.wait_for_url(re.compile(r"/login"))
+    expect(page.locator("html")).to_have_attribute("data-map-caches", "cleared")
+    assert kept(page) == {}
+    leader_context.set_offline(True)
+    with pytest.raises(Error):
+        page.goto("/progress/tam-ky?lang=en")
+    leader_context.set_offline(False)
