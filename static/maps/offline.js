@@ -20,7 +20,7 @@
     if (!iso || isNaN(date.getTime())) return "?";
     var language = root.lang === "en" ? "en-GB" : "vi-VN";
     return new Intl.DateTimeFormat(language, {
-      dateStyle: "short",
+      dateStyle: "medium",
       timeStyle: "short",
       timeZone: "Asia/Ho_Chi_Minh",
     }).format(date);

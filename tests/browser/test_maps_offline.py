@@ -14,12 +14,15 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Error, Page, expect
 from sqlalchemy import Engine, text
 
-from tests.browser import test_maps
-from tests.browser.conftest import record_console_errors, sign_in_browser
+from tests.browser import test_maps, test_maps_tiles
+from tests.browser.conftest import SCREENSHOTS, record_console_errors, sign_in_browser
 from tests.browser.test_maps import PAINTED
+from tests.browser.test_maps_phone import ZOOM_TO_BUSIEST
+from tests.browser.test_maps_tiles import ANY_DRAWN, DRAWN
 
 pytestmark = pytest.mark.browser
 households = test_maps.households  # 2,000 approved sample households (fixture)
+tiles_server = test_maps_tiles.tiles_server  # households from vector tiles from 100 (fixture)
 
 # Every URL kept by the maps' service worker, by cache ("maps-user-<session>", "maps-static").
 KEPT = """async () => {
@@ -129,6 +132,8 @@ def test_a_ward_map_opened_once_reloads_offline_with_its_last_data(
     note = page.locator("#cdfmap-offline-note")
     expect(note).to_be_visible()
     assert re.fullmatch(r"Không có mạng: dữ liệu đã lưu lúc .*\d\d:\d\d.*", note.inner_text())
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "ward-map-offline.png"))
     # Never opened before: the browser's own offline error, nothing made up.
     with pytest.raises(Error):
         page.goto(f"/maps/wards/{ward}?lang=en")
@@ -191,3 +196,55 @@ def test_signing_out_empties_the_map_caches_and_another_session_never_sees_them(
     with pytest.raises(Error):
         page.goto("/progress/tam-ky?lang=en")
     leader_context.set_offline(False)
+
+
+@pytest.fixture
+def tiles_phone(browser: Browser, tiles_server: str, sync_engine: Engine) -> Iterator[Page]:
+    """A phone signed in on the server whose map pages draw households from vector tiles."""
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        base_url=tiles_server,
+        service_workers="allow",
+    )
+    sign_in_browser(context, sync_engine, tiles_server, "tiles-offline")
+    page = context.new_page()
+    record_console_errors(page)
+    yield page
+    context.close()
+
+
+def test_the_vector_tiles_seen_are_drawn_again_after_an_offline_reload(
+    tiles_phone: Page, sync_engine: Engine, households: list[dict[str, Any]]
+) -> None:
+    page = tiles_phone
+    with sync_engine.connect() as connection:
+        ward = connection.execute(
+            text(
+                "SELECT ward_id FROM household_surveys WHERE status = 'approved' "
+                "GROUP BY ward_id ORDER BY count(*) DESC LIMIT 1"
+            )
+        ).scalar_one()
+    response = page.goto(f"/maps/wards/{ward}")
+    assert response is not None and response.status == 200
+    expect(page.locator("html")).to_have_attribute("data-offline-ready", "yes", timeout=15000)
+    page.evaluate(ZOOM_TO_BUSIEST, 15)
+    page.wait_for_function(ANY_DRAWN)
+    page.wait_for_load_state("networkidle")
+    online = sorted(page.evaluate(DRAWN))
+    assert sum(count for _, count in online) > 0
+    wait_kept(page, rf"^/maps/wards/{ward}$", r"^/tiles/households/15/")
+
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("#cdfmap-offline-note")).to_be_visible()
+    page.evaluate(ZOOM_TO_BUSIEST, 15)
+    page.wait_for_function(ANY_DRAWN)
+    page.wait_for_timeout(500)
+    # The same tiles with the same households, every one from the worker's copy: no request
+    # failed (the browser's HTTP cache was never needed).
+    assert sorted(page.evaluate(DRAWN)) == online
+    assert page.console_errors == []  # type: ignore[attr-defined]
+    page.context.set_offline(False)
