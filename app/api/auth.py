@@ -167,9 +167,15 @@ async def login_submit(
 async def logout_submit(
     request: Request, user: OptionalUser, engine: EngineDep, auth: AuthDep
 ) -> Response:
-    """End the web session (its token is revoked) and go back to the sign-in page."""
+    """End the web session (its token is revoked) and go back to the sign-in page.
+
+    The browser also drops its HTTP cache of this site (`Clear-Site-Data: "cache"`): map
+    data and tiles kept there for the person who signed out must not be drawn offline for
+    the next one. Storage is left alone (the phone app's unsent surveys live there); the
+    maps' own copies are deleted by the sign-in page (static/pages/signed-out.js).
+    """
     if user is not None and user.token_id and user.token_kind == "session":
         await auth.revoke(engine, token_id=uuid.UUID(user.token_id))
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse("/login", status_code=303, headers={"Clear-Site-Data": '"cache"'})
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

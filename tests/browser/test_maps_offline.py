@@ -35,6 +35,10 @@ KEPT = """async () => {
   return kept;
 }"""
 
+# Whether the browser's HTTP cache holds a URL (asked without the network).
+IN_HTTP_CACHE = """(url) => fetch(url, { cache: "only-if-cached", mode: "same-origin" })
+  .then((response) => response.ok, () => false)"""
+
 
 def kept(page: Page) -> dict[str, list[str]]:
     """The maps' caches of the page's browser: cache name -> paths kept."""
@@ -186,12 +190,24 @@ def test_signing_out_empties_the_map_caches_and_another_session_never_sees_them(
     assert page.locator("#total-households").count() == 1
     leader_context.set_offline(False)
 
-    # Signing out (the page's own button) lands on the sign-in page, which empties the caches.
-    page.goto("/maps/national")
+    # Signing out (the page's own button) lands on the sign-in page, which empties the caches;
+    # the browser's HTTP cache of the site goes too (Clear-Site-Data), with the data in it.
+    page.goto(f"/maps/wards/{ward}")
+    page.wait_for_load_state("networkidle")
+    (points,) = [
+        name
+        for name in page.evaluate(
+            "performance.getEntriesByType('resource').map((entry) => entry.name)"
+        )
+        if name.endswith("households.json") or "households.json?" in name
+    ]
+    page.goto("/")  # a page the worker does not control: asked here, only the HTTP cache answers
+    assert page.evaluate(IN_HTTP_CACHE, points)
     page.locator("form[action='/logout'] button").click()
     page.wait_for_url(re.compile(r"/login"))
     expect(page.locator("html")).to_have_attribute("data-map-caches", "cleared")
     assert kept(page) == {}
+    assert not page.evaluate(IN_HTTP_CACHE, points)
     leader_context.set_offline(True)
     with pytest.raises(Error):
         page.goto("/progress/tam-ky?lang=en")
