@@ -33,6 +33,10 @@ from bench.common import (
     uvicorn_server,
 )
 
+# The baseline runs on stock uvicorn (httptools), as a bare FastAPI endpoint would; the app on
+# its own protocol (app.http_protocol: a response's head and body in one write), as deployed.
+BASELINE_HTTP = "httptools"
+
 
 @dataclass
 class Round:
@@ -138,14 +142,22 @@ def _round(
 
 
 def single_figures(
-    url: str, requests: int, concurrency: int, workers: int, rounds: int
+    url: str,
+    requests: int,
+    concurrency: int,
+    workers: int,
+    rounds: int,
+    baseline_http: str = BASELINE_HTTP,
 ) -> dict[str, float]:
     """Both servers up side by side on one database; rounds alternate between them (the
     machine is shared and noisy) and each server's best round is reported."""
     results: dict[str, float] = {}
     token = bench_token(url)
     with (
-        uvicorn_server("bench.bare_app:create_app", url, True, workers) as (bare_base, _),
+        uvicorn_server("bench.bare_app:create_app", url, True, workers, http=baseline_http) as (
+            bare_base,
+            _,
+        ),
         uvicorn_server("app.main:create_app", url, True, workers) as (app_base, _),
     ):
         bases = {"baseline": bare_base, "app": app_base}
@@ -557,6 +569,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--collect-only", action="store_true", help="only the ODK Collect run beside the JSON API"
     )
+    parser.add_argument(
+        "--baseline-http",
+        default=BASELINE_HTTP,
+        help="the baseline's uvicorn protocol (app.http_protocol:HttpProtocol: the app's own)",
+    )
+    parser.add_argument("--single-only", action="store_true", help="only the single POSTs")
+    parser.add_argument("--batch-only", action="store_true", help="only the 500-survey batches")
     args = parser.parse_args(argv)
     requests, batches, rounds = (
         (200, 2, 1) if args.quick else (args.requests, args.batches, args.rounds)
@@ -564,7 +583,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     with bench_database(args.database, 0, args.keep) as url:
         if args.collect_only:
             return collect_figures(url, requests, args.concurrency, args.workers, rounds)
-        figures = single_figures(url, requests, args.concurrency, args.workers, rounds)
+        if args.single_only:
+            return single_figures(
+                url, requests, args.concurrency, args.workers, rounds, args.baseline_http
+            )
+        if args.batch_only:
+            return batch_figures(url, batches)
+        figures = single_figures(
+            url, requests, args.concurrency, args.workers, rounds, args.baseline_http
+        )
         figures |= batch_figures(url, batches)
         figures |= collect_figures(url, requests, args.concurrency, args.workers, rounds)
     return figures
