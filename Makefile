@@ -35,7 +35,7 @@ db: venv
 run: db
 	@echo "CDF map on http://$(HOST):$(PORT)  (API docs at /docs)"
 	@echo "demo accounts (password demo): demo-volunteer, demo-ward-leader, demo-planner, demo-admin"
-	DEMO=$${DEMO:-true} $(BIN)/uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --proxy-headers --no-server-header
+	DEMO=$${DEMO:-true} $(BIN)/uvicorn app.main:create_app --factory --http app.http_protocol:HttpProtocol --host $(HOST) --port $(PORT) --proxy-headers --no-server-header
 
 test: venv
 	@bash scripts/system-deps.sh test

@@ -141,6 +141,7 @@ def uvicorn_server(
     factory: bool = True,
     workers: int = 1,
     start_seconds: float = 30,
+    http: str = "app.http_protocol:HttpProtocol",
 ) -> Iterator[tuple[str, int]]:
     """Run an ASGI app under uvicorn (uvloop + httptools) on a free port, for the benchmarks
     and the tests' live server; yield (base URL, pid) once /healthz answers 200 (within
@@ -160,7 +161,7 @@ def uvicorn_server(
         "--loop",
         "uvloop",
         "--http",
-        "httptools",
+        http,
         "--no-access-log",
         "--no-server-header",
     ]
