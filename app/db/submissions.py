@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -206,6 +210,10 @@ _INSERT_ONE = (_PLACE_AND_INSERT + RECORD_SELECT.format(source="inserted", answe
 _INSERT_MANY = (_PLACE_AND_INSERT + "SELECT id, content_hash FROM inserted").replace(
     "{items}", _ITEMS_FROM_JSON
 )
+# Several phones' single surveys in one statement (InsertGroups), each stored record back.
+_INSERT_GROUP = (_PLACE_AND_INSERT + RECORD_SELECT.format(source="inserted", answers="")).replace(
+    "{items}", _ITEMS_FROM_JSON.replace("{items}", "$1")
+)
 INSERT_MANY = text(_INSERT_MANY.replace("{items}", ":items"))  # SQLAlchemy (the sample loader)
 _INSERT_MANY_ASYNCPG = _INSERT_MANY.replace("{items}", "$1")
 _RECORDS_BY_IDS = RECORD_SELECT.format(source="household_surveys", answers="") + (
@@ -256,6 +264,134 @@ async def insert_one(pool: StatementPool, row: dict[str, Any]) -> dict[str, Any]
     return dict(records[0]) if records else None
 
 
+async def insert_group(
+    pool: StatementPool, rows: Sequence[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Insert the surveys (distinct ids, as one JSON array) whose id is not stored; the new
+    records by id."""
+    records = await pool.fetch(_INSERT_GROUP, orjson.dumps(rows).decode())
+    return {str(record["id"]): dict(record) for record in records}
+
+
+class InsertGroups:
+    """Single surveys from many phones, stored a group per statement while the database is
+    busy: group commit.
+
+    A survey that arrives while fewer than `in_flight` statements run leaves at once, alone
+    (no wait is added). One that arrives while they all run waits for the first to end and
+    leaves with every survey that arrived meanwhile (up to `max_rows`), in one statement: a
+    statement's fixed costs (its round trip, plan, statement trigger, commit and WAL flush)
+    are paid once per group instead of once per survey, which is what a busy city's phones
+    need. Each survey is answered when its group has committed, exactly as if alone.
+
+    A group holds distinct ids (a second copy of one waits for the next group and finds the
+    first stored); if the database refuses a group (a bad row), its surveys are stored one
+    by one so one cannot cost the others; a lost connection fails the whole group (nothing
+    of it committed, the phones send again).
+    """
+
+    def __init__(self, pool: StatementPool, in_flight: int = 2, max_rows: int = 32) -> None:
+        self._pool = pool
+        self._in_flight = in_flight
+        self._max_rows = max_rows
+        self._running = 0
+        self._waiting: deque[tuple[dict[str, Any], asyncio.Future[dict[str, Any] | None]]]
+        self._waiting = deque()
+        self._tasks: set[asyncio.Future[None]] = set()
+
+    async def insert(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        """Store one survey unless its id is stored; the new record or None."""
+        if self._running < self._in_flight and not self._waiting:
+            self._running += 1
+            try:
+                return await insert_one(self._pool, row)
+            finally:
+                self._running -= 1
+                self._next()
+        future: asyncio.Future[dict[str, Any] | None]
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, future))
+        self._next()
+        return await future
+
+    def _next(self) -> None:
+        """Start a statement for the surveys waiting, if one may start."""
+        while self._waiting and self._running < self._in_flight:
+            group: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any] | None]]] = []
+            ids: set[Any] = set()
+            later = []
+            while self._waiting and len(group) < self._max_rows:
+                row, future = self._waiting.popleft()
+                if future.done():  # its phone went away: nothing to store for it
+                    continue
+                if row["id"] in ids:
+                    later.append((row, future))
+                else:
+                    ids.add(row["id"])
+                    group.append((row, future))
+            self._waiting.extendleft(reversed(later))
+            if not group:
+                return
+            self._running += 1
+            task = asyncio.ensure_future(self._store(group))
+            self._tasks.add(task)  # held until it ends (the loop keeps only weak references)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _store(
+        self, group: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any] | None]]]
+    ) -> None:
+        try:
+            if len(group) == 1:
+                await _settle(group[0][1], insert_one(self._pool, group[0][0]))
+                return
+            try:
+                records = await insert_group(self._pool, [row for row, _ in group])
+            except asyncpg.PostgresError:
+                for row, future in group:  # one by one: a bad survey costs only itself
+                    await _settle(future, insert_one(self._pool, row))
+                return
+            except Exception as exc:  # the connection, not a survey: nothing was stored
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                return
+            for row, future in group:
+                if not future.done():
+                    future.set_result(records.get(str(row["id"])))
+        finally:
+            for _, future in group:  # cancelled (the app stops): none waits for ever
+                future.cancel()
+            self._running -= 1
+            self._next()
+
+
+async def _settle(
+    future: asyncio.Future[dict[str, Any] | None], statement: Awaitable[dict[str, Any] | None]
+) -> None:
+    """Run one survey's statement and give its outcome to the waiting request."""
+    try:
+        record = await statement
+    except Exception as exc:
+        if not future.done():
+            future.set_exception(exc)
+        return
+    if not future.done():
+        future.set_result(record)
+
+
+# Per pool (so per database and process): the groups of single surveys waiting to be stored.
+_GROUPS: weakref.WeakKeyDictionary[StatementPool, InsertGroups] = weakref.WeakKeyDictionary()
+
+
+async def insert_grouped(pool: StatementPool, row: dict[str, Any]) -> dict[str, Any] | None:
+    """Insert one survey unless its id is stored, in a group with other phones' surveys when
+    the database is busy (InsertGroups); the new record or None."""
+    groups = _GROUPS.get(pool)
+    if groups is None:
+        groups = _GROUPS[pool] = InsertGroups(pool)
+    return await groups.insert(row)
+
+
 async def insert_many(pool: StatementPool, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
     """Insert the surveys (as one JSON array) whose id is not stored; content hash by new id."""
     if not rows:
@@ -278,10 +414,21 @@ async def stored_hashes(pool: StatementPool, ids: Sequence[uuid.UUID]) -> dict[s
     return {str(record["id"]): record["content_hash"] for record in records}
 
 
+# City slugs seen to exist, per pool (so per database). A city is never deleted and its slug
+# never changes, so a slug once found stays true: every phone's POST names its city, and the
+# question was a round trip of its own on each one. A slug not found is asked again each time
+# (a city added since is found at once); the set holds at most the cities that exist.
+_KNOWN_SLUGS: weakref.WeakKeyDictionary[StatementPool, set[str]] = weakref.WeakKeyDictionary()
+
+
 async def existing_city_slugs(pool: StatementPool, slugs: Sequence[str]) -> list[str]:
     """Those of the slugs that name a city."""
-    records = await pool.fetch("SELECT slug FROM cities WHERE slug = ANY($1::text[])", list(slugs))
-    return [record["slug"] for record in records]
+    known = _KNOWN_SLUGS.setdefault(pool, set())
+    unknown = [slug for slug in slugs if slug not in known]
+    if unknown:
+        records = await pool.fetch("SELECT slug FROM cities WHERE slug = ANY($1::text[])", unknown)
+        known.update(record["slug"] for record in records)
+    return [slug for slug in slugs if slug in known]
 
 
 async def fetch_records(

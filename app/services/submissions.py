@@ -167,7 +167,7 @@ async def ingest_one(
         raise InvalidInput(problems)
     key = str(prepared.id)
     row = submission_row(prepared, collector_user_id, assigned_wards)
-    record = await queries.insert_one(pool, row)
+    record = await queries.insert_grouped(pool, row)
     if record is not None:
         return IngestResult(0, key, "created", record)
     # Sent before, or committed by a concurrent sender meanwhile: a new statement sees it.
