@@ -142,11 +142,25 @@ def test_a_ward_map_opened_once_reloads_offline_with_its_last_data(
     with pytest.raises(Error):
         page.goto(f"/maps/wards/{ward}?lang=en")
 
+    # Online again: the network first, so a ward renamed meanwhile shows its new name.
     leader_context.set_offline(False)
-    page.goto(f"/maps/wards/{ward}?lang=en")
-    page.wait_for_load_state("networkidle")
-    assert page.locator(".cdf-title-main").inner_text() != ""
-    assert page.locator("#cdfmap-offline-note").count() == 0  # online: fresh, no note
+    with sync_engine.begin() as connection:
+        name = connection.execute(
+            text("UPDATE wards SET name = name || ' (mới)' WHERE id = :id RETURNING name"),
+            {"id": ward},
+        ).scalar_one()
+    try:
+        page.reload()
+        expect(page.locator(".cdf-title-main")).to_contain_text(name)
+        assert page.locator("#cdfmap-offline-note").count() == 0  # fresh: no note
+        page.goto(f"/maps/wards/{ward}?lang=en")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("#cdfmap-offline-note").count() == 0
+    finally:
+        with sync_engine.begin() as connection:
+            connection.execute(
+                text("UPDATE wards SET name = left(name, -6) WHERE id = :id"), {"id": ward}
+            )
     leftover = [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e]
     assert leftover == [], leftover
 
@@ -188,6 +202,16 @@ def test_signing_out_empties_the_map_caches_and_another_session_never_sees_them(
     page.reload()
     expect(page.locator("#cdfmap-offline-note")).to_contain_text("No network: data saved at")
     assert page.locator("#total-households").count() == 1
+    leader_context.set_offline(False)
+
+    # The national view likewise: its table, its map drawn with the kept Leaflet.
+    page.goto("/maps/national")
+    wait_kept(page, r"^/maps/national$")
+    leader_context.set_offline(True)
+    page.reload()
+    expect(page.locator("#cdfmap-offline-note")).to_contain_text("Không có mạng")
+    assert page.locator("#national-table tbody tr").count() >= 1
+    assert page.locator("#national-map .leaflet-interactive").count() >= 1
     leader_context.set_offline(False)
 
     # Signing out (the page's own button) lands on the sign-in page, which empties the caches;
