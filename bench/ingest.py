@@ -193,28 +193,8 @@ def single_figures(
     return results
 
 
-def batch_figures(url: str, batches: int) -> dict[str, float]:
-    """500-survey batches through the app vs COPY of the same rows."""
-    items = surveys(500 * batches, seed=7)
-    # Encoded beforehand, like the single surveys: the phone encodes its outbox, not the server.
-    bodies = [
-        orjson.dumps({"submissions": items[start : start + 500]})
-        for start in range(0, len(items), 500)
-    ]
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {bench_token(url)}"}
-    with (
-        uvicorn_server("app.main:create_app", url) as (base, _pid),
-        httpx.Client(base_url=base, timeout=120, headers=headers) as client,
-    ):
-        client.post("/api/v1/submissions/batch", json={"submissions": surveys(50, seed=8)})
-        started = time.perf_counter()
-        for body in bodies:
-            response = client.post("/api/v1/submissions/batch", content=body)
-            summary = orjson.loads(response.content)["summary"]
-            assert summary["created"] == 500, summary
-        app_seconds = time.perf_counter() - started
-
-    copy_items = surveys(500 * batches, seed=9)
+def _copy_rows(url: str, copy_items: list[dict[str, Any]]) -> float:
+    """Seconds for asyncpg `copy_records_to_table` of the rows, 500 at a time (the baseline)."""
 
     async def copy() -> float:
         connection = await asyncpg.connect(url)
@@ -272,11 +252,45 @@ def batch_figures(url: str, batches: int) -> dict[str, float]:
         finally:
             await connection.close()
 
-    copy_seconds = asyncio.run(copy())
-    app_rate, copy_rate = len(items) / app_seconds, len(copy_items) / copy_seconds
+    return asyncio.run(copy())
+
+
+def batch_figures(url: str, batches: int, rounds: int = 1) -> dict[str, float]:
+    """500-survey batches through the app vs COPY of the same number of rows, in alternating
+    rounds (the machine is shared and noisy); each side's best round is reported."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {bench_token(url)}"}
+    app_rates: list[float] = []
+    copy_rates: list[float] = []
+    with (
+        uvicorn_server("app.main:create_app", url) as (base, _pid),
+        httpx.Client(base_url=base, timeout=120, headers=headers) as client,
+    ):
+        client.post("/api/v1/submissions/batch", json={"submissions": surveys(50, seed=8)})
+        for number in range(rounds):
+            items = surveys(500 * batches, seed=7 + 100 * number)
+            # Encoded beforehand, like the single surveys: the phone encodes its outbox.
+            bodies = [
+                orjson.dumps({"submissions": items[start : start + 500]})
+                for start in range(0, len(items), 500)
+            ]
+            started = time.perf_counter()
+            for body in bodies:
+                response = client.post("/api/v1/submissions/batch", content=body)
+                summary = orjson.loads(response.content)["summary"]
+                assert summary["created"] == 500, summary
+            app_rates.append(len(items) / (time.perf_counter() - started))
+            copy_items = surveys(500 * batches, seed=9 + 100 * number)
+            copy_rates.append(len(copy_items) / _copy_rows(url, copy_items))
+            print(
+                f"  round {number + 1}: app {app_rates[-1]:8.0f} rows/s, COPY {copy_rates[-1]:8.0f} rows/s"
+            )
+    app_rate, copy_rate = max(app_rates), max(copy_rates)
     print(f"batch app     : {app_rate:8.0f} rows/s ({batches} x 500 surveys, validated and placed)")
     print(f"batch baseline: {copy_rate:8.0f} rows/s (asyncpg copy_records_to_table)")
-    print(f"batch ratio: {app_rate / copy_rate:.2f} x baseline (target >= 0.5)")
+    print(
+        f"batch ratio: {app_rate / copy_rate:.2f} x baseline (target >= 0.5); "
+        f"best of {rounds} alternating rounds"
+    )
     return {"batch_app_rate": app_rate, "batch_copy_rate": copy_rate}
 
 
@@ -588,11 +602,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 url, requests, args.concurrency, args.workers, rounds, args.baseline_http
             )
         if args.batch_only:
-            return batch_figures(url, batches)
+            return batch_figures(url, batches, rounds)
         figures = single_figures(
             url, requests, args.concurrency, args.workers, rounds, args.baseline_http
         )
-        figures |= batch_figures(url, batches)
+        figures |= batch_figures(url, batches, rounds)
         figures |= collect_figures(url, requests, args.concurrency, args.workers, rounds)
     return figures
 
