@@ -31,7 +31,13 @@ self.addEventListener("install", (event) => {
 });
 
 self.addEventListener("activate", (event) => {
-  event.waitUntil(self.clients.claim());
+  event.waitUntil(
+    (async () => {
+      // A page's request starts while the worker itself starts (not after it).
+      if (self.registration.navigationPreload) await self.registration.navigationPreload.enable();
+      await self.clients.claim();
+    })(),
+  );
 });
 
 function kept(pathname) {
@@ -114,7 +120,8 @@ async function networkFirst(event) {
   const request = event.request;
   let response;
   try {
-    response = await fetch(request);
+    const preloaded = request.mode === "navigate" ? await event.preloadResponse : undefined;
+    response = preloaded || (await fetch(request));
   } catch (error) {
     const found = await findKept(request.url);
     if (!found) throw error;
