@@ -709,6 +709,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "settlement_print.name": {"vi": "Chủ hộ", "en": "Head of household"},
     "settlement_print.surveyed_on": {"vi": "Ngày khảo sát", "en": "Surveyed on"},
     "settlement_print.page": {"vi": "Trang {page}", "en": "Page {page}"},
+    "settlement_print.numbers_grid": {
+        "vi": "Quá nhiều hộ để ghi số trên bản đồ: bảng {count} hộ ở trang sau cho biết mỗi hộ "
+        "nằm trong ô nào (ô {side} m, chữ ở mép trên, số ở mép trái bản đồ).",
+        "en": "Too many households to number on the map: the table of {count} households on "
+        "the next pages gives each one's square ({side} m squares, letters along the map's "
+        "top, numbers down its left side).",
+    },
+    "settlement_print.square": {"vi": "Ô", "en": "Square"},
+    "settlement_print.square_note": {
+        "vi": "Ô: ô lưới trên bản đồ nơi có hộ.",
+        "en": "Square: the map's grid square where the household is.",
+    },
     "print_names_not_allowed": {
         "vi": "Vai trò của bạn không được xem họ tên hộ gia đình; hãy in bản đồ không có họ tên "
         "(bỏ names=true).",

@@ -22,17 +22,16 @@ LEADING = 1.25  # line height / font size
 WIDTH_SAFETY = 1.03
 
 
+@functools.lru_cache(maxsize=16384)
 def text_width(text: str, size: float, bold: bool = False) -> float:
     """The width of one line of literal text, in points."""
-    if text.isascii() and text.isdigit():
-        # DejaVu Sans's figures are tabular (one advance each, no kerning between them):
-        # a table of 5,000 numbered rows measured each number on its own, 0.1 ms apiece.
-        return len(text) * _measured_width("0", size, bold)
-    return _measured_width(text, size, bold)
+    from app.geo.text_lines import simple_width
 
-
-@functools.lru_cache(maxsize=16384)
-def _measured_width(text: str, size: float, bold: bool = False) -> float:
+    # Latin and Vietnamese letters by their advances and kerning (a few microseconds; a
+    # table of 5,000 names measured through matplotlib took 0.15 ms a name).
+    width = simple_width(text, size, bold)
+    if width is not None:
+        return width * WIDTH_SAFETY
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import text_to_path
 
@@ -45,6 +44,9 @@ def wrap(text: str, size: float, width: float, bold: bool = False) -> list[str]:
     """`text` in lines no wider than `width` points: at spaces, or inside a word too long."""
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
+        if text_width(paragraph, size, bold) <= width:  # most cells: one measure, one line
+            lines.append(paragraph)
+            continue
         line = ""
         for word in paragraph.split(" "):
             candidate = f"{line} {word}" if line else word
@@ -95,21 +97,35 @@ class Flow:
     ) -> int:
         """Wrapped text at the cursor; returns its number of lines."""
         lines = wrap(text, size, self.width, bold)
-        for line in lines:
-            self.text(self.left, self.y, line, size, fontweight="bold" if bold else None, **style)
-            self.y -= size * LEADING
-        self.y -= gap
+        tops = [self.y - index * size * LEADING for index in range(len(lines))]
+        self.lines(
+            [(self.left, top, line) for top, line in zip(tops, lines, strict=True)],
+            size,
+            "left",
+            bold,
+            **style,
+        )
+        self.y -= len(lines) * size * LEADING + gap
         return len(lines)
 
     def lines(
-        self, lines: Sequence[tuple[float, float, str]], size: float, align: str, bold: bool = False
+        self,
+        lines: Sequence[tuple[float, float, str]],
+        size: float,
+        align: str,
+        bold: bool = False,
+        **style: Any,
     ) -> Any:
         """Many one-line texts as one artist (app/geo/text_lines.py): each (x, top y, line),
         aligned `align` on x, its top at y as `text` would place it."""
         from app.geo.text_lines import TOP_TO_BASELINE, TextLines
 
         artist = TextLines(
-            [(x, top - TOP_TO_BASELINE * size, line) for x, top, line in lines], size, align, bold
+            [(x, top - TOP_TO_BASELINE * size, line) for x, top, line in lines],
+            size,
+            align,
+            bold,
+            **style,
         )
         artist.set_transform(self.transform)
         artist.set_figure(self.figure)
@@ -185,22 +201,18 @@ def table(
     Columns that do not wrap are as wide as their widest cell or their header on two lines; the
     wrapping columns share the width left. Rotated headers are as tall as their text is long.
     """
-    from matplotlib.collections import LineCollection
-    from matplotlib.patches import Rectangle
+    from matplotlib.patches import PathPatch, Rectangle
+    from matplotlib.path import Path
 
     pad = size * 0.3
     # Only the rows that could fit are measured: a table over many pages is called again
     # with the rest, and measuring every remaining row on each page grew with their square
     # (5,000 households: most of 80 s).
     rows = rows[: int(max_height / (size * LEADING + pad)) + 1]
-    widths: list[float] = []
-    for index, column in enumerate(columns):
-        if column.wraps:
-            widths.append(0.0)
-            continue
-        cells = [text_width(row[index], size, index == bold_column) for row in rows]
-        header = size * LEADING if column.rotate else _two_line_width(column.header, size)
-        widths.append(max([header, *cells]) + 2 * pad)
+    widths = [
+        0.0 if column.wraps else _fixed_width(column, index, rows, size, bold_column)
+        for index, column in enumerate(columns)
+    ]
     wrapping = sum(1 for column in columns if column.wraps)
     rest = (flow.width - sum(widths)) / max(1, wrapping)
     widths = [
@@ -246,15 +258,13 @@ def table(
                 fontweight="bold",
             )
         else:
-            for index, line in enumerate(lines):
-                flow.text(
-                    _aligned(x, width, pad, column.align),
-                    top - pad - index * size * LEADING,
-                    line,
-                    size,
-                    ha=column.align,
-                    fontweight="bold",
-                )
+            anchor = _aligned(x, width, pad, column.align)
+            flow.lines(
+                [(anchor, top - pad - i * size * LEADING, line) for i, line in enumerate(lines)],
+                size,
+                column.align,
+                bold=True,
+            )
         x += width
     y = top - header_height
     fitting: list[tuple[list[list[str]], float]] = []  # each row's cells' lines, its height
@@ -270,15 +280,45 @@ def table(
         y -= height
     _rows(flow, columns, widths, fitting, size, pad, top - header_height, bold_column)
     y = top - header_height
-    rules = []
+    rules: list[tuple[float, float]] = []
     for _, height in fitting:
         y -= height
-        rules.append([(flow.left, y), (flow.left + flow.width, y)])
+        rules += [(flow.left, y), (flow.left + flow.width, y)]
     if rules:
-        # One collection for the rules under the rows: a Line2D each cost 0.3 ms in a PDF.
-        flow.add(LineCollection(rules, colors="#9a9a9a", linewidths=0.4))
+        # The rules under the rows as one path: a Line2D each cost 0.3 ms in a PDF, and
+        # even a LineCollection writes each segment with its own graphics state.
+        codes = [Path.MOVETO, Path.LINETO] * (len(rules) // 2)
+        flow.add(PathPatch(Path(rules, codes), fill=False, edgecolor="#9a9a9a", linewidth=0.4))
     flow.y = y
     return len(fitting)
+
+
+def _fixed_width(
+    column: Column, index: int, rows: Sequence[Sequence[str]], size: float, bold: int | None
+) -> float:
+    """A column as wide as its widest cell or its header on two lines, with its padding."""
+    cells = [text_width(row[index], size, index == bold) for row in rows]
+    header = size * LEADING if column.rotate else _two_line_width(column.header, size)
+    return max([header, *cells]) + 2 * size * 0.3
+
+
+def natural_width(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    size: float,
+    wrap_at: float = 16.0,
+    bold_column: int | None = None,
+) -> float:
+    """The width (points) `table` needs for `rows` with each wrapping column as wide as its
+    widest cell, up to `wrap_at` em: whether a table can stand in a narrower column."""
+    width = 0.0
+    for index, column in enumerate(columns):
+        if column.wraps:
+            widest = max((text_width(row[index], size) for row in rows), default=0.0)
+            width += max(min(widest, wrap_at * size), size * 4) + 2 * size * 0.3
+        else:
+            width += _fixed_width(column, index, rows, size, bold_column)
+    return width
 
 
 def _rows(

@@ -46,7 +46,46 @@ from app.i18n import translate
 
 PAD_SHARE = 0.12  # of the settlement's larger side, around it
 MIN_PAD_M = 25.0
-VECTOR_NUMBERS = 300  # households whose numbers stay vector text on the map
+# Past this share of numbers overlapping another (by more than their edges), they cannot
+# be read: the map shows a lettered grid instead and the table gives each household's square.
+CROWDED_NUMBERS = 0.25
+GRID_SQUARES = 10  # about as many squares across the map's width, of a round size
+SQUARE_METRES = (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000)
+MIN_SYMBOL = 3.0  # points: a household's circle where they crowd
+TABLE_GAP = 2.0  # em between tables side by side
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Squares over the map: columns lettered from the west, rows numbered from the north."""
+
+    west: float
+    north: float
+    side: float  # metres
+    columns: int
+    rows: int
+
+    def squares(self, xs: Any, ys: Any) -> list[str]:
+        """The square ("C4") of each projected point."""
+        import numpy as np
+
+        columns = np.clip(
+            ((np.asarray(xs) - self.west) // self.side).astype(int), 0, self.columns - 1
+        )
+        rows = np.clip(((self.north - np.asarray(ys)) // self.side).astype(int), 0, self.rows - 1)
+        return [
+            f"{_letters(c)}{r + 1}" for c, r in zip(columns.tolist(), rows.tolist(), strict=True)
+        ]
+
+
+def _letters(index: int) -> str:
+    """A, B, ... Z, AA, AB ..."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
 
 
 @dataclass(frozen=True)
@@ -81,8 +120,9 @@ def _numbered(data: SettlementPrintInput) -> list[tuple[int, dict[str, Any]]]:
     return list(enumerate(data.households, 1))
 
 
-def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> None:
-    """The settlement, its neighbours, context, numbered households, scale bar, north."""
+def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> tuple[Grid, list[str]] | None:
+    """The settlement, its neighbours, context, numbered households, scale bar, north; the
+    grid and each household's square where their numbers would crowd."""
     import geopandas as gpd
     import matplotlib.patheffects as effects
     import numpy as np
@@ -144,37 +184,12 @@ def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> None:
         )
 
     numbered = _numbered(data)
+    squares = None
     if numbered:
         lons = np.array([h["lon"] for _, h in numbered], float)
         lats = np.array([h["lat"] for _, h in numbered], float)
         xs, ys = _transformer(crs).transform(lons, lats)
-        colours = {value: colour for value, colour, _ in data.answers}
-        ax.scatter(
-            xs,
-            ys,
-            s=(size * 0.9) ** 2,
-            c=[colours.get(h.get("answer") or "", NO_DATA_COLOUR) for _, h in numbered],
-            edgecolors="black",
-            linewidths=0.6,
-            zorder=5,
-        )
-        number_size = max(6.0, size - 2)
-        # Past a few hundred households the numbers go into the page's image (150 dpi in a
-        # PDF): as vector texts each costs a few ms to write, and the table lists them as
-        # text anyway. No white halo: a stroked text is written as outlines, 3x the cost; the
-        # settlement's pale fill keeps black numbers readable.
-        raster = len(numbered) > VECTOR_NUMBERS
-        for (number, _), x, y in zip(numbered, xs, ys, strict=True):
-            label = ax.annotate(
-                str(number),
-                (x, y),
-                xytext=(size * 0.45, size * 0.45),
-                textcoords="offset points",
-                fontsize=number_size,
-                fontweight="bold",
-                zorder=6,
-            )
-            label.set_rasterized(raster)
+        squares = _draw_households(ax, data, xs, ys, bounds, size, scale)
     ax.set_xlim(bounds[0], bounds[2])
     ax.set_ylim(bounds[1], bounds[3])
     ax.set_aspect("equal", adjustable="box")
@@ -207,6 +222,137 @@ def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> None:
         arrowprops={"facecolor": "black", "width": 4, "headwidth": 11, "headlength": 10},
         zorder=20,
     )
+    return squares
+
+
+def _draw_households(
+    ax: Any,
+    data: SettlementPrintInput,
+    xs: Any,
+    ys: Any,
+    bounds: tuple[float, float, float, float],
+    size: float,
+    scale: float,
+) -> tuple[Grid, list[str]] | None:
+    """Every household a circle in its answer's colour, all in one collection, and its number
+    beside it (one text artist for all), or, where the numbers would crowd, a lettered grid;
+    returns that grid and each household's square."""
+    import numpy as np
+    import shapely
+    from matplotlib.transforms import ScaledTranslation
+
+    from app.geo.text_lines import TextLines
+
+    points = shapely.points((xs - bounds[0]) * scale, (ys - bounds[1]) * scale)  # page points
+    nearest = np.full(len(xs), np.inf)
+    if len(xs) > 1:
+        tree = shapely.STRtree(points)
+        (index, _), distances = tree.query_nearest(points, exclusive=True, return_distance=True)
+        nearest[index] = distances
+    # Circles no wider than most households are apart, where they crowd (a 5,000-household
+    # settlement at house scale was one blot).
+    diameter = float(np.clip(0.9 * np.median(nearest), MIN_SYMBOL, size * 0.9))
+    # One marker line per answer (a PDF writes the circle once and places it per household;
+    # a scatter of 5,000 colours wrote each with its own colour state: 1 s).
+    colours = {value: colour for value, colour, _ in data.answers}
+    drawn = np.array([colours.get(h.get("answer") or "", NO_DATA_COLOUR) for h in data.households])
+    for colour in dict.fromkeys(drawn.tolist()):
+        chosen = drawn == colour
+        ax.plot(
+            xs[chosen],
+            ys[chosen],
+            linestyle="none",
+            marker="o",
+            markersize=diameter,
+            markerfacecolor=colour,
+            markeredgecolor="black",
+            markeredgewidth=0.6 if diameter > MIN_SYMBOL * 1.5 else 0.3,
+            zorder=5,
+        )
+    number_size = max(6.0, size - 2)
+    offset = size * 0.45
+    numbers = [str(number) for number in range(1, len(xs) + 1)]
+    if _numbers_crowd(points, numbers, number_size, offset):
+        grid = _grid(bounds)
+        _draw_grid(ax, grid, bounds, size)
+        return grid, grid.squares(xs, ys)
+    # One artist for every number (a Text each took 1-2 ms to draw); vector text in the PDF,
+    # written once per distinct number. No white halo: a stroked text is written as outlines;
+    # the settlement's pale fill keeps black numbers readable.
+    shift = ScaledTranslation(offset / 72, offset / 72, ax.figure.dpi_scale_trans)
+    labels = TextLines(
+        list(zip(xs.tolist(), ys.tolist(), numbers, strict=True)), number_size, bold=True, zorder=6
+    )
+    labels.set_transform(ax.transData + shift)
+    ax.add_artist(labels)
+    return None
+
+
+def _numbers_crowd(points: Any, numbers: list[str], size: float, offset: float) -> bool:
+    """Whether more than CROWDED_NUMBERS of the numbers (beside their points, in page
+    points) would overlap another."""
+    import numpy as np
+    import shapely
+
+    from app.geo.print_layout import WIDTH_SAFETY, text_width
+
+    digit = text_width("0", size, True) / WIDTH_SAFETY
+    lengths = np.array([len(number) for number in numbers], float)
+    x0 = shapely.get_x(points) + offset
+    y0 = shapely.get_y(points) + offset
+    width, height = lengths * digit, 0.73 * size  # figures' height
+    # Boxes at 80 %: numbers that only touch stay readable.
+    boxes = shapely.box(x0 + 0.1 * width, y0 + 0.1 * height, x0 + 0.9 * width, y0 + 0.9 * height)
+    first, second = shapely.STRtree(boxes).query(boxes, predicate="intersects")
+    touching = np.unique(first[first != second])
+    return len(touching) > CROWDED_NUMBERS * len(numbers)
+
+
+def _grid(bounds: tuple[float, float, float, float]) -> Grid:
+    """Round squares over the map frame, about GRID_SQUARES across."""
+    import math
+
+    west, south, east, north = bounds
+    side = next(
+        (float(m) for m in SQUARE_METRES if m >= (east - west) / GRID_SQUARES),
+        float(SQUARE_METRES[-1]),
+    )
+    return Grid(
+        west, north, side, math.ceil((east - west) / side), math.ceil((north - south) / side)
+    )
+
+
+def _draw_grid(ax: Any, grid: Grid, bounds: tuple[float, float, float, float], size: float) -> None:
+    """The grid's lines over the map and its letters and numbers along the top and left."""
+    from matplotlib.collections import LineCollection
+
+    west, south, east, north = bounds
+    lines = [
+        [(grid.west + c * grid.side, south), (grid.west + c * grid.side, north)]
+        for c in range(1, grid.columns)
+    ]
+    lines += [
+        [(west, grid.north - r * grid.side), (east, grid.north - r * grid.side)]
+        for r in range(1, grid.rows)
+    ]
+    ax.add_collection(LineCollection(lines, colors="#5a5a5a", linewidths=0.6, zorder=4.5))
+    box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1}
+    for column in range(grid.columns):
+        centre = grid.west + (column + 0.5) * grid.side
+        if centre < east:
+            label = ax.text(
+                centre, north, _letters(column), fontsize=size, fontweight="bold",
+                ha="center", va="top", bbox=box, zorder=21, clip_on=True,
+            )  # fmt: skip
+            label.set_parse_math(False)
+    for row in range(grid.rows):
+        middle = grid.north - (row + 0.5) * grid.side
+        if middle > south:
+            label = ax.text(
+                west, middle, f" {row + 1}", fontsize=size, fontweight="bold",
+                ha="left", va="center", bbox=box, zorder=21, clip_on=True,
+            )  # fmt: skip
+            label.set_parse_math(False)
 
 
 def _answer_swatch(colour: str) -> print_layout.Swatch:
@@ -244,13 +390,20 @@ def _figures_rows(data: SettlementPrintInput) -> list[list[str]]:
     return rows
 
 
-def _draw_side(flow: print_layout.Flow, data: SettlementPrintInput, size: float) -> None:
+def _numbers_note(data: SettlementPrintInput, squares: tuple[Grid, list[str]] | None) -> str:
+    """How the map's households lead to the table's rows."""
+    if squares is None:
+        return _t(data, "numbers", count=len(data.households))
+    return _t(data, "numbers_grid", count=len(data.households), side=f"{squares[0].side:g}")
+
+
+def _draw_side(flow: print_layout.Flow, data: SettlementPrintInput, size: float, note: str) -> None:
     """Legend of the households' answers and the settlement's figures."""
     entries = [(_answer_swatch(colour), label) for _, colour, label in data.answers]
     entries.append((_answer_swatch(NO_DATA_COLOUR), _t(data, "no_answer")))
     title = _t(data, "legend", question=data.question_label)
     print_layout.legend(flow, title, entries, size, columns=2, gap=size * 0.3)
-    flow.paragraph(_t(data, "numbers", count=len(data.households)), size, gap=size * 0.8)
+    flow.paragraph(note, size, gap=size * 0.8)
     flow.paragraph(_t(data, "figures"), size, bold=True, gap=size * 0.3)
     columns = [
         print_layout.Column(_t(data, "indicator"), align="left", wraps=True),
@@ -270,7 +423,10 @@ def _sources(data: SettlementPrintInput) -> str:
     )
 
 
-def _map_page(figure: Any, data: SettlementPrintInput, size: str, orientation: str) -> None:
+def _map_page(
+    figure: Any, data: SettlementPrintInput, size: str, orientation: str
+) -> tuple[Grid, list[str]] | None:
+    """The map page; the grid and the households' squares where numbers would crowd."""
     body = BODY_SIZE[size]
     width = paper_inches(size, orientation)[0] * 72
     header_width = (
@@ -303,7 +459,8 @@ def _map_page(figure: Any, data: SettlementPrintInput, size: str, orientation: s
     for line in print_layout.wrap(subtitle, body, header.width):
         header.text(x, header.y, line, body, **align)
         header.y -= body * LEADING
-    _draw_map(_axes(figure, page.map, page), data, body)
+    squares = _draw_map(_axes(figure, page.map, page), data, body)
+    note = _numbers_note(data, squares)
 
     source = _sources(data)
     left, right, top, bottom = page.footer
@@ -312,7 +469,7 @@ def _map_page(figure: Any, data: SettlementPrintInput, size: str, orientation: s
         side = print_layout.Flow(
             figure, left, right, header.y - body, bottom + source_height + body
         )
-        _draw_side(side, data, body)
+        _draw_side(side, data, body, note)
         print_layout.notes_box(side, translate("print_map.notes", data.language), body)
     else:
         column = print_layout.Flow(figure, left, right, top, bottom + source_height + body)
@@ -321,7 +478,7 @@ def _map_page(figure: Any, data: SettlementPrintInput, size: str, orientation: s
         print_layout.legend(
             column, _t(data, "legend", question=data.question_label), entries, body, 1, body * 0.3
         )
-        column.paragraph(_t(data, "numbers", count=len(data.households)), body, gap=body)
+        column.paragraph(note, body, gap=body)
         print_layout.notes_box(column, translate("print_map.notes", data.language), body)
         left_side, right_side, top_side, bottom_side = page.side
         side = print_layout.Flow(figure, left_side, right_side, top_side, bottom_side)
@@ -332,10 +489,13 @@ def _map_page(figure: Any, data: SettlementPrintInput, size: str, orientation: s
         ]
         print_layout.table(side, columns, _figures_rows(data), body, side.room)
     print_layout.Flow(figure, left, right, bottom + source_height, bottom).paragraph(source, body)
+    return squares
 
 
-def _household_columns(data: SettlementPrintInput) -> list[print_layout.Column]:
+def _household_columns(data: SettlementPrintInput, squares: bool) -> list[print_layout.Column]:
     columns = [print_layout.Column(_t(data, "number"), align="right")]
+    if squares:
+        columns.append(print_layout.Column(_t(data, "square")))
     if data.names:
         columns.append(print_layout.Column(_t(data, "name"), align="left", wraps=True))
     columns += [
@@ -345,44 +505,80 @@ def _household_columns(data: SettlementPrintInput) -> list[print_layout.Column]:
     return columns
 
 
-def _household_rows(data: SettlementPrintInput) -> list[list[str]]:
+def _household_rows(data: SettlementPrintInput, squares: list[str] | None) -> list[list[str]]:
     labels = {value: label for value, _, label in data.answers}
+    no_answer = _t(data, "no_answer")
     rows = []
     for number, household in _numbered(data):
         answer = household.get("answer")
         row = [str(number)]
+        if squares is not None:
+            row.append(squares[number - 1])
         if data.names:
             row.append(str(household.get("name") or "–"))
-        row += [labels.get(answer or "", answer or _t(data, "no_answer")), household["surveyed_on"]]
+        row += [labels.get(answer or "", answer or no_answer), household["surveyed_on"]]
         rows.append(row)
     return rows
 
 
+def _blocks(
+    columns: list[print_layout.Column], rows: list[list[str]], size: float, width: float
+) -> int:
+    """How many tables stand side by side on a page: a long table in as many narrower
+    blocks as fit its columns (a 5,000-household settlement: 143 pages in one, 48 in 3)."""
+    blocks = 1
+    for count in (2, 3, 4):
+        block = (width - (count - 1) * size * TABLE_GAP) / count
+        if print_layout.natural_width(columns, rows, size) > block:
+            break
+        blocks = count
+    return blocks
+
+
 def _table_pages(
-    data: SettlementPrintInput, size: str, orientation: str, new_page: Callable[[], Any]
+    data: SettlementPrintInput,
+    size: str,
+    orientation: str,
+    new_page: Callable[[], Any],
+    squares: list[str] | None,
 ) -> None:
-    """The numbered households, as many pages as they need, the header on each."""
+    """The numbered households, as many pages as they need, the header on each; a long
+    table in blocks side by side."""
     body = BODY_SIZE[size]
     width, height = (inches * 72 for inches in paper_inches(size, orientation))
     margin = MARGIN * min(width, height)
-    rows = _household_rows(data)
-    columns = _household_columns(data)
+    rows = _household_rows(data, squares)
+    columns = _household_columns(data, squares is not None)
+    heading = _t(data, "table_title", settlement=data.settlement_name)
+    note = _t(data, "table_note" if data.names else "table_note_no_names")
+    if squares is not None:
+        note = f"{note} {_t(data, 'square_note')}"
     page_number = 1
+    blocks = 0
     while rows:
         page_number += 1
         figure = new_page()
         flow = print_layout.Flow(figure, margin, width - margin, height - margin, margin)
-        heading = _t(data, "table_title", settlement=data.settlement_name)
         flow.paragraph(heading, body + 1, bold=True)
-        footer = _t(data, "page", page=page_number)
-        flow.paragraph(_t(data, "table_note" if data.names else "table_note_no_names"), body)
+        flow.paragraph(note, body)
         flow.y -= body * 0.5
         room = flow.room - body * LEADING * 2
-        shown = print_layout.table(flow, columns, rows, body, room)
-        if shown == 0:
-            raise ValueError("a household's row does not fit on a page")
-        rows = rows[shown:]
-        flow.text(margin, margin + body * LEADING, footer, body, va="top")
+        if not blocks:
+            fitting = int(room / (body * LEADING + body * 0.3))
+            blocks = 1 if len(rows) <= fitting else _blocks(columns, rows, body, flow.width)
+        block_width = (flow.width - (blocks - 1) * body * TABLE_GAP) / blocks
+        for block in range(blocks):
+            if not rows:
+                break
+            left = margin + block * (block_width + body * TABLE_GAP)
+            column = print_layout.Flow(figure, left, left + block_width, flow.y, margin)
+            shown = print_layout.table(column, columns, rows, body, room)
+            if shown == 0:
+                raise ValueError("a household's row does not fit on a page")
+            rows = rows[shown:]
+        flow.text(
+            margin, margin + body * LEADING, _t(data, "page", page=page_number), body, va="top"
+        )
 
 
 def render_settlement_print(
@@ -411,12 +607,14 @@ def render_settlement_print(
 
     with matplotlib.rc_context({"font.family": FONT, "pdf.fonttype": 3, "text.parse_math": False}):
         try:
-            _map_page(new_page(), data, size, orientation)
+            squares = _map_page(new_page(), data, size, orientation)
             if output == "png":
                 _literal_text(_page_texts(figures[0]))
                 figures[0].savefig(buffer, format="png", dpi=PNG_DPI)
             else:
-                _table_pages(data, size, orientation, new_page)
+                _table_pages(
+                    data, size, orientation, new_page, None if squares is None else squares[1]
+                )
                 title = _t(data, "title", settlement=data.settlement_name)
                 metadata = {"Title": title, "Creator": "cdfmap"}
                 with PdfPages(buffer, metadata=metadata) as pdf:

@@ -20,12 +20,21 @@ own Text on every upgrade.
 
 from __future__ import annotations
 
+import re
+import threading
 import weakref
 from collections.abc import Sequence
 from typing import Any
 
+import matplotlib as mpl
+from matplotlib import _text_helpers
+from matplotlib.backends.backend_pdf import Op, RendererPdf, _fill, pdfRepr
+from matplotlib.font_manager import FontPath
+from matplotlib.ft2font import Kerning, LoadFlags
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
+
+from app.geo.print_layout import FONT, WIDTH_SAFETY, text_width
 
 FONT_ASCENT = 0.76  # DejaVu Sans's OS/2 typographic ascender, per point of size
 FONT_DESCENT = 0.24
@@ -78,8 +87,6 @@ class TextLines(Text):
 
     def get_window_extent(self, renderer: Any = None, dpi: float | None = None) -> Bbox:
         """The box around every line (display units), from the font's measured widths."""
-        from app.geo.print_layout import WIDTH_SAFETY, text_width
-
         figure = self.get_figure(root=True)
         scale = (dpi or figure.dpi) / 72 if figure is not None else 1.0
         points = self._display_points()
@@ -103,7 +110,6 @@ class TextLines(Text):
     def draw(self, renderer: Any) -> None:
         """Each line at its place: into a PDF as cached operators, elsewhere one by one."""
         import matplotlib.colors as mcolors
-        from matplotlib.backends.backend_pdf import RendererPdf
 
         if renderer is not None:
             self._renderer = renderer
@@ -117,8 +123,6 @@ class TextLines(Text):
         if isinstance(target, RendererPdf) and not self.get_path_effects():
             _pdf_lines(target, gc, self, points)
         else:
-            from app.geo.print_layout import WIDTH_SAFETY, text_width
-
             prop = self.get_fontproperties()
             size, bold = self._size, self._bold
             scale = renderer.points_to_pixels(1.0)
@@ -133,16 +137,11 @@ class TextLines(Text):
 
 def _operators(*data: Any) -> bytes:
     """What `PdfFile.output(*data)` writes."""
-    from matplotlib.backends.backend_pdf import _fill, pdfRepr
-
     return _fill([pdfRepr(item) for item in data]) + b"\n"
 
 
 def _pdf_lines(pdf: Any, gc: Any, artist: TextLines, points: Any) -> None:
     """The artist's lines into the page's content stream, one text object."""
-    import matplotlib as mpl
-    from matplotlib.backends.backend_pdf import Op
-
     pdf.check_gc(gc, gc._rgb)
     prop = artist.get_fontproperties()
     font = pdf._get_font_ttf(prop)
@@ -154,7 +153,7 @@ def _pdf_lines(pdf: Any, gc: Any, artist: TextLines, points: Any) -> None:
     for (x, y), (_, _, text) in zip(points, artist._placed, strict=True):
         program = programs.get((*key, text))
         if program is None:
-            program = _program(pdf, font, text, size, fonttype, programs)
+            program = _program(pdf, font, text, key, programs)
             programs[(*key, text)] = program
         operators, width = program
         chunks.append(b"1 0 0 1 %.3f %.3f Tm\n" % (x - artist._shift(width), y))
@@ -164,62 +163,125 @@ def _pdf_lines(pdf: Any, gc: Any, artist: TextLines, points: Any) -> None:
 
 
 def _program(
-    pdf: Any,
-    font: Any,
-    text: str,
-    size: float,
-    fonttype: int,
-    programs: dict[tuple[Any, ...], Any],
+    pdf: Any, font: Any, text: str, key: tuple[Any, ...], programs: dict[tuple[Any, ...], Any]
 ) -> tuple[bytes, float]:
     """One line's operators (from its start) and advance width, as draw_text makes them."""
-    from matplotlib.backends.backend_pdf import Op
+    _, size, fonttype = key
+    run = advances(font, size).run(text)
+    if run is None:
+        return _layout(pdf, font, text, size, fonttype)
+    out: list[bytes] = []
+    shown: list[Any] = []
+    previous_name = None
+    start = 0.0
+    for char, glyph, x, kern in run[0]:
+        tracked = programs.get(("glyph", key, char))
+        if tracked is None:
+            subset, charcode = pdf.file._character_tracker.track_glyph(font, char, glyph)
+            name = pdf.file.fontName(FontPath(font.fname, font.face_index), subset)
+            tracked = (name, pdf._encode_glyphs([charcode], fonttype))
+            programs[("glyph", key, char)] = tracked
+        name, code = tracked
+        if name is not previous_name:
+            if shown:
+                out.append(_operators(shown, Op.showkern))
+                shown = []
+            out.append(_operators(name, size, Op.selectfont))
+            out.append(_operators(x - start, 0, Op.textpos))
+            previous_name, start = name, x
+        elif kern:
+            shown.append(-1000 * kern / size)
+        if shown and isinstance(shown[-1], bytes):
+            shown[-1] += code
+        else:
+            shown.append(code)
+    if shown:
+        out.append(_operators(shown, Op.showkern))
+    return b"".join(out), run[1]
 
-    if text.isascii() and text.isdigit() and len(text) > 1:
-        digits = [_digit(pdf, font, digit, size, fonttype, programs) for digit in text]
-        name = digits[0][0]
-        if all(digit[0] == name for digit in digits):
-            operators = _operators(name, size, Op.selectfont) + _operators(0, 0, Op.textpos)
-            operators += _operators([b"".join(digit[1] for digit in digits)], Op.showkern)
-            return operators, sum(digit[2] for digit in digits)
-    return _layout(pdf, font, text, size, fonttype)
+
+# Characters whose glyphs need no shaping in DejaVu Sans: Latin with its precomposed
+# Vietnamese letters, punctuation; no combining marks, no other script.
+_SIMPLE = re.compile(r"[\x20-\x7e\xa0-\u024f\u1e00-\u1eff\u2010-\u2027]*")
+_TABLES = threading.local()  # FreeType faces are not shared between threads (get_font)
 
 
-def _digit(
-    pdf: Any,
-    font: Any,
-    digit: str,
-    size: float,
-    fonttype: int,
-    programs: dict[tuple[Any, ...], Any],
-) -> tuple[Any, bytes, float]:
-    """A figure's font name, encoded glyph and advance in this file."""
-    from matplotlib import _text_helpers
-    from matplotlib.font_manager import FontPath
-    from matplotlib.ft2font import LoadFlags
+class _Advances:
+    """One font file at one size: each character's glyph and advance, each pair's kerning,
+    measured once. A line of simple characters is then laid out by addition, as libraqm
+    lays it out (its kerning is the font's), without shaping it again."""
 
-    key = ("digit", font.fname, size, fonttype, digit)
-    found = programs.get(key)
-    if found is None:
-        (item,) = list(_text_helpers.layout(digit, font))
-        subset, charcode = pdf.file._character_tracker.track_glyph(
-            item.ft_object, item.char, item.glyph_index
-        )
-        ft: Any = item.ft_object
-        name = pdf.file.fontName(FontPath(ft.fname, ft.face_index), subset)
-        glyph = item.ft_object.load_glyph(item.glyph_index, flags=LoadFlags.NO_HINTING)
-        found = (name, pdf._encode_glyphs([charcode], fonttype), glyph.linearHoriAdvance / 65536)
-        programs[key] = found
-    return found
+    def __init__(self, font: Any, size: float) -> None:
+        self.font = font
+        self.size = size
+        self.scale = size / font.units_per_EM
+        self.glyphs: dict[str, tuple[int, float]] = {}
+        self.kerns: dict[tuple[int, int], float] = {}
+
+    def run(self, text: str) -> tuple[list[tuple[str, int, float, float]], float] | None:
+        """(character, glyph, x, kerning before it) of each character and the advance width,
+        or None where the line needs shaping or a fallback font."""
+        if not _SIMPLE.fullmatch(text):
+            return None
+        placed = []
+        x = 0.0
+        previous = None
+        for char in text:
+            known = self.glyphs.get(char)
+            if known is None:
+                glyph = self.font.get_char_index(ord(char))
+                if glyph == 0:
+                    return None
+                self.font.set_size(self.size, 72)
+                loaded = self.font.load_glyph(glyph, flags=LoadFlags.NO_HINTING)
+                known = self.glyphs[char] = (glyph, loaded.linearHoriAdvance / 65536)
+            glyph, advance = known
+            kern = 0.0
+            if previous is not None:
+                pair = (previous, glyph)
+                kern = self.kerns.get(pair, None)  # type: ignore[assignment]
+                if kern is None:
+                    units = self.font.get_kerning(previous, glyph, Kerning.UNSCALED)
+                    kern = self.kerns[pair] = units * self.scale
+                x += kern
+            placed.append((char, glyph, x, kern))
+            x += advance
+            previous = glyph
+        return placed, x
+
+
+def simple_width(text: str, size: float, bold: bool) -> float | None:
+    """The advance width (points) of a line of simple characters in the print font, or None
+    where it needs shaping (then measure it with matplotlib)."""
+    if not _SIMPLE.fullmatch(text):
+        return None
+    fonts = getattr(_TABLES, "fonts", None)
+    if fonts is None:
+        fonts = _TABLES.fonts = {}
+    font = fonts.get(bold)
+    if font is None:
+        from matplotlib.font_manager import FontProperties, fontManager, get_font
+
+        prop = FontProperties(family=FONT, weight="bold" if bold else "normal")
+        font = fonts[bold] = get_font(fontManager._find_fonts_by_props(prop))
+    run = advances(font, size).run(text)
+    return None if run is None else run[1]
+
+
+def advances(font: Any, size: float) -> _Advances:
+    """This thread's table of `font` at `size` points."""
+    tables = getattr(_TABLES, "tables", None)
+    if tables is None:
+        tables = _TABLES.tables = {}
+    table = tables.get((font.fname, size))
+    if table is None or table.font is not font:
+        table = tables[(font.fname, size)] = _Advances(font, size)
+    return table
 
 
 def _layout(pdf: Any, font: Any, text: str, size: float, fonttype: int) -> tuple[bytes, float]:
     """RendererPdf.draw_text's loop (matplotlib 3.11), its operators kept instead of written."""
     import itertools
-
-    from matplotlib import _text_helpers
-    from matplotlib.backends.backend_pdf import Op
-    from matplotlib.font_manager import FontPath
-    from matplotlib.ft2font import LoadFlags
 
     out: list[bytes] = []
     chunk: list[Any] = []

@@ -130,10 +130,13 @@ def test_layout(size: str, orientation: str, language: str) -> None:
             numbers += [int(cell) for cell in cells if re.fullmatch(r"\d+", cell)]
     # Every household once in the table, in order; the map shows the same numbers.
     assert [n for n in numbers if n <= 60] == list(range(1, 61))
+    # (the map's numbers are one text, a line per household)
     on_map = sorted(
-        int(t.get_text())
+        int(line)
         for t, _ in pages[0]["texts"]
-        if t.axes is pages[0]["map"] and re.fullmatch(r"\d+", t.get_text())
+        if t.axes is pages[0]["map"]
+        for line in t.get_text().split("\n")
+        if re.fullmatch(r"\d+", line)
     )
     assert on_map[-60:] == list(range(1, 61))
 
@@ -194,12 +197,28 @@ def test_streets_around_with_their_attribution(tmp_path: Path) -> None:
     assert "OpenStreetMap" not in bare and "Phan Chu Trinh" not in bare
 
 
-def test_many_households_numbers_in_the_image_and_all_rows_in_the_table(tmp_path: Path) -> None:
-    """Past VECTOR_NUMBERS the map's numbers are part of the page's image; the table still
-    lists every household as text, one row each, in order."""
-    from app.geo.settlement_print import VECTOR_NUMBERS
-
-    count = VECTOR_NUMBERS + 20
-    words = pdf_text(tmp_path, render_settlement_print(settlement_page(count, names=False)))
+def test_many_households_numbers_on_the_map_as_text_and_all_rows_in_the_table(
+    tmp_path: Path,
+) -> None:
+    """320 households spread over the settlement: their numbers stay readable on the map
+    (vector text in the PDF, each once) and the table lists every one, a row each, in order."""
+    count = 320
+    page = settlement_page(count, names=False)
+    spread = [
+        {**household, "lon": 108.462 + 0.0018 * (index % 18) / 18 + 0.00005,
+         "lat": 15.562 + 0.0018 * (index // 18) / 18 + 0.00005}
+        for index, household in enumerate(page.households)
+    ]  # fmt: skip
+    page = dataclasses.replace(page, households=spread)
+    content = render_settlement_print(page)
+    path = tmp_path / "settlement.pdf"
+    path.write_bytes(content)
+    map_words = subprocess.run(
+        ["pdftotext", "-l", "1", "-raw", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout.split()
+    assert "Ô" not in map_words  # no grid: the numbers are readable
+    on_map = sorted(int(word) for word in map_words if word.isdigit() and 0 < int(word) <= count)
+    assert set(range(1, count + 1)) <= set(on_map)
+    words = pdf_text(tmp_path, content)
     rows = [int(m) for m in re.findall(r"^(\d+)\b", words, re.MULTILINE) if 0 < int(m) <= count]
     assert sorted(set(rows)) == list(range(1, count + 1))

@@ -27,6 +27,7 @@ LINES = [
     DOLLARS,
     HTML_SCRIPT,
     "Ỷ Ữ ỡ ậ ẫ",
+    "AVATAR Tô Yến, P. Lộc \"Wa\"",
 ]
 
 
