@@ -13,7 +13,16 @@ from typing import Any
 
 import yaml
 
-from app.forms.xpath import ExpressionError, Predicate, compile_predicate, parse
+from app.forms.xpath import (
+    Compiled,
+    ExpressionError,
+    Predicate,
+    compile_expression,
+    compile_predicate,
+    flat_context,
+    parse,
+)
+from app.forms.xpath_values import as_boolean
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,7 @@ class QualityRule:
     expression: str
     label: dict[str, str]
     predicate: Predicate
+    compiled: Compiled  # the same expression over a context (see QualityRules.broken)
 
 
 @dataclass(frozen=True)
@@ -35,10 +45,14 @@ class QualityRules:
 
     def broken(self, form_id: str, answers: Mapping[str, Any]) -> list[str]:
         """The names of the rules these answers match (an answer missing matches none)."""
+        rules = self.by_form.get(form_id)
+        if not rules:
+            return []
         found = []
-        for rule in self.by_form.get(form_id, ()):
+        context = flat_context(answers)  # one for every rule: a survey's answers, as given
+        for rule in rules:
             try:
-                if rule.predicate(answers, None):
+                if as_boolean(rule.compiled(context)):
                     found.append(rule.name)
             except (ExpressionError, ArithmeticError, TypeError, ValueError):
                 continue
@@ -63,7 +77,8 @@ def load_quality_rules(path: Path) -> QualityRules:
             if not isinstance(rule, dict) or not {"name", "when"} <= set(rule):
                 raise ValueError(f"{where}: needs a name and a `when` expression")
             try:
-                predicate = compile_predicate(parse(str(rule["when"])))
+                ast = parse(str(rule["when"]))
+                predicate, compiled_rule = compile_predicate(ast), compile_expression(ast)
             except ExpressionError as exc:
                 raise ValueError(f"{where} ({rule['name']}): {exc}") from exc
             label = rule.get("label") or {}
@@ -74,6 +89,7 @@ def load_quality_rules(path: Path) -> QualityRules:
                     str(rule["when"]),
                     {lang: str(label.get(lang) or rule["name"]) for lang in ("vi", "en")},
                     predicate,
+                    compiled_rule,
                 )
             )
         by_form[str(form_id)] = tuple(compiled)

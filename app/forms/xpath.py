@@ -605,6 +605,13 @@ def _flat(compiled: Compiled, answers: Mapping[str, Any], current: Any) -> Any:
     return compiled(Ctx(node, 1, 1, node, env))
 
 
+def flat_context(answers: Mapping[str, Any], current: Any = None) -> Ctx:
+    """The context of an evaluation over flat answers; one serves any number of expressions
+    (evaluation never changes it)."""
+    node = ValueNode("current", current)
+    return Ctx(node, 1, 1, node, _flat_env(answers))
+
+
 def compile_predicate(ast: Ast) -> Predicate:
     """An expression over flat answers (`${name}`, `.` the given value) read as a boolean."""
     compiled = compile_expression(ast)
