@@ -165,3 +165,82 @@ def test_names_by_role(
         if names_status == 200:
             flat = "".join(pdf_text(tmp_path, named.content, "-raw").split())
             assert all("".join(name.split()) in flat for name in names)
+
+
+GROW_SETTLEMENT = """
+WITH sample AS MATERIALIZED (
+  SELECT row_number() OVER (ORDER BY collected_at, id) - 1 AS k, *
+  FROM household_surveys WHERE settlement_id = :s AND status = 'approved'
+)
+INSERT INTO household_surveys (id, city_id, ward_id, settlement_id, form_id, form_version,
+  collector, collected_at, received_at, status, flags, gps_accuracy_m, answers, content_hash,
+  geom)
+SELECT gen_random_uuid(), h.city_id, h.ward_id, h.settlement_id, h.form_id, h.form_version,
+  h.collector, h.collected_at + make_interval(days => 30, secs => n), now(), h.status,
+  h.flags, h.gps_accuracy_m,
+  jsonb_set(h.answers, '{head_name}', to_jsonb('Hộ ' || n || ' Trần Thị Ánh')),
+  md5(n::text || ':' || h.id::text),
+  ST_Translate(h.geom, (random() - 0.5) * 0.0004, (random() - 0.5) * 0.0004)
+FROM generate_series(1, :count) n
+JOIN sample h ON h.k = n % (SELECT count(*) FROM sample)
+"""
+SQUARE_ROW = re.compile(r"(?:^|\s)(\d+)\s+([A-Z]{1,2}\d{1,2})\s+(\S.*?)(?=\s{2,}|$)", re.M)
+
+
+def test_settlement_of_thousands_prints_every_household(
+    client: TestClient, sync_engine: Engine, busy_settlement: dict[str, Any], tmp_path: Path
+) -> None:
+    """A settlement grown to 3,000 households (copies of its surveys, a name each): the
+    numbers no longer fit on the map, so it shows a lettered grid and the table, in blocks
+    side by side, gives every household once, in survey order, with its square and name;
+    the pages are as many as the rows need, and every one renders."""
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text(GROW_SETTLEMENT),
+            {"s": busy_settlement["id"], "count": 3000 - len(busy_settlement["households"])},
+        )
+        names = (
+            connection.execute(
+                text(
+                    "SELECT answers->>'head_name' FROM household_surveys WHERE settlement_id = "
+                    ":s AND status = 'approved' ORDER BY collected_at, id"
+                ),
+                {"s": busy_settlement["id"]},
+            )
+            .scalars()
+            .all()
+        )
+    assert len(names) == 3000
+    url = f"/maps/settlements/{busy_settlement['id']}"
+    response = client.get(f"{url}.pdf?indicator=no_piped_water&names=true&lang=en")
+    assert response.status_code == 200, response.text
+    path = tmp_path / "settlement.pdf"
+    path.write_bytes(response.content)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, check=True, text=True)
+    pages = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))  # type: ignore[union-attr]
+    # Two blocks of about 37 rows a page (A4 landscape, with names): 41 pages of table.
+    assert 1 + 3000 / 90 <= pages <= 1 + 3000 / 60, pages
+    subprocess.run(["pdftoppm", "-r", "20", "-png", str(path), str(tmp_path / "page")], check=True)
+    assert len(list(tmp_path.glob("page-*.png"))) == pages
+
+    map_page = pdf_text(tmp_path, response.content, "-l", "1", "-raw")
+    assert "Too many households to number on the map" in map_page
+    assert "1 2 3 4" not in map_page  # no household numbers on the map
+    table = pdf_text(tmp_path, response.content, "-f", "2", "-layout")
+    rows = [(int(n), square, rest) for n, square, rest in SQUARE_ROW.findall(table)]
+    assert sorted(number for number, _, _ in rows) == list(range(1, 3001))
+    for number, square, rest in rows:
+        name = names[number - 1]
+        if name.startswith("Hộ "):  # the copies' names (the sample's may wrap or be hostile)
+            assert rest.startswith(name), (number, square, rest)
+    # Every name whole (the long ones wrapped over lines: read in the page's own order).
+    flat = "".join(pdf_text(tmp_path, response.content, "-f", "2", "-raw").split())
+    missing = [name for name in set(names) if "".join(name.split()) not in flat]
+    assert not missing, missing[:5]
+
+    plain = client.get(f"{url}.pdf?indicator=no_piped_water")
+    assert plain.status_code == 200
+    plain_text = pdf_text(tmp_path, plain.content, "-raw")
+    assert "Trần Thị Ánh" not in plain_text and "Chủ hộ" not in plain_text
+    png = client.get(f"{url}.png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
