@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -392,29 +393,44 @@ async def household_points(
     connection: AsyncConnection,
     city_id: int,
     ward_id: int | None,
-    question: str | None,
+    answers: tuple[str, Sequence[str]] | None,
     surveys: Counted = "approved",
     household_form: str = HOUSEHOLD_FORM,
-) -> list[tuple[float, float, str | None]]:
-    """(lon, lat, answer) of each counted household of a city or ward, for printed maps."""
-    params: dict[str, Any] = {"city_id": city_id, "question": question or ""}
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """lon, lat (float64 arrays) of each counted household of a city or ward, for printed
+    maps; with `answers` = (question, values), each household's answer as its index in
+    `values` (len(values): another answer or none), an int16 array.
+
+    PostgreSQL packs each column into one bytea (float8send: 8 big-endian bytes a household)
+    that numpy reads as it is: 75-95 ms for a ward of 136,000 households, where three arrays
+    (one Python object per value, then a tuple per household) took 125-200 ms.
+    """
+    params: dict[str, Any] = {"city_id": city_id}
     where = "h.city_id = :city_id AND h.geom IS NOT NULL AND " + households_where(
         surveys, household_form
     )
     if ward_id is not None:
         where += " AND h.ward_id = :ward_id"
         params["ward_id"] = ward_id
-    # Three arrays in one row: the driver decodes them far faster than one row per household.
+    columns = [
+        "coalesce(string_agg(float8send(ST_X(h.geom)), ''), '') AS lon",
+        "coalesce(string_agg(float8send(ST_Y(h.geom)), ''), '') AS lat",
+    ]
+    if answers is not None:
+        question, values = answers
+        params["question"] = question
+        cases = " ".join(f"WHEN :value_{i} THEN {i}" for i in range(len(values)))
+        params.update({f"value_{i}": value for i, value in enumerate(values)})
+        code = f"CASE h.answers->>:question {cases} ELSE {len(values)} END"
+        columns.append(f"coalesce(string_agg(int2send(({code})::int2), ''), '') AS codes")
+    # No ORDER BY inside the aggregates: they run in one Agg node, which feeds every input
+    # row to every aggregate in turn, so the columns stay aligned household by household.
     row = (
         await connection.execute(
-            text(
-                "SELECT array_agg(ST_X(h.geom)) AS lon, array_agg(ST_Y(h.geom)) AS lat, "
-                "array_agg(h.answers->>:question) AS answer "
-                f"FROM household_surveys h WHERE {where}"
-            ),
-            params,
+            text(f"SELECT {', '.join(columns)} FROM household_surveys h WHERE {where}"), params
         )
     ).one()
-    if row.lon is None:
-        return []
-    return list(zip(row.lon, row.lat, row.answer, strict=True))
+    lon = np.frombuffer(row.lon, ">f8").astype(np.float64)
+    lat = np.frombuffer(row.lat, ">f8").astype(np.float64)
+    codes = None if answers is None else np.frombuffer(row.codes, ">i2").astype(np.int16)
+    return lon, lat, codes

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.geo import cdf_groups, cdf_projects_print, print_layout
+from app.geo import cdf_groups, cdf_projects_print, household_raster, print_layout
+from app.geo.household_raster import HouseholdPoints
 from app.geo.print_layout import LEADING
 from app.geo.styles import (
     NO_DATA_COLOUR,
@@ -58,7 +59,9 @@ class PrintInput:
     city_name: str
     ward_geometry: dict[str, Any]  # GeoJSON geometry, lon/lat
     settlements: list[dict[str, Any]]  # geometry, name, label_lon/lat, score, shares, ...
-    households: Sequence[tuple[float, float, str | None]]  # lon, lat, answer (or None)
+    # (lon, lat, answer or None) rows, or the same as columns (HouseholdPoints, as the
+    # database gives them: a ward has up to ~140,000 households).
+    households: Sequence[tuple[float, float, str | None]] | HouseholdPoints
     indicator: str  # "priority" or an indicator key
     indicator_labels: dict[str, dict[str, str]]  # key -> {vi, en}
     indicator_short: dict[str, dict[str, str]]
@@ -248,12 +251,18 @@ def _draw_context(
         )
 
 
+def household_points(data: PrintInput, values: Sequence[str] | None) -> HouseholdPoints:
+    """The page's households as columns (answers as indexes in `values`, if coloured)."""
+    if isinstance(data.households, HouseholdPoints):
+        return data.households
+    return HouseholdPoints.from_rows(data.households, values)
+
+
 def _draw_map(ax: Any, data: PrintInput, size: float) -> None:
     """The ward, its settlements by class, households, layers, names, scale bar, north."""
     import geopandas as gpd
     import matplotlib.patheffects as effects
     import numpy as np
-    from matplotlib.colors import to_rgba_array
     from shapely.geometry import shape
     from shapely.plotting import patch_from_polygon
 
@@ -296,47 +305,20 @@ def _draw_map(ax: Any, data: PrintInput, size: float) -> None:
     else:
         settled_m2 = 0.0
 
-    if data.households:
-        count = len(data.households)
-        lons = np.fromiter((h[0] for h in data.households), float, count)
-        lats = np.fromiter((h[1] for h in data.households), float, count)
-        xs, ys = _transformer(crs).transform(lons, lats)
+    if len(data.households):
         style = POINT_STYLE_BY_KEY.get(data.point_style or "")
+        points = household_points(data, style.values if style else None)
+        xs, ys = _transformer(crs).transform(points.lon, points.lat)
         points_per_m = _axes_points_per_metre(ax, xmax - xmin, ymax - ymin)
         diameter = household_marker_diameter(
-            count, max(settled_m2, 0.02 * (xmax - xmin) * (ymax - ymin)) * points_per_m**2
+            len(points), max(settled_m2, 0.02 * (xmax - xmin) * (ymax - ymin)) * points_per_m**2
         )
-        if style:
-            # One RGBA row per answer (last row: no answer), indexed per household: no
-            # per-point colour parsing.
-            palette = to_rgba_array([colour for _, colour in style.colours] + [NO_DATA_COLOUR])
-            answer_index = {value: i for i, value in enumerate(style.values)}
-            missing = len(style.values)
-            codes = np.fromiter(
-                (answer_index.get(h[2] or "", missing) for h in data.households), np.intp, count
-            )
-            ax.scatter(
-                xs,
-                ys,
-                s=diameter**2,
-                c=palette[codes],
-                edgecolors="black",
-                linewidths=min(0.3, diameter / 6),
-                rasterized=True,  # one image, whatever the number of households
-                zorder=5,
-            )
-        else:
-            # Hollow rings: the settlement's fill (its class) shows inside and between them.
-            ax.scatter(
-                xs,
-                ys,
-                s=diameter**2,
-                facecolors="none",
-                edgecolors="#202020",
-                linewidths=min(0.35, diameter / 5),
-                rasterized=True,
-                zorder=5,
-            )
+        # Hollow rings without a style: the settlement's fill (its class) shows inside and
+        # between them. With one: one colour per answer (last: no answer), outlined.
+        palette = [colour for _, colour in style.colours] + [NO_DATA_COLOUR] if style else None
+        household_raster.draw_households(
+            ax, np.asarray(xs), np.asarray(ys), points.codes, palette, diameter, zorder=5
+        )
 
     if data.projects:
         cdf_projects_print.draw_on_map(ax, data.projects, crs, size)

@@ -432,6 +432,7 @@ async def _ward_print(
     reader: Principal = SYSTEM,
 ) -> bytes:
     """The print itself: its queries, then the render in a worker thread."""
+    from app.geo.household_raster import HouseholdPoints
     from app.geo.print_map import PrintInput, render_print_map
 
     report = await indicators.ward_report(
@@ -449,11 +450,11 @@ async def _ward_print(
         shapes = await queries.area_shapes(connection, ward["city_id"], ward_id)
         style_key = POINTS_FOR_INDICATOR[indicator]
         style = POINT_STYLE_BY_KEY[style_key] if style_key else None
-        points = await queries.household_points(
+        lon, lat, codes = await queries.household_points(
             connection,
             ward["city_id"],
             ward_id,
-            style.question if style else None,
+            (style.question, style.values) if style else None,
             surveys,
             household_form,
         )
@@ -484,7 +485,7 @@ async def _ward_print(
         city_name=area["city_name"],
         ward_geometry=orjson.loads(shapes["wards"][0]["geometry"]),
         settlements=settlements,
-        households=points,
+        households=HouseholdPoints(lon, lat, codes),
         indicator=indicator,
         indicator_labels={i.key: i.label for i in indicators.INDICATORS},
         indicator_short={i.key: i.short for i in indicators.INDICATORS},
