@@ -50,6 +50,7 @@ def test_maps_bench_quick(database_url: str) -> None:
     assert "map bytes growing with households (points JSON)" in output
     assert "ward PDF time" in output and "ward PDF size" in output
     assert "settlement PDF time" in output and "settlement PDF size" in output
+    assert "settlement PDF with names time" in output and "settlement PNG time" in output
 
 
 @pytest.mark.slow
