@@ -5,10 +5,16 @@ its answer to the chosen indicator's question, the neighbouring settlements' out
 context layers (streets, water, landmarks: app/geo/context_print.py), scale bar and north
 arrow; beside it the legend,
 the settlement's figures (households, score, rank, the share of every indicator) and the
-sources. The following pages: the numbered table of those households in the same order
-(survey time), with the head of household's name only when the caller passes names (the
+sources. Where the numbers would crowd (a quarter of them overlapping), the map shows a
+lettered grid instead and the table gives each household's square. The following pages:
+the numbered table of those households in the same order (survey time), in blocks side by
+side when long, with the head of household's name only when the caller passes names (the
 service does so only for roles that may see personal fields). A PNG is the first page.
 Every text is literal (mathtext off), as on the ward map.
+
+Cost: 5,000 households render in under a second of CPU (49 pages, 73 with names), each
+household's circle, number and table row written without an artist of its own
+(app/geo/text_lines.py).
 """
 
 from __future__ import annotations

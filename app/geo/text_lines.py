@@ -1,21 +1,22 @@
 """Many lines of literal text as one artist, written into a PDF without laying out a line
-twice (the printed tables: app/geo/print_layout.py).
+twice (tables, paragraphs, a map's numbers: app/geo/print_layout.py, settlement_print.py).
 
 Why it exists: matplotlib's PDF backend shapes every line it writes (libraqm, ~60 us a call)
 and then walks its glyphs in Python (~30-50 us each), every time, even for a line written
 a thousand times. A settlement's table of 5,000 households is 20,000 such lines (numbers,
-answers, dates): 10 s of CPU, most of the 77 s the meeting map took through the server.
-Here each distinct line is laid out once per PDF file, by the same steps as
-`RendererPdf.draw_text` (the same glyph tracking, so the embedded font subsets are the
-same), and its text-showing operators are kept; a number, whose figures DejaVu Sans sets
-at one advance without kerning, is put together from its digits' codes. Each column is then
-one BT ... ET block with a text matrix per line. Other renderers (Agg: the PNG, tests)
-draw each line through the renderer's public `draw_text`.
+answers, dates, names): 10 s of CPU, most of the 77 s the meeting map took through the
+server. Here each distinct line is laid out once per PDF file: a line of Latin and
+Vietnamese letters (no combining mark, no other script) by adding its glyphs' advances and
+the font's kerning, which is what libraqm does for them; any other line by the same steps as
+`RendererPdf.draw_text`. Both track their glyphs as draw_text does, so the embedded font
+subsets are the same, and the text-showing operators are kept. Each artist is then one
+BT ... ET block with a text matrix per line. Other renderers (Agg: the PNG, tests) draw each
+line through the renderer's public `draw_text`.
 
 The one rule it imposes: it reads private parts of matplotlib's PDF backend
 (`_character_tracker`, `fontName`, `_encode_glyphs`, `_get_font_ttf`), pinned in
 requirements/main.txt; tests/unit/test_text_lines.py compares its output with matplotlib's
-own Text on every upgrade.
+own Text (same words at the same places) on every upgrade.
 """
 
 from __future__ import annotations
