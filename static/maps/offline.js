@@ -76,6 +76,7 @@
       if (document.body) showNote(data.saved);
     }
   });
+  workers.startMessages(); // the worker's messages from now on, not only once the page is parsed
 
   // What this page fetched before the worker took control (URLs of this site only).
   var controlledAt = workers.controller ? 0 : null;

@@ -25,6 +25,11 @@ const SAVED = "X-Offline-Saved";
 const VIEWER_KEY = /^[0-9a-f]{8,64}$/;
 const TIME = /^[0-9T:.Z-]{10,30}$/;
 const MAX_KEEP = 600; // URLs one page may ask to keep at once
+// Copies one session keeps at most (tiles and street views add up as a planner browses):
+// past it the oldest go, checked every TRIM_EVERY copies.
+const MAX_KEPT = 4000;
+const TRIM_EVERY = 200;
+let keptSinceTrim = 0;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(self.skipWaiting());
@@ -75,6 +80,11 @@ async function keep(url, response) {
     await forgetUsers(name);
     const cache = await caches.open(name);
     await cache.put(url, await stamped(response));
+    keptSinceTrim += 1;
+    if (keptSinceTrim >= TRIM_EVERY) {
+      keptSinceTrim = 0;
+      await trim(cache);
+    }
   } else if (
     response.type === "opaqueredirect" ||
     response.redirected ||
@@ -82,6 +92,14 @@ async function keep(url, response) {
     (response.ok && !viewer)
   ) {
     await forgetUsers(null);
+  }
+}
+
+/** Delete the oldest copies past MAX_KEPT (keys() lists them in the order they were put). */
+async function trim(cache) {
+  const requests = await cache.keys();
+  for (const request of requests.slice(0, Math.max(0, requests.length - MAX_KEPT))) {
+    await cache.delete(request);
   }
 }
 

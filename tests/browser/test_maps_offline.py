@@ -275,7 +275,8 @@ def test_the_vector_tiles_seen_are_drawn_again_after_an_offline_reload(
     page.wait_for_load_state("networkidle")
     online = sorted(page.evaluate(DRAWN))
     assert sum(count for _, count in online) > 0
-    wait_kept(page, rf"^/maps/wards/{ward}$", r"^/tiles/households/15/")
+    found = wait_kept(page, rf"^/maps/wards/{ward}$", r"^/tiles/households/15/")
+    (kept_paths,) = [paths for name, paths in found.items() if name.startswith("maps-user-")]
 
     page.context.set_offline(True)
     page.reload()
@@ -287,4 +288,17 @@ def test_the_vector_tiles_seen_are_drawn_again_after_an_offline_reload(
     # failed (the browser's HTTP cache was never needed).
     assert sorted(page.evaluate(DRAWN)) == online
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+    # A page opened online whose network goes: a tile it asks for comes from the worker's
+    # copy, and the worker tells the page, which shows the note. (The map's own tiles of
+    # this view are in the page's memory already: the request is made here.)
+    page.context.set_offline(False)
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#cdfmap-offline-note").count() == 0
+    tile = next(p for p in kept_paths if p.startswith("/tiles/households/15/"))
+    page.context.set_offline(True)
+    status = page.evaluate("(url) => fetch(url).then((response) => response.status)", tile)
+    assert status in (200, 204)
+    expect(page.locator("#cdfmap-offline-note")).to_contain_text("Không có mạng")
     page.context.set_offline(False)
