@@ -46,8 +46,9 @@
 
   // A large city's households come as vector tiles (/tiles/households/{z}/{x}/{y}.pbf), read
   // with the vendored @mapbox/vector-tile (CdfVectorTile). Each tile is fetched once per page
-  // and shared by the indicator layers; offline, a tile seen before comes from the browser's
-  // HTTP cache (the server marks tiles no-cache: they are revalidated while online).
+  // and shared by the indicator layers; offline, a tile seen before comes from the maps'
+  // service worker (static/maps/sw.js), else from the browser's HTTP cache (the server marks
+  // tiles no-cache: they are revalidated while online).
   var tileCache = {};
   var tileOrder = [];
   var TILE_CACHE_SIZE = 512;
