@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.exports import Property
+from app.db.exports import OrderedHalves, Property
 from app.db.indicators import COUNTED, HOUSEHOLD_FORM, Counted, indicators_sql
 from app.db.sql import sql_literal
 from app.errors import Forbidden, NotFound, UnknownForm
@@ -76,6 +76,7 @@ class LayerQuery:
     source: str
     args: list[Any]
     related: list[RelatedTable] = field(default_factory=list)
+    halves: OrderedHalves | None = None  # the same rows in two ranges of their order
 
     @property
     def is_point(self) -> bool:
@@ -178,15 +179,25 @@ async def survey_layer(
         properties = columns.properties
         related = [_related(r, where, args, layer) for r in columns.repeats.values()]
     description = DESCRIPTIONS["households" if households else "form"].format(form=form_id)
+    order = "ORDER BY h.collected_at, h.id"
+    middle = f"${len(args) + 1}"
+    halves = OrderedHalves(
+        "household_surveys",
+        "collected_at",
+        "timestamptz",
+        f"{SURVEYS_SOURCE} WHERE {where} AND h.collected_at < {middle} {order}",
+        f"{SURVEYS_SOURCE} WHERE {where} AND h.collected_at >= {middle} {order}",
+    )
     return LayerQuery(
         layer,
         description,
         properties,
         "h.geom",
         "Point",
-        f"{SURVEYS_SOURCE} WHERE {where} ORDER BY h.collected_at, h.id",
+        f"{SURVEYS_SOURCE} WHERE {where} {order}",
         args,
         related,
+        halves,
     )
 
 
