@@ -222,3 +222,29 @@ def test_many_households_numbers_on_the_map_as_text_and_all_rows_in_the_table(
     words = pdf_text(tmp_path, content)
     rows = [int(m) for m in re.findall(r"^(\d+)\b", words, re.MULTILINE) if 0 < int(m) <= count]
     assert sorted(set(rows)) == list(range(1, count + 1))
+
+
+def test_crowded_numbers_give_way_to_a_lettered_grid() -> None:
+    """2,000 households in 200 m: their numbers would overlap, so the map shows a grid's
+    letters and row numbers instead, and the table gives each household its square, in
+    blocks side by side (vi, portrait: the columns fit twice across)."""
+    from app.geo.settlement_print import _letters
+
+    assert [_letters(i) for i in (0, 1, 25, 26, 27)] == ["A", "B", "Z", "AA", "AB"]
+    pages = drawn_pages(settlement_page(2000, names=False), "A4", "portrait")
+    map_lines = [
+        line
+        for text, _ in pages[0]["texts"]
+        if text.axes is pages[0]["map"]
+        for line in text.get_text().split("\n")
+    ]
+    row_numbers = [int(line) for line in map_lines if line.strip().isdigit()]
+    assert row_numbers and max(row_numbers) < 30  # the grid's rows, no household number
+    letters = {line for line in map_lines if re.fullmatch(r"[A-Z]", line)}
+    assert {"A", "B", "C"} <= letters
+    cells = [line for page in pages[1:] for text, _ in page["texts"] for line in
+             text.get_text().split("\n")]  # fmt: skip
+    squares = [cell for cell in cells if re.fullmatch(r"[A-Z]\d{1,2}", cell)]
+    assert len(squares) == 2000
+    assert {square[0] for square in squares} <= letters
+    assert 2 <= len(pages) - 1 <= 2000 / 60  # two blocks of rows a page
