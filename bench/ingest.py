@@ -282,7 +282,8 @@ def batch_figures(url: str, batches: int, rounds: int = 1) -> dict[str, float]:
             copy_items = surveys(500 * batches, seed=9 + 100 * number)
             copy_rates.append(len(copy_items) / _copy_rows(url, copy_items))
             print(
-                f"  round {number + 1}: app {app_rates[-1]:8.0f} rows/s, COPY {copy_rates[-1]:8.0f} rows/s"
+                f"  round {number + 1}: app {app_rates[-1]:8.0f} rows/s, "
+                f"COPY {copy_rates[-1]:8.0f} rows/s"
             )
     app_rate, copy_rate = max(app_rates), max(copy_rates)
     print(f"batch app     : {app_rate:8.0f} rows/s ({batches} x 500 surveys, validated and placed)")
