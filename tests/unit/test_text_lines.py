@@ -27,7 +27,7 @@ LINES = [
     DOLLARS,
     HTML_SCRIPT,
     "Ỷ Ữ ỡ ậ ẫ",
-    "AVATAR Tô Yến, P. Lộc \"Wa\"",
+    'AVATAR Tô Yến, P. Lộc "Wa"',
 ]
 
 
