@@ -9,6 +9,7 @@ from typing import Any
 from uvicorn.protocols.http.flow_control import FlowControl
 
 from app.http_protocol import _Cycle
+from tests.aio import run
 
 
 class Transport(asyncio.Transport):
@@ -59,7 +60,7 @@ def test_head_and_body_in_one_write() -> None:
         await asyncio.sleep(0)  # the turn ends: nothing more leaves
         return transport.writes
 
-    writes = asyncio.run(main())
+    writes = run(main())
     assert writes == [b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n{}"]
 
 
@@ -75,7 +76,7 @@ def test_a_head_alone_leaves_when_the_turn_ends() -> None:
         await c.send({"type": "http.response.body", "body": b""})
         return before, transport.writes
 
-    before, writes = asyncio.run(main())
+    before, writes = run(main())
     assert before == []
     assert writes == [
         b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
@@ -93,4 +94,4 @@ def test_a_head_request_on_a_kept_connection_sends_its_head_at_once() -> None:
         await c.send({"type": "http.response.body", "body": b""})
         return transport.writes
 
-    assert asyncio.run(main()) == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"]
+    assert run(main()) == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"]
