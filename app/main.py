@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             replica,
             settings.db_replica_retry_seconds,
             app.state.metrics.count_replica_fallback,
+            settings.db_replica_max_lag_seconds,
         )
         app.state.ingest_pool = make_ingest_pool(settings.libpq_database_url, settings.db_pool_size)
         app.state.batch_pool = make_batch_pool(

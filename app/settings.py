@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     db_replica_connect_seconds: float = Field(default=2.0, gt=0)
     # After the replica failed to answer, reads go to the primary this long before the next try.
     db_replica_retry_seconds: float = Field(default=10.0, gt=0)
+    # Reads go to the primary while the replica's replay is more than this far behind (a
+    # replica stuck replaying would otherwise show old maps for as long as it is stuck);
+    # unset: no limit.
+    db_replica_max_lag_seconds: float | None = Field(default=None, gt=0)
     # Exports reading the database at once (default: a quarter of the pool), so that they
     # cannot take the connections every other request needs; the next waits, then gets 503.
     export_concurrency: int | None = Field(default=None, ge=1)

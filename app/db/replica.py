@@ -19,6 +19,7 @@ primary.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,11 @@ STANDBY_STATE = text(
 # On the primary: where its WAL ends; what lies between that and the replica's replay
 # position is the replica's lag in bytes.
 WAL_END = text("SELECT pg_current_wal_lsn()::text")
+# How far behind the replica's replay is, in seconds (as STANDBY_STATE counts it).
+LAG_SECONDS = text(
+    "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+    " ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"
+)
 
 
 def lsn_bytes(lsn: str) -> int:
@@ -57,18 +63,32 @@ class ReplicaReads:
         replica: AsyncEngine | None,
         retry_seconds: float = 10.0,
         on_fallback: Callable[[], None] = lambda: None,
+        max_lag_seconds: float | None = None,
     ) -> None:
         self.primary = primary
         self.replica = replica
         self.retry_seconds = retry_seconds
+        self.max_lag_seconds = max_lag_seconds
         self._on_fallback = on_fallback
         self._down_until = 0.0  # time.monotonic() before which the replica is not tried
         self._trying = False  # one read at a time tries a replica that was down
+        # With a lag limit: whether the replica was too far behind at the last look, and
+        # when to look again (one read at a time asks, on the connection it opens anyway).
+        self._behind = False
+        self._lag_checked_at = -math.inf
+        self._checking_lag = False
 
     @property
     def replica_up(self) -> bool:
-        """Whether reads go to the replica now (False without one)."""
-        return self.replica is not None and self._down_until == 0.0
+        """Whether reads go to the replica now (False without one, or while it is too far
+        behind)."""
+        return self.replica is not None and self._down_until == 0.0 and not self._behind
+
+    @property
+    def _lag_check_seconds(self) -> float:
+        """How often the lag is looked at: often enough to notice it within the limit."""
+        assert self.max_lag_seconds is not None
+        return min(5.0, max(0.1, self.max_lag_seconds / 2))
 
     async def engine(self) -> AsyncEngine:
         """The engine for this read."""
@@ -80,9 +100,25 @@ class ReplicaReads:
                 self._on_fallback()
                 return self.primary
             self._trying = True
+        check_lag = (
+            self.max_lag_seconds is not None
+            and not self._checking_lag
+            and time.monotonic() - self._lag_checked_at >= self._lag_check_seconds
+        )
+        if self._behind and not check_lag and not self._trying:
+            self._on_fallback()  # too far behind at the last look: not worth a connection
+            return self.primary
+        if check_lag:
+            self._checking_lag = True
         try:
             connection = await replica.connect()
-            await connection.close()  # back to the pool, open, for the read that follows
+            try:
+                if check_lag:
+                    lag = float((await connection.execute(LAG_SECONDS)).scalar_one() or 0.0)
+                    self._lag_checked_at = time.monotonic()
+                    self._note_lag(lag)
+            finally:
+                await connection.close()  # back to the pool, open, for the read that follows
         except exc.TimeoutError:
             # Every pooled connection busy for the pool's timeout: a busy replica, not a dead
             # one; this read goes to the primary, the next ones try the replica again.
@@ -94,10 +130,29 @@ class ReplicaReads:
             return self.primary
         finally:
             self._trying = False
+            if check_lag:
+                self._checking_lag = False
         if self._down_until:
             self._down_until = 0.0
             log.warning("the read replica answers again: reads that may lag go to it")
+        if self._behind:
+            self._on_fallback()
+            return self.primary
         return replica
+
+    def _note_lag(self, lag: float) -> None:
+        """Reads go to the primary while the replica is more than the limit behind."""
+        assert self.max_lag_seconds is not None
+        behind = lag > self.max_lag_seconds
+        if behind and not self._behind:
+            log.warning(
+                "the read replica is %.1f s behind (limit %g s): reads go to the primary",
+                lag,
+                self.max_lag_seconds,
+            )
+        elif self._behind and not behind:
+            log.warning("the read replica has caught up: reads that may lag go to it again")
+        self._behind = behind
 
     def mark_down(self, error: BaseException) -> None:
         """Send reads to the primary for `retry_seconds` (logged when the replica was up)."""

@@ -11,6 +11,7 @@ app's connections there (application_name cdfmap-replica).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
@@ -76,6 +77,13 @@ def app_on_replica(
 
 @pytest.fixture
 def paused(replica: Replica) -> Iterator[None]:
+    """The replica's replay paused (what is written now stays off it), resumed at the end."""
+    with replay_paused(replica):
+        yield
+
+
+@contextlib.contextmanager
+def replay_paused(replica: Replica) -> Iterator[None]:
     """The replica's replay paused (what is written now stays off it), resumed at the end."""
     replica.wait_caught_up()
     with replica.connect() as connection:
@@ -281,3 +289,53 @@ def test_export_slots_hold_for_exports_on_the_replica(
     slots.release()
     done = client.get(f"{EXPORT}/households.geojson?city=tam-ky", headers=planner)
     assert done.status_code == 200
+
+
+def test_reads_leave_a_replica_that_falls_too_far_behind(
+    database_url: str,
+    replica: Replica,
+    tmp_path: Path,
+    clean_surveys: None,
+    people: dict[str, dict[str, str]],
+    sync_engine: Engine,
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        database_replica_url=replica.url(database_url),
+        media_dir=tmp_path / "media",
+        db_replica_retry_seconds=0.2,
+        db_replica_max_lag_seconds=1.0,
+        token_cache_seconds=0,
+    )
+    planner, volunteer, admin = people["planner"], people["volunteer"], people["admin"]
+
+    def households(client: TestClient) -> int:
+        response = client.get("/api/v1/cities/tam-ky/indicators", headers=planner)
+        assert response.status_code == 200, response.text
+        return int(response.json()["totals"]["households"])
+
+    def replica_up(client: TestClient) -> bool:
+        metrics = client.get("/metrics", headers=admin).text
+        return re.search(r"cdfmap_replica_up\{[^}]*\} 1", metrics) is not None
+
+    with TestClient(create_app(settings)) as client:
+        _send(client, volunteer, sync_engine, 1)
+        replica.wait_caught_up()
+        assert households(client) == 1
+        assert replica_up(client)
+        with replay_paused(replica):
+            _send(client, volunteer, sync_engine, 2)  # on the primary only
+            # Replay stays paused: once the replica is more than a second behind, the reads
+            # answer from the primary (the replica cannot know of the two new surveys).
+            deadline = time.monotonic() + 30
+            while households(client) != 3:
+                assert time.monotonic() < deadline, "reads stayed on the lagging replica"
+            assert not replica_up(client)
+            lag = client.get("/readyz").json()["replica_lag_seconds"]
+            assert lag > 1.0
+        replica.wait_caught_up()
+        deadline = time.monotonic() + 30
+        while not replica_up(client):  # caught up: the reads go back to it
+            assert households(client) == 3
+            assert time.monotonic() < deadline, "reads never went back to the replica"
+        assert households(client) == 3
