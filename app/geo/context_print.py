@@ -191,6 +191,24 @@ def _street_label(
     return label
 
 
+def draw_attribution(ax: Any, attribution: str, size: float) -> None:
+    """The context layers' credit line (OSM data: ODbL) in the map's lower right corner; the
+    text is data, never parsed as mathtext."""
+    ax.text(
+        0.995,
+        0.005,
+        attribution,
+        transform=ax.transAxes,
+        fontsize=size,
+        ha="right",
+        va="bottom",
+        color="#404040",
+        parse_math=False,
+        zorder=21,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+    )
+
+
 def label_footprint(x: float, y: float, text: str, size: float, points_per_metre: float) -> Any:
     """About the area (metres) a centred label of `size` points covers (several lines too)."""
     lines = text.split("\n") or [""]

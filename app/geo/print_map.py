@@ -236,19 +236,7 @@ def _draw_context(
             )
     context_print.draw_context(ax, data.context, crs, frame, size, points_per_m, avoid)
     if data.context_attribution:
-        ax.text(
-            0.995,
-            0.005,
-            data.context_attribution,
-            transform=ax.transAxes,
-            fontsize=size,
-            ha="right",
-            va="bottom",
-            color="#404040",
-            parse_math=False,
-            zorder=21,
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
-        )
+        context_print.draw_attribution(ax, data.context_attribution, size)
 
 
 def household_points(data: PrintInput, values: Sequence[str] | None) -> HouseholdPoints:

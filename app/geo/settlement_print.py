@@ -203,19 +203,9 @@ def _draw_map(ax: Any, data: SettlementPrintInput, size: float) -> tuple[Grid, l
     ax.set_yticks([])
     _draw_scale_bar(ax, bounds[0], bounds[2], bounds[1], bounds[3], size)
     if data.context_attribution:
-        attribution = ax.text(
-            0.995,
-            0.005,
-            data.context_attribution,
-            transform=ax.transAxes,
-            fontsize=size,
-            ha="right",
-            va="bottom",
-            color="#404040",
-            zorder=21,
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
-        )
-        attribution.set_parse_math(False)
+        from app.geo import context_print
+
+        context_print.draw_attribution(ax, data.context_attribution, size)
     ax.annotate(
         translate("print_map.north", data.language),
         xy=(0.95, 0.95),
