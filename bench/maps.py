@@ -171,41 +171,22 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
             page_seconds, (html, points) = best_of(runs, page)
 
-            def pdf() -> bytes:
-                response = client.get(f"/maps/wards/{ward_id}.pdf")
+            def fetch(path: str, extra: dict[str, str] | None = None) -> bytes:
+                response = client.get(path, headers=extra)
                 response.raise_for_status()
                 return response.content
 
-            pdf_seconds, pdf_bytes = best_of(runs, pdf)
-
-            def settlement_pdf() -> bytes:
-                response = client.get(
-                    f"/maps/settlements/{settlement_id}.pdf?indicator=no_piped_water"
-                )
-                response.raise_for_status()
-                return response.content
-
-            settlement_seconds, settlement_bytes = best_of(runs, settlement_pdf)
+            pdf_seconds, pdf_bytes = best_of(runs, lambda: fetch(f"/maps/wards/{ward_id}.pdf"))
+            settlement = f"/maps/settlements/{settlement_id}"
+            indicator = "?indicator=no_piped_water"
+            settlement_seconds, settlement_bytes = best_of(
+                runs, lambda: fetch(f"{settlement}.pdf{indicator}")
+            )
             admin = {"Authorization": f"Bearer {bench_token(url, 'city_admin', 'bench-admin')}"}
-
-            def settlement_named() -> bytes:
-                response = client.get(
-                    f"/maps/settlements/{settlement_id}.pdf?indicator=no_piped_water&names=true",
-                    headers=admin,
-                )
-                response.raise_for_status()
-                return response.content
-
-            named_seconds, named_bytes = best_of(runs, settlement_named)
-
-            def settlement_png() -> bytes:
-                response = client.get(
-                    f"/maps/settlements/{settlement_id}.png?indicator=no_piped_water"
-                )
-                response.raise_for_status()
-                return response.content
-
-            png_seconds, _png = best_of(runs, settlement_png)
+            named_seconds, named_bytes = best_of(
+                runs, lambda: fetch(f"{settlement}.pdf{indicator}&names=true", admin)
+            )
+            png_seconds, _png = best_of(runs, lambda: fetch(f"{settlement}.png{indicator}"))
 
             # What goes over the wire: the points JSON gzip-compressed, and the households of
             # one zoom-15 view (the 3 x 3 vector tiles around the busiest settlement), as a
