@@ -86,11 +86,11 @@ class HouseholdSurvey(Base):
 
     # The client generates the id when the survey is started: it is the idempotency key.
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    city_id: Mapped[int | None] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
-    ward_id: Mapped[int | None] = mapped_column(ForeignKey("wards.id", ondelete="SET NULL"))
-    settlement_id: Mapped[int | None] = mapped_column(
-        ForeignKey("settlements.id", ondelete="SET NULL"), index=True
-    )
+    # Its city (deleted with it), ward and settlement (emptied when they are deleted): the
+    # references are kept by statement triggers, not foreign keys (migration 0016).
+    city_id: Mapped[int | None] = mapped_column(Integer)
+    ward_id: Mapped[int | None] = mapped_column(Integer)
+    settlement_id: Mapped[int | None] = mapped_column(Integer, index=True)
     form_id: Mapped[str] = mapped_column(String(64))
     form_version: Mapped[str] = mapped_column(String(64))
     collector: Mapped[str | None] = mapped_column(Text)
