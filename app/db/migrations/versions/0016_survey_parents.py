@@ -46,35 +46,53 @@ PARENTS = (
 
 def _named(column: str, updated: bool) -> str:
     """The parent ids the statement's new rows name (an update: newly)."""
-    new = f"SELECT n.{column} FROM new_surveys n WHERE n.{column} IS NOT NULL"
     if updated:
-        return f"{new} EXCEPT SELECT o.{column} FROM old_surveys o"
-    return f"SELECT DISTINCT n.{column} FROM new_surveys n WHERE n.{column} IS NOT NULL"
+        return (
+            f"SELECT n.{column} AS id FROM new_surveys n WHERE n.{column} IS NOT NULL "
+            f"EXCEPT SELECT o.{column} FROM old_surveys o"
+        )
+    return f"SELECT DISTINCT r.{column} AS id FROM named r WHERE r.{column} IS NOT NULL"
 
 
 def _checked(updated: bool) -> str:
-    blocks = []
+    """One statement (a single row's insert pays one query, not eight): the parents named,
+    locked in a fixed order (table by table, by id), and the first column naming a parent
+    that is not there."""
+    # An insert reads its rows once (most statements store one survey, or a phone's batch).
+    columns = ", ".join(column for column, _, _ in PARENTS)
+    ctes = (
+        [] if updated else [f"named AS MATERIALIZED (SELECT DISTINCT {columns} FROM new_surveys)"]
+    )
+    missing = []
     for column, table, _ in PARENTS:
-        blocks.append(f"""
-    ids := ARRAY({_named(column, updated)});
-    IF cardinality(ids) > 0 THEN
-        SELECT count(*) INTO locked
-        FROM (SELECT 1 FROM {table} p WHERE p.id = ANY(ids) ORDER BY p.id FOR KEY SHARE OF p) l;
-        IF locked < cardinality(ids) THEN
-            RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
-                TABLE = 'household_surveys', COLUMN = '{column}',
-                CONSTRAINT = 'household_surveys_{column}_fkey',
-                MESSAGE = 'insert or update on table "household_surveys" names a row of '
-                          '"{table}" that is not there ({column} in ' || ids::text || ')';
-        END IF;
-    END IF;""")
+        ctes.append(f"named_{column} AS MATERIALIZED ({_named(column, updated)})")
+        ctes.append(
+            f"locked_{column} AS MATERIALIZED (SELECT p.id FROM {table} p "
+            f"WHERE p.id IN (SELECT * FROM named_{column}) ORDER BY p.id FOR KEY SHARE OF p)"
+        )
+        missing.append(
+            f"WHEN (SELECT count(*) FROM named_{column}) > (SELECT count(*) FROM locked_{column})"
+            f" THEN '{column}'"
+        )
     name = "updated" if updated else "inserted"
+    with_ctes = ",\n         ".join(ctes)
+    cases = "\n        ".join(missing)
     return f"""
 CREATE FUNCTION household_surveys_parents_{name}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    ids integer[];
-    locked integer;
-BEGIN{"".join(blocks)}
+    missing text;
+BEGIN
+    WITH {with_ctes}
+    SELECT CASE
+        {cases}
+    END INTO missing;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+            TABLE = 'household_surveys', COLUMN = missing,
+            CONSTRAINT = 'household_surveys_' || missing || '_fkey',
+            MESSAGE = format('insert or update on table "household_surveys" names in %s a row '
+                             'that is not there', missing);
+    END IF;
     RETURN NULL;
 END $$;
 """
