@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Container
+from collections.abc import Callable, Container
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -64,29 +64,37 @@ async def _json_body(request: Request) -> Any:
     return parse_json(await request.body())
 
 
-def _prepare(
-    raw: Any,
+def _checker(
     forms: FormRegistry,
     settings: Settings,
     known_cities: Container[str] | None = None,
     quality: QualityRules = NO_RULES,
-) -> tuple[PreparedSubmission | None, list[Problem]]:
-    try:
-        return prepare_submission(
-            raw,
-            forms,
-            datetime.now(UTC),
-            future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
-            low_accuracy_m=settings.gps_warning_accuracy_m,
-            known_cities=known_cities,
-            quality=quality,
-            late_after=timedelta(days=settings.late_upload_days),
-        )
-    except Exception:
-        # A bug, but only this survey's: the others of its batch are stored, and the phone is
-        # told which one could not be checked instead of retrying the whole outbox for ever.
-        log.exception("survey could not be checked")
-        return None, [Problem("", "internal_error")]
+) -> Callable[[Any], tuple[PreparedSubmission | None, list[Problem]]]:
+    """prepare_submission with the settings read once, for every survey of a request."""
+    future_tolerance = timedelta(seconds=settings.future_tolerance_seconds)
+    low_accuracy_m = settings.gps_warning_accuracy_m
+    late_after = timedelta(days=settings.late_upload_days)
+
+    def check(raw: Any) -> tuple[PreparedSubmission | None, list[Problem]]:
+        try:
+            return prepare_submission(
+                raw,
+                forms,
+                datetime.now(UTC),
+                future_tolerance=future_tolerance,
+                low_accuracy_m=low_accuracy_m,
+                known_cities=known_cities,
+                quality=quality,
+                late_after=late_after,
+            )
+        except Exception:
+            # A bug, but only this survey's: the others of its batch are stored, and the
+            # phone is told which one could not be checked instead of retrying the whole
+            # outbox for ever.
+            log.exception("survey could not be checked")
+            return None, [Problem("", "internal_error")]
+
+    return check
 
 
 @router.post(
@@ -108,7 +116,7 @@ async def create_submission(request: Request) -> JSON:
     forms = await state.forms.current()
     raw = await _json_body(request)
     cities = await submissions.known_cities(state.ingest_pool, [raw])
-    prepared, problems = _prepare(raw, forms, state.settings, cities, state.quality)
+    prepared, problems = _checker(forms, state.settings, cities, state.quality)(raw)
     result = await submissions.ingest_one(
         state.ingest_pool, prepared, problems, user.user_id, user.assigned_wards()
     )
@@ -149,7 +157,8 @@ async def create_batch(
     cities = await submissions.known_cities(pool, items)
     # checked as they are sent
     quality = request.app.state.quality
-    prepared = (_prepare(item, forms, settings, cities, quality) for item in items)
+    check = _checker(forms, settings, cities, quality)
+    prepared = map(check, items)
     raw_ids = [
         str(item.get("id")) if isinstance(item, dict) and item.get("id") else None for item in items
     ]

@@ -118,6 +118,8 @@ def _select_multiple(question: Question, value: Any, where: str) -> Coerced:
     for item in items:
         if item not in question.choice_values:
             return None, choice_problem(question, item, where)
+    if len(items) == 1:
+        return items[0], None  # the usual answer: one choice
     return " ".join(dict.fromkeys(items)), None
 
 

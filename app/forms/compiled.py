@@ -56,6 +56,7 @@ class CompiledForm:
     # evaluation sees (no repeat, calculation, default, group relevance or choice filter, and
     # every expression reads only itself and questions before it): the ingest fast path.
     flat: list[CompiledNode] | None = None
+    flat_reads: frozenset[str] = frozenset()  # the questions the flat plan's expressions read
     flat_steps: list[tuple[Any, ...]] | None = None  # made by validation.py on first use
 
 
@@ -123,6 +124,7 @@ def compile_form(form: FormDefinition) -> CompiledForm:
     instances = {
         name: secondary_instance(items, language) for name, items in form.instances.items()
     }
+    plan = None if problems else _flat_plan(form, children, schema)
     return CompiledForm(
         children=children,
         instances=instances,
@@ -130,7 +132,8 @@ def compile_form(form: FormDefinition) -> CompiledForm:
         problems=problems,
         has_calculations=any(child.has_calculations for child in children),
         top_level=frozenset(_names(children)),
-        flat=None if problems else _flat_plan(form, children, schema),
+        flat=None if plan is None else plan[0],
+        flat_reads=frozenset() if plan is None else plan[1],
     )
 
 
@@ -156,7 +159,11 @@ def _references(ast: Any, compiler: _Compiler, found: set[str]) -> bool:
     return all(_references(part, compiler, found) for part in ast[1:] if isinstance(part, tuple))
 
 
-def _flat_plan(form: FormDefinition, children: list[CompiledNode], schema: Schema) -> Any:
+def _flat_plan(
+    form: FormDefinition, children: list[CompiledNode], schema: Schema
+) -> tuple[list[CompiledNode], frozenset[str]] | None:
+    """The questions in form order and those their expressions read, when a flat pass sees
+    what the whole-survey evaluation sees."""
     compiler = _Compiler(schema)
     order: list[CompiledNode] = []
 
@@ -177,6 +184,7 @@ def _flat_plan(form: FormDefinition, children: list[CompiledNode], schema: Schem
     if not walk(children):
         return None
     seen: set[str] = set()
+    reads: set[str] = set()
     for compiled in order:
         question = compiled.node
         for column in ("relevant", "constraint", "required_expression"):
@@ -186,8 +194,9 @@ def _flat_plan(form: FormDefinition, children: list[CompiledNode], schema: Schem
             found: set[str] = set()
             if not _references(parse(text), compiler, found) or not found <= seen:
                 return None
+            reads |= found
         seen.add(question.name)
-    return order
+    return order, frozenset(reads)
 
 
 def _names(nodes: list[CompiledNode]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.forms.xpath_values import as_text, text_number
+from app.forms.xpath_values import answer_number, as_text, text_number
 
 
 class XNode:
@@ -115,11 +115,7 @@ class LeafNode(XNode):
         return as_text(self.scope.get(self.schema.name))
 
     def number(self) -> float:
-        value = self.scope.get(self.schema.name)
-        kind = type(value)
-        if kind is int or kind is float:
-            return float(value)  # type: ignore[arg-type]  # as its text reads back
-        return text_number(as_text(value))
+        return answer_number(self.scope.get(self.schema.name))
 
 
 class ValueNode(XNode):

@@ -1,7 +1,9 @@
 """Quality rules (forms/quality.yaml): answers that contradict each other, flagged for review.
 
 Written like XLSForm expressions and compiled by the same evaluator as `relevant` and
-`constraint`, so a rule means on the server what it would mean in a form.
+`constraint`, so a rule means on the server what it would mean in a form. A rule of the usual
+shapes (an answer against a literal, selected(), and/or) is also compiled to a plain test of
+the answers (app.forms.direct), which gives the same verdict without an evaluation context.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any
 
 import yaml
 
+from app.forms.direct import Test, compile_test
 from app.forms.xpath import (
+    Ast,
     Compiled,
     ExpressionError,
     Predicate,
@@ -35,6 +39,7 @@ class QualityRule:
     label: dict[str, str]
     predicate: Predicate
     compiled: Compiled  # the same expression over a context (see QualityRules.broken)
+    test: Test | None = None  # the same again on the answers, for the usual shapes
 
 
 @dataclass(frozen=True)
@@ -49,17 +54,27 @@ class QualityRules:
         if not rules:
             return []
         found = []
-        context = flat_context(answers)  # one for every rule: a survey's answers, as given
+        context = None  # one for every rule needing it: a survey's answers, as given
         for rule in rules:
             try:
-                if as_boolean(rule.compiled(context)):
-                    found.append(rule.name)
+                if rule.test is not None:
+                    matches = rule.test(answers)
+                else:
+                    context = context or flat_context(answers)
+                    matches = as_boolean(rule.compiled(context))
             except (ExpressionError, ArithmeticError, TypeError, ValueError):
                 continue
+            if matches:
+                found.append(rule.name)
         return found
 
 
 NO_RULES = QualityRules({})
+
+
+def _answer_named(ast: Ast) -> str | None:
+    """The answer a rule's operand reads: `${name}`."""
+    return ast[1] if ast[0] == "ref" else None
 
 
 def load_quality_rules(path: Path) -> QualityRules:
@@ -90,6 +105,7 @@ def load_quality_rules(path: Path) -> QualityRules:
                     {lang: str(label.get(lang) or rule["name"]) for lang in ("vi", "en")},
                     predicate,
                     compiled_rule,
+                    compile_test(ast, _answer_named),
                 )
             )
         by_form[str(form_id)] = tuple(compiled)

@@ -12,6 +12,7 @@ from app.forms.answer_types import (
     COERCIONS,
     MAX_INTEGER,
     MAX_REPEATS,
+    MAX_TEXT_LENGTH,
     META_KEYS,
     coerce_meta,
     coerce_text,
@@ -19,8 +20,9 @@ from app.forms.answer_types import (
 )
 from app.forms.compiled import CompiledForm, CompiledNode
 from app.forms.definition import FormDefinition, Question
+from app.forms.direct import Test, compile_test
 from app.forms.instance import DocumentNode, ElementNode, LeafNode, XNode
-from app.forms.xpath import Compiled, Ctx, Env
+from app.forms.xpath import Ast, Compiled, Ctx, Env, _Compiler, parse
 from app.forms.xpath_values import as_boolean, as_number, as_string
 
 _NOTHING: Mapping[str, Any] = {}
@@ -39,12 +41,27 @@ def _members(nodes: list[CompiledNode]) -> Iterator[CompiledNode]:
 class _Run:
     """One survey's checking: the answers as sent, the normalised ones, the problems."""
 
-    __slots__ = ("env", "form", "problems")
+    __slots__ = ("_env", "answers", "form", "now", "problems")
 
-    def __init__(self, form: FormDefinition, env: Env) -> None:
+    def __init__(self, form: FormDefinition, answers: dict[str, Any], now: datetime | None) -> None:
         self.form = form
-        self.env = env
+        self.answers = answers  # the normalised answers, as they are filled
+        self.now = now
         self.problems: list[Problem] = []
+        self._env: Env | None = None
+
+    @property
+    def env(self) -> Env:
+        """What expressions see, made on first use: a flat plan of direct tests needs none."""
+        env = self._env
+        if env is None:
+            env = self._env = Env(
+                doc=DocumentNode(self.form.root, self.answers),
+                instances=self.form.compiled.instances,
+                answers=self.answers,
+                now=self.now,
+            )
+        return env
 
     def flat(
         self,
@@ -61,9 +78,7 @@ class _Run:
                 out[name] = given[name]
                 continue
             value = raw.get(name)
-            if relevant is not None and not self.holds(
-                relevant, LeafNode(question, out, None), prefix + name
-            ):
+            if relevant is not None and not self.passes(relevant, question, out, prefix + name):
                 if not is_empty(value):
                     problems.append(
                         Problem(
@@ -73,38 +88,45 @@ class _Run:
                         )
                     )
                 continue
-            if constraint is None:
-                # The usual answers, already in their normal form.
-                if kind == "select_one":
-                    if type(value) is str and value in choices:
-                        out[name] = value
-                        continue
-                elif (
-                    kind == "integer"
-                    and type(value) is int
-                    and -MAX_INTEGER <= value <= MAX_INTEGER
-                ):
-                    out[name] = value
-                    continue
-            if kind == "note":
-                continue
-            if is_empty(value):
-                if required is True or (
-                    required is not None
-                    and self.holds(required, LeafNode(question, out, None), prefix + name)
-                ):
-                    problems.append(
-                        Problem(prefix + name, "required", texts=_own(question.required_message))
-                    )
-                continue
-            coerced, problem = coerce(question, value, prefix + name)
-            if problem is not None:
-                problems.append(problem)
-                continue
-            out[name] = coerced
-            if constraint is not None and not self.holds(
-                constraint, LeafNode(question, out, None), prefix + name
+            # The usual answers, already in their normal form: what their coercion gives.
+            if (
+                kind == "select_one"
+                and constraint is None
+                and type(value) is str
+                and value in choices
             ):
+                out[name] = value
+                continue
+            if (
+                kind == "integer" and type(value) is int and -MAX_INTEGER <= value <= MAX_INTEGER
+            ) or (kind == "decimal" and type(value) is float and math.isfinite(value)):
+                out[name] = value
+            elif (
+                kind == "text"
+                and type(value) is str
+                and 0 < len(value) <= MAX_TEXT_LENGTH
+                and not value.isspace()
+            ):
+                out[name] = value.strip()
+            else:
+                if kind == "note":
+                    continue
+                if is_empty(value):
+                    if required is True or (
+                        required is not None and self.passes(required, question, out, prefix + name)
+                    ):
+                        problems.append(
+                            Problem(
+                                prefix + name, "required", texts=_own(question.required_message)
+                            )
+                        )
+                    continue
+                coerced, problem = coerce(question, value, prefix + name)
+                if problem is not None:
+                    problems.append(problem)
+                    continue
+                out[name] = coerced
+            if constraint is not None and not self.passes(constraint, question, out, prefix + name):
                 del out[name]
                 problems.append(
                     Problem(
@@ -114,6 +136,24 @@ class _Run:
                         texts=_own(question.constraint_message),
                     )
                 )
+
+    def passes(
+        self,
+        expression: tuple[Compiled, Test | None],
+        question: Question,
+        out: dict[str, Any],
+        where: str,
+    ) -> bool:
+        """An expression of a question of the flat plan, read as a boolean: by its direct
+        test when it has one (app.forms.direct), else as `holds` does."""
+        compiled, test = expression
+        if test is None:
+            return self.holds(compiled, LeafNode(question, out, None), where)
+        try:
+            return test(out)
+        except (ValueError, ArithmeticError, TypeError, KeyError, IndexError) as exc:
+            self.problems.append(Problem(where, "expression_failed", {"error": str(exc)[:200]}))
+            return False
 
     def coerce(
         self, nodes: list[CompiledNode], raw: dict[str, Any], out: dict[str, Any], prefix: str
@@ -371,26 +411,51 @@ class _Run:
 
 def _flat_steps(compiled: CompiledForm) -> list[tuple[Any, ...]]:
     """The flat plan as tuples (name, type, question, choices, relevant, constraint, required,
-    coercion): fewer lookups per question on the ingest path."""
+    coercion): fewer lookups per question on the ingest path. An expression is held as
+    (compiled, direct test or None); `required` is True when always required."""
+    compiler = _Compiler(compiled.schema)
     steps = []
     for node in compiled.flat or ():
         question: Question = node.node  # type: ignore[assignment]
-        required: Any = True if node.always_required else node.required
-        coerce = COERCIONS.get(question.type, coerce_text)
+        name = question.name
+        required: Any = (
+            True
+            if node.always_required
+            else _expression(node.required, question.required_expression, name, compiler)
+        )
         steps.append(
             (
-                question.name,
+                name,
                 question.type,
                 question,
                 question.choice_values,
-                node.relevant,
-                node.constraint,
+                _expression(node.relevant, question.relevant, name, compiler),
+                _expression(node.constraint, question.constraint, name, compiler),
                 required,
-                coerce,
+                COERCIONS.get(question.type, coerce_text),
             )
         )
     compiled.flat_steps = steps
     return steps
+
+
+def _expression(
+    function: Compiled | None, text: str | None, own_name: str, compiler: _Compiler
+) -> tuple[Compiled, Test | None] | None:
+    """A question's expression as (compiled, direct test of the answers when its shape has
+    one, `.` being its own answer)."""
+    if function is None or not text:
+        return None
+
+    def answer_named(ast: Ast) -> str | None:
+        if ast == ("path", ".", [("self", None, [])]):
+            return own_name
+        if ast[0] == "path" and ast[1] == "/":
+            leaf = compiler.static_leaf(ast[2])
+            return None if leaf is None else str(leaf.name)
+        return ast[1] if ast[0] == "ref" else None
+
+    return function, compile_test(parse(text), answer_named)
 
 
 def _answered(item: Any) -> bool:
@@ -430,21 +495,21 @@ def validate_answers(
     """
     compiled = form.compiled
     normalised: dict[str, Any] = {}
-    env = Env(
-        doc=DocumentNode(form.root, normalised),
-        instances=compiled.instances,
-        answers=normalised,
-        now=now,
-    )
-    run = _Run(form, env)
+    run = _Run(form, normalised, now)
     problems = run.problems
     top = compiled.top_level
+    meta = not top.isdisjoint(META_KEYS)  # a question named like a meta key: always look
     for name in answers:
-        if name not in top and name not in META_KEYS:
-            problems.append(
-                Problem(f"{prefix}{name}", "unknown_question", {"form": form.form_id, "name": name})
-            )
-    for name in META_KEYS.intersection(answers):
+        if name not in top:
+            if name in META_KEYS:
+                meta = True
+            else:
+                problems.append(
+                    Problem(
+                        f"{prefix}{name}", "unknown_question", {"form": form.form_id, "name": name}
+                    )
+                )
+    for name in META_KEYS.intersection(answers) if meta else ():
         value, problem = coerce_meta(name, answers[name], prefix + name)
         if problem is not None:
             problems.append(problem)
@@ -457,7 +522,7 @@ def validate_answers(
         return normalised, problems
     if given:
         answers = {**answers, **given}
-    root = ElementNode(form.root, normalised, env.doc, 1)
+    root = ElementNode(form.root, normalised, run.env.doc, 1)
     run.coerce(compiled.children, answers, normalised, prefix)
     if compiled.has_calculations:
         run.calculate(compiled.children, root, normalised)

@@ -29,12 +29,12 @@ from app.forms.instance import DocumentNode, ElementNode, LeafNode, ValueNode, X
 from app.forms.xpath_operators import RELATIONS, arithmetic, compare
 from app.forms.xpath_values import (
     DATE_STRING,
+    answer_number,
     as_boolean,
     as_number,
     as_string,
     as_text,
     date_string_to_days,
-    text_number,
 )
 
 
@@ -453,17 +453,8 @@ class _Compiler:
         """asNumber of `.` or of a path to one question outside repeats."""
         if ast == ("path", ".", [("self", None, [])]):
             return lambda c: c.node.number()
-        leaf = self.static_leaf(ast[2])
-        name = leaf.name
-
-        def number(c: Ctx) -> float:
-            value = c.env.answers.get(name)
-            kind = type(value)
-            if kind is int or kind is float:
-                return float(value)  # type: ignore[arg-type]
-            return text_number(as_text(value))
-
-        return number
+        name = self.static_leaf(ast[2]).name
+        return lambda c: answer_number(c.env.answers.get(name))
 
     def node_versus_constant(self, ast: Ast) -> Compiled | None:
         """A comparison of one node with a literal, compiled to what _compare would do."""

@@ -270,6 +270,20 @@ def text_number(text: str) -> float:
     return js_number(text)
 
 
+_SAFE_INTEGER = 2**53  # an integer up to this is exactly a float, and its text reads back
+
+
+def answer_number(value: Any) -> float:
+    """asNumber of the node holding this answer: text_number(as_text(value)), without the
+    text for a float or an integer that reads back exactly (no overflow for a huge one)."""
+    kind = type(value)
+    if kind is float:
+        return value  # its shortest text reads back the same
+    if kind is int and -_SAFE_INTEGER <= value <= _SAFE_INTEGER:
+        return float(value)
+    return text_number(as_text(value))
+
+
 def as_boolean(value: Any) -> bool:
     """xpath-cast.js asBoolean."""
     kind = type(value)

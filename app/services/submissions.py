@@ -143,9 +143,9 @@ async def ingest(
         )
     claimed: set[str] = set()
     for result, prepared in zip(results, prepared_items, strict=True):
-        if prepared is None:
+        if prepared is None or result.id is None:
             continue
-        key = str(prepared.id)
+        key = result.id  # str(prepared.id), made once above (0.5 µs each)
         if key in inserted and key not in claimed:
             result.outcome = "created"
             claimed.add(key)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
 
 from app.forms.registry import FormRegistry
 from app.services.intake import prepare_submission
@@ -95,3 +99,117 @@ def test_the_review_page_labels_come_from_the_household_form(forms: FormRegistry
     english = answer_labels(forms, "household", "en")["tenure"]
     assert english["label"] != answer_labels(forms, "household", "vi")["tenure"]["label"]
     assert answer_labels(forms, "no_such_form", "en") == {}
+
+
+# Hashes computed by the server before the UTC time was written by orjson (2026-12-04): a
+# phone resending one of these surveys must get `duplicate`, never `conflict`.
+HASHED_BEFORE = {
+    "2026-11-26T09:30:00": "5ed5d1abe7329eea0fd5024c10ebe5e4508a773cbbddf18189b010764b854cfd",
+    "2026-11-26T02:30:00.123456Z": (
+        "14edabd07c66c06d713379597ebde3024669fb5ad14bcd6b28f43191128261c8"
+    ),
+    "2026-11-26T09:30:00.5+07:00": (
+        "7535cdaf95778ff8ff5d47761add03561357702e75a04b83a2d98fb7a3fd757a"
+    ),
+    "2026-11-27T23:59:59.000001-05:00": (
+        "b416cefe805fcf115d9357a57382f2faecd35660df410b789faaef15bccebacf"
+    ),
+}
+
+
+def _stored_survey(collected_at: str, **location: object) -> dict[str, object]:
+    """A survey written out in full (not from tests.factories, which may change)."""
+    return {
+        "id": "6f1c0f3e-8a52-4b4e-9d55-0d6a4c2b9e11",
+        "form_id": "household",
+        "form_version": "2026112801",
+        "collected_at": collected_at,
+        "collector": "tnv-07",
+        "location": {
+            "lat": 15.571,
+            "lon": 108.474,
+            "accuracy_m": 6.5,
+            "altitude_m": 12.0,
+            **location,
+        },
+        "answers": {
+            "head_name": "Nguyễn Thị Hoa",
+            "head_phone": "0905123456",
+            "household_size": 4,
+            "poverty_status": "poor",
+            "tenure": "papers_only",
+            "house_condition": "temporary",
+            "eviction_threat": "no",
+            "water_source": "shared_tap",
+            "sanitation": "shared_toilet",
+            "electricity": "neighbour_meter",
+            "flooding": "often",
+            "waste": "dumped",
+            "lane_access": "motorbike",
+            "lane_width_m": 1.8,
+            "savings_group": "yes",
+            "cdf_loan": "no",
+            "priority_needs": "drainage lane",
+        },
+    }
+
+
+def test_the_content_hash_is_what_older_servers_stored(forms: FormRegistry) -> None:
+    for collected_at, digest in HASHED_BEFORE.items():
+        prepared, problems = prepare_submission(_stored_survey(collected_at), forms, NOW)
+        assert problems == [] and prepared is not None
+        assert prepared.content_hash == digest, collected_at
+    manual, _ = prepare_submission(_stored_survey("2026-11-26T09:30:00", manual=True), forms, NOW)
+    assert manual is not None
+    assert manual.content_hash == "43c5528d3df9ad28242bc49b170095bdb55cd8fa45d0e913e8e5c204b37a60fc"
+
+
+def test_orjson_writes_a_utc_time_as_its_isoformat() -> None:
+    # _content_hash leaves the collection time to orjson: its text must stay isoformat()'s.
+    rng = random.Random(3)
+    start = datetime(1, 1, 1, tzinfo=UTC)
+    moments = [start, datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)]
+    for _ in range(20_000):
+        seconds = rng.randrange(0, 3_155_000_000 * 100)
+        micro = rng.choice([0, 1, 10, 500_000, 999_999, rng.randrange(1_000_000)])
+        moments.append(start + timedelta(seconds=seconds, microseconds=micro))
+    for moment in moments:
+        assert orjson.dumps(moment) == orjson.dumps(moment.isoformat()), moment
+
+
+def test_the_location_text_is_made_when_an_expression_reads_it(tmp_path: Path) -> None:
+    # The survey's location becomes the geopoint's answer ("lat lon alt accuracy") only for
+    # the expressions that read it: the household form has none, this one has one.
+    source = tmp_path / "reads_location.md"
+    source.write_text(
+        "| survey |\n"
+        "| | type | name | label | relevant |\n"
+        "| | geopoint | location | Location | |\n"
+        "| | text | remark | Remark | ${location} != '' |\n"
+        "| settings |\n"
+        "| | form_id | version |\n"
+        "| | reads_location | 1 |\n",
+        encoding="utf-8",
+    )
+    from app.forms.definition import load_form
+
+    registry = FormRegistry()
+    form = load_form(source)
+    registry.add(form)
+    assert form.compiled.flat is not None and "location" in form.compiled.flat_reads
+    body = {
+        "id": "0d7d1c9e-6a43-4c0a-9d0e-0f1d5b0c0a02",
+        "form_id": "reads_location",
+        "form_version": "1",
+        "collected_at": "2026-11-20T10:00:00+07:00",
+        "location": {"lat": 15.571, "lon": 108.474},
+        "answers": {"remark": "near the bridge"},
+    }
+    prepared, problems = prepare_submission(body, registry, NOW)
+    assert problems == [] and prepared is not None
+    assert prepared.answers == {"remark": "near the bridge"}
+
+
+def test_the_household_forms_expressions_do_not_read_the_location(forms: FormRegistry) -> None:
+    compiled = forms.get("household", None).compiled
+    assert compiled.flat is not None and "location" not in compiled.flat_reads
