@@ -66,13 +66,18 @@ def submission_row(
     }
 
 
-# A batch goes to PostgreSQL in statements of this many new surveys, each sent while the next
-# ones are checked: the server's Python and the database then work at the same time. Two
-# statements may run at once (on two connections): storing a survey, with its placement and
-# its duplicate check, costs the database more than checking it costs Python, and two
-# statements keep both cores busy. Their surveys are distinct ids, each statement locks its
-# own in id order: they cannot deadlock with each other or with another batch.
-CHUNK_ROWS = 100
+# A batch goes to PostgreSQL in statements of new surveys, each sent while the next ones are
+# checked: the server's Python and the database then work at the same time. The first
+# statement is small, so that the database starts soon; the others are larger, as a
+# statement's fixed costs (its plan, the tally and parents triggers, the commit: ~2 ms) are
+# paid per statement (a 500-survey batch in 60 + 220 + 220 costs PostgreSQL ~5 ms less than
+# in 5 x 100). Two statements may run at once (on two connections): storing a survey, with
+# its placement and its duplicate check, costs the database more than checking it costs
+# Python, and two statements keep both cores busy. Their surveys are distinct ids, each
+# statement locks its own in id order: they cannot deadlock with each other or with another
+# batch.
+FIRST_CHUNK_ROWS = 60
+CHUNK_ROWS = 220
 STATEMENTS_IN_FLIGHT = 2
 
 
@@ -83,6 +88,7 @@ async def ingest(
     chunk_rows: int = CHUNK_ROWS,
     collector_user_id: int | None = None,
     assigned_wards: Sequence[int] = (),
+    first_chunk_rows: int = FIRST_CHUNK_ROWS,
 ) -> list[IngestResult]:
     """Store the valid surveys of a batch; report each item's outcome (no records: a phone
     needs to know what happened to each survey, not to download them back).
@@ -91,8 +97,9 @@ async def ingest(
     same and a `conflict` when it differs; the stored survey is never changed. Concurrent
     senders of one id are serialised by the primary key (INSERT ... ON CONFLICT DO NOTHING).
 
-    `items` may be a lazy iterable that checks each survey as it is drawn: every `chunk_rows`
-    new surveys leave in one statement while the following ones are checked. Each statement
+    `items` may be a lazy iterable that checks each survey as it is drawn: the first
+    `first_chunk_rows` new surveys, then every `chunk_rows`, leave in one statement while the
+    following ones are checked. Each statement
     is atomic; if a batch is cut short, the phone sends it again and what was stored comes
     back as duplicates.
     """
@@ -100,6 +107,7 @@ async def ingest(
     prepared_items: list[PreparedSubmission | None] = []
     first_of_id: dict[str, PreparedSubmission] = {}
     rows: list[dict[str, Any]] = []
+    rows_due = first_chunk_rows  # the size of the next statement
     inserted: dict[str, str] = {}  # content hash by id stored now
     in_flight: deque[asyncio.Future[dict[str, str]]] = deque()
 
@@ -126,9 +134,9 @@ async def ingest(
             if key not in first_of_id:
                 first_of_id[key] = prepared
                 rows.append(submission_row(prepared, collector_user_id, assigned_wards))
-                if len(rows) >= chunk_rows:
+                if len(rows) >= rows_due:
                     await send(rows)
-                    rows = []
+                    rows, rows_due = [], chunk_rows
         if rows:
             await send(rows)  # the last rows
         await send([])  # and every answer

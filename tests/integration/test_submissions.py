@@ -21,7 +21,7 @@ from app.db.submissions import INSERT_MANY
 from app.forms.registry import FormRegistry
 from app.main import create_app
 from app.services.intake import PreparedSubmission, prepare_submission
-from app.services.submissions import CHUNK_ROWS, submission_row
+from app.services.submissions import CHUNK_ROWS, FIRST_CHUNK_ROWS, submission_row
 from app.settings import Settings
 from tests.auth import bearer
 from tests.factories import household_answers, household_survey
@@ -409,9 +409,12 @@ def test_batch_answers_each_item_and_keeps_the_good_ones(
 
 
 def test_batch_outcomes_hold_across_its_statements(client: TestClient, sync_engine: Engine) -> None:
-    """A batch leaves in statements of CHUNK_ROWS surveys: a duplicate or a conflict whose
-    first copy went in an earlier statement is still recognised."""
-    assert CHUNK_ROWS < 120
+    """A batch leaves in several statements (FIRST_CHUNK_ROWS surveys, then CHUNK_ROWS): a
+    duplicate or a conflict whose first copy went in an earlier statement is still
+    recognised."""
+    # good[0] goes in the first statement, good[1] (the 123rd new survey) in the second, with
+    # the rows after it, then the copies of both come back as a duplicate and a conflict.
+    assert 1 < FIRST_CHUNK_ROWS < 123 < FIRST_CHUNK_ROWS + CHUNK_ROWS
     stored_before = household_survey()
     assert client.post(URL, json=stored_before).status_code == 201
     good = [household_survey() for _ in range(3)]
