@@ -159,8 +159,9 @@ WITH items AS MATERIALIZED ({items}
             ORDER BY d.geom <-> i.geom LIMIT {duplicate_neighbours}) near
         WHERE (coalesce(i.answers->>'{phone}', '') <> ''
                AND near.answers->>'{phone}' = i.answers->>'{phone}')
-           -- pg_trgm folds case itself (as lower() does, by the database's collation):
-           -- a lower() on each side cost ~1 ms of PostgreSQL per 100 surveys.
+           -- pg_trgm folds case itself, by the database's character type (as lower() does
+           -- with a libc default collation; Vietnamese capitals tested in
+           -- test_quality_flags): a lower() on each side cost ~1 ms per 100 surveys.
            OR similarity(near.answers->>'{name}', i.answers->>'{name}') >= {name_similarity}
         LIMIT 1) dup ON true
 )

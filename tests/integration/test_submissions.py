@@ -412,14 +412,15 @@ def test_batch_outcomes_hold_across_its_statements(client: TestClient, sync_engi
     """A batch leaves in several statements (FIRST_CHUNK_ROWS surveys, then CHUNK_ROWS): a
     duplicate or a conflict whose first copy went in an earlier statement is still
     recognised."""
-    # good[0] goes in the first statement, good[1] (the 123rd new survey) in the second, with
-    # the rows after it, then the copies of both come back as a duplicate and a conflict.
-    assert 1 < FIRST_CHUNK_ROWS < 123 < FIRST_CHUNK_ROWS + CHUNK_ROWS
+    # Three statements: good[0] goes in the first, good[1] (the 153rd new survey) in the
+    # second, good[2] (the 304th) in the third; the copies come back as a duplicate and a
+    # conflict.
+    assert 1 < FIRST_CHUNK_ROWS < 153 < FIRST_CHUNK_ROWS + CHUNK_ROWS < 304
     stored_before = household_survey()
     assert client.post(URL, json=stored_before).status_code == 201
     good = [household_survey() for _ in range(3)]
     conflicting_in_batch = {**good[1], "answers": household_answers(sanitation="own_toilet")}
-    fillers = [[household_survey() for _ in range(120)] for _ in range(2)]
+    fillers = [[household_survey() for _ in range(150)] for _ in range(2)]
     items = [
         good[0],
         "junk",
@@ -435,9 +436,32 @@ def test_batch_outcomes_hold_across_its_statements(client: TestClient, sync_engi
     outcomes = [r["outcome"] for r in payload["results"]]
     assert outcomes[:3] == ["created", "invalid", "duplicate"]
     assert outcomes[-3:] == ["conflict", "created", "duplicate"]
-    assert outcomes[3:-3].count("created") == 241  # the fillers and good[1]
-    assert payload["summary"] == {"created": 243, "duplicate": 2, "conflict": 1, "invalid": 1}
-    assert stored_count(sync_engine) == 244
+    assert outcomes[3:-3].count("created") == 301  # the fillers and good[1]
+    assert payload["summary"] == {"created": 303, "duplicate": 2, "conflict": 1, "invalid": 1}
+    assert stored_count(sync_engine) == 304
+
+
+def test_a_batch_leaves_in_statements_of_the_planned_sizes(
+    client: TestClient, sync_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first small statement, then CHUNK_ROWS at a time, the rest last (the real statements,
+    only counted)."""
+    from app.db import submissions as queries
+
+    sizes: list[int] = []
+    real = queries.insert_many
+
+    async def counted(pool: Any, rows: Any) -> dict[str, str]:
+        sizes.append(len(rows))
+        return await real(pool, rows)
+
+    monkeypatch.setattr(queries, "insert_many", counted)
+    count = FIRST_CHUNK_ROWS + CHUNK_ROWS + 7
+    items = [household_survey() for _ in range(count)]
+    payload = client.post(f"{URL}/batch", json={"submissions": items}).json()
+    assert payload["summary"]["created"] == count
+    assert sizes == [FIRST_CHUNK_ROWS, CHUNK_ROWS, 7]
+    assert stored_count(sync_engine) == count
 
 
 def test_batch_limits(client: TestClient) -> None:

@@ -91,9 +91,19 @@ def test_a_survey_naming_a_missing_row_is_refused(
     sync_engine: Engine, places: dict[str, Any], column: str, key: str
 ) -> None:
     missing = 2_000_000_000
-    error = _refused(sync_engine, INSERT, [_row(places), _row(places, **{key: missing})])
+    # One statement of two rows, one naming a missing row: the statement is refused whole.
+    good, bad = _row(places), _row(places, **{key: missing})
+    two_rows = text(
+        str(INSERT).replace(
+            "(:id, :city, :ward, :settlement, :user,",
+            "(:id, :city, :ward, :settlement, :user, 'household', '1', now(), '{}', 'h', NULL),"
+            " (:id2, :city2, :ward2, :settlement2, :user2,",
+        )
+    )
+    params = good | {f"{name}2": value for name, value in bad.items()}
+    error = _refused(sync_engine, two_rows, params)
     assert error.startswith("23503"), error
-    with sync_engine.connect() as connection:  # the whole statement: neither row stored
+    with sync_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM household_surveys")).scalar() == 0
     # An update naming a missing row is refused too; one leaving the names alone is not.
     stored = _row(places)
@@ -147,25 +157,31 @@ def test_deleting_a_place_or_person_empties_or_deletes_its_surveys(
         assert connection.execute(text("SELECT count(*) FROM household_surveys")).scalar() == 0
 
 
-def test_referenced_ids_and_tables_are_kept(sync_engine: Engine, places: dict[str, Any]) -> None:
+@pytest.mark.parametrize("table", ["cities", "wards", "settlements", "users"])
+def test_referenced_ids_and_tables_are_kept(
+    sync_engine: Engine, places: dict[str, Any], table: str
+) -> None:
     with sync_engine.begin() as connection:
         connection.execute(INSERT, _row(places))
-    for table, row_id in (("wards", places["ward"]), ("settlements", places["settlements"][0])):
-        error = _refused(
-            sync_engine,
-            text(f"UPDATE {table} SET id = id + 1000000 WHERE id = :id"),
-            {"id": row_id},
-        )
-        assert error.startswith("23503"), error
+    row_id = {
+        "cities": places["city"],
+        "wards": places["ward"],
+        "settlements": places["settlements"][0],
+        "users": places["user"],
+    }[table]
+    error = _refused(
+        sync_engine, text(f"UPDATE {table} SET id = id + 1000000 WHERE id = :id"), {"id": row_id}
+    )
+    assert error.startswith("23503"), error
+    error = _refused(sync_engine, text(f"TRUNCATE {table} CASCADE"), {})
+    assert error.startswith("23503"), error
     # A row no survey names may change its id.
     with sync_engine.begin() as connection:
         connection.execute(
-            text("UPDATE settlements SET id = id + 1000000 WHERE id = :id RETURNING id"),
+            text("UPDATE settlements SET id = id + 1000000 WHERE id = :id"),
             {"id": places["settlements"][1]},
         )
         places["settlements"][1] += 1_000_000
-    error = _refused(sync_engine, text("TRUNCATE settlements CASCADE"), {})
-    assert error.startswith("23503"), error
 
 
 def test_a_delete_outside_read_committed_is_refused(
@@ -235,3 +251,48 @@ def test_a_survey_stored_while_its_ward_is_deleted_is_refused(
     assert getattr(outcome[0].orig, "sqlstate", "") == "23503"
     with sync_engine.connect() as connection:
         assert _stored(connection, row["id"]) is None
+
+
+def test_a_move_onto_a_ward_another_row_leaves_locks_it(
+    sync_engine: Engine, places: dict[str, Any]
+) -> None:
+    """One UPDATE moves survey A into ward 2 and survey B out of it: ward 2 is newly named by
+    A, so it is locked as a foreign key would lock it; a concurrent delete of ward 2 waits,
+    then empties A's ward instead of leaving A naming a ward that is gone."""
+    with sync_engine.begin() as connection:
+        wards = [places["ward"]] + [
+            connection.execute(
+                text(
+                    "INSERT INTO wards (city_id, code, name, geom) VALUES (:city, :code, 'W', "
+                    "ST_Multi(ST_MakeEnvelope(105.90, 21.00, 105.91, 21.01, 4326))) RETURNING id"
+                ),
+                {"city": places["city"], "code": code},
+            ).scalar_one()
+            for code in ("W2", "W3")
+        ]
+    a, b = _row(places, ward=wards[0]), _row(places, ward=wards[1])
+    with sync_engine.begin() as connection:
+        connection.execute(INSERT, [a, b])
+    with sync_engine.connect() as moving:
+        transaction = moving.begin()
+        moving.execute(
+            text(
+                "UPDATE household_surveys SET ward_id = CASE id WHEN :a THEN :w2 ELSE :w3 END "
+                "WHERE id IN (:a, :b)"
+            ),
+            {"a": a["id"], "b": b["id"], "w2": wards[1], "w3": wards[2]},
+        )
+
+        def delete_ward() -> None:
+            with sync_engine.begin() as connection:
+                connection.execute(text("DELETE FROM wards WHERE id = :id"), {"id": wards[1]})
+
+        thread, outcome = _in_thread(delete_ward)
+        time.sleep(0.5)
+        assert thread.is_alive()  # waits for the move
+        transaction.commit()
+    thread.join(10)
+    assert outcome == [None]
+    with sync_engine.connect() as connection:
+        assert _stored(connection, a["id"]).ward_id is None  # not the deleted ward
+        assert _stored(connection, b["id"]).ward_id == wards[2]

@@ -13,17 +13,22 @@ stored), the largest share of what a batch costs beyond placing and storing the 
 
 The same rules now hold per statement, with the same locks:
 - after an INSERT or UPDATE of surveys, the places and people the statement's rows name
-  (an UPDATE: only those its rows did not name before, as a foreign key skips an unchanged
-  key) are locked FOR KEY SHARE in id order and must all be there, else the statement fails
-  with foreign_key_violation (SQLSTATE 23503), as before;
+  (an UPDATE: those a row names and did not name before, as a foreign key skips a row whose
+  key is unchanged) are locked FOR KEY SHARE in id order and must all be there, else the
+  statement fails with foreign_key_violation (SQLSTATE 23503), as before; a statement whose
+  rows name none (COPY of unplaced rows) costs one small query;
 - deleting a city deletes its surveys (ON DELETE CASCADE before); deleting a ward, a
   settlement or a person leaves their surveys with no ward, settlement or collector (ON
-  DELETE SET NULL before); changing a referenced id or truncating a referenced table is
-  refused.
+  DELETE SET NULL before); changing a referenced id is refused.
 A delete waits for the KEY SHARE locks of statements storing surveys that name the row, and
 then sees what they stored (a new snapshot per statement in READ COMMITTED). Under REPEATABLE
 READ or SERIALIZABLE it would not (a foreign key raises a serialization failure there), so a
-delete of a city, ward, settlement or person is refused outside READ COMMITTED.
+delete of a city, ward, settlement or person is refused outside READ COMMITTED (SQLSTATE
+55000, not a serialization failure: retrying would not help).
+
+Changed: TRUNCATE of cities, wards, settlements or users is refused while surveys name their
+rows, also with CASCADE or with household_surveys in the same TRUNCATE (a foreign key let
+those empty the surveys too): empty household_surveys first.
 """
 
 from collections.abc import Sequence
@@ -44,28 +49,30 @@ PARENTS = (
 )
 
 
-def _named(column: str, updated: bool) -> str:
-    """The parent ids the statement's new rows name (an update: newly)."""
-    if updated:
-        return (
-            f"SELECT n.{column} AS id FROM new_surveys n WHERE n.{column} IS NOT NULL "
-            f"EXCEPT SELECT o.{column} FROM old_surveys o"
-        )
-    return f"SELECT DISTINCT r.{column} AS id FROM named r WHERE r.{column} IS NOT NULL"
+def _named_rows(updated: bool) -> str:
+    """Per distinct combination, the parents the statement's rows name: an UPDATE's row only
+    where its key changed (or the row is new to the statement's old rows)."""
+    columns = [column for column, _, _ in PARENTS]
+    if not updated:
+        return f"SELECT DISTINCT {', '.join(columns)} FROM new_surveys"
+    changed = ", ".join(
+        f"CASE WHEN n.{c} IS DISTINCT FROM o.{c} THEN n.{c} END AS {c}" for c in columns
+    )
+    return f"SELECT DISTINCT {changed} FROM new_surveys n LEFT JOIN old_surveys o ON o.id = n.id"
 
 
 def _checked(updated: bool) -> str:
     """One statement (a single row's insert pays one query, not eight): the parents named,
     locked in a fixed order (table by table, by id), and the first column naming a parent
     that is not there."""
-    # An insert reads its rows once (most statements store one survey, or a phone's batch).
-    columns = ", ".join(column for column, _, _ in PARENTS)
-    ctes = (
-        [] if updated else [f"named AS MATERIALIZED (SELECT DISTINCT {columns} FROM new_surveys)"]
-    )
+    # The statement's rows read once (most statements store one survey, or a phone's batch).
+    ctes = [f"named AS MATERIALIZED ({_named_rows(updated)})"]
     missing = []
     for column, table, _ in PARENTS:
-        ctes.append(f"named_{column} AS MATERIALIZED ({_named(column, updated)})")
+        ctes.append(
+            f"named_{column} AS MATERIALIZED "
+            f"(SELECT DISTINCT r.{column} AS id FROM named r WHERE r.{column} IS NOT NULL)"
+        )
         ctes.append(
             f"locked_{column} AS MATERIALIZED (SELECT p.id FROM {table} p "
             f"WHERE p.id IN (SELECT * FROM named_{column}) ORDER BY p.id FOR KEY SHARE OF p)"
@@ -82,6 +89,14 @@ CREATE FUNCTION household_surveys_parents_{name}() RETURNS trigger LANGUAGE plpg
 DECLARE
     missing text;
 BEGIN
+    -- Rows naming no place and no person (unplaced surveys copied in) need nothing more.
+    PERFORM 1 FROM new_surveys n
+    WHERE n.city_id IS NOT NULL OR n.ward_id IS NOT NULL OR n.settlement_id IS NOT NULL
+       OR n.collector_user_id IS NOT NULL
+    LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
     WITH {with_ctes}
     SELECT CASE
         {cases}
@@ -108,7 +123,7 @@ def _deleted(column: str, table: str, action: str) -> str:
 CREATE FUNCTION {table}_surveys_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION USING ERRCODE = 'serialization_failure',
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = 'delete from "{table}" only in a READ COMMITTED transaction: its surveys '
                       'stored meanwhile by others would be missed';
     END IF;
@@ -188,6 +203,21 @@ def downgrade() -> None:
         "DROP FUNCTION household_surveys_parents_updated(), household_surveys_parents_inserted();"
     )
     for column, table, action in PARENTS:
+        # A survey naming a row that is gone (written with the triggers disabled) stops the
+        # downgrade with the survey and the column named, not a bare constraint error.
+        op.execute(f"""
+DO $$
+DECLARE
+    orphan uuid;
+BEGIN
+    SELECT h.id INTO orphan FROM household_surveys h
+    WHERE h.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {table} p WHERE p.id = h.{column})
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'survey % names in {column} a row of "{table}" that is not there: '
+                        'set it to NULL (or restore the row) before downgrading', orphan;
+    END IF;
+END $$;""")
         op.execute(
             f"ALTER TABLE household_surveys ADD CONSTRAINT household_surveys_{column}_fkey "
             f"FOREIGN KEY ({column}) REFERENCES {table}(id) ON DELETE {action}"
