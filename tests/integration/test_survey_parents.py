@@ -4,10 +4,10 @@ deleting one empties (or, for a city, deletes) its surveys, also against concurr
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -194,18 +194,25 @@ def test_a_delete_outside_read_committed_is_refused(
     assert "READ COMMITTED" in str(caught.value.orig)
 
 
-def _in_thread(work: Any) -> tuple[threading.Thread, list[Any]]:
-    outcome: list[Any] = []
-
-    def run() -> None:
+def _after_commit(transaction: Any, work: Callable[[], None]) -> Future[None]:
+    """Start `work` in another thread, check that it waits for the open `transaction`, commit
+    that, and hand back the finished work (its result() raises what the work raised)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        done = pool.submit(work)
+        time.sleep(0.5)
         try:
-            outcome.append(work())
-        except Exception as exc:  # reported to the test
-            outcome.append(exc)
+            assert not done.done()  # it waits for the transaction
+        finally:  # ended either way, so that the pool's thread cannot wait for ever
+            transaction.commit()
+    return done
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
+
+def _delete_ward(engine: Engine, ward_id: int) -> Callable[[], None]:
+    def delete() -> None:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM wards WHERE id = :id"), {"id": ward_id})
+
+    return delete
 
 
 def test_a_delete_waits_for_surveys_being_stored_and_then_sees_them(
@@ -215,17 +222,8 @@ def test_a_delete_waits_for_surveys_being_stored_and_then_sees_them(
     with sync_engine.connect() as storing:
         transaction = storing.begin()
         storing.execute(INSERT, row)  # not committed: the ward is locked FOR KEY SHARE
-
-        def delete_ward() -> None:
-            with sync_engine.begin() as connection:
-                connection.execute(text("DELETE FROM wards WHERE id = :id"), {"id": row["ward"]})
-
-        thread, outcome = _in_thread(delete_ward)
-        time.sleep(0.5)
-        assert thread.is_alive()  # the delete waits for the survey being stored
-        transaction.commit()
-    thread.join(10)
-    assert outcome == [None]
+        # the delete waits for the survey being stored
+        _after_commit(transaction, _delete_ward(sync_engine, row["ward"])).result(10)
     with sync_engine.connect() as connection:
         assert _stored(connection, row["id"]).ward_id is None  # the delete saw it
 
@@ -242,13 +240,10 @@ def test_a_survey_stored_while_its_ward_is_deleted_is_refused(
             with sync_engine.begin() as connection:
                 connection.execute(INSERT, row)
 
-        thread, outcome = _in_thread(store)
-        time.sleep(0.5)
-        assert thread.is_alive()  # waits for the delete to end
-        transaction.commit()
-    thread.join(10)
-    assert len(outcome) == 1 and isinstance(outcome[0], DBAPIError)
-    assert getattr(outcome[0].orig, "sqlstate", "") == "23503"
+        stored = _after_commit(transaction, store)  # waits for the delete to end
+    with pytest.raises(DBAPIError) as caught:
+        stored.result(10)
+    assert getattr(caught.value.orig, "sqlstate", "") == "23503"
     with sync_engine.connect() as connection:
         assert _stored(connection, row["id"]) is None
 
@@ -283,16 +278,8 @@ def test_a_move_onto_a_ward_another_row_leaves_locks_it(
             {"a": a["id"], "b": b["id"], "w2": wards[1], "w3": wards[2]},
         )
 
-        def delete_ward() -> None:
-            with sync_engine.begin() as connection:
-                connection.execute(text("DELETE FROM wards WHERE id = :id"), {"id": wards[1]})
-
-        thread, outcome = _in_thread(delete_ward)
-        time.sleep(0.5)
-        assert thread.is_alive()  # waits for the move
-        transaction.commit()
-    thread.join(10)
-    assert outcome == [None]
+        # the delete waits for the move
+        _after_commit(transaction, _delete_ward(sync_engine, wards[1])).result(10)
     with sync_engine.connect() as connection:
         assert _stored(connection, a["id"]).ward_id is None  # not the deleted ward
         assert _stored(connection, b["id"]).ward_id == wards[2]

@@ -157,6 +157,12 @@ def _outcome(run: Any) -> Any:
         return ("error", type(exc), str(exc))
 
 
+def _validated_with(form: Any, attribute: str, value: Any, answers: dict[str, Any]) -> Any:
+    """The outcome of checking `answers` with the form's compiled `attribute` set to `value`."""
+    setattr(form.compiled, attribute, value)
+    return _outcome(lambda: validate_answers(form, answers, given={"location": "1 2 0 0"}))
+
+
 def _same(left: Any, right: Any) -> bool:
     try:
         return repr(left) == repr(right)  # NaN-safe
@@ -276,10 +282,8 @@ def test_validation_gives_the_same_with_and_without_direct_tests(
         cases.append(answers)
     try:
         for answers in cases:
-            compiled.flat_steps = direct_steps
-            got = _outcome(lambda: validate_answers(form, answers, given={"location": "1 2 0 0"}))  # noqa: B023
-            compiled.flat_steps = general_steps
-            want = _outcome(lambda: validate_answers(form, answers, given={"location": "1 2 0 0"}))  # noqa: B023
+            got = _validated_with(form, "flat_steps", direct_steps, answers)
+            want = _validated_with(form, "flat_steps", general_steps, answers)
             assert _same(got, want), answers
     finally:
         compiled.flat_steps = direct_steps
@@ -301,10 +305,8 @@ def test_the_flat_plan_gives_what_the_three_passes_give(forms: FormRegistry) -> 
     valid = 0
     try:
         for answers in cases:
-            compiled.flat = plan
-            got = _outcome(lambda: validate_answers(form, answers, given={"location": "1 2 0 0"}))  # noqa: B023
-            compiled.flat = None
-            want = _outcome(lambda: validate_answers(form, answers, given={"location": "1 2 0 0"}))  # noqa: B023
+            got = _validated_with(form, "flat", plan, answers)
+            want = _validated_with(form, "flat", None, answers)
             # The same verdict, and the same answers when valid (the two report some refused
             # surveys differently: by pass or in form order; an error refuses one too).
             got = got[1][0] if got[0] == "value" and not got[1][1] else "refused"
