@@ -7,25 +7,45 @@ const DEFAULT_ZOOM = 18; // a house and its lane
 const EMPTY_CENTER = [15.5712, 108.4741]; // any point: nothing is drawn until there is one
 let loading = null;
 
-/** Load Leaflet once (its script and stylesheet); resolves with `L`. */
+/** Load Leaflet once (its script and stylesheet); resolves with `L` when both have loaded.
+ * Without its stylesheet Leaflet's panes are laid out as plain boxes that spill out of the map
+ * (and once pushed the fixed Back / Next bar off a phone's screen): a stylesheet that cannot be
+ * had (offline before the app was cached) means no map, said on screen, and a new try next time.
+ */
 export function loadLeaflet() {
-  if (window.L) return Promise.resolve(window.L);
+  if (window.L && leafletStyled()) return Promise.resolve(window.L);
   if (loading) return loading;
-  loading = new Promise((resolve, reject) => {
-    const css = document.createElement("link");
-    css.rel = "stylesheet";
-    css.href = `${LEAFLET}/leaflet.css`;
-    document.head.append(css);
-    const script = document.createElement("script");
-    script.src = `${LEAFLET}/leaflet.js`;
-    script.onload = () => resolve(window.L);
-    script.onerror = () => {
-      loading = null;
-      reject(new Error("leaflet"));
-    };
-    document.head.append(script);
+  const attempt = Promise.all([
+    leafletStyled() ? Promise.resolve() : loadOnce("link", { rel: "stylesheet", href: `${LEAFLET}/leaflet.css` }),
+    window.L ? Promise.resolve() : loadOnce("script", { src: `${LEAFLET}/leaflet.js` }),
+  ]).then(() => window.L);
+  loading = attempt.catch((error) => {
+    loading = null;
+    throw error;
   });
   return loading;
+}
+
+function leafletStyled() {
+  return [...document.querySelectorAll("link[data-leaflet]")].some((link) => link.dataset.loaded === "yes");
+}
+
+/** Append a <link> or <script> (a failed one is removed, so a later try fetches it again). */
+function loadOnce(tag, attributes) {
+  return new Promise((resolve, reject) => {
+    const element = document.createElement(tag);
+    Object.assign(element, attributes);
+    element.dataset.leaflet = "";
+    element.onload = () => {
+      element.dataset.loaded = "yes";
+      resolve();
+    };
+    element.onerror = () => {
+      element.remove();
+      reject(new Error(`leaflet ${tag}`));
+    };
+    document.head.append(element);
+  });
 }
 
 /** A point marker that can be dragged, drawn with CSS (no image files). */

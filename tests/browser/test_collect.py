@@ -406,3 +406,55 @@ def test_coming_back_online_sends_by_itself(
     phone_context.set_offline(False)  # the page's `online` event starts the sync
     expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
     assert len(stored(sync_engine)) == 1
+
+
+# Where the tapped point of #next lands, and whether the page stays as wide as the phone.
+NEXT_HIT = """() => {
+  const box = document.querySelector('#next').getBoundingClientRect();
+  const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+  return {
+    next: hit !== null && hit.closest('#next') !== null,
+    onScreen: box.bottom <= window.visualViewport.height,
+    wider: document.documentElement.scrollWidth > window.innerWidth,
+  };
+}"""
+
+
+def test_without_the_map_stylesheet_there_is_no_map_and_next_still_works(
+    phone_context: BrowserContext, phone: Page
+) -> None:
+    # Offline before the app was cached: Leaflet's script may come from the HTTP cache while its
+    # stylesheet cannot. Its panes, unstyled, once made the page wider than the phone and pushed
+    # the Back / Next bar off screen, under the map (a CI failure).
+    blocked: list[str] = []
+
+    def refuse(route: Route) -> None:
+        blocked.append(route.request.url)
+        route.abort()
+
+    phone_context.route("**/leaflet.css", refuse)
+    open_app(phone)
+    phone.click("#new-household")
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    expect(phone.locator(".geo-map")).to_contain_text("Không mở được bản đồ.")
+    assert blocked
+    assert phone.evaluate(NEXT_HIT) == {"next": True, "onScreen": True, "wider": False}
+    next_screen(phone)
+    # The stylesheet is back: the next map shown loads it and draws.
+    phone_context.unroute("**/leaflet.css")
+    phone.click("#back")
+    expect(phone.locator(".geo-map.leaflet-container")).to_be_visible()
+    expect(phone.locator(".geo-map .leaflet-overlay-pane path")).not_to_have_count(0)
+    assert phone.evaluate(NEXT_HIT) == {"next": True, "onScreen": True, "wider": False}
+    errors = phone.console_errors  # type: ignore[attr-defined]
+    assert [e for e in errors if "Failed to load resource" not in e] == []
+
+
+def test_the_map_keeps_its_panes_inside_its_box_whatever_the_styles(phone: Page) -> None:
+    open_app(phone)
+    phone.click("#new-household")
+    expect(phone.locator(".geo-map .leaflet-overlay-pane path")).not_to_have_count(0)
+    # Leaflet's own stylesheet gone after the map was drawn: the map's box still clips them.
+    phone.evaluate("document.querySelectorAll('link[href*=\"leaflet.css\"]').forEach((l) => l.remove())")
+    assert phone.evaluate(NEXT_HIT) == {"next": True, "onScreen": True, "wider": False}
+    next_screen(phone)
