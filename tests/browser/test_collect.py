@@ -455,6 +455,6 @@ def test_the_map_keeps_its_panes_inside_its_box_whatever_the_styles(phone: Page)
     phone.click("#new-household")
     expect(phone.locator(".geo-map .leaflet-overlay-pane path")).not_to_have_count(0)
     # Leaflet's own stylesheet gone after the map was drawn: the map's box still clips them.
-    phone.evaluate("document.querySelectorAll('link[href*=\"leaflet.css\"]').forEach((l) => l.remove())")
+    phone.evaluate("document.querySelectorAll('link[data-leaflet]').forEach((l) => l.remove())")
     assert phone.evaluate(NEXT_HIT) == {"next": True, "onScreen": True, "wider": False}
     next_screen(phone)
