@@ -22,6 +22,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import exc, text
@@ -29,22 +30,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
-# On the replica: still replaying WAL (a standby), where it has replayed to, and how far
-# behind its last replayed transaction is; 0 once it has replayed all it received (an idle
-# primary writes no transactions, and the age of the last one is no lag then).
+# How far behind the replica is, in seconds, on the replica: 0 once it has replayed all it
+# received while it streams from its primary (an idle primary writes no transactions, and the
+# age of the last one is no lag then); the age of its last replayed transaction while it
+# replays behind, or while it does not stream (a replica cut off from its primary has
+# replayed all it received and cannot know what it missed); NULL, unknown, when it has
+# replayed nothing since it started and does not stream. A role without pg_read_all_stats
+# sees the WAL receiver's process but not its status: there, a receiver counts as streaming.
+_STREAMING = """EXISTS (SELECT FROM pg_stat_wal_receiver
+    WHERE coalesce(status, 'streaming') = 'streaming')"""
+_LAG = f"""CASE
+    WHEN {_STREAMING} AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+    ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"""
+# On the replica: still replaying WAL (a standby), where it has replayed to, how far behind
+# it is, and whether it streams from its primary.
 STANDBY_STATE = text(
     "SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS replayed,"
-    " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
-    " ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS lag_seconds"
+    f" {_LAG} AS lag_seconds, {_STREAMING} AS streaming"
 )
 # On the primary: where its WAL ends; what lies between that and the replica's replay
 # position is the replica's lag in bytes.
 WAL_END = text("SELECT pg_current_wal_lsn()::text")
-# How far behind the replica's replay is, in seconds (as STANDBY_STATE counts it).
-LAG_SECONDS = text(
-    "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
-    " ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"
-)
+LAG_SECONDS = text(f"SELECT {_LAG}")
 
 
 def lsn_bytes(lsn: str) -> int:
@@ -114,7 +121,7 @@ class ReplicaReads:
             connection = await replica.connect()
             try:
                 if check_lag:
-                    lag = float((await connection.execute(LAG_SECONDS)).scalar_one() or 0.0)
+                    lag = (await connection.execute(LAG_SECONDS)).scalar_one()
                     self._lag_checked_at = time.monotonic()
                     self._note_lag(lag)
             finally:
@@ -140,14 +147,15 @@ class ReplicaReads:
             return self.primary
         return replica
 
-    def _note_lag(self, lag: float) -> None:
-        """Reads go to the primary while the replica is more than the limit behind."""
+    def _note_lag(self, lag: float | Decimal | None) -> None:
+        """Reads go to the primary while the replica is more than the limit behind, or
+        cannot tell how far behind it is (`lag` None)."""
         assert self.max_lag_seconds is not None
-        behind = lag > self.max_lag_seconds
+        behind = lag is None or float(lag) > self.max_lag_seconds
         if behind and not self._behind:
             log.warning(
-                "the read replica is %.1f s behind (limit %g s): reads go to the primary",
-                lag,
+                "the read replica is %s behind (limit %g s): reads go to the primary",
+                "an unknown time" if lag is None else f"{float(lag):.1f} s",
                 self.max_lag_seconds,
             )
         elif self._behind and not behind:
@@ -182,9 +190,12 @@ async def replica_state(reads: ReplicaReads) -> dict[str, Any]:
         # A primary of its own (promoted, or a wrong URL): what it holds may differ.
         log.warning("DATABASE_REPLICA_URL names a server that is not a standby")
         return {"replica": "not_a_standby"}
+    lag = row["lag_seconds"]
     found: dict[str, Any] = {
         "replica": "ok",
-        "replica_lag_seconds": round(float(row["lag_seconds"] or 0.0), 3),
+        # None: not streaming and nothing replayed since it started (unknown, not 0).
+        "replica_lag_seconds": None if lag is None else round(float(lag), 3),
+        "replica_streaming": row["streaming"],
     }
     try:
         async with reads.primary.connect() as connection:

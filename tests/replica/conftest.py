@@ -14,6 +14,7 @@ missing fails the tests with what to do, never skips them.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 from sqlalchemy import make_url
 
 PORTS = range(5433, 5441)
@@ -198,6 +200,40 @@ class Replica:
                 if time.monotonic() > deadline:
                     raise AssertionError(f"the replica did not replay up to {target}")
                 time.sleep(0.02)  # polling a condition, not waiting for a guess
+
+    def _streaming(self, connection: psycopg.Connection) -> bool:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'"
+        ).fetchone()
+        return bool(row and row[0])
+
+    def _wait_streaming(self, connection: psycopg.Connection, streaming: bool) -> None:
+        deadline = time.monotonic() + 60
+        while self._streaming(connection) != streaming:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the replica's receiver never {streaming=}")
+            time.sleep(0.05)  # polling a condition
+
+    @contextlib.contextmanager
+    def cut_off(self) -> Iterator[None]:
+        """The replica cut off from its primary (as a network failure or a primary that is
+        down would), up and answering; streaming again at the end."""
+        with self.connect() as connection:
+            row = connection.execute("SHOW primary_conninfo").fetchone()
+            assert row and row[0], "the replica has no primary_conninfo"
+            conninfo = row[0]
+            # A port nothing listens on (1): the receiver stops and retries in vain.
+            connection.execute("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1'")
+            connection.execute("SELECT pg_reload_conf()")
+            self._wait_streaming(connection, False)
+            try:
+                yield
+            finally:
+                connection.execute(  # a utility statement: no parameters, a quoted literal
+                    sql.SQL("ALTER SYSTEM SET primary_conninfo = {}").format(sql.Literal(conninfo))
+                )
+                connection.execute("SELECT pg_reload_conf()")
+                self._wait_streaming(connection, True)
 
     def stop(self) -> None:
         """Stop the replica's server (as a crash or maintenance would)."""

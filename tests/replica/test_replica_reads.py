@@ -339,3 +339,50 @@ def test_reads_leave_a_replica_that_falls_too_far_behind(
             assert households(client) == 3
             assert time.monotonic() < deadline, "reads never went back to the replica"
         assert households(client) == 3
+
+
+def test_reads_leave_a_replica_cut_off_from_its_primary(
+    database_url: str,
+    replica: Replica,
+    tmp_path: Path,
+    clean_surveys: None,
+    people: dict[str, dict[str, str]],
+    sync_engine: Engine,
+) -> None:
+    """A replica that lost its primary has replayed all it received: it counted as 0 s
+    behind, and the reads stayed on it while the primary moved on without it."""
+    settings = Settings(
+        database_url=database_url,
+        database_replica_url=replica.url(database_url),
+        media_dir=tmp_path / "media",
+        db_replica_retry_seconds=0.2,
+        db_replica_max_lag_seconds=1.0,
+        token_cache_seconds=0,
+    )
+    planner, volunteer = people["planner"], people["volunteer"]
+
+    def households(client: TestClient) -> int:
+        response = client.get("/api/v1/cities/tam-ky/indicators", headers=planner)
+        assert response.status_code == 200, response.text
+        return int(response.json()["totals"]["households"])
+
+    with TestClient(create_app(settings)) as client:
+        _send(client, volunteer, sync_engine, 1)
+        replica.wait_caught_up()
+        assert households(client) == 1
+        ready = client.get("/readyz").json()
+        assert ready["replica_streaming"] is True and ready["replica_lag_seconds"] < 1.0
+        with replica.cut_off():
+            _send(client, volunteer, sync_engine, 2)  # on the primary only
+            deadline = time.monotonic() + 30
+            while households(client) != 3:  # the reads leave the replica for the primary
+                assert time.monotonic() < deadline, "reads stayed on the cut-off replica"
+            ready = client.get("/readyz").json()
+            assert ready["replica"] == "ok" and ready["replica_streaming"] is False
+            assert ready["replica_lag_seconds"] > 1.0
+            assert ready["replica_lag_bytes"] > 0
+        replica.wait_caught_up()
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").json()["replica_lag_seconds"] >= 1.0:
+            assert time.monotonic() < deadline, "the replica never counted as caught up"
+        assert households(client) == 3
