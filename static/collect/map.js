@@ -5,6 +5,7 @@
 const LEAFLET = "/static/vendor/leaflet-1.9.4";
 const DEFAULT_ZOOM = 18; // a house and its lane
 const EMPTY_CENTER = [15.5712, 108.4741]; // any point: nothing is drawn until there is one
+const LOAD_TIMEOUT_MS = 10_000; // Leaflet's files come from the phone's cache: seconds at most
 let loading = null;
 
 /** Load Leaflet once (its script and stylesheet); resolves with `L` when both have loaded.
@@ -30,20 +31,27 @@ function leafletStyled() {
   return [...document.querySelectorAll("link[data-leaflet]")].some((link) => link.dataset.loaded === "yes");
 }
 
-/** Append a <link> or <script> (a failed one is removed, so a later try fetches it again). */
+/** Append a <link> or <script> (a failed one is removed, so a later try fetches it again).
+ * A file that neither loads nor fails within LOAD_TIMEOUT_MS (a network that stalls) counts
+ * as failed: no map, said on screen, instead of a map box that waits for ever. */
 function loadOnce(tag, attributes) {
   return new Promise((resolve, reject) => {
     const element = document.createElement(tag);
     Object.assign(element, attributes);
     element.dataset.leaflet = "";
-    element.onload = () => {
-      element.dataset.loaded = "yes";
-      resolve();
-    };
-    element.onerror = () => {
+    const failed = () => {
+      clearTimeout(timer);
+      element.onload = element.onerror = null;
       element.remove();
       reject(new Error(`leaflet ${tag}`));
     };
+    const timer = setTimeout(failed, LOAD_TIMEOUT_MS);
+    element.onload = () => {
+      clearTimeout(timer);
+      element.dataset.loaded = "yes";
+      resolve();
+    };
+    element.onerror = failed;
     document.head.append(element);
   });
 }

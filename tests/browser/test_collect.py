@@ -458,3 +458,24 @@ def test_the_map_keeps_its_panes_inside_its_box_whatever_the_styles(phone: Page)
     phone.evaluate("document.querySelectorAll('link[data-leaflet]').forEach((l) => l.remove())")
     assert phone.evaluate(NEXT_HIT) == {"next": True, "onScreen": True, "wider": False}
     next_screen(phone)
+
+
+def test_a_map_stylesheet_that_never_comes_gives_no_map_and_says_so(
+    phone_context: BrowserContext, phone: Page
+) -> None:
+    # A network that stalls rather than fails: the request neither loads nor errors.
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    phone_context.route("**/leaflet.css", hold)
+    open_app(phone)
+    phone.click("#new-household")
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    expect(phone.locator(".geo-map")).to_contain_text("Không mở được bản đồ.", timeout=20_000)
+    assert held
+    assert phone.evaluate(NEXT_HIT) == {"next": True, "onScreen": True, "wider": False}
+    next_screen(phone)
+    for route in held:
+        route.abort()
