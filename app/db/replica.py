@@ -30,28 +30,33 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
-# How far behind the replica is, in seconds, on the replica: 0 once it has replayed all it
-# received while it streams from its primary (an idle primary writes no transactions, and the
-# age of the last one is no lag then); the age of its last replayed transaction while it
-# replays behind, or while it does not stream (a replica cut off from its primary has
-# replayed all it received and cannot know what it missed); NULL, unknown, when it has
-# replayed nothing since it started and does not stream. A role without pg_read_all_stats
-# sees the WAL receiver's process but not its status: there, a receiver counts as streaming.
-_STREAMING = """EXISTS (SELECT FROM pg_stat_wal_receiver
-    WHERE coalesce(status, 'streaming') = 'streaming')"""
-_LAG = f"""CASE
-    WHEN {_STREAMING} AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-    ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"""
-# On the replica: still replaying WAL (a standby), where it has replayed to, how far behind
-# it is, and whether it streams from its primary.
+# Whether the replica streams from its primary, and how far behind it is in seconds. While it
+# streams: 0 once it has replayed all it received (an idle primary writes no transactions,
+# and the age of the last one is no lag then), else the age of its last replayed
+# transaction (0 when it has replayed none since it started: a replica that streams is
+# close behind). While it does not stream: the age of its last replayed transaction (cut
+# off from its primary, it has replayed all it received and cannot know what it missed), or
+# NULL, unknown, when it has replayed nothing since it started. A role without
+# pg_read_all_stats sees the WAL receiver's process but not its status: there, a receiver
+# that runs counts as streaming.
+_STATE = """
+    SELECT s.streaming,
+           CASE WHEN s.streaming AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                WHEN s.streaming
+                    THEN coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)
+                ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS lag_seconds
+    FROM (SELECT EXISTS (SELECT FROM pg_stat_wal_receiver
+                         WHERE coalesce(status, 'streaming') = 'streaming') AS streaming) s"""
+# On the replica: still replaying WAL (a standby), where it has replayed to, whether it
+# streams and how far behind it is.
 STANDBY_STATE = text(
     "SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS replayed,"
-    f" {_LAG} AS lag_seconds, {_STREAMING} AS streaming"
+    f" r.streaming, r.lag_seconds FROM ({_STATE}) r"
 )
 # On the primary: where its WAL ends; what lies between that and the replica's replay
 # position is the replica's lag in bytes.
 WAL_END = text("SELECT pg_current_wal_lsn()::text")
-LAG_SECONDS = text(f"SELECT {_LAG}")
+LAG_SECONDS = text(f"SELECT r.lag_seconds FROM ({_STATE}) r")
 
 
 def lsn_bytes(lsn: str) -> int:

@@ -359,17 +359,22 @@ def test_reads_leave_a_replica_cut_off_from_its_primary(
         db_replica_max_lag_seconds=1.0,
         token_cache_seconds=0,
     )
-    planner, volunteer = people["planner"], people["volunteer"]
+    planner, volunteer, admin = people["planner"], people["volunteer"], people["admin"]
 
     def households(client: TestClient) -> int:
         response = client.get("/api/v1/cities/tam-ky/indicators", headers=planner)
         assert response.status_code == 200, response.text
         return int(response.json()["totals"]["households"])
 
+    def replica_up(client: TestClient) -> bool:
+        metrics = client.get("/metrics", headers=admin).text
+        return re.search(r"cdfmap_replica_up\{[^}]*\} 1", metrics) is not None
+
     with TestClient(create_app(settings)) as client:
         _send(client, volunteer, sync_engine, 1)
         replica.wait_caught_up()
         assert households(client) == 1
+        assert replica_up(client)
         ready = client.get("/readyz").json()
         assert ready["replica_streaming"] is True and ready["replica_lag_seconds"] < 1.0
         with replica.cut_off():
@@ -377,12 +382,15 @@ def test_reads_leave_a_replica_cut_off_from_its_primary(
             deadline = time.monotonic() + 30
             while households(client) != 3:  # the reads leave the replica for the primary
                 assert time.monotonic() < deadline, "reads stayed on the cut-off replica"
+            assert not replica_up(client)
             ready = client.get("/readyz").json()
             assert ready["replica"] == "ok" and ready["replica_streaming"] is False
             assert ready["replica_lag_seconds"] > 1.0
             assert ready["replica_lag_bytes"] > 0
         replica.wait_caught_up()
         deadline = time.monotonic() + 30
-        while client.get("/readyz").json()["replica_lag_seconds"] >= 1.0:
-            assert time.monotonic() < deadline, "the replica never counted as caught up"
+        while not replica_up(client):  # streaming and caught up: the reads go back to it
+            assert households(client) == 3
+            assert time.monotonic() < deadline, "reads never went back to the replica"
         assert households(client) == 3
+        assert client.get("/readyz").json()["replica_streaming"] is True
