@@ -15,8 +15,8 @@ trigger, and 16-52 s for 100,000 surveys.
 
 Now the groups that need it are found first, and their times come from one aggregate over
 the surveys of their settlements only, read settlement by settlement through the settlement
-index (surveys in no settlement by IS NULL on the same index, only when such a group needs
-it), joined to the groups by hash. The counts, the locks and the lock order are unchanged
+index (the surveys of a city that are in no settlement only when such a group needs them),
+joined to the groups by hash. The counts, the locks and the lock order are unchanged
 (0014); nested loops stay off in the two functions (0015), and so does JIT: the settlement
 by settlement read is a nested loop, which with nested loops off costs 10^10 in the plan, and
 JIT then spent ~0.8 s compiling the statement of one approval. At 100,000 surveys: approving
@@ -66,16 +66,23 @@ def _remove(tallies: ModuleType, source: str) -> str:
                coalesce(h.ward_id, 0) AS ward_id, h.form_id, h.status,
                (get_byte(uuid_send(h.id), 15) % {tallies.SHARDS})::smallint AS shard,
                max(h.collected_at) AS last_collected_at
-        FROM (SELECT DISTINCT s.settlement_id FROM stale s) s
+        FROM (SELECT DISTINCT s.settlement_id,
+                     CASE WHEN s.settlement_id = 0 THEN s.city_id END AS city_id
+              FROM stale s) s
         -- One settlement at a time, by the settlement index (a nested loop, whatever the
-        -- planner guesses of a list of settlements); surveys in no settlement only for the
-        -- groups of those.
+        -- planner guesses of a list of settlements); the surveys of a city in no settlement
+        -- (and those in no city) only for the groups of those.
         CROSS JOIN LATERAL (
             SELECT {columns} FROM household_surveys
             WHERE settlement_id = s.settlement_id
             UNION ALL
             SELECT {columns} FROM household_surveys
-            WHERE s.settlement_id = 0 AND settlement_id IS NULL) h
+            WHERE s.settlement_id = 0 AND s.city_id <> 0
+              AND city_id = s.city_id AND settlement_id IS NULL
+            UNION ALL
+            SELECT {columns} FROM household_surveys
+            WHERE s.settlement_id = 0 AND s.city_id = 0
+              AND city_id IS NULL AND settlement_id IS NULL) h
         GROUP BY 1, 2, 3, 4, 5, 6)
     UPDATE household_tallies t SET {sums},
         last_collected_at = CASE
