@@ -20,8 +20,8 @@ joined to the groups by hash. The counts, the locks and the lock order are uncha
 (0014); nested loops stay off in the two functions (0015), and so does JIT: the settlement
 by settlement read is a nested loop, which with nested loops off costs 10^10 in the plan, and
 JIT then spent ~0.8 s compiling the statement of one approval. At 100,000 surveys: approving
-the newest survey of a settlement 40 -> 5.5 ms, deleting it 41 -> 7.7 ms, approving all in one
-UPDATE 16.3 -> 3.8 s (2.7-2.9 s with no tally trigger at all).
+the newest survey of a settlement 40 -> 5.5-9.2 ms, deleting it 41 -> 7.7-8.7 ms, approving all
+in one UPDATE 16.3 -> 3.8-4.4 s (2.7-2.9 s with no tally trigger at all).
 """
 
 import importlib.util
