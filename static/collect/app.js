@@ -171,7 +171,7 @@ function storageBanner() {
   return h("div", { class: "notice error storage", id: "storage-full", role: "alert", hidden: !app.storageError },
     h("p", {}, storageText()),
     h("button", { class: "primary", id: "storage-send", type: "button", onclick: () => syncNow() }, t("sync_now")),
-    h("p", { class: "small", id: "storage-sync-status" }, syncState.running ? t("syncing") : syncMessage(syncState.last)));
+    h("p", { class: "small", id: "storage-sync-status" }, syncState.running ? syncingText() : syncMessage(syncState.last)));
 }
 
 function refreshStorageBanner() {
@@ -332,6 +332,11 @@ function surveyCard(survey) {
     }, t("delete_draft")) : null);
 }
 
+/** What a sync under way says: sending, or (no answer for a while) that it waits on. */
+function syncingText() {
+  return syncState.slow ? t("syncing_slow") : t("syncing");
+}
+
 function syncMessage(last) {
   if (!last) return "";
   if (last.error === "signin") return t("sync_signin");
@@ -402,8 +407,8 @@ function renderOutbox() {
         class: "primary big", id: "sync-now", disabled: syncState.running,
         onclick: () => syncNow(),
       }, syncState.running ? t("syncing") : t("sync_now")),
-      h("p", { class: "notice", id: "sync-status", dataset: { state: syncState.running ? "running" : syncState.last?.error ?? "idle" } },
-        syncState.running ? t("syncing") : syncMessage(syncState.last)),
+      h("p", { class: "notice", id: "sync-status", dataset: { state: syncState.running ? (syncState.slow ? "slow" : "running") : syncState.last?.error ?? "idle" } },
+        syncState.running ? syncingText() : syncMessage(syncState.last)),
       app.notice ? h("p", { class: "notice", id: "notice" }, app.notice) : null,
       lists,
       h("p", { class: "muted small" }, t("sent_kept", { days: SENT_ANSWERS_DAYS })),

@@ -31,7 +31,10 @@ let again = false;
 let sendClock = true;
 let backoffMs = 0;
 let retryTimer = null;
-export const state = { running: false, last: null };
+// A request still unanswered after this long is said on screen (slow or lost connection: the
+// surveys stay on the phone), while it waits on until REQUEST_TIMEOUT_MS.
+const SLOW_AFTER_MS = 15_000;
+export const state = { running: false, slow: false, last: null };
 
 function publish() {
   for (const listener of listeners) listener(state);
@@ -362,7 +365,12 @@ function exclusive(task) {
 
 async function runUntilDone() {
   state.running = true;
+  state.slow = false;
   publish();
+  const slowTimer = setTimeout(() => {
+    state.slow = true;
+    publish();
+  }, SLOW_AFTER_MS);
   const total = { sent: 0, failed: 0, error: null, retryIn: null, status: null, storageFull: false, reviewed: 0 };
   try {
     while (again) {
@@ -385,7 +393,9 @@ async function runUntilDone() {
       backoffMs = 0;
       clearTimeout(retryTimer);
     }
+    clearTimeout(slowTimer);
     state.running = false;
+    state.slow = false;
     state.last = total;
     publish();
   }

@@ -644,3 +644,32 @@ def test_sent_surveys_leave_the_phone_as_days_pass_and_at_once_by_hand(
     expect(phone.locator("#notice")).to_contain_text("1")
     assert [s["status"] for s in surveys_on(phone)] == ["pending"]
     assert uncaught(phone) == []
+
+
+def test_a_send_with_no_answer_for_long_says_so_and_the_survey_stays(
+    phone_context: BrowserContext, phone: Page, sync_engine: Engine
+) -> None:
+    """A network that takes the request and never answers (a weak signal, a captive portal):
+    after 15 s the outbox says the connection is slow or lost and the surveys stay on the
+    phone, in both languages; when the answer comes, it is sent once."""
+    open_app(phone)
+    phone_context.set_offline(True)
+    fill_household(phone)
+    held = HeldBatches(phone)
+    phone.click("#outbox-button")
+    phone_context.set_offline(False)  # the `online` event starts a sync, held at the door
+    wait_for(phone, lambda: len(held) == 1)
+    status = phone.locator("#sync-status")
+    expect(status).to_have_attribute("data-state", "running")
+    expect(status).to_have_attribute("data-state", "slow", timeout=25_000)
+    expect(status).to_contain_text("Mạng chậm hoặc mất kết nối")
+    expect(status).to_contain_text("lưu an toàn trên điện thoại")
+    expect(phone.locator('.outbox-item[data-status="pending"]')).to_have_count(1)
+    phone.click("#lang-toggle")
+    expect(status).to_contain_text("Slow or lost connection")
+    phone.click("#lang-toggle")
+    held.release()
+    expect(status).to_have_attribute("data-state", "idle")
+    expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+    assert len(stored(sync_engine)) == 1
+    assert uncaught(phone) == []
