@@ -79,6 +79,29 @@ function timeout() {
   return typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(REQUEST_TIMEOUT_MS) : undefined;
 }
 
+/** `pending` (one request, or one exchange), said to be slow on screen while it has gone
+ * unanswered for SLOW_AFTER_MS; no longer once it is answered (or fails). */
+async function watched(pending) {
+  const timer = setTimeout(() => {
+    state.slow = true;
+    publish();
+  }, SLOW_AFTER_MS);
+  try {
+    return await pending;
+  } finally {
+    clearTimeout(timer);
+    if (state.slow) {
+      state.slow = false;
+      publish();
+    }
+  }
+}
+
+/** A request of the sync: it gives up after REQUEST_TIMEOUT_MS, says so after SLOW_AFTER_MS. */
+function request(url, options) {
+  return watched(auth.api(url, { ...options, signal: timeout() }));
+}
+
 async function answerOf(response) {
   let body = null;
   try {
@@ -94,22 +117,20 @@ async function postBatch(surveys, withClock) {
   // flag a wrong clock. It is not part of the survey's content (a resend is a duplicate).
   const sentAt = localIso();
   const items = surveys.map((s) => (withClock ? { ...s.body, sent_at: sentAt } : s.body));
-  const response = await auth.api("/api/v1/submissions/batch", {
+  const response = await request("/api/v1/submissions/batch", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ submissions: items }),
-    signal: timeout(),
   });
   return answerOf(response);
 }
 
 async function putCorrection(survey, withClock) {
   const body = withClock ? { ...survey.body, sent_at: localIso() } : survey.body;
-  const response = await auth.api(`/api/v1/submissions/${encodeURIComponent(survey.id)}`, {
+  const response = await request(`/api/v1/submissions/${encodeURIComponent(survey.id)}`, {
     method: "PUT",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
-    signal: timeout(),
   });
   return answerOf(response);
 }
@@ -286,11 +307,10 @@ async function uploadPhotos(result, user) {
       let error = null;
       if (blob) {
         const url = `/api/v1/submissions/${survey.id}/attachments/${encodeURIComponent(filename)}`;
-        const response = await auth.api(url, {
+        const response = await request(url, {
           method: "POST",
           headers: { "content-type": blob.type || "image/jpeg" },
           body: blob,
-          signal: timeout(),
         });
         if (response.status >= 500) throw new ServerTrouble(response.status);
         accepted = response.status < 400;
@@ -338,7 +358,7 @@ async function runOnce() {
         else requestFailed(error, result);
       }
     }
-    if (!result.error) result.reviewed = await fetchReviews(session.user);
+    if (!result.error) result.reviewed = await watched(fetchReviews(session.user));
     await tidy();
   } catch (error) {
     if (error instanceof auth.SignInRequired) {
@@ -367,10 +387,6 @@ async function runUntilDone() {
   state.running = true;
   state.slow = false;
   publish();
-  const slowTimer = setTimeout(() => {
-    state.slow = true;
-    publish();
-  }, SLOW_AFTER_MS);
   const total = { sent: 0, failed: 0, error: null, retryIn: null, status: null, storageFull: false, reviewed: 0 };
   try {
     while (again) {
@@ -393,7 +409,6 @@ async function runUntilDone() {
       backoffMs = 0;
       clearTimeout(retryTimer);
     }
-    clearTimeout(slowTimer);
     state.running = false;
     state.slow = false;
     state.last = total;

@@ -673,3 +673,57 @@ def test_a_send_with_no_answer_for_long_says_so_and_the_survey_stays(
     expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
     assert len(stored(sync_engine)) == 1
     assert uncaught(phone) == []
+
+
+class Held(list[Route]):
+    """Requests to `pattern` held at the server's door until released, one at a time."""
+
+    def __init__(self, target: Page | BrowserContext, pattern: str) -> None:
+        super().__init__()
+        target.route(pattern, self.hold)
+
+    def hold(self, route: Route) -> None:
+        self.append(route)
+
+    def release_all(self) -> None:
+        while self:
+            self.pop(0).continue_()
+
+
+def test_answers_that_each_come_in_time_never_say_slow_however_long_the_sync(
+    phone_context: BrowserContext, phone: Page, sync_engine: Engine
+) -> None:
+    """The slow note is about one unanswered request, not a long sync: a survey and then its
+    photo, each answered after 9 s (18 s in all), never show it."""
+    open_app(phone)
+    phone_context.set_offline(True)
+    phone.click("#new-household")
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    photo = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 60)).save(photo, format="JPEG")
+    for answers in HOUSEHOLD_SCREENS:
+        next_screen(phone)
+        fill_screen(phone, answers)
+    phone.set_input_files(
+        'input[type="file"][name="photo"]',
+        files=FilePayload(name="house.jpg", mimeType="image/jpeg", buffer=photo.getvalue()),
+    )
+    phone.click("#finish")
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    batches = Held(phone, BATCH)
+    photos = Held(phone, "**/api/v1/submissions/*/attachments/*")
+    phone.click("#outbox-button")
+    phone_context.set_offline(False)
+    status = phone.locator("#sync-status")
+    seen: set[str | None] = set()
+    for held in (batches, photos):
+        wait_for(phone, lambda held=held: len(held) == 1, 15_000)  # type: ignore[misc]
+        for _ in range(18):  # 9 s unanswered: not yet slow
+            seen.add(status.get_attribute("data-state"))
+            phone.wait_for_timeout(500)
+        held.release_all()
+    expect(status).to_have_attribute("data-state", "idle")
+    assert "slow" not in seen and "running" in seen, seen
+    expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+    assert len(stored(sync_engine)) == 1
+    assert uncaught(phone) == []
