@@ -33,20 +33,23 @@ log = logging.getLogger(__name__)
 # Whether the replica streams from its primary, and how far behind it is in seconds. While it
 # streams: 0 once it has replayed all it received (an idle primary writes no transactions,
 # and the age of the last one is no lag then), else the age of its last replayed
-# transaction (0 when it has replayed none since it started: a replica that streams is
-# close behind). While it does not stream: the age of its last replayed transaction (cut
-# off from its primary, it has replayed all it received and cannot know what it missed), or
-# NULL, unknown, when it has replayed nothing since it started. A role without
-# pg_read_all_stats sees the WAL receiver's process but not its status: there, a receiver
-# that runs counts as streaming.
+# transaction. While it does not stream: the age of its last replayed transaction (cut off
+# from its primary, it has replayed all it received and cannot know what it missed). NULL,
+# unknown, when it has replayed no transaction since it started, except while its receiver
+# is seen streaming: 0 then (close behind; NULL flapped the reads to the primary on every
+# background WAL record of an idle primary). A role without pg_read_all_stats sees the WAL
+# receiver's process but not its status: there a running receiver counts as streaming, but
+# a NULL age stays unknown (the receiver may be still connecting, to a primary it may not
+# reach).
 _STATE = """
     SELECT s.streaming,
            CASE WHEN s.streaming AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-                WHEN s.streaming
+                WHEN s.seen_streaming
                     THEN coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)
                 ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS lag_seconds
-    FROM (SELECT EXISTS (SELECT FROM pg_stat_wal_receiver
-                         WHERE coalesce(status, 'streaming') = 'streaming') AS streaming) s"""
+    FROM (SELECT bool_or(coalesce(status, 'streaming') = 'streaming') IS TRUE AS streaming,
+                 bool_or(status = 'streaming') IS TRUE AS seen_streaming
+          FROM pg_stat_wal_receiver) s"""
 # On the replica: still replaying WAL (a standby), where it has replayed to, whether it
 # streams and how far behind it is.
 STANDBY_STATE = text(
