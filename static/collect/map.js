@@ -7,18 +7,24 @@ const DEFAULT_ZOOM = 18; // a house and its lane
 const EMPTY_CENTER = [15.5712, 108.4741]; // any point: nothing is drawn until there is one
 const LOAD_TIMEOUT_MS = 10_000; // Leaflet's files come from the phone's cache: seconds at most
 let loading = null;
+// Each file's load, kept while it is under way: a try that gave up on a stalled file waits
+// on the same element next time instead of adding a second one (a second leaflet.js would run
+// twice once both arrive). Dropped only when the file fails.
+const files = new Map();
 
 /** Load Leaflet once (its script and stylesheet); resolves with `L` when both have loaded.
  * Without its stylesheet Leaflet's panes are laid out as plain boxes that spill out of the map
  * (and once pushed the fixed Back / Next bar off a phone's screen): a stylesheet that cannot be
  * had (offline before the app was cached) means no map, said on screen, and a new try next time.
+ * A file that neither loads nor fails within LOAD_TIMEOUT_MS (a network that stalls) means no
+ * map either, instead of a map box that waits for ever.
  */
 export function loadLeaflet() {
   if (window.L && leafletStyled()) return Promise.resolve(window.L);
   if (loading) return loading;
   const attempt = Promise.all([
-    leafletStyled() ? Promise.resolve() : loadOnce("link", { rel: "stylesheet", href: `${LEAFLET}/leaflet.css` }),
-    window.L ? Promise.resolve() : loadOnce("script", { src: `${LEAFLET}/leaflet.js` }),
+    leafletStyled() ? Promise.resolve() : inTime(file("link", { rel: "stylesheet", href: `${LEAFLET}/leaflet.css` })),
+    window.L ? Promise.resolve() : inTime(file("script", { src: `${LEAFLET}/leaflet.js` })),
   ]).then(() => window.L);
   loading = attempt.catch((error) => {
     loading = null;
@@ -31,29 +37,36 @@ function leafletStyled() {
   return [...document.querySelectorAll("link[data-leaflet]")].some((link) => link.dataset.loaded === "yes");
 }
 
-/** Append a <link> or <script> (a failed one is removed, so a later try fetches it again).
- * A file that neither loads nor fails within LOAD_TIMEOUT_MS (a network that stalls) counts
- * as failed: no map, said on screen, instead of a map box that waits for ever. */
-function loadOnce(tag, attributes) {
-  return new Promise((resolve, reject) => {
-    const element = document.createElement(tag);
-    Object.assign(element, attributes);
-    element.dataset.leaflet = "";
-    const failed = () => {
-      clearTimeout(timer);
-      element.onload = element.onerror = null;
-      element.remove();
-      reject(new Error(`leaflet ${tag}`));
-    };
-    const timer = setTimeout(failed, LOAD_TIMEOUT_MS);
-    element.onload = () => {
-      clearTimeout(timer);
-      element.dataset.loaded = "yes";
-      resolve();
-    };
-    element.onerror = failed;
-    document.head.append(element);
+/** The load of a <link> or <script>: the one under way, else a new element. */
+function file(tag, attributes) {
+  const key = attributes.href ?? attributes.src;
+  if (!files.has(key)) {
+    files.set(key, new Promise((resolve, reject) => {
+      const element = document.createElement(tag);
+      Object.assign(element, attributes);
+      element.dataset.leaflet = "";
+      element.onload = () => {
+        element.dataset.loaded = "yes";
+        resolve();
+      };
+      element.onerror = () => {
+        files.delete(key);
+        element.remove(); // a later try fetches it again
+        reject(new Error(`leaflet ${tag}`));
+      };
+      document.head.append(element);
+    }));
+  }
+  return files.get(key);
+}
+
+/** `pending`, or a failure once LOAD_TIMEOUT_MS have passed without it. */
+function inTime(pending) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error("leaflet: no answer")), LOAD_TIMEOUT_MS);
   });
+  return Promise.race([pending, late]).finally(() => clearTimeout(timer));
 }
 
 /** A point marker that can be dragged, drawn with CSS (no image files). */

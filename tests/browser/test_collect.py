@@ -477,5 +477,12 @@ def test_a_map_stylesheet_that_never_comes_gives_no_map_and_says_so(
     assert held
     assert phone.evaluate(NEXT_HIT) == {"next": True, "onScreen": True, "wider": False}
     next_screen(phone)
+    # Shown again, the map waits on the same stalled file: no second one is asked for (the
+    # service worker's own fetch of it, to cache it, is held too).
+    asked = len(held)
+    phone.click("#back")
+    expect(phone.locator(".geo-map")).to_contain_text("Không mở được bản đồ.", timeout=20_000)
+    assert phone.locator("link[data-leaflet]").count() == 1
+    assert len(held) == asked
     for route in held:
         route.abort()
