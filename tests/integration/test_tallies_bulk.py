@@ -108,3 +108,52 @@ def test_the_latest_survey_leaving_a_group_reads_only_its_settlement(
         read = after["fetched"] - before["fetched"]
         assert 0 < read <= 2 * len(mine), (step, before, after)
         assert kept == recounted, step  # every group's last time, the changed one's too
+
+
+def _unsettled_times(connection: Connection) -> tuple[list[Any], list[Any]]:
+    """The tally groups of surveys in no settlement (every city, and none), kept and
+    recounted."""
+    kept = connection.execute(
+        text(
+            "SELECT city_id, ward_id, form_id, status, shard, last_collected_at"
+            " FROM household_tallies WHERE settlement_id = 0 AND households > 0"
+            " ORDER BY 1, 2, 3, 4, 5"
+        )
+    ).all()
+    recounted = connection.execute(
+        text(
+            "SELECT coalesce(city_id, 0), coalesce(ward_id, 0), form_id, status,"
+            " (get_byte(uuid_send(id), 15) % 8)::smallint, max(collected_at)"
+            " FROM household_surveys WHERE settlement_id IS NULL"
+            " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+        )
+    ).all()
+    return [tuple(r) for r in kept], [tuple(r) for r in recounted]
+
+
+def test_surveys_in_no_settlement_keep_their_latest_times_per_city(
+    sync_engine: Engine, places: dict[str, Any]
+) -> None:
+    """Surveys outside every settlement, in two cities and in none: each group's newest
+    leaving it (reviews and deletes) leaves the time of the next newest of that city."""
+    rng = random.Random(29)
+    first, second = places["cities"]
+    surveys = []
+    for index in range(90):
+        survey = _survey(rng, places) | {"form": "household", "status": "received"}
+        survey |= {"city": (first, second, None)[index % 3], "ward": None, "settlement": None}
+        surveys.append(survey)
+    with sync_engine.begin() as connection:
+        connection.execute(INSERT, {"items": orjson.dumps(surveys).decode()})
+    for city in (first, second, None):
+        mine = sorted((s for s in surveys if s["city"] == city), key=lambda s: s["at"])
+        for step, leaving in enumerate(mine[-3:]):
+            statement = (
+                "DELETE FROM household_surveys WHERE id = CAST(:id AS uuid)"
+                if step == 1
+                else "UPDATE household_surveys SET status = 'approved' WHERE id = CAST(:id AS uuid)"
+            )
+            with sync_engine.begin() as connection:
+                connection.execute(text(statement), {"id": leaving["id"]})
+                kept, recounted = _unsettled_times(connection)
+            assert kept == recounted, (city, step)
