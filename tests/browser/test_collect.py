@@ -151,6 +151,27 @@ def fill_household(page: Page, shots: bool = False) -> None:
     expect(page.locator("#notice")).to_be_visible()
 
 
+def jpeg(size: tuple[int, int], colour: tuple[int, int, int], **options: Any) -> bytes:
+    """A plain JPEG photo."""
+    photo = io.BytesIO()
+    Image.new("RGB", size, colour).save(photo, format="JPEG", **options)
+    return photo.getvalue()
+
+
+def fill_household_with_photo(page: Page, photo: bytes) -> None:
+    """From the home screen, answer every screen of a household survey and take its photo
+    (the survey stays open on its last screen)."""
+    page.click("#new-household")
+    expect(page.locator(".gps")).to_have_attribute("data-state", "fix")
+    for answers in HOUSEHOLD_SCREENS:
+        next_screen(page)
+        fill_screen(page, answers)
+    page.set_input_files(
+        'input[type="file"][name="photo"]',
+        files=FilePayload(name="house.jpg", mimeType="image/jpeg", buffer=photo),
+    )
+
+
 def open_outbox_and_sync(page: Page) -> None:
     page.click("#outbox-button")
     expect(page.locator("#sync-now")).to_be_enabled()
@@ -298,18 +319,9 @@ def test_a_lost_response_then_retry_never_duplicates(
 def test_photo_is_resized_on_the_phone_and_uploaded_after_the_survey(
     phone: Page, sync_engine: Engine
 ) -> None:
-    big = io.BytesIO()
-    Image.new("RGB", (3000, 2000), (180, 120, 60)).save(big, format="JPEG", quality=90)
+    big = jpeg((3000, 2000), (180, 120, 60), quality=90)
     open_app(phone)
-    phone.click("#new-household")
-    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
-    for answers in HOUSEHOLD_SCREENS:
-        next_screen(phone)
-        fill_screen(phone, answers)
-    phone.set_input_files(
-        'input[type="file"][name="photo"]',
-        files=FilePayload(name="house.jpg", mimeType="image/jpeg", buffer=big.getvalue()),
-    )
+    fill_household_with_photo(phone, big)
     expect(phone.locator(".photo-preview")).to_be_visible()
     phone.locator(".photo-preview").scroll_into_view_if_needed()
     screenshot(phone, "photo")

@@ -4,7 +4,6 @@ wrong clocks, old sent surveys, and a new version of the app (real Chromium, rea
 from __future__ import annotations
 
 import datetime
-import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, Route, expect
 from sqlalchemy import Engine
 
@@ -29,7 +27,9 @@ from tests.browser.conftest import (
 from tests.browser.test_collect import (
     HOUSEHOLD_SCREENS,
     fill_household,
+    fill_household_with_photo,
     fill_screen,
+    jpeg,
     next_screen,
     open_app,
     stored,
@@ -353,14 +353,14 @@ def test_a_full_disk_is_said_on_screen_and_waiting_surveys_can_still_be_sent(
     banner = phone.locator("#storage-full")
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("Bộ nhớ điện thoại đã đầy")
-    photo = io.BytesIO()
-    Image.new("RGB", (64, 48), (10, 120, 60)).save(photo, format="JPEG")
     for answers in HOUSEHOLD_SCREENS[1:]:
         next_screen(phone)
         fill_screen(phone, answers)
     phone.set_input_files(
         'input[type="file"][name="photo"]',
-        files=FilePayload(name="house.jpg", mimeType="image/jpeg", buffer=photo.getvalue()),
+        files=FilePayload(
+            name="house.jpg", mimeType="image/jpeg", buffer=jpeg((64, 48), (10, 120, 60))
+        ),
     )
     expect(phone.locator(".photo .small")).to_contain_text("Bộ nhớ điện thoại đã đầy")
     phone.click("#finish")  # cannot be stored: the survey stays on screen, answers in hand
@@ -393,17 +393,7 @@ def test_sent_photos_and_old_sent_surveys_leave_the_phone_unsent_ones_never(
     phone_context.add_init_script(COUNT_PERSIST)
     open_app(phone)
     wait_for(phone, lambda: phone.evaluate("window.__persistCalls") == 1)
-    photo = io.BytesIO()
-    Image.new("RGB", (640, 480), (180, 120, 60)).save(photo, format="JPEG")
-    phone.click("#new-household")
-    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
-    for answers in HOUSEHOLD_SCREENS:
-        next_screen(phone)
-        fill_screen(phone, answers)
-    phone.set_input_files(
-        'input[type="file"][name="photo"]',
-        files=FilePayload(name="house.jpg", mimeType="image/jpeg", buffer=photo.getvalue()),
-    )
+    fill_household_with_photo(phone, jpeg((640, 480), (180, 120, 60)))
     expect(phone.locator(".photo-preview")).to_be_visible()
     phone.click("#finish")
     phone.click("#outbox-button")
@@ -585,17 +575,7 @@ def test_sent_surveys_leave_the_phone_as_days_pass_and_at_once_by_hand(
     now = datetime.datetime.now(datetime.UTC)
     phone.clock.install(time=now)
     open_app(phone)
-    photo = io.BytesIO()
-    Image.new("RGB", (320, 240), (90, 140, 60)).save(photo, format="JPEG")
-    phone.click("#new-household")
-    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
-    for answers in HOUSEHOLD_SCREENS:
-        next_screen(phone)
-        fill_screen(phone, answers)
-    phone.set_input_files(
-        'input[type="file"][name="photo"]',
-        files=FilePayload(name="house.jpg", mimeType="image/jpeg", buffer=photo.getvalue()),
-    )
+    fill_household_with_photo(phone, jpeg((320, 240), (90, 140, 60)))
     expect(phone.locator(".photo-preview")).to_be_visible()
     phone.click("#finish")
     phone.click("#outbox-button")
@@ -697,17 +677,7 @@ def test_answers_that_each_come_in_time_never_say_slow_however_long_the_sync(
     photo, each answered after 9 s (18 s in all), never show it."""
     open_app(phone)
     phone_context.set_offline(True)
-    phone.click("#new-household")
-    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
-    photo = io.BytesIO()
-    Image.new("RGB", (64, 48), (10, 120, 60)).save(photo, format="JPEG")
-    for answers in HOUSEHOLD_SCREENS:
-        next_screen(phone)
-        fill_screen(phone, answers)
-    phone.set_input_files(
-        'input[type="file"][name="photo"]',
-        files=FilePayload(name="house.jpg", mimeType="image/jpeg", buffer=photo.getvalue()),
-    )
+    fill_household_with_photo(phone, jpeg((64, 48), (10, 120, 60)))
     phone.click("#finish")
     expect(phone.locator("#app")).to_have_attribute("data-view", "home")
     batches = Held(phone, BATCH)

@@ -291,14 +291,49 @@ def test_export_slots_hold_for_exports_on_the_replica(
     assert done.status_code == 200
 
 
-def test_reads_leave_a_replica_that_falls_too_far_behind(
+class LagLimited:
+    """The app with reads leaving a replica more than a second behind, seen by a planner."""
+
+    def __init__(self, client: TestClient, people: dict[str, dict[str, str]]) -> None:
+        self.client = client
+        self.planner, self.volunteer, self.admin = (
+            people["planner"],
+            people["volunteer"],
+            people["admin"],
+        )
+
+    def households(self) -> int:
+        response = self.client.get("/api/v1/cities/tam-ky/indicators", headers=self.planner)
+        assert response.status_code == 200, response.text
+        return int(response.json()["totals"]["households"])
+
+    def replica_up(self) -> bool:
+        metrics = self.client.get("/metrics", headers=self.admin).text
+        return re.search(r"cdfmap_replica_up\{[^}]*\} 1", metrics) is not None
+
+    def wait_households(self, count: int, failure: str) -> None:
+        """Until the reads count `count` households (they left the replica)."""
+        deadline = time.monotonic() + 30
+        while self.households() != count:
+            assert time.monotonic() < deadline, failure
+
+    def wait_back_on_replica(self, count: int) -> None:
+        """Until the reads go to the replica again, counting `count` households meanwhile."""
+        deadline = time.monotonic() + 30
+        while not self.replica_up():
+            assert self.households() == count
+            assert time.monotonic() < deadline, "reads never went back to the replica"
+        assert self.households() == count
+
+
+@pytest.fixture
+def lag_limited(
     database_url: str,
     replica: Replica,
     tmp_path: Path,
     clean_surveys: None,
     people: dict[str, dict[str, str]],
-    sync_engine: Engine,
-) -> None:
+) -> Iterator[LagLimited]:
     settings = Settings(
         database_url=database_url,
         database_replica_url=replica.url(database_url),
@@ -307,90 +342,50 @@ def test_reads_leave_a_replica_that_falls_too_far_behind(
         db_replica_max_lag_seconds=1.0,
         token_cache_seconds=0,
     )
-    planner, volunteer, admin = people["planner"], people["volunteer"], people["admin"]
-
-    def households(client: TestClient) -> int:
-        response = client.get("/api/v1/cities/tam-ky/indicators", headers=planner)
-        assert response.status_code == 200, response.text
-        return int(response.json()["totals"]["households"])
-
-    def replica_up(client: TestClient) -> bool:
-        metrics = client.get("/metrics", headers=admin).text
-        return re.search(r"cdfmap_replica_up\{[^}]*\} 1", metrics) is not None
-
     with TestClient(create_app(settings)) as client:
-        _send(client, volunteer, sync_engine, 1)
-        replica.wait_caught_up()
-        assert households(client) == 1
-        assert replica_up(client)
-        with replay_paused(replica):
-            _send(client, volunteer, sync_engine, 2)  # on the primary only
-            # Replay stays paused: once the replica is more than a second behind, the reads
-            # answer from the primary (the replica cannot know of the two new surveys).
-            deadline = time.monotonic() + 30
-            while households(client) != 3:
-                assert time.monotonic() < deadline, "reads stayed on the lagging replica"
-            assert not replica_up(client)
-            lag = client.get("/readyz").json()["replica_lag_seconds"]
-            assert lag > 1.0
-        replica.wait_caught_up()
-        deadline = time.monotonic() + 30
-        while not replica_up(client):  # caught up: the reads go back to it
-            assert households(client) == 3
-            assert time.monotonic() < deadline, "reads never went back to the replica"
-        assert households(client) == 3
+        yield LagLimited(client, people)
+
+
+def test_reads_leave_a_replica_that_falls_too_far_behind(
+    lag_limited: LagLimited, replica: Replica, sync_engine: Engine
+) -> None:
+    app, client = lag_limited, lag_limited.client
+    _send(client, app.volunteer, sync_engine, 1)
+    replica.wait_caught_up()
+    assert app.households() == 1
+    assert app.replica_up()
+    with replay_paused(replica):
+        _send(client, app.volunteer, sync_engine, 2)  # on the primary only
+        # Replay stays paused: once the replica is more than a second behind, the reads
+        # answer from the primary (the replica cannot know of the two new surveys).
+        app.wait_households(3, "reads stayed on the lagging replica")
+        assert not app.replica_up()
+        lag = client.get("/readyz").json()["replica_lag_seconds"]
+        assert lag > 1.0
+    replica.wait_caught_up()
+    app.wait_back_on_replica(3)  # caught up: the reads go back to it
 
 
 def test_reads_leave_a_replica_cut_off_from_its_primary(
-    database_url: str,
-    replica: Replica,
-    tmp_path: Path,
-    clean_surveys: None,
-    people: dict[str, dict[str, str]],
-    sync_engine: Engine,
+    lag_limited: LagLimited, replica: Replica, sync_engine: Engine
 ) -> None:
     """A replica that lost its primary has replayed all it received: it counted as 0 s
     behind, and the reads stayed on it while the primary moved on without it."""
-    settings = Settings(
-        database_url=database_url,
-        database_replica_url=replica.url(database_url),
-        media_dir=tmp_path / "media",
-        db_replica_retry_seconds=0.2,
-        db_replica_max_lag_seconds=1.0,
-        token_cache_seconds=0,
-    )
-    planner, volunteer, admin = people["planner"], people["volunteer"], people["admin"]
-
-    def households(client: TestClient) -> int:
-        response = client.get("/api/v1/cities/tam-ky/indicators", headers=planner)
-        assert response.status_code == 200, response.text
-        return int(response.json()["totals"]["households"])
-
-    def replica_up(client: TestClient) -> bool:
-        metrics = client.get("/metrics", headers=admin).text
-        return re.search(r"cdfmap_replica_up\{[^}]*\} 1", metrics) is not None
-
-    with TestClient(create_app(settings)) as client:
-        _send(client, volunteer, sync_engine, 1)
-        replica.wait_caught_up()
-        assert households(client) == 1
-        assert replica_up(client)
+    app, client = lag_limited, lag_limited.client
+    _send(client, app.volunteer, sync_engine, 1)
+    replica.wait_caught_up()
+    assert app.households() == 1
+    assert app.replica_up()
+    ready = client.get("/readyz").json()
+    assert ready["replica_streaming"] is True and ready["replica_lag_seconds"] < 1.0
+    with replica.cut_off():
+        _send(client, app.volunteer, sync_engine, 2)  # on the primary only
+        app.wait_households(3, "reads stayed on the cut-off replica")
+        assert not app.replica_up()
         ready = client.get("/readyz").json()
-        assert ready["replica_streaming"] is True and ready["replica_lag_seconds"] < 1.0
-        with replica.cut_off():
-            _send(client, volunteer, sync_engine, 2)  # on the primary only
-            deadline = time.monotonic() + 30
-            while households(client) != 3:  # the reads leave the replica for the primary
-                assert time.monotonic() < deadline, "reads stayed on the cut-off replica"
-            assert not replica_up(client)
-            ready = client.get("/readyz").json()
-            assert ready["replica"] == "ok" and ready["replica_streaming"] is False
-            assert ready["replica_lag_seconds"] > 1.0
-            assert ready["replica_lag_bytes"] > 0
-        replica.wait_caught_up()
-        deadline = time.monotonic() + 30
-        while not replica_up(client):  # streaming and caught up: the reads go back to it
-            assert households(client) == 3
-            assert time.monotonic() < deadline, "reads never went back to the replica"
-        assert households(client) == 3
-        assert client.get("/readyz").json()["replica_streaming"] is True
+        assert ready["replica"] == "ok" and ready["replica_streaming"] is False
+        assert ready["replica_lag_seconds"] > 1.0
+        assert ready["replica_lag_bytes"] > 0
+    replica.wait_caught_up()
+    app.wait_back_on_replica(3)  # streaming and caught up: the reads go back to it
+    assert client.get("/readyz").json()["replica_streaming"] is True
