@@ -226,10 +226,13 @@ _HASHES_BY_IDS = "SELECT id, content_hash FROM household_surveys WHERE id = ANY(
 
 # After a city's boundaries change: place its stored households again, by the same rules as
 # intake (point in polygon, the lowest id where polygons overlap), touching only those whose
-# ward or settlement changes; `outside_wards` follows the ward.
+# ward or settlement changes; `outside_wards` follows the ward. The surveys that move are
+# locked first, in id order, as every statement that changes several surveys takes them: in
+# the order of its plan it could take two of a settlement that a bulk approval takes the
+# other way round, and one of the two would end in a deadlock.
 REPLACE_HOUSEHOLDS = text(
     """
-WITH placed AS (
+WITH moved AS (
     SELECT h.id, w.id AS ward_id, s.id AS settlement_id
     FROM household_surveys h
     LEFT JOIN LATERAL (
@@ -241,17 +244,19 @@ WITH placed AS (
         WHERE st.city_id = h.city_id AND ST_Intersects(st.geom, h.geom)
         ORDER BY st.id LIMIT 1) s ON true
     WHERE h.city_id = :city_id AND h.geom IS NOT NULL  -- one without a point keeps its place
+      AND (h.ward_id IS DISTINCT FROM w.id OR h.settlement_id IS DISTINCT FROM s.id)
+    ORDER BY h.id
+    FOR NO KEY UPDATE OF h
 )
 UPDATE household_surveys h
-SET ward_id = p.ward_id,
-    settlement_id = p.settlement_id,
+SET ward_id = m.ward_id,
+    settlement_id = m.settlement_id,
     flags = CASE
-        WHEN p.ward_id IS NOT NULL THEN array_remove(h.flags, 'outside_wards')
+        WHEN m.ward_id IS NOT NULL THEN array_remove(h.flags, 'outside_wards')
         WHEN 'outside_wards' = ANY(h.flags) THEN h.flags
         ELSE array_append(h.flags, 'outside_wards') END
-FROM placed p
-WHERE h.id = p.id
-  AND (h.ward_id IS DISTINCT FROM p.ward_id OR h.settlement_id IS DISTINCT FROM p.settlement_id)
+FROM moved m
+WHERE h.id = m.id
 """
 )
 
@@ -653,16 +658,25 @@ async def approve_received(
     only_unflagged: bool,
 ) -> int:
     """Approve a settlement's received surveys (without flags, with `only_unflagged`), each
-    decision put on record in the same statement; how many."""
+    decision put on record in the same statement; how many.
+
+    The surveys are locked first, in id order (as REPLACE_HOUSEHOLDS takes them: the two
+    cannot deadlock)."""
     flagged = " AND cardinality(flags) = 0" if only_unflagged else ""
     result = await connection.execute(
         text(
             f"""
-WITH approved AS (
-  UPDATE household_surveys SET status = 'approved', review_comment = NULL,
-         reviewed_by = :reviewer, reviewed_at = now(), updated_at = now()
+WITH received AS (
+  SELECT id FROM household_surveys
   WHERE settlement_id = :settlement AND status = 'received'{flagged}
-  RETURNING id
+  ORDER BY id
+  FOR NO KEY UPDATE
+), approved AS (
+  UPDATE household_surveys h SET status = 'approved', review_comment = NULL,
+         reviewed_by = :reviewer, reviewed_at = now(), updated_at = now()
+  FROM received r
+  WHERE h.id = r.id
+  RETURNING h.id
 )
 INSERT INTO audit_log (actor_id, actor, action, entity, entity_id, old, new)
 SELECT :reviewer, :actor, 'survey.review', 'survey', id::text,
