@@ -61,6 +61,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Mỗi lựa chọn chỉ được xếp hạng một lần.",
         "en": "Each choice may be ranked only once.",
     },
+    "rank_incomplete": {
+        "vi": "Hãy xếp hạng tất cả các lựa chọn.",
+        "en": "Rank every one of the choices.",
+    },
+    "invalid_file_name": {
+        "vi": "Tên tệp không hợp lệ: chỉ dùng chữ không dấu, số, '.', '-' và '_' "
+        "(không có thư mục).",
+        "en": "Not a valid file name: use only letters without accents, digits, '.', '-' and '_' "
+        "(no folders).",
+    },
     "out_of_range": {
         "vi": "Phải từ {start} đến {end}, mỗi bước {step}.",
         "en": "Must be from {start} to {end}, in steps of {step}.",
@@ -447,6 +457,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "page.role.planner": {"vi": "Cán bộ quy hoạch", "en": "Planner"},
     "page.role.city_admin": {"vi": "Quản trị thành phố", "en": "City admin"},
     "page.role.national_admin": {"vi": "Quản trị quốc gia", "en": "National admin"},
+    "page.role.cdf_staff": {"vi": "Cán bộ quỹ CDF", "en": "CDF staff"},
+    "page.role.treasurer": {"vi": "Thủ quỹ nhóm tiết kiệm", "en": "Savings group treasurer"},
+    "page.cdf_books": {"vi": "Sổ sách quỹ CDF", "en": "CDF books"},
     "page.sign_in_hint": {
         "vi": "Tình nguyện viên: đăng ký điện thoại bằng mã QR do cán bộ quản trị cấp, "
         "không cần mật khẩu.",

@@ -30,7 +30,17 @@ META_KINDS: dict[str, str] = {
 META_KEYS = frozenset(META_KINDS)
 assert META_TYPES <= META_KEYS
 MAX_META_LENGTH = {"id": 64, "text": 255, "datetime": 40, "date": 10}
-_INTEGER = re.compile(r"^[+-]?\d+$")
+# The phone's own patterns (static/collect/form.js): ASCII digits only, as XForms write them
+# (Python's int() and float() also read "1_000", "٣" and "infinity").
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+_DECIMAL = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DATETIME = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([+-][0-9]{2}:?[0-9]{2}|Z)?$"
+)
+# A file question's answer names the file sent beside the survey (the same rule as the upload,
+# app/services/attachments.SAFE_FILENAME): a plain name, never a path.
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def is_empty(value: Any) -> bool:
@@ -90,12 +100,16 @@ def _integer(question: Question, value: Any, where: str) -> Coerced:
 def _decimal(question: Question, value: Any, where: str) -> Coerced:
     if isinstance(value, bool):
         return None, Problem(where, "not_number")
-    try:
-        number = float(value) if isinstance(value, int | float | str) else math.nan
-    except ValueError:
-        number = math.nan
+    number = math.nan
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str) and len(value) < 100 and _DECIMAL.match(value.strip()):
+        number = float(value.strip())
     if not math.isfinite(number):
         return None, Problem(where, "not_number")
+    if abs(number) > MAX_INTEGER:
+        # Stored as JSON, 1e20 comes back as a whole number no JSON writer takes.
+        return None, Problem(where, "number_too_large")
     return number, None
 
 
@@ -137,15 +151,21 @@ def _geometry(question: Question, value: Any, where: str) -> Coerced:
 
 
 def _date_value(value: Any, where: str) -> Coerced:
+    text = str(value)[:40].strip()
     try:
-        return date.fromisoformat(str(value)[:40]).isoformat(), None
+        if not _DATE.match(text):
+            raise ValueError(text)
+        return date.fromisoformat(text).isoformat(), None
     except ValueError:
         return None, Problem(where, "invalid_date")
 
 
 def _datetime_value(value: Any, where: str) -> Coerced:
+    text = str(value)[:40].strip()
     try:
-        return datetime.fromisoformat(str(value)[:40]).isoformat(), None
+        if not _DATETIME.match(text):
+            raise ValueError(text)
+        return datetime.fromisoformat(text).isoformat(), None
     except ValueError:
         return None, Problem(where, "invalid_datetime")
 
@@ -207,7 +227,26 @@ def _rank(question: Question, value: Any, where: str) -> Coerced:
             return None, choice_problem(question, item, where)
     if len(set(items)) != len(items):
         return None, Problem(where, "rank_repeated")
+    if question.choice_filter is None and len(items) != len(question.choice_values):
+        # The phone orders every choice (ODK's rank widget too); those a choice filter
+        # leaves out are not known here.
+        return None, Problem(where, "rank_incomplete")
     return " ".join(items), None
+
+
+def _acknowledge(question: Question, value: Any, where: str) -> Coerced:
+    if type(value) is not str or value.strip() != "OK":
+        return None, Problem(where, "invalid_choice", {"value": value, "allowed": "OK"})
+    return "OK", None
+
+
+def _file(question: Question, value: Any, where: str) -> Coerced:
+    text, problem = coerce_text(question, value, where)
+    if problem is not None:
+        return None, problem
+    if not _FILE_NAME.fullmatch(text) or ".." in text:
+        return None, Problem(where, "invalid_file_name")
+    return text, None
 
 
 def _range(question: Question, value: Any, where: str) -> Coerced:
@@ -247,6 +286,10 @@ COERCIONS: dict[str, Callable[[Question, Any, str], Coerced]] = {
     "time": _time,
     "rank": _rank,
     "range": _range,
+    "acknowledge": _acknowledge,
+    "image": _file,
+    "audio": _file,
+    "file": _file,
 }
 
 

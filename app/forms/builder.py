@@ -81,6 +81,7 @@ class FormBuilder:
     instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     or_other: set[str] = field(default_factory=set)
     last_rows: dict[str, int] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)  # metadata questions' types by name
 
     def row(self, name: str) -> int:
         rows = self.rows.get(name) or []
@@ -130,6 +131,7 @@ class FormBuilder:
                 nodes.append(self.group(item, path, repeat))
             elif kind in META_TYPES or kind in DEVICE_META:
                 self.row(name)
+                self.meta[name] = kind
             else:
                 question = self.question(item, path, group, repeat)
                 if question is not None:

@@ -191,6 +191,9 @@ class FormDefinition:
     filename: str
     root: Group = field(default_factory=lambda: _empty_root())
     instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Metadata questions (`start`, `deviceid`, ...: filled by the phone, not asked), by the
+    # name the form gives each: their type.
+    meta: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def compiled(self) -> CompiledForm:
@@ -397,6 +400,27 @@ def load_form(path: Path) -> FormDefinition:
         raise FormLoadError(path.name, [f"the form could not be read: {exc}"]) from exc
 
 
+# A form's id and version are stored with every survey (64 characters at most) and the id is
+# part of the URLs ODK Collect downloads the form from (`/odk/forms/{form_id}.xml`).
+MAX_FORM_NAME = 64
+_UNFIT_IN_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+def _name_problems(setting: str, value: str) -> list[str]:
+    """Why a form_id or version cannot be used, as messages naming the setting."""
+    if len(value) > MAX_FORM_NAME:
+        return [
+            f"settings sheet: {setting} is {len(value)} characters long; "
+            f"at most {MAX_FORM_NAME} are allowed"
+        ]
+    if _UNFIT_IN_NAME.search(value):
+        return [
+            f"settings sheet: {setting} '{value}' contains a slash, a backslash or a "
+            "control character; use letters, digits, '_', '-' or '.'"
+        ]
+    return []
+
+
 def _load_form(path: Path) -> FormDefinition:
     from app.forms.builder import (
         FormBuilder,
@@ -418,6 +442,8 @@ def _load_form(path: Path) -> FormDefinition:
     version = str(source.get("version") or "").strip()
     if not form_id or form_id == "data":
         problems.append("settings sheet: form_id is missing")
+    problems.extend(_name_problems("form_id", form_id))
+    problems.extend(_name_problems("version", version))
     default_language = source.get("default_language")
     if default_language == "default":
         default_language = None
@@ -467,6 +493,7 @@ def _load_form(path: Path) -> FormDefinition:
         filename=display,
         root=root,
         instances=builder.instances,
+        meta=builder.meta,
     )
     if not problems:
         problems.extend(form.compiled.problems)

@@ -215,18 +215,32 @@ def _read(
 
 
 def _unknown(
-    element: ET.Element, known: set[str], repeats: set[str], scope: dict[str, Any]
+    element: ET.Element,
+    known: set[str],
+    skipped: frozenset[str] | set[str],
+    scope: dict[str, Any],
 ) -> None:
     """Elements the form does not have (in groups too): passed on as answers, so that the
-    check names them (`unknown_question`) instead of dropping what the phone sent."""
+    check names them (`unknown_question`) instead of dropping what the phone sent.
+    `skipped`: metadata and repeats, never answers here."""
     for child in element:
         name = local(child.tag)
-        if name in META_ELEMENTS or name == "meta" or name in repeats:
+        if name in skipped or name == "meta":
             continue
         if len(child):
-            _unknown(child, known, repeats, scope)
+            _unknown(child, known, skipped, scope)
         elif name not in known and name not in scope:
             scope[name[:MAX_NAME]] = _text(child) or ""
+
+
+def _meta_time(root: ET.Element, form: FormDefinition, kind: str) -> str | None:
+    """The value of the form's `start` or `end` metadata, whatever the form names it."""
+    for name, meta_kind in form.meta.items():
+        if meta_kind == kind:
+            for element in root.iter():
+                if local(element.tag) == name and not len(element):
+                    return _text(element)
+    return None
 
 
 def _geopoint(text: str) -> dict[str, Any] | None:
@@ -251,17 +265,21 @@ def map_instance(
 ) -> MappedInstance:
     """The survey of one instance: id from `meta/instanceID`, the form's first geopoint as
     `location` (latitude first in the XML), `collected_at` from the `end` (else `start`)
-    preload or `received_at`; every other answer as text, read by the form's own types."""
+    metadata, whatever the form names it, or `received_at`; every other answer as text,
+    read by the form's own types."""
     answers: dict[str, Any] = {}
     files: dict[str, str] = {}
     known: set[str] = set()
     _read(form.root.children, head.root, answers, files, known)
-    _unknown(head.root, known, {group.name for group in form.repeats}, answers)
+    skipped = META_ELEMENTS | form.meta.keys() | {group.name for group in form.repeats}
+    _unknown(head.root, known, skipped, answers)
+    end = _meta_time(head.root, form, "end") or head.end
+    start = _meta_time(head.root, form, "start") or head.start
     raw: dict[str, Any] = {
         "id": str(head.survey_id),
         "form_id": form.form_id,
         "form_version": form.version,
-        "collected_at": head.end or head.start or received_at,
+        "collected_at": end or start or received_at,
         "answers": answers,
     }
     if collector:

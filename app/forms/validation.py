@@ -331,9 +331,7 @@ class _Run:
     ) -> None:
         node = compiled.node
         name = node.name
-        instances = out.get(name)
-        if not instances:
-            return
+        instances = out.get(name) or []
         raw_items = raw.get(name)
         raw_items = raw_items if type(raw_items) is list else []
         if not shown:
@@ -344,7 +342,11 @@ class _Run:
             out.pop(name, None)
             return
         if compiled.repeat_count is not None:
-            self.check_repeat_count(compiled, parent, len(instances), prefix + name)
+            allowed = self.check_repeat_count(compiled, parent, len(instances), prefix + name)
+            if allowed is not None and len(instances) < allowed:
+                self.check_left_out(compiled, parent, len(instances) + 1, prefix)
+        if not instances:
+            return
         kept = []
         for index, item in enumerate(instances, 1):
             element = ElementNode(node, item, parent, index)
@@ -369,20 +371,37 @@ class _Run:
 
     def check_repeat_count(
         self, compiled: CompiledNode, parent: ElementNode, given: int, where: str
-    ) -> None:
-        """No more instances than the repeat_count says (the phone cannot add any beyond it).
+    ) -> int | None:
+        """No more instances than the repeat_count says (the phone cannot add any beyond it);
+        how many it says (None when it cannot be read).
 
-        Fewer are accepted: a phone leaves out an instance that holds no answer.
+        Fewer may come: a phone leaves out an instance that holds no answer (check_left_out).
         """
         assert compiled.repeat_count is not None
         try:
             count = as_number(compiled.repeat_count(Ctx(parent, 1, 1, parent, self.env)))
         except (ValueError, ArithmeticError, TypeError, KeyError, IndexError) as exc:
             self.problems.append(Problem(where, "expression_failed", {"error": str(exc)[:200]}))
-            return
+            return None
         allowed = max(0, math.floor(count)) if math.isfinite(count) else 0
         if given > allowed:
             self.problems.append(Problem(where, "too_many_repeats", {"max": allowed}))
+        return allowed
+
+    def check_left_out(
+        self, compiled: CompiledNode, parent: ElementNode, index: int, prefix: str
+    ) -> None:
+        """The instances a repeat_count asks for beyond those sent are empty: each must be
+        allowed to be (a required question in it is unanswered, as the phone would say).
+        One is checked for all: they are alike."""
+        node = compiled.node
+        item: dict[str, Any] = {}
+        element = ElementNode(node, item, parent, index)
+        where = f"{prefix}{node.name}[{index}]"
+        if compiled.relevant is not None and not self.holds(compiled.relevant, element, where):
+            return
+        self.calculate(compiled.children, element, item)  # its defaults, as on the phone
+        self.check(compiled.children, element, {}, item, where + ".", True)
 
     def offered(self, compiled: CompiledNode, leaf: LeafNode, value: Any) -> bool:
         """Whether every chosen name passes the choice filter with this question as current()."""

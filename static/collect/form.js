@@ -23,7 +23,10 @@ const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d\d:?\d\d)?$/;
-const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$/;
+const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?$/;
+// A file question's answer is the name of the file sent beside the survey (the server's rule).
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const FILE_QUESTIONS = new Set(["image", "audio", "file", "video"]);
 const POINT = /^-?\d+(\.\d+)?\s+-?\d+(\.\d+)?(\s+-?\d+(\.\d+)?){0,2}$/;
 const NUMBER_TYPES = new Set(["integer", "decimal", "range"]);
 const LIST_TYPES = new Set(["select_multiple", "rank"]);
@@ -182,6 +185,7 @@ function coerce(node, raw, strict = false) {
       const string = strict ? String(text) : String(text).replace(",", ".");
       const number = typeof text === "number" ? text : typeof text === "string" && DECIMAL.test(string) ? Number(string) : NaN;
       if (!Number.isFinite(number)) return { error: "not_number" };
+      if (Math.abs(number) > 2 ** 53) return { error: "number_too_large" };
       if (node.type === "range") {
         const error = rangeError(node, number);
         if (error) return { error };
@@ -207,9 +211,14 @@ function coerce(node, raw, strict = false) {
       const error = geometryError(node, text);
       return error ? { error } : { value: text.split(/\s+/).join(" ") };
     }
+    case "acknowledge":
+      return text === "OK" ? { value: "OK" } : { error: "not_a_choice" };
     default:
       if (typeof text !== "string" && (typeof text !== "number" || !Number.isFinite(text))) return { error: "not_text" };
       if (String(text).length > MAX_TEXT_LENGTH) return { error: "text_too_long" };
+      if (FILE_QUESTIONS.has(node.type) && (!FILE_NAME.test(String(text).trim()) || String(text).includes(".."))) {
+        return { error: "invalid_file_name" };
+      }
       return { value: typeof raw === "string" ? raw : String(raw) };
   }
 }
@@ -355,7 +364,8 @@ function fieldOf(key) {
  * The fields the server would refuse in answers as received (sent by any client), named as it
  * names them (`answers.member[2].age`): what the phone checks, plus answers to questions that
  * do not apply, names the form does not have and repeats that are not lists. Missing answers
- * with a default take it first, as the server does. tests/forms/cases.yaml holds the verdicts.
+ * with a default take it first, as the server does, and so do the instances a repeat_count asks
+ * for beyond those sent. tests/forms/cases.yaml holds the verdicts.
  */
 export function problemsOf(form, answers) {
   const model = modelOf(form);
@@ -402,7 +412,22 @@ export function problemsOf(form, answers) {
     }
   };
   fillMissing(model.children, copy);
-  const { instance, relevant, errors } = evaluateForm(form, copy, null, { received: true });
+  let evaluation = evaluateForm(form, copy, null, { received: true });
+  // The instances a repeat_count asks for beyond those sent are empty (a phone leaves out
+  // one that holds no answer): one is checked for all, with its defaults, as the server does.
+  let padded = false;
+  for (const record of evaluation.instance.records) {
+    if (record.kind !== "repeat" || !(record.key in evaluation.repeatCounts)) continue;
+    const list = Array.isArray(record.scope[record.node.name]) ? record.scope[record.node.name] : [];
+    if (list.length >= evaluation.repeatCounts[record.key]) continue;
+    const item = {};
+    list.push(item);
+    record.scope[record.node.name] = list;
+    fillDefaults(form, copy, null, item, true);
+    padded = true;
+  }
+  if (padded) evaluation = evaluateForm(form, copy, null, { received: true });
+  const { instance, relevant, errors } = evaluation;
   const sentRecords = buildInstance(form, sent, null, true).records;
   const wasSent = new Map(sentRecords.map((r) => [r.key, r]));
   const hidden = new Set();

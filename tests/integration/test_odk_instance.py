@@ -102,6 +102,25 @@ def test_an_older_orx_meta_and_unknown_elements() -> None:
     assert [p.code for p in problems] == ["unknown_question"]
 
 
+def test_metadata_the_form_names_its_own_way_is_not_an_answer() -> None:
+    # `start starttime`, `deviceid imei`...: Collect writes each under the form's name; none is
+    # a question (until this, every submission of such a form was refused: "no question 'u'").
+    forms = registry(REPO_ROOT / "tests" / "forms" / "metadata_renamed.md")
+    xml = (
+        f'<data id="metadata_renamed" version="1" {NAMESPACES}>'
+        "<starttime>2026-12-03T08:10:00.000+07:00</starttime>"
+        "<endtime>2026-12-03T08:25:00.000+07:00</endtime><td>2026-12-03</td>"
+        "<imei>collect:Xy12</imei><u>tnv-07</u><ph/><street>Lê Lợi</street>"
+        "<meta><instanceID>uuid:0b6f1c9e-31a6-4f0c-9f25-6f1d8a0b7c11</instanceID></meta></data>"
+    ).encode()
+    mapped = map_instance(parse_instance(xml), forms.current("metadata_renamed"), None, "x")
+    assert mapped.raw["answers"] == {"street": "Lê Lợi"}
+    assert mapped.raw["collected_at"] == "2026-12-03T08:25:00.000+07:00"  # the end, renamed
+    prepared, problems = prepare_submission(mapped.raw, forms, datetime(2026, 12, 3, tzinfo=UTC))
+    assert problems == []
+    assert prepared is not None and prepared.answers == {"street": "Lê Lợi"}
+
+
 @pytest.mark.parametrize(
     ("xml", "code"),
     [

@@ -75,3 +75,21 @@ def test_other_database_errors_stay_500() -> None:
     response = _app_raising(_wrapped(RuntimeError("something else"))).get("/boom")
     assert response.status_code == 500
     assert response.json()["code"] == "internal_error"
+
+
+def test_a_whole_number_past_64_bits_is_written_not_a_500() -> None:
+    # Stored before intake refused decimals past 2^53: jsonb gives 1e20 back as an integer,
+    # which orjson refuses; every list holding that survey answered 500.
+    import json
+    from datetime import UTC, datetime
+    from uuid import UUID
+
+    from app.api.responses import dumps
+
+    body = {"n": 10**20, "at": datetime(2026, 12, 4, tzinfo=UTC), "id": UUID(int=1), "t": "Hộ"}
+    assert json.loads(dumps(body)) == {
+        "n": 10**20,
+        "at": "2026-12-04T00:00:00+00:00",
+        "id": "00000000-0000-0000-0000-000000000001",
+        "t": "Hộ",
+    }

@@ -138,3 +138,76 @@ def test_a_repeat_holds_no_more_instances_than_its_repeat_count() -> None:
     assert validate_answers(form, {"rooms": 3, "room": [room]})[1] == []
     # No count (an unanswered rooms) allows none.
     assert [p.code for p in validate_answers(form, {"room": [room]})[1]] == ["too_many_repeats"]
+
+
+def test_a_repeat_count_asks_for_instances_whose_required_answers_are_missing() -> None:
+    form = load_form(CORPUS / "repeat_count_required.md")
+    kid = {"kid_name": "An"}
+    assert validate_answers(form, {"kids": 2, "kid": [kid, kid]})[1] == []
+    # None sent of two: one empty child stands for both (its name is required).
+    assert [(p.field, p.code) for p in validate_answers(form, {"kids": 2})[1]] == [
+        ("answers.kid[1].kid_name", "required")
+    ]
+    assert validate_answers(form, {"kids": 0})[1] == []
+
+
+BASE = {"leader": "An", "households": 12, "land": "public", "consent": "OK"}
+
+
+@pytest.mark.parametrize(
+    ("answers", "code"),
+    [
+        ({"priorities": "paving drainage"}, "rank_incomplete"),  # one of three left out
+        ({"priorities": "paving drainage paving"}, "rank_repeated"),
+        ({"area_ha": 1e16}, "number_too_large"),
+        ({"area_ha": "9007199254740994"}, "number_too_large"),
+        ({"area_ha": "inf"}, "not_number"),
+        ({"area_ha": "1e400"}, "not_number"),
+        ({"plan": "a/b.pdf"}, "invalid_file_name"),
+        ({"story": ".."}, "invalid_file_name"),
+        ({"consent": "ok please"}, "invalid_choice"),
+        ({"meeting": "9:30"}, "invalid_time"),
+    ],
+)
+def test_answers_outside_their_types_are_refused(answers: dict[str, Any], code: str) -> None:
+    _normalised, problems = validate_answers(load_form(CORPUS / "all_widgets.md"), BASE | answers)
+    assert [p.code for p in problems] == [code]
+
+
+def test_answers_of_the_types_as_written_are_kept() -> None:
+    answers = BASE | {
+        "priorities": "lighting paving drainage",
+        "area_ha": "9007199254740992",  # 2^53, the largest taken
+        "photo": "ho-gia-dinh_1.jpg",
+        "visited": "2026-11-26T09:30:00+0700",
+        "settled": "1985-06-01",
+    }
+    normalised, problems = validate_answers(load_form(CORPUS / "all_widgets.md"), answers)
+    assert problems == []
+    assert (
+        normalised["area_ha"] == 2.0**53 and normalised["priorities"] == "lighting paving drainage"
+    )
+
+
+@pytest.mark.parametrize(
+    ("form_id", "version", "message"),
+    [
+        ("a/b", "1", "form_id 'a/b' contains a slash"),
+        ("x" * 65, "1", "form_id is 65 characters long; at most 64"),
+        ("ok", "v\\1", "version 'v\\1' contains a slash, a backslash"),
+    ],
+)
+def test_a_form_id_or_version_no_url_or_survey_can_hold_is_refused_at_load(
+    tmp_path: Path, form_id: str, version: str, message: str
+) -> None:
+    # A slash made Collect's download URL a 404; past 64 characters every survey of the form
+    # failed to be stored.
+    path = tmp_path / "f.md"
+    path.write_text(
+        "| survey |\n| | type | name | label |\n| | text | street | Street |\n"
+        f"| settings |\n| | form_id | version |\n| | {form_id} | {version} |\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(FormLoadError) as caught:
+        load_form(path)
+    assert any(message in problem for problem in caught.value.problems), caught.value.problems
