@@ -10,6 +10,10 @@ from app.api.pages import render_page
 from app.i18n import translate
 from app.services import places
 from app.services.access import ROLES
+from app.services.cdf_access import can_read_city_books
+
+# The CDF's own roles (app.services.cdf_access) beside the survey roles.
+CDF_ROLES = ("cdf_staff", "treasurer")
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +35,10 @@ async def home(
         wards=wards,
         city_names={c["id"]: c["name"] for c in cities},
         ward_names={w["id"]: w["name"] for w in wards},
-        role_names={role: translate(f"page.role.{role}", language) for role in ROLES},
+        role_names={
+            role: translate(f"page.role.{role}", language) for role in (*ROLES, *CDF_ROLES)
+        },
+        cdf_cities=[c for c in cities if user and can_read_city_books(user, c["id"])],
         can_review=bool(user and user.has_role("ward_leader", "city_admin")),
         can_admin=bool(user and user.has_role("city_admin")),
     )

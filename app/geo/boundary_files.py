@@ -217,6 +217,7 @@ def _layer_name(source: str, driver: str, kind: str, label: str, layer: str | No
 def _open(path: Path, kind: str, label: str, layer: str | None) -> GeoDataFrame:
     import pyogrio
     import pyogrio.errors
+    import shapely.errors
 
     try:
         source, driver = _source(path, kind, label, layer)
@@ -239,6 +240,8 @@ def _open(path: Path, kind: str, label: str, layer: str | None) -> GeoDataFrame:
         pyogrio.errors.GeometryError,
         pyogrio.errors.FeatureError,
         pyogrio.errors.CRSError,
+        # A polygon GEOS cannot build (a ring that does not close on its first point).
+        shapely.errors.GEOSException,
         UnicodeError,
         OSError,
         ValueError,

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from app.geo.print_map import vietnam_today
+
 FONT = "DejaVu Sans"
 PAGE_INCHES = (8.27, 11.69)  # A4 portrait
 TOP = 0.945
@@ -288,7 +290,7 @@ def render_statement_pdf(
         "as_of",
         language,
         day=str(statement.get("as_of", "")),
-        printed=(printed_on or date.today()).isoformat(),
+        printed=(printed_on or vietnam_today()).isoformat(),
     )
     pages = _pages(list(_rows(statement, language)))
     heads = (title, place, when)

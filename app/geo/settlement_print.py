@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from app.geo import print_layout
@@ -46,6 +45,7 @@ from app.geo.print_map import (
     paper_inches,
     title_lines,
     utm_epsg,
+    vietnam_today,
 )
 from app.geo.styles import NO_DATA_COLOUR, PRINT_OUTLINE
 from app.i18n import translate
@@ -115,7 +115,7 @@ class SettlementPrintInput:
     context_attribution: str = ""
     data_date: str | None = None
     language: str = "vi"
-    printed_on: str = field(default_factory=lambda: date.today().isoformat())
+    printed_on: str = field(default_factory=lambda: vietnam_today().isoformat())
 
 
 def _t(data: SettlementPrintInput, key: str, **params: Any) -> str:

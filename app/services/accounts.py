@@ -168,7 +168,9 @@ async def grant_role(
 ) -> dict[str, Any]:
     """Give a person a role on a place (a city, or a ward of it)."""
     if role not in ROLES:
-        raise InvalidInput([Problem("role", "invalid_choice", {"value": role, "allowed": ROLES})])
+        raise InvalidInput(
+            [Problem("role", "invalid_choice", {"value": role, "allowed": ", ".join(ROLES)})]
+        )
     actor_id = _actor(actor)[0]
     async with engine.begin() as connection:
         city_id: int | None = None

@@ -33,7 +33,9 @@ def _comment(decision: str, comment: Any) -> str | None:
     problems = []
     if decision not in DECISIONS:
         problems.append(
-            Problem("decision", "invalid_choice", {"value": decision, "allowed": DECISIONS})
+            Problem(
+                "decision", "invalid_choice", {"value": decision, "allowed": ", ".join(DECISIONS)}
+            )
         )
     if comment is not None and not isinstance(comment, str):
         problems.append(Problem("comment", "not_text"))
@@ -138,6 +140,15 @@ async def correct(
     return outcome, records[str(survey_id)]
 
 
+def _without_comments(change: dict[str, Any]) -> dict[str, Any]:
+    """An audit entry of a survey without the reviewer's comment in its old and new values."""
+    out = dict(change)
+    for key in ("old", "new"):
+        if isinstance(out.get(key), dict):
+            out[key] = {k: v for k, v in out[key].items() if k != "comment"}
+    return out
+
+
 async def history(
     engine: AsyncEngine, forms: FormRegistry, reader: Principal, survey_id: uuid.UUID
 ) -> dict[str, Any]:
@@ -150,6 +161,11 @@ async def history(
             raise NotFound("survey_not_found", id=str(survey_id))
         changes = await audit_queries.history(connection, "survey", str(survey_id))
         earlier = await queries.versions(connection, survey_id)
+    # A reviewer's comment is free text about the household ("Chị Hoa, 0912..., wrong name"):
+    # personal, as the answers are.
+    personal = reader.can_see_personal(record)
+    if not personal:
+        changes = [_without_comments(change) for change in changes]
     shown = []
     for version in earlier:
         content = dict(version["content"])
@@ -161,12 +177,15 @@ async def history(
             "form_version": content.get("form_version"),
             "answers": content.get("answers") or {},
         }
+        content["answers"] = redact(as_record, forms, reader)["answers"]
+        if not personal:
+            content.pop("review_comment", None)
         shown.append(
             {
                 "version": version["version"],
                 "replaced_at": version["replaced_at"],
                 "content_hash": version["content_hash"],
-                "content": {**content, "answers": redact(as_record, forms, reader)["answers"]},
+                "content": content,
             }
         )
     return {

@@ -331,8 +331,9 @@ def _new_loans(
         )
 
 
-def _staff(connection: Connection, city_id: int) -> tuple[int, int]:
-    """Two CDF staff demo accounts (the maker and the checker of the sample's loans)."""
+def _staff(connection: Connection, city_id: int, grant: bool = True) -> tuple[int, int]:
+    """Two CDF staff demo accounts (the maker and the checker of the sample's loans); with
+    `grant`, staff of this city's fund (and of no other)."""
     from app.services.auth import hash_password
 
     # The demo accounts' hash when they exist (one argon2 hash costs ~0.1 s of CPU).
@@ -352,20 +353,28 @@ def _staff(connection: Connection, city_id: int) -> tuple[int, int]:
             ),
             {"u": username, "d": display, "p": password_hash},
         ).scalar_one()
-        connection.execute(text("DELETE FROM role_grants WHERE user_id = :id"), {"id": user_id})
-        connection.execute(
-            text("INSERT INTO role_grants (user_id, role, city_id) VALUES (:u, 'cdf_staff', :c)"),
-            {"u": user_id, "c": city_id},
-        )
+        if grant:
+            connection.execute(text("DELETE FROM role_grants WHERE user_id = :id"), {"id": user_id})
+            connection.execute(
+                text(
+                    "INSERT INTO role_grants (user_id, role, city_id) VALUES (:u, 'cdf_staff', :c)"
+                ),
+                {"u": user_id, "c": city_id},
+            )
         ids.append(int(user_id))
     return ids[0], ids[1]
 
 
 def load_sample_cdf(
-    connection: Connection, city_id: int, seed: int = 2026, today: date | None = None
+    connection: Connection,
+    city_id: int,
+    seed: int = 2026,
+    today: date | None = None,
+    demo_grants: bool = True,
 ) -> int:
     """The sample city's CDF books (once: nothing when its fund has groups); the number of
-    journal lines written. A demo treasurer keeps the first group's cash book."""
+    journal lines written. A demo treasurer keeps the first group's cash book. Without
+    `demo_grants` (the network's other cities) the demo accounts keep the roles they have."""
     today = today or date.today()
     exists = connection.execute(
         text(
@@ -376,7 +385,7 @@ def load_sample_cdf(
     ).scalar_one()
     if exists:
         return 0
-    staff = _staff(connection, city_id)
+    staff = _staff(connection, city_id, demo_grants)
     fund_id = connection.execute(
         text(
             "INSERT INTO cdf_funds (city_id, name) SELECT id, 'Quỹ phát triển cộng đồng ' || name "
@@ -443,14 +452,15 @@ def load_sample_cdf(
             "SET display_name = excluded.display_name RETURNING id"
         )
     ).scalar_one()
-    connection.execute(text("DELETE FROM role_grants WHERE user_id = :id"), {"id": treasurer})
-    connection.execute(
-        text(
-            "INSERT INTO role_grants (user_id, role, city_id, cdf_group_id) "
-            "VALUES (:u, 'treasurer', :c, :g)"
-        ),
-        {"u": treasurer, "c": city_id, "g": first_group},
-    )
+    if demo_grants:
+        connection.execute(text("DELETE FROM role_grants WHERE user_id = :id"), {"id": treasurer})
+        connection.execute(
+            text(
+                "INSERT INTO role_grants (user_id, role, city_id, cdf_group_id) "
+                "VALUES (:u, 'treasurer', :c, :g)"
+            ),
+            {"u": treasurer, "c": city_id, "g": first_group},
+        )
     for table in ("cdf_entries", "cdf_lines", "cdf_installments", "cdf_accounts"):
         connection.execute(text(f"ANALYZE {table}"))
     return len(books.rows.get("cdf_lines", []))

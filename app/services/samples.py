@@ -153,7 +153,8 @@ def load_member_cities(
             items = sample_city.generate_households(city, households, seed + member.seed_offset)
             created = insert_submissions(connection, forms, items, progress)
             approve_generated(connection, summary.city_id)
-        load_sample_cdf(connection, summary.city_id, seed + member.seed_offset)
+        # The demo accounts stay on the sample city's fund (README): not the last one loaded.
+        load_sample_cdf(connection, summary.city_id, seed + member.seed_offset, demo_grants=False)
         loaded.append((summary, created))
     return loaded
 

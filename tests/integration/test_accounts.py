@@ -256,3 +256,26 @@ def test_demo_mode_makes_and_keeps_its_own_secret(database_url: str, tmp_path) -
     first = (tmp_path / "secret_key").read_text()
     create_app(settings)
     assert (tmp_path / "secret_key").read_text() == first and len(first) >= 32
+
+
+@pytest.mark.parametrize(
+    ("language", "role_name", "books"),
+    [("vi", "Cán bộ quỹ CDF", "Sổ sách quỹ CDF"), ("en", "CDF staff", "CDF books")],
+)
+def test_the_start_page_names_a_cdf_role_and_links_its_books(
+    fresh: TestClient,
+    sync_engine: Engine,
+    password_hash: str,
+    language: str,
+    role_name: str,
+    books: str,
+) -> None:
+    # The CDF's roles had no name on the start page (a bare "· Tam Kỳ") and no link.
+    make_user(
+        sync_engine, "home-cdf", [("cdf_staff", ("city", "tam-ky"))], password_hash=password_hash
+    )
+    fresh.post("/login", data={"username": "home-cdf", "password": PASSWORD})
+    page = fresh.get(f"/?lang={language}")
+    assert page.status_code == 200
+    assert f"<li>{role_name} · " in page.text
+    assert f'href="/cdf/tam-ky?lang={language}">{books}: ' in page.text

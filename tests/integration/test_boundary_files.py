@@ -456,6 +456,12 @@ def test_files_that_are_not_what_they_say_are_refused_before_gdal_reads_them(
         archive.writestr("readme.txt", "no shapefile here")
     broken = tmp_path / "broken.gpkg"
     broken.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
+    unclosed = tmp_path / "unclosed.geojson"  # a ring that does not end where it starts
+    unclosed.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"code": "W1", "name": "Một"}, "geometry": {"type": "Polygon", "coordinates": '
+        "[[[108.4, 15.5], [108.5, 15.6], [108.5, 15.5]]]}}]}"
+    )
     expected = {
         vrt: "'wards.geojson' is not a GeoJSON file, as its name says.",
         kml: "Cannot read 'wards.kml': only GeoJSON (.geojson, .json), GeoPackage (.gpkg) or "
@@ -484,6 +490,18 @@ def test_files_that_are_not_what_they_say_are_refused_before_gdal_reads_them(
             settlements_path=None,
         )
     assert messages(unreadable)[0].startswith("Cannot read 'broken.gpkg' (")
+    with pytest.raises(InvalidInput) as not_closed:
+        import_city(
+            connection,
+            slug=SLUG,
+            name="x",
+            province=None,
+            wards_path=unclosed,
+            settlements_path=None,
+        )
+    assert messages(not_closed)[0].startswith("Cannot read 'unclosed.geojson' (")
+    assert "closed linestring" in messages(not_closed)[0]
+    assert city_count(connection) == 0
 
 
 def test_a_little_outside_vietnam_is_a_warning(connection: Connection, tmp_path: Path) -> None:

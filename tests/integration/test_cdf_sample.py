@@ -116,3 +116,38 @@ def test_the_report_shows_real_books_with_arrears(sample: dict[str, Any]) -> Non
     assert figures["capital_by_source"]["seed_grant"] == 1_200_000_000
     assert figures["times_revolved"] > 1
     assert figures["fund_cash"] > 0  # repayments go back to the fund, which lends them again
+
+
+def test_the_demo_accounts_stay_on_the_sample_citys_fund_when_member_cities_load(
+    sample: dict[str, Any], sync_engine: Engine
+) -> None:
+    # Each member city's books used to take the demo staff and treasurer for themselves: the
+    # last city loaded won, and the README's Tam Kỳ answered 404 to demo-cdf-staff.
+    from app.forms.registry import load_registry
+    from app.services.samples import load_member_cities
+    from app.settings import REPO_ROOT
+
+    grants = (
+        "SELECT u.username, g.role, c.slug FROM role_grants g JOIN users u ON u.id = g.user_id"
+        " JOIN cities c ON c.id = g.city_id WHERE u.username IN"
+        " ('demo-cdf-staff', 'demo-cdf-board', 'demo-treasurer') ORDER BY 1"
+    )
+    with sync_engine.connect() as connection:
+        before = connection.execute(text(grants)).all()
+        connection.rollback()
+        transaction = connection.begin()
+        try:
+            load_member_cities(connection, load_registry(REPO_ROOT / "forms"), 1, 20)
+            assert connection.execute(
+                text("SELECT count(*) FROM cdf_groups g JOIN cdf_funds f ON f.id = g.fund_id"
+                     " JOIN cities c ON c.id = f.city_id WHERE c.slug <> 'tam-ky'")
+            ).scalar_one() > 0  # fmt: skip
+            after = connection.execute(text(grants)).all()
+        finally:
+            transaction.rollback()
+    assert before == [
+        ("demo-cdf-board", "cdf_staff", "tam-ky"),
+        ("demo-cdf-staff", "cdf_staff", "tam-ky"),
+        ("demo-treasurer", "treasurer", "tam-ky"),
+    ]
+    assert after == before

@@ -92,6 +92,12 @@ def test_a_correction_keeps_the_earlier_version_and_waits_for_review(
     assert history["versions"][0]["content"]["answers"]["head_name"] == "Nguyễn Thị Hoa"
     planner_view = client.get(f"{URL}/{sid}/history", headers=people["planner"]).json()
     assert "head_name" not in planner_view["versions"][0]["content"]["answers"]
+    # The reviewer's comment (free text about the household) is personal too.
+    assert "Sai số người" in str(history)
+    assert "Sai số người" not in str(planner_view)
+    assert [c["new"].get("status") for c in planner_view["changes"]] == [
+        c["new"].get("status") for c in history["changes"]
+    ]
     # Once approved, the survey is final for its volunteer.
     decide(client, people["leader"], sid, "approved")
     late = dict(corrected, answers=household_answers(household_size=7))
@@ -180,3 +186,13 @@ def test_indicators_count_approved_surveys_unless_asked(client: TestClient, peop
     assert households() == before + 1
     decide(client, people["leader"], body["id"], "rejected", "Trùng hộ")
     assert households(surveys="all") == before_all
+
+
+def test_an_unknown_decision_lists_the_decisions_in_words(client: TestClient, people: dict) -> None:
+    body = send(client, people["volunteer"])
+    refused = client.post(
+        f"{URL}/{body['id']}/review", json={"decision": "received"}, headers=people["leader"]
+    )
+    assert refused.status_code == 422
+    message = refused.json()["errors"][0]["message"]
+    assert "approved, needs_correction, rejected" in message and "(" not in message

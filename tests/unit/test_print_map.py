@@ -230,3 +230,20 @@ def test_long_names_stay_on_the_page(tmp_path: Path) -> None:
             x_min = float(line.split('xMin="')[1].split('"')[0])
             x_max = float(line.split('xMax="')[1].split('"')[0])
             assert x_min >= 0 and x_max <= 595.3, line
+
+
+def test_a_sheet_is_dated_by_vietnams_calendar(monkeypatch: pytest.MonkeyPatch) -> None:
+    # At 18:00 UTC it is already the next day in Vietnam: a sheet printed then said "printed
+    # on the 4th" under "data as of the 5th" (the server's clock runs in UTC).
+    from datetime import UTC, date, datetime
+    from typing import Any
+
+    from app.geo import print_map
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Clock:  # type: ignore[override]
+            return cls.fromtimestamp(datetime(2026, 12, 4, 18, 0, tzinfo=UTC).timestamp(), tz)
+
+    monkeypatch.setattr(print_map, "datetime", Clock)
+    assert print_map.vietnam_today() == date(2026, 12, 5)
