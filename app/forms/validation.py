@@ -99,7 +99,12 @@ class _Run:
                 continue
             if (
                 kind == "integer" and type(value) is int and -MAX_INTEGER <= value <= MAX_INTEGER
-            ) or (kind == "decimal" and type(value) is float and math.isfinite(value)):
+            ) or (
+                kind == "decimal"
+                and type(value) is float
+                and math.isfinite(value)
+                and abs(value) <= MAX_INTEGER
+            ):
                 out[name] = value
             elif (
                 kind == "text"

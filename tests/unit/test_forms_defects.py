@@ -211,3 +211,16 @@ def test_a_form_id_or_version_no_url_or_survey_can_hold_is_refused_at_load(
     with pytest.raises(FormLoadError) as caught:
         load_form(path)
     assert any(message in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_a_flat_form_bounds_decimals_as_the_full_evaluation_does(tmp_path: Path) -> None:
+    path = tmp_path / "flat.md"
+    path.write_text(
+        "| survey |\n| | type | name | label |\n| | decimal | area | Area |\n"
+        "| settings |\n| | form_id | version |\n| | flat_decimal | 1 |\n",
+        encoding="utf-8",
+    )
+    form = load_form(path)
+    assert form.compiled.flat is not None  # the fast path
+    assert validate_answers(form, {"area": 12.5})[1] == []
+    assert [p.code for p in validate_answers(form, {"area": 1e20})[1]] == ["number_too_large"]
