@@ -197,6 +197,9 @@ def _read(
         if isinstance(node, Question):
             value = _text(found[0])
             if value is None:
+                # Sent empty: no answer, which a default does not fill (Collect filled the
+                # default when the survey was made; the volunteer cleared it).
+                scope[node.name] = ""
                 continue
             if node.type in FILE_QUESTION_TYPES:
                 stored = stored_filename(value)
@@ -287,7 +290,7 @@ def map_instance(
     point = form.geopoint_question
     if point is not None and point.name in answers:
         text = str(answers.pop(point.name))
-        location = _geopoint(text)
+        location = _geopoint(text) if text else None
         if location is None:
             # Left among the answers: the form's own check names the question.
             answers[point.name] = text

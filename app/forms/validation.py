@@ -222,24 +222,42 @@ class _Run:
         out[compiled.node.name] = instances
 
     def calculate(
-        self, nodes: list[CompiledNode], parent: ElementNode, out: dict[str, Any]
+        self,
+        nodes: list[CompiledNode],
+        parent: ElementNode,
+        out: dict[str, Any],
+        raw: Mapping[str, Any] = _NOTHING,
     ) -> None:
-        """Defaults and calculations missing from the survey, in form order (pass 2)."""
+        """Defaults and calculations missing from the survey, in form order (pass 2).
+
+        A default fills a question the survey does not name (`raw`: as sent), never one sent
+        empty: the phone (and ODK Collect) filled it when the survey was created, and the
+        volunteer cleared it."""
         env = self.env
         for compiled in nodes:
             if not compiled.has_calculations:
                 continue
             node = compiled.node
             if node.kind == "group":
-                self.calculate(compiled.children, ElementNode(node, out, parent, 1), out)
+                self.calculate(compiled.children, ElementNode(node, out, parent, 1), out, raw)
                 continue
             if node.kind == "repeat":
+                sent = raw.get(node.name)
+                sent_items = sent if type(sent) is list else []
                 for index, item in enumerate(out.get(node.name) or [], 1):
                     element = ElementNode(node, item, parent, index)
-                    self.calculate(compiled.children, element, item)
+                    sent_item = sent_items[index - 1] if index <= len(sent_items) else _NOTHING
+                    self.calculate(
+                        compiled.children,
+                        element,
+                        item,
+                        sent_item if type(sent_item) is dict else _NOTHING,
+                    )
                 continue
             if node.name in out:
                 continue
+            if compiled.calculate is None and node.name in raw:
+                continue  # sent empty: no answer, whatever the default
             leaf = LeafNode(node, out, parent)
             expression = compiled.calculate or compiled.default
             if expression is None:
@@ -549,6 +567,6 @@ def validate_answers(
     root = ElementNode(form.root, normalised, run.env.doc, 1)
     run.coerce(compiled.children, answers, normalised, prefix)
     if compiled.has_calculations:
-        run.calculate(compiled.children, root, normalised)
+        run.calculate(compiled.children, root, normalised, answers)
     run.check(compiled.children, root, answers, normalised, prefix, True)
     return normalised, problems

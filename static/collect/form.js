@@ -474,7 +474,12 @@ function payloadOf(instance, relevant, errors) {
       const node = record.node;
       if (node.type === "note" || node === instance.where || errors[record.key]) continue;
       const text = record.element.textContent;
-      if (isEmpty(text)) continue;
+      if (isEmpty(text)) {
+        // Cleared by the volunteer: sent empty, so that the server does not fill its default
+        // again (a question the survey does not name takes its default there).
+        if (hasDefault(node)) target(record)[node.name] = "";
+        continue;
+      }
       const { value } = node.calculate ? { value: text } : coerce(node, text);
       if (value !== undefined) target(record)[node.name] = value;
     }
@@ -530,12 +535,16 @@ function hasExpression(text) {
   return /[()/$'"]/.test(text) || /^\s*\./.test(text);
 }
 
+function hasDefault(node) {
+  return !node.calculate && node.default !== undefined && node.default !== null && node.default !== "";
+}
+
 function fillDefaults(form, answers, location, scope, missingOnly = false) {
   const instance = buildInstance(form, answers, location, missingOnly);
   for (const record of instance.records) {
     if (record.kind !== "question" || record.scope !== scope) continue;
     const node = record.node;
-    if (node.default === undefined || node.default === null || node.default === "" || node.calculate) continue;
+    if (!hasDefault(node)) continue;
     if (missingOnly ? node.name in scope : !isEmpty(scope[node.name])) continue;
     let value = String(node.default);
     if (hasExpression(value)) {

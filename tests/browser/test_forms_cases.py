@@ -108,3 +108,28 @@ def test_every_form_of_the_corpus_is_evaluated_empty_without_an_engine_error(
         if "crash" in result or result["broken"] or result["screens"] < 1
     }
     assert wrong == {}
+
+
+CLEARED = """
+async (model) => {
+  const form = await import("/static/collect/form.js");
+  const definition = { form_id: "defaults_cleared", model };
+  const answers = form.applyDefaults(definition, {});
+  const filled = form.answersToSend(definition, answers);
+  delete answers.n;  // the volunteer clears two of the defaults
+  answers.street = "";
+  return [filled, form.answersToSend(definition, answers)];
+}
+"""
+
+
+def test_a_cleared_default_is_sent_empty_and_the_server_keeps_it_empty(
+    vietnam_page: Page,
+) -> None:
+    from app.forms.validation import validate_answers
+
+    filled, cleared = vietnam_page.evaluate(CLEARED, model("defaults_cleared.md"))
+    assert filled == {"n": 5, "sm": "yes no", "street": "Lê Lợi"}
+    assert cleared == {"n": "", "sm": "yes no", "street": ""}
+    form = load_form(CORPUS / "defaults_cleared.md")
+    assert validate_answers(form, cleared) == ({"sm": "yes no"}, [])

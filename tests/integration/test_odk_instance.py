@@ -46,12 +46,17 @@ def test_a_repeat_becomes_a_list_of_objects_and_passes_the_checks() -> None:
     head = parse_instance(xml)
     mapped = map_instance(head, form, "tnv-07", "2026-12-03T09:00:00+07:00")
     answers = mapped.raw["answers"]
+    # An empty element is sent as empty (no answer, and no default fills it).
     assert answers["member"] == [
-        {"member_name": "Lê Thị Thu", "age": "41", "sex": "female", "disability": "no"},
-        {"member_name": "Lê Văn An", "age": "3", "sex": "male"},
+        {"member_name": "Lê Thị Thu", "age": "41", "sex": "female", "disability": "no"}
+        | {"position_in_roster": ""},
+        {"member_name": "Lê Văn An", "age": "3", "sex": "male", "disability": ""}
+        | {"position_in_roster": ""},
     ]
     normalised, problems = validate_answers(form, answers)
     assert problems == []
+    assert "disability" not in normalised["member"][1]
+    assert [m["position_in_roster"] for m in normalised["member"]] == ["1", "2"]  # recomputed
     assert normalised["member"][0]["age"] == 41
     assert str(normalised["adults"]) == "1"
 
@@ -65,12 +70,13 @@ def test_groups_flatten_and_the_geopoint_is_the_location() -> None:
     assert raw["collected_at"] == "2026-11-26T09:30:00.000+07:00"
     assert raw["answers"]["tenure"] == "papers_only"
     assert raw["answers"]["priority_needs"] == "drainage lane"
-    assert "lane_paved" not in raw["answers"]  # an empty element is no answer
+    assert raw["answers"]["lane_paved"] == ""  # an empty element is no answer
     assert mapped.files == {"a b.jpg": raw["answers"]["photo"]}
     now = datetime(2026, 12, 3, tzinfo=UTC)
     prepared, problems = prepare_submission(raw, forms, now)
     assert problems == [] and prepared is not None
     assert (prepared.lat, prepared.lon, prepared.accuracy_m) == (15.571, 108.474, 6.5)
+    assert "lane_paved" not in prepared.answers
 
 
 def test_a_geoshape_answer_is_kept_as_collect_wrote_it() -> None:
@@ -119,6 +125,20 @@ def test_metadata_the_form_names_its_own_way_is_not_an_answer() -> None:
     prepared, problems = prepare_submission(mapped.raw, forms, datetime(2026, 12, 3, tzinfo=UTC))
     assert problems == []
     assert prepared is not None and prepared.answers == {"street": "Lê Lợi"}
+
+
+def test_an_answer_sent_empty_is_not_filled_by_its_default() -> None:
+    # Collect filled the defaults when the survey was made; an element it sends empty is one
+    # the volunteer cleared: the server used to fill it again (n = 5, sm = "yes no").
+    form = load_form(REPO_ROOT / "tests" / "forms" / "defaults_cleared.md")
+    assert validate_answers(form, {})[0] == {"n": 5, "sm": "yes no", "street": "Lê Lợi"}
+    assert validate_answers(form, {"n": "", "sm": "", "street": None}) == ({}, [])
+    xml = (
+        f'<data id="defaults_cleared" version="1" {NAMESPACES}><n/><sm></sm><street/>'
+        "<meta><instanceID>uuid:0b6f1c9e-31a6-4f0c-9f25-6f1d8a0b7c11</instanceID></meta></data>"
+    ).encode()
+    mapped = map_instance(parse_instance(xml), form, None, "2026-12-03T09:00:00+07:00")
+    assert validate_answers(form, mapped.raw["answers"]) == ({}, [])
 
 
 @pytest.mark.parametrize(
