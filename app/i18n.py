@@ -978,6 +978,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Tệp '{file}' không phải {format} như tên tệp cho biết.",
         "en": "'{file}' is not a {format} file, as its name says.",
     },
+    "boundary_nul": {
+        "vi": "Tệp '{file}' có ký tự NUL (\\u0000) trong một tên hoặc giá trị; hãy xóa ký tự đó.",
+        "en": "'{file}' holds a NUL character (\\u0000) in a name or value; remove it.",
+    },
     "boundary_unreadable": {
         "vi": "Không đọc được tệp '{file}' ({reason}).",
         "en": "Cannot read '{file}' ({reason}).",

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from app.api.deps import CityPath, EngineDep, LanguageDep, OptionalUser
-from app.api.pages import render_page
+from app.api.pages import render_page, sign_in_first
 from app.errors import Forbidden, InvalidInput, Problem
 from app.services import cdf_report_page as pages
 from app.services.access import Principal
@@ -31,14 +30,6 @@ def _day(raw: str | None) -> date | None:
         return date.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidInput([Problem("as_of", "cdf_invalid_date")]) from exc
-
-
-def _sign_in(request: Request, language: str) -> Response:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    location = f"/login?next={quote(target, safe='/')}"
-    if request.query_params.get("lang"):
-        location += f"&lang={language}"
-    return RedirectResponse(location, status_code=303)
 
 
 def _forbidden(request: Request, language: str, user: Principal) -> Response:
@@ -66,7 +57,7 @@ async def national_page(
 ) -> Response:
     """Every member city's CDF side by side, with the national totals."""
     if user is None:
-        return _sign_in(request, language)
+        return sign_in_first(request)
     try:
         view = await pages.national_page(engine, user, language, _day(as_of))
     except Forbidden:
@@ -86,7 +77,7 @@ async def city_page(
     """A city's CDF: savings, members, loans, PAR, repayment and collection rates, aging,
     capital by source, times revolved."""
     if user is None:
-        return _sign_in(request, language)
+        return sign_in_first(request)
     try:
         view = await pages.city_page(engine, user, city, language, _day(as_of))
     except Forbidden:

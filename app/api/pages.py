@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from app.i18n import translate
+from app.i18n import LANGUAGES, translate
 from app.services.access import Principal
 from app.settings import REPO_ROOT
 
@@ -77,6 +77,11 @@ def client_address(request: Request) -> str:
 
 
 def sign_in_first(request: Request) -> RedirectResponse:
-    """A page for signed-in people only: to the sign-in page, and back here afterwards."""
+    """A page for signed-in people only: to the sign-in page (in the language the page was
+    asked in), and back here afterwards."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    location = f"/login?next={quote(target, safe='/')}"
+    language = request.query_params.get("lang")
+    if language in LANGUAGES:
+        location += f"&lang={language}"
+    return RedirectResponse(location, status_code=303)

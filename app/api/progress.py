@@ -6,10 +6,9 @@ only keeps the page for offline use)."""
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.api.deps import (
@@ -23,7 +22,7 @@ from app.api.deps import (
     get_engine,
     get_read_engine,
 )
-from app.api.pages import render_page
+from app.api.pages import render_page, sign_in_first
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
 from app.errors import Forbidden, InvalidInput, NotFound
@@ -135,8 +134,7 @@ async def progress_page(
 ) -> Response:
     """The progress dashboard of a city (or of a ward leader's wards)."""
     if user is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+        return sign_in_first(request)
     try:
         start, end = progress.day_range(first_day, last_day, progress.today_in_vietnam())
         engine = await _days_engine(request, user)

@@ -9,10 +9,9 @@ review API with the page's CSRF token.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from app.api.deps import (
     CurrentUser,
@@ -23,7 +22,7 @@ from app.api.deps import (
     OptionalUser,
     SettingsDep,
 )
-from app.api.pages import render_page
+from app.api.pages import render_page, sign_in_first
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
 from app.errors import UnknownForm
@@ -184,11 +183,7 @@ async def review_page(
     """The queue of a ward's surveys waiting for review, a map, bulk approval, and counts
     per volunteer; for ward leaders and city (or national) admins."""
     if user is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        location = f"/login?next={quote(target, safe='/')}"
-        if request.query_params.get("lang"):
-            location += f"&lang={language}"
-        return RedirectResponse(location, status_code=303)
+        return sign_in_first(request)
     if not user.has_role("ward_leader", "city_admin"):
         return _problem_page(request, language, user, 403, "forbidden")
     wards = await review.reviewable_wards(engine, user)

@@ -14,6 +14,7 @@ would otherwise open any format it knows by content (a VRT file names other file
 from __future__ import annotations
 
 import math
+import re
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable
@@ -170,6 +171,15 @@ def _zip_shapefile(path: Path, label: str, kind: str, layer: str | None) -> str:
     return f"/vsizip/{path.resolve()}/{inner}"
 
 
+# `\u0000` written by JSON: a backslash not itself escaped, then u0000.
+_JSON_NUL = re.compile(rb"(?:^|[^\\])(?:\\\\)*\\u0000")
+
+
+def _holds_nul(path: Path) -> bool:
+    """Whether a JSON file writes a NUL character anywhere (boundary files are a few MB)."""
+    return _JSON_NUL.search(path.read_bytes()) is not None
+
+
 def _source(path: Path, kind: str, label: str, layer: str | None) -> tuple[str, str]:
     """(what GDAL opens, the driver it must turn out to be), or InvalidInput."""
     if not path.is_file():
@@ -182,6 +192,9 @@ def _source(path: Path, kind: str, label: str, layer: str | None) -> tuple[str, 
         raise _refuse([layer_problem(kind, label, "boundary_format")])
     if not _starts_with(path, driver):
         raise _refuse([layer_problem(kind, label, "boundary_not_format", format=driver)])
+    if driver == "GeoJSON" and _holds_nul(path):
+        # GDAL reads text up to a NUL: "Ph\u0000ường" would be stored as "Ph" without a word.
+        raise _refuse([layer_problem(kind, label, "boundary_nul")])
     if driver == "ESRI Shapefile":
         missing = [s for s in SHAPEFILE_NEEDS if _sibling(path, s) is None]
         if missing:

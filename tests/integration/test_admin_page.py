@@ -66,7 +66,10 @@ def config_of(body: str) -> dict[str, Any]:
 def test_anonymous_people_are_sent_to_sign_in_and_back(app_client: TestClient) -> None:
     response = page(app_client, None, "/admin?lang=en")
     assert response.status_code == 303
-    assert response.headers["location"] == "/login?next=%2Fadmin%3Flang%3Den"
+    # In the language asked for: the sign-in page would otherwise follow the browser's.
+    assert response.headers["location"] == "/login?next=/admin%3Flang%3Den&lang=en"
+    hostile = page(app_client, None, "/admin?lang=xx%22%3E")
+    assert hostile.headers["location"] == "/login?next=/admin%3Flang%3Dxx%2522%253E"
 
 
 @pytest.mark.parametrize("who", ["volunteer", "leader", "planner"])

@@ -500,6 +500,15 @@ def test_files_that_are_not_what_they_say_are_refused_before_gdal_reads_them(
             settlements_path=None,
         )
     assert messages(not_closed)[0].startswith("Cannot read 'unclosed.geojson' (")
+    nul = tmp_path / "nul.geojson"  # GDAL would read the name up to the NUL: "Ph"
+    nul.write_text(unclosed.read_text().replace('"Một"', '"Ph\\u0000ường"'))
+    with pytest.raises(InvalidInput) as cut:
+        import_city(
+            connection, slug=SLUG, name="x", province=None, wards_path=nul, settlements_path=None
+        )
+    assert messages(cut) == [
+        "'nul.geojson' holds a NUL character (\\u0000) in a name or value; remove it."
+    ]
     assert "closed linestring" in messages(not_closed)[0]
     assert city_count(connection) == 0
 
