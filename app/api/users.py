@@ -120,18 +120,19 @@ async def update_user(
 @router.post(
     "/users/{user_id}/roles",
     status_code=201,
-    responses=ERRORS,
+    responses={200: {"description": "Held already: nothing changed"}, **ERRORS},
     openapi_extra=model_body(GrantIn, allOf=GRANT_RULES),
 )
 async def grant_role(
     user_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
-    """Give a person a role on a city or a ward."""
+    """Give a person a role on a city or a ward (200 with the grant they hold already)."""
     body = await json_object(request, GrantIn)
     grant = await accounts.grant_role(
         engine, user, user_id, body["role"], body.get("city"), body.get("ward_id")
     )
-    return JSON(grant, status_code=201)
+    created = grant.pop("created")
+    return JSON(grant, status_code=201 if created else 200)
 
 
 @router.delete("/users/{user_id}/roles/{grant_id}", status_code=204, responses=ERRORS)

@@ -99,6 +99,10 @@ def _other_money(budget: dict[str, int]) -> int:
 
 def _amount(value: Any, field: str) -> Problem | None:
     # bool is an int in Python; a JSON true is not an amount. Neither is 5.0 nor "5".
+    if type(value) is float and value.is_integer() and value > MAX_AMOUNT:
+        # A whole number past 64 bits arrives from the JSON parser as a float: too large, not
+        # a fraction of a đồng.
+        return Problem(field, "project_amount_too_large", {"max": f"{MAX_AMOUNT:,}"})
     if type(value) is not int:
         return Problem(field, "project_amount_not_integer")
     if value < 0:

@@ -279,3 +279,20 @@ def test_the_start_page_names_a_cdf_role_and_links_its_books(
     assert page.status_code == 200
     assert f"<li>{role_name} · " in page.text
     assert f'href="/cdf/tam-ky?lang={language}">{books}: ' in page.text
+
+
+def test_granting_a_role_held_already_changes_nothing_and_says_so(
+    fresh: TestClient, sync_engine: Engine, admin_token: str
+) -> None:
+    user_id = make_user(sync_engine, "twice-granted")
+    url = f"/api/v1/users/{user_id}/roles"
+    body = {"role": "volunteer", "city": "tam-ky"}
+    first = fresh.post(url, json=body, headers=bearer(admin_token))
+    again = fresh.post(url, json=body, headers=bearer(admin_token))
+    assert (first.status_code, again.status_code) == (201, 200)  # was 201 with "id": null
+    assert again.json() == first.json() and isinstance(first.json()["id"], int)
+    with sync_engine.connect() as connection:
+        grants = connection.execute(
+            text("SELECT count(*) FROM role_grants WHERE user_id = :u"), {"u": user_id}
+        ).scalar_one()
+    assert grants == 1
