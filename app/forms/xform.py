@@ -26,6 +26,8 @@ class XFormParts:
     binds: dict[str, dict[str, str]] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)  # XPath (setvalue) or a literal
     dynamic_defaults: set[str] = field(default_factory=set)
+    # Nodes set when another question changes (the `trigger` column): no default.
+    triggered: set[str] = field(default_factory=set)
     itemsets: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     repeat_counts: dict[str, str] = field(default_factory=dict)
     # path -> ("label" | "hint") -> list of output expressions, per language
@@ -68,6 +70,9 @@ def read_xform(xml: str) -> XFormParts:
         parts.binds[path] = attrs
     for setvalue in root.iter(f"{XFORMS}setvalue"):
         ref = setvalue.get("ref", "")
+        if "xforms-value-changed" in setvalue.get("event", ""):
+            parts.triggered.add(ref)
+            continue
         if "odk-instance-first-load" in setvalue.get("event", "") or ref not in parts.defaults:
             parts.defaults[ref] = setvalue.get("value", "")
             parts.dynamic_defaults.add(ref)
