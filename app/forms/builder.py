@@ -174,13 +174,6 @@ class FormBuilder:
             reason = REFUSED_TYPES.get(raw_type, f"question type '{raw_type}' is not supported")
             self.problems.append(f"{self.where(row)}, column type: {reason}")
             return None
-        if path in self.parts.triggered:
-            # Collect sets it when the trigger's question changes; the server and the phone
-            # would have to know when that was (a default filled it at once, answered or not).
-            self.problems.append(
-                f"{self.where(row)}, column trigger: a value set when another question changes "
-                "is not supported: use a calculate, or ask the question itself"
-            )
         bind = self.parts.binds.get(path, {})
         json_bind = item.get("bind") or {}
         control = item.get("control") or {}

@@ -403,20 +403,22 @@ def load_form(path: Path) -> FormDefinition:
 # A form's id and version are stored with every survey (64 characters at most) and the id is
 # part of the URLs ODK Collect downloads the form from (`/odk/forms/{form_id}.xml`).
 MAX_FORM_NAME = 64
-_UNFIT_IN_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
+_UNFIT_IN_ID = re.compile(r"[/\\\x00-\x1f\x7f]")
+_UNFIT_IN_VERSION = re.compile(r"[\x00-\x1f\x7f]")  # in a query or the XML only: `26/11/2026`
 
 
-def _name_problems(setting: str, value: str) -> list[str]:
+def _name_problems(setting: str, value: str, unfit: re.Pattern[str]) -> list[str]:
     """Why a form_id or version cannot be used, as messages naming the setting."""
     if len(value) > MAX_FORM_NAME:
         return [
             f"settings sheet: {setting} is {len(value)} characters long; "
             f"at most {MAX_FORM_NAME} are allowed"
         ]
-    if _UNFIT_IN_NAME.search(value):
+    if unfit.search(value):
         return [
-            f"settings sheet: {setting} '{value}' contains a slash, a backslash or a "
-            "control character; use letters, digits, '_', '-' or '.'"
+            f"settings sheet: {setting} '{value}' contains "
+            + ("a slash, a backslash or " if unfit is _UNFIT_IN_ID else "")
+            + "a control character; use letters, digits, '_', '-' or '.'"
         ]
     return []
 
@@ -442,8 +444,8 @@ def _load_form(path: Path) -> FormDefinition:
     version = str(source.get("version") or "").strip()
     if not form_id or form_id == "data":
         problems.append("settings sheet: form_id is missing")
-    problems.extend(_name_problems("form_id", form_id))
-    problems.extend(_name_problems("version", version))
+    problems.extend(_name_problems("form_id", form_id, _UNFIT_IN_ID))
+    problems.extend(_name_problems("version", version, _UNFIT_IN_VERSION))
     default_language = source.get("default_language")
     if default_language == "default":
         default_language = None

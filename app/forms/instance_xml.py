@@ -34,6 +34,7 @@ MAX_NAME = 128
 # The same rule as app/services/attachments.SAFE_FILENAME (a stored file's name).
 _SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
+_DOTS = re.compile(r"\.{2,}")
 # Metadata Collect fills in beside the questions (the `meta` group and the preloads).
 META_ELEMENTS = frozenset(
     {"start", "end", "today", "deviceid", "username", "audit", "email", "simserial"}
@@ -172,6 +173,7 @@ def stored_filename(name: str) -> str:
         stem, extension = name, ""
     folded = unicodedata.normalize("NFKD", stem.replace("đ", "d").replace("Đ", "D"))
     ascii_stem = _UNSAFE_RUN.sub("-", folded.encode("ascii", "ignore").decode()).strip("-._")
+    ascii_stem = _DOTS.sub(".", ascii_stem)  # never `..`, which no file name answer may hold
     ascii_extension = _UNSAFE_RUN.sub("", extension)[:10].lower()
     digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     safe = f"{ascii_stem[:80]}-{digest}" if ascii_stem else f"file-{digest}"

@@ -401,8 +401,11 @@ class _Run:
         Fewer may come: a phone leaves out an instance that holds no answer (check_left_out).
         """
         assert compiled.repeat_count is not None
+        # Read from the repeat itself, as XForms' jr:count is: pyxform writes a count inside a
+        # repeat relative to it (`${people}` of the same house is `../people`).
+        context = ElementNode(compiled.node, {}, parent, 1)
         try:
-            count = as_number(compiled.repeat_count(Ctx(parent, 1, 1, parent, self.env)))
+            count = as_number(compiled.repeat_count(Ctx(context, 1, 1, context, self.env)))
         except (ValueError, ArithmeticError, TypeError, KeyError, IndexError) as exc:
             self.problems.append(Problem(where, "expression_failed", {"error": str(exc)[:200]}))
             return None

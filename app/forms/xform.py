@@ -26,7 +26,8 @@ class XFormParts:
     binds: dict[str, dict[str, str]] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)  # XPath (setvalue) or a literal
     dynamic_defaults: set[str] = field(default_factory=set)
-    # Nodes set when another question changes (the `trigger` column): no default.
+    # Nodes Collect sets when another question changes (the `trigger` column): not a
+    # default, which would fill them at once, answered or not; kept as the phone sends them.
     triggered: set[str] = field(default_factory=set)
     itemsets: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     repeat_counts: dict[str, str] = field(default_factory=dict)

@@ -200,6 +200,20 @@ async def grant_role(
                 raise NotFound("unknown_city", city=city_slug or str(city_id))
         await _managed_user(connection, actor, user_id)
         grant_id = await queries.insert_grant(connection, user_id, role, city_id, ward_id, actor_id)
+        held = None
+        if grant_id is None:  # held already: the grant they hold (a second request changes nothing)
+            held = next(
+                (
+                    g["id"]
+                    for g in await queries.grants_of(connection, user_id)
+                    if (g["role"], g["city_id"], g["ward_id"]) == (role, city_id, ward_id)
+                ),
+                None,
+            )
+            if held is None:  # revoked meanwhile by another request: give it now
+                grant_id = await queries.insert_grant(
+                    connection, user_id, role, city_id, ward_id, actor_id
+                )
         created = grant_id is not None
         if created:
             await _on_record(
@@ -209,12 +223,8 @@ async def grant_role(
                 user_id,
                 new={"role": role, "city_id": city_id, "ward_id": ward_id},
             )
-        else:  # held already: the grant they hold (a second request changes nothing)
-            grant_id = next(
-                g["id"]
-                for g in await queries.grants_of(connection, user_id)
-                if (g["role"], g["city_id"], g["ward_id"]) == (role, city_id, ward_id)
-            )
+        else:
+            grant_id = held
     return {
         "id": grant_id,
         "role": role,

@@ -23,7 +23,7 @@ const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const TIME = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d\d:?\d\d)?$/;
-const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?$/;
+const DATETIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?$/;
 // A file question's answer is the name of the file sent beside the survey (the server's rule).
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const FILE_QUESTIONS = new Set(["image", "audio", "file", "video"]);
@@ -307,12 +307,22 @@ export function evaluateForm(form, answers, location, { received = false } = {})
   const repeatCounts = {};
   for (const record of records) {
     if (record.kind !== "repeat" || !record.node.repeat_count || !relevant[record.key]) continue;
+    // Read from the repeat itself, as XForms' jr:count is: pyxform writes a count inside a
+    // repeat relative to it (`${people}` of the same house is `../people`).
+    let context = record.instances[0]?.element;
+    const temporary = context ? null : record.element.ownerDocument.createElement(record.node.name);
+    if (temporary) {
+      record.element.append(temporary);
+      context = temporary;
+    }
     try {
-      const count = evaluate(record.node.repeat_count, record.element, "number", environment(instance));
+      const count = evaluate(record.node.repeat_count, context, "number", environment(instance));
       repeatCounts[record.key] = Number.isFinite(count) ? Math.max(0, Math.min(200, Math.floor(count))) : 0;
     } catch (error) {
       if (!(error instanceof ExpressionError)) throw error;
       errors[record.key] = t("expression_error", { detail: error.message });
+    } finally {
+      temporary?.remove();
     }
   }
   const values = {};
@@ -339,6 +349,10 @@ export function evaluateForm(form, answers, location, { received = false } = {})
         const chosen = LIST_TYPES.has(node.type) ? text.split(/\s+/).filter(Boolean) : [text.trim()];
         if (!chosen.every((name) => allowed.has(name))) {
           errors[record.key] = message(node, "not_a_choice");
+          continue;
+        }
+        if (node.type === "rank" && !node.choice_filter && new Set(chosen).size !== allowed.size) {
+          errors[record.key] = message(node, "rank_incomplete");  // every choice, in order
           continue;
         }
       }
@@ -419,7 +433,11 @@ export function problemsOf(form, answers) {
   for (const record of evaluation.instance.records) {
     if (record.kind !== "repeat" || !(record.key in evaluation.repeatCounts)) continue;
     const list = Array.isArray(record.scope[record.node.name]) ? record.scope[record.node.name] : [];
-    if (list.length >= evaluation.repeatCounts[record.key]) continue;
+    if (list.length > evaluation.repeatCounts[record.key]) {
+      problems.add(record.key);  // more than the count: the phone never holds them
+      continue;
+    }
+    if (list.length === evaluation.repeatCounts[record.key]) continue;
     const item = {};
     list.push(item);
     record.scope[record.node.name] = list;

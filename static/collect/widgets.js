@@ -650,8 +650,9 @@ function rankWidget(ctx, question) {
     list.querySelectorAll("li")[target]?.querySelector(by < 0 ? ".rank-up" : ".rank-down")?.focus();
   };
   function draw() {
-    const answered = Boolean(ctx.value());
-    keep.hidden = answered;
+    // "Keep this order" until every choice is ranked (a default may rank only some).
+    const ranked = String(ctx.value() ?? "").split(/\s+/).filter((v) => byValue.has(v));
+    keep.hidden = ranked.length === choices.length;
     list.replaceChildren(...order.map((value, index) => {
       const label = pick(byValue.get(value)?.label) || value;
       return h("li", { class: "rank-item", dataset: { value } },

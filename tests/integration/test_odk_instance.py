@@ -17,6 +17,8 @@ from app.settings import REPO_ROOT
 from tests.odk import NAMESPACES, household_xml
 
 ROSTER = REPO_ROOT / "tests" / "forms" / "household_roster.md"
+ALL_WIDGETS = REPO_ROOT / "tests" / "forms" / "all_widgets.md"
+WIDGETS_BASE = {"leader": "An", "households": 12, "land": "public", "consent": "OK"}
 
 
 def registry(*paths: Path) -> FormRegistry:
@@ -168,7 +170,15 @@ def test_bad_instances_are_named(xml: bytes, code: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["ảnh nhà.jpg", "../../etc/passwd", "=cmd|' /C calc'!A0.jpg", "{{7*7}}.png", "Đ", ".jpg"],
+    [
+        "ảnh nhà.jpg",
+        "../../etc/passwd",
+        "=cmd|' /C calc'!A0.jpg",
+        "{{7*7}}.png",
+        "Đ",
+        ".jpg",
+        "report..final v2.pdf",  # kept "..", which the answer check refuses: the survey too
+    ],
 )
 def test_stored_file_names_are_safe_and_distinct(name: str) -> None:
     stored = stored_filename(name)
@@ -176,3 +186,5 @@ def test_stored_file_names_are_safe_and_distinct(name: str) -> None:
     assert stored[0].isalnum()
     assert stored != stored_filename(name + "x")
     assert stored_filename("1764747000123.jpg") == "1764747000123.jpg"
+    problems = validate_answers(load_form(ALL_WIDGETS), {"plan": stored, **WIDGETS_BASE})[1]
+    assert problems == []
