@@ -155,8 +155,10 @@ class PeriodIn(BaseModel):
     ends_on: Day
 
 
-def _day(raw: str | None, field: str) -> date | None:
-    if raw is None:
+def book_day(raw: str | None, field: str = "as_of") -> date | None:
+    """A day of the books from a query (YYYY-MM-DD, 1990-2100), or InvalidInput naming it;
+    every CDF route and page reads its days with this one."""
+    if not raw:
         return None
     try:
         day = date.fromisoformat(raw)
@@ -200,7 +202,7 @@ async def get_group(
 ) -> JSON:
     """A group with its statement: balances, members' savings and loans, each loan's
     schedule with paid and overdue amounts, meetings, latest entries (from the journal)."""
-    return JSON(await cdf_books.statement(engine, user, group_id, _day(as_of, "as_of")))
+    return JSON(await cdf_books.statement(engine, user, group_id, book_day(as_of, "as_of")))
 
 
 @router.post(
@@ -478,7 +480,7 @@ async def national_report_csv(
 ) -> Response:
     """Every city's CDF figures as CSV, one line per city and one for the total."""
     report = await cdf_reports.national_report(
-        engine, user, _day(as_of, "as_of"), _day(start, "from")
+        engine, user, book_day(as_of, "as_of"), book_day(start, "from")
     )
     total = {"city": "total", "city_name": "Tổng / Total", **report["total"]}
     return _csv([*report["cities"], total], language, "cdf-national")
@@ -493,7 +495,9 @@ async def national_report(
 ) -> JSON:
     """Every city's CDF figures and the national totals (docs/cdf.md: the formulas)."""
     return JSON(
-        await cdf_reports.national_report(engine, user, _day(as_of, "as_of"), _day(start, "from"))
+        await cdf_reports.national_report(
+            engine, user, book_day(as_of, "as_of"), book_day(start, "from")
+        )
     )
 
 
@@ -508,7 +512,7 @@ async def city_report_csv(
 ) -> Response:
     """A city's CDF figures as CSV."""
     report = await cdf_reports.city_report(
-        engine, user, city, _day(as_of, "as_of"), _day(start, "from")
+        engine, user, city, book_day(as_of, "as_of"), book_day(start, "from")
     )
     return _csv([{**report, "city_name": report["city"]}], language, f"cdf-{city}")
 
@@ -524,5 +528,7 @@ async def city_report(
     """A city's CDF figures: savings, members, groups, loans outstanding, PAR 1/30/60/90,
     on-time repayment and collection rates, aging, capital by source, times revolved."""
     return JSON(
-        await cdf_reports.city_report(engine, user, city, _day(as_of, "as_of"), _day(start, "from"))
+        await cdf_reports.city_report(
+            engine, user, city, book_day(as_of, "as_of"), book_day(start, "from")
+        )
     )

@@ -7,29 +7,20 @@ which escapes every text.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from app.api.cdf import book_day
 from app.api.deps import CityPath, EngineDep, LanguageDep, OptionalUser
 from app.api.pages import render_page, sign_in_first
-from app.errors import Forbidden, InvalidInput, Problem
+from app.errors import Forbidden
 from app.services import cdf_report_page as pages
 from app.services.access import Principal
 
 router = APIRouter(tags=["cdf"], include_in_schema=False)
 DayQuery = Annotated[str | None, Query(max_length=10)]
-
-
-def _day(raw: str | None) -> date | None:
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise InvalidInput([Problem("as_of", "cdf_invalid_date")]) from exc
 
 
 def _forbidden(request: Request, language: str, user: Principal) -> Response:
@@ -59,7 +50,7 @@ async def national_page(
     if user is None:
         return sign_in_first(request)
     try:
-        view = await pages.national_page(engine, user, language, _day(as_of))
+        view = await pages.national_page(engine, user, language, book_day(as_of))
     except Forbidden:
         return _forbidden(request, language, user)
     return render_page(request, "cdf_report.html", language, user, title=view["title"], view=view)
@@ -79,7 +70,7 @@ async def city_page(
     if user is None:
         return sign_in_first(request)
     try:
-        view = await pages.city_page(engine, user, city, language, _day(as_of))
+        view = await pages.city_page(engine, user, city, language, book_day(as_of))
     except Forbidden:
         return _forbidden(request, language, user)
     return render_page(request, "cdf_report.html", language, user, title=view["title"], view=view)

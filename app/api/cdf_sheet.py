@@ -4,18 +4,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.api.cdf import READ_ERRORS, DayQuery
+from app.api.cdf import READ_ERRORS, DayQuery, book_day
 from app.api.deps import CurrentUser, EngineDep, IdPath, LanguageDep, SettingsDep
 from app.api.errors import error_body
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
-from app.errors import InvalidInput, Problem
 from app.i18n import translate
 from app.services import cdf_sheet, maps
 
@@ -25,15 +23,6 @@ PDF_RESPONSES: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS,
     503: {"model": ErrorOut, "description": "Too many prints at once: retry after a while."},
 }
-
-
-def _day(raw: str | None) -> date | None:
-    if raw is None:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise InvalidInput([Problem("as_of", "cdf_invalid_date")]) from exc
 
 
 def _slots(request: Request, concurrency: int, queue: int) -> maps.PrintSlots:
@@ -60,7 +49,7 @@ async def statement_pdf(
     slots = _slots(request, settings.print_concurrency, settings.print_queue)
     try:
         content = await cdf_sheet.statement_pdf(
-            engine, user, group_id, language, _day(as_of), slots
+            engine, user, group_id, language, book_day(as_of), slots
         )
     except maps.PrintsBusy:
         return JSON(

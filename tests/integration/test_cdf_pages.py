@@ -254,3 +254,17 @@ def test_the_national_page(site: dict[str, Any]) -> None:
     for who in ("staff", "planner"):
         assert _page(site, who, "/cdf/national").status_code == 403
     assert _page(site, None, "/cdf/national").status_code == 303
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "0002-01-01", "9000-01-01"])
+def test_a_day_outside_the_books_is_a_422_on_the_pages_as_in_the_api(
+    site: dict[str, Any], day: str
+) -> None:
+    # Pages read their day by the API's rule (1990-2100): 9999-12-31 was a 500 ("cannot
+    # subtract infinite dates"), 0001-01-01 too ("year 0 is out of range").
+    pages = (("staff", f"/cdf/{CITY}?as_of={day}"), ("national", f"/cdf/national?as_of={day}"))
+    for who, url in pages:
+        response = _page(site, who, url)
+        assert response.status_code == 422, (url, response.status_code)
+        assert response.json()["errors"][0]["code"] == "cdf_invalid_date"
+    assert _page(site, "staff", f"/cdf/{CITY}?as_of=2026-06-30").status_code == 200
