@@ -30,8 +30,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This number is too large to be an answer.",
     },
     "nul_character": {
-        "vi": "Có ký tự không hợp lệ (NUL) trong câu trả lời.",
-        "en": "The answer contains an invalid character (NUL).",
+        "vi": "Có ký tự không hợp lệ (NUL) trong giá trị này.",
+        "en": "This value contains an invalid character (NUL).",
     },
     "text_too_long": {
         "vi": "Quá dài (tối đa {max} ký tự).",
@@ -1589,6 +1589,29 @@ MESSAGES.update(
         "cdf_posted_immutable": {
             "vi": "Bút toán đã ghi sổ không được sửa hay xóa: hãy ghi bút toán đảo.",
             "en": "A posted entry is never changed or deleted: post a reversal.",
+        },
+        "cdf_invalid_client_id": {
+            "vi": "Mã bản ghi (client_id) phải là một UUID do điện thoại tạo (ví dụ 0b6f5c1e-...).",
+            "en": "The record's id (client_id) must be a UUID made by the phone (for example "
+            "0b6f5c1e-...).",
+        },
+        "cdf_date_in_future": {
+            "vi": "Ngày này chưa tới (hôm nay là {today}): chỉ ghi tiền đã thu hoặc đã chi.",
+            "en": "This day has not come yet (today is {today}): record only money that moved.",
+        },
+        "cdf_reversal_before_entry": {
+            "vi": "Bút toán đảo không thể có ngày trước bút toán gốc ({date}).",
+            "en": "A reversal cannot be dated before the entry it reverses ({date}).",
+        },
+        "cdf_reversal_exceeds_savings": {
+            "vi": "Không đảo được: thành viên chỉ còn {saved} đồng tiết kiệm (đã rút bớt); "
+            "hãy đảo khoản rút trước.",
+            "en": "Cannot reverse: the member has only {saved} đồng of savings left (some was "
+            "withdrawn); reverse the withdrawal first.",
+        },
+        "cdf_period_ends_before_it_starts": {
+            "vi": "Ngày kết thúc phải sau ngày bắt đầu của kỳ.",
+            "en": "The period must end after it starts.",
         },
         "cdf_withdrawal_exceeds_savings": {
             "vi": "Số tiền rút lớn hơn tiết kiệm của thành viên ({saved} đồng).",

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.cdf_ledger import AS_OF_LINES
+
 
 def _rows(result: Any) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in result]
@@ -202,20 +204,22 @@ async def member_by_id(connection: AsyncConnection, member_id: int) -> dict[str,
     )
 
 
-async def members_of(connection: AsyncConnection, group_id: int) -> list[dict[str, Any]]:
-    """A group's members with their savings balance (from the journal)."""
+async def members_of(
+    connection: AsyncConnection, group_id: int, as_of: date | None = None
+) -> list[dict[str, Any]]:
+    """A group's members with their savings balance (from the journal, up to `as_of`)."""
     return _rows(
         await connection.execute(
             text(
-                """
+                f"""
 SELECT m.id, m.code, m.name, m.household_survey_id, m.joined_on, m.left_on,
-       coalesce((SELECT -sum(l.amount) FROM cdf_accounts a JOIN cdf_lines l
+       coalesce((SELECT -sum(l.amount) FROM cdf_accounts a JOIN {AS_OF_LINES}
                    ON l.account_id = a.id
                  WHERE a.member_id = m.id AND a.kind = 'savings'), 0)::bigint AS savings
 FROM cdf_members m WHERE m.group_id = :group ORDER BY m.code, m.id
 """
             ),
-            {"group": group_id},
+            {"group": group_id, "as_of": as_of},
         )
     )
 
@@ -387,12 +391,15 @@ async def insert_installments(
     )
 
 
-async def installments(connection: AsyncConnection, loan_id: int) -> list[dict[str, Any]]:
-    """A loan's schedule with what the journal says was paid on each installment."""
+async def installments(
+    connection: AsyncConnection, loan_id: int, as_of: date | None = None
+) -> list[dict[str, Any]]:
+    """A loan's schedule with what the journal says was paid on each installment (up to
+    `as_of`)."""
     return _rows(
         await connection.execute(
             text(
-                """
+                f"""
 SELECT i.seq, i.due_on, i.principal_due, i.interest_due,
        coalesce(-sum(l.amount) FILTER (WHERE l.component = 'principal'
                                         AND a.kind = 'loans_receivable'), 0)::bigint
@@ -401,12 +408,12 @@ SELECT i.seq, i.due_on, i.principal_due, i.interest_due,
                                         AND a.kind = 'interest_income'), 0)::bigint
          AS interest_paid
 FROM cdf_installments i
-LEFT JOIN cdf_lines l ON l.loan_id = i.loan_id AND l.installment_seq = i.seq
+LEFT JOIN {AS_OF_LINES} ON l.loan_id = i.loan_id AND l.installment_seq = i.seq
 LEFT JOIN cdf_accounts a ON a.id = l.account_id
 WHERE i.loan_id = :loan GROUP BY i.loan_id, i.seq ORDER BY i.seq
 """
             ),
-            {"loan": loan_id},
+            {"loan": loan_id, "as_of": as_of},
         )
     )
 

@@ -172,21 +172,31 @@ async def balance(connection: AsyncConnection, account_id: int) -> int:
     return int(total)
 
 
-async def group_balances(connection: AsyncConnection, group_id: int) -> dict[str, int]:
-    """A group's balances by account kind (debits minus credits), from the journal."""
+# Lines of entries dated on or before :as_of (every line when it is NULL).
+AS_OF_LINES = (
+    "(cdf_lines l JOIN cdf_entries e ON e.id = l.entry_id"
+    " AND (CAST(:as_of AS date) IS NULL OR e.entry_date <= CAST(:as_of AS date)))"
+)
+
+
+async def group_balances(
+    connection: AsyncConnection, group_id: int, as_of: date | None = None
+) -> dict[str, int]:
+    """A group's balances by account kind (debits minus credits), from the journal (up to
+    `as_of`)."""
     rows = await connection.execute(
         text(
             "SELECT a.kind, coalesce(sum(l.amount), 0)::bigint AS total FROM cdf_accounts a "
-            "LEFT JOIN cdf_lines l ON l.account_id = a.id WHERE a.group_id = :group "
+            f"LEFT JOIN {AS_OF_LINES} ON l.account_id = a.id WHERE a.group_id = :group "
             "GROUP BY a.kind"
         ),
-        {"group": group_id},
+        {"group": group_id, "as_of": as_of},
     )
     return {row.kind: int(row.total) for row in rows}
 
 
 async def group_entries(
-    connection: AsyncConnection, group_id: int, limit: int = 200
+    connection: AsyncConnection, group_id: int, limit: int = 200, as_of: date | None = None
 ) -> list[dict[str, Any]]:
     """A group's latest entries (reversals visible, each pointing to what it reverses)."""
     rows = await connection.execute(
@@ -196,10 +206,12 @@ SELECT e.id, e.entry_date, e.kind, e.memo, e.member_id, e.loan_id, e.meeting_id,
        e.reverses_id, (SELECT r.id FROM cdf_entries r WHERE r.reverses_id = e.id) AS reversed_by,
        coalesce((SELECT sum(l.amount) FILTER (WHERE l.amount > 0) FROM cdf_lines l
                  WHERE l.entry_id = e.id), 0)::bigint AS amount
-FROM cdf_entries e WHERE e.group_id = :group ORDER BY e.entry_date DESC, e.id DESC LIMIT :limit
+FROM cdf_entries e WHERE e.group_id = :group
+  AND (CAST(:as_of AS date) IS NULL OR e.entry_date <= CAST(:as_of AS date))
+ORDER BY e.entry_date DESC, e.id DESC LIMIT :limit
 """
         ),
-        {"group": group_id, "limit": limit},
+        {"group": group_id, "limit": limit, "as_of": as_of},
     )
     return [dict(row._mapping) for row in rows]
 
@@ -266,13 +278,17 @@ async def close_meeting(
     )
 
 
-async def meetings_of(connection: AsyncConnection, group_id: int) -> list[dict[str, Any]]:
-    """A group's meetings, latest first."""
+async def meetings_of(
+    connection: AsyncConnection, group_id: int, as_of: date | None = None
+) -> list[dict[str, Any]]:
+    """A group's meetings (held on or before `as_of`), latest first."""
     rows = await connection.execute(
         text(
             "SELECT id, held_on, status, attendance, cash_counted, cash_in_ledger, note "
-            "FROM cdf_meetings WHERE group_id = :group ORDER BY held_on DESC LIMIT 100"
+            "FROM cdf_meetings WHERE group_id = :group"
+            " AND (CAST(:as_of AS date) IS NULL OR held_on <= CAST(:as_of AS date))"
+            " ORDER BY held_on DESC LIMIT 100"
         ),
-        {"group": group_id},
+        {"group": group_id, "as_of": as_of},
     )
     return [dict(row._mapping) for row in rows]

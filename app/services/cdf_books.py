@@ -216,23 +216,31 @@ async def statement(
 ) -> dict[str, Any]:
     """A group, its balances, each member's savings and loans, each loan's schedule with
     paid and overdue amounts, its meetings and latest entries (reversals included); all
-    computed from the journal."""
+    computed from the journal as it stood at the end of `as_of` (today by default)."""
     as_of = as_of or today()
     async with engine.connect() as connection:
         group = await group_for(connection, user, group_id)
         names = cdf.can_see_member_names(user, group)
-        members = await books.members_of(connection, group_id)
-        balances = await ledger.group_balances(connection, group_id)
+        members = await books.members_of(connection, group_id, as_of)
+        balances = await ledger.group_balances(connection, group_id, as_of)
         loans = []
         for loan in await books.loans_of_group(connection, group_id):
+            if loan["applied_on"] is not None and loan["applied_on"] > as_of:
+                continue  # not asked for yet on that day
             loan_out = {k: v for k, v in loan.items() if k not in ("client_id",)}
-            if loan["status"] in ("disbursed", "closed"):
-                loan_out["schedule"] = schedule_out(
-                    await books.installments(connection, loan["id"]), as_of
+            paid_out = loan["disbursed_on"] is not None and loan["disbursed_on"] <= as_of
+            if loan["status"] in ("disbursed", "closed") and paid_out:
+                schedule = schedule_out(
+                    await books.installments(connection, loan["id"], as_of), as_of
                 )
+                loan_out["schedule"] = schedule
+                owed = schedule["principal_outstanding"] + schedule["interest_outstanding"]
+                loan_out["status"] = "disbursed" if owed > 0 else "closed"
+            elif loan["status"] in ("disbursed", "closed"):
+                loan_out["status"] = "approved"  # paid out after that day
             loans.append(loan_out)
-        meetings = await ledger.meetings_of(connection, group_id)
-        entries = await ledger.group_entries(connection, group_id)
+        meetings = await ledger.meetings_of(connection, group_id, as_of)
+        entries = await ledger.group_entries(connection, group_id, as_of=as_of)
     by_member: dict[int, list[dict[str, Any]]] = {}
     for loan in loans:
         if loan["member_id"] is not None:

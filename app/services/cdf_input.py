@@ -117,6 +117,15 @@ class Reader:
             return None
         return value
 
+    def posting_day(self, field: str, today: date, required: bool = True) -> date | None:
+        """The day money moved: a date, YYYY-MM-DD, not after `today` (Vietnam's): a
+        repayment dated 2035 counted every installment overdue at once."""
+        value = self.day(field, required)
+        if value is not None and value > today:
+            self.fail(field, "cdf_date_in_future", today=today.isoformat())
+            return None
+        return value
+
     def client_id(self, field: str = "client_id") -> uuid.UUID | None:
         """The id a client gives a record: a resend with it posts nothing twice."""
         raw = self.body.get(field)
@@ -128,7 +137,7 @@ class Reader:
                 raise ValueError(raw)
             return uuid.UUID(raw)
         except ValueError:
-            self.fail(field, "invalid_uuid")
+            self.fail(field, "cdf_invalid_client_id")
             return None
 
     def choice(

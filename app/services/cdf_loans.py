@@ -58,7 +58,7 @@ async def apply(
     member_id = reader.integer("member_id", required=False)
     product_id = reader.integer("product_id")
     principal = reader.money("principal")
-    applied_on = reader.day("date", required=False)
+    applied_on = reader.posting_day("date", today(), required=False)
     purpose = reader.text("purpose", required=False, max_length=500)
     reader.check()
     assert client_id and group_id and product_id and principal
@@ -157,7 +157,7 @@ async def disburse(
     """Pay an approved loan out: its schedule is made and the entry posted."""
     reader = Reader(body)
     client_id = reader.client_id()
-    day = reader.day("date")
+    day = reader.posting_day("date", today())
     reader.check()
     assert client_id and day
     digest = request_hash("disbursement", {"loan": loan_id, "date": str(day)})
@@ -294,7 +294,7 @@ async def repay(
     reader = Reader(body)
     client_id = reader.client_id()
     amount = reader.money("amount")
-    day = reader.day("date")
+    day = reader.posting_day("date", today())
     reader.check()
     async with transaction(engine) as connection:
         return await repay_in(connection, user, loan_id, client_id, amount or 0, day)

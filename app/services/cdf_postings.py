@@ -47,7 +47,7 @@ async def receive_capital(
     client_id = reader.client_id()
     source = reader.choice("source", SOURCES)
     amount = reader.money("amount")
-    day = reader.day("date")
+    day = reader.posting_day("date", today())
     memo = reader.text("memo", required=False, max_length=500)
     reader.check()
     assert client_id and source and amount and day
@@ -81,10 +81,11 @@ async def _group_record(
     """One savings, withdrawal, mutual-aid or fine record of a locked group."""
     reader = Reader(record)
     client_id = reader.client_id()
-    kind = reader.choice("kind", GROUP_KINDS)
+    # At a meeting a repayment is a record too (posted before this): name it among the kinds.
+    kind = reader.choice("kind", MEETING_KINDS if meeting else GROUP_KINDS)
     amount = reader.money("amount")
     member_id = reader.integer("member_id", required=kind in ("savings", "withdrawal"))
-    day = meeting["held_on"] if meeting else reader.day("date")
+    day = meeting["held_on"] if meeting else reader.posting_day("date", today())
     memo = reader.text("memo", required=False, max_length=500)
     reader.check()
     assert client_id and kind and amount and day
@@ -157,7 +158,7 @@ async def open_meeting(
     """Open a meeting (its id made by the phone: a resend opens nothing twice)."""
     reader = Reader(body)
     meeting_id = reader.client_id("id")
-    day = reader.day("date")
+    day = reader.posting_day("date", today())
     reader.check()
     assert meeting_id and day
     async with engine.begin() as connection:
@@ -328,7 +329,7 @@ async def reverse(
     disbursement is not reversed here (its schedule stands): reverse its repayments."""
     reader = Reader(body)
     client_id = reader.client_id()
-    day = reader.day("date", required=False)
+    day = reader.posting_day("date", today(), required=False)
     memo = reader.text("memo", required=True, max_length=500)
     reader.check()
     assert client_id
@@ -352,6 +353,10 @@ async def reverse(
             return {"outcome": "duplicate", "entry_id": earlier["id"]}
         if entry["kind"] in ("reversal", "disbursement") or entry["reversed_by"] is not None:
             raise Conflict("cdf_cannot_reverse", kind=entry["kind"])
+        if day is not None and day < entry["entry_date"]:
+            raise InvalidInput(
+                [Problem("date", "cdf_reversal_before_entry", {"date": str(entry["entry_date"])})]
+            )
         if entry["loan_id"] is not None:
             await books.loan_by_id(connection, entry["loan_id"], lock=True)
         lines = [
@@ -364,12 +369,28 @@ async def reverse(
             )
             for line in entry["lines"]
         ]
+        if entry["member_id"] is not None and entry["group_id"] is not None:
+            # Taking back a saving cannot leave the member owing savings: the group locked
+            # above, as a withdrawal is checked (a saving withdrawn, then reversed, was -300,000).
+            savings = await books.account(
+                connection,
+                entry["fund_id"],
+                "savings",
+                group_id=entry["group_id"],
+                member_id=entry["member_id"],
+            )
+            taken = sum(line.amount for line in lines if line.account_id == savings)
+            saved = -await ledger.balance(connection, savings)
+            if taken > saved:
+                raise InvalidInput(
+                    [Problem("entry", "cdf_reversal_exceeds_savings", {"saved": saved})]
+                )
         result = await post_once(
             connection,
             fund_id=entry["fund_id"],
             client_id=client_id,
             request_hash=digest,
-            entry_date=day or today(),
+            entry_date=day or max(today(), entry["entry_date"]),
             kind="reversal",
             lines=lines,
             user_id=user.user_id,
@@ -405,7 +426,9 @@ async def close_period(
     ends_on = reader.day("ends_on")
     reader.check()
     assert starts_on and ends_on
-    if ends_on < starts_on or ends_on >= today():
+    if ends_on < starts_on:
+        raise InvalidInput([Problem("ends_on", "cdf_period_ends_before_it_starts")])
+    if ends_on >= today():
         raise InvalidInput([Problem("ends_on", "cdf_period_not_past")])
     async with engine.begin() as connection:
         city = await city_for(connection, user, city_slug)

@@ -80,6 +80,7 @@ class Generator:
         self.books, self.fund_id, self.rng, self.staff = books, fund_id, rng, staff
         self.accounts: dict[tuple[Any, ...], int] = {}
         self.entry_count = 0
+        self.paid_off: set[int] = set()  # loans repaid in full: closed, as the API closes them
 
     def account(self, kind: str, group: int | None = None, member: int | None = None,
                 source: str | None = None) -> int:  # fmt: skip
@@ -278,6 +279,8 @@ def _repayments(
         loan.owed = [left[o.seq] for o in loan.owed]
         gen.entry(held, "repayment", lines, group=group, member=member, loan=loan.id,
                   meeting=meeting)  # fmt: skip
+        if all(o.principal + o.interest == 0 for o in loan.owed):
+            gen.paid_off.add(loan.id)
         collected += amount
     return collected
 
@@ -441,6 +444,11 @@ def load_sample_cdf(
         )
     for settlement in chosen:
         _group(gen, settlement, surveys.get(settlement["id"], []), products, today)
+    status = COLUMNS["cdf_loans"].split(", ").index("status")
+    books.rows["cdf_loans"] = [
+        (*row[:status], "closed", *row[status + 1 :]) if row[0] in gen.paid_off else row
+        for row in books.rows.get("cdf_loans", [])
+    ]
     for table in ORDER:
         _copy(connection, table, COLUMNS[table], books.rows.get(table, []))
     first_group = books.rows["cdf_groups"][0][0]

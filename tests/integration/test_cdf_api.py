@@ -352,6 +352,61 @@ def test_a_closed_period_refuses_dates_inside_it(cdf: dict[str, Any]) -> None:
         f"/api/v1/cdf/{CITY}/periods", json={"starts_on": "2024-01-01", "ends_on": "2099-01-31"}
     )
     assert future.status_code == 422
+    backwards = staff.post(
+        f"/api/v1/cdf/{CITY}/periods", json={"starts_on": "2020-02-01", "ends_on": "2020-01-01"}
+    )
+    assert _messages(backwards) == ["cdf_period_ends_before_it_starts"]
+
+
+def test_money_that_has_not_moved_yet_is_not_posted(cdf: dict[str, Any]) -> None:
+    # A repayment dated 2035 counted every installment overdue at once; a saving dated 2031
+    # showed in today's statement.
+    future = _save(cdf, 10_000, cdf["members"][0], "2031-01-01")
+    assert future.status_code == 422 and _messages(future) == ["cdf_date_in_future"]
+    staff = cdf["clients"].as_("maker")
+    capital = staff.post(
+        f"/api/v1/cdf/{CITY}/capital",
+        json={"client_id": uid(), "source": "seed_grant", "amount": 1_000, "date": "2031-01-01"},
+    )
+    assert capital.status_code == 422 and _messages(capital) == ["cdf_date_in_future"]
+
+
+def test_a_reversal_neither_predates_its_entry_nor_takes_back_withdrawn_savings(
+    cdf: dict[str, Any],
+) -> None:
+    member = cdf["members"][2]
+    staff = cdf["clients"].as_("maker")
+    before = staff.get(f"/api/v1/cdf/groups/{cdf['group']}").json()
+    saved = _save(cdf, 300_000, member, "2024-09-02").json()["entry_id"]
+    early = staff.post(
+        f"/api/v1/cdf/entries/{saved}/reversal",
+        json={"client_id": uid(), "memo": "Nhầm", "date": "2024-09-01"},
+    )
+    assert early.status_code == 422 and _messages(early) == ["cdf_reversal_before_entry"]
+    mine = next(m for m in before["members"] if m["id"] == member)["savings"] + 300_000
+    withdrawn = (
+        cdf["clients"]
+        .as_("treasurer")
+        .post(
+            f"/api/v1/cdf/groups/{cdf['group']}/transactions",
+            json={
+                "client_id": uid(),
+                "kind": "withdrawal",
+                "amount": mine,
+                "member_id": member,
+                "date": "2024-09-03",
+            },
+        )
+    )
+    assert withdrawn.status_code == 201, withdrawn.text
+    taken_back = staff.post(
+        f"/api/v1/cdf/entries/{saved}/reversal",
+        json={"client_id": uid(), "memo": "Nhầm", "date": "2024-09-04"},
+    )
+    assert taken_back.status_code == 422
+    assert _messages(taken_back) == ["cdf_reversal_exceeds_savings"]
+    after = staff.get(f"/api/v1/cdf/groups/{cdf['group']}").json()
+    assert next(m for m in after["members"] if m["id"] == member)["savings"] == 0
 
 
 def test_hostile_names_stay_text(cdf: dict[str, Any], sync_engine: Engine) -> None:
@@ -490,3 +545,46 @@ def test_a_new_group_in_another_city_is_not_found(cdf: dict[str, Any], tmp_path:
     )
     assert response.status_code == 404
     assert staff.get("/api/v1/cdf/tam-ky/report").status_code == 404
+
+
+def test_a_statement_as_of_a_day_shows_the_books_of_that_day(cdf: dict[str, Any]) -> None:
+    # Until now only the overdue flags read the day: balances, savings and payments were
+    # today's under "figures as of <day>" (JSON and PDF).
+    member = cdf["members"][1]
+    entry = _save(cdf, 500_000, member, "2024-11-07").json()["entry_id"]
+    staff = cdf["clients"].as_("maker")
+    url = f"/api/v1/cdf/groups/{cdf['group']}"
+    before = staff.get(url, params={"as_of": "2024-11-06"}).json()
+    after = staff.get(url, params={"as_of": "2024-11-07"}).json()
+    assert after["balances"]["savings"] - before["balances"]["savings"] == 500_000
+    assert after["balances"]["cash"] - before["balances"]["cash"] == 500_000
+    saved = {m["id"]: m["savings"] for m in after["members"]}
+    assert saved[member] - {m["id"]: m["savings"] for m in before["members"]}[member] == 500_000
+    assert entry in {e["id"] for e in after["entries"]}
+    assert entry not in {e["id"] for e in before["entries"]}
+    assert all(e["entry_date"] <= "2024-11-06" for e in before["entries"])
+    early = staff.get(url, params={"as_of": "1995-01-01"}).json()
+    assert early["balances"]["savings"] == 0 and early["entries"] == [] and early["loans"] == []
+
+
+def test_messages_name_what_is_wrong_with_a_cdf_record(cdf: dict[str, Any]) -> None:
+    treasurer = cdf["clients"].as_("treasurer")
+    bad_id = treasurer.post(
+        f"/api/v1/cdf/groups/{cdf['group']}/transactions",
+        json={"client_id": "nope", "kind": "savings", "amount": 1000,
+              "member_id": cdf["members"][0], "date": "2024-02-15"},
+    )  # fmt: skip
+    assert _messages(bad_id) == ["cdf_invalid_client_id"]  # was "the survey id must be..."
+    assert "survey" not in bad_id.json()["errors"][0]["message"]
+    meeting_id = uid()
+    opened = treasurer.post(
+        f"/api/v1/cdf/groups/{cdf['group']}/meetings", json={"id": meeting_id, "date": "2024-10-01"}
+    )
+    assert opened.status_code in (200, 201), opened.text
+    bogus = treasurer.post(
+        f"/api/v1/cdf/meetings/{meeting_id}/records",
+        json={"records": [{"client_id": uid(), "kind": "bogus", "amount": 1000}]},
+    )
+    result = bogus.json()["results"][0]
+    assert result["outcome"] == "invalid", result
+    assert "repayment" in result["problems"][0]["message"]  # a meeting takes repayments too

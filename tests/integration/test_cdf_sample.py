@@ -151,3 +151,28 @@ def test_the_demo_accounts_stay_on_the_sample_citys_fund_when_member_cities_load
         ("demo-treasurer", "treasurer", "tam-ky"),
     ]
     assert after == before
+
+
+def test_loans_repaid_in_full_are_closed(sample: dict[str, Any], sync_engine: Engine) -> None:
+    # 407 of 698 "disbursed" sample loans owed nothing: statements printed "on loan".
+    rows = dict(
+        _rows(
+            sync_engine,
+            "SELECT l.status, count(*) FROM cdf_loans l JOIN cdf_sum_loans s ON s.loan_id = l.id"
+            " WHERE l.fund_id = (SELECT id FROM cdf_funds WHERE city_id = :c)"
+            " AND s.outstanding = 0 GROUP BY l.status",
+            c=sample["city_id"],
+        )
+    )
+    assert rows.get("closed", 0) > 0 and "disbursed" not in rows, rows
+    owing = _one(
+        sync_engine,
+        "SELECT count(*) FROM cdf_loans l JOIN cdf_sum_loans s ON s.loan_id = l.id"
+        " WHERE l.status = 'closed' AND s.outstanding > 0",
+    )
+    assert owing == (0,)
+
+
+def _rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(sql), params)]
