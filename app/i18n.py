@@ -195,6 +195,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Tham số không hợp lệ.",
         "en": "Invalid query parameter.",
     },
+    "city_read_by_ward": {
+        "vi": "Bạn chỉ đọc được số liệu của phường mình ở '{city}': thêm ward=… "
+        "(phường của bạn: {wards}).",
+        "en": "You may read only your own wards' data in '{city}': add ward=… "
+        "(your wards: {wards}).",
+    },
     "unknown_city": {
         "vi": "Không có thành phố '{city}'.",
         "en": "There is no city '{city}'.",

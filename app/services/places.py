@@ -178,5 +178,12 @@ async def readable_area(
         if area["city_id"] != found["id"] or not reader.can_read_ward(found["id"], ward_id):
             raise NotFound("ward_not_found", id=ward_id)
     elif not reader.can_read_city(found["id"]):
+        led = sorted(
+            g.ward_id
+            for g in reader.grants
+            if g.role == "ward_leader" and g.city_id == found["id"] and g.ward_id is not None
+        )
+        if led:  # their own city: say what they may read instead of "no such city"
+            raise NotFound("city_read_by_ward", city=city_slug, wards=", ".join(map(str, led)))
         raise NotFound("unknown_city", city=city_slug)
     return found

@@ -285,6 +285,9 @@ def test_personal_fields_only_for_roles_that_may_see_them(town: Town, tmp_path: 
         f"{EXPORT}/households.csv?city=tam-ky&personal=true", headers=town.leader
     )
     assert city_wide.status_code == 404  # a ward leader does not read the whole city
+    # ...and is told so, with their ward, rather than "there is no city 'tam-ky'".
+    assert city_wide.json()["code"] == "city_read_by_ward"
+    assert str(town.ward_id) in city_wide.json()["detail"]
 
 
 def test_filters_as_the_survey_list(town: Town, tmp_path: Path) -> None:
