@@ -258,6 +258,8 @@ export function renderSurvey() {
 }
 
 async function exitSurvey() {
+  await workDone();
+  if (!app.survey) return;
   const outcome = await saveDraft();
   if (outcome === "failed") {
     // Leaving now would lose the answers not stored yet: stay, and say why.
@@ -409,6 +411,7 @@ function repeatShape(answers) {
  */
 function widgetContext(form, record) {
   const key = record.key;
+  const owner = app.survey;  // a late answer (a photo still being kept) never goes to another
   return {
     id: `q-${key}`,
     labelledBy: `label-${key}`,
@@ -423,9 +426,26 @@ function widgetContext(form, record) {
     active: () => app.view === "survey",
     save: saveDraft,
     refresh: () => refreshQuestions(form),
-    answer: (value) => onAnswer(form, key, value),
+    answer: (value) => {
+      if (app.survey === owner) onAnswer(form, key, value);
+    },
+    track: trackWork,
     storageProblem: (error) => noteStorage(error),
   };
+}
+
+// Work a widget started that the survey must wait for (a photo being shrunk and kept on the
+// phone): finishing or leaving waits for it, so no answer arrives once the survey is gone.
+const pendingWork = new Set();
+
+function trackWork(promise) {
+  pendingWork.add(promise);
+  promise.finally(() => pendingWork.delete(promise));
+  return promise;
+}
+
+async function workDone() {
+  while (pendingWork.size) await Promise.allSettled([...pendingWork]);
 }
 
 function widget(form, record) {
@@ -543,7 +563,9 @@ function goBack(form) {
 }
 
 async function finish(form) {
+  await workDone();
   const survey = app.survey;
+  if (!survey) return;
   clearIrrelevant(form, survey.answers, survey.location);
   const result = evaluateNow(form);
   const { relevant, errors } = result;

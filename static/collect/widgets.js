@@ -387,6 +387,11 @@ function fileBase(ctx, name) {
   return String(ctx.fileStem ?? name).replace(/[^A-Za-z0-9_-]/g, "-").replace(/^[-_]+/, "").slice(0, 80) || "file";
 }
 
+/** Work the survey must wait for before it is finished or left (the editor's `track`). */
+function track(ctx, promise) {
+  return ctx.track ? ctx.track(promise) : promise;
+}
+
 /** The photo widget: camera, resize, keep in IndexedDB; the answer is the file name. */
 export function photoWidget(ctx, question) {
   const survey = ctx.survey();
@@ -405,31 +410,33 @@ export function photoWidget(ctx, question) {
   }, t("photo_remove"));
   const input = h("input", {
     type: "file", accept: "image/*", capture: "environment", name, id: `q-${name}`, class: "file",
-    onchange: async (event) => {
-      const file = event.target.files?.[0];
-      if (!file) return;
-      status.textContent = t("photo_processing");
-      try {
-        const blob = await resizePhoto(file);
-        const filename = `${fileBase(ctx, name)}-${Date.now().toString(36)}.jpg`;
-        const old = ctx.value();
-        await db.putPhoto(survey.id, filename, blob);
-        if (old) await db.deletePhoto(survey.id, old).catch(() => {}); // a leftover, not an error
-        preview.src = URL.createObjectURL(blob);
-        preview.hidden = false;
-        remove.hidden = false;
-        status.textContent = "";
-        ctx.answer(filename);
-      } catch (error) {
-        if (db.isQuotaError(error)) {
-          status.textContent = t("storage_full");
-          ctx.storageProblem(error);
-        } else {
-          status.textContent = t("photo_failed");
-        }
-      }
-    },
+    // Tracked: finishing or leaving the survey waits until the photo is shrunk and kept.
+    onchange: (event) => track(ctx, takePhoto(event)),
   });
+  async function takePhoto(event) {
+    const file = event.target.files?.[0];
+    if (!file) return;
+    status.textContent = t("photo_processing");
+    try {
+      const blob = await resizePhoto(file);
+      const filename = `${fileBase(ctx, name)}-${Date.now().toString(36)}.jpg`;
+      const old = ctx.value();
+      await db.putPhoto(survey.id, filename, blob);
+      if (old) await db.deletePhoto(survey.id, old).catch(() => {}); // a leftover, not an error
+      preview.src = URL.createObjectURL(blob);
+      preview.hidden = false;
+      remove.hidden = false;
+      status.textContent = "";
+      ctx.answer(filename);
+    } catch (error) {
+      if (db.isQuotaError(error)) {
+        status.textContent = t("storage_full");
+        ctx.storageProblem(error);
+      } else {
+        status.textContent = t("photo_failed");
+      }
+    }
+  }
   if (ctx.value()) {
     db.getPhoto(survey.id, ctx.value()).then((blob) => {
       if (blob) {
@@ -543,12 +550,12 @@ export function fileWidget(ctx, question) {
   const input = h("input", {
     type: "file", accept: kind.accept, capture: question.type === "audio" ? "user" : null,
     name, id: `q-${name}`, class: "file",
-    onchange: async (event) => {
+    onchange: (event) => {
       const file = event.target.files?.[0];
       event.target.value = "";
       if (!file) return;
       const extension = (/\.([A-Za-z0-9]{1,5})$/.exec(file.name)?.[1] ?? "").toLowerCase();
-      await keep(file, (file.type || TYPE_BY_EXTENSION[extension] || "").split(";")[0].toLowerCase());
+      track(ctx, keep(file, (file.type || TYPE_BY_EXTENSION[extension] || "").split(";")[0].toLowerCase()));
     },
   });
   if (ctx.value()) {

@@ -498,3 +498,31 @@ def test_a_map_stylesheet_that_never_comes_gives_no_map_and_says_so(
     assert len(held) == asked
     for route in held:
         route.abort()
+
+
+def test_finish_tapped_while_the_photo_is_shrunk_waits_for_it(
+    phone: Page, sync_engine: Engine, volunteer: PhoneAccount
+) -> None:
+    """A cheap phone takes seconds to shrink a photo: Finish tapped meanwhile sent the
+    survey without it, and the late answer went into whatever survey was open by then."""
+    open_app(phone)
+    cdp = phone.context.new_cdp_session(phone)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 12})  # a slow phone
+    try:
+        fill_household_with_photo(phone, jpeg((4000, 3000), (120, 80, 40), quality=95))
+        phone.click("#finish")  # at once: the photo is still being shrunk
+        expect(phone.locator("#new-household")).to_be_visible(timeout=30_000)
+    finally:
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+    phone.click("#outbox-button")
+    item = phone.locator('.outbox-item[data-status="sent"]')
+    expect(item).to_have_attribute("data-photos", "uploaded", timeout=30_000)
+    (row,) = stored(sync_engine)
+    filename = row["answers"]["photo"]
+    assert re.fullmatch(r"photo-[0-9a-z]+\.jpg", filename)
+    with sync_engine.connect() as connection:
+        kept = connection.execute(
+            text("SELECT filename FROM attachments WHERE submission_id = :id"), {"id": row["id"]}
+        ).scalar_one()
+    assert kept == filename
+    shutil.rmtree(Settings().media_dir / row["id"], ignore_errors=True)
