@@ -77,12 +77,15 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     """Restore a backup into an empty database and an empty media directory."""
     from app.db.migrate import create_database_if_missing
-    from app.services.backup import BackupError, restore
+    from app.services.backup import BackupError, PartialRestore, restore
 
     if args.create_database and create_database_if_missing(settings.sync_database_url):
         print("created the database")
     try:
         manifest = restore(Path(args.from_dir), settings.libpq_database_url, settings.media_dir)
+    except PartialRestore as exc:
+        print(f"restore incomplete: {exc}", file=sys.stderr)
+        return 2
     except BackupError as exc:
         print(f"nothing restored: {exc}", file=sys.stderr)
         return 2

@@ -42,6 +42,10 @@ class BackupError(RuntimeError):
     """A backup or a restore that cannot be done, with what to do about it."""
 
 
+class PartialRestore(BackupError):
+    """A restore that failed after the database was restored (its media, its check)."""
+
+
 @dataclass
 class Manifest:
     """What a backup holds, as written to manifest.json."""
@@ -87,6 +91,10 @@ class Manifest:
             manifest = cls(**body)
             if not isinstance(manifest.files, dict) or DUMP not in manifest.files:
                 raise ValueError(f"{DUMP} is not listed")
+            if not isinstance(manifest.tables, dict) or not all(
+                isinstance(k, str) and type(v) is int for k, v in manifest.tables.items()
+            ):
+                raise ValueError("its tables are not row counts by table")
         except (ValueError, TypeError) as exc:
             raise BackupError(f"{path} is not a valid manifest: {exc}") from exc
         return manifest
@@ -217,12 +225,46 @@ def restore(directory: Path, libpq_url: str, media_dir: Path) -> Manifest:
             f"the media directory {media_dir} is not empty: restore into an empty one "
             "(or move its files away first)"
         )
+    _check_writable(media_dir)  # before the database: a restore is never left half done
     with tempfile.TemporaryDirectory(prefix="cdfmap-restore-") as scratch:
         try:
             database.restore(libpq_url, directory / DUMP, Path(scratch) / "toc.list")
         except database.DatabaseToolError as exc:
             raise BackupError(f"the database restore failed and was rolled back: {exc}") from exc
-    media_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        _restore_media(directory, manifest, media_dir)
+    except (OSError, BackupError) as exc:
+        raise PartialRestore(
+            f"the database was restored, but not every media file ({exc}): empty the media "
+            f"directory {media_dir} and the database, then restore again"
+        ) from exc
+    restored = database.table_counts(libpq_url)
+    differing = {
+        table: (count, restored.get(table))
+        for table, count in manifest.tables.items()
+        if restored.get(table) != count
+    }
+    if differing:
+        raise PartialRestore(
+            f"the database was restored, but its rows differ from the manifest (expected, "
+            f"found): {differing}"
+        )
+    return manifest
+
+
+def _check_writable(media_dir: Path) -> None:
+    """BackupError unless files can be written in the media directory (made if missing)."""
+    try:
+        media_dir.mkdir(parents=True, exist_ok=True)
+        probe = media_dir / ".cdfmap-restore-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise BackupError(f"cannot write in the media directory {media_dir}: {exc}") from exc
+
+
+def _restore_media(directory: Path, manifest: Manifest, media_dir: Path) -> None:
+    """Copy the backup's media files, each checked against its checksum."""
     for name, entry in manifest.files.items():
         if name == DUMP:
             continue
@@ -234,12 +276,3 @@ def restore(directory: Path, libpq_url: str, media_dir: Path) -> Manifest:
             partial.unlink()
             raise BackupError(f"{name} changed while it was copied: restore again")
         os.replace(partial, target)
-    restored = database.table_counts(libpq_url)
-    differing = {
-        table: (count, restored.get(table))
-        for table, count in manifest.tables.items()
-        if restored.get(table) != count
-    }
-    if differing:
-        raise BackupError(f"rows restored differ from the manifest (expected, found): {differing}")
-    return manifest

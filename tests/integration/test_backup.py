@@ -206,6 +206,45 @@ def test_refuses_a_media_directory_that_is_not_empty(
     assert (media / "someone" / "photo.jpg").read_bytes() == b"keep me"
 
 
+def test_a_media_directory_that_cannot_be_written_stops_before_the_database(
+    backup_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    # The database was restored first, then the media copy crashed (a traceback), and a
+    # second try was refused: the database was no longer empty.
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    with scratch_database(database_url, "cdfmap_restore_nomedia") as url:
+        done = cli(
+            "restore",
+            "--from",
+            str(backup_dir),
+            env={"DATABASE_URL": url, "MEDIA_DIR": str(blocker / "media")},
+        )
+        assert done.returncode == 2
+        assert "nothing restored: cannot write in the media directory" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert database.table_counts(url) == {}
+
+
+def test_counts_that_differ_after_the_restore_say_it_is_incomplete(
+    backup_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    copy = damaged_copy(backup_dir, tmp_path)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["tables"]["public.household_surveys"] += 1
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with scratch_database(database_url, "cdfmap_restore_counts") as url:
+        done = cli(
+            "restore",
+            "--from",
+            str(copy),
+            env={"DATABASE_URL": url, "MEDIA_DIR": str(tmp_path / "m")},
+        )
+        assert done.returncode == 2
+        assert "restore incomplete: the database was restored, but its rows differ" in done.stderr
+        assert "nothing restored" not in done.stderr
+
+
 def damaged_copy(backup_dir: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "copy"
     shutil.copytree(backup_dir, copy)
@@ -213,7 +252,8 @@ def damaged_copy(backup_dir: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "damage", ["flipped_byte", "missing_file", "extra_file", "escape", "no_manifest"]
+    "damage",
+    ["flipped_byte", "missing_file", "extra_file", "escape", "no_manifest", "tables_not_counts"],
 )
 def test_refuses_a_damaged_backup_before_touching_anything(
     damage: str, backup_dir: Path, database_url: str, tmp_path: Path
@@ -236,6 +276,11 @@ def test_refuses_a_damaged_backup_before_touching_anything(
         manifest["files"]["media/../../../etc/cron.d/evil"] = {"sha256": "0" * 64, "bytes": 1}
         (copy / "manifest.json").write_text(json.dumps(manifest))
         expected = "outside the backup"
+    elif damage == "tables_not_counts":  # was an AttributeError after a full restore
+        manifest = json.loads((copy / "manifest.json").read_text())
+        manifest["tables"] = []
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+        expected = "not a valid manifest"
     else:
         (copy / "manifest.json").unlink()
         expected = "no manifest.json"
@@ -303,3 +348,46 @@ def test_a_backup_taken_while_phones_send_is_consistent(
             for table, count in manifest.tables.items()
             if restored_counts.get(table) != count
         }
+
+
+def test_restore_by_the_apps_own_role_as_deploy_md_sets_it_up(
+    city: City, backup_dir: Path, database_url: str, tmp_path: Path
+) -> None:
+    """docs/deploy.md: the database belongs to the app's role, PostGIS is created by the
+    superuser. PostGIS's spatial_ref_sys is the superuser's, and the dump holds its (empty)
+    COPY: the restore stopped at 'permission denied for table spatial_ref_sys'."""
+    import uuid
+
+    from sqlalchemy import make_url
+
+    role = f"cdfmap_owner_{uuid.uuid4().hex[:8]}"
+    superuser = make_url(with_driver(database_url, "postgresql+psycopg"))
+    admin = create_engine(superuser, isolation_level="AUTOCOMMIT")
+    as_role = make_url(with_driver(database_url, "postgresql")).set(
+        username=role, password=None, database=role
+    )
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+            connection.execute(text(f'CREATE DATABASE "{role}" OWNER "{role}"'))
+        extensions = create_engine(superuser.set(database=role))
+        with extensions.begin() as connection:  # by the superuser, as the guide does
+            connection.execute(text("CREATE EXTENSION postgis; CREATE EXTENSION pg_trgm;"))
+        extensions.dispose()
+        target = as_role.render_as_string(hide_password=False)
+        done = cli(
+            "restore",
+            "--from",
+            str(backup_dir),
+            env={"DATABASE_URL": target, "MEDIA_DIR": str(tmp_path / "media")},
+        )
+        assert done.returncode == 0, done.stderr
+        restored = database.table_counts(target)
+        assert {t: restored.get(t) for t in Manifest.read(backup_dir).tables} == (
+            Manifest.read(backup_dir).tables
+        )
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{role}" WITH (FORCE)'))
+            connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
