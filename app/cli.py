@@ -313,6 +313,8 @@ def _accounts(settings: Settings, body: Callable[..., Any]) -> int:
         return asyncio.run(run())
     except DomainError as exc:
         print(exc.message("en"), file=sys.stderr)
+        for problem in getattr(exc, "problems", None) or []:  # which field, and why
+            print(f"  - {problem.field}: {problem.message('en')}", file=sys.stderr)
         return 2
 
 
@@ -574,9 +576,64 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point."""
+    """Entry point. An operator's mistake (a setting, a database out of reach, a schema of
+    another release) is a message and exit status 2, not a traceback."""
+    import pydantic
+
+    from app.db.migrate import SchemaMismatch
+    from app.settings import SettingError
+
     args = build_parser().parse_args(argv)
-    return int(args.run(get_settings(), args))
+    try:
+        settings = get_settings()
+    except pydantic.ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]).upper()
+            print(f"setting {field}: {error['msg']}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.run(settings, args))
+    except (SchemaMismatch, SettingError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except Exception as exc:
+        cause = _unreachable(exc)
+        if cause is None and not isinstance(exc, OSError):
+            raise
+        if cause is not None:
+            reason = str(cause).strip().splitlines()[0]
+            print(f"cannot reach the database: {reason}", file=sys.stderr)
+            return 2
+        assert isinstance(exc, OSError)  # a folder that cannot be written, a disk that is full
+        print(f"{exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 2
+
+
+def _unreachable(exc: BaseException) -> BaseException | None:
+    """The error in `exc`'s chain that says the database cannot be reached (down, unknown,
+    refused sign-in), or None."""
+    import socket
+
+    import asyncpg
+    import psycopg
+    import sqlalchemy.exc
+
+    kinds = (
+        psycopg.OperationalError,
+        asyncpg.exceptions.InvalidCatalogNameError,
+        asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+        asyncpg.exceptions.InvalidPasswordError,
+        ConnectionError,
+        socket.gaierror,
+    )
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kinds):
+            return seen
+        if isinstance(seen, sqlalchemy.exc.OperationalError):
+            return seen.orig or seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 if __name__ == "__main__":

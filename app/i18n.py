@@ -201,6 +201,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "You may read only your own wards' data in '{city}': add ward=… "
         "(your wards: {wards}).",
     },
+    "city_bad_slug": {
+        "vi": "Mã thành phố '{slug}' không dùng được: chỉ chữ thường không dấu, số và dấu "
+        "gạch ngang, ví dụ tam-ky (tối đa 64 ký tự).",
+        "en": "The city code '{slug}' cannot be used: lower-case letters without accents, "
+        "digits and hyphens only, for example tam-ky (at most 64 characters).",
+    },
+    "city_bad_name": {
+        "vi": "Tên thành phố phải có chữ (tối đa 200 ký tự).",
+        "en": "The city's name must hold some text (at most 200 characters).",
+    },
     "unknown_city": {
         "vi": "Không có thành phố '{city}'.",
         "en": "There is no city '{city}'.",
@@ -1802,6 +1812,12 @@ MESSAGES.update(
         "context_city_without_wards": {
             "vi": "Thành phố '{city}' chưa có ranh giới phường: hãy nhập ranh giới trước.",
             "en": "City '{city}' has no ward boundaries yet: import them first.",
+        },
+        "context_nothing_found": {
+            "vi": "'{file}' không có đường, sông, nhà hay địa danh nào trong vùng của thành phố: "
+            "các lớp đã nhập trước đó được giữ nguyên.",
+            "en": "'{file}' holds no street, waterway, building or landmark in the city's area: "
+            "the layers imported before are kept.",
         },
         "context_file_unreadable": {
             "vi": "Không đọc được tệp '{file}' như một bản trích OpenStreetMap "

@@ -56,7 +56,7 @@ from app.forms.quality import load_quality_rules
 from app.forms.registry import FormsWatcher
 from app.services.auth import Authenticator, AuthPolicy, secret_problem
 from app.services.metrics import Metrics
-from app.settings import Settings, demo_secret, get_settings
+from app.settings import SettingError, Settings, demo_secret, get_settings
 
 
 def secret_key_bytes(settings: Settings) -> bytes:
@@ -67,7 +67,7 @@ def secret_key_bytes(settings: Settings) -> bytes:
         return settings.secret_key.encode()
     if settings.demo:
         return demo_secret(settings.var_dir).encode()
-    raise RuntimeError(
+    raise SettingError(
         f"{problem}: set SECRET_KEY to at least 32 random characters (in the environment or "
         "a .env file), or DEMO=true for a demonstration with the sample city"
     )

@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/cdfmap"
+
+
+class SettingError(RuntimeError):
+    """A setting the server or the command line cannot work with (the message says why)."""
 
 
 class Settings(BaseSettings):
@@ -25,8 +29,8 @@ class Settings(BaseSettings):
     # caches, statement plans) under load costs more than waiting for a pooled connection.
     # Each server process opens up to this many for reads and as many again for storing
     # surveys (the ingest pool), on demand: 40 per uvicorn worker with the default.
-    db_pool_size: int = 20
-    db_max_overflow: int = 0
+    db_pool_size: int = Field(default=20, ge=1, le=1000)
+    db_max_overflow: int = Field(default=0, ge=0, le=1000)
     # A streaming read replica (docs/deploy.md): reads that may be slightly behind (maps,
     # exports, tiles, OGC API, indicators, progress) go there; writes, sign-in and a
     # volunteer's own reads stay on DATABASE_URL. While it does not answer, those reads go to
@@ -158,6 +162,21 @@ class Settings(BaseSettings):
     def replica_pool_size(self) -> int:
         """Connections of each process's pool on the read replica."""
         return self.db_replica_pool_size or self.db_pool_size
+
+    @field_validator("database_url")
+    @classmethod
+    def _names_a_database(cls, value: str) -> str:
+        # libpq would take the user's name for a missing one (the cluster's `postgres`
+        # database, as often as not): the app's tables went there.
+        parts = urlsplit(value)
+        if not parts.scheme.startswith("postgres"):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        if not parts.path.strip("/"):
+            raise ValueError(
+                "DATABASE_URL names no database: add it after the host, "
+                "postgresql://user:password@host:5432/cdfmap"
+            )
+        return value
 
     @property
     def sync_database_url(self) -> str:

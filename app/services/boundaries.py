@@ -10,6 +10,7 @@ changes nothing. Wards and settlements stored before but missing from a new file
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +165,22 @@ def _step(progress: Progress | None, what: str, done: int, total: int) -> None:
         progress(what, done, total)
 
 
+# The city's name in every URL (maps, exports, the API): what the web routes accept.
+CITY_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+def check_city_names(slug: str, name: str | None) -> None:
+    """InvalidInput unless the slug is one every route takes and a name, when given, is text:
+    `Tam Kỳ`, `TAM-KY` or `a/b` made cities no page or command could open or delete."""
+    problems = []
+    if not CITY_SLUG.fullmatch(slug):
+        problems.append(Problem("city", "city_bad_slug", {"slug": slug[:80]}))
+    if name is not None and (not name.strip() or len(name) > 200 or "\x00" in name):
+        problems.append(Problem("name", "city_bad_name"))
+    if problems:
+        raise InvalidInput(problems)
+
+
 def store_boundaries(
     connection: Connection,
     *,
@@ -262,6 +279,7 @@ def import_city(
     of them); `crs` (e.g. "EPSG:9210") is for files without one. Nothing is written unless
     both files are usable (InvalidInput lists every problem).
     """
+    check_city_names(slug, name)
     boundaries = read_boundaries(
         wards_path,
         settlements_path,

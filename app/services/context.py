@@ -66,6 +66,10 @@ def import_extract(
         raise InvalidInput(
             [Problem("file", "context_file_unreadable", {"file": path.name, "error": str(error)})]
         ) from error
+    if not features:
+        # Not an extract of this city (its wards, say, or another town): replacing the last
+        # import with nothing would wipe the streets under every map.
+        raise InvalidInput([Problem("file", "context_nothing_found", {"file": path.name})])
     counts = queries.replace_city_context(
         connection, city, path.name, attribution, license_, features
     )

@@ -416,6 +416,24 @@ def test_points_duplicates_and_empty_values_are_listed_feature_by_feature(
     assert city_count(connection) == 0
 
 
+@pytest.mark.parametrize(("slug", "name"), [("Tam Kỳ", "x"), ("a/b", "x"), ("", "x"), ("ok", " ")])
+def test_a_city_code_no_route_takes_is_refused(
+    connection: Connection, tmp_path: Path, slug: str, name: str
+) -> None:
+    # They made cities that every page answered 422 for, and nothing could delete.
+    with pytest.raises(InvalidInput) as refused:
+        import_city(
+            connection,
+            slug=slug,
+            name=name,
+            province=None,
+            wards_path=tmp_path / "never-read.geojson",
+            settlements_path=None,
+        )
+    assert {p.code for p in refused.value.problems} <= {"city_bad_slug", "city_bad_name"}
+    assert city_count(connection, slug) == 0
+
+
 def test_hostile_names_are_stored_as_they_are(connection: Connection, tmp_path: Path) -> None:
     names = [name for name in hostile.NAMES if name.strip()]
     wards = tmp_path / "hostile.gpkg"

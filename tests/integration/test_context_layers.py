@@ -115,6 +115,12 @@ def test_a_file_that_is_no_extract_changes_nothing(
     assert "could not be read" in refused.value.problems[0].message("en")
     with pytest.raises(NotFound), sync_engine.begin() as connection:
         context.import_extract(connection, "no-such-city", extract["xml"])
+    # A readable file with nothing of the city (its wards file, by mistake): the import
+    # used to replace every layer with nothing and say so with exit 0.
+    wards = REPO_ROOT / "data" / "samples" / "tam-ky" / "wards.geojson"
+    with pytest.raises(InvalidInput) as empty, sync_engine.begin() as connection:
+        context.import_extract(connection, "tam-ky", wards)
+    assert "the layers imported before are kept" in empty.value.problems[0].message("en")
     assert stored(sync_engine) == before
 
 

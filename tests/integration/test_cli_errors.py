@@ -1,0 +1,70 @@
+"""An operator's mistakes on the command line are a message and exit status 2, never a
+traceback, and never a command run somewhere else than meant (operations testing)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from sqlalchemy import make_url
+
+from app.settings import REPO_ROOT, with_driver
+from tests.scratch_db import cli
+
+KEY = {"SECRET_KEY": "k" * 40}
+
+
+def _without_database(database_url: str) -> str:
+    parts = urlsplit(with_driver(database_url, "postgresql"))
+    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+
+
+def test_a_url_naming_no_database_is_refused_before_anything(database_url: str) -> None:
+    # libpq took the user's name for it: the app's schema went into the `postgres` database.
+    done = cli("migrate", env={"DATABASE_URL": _without_database(database_url)})
+    assert done.returncode == 2
+    assert "DATABASE_URL names no database" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DB_POOL_SIZE": "-1"}, "setting DB_POOL_SIZE"),
+        ({"DB_POOL_SIZE": "abc"}, "setting DB_POOL_SIZE"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+    ],
+)
+def test_a_bad_setting_is_named(database_url: str, env: dict[str, str], message: str) -> None:
+    done = cli("user", "list", env={"DATABASE_URL": database_url, **KEY, **env})
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("place", ["port", "database"])
+def test_a_database_out_of_reach_is_named(database_url: str, place: str) -> None:
+    url = make_url(with_driver(database_url, "postgresql"))
+    url = url.set(port=1) if place == "port" else url.set(database="cdfmap_no_such_database")
+    for command in (("user", "list"), ("migrate",)):
+        done = cli(*command, env={"DATABASE_URL": url.render_as_string(hide_password=False), **KEY})
+        assert done.returncode == 2, (command, done.stderr)
+        assert "cannot reach the database" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_a_refused_user_command_names_the_field_and_why(database_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "user", "add", "cli-short", "--password-stdin"],
+        input="short\n",
+        cwd=REPO_ROOT,
+        env={**os.environ, "DATABASE_URL": database_url, **KEY},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "password: The password needs at least 8 characters" in done.stderr
