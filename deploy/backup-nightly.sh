@@ -6,17 +6,26 @@ set -euo pipefail
 BACKUP_ROOT="${BACKUP_ROOT:-/var/backups/cdfmap}"
 RETAIN_DAYS="${RETAIN_DAYS:-14}"
 KEEP_AT_LEAST="${KEEP_AT_LEAST:-3}"
-PYTHON="${PYTHON:-$(dirname "$0")/../.venv/bin/python}"
-cd "$(dirname "$0")/.."
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"  # absolute: it is run from anywhere
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+cd "$ROOT"
 
 mkdir -p "$BACKUP_ROOT"
 target="$BACKUP_ROOT/$(date -u +%Y-%m-%dT%H%M%SZ)"
-"$PYTHON" -m app.cli backup --out "$target"
+[ ! -e "$target" ] || { echo "backup not started: $target exists" >&2; exit 1; }
+if ! "$PYTHON" -m app.cli backup --out "$target"; then
+  rm -rf -- "$target"  # tonight's partial dump: it would fill the disk night after night
+  echo "backup failed: $target removed" >&2
+  exit 1
+fi
 [ -f "$target/manifest.json" ] || { echo "backup incomplete: $target" >&2; exit 1; }
 
-# Complete backups, newest first; the first KEEP_AT_LEAST are always kept.
+# Complete nightly backups (named by their UTC time, as above), newest first; the first
+# KEEP_AT_LEAST are always kept. Backups named otherwise (before-upgrade, manual-1) are a
+# person's: never counted, never removed here.
 mapfile -t complete < <(
-  find "$BACKUP_ROOT" -mindepth 2 -maxdepth 2 -name manifest.json -printf '%h\n' | sort -r
+  find "$BACKUP_ROOT" -mindepth 2 -maxdepth 2 -name manifest.json -printf '%h\n' \
+    | grep -E '/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{6}Z$' | sort -r
 )
 for dir in "${complete[@]:$KEEP_AT_LEAST}"; do
   if [ -n "$(find "$dir/manifest.json" -mtime +"$RETAIN_DAYS")" ]; then

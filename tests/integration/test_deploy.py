@@ -159,6 +159,13 @@ def test_the_nightly_script_backs_up_and_removes_only_old_backups(
         old.append(directory)
     unfinished = root / "2020-12-31T013000Z"
     unfinished.mkdir()
+    manual = []  # a person's, named their way: sorted by name they counted as the newest
+    for name in ("before-upgrade", "manual-1"):
+        (root / name).mkdir()
+        (root / name / "manifest.json").write_text("{}")
+        stamp = time.time() - 60 * 86400
+        os.utime(root / name / "manifest.json", (stamp, stamp))
+        manual.append(root / name)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -178,7 +185,8 @@ def test_the_nightly_script_backs_up_and_removes_only_old_backups(
     )
     assert done.returncode == 0, done.stderr
     kept = sorted(path.name for path in root.iterdir())
-    new = sorted(set(kept) - {path.name for path in old} - {unfinished.name})
+    new = sorted(set(kept) - {path.name for path in old} - {unfinished.name, "before-upgrade"})
+    new = [name for name in new if name != "manual-1"]
     assert len(new) == 1
     assert media_digests(root / new[0] / "media") == media_digests(media)
     # Tonight's, 2 and 20 days old are the newest three (kept whatever their age); of the
@@ -186,6 +194,7 @@ def test_the_nightly_script_backs_up_and_removes_only_old_backups(
     assert old[0].name not in kept and old[1].name not in kept
     assert old[2].name in kept and old[3].name in kept
     assert unfinished.name in kept  # not a complete backup: left for a person to look at
+    assert all(path.name in kept for path in manual)
 
 
 def test_the_nightly_script_stops_when_the_backup_fails(tmp_path: Path) -> None:
@@ -213,6 +222,23 @@ def test_the_nightly_script_stops_when_the_backup_fails(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "backup failed" in done.stderr
     assert old.exists()  # nothing removed after a failed night
+    assert [path.name for path in root.iterdir()] == [old.name]  # nor tonight's partial dump
+
+
+def test_the_nightly_script_runs_from_its_own_folder(tmp_path: Path) -> None:
+    # `cd deploy && ./backup-nightly.sh` looked for ./../.venv after changing directory.
+    done = subprocess.run(
+        ["./backup-nightly.sh"],
+        cwd=DEPLOY,
+        env={**os.environ, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere",
+             "BACKUP_ROOT": str(tmp_path / "b")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 1  # the backup failed (no database there), not 127
+    assert "connection refused" in done.stderr.lower()  # the CLI ran: the venv was found
 
 
 def test_the_cli_wrapper_reads_the_settings_file(database_url: str, tmp_path: Path) -> None:
