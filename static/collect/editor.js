@@ -40,12 +40,24 @@ export function connectEditor(parts) {
   window.addEventListener("popstate", (event) => onHistoryBack(event.state));
 }
 
+let starting = false;  // a double tap on "new survey" starts one survey, not two drafts
+
 /** Start a new survey of `form` (its id is made now, on the phone). */
 export async function startSurvey(form) {
+  if (starting) return;
   if (!collector()) {
     show("settings");
     return;
   }
+  starting = true;
+  try {
+    await startNew(form);
+  } finally {
+    starting = false;
+  }
+}
+
+async function startNew(form) {
   const survey = {
     id: crypto.randomUUID(), // made when the survey starts: the server's idempotency key
     form_id: form.form_id,
@@ -201,21 +213,33 @@ function forgetScreens() {
 }
 
 function onHistoryBack(state) {
+  const byButton = backByButton;
+  backByButton = false;
   if (app.view !== "survey" && state?.collect === "survey" && state.depth > 0) {
     history.go(-state.depth); // screens of a survey left with Exit: passed in one step
     return;
   }
   if (app.view !== "survey" || !app.survey) return;
+  const form = formOf(app.survey);
   if (state?.collect === "survey" && state.id === app.survey.id) {
-    const form = formOf(app.survey);
     if (!form) return;
     const visible = visibleScreens(form, evaluateNow(form));
     const target = visible.filter((s) => s.index <= state.screen).at(-1) ?? visible[0];
     if (!target || target.index === app.screen) return;
+    if (target.index > app.screen) {
+      // An entry an earlier opening of this survey left (Exit keeps them): Back never goes
+      // forward, it goes one screen back (and that entry becomes this screen's).
+      go(form, -1);
+      return;
+    }
     app.screen = target.index;
     app.notice = "";
     saveDraft();
     render();
+    return;
+  }
+  if (byButton && form) {
+    go(form, -1); // the on-screen Back button goes one screen back, never out of the survey
     return;
   }
   exitSurvey();
@@ -546,11 +570,14 @@ function go(form, direction) {
   else remember("replace");
 }
 
+let backByButton = false;  // the popstate that follows comes from the on-screen Back button
+
 function goBack(form) {
   // The history entry of this screen goes too, so Android's Back and this button agree.
   if (history.state?.collect === "survey" && history.state.id === app.survey?.id && history.state.screen === app.screen
     && history.length > 1) {
     const before = app.screen;
+    backByButton = true;
     history.back();
     // If the previous entry is not this survey's (opened from a reload), popstate leaves the
     // survey: stay instead, one screen back.

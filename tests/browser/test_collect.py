@@ -526,3 +526,30 @@ def test_finish_tapped_while_the_photo_is_shrunk_waits_for_it(
         ).scalar_one()
     assert kept == filename
     shutil.rmtree(Settings().media_dir / row["id"], ignore_errors=True)
+
+
+def test_back_goes_one_screen_back_after_the_survey_was_left_and_opened_again(
+    phone: Page,
+) -> None:
+    """Exit keeps the survey's history entries; opened again (twice), the on-screen Back
+    walked onto them: 4 -> 3 -> 4, or out to the home screen."""
+    open_app(phone)
+    phone.click("#new-household")
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    for answers in HOUSEHOLD_SCREENS[:3]:
+        next_screen(phone)
+        fill_screen(phone, answers)
+    on = phone.locator("#step").inner_text()
+    for _ in range(2):
+        phone.click("#exit-survey")
+        expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+        phone.locator('.survey-card[data-status="draft"] button.edit').click()
+        expect(phone.locator("#step")).to_have_text(on)
+    steps = [on]
+    for _ in range(3):
+        phone.click("#back")
+        expect(phone.locator("#step")).not_to_have_text(steps[-1])
+        expect(phone.locator("#app")).to_have_attribute("data-view", "survey")
+        steps.append(phone.locator("#step").inner_text())
+    numbers = [int(step.split("/")[0].split()[-1]) for step in steps]
+    assert numbers == sorted(numbers, reverse=True) and len(set(numbers)) == 4, steps
