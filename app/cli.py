@@ -598,41 +598,45 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as exc:
         cause = _unreachable(exc)
-        if cause is None and not isinstance(exc, OSError):
-            raise
         if cause is not None:
             reason = str(cause).strip().splitlines()[0]
             print(f"cannot reach the database: {reason}", file=sys.stderr)
             return 2
-        assert isinstance(exc, OSError)  # a folder that cannot be written, a disk that is full
-        print(f"{exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
-        return 2
+        if isinstance(exc, OSError) and exc.filename:  # a folder or file it cannot write
+            print(f"{exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+            return 2
+        raise
 
 
 def _unreachable(exc: BaseException) -> BaseException | None:
-    """The error in `exc`'s chain that says the database cannot be reached (down, unknown,
-    refused sign-in), or None."""
+    """The error in `exc`'s chain of causes that says the database could not be connected to
+    (down, unknown, sign-in refused), or None: a deadlock, a timeout or a full disk met on a
+    connection that worked is not this, and keeps its traceback."""
     import socket
 
     import asyncpg
     import psycopg
     import sqlalchemy.exc
 
-    kinds = (
-        psycopg.OperationalError,
+    refused = (
         asyncpg.exceptions.InvalidCatalogNameError,
         asyncpg.exceptions.InvalidAuthorizationSpecificationError,
         asyncpg.exceptions.InvalidPasswordError,
-        ConnectionError,
+        ConnectionRefusedError,
         socket.gaierror,
     )
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, kinds):
+        if isinstance(seen, refused):
             return seen
-        if isinstance(seen, sqlalchemy.exc.OperationalError):
-            return seen.orig or seen
-        seen = seen.__cause__ or seen.__context__
+        if isinstance(seen, psycopg.OperationalError) and str(seen).startswith(
+            ("connection failed", "connection to server")
+        ):
+            return seen
+        if isinstance(seen, sqlalchemy.exc.DBAPIError) and seen.orig is not None:
+            seen = seen.orig
+            continue
+        seen = seen.__cause__
     return None
 
 

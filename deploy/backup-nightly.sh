@@ -12,7 +12,9 @@ cd "$ROOT"
 
 mkdir -p "$BACKUP_ROOT"
 target="$BACKUP_ROOT/$(date -u +%Y-%m-%dT%H%M%SZ)"
-[ ! -e "$target" ] || { echo "backup not started: $target exists" >&2; exit 1; }
+# Made here, atomically: a second run in the same second stops here, and never removes
+# (below) the first one's backup.
+mkdir -- "$target" || { echo "backup not started: $target exists" >&2; exit 1; }
 if ! "$PYTHON" -m app.cli backup --out "$target"; then
   rm -rf -- "$target"  # tonight's partial dump: it would fill the disk night after night
   echo "backup failed: $target removed" >&2

@@ -161,6 +161,28 @@ async def post(
     return int(entry_id)
 
 
+async def lowest_balance_from(connection: AsyncConnection, account_id: int, day: date) -> int:
+    """An account's lowest balance (debits minus credits) at the end of `day` or of any day
+    after it: what an entry dated `day` may take from a credit balance without leaving one
+    day of the books below zero (the highest, for a credit-normal account like savings)."""
+    rows = await connection.execute(
+        text(
+            "SELECT e.entry_date AS day, sum(l.amount)::bigint AS amount FROM cdf_lines l "
+            "JOIN cdf_entries e ON e.id = l.entry_id WHERE l.account_id = :id "
+            "GROUP BY e.entry_date ORDER BY e.entry_date"
+        ),
+        {"id": account_id},
+    )
+    running, on_day, later = 0, 0, []
+    for row in rows:
+        running += int(row.amount)
+        if row.day <= day:
+            on_day = running
+        else:
+            later.append(running)
+    return max([on_day, *later])
+
+
 async def balance(connection: AsyncConnection, account_id: int) -> int:
     """An account's balance (debits minus credits) from the journal."""
     total = (
@@ -203,7 +225,10 @@ async def group_entries(
         text(
             """
 SELECT e.id, e.entry_date, e.kind, e.memo, e.member_id, e.loan_id, e.meeting_id,
-       e.reverses_id, (SELECT r.id FROM cdf_entries r WHERE r.reverses_id = e.id) AS reversed_by,
+       e.reverses_id,
+       (SELECT r.id FROM cdf_entries r WHERE r.reverses_id = e.id
+          AND (CAST(:as_of AS date) IS NULL OR r.entry_date <= CAST(:as_of AS date)))
+         AS reversed_by,
        coalesce((SELECT sum(l.amount) FILTER (WHERE l.amount > 0) FROM cdf_lines l
                  WHERE l.entry_id = e.id), 0)::bigint AS amount
 FROM cdf_entries e WHERE e.group_id = :group

@@ -221,7 +221,11 @@ async def statement(
     async with engine.connect() as connection:
         group = await group_for(connection, user, group_id)
         names = cdf.can_see_member_names(user, group)
-        members = await books.members_of(connection, group_id, as_of)
+        members = [
+            m
+            for m in await books.members_of(connection, group_id, as_of)
+            if m["joined_on"] is None or m["joined_on"] <= as_of  # not a member yet
+        ]
         balances = await ledger.group_balances(connection, group_id, as_of)
         loans = []
         for loan in await books.loans_of_group(connection, group_id):
@@ -238,6 +242,13 @@ async def statement(
                 loan_out["status"] = "disbursed" if owed > 0 else "closed"
             elif loan["status"] in ("disbursed", "closed"):
                 loan_out["status"] = "approved"  # paid out after that day
+            approved = loan["approved_at"]
+            if (
+                loan_out["status"] in ("approved", "disbursed", "closed")
+                and approved is not None
+                and approved.astimezone(VIETNAM).date() > as_of
+            ):
+                loan_out["status"] = "applied"  # approved after that day
             loans.append(loan_out)
         meetings = await ledger.meetings_of(connection, group_id, as_of)
         entries = await ledger.group_entries(connection, group_id, as_of=as_of)

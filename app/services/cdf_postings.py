@@ -106,7 +106,9 @@ async def _group_record(
             connection, fund_id, "savings", group_id=group_id, member_id=member_id
         )
         if kind == "withdrawal":
-            saved = -await ledger.balance(connection, other)
+            # On its day and every day after (a withdrawal dated back must not leave a later
+            # day's savings below zero).
+            saved = -await ledger.lowest_balance_from(connection, other, day)
             if amount > saved:
                 raise InvalidInput(
                     [Problem("amount", "cdf_withdrawal_exceeds_savings", {"saved": saved})]
@@ -380,7 +382,8 @@ async def reverse(
                 member_id=entry["member_id"],
             )
             taken = sum(line.amount for line in lines if line.account_id == savings)
-            saved = -await ledger.balance(connection, savings)
+            reversed_on = day or max(today(), entry["entry_date"])
+            saved = -await ledger.lowest_balance_from(connection, savings, reversed_on)
             if taken > saved:
                 raise InvalidInput(
                     [Problem("entry", "cdf_reversal_exceeds_savings", {"saved": saved})]

@@ -435,7 +435,9 @@ function repeatShape(answers) {
  */
 function widgetContext(form, record) {
   const key = record.key;
-  const owner = app.survey;  // a late answer (a photo still being kept) never goes to another
+  // A late answer (a photo still being kept) goes to this survey or nowhere, never to another
+  // (the same survey, reloaded after another tab changed it, is the same id).
+  const owner = app.survey?.id;
   return {
     id: `q-${key}`,
     labelledBy: `label-${key}`,
@@ -451,7 +453,7 @@ function widgetContext(form, record) {
     save: saveDraft,
     refresh: () => refreshQuestions(form),
     answer: (value) => {
-      if (app.survey === owner) onAnswer(form, key, value);
+      if (app.survey && app.survey.id === owner) onAnswer(form, key, value);
     },
     track: trackWork,
     storageProblem: (error) => noteStorage(error),

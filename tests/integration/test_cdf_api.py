@@ -588,3 +588,47 @@ def test_messages_name_what_is_wrong_with_a_cdf_record(cdf: dict[str, Any]) -> N
     result = bogus.json()["results"][0]
     assert result["outcome"] == "invalid", result
     assert "repayment" in result["problems"][0]["message"]  # a meeting takes repayments too
+
+
+def test_no_day_of_a_members_savings_goes_below_zero(cdf: dict[str, Any]) -> None:
+    """Checked against today's balance, a reversal or a withdrawal dated back could leave an
+    earlier day's savings (and cash) below zero: the statement as of that day showed it."""
+    staff = cdf["clients"].as_("maker")
+    new = staff.post(
+        f"/api/v1/cdf/groups/{cdf['group']}/members",
+        json={"code": "TV-99", "name": "Trần Văn Chín", "joined_on": "2024-01-15"},
+    )
+    member = new.json()["id"]
+    first = _save(cdf, 300_000, member, "2025-03-01").json()["entry_id"]
+    out = cdf["clients"].as_("treasurer").post(
+        f"/api/v1/cdf/groups/{cdf['group']}/transactions",
+        json={"client_id": uid(), "kind": "withdrawal", "amount": 300_000,
+              "member_id": member, "date": "2025-03-05"},
+    )  # fmt: skip
+    assert out.status_code == 201, out.text
+    _save(cdf, 300_000, member, "2025-03-10")
+    back = staff.post(
+        f"/api/v1/cdf/entries/{first}/reversal",
+        json={"client_id": uid(), "memo": "Nhầm", "date": "2025-03-02"},
+    )
+    assert back.status_code == 422 and _messages(back) == ["cdf_reversal_exceeds_savings"]
+    early_out = cdf["clients"].as_("treasurer").post(
+        f"/api/v1/cdf/groups/{cdf['group']}/transactions",
+        json={"client_id": uid(), "kind": "withdrawal", "amount": 1_000,
+              "member_id": member, "date": "2025-03-06"},
+    )  # fmt: skip
+    assert _messages(early_out) == ["cdf_withdrawal_exceeds_savings"]  # 0 saved on 03-06..09
+    later = staff.post(
+        f"/api/v1/cdf/entries/{first}/reversal",
+        json={"client_id": uid(), "memo": "Nhầm", "date": "2025-03-11"},
+    )
+    assert later.status_code == 201, later.text  # from 03-11 on, 300,000 are there to take
+    url = f"/api/v1/cdf/groups/{cdf['group']}"
+    for day in ("2025-03-02", "2025-03-06", "2025-03-11"):
+        members = staff.get(url, params={"as_of": day}).json()["members"]
+        assert next(m for m in members if m["id"] == member)["savings"] >= 0, day
+    before = staff.get(url, params={"as_of": "2025-03-10"}).json()["entries"]
+    shown = next(e for e in before if e["id"] == first)
+    assert shown["reversed_by"] is None  # reversed on 03-11: not yet on 03-10
+    joined_later = staff.get(url, params={"as_of": "2024-01-14"}).json()["members"]
+    assert joined_later == []  # nobody had joined before 2024-01-15
