@@ -87,6 +87,9 @@ async function startNew(form) {
 /** Show a survey in the editor, at the screen it was left on. */
 export function edit(survey) {
   app.survey = survey;
+  // Each opening marks its history entries: those an earlier opening left (Exit keeps them)
+  // are told apart from this one's.
+  app.opening = crypto.randomUUID();
   app.screen = survey.screen ?? 0;
   app.showErrors = new Set();
   app.view = "survey";
@@ -187,7 +190,7 @@ function remember(how) {
   if (app.view !== "survey" || !app.survey) return;
   const here = history.state?.collect === "survey" && history.state.id === app.survey.id ? history.state.depth : 0;
   const depth = how === "push" ? (here ?? 0) + 1 : here || 1;
-  const state = { collect: "survey", id: app.survey.id, screen: app.screen, depth };
+  const state = { collect: "survey", id: app.survey.id, screen: app.screen, depth, opening: app.opening };
   if (how === "push") history.pushState(state, "");
   else history.replaceState(state, "");
 }
@@ -225,13 +228,14 @@ function onHistoryBack(state) {
     if (!form) return;
     const visible = visibleScreens(form, evaluateNow(form));
     const target = visible.filter((s) => s.index <= state.screen).at(-1) ?? visible[0];
-    if (!target || target.index === app.screen) return;
-    if (target.index > app.screen) {
-      // An entry an earlier opening of this survey left (Exit keeps them): Back never goes
-      // forward, it goes one screen back (and that entry becomes this screen's).
+    if (state.opening !== app.opening) {
+      // An entry an earlier opening of this survey left (Exit keeps them): Back goes one
+      // screen back from here, never to the screen that opening was on (and that entry
+      // becomes this screen's).
       go(form, -1);
       return;
     }
+    if (!target || target.index === app.screen) return;
     app.screen = target.index;
     app.notice = "";
     saveDraft();

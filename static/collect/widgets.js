@@ -616,7 +616,7 @@ function recorderButton(name, status, keep) {
         button.textContent = t("audio_record_now");
         button.classList.remove("recording");
         const bare = type.split(";")[0];
-        track(ctx, keep(new Blob(chunks, { type: bare }), bare));
+        keep(new Blob(chunks, { type: bare }), bare);
       };
       recorder.start(1000);
       recording = recorder;
