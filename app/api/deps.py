@@ -20,6 +20,7 @@ from app.errors import Forbidden, InvalidInput, Problem, Unauthorized
 from app.forms.registry import FormRegistry, FormsWatcher
 from app.services.access import Principal
 from app.services.auth import Authenticator
+from app.services.boundaries import SLUG_PATTERN
 from app.services.intake import parse_time
 from app.settings import Settings
 
@@ -76,7 +77,6 @@ LanguageDep = Annotated[str, Depends(get_language)]
 MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 CityPath = Annotated[str, Path(pattern=SLUG_PATTERN, examples=["tam-ky"])]
 CityQuery = Annotated[str, Query(pattern=SLUG_PATTERN, examples=["tam-ky"])]
 OptionalCityQuery = Annotated[str | None, Query(pattern=SLUG_PATTERN, examples=["tam-ky"])]

@@ -165,8 +165,10 @@ def _step(progress: Progress | None, what: str, done: int, total: int) -> None:
         progress(what, done, total)
 
 
-# The city's name in every URL (maps, exports, the API): what the web routes accept.
-CITY_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+# The city's name in every URL (maps, exports, the API): the web routes take it by this
+# pattern (app/api/deps.py), an import by the same.
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+CITY_SLUG = re.compile(SLUG_PATTERN)
 
 
 def check_city_names(slug: str, name: str | None) -> None:

@@ -371,6 +371,7 @@ async def reverse(
             )
             for line in entry["lines"]
         ]
+        reversed_on = day or max(today(), entry["entry_date"])
         if entry["member_id"] is not None and entry["group_id"] is not None:
             # Taking back a saving cannot leave the member owing savings: the group locked
             # above, as a withdrawal is checked (a saving withdrawn, then reversed, was -300,000).
@@ -382,7 +383,6 @@ async def reverse(
                 member_id=entry["member_id"],
             )
             taken = sum(line.amount for line in lines if line.account_id == savings)
-            reversed_on = day or max(today(), entry["entry_date"])
             saved = -await ledger.lowest_balance_from(connection, savings, reversed_on)
             if taken > saved:
                 raise InvalidInput(
@@ -393,7 +393,7 @@ async def reverse(
             fund_id=entry["fund_id"],
             client_id=client_id,
             request_hash=digest,
-            entry_date=day or max(today(), entry["entry_date"]),
+            entry_date=reversed_on,
             kind="reversal",
             lines=lines,
             user_id=user.user_id,

@@ -387,6 +387,23 @@ function fileBase(ctx, name) {
   return String(ctx.fileStem ?? name).replace(/[^A-Za-z0-9_-]/g, "-").replace(/^[-_]+/, "").slice(0, 80) || "file";
 }
 
+/** Keep a file on the phone as the question's answer-to-be; the file it replaces goes. */
+async function keepFile(ctx, survey, filename, blob) {
+  const old = ctx.value();
+  await db.putPhoto(survey.id, filename, blob);
+  if (old) await db.deletePhoto(survey.id, old).catch(() => {}); // a leftover, not an error
+}
+
+/** Say why a file was not kept: the phone's storage is full, or `failed` (a message key). */
+function fileNotKept(ctx, status, error, failed) {
+  if (db.isQuotaError(error)) {
+    status.textContent = t("storage_full");
+    ctx.storageProblem(error);
+  } else {
+    status.textContent = t(failed);
+  }
+}
+
 /** Work the survey must wait for before it is finished or left (the editor's `track`). */
 function track(ctx, promise) {
   return ctx.track ? ctx.track(promise) : promise;
@@ -420,21 +437,14 @@ export function photoWidget(ctx, question) {
     try {
       const blob = await resizePhoto(file);
       const filename = `${fileBase(ctx, name)}-${Date.now().toString(36)}.jpg`;
-      const old = ctx.value();
-      await db.putPhoto(survey.id, filename, blob);
-      if (old) await db.deletePhoto(survey.id, old).catch(() => {}); // a leftover, not an error
+      await keepFile(ctx, survey, filename, blob);
       preview.src = URL.createObjectURL(blob);
       preview.hidden = false;
       remove.hidden = false;
       status.textContent = "";
       ctx.answer(filename);
     } catch (error) {
-      if (db.isQuotaError(error)) {
-        status.textContent = t("storage_full");
-        ctx.storageProblem(error);
-      } else {
-        status.textContent = t("photo_failed");
-      }
+      fileNotKept(ctx, status, error, "photo_failed");
     }
   }
   if (ctx.value()) {
@@ -532,19 +542,12 @@ export function fileWidget(ctx, question) {
       // The server checks the type again: the blob keeps it (sent as Content-Type).
       const blob = data.type === type ? data : new Blob([await data.arrayBuffer()], { type });
       const filename = `${fileBase(ctx, name)}-${Date.now().toString(36)}.${kind.types[type]}`;
-      const old = ctx.value();
-      await db.putPhoto(survey.id, filename, blob);
-      if (old) await db.deletePhoto(survey.id, old).catch(() => {}); // a leftover, not an error
+      await keepFile(ctx, survey, filename, blob);
       show(blob, filename);
       remove.hidden = false;
       ctx.answer(filename);
     } catch (error) {
-      if (db.isQuotaError(error)) {
-        status.textContent = t("storage_full");
-        ctx.storageProblem(error);
-      } else {
-        status.textContent = t("file_failed");
-      }
+      fileNotKept(ctx, status, error, "file_failed");
     }
   }
   const input = h("input", {

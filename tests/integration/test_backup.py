@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -180,12 +181,7 @@ def test_round_trip_into_a_new_database(
                 ).scalars()
                 assert NASTY_NAME in set(names)
 
-        again = cli(
-            "restore",
-            "--from",
-            str(backup_dir),
-            env={"DATABASE_URL": url, "MEDIA_DIR": str(tmp_path / "other")},
-        )
+        again = restore(backup_dir, url, tmp_path / "other")
         assert again.returncode == 2
         assert "not empty" in again.stderr and "nothing restored" in again.stderr
 
@@ -197,9 +193,7 @@ def test_refuses_a_media_directory_that_is_not_empty(
     (media / "someone").mkdir(parents=True)
     (media / "someone" / "photo.jpg").write_bytes(b"keep me")
     with scratch_database(database_url, "cdfmap_restore_busy") as url:
-        done = cli(
-            "restore", "--from", str(backup_dir), env={"DATABASE_URL": url, "MEDIA_DIR": str(media)}
-        )
+        done = restore(backup_dir, url, media)
         assert done.returncode == 2
         assert "media directory" in done.stderr and "not empty" in done.stderr
         assert database.table_counts(url) == {}
@@ -214,12 +208,7 @@ def test_a_media_directory_that_cannot_be_written_stops_before_the_database(
     blocker = tmp_path / "a-file"
     blocker.write_bytes(b"")
     with scratch_database(database_url, "cdfmap_restore_nomedia") as url:
-        done = cli(
-            "restore",
-            "--from",
-            str(backup_dir),
-            env={"DATABASE_URL": url, "MEDIA_DIR": str(blocker / "media")},
-        )
+        done = restore(backup_dir, url, blocker / "media")
         assert done.returncode == 2
         assert "nothing restored: cannot write in the media directory" in done.stderr
         assert "Traceback" not in done.stderr
@@ -234,15 +223,15 @@ def test_counts_that_differ_after_the_restore_say_it_is_incomplete(
     manifest["tables"]["public.household_surveys"] += 1
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with scratch_database(database_url, "cdfmap_restore_counts") as url:
-        done = cli(
-            "restore",
-            "--from",
-            str(copy),
-            env={"DATABASE_URL": url, "MEDIA_DIR": str(tmp_path / "m")},
-        )
+        done = restore(copy, url, tmp_path / "m")
         assert done.returncode == 2
         assert "restore incomplete: the database was restored, but its rows differ" in done.stderr
         assert "nothing restored" not in done.stderr
+
+
+def restore(source: Path, url: str, media: Path) -> subprocess.CompletedProcess[str]:
+    """`restore --from source` into the database at `url` and the media directory `media`."""
+    return cli("restore", "--from", str(source), env={"DATABASE_URL": url, "MEDIA_DIR": str(media)})
 
 
 def damaged_copy(backup_dir: Path, tmp_path: Path) -> Path:
@@ -286,9 +275,7 @@ def test_refuses_a_damaged_backup_before_touching_anything(
         expected = "no manifest.json"
     media = tmp_path / "media"
     with scratch_database(database_url, "cdfmap_restore_bad") as url:
-        done = cli(
-            "restore", "--from", str(copy), env={"DATABASE_URL": url, "MEDIA_DIR": str(media)}
-        )
+        done = restore(copy, url, media)
         assert done.returncode == 2, done.stdout
         assert expected in done.stderr
         assert database.table_counts(url) == {}
@@ -335,12 +322,7 @@ def test_a_backup_taken_while_phones_send_is_consistent(
     after = database.table_counts(city.url)["public.household_surveys"]
     assert before < after, (before, after, len(sent))
     with scratch_database(database_url, "cdfmap_restore_busy_src") as url:
-        restored = cli(
-            "restore",
-            "--from",
-            str(out),
-            env={"DATABASE_URL": url, "MEDIA_DIR": str(tmp_path / "m")},
-        )
+        restored = restore(out, url, tmp_path / "m")
         assert restored.returncode == 0, restored.stderr
         restored_counts = database.table_counts(url)
         assert restored_counts == manifest.tables, {
@@ -375,12 +357,7 @@ def test_restore_by_the_apps_own_role_as_deploy_md_sets_it_up(
             connection.execute(text("CREATE EXTENSION postgis; CREATE EXTENSION pg_trgm;"))
         extensions.dispose()
         target = as_role.render_as_string(hide_password=False)
-        done = cli(
-            "restore",
-            "--from",
-            str(backup_dir),
-            env={"DATABASE_URL": target, "MEDIA_DIR": str(tmp_path / "media")},
-        )
+        done = restore(backup_dir, target, tmp_path / "media")
         assert done.returncode == 0, done.stderr
         restored = database.table_counts(target)
         assert {t: restored.get(t) for t in Manifest.read(backup_dir).tables} == (

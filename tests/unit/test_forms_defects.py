@@ -189,6 +189,17 @@ def test_answers_of_the_types_as_written_are_kept() -> None:
     )
 
 
+def one_question_form(tmp_path: Path, question: str, form_id: str, version: str) -> Path:
+    """A markdown XLSForm of one question (`type | name | label`) with these settings."""
+    path = tmp_path / "form.md"
+    path.write_text(
+        f"| survey |\n| | type | name | label |\n| | {question} |\n"
+        f"| settings |\n| | form_id | version |\n| | {form_id} | {version} |\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 @pytest.mark.parametrize(
     ("form_id", "version", "message"),
     [
@@ -202,12 +213,7 @@ def test_a_form_id_or_version_no_url_or_survey_can_hold_is_refused_at_load(
 ) -> None:
     # A slash made Collect's download URL a 404; past 64 characters every survey of the form
     # failed to be stored.
-    path = tmp_path / "f.md"
-    path.write_text(
-        "| survey |\n| | type | name | label |\n| | text | street | Street |\n"
-        f"| settings |\n| | form_id | version |\n| | {form_id} | {version} |\n",
-        encoding="utf-8",
-    )
+    path = one_question_form(tmp_path, "text | street | Street", form_id, version)
     with pytest.raises(FormLoadError) as caught:
         load_form(path)
     assert any(message in problem for problem in caught.value.problems), caught.value.problems
@@ -215,23 +221,12 @@ def test_a_form_id_or_version_no_url_or_survey_can_hold_is_refused_at_load(
 
 def test_a_version_written_as_a_date_with_slashes_loads(tmp_path: Path) -> None:
     # Only the form_id is in Collect's download URL; a version travels in a query or the XML.
-    path = tmp_path / "f.md"
-    path.write_text(
-        "| survey |\n| | type | name | label |\n| | text | street | Street |\n"
-        "| settings |\n| | form_id | version |\n| | dated | 26/11/2026 |\n",
-        encoding="utf-8",
-    )
+    path = one_question_form(tmp_path, "text | street | Street", "dated", "26/11/2026")
     assert load_form(path).version == "26/11/2026"
 
 
 def test_a_flat_form_bounds_decimals_as_the_full_evaluation_does(tmp_path: Path) -> None:
-    path = tmp_path / "flat.md"
-    path.write_text(
-        "| survey |\n| | type | name | label |\n| | decimal | area | Area |\n"
-        "| settings |\n| | form_id | version |\n| | flat_decimal | 1 |\n",
-        encoding="utf-8",
-    )
-    form = load_form(path)
+    form = load_form(one_question_form(tmp_path, "decimal | area | Area", "flat_decimal", "1"))
     assert form.compiled.flat is not None  # the fast path
     assert validate_answers(form, {"area": 12.5})[1] == []
     assert [p.code for p in validate_answers(form, {"area": 1e20})[1]] == ["number_too_large"]
