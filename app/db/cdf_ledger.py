@@ -183,22 +183,22 @@ async def lowest_balance_from(connection: AsyncConnection, account_id: int, day:
     return max([on_day, *later])
 
 
-async def balance(connection: AsyncConnection, account_id: int) -> int:
-    """An account's balance (debits minus credits) from the journal."""
-    total = (
-        await connection.execute(
-            text("SELECT coalesce(sum(amount), 0) FROM cdf_lines WHERE account_id = :id"),
-            {"id": account_id},
-        )
-    ).scalar_one()
-    return int(total)
-
-
 # Lines of entries dated on or before :as_of (every line when it is NULL).
 AS_OF_LINES = (
     "(cdf_lines l JOIN cdf_entries e ON e.id = l.entry_id"
     " AND (CAST(:as_of AS date) IS NULL OR e.entry_date <= CAST(:as_of AS date)))"
 )
+
+
+async def balance(connection: AsyncConnection, account_id: int, as_of: date | None = None) -> int:
+    """An account's balance (debits minus credits) from the journal (entries dated up to
+    `as_of`; all of them without it)."""
+    if as_of is None:
+        sql = "SELECT coalesce(sum(amount), 0) FROM cdf_lines WHERE account_id = :id"
+    else:
+        sql = f"SELECT coalesce(sum(l.amount), 0) FROM {AS_OF_LINES} WHERE l.account_id = :id"
+    total = (await connection.execute(text(sql), {"id": account_id, "as_of": as_of})).scalar_one()
+    return int(total)
 
 
 async def group_balances(

@@ -272,7 +272,9 @@ async def close_meeting(
             raise Conflict("cdf_meeting_closed")
         fund_id, group_id = group["fund_id"], group["id"]
         cash = await books.account(connection, fund_id, "group_cash", group_id=group_id)
-        in_ledger = await ledger.balance(connection, cash)
+        # The box was counted at the end of the meeting's day: against the cash of that day
+        # (a phone back online may send a later meeting's records before this close).
+        in_ledger = await ledger.balance(connection, cash, as_of=meeting["held_on"])
         difference = counted - in_ledger
         if difference and not note:
             raise InvalidInput(

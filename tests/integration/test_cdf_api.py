@@ -277,7 +277,10 @@ def test_withdrawals_never_exceed_savings_and_meetings_count_the_cash(cdf: dict[
     )
     assert [r["outcome"] for r in resent.json()["results"]] == ["duplicate"] * 3
 
-    statement = treasurer.get(f"/api/v1/cdf/groups/{cdf['group']}").json()
+    # The box is counted against the cash of the meeting's day (other tests post later days).
+    statement = treasurer.get(
+        f"/api/v1/cdf/groups/{cdf['group']}", params={"as_of": "2024-06-15"}
+    ).json()
     cash = statement["balances"]["cash"]
     # 5,000 đồng short in the box: refused without a note, posted with one.
     no_note = treasurer.post(
@@ -294,7 +297,9 @@ def test_withdrawals_never_exceed_savings_and_meetings_count_the_cash(cdf: dict[
     )
     assert closed.status_code == 200, closed.text
     assert closed.json()["difference"] == -5000
-    after = treasurer.get(f"/api/v1/cdf/groups/{cdf['group']}").json()
+    after = treasurer.get(
+        f"/api/v1/cdf/groups/{cdf['group']}", params={"as_of": "2024-06-15"}
+    ).json()
     assert after["balances"]["cash"] == cash - 5000
     assert after["balances"]["cash_over_short"] == -5000  # negative: cash short
     difference = [e for e in after["entries"] if e["kind"] == "cash_difference"]
@@ -632,3 +637,33 @@ def test_no_day_of_a_members_savings_goes_below_zero(cdf: dict[str, Any]) -> Non
     assert shown["reversed_by"] is None  # reversed on 03-11: not yet on 03-10
     joined_later = staff.get(url, params={"as_of": "2024-01-14"}).json()["members"]
     assert joined_later == []  # nobody had joined before 2024-01-15
+
+
+def test_a_meeting_closed_late_counts_the_cash_of_its_own_day(cdf: dict[str, Any]) -> None:
+    """A phone back online sent the next meeting's records before this meeting's close: the
+    close compared the box with today's cash (the later savings included) and posted their
+    amount as cash missing on the meeting's day."""
+    treasurer = cdf["clients"].as_("treasurer")
+    group, member = cdf["group"], cdf["members"][0]
+    first, second = uid(), uid()
+    for meeting, day in ((first, "2025-05-05"), (second, "2025-05-12")):
+        opened = treasurer.post(
+            f"/api/v1/cdf/groups/{group}/meetings", json={"id": meeting, "date": day}
+        )
+        assert opened.status_code == 201, opened.text
+    later = {"client_id": uid(), "kind": "savings", "amount": 150_000, "member_id": member}
+    sent = treasurer.post(f"/api/v1/cdf/meetings/{second}/records", json={"records": [later]})
+    assert sent.json()["results"][0]["outcome"] == "created", sent.text
+    url = f"/api/v1/cdf/groups/{group}"
+    on_the_day = treasurer.get(url, params={"as_of": "2025-05-05"}).json()["balances"]["cash"]
+    closed = treasurer.post(
+        f"/api/v1/cdf/meetings/{first}/close", json={"cash_counted": on_the_day}
+    )
+    assert closed.status_code == 200, closed.text  # no difference: no note needed
+    assert closed.json()["difference"] == 0 and closed.json()["entry"] is None
+    assert closed.json()["meeting"]["cash_in_ledger"] == on_the_day
+    balances = treasurer.get(url).json()["balances"]
+    assert (
+        balances["cash_over_short"]
+        == treasurer.get(url, params={"as_of": "2025-05-04"}).json()["balances"]["cash_over_short"]
+    )  # nothing posted as missing
