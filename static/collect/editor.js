@@ -465,7 +465,8 @@ function widgetContext(form, record) {
 }
 
 // Work a widget started that the survey must wait for (a photo being shrunk and kept on the
-// phone): finishing or leaving waits for it, so no answer arrives once the survey is gone.
+// phone, a recording): finishing or leaving waits for it, so no answer arrives once the survey
+// is gone.
 const pendingWork = new Set();
 
 function trackWork(promise) {
@@ -475,6 +476,7 @@ function trackWork(promise) {
 }
 
 async function workDone() {
+  widgets.stopRecordings(); // a recording still running is kept, then the survey goes on
   while (pendingWork.size) await Promise.allSettled([...pendingWork]);
 }
 

@@ -569,7 +569,11 @@ export function fileWidget(ctx, question) {
   const buttonText = question.type === "audio"
     ? (ctx.value() ? t("audio_replace") : t("audio_record"))
     : (ctx.value() ? t("file_replace") : t("file_choose"));
-  const recorder = question.type === "audio" ? recorderButton(name, status, keep) : null;
+  // A recording is work the survey waits for, from its start: finishing or leaving stops it
+  // (stopRecordings) and goes on once it is kept.
+  const recorder = question.type === "audio"
+    ? recorderButton(name, status, keep, (promise) => track(ctx, promise))
+    : null;
   return h("div", { class: "photo file-widget" },
     recorder,
     h("label", { class: "button secondary photo-button", for: `q-${name}` }, buttonText),
@@ -579,8 +583,19 @@ export function fileWidget(ctx, question) {
 // A recording made in the page stops by itself after this long (about 4 MB of Opus).
 const RECORDING_MAX_MS = 15 * 60 * 1000;
 
-/** Record in the page where the browser can (MediaRecorder); `keep(blob, type)` takes it. */
-function recorderButton(name, status, keep) {
+// The recordings running in the page.
+const recorders = new Set();
+
+/** Stop every recording (each is then kept as its question's answer). */
+export function stopRecordings() {
+  for (const recorder of recorders) {
+    if (recorder.state !== "inactive") recorder.stop();
+  }
+}
+
+/** Record in the page where the browser can (MediaRecorder); `keep(blob, type)` takes it, and
+ * `track(promise)` is given a promise that settles once a recording is kept (or refused). */
+function recorderButton(name, status, keep, track) {
   if (typeof MediaRecorder !== "function" || !navigator.mediaDevices?.getUserMedia) return null;
   const type = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4", "audio/webm"]
     .find((candidate) => MediaRecorder.isTypeSupported(candidate));
@@ -612,16 +627,32 @@ function recorderButton(name, status, keep) {
       recorder.ondataavailable = (event) => {
         if (event.data.size) chunks.push(event.data);
       };
-      recorder.onstop = () => {
+      let kept;
+      track(new Promise((resolve) => { kept = resolve; }));
+      recorder.onstop = async () => {
         clearInterval(tick);
-        stream.getTracks().forEach((track) => track.stop());
+        recorders.delete(recorder);
+        stream.getTracks().forEach((each) => each.stop());
         recording = null;
         button.textContent = t("audio_record_now");
         button.classList.remove("recording");
         const bare = type.split(";")[0];
-        keep(new Blob(chunks, { type: bare }), bare);
+        try {
+          await keep(new Blob(chunks, { type: bare }), bare);
+        } finally {
+          kept();
+        }
       };
-      recorder.start(1000);
+      try {
+        recorder.start(1000);
+      } catch {
+        clearInterval(tick);
+        stream.getTracks().forEach((each) => each.stop());
+        kept();
+        status.textContent = t("audio_no_microphone");
+        return;
+      }
+      recorders.add(recorder);
       recording = recorder;
       button.textContent = t("audio_stop");
       button.classList.add("recording");

@@ -389,9 +389,16 @@ def test_with_the_gps_not_allowed_the_point_is_placed_by_hand_in_english(
         denied.close()
 
 
+@pytest.mark.parametrize("stopped_first", [True, False], ids=["stopped", "finished-recording"])
 def test_a_recording_made_in_the_page_is_sent_with_the_survey(
-    browser: Browser, widgets_server: str, volunteer: PhoneAccount, sync_engine: Engine
+    browser: Browser,
+    widgets_server: str,
+    volunteer: PhoneAccount,
+    sync_engine: Engine,
+    stopped_first: bool,
 ) -> None:
+    """Stopped, then finished; or finished while still recording (the survey waits for the
+    recording to be kept: it used to be finished first, and the recording was lost)."""
     # Chromium's fake microphone (a tone): MediaRecorder records it as a phone's would.
     recording_browser = browser.browser_type.launch(
         executable_path=CHROMIUM,
@@ -427,9 +434,10 @@ def test_a_recording_made_in_the_page_is_sent_with_the_survey(
         page.click("#record-voice")
         expect(page.locator("#record-voice")).to_have_text("Dừng ghi âm")
         expect(page.locator("#file-status-voice")).to_contain_text("Đang ghi âm… 0:01")
-        page.click("#record-voice")
-        expect(page.locator("#file-status-voice")).to_contain_text("Đã lưu trên điện thoại")
-        expect(page.locator("#record-voice")).to_have_text("Ghi âm ngay")
+        if stopped_first:
+            page.click("#record-voice")
+            expect(page.locator("#file-status-voice")).to_contain_text("Đã lưu trên điện thoại")
+            expect(page.locator("#record-voice")).to_have_text("Ghi âm ngay")
         page.click("#finish")
         expect(page.locator("#app")).to_have_attribute("data-view", "home")
         sync_and_wait(page)
@@ -437,6 +445,7 @@ def test_a_recording_made_in_the_page_is_sent_with_the_survey(
             "data-photos", "uploaded"
         )
         (row,) = stored(sync_engine)
+        assert row["answers"]["voice"], row["answers"]
         assert attachments(sync_engine, row["id"]) == {row["answers"]["voice"]: "audio/webm"}
         assert page.console_errors == []  # type: ignore[attr-defined]
     finally:
