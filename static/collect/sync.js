@@ -16,7 +16,15 @@ import { localIso } from "./clock.js";
 import * as db from "./db.js";
 import { fetchReviews } from "./review.js";
 
-export const BATCH_SIZE = 50;
+// A sync sends the outbox in batches of up to BATCH_MAX surveys (the server's own limit) and
+// BATCH_BYTES of JSON (the server takes 2 MB): one request for a day's work, which the
+// server stores far faster than ten small ones. A server that refuses a batch as too large
+// (413, or 422 batch_too_large where it takes fewer surveys) gets it again in halves; a
+// survey too large alone fails alone.
+export const BATCH_MAX = 500;
+export const BATCH_BYTES = 512 * 1024;
+let batchMax = BATCH_MAX;
+const encoder = new TextEncoder();
 // Sent surveys stay on the phone for the volunteer to see, then leave it: first their
 // answers and photos, then the record.
 export const SENT_ANSWERS_DAYS = 7;
@@ -232,12 +240,47 @@ function requestFailed(error, result) {
   }
 }
 
+/** The bytes of a survey's JSON as it will be sent. */
+function bodyBytes(survey) {
+  try {
+    return encoder.encode(JSON.stringify(survey.body ?? submissionBody(survey))).length;
+  } catch {
+    return 0; // the claim fails it on its own, with the reason
+  }
+}
+
+/** The surveys in order, in batches of at most `batchMax` surveys and BATCH_BYTES of JSON
+ * (a survey larger than that alone). */
+export function batchesOf(surveys, bytesOf) {
+  const batches = [];
+  let batch = [];
+  let bytes = 0;
+  for (const survey of surveys) {
+    const size = bytesOf(survey);
+    if (batch.length && (batch.length >= batchMax || bytes + size > BATCH_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(survey);
+    bytes += size;
+  }
+  if (batch.length) batches.push(batch);
+  return batches;
+}
+
+/** The server refused a whole batch for its size (nothing of it stored). */
+function tooLarge(answer) {
+  return answer.status === 413 || (answer.status === 422 && answer.body?.code === "batch_too_large");
+}
+
 async function sendWaiting(result, user) {
   const waiting = (await db.allSurveys()).filter((s) => s.status === "pending" && sentBy(s, user));
   waiting.sort((a, b) => String(a.collected_at).localeCompare(String(b.collected_at)));
   const pending = waiting.filter((s) => !s.correction);
-  for (let start = 0; start < pending.length; start += BATCH_SIZE) {
-    const batch = await claim(pending.slice(start, start + BATCH_SIZE), result);
+  const queue = batchesOf(pending, bodyBytes);
+  while (queue.length) {
+    const batch = await claim(queue.shift(), result);
     if (!batch.length) continue; // reopened or sent meanwhile, by this tab or another
     let answer;
     try {
@@ -245,6 +288,13 @@ async function sendWaiting(result, user) {
     } catch (error) {
       requestFailed(error, result);
       return;
+    }
+    if (batch.length > 1 && tooLarge(answer)) {
+      // Nothing of it was stored: the same surveys again, half at a time.
+      const half = Math.ceil(batch.length / 2);
+      if (answer.status === 422) batchMax = Math.min(batchMax, half);
+      queue.unshift(batch.slice(0, half), batch.slice(half));
+      continue;
     }
     if (answer.status >= 500 || answer.status === 0 || (answer.status === 200 && !answer.body?.results)) {
       result.error = "server";

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, Route, expect
 from sqlalchemy import Engine
@@ -697,3 +698,62 @@ def test_answers_that_each_come_in_time_never_say_slow_however_long_the_sync(
     expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
     assert len(stored(sync_engine)) == 1
     assert uncaught(phone) == []
+
+
+@pytest.fixture
+def limited_server(
+    request: pytest.FixtureRequest, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The app under uvicorn with smaller request limits (`request.param`: settings)."""
+    for name, value in request.param.items():
+        monkeypatch.setenv(name, value)
+    with uvicorn_server("app.main:create_app", database_url) as (base, _pid):
+        yield base
+
+
+@pytest.mark.parametrize(
+    "limited_server",
+    [{"MAX_BATCH_ITEMS": "2"}, {"MAX_BODY_BYTES": "1500"}],
+    ids=["fewer-surveys", "fewer-bytes"],
+    indirect=True,
+)
+def test_an_outbox_larger_than_the_server_takes_at_once_goes_in_smaller_batches(
+    browser: Browser, limited_server: str, volunteer: PhoneAccount, sync_engine: Engine
+) -> None:
+    """The outbox goes in one request when the server takes it; a server that takes fewer
+    surveys or fewer bytes at once refuses the batch whole (nothing stored), and the phone
+    sends the same surveys again in halves. Until now every survey of such a batch was marked
+    failed, though each alone would have been stored."""
+    context = browser.new_context(
+        viewport=PHONE,
+        is_mobile=True,
+        locale="vi-VN",
+        geolocation=TAM_KY,
+        permissions=["geolocation"],
+        base_url=limited_server,
+    )
+    sign_in_phone(context, volunteer)
+    try:
+        page = context.new_page()
+        record_console_errors(page)
+        batches: list[tuple[int, int]] = []  # (surveys, bytes) of each batch sent
+
+        def note(request: Any) -> None:
+            if request.method == "POST" and request.url.endswith("/api/v1/submissions/batch"):
+                body = request.post_data_buffer or b""
+                batches.append((len(orjson.loads(body)["submissions"]), len(body)))
+
+        page.on("request", note)
+        open_app(page)
+        context.set_offline(True)
+        for _ in range(3):
+            fill_household(page)
+        page.click("#outbox-button")
+        context.set_offline(False)
+        expect(page.locator('.outbox-item[data-status="sent"]')).to_have_count(3)
+        assert len(stored(sync_engine)) == 3
+        assert batches[0][0] == 3, batches  # all at once first
+        assert sorted(count for count, _ in batches[1:]) == [1, 2], batches
+        assert uncaught(page) == []
+    finally:
+        context.close()
