@@ -460,10 +460,12 @@ def _load_form(path: Path) -> FormDefinition:
             ],
         ) from exc
     builder = FormBuilder(parts, row_numbers(workbook), default_language, path.parent)
+    # The settings sheet's `name` is the root element's name: the XForm's binds use its paths.
+    root_name = str(source.get("name") or "data")
     root = Group(
         "group",
-        str(source.get("name") or "data"),
-        "/" + str(source.get("name") or "data"),
+        root_name,
+        "/" + root_name,
         0,
         {},
         {},
@@ -473,7 +475,7 @@ def _load_form(path: Path) -> FormDefinition:
         None,
         False,
         {},
-        builder.children(source.get("children", []), "/data", None, None),
+        builder.children(source.get("children", []), "/" + root_name, None, None),
     )
     problems.extend(builder.problems)
     refuse_duplicate_names(root, problems)

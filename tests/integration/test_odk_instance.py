@@ -188,3 +188,23 @@ def test_stored_file_names_are_safe_and_distinct(name: str) -> None:
     assert stored_filename("1764747000123.jpg") == "1764747000123.jpg"
     problems = validate_answers(load_form(ALL_WIDGETS), {"plan": stored, **WIDGETS_BASE})[1]
     assert problems == []
+
+
+def test_an_instance_under_a_root_named_on_the_settings_sheet_is_read_and_checked() -> None:
+    form = load_form(REPO_ROOT / "tests" / "forms" / "root_name.md")
+
+    def verdict(a: str, b: str) -> set[tuple[str, str]]:
+        xml = (
+            f'<my_root id="root_name" version="3" {NAMESPACES}><a>{a}</a><b>{b}</b>'
+            "<g><c>x</c></g><loc>15.571 108.474 12.0 6.5</loc>"
+            "<meta><instanceID>uuid:5b8a3f0e-0c2d-4b7e-9d7a-2f6f0b0c1d11</instanceID></meta>"
+            "</my_root>"
+        ).encode()
+        mapped = map_instance(parse_instance(xml), form, "tnv-07", "2026-12-03T09:00:00")
+        assert mapped.raw["location"]["lat"] == 15.571
+        _normalised, problems = validate_answers(form, mapped.raw["answers"])
+        return {(p.field, p.code) for p in problems}
+
+    assert verdict("5", "3") == {("answers.c", "not_relevant")}
+    assert verdict("1", "5") >= {("answers.b", "not_relevant")}
+    assert verdict("5", "9") >= {("answers.b", "constraint")}

@@ -239,3 +239,24 @@ def test_a_value_set_by_a_trigger_is_kept_as_sent_and_never_made_up() -> None:
     assert validate_answers(form, {}) == ({}, [])
     sent = {"q": "yes", "qt": "2026-11-26T09:30:00+07:00"}
     assert validate_answers(form, sent) == (sent, [])
+
+
+def test_a_root_named_on_the_settings_sheet_keeps_its_rules() -> None:
+    # The settings sheet's `name` is the instance's root element: the XForm's binds name
+    # /my_root/..., and the questions' paths must match them or every rule is lost.
+    form = load_form(CORPUS / "root_name.md")
+    assert form.model["root"] == "my_root"
+    assert [q.path for q in form.all_questions] == [
+        "/my_root/a",
+        "/my_root/b",
+        "/my_root/g/c",
+        "/my_root/loc",
+    ]
+    assert form.by_name["b"].relevant.split() == ["/my_root/a", ">", "2"]
+    assert verdict("root_name.md", {"a": 5, "b": 3}) == set()
+    assert verdict("root_name.md", {"a": 1, "b": 5}) == {
+        ("answers.b", "not_relevant"),
+        ("answers.c", "required"),
+    }
+    assert verdict("root_name.md", {"a": 5, "b": 9}) == {("answers.b", "constraint")}
+    assert verdict("root_name.md", {"b": 9}) >= {("answers.a", "required")}
