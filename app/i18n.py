@@ -649,6 +649,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Phiếu đã có đủ {max} ảnh; không nhận thêm.",
         "en": "The survey already has its {max} photos; no more are accepted.",
     },
+    "attachment_too_large": {
+        "vi": "Tệp {filename} quá lớn ({size_mb} MB; tối đa {max_mb} MB).",
+        "en": "The file {filename} is too large ({size_mb} MB; at most {max_mb} MB).",
+    },
     "attachments_too_large": {
         "vi": "Tổng dung lượng ảnh của phiếu vượt quá {max_mb} MB.",
         "en": "The survey's photos would exceed {max_mb} MB in total.",

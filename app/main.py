@@ -197,8 +197,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         larger=[
             (boundaries.UPLOAD_PATH, settings.max_boundary_upload_bytes),
-            # Recordings and documents: each kind's own limit is checked by the upload.
-            (attachments.UPLOAD_PATH, attachments.MAX_UPLOAD_BYTES),
+            # Photos, recordings and documents: each kind's own limit is checked by the upload
+            # (a photo's is the survey's attachment limit).
+            (
+                attachments.UPLOAD_PATH,
+                max(attachments.MAX_UPLOAD_BYTES, settings.max_attachment_bytes_per_survey),
+            ),
             # ODK Collect's submissions carry a survey's files (the route answers 413 itself).
             (odk.SUBMISSION_PATH, odk.submission_limit(settings.max_attachment_bytes_per_survey)),
         ],

@@ -66,9 +66,9 @@ async def upload_attachment(
     language: LanguageDep,
 ) -> JSON:
     """Store a file of a stored survey, the raw bytes as the body: a photo (JPEG, PNG, WebP;
-    2 MB), a recording (WebM, Ogg, M4A, MP3, AAC, AMR, WAV; 8 MB) or a document (PDF, text,
-    CSV, DOCX, XLSX, ODT, ZIP, JPEG, PNG; 5 MB), each only for a question of its kind (415
-    otherwise). A resend of the same bytes answers 200."""
+    up to the survey's attachment limit, 10 MB), a recording (WebM, Ogg, M4A, MP3, AAC, AMR,
+    WAV; 8 MB) or a document (PDF, text, CSV, DOCX, XLSX, ODT, ZIP, JPEG, PNG; 5 MB), each
+    only for a question of its kind (415 otherwise). A resend of the same bytes answers 200."""
     content_type = attachments.media_type(request.headers.get("content-type"))
     if content_type is None:
         allowed = ", ".join(sorted(attachments.ALLOWED_TYPES))
@@ -78,7 +78,6 @@ async def upload_attachment(
     limits = attachments.AttachmentLimits(
         settings.max_attachments_per_survey,
         settings.max_attachment_bytes_per_survey,
-        max_image_bytes=settings.max_body_bytes,  # photos: the limit of every other request
     )
     stored = await attachments.store_attachment(
         engine, forms, user, settings.media_dir, submission_id, filename, content_type, data, limits

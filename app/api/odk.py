@@ -311,7 +311,6 @@ async def submission(request: Request) -> Response:
         limits=AttachmentLimits(
             settings.max_attachments_per_survey,
             settings.max_attachment_bytes_per_survey,
-            max_image_bytes=settings.max_body_bytes,
         ),
         quality=state.quality,
     )

@@ -105,15 +105,18 @@ class FileKind:
     max_bytes: int
 
 
-# A photo is shrunk on the phone to 1280 px (~0.3 MB); a recording is Opus / AAC (8 MB is
-# about half an hour); a document is a form or a letter, photographed or exported.
+# A photo is shrunk on the web phone to 1280 px (~0.3 MB), but ODK Collect sends the camera's
+# (3 to 6 MB) unless the form sets max-pixels: a photo may be as large as all of a survey's
+# files together (AttachmentLimits.max_total_bytes, 10 MB by default). A recording is Opus /
+# AAC (8 MB is about half an hour); a document is a form or a letter, photographed or exported.
 KINDS = {
-    "image": FileKind("image", IMAGE_TYPES, 2 * MIB),
+    "image": FileKind("image", IMAGE_TYPES, 10 * MIB),
     "audio": FileKind("audio", AUDIO_TYPES, 8 * MIB),
     "file": FileKind("file", DOCUMENT_TYPES, 5 * MIB),
 }
 KIND_OF_QUESTION = {"image": "image", "audio": "audio", "background-audio": "audio", "file": "file"}
-# The largest body the upload route reads (app.main lifts the general body limit for it).
+# The largest body the upload route reads (app.main lifts the general body limit for it, to
+# the survey's attachment limit when that is larger).
 MAX_UPLOAD_BYTES = max(kind.max_bytes for kind in KINDS.values())
 ALLOWED_TYPES = frozenset(media for kind in KINDS.values() for media in kind.types)
 _KIND_EXTENSIONS = {
@@ -130,11 +133,11 @@ _SIGNATURES = {
 
 @dataclass(frozen=True)
 class AttachmentLimits:
-    """How many files, and how many bytes in all, one survey may have; the largest photo."""
+    """How many files, and how many bytes in all, one survey may have (the largest photo
+    too)."""
 
     max_files: int = 20
     max_total_bytes: int = 10 * 1024 * 1024
-    max_image_bytes: int = 2 * 1024 * 1024
 
 
 def _texts(value: Any) -> list[str]:
@@ -184,11 +187,12 @@ def check_kind(
     question_type: str | None,
     content_type: str,
     size: int,
-    max_image_bytes: int = 2 * MIB,
+    max_image_bytes: int = 10 * MIB,
 ) -> None:
     """Raise UnsupportedMediaType when the file's type is not one its question takes (a
     recording for a photo question), InvalidInput when its name's extension is another
-    kind's, PayloadTooLarge when it is larger than that kind's limit."""
+    kind's, PayloadTooLarge (naming the file) when it is larger than that kind's limit (a
+    photo's is `max_image_bytes`)."""
     kind = KINDS.get(KIND_OF_QUESTION.get(question_type or "", ""))
     if question_type is not None and (kind is None or content_type not in kind.types):
         allowed = ", ".join(sorted(kind.types)) if kind else "-"
@@ -210,9 +214,19 @@ def check_kind(
         )
     if kind is None:  # the form is gone: any accepted type, within the largest limit
         return
-    largest = min(kind.max_bytes, max_image_bytes) if kind.name == "image" else kind.max_bytes
+    largest = max_image_bytes if kind.name == "image" else kind.max_bytes
     if size > largest:
-        raise PayloadTooLarge(max=largest)
+        raise PayloadTooLarge(
+            "attachment_too_large",
+            filename=filename,
+            size_mb=_megabytes(size),
+            max_mb=_megabytes(largest),
+        )
+
+
+def _megabytes(size: int) -> str:
+    """A size in MB for a message, to a hundredth (10 MB, 3.52 MB)."""
+    return f"{size / MIB:.2f}".rstrip("0").rstrip(".")
 
 
 @dataclass(frozen=True)
@@ -301,7 +315,7 @@ async def store_attachment(
             # The question's kind first: a recording sent for a photo is the wrong type (415)
             # whatever its bytes.
             check_kind(
-                filename, expected[filename], content_type, len(data), limits.max_image_bytes
+                filename, expected[filename], content_type, len(data), limits.max_total_bytes
             )
             check_content(content_type, data)
             count, total = await queries.attachment_totals(connection, submission_id)

@@ -265,6 +265,33 @@ def test_a_submission_with_its_photo_at_once(client: TestClient, phone: dict[str
     assert listed.status_code == 200
 
 
+def test_a_camera_photo_up_to_the_survey_limit_is_taken_and_a_larger_one_named(
+    client: TestClient, phone: dict[str, Any], settings: Settings
+) -> None:
+    # Collect sends the camera's photo (3 to 6 MB) unless the form sets max-pixels: it was
+    # refused over 2 MB, so the survey could never be sent.
+    limit = settings.max_attachment_bytes_per_survey
+    survey_id = uuid.uuid4()
+    xml = household_xml(f"uuid:{survey_id}", photo="1764747000123.jpg")
+    photo = jpeg() + b"\x00" * (5 * 1024 * 1024)
+    response = post_submission(
+        client, phone["prefix"], xml, [("1764747000123.jpg", photo, "image/jpeg")]
+    )
+    assert response.status_code == 201, response.text
+    stored = client.get(f"/api/v1/submissions/{survey_id}/attachments/1764747000123.jpg")
+    assert stored.content == photo
+    too_big = jpeg() + b"\x00" * limit
+    xml = household_xml(photo="1764747000999.jpg")
+    response = post_submission(
+        client, phone["prefix"], xml, [("1764747000999.jpg", too_big, "image/jpeg")]
+    )
+    assert response.status_code == 413
+    assert_openrosa(response)
+    nature, text = message(response)
+    assert nature == "error"
+    assert "1764747000999.jpg" in text and f"{limit // 1024 // 1024} MB" in text
+
+
 def test_an_edit_replaces_the_survey_and_keeps_its_history(
     client: TestClient, phone: dict[str, Any]
 ) -> None:

@@ -161,7 +161,7 @@ def test_a_recording_larger_than_its_kind_allows_is_413(
     big = WEBM + bytes(8 * 1024 * 1024)
     response = upload(widget_client, stored, "voice-abc.webm", big, "audio/webm")
     assert response.status_code == 413, response.text
-    assert response.json()["code"] == "body_too_large"
+    assert response.json()["code"] == "attachment_too_large"
     assert not (tmp_path / "media" / stored["id"]).exists()
     # A document over its own 5 MB, though under a recording's 8 MB.
     large_pdf = PDF + bytes(6 * 1024 * 1024)
