@@ -10,9 +10,13 @@ nothing needs spooling. The rule: only for bodies already bounded in size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+
+if TYPE_CHECKING:  # a TypedDict the module declares for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_PARTS = 200
 MAX_HEADERS_PER_PART = 8
@@ -91,18 +95,17 @@ def read_parts(body: bytes, boundary: bytes) -> list[Part]:
             )
         )
 
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-        },
-    )
+    callbacks: MultipartCallbacks = {
+        "on_part_begin": on_part_begin,
+        "on_header_field": on_header_field,
+        "on_header_value": on_header_value,
+        "on_header_end": on_header_end,
+        "on_part_data": on_part_data,
+        "on_part_end": on_part_end,
+    }
     try:
+        # The parser refuses some boundaries itself (over 256 bytes: FormParserError).
+        parser = MultipartParser(boundary, callbacks)
         parser.write(body)
         parser.finalize()
     except (MultipartParseError, ValueError) as exc:

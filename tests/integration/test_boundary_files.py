@@ -764,6 +764,15 @@ def test_the_api_lists_bad_features_in_the_users_language_and_changes_nothing(
     national = bearer(admin_token)
     as_json = web.post(f"/api/v1/cities/{SLUG}/boundaries", json={}, headers=national)
     assert as_json.status_code == 415 and as_json.json()["code"] == "multipart_required"
+    # A boundary python-multipart refuses (over 256 bytes) was a 500.
+    long = "a" * 300
+    bad_boundary = web.post(
+        f"/api/v1/cities/{SLUG}/boundaries",
+        content=f"--{long}\r\n".encode(),
+        headers={**national, "Content-Type": f"multipart/form-data; boundary={long}"},
+    )
+    assert bad_boundary.status_code == 422, bad_boundary.text
+    assert bad_boundary.json()["errors"][0]["code"] == "multipart_required"
     bad_crs = upload(web, SLUG, national, wards=body, name="Tệp", crs="+proj=longlat +init=x")
     assert bad_crs.status_code == 422 and bad_crs.json()["errors"][0]["field"] == "crs"
     no_file = upload(web, SLUG, national, settlements=body, name="Tệp")

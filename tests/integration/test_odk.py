@@ -350,6 +350,22 @@ def test_refusals_are_clear_openrosa_errors(client: TestClient, phone: dict[str,
     assert "multipart/form-data" in message(english)[1]
 
 
+def test_a_boundary_the_parser_refuses_is_a_400_openrosa_error(
+    client: TestClient, phone: dict[str, Any]
+) -> None:
+    # python-multipart refuses a boundary over 256 bytes when the parser is made: that was a
+    # 500 with a JSON body.
+    long = "a" * 300
+    response = client.post(
+        f"{phone['prefix']}/submission",
+        content=f"--{long}\r\n".encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={long}"},
+    )
+    assert response.status_code == 400, response.text
+    assert_openrosa(response)
+    assert message(response)[0] == "error"
+
+
 def test_hostile_xml_is_refused_without_expanding_anything(
     client: TestClient, phone: dict[str, Any]
 ) -> None:
