@@ -70,17 +70,33 @@ def load_registry(directory: Path) -> FormRegistry:
     archive of older versions.
 
     A broken file is logged with its problems and skipped, so one bad upload cannot stop the
-    server; the problems are kept for the admin to see.
+    server; the problems are kept for the admin to see. So is a second file with the form id
+    and version of one already read: the file in forms/ is the current form, and an archived
+    copy in versions/ (or a second file of forms/, by name) never replaces it.
     """
     registry = FormRegistry()
+    read_from: dict[tuple[str, str], str] = {}
     for path in _form_files(directory):
         if path.name.startswith("~$"):  # Excel lock files
             continue
+        name = path.relative_to(directory).as_posix()
         try:
-            registry.add(load_form(path))
+            form = load_form(path)
         except FormLoadError as exc:
-            registry.problems[path.name] = exc.problems
-            log.error("form %s not loaded: %s", path.name, "; ".join(exc.problems))
+            registry.problems[name] = exc.problems
+            log.error("form %s not loaded: %s", name, "; ".join(exc.problems))
+            continue
+        first = read_from.setdefault((form.form_id, form.version), name)
+        if first != name:
+            problem = (
+                f"settings sheet: form_id '{form.form_id}' version '{form.version}' is already "
+                f"the form of {first}; this file is not used (give it another version, or "
+                "remove it)"
+            )
+            registry.problems[name] = [problem]
+            log.error("form %s not loaded: %s", name, problem)
+            continue
+        registry.add(form)
     return registry
 
 

@@ -169,3 +169,18 @@ def test_registry_keeps_old_versions_beside_the_current_one(tmp_path: Path) -> N
     assert registry.get("mini", "1").version == "1"
     assert set(registry.versions["mini"]) == {"1", "2"}
     assert "broken.xlsx" in registry.problems
+
+
+def test_an_archived_copy_of_the_current_version_never_replaces_it(tmp_path: Path) -> None:
+    # versions/ is read after forms/: a file there with the same form_id and version silently
+    # became the current form.
+    settings = {"form_id": "mini", "version": "2"}
+    write_form(tmp_path / "mini.xlsx", settings=settings)
+    old = [[*row[:2], "Old label", *row[3:]] for row in GOOD_SURVEY]
+    write_form(tmp_path / "versions" / "mini-old.xlsx", survey=old, settings=settings)
+    registry = load_registry(tmp_path)
+    current = registry.current("mini")
+    assert current.filename == "mini.xlsx"
+    assert "Old label" not in str(current.model)
+    [problem] = registry.problems["versions/mini-old.xlsx"]
+    assert "mini.xlsx" in problem and "'mini' version '2'" in problem
