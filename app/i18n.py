@@ -431,6 +431,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Không tìm thấy khu dân cư số {id}.",
         "en": "Settlement {id} was not found.",
     },
+    "correction_other_form": {
+        "vi": "Phiếu {id} thuộc biểu mẫu '{form}'; không thể sửa nó bằng một phiếu của biểu mẫu "
+        "'{sent}'.",
+        "en": "Survey {id} is of form '{form}'; it cannot be replaced by a survey of form "
+        "'{sent}'.",
+    },
     "not_correctable": {
         "vi": "Phiếu đã được duyệt xong (trạng thái: {status}); không sửa được nữa.",
         "en": "This survey's review is done (status: {status}); it can no longer be corrected.",

@@ -107,7 +107,8 @@ async def correct(
     prepared: PreparedSubmission,
 ) -> tuple[str, dict[str, Any]]:
     """A volunteer's correction of their own survey, until it is approved or rejected:
-    ("unchanged" | "corrected", the stored record). The content it replaces is kept."""
+    ("unchanged" | "corrected", the stored record). The content it replaces is kept; a
+    correction in another form than the survey's is a Conflict."""
     if prepared.id != survey_id:
         raise InvalidInput([Problem("id", "id_mismatch", {"id": str(survey_id)})])
     async with engine.begin() as connection:
@@ -115,6 +116,15 @@ async def correct(
         current = await queries.lock_for_change(raw, survey_id)
         if current is None or not collector.can_read_survey(current):
             raise NotFound("survey_not_found", id=str(survey_id))
+        # A correction is of the survey's own form (another version of it may be newer): an
+        # ODK edit naming another form's survey would have turned it into that form.
+        if current["form_id"] != prepared.form_id:
+            raise Conflict(
+                "correction_other_form",
+                id=str(survey_id),
+                form=current["form_id"],
+                sent=prepared.form_id,
+            )
         if current["content_hash"] == prepared.content_hash:
             outcome = "unchanged"
         elif not collector.can_correct(current):

@@ -493,3 +493,40 @@ def test_a_resend_without_start_and_end_is_still_a_resend(
     xml = household_xml(start="", end="")
     assert post_submission(client, phone["prefix"], xml).status_code == 201
     assert post_submission(client, phone["prefix"], xml).status_code == 202
+
+
+def test_an_edit_or_correction_in_another_form_is_refused(
+    media_client: TestClient, volunteer: dict[str, Any]
+) -> None:
+    # An ODK edit whose deprecatedID named a household survey, sent from the streets form,
+    # turned the household survey into a streets survey.
+    setup = media_client.post("/api/v1/odk/setup", json={"user_id": volunteer["id"]}).json()
+    prefix = setup["server_url"].removeprefix("http://testserver")
+    first = f"uuid:{uuid.uuid4()}"
+    assert post_submission(media_client, prefix, household_xml(first)).status_code == 201
+    streets = (
+        '<data id="streets" version="3"><street>phan_chu_trinh</street>'
+        f"<meta><instanceID>uuid:{uuid.uuid4()}</instanceID>"
+        f"<deprecatedID>{first}</deprecatedID></meta></data>"
+    ).encode()
+    response = post_submission(media_client, prefix, streets)
+    assert response.status_code == 409, response.text
+    assert_openrosa(response)
+    nature, text_ = message(response)
+    assert nature == "error" and "household" in text_ and "streets" in text_
+    # The same rule for a correction through the JSON API.
+    body = {
+        "id": first[5:],
+        "form_id": "streets",
+        "form_version": "3",
+        "collected_at": "2026-11-26T09:30:00+07:00",
+        "collector": volunteer["username"],
+        "answers": {"street": "phan_chu_trinh"},
+    }
+    corrected = media_client.put(
+        f"/api/v1/submissions/{first[5:]}", json=body, headers=bearer(volunteer["token"])
+    )
+    assert corrected.status_code == 409, corrected.text
+    assert corrected.json()["code"] == "correction_other_form"
+    stored = media_client.get(f"/api/v1/submissions/{first[5:]}").json()
+    assert stored["form_id"] == "household"
