@@ -23,6 +23,10 @@ async def _app(scope: Scope, receive: Any, send: Any) -> None:
         for chunk in (b"first,", b"second,", b"last"):
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+    elif path == "/dated":  # a Date of its own (OpenRosa's): uvicorn's is not added beside it
+        headers = [(b"date", b"Sat, 05 Dec 2026 02:00:00 GMT"), (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
     elif path == "/empty":
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})

@@ -51,6 +51,16 @@ def test_a_head_request_has_headers_and_no_body(server: tuple[str, int]) -> None
     assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"\r\n\r\n")
 
 
+def test_one_date_header_the_apps_when_it_sends_one(server: tuple[str, int]) -> None:
+    # uvicorn adds its Date to every answer, beside the one the /odk routes send (OpenRosa
+    # asks for one): two Date headers.
+    _, _, dated, _ = exchange(server, get("/dated"))
+    dates = [line for line in dated.lower().split(b"\r\n") if line.startswith(b"date:")]
+    assert dates == [b"date: sat, 05 dec 2026 02:00:00 gmt"]
+    _, _, plain, _ = exchange(server, get("/small"))
+    assert len([line for line in plain.lower().split(b"\r\n") if line.startswith(b"date:")]) == 1
+
+
 def test_an_empty_answer_still_leaves(server: tuple[str, int]) -> None:
     _, _, data, _ = exchange(server, get("/empty"))
     assert data.startswith(b"HTTP/1.1 204 No Content\r\n") and data.endswith(b"\r\n\r\n")
@@ -69,3 +79,11 @@ def test_an_app_error_after_the_head_closes_the_connection(server: tuple[str, in
     assert b"too long" not in data
     # the next connection is served as usual
     assert exchange(server, get("/small"))[2].endswith(b'{"status":"ok"}')
+
+
+def test_an_openrosa_answer_of_the_app_has_one_date(live_server: str) -> None:
+    host, port = live_server.removeprefix("http://").split(":")
+    _, _, data, _ = exchange((host, int(port)), get("/odk/formList"))  # 401, asking for Digest
+    head = data.split(b"\r\n\r\n", 1)[0].lower().split(b"\r\n")
+    assert b"x-openrosa-version: 1.0" in head
+    assert len([line for line in head if line.startswith(b"date:")]) == 1
