@@ -12,7 +12,11 @@ from typing import Any
 from app.errors import Problem
 from app.forms.definition import META_TYPES, Question
 
+# A typed answer (text, barcode...) is at most 2000 characters (docs/forms-engine.md). A
+# calculate is the form's own value, not typed: join(', ', ${names}) over a repeat of 500
+# names is legitimately longer, so its bound only stops a runaway value.
 MAX_TEXT_LENGTH = 2000
+MAX_CALCULATE_LENGTH = 65536
 MAX_REPEATS = 500  # instances of one repeat in one survey
 # Keys a client may add beside the questions (ODK meta), each with the type its value must
 # have: they are stored with the answers, so they are checked like answers.
@@ -185,8 +189,9 @@ def coerce_text(question: Question, value: Any, where: str) -> Coerced:
             value = str(value)
         else:
             return None, Problem(where, "not_text")
-    if len(value) > MAX_TEXT_LENGTH:
-        return None, Problem(where, "text_too_long", {"max": MAX_TEXT_LENGTH})
+    longest = MAX_CALCULATE_LENGTH if question.type == "calculate" else MAX_TEXT_LENGTH
+    if len(value) > longest:
+        return None, Problem(where, "text_too_long", {"max": longest})
     return value.strip(), None
 
 

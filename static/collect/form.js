@@ -18,7 +18,11 @@ export {
   questionsOf, readableRows, registerWidgetTypes, renderable, screens, shown,
 } from "./model.js";
 
+// A typed answer's bound, and a calculate's (the form's own value: a join over a repeat is
+// legitimately longer), as the server's (app/forms/answer_types.py).
 const MAX_TEXT_LENGTH = 2000;
+const MAX_CALCULATE_LENGTH = 65536;
+const longest = (node) => (node.type === "calculate" ? MAX_CALCULATE_LENGTH : MAX_TEXT_LENGTH);
 const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -215,7 +219,7 @@ function coerce(node, raw, strict = false) {
       return text === "OK" ? { value: "OK" } : { error: "not_a_choice" };
     default:
       if (typeof text !== "string" && (typeof text !== "number" || !Number.isFinite(text))) return { error: "not_text" };
-      if (String(text).length > MAX_TEXT_LENGTH) return { error: "text_too_long" };
+      if (String(text).length > longest(node)) return { error: "text_too_long" };
       if (FILE_QUESTIONS.has(node.type) && (!FILE_NAME.test(String(text).trim()) || String(text).includes(".."))) {
         return { error: "invalid_file_name" };
       }
@@ -226,7 +230,7 @@ function coerce(node, raw, strict = false) {
 function message(node, code) {
   if (code === "required") return pick(node.required_message) || t("required");
   if (code === "constraint") return pick(node.constraint_message) || t("constraint");
-  return t(code, { max: MAX_TEXT_LENGTH });
+  return t(code, { max: longest(node) });
 }
 
 /** The choices of a select question for one record: its list, through its choice_filter. */

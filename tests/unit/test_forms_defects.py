@@ -260,3 +260,20 @@ def test_a_root_named_on_the_settings_sheet_keeps_its_rules() -> None:
     }
     assert verdict("root_name.md", {"a": 5, "b": 9}) == {("answers.b", "constraint")}
     assert verdict("root_name.md", {"b": 9}) >= {("answers.a", "required")}
+
+
+def test_a_calculate_longer_than_free_text_is_kept() -> None:
+    # join() over a long repeat is the form's own value, legitimately over the 2000 characters
+    # of a free text answer: the whole survey was refused.
+    names = [f"Nguyễn Văn Thành viên {i:03d}" for i in range(120)]
+    answers = {"member": [{"member_name": n} for n in names], "all_names": ", ".join(names)}
+    assert len(answers["all_names"]) > 2000
+    form = load_form(CORPUS / "calculate_join.md")
+    normalised, problems = validate_answers(form, answers)
+    assert problems == []
+    assert normalised["all_names"] == ", ".join(names)
+    # Free text keeps its bound, and a calculate has a generous one.
+    too_long = {("answers.notes", "text_too_long")}
+    assert verdict("calculate_join.md", {"notes": "x" * 2001}) == too_long
+    huge = {"member": [{"member_name": "x" * 70_000}], "all_names": "x" * 70_000}
+    assert ("answers.all_names", "text_too_long") in verdict("calculate_join.md", huge)
