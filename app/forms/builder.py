@@ -4,6 +4,7 @@ of its XForm, with the problems found on the way (sheet, row, column, feature)."
 from __future__ import annotations
 
 import csv
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,30 @@ def row_numbers(workbook: Any) -> dict[str, list[int]]:
         if name:
             rows.setdefault(str(name).strip(), []).append(index + 2)
     return rows
+
+
+# A condition that is one question's path alone (`relevant = ${nick}`, `not(${nick})`): ODK
+# Collect reads it by the question's value (true when answered), XPath 1.0 and Enketo by its
+# node (true when it exists, so always). Forms are written and tried in Collect: such a
+# condition is read as Collect reads it, on the server and on the phone alike (the XForm sent
+# to Collect is left as pyxform writes it). A path inside a longer expression keeps XPath's
+# meaning, as in Collect only `and`, `or` and `not` of bare paths would differ; they are rare.
+_PATH = r"(?:\.\.?|/?[A-Za-z_][\w.-]*)(?:/(?:\.\.|[A-Za-z_][\w.-]*))*"
+_BARE_PATH = re.compile(rf"\s*({_PATH})\s*")
+_NOT_BARE_PATH = re.compile(rf"\s*not\(\s*({_PATH})\s*\)\s*")
+
+
+def collect_condition(expression: str | None) -> str | None:
+    """A bind's condition as ODK Collect reads it (see above); others as they are."""
+    if expression is None:
+        return None
+    if expression.strip() in ("true()", "false()"):
+        return expression
+    if match := _BARE_PATH.fullmatch(expression):
+        return f"string({match.group(1)}) != ''"
+    if match := _NOT_BARE_PATH.fullmatch(expression):
+        return f"string({match.group(1)}) = ''"
+    return expression
 
 
 @dataclass
@@ -152,7 +177,7 @@ class FormBuilder:
             row=row,
             label=self.texts(item.get("label")),
             hint=self.texts(item.get("hint")),
-            relevant=bind.get("relevant"),
+            relevant=collect_condition(bind.get("relevant")),
             appearance=appearance,
             parameters=_parameters(item.get("parameters")),
             repeat_count=self.parts.repeat_counts.get(path) if kind == "repeat" else None,
@@ -187,7 +212,7 @@ class FormBuilder:
                 return None
             list_name, choice_filter = itemset
             choices = self.choices(list_name, str(item.get("itemset") or ""), row)
-        required = bind.get("required")
+        required = collect_condition(bind.get("required"))
         return Question(
             name=name,
             type=kind,
@@ -196,8 +221,8 @@ class FormBuilder:
             group=group,
             required=required is not None and required.strip() == "true()",
             required_message=self.texts(json_bind.get("jr:requiredMsg")),
-            relevant=bind.get("relevant"),
-            constraint=bind.get("constraint"),
+            relevant=collect_condition(bind.get("relevant")),
+            constraint=collect_condition(bind.get("constraint")),
             constraint_message=self.texts(json_bind.get("jr:constraintMsg")),
             choices=choices,
             personal=_yes(item.get("personal", "no")),
@@ -209,7 +234,7 @@ class FormBuilder:
             required_expression=required if required and required.strip() != "false()" else None,
             calculate=bind.get("calculate"),
             default=self.default(path),
-            readonly=bind.get("readonly") if kind != "note" else None,
+            readonly=collect_condition(bind.get("readonly")) if kind != "note" else None,
             list_name=list_name,
             choice_filter=choice_filter,
             or_other=f"{path}_other" in self.parts.binds and "other" in {c.value for c in choices},
