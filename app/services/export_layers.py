@@ -201,10 +201,12 @@ async def survey_layer(
     )
 
 
-def _counted_surveys(filters: ExportFilters, args: list[Any]) -> str | None:
+def _counted_surveys(filters: ExportFilters, args: list[Any], always: bool = False) -> str | None:
     """SQL on `h`: the surveys an area layer's figures count when the status or collection
-    time is filtered (their values appended to `args`); None for the usual ones."""
-    if filters.status is None and filters.collected_from is None and filters.collected_to is None:
+    time is filtered (their values appended to `args`); None for the usual ones, unless
+    `always` (then the usual ones as SQL too)."""
+    usual = filters.status is None and filters.collected_from is None
+    if usual and filters.collected_to is None and not always:
         return None
     clauses = []
 
@@ -224,15 +226,19 @@ def _counted_surveys(filters: ExportFilters, args: list[Any]) -> str | None:
 
 
 def _indicator_source(
-    surveys: Counted, household_form: str, priorities: Path, counted_sql: str | None = None
+    surveys: Counted,
+    household_form: str,
+    priorities: Path,
+    counted_sql: str | None = None,
+    alias: str = "ind",
 ) -> str:
-    """The indicators statement (app/db/indicators.py) as a subquery on city $1, with the
-    weights of priorities.yaml written in as numbers."""
+    """The indicators statement (app/db/indicators.py) as a subquery on city $1 named
+    `alias`, with the weights of priorities.yaml written in as numbers."""
     weights = read_weights(priorities)
     sql = indicators_sql([i.rule for i in INDICATORS], False, surveys, household_form, counted_sql)
     for indicator in INDICATORS:
         sql = sql.replace(f":w_{indicator.key} ", f"{float(weights[indicator.key])!r} ")
-    return f"({sql.replace(':city_id', '$1')}) ind"
+    return f"({sql.replace(':city_id', '$1')}) {alias}"
 
 
 def _priority_class(score: str) -> str:
@@ -243,24 +249,27 @@ def _priority_class(score: str) -> str:
     return f"CASE WHEN {score} IS NULL THEN NULL {whens} ELSE {len(CLASS_BOUNDS)} END"
 
 
-def _indicator_properties(kind: str) -> list[Property]:
-    score = "round(ind.score::numeric, 1)::float8"
+def _indicator_properties(kind: str, figures: str = "ind") -> list[Property]:
+    """An area's figures from the indicators subquery `figures`, its ranks from `ind` (the
+    city's)."""
+    f, r = figures, "ind"
+    score = f"round({f}.score::numeric, 1)::float8"
     properties = [
-        Property("households", "coalesce(ind.households, 0)", "number", field_type="int"),
+        Property("households", f"coalesce({f}.households, 0)", "number", field_type="int"),
         Property("score", score, "number"),
-        Property("priority_class", _priority_class("ind.score"), "number", field_type="int"),
+        Property("priority_class", _priority_class(f"{f}.score"), "number", field_type="int"),
     ]
     if kind == "settlement":
-        properties.append(Property("rank_in_ward", "ind.rank_in_ward", "number", field_type="int"))
-    properties.append(Property("rank_in_city", "ind.rank_in_city", "number", field_type="int"))
+        properties.append(Property("rank_in_ward", f"{r}.rank_in_ward", "number", field_type="int"))
+    properties.append(Property("rank_in_city", f"{r}.rank_in_city", "number", field_type="int"))
     for indicator in INDICATORS:
         key = indicator.key
         properties.append(
-            Property(f"share_{key}", f"round(ind.share_{key}::numeric, 4)::float8", "number")
+            Property(f"share_{key}", f"round({f}.share_{key}::numeric, 4)::float8", "number")
         )
     for indicator in INDICATORS:
         key = indicator.key
-        properties.append(Property(f"count_{key}", f"ind.count_{key}", "number", field_type="int"))
+        properties.append(Property(f"count_{key}", f"{f}.count_{key}", "number", field_type="int"))
     return properties
 
 
@@ -286,15 +295,33 @@ async def area_layer(
         if filters.ward_id is not None:
             args.append(filters.ward_id)
             where += f" AND w.id = ${len(args)}"
+        figures, joined = "ind", ""
+        if filters.settlement_id is not None:
+            # The settlement's ward, its figures from that settlement's surveys only (as the
+            # households layer holds with this filter); its rank stays the whole city's.
+            args.append(filters.settlement_id)
+            settlement = f"${len(args)}"
+            where += (
+                f" AND w.id = (SELECT ward_id FROM settlements "
+                f"WHERE id = {settlement} AND city_id = $1)"
+            )
+            in_settlement = (
+                f"{_counted_surveys(filters, args, always=True)} AND h.settlement_id = {settlement}"
+            )
+            figures = "fig"
+            source = _indicator_source(
+                filters.surveys, household_form, priorities, in_settlement, figures
+            )
+            joined = f" LEFT JOIN {source} ON fig.kind = 'ward' AND fig.id = w.id"
         properties = [
             Property("id", "w.id", "number", field_type="int"),
             Property("code", "w.code"),
             Property("name", "w.name"),
             Property("city", sql_literal(city["slug"]), "code"),
-            *_indicator_properties("ward"),
+            *_indicator_properties("ward", figures),
         ]
         source = (
-            f"wards w LEFT JOIN {indicators} ON ind.kind = 'ward' AND ind.id = w.id "
+            f"wards w LEFT JOIN {indicators} ON ind.kind = 'ward' AND ind.id = w.id{joined} "
             f"WHERE {where} ORDER BY w.code"
         )
         return LayerQuery(

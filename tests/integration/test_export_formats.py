@@ -640,3 +640,53 @@ def test_area_layers_count_the_surveys_of_the_status_and_time_asked(
     rows = list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
     assert rows and sum(int(r["households"]) for r in rows) == 1
     assert sorted(int(r["rank_in_ward"]) for r in rows if r["rank_in_ward"]) == [1]
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "csv", "xlsx", "kml", "shp.zip"])
+def test_area_layers_with_a_settlement_count_that_settlement_s_surveys(
+    town: Town, tmp_path: Path, sync_engine: Engine, fmt: str
+) -> None:
+    """`settlement=`: the wards layer lists that settlement's ward only, its figures counted
+    from the surveys the households export holds with the same filter (not the whole
+    ward's); ranks stay those of the whole city."""
+    with sync_engine.begin() as connection:
+        first, second = connection.execute(
+            text("SELECT id FROM settlements WHERE ward_id = :ward ORDER BY code LIMIT 2"),
+            {"ward": town.ward_id},
+        ).scalars()
+        connection.execute(
+            text("UPDATE household_surveys SET settlement_id = :s WHERE id = ANY(:ids)"),
+            {"s": first, "ids": town.ids[:3]},
+        )
+        connection.execute(
+            text("UPDATE household_surveys SET settlement_id = :s WHERE id = ANY(:ids)"),
+            {"s": second, "ids": town.ids[3:]},
+        )
+
+    def rows(layer: str, query: str) -> list[dict[str, object]]:
+        path = fetch(town, f"{layer}.{fmt}?city=tam-ky{query}", tmp_path / f"{layer}.{fmt}")
+        if fmt == "csv":
+            return list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+        if fmt == "shp.zip":
+            with zipfile.ZipFile(path) as archive:
+                fields = csv.DictReader(io.StringIO(archive.read("fields.csv").decode()))
+                names = {r["field"]: r["column"] for r in fields if r["file"] == f"{layer}.dbf"}
+            frame = pyogrio.read_dataframe(f"/vsizip/{path}/{layer}.shp").rename(columns=names)
+        else:
+            frame = pyogrio.read_dataframe(path, layer=layer if fmt == "gpkg" else None)
+            if fmt == "kml":  # GDAL names the ExtendedData `id` id2 (id is the Placemark's)
+                frame = frame.drop(columns="id").rename(columns={"id2": "id"})
+        return [dict(row) for _, row in frame.iterrows()]
+
+    whole = rows("wards", "")
+    (an_xuan,) = [r for r in whole if str(r["id"]) == str(town.ward_id)]
+    assert int(str(an_xuan["households"])) == len(POINTS)
+    for settlement, expected in ((first, 3), (second, len(POINTS) - 3)):
+        query = f"&settlement={settlement}"
+        assert len(rows("households", query)) == expected
+        (own,) = rows("settlements", query)
+        assert int(str(own["households"])) == expected
+        (ward,) = rows("wards", query)
+        assert str(ward["id"]) == str(town.ward_id)
+        assert int(str(ward["households"])) == expected
+        assert float(str(ward["rank_in_city"])) == float(str(an_xuan["rank_in_city"]))
