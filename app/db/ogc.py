@@ -53,10 +53,11 @@ class ItemsQuery:
 
 def value_text_sql(prop: Property) -> str:
     """A property's value as text, as a client writes it in a filter (`?tenure=red_book`):
-    as the feature's JSON shows it (a time as ISO 8601 text, as to_json writes it)."""
+    as the feature's JSON shows it (a survey's time as `2026-12-05T00:43:01Z`, a date as
+    `2026-12-05`)."""
     if prop.kind == "json":
         return f"(({prop.sql}) #>> '{{}}')"
-    if prop.kind == "text" and prop.value is not None:  # a timestamp: its JSON text
+    if prop.kind == "text" and prop.value is not None:  # a date: its JSON text
         return f"(to_json({prop.sql}) #>> '{{}}')"
     return f"(({prop.sql})::text)"
 

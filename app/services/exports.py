@@ -20,6 +20,10 @@ from app.services.access import Principal
 CHUNK_BYTES = 256 * 1024
 
 
+# A time as every format writes it, GeoJSON and the OGC API included: UTC to the second,
+# `2026-12-05T00:43:01Z` (to_json wrote `...01.575259+00:00`, unlike the other formats).
+# Its text never holds a quote or a backslash, so GeoJSON takes it as a "code"; to_char
+# costs about 0.15 us a value more than to_json (30 ms for 100,000 households).
 ISO_UTC = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 
@@ -29,8 +33,8 @@ def _survey_properties(city_slug: str) -> list[Property]:
         Property("id", "h.id", "code", "h.id::text"),
         Property("form_id", "h.form_id"),
         Property("form_version", "h.form_version"),
-        Property("collected_at", "h.collected_at", value=ISO_UTC.format("h.collected_at")),
-        Property("received_at", "h.received_at", value=ISO_UTC.format("h.received_at")),
+        Property("collected_at", ISO_UTC.format("h.collected_at"), "code"),
+        Property("received_at", ISO_UTC.format("h.received_at"), "code"),
         Property("status", "h.status", "code"),
         Property("flags", "array_to_string(h.flags, ',')", "code"),
         Property("city", sql_literal(city_slug), "code"),

@@ -30,7 +30,7 @@ from app.db.sql import sql_literal
 from app.errors import InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
 from app.services.access import Principal
-from app.services.exports import FIXED_LAYERS, flat_properties
+from app.services.exports import FIXED_LAYERS, ISO_UTC, flat_properties
 from app.services.indicators import INDICATOR_KEYS, INDICATORS, read_weights
 
 DEFAULT_LIMIT = 100
@@ -111,7 +111,7 @@ def _figure_properties(settlement: bool) -> list[Property]:
     if settlement:
         props.append(Property("rank_in_ward", "ind.rank_in_ward", "number"))
     props.append(Property("rank_in_city", "ind.rank_in_city", "number"))
-    props.append(Property("last_collected_at", "ind.last_collected_at"))
+    props.append(Property("last_collected_at", ISO_UTC.format("ind.last_collected_at"), "code"))
     return props
 
 

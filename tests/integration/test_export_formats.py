@@ -690,3 +690,54 @@ def test_area_layers_with_a_settlement_count_that_settlement_s_surveys(
         assert str(ward["id"]) == str(town.ward_id)
         assert int(str(ward["households"])) == expected
         assert float(str(ward["rank_in_city"])) == float(str(an_xuan["rank_in_city"]))
+
+
+def test_times_are_the_same_utc_text_in_every_format_and_the_ogc_api(
+    town: Town, tmp_path: Path, sync_engine: Engine
+) -> None:
+    """collected_at and received_at: `2026-11-26T02:30:01Z` (UTC, to the second) in GeoJSON
+    as in CSV, XLSX, GeoPackage, KML and the OGC API's items; a ward's last_collected_at too."""
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE household_surveys SET collected_at = '2026-11-26T09:30:01.575259+07:00', "
+                "received_at = '2026-11-26T10:00:02.5+07:00', status = 'approved' WHERE id = :id"
+            ),
+            {"id": town.ids[0]},
+        )
+    expected = {"collected_at": "2026-11-26T02:30:01Z", "received_at": "2026-11-26T03:00:02Z"}
+    query = f"?city=tam-ky&status=approved&ward={town.ward_id}"
+
+    geojson = json.loads(
+        fetch(town, f"households.geojson{query}", tmp_path / "h.geojson").read_bytes()
+    )
+    (feature,) = geojson["features"]
+    csv_path = fetch(town, f"households.csv{query}", tmp_path / "h.csv")
+    (csv_row,) = csv.DictReader(io.StringIO(csv_path.read_bytes().decode("utf-8-sig")))
+    sheet = load_workbook(fetch(town, f"households.xlsx{query}", tmp_path / "h.xlsx")).active
+    assert sheet is not None
+    header, xlsx_row = ([c.value for c in row] for row in sheet.iter_rows(max_row=2))
+    gpkg = fetch(town, f"households.gpkg{query}", tmp_path / "h.gpkg")
+    with sqlite3.connect(gpkg) as db:
+        gpkg_row = db.execute("SELECT collected_at, received_at FROM households").fetchone()
+    db.close()
+    kml = ElementTree.parse(fetch(town, f"households.kml{query}", tmp_path / "h.kml"))
+    kml_values = {
+        data.get("name"): data.findtext("{*}value")
+        for data in kml.iter("{http://www.opengis.net/kml/2.2}Data")
+    }
+    kml_values |= {
+        data.get("name"): data.text
+        for data in kml.iter("{http://www.opengis.net/kml/2.2}SimpleData")
+    }
+    item = town.admin.get(f"/ogc/collections/households/items/{town.ids[0]}", headers=town.planner)
+    assert item.status_code == 200, item.text
+    for index, (name, value) in enumerate(expected.items()):
+        assert feature["properties"][name] == value, name
+        assert csv_row[name] == value, name
+        assert xlsx_row[header.index(name)] == value, name
+        assert gpkg_row[index] == value, name
+        assert kml_values[name] == value, name
+        assert item.json()["properties"][name] == value, name
+    ward = town.admin.get(f"/ogc/collections/wards/items/{town.ward_id}", headers=town.planner)
+    assert ward.json()["properties"]["last_collected_at"] == expected["collected_at"]
