@@ -85,15 +85,26 @@ async def review(
     return {"id": str(survey_id), "status": decision, "review_comment": text_}
 
 
+def _can_read_place(reader: Principal, place: dict[str, Any]) -> bool:
+    """Whether the reader sees a settlement's surveys: its city's readers, its ward's."""
+    if place["ward_id"] is None:
+        return reader.can_read_city(place["city_id"])
+    return reader.can_read_ward(place["city_id"], place["ward_id"])
+
+
 async def approve_settlement(
     engine: AsyncEngine, reviewer: Principal, settlement_id: int, only_unflagged: bool = False
 ) -> dict[str, Any]:
     """Approve every received survey of a settlement (its ward leader or city admin), each
-    decision on record; `only_unflagged` leaves flagged surveys for a closer look."""
+    decision on record; `only_unflagged` leaves flagged surveys for a closer look. NotFound
+    for a settlement the reviewer cannot read, Forbidden for one they read but may not
+    review (a planner), as for one survey."""
     async with engine.begin() as connection:
         place = await place_queries.settlement_by_id(connection, settlement_id)
-        if place is None or not reviewer.can_review(place):
+        if place is None or not _can_read_place(reviewer, place):
             raise NotFound("settlement_not_found", id=settlement_id)
+        if not reviewer.can_review(place):
+            raise Forbidden("not_allowed")
         approved = await queries.approve_received(
             connection, settlement_id, reviewer.user_id, reviewer.username, only_unflagged
         )

@@ -330,7 +330,8 @@ ROWS = [
         lambda w, h: w.client.post(
             f"/api/v1/settlements/{w.settlement}/review", json={}, headers=h
         ),
-        expect(404, leader=200, city_admin=200, national_admin=200),
+        # A planner reads the settlement but may not review it.
+        expect(404, leader=200, city_admin=200, national_admin=200, planner=403),
     ),
     Row("GET", "/api/v1/me", get("/api/v1/me"), SIGNED_IN),
     Row("GET", "/api/v1/me/surveys", get("/api/v1/me/surveys"), SIGNED_IN),

@@ -160,6 +160,11 @@ def test_bulk_approval_of_a_settlement(
     )
     url = f"/api/v1/settlements/{settlement_id}/review"
     assert client.post(url, json={}, headers=people["other_leader"]).status_code == 404
+    # A planner reads the settlement but may not review it: 403, as for one survey.
+    planner = client.post(url, json={}, headers=people["planner"])
+    assert planner.status_code == 403 and planner.json()["code"] == "not_allowed"
+    missing = client.post("/api/v1/settlements/999999/review", json={}, headers=people["leader"])
+    assert missing.status_code == 404
     first = client.post(url, json={"only_unflagged": True}, headers=people["leader"])
     assert first.status_code == 200 and first.json()["approved"] == 3
     statuses = {
