@@ -437,6 +437,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Survey {id} is of form '{form}'; it cannot be replaced by a survey of form "
         "'{sent}'.",
     },
+    "not_collector": {
+        "vi": "Chỉ người thu thập phiếu này mới sửa được phiếu. Nếu phiếu cần sửa, hãy gửi trả "
+        "lại cho người thu thập kèm nhận xét.",
+        "en": "Only the person who collected this survey can correct it. If it needs changes, "
+        "send it back to them with a comment.",
+    },
     "not_correctable": {
         "vi": "Phiếu đã được duyệt xong (trạng thái: {status}); không sửa được nữa.",
         "en": "This survey's review is done (status: {status}); it can no longer be corrected.",

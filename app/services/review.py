@@ -118,8 +118,10 @@ async def correct(
     prepared: PreparedSubmission,
 ) -> tuple[str, dict[str, Any]]:
     """A volunteer's correction of their own survey, until it is approved or rejected:
-    ("unchanged" | "corrected", the stored record). The content it replaces is kept; a
-    correction in another form than the survey's is a Conflict."""
+    ("unchanged" | "corrected", the stored record). The content it replaces is kept.
+    NotFound for a survey the person cannot read, Forbidden for one they read but did not
+    collect (a reviewer sends it back instead), Conflict for their own reviewed survey or a
+    correction in another form than the survey's."""
     if prepared.id != survey_id:
         raise InvalidInput([Problem("id", "id_mismatch", {"id": str(survey_id)})])
     async with engine.begin() as connection:
@@ -127,6 +129,8 @@ async def correct(
         current = await queries.lock_for_change(raw, survey_id)
         if current is None or not collector.can_read_survey(current):
             raise NotFound("survey_not_found", id=str(survey_id))
+        if current["collector_user_id"] != collector.user_id:
+            raise Forbidden("not_collector")
         # A correction is of the survey's own form (another version of it may be newer): an
         # ODK edit naming another form's survey would have turned it into that form.
         if current["form_id"] != prepared.form_id:

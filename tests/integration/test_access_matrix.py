@@ -284,12 +284,12 @@ ROWS = [
         "PUT",
         "/api/v1/submissions/{submission_id}",
         on_survey("PUT", json=corrected),
-        # Its collector corrects it; others who may read it cannot change it (409).
+        # Its collector corrects it; others who may read it cannot change it (403).
         {
             **READ_SURVEY,
-            "leader": 409,
-            "city_admin": 409,
-            "national_admin": 409,
+            "leader": 403,
+            "city_admin": 403,
+            "national_admin": 403,
             "planner": 403,
             "other_planner": 403,
         },

@@ -201,3 +201,31 @@ def test_an_unknown_decision_lists_the_decisions_in_words(client: TestClient, pe
     assert refused.status_code == 422
     message = refused.json()["errors"][0]["message"]
     assert "approved, needs_correction, rejected" in message and "(" not in message
+
+
+def test_only_its_collector_corrects_a_survey_and_others_are_told_so(
+    client: TestClient, people: dict
+) -> None:
+    """A ward leader's PUT of a volunteer's survey still waiting for review: 403 saying only
+    its collector corrects it (not "already reviewed"); 409 is for a reviewed survey only."""
+    body = send(client, people["volunteer"])
+    sid = body["id"]
+    corrected = dict(body, answers=household_answers(household_size=6))
+    for language, words in (("en", "collected"), ("vi", "thu thập")):
+        leader = client.put(
+            f"{URL}/{sid}",
+            json=corrected,
+            headers={**people["leader"], "accept-language": language},
+        )
+        assert leader.status_code == 403, leader.text
+        assert leader.json()["code"] == "not_collector"
+        assert words in leader.json()["detail"] and "received" not in leader.json()["detail"]
+    same = client.put(f"{URL}/{sid}", json=body, headers=people["leader"])
+    assert same.status_code == 403  # not even an unchanged resend
+    other = client.put(f"{URL}/{sid}", json=corrected, headers=people["other_volunteer"])
+    assert other.status_code == 404
+    decide(client, people["leader"], sid, "approved")
+    assert client.put(f"{URL}/{sid}", json=corrected, headers=people["leader"]).status_code == 403
+    late = client.put(f"{URL}/{sid}", json=corrected, headers=people["volunteer"])
+    assert late.status_code == 409 and late.json()["code"] == "not_correctable"
+    assert "approved" in late.json()["detail"]
