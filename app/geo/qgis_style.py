@@ -11,6 +11,7 @@ table's columns are those QGIS creates; each style is a QML document (QGIS's own
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -165,10 +166,17 @@ def priority_style(table: str, geometry_column: str = "geom") -> LayerStyle:
     )
 
 
-def tenure_style(table: str, geometry_column: str = "geom") -> LayerStyle:
-    """Household points by tenure, as the web map colours them."""
+def tenure_style(
+    table: str, geometry_column: str = "geom", labels: Mapping[str, str] | None = None
+) -> LayerStyle:
+    """Household points by tenure, as the web map colours them; with `labels` (code to the
+    label the layer holds instead, `?labels=vi|en`) the categories are those labels."""
     tenure = POINT_STYLES[0]
-    categories = tuple(Category(value, value, colour) for value, colour in tenure.colours)
+    shown = labels or {}
+    categories = tuple(
+        Category(shown.get(value, value), shown.get(value, value), colour)
+        for value, colour in tenure.colours
+    )
     return LayerStyle(
         table,
         geometry_column,

@@ -405,7 +405,7 @@ def _layer_style(query: LayerQuery) -> Any:
     if query.name in ("settlements", "wards"):
         return qgis_style.priority_style(query.name)
     if query.name == "households":
-        return qgis_style.tenure_style(query.name)
+        return qgis_style.tenure_style(query.name, labels=query.choice_labels.get("tenure"))
     return qgis_style.plain_style(query.name, "point" if query.is_point else "polygon")
 
 

@@ -22,6 +22,7 @@ from app.services import places
 from app.services.access import Principal
 from app.services.exports import (
     RepeatColumn,
+    choice_labels,
     flat_properties,
     form_columns,
     personal_allowed,
@@ -77,6 +78,9 @@ class LayerQuery:
     args: list[Any]
     related: list[RelatedTable] = field(default_factory=list)
     halves: OrderedHalves | None = None  # the same rows in two ranges of their order
+    # With `labels`, each select_one question's labels by code, as its column holds them
+    # (a QGIS style's categories must be the column's values).
+    choice_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def is_point(self) -> bool:
@@ -162,6 +166,7 @@ async def survey_layer(
     if with_personal and not personal_allowed(reader, city["id"], filters.ward_id):
         raise Forbidden("personal_not_allowed")
     households = form_id == household_form
+    shown: dict[str, dict[str, str]] = {}
     condition = f"h.form_id = {sql_literal(form_id)}"
     where, args = _survey_where(condition, city["id"], filters)
     layer = name or ("households" if households else form_id)
@@ -178,6 +183,8 @@ async def survey_layer(
             raise NotFound(exc.code, **exc.params) from exc
         properties = columns.properties
         related = [_related(r, where, args, layer) for r in columns.repeats.values()]
+        if labels:
+            shown = choice_labels(forms.current(form_id), labels)
     description = DESCRIPTIONS["households" if households else "form"].format(form=form_id)
     order = "ORDER BY h.collected_at, h.id"
     middle = f"${len(args) + 1}"
@@ -198,6 +205,7 @@ async def survey_layer(
         args,
         related,
         halves,
+        shown,
     )
 
 

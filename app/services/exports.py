@@ -55,6 +55,16 @@ def _choice_label(choice: Choice, language: str) -> str:
     return text.replace("\x00", "")
 
 
+def choice_labels(form: FormDefinition, language: str) -> dict[str, dict[str, str]]:
+    """Each select_one question's choice labels in `language` by code: the values its
+    column holds with `?labels=`."""
+    return {
+        question.name: {c.value: _choice_label(c, language) for c in question.choices}
+        for question in form.questions
+        if question.type == "select_one"
+    }
+
+
 def _labelled(value: str, question: Question, language: str) -> str:
     """SQL: the label of the choice whose code `value` is (an unknown code stays as it is)."""
     whens = " ".join(

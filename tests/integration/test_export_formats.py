@@ -741,3 +741,37 @@ def test_times_are_the_same_utc_text_in_every_format_and_the_ogc_api(
         assert item.json()["properties"][name] == value, name
     ward = town.admin.get(f"/ogc/collections/wards/items/{town.ward_id}", headers=town.planner)
     assert ward.json()["properties"]["last_collected_at"] == expected["collected_at"]
+
+
+@pytest.mark.parametrize("labels", ["", "en", "vi"])
+def test_the_households_style_colours_the_tenure_values_the_layer_holds(
+    town: Town, tmp_path: Path, labels: str
+) -> None:
+    """With `labels=en|vi` the tenure column holds labels: the QGIS style's categories (QML
+    and SLD) are those labels, in the city GeoPackage and the households one alike."""
+    query = f"?labels={labels}" if labels else ""
+    for name, url in (
+        ("city", f"{EXPORT}/cities/tam-ky.gpkg{query}"),
+        ("layer", f"{EXPORT}/households.gpkg?city=tam-ky{query.replace('?', '&')}"),
+    ):
+        response = town.admin.get(
+            url + ("&" if "?" in url else "?") + "surveys=all", headers=town.planner
+        )
+        assert response.status_code == 200, response.text
+        path = tmp_path / f"{name}.gpkg"
+        path.write_bytes(response.content)
+        with sqlite3.connect(path) as db:
+            values = {row[0] for row in db.execute("SELECT DISTINCT tenure FROM households")}
+            qml, sld = db.execute(
+                "SELECT styleQML, styleSLD FROM layer_styles WHERE f_table_name = 'households'"
+            ).fetchone()
+        db.close()
+        renderer = ElementTree.fromstring(qml.split("\n", 1)[1]).find("renderer-v2")
+        assert renderer is not None
+        categories = {c.get("value") for c in renderer.iter("category")} - {""}
+        literals = {
+            e.text for e in ElementTree.fromstring(sld).iter("{http://www.opengis.net/ogc}Literal")
+        }
+        assert len(categories) == 6 and literals == categories, name
+        assert values and values <= categories, (name, values, categories)
+        assert ("papers_only" in categories) == (not labels), name
