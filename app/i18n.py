@@ -1691,8 +1691,10 @@ MESSAGES.update(
         },
         "cdf_report.city": {"vi": "Thành phố", "en": "City"},
         "cdf_remittance_exceeds_cash": {
-            "vi": "Số tiền nộp về quỹ lớn hơn tiền mặt của nhóm ({cash} đồng).",
-            "en": "The remittance is more than the group's cash ({cash} đồng).",
+            "vi": "Số tiền nộp về quỹ lớn hơn tiền mặt của nhóm: từ ngày {date} trở đi, "
+            "quỹ tiền mặt có lúc chỉ còn {cash} đồng.",
+            "en": "The remittance is more than the group's cash: from {date} on, the box "
+            "held as little as {cash} đồng.",
         },
     }
 )

@@ -161,10 +161,13 @@ async def post(
     return int(entry_id)
 
 
-async def lowest_balance_from(connection: AsyncConnection, account_id: int, day: date) -> int:
+async def lowest_balance_from(
+    connection: AsyncConnection, account_id: int, day: date, debit_normal: bool = False
+) -> int:
     """An account's lowest balance (debits minus credits) at the end of `day` or of any day
-    after it: what an entry dated `day` may take from a credit balance without leaving one
-    day of the books below zero (the highest, for a credit-normal account like savings)."""
+    after it: what an entry dated `day` may take from it without leaving one day of the
+    books below zero (the highest, for a credit-normal account like savings; the lowest, for
+    a debit-normal one like cash)."""
     rows = await connection.execute(
         text(
             "SELECT e.entry_date AS day, sum(l.amount)::bigint AS amount FROM cdf_lines l "
@@ -180,7 +183,7 @@ async def lowest_balance_from(connection: AsyncConnection, account_id: int, day:
             on_day = running
         else:
             later.append(running)
-    return max([on_day, *later])
+    return min([on_day, *later]) if debit_normal else max([on_day, *later])
 
 
 # Lines of entries dated on or before :as_of (every line when it is NULL).

@@ -115,9 +115,19 @@ async def _group_record(
                 )
     elif kind == "remittance":
         other = await books.account(connection, fund_id, "fund_cash")
-        in_box = await ledger.balance(connection, cash)
+        # On its day and every day after (a remittance dated back, before the cash came in,
+        # left that day's box at -500,000 while today's balance allowed it).
+        in_box = await ledger.lowest_balance_from(connection, cash, day, debit_normal=True)
         if amount > in_box:
-            raise InvalidInput([Problem("amount", "cdf_remittance_exceeds_cash", {"cash": in_box})])
+            raise InvalidInput(
+                [
+                    Problem(
+                        "amount",
+                        "cdf_remittance_exceeds_cash",
+                        {"cash": max(in_box, 0), "date": day.isoformat()},
+                    )
+                ]
+            )
     else:
         other = await books.account(
             connection,

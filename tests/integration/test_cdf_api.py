@@ -667,3 +667,65 @@ def test_a_meeting_closed_late_counts_the_cash_of_its_own_day(cdf: dict[str, Any
         balances["cash_over_short"]
         == treasurer.get(url, params={"as_of": "2025-05-04"}).json()["balances"]["cash_over_short"]
     )  # nothing posted as missing
+
+
+def _new_group(
+    cdf: dict[str, Any], founded_on: str = "2025-01-01", settlement: bool = True
+) -> tuple[int, int]:
+    """A group of its own (other tests' money kept out) with one member: their ids."""
+    staff = cdf["clients"].as_("maker")
+    body: dict[str, Any] = {
+        "name": f"Nhóm {uid()[:8]}",
+        "founded_on": founded_on,
+        "meeting_frequency": "monthly",
+        "share_value": 50_000,
+    }
+    if settlement:
+        body["settlement_id"] = cdf["settlement"]
+    group = staff.post(f"/api/v1/cdf/{CITY}/groups", json=body)
+    assert group.status_code == 201, group.text
+    member = staff.post(
+        f"/api/v1/cdf/groups/{group.json()['id']}/members",
+        json={"code": "TV-01", "name": "Lê Thị Một", "joined_on": founded_on},
+    )
+    assert member.status_code == 201, member.text
+    return group.json()["id"], member.json()["id"]
+
+
+def _post(cdf: dict[str, Any], group: int, **record: Any) -> Any:
+    return (
+        cdf["clients"]
+        .as_("maker")
+        .post(f"/api/v1/cdf/groups/{group}/transactions", json={"client_id": uid(), **record})
+    )
+
+
+def test_a_remittance_dated_back_leaves_no_day_of_cash_below_zero(cdf: dict[str, Any]) -> None:
+    """Checked against today's cash, a remittance dated before the cash came in was posted:
+    the statement as of its day showed the box at -500,000."""
+    group, member = _new_group(cdf)
+    saved = _post(cdf, group, kind="savings", amount=500_000, member_id=member, date="2025-03-10")
+    assert saved.status_code == 201, saved.text
+    for language, words in (("vi", "tiền mặt"), ("en", "cash")):
+        early = (
+            cdf["clients"]
+            .as_("maker")
+            .post(
+                f"/api/v1/cdf/groups/{group}/transactions?lang={language}",
+                json={"client_id": uid(), "kind": "remittance", "amount": 500_000,
+                      "date": "2025-03-05"},
+            )
+        )  # fmt: skip
+        assert early.status_code == 422, early.text
+        assert _messages(early) == ["cdf_remittance_exceeds_cash"]
+        assert words in early.json()["errors"][0]["message"]
+        assert "2025-03-05" in early.json()["errors"][0]["message"]
+    url = f"/api/v1/cdf/groups/{group}"
+    staff = cdf["clients"].as_("maker")
+    assert staff.get(url, params={"as_of": "2025-03-05"}).json()["balances"]["cash"] == 0
+    on_time = _post(cdf, group, kind="remittance", amount=500_000, date="2025-03-10")
+    assert on_time.status_code == 201, on_time.text
+    # The cash is gone from 03-10 on: a remittance dated 03-12 would leave 03-12 at -1.
+    assert _messages(_post(cdf, group, kind="remittance", amount=1, date="2025-03-12")) == [
+        "cdf_remittance_exceeds_cash"
+    ]
