@@ -1631,6 +1631,19 @@ MESSAGES.update(
             "vi": "Ngày này chưa tới (hôm nay là {today}): chỉ ghi tiền đã thu hoặc đã chi.",
             "en": "This day has not come yet (today is {today}): record only money that moved.",
         },
+        "cdf_day_not_come": {
+            "vi": "Ngày này chưa tới (hôm nay là {today}): hãy ghi khi việc đã diễn ra.",
+            "en": "This day has not come yet (today is {today}): record it once it happened.",
+        },
+        "cdf_before_group_founded": {
+            "vi": "Nhóm thành lập ngày {date}: không ghi được gì cho nhóm trước ngày đó.",
+            "en": "The group was founded on {date}: nothing can be recorded for it before.",
+        },
+        "cdf_before_member_joined": {
+            "vi": "Thành viên vào nhóm ngày {date}: không ghi được gì cho thành viên trước "
+            "ngày đó.",
+            "en": "The member joined on {date}: nothing can be recorded for them before.",
+        },
         "cdf_reversal_before_entry": {
             "vi": "Bút toán đảo không thể có ngày trước bút toán gốc ({date}).",
             "en": "A reversal cannot be dated before the entry it reverses ({date}).",

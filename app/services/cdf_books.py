@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db import cdf_books as books
 from app.db import cdf_ledger as ledger
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.services import cdf_access as cdf
 from app.services.access import Principal, require
 from app.services.cdf_input import Reader
@@ -51,6 +51,22 @@ async def group_for(
     return group
 
 
+def refuse_before_start(
+    group: dict[str, Any], member: dict[str, Any] | None, day: date, field: str = "date"
+) -> None:
+    """Nothing is recorded for a group before it was founded, nor for a member before they
+    joined: the statement lists neither on such a day, the city report counted their money."""
+    if day < group["founded_on"]:
+        raise InvalidInput(
+            [Problem(field, "cdf_before_group_founded", {"date": group["founded_on"].isoformat()})]
+        )
+    joined = member["joined_on"] if member is not None else None
+    if joined is not None and day < joined:
+        raise InvalidInput(
+            [Problem(field, "cdf_before_member_joined", {"date": joined.isoformat()})]
+        )
+
+
 def _staff(user: Principal, city_id: int) -> None:
     if not cdf.is_staff(user, city_id):
         raise Forbidden("not_allowed")
@@ -67,7 +83,7 @@ async def create_group(
     values = {
         "name": reader.text("name"),
         "settlement_id": reader.integer("settlement_id", required=False),
-        "founded_on": reader.day("founded_on"),
+        "founded_on": reader.past_day("founded_on", today()),
         "meeting_frequency": reader.choice("meeting_frequency", FREQUENCIES),
         "share_value": reader.money("share_value"),
         "rules": reader.text("rules", required=False, max_length=5000),
@@ -126,7 +142,7 @@ async def add_member(
     values: dict[str, Any] = {
         "code": reader.text("code", max_length=32),
         "name": reader.text("name"),
-        "joined_on": reader.day("joined_on"),
+        "joined_on": reader.past_day("joined_on", today()),
         "household_survey_id": None,
     }
     if body.get("household_survey_id") is not None:

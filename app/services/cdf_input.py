@@ -126,6 +126,16 @@ class Reader:
             return None
         return value
 
+    def past_day(self, field: str, today: date, required: bool = True) -> date | None:
+        """A day something began (a group founded, a member joined): YYYY-MM-DD, not after
+        `today` (Vietnam's): a member joining in 2099 had savings counted in the city report
+        but was missing from the statement."""
+        value = self.day(field, required)
+        if value is not None and value > today:
+            self.fail(field, "cdf_day_not_come", today=today.isoformat())
+            return None
+        return value
+
     def client_id(self, field: str = "client_id") -> uuid.UUID | None:
         """The id a client gives a record: a resend with it posts nothing twice."""
         raw = self.body.get(field)

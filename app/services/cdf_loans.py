@@ -23,7 +23,7 @@ from app.db.cdf_ledger import Line
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.services import cdf_access as cdf
 from app.services.access import Principal, require
-from app.services.cdf_books import city_for, group_for, schedule_out, today
+from app.services.cdf_books import city_for, group_for, refuse_before_start, schedule_out, today
 from app.services.cdf_input import Reader, request_hash
 from app.services.cdf_posting import post_once, refuse_closed, transaction
 from app.services.cdf_schedule import Outstanding, allocate, schedule
@@ -80,10 +80,12 @@ async def apply(
         product = await books.product_by_id(connection, product_id)
         if product is None or product["fund_id"] != group["fund_id"]:
             raise NotFound("cdf_product_not_found")
+        member = None
         if member_id is not None:
             member = await books.member_by_id(connection, member_id)
             if member is None or member["group_id"] != group_id:
                 raise NotFound("cdf_member_not_found")
+        refuse_before_start(group, member, applied_on or today())
         if product["max_principal"] and principal > product["max_principal"]:
             raise InvalidInput(
                 [Problem("principal", "cdf_above_product_max", {"max": product["max_principal"]})]

@@ -28,7 +28,7 @@ from app.db.cdf_ledger import Line
 from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Problem
 from app.services import cdf_access as cdf
 from app.services.access import Principal, require
-from app.services.cdf_books import city_for, group_for, today
+from app.services.cdf_books import city_for, group_for, refuse_before_start, today
 from app.services.cdf_input import Reader, request_hash
 from app.services.cdf_loans import repay_in
 from app.services.cdf_posting import post_once, refuse_closed, transaction
@@ -96,10 +96,13 @@ async def _group_record(
         if earlier["request_hash"] != digest:
             raise Conflict("cdf_client_id_reused", client_id=str(client_id))
         return {"outcome": "duplicate", "entry_id": earlier["id"], "client_id": str(client_id)}
+    member = None
     if member_id is not None:
         member = await books.member_by_id(connection, member_id)
         if member is None or member["group_id"] != group_id:
             raise NotFound("cdf_member_not_found")
+    # At a meeting the day is the meeting's: the member is what does not fit it.
+    refuse_before_start(group, member, day, "date" if meeting is None else "member_id")
     cash = await books.account(connection, fund_id, "group_cash", group_id=group_id)
     if kind in ("savings", "withdrawal"):
         other = await books.account(
@@ -175,6 +178,7 @@ async def open_meeting(
     assert meeting_id and day
     async with engine.begin() as connection:
         group = await group_for(connection, user, group_id, post=True, lock=True)
+        refuse_before_start(group, None, day)
         await refuse_closed(connection, group["fund_id"], day)
         created = await ledger.open_meeting(connection, meeting_id, group_id, day, user.user_id)
         meeting = await ledger.meeting_by_id(connection, meeting_id)

@@ -729,3 +729,62 @@ def test_a_remittance_dated_back_leaves_no_day_of_cash_below_zero(cdf: dict[str,
     assert _messages(_post(cdf, group, kind="remittance", amount=1, date="2025-03-12")) == [
         "cdf_remittance_exceeds_cash"
     ]
+
+
+def test_nothing_is_recorded_before_a_member_joined_or_the_group_was_founded(
+    cdf: dict[str, Any],
+) -> None:
+    """A saving dated before the member joined (or the group was founded) was posted, and a
+    member or group could start in the future: the city report counted that member's
+    savings while the statement and the group list did not show the member."""
+    staff = cdf["clients"].as_("maker")
+    group, member = _new_group(cdf, founded_on="2025-06-01")
+    late = staff.post(
+        f"/api/v1/cdf/groups/{group}/members",
+        json={"code": "TV-02", "name": "Lê Văn Hai", "joined_on": "2025-09-01"},
+    ).json()["id"]
+    early = _post(cdf, group, kind="savings", amount=10_000, member_id=late, date="2025-08-31")
+    assert early.status_code == 422 and _messages(early) == ["cdf_before_member_joined"]
+    assert "2025-09-01" in early.json()["errors"][0]["message"]
+    unfounded = _post(cdf, group, kind="fine", amount=1_000, date="2025-05-31")
+    assert unfounded.status_code == 422 and _messages(unfounded) == ["cdf_before_group_founded"]
+    assert "2025-06-01" in unfounded.json()["errors"][0]["message"]
+    meeting = staff.post(
+        f"/api/v1/cdf/groups/{group}/meetings", json={"id": uid(), "date": "2025-05-31"}
+    )
+    assert meeting.status_code == 422 and _messages(meeting) == ["cdf_before_group_founded"]
+    loan = staff.post(
+        f"/api/v1/cdf/{CITY}/loans",
+        json={"client_id": uid(), "group_id": group, "member_id": late,
+              "product_id": cdf["product"], "principal": 1_000_000, "date": "2025-08-01"},
+    )  # fmt: skip
+    assert loan.status_code == 422 and _messages(loan) == ["cdf_before_member_joined"]
+    assert (
+        _post(
+            cdf, group, kind="savings", amount=10_000, member_id=late, date="2025-09-01"
+        ).status_code
+        == 201
+    )
+    assert (
+        _post(
+            cdf, group, kind="savings", amount=10_000, member_id=member, date="2025-06-01"
+        ).status_code
+        == 201
+    )
+
+    for language in ("vi", "en"):
+        future_member = staff.post(
+            f"/api/v1/cdf/groups/{group}/members?lang={language}",
+            json={"code": "TV-03", "name": "Lê Thị Ba", "joined_on": "2099-01-01"},
+        )
+        assert future_member.status_code == 422, future_member.text
+        assert _messages(future_member) == ["cdf_day_not_come"]
+        future_group = staff.post(
+            f"/api/v1/cdf/{CITY}/groups?lang={language}",
+            json={"name": "Nhóm tương lai", "founded_on": "2099-01-01",
+                  "meeting_frequency": "monthly", "share_value": 50_000},
+        )  # fmt: skip
+        assert future_group.status_code == 422, future_group.text
+        assert _messages(future_group) == ["cdf_day_not_come"]
+        message = future_group.json()["errors"][0]["message"]
+        assert "2099" not in message and ("hôm nay" in message or "today" in message)
