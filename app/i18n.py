@@ -1594,6 +1594,14 @@ MESSAGES.update(
             "vi": "Ngày giải ngân trước ngày nộp hồ sơ vay.",
             "en": "The disbursement date is before the application date.",
         },
+        "cdf_decision_before_application": {
+            "vi": "Ngày duyệt trước ngày nộp hồ sơ vay ({date}).",
+            "en": "The decision date is before the application date ({date}).",
+        },
+        "cdf_date_before_approval": {
+            "vi": "Ngày giải ngân trước ngày duyệt khoản vay ({date}).",
+            "en": "The disbursement date is before the day the loan was approved ({date}).",
+        },
         "cdf_date_before_disbursement": {
             "vi": "Ngày trả nợ trước ngày giải ngân.",
             "en": "The repayment date is before the disbursement date.",

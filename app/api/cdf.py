@@ -91,6 +91,7 @@ class LoanIn(BaseModel):
 
 class DecisionIn(BaseModel):
     decision: Literal["approved", "rejected"]
+    date: Day | None = Field(default=None, description="the day the board decided (today)")
 
 
 class DisbursementIn(BaseModel):

@@ -258,13 +258,13 @@ async def statement(
                 loan_out["status"] = "disbursed" if owed > 0 else "closed"
             elif loan["status"] in ("disbursed", "closed"):
                 loan_out["status"] = "approved"  # paid out after that day
-            approved = loan["approved_at"]
+            decided = loan["approved_at"]  # the approval's time, or the rejection's
             if (
-                loan_out["status"] in ("approved", "disbursed", "closed")
-                and approved is not None
-                and approved.astimezone(VIETNAM).date() > as_of
+                loan_out["status"] in ("approved", "rejected", "disbursed", "closed")
+                and decided is not None
+                and decided.astimezone(VIETNAM).date() > as_of
             ):
-                loan_out["status"] = "applied"  # approved after that day
+                loan_out["status"] = "applied"  # approved or rejected after that day
             loans.append(loan_out)
         meetings = await ledger.meetings_of(connection, group_id, as_of)
         entries = await ledger.group_entries(connection, group_id, as_of=as_of)

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -23,7 +23,14 @@ from app.db.cdf_ledger import Line
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.services import cdf_access as cdf
 from app.services.access import Principal, require
-from app.services.cdf_books import city_for, group_for, refuse_before_start, schedule_out, today
+from app.services.cdf_books import (
+    VIETNAM,
+    city_for,
+    group_for,
+    refuse_before_start,
+    schedule_out,
+    today,
+)
 from app.services.cdf_input import Reader, request_hash
 from app.services.cdf_posting import post_once, refuse_closed, transaction
 from app.services.cdf_schedule import Outstanding, allocate, schedule
@@ -128,9 +135,12 @@ async def apply(
 async def decide(
     engine: AsyncEngine, user: Principal, loan_id: int, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """Approve or reject an application: CDF staff who did not record it."""
+    """Approve or reject an application: CDF staff who did not record it. `date` is the day
+    the board decided (today by default): a loan approved on paper earlier is entered with
+    its day, since it cannot be paid out before it."""
     reader = Reader(body)
     decision = reader.choice("decision", ("approved", "rejected"))
+    day = reader.posting_day("date", today(), required=False)
     reader.check()
     async with engine.begin() as connection:
         loan, group = await _loan_for(connection, user, loan_id, post=True)
@@ -142,12 +152,21 @@ async def decide(
             raise Conflict("cdf_loan_wrong_status", status=loan["status"])
         if loan["applied_by"] == user.user_id:
             raise Forbidden("cdf_maker_checker")
+        if day is not None and day < loan["applied_on"]:
+            raise InvalidInput(
+                [
+                    Problem(
+                        "date",
+                        "cdf_decision_before_application",
+                        {"date": loan["applied_on"].isoformat()},
+                    )
+                ]
+            )
+        decided = datetime.now(UTC)
+        if day is not None and day < decided.astimezone(VIETNAM).date():
+            decided = datetime.combine(day, time(), VIETNAM)  # the day's start in Vietnam
         await books.set_loan(
-            connection,
-            loan_id,
-            status=decision,
-            approved_by=user.user_id,
-            approved_at=datetime.now(UTC),
+            connection, loan_id, status=decision, approved_by=user.user_id, approved_at=decided
         )
         updated = await books.loan_by_id(connection, loan_id)
     return {"outcome": "created", "loan": updated}
@@ -174,6 +193,13 @@ async def disburse(
             raise Conflict("cdf_loan_wrong_status", status=loan["status"])
         if day < loan["applied_on"]:
             raise InvalidInput([Problem("date", "cdf_date_before_application")])
+        # The approval's day in Vietnam, as the statement reads it: paid out before it, the
+        # loan showed on the days between as applied for with a schedule outstanding.
+        approved_on = loan["approved_at"].astimezone(VIETNAM).date()
+        if day < approved_on:
+            raise InvalidInput(
+                [Problem("date", "cdf_date_before_approval", {"date": approved_on.isoformat()})]
+            )
         await refuse_closed(connection, group["fund_id"], day)
         rows = schedule(
             loan["principal"],

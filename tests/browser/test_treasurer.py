@@ -144,7 +144,11 @@ def books(live_server: str, sync_engine: Engine) -> Iterator[dict[str, Any]]:
                 },
             )
             loan = loan.get("loan", loan)
-            post(checker, f"/api/v1/cdf/loans/{loan['id']}/decision", {"decision": "approved"})
+            post(
+                checker,
+                f"/api/v1/cdf/loans/{loan['id']}/decision",
+                {"decision": "approved", "date": lent},
+            )
             post(
                 maker,
                 f"/api/v1/cdf/loans/{loan['id']}/disbursement",
@@ -165,7 +169,11 @@ def books(live_server: str, sync_engine: Engine) -> Iterator[dict[str, Any]]:
         )
         group_loan = group_loan.get("loan", group_loan)
         assert group_loan["member_id"] is None
-        post(checker, f"/api/v1/cdf/loans/{group_loan['id']}/decision", {"decision": "approved"})
+        post(
+            checker,
+            f"/api/v1/cdf/loans/{group_loan['id']}/decision",
+            {"decision": "approved", "date": lent},
+        )
         post(
             maker,
             f"/api/v1/cdf/loans/{group_loan['id']}/disbursement",

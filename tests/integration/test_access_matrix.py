@@ -648,7 +648,7 @@ def cdf_books(w: World, stage: str = "group") -> dict[str, Any]:
     if stage in ("approved", "disbursed"):
         post(
             f"/api/v1/cdf/loans/{books['loan']}/decision",
-            {"decision": "approved"},
+            {"decision": "approved", "date": "2025-02-01"},
             w.token("city_admin"),
         )
     if stage == "disbursed":

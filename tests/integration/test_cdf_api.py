@@ -158,7 +158,8 @@ def test_a_loan_from_application_to_its_last_repayment(cdf: dict[str, Any]) -> N
     )
     assert "may not approve" in english.json()["detail"]
     approved = checker.post(
-        f"/api/v1/cdf/loans/{loan['id']}/decision", json={"decision": "approved"}
+        f"/api/v1/cdf/loans/{loan['id']}/decision",
+        json={"decision": "approved", "date": "2024-03-01"},
     )
     assert approved.status_code == 200, approved.text
     assert approved.json()["loan"]["approved_by"] != approved.json()["loan"]["applied_by"]
@@ -788,3 +789,69 @@ def test_nothing_is_recorded_before_a_member_joined_or_the_group_was_founded(
         assert _messages(future_group) == ["cdf_day_not_come"]
         message = future_group.json()["errors"][0]["message"]
         assert "2099" not in message and ("hôm nay" in message or "today" in message)
+
+
+def _applied_loan(cdf: dict[str, Any], day: str = "2025-07-01") -> int:
+    group, member = _new_group(cdf)
+    assert (
+        _post(
+            cdf, group, kind="savings", amount=200_000, member_id=member, date="2025-02-01"
+        ).status_code
+        == 201
+    )
+    applied = (
+        cdf["clients"]
+        .as_("maker")
+        .post(
+            f"/api/v1/cdf/{CITY}/loans",
+            json={"client_id": uid(), "group_id": group, "member_id": member,
+                  "product_id": cdf["product"], "principal": 1_000_000, "date": day},
+        )
+    )  # fmt: skip
+    assert applied.status_code == 201, applied.text
+    return int(applied.json()["loan"]["id"])
+
+
+def test_a_loan_rejected_today_was_applied_for_on_earlier_days(cdf: dict[str, Any]) -> None:
+    """The statement as of a day before the rejection showed the loan rejected already (only
+    approvals were put back to "applied" on days before the decision)."""
+    loan = _applied_loan(cdf)
+    checker = cdf["clients"].as_("checker")
+    rejected = checker.post(f"/api/v1/cdf/loans/{loan}/decision", json={"decision": "rejected"})
+    assert rejected.status_code == 200, rejected.text
+    group = checker.get(f"/api/v1/cdf/loans/{loan}").json()["group_id"]
+    url = f"/api/v1/cdf/groups/{group}"
+    before = checker.get(url, params={"as_of": "2025-07-02"}).json()["loans"]
+    assert [(x["id"], x["status"]) for x in before] == [(loan, "applied")]
+    now = checker.get(url).json()["loans"]
+    assert [(x["id"], x["status"]) for x in now] == [(loan, "rejected")]
+
+
+def test_a_loan_is_not_paid_out_before_the_day_it_was_approved(cdf: dict[str, Any]) -> None:
+    """A disbursement dated before the approval was posted: the statement of a day between
+    showed the loan applied for, with a schedule outstanding."""
+    loan = _applied_loan(cdf)
+    checker = cdf["clients"].as_("checker")
+    approved = checker.post(f"/api/v1/cdf/loans/{loan}/decision", json={"decision": "approved"})
+    assert approved.status_code == 200, approved.text
+    for language in ("vi", "en"):
+        early = checker.post(
+            f"/api/v1/cdf/loans/{loan}/disbursement?lang={language}",
+            json={"client_id": uid(), "date": "2025-07-02"},
+        )
+        assert early.status_code == 422, early.text
+        assert _messages(early) == ["cdf_date_before_approval"]
+        assert early.json()["errors"][0]["field"] == "date"
+    assert checker.get(f"/api/v1/cdf/loans/{loan}").json()["status"] == "approved"
+    # A loan approved on paper earlier is entered with the board's day: paid out from it on.
+    loan = _applied_loan(cdf)
+    url = f"/api/v1/cdf/loans/{loan}/decision"
+    too_early = checker.post(url, json={"decision": "approved", "date": "2025-06-30"})
+    assert _messages(too_early) == ["cdf_decision_before_application"]
+    assert checker.post(url, json={"decision": "approved", "date": "2025-07-03"}).status_code == 200
+    pay = f"/api/v1/cdf/loans/{loan}/disbursement"
+    early = checker.post(pay, json={"client_id": uid(), "date": "2025-07-02"})
+    assert _messages(early) == ["cdf_date_before_approval"]
+    assert "2025-07-03" in early.json()["errors"][0]["message"]
+    paid = checker.post(pay, json={"client_id": uid(), "date": "2025-07-03"})
+    assert paid.status_code == 201, paid.text

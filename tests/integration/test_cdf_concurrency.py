@@ -75,7 +75,8 @@ def race(
         ).json()["loan"]["id"]
         assert (
             checker.post(
-                f"/api/v1/cdf/loans/{loan}/decision", json={"decision": "approved"}
+                f"/api/v1/cdf/loans/{loan}/decision",
+                json={"decision": "approved", "date": "2025-01-02"},
             ).status_code
             == 200
         )

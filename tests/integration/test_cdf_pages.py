@@ -122,7 +122,11 @@ def site(
             },
         )
         loan = loan.get("loan", loan)
-        post(checker, f"/api/v1/cdf/loans/{loan['id']}/decision", {"decision": "approved"})
+        post(
+            checker,
+            f"/api/v1/cdf/loans/{loan['id']}/decision",
+            {"decision": "approved", "date": lent},
+        )
         post(
             maker,
             f"/api/v1/cdf/loans/{loan['id']}/disbursement",

@@ -124,7 +124,12 @@ def books(
             )
         )
         loan = loan.get("loan", loan)
-        _ok(checker.post(f"/api/v1/cdf/loans/{loan['id']}/decision", json={"decision": "approved"}))
+        _ok(
+            checker.post(
+                f"/api/v1/cdf/loans/{loan['id']}/decision",
+                json={"decision": "approved", "date": lent},
+            )
+        )
         _ok(
             staff.post(
                 f"/api/v1/cdf/loans/{loan['id']}/disbursement",

@@ -132,7 +132,8 @@ def report_books(
                 )["loan"]["id"]
                 ok(
                     checker.post(
-                        f"/api/v1/cdf/loans/{loan}/decision", json={"decision": "approved"}
+                        f"/api/v1/cdf/loans/{loan}/decision",
+                        json={"decision": "approved", "date": "2024-12-20"},
                     )
                 )
                 ok(

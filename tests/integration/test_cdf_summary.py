@@ -260,7 +260,9 @@ async def _scenario(books: dict[str, Any], seed: int, sync_engine: Engine) -> No
                     },
                 )
                 loan = applied["loan"]["id"]
-                await cdf_loans.decide(engine, checker, loan, {"decision": "approved"})
+                await cdf_loans.decide(
+                    engine, checker, loan, {"decision": "approved", "date": _day(1)}
+                )
                 await cdf_loans.disburse(
                     engine, maker, loan, {"client_id": uid(), "date": _day(1, rng.randint(0, 9))}
                 )
