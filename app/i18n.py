@@ -1662,6 +1662,10 @@ MESSAGES.update(
             "en": "Cannot reverse: the member has only {saved} đồng of savings left (some was "
             "withdrawn); reverse the withdrawal first.",
         },
+        "cdf_from_after_as_of": {
+            "vi": "Ngày bắt đầu kỳ báo cáo (from) phải trước hoặc bằng ngày báo cáo ({as_of}).",
+            "en": "The start of the report's period (from) must be on or before its day ({as_of}).",
+        },
         "cdf_period_ends_before_it_starts": {
             "vi": "Ngày kết thúc phải sau ngày bắt đầu của kỳ.",
             "en": "The period must end after it starts.",

@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import cdf_reports as queries
+from app.errors import InvalidInput, Problem
 from app.i18n import translate
 from app.services import cdf_access as cdf
 from app.services.access import Principal, require
@@ -221,7 +222,11 @@ async def _build(
 
 
 def _period(as_of: date | None, start: date | None) -> tuple[date, date]:
+    """The report's day and the start of its period (a year before it by default); a
+    period that starts after it is refused (fund growth was computed backwards)."""
     as_of = as_of or today()
+    if start is not None and start > as_of:
+        raise InvalidInput([Problem("from", "cdf_from_after_as_of", {"as_of": as_of.isoformat()})])
     return as_of, start or add_months(as_of, -12)
 
 

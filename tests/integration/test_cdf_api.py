@@ -855,3 +855,32 @@ def test_a_loan_is_not_paid_out_before_the_day_it_was_approved(cdf: dict[str, An
     assert "2025-07-03" in early.json()["errors"][0]["message"]
     paid = checker.post(pay, json={"client_id": uid(), "date": "2025-07-03"})
     assert paid.status_code == 201, paid.text
+
+
+@pytest.mark.parametrize("report", [f"{CITY}/report", f"{CITY}/report.csv", "national/report"])
+def test_a_report_period_that_ends_before_it_starts_is_refused(
+    cdf: dict[str, Any], report: str
+) -> None:
+    """from=2026-12-05&as_of=2026-01-01 answered 200 with fund growth computed backwards."""
+    messages = set()
+    for language in ("vi", "en"):
+        response = (
+            cdf["clients"]
+            .as_("maker")
+            .get(
+                f"/api/v1/cdf/{report}",
+                params={"from": "2026-12-05", "as_of": "2026-01-01", "lang": language},
+            )
+        )
+        assert response.status_code == 422, response.text
+        error = response.json()["errors"][0]
+        assert (error["field"], error["code"]) == ("from", "cdf_from_after_as_of")
+        assert "2026-01-01" in error["message"]
+        messages.add(error["message"])
+    assert len(messages) == 2
+    same_day = (
+        cdf["clients"]
+        .as_("maker")
+        .get(f"/api/v1/cdf/{report}", params={"from": "2026-01-01", "as_of": "2026-01-01"})
+    )
+    assert same_day.status_code == 200, same_day.text
