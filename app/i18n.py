@@ -947,6 +947,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Nhóm tiết kiệm theo khu dân cư, màu theo PAR30",
         "en": "Savings groups by settlement, coloured by PAR30",
     },
+    "cdf_groups.unplaced": {
+        "vi": "Không có trên bản đồ: {groups} nhóm chưa gắn với khu dân cư nào ({members} thành "
+        "viên, tiết kiệm {savings} đồng); báo cáo CDF có tính các nhóm này.",
+        "en": "Not on the map: {groups} groups with no settlement ({members} members, savings "
+        "{savings} đồng); the CDF report counts them.",
+    },
     "cdf_groups.size_note": {
         "vi": "Vòng tròn càng lớn, càng nhiều thành viên.",
         "en": "The larger the circle, the more members.",

@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 # The groups a reader may see (whole city, or these groups, or the groups in these wards),
 # of one ward or the whole city; then the same sums as the report's ARREARS per loan, by
-# group, and by settlement with a point inside it.
+# group, and by settlement with a point inside it. Groups registered without a settlement
+# (of the whole city only: they are in no ward) make one row with a NULL settlement, so that
+# the rows sum to the report's figures.
 SETTLEMENT_GROUPS = """
 WITH grp AS (
   SELECT g.id, g.name, g.settlement_id
   FROM cdf_groups g JOIN cdf_funds f ON f.id = g.fund_id
-  JOIN settlements s ON s.id = g.settlement_id
+  LEFT JOIN settlements s ON s.id = g.settlement_id
   WHERE f.city_id = :city AND g.founded_on <= (:as_of)::date
     AND (CAST(:ward AS integer) IS NULL OR s.ward_id = :ward)
     AND (:whole OR g.id = ANY(:ids) OR s.ward_id = ANY(:wards))
@@ -70,7 +72,7 @@ SELECT s.id AS settlement_id, s.name AS settlement, s.ward_id, w.name AS ward,
        coalesce(sum(sv.savings), 0)::bigint AS savings_balance,
        coalesce(sum(pg.outstanding), 0)::bigint AS loans_outstanding,
        coalesce(sum(pg.at_risk_30), 0)::bigint AS at_risk_30
-FROM grp JOIN settlements s ON s.id = grp.settlement_id LEFT JOIN wards w ON w.id = s.ward_id
+FROM grp LEFT JOIN settlements s ON s.id = grp.settlement_id LEFT JOIN wards w ON w.id = s.ward_id
 LEFT JOIN members m ON m.group_id = grp.id
 LEFT JOIN savings sv ON sv.group_id = grp.id
 LEFT JOIN per_group pg ON pg.group_id = grp.id
@@ -89,7 +91,8 @@ async def settlement_groups(
     ward_ids: Collection[int],
 ) -> list[dict[str, Any]]:
     """Per settlement of the city (or of one ward): the savings groups a reader may see,
-    summed; settlements without such a group are left out."""
+    summed; settlements without such a group are left out; the city's groups without a
+    settlement in one row of their own (settlement_id, lon and lat NULL)."""
     rows = await connection.execute(
         text(SETTLEMENT_GROUPS),
         {

@@ -49,14 +49,18 @@ def par_class(at_risk_30: int, outstanding: int) -> str:
     return "low" if at_risk_30 / outstanding <= PAR_LIMIT else "high"
 
 
-def legend(language: str) -> dict[str, Any]:
-    """The web map's legend entry: the colours by PAR30 and a note on the circles' size."""
+def legend(language: str, unplaced: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The web map's legend entry: the colours by PAR30 and a note on the circles' size (and
+    on the groups without a settlement, which no circle shows)."""
+    note = translate("cdf_groups.size_note", language)
+    if unplaced is not None:
+        note = f"{note} {unplaced['text']}"
     return {
         "title": translate("cdf_groups.legend", language),
         "items": [
             [colour, translate(f"cdf_groups.par.{code}", language)] for code, colour in PAR_CLASSES
         ],
-        "note": translate("cdf_groups.size_note", language),
+        "note": note,
     }
 
 

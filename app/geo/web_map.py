@@ -114,7 +114,7 @@ def legend_spec(data: WebMapInput) -> dict[str, Any]:
         "priority": {"title": _t("priority", language), "items": priority_items},
         "indicators": indicators,
         "projects": projects if data.projects else None,
-        "groups": cdf_groups.legend(language) if data.groups else None,
+        "groups": cdf_groups.legend(language, data.groups.get("unplaced")) if data.groups else None,
         "note": _t("note", language),
         # The button that folds the legend (folded at first on a phone).
         "show": _t("legend_show", language),

@@ -49,26 +49,51 @@ def popup_fields(language: str) -> list[tuple[str, str]]:
     return [(key, translate(f"cdf_groups.{key}", language)) for key in POPUP_KEYS]
 
 
+def _unplaced(row: dict[str, Any], language: str) -> dict[str, Any]:
+    """The groups without a settlement: on no circle, their figures said in the legend."""
+    groups, members = int(row["groups"]), int(row["members"])
+    savings = int(row["savings_balance"])
+    return {
+        "groups": groups,
+        "members": members,
+        "savings_balance": savings,
+        "loans_outstanding_amount": int(row["loans_outstanding"]),
+        "at_risk_30": int(row["at_risk_30"]),
+        "text": translate(
+            "cdf_groups.unplaced",
+            language,
+            groups=groups,
+            members=members,
+            savings=_number(savings, language),
+        ),
+    }
+
+
 async def map_groups(
     engine: AsyncEngine,
     reader: Principal | None,
     city_id: int,
     ward_id: int | None,
     language: str,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The settlements with savings groups this reader may see, with their figures and the
-    texts of their popups (none on a public map)."""
+    texts of their popups (none on a public map); and the figures of the groups registered
+    without a settlement (city maps only; None when there are none): the circles and these
+    sum to the CDF report."""
     if reader is None:
-        return []
+        return [], None
     whole, group_ids, ward_ids = cdf.readable_groups_filter(reader, city_id)
     if not (whole or group_ids or ward_ids):
-        return []
+        return [], None
     async with engine.connect() as connection:
         rows = await queries.settlement_groups(
             connection, city_id, ward_id, today(), whole, group_ids, ward_ids
         )
-    shown = []
+    shown, unplaced = [], None
     for row in rows:
+        if row["settlement_id"] is None:
+            unplaced = _unplaced(row, language)
+            continue
         members, outstanding, at_risk = (
             int(row["members"]),
             int(row["loans_outstanding"]),
@@ -98,12 +123,15 @@ async def map_groups(
                 "radius": cdf_groups.radius(members),
             }
         )
-    return shown
+    return shown, unplaced
 
 
-def map_layer(groups: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The web map's groups layer: a FeatureCollection of points (None when there is none)."""
-    if not groups:
+def map_layer(
+    groups: list[dict[str, Any]], unplaced: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The web map's groups layer: a FeatureCollection of points (None when there is none),
+    with the groups without a settlement as its `unplaced` member."""
+    if not groups and unplaced is None:
         return None
     features = [
         {
@@ -113,4 +141,7 @@ def map_layer(groups: list[dict[str, Any]]) -> dict[str, Any] | None:
         }
         for group in groups
     ]
-    return {"type": "FeatureCollection", "features": features}
+    layer: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if unplaced is not None:
+        layer["unplaced"] = unplaced
+    return layer

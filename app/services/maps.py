@@ -166,7 +166,7 @@ async def _map_input(
     rank = "rank_in_ward" if ward_id is not None else "rank_in_city"
     ranks = {row["id"]: row.get(rank) for row in report["settlements"]}
     projects = await cdf_projects.map_projects(engine, reader, city_id, ward_id, language, ranks)
-    groups = await cdf_groups_map.map_groups(engine, reader, city_id, ward_id, language)
+    groups, unplaced = await cdf_groups_map.map_groups(engine, reader, city_id, ward_id, language)
     totals = report["totals"]
     subtitle = _t(
         "subtitle",
@@ -192,7 +192,7 @@ async def _map_input(
         basemap_attribution=options.basemap_attribution,
         projects=cdf_projects.map_layer(projects),
         project_popup_fields=cdf_projects.popup_fields(language),
-        groups=cdf_groups_map.map_layer(groups),
+        groups=cdf_groups_map.map_layer(groups, unplaced),
         group_popup_fields=cdf_groups_map.popup_fields(language),
         context_url=f"/api/v1/context/{context_slug}.geojson" if context_slug else "",
     )
@@ -478,7 +478,9 @@ async def _ward_print(
         engine, SYSTEM, ward["city_id"], ward_id, language, ranks
     )
     # The savings groups only for whom may read them (a planner, the ward's leader).
-    groups = await cdf_groups_map.map_groups(engine, reader, ward["city_id"], ward_id, language)
+    groups, _unplaced = await cdf_groups_map.map_groups(  # a ward's: every group placed
+        engine, reader, ward["city_id"], ward_id, language
+    )
     context, attribution = await _print_context(engine, ward["city_id"], shapes["wards"][0])
     data = PrintInput(
         ward_name=area["name"],

@@ -62,6 +62,23 @@ def books(sync_engine: Engine) -> Iterator[dict[str, Any]]:
                 ),
                 {"group": group_id, "code": f"H{number}"},
             )
+        # A group registered without a settlement (allowed): on no circle, yet in the report.
+        unplaced = connection.execute(
+            text(
+                "INSERT INTO cdf_groups (fund_id, name, founded_on, meeting_frequency, "
+                "share_value) SELECT f.id, 'Nhóm chưa gắn xóm', '2025-01-01', 'monthly', 20000 "
+                "FROM cdf_funds f WHERE f.city_id = :city RETURNING id"
+            ),
+            {"city": city_id},
+        ).scalar_one()
+        for code in ("U1", "U2"):
+            connection.execute(
+                text(
+                    "INSERT INTO cdf_members (group_id, code, name, joined_on) "
+                    "VALUES (:group, :code, 'Lê Văn B', '2025-01-01')"
+                ),
+                {"group": unplaced, "code": code},
+            )
         wards = dict(
             connection.execute(
                 text(
@@ -98,13 +115,23 @@ def test_city_map_groups_sum_to_the_cdf_report(
     data = check_page(page, translate("map_page.city_title", language, city="Tam Kỳ"))
     shown = groups_of(data)
     report = client.get(f"/api/v1/cdf/{CITY}/report").json()
-    # Every group has a settlement: the map's sums are the report's.
-    assert sum(g["groups"] for g in shown) == report["groups"] == len(books["group_wards"])
-    assert sum(g["members"] for g in shown) == report["members"]
-    assert sum(g["savings_balance"] for g in shown) == report["savings_balance"]
-    outstanding = sum(g["loans_outstanding_amount"] for g in shown)
+    # The circles and the groups without a settlement (said in the legend) sum to the report:
+    # the unplaced group was in the report's figures but on no circle, and nothing said so.
+    unplaced = data["groups"]["unplaced"]
+    assert (unplaced["groups"], unplaced["members"]) == (1, 2)
+    assert data["legend"]["groups"]["note"].endswith(unplaced["text"])
+    assert (
+        translate("cdf_groups.unplaced", language, groups=1, members=2, savings="0")
+        == unplaced["text"]
+    )
+    placed = sum(g["groups"] for g in shown)
+    assert placed + 1 == report["groups"] == len(books["group_wards"]) + 1
+    assert sum(g["members"] for g in shown) + 2 == report["members"]
+    everything = [*shown, unplaced]
+    assert sum(g["savings_balance"] for g in everything) == report["savings_balance"]
+    outstanding = sum(g["loans_outstanding_amount"] for g in everything)
     assert outstanding == report["loans_outstanding"] > 0
-    at_risk = sum(g["at_risk_30"] for g in shown)
+    at_risk = sum(g["at_risk_30"] for g in everything)
     assert round(at_risk / outstanding, 4) == report["par30"] > 0
     assert len({g["settlement_id"] for g in shown}) == len(shown)
     # Each settlement's texts, colour and size follow its figures.
