@@ -1641,6 +1641,10 @@ MESSAGES.update(
             "en": "The record's id (client_id) must be a UUID made by the phone (for example "
             "0b6f5c1e-...).",
         },
+        "cdf_invalid_meeting_id": {
+            "vi": "Mã buổi họp phải là một UUID (ví dụ 0b6f5c1e-...).",
+            "en": "The meeting id must be a UUID (for example 0b6f5c1e-...).",
+        },
         "cdf_date_in_future": {
             "vi": "Ngày này chưa tới (hôm nay là {today}): chỉ ghi tiền đã thu hoặc đã chi.",
             "en": "This day has not come yet (today is {today}): record only money that moved.",

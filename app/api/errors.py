@@ -65,6 +65,10 @@ def problems_body(problems: list[Problem], language: str) -> dict[str, Any]:
     )
 
 
+# Ids that are not a survey's, by the name of their field (invalid_uuid names a survey).
+UUID_CODES = {"meeting_id": "cdf_invalid_meeting_id"}
+
+
 def _pydantic_problems(exc: RequestValidationError) -> list[Problem]:
     problems = []
     for error in exc.errors():
@@ -82,7 +86,7 @@ def _pydantic_problems(exc: RequestValidationError) -> list[Problem]:
         elif kind.startswith(("datetime", "date")):
             problems.append(Problem(field, "invalid_datetime"))
         elif kind.startswith("uuid"):
-            problems.append(Problem(field, "invalid_uuid"))
+            problems.append(Problem(field, UUID_CODES.get(field, "invalid_uuid")))
         else:
             problems.append(
                 Problem(

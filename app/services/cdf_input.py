@@ -45,6 +45,10 @@ class Reader:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             self.fail(field, "not_integer")
             return None
+        if isinstance(raw, float) and raw > MAX_MONEY:
+            # A whole number past 64 bits arrives as a float (10**30 as 1e30): too large.
+            self.fail(field, "cdf_amount_too_large", max=MAX_MONEY)
+            return None
         if isinstance(raw, float):
             self.fail(field, "cdf_amount_not_whole")
             return None

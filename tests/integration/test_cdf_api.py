@@ -216,6 +216,7 @@ def test_a_loan_from_application_to_its_last_repayment(cdf: dict[str, Any]) -> N
         ("50000", "not_integer"),
         (True, "not_integer"),
         (10**13, "cdf_amount_too_large"),
+        (10**30, "cdf_amount_too_large"),  # a whole number, read as a float past 64 bits
         (None, "missing"),
     ],
 )
@@ -884,3 +885,20 @@ def test_a_report_period_that_ends_before_it_starts_is_refused(
         .get(f"/api/v1/cdf/{report}", params={"from": "2026-01-01", "as_of": "2026-01-01"})
     )
     assert same_day.status_code == 200, same_day.text
+
+
+def test_a_meeting_id_that_is_not_a_uuid_names_a_meeting(cdf: dict[str, Any]) -> None:
+    """It said "The survey id must be a UUID"."""
+    treasurer = cdf["clients"].as_("treasurer")
+    for language, word in (("vi", "buổi họp"), ("en", "meeting")):
+        for response in (
+            treasurer.get(f"/api/v1/cdf/meetings/not-a-uuid?lang={language}"),
+            treasurer.post(
+                f"/api/v1/cdf/meetings/not-a-uuid/close?lang={language}", json={"cash_counted": 0}
+            ),
+        ):
+            assert response.status_code == 422, response.text
+            error = response.json()["errors"][0]
+            assert (error["field"], error["code"]) == ("meeting_id", "cdf_invalid_meeting_id")
+            assert word in error["message"] and "survey" not in error["message"]
+            assert "khảo sát" not in error["message"]
