@@ -1725,6 +1725,18 @@ MESSAGES.update(
             "en": "Not a valid date (YYYY-MM-DD, for example 2026-12-03).",
         },
         "cdf_report.city": {"vi": "Thành phố", "en": "City"},
+        "cdf_withdrawal_exceeds_cash": {
+            "vi": "Số tiền rút lớn hơn tiền mặt của nhóm: từ ngày {date} trở đi, "
+            "quỹ tiền mặt có lúc chỉ còn {cash} đồng.",
+            "en": "The withdrawal is more than the group's cash: from {date} on, the box "
+            "held as little as {cash} đồng.",
+        },
+        "cdf_reversal_exceeds_cash": {
+            "vi": "Không thể hủy bút toán này: từ ngày {date} trở đi, quỹ tiền mặt của nhóm "
+            "có lúc chỉ còn {cash} đồng.",
+            "en": "This entry cannot be reversed: from {date} on, the group's box held as "
+            "little as {cash} đồng.",
+        },
         "cdf_remittance_exceeds_cash": {
             "vi": "Số tiền nộp về quỹ lớn hơn tiền mặt của nhóm: từ ngày {date} trở đi, "
             "quỹ tiền mặt có lúc chỉ còn {cash} đồng.",

@@ -17,6 +17,7 @@ Every record is idempotent on its client id (app/services/cdf_posting.py).
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlalchemy import text
@@ -71,6 +72,18 @@ async def receive_capital(
         )
 
 
+async def _refuse_empty_box(
+    connection: AsyncConnection, cash: int, day: date, amount: int, code: str, field: str = "amount"
+) -> None:
+    """Refuse to take `amount` out of a group's cash box on `day` when the box would hold
+    less than nothing on that day or any day after."""
+    in_box = await ledger.lowest_balance_from(connection, cash, day, debit_normal=True)
+    if amount > in_box:
+        raise InvalidInput(
+            [Problem(field, code, {"cash": max(in_box, 0), "date": day.isoformat()})]
+        )
+
+
 async def _group_record(
     connection: AsyncConnection,
     user: Principal,
@@ -116,21 +129,13 @@ async def _group_record(
                 raise InvalidInput(
                     [Problem("amount", "cdf_withdrawal_exceeds_savings", {"saved": saved})]
                 )
+            # And paid from the box: savings remitted to the fund are no longer in it.
+            await _refuse_empty_box(connection, cash, day, amount, "cdf_withdrawal_exceeds_cash")
     elif kind == "remittance":
         other = await books.account(connection, fund_id, "fund_cash")
         # On its day and every day after (a remittance dated back, before the cash came in,
         # left that day's box at -500,000 while today's balance allowed it).
-        in_box = await ledger.lowest_balance_from(connection, cash, day, debit_normal=True)
-        if amount > in_box:
-            raise InvalidInput(
-                [
-                    Problem(
-                        "amount",
-                        "cdf_remittance_exceeds_cash",
-                        {"cash": max(in_box, 0), "date": day.isoformat()},
-                    )
-                ]
-            )
+        await _refuse_empty_box(connection, cash, day, amount, "cdf_remittance_exceeds_cash")
     else:
         other = await books.account(
             connection,
@@ -403,6 +408,17 @@ async def reverse(
             if taken > saved:
                 raise InvalidInput(
                     [Problem("entry", "cdf_reversal_exceeds_savings", {"saved": saved})]
+                )
+        if entry["group_id"] is not None:
+            # Taking cash back out of the box (a saving reversed after it was remitted) cannot
+            # leave it below nothing on any day from the reversal's.
+            box = await books.account(
+                connection, entry["fund_id"], "group_cash", group_id=entry["group_id"]
+            )
+            out = -sum(line.amount for line in lines if line.account_id == box)
+            if out > 0:
+                await _refuse_empty_box(
+                    connection, box, reversed_on, out, "cdf_reversal_exceeds_cash", "entry"
                 )
         result = await post_once(
             connection,

@@ -733,6 +733,36 @@ def test_a_remittance_dated_back_leaves_no_day_of_cash_below_zero(cdf: dict[str,
     ]
 
 
+def test_no_withdrawal_nor_reversal_takes_cash_the_box_no_longer_holds(cdf: dict[str, Any]) -> None:
+    """A member's saving remitted to the fund is no longer in the group's box: a withdrawal
+    of it (checked against the member's savings only) or a reversal of the saving left the
+    box at -500,000."""
+    group, member = _new_group(cdf)
+    saved = _post(cdf, group, kind="savings", amount=500_000, member_id=member, date="2025-04-01")
+    assert saved.status_code == 201, saved.text
+    sent = _post(cdf, group, kind="remittance", amount=500_000, date="2025-04-02")
+    assert sent.status_code == 201, sent.text
+    out = _post(cdf, group, kind="withdrawal", amount=500_000, member_id=member, date="2025-04-03")
+    assert out.status_code == 422 and _messages(out) == ["cdf_withdrawal_exceeds_cash"]
+    staff = cdf["clients"].as_("maker")
+    back = staff.post(
+        f"/api/v1/cdf/entries/{saved.json()['entry_id']}/reversal?lang=en",
+        json={"client_id": uid(), "memo": "Nhầm", "date": "2025-04-03"},
+    )
+    assert back.status_code == 422 and _messages(back) == ["cdf_reversal_exceeds_cash"]
+    assert "2025-04-03" in back.json()["errors"][0]["message"]
+    url = f"/api/v1/cdf/groups/{group}"
+    assert staff.get(url).json()["balances"]["cash"] == 0
+    # Cash that came in after the remittance is in the box: it can be paid out.
+    refilled = _post(
+        cdf, group, kind="savings", amount=200_000, member_id=member, date="2025-04-05"
+    )
+    assert refilled.status_code == 201, refilled.text
+    paid = _post(cdf, group, kind="withdrawal", amount=200_000, member_id=member, date="2025-04-06")
+    assert paid.status_code == 201, paid.text
+    assert staff.get(url).json()["balances"]["cash"] == 0
+
+
 def test_nothing_is_recorded_before_a_member_joined_or_the_group_was_founded(
     cdf: dict[str, Any],
 ) -> None:
