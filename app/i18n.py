@@ -437,6 +437,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Survey {id} is of form '{form}'; it cannot be replaced by a survey of form "
         "'{sent}'.",
     },
+    "invalid_device_id": {
+        "vi": "Mã điện thoại phải là một UUID, như trong danh sách điện thoại của người đó.",
+        "en": "The phone's id must be a UUID, as in the person's list of phones.",
+    },
     "not_collector": {
         "vi": "Chỉ người thu thập phiếu này mới sửa được phiếu. Nếu phiếu cần sửa, hãy gửi trả "
         "lại cho người thu thập kèm nhận xét.",

@@ -66,7 +66,7 @@ def problems_body(problems: list[Problem], language: str) -> dict[str, Any]:
 
 
 # Ids that are not a survey's, by the name of their field (invalid_uuid names a survey).
-UUID_CODES = {"meeting_id": "cdf_invalid_meeting_id"}
+UUID_CODES = {"meeting_id": "cdf_invalid_meeting_id", "token_id": "invalid_device_id"}
 
 
 def _pydantic_problems(exc: RequestValidationError) -> list[Problem]:

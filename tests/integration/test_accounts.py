@@ -176,6 +176,13 @@ def test_a_phone_is_enrolled_once_by_its_code_and_can_be_revoked(
     revoked = fresh.delete(f"/api/v1/devices/{devices[0]['id']}", headers=bearer(admin_token))
     assert revoked.status_code == 204
     assert fresh.get("/api/v1/me", headers=bearer(token)).status_code == 401
+    for language, word in (("vi", "điện thoại"), ("en", "phone")):
+        bad = fresh.delete(
+            "/api/v1/devices/not-a-phone",
+            headers={**bearer(admin_token), "Accept-Language": language},
+        )
+        assert bad.status_code == 422 and bad.json()["errors"][0]["code"] == "invalid_device_id"
+        assert word in bad.json()["errors"][0]["message"]  # it said "the survey id"
 
 
 @pytest.mark.parametrize("code", ["", "x" * 500, hostile.TEMPLATE_CODE, "' OR 1=1 --"])
