@@ -70,27 +70,48 @@ def row_numbers(workbook: Any) -> dict[str, list[int]]:
 
 
 # A condition that is one question's path alone (`relevant = ${nick}`, `not(${nick})`): ODK
-# Collect reads it by the question's value (true when answered), XPath 1.0 and Enketo by its
-# node (true when it exists, so always). Forms are written and tried in Collect: such a
-# condition is read as Collect reads it, on the server and on the phone alike (the XForm sent
-# to Collect is left as pyxform writes it). A path inside a longer expression keeps XPath's
-# meaning, as in Collect only `and`, `or` and `not` of bare paths would differ; they are rare.
+# Collect reads it by the question's value (JavaRosa's toBoolean of the unpacked value: a text
+# is true when not empty, a number when not empty and not 0), XPath 1.0 and Enketo by its node
+# (true when it exists, so always). Forms are written and tried in Collect: such a condition
+# is read as Collect reads it, on the server and on the phone alike (the XForm sent to Collect
+# is left as pyxform writes it). A path inside a longer expression keeps XPath's meaning.
 _PATH = r"(?:\.\.?|/?[A-Za-z_][\w.-]*)(?:/(?:\.\.|[A-Za-z_][\w.-]*))*"
 _BARE_PATH = re.compile(rf"\s*({_PATH})\s*")
 _NOT_BARE_PATH = re.compile(rf"\s*not\(\s*({_PATH})\s*\)\s*")
+NUMBER_BINDS = ("int", "integer", "decimal")
 
 
-def collect_condition(expression: str | None) -> str | None:
-    """A bind's condition as ODK Collect reads it (see above); others as they are."""
-    if expression is None:
-        return None
-    if expression.strip() in ("true()", "false()"):
+def _resolved(path: str, context: str) -> str:
+    """An instance path read from the node at `context` (`..` its parent), made absolute."""
+    steps = [] if path.startswith("/") else context.strip("/").split("/")
+    for step in path.strip("/").split("/"):
+        if step == "..":
+            steps = steps[:-1]
+        elif step not in (".", ""):
+            steps.append(step)
+    return "/" + "/".join(steps)
+
+
+def collect_condition(
+    expression: str | None, context: str = "", binds: dict[str, dict[str, str]] | None = None
+) -> str | None:
+    """A bind's condition on the node at `context` as ODK Collect reads it (see above);
+    others as they are. `binds` give the type of the question a path names."""
+    if expression is None or expression.strip() in ("true()", "false()"):
         return expression
-    if match := _BARE_PATH.fullmatch(expression):
-        return f"string({match.group(1)}) != ''"
-    if match := _NOT_BARE_PATH.fullmatch(expression):
-        return f"string({match.group(1)}) = ''"
-    return expression
+    negated = False
+    match = _BARE_PATH.fullmatch(expression)
+    if match is None:
+        match, negated = _NOT_BARE_PATH.fullmatch(expression), True
+    if match is None:
+        return expression
+    path = match.group(1)
+    kind = (binds or {}).get(_resolved(path, context), {}).get("type", "string")
+    if kind in NUMBER_BINDS:
+        if negated:
+            return f"(string({path}) = '' or number({path}) = 0)"
+        return f"(string({path}) != '' and number({path}) != 0)"
+    return f"string({path}) = ''" if negated else f"string({path}) != ''"
 
 
 @dataclass
@@ -177,7 +198,7 @@ class FormBuilder:
             row=row,
             label=self.texts(item.get("label")),
             hint=self.texts(item.get("hint")),
-            relevant=collect_condition(bind.get("relevant")),
+            relevant=collect_condition(bind.get("relevant"), path, self.parts.binds),
             appearance=appearance,
             parameters=_parameters(item.get("parameters")),
             repeat_count=self.parts.repeat_counts.get(path) if kind == "repeat" else None,
@@ -212,7 +233,7 @@ class FormBuilder:
                 return None
             list_name, choice_filter = itemset
             choices = self.choices(list_name, str(item.get("itemset") or ""), row)
-        required = collect_condition(bind.get("required"))
+        required = collect_condition(bind.get("required"), path, self.parts.binds)
         return Question(
             name=name,
             type=kind,
@@ -221,8 +242,8 @@ class FormBuilder:
             group=group,
             required=required is not None and required.strip() == "true()",
             required_message=self.texts(json_bind.get("jr:requiredMsg")),
-            relevant=collect_condition(bind.get("relevant")),
-            constraint=collect_condition(bind.get("constraint")),
+            relevant=collect_condition(bind.get("relevant"), path, self.parts.binds),
+            constraint=collect_condition(bind.get("constraint"), path, self.parts.binds),
             constraint_message=self.texts(json_bind.get("jr:constraintMsg")),
             choices=choices,
             personal=_yes(item.get("personal", "no")),
@@ -234,7 +255,11 @@ class FormBuilder:
             required_expression=required if required and required.strip() != "false()" else None,
             calculate=bind.get("calculate"),
             default=self.default(path),
-            readonly=collect_condition(bind.get("readonly")) if kind != "note" else None,
+            readonly=(
+                collect_condition(bind.get("readonly"), path, self.parts.binds)
+                if kind != "note"
+                else None
+            ),
             list_name=list_name,
             choice_filter=choice_filter,
             or_other=f"{path}_other" in self.parts.binds and "other" in {c.value for c in choices},
