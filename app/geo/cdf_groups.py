@@ -61,6 +61,8 @@ def legend(language: str, unplaced: dict[str, Any] | None = None) -> dict[str, A
             [colour, translate(f"cdf_groups.par.{code}", language)] for code, colour in PAR_CLASSES
         ],
         "note": note,
+        # Said even where no circle is drawn (every group of the city without a settlement).
+        "unplaced": unplaced["text"] if unplaced is not None else None,
     }
 
 

@@ -323,6 +323,10 @@
         section(body, spec.groups.title, spec.groups.items, false);
         var groupsNote = L.DomUtil.create("div", "cdf-legend-note", body);
         groupsNote.textContent = spec.groups.note;
+      } else if (spec.groups && spec.groups.unplaced && !groupLayers.length) {
+        // No circle to draw (no group has a settlement): the groups are still said.
+        var unplacedNote = L.DomUtil.create("div", "cdf-legend-note cdf-groups-unplaced", body);
+        unplacedNote.textContent = spec.groups.unplaced;
       }
       householdLayers.forEach(function (layer) {
         if (map.hasLayer(layer)) {

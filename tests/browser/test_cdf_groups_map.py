@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Dialog, Page
+from sqlalchemy import Engine, text
 
+from tests.cdf_support import drop_cities, make_city
 from tests.integration.test_cdf_groups_map import HOSTILE, books  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
@@ -68,3 +70,41 @@ def test_ward_map_draws_the_savings_groups(
     assert dialogs == []
     assert page.evaluate("window.__pwned") is None
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_city_whose_groups_have_no_settlement_says_so_in_the_legend(
+    signed_in_desktop: Page, sync_engine: Engine
+) -> None:
+    """Every group registered without a settlement: no circle to draw, and the legend (drawn
+    only beside the circles' layer) said nothing of them, though the CDF report counts them."""
+    slug = "nhom-chua-gan"
+    make_city(sync_engine, slug, "Thành phố Nhóm Chưa Gắn")
+    try:
+        with sync_engine.begin() as connection:
+            group = connection.execute(
+                text(
+                    "WITH fund AS (INSERT INTO cdf_funds (city_id, name) SELECT id, 'Quỹ' "
+                    "FROM cities WHERE slug = :slug RETURNING id) "
+                    "INSERT INTO cdf_groups (fund_id, name, founded_on, meeting_frequency, "
+                    "share_value) SELECT id, 'Nhóm không xóm', '2025-01-01', 'monthly', 20000 "
+                    "FROM fund RETURNING id"
+                ),
+                {"slug": slug},
+            ).scalar_one()
+            connection.execute(
+                text(
+                    "INSERT INTO cdf_members (group_id, code, name, joined_on) "
+                    "VALUES (:group, 'M1', 'Lê Văn C', '2025-01-01')"
+                ),
+                {"group": group},
+            )
+        page = signed_in_desktop
+        response = page.goto(f"/maps/cities/{slug}")
+        assert response is not None and response.status == 200
+        page.wait_for_load_state("networkidle")
+        assert page.locator(".leaflet-cdfGroups-pane path").count() == 0
+        note = page.locator(".cdf-legend .cdf-groups-unplaced")
+        assert note.inner_text().startswith("Không có trên bản đồ: 1 nhóm")
+        assert page.console_errors == []  # type: ignore[attr-defined]
+    finally:
+        drop_cities(sync_engine, slug)
