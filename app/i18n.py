@@ -670,8 +670,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The file {filename} is too large ({size_mb} MB; at most {max_mb} MB).",
     },
     "attachments_too_large": {
-        "vi": "Tổng dung lượng ảnh của phiếu vượt quá {max_mb} MB.",
-        "en": "The survey's photos would exceed {max_mb} MB in total.",
+        "vi": "Tổng dung lượng ảnh, ghi âm và tệp của phiếu vượt quá {max_mb} MB.",
+        "en": "The survey's photos, recordings and files would exceed {max_mb} MB in total.",
     },
     # The printed ward map (app/geo/print_map.py)
     "print_map.title": {"vi": "{ward}, {city}", "en": "{ward}, {city}"},

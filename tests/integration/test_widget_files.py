@@ -239,3 +239,31 @@ def test_a_recording_inside_a_repeat_is_taken_like_the_others(widget_client: Tes
     assert (
         upload(widget_client, other, "extra_voice-2.ogg", PDF, "application/pdf").status_code == 415
     )
+
+
+def test_files_each_under_the_survey_limit_are_refused_once_together_over_it(
+    database_url: str, tmp_path: Path, forms_dir: Path, clean_surveys: None, admin_token: str
+) -> None:
+    """The survey's total is checked apart from each file's own limit (a photo may be as
+    large as the whole survey's allowance since 74848da: this case had no test left)."""
+    limit = len(WEBM) + len(PDF) - 1  # each fits, both do not
+    settings = Settings(
+        database_url=database_url,
+        media_dir=tmp_path / "media",
+        forms_dir=forms_dir,
+        max_attachment_bytes_per_survey=limit,
+    )
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as client:
+        body = widgets_survey()
+        assert client.post("/api/v1/submissions", json=body).status_code == 201
+        assert upload(client, body, "voice-abc.webm", WEBM, "audio/webm").status_code == 201
+        second = client.post(
+            f"/api/v1/submissions/{body['id']}/attachments/paper-abc.pdf",
+            content=PDF,
+            headers={"content-type": "application/pdf", "accept-language": "vi"},
+        )
+    assert second.status_code == 422, second.text
+    error = second.json()["errors"][0]
+    assert error["code"] == "attachments_too_large"
+    assert "ghi âm" in error["message"]  # recordings and files count too, not photos only
+    assert not (tmp_path / "media" / body["id"] / "paper-abc.pdf").exists()
