@@ -1729,6 +1729,13 @@ MESSAGES.update(
             "en": "Not a valid date (YYYY-MM-DD, for example 2026-12-03).",
         },
         "cdf_report.city": {"vi": "Thành phố", "en": "City"},
+        "cdf_shortfall_exceeds_cash": {
+            "vi": "Tiền đếm được thiếu nhiều hơn số tiền sổ sách còn giữ: từ ngày {date} trở đi, "
+            "quỹ tiền mặt có lúc chỉ còn {cash} đồng. Hãy kiểm lại khoản nộp về quỹ sau "
+            "buổi họp này.",
+            "en": "The cash counted is short by more than the books still hold: from {date} on, "
+            "the box held as little as {cash} đồng. Check the remittances after this meeting.",
+        },
         "cdf_withdrawal_exceeds_cash": {
             "vi": "Số tiền rút lớn hơn tiền mặt của nhóm: từ ngày {date} trở đi, "
             "quỹ tiền mặt có lúc chỉ còn {cash} đồng.",

@@ -299,6 +299,17 @@ async def close_meeting(
             raise InvalidInput(
                 [Problem("note", "cdf_difference_needs_note", {"difference": difference})]
             )
+        if difference < 0:
+            # Cash missing on the meeting's day is missing on every day after: a later day
+            # whose cash was all spent (sent to the fund first) would go below nothing.
+            await _refuse_empty_box(
+                connection,
+                cash,
+                meeting["held_on"],
+                -difference,
+                "cdf_shortfall_exceeds_cash",
+                "cash_counted",
+            )
         entry = None
         if difference:
             over_short = await books.account(

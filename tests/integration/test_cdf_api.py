@@ -932,3 +932,33 @@ def test_a_meeting_id_that_is_not_a_uuid_names_a_meeting(cdf: dict[str, Any]) ->
             assert (error["field"], error["code"]) == ("meeting_id", "cdf_invalid_meeting_id")
             assert word in error["message"] and "survey" not in error["message"]
             assert "khảo sát" not in error["message"]
+
+
+def test_a_shortfall_counted_late_cannot_leave_a_later_day_below_nothing(
+    cdf: dict[str, Any],
+) -> None:
+    """The next meeting already sent all the box's cash to the fund: closing this meeting
+    5,000 short posted the shortfall on its day and left every day after at -5,000."""
+    group, member = _new_group(cdf)
+    treasurer = cdf["clients"].as_("maker")
+    first = uid()
+    opened = treasurer.post(
+        f"/api/v1/cdf/groups/{group}/meetings", json={"id": first, "date": "2025-06-02"}
+    )
+    assert opened.status_code == 201, opened.text
+    record = {"client_id": uid(), "kind": "savings", "amount": 100_000, "member_id": member}
+    sent = treasurer.post(f"/api/v1/cdf/meetings/{first}/records", json={"records": [record]})
+    assert sent.json()["results"][0]["outcome"] == "created", sent.text
+    remitted = _post(cdf, group, kind="remittance", amount=100_000, date="2025-06-09")
+    assert remitted.status_code == 201, remitted.text
+    short = treasurer.post(
+        f"/api/v1/cdf/meetings/{first}/close?lang=en",
+        json={"cash_counted": 95_000, "note": "Thiếu 5.000đ"},
+    )
+    assert short.status_code == 422 and _messages(short) == ["cdf_shortfall_exceeds_cash"]
+    assert "2025-06-02" in short.json()["errors"][0]["message"]
+    url = f"/api/v1/cdf/groups/{group}"
+    assert treasurer.get(url).json()["balances"]["cash"] == 0
+    # Counted right, the meeting closes.
+    closed = treasurer.post(f"/api/v1/cdf/meetings/{first}/close", json={"cash_counted": 100_000})
+    assert closed.status_code == 200 and closed.json()["difference"] == 0, closed.text
