@@ -476,8 +476,13 @@ function trackWork(promise) {
 }
 
 async function workDone() {
-  widgets.stopRecordings(); // a recording still running is kept, then the survey goes on
-  while (pendingWork.size) await Promise.allSettled([...pendingWork]);
+  // A recording still running is stopped and kept, then the survey goes on; one started
+  // while earlier work was awaited (a photo being kept) is stopped on the next pass.
+  widgets.stopRecordings();
+  while (pendingWork.size) {
+    await Promise.allSettled([...pendingWork]);
+    widgets.stopRecordings();
+  }
 }
 
 function widget(form, record) {
