@@ -61,6 +61,10 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# `backup` wrote a backup whose media lack files the database names (exit status).
+BACKUP_INCOMPLETE = 3
+
+
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     """Write a consistent backup (database dump, media files, manifest) into a new directory."""
     from app.services.backup import BackupError, backup
@@ -71,6 +75,17 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
         print(f"backup failed: {exc}", file=sys.stderr)
         return 2
     print(f"backup written to {args.out}: {manifest.summary()}")
+    if manifest.missing_files:
+        # Written, but not whole: the nightly script keeps it and removes no older one.
+        shown = ", ".join(manifest.missing_files[:10])
+        more = len(manifest.missing_files) - 10
+        print(
+            f"backup incomplete: {len(manifest.missing_files)} files the database names are "
+            f"missing or changed in {settings.media_dir}: {shown}"
+            + (f" and {more} more" if more > 0 else ""),
+            file=sys.stderr,
+        )
+        return BACKUP_INCOMPLETE
     return 0
 
 

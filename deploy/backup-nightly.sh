@@ -15,7 +15,14 @@ target="$BACKUP_ROOT/$(date -u +%Y-%m-%dT%H%M%SZ)"
 # Made here, atomically: a second run in the same second stops here, and never removes
 # (below) the first one's backup.
 mkdir -- "$target" || { echo "backup not started: $target exists" >&2; exit 1; }
-if ! "$PYTHON" -m app.cli backup --out "$target"; then
+status=0
+"$PYTHON" -m app.cli backup --out "$target" || status=$?
+if [ "$status" -eq 3 ]; then
+  # Written, but files the database names are missing (see the message above): kept for a
+  # person to look at, and no older backup is removed while the media are not whole.
+  echo "backup incomplete: $target kept, no older backup removed" >&2
+  exit 1
+elif [ "$status" -ne 0 ]; then
   rm -rf -- "$target"  # tonight's partial dump: it would fill the disk night after night
   echo "backup failed: $target removed" >&2
   exit 1

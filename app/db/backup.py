@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -55,6 +55,8 @@ class Snapshot:
     revision: str | None
     tables: dict[str, int]
     attachments: list[tuple[str, str, str]]  # (survey id, file name, sha256)
+    # (project id, phase, file name, sha256): a CDF project's photos
+    project_photos: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 def _connection_parts(libpq_url: str) -> tuple[str, dict[str, str]]:
@@ -147,8 +149,19 @@ def snapshot(libpq_url: str) -> Iterator[Snapshot]:
                     "SELECT submission_id, filename, sha256 FROM attachments ORDER BY 1, 2"
                 ).fetchall()
             ]
+        project_photos: list[tuple[str, str, str, str]] = []
+        if "public.cdf_project_photos" in tables:
+            project_photos = [
+                (str(project), str(phase), str(filename), str(digest))
+                for project, phase, filename, digest in connection.execute(
+                    "SELECT project_id, phase, filename, sha256 FROM cdf_project_photos "
+                    "ORDER BY 1, 2, 3"
+                ).fetchall()
+            ]
         try:
-            yield Snapshot(name, version, _revision(connection), tables, attachments)
+            yield Snapshot(
+                name, version, _revision(connection), tables, attachments, project_photos
+            )
         finally:
             connection.rollback()
 

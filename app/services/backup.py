@@ -30,6 +30,7 @@ import psycopg
 
 from app.db import backup as database
 from app.db.migrate import head_revision, known_revision
+from app.services.cdf_projects_photos import FOLDER as PROJECT_PHOTOS
 
 FORMAT = "cdfmap-backup/1"
 DUMP = "database.dump"
@@ -122,6 +123,14 @@ def _media_files(media_dir: Path) -> list[Path]:
     )
 
 
+def _named_files(snap: database.Snapshot) -> dict[str, str]:
+    """The files the database names, by their path under the media directory: sha256."""
+    named = {f"{survey}/{filename}": digest for survey, filename, digest in snap.attachments}
+    for project, phase, filename, digest in snap.project_photos:
+        named[f"{PROJECT_PHOTOS}/{project}/{phase}/{filename}"] = digest
+    return named
+
+
 def _empty_or_missing(directory: Path) -> bool:
     return not directory.exists() or (directory.is_dir() and not any(directory.iterdir()))
 
@@ -135,6 +144,14 @@ def backup(libpq_url: str, media_dir: Path, out: Path) -> Manifest:
     out.chmod(0o700)
     try:
         with database.snapshot(libpq_url) as snap:
+            named = _named_files(snap)
+            if named and not media_dir.is_dir():
+                # An unmounted disk: a backup without the photos would pass for a good one
+                # and push a complete older one out of the retention.
+                raise BackupError(
+                    f"the media directory {media_dir} is missing (not mounted?): the "
+                    f"{len(named)} files the database names would not be in the backup"
+                )
             version = database.dump(libpq_url, snap.name, out / DUMP)
     except (database.DatabaseToolError, psycopg.Error) as exc:
         raise BackupError(str(exc)) from exc
@@ -156,10 +173,10 @@ def backup(libpq_url: str, media_dir: Path, out: Path) -> Manifest:
             "sha256": sha256_of(target),
             "bytes": target.stat().st_size,
         }
-    for survey, filename, digest in snap.attachments:
-        entry = manifest.files.get(f"{MEDIA}/{survey}/{filename}")
+    for relative, digest in named.items():
+        entry = manifest.files.get(f"{MEDIA}/{relative}")
         if entry is None or entry["sha256"] != digest:
-            manifest.missing_files.append(f"{survey}/{filename}")
+            manifest.missing_files.append(relative)
     # Last, and atomically: its presence says the backup is complete.
     partial = out / f".{MANIFEST}.part"
     partial.write_text(manifest.to_json(), encoding="utf-8")

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -368,3 +370,82 @@ def test_restore_by_the_apps_own_role_as_deploy_md_sets_it_up(
             connection.execute(text(f'DROP DATABASE IF EXISTS "{role}" WITH (FORCE)'))
             connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
+
+
+def test_a_missing_media_directory_stops_the_backup(city: City, tmp_path: Path) -> None:
+    """An unmounted disk: the backup said "complete" with 0 media files, and the nightly
+    script then removed an older backup that had every photo."""
+    out = tmp_path / "nightly"
+    done = cli("backup", "--out", str(out), env={**city.env(), "MEDIA_DIR": str(tmp_path / "gone")})
+    assert done.returncode == 2, done.stdout
+    assert "media directory" in done.stderr and "not mounted" in done.stderr
+    assert not (out / "manifest.json").exists()
+
+
+@pytest.fixture
+def project_photo(city: City) -> Iterator[str]:
+    """A CDF project photo row in the city's database (its file under media/cdf-projects)."""
+    engine = create_engine(with_driver(city.url, "postgresql+psycopg"))
+    with engine.begin() as connection:
+        project = connection.execute(
+            text(
+                "INSERT INTO cdf_projects (city_id, settlement_id, name, kind, status, geom) "
+                "SELECT s.city_id, s.id, 'Cống thoát nước', 'drain', 'building', "
+                "ST_PointOnSurface(s.geom) FROM settlements s ORDER BY s.id LIMIT 1 RETURNING id"
+            )
+        ).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO cdf_project_photos (project_id, phase, filename, content_type, "
+                "size_bytes, sha256) VALUES (:project, 'before', 'drain.jpg', 'image/jpeg', 3, "
+                "repeat('0', 64))"
+            ),
+            {"project": project},
+        )
+    try:
+        yield f"cdf-projects/{project}/before/drain.jpg"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM cdf_projects WHERE id = :id"), {"id": project})
+        engine.dispose()
+
+
+def test_files_missing_from_the_media_are_named_and_the_night_keeps_older_backups(
+    city: City, tmp_path: Path, project_photo: str
+) -> None:
+    """A survey photo and a CDF project photo the database names but the disk lacks: the
+    backup is written, names both and exits 3; the nightly script keeps it and removes no
+    older backup (project photos were not checked at all)."""
+    media = tmp_path / "media"
+    shutil.copytree(city.media, media)
+    lost = sorted(city.photos)[0]
+    (media / lost).unlink()
+    root = tmp_path / "backups"
+    old = root / "2026-01-01T013000Z"
+    old.mkdir(parents=True)
+    (old / "manifest.json").write_text("{}")
+    stamp = time.time() - 90 * 86400
+    os.utime(old / "manifest.json", (stamp, stamp))
+    env = {
+        **os.environ,
+        **city.env(),
+        "MEDIA_DIR": str(media),
+        "BACKUP_ROOT": str(root),
+        "KEEP_AT_LEAST": "0",
+        "RETAIN_DAYS": "14",
+        "PYTHON": sys.executable,
+    }
+    done = subprocess.run(
+        [str(REPO_ROOT / "deploy" / "backup-nightly.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout
+    assert "backup incomplete" in done.stderr
+    assert lost in done.stderr and project_photo in done.stderr
+    assert old.exists()  # nothing removed while the media are not whole
+    (tonight,) = [path for path in root.iterdir() if path != old]
+    assert sorted(Manifest.read(tonight).missing_files) == sorted([lost, project_photo])
