@@ -22,6 +22,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -212,10 +213,21 @@ def create_database_if_missing(sync_url: str) -> bool:
             if exists:
                 return False
             quoted = connection.dialect.identifier_preparer.quote(name)
-            connection.execute(text(f"CREATE DATABASE {quoted}"))
+            try:
+                connection.execute(text(f"CREATE DATABASE {quoted}"))
+            except DBAPIError as exc:
+                # Another run (a second `migrate --create-database` at the same moment) made
+                # it between the question and the CREATE: it exists, which is what was asked.
+                if getattr(exc.orig, "sqlstate", None) in _CREATED_MEANWHILE:
+                    return False
+                raise
             return True
     finally:
         admin.dispose()
+
+
+# duplicate_database, and unique_violation (two CREATE DATABASE racing on the catalogue)
+_CREATED_MEANWHILE = ("42P04", "23505")
 
 
 def drop_database(sync_url: str) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from alembic import command
@@ -67,3 +69,25 @@ def test_migrate_from_empty_to_head_and_back(empty_database: str) -> None:
 
 def test_create_database_is_idempotent(empty_database: str) -> None:
     assert create_database_if_missing(empty_database) is False
+
+
+def test_runs_that_create_the_database_at_once_all_succeed(database_url: str) -> None:
+    """Several `migrate --create-database` at one moment: the ones that lost the race between
+    "does it exist?" and CREATE DATABASE died with a UniqueViolation traceback."""
+    url = make_url(with_driver(database_url, "postgresql+psycopg"))
+    for _ in range(3):  # the race is narrow: a few rounds of six at once
+        sync_url = url.set(database=f"cdfmap_race_{uuid.uuid4().hex[:8]}").render_as_string(
+            hide_password=False
+        )
+        start = threading.Barrier(6)
+
+        def create(sync_url: str = sync_url, start: threading.Barrier = start) -> bool:
+            start.wait()
+            return create_database_if_missing(sync_url)
+
+        try:
+            with ThreadPoolExecutor(6) as pool:
+                created = list(pool.map(lambda _: create(), range(6)))
+            assert created.count(True) == 1, created
+        finally:
+            drop_database(sync_url)
