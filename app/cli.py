@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -255,6 +256,15 @@ def cmd_import_context(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def ward_file_part(ward: dict[str, Any]) -> str:
+    """A ward's code as part of a file name: its letters, digits, `.`, `_` and `-` (a code as
+    imported may hold `/` or `..`, which made a path or left the folder); a code changed so
+    also carries the ward's id, which keeps two such wards apart."""
+    code = str(ward["code"])
+    part = re.sub(r"[^A-Za-z0-9_.-]+", "-", code).strip(".-") or "ward"
+    return part if part == code else f"{part}-{ward['id']}"
+
+
 def cmd_print_maps(settings: Settings, args: argparse.Namespace) -> int:
     """Write one printable PDF map per ward of a city."""
     import asyncio
@@ -288,7 +298,7 @@ def cmd_print_maps(settings: Settings, args: argparse.Namespace) -> int:
                     language=args.lang,
                     household_form=settings.household_form,
                 )
-                path = out / f"{args.city}-{ward['code']}-{args.indicator}-{args.size}.pdf"
+                path = out / f"{args.city}-{ward_file_part(ward)}-{args.indicator}-{args.size}.pdf"
                 path.write_bytes(content)
                 written.append(path)
                 step(1)

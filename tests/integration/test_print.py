@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from app.cli import cmd_print_maps
+from app.cli import cmd_print_maps, ward_file_part
 from app.forms.registry import FormRegistry
 from app.settings import Settings
 from tests.integration.test_maps_web import load_households, personal_values
@@ -125,3 +125,16 @@ def test_cli_writes_one_pdf_per_ward(
         assert written[0].read_bytes().startswith(b"%PDF")
         args.city = "nowhere"
         assert pool.submit(cmd_print_maps, settings, args).result() == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("W01", "W01"), ("a/b", "a-b-7"), ("../../evil", "evil-7"), ("..", "ward-7"),
+     ("Phường 3", "Ph-ng-3-7")],
+)  # fmt: skip
+def test_a_ward_code_makes_one_file_name_inside_the_folder(code: str, expected: str) -> None:
+    """A code imported from a boundaries file as `a/b` made print-maps write under a folder
+    that did not exist (the whole city's run stopped), `../../evil` outside its folder."""
+    name = ward_file_part({"code": code, "id": 7})
+    assert name == expected
+    assert "/" not in name and not name.startswith(".")
