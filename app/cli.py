@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -358,9 +359,7 @@ def _password(args: argparse.Namespace) -> str | None:
     if getattr(args, "password_stdin", False):
         return sys.stdin.readline().rstrip("\n")
     if getattr(args, "ask_password", False):
-        import getpass
-
-        return getpass.getpass("password: ")
+        return _ask_password("password: ")
     return None
 
 
@@ -417,9 +416,7 @@ def cmd_user_password(settings: Settings, args: argparse.Namespace) -> int:
         user_id = await _user_id(engine, args.username)
         password = _password(args)
         if password is None:
-            import getpass
-
-            password = getpass.getpass("new password: ")
+            password = _ask_password("new password: ")
         await accounts.update_user(engine, auth, None, user_id, password=password)
         print(f"password of {args.username} set; their sign-ins must be made again")
         return 0
@@ -576,7 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
         "role", choices=("volunteer", "ward_leader", "planner", "city_admin", "national_admin")
     )
     grant.add_argument("--city", help="city slug (every role but national_admin)")
-    grant.add_argument("--ward-id", type=int, help="ward id (ward_leader; volunteer optional)")
+    grant.add_argument("--ward-id", type=_ward_id, help="ward id (ward_leader; volunteer optional)")
     grant.add_argument("--ward-code", help="ward code within --city, instead of --ward-id")
     grant.set_defaults(run=cmd_user_grant)
     password = user_commands.add_parser("password", help=cmd_user_password.__doc__)
@@ -600,6 +597,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The arguments that name files or folders, by their argparse names.
+PATH_ARGUMENTS = ("out", "from_dir", "wards", "settlements", "file", "directory")
+
+
+def _paths_from_caller(args: argparse.Namespace) -> None:
+    """Relative paths read from the folder the command was typed in: deploy/cdfmap-cli
+    changes to the code's folder first and says where it was in CDFMAP_CALLER_DIR (a
+    `backup --out nightly` went into /opt/cdfmap, `restore --from bk1` found no backup)."""
+    caller = os.environ.get("CDFMAP_CALLER_DIR")
+    if not caller:
+        return
+    for name in PATH_ARGUMENTS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            setattr(args, name, str(Path(caller) / value))
+
+
+def _ward_id(text: str) -> int:
+    """--ward-id: a database id (a larger number was a traceback from the database)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a ward id: {text}") from None
+    if not 1 <= value <= 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"no ward has the id {text}")
+    return value
+
+
+def _ask_password(prompt: str) -> str:
+    """A password typed at the terminal; without one (cron, `< /dev/null`) a message and
+    exit status 2 (it was an EOFError traceback)."""
+    import getpass
+
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        print(
+            "\nno terminal to type the password at: give it with --password-stdin",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point. An operator's mistake (a setting, a database out of reach, a schema of
     another release) is a message and exit status 2, not a traceback."""
@@ -609,6 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.settings import SettingError
 
     args = build_parser().parse_args(argv)
+    _paths_from_caller(args)
     try:
         settings = get_settings()
     except pydantic.ValidationError as exc:

@@ -81,6 +81,18 @@ def _check_password(password: str | None, field: str = "password") -> list[Probl
     return []
 
 
+def _display_name_problems(name: str) -> list[Problem]:
+    """What is wrong with a person's name as shown (already stripped): each its own message
+    (a blank one was told it was too long)."""
+    if not name:
+        return [Problem("display_name", "missing")]
+    if "\x00" in name:
+        return [Problem("display_name", "nul_character")]
+    if len(name) > 120:
+        return [Problem("display_name", "text_too_long", {"max": 120})]
+    return []
+
+
 async def create_user(
     engine: AsyncEngine,
     actor: Principal | None,
@@ -95,8 +107,7 @@ async def create_user(
     if not USERNAME.fullmatch(username):
         problems.append(Problem("username", "invalid_username"))
     display_name = (display_name or "").strip()
-    if not display_name or len(display_name) > 120 or "\x00" in display_name:
-        problems.append(Problem("display_name", "text_too_long", {"max": 120}))
+    problems.extend(_display_name_problems(display_name))
     problems += _check_password(password)
     if problems:
         raise InvalidInput(problems)
@@ -131,8 +142,8 @@ async def update_user(
 ) -> dict[str, Any]:
     """Rename, set a password, disable or enable a person; disabling revokes every token."""
     problems = _check_password(password)
-    if display_name is not None and (not display_name.strip() or len(display_name) > 120):
-        problems.append(Problem("display_name", "text_too_long", {"max": 120}))
+    if display_name is not None:
+        problems.extend(_display_name_problems(display_name.strip()))
     if problems:
         raise InvalidInput(problems)
     values: dict[str, Any] = {}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -68,3 +70,60 @@ def test_a_refused_user_command_names_the_field_and_why(database_url: str) -> No
     )
     assert done.returncode == 2
     assert "password: The password needs at least 8 characters" in done.stderr
+
+
+def _run(database_url: str, *args: str, cwd: Path = REPO_ROOT, **env: str) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        stdin=subprocess.DEVNULL,  # as from cron: no terminal to type at
+        cwd=cwd,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "PYTHONPATH": str(REPO_ROOT),
+            **KEY,
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_user_commands_refuse_what_they_cannot_do_with_a_message(database_url: str) -> None:
+    """A ward id past the database's integers, a password asked with no terminal and a blank
+    name were a traceback, an EOFError traceback and "too long"."""
+    done = _run(database_url, "user", "grant", "anyone", "ward_leader", "--ward-id", "99999999999")
+    assert done.returncode == 2 and "no ward has the id 99999999999" in done.stderr
+    assert "Traceback" not in done.stderr
+    added = _run(database_url, "user", "add", "cli-no-tty", "--name", "Lê Văn Đủ")
+    assert added.returncode == 0, added.stderr
+    asked = _run(database_url, "user", "password", "cli-no-tty")
+    assert asked.returncode == 2 and "--password-stdin" in asked.stderr
+    assert "Traceback" not in asked.stderr
+    blank = _run(database_url, "user", "add", "cli-blank", "--name", "   ")
+    assert blank.returncode == 2 and "display_name: This field is required" in blank.stderr
+
+
+def test_the_wrapper_reads_relative_paths_from_where_it_is_typed(
+    database_url: str, tmp_path: Path
+) -> None:
+    """deploy/cdfmap-cli changes to the code's folder: `backup --out nightly` went there and
+    `restore --from bk1` typed beside the backup found no backup."""
+    env_file = tmp_path / "cdfmap.env"
+    env_file.write_text(f"DATABASE_URL={database_url}\nMEDIA_DIR={tmp_path / 'media'}\n")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update({"CDFMAP_ENV": str(env_file), "PYTHON": sys.executable, **KEY})
+    done = subprocess.run(
+        [str(REPO_ROOT / "deploy" / "cdfmap-cli"), "backup", "--out", "nightly"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "nightly" / "manifest.json").is_file()
+    assert not (REPO_ROOT / "nightly").exists()
