@@ -684,6 +684,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "print_map.share_legend": {"vi": "% hộ: {label}", "en": "% households: {label}"},
     "print_map.no_data": {"vi": "Chưa có khảo sát", "en": "Not surveyed yet"},
     "print_map.no_answer": {"vi": "Không trả lời", "en": "No answer"},
+    "print_map.no_settlements": {
+        "vi": "Chưa có khu dân cư nào được vẽ ở khu vực này; đã khảo sát {households} hộ "
+        "trong phường.",
+        "en": "No settlement has been mapped in this area yet; {households} households "
+        "surveyed in the ward.",
+    },
     "print_map.households": {"vi": "Hộ gia đình đã khảo sát", "en": "Surveyed households"},
     "print_map.households_by": {"vi": "Hộ gia đình: {label}", "en": "Households: {label}"},
     "print_map.ward_boundary": {"vi": "Ranh giới phường", "en": "Ward boundary"},

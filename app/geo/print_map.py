@@ -505,15 +505,19 @@ def _ranking_rows(data: PrintInput) -> tuple[list[print_layout.Column], list[lis
                 *["–" if shares.get(k) is None else f"{100 * shares[k]:.0f}" for k in keys],
             ]
         )
-    if not rows:
-        rows.append(["–", _t(data, "no_data"), "0", "–", *["–" for _ in keys]])
     bold = keys.index(data.indicator) + 4 if data.indicator in keys else 3
     return columns, rows, bold
 
 
 def _draw_table(flow: print_layout.Flow, data: PrintInput, size: float, reserve: float) -> None:
-    """The settlements ranked by score with their shares, as many as fit above `reserve`."""
+    """The settlements ranked by score with their shares, as many as fit above `reserve`;
+    a ward without any settlement says so (as its web map does) with its households."""
     flow.paragraph(_t(data, "table_title"), size, bold=True, gap=size * 0.3)
+    if not data.settlements:
+        households = f"{data.households_total:,}".replace(",", ".")
+        flow.paragraph(_t(data, "no_settlements", households=households), size)
+        flow.y -= size * 0.8
+        return
     columns, rows, bold = _ranking_rows(data)
     room = flow.room - reserve - size * LEADING  # keep a line for "… and N more"
     shown = print_layout.table(flow, columns, rows, size, room, bold_column=bold)

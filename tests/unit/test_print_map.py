@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 import subprocess
 from pathlib import Path
 
@@ -247,3 +248,21 @@ def test_a_sheet_is_dated_by_vietnams_calendar(monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(print_map, "datetime", Clock)
     assert print_map.vietnam_today() == date(2026, 12, 5)
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_ward_without_settlements_says_so_with_its_households(
+    tmp_path: Path, language: str
+) -> None:
+    # A city imported with wards only: surveys, no settlement. The table printed a row
+    # "Not surveyed yet | 0" under a source line counting 4 households.
+    page = dataclasses.replace(ward_page(language=language), settlements=[], households_total=4)
+    text, _ = pdf_text(tmp_path, render_print_map(page, "A4", "landscape", "pdf"))
+    flat = " ".join(text.split())
+    said = {
+        "vi": "Chưa có khu dân cư nào được vẽ ở khu vực này; đã khảo sát 4 hộ trong phường.",
+        "en": "No settlement has been mapped in this area yet; 4 households surveyed in the ward.",
+    }
+    assert said[language] in flat
+    no_data = {"vi": "Chưa có khảo sát", "en": "Not surveyed yet"}[language]
+    assert not re.search(rf"{no_data}\s+0\b", text)
