@@ -5,7 +5,8 @@ its answer to the chosen indicator's question, the neighbouring settlements' out
 context layers (streets, water, landmarks: app/geo/context_print.py), scale bar and north
 arrow; beside it the legend,
 the settlement's figures (households, score, rank, the share of every indicator) and the
-sources. Where the numbers would crowd (a quarter of them overlapping), the map shows a
+sources. Each number sits beside its circle where it neither overlaps nor touches another;
+where one finds no such place (or a quarter of them would overlap), the map shows a
 lettered grid instead and the table gives each household's square. The following pages:
 the numbered table of those households in the same order (survey time), in blocks side by
 side when long, with the head of household's name only when the caller passes names (the
@@ -55,6 +56,11 @@ MIN_PAD_M = 25.0
 # Past this share of numbers overlapping another (by more than their edges), they cannot
 # be read: the map shows a lettered grid instead and the table gives each household's square.
 CROWDED_NUMBERS = 0.25
+# Below that, each number is placed around its circle where it neither overlaps nor touches
+# another (digits' height and the clear space between two numbers, per point of size); where
+# one finds no place, the grid too ("89" beside "4" read "894").
+NUMBER_HEIGHT = 0.73
+NUMBER_GAP = 0.3
 GRID_SQUARES = 10  # about as many squares across the map's width, of a round size
 SQUARE_METRES = (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000)
 MIN_SYMBOL = 3.0  # points: a household's circle where they crowd
@@ -235,7 +241,6 @@ def _draw_households(
     returns that grid and each household's square."""
     import numpy as np
     import shapely
-    from matplotlib.transforms import ScaledTranslation
 
     from app.geo.text_lines import TextLines
 
@@ -268,18 +273,23 @@ def _draw_households(
     number_size = max(6.0, size - 2)
     offset = size * 0.45
     numbers = [str(number) for number in range(1, len(xs) + 1)]
-    if _numbers_crowd(points, numbers, number_size, offset):
+    frame = ((bounds[2] - bounds[0]) * scale, (bounds[3] - bounds[1]) * scale)
+    anchors = None
+    if not _numbers_crowd(points, numbers, number_size, offset):
+        anchors = _place_numbers(points, numbers, number_size, offset, diameter / 2, nearest, frame)
+    if anchors is None:
         grid = _grid(bounds)
         _draw_grid(ax, grid, bounds, size)
         return grid, grid.squares(xs, ys)
     # One artist for every number (a Text each took 1-2 ms to draw); vector text in the PDF,
     # written once per distinct number. No white halo: a stroked text is written as outlines;
     # the settlement's pale fill keeps black numbers readable.
-    shift = ScaledTranslation(offset / 72, offset / 72, ax.figure.dpi_scale_trans)
-    labels = TextLines(
-        list(zip(xs.tolist(), ys.tolist(), numbers, strict=True)), number_size, bold=True, zorder=6
-    )
-    labels.set_transform(ax.transData + shift)
+    lines = [
+        (bounds[0] + x / scale, bounds[1] + y / scale, number)
+        for (x, y), number in zip(anchors, numbers, strict=True)
+    ]
+    labels = TextLines(lines, number_size, bold=True, zorder=6)
+    labels.set_transform(ax.transData)
     ax.add_artist(labels)
     return None
 
@@ -302,6 +312,91 @@ def _numbers_crowd(points: Any, numbers: list[str], size: float, offset: float) 
     first, second = shapely.STRtree(boxes).query(boxes, predicate="intersects")
     touching = np.unique(first[first != second])
     return len(touching) > CROWDED_NUMBERS * len(numbers)
+
+
+def _place_numbers(
+    points: Any,
+    numbers: list[str],
+    size: float,
+    offset: float,
+    radius: float,
+    nearest: Any,
+    frame: tuple[float, float],
+) -> list[tuple[float, float]] | None:
+    """Each number's baseline start (page points) beside its household, where it neither
+    overlaps nor touches another number, preferring places off every circle and inside the
+    frame; None when some number finds no such place (the map shows the grid instead).
+
+    Tried around the circle: upper right (the usual place), right, upper left, left, lower
+    right, lower left, above, below. Crowded households are placed first."""
+    import math
+
+    import numpy as np
+    import shapely
+
+    from app.geo.print_layout import WIDTH_SAFETY, text_width
+
+    digit = text_width("0", size, True) / WIDTH_SAFETY
+    height = NUMBER_HEIGHT * size
+    pad = NUMBER_GAP * size / 2  # half the clear space kept between two numbers
+    xs, ys = shapely.get_x(points), shapely.get_y(points)
+    cell = (max(len(number) for number in numbers) * digit + height + 2 * pad + 2 * radius) or 1.0
+    circles: dict[tuple[int, int], list[int]] = {}
+    for index, (x, y) in enumerate(zip(xs.tolist(), ys.tolist(), strict=True)):
+        circles.setdefault((math.floor(x / cell), math.floor(y / cell)), []).append(index)
+    taken: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+
+    def cells(x0: float, y0: float, x1: float, y1: float) -> list[tuple[int, int]]:
+        return [
+            (i, j)
+            for i in range(math.floor(x0 / cell), math.floor(x1 / cell) + 1)
+            for j in range(math.floor(y0 / cell), math.floor(y1 / cell) + 1)
+        ]
+
+    def free(box: tuple[float, float, float, float]) -> bool:
+        x0, y0, x1, y1 = box
+        return not any(
+            x0 < u1 and u0 < x1 and y0 < v1 and v0 < y1
+            for key in cells(*box)
+            for u0, v0, u1, v1 in taken.get(key, ())
+        )
+
+    def clear(box: tuple[float, float, float, float]) -> bool:
+        x0, y0, x1, y1 = box
+        if x0 < 0 or y0 < 0 or x1 > frame[0] or y1 > frame[1]:
+            return False
+        for key in cells(x0 - radius, y0 - radius, x1 + radius, y1 + radius):
+            for index in circles.get(key, ()):
+                dx = max(x0 - xs[index], 0.0, xs[index] - x1)
+                dy = max(y0 - ys[index], 0.0, ys[index] - y1)
+                if dx * dx + dy * dy < radius * radius:
+                    return False
+        return True
+
+    anchors: list[tuple[float, float]] = [(0.0, 0.0)] * len(numbers)
+    side = radius + pad
+    for index in np.argsort(nearest, kind="stable").tolist():
+        x, y = float(xs[index]), float(ys[index])
+        width = len(numbers[index]) * digit
+        candidates = [
+            (x + offset, y + offset),
+            (x + side, y - height / 2),
+            (x - offset - width, y + offset),
+            (x - side - width, y - height / 2),
+            (x + offset, y - offset - height),
+            (x - offset - width, y - offset - height),
+            (x - width / 2, y + side),
+            (x - width / 2, y - side - height),
+        ]
+        boxes = [(u - pad, v - pad, u + width + pad, v + height + pad) for u, v in candidates]
+        usable = [i for i, box in enumerate(boxes) if free(box)]
+        if not usable:
+            return None
+        chosen = next((i for i in usable if clear(boxes[i])), usable[0])
+        anchors[index] = candidates[chosen]
+        for key in cells(*boxes[chosen]):
+            taken.setdefault(key, []).append(boxes[chosen])
+    return anchors
 
 
 def _grid(bounds: tuple[float, float, float, float]) -> Grid:

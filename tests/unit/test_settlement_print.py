@@ -248,3 +248,57 @@ def test_crowded_numbers_give_way_to_a_lettered_grid() -> None:
     assert len(squares) == 2000
     assert {square[0] for square in squares} <= letters
     assert 2 <= len(pages) - 1 <= 2000 / 60  # two blocks of rows a page
+
+
+def _number_boxes(page: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Each household number on the map page with the box its digits cover (display units:
+    the advance widths, baseline to the figures' height)."""
+    from matplotlib.transforms import Bbox
+
+    from app.geo.print_layout import WIDTH_SAFETY, text_width
+    from app.geo.text_lines import TextLines
+
+    boxes = []
+    for text, _ in page["texts"]:
+        if text.axes is not page["map"] or not isinstance(text, TextLines):
+            continue
+        scale = text.figure.dpi / 72
+        points = text._display_points()
+        for (x, y), (_, _, number) in zip(points, text._placed, strict=True):
+            width = text_width(number, text._size, True) / WIDTH_SAFETY * scale
+            boxes.append(
+                (number, Bbox.from_extents(x, y, x + width, y + 0.73 * text._size * scale))
+            )
+    return boxes
+
+
+@pytest.mark.parametrize("count", [40, 90, 160])
+def test_household_numbers_neither_overlap_nor_touch(tmp_path: Path, count: int) -> None:
+    """Numbers close together ran into each other ("89" beside "4" read "894", an 8 sat on
+    25): each number is placed where it is clear of every other by a gap, or the map falls
+    back to the grid; pdftotext reads every number on its own."""
+    page = settlement_page(count, names=False)
+    pages = drawn_pages(page, "A4", "landscape")
+    boxes = _number_boxes(pages[0])
+    if boxes:  # numbers, not the grid
+        assert sorted(int(number) for number, _ in boxes) == list(range(1, count + 1))
+        gap = 0.2 * pages[0]["map"].figure.dpi / 72  # points, at least
+        for (first, a), (second, b) in itertools.combinations(boxes, 2):
+            apart = max(a.x0 - b.x1, b.x0 - a.x1, a.y0 - b.y1, b.y0 - a.y1)
+            assert apart >= gap, (first, second)
+        path = tmp_path / "settlement.pdf"
+        path.write_bytes(render_settlement_print(page))
+        bbox = subprocess.run(
+            ["pdftotext", "-l", "1", "-bbox", str(path), "-"],
+            capture_output=True, check=True, text=True,
+        ).stdout  # fmt: skip
+        frame = pages[0]["map"].get_window_extent()
+        right = frame.x1 * 72 / pages[0]["map"].figure.dpi  # the map's right edge, points
+        on_map = [
+            int(word)
+            for x_max, word in re.findall(r'xMax="([\d.]+)"[^>]*>([^<]*)</word>', bbox)
+            if word.isdigit() and float(x_max) <= right
+        ]
+        # Two numbers read as one ("894") would lose both: every number is a word of its own.
+        assert set(range(1, count + 1)) <= set(on_map)
+        assert not [n for n in on_map if n > count and n not in (25, 50, 100, 200)]  # scale
