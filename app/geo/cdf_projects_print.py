@@ -11,13 +11,21 @@ page turns mathtext off on all its texts).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from app.geo import print_layout
+from shapely.geometry.base import BaseGeometry
+
+from app.geo import map_labels, print_layout
 from app.geo.print_layout import LEADING
 from app.i18n import translate
 
 TEXT_LIMIT = 24  # kinds and statuses are the app's own labels, short
+SYMBOL_HALF = 4.5  # points: half a point project's triangle, with its edge
+LINE_HALF = 2.2  # points: half a line's or an outline's drawn width, with its white edge
+LABEL_HEIGHT = 1.0  # a number's box, per point of size (capitals, no descender, a margin)
+# A number's corner from its anchor (points): beside the symbol, then farther with a leader.
+LABEL_DISTANCES = (5.0, 14.0, 24.0)
 
 
 def _t(key: str, language: str, **params: Any) -> str:
@@ -47,19 +55,91 @@ def legend_handles(language: str) -> list[Any]:
     ]
 
 
-def draw_on_map(ax: Any, projects: list[dict[str, Any]], crs: str, size: float = 7.0) -> None:
-    """The projects' shapes and numbers on the map's axes (projected to `crs`, metres)."""
-    import geopandas as gpd
-    import matplotlib.patheffects as effects
-    from shapely.geometry import shape
-    from shapely.plotting import patch_from_polygon
+@dataclass(frozen=True)
+class ProjectMarks:
+    """The projects' shapes and label anchors (map metres), and where each label goes."""
 
-    shapes = gpd.GeoSeries([shape(p["geometry"]) for p in projects], crs="EPSG:4326").to_crs(crs)
-    labels = gpd.points_from_xy(
+    shapes: list[BaseGeometry]
+    anchors: list[tuple[float, float]]
+    offsets: list[tuple[float, float]]  # each label's lower-left corner from its anchor, points
+    labels: list[BaseGeometry]  # the labels' footprints, metres
+    leaders: list[bool]  # moved away from its symbol: a thin line leads back to it
+
+    def symbols(self, metres_per_point: float) -> list[BaseGeometry]:
+        """The footprints of the drawn symbols (a triangle's box, a line's or outline's
+        width), which names must not cover."""
+        marks = []
+        for geometry in self.shapes:
+            if geometry.geom_type == "Point":
+                marks.append(geometry.buffer(SYMBOL_HALF * metres_per_point, cap_style="square"))
+            else:
+                outline = geometry.boundary if geometry.geom_type.endswith("Polygon") else geometry
+                marks.append(outline.buffer(LINE_HALF * metres_per_point))
+        return marks
+
+
+def project(projects: list[dict[str, Any]], crs: str) -> ProjectMarks:
+    """The projects' shapes and label anchors in `crs` (metres), labels not placed yet."""
+    import geopandas as gpd
+    from shapely.geometry import shape
+
+    shapes = list(
+        gpd.GeoSeries([shape(p["geometry"]) for p in projects], crs="EPSG:4326").to_crs(crs)
+    )
+    points = gpd.points_from_xy(
         [p["label_lon"] for p in projects], [p["label_lat"] for p in projects], crs="EPSG:4326"
     ).to_crs(crs)
+    return ProjectMarks(shapes, [(point.x, point.y) for point in points], [], [], [])
+
+
+def place_labels(
+    marks: ProjectMarks,
+    projects: list[dict[str, Any]],
+    size: float,
+    metres_per_point: float,
+    taken: list[BaseGeometry],
+    frame: BaseGeometry,
+) -> None:
+    """Each number ("P3") beside its anchor where it covers no name in `taken`, no other
+    project's symbol nor another number, inside the frame: beside the symbol first, then
+    farther with a leader line; where nothing is free, the usual place (upper right)."""
+    from shapely.geometry import box
+
+    symbols = marks.symbols(metres_per_point)
+    height = size * LABEL_HEIGHT
+    for index, (project, (x, y)) in enumerate(zip(projects, marks.anchors, strict=True)):
+        width = print_layout.text_width(f"P{project['number']}", size, True)
+        candidates = [
+            (dx if dx >= 0 else dx - width, dy if dy >= 0 else dy - height)
+            for near in LABEL_DISTANCES
+            for dx, dy in ((near, near), (-near, near), (near, -near), (-near, -near))
+        ]
+        others = [symbol for other, symbol in enumerate(symbols) if other != index]
+        chosen = candidates[0]
+        for dx, dy in candidates:
+            left, bottom = x + dx * metres_per_point, y + dy * metres_per_point
+            footprint = box(left, bottom, left + width * metres_per_point,
+                            bottom + height * metres_per_point)  # fmt: skip
+            if map_labels.is_free(footprint, [*taken, *others, *marks.labels], frame):
+                chosen = (dx, dy)
+                break
+        left, bottom = x + chosen[0] * metres_per_point, y + chosen[1] * metres_per_point
+        marks.offsets.append(chosen)
+        marks.leaders.append(candidates.index(chosen) >= 4)
+        marks.labels.append(
+            box(left, bottom, left + width * metres_per_point, bottom + height * metres_per_point)
+        )
+
+
+def draw_on_map(ax: Any, projects: list[dict[str, Any]], marks: ProjectMarks, size: float) -> None:
+    """The projects' shapes and numbers on the map's axes, where `place` put them."""
+    import matplotlib.patheffects as effects
+    from shapely.plotting import patch_from_polygon
+
     halo = [effects.withStroke(linewidth=3.2, foreground="white")]
-    for project, geometry, point in zip(projects, shapes, labels, strict=True):
+    for project, geometry, anchor, offset, leader in zip(
+        projects, marks.shapes, marks.anchors, marks.offsets, marks.leaders, strict=True
+    ):
         done = project["status_code"] == "done"
         style = "-" if done else (0, (3, 1.5))
         if geometry.geom_type == "Point":
@@ -90,14 +170,18 @@ def draw_on_map(ax: Any, projects: list[dict[str, Any]], crs: str, size: float =
             )
         ax.annotate(
             f"P{project['number']}",
-            (point.x, point.y),
-            xytext=(5, 5),
+            anchor,
+            xytext=offset,
             textcoords="offset points",
+            ha="left",
+            va="bottom",
             fontsize=size,
             fontweight="bold",
             path_effects=halo,
             zorder=13,
-        )
+            arrowprops={"arrowstyle": "-", "linewidth": 0.6, "color": "black", "shrinkA": 0,
+                        "shrinkB": 2} if leader else None,
+        )  # fmt: skip
 
 
 def draw_table(

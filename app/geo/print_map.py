@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from app.geo import cdf_groups, cdf_projects_print, household_raster, print_layout
+from app.geo import cdf_groups, cdf_projects_print, household_raster, map_labels, print_layout
 from app.geo.household_raster import HouseholdPoints
 from app.geo.print_layout import LEADING
 from app.geo.styles import (
@@ -49,6 +49,7 @@ LEGEND_SHARE_PORTRAIT = 0.42
 PROJECTS_SHARE = {"landscape": 0.3, "portrait": 0.3}  # of the map's height, for their table
 NOTES_MIN_LINES = 4
 LABEL_WIDTH = 14  # a settlement's name on the map wraps at this many times the font size
+NAME_PAD = 0.4  # around a settlement's name (its white halo), per point of size
 
 
 # The day in Vietnam (UTC+7, no daylight saving): the day printed on a sheet, as the data's
@@ -222,31 +223,66 @@ def _transformer(crs: str) -> Any:
 
 
 def _draw_context(
-    ax: Any, data: PrintInput, crs: str, frame: tuple[float, float, float, float], size: float
+    ax: Any,
+    data: PrintInput,
+    crs: str,
+    frame: tuple[float, float, float, float],
+    size: float,
+    avoid: list[Any],
 ) -> None:
-    """Streets, water and landmarks under the settlements, names clear of the settlements'
-    own labels, and the data's attribution in the map's lower right corner."""
-    import geopandas as gpd
-
+    """Streets, water and landmarks under the settlements, names clear of the labels in
+    `avoid` (settlements' names, projects' numbers), and the data's attribution in the
+    map's lower right corner."""
     from app.geo import context_print
 
     xmin, ymin, xmax, ymax = frame
     points_per_m = _axes_points_per_metre(ax, xmax - xmin, ymax - ymin)
-    avoid = []
-    if data.settlements:
-        labels = gpd.points_from_xy(
-            [s["label_lon"] for s in data.settlements],
-            [s["label_lat"] for s in data.settlements],
-            crs="EPSG:4326",
-        ).to_crs(crs)
-        for settlement, point in zip(data.settlements, labels, strict=True):
-            text = "\n".join(print_layout.wrap(settlement["name"], size, LABEL_WIDTH * size))
-            avoid.append(
-                context_print.label_footprint(point.x, point.y, text, size * 1.3, points_per_m)
-            )
     context_print.draw_context(ax, data.context, crs, frame, size, points_per_m, avoid)
     if data.context_attribution:
         context_print.draw_attribution(ax, data.context_attribution, size)
+
+
+def _place_names(
+    data: PrintInput,
+    crs: str,
+    frame: Any,
+    size: float,
+    points_per_m: float,
+    avoid: list[Any],
+) -> list[tuple[float, float, str, Any]]:
+    """Each settlement's name (with its rank) as (x, y, wrapped text, footprint in metres):
+    at its label point, or the nearest place beside it clear of `avoid` and of the names
+    placed before (ranked first), inside the frame; where none is free, at its point."""
+    import geopandas as gpd
+
+    if not data.settlements:
+        return []
+    points = gpd.points_from_xy(
+        [s["label_lon"] for s in data.settlements],
+        [s["label_lat"] for s in data.settlements],
+        crs="EPSG:4326",
+    ).to_crs(crs)
+    order = sorted(
+        range(len(data.settlements)),
+        key=lambda i: (data.settlements[i].get("rank_in_ward") is None,
+                       data.settlements[i].get("rank_in_ward") or 0),
+    )  # fmt: skip
+    taken = list(avoid)
+    names = []
+    for index in order:
+        settlement, point = data.settlements[index], points[index]
+        rank, name = settlement.get("rank_in_ward"), settlement["name"]
+        lines = print_layout.wrap(f"{rank}. {name}" if rank else name, size, LABEL_WIDTH * size)
+        # The halo's width around the letters, and a line's height each.
+        width = max(print_layout.text_width(line, size) for line in lines) + NAME_PAD * size
+        height = len(lines) * size * LEADING + NAME_PAD * size
+        width, height = width / points_per_m, height / points_per_m
+        place = map_labels.place_centred(point.x, point.y, width, height, taken, frame)
+        x, y = place if place is not None else (point.x, point.y)
+        footprint = map_labels.centred_box(x, y, width, height)
+        taken.append(footprint)
+        names.append((x, y, "\n".join(lines), footprint))
+    return names
 
 
 def household_points(data: PrintInput, values: Sequence[str] | None) -> HouseholdPoints:
@@ -261,6 +297,7 @@ def _draw_map(ax: Any, data: PrintInput, size: float) -> None:
     import geopandas as gpd
     import matplotlib.patheffects as effects
     import numpy as np
+    import shapely
     from shapely.geometry import shape
     from shapely.plotting import patch_from_polygon
 
@@ -277,8 +314,19 @@ def _draw_map(ax: Any, data: PrintInput, size: float) -> None:
         ax.add_patch(patch_from_polygon(polygon, facecolor="#f7f5f0", edgecolor="none", zorder=1))
         ax.plot(*polygon.exterior.xy, color="black", linewidth=1.6, linestyle="--", zorder=6)
 
+    # Labels first, in order of importance, each clear of those before: settlement names
+    # (off the projects' symbols), projects' numbers, then streets and landmarks.
+    points_per_m = _axes_points_per_metre(ax, xmax - xmin, ymax - ymin)
+    frame = shapely.box(xmin, ymin, xmax, ymax)
+    marks = cdf_projects_print.project(data.projects, crs) if data.projects else None
+    symbols = marks.symbols(1 / points_per_m) if marks else []
+    names = _place_names(data, crs, frame, size, points_per_m, symbols)
+    taken = [footprint for *_, footprint in names]
+    if marks:
+        cdf_projects_print.place_labels(marks, data.projects, size, 1 / points_per_m, taken, frame)
+        taken += marks.labels
     if data.context:
-        _draw_context(ax, data, crs, (xmin, ymin, xmax, ymax), size)
+        _draw_context(ax, data, crs, (xmin, ymin, xmax, ymax), size, taken)
 
     if data.settlements:
         shapes = gpd.GeoSeries(
@@ -307,7 +355,6 @@ def _draw_map(ax: Any, data: PrintInput, size: float) -> None:
         style = POINT_STYLE_BY_KEY.get(data.point_style or "")
         points = household_points(data, style.values if style else None)
         xs, ys = _transformer(crs).transform(points.lon, points.lat)
-        points_per_m = _axes_points_per_metre(ax, xmax - xmin, ymax - ymin)
         diameter = household_marker_diameter(
             len(points), max(settled_m2, 0.02 * (xmax - xmin) * (ymax - ymin)) * points_per_m**2
         )
@@ -318,31 +365,12 @@ def _draw_map(ax: Any, data: PrintInput, size: float) -> None:
             ax, np.asarray(xs), np.asarray(ys), points.codes, palette, diameter, zorder=5
         )
 
-    if data.projects:
-        cdf_projects_print.draw_on_map(ax, data.projects, crs, size)
+    if marks:
+        cdf_projects_print.draw_on_map(ax, data.projects, marks, size)
     cdf_groups.draw_on_map(ax, data.groups, crs)
     halo = [effects.withStroke(linewidth=3, foreground="white")]
-    if data.settlements:
-        label_points = gpd.points_from_xy(
-            [s["label_lon"] for s in data.settlements],
-            [s["label_lat"] for s in data.settlements],
-            crs="EPSG:4326",
-        ).to_crs(crs)
-        for settlement, point in zip(data.settlements, label_points, strict=True):
-            rank = settlement.get("rank_in_ward")
-            name = settlement["name"]
-            ax.text(
-                point.x,
-                point.y,
-                "\n".join(
-                    print_layout.wrap(f"{rank}. {name}" if rank else name, size, LABEL_WIDTH * size)
-                ),
-                fontsize=size,
-                ha="center",
-                va="center",
-                path_effects=halo,
-                zorder=10,
-            )
+    for x, y, text, _ in names:
+        ax.text(x, y, text, fontsize=size, ha="center", va="center", path_effects=halo, zorder=10)
 
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)

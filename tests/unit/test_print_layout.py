@@ -141,3 +141,95 @@ def test_many_settlements_stop_with_a_count() -> None:
     shown = 60 - int(more[0].split()[2])
     assert shown >= 12  # beside the map on A4
     assert sum(1 for text in contents if re.fullmatch(r"Khu \d+", text)) == shown  # table rows
+
+
+def projects_on_the_names(page: PrintInput) -> PrintInput:
+    """Projects right where the settlements' names go: a point on each label point, a street
+    project across the second name, as on Tam Kỳ's ward 1 ("P1" and its bar over "3. Xóm
+    Giếng Làng")."""
+    projects = [
+        {
+            "number": index + 1,
+            "name": f"Dự án {index + 1}",
+            "kind": "Lát ngõ, hẻm",
+            "status": "Đang thi công",
+            "status_code": ("done", "building")[index % 2],
+            "settlement": settlement["name"],
+            "rank": "1",
+            "budget": "92.000.000",
+            "leverage": "1,04",
+            "geometry": geometry,
+            "label_lon": settlement["label_lon"],
+            "label_lat": settlement["label_lat"],
+        }
+        for index, (settlement, geometry) in enumerate(
+            [
+                (s, {"type": "Point", "coordinates": [s["label_lon"], s["label_lat"]]})
+                for s in page.settlements
+            ]
+            + [
+                (
+                    s,
+                    {
+                        "type": "LineString",
+                        "coordinates": [
+                            [s["label_lon"] - 0.001, s["label_lat"]],
+                            [s["label_lon"] + 0.001, s["label_lat"]],
+                        ],
+                    },
+                )
+                for s in page.settlements[1:]
+            ]
+        )
+    ]
+    return dataclasses.replace(page, projects=projects)
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+def test_project_marks_keep_off_the_settlements_names(orientation: str, language: str) -> None:
+    from matplotlib.transforms import Bbox
+
+    data = projects_on_the_names(ward_page("priority", language))
+    names = [str(s["name"]) for s in data.settlements]
+    seen: dict[str, Any] = {}
+
+    def inspect(figure: Any) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        figure.draw(renderer)
+        ax = figure.axes[0]
+        texts = [
+            (text.get_text(), text.get_window_extent(renderer))
+            for text in ax.texts
+            if text.get_visible() and text.get_text().strip()
+        ]
+        symbols = []
+        for line in ax.lines:
+            if line.get_zorder() != 12:
+                continue  # the projects' symbols only
+            path = line.get_transform().transform_path(line.get_path())
+            if line.get_marker() == "^":
+                (x, y), half = path.vertices[0], line.get_markersize() / 2 * figure.dpi / 72
+                symbols.append(Bbox.from_extents(x - half, y - half, x + half, y + half))
+            else:
+                symbols.append(path)
+        seen.update(texts=texts, symbols=symbols)
+
+    render_print_map(data, "A4", orientation, "pdf", on_page=inspect)
+    texts = seen["texts"]
+    labels = [(text, box) for text, box in texts if re.fullmatch(r"P\d+", text)]
+    settlement_names = [(t, b) for t, b in texts if any(n.split()[0] in t for n in names)]
+    assert len(labels) == len(data.projects) and len(settlement_names) == len(names)
+    for (a, box_a), (b, box_b) in itertools.combinations(labels + settlement_names, 2):
+        overlap_x = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+        overlap_y = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+        assert overlap_x <= 1 or overlap_y <= 1, (a, b)
+    assert len(seen["symbols"]) == len(data.projects)
+    for text, box in settlement_names:
+        for symbol in seen["symbols"]:
+            if isinstance(symbol, Bbox):
+                assert not symbol.overlaps(box), text
+            else:
+                assert not symbol.intersects_bbox(box, filled=False), text
