@@ -764,6 +764,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "settlement_print.name": {"vi": "Chủ hộ", "en": "Head of household"},
     "settlement_print.surveyed_on": {"vi": "Ngày khảo sát", "en": "Surveyed on"},
     "settlement_print.page": {"vi": "Trang {page}", "en": "Page {page}"},
+    "settlement_print.no_households": {
+        "vi": "Chưa có hộ nào trong khu dân cư này được khảo sát.",
+        "en": "No household in this settlement has been surveyed yet.",
+    },
     "settlement_print.numbers_grid": {
         "vi": "Quá nhiều hộ để ghi số trên bản đồ: bảng {count} hộ ở trang sau cho biết mỗi hộ "
         "nằm trong ô nào (ô {side} m, chữ ở mép trên, số ở mép trái bản đồ).",

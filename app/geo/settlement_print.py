@@ -482,7 +482,9 @@ def _figures_rows(data: SettlementPrintInput) -> list[list[str]]:
 
 
 def _numbers_note(data: SettlementPrintInput, squares: tuple[Grid, list[str]] | None) -> str:
-    """How the map's households lead to the table's rows."""
+    """How the map's households lead to the table's rows (no table without households)."""
+    if not data.households:
+        return _t(data, "no_households")
     if squares is None:
         return _t(data, "numbers", count=len(data.households))
     return _t(data, "numbers_grid", count=len(data.households), side=f"{squares[0].side:g}")

@@ -302,3 +302,25 @@ def test_household_numbers_neither_overlap_nor_touch(tmp_path: Path, count: int)
         # Two numbers read as one ("894") would lose both: every number is a word of its own.
         assert set(range(1, count + 1)) <= set(on_map)
         assert not [n for n in on_map if n > count and n not in (25, 50, 100, 200)]  # scale
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_settlement_without_surveys_says_so_on_its_one_page(
+    tmp_path: Path, language: str
+) -> None:
+    """It said "Numbers on the map = rows of the table of 0 households on the next pages"
+    on a PDF of one page."""
+    empty = dataclasses.replace(
+        settlement_page(0, language), figures={"households": 0, "shares": {}}
+    )
+    path = tmp_path / "empty.pdf"
+    path.write_bytes(render_settlement_print(empty, "A4", "landscape", "pdf"))
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, check=True, text=True)
+    assert "Pages:           1" in info.stdout
+    text = " ".join(pdf_text(tmp_path, path.read_bytes()).split())
+    said = {
+        "vi": "Chưa có hộ nào trong khu dân cư này được khảo sát.",
+        "en": "No household in this settlement has been surveyed yet.",
+    }
+    assert said[language] in text
+    assert "0 hộ ở trang sau" not in text and "0 households on the next pages" not in text
