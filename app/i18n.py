@@ -1871,6 +1871,13 @@ def pick_language(requested: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+def number_text(value: float, language: str, decimals: int = 0) -> str:
+    """A number as the language writes it: 1.234,5 in Vietnamese (thousands with a dot,
+    decimals with a comma), 1,234.5 in English."""
+    text = f"{value:,.{decimals}f}"
+    return text.translate(str.maketrans(",.", ".,")) if language == "vi" else text
+
+
 def translate(code: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     """The message for `code` in `language`, formatted with params."""
     texts = MESSAGES.get(code)

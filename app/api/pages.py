@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from app.i18n import LANGUAGES, translate
+from app.i18n import LANGUAGES, number_text, translate
 from app.services.access import Principal
 from app.settings import REPO_ROOT
 
@@ -23,6 +23,7 @@ _TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_TEMPLATES.globals["number_text"] = number_text  # figures as the page's language writes them
 
 
 class _Texts:

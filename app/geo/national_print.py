@@ -15,7 +15,7 @@ from typing import Any
 
 from app.geo import print_layout
 from app.geo.styles import CLASS_COLOURS, NO_DATA_COLOUR
-from app.i18n import translate
+from app.i18n import number_text, translate
 
 A4 = (8.27, 11.69)  # inches, portrait
 FONT = 9.0
@@ -46,18 +46,12 @@ HEADINGS: dict[str, dict[str, str]] = {
 
 
 def _number(value: int | None, language: str) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:,}"
-    return text.replace(",", ".") if language == "vi" else text
+    return "—" if value is None else number_text(value, language)
 
 
 def _millions(amount: int, language: str) -> str:
     """Whole đồng as millions with one decimal (1.118,5 in Vietnamese, 1,118.5 in English)."""
-    text = f"{amount / 1_000_000:,.1f}"
-    if language == "vi":
-        text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
-    return text
+    return number_text(amount / 1_000_000, language, 1)
 
 
 def _cell(row: Mapping[str, Any], key: str, language: str) -> str:
@@ -66,13 +60,13 @@ def _cell(row: Mapping[str, Any], key: str, language: str) -> str:
         return _millions(books[key], language) if books else "—"
     if key == "par30":
         value = books["par30"] if books else None
-        return "—" if value is None else f"{100 * value:.1f} %"
+        return "—" if value is None else f"{number_text(100 * value, language, 1)} %"
     if key == "share_surveyed":
         value = row.get(key)
-        return "—" if value is None else f"{100 * value:.0f} %"
+        return "—" if value is None else f"{number_text(100 * value, language)} %"
     if key == "average_settlement_priority":
         value = row.get(key)
-        return "—" if value is None else f"{value:.1f}"
+        return "—" if value is None else number_text(value, language, 1)
     if key == "name":
         return str(row.get("name") or "")
     value = row.get(key)

@@ -222,15 +222,16 @@ TABLE_COLUMNS = (  # (key, numeric)
 
 
 def _number(value: int, language: str) -> str:
-    text = f"{value:,}"
-    return text.replace(",", ".") if language == "vi" else text
+    from app.i18n import number_text
+
+    return number_text(value, language)
 
 
 def page_view(report: Mapping[str, Any], language: str, basemap_url: str | None) -> dict[str, Any]:
     """What the national page shows beside the report: column headings, the subtitle, the
     map's data (numbers and names only: the page's script puts names in as text)."""
     from app.geo.styles import CLASS_COLOURS, NO_DATA_COLOUR
-    from app.i18n import translate
+    from app.i18n import number_text, translate
 
     totals = report["totals"]
     dates = [row["data_date"] for row in report["cities"] if row["data_date"]]
@@ -248,11 +249,12 @@ def page_view(report: Mapping[str, Any], language: str, basemap_url: str | None)
             f"{LABELS['settlements'][language]}: {row['settlements']}",
         ]
         if row["share_surveyed"] is not None:
-            lines.append(f"{LABELS['share_surveyed'][language]}: {100 * row['share_surveyed']:.1f}")
+            share = number_text(100 * row["share_surveyed"], language, 1)
+            lines.append(f"{LABELS['share_surveyed'][language]}: {share}")
         if row["average_settlement_priority"] is not None:
             lines.append(
                 f"{LABELS['average_settlement_priority'][language]}: "
-                f"{row['average_settlement_priority']:.1f}"
+                f"{number_text(row['average_settlement_priority'], language, 1)}"
             )
         cities.append(
             {

@@ -223,3 +223,42 @@ def test_fifty_cities_continue_the_table_on_more_pages(tmp_path: Path) -> None:
     assert re.search(r"Pages:\s+2\n", info)
     words = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert words.count("Thành phố rất dài") == 50 and "Cả mạng lưới" in words
+
+
+def test_decimals_are_written_as_the_language_writes_them(
+    client: TestClient, people: dict[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """The Vietnamese page and PDF wrote savings "958,3" beside an average priority "42.7"
+    and a PAR30 "17.0 %": a decimal takes a comma in Vietnamese, a point in English."""
+    from app.geo import national_print
+
+    row = {
+        "city": "c", "name": "Tam Kỳ", "province": "Quảng Nam", "lon": 108.5, "lat": 15.5,
+        "households": 12_345, "settlements": 40, "share_surveyed": 0.427,
+        "average_settlement_priority": 42.7, "projects_done": 2, "data_date": "2026-12-01",
+        "cdf": {"savings_balance": 958_300_000, "loans_outstanding": 1_250_000, "par30": 0.17},
+    }  # fmt: skip
+    totals = {**row, "cities": 1}
+    for language, shown, not_shown in (
+        ("vi", ["42,7", "17,0 %", "958,3", "12.345"], ["42.7", "17.0 %", "958.3"]),
+        ("en", ["42.7", "17.0 %", "958.3", "12,345"], ["42,7", "17,0 %", "958,3"]),
+    ):
+        pdf = tmp_path / f"national-{language}.pdf"
+        pdf.write_bytes(national_print.render({"cities": [row], "totals": totals}, language))
+        words = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True)
+        for figure in shown:
+            assert figure in words.stdout, (language, figure)
+        for figure in not_shown:
+            assert figure not in words.stdout, (language, figure)
+    # The page, from the network's own figures: no decimal point in Vietnamese, no decimal
+    # comma in English, in the table and in the map's popups.
+    for language, wrong in (("vi", r"\d\.\d(?!\d\d)"), ("en", r"\d,\d(?!\d\d)")):
+        page = client.get("/maps/national", params={"lang": language}, headers=people["admin"])
+        cells = re.findall(r'<td class="num"[^>]*>([^<]*)</td>', page.text)
+        decimals = [cell for cell in cells if re.search(r"\d[.,]\d(?!\d\d)", cell)]
+        assert decimals, language  # some percentages and scores to look at
+        assert not [cell for cell in cells if re.search(wrong, cell)], language
+        popups = re.search(r'id="national-data">(.*?)</script>', page.text, re.S)
+        assert popups is not None
+        lines = [line for line in re.findall(r'"lines": ?\[(.*?)\]', popups.group(1))]
+        assert lines and not [line for line in lines if re.search(wrong, line)], language

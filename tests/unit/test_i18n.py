@@ -29,3 +29,11 @@ def test_vietnamese_is_the_default_and_diacritics_survive() -> None:
     assert translate("map_page.ward_title", "vi", ward="An Xuân", city="Tam Kỳ") == (
         "Bản đồ nâng cấp khu dân cư: An Xuân, Tam Kỳ"
     )
+
+
+def test_number_text_writes_each_languages_separators() -> None:
+    from app.i18n import number_text
+
+    assert number_text(1234567.25, "vi", 1) == "1.234.567,2"
+    assert number_text(1234567.25, "en", 1) == "1,234,567.2"
+    assert number_text(42.66, "vi", 1) == "42,7" and number_text(12345, "vi") == "12.345"
