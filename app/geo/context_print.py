@@ -145,13 +145,17 @@ def draw_context(
     # Names by importance: rivers, main streets, landmarks, then the smaller streets.
     for _, feature, geometry in sorted(candidates, key=lambda c: c[0]):
         if feature.kind == "landmark":
+            # Right of its mark, or left of it where the frame would cut it.
             label = _place_label(
                 ax, feature.name or "", geometry.x + size * metres_per_point, geometry.y, 0.0,
-                size, metres_per_point, taken, halo, ha="left",
+                size, metres_per_point, taken, halo, frame, ha="left",
+            ) or _place_label(
+                ax, feature.name or "", geometry.x - size * metres_per_point, geometry.y, 0.0,
+                size, metres_per_point, taken, halo, frame, ha="right",
             )  # fmt: skip
         else:
             label = _street_label(
-                ax, feature.name or "", geometry, size, metres_per_point, taken, named, halo
+                ax, feature.name or "", geometry, size, metres_per_point, taken, named, halo, frame
             )
         if label is not None:
             labels.append(label)
@@ -167,6 +171,7 @@ def _street_label(
     taken: list[BaseGeometry],
     named: set[str],
     halo: list[Any],
+    frame: BaseGeometry,
 ) -> Any:
     """A street's name once, along the middle of its longest piece in the frame."""
     if name in named:
@@ -185,7 +190,9 @@ def _street_label(
         angle -= 180
     elif angle < -90:
         angle += 180
-    label = _place_label(ax, name, middle.x, middle.y, angle, size, metres_per_point, taken, halo)
+    label = _place_label(
+        ax, name, middle.x, middle.y, angle, size, metres_per_point, taken, halo, frame
+    )
     if label is not None:
         named.add(name)
     return label
@@ -227,18 +234,20 @@ def _place_label(
     metres_per_point: float,
     taken: list[BaseGeometry],
     halo: list[Any],
+    frame: BaseGeometry,
     ha: str = "center",
 ) -> Any:
-    """A label unless it would cover another one (its footprint estimated in metres)."""
+    """A label unless it would cover another one or cross the map's frame (its footprint
+    estimated in metres: "UBND An Xuân" printed "UB" at the frame)."""
     from shapely import affinity
 
     width = (len(text) * 0.62 + 0.6) * size * metres_per_point  # DejaVu Sans, with a margin
     height = size * 1.45 * metres_per_point
-    left = x - width / 2 if ha == "center" else x
+    left = {"center": x - width / 2, "right": x - width}.get(ha, x)
     footprint = affinity.rotate(
         box(left, y - height / 2, left + width, y + height / 2), angle, origin=(x, y)
     )
-    if any(footprint.intersects(other) for other in taken):
+    if not frame.contains(footprint) or any(footprint.intersects(other) for other in taken):
         return None
     taken.append(footprint)
     return ax.text(

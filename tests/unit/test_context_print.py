@@ -82,3 +82,36 @@ def test_names_are_plain_text() -> None:
     assert hostile in texts and "Chợ $x$" in texts
     figure.canvas.draw()  # mathtext would raise on \frac{1}{0} if it parsed the name
     plt.close(figure)
+
+
+def test_names_near_the_frame_move_inside_or_are_left_out() -> None:
+    """A landmark by the map's east edge printed "UB" of "UBND An Xuân", the rest cut by the
+    frame: its name goes left of its mark; a street along the edge whose name would cross the
+    frame is left unnamed; nothing drawn sticks out of the map."""
+    west, south, east, north = 108.45, 15.55, 108.50, 15.60
+    features = [
+        ContextFeature("road", "major", "Frame", LineString([(west, south), (east, south)])),
+        ContextFeature("landmark", "office", "UBND An Xuân", Point(east - 0.0004, 15.575)),
+        ContextFeature("landmark", "market", "Chợ Tam Kỳ", Point(west + 0.0004, 15.58)),
+        ContextFeature(
+            "road", "major", "Đường Phan Châu Trinh", LineString([(west, 15.5999), (east, 15.5999)])
+        ),
+        ContextFeature("road", "major", "Lê Lợi", LineString([(108.47, south), (108.47, north)])),
+    ]
+    figure, ax = plt.subplots(figsize=(11.69, 8.27))
+    corners = context_print._projected(LineString([(west, south), (east, north)]), CRS).bounds
+    ax.set_xlim(corners[0], corners[2])
+    ax.set_ylim(corners[1], corners[3])
+    ax.set_aspect("equal", adjustable="box")
+    position = ax.get_position()
+    points_per_metre = position.width * 11.69 * 72 / (corners[2] - corners[0])
+    labels = context_print.draw_context(ax, features, CRS, corners, 9, points_per_metre)
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    frame = ax.get_window_extent(renderer)
+    texts = {label.get_text() for label in labels}  # type: ignore[attr-defined]
+    assert {"UBND An Xuân", "Chợ Tam Kỳ", "Lê Lợi"} <= texts
+    for label in labels:
+        extent = label.get_window_extent(renderer)  # type: ignore[attr-defined]
+        assert extent.x0 >= frame.x0 and extent.x1 <= frame.x1, label.get_text()  # type: ignore[attr-defined]
+        assert extent.y0 >= frame.y0 and extent.y1 <= frame.y1, label.get_text()  # type: ignore[attr-defined]
+    plt.close(figure)
