@@ -109,24 +109,86 @@ def _draw_map(ax: Any, cities: Sequence[Mapping[str, Any]], size: float) -> None
         linewidths=0.8,
         zorder=3,
     )
-    halo = [effects.withStroke(linewidth=3, foreground="white")]
-    for city in placed:
-        ax.annotate(
-            str(city["name"]),
-            (city["lon"], city["lat"]),
-            xytext=(0, -14 - 15 * math.sqrt(city["households"] / largest)),
-            textcoords="offset points",
-            ha="center",
-            va="top",
-            fontsize=size,
-            path_effects=halo,
-            parse_math=False,
-            zorder=4,
-        )
     # Room around the circles and names; the equal-area aspect widens whichever side it needs.
     pad = max(max(lons) - min(lons), max(lats) - min(lats), 1.0) * 0.25
     ax.update_datalim([(min(lons) - pad, min(lats) - pad), (max(lons) + pad, max(lats) + pad)])
     ax.autoscale_view()
+    ax.apply_aspect()  # the final limits: names are placed in points on the page
+    halo = [effects.withStroke(linewidth=3, foreground="white")]
+    for city, offset, leader in _name_places(ax, placed, largest, size):
+        ax.annotate(
+            str(city["name"]),
+            (city["lon"], city["lat"]),
+            xytext=offset,
+            textcoords="offset points",
+            ha="center",
+            va="center",
+            fontsize=size,
+            path_effects=halo,
+            parse_math=False,
+            zorder=4,
+            arrowprops={"arrowstyle": "-", "linewidth": 0.6, "color": "#333333",
+                        "shrinkA": 0, "shrinkB": 0} if leader else None,
+        )  # fmt: skip
+
+
+def _name_places(
+    ax: Any, cities: Sequence[Mapping[str, Any]], largest: int, size: float
+) -> list[tuple[Mapping[str, Any], tuple[float, float], bool]]:
+    """Each city's name centre (points from its circle's centre) where it covers no other
+    name and stays in the map, preferring places off every circle: under its circle, above,
+    right, left, then further under or above with a leader line crossing no name (cities
+    close together, or at one place, printed their names over each other). The largest
+    first."""
+    from shapely.geometry import LineString, Point, box
+
+    scale = 72 / ax.figure.dpi
+    frame = ax.get_window_extent()
+    inside = box(frame.x0 * scale, frame.y0 * scale, frame.x1 * scale, frame.y1 * scale)
+    centres = [
+        tuple(v * scale for v in ax.transData.transform((c["lon"], c["lat"]))) for c in cities
+    ]
+    radii = [(8 + 30 * math.sqrt(c["households"] / largest)) / 2 for c in cities]
+    circles = [Point(c).buffer(r) for c, r in zip(centres, radii, strict=True)]
+    height = size * 1.3
+    taken: list[Any] = []
+    places: list[tuple[Mapping[str, Any], tuple[float, float], bool]] = []
+    order = sorted(range(len(cities)), key=lambda i: -cities[i]["households"])
+    for index in order:
+        (x, y), radius = centres[index], radii[index]
+        width = print_layout.text_width(str(cities[index]["name"]), size) + 4
+        under, over = -(radius + 2 + height / 2), radius + 2 + height / 2
+        candidates = [
+            (0.0, under, False),
+            (0.0, over, False),
+            (radius + 4 + width / 2, 0.0, False),
+            (-(radius + 4 + width / 2), 0.0, False),
+        ]
+        side = radius + 4 + width / 2
+        for step in range(1, 12):
+            for dy in (under - step * height, over + step * height):
+                candidates += [(side, dy, True), (-side, dy, True), (0.0, dy, True)]
+        boxes = [
+            box(x + dx - width / 2, y + dy - height / 2, x + dx + width / 2, y + dy + height / 2)
+            for dx, dy, _ in candidates
+        ]
+        free = [
+            i for i, b in enumerate(boxes)
+            if inside.contains(b) and not any(b.intersects(t) for t in taken)
+        ]  # fmt: skip
+        # Better with a leader line that crosses no name, better still off every circle.
+        uncrossed = [
+            i for i in free
+            if not candidates[i][2] or not any(
+                LineString([(x, y), (x + candidates[i][0], y + candidates[i][1])]).intersects(t)
+                for t in taken)
+        ]  # fmt: skip
+        clear = [i for i in uncrossed if not any(boxes[i].intersects(c) for c in circles)]
+        chosen = (clear or uncrossed or free or [0])[0]
+        taken.append(boxes[chosen])
+        dx, dy, leader = candidates[chosen]
+        places.append((cities[index], (dx, dy), leader))
+    return places
 
 
 def _draw_table(
