@@ -283,6 +283,28 @@ def parse_crs(text: str, kind: str = "crs", label: str = "") -> Any:
         raise _refuse([layer_problem(kind, label, "boundary_unknown_crs", crs=text[:80])]) from exc
 
 
+# A GeoJSON file's own "crs" member (old GeoJSON; QGIS still writes it), read from the start
+# of the file where writers put it.
+_GEOJSON_CRS = re.compile(
+    rb'"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]{1,200})"'
+)
+GEOJSON_HEAD_BYTES = 1024 * 1024
+
+
+def _check_declared_crs(path: Path, kind: str, label: str) -> None:
+    """Refuse a GeoJSON file whose declared CRS cannot be read: GDAL reads such a file as
+    WGS 84 without a word (a file in EPSG::999999 was imported as longitudes and latitudes)."""
+    if path.suffix.lower() not in (".geojson", ".json") or not path.is_file():
+        return
+    with path.open("rb") as file:
+        match = _GEOJSON_CRS.search(file.read(GEOJSON_HEAD_BYTES))
+    if match is None:
+        return
+    declared = match.group(1).decode("utf-8", "replace")
+    # urn:ogc:def:crs:EPSG::9210 and the like: pyproj reads these URNs itself.
+    parse_crs(declared, kind, label)
+
+
 def _to_wgs84(frame: GeoDataFrame, kind: str, label: str, crs: str | None) -> tuple[Any, Any]:
     """The frame in EPSG:4326 and the CRS it was read in (the file's, or `crs` over it)."""
     if crs:
@@ -483,6 +505,8 @@ def read_layer(
     frame = _open(path, kind, label, options.layer)
     if len(frame) == 0:
         raise _refuse([layer_problem(kind, label, "boundary_empty")])
+    if not crs:
+        _check_declared_crs(path, kind, label)
     frame, source = _to_wgs84(frame, kind, label, crs)
     source_name = crs_name(source)
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]

@@ -9,6 +9,7 @@ nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -785,3 +786,40 @@ def test_the_api_lists_bad_features_in_the_users_language_and_changes_nothing(
     assert too_big.status_code == 413
     elsewhere = web.post("/api/v1/users", content=b"{" + b" " * 3000 + b"}", headers=national)
     assert elsewhere.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("declared", "imported"),
+    [("urn:ogc:def:crs:EPSG::999999", False), ("urn:ogc:def:crs:OGC:1.3:CRS84", True)],
+)
+def test_a_geojson_file_declaring_a_crs_nobody_knows_is_refused(
+    connection: Connection, tmp_path: Path, declared: str, imported: bool
+) -> None:
+    """GDAL reads a GeoJSON `crs` it cannot resolve as WGS 84 without a word: a file in an
+    unknown system was imported as longitudes and latitudes."""
+    features = json.loads(sample("wards").to_json())["features"]
+    crs = {"type": "name", "properties": {"name": declared}}
+    collection = {"type": "FeatureCollection", "crs": crs, "features": features}
+    path = tmp_path / "wards.geojson"
+    path.write_text(json.dumps(collection), encoding="utf-8")
+
+    def attempt() -> Any:
+        return import_city(
+            connection,
+            slug=SLUG,
+            name="x",
+            province=None,
+            wards_path=path,
+            settlements_path=None,
+            crs=None,
+        )
+
+    if imported:
+        assert attempt().wards == 10
+        return
+    with pytest.raises(InvalidInput) as unknown:
+        attempt()
+    assert messages(unknown) == [
+        f"Unknown coordinate system '{declared}'. Use an EPSG code, e.g. EPSG:9210 or EPSG:32649."
+    ]
+    assert city_count(connection) == 0
