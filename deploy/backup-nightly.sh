@@ -17,12 +17,7 @@ target="$BACKUP_ROOT/$(date -u +%Y-%m-%dT%H%M%SZ)"
 mkdir -- "$target" || { echo "backup not started: $target exists" >&2; exit 1; }
 status=0
 "$PYTHON" -m app.cli backup --out "$target" || status=$?
-if [ "$status" -eq 3 ]; then
-  # Written, but files the database names are missing (see the message above): kept for a
-  # person to look at, and no older backup is removed while the media are not whole.
-  echo "backup incomplete: $target kept, no older backup removed" >&2
-  exit 1
-elif [ "$status" -ne 0 ]; then
+if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then
   rm -rf -- "$target"  # tonight's partial dump: it would fill the disk night after night
   echo "backup failed: $target removed" >&2
   exit 1
@@ -30,16 +25,34 @@ fi
 [ -f "$target/manifest.json" ] || { echo "backup incomplete: $target" >&2; exit 1; }
 
 # Complete nightly backups (named by their UTC time, as above), newest first; the first
-# KEEP_AT_LEAST are always kept. Backups named otherwise (before-upgrade, manual-1) are a
-# person's: never counted, never removed here.
+# KEEP_AT_LEAST are always kept, and so are the newest KEEP_AT_LEAST whole ones (no file
+# missing from their media): nights whose media lack files (status 3) never push the last
+# good backups out, and still age out themselves, so a file lost for good does not fill the
+# disk. Backups named otherwise (before-upgrade, manual-1) are a person's: never counted,
+# never removed here.
 mapfile -t complete < <(
   find "$BACKUP_ROOT" -mindepth 2 -maxdepth 2 -name manifest.json -printf '%h\n' \
     | grep -E '/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{6}Z$' | sort -r
 )
-for dir in "${complete[@]:$KEEP_AT_LEAST}"; do
+newest=0
+whole=0
+for dir in "${complete[@]}"; do
+  newest=$((newest + 1))
+  # A manifest lists missing files one per line after `"missing_files": [`.
+  if ! grep -q '"missing_files": \[$' "$dir/manifest.json" && [ "$whole" -lt "$KEEP_AT_LEAST" ]; then
+    whole=$((whole + 1))
+    continue
+  fi
+  [ "$newest" -le "$KEEP_AT_LEAST" ] && continue
   if [ -n "$(find "$dir/manifest.json" -mtime +"$RETAIN_DAYS")" ]; then
     echo "removing backup older than $RETAIN_DAYS days: $dir"
     rm -rf -- "$dir"
   fi
 done
+if [ "$status" -eq 3 ]; then
+  # Written, but files the database names are missing (named above): kept for a person to
+  # look at; the unit fails so that somebody does.
+  echo "backup incomplete: $target kept; the newest whole backups are kept too" >&2
+  exit 1
+fi
 echo "backup complete: $target"

@@ -29,7 +29,7 @@ from app.geo.styles import (
     print_fill,
     value_class,
 )
-from app.i18n import translate
+from app.i18n import number_text, translate
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 PNG_DPI = 200
@@ -542,7 +542,7 @@ def _draw_table(flow: print_layout.Flow, data: PrintInput, size: float, reserve:
     a ward without any settlement says so (as its web map does) with its households."""
     flow.paragraph(_t(data, "table_title"), size, bold=True, gap=size * 0.3)
     if not data.settlements:
-        households = f"{data.households_total:,}".replace(",", ".")
+        households = number_text(data.households_total, data.language)
         flow.paragraph(_t(data, "no_settlements", households=households), size)
         flow.y -= size * 0.8
         return
@@ -692,7 +692,7 @@ def _draw_page(
         )
         cdf_projects_print.draw_table(projects, data.projects, data.language, body)
 
-    households = f"{data.households_total:,}".replace(",", ".")
+    households = number_text(data.households_total, data.language)
     source = _t(data, "source", households=households, date=when, today=data.printed_on)
     formula = _t(data, "formula")
     left, right, top, bottom = page.footer

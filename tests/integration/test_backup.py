@@ -414,24 +414,26 @@ def test_files_missing_from_the_media_are_named_and_the_night_keeps_older_backup
     city: City, tmp_path: Path, project_photo: str
 ) -> None:
     """A survey photo and a CDF project photo the database names but the disk lacks: the
-    backup is written, names both and exits 3; the nightly script keeps it and removes no
-    older backup (project photos were not checked at all)."""
+    backup is written, names both and exits 3; the nightly script keeps it and the newest
+    whole backup (project photos were not checked at all)."""
     media = tmp_path / "media"
     shutil.copytree(city.media, media)
     lost = sorted(city.photos)[0]
     (media / lost).unlink()
     root = tmp_path / "backups"
-    old = root / "2026-01-01T013000Z"
-    old.mkdir(parents=True)
-    (old / "manifest.json").write_text("{}")
     stamp = time.time() - 90 * 86400
-    os.utime(old / "manifest.json", (stamp, stamp))
+    old = root / "2026-01-01T013000Z"  # the last whole backup, long ago
+    lacking = root / "2026-01-02T013000Z"  # a night whose media lacked a file
+    for directory, manifest in ((old, "{}"), (lacking, '{\n  "missing_files": [\n    "x"\n  ]\n}')):
+        directory.mkdir(parents=True)
+        (directory / "manifest.json").write_text(manifest)
+        os.utime(directory / "manifest.json", (stamp, stamp))
     env = {
         **os.environ,
         **city.env(),
         "MEDIA_DIR": str(media),
         "BACKUP_ROOT": str(root),
-        "KEEP_AT_LEAST": "0",
+        "KEEP_AT_LEAST": "1",
         "RETAIN_DAYS": "14",
         "PYTHON": sys.executable,
     }
@@ -446,6 +448,8 @@ def test_files_missing_from_the_media_are_named_and_the_night_keeps_older_backup
     assert done.returncode == 1, done.stdout
     assert "backup incomplete" in done.stderr
     assert lost in done.stderr and project_photo in done.stderr
-    assert old.exists()  # nothing removed while the media are not whole
+    # The newest whole backup stays however old; nights lacking files age out as usual (a
+    # file lost for good stopped every removal, and the disk filled up).
+    assert old.exists() and not lacking.exists()
     (tonight,) = [path for path in root.iterdir() if path != old]
     assert sorted(Manifest.read(tonight).missing_files) == sorted([lost, project_photo])

@@ -256,12 +256,16 @@ def test_a_ward_without_settlements_says_so_with_its_households(
 ) -> None:
     # A city imported with wards only: surveys, no settlement. The table printed a row
     # "Not surveyed yet | 0" under a source line counting 4 households.
-    page = dataclasses.replace(ward_page(language=language), settlements=[], households_total=4)
+    page = dataclasses.replace(
+        ward_page(language=language), settlements=[], households_total=12_345
+    )
     text, _ = pdf_text(tmp_path, render_print_map(page, "A4", "landscape", "pdf"))
     flat = " ".join(text.split())
+    # Thousands as the language writes them (English printed "12.345 households").
     said = {
-        "vi": "Chưa có khu dân cư nào được vẽ ở khu vực này; đã khảo sát 4 hộ trong phường.",
-        "en": "No settlement has been mapped in this area yet; 4 households surveyed in the ward.",
+        "vi": "Chưa có khu dân cư nào được vẽ ở khu vực này; đã khảo sát 12.345 hộ trong phường.",
+        "en": "No settlement has been mapped in this area yet; 12,345 households surveyed in the "
+        "ward.",
     }
     assert said[language] in flat
     no_data = {"vi": "Chưa có khảo sát", "en": "Not surveyed yet"}[language]
