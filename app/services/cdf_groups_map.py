@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import cdf_map as queries
 from app.geo import cdf_groups
-from app.i18n import translate
+from app.i18n import number_text, translate
 from app.services import cdf_access as cdf
 from app.services.access import Principal
 from app.services.cdf_books import today
@@ -30,11 +30,6 @@ POPUP_KEYS = (
     "loans_outstanding",
     "par30_text",
 )
-
-
-def _number(value: int, language: str) -> str:
-    """Whole numbers with a thousands separator ('.' in Vietnamese, ',' in English)."""
-    return f"{value:,}".replace(",", "." if language == "vi" else ",")
 
 
 def _par_text(at_risk: int, outstanding: int, language: str) -> str:
@@ -64,7 +59,7 @@ def _unplaced(row: dict[str, Any], language: str) -> dict[str, Any]:
             language,
             groups=groups,
             members=members,
-            savings=_number(savings, language),
+            savings=number_text(savings, language),
         ),
     }
 
@@ -112,9 +107,9 @@ async def map_groups(
                 "groups": int(row["groups"]),
                 "members": members,
                 "savings_balance": int(row["savings_balance"]),
-                "savings": _number(int(row["savings_balance"]), language),
+                "savings": number_text(int(row["savings_balance"]), language),
                 "loans_outstanding_amount": outstanding,
-                "loans_outstanding": _number(outstanding, language),
+                "loans_outstanding": number_text(outstanding, language),
                 "at_risk_30": at_risk,
                 "par30": round(at_risk / outstanding, 4) if outstanding else None,
                 "par30_text": _par_text(at_risk, outstanding, language),

@@ -221,12 +221,6 @@ TABLE_COLUMNS = (  # (key, numeric)
 )
 
 
-def _number(value: int, language: str) -> str:
-    from app.i18n import number_text
-
-    return number_text(value, language)
-
-
 def page_view(report: Mapping[str, Any], language: str, basemap_url: str | None) -> dict[str, Any]:
     """What the national page shows beside the report: column headings, the subtitle, the
     map's data (numbers and names only: the page's script puts names in as text)."""
@@ -239,13 +233,13 @@ def page_view(report: Mapping[str, Any], language: str, basemap_url: str | None)
         "page.national_subtitle",
         language,
         cities=totals["cities"],
-        households=_number(totals["households"], language),
+        households=number_text(totals["households"], language),
         date=max(dates) if dates else "—",
     )
     cities = []
     for row in report["cities"]:
         lines = [
-            f"{LABELS['households'][language]}: {_number(row['households'], language)}",
+            f"{LABELS['households'][language]}: {number_text(row['households'], language)}",
             f"{LABELS['settlements'][language]}: {row['settlements']}",
         ]
         if row["share_surveyed"] is not None:
