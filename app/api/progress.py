@@ -29,6 +29,7 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.i18n import translate
 from app.services import progress
 from app.services.access import Principal
+from app.vietnam import today_in_vietnam
 
 router = APIRouter(tags=["progress"])
 CSV = "text/csv; charset=utf-8"
@@ -98,7 +99,7 @@ async def volunteer_progress(
 ) -> Response:
     """Per day (Vietnam time; `from`/`to` YYYY-MM-DD, both included, at most 366 days; the
     last two weeks by default) and volunteer: surveys sent and their review status."""
-    start, end = progress.day_range(first_day, last_day, progress.today_in_vietnam())
+    start, end = progress.day_range(first_day, last_day, today_in_vietnam())
     engine = await _days_engine(request, user)
     report = await progress.volunteer_progress(
         engine, city, user, settings.household_form, start, end, ward
@@ -136,7 +137,7 @@ async def progress_page(
     if user is None:
         return sign_in_first(request)
     try:
-        start, end = progress.day_range(first_day, last_day, progress.today_in_vietnam())
+        start, end = progress.day_range(first_day, last_day, today_in_vietnam())
         engine = await _days_engine(request, user)
         places = await progress.place_progress(engine, city, user, settings.household_form, ward)
         volunteers = await progress.volunteer_progress(

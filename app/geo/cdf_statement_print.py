@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.geo.print_map import vietnam_today
+from app.vietnam import today_in_vietnam
 
 FONT = "DejaVu Sans"
 PAGE_INCHES = (8.27, 11.69)  # A4 portrait
@@ -290,7 +290,7 @@ def render_statement_pdf(
         "as_of",
         language,
         day=str(statement.get("as_of", "")),
-        printed=(printed_on or vietnam_today()).isoformat(),
+        printed=(printed_on or today_in_vietnam()).isoformat(),
     )
     pages = _pages(list(_rows(statement, language)))
     heads = (title, place, when)

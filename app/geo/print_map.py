@@ -15,7 +15,6 @@ import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from app.geo import cdf_groups, cdf_projects_print, household_raster, map_labels, print_layout
@@ -30,6 +29,7 @@ from app.geo.styles import (
     value_class,
 )
 from app.i18n import number_text, translate
+from app.vietnam import today_in_vietnam
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 PNG_DPI = 200
@@ -52,16 +52,6 @@ LABEL_WIDTH = 14  # a settlement's name on the map wraps at this many times the 
 NAME_PAD = 0.4  # around a settlement's name (its white halo), per point of size
 
 
-# The day in Vietnam (UTC+7, no daylight saving): the day printed on a sheet, as the data's
-# date is (the server's own clock is often UTC, a day behind from 17:00 UTC).
-VIETNAM_TIME = timezone(timedelta(hours=7))
-
-
-def vietnam_today() -> date:
-    """Today in Vietnam."""
-    return datetime.now(VIETNAM_TIME).date()
-
-
 @dataclass(frozen=True)
 class PrintInput:
     """Everything one printed ward map shows (no personal data: aggregates and points)."""
@@ -81,7 +71,7 @@ class PrintInput:
     households_total: int = 0
     data_date: str | None = None
     language: str = "vi"
-    printed_on: str = field(default_factory=lambda: vietnam_today().isoformat())
+    printed_on: str = field(default_factory=lambda: today_in_vietnam().isoformat())
     projects: list[dict[str, Any]] = field(default_factory=list)  # cdf_projects_print
     groups: list[dict[str, Any]] = field(default_factory=list)  # app/geo/cdf_groups.py
     # Streets, water and landmarks under the map (app/geo/context_print.py), lon/lat, and

@@ -46,10 +46,10 @@ from app.geo.print_map import (
     paper_inches,
     title_lines,
     utm_epsg,
-    vietnam_today,
 )
 from app.geo.styles import NO_DATA_COLOUR, PRINT_OUTLINE
 from app.i18n import translate
+from app.vietnam import today_in_vietnam
 
 PAD_SHARE = 0.12  # of the settlement's larger side, around it
 MIN_PAD_M = 25.0
@@ -121,7 +121,7 @@ class SettlementPrintInput:
     context_attribution: str = ""
     data_date: str | None = None
     language: str = "vi"
-    printed_on: str = field(default_factory=lambda: vietnam_today().isoformat())
+    printed_on: str = field(default_factory=lambda: today_in_vietnam().isoformat())
 
 
 def _t(data: SettlementPrintInput, key: str, **params: Any) -> str:

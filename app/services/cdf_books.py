@@ -4,9 +4,8 @@ statement. Money movements are in app/services/cdf_postings.py, loans in cdf_loa
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -17,14 +16,9 @@ from app.services import cdf_access as cdf
 from app.services.access import Principal, require
 from app.services.cdf_input import Reader
 from app.services.cdf_schedule import FREQUENCIES, METHODS, RATE_PERIODS, Outstanding, days_overdue
+from app.vietnam import today_in_vietnam, vietnam_day
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 LOAN_KINDS = ("housing", "income", "emergency", "environment", "revolving")
-
-
-def today() -> date:
-    """Today in Vietnam (the books' dates are Vietnamese days)."""
-    return datetime.now(VIETNAM).date()
 
 
 async def city_for(connection: AsyncConnection, user: Principal, slug: str) -> dict[str, Any]:
@@ -83,7 +77,7 @@ async def create_group(
     values = {
         "name": reader.text("name"),
         "settlement_id": reader.integer("settlement_id", required=False),
-        "founded_on": reader.past_day("founded_on", today()),
+        "founded_on": reader.past_day("founded_on", today_in_vietnam()),
         "meeting_frequency": reader.choice("meeting_frequency", FREQUENCIES),
         "share_value": reader.money("share_value"),
         "rules": reader.text("rules", required=False, max_length=5000),
@@ -142,7 +136,7 @@ async def add_member(
     values: dict[str, Any] = {
         "code": reader.text("code", max_length=32),
         "name": reader.text("name"),
-        "joined_on": reader.past_day("joined_on", today()),
+        "joined_on": reader.past_day("joined_on", today_in_vietnam()),
         "household_survey_id": None,
     }
     if body.get("household_survey_id") is not None:
@@ -233,7 +227,7 @@ async def statement(
     """A group, its balances, each member's savings and loans, each loan's schedule with
     paid and overdue amounts, its meetings and latest entries (reversals included); all
     computed from the journal as it stood at the end of `as_of` (today by default)."""
-    as_of = as_of or today()
+    as_of = as_of or today_in_vietnam()
     async with engine.connect() as connection:
         group = await group_for(connection, user, group_id)
         names = cdf.can_see_member_names(user, group)
@@ -262,7 +256,7 @@ async def statement(
             if (
                 loan_out["status"] in ("approved", "rejected", "disbursed", "closed")
                 and decided is not None
-                and decided.astimezone(VIETNAM).date() > as_of
+                and vietnam_day(decided) > as_of
             ):
                 loan_out["status"] = "applied"  # approved or rejected after that day
             loans.append(loan_out)

@@ -19,7 +19,7 @@ from app.geo import cdf_groups
 from app.i18n import number_text, translate
 from app.services import cdf_access as cdf
 from app.services.access import Principal
-from app.services.cdf_books import today
+from app.vietnam import today_in_vietnam
 
 POPUP_KEYS = (
     "settlement",
@@ -82,7 +82,7 @@ async def map_groups(
         return [], None
     async with engine.connect() as connection:
         rows = await queries.settlement_groups(
-            connection, city_id, ward_id, today(), whole, group_ids, ward_ids
+            connection, city_id, ward_id, today_in_vietnam(), whole, group_ids, ward_ids
         )
     shown, unplaced = [], None
     for row in rows:

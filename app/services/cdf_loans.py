@@ -24,16 +24,15 @@ from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.services import cdf_access as cdf
 from app.services.access import Principal, require
 from app.services.cdf_books import (
-    VIETNAM,
     city_for,
     group_for,
     refuse_before_start,
     schedule_out,
-    today,
 )
 from app.services.cdf_input import Reader, request_hash
 from app.services.cdf_posting import post_once, refuse_closed, transaction
 from app.services.cdf_schedule import Outstanding, allocate, schedule
+from app.vietnam import VIETNAM_TIME, today_in_vietnam, vietnam_day
 
 
 async def _loan_for(
@@ -65,7 +64,7 @@ async def apply(
     member_id = reader.integer("member_id", required=False)
     product_id = reader.integer("product_id")
     principal = reader.money("principal")
-    applied_on = reader.posting_day("date", today(), required=False)
+    applied_on = reader.posting_day("date", today_in_vietnam(), required=False)
     purpose = reader.text("purpose", required=False, max_length=500)
     reader.check()
     assert client_id and group_id and product_id and principal
@@ -92,7 +91,7 @@ async def apply(
             member = await books.member_by_id(connection, member_id)
             if member is None or member["group_id"] != group_id:
                 raise NotFound("cdf_member_not_found")
-        refuse_before_start(group, member, applied_on or today())
+        refuse_before_start(group, member, applied_on or today_in_vietnam())
         if product["max_principal"] and principal > product["max_principal"]:
             raise InvalidInput(
                 [Problem("principal", "cdf_above_product_max", {"max": product["max_principal"]})]
@@ -122,7 +121,7 @@ async def apply(
                 "frequency": product["frequency"],
                 "method": product["method"],
                 "purpose": purpose or "",
-                "applied_on": applied_on or today(),
+                "applied_on": applied_on or today_in_vietnam(),
                 "applied_by": user.user_id,
             },
         )
@@ -140,7 +139,7 @@ async def decide(
     its day, since it cannot be paid out before it."""
     reader = Reader(body)
     decision = reader.choice("decision", ("approved", "rejected"))
-    day = reader.posting_day("date", today(), required=False)
+    day = reader.posting_day("date", today_in_vietnam(), required=False)
     reader.check()
     async with engine.begin() as connection:
         loan, group = await _loan_for(connection, user, loan_id, post=True)
@@ -163,8 +162,8 @@ async def decide(
                 ]
             )
         decided = datetime.now(UTC)
-        if day is not None and day < decided.astimezone(VIETNAM).date():
-            decided = datetime.combine(day, time(), VIETNAM)  # the day's start in Vietnam
+        if day is not None and day < vietnam_day(decided):
+            decided = datetime.combine(day, time(), VIETNAM_TIME)  # the day's start in Vietnam
         await books.set_loan(
             connection, loan_id, status=decision, approved_by=user.user_id, approved_at=decided
         )
@@ -178,7 +177,7 @@ async def disburse(
     """Pay an approved loan out: its schedule is made and the entry posted."""
     reader = Reader(body)
     client_id = reader.client_id()
-    day = reader.posting_day("date", today())
+    day = reader.posting_day("date", today_in_vietnam())
     reader.check()
     assert client_id and day
     digest = request_hash("disbursement", {"loan": loan_id, "date": str(day)})
@@ -195,7 +194,7 @@ async def disburse(
             raise InvalidInput([Problem("date", "cdf_date_before_application")])
         # The approval's day in Vietnam, as the statement reads it: paid out before it, the
         # loan showed on the days between as applied for with a schedule outstanding.
-        approved_on = loan["approved_at"].astimezone(VIETNAM).date()
+        approved_on = vietnam_day(loan["approved_at"])
         if day < approved_on:
             raise InvalidInput(
                 [Problem("date", "cdf_date_before_approval", {"date": approved_on.isoformat()})]
@@ -322,7 +321,7 @@ async def repay(
     reader = Reader(body)
     client_id = reader.client_id()
     amount = reader.money("amount")
-    day = reader.posting_day("date", today())
+    day = reader.posting_day("date", today_in_vietnam())
     reader.check()
     async with transaction(engine) as connection:
         return await repay_in(connection, user, loan_id, client_id, amount or 0, day)
@@ -333,7 +332,7 @@ async def get_loan(engine: AsyncEngine, user: Principal, loan_id: int) -> dict[s
     async with engine.connect() as connection:
         loan, _group = await _loan_for(connection, user, loan_id)
         rows = await books.installments(connection, loan_id)
-    return {**loan, "schedule": schedule_out(rows, today()) if rows else None}
+    return {**loan, "schedule": schedule_out(rows, today_in_vietnam()) if rows else None}
 
 
 async def list_loans(

@@ -29,10 +29,11 @@ from app.db.cdf_ledger import Line
 from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Problem
 from app.services import cdf_access as cdf
 from app.services.access import Principal, require
-from app.services.cdf_books import city_for, group_for, refuse_before_start, today
+from app.services.cdf_books import city_for, group_for, refuse_before_start
 from app.services.cdf_input import Reader, request_hash
 from app.services.cdf_loans import repay_in
 from app.services.cdf_posting import post_once, refuse_closed, transaction
+from app.vietnam import today_in_vietnam
 
 GROUP_KINDS = ("savings", "withdrawal", "mutual_aid", "fine", "remittance")
 SOURCES = ("seed_grant", "city_budget", "donor", "interest_earned", "other")
@@ -48,7 +49,7 @@ async def receive_capital(
     client_id = reader.client_id()
     source = reader.choice("source", SOURCES)
     amount = reader.money("amount")
-    day = reader.posting_day("date", today())
+    day = reader.posting_day("date", today_in_vietnam())
     memo = reader.text("memo", required=False, max_length=500)
     reader.check()
     assert client_id and source and amount and day
@@ -98,7 +99,7 @@ async def _group_record(
     kind = reader.choice("kind", MEETING_KINDS if meeting else GROUP_KINDS)
     amount = reader.money("amount")
     member_id = reader.integer("member_id", required=kind in ("savings", "withdrawal"))
-    day = meeting["held_on"] if meeting else reader.posting_day("date", today())
+    day = meeting["held_on"] if meeting else reader.posting_day("date", today_in_vietnam())
     memo = reader.text("memo", required=False, max_length=500)
     reader.check()
     assert client_id and kind and amount and day
@@ -178,7 +179,7 @@ async def open_meeting(
     """Open a meeting (its id made by the phone: a resend opens nothing twice)."""
     reader = Reader(body)
     meeting_id = reader.client_id("id")
-    day = reader.posting_day("date", today())
+    day = reader.posting_day("date", today_in_vietnam())
     reader.check()
     assert meeting_id and day
     async with engine.begin() as connection:
@@ -363,7 +364,7 @@ async def reverse(
     disbursement is not reversed here (its schedule stands): reverse its repayments."""
     reader = Reader(body)
     client_id = reader.client_id()
-    day = reader.posting_day("date", today(), required=False)
+    day = reader.posting_day("date", today_in_vietnam(), required=False)
     memo = reader.text("memo", required=True, max_length=500)
     reader.check()
     assert client_id
@@ -403,7 +404,7 @@ async def reverse(
             )
             for line in entry["lines"]
         ]
-        reversed_on = day or max(today(), entry["entry_date"])
+        reversed_on = day or max(today_in_vietnam(), entry["entry_date"])
         if entry["member_id"] is not None and entry["group_id"] is not None:
             # Taking back a saving cannot leave the member owing savings: the group locked
             # above, as a withdrawal is checked (a saving withdrawn, then reversed, was -300,000).
@@ -474,7 +475,7 @@ async def close_period(
     assert starts_on and ends_on
     if ends_on < starts_on:
         raise InvalidInput([Problem("ends_on", "cdf_period_ends_before_it_starts")])
-    if ends_on >= today():
+    if ends_on >= today_in_vietnam():
         raise InvalidInput([Problem("ends_on", "cdf_period_not_past")])
     async with engine.begin() as connection:
         city = await city_for(connection, user, city_slug)

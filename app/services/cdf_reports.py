@@ -41,9 +41,10 @@ from app.errors import InvalidInput, Problem
 from app.i18n import translate
 from app.services import cdf_access as cdf
 from app.services.access import Principal, require
-from app.services.cdf_books import city_for, today
+from app.services.cdf_books import city_for
 from app.services.cdf_schedule import add_months
 from app.services.spreadsheet import csv_writer
+from app.vietnam import today_in_vietnam
 
 SOURCES = ("seed_grant", "city_budget", "donor", "interest_earned", "other")
 AMOUNTS = (
@@ -224,7 +225,7 @@ async def _build(
 def _period(as_of: date | None, start: date | None) -> tuple[date, date]:
     """The report's day and the start of its period (a year before it by default); a
     period that starts after it is refused (fund growth was computed backwards)."""
-    as_of = as_of or today()
+    as_of = as_of or today_in_vietnam()
     if start is not None and start > as_of:
         raise InvalidInput([Problem("from", "cdf_from_after_as_of", {"as_of": as_of.isoformat()})])
     return as_of, start or add_months(as_of, -12)

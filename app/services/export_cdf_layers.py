@@ -35,8 +35,8 @@ from app.errors import NotFound
 from app.services import cdf_access as cdf
 from app.services import places
 from app.services.access import Principal
-from app.services.cdf_books import today
 from app.services.export_layers import ExportFilters, LayerQuery
+from app.vietnam import today_in_vietnam
 
 DESCRIPTION = (
     "Tổ tiết kiệm của quỹ CDF: số thành viên, tiết kiệm, dư nợ, PAR30 (không có tên thành "
@@ -100,7 +100,7 @@ async def savings_groups_layer(
         raise NotFound("unknown_city", city=city_slug)
     if filters.ward_id is not None and not whole and filters.ward_id not in wards:
         raise NotFound("ward_not_found", id=filters.ward_id)
-    args: list[Any] = [city["id"], today()]
+    args: list[Any] = [city["id"], today_in_vietnam()]
     clauses = ["s.city_id = $1"]
 
     def add(sql: str, value: Any) -> None:

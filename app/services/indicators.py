@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from app.db.indicators import HOUSEHOLD_FORM, Counted, DeficiencyRule
 from app.errors import NotFound, Unauthorized
 from app.services.access import SYSTEM, Principal
 from app.services.spreadsheet import csv_writer
+from app.vietnam import vietnam_day
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,6 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 INDICATOR_KEYS = tuple(indicator.key for indicator in INDICATORS)
-VIETNAM_TIME = timezone(timedelta(hours=7))  # the whole country, no daylight saving
 
 LABELS: dict[str, dict[str, str]] = {
     "kind": {"vi": "Cấp", "en": "Level"},
@@ -233,7 +233,7 @@ def _data_date(rows: Sequence[Mapping[str, Any]]) -> str | None:
     """The local date (Vietnam, UTC+7) of the latest survey."""
     dates = [r["last_collected_at"] for r in rows if r["last_collected_at"] is not None]
     latest: datetime | None = max(dates) if dates else None
-    return latest.astimezone(VIETNAM_TIME).date().isoformat() if latest else None
+    return vietnam_day(latest).isoformat() if latest else None
 
 
 async def city_report(

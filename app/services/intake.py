@@ -7,7 +7,7 @@ import math
 import uuid
 from collections.abc import Container
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -16,8 +16,8 @@ from app.errors import Problem, UnknownForm
 from app.forms.quality import NO_RULES, QualityRules
 from app.forms.registry import FormRegistry
 from app.forms.validation import validate_answers
+from app.vietnam import VIETNAM_TIME
 
-VIETNAM_TZ = timezone(timedelta(hours=7))
 EARLIEST_COLLECTION = datetime(2000, 1, 1, tzinfo=UTC)
 TOP_LEVEL_KEYS = frozenset(
     {
@@ -139,7 +139,7 @@ def _parse_time(text: str) -> tuple[datetime, datetime]:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if value.tzinfo is None:
-            value = value.replace(tzinfo=VIETNAM_TZ)
+            value = value.replace(tzinfo=VIETNAM_TIME)
         utc = value.astimezone(UTC)
     except OverflowError as exc:
         raise ValueError(str(exc)) from exc

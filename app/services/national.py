@@ -20,8 +20,9 @@ from app.db import national as queries
 from app.db.indicators import HOUSEHOLD_FORM, Counted
 from app.services import cdf_reports
 from app.services.access import Principal
-from app.services.indicators import INDICATORS, VIETNAM_TIME, read_weights
+from app.services.indicators import INDICATORS, read_weights
 from app.services.spreadsheet import csv_writer
+from app.vietnam import VIETNAM_TIME, vietnam_day
 
 CDF_FIGURES = ("savings_balance", "loans_outstanding", "par30", "members", "groups")
 COLUMNS = (
@@ -88,7 +89,7 @@ def _city(row: Mapping[str, Any], surveys: Counted) -> dict[str, Any]:
         "average_settlement_priority": _round(row["average_settlement_priority"], 1),
         "projects": int(row["projects"]),
         "projects_done": int(row["projects_done"]),
-        "data_date": last.astimezone(VIETNAM_TIME).date().isoformat() if last else None,
+        "data_date": vietnam_day(last).isoformat() if last else None,
         "cdf": None,
     }
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,14 +28,8 @@ from app.services.spreadsheet import csv_writer
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 14
-VIETNAM = timedelta(hours=7)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FIGURES = ("households", "surveys", "waiting", "approved", "needs_correction", "rejected")
-
-
-def today_in_vietnam(now: datetime | None = None) -> date:
-    """The field teams' date now."""
-    return ((now or datetime.now(UTC)) + VIETNAM).date()
 
 
 def day_range(first: str | None, last: str | None, today: date) -> tuple[date, date]:

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from app.services.cdf_schedule import Outstanding, add_months, allocate, schedule
+from app.vietnam import today_in_vietnam
 
 SEED_NAMESPACE = uuid.UUID("4c6f616e-5361-6d70-6c65-434446000000")
 SHARE_VALUES = (20_000, 25_000, 30_000, 40_000, 50_000)
@@ -378,7 +379,7 @@ def load_sample_cdf(
     """The sample city's CDF books (once: nothing when its fund has groups); the number of
     journal lines written. A demo treasurer keeps the first group's cash book. Without
     `demo_grants` (the network's other cities) the demo accounts keep the roles they have."""
-    today = today or date.today()
+    today = today or today_in_vietnam()
     exists = connection.execute(
         text(
             "SELECT count(*) FROM cdf_groups g JOIN cdf_funds f ON f.id = g.fund_id "

@@ -19,10 +19,10 @@ from app.db.engine import make_engine
 from app.main import create_app
 from app.services import cdf_reports
 from app.services.access import SYSTEM
-from app.services.cdf_books import today
 from app.services.cdf_projects_sample import load_sample_projects
 from app.services.sample_cdf import load_sample_cdf
 from app.settings import Settings
+from app.vietnam import today_in_vietnam
 from tests.aio import run
 from tests.auth import bearer, make_token, make_user
 from tests.cdf_support import drop_books
@@ -39,7 +39,7 @@ def books(sync_engine: Engine, database_url: str) -> Iterator[dict[str, Any]]:
             text("SELECT id FROM cities WHERE slug = 'tam-ky'")
         ).scalar_one()
     with sync_engine.begin() as connection:
-        load_sample_cdf(connection, city_id, seed=2026, today=today())
+        load_sample_cdf(connection, city_id, seed=2026, today=today_in_vietnam())
     with sync_engine.connect() as connection:
         ward_id, groups_in_ward = connection.execute(
             text(
@@ -86,7 +86,7 @@ def test_figures_are_those_of_the_cdf_report(
     async def report() -> dict[str, Any]:
         engine = make_engine(Settings(database_url=books["url"]).async_database_url)
         try:
-            return await cdf_reports.city_report(engine, SYSTEM, "tam-ky", as_of=today())
+            return await cdf_reports.city_report(engine, SYSTEM, "tam-ky", as_of=today_in_vietnam())
         finally:
             await engine.dispose()
 

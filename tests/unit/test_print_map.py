@@ -233,21 +233,17 @@ def test_long_names_stay_on_the_page(tmp_path: Path) -> None:
             assert x_min >= 0 and x_max <= 595.3, line
 
 
-def test_a_sheet_is_dated_by_vietnams_calendar(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_sheet_is_dated_by_vietnams_calendar() -> None:
     # At 18:00 UTC it is already the next day in Vietnam: a sheet printed then said "printed
     # on the 4th" under "data as of the 5th" (the server's clock runs in UTC).
     from datetime import UTC, date, datetime
-    from typing import Any
 
-    from app.geo import print_map
+    from app import vietnam
 
-    class Clock(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> Clock:  # type: ignore[override]
-            return cls.fromtimestamp(datetime(2026, 12, 4, 18, 0, tzinfo=UTC).timestamp(), tz)
-
-    monkeypatch.setattr(print_map, "datetime", Clock)
-    assert print_map.vietnam_today() == date(2026, 12, 5)
+    evening = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
+    assert vietnam.today_in_vietnam(evening) == date(2026, 12, 5)
+    assert vietnam.vietnam_day(evening) == date(2026, 12, 5)
+    assert vietnam.today_in_vietnam(datetime(2026, 12, 4, 16, 59, tzinfo=UTC)) == date(2026, 12, 4)
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
