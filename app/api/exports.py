@@ -7,6 +7,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable
+from datetime import datetime, time
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -37,6 +38,7 @@ from app.services import export_files
 from app.services.export_files import MEDIA_TYPES, FileBuilds, TempFile
 from app.services.export_layers import ExportFilters, layer_query
 from app.services.exports import Layer
+from app.vietnam import VIETNAM_TIME
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +193,40 @@ def _filters(
     return ExportFilters(ward, settlement, status, start, end, surveys)
 
 
-def _filename(layer: str, city: str, filters: ExportFilters, fmt: str) -> str:
-    ward = f"-ward-{filters.ward_id}" if filters.ward_id else ""
-    return f"{layer}-{city}{ward}.{fmt}"
+def _filename(
+    layer: str,
+    city: str,
+    filters: ExportFilters,
+    fmt: str,
+    labels: str | None = None,
+    personal: bool = False,
+) -> str:
+    """The file's name says what it holds: two exports with different filters never land
+    under one name in a Downloads folder (a settlement's file overwrote its city's), and a
+    file with households' personal fields says so."""
+    parts = [layer, city]
+    if filters.ward_id:
+        parts.append(f"ward-{filters.ward_id}")
+    if filters.settlement_id:
+        parts.append(f"settlement-{filters.settlement_id}")
+    if filters.status:
+        parts.append(filters.status)
+    elif filters.surveys != "approved":
+        parts.append(f"surveys-{filters.surveys}")
+    for name, moment in (("from", filters.collected_from), ("to", filters.collected_to)):
+        if moment is not None:
+            parts.append(f"{name}-{_file_moment(moment)}")
+    if labels:
+        parts.append(f"labels-{labels}")
+    if personal:
+        parts.append("personal")
+    return f"{'-'.join(parts)}.{fmt}"
+
+
+def _file_moment(moment: datetime) -> str:
+    """A range's end in Vietnam's time: its day, and its time of day unless it is midnight."""
+    local = moment.astimezone(VIETNAM_TIME)
+    return local.strftime("%Y-%m-%d" if local.time() == time() else "%Y-%m-%dT%H%M%S")
 
 
 async def _export(
@@ -239,7 +272,11 @@ async def _export(
         built = export_files.file_layer(engine, slots, builds, query, fmt)
     name = f"{layer}-{repeat}" if repeat and fmt == "csv" else layer
     return await _respond(
-        built, _filename(name, city, filters, fmt), settings.export_stall_seconds, language, fmt
+        built,
+        _filename(name, city, filters, fmt, labels, personal),
+        settings.export_stall_seconds,
+        language,
+        fmt,
     )
 
 
@@ -285,7 +322,7 @@ async def geopackage(
             personal,
             styled=False,
         ),
-        f"cdfmap-{city}{f'-ward-{ward}' if ward else ''}.gpkg",
+        _filename("cdfmap", city, filters, "gpkg", labels, personal),
         settings.export_stall_seconds,
         language,
         "gpkg",
@@ -335,7 +372,7 @@ async def city_geopackage(
             settings.household_form,
             personal,
         ),
-        f"cdfmap-{slug}.gpkg",
+        _filename("cdfmap", slug, filters, "gpkg", labels, personal),
         settings.export_stall_seconds,
         language,
         "gpkg",

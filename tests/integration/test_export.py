@@ -117,6 +117,35 @@ def test_ward_filter_and_boundary_layers(
     )
 
 
+def test_a_file_is_named_by_what_it_holds(client: TestClient, sample_households: int) -> None:
+    # A settlement's export came as households-tam-ky.csv, the city's name: the second
+    # download replaced the first in a Downloads folder.
+    ward = client.get("/api/v1/cities/tam-ky/wards").json()[0]["id"]
+    settlement = client.get(f"/api/v1/wards/{ward}/settlements").json()[0]["id"]
+
+    def named(path: str) -> str:
+        response = client.get(path)
+        assert response.status_code == 200, response.text
+        return response.headers["content-disposition"].split("filename=")[1].strip('"')
+
+    assert named(f"{EXPORT}/households.csv?city=tam-ky") == "households-tam-ky.csv"
+    assert (
+        named(
+            f"{EXPORT}/households.csv?city=tam-ky&ward={ward}&settlement={settlement}"
+            "&status=received&from=2026-11-01&to=2026-11-30T18:30:00%2B07:00&labels=vi"
+        )
+        == f"households-tam-ky-ward-{ward}-settlement-{settlement}-received"
+        "-from-2026-11-01-to-2026-11-30T183000-labels-vi.csv"
+    )
+    # The range is read in Vietnam's time, as the query gives it in UTC.
+    assert named(
+        f"{EXPORT}/settlements.geojson?city=tam-ky&surveys=all&from=2026-10-31T17:00Z"
+    ) == ("settlements-tam-ky-surveys-all-from-2026-11-01.geojson")
+    assert (
+        named(f"{EXPORT}/layers.gpkg?city=tam-ky&ward={ward}") == f"cdfmap-tam-ky-ward-{ward}.gpkg"
+    )
+
+
 @pytest.mark.parametrize(
     ("prop", "expected"),
     [
