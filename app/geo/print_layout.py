@@ -22,11 +22,23 @@ LEADING = 1.25  # line height / font size
 WIDTH_SAFETY = 1.03
 
 
+def printable(text: str) -> str:
+    """A data text as a page prints it: a control character (a tab, a carriage return, a NUL:
+    the font has no glyph for them, and matplotlib warns and draws a box) becomes a space,
+    line breaks stay; a lone surrogate (it cannot be encoded) becomes U+FFFD."""
+    if text.isprintable():
+        return text
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return "".join(c if c.isprintable() or c == "\n" else " " for c in text)
+
+
 @functools.lru_cache(maxsize=16384)
 def text_width(text: str, size: float, bold: bool = False) -> float:
-    """The width of one line of literal text, in points."""
+    """The width of one line of literal text (as printed: app.geo.text_lines.printable), in
+    points."""
     from app.geo.text_lines import simple_width
 
+    text = printable(text)
     # Latin and Vietnamese letters by their advances and kerning (a few microseconds; a
     # table of 5,000 names measured through matplotlib took 0.15 ms a name).
     width = simple_width(text, size, bold)
@@ -41,7 +53,9 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
 
 
 def wrap(text: str, size: float, width: float, bold: bool = False) -> list[str]:
-    """`text` in lines no wider than `width` points: at spaces, or inside a word too long."""
+    """`text` in lines no wider than `width` points: at spaces, or inside a word too long;
+    its control characters as spaces (a carriage return in a name is no line break)."""
+    text = printable(text)
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
         if text_width(paragraph, size, bold) <= width:  # most cells: one measure, one line
@@ -88,7 +102,9 @@ class Flow:
     def text(self, x: float, y: float, text: str, size: float, **style: Any) -> Any:
         """One literal text at (x, y) points, top-left anchored unless `style` says."""
         style = {"va": "top", "ha": "left", **style}
-        artist = self.figure.text(x, y, text, fontsize=size, transform=self.transform, **style)
+        artist = self.figure.text(
+            x, y, printable(text), fontsize=size, transform=self.transform, **style
+        )
         artist.set_parse_math(False)
         return artist
 

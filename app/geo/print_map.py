@@ -19,7 +19,7 @@ from typing import Any
 
 from app.geo import cdf_groups, cdf_projects_print, household_raster, map_labels, print_layout
 from app.geo.household_raster import HouseholdPoints
-from app.geo.print_layout import LEADING
+from app.geo.print_layout import LEADING, printable
 from app.geo.styles import (
     NO_DATA_COLOUR,
     POINT_STYLE_BY_KEY,
@@ -623,12 +623,18 @@ def _page_texts(figure: Any, tick_labels: bool = False) -> list[Any]:
 
 
 def _literal_text(texts: list[Any]) -> None:
-    """Turn mathtext off on every text of the page."""
+    """Turn mathtext off on every text of the page, and print its control characters (a
+    tab in a name) as spaces."""
+    from app.geo.text_lines import TextLines
+
     # render_print_map's rc_context sets the same default, but rcParams are shared by every
     # thread and prints render two at a time: another print leaving its rc_context restores
     # the global values while this one still creates texts. Each text's flag is its own.
     for text in texts:
         text.set_parse_math(False)
+        value = text.get_text()
+        if not value.isprintable() and not isinstance(text, TextLines):
+            text.set_text(printable(value))
 
 
 def _release_renderer(figure: Any, texts: list[Any]) -> None:
@@ -747,7 +753,7 @@ def render_print_map(
                     format="pdf",
                     dpi=PDF_RASTER_DPI,
                     metadata={
-                        "Title": full_title,
+                        "Title": printable(full_title),
                         "Creator": "cdfmap",
                         "Subject": _indicator_title(data),
                     },

@@ -35,7 +35,7 @@ from matplotlib.ft2font import Kerning, LoadFlags
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from app.geo.print_layout import FONT, WIDTH_SAFETY, text_width
+from app.geo.print_layout import FONT, WIDTH_SAFETY, printable, text_width
 
 FONT_ASCENT = 0.76  # DejaVu Sans's OS/2 typographic ascender, per point of size
 FONT_DESCENT = 0.24
@@ -63,7 +63,7 @@ class TextLines(Text):
         super().__init__(
             0,
             0,
-            "\n".join(text for _, _, text in lines),
+            "\n".join(printable(text) for _, _, text in lines),
             fontsize=size,
             fontweight="bold" if bold else "normal",
             ha=align,
@@ -73,7 +73,7 @@ class TextLines(Text):
         self.set_parse_math(False)
         self._size = float(size)
         self._bold = bold
-        self._placed = [(x, y, text) for x, y, text in lines if text]
+        self._placed = [(x, y, printable(text)) for x, y, text in lines if text]
 
     def _display_points(self) -> Any:
         import numpy as np

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import re
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,25 @@ def test_dollars_and_mathtext_print_literally(tmp_path: Path, output: str) -> No
     assert MATHTEXT in text.replace(f"{DOLLARS}, {MATHTEXT}", "")  # the table
     assert text.count(DOLLARS) == 2  # the title and the table
     assert "Nước $máy$ {{ x }}" in text and "$\\sqrt{x}$ giếng" in text  # the legend
+
+
+@pytest.mark.parametrize("output", ["pdf", "png"])
+def test_control_characters_in_names_print_as_spaces(tmp_path: Path, output: str) -> None:
+    # A tab or a carriage return in a name (a spreadsheet's formula guard) has no glyph:
+    # matplotlib warned "Glyph 9 missing from font(s)" and drew a box in the title and table.
+    page = hostile_page()
+    settlements = [dict(settlement) for settlement in page.settlements]
+    settlements[0]["name"] = "Tổ\t5 =1"
+    settlements[1]["name"] = "\r=1 Hẻm\x0b2"
+    page = dataclasses.replace(
+        page, ward_name="Phường\t1", city_name="Tam\x00Kỳ \ud800", settlements=settlements
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        content = render_print_map(page, "A4", "landscape", output)
+    if output == "pdf":
+        text = raw_text(tmp_path, content)
+        assert "Phường 1, Tam Kỳ" in text and "Tổ 5 =1" in text and "Hẻm 2" in text
 
 
 def test_texts_stay_literal_when_another_print_restores_the_rc() -> None:
