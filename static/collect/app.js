@@ -349,9 +349,12 @@ function syncMessage(last) {
   return last.failed ? `${done} ${t("count_failed", { n: last.failed })}.` : done;
 }
 
+// Refusals the phone explains in its own words (in the language shown now): the server's
+// text says "start a new survey" (conflict), or speaks to a reviewer (not_collector).
+const EXPLAINED = new Map([["conflict", "readonly_conflict"], ["not_collector", "readonly_not_collector"]]);
+
 function errorText(survey, error) {
-  // The server's own text says "start a new survey", which would count the household twice.
-  if (error.code === "conflict") return t("readonly_conflict");
+  if (EXPLAINED.has(error.code)) return t(EXPLAINED.get(error.code));
   // "answers.household_size" -> the question's label, as the volunteer saw it.
   const name = String(error.field ?? "").replace(/^answers\./, "");
   const form = formOf(survey);
@@ -455,6 +458,7 @@ async function leftEditor(id, quietly = false) {
 
 function readonlyReason(survey) {
   if (survey.errors?.some((e) => e.code === "not_correctable")) return t("readonly_not_correctable");
+  if (survey.errors?.some((e) => e.code === "not_collector")) return t("readonly_not_collector");
   if (survey.status === "sent" && survey.review?.status === "approved") return t("readonly_approved");
   if (survey.status === "sent" && survey.review?.status === "rejected") return t("readonly_rejected");
   if (db.needsCorrection(survey)) return t("readonly_needs_correction");
@@ -486,8 +490,8 @@ function renderView() {
       h("p", { class: "notice", id: "readonly-reason" }, readonlyReason(survey)),
       reviewLines(survey),
       correctButton(survey),
-      survey.errors?.some((e) => e.code !== "conflict")
-        ? h("ul", { class: "server-errors" }, survey.errors.filter((e) => e.code !== "conflict")
+      survey.errors?.some((e) => !EXPLAINED.has(e.code)) // said above already
+        ? h("ul", { class: "server-errors" }, survey.errors.filter((e) => !EXPLAINED.has(e.code))
           .map((e) => h("li", { class: "error" }, errorText(survey, e))))
         : null,
       answers ? h("dl", { class: "answers", id: "answers" }, rows) : h("p", { class: "muted", id: "answers" }, t("answers_removed")),

@@ -21,11 +21,14 @@ export class SignInRequired extends Error {
   }
 }
 
-/** Thrown by api() when the signed-in account may not do this (e.g. a role that never sends). */
+/** Thrown by api() on a 403: the signed-in account may not do this (e.g. a role that never
+ * sends). `code` is the server's (not_allowed...): a caller may know one that names a single
+ * thing rather than the account (sync.js). */
 export class NotAllowed extends Error {
-  constructor(detail) {
+  constructor(detail, code = "") {
     super(detail || "not allowed");
     this.name = "NotAllowed";
+    this.code = code;
   }
 }
 
@@ -120,7 +123,7 @@ export async function api(url, options = {}) {
   }
   if (response.status === 403) {
     const body = await response.json().catch(() => ({}));
-    throw new NotAllowed(body.detail);
+    throw new NotAllowed(body.detail, typeof body.code === "string" ? body.code : "");
   }
   return response;
 }

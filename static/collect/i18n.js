@@ -222,6 +222,9 @@ const STRINGS = {
     readonly_not_correctable:
       "Người kiểm duyệt đã quyết định về khảo sát này (đã duyệt hoặc từ chối) nên bản sửa không " +
       "được nhận. Máy chủ giữ bản trước đó.",
+    readonly_not_collector:
+      "Khảo sát này do người khác thu thập nên chỉ người đó gửi được bản sửa. Máy chủ không nhận " +
+      "bản sửa này và giữ bản trước đó; các khảo sát khác vẫn được gửi. Hãy báo người kiểm duyệt.",
   },
   en: {
     app_title: "Household survey",
@@ -443,6 +446,9 @@ const STRINGS = {
     readonly_not_correctable:
       "The reviewer has already decided on this survey (approved or rejected), so the correction " +
       "was not taken. The server keeps the earlier version.",
+    readonly_not_collector:
+      "Someone else collected this survey, so only they can send its correction. The server did " +
+      "not take this one and keeps the earlier version; other surveys are still sent. Tell your reviewer.",
   },
 };
 

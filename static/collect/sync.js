@@ -9,7 +9,9 @@
 // A phone may have held several accounts: a survey is sent only with the token of the
 // person who made it (surveys made before accounts, with any). Corrections of surveys the
 // reviewer sent back go one by one with PUT; at the end of each sync the review of the
-// volunteer's own surveys is fetched (review.js).
+// volunteer's own surveys is fetched (review.js). A 403 stops the sync (the account may not
+// send), except one that names the correction alone (REFUSED_FOR_THE_SURVEY): that one fails,
+// and the rest of the outbox goes on.
 
 import * as auth from "./auth.js";
 import { localIso } from "./clock.js";
@@ -42,6 +44,11 @@ let retryTimer = null;
 // A request still unanswered after this long is said on screen (slow or lost connection: the
 // surveys stay on the phone), while it waits on until REQUEST_TIMEOUT_MS.
 const SLOW_AFTER_MS = 15_000;
+// 403 codes of a correction that say "not this survey" rather than "not this account": the
+// survey was collected by someone else (app/services/review.py, e.g. a shared phone whose
+// survey of unknown maker goes with the next person's token). No edit or later sync changes
+// that. Any other 403 (not_allowed: a role that never sends) stops the sync, as before.
+const REFUSED_FOR_THE_SURVEY = new Set(["not_collector"]);
 export const state = { running: false, slow: false, last: null };
 
 function publish() {
@@ -318,9 +325,16 @@ function correctionOutcome(survey, answer) {
   const errors = body.errors?.length && answer.status === 422
     ? body.errors
     : [{ field: "", code: body.code ?? String(answer.status), message: body.detail ?? String(answer.status) }];
-  // 409: the reviewer decided meanwhile (approved or rejected), no change is taken any more.
+  // 409: the reviewer decided meanwhile (approved or rejected), no change is taken any more;
+  // 403: the survey is someone else's (REFUSED_FOR_THE_SURVEY), no edit of it is taken either.
   // Any other refusal changed nothing on the server: the correction can be edited again.
-  return { ...base, status: "failed", errors, locked: answer.status === 409 };
+  return { ...base, status: "failed", errors, locked: answer.status === 409 || answer.status === 403 };
+}
+
+/** The answer of a 403 that refuses this correction alone, or null (the sync stops). */
+function refusedForTheSurvey(error) {
+  if (!(error instanceof auth.NotAllowed) || !REFUSED_FOR_THE_SURVEY.has(error.code)) return null;
+  return { status: 403, body: { code: error.code, detail: error.message } };
 }
 
 /** Send one correction with PUT; false when the sync must stop (no network, server down). */
@@ -335,8 +349,11 @@ async function sendCorrection(survey, result) {
       answer = await putCorrection(claimed, false);
     }
   } catch (error) {
-    requestFailed(error, result);
-    return false;
+    answer = refusedForTheSurvey(error);
+    if (!answer) {
+      requestFailed(error, result);
+      return false;
+    }
   }
   if (answer.status >= 500 || answer.status === 0) {
     result.error = "server";

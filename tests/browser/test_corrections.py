@@ -1,0 +1,226 @@
+"""Corrections the server refuses with 403 (real Chromium, real server): one of a survey
+another person collected fails alone, locked, and the rest of the outbox still goes; one
+refused because the account may no longer send stops the sync and waits, never lost."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, Response, expect
+from sqlalchemy import Engine, text
+
+from app.services.auth import hash_password
+from tests.auth import bearer, make_user
+from tests.browser.test_collect import (
+    fill_household,
+    fill_household_with_photo,
+    fill_screen,
+    jpeg,
+    next_screen,
+    open_app,
+)
+from tests.browser.test_outbox import surveys_on, to_last_screen, uncaught, wait_for
+from tests.browser.test_signin import (
+    PASSWORD,
+    person,
+    review,
+    sign_in_with_password,
+    signed_in,
+    stored,
+    sync,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
+ME = "**/api/v1/me"
+
+
+@pytest.fixture
+def phone_account() -> None:
+    """The phones of these tests start never signed in (a test signs its own in)."""
+    return None
+
+
+def note_puts(page: Page) -> list[tuple[str, int]]:
+    """(survey id, status) of every correction the page sends, as the server answers it."""
+    puts: list[tuple[str, int]] = []
+
+    def note(response: Response) -> None:
+        if response.request.method == "PUT" and "/api/v1/submissions/" in response.url:
+            puts.append((response.url.rsplit("/", 1)[-1], response.status))
+
+    page.on("response", note)
+    return puts
+
+
+def sent_back(
+    page: Page, engine: Engine, live_server: str, admin_token: str, comment: str
+) -> dict[str, Any]:
+    """From the home screen: a survey is filled and sent, the reviewer sends it back, and the
+    phone learns so; its row on the server."""
+    before = {row["id"] for row in stored(engine)}
+    fill_household(page)
+    page.click("#outbox-button")
+    wait_for(page, lambda: len(stored(engine)) == len(before) + 1)
+    (row,) = [row for row in stored(engine) if row["id"] not in before]
+    review(live_server, admin_token, row["id"], "needs_correction", comment)
+    sync(page)
+    item = page.locator(f'.outbox-item[data-id="{row["id"]}"]')
+    expect(item).to_have_attribute("data-review", "needs_correction")
+    page.click("#home-button")
+    return row
+
+
+def correct(page: Page, survey_id: str, household_size: str) -> None:
+    """From the home screen: correct the household's size as asked, and finish."""
+    page.locator(f'.survey-card[data-id="{survey_id}"] button.correct').click()
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    next_screen(page)
+    fill_screen(page, {"household_size": household_size})
+    to_last_screen(page)
+    page.click("#finish")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+
+
+def test_a_correction_of_another_persons_survey_fails_alone_and_the_outbox_still_goes(
+    phone_context: BrowserContext,
+    phone: Page,
+    sync_engine: Engine,
+    live_server: str,
+    admin_token: str,
+) -> None:
+    """A shared phone: Mai signed in while the server's /me was out of reach (the phone never
+    learnt her id), so her surveys go with whoever signs in next: Lan, her ward's leader, who
+    surveys too (and may read Mai's surveys, not correct them)."""
+    mai = person(sync_engine, "tnv-mai", "Trần Thị Mai", password=PASSWORD)
+    ward = ("ward", "W03")  # where the phone's GPS puts the household
+    grants = [("volunteer", ward), ("ward_leader", ward)]
+    lan = make_user(sync_engine, "tnv-lan", grants, password_hash=hash_password(PASSWORD))
+    puts = note_puts(phone)
+    phone.route(ME, lambda route: route.abort("internetdisconnected"))
+    phone.goto("/collect")
+    sign_in_with_password(phone, "tnv-mai", PASSWORD)
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    hers = sent_back(phone, sync_engine, live_server, admin_token, "Hộ có 5 người.")
+    assert hers["collector_user_id"] == mai
+    phone_context.set_offline(True)  # corrected where there is no signal
+    correct(phone, hers["id"], "5")
+    phone.click("#settings-button")
+    phone.click("#sign-out")
+    phone.click("#confirm-ok")  # her correction waits on the phone
+    expect(phone.locator("#app")).to_have_attribute("data-view", "signin")
+    phone_context.set_offline(False)
+    phone.unroute(ME)
+    sign_in_with_password(phone, "tnv-lan", PASSWORD)  # the sync after it sends Mai's correction
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    phone.click("#outbox-button")
+    status = phone.locator("#sync-status")
+    expect(status).to_have_attribute("data-state", "idle")
+    item = phone.locator(f'.outbox-item[data-id="{hers["id"]}"]')
+    expect(item).to_have_attribute("data-status", "failed")
+    expect(item).to_contain_text("Khảo sát này do người khác thu thập")
+    expect(item.locator("button.edit")).to_have_count(0)  # no edit can make it go
+    expect(item.locator("button.correct")).to_have_count(0)
+    assert puts == [(hers["id"], 403)]
+    (local,) = surveys_on(phone)
+    assert (local["status"], local["locked"]) == ("failed", True)
+    assert [e["code"] for e in local["errors"]] == ["not_collector"]
+    item.locator("button.view").click()
+    expect(phone.locator("#readonly-reason")).to_contain_text("do người khác thu thập")
+    phone.click("#view-back")
+    phone.click("#lang-toggle")
+    expect(item).to_contain_text("Someone else collected this survey")
+    phone.click("#lang-toggle")
+    # Lan's own work goes on: a new survey with its photo, and a correction of her own.
+    phone.click("#home-button")
+    fill_household_with_photo(phone, jpeg((800, 600), (40, 120, 200)))
+    phone.click("#finish")
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    phone.click("#outbox-button")
+    new = phone.locator('.outbox-item[data-status="sent"]')
+    expect(new).to_have_count(1)
+    expect(new).to_have_attribute("data-photos", "uploaded")
+    phone.click("#home-button")
+    own = sent_back(phone, sync_engine, live_server, admin_token, "Thiếu số người.")
+    assert own["collector_user_id"] == lan
+    correct(phone, own["id"], "6")
+    phone.click("#outbox-button")
+    expect(phone.locator(f'.outbox-item[data-id="{own["id"]}"]')).to_have_attribute(
+        "data-review", "received"
+    )
+    sync(phone)  # and again: Mai's correction is not sent again, nothing else changes
+    expect(status).to_have_attribute("data-state", "idle")
+    assert puts == [(hers["id"], 403), (own["id"], 200)]
+    rows = {row["id"]: row for row in stored(sync_engine)}
+    assert len(rows) == 3 and set(rows) == {s["id"] for s in surveys_on(phone)}
+    assert [e["code"] for s in surveys_on(phone) for e in s["errors"]] == ["not_collector"]
+    assert (rows[hers["id"]]["status"], rows[hers["id"]]["version"]) == ("needs_correction", 1)
+    assert rows[hers["id"]]["answers"]["household_size"] == 4  # the server keeps hers
+    assert (rows[own["id"]]["status"], rows[own["id"]]["version"]) == ("received", 2)
+    assert rows[own["id"]]["answers"]["household_size"] == 6
+    expect(item).to_have_attribute("data-status", "failed")
+    assert [e for e in uncaught(phone) if "403" not in e] == []
+
+
+def wait_volunteer_again(live_server: str, token: str) -> None:
+    """Wait until the server sees the volunteer role of a token's person again (a role
+    granted reaches a token it keeps in its cache within 10 s)."""
+    deadline = time.monotonic() + 20
+    while True:
+        me = httpx.get(f"{live_server}/api/v1/me", headers=bearer(token)).json()
+        if any(r["role"] == "volunteer" for r in me["roles"]):
+            return
+        assert time.monotonic() < deadline, "the server did not follow the role change"
+        time.sleep(0.5)
+
+
+def test_a_correction_refused_because_the_account_may_not_send_waits_and_goes_later(
+    phone_context: BrowserContext,
+    phone: Page,
+    sync_engine: Engine,
+    live_server: str,
+    admin_token: str,
+) -> None:
+    account = signed_in(phone_context, sync_engine, "tnv-role")
+    puts = note_puts(phone)
+    open_app(phone)
+    row = sent_back(phone, sync_engine, live_server, admin_token, "Hộ có 5 người.")
+    phone_context.set_offline(True)
+    correct(phone, row["id"], "5")
+    with sync_engine.connect() as connection:
+        grant = connection.execute(
+            text("SELECT id, ward_id FROM role_grants WHERE user_id = :id"),
+            {"id": account.user_id},
+        ).one()
+    users = f"{live_server}/api/v1/users/{account.user_id}/roles"
+    removed = httpx.delete(f"{users}/{grant.id}", headers=bearer(admin_token))
+    assert removed.status_code == 204
+    phone_context.set_offline(False)  # the `online` event syncs
+    phone.click("#outbox-button")
+    status = phone.locator("#sync-status")
+    expect(status).to_have_attribute("data-state", "forbidden")
+    expect(status).to_contain_text("Tài khoản này không được gửi khảo sát")
+    item = phone.locator(f'.outbox-item[data-id="{row["id"]}"]')
+    expect(item).to_have_attribute("data-status", "pending")  # waits, neither failed nor lost
+    assert puts == [(row["id"], 403)]
+    (local,) = surveys_on(phone)
+    assert (local["status"], local["correction"]) == ("pending", True)
+    granted = httpx.post(
+        users, json={"role": "volunteer", "ward_id": grant.ward_id}, headers=bearer(admin_token)
+    )
+    assert granted.status_code == 201, granted.text
+    wait_volunteer_again(live_server, account.token)
+    sync(phone)
+    expect(status).to_have_attribute("data-state", "idle")
+    expect(item).to_have_attribute("data-status", "sent")
+    expect(item).to_have_attribute("data-review", "received")
+    assert puts == [(row["id"], 403), (row["id"], 200)]
+    (kept,) = stored(sync_engine)
+    assert (kept["status"], kept["version"], kept["answers"]["household_size"]) == (
+        "received",
+        2,
+        5,
+    )
+    assert [e for e in uncaught(phone) if "403" not in e] == []
