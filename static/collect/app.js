@@ -349,12 +349,19 @@ function syncMessage(last) {
   return last.failed ? `${done} ${t("count_failed", { n: last.failed })}.` : done;
 }
 
-// Refusals the phone explains in its own words (in the language shown now): the server's
-// text says "start a new survey" (conflict), or speaks to a reviewer (not_collector).
-const EXPLAINED = new Map([["conflict", "readonly_conflict"], ["not_collector", "readonly_not_collector"]]);
+/** The phone's own words (in the language shown now) for a refusal whose server text would
+ * mislead: it says "start a new survey" (conflict), speaks to a reviewer (not_collector), or
+ * names only an id (a correction's not_found). Null for the others. */
+function explanation(survey, error) {
+  if (error.code === "conflict") return "readonly_conflict";
+  if (error.code === "not_collector") return "readonly_not_collector";
+  if (error.code === "not_found" && survey.correction) return "readonly_correction_not_found";
+  return null;
+}
 
 function errorText(survey, error) {
-  if (EXPLAINED.has(error.code)) return t(EXPLAINED.get(error.code));
+  const own = explanation(survey, error);
+  if (own) return t(own);
   // "answers.household_size" -> the question's label, as the volunteer saw it.
   const name = String(error.field ?? "").replace(/^answers\./, "");
   const form = formOf(survey);
@@ -458,7 +465,8 @@ async function leftEditor(id, quietly = false) {
 
 function readonlyReason(survey) {
   if (survey.errors?.some((e) => e.code === "not_correctable")) return t("readonly_not_correctable");
-  if (survey.errors?.some((e) => e.code === "not_collector")) return t("readonly_not_collector");
+  const explained = survey.errors?.map((e) => explanation(survey, e)).find(Boolean);
+  if (explained) return t(explained);
   if (survey.status === "sent" && survey.review?.status === "approved") return t("readonly_approved");
   if (survey.status === "sent" && survey.review?.status === "rejected") return t("readonly_rejected");
   if (db.needsCorrection(survey)) return t("readonly_needs_correction");
@@ -490,8 +498,8 @@ function renderView() {
       h("p", { class: "notice", id: "readonly-reason" }, readonlyReason(survey)),
       reviewLines(survey),
       correctButton(survey),
-      survey.errors?.some((e) => !EXPLAINED.has(e.code)) // said above already
-        ? h("ul", { class: "server-errors" }, survey.errors.filter((e) => !EXPLAINED.has(e.code))
+      survey.errors?.some((e) => !explanation(survey, e)) // said above already
+        ? h("ul", { class: "server-errors" }, survey.errors.filter((e) => !explanation(survey, e))
           .map((e) => h("li", { class: "error" }, errorText(survey, e))))
         : null,
       answers ? h("dl", { class: "answers", id: "answers" }, rows) : h("p", { class: "muted", id: "answers" }, t("answers_removed")),

@@ -225,6 +225,9 @@ const STRINGS = {
     readonly_not_collector:
       "Khảo sát này do người khác thu thập nên chỉ người đó gửi được bản sửa. Máy chủ không nhận " +
       "bản sửa này và giữ bản trước đó; các khảo sát khác vẫn được gửi. Hãy báo người kiểm duyệt.",
+    readonly_correction_not_found:
+      "Tài khoản đang đăng nhập không có khảo sát này trên máy chủ (do người khác thu thập, hoặc đã " +
+      "bị xoá) nên bản sửa không được nhận; các khảo sát khác vẫn được gửi. Hãy báo người kiểm duyệt.",
   },
   en: {
     app_title: "Household survey",
@@ -449,6 +452,9 @@ const STRINGS = {
     readonly_not_collector:
       "Someone else collected this survey, so only they can send its correction. The server did " +
       "not take this one and keeps the earlier version; other surveys are still sent. Tell your reviewer.",
+    readonly_correction_not_found:
+      "The server has no such survey for the account signed in (someone else collected it, or it " +
+      "was removed), so the correction was not taken; other surveys are still sent. Tell your reviewer.",
   },
 };
 

@@ -326,9 +326,13 @@ function correctionOutcome(survey, answer) {
     ? body.errors
     : [{ field: "", code: body.code ?? String(answer.status), message: body.detail ?? String(answer.status) }];
   // 409: the reviewer decided meanwhile (approved or rejected), no change is taken any more;
-  // 403: the survey is someone else's (REFUSED_FOR_THE_SURVEY), no edit of it is taken either.
+  // 403: the survey is someone else's (REFUSED_FOR_THE_SURVEY), no edit of it is taken either;
+  // 404 (the server's not_found): the server has no survey of this id for this person (another
+  // volunteer's, as a volunteer sees it, or one removed), whatever the answers.
   // Any other refusal changed nothing on the server: the correction can be edited again.
-  return { ...base, status: "failed", errors, locked: answer.status === 409 || answer.status === 403 };
+  const final = answer.status === 409 || answer.status === 403
+    || (answer.status === 404 && body.code === "not_found");
+  return { ...base, status: "failed", errors, locked: final };
 }
 
 /** The answer of a 403 that refuses this correction alone, or null (the sync stops). */

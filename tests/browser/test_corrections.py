@@ -1,6 +1,7 @@
-"""Corrections the server refuses with 403 (real Chromium, real server): one of a survey
-another person collected fails alone, locked, and the rest of the outbox still goes; one
-refused because the account may no longer send stops the sync and waits, never lost."""
+"""Corrections the server refuses (real Chromium, real server): one of a survey another
+person collected (403 not_collector, or 404 for one who may not even read it) fails alone,
+locked, and the rest of the outbox still goes; one refused because the account may no longer
+send (403 not_allowed) stops the sync and waits, never lost."""
 
 from __future__ import annotations
 
@@ -84,19 +85,37 @@ def correct(page: Page, survey_id: str, household_size: str) -> None:
     expect(page.locator("#app")).to_have_attribute("data-view", "home")
 
 
+WARD = ("ward", "W03")  # where the phone's GPS puts the households
+# Who signs in after Mai: her ward's leader, who surveys too and may read Mai's surveys (403
+# not_collector), or another volunteer, who may not even read them (404 not_found); and what
+# the phone says of Mai's correction, in Vietnamese and in English.
+SHARED_WITH = {
+    "ward-leader": (
+        [("volunteer", WARD), ("ward_leader", WARD)],
+        (403, "not_collector"),
+        ("Khảo sát này do người khác thu thập", "Someone else collected this survey"),
+    ),
+    "volunteer": (
+        [("volunteer", WARD)],
+        (404, "not_found"),
+        ("không có khảo sát này trên máy chủ", "The server has no such survey"),
+    ),
+}
+
+
+@pytest.mark.parametrize("other", list(SHARED_WITH))
 def test_a_correction_of_another_persons_survey_fails_alone_and_the_outbox_still_goes(
     phone_context: BrowserContext,
     phone: Page,
     sync_engine: Engine,
     live_server: str,
     admin_token: str,
+    other: str,
 ) -> None:
     """A shared phone: Mai signed in while the server's /me was out of reach (the phone never
-    learnt her id), so her surveys go with whoever signs in next: Lan, her ward's leader, who
-    surveys too (and may read Mai's surveys, not correct them)."""
+    learnt her id), so her surveys go with whoever signs in next: Lan."""
+    grants, (refusal, code), (vi, en) = SHARED_WITH[other]
     mai = person(sync_engine, "tnv-mai", "Trần Thị Mai", password=PASSWORD)
-    ward = ("ward", "W03")  # where the phone's GPS puts the household
-    grants = [("volunteer", ward), ("ward_leader", ward)]
     lan = make_user(sync_engine, "tnv-lan", grants, password_hash=hash_password(PASSWORD))
     puts = note_puts(phone)
     phone.route(ME, lambda route: route.abort("internetdisconnected"))
@@ -120,18 +139,19 @@ def test_a_correction_of_another_persons_survey_fails_alone_and_the_outbox_still
     expect(status).to_have_attribute("data-state", "idle")
     item = phone.locator(f'.outbox-item[data-id="{hers["id"]}"]')
     expect(item).to_have_attribute("data-status", "failed")
-    expect(item).to_contain_text("Khảo sát này do người khác thu thập")
+    expect(item).to_contain_text(vi)
     expect(item.locator("button.edit")).to_have_count(0)  # no edit can make it go
     expect(item.locator("button.correct")).to_have_count(0)
-    assert puts == [(hers["id"], 403)]
+    assert puts == [(hers["id"], refusal)]
     (local,) = surveys_on(phone)
     assert (local["status"], local["locked"]) == ("failed", True)
-    assert [e["code"] for e in local["errors"]] == ["not_collector"]
+    assert [e["code"] for e in local["errors"]] == [code]
     item.locator("button.view").click()
-    expect(phone.locator("#readonly-reason")).to_contain_text("do người khác thu thập")
+    expect(phone.locator("#readonly-reason")).to_contain_text(vi)
+    expect(phone.locator(".server-errors")).to_have_count(0)  # said once
     phone.click("#view-back")
     phone.click("#lang-toggle")
-    expect(item).to_contain_text("Someone else collected this survey")
+    expect(item).to_contain_text(en)
     phone.click("#lang-toggle")
     # Lan's own work goes on: a new survey with its photo, and a correction of her own.
     phone.click("#home-button")
@@ -152,16 +172,16 @@ def test_a_correction_of_another_persons_survey_fails_alone_and_the_outbox_still
     )
     sync(phone)  # and again: Mai's correction is not sent again, nothing else changes
     expect(status).to_have_attribute("data-state", "idle")
-    assert puts == [(hers["id"], 403), (own["id"], 200)]
+    assert puts == [(hers["id"], refusal), (own["id"], 200)]
     rows = {row["id"]: row for row in stored(sync_engine)}
     assert len(rows) == 3 and set(rows) == {s["id"] for s in surveys_on(phone)}
-    assert [e["code"] for s in surveys_on(phone) for e in s["errors"]] == ["not_collector"]
+    assert [e["code"] for s in surveys_on(phone) for e in s["errors"]] == [code]
     assert (rows[hers["id"]]["status"], rows[hers["id"]]["version"]) == ("needs_correction", 1)
     assert rows[hers["id"]]["answers"]["household_size"] == 4  # the server keeps hers
     assert (rows[own["id"]]["status"], rows[own["id"]]["version"]) == ("received", 2)
     assert rows[own["id"]]["answers"]["household_size"] == 6
     expect(item).to_have_attribute("data-status", "failed")
-    assert [e for e in uncaught(phone) if "403" not in e] == []
+    assert [e for e in uncaught(phone) if str(refusal) not in e] == []
 
 
 def wait_volunteer_again(live_server: str, token: str) -> None:
