@@ -95,6 +95,9 @@ SAFE_CHOICE_NAME = re.compile(r'^[^\s"\\\x00-\x1f\x7f]+$')
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 
 
+# Question types answered with a file (its name in the answers, the file as an attachment).
+FILE_TYPES = frozenset({"image", "photo", "audio", "video", "file", "background-audio"})
+
 @dataclass(frozen=True)
 class Choice:
     value: str
@@ -216,6 +219,14 @@ class FormDefinition:
     def personal_fields(self) -> frozenset[str]:
         """Names of the questions marked personal (never in public or planner outputs)."""
         return frozenset(q.name for q in self.all_questions if q.personal)
+
+    @cached_property
+    def private_fields(self) -> frozenset[str]:
+        """The personal questions and those answered with a file (a photo's file name): what a
+        reader who may not see personal fields never gets, inside repeats too."""
+        return self.personal_fields | frozenset(
+            q.name for q in self.all_questions if q.type in FILE_TYPES
+        )
 
     @cached_property
     def geopoint_question(self) -> Question | None:

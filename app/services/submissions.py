@@ -204,15 +204,28 @@ async def known_cities(pool: StatementPool, items: Sequence[Any]) -> frozenset[s
 def redact(
     record: dict[str, Any], forms: FormRegistry, reader: Principal | None = None
 ) -> dict[str, Any]:
-    """Drop personal answers (names, phones, photos) unless the reader may see them."""
+    """Drop personal answers (names, phones, photos) unless the reader may see them, those
+    inside repeats (a household roster's names) included."""
     answers = record.get("answers")
     if not isinstance(answers, dict) or (reader is not None and reader.can_see_personal(record)):
         return record
     try:
-        personal = forms.get(record["form_id"], record["form_version"]).personal_fields
+        private = forms.get(record["form_id"], record["form_version"]).private_fields
     except Exception:  # an unknown old form: keep nothing that could be personal
-        personal = frozenset(answers)
-    return {**record, "answers": {k: v for k, v in answers.items() if k not in personal}}
+        return {**record, "answers": {}}
+    return {**record, "answers": _without(answers, private)}
+
+
+def _without(answers: dict[str, Any], private: frozenset[str]) -> dict[str, Any]:
+    """The answers but the private ones, in every repeat instance at any depth."""
+    kept: dict[str, Any] = {}
+    for name, value in answers.items():
+        if name in private:
+            continue
+        if type(value) is list:
+            value = [_without(item, private) if type(item) is dict else item for item in value]
+        kept[name] = value
+    return kept
 
 
 async def get_submission(
