@@ -98,6 +98,7 @@ REFERENCE = re.compile(r"\$\{([^}]*)\}")
 # Question types answered with a file (its name in the answers, the file as an attachment).
 FILE_TYPES = frozenset({"image", "photo", "audio", "video", "file", "background-audio"})
 
+
 @dataclass(frozen=True)
 class Choice:
     value: str
