@@ -596,6 +596,15 @@ async def replace_content(raw: Any, row: dict[str, Any]) -> dict[str, Any]:
     return dict(record)
 
 
+async def resubmit(raw: Any, survey_id: uuid.UUID) -> None:
+    """Put a (locked) survey sent back for correction in the review queue again, its
+    content as it is (its volunteer confirms it)."""
+    await raw.execute(
+        "UPDATE household_surveys SET status = 'received', updated_at = now() WHERE id = $1",
+        survey_id,
+    )
+
+
 async def set_review(
     raw: Any, survey_id: uuid.UUID, status: str, comment: str | None, reviewer: int | None
 ) -> None:

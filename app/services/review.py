@@ -119,9 +119,14 @@ async def correct(
 ) -> tuple[str, dict[str, Any]]:
     """A volunteer's correction of their own survey, until it is approved or rejected:
     ("unchanged" | "corrected", the stored record). The content it replaces is kept.
-    NotFound for a survey the person cannot read, Forbidden for one they read but did not
-    collect (a reviewer sends it back instead), Conflict for their own reviewed survey or a
-    correction in another form than the survey's."""
+
+    A survey sent back and sent again with the same content is "corrected" too: the
+    volunteer checked it and confirms it, so it waits for review again (on record, no
+    earlier version to keep); otherwise the same content again (a resend after a lost
+    answer) is "unchanged" and changes nothing. NotFound for a survey the person cannot
+    read, Forbidden for one they read but did not collect (a reviewer sends it back
+    instead), Conflict for their own reviewed survey or a correction in another form than
+    the survey's."""
     if prepared.id != survey_id:
         raise InvalidInput([Problem("id", "id_mismatch", {"id": str(survey_id)})])
     async with engine.begin() as connection:
@@ -140,17 +145,25 @@ async def correct(
                 form=current["form_id"],
                 sent=prepared.form_id,
             )
-        if current["content_hash"] == prepared.content_hash:
+        same = current["content_hash"] == prepared.content_hash
+        if same and current["status"] != "needs_correction":
             outcome = "unchanged"
         elif not collector.can_correct(current):
             raise Conflict("not_correctable", status=current["status"])
         else:
             outcome = "corrected"
-            await queries.keep_version(raw, current, collector.user_id)
-            await queries.replace_content(
-                raw,
-                submission_row(prepared, current["collector_user_id"], collector.assigned_wards()),
-            )
+            version = current["version"]
+            if same:
+                await queries.resubmit(raw, survey_id)
+            else:
+                await queries.keep_version(raw, current, collector.user_id)
+                await queries.replace_content(
+                    raw,
+                    submission_row(
+                        prepared, current["collector_user_id"], collector.assigned_wards()
+                    ),
+                )
+                version += 1
             await audit_queries.audit(
                 connection,
                 actor_id=collector.user_id,
@@ -159,7 +172,7 @@ async def correct(
                 entity="survey",
                 entity_id=str(survey_id),
                 old={"version": current["version"], "status": current["status"]},
-                new={"version": current["version"] + 1, "status": "received"},
+                new={"version": version, "status": "received"},
             )
         records = await queries.fetch_records(connection, [survey_id], with_answers=True)
     return outcome, records[str(survey_id)]

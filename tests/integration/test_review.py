@@ -229,3 +229,56 @@ def test_only_its_collector_corrects_a_survey_and_others_are_told_so(
     late = client.put(f"{URL}/{sid}", json=corrected, headers=people["volunteer"])
     assert late.status_code == 409 and late.json()["code"] == "not_correctable"
     assert "approved" in late.json()["detail"]
+
+
+def test_a_correction_sent_back_unchanged_waits_for_review_again(
+    client: TestClient, people: dict
+) -> None:
+    """The volunteer checked the survey sent back and confirms it as it is: the same content
+    puts it back in the review queue, on record as a correction; a resend of it (a lost
+    answer) changes nothing more."""
+    body = send(client, people["volunteer"])
+    sid = body["id"]
+    decide(client, people["leader"], sid, "needs_correction", "Kiểm tra lại số người")
+    confirmed = client.put(f"{URL}/{sid}", json=body, headers=people["volunteer"])
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.headers["x-outcome"] == "corrected"
+    assert confirmed.json()["status"] == "received"
+    mine = client.get("/api/v1/me/surveys", headers=people["volunteer"]).json()["items"]
+    assert [(s["id"], s["status"], s["version"]) for s in mine] == [(sid, "received", 1)]
+    queue = client.get(URL, params={"status": "received"}, headers=people["leader"]).json()
+    assert [s["id"] for s in queue["items"]] == [sid]
+
+    def corrections() -> list[dict]:
+        history = client.get(f"{URL}/{sid}/history", headers=people["leader"]).json()
+        assert history["versions"] == []  # the content is the same: no earlier version
+        return [c for c in history["changes"] if c["action"] == "survey.correct"]
+
+    [change] = corrections()
+    assert change["actor"] == "review-volunteer"
+    assert change["old"] == {"version": 1, "status": "needs_correction"}
+    assert change["new"] == {"version": 1, "status": "received"}
+    assert change["at"]
+    resend = client.put(f"{URL}/{sid}", json=body, headers=people["volunteer"])
+    assert resend.status_code == 200 and resend.headers["x-outcome"] == "unchanged"
+    assert resend.json()["status"] == "received"
+    assert len(corrections()) == 1
+    again = client.get("/api/v1/me/surveys", headers=people["volunteer"]).json()["items"]
+    assert again == mine  # not even its time of change moved
+
+
+def test_a_resend_of_a_changed_correction_changes_nothing_more(
+    client: TestClient, people: dict
+) -> None:
+    body = send(client, people["volunteer"])
+    sid = body["id"]
+    decide(client, people["leader"], sid, "needs_correction", "Sai số người trong hộ")
+    corrected = dict(body, answers=household_answers(household_size=6))
+    first = client.put(f"{URL}/{sid}", json=corrected, headers=people["volunteer"])
+    assert first.headers["x-outcome"] == "corrected"
+    before = client.get(f"{URL}/{sid}/history", headers=people["leader"]).json()
+    mine = client.get("/api/v1/me/surveys", headers=people["volunteer"]).json()["items"]
+    resend = client.put(f"{URL}/{sid}", json=corrected, headers=people["volunteer"])
+    assert resend.status_code == 200 and resend.headers["x-outcome"] == "unchanged"
+    assert client.get(f"{URL}/{sid}/history", headers=people["leader"]).json() == before
+    assert client.get("/api/v1/me/surveys", headers=people["volunteer"]).json()["items"] == mine
