@@ -183,6 +183,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Không tìm thấy {what}.",
         "en": "{what} was not found.",
     },
+    "not_an_id": {
+        "vi": "Phải là một mã số: số nguyên từ 1 trở lên, ví dụ 3.",
+        "en": "Must be an id: a whole number from 1, for example 3.",
+    },
     "ward_not_found": {
         "vi": "Không tìm thấy phường/xã số {id}.",
         "en": "Ward {id} was not found.",

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import (
     DATE_TIME,
+    MAX_ID,
     CurrentUser,
     EngineDep,
     FormsDep,
@@ -47,10 +48,16 @@ class ReviewIn(BaseModel):
 
 
 class SettlementReviewIn(BaseModel):
-    """Approve every received survey of a settlement at once."""
+    """Approve the received surveys of a settlement at once (those the reviewer reviews)."""
 
     decision: Literal["approved"] = "approved"
     only_unflagged: bool = Field(default=False, description="leave flagged surveys for later")
+    ward_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="only this ward's surveys (a settlement may reach into several wards)",
+    )
 
 
 # Sending back or rejecting needs a comment (the volunteer reads it).
@@ -90,7 +97,10 @@ async def review_submission(
 async def review_settlement(
     settlement_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
-    """Approve every received survey of a settlement (its ward leader, its city's admins)."""
+    """Approve a settlement's received surveys: its city's admins all, a ward leader those in
+    their wards (a settlement may reach into several wards; each survey is in the ward of
+    its point). 404 for a settlement holding none of the leader's wards' surveys and not
+    drawn in their ward."""
     body = await json_object(request)
     if body.get("decision", "approved") != "approved":
         problem = Problem(
@@ -100,7 +110,14 @@ async def review_settlement(
     only_unflagged = body.get("only_unflagged", False)
     if not isinstance(only_unflagged, bool):
         raise InvalidInput([Problem("only_unflagged", "wrong_type", {"expected": "true/false"})])
-    return JSON(await review.approve_settlement(engine, user, settlement_id, only_unflagged))
+    ward_id = body.get("ward_id")
+    if ward_id is not None and (
+        isinstance(ward_id, bool) or not isinstance(ward_id, int) or not 1 <= ward_id <= MAX_ID
+    ):
+        raise InvalidInput([Problem("ward_id", "not_an_id")])
+    return JSON(
+        await review.approve_settlement(engine, user, settlement_id, only_unflagged, ward_id)
+    )
 
 
 @router.put(

@@ -1,5 +1,9 @@
 """Queries for the review page: the wards a reviewer may open, and a ward's review counts
-per volunteer and per settlement."""
+per volunteer and per settlement.
+
+A settlement may straddle wards (boundary files draw them so): its surveys are each in the
+ward of their own point, which decides who reviews them, so a ward's counts are of its own
+surveys, in its settlements and in the settlements of other wards that reach into it."""
 
 from __future__ import annotations
 
@@ -75,8 +79,9 @@ ORDER BY received DESC, total DESC, coalesce(u.display_name, min(s.collector)), 
 
 
 async def settlement_counts(connection: AsyncConnection, ward_id: int) -> list[dict[str, Any]]:
-    """Per settlement of a ward: surveys waiting for review, and those of them without flags
-    (what one bulk approval would take)."""
+    """Per settlement of a ward, or of another ward but holding surveys of this one: the
+    ward's surveys there waiting for review, and those of them without flags (what one bulk
+    approval of the ward's would take)."""
     rows = await connection.execute(
         text(
             """
@@ -85,8 +90,9 @@ SELECT s.id, s.code, s.name,
        count(h.id) FILTER (WHERE h.status = 'received' AND cardinality(h.flags) = 0)
          AS received_unflagged
 FROM settlements s
-LEFT JOIN household_surveys h ON h.settlement_id = s.id
+LEFT JOIN household_surveys h ON h.settlement_id = s.id AND h.ward_id = :ward_id
 WHERE s.ward_id = :ward_id
+   OR s.id IN (SELECT settlement_id FROM household_surveys WHERE ward_id = :ward_id)
 GROUP BY s.id, s.code, s.name
 ORDER BY s.code, s.id
 """
@@ -106,3 +112,15 @@ async def unplaced_received(connection: AsyncConnection, ward_id: int) -> int:
         {"ward_id": ward_id},
     )
     return int(found.scalar_one())
+
+
+async def settlement_survey_wards(connection: AsyncConnection, settlement_id: int) -> set[int]:
+    """The wards holding surveys of a settlement (its own, and others it reaches into)."""
+    rows = await connection.execute(
+        text(
+            "SELECT DISTINCT ward_id FROM household_surveys "
+            "WHERE settlement_id = :settlement_id AND ward_id IS NOT NULL"
+        ),
+        {"settlement_id": settlement_id},
+    )
+    return {int(ward) for ward in rows.scalars()}

@@ -9,7 +9,7 @@ from typing import Any
 @dataclass(frozen=True)
 class SurveyScope:
     """Which surveys a list may return: everything, or those of these cities, these wards,
-    and those this collector sent."""
+    and those this collector sent (none by collector without one: reviews)."""
 
     everything: bool = False
     cities: frozenset[int] = frozenset()
@@ -20,12 +20,20 @@ class SurveyScope:
         """A SQL condition and its bound parameters (names prefixed scope_)."""
         if self.everything:
             return "TRUE", {}
-        clauses = [f"{alias}.collector_user_id = :scope_me"]
-        params: dict[str, Any] = {"scope_me": self.collector_user_id or 0}
+        clauses = []
+        params: dict[str, Any] = {}
+        if self.collector_user_id is not None:
+            clauses.append(f"{alias}.collector_user_id = :scope_me")
+            params["scope_me"] = self.collector_user_id
         if self.cities:
             clauses.append(f"{alias}.city_id = ANY(:scope_cities)")
             params["scope_cities"] = sorted(self.cities)
         if self.wards:
             clauses.append(f"{alias}.ward_id = ANY(:scope_wards)")
             params["scope_wards"] = sorted(self.wards)
+        if not clauses:
+            return "FALSE", params
         return "(" + " OR ".join(clauses) + ")", params
+
+
+EVERY_SURVEY = SurveyScope(everything=True)

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.pool import StatementPool
-from app.db.scope import SurveyScope
+from app.db.scope import EVERY_SURVEY, SurveyScope
 
 # The stored record as the API shows it (answers apart: they are redacted by the caller).
 RECORD_SELECT = """
@@ -665,20 +665,26 @@ async def approve_received(
     reviewer_id: int,
     reviewer: str,
     only_unflagged: bool,
+    scope: SurveyScope = EVERY_SURVEY,
+    ward_id: int | None = None,
 ) -> int:
-    """Approve a settlement's received surveys (without flags, with `only_unflagged`), each
-    decision put on record in the same statement; how many.
+    """Approve a settlement's received surveys (without flags, with `only_unflagged`) that
+    are in `scope` (in ward `ward_id` when given), each decision put on record in the same
+    statement; how many.
 
     The surveys are locked first, in id order (as REPLACE_HOUSEHOLDS takes them: the two
     cannot deadlock)."""
-    flagged = " AND cardinality(flags) = 0" if only_unflagged else ""
+    in_scope, params = scope.sql("h")
+    flagged = " AND cardinality(h.flags) = 0" if only_unflagged else ""
+    in_ward = " AND h.ward_id = :ward_id" if ward_id is not None else ""
     result = await connection.execute(
         text(
             f"""
 WITH received AS (
-  SELECT id FROM household_surveys
-  WHERE settlement_id = :settlement AND status = 'received'{flagged}
-  ORDER BY id
+  SELECT h.id FROM household_surveys h
+  WHERE h.settlement_id = :settlement AND h.status = 'received'{flagged}{in_ward}
+    AND {in_scope}
+  ORDER BY h.id
   FOR NO KEY UPDATE
 ), approved AS (
   UPDATE household_surveys h SET status = 'approved', review_comment = NULL,
@@ -695,6 +701,12 @@ FROM approved
 RETURNING entity_id
 """
         ),
-        {"reviewer": reviewer_id, "actor": reviewer, "settlement": settlement_id},
+        {
+            "reviewer": reviewer_id,
+            "actor": reviewer,
+            "settlement": settlement_id,
+            **params,
+            **({"ward_id": ward_id} if ward_id is not None else {}),
+        },
     )
     return len(result.fetchall())

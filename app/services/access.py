@@ -157,6 +157,12 @@ class Principal:
             collector_user_id=self.user_id,
         )
 
+    def review_filter(self) -> SurveyScope:
+        """The surveys this person may review, as a filter (the rule of `can_review`)."""
+        if self.is_national_admin:
+            return SurveyScope(everything=True)
+        return SurveyScope(cities=self.cities_as("city_admin"), wards=self.wards_as("ward_leader"))
+
     def as_dict(self) -> dict[str, Any]:
         """JSON shape of the person and their roles (GET /api/v1/me)."""
         return {

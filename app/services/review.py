@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import accounts as audit_queries
 from app.db import places as place_queries
+from app.db import review_stats
 from app.db import submissions as queries
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
@@ -93,20 +94,45 @@ def _can_read_place(reader: Principal, place: dict[str, Any]) -> bool:
 
 
 async def approve_settlement(
-    engine: AsyncEngine, reviewer: Principal, settlement_id: int, only_unflagged: bool = False
+    engine: AsyncEngine,
+    reviewer: Principal,
+    settlement_id: int,
+    only_unflagged: bool = False,
+    ward_id: int | None = None,
 ) -> dict[str, Any]:
-    """Approve every received survey of a settlement (its ward leader or city admin), each
-    decision on record; `only_unflagged` leaves flagged surveys for a closer look. NotFound
-    for a settlement the reviewer cannot read, Forbidden for one they read but may not
-    review (a planner), as for one survey."""
+    """Approve the received surveys of a settlement that the reviewer may review one by one
+    (a ward leader those of their wards, a city admin all), each decision on record;
+    `only_unflagged` leaves flagged surveys for a closer look, `ward_id` takes only that
+    ward's (what its review page counted).
+
+    A settlement may straddle wards and each survey is in the ward of its own point: the
+    leader of a ward holding some of its surveys approves those, whichever ward the
+    settlement is drawn in. NotFound for a settlement the reviewer cannot read (nor holding
+    a survey of their wards) and for a ward they may not review, Forbidden for a settlement
+    they read but may not review (a planner), as for one survey."""
     async with engine.begin() as connection:
         place = await place_queries.settlement_by_id(connection, settlement_id)
-        if place is None or not _can_read_place(reviewer, place):
+        led = reviewer.wards_as("ward_leader")
+        if place is not None and led:
+            led &= await review_stats.settlement_survey_wards(connection, settlement_id)
+        if place is None or not (_can_read_place(reviewer, place) or led):
             raise NotFound("settlement_not_found", id=settlement_id)
-        if not reviewer.can_review(place):
+        if not (reviewer.can_review(place) or led):
             raise Forbidden("not_allowed")
+        if ward_id is not None:
+            ward = await place_queries.ward_by_id(connection, ward_id)
+            if ward is None or not reviewer.can_review(
+                {"city_id": ward["city_id"], "ward_id": ward_id}
+            ):
+                raise NotFound("ward_not_found", id=ward_id)
         approved = await queries.approve_received(
-            connection, settlement_id, reviewer.user_id, reviewer.username, only_unflagged
+            connection,
+            settlement_id,
+            reviewer.user_id,
+            reviewer.username,
+            only_unflagged,
+            scope=reviewer.review_filter(),
+            ward_id=ward_id,
         )
     return {"settlement_id": settlement_id, "approved": approved}
 
@@ -251,8 +277,6 @@ async def own_surveys(
 async def reviewable_wards(engine: AsyncEngine, reviewer: Principal) -> list[dict[str, Any]]:
     """The wards whose surveys this person may review: a ward leader's wards, every ward of a
     city admin's cities (of every city for a national admin)."""
-    from app.db import review_stats
-
     wards = reviewer.wards_as("ward_leader")
     cities = reviewer.cities_as("city_admin")
     if not (reviewer.is_national_admin or wards or cities):
@@ -266,9 +290,6 @@ async def ward_review_counts(
 ) -> dict[str, Any]:
     """A ward's surveys by review status per volunteer (with their flags) and per settlement
     (what a bulk approval would take), for those who may read the ward's surveys."""
-    from app.db import places as place_queries
-    from app.db import review_stats
-
     async with engine.connect() as connection:
         ward = await place_queries.ward_by_id(connection, ward_id)
         if ward is None or not reader.can_read_ward(ward["city_id"], ward_id):

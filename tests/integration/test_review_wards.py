@@ -1,0 +1,210 @@
+"""Review where a settlement straddles two wards (boundary files draw them so and
+`import-boundaries` takes them): a survey's ward, placed from its point, decides who reviews
+and counts it, whatever the ward of its settlement, in bulk as one by one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from tests.auth import bearer, make_token, make_user
+from tests.factories import household_answers, household_survey
+
+CITY = "straddle-town"
+URL = "/api/v1/submissions"
+# Three wards side by side; settlement S1 (of ward A) reaches into ward B, S2 lies in B.
+WARDS = {"A": 105.90, "B": 105.91, "C": 105.92}
+SOUTH, NORTH = 21.10, 21.11
+S1 = (105.905, 21.102, 105.915, 21.108)
+S2 = (105.916, 21.102, 105.919, 21.108)
+
+
+@pytest.fixture
+def town(sync_engine: Engine, clean_surveys: None) -> Iterator[dict[str, Any]]:
+    """The city, its wards and settlements, and its people (tokens by role)."""
+    with sync_engine.begin() as connection:
+        city = connection.execute(
+            text(
+                f"INSERT INTO cities (slug, name) VALUES ('{CITY}', 'Thị xã Giáp Ranh') "
+                "RETURNING id"
+            )
+        ).scalar_one()
+        ids: dict[str, Any] = {"city": city}
+        for code, west in WARDS.items():
+            ids[code] = connection.execute(
+                text(
+                    "INSERT INTO wards (city_id, code, name, geom) VALUES (:city, :code, "
+                    ":name, ST_Multi(ST_MakeEnvelope(:west, :south, :east, :north, 4326))) "
+                    "RETURNING id"
+                ),
+                {
+                    "city": city,
+                    "code": code,
+                    "name": f"Phường {code}",
+                    "west": west,
+                    "east": west + 0.01,
+                    "south": SOUTH,
+                    "north": NORTH,
+                },
+            ).scalar_one()
+        for code, ward, box in (("S1", "A", S1), ("S2", "B", S2)):
+            ids[code] = connection.execute(
+                text(
+                    "INSERT INTO settlements (city_id, ward_id, code, name, geom) VALUES "
+                    "(:city, :ward, :code, :name, ST_MakeEnvelope(:w, :s, :e, :n, 4326)) "
+                    "RETURNING id"
+                ),
+                {
+                    "city": city,
+                    "ward": ids[ward],
+                    "code": code,
+                    "name": f"Xóm {code}",
+                    "w": box[0],
+                    "s": box[1],
+                    "e": box[2],
+                    "n": box[3],
+                },
+            ).scalar_one()
+    roles = {
+        "volunteer": [("volunteer", ("city", CITY))],
+        "leader_a": [("ward_leader", ("ward", "A"))],
+        "leader_b": [("ward_leader", ("ward", "B"))],
+        "leader_c": [("ward_leader", ("ward", "C"))],
+        "leader_ab": [("ward_leader", ("ward", "A")), ("ward_leader", ("ward", "B"))],
+        "city_admin": [("city_admin", ("city", CITY))],
+        "planner": [("planner", ("city", CITY))],
+    }
+    users = {
+        name: make_user(sync_engine, f"straddle-{name}", grants, city=CITY)
+        for name, grants in roles.items()
+    }
+    ids["people"] = {name: bearer(make_token(sync_engine, user)) for name, user in users.items()}
+    yield ids
+    with sync_engine.begin() as connection:
+        connection.execute(text("TRUNCATE household_surveys CASCADE"))
+        connection.execute(
+            text("DELETE FROM users WHERE id = ANY(:ids)"), {"ids": list(users.values())}
+        )
+        connection.execute(text("DELETE FROM cities WHERE id = :id"), {"id": city})
+
+
+def survey_at(client: TestClient, town: dict[str, Any], lon: float, name: str, phone: str) -> str:
+    """A survey sent by the volunteer at a point of the settlements' middle row."""
+    body = household_survey(
+        location={"lat": 21.105, "lon": lon, "accuracy_m": 5},
+        answers=household_answers(head_name=name, head_phone=phone),
+    )
+    response = client.post(URL, json=body, headers=town["people"]["volunteer"])
+    assert response.status_code == 201, response.text
+    return str(body["id"])
+
+
+@pytest.fixture
+def surveys(client: TestClient, town: dict[str, Any], sync_engine: Engine) -> dict[str, str]:
+    """In S1: one survey in ward A, two in ward B; one in S2 (ward B)."""
+    ids = {
+        "a1": survey_at(client, town, 105.907, "Nguyễn Thị An", "0905000100"),
+        "b1": survey_at(client, town, 105.912, "Trần Văn Bảo", "0905000101"),
+        "b2": survey_at(client, town, 105.914, "Lê Thị Cúc", "0905000102"),
+        "s2": survey_at(client, town, 105.917, "Phạm Văn Dũng", "0905000103"),
+    }
+    with sync_engine.connect() as connection:
+        placed = dict(
+            connection.execute(
+                text(
+                    "SELECT h.id::text, w.code || '/' || s.code FROM household_surveys h "
+                    "JOIN wards w ON w.id = h.ward_id JOIN settlements s ON s.id = h.settlement_id"
+                )
+            ).all()
+        )
+        flags = connection.execute(text("SELECT DISTINCT flags FROM household_surveys")).all()
+    assert {key: placed[value] for key, value in ids.items()} == {
+        "a1": "A/S1",
+        "b1": "B/S1",
+        "b2": "B/S1",
+        "s2": "B/S2",
+    }
+    assert flags == [([],)]
+    return ids
+
+
+def statuses(client: TestClient, town: dict[str, Any]) -> dict[str, str]:
+    items = client.get("/api/v1/me/surveys", headers=town["people"]["volunteer"]).json()["items"]
+    return {item["id"]: item["status"] for item in items}
+
+
+def bulk(client: TestClient, town: dict[str, Any], who: str, settlement: str, **body: Any):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"/api/v1/settlements/{town[settlement]}/review", json=body, headers=town["people"][who]
+    )
+
+
+def counted(client: TestClient, town: dict[str, Any], who: str, ward: str) -> dict[str, int]:
+    answer = client.get(f"/api/v1/wards/{town[ward]}/review-counts", headers=town["people"][who])
+    assert answer.status_code == 200, answer.text
+    return {s["code"]: s["received"] for s in answer.json()["settlements"]}
+
+
+def test_a_ward_leader_counts_and_approves_only_their_wards_surveys(
+    client: TestClient, town: dict[str, Any], surveys: dict[str, str]
+) -> None:
+    people = town["people"]
+    # Reading one survey: ward B's survey in ward A's settlement is not leader A's.
+    assert client.get(f"{URL}/{surveys['b1']}", headers=people["leader_a"]).status_code == 404
+    assert client.get(f"{URL}/{surveys['b1']}", headers=people["leader_b"]).status_code == 200
+    # The counts follow the same rule: each ward's own surveys, S1 on both wards' pages.
+    assert counted(client, town, "leader_a", "A") == {"S1": 1}
+    assert counted(client, town, "leader_b", "B") == {"S1": 2, "S2": 1}
+    assert counted(client, town, "city_admin", "A") == {"S1": 1}
+    # No survey of ward C in S1 and S1 not in C: it does not exist for C's leader.
+    assert bulk(client, town, "leader_c", "S1").status_code == 404
+    assert bulk(client, town, "planner", "S1").status_code == 403
+
+    approved_by_a = bulk(client, town, "leader_a", "S1")
+    assert approved_by_a.status_code == 200, approved_by_a.text
+    assert approved_by_a.json()["approved"] == 1
+    assert statuses(client, town) == {
+        surveys["a1"]: "approved",
+        surveys["b1"]: "received",
+        surveys["b2"]: "received",
+        surveys["s2"]: "received",
+    }
+    approved_by_b = bulk(client, town, "leader_b", "S1")
+    assert approved_by_b.status_code == 200, approved_by_b.text
+    assert approved_by_b.json()["approved"] == 2
+    assert statuses(client, town)[surveys["s2"]] == "received"  # S2 was not asked
+    history = client.get(f"{URL}/{surveys['b1']}/history", headers=people["leader_b"]).json()
+    [decision] = [c for c in history["changes"] if c["action"] == "survey.review"]
+    assert decision["actor"] == "straddle-leader_b" and decision["new"]["bulk"] is True
+    # Nothing left: still a settlement of theirs, nothing approved; C's leader still 404.
+    again = bulk(client, town, "leader_b", "S1")
+    assert again.status_code == 200 and again.json()["approved"] == 0
+    assert bulk(client, town, "leader_a", "S1").json()["approved"] == 0
+    assert bulk(client, town, "leader_c", "S1").status_code == 404
+    # S2 lies in ward B only: A's leader does not see it.
+    assert bulk(client, town, "leader_a", "S2").status_code == 404
+    assert counted(client, town, "leader_b", "B") == {"S1": 0, "S2": 1}
+
+
+def test_the_review_page_approves_what_it_counts_for_its_ward(
+    client: TestClient, town: dict[str, Any], surveys: dict[str, str]
+) -> None:
+    """The page of ward B lists S1 with B's surveys; its button sends the ward, so that a
+    city admin or a leader of both wards approves on B's page what B's page counted."""
+    on_b = bulk(client, town, "city_admin", "S1", ward_id=town["B"], only_unflagged=True)
+    assert on_b.status_code == 200, on_b.text
+    assert on_b.json()["approved"] == 2
+    assert statuses(client, town)[surveys["a1"]] == "received"
+    on_a = bulk(client, town, "leader_ab", "S1", ward_id=town["A"])
+    assert on_a.status_code == 200 and on_a.json()["approved"] == 1
+    # A ward the reviewer may not review does not exist for them; a wrong value is refused.
+    assert bulk(client, town, "leader_a", "S1", ward_id=town["B"]).status_code == 404
+    assert bulk(client, town, "leader_a", "S1", ward_id=99_999_999).status_code == 404
+    for junk in ("1", True, 0, -3, 1.5, 2**63):
+        refused = bulk(client, town, "leader_a", "S1", ward_id=junk)
+        assert refused.status_code == 422, (junk, refused.text)
+        assert refused.json()["errors"][0]["field"] == "ward_id"
