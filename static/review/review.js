@@ -496,7 +496,12 @@
       button.disabled = true;
       var error = button.parentNode.querySelector(".error");
       error.hidden = true;
-      api("POST", "/api/v1/settlements/" + settlement.id + "/review", { only_unflagged: true })
+      // This ward's surveys only: a settlement may reach into another ward, whose surveys
+      // this page neither counted nor showed.
+      api("POST", "/api/v1/settlements/" + settlement.id + "/review", {
+        only_unflagged: true,
+        ward_id: wardId,
+      })
         .then(function (result) {
           showToast(say("review_bulk_done", { n: result.approved, settlement: settlement.name }));
           loadQueue(true);

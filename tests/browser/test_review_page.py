@@ -250,7 +250,10 @@ def test_a_ward_leader_reviews_the_queue_on_a_tablet(
     expect(confirm).to_be_hidden()
     expect(card(page, ids["bulk_1"])).to_have_count(1)
     bulk.click()
-    confirm.locator("#confirm-yes").click()
+    with page.expect_request(lambda r: r.method == "POST" and "/settlements/" in r.url) as posted:
+        confirm.locator("#confirm-yes").click()
+    # The page's ward only (a settlement may reach into another ward, not counted here).
+    assert posted.value.post_data_json == {"only_unflagged": True, "ward_id": ward_data["w03"]}
     expect(page.locator("#toast")).to_contain_text(
         f"Đã duyệt 2 phiếu của khu dân cư {HOSTILE_SETTLEMENT}."
     )
