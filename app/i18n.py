@@ -557,6 +557,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "page.review_no_settlement": {"vi": "Ngoài các khu dân cư", "en": "Outside any settlement"},
     "page.review_head": {"vi": "Chủ hộ", "en": "Head of household"},
     "page.review_no_name": {"vi": "(không có tên)", "en": "(no name)"},
+    "page.review_no_location": {
+        "vi": "Phiếu này không có vị trí trên bản đồ",
+        "en": "This survey has no place on the map",
+    },
     "page.review_comment": {
         "vi": "Nhận xét cho tình nguyện viên (bắt buộc khi trả lại hoặc từ chối)",
         "en": "Comment for the volunteer (required to send back or reject)",

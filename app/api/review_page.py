@@ -25,7 +25,7 @@ from app.api.deps import (
 from app.api.pages import render_page, sign_in_first
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
-from app.errors import UnknownForm
+from app.forms.definition import FILE_QUESTION_TYPES, Question
 from app.forms.registry import FormRegistry
 from app.i18n import translate
 from app.services import places, review
@@ -71,8 +71,7 @@ SCRIPT_TEXTS = (
     "review_collector",
     "review_settlement",
     "review_no_settlement",
-    "review_head",
-    "review_no_name",
+    "review_no_location",
     "review_comment",
     "review_approve",
     "review_send_back",
@@ -108,26 +107,79 @@ class GeoJSON(JSON):
     media_type = "application/geo+json"
 
 
+# What a card never lists: places (the map shows the point), files (never on the card),
+# notes and computed values (nobody answered them).
+NOT_LISTED = (
+    frozenset({"note", "geopoint", "geoshape", "geotrace", "calculate", "hidden", "start-geopoint"})
+    | FILE_QUESTION_TYPES
+)
+TITLE_TYPES = frozenset({"text"})
+
+
 def _label(value: Any, language: str) -> str:
     if isinstance(value, dict):
         return str(value.get(language) or value.get("vi") or next(iter(value.values()), ""))
     return "" if value is None else str(value)
 
 
-def answer_labels(forms: FormRegistry, form_id: str, language: str) -> dict[str, Any]:
-    """Labels of the key questions and their choices in the current household form."""
-    try:
-        form = forms.get(form_id, None)
-    except UnknownForm:
-        return {}
-    labels: dict[str, Any] = {}
-    for question in form.questions:
-        if question.name in KEY_QUESTIONS:
-            labels[question.name] = {
-                "label": _label(question.label, language),
-                "choices": {c.value: _label(c.label, language) for c in question.choices},
-            }
-    return {name: labels[name] for name in KEY_QUESTIONS if name in labels}
+def _question_entry(question: Question, language: str) -> dict[str, Any]:
+    return {
+        "label": _label(question.label, language) or question.name,
+        "choices": {c.value: _label(c.label, language) for c in question.choices},
+    }
+
+
+def form_summary(
+    forms: FormRegistry, form_id: str, language: str, household_form: str
+) -> dict[str, Any]:
+    """How the page shows a survey of a form: its title, the question a card is titled by,
+    and the questions listed (with their choices' labels) in the page's language.
+
+    The household form keeps its key questions and the head of household; any other form is
+    titled by its first text question that is not personal (a settlement profile by the
+    settlement's name) and lists every answered question of every version, newest first.
+    """
+    versions = sorted(forms.versions.get(form_id, {}).values(), key=lambda f: f.version)
+    current = forms.current(form_id)
+    versions = [current, *(form for form in reversed(versions) if form is not current)]
+    questions: dict[str, Question] = {}
+    for form in versions:
+        for question in form.questions:
+            questions.setdefault(question.name, question)
+    if form_id == household_form:
+        title_question: str | None = "head_name"
+        title_label = translate("page.review_head", language)
+        untitled: str | None = translate("page.review_no_name", language)
+        listed = [name for name in KEY_QUESTIONS if name in questions]
+    else:
+        title = next(
+            (q for q in questions.values() if q.type in TITLE_TYPES and not q.personal), None
+        )
+        title_question = title.name if title is not None else None
+        title_label = _question_entry(title, language)["label"] if title is not None else ""
+        untitled = None  # the card says "—", the toast the form's title
+        listed = [
+            q.name
+            for q in questions.values()
+            if q.type not in NOT_LISTED and q.name != title_question
+        ]
+    return {
+        "title": _label(current.title, language) or form_id,
+        "title_question": title_question,
+        "title_label": title_label,
+        "untitled": untitled,
+        "questions": listed,
+        "answers": {name: _question_entry(questions[name], language) for name in listed},
+    }
+
+
+def forms_summary(forms: FormRegistry, language: str, household_form: str) -> dict[str, Any]:
+    """form_summary of every form the server knows, by form id."""
+    return {
+        form_id: form_summary(forms, form_id, language, household_form)
+        for form_id in sorted(forms.versions)
+        if forms.versions[form_id]
+    }
 
 
 def page_config(
@@ -138,8 +190,7 @@ def page_config(
         "ward": {"id": ward["id"], "name": ward["name"], "city": ward["city_name"]},
         "language": language,
         "page_size": QUEUE_PAGE,
-        "key_questions": list(KEY_QUESTIONS),
-        "answers": answer_labels(forms, settings.household_form, language),
+        "forms": forms_summary(forms, language, settings.household_form),
         "flags": {flag: translate(f"page.flag.{flag}", language) for flag in FLAGS},
         "texts": {
             **{key: translate(f"page.{key}", language) for key in SCRIPT_TEXTS},

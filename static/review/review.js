@@ -41,8 +41,34 @@
 
   var numberFormat = new Intl.NumberFormat(language === "vi" ? "vi-VN" : "en-GB");
 
-  function answerText(name, value) {
-    var known = config.answers[name];
+  /** How the page shows a survey of this form: its title, the question a card is titled
+   * by and the questions listed (from the forms the server knows; a form it no longer knows
+   * is named by its id and lists its answers by their names). */
+  function formOf(survey) {
+    var known = config.forms[survey.form_id];
+    if (known) return known;
+    var answers = survey.answers || {};
+    return {
+      title: survey.form_id,
+      title_question: null,
+      title_label: "",
+      untitled: null,
+      questions: Object.keys(answers),
+      answers: {},
+    };
+  }
+
+  /** The text a survey is named by (its head of household, its settlement's name...). */
+  function titleOf(survey) {
+    var form = formOf(survey);
+    var answers = survey.answers || {};
+    var value = form.title_question ? answers[form.title_question] : null;
+    if (value !== null && value !== undefined && value !== "") return String(value);
+    return null;
+  }
+
+  function answerText(form, name, value) {
+    var known = form.answers[name];
     var choices = (known && known.choices) || {};
     if (value === null || value === undefined || value === "") return "—";
     if (typeof value === "string" && Object.keys(choices).length) {
@@ -122,7 +148,8 @@
   }
 
   function addDot(survey) {
-    if (!map || dots.has(survey.id)) return;
+    // A survey of a form that asks no point (a settlement profile) has none to show.
+    if (!map || !survey.location || dots.has(survey.id)) return;
     var dot = L.circleMarker([survey.location.lat, survey.location.lon], DOT_STYLE);
     dot.on("click", function () {
       select(survey.id, true);
@@ -150,6 +177,13 @@
       mapCaption.textContent = "";
       return;
     }
+    var shape = survey.settlement ? settlementShapes.get(survey.settlement.id) : null;
+    if (shape) shape.setStyle(SETTLEMENT_SELECTED);
+    var caption = survey.settlement ? survey.settlement.name : texts.review_no_settlement;
+    if (!survey.location) {
+      mapCaption.textContent = caption + " · " + texts.review_no_location;
+      return;
+    }
     var point = [survey.location.lat, survey.location.lon];
     var accuracy = survey.location.accuracy_m;
     selectedLayer = L.layerGroup();
@@ -171,10 +205,7 @@
       interactive: false,
     }).addTo(selectedLayer);
     selectedLayer.addTo(map);
-    var shape = survey.settlement ? settlementShapes.get(survey.settlement.id) : null;
-    if (shape) shape.setStyle(SETTLEMENT_SELECTED);
     if (move) map.setView(point, Math.max(map.getZoom(), 16));
-    var caption = survey.settlement ? survey.settlement.name : texts.review_no_settlement;
     // A point the volunteer placed by hand (GPS poor or off) has no GPS accuracy to show.
     if (survey.location.manual) caption += " · " + say("review_manual");
     else if (accuracy) caption += " · " + say("review_gps", { m: Math.round(accuracy) });
@@ -216,16 +247,22 @@
     var item = el("li", "survey");
     item.dataset.id = survey.id;
     var answers = survey.answers || {};
+    var form = formOf(survey);
 
     var summary = el("button", "survey-summary");
     summary.type = "button";
     summary.setAttribute("aria-pressed", "false");
     summary.title = texts.review_show_on_map;
     var name = el("span", "head-name");
-    name.appendChild(el("span", "label", texts.review_head + ": "));
-    name.appendChild(el("strong", null, answers.head_name || texts.review_no_name));
+    if (form.title_question) {
+      name.appendChild(el("span", "label", form.title_label + ": "));
+      name.appendChild(el("strong", null, titleOf(survey) || form.untitled || "—"));
+    } else {
+      name.appendChild(el("strong", null, form.title));
+    }
     summary.appendChild(name);
     var meta = el("span", "meta");
+    meta.appendChild(el("span", "form-title", form.title));
     meta.appendChild(el("span", "settlement", survey.settlement ? survey.settlement.name : texts.review_no_settlement));
     meta.appendChild(el("span", "collected", texts.review_collected + ": " + when(survey.collected_at)));
     meta.appendChild(el("span", "collector", texts.review_collector + ": " + (survey.collector || "—")));
@@ -247,12 +284,12 @@
     }
 
     var list = el("dl", "answers");
-    config.key_questions.forEach(function (question) {
+    form.questions.forEach(function (question) {
       if (!Object.prototype.hasOwnProperty.call(answers, question)) return;
-      var known = config.answers[question];
+      var known = form.answers[question];
       var row = el("div", "answer");
       row.appendChild(el("dt", null, known ? known.label : question));
-      row.appendChild(el("dd", null, answerText(question, answers[question])));
+      row.appendChild(el("dd", null, answerText(form, question, answers[question])));
       list.appendChild(row);
     });
     item.appendChild(list);
@@ -433,9 +470,7 @@
         removeCard(id);
         var survey = state.surveys.get(id);
         showToast(
-          texts["review_done_" + result.status] +
-            ": " +
-            ((survey && survey.answers && survey.answers.head_name) || texts.review_no_name),
+          texts["review_done_" + result.status] + ": " + toastName(survey),
           function () {
             restoreCard(survey, result.status, text, position);
           }
@@ -446,6 +481,14 @@
         setBusy(item, false);
         showError(item, error.message);
       });
+  }
+
+  /** What the toast names a decided survey by: its title, else what its form says of a
+   * survey without one (a household's "(no name)"), else its form's title. */
+  function toastName(survey) {
+    if (!survey) return "";
+    var form = formOf(survey);
+    return titleOf(survey) || form.untitled || form.title;
   }
 
   /** Put a decided survey back in the queue to change its decision (it stays decided on the

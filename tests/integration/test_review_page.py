@@ -94,7 +94,9 @@ def test_the_ward_leader_gets_their_ward_and_only_theirs(
     config = json.loads(found.group(1))
     assert config["ward"] == {"id": w03, "name": "An Xuân", "city": "Tam Kỳ"}
     assert config["flags"]["possible_duplicate"] == "Có thể trùng hộ"
-    assert config["answers"]["tenure"]["choices"]["papers_only"] == "Chỉ có giấy tờ tay"
+    household = config["forms"]["household"]
+    assert household["answers"]["tenure"]["choices"]["papers_only"] == "Chỉ có giấy tờ tay"
+    assert config["forms"]["settlement"]["title_label"] == "Tên khu dân cư"
     assert 'src="/static/review/review.js"' in body
     # No inline script but the JSON (no nonce needed, nothing runs).
     assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", body) == [

@@ -93,12 +93,37 @@ def test_today_is_the_day_the_survey_was_collected() -> None:
 
 def test_the_review_page_labels_come_from_the_household_form(forms: FormRegistry) -> None:
     """HOUSEHOLD_FORM names the form whose questions the review page labels (vi and en)."""
-    from app.api.review_page import answer_labels
+    from app.api.review_page import forms_summary
 
-    assert answer_labels(forms, "household", "vi")["tenure"]["label"]
-    english = answer_labels(forms, "household", "en")["tenure"]
-    assert english["label"] != answer_labels(forms, "household", "vi")["tenure"]["label"]
-    assert answer_labels(forms, "no_such_form", "en") == {}
+    vietnamese = forms_summary(forms, "vi", "household")["household"]["answers"]["tenure"]
+    english = forms_summary(forms, "en", "household")["household"]["answers"]["tenure"]
+    assert vietnamese["label"] and english["label"] != vietnamese["label"]
+    household = forms_summary(forms, "en", "household")["household"]
+    assert (household["title_question"], household["title_label"]) == (
+        "head_name",
+        "Head of household",
+    )
+    assert "head_phone" not in household["questions"]
+
+
+def test_the_review_page_shows_any_form_by_its_own_title_and_questions(
+    forms: FormRegistry,
+) -> None:
+    """A settlement profile is titled by the settlement's name and lists its other answers
+    (never its boundary), with the form's labels in the page's language."""
+    from app.api.review_page import forms_summary
+
+    profile = forms_summary(forms, "vi", "household")["settlement"]
+    assert profile["title"] == "Hồ sơ khu dân cư / Settlement profile"
+    assert (profile["title_question"], profile["title_label"]) == (
+        "settlement_name",
+        "Tên khu dân cư",
+    )
+    assert "boundary" not in profile["questions"] and "settlement_name" not in profile["questions"]
+    assert profile["questions"][:3] == ["leader_name", "leader_phone", "households_count"]
+    english = forms_summary(forms, "en", "household")["settlement"]
+    assert english["title_label"] == "Settlement name"
+    assert english["answers"]["land_type"]["choices"]["riverbank"] == "River or canal bank"
 
 
 # Hashes computed by the server before the UTC time was written by orjson (2026-12-04): a
