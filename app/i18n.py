@@ -46,8 +46,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This answer is not allowed.",
     },
     "not_relevant": {
-        "vi": "Câu này không áp dụng với các câu trả lời khác ({condition}); hãy bỏ trống.",
-        "en": "This question does not apply given the other answers ({condition}); leave it empty.",
+        "vi": "Câu này không áp dụng với các câu trả lời khác; hãy bỏ trống.",
+        "en": "This question does not apply given the other answers; leave it empty.",
+    },
+    "not_relevant_on": {
+        "vi": "Câu này không áp dụng với câu trả lời cho {questions}; hãy bỏ trống.",
+        "en": "This question does not apply given the answer to {questions}; leave it empty.",
     },
     "choice_not_offered": {
         "vi": "Lựa chọn '{value}' không có trong danh sách câu này hiện ra (bộ lọc lựa chọn).",

@@ -22,6 +22,7 @@ from app.forms.compiled import CompiledForm, CompiledNode
 from app.forms.definition import FormDefinition, Question
 from app.forms.direct import Test, compile_test
 from app.forms.instance import DocumentNode, ElementNode, LeafNode, XNode
+from app.forms.relevance_text import not_relevant
 from app.forms.xpath import Ast, Compiled, Ctx, Env, _Compiler, parse
 from app.forms.xpath_values import as_boolean, as_number, as_string
 
@@ -80,13 +81,7 @@ class _Run:
             value = raw.get(name)
             if relevant is not None and not self.passes(relevant, question, out, prefix + name):
                 if not is_empty(value):
-                    problems.append(
-                        Problem(
-                            prefix + name,
-                            "not_relevant",
-                            {"condition": _condition(question.relevant)},
-                        )
-                    )
+                    problems.append(not_relevant(self.form, prefix + name, question.relevant))
                 continue
             # The usual answers, already in their normal form: what their coercion gives.
             if (
@@ -315,8 +310,9 @@ class _Run:
             )
             if not relevant:
                 if not is_empty(raw.get(name)):
-                    condition = _condition(node.relevant)
-                    self.problems.append(Problem(where, "not_relevant", {"condition": condition}))
+                    # Hidden by its own condition, or (not shown) by its group's: named apart.
+                    condition = node.relevant if shown else None
+                    self.problems.append(not_relevant(self.form, where, condition))
                 out.pop(name, None)
                 continue
             value = out.get(name)
@@ -359,9 +355,7 @@ class _Run:
         raw_items = raw_items if type(raw_items) is list else []
         if not shown:
             if any(_answered(item) for item in raw_items):
-                self.problems.append(
-                    Problem(prefix + name, "not_relevant", {"condition": _condition(None)})
-                )
+                self.problems.append(not_relevant(self.form, prefix + name, None))
             out.pop(name, None)
             return
         if compiled.repeat_count is not None:
@@ -380,9 +374,7 @@ class _Run:
             relevant = compiled.relevant is None or self.holds(compiled.relevant, element, where)
             if not relevant:
                 if _answered(raw_item):
-                    self.problems.append(
-                        Problem(where, "not_relevant", {"condition": _condition(node.relevant)})
-                    )
+                    self.problems.append(not_relevant(self.form, where, node.relevant))
                 continue
             self.check(compiled.children, element, raw_item, item, where + ".", True)
             kept.append(item)
@@ -513,11 +505,6 @@ def _own(texts: dict[str, str]) -> dict[str, str]:
     if "default" in texts:
         return {"vi": texts["default"], "en": texts["default"], **texts}
     return texts
-
-
-def _condition(relevant: str | None) -> str:
-    """The relevant expression shown in a message (a group's when the question has none)."""
-    return " ".join(relevant.split()) if relevant else "relevant of its group or repeat"
 
 
 def validate_answers(
