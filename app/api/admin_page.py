@@ -19,6 +19,7 @@ from app.i18n import MESSAGES, translate
 from app.services import places
 from app.services.access import ROLES, Principal
 from app.services.accounts import MIN_PASSWORD
+from app.services.cdf_access import CDF_ROLES
 from app.settings import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +39,9 @@ def page_config(
             {"id": c["id"], "slug": c["slug"], "name": c["name"], "public": c["public_aggregates"]}
             for c in cities
         ],
-        "roles": {role: translate(f"page.role.{role}", language) for role in ROLES},
+        # Every role a person may hold, the CDF's included: each in words (the list showed
+        # `cdf_staff` and `treasurer`).
+        "roles": {role: translate(f"page.role.{role}", language) for role in (*ROLES, *CDF_ROLES)},
         "assignable": list(ROLES if user.is_national_admin else CITY_ROLES),
         "max_upload_bytes": settings.max_boundary_upload_bytes,
         "texts": {

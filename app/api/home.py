@@ -10,10 +10,7 @@ from app.api.pages import render_page
 from app.i18n import translate
 from app.services import places
 from app.services.access import ROLES
-from app.services.cdf_access import can_read_city_books
-
-# The CDF's own roles (app.services.cdf_access) beside the survey roles.
-CDF_ROLES = ("cdf_staff", "treasurer")
+from app.services.cdf_access import CDF_ROLES, can_read_city_books
 
 router = APIRouter(include_in_schema=False)
 

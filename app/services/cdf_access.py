@@ -19,6 +19,8 @@ from typing import Any
 
 from app.services.access import Principal
 
+# The CDF's own roles, beside the survey roles (app.services.access.ROLES).
+CDF_ROLES = ("cdf_staff", "treasurer")
 STAFF_ROLES = ("cdf_staff", "city_admin")
 CITY_READERS = ("cdf_staff", "city_admin", "planner")
 

@@ -102,6 +102,9 @@ def test_a_city_admin_gets_their_city_and_city_roles(
     assert [c["slug"] for c in config["cities"]] == ["tam-ky"]
     assert config["assignable"] == ["volunteer", "ward_leader", "planner", "city_admin"]
     assert config["roles"]["ward_leader"] == "Trưởng khu phố / phường"
+    # Every role a person may hold is in words, the CDF's too (shown as cdf_staff, treasurer).
+    assert config["roles"]["cdf_staff"] == "Cán bộ quỹ CDF"
+    assert config["roles"]["treasurer"] == "Thủ quỹ nhóm tiết kiệm"
     assert config["texts"]["admin_make_qr"] == "Tạo mã QR đăng nhập điện thoại"
     assert config["texts"]["password_too_short"] == "Mật khẩu cần ít nhất 8 ký tự."
     assert "Thành phố mới…" not in body  # only national admins add a city
@@ -109,6 +112,20 @@ def test_a_city_admin_gets_their_city_and_city_roles(
     english = page(app_client, sessions["city_admin"], "/admin?lang=en")
     assert "10 wards · 40 settlements" in english.text
     assert config_of(english.text)["texts"]["admin_import"] == "Import boundaries"
+    english_roles = config_of(english.text)["roles"]
+    assert (english_roles["cdf_staff"], english_roles["treasurer"]) == (
+        "CDF staff",
+        "Savings group treasurer",
+    )
+    # ...every role the database lets a person hold.
+    with sync_engine.connect() as connection:
+        check = connection.execute(
+            text(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conname = 'ck_role_grants_role'"
+            )
+        ).scalar_one()
+    assert set(re.findall(r"'([a-z_]+)'", check)) == set(english_roles)
 
 
 def test_a_national_admin_gets_every_city_and_may_add_one(
