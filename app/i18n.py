@@ -49,6 +49,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Câu này không áp dụng với các câu trả lời khác; hãy bỏ trống.",
         "en": "This question does not apply given the other answers; leave it empty.",
     },
+    "decision_missing": {
+        "vi": "Chưa có quyết định duyệt. Chọn một trong: {allowed}.",
+        "en": "The review decision is missing. Choose one of: {allowed}.",
+    },
     "not_relevant_on": {
         "vi": "Câu này không áp dụng với câu trả lời cho {questions}; hãy bỏ trống.",
         "en": "This question does not apply given the answer to {questions}; leave it empty.",

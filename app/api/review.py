@@ -83,9 +83,11 @@ async def review_submission(
 ) -> JSON:
     """Approve, send back for correction (the volunteer sees the comment) or reject."""
     body = await json_object(request)
-    result = await review.review(
-        engine, user, submission_id, str(body.get("decision")), body.get("comment")
-    )
+    decision = body.get("decision")
+    if decision is None:  # absent or null: was "'None' is not one of the choices"
+        allowed = ", ".join(review.DECISIONS)
+        raise InvalidInput([Problem("decision", "decision_missing", {"allowed": allowed})])
+    result = await review.review(engine, user, submission_id, str(decision), body.get("comment"))
     return JSON(result)
 
 
@@ -102,6 +104,8 @@ async def review_settlement(
     its point). 404 for a settlement holding none of the leader's wards' surveys and not
     drawn in their ward."""
     body = await json_object(request)
+    if "decision" in body and body["decision"] is None:
+        raise InvalidInput([Problem("decision", "decision_missing", {"allowed": "approved"})])
     if body.get("decision", "approved") != "approved":
         problem = Problem(
             "decision", "invalid_choice", {"value": body.get("decision"), "allowed": "approved"}

@@ -203,6 +203,34 @@ def test_an_unknown_decision_lists_the_decisions_in_words(client: TestClient, pe
     assert "approved, needs_correction, rejected" in message and "(" not in message
 
 
+def test_a_missing_decision_is_said_missing_with_the_decisions_allowed(
+    client: TestClient, people: dict
+) -> None:
+    body = send(client, people["volunteer"])
+    url = f"{URL}/{body['id']}/review"
+    for sent in ({}, {"decision": None}, {"comment": "Xem lại"}):
+        for language, expected in (
+            ("vi", "Chưa có quyết định duyệt. Chọn một trong: "),
+            ("en", "The review decision is missing. Choose one of: "),
+        ):
+            headers = {**people["leader"], "Accept-Language": language}
+            refused = client.post(f"{url}?lang={language}", json=sent, headers=headers)
+            assert refused.status_code == 422, refused.text
+            error = refused.json()["errors"][0]
+            assert (error["field"], error["code"]) == ("decision", "decision_missing")
+            assert error["message"] == expected + "approved, needs_correction, rejected."
+            assert "None" not in refused.text
+    settlement = client.post(
+        "/api/v1/settlements/1/review?lang=en",
+        json={"decision": None},
+        headers={**people["leader"], "Accept-Language": "en"},
+    )
+    assert settlement.status_code == 422
+    assert settlement.json()["errors"][0]["message"] == (
+        "The review decision is missing. Choose one of: approved."
+    )
+
+
 def test_only_its_collector_corrects_a_survey_and_others_are_told_so(
     client: TestClient, people: dict
 ) -> None:
