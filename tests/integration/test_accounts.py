@@ -15,7 +15,8 @@ from app.main import create_app
 from app.services.auth import hash_password
 from app.settings import Settings
 from tests import hostile
-from tests.auth import bearer, make_token, make_user, token_hash
+from tests.auth import bearer, make_token, make_user, token_hash, ward_id
+from tests.cdf_support import drop_cities, make_city
 from tests.factories import household_survey
 
 PASSWORD = "mật-khẩu-đủ-dài"
@@ -303,3 +304,67 @@ def test_granting_a_role_held_already_changes_nothing_and_says_so(
             text("SELECT count(*) FROM role_grants WHERE user_id = :u"), {"u": user_id}
         ).scalar_one()
     assert grants == 1
+
+
+def test_a_ward_of_another_city_is_named_and_said_to_be_elsewhere(
+    fresh: TestClient, sync_engine: Engine, admin_token: str
+) -> None:
+    """A city admin giving a ward of another city: the ward by its name, not in their city
+    (the answer was "Không có thành phố '2'", the other city's inner id)."""
+    other = make_city(sync_engine, "thu-phuong-khac", "Thành phố Khác")
+    try:
+        admin = bearer(
+            make_token(
+                sync_engine,
+                make_user(sync_engine, "qt-tam-ky-cap-quyen", [("city_admin", ("city", "tam-ky"))]),
+            )
+        )
+        user_id = make_user(sync_engine, "duoc-cap-phuong-khac")
+        url = f"/api/v1/users/{user_id}/roles"
+        expected = {
+            "vi": "Phường/xã 'Phường Một' không thuộc Tam Kỳ.",
+            "en": "Ward 'Phường Một' is not in Tam Kỳ.",
+        }
+        for language, message in expected.items():
+            answer = fresh.post(
+                f"{url}?lang={language}",
+                json={"role": "ward_leader", "ward_id": other["ward"]},
+                headers={**admin, "Accept-Language": language},
+            )
+            assert answer.status_code == 422, answer.text
+            error = answer.json()["errors"][0]
+            assert (error["field"], error["code"], error["message"]) == (
+                "ward_id",
+                "ward_not_in_city",
+                message,
+            )
+            assert str(other["city"]) not in error["message"]
+        # Naming the admin's own city beside it says the same.
+        named = fresh.post(
+            f"{url}?lang=en",
+            json={"role": "volunteer", "city": "tam-ky", "ward_id": other["ward"]},
+            headers={**admin, "Accept-Language": "en"},
+        )
+        assert named.status_code == 422
+        assert named.json()["errors"][0]["message"] == expected["en"]
+        # A national admin naming one city and a ward of another is told which.
+        national = fresh.post(
+            f"{url}?lang=vi",
+            json={
+                "role": "ward_leader",
+                "city": "thu-phuong-khac",
+                "ward_id": ward_id(sync_engine, "W01"),
+            },
+            headers={**bearer(admin_token), "Accept-Language": "vi"},
+        )
+        assert national.status_code == 422
+        assert national.json()["errors"][0]["message"] == (
+            "Phường/xã 'An Mỹ' không thuộc Thành phố Khác."
+        )
+        with sync_engine.connect() as connection:
+            held = connection.execute(
+                text("SELECT count(*) FROM role_grants WHERE user_id = :u"), {"u": user_id}
+            ).scalar_one()
+        assert held == 0
+    finally:
+        drop_cities(sync_engine, "thu-phuong-khac")
