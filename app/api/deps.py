@@ -94,12 +94,14 @@ DATE_TIME: dict[str, Any] = {
 }
 
 
-def time_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+def time_range(
+    start: str | None, end: str | None, names: tuple[str, str] = ("from", "to")
+) -> tuple[datetime | None, datetime | None]:
     """A query's from/to (ISO 8601, as intake reads a phone's times) in UTC; or
-    InvalidInput naming the bad one."""
+    InvalidInput naming the bad one by the parameter's name (`names`: start's and end's)."""
     problems = []
     values: list[datetime | None] = []
-    for name, raw in (("from", start), ("to", end)):
+    for name, raw in zip(names, (start, end), strict=True):
         if raw is None:
             values.append(None)
             continue

@@ -180,7 +180,7 @@ async def my_surveys(
     the phone (comments to act on, surveys it may clear). Pages follow (updated_at, id):
     ask for the next with `since` = the last item's `updated_at` and `after` = its id, until
     `next` is null."""
-    start, _ = time_range(since, None)
+    start, _ = time_range(since, None, names=("since", "to"))
     items = await review.own_surveys(engine, user, start, limit, after)
     last = items[-1] if len(items) == limit else None
     following = {"since": last["updated_at"], "after": str(last["id"])} if last else None

@@ -310,3 +310,15 @@ def test_a_resend_of_a_changed_correction_changes_nothing_more(
     assert resend.status_code == 200 and resend.headers["x-outcome"] == "unchanged"
     assert client.get(f"{URL}/{sid}/history", headers=people["leader"]).json() == before
     assert client.get("/api/v1/me/surveys", headers=people["volunteer"]).json()["items"] == mine
+
+
+def test_a_bad_since_names_since(client: TestClient, people: dict) -> None:
+    """The phone's own parameter, not `from` (the name the surveys list uses)."""
+    for since in ("0000-01-01", "hôm qua"):
+        answer = client.get(
+            "/api/v1/me/surveys", params={"since": since}, headers=people["volunteer"]
+        )
+        assert answer.status_code == 422, answer.text
+        assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [
+            ("since", "invalid_datetime")
+        ]
