@@ -352,7 +352,7 @@ def prepare_submission(
         except ValueError:
             problems.append(Problem("id", "invalid_uuid"))
     form_id = _short_text(raw, "form_id", problems)
-    if form_id is None and "form_id" not in raw:
+    if raw.get("form_id") is None:  # left out or null (null read as no problem at all)
         problems.append(Problem("form_id", "missing"))
     version = raw.get("form_version")
     version = str(version) if isinstance(version, int | str) and str(version) else None

@@ -252,6 +252,8 @@ def test_concurrent_batches_with_overlapping_ids(
         ({"collected_at": "1990-01-01T08:00:00+07:00"}, "collected_at", "collected_too_old"),
         ({"collected_at": "yesterday"}, "collected_at", "invalid_datetime"),
         ({"form_id": "no_such_form"}, "form_id", "unknown_form"),
+        ({"form_id": None}, "form_id", "missing"),
+        ({"form_id": ""}, "form_id", "wrong_type"),
         ({"form_version": "1999"}, "form_version", "unknown_form_version"),
         ({"id": "not-a-uuid"}, "id", "invalid_uuid"),
         ({"answers": household_answers(tenure=None)}, "answers.tenure", "required"),
@@ -293,6 +295,24 @@ def test_invalid_input_names_the_field(
     assert errors[field]["code"] == code
     assert errors[field]["message"]
     assert stored_count(sync_engine) == 0
+
+
+def test_a_null_form_id_is_named_missing_also_in_a_batch(
+    client: TestClient, sync_engine: Engine
+) -> None:
+    """`"form_id": null` was a 422 with `"errors": []` (a batch item: invalid, no error)."""
+    response = client.post(URL, json=household_survey(form_id=None))
+    assert response.status_code == 422, response.text
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("form_id", "missing")]
+    batch = client.post(
+        f"{URL}/batch",
+        json={"submissions": [household_survey(form_id=None), household_survey()]},
+    )
+    assert batch.status_code == 200, batch.text
+    first, second = batch.json()["results"]
+    assert first["outcome"] == "invalid" and second["outcome"] == "created"
+    assert [(e["field"], e["code"]) for e in first["errors"]] == [("form_id", "missing")]
+    assert stored_count(sync_engine) == 1
 
 
 def test_errors_are_in_vietnamese_by_default_and_english_on_request(client: TestClient) -> None:
