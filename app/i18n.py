@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 LANGUAGES = ("vi", "en")
@@ -1884,15 +1885,67 @@ MESSAGES.update(
 )
 
 
+# One element of Accept-Language (RFC 9110 12.5.4): a language range (RFC 4647: `*` or
+# subtags of 1-8 letters and digits joined by "-"), then parameters, of which only the weight
+# `q=` (0 to 1, at most three decimals) counts. An element that breaks this is skipped.
+_LANGUAGE_RANGE = re.compile(r"\*|[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
+_QVALUE = re.compile(r"[qQ]=(0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)")
+# Elements read from one header: enough for any browser's, and a bound on the work a
+# hostile header (megabytes of commas) can cause.
+MAX_LANGUAGE_RANGES = 64
+
+
+def _language_ranges(header: str) -> list[tuple[str, float]]:
+    """The well-formed (range, weight) pairs of an Accept-Language value, in header order."""
+    ranges = []
+    for element in header.split(",", MAX_LANGUAGE_RANGES)[:MAX_LANGUAGE_RANGES]:
+        name, *parameters = element.split(";")
+        name = name.strip()
+        if not _LANGUAGE_RANGE.fullmatch(name):
+            continue
+        weight = 1.0
+        for parameter in parameters:
+            parameter = parameter.strip()
+            if parameter[:2].lower() != "q=":
+                continue  # no other parameter is defined; ignored, not fatal
+            qvalue = _QVALUE.fullmatch(parameter)
+            weight = float(qvalue.group(1)) if qvalue else -1.0
+        if weight >= 0:
+            ranges.append((name.lower(), weight))
+    return ranges
+
+
+def accepted_language(header: str | None) -> str | None:
+    """The language of LANGUAGES an Accept-Language value (or a bare ?lang= value) prefers,
+    or None when it accepts none of them.
+
+    Each language takes the weight of the range naming it exactly ("vi"), else the highest
+    of the ranges of a subtag of it ("vi-VN"), else that of "*"; q=0 means not acceptable.
+    The highest weight wins, ties going to the range written first, then to Vietnamese.
+    """
+    if not header:
+        return None
+    ranges = _language_ranges(header)
+    best: tuple[float, int, int] | None = None  # (weight, -position, -rank in LANGUAGES)
+    chosen = None
+    for rank, language in enumerate(LANGUAGES):
+        exact = [(w, -i) for i, (name, w) in enumerate(ranges) if name == language]
+        longer = [(w, -i) for i, (name, w) in enumerate(ranges) if name.startswith(language + "-")]
+        anything = [(w, -i) for i, (name, w) in enumerate(ranges) if name == "*"]
+        matches = exact[:1] or longer or anything[:1]
+        if not matches:
+            continue
+        weight, position = max(matches)
+        key = (weight, position, -rank)
+        if weight > 0 and (best is None or key > best):
+            best, chosen = key, language
+    return chosen
+
+
 def pick_language(requested: str | None) -> str:
-    """Choose vi or en from a ?lang= value or an Accept-Language header."""
-    if not requested:
-        return DEFAULT_LANGUAGE
-    for part in requested.split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGUAGES:
-            return code
-    return DEFAULT_LANGUAGE
+    """Choose vi or en from a ?lang= value or an Accept-Language header (RFC 9110: weights,
+    q=0 refusing a language, ranges such as vi-VN and *); Vietnamese when it names neither."""
+    return accepted_language(requested) or DEFAULT_LANGUAGE
 
 
 def number_text(value: float, language: str, decimals: int = 0) -> str:

@@ -27,7 +27,7 @@ from app.errors import (
     UnknownForm,
     UnsupportedMediaType,
 )
-from app.i18n import pick_language, translate
+from app.i18n import accepted_language, pick_language, translate
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,10 @@ STATUS_CODES: dict[type[DomainError], int] = {
 
 
 def request_language(request: Request) -> str:
-    """vi or en, from ?lang= first, then Accept-Language."""
-    return pick_language(request.query_params.get("lang") or request.headers.get("accept-language"))
+    """vi or en, from ?lang= first (when it names one of them), then Accept-Language."""
+    return accepted_language(request.query_params.get("lang")) or pick_language(
+        request.headers.get("accept-language")
+    )
 
 
 def error_body(

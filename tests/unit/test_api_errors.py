@@ -93,3 +93,21 @@ def test_a_whole_number_past_64_bits_is_written_not_a_500() -> None:
         "id": "00000000-0000-0000-0000-000000000001",
         "t": "Hộ",
     }
+
+
+@pytest.mark.parametrize(
+    ("query", "header", "english"),
+    [
+        ("", "en;q=0.1, vi;q=0.9", False),
+        ("", "vi;q=0, en", True),
+        ("?lang=en", "vi", True),  # the app's own choice comes first
+        ("?lang=vi", "en", False),
+        ("?lang=xx", "en", True),  # a ?lang= naming no language leaves it to the header
+    ],
+)
+def test_errors_speak_the_language_the_request_prefers(
+    query: str, header: str, english: bool
+) -> None:
+    client = _app_raising(asyncpg.exceptions.DeadlockDetectedError("deadlock detected"))
+    detail = client.get(f"/boom{query}", headers={"Accept-Language": header}).json()["detail"]
+    assert detail.startswith("The server was busy") is english

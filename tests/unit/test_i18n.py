@@ -37,3 +37,56 @@ def test_number_text_writes_each_languages_separators() -> None:
     assert number_text(1234567.25, "vi", 1) == "1.234.567,2"
     assert number_text(1234567.25, "en", 1) == "1,234,567.2"
     assert number_text(42.66, "vi", 1) == "42,7" and number_text(12345, "vi") == "12.345"
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("en;q=0.1, vi;q=0.9", "vi"),  # weights, not order, choose
+        ("vi;q=0, en", "en"),  # q=0: Vietnamese refused
+        ("vi;q=0", "vi"),  # nothing acceptable: the default
+        ("en-US,en;q=0.9", "en"),
+        ("vi-VN,vi;q=0.9,en-US;q=0.8,en;q=0.7", "vi"),
+        ("fr-FR, fr;q=0.9, en-GB;q=0.5", "en"),  # a range of a subtag names its language
+        ("EN", "en"),
+        ("en, vi", "en"),  # equal weights: the first written
+        ("vi;q=0.8, en-GB;q=0.8", "vi"),
+        ("*", "vi"),
+        ("*;q=0.5, vi;q=0", "en"),
+        ("en;q=0.2, *;q=0.5", "vi"),  # * gives Vietnamese more than English has
+        ("en ; q=0.8 , vi;q=0.7", "en"),  # spaces around the weight
+        ("en;q=0.001", "en"),
+        ("en;level=1", "en"),  # an unknown parameter is ignored
+        (None, "vi"),
+        ("", "vi"),
+        (" , ,", "vi"),
+        ("garbage!!", "vi"),
+        ("fr", "vi"),
+        ("en;q=abc", "vi"),  # a malformed weight: that range is ignored
+        ("en;q=abc, vi;q=0.1", "vi"),
+        ("en;q=1.5", "vi"),
+        ("en;q=-1", "vi"),
+        ("en;q=", "vi"),
+        ("en-", "vi"),
+        ("\x00en", "vi"),
+        ("vi;q=0.5, en;q=0.50001", "vi"),  # more than three decimals is not a weight
+    ],
+)
+def test_accept_language_is_read_as_rfc_9110_says(header: str | None, language: str) -> None:
+    assert pick_language(header) == language
+
+
+def test_a_huge_accept_language_is_read_quickly() -> None:
+    import time
+
+    started = time.perf_counter()
+    for header, language in [
+        ("x" * 1_000_000, "vi"),
+        ("," * 1_000_000 + "en", "vi"),  # only the first ranges are read
+        ("en;" * 300_000, "en"),
+        ("en-" * 300_000, "vi"),
+        ("en;q=0" + "0" * 1_000_000, "vi"),
+        ("en," + "fr;q=0.5," * 100_000, "en"),
+    ]:
+        assert pick_language(header) == language
+    assert time.perf_counter() - started < 1.0
