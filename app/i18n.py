@@ -173,8 +173,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Unknown field '{name}'.",
     },
     "invalid_json": {
-        "vi": "Dữ liệu gửi lên không phải JSON hợp lệ: {reason}.",
-        "en": "The request body is not valid JSON: {reason}.",
+        "vi": "Dữ liệu gửi lên không phải JSON hợp lệ.",
+        "en": "The request body is not valid JSON.",
+    },
+    "invalid_json_at": {
+        "vi": "Dữ liệu gửi lên không phải JSON hợp lệ (lỗi ở dòng {line}, cột {column}).",
+        "en": "The request body is not valid JSON (the error is at line {line}, column {column}).",
+    },
+    "invalid_utf8": {
+        "vi": "Dữ liệu gửi lên không phải văn bản UTF-8 hợp lệ.",
+        "en": "The data sent is not valid UTF-8 text.",
     },
     "body_too_large": {
         "vi": "Dữ liệu gửi lên quá lớn (tối đa {max} byte).",
@@ -429,8 +437,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The password needs at least {min} characters.",
     },
     "invalid_username": {
-        "vi": "Tên đăng nhập chỉ gồm chữ thường không dấu, số, dấu chấm, gạch ngang (2–64 ký tự).",
-        "en": "A username has 2-64 lowercase letters, digits, dots, dashes or underscores.",
+        "vi": "Tên đăng nhập chỉ gồm chữ thường không dấu, chữ số, dấu chấm, gạch ngang, gạch "
+        "dưới (2–64 ký tự), bắt đầu bằng chữ hoặc số (ví dụ tnv-07).",
+        "en": "A username has 2-64 lowercase letters without accents, digits, dots, dashes or "
+        "underscores, starting with a letter or digit (for example tnv-07).",
     },
     "username_taken": {
         "vi": "Tên đăng nhập '{username}' đã có người dùng.",
@@ -1572,6 +1582,57 @@ TYPE_NAMES: dict[str, dict[str, str]] = {
     "object": {"vi": "một đối tượng JSON {…}", "en": "a JSON object {…}"},
     "list": {"vi": "một danh sách […]", "en": "a list […]"},
 }
+
+# A request's values that fail its route's rules (app/api/validation.py: pydantic's errors).
+MESSAGES.update(
+    {
+        "at_least": {"vi": "Phải từ {min} trở lên.", "en": "Must be {min} or more."},
+        "more_than": {"vi": "Phải lớn hơn {min}.", "en": "Must be more than {min}."},
+        "at_most": {"vi": "Không được quá {max}.", "en": "Must be {max} or less."},
+        "less_than": {"vi": "Phải nhỏ hơn {max}.", "en": "Must be less than {max}."},
+        "text_too_short": {
+            "vi": "Quá ngắn (ít nhất {min} ký tự).",
+            "en": "Too short (at least {min} characters).",
+        },
+        "too_many_items": {
+            "vi": "Quá nhiều mục (tối đa {max}).",
+            "en": "Too many items (at most {max}).",
+        },
+        "too_few_items": {
+            "vi": "Quá ít mục (ít nhất {min}).",
+            "en": "Too few items (at least {min}).",
+        },
+        "not_one_of": {
+            "vi": "Không có trong các giá trị được phép. Chọn một trong: {allowed}.",
+            "en": "Not one of the allowed values. Choose one of: {allowed}.",
+        },
+        "not_boolean": {
+            "vi": "Phải là true hoặc false.",
+            "en": "Must be true or false.",
+        },
+        "blank": {
+            "vi": "Không được để trống hay chỉ có khoảng trắng.",
+            "en": "Must not be empty or only spaces.",
+        },
+        "invalid_slug": {
+            "vi": "Chỉ gồm chữ thường không dấu (a-z), chữ số và dấu gạch ngang '-', bắt đầu "
+            "bằng chữ hoặc số, tối đa 64 ký tự (ví dụ tam-ky).",
+            "en": "Only lowercase letters without accents (a-z), digits and dashes '-', "
+            "starting with a letter or digit, at most 64 characters (for example tam-ky).",
+        },
+        "invalid_xlsform_name": {
+            "vi": "Phải là tên trong biểu mẫu: chữ không dấu, chữ số, '_', '.' và '-', bắt đầu "
+            "bằng chữ hoặc '_', tối đa 64 ký tự (ví dụ members).",
+            "en": "Must be a name from the form: letters without accents, digits, '_', '.' and "
+            "'-', starting with a letter or '_', at most 64 characters (for example members).",
+        },
+        "invalid_format": {
+            "vi": "Không đúng dạng được chấp nhận.",
+            "en": "Not in the accepted form.",
+        },
+        "invalid_value": {"vi": "Giá trị không hợp lệ.", "en": "Not a valid value."},
+    }
+)
 
 # The CDF's books (app/services/cdf_*.py): savings groups, loans, the journal.
 MESSAGES.update(

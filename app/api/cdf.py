@@ -20,6 +20,7 @@ from app.api.deps import AuthDep, CityPath, CurrentUser, EngineDep, IdPath, Lang
 from app.api.requests import json_object
 from app.api.responses import JSON
 from app.api.schemas import WRITE_ERRORS, ErrorOut, model_body
+from app.api.validation import DAY_PATTERN
 from app.errors import InvalidInput, Problem
 from app.services import cdf_books, cdf_loans, cdf_postings, cdf_reports, cdf_treasurers
 
@@ -39,7 +40,7 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
 CSV = "text/csv; charset=utf-8"
 Money = Annotated[int, Field(ge=1, le=10**12, description="whole đồng")]
 Day = Annotated[date, Field(description="YYYY-MM-DD")]
-DayQuery = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-12-01"])]
+DayQuery = Annotated[str | None, Query(pattern=DAY_PATTERN, examples=["2026-12-01"])]
 
 
 class GroupIn(BaseModel):
@@ -477,7 +478,7 @@ async def national_report_csv(
     engine: EngineDep,
     language: LanguageDep,
     as_of: DayQuery = None,
-    start: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    start: Annotated[str | None, Query(alias="from", pattern=DAY_PATTERN)] = None,
 ) -> Response:
     """Every city's CDF figures as CSV, one line per city and one for the total."""
     report = await cdf_reports.national_report(
@@ -492,7 +493,7 @@ async def national_report(
     user: CurrentUser,
     engine: EngineDep,
     as_of: DayQuery = None,
-    start: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    start: Annotated[str | None, Query(alias="from", pattern=DAY_PATTERN)] = None,
 ) -> JSON:
     """Every city's CDF figures and the national totals (docs/cdf.md: the formulas)."""
     return JSON(
@@ -509,7 +510,7 @@ async def city_report_csv(
     engine: EngineDep,
     language: LanguageDep,
     as_of: DayQuery = None,
-    start: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    start: Annotated[str | None, Query(alias="from", pattern=DAY_PATTERN)] = None,
 ) -> Response:
     """A city's CDF figures as CSV."""
     report = await cdf_reports.city_report(
@@ -524,7 +525,7 @@ async def city_report(
     user: CurrentUser,
     engine: EngineDep,
     as_of: DayQuery = None,
-    start: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    start: Annotated[str | None, Query(alias="from", pattern=DAY_PATTERN)] = None,
 ) -> JSON:
     """A city's CDF figures: savings, members, groups, loans outstanding, PAR 1/30/60/90,
     on-time repayment and collection rates, aging, capital by source, times revolved."""

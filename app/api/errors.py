@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app.api.responses import JSON
+from app.api.validation import pydantic_problems
 from app.db.pool import PoolClosed
 from app.errors import (
     Conflict,
@@ -65,42 +66,6 @@ def problems_body(problems: list[Problem], language: str) -> dict[str, Any]:
         translate("validation_failed", language),
         [p.as_dict(language) for p in problems],
     )
-
-
-# Ids that are not a survey's, by the name of their field (invalid_uuid names a survey).
-UUID_CODES = {"meeting_id": "cdf_invalid_meeting_id", "token_id": "invalid_device_id"}
-
-
-def _pydantic_problems(exc: RequestValidationError) -> list[Problem]:
-    problems = []
-    for error in exc.errors():
-        location = [
-            str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")
-        ]
-        field = ".".join(location)
-        kind = str(error.get("type", ""))
-        if kind == "missing":
-            problems.append(Problem(field, "missing"))
-        elif kind.startswith("int"):
-            problems.append(Problem(field, "not_integer"))
-        elif kind.startswith(("float", "decimal")):
-            problems.append(Problem(field, "not_number"))
-        elif kind.startswith(("datetime", "date")):
-            problems.append(Problem(field, "invalid_datetime"))
-        elif kind.startswith("uuid"):
-            problems.append(Problem(field, UUID_CODES.get(field, "invalid_uuid")))
-        else:
-            problems.append(
-                Problem(
-                    field,
-                    "bad_query",
-                    texts={
-                        "vi": f"Giá trị không hợp lệ: {error.get('msg')}",
-                        "en": str(error.get("msg")),
-                    },
-                )
-            )
-    return problems
 
 
 # The database cannot be reached (down, restarting, out of connections, app shutting down).
@@ -168,7 +133,8 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> JSON:
         assert isinstance(exc, RequestValidationError)
-        body = problems_body(_pydantic_problems(exc), request_language(request))
+        problems = pydantic_problems(exc.errors(), located=True)
+        body = problems_body(problems, request_language(request))
         return JSON(body, status_code=422)
 
     async def http_error(request: Request, exc: Exception) -> JSON:

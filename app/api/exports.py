@@ -30,6 +30,7 @@ from app.api.deps import (
 from app.api.errors import error_body
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
+from app.api.validation import XLSFORM_NAME_PATTERN
 from app.db.exports import ExportsBusy, ExportSlots
 from app.db.indicators import Counted
 from app.errors import InvalidInput, Problem
@@ -149,7 +150,7 @@ async def _respond(
     return LayerResponse(ready, filename, stall_seconds, MEDIA_TYPES[fmt], "attachment")
 
 
-FORM_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+FORM_ID = re.compile(XLSFORM_NAME_PATTERN)
 FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {media: {} for media in MEDIA_TYPES.values()},
@@ -166,7 +167,7 @@ LabelsQuery = Annotated[
 RepeatQuery = Annotated[
     str | None,
     Query(
-        pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$",
+        pattern=XLSFORM_NAME_PATTERN,
         description="CSV only: the rows of this repeat (survey id, position, answers)",
     ),
 ]

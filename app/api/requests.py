@@ -9,7 +9,9 @@ import orjson
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
+from app.api.validation import pydantic_problems
 from app.errors import InvalidInput, Problem, UnsupportedMediaType
+from app.i18n import LANGUAGES, translate
 from app.services.intake import item_problems
 
 
@@ -31,13 +33,16 @@ def parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        reason = str(exc)
-    if "surrogate" in reason:
+        error = exc
+    if "surrogate" in str(error):
         try:
             return json.loads(body)
         except (ValueError, RecursionError):
             pass
-    raise InvalidInput([Problem("", "invalid_json", {"reason": reason[:200]})])
+    # orjson's reason is English ("unexpected character"): the place of the error is said.
+    place = {"line": error.lineno, "column": error.colno}
+    texts = {language: translate("invalid_json_at", language, **place) for language in LANGUAGES}
+    raise InvalidInput([Problem("", "invalid_json", texts=texts)])
 
 
 async def json_object(request: Request, model: type[BaseModel] | None = None) -> dict[str, Any]:
@@ -57,13 +62,4 @@ async def json_object(request: Request, model: type[BaseModel] | None = None) ->
     try:
         return model.model_validate(raw).model_dump(exclude_unset=True)
     except ValidationError as exc:
-        raise InvalidInput(
-            [
-                Problem(
-                    ".".join(str(part) for part in error["loc"]),
-                    "bad_query",
-                    texts={"vi": f"Giá trị không hợp lệ: {error['msg']}", "en": error["msg"]},
-                )
-                for error in exc.errors()
-            ]
-        ) from exc
+        raise InvalidInput(pydantic_problems(exc.errors())) from exc

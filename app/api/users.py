@@ -13,6 +13,7 @@ from app.api.deps import AuthDep, CityPath, CurrentUser, EngineDep, IdPath
 from app.api.requests import json_object
 from app.api.responses import JSON
 from app.api.schemas import WRITE_ERRORS, model_body
+from app.api.validation import NOT_BLANK, USERNAME_PATTERN
 from app.services import accounts, places
 from app.services.access import Role
 from app.services.enrolment import enrolment_url, qr_svg
@@ -24,9 +25,9 @@ ERRORS = WRITE_ERRORS
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$", examples=["tnv-07"])
+    username: str = Field(pattern=USERNAME_PATTERN, examples=["tnv-07"])
     display_name: str = Field(
-        min_length=1, max_length=120, pattern=r"\S", examples=["Nguyễn Thị Hoa"]
+        min_length=1, max_length=120, pattern=NOT_BLANK, examples=["Nguyễn Thị Hoa"]
     )
     password: str | None = Field(default=None, min_length=8, max_length=256)
 
@@ -34,7 +35,7 @@ class UserIn(BaseModel):
 class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(default=None, min_length=1, max_length=120, pattern=r"\S")
+    display_name: str | None = Field(default=None, min_length=1, max_length=120, pattern=NOT_BLANK)
     password: str | None = Field(default=None, min_length=8, max_length=256)
     is_active: bool | None = None
 
