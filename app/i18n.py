@@ -1634,6 +1634,28 @@ MESSAGES.update(
     }
 )
 
+# What Starlette and FastAPI refuse by themselves (app/api/errors.py http_error).
+MESSAGES.update(
+    {
+        "http_not_found": {
+            "vi": "Không có trang hay địa chỉ API nào ở đường dẫn này.",
+            "en": "There is no page or API address at this path.",
+        },
+        "http_method_not_allowed": {
+            "vi": "Đường dẫn này không nhận yêu cầu {method}; hãy dùng {allowed}.",
+            "en": "This path does not take {method} requests; use {allowed}.",
+        },
+        "http_bad_request": {
+            "vi": "Không đọc được yêu cầu gửi lên.",
+            "en": "The request could not be read.",
+        },
+        "http_error": {
+            "vi": "Máy chủ không xử lý được yêu cầu này (mã {status}).",
+            "en": "The server cannot handle this request (status {status}).",
+        },
+    }
+)
+
 # The CDF's books (app/services/cdf_*.py): savings groups, loans, the journal.
 MESSAGES.update(
     {

@@ -100,6 +100,10 @@ def _connection_lost(exc: BaseException) -> bool:
     return isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated
 
 
+# The message of each status Starlette or FastAPI answer by themselves (else http_error).
+HTTP_MESSAGES = {400: "http_bad_request", 404: "http_not_found", 405: "http_method_not_allowed"}
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route of the app answers for this request's path."""
     methods: set[str] = set()
@@ -138,15 +142,22 @@ def add_exception_handlers(app: FastAPI) -> None:
         return JSON(body, status_code=422)
 
     async def http_error(request: Request, exc: Exception) -> JSON:
+        # Starlette's and FastAPI's own refusals (no such route, method, an unreadable form),
+        # whose detail is English ("Not Found"): said from the catalogue instead.
         assert isinstance(exc, StarletteHTTPException)
-        detail = exc.detail if isinstance(exc.detail, str) else "error"
         headers = dict(getattr(exc, "headers", None) or {})
+        params: dict[str, Any] = {"status": exc.status_code}
         if exc.status_code == 405:
             # Starlette names only the methods of the first route matching the path; GET and
             # POST of one path are two routes here.
-            headers["Allow"] = ", ".join(allowed_methods(request))
+            methods = allowed_methods(request)
+            headers["Allow"] = ", ".join(methods)
+            params |= {"method": request.method, "allowed": ", ".join(methods)}
+        code = HTTP_MESSAGES.get(exc.status_code, "http_error")
         return JSON(
-            error_body(f"http_{exc.status_code}", detail),
+            error_body(
+                f"http_{exc.status_code}", translate(code, request_language(request), **params)
+            ),
             status_code=exc.status_code,
             headers=headers or None,
         )

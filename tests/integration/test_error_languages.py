@@ -73,3 +73,23 @@ def test_broken_json_says_where_in_the_users_language(client: TestClient) -> Non
         "invalid_json",
         "The request body is not valid JSON (the error is at line 1, column 14).",
     )
+
+
+def test_an_unknown_path_or_method_is_said_in_the_users_language(client: TestClient) -> None:
+    for header, message in (
+        ("vi", "Không có trang hay địa chỉ API nào ở đường dẫn này."),
+        ("vi;q=0, en", "There is no page or API address at this path."),
+    ):
+        missing = client.get("/nowhere", headers={"Accept-Language": header})
+        assert missing.status_code == 404
+        assert missing.json() == {"code": "http_404", "detail": message, "errors": []}
+    refused = client.delete("/api/v1/users", headers={"Accept-Language": "en"})
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "GET, POST"
+    assert refused.json() == {
+        "code": "http_405",
+        "detail": "This path does not take DELETE requests; use GET, POST.",
+        "errors": [],
+    }
+    vietnamese = client.delete("/api/v1/users").json()["detail"]
+    assert vietnamese == "Đường dẫn này không nhận yêu cầu DELETE; hãy dùng GET, POST."

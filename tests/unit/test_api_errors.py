@@ -111,3 +111,18 @@ def test_errors_speak_the_language_the_request_prefers(
     client = _app_raising(asyncpg.exceptions.DeadlockDetectedError("deadlock detected"))
     detail = client.get(f"/boom{query}", headers={"Accept-Language": header}).json()["detail"]
     assert detail.startswith("The server was busy") is english
+
+
+def test_starlettes_own_refusals_are_translated_keeping_status_and_headers() -> None:
+    from starlette.exceptions import HTTPException
+
+    client = _app_raising(HTTPException(418, headers={"X-Kept": "yes"}))
+    response = client.get("/boom", headers={"Accept-Language": "en"})
+    assert response.status_code == 418 and response.headers["x-kept"] == "yes"
+    assert response.json() == {
+        "code": "http_418",
+        "detail": "The server cannot handle this request (status 418).",
+        "errors": [],
+    }
+    unreadable = _app_raising(HTTPException(400, "There was an error parsing the body"))
+    assert unreadable.get("/boom").json()["detail"] == "Không đọc được yêu cầu gửi lên."
