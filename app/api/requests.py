@@ -34,6 +34,10 @@ def parse_json(body: bytes) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         error = exc
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:  # orjson says "str is not valid UTF-8: surrogates not allowed"
+        raise InvalidInput([Problem("", "invalid_utf8")]) from None
     if "surrogate" in str(error):
         try:
             return json.loads(body)

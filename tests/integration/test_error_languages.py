@@ -93,3 +93,37 @@ def test_an_unknown_path_or_method_is_said_in_the_users_language(client: TestCli
     }
     vietnamese = client.delete("/api/v1/users").json()["detail"]
     assert vietnamese == "Đường dẫn này không nhận yêu cầu DELETE; hãy dùng GET, POST."
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"username": "\xff\xfe"}',  # not UTF-8 at all
+        b'{"username": "\xed\xa0\x80"}',  # a surrogate encoded in UTF-8: not UTF-8 either
+        '{"username": "Hoà"}'.encode("latin-1"),  # a page's old encoding
+        '{"username": "x"}'.encode("utf-16"),
+    ],
+)
+@pytest.mark.parametrize("url", ["/api/v1/users", "/api/v1/submissions/batch"])
+def test_a_body_that_is_not_utf8_text_is_told_so(client: TestClient, raw: bytes, url: str) -> None:
+    sent = {"content": raw, "headers": {"Content-Type": "application/json"}}
+    assert _errors(client.post(url, **sent))[""] == (
+        "invalid_utf8",
+        "Dữ liệu gửi lên không phải văn bản UTF-8 hợp lệ.",
+    )
+    sent["headers"]["Accept-Language"] = "en"
+    assert _errors(client.post(url, **sent))[""] == (
+        "invalid_utf8",
+        "The data sent is not valid UTF-8 text.",
+    )
+
+
+def test_an_escaped_lone_surrogate_is_still_refused_as_the_fields_value(
+    client: TestClient,
+) -> None:
+    sent = b'{"username": "tnv-99", "display_name": "H\\ud800"}'
+    response = client.post(
+        "/api/v1/users", content=sent, headers={"Content-Type": "application/json"}
+    )
+    (error,) = response.json()["errors"]
+    assert error["field"] == "display_name" and error["code"] != "invalid_utf8"
