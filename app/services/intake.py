@@ -33,7 +33,10 @@ TOP_LEVEL_KEYS = frozenset(
     }
 )
 # A phone clock can be wrong by hours, so a survey "collected in the future" is accepted and
-# flagged; beyond this it is not a clock but garbage.
+# flagged. Before EARLIEST_COLLECTION or more than this ahead, the time cannot be the
+# survey's (a cheap phone whose clock battery ran out wakes up in 1980): the survey is still
+# stored, flagged, at the time its phone's error gives back, else at its arrival; refused,
+# it could never be sent, since the phone keeps the time of its first finish.
 LATEST_COLLECTION = timedelta(days=366)
 # Nesting allowed anywhere in one survey (answers are values or lists of values; repeats, when
 # forms have them, add a few levels). orjson refuses to write deeper than 254 levels.
@@ -168,12 +171,27 @@ def _collected_at(raw: Any, now: datetime, problems: list[Problem]) -> tuple[dat
     parsed = _timestamp(raw, "collected_at", problems)
     if parsed is None:
         return now, now
-    value, utc = parsed
-    if utc > now + LATEST_COLLECTION:
-        problems.append(Problem("collected_at", "collected_in_future", {"value": raw}))
-    elif utc < EARLIEST_COLLECTION:
-        problems.append(Problem("collected_at", "collected_too_old", {"value": raw}))
-    return value, utc
+    return parsed
+
+
+def _plausible(moment: datetime, now: datetime) -> bool:
+    """Whether a time (UTC) can be a survey's collection time."""
+    return EARLIEST_COLLECTION <= moment <= now + LATEST_COLLECTION
+
+
+def _time_of_wrong_clock(raw: dict[str, Any], collected_utc: datetime, now: datetime) -> datetime:
+    """The collection time of a survey whose phone clock was far off: moved by the clock's
+    error measured when it was sent (`sent_at` against our time), when that gives a
+    plausible time no later than now; else the time it arrived."""
+    sent = _timestamp(raw.get("sent_at"), "sent_at", []) if raw.get("sent_at") else None
+    if sent is not None:
+        try:
+            corrected = collected_utc + (now - sent[1])
+        except OverflowError:
+            return now
+        if EARLIEST_COLLECTION <= corrected <= now:
+            return corrected
+    return now
 
 
 def _clock_skewed(
@@ -260,25 +278,6 @@ def _short_text(
     return value.strip()
 
 
-def content_hash(prepared: PreparedSubmission) -> str:
-    """SHA-256 of the normalised content: equal for a resend, different for an edit."""
-    return _content_hash(
-        prepared.form_id,
-        prepared.form_version,
-        prepared.collected_at,
-        prepared.collector,
-        prepared.city,
-        _hashed_location(
-            prepared.lat,
-            prepared.lon,
-            prepared.accuracy_m,
-            prepared.altitude_m,
-            prepared.location_manual,
-        ),
-        prepared.answers,
-    )
-
-
 def _hashed_location(
     lat: float | None,
     lon: float | None,
@@ -358,6 +357,10 @@ def prepare_submission(
     version = str(version) if isinstance(version, int | str) and str(version) else None
     collected_at, collected_utc = _collected_at(raw.get("collected_at"), now, problems)
     clock_skew = _clock_skewed(raw, collected_utc, now, future_tolerance, problems)
+    stored_at = collected_at
+    if not _plausible(collected_utc, now):
+        clock_skew = True
+        stored_at = _time_of_wrong_clock(raw, collected_utc, now)
     collector = _short_text(raw, "collector", problems)
     city = _short_text(raw, "city", problems)
     raw_location = raw.get("location")
@@ -425,7 +428,7 @@ def prepare_submission(
         id=submission_id,
         form_id=form.form_id,
         form_version=form.version,
-        collected_at=collected_at,
+        collected_at=stored_at,
         collector=collector,
         city=city,
         lat=lat,

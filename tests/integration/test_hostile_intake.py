@@ -248,10 +248,40 @@ def test_a_bad_sent_at_is_422(client: TestClient, sent_at: Any) -> None:
     assert response.json()["errors"][0]["field"] == "sent_at"
 
 
-def test_a_time_years_ahead_is_still_refused(client: TestClient) -> None:
-    response = client.post(URL, json=household_survey(collected_at="2099-01-01T08:00:00+07:00"))
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["code"] == "collected_in_future"
+def test_a_phone_clock_far_off_still_delivers_its_survey(client: TestClient) -> None:
+    """A cheap phone whose clock battery ran out wakes up in 1980: its survey was refused as
+    "too old" (or, years ahead, "in the future"), and every resend with it, since the phone
+    keeps the time of the first finish: it could never be delivered. It is stored, flagged,
+    at the time the clock's error (sent_at against ours) gives back, else at its arrival."""
+
+    def stored_at(response: Any) -> datetime:
+        assert response.status_code in (200, 201), response.text
+        assert "clock_skew" in response.json()["flags"]
+        return datetime.fromisoformat(response.json()["collected_at"])
+
+    finished = datetime(1980, 1, 6, 8, 0, tzinfo=UTC)
+    body = household_survey(
+        collected_at=_iso(finished), sent_at=_iso(finished + timedelta(hours=2))
+    )
+    first = client.post(URL, json=body)
+    assert first.status_code == 201
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    assert abs(stored_at(first) - two_hours_ago) < timedelta(minutes=2)
+    # Sent again later, the clock still off: the same survey (not a conflict), nothing new.
+    again = client.post(URL, json={**body, "sent_at": _iso(finished + timedelta(hours=3))})
+    assert again.status_code == 200 and stored_at(again) == stored_at(first)
+    # Years ahead, or the clock put right after the finish: at its arrival.
+    for collected_at, sent_at in (
+        ("2099-01-01T08:00:00+07:00", None),
+        ("1980-01-06T08:00:00+07:00", _iso(datetime.now(UTC))),
+    ):
+        arriving = datetime.now(UTC)
+        survey = household_survey(collected_at=collected_at, sent_at=sent_at)
+        if sent_at is None:
+            del survey["sent_at"]
+        response = client.post(URL, json=survey)
+        assert response.status_code == 201, response.text
+        assert abs(stored_at(response) - arriving) < timedelta(minutes=2)
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
