@@ -76,6 +76,8 @@ REFUSED_TYPES = {
 META_TYPES = frozenset({"start", "end", "today", "deviceid", "username", "audit"})
 # Metadata ODK Collect fills from the device, which a web phone does not have: left out.
 DEVICE_META = frozenset({"email", "simserial", "subscriberid", "phonenumber"})
+# Question types answered with a file (its name in the answers, the file an attachment); a
+# photo is an image once pyxform has read the form, video is refused at load.
 FILE_QUESTION_TYPES = frozenset({"image", "audio", "file"})
 _NOT_EXPORTED = FILE_QUESTION_TYPES | {"note", "geopoint"}
 
@@ -93,10 +95,6 @@ class FormLoadError(ValueError):
 # exports write them into JSON as they are, so no space, quote, backslash or control character.
 SAFE_CHOICE_NAME = re.compile(r'^[^\s"\\\x00-\x1f\x7f]+$')
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
-
-
-# Question types answered with a file (its name in the answers, the file as an attachment).
-FILE_TYPES = frozenset({"image", "photo", "audio", "video", "file", "background-audio"})
 
 
 @dataclass(frozen=True)
@@ -226,7 +224,7 @@ class FormDefinition:
         """The personal questions and those answered with a file (a photo's file name): what a
         reader who may not see personal fields never gets, inside repeats too."""
         return self.personal_fields | frozenset(
-            q.name for q in self.all_questions if q.type in FILE_TYPES
+            q.name for q in self.all_questions if q.type in FILE_QUESTION_TYPES
         )
 
     @cached_property

@@ -209,10 +209,12 @@ def redact(
     answers = record.get("answers")
     if not isinstance(answers, dict) or (reader is not None and reader.can_see_personal(record)):
         return record
-    try:
-        private = forms.get(record["form_id"], record["form_version"]).private_fields
-    except Exception:  # an unknown old form: keep nothing that could be personal
-        return {**record, "answers": {}}
+    versions = forms.versions.get(record["form_id"])
+    if not versions or record["form_version"] not in versions:
+        return {**record, "answers": {}}  # an unknown old form: nothing that could be personal
+    # What any version of the form marks personal (a later one may mark a question the
+    # survey's version did not), as the exports leave out.
+    private = frozenset().union(*(version.private_fields for version in versions.values()))
     return {**record, "answers": _without(answers, private)}
 
 
