@@ -58,10 +58,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Phường/xã '{ward}' không thuộc {city}.",
         "en": "Ward '{ward}' is not in {city}.",
     },
-    "ward_not_in_your_cities": {
-        "vi": "Phường/xã '{ward}' không thuộc thành phố nào bạn quản lý.",
-        "en": "Ward '{ward}' is not in a city you manage.",
-    },
     "not_relevant_on": {
         "vi": "Câu này không áp dụng với câu trả lời cho {questions}; hãy bỏ trống.",
         "en": "This question does not apply given the answer to {questions}; leave it empty.",

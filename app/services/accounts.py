@@ -173,19 +173,6 @@ def _ward_elsewhere(ward: dict[str, Any], city_name: str) -> Problem:
     return Problem("ward_id", "ward_not_in_city", {"ward": ward["name"], "city": city_name})
 
 
-async def _ward_outside(
-    connection: AsyncConnection, actor: Principal, ward: dict[str, Any]
-) -> Problem:
-    """A ward given to a role by an admin of other cities: the ward by its name, and their
-    city by its name when they manage one (the message named the ward's city's inner id)."""
-    managed = {g.city for g in actor.grants if g.role == "city_admin" and g.ward_id is None}
-    if len(managed) == 1 and (slug := next(iter(managed))):
-        city = await place_queries.city_by_slug(connection, slug)
-        if city is not None:
-            return _ward_elsewhere(ward, city["name"])
-    return Problem("ward_id", "ward_not_in_your_cities", {"ward": ward["name"]})
-
-
 async def grant_role(
     engine: AsyncEngine,
     actor: Principal | None,
@@ -211,7 +198,11 @@ async def grant_role(
             ward: dict[str, Any] | None = None
             if ward_id is not None:
                 ward = await place_queries.ward_by_id(connection, ward_id)
-                if ward is None:
+                # A ward of a city the admin does not manage is one that does not exist for
+                # them: its name is not theirs to learn (nor is its city's inner id).
+                if ward is None or (
+                    actor is not None and not actor.can_manage_city(int(ward["city_id"]))
+                ):
                     raise NotFound("ward_not_found", id=ward_id)
                 if city_slug and ward["city"] != city_slug:
                     city = await place_queries.city_by_slug(connection, city_slug)
@@ -233,8 +224,6 @@ async def grant_role(
             if role in ("planner", "city_admin") and ward_id is not None:
                 raise InvalidInput([Problem("ward_id", "role_is_city_wide")])
             if actor is not None and not actor.can_manage_city(city_id):
-                if ward is not None:  # named by the ward, never by another city's inner id
-                    raise InvalidInput([await _ward_outside(connection, actor, ward)])
                 raise NotFound("unknown_city", city=city_slug or str(city_id))
         await _managed_user(connection, actor, user_id)
         grant_id = await queries.insert_grant(connection, user_id, role, city_id, ward_id, actor_id)
