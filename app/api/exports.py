@@ -7,7 +7,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -225,8 +225,12 @@ def _filename(
 
 
 def _file_moment(moment: datetime) -> str:
-    """A range's end in Vietnam's time: its day, and its time of day unless it is midnight."""
-    local = moment.astimezone(VIETNAM_TIME)
+    """A range's end in Vietnam's time: its day, and its time of day unless it is midnight
+    (in UTC for the last hours of year 9999, which Vietnam's time would take past it)."""
+    try:
+        local = moment.astimezone(VIETNAM_TIME)
+    except OverflowError:
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     return local.strftime("%Y-%m-%d" if local.time() == time() else "%Y-%m-%dT%H%M%S")
 
 

@@ -144,6 +144,10 @@ def test_a_file_is_named_by_what_it_holds(client: TestClient, sample_households:
     assert (
         named(f"{EXPORT}/layers.gpkg?city=tam-ky&ward={ward}") == f"cdfmap-tam-ky-ward-{ward}.gpkg"
     )
+    # The last hours of year 9999 have no Vietnamese time (a 500 before): named in UTC.
+    assert named(f"{EXPORT}/households.csv?city=tam-ky&to=9999-12-31T23:59:59Z") == (
+        "households-tam-ky-to-9999-12-31T235959Z.csv"
+    )
 
 
 @pytest.mark.parametrize(
