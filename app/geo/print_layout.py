@@ -12,6 +12,7 @@ overlap. Positions are points from the page's bottom-left corner. Pure: no data 
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +29,12 @@ def printable(text: str) -> str:
     line breaks stay; a lone surrogate (it cannot be encoded) becomes U+FFFD."""
     if text.isprintable():
         return text
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    return "".join(c if c.isprintable() or c == "\n" else " " for c in text)
+    # Only these: a non-breaking space, a soft hyphen or a zero-width joiner (names pasted
+    # from a word processor or a chat) are not "printable" either, and print as they should.
+    return "".join(_PRINTED.get(unicodedata.category(c), c) if c != "\n" else c for c in text)
+
+
+_PRINTED = {"Cc": " ", "Cs": "\ufffd"}  # control characters; lone surrogates
 
 
 @functools.lru_cache(maxsize=16384)

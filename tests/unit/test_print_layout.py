@@ -233,3 +233,14 @@ def test_project_marks_keep_off_the_settlements_names(orientation: str, language
                 assert not symbol.overlaps(box), text
             else:
                 assert not symbol.intersects_bbox(box, filled=False), text
+
+
+def test_printable_turns_control_characters_only_into_spaces() -> None:
+    from app.geo.print_layout import printable
+
+    assert printable("Tổ\t5\r=1\x00") == "Tổ 5 =1 "
+    assert printable("Hẻm 2\nNgõ 3") == "Hẻm 2\nNgõ 3"  # a line break stays one
+    # Pasted names keep their non-breaking space, soft hyphen and zero-width joiner.
+    pasted = "Nguy\u00adễn\u00a0Văn\u200dA"
+    assert printable(pasted) == pasted
+    assert printable("a\ud800b") == "a\ufffdb"
