@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import event, exc
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from app.db.pool import StatementPool
 
@@ -73,6 +73,18 @@ def _drop_confused_connections(context: ExceptionContext) -> None:
     # every request that gets it next.
     if isinstance(context.original_exception.__cause__, asyncpg.exceptions.InternalClientError):
         context.is_disconnect = True
+
+
+async def driver_in_transaction(connection: AsyncConnection) -> Any:
+    """The asyncpg connection under `connection`, inside the connection's transaction.
+
+    SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs itself: a
+    statement sent on the asyncpg connection before that runs alone (autocommit), whatever
+    `engine.begin()` promised, so a row it locks FOR UPDATE is let go at once and each change
+    commits on its own. A first statement through SQLAlchemy opens the transaction.
+    """
+    await connection.exec_driver_sql("SELECT 1")
+    return (await connection.get_raw_connection()).driver_connection
 
 
 def make_ingest_pool(libpq_url: str, size: int) -> StatementPool:

@@ -18,6 +18,7 @@ from app.db import accounts as audit_queries
 from app.db import places as place_queries
 from app.db import review_stats
 from app.db import submissions as queries
+from app.db.engine import driver_in_transaction
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
 from app.services.access import Principal
@@ -63,7 +64,7 @@ async def review(
     """Record a decision on one survey; the same decision again changes nothing."""
     text_ = _comment(decision, comment)
     async with engine.begin() as connection:
-        raw = (await connection.get_raw_connection()).driver_connection
+        raw = await driver_in_transaction(connection)
         current = await queries.lock_for_change(raw, survey_id)
         if current is None or not reviewer.can_read_survey(current):
             raise NotFound("survey_not_found", id=str(survey_id))
@@ -156,7 +157,7 @@ async def correct(
     if prepared.id != survey_id:
         raise InvalidInput([Problem("id", "id_mismatch", {"id": str(survey_id)})])
     async with engine.begin() as connection:
-        raw = (await connection.get_raw_connection()).driver_connection
+        raw = await driver_in_transaction(connection)
         current = await queries.lock_for_change(raw, survey_id)
         if current is None or not collector.can_read_survey(current):
             raise NotFound("survey_not_found", id=str(survey_id))
