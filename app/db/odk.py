@@ -84,6 +84,38 @@ async def sent_instance(pool: StatementPool, instance_id: str) -> dict[str, Any]
     return dict(records[0]) if records else None
 
 
+_CLAIM = """
+INSERT INTO odk_submissions (instance_id, survey_id, deprecated_id, form_id, form_version,
+                             xml_sha256, xml, user_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (instance_id) DO NOTHING
+RETURNING instance_id
+"""
+
+
+async def claim_instance(raw: Any, row: dict[str, Any]) -> dict[str, Any] | None:
+    """Take an instanceID for a survey inside the caller's transaction (asyncpg connection):
+    None when it is now this row's, else what is stored under it. A concurrent transaction
+    taking the same instanceID is waited for: its row is then seen once committed, and this
+    one takes the instanceID if it rolled back."""
+    if await raw.fetchval(_CLAIM, *(row[c] for c in INSTANCE_COLUMNS)) is not None:
+        return None
+    found = await raw.fetchrow(
+        "SELECT instance_id, survey_id, xml_sha256 FROM odk_submissions WHERE instance_id = $1",
+        row["instance_id"],
+    )
+    return dict(found) if found else None
+
+
+async def survey_exists(raw: Any, survey_id: uuid.UUID) -> bool:
+    """Whether a survey (of any form, sent by any path) is stored under this id."""
+    return bool(
+        await raw.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM household_surveys WHERE id = $1)", survey_id
+        )
+    )
+
+
 _REMEMBER_MANY = """
 INSERT INTO odk_submissions (instance_id, survey_id, deprecated_id, form_id, form_version,
                              xml_sha256, xml, user_id)
@@ -119,11 +151,11 @@ class InstanceWriter:
     fell to ~0.3x the JSON API's. Here rows queue and leave together (one statement per few
     dozen surveys under load, at once when alone), while the request answers.
 
-    The rule: a row some later request must find (an edit, whose instanceID the next edit
-    names; an instance without `start`/`end`, whose resend is told from a conflict by its XML)
-    is written with `wait=True`: the request returns once it is committed. Any other row is
-    history: a server killed in the instant after answering keeps the survey and may lose
-    that XML copy.
+    The rule: a row some later request must find (an instance without `start`/`end`, whose
+    resend is told from a conflict by its XML) is written with `wait=True`: the request
+    returns once it is committed. Any other row is history: a server killed in the instant
+    after answering keeps the survey and may lose that XML copy. An edit's row is no queued
+    row: it is taken with the correction, in its transaction (`claim_instance`).
     """
 
     def __init__(self, pool: StatementPool) -> None:

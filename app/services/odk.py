@@ -10,8 +10,13 @@ The contract of `submit` (OpenRosa, as ODK Central keeps it):
   or the next part of a split submission; its new files are stored (`created` when it brought
   any, else `duplicate`);
 - the same instanceID with other content: `Conflict`; nothing changes;
-- `meta/deprecatedID` names an instance sent before: an edit; it replaces that survey's
-  content and the earlier content is kept as a version (app/services/review.correct).
+- `meta/deprecatedID` names an instance sent before: an edit. It replaces that survey's
+  content, the earlier content kept as a version (app/services/review.correct); the survey
+  keeps its id, and the edit's own instanceID becomes another name of it (the next edit's
+  deprecatedID), taken in the correction's transaction. So an edit's instanceID must be
+  new: the id of a stored survey (the edited one included) or an instanceID sent before
+  with other XML is a `Conflict`, and nothing changes; the same edit again (byte-identical
+  XML), even while its first sending is still being stored, is `duplicate`.
 """
 
 from __future__ import annotations
@@ -233,22 +238,32 @@ async def submit(
             raise InvalidInput(problems)
         return prepared
 
+    def instance_row() -> dict[str, Any]:
+        return {
+            "instance_id": head.instance_id,
+            "survey_id": survey_id,
+            "deprecated_id": head.deprecated_id,
+            "form_id": form.form_id,
+            "form_version": form.version,
+            "xml_sha256": digest,
+            "xml": xml.decode("utf-8", "replace"),
+            "user_id": sender.user_id,
+        }
+
     async def remember() -> None:
         # Waited for only when a later request needs the row (see InstanceWriter).
-        needed = bool(head.deprecated_id) or not (head.end or head.start)
-        await writer.write(
-            {
-                "instance_id": head.instance_id,
-                "survey_id": survey_id,
-                "deprecated_id": head.deprecated_id,
-                "form_id": form.form_id,
-                "form_version": form.version,
-                "xml_sha256": digest,
-                "xml": xml.decode("utf-8", "replace"),
-                "user_id": sender.user_id,
-            },
-            wait=needed,
-        )
+        await writer.write(instance_row(), wait=not (head.end or head.start))
+
+    async def claim(raw: Any) -> None:
+        # In the correction's transaction, its survey locked: the edit's instanceID becomes
+        # the survey's, or nothing changes.
+        stored = await queries.claim_instance(raw, instance_row())
+        if stored is not None:
+            if stored["xml_sha256"] == digest:
+                raise _SentBefore(uuid.UUID(str(stored["survey_id"])))
+            raise Conflict("odk_instance_conflict", id=head.instance_id)
+        if await queries.survey_exists(raw, head.survey_id):
+            raise Conflict("odk_instance_conflict", id=head.instance_id)
 
     if head.deprecated_id:
         # An edit is stored under the survey it replaces: its own instanceID says whether
@@ -261,11 +276,14 @@ async def submit(
         else:
             prepared = prepared_survey()
             survey_id = await _edited_survey(pool, head.deprecated_id)
-            changed, _record = await review.correct(
-                engine, sender, survey_id, replace(prepared, id=survey_id)
-            )
-            outcome = "corrected" if changed == "corrected" else "duplicate"
-            await remember()
+            try:
+                changed, _record = await review.correct(
+                    engine, sender, survey_id, replace(prepared, id=survey_id), claim
+                )
+            except _SentBefore as sent_before:  # the same edit, sent at the same moment
+                survey_id, outcome = sent_before.survey_id, "duplicate"
+            else:
+                outcome = "corrected" if changed == "corrected" else "duplicate"
     else:
         # The hot path: one statement stores a new survey (or finds it sent before, with the
         # same content); the XML sent before is read only when the content differs.
@@ -302,6 +320,14 @@ async def submit(
     if outcome == "duplicate" and stored:
         outcome = "created"  # the next part of a split submission
     return SubmitResult(survey_id, outcome, stored)
+
+
+class _SentBefore(Exception):
+    """The edit's instanceID was taken by this same edit (a concurrent resend)."""
+
+    def __init__(self, survey_id: uuid.UUID) -> None:
+        super().__init__(str(survey_id))
+        self.survey_id = survey_id
 
 
 async def _edited_survey(pool: StatementPool, deprecated_id: str) -> uuid.UUID:

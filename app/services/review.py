@@ -9,6 +9,7 @@ the audit log, and a correction keeps the content it replaces as an earlier vers
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -143,6 +144,7 @@ async def correct(
     collector: Principal,
     survey_id: uuid.UUID,
     prepared: PreparedSubmission,
+    claim: Callable[[Any], Awaitable[None]] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """A volunteer's correction of their own survey, until it is approved or rejected:
     ("unchanged" | "corrected", the stored record). The content it replaces is kept.
@@ -153,7 +155,11 @@ async def correct(
     answer) is "unchanged" and changes nothing. NotFound for a survey the person cannot
     read, Forbidden for one they read but did not collect (a reviewer sends it back
     instead), Conflict for their own reviewed survey or a correction in another form than
-    the survey's."""
+    the survey's.
+
+    `claim` runs in the same transaction (on its asyncpg connection) once the survey is
+    locked and found correctable, before anything changes: what it writes is kept with the
+    correction, and what it raises leaves everything as it was (an ODK edit's instanceID)."""
     if prepared.id != survey_id:
         raise InvalidInput([Problem("id", "id_mismatch", {"id": str(survey_id)})])
     async with engine.begin() as connection:
@@ -179,6 +185,9 @@ async def correct(
             raise Conflict("not_correctable", status=current["status"])
         else:
             outcome = "corrected"
+        if claim is not None:
+            await claim(raw)
+        if outcome == "corrected":
             version = current["version"]
             if same:
                 await queries.resubmit(raw, survey_id)

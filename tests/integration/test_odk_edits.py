@@ -1,5 +1,6 @@
-"""ODK Collect's edits (`meta/deprecatedID`), however the sendings meet
-(app/services/odk.py, app/services/review.correct)."""
+"""ODK Collect's edits (`meta/deprecatedID`): the survey keeps its id, the edit's instanceID
+becomes another name of it, and that instanceID must be new, at once and at every resend,
+however the sendings meet (app/services/odk.py, app/services/review.correct)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,66 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from tests.integration.test_odk import phone, post_submission, volunteer
+from tests.auth import bearer
+from tests.factories import household_survey
+from tests.integration.test_odk import message, phone, post_submission, volunteer
 from tests.odk import household_xml
 
 __all__ = ["phone", "volunteer"]  # fixtures
+
+
+def stored(client: TestClient, instance_id: str) -> dict[str, Any]:
+    """A survey's answers and version."""
+    record = client.get(f"/api/v1/submissions/{instance_id.removeprefix('uuid:')}").json()
+    history = client.get(f"/api/v1/submissions/{record['id']}/history").json()
+    return {"household_size": record["answers"]["household_size"], "version": history["version"]}
+
+
+def instance_rows(sync_engine: Engine, instance_id: str) -> list[tuple[Any, ...]]:
+    with sync_engine.connect() as connection:
+        return [
+            tuple(row)
+            for row in connection.execute(
+                text(
+                    "SELECT survey_id::text, deprecated_id FROM odk_submissions "
+                    "WHERE instance_id = :id"
+                ),
+                {"id": instance_id},
+            )
+        ]
+
+
+def test_an_edit_may_not_take_the_id_of_another_survey(
+    client: TestClient, phone: dict[str, Any], volunteer: dict[str, Any], sync_engine: Engine
+) -> None:
+    # Its first sending answered 201 and replaced A's content under B's instanceID (whose XML
+    # row had not been written yet, or never would be: a survey sent through the JSON API),
+    # and a resend a moment later answered 409.
+    prefix = phone["prefix"]
+    a, b = f"uuid:{uuid.uuid4()}", f"uuid:{uuid.uuid4()}"
+    assert post_submission(client, prefix, household_xml(a)).status_code == 201
+    assert post_submission(client, prefix, household_xml(b, household_size="9")).status_code == 201
+    json_survey = household_survey(
+        collected_at="2026-11-26T09:30:00.000+07:00", collector=volunteer["username"]
+    )
+    sent = client.post("/api/v1/submissions", json=json_survey, headers=bearer(volunteer["token"]))
+    assert sent.status_code == 201, sent.text
+    c = f"uuid:{json_survey['id']}"
+    for taken in (b, c, a):  # another survey's, by Collect or the JSON API; the edited one's
+        edit = household_xml(taken, deprecated_id=a, household_size="6")
+        for _ in range(3):
+            response = post_submission(client, prefix, edit)
+            assert response.status_code == 409, (taken, response.text)
+            nature, text_ = message(response)
+            assert nature == "error" and taken in text_
+    assert stored(client, a) == {"household_size": 4, "version": 1}
+    assert stored(client, b) == {"household_size": 9, "version": 1}
+    assert instance_rows(sync_engine, c) == []
+    # A new instanceID is an edit, and its resend stays one.
+    edit = household_xml(f"uuid:{uuid.uuid4()}", deprecated_id=a, household_size="6")
+    assert post_submission(client, prefix, edit).status_code == 201
+    assert post_submission(client, prefix, edit).status_code == 202
+    assert stored(client, a) == {"household_size": 6, "version": 2}
 
 
 def _locked_while(sync_engine: Engine, survey: str, sendings: int, send: Any) -> None:
@@ -70,3 +127,50 @@ def test_two_edits_of_a_survey_at_once_are_both_kept(
     assert history["version"] == 3
     kept = [v["content"]["answers"]["household_size"] for v in history["versions"]]
     assert kept[0] == 4 and kept[1] in (6, 7)
+
+
+def test_concurrent_resends_of_an_edit_correct_once(
+    client: TestClient, phone: dict[str, Any], sync_engine: Engine
+) -> None:
+    first = f"uuid:{uuid.uuid4()}"
+    assert post_submission(client, phone["prefix"], household_xml(first)).status_code == 201
+    edit_id = f"uuid:{uuid.uuid4()}"
+    edit = household_xml(edit_id, deprecated_id=first, household_size="6")
+    statuses: list[int] = []
+    _locked_while(
+        sync_engine,
+        first,
+        3,
+        lambda _i: statuses.append(post_submission(client, phone["prefix"], edit).status_code),
+    )
+    assert sorted(statuses) == [201, 202, 202]
+    assert stored(client, first) == {"household_size": 6, "version": 2}
+    assert instance_rows(sync_engine, edit_id) == [(first[5:], first)]
+    assert post_submission(client, phone["prefix"], edit).status_code == 202
+
+
+def test_two_edits_under_one_instance_id_at_once_store_one(
+    client: TestClient, phone: dict[str, Any], sync_engine: Engine
+) -> None:
+    # Both answered 201: the second replaced the first's content, and its XML was never kept
+    # (the instanceID's row held the first's).
+    first = f"uuid:{uuid.uuid4()}"
+    assert post_submission(client, phone["prefix"], household_xml(first)).status_code == 201
+    edit_id = f"uuid:{uuid.uuid4()}"
+    edits = [
+        household_xml(edit_id, deprecated_id=first, household_size=size) for size in ("6", "7")
+    ]
+    statuses: dict[int, int] = {}
+
+    def send(i: int) -> None:
+        statuses[i] = post_submission(client, phone["prefix"], edits[i]).status_code
+
+    _locked_while(sync_engine, first, 2, send)
+    assert sorted(statuses.values()) == [201, 409]
+    winner = next(i for i, status in statuses.items() if status == 201)
+    assert stored(client, first) == {"household_size": 6 + winner, "version": 2}
+    with sync_engine.connect() as connection:
+        xml = connection.execute(
+            text("SELECT xml FROM odk_submissions WHERE instance_id = :id"), {"id": edit_id}
+        ).scalar_one()
+    assert xml.encode() == edits[winner]
