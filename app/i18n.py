@@ -358,6 +358,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Sai tên đăng nhập hoặc mật khẩu.",
         "en": "Wrong username or password.",
     },
+    "odk_basic_needs_https": {
+        "vi": "Đăng nhập kiểu Basic gửi nguyên mật khẩu nên chỉ dùng được qua HTTPS: hãy dùng "
+        "địa chỉ https:// của máy chủ. Qua HTTP, hãy đăng nhập kiểu Digest bằng mã điện thoại "
+        "(quét mã QR do quản trị viên cấp).",
+        "en": "Basic sign-in sends the password itself, so it works over HTTPS only: use the "
+        "server's https:// address. Over plain HTTP, sign in with Digest and the phone token "
+        "(scan the QR code your admin gives you).",
+    },
     "odk_token_revoked": {
         "vi": "Mã của điện thoại này đã bị thu hồi hoặc hết hạn: hãy xin mã QR mới.",
         "en": "This phone's token was revoked or has expired: ask for a new QR code.",

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CurrentUser, EngineDep
 from app.api.errors import STATUS_CODES, request_language
+from app.api.health import PROXY_HEADERS
 from app.api.multipart import MultipartError, boundary_of, read_parts
 from app.api.requests import json_object
 from app.api.responses import JSON
@@ -117,10 +118,35 @@ def instance_writer(request: Request) -> InstanceWriter:
     return found
 
 
+def _forwarded_scheme(request: Request) -> str:
+    """The scheme the client used, as a proxy in front says it (X-Forwarded-Proto or
+    Forwarded's proto), lowercase; empty when it says none."""
+    scheme = request.headers.get("x-forwarded-proto", "").split(",")[0]
+    if not scheme.strip():
+        first = request.headers.get("forwarded", "").split(",")[0]
+        scheme = next(
+            (
+                p.split("=", 1)[1]
+                for p in first.split(";")
+                if p.strip().lower().startswith("proto=")
+            ),
+            "",
+        )
+    return scheme.strip().strip('"').lower()
+
+
 def _basic_allowed(request: Request) -> bool:
-    """Basic sends the password itself: only over HTTPS (or from this machine)."""
+    """Basic sends the password itself: only over HTTPS, or from this machine. A request a
+    proxy on this machine forwarded (uvicorn run without --proxy-headers) came from elsewhere:
+    HTTPS only, as the proxy says."""
+    if request.url.scheme == "https":
+        return True
     client = request.client.host if request.client else ""
-    return request.url.scheme == "https" or client in LOCAL_CLIENTS
+    if client not in LOCAL_CLIENTS:
+        return False
+    if any(request.headers.get(header) for header in PROXY_HEADERS):
+        return _forwarded_scheme(request) == "https"
+    return True
 
 
 def _challenge(request: Request, stale: bool = False, code: str = "odk_sign_in") -> Response:
@@ -146,7 +172,11 @@ async def _who(request: Request) -> Principal | Response:
     found: Principal | str | None = None
     if scheme == "digest":
         found = await checker.digest(rest, request.method, request.url.path)
-    elif scheme == "basic" and _basic_allowed(request):
+    elif scheme == "basic":
+        if not _basic_allowed(request):
+            # The password is not checked (nor should it have travelled in clear): say so,
+            # and offer Digest, which works over plain HTTP.
+            return _challenge(request, code="odk_basic_needs_https")
         address = request.client.host if request.client else ""
         found = await checker.basic(rest, address)
     elif scheme == "bearer":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
@@ -201,6 +202,43 @@ def test_basic_is_refused_over_plain_http_from_elsewhere(
     https = "https://testserver"
     with TestClient(create_app(settings), base_url=https, client=remote) as secure:
         assert secure.get("/odk/formList", headers=header).status_code == 200
+
+
+def openrosa_text(response: Any) -> str:
+    found = ET.fromstring(response.content).find("{http://openrosa.org/http/response}message")
+    assert found is not None
+    return found.text or ""
+
+
+def test_basic_over_plain_http_is_told_to_use_https_not_a_wrong_password(
+    settings: Settings, collector: dict[str, Any]
+) -> None:
+    # The right password over plain HTTP behind a proxy was answered "Sai tên đăng nhập hoặc
+    # mật khẩu"; through a proxy on this machine (uvicorn without --proxy-headers) it was
+    # taken as a local request, the password having crossed the network in clear.
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "http"}
+    header = {"Authorization": basic("odk-digest", PASSWORD), **forwarded}
+    remote = ("203.0.113.9", 50000)  # uvicorn --proxy-headers: the phone's address
+    for client in (remote, ("127.0.0.1", 50000)):  # the proxy's, without --proxy-headers
+        with TestClient(create_app(settings), client=client) as plain:
+            for language in ("vi", "en"):
+                response = plain.get(
+                    "/odk/formList", headers={**header, "Accept-Language": language}
+                )
+                assert response.status_code == 401, (client, response.text)
+                assert response.headers["X-OpenRosa-Version"] == "1.0"
+                found = challenges(response)
+                assert found and all(c.startswith("Digest ") for c in found)
+                text_ = openrosa_text(response)
+                assert "HTTPS" in text_ and "Digest" in text_, text_
+                assert "Sai" not in text_ and "Wrong" not in text_
+    assert openrosa_text(response).startswith("Basic sign-in")
+    # HTTPS said by a proxy on this machine: Basic is taken.
+    with TestClient(create_app(settings), client=("127.0.0.1", 50000)) as proxied:
+        secure = {**header, "X-Forwarded-Proto": "https"}
+        assert proxied.get("/odk/formList", headers=secure).status_code == 200
+        wrong = {**secure, "Authorization": basic("odk-digest", "nope")}
+        assert "Sai tên đăng nhập" in openrosa_text(proxied.get("/odk/formList", headers=wrong))
 
 
 def test_a_revoked_phone_token_stops_digest(client: TestClient, collector: dict[str, Any]) -> None:
