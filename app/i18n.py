@@ -387,8 +387,46 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The xml_submission_file part (the survey's XML) is missing.",
     },
     "odk_malformed_xml": {
-        "vi": "Tệp XML của khảo sát không đọc được ({reason}).",
-        "en": "The survey's XML cannot be read ({reason}).",
+        "vi": "Tệp XML của khảo sát không đọc được: {problem} (dòng {line}, cột {column}).",
+        "en": "The survey's XML cannot be read: {problem} (line {line}, column {column}).",
+    },
+    "odk_xml_declarations": {
+        "vi": "Tệp XML của khảo sát có khai báo DTD hoặc thực thể (<!DOCTYPE …>, <!ENTITY …>): "
+        "máy chủ không nhận.",
+        "en": "The survey's XML declares a DTD or entities (<!DOCTYPE …>, <!ENTITY …>): the "
+        "server does not take them.",
+    },
+    "xml_problem.cut_short": {
+        "vi": "tệp trống hoặc bị cắt ngang",
+        "en": "the file is empty or cut short",
+    },
+    "xml_problem.tag_mismatch": {
+        "vi": "thẻ đóng không khớp với thẻ mở",
+        "en": "a closing tag does not match its opening tag",
+    },
+    "xml_problem.after_root": {
+        "vi": "còn nội dung sau phần tử gốc",
+        "en": "there is more after the root element",
+    },
+    "xml_problem.undefined_entity": {
+        "vi": "tham chiếu tới một thực thể không có (&…;)",
+        "en": "a reference to an entity that does not exist (&…;)",
+    },
+    "xml_problem.unbound_prefix": {
+        "vi": "tiền tố không gian tên chưa khai báo",
+        "en": "a namespace prefix that is not declared",
+    },
+    "xml_problem.duplicate_attribute": {
+        "vi": "một thuộc tính lặp lại trong cùng thẻ",
+        "en": "an attribute repeated in one tag",
+    },
+    "xml_problem.encoding": {
+        "vi": "bảng mã ký tự sai hoặc không biết",
+        "en": "a wrong or unknown character encoding",
+    },
+    "xml_problem.not_well_formed": {
+        "vi": "sai cú pháp XML",
+        "en": "it is not well-formed XML",
     },
     "odk_instance_too_large": {
         "vi": "Tệp XML có quá nhiều phần tử (tối đa {max}).",

@@ -330,7 +330,8 @@ async def submission(request: Request) -> Response:
     try:
         head = parse_instance(xml)
     except InstanceError as exc:
-        return _message(request, "odk_" + exc.code, 400, **exc.params)
+        text = exc.message(request_language(request))
+        return _xml(request, odk.openrosa_response(text, "error"), 400)
     state = request.app.state
     settings = state.settings
     policy = odk.SubmitPolicy(

@@ -27,6 +27,7 @@ from typing import Any
 from xml.parsers import expat
 
 from app.forms.definition import FILE_QUESTION_TYPES, FormDefinition, Group, Question
+from app.i18n import translate
 
 # More elements than any survey has (a 500-member roster of 20 questions is 10,000).
 MAX_ELEMENTS = 50_000
@@ -43,12 +44,49 @@ META_ELEMENTS = frozenset(
 
 
 class InstanceError(ValueError):
-    """XML that is no survey instance: `code` is a message code, `params` its values."""
+    """XML that is no survey instance: `code` is a message code (`odk_` + code in
+    app.i18n), `params` its values; a `problem` param is itself a message code."""
 
     def __init__(self, code: str, **params: Any) -> None:
         super().__init__(code)
         self.code = code
         self.params = params
+
+    def message(self, language: str) -> str:
+        """The message Collect shows, in the language."""
+        params = dict(self.params)
+        if "problem" in params:
+            params["problem"] = translate(params["problem"], language)
+        return translate("odk_" + self.code, language, **params)
+
+
+# What expat found wrong, in words a volunteer can pass on (app.i18n `xml_problem.*`); any
+# other error is "not well-formed". Never expat's own English text.
+_EXPAT_PROBLEMS = {
+    expat.errors.codes[expat.errors.XML_ERROR_NO_ELEMENTS]: "xml_problem.cut_short",
+    expat.errors.codes[expat.errors.XML_ERROR_UNCLOSED_TOKEN]: "xml_problem.cut_short",
+    expat.errors.codes[expat.errors.XML_ERROR_UNCLOSED_CDATA_SECTION]: "xml_problem.cut_short",
+    expat.errors.codes[expat.errors.XML_ERROR_PARTIAL_CHAR]: "xml_problem.cut_short",
+    expat.errors.codes[expat.errors.XML_ERROR_TAG_MISMATCH]: "xml_problem.tag_mismatch",
+    expat.errors.codes[expat.errors.XML_ERROR_JUNK_AFTER_DOC_ELEMENT]: "xml_problem.after_root",
+    expat.errors.codes[expat.errors.XML_ERROR_UNDEFINED_ENTITY]: "xml_problem.undefined_entity",
+    expat.errors.codes[expat.errors.XML_ERROR_UNBOUND_PREFIX]: "xml_problem.unbound_prefix",
+    expat.errors.codes[
+        expat.errors.XML_ERROR_DUPLICATE_ATTRIBUTE
+    ]: "xml_problem.duplicate_attribute",
+    expat.errors.codes[expat.errors.XML_ERROR_INCORRECT_ENCODING]: "xml_problem.encoding",
+    expat.errors.codes[expat.errors.XML_ERROR_UNKNOWN_ENCODING]: "xml_problem.encoding",
+}
+
+
+def _unreadable(code: int | None, line: int | None, offset: int | None) -> InstanceError:
+    """`malformed_xml` for an expat error code and position (column counted from 1)."""
+    return InstanceError(
+        "malformed_xml",
+        problem=_EXPAT_PROBLEMS.get(code or 0, "xml_problem.not_well_formed"),
+        line=line or 1,
+        column=(offset or 0) + 1,
+    )
 
 
 @dataclass(frozen=True)
@@ -107,8 +145,8 @@ def _refuse(*_args: Any) -> int:
 
 
 def guard(data: bytes) -> None:
-    """Raise InstanceError `malformed_xml` when the XML has a DTD, declares an entity or
-    refers to anything outside itself (or is no XML)."""
+    """Raise InstanceError `xml_declarations` when the XML has a DTD, declares an entity or
+    refers to anything outside itself, `malformed_xml` when it is no XML."""
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _refuse
@@ -118,22 +156,24 @@ def guard(data: bytes) -> None:
     try:
         parser.Parse(data, True)
     except _Forbidden as exc:
-        raise InstanceError("malformed_xml", reason="DTD or entity declarations") from exc
+        raise InstanceError("xml_declarations") from exc
     except expat.ExpatError as exc:
-        raise InstanceError("malformed_xml", reason=str(exc)[:200]) from exc
+        raise _unreadable(exc.code, exc.lineno, exc.offset) from exc
 
 
 def parse_instance(data: bytes) -> InstanceHead:
     """Parse the instance XML safely and read its form id, version and ids.
 
-    Raises InstanceError: `malformed_xml` (not XML, or a DTD/entity), `instance_id_missing`,
+    Raises InstanceError: `malformed_xml` (not XML), `xml_declarations` (a DTD or an
+    entity), `instance_too_large`, `instance_id_missing`,
     `instance_id_invalid`, `form_id_missing`.
     """
     guard(data)
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
-        raise InstanceError("malformed_xml", reason=str(exc)[:200]) from exc
+        line, offset = exc.position
+        raise _unreadable(exc.code, line, offset) from exc
     for count, _ in enumerate(root.iter(), 1):
         if count > MAX_ELEMENTS:
             raise InstanceError("instance_too_large", max=MAX_ELEMENTS)

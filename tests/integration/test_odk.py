@@ -350,6 +350,51 @@ def test_refusals_are_clear_openrosa_errors(client: TestClient, phone: dict[str,
     assert "multipart/form-data" in message(english)[1]
 
 
+def test_unreadable_xml_is_said_in_the_requests_language(
+    client: TestClient, phone: dict[str, Any]
+) -> None:
+    # The parser's English reached the Vietnamese message: "(no element found: line 1,
+    # column 27)", "(DTD or entity declarations)".
+    cut = household_xml()[:200]
+    cases = [
+        (cut, "vi", "bị cắt ngang (dòng 1, cột 23)"),
+        (cut, "en", "cut short (line 1, column 23)"),
+        (b"", "vi", "trống hoặc bị cắt ngang (dòng 1, cột 1)"),
+        (b"<data id='household'><a></b></data>", "vi", "không khớp với thẻ mở (dòng 1, cột 27)"),
+        (
+            b"<data id='household'><a></b></data>",
+            "en",
+            "does not match its opening tag (line 1, column 27)",
+        ),
+        (b"<data id='household'/><x/>", "en", "after the root element"),
+        (
+            b"<data id='household'>\n<a>&nbsp;</a></data>",
+            "vi",
+            "thực thể không có (&…;) (dòng 2, cột 4)",
+        ),
+        (b"<data id='household' <", "en", "not well-formed"),
+        (b'<!DOCTYPE d [<!ENTITY e "x">]><data id="f"/>', "vi", "DTD"),
+        (b'<!DOCTYPE d [<!ENTITY e "x">]><data id="f"/>', "en", "DTD"),
+    ]
+    for xml, language, said in cases:
+        body, content_type = multipart(xml)
+        response = client.post(
+            f"{phone['prefix']}/submission",
+            content=body,
+            headers={"Content-Type": content_type, "Accept-Language": language},
+        )
+        assert response.status_code == 400, response.text
+        nature, text_ = message(response)
+        assert nature == "error" and said in text_, (xml[:40], language, text_)
+        lowered = text_.lower()
+        for english in ("no element found", "mismatched tag", "junk after", "declarations"):
+            assert english not in lowered, text_
+        if language == "vi":
+            assert text_.startswith("Tệp XML"), text_
+        else:
+            assert text_.startswith("The survey's XML"), text_
+
+
 def test_a_boundary_the_parser_refuses_is_a_400_openrosa_error(
     client: TestClient, phone: dict[str, Any]
 ) -> None:
