@@ -2080,6 +2080,20 @@ def number_text(value: float, language: str, decimals: int = 0) -> str:
     return text.translate(str.maketrans(",.", ".,")) if language == "vi" else text
 
 
+# A survey's status in words: the labels of the progress page.
+SURVEY_STATUS_LABELS = {
+    "received": "page.progress_waiting",
+    "approved": "page.progress_approved",
+    "needs_correction": "page.progress_needs_correction",
+    "rejected": "page.progress_rejected",
+}
+# Parameters that hold a code, shown in words: message -> parameter -> value -> label code
+# ("trạng thái: Đã duyệt", not "trạng thái: approved").
+LABELLED_PARAMS: dict[str, dict[str, dict[str, str]]] = {
+    "not_correctable": {"status": SURVEY_STATUS_LABELS},
+}
+
+
 def translate(code: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     """The message for `code` in `language`, formatted with params."""
     texts = MESSAGES.get(code)
@@ -2089,6 +2103,10 @@ def translate(code: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str
     expected = params.get("expected")
     if type(expected) is str and expected in TYPE_NAMES:
         params = {**params, "expected": TYPE_NAMES[expected][language]}
+    for name, labels in LABELLED_PARAMS.get(code, {}).items():
+        value = params.get(name)
+        if type(value) is str and value in labels:
+            params = {**params, name: translate(labels[value], language)}
     try:
         return text.format(**params)
     except (KeyError, IndexError):

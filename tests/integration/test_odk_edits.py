@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from tests.auth import bearer
 from tests.factories import household_survey
 from tests.integration.test_odk import message, phone, post_submission, volunteer
-from tests.odk import household_xml
+from tests.odk import household_xml, multipart
 
 __all__ = ["phone", "volunteer"]  # fixtures
 
@@ -174,3 +174,31 @@ def test_two_edits_under_one_instance_id_at_once_store_one(
             text("SELECT xml FROM odk_submissions WHERE instance_id = :id"), {"id": edit_id}
         ).scalar_one()
     assert xml.encode() == edits[winner]
+
+
+def test_an_edit_of_a_reviewed_survey_names_its_status_in_words(
+    client: TestClient, phone: dict[str, Any]
+) -> None:
+    # It said "(trạng thái: approved)": the status's code inside a Vietnamese sentence.
+    said = {
+        "approved": ("Đã duyệt", "Approved"),
+        "rejected": ("Bị từ chối", "Rejected"),
+    }
+    for status, (vi, en) in said.items():
+        first = f"uuid:{uuid.uuid4()}"
+        assert post_submission(client, phone["prefix"], household_xml(first)).status_code == 201
+        decision = {"decision": status, "comment": "Sai hộ" if status == "rejected" else None}
+        reviewed = client.post(f"/api/v1/submissions/{first[5:]}/review", json=decision)
+        assert reviewed.status_code == 200, reviewed.text
+        edit = household_xml(f"uuid:{uuid.uuid4()}", deprecated_id=first, household_size="6")
+        body, content_type = multipart(edit)
+        for language, words in (("vi", f"(trạng thái: {vi})"), ("en", f"(status: {en})")):
+            response = client.post(
+                f"{phone['prefix']}/submission",
+                content=body,
+                headers={"Content-Type": content_type, "Accept-Language": language},
+            )
+            assert response.status_code == 409, response.text
+            nature, text_ = message(response)
+            assert nature == "error" and words in text_, text_
+            assert status not in text_

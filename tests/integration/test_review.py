@@ -256,7 +256,9 @@ def test_only_its_collector_corrects_a_survey_and_others_are_told_so(
     assert client.put(f"{URL}/{sid}", json=corrected, headers=people["leader"]).status_code == 403
     late = client.put(f"{URL}/{sid}", json=corrected, headers=people["volunteer"])
     assert late.status_code == 409 and late.json()["code"] == "not_correctable"
-    assert "approved" in late.json()["detail"]
+    # The status in words (it read "trạng thái: approved").
+    assert "(trạng thái: Đã duyệt)" in late.json()["detail"]
+    assert "approved" not in late.json()["detail"]
 
 
 def test_a_correction_sent_back_unchanged_waits_for_review_again(
