@@ -388,9 +388,7 @@ def prepare_submission(
             field = "form_version" if exc.code == "unknown_form_version" else "form_id"
             problems.append(Problem(field, exc.code, exc.params))
     normalised: dict[str, Any] = {}
-    if raw_location is None and (form is None or form.geopoint_question is not None):
-        # Only a form without a geopoint question takes a survey without a location.
-        problems.append(Problem("location", "missing", {"expected": "{lat, lon}"}))
+    answer_problems: list[Problem] = []
     if form is not None:
         point_question = form.geopoint_question
         # The survey's location travels beside the answers and is the form's geopoint (a bad
@@ -406,7 +404,19 @@ def prepare_submission(
         normalised, answer_problems = validate_answers(form, answers, given=given, now=collected_at)
         if point_question is not None:
             normalised.pop(point_question.name, None)
-        problems.extend(answer_problems)
+    if raw_location is None and (form is None or form.geopoint_question is not None):
+        # Only a form without a geopoint question takes a survey without a location. One
+        # whose geopoint was sent among the answers and refused there (ODK Collect's, not a
+        # point) is told that, not also that its location is missing.
+        point = form.geopoint_question if form is not None else None
+        sent_and_refused = (
+            point is not None
+            and point.name in answers
+            and any(problem.field == f"answers.{point.name}" for problem in answer_problems)
+        )
+        if not sent_and_refused:
+            problems.append(Problem("location", "missing", {"expected": "{lat, lon}"}))
+    problems.extend(answer_problems)
     if city is not None and known_cities is not None and city not in known_cities:
         problems.append(Problem("city", "unknown_city", {"city": city}))
     if problems or submission_id is None or form is None:

@@ -395,6 +395,28 @@ def test_unreadable_xml_is_said_in_the_requests_language(
             assert text_.startswith("The survey's XML"), text_
 
 
+def test_a_malformed_geopoint_is_one_clear_message(
+    client: TestClient, phone: dict[str, Any]
+) -> None:
+    # A geopoint of 5 parts was refused with "Thiếu thông tin bắt buộc" (missing) beside the
+    # geopoint's own message, though it had been answered.
+    for geopoint in ("15.571 108.474 12.0 6.5 3", "15.571 abc", "15.571"):
+        body, content_type = multipart(household_xml(geopoint=geopoint))
+        for language, said, missing in (
+            ("vi", "location: Tọa độ không hợp lệ", "Thiếu thông tin bắt buộc"),
+            ("en", "location: Not a valid location", "required"),
+        ):
+            response = client.post(
+                f"{phone['prefix']}/submission",
+                content=body,
+                headers={"Content-Type": content_type, "Accept-Language": language},
+            )
+            assert response.status_code == 400, response.text
+            text_ = message(response)[1]
+            assert said in text_ and missing not in text_, text_
+            assert "; " not in text_, text_  # one problem
+
+
 def test_a_boundary_the_parser_refuses_is_a_400_openrosa_error(
     client: TestClient, phone: dict[str, Any]
 ) -> None:
