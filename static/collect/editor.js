@@ -586,9 +586,12 @@ function go(form, direction) {
 let backByButton = false;  // the popstate that follows comes from the on-screen Back button
 
 function goBack(form) {
-  // The history entry of this screen goes too, so Android's Back and this button agree.
-  if (history.state?.collect === "survey" && history.state.id === app.survey?.id && history.state.screen === app.screen
-    && history.length > 1) {
+  // The history entry of this screen goes too, so Android's Back and this button agree; but
+  // only onto an entry of this survey (depth > 1). Below the first one is the page before
+  // (the home screen, or another site in a tab opened on the app): this screen's entry then
+  // shows the previous screen instead, and the button never leaves the app.
+  const here = history.state;
+  if (here?.collect === "survey" && here.id === app.survey?.id && here.screen === app.screen && here.depth > 1) {
     const before = app.screen;
     backByButton = true;
     history.back();

@@ -553,3 +553,34 @@ def test_back_goes_one_screen_back_after_the_survey_was_left_and_opened_again(
         steps.append(phone.locator("#step").inner_text())
     numbers = [int(step.split("/")[0].split()[-1]) for step in steps]
     assert numbers == sorted(numbers, reverse=True) and len(set(numbers)) == 4, steps
+
+
+def test_back_opened_in_a_new_tab_goes_screen_by_screen_and_never_leaves_the_app(
+    phone_context: BrowserContext, phone: Page
+) -> None:
+    """A draft left on screen 4 and opened from a new tab (whose history holds no entry of the
+    survey's screens): the on-screen Back went 4 -> 3, then to the page before the app."""
+    open_app(phone)
+    phone.click("#new-household")
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    for answers in HOUSEHOLD_SCREENS[:3]:
+        next_screen(phone)
+        fill_screen(phone, answers)
+    expect(phone.locator("#step")).to_have_text("Phần 4/6")
+    phone.click("#exit-survey")
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    tab = phone_context.new_page()  # about:blank, then the app
+    tab.goto("/collect/")
+    tab.locator('.survey-card[data-status="draft"] button.edit').click()
+    expect(tab.locator("#step")).to_have_text("Phần 4/6")
+    for step in ("Phần 3/6", "Phần 2/6", "Phần 1/6"):
+        tab.click("#back")
+        expect(tab.locator("#step")).to_have_text(step)
+        expect(tab.locator("#app")).to_have_attribute("data-view", "survey")
+        assert "/collect" in tab.url
+    expect(tab.locator("#back")).to_be_disabled()
+    # The phone's own Back still leaves the survey (saved) for the home screen, in the app.
+    tab.go_back()
+    expect(tab.locator("#app")).to_have_attribute("data-view", "home")
+    assert "/collect" in tab.url
+    expect(tab.locator('.survey-card[data-status="draft"]')).to_have_count(1)
