@@ -6,10 +6,11 @@ import * as db from "./db.js";
 import { h } from "./dom.js";
 import { t } from "./i18n.js";
 
-/** The number of finished surveys waiting to be sent on this phone (any account). */
-export async function waitingCount() {
+/** The number of finished surveys waiting to be sent on this phone: `user`'s, or (nobody
+ * signed in) every account's. */
+export async function waitingCount(user = auth.user()) {
   try {
-    return (await db.allSurveys()).filter((s) => s.status === "pending").length;
+    return (await db.allSurveys()).filter((s) => s.status === "pending" && (!user || db.madeBy(s, user))).length;
   } catch {
     return 0;
   }

@@ -280,10 +280,17 @@ function renderTreasurerHome() {
   ];
 }
 
+/** The surveys on the phone of the person signed in (a shared phone keeps others' too,
+ * unseen: they are sent when their maker signs in again). */
+async function mySurveys() {
+  const me = auth.user();
+  return (await db.allSurveys()).filter((s) => db.madeBy(s, me));
+}
+
 function renderHome() {
   if (treasurerOnly()) return renderTreasurerHome();
   const list = h("ul", { class: "surveys", id: "my-surveys" }, h("li", { class: "muted" }, "…"));
-  db.allSurveys().then((surveys) => {
+  mySurveys().then((surveys) => {
     surveys.sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
     list.replaceChildren(...(surveys.length ? surveys.map(surveyCard) : [h("li", { class: "muted" }, t("no_surveys"))]));
   });
@@ -323,7 +330,7 @@ function surveyCard(survey) {
       class: "link danger", onclick: async () => {
         if (!window.confirm(t("confirm_delete"))) return;
         try {
-          await db.deleteDraft(survey.id);
+          await db.deleteDraft(survey.id, auth.user());
         } catch (error) {
           noteStorage(error);
         }
@@ -377,9 +384,6 @@ function outboxItem(survey) {
   return h("li", { class: "outbox-item", dataset: { id: survey.id, status: survey.status, photos, review } },
     h("div", { class: "card-head" }, h("strong", {}, surveyTitle(survey)), statusBadge(survey.status)),
     survey.collected_at ? h("div", { class: "muted small" }, t("finished", { time: shortTime(survey.collected_at) })) : null,
-    survey.status === "pending" && !sentBy(survey, auth.user())
-      ? h("div", { class: "small warning" }, t("waiting_for_user", { name: survey.user_name || "?" }))
-      : null,
     survey.status === "sent" && waitingPhotos.length ? h("div", { class: "small" }, t("photo_waiting")) : null,
     reviewLines(survey),
     correctButton(survey),
@@ -400,13 +404,15 @@ function renderOutbox() {
     onclick: () => clearSent(),
   }, t("clear_sent"));
   db.allSurveys().then((surveys) => {
-    const finished = surveys.filter((s) => s.status !== "draft");
+    const me = auth.user();
+    const finished = surveys.filter((s) => s.status !== "draft" && db.madeBy(s, me));
     finished.sort((a, b) => String(b.collected_at).localeCompare(String(a.collected_at)));
     const count = (status) => finished.filter((s) => s.status === status).length;
     clear.disabled = !finished.some(db.fullySent);
     lists.replaceChildren(
       h("p", { class: "counts", id: "outbox-counts" },
         [t("count_pending", { n: count("pending") }), t("count_sent", { n: count("sent") }), t("count_failed", { n: count("failed") })].join(" · ")),
+      othersWaiting(surveys.filter((s) => s.status === "pending" && !db.madeBy(s, me))),
       h("ul", { class: "surveys" }, finished.map(outboxItem)));
   });
   return [
@@ -426,11 +432,24 @@ function renderOutbox() {
   ];
 }
 
+/** Others' waiting surveys are not shown (their answers are theirs), only counted by maker,
+ * so that nobody thinks them lost: they leave when their maker signs in again. */
+function othersWaiting(surveys) {
+  if (!surveys.length) return null;
+  const byMaker = new Map();
+  for (const survey of surveys) {
+    const name = survey.user_name || "?";
+    byMaker.set(name, (byMaker.get(name) ?? 0) + 1);
+  }
+  return h("ul", { class: "small muted others-waiting", id: "others-waiting" },
+    [...byMaker].map(([name, n]) => h("li", {}, t("others_waiting", { name, n }))));
+}
+
 async function clearSent() {
-  const count = (await db.allSurveys()).filter(db.fullySent).length;
+  const count = (await mySurveys()).filter(db.fullySent).length;
   if (!count || !window.confirm(t("confirm_clear_sent", { n: count }))) return;
   try {
-    app.notice = t("cleared_sent", { n: await db.clearSent() });
+    app.notice = t("cleared_sent", { n: await db.clearSent(auth.user()) });
   } catch (error) {
     noteStorage(error);
   }

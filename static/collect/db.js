@@ -114,7 +114,16 @@ function request(req, onValue, fail) {
   };
 }
 
-/** Every survey stored on the phone. */
+/**
+ * True when `survey` is `user`'s: made by them (its `user_id`), or made before accounts (no
+ * maker: the phone's, anyone's). A phone may be shared: each person sees, edits, deletes and
+ * sends only their own surveys; the others' stay on the phone, unseen, for their makers.
+ */
+export function madeBy(survey, user) {
+  return survey.user_id === undefined || survey.user_id === null || survey.user_id === user?.id;
+}
+
+/** Every survey stored on the phone (of every person who used it: see madeBy). */
 export function allSurveys() {
   return transact("surveys", "readonly", (store, fail, out) => {
     request(store.getAll(), (all) => (out.value = all), fail);
@@ -341,12 +350,13 @@ export async function purgeSent(now, answersDays, recordDays) {
   return count;
 }
 
-/** Delete every sent survey (whose photos are sent too) from the phone; resolves with the count. */
-export async function clearSent() {
+/** Delete every sent survey of `user` (whose photos are sent too) from the phone; resolves
+ * with the count. */
+export async function clearSent(user) {
   const count = await transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail, out) => {
     out.value = 0;
     request(surveys.getAll(), (all) => {
-      for (const survey of all.filter(fullySent)) {
+      for (const survey of all.filter((s) => fullySent(s) && madeBy(s, user))) {
         dropSurvey(surveys, photos, survey);
         out.value += 1;
       }
@@ -356,12 +366,15 @@ export async function clearSent() {
   return count;
 }
 
-/** Delete a draft and its photos (never a survey that waits or was sent). */
-export async function deleteDraft(id) {
+/** Delete a draft of `user` and its photos (never a survey that waits or was sent, nor
+ * someone else's). */
+export async function deleteDraft(id, user) {
   await transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail) => {
     request(surveys.get(id), (current) => {
       // A correction is of a survey the server has: it is never deleted as a draft.
-      if (current?.status === "draft" && !current.locked && !current.correction) dropSurvey(surveys, photos, current);
+      if (current?.status === "draft" && !current.locked && !current.correction && madeBy(current, user)) {
+        dropSurvey(surveys, photos, current);
+      }
     }, fail);
   });
   notifyOtherTabs();

@@ -298,9 +298,8 @@ def test_signing_out_warns_about_waiting_surveys_keeps_them_for_their_maker(
     sign_in_with_password(phone, "tnv-other", PASSWORD)
     expect(phone.locator("#app")).to_have_attribute("data-view", "home")
     sync(phone)
-    item = phone.locator(".outbox-item")
-    expect(item).to_have_attribute("data-status", "pending")
-    expect(item).to_contain_text("Chờ tnv-out đăng nhập để gửi.")
+    expect(phone.locator(".outbox-item")).to_have_count(0)  # not theirs to see
+    expect(phone.locator("#others-waiting")).to_contain_text("Khảo sát của tnv-out")
     assert stored(sync_engine) == []
     phone.click("#home-button")
     phone.click("#settings-button")
@@ -310,6 +309,77 @@ def test_signing_out_warns_about_waiting_surveys_keeps_them_for_their_maker(
     expect(phone.locator("#app")).to_have_attribute("data-view", "home")
     phone.click("#outbox-button")
     expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+    (row,) = stored(sync_engine)
+    assert row["collector_user_id"] == account.user_id
+    assert uncaught(phone) == []
+
+
+def start_draft(page: Page, head_name: str) -> None:
+    """From the home screen, start a household survey, name its head and leave it a draft."""
+    page.click("#new-household")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    next_screen(page)
+    fill_screen(page, {"head_name": head_name, "head_phone": "0905999888"})
+    page.click("#exit-survey")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+
+
+def sign_out(page: Page) -> None:
+    """From the home screen, sign out (confirming when the app asks)."""
+    page.click("#settings-button")
+    page.click("#sign-out")
+    signin = page.locator('#app[data-view="signin"]')
+    expect(signin.or_(page.locator("#confirm-dialog"))).to_be_visible()
+    if page.locator("#confirm-dialog").count():
+        page.click("#confirm-ok")
+    expect(signin).to_be_visible()
+
+
+def test_a_shared_phone_shows_each_person_only_their_own_surveys_and_keeps_the_others(
+    phone_context: BrowserContext, phone: Page, sync_engine: Engine
+) -> None:
+    """Someone else's surveys on the phone were listed to the next person, their names and
+    phone numbers shown and their drafts deletable; the outbox counted them as waiting."""
+    account = signed_in(phone_context, sync_engine, "tnv-first", password=PASSWORD)
+    person(sync_engine, "tnv-next", "Người sau", password=PASSWORD)
+    open_app(phone)
+    phone.route(BATCH, lambda route: route.abort("internetdisconnected"))
+    fill_household(phone)  # Nguyễn Thị Hoa, waiting
+    start_draft(phone, "Lê Văn Tám")
+    sign_out(phone)
+    phone.unroute(BATCH)
+
+    sign_in_with_password(phone, "tnv-next", PASSWORD)
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    expect(phone.locator("#my-surveys")).to_contain_text("Bạn chưa có khảo sát nào")
+    expect(phone.locator(".survey-card")).to_have_count(0)
+    sync(phone)
+    expect(phone.locator(".outbox-item")).to_have_count(0)
+    expect(phone.locator("#outbox-counts")).to_contain_text("0 chờ gửi")
+    others = phone.locator("#others-waiting")
+    expect(others).to_have_text(
+        "Khảo sát của tnv-first được giữ trên điện thoại này, chờ người đó đăng nhập để gửi: 1."
+    )
+    for hidden in ("Nguyễn Thị Hoa", "Lê Văn Tám", "0905"):
+        assert hidden not in phone.locator("#app").inner_text()
+    phone.click("#lang-toggle")
+    expect(others).to_contain_text("Surveys by tnv-first kept on this phone")
+    phone.click("#lang-toggle")
+    phone.click("#home-button")
+    start_draft(phone, "Đỗ Thị Lan")  # their own: shown, deletable
+    card = phone.locator(".survey-card")
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text("Đỗ Thị Lan")
+    assert sorted(s["status"] for s in surveys_on(phone)) == ["draft", "draft", "pending"]
+    assert stored(sync_engine) == []
+
+    sign_out(phone)
+    sign_in_with_password(phone, "tnv-first", PASSWORD)
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    cards = phone.locator(".survey-card")
+    expect(cards).to_have_count(2)
+    expect(cards.filter(has_text="Lê Văn Tám")).to_have_attribute("data-status", "draft")
+    expect(cards.filter(has_text="Nguyễn Thị Hoa")).to_have_attribute("data-status", "sent")
     (row,) = stored(sync_engine)
     assert row["collector_user_id"] == account.user_id
     assert uncaught(phone) == []
