@@ -10,7 +10,7 @@ import {
   connectEditor, edit, openSurvey, renderSurvey, startSurvey,
 } from "./editor.js";
 import {
-  attachmentsOf, findQuestion, readableRows, renderable,
+  attachmentsOf, findQuestion, firstTextAnswer, instanceName, readableRows, renderable,
 } from "./form.js";
 import { language, pick, setLanguage, t } from "./i18n.js";
 import {
@@ -257,9 +257,29 @@ function correctButton(survey) {
     : null;
 }
 
+// Names already worked out, by survey, revision and language (a list is drawn again at every
+// sync; instance_name evaluates the whole form).
+const titles = new Map();
+
+/** A survey's name in its maker's lists: its form's instance_name, else its first text
+ * answer (one not marked personal first). */
 function surveyTitle(survey) {
   if (survey.purged_at || survey.remote) return t("answers_removed");
-  return survey.answers?.head_name || t("untitled");
+  const answers = survey.answers ?? survey.payload;
+  const form = formOf(survey);
+  if (!form) return answers?.head_name || t("untitled"); // its form is not on the phone
+  const key = `${survey.id}|${survey.rev}|${language()}`;
+  if (!titles.has(key)) {
+    if (titles.size > 2000) titles.clear();
+    titles.set(key, instanceName(form, answers ?? {}, survey.location) || firstTextAnswer(form, answers));
+  }
+  return titles.get(key) || t("untitled");
+}
+
+/** The title of a survey's form, in the language shown. */
+function formTitle(survey) {
+  const form = formOf(survey);
+  return form ? pick(form.title) || form.form_id : survey.form_id ?? "";
 }
 
 /** Editable on the phone: not sent, and not possibly on the server already. */
@@ -316,8 +336,10 @@ function renderHome() {
 }
 
 function surveyCard(survey) {
-  return h("li", { class: "survey-card", dataset: { id: survey.id, status: survey.status, review: survey.review?.status ?? "" } },
+  const dataset = { id: survey.id, form: survey.form_id ?? "", status: survey.status, review: survey.review?.status ?? "" };
+  return h("li", { class: "survey-card", dataset },
     h("div", { class: "card-head" }, h("strong", {}, surveyTitle(survey)), statusBadge(survey.status)),
+    formTitle(survey) ? h("div", { class: "muted small form-title" }, formTitle(survey)) : null,
     h("div", { class: "muted small" },
       survey.collected_at ? t("finished", { time: shortTime(survey.collected_at) }) : t("started", { time: shortTime(survey.started_at) })),
     db.reopenedDraft(survey) ? h("div", { class: "small warning draft-again" }, t("draft_again")) : null,
@@ -381,8 +403,9 @@ function outboxItem(survey) {
   const waitingPhotos = (survey.photos ?? []).filter((p) => !(survey.uploaded ?? []).includes(p));
   const photos = waitingPhotos.length ? "waiting" : "uploaded";
   const review = survey.review?.status ?? "";
-  return h("li", { class: "outbox-item", dataset: { id: survey.id, status: survey.status, photos, review } },
+  return h("li", { class: "outbox-item", dataset: { id: survey.id, form: survey.form_id ?? "", status: survey.status, photos, review } },
     h("div", { class: "card-head" }, h("strong", {}, surveyTitle(survey)), statusBadge(survey.status)),
+    formTitle(survey) ? h("div", { class: "muted small form-title" }, formTitle(survey)) : null,
     survey.collected_at ? h("div", { class: "muted small" }, t("finished", { time: shortTime(survey.collected_at) })) : null,
     survey.status === "sent" && waitingPhotos.length ? h("div", { class: "small" }, t("photo_waiting")) : null,
     reviewLines(survey),

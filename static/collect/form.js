@@ -11,11 +11,11 @@
 import { ExpressionError, evaluate } from "./xpath.js";
 import { pick, t } from "./i18n.js";
 import { plainText } from "./markdown.js";
-import { geopointText, locationQuestion, modelOf, walk } from "./model.js";
+import { geopointText, locationQuestion, modelOf, questionsOf, walk } from "./model.js";
 
 export {
-  SUPPORTED_TYPES, attachmentsOf, findQuestion, geopointText, isLocationQuestion, modelOf,
-  questionsOf, readableRows, registerWidgetTypes, renderable, screens, shown,
+  SUPPORTED_TYPES, attachmentsOf, findQuestion, firstTextAnswer, geopointText, isLocationQuestion,
+  modelOf, questionsOf, readableRows, registerWidgetTypes, renderable, screens, shown,
 } from "./model.js";
 
 // A typed answer's bound, and a calculate's (the form's own value: a join over a repeat is
@@ -372,6 +372,33 @@ export function evaluateForm(form, answers, location, { received = false } = {})
     instance, relevant, errors, values, repeatCounts,
     normalised: payloadOf(instance, relevant, errors),
   };
+}
+
+/**
+ * The survey's name by the form's `instance_name` setting (pyxform's `${name}` expression, as
+ * ODK Collect names its instances), evaluated over the answers; "" when the form has none,
+ * it names nothing answered, or it cannot be evaluated here.
+ */
+export function instanceName(form, answers, location) {
+  const expression = form.source?.instance_name;
+  if (typeof expression !== "string" || !expression.trim()) return "";
+  const paths = new Map();
+  for (const question of questionsOf(form)) if (!paths.has(question.name)) paths.set(question.name, question.path);
+  let unknown = false;
+  const xpath = expression.replace(/\$\{([^}]+)\}/g, (_, name) => {
+    unknown ||= !paths.has(name.trim());
+    return paths.get(name.trim()) ?? "";
+  });
+  if (unknown) return "";
+  try {
+    const { instance } = evaluateForm(form, answers, location);
+    const name = evaluate(xpath, instance.doc.documentElement, "string", environment(instance));
+    // The separators a concat() puts between answers not given yet: " - " says nothing.
+    return /[\p{L}\p{N}]/u.test(name) ? name.replace(/^[\s,;:|·/–—-]+|[\s,;:|·/–—-]+$/gu, "") : "";
+  } catch (error) {
+    console.warn("instance_name not evaluated", error);
+    return "";
+  }
 }
 
 function fieldOf(key) {

@@ -166,6 +166,26 @@ export function screens(form) {
   return result;
 }
 
+/**
+ * The first text answered outside repeats, for naming a survey in its maker's own lists:
+ * one of a question not marked personal first (a settlement's name before its leader's),
+ * else a personal one (the maker collected it); "" when none is answered.
+ */
+export function firstTextAnswer(form, answers) {
+  const texts = [];
+  const visit = (children) => {
+    for (const node of children ?? []) {
+      if (node.kind === "group") visit(node.children);
+      else if (node.kind === "question" && node.type === "text" && typeof answers?.[node.name] === "string") {
+        const text = answers[node.name].trim();
+        if (text) texts.push([node.personal, text]);
+      }
+    }
+  };
+  visit(modelOf(form).children);
+  return (texts.find(([personal]) => !personal) ?? texts[0])?.[1] ?? "";
+}
+
 /** The attachments named by a payload (image, audio, file answers, in repeats too). */
 export function attachmentsOf(form, payload) {
   const files = [];

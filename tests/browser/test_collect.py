@@ -584,3 +584,32 @@ def test_back_opened_in_a_new_tab_goes_screen_by_screen_and_never_leaves_the_app
     expect(tab.locator("#app")).to_have_attribute("data-view", "home")
     assert "/collect" in tab.url
     expect(tab.locator('.survey-card[data-status="draft"]')).to_have_count(1)
+
+
+def test_a_card_is_named_by_its_forms_instance_name_or_first_text_and_says_its_form(
+    phone: Page,
+) -> None:
+    """Every card was titled by head_name: a settlement profile read "Chưa có tên"."""
+    open_app(phone)
+    phone.click("#new-household")  # instance_name: concat(${head_name}, ' - ', ${household_size})
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    next_screen(phone)
+    fill_screen(phone, {"head_name": "Lê Văn Tám", "household_size": "3"})
+    phone.click("#exit-survey")
+    phone.click("#new-settlement")  # none: its first text answer that is not personal
+    expect(phone.locator("#app")).to_have_attribute("data-view", "survey")
+    phone.fill("#q-leader_name", "Trần Văn Bảy")
+    phone.fill("#q-settlement_name", "Tổ 5 Phước Hòa")
+    phone.click("#exit-survey")
+    expect(phone.locator(".survey-card")).to_have_count(2)
+    settlement = phone.locator('.survey-card[data-form="settlement"]')
+    household = phone.locator('.survey-card[data-form="household"]')
+    expect(settlement.locator("strong")).to_have_text("Tổ 5 Phước Hòa")
+    expect(settlement.locator(".form-title")).to_have_text("Hồ sơ khu dân cư / Settlement profile")
+    expect(household.locator("strong")).to_have_text("Lê Văn Tám - 3")
+    expect(household.locator(".form-title")).to_have_text("Khảo sát hộ gia đình / Household survey")
+    settlement.locator("button.edit").click()
+    phone.fill("#q-settlement_name", "")
+    phone.click("#exit-survey")
+    # With no text that is not personal, the maker's own list shows the personal one.
+    expect(settlement.locator("strong")).to_have_text("Trần Văn Bảy")
