@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from app.api.collect import assets_version
 from app.settings import Settings
-from tests.browser.conftest import SCREENSHOTS, PhoneAccount, sign_in_phone
+from tests.browser.conftest import PHONE, SCREENSHOTS, PhoneAccount, sign_in_phone
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
 expect.set_options(timeout=10_000)  # slow shared CI machines; every wait is on a UI state
@@ -613,3 +613,37 @@ def test_a_card_is_named_by_its_forms_instance_name_or_first_text_and_says_its_f
     phone.click("#exit-survey")
     # With no text that is not personal, the maker's own list shows the personal one.
     expect(settlement.locator("strong")).to_have_text("Trần Văn Bảy")
+
+
+PAGE_WIDTH = "() => document.documentElement.scrollWidth"
+
+
+def test_a_long_answer_without_spaces_wraps_on_every_screen_of_a_phone(
+    phone_context: BrowserContext, phone: Page
+) -> None:
+    """A 190-character address pasted as a name made the home screen 1814 px wide."""
+    url = "https://example.org/?q=" + "KhaoSatHoGiaDinh" * 10 + "x" * 7
+    assert len(url) == 190 and " " not in url
+    open_app(phone)
+    phone_context.set_offline(True)  # it waits: the outbox lists it, View shows it
+    phone.click("#new-household")
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    for answers in HOUSEHOLD_SCREENS:
+        next_screen(phone)
+        fill_screen(phone, {**answers, "head_name": url} if "head_name" in answers else answers)
+    phone.click("#finish")
+    expect(phone.locator(".survey-card")).to_contain_text(url)
+    assert phone.evaluate(PAGE_WIDTH) == PHONE["width"]
+    phone.click("#outbox-button")
+    expect(phone.locator(".outbox-item")).to_contain_text(url)
+    assert phone.evaluate(PAGE_WIDTH) == PHONE["width"]
+    phone_context.set_offline(False)
+    phone.click("#sync-now")
+    phone.locator('.outbox-item[data-status="sent"] button.view').click()
+    expect(phone.locator("#answers")).to_contain_text(url)
+    assert phone.evaluate(PAGE_WIDTH) == PHONE["width"]
+    phone.click("#view-back")
+    phone.click("#home-button")
+    phone.locator(".survey-card button.view").click()  # the title in the bar too
+    expect(phone.locator(".bar h1")).to_contain_text(url)
+    assert phone.evaluate(PAGE_WIDTH) == PHONE["width"]
