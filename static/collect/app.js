@@ -27,6 +27,8 @@ const LAST_USER_KEY = "cdfmap.collect.user";
 const root = document.getElementById("app");
 const app = {
   forms: [], versions: {}, view: "home", survey: null, viewing: null, screen: 0,
+  // notice: a text, or a function of the surveys on screen making it in the language shown
+  // (noticeText), so that it follows a switch of language and the survey it speaks of.
   showErrors: new Set(), notice: "", storageError: null,
   signinFailure: null, enrolling: false, retryCode: null, signinUsername: "",
 };
@@ -288,12 +290,22 @@ function editable(survey) {
 }
 
 /** A treasurer who sends no surveys: their sheet, their account, nothing of surveys. */
+/** What app.notice says now, in the language shown (`surveys`: those of the list drawn). */
+function noticeText(surveys = []) {
+  return typeof app.notice === "function" ? app.notice(surveys) : app.notice || "";
+}
+
+function noticeLine() {
+  const text = noticeText();
+  return h("p", { class: "notice", id: "notice", hidden: !text }, text);
+}
+
 function renderTreasurerHome() {
   return [
     header(t("app_title")),
     h("main", { class: "content", id: "treasurer-home" },
       networkLine(),
-      app.notice ? h("p", { class: "notice", id: "notice" }, app.notice) : null,
+      noticeLine(),
       treasurerButton(),
       h("div", { class: "row" },
         h("button", { class: "secondary", id: "settings-button", onclick: () => show("settings") }, t("settings")))),
@@ -310,9 +322,12 @@ async function mySurveys() {
 function renderHome() {
   if (treasurerOnly()) return renderTreasurerHome();
   const list = h("ul", { class: "surveys", id: "my-surveys" }, h("li", { class: "muted" }, "…"));
+  const notice = noticeLine();
   mySurveys().then((surveys) => {
     surveys.sort((a, b) => String(b.started_at).localeCompare(String(a.started_at)));
     list.replaceChildren(...(surveys.length ? surveys.map(surveyCard) : [h("li", { class: "muted" }, t("no_surveys"))]));
+    notice.textContent = noticeText(surveys);
+    notice.hidden = !notice.textContent;
   });
   const starts = app.forms.length
     ? app.forms.map((form) => h("button", {
@@ -324,7 +339,7 @@ function renderHome() {
     header(t("app_title")),
     h("main", { class: "content" },
       networkLine(),
-      app.notice ? h("p", { class: "notice", id: "notice" }, app.notice) : null,
+      notice,
       ...starts,
       treasurerButton(),
       h("div", { class: "row" },
@@ -448,7 +463,7 @@ function renderOutbox() {
       }, syncState.running ? t("syncing") : t("sync_now")),
       h("p", { class: "notice", id: "sync-status", dataset: { state: syncState.running ? (syncState.slow ? "slow" : "running") : syncState.last?.error ?? "idle" } },
         syncState.running ? syncingText() : syncMessage(syncState.last)),
-      app.notice ? h("p", { class: "notice", id: "notice" }, app.notice) : null,
+      noticeLine(),
       lists,
       h("p", { class: "muted small" }, t("sent_kept", { days: SENT_ANSWERS_DAYS })),
       clear),
@@ -472,7 +487,8 @@ async function clearSent() {
   const count = (await mySurveys()).filter(db.fullySent).length;
   if (!count || !window.confirm(t("confirm_clear_sent", { n: count }))) return;
   try {
-    app.notice = t("cleared_sent", { n: await db.clearSent(auth.user()) });
+    const n = await db.clearSent(auth.user());
+    app.notice = () => t("cleared_sent", { n });
   } catch (error) {
     noteStorage(error);
   }
@@ -491,10 +507,10 @@ async function leftEditor(id, quietly = false) {
     const survey = await db.getSurvey(id);
     if (!db.reopenedDraft(survey)) return;
     if (await db.restoreWaiting(id)) {
-      if (!quietly) app.notice = t("still_waiting");
+      if (!quietly) app.notice = () => t("still_waiting");
       if (navigator.onLine && auth.hasToken()) syncNow();
     } else if (!quietly) {
-      app.notice = t("left_draft_again");
+      app.notice = () => t("left_draft_again");
     }
   } catch (error) {
     noteStorage(error);
@@ -686,14 +702,17 @@ async function correctSurvey(survey) {
       noteStorage(error);
       return;
     }
-    app.notice = error instanceof auth.SignInRequired ? t("sync_signin") : t("correction_not_loaded");
+    const key = error instanceof auth.SignInRequired ? "sync_signin" : "correction_not_loaded";
+    app.notice = () => t(key);
     render();
   }
 }
 
 // ---------------------------------------------------------------- start
 
-connectEditor({ app, render, show, header, noteStorage, storageText, formOf, collector, editable, viewSurvey });
+connectEditor({
+  app, render, show, header, noteStorage, storageText, formOf, collector, editable, viewSurvey, noticeText,
+});
 connectTreasurer({ state: app, render, show, header, networkLine, noteStorage });
 
 async function registerServiceWorker() {

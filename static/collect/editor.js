@@ -16,7 +16,7 @@ import {
   screens, setAnswerAt, settle, shown,
 } from "./form.js";
 import { renderMarkdown } from "./markdown.js";
-import { submissionBody, syncNow } from "./sync.js";
+import { submissionBody, state as syncState, syncNow } from "./sync.js";
 import * as widgets from "./widgets.js";
 
 registerWidgetTypes(widgets.WIDGET_TYPES); // the question types widgets.js renders, if it says
@@ -33,10 +33,11 @@ let formOf = null;
 let collector = null;
 let editable = null;
 let viewSurvey = null;
+let noticeText = null;
 
 /** Connect the editor to the app's state and screens. */
 export function connectEditor(parts) {
-  ({ app, render, show, header, noteStorage, storageText, formOf, collector, editable, viewSurvey } = parts);
+  ({ app, render, show, header, noteStorage, storageText, formOf, collector, editable, viewSurvey, noticeText } = parts);
   window.addEventListener("popstate", (event) => onHistoryBack(event.state));
 }
 
@@ -148,7 +149,7 @@ function changedElsewhere(survey, current) {
   // Another tab changed it: carry on from its copy (or leave it, if it can't be edited now).
   app.survey = editable(current) && current.status !== "pending" ? current : null;
   app.view = app.survey ? "survey" : "home";
-  app.notice = t("changed_elsewhere");
+  app.notice = () => t("changed_elsewhere");
   render();
 }
 
@@ -276,7 +277,7 @@ export function renderSurvey() {
       h("p", { class: "muted small", id: "step" }, t("step", { n: position + 1, total: visible.length })),
       survey.correction ? h("p", { class: "notice", id: "correction-note" },
         survey.review?.comment ? t("review_comment", { comment: survey.review.comment }) : t("review_needs_correction")) : null,
-      app.notice ? h("p", { class: "error notice", id: "notice" }, app.notice) : null,
+      noticeText() ? h("p", { class: "error notice", id: "notice" }, noticeText()) : null,
       body,
       h("button", { class: "link", id: "exit-survey", onclick: () => exitSurvey() }, t("exit_survey"))),
     nav,
@@ -291,7 +292,7 @@ async function exitSurvey() {
   const outcome = await saveDraft();
   if (outcome === "failed") {
     // Leaving now would lose the answers not stored yet: stay, and say why.
-    app.notice = storageText();
+    app.notice = storageText; // in the language shown, while the problem lasts
     render();
     return;
   }
@@ -605,6 +606,18 @@ function goBack(form) {
   go(form, -1);
 }
 
+/** The notice after Finish: it follows the survey (waiting, being sent, sent, refused) and
+ * the language until another screen is shown. */
+function finishedNotice(id) {
+  return (surveys) => {
+    const survey = surveys.find((s) => s.id === id);
+    if (survey?.status === "sent") return t("saved_sent");
+    if (survey?.status === "failed") return t("saved_failed");
+    if (survey?.status !== "pending") return "";
+    return syncState.running ? t("saved_sending") : t("saved_pending");
+  };
+}
+
 async function finish(form) {
   await workDone();
   const survey = app.survey;
@@ -620,7 +633,7 @@ async function finish(form) {
     for (const key of Object.keys(errors)) app.showErrors.add(key);
     const index = screenOf(form, wrong[0], result);
     if (index >= 0) app.screen = index;
-    app.notice = t("fix_errors");
+    app.notice = () => t("fix_errors");
     render();
     remember("push");
     return;
@@ -642,7 +655,7 @@ async function finish(form) {
   });
   if (outcome === "stale") return;
   if (outcome === "failed") {
-    app.notice = storageText();
+    app.notice = storageText; // in the language shown, while the problem lasts
     render();
     return;
   }
@@ -650,7 +663,7 @@ async function finish(form) {
   app.survey = null;
   await forgetScreens();
   app.view = "home";
-  app.notice = t("saved_pending");
+  app.notice = finishedNotice(survey.id);
   render();
   if (navigator.onLine) syncNow();
 }

@@ -647,3 +647,22 @@ def test_a_long_answer_without_spaces_wraps_on_every_screen_of_a_phone(
     phone.locator(".survey-card button.view").click()  # the title in the bar too
     expect(phone.locator(".bar h1")).to_contain_text(url)
     assert phone.evaluate(PAGE_WIDTH) == PHONE["width"]
+
+
+def test_the_notice_after_finishing_follows_the_survey_and_the_language(
+    phone_context: BrowserContext, phone: Page
+) -> None:
+    """The notice 'Saved. The survey will be sent when there is a connection.' stayed, in
+    Vietnamese, after the survey was sent and the language switched."""
+    open_app(phone)
+    phone_context.set_offline(True)
+    fill_household(phone)
+    notice = phone.locator("#notice")
+    expect(notice).to_have_text("Đã lưu. Khảo sát sẽ được gửi khi có mạng.")
+    phone.click("#lang-toggle")
+    expect(notice).to_have_text("Saved. The survey will be sent when there is a connection.")
+    phone_context.set_offline(False)  # sent by itself
+    expect(phone.locator('.survey-card[data-status="sent"]')).to_have_count(1)
+    expect(notice).to_have_text("Saved and sent.")
+    phone.click("#lang-toggle")
+    expect(notice).to_have_text("Đã lưu và đã gửi khảo sát.")
