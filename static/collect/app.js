@@ -13,6 +13,7 @@ import {
   attachmentsOf, findQuestion, firstTextAnswer, instanceName, readableRows, renderable,
 } from "./form.js";
 import { language, pick, setLanguage, t } from "./i18n.js";
+import { plainText } from "./markdown.js";
 import {
   SENT_ANSWERS_DAYS, onSync, sentBy, state as syncState, syncNow, tidy,
 } from "./sync.js";
@@ -403,14 +404,31 @@ function explanation(survey, error) {
   return null;
 }
 
+// The fields of a survey outside its answers, as the server names them, in words.
+const FIELD_WORDS = {
+  id: "field_id", form_id: "field_form_id", form_version: "field_form_version",
+  collected_at: "field_collected_at", sent_at: "field_sent_at", collector: "field_collector",
+  city: "field_city", location: "field_location", "location.lat": "field_lat", "location.lon": "field_lon",
+  "location.accuracy_m": "field_accuracy", "location.altitude_m": "field_altitude",
+  "location.manual": "field_location", answers: "field_answers",
+};
+
+/** A field of a refusal in the volunteer's words, in the language shown: a question by its
+ * label ("answers.member[2].age" -> its label), another field by a phrase; "" for none. */
+function fieldWords(survey, field) {
+  if (!field) return "";
+  if (FIELD_WORDS[field]) return t(FIELD_WORDS[field]);
+  if (!field.startsWith("answers.")) return FIELD_WORDS[field.split(".")[0]] ? t(FIELD_WORDS[field.split(".")[0]]) : "";
+  const name = field.slice("answers.".length).replace(/\[\d+\]/g, "").split(/[./]/).filter(Boolean).pop() ?? "";
+  const form = formOf(survey);
+  const question = form && name ? findQuestion(form, name) : null;
+  return (question && plainText(pick(question.label))) || t("field_unknown_answer", { name });
+}
+
 function errorText(survey, error) {
   const own = explanation(survey, error);
   if (own) return t(own);
-  // "answers.household_size" -> the question's label, as the volunteer saw it.
-  const name = String(error.field ?? "").replace(/^answers\./, "");
-  const form = formOf(survey);
-  const question = form ? findQuestion(form, name.replace(/\[\d+\]|\..*$/g, "").split("/").pop()) : null;
-  const where = question ? pick(question.label) : error.field;
+  const where = fieldWords(survey, String(error.field ?? ""));
   return where ? `${where}: ${error.message}` : error.message;
 }
 

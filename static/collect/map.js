@@ -2,6 +2,8 @@
 // by the service worker) with no tiles (no tile server is reachable in the field), a light
 // background, the points, line or shape, the GPS accuracy circle and a scale bar.
 
+import { t } from "./i18n.js";
+
 const LEAFLET = "/static/vendor/leaflet-1.9.4";
 const DEFAULT_ZOOM = 18; // a house and its lane
 const EMPTY_CENTER = [15.5712, 108.4741]; // any point: nothing is drawn until there is one
@@ -82,7 +84,7 @@ export async function createMap(element, { onTap, onDrag } = {}) {
   const L = await loadLeaflet();
   const map = L.map(element, {
     attributionControl: false,
-    zoomControl: true,
+    zoomControl: false, // Leaflet's own says "Zoom in" / "Zoom out": ours, in the language shown
     center: EMPTY_CENTER,
     zoom: DEFAULT_ZOOM,
     maxZoom: 22,
@@ -93,6 +95,7 @@ export async function createMap(element, { onTap, onDrag } = {}) {
     fadeAnimation: false,
     markerZoomAnimation: false,
   });
+  L.control.zoom({ zoomInTitle: t("zoom_in"), zoomOutTitle: t("zoom_out") }).addTo(map);
   L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
   const layers = L.layerGroup().addTo(map);
   let marker = null;

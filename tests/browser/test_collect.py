@@ -666,3 +666,48 @@ def test_the_notice_after_finishing_follows_the_survey_and_the_language(
     expect(notice).to_have_text("Saved and sent.")
     phone.click("#lang-toggle")
     expect(notice).to_have_text("Đã lưu và đã gửi khảo sát.")
+
+
+def test_a_refusal_names_fields_by_words_in_the_language_shown_and_so_do_the_map_buttons(
+    phone_context: BrowserContext, phone: Page
+) -> None:
+    """The outbox said "form_version: …" and "collected_at: …" (the server's field codes),
+    and Leaflet's zoom buttons "Zoom in" / "Zoom out" in Vietnamese."""
+    open_app(phone)
+    phone.click("#new-household")
+    expect(phone.locator(".gps")).to_have_attribute("data-state", "fix")
+    zoom_in = phone.locator(".leaflet-control-zoom-in")
+    expect(zoom_in).to_have_attribute("title", "Phóng to")
+    expect(phone.locator(".leaflet-control-zoom-out")).to_have_attribute("title", "Thu nhỏ")
+    phone.click("#lang-toggle")
+    expect(zoom_in).to_have_attribute("title", "Zoom in")
+    phone.click("#lang-toggle")
+    phone.click("#exit-survey")
+    phone_context.set_offline(True)
+    phone.locator(".survey-card button.edit").click()
+    for answers in HOUSEHOLD_SCREENS:
+        next_screen(phone)
+        fill_screen(phone, answers)
+    phone.click("#finish")
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+
+    def tamper(route: Route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        body["submissions"][0]["form_version"] = "1999"
+        body["submissions"][0]["collected_at"] = "hôm qua"
+        body["submissions"][0]["answers"]["household_size"] = 99
+        route.continue_(post_data=json.dumps(body))
+
+    phone.route("**/api/v1/submissions/batch", tamper)
+    phone.click("#outbox-button")
+    phone_context.set_offline(False)
+    phone.click("#sync-now")
+    errors = phone.locator('.outbox-item[data-status="failed"] .server-errors li')
+    expect(errors).to_have_count(2)
+    expect(errors.nth(0)).to_contain_text("Thời điểm hoàn thành: Thời điểm không hợp lệ")
+    expect(errors.nth(1)).to_contain_text("Phiên bản biểu mẫu: Biểu mẫu 'household'")
+    phone.click("#lang-toggle")  # the phone's words follow; the server's stay as they came
+    expect(errors.nth(0)).to_contain_text("Time finished: Thời điểm không hợp lệ")
+    expect(errors.nth(1)).to_contain_text("Form version: Biểu mẫu 'household'")
+    expect(phone.locator(".server-errors")).not_to_contain_text("collected_at")
+    expect(phone.locator(".server-errors")).not_to_contain_text("form_version")
