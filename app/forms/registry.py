@@ -20,10 +20,26 @@ class FormRegistry:
 
     versions: dict[str, dict[str, FormDefinition]] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)
+    _private: dict[tuple[str, bool], frozenset[str]] = field(default_factory=dict, repr=False)
 
     def add(self, form: FormDefinition) -> None:
         """Register a form version (a new version never replaces an old one)."""
         self.versions.setdefault(form.form_id, {})[form.version] = form
+        self._private.clear()
+
+    def personal_fields(self, form_id: str, files: bool = False) -> frozenset[str]:
+        """What any version of a form marks personal (a later version may mark a question an
+        earlier one did not), with `files` its file questions too (FormDefinition's
+        private_fields); read once per form, not per survey."""
+        key = (form_id, files)
+        found = self._private.get(key)
+        if found is None:
+            versions = self.versions.get(form_id, {}).values()
+            found = frozenset().union(
+                *(v.private_fields if files else v.personal_fields for v in versions)
+            )
+            self._private[key] = found
+        return found
 
     def current(self, form_id: str) -> FormDefinition:
         """The newest version of a form."""

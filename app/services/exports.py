@@ -263,11 +263,7 @@ def form_columns(
     Without `with_personal`, a question marked personal in any version of the form, its
     answers inside repeats included, and every file answer are left out."""
     form = forms.current(form_id)
-    personal: frozenset[str] = (
-        frozenset()
-        if with_personal
-        else frozenset().union(*(v.personal_fields for v in forms.versions[form_id].values()))
-    )
+    personal: frozenset[str] = frozenset() if with_personal else forms.personal_fields(form_id)
     top, repeats = _form_layout(form, personal, with_personal)
     properties = _survey_properties(city_slug)
     taken = {p.name for p in properties}

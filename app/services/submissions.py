@@ -212,10 +212,10 @@ def redact(
     versions = forms.versions.get(record["form_id"])
     if not versions or record["form_version"] not in versions:
         return {**record, "answers": {}}  # an unknown old form: nothing that could be personal
-    # What any version of the form marks personal (a later one may mark a question the
-    # survey's version did not), as the exports leave out.
-    private = frozenset().union(*(version.private_fields for version in versions.values()))
-    return {**record, "answers": _without(answers, private)}
+    return {
+        **record,
+        "answers": _without(answers, forms.personal_fields(record["form_id"], files=True)),
+    }
 
 
 def _without(answers: dict[str, Any], private: frozenset[str]) -> dict[str, Any]:
