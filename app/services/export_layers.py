@@ -376,7 +376,8 @@ async def layer_query(
 ) -> LayerQuery:
     """The query of a named layer (wards, settlements, households, savings_groups,
     upgrading_projects) or of a form's surveys (`form_id`); NotFound for a layer that does
-    not exist."""
+    not exist. `with_personal` is refused (Forbidden) on every layer, those without personal
+    fields included, to a reader who may not see them there: one rule whatever the layer."""
     if form_id is not None:
         return await survey_layer(
             engine,
@@ -389,18 +390,6 @@ async def layer_query(
             household_form,
             with_personal=with_personal,
         )
-    if layer in AREA_LAYERS:
-        return await area_layer(
-            engine, layer, city_slug, reader, filters, priorities, household_form
-        )
-    if layer == "savings_groups":
-        from app.services.export_cdf_layers import savings_groups_layer
-
-        return await savings_groups_layer(engine, city_slug, reader, filters)
-    if layer == "upgrading_projects":
-        from app.services.export_cdf_layers import projects_layer
-
-        return await projects_layer(engine, city_slug, reader, filters, labels)
     if layer == "households":
         return await survey_layer(
             engine,
@@ -413,4 +402,22 @@ async def layer_query(
             household_form,
             with_personal=with_personal,
         )
-    raise NotFound("unknown_export_layer", layer=layer, layers=", ".join(LAYERS))
+    if layer in AREA_LAYERS:
+        query = await area_layer(
+            engine, layer, city_slug, reader, filters, priorities, household_form
+        )
+    elif layer == "savings_groups":
+        from app.services.export_cdf_layers import savings_groups_layer
+
+        query = await savings_groups_layer(engine, city_slug, reader, filters)
+    elif layer == "upgrading_projects":
+        from app.services.export_cdf_layers import projects_layer
+
+        query = await projects_layer(engine, city_slug, reader, filters, labels)
+    else:
+        raise NotFound("unknown_export_layer", layer=layer, layers=", ".join(LAYERS))
+    if with_personal:  # after the layer: what the reader may not read stays a 404
+        city = await places.city(engine, city_slug, reader)
+        if not personal_allowed(reader, city["id"], filters.ward_id):
+            raise Forbidden("personal_not_allowed")
+    return query

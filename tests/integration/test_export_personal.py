@@ -279,3 +279,26 @@ def test_a_ward_leader_exports_personal_fields_of_their_own_ward_only(
     w01 = tuple(survey for survey in data.households if survey.ward == "W01")
     check_layer(read_rows(path, "csv", "households"), "csv", w01, True)
     assert "0977123456" not in response.text and PHOTO not in response.text
+
+
+@pytest.mark.parametrize("who", WHO)
+@pytest.mark.parametrize("ward", [False, True], ids=["city", "ward"])
+@pytest.mark.parametrize("layer", ["wards", "settlements", "savings_groups", "upgrading_projects"])
+def test_personal_true_is_refused_alike_on_layers_without_personal_fields(
+    data: Data, layer: str, ward: bool, who: str
+) -> None:
+    """`personal=true` on a layer that holds no personal field answers as on households
+    (docs/exports.md: "a planner asking for them gets 403"): what the reader may not read is
+    404 still, what they may read is 403 unless they may see personal fields there. A
+    planner got the wards as 200, in a file named "...-personal.csv"."""
+    export = Export(f"{layer}.csv", "csv", ward, ())
+    world = data.world
+    default = world.client.get(export.url(data, False), headers=world.token(who))
+    response = world.client.get(export.url(data, True), headers=world.token(who))
+    may_see = {"city_admin", "national_admin", *(["leader"] if ward else [])}
+    expected = 403 if default.status_code == 200 and who not in may_see else default.status_code
+    assert response.status_code == expected, response.text[:300]
+    if expected == 403:
+        assert response.json()["code"] == "personal_not_allowed"
+    elif expected == 200:
+        assert response.content == default.content
