@@ -52,6 +52,10 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut},
     503: {"model": ErrorOut, "description": "Too many exports at once: retry after a while"},
 }
+PERSONAL_REFUSED: dict[str, Any] = {
+    "model": ErrorOut,
+    "description": "personal=true from a reader who may not see personal fields there",
+}
 
 
 async def get_export_slots(request: Request) -> ExportSlots:
@@ -156,6 +160,7 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {media: {} for media in MEDIA_TYPES.values()},
         "description": "The layer in the format its extension names",
     },
+    403: PERSONAL_REFUSED,
     404: {"model": ErrorOut, "description": "No such layer, form, format or place"},
     422: {"model": ErrorOut},
     503: RESPONSES[503],
@@ -289,6 +294,7 @@ async def _export(
     "/layers.gpkg",
     responses={
         200: {"content": {GEOPACKAGE: {}}, "description": "An OGC GeoPackage"},
+        403: PERSONAL_REFUSED,
         404: {"model": ErrorOut},
         503: RESPONSES[503],
     },
@@ -338,6 +344,7 @@ async def geopackage(
     "/cities/{slug}.gpkg",
     responses={
         200: {"content": {GEOPACKAGE: {}}, "description": "An OGC GeoPackage"},
+        403: PERSONAL_REFUSED,
         404: {"model": ErrorOut},
         503: RESPONSES[503],
     },

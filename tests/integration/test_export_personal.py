@@ -302,3 +302,16 @@ def test_personal_true_is_refused_alike_on_layers_without_personal_fields(
         assert response.json()["code"] == "personal_not_allowed"
     elif expected == 200:
         assert response.content == default.content
+
+
+def test_the_schema_documents_the_403_of_personal_true(data: Data) -> None:
+    """Every operation taking `personal` lists its 403 (a schema-driven client expects it)."""
+    schema = data.world.client.get("/openapi.json").json()
+    taking = {
+        f"{method.upper()} {path}": operation["responses"]
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if any(p.get("name") == "personal" for p in operation.get("parameters", []))
+    }
+    assert len(taking) >= 4, sorted(taking)
+    assert [name for name, responses in taking.items() if "403" not in responses] == []
