@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pyogrio
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -199,3 +200,116 @@ def test_tilejson_and_roles(
         assert len(frame) == in_tile(sync_engine, 10, x, y, "h.ward_id = :w", w=ward)
         bounds = leader.get("/tiles/households.json").json()["bounds"]
         assert bounds != document["bounds"]
+
+
+# The attributes of the area tile layers, as their TileJSON documents list them.
+AREA_FIELDS = {
+    "wards": {"id": "Number", "code": "String", "name": "String", "city": "String"},
+    "settlements": {
+        "id": "Number",
+        "code": "String",
+        "name": "String",
+        "city": "String",
+        "ward_id": "Number",
+        "ward": "String",
+        "households_estimate": "Number",
+        "year_settled": "Number",
+        "land_type": "String",
+        "threats": "String",
+    },
+}
+
+
+def areas(
+    engine: Engine, layer: str, ward: int | None = None, tile: tuple[int, int, int] | None = None
+) -> tuple[list[float], dict[int, str]]:
+    """The extent of the sample city's wards or settlements (of one ward), and the names of
+    those in a tile and its 64-pixel buffer (all of them without a tile) by id."""
+    ward_column = "a.id" if layer == "wards" else "a.ward_id"
+    where = f"c.slug = 'tam-ky' AND (CAST(:ward AS integer) IS NULL OR {ward_column} = :ward)"
+    z, x, y = tile or (0, 0, 0)
+    within = (
+        "ST_Intersects(ST_Transform(a.geom, 3857), "
+        "ST_TileEnvelope(:z, :x, :y, margin => 64.0 / 4096))"
+        if tile
+        else "TRUE"
+    )
+    source = f"{layer} a JOIN cities c ON c.id = a.city_id"
+    with engine.connect() as connection:
+        extent = connection.execute(
+            text(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                f"(SELECT ST_Extent(a.geom) AS e FROM {source} WHERE {where}) x"
+            ),
+            {"ward": ward},
+        ).one()
+        names = connection.execute(
+            text(f"SELECT a.id, a.name FROM {source} WHERE {where} AND {within}"),
+            {"ward": ward, "z": z, "x": x, "y": y},
+        ).all()
+    return [float(v) for v in extent], {int(i): str(name) for i, name in names}
+
+
+def test_area_tilejson_documents_and_a_tile_of_each(
+    settings: Settings, sync_engine: Engine, as_planner: TestClient, tmp_path: Path
+) -> None:
+    """wards.json and settlements.json: the tiles' URL, zooms, the bounds of what the reader
+    may read (the city for a planner, their ward for its leader) and the attributes; one
+    tile of each holds exactly the areas of the reader's scope there, names intact."""
+    w03 = ward_id(sync_engine, "W03")
+    token = make_token(
+        sync_engine,
+        make_user(
+            sync_engine, f"tile-leader-{uuid.uuid4().hex[:6]}", [("ward_leader", ("ward", "W03"))]
+        ),
+    )
+    with sync_engine.connect() as connection:
+        lon, lat = connection.execute(
+            text("SELECT ST_X(p), ST_Y(p) FROM wards, ST_PointOnSurface(geom) p WHERE id = :id"),
+            {"id": w03},
+        ).one()
+    z = 14
+    x, y = tile_of(lon, lat, z)
+    with (
+        TestClient(create_app(settings), headers=bearer(token)) as leader,
+        TestClient(create_app(settings)) as anonymous,
+    ):
+        for layer, fields in AREA_FIELDS.items():
+            counts = []
+            for reader, scope in ((as_planner, None), (leader, w03)):
+                response = reader.get(f"/tiles/{layer}.json")
+                assert response.status_code == 200, response.text
+                assert "no-store" in response.headers["cache-control"]
+                document = response.json()
+                assert document["tilejson"] == "3.0.0" and document["name"] == layer
+                assert document["description"] and document["scheme"] == "xyz"
+                assert document["tiles"] == [
+                    f"http://testserver/tiles/{layer}/{{z}}/{{x}}/{{y}}.pbf"
+                ]
+                assert document["minzoom"] == 0 and document["maxzoom"] == 22
+                bounds, every = areas(sync_engine, layer, scope)
+                assert document["bounds"] == pytest.approx(bounds, abs=1e-6)
+                west, south, east, north = bounds
+                assert 108 < west < east < 109 and 15 < south < north < 16
+                assert document["center"] == pytest.approx(
+                    [(west + east) / 2, (south + north) / 2, 14], abs=1e-6
+                )
+                (vector_layer,) = document["vector_layers"]
+                assert vector_layer["id"] == layer and vector_layer["fields"] == fields
+                assert vector_layer["minzoom"] == 0 and vector_layer["maxzoom"] == 22
+                # the tile at the ward's heart: the areas there the reader may read
+                tile = reader.get(f"/tiles/{layer}/{z}/{x}/{y}.pbf")
+                assert tile.status_code == 200 and tile.headers["content-type"] == MVT
+                frame = decode(tile.content, layer, z, x, y, tmp_path)
+                _, expected = areas(sync_engine, layer, scope, (z, x, y))
+                assert expected and set(expected) <= set(every)
+                got = {int(i): name for i, name in zip(frame["id"], frame["name"], strict=True)}
+                assert got == expected, (layer, scope)
+                counts.append(len(got))
+                assert set(frame.columns) - {"geometry", "mvt_id"} == set(fields)  # GDAL's mvt_id
+                if scope is not None:
+                    column = "id" if layer == "wards" else "ward_id"
+                    assert set(frame[column].astype(int)) == {w03}
+            assert counts[0] > counts[1], counts  # the planner's tile: neighbours too
+            assert anonymous.get(f"/tiles/{layer}.json").status_code == 401
+            assert anonymous.get(f"/tiles/{layer}/{z}/{x}/{y}.pbf").status_code == 401
