@@ -1,6 +1,7 @@
 """The map pages offline, in real Chromium (issue 14): a ward leader opens the ward map once,
-loses the network, reloads, and sees the map with its settlements, households and legend and
-a note that the data is from the time it was kept; online again, fresh data and no note.
+loses the network, reloads, and sees the map with its settlements, households, streets (with
+their ODbL credit) and legend and a note that the data is from the time it was kept; online
+again, fresh data and no note.
 Signing out (or another person's session) leaves nothing of theirs in the browser."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Error, Page, expect
 from sqlalchemy import Engine, text
 
-from tests.browser import test_maps, test_maps_tiles
+from tests.browser import test_context_map, test_maps, test_maps_tiles
 from tests.browser.conftest import SCREENSHOTS, record_console_errors, sign_in_browser
 from tests.browser.test_maps import PAINTED
 from tests.browser.test_maps_phone import ZOOM_TO_BUSIEST
@@ -23,6 +24,7 @@ from tests.browser.test_maps_tiles import ANY_DRAWN, DRAWN
 pytestmark = pytest.mark.browser
 households = test_maps.households  # 2,000 approved sample households (fixture)
 tiles_server = test_maps_tiles.tiles_server  # households from vector tiles from 100 (fixture)
+streets = test_context_map.streets  # the sample city's streets, imported (fixture)
 
 # Every URL kept by the maps' service worker, by cache ("maps-user-<session>", "maps-static").
 KEPT = """async () => {
@@ -302,3 +304,65 @@ def test_the_vector_tiles_seen_are_drawn_again_after_an_offline_reload(
     assert status in (200, 204)
     expect(page.locator("#cdfmap-offline-note")).to_contain_text("Không có mạng")
     page.context.set_offline(False)
+
+
+# The streets drawn in the context pane: stroke colour -> count of paths (cdfcontext.js draws
+# roads in greys, waterways in blues, landmarks as circles with class cdf-landmark).
+CONTEXT_DRAWN = """() => {
+  const drawn = {};
+  for (const path of document.querySelectorAll('.leaflet-cdfContext-pane path')) {
+    const key = path.getAttribute('stroke') || '';
+    drawn[key] = (drawn[key] || 0) + 1;
+  }
+  return drawn;
+}"""
+STREET_GREYS = ("#9a9a9a", "#b4b4b4", "#c8c8c8")
+ODBL = "© OpenStreetMap contributors (ODbL)"
+
+
+def test_the_streets_of_a_ward_map_are_drawn_again_after_an_offline_reload(
+    leader_context: BrowserContext,
+    sync_engine: Engine,
+    households: list[dict[str, Any]],
+    streets: None,
+) -> None:
+    page = leader_context.new_page()
+    errors = record_console_errors(page)
+    ward = ward_id(sync_engine, "W01")
+    open_ward_map(page, ward)
+    page.locator(".leaflet-cdfContext-pane path").nth(10).wait_for(state="attached")
+    page.wait_for_load_state("networkidle")
+    online = page.evaluate(CONTEXT_DRAWN)
+    assert sum(online.get(grey, 0) for grey in STREET_GREYS) > 10, online
+    assert ODBL in page.locator(".leaflet-control-attribution").inner_text()
+    wait_kept(page, rf"^/maps/wards/{ward}$", r"^/api/v1/context/tam-ky\.geojson$")
+
+    # Only the worker's copies may answer: the streets are private, max-age=300 in the
+    # browser's HTTP cache, which would otherwise draw them offline without the worker.
+    leader_context.new_cdp_session(page).send("Network.clearBrowserCache")
+    fetched: list[str] = []
+    page.on(
+        "requestfinished",
+        lambda request: fetched.append(request.url) if "/api/v1/context/" in request.url else None,
+    )
+    leader_context.set_offline(True)
+    page.reload()
+    expect(page.locator("#cdfmap-offline-note")).to_be_visible()
+    page.locator(".leaflet-cdfContext-pane path").nth(10).wait_for(state="attached", timeout=10000)
+    page.wait_for_timeout(500)
+    # The same streets, water and landmarks as online, from the worker's copy.
+    assert page.evaluate(CONTEXT_DRAWN) == online
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text(ODBL)
+    assert len(fetched) == 1
+    # A view never seen online (closer in): the streets of the city's view kept stay drawn
+    # (sw.js answers a context request with another view's copy rather than nothing).
+    page.mouse.move(640, 400)
+    page.mouse.wheel(0, -300)
+    page.wait_for_timeout(1500)
+    assert len(fetched) >= 2 and fetched[-1] != fetched[0]
+    closer = page.evaluate(CONTEXT_DRAWN)
+    assert sum(closer.get(grey, 0) for grey in STREET_GREYS) > 10, closer
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text(ODBL)
+    leader_context.set_offline(False)
+    leftover = [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e]
+    assert leftover == [], leftover
