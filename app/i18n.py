@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 LANGUAGES = ("vi", "en")
@@ -817,6 +818,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "settlement_print.households": {"vi": "Số hộ đã khảo sát", "en": "Households surveyed"},
     "settlement_print.score": {"vi": "Điểm ưu tiên", "en": "Priority score"},
     "settlement_print.rank": {"vi": "Hạng trong phường", "en": "Rank in the ward"},
+    "settlement_print.no_data": {"vi": "chưa có số liệu", "en": "no data"},
     "settlement_print.source": {
         "vi": "Nguồn: khảo sát hộ gia đình do cộng đồng thực hiện (CDF map), {households} hộ; "
         "số liệu đến ngày {date}; in ngày {today}.",
@@ -2078,6 +2080,13 @@ def number_text(value: float, language: str, decimals: int = 0) -> str:
     decimals with a comma), 1,234.5 in English."""
     text = f"{value:,.{decimals}f}"
     return text.translate(str.maketrans(",.", ".,")) if language == "vi" else text
+
+
+def whole_percent(share: float) -> int:
+    """A share (0..1) in whole percent as a reader rounds it, half up from the share's
+    shortest decimal form: 1 of 8 households is 13 (Python's half-to-even said 12) and the
+    API's 0.145 is 15 (100 * 0.145 is 14.4999... in binary)."""
+    return int((Decimal(repr(float(share))) * 100).quantize(Decimal(1), ROUND_HALF_UP))
 
 
 # A survey's status in words: the labels of the progress page.

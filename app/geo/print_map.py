@@ -28,7 +28,7 @@ from app.geo.styles import (
     print_fill,
     value_class,
 )
-from app.i18n import number_text, translate
+from app.i18n import number_text, translate, whole_percent
 from app.vietnam import today_in_vietnam
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
@@ -520,7 +520,7 @@ def _ranking_rows(data: PrintInput) -> tuple[list[print_layout.Column], list[lis
                 str(settlement["name"]),
                 str(settlement.get("households") or 0),
                 "–" if score is None else f"{score:.0f}",
-                *["–" if shares.get(k) is None else f"{100 * shares[k]:.0f}" for k in keys],
+                *["–" if shares.get(k) is None else str(whole_percent(shares[k])) for k in keys],
             ]
         )
     bold = keys.index(data.indicator) + 4 if data.indicator in keys else 3

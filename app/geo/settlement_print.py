@@ -48,7 +48,7 @@ from app.geo.print_map import (
     utm_epsg,
 )
 from app.geo.styles import NO_DATA_COLOUR, PRINT_OUTLINE
-from app.i18n import translate
+from app.i18n import translate, whole_percent
 from app.vietnam import today_in_vietnam
 
 PAD_SHARE = 0.12  # of the settlement's larger side, around it
@@ -469,15 +469,20 @@ def _answer_swatch(colour: str) -> print_layout.Swatch:
 def _figures_rows(data: SettlementPrintInput) -> list[list[str]]:
     figures = data.figures
     score = figures.get("score")
+    # In words where there is no figure (nobody surveyed, or nobody answered the question):
+    # a dash in a column of percentages can be read as "nobody lacks it" at a meeting.
+    no_data = _t(data, "no_data")
     rows = [
         [_t(data, "households"), str(figures.get("households") or 0)],
-        [_t(data, "score"), "–" if score is None else f"{score:.0f}"],
-        [_t(data, "rank"), str(figures.get("rank_in_ward") or "–")],
+        [_t(data, "score"), no_data if score is None else f"{score:.0f}"],
+        [_t(data, "rank"), str(figures.get("rank_in_ward") or no_data)],
     ]
     shares = figures.get("shares") or {}
     for key, label in data.indicator_labels.items():
         share = shares.get(key)
-        rows.append([label[data.language], "–" if share is None else f"{100 * share:.0f} %"])
+        rows.append(
+            [label[data.language], no_data if share is None else f"{whole_percent(share)} %"]
+        )
     return rows
 
 

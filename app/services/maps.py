@@ -19,7 +19,7 @@ from app.db.indicators import HOUSEHOLD_FORM, Counted
 from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.geo.styles import POINT_STYLE_BY_KEY, POINT_STYLES
-from app.i18n import translate
+from app.i18n import translate, whole_percent
 from app.services import cdf_groups_map, cdf_projects, indicators, places
 from app.services.access import SYSTEM, Principal
 
@@ -45,7 +45,7 @@ def point_labels(
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.0f} %"
+    return "–" if value is None else f"{whole_percent(value)} %"
 
 
 def _features(

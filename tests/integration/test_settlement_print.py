@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from PIL import Image
 from sqlalchemy import Engine, text
 
 from app.forms.registry import FormRegistry
+from app.i18n import translate
 from tests.auth import bearer, make_token, make_user
 from tests.hostile import DOLLARS, HTML_SCRIPT, MATHTEXT, TEMPLATE_CODE
 from tests.integration.test_maps_web import load_households
@@ -244,3 +246,117 @@ def test_settlement_of_thousands_prints_every_household(
     assert "Trần Thị Ánh" not in plain_text and "Chủ hộ" not in plain_text
     png = client.get(f"{url}.png")
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+
+
+# The busy settlement's answers made so that some shares end in half a percent (1 and 5 of
+# 8 households: 12.5 %, 62.5 %) and one indicator was answered by nobody (no share at all).
+# question -> (answers of the first eight surveys, the rest unanswered); None: nobody.
+HALVES: dict[str, list[str] | None] = {
+    "electricity": ["neighbour_meter"] + ["own_meter"] * 7,
+    "sanitation": ["shared_toilet"] * 5 + ["own_toilet"] * 3,
+    "waste": None,
+}
+
+
+def whole_percent(share: float) -> int:
+    """A share as a meeting reads it: whole percent, half up (1 of 8 households: 13 %)."""
+    return int((Decimal(str(share)) * 100).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def printed_figures(tmp_path: Path, content: bytes, labels: list[str]) -> dict[str, str]:
+    """label -> the value printed beside it in the map page's figures (spaces removed)."""
+    layout = pdf_text(tmp_path, content, "-l", "1", "-layout")
+    found: dict[str, str] = {}
+    for label in labels:
+        # The table's row: the label, a gap, the value at the line's end (the subtitle
+        # names the indicator too, but between single spaces).
+        values = re.findall(rf"{re.escape(label)}\s{{2,}}(\S.*?)\s*$", layout, re.M)
+        assert len(values) == 1, (label, values, layout)
+        found[label] = "".join(values[0].split())
+    return found
+
+
+def expected_figures(
+    row: dict[str, Any], definitions: list[dict[str, Any]], language: str
+) -> dict[str, str]:
+    """What the figures should read, from the indicators API's row of the settlement."""
+    no_data = "".join(translate("settlement_print.no_data", language).split())
+    expected = {translate("settlement_print.households", language): str(row["households"])}
+    for definition in definitions:
+        share = row["shares"][definition["key"]]
+        expected[definition["label"][language]] = (
+            no_data if share is None else f"{whole_percent(share)}%"
+        )
+    return expected
+
+
+def test_settlement_figures_are_the_indicators_apis(
+    client: TestClient, sync_engine: Engine, busy_settlement: dict[str, Any], tmp_path: Path
+) -> None:
+    """The shares printed beside the map are the indicators API's for the settlement, in
+    both languages and orientations: whole percent rounded half up, 'no data' in words for
+    an indicator nobody answered and for a settlement nobody was surveyed in (no 0 %, no
+    division by zero)."""
+    settlement = busy_settlement["id"]
+    with sync_engine.begin() as connection:
+        ids = (
+            connection.execute(
+                text(
+                    "SELECT id FROM household_surveys WHERE settlement_id = :s "
+                    "ORDER BY collected_at, id"
+                ),
+                {"s": settlement},
+            )
+            .scalars()
+            .all()
+        )
+        for question, answers in HALVES.items():
+            for index, survey_id in enumerate(ids):
+                value = answers[index] if answers and index < len(answers) else None
+                connection.execute(
+                    text(
+                        "UPDATE household_surveys SET answers = CASE "
+                        "WHEN CAST(:value AS text) IS NULL THEN answers - CAST(:question AS text) "
+                        "ELSE jsonb_set(answers, ARRAY[CAST(:question AS text)], "
+                        "to_jsonb(CAST(:value AS text))) END WHERE id = :id"
+                    ),
+                    {"question": question, "value": value, "id": survey_id},
+                )
+        ward, empty = connection.execute(
+            text(
+                "SELECT s.ward_id, min(o.id) FROM settlements s JOIN settlements o "
+                "ON o.ward_id = s.ward_id AND o.id <> s.id WHERE s.id = :s GROUP BY s.ward_id"
+            ),
+            {"s": settlement},
+        ).one()
+        connection.execute(
+            text("DELETE FROM household_surveys WHERE settlement_id = :s"), {"s": empty}
+        )
+    report = client.get(f"/api/v1/wards/{ward}/indicators")
+    assert report.status_code == 200, report.text
+    definitions = report.json()["indicators"]
+    rows = {row["id"]: row for row in report.json()["settlements"]}
+    shares = rows[settlement]["shares"]
+    assert shares["no_own_electricity"] == 0.125 and shares["no_own_toilet"] == 0.625
+    assert shares["no_waste_collection"] is None
+    assert rows[empty]["households"] == 0
+    assert set(rows[empty]["shares"].values()) == {None}
+
+    for place in (settlement, empty):
+        for language in ("vi", "en"):
+            expected = expected_figures(rows[place], definitions, language)
+            for orientation in ("landscape", "portrait"):
+                response = client.get(
+                    f"/maps/settlements/{place}.pdf?lang={language}&orientation={orientation}"
+                )
+                assert response.status_code == 200, response.text
+                printed = printed_figures(tmp_path, response.content, list(expected))
+                assert printed == expected, (place, language, orientation)
+            if place == empty:
+                page = pdf_text(tmp_path, response.content, "-l", "1")
+                assert translate("settlement_print.no_households", language) in " ".join(
+                    page.split()
+                )
+                assert not re.search(r"\b(nan|inf)\b", page, re.I)  # no 0 / 0 printed
+        png = client.get(f"/maps/settlements/{place}.png")
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG")

@@ -40,6 +40,27 @@ def test_number_text_writes_each_languages_separators() -> None:
 
 
 @pytest.mark.parametrize(
+    ("share", "percent"),
+    [
+        (1 / 8, 13),  # 12.5: half up, as a ward meeting rounds (half-to-even said 12)
+        (5 / 8, 63),
+        (3 / 8, 38),
+        (0.145, 15),  # the API's four decimals: 100 * 0.145 is 14.4999... in binary
+        (0.1449, 14),
+        (0.0, 0),
+        (0.004, 0),
+        (0.005, 1),
+        (1.0, 100),
+        (2 / 3, 67),
+    ],
+)
+def test_whole_percent_rounds_half_up(share: float, percent: int) -> None:
+    from app.i18n import whole_percent
+
+    assert whole_percent(share) == percent
+
+
+@pytest.mark.parametrize(
     ("header", "language"),
     [
         ("en;q=0.1, vi;q=0.9", "vi"),  # weights, not order, choose
