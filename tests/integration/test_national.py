@@ -16,6 +16,8 @@ from sqlalchemy import Engine, create_engine, text
 
 from app.geo import sample_network
 from app.main import create_app
+from app.services import national
+from app.services.cdf_projects_sample import SAMPLE_PROJECTS, load_sample_projects
 from app.settings import Settings, with_driver
 from tests.auth import bearer, make_token, make_user
 from tests.network_support import network_database
@@ -104,6 +106,77 @@ def test_the_admin_sees_every_city_with_figures_from_the_database(
     for member in sample_network.MEMBER_CITIES:
         assert abs(by_city[member.slug]["lon"] - member.lon) < 0.05
         assert abs(by_city[member.slug]["lat"] - member.lat) < 0.05
+
+
+# Upgrading projects of the network in every state: Tam Kỳ the sample's five (3 done, 2
+# building), Long Xuyên the same five moved on differently, Việt Trì none.
+LONG_XUYEN_STATUSES = {"DA-2025-01": "approved", "DA-2026-02": "proposed"}
+
+
+@pytest.fixture
+def projects(network: tuple[str, Engine]) -> Iterator[None]:
+    with network[1].begin() as connection:
+        for slug in ("tam-ky", "long-xuyen"):
+            city = connection.execute(
+                text("SELECT id FROM cities WHERE slug = :slug"), {"slug": slug}
+            ).scalar_one()
+            assert load_sample_projects(connection, city) == len(SAMPLE_PROJECTS)
+        for code, status in LONG_XUYEN_STATUSES.items():
+            connection.execute(
+                text(
+                    "UPDATE cdf_projects SET status = :status WHERE code = :code AND city_id = "
+                    "(SELECT id FROM cities WHERE slug = 'long-xuyen')"
+                ),
+                {"code": code, "status": status},
+            )
+    yield
+    with network[1].begin() as connection:
+        connection.execute(text("DELETE FROM cdf_projects"))
+
+
+def test_projects_done_are_each_citys_finished_projects_in_the_database(
+    client: TestClient,
+    people: dict[str, dict[str, str]],
+    network: tuple[str, Engine],
+    projects: None,
+) -> None:
+    with network[1].connect() as connection:
+        # Counted through the projects' settlements (the city a project lies in), by state.
+        rows = connection.execute(
+            text(
+                "SELECT c.slug, p.status, count(p.id) AS projects FROM cities c "
+                "JOIN settlements s ON s.city_id = c.id "
+                "JOIN cdf_projects p ON p.settlement_id = s.id GROUP BY c.slug, p.status"
+            )
+        ).all()
+    states = {slug: {} for slug in CITIES}
+    for row in rows:
+        states[row.slug][row.status] = row.projects
+    # The figure is worth checking: some city has projects in at least three states, done
+    # among them, and the cities' counts of done projects differ.
+    assert max(len(by_status) for by_status in states.values()) >= 3
+    assert len({by_status.get("done", 0) for by_status in states.values()}) == len(CITIES)
+
+    answer = client.get("/api/v1/national/indicators", headers=people["admin"])
+    assert answer.status_code == 200
+    report = answer.json()
+    by_city = {row["city"]: row for row in report["cities"]}
+    for slug, by_status in states.items():
+        assert by_city[slug]["projects_done"] == by_status.get("done", 0), slug
+        assert by_city[slug]["projects"] == sum(by_status.values()), slug
+    assert report["totals"]["projects_done"] == sum(
+        by_status.get("done", 0) for by_status in states.values()
+    )
+    # The CSV's column says the same, in both languages.
+    for language in ("vi", "en"):
+        table = client.get(
+            "/api/v1/national/indicators.csv", params={"lang": language}, headers=people["admin"]
+        )
+        lines = list(csv.reader(io.StringIO(table.content.decode("utf-8-sig"))))
+        column = lines[0].index(national.LABELS["projects_done"][language])
+        slugs = lines[0].index(national.LABELS["city"][language])
+        for line in lines[1:-1]:
+            assert int(line[column]) == states[line[slugs]].get("done", 0), (language, line)
 
 
 def test_each_role_sees_its_own_cities_and_everyone_the_public_ones(
