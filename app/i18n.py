@@ -181,6 +181,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Dữ liệu gửi lên không phải văn bản UTF-8 hợp lệ.",
         "en": "The data sent is not valid UTF-8 text.",
     },
+    "unknown_host": {
+        "vi": "Máy chủ này không phục vụ tên miền đó: hãy mở đúng địa chỉ máy chủ của thành phố.",
+        "en": "This server does not answer to that name: open the address of the city's server.",
+    },
     "body_too_large": {
         "vi": "Dữ liệu gửi lên quá lớn (tối đa {max} byte).",
         "en": "The request body is too large (at most {max} bytes).",

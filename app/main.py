@@ -43,6 +43,7 @@ from app.api import (
 )
 from app.api.compression import Compress
 from app.api.errors import add_exception_handlers
+from app.api.hosts import AllowedHosts
 from app.api.limits import BodySizeLimit
 from app.api.observe import RequestObserver
 from app.api.offline import OfflineViewer
@@ -230,6 +231,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         image_sources=[basemap] if basemap else [],
         trusted_origins=settings.trusted_origins,
     )
+    # Before anything else reads the request: a name that is not the server's (app.api.hosts).
+    app.add_middleware(AllowedHosts, allowed=settings.allowed_hosts)
     # Outermost: counts (and logs, a JSON line each) every request, the refused ones too.
     request_log = settings.request_log if settings.request_log is not None else not settings.demo
     app.add_middleware(RequestObserver, metrics=app.state.metrics, log_requests=request_log)

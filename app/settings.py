@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/cdfmap"
@@ -99,6 +100,14 @@ class Settings(BaseSettings):
         description="From this many households a map page draws them from vector tiles "
         "(/tiles/households) instead of downloading every point at once.",
     )
+    # Comma-separated, not JSON: `ALLOWED_HOSTS=cdf.example.org,www.cdf.example.org`.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="The server's public names (comma-separated; `*.example.org` for its "
+        "subdomains): a request for any other name is answered 400 (app.api.hosts). `*`, the "
+        "default, serves any name, for `make run` on one machine; set it in production. "
+        "Requests made on the server itself may name 127.0.0.1 or localhost.",
+    )
     trusted_origins: list[str] = Field(
         default_factory=list,
         description="Other origins (scheme://host:port) whose pages may write to this server; "
@@ -162,6 +171,27 @@ class Settings(BaseSettings):
     def replica_pool_size(self) -> int:
         """Connections of each process's pool on the read replica."""
         return self.db_replica_pool_size or self.db_pool_size
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            names = [str(name).strip().lower() for name in value if str(name).strip()]
+            if not names:
+                raise ValueError(
+                    "ALLOWED_HOSTS names no host: set the server's public name, "
+                    "e.g. ALLOWED_HOSTS=cdf.example.org (or * for any)"
+                )
+            for name in names:
+                if "/" in name or (name != "*" and "*" in name.removeprefix("*.")):
+                    raise ValueError(
+                        f"ALLOWED_HOSTS: {name!r} is not a host name: give names only, "
+                        "without https:// or a path (cdf.example.org, *.example.org)"
+                    )
+            return names
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -135,10 +135,13 @@ def test_the_settings_example_names_every_setting() -> None:
 
 def test_the_settings_example_loads_and_its_placeholder_key_is_refused(tmp_path: Path) -> None:
     active, _ = env_example()
-    assert {"SECRET_KEY", "DATABASE_URL", "MEDIA_DIR"} <= set(active)
+    assert {"SECRET_KEY", "DATABASE_URL", "MEDIA_DIR", "ALLOWED_HOSTS"} <= set(active)
     settings = Settings(_env_file=ENV_EXAMPLE)  # type: ignore[call-arg]
     assert settings.demo is False and settings.request_log is True
     assert settings.media_dir == Path("/var/lib/cdfmap/media")
+    # The app serves the name Caddy serves, and nothing else (app.api.hosts).
+    (site,) = re.findall(r"^(\S+) \{$", CADDYFILE.read_text(), flags=re.MULTILINE)
+    assert settings.allowed_hosts == [site] == ["cdf.example.org"]
     assert secret_problem(active["SECRET_KEY"]) is not None  # nobody runs with "change-me"
 
 
