@@ -142,10 +142,11 @@ def uvicorn_server(
     workers: int = 1,
     start_seconds: float = 30,
     http: str = "app.http_protocol:HttpProtocol",
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """Run an ASGI app under uvicorn (uvloop + httptools) on a free port, for the benchmarks
     and the tests' live server; yield (base URL, pid) once /healthz answers 200 (within
-    `start_seconds`)."""
+    `start_seconds`). `env`: settings of this server on top of the environment's."""
     port = free_port()
     command = [
         sys.executable,
@@ -169,9 +170,10 @@ def uvicorn_server(
         command.append("--factory")
     if workers > 1:
         command += ["--workers", str(workers)]
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
-    env.setdefault("REQUEST_LOG", "false")  # quiet, as --no-access-log (app.api.observe)
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    environment = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    environment.setdefault("REQUEST_LOG", "false")  # quiet, as --no-access-log (app.api.observe)
+    environment.update(env or {})
+    process = subprocess.Popen(command, cwd=ROOT, env=environment)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_seconds

@@ -1,14 +1,13 @@
-"""deploy/Caddyfile run for real in front of the app (plain HTTP on a free port instead of the
-public name, everything else as shipped): headers added, the body limits of Caddy and of the
-app, streaming, and /metrics never taken for a local request when it came through Caddy."""
+"""deploy/Caddyfile run for real in front of the app (plain HTTP on a free port instead of
+HTTPS, everything else as shipped), the app with ALLOWED_HOSTS set to the Caddyfile's name as
+deploy/cdfmap.env.example says: headers added, the body limits of Caddy and of the app,
+streaming, /metrics never taken for a local request when it came through Caddy, the city's
+name served and any other refused, by Caddy and by the app behind it. The same over HTTPS
+with the phone app: tests/browser/test_https_phone.py."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,59 +15,56 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from app.settings import REPO_ROOT
+from bench.common import uvicorn_server
 from tests.auth import bearer, make_token, make_user
+from tests.caddy import CADDYFILE, free_port, running_caddy, shipped_caddyfile
 
 MiB = 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+CITY = "cdf.example.org"
 
 
 @pytest.fixture(scope="module")
-def proxy(live_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    caddy = shutil.which("caddy")
-    assert caddy, "caddy is not installed: `bash scripts/system-deps.sh test` installs it"
-    home = tmp_path_factory.mktemp("caddy")
-    port = free_port()
-    text = (REPO_ROOT / "deploy" / "Caddyfile").read_text()
-    assert "cdf.example.org {" in text and "reverse_proxy 127.0.0.1:8000" in text
-    text = text.replace("cdf.example.org {", f"http://127.0.0.1:{port} {{")
-    text = text.replace("reverse_proxy 127.0.0.1:8000", f"reverse_proxy {live_server[7:]}")
-    text = text.replace("{\n", "{\n\tadmin off\n", 1)  # no admin API on :2019 in a test
-    config = home / "Caddyfile"
-    config.write_text(text)
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "XDG_DATA_HOME": str(home),
-        "XDG_CONFIG_HOME": str(home),
-    }
-    process = subprocess.Popen(
-        [caddy, "run", "--adapter", "caddyfile", "--config", str(config)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "caddy did not start"
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def app_server(database_url: str) -> Iterator[str]:
+    """The app under uvicorn serving only the city's name (host:port of it)."""
+    with uvicorn_server("app.main:create_app", database_url, env={"ALLOWED_HOSTS": CITY}) as (
+        base,
+        _pid,
+    ):
+        yield base.removeprefix("http://")
+
+
+@pytest.fixture(scope="module")
+def caddy_ports(
+    app_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[int, int]]:
+    """Caddy running the shipped file for the city's name on one port, and on another a site
+    forwarding any name (not shipped: a mistaken edit of the file, which the app must
+    survive)."""
+    port, loose = free_port(), free_port()
+    config = shipped_caddyfile(f"http://{CITY}:{port}", app_server)
+    config += f"\nhttp://:{loose} {{\n\treverse_proxy {app_server}\n}}\n"
+
+    def ready() -> bool:
+        try:
+            answer = httpx.get(
+                f"http://127.0.0.1:{port}/healthz", headers={"Host": f"{CITY}:{port}"}, timeout=2
+            )
+        except httpx.HTTPError:
+            return False
+        return answer.status_code == 200
+
+    with running_caddy(config, tmp_path_factory.mktemp("caddy"), ready):
+        yield port, loose
+
+
+@pytest.fixture(scope="module")
+def proxy(caddy_ports: tuple[int, int]) -> Iterator[httpx.Client]:
+    """A client of the city's site through Caddy (the name as a phone sends it)."""
+    port, _ = caddy_ports
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", headers={"Host": f"{CITY}:{port}"}, timeout=60
+    ) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +74,8 @@ def admin(sync_engine: Engine) -> dict[str, str]:
     )
 
 
-def test_headers_added_by_the_proxy_and_kept_from_the_app(proxy: str) -> None:
-    response = httpx.get(f"{proxy}/healthz")
+def test_headers_added_by_the_proxy_and_kept_from_the_app(proxy: httpx.Client) -> None:
+    response = proxy.get("/healthz")
     assert response.status_code == 200
     assert response.headers["strict-transport-security"] == "max-age=31536000"
     assert "geolocation=(self)" in response.headers["permissions-policy"]
@@ -88,29 +84,34 @@ def test_headers_added_by_the_proxy_and_kept_from_the_app(proxy: str) -> None:
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
-def test_metrics_through_the_proxy_need_an_admin(proxy: str, admin: dict[str, str]) -> None:
-    assert httpx.get(f"{proxy}/metrics").status_code == 401
-    spoofed = httpx.get(f"{proxy}/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
+def test_metrics_through_the_proxy_need_an_admin(
+    proxy: httpx.Client, admin: dict[str, str]
+) -> None:
+    assert proxy.get("/metrics").status_code == 401
+    spoofed = proxy.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
     assert spoofed.status_code == 401
-    allowed = httpx.get(f"{proxy}/metrics", headers=admin)
+    allowed = proxy.get("/metrics", headers=admin)
     assert allowed.status_code == 200
     assert "cdfmap_http_requests_total" in allowed.text
 
 
-def test_body_limits_of_the_proxy_and_of_the_app(proxy: str, admin: dict[str, str]) -> None:
+def test_body_limits_of_the_proxy_and_of_the_app(
+    proxy: httpx.Client, admin: dict[str, str]
+) -> None:
     json_headers = {**admin, "content-type": "application/json"}
     # Within Caddy's limit, over the app's 2 MiB for a survey: the app's own 413, explained.
-    app_refused = httpx.post(
-        f"{proxy}/api/v1/submissions", content=b" " * (3 * MiB), headers=json_headers, timeout=60
-    )
+    app_refused = proxy.post("/api/v1/submissions", content=b" " * (3 * MiB), headers=json_headers)
     assert app_refused.status_code == 413
     assert app_refused.json()["code"] == "body_too_large"
     # Announced over Caddy's 64 MiB: refused at the door from the headers alone, before a
     # byte of the body is sent (a raw request: a client would still be sending it).
-    host, port = proxy.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as connection:
+    with socket.create_connection(
+        (proxy.base_url.host, proxy.base_url.port), timeout=30
+    ) as connection:
         connection.sendall(
-            b"POST /api/v1/submissions HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+            b"POST /api/v1/submissions HTTP/1.1\r\nHost: "
+            + proxy.headers["host"].encode()
+            + b"\r\n"
             b"Content-Type: application/json\r\n"
             + f"Authorization: {admin['Authorization']}\r\n".encode()
             + f"Content-Length: {65 * MiB}\r\n\r\n".encode()
@@ -122,22 +123,57 @@ def test_body_limits_of_the_proxy_and_of_the_app(proxy: str, admin: dict[str, st
     assert "Dữ liệu gửi lên quá lớn".encode() in answer
 
 
-def test_a_survey_goes_through(proxy: str, admin: dict[str, str], clean_surveys: None) -> None:
+def test_a_survey_goes_through(
+    proxy: httpx.Client, admin: dict[str, str], clean_surveys: None
+) -> None:
     from tests.factories import household_survey
 
-    response = httpx.post(f"{proxy}/api/v1/submissions", json=household_survey(), headers=admin)
+    response = proxy.post("/api/v1/submissions", json=household_survey(), headers=admin)
     assert response.status_code == 201, response.text
 
 
-def test_exports_stream_through_the_proxy(proxy: str, admin: dict[str, str]) -> None:
-    with httpx.stream(
-        "GET", f"{proxy}/api/v1/export/wards.geojson?city=tam-ky", headers=admin, timeout=60
-    ) as response:
+def test_exports_stream_through_the_proxy(proxy: httpx.Client, admin: dict[str, str]) -> None:
+    with proxy.stream("GET", "/api/v1/export/wards.geojson?city=tam-ky", headers=admin) as response:
         assert response.status_code == 200
         body = b"".join(response.iter_bytes())
     assert body.startswith(b'{"type":"FeatureCollection"')
 
 
+def test_the_citys_name_is_served_and_any_other_refused(
+    proxy: httpx.Client, caddy_ports: tuple[int, int]
+) -> None:
+    port, loose = caddy_ports
+    assert proxy.get("/healthz").json() == {"status": "ok", "database": "ok"}
+    # Another name on the shipped site: Caddy has no site for it, the app never sees it.
+    other = proxy.get("/healthz", headers={"Host": f"evil.example:{port}"})
+    # (Caddy 2.6 answers an empty 200; nothing of the app's, not even its headers.)
+    assert other.content == b"" and "content-security-policy" not in other.headers
+    # A site forwarding every name (a mistaken edit): the app refuses all but the city's,
+    # the loopback too (Caddy connects from 127.0.0.1, but it forwarded the request).
+    base = f"http://127.0.0.1:{loose}"
+    served = httpx.get(f"{base}/healthz", headers={"Host": CITY})
+    assert served.status_code == 200
+    for host in ("evil.example", f"127.0.0.1:{loose}", "localhost"):
+        refused = httpx.get(f"{base}/healthz", headers={"Host": host, "Accept-Language": "en"})
+        assert refused.status_code == 400, host
+        assert refused.json()["code"] == "unknown_host"
+        assert "does not answer to that name" in refused.json()["detail"]
+
+
+def test_the_servers_own_health_checks_answer_at_the_loopback(app_server: str) -> None:
+    """What docs/deploy.md runs on the server: curl http://127.0.0.1:8000/readyz."""
+    assert httpx.get(f"http://{app_server}/healthz").status_code == 200
+    port = app_server.rsplit(":", 1)[1]
+    ready = httpx.get(f"http://{app_server}/readyz", headers={"Host": f"localhost:{port}"})
+    assert ready.status_code == 200 and ready.json()["database"] == "ok"
+    assert httpx.get(f"http://{app_server}/metrics").status_code == 200
+    # Around the proxy under another name: refused.
+    assert (
+        httpx.get(f"http://{app_server}/healthz", headers={"Host": "evil.example"}).status_code
+        == 400
+    )
+
+
 def test_the_shipped_file_is_unchanged_by_the_test(tmp_path: Path) -> None:
-    text = (REPO_ROOT / "deploy" / "Caddyfile").read_text()
+    text = CADDYFILE.read_text()
     assert "admin off" not in text and "cdf.example.org {" in text
