@@ -41,6 +41,7 @@ if [ "$purpose" = test ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   have_pkg fonts-dejavu-core || missing+=(fonts-dejavu-core)
   command -v caddy >/dev/null || missing+=(caddy)  # checks deploy/Caddyfile (caddy validate)
+  command -v openssl >/dev/null || missing+=(openssl)  # Chromium trusts Caddy's test certificate
   command -v systemd-analyze >/dev/null || missing+=(systemd)  # checks deploy/*.service
   if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}" || die "missing test tools: install ${missing[*]}"
