@@ -3,7 +3,8 @@ release) migrates to head without losing or changing a survey; the app refuses t
 against a schema older than its head, or newer than it knows, with a message saying what to do.
 
 The head is read from the migrations shipped (never written here): later migrations are
-tested by the same upgrade as they are added.
+tested by the same upgrade as they are added. The CDF books, which did not exist at 0003, are
+upgraded through their data migrations in test_migrate_upgrade_cdf.py.
 """
 
 from __future__ import annotations
