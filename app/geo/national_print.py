@@ -15,7 +15,7 @@ from typing import Any
 
 from app.geo import print_layout
 from app.geo.styles import CLASS_COLOURS, NO_DATA_COLOUR
-from app.i18n import number_text, translate
+from app.i18n import number_text, translate, whole_percent
 
 A4 = (8.27, 11.69)  # inches, portrait
 FONT = 9.0
@@ -63,7 +63,7 @@ def _cell(row: Mapping[str, Any], key: str, language: str) -> str:
         return "—" if value is None else f"{number_text(100 * value, language, 1)} %"
     if key == "share_surveyed":
         value = row.get(key)
-        return "—" if value is None else f"{number_text(100 * value, language)} %"
+        return "—" if value is None else f"{whole_percent(value)} %"
     if key == "average_settlement_priority":
         value = row.get(key)
         return "—" if value is None else number_text(value, language, 1)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db import places as place_queries
 from app.db import progress as queries
 from app.errors import Forbidden, InvalidInput, NotFound, Problem
-from app.i18n import translate
+from app.i18n import translate, whole_percent
 from app.services.access import Principal
 from app.services.spreadsheet import csv_writer
 
@@ -280,7 +280,7 @@ def settlement_chart(settlements: Sequence[Mapping[str, Any]]) -> dict[str, Any]
                 "name": settlement["name"],
                 "households": settlement["households"],
                 "estimate": settlement["estimate"],
-                "percent": None if share is None else round(100 * float(share)),
+                "percent": None if share is None else whole_percent(share),
             }
         )
     height = max(1, len(bars)) * (BAR_HEIGHT + BAR_GAP)

@@ -402,3 +402,46 @@ def test_the_page_answers_each_role(app_client: TestClient, place: dict[str, Any
     bad = _page(app_client, place["sessions"]["admin"], f"{url}?from=2026-02-30")
     assert bad.status_code == 422 and "Ngày không hợp lệ" in bad.text
     assert _page(app_client, place["sessions"]["planner"], url).status_code == 200
+
+
+def test_the_page_rounds_shares_half_up_as_the_maps_do(
+    app_client: TestClient, place: dict[str, Any], sync_engine: Engine
+) -> None:
+    """1 of 8 households is 13 %, 5 of 8 is 63 % on the page (table and chart), as on the
+    maps and prints (app.i18n.whole_percent); Python's round() said 12 % and 62 %."""
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE settlements SET households_estimate = 8 WHERE id = ANY(:ids)"),
+            {"ids": [place["settlements"]["A"], place["settlements"]["D"]]},
+        )
+        for settlement, ward, count in (("A", "P1", 2), ("D", "P2", 1)):
+            for _ in range(count):
+                connection.execute(
+                    text(
+                        "INSERT INTO household_surveys (id, city_id, ward_id, settlement_id, "
+                        "form_id, form_version, collected_at, answers, content_hash) "
+                        "VALUES (:id, :c, :w, :s, 'household', '1', now(), '{}', 'z')"
+                    ),
+                    {
+                        "id": uuid.uuid4(),
+                        "c": place["city_id"],
+                        "w": place["wards"][ward],
+                        "s": place["settlements"][settlement],
+                    },
+                )
+    report = _get(app_client, place, "admin", f"/api/v1/progress/{CITY}").json()
+    settlements = _by_code(report["settlements"])
+    assert (settlements["A"]["households"], settlements["A"]["estimate"]) == (5, 8)
+    assert (settlements["D"]["households"], settlements["D"]["estimate"]) == (1, 8)
+    for language in ("vi", "en"):
+        body = _page(app_client, place["sessions"]["admin"], f"/progress/{CITY}?lang={language}")
+        assert body.status_code == 200, body.text
+        table = body.text.split('id="settlements"')[1].split("</table>")[0]
+        rows = {
+            name: row for row in table.split("<tr>") for name in ("Khu A", "7*7") if name in row
+        }
+        assert '<td class="num">63 %</td>' in rows["Khu A"], language
+        assert '<td class="num">13 %</td>' in rows["7*7"], language
+        chart = body.text.split('id="settlement-chart-title"')[1].split("</svg>")[0]
+        assert "5 / 8 · 63 %" in chart and "1 / 8 · 13 %" in chart, language
+        assert "62 %" not in body.text and "12 %" not in body.text, language

@@ -1,8 +1,12 @@
-"""The national summary's map: city names never over each other, however close the cities."""
+"""The national summary: city names on its map never over each other, however close the
+cities; its shares in whole percent as the maps print them."""
 
 from __future__ import annotations
 
 import itertools
+import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,3 +57,26 @@ def test_city_names_never_overlap(cities: list[dict[str, Any]]) -> None:
     for name, box in names:
         assert frame.x0 <= box.x0 and box.x1 <= frame.x1, name
         assert frame.y0 <= box.y0 and box.y1 <= frame.y1, name
+
+
+def test_shares_surveyed_round_half_up_as_on_the_maps(tmp_path: Path) -> None:
+    """1 of 8 households surveyed prints 13 %, 5 of 8 63 % (app.i18n.whole_percent, as the
+    maps and the settlement print): Python's formatting said 12 % and 62 %."""
+    cities = [
+        {**_city("Tam Kỳ", 108.47, 15.57, 1), "share_surveyed": 0.125},
+        {**_city("Long Xuyên", 105.43, 10.38, 5), "share_surveyed": 0.625},
+    ]
+    for city in cities:
+        city.update(city="c", province="P", settlements=1, projects_done=0, cdf=None)
+    totals = {"cities": 2, "households": 6, "settlements": 2, "share_surveyed": 0.375,
+              "average_settlement_priority": 40.0, "projects_done": 0, "cdf": None}  # fmt: skip
+    for language in ("vi", "en"):
+        pdf = tmp_path / f"national-{language}.pdf"
+        pdf.write_bytes(national_print.render({"cities": cities, "totals": totals}, language))
+        words = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        lines = {name: line for line in words.splitlines() for name in ("Tam Kỳ", "Long Xuyên")
+                 if line.strip().startswith(name)}  # fmt: skip
+        assert re.search(r"\s13 %\s", lines["Tam Kỳ"] + " "), (language, lines)
+        assert re.search(r"\s63 %\s", lines["Long Xuyên"] + " "), (language, lines)
