@@ -815,10 +815,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Numbers on the map = rows of the table of {count} households on the next pages.",
     },
     "settlement_print.figures": {
-        "vi": "Số liệu của khu dân cư (% hộ thiếu)",
-        "en": "The settlement's figures (% of households lacking)",
+        "vi": "Số liệu của khu dân cư (%: tỷ lệ hộ thiếu)",
+        "en": "The settlement's figures (%: share of households lacking)",
     },
     "settlement_print.indicator": {"vi": "Chỉ số", "en": "Indicator"},
+    "settlement_print.value": {"vi": "Giá trị", "en": "Value"},
     "settlement_print.households": {"vi": "Số hộ đã khảo sát", "en": "Households surveyed"},
     "settlement_print.score": {"vi": "Điểm ưu tiên", "en": "Priority score"},
     "settlement_print.rank": {"vi": "Hạng trong phường", "en": "Rank in the ward"},

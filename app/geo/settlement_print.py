@@ -466,6 +466,15 @@ def _answer_swatch(colour: str) -> print_layout.Swatch:
     return draw
 
 
+def _figures_columns(data: SettlementPrintInput) -> list[print_layout.Column]:
+    # The values' heading names no unit: the shares carry their "%", the households, score
+    # and rank none (a "%" over the column read 60 households as 60 %).
+    return [
+        print_layout.Column(_t(data, "indicator"), align="left", wraps=True),
+        print_layout.Column(_t(data, "value"), align="right"),
+    ]
+
+
 def _figures_rows(data: SettlementPrintInput) -> list[list[str]]:
     figures = data.figures
     score = figures.get("score")
@@ -503,11 +512,7 @@ def _draw_side(flow: print_layout.Flow, data: SettlementPrintInput, size: float,
     print_layout.legend(flow, title, entries, size, columns=2, gap=size * 0.3)
     flow.paragraph(note, size, gap=size * 0.8)
     flow.paragraph(_t(data, "figures"), size, bold=True, gap=size * 0.3)
-    columns = [
-        print_layout.Column(_t(data, "indicator"), align="left", wraps=True),
-        print_layout.Column("%", align="right"),
-    ]
-    print_layout.table(flow, columns, _figures_rows(data), size, flow.room)
+    print_layout.table(flow, _figures_columns(data), _figures_rows(data), size, flow.room)
     flow.y -= size * 0.8
 
 
@@ -581,11 +586,7 @@ def _map_page(
         left_side, right_side, top_side, bottom_side = page.side
         side = print_layout.Flow(figure, left_side, right_side, top_side, bottom_side)
         side.paragraph(_t(data, "figures"), body, bold=True, gap=body * 0.3)
-        columns = [
-            print_layout.Column(_t(data, "indicator"), align="left", wraps=True),
-            print_layout.Column("%", align="right"),
-        ]
-        print_layout.table(side, columns, _figures_rows(data), body, side.room)
+        print_layout.table(side, _figures_columns(data), _figures_rows(data), body, side.room)
     print_layout.Flow(figure, left, right, bottom + source_height, bottom).paragraph(source, body)
     return squares
 

@@ -324,3 +324,47 @@ def test_a_settlement_without_surveys_says_so_on_its_one_page(
     }
     assert said[language] in text
     assert "0 hộ ở trang sau" not in text and "0 households on the next pages" not in text
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+def test_figures_carry_their_own_unit(tmp_path: Path, language: str, orientation: str) -> None:
+    """The figures beside the map: a percent sign on the shares only; the households
+    surveyed, the score and the rank stand under a heading that claims no unit (a "%"
+    heading over the whole column made 60 households read as 60 %)."""
+    from app.i18n import translate
+
+    page = settlement_page(60, language)
+    path = tmp_path / "figures.pdf"
+    path.write_bytes(render_settlement_print(page, "A4", orientation))
+    layout = subprocess.run(
+        ["pdftotext", "-l", "1", "-layout", str(path), "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+
+    def value(label: str) -> str:
+        # The table's row: the label, a gap, one word (and its unit) at the line's end (the
+        # subtitle names the indicator too, and may run on after a gap).
+        found = re.findall(rf"{re.escape(label)}\s{{2,}}(\S+(?: %)?)\s*$", layout, re.M)
+        assert len(found) == 1, (label, found, layout)
+        return str(found[0])
+
+    def text(key: str) -> str:
+        return translate(f"settlement_print.{key}", language)
+
+    # The values' heading (its words may wrap over two lines): no unit of its own.
+    lines = layout.splitlines()
+    at = next(i for i, line in enumerate(lines) if re.search(rf"{text('indicator')}\s{{2,}}", line))
+    heading = value(text("indicator")).split()
+    while len(heading) < len(text("value").split()):
+        at += 1
+        heading.append(lines[at].split()[-1])
+    assert " ".join(heading) == text("value") and "%" not in text("value")
+    assert value(text("households")) == "60"
+    assert value(text("score")) == "57"
+    assert value(text("rank")) == "2"
+    shares = {"insecure_tenure": "40 %", "no_piped_water": "75 %"}
+    for key, shown in shares.items():
+        assert value(page.indicator_labels[key][language]) == shown, key
