@@ -1,6 +1,7 @@
 """Who sees what: every route of the API and every web page, for anonymous visitors and each
 role, against the status the rules say, and personal fields never in an answer to a role
-that may not see them.
+that may not see them. Exports and map data hold an approved survey with personal answers
+(they count approved surveys by default): each of their files read must hold households.
 
 A survey of another ward (or city) answers 404 like one that does not exist. The test fails
 when a route is added to the OpenAPI schema without a row here.
@@ -8,7 +9,11 @@ when a route is added to the OpenAPI schema without a row here.
 
 from __future__ import annotations
 
+import csv
 import io
+import json
+import sqlite3
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -61,10 +66,11 @@ class World:
             return {}
         return bearer(make_token(self.engine, self.users[who]))
 
-    def survey(self) -> str:
+    def survey(self, **overrides: Any) -> str:
         """A survey the volunteer sent, in W03, with personal answers and a photo."""
         body = household_survey(
-            answers=household_answers(head_name=HEAD_NAME, head_phone=HEAD_PHONE, photo=PHOTO)
+            answers=household_answers(head_name=HEAD_NAME, head_phone=HEAD_PHONE, photo=PHOTO),
+            **overrides,
         )
         response = self.client.post(
             "/api/v1/submissions", json=body, headers=self.token("volunteer")
@@ -130,6 +136,30 @@ def world(
         connection.execute(text("DELETE FROM cities WHERE slug = 'matrix-town'"))
 
 
+@pytest.fixture(scope="module")
+def approved(world: World) -> str:
+    """One of the volunteer's surveys (personal answers, a photo) approved by W03's leader:
+    exports and map data count approved surveys by default, and without one their files
+    held no household, so the personal-field checks on them proved nothing. In the W03
+    settlement, so that the settlements' figures count it too."""
+    with world.engine.connect() as connection:
+        lon, lat = connection.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM settlements s, ST_PointOnSurface(s.geom) p "
+                "WHERE s.id = :id"
+            ),
+            {"id": world.settlement},
+        ).one()
+    sid = world.survey(location={"lat": lat, "lon": lon, "accuracy_m": 5.0})
+    review = world.client.post(
+        f"/api/v1/submissions/{sid}/review",
+        json={"decision": "approved"},
+        headers=world.token("leader"),
+    )
+    assert review.status_code == 200, review.text
+    return sid
+
+
 def expect(default: int, **by_role: int) -> dict[str, int]:
     """Statuses by role: `default` for every signed-in role not named, 401 for anonymous."""
     return {"anonymous": 401, **{who: default for who in ROLES}, **by_role}
@@ -164,6 +194,37 @@ class Row:
     path: str  # as in the OpenAPI schema, or a page's path
     call: Request
     statuses: dict[str, int]
+    # How many households an answer holds, for the rows whose answer is a file of them: a
+    # file without any would pass the personal-field check without proving anything.
+    households: Callable[[bytes], int] | None = None
+
+
+def geojson_features(body: bytes) -> int:
+    return len(json.loads(body)["features"])
+
+
+def geojson_households(body: bytes) -> int:
+    """Households counted in areas' figures (wards, settlements)."""
+    return sum(feature["properties"]["households"] or 0 for feature in json.loads(body)["features"])
+
+
+def csv_rows(body: bytes) -> int:
+    return len(list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))) - 1
+
+
+def gpkg_households(body: bytes) -> int:
+    with tempfile.NamedTemporaryFile(suffix=".gpkg") as file:
+        file.write(body)
+        file.flush()
+        connection = sqlite3.connect(file.name)
+        try:
+            return int(connection.execute("SELECT count(*) FROM households").fetchone()[0])
+        finally:
+            connection.close()
+
+
+def map_points(body: bytes) -> int:
+    return int(json.loads(body)["count"])
 
 
 def get(url: str) -> Request:
@@ -346,12 +407,14 @@ ROWS = [
         "/api/v1/export/households.geojson",
         get("/api/v1/export/households.geojson?city=tam-ky"),
         READ_CITY,
+        geojson_features,
     ),
     Row(
         "GET",
         "/api/v1/export/households.geojson?ward",
         get("/api/v1/export/households.geojson?city=tam-ky&ward={w.w03}"),
         READ_WARD,
+        geojson_features,
     ),
     Row(
         "GET",
@@ -364,30 +427,35 @@ ROWS = [
         "/api/v1/export/forms/{form_id}.geojson?ward",
         get("/api/v1/export/forms/household.geojson?city=tam-ky&ward={w.w03}"),
         READ_WARD,
+        geojson_features,
     ),
     Row(
         "GET",
         "/api/v1/export/layers.gpkg",
         get("/api/v1/export/layers.gpkg?city=tam-ky"),
         READ_CITY,
+        gpkg_households,
     ),
     Row(
         "GET",
         "/api/v1/export/layers.gpkg?ward",
         get("/api/v1/export/layers.gpkg?city=tam-ky&ward={w.w03}"),
         READ_WARD,
+        gpkg_households,
     ),
     Row(
         "GET",
         "/api/v1/export/settlements.geojson",
         get("/api/v1/export/settlements.geojson?city=tam-ky"),
         READ_CITY,
+        geojson_households,
     ),
     Row(
         "GET",
         "/api/v1/export/wards.geojson",
         get("/api/v1/export/wards.geojson?city=tam-ky"),
         READ_CITY,
+        geojson_households,
     ),
     Row(
         "GET",
@@ -468,12 +536,14 @@ ROWS = [
         "/maps/data/cities/{slug}/households.json",
         get("/maps/data/cities/tam-ky/households.json"),
         READ_CITY,
+        map_points,
     ),
     Row(
         "GET",
         "/maps/data/cities/{slug}/households.json?ward",
         get("/maps/data/cities/tam-ky/households.json?ward={w.w03}"),
         READ_WARD,
+        map_points,
     ),
     Row("GET", "/api/v1/users", get("/api/v1/users"), PEOPLE),
     Row("POST", "/api/v1/users", new_user, {**PEOPLE, "city_admin": 201, "national_admin": 201}),
@@ -942,6 +1012,7 @@ ROWS += [
         "/api/v1/export/{filename}",
         get("/api/v1/export/households.csv?city=tam-ky"),
         READ_CITY,
+        csv_rows,
     ),
     Row(
         "GET",
@@ -954,6 +1025,7 @@ ROWS += [
         "/api/v1/export/cities/{slug}.gpkg",
         get("/api/v1/export/cities/tam-ky.gpkg"),
         READ_CITY,
+        gpkg_households,
     ),
 ]
 
@@ -1076,7 +1148,7 @@ def test_every_route_has_a_row(world: World) -> None:
 
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r.method} {r.path}" for r in ROWS])
-def test_access(world: World, row: Row, who: str) -> None:
+def test_access(world: World, approved: str, row: Row, who: str) -> None:
     response = row.call(world, world.token(who))
     expected = row.statuses[who]
     assert response.status_code == expected, (
@@ -1088,6 +1160,10 @@ def test_access(world: World, row: Row, who: str) -> None:
         body = response.content
         assert HEAD_NAME.encode() not in body and HEAD_PHONE.encode() not in body, (
             f"personal field in {row.method} {row.path} as {who}"
+        )
+    if response.status_code == 200 and row.households is not None:
+        assert row.households(response.content) >= 1, (
+            f"no household in {row.method} {row.path} as {who}: nothing was checked"
         )
 
 
