@@ -29,9 +29,11 @@ from app.settings import DEFAULT_DATABASE_URL, with_driver  # noqa: E402
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
 
 
-def bench_token(url: str, role: str = "volunteer", username: str = "bench-user") -> str:
-    """A token of a person with a role on the sample city (national admin: everywhere), made
-    as the server makes them, for the benchmarks' requests."""
+def bench_token(
+    url: str, role: str = "volunteer", username: str = "bench-user", city: str = "tam-ky"
+) -> str:
+    """A token of a person with a role on a city (the sample city unless told; national
+    admin: everywhere), made as the server makes them, for the benchmarks' requests."""
     import hashlib
     import hmac
     import uuid
@@ -50,14 +52,19 @@ def bench_token(url: str, role: str = "volunteer", username: str = "bench-user")
                 {"u": f"{username}-{role}", "name": username},
             ).scalar_one()
             connection.execute(text("DELETE FROM role_grants WHERE user_id = :id"), {"id": user_id})
-            connection.execute(
-                text(
-                    "INSERT INTO role_grants (user_id, role, city_id) SELECT :id, :role, "
-                    "CASE WHEN :national THEN NULL ELSE c.id END "
-                    "FROM cities c WHERE c.slug = 'tam-ky'"
-                ),
-                {"id": user_id, "role": role, "national": role == "national_admin"},
-            )
+            if role == "national_admin":  # no place: also where there is no sample city
+                connection.execute(
+                    text("INSERT INTO role_grants (user_id, role) VALUES (:id, :role)"),
+                    {"id": user_id, "role": role},
+                )
+            else:
+                connection.execute(
+                    text(
+                        "INSERT INTO role_grants (user_id, role, city_id) "
+                        "SELECT :id, :role, c.id FROM cities c WHERE c.slug = :city"
+                    ),
+                    {"id": user_id, "role": role, "city": city},
+                )
             connection.execute(
                 text(
                     "INSERT INTO auth_tokens (id, user_id, kind, token_hash, expires_at) "
