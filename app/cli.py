@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import create_engine
 
+from app.services.access import ROLES
 from app.services.indicators import INDICATOR_KEYS
 from app.settings import Settings, get_settings
 
@@ -569,9 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(run=cmd_user_add)
     grant = user_commands.add_parser("grant", help=cmd_user_grant.__doc__)
     grant.add_argument("username")
-    grant.add_argument(
-        "role", choices=("volunteer", "ward_leader", "planner", "city_admin", "national_admin")
-    )
+    grant.add_argument("role", choices=ROLES)
     grant.add_argument("--city", help="city slug (every role but national_admin)")
     grant.add_argument("--ward-id", type=_ward_id, help="ward id (ward_leader; volunteer optional)")
     grant.add_argument("--ward-code", help="ward code within --city, instead of --ward-id")

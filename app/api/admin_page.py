@@ -17,14 +17,15 @@ from app.api.deps import EngineDep, LanguageDep, OptionalUser, SettingsDep
 from app.api.pages import render_page, sign_in_first
 from app.i18n import MESSAGES, translate
 from app.services import places
-from app.services.access import ROLES, Principal
+from app.services.access import ROLES, Principal, Role
 from app.services.accounts import MIN_PASSWORD
 from app.services.cdf_access import CDF_ROLES
 from app.settings import Settings
 
 router = APIRouter(include_in_schema=False)
-# Roles a city admin gives (a national admin may also make national admins).
-CITY_ROLES = ("volunteer", "ward_leader", "planner", "city_admin")
+# Roles a city admin gives (a national admin may also make national admins). A treasurer is
+# appointed on a savings group by the CDF's staff (app/api/cdf.py), not here.
+CITY_ROLES: tuple[Role, ...] = tuple(role for role in ROLES if role != "national_admin")
 
 
 def page_config(
@@ -41,7 +42,10 @@ def page_config(
         ],
         # Every role a person may hold, the CDF's included: each in words (the list showed
         # `cdf_staff` and `treasurer`).
-        "roles": {role: translate(f"page.role.{role}", language) for role in (*ROLES, *CDF_ROLES)},
+        "roles": {
+            role: translate(f"page.role.{role}", language)
+            for role in dict.fromkeys((*ROLES, *CDF_ROLES))
+        },
         "assignable": list(ROLES if user.is_national_admin else CITY_ROLES),
         "max_upload_bytes": settings.max_boundary_upload_bytes,
         "texts": {

@@ -33,7 +33,8 @@ async def home(
         city_names={c["id"]: c["name"] for c in cities},
         ward_names={w["id"]: w["name"] for w in wards},
         role_names={
-            role: translate(f"page.role.{role}", language) for role in (*ROLES, *CDF_ROLES)
+            role: translate(f"page.role.{role}", language)
+            for role in dict.fromkeys((*ROLES, *CDF_ROLES))
         },
         cdf_cities=[c for c in cities if user and can_read_city_books(user, c["id"])],
         can_review=bool(user and user.has_role("ward_leader", "city_admin")),

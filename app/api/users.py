@@ -15,7 +15,7 @@ from app.api.responses import JSON
 from app.api.schemas import WRITE_ERRORS, model_body
 from app.api.validation import NOT_BLANK, USERNAME_PATTERN
 from app.services import accounts, places
-from app.services.access import Role
+from app.services.access import CITY_WIDE, Role
 from app.services.enrolment import enrolment_url, qr_svg
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
@@ -62,11 +62,11 @@ class CityPatch(BaseModel):
     )
 
 
-# Which place each role takes (as the server checks it): a city-wide role no ward, a ward
-# leader a ward, a national admin no place at all.
+# Which place each role takes (as the server checks it): a city-wide role (planner, city
+# admin, CDF staff) no ward, a ward leader a ward, a national admin no place at all.
 GRANT_RULES: list[dict[str, Any]] = [
     {
-        "if": {"properties": {"role": {"enum": ["planner", "city_admin"]}}},
+        "if": {"properties": {"role": {"enum": sorted(CITY_WIDE)}}},
         "then": {
             "required": ["city"],
             "properties": {"city": {"type": "string"}, "ward_id": {"type": "null"}},

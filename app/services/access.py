@@ -5,6 +5,9 @@ Roles (a person may hold several, each on its own place):
 - ward leader (a ward): reads, reviews and prints their ward, personal fields included.
 - planner (a city): reads, maps and exports the whole city, never personal fields.
 - city admin (a city): all of the city, its people and boundaries.
+- CDF staff / board (a city): the city's CDF books (app.services.cdf_access says what they
+  may do there); granted like the roles above. A savings group's treasurer is granted on its
+  group by CDF staff (app.services.cdf_treasurers), not here.
 - national admin: everything, cities imported later included.
 
 A place a person may not see answers 404 like one that does not exist (`NotFound`), so that
@@ -21,8 +24,17 @@ from typing import Any, Literal
 from app.db.scope import SurveyScope
 from app.errors import NotFound
 
-Role = Literal["volunteer", "ward_leader", "planner", "city_admin", "national_admin"]
-ROLES: tuple[Role, ...] = ("volunteer", "ward_leader", "planner", "city_admin", "national_admin")
+Role = Literal["volunteer", "ward_leader", "planner", "city_admin", "cdf_staff", "national_admin"]
+ROLES: tuple[Role, ...] = (
+    "volunteer",
+    "ward_leader",
+    "planner",
+    "city_admin",
+    "cdf_staff",
+    "national_admin",
+)
+# Roles held on a whole city, never on a ward.
+CITY_WIDE = frozenset({"planner", "city_admin", "cdf_staff"})
 SUBMITTERS = frozenset({"volunteer", "ward_leader", "city_admin", "national_admin"})
 
 

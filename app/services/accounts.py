@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.db import accounts as queries
 from app.db import places as place_queries
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
-from app.services.access import ROLES, Principal
+from app.services.access import CITY_WIDE, ROLES, Principal
 from app.services.auth import Authenticator, hash_password
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
@@ -221,7 +221,7 @@ async def grant_role(
                 raise InvalidInput([Problem("city", "missing")])
             if role == "ward_leader" and ward_id is None:
                 raise InvalidInput([Problem("ward_id", "missing")])
-            if role in ("planner", "city_admin") and ward_id is not None:
+            if role in CITY_WIDE and ward_id is not None:
                 raise InvalidInput([Problem("ward_id", "role_is_city_wide")])
             if actor is not None and not actor.can_manage_city(city_id):
                 raise NotFound("unknown_city", city=city_slug or str(city_id))

@@ -222,6 +222,58 @@ def new_city(sync_engine: Engine) -> Iterator[str]:
         connection.execute(text("DELETE FROM cities WHERE slug = :slug"), {"slug": NEW_CITY})
 
 
+CDF_STAFF = "can-bo-quy-trang-quan-tri"
+CDF_STAFF_NAME = hostile.HTML_ATTRIBUTE + " {{ 7*7 }}"
+
+
+def test_a_city_admin_gives_and_takes_back_the_cdf_staff_role(
+    desktop: Page, sync_engine: Engine, city_admin: str
+) -> None:
+    """CDF staff is a city role like the others: offered in words, no ward asked, given,
+    shown on the person's card, taken back; the person's hostile name stays text."""
+    # A planner already (a city admin lists the people of their cities).
+    person = make_user(sync_engine, CDF_STAFF, [("planner", ("city", "tam-ky"))])
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE users SET display_name = :name WHERE id = :id"),
+            {"name": CDF_STAFF_NAME, "id": person},
+        )
+    page = desktop
+    dialogs = watch_dialogs(page)
+    page.set_viewport_size(TABLET)
+    sign_in(page, city_admin)
+    card = person_card(page, CDF_STAFF)
+    expect(card.locator(".person-name")).to_have_text(CDF_STAFF_NAME)
+    card.locator("summary").first.click()
+    role = card.locator(".grant-role")
+    expect(role.locator("option[value=cdf_staff]")).to_have_text("Cán bộ quỹ CDF")
+    role.select_option("cdf_staff")
+    expect(card.locator(".grant-ward")).to_be_hidden()  # a city role: no ward to choose
+    card.locator("button.give-role").click()
+    expect(page.locator("#toast")).to_have_text("Đã cấp vai trò Cán bộ quỹ CDF.")
+    card = person_card(page, CDF_STAFF)
+    expect(card.locator(".grant-label")).to_have_text(
+        ["Cán bộ quy hoạch · Tam Kỳ", "Cán bộ quỹ CDF · Tam Kỳ"]
+    )
+    with sync_engine.connect() as connection:
+        held = connection.execute(
+            text(
+                "SELECT g.role, c.slug, g.ward_id FROM role_grants g JOIN cities c "
+                "ON c.id = g.city_id WHERE g.user_id = :id ORDER BY g.id"
+            ),
+            {"id": person},
+        ).all()
+    assert [tuple(row) for row in held] == [
+        ("planner", "tam-ky", None),
+        ("cdf_staff", "tam-ky", None),
+    ]
+    card.locator("li.grant", has_text="Cán bộ quỹ CDF").locator("button.remove-role").click()
+    expect(page.locator("#toast")).to_have_text("Đã bỏ vai trò Cán bộ quỹ CDF · Tam Kỳ.")
+    card = person_card(page, CDF_STAFF)
+    expect(card.locator(".grant-label")).to_have_text(["Cán bộ quy hoạch · Tam Kỳ"])
+    assert dialogs == []
+
+
 def test_a_national_admin_adds_a_city_after_a_refused_upload(
     signed_in_desktop: Page, tmp_path: Path, new_city: str, sync_engine: Engine
 ) -> None:

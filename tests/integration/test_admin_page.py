@@ -100,7 +100,13 @@ def test_a_city_admin_gets_their_city_and_city_roles(
     ]
     config = config_of(body)
     assert [c["slug"] for c in config["cities"]] == ["tam-ky"]
-    assert config["assignable"] == ["volunteer", "ward_leader", "planner", "city_admin"]
+    assert config["assignable"] == [
+        "volunteer",
+        "ward_leader",
+        "planner",
+        "city_admin",
+        "cdf_staff",
+    ]
     assert config["roles"]["ward_leader"] == "Trưởng khu phố / phường"
     # Every role a person may hold is in words, the CDF's too (shown as cdf_staff, treasurer).
     assert config["roles"]["cdf_staff"] == "Cán bộ quỹ CDF"
