@@ -2087,11 +2087,34 @@ def number_text(value: float, language: str, decimals: int = 0) -> str:
     return text.translate(str.maketrans(",.", ".,")) if language == "vi" else text
 
 
+def _percent(share: float, decimals: int) -> Decimal:
+    """100 * share rounded half up in decimal arithmetic, from the share's shortest decimal
+    form (the one the API and the CSVs show), never from its binary value."""
+    step = Decimal(1).scaleb(-decimals)
+    return (Decimal(repr(float(share))) * 100).quantize(step, ROUND_HALF_UP)
+
+
 def whole_percent(share: float) -> int:
     """A share (0..1) in whole percent as a reader rounds it, half up from the share's
     shortest decimal form: 1 of 8 households is 13 (Python's half-to-even said 12) and the
     API's 0.145 is 15 (100 * 0.145 is 14.4999... in binary)."""
-    return int((Decimal(repr(float(share))) * 100).quantize(Decimal(1), ROUND_HALF_UP))
+    return int(_percent(share, 0))
+
+
+def percent_text(
+    share: float | None, decimals: int, language: str | None = None, no_data: str = "—"
+) -> str:
+    """A share (0..1) as a percent figure with `decimals` places, without the sign, rounded
+    half up as whole_percent rounds: 0.0625 is 6,3 in Vietnamese, 6.3 in English (format's
+    half-to-even on the binary value said 6.2). With no language, the form of the CSVs (a dot,
+    no thousands separator). `no_data` where there is no share."""
+    if share is None:
+        return no_data
+    value = _percent(share, decimals)
+    if language is None:
+        return f"{value:.{decimals}f}"
+    text = f"{value:,.{decimals}f}"
+    return text.translate(str.maketrans(",.", ".,")) if language == "vi" else text
 
 
 # A survey's status in words: the labels of the progress page.

@@ -61,6 +61,42 @@ def test_whole_percent_rounds_half_up(share: float, percent: int) -> None:
 
 
 @pytest.mark.parametrize(
+    ("share", "vi", "en", "csv"),
+    [
+        (0.0625, "6,3", "6.3", "6.3"),  # format() said 6.2: half to even on 6.25
+        (0.125, "12,5", "12.5", "12.5"),
+        (0.145, "14,5", "14.5", "14.5"),  # 100 * 0.145 is 14.4999... in binary
+        (0.00145, "0,1", "0.1", "0.1"),  # 0.145 %: half up from the decimal form
+        (0.9995, "100,0", "100.0", "100.0"),  # 99.95 up to 100.0, not 99.9
+        (1.0, "100,0", "100.0", "100.0"),
+        (0, "0,0", "0.0", "0.0"),
+        (-0.0625, "-6,3", "-6.3", "-6.3"),  # a shrinking balance: half away from zero
+        (12.5, "1.250,0", "1,250.0", "1250.0"),  # a growth of 1250 %: CSVs never group
+    ],
+)
+def test_percent_text_rounds_half_up_in_the_language(
+    share: float, vi: str, en: str, csv: str
+) -> None:
+    from app.i18n import percent_text
+
+    assert percent_text(share, 1, "vi") == vi
+    assert percent_text(share, 1, "en") == en
+    assert percent_text(share, 1) == csv
+
+
+def test_percent_text_other_places_and_no_share() -> None:
+    from app.i18n import percent_text, whole_percent
+
+    assert percent_text(0.0625, 2, "vi") == "6,25"
+    assert percent_text(0.00125, 2) == "0.13"  # 0.125 %: Python's format said 0.12
+    assert percent_text(0.125, 0, "en") == "13" == str(whole_percent(0.125))
+    assert percent_text(0.9995, 0) == "100"
+    assert percent_text(None, 1, "vi") == "—"  # the pages' dash
+    assert percent_text(None, 1) == "—"
+    assert percent_text(None, 1, no_data="") == ""  # an empty CSV cell
+
+
+@pytest.mark.parametrize(
     ("header", "language"),
     [
         ("en;q=0.1, vi;q=0.9", "vi"),  # weights, not order, choose
