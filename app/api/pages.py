@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from app.i18n import LANGUAGES, number_text, translate, whole_percent
+from app.i18n import LANGUAGES, number_text, percent_text, translate, whole_percent
 from app.services.access import Principal
 from app.settings import REPO_ROOT
 
@@ -25,6 +25,7 @@ _TEMPLATES = Environment(
 )
 _TEMPLATES.globals["number_text"] = number_text  # figures as the page's language writes them
 _TEMPLATES.globals["whole_percent"] = whole_percent  # a share as the maps and prints show it
+_TEMPLATES.globals["percent_text"] = percent_text  # a share with decimals, rounded as they are
 
 
 class _Texts:

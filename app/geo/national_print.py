@@ -15,7 +15,7 @@ from typing import Any
 
 from app.geo import print_layout
 from app.geo.styles import CLASS_COLOURS, NO_DATA_COLOUR
-from app.i18n import number_text, translate, whole_percent
+from app.i18n import number_text, percent_text, translate
 
 A4 = (8.27, 11.69)  # inches, portrait
 FONT = 9.0
@@ -60,10 +60,12 @@ def _cell(row: Mapping[str, Any], key: str, language: str) -> str:
         return _millions(books[key], language) if books else "—"
     if key == "par30":
         value = books["par30"] if books else None
-        return "—" if value is None else f"{number_text(100 * value, language, 1)} %"
+        return "—" if value is None else f"{percent_text(value, 1, language)} %"
     if key == "share_surveyed":
+        # One decimal, as the national page and its CSV show the same figure (a whole
+        # percent here read 13 % beside the page's 12,5 %).
         value = row.get(key)
-        return "—" if value is None else f"{whole_percent(value)} %"
+        return "—" if value is None else f"{percent_text(value, 1, language)} %"
     if key == "average_settlement_priority":
         value = row.get(key)
         return "—" if value is None else number_text(value, language, 1)

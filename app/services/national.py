@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import national as queries
 from app.db.indicators import HOUSEHOLD_FORM, Counted
+from app.i18n import number_text, percent_text, translate
 from app.services import cdf_reports
 from app.services.access import Principal
 from app.services.indicators import INDICATORS, read_weights
@@ -179,12 +180,12 @@ def _cell(row: Mapping[str, Any], key: str) -> Any:
     if key in CDF_FIGURES:
         books = row.get("cdf")
         value = None if books is None else books[key]
-        return "" if value is None else (f"{100 * value:.1f}" if key == "par30" else value)
+        return "" if value is None else (percent_text(value, 1) if key == "par30" else value)
     value = row.get(key)
     if value is None:
         return ""
     if key == "share_surveyed":
-        return f"{100 * value:.1f}"
+        return percent_text(value, 1)
     return value
 
 
@@ -226,7 +227,6 @@ def page_view(report: Mapping[str, Any], language: str, basemap_url: str | None)
     """What the national page shows beside the report: column headings, the subtitle, the
     map's data (numbers and names only: the page's script puts names in as text)."""
     from app.geo.styles import CLASS_COLOURS, NO_DATA_COLOUR
-    from app.i18n import number_text, translate
 
     totals = report["totals"]
     dates = [row["data_date"] for row in report["cities"] if row["data_date"]]
@@ -244,7 +244,7 @@ def page_view(report: Mapping[str, Any], language: str, basemap_url: str | None)
             f"{LABELS['settlements'][language]}: {row['settlements']}",
         ]
         if row["share_surveyed"] is not None:
-            share = number_text(100 * row["share_surveyed"], language, 1)
+            share = percent_text(row["share_surveyed"], 1, language)
             lines.append(f"{LABELS['share_surveyed'][language]}: {share}")
         if row["average_settlement_priority"] is not None:
             lines.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -335,3 +336,79 @@ def test_decimals_are_written_as_the_language_writes_them(
         assert popups is not None
         lines = [line for line in re.findall(r'"lines": ?\[(.*?)\]', popups.group(1))]
         assert lines and not [line for line in lines if re.search(wrong, line)], language
+
+
+@pytest.fixture
+def one_in_sixteen(network: tuple[str, Engine]) -> Iterator[int]:
+    """Việt Trì's estimate made 16 times its households surveyed in settlements: a share
+    surveyed of 0.0625 exactly (6,25 %), which one decimal rounds half up to 6,3."""
+    with network[1].begin() as connection:
+        city = connection.execute(text("SELECT id FROM cities WHERE slug = 'viet-tri'")).scalar()
+        surveyed = connection.execute(
+            text(
+                "SELECT count(*) FROM household_surveys WHERE city_id = :city "
+                "AND status = 'approved' AND form_id = 'household' AND settlement_id IS NOT NULL"
+            ),
+            {"city": city},
+        ).scalar_one()
+        assert surveyed > 0
+        saved = connection.execute(
+            text("SELECT id, households_estimate FROM settlements WHERE city_id = :city"),
+            {"city": city},
+        ).all()
+        connection.execute(
+            text("UPDATE settlements SET households_estimate = NULL WHERE city_id = :city"),
+            {"city": city},
+        )
+        connection.execute(
+            text("UPDATE settlements SET households_estimate = :estimate WHERE id = :id"),
+            {"estimate": 16 * surveyed, "id": saved[0].id},
+        )
+    yield 16 * surveyed
+    with network[1].begin() as connection:
+        for row in saved:
+            connection.execute(
+                text("UPDATE settlements SET households_estimate = :estimate WHERE id = :id"),
+                {"estimate": row.households_estimate, "id": row.id},
+            )
+
+
+def test_a_share_reads_the_same_half_up_on_the_page_csv_and_print(
+    client: TestClient,
+    people: dict[str, dict[str, str]],
+    one_in_sixteen: int,
+    tmp_path: Path,
+) -> None:
+    """A share surveyed of 0.0625 is 6,3 % (6.3 % in English) in the page's table, the map's
+    popups, the CSV (6.3) and the A4 summary; Python's formatting said 6,2 on screen and in
+    the CSV while the summary printed 6 %."""
+    report = client.get("/api/v1/national/indicators", headers=people["admin"]).json()
+    row = next(row for row in report["cities"] if row["city"] == "viet-tri")
+    assert (row["households_estimate"], row["share_surveyed"]) == (one_in_sixteen, 0.0625)
+    for language, figure in (("vi", "6,3"), ("en", "6.3")):
+        page = client.get("/maps/national", params={"lang": language}, headers=people["admin"])
+        assert page.status_code == 200
+        table_row = next(tr for tr in page.text.split("<tr") if "Việt Trì" in tr)
+        assert f'<td class="num" data-value="0.0625">{figure} %</td>' in table_row, language
+        popups = re.search(r'id="national-data">(.*?)</script>', page.text, re.S)
+        assert popups is not None
+        label = national.LABELS["share_surveyed"][language]
+        city = next(c for c in json.loads(popups.group(1))["cities"] if c["name"] == "Việt Trì")
+        assert f"{label}: {figure}" in city["lines"], (language, city["lines"])
+        answer = client.get(
+            "/api/v1/national/indicators.csv", params={"lang": language}, headers=people["admin"]
+        )
+        rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+        column = rows[0].index(label)
+        assert next(r for r in rows if r[0] == "viet-tri")[column] == "6.3", language
+        pdf = tmp_path / f"national-{language}.pdf"
+        pdf.write_bytes(
+            client.get(
+                "/maps/national.pdf", params={"lang": language}, headers=people["admin"]
+            ).content
+        )
+        words = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        line = next(line for line in words.splitlines() if line.strip().startswith("Việt Trì"))
+        assert re.search(rf"\s{re.escape(figure)} %\s", line + " "), (language, line)

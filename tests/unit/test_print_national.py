@@ -1,5 +1,5 @@
 """The national summary: city names on its map never over each other, however close the
-cities; its shares in whole percent as the maps print them."""
+cities; its shares with one decimal rounded half up, as the national page shows them."""
 
 from __future__ import annotations
 
@@ -59,24 +59,30 @@ def test_city_names_never_overlap(cities: list[dict[str, Any]]) -> None:
         assert frame.y0 <= box.y0 and box.y1 <= frame.y1, name
 
 
-def test_shares_surveyed_round_half_up_as_on_the_maps(tmp_path: Path) -> None:
-    """1 of 8 households surveyed prints 13 %, 5 of 8 63 % (app.i18n.whole_percent, as the
-    maps and the settlement print): Python's formatting said 12 % and 62 %."""
+def test_shares_surveyed_round_half_up_as_on_the_page(tmp_path: Path) -> None:
+    """1 of 16 households surveyed prints 6,3 % (6.3 % in English), 5 of 8 62,5 %: one
+    decimal rounded half up (app.i18n.percent_text), as the national page and its CSV show
+    the same figure. Python's formatting said 6,2 %; a whole percent here said 63 % beside
+    the page's 62,5 %."""
     cities = [
-        {**_city("Tam Kỳ", 108.47, 15.57, 1), "share_surveyed": 0.125},
+        {**_city("Tam Kỳ", 108.47, 15.57, 1), "share_surveyed": 0.0625},
         {**_city("Long Xuyên", 105.43, 10.38, 5), "share_surveyed": 0.625},
     ]
     for city in cities:
         city.update(city="c", province="P", settlements=1, projects_done=0, cdf=None)
-    totals = {"cities": 2, "households": 6, "settlements": 2, "share_surveyed": 0.375,
+    totals = {"cities": 2, "households": 6, "settlements": 2, "share_surveyed": 0.2505,
               "average_settlement_priority": 40.0, "projects_done": 0, "cdf": None}  # fmt: skip
-    for language in ("vi", "en"):
+    for language, mark in (("vi", ","), ("en", ".")):
         pdf = tmp_path / f"national-{language}.pdf"
         pdf.write_bytes(national_print.render({"cities": cities, "totals": totals}, language))
         words = subprocess.run(
             ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
         ).stdout
-        lines = {name: line for line in words.splitlines() for name in ("Tam Kỳ", "Long Xuyên")
+        names = ("Tam Kỳ", "Long Xuyên", "Cả mạng lưới", "Whole network")
+        lines = {name: line for line in words.splitlines() for name in names
                  if line.strip().startswith(name)}  # fmt: skip
-        assert re.search(r"\s13 %\s", lines["Tam Kỳ"] + " "), (language, lines)
-        assert re.search(r"\s63 %\s", lines["Long Xuyên"] + " "), (language, lines)
+        total = lines["Cả mạng lưới" if language == "vi" else "Whole network"]
+        for line, figure in ((lines["Tam Kỳ"], "6,3"), (lines["Long Xuyên"], "62,5"),
+                             (total, "25,1")):  # fmt: skip
+            figure = figure.replace(",", mark)
+            assert re.search(rf"\s{re.escape(figure)} %\s", line + " "), (language, lines)
