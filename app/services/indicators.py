@@ -20,6 +20,7 @@ from app.db import indicators as queries
 from app.db import places as place_queries
 from app.db.indicators import HOUSEHOLD_FORM, Counted, DeficiencyRule
 from app.errors import NotFound, Unauthorized
+from app.i18n import percent_text
 from app.services.access import SYSTEM, Principal
 from app.services.spreadsheet import csv_writer
 from app.vietnam import vietnam_day
@@ -323,7 +324,7 @@ async def ward_report(
 
 
 def _percent(share: float | None) -> str:
-    return "" if share is None else f"{100 * share:.1f}"
+    return percent_text(share, 1, no_data="")
 
 
 def report_csv(report: Mapping[str, Any], language: str) -> bytes:

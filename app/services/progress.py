@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db import places as place_queries
 from app.db import progress as queries
 from app.errors import Forbidden, InvalidInput, NotFound, Problem
-from app.i18n import translate, whole_percent
+from app.i18n import percent_text, translate, whole_percent
 from app.services.access import Principal
 from app.services.spreadsheet import csv_writer
 
@@ -204,7 +204,7 @@ def _label(key: str, language: str) -> str:
 
 
 def _share(value: float | None) -> str:
-    return "" if value is None else f"{100 * value:.1f}"
+    return percent_text(value, 1, no_data="")
 
 
 def places_csv(report: Mapping[str, Any], language: str) -> bytes:

@@ -445,3 +445,37 @@ def test_the_page_rounds_shares_half_up_as_the_maps_do(
         chart = body.text.split('id="settlement-chart-title"')[1].split("</svg>")[0]
         assert "5 / 8 · 63 %" in chart and "1 / 8 · 13 %" in chart, language
         assert "62 %" not in body.text and "12 %" not in body.text, language
+
+
+def test_the_csv_rounds_shares_half_up_as_the_page_does(
+    app_client: TestClient, place: dict[str, Any], sync_engine: Engine
+) -> None:
+    """1 of 16 households is 6.3 in the CSV (app.i18n.percent_text, the national CSV's
+    rounding); Python's formatting said 6.2, the binary 6.25 rounded half to even."""
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE settlements SET households_estimate = 16 WHERE id = :id"),
+            {"id": place["settlements"]["D"]},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO household_surveys (id, city_id, ward_id, settlement_id, "
+                "form_id, form_version, collected_at, answers, content_hash) "
+                "VALUES (:id, :c, :w, :s, 'household', '1', now(), '{}', 'z')"
+            ),
+            {
+                "id": uuid.uuid4(),
+                "c": place["city_id"],
+                "w": place["wards"]["P2"],
+                "s": place["settlements"]["D"],
+            },
+        )
+    url = f"/api/v1/progress/{CITY}"
+    report = _get(app_client, place, "admin", url).json()
+    assert _by_code(report["settlements"])["D"]["share_surveyed"] == 0.0625
+    for language in ("vi", "en"):
+        answer = _get(app_client, place, "admin", url, format="csv", lang=language)
+        rows = list(csv.reader(io.StringIO(answer.content.decode()[1:])))
+        column = rows[0].index("Tỷ lệ đã khảo sát" if language == "vi" else "Share surveyed")
+        row = next(row for row in rows if row[1] == "D")
+        assert row[column] == "6.3", (language, row)  # a dot in both: machine-readable

@@ -69,3 +69,21 @@ def test_print_indicators_agree_everywhere() -> None:
     from app.services.maps import PRINT_INDICATORS
 
     assert typing.get_args(Indicator) == PRINT_INDICATORS == CLI_INDICATORS
+
+
+def test_the_csv_writes_shares_half_up_in_percent() -> None:
+    """A share of 0.0625 is 6.3 in the CSV (app.i18n.percent_text, as every share with a
+    decimal is shown); Python's formatting said 6.2. No share, an empty cell."""
+    import csv
+    import io
+
+    from app.services.indicators import report_csv
+
+    shares = dict.fromkeys(INDICATOR_KEYS, 0.0625)
+    shares[INDICATOR_KEYS[-1]] = None
+    row = {"code": "A", "name": "Xóm Ả", "households": 16, "score": 6.25, "shares": shares}
+    report = {"area": {"kind": "ward"}, "totals": row, "settlements": []}
+    for language in ("vi", "en"):
+        rows = list(csv.reader(io.StringIO(report_csv(report, language).decode("utf-8-sig"))))
+        cells = rows[1][-len(INDICATOR_KEYS) :]
+        assert cells == ["6.3"] * (len(INDICATOR_KEYS) - 1) + [""], language
