@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import cdf_map as queries
 from app.geo import cdf_groups
-from app.i18n import number_text, translate
+from app.i18n import number_text, percent_text, translate
 from app.services import cdf_access as cdf
 from app.services.access import Principal
 from app.vietnam import today_in_vietnam
@@ -35,8 +35,7 @@ POPUP_KEYS = (
 def _par_text(at_risk: int, outstanding: int, language: str) -> str:
     if outstanding <= 0:
         return translate("cdf_groups.no_loans", language)
-    shown = f"{100 * at_risk / outstanding:.1f}"
-    return (shown.replace(".", ",") if language == "vi" else shown) + " %"
+    return f"{percent_text(at_risk / outstanding, 1, language)} %"
 
 
 def popup_fields(language: str) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import cdf_books as books
 from app.errors import Forbidden
+from app.i18n import percent_text
 from app.services import cdf_books, cdf_reports
 from app.services.access import Principal
 
@@ -178,11 +179,11 @@ def money(amount: int) -> str:
 
 
 def percent(value: float | None, language: str) -> str:
-    """0.1234 -> '12,3 %' (vi) or '12.3 %' (en); None -> '—'."""
+    """0.1234 -> '12,3 %' (vi) or '12.3 %' (en), half up as on every page and print
+    (0.0625 -> '6,3 %'); None -> '—'."""
     if value is None:
         return "—"
-    shown = f"{value * 100:.1f}"
-    return (shown.replace(".", ",") if language == "vi" else shown) + " %"
+    return f"{percent_text(value, 1, language)} %"
 
 
 def shown(key: str, value: Any, language: str) -> str:

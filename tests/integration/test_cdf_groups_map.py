@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,10 @@ def test_city_map_groups_sum_to_the_cdf_report(
         assert group["radius"] == cdf_groups.radius(group["members"])
         par = cdf_groups.par_class(group["at_risk_30"], group["loans_outstanding_amount"])
         assert group["colour"] == cdf_groups.PAR_COLOUR[par]
+        if group["loans_outstanding_amount"]:  # PAR30 in percent, half up from the exact ratio
+            exact = Decimal(100 * group["at_risk_30"]) / group["loans_outstanding_amount"]
+            figure = f"{exact.quantize(Decimal('0.1'), ROUND_HALF_UP)} %"
+            assert group["par30_text"] == figure.replace(".", "," if language == "vi" else ".")
     assert {g["par_class"] for g in shown} >= {"none", "high"}
     # The hostile names are the groups' names, as typed.
     mine = next(g for g in shown if g["settlement_id"] == books["settlement_id"])

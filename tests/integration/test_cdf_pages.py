@@ -272,3 +272,35 @@ def test_a_day_outside_the_books_is_a_422_on_the_pages_as_in_the_api(
         assert response.status_code == 422, (url, response.status_code)
         assert response.json()["errors"][0]["code"] == "cdf_invalid_date"
     assert _page(site, "staff", f"/cdf/{CITY}?as_of=2026-06-30").status_code == 200
+
+
+def test_a_share_on_the_page_rounds_half_up(site: dict[str, Any]) -> None:
+    """Capital grown by exactly 6,25 % (and the city budget's by 31,25 %) reads +6,3 % and
+    +31,3 % (+6.3 %, +31.3 % in English), in the table and its chart, half up as on every page
+    and print (app.i18n.percent_text); Python's formatting said +6,2 % and +31,2 %.
+    Runs last: the capital it adds stays in the module's books."""
+    client: TestClient = site["client"]
+    _ok(
+        client.post(
+            f"/api/v1/cdf/{CITY}/capital",
+            json={
+                "client_id": str(uuid.uuid4()),
+                "source": "city_budget",
+                "amount": 3_125_000,  # 50 000 000 received before the period, 10 000 000 of it
+                "date": (date.today() - timedelta(days=10)).isoformat(),  # from the budget
+            },
+            headers=bearer(site["maker"]),
+        )
+    )
+    report = _ok(client.get(f"/api/v1/cdf/{CITY}/report", headers=bearer(site["maker"])))
+    growth = report["fund_growth"]
+    assert growth["capital"]["growth"] == 0.0625
+    assert growth["capital_by_source"]["city_budget"]["growth"] == 0.3125
+    for language, capital, budget in (("vi", "+6,3 %", "+31,3 %"), ("en", "+6.3 %", "+31.3 %")):
+        page = _page(site, "staff", f"/cdf/{CITY}?lang={language}").text
+        rows = dict(re.findall(r'<tr data-key="growth\.([a-z_.]+)">(.*?)</tr>', page, re.S))
+        assert rows["capital"].endswith(f'data-value="0.0625">{capital}</td>'), language
+        assert rows["capital.city_budget"].endswith(f">{budget}</td>"), language
+        chart = page.split('id="chart-growth"')[1].split("</svg>")[0]
+        assert f">{capital}</text>" in chart, language
+        assert capital.replace("3", "2") not in page and budget.replace("3 ", "2 ") not in page
