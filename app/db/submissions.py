@@ -98,17 +98,43 @@ def _flags_sql(prefix: str = "") -> str:
                THEN ARRAY['outside_assigned_ward'] ELSE '{{}}'::text[] END"""
 
 
+# A likely second survey of household survey `i` in settlement `{settlement}`: a survey of the
+# same form, in the same settlement, within a few metres, with the same phone or a similar
+# head's name (a flag for the reviewer, not a refusal; a follow-up visit of another form is no
+# second household); `{earlier}` narrows the surveys it is compared with. One row if found.
+# Run inline by the statements below but a phone's batch (its surveys are checked a moment
+# after the batch is answered: app/db/duplicate_checks.py, with the same text).
+_DUPLICATE_PROBE = """
+        SELECT 1 AS found FROM (
+            -- The nearest neighbours first, by the spatial index alone (`+ 0` keeps the
+            -- planner off the settlement index, which would read every survey of the
+            -- settlement); names are compared only for them (a second survey of a house
+            -- stands where the first does: a few nearest are enough, even in a dense lane).
+            SELECT d.answers FROM household_surveys d
+            WHERE {settlement} IS NOT NULL
+              AND ST_DWithin(d.geom, i.geom, {duplicate_degrees})
+              AND d.settlement_id + 0 = {settlement} AND d.id <> i.id AND d.status <> 'rejected'
+              AND d.form_id = i.form_id{earlier}
+            ORDER BY d.geom <-> i.geom LIMIT {duplicate_neighbours}) near
+        WHERE (coalesce(i.answers->>'{phone}', '') <> ''
+               AND near.answers->>'{phone}' = i.answers->>'{phone}')
+           -- pg_trgm folds case itself, by the database's character type (as lower() does
+           -- with a libc default collation; Vietnamese capitals tested in
+           -- test_quality_flags): a lower() on each side cost ~1 ms per 100 surveys.
+           OR similarity(near.answers->>'{name}', i.answers->>'{name}') >= {name_similarity}
+        LIMIT 1"""
+
 # One statement for a batch or a single survey: place each point in its ward and settlement
 # (point in polygon, GiST-indexed), insert what is new and return the inserted records. Ids
 # stored before come back from a second, separate statement (fetch_records_now): that one
 # sees rows committed meanwhile by concurrent senders, and adding it to this statement made
 # every insert pay for initialising its plan (~0.03 ms of PostgreSQL CPU) to spare resends.
-_PLACED = """
+_PLACED_TEMPLATE = """
 WITH items AS MATERIALIZED ({items}
 ), placed AS MATERIALIZED (
     SELECT i.*, COALESCE(w.id, unplaced.ward_id) AS ward_id,
            COALESCE(w.city_id, near.city_id, unplaced.city_id) AS city_id,
-           s.id AS settlement_id, dup.found IS NOT NULL AS possible_duplicate
+           s.id AS settlement_id, {possible_duplicate} AS possible_duplicate
     FROM items i
     LEFT JOIN cities c ON c.slug = i.city
     -- A survey without a point (its form asks no location) is in the city it names, else in
@@ -141,34 +167,10 @@ WITH items AS MATERIALIZED ({items}
         SELECT st.id FROM settlements st
         WHERE ST_Intersects(st.geom, i.geom)
           AND st.city_id = COALESCE(w.city_id, near.city_id)
-        ORDER BY st.id LIMIT 1) s ON true
-    -- A likely second survey of one household: of the same form, in the same settlement,
-    -- within a few metres, with the same phone or a similar head's name (a flag for the
-    -- reviewer, not a refusal; a follow-up visit of another form is no second household).
-    LEFT JOIN LATERAL (
-        SELECT 1 AS found FROM (
-            -- The nearest neighbours first, by the spatial index alone (`+ 0` keeps the
-            -- planner off the settlement index, which would read every survey of the
-            -- settlement); names are compared only for them (a second survey of a house
-            -- stands where the first does: a few nearest are enough, even in a dense lane).
-            SELECT d.answers FROM household_surveys d
-            WHERE s.id IS NOT NULL
-              AND ST_DWithin(d.geom, i.geom, {duplicate_degrees})
-              AND d.settlement_id + 0 = s.id AND d.id <> i.id AND d.status <> 'rejected'
-              AND d.form_id = i.form_id
-            ORDER BY d.geom <-> i.geom LIMIT {duplicate_neighbours}) near
-        WHERE (coalesce(i.answers->>'{phone}', '') <> ''
-               AND near.answers->>'{phone}' = i.answers->>'{phone}')
-           -- pg_trgm folds case itself, by the database's character type (as lower() does
-           -- with a libc default collation; Vietnamese capitals tested in
-           -- test_quality_flags): a lower() on each side cost ~1 ms per 100 surveys.
-           OR similarity(near.answers->>'{name}', i.answers->>'{name}') >= {name_similarity}
-        LIMIT 1) dup ON true
+        ORDER BY st.id LIMIT 1) s ON true{duplicate_join}
 )
 """
-_PLACE_AND_INSERT = (
-    _PLACED
-    + """, inserted AS (
+_INSERT_TEMPLATE = """, inserted AS (
 INSERT INTO household_surveys (
     id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
     status, flags, gps_accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id,
@@ -183,9 +185,6 @@ ON CONFLICT (id) DO NOTHING
 RETURNING {returning}
 )
 """
-)
-# A single survey answers with its stored record; a batch only needs to know, for each id,
-# what is stored under it (its content hash decides duplicate or conflict).
 _PLACEHOLDERS = {
     "{outskirts_m}": str(OUTSKIRTS_M),
     "{duplicate_degrees}": str(DUPLICATE_DEGREES),
@@ -204,13 +203,37 @@ def _fill(sql: str) -> str:
     return sql
 
 
-_PLACED = _fill(_PLACED)
-_PLACE_AND_INSERT = _fill(_PLACE_AND_INSERT)
+def duplicate_probe(settlement: str, earlier: str = "") -> str:
+    """SQL of a subquery: one row when survey `i`, in the settlement `settlement` (an SQL
+    expression), has a likely duplicate among the stored surveys `d` (those matching the
+    condition `earlier`, when given: `AND ...`)."""
+    return _fill(_DUPLICATE_PROBE.replace("{settlement}", settlement).replace("{earlier}", earlier))
+
+
+def _placed(checked: bool) -> str:
+    """The items placed, checked for a likely duplicate now (`checked`) or not (false)."""
+    if not checked:
+        return _fill(
+            _PLACED_TEMPLATE.replace("{possible_duplicate}", "false").replace(
+                "{duplicate_join}", ""
+            )
+        )
+    join = f"\n    LEFT JOIN LATERAL ({duplicate_probe('s.id')}) dup ON true"
+    return _fill(
+        _PLACED_TEMPLATE.replace("{possible_duplicate}", "dup.found IS NOT NULL").replace(
+            "{duplicate_join}", join
+        )
+    )
+
+
+_PLACED = _placed(checked=True)
+_PLACE_AND_INSERT = _PLACED + _fill(_INSERT_TEMPLATE)
 _RETURNING_RECORD = _PLACE_AND_INSERT.replace("{returning}", "*") + RECORD_SELECT.format(
     source="inserted", answers=""
 )
 _INSERT_ONE = _RETURNING_RECORD.replace("{items}", _ITEMS_FROM_PARAMS)
-# A batch's statement keeps only what its answer needs (not every stored row in a tuplestore).
+# A batch's statement keeps only what its answer needs (not every stored row in a tuplestore):
+# for each id, what is stored under it (its content hash decides duplicate or conflict).
 _INSERT_MANY = (
     _PLACE_AND_INSERT.replace("{returning}", "id, content_hash")
     + "SELECT id, content_hash FROM inserted"
