@@ -49,13 +49,14 @@ from app.api.observe import RequestObserver
 from app.api.offline import OfflineViewer
 from app.api.schemas import install_request_schemas
 from app.api.security import SecurityHeaders, origin_of
-from app.db.engine import make_batch_pool, make_engine, make_ingest_pool
+from app.db.engine import make_batch_pool, make_check_connection, make_engine, make_ingest_pool
 from app.db.exports import ExportSlots
 from app.db.migrate import SchemaMismatch, verify_schema
 from app.db.replica import ReplicaReads
 from app.forms.quality import load_quality_rules
 from app.forms.registry import FormsWatcher
 from app.services.auth import Authenticator, AuthPolicy, secret_problem
+from app.services.duplicate_checks import DuplicateChecks
 from app.services.metrics import Metrics
 from app.settings import SettingError, Settings, demo_secret, get_settings
 
@@ -125,12 +126,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.auth = Authenticator(app.state.ingest_pool, secret, auth_policy(settings))
         app.state.export_slots = ExportSlots(settings.export_slots, settings.export_wait_seconds)
+        # Batches' duplicate checks, after the batch is answered (app.services.duplicate_checks).
+        app.state.duplicate_checks = DuplicateChecks(
+            make_check_connection(settings.libpq_database_url),
+            quiet_seconds=settings.duplicate_check_quiet_seconds,
+            max_delay_seconds=settings.duplicate_check_max_delay_seconds,
+            sweep_seconds=settings.duplicate_check_sweep_seconds,
+        )
         # Everything loaded so far (forms, routes, libraries) lives as long as the process:
         # keep it out of the garbage collector's full passes, which otherwise stall requests.
         gc.freeze()
+        app.state.duplicate_checks.start()
         try:
             yield
         finally:
+            await app.state.duplicate_checks.stop()  # a check running stays queued
             await app.state.ingest_pool.close()
             await app.state.batch_pool.close()
             if replica is not None:

@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     # Ward and settlement boundary files uploaded on the admin page (that route only).
     max_boundary_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     max_batch_items: int = 500
+    # A phone's batch is answered before its surveys are checked for a likely second survey
+    # of a household (`possible_duplicate`, a flag for the reviewer): each server process
+    # runs the checks once no batch has come in for `quiet` seconds, at the latest `max_delay`
+    # seconds after the first batch it has not checked, and every `sweep` seconds (and at
+    # start-up) runs those a stopped process left (app/services/duplicate_checks.py). The
+    # checks use one database connection per process, besides the pools.
+    duplicate_check_quiet_seconds: float = Field(default=1.0, gt=0)
+    duplicate_check_max_delay_seconds: float = Field(default=30.0, gt=0)
+    duplicate_check_sweep_seconds: float = Field(default=30.0, gt=0)
     max_attachments_per_survey: int = 20
     max_attachment_bytes_per_survey: int = 10 * 1024 * 1024
     max_page_size: int = 1000

@@ -84,12 +84,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def clean_surveys(sync_engine: Engine) -> Iterator[None]:
-    """Each test that stores surveys starts and ends with none stored."""
+    """Each test that stores surveys starts and ends with none stored (and no duplicate check
+    of a batch queued)."""
     with sync_engine.begin() as connection:
-        connection.execute(text("TRUNCATE household_surveys CASCADE"))
+        connection.execute(text("TRUNCATE household_surveys, duplicate_checks CASCADE"))
     yield
     with sync_engine.begin() as connection:
-        connection.execute(text("TRUNCATE household_surveys CASCADE"))
+        connection.execute(text("TRUNCATE household_surveys, duplicate_checks CASCADE"))
 
 
 @pytest.fixture(scope="session")

@@ -162,13 +162,18 @@ async def create_batch(
     raw_ids = [
         str(item.get("id")) if isinstance(item, dict) and item.get("id") else None for item in items
     ]
-    results = await submissions.ingest(
-        pool,
-        prepared,
-        raw_ids,
-        collector_user_id=user.user_id,
-        assigned_wards=user.assigned_wards(),
-    )
+    try:
+        results = await submissions.ingest(
+            pool,
+            prepared,
+            raw_ids,
+            collector_user_id=user.user_id,
+            assigned_wards=user.assigned_wards(),
+        )
+    finally:
+        # The duplicate checks its statements queued run once batches pause (stored in part
+        # too: an error may cut a batch short after a statement committed).
+        request.app.state.duplicate_checks.batch_answered()
     summary = {"created": 0, "duplicate": 0, "conflict": 0, "invalid": 0}
     out = []
     for result in results:

@@ -9,6 +9,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from app.db.duplicate_checks import CheckConnection
 from app.db.pool import StatementPool
 
 SERVER_SETTINGS = {
@@ -100,3 +101,8 @@ def make_batch_pool(libpq_url: str, size: int) -> StatementPool:
     for them; planning costs less than that difference at 100 rows.
     """
     return StatementPool(libpq_url, size, {**SERVER_SETTINGS, "plan_cache_mode": "auto"})
+
+
+def make_check_connection(libpq_url: str) -> CheckConnection:
+    """The connection of the background duplicate checks (see db.duplicate_checks)."""
+    return CheckConnection(libpq_url, dict(SERVER_SETTINGS))

@@ -1,0 +1,132 @@
+"""The likely-duplicate check of phones' batches, run from a queue after the batch is answered.
+
+A batch statement (app/db/submissions.py, `_INSERT_MANY_ASYNCPG`) stores its surveys without
+the check and queues the ids of those in a settlement, one `duplicate_checks` row per
+statement, in the same commit. `CHECK_ONE` takes one queued row (one that no other process
+is running: SKIP LOCKED), deletes it and flags its surveys in one statement, so a check is
+done exactly once whatever stops it: cut short (a shutdown, a lost connection), nothing of it
+commits and the row stays queued for the next try.
+
+The checks run on a connection of their own (`CheckConnection`), not on the ingest pools
+(app.db.pool): a check never takes a connection a phone's request waits for, and a check
+cancelled while it runs (the app stopping) must roll back. StatementPool terminates a
+cancelled statement's connection, and PostgreSQL then runs the statement it has received to
+its end and commits it: measured, an UPDATE waiting for a row lock committed after its client
+had terminated the connection. Here, asyncpg sends the server a cancel request when a
+statement is cancelled, and the connection is closed only once the server has answered it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg
+
+from app.db.submissions import duplicate_probe
+
+# How long a cancelled check waits for the server to confirm it was stopped before the
+# connection is cut anyway.
+CANCEL_WAIT_SECONDS = 5.0
+
+FLAG = "possible_duplicate"
+
+# A survey is compared with those received before it, by the inline check's rules and text:
+# what the inline check of a single survey sees when it is stored. Within one statement
+# (one received_at) the later id is the second survey: of a pair, one only is flagged.
+# An approved or rejected survey is flagged too (the reviewer may look again); one that
+# carries the flag already (a correction checked it inline) is not flagged twice. The
+# surveys flagged are locked in id order, as every statement changing several surveys
+# locks them (app/db/submissions.py): none can deadlock with another.
+# The flag is no change the phone shows (its sync of a volunteer's own surveys reads status,
+# comment and version by updated_at), so updated_at stays: a phone would otherwise download
+# every survey of its batch again. The tally trigger counts no flags and the parents
+# trigger checks no unchanged place: an update of flags costs them nothing.
+_RECEIVED_BEFORE = "\n              AND (d.received_at, d.id) < (i.received_at, i.id)"
+CHECK_ONE = f"""
+WITH job AS (
+    DELETE FROM duplicate_checks
+    WHERE id = (SELECT q.id FROM duplicate_checks q
+                WHERE $1::float8 <= 0 OR q.queued_at <= now() - make_interval(secs => $1::float8)
+                ORDER BY q.id LIMIT 1
+                FOR UPDATE SKIP LOCKED)
+    RETURNING survey_ids
+), found AS MATERIALIZED (
+    SELECT i.id FROM household_surveys i
+    WHERE i.id = ANY((SELECT survey_ids FROM job)::uuid[])
+      AND NOT ('{FLAG}' = ANY(i.flags))
+      AND EXISTS ({duplicate_probe("i.settlement_id", _RECEIVED_BEFORE)})
+), locked AS MATERIALIZED (
+    SELECT h.id FROM household_surveys h
+    WHERE h.id IN (SELECT id FROM found)
+    ORDER BY h.id
+    FOR NO KEY UPDATE
+), flagged AS (
+    UPDATE household_surveys h SET flags = array_append(h.flags, '{FLAG}')
+    FROM locked l
+    WHERE h.id = l.id AND NOT ('{FLAG}' = ANY(h.flags))
+    RETURNING h.id
+)
+SELECT count(*) AS jobs, (SELECT count(*) FROM flagged) AS flagged FROM job
+"""
+
+
+class CheckConnection:
+    """One asyncpg connection, opened on demand, running one statement at a time; a statement
+    cancelled is stopped by the server (rolled back) before the connection closes."""
+
+    def __init__(self, dsn: str, server_settings: dict[str, str]) -> None:
+        self._dsn = dsn
+        self._server_settings = server_settings
+        self._connection: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """Run one statement and return its rows."""
+        async with self._lock:
+            connection = self._connection
+            if connection is None or connection.is_closed():  # first use, or a restart
+                self._connection = None
+                connection = await asyncpg.connect(self._dsn, server_settings=self._server_settings)
+                self._connection = connection
+            try:
+                records: list[asyncpg.Record] = await connection.fetch(sql, *args)
+            except asyncpg.PostgresError:
+                raise  # the server answered: the connection is ready (or closed by it)
+            except asyncio.CancelledError:
+                self._connection = None
+                # asyncpg has sent a cancel request; close() waits for the server's answer.
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(connection.close(), CANCEL_WAIT_SECONDS)
+                if not connection.is_closed():
+                    connection.terminate()
+                raise
+            except BaseException:
+                self._connection = None
+                connection.terminate()
+                raise
+            return records
+
+    async def close(self) -> None:
+        """Close the connection (call once no statement runs)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), CANCEL_WAIT_SECONDS)
+            if not connection.is_closed():
+                connection.terminate()
+
+
+async def check_one(
+    connection: CheckConnection, queued_before_seconds: float = 0.0
+) -> tuple[bool, int]:
+    """Run one queued check (the oldest one that is free, queued at least
+    `queued_before_seconds` ago); whether there was one, and how many surveys it flagged."""
+    record = (await connection.fetch(CHECK_ONE, queued_before_seconds))[0]
+    return record["jobs"] > 0, int(record["flagged"])
+
+
+async def queued(connection: CheckConnection) -> int:
+    """Checks waiting in the queue (those running included)."""
+    return int((await connection.fetch("SELECT count(*) FROM duplicate_checks"))[0][0])
