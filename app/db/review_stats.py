@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.submissions import NOT_AWAITING_CHECK
+
 # A volunteer is the account that sent the survey; surveys stored without one (loaded from
 # files by the command line) are grouped by the collector name their phone wrote.
 _VOLUNTEER_KEY = (
@@ -81,14 +83,14 @@ ORDER BY received DESC, total DESC, coalesce(u.display_name, min(s.collector)), 
 async def settlement_counts(connection: AsyncConnection, ward_id: int) -> list[dict[str, Any]]:
     """Per settlement of a ward, or of another ward but holding surveys of this one: the
     ward's surveys there waiting for review, and those of them without flags (what one bulk
-    approval of the ward's would take)."""
+    approval of the ward's would take: none whose duplicate check is still queued)."""
     rows = await connection.execute(
         text(
-            """
+            f"""
 SELECT s.id, s.code, s.name,
        count(h.id) FILTER (WHERE h.status = 'received') AS received,
-       count(h.id) FILTER (WHERE h.status = 'received' AND cardinality(h.flags) = 0)
-         AS received_unflagged
+       count(h.id) FILTER (WHERE h.status = 'received' AND cardinality(h.flags) = 0
+                           AND {NOT_AWAITING_CHECK}) AS received_unflagged
 FROM settlements s
 LEFT JOIN household_surveys h ON h.settlement_id = s.id AND h.ward_id = :ward_id
 WHERE s.ward_id = :ward_id

@@ -259,6 +259,10 @@ SELECT id, content_hash FROM inserted"""
     .replace("{items}", _ITEMS_FROM_JSON)
     .replace("{items}", "$1")
 )
+# A survey `h` of a batch whose duplicate check has not run yet has no flag yet: "without
+# flags" (a bulk approval, its count) waits for the check. The queue is short: read once and
+# hashed (the arrays hold no NULL: a CHECK of migration 0018).
+NOT_AWAITING_CHECK = "h.id NOT IN (SELECT unnest(survey_ids) FROM duplicate_checks)"
 _RECORDS_BY_IDS = RECORD_SELECT.format(source="household_surveys", answers="") + (
     " WHERE h.id = ANY($1::uuid[])"
 )
@@ -708,14 +712,14 @@ async def approve_received(
     scope: SurveyScope = EVERY_SURVEY,
     ward_id: int | None = None,
 ) -> int:
-    """Approve a settlement's received surveys (without flags, with `only_unflagged`) that
-    are in `scope` (in ward `ward_id` when given), each decision put on record in the same
-    statement; how many.
+    """Approve a settlement's received surveys (without flags, with `only_unflagged`: none
+    whose duplicate check is still queued either) that are in `scope` (in ward `ward_id` when
+    given), each decision put on record in the same statement; how many.
 
     The surveys are locked first, in id order (as REPLACE_HOUSEHOLDS takes them: the two
     cannot deadlock)."""
     in_scope, params = scope.sql("h")
-    flagged = " AND cardinality(h.flags) = 0" if only_unflagged else ""
+    flagged = f" AND cardinality(h.flags) = 0 AND {NOT_AWAITING_CHECK}" if only_unflagged else ""
     in_ward = " AND h.ward_id = :ward_id" if ward_id is not None else ""
     result = await connection.execute(
         text(

@@ -405,3 +405,47 @@ def test_a_failing_check_is_logged_and_tried_again_without_stopping_the_job(
         assert run(failing())
     failures = [r for r in caplog.records if "duplicate checks failed" in r.getMessage()]
     assert len(failures) >= 2  # tried again
+
+
+def test_a_bulk_approval_leaves_surveys_whose_check_is_queued(
+    held: TestClient, volunteer: dict, spots: list, sync_engine: Engine
+) -> None:
+    leader = bearer(
+        make_token(
+            sync_engine,
+            make_user(sync_engine, "dup-checks-leader", [("ward_leader", ("ward", "W03"))]),
+        )
+    )
+    first = survey(spots[0], "Cao Thị Vân", "0905000081")
+    second = survey(spots[0], "Cao Thị Vân", "", shift=NEAR)
+    other = survey(spots[0], "Lâm Văn Xuân", "0905000082", shift=-NEAR)
+    post_batch(held, volunteer, [first])
+    post_batch(held, volunteer, [second, other])
+    with sync_engine.connect() as connection:
+        settlement_id, ward_id = connection.execute(
+            text("SELECT settlement_id, ward_id FROM household_surveys WHERE id = :id"),
+            {"id": first["id"]},
+        ).one()
+
+    def unflagged() -> int:
+        counts = held.get(f"/api/v1/wards/{ward_id}/review-counts", headers=leader).json()
+        row: dict[str, Any] = next(s for s in counts["settlements"] if s["id"] == settlement_id)
+        assert row["received"] == 3
+        return int(row["received_unflagged"])
+
+    url = f"/api/v1/settlements/{settlement_id}/review"
+    assert unflagged() == 0  # none checked yet
+    approve = held.post(url, json={"only_unflagged": True}, headers=leader)
+    assert approve.status_code == 200 and approve.json()["approved"] == 0
+    run_duplicate_checks(held)
+    assert unflagged() == 2
+    assert held.post(url, json={"only_unflagged": True}, headers=leader).json()["approved"] == 2
+    # An approved or rejected survey is still flagged when found to be a second survey.
+    third = survey(spots[0], "Cao Thị Vân", "", shift=2 * NEAR)
+    post_batch(held, volunteer, [third])
+    decided = held.post(
+        f"{URL}/{third['id']}/review", json={"decision": "rejected", "comment": "x"}, headers=leader
+    )
+    assert decided.status_code == 200, decided.text
+    run_duplicate_checks(held)
+    assert flagged(sync_engine) == {second["id"]: 1, third["id"]: 1}

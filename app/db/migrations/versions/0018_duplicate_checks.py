@@ -30,7 +30,8 @@ def upgrade() -> None:
         """
 CREATE TABLE duplicate_checks (
     id bigserial PRIMARY KEY,
-    survey_ids uuid[] NOT NULL,
+    -- No NULL id: "not queued" is read as NOT IN (app.db.submissions.NOT_AWAITING_CHECK).
+    survey_ids uuid[] NOT NULL CHECK (array_position(survey_ids, NULL) IS NULL),
     queued_at timestamptz NOT NULL DEFAULT now()
 );
 """
