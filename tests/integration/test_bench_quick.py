@@ -42,6 +42,7 @@ def test_ingest_bench_quick(database_url: str) -> None:
         line = next(line for line in output.splitlines() if line.startswith(f"single {name}"))
         assert "errors 0" in line and "duplicates 0" in line and "missing 0" in line
     assert "single ratio:" in output and "batch ratio:" in output
+    assert "batch duplicate checks: done" in output
 
 
 @pytest.mark.slow
