@@ -259,6 +259,34 @@ SELECT id, content_hash FROM inserted"""
     .replace("{items}", _ITEMS_FROM_JSON)
     .replace("{items}", "$1")
 )
+# A batch's surveys placed by the server (app.geo.placement: `city_id`, `ward_id` and
+# `settlement_id` in each row) at the boundary generation $2, stored and queued for their
+# duplicate check as above, only if the boundaries are still at that generation; else nothing
+# is stored and the statement answers the generation they are at (one row, id NULL), and the
+# server places the surveys again.
+_INSERT_PLACED = (
+    """
+WITH generation AS MATERIALIZED (SELECT generation FROM boundary_generation),
+placed AS MATERIALIZED ({items}
+    WHERE (SELECT generation FROM generation) = $2)"""
+    + _fill(_INSERT_TEMPLATE)
+    .replace("FROM placed\n", "FROM (SELECT *, false AS possible_duplicate FROM placed) placed\n")
+    .replace("{returning}", "id, content_hash, settlement_id")
+    + """, queued AS (
+INSERT INTO duplicate_checks (survey_ids)
+SELECT array_agg(id ORDER BY id) FROM inserted WHERE settlement_id IS NOT NULL
+HAVING count(*) > 0
+)
+SELECT id, content_hash FROM inserted
+UNION ALL
+SELECT NULL, generation::text FROM generation WHERE generation <> $2"""
+).replace(
+    "{items}",
+    _ITEMS_FROM_JSON.replace("{items}", "$1").replace(
+        "location_manual boolean)",
+        "location_manual boolean, city_id int, ward_id int, settlement_id int)",
+    ),
+)
 # A survey `h` of a batch whose duplicate check has not run yet has no flag yet: "without
 # flags" (a bulk approval, its count) waits for the check. The queue is short: read once and
 # hashed (the arrays hold no NULL: a CHECK of migration 0018).
@@ -450,6 +478,57 @@ async def insert_many(pool: StatementPool, rows: Sequence[dict[str, Any]]) -> di
         return {}
     records = await pool.fetch(_INSERT_MANY_ASYNCPG, orjson.dumps(rows).decode())
     return {str(record["id"]): record["content_hash"] for record in records}
+
+
+class BoundariesMoved(Exception):
+    """The boundaries changed since the surveys were placed: nothing was stored."""
+
+    def __init__(self, generation: int) -> None:
+        super().__init__(f"boundaries at generation {generation}")
+        self.generation = generation
+
+
+async def insert_placed(
+    pool: StatementPool, rows: Sequence[dict[str, Any]], generation: int
+) -> dict[str, str]:
+    """Insert the surveys placed by the server at a boundary generation (`city_id`,
+    `ward_id`, `settlement_id` in each row) whose id is not stored, queueing their duplicate
+    check; content hash by new id. Raises BoundariesMoved, having stored nothing, when the
+    boundaries are at another generation."""
+    if not rows:
+        return {}
+    records = await pool.fetch(_INSERT_PLACED, orjson.dumps(rows).decode(), generation)
+    if records and records[-1]["id"] is None:
+        raise BoundariesMoved(int(records[-1]["content_hash"]))
+    return {str(record["id"]): record["content_hash"] for record in records}
+
+
+# Every ward and settlement with its city, and the cities' slugs, in one statement: one
+# snapshot, so the generation read is the one these boundaries are at.
+_BOUNDARIES = """
+SELECT 'generation' AS kind, generation AS id, NULL::int AS city_id, NULL::text AS slug,
+       NULL::bytea AS wkb
+FROM boundary_generation
+UNION ALL SELECT 'city', id, NULL, slug, NULL FROM cities
+UNION ALL SELECT 'ward', id, city_id, NULL, ST_AsBinary(geom) FROM wards WHERE geom IS NOT NULL
+UNION ALL
+SELECT 'settlement', id, city_id, NULL, ST_AsBinary(geom) FROM settlements WHERE geom IS NOT NULL
+"""
+
+
+async def boundary_vertices(pool: StatementPool) -> int:
+    """How many vertices every ward and settlement polygon holds."""
+    records = await pool.fetch(
+        "SELECT (SELECT coalesce(sum(ST_NPoints(geom)), 0) FROM wards)"
+        " + (SELECT coalesce(sum(ST_NPoints(geom)), 0) FROM settlements) AS vertices"
+    )
+    return int(records[0]["vertices"])
+
+
+async def boundaries(pool: StatementPool) -> list[asyncpg.Record]:
+    """The boundary generation, cities, wards and settlements (`kind`, `id`, `city_id`,
+    `slug`, `wkb`)."""
+    return await pool.fetch(_BOUNDARIES)
 
 
 async def fetch_records_now(

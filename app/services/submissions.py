@@ -20,6 +20,7 @@ from app.db.pool import StatementPool
 from app.db.scope import SurveyScope
 from app.errors import Conflict, InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
+from app.services import placement
 from app.services.access import Principal
 from app.services.intake import PreparedSubmission
 
@@ -120,7 +121,7 @@ async def ingest(
             return
         while len(in_flight) >= STATEMENTS_IN_FLIGHT:
             inserted.update(await in_flight.popleft())
-        in_flight.append(asyncio.ensure_future(queries.insert_many(pool, next_rows)))
+        in_flight.append(asyncio.ensure_future(placement.store(pool, next_rows)))
         await asyncio.sleep(0)  # the statement leaves now
 
     try:
