@@ -464,16 +464,16 @@ def test_a_batch_leaves_in_statements_of_the_planned_sizes(
 ) -> None:
     """A first small statement, then CHUNK_ROWS at a time, the rest last (the real statements,
     only counted)."""
-    from app.db import submissions as queries
+    from app.services import placement
 
     sizes: list[int] = []
-    real = queries.insert_many
+    real = placement.store
 
     async def counted(pool: Any, rows: Any) -> dict[str, str]:
         sizes.append(len(rows))
         return await real(pool, rows)
 
-    monkeypatch.setattr(queries, "insert_many", counted)
+    monkeypatch.setattr(placement, "store", counted)
     count = FIRST_CHUNK_ROWS + CHUNK_ROWS + 7
     items = [household_survey() for _ in range(count)]
     payload = client.post(f"{URL}/batch", json={"submissions": items}).json()
