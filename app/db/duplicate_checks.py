@@ -43,9 +43,20 @@ FLAG = "possible_duplicate"
 # comment and version by updated_at), so updated_at stays: a phone would otherwise download
 # every survey of its batch again. The tally trigger counts no flags and the parents
 # trigger checks no unchanged place: an update of flags costs them nothing.
-_RECEIVED_BEFORE = "\n              AND (d.received_at, d.id) < (i.received_at, i.id)"
+# A survey received later that was checked already and not flagged (its check is done: no
+# longer queued, or it was a single survey checked inline) did not see this one: a batch that
+# began first (its received_at) may commit after the other's check ran. Then this one is the
+# one flagged, so that of a pair one is flagged whatever the order of commits. The queue is
+# read as the statement began (the job's own row included: a pair within one job is decided
+# by received_at and id).
+_RECEIVED_BEFORE = """
+              AND ((d.received_at, d.id) < (i.received_at, i.id)
+                   OR (NOT ('possible_duplicate' = ANY(d.flags))
+                       AND d.id NOT IN (SELECT id FROM queued)))"""
 CHECK_ONE = f"""
-WITH job AS (
+WITH queued AS MATERIALIZED (
+    SELECT unnest(survey_ids) AS id FROM duplicate_checks
+), job AS (
     DELETE FROM duplicate_checks
     WHERE id = (SELECT q.id FROM duplicate_checks q
                 WHERE $1::float8 <= 0 OR q.queued_at <= now() - make_interval(secs => $1::float8)

@@ -164,6 +164,32 @@ def test_of_a_pair_in_one_batch_only_the_later_is_flagged(
     assert found == {later: 1}
 
 
+def test_of_a_pair_committed_in_the_other_order_one_is_flagged(
+    held: TestClient, volunteer: dict, spots: list, sync_engine: Engine
+) -> None:
+    """A batch that began first (its received_at) commits after the other batch's check ran
+    (it waited on a lock): the later survey's check never saw the earlier one, so the
+    earlier one is flagged when its own check runs."""
+    later = survey(spots[3], "Lý Thị Mai", "0905000031")
+    assert post_batch(held, volunteer, [later])["created"] == 1
+    assert run_duplicate_checks(held) == 1
+    assert flagged(sync_engine) == {}
+    earlier = survey(spots[3], "Lý Thị Mai", "", shift=NEAR)
+    assert post_batch(held, volunteer, [earlier])["created"] == 1
+    with sync_engine.begin() as connection:  # received first, as when its batch began first
+        connection.execute(
+            text(
+                "UPDATE household_surveys SET received_at = "
+                "(SELECT received_at - interval '1 second' FROM household_surveys"
+                " WHERE id = :later) "
+                "WHERE id = :earlier"
+            ),
+            {"later": later["id"], "earlier": earlier["id"]},
+        )
+    assert run_duplicate_checks(held) == 1
+    assert flagged(sync_engine) == {earlier["id"]: 1}
+
+
 def test_a_batch_that_stores_no_survey_in_a_settlement_queues_no_check(
     held: TestClient, volunteer: dict, spots: list, sync_engine: Engine
 ) -> None:
