@@ -263,10 +263,14 @@ SELECT id, content_hash FROM inserted"""
 # `settlement_id` in each row) at the boundary generation $2, stored and queued for their
 # duplicate check as above, only if the boundaries are still at that generation; else nothing
 # is stored and the statement answers the generation they are at (one row, id NULL), and the
-# server places the surveys again.
+# server places the surveys again. The counter's row is read FOR SHARE: a boundary import
+# changes it first, and holds it until it commits, after placing the stored surveys anew; a
+# batch statement that begins meanwhile waits for that commit, then reads the new generation
+# (one read without the lock could store surveys by the old lines after the import had
+# re-placed the stored ones, and nothing would place them again).
 _INSERT_PLACED = (
     """
-WITH generation AS MATERIALIZED (SELECT generation FROM boundary_generation),
+WITH generation AS MATERIALIZED (SELECT generation FROM boundary_generation FOR SHARE),
 placed AS MATERIALIZED ({items}
     WHERE (SELECT generation FROM generation) = $2)"""
     + _fill(_INSERT_TEMPLATE)

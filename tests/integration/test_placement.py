@@ -216,6 +216,54 @@ def test_boundaries_that_move_are_read_again_before_a_survey_is_placed(
     assert all("outside_wards" in row[2] for row in codes)
 
 
+def test_a_batch_stored_while_an_import_commits_is_placed_by_the_new_lines(
+    database_url: str, sync_engine: Engine, forms: FormRegistry, town: None
+) -> None:
+    """An import moves a ward and places the stored surveys anew, then commits; a batch that
+    arrives in between waits for the commit and is placed by the new lines (were it stored
+    by the old ones then, nothing would ever place it again)."""
+    inside = [(WEST + 0.0025, SOUTH + 0.0025)]  # in W1; out of it once W1 moves east
+
+    async def body(pool: StatementPool) -> bool:
+        await placement.boundary_index(pool).current()
+        importing = sync_engine.connect()
+        try:
+
+            def move_ward() -> None:
+                city_id = importing.execute(
+                    text("SELECT id FROM cities WHERE slug = :slug"), {"slug": SLUG}
+                ).scalar_one()
+                importing.execute(
+                    text(
+                        "UPDATE wards SET geom = ST_Translate(geom, 0.02, 0) "
+                        "WHERE city_id = :city AND code = 'W1'"
+                    ),
+                    {"city": city_id},
+                )
+                importing.execute(queries.REPLACE_HOUSEHOLDS, {"city_id": city_id})
+
+            await asyncio.to_thread(move_ward)
+            stored = asyncio.ensure_future(placement.store(pool, rows(forms, inside, SLUG)))
+            await asyncio.sleep(0.5)
+            waited = not stored.done()
+            await asyncio.to_thread(importing.commit)
+            assert len(await stored) == 1
+            return waited
+        finally:
+            importing.close()
+
+    assert run(database_url, body)
+    with sync_engine.connect() as connection:
+        ward, flags = connection.execute(
+            text(
+                "SELECT h.ward_id, h.flags FROM household_surveys h "
+                "JOIN cities c ON c.id = h.city_id AND c.slug = :slug"
+            ),
+            {"slug": SLUG},
+        ).one()
+    assert ward is None and "outside_wards" in flags
+
+
 def test_boundaries_too_large_to_hold_are_left_to_the_database(
     database_url: str, sync_engine: Engine, forms: FormRegistry, town: None
 ) -> None:
