@@ -30,11 +30,22 @@ FORWARDED = tuple(header.encode() for header in PROXY_HEADERS)
 
 
 def host_name(header: str) -> str:
-    """The name of a Host header, without its port, lower-case: `[::1]:8000` -> `::1`."""
+    """The name of a Host header, without its port, lower-case: `[::1]:8000` -> `::1`. A
+    value that is no name with an optional port (`cdf.example.org:@evil.example`) comes back
+    whole: it matches no allowed name."""
     value = header.strip().lower()
     if value.startswith("["):  # an IPv6 address: [::1] or [::1]:8000
-        return value[1 : value.find("]")] if "]" in value else value
-    return value.rsplit(":", 1)[0].rstrip(".") if ":" in value else value.rstrip(".")
+        end = value.find("]")
+        rest = value[end + 1 :] if end > 0 else ":x"
+        if ":" not in value[1:end] or (rest and not (rest[0] == ":" and rest[1:].isdigit())):
+            return value
+        return value[1:end]
+    if value.count(":") > 1:  # an IPv6 address without brackets (no port then)
+        return value
+    name, colon, port = value.partition(":")
+    if colon and not port.isdigit():
+        return value
+    return name.rstrip(".")
 
 
 def host_allowed(name: str, allowed: Iterable[str]) -> bool:
@@ -66,8 +77,12 @@ class AllowedHosts:
         if self.any_host or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        name = host_name(headers.get(b"host", b"").decode("latin-1"))
+        raw = scope.get("headers") or []
+        headers = dict(raw)
+        # One Host header, or none is served: with two, the check and the app's links could
+        # read different ones (the server's HTTP parser passes both on).
+        hosts = [value for key, value in raw if key == b"host"]
+        name = host_name(hosts[0].decode("latin-1")) if len(hosts) == 1 else ""
         if host_allowed(name, self.allowed) or (
             name in LOOPBACK_NAMES and self._local(scope, headers)
         ):

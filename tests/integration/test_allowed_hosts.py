@@ -135,7 +135,19 @@ def test_the_setting_is_comma_separated_and_refuses_what_is_not_a_name(
             Settings()
 
 
+def test_two_host_headers_or_a_host_that_is_no_name_are_refused(phone: TestClient) -> None:
+    """The app's links are made from the first Host header: a check of another one, or of a
+    name with something else in its port, would let another name through."""
+    for hosts in ([("Host", "evil.example"), ("Host", CITY)], [("Host", CITY), ("Host", CITY)]):
+        assert phone.get("/healthz", headers=hosts).status_code == 400
+    for host in (f"{CITY}:@evil.example", f"{CITY}:80:80", f"{CITY}:", f"[{CITY}]"):
+        assert phone.get("/healthz", headers={"Host": host}).status_code == 400, host
+    assert phone.get("/healthz", headers={"Host": f"{CITY}:8443"}).status_code == 200
+
+
 def test_host_names_and_patterns() -> None:
+    assert host_name("cdf.example.org:@evil.example") == "cdf.example.org:@evil.example"
+    assert host_name("[::1]x") == "[::1]x" and host_name("::1") == "::1"
     assert host_name("CDF.example.org:443") == "cdf.example.org"
     assert host_name("[::1]:8000") == "::1" and host_name("[::1]") == "::1"
     assert host_name("cdf.example.org.") == "cdf.example.org"
