@@ -8,6 +8,7 @@ OpenRosa headers; errors are OpenRosaResponse XML whose message Collect shows.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from email.utils import formatdate
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CurrentUser, EngineDep
@@ -251,7 +252,8 @@ async def form_xml(request: Request) -> Response:
 
 @_route("/forms/{form_id}/manifest", ["GET"])
 async def manifest(request: Request) -> Response:
-    """The form's external files (choice lists from CSV or XML files)."""
+    """The form's media files (label images, audio, video; choice lists from CSV or XML
+    files), each with its md5."""
     who = await _who(request)
     if isinstance(who, Response):
         return who
@@ -259,13 +261,15 @@ async def manifest(request: Request) -> Response:
         form = await _form(request, who)
     except DomainError as exc:
         return _error(request, exc)
-    body = odk.manifest_xml(form, _base_url(request), request.app.state.settings.forms_dir)
+    forms_dir = request.app.state.settings.forms_dir
+    # A file not hashed yet (a video) is read whole: off the event loop.
+    body = await asyncio.to_thread(odk.manifest_xml, form, _base_url(request), forms_dir)
     return _xml(request, body)
 
 
 @_route("/forms/{form_id}/media/{filename}", ["GET"])
 async def media(request: Request) -> Response:
-    """One external file of a form."""
+    """One media file of a form (streamed from disk: a video label can be large)."""
     who = await _who(request)
     if isinstance(who, Response):
         return who
@@ -276,8 +280,7 @@ async def media(request: Request) -> Response:
         )
     except DomainError as exc:
         return _error(request, exc)
-    media_type = "text/csv" if path.suffix.lower() == ".csv" else "text/xml"
-    return Response(path.read_bytes(), media_type=media_type, headers=_headers(request))
+    return FileResponse(path, media_type=odk.media_type(path), headers=_headers(request))
 
 
 @_route("/submission", ["HEAD", "GET"])

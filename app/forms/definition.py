@@ -228,6 +228,14 @@ class FormDefinition:
         )
 
     @cached_property
+    def media_references(self) -> tuple[str, ...]:
+        """The files the XForm refers to (label images, audio and video, CSV and XML choice
+        lists), each once; those found beside the form are its media (app/services/odk.py)."""
+        from app.forms.xform import media_references
+
+        return media_references(self.xform)
+
+    @cached_property
     def geopoint_question(self) -> Question | None:
         """The first geopoint question outside repeats: the survey's location."""
         return next((q for q in self.questions if q.type == "geopoint"), None)

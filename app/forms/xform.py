@@ -135,3 +135,26 @@ def _static_defaults(instance: ET.Element, parts: XFormParts) -> None:
 
     for data in instance:
         walk(data, "/" + data.tag.removeprefix(XFORMS))
+
+
+# Where an XForm names a file Collect must download with the form: label media in itext
+# (`<value form="image">jr://images/a.jpg</value>`, also audio, video, big-image, for
+# questions and choices alike) and external secondary instances (`<instance src=
+# "jr://file-csv/streets.csv">`, select_one_from_file, pulldata).
+_MEDIA_URI = re.compile(r"^jr://(?:images|audio|video|file|file-csv)/(.+)$", re.S)
+
+
+def media_references(xml: str) -> tuple[str, ...]:
+    """The names of the files the XForm refers to (what follows `jr://images/`, `jr://audio/`,
+    `jr://video/`, `jr://file/` or `jr://file-csv/`), each once, in the order they appear;
+    whether each is a safe name is the caller's to check."""
+    found: dict[str, None] = {}
+    for element in ET.fromstring(xml).iter():
+        media_value = element.tag == f"{XFORMS}value" and element.get("form") is not None
+        candidates = [element.text or ""] if media_value else []
+        candidates.extend(element.attrib.values())
+        for candidate in candidates:
+            match = _MEDIA_URI.match(candidate.strip())
+            if match:
+                found.setdefault(match.group(1), None)
+    return tuple(found)

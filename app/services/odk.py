@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
-import re
+import unicodedata
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -52,9 +52,16 @@ from app.services.intake import PreparedSubmission, prepare_submission
 XFORMS_LIST = "http://openrosa.org/xforms/xformsList"
 XFORMS_MANIFEST = "http://openrosa.org/xforms/xformsManifest"
 OPENROSA_RESPONSE = "http://openrosa.org/http/response"
-# External files of a form: choices from a CSV or XML file (select_one_from_file, csv-external).
-_MEDIA_SRC = re.compile(r'src="jr://file(?:-csv)?/([^"/]+)"')
-_SAFE_MEDIA = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# A media file's name as a manifest gives it: one plain file name of letters of any script
+# (`ảnh mặt tiền.jpg` stays as the form names it), digits, spaces, `.`, `-`, `_`, `(`, `)`;
+# never a path (`/`, `\`, `..`), a hidden file, a control or format character, and at most
+# what a file system takes (255 bytes).
+_MEDIA_PUNCTUATION = frozenset(" ._-()")
+MAX_MEDIA_NAME_BYTES = 255
+# md5 of each media file by (path, modification time, size): a manifest is asked for by every
+# phone of a team, and a video label is megabytes read again at each request without it.
+_MEDIA_MD5: dict[tuple[str, int, int], str] = {}
+_MEDIA_MD5_ENTRIES = 1024
 
 
 def _xml(text: str) -> str:
@@ -67,21 +74,57 @@ def visible_forms(forms: FormRegistry, principal: Principal) -> list[FormDefinit
     return forms.all_current() if principal.can_submit() else []
 
 
+def safe_media_name(name: str) -> bool:
+    """Whether a name the XForm refers to may be served as a media file (see above)."""
+    if not name or len(name.encode("utf-8", "surrogatepass")) > MAX_MEDIA_NAME_BYTES:
+        return False
+    if ".." in name or not name[0].isalnum() or name[-1] in " .":
+        return False
+    return all(
+        char.isalnum()
+        or char in _MEDIA_PUNCTUATION
+        or unicodedata.category(char) in ("Mn", "Mc")  # a decomposed accent (NFD)
+        for char in name
+    )
+
+
 def media_files(form: FormDefinition, forms_dir: Path) -> list[tuple[str, Path]]:
-    """The form's external files (CSV/XML choice lists) found beside it in forms/."""
+    """The files the form's XForm refers to (label images, audio and video, CSV and XML
+    choice lists) that lie beside it in forms/, each once: a name that is no safe plain name
+    or a link out of forms/ is left out."""
     found = []
-    for name in dict.fromkeys(_MEDIA_SRC.findall(form.xform)):
-        path = forms_dir / name
-        if _SAFE_MEDIA.fullmatch(name) and ".." not in name and path.is_file():
+    folder = forms_dir.resolve()
+    for name in form.media_references:
+        if not safe_media_name(name):
+            continue
+        path = folder / name
+        if path.is_file() and path.resolve().parent == folder:
             found.append((name, path))
     return found
+
+
+def media_md5(path: Path) -> str:
+    """The hex md5 of a media file, read again only when it changed."""
+    status = path.stat()
+    key = (str(path), status.st_mtime_ns, status.st_size)
+    digest = _MEDIA_MD5.get(key)
+    if digest is None:
+        hasher = hashlib.md5(usedforsecurity=False)
+        with path.open("rb") as file:
+            while chunk := file.read(1024 * 1024):
+                hasher.update(chunk)
+        digest = hasher.hexdigest()
+        if len(_MEDIA_MD5) >= _MEDIA_MD5_ENTRIES:
+            _MEDIA_MD5.clear()
+        _MEDIA_MD5[key] = digest
+    return digest
 
 
 def form_list_xml(
     forms: Sequence[FormDefinition], base_url: str, forms_dir: Path, only: str | None = None
 ) -> bytes:
     """The OpenRosa form list (`xformsList`): id, name, version, md5 of the bytes served at
-    downloadUrl, manifestUrl when the form has external files."""
+    downloadUrl, manifestUrl when the form has media files."""
     rows = []
     for form in forms:
         if only is not None and form.form_id != only:
@@ -103,25 +146,37 @@ def form_list_xml(
 
 
 def manifest_xml(form: FormDefinition, base_url: str, forms_dir: Path) -> bytes:
-    """The form's manifest: each external file with its md5 and where to get it."""
+    """The form's manifest: each media file once, with its md5 and where to get it (reads
+    the files it has not hashed yet: call it off the event loop)."""
     form_url = f"{base_url}/forms/{quote(form.form_id, safe='')}"
     rows = []
     for name, path in media_files(form, forms_dir):
-        digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+        digest = media_md5(path)
         rows.append(
             f"<mediaFile><filename>{_xml(name)}</filename><hash>md5:{digest}</hash>"
-            f"<downloadUrl>{_xml(form_url)}/media/{quote(name)}</downloadUrl></mediaFile>"
+            f"<downloadUrl>{_xml(form_url)}/media/{quote(name, safe='')}</downloadUrl>"
+            "</mediaFile>"
         )
     body = f'<?xml version="1.0" encoding="UTF-8"?><manifest xmlns="{XFORMS_MANIFEST}">'
     return (body + "".join(rows) + "</manifest>").encode("utf-8")
 
 
 def media_file(form: FormDefinition, forms_dir: Path, name: str) -> Path:
-    """One external file of the form, or NotFound."""
+    """One media file of the form, or NotFound."""
     for found, path in media_files(form, forms_dir):
         if found == name:
             return path
     raise NotFound("file_not_found", filename=name[:140])
+
+
+def media_type(path: Path) -> str:
+    """The Content-Type a media file is served with."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "text/csv"
+    if suffix == ".xml":
+        return "text/xml"
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
 def openrosa_response(message: str, nature: str = "") -> bytes:

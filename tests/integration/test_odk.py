@@ -597,3 +597,108 @@ def test_an_edit_or_correction_in_another_form_is_refused(
     assert corrected.json()["code"] == "correction_other_form"
     stored = media_client.get(f"/api/v1/submissions/{first[5:]}").json()
     assert stored["form_id"] == "household"
+
+
+# Label media: images, audio and video beside the form --------------------------------------
+
+VIETNAMESE_IMAGE = "ảnh mặt tiền nhà.jpg"
+LABELS_FORM = (
+    "| survey |\n"
+    "| | type | name | label::English (en) | label::Tiếng Việt (vi) | media::image::English (en) "
+    "| image::Tiếng Việt (vi) | media::audio::English (en) | media::video::English (en) "
+    "| media::big-image::English (en) |\n"
+    f"| | image | house_front | Front | Mặt tiền | front.jpg | {VIETNAMESE_IMAGE} | hello.mp3 "
+    "| ../secret.txt | /etc/passwd |\n"
+    "| | select_one roof | roof | Roof | Mái | | | | | |\n"
+    "| choices |\n"
+    "| | list_name | name | label::English (en) | label::Tiếng Việt (vi) "
+    "| media::image::English (en) |\n"
+    "| | roof | tin | Tin | Tôn | .hidden.jpg |\n"
+    "| | roof | tile | Tile | Ngói | link.jpg |\n"
+    "| | roof | thatch | Thatch | Lá | missing.jpg |\n"
+    "| | roof | other | Other | Khác | front.jpg |\n"
+    "| settings |\n"
+    "| | form_id | version |\n"
+    "| | labels | 1 |\n"
+)
+
+
+@pytest.fixture
+def label_media_client(
+    database_url: str, tmp_path: Path, clean_surveys: None, admin_token: str
+) -> Iterator[TestClient]:
+    """The app with forms whose labels show images, audio and video: pyxform's own example
+    (tests/forms) and one with a Vietnamese file name and names that try to leave forms/."""
+    forms_dir = tmp_path / "forms"
+    forms_dir.mkdir()
+    shutil.copy(REPO_ROOT / "tests" / "forms" / "pyxform_image_description.md", forms_dir)
+    (forms_dir / "labels.md").write_text(LABELS_FORM, encoding="utf-8")
+    (forms_dir / "front.jpg").write_bytes(jpeg("green"))
+    (forms_dir / VIETNAMESE_IMAGE).write_bytes(jpeg("yellow"))
+    (forms_dir / "hello.mp3").write_bytes(b"ID3\x03\x00\x00\x00" + bytes(range(256)))
+    (forms_dir / ".hidden.jpg").write_bytes(jpeg())
+    (tmp_path / "secret.txt").write_text("not for phones")
+    (tmp_path / "outside.jpg").write_bytes(jpeg())
+    (forms_dir / "link.jpg").symlink_to(tmp_path / "outside.jpg")
+    settings = Settings(database_url=database_url, forms_dir=forms_dir, media_dir=tmp_path / "m")
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as test_client:
+        yield test_client
+
+
+def manifest_files(client: TestClient, form_id: str) -> dict[str, tuple[str, str]]:
+    """The form list's manifest of a form: each file name -> (hash, downloadUrl)."""
+    listing = ET.fromstring(client.get(f"/odk/formList?formID={form_id}").content)
+    xform = listing.find(f"{LIST_NS}xform")
+    assert xform is not None
+    url = xform.findtext(f"{LIST_NS}manifestUrl")
+    assert url is not None and url.endswith(f"/odk/forms/{form_id}/manifest"), url
+    response = client.get(url.removeprefix("http://testserver"))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/xml")
+    assert_openrosa(response)
+    root = ET.fromstring(response.content)
+    assert root.tag == f"{MANIFEST_NS}manifest"
+    files = {}
+    for media in root.findall(f"{MANIFEST_NS}mediaFile"):
+        name = media.findtext(f"{MANIFEST_NS}filename") or ""
+        assert name not in files  # each file once
+        files[name] = (
+            media.findtext(f"{MANIFEST_NS}hash") or "",
+            media.findtext(f"{MANIFEST_NS}downloadUrl") or "",
+        )
+    return files
+
+
+def test_label_media_are_in_the_manifest_once_with_their_md5(
+    label_media_client: TestClient,
+) -> None:
+    client = label_media_client
+    example = manifest_files(client, "pyxform_image_description")
+    assert list(example) == ["front.jpg"]
+    files = manifest_files(client, "labels")
+    # The image of both languages, the audio; never a path, a hidden file, a link out of
+    # forms/ or a file that is not there.
+    assert sorted(files) == sorted(["front.jpg", "hello.mp3", VIETNAMESE_IMAGE])
+    for name, (digest, url) in files.items():
+        assert url.startswith("http://testserver/odk/forms/labels/media/")
+        assert " " not in url and "ả" not in url  # percent-encoded UTF-8
+        download = client.get(url.removeprefix("http://testserver"))
+        assert download.status_code == 200, name
+        assert_openrosa(download)
+        assert download.content == (client.app.state.settings.forms_dir / name).read_bytes()
+        assert digest == "md5:" + hashlib.md5(download.content).hexdigest()
+    vietnamese = client.get(files[VIETNAMESE_IMAGE][1].removeprefix("http://testserver"))
+    assert vietnamese.headers["content-type"] == "image/jpeg"
+    assert client.get("/odk/forms/labels/media/hello.mp3").headers["content-type"] == "audio/mpeg"
+    for trick in (
+        "..%2Fsecret.txt",
+        "%2E%2E%2Fsecret.txt",
+        ".hidden.jpg",
+        "link.jpg",
+        "missing.jpg",
+        "labels.md",
+        "%2Fetc%2Fpasswd",
+    ):
+        response = client.get(f"/odk/forms/labels/media/{trick}")
+        assert response.status_code == 404, trick
+        assert b"not for phones" not in response.content
