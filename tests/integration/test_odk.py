@@ -26,7 +26,7 @@ from sqlalchemy import Engine, text
 from app.main import create_app
 from app.settings import REPO_ROOT, Settings
 from tests.auth import bearer, make_token, make_user
-from tests.odk import HOUSEHOLD_VERSION, household_xml, multipart
+from tests.odk import HOUSEHOLD_VERSION, NAMESPACES, household_xml, multipart
 
 LIST_NS = "{http://openrosa.org/xforms/xformsList}"
 RESPONSE_NS = "{http://openrosa.org/http/response}"
@@ -702,3 +702,97 @@ def test_label_media_are_in_the_manifest_once_with_their_md5(
         response = client.get(f"/odk/forms/labels/media/{trick}")
         assert response.status_code == 404, trick
         assert b"not for phones" not in response.content
+
+
+# Split submissions: Collect sends a large survey in parts ------------------------------------
+
+PHOTOS_FORM = (
+    "| survey |\n"
+    "| | type | name | label |\n"
+    "| | image | front | Front of the house |\n"
+    "| | image | back | Back of the house |\n"
+    "| settings |\n"
+    "| | form_id | version |\n"
+    "| | photos | 2 |\n"
+)
+
+
+@pytest.fixture
+def photos_client(
+    database_url: str, tmp_path: Path, clean_surveys: None, admin_token: str
+) -> Iterator[TestClient]:
+    """The app with a form of two photos (a survey Collect may send in two parts)."""
+    forms_dir = tmp_path / "forms"
+    forms_dir.mkdir()
+    (forms_dir / "photos.md").write_text(PHOTOS_FORM, encoding="utf-8")
+    settings = Settings(database_url=database_url, forms_dir=forms_dir, media_dir=tmp_path / "m")
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as test_client:
+        yield test_client
+
+
+def test_a_split_submission_is_one_survey_with_the_files_of_every_part(
+    photos_client: TestClient, volunteer: dict[str, Any], sync_engine: Engine, tmp_path: Path
+) -> None:
+    client = photos_client
+    setup = client.post("/api/v1/odk/setup", json={"user_id": volunteer["id"]}).json()
+    prefix = setup["server_url"].removeprefix("http://testserver")
+    survey_id = uuid.uuid4()
+    front_name, back_name = "1764747000123.jpg", "ảnh sau nhà.jpg"
+    xml = (
+        f'<?xml version=\'1.0\' ?><data id="photos" version="2" {NAMESPACES}>'
+        f"<front>{front_name}</front><back>{back_name}</back>"
+        f"<meta><instanceID>uuid:{survey_id}</instanceID></meta></data>"
+    ).encode()
+    front, back = jpeg("red"), jpeg("blue")
+
+    def send(files: list[tuple[str, bytes, str]], incomplete: bool = False) -> Any:
+        body, content_type = multipart(xml, files, incomplete=incomplete)
+        response = client.post(
+            f"{prefix}/submission?deviceID=collect:abc123",
+            content=body,
+            headers={"Content-Type": content_type, "X-OpenRosa-Version": "1.0"},
+        )
+        assert_openrosa(response)
+        assert message(response)[0] == ""
+        return response
+
+    def stored() -> tuple[int, list[tuple[str, str]], int, int]:
+        with sync_engine.connect() as connection:
+            surveys = connection.execute(text("SELECT count(*) FROM household_surveys")).scalar()
+            files = connection.execute(
+                text("SELECT filename, sha256 FROM attachments ORDER BY filename")
+            ).all()
+            version = connection.execute(
+                text("SELECT version FROM household_surveys WHERE id = :id"), {"id": survey_id}
+            ).scalar()
+            instances = connection.execute(
+                text("SELECT count(*) FROM odk_submissions WHERE survey_id = :id"),
+                {"id": survey_id},
+            ).scalar()
+        return int(surveys or 0), [tuple(row) for row in files], int(version or 0), instances or 0
+
+    # The first part: the XML, the first photo and `*isIncomplete*=yes`.
+    first = send([(front_name, front, "image/jpeg")], incomplete=True)
+    assert first.status_code == 201, first.text
+    # The next part: the same XML, the other photo.
+    second = send([(back_name, back, "image/jpeg")])
+    assert second.status_code == 201, second.text  # new files: stored, not a duplicate
+    surveys, files, version, instances = stored()
+    assert surveys == 1 and version == 1 and instances == 1
+    record = client.get(f"/api/v1/submissions/{survey_id}").json()
+    back_stored = record["answers"]["back"]
+    assert record["answers"]["front"] == front_name and back_stored.startswith("anh-sau-nha-")
+    assert [name for name, _ in files] == sorted([front_name, back_stored])
+    for name, data in ((front_name, front), (back_stored, back)):
+        download = client.get(f"/api/v1/submissions/{survey_id}/attachments/{name}")
+        assert download.status_code == 200 and download.content == data
+    # The last part again (its answer was lost on the way): nothing new, nothing changes.
+    before = stored()
+    third = send([(back_name, back, "image/jpeg")])
+    assert third.status_code == 202, third.text
+    assert stored() == before
+    # So does the first part again.
+    assert send([(front_name, front, "image/jpeg")], incomplete=True).status_code == 202
+    assert stored() == before
+    listed = {f.name for f in (tmp_path / "m" / str(survey_id)).iterdir()}
+    assert listed == {front_name, back_stored}
