@@ -114,8 +114,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Not a valid location: expected 'lat lon [altitude] [accuracy]'.",
     },
     "invalid_geoshape": {
-        "vi": "Ranh giới không hợp lệ: cần ít nhất {min} điểm.",
-        "en": "Not a valid boundary: at least {min} points are needed.",
+        "vi": "Ranh giới không hợp lệ: cần ít nhất {min} điểm khác nhau.",
+        "en": "Not a valid boundary: at least {min} different points are needed.",
+    },
+    "geoshape_point_invalid": {
+        "vi": "Ranh giới không hợp lệ: điểm thứ {n} ('{point}') phải là 'vĩ độ kinh độ [độ cao] "
+        "[độ chính xác]', viết bằng chữ số.",
+        "en": "Not a valid boundary: point {n} ('{point}') must be 'lat lon [altitude] "
+        "[accuracy]' in digits.",
+    },
+    "geoshape_point_out_of_range": {
+        "vi": "Ranh giới không hợp lệ: điểm thứ {n} có vĩ độ {lat}, kinh độ {lon}; vĩ độ phải từ "
+        "-90 đến 90 và kinh độ từ -180 đến 180 (vĩ độ viết trước).",
+        "en": "Not a valid boundary: point {n} has latitude {lat}, longitude {lon}; latitude "
+        "must be between -90 and 90 and longitude between -180 and 180 (latitude first).",
+    },
+    "geoshape_no_area": {
+        "vi": "Ranh giới không hợp lệ: các điểm nằm trên một đường thẳng, không bao quanh khu "
+        "vực nào. Hãy đi bộ vòng quanh khu.",
+        "en": "Not a valid boundary: its points lie on one line and enclose no area. Walk "
+        "around the place.",
     },
     "invalid_date": {
         "vi": "Ngày không hợp lệ (định dạng YYYY-MM-DD).",
@@ -708,6 +726,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "page.flag.possible_duplicate": {"vi": "Có thể trùng hộ", "en": "Possible duplicate"},
     "page.flag.contradiction": {"vi": "Câu trả lời mâu thuẫn", "en": "Contradictory answers"},
     "page.flag.late_upload": {"vi": "Gửi lên muộn", "en": "Sent late"},
+    "page.flag.shape_self_intersects": {
+        "vi": "Ranh giới tự cắt nhau",
+        "en": "Boundary crosses itself",
+    },
     "page.flag.outside_assigned_ward": {
         "vi": "Ngoài phường được giao",
         "en": "Outside the assigned ward",

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -82,6 +83,12 @@ class HouseholdSurvey(Base):
     __table_args__ = (
         Index("ix_household_surveys_city_ward", "city_id", "ward_id"),
         Index("ix_household_surveys_collected_at", "collected_at"),
+        Index(
+            "ix_household_surveys_shape",
+            "shape",
+            postgresql_using="gist",
+            postgresql_where=text("shape IS NOT NULL"),
+        ),
     )
 
     # The client generates the id when the survey is started: it is the idempotency key.
@@ -109,6 +116,11 @@ class HouseholdSurvey(Base):
     # NULL: a survey of a form without a geopoint question (sent without a location).
     geom: Mapped[Any] = mapped_column(
         Geometry("POINT", srid=SRID, spatial_index=True), nullable=True
+    )
+    # The area of a survey whose form's location is a geoshape (app/geo/geoshape.py); NULL
+    # for the others. Indexed where it is set only (migration 0020).
+    shape: Mapped[Any] = mapped_column(
+        Geometry("POLYGON", srid=SRID, spatial_index=False), nullable=True
     )
 
 

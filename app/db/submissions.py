@@ -34,12 +34,12 @@ LEFT JOIN settlements s ON s.id = h.settlement_id
 
 # The rows to store, with their points: a batch arrives as one JSON array...
 _ITEMS_FROM_JSON = """
-    SELECT r.*, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) AS geom
+    SELECT r.*, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) AS geom{shape_from_json}
     FROM jsonb_to_recordset(CAST({items} AS jsonb)) AS r(
         id uuid, form_id text, form_version text, collector text,
         collected_at timestamptz, city text, lat float8, lon float8, accuracy_m float8,
         altitude_m float8, answers jsonb, flags text[], content_hash text,
-        collector_user_id int, assigned_wards int[], location_manual boolean)
+        collector_user_id int, assigned_wards int[], location_manual boolean{shape_column})
 """
 # ...and a single survey (every phone's hot path) as plain parameters, which PostgreSQL reads
 # without unpacking JSON into a record set (a fifth of the statement's cost).
@@ -49,7 +49,7 @@ _ITEMS_FROM_PARAMS = """
            $9::float8 AS accuracy_m, $10::float8 AS altitude_m, $11::jsonb AS answers,
            $12::text[] AS flags, $13::text AS content_hash, $14::int AS collector_user_id,
            $15::int[] AS assigned_wards, $16::boolean AS location_manual,
-           ST_SetSRID(ST_MakePoint($8::float8, $7::float8), 4326) AS geom
+           ST_SetSRID(ST_MakePoint($8::float8, $7::float8), 4326) AS geom{shape_from_params}
 """
 SINGLE_ROW_KEYS = (
     "id",
@@ -69,6 +69,25 @@ SINGLE_ROW_KEYS = (
     "assigned_wards",
     "location_manual",
 )
+# A survey with an area (its form's location is a geoshape: intake's `shape`, WKT) is
+# stored by the same statements with one column more, `shape`; every other survey keeps
+# the statements without it, as they were (the households' hot path pays nothing for it).
+SHAPE_KEY = "shape_wkt"
+_WITH_SHAPE = {
+    "{shape_from_json}": ", ST_GeomFromText(r.shape_wkt, 4326) AS shape",
+    "{shape_column}": ", shape_wkt text",
+    "{shape_from_params}": ",\n           ST_GeomFromText($17::text, 4326) AS shape",
+    "{shape}": ", shape",
+}
+_WITHOUT_SHAPE = dict.fromkeys(_WITH_SHAPE, "")
+
+
+def _shaped(sql: str, with_shape: bool) -> str:
+    """The statement with or without the `shape` column."""
+    for placeholder, value in (_WITH_SHAPE if with_shape else _WITHOUT_SHAPE).items():
+        sql = sql.replace(placeholder, value)
+    return sql
+
 
 # How far outside its wards a survey may be and still count in a city (its outskirts).
 OUTSKIRTS_M = 20_000
@@ -174,11 +193,11 @@ _INSERT_TEMPLATE = """, inserted AS (
 INSERT INTO household_surveys (
     id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
     status, flags, gps_accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id,
-    location_manual)
+    location_manual{shape})
 SELECT id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
        'received', {flags},
        accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id,
-       coalesce(location_manual, false)
+       coalesce(location_manual, false){shape}
 FROM placed
 ORDER BY id  -- every writer locks ids in one order: concurrent overlapping batches cannot deadlock
 ON CONFLICT (id) DO NOTHING
@@ -231,21 +250,27 @@ _PLACE_AND_INSERT = _PLACED + _fill(_INSERT_TEMPLATE)
 _RETURNING_RECORD = _PLACE_AND_INSERT.replace("{returning}", "*") + RECORD_SELECT.format(
     source="inserted", answers=""
 )
-_INSERT_ONE = _RETURNING_RECORD.replace("{items}", _ITEMS_FROM_PARAMS)
+_INSERT_ONE_ANY = _RETURNING_RECORD.replace("{items}", _ITEMS_FROM_PARAMS)
+_INSERT_ONE = _shaped(_INSERT_ONE_ANY, False)
+_INSERT_ONE_SHAPE = _shaped(_INSERT_ONE_ANY, True)
 # A batch's statement keeps only what its answer needs (not every stored row in a tuplestore):
 # for each id, what is stored under it (its content hash decides duplicate or conflict).
 _INSERT_MANY = (
     _PLACE_AND_INSERT.replace("{returning}", "id, content_hash")
     + "SELECT id, content_hash FROM inserted"
 ).replace("{items}", _ITEMS_FROM_JSON)
-# Several phones' single surveys in one statement (InsertGroups), each stored record back.
-_INSERT_GROUP = _RETURNING_RECORD.replace("{items}", _ITEMS_FROM_JSON.replace("{items}", "$1"))
-INSERT_MANY = text(_INSERT_MANY.replace("{items}", ":items"))  # SQLAlchemy (the sample loader)
+# Several phones' single surveys in one statement (InsertGroups), each stored record back
+# (never one with a shape: those go alone, see insert_grouped).
+_INSERT_GROUP = _shaped(
+    _RETURNING_RECORD.replace("{items}", _ITEMS_FROM_JSON.replace("{items}", "$1")), False
+)
+# SQLAlchemy (the sample loader), with the shapes of any survey that has one.
+INSERT_MANY = text(_shaped(_INSERT_MANY.replace("{items}", ":items"), True))
 # A phone's batch: its surveys are stored unchecked for duplicates (the check was ~40 % of
 # the statement's database time) and, in the same statement, so in the same commit, those in
 # a settlement (so with a point) are queued for the check, one queue row per statement (none
 # when none): app/services/duplicate_checks.py runs it a moment after the batch is answered.
-_INSERT_MANY_ASYNCPG = (
+_INSERT_MANY_ANY_ASYNCPG = (
     (
         _placed(checked=False)
         + _fill(_INSERT_TEMPLATE).replace("{returning}", "id, content_hash, settlement_id")
@@ -259,6 +284,8 @@ SELECT id, content_hash FROM inserted"""
     .replace("{items}", _ITEMS_FROM_JSON)
     .replace("{items}", "$1")
 )
+_INSERT_MANY_ASYNCPG = _shaped(_INSERT_MANY_ANY_ASYNCPG, False)
+_INSERT_MANY_SHAPE_ASYNCPG = _shaped(_INSERT_MANY_ANY_ASYNCPG, True)  # a batch with an area
 # A batch's surveys placed by the server (app.geo.placement: `city_id`, `ward_id` and
 # `settlement_id` in each row) at the boundary generation $2, stored and queued for their
 # duplicate check as above, only if the boundaries are still at that generation; else nothing
@@ -268,6 +295,7 @@ SELECT id, content_hash FROM inserted"""
 # batch statement that begins meanwhile waits for that commit, then reads the new generation
 # (one read without the lock could store surveys by the old lines after the import had
 # re-placed the stored ones, and nothing would place them again).
+# Never a survey with a shape (placement.store leaves those to the database).
 _INSERT_PLACED = (
     """
 WITH generation AS MATERIALIZED (SELECT generation FROM boundary_generation FOR SHARE),
@@ -286,11 +314,14 @@ UNION ALL
 SELECT NULL, generation::text FROM generation WHERE generation <> $2"""
 ).replace(
     "{items}",
-    _ITEMS_FROM_JSON.replace("{items}", "$1").replace(
+    _shaped(_ITEMS_FROM_JSON, False)
+    .replace("{items}", "$1")
+    .replace(
         "location_manual boolean)",
         "location_manual boolean, city_id int, ward_id int, settlement_id int)",
     ),
 )
+_INSERT_PLACED = _shaped(_INSERT_PLACED, False)
 # A survey `h` of a batch whose duplicate check has not run yet has no flag yet: "without
 # flags" (a bulk approval, its count) waits for the check. The queue is short: read once and
 # hashed (the arrays hold no NULL: a CHECK of migration 0018).
@@ -344,7 +375,10 @@ async def insert_one(pool: StatementPool, row: dict[str, Any]) -> dict[str, Any]
     """Insert one survey (as plain parameters) unless its id is stored; the new record or None."""
     params = [row[key] for key in SINGLE_ROW_KEYS]
     params[10] = orjson.dumps(params[10]).decode()  # answers: jsonb as JSON text
-    records = await pool.fetch(_INSERT_ONE, *params)
+    if SHAPE_KEY in row:
+        records = await pool.fetch(_INSERT_ONE_SHAPE, *params, row[SHAPE_KEY])
+    else:
+        records = await pool.fetch(_INSERT_ONE, *params)
     return dict(records[0]) if records else None
 
 
@@ -470,6 +504,8 @@ _GROUPS: weakref.WeakKeyDictionary[StatementPool, InsertGroups] = weakref.WeakKe
 async def insert_grouped(pool: StatementPool, row: dict[str, Any]) -> dict[str, Any] | None:
     """Insert one survey unless its id is stored, in a group with other phones' surveys when
     the database is busy (InsertGroups); the new record or None."""
+    if SHAPE_KEY in row:
+        return await insert_one(pool, row)  # rare (an area's survey): alone, by its statement
     groups = _GROUPS.get(pool)
     if groups is None:
         groups = _GROUPS[pool] = InsertGroups(pool)
@@ -480,7 +516,9 @@ async def insert_many(pool: StatementPool, rows: Sequence[dict[str, Any]]) -> di
     """Insert the surveys (as one JSON array) whose id is not stored; content hash by new id."""
     if not rows:
         return {}
-    records = await pool.fetch(_INSERT_MANY_ASYNCPG, orjson.dumps(rows).decode())
+    shaped = any(SHAPE_KEY in row for row in rows)
+    sql = _INSERT_MANY_SHAPE_ASYNCPG if shaped else _INSERT_MANY_ASYNCPG
+    records = await pool.fetch(sql, orjson.dumps(rows).decode())
     return {str(record["id"]): record["content_hash"] for record in records}
 
 
@@ -660,7 +698,8 @@ SET city_id = p.city_id, ward_id = p.ward_id, settlement_id = p.settlement_id,
     flags = {flags_p},
     gps_accuracy_m = p.accuracy_m, altitude_m = p.altitude_m, answers = p.answers,
     location_manual = coalesce(p.location_manual, false),
-    content_hash = p.content_hash, geom = p.geom, version = h.version + 1, updated_at = now()
+    content_hash = p.content_hash, geom = p.geom, shape = p.shape, version = h.version + 1,
+    updated_at = now()
 FROM placed p
 WHERE h.id = p.id
 RETURNING h.*
@@ -668,7 +707,7 @@ RETURNING h.*
 """
     + RECORD_SELECT.format(source="updated", answers=", h.answers")
 ).replace("{items}", _ITEMS_FROM_PARAMS)
-_CORRECT = _fill(_CORRECT)
+_CORRECT = _shaped(_fill(_CORRECT), True)  # the new content's shape, or none
 
 # The stored content a correction keeps as an earlier version.
 _LOCK_FOR_CHANGE = """
@@ -719,7 +758,7 @@ async def replace_content(raw: Any, row: dict[str, Any]) -> dict[str, Any]:
     """Write a correction (placed again, version + 1, status received); the new record."""
     params = [row[key] for key in SINGLE_ROW_KEYS]
     params[10] = orjson.dumps(params[10]).decode()
-    record = await raw.fetchrow(_CORRECT, *params)
+    record = await raw.fetchrow(_CORRECT, *params, row.get(SHAPE_KEY))
     return dict(record)
 
 

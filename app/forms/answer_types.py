@@ -11,6 +11,7 @@ from typing import Any
 
 from app.errors import Problem
 from app.forms.definition import META_TYPES, Question
+from app.geo.geoshape import GeoshapeError, read_geoshape
 
 # A typed answer (text, barcode...) is at most 2000 characters (docs/forms-engine.md). A
 # calculate is the form's own value, not typed: join(', ', ${names}) over a repeat of 500
@@ -145,12 +146,19 @@ def _geometry(question: Question, value: Any, where: str) -> Coerced:
     kind = question.type
     if not isinstance(value, str):
         return None, Problem(where, "invalid_geopoint")
+    if kind == "geoshape":
+        # Read as the polygon it is stored as (intake): refused for what no polygon can be.
+        try:
+            read_geoshape(value)
+        except GeoshapeError as exc:
+            return None, Problem(where, exc.code, exc.params)
+        return " ".join(value.split()), None
     points = _parse_geopoints(value.strip().rstrip(";"))
-    minimum = {"geopoint": 1, "geotrace": 2, "geoshape": 4}[kind]
+    minimum = {"geopoint": 1, "geotrace": 2}[kind]
     if points is None or (kind == "geopoint" and len(points) != 1):
         return None, Problem(where, "invalid_geopoint")
     if len(points) < minimum:
-        return None, Problem(where, "invalid_geoshape", {"min": minimum - (kind == "geoshape")})
+        return None, Problem(where, "invalid_geoshape", {"min": minimum})
     return " ".join(value.split()), None
 
 

@@ -241,6 +241,16 @@ class FormDefinition:
         return next((q for q in self.questions if q.type == "geopoint"), None)
 
     @cached_property
+    def shape_question(self) -> Question | None:
+        """The survey's area: the first geoshape question outside repeats of a form without
+        a geopoint there (a settlement profile's walked boundary). Its answer is also stored
+        as a polygon, the geometry of the form's layers; a form with a geopoint keeps the
+        point, its geoshapes their text."""
+        if self.geopoint_question is not None:
+            return None
+        return next((q for q in self.questions if q.type == "geoshape"), None)
+
+    @cached_property
     def all_questions(self) -> tuple[Question, ...]:
         """Every question, those inside repeats included, in form order."""
         return tuple(node for node in self.root.walk() if isinstance(node, Question))

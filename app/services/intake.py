@@ -16,6 +16,7 @@ from app.errors import Problem, UnknownForm
 from app.forms.quality import NO_RULES, QualityRules
 from app.forms.registry import FormRegistry
 from app.forms.validation import validate_answers
+from app.geo.geoshape import read_geoshape
 from app.vietnam import VIETNAM_TIME
 
 EARLIEST_COLLECTION = datetime(2000, 1, 1, tzinfo=UTC)
@@ -71,6 +72,10 @@ class PreparedSubmission:
     flags: list[str] = field(default_factory=list)
     content_hash: str = ""
     location_manual: bool = False
+    # The area of a form whose location is a geoshape (FormDefinition.shape_question), as
+    # WKT (lon lat), closed; None for every other survey. Made from an answer the content
+    # hash covers, so it is not hashed itself.
+    shape: str | None = None
 
 
 def _number(raw: dict[str, Any], key: str, where: str, problems: list[Problem]) -> float | None:
@@ -430,6 +435,14 @@ def prepare_submission(
         flags.append("late_upload")
     if quality.broken(form.form_id, normalised):
         flags.append("contradiction")
+    shape = None
+    shape_question = form.shape_question
+    if shape_question is not None and normalised.get(shape_question.name):
+        # Checked by validate_answers (refused when it is no polygon): read it again.
+        area = read_geoshape(normalised[shape_question.name])
+        shape = area.wkt
+        if area.self_intersects:
+            flags.append("shape_self_intersects")
     location = _hashed_location(lat, lon, accuracy, altitude, manual)
     digest = _content_hash(
         form.form_id, form.version, collected_utc, collector, city, location, normalised
@@ -449,5 +462,6 @@ def prepare_submission(
         flags=flags,
         content_hash=digest,
         location_manual=manual,
+        shape=shape,
     )
     return prepared, []

@@ -110,7 +110,7 @@ async def store(pool: StatementPool, rows: list[dict[str, Any]]) -> dict[str, st
         placed: list[dict[str, Any]] = []
         others: list[dict[str, Any]] = []
         for row, place in zip(rows, places, strict=True):
-            if place is None:
+            if place is None or queries.SHAPE_KEY in row:  # an area's survey: SQL stores it
                 others.append(row)
             else:
                 row["city_id"] = place.city_id

@@ -46,8 +46,9 @@ def submission_row(
     """The row the ingest SQL stores (orjson writes the uuid and the datetime for a batch).
 
     `assigned_wards`: the wards a volunteer was given (none: anywhere); a survey outside
-    them is flagged for its reviewer."""
-    return {
+    them is flagged for its reviewer. A survey with an area has its shape too (`shape_wkt`):
+    queries.SHAPE_KEY picks the statements that store it."""
+    row = {
         "id": prepared.id,
         "form_id": prepared.form_id,
         "form_version": prepared.form_version,
@@ -65,6 +66,9 @@ def submission_row(
         "assigned_wards": list(assigned_wards),
         "location_manual": prepared.location_manual,
     }
+    if prepared.shape is not None:
+        row[queries.SHAPE_KEY] = prepared.shape
+    return row
 
 
 # A batch goes to PostgreSQL in statements of new surveys, each sent while the next ones are
