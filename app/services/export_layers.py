@@ -26,6 +26,7 @@ from app.services.exports import (
     flat_properties,
     form_columns,
     personal_allowed,
+    survey_geometry,
 )
 from app.services.indicators import INDICATORS, read_weights
 
@@ -97,6 +98,8 @@ DESCRIPTIONS = {
     "households": "Hộ gia đình: điểm GPS và câu trả lời của phiếu khảo sát hộ. "
     "Households: GPS points and the household survey's answers.",
     "form": "Phiếu '{form}': điểm và câu trả lời. Surveys of form '{form}': points and answers.",
+    "form_area": "Phiếu '{form}': vùng (ranh giới đã đi) và câu trả lời. "
+    "Surveys of form '{form}': areas (walked boundaries) and answers.",
 }
 
 
@@ -185,7 +188,9 @@ async def survey_layer(
         related = [_related(r, where, args, layer) for r in columns.repeats.values()]
         if labels:
             shown = choice_labels(forms.current(form_id), labels)
-    description = DESCRIPTIONS["households" if households else "form"].format(form=form_id)
+    geometry, geometry_type = survey_geometry(forms, form_id)
+    kind = "form" if geometry_type == "Point" else "form_area"
+    description = DESCRIPTIONS["households" if households else kind].format(form=form_id)
     order = "ORDER BY h.collected_at, h.id"
     middle = f"${len(args) + 1}"
     halves = OrderedHalves(
@@ -199,8 +204,8 @@ async def survey_layer(
         layer,
         description,
         properties,
-        "h.geom",
-        "Point",
+        geometry,
+        geometry_type,
         f"{SURVEYS_SOURCE} WHERE {where} {order}",
         args,
         related,

@@ -317,6 +317,16 @@ def flat_properties(
     ).properties
 
 
+def survey_geometry(forms: FormRegistry, form_id: str) -> tuple[str, str]:
+    """The geometry of a form's surveys (SQL on `h`) and its type as GDAL names it: the
+    polygon stored from the answer of a form whose location is a geoshape
+    (FormDefinition.shape_question; surveys of an older version without it have none),
+    else the survey's point."""
+    if form_id in forms.versions and forms.current(form_id).shape_question is not None:
+        return "h.shape", "Polygon"
+    return "h.geom", "Point"
+
+
 def personal_allowed(reader: Principal, city_id: int, ward_id: int | None) -> bool:
     """Whether an export of a city (or of one of its wards) may hold personal answers: the
     city's admins and national admins, or the ward's leader for their ward; never a planner."""

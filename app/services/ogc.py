@@ -30,7 +30,7 @@ from app.db.sql import sql_literal
 from app.errors import InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
 from app.services.access import Principal
-from app.services.exports import FIXED_LAYERS, ISO_UTC, flat_properties
+from app.services.exports import FIXED_LAYERS, ISO_UTC, flat_properties, survey_geometry
 from app.services.indicators import INDICATOR_KEYS, INDICATORS, read_weights
 
 DEFAULT_LIMIT = 100
@@ -58,6 +58,7 @@ class Collection:
     description: dict[str, str]
     source: Source
     extent_source: Source  # the same rows without the figures: a cheaper extent
+    geometry_type: str = "Point"  # as GeoJSON names it
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,13 @@ def _figure_properties(settlement: bool) -> list[Property]:
 
 
 def _collection(
-    collection_id: str, title: dict[str, str], description: dict[str, str], source: Source
+    collection_id: str,
+    title: dict[str, str],
+    description: dict[str, str],
+    source: Source,
+    geometry_type: str = "Point",
 ) -> Collection:
-    return Collection(collection_id, title, description, source, source)
+    return Collection(collection_id, title, description, source, source, geometry_type)
 
 
 WARD_PROPERTIES = (
@@ -171,15 +176,18 @@ def settlements_source(reader: Principal) -> Source:
     )
 
 
-def surveys_source(reader: Principal, condition: str, properties: Sequence[Property]) -> Source:
-    """The surveys the reader may read that meet `condition` (a form's approved ones)."""
+def surveys_source(
+    reader: Principal, condition: str, properties: Sequence[Property], geometry: str = "h.geom"
+) -> Source:
+    """The surveys the reader may read that meet `condition` (a form's approved ones), their
+    `geometry` the point (or the area of a form whose location is a geoshape: `h.shape`)."""
     scope, params = reader.survey_filter().sql("h")
     return Source(
         SURVEYS_FROM,
         f"{scope} AND {condition}",
         "h.id",
         True,
-        "h.geom",
+        geometry,
         "h.collected_at",
         city_column(properties),
         params,
@@ -226,6 +234,7 @@ async def collections(
             _texts("ogc.wards_about"),
             _with_figures(wards, "ward", figures),
             wards,
+            "MultiPolygon",
         ),
         Collection(
             "settlements",
@@ -233,9 +242,11 @@ async def collections(
             _texts("ogc.settlements_about"),
             _with_figures(settlements, "settlement", figures),
             settlements,
+            "Polygon",
         ),
     ]
     personal = personal_allowed(reader)
+    geometry, geometry_type = survey_geometry(forms, household_form)
     found.append(
         _collection(
             "households",
@@ -245,7 +256,9 @@ async def collections(
                 reader,
                 households_where("approved", household_form),
                 flat_properties(forms, household_form, "", None, personal, household_form),
+                geometry,
             ),
+            geometry_type,
         )
     )
     for form in forms.all_current():
@@ -253,6 +266,7 @@ async def collections(
             continue
         name = f"{form.form_id}_surveys" if form.form_id in FIXED_LAYERS else form.form_id
         condition = f"h.form_id = {sql_literal(form.form_id)} AND {COUNTED['approved']}"
+        geometry, geometry_type = survey_geometry(forms, form.form_id)
         found.append(
             _collection(
                 name,
@@ -262,7 +276,9 @@ async def collections(
                     reader,
                     condition,
                     flat_properties(forms, form.form_id, "", None, personal, household_form),
+                    geometry,
                 ),
+                geometry_type,
             )
         )
     return found
@@ -435,19 +451,20 @@ def items_query(parameters: Sequence[tuple[str, str]], collection: Collection) -
 
 # JSON Schema types of the properties, as a client filters on them (`?ward_id=3`).
 _SCHEMA_TYPES = {"int": "integer", "float": "number", "text": "string"}
-# Areas are (multi)polygons; surveys, of any form, are points.
+# Areas are (multi)polygons; surveys are points, or polygons for a form whose location is a
+# geoshape.
 GEOMETRY_SCHEMAS = {
-    "settlements": ("geometry-polygon", "https://geojson.org/schema/Polygon.json"),
-    "wards": ("geometry-multipolygon", "https://geojson.org/schema/MultiPolygon.json"),
+    "Point": ("geometry-point", "https://geojson.org/schema/Point.json"),
+    "Polygon": ("geometry-polygon", "https://geojson.org/schema/Polygon.json"),
+    "MultiPolygon": ("geometry-multipolygon", "https://geojson.org/schema/MultiPolygon.json"),
 }
-POINT_SCHEMA = ("geometry-point", "https://geojson.org/schema/Point.json")
 
 
 def queryables(collection: Collection, uri: str, language: str) -> dict[str, Any]:
     """The collection's queryables (OGC API Features Part 3) as a JSON Schema: every
     property a client may filter on with `?<name>=<value>` (equal), with its type, the
     geometry and, when it has one, the time `datetime` filters on."""
-    shape, schema = GEOMETRY_SCHEMAS.get(collection.id, POINT_SCHEMA)
+    shape, schema = GEOMETRY_SCHEMAS[collection.geometry_type]
     properties: dict[str, Any] = {
         "geometry": {"title": "geometry", "format": shape, "$ref": schema}
     }

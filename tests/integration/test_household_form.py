@@ -441,7 +441,9 @@ def test_geopackage_holds_one_layer_per_form(town: Town, tmp_path: Path) -> None
     info = subprocess.run(
         ["ogrinfo", "-ro", "-so", str(path)], capture_output=True, text=True, check=True
     ).stdout
-    assert "water_point" in info and "settlement (Point)" in info
+    # The settlement profile's location is its walked boundary (a geoshape): polygons.
+    assert "water_point (Point)" in info and "settlement (Polygon)" in info
+    assert set(profiles.geometry.geom_type) == {"Polygon"}
     # A ward: its settlements, households and forms' surveys (no city-wide ward layer).
     ward = town.get(f"{EXPORT}/layers.gpkg?city=tam-ky&ward={town.ward_id}&surveys=all")
     path.write_bytes(ward.content)
