@@ -153,6 +153,23 @@ def cmd_load_sample(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fill_shapes(settings: Settings, args: argparse.Namespace) -> int:
+    """Give surveys stored before their area was kept their polygon (once after upgrading)."""
+    from app.forms.registry import load_registry
+    from app.services.survey_shapes import fill_shapes
+
+    engine = create_engine(settings.sync_database_url)
+    try:
+        result = fill_shapes(engine, load_registry(settings.forms_dir))
+    finally:
+        engine.dispose()
+    print(f"{result.filled} shapes stored, {result.crossing} of them crossing themselves")
+    if result.unreadable:
+        shown = ", ".join(result.unreadable[:10])
+        print(f"{len(result.unreadable)} answers are no polygon (left without one): {shown}")
+    return 0
+
+
 def cmd_write_boundaries(settings: Settings, args: argparse.Namespace) -> int:
     """Regenerate data/samples/tam-ky/*.geojson from the generator."""
     from app.geo import sample_city
@@ -510,6 +527,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also load this many more synthetic member cities (half the households each)",
     )
     load.set_defaults(run=cmd_load_sample)
+
+    shapes = commands.add_parser("fill-shapes", help=cmd_fill_shapes.__doc__)
+    shapes.set_defaults(run=cmd_fill_shapes)
 
     sample = commands.add_parser("sample", help="sample city files")
     sample_commands = sample.add_subparsers(dest="sample_command", required=True)

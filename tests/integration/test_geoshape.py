@@ -389,3 +389,46 @@ def test_gdal_reads_the_ogc_collection_as_polygons(
     assert result.returncode == 0, result.stderr
     assert "Geometry: Polygon" in result.stdout, result.stdout
     assert result.stdout.count("POLYGON ((108.474 15.57") == 2, result.stdout
+
+
+# Surveys stored before the polygon was kept ---------------------------------------------------
+
+
+def test_fill_shapes_gives_surveys_stored_before_their_polygon(
+    client: TestClient, sync_engine: Engine, database_url: str
+) -> None:
+    from tests.factories import household_survey
+    from tests.integration.test_cli import cli
+
+    bow_tie = [CORNERS[0], CORNERS[2], CORNERS[1], CORNERS[3]]
+    good, crossing, refused = (
+        profile(geoshape(CORNERS, closed=False)),
+        profile(geoshape(bow_tie)),
+        profile(geoshape(CORNERS)),
+    )
+    for body in (good, crossing, refused, household_survey()):
+        assert client.post("/api/v1/submissions", json=body).status_code == 201
+    # As migration 0018 found them: no shape, no flag; and an answer refused today.
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE household_surveys SET shape = NULL, "
+                "flags = array_remove(flags, 'shape_self_intersects')"
+            )
+        )
+        connection.execute(
+            text(
+                "UPDATE household_surveys SET answers = jsonb_set(answers, '{boundary}', "
+                "to_jsonb(CAST(:line AS text))) WHERE id = :id"
+            ),
+            {"line": "15.57 108.474;15.571 108.475;15.572 108.476", "id": refused["id"]},
+        )
+    said = cli(database_url, "fill-shapes")
+    assert "2 shapes stored, 1 of them crossing themselves" in said, said
+    assert f"1 answers are no polygon (left without one): {refused['id']}" in said
+    shape, flags = stored_shape(sync_engine, good["id"])
+    assert shape is not None and list(shapely.from_wkt(shape).exterior.coords) == RING
+    assert "shape_self_intersects" not in flags
+    assert "shape_self_intersects" in stored_shape(sync_engine, crossing["id"])[1]
+    assert stored_shape(sync_engine, refused["id"])[0] is None
+    assert "0 shapes stored" in cli(database_url, "fill-shapes")  # again: nothing to do
