@@ -20,6 +20,7 @@ What becomes of each kind of answer (docs/odk-collect.md, "Geoshapes"):
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -61,7 +62,10 @@ def _corner(chunk: str, number: int) -> tuple[float, float]:
     parts = chunk.split()
     if not 2 <= len(parts) <= 4 or not all(_DECIMAL.match(part) for part in parts):
         raise GeoshapeError("geoshape_point_invalid", n=number, point=chunk.strip()[:60])
-    lat, lon = float(parts[0]), float(parts[1])
+    numbers = [float(part) for part in parts]
+    if not all(math.isfinite(number) for number in numbers):  # 1e999
+        raise GeoshapeError("geoshape_point_invalid", n=number, point=chunk.strip()[:60])
+    lat, lon = numbers[0], numbers[1]
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise GeoshapeError("geoshape_point_out_of_range", n=number, lat=lat, lon=lon)
     return lon, lat
@@ -79,6 +83,8 @@ def _on_one_line(ring: list[tuple[float, float]]) -> bool:
     )
 
 
+# Intake reads an answer twice (its check, then its polygon): the second time is free.
+@functools.lru_cache(maxsize=64)
 def read_geoshape(text: str) -> Shape:
     """The polygon of a geoshape answer (see the module's rules); GeoshapeError when it is
     none."""

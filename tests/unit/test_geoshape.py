@@ -37,6 +37,8 @@ def test_a_figure_eight_is_kept_and_said_to_cross_itself() -> None:
         ("15.57 108.474;nan 108.474;15.571 108.475", "geoshape_point_invalid"),
         ("15.57 108.474;15.571 Infinity;15.571 108.475", "geoshape_point_invalid"),
         ("15.57 108.474;15.571 1_08.4;15.571 108.475", "geoshape_point_invalid"),
+        ("15.57 108.474;1e999 108.4;15.571 108.475", "geoshape_point_invalid"),
+        ("15.57 108.474;15.571 108.4 0 1e400;15.571 108.475", "geoshape_point_invalid"),
         ("15.57;15.571 108.4;15.571 108.475", "geoshape_point_invalid"),
         ("15.57 108.474 1 2 3;15.571 108.4;15.571 108.475", "geoshape_point_invalid"),
         ("90.5 108.474;15.571 108.4;15.571 108.475", "geoshape_point_out_of_range"),
