@@ -63,7 +63,7 @@ def _corner(chunk: str, number: int) -> tuple[float, float]:
     if not 2 <= len(parts) <= 4 or not all(_DECIMAL.match(part) for part in parts):
         raise GeoshapeError("geoshape_point_invalid", n=number, point=chunk.strip()[:60])
     numbers = [float(part) for part in parts]
-    if not all(math.isfinite(number) for number in numbers):  # 1e999
+    if not all(math.isfinite(value) for value in numbers):  # 1e999
         raise GeoshapeError("geoshape_point_invalid", n=number, point=chunk.strip()[:60])
     lat, lon = numbers[0], numbers[1]
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):

@@ -438,7 +438,7 @@ def prepare_submission(
     shape = None
     shape_question = form.shape_question
     if shape_question is not None and normalised.get(shape_question.name):
-        # Checked by validate_answers (refused when it is no polygon): read it again.
+        # Checked by validate_answers (refused when it is no polygon), read there already.
         area = read_geoshape(normalised[shape_question.name])
         shape = area.wkt
         if area.self_intersects:
