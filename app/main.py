@@ -140,6 +140,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            writer = getattr(app.state, "odk_instances", None)
+            if writer is not None:
+                # Collect's instance XML queued after its answer (app/db/odk.InstanceWriter):
+                # written before the pool closes, not dropped at every restart (nor left to
+                # run into whatever follows the app, such as a test's TRUNCATE).
+                await writer.flush()
             await app.state.duplicate_checks.stop()  # a check running stays queued
             await app.state.ingest_pool.close()
             await app.state.batch_pool.close()

@@ -796,3 +796,21 @@ def test_a_split_submission_is_one_survey_with_the_files_of_every_part(
     assert stored() == before
     listed = {f.name for f in (tmp_path / "m" / str(survey_id)).iterdir()}
     assert listed == {front_name, back_stored}
+
+
+def test_instance_xml_queued_after_the_answer_is_written_before_the_app_stops(
+    settings: Settings, clean_surveys: None, volunteer: dict[str, Any], sync_engine: Engine
+) -> None:
+    # An instance with start/end is written after its answer: a stop right after the answer
+    # dropped it, or wrote it into the next test's TRUNCATE (a deadlock at teardown).
+    instances = [f"uuid:{uuid.uuid4()}" for _ in range(5)]
+    with TestClient(create_app(settings), headers=bearer(volunteer["token"])) as app_client:
+        for instance in instances:
+            response = post_submission(app_client, "/odk", household_xml(instance))
+            assert response.status_code == 201, response.text
+    with sync_engine.connect() as connection:
+        kept = connection.execute(
+            text("SELECT instance_id FROM odk_submissions WHERE instance_id = ANY(:ids)"),
+            {"ids": instances},
+        ).scalars()
+        assert sorted(kept) == sorted(instances)
