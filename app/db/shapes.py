@@ -1,4 +1,4 @@
-"""Queries that give surveys stored before their area was kept (migration 0018) their shape."""
+"""Queries that give surveys stored before their area was kept (migration 0020) their shape."""
 
 from __future__ import annotations
 

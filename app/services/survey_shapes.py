@@ -1,4 +1,4 @@
-"""Use case: give the surveys stored before their area was kept (migration 0018, or before
+"""Use case: give the surveys stored before their area was kept (migration 0020, or before
 their form's location became a geoshape) the polygon of their answer, as intake makes it now.
 
 Run once after upgrading (`cdfmap fill-shapes`); safe to run again: only surveys without a

@@ -141,6 +141,28 @@ def test_an_open_ring_sent_by_the_json_api_is_stored_closed_with_its_text(
     assert stored_shape(sync_engine, household["id"])[0] is None
 
 
+def test_a_phones_batch_stores_the_polygon_beside_its_households(
+    client: TestClient, sync_engine: Engine
+) -> None:
+    from tests.factories import TAM_KY_POINT, household_survey
+
+    # One with a point (the server's own placement would place it) and one without.
+    located = {**profile(geoshape(CORNERS)), "location": dict(TAM_KY_POINT)}
+    unlocated = profile(geoshape(CORNERS, closed=False))
+    households = [household_survey() for _ in range(3)]
+    items = [households[0], located, households[1], unlocated, households[2]]
+    response = client.post("/api/v1/submissions/batch", json={"submissions": items})
+    assert response.status_code == 200, response.text
+    assert response.json()["summary"]["created"] == 5, response.text
+    for body in (located, unlocated):
+        shape, _ = stored_shape(sync_engine, body["id"])
+        assert shape is not None and list(shapely.from_wkt(shape).exterior.coords) == RING
+    for body in households:
+        assert stored_shape(sync_engine, body["id"])[0] is None
+    record = client.get(f"/api/v1/submissions/{located['id']}").json()
+    assert record["ward"]["name"] == "An Xuân"  # placed by its point
+
+
 def test_a_boundary_sent_by_collect_is_the_same_polygon(
     client: TestClient, phone: str, sync_engine: Engine
 ) -> None:
@@ -408,7 +430,7 @@ def test_fill_shapes_gives_surveys_stored_before_their_polygon(
     )
     for body in (good, crossing, refused, household_survey()):
         assert client.post("/api/v1/submissions", json=body).status_code == 201
-    # As migration 0018 found them: no shape, no flag; and an answer refused today.
+    # As migration 0020 found them: no shape, no flag; and an answer refused today.
     with sync_engine.begin() as connection:
         connection.execute(
             text(
