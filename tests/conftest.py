@@ -85,12 +85,17 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def clean_surveys(sync_engine: Engine) -> Iterator[None]:
     """Each test that stores surveys starts and ends with none stored (and no duplicate check
-    of a batch queued)."""
+    of a batch queued). The queue is locked first, as a running app's duplicate check locks
+    it (app/db/duplicate_checks.py) before the surveys: the other way round, a check started
+    by a server still running for other tests deadlocked with this TRUNCATE."""
     with sync_engine.begin() as connection:
-        connection.execute(text("TRUNCATE household_surveys, duplicate_checks CASCADE"))
+        connection.execute(text(TRUNCATE_SURVEYS))
     yield
     with sync_engine.begin() as connection:
-        connection.execute(text("TRUNCATE household_surveys, duplicate_checks CASCADE"))
+        connection.execute(text(TRUNCATE_SURVEYS))
+
+
+TRUNCATE_SURVEYS = "TRUNCATE duplicate_checks, household_surveys CASCADE"
 
 
 @pytest.fixture(scope="session")
