@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api.asgi_errors import send_error
 from app.api.health import LOOPBACK, PROXY_HEADERS
-from app.i18n import pick_language, translate
 
 LOOPBACK_NAMES = frozenset({*LOOPBACK, "localhost"})
 FORWARDED = tuple(header.encode() for header in PROXY_HEADERS)
@@ -88,19 +87,4 @@ class AllowedHosts:
         ):
             await self.app(scope, receive, send)
             return
-        language = pick_language(headers.get(b"accept-language", b"").decode("latin-1"))
-        body = orjson.dumps(
-            {"code": "unknown_host", "detail": translate("unknown_host", language), "errors": []}
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 400,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"cache-control", b"no-store"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, headers, 400, "unknown_host", [(b"cache-control", b"no-store")])

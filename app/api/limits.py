@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.i18n import pick_language, translate
+from app.api.asgi_errors import send_error
 
 # deploy/Caddyfile's request_body max_size: larger bodies never reach the app.
 DRAIN_MAX_BYTES = 64 * 1024 * 1024
@@ -52,26 +51,9 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, send: Send, max_bytes: int) -> None:
         headers = dict(scope.get("headers") or [])
-        language = pick_language(headers.get(b"accept-language", b"").decode("latin-1"))
-        body = orjson.dumps(
-            {
-                "code": "body_too_large",
-                "detail": translate("body_too_large", language, max=max_bytes),
-                "errors": [],
-            }
+        await send_error(
+            send, headers, 413, "body_too_large", [(b"connection", b"close")], max=max_bytes
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

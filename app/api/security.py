@@ -21,10 +21,9 @@ import secrets
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.i18n import pick_language, translate
+from app.api.asgi_errors import send_error
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Responses a browser shows with a plugin or viewer of its own, which a policy would block.
@@ -99,23 +98,13 @@ class SecurityHeaders:
         return text == "null" or not parts.netloc or parts.netloc != host
 
     async def _refuse(self, headers: dict[bytes, bytes], send: Send, policy: bytes) -> None:
-        language = pick_language(headers.get(b"accept-language", b"").decode("latin-1"))
-        body = orjson.dumps(
-            {"code": "cross_origin", "detail": translate("cross_origin", language), "errors": []}
+        await send_error(
+            send,
+            headers,
+            403,
+            "cross_origin",
+            [*self._static, (b"content-security-policy", policy)],
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 403,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    *self._static,
-                    (b"content-security-policy", policy),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
