@@ -7,14 +7,17 @@ each session creates its own database there and drops it at the end. Nothing is 
 from __future__ import annotations
 
 import os
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 
 from app.db.migrate import create_database_if_missing, drop_database, upgrade_to_head
 from app.forms.registry import FormRegistry, load_registry
@@ -62,10 +65,46 @@ def database_url() -> Iterator[str]:
         drop_database(sync_url)
 
 
+# What PostgreSQL answers while it starts or replays its WAL after a crash (its server
+# processes restart when one of them dies: the OOM killer, say). Seen once in CI: 11 tests'
+# set-ups refused within a second, the tests around them passed.
+NOT_YET_ACCEPTING = (
+    "the database system is starting up",
+    "the database system is not yet accepting connections",
+    "the database system is in recovery mode",
+)
+SERVER_RECOVERY_SECONDS = 120.0
+
+
+def _connect_when_ready(cargs: list[object], cparams: dict[str, object]) -> psycopg.Connection:
+    """A connection, waiting while the server recovers (told on stderr); any other refusal,
+    or one that lasts, is raised."""
+    deadline = time.monotonic() + SERVER_RECOVERY_SECONDS
+    while True:
+        try:
+            return psycopg.connect(*cargs, **cparams)  # type: ignore[arg-type]
+        except psycopg.OperationalError as exc:
+            if not any(text in str(exc) for text in NOT_YET_ACCEPTING):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            print(f"\nPostgreSQL is not accepting connections yet: {exc}", file=sys.stderr)
+            time.sleep(0.5)  # polling the server until it answers
+
+
 @pytest.fixture(scope="session")
 def sync_engine(database_url: str) -> Iterator[Engine]:
-    """A synchronous engine on the test database, for arranging and checking rows."""
-    engine = create_engine(with_driver(database_url, "postgresql+psycopg"))
+    """A synchronous engine on the test database, for arranging and checking rows. A
+    connection lost to a server restart is replaced (pre-ping), and a new one waits while the
+    server recovers: a restart between two tests fails neither."""
+    engine = create_engine(with_driver(database_url, "postgresql+psycopg"), pool_pre_ping=True)
+
+    @event.listens_for(engine, "do_connect")
+    def connect(
+        _dialect: object, _record: object, cargs: list[object], cparams: dict[str, object]
+    ) -> psycopg.Connection:
+        return _connect_when_ready(cargs, cparams)
+
     yield engine
     engine.dispose()
 
