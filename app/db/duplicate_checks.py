@@ -2,10 +2,10 @@
 
 A batch statement (app/db/submissions.py, `_INSERT_MANY_ASYNCPG`) stores its surveys without
 the check and queues the ids of those in a settlement, one `duplicate_checks` row per
-statement, in the same commit. `CHECK_ONE` takes one queued row (one that no other process
-is running: SKIP LOCKED), deletes it and flags its surveys in one statement, so a check is
-done exactly once whatever stops it: cut short (a shutdown, a lost connection), nothing of it
-commits and the row stays queued for the next try.
+statement, in the same commit. In one transaction, `TAKE_ONE` locks one queued row (one that
+no other process is running: SKIP LOCKED) and `CHECK_ONE` deletes it and flags its surveys,
+so a check is done exactly once whatever stops it: cut short (a shutdown, a lost
+connection), nothing of it commits and the row stays queued for the next try.
 
 The checks run on a connection of their own (`CheckConnection`), not on the ingest pools
 (app.db.pool): a check never takes a connection a phone's request waits for, and a check
@@ -14,17 +14,24 @@ cancelled statement's connection, and PostgreSQL then runs the statement it has 
 its end and commits it: measured, an UPDATE waiting for a row lock committed after its client
 had terminated the connection. Here, asyncpg sends the server a cancel request when a
 statement is cancelled, and the connection is closed only once the server has answered it.
+
+A check whose statement fails (a bug, a statement timeout) is counted on its row
+(`failures`, migration 0021) and the checks are taken by fewest failures, then oldest: one
+that fails every time is tried again after the others, never in front of them for ever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import asyncpg
 
 from app.db.submissions import duplicate_probe
+
+T = TypeVar("T")
 
 # How long a cancelled check waits for the server to confirm it was stopped before the
 # connection is cut anyway.
@@ -53,15 +60,19 @@ _RECEIVED_BEFORE = """
               AND ((d.received_at, d.id) < (i.received_at, i.id)
                    OR (NOT ('possible_duplicate' = ANY(d.flags))
                        AND d.id NOT IN (SELECT id FROM queued)))"""
+# The check to run: the one with fewest failures, then the oldest, of those queued at least
+# $1 seconds ago that no other process is running (locked until the check commits).
+TAKE_ONE = """
+SELECT q.id FROM duplicate_checks q
+WHERE $1::float8 <= 0 OR q.queued_at <= now() - make_interval(secs => $1::float8)
+ORDER BY q.failures, q.id LIMIT 1
+FOR UPDATE SKIP LOCKED
+"""
 CHECK_ONE = f"""
 WITH queued AS MATERIALIZED (
     SELECT unnest(survey_ids) AS id FROM duplicate_checks
 ), job AS (
-    DELETE FROM duplicate_checks
-    WHERE id = (SELECT q.id FROM duplicate_checks q
-                WHERE $1::float8 <= 0 OR q.queued_at <= now() - make_interval(secs => $1::float8)
-                ORDER BY q.id LIMIT 1
-                FOR UPDATE SKIP LOCKED)
+    DELETE FROM duplicate_checks WHERE id = $1
     RETURNING survey_ids
 ), found AS MATERIALIZED (
     SELECT i.id FROM household_surveys i
@@ -95,6 +106,15 @@ class CheckConnection:
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """Run one statement and return its rows."""
+
+        async def statement(connection: asyncpg.Connection) -> list[asyncpg.Record]:
+            records: list[asyncpg.Record] = await connection.fetch(sql, *args)
+            return records
+
+        return await self.run(statement)
+
+    async def run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Run `work` (statements, a transaction) on the connection, alone."""
         async with self._lock:
             connection = self._connection
             if connection is None or connection.is_closed():  # first use, or a restart
@@ -102,7 +122,7 @@ class CheckConnection:
                 connection = await asyncpg.connect(self._dsn, server_settings=self._server_settings)
                 self._connection = connection
             try:
-                records: list[asyncpg.Record] = await connection.fetch(sql, *args)
+                result = await work(connection)
             except asyncpg.PostgresError:
                 raise  # the server answered: the connection is ready (or closed by it)
             except asyncio.CancelledError:
@@ -117,7 +137,7 @@ class CheckConnection:
                 self._connection = None
                 connection.terminate()
                 raise
-            return records
+            return result
 
     async def close(self) -> None:
         """Close the connection (call once no statement runs)."""
@@ -132,10 +152,28 @@ class CheckConnection:
 async def check_one(
     connection: CheckConnection, queued_before_seconds: float = 0.0
 ) -> tuple[bool, int]:
-    """Run one queued check (the oldest one that is free, queued at least
-    `queued_before_seconds` ago); whether there was one, and how many surveys it flagged."""
-    record = (await connection.fetch(CHECK_ONE, queued_before_seconds))[0]
-    return record["jobs"] > 0, int(record["flagged"])
+    """Run one queued check (of those free and queued at least `queued_before_seconds` ago,
+    the one with fewest failures, then the oldest); whether there was one, and how many
+    surveys it flagged. A check that fails is counted and its error raised."""
+
+    async def check(connection: asyncpg.Connection) -> tuple[bool, int]:
+        job = None
+        try:
+            async with connection.transaction():
+                job = await connection.fetchval(TAKE_ONE, queued_before_seconds)
+                if job is None:
+                    return False, 0
+                record = await connection.fetchrow(CHECK_ONE, job)
+        except asyncpg.PostgresError:
+            if job is not None:  # rolled back: counted, so that the others go first
+                await connection.execute(
+                    "UPDATE duplicate_checks SET failures = failures + 1 WHERE id = $1", job
+                )
+            raise
+        assert record is not None
+        return record["jobs"] > 0, int(record["flagged"])
+
+    return await connection.run(check)
 
 
 async def queued(connection: CheckConnection) -> int:

@@ -433,6 +433,71 @@ def test_a_failing_check_is_logged_and_tried_again_without_stopping_the_job(
     assert len(failures) >= 2  # tried again
 
 
+def failures(engine: Engine) -> list[int]:
+    """The failures of each queued check, oldest first."""
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT failures FROM duplicate_checks ORDER BY id"))
+        return [row[0] for row in rows]
+
+
+def test_a_check_that_keeps_failing_goes_behind_the_others(
+    held: TestClient, volunteer: dict, spots: list, sync_engine: Engine, database_url: str
+) -> None:
+    """A check whose statement fails every time (a bug, a timeout) never keeps the checks
+    queued after it from running: it is counted and tried again after them."""
+    post_batch(held, volunteer, [survey(spots[0], "Đoàn Thị Mến", "0905000081")])
+    post_batch(held, volunteer, [survey(spots[1], "Võ Văn Khải", "0905000082")])
+    assert run_duplicate_checks(held) == 2  # the first surveys' checks: nothing to flag
+    poisoned = survey(spots[0], "Đoàn Thị Mến", "", shift=NEAR)
+    post_batch(held, volunteer, [poisoned])  # its check fails while the trigger below is there
+    later = survey(spots[1], "Võ Văn Khải", "", shift=NEAR)
+    post_batch(held, volunteer, [later])
+    assert failures(sync_engine) == [0, 0]
+    # A fault of the flagging statement for one survey, as a bug in it would be.
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE FUNCTION test_refuse_check() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$BEGIN RAISE EXCEPTION 'a check that cannot run'; END$$"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER test_refuse_check BEFORE UPDATE ON household_surveys "
+                f"FOR EACH ROW WHEN (NEW.id = '{uuid.UUID(poisoned['id'])}') "
+                "EXECUTE FUNCTION test_refuse_check()"
+            )
+        )
+    try:
+        job = checks(database_url)
+
+        async def drain() -> str:
+            try:
+                await job.drain()
+            except asyncpg.PostgresError as exc:
+                return str(exc)
+            finally:
+                await job.stop()
+            return "no error"
+
+        assert run(drain()) == "a check that cannot run"
+        assert failures(sync_engine) == [1, 0]
+        assert flagged(sync_engine) == {}
+        # Tried again: the one that has not failed goes first, then the failing one again.
+        job = checks(database_url)
+        assert run(drain()) == "a check that cannot run"
+        assert flagged(sync_engine) == {later["id"]: 1}
+        assert failures(sync_engine) == [2]
+    finally:
+        with sync_engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER test_refuse_check ON household_surveys"))
+            connection.execute(text("DROP FUNCTION test_refuse_check()"))
+    # Once it can run, it runs: nothing was lost.
+    assert run_duplicate_checks(held) == 1
+    assert queued_checks(sync_engine) == 0
+    assert flagged(sync_engine) == {later["id"]: 1, poisoned["id"]: 1}
+
+
 def test_a_bulk_approval_leaves_surveys_whose_check_is_queued(
     held: TestClient, volunteer: dict, spots: list, sync_engine: Engine
 ) -> None:
