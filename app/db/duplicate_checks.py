@@ -60,6 +60,13 @@ _RECEIVED_BEFORE = """
               AND ((d.received_at, d.id) < (i.received_at, i.id)
                    OR (NOT ('possible_duplicate' = ANY(d.flags))
                        AND d.id NOT IN (SELECT id FROM queued)))"""
+# Taken (for the transaction) by each check between taking its row and running it: the
+# checks of several processes run one after another, so that each sees what the one before
+# it committed. Two at once could each miss the other's survey: a check still running keeps
+# its job queued in the other's snapshot, so the other skips the pair as "decided by the
+# later check", and the later check's snapshot was taken before the other batch committed.
+# "dupcheck" in ASCII (any fixed bigint outside the int4 range of hashtext's keys).
+CHECKS_LOCK = int.from_bytes(b"dupcheck", "big")
 # The check to run: the one with fewest failures, then the oldest, of those queued at least
 # $1 seconds ago that no other process is running (locked until the check commits).
 TAKE_ONE = """
@@ -163,6 +170,8 @@ async def check_one(
                 job = await connection.fetchval(TAKE_ONE, queued_before_seconds)
                 if job is None:
                     return False, 0
+                # A statement of its own: CHECK_ONE's snapshot is taken once the lock is held.
+                await connection.execute("SELECT pg_advisory_xact_lock($1)", CHECKS_LOCK)
                 record = await connection.fetchrow(CHECK_ONE, job)
         except asyncpg.PostgresError:
             if job is not None:  # rolled back: counted, so that the others go first

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from app.db.duplicate_checks import CheckConnection
+from app.db.duplicate_checks import CheckConnection, check_one
 from app.db.engine import SERVER_SETTINGS
 from app.main import create_app
 from app.services.duplicate_checks import DuplicateChecks
@@ -431,6 +431,84 @@ def test_a_failing_check_is_logged_and_tried_again_without_stopping_the_job(
         assert run(failing())
     failures = [r for r in caplog.records if "duplicate checks failed" in r.getMessage()]
     assert len(failures) >= 2  # tried again
+
+
+async def wait_for_lock(watcher: asyncpg.Connection, count: int) -> None:
+    """Until `count` duplicate checks wait for a lock."""
+    deadline = time.monotonic() + 20
+    while (
+        await watcher.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE '%duplicate_checks%' AND pid <> pg_backend_pid()"
+        )
+        < count
+    ):
+        assert time.monotonic() < deadline, "the check never waited for the lock"
+        await asyncio.sleep(0.02)
+
+
+def test_two_processes_checking_a_pair_at_once_flag_one_of_them(
+    held: TestClient, volunteer: dict, spots: list, sync_engine: Engine, database_url: str
+) -> None:
+    """Batch B's check runs in one process while batch A, begun before B but committed
+    after it, is checked by another: the second check must see what the first decided
+    (found by review: it saw B's job still queued, left the pair to it, and B's check had
+    not seen A; neither survey was flagged)."""
+    original = survey(spots[5], "Mạc Văn Đức", "0905000091")
+    post_batch(held, volunteer, [original])
+    assert run_duplicate_checks(held) == 1
+    b = survey(spots[6], "Hồ Thị Ngân", "0905000092")
+    second = survey(spots[5], "Mạc Văn Đức", "", shift=NEAR)  # the check must lock it
+    post_batch(held, volunteer, [b, second])
+    a = survey(spots[6], "Hồ Thị Ngân", "", shift=NEAR)
+
+    async def interleaved() -> None:
+        watcher = await asyncpg.connect(database_url)
+        first = CheckConnection(database_url, dict(SERVER_SETTINGS))
+        other = CheckConnection(database_url, dict(SERVER_SETTINGS))
+        try:
+            check_b = asyncio.ensure_future(check_one(first))
+            await wait_for_lock(watcher, 1)  # B's check, its snapshot taken, waits for `second`
+            post_batch(held, volunteer, [a])
+            with sync_engine.begin() as connection:  # received first: its batch began first
+                connection.execute(
+                    text(
+                        "UPDATE household_surveys SET received_at = "
+                        "(SELECT received_at - interval '1 second' FROM household_surveys"
+                        " WHERE id = :b) WHERE id = :a"
+                    ),
+                    {"a": a["id"], "b": b["id"]},
+                )
+            check_a = asyncio.ensure_future(check_one(other))
+            await asyncio.sleep(0.3)  # long enough for a check that does not wait to end
+            release.set()
+            assert await check_b == (True, 1)
+            assert await check_a == (True, 1)
+        finally:
+            await first.close()
+            await other.close()
+            await watcher.close()
+
+    release = asyncio.Event()
+
+    async def with_blocker() -> None:
+        blocker = await asyncpg.connect(database_url)
+        try:
+            async with blocker.transaction():
+                # A reviewer's correction holds `second`: B's check waits for it.
+                await blocker.execute(
+                    "SELECT 1 FROM household_surveys WHERE id = $1 FOR UPDATE",
+                    uuid.UUID(second["id"]),
+                )
+                waiting = asyncio.ensure_future(interleaved())
+                await release.wait()
+            await waiting
+        finally:
+            await blocker.close()
+
+    run(with_blocker())
+    assert queued_checks(sync_engine) == 0
+    assert flagged(sync_engine) == {second["id"]: 1, a["id"]: 1}
 
 
 def failures(engine: Engine) -> list[int]:
