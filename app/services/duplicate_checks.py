@@ -15,10 +15,12 @@ A batch statement now queues its surveys' check in the commit that stores them
   every `sweep_seconds` while this process takes no batch, the checks queued more than
   `max_delay_seconds` ago (left by another process, which may be gone).
 
-A check is one statement that deletes its queue row and flags its surveys: a statement cut
-short (the app stopping, a lost connection, an error) commits nothing and the check stays
-queued; an error is logged and the queue tried again `sweep_seconds` later. Several processes
-drain one queue: each check is taken by one of them (SKIP LOCKED).
+A check is one transaction that deletes its queue row and flags its surveys: one cut short
+(the app stopping, a lost connection, an error) commits nothing and the check stays queued;
+an error is logged, counted on the row (the others go first next time) and the queue tried
+again `sweep_seconds` later. Several processes drain one queue: each check is taken by one of
+them (SKIP LOCKED), and they run one after another (an advisory lock), each seeing what the
+one before it flagged.
 
 Single surveys (the phone's one-by-one sending, ODK Collect) and the sample loader are still
 checked inline, as they are stored: the flag is in the answer.
