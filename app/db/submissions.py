@@ -78,8 +78,11 @@ _WITH_SHAPE = {
     "{shape_column}": ", shape_wkt text",
     "{shape_from_params}": ",\n           ST_GeomFromText($17::text, 4326) AS shape",
     "{shape}": ", shape",
+    # Where a survey is placed (ward, settlement, city): its point, else a point inside its
+    # area (a settlement profile's walked boundary); without either, see `unplaced` below.
+    "{place}": "COALESCE(i.geom, ST_PointOnSurface(i.shape))",
 }
-_WITHOUT_SHAPE = dict.fromkeys(_WITH_SHAPE, "")
+_WITHOUT_SHAPE = dict.fromkeys(_WITH_SHAPE, "") | {"{place}": "i.geom"}
 
 
 def _shaped(sql: str, with_shape: bool) -> str:
@@ -156,8 +159,10 @@ WITH items AS MATERIALIZED ({items}
            s.id AS settlement_id, {possible_duplicate} AS possible_duplicate
     FROM items i
     LEFT JOIN cities c ON c.slug = i.city
-    -- A survey without a point (its form asks no location) is in the city it names, else in
-    -- the one city its collector works in; and in the collector's ward when they have one.
+    -- A survey without a point is placed by a point inside its area when it has one (a
+    -- settlement profile's boundary). Without a ward so found, one without a point is in the
+    -- city it names, else in the one city its collector works in; and in the collector's
+    -- ward when they have one.
     LEFT JOIN LATERAL (
         SELECT x.city_id,
                CASE WHEN cardinality(i.assigned_wards) = 1 THEN (
@@ -172,7 +177,7 @@ WITH items AS MATERIALIZED ({items}
         WHERE i.geom IS NULL) unplaced ON true
     LEFT JOIN LATERAL (
         SELECT wd.id, wd.city_id FROM wards wd
-        WHERE ST_Intersects(wd.geom, i.geom) AND (c.id IS NULL OR wd.city_id = c.id)
+        WHERE ST_Intersects(wd.geom, {place}) AND (c.id IS NULL OR wd.city_id = c.id)
         ORDER BY wd.id LIMIT 1) w ON true
     -- Outside every ward: the city (the one named, else the nearest) when it is near enough
     -- to be its outskirts; a point in Paris is in no city and stretches no city's map.
@@ -180,11 +185,11 @@ WITH items AS MATERIALIZED ({items}
         SELECT nearest.city_id FROM (
             SELECT wd.city_id, wd.geom FROM wards wd
             WHERE w.id IS NULL AND (c.id IS NULL OR wd.city_id = c.id)
-            ORDER BY wd.geom <-> i.geom LIMIT 1) nearest
-        WHERE ST_DWithin(nearest.geom::geography, i.geom::geography, {outskirts_m})) near ON true
+            ORDER BY wd.geom <-> {place} LIMIT 1) nearest
+        WHERE ST_DWithin(nearest.geom::geography, ({place})::geography, {outskirts_m})) near ON true
     LEFT JOIN LATERAL (
         SELECT st.id FROM settlements st
-        WHERE ST_Intersects(st.geom, i.geom)
+        WHERE ST_Intersects(st.geom, {place})
           AND st.city_id = COALESCE(w.city_id, near.city_id)
         ORDER BY st.id LIMIT 1) s ON true{duplicate_join}
 )

@@ -161,6 +161,43 @@ def test_a_phones_batch_stores_the_polygon_beside_its_households(
         assert stored_shape(sync_engine, body["id"])[0] is None
     record = client.get(f"/api/v1/submissions/{located['id']}").json()
     assert record["ward"]["name"] == "An Xuân"  # placed by its point
+    # Without a point, by a point inside its area: the same ward and settlement.
+    unlocated_record = client.get(f"/api/v1/submissions/{unlocated['id']}").json()
+    assert unlocated_record["location"] is None
+    assert unlocated_record["ward"] == record["ward"]
+    assert unlocated_record["settlement"] == record["settlement"]
+
+
+def test_a_profile_without_a_point_is_placed_by_its_area(
+    client: TestClient, sync_engine: Engine
+) -> None:
+    """A settlement profile walked around a lane block of a settlement is in that
+    settlement and its ward, whoever sent it (not only in the collector's ward)."""
+    with sync_engine.connect() as connection:
+        settlement = connection.execute(
+            text(
+                "SELECT s.id, s.name, w.name AS ward, ST_X(p) AS lon, ST_Y(p) AS lat "
+                "FROM settlements s JOIN wards w ON w.id = s.ward_id, "
+                "ST_PointOnSurface(ST_Buffer(s.geom, -0.0003)) p "
+                "WHERE NOT ST_IsEmpty(p) ORDER BY s.id LIMIT 1"
+            )
+        ).one()
+    d = 0.0001  # a ~20 m square around a point well inside the settlement
+    square = [
+        (settlement.lat - d, settlement.lon - d),
+        (settlement.lat - d, settlement.lon + d),
+        (settlement.lat + d, settlement.lon + d),
+        (settlement.lat + d, settlement.lon - d),
+    ]
+    single, batched = profile(geoshape(square)), profile(geoshape(square, closed=False))
+    assert client.post("/api/v1/submissions", json=single).status_code == 201
+    response = client.post("/api/v1/submissions/batch", json={"submissions": [batched]})
+    assert response.json()["summary"]["created"] == 1, response.text
+    for body in (single, batched):
+        record = client.get(f"/api/v1/submissions/{body['id']}").json()
+        assert record["location"] is None
+        assert record["settlement"]["name"] == settlement.name, record
+        assert record["ward"]["name"] == settlement.ward
 
 
 def test_a_boundary_sent_by_collect_is_the_same_polygon(
