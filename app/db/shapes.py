@@ -20,21 +20,39 @@ ORDER BY id LIMIT :limit
 )
 # The shapes of a page, each survey locked first in id order (as every statement that
 # changes several surveys takes them: see app/db/submissions.REPLACE_HOUSEHOLDS); one that
-# got a shape meanwhile (a correction) keeps it.
+# got a shape meanwhile (a correction) keeps it. One without a point is placed by a point
+# inside its area, as intake places it now, when that point is in a ward of its city;
+# otherwise it keeps the place intake gave it (its collector's).
 _SET_SHAPES = text(
     """
 WITH given AS (
     SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:shapes AS text[]),
                          CAST(:crossing AS boolean[])) AS g(id, wkt, crossing)
 ), locked AS (
-    SELECT h.id FROM household_surveys h JOIN given g ON g.id = h.id
+    SELECT h.id, h.city_id, h.geom IS NULL AS unlocated
+    FROM household_surveys h JOIN given g ON g.id = h.id
     WHERE h.shape IS NULL ORDER BY h.id FOR NO KEY UPDATE OF h
+), placed AS (
+    SELECT l.id, w.id AS ward_id, s.id AS settlement_id
+    FROM locked l JOIN given g ON g.id = l.id
+    CROSS JOIN LATERAL (SELECT ST_PointOnSurface(ST_GeomFromText(g.wkt, 4326)) AS point) p
+    JOIN LATERAL (
+        SELECT wd.id FROM wards wd
+        WHERE wd.city_id = l.city_id AND ST_Intersects(wd.geom, p.point)
+        ORDER BY wd.id LIMIT 1) w ON true
+    LEFT JOIN LATERAL (
+        SELECT st.id FROM settlements st
+        WHERE st.city_id = l.city_id AND ST_Intersects(st.geom, p.point)
+        ORDER BY st.id LIMIT 1) s ON true
+    WHERE l.unlocated
 )
 UPDATE household_surveys h
 SET shape = ST_GeomFromText(g.wkt, 4326),
     flags = CASE WHEN g.crossing AND NOT 'shape_self_intersects' = ANY(h.flags)
-                 THEN array_append(h.flags, 'shape_self_intersects') ELSE h.flags END
-FROM given g JOIN locked l ON l.id = g.id
+                 THEN array_append(h.flags, 'shape_self_intersects') ELSE h.flags END,
+    ward_id = CASE WHEN pl.id IS NULL THEN h.ward_id ELSE pl.ward_id END,
+    settlement_id = CASE WHEN pl.id IS NULL THEN h.settlement_id ELSE pl.settlement_id END
+FROM given g JOIN locked l ON l.id = g.id LEFT JOIN placed pl ON pl.id = g.id
 WHERE h.id = g.id
 """
 )

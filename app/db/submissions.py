@@ -337,25 +337,29 @@ _RECORDS_BY_IDS = RECORD_SELECT.format(source="household_surveys", answers="") +
 _HASHES_BY_IDS = "SELECT id, content_hash FROM household_surveys WHERE id = ANY($1::uuid[])"
 
 # After a city's boundaries change: place its stored households again, by the same rules as
-# intake (point in polygon, the lowest id where polygons overlap), touching only those whose
-# ward or settlement changes; `outside_wards` follows the ward. The surveys that move are
-# locked first, in id order, as every statement that changes several surveys takes them: in
-# the order of its plan it could take two of a settlement that a bulk approval takes the
-# other way round, and one of the two would end in a deadlock.
+# intake (point in polygon, the lowest id where polygons overlap; a survey with an area and
+# no point by a point inside its area), touching only those whose ward or settlement changes;
+# `outside_wards` follows the ward of a survey with a point. One with neither keeps its place,
+# and so does an area outside every ward (intake placed it by its collector). The surveys that
+# move are locked first, in id order, as every statement that changes several surveys takes
+# them: in the order of its plan it could take two of a settlement that a bulk approval takes
+# the other way round, and one of the two would end in a deadlock.
 REPLACE_HOUSEHOLDS = text(
     """
 WITH moved AS (
     SELECT h.id, w.id AS ward_id, s.id AS settlement_id
     FROM household_surveys h
+    CROSS JOIN LATERAL (SELECT COALESCE(h.geom, ST_PointOnSurface(h.shape)) AS point) p
     LEFT JOIN LATERAL (
         SELECT wd.id FROM wards wd
-        WHERE wd.city_id = h.city_id AND ST_Intersects(wd.geom, h.geom)
+        WHERE wd.city_id = h.city_id AND ST_Intersects(wd.geom, p.point)
         ORDER BY wd.id LIMIT 1) w ON true
     LEFT JOIN LATERAL (
         SELECT st.id FROM settlements st
-        WHERE st.city_id = h.city_id AND ST_Intersects(st.geom, h.geom)
+        WHERE st.city_id = h.city_id AND ST_Intersects(st.geom, p.point)
         ORDER BY st.id LIMIT 1) s ON true
-    WHERE h.city_id = :city_id AND h.geom IS NOT NULL  -- one without a point keeps its place
+    WHERE h.city_id = :city_id AND p.point IS NOT NULL
+      AND (h.geom IS NOT NULL OR w.id IS NOT NULL)
       AND (h.ward_id IS DISTINCT FROM w.id OR h.settlement_id IS DISTINCT FROM s.id)
     ORDER BY h.id
     FOR NO KEY UPDATE OF h
@@ -364,6 +368,7 @@ UPDATE household_surveys h
 SET ward_id = m.ward_id,
     settlement_id = m.settlement_id,
     flags = CASE
+        WHEN h.geom IS NULL THEN h.flags
         WHEN m.ward_id IS NOT NULL THEN array_remove(h.flags, 'outside_wards')
         WHEN 'outside_wards' = ANY(h.flags) THEN h.flags
         ELSE array_append(h.flags, 'outside_wards') END

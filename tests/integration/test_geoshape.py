@@ -467,12 +467,19 @@ def test_fill_shapes_gives_surveys_stored_before_their_polygon(
     )
     for body in (good, crossing, refused, household_survey()):
         assert client.post("/api/v1/submissions", json=body).status_code == 201
-    # As migration 0020 found them: no shape, no flag; and an answer refused today.
+    # As migration 0020 found them: no shape, no flag, placed by their collector (a national
+    # admin: in no ward); and an answer refused today.
     with sync_engine.begin() as connection:
         connection.execute(
             text(
                 "UPDATE household_surveys SET shape = NULL, "
                 "flags = array_remove(flags, 'shape_self_intersects')"
+            )
+        )
+        connection.execute(
+            text(
+                "UPDATE household_surveys SET ward_id = NULL, settlement_id = NULL "
+                "WHERE geom IS NULL"
             )
         )
         connection.execute(
@@ -491,3 +498,37 @@ def test_fill_shapes_gives_surveys_stored_before_their_polygon(
     assert "shape_self_intersects" in stored_shape(sync_engine, crossing["id"])[1]
     assert stored_shape(sync_engine, refused["id"])[0] is None
     assert "0 shapes stored" in cli(database_url, "fill-shapes")  # again: nothing to do
+    # Placed by their area now, as intake places them: the ward they were walked in.
+    for body in (good, crossing):
+        assert client.get(f"/api/v1/submissions/{body['id']}").json()["ward"]["name"] == "An Xuân"
+    assert client.get(f"/api/v1/submissions/{refused['id']}").json()["ward"] is None
+
+
+def test_boundaries_changed_place_an_area_again_by_its_area(
+    client: TestClient, sync_engine: Engine
+) -> None:
+    """After an import of boundaries (REPLACE_HOUSEHOLDS), a survey with an area and no point
+    is where its area is; one whose area is outside every ward keeps its place, unflagged."""
+    from app.db.submissions import REPLACE_HOUSEHOLDS
+
+    inside = profile(geoshape(CORNERS))
+    far = [(lat + 1.0, lon + 1.0) for lat, lon in CORNERS]  # ~150 km away: no ward
+    outside = profile(geoshape(far))
+    for body in (inside, outside):
+        assert client.post("/api/v1/submissions", json=body).status_code == 201
+    with sync_engine.begin() as connection:
+        ward = connection.execute(
+            text("SELECT id, city_id FROM wards WHERE name <> 'An Xuân' ORDER BY id LIMIT 1")
+        ).one()
+        # As if the boundaries had moved under them: both in another ward.
+        connection.execute(
+            text("UPDATE household_surveys SET ward_id = :ward, settlement_id = NULL"),
+            {"ward": ward.id},
+        )
+        moved = connection.execute(REPLACE_HOUSEHOLDS, {"city_id": ward.city_id}).rowcount
+    assert moved == 1
+    record = client.get(f"/api/v1/submissions/{inside['id']}").json()
+    assert record["ward"]["name"] == "An Xuân"
+    record = client.get(f"/api/v1/submissions/{outside['id']}").json()
+    assert record["ward"]["id"] == ward.id
+    assert "outside_wards" not in record["flags"]
