@@ -161,7 +161,35 @@ function geometryError(node, text) {
     points.push([lat, lon]);
   }
   if (node.type === "geopoint") return points.length === 1 ? null : "invalid_location";
-  return points.length < (node.type === "geoshape" ? 4 : 2) ? "invalid_location" : null;
+  if (node.type === "geoshape") return shapeError(points);
+  return points.length < 2 ? "invalid_location" : null;
+}
+
+// A boundary as the server reads it (app/geo/geoshape.py): closed on its first point, with at
+// least 3 different corners, not all on one line. Told here, where the volunteer can walk it
+// again, not once the survey has left the place.
+const MIN_CORNERS = 3;
+const ON_LINE_TOLERANCE = 1e-9;
+
+function shapeError(points) {
+  const ring = points.map(([lat, lon]) => [lon, lat]);
+  const [first, last] = [ring[0], ring[ring.length - 1]];
+  if (ring.length && (first[0] !== last[0] || first[1] !== last[1])) ring.push(first);
+  if (new Set(ring.map(([x, y]) => `${x} ${y}`)).size < MIN_CORNERS) return "geoshape_too_few";
+  return onOneLine(ring) ? "geoshape_no_area" : null;
+}
+
+function onOneLine(ring) {
+  const [x0, y0] = ring[0];
+  let [x1, y1] = ring[0];
+  let farthest = -1;
+  for (const [x, y] of ring) {
+    const distance = (x - x0) ** 2 + (y - y0) ** 2;
+    if (distance > farthest) [farthest, x1, y1] = [distance, x, y];
+  }
+  const [dx, dy] = [x1 - x0, y1 - y0];
+  const length = Math.hypot(dx, dy);
+  return ring.every(([x, y]) => Math.abs(dx * (y - y0) - dy * (x - x0)) <= ON_LINE_TOLERANCE * length * length);
 }
 
 function rangeError(node, number) {
