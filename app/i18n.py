@@ -451,6 +451,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "sai cú pháp XML",
         "en": "it is not well-formed XML",
     },
+    "odk_instance_too_deep": {
+        "vi": "Các phần tử của tệp XML lồng nhau quá sâu (tối đa {max} cấp).",
+        "en": "The survey's XML nests its elements too deep (at most {max} levels).",
+    },
     "odk_instance_too_large": {
         "vi": "Tệp XML có quá nhiều phần tử (tối đa {max}).",
         "en": "The survey's XML has too many elements (at most {max}).",

@@ -31,6 +31,9 @@ from app.i18n import translate
 
 # More elements than any survey has (a 500-member roster of 20 questions is 10,000).
 MAX_ELEMENTS = 50_000
+# Elements inside elements: a form's groups and repeats nest a few levels; thousands are an
+# attack on whatever reads the tree recursively.
+MAX_DEPTH = 100
 MAX_NAME = 128
 # The same rule as app/services/attachments.SAFE_FILENAME (a stored file's name).
 _SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -140,23 +143,44 @@ class _Forbidden(Exception):
     """A DTD, an entity declaration or an external reference in the XML."""
 
 
+class _TooDeep(Exception):
+    """Elements nested deeper than MAX_DEPTH."""
+
+
 def _refuse(*_args: Any) -> int:
     raise _Forbidden
 
 
 def guard(data: bytes) -> None:
     """Raise InstanceError `xml_declarations` when the XML has a DTD, declares an entity or
-    refers to anything outside itself, `malformed_xml` when it is no XML."""
+    refers to anything outside itself, `instance_too_deep` when its elements nest deeper than
+    MAX_DEPTH, `malformed_xml` when it is no XML."""
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _refuse
     parser.EntityDeclHandler = _refuse
     parser.UnparsedEntityDeclHandler = _refuse
     parser.ExternalEntityRefHandler = _refuse
+    depth = 0
+
+    def start(*_args: Any) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise _TooDeep
+
+    def end(*_args: Any) -> None:
+        nonlocal depth
+        depth -= 1
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
     try:
         parser.Parse(data, True)
     except _Forbidden as exc:
         raise InstanceError("xml_declarations") from exc
+    except _TooDeep as exc:
+        raise InstanceError("instance_too_deep", max=MAX_DEPTH) from exc
     except expat.ExpatError as exc:
         raise _unreadable(exc.code, exc.lineno, exc.offset) from exc
 
@@ -165,7 +189,7 @@ def parse_instance(data: bytes) -> InstanceHead:
     """Parse the instance XML safely and read its form id, version and ids.
 
     Raises InstanceError: `malformed_xml` (not XML), `xml_declarations` (a DTD or an
-    entity), `instance_too_large`, `instance_id_missing`,
+    entity), `instance_too_deep`, `instance_too_large`, `instance_id_missing`,
     `instance_id_invalid`, `form_id_missing`.
     """
     guard(data)

@@ -15,6 +15,7 @@ import secrets
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -108,6 +109,8 @@ class Authenticator:
         # token -> (valid until, person or None, last noted use, the token's HMAC)
         self._cache: OrderedDict[str, tuple[float, Principal | None, float, bytes]] = OrderedDict()
         self._cache_size = 20_000
+        # Other caches of who may do what (ODK Collect's credentials), dropped with this one.
+        self._forget_hooks: list[Callable[[], None]] = []
 
     def token_hash(self, token: str) -> bytes:
         """The HMAC under which a token is stored."""
@@ -158,8 +161,16 @@ class Authenticator:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
+    def on_forget(self, hook: Callable[[], None]) -> None:
+        """Call `hook` whenever tokens are forgotten: a cache of its own (Collect's people,
+        passwords and phone tokens) must not outlive a revoked token, a disabled person or a
+        changed password or role."""
+        self._forget_hooks.append(hook)
+
     def forget(self, hashes: list[bytes] | None = None) -> None:
         """Drop tokens (all when None) from this process's cache: revoked now, refused now."""
+        for hook in self._forget_hooks:
+            hook()
         if hashes is None:
             self._cache.clear()
             return

@@ -28,6 +28,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -78,6 +79,7 @@ class OdkAuthenticator:
         self._people: OrderedDict[str, _Person] = OrderedDict()
         self._passwords: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        auth.on_forget(self.forget)  # a revoke, a disabled person, a new password or role
 
     # --- phone tokens -------------------------------------------------------------------
 
@@ -133,7 +135,8 @@ class OdkAuthenticator:
         return person
 
     def forget(self) -> None:
-        """Drop cached people (a phone token was revoked in this process)."""
+        """Drop cached people and passwords (a token revoked, a person disabled, a password
+        or a role changed in this process: Authenticator.forget calls it)."""
         self._people.clear()
         self._passwords.clear()
 
@@ -170,7 +173,10 @@ class OdkAuthenticator:
     async def digest(self, header: str, method: str, path: str) -> Principal | str | None:
         """The person a Digest answer proves, `stale` when its nonce has expired, else None."""
         fields = digest_fields(header)
-        username = fields.get("username", "").strip().lower()[:64]
+        # Collect hashes the name as typed ("Lan" from a keyboard's capital): the account is
+        # found by its lower-case name, the answer checked with the name as sent.
+        sent_name = fields.get("username", "")
+        username = sent_name.strip().lower()[:64]
         nonce = fields.get("nonce", "")
         uri = fields.get("uri", "")
         response = fields.get("response", "").lower()
@@ -181,8 +187,10 @@ class OdkAuthenticator:
             return None
         if fields.get("realm", REALM) != REALM or fields.get("algorithm", "MD5").upper() != "MD5":
             return None
-        # The answer is for this request's path (its query aside: Collect adds ?deviceID=).
-        if uri.split("?", 1)[0] != path:
+        # The answer is for this request's path (its query aside: Collect adds ?deviceID=),
+        # which Collect writes as it requested it: percent-encoded (a media file's name in
+        # Vietnamese), where `path` is decoded.
+        if unquote(uri.split("?", 1)[0]) != path:
             return None
         state = self.nonce_state(nonce)
         if state == "bad":
@@ -192,7 +200,7 @@ class OdkAuthenticator:
             return None
         ha2 = md5_hex(f"{method}:{uri}")
         for token in person.tokens:
-            ha1 = md5_hex(f"{username}:{REALM}:{token}")
+            ha1 = md5_hex(f"{sent_name}:{REALM}:{token}")
             expected = md5_hex(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
             if _same(expected, response):
                 if state == "stale":

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, text
 from app.main import create_app
 from app.settings import REPO_ROOT, Settings
 from tests.auth import bearer, make_token, make_user
-from tests.odk import HOUSEHOLD_VERSION, NAMESPACES, household_xml, multipart
+from tests.odk import HOUSEHOLD_VERSION, NAMESPACES, DigestClient, household_xml, multipart
 
 LIST_NS = "{http://openrosa.org/xforms/xformsList}"
 RESPONSE_NS = "{http://openrosa.org/http/response}"
@@ -325,6 +325,13 @@ def test_refusals_are_clear_openrosa_errors(client: TestClient, phone: dict[str,
         (household_xml(geopoint="108.474 15.571 0 5"), 400, "location"),
         (household_xml("not-a-uuid"), 400, "instanceID"),
         (b'<data id="household" version="2026112801"><meta/></data>', 400, "instanceID"),
+        # Nested 1,200 deep (10 kB): read recursively it was a 500 without OpenRosa headers,
+        # and Collect sent it again for ever.
+        (
+            household_xml().replace(b"<meta>", b"<x>" * 1200 + b"y" + b"</x>" * 1200 + b"<meta>"),
+            400,
+            "100",
+        ),
     ]
     for xml, status, named in cases:
         response = post_submission(client, prefix, xml)
@@ -670,7 +677,7 @@ def manifest_files(client: TestClient, form_id: str) -> dict[str, tuple[str, str
 
 
 def test_label_media_are_in_the_manifest_once_with_their_md5(
-    label_media_client: TestClient,
+    label_media_client: TestClient, sync_engine: Engine
 ) -> None:
     client = label_media_client
     example = manifest_files(client, "pyxform_image_description")
@@ -690,6 +697,21 @@ def test_label_media_are_in_the_manifest_once_with_their_md5(
     vietnamese = client.get(files[VIETNAMESE_IMAGE][1].removeprefix("http://testserver"))
     assert vietnamese.headers["content-type"] == "image/jpeg"
     assert client.get("/odk/forms/labels/media/hello.mp3").headers["content-type"] == "audio/mpeg"
+    # With Digest, as Collect asks for them: the path percent-encoded, in the request line
+    # and in the answer's `uri` alike (a Vietnamese name was refused for ever).
+    user_id = make_user(sync_engine, "odk-media", [("volunteer", ("ward", "W03"))])
+    setup = client.post("/api/v1/odk/setup", json={"user_id": user_id, "mode": "digest"}).json()
+    for name, (_digest, url) in files.items():
+        path = url.removeprefix("http://testserver")
+        phone = DigestClient(setup["username"], setup["password"])
+        first = client.get(path, headers={"Authorization": ""})
+        assert first.status_code == 401
+        challenge = next(
+            c for c in first.headers.get_list("www-authenticate") if c.startswith("Digest ")
+        )
+        phone.take_challenge(challenge)
+        answered = client.get(path, headers={"Authorization": phone.authorization("GET", path)})
+        assert answered.status_code == 200, name
     for trick in (
         "..%2Fsecret.txt",
         "%2E%2E%2Fsecret.txt",
