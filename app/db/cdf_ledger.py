@@ -44,8 +44,16 @@ async def entry_by_client_id(
     return dict(row._mapping) if row else None
 
 
-async def entry_by_id(connection: AsyncConnection, entry_id: int) -> dict[str, Any] | None:
-    """An entry with its lines and, when it was reversed, the reversal's id."""
+async def entry_by_id(
+    connection: AsyncConnection, entry_id: int, lock: bool = False
+) -> dict[str, Any] | None:
+    """An entry with its lines and, when it was reversed, the reversal's id; with `lock`,
+    its row locked first (FOR UPDATE: never changed, but a reversal of it waits for another)
+    and then read by a statement of its own, which sees what the other committed."""
+    if lock:
+        await connection.execute(
+            text("SELECT 1 FROM cdf_entries WHERE id = :id FOR UPDATE"), {"id": entry_id}
+        )
     row = (
         await connection.execute(
             text(

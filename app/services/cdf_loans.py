@@ -68,18 +68,26 @@ async def apply(
     purpose = reader.text("purpose", required=False, max_length=500)
     reader.check()
     assert client_id and group_id and product_id and principal
+
+    def sent_before(earlier: dict[str, Any]) -> dict[str, Any]:
+        """A resend of `earlier` (the same application): `duplicate`; another under its
+        client id: Conflict. A resend without a date is on any day."""
+        same = (
+            earlier["city_id"] == city["id"]
+            and (earlier["group_id"], earlier["member_id"]) == (group_id, member_id)
+            and (earlier["product_id"], earlier["principal"]) == (product_id, principal)
+            and (applied_on is None or earlier["applied_on"] == applied_on)
+            and earlier["purpose"] == (purpose or "")
+        )
+        if not same:
+            raise Conflict("cdf_client_id_reused", client_id=str(client_id))
+        return {"outcome": "duplicate", "loan": earlier}
+
     async with engine.begin() as connection:
         city = await city_for(connection, user, city_slug)
         earlier = await books.loan_by_client_id(connection, client_id)
         if earlier is not None:
-            same = (earlier["group_id"], earlier["member_id"], earlier["principal"]) == (
-                group_id,
-                member_id,
-                principal,
-            )
-            if not same or earlier["city_id"] != city["id"]:
-                raise Conflict("cdf_client_id_reused", client_id=str(client_id))
-            return {"outcome": "duplicate", "loan": earlier}
+            return sent_before(earlier)
         group = await group_for(connection, user, group_id, post=True, lock=True)
         if group["city_id"] != city["id"]:
             raise NotFound("cdf_group_not_found")
@@ -126,7 +134,12 @@ async def apply(
             },
         )
         if loan_id is None:
-            raise Conflict("cdf_client_id_reused", client_id=str(client_id))
+            # Stored meanwhile under its client id (the same phone's resend, racing the first
+            # sending): a new statement sees it committed.
+            earlier = await books.loan_by_client_id(connection, client_id)
+            if earlier is None:
+                raise Conflict("cdf_client_id_reused", client_id=str(client_id))
+            return sent_before(earlier)
         loan = await books.loan_by_id(connection, loan_id)
     return {"outcome": "created", "loan": loan}
 

@@ -369,7 +369,10 @@ async def reverse(
     reader.check()
     assert client_id
     async with transaction(engine) as connection:
-        entry = await ledger.entry_by_id(connection, entry_id)
+        # Locked first: a second reversal of the same entry at the same moment waits, then
+        # reads that it was reversed (it read "not reversed" and broke the one-reversal rule:
+        # a 500); a capital entry has no group to lock.
+        entry = await ledger.entry_by_id(connection, entry_id, lock=True)
         require(entry is not None, "cdf_entry_not_found")
         assert entry is not None
         if entry["group_id"] is not None:
@@ -380,7 +383,10 @@ async def reverse(
             require(user.can_see_city(city_id), "cdf_entry_not_found")
         if not cdf.is_staff(user, city_id):
             raise Forbidden("not_allowed")
-        digest = request_hash("reversal", {"entry": entry_id, "memo": memo})
+        # Its date when given (a resend on another day is another reversal): a resend
+        # without one hashes as before.
+        asked = {"entry": entry_id, "memo": memo} | ({"date": str(day)} if day else {})
+        digest = request_hash("reversal", asked)
         earlier = await ledger.entry_by_client_id(connection, client_id)
         if earlier is not None:
             if earlier["request_hash"] != digest:

@@ -103,6 +103,7 @@ def race(
     yield {
         "group": group,
         "member": member,
+        "product": product,
         "loan": loan,
         "user": principal,
         "settings": Settings(database_url=database_url),
@@ -213,3 +214,122 @@ def test_one_client_id_for_two_different_records_at_once(race: dict[str, Any]) -
     results = run(_gather(race["settings"], calls))
     assert sum(isinstance(r, dict) and r["outcome"] == "created" for r in results) == 1
     assert sum(isinstance(r, Conflict) for r in results) == 1
+
+
+def _engine_call(settings: Settings, call: Any) -> Any:
+    async def once() -> Any:
+        engine = make_engine(settings.async_database_url)
+        try:
+            return await call(engine)
+        finally:
+            await engine.dispose()
+
+    return run(once())
+
+
+def test_two_reversals_of_one_entry_at_once_reverse_it_once(race: dict[str, Any]) -> None:
+    """Two staff correcting the same entry at the same moment, a group's fine and capital
+    (which has no group to lock): one reversal is posted, the other is told the entry cannot
+    be reversed again (found by review: half of such pairs answered 500)."""
+    user, settings = race["user"], race["settings"]
+    for _ in range(4):
+        fine = _engine_call(
+            settings,
+            lambda engine: cdf_postings.group_transaction(
+                engine,
+                user,
+                race["group"],
+                {"client_id": uid(), "kind": "fine", "amount": 1_000, "date": "2025-02-01"},
+            ),
+        )
+        capital = _engine_call(
+            settings,
+            lambda engine: cdf_postings.receive_capital(
+                engine,
+                user,
+                CITY,
+                {"client_id": uid(), "source": "donor", "amount": 1_000, "date": "2025-02-01"},
+            ),
+        )
+        for entry in (fine["entry_id"], capital["entry_id"]):
+            calls = [
+                (
+                    lambda engine, entry=entry: cdf_postings.reverse(
+                        engine, user, entry, {"client_id": uid(), "memo": "ghi nhầm"}
+                    )
+                )
+                for _ in range(2)
+            ]
+            results = run(_gather(settings, calls))
+            created = [r for r in results if isinstance(r, dict) and r["outcome"] == "created"]
+            refused = [r for r in results if isinstance(r, Conflict)]
+            assert len(created) == 1 and len(refused) == 1, results
+            assert refused[0].code == "cdf_cannot_reverse"
+
+
+def application(race: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {
+        "client_id": uid(),
+        "group_id": race["group"],
+        "member_id": race["member"],
+        "product_id": race["product"],
+        "principal": 300_000,
+        "date": "2025-02-03",
+        "purpose": "sửa mái",
+        **changes,
+    }
+
+
+def test_a_loan_application_resent_while_the_first_is_stored_is_a_duplicate(
+    race: dict[str, Any],
+) -> None:
+    """The phone's resend racing its first sending is told `duplicate` (it was told 409
+    'client id reused', and showed a recorded application as refused)."""
+    user = race["user"]
+    for _ in range(4):
+        body = application(race)
+        calls = [
+            (lambda engine, body=body: cdf_loans.apply(engine, user, CITY, dict(body)))
+            for _ in range(2)
+        ]
+        results = run(_gather(race["settings"], calls))
+        assert sorted(r["outcome"] for r in results) == ["created", "duplicate"], results
+        assert results[0]["loan"]["id"] == results[1]["loan"]["id"]
+
+
+def test_a_client_id_reused_for_another_application_or_reversal_is_refused(
+    race: dict[str, Any],
+) -> None:
+    """Another product, day or purpose under a stored application's client id, or another
+    day under a reversal's, is a conflict, not a `duplicate` that drops the change."""
+    user, settings = race["user"], race["settings"]
+    body = application(race)
+    assert _engine_call(settings, lambda e: cdf_loans.apply(e, user, CITY, body))["outcome"] == (
+        "created"
+    )
+    undated = {k: v for k, v in body.items() if k != "date"}  # a resend without its date
+    resent = _engine_call(settings, lambda e: cdf_loans.apply(e, user, CITY, undated))
+    assert resent["outcome"] == "duplicate"
+    for change in ({"date": "2025-02-04"}, {"purpose": "sửa bếp"}, {"principal": 300_001}):
+        with pytest.raises(Conflict):
+            _engine_call(settings, lambda e, c=change: cdf_loans.apply(e, user, CITY, body | c))
+    fine = _engine_call(
+        settings,
+        lambda engine: cdf_postings.group_transaction(
+            engine,
+            user,
+            race["group"],
+            {"client_id": uid(), "kind": "fine", "amount": 1_000, "date": "2025-02-01"},
+        ),
+    )
+    reversal = {"client_id": uid(), "memo": "ghi nhầm", "date": "2025-02-02"}
+
+    def reverse(body: dict[str, Any]) -> Any:
+        return _engine_call(
+            settings, lambda e: cdf_postings.reverse(e, user, fine["entry_id"], body)
+        )
+
+    assert reverse(reversal)["outcome"] == "created"
+    assert reverse(reversal)["outcome"] == "duplicate"
+    with pytest.raises(Conflict):
+        reverse(reversal | {"date": "2025-06-30"})
