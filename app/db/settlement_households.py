@@ -21,7 +21,8 @@ async def settlement_households(
     surveys: Counted = "approved",
     household_form: str = HOUSEHOLD_FORM,
 ) -> list[dict[str, Any]]:
-    """lon, lat, the answer to `question`, the survey day (Vietnam time) and, only
+    """lon, lat, the answer to `question`, the survey day (Vietnam time), its place and
+    collector (city_id, ward_id, collector_user_id: who may see its name) and, only
     `with_names`, the head of household's name, of each counted household placed in the
     settlement; ordered by survey time (then id), so a number means the same household on
     every print of the same data."""
@@ -29,6 +30,7 @@ async def settlement_households(
     rows = await connection.execute(
         text(
             "SELECT ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat, h.answers->>:question AS answer, "
+            "h.city_id, h.ward_id, h.collector_user_id, "
             "to_char(h.collected_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') "
             f"AS surveyed_on, {name} AS name "
             "FROM household_surveys h WHERE h.settlement_id = :settlement_id "

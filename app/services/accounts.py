@@ -63,6 +63,10 @@ async def _managed_user(
         raise NotFound("user_not_found", id=user_id)
     if actor is None or actor.is_national_admin:
         return user
+    if not actor.cities_as("city_admin"):
+        # Only an admin manages anyone: a person with no role was "managed by every admin"
+        # by an empty check, so any volunteer could set their password (found by review).
+        raise NotFound("user_not_found", id=user_id)
     grants = await queries.grants_of(connection, user_id)
     if any(g["role"] == "national_admin" for g in grants) or not all(
         actor.can_manage_city(g["city_id"]) for g in grants

@@ -205,6 +205,9 @@ class Authenticator:
         TooManyRequests when the account or the address failed too often lately.
         """
         username = username.strip().lower()[:64]
+        if "\x00" in username or "\x00" in password:
+            # No account has one, and PostgreSQL takes no NUL in a text (it was a 500).
+            raise Unauthorized("bad_credentials")
         now = datetime.now(UTC)
         since = now - self.policy.failure_window
         async with engine.begin() as connection:

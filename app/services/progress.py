@@ -50,7 +50,10 @@ def day_range(first: str | None, last: str | None, today: date) -> tuple[date, d
     if problems:
         raise InvalidInput(problems)
     end = days["to"] or max(today, days["from"] or today)
-    start = days["from"] or end - timedelta(days=DEFAULT_DAYS - 1)
+    try:
+        start = days["from"] or end - timedelta(days=DEFAULT_DAYS - 1)
+    except OverflowError:  # `to` in the first days of year 1: no default range before it
+        raise InvalidInput([Problem("to", "invalid_date")]) from None
     if end < start:
         raise InvalidInput([Problem("to", "progress_range_reversed")])
     if (end - start).days + 1 > MAX_DAYS:

@@ -136,6 +136,11 @@ async def settlement_print(
                 surveys=report["surveys"],
                 household_form=household_form,
             )
+        for household in households:
+            # A settlement may reach into another ward: its households there are each in
+            # their own ward, and a ward leader sees the names of their own ward's only.
+            if household["name"] is not None and not reader.can_see_personal(household):
+                household["name"] = None
         own = next(s for s in shapes["settlements"] if s["id"] == settlement_id)
         geometry = orjson.loads(own["geometry"])
         context, attribution = await _print_context(engine, place["city_id"], geometry)
