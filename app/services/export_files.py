@@ -161,6 +161,18 @@ def _place_names(query: LayerQuery) -> list[str]:
 # columns), the test alone costs about 3 % of that.
 _NOT_XML_SQL = "".join(chr(c) for c in (*range(1, 9), 11, 12, *range(14, 32), 0xFFFE, 0xFFFF))
 _XML_SPECIAL_PATTERN = "[&<>\n\r\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # raw characters
+# A spreadsheet cell's formula check, before XML_TEXT_SQL drops what XML cannot hold: a
+# formula behind such characters ("\x01=HYPERLINK(...)") would start the cell once they are
+# gone, so the apostrophe goes after them (found by review).
+_NOT_XML_CLASS = "\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"  # raw characters
+_XLSX_FORMULA_PATTERN = sql_literal(f"^([{_NOT_XML_CLASS}]*)([{_FORMULA_CLASS}])")
+XLSX_FORMULA_SAFE_SQL = (
+    "regexp_replace(({}), "
+    + _XLSX_FORMULA_PATTERN.replace("{", "{{").replace("}", "}}")
+    + ", "
+    + sql_literal("\\1'\\2")
+    + ")"
+)
 XML_TEXT_SQL = (
     "CASE WHEN ({0}) ~ "
     + sql_literal(_XML_SPECIAL_PATTERN)
@@ -230,7 +242,7 @@ def sheet_rows_sql(cells: Sequence[tuple[str, FieldType, bool]], source: str) ->
         if kind == "text":
             text = f"left(({value})::text, {XLSX_CELL_CHARACTERS})"
             if escaped:
-                text = XML_TEXT_SQL.format(FORMULA_SAFE_SQL.format(text))
+                text = XML_TEXT_SQL.format(XLSX_FORMULA_SAFE_SQL.format(text))
                 start = '<c t="inlineStr"><is><t xml:space="preserve">'
             else:  # codes, ids and timestamps: no space to keep, nothing to escape
                 start = '<c t="inlineStr"><is><t>'

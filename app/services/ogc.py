@@ -394,7 +394,9 @@ def _instant(raw: str) -> tuple[datetime, datetime]:
         r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9:.]+([Zz]|[+-][0-9]{2}:[0-9]{2})", raw
     ):
         raise ValueError(raw)
-    moment = datetime.fromisoformat(raw.upper())
+    # In UTC, as the database compares it: a moment in year 1 east of Greenwich is in year 0
+    # there, which no datetime holds (OverflowError, a 400 below).
+    moment = datetime.fromisoformat(raw.upper()).astimezone(UTC)
     precision = timedelta(microseconds=1) if "." in raw else timedelta(seconds=1)
     return moment, moment + precision
 
@@ -409,7 +411,7 @@ def parse_datetime(raw: str) -> tuple[datetime | None, datetime | None]:
         first, last = first.strip(), last.strip()
         start = None if first in ("", "..") else _instant(first)[0]
         end = None if last in ("", "..") else _instant(last)[1]
-    except ValueError:
+    except (ValueError, OverflowError):  # no such moment, or none after 9999-12-31
         raise InvalidInput([Problem("datetime", "ogc_bad_datetime")]) from None
     if start is not None and end is not None and start >= end:
         raise InvalidInput([Problem("datetime", "ogc_bad_datetime")])

@@ -213,6 +213,11 @@ def test_filters_bbox_and_datetime(client: TestClient, sync_engine: Engine, surv
         "datetime=2026-11-30/2026-11-01",
         "datetime=2026-11-26T09:30:00",
         "datetime=2026-13-45",
+        # No moment after them, or one in year 0 in UTC (each was a 500).
+        "datetime=9999-12-31",
+        "datetime=9999-12-31T23:59:59Z",
+        "datetime=../9999-12-31",
+        "datetime=0001-01-01T00:00:00%2B01:00",
         "no_such_property=1",
         "%7B%7B7*7%7D%7D=1",
         "tenure=%00",
