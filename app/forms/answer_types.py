@@ -11,6 +11,7 @@ from typing import Any
 
 from app.errors import Problem
 from app.forms.definition import META_TYPES, Question
+from app.forms.xpath_values import js_number_string
 from app.geo.geoshape import GeoshapeError, read_geoshape
 
 # A typed answer (text, barcode...) is at most 2000 characters (docs/forms-engine.md). A
@@ -193,10 +194,17 @@ def _datetime(question: Question, value: Any, where: str) -> Coerced:
 def coerce_text(question: Question, value: Any, where: str) -> Coerced:
     """text, image (a file name) and anything else."""
     if not isinstance(value, str):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)
-        else:
+        if not isinstance(value, int | float) or isinstance(value, bool):
             return None, Problem(where, "not_text")
+        # A number as the phone's String() writes it (1.0 is "1", 1e16 "10000000000000000"),
+        # so that a survey sent again by another writer of JSON is the same survey.
+        try:
+            number = float(value)
+        except OverflowError:  # 10**400: Infinity on the phone, which is no text
+            return None, Problem(where, "not_text")
+        if not math.isfinite(number):
+            return None, Problem(where, "not_text")
+        value = js_number_string(number)
     longest = MAX_CALCULATE_LENGTH if question.type == "calculate" else MAX_TEXT_LENGTH
     if len(value) > longest:
         return None, Problem(where, "text_too_long", {"max": longest})

@@ -331,3 +331,27 @@ def test_wrong_types_are_named_in_the_users_language(client: TestClient) -> None
     assert "đối tượng JSON" in message and "a JSON object" not in message
     english = client.post(BATCH, json={"submissions": [5]}, headers={"accept-language": "en"})
     assert "a JSON object" in english.json()["results"][0]["errors"][0]["message"]
+
+
+
+@pytest.mark.parametrize(
+    ("first", "again", "kept"),
+    [
+        ("1", "1.0", "1"),
+        ("10000000000000000", "1e16", "10000000000000000"),
+        ("0.000001", "1e-6", "0.000001"),
+    ],
+)
+def test_a_text_sent_as_a_number_is_the_phones_text_of_it(
+    client: TestClient, sync_engine: Engine, first: str, again: str, kept: str
+) -> None:
+    """Stored as Python wrote it (1.0 as "1.0", 1e16 as "1e+16"), the same survey sent again
+    by a writer of JSON that writes the number otherwise was a 409 conflict."""
+    survey = household_survey()
+    survey["answers"]["head_name"] = "__NUMBER__"
+    body = orjson.dumps(survey)
+    created = post_raw(client, URL, body.replace(b'"__NUMBER__"', first.encode()))
+    assert created.status_code == 201, created.text
+    resent = post_raw(client, URL, body.replace(b'"__NUMBER__"', again.encode()))
+    assert resent.status_code == 200, resent.text  # a duplicate, not 409
+    assert client.get(f"{URL}/{survey['id']}").json()["answers"]["head_name"] == kept
