@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import orjson
@@ -23,28 +24,43 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
+def _integer(text: str) -> int | float:
+    """A JSON integer, kept whole as orjson cannot (past any double it is refused as too
+    large, app/forms/answer_types.py): past Python's limit of 4300 digits, infinity."""
+    return int(text) if len(text) <= 4000 else math.inf
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is no JSON")
+
+
 def parse_json(body: bytes) -> Any:
     """Parse a JSON body, or raise InvalidInput naming what is wrong.
 
-    orjson refuses a whole document for one lone surrogate (`"\\ud800"`) anywhere in it; the
-    standard library's parser reads it, so that the survey holding it is refused on its own
-    (app.services.intake.item_problems) and the rest of its batch is stored.
+    orjson refuses a whole document for one lone surrogate (`"\\ud800"`) or one number past
+    any double (`1e400`, or 1 and 400 zeros) anywhere in it; the standard library's parser
+    reads them (1e400 as infinity, as a phone's JSON.parse does; an integer whole), so that
+    the survey holding one is refused on its own (app.services.intake.item_problems, the
+    answer's or the location's check) and the rest of its batch is stored. NaN and Infinity,
+    which are no JSON, are still refused.
     """
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        error = exc
+        reason = str(exc)
+        place = {"line": exc.lineno, "column": exc.colno}
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:  # orjson says "str is not valid UTF-8: surrogates not allowed"
         raise InvalidInput([Problem("", "invalid_utf8")]) from None
-    if "surrogate" in str(error):
+    if "surrogate" in reason or "number is infinity" in reason:
         try:
-            return json.loads(body)
+            return json.loads(body, parse_int=_integer, parse_constant=_no_constant)
+        except json.JSONDecodeError as exc:
+            place = {"line": exc.lineno, "column": exc.colno}
         except (ValueError, RecursionError):
             pass
     # orjson's reason is English ("unexpected character"): the place of the error is said.
-    place = {"line": error.lineno, "column": error.colno}
     texts = {language: translate("invalid_json_at", language, **place) for language in LANGUAGES}
     raise InvalidInput([Problem("", "invalid_json", texts=texts)])
 

@@ -108,10 +108,13 @@ def _decimal(question: Question, value: Any, where: str) -> Coerced:
         return None, Problem(where, "not_number")
     number = math.nan
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer past any double (10**400)
+            return None, Problem(where, "number_too_large")
     elif isinstance(value, str) and len(value) < 100 and _DECIMAL.match(value.strip()):
         number = float(value.strip())
-    if not math.isfinite(number):
+    if not math.isfinite(number):  # JSON's 1e400 is read as infinity (requests.parse_json)
         return None, Problem(where, "not_number")
     if abs(number) > MAX_INTEGER:
         # Stored as JSON, 1e20 comes back as a whole number no JSON writer takes.

@@ -87,10 +87,15 @@ def _number(raw: dict[str, Any], key: str, where: str, problems: list[Problem]) 
     if isinstance(value, bool) or not isinstance(value, int | float):
         problems.append(Problem(where, "wrong_type", {"expected": "number"}))
         return None
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past any double (10**400)
+        problems.append(Problem(where, "number_too_large"))
+        return None
+    if not math.isfinite(number):  # JSON's 1e400 is read as infinity (requests.parse_json)
         problems.append(Problem(where, "not_number"))
         return None
-    return float(value)
+    return number
 
 
 def _location(raw: Any, problems: list[Problem]) -> tuple[float, float, float | None, float | None]:

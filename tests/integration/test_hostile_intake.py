@@ -333,6 +333,56 @@ def test_wrong_types_are_named_in_the_users_language(client: TestClient) -> None
     assert "a JSON object" in english.json()["results"][0]["errors"][0]["message"]
 
 
+HUGE_INTEGER = "1" + "0" * 400  # valid JSON, past any double
+
+
+@pytest.mark.parametrize(
+    ("field", "literal", "code"),
+    [
+        ("answers.lane_width_m", "1e400", "not_number"),  # a decimal: Infinity on the phone
+        ("answers.lane_width_m", "-" + HUGE_INTEGER, "number_too_large"),
+        ("answers.household_size", HUGE_INTEGER, "number_too_large"),  # an integer
+        ("answers.head_name", HUGE_INTEGER, "not_text"),  # a text, Infinity on the phone
+        ("location.lat", "1e400", "not_number"),
+        ("location.accuracy_m", HUGE_INTEGER, "number_too_large"),
+    ],
+)
+def test_a_number_past_any_double_fails_only_its_own_survey(
+    client: TestClient, sync_engine: Engine, field: str, literal: str, code: str
+) -> None:
+    """orjson refuses a whole document for one number it cannot hold as a double: a batch of
+    500 surveys was one 422 invalid_json, nothing stored, for ever on the phone."""
+    good = [household_survey() for _ in range(4)]
+    bad = household_survey()
+    section, key = field.split(".")
+    bad[section][key] = "__HUGE__"
+    body = orjson.dumps({"submissions": [good[0], good[1], bad, good[2], good[3]]})
+    body = body.replace(b'"__HUGE__"', literal.encode())
+    for attempt in ("created", "duplicate"):
+        response = post_raw(client, BATCH, body)
+        assert response.status_code == 200, response.text
+        results = response.json()["results"]
+        assert [r["outcome"] for r in results] == [attempt, attempt, "invalid", attempt, attempt]
+        assert [(e["field"], e["code"]) for e in results[2]["errors"]] == [(field, code)]
+    assert stored(sync_engine, [g["id"] for g in good]) == {g["id"]: 1 for g in good}
+    assert stored(sync_engine, [bad["id"]]) == {}
+    single = post_raw(client, URL, orjson.dumps(bad).replace(b'"__HUGE__"', literal.encode()))
+    assert single.status_code == 422, single.text
+    assert [(e["field"], e["code"]) for e in single.json()["errors"]] == [(field, code)]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400 x"])
+def test_what_is_no_json_is_still_refused_beside_a_huge_number(
+    client: TestClient, literal: str
+) -> None:
+    """The standard library's parser, read when orjson finds a number past any double, takes
+    NaN and Infinity, which JSON has not."""
+    body = orjson.dumps({"submissions": [household_survey()]})
+    body = body.replace(b"}]", b', "x": 1e400, "y": ' + literal.encode() + b"}]")
+    response = post_raw(client, BATCH, body)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["code"] == "invalid_json"
+
 
 @pytest.mark.parametrize(
     ("first", "again", "kept"),
