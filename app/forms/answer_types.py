@@ -230,7 +230,10 @@ def coerce_meta(name: str, value: Any, where: str) -> Coerced:
     return value.strip(), None
 
 
-_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]\d\d:?\d\d)?$")
+# [0-9], not \d: Python's \d is any Unicode digit ("١٢"), JavaScript's only ASCII.
+_TIME = re.compile(
+    r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+)
 
 
 def _time(question: Question, value: Any, where: str) -> Coerced:

@@ -229,7 +229,9 @@ def _decimal_date_time(c: Ctx, a: list[Any]) -> float:
 def _decimal_time(c: Ctx, a: list[Any]) -> float:
     if type(a[0]) is float:
         return NAN
-    match = re.match(r"^(\d\d):(\d\d):(\d\d)(\.\d\d?\d?)?([+-])(\d\d):(\d\d)$", as_string(a[0]))
+    match = re.match(
+        r"^(\d\d):(\d\d):(\d\d)(\.\d\d?\d?)?([+-])(\d\d):(\d\d)$", as_string(a[0]), re.ASCII
+    )
     if not match or int(match.group(1)) >= 24 or int(match.group(2)) >= 60:
         return NAN
     if int(match.group(3)) >= 60 or int(match.group(6)) >= 24 or int(match.group(7)) >= 60:

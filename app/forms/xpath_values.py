@@ -21,14 +21,17 @@ MS_PER_DAY = 86_400_000.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 DATE_STRING = re.compile(
-    r"^\d\d\d\d-\d{1,2}-\d{1,2}(?:T\d\d:\d\d:\d\d\.?\d?\d?(?:Z|[+-]\d\d:\d\d)|.*)?$", re.S
+    r"^\d\d\d\d-\d{1,2}-\d{1,2}(?:T\d\d:\d\d:\d\d\.?\d?\d?(?:Z|[+-]\d\d:\d\d)|.*)?$",
+    re.S | re.ASCII,
 )
 RAW_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
-_JS_DECIMAL = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+_JS_DECIMAL = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$", re.ASCII)
 _JS_RADIX = re.compile(r"^0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)$")
 _ISO_DATETIME = re.compile(
-    r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?(Z|[+-]\d\d:\d\d)?$"
+    r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?(Z|[+-]\d\d:\d\d)?$",
+    re.ASCII,
 )
+# Every pattern reading a value is re.ASCII: JavaScript's \d is 0-9, Python's any digit ("١٢").
 # JavaScript's String.prototype.trim() and \s: WhiteSpace and LineTerminator.
 JS_SPACE = (
     "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
@@ -118,7 +121,7 @@ def parse_js_datetime(text: str) -> float:
     """new Date(text) for ISO 8601 date-times (no offset: local time); else NaN."""
     match = _ISO_DATETIME.match(text)
     if not match:
-        alone = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)", text)
+        alone = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)", text, re.ASCII)
         if alone:  # a date alone is UTC midnight in JS; V8 takes days up to 31 and rolls over
             year, month, day = (int(g) for g in alone.groups())
             if not (1 <= month <= 12 and 1 <= day <= 31):
@@ -255,7 +258,7 @@ def as_number(value: Any) -> float:
     return js_number(text)
 
 
-_PLAIN_NUMBER = re.compile(r"-?\d{1,15}(?:\.\d{1,15})?")
+_PLAIN_NUMBER = re.compile(r"-?\d{1,15}(?:\.\d{1,15})?", re.ASCII)
 
 
 def text_number(text: str) -> float:
