@@ -66,11 +66,14 @@ def _parse_geopoints(value: str) -> list[tuple[float, float]] | None:
             continue
         if len(parts) < 2 or len(parts) > 4:
             return None
-        try:
-            lat, lon = float(parts[0]), float(parts[1])
-            [float(p) for p in parts[2:]]
-        except ValueError:
+        # As the phone reads them: ASCII decimals (float() also reads "NaN", "1_0" and "١٠"),
+        # each a finite number ("1e999" is none).
+        if not all(_DECIMAL.match(part) for part in parts):
             return None
+        numbers = [float(part) for part in parts]
+        if not all(math.isfinite(number) for number in numbers):
+            return None
+        lat, lon = numbers[0], numbers[1]
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             return None
         points.append((lat, lon))

@@ -156,7 +156,9 @@ function geometryError(node, text) {
     const parts = chunk.trim().split(/\s+/).filter(Boolean);
     if (!parts.length) continue;
     if (parts.length < 2 || parts.length > 4 || !parts.every((p) => DECIMAL.test(p))) return "invalid_location";
-    const [lat, lon] = parts.map(Number);
+    const numbers = parts.map(Number);
+    if (!numbers.every(Number.isFinite)) return "invalid_location";  // 1e999, as the server
+    const [lat, lon] = numbers;
     if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)) return "invalid_location";
     points.push([lat, lon]);
   }
