@@ -23,6 +23,9 @@ export {
 const MAX_TEXT_LENGTH = 2000;
 const MAX_CALCULATE_LENGTH = 65536;
 const longest = (node) => (node.type === "calculate" ? MAX_CALCULATE_LENGTH : MAX_TEXT_LENGTH);
+// The most instances of one repeat a survey holds, a repeat_count's too: the server's
+// MAX_REPEATS (tests/unit/test_phone_limits.py checks they are equal).
+const MAX_REPEATS = 500;
 const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -351,7 +354,7 @@ export function evaluateForm(form, answers, location, { received = false } = {})
     }
     try {
       const count = evaluate(record.node.repeat_count, context, "number", environment(instance));
-      repeatCounts[record.key] = Number.isFinite(count) ? Math.max(0, Math.min(200, Math.floor(count))) : 0;
+      repeatCounts[record.key] = Number.isFinite(count) ? Math.max(0, Math.min(MAX_REPEATS, Math.floor(count))) : 0;
     } catch (error) {
       if (!(error instanceof ExpressionError)) throw error;
       errors[record.key] = t("expression_error", { detail: error.message });
