@@ -536,6 +536,13 @@ export function problemsOf(form, answers) {
   return [...problems].map(fieldOf).sort();
 }
 
+// A calculate's text with each lone surrogate as U+FFFD, as the server computes it: XPath
+// counts UTF-16 units, so substring() of a text starting with an emoji splits it, and the
+// server refuses a survey holding half of one (invalid_unicode), for ever.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const wellFormed = (text) =>
+  typeof text.toWellFormed === "function" ? text.toWellFormed() : text.replace(LONE_SURROGATE, "\ufffd");
+
 function payloadOf(instance, relevant, errors) {
   const payload = {};
   const scopes = new Map([[null, payload]]);
@@ -562,7 +569,7 @@ function payloadOf(instance, relevant, errors) {
         if (hasDefault(node)) target(record)[node.name] = "";
         continue;
       }
-      const { value } = node.calculate ? { value: text } : coerce(node, text);
+      const { value } = node.calculate ? { value: wellFormed(text) } : coerce(node, text);
       if (value !== undefined) target(record)[node.name] = value;
     }
   }

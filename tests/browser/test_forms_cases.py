@@ -133,3 +133,39 @@ def test_a_cleared_default_is_sent_empty_and_the_server_keeps_it_empty(
     assert cleared == {"n": "", "sm": "yes no", "street": ""}
     form = load_form(CORPUS / "defaults_cleared.md")
     assert validate_answers(form, cleared) == ({"sm": "yes no"}, [])
+
+
+HALF_AN_EMOJI = """
+async ([model, withoutToWellFormed]) => {
+  const form = await import("/static/collect/form.js");
+  const toWellFormed = String.prototype.toWellFormed;
+  if (withoutToWellFormed) delete String.prototype.toWellFormed;  // an older phone
+  try {
+    const definition = { form_id: "calculate_substring", model };
+    const answers = form.answersToSend(definition, { name: "😀abc" });
+    return [answers, JSON.stringify(answers)];
+  } finally {
+    String.prototype.toWellFormed = toWellFormed;
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("without_to_well_formed", [False, True])
+def test_a_calculate_splitting_an_emoji_is_sent_as_the_server_computes_it(
+    vietnam_page: Page, without_to_well_formed: bool
+) -> None:
+    """substring() counts UTF-16 units: the phone sent "\\ude00abc", a lone surrogate the
+    server refuses (invalid_unicode), so the survey never left the phone."""
+    from app.api.requests import parse_json
+    from app.forms.validation import validate_answers
+    from app.services.intake import item_problems
+
+    definition = load_form(CORPUS / "calculate_substring.md")
+    answers, body = vietnam_page.evaluate(HALF_AN_EMOJI, [definition.model, without_to_well_formed])
+    assert answers == {"name": "😀abc", "rest": "\ufffdabc", "first": "\ufffd"}
+    sent = parse_json(body.encode("utf-8"))
+    assert item_problems(sent) == []
+    assert validate_answers(definition, sent) == (sent, [])
+    computed, _ = validate_answers(definition, {"name": "😀abc"})
+    assert computed == sent  # what the server computes: a resend is the same survey
