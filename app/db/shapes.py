@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from app.db.submissions import place_in_city
+
 # A page of a form version's surveys with an answer to the area's question and no shape yet,
 # in id order from `after` (keyset: each page costs what the first does).
 _WITHOUT_SHAPE = text(
@@ -35,16 +37,10 @@ WITH given AS (
 ), placed AS (
     SELECT l.id, w.id AS ward_id, s.id AS settlement_id
     FROM locked l JOIN given g ON g.id = l.id
-    CROSS JOIN LATERAL (SELECT ST_PointOnSurface(ST_GeomFromText(g.wkt, 4326)) AS point) p
-    JOIN LATERAL (
-        SELECT wd.id FROM wards wd
-        WHERE wd.city_id = l.city_id AND ST_Intersects(wd.geom, p.point)
-        ORDER BY wd.id LIMIT 1) w ON true
-    LEFT JOIN LATERAL (
-        SELECT st.id FROM settlements st
-        WHERE st.city_id = l.city_id AND ST_Intersects(st.geom, p.point)
-        ORDER BY st.id LIMIT 1) s ON true
-    WHERE l.unlocated
+    CROSS JOIN LATERAL (SELECT ST_PointOnSurface(ST_GeomFromText(g.wkt, 4326)) AS point) p"""
+    + place_in_city("l.city_id", "p.point")
+    + """
+    WHERE l.unlocated AND w.id IS NOT NULL
 )
 UPDATE household_surveys h
 SET shape = ST_GeomFromText(g.wkt, 4326),

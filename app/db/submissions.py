@@ -336,6 +336,7 @@ _RECORDS_BY_IDS = RECORD_SELECT.format(source="household_surveys", answers="") +
 )
 _HASHES_BY_IDS = "SELECT id, content_hash FROM household_surveys WHERE id = ANY($1::uuid[])"
 
+
 # After a city's boundaries change: place its stored households again, by the same rules as
 # intake (point in polygon, the lowest id where polygons overlap; a survey with an area and
 # no point by a point inside its area), touching only those whose ward or settlement changes;
@@ -344,20 +345,28 @@ _HASHES_BY_IDS = "SELECT id, content_hash FROM household_surveys WHERE id = ANY(
 # move are locked first, in id order, as every statement that changes several surveys takes
 # them: in the order of its plan it could take two of a settlement that a bulk approval takes
 # the other way round, and one of the two would end in a deadlock.
+def place_in_city(city: str, point: str) -> str:
+    """SQL joins giving `w.id` and `s.id`: the ward and the settlement of city `city` that
+    hold `point` (SQL expressions), the lowest id where polygons overlap, NULL in none."""
+    return f"""
+    LEFT JOIN LATERAL (
+        SELECT wd.id FROM wards wd
+        WHERE wd.city_id = {city} AND ST_Intersects(wd.geom, {point})
+        ORDER BY wd.id LIMIT 1) w ON true
+    LEFT JOIN LATERAL (
+        SELECT st.id FROM settlements st
+        WHERE st.city_id = {city} AND ST_Intersects(st.geom, {point})
+        ORDER BY st.id LIMIT 1) s ON true"""
+
+
 REPLACE_HOUSEHOLDS = text(
     """
 WITH moved AS (
     SELECT h.id, w.id AS ward_id, s.id AS settlement_id
     FROM household_surveys h
-    CROSS JOIN LATERAL (SELECT COALESCE(h.geom, ST_PointOnSurface(h.shape)) AS point) p
-    LEFT JOIN LATERAL (
-        SELECT wd.id FROM wards wd
-        WHERE wd.city_id = h.city_id AND ST_Intersects(wd.geom, p.point)
-        ORDER BY wd.id LIMIT 1) w ON true
-    LEFT JOIN LATERAL (
-        SELECT st.id FROM settlements st
-        WHERE st.city_id = h.city_id AND ST_Intersects(st.geom, p.point)
-        ORDER BY st.id LIMIT 1) s ON true
+    CROSS JOIN LATERAL (SELECT COALESCE(h.geom, ST_PointOnSurface(h.shape)) AS point) p"""
+    + place_in_city("h.city_id", "p.point")
+    + """
     WHERE h.city_id = :city_id AND p.point IS NOT NULL
       AND (h.geom IS NOT NULL OR w.id IS NOT NULL)
       AND (h.ward_id IS DISTINCT FROM w.id OR h.settlement_id IS DISTINCT FROM s.id)

@@ -227,21 +227,26 @@ def _engine_call(settings: Settings, call: Any) -> Any:
     return run(once())
 
 
+def _fine(race: dict[str, Any]) -> dict[str, Any]:
+    """A fine of 1,000 đ posted in the race's group: an entry to reverse."""
+    return _engine_call(  # type: ignore[no-any-return]
+        race["settings"],
+        lambda engine: cdf_postings.group_transaction(
+            engine,
+            race["user"],
+            race["group"],
+            {"client_id": uid(), "kind": "fine", "amount": 1_000, "date": "2025-02-01"},
+        ),
+    )
+
+
 def test_two_reversals_of_one_entry_at_once_reverse_it_once(race: dict[str, Any]) -> None:
     """Two staff correcting the same entry at the same moment, a group's fine and capital
     (which has no group to lock): one reversal is posted, the other is told the entry cannot
     be reversed again (found by review: half of such pairs answered 500)."""
     user, settings = race["user"], race["settings"]
     for _ in range(4):
-        fine = _engine_call(
-            settings,
-            lambda engine: cdf_postings.group_transaction(
-                engine,
-                user,
-                race["group"],
-                {"client_id": uid(), "kind": "fine", "amount": 1_000, "date": "2025-02-01"},
-            ),
-        )
+        fine = _fine(race)
         capital = _engine_call(
             settings,
             lambda engine: cdf_postings.receive_capital(
@@ -313,15 +318,7 @@ def test_a_client_id_reused_for_another_application_or_reversal_is_refused(
     for change in ({"date": "2025-02-04"}, {"purpose": "sửa bếp"}, {"principal": 300_001}):
         with pytest.raises(Conflict):
             _engine_call(settings, lambda e, c=change: cdf_loans.apply(e, user, CITY, body | c))
-    fine = _engine_call(
-        settings,
-        lambda engine: cdf_postings.group_transaction(
-            engine,
-            user,
-            race["group"],
-            {"client_id": uid(), "kind": "fine", "amount": 1_000, "date": "2025-02-01"},
-        ),
-    )
+    fine = _fine(race)
     reversal = {"client_id": uid(), "memo": "ghi nhầm", "date": "2025-02-02"}
 
     def reverse(body: dict[str, Any]) -> Any:
