@@ -42,7 +42,7 @@ from app.errors import InvalidInput, Problem, UnsupportedMediaType
 from app.forms.quality import NO_RULES, QualityRules
 from app.forms.registry import FormRegistry
 from app.services import places, submissions
-from app.services.intake import PreparedSubmission, prepare_submission
+from app.services.intake import PreparedSubmission, all_clean, prepare_submission
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,23 +69,27 @@ def _checker(
     settings: Settings,
     known_cities: Container[str] | None = None,
     quality: QualityRules = NO_RULES,
+    clean: bool = False,
 ) -> Callable[[Any], tuple[PreparedSubmission | None, list[Problem]]]:
-    """prepare_submission with the settings read once, for every survey of a request."""
+    """prepare_submission with the settings and the time read once, for every survey of a
+    request (`clean`: intake.all_clean holds for them all)."""
     future_tolerance = timedelta(seconds=settings.future_tolerance_seconds)
     low_accuracy_m = settings.gps_warning_accuracy_m
     late_after = timedelta(days=settings.late_upload_days)
+    now = datetime.now(UTC)
 
     def check(raw: Any) -> tuple[PreparedSubmission | None, list[Problem]]:
         try:
             return prepare_submission(
                 raw,
                 forms,
-                datetime.now(UTC),
+                now,
                 future_tolerance=future_tolerance,
                 low_accuracy_m=low_accuracy_m,
                 known_cities=known_cities,
                 quality=quality,
                 late_after=late_after,
+                clean=clean,
             )
         except Exception:
             # A bug, but only this survey's: the others of its batch are stored, and the
@@ -157,7 +161,7 @@ async def create_batch(
     cities = await submissions.known_cities(pool, items)
     # checked as they are sent
     quality = request.app.state.quality
-    check = _checker(forms, settings, cities, quality)
+    check = _checker(forms, settings, cities, quality, all_clean(items))
     prepared = map(check, items)
     raw_ids = [
         str(item.get("id")) if isinstance(item, dict) and item.get("id") else None for item in items

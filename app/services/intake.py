@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import uuid
 from collections.abc import Container
 from dataclasses import dataclass, field
@@ -76,6 +77,8 @@ class PreparedSubmission:
     # WKT (lon lat), closed; None for every other survey. Made from an answer the content
     # hash covers, so it is not hashed itself.
     shape: str | None = None
+    # str(id), made once: the key a batch's outcomes are matched by.
+    key: str = ""
 
 
 def _number(raw: dict[str, Any], key: str, where: str, problems: list[Problem]) -> float | None:
@@ -261,6 +264,15 @@ def item_problems(raw: Any) -> list[Problem]:
     return problems
 
 
+def all_clean(items: list[Any]) -> bool:
+    """Whether item_problems finds nothing in any of the items: its fast path, once for a
+    whole batch (one write of 500 surveys costs less than 500 writes of one)."""
+    try:
+        return b"\\u0000" not in orjson.dumps(items)
+    except (TypeError, orjson.JSONEncodeError):
+        return False
+
+
 def _text_problems(value: str, where: str) -> list[Problem]:
     if "\x00" in value:
         return [Problem(where, "nul_character")]
@@ -286,6 +298,25 @@ def _short_text(
         problems.append(Problem(key, "text_too_long", {"max": limit}))
         return None
     return value.strip()
+
+
+# A survey id as phones write it (crypto.randomUUID(): lowercase, with hyphens), whose
+# str(UUID(...)) is itself; anything else goes through uuid.UUID (braces, urn:uuid:, capitals).
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _survey_id(value: Any) -> tuple[uuid.UUID, str]:
+    """A survey id and its canonical text; ValueError when it is no UUID.
+
+    The usual (canonical) id is built without uuid.UUID's parsing and formatting (~3 µs of
+    the ~30 of checking a survey), as UUID.__init__ builds it: the same object."""
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        made = object.__new__(uuid.UUID)
+        object.__setattr__(made, "int", int(value.replace("-", ""), 16))
+        object.__setattr__(made, "is_safe", uuid.SafeUUID.unknown)
+        return made, value
+    parsed = uuid.UUID(str(value))
+    return parsed, str(parsed)
 
 
 def _hashed_location(
@@ -323,7 +354,12 @@ def _content_hash(
         "location": location,
         "answers": answers,
     }
-    return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    digest = _SHA256.copy()  # hashlib.sha256() looks its algorithm up each time (~1 µs)
+    digest.update(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS))
+    return digest.hexdigest()
+
+
+_SHA256 = hashlib.sha256()
 
 
 def prepare_submission(
@@ -336,28 +372,31 @@ def prepare_submission(
     known_cities: Container[str] | None = None,
     quality: QualityRules = NO_RULES,
     late_after: timedelta | None = None,
+    clean: bool = False,
 ) -> tuple[PreparedSubmission | None, list[Problem]]:
     """Validate one submission; return it normalised, or the problems naming each bad field.
 
     `known_cities` holds the slugs a survey's `city` may name (None: not checked here).
     Flags (for the reviewer, never a refusal): GPS accuracy worse than `low_accuracy_m`, a
     phone clock off, sent more than `late_after` after it was collected, answers that break
-    a quality rule.
+    a quality rule. `clean`: item_problems(raw) is known to be empty (all_clean, checked
+    once for a whole batch).
     """
     if not isinstance(raw, dict):
         return None, [Problem("", "wrong_type", {"expected": "object"})]
-    problems = item_problems(raw)
+    problems = [] if clean else item_problems(raw)
     if problems:
         return None, problems
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             problems.append(Problem(key, "unknown_field", {"name": key}))
     submission_id: uuid.UUID | None = None
+    key = ""
     if raw.get("id") is None:
         problems.append(Problem("id", "missing"))
     else:
         try:
-            submission_id = uuid.UUID(str(raw["id"]))
+            submission_id, key = _survey_id(raw["id"])
         except ValueError:
             problems.append(Problem("id", "invalid_uuid"))
     form_id = _short_text(raw, "form_id", problems)
@@ -468,5 +507,6 @@ def prepare_submission(
         content_hash=digest,
         location_manual=manual,
         shape=shape,
+        key=key,
     )
     return prepared, []

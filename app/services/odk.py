@@ -333,7 +333,11 @@ async def submit(
             survey_id = await _edited_survey(pool, head.deprecated_id)
             try:
                 changed, _record = await review.correct(
-                    engine, sender, survey_id, replace(prepared, id=survey_id), claim
+                    engine,
+                    sender,
+                    survey_id,
+                    replace(prepared, id=survey_id, key=str(survey_id)),
+                    claim,
                 )
             except _SentBefore as sent_before:  # the same edit, sent at the same moment
                 survey_id, outcome = sent_before.survey_id, "duplicate"

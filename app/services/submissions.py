@@ -134,7 +134,7 @@ async def ingest(
             if prepared is None:
                 results.append(IngestResult(index, raw_ids[index], "invalid", problems=problems))
                 continue
-            key = str(prepared.id)
+            key = prepared.key
             results.append(IngestResult(index, key, "duplicate"))
             if key not in first_of_id:
                 first_of_id[key] = prepared
@@ -158,7 +158,7 @@ async def ingest(
     for result, prepared in zip(results, prepared_items, strict=True):
         if prepared is None or result.id is None:
             continue
-        key = result.id  # str(prepared.id), made once above (0.5 µs each)
+        key = result.id  # prepared.key
         if key in inserted and key not in claimed:
             result.outcome = "created"
             claimed.add(key)
@@ -178,7 +178,7 @@ async def ingest_one(
     """Store one survey; raise InvalidInput or Conflict when it cannot be stored."""
     if prepared is None:
         raise InvalidInput(problems)
-    key = str(prepared.id)
+    key = prepared.key
     row = submission_row(prepared, collector_user_id, assigned_wards)
     record = await queries.insert_grouped(pool, row)
     if record is not None:

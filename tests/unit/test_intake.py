@@ -238,3 +238,62 @@ def test_the_location_text_is_made_when_an_expression_reads_it(tmp_path: Path) -
 def test_the_household_forms_expressions_do_not_read_the_location(forms: FormRegistry) -> None:
     compiled = forms.get("household", None).compiled
     assert compiled.flat is not None and "location" not in compiled.flat_reads
+
+
+def test_a_survey_id_is_read_as_uuid_reads_it() -> None:
+    """The canonical id (what phones send) is built without uuid.UUID's parsing: the same
+    object and text; every other spelling goes through uuid.UUID, and what it refuses is
+    refused."""
+    import uuid
+
+    import pytest
+
+    from app.services.intake import _survey_id
+
+    canonical = "0d7d1c9e-6a43-4c0a-9d0e-0f1d5b0c0a02"
+    for sent in (
+        canonical,
+        canonical.upper(),
+        "{" + canonical + "}",
+        "urn:uuid:" + canonical,
+        canonical.replace("-", ""),
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    ):
+        made, key = _survey_id(sent)
+        expected = uuid.UUID(sent)
+        assert made == expected and hash(made) == hash(expected)
+        assert key == str(made) == str(expected) and made.version == expected.version
+        assert made.is_safe == expected.is_safe
+    for bad in ("", canonical[:-1], canonical + "0", canonical.replace("d", "g"), "1_2" * 12):
+        with pytest.raises(ValueError):
+            _survey_id(bad)
+        with pytest.raises(ValueError):
+            uuid.UUID(bad)
+
+
+def test_a_batch_checked_clean_once_gives_what_each_survey_checked_gives(
+    forms: FormRegistry,
+) -> None:
+    """all_clean holds for a batch only when item_problems finds nothing in any survey of it,
+    and a survey checked with `clean` gets the verdict and hash it gets without."""
+    from app.services.intake import all_clean, item_problems
+
+    good = [household_survey() for _ in range(3)]
+    deep: object = "x"
+    for _ in range(300):
+        deep = [deep]
+    hostile = [
+        {**good[0], "collector": "a\x00b"},
+        {**good[0], "answers": {**good[0]["answers"], "note": "\ud800"}},
+        {**good[0], "answers": {**good[0]["answers"], "deep": deep}},
+    ]
+    assert all_clean(good)
+    for survey in hostile:
+        assert item_problems(survey) != []
+        assert not all_clean([*good, survey])
+    for survey in good:
+        plain, problems = prepare_submission(survey, forms, NOW)
+        clean, clean_problems = prepare_submission(survey, forms, NOW, clean=True)
+        assert problems == clean_problems == [] and plain is not None and clean is not None
+        assert clean.content_hash == plain.content_hash and clean.key == str(plain.id)
