@@ -324,13 +324,22 @@ async def items(engine: AsyncEngine, collection: Collection, query: ItemsQuery) 
     return Page(features, returned, matched)
 
 
+_FEATURE_NUMBER = re.compile(r"[1-9][0-9]{0,11}")
+
+
 async def item(engine: AsyncEngine, collection: Collection, raw_id: str) -> str:
     """One feature's JSON text, or NotFound (also for an id that cannot be one)."""
+    # Only an id as this API writes it: int() and uuid.UUID() also read "+12", " 12", "1_2",
+    # full-width digits and braced or capital uuids, each another URL for the same feature.
     feature_id: Any
     try:
         if collection.source.id_is_text:
             feature_id = uuid.UUID(raw_id)
+            if str(feature_id) != raw_id:
+                raise ValueError(raw_id)
         else:
+            if not _FEATURE_NUMBER.fullmatch(raw_id):
+                raise ValueError(raw_id)
             feature_id = int(raw_id)
             if not 0 < feature_id <= MAX_OFFSET:
                 raise ValueError(raw_id)

@@ -281,6 +281,13 @@ def test_one_feature_and_missing_ones(client: TestClient, surveys: int) -> None:
     assert client.get(f"{OGC}/collections/wards/items/{ward['id']}").json()["properties"]["name"]
     for missing in ("999999", "0", "-1", "abc", "99999999999999"):
         assert client.get(f"{OGC}/collections/wards/items/{missing}").status_code == 404
+    # Another spelling of an id is no second URL of its feature.
+    ward_id = str(ward["id"])
+    full_width = "".join(chr(ord(digit) + 0xFEE0) for digit in ward_id)
+    for alias in (full_width, f"+{ward_id}", f"0{ward_id}", f"%20{ward_id}", f"{ward_id}%0A"):
+        assert client.get(f"{OGC}/collections/wards/items/{alias}").status_code == 404, alias
+    for alias in (feature_id.upper(), "{" + feature_id + "}", "urn:uuid:" + feature_id):
+        assert client.get(f"{OGC}/collections/households/items/{alias}").status_code == 404, alias
 
 
 def test_settlements_carry_scores_and_ranks(client: TestClient, surveys: int) -> None:
