@@ -11,7 +11,7 @@ from typing import Any
 
 from app.errors import Problem
 from app.forms.definition import META_TYPES, Question
-from app.forms.xpath_values import js_number_string
+from app.forms.xpath_values import JS_SPACE, js_number_string, js_trim
 from app.geo.geoshape import GeoshapeError, read_geoshape
 
 # A typed answer (text, barcode...) is at most 2000 characters (docs/forms-engine.md). A
@@ -54,7 +54,7 @@ def is_empty(value: Any) -> bool:
     if value is None:
         return True
     if type(value) is str:
-        return value == "" or value.isspace()
+        return not value.strip(JS_SPACE)  # the phone's value.trim() === ""
     return value == []
 
 
@@ -97,8 +97,8 @@ def _integer(question: Question, value: Any, where: str) -> Coerced:
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and len(value) < 40 and _INTEGER.match(value.strip()):
-        number = int(value.strip())
+    elif isinstance(value, str) and len(value) < 40 and _INTEGER.match(js_trim(value)):
+        number = int(js_trim(value))
     if number is None:
         return None, Problem(where, "not_integer")
     if abs(number) > MAX_INTEGER:
@@ -115,8 +115,8 @@ def _decimal(question: Question, value: Any, where: str) -> Coerced:
             number = float(value)
         except OverflowError:  # an integer past any double (10**400)
             return None, Problem(where, "number_too_large")
-    elif isinstance(value, str) and len(value) < 100 and _DECIMAL.match(value.strip()):
-        number = float(value.strip())
+    elif isinstance(value, str) and len(value) < 100 and _DECIMAL.match(js_trim(value)):
+        number = float(js_trim(value))
     if not math.isfinite(number):  # JSON's 1e400 is read as infinity (requests.parse_json)
         return None, Problem(where, "not_number")
     if abs(number) > MAX_INTEGER:
@@ -128,7 +128,7 @@ def _decimal(question: Question, value: Any, where: str) -> Coerced:
 def _select_one(question: Question, value: Any, where: str) -> Coerced:
     if type(value) is str and value in question.choice_values:
         return value, None  # the usual case: exactly one of the choices
-    text = str(value).strip() if isinstance(value, str | int) else None
+    text = js_trim(str(value)) if isinstance(value, str | int) else None
     if text is None or text not in question.choice_values:
         return None, choice_problem(question, value, where)
     return text, None
@@ -170,7 +170,7 @@ def _geometry(question: Question, value: Any, where: str) -> Coerced:
 
 
 def _date_value(value: Any, where: str) -> Coerced:
-    text = str(value)[:40].strip()
+    text = js_trim(str(value)[:40])
     try:
         if not _DATE.match(text):
             raise ValueError(text)
@@ -180,7 +180,7 @@ def _date_value(value: Any, where: str) -> Coerced:
 
 
 def _datetime_value(value: Any, where: str) -> Coerced:
-    text = str(value)[:40].strip()
+    text = js_trim(str(value)[:40])
     try:
         if not _DATETIME.match(text):
             raise ValueError(text)
@@ -198,7 +198,9 @@ def _datetime(question: Question, value: Any, where: str) -> Coerced:
 
 
 def coerce_text(question: Question, value: Any, where: str) -> Coerced:
-    """text, image (a file name) and anything else."""
+    """text, image (a file name) and anything else: the text as typed, as the phone's
+    expressions read it (a keyboard's trailing space included); validate_answers stores it
+    trimmed once every expression has read it (store_text)."""
     if not isinstance(value, str):
         if not isinstance(value, int | float) or isinstance(value, bool):
             return None, Problem(where, "not_text")
@@ -212,9 +214,21 @@ def coerce_text(question: Question, value: Any, where: str) -> Coerced:
             return None, Problem(where, "not_text")
         value = js_number_string(number)
     longest = MAX_CALCULATE_LENGTH if question.type == "calculate" else MAX_TEXT_LENGTH
-    if len(value) > longest:
+    if len(value) > longest // 2 and utf16_length(js_trim(value)) > longest:
+        # The phone's String(text.trim()).length: UTF-16 units, an emoji is two.
         return None, Problem(where, "text_too_long", {"max": longest})
-    return value.strip(), None
+    return value, None
+
+
+def utf16_length(text: str) -> int:
+    """JavaScript's text.length."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+
+
+def store_text(value: str) -> str:
+    """A text answer as stored, once checked: without its surrounding spaces (Python's
+    strip(), as stored since the first survey, so that a resent survey keeps its hash)."""
+    return value.strip()
 
 
 def coerce_meta(name: str, value: Any, where: str) -> Coerced:
@@ -240,9 +254,9 @@ _TIME = re.compile(
 
 
 def _time(question: Question, value: Any, where: str) -> Coerced:
-    if type(value) is not str or not _TIME.match(value.strip()):
+    if type(value) is not str or not _TIME.match(js_trim(value)):
         return None, Problem(where, "invalid_time")
-    return value.strip(), None
+    return js_trim(value), None
 
 
 def _rank(question: Question, value: Any, where: str) -> Coerced:
@@ -265,7 +279,7 @@ def _rank(question: Question, value: Any, where: str) -> Coerced:
 
 
 def _acknowledge(question: Question, value: Any, where: str) -> Coerced:
-    if type(value) is not str or value.strip() != "OK":
+    if type(value) is not str or js_trim(value) != "OK":
         return None, Problem(where, "invalid_choice", {"value": value, "allowed": "OK"})
     return "OK", None
 
@@ -274,9 +288,9 @@ def _file(question: Question, value: Any, where: str) -> Coerced:
     text, problem = coerce_text(question, value, where)
     if problem is not None:
         return None, problem
-    if not _FILE_NAME.fullmatch(text) or ".." in text:
+    if not _FILE_NAME.fullmatch(js_trim(text)) or ".." in text:
         return None, Problem(where, "invalid_file_name")
-    return text, None
+    return store_text(text), None
 
 
 def _range(question: Question, value: Any, where: str) -> Coerced:

@@ -17,6 +17,7 @@ from app.forms.answer_types import (
     coerce_meta,
     coerce_text,
     is_empty,
+    store_text,
 )
 from app.forms.compiled import CompiledForm, CompiledNode
 from app.forms.definition import FormDefinition, Question
@@ -24,9 +25,11 @@ from app.forms.direct import Test, compile_test
 from app.forms.instance import DocumentNode, ElementNode, LeafNode, XNode
 from app.forms.relevance_text import not_relevant
 from app.forms.xpath import Ast, Compiled, Ctx, Env, _Compiler, parse
-from app.forms.xpath_values import as_boolean, as_number, as_string
+from app.forms.xpath_values import JS_SPACE, as_boolean, as_number, as_string
 
 _NOTHING: Mapping[str, Any] = {}
+# A text this long is within MAX_TEXT_LENGTH however the phone counts it (UTF-16 units).
+SURELY_SHORT_TEXT = MAX_TEXT_LENGTH // 2
 _SELECTS = frozenset({"select_one", "select_multiple", "rank"})
 
 
@@ -42,7 +45,7 @@ def _members(nodes: list[CompiledNode]) -> Iterator[CompiledNode]:
 class _Run:
     """One survey's checking: the answers as sent, the normalised ones, the problems."""
 
-    __slots__ = ("_env", "answers", "form", "now", "problems")
+    __slots__ = ("_env", "answers", "form", "now", "problems", "texts")
 
     def __init__(self, form: FormDefinition, answers: dict[str, Any], now: datetime | None) -> None:
         self.form = form
@@ -50,6 +53,15 @@ class _Run:
         self.now = now
         self.problems: list[Problem] = []
         self._env: Env | None = None
+        # Texts read as typed by every expression, stored trimmed once all have read them:
+        # (the answers object, the name, the text as read).
+        self.texts: list[tuple[dict[str, Any], str, str]] = []
+
+    def store_texts(self) -> None:
+        """Every text answer as stored: trimmed (answer_types.store_text)."""
+        for out, name, text in self.texts:
+            if out.get(name) is text:
+                out[name] = store_text(text)
 
     @property
     def env(self) -> Env:
@@ -104,10 +116,12 @@ class _Run:
             elif (
                 kind == "text"
                 and type(value) is str
-                and 0 < len(value) <= MAX_TEXT_LENGTH
-                and not value.isspace()
+                and 0 < len(value) <= SURELY_SHORT_TEXT
+                and value.strip(JS_SPACE)  # not blank to the phone's trim()
             ):
-                out[name] = value.strip()
+                out[name] = value
+                if value[0].isspace() or value[-1].isspace():
+                    self.texts.append((out, name, value))
             else:
                 if kind == "note":
                     continue
@@ -126,6 +140,8 @@ class _Run:
                     problems.append(problem)
                     continue
                 out[name] = coerced
+                if coerce is coerce_text:
+                    self.texts.append((out, name, coerced))
             if constraint is not None and not self.passes(constraint, question, out, prefix + name):
                 del out[name]
                 problems.append(
@@ -179,11 +195,14 @@ class _Run:
                 continue
             if is_empty(value):
                 continue
-            coerced, problem = COERCIONS.get(kind, coerce_text)(node, value, prefix + name)  # type: ignore[arg-type]
+            coerce = COERCIONS.get(kind, coerce_text)
+            coerced, problem = coerce(node, value, prefix + name)  # type: ignore[arg-type]
             if problem is not None:
                 self.problems.append(problem)
             else:
                 out[name] = coerced
+                if coerce is coerce_text:
+                    self.texts.append((out, name, coerced))
 
     def coerce_repeat(
         self, compiled: CompiledNode, value: Any, out: dict[str, Any], where: str
@@ -267,9 +286,12 @@ class _Run:
             if compiled.calculate is not None:
                 out[node.name] = text
             else:
-                coerced, problem = COERCIONS.get(node.type, coerce_text)(node, text, "")  # type: ignore[union-attr, arg-type]
+                coerce = COERCIONS.get(node.type, coerce_text)  # type: ignore[union-attr]
+                coerced, problem = coerce(node, text, "")  # type: ignore[arg-type]
                 if problem is None:
                     out[node.name] = coerced
+                    if coerce is coerce_text:
+                        self.texts.append((out, node.name, coerced))
 
     def holds(self, expression: Compiled, node: XNode, where: str) -> bool:
         """An expression read as a boolean; one that fails to evaluate is a problem."""
@@ -551,6 +573,7 @@ def validate_answers(
         # No relative path in a flat plan: questions need no parent element.
         steps = compiled.flat_steps or _flat_steps(compiled)
         run.flat(steps, answers, normalised, prefix, given or _NOTHING)
+        run.store_texts()
         return normalised, problems
     if given:
         answers = {**answers, **given}
@@ -559,4 +582,5 @@ def validate_answers(
     if compiled.has_calculations:
         run.calculate(compiled.children, root, normalised, answers)
     run.check(compiled.children, root, answers, normalised, prefix, True)
+    run.store_texts()
     return normalised, problems

@@ -338,7 +338,9 @@ def test_the_flat_plan_gives_what_the_three_passes_give(forms: FormRegistry) -> 
         ("head_name", "x" * 2001, "text_too_long"),
         ("head_name", " Hoa ", "Hoa"),
         ("head_name", 12, "12"),
-        ("head_phone", " 0905123456 ", "0905123456"),
+        # The constraint reads the text as typed, as the phone (and ODK) read it: the
+        # phone refuses it too; a name with spaces around is stored trimmed.
+        ("head_phone", " 0905123456 ", "constraint"),
         ("head_phone", "905123456", "constraint"),
         ("head_phone", "0905123456", "0905123456"),
         ("priority_needs", ["water", "water"], "water"),
