@@ -28,6 +28,8 @@ from app.forms.xpath import Ast, Compiled, Ctx, Env, _Compiler, parse
 from app.forms.xpath_values import JS_SPACE, as_boolean, as_number, as_string
 
 _NOTHING: Mapping[str, Any] = {}
+# Rounds of pass 2 at most, as on the phone (static/collect/form.js, evaluateForm).
+SETTLE_ROUNDS = 25
 # A text this long is within MAX_TEXT_LENGTH however the phone counts it (UTF-16 units).
 SURELY_SHORT_TEXT = MAX_TEXT_LENGTH // 2
 _SELECTS = frozenset({"select_one", "select_multiple", "rank"})
@@ -235,63 +237,94 @@ class _Run:
             instances.append(inner)
         out[compiled.node.name] = instances
 
-    def calculate(
+    def settle(
         self,
         nodes: list[CompiledNode],
         parent: ElementNode,
         out: dict[str, Any],
-        raw: Mapping[str, Any] = _NOTHING,
-    ) -> None:
-        """Defaults and calculations missing from the survey, in form order (pass 2).
+        raw: Mapping[str, Any],
+        shown: bool,
+    ) -> bool:
+        """One round of pass 2, which the phone repeats until nothing changes: relevance top
+        down; the value of what is not relevant cleared (a calculate in a hidden group is
+        empty to every expression, also to a question before it); the defaults and
+        calculations the survey does not hold computed where relevant, a calculation again
+        each round. Whether anything changed.
 
         A default fills a question the survey does not name (`raw`: as sent), never one sent
         empty: the phone (and ODK Collect) filled it when the survey was created, and the
-        volunteer cleared it."""
-        env = self.env
+        volunteer cleared it. A calculate the survey holds is taken as sent."""
+        changed = False
         for compiled in nodes:
-            if not compiled.has_calculations:
-                continue
             node = compiled.node
             if node.kind == "group":
-                self.calculate(compiled.children, ElementNode(node, out, parent, 1), out, raw)
+                element = ElementNode(node, out, parent, 1)
+                relevant = shown and self.quietly_holds(compiled.relevant, element)
+                changed |= self.settle(compiled.children, element, out, raw, relevant)
                 continue
             if node.kind == "repeat":
+                if not shown:
+                    changed |= out.pop(node.name, None) is not None
+                    continue
                 sent = raw.get(node.name)
                 sent_items = sent if type(sent) is list else []
                 for index, item in enumerate(out.get(node.name) or [], 1):
                     element = ElementNode(node, item, parent, index)
                     sent_item = sent_items[index - 1] if index <= len(sent_items) else _NOTHING
-                    self.calculate(
+                    changed |= self.settle(
                         compiled.children,
                         element,
                         item,
                         sent_item if type(sent_item) is dict else _NOTHING,
+                        self.quietly_holds(compiled.relevant, element),
                     )
                 continue
-            if node.name in out:
-                continue
-            if compiled.calculate is None and node.name in raw:
-                continue  # sent empty: no answer, whatever the default
             leaf = LeafNode(node, out, parent)
-            expression = compiled.calculate or compiled.default
-            if expression is None:
+            if not (shown and self.quietly_holds(compiled.relevant, leaf)):
+                changed |= out.pop(node.name, None) is not None
                 continue
-            try:
-                value = expression(Ctx(leaf, 1, 1, leaf, env))
-            except (ValueError, ArithmeticError, TypeError, KeyError, IndexError):
-                continue
-            text = as_string(value)
+            if compiled.calculate is None and (
+                compiled.default is None or node.name in out or node.name in raw
+            ):
+                continue  # a default fills once, and not what was sent empty
+            if compiled.calculate is not None and not is_empty(raw.get(node.name)):
+                continue  # sent: taken as it is (a calculate sent empty is computed)
+            text = self.computed(compiled, leaf)
             if text == "":
+                changed |= out.pop(node.name, None) is not None
                 continue
             if compiled.calculate is not None:
+                changed |= out.get(node.name) != text
                 out[node.name] = text
-            else:
-                coerce = COERCIONS.get(node.type, coerce_text)  # type: ignore[union-attr]
-                coerced, problem = coerce(node, text, "")  # type: ignore[arg-type]
-                if problem is None:
-                    out[node.name] = coerced
-                    if coerce is coerce_text:
-                        self.texts.append((out, node.name, coerced))
+                continue
+            coerce = COERCIONS.get(node.type, coerce_text)  # type: ignore[union-attr]
+            coerced, problem = coerce(node, text, "")  # type: ignore[arg-type]
+            if problem is None:
+                out[node.name] = coerced
+                changed = True
+                if coerce is coerce_text:
+                    self.texts.append((out, node.name, coerced))
+        return changed
+
+    def computed(self, compiled: CompiledNode, leaf: LeafNode) -> str:
+        """A question's calculation, or else its default, as text ("" when it fails)."""
+        expression = compiled.calculate or compiled.default
+        if expression is None:
+            return ""
+        try:
+            return as_string(expression(Ctx(leaf, 1, 1, leaf, self.env)))
+        except (ValueError, ArithmeticError, TypeError, KeyError, IndexError):
+            return ""
+
+    def quietly_holds(self, expression: Compiled | None, node: XNode) -> bool:
+        """A relevance read during pass 2: true without one, and true (as on the phone) when
+        it fails, which pass 3 reports once."""
+        if expression is None:
+            return True
+        try:
+            return as_boolean(expression(Ctx(node, 1, 1, node, self.env)))
+        except (ValueError, ArithmeticError, TypeError, KeyError, IndexError):
+            return True
 
     def holds(self, expression: Compiled, node: XNode, where: str) -> bool:
         """An expression read as a boolean; one that fails to evaluate is a problem."""
@@ -440,7 +473,9 @@ class _Run:
         where = f"{prefix}{node.name}[{index}]"
         if compiled.relevant is not None and not self.holds(compiled.relevant, element, where):
             return
-        self.calculate(compiled.children, element, item)  # its defaults, as on the phone
+        for _ in range(SETTLE_ROUNDS):  # its defaults and calculations, as on the phone
+            if not self.settle(compiled.children, element, item, _NOTHING, True):
+                break
         self.check(compiled.children, element, {}, item, where + ".", True)
 
     def offered(self, compiled: CompiledNode, leaf: LeafNode, value: Any) -> bool:
@@ -580,7 +615,11 @@ def validate_answers(
     root = ElementNode(form.root, normalised, run.env.doc, 1)
     run.coerce(compiled.children, answers, normalised, prefix)
     if compiled.has_calculations:
-        run.calculate(compiled.children, root, normalised, answers)
+        # As the phone settles a survey: until nothing changes (a form's dependencies are
+        # acyclic, so this ends; the phone stops after 25 rounds too).
+        for _ in range(SETTLE_ROUNDS):
+            if not run.settle(compiled.children, root, normalised, answers, True):
+                break
     run.check(compiled.children, root, answers, normalised, prefix, True)
     run.store_texts()
     return normalised, problems
