@@ -121,6 +121,7 @@ def compile_form(form: FormDefinition) -> CompiledForm:
         return compiled
 
     children = [build(child) for child in form.root.children]
+    problems.extend(calculation_cycles(form))
     instances = {
         name: secondary_instance(items, language) for name, items in form.instances.items()
     }
@@ -135,6 +136,85 @@ def compile_form(form: FormDefinition) -> CompiledForm:
         flat=None if plan is None else plan[0],
         flat_reads=frozenset() if plan is None else plan[1],
     )
+
+
+def _read_paths(ast: Any, here: str, found: set[str]) -> None:
+    """The node paths an expression of the node at `here` reads by an absolute path, a path
+    from itself (`../x`, `.`) or from current(); others (instances, filters) are left out."""
+    if not isinstance(ast, tuple) or not ast:
+        return
+    if ast[0] == "path":
+        base, steps = ast[1], ast[2]
+        if base == "/":
+            parts: list[str] = []
+        elif base == "." or base == ("call", "current", []):
+            parts = here.strip("/").split("/")
+        else:
+            _read_paths(base, here, found)
+            return
+        for step in steps:
+            axis, name = step[0], step[1]
+            if step[2]:  # a predicate: which instance is not known here
+                return
+            if axis == "parent" and parts:
+                parts.pop()
+            elif axis == "child" and isinstance(name, str):
+                parts.append(name)
+            elif axis != "self":
+                return
+        found.add("/" + "/".join(parts))
+        return
+    for part in ast[1:]:
+        if isinstance(part, tuple):
+            _read_paths(part, here, found)
+        elif isinstance(part, list):
+            for item in part:
+                _read_paths(item, here, found)
+
+
+def calculation_cycles(form: FormDefinition) -> list[str]:
+    """Calculations that read each other in a circle: ODK Collect refuses such a form ("cycle
+    detected"), and no order of evaluation gives them a value."""
+    calculates: dict[str, Question] = {
+        node.path: node  # type: ignore[misc]
+        for node in form.root.walk()
+        if node.kind not in ("group", "repeat") and getattr(node, "calculate", None)
+    }
+    reads: dict[str, list[str]] = {}
+    for path, question in calculates.items():
+        found: set[str] = set()
+        try:
+            _read_paths(parse(question.calculate or ""), path, found)
+        except ExpressionError:
+            continue  # reported by the compiler
+        reads[path] = sorted(p for p in found if p in calculates)
+    problems: list[str] = []
+    state: dict[str, int] = {}  # 1: on the current walk, 2: done
+    reported: set[frozenset[str]] = set()
+
+    def visit(path: str, trail: list[str]) -> None:
+        state[path] = 1
+        trail.append(path)
+        for target in reads.get(path, ()):
+            if state.get(target) == 1:
+                circle = trail[trail.index(target) :]
+                if frozenset(circle) not in reported:
+                    reported.add(frozenset(circle))
+                    rows = ", ".join(str(calculates[p].row) for p in circle)
+                    names = " -> ".join(calculates[p].name for p in [*circle, target])
+                    problems.append(
+                        f"survey sheet, rows {rows}, column calculation: the calculations "
+                        f"read each other in a circle ({names})"
+                    )
+            elif target not in state:
+                visit(target, trail)
+        trail.pop()
+        state[path] = 2
+
+    for path in calculates:
+        if path not in state:
+            visit(path, [])
+    return problems
 
 
 def _references(ast: Any, compiler: _Compiler, found: set[str]) -> bool:

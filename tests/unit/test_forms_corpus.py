@@ -27,6 +27,7 @@ REFUSED: dict[str, tuple[str, ...]] = {
     "refused_regex_inline_flag.md": ("survey sheet, row 2", "column constraint", "inline flag"),
     "refused_unknown_function.md": ("survey sheet, row 3", "column calculate", "pulldata()"),
     "refused_duplicate_names.md": ("survey sheet, rows 3, 6", "column name", "'name'"),
+    "refused_calculation_cycle.md": ("survey sheet, rows 3, 9", "column calculation", "circle"),
 }
 # pyxform's markdown forms (a table from the first line); other .md files here are notes
 # that other tests turn into workbooks (tests/widget_forms.py).
