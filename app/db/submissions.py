@@ -142,8 +142,11 @@ _DUPLICATE_PROBE = """
                AND near.answers->>'{phone}' = i.answers->>'{phone}')
            -- pg_trgm folds case itself, by the database's character type (as lower() does
            -- with a libc default collation; Vietnamese capitals tested in
-           -- test_quality_flags): a lower() on each side cost ~1 ms per 100 surveys.
-           OR similarity(near.answers->>'{name}', i.answers->>'{name}') >= {name_similarity}
+           -- test_quality_flags): a lower() on each side cost ~1 ms per 100 surveys. Accents
+           -- typed as combining marks (NFD) are composed first: pg_trgm reads a combining
+           -- mark as a space between two words.
+           OR similarity(normalize(near.answers->>'{name}', NFC),
+                         normalize(i.answers->>'{name}', NFC)) >= {name_similarity}
         LIMIT 1"""
 
 # One statement for a batch or a single survey: place each point in its ward and settlement

@@ -135,6 +135,24 @@ def test_a_second_survey_in_a_later_batch_is_flagged_once_the_checks_ran(
     assert FLAG not in held.get(f"{URL}/{first['id']}", headers=volunteer).json()["flags"]
 
 
+def test_a_name_typed_with_combining_accents_is_the_same_name(
+    held: TestClient, volunteer: dict, spots: list, sync_engine: Engine
+) -> None:
+    """A keyboard that writes Vietnamese accents as combining marks (NFD, Unikey's "tổ hợp")
+    types the same name as one that writes them whole (NFC): compared as one."""
+    import unicodedata
+
+    first = survey(spots[3], "Nguyễn Thị Hoa", "")
+    assert post_batch(held, volunteer, [first])["created"] == 1
+    decomposed = unicodedata.normalize("NFD", "Nguyễn Thị Hoa")
+    assert decomposed != "Nguyễn Thị Hoa"
+    again = survey(spots[3], decomposed, "", shift=NEAR)
+    other = survey(spots[3], unicodedata.normalize("NFD", "Trần Văn Bình"), "", shift=-NEAR)
+    assert post_batch(held, volunteer, [again, other])["created"] == 2
+    run_duplicate_checks(held)
+    assert flagged(sync_engine) == {again["id"]: 1}
+
+
 def test_of_a_pair_in_one_batch_only_the_later_is_flagged(
     held: TestClient, volunteer: dict, spots: list, sync_engine: Engine
 ) -> None:
