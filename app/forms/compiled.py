@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from app.forms.definition import FormDefinition, Group, Question
 
 TRUE_TEXT = "true()"
+# Rounds of relevance and calculations at most, as on the phone (static/collect/form.js,
+# evaluateForm): a form whose expressions read forward may need several.
+SETTLE_ROUNDS = 25
 
 
 @dataclass(eq=False)
@@ -58,6 +61,8 @@ class CompiledForm:
     flat: list[CompiledNode] | None = None
     flat_reads: frozenset[str] = frozenset()  # the questions the flat plan's expressions read
     flat_steps: list[tuple[Any, ...]] | None = None  # made by validation.py on first use
+    # Rounds of relevance and calculations a survey may need (settle_rounds).
+    settle_rounds: int = 1
 
 
 _COLUMNS = ("relevant", "constraint", "calculate", "default", "choice_filter")
@@ -121,7 +126,8 @@ def compile_form(form: FormDefinition) -> CompiledForm:
         return compiled
 
     children = [build(child) for child in form.root.children]
-    problems.extend(calculation_cycles(form))
+    if not problems:
+        problems.extend(calculation_cycles(form))
     instances = {
         name: secondary_instance(items, language) for name, items in form.instances.items()
     }
@@ -135,14 +141,19 @@ def compile_form(form: FormDefinition) -> CompiledForm:
         top_level=frozenset(_names(children)),
         flat=None if plan is None else plan[0],
         flat_reads=frozenset() if plan is None else plan[1],
+        settle_rounds=SETTLE_ROUNDS if problems else settle_rounds(form),
     )
 
 
-def _read_paths(ast: Any, here: str, found: set[str]) -> None:
-    """The node paths an expression of the node at `here` reads by an absolute path, a path
-    from itself (`../x`, `.`) or from current(); others (instances, filters) are left out."""
+def _read_paths(ast: Any, here: str, found: set[tuple[str, bool]]) -> bool:
+    """The node paths an expression of the node at `here` reads, each with whether it is read
+    by an absolute path (a path from the node itself, `../x` or `.`, or from current(), stays
+    in its own repeat instance); False when it reads something not resolved here (a path from
+    a function's result, another axis)."""
     if not isinstance(ast, tuple) or not ast:
-        return
+        return True
+    if ast[0] in ("ref", "filter"):
+        return False
     if ast[0] == "path":
         base, steps = ast[1], ast[2]
         if base == "/":
@@ -151,25 +162,57 @@ def _read_paths(ast: Any, here: str, found: set[str]) -> None:
             parts = here.strip("/").split("/")
         else:
             _read_paths(base, here, found)
-            return
+            return False
         for step in steps:
             axis, name = step[0], step[1]
-            if step[2]:  # a predicate: which instance is not known here
-                return
             if axis == "parent" and parts:
                 parts.pop()
             elif axis == "child" and isinstance(name, str):
                 parts.append(name)
             elif axis != "self":
-                return
-        found.add("/" + "/".join(parts))
-        return
+                return False
+            for predicate in step[2]:  # read from the step's node
+                if not _read_paths(predicate, "/" + "/".join(parts), found):
+                    return False
+        found.add(("/" + "/".join(parts), base == "/"))
+        return True
+    resolved = True
     for part in ast[1:]:
         if isinstance(part, tuple):
-            _read_paths(part, here, found)
+            resolved = _read_paths(part, here, found) and resolved
         elif isinstance(part, list):
             for item in part:
-                _read_paths(item, here, found)
+                resolved = _read_paths(item, here, found) and resolved
+    return resolved
+
+
+def settle_rounds(form: FormDefinition) -> int:
+    """1 when one round of relevance and calculations in form order is already what the
+    phone's rounds settle on: no relevance or calculation reads itself, a node after it (a
+    group's relevance its own questions), or, by an absolute path, another instance of its
+    own repeat; else the phone's 25."""
+    nodes = list(form.root.walk())
+    order = {node.path: index for index, node in enumerate(nodes)}
+    repeats = [node.path + "/" for node in nodes if node.kind == "repeat"]
+    for node in nodes:
+        for column in ("relevant", "calculate"):
+            text = getattr(node, column, None)
+            if not text:
+                continue
+            found: set[tuple[str, bool]] = set()
+            try:
+                if not _read_paths(parse(text), node.path, found):
+                    return SETTLE_ROUNDS
+            except (ExpressionError, RecursionError):
+                return SETTLE_ROUNDS
+            for path, absolute in found:
+                if order.get(path, len(nodes)) >= order[node.path]:
+                    return SETTLE_ROUNDS
+                if absolute and any(
+                    node.path.startswith(r) and path.startswith(r) for r in repeats
+                ):
+                    return SETTLE_ROUNDS
+    return 1
 
 
 def calculation_cycles(form: FormDefinition) -> list[str]:
@@ -182,12 +225,14 @@ def calculation_cycles(form: FormDefinition) -> list[str]:
     }
     reads: dict[str, list[str]] = {}
     for path, question in calculates.items():
-        found: set[str] = set()
+        found: set[tuple[str, bool]] = set()
         try:
             _read_paths(parse(question.calculate or ""), path, found)
-        except ExpressionError:
+        except (ExpressionError, RecursionError):
             continue  # reported by the compiler
-        reads[path] = sorted(p for p in found if p in calculates)
+        # Not itself: `once(.)`, `coalesce(., ...)` read their own value, which XForms leaves
+        # out of a node's dependencies (Collect loads such forms).
+        reads[path] = sorted({p for p, _ in found if p in calculates and p != path})
     problems: list[str] = []
     state: dict[str, int] = {}  # 1: on the current walk, 2: done
     reported: set[frozenset[str]] = set()

@@ -28,8 +28,6 @@ from app.forms.xpath import Ast, Compiled, Ctx, Env, _Compiler, parse
 from app.forms.xpath_values import JS_SPACE, as_boolean, as_number, as_string
 
 _NOTHING: Mapping[str, Any] = {}
-# Rounds of pass 2 at most, as on the phone (static/collect/form.js, evaluateForm).
-SETTLE_ROUNDS = 25
 # A text this long is within MAX_TEXT_LENGTH however the phone counts it (UTF-16 units).
 SURELY_SHORT_TEXT = MAX_TEXT_LENGTH // 2
 _SELECTS = frozenset({"select_one", "select_multiple", "rank"})
@@ -63,7 +61,11 @@ class _Run:
         """Every text answer as stored: trimmed (answer_types.store_text)."""
         for out, name, text in self.texts:
             if out.get(name) is text:
-                out[name] = store_text(text)
+                stored = store_text(text)
+                if stored:
+                    out[name] = stored
+                else:  # blank to Python's strip() (\x1c-\x1f, \x85): stored as no answer
+                    del out[name]
 
     @property
     def env(self) -> Env:
@@ -237,6 +239,64 @@ class _Run:
             instances.append(inner)
         out[compiled.node.name] = instances
 
+    def fill_defaults(
+        self,
+        nodes: list[CompiledNode],
+        parent: ElementNode,
+        out: dict[str, Any],
+        raw: Mapping[str, Any],
+    ) -> None:
+        """The defaults of the questions the survey does not name, as the phone fills them
+        when it makes a survey or a repeat instance (fillDefaults): once, relevant or not
+        (what is not relevant is cleared by settle), each read from the answers as they were
+        before this answers object's defaults; then those of each repeat instance.
+
+        Never one sent empty: the phone (and ODK Collect) filled it when the survey was
+        created, and the volunteer cleared it."""
+        filled: list[tuple[CompiledNode, str]] = []
+        repeats: list[CompiledNode] = []
+
+        def visit(children: list[CompiledNode], element: ElementNode) -> None:
+            for compiled in children:
+                node = compiled.node
+                if node.kind == "group":
+                    visit(compiled.children, ElementNode(node, out, element, 1))
+                elif node.kind == "repeat":
+                    repeats.append(compiled)
+                elif (
+                    compiled.default is not None
+                    and compiled.calculate is None
+                    and node.name not in out
+                    and node.name not in raw
+                ):
+                    text = self.computed(compiled, LeafNode(node, out, element))
+                    if text != "":
+                        filled.append((compiled, text))
+
+        visit(nodes, parent)
+        for compiled, text in filled:
+            node = compiled.node
+            coerce = COERCIONS.get(node.type, coerce_text)  # type: ignore[union-attr]
+            coerced, problem = coerce(node, text, "")  # type: ignore[arg-type]
+            if problem is None:
+                out[node.name] = coerced
+                if coerce is coerce_text:
+                    self.texts.append((out, node.name, coerced))
+        for compiled in repeats:
+            if not compiled.has_calculations:
+                continue
+            node = compiled.node
+            sent = raw.get(node.name)
+            sent_items = sent if type(sent) is list else []
+            for index, item in enumerate(out.get(node.name) or [], 1):
+                sent_item = sent_items[index - 1] if index <= len(sent_items) else _NOTHING
+                self.fill_defaults(
+                    compiled.children,
+                    ElementNode(node, item, parent, index),
+                    item,
+                    sent_item if type(sent_item) is dict else _NOTHING,
+                )
+
     def settle(
         self,
         nodes: list[CompiledNode],
@@ -246,14 +306,13 @@ class _Run:
         shown: bool,
     ) -> bool:
         """One round of pass 2, which the phone repeats until nothing changes: relevance top
-        down; the value of what is not relevant cleared (a calculate in a hidden group is
-        empty to every expression, also to a question before it); the defaults and
-        calculations the survey does not hold computed where relevant, a calculation again
-        each round. Whether anything changed.
+        down; what the server filled (a default, a calculation) cleared where it is not
+        relevant (a calculate in a hidden group is empty to every expression, also to a
+        question before it); the calculations the survey does not hold computed where
+        relevant. Whether anything changed.
 
-        A default fills a question the survey does not name (`raw`: as sent), never one sent
-        empty: the phone (and ODK Collect) filled it when the survey was created, and the
-        volunteer cleared it. A calculate the survey holds is taken as sent."""
+        An answer sent where it is not relevant is kept for pass 3, which refuses it; a
+        calculate the survey holds is taken as sent."""
         changed = False
         for compiled in nodes:
             node = compiled.node
@@ -263,9 +322,6 @@ class _Run:
                 changed |= self.settle(compiled.children, element, out, raw, relevant)
                 continue
             if node.kind == "repeat":
-                if not shown:
-                    changed |= out.pop(node.name, None) is not None
-                    continue
                 sent = raw.get(node.name)
                 sent_items = sent if type(sent) is list else []
                 for index, item in enumerate(out.get(node.name) or [], 1):
@@ -276,34 +332,24 @@ class _Run:
                         element,
                         item,
                         sent_item if type(sent_item) is dict else _NOTHING,
-                        self.quietly_holds(compiled.relevant, element),
+                        shown and self.quietly_holds(compiled.relevant, element),
                     )
                 continue
+            if not is_empty(raw.get(node.name)):
+                continue  # as sent: pass 3 checks it, a calculate is taken as it is
             leaf = LeafNode(node, out, parent)
             if not (shown and self.quietly_holds(compiled.relevant, leaf)):
                 changed |= out.pop(node.name, None) is not None
                 continue
-            if compiled.calculate is None and (
-                compiled.default is None or node.name in out or node.name in raw
-            ):
-                continue  # a default fills once, and not what was sent empty
-            if compiled.calculate is not None and not is_empty(raw.get(node.name)):
-                continue  # sent: taken as it is (a calculate sent empty is computed)
+            if compiled.calculate is None:
+                continue
             text = self.computed(compiled, leaf)
             if text == "":
                 changed |= out.pop(node.name, None) is not None
-                continue
-            if compiled.calculate is not None:
-                changed |= out.get(node.name) != text
+            elif out.get(node.name) != text:
                 out[node.name] = text
-                continue
-            coerce = COERCIONS.get(node.type, coerce_text)  # type: ignore[union-attr]
-            coerced, problem = coerce(node, text, "")  # type: ignore[arg-type]
-            if problem is None:
-                out[node.name] = coerced
+                self.texts.append((out, node.name, text))
                 changed = True
-                if coerce is coerce_text:
-                    self.texts.append((out, node.name, coerced))
         return changed
 
     def computed(self, compiled: CompiledNode, leaf: LeafNode) -> str:
@@ -473,7 +519,8 @@ class _Run:
         where = f"{prefix}{node.name}[{index}]"
         if compiled.relevant is not None and not self.holds(compiled.relevant, element, where):
             return
-        for _ in range(SETTLE_ROUNDS):  # its defaults and calculations, as on the phone
+        self.fill_defaults(compiled.children, element, item, _NOTHING)  # as on the phone
+        for _ in range(self.form.compiled.settle_rounds):
             if not self.settle(compiled.children, element, item, _NOTHING, True):
                 break
         self.check(compiled.children, element, {}, item, where + ".", True)
@@ -615,9 +662,11 @@ def validate_answers(
     root = ElementNode(form.root, normalised, run.env.doc, 1)
     run.coerce(compiled.children, answers, normalised, prefix)
     if compiled.has_calculations:
-        # As the phone settles a survey: until nothing changes (a form's dependencies are
-        # acyclic, so this ends; the phone stops after 25 rounds too).
-        for _ in range(SETTLE_ROUNDS):
+        run.fill_defaults(compiled.children, root, normalised, answers)
+        # As the phone settles a survey: until nothing changes (a form's calculations read
+        # no circle, so this ends; the phone stops after 25 rounds too). One round is
+        # enough for a form whose expressions read nothing after them (settle_rounds).
+        for _ in range(compiled.settle_rounds):
             if not run.settle(compiled.children, root, normalised, answers, True):
                 break
     run.check(compiled.children, root, answers, normalised, prefix, True)
