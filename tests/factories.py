@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import Engine, text
+
 # Inside ward "An Xuân" of the sample city but in no settlement; see test_assignment for others.
 TAM_KY_POINT = {"lat": 15.571, "lon": 108.474, "accuracy_m": 6.5, "altitude_m": 12.0}
 
@@ -47,3 +49,13 @@ def household_survey(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def approve(engine: Engine, survey_id: str) -> None:
+    """Mark one stored survey approved, as a reviewer's decision would (outputs count only
+    approved surveys)."""
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE household_surveys SET status = 'approved' WHERE id = :id"),
+            {"id": survey_id},
+        )

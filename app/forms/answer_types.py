@@ -97,8 +97,8 @@ def _integer(question: Question, value: Any, where: str) -> Coerced:
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and len(value) < 40 and _INTEGER.match(js_trim(value)):
-        number = int(js_trim(value))
+    elif isinstance(value, str) and len(value) < 40 and _INTEGER.match(text := js_trim(value)):
+        number = int(text)
     if number is None:
         return None, Problem(where, "not_integer")
     if abs(number) > MAX_INTEGER:
@@ -115,8 +115,8 @@ def _decimal(question: Question, value: Any, where: str) -> Coerced:
             number = float(value)
         except OverflowError:  # an integer past any double (10**400)
             return None, Problem(where, "number_too_large")
-    elif isinstance(value, str) and len(value) < 100 and _DECIMAL.match(js_trim(value)):
-        number = float(js_trim(value))
+    elif isinstance(value, str) and len(value) < 100 and _DECIMAL.match(text := js_trim(value)):
+        number = float(text)
     if not math.isfinite(number):  # JSON's 1e400 is read as infinity (requests.parse_json)
         return None, Problem(where, "not_number")
     if abs(number) > MAX_INTEGER:
@@ -254,9 +254,9 @@ _TIME = re.compile(
 
 
 def _time(question: Question, value: Any, where: str) -> Coerced:
-    if type(value) is not str or not _TIME.match(js_trim(value)):
+    if type(value) is not str or not _TIME.match(text := js_trim(value)):
         return None, Problem(where, "invalid_time")
-    return js_trim(value), None
+    return text, None
 
 
 def _rank(question: Question, value: Any, where: str) -> Coerced:

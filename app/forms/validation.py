@@ -42,6 +42,23 @@ def _members(nodes: list[CompiledNode]) -> Iterator[CompiledNode]:
             yield compiled
 
 
+def _instances(
+    compiled: CompiledNode, parent: ElementNode, out: dict[str, Any], raw: Mapping[str, Any]
+) -> Iterator[tuple[ElementNode, dict[str, Any], Mapping[str, Any]]]:
+    """Each instance of a repeat: its element, its answers as normalised and as sent (nothing
+    when it was not sent as an object)."""
+    node = compiled.node
+    sent = raw.get(node.name)
+    sent_items = sent if type(sent) is list else []
+    for index, item in enumerate(out.get(node.name) or [], 1):
+        sent_item = sent_items[index - 1] if index <= len(sent_items) else _NOTHING
+        yield (
+            ElementNode(node, item, parent, index),
+            item,
+            sent_item if type(sent_item) is dict else _NOTHING,
+        )
+
+
 class _Run:
     """One survey's checking: the answers as sent, the normalised ones, the problems."""
 
@@ -56,6 +73,12 @@ class _Run:
         # Texts read as typed by every expression, stored trimmed once all have read them:
         # (the answers object, the name, the text as read).
         self.texts: list[tuple[dict[str, Any], str, str]] = []
+
+    def keep(self, out: dict[str, Any], name: str, coerce: Any, value: Any) -> None:
+        """An answer as its coercion gave it; a text is also stored trimmed later."""
+        out[name] = value
+        if coerce is coerce_text:
+            self.texts.append((out, name, value))
 
     def store_texts(self) -> None:
         """Every text answer as stored: trimmed (answer_types.store_text)."""
@@ -143,9 +166,7 @@ class _Run:
                 if problem is not None:
                     problems.append(problem)
                     continue
-                out[name] = coerced
-                if coerce is coerce_text:
-                    self.texts.append((out, name, coerced))
+                self.keep(out, name, coerce, coerced)
             if constraint is not None and not self.passes(constraint, question, out, prefix + name):
                 del out[name]
                 problems.append(
@@ -204,9 +225,7 @@ class _Run:
             if problem is not None:
                 self.problems.append(problem)
             else:
-                out[name] = coerced
-                if coerce is coerce_text:
-                    self.texts.append((out, name, coerced))
+                self.keep(out, name, coerce, coerced)
 
     def coerce_repeat(
         self, compiled: CompiledNode, value: Any, out: dict[str, Any], where: str
@@ -279,23 +298,11 @@ class _Run:
             coerce = COERCIONS.get(node.type, coerce_text)  # type: ignore[union-attr]
             coerced, problem = coerce(node, text, "")  # type: ignore[arg-type]
             if problem is None:
-                out[node.name] = coerced
-                if coerce is coerce_text:
-                    self.texts.append((out, node.name, coerced))
+                self.keep(out, node.name, coerce, coerced)
         for compiled in repeats:
-            if not compiled.has_calculations:
-                continue
-            node = compiled.node
-            sent = raw.get(node.name)
-            sent_items = sent if type(sent) is list else []
-            for index, item in enumerate(out.get(node.name) or [], 1):
-                sent_item = sent_items[index - 1] if index <= len(sent_items) else _NOTHING
-                self.fill_defaults(
-                    compiled.children,
-                    ElementNode(node, item, parent, index),
-                    item,
-                    sent_item if type(sent_item) is dict else _NOTHING,
-                )
+            if compiled.has_calculations:
+                for element, item, sent_item in _instances(compiled, parent, out, raw):
+                    self.fill_defaults(compiled.children, element, item, sent_item)
 
     def settle(
         self,
@@ -322,18 +329,9 @@ class _Run:
                 changed |= self.settle(compiled.children, element, out, raw, relevant)
                 continue
             if node.kind == "repeat":
-                sent = raw.get(node.name)
-                sent_items = sent if type(sent) is list else []
-                for index, item in enumerate(out.get(node.name) or [], 1):
-                    element = ElementNode(node, item, parent, index)
-                    sent_item = sent_items[index - 1] if index <= len(sent_items) else _NOTHING
-                    changed |= self.settle(
-                        compiled.children,
-                        element,
-                        item,
-                        sent_item if type(sent_item) is dict else _NOTHING,
-                        shown and self.quietly_holds(compiled.relevant, element),
-                    )
+                for element, item, sent_item in _instances(compiled, parent, out, raw):
+                    relevant = shown and self.quietly_holds(compiled.relevant, element)
+                    changed |= self.settle(compiled.children, element, item, sent_item, relevant)
                 continue
             if not is_empty(raw.get(node.name)):
                 continue  # as sent: pass 3 checks it, a calculate is taken as it is

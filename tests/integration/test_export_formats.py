@@ -26,7 +26,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.aio import run
 from tests.auth import bearer, make_token, make_user
-from tests.factories import household_answers, household_survey
+from tests.factories import approve, household_answers, household_survey
 
 EXPORT = "/api/v1/export"
 VIETNAMESE = "Phường Hòa Thuận Đông: nhà ngập"
@@ -188,11 +188,7 @@ def test_xlsx_formula_behind_a_character_xml_cannot_hold_gets_its_apostrophe(
     hostile = '\x01\x02=HYPERLINK("http://evil","x")'
     body = household_survey(answers=household_answers(needs_notes=hostile))
     assert client.post("/api/v1/submissions", json=body).status_code == 201
-    with sync_engine.begin() as connection:
-        connection.execute(
-            text("UPDATE household_surveys SET status = 'approved' WHERE id = :id"),
-            {"id": body["id"]},
-        )
+    approve(sync_engine, body["id"])
     response = client.get(f"{EXPORT}/households.xlsx?city=tam-ky")
     assert response.status_code == 200, response.text
     sheet = load_workbook(io.BytesIO(response.content)).active

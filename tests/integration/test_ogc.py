@@ -18,7 +18,7 @@ from app.services.auth import hash_password
 from app.services.samples import insert_submissions
 from app.settings import Settings
 from tests.auth import bearer, make_token, make_user, ward_id
-from tests.factories import household_answers, household_survey
+from tests.factories import approve, household_answers, household_survey
 
 OGC = "/ogc"
 SAMPLE = list(sample_city.generate_households(sample_city.generate_city(), 400))
@@ -414,11 +414,7 @@ def test_html_view_escapes_data(client: TestClient, sync_engine: Engine, surveys
         # a survey's free text answer is data in the HTML table too
         body = household_survey(answers=household_answers(needs_notes=HOSTILE))
         assert client.post("/api/v1/submissions", json=body).status_code == 201
-        with sync_engine.begin() as connection:
-            connection.execute(
-                text("UPDATE household_surveys SET status = 'approved' WHERE id = :id"),
-                {"id": body["id"]},
-            )
+        approve(sync_engine, body["id"])
         table = client.get(
             f"{OGC}/collections/households/items", params={"f": "html", "needs_notes": HOSTILE}
         )
@@ -453,11 +449,7 @@ def test_another_forms_collection_and_its_personal_fields(
         },
     )
     assert client.post("/api/v1/submissions", json=body).status_code == 201, body
-    with sync_engine.begin() as connection:
-        connection.execute(
-            text("UPDATE household_surveys SET status = 'approved' WHERE id = :id"),
-            {"id": body["id"]},
-        )
+    approve(sync_engine, body["id"])
     url = f"{OGC}/collections/settlement/items/{body['id']}"
     admin = client.get(url).json()["properties"]
     assert admin["settlement_name"] == "Tổ 5 Hòa Thuận Đông"
