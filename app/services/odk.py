@@ -345,20 +345,27 @@ async def submit(
                 outcome = "corrected" if changed == "corrected" else "duplicate"
     else:
         # The hot path: one statement stores a new survey (or finds it sent before, with the
-        # same content); the XML sent before is read only when the content differs.
+        # same content); the XML sent before is read only when the content differs. An
+        # instanceID an edit took is another name of the survey it edited: never a new one.
         prepared = prepared_survey()
-        try:
-            result = await submissions.ingest_one(
-                pool, prepared, [], sender.user_id, sender.assigned_wards()
-            )
-        except Conflict:
-            sent = await queries.sent_instance(pool, head.instance_id)
-            if sent is None or sent["xml_sha256"] != digest:
-                raise Conflict("odk_instance_conflict", id=head.instance_id) from None
-            survey_id, outcome = sent["survey_id"], "duplicate"
+        taken = await queries.sent_instance(pool, head.instance_id)
+        if taken is not None and taken["survey_id"] != survey_id:
+            if taken["xml_sha256"] != digest:
+                raise Conflict("odk_instance_conflict", id=head.instance_id)
+            survey_id, outcome = taken["survey_id"], "duplicate"
         else:
-            outcome = "created" if result.outcome == "created" else "duplicate"
-            await remember()
+            try:
+                result = await submissions.ingest_one(
+                    pool, prepared, [], sender.user_id, sender.assigned_wards()
+                )
+            except Conflict:
+                sent = await queries.sent_instance(pool, head.instance_id)
+                if sent is None or sent["xml_sha256"] != digest:
+                    raise Conflict("odk_instance_conflict", id=head.instance_id) from None
+                survey_id, outcome = sent["survey_id"], "duplicate"
+            else:
+                outcome = "created" if result.outcome == "created" else "duplicate"
+                await remember()
     stored = 0
     for upload in files:
         name = mapped.files.get(upload.filename)
@@ -390,16 +397,16 @@ class _SentBefore(Exception):
 
 
 async def _edited_survey(pool: StatementPool, deprecated_id: str) -> uuid.UUID:
-    """The survey an edit replaces: the one its deprecatedID became."""
-    sent = await queries.sent_instance(pool, deprecated_id.strip())
-    if sent is not None:
-        return uuid.UUID(str(sent["survey_id"]))
+    """The survey an edit replaces: the one its deprecatedID became (an instanceID is
+    stored as `uuid:` and the UUID's canonical text, however the phone spelled it)."""
     try:
-        return instance_uuid(deprecated_id)
+        named = instance_uuid(deprecated_id)
     except ValueError as exc:
         raise InvalidInput(
             [Problem("meta.deprecatedID", "instance_id_invalid", {"value": deprecated_id[:80]})]
         ) from exc
+    sent = await queries.sent_instance(pool, f"uuid:{named}")
+    return named if sent is None else uuid.UUID(str(sent["survey_id"]))
 
 
 def problems_text(problems: list[Problem], language: str) -> str:

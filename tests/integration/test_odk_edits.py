@@ -74,6 +74,39 @@ def test_an_edit_may_not_take_the_id_of_another_survey(
     assert stored(client, a) == {"household_size": 6, "version": 2}
 
 
+def test_an_edits_instance_id_never_becomes_a_new_survey(
+    client: TestClient, phone: dict[str, Any], sync_engine: Engine
+) -> None:
+    # Sent again without its deprecatedID (a form cleared of it, another phone, a hand-made
+    # XML), the edit's instanceID was stored as a second survey of the household.
+    prefix = phone["prefix"]
+    first, edit_id = f"uuid:{uuid.uuid4()}", f"uuid:{uuid.uuid4()}"
+    assert post_submission(client, prefix, household_xml(first)).status_code == 201
+    edit = household_xml(edit_id, deprecated_id=first, household_size="6")
+    assert post_submission(client, prefix, edit).status_code == 201
+    for size in ("7", "6"):  # other content, and the edit's own content as a new survey
+        response = post_submission(client, prefix, household_xml(edit_id, household_size=size))
+        assert response.status_code == 409, response.text
+        nature, text_ = message(response)
+        assert nature == "error" and edit_id in text_
+    assert client.get(f"/api/v1/submissions/{edit_id[5:]}").status_code == 404
+    assert stored(client, first) == {"household_size": 6, "version": 2}
+    assert instance_rows(sync_engine, edit_id) == [(first[5:], first)]
+    # The edit itself, sent again, is still the same edit; and an edit of the edit, its
+    # deprecatedID spelled in capitals and braces, edits the first survey.
+    assert post_submission(client, prefix, edit).status_code == 202
+    spelled = "uuid:{" + edit_id[5:].upper() + "}"
+    again = household_xml(f"uuid:{uuid.uuid4()}", deprecated_id=spelled, household_size="8")
+    assert post_submission(client, prefix, again).status_code == 201
+    assert stored(client, first) == {"household_size": 8, "version": 3}
+    with sync_engine.connect() as connection:
+        surveys = connection.execute(
+            text("SELECT count(*) FROM household_surveys WHERE id IN (:a, :b)"),
+            {"a": first[5:], "b": edit_id[5:]},
+        ).scalar_one()
+    assert surveys == 1
+
+
 def _locked_while(sync_engine: Engine, survey: str, sendings: int, send: Any) -> None:
     """Hold survey's row while `sendings` threads run send(i); let go once each waits on it."""
     with sync_engine.connect() as holder:
