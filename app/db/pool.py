@@ -33,6 +33,9 @@ class StatementPool:
         self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
         self._slots = 0  # connections open, being opened, or promised to a waiter
         self._closed = False
+        # What the services keep per pool, so per database and process (the boundary index,
+        # the groups of single surveys): it lives and goes with the pool.
+        self.state: dict[str, Any] = {}
 
     @property
     def connections(self) -> int:

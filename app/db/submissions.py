@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-import weakref
 from collections import deque
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
@@ -520,18 +519,14 @@ async def _settle(
         future.set_result(record)
 
 
-# Per pool (so per database and process): the groups of single surveys waiting to be stored.
-_GROUPS: weakref.WeakKeyDictionary[StatementPool, InsertGroups] = weakref.WeakKeyDictionary()
-
-
 async def insert_grouped(pool: StatementPool, row: dict[str, Any]) -> dict[str, Any] | None:
     """Insert one survey unless its id is stored, in a group with other phones' surveys when
     the database is busy (InsertGroups); the new record or None."""
     if SHAPE_KEY in row:
         return await insert_one(pool, row)  # rare (an area's survey): alone, by its statement
-    groups = _GROUPS.get(pool)
+    groups: InsertGroups | None = pool.state.get("insert_groups")
     if groups is None:
-        groups = _GROUPS[pool] = InsertGroups(pool)
+        groups = pool.state["insert_groups"] = InsertGroups(pool)
     return await groups.insert(row)
 
 
@@ -610,16 +605,14 @@ async def stored_hashes(pool: StatementPool, ids: Sequence[uuid.UUID]) -> dict[s
     return {str(record["id"]): record["content_hash"] for record in records}
 
 
-# City slugs seen to exist, per pool (so per database). A city is never deleted and its slug
-# never changes, so a slug once found stays true: every phone's POST names its city, and the
-# question was a round trip of its own on each one. A slug not found is asked again each time
-# (a city added since is found at once); the set holds at most the cities that exist.
-_KNOWN_SLUGS: weakref.WeakKeyDictionary[StatementPool, set[str]] = weakref.WeakKeyDictionary()
-
-
+# City slugs seen to exist, per pool (so per database: pool.state). A city is never deleted
+# and its slug never changes, so a slug once found stays true: every phone's POST names its
+# city, and the question was a round trip of its own on each one. A slug not found is asked
+# again each time (a city added since is found at once); the set holds at most the cities
+# that exist.
 async def existing_city_slugs(pool: StatementPool, slugs: Sequence[str]) -> list[str]:
     """Those of the slugs that name a city."""
-    known = _KNOWN_SLUGS.setdefault(pool, set())
+    known: set[str] = pool.state.setdefault("known_city_slugs", set())
     unknown = [slug for slug in slugs if slug not in known]
     if unknown:
         records = await pool.fetch("SELECT slug FROM cities WHERE slug = ANY($1::text[])", unknown)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from typing import Any
 
 from app.db import submissions as queries
@@ -83,14 +82,11 @@ def _build(records: list[Any]) -> Boundaries:
     return Boundaries(generation, cities, wards, settlements)
 
 
-_INDEXES: weakref.WeakKeyDictionary[StatementPool, BoundaryIndex] = weakref.WeakKeyDictionary()
-
-
 def boundary_index(pool: StatementPool) -> BoundaryIndex:
     """The process's index for the database this pool reaches."""
-    index = _INDEXES.get(pool)
+    index: BoundaryIndex | None = pool.state.get("boundary_index")
     if index is None:
-        index = _INDEXES[pool] = BoundaryIndex(pool)
+        index = pool.state["boundary_index"] = BoundaryIndex(pool)
     return index
 
 

@@ -270,7 +270,7 @@ def test_boundaries_too_large_to_hold_are_left_to_the_database(
     points = [(WEST + 0.0025, SOUTH + 0.0025), (WEST + 0.0115, SOUTH + 0.0025)]
 
     async def body(pool: StatementPool) -> Any:
-        placement._INDEXES[pool] = placement.BoundaryIndex(pool, max_vertices=10)
+        pool.state["boundary_index"] = placement.BoundaryIndex(pool, max_vertices=10)
         made = rows(forms, points, SLUG)
         assert len(await placement.store(pool, made)) == 2
         assert await placement.boundary_index(pool).current() is None
