@@ -852,7 +852,9 @@ async def approve_received(
 ) -> int:
     """Approve a settlement's received surveys (without flags, with `only_unflagged`: none
     whose duplicate check is still queued either) that are in `scope` (in ward `ward_id` when
-    given), each decision put on record in the same statement; how many.
+    given), each decision put on record in the same statement with the status and comment
+    it replaced (a survey corrected after a send-back still carries the reviewer's comment);
+    how many.
 
     The surveys are locked first, in id order (as REPLACE_HOUSEHOLDS takes them: the two
     cannot deadlock)."""
@@ -863,7 +865,7 @@ async def approve_received(
         text(
             f"""
 WITH received AS (
-  SELECT h.id FROM household_surveys h
+  SELECT h.id, h.status, h.review_comment FROM household_surveys h
   WHERE h.settlement_id = :settlement AND h.status = 'received'{flagged}{in_ward}
     AND {in_scope}
   ORDER BY h.id
@@ -873,11 +875,11 @@ WITH received AS (
          reviewed_by = :reviewer, reviewed_at = now(), updated_at = now()
   FROM received r
   WHERE h.id = r.id
-  RETURNING h.id
+  RETURNING h.id, r.status AS old_status, r.review_comment AS old_comment
 )
 INSERT INTO audit_log (actor_id, actor, action, entity, entity_id, old, new)
 SELECT :reviewer, :actor, 'survey.review', 'survey', id::text,
-       '{{"status": "received", "comment": null}}'::jsonb,
+       jsonb_build_object('status', old_status, 'comment', old_comment),
        '{{"status": "approved", "comment": null, "bulk": true}}'::jsonb
 FROM approved
 RETURNING entity_id
