@@ -551,6 +551,36 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Phiếu đã được duyệt xong (trạng thái: {status}); không sửa được nữa.",
         "en": "This survey's review is done (status: {status}); it can no longer be corrected.",
     },
+    "correction_outdated": {
+        "vi": "Phiếu {id} đã thay đổi trên máy chủ (nay là phiên bản {current}) kể từ phiên "
+        "bản {version} mà bản sửa này dựa vào; bản sửa không được nhận. Hãy đồng bộ điện "
+        "thoại để xem phiếu như hiện nay và góp ý mới nhất của người duyệt.",
+        "en": "Survey {id} changed on the server (it is now version {current}) since version "
+        "{version}, which this correction was made on; the correction was not taken. Sync "
+        "the phone to see the survey as it is now and the reviewer's latest comment.",
+    },
+    "correction_version_unknown": {
+        "vi": "Máy chủ không có phiên bản {version} của phiếu {id} (phiếu đang ở phiên bản "
+        "{current}); bản sửa không được nhận.",
+        "en": "The server has no version {version} of survey {id} (it is at version "
+        "{current}); the correction was not taken.",
+    },
+    "review_version_changed": {
+        "vi": "Phiếu {id} đã được tình nguyện viên sửa trong lúc bạn xem (bạn xem phiên bản "
+        "{version}, nay là phiên bản {current}); quyết định chưa được ghi. Hãy xem nội dung "
+        "mới rồi quyết định lại.",
+        "en": "Survey {id} was corrected by its volunteer while you were looking at it (you "
+        "saw version {version}, it is now version {current}); your decision was not "
+        "recorded. Look at the new content, then decide again.",
+    },
+    "not_a_version": {
+        "vi": "Phải là số phiên bản của phiếu: một số nguyên từ 1 trở lên, ví dụ 2.",
+        "en": "Must be a survey's version: a whole number from 1, for example 2.",
+    },
+    "listed_twice": {
+        "vi": "Phiếu {id} có hai lần trong danh sách.",
+        "en": "Survey {id} is listed twice.",
+    },
     "id_mismatch": {
         "vi": "Mã phiếu trong nội dung khác với mã {id} trong địa chỉ.",
         "en": "The survey id in the body differs from {id} in the address.",

@@ -23,9 +23,10 @@ from app.api.deps import (
 from app.api.requests import json_object
 from app.api.responses import JSON
 from app.api.schemas import (
+    MAX_VERSION,
     WRITE_ERRORS,
+    CorrectionIn,
     ErrorOut,
-    SubmissionIn,
     SubmissionRecord,
     component_body,
     model_body,
@@ -38,6 +39,15 @@ from app.services.submissions import redact
 
 router = APIRouter(tags=["review"])
 ERRORS = WRITE_ERRORS
+
+
+def version_problem(value: Any, field: str) -> Problem | None:
+    """What is wrong with a version a client names (absent or null: nothing, it names none)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VERSION:
+        return Problem(field, "not_a_version")
+    return None
 
 
 class ReviewIn(BaseModel):
@@ -128,7 +138,7 @@ async def review_settlement(
     "/api/v1/submissions/{submission_id:uuid}",
     response_model=SubmissionRecord,
     responses=ERRORS,
-    openapi_extra=component_body(SubmissionIn),
+    openapi_extra=component_body(CorrectionIn),
 )
 async def correct_submission(
     submission_id: uuid.UUID,
@@ -138,9 +148,14 @@ async def correct_submission(
     settings: SettingsDep,
 ) -> JSON:
     """A volunteer's correction of their own survey (same id, the whole new content) until it
-    is approved or rejected; it waits for review again. Sending it twice changes nothing."""
+    is approved or rejected; it waits for review again. Sending it twice changes nothing.
+    `base_version` names the version it was made on: a retry after the reviewer sent the
+    survey back again is then told from a new correction."""
     user = await submitter(request)
     raw = await json_object(request)
+    # The version the correction was made on is no part of the survey's content.
+    base_version = raw.pop("base_version", None)
+    version_wrong = version_problem(base_version, "base_version")
     prepared, problems = prepare_submission(
         raw,
         forms,
@@ -151,9 +166,13 @@ async def correct_submission(
         # A correction keeps the survey's first collection time: days later is no late upload.
         late_after=None,
     )
+    if version_wrong is not None:
+        raise InvalidInput([*problems, version_wrong])
     if prepared is None:
         raise InvalidInput(problems)
-    outcome, record = await review.correct(engine, user, submission_id, prepared)
+    outcome, record = await review.correct(
+        engine, user, submission_id, prepared, base_version=base_version
+    )
     return JSON(
         record_out(redact(record, forms, user)),
         headers={"X-Outcome": outcome},

@@ -42,6 +42,28 @@ class SubmissionIn(BaseModel):
     answers: dict[str, Any]
 
 
+# A survey's version: 1 when stored, one more at each correction that changes its content (an
+# integer column).
+MAX_VERSION = 2**31 - 1
+
+
+class CorrectionIn(SubmissionIn):
+    """A volunteer's correction: the survey's whole new content, and the version it was made
+    on when the client knows it."""
+
+    base_version: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_VERSION,
+        description="The survey's version the correction was made on (the one the phone last "
+        "synced, GET /api/v1/me/surveys). Older than the survey's version: a resend of a "
+        "correction taken before (the same content as now: `X-Outcome: unchanged`, even if "
+        "the reviewer sent it back again since) or 409 `correction_outdated` (other content). "
+        "Absent: the same content sent back is a confirmation (`corrected`). Not part of the "
+        "survey's content.",
+    )
+
+
 class BatchIn(BaseModel):
     """A phone's outbox. Each item is a SubmissionIn, checked on its own: a bad one is an
     `invalid` outcome in the results, never a refusal of the batch."""
@@ -194,7 +216,7 @@ def install_request_schemas(app: Any) -> None:
             return dict(app.openapi_schema)
         schema = build()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (SubmissionIn, BatchIn, ErrorOut):
+        for model in (SubmissionIn, CorrectionIn, BatchIn, ErrorOut):
             definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(definition.pop("$defs", {}))
             components[model.__name__] = definition

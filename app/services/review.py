@@ -145,6 +145,7 @@ async def correct(
     survey_id: uuid.UUID,
     prepared: PreparedSubmission,
     claim: Callable[[Any], Awaitable[None]] | None = None,
+    base_version: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """A volunteer's correction of their own survey, until it is approved or rejected:
     ("unchanged" | "corrected", the stored record). The content it replaces is kept.
@@ -156,6 +157,14 @@ async def correct(
     read, Forbidden for one they read but did not collect (a reviewer sends it back
     instead), Conflict for their own reviewed survey or a correction in another form than
     the survey's.
+
+    `base_version` is the version the correction was made on (the one the phone last
+    synced), when the client names it. Older than the survey's version, the correction was
+    taken before: with the content the survey has now it is a resend ("unchanged", even
+    if the reviewer sent the survey back again since: a retry must not undo that), with
+    other content a Conflict (`correction_outdated`: the survey changed since the phone
+    saw it). Newer than the survey's, a Conflict (`correction_version_unknown`). Equal, or
+    not named (other clients, older phones, ODK edits), the rules above.
 
     `claim` runs in the same transaction (on its asyncpg connection) once the survey is
     locked and found correctable, before anything changes: what it writes is kept with the
@@ -179,10 +188,26 @@ async def correct(
                 sent=prepared.form_id,
             )
         same = current["content_hash"] == prepared.content_hash
-        if same and current["status"] != "needs_correction":
+        if base_version is not None and base_version > current["version"]:
+            raise Conflict(
+                "correction_version_unknown",
+                id=str(survey_id),
+                version=base_version,
+                current=current["version"],
+            )
+        # Made on an earlier version: this correction (or another) was taken since.
+        taken_before = base_version is not None and base_version < current["version"]
+        if same and (taken_before or current["status"] != "needs_correction"):
             outcome = "unchanged"
         elif not collector.can_correct(current):
             raise Conflict("not_correctable", status=current["status"])
+        elif taken_before:
+            raise Conflict(
+                "correction_outdated",
+                id=str(survey_id),
+                version=base_version,
+                current=current["version"],
+            )
         else:
             outcome = "corrected"
         if claim is not None:
