@@ -41,13 +41,15 @@ router = APIRouter(tags=["review"])
 ERRORS = WRITE_ERRORS
 
 
-def version_problem(value: Any, field: str) -> Problem | None:
-    """What is wrong with a version a client names (absent or null: nothing, it names none)."""
-    if value is None:
-        return None
+def read_version(value: Any) -> int | None:
+    """A survey's version as a client names it: a whole number from 1 (2.0 is 2: JSON has one
+    kind of number, and JSON Schema's integer takes it); None when it is none (text, 2.5,
+    true, a list, 0, past the largest...)."""
+    if isinstance(value, float) and value.is_integer() and 1 <= value <= MAX_VERSION:
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VERSION:
-        return Problem(field, "not_a_version")
-    return None
+        return None
+    return value
 
 
 class ReviewIn(BaseModel):
@@ -55,6 +57,25 @@ class ReviewIn(BaseModel):
 
     decision: Literal["approved", "needs_correction", "rejected"]
     comment: str | None = Field(default=None, max_length=1000)
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_VERSION,
+        description="The survey's version the reviewer was shown: 409 "
+        "`review_version_changed`, and nothing changes, when it is at another (its volunteer "
+        "corrected it meanwhile). Absent: the decision is on whatever version it is at.",
+    )
+
+
+# The most surveys a bulk approval may name (a review page shows them 50 at a time).
+MAX_SEEN = 5000
+
+
+class SurveySeen(BaseModel):
+    """A survey as the reviewer was shown it."""
+
+    id: uuid.UUID
+    version: int = Field(ge=1, le=MAX_VERSION)
 
 
 class SettlementReviewIn(BaseModel):
@@ -67,6 +88,14 @@ class SettlementReviewIn(BaseModel):
         ge=1,
         le=MAX_ID,
         description="only this ward's surveys (a settlement may reach into several wards)",
+    )
+    surveys: list[SurveySeen] | None = Field(
+        default=None,
+        max_length=MAX_SEEN,
+        description="Only these surveys, each if still at the version the reviewer was shown "
+        "(and still waiting, in this settlement, without flags when asked); the others are "
+        "left as they are and counted apart in the answer (`changed`, `changed_ids`). "
+        "Absent: every survey that matches.",
     )
 
 
@@ -97,7 +126,15 @@ async def review_submission(
     if decision is None:  # absent or null: was "'None' is not one of the choices"
         allowed = ", ".join(review.DECISIONS)
         raise InvalidInput([Problem("decision", "decision_missing", {"allowed": allowed})])
-    result = await review.review(engine, user, submission_id, str(decision), body.get("comment"))
+    # Absent or null: the decision is on whatever version the survey is at.
+    version = body.get("version")
+    if version is not None:
+        version = read_version(version)
+        if version is None:
+            raise InvalidInput([Problem("version", "not_a_version")])
+    result = await review.review(
+        engine, user, submission_id, str(decision), body.get("comment"), version
+    )
     return JSON(result)
 
 
@@ -112,7 +149,8 @@ async def review_settlement(
     """Approve a settlement's received surveys: its city's admins all, a ward leader those in
     their wards (a settlement may reach into several wards; each survey is in the ward of
     its point). 404 for a settlement holding none of the leader's wards' surveys and not
-    drawn in their ward."""
+    drawn in their ward. With `surveys`, only those still at the version the reviewer was
+    shown."""
     body = await json_object(request)
     if "decision" in body and body["decision"] is None:
         raise InvalidInput([Problem("decision", "decision_missing", {"allowed": "approved"})])
@@ -129,9 +167,56 @@ async def review_settlement(
         isinstance(ward_id, bool) or not isinstance(ward_id, int) or not 1 <= ward_id <= MAX_ID
     ):
         raise InvalidInput([Problem("ward_id", "not_an_id")])
+    seen = surveys_seen(body.get("surveys"))
     return JSON(
-        await review.approve_settlement(engine, user, settlement_id, only_unflagged, ward_id)
+        await review.approve_settlement(engine, user, settlement_id, only_unflagged, ward_id, seen)
     )
+
+
+def _survey_id(value: Any) -> uuid.UUID | None:
+    """A survey id sent as text, or None."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def surveys_seen(value: Any) -> dict[uuid.UUID, int] | None:
+    """The surveys a bulk approval names with the versions the reviewer was shown (absent or
+    null: none named), or InvalidInput naming each bad item."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise InvalidInput([Problem("surveys", "wrong_type", {"expected": "list"})])
+    if len(value) > MAX_SEEN:
+        raise InvalidInput([Problem("surveys", "too_many_items", {"max": MAX_SEEN})])
+    seen: dict[uuid.UUID, int] = {}
+    problems: list[Problem] = []
+    for index, item in enumerate(value):
+        field = f"surveys[{index}]"
+        if not isinstance(item, dict):
+            problems.append(Problem(field, "wrong_type", {"expected": "object"}))
+            continue
+        problems.extend(
+            Problem(f"{field}.{key}", "unknown_field", {"name": key})
+            for key in item
+            if key not in ("id", "version")
+        )
+        survey_id = _survey_id(item.get("id"))
+        if survey_id is None:
+            problems.append(Problem(f"{field}.id", "invalid_uuid"))
+        version = read_version(item.get("version"))
+        if version is None:
+            problems.append(Problem(f"{field}.version", "not_a_version"))
+        elif survey_id is not None:
+            if survey_id in seen:
+                problems.append(Problem(f"{field}.id", "listed_twice", {"id": str(survey_id)}))
+            seen[survey_id] = version
+    if problems:
+        raise InvalidInput(problems[:50])
+    return seen
 
 
 @router.put(
@@ -155,7 +240,11 @@ async def correct_submission(
     raw = await json_object(request)
     # The version the correction was made on is no part of the survey's content.
     base_version = raw.pop("base_version", None)
-    version_wrong = version_problem(base_version, "base_version")
+    version_wrong = None
+    if base_version is not None:
+        base_version = read_version(base_version)
+        if base_version is None:
+            version_wrong = Problem("base_version", "not_a_version")
     prepared, problems = prepare_submission(
         raw,
         forms,

@@ -96,6 +96,10 @@ class SubmissionRecord(BaseModel):
     collected_at: datetime
     received_at: datetime
     status: str
+    version: int = Field(
+        description="1 when stored, one more at each correction that changes its content: "
+        "what a review (`version`) or a correction (`base_version`) names"
+    )
     flags: list[str]
     city: str | None
     ward: PlaceRef | None
@@ -175,6 +179,7 @@ def record_out(record: dict[str, Any]) -> dict[str, Any]:
         "collected_at": record["collected_at"],
         "received_at": record["received_at"],
         "status": record["status"],
+        "version": record["version"],
         "flags": record["flags"] or [],
         "city": record["city"],
         "ward": {"id": record["ward_id"], "name": record["ward_name"]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -850,26 +850,58 @@ async def approve_received(
     scope: SurveyScope = EVERY_SURVEY,
     ward_id: int | None = None,
 ) -> int:
+    """How many surveys approve_received_ids approves (with no list of surveys seen)."""
+    approved = await approve_received_ids(
+        connection, settlement_id, reviewer_id, reviewer, only_unflagged, scope, ward_id
+    )
+    return len(approved)
+
+
+async def approve_received_ids(
+    connection: AsyncConnection,
+    settlement_id: int,
+    reviewer_id: int,
+    reviewer: str,
+    only_unflagged: bool,
+    scope: SurveyScope = EVERY_SURVEY,
+    ward_id: int | None = None,
+    seen: Mapping[uuid.UUID, int] | None = None,
+) -> list[str]:
     """Approve a settlement's received surveys (without flags, with `only_unflagged`: none
     whose duplicate check is still queued either) that are in `scope` (in ward `ward_id` when
     given), each decision put on record in the same statement with the status and comment
     it replaced (a survey corrected after a send-back still carries the reviewer's comment);
-    how many.
+    the ids approved.
+
+    With `seen` (version by survey id: what the reviewer was shown), only those of them still
+    at that version: one corrected since is left as it is. Every condition is checked on the
+    locked row (a row changed while the statement waited for it is read again).
 
     The surveys are locked first, in id order (as REPLACE_HOUSEHOLDS takes them: the two
     cannot deadlock)."""
     in_scope, params = scope.sql("h")
     flagged = f" AND cardinality(h.flags) = 0 AND {NOT_AWAITING_CHECK}" if only_unflagged else ""
     in_ward = " AND h.ward_id = :ward_id" if ward_id is not None else ""
+    seen_join = ""
+    if seen is not None:
+        seen_join = (
+            "\n  JOIN unnest(CAST(:seen_ids AS uuid[]), CAST(:seen_versions AS int[]))"
+            " AS seen(id, version) ON seen.id = h.id AND seen.version = h.version"
+        )
+        params = {
+            **params,
+            "seen_ids": list(seen),
+            "seen_versions": list(seen.values()),
+        }
     result = await connection.execute(
         text(
             f"""
 WITH received AS (
-  SELECT h.id, h.status, h.review_comment FROM household_surveys h
+  SELECT h.id, h.status, h.review_comment FROM household_surveys h{seen_join}
   WHERE h.settlement_id = :settlement AND h.status = 'received'{flagged}{in_ward}
     AND {in_scope}
   ORDER BY h.id
-  FOR NO KEY UPDATE
+  FOR NO KEY UPDATE OF h
 ), approved AS (
   UPDATE household_surveys h SET status = 'approved', review_comment = NULL,
          reviewed_by = :reviewer, reviewed_at = now(), updated_at = now()
@@ -893,4 +925,4 @@ RETURNING entity_id
             **({"ward_id": ward_id} if ward_id is not None else {}),
         },
     )
-    return len(result.fetchall())
+    return [str(entity_id) for (entity_id,) in result.fetchall()]

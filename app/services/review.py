@@ -61,8 +61,11 @@ async def review(
     survey_id: uuid.UUID,
     decision: str,
     comment: Any = None,
+    version: int | None = None,
 ) -> dict[str, Any]:
-    """Record a decision on one survey; the same decision again changes nothing."""
+    """Record a decision on one survey; the same decision again changes nothing. With
+    `version` (the one the reviewer was shown), Conflict when the survey is at another
+    (its volunteer corrected it meanwhile) and nothing changes."""
     text_ = _comment(decision, comment)
     async with engine.begin() as connection:
         raw = await driver_in_transaction(connection)
@@ -71,6 +74,13 @@ async def review(
             raise NotFound("survey_not_found", id=str(survey_id))
         if not reviewer.can_review(current):
             raise Forbidden("not_allowed")
+        if version is not None and version != current["version"]:
+            raise Conflict(
+                "review_version_changed",
+                id=str(survey_id),
+                version=version,
+                current=current["version"],
+            )
         old = {"status": current["status"], "comment": current["review_comment"]}
         new = {"status": decision, "comment": text_}
         if old != new:
@@ -101,11 +111,18 @@ async def approve_settlement(
     settlement_id: int,
     only_unflagged: bool = False,
     ward_id: int | None = None,
+    seen: dict[uuid.UUID, int] | None = None,
 ) -> dict[str, Any]:
     """Approve the received surveys of a settlement that the reviewer may review one by one
     (a ward leader those of their wards, a city admin all), each decision on record;
     `only_unflagged` leaves flagged surveys for a closer look, `ward_id` takes only that
     ward's (what its review page counted).
+
+    `seen` (version by survey id) limits the approval to what the reviewer was shown: those
+    of them still at that version and waiting (still in this settlement, ward, without
+    flags when asked). The others are left as they are and counted apart (`changed`, their
+    ids in `changed_ids`: corrected since, decided by someone else, or not of this
+    settlement or this reviewer).
 
     A settlement may straddle wards and each survey is in the ward of its own point: the
     leader of a ward holding some of its surveys approves those, whichever ward the
@@ -127,7 +144,7 @@ async def approve_settlement(
                 {"city_id": ward["city_id"], "ward_id": ward_id}
             ):
                 raise NotFound("ward_not_found", id=ward_id)
-        approved = await queries.approve_received(
+        approved = await queries.approve_received_ids(
             connection,
             settlement_id,
             reviewer.user_id,
@@ -135,8 +152,16 @@ async def approve_settlement(
             only_unflagged,
             scope=reviewer.review_filter(),
             ward_id=ward_id,
+            seen=seen,
         )
-    return {"settlement_id": settlement_id, "approved": approved}
+    taken = set(approved)
+    changed = sorted(str(survey_id) for survey_id in seen or {} if str(survey_id) not in taken)
+    return {
+        "settlement_id": settlement_id,
+        "approved": len(approved),
+        "changed": len(changed),
+        "changed_ids": changed,
+    }
 
 
 async def correct(

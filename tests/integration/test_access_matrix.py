@@ -249,7 +249,8 @@ def corrected(sid: str) -> dict[str, Any]:
     body = household_survey(
         answers=household_answers(head_name=HEAD_NAME, head_phone=HEAD_PHONE, household_size=7)
     )
-    return {**body, "id": sid}
+    # Made on the version the phone synced (a fresh survey: 1).
+    return {**body, "id": sid, "base_version": 1}
 
 
 def new_user(w: World, h: dict[str, str]) -> Any:
@@ -364,7 +365,8 @@ ROWS = [
     Row(
         "POST",
         "/api/v1/submissions/{submission_id}/review",
-        on_survey("POST", "/review", json=lambda sid: {"decision": "approved"}),
+        # The version the reviewer was shown (a fresh survey: 1).
+        on_survey("POST", "/review", json=lambda sid: {"decision": "approved", "version": 1}),
         REVIEW,
     ),
     Row(
@@ -388,8 +390,11 @@ ROWS = [
     Row(
         "POST",
         "/api/v1/settlements/{settlement_id}/review",
+        # With the surveys the reviewer was shown (one in no settlement: counted apart).
         lambda w, h: w.client.post(
-            f"/api/v1/settlements/{w.settlement}/review", json={}, headers=h
+            f"/api/v1/settlements/{w.settlement}/review",
+            json={"surveys": [{"id": w.survey(), "version": 1}]},
+            headers=h,
         ),
         # A planner reads the settlement but may not review it.
         expect(404, leader=200, city_admin=200, national_admin=200, planner=403),

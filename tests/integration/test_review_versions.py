@@ -6,6 +6,8 @@ saw."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -274,7 +276,23 @@ def test_a_resend_of_a_correction_to_a_survey_approved_since_changes_nothing(
     assert late.status_code == 409 and late.json()["code"] == "not_correctable"
 
 
-HOSTILE_VERSIONS = ["2", "", -1, 0, 2**70, 2**31, 1.5, 2.0, [2], {"v": 2}, True, False]
+# Text, out of range (an integer column), fractions, booleans, containers. (2.0 is 2: JSON has
+# one kind of number.)
+HOSTILE_VERSIONS = [
+    "2",
+    "",
+    -1,
+    0,
+    2**70,
+    2**31,
+    1.5,
+    -2.0,
+    1e300,
+    [2],
+    {"v": 2},
+    True,
+    False,
+]
 
 
 @pytest.mark.parametrize("version", HOSTILE_VERSIONS, ids=repr)
@@ -330,3 +348,345 @@ def test_odd_survey_ids_in_a_correction_address(client: TestClient, people: dict
     missing = {**body, "id": str(uuid.uuid4())}
     answer = client.put(f"{URL}/{missing['id']}", json=missing, headers=people["volunteer"])
     assert answer.status_code == 404 and answer.json()["code"] == "not_found"
+
+
+# ------------------------------------------------------------------ decisions name the version
+
+
+def corrected_meanwhile(client: TestClient, people: dict) -> tuple[str, dict[str, Any]]:
+    """The leader opens a survey (version 1); its volunteer corrects it meanwhile (version 2,
+    still waiting for review)."""
+    body = send(client, people["volunteer"])
+    sid = body["id"]
+    seen = client.get(f"{URL}/{sid}", headers=people["leader"]).json()
+    assert (seen["version"], seen["answers"]["household_size"]) == (1, 4)
+    corrected = {**body, "answers": household_answers(household_size=9), "base_version": 1}
+    answer = client.put(f"{URL}/{sid}", json=corrected, headers=people["volunteer"])
+    assert answer.status_code == 200 and answer.headers["x-outcome"] == "corrected", answer.text
+    assert (answer.json()["status"], answer.json()["version"]) == ("received", 2)
+    return sid, seen
+
+
+@pytest.mark.parametrize("decision", ["approved", "needs_correction", "rejected"])
+def test_a_decision_on_a_version_the_reviewer_never_saw_is_refused(
+    client: TestClient, people: dict, sync_engine: Engine, decision: str
+) -> None:
+    """The leader read version 1 and taps a decision after the volunteer's version 2 came:
+    409, nothing changes (version 2 was approved, unseen)."""
+    sid, seen = corrected_meanwhile(client, people)
+    before = history(client, people["leader"], sid)
+    for language, words in (("vi", "nay là phiên bản 2"), ("en", "it is now version 2")):
+        refused = client.post(
+            f"{URL}/{sid}/review?lang={language}",
+            json={"decision": decision, "comment": "Xem lại", "version": seen["version"]},
+            headers={**people["leader"], "accept-language": language},
+        )
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "review_version_changed"
+        assert words in refused.json()["detail"]
+    stored = row(sync_engine, sid)
+    assert (stored["status"], stored["version"]) == ("received", 2)
+    assert history(client, people["leader"], sid) == before
+    # Shown version 2, the leader decides on it.
+    taken = decide(client, people["leader"], sid, decision, "Xem lại", version=2)
+    assert taken.status_code == 200, taken.text
+    assert row(sync_engine, sid)["status"] == decision
+    again = decide(client, people["leader"], sid, decision, "Xem lại", version=2)
+    assert again.status_code == 200  # a double tap changes nothing
+    reviews = [
+        c for c in history(client, people["leader"], sid)["changes"] if "review" in c["action"]
+    ]
+    assert len(reviews) == 1
+
+
+def test_a_decision_without_a_version_is_on_the_current_one(
+    client: TestClient, people: dict, sync_engine: Engine
+) -> None:
+    """Other clients: no version named, the decision is taken as before (null is none)."""
+    sid, _seen = corrected_meanwhile(client, people)
+    answer = decide(client, people["leader"], sid, "approved", version=None)
+    assert answer.status_code == 200, answer.text
+    assert (row(sync_engine, sid)["status"], row(sync_engine, sid)["version"]) == ("approved", 2)
+
+
+def test_a_stale_version_tells_nothing_to_those_who_may_not_review(
+    client: TestClient, people: dict
+) -> None:
+    sid, _seen = corrected_meanwhile(client, people)
+    other = decide(client, people["other_leader"], sid, "approved", version=1)
+    assert other.status_code == 404
+    own = decide(client, people["volunteer"], sid, "approved", version=1)
+    assert own.status_code == 403
+
+
+@pytest.mark.parametrize("version", HOSTILE_VERSIONS, ids=repr)
+def test_a_hostile_review_version_is_a_422_naming_it(
+    client: TestClient, people: dict, sync_engine: Engine, version: Any
+) -> None:
+    body = send(client, people["volunteer"])
+    for language, words in (("vi", "phiên bản"), ("en", "version")):
+        refused = client.post(
+            f"{URL}/{body['id']}/review?lang={language}",
+            json={"decision": "approved", "version": version},
+            headers={**people["leader"], "accept-language": language},
+        )
+        assert refused.status_code == 422, refused.text
+        [problem] = refused.json()["errors"]
+        assert (problem["field"], problem["code"]) == ("version", "not_a_version")
+        assert words in problem["message"]
+    assert row(sync_engine, body["id"])["status"] == "received"
+
+
+def test_odd_survey_ids_in_a_review_address(client: TestClient, people: dict) -> None:
+    for address in (
+        f"{URL}/{uuid.uuid4()}/review",
+        f"{URL}/not-a-uuid/review",
+        f"{URL}/{'f' * 33}/review",
+        f"{URL}/%00/review",
+    ):
+        answer = client.post(
+            address, json={"decision": "approved", "version": 1}, headers=people["leader"]
+        )
+        assert answer.status_code == 404, (address, answer.text)
+
+
+def test_every_record_says_its_version(client: TestClient, people: dict) -> None:
+    body = send(client, people["volunteer"])
+    assert client.get(f"{URL}/{body['id']}", headers=people["leader"]).json()["version"] == 1
+    listed = client.get(URL, params={"status": "received"}, headers=people["leader"]).json()
+    assert {item["id"]: item["version"] for item in listed["items"]}[body["id"]] == 1
+    again = client.post(URL, json=body, headers=people["volunteer"])
+    assert again.status_code == 200 and again.json()["version"] == 1
+
+
+# ------------------------------------------------------------------ bulk approval of what was seen
+
+
+def bulk(client: TestClient, who: dict[str, str], settlement_id: int, **body: Any) -> Any:
+    return client.post(f"/api/v1/settlements/{settlement_id}/review", json=body, headers=who)
+
+
+def test_bulk_approval_of_the_surveys_seen_leaves_those_changed_since(
+    client: TestClient, people: dict, sync_engine: Engine
+) -> None:
+    settlement_id, bodies = in_settlement(client, people["volunteer"], sync_engine, 4)
+    unchanged, corrected, sent_back, not_shown = (body["id"] for body in bodies)
+    elsewhere = send(client, people["volunteer"])["id"]  # in no settlement
+    seen = [{"id": sid, "version": 1} for sid in (unchanged, corrected, sent_back, elsewhere)]
+    seen.append({"id": str(uuid.uuid4()), "version": 1})  # nothing of that id
+    # Meanwhile: one is corrected (version 2), another sent back by a second leader.
+    changed = {**bodies[1], "answers": household_answers(household_size=9), "base_version": 1}
+    assert client.put(f"{URL}/{corrected}", json=changed, headers=people["volunteer"]).is_success
+    assert decide(client, people["leader"], sent_back, "needs_correction", "Thiếu ảnh").is_success
+    answer = bulk(client, people["leader"], settlement_id, surveys=seen)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert (result["approved"], result["changed"]) == (1, 4)
+    assert set(result["changed_ids"]) == {s["id"] for s in seen} - {unchanged}
+    states = {sid: row(sync_engine, sid)["status"] for sid in (unchanged, corrected, sent_back)}
+    assert states == {
+        unchanged: "approved",
+        corrected: "received",
+        sent_back: "needs_correction",
+    }
+    assert row(sync_engine, not_shown)["status"] == "received"  # not seen, not approved
+    assert row(sync_engine, elsewhere)["status"] == "received"
+    # Shown the corrected one's version 2, the leader approves it.
+    again = bulk(client, people["leader"], settlement_id, surveys=[{"id": corrected, "version": 2}])
+    assert again.json() == {
+        "settlement_id": settlement_id,
+        "approved": 1,
+        "changed": 0,
+        "changed_ids": [],
+    }
+    # Without a list, every waiting survey of the settlement, as before.
+    rest = bulk(client, people["leader"], settlement_id)
+    assert rest.json()["approved"] == 1 and rest.json()["changed"] == 0
+    assert row(sync_engine, not_shown)["status"] == "approved"
+
+
+def test_bulk_approval_with_only_unflagged_leaves_a_listed_survey_flagged_since(
+    client: TestClient, people: dict, sync_engine: Engine
+) -> None:
+    settlement_id, (body,) = in_settlement(client, people["volunteer"], sync_engine, 1)
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE household_surveys SET flags = '{low_gps_accuracy}' WHERE id = :id"),
+            {"id": body["id"]},
+        )
+    answer = bulk(
+        client,
+        people["leader"],
+        settlement_id,
+        only_unflagged=True,
+        surveys=[{"id": body["id"], "version": 1}],
+    )
+    assert answer.json()["approved"] == 0 and answer.json()["changed_ids"] == [body["id"]]
+    assert row(sync_engine, body["id"])["status"] == "received"
+
+
+def test_bulk_approval_waiting_on_a_lock_leaves_a_survey_corrected_meanwhile(
+    client: TestClient, people: dict, sync_engine: Engine
+) -> None:
+    """The bulk approval waits on one survey's lock while the volunteer corrects another it
+    listed: that one is read again once locked, found at version 2 and left waiting; its
+    history ends with the correction (it ended with an approval of a version nobody saw)."""
+    settlement_id, lon, lat = settlement_point(sync_engine)
+    low, high = (str(survey_id) for survey_id in sorted([uuid.uuid4(), uuid.uuid4()]))
+    bodies = {
+        sid: send(
+            client,
+            people["volunteer"],
+            id=sid,
+            location={"lat": lat + 0.0004 * index, "lon": lon, "accuracy_m": 5},
+            answers=household_answers(head_name=f"Hộ {index}", head_phone=f"092200000{index}"),
+        )
+        for index, sid in enumerate((low, high))
+    }
+    seen = [{"id": low, "version": 1}, {"id": high, "version": 1}]
+    out: dict[str, Any] = {}
+    with sync_engine.connect() as holder:
+        holder.execute(
+            text("SELECT 1 FROM household_surveys WHERE id = :id FOR UPDATE"), {"id": low}
+        )
+        waiting = threading.Thread(
+            target=lambda: out.update(
+                answer=bulk(client, people["leader"], settlement_id, surveys=seen)
+            )
+        )
+        waiting.start()
+        wait_for_lock_wait(sync_engine)
+        corrected = {
+            **bodies[high],
+            "answers": household_answers(
+                head_name="Hộ 1", head_phone="0922000001", household_size=9
+            ),
+            "base_version": 1,
+        }
+        answer = client.put(f"{URL}/{high}", json=corrected, headers=people["volunteer"])
+        assert answer.status_code == 200 and answer.headers["x-outcome"] == "corrected"
+        holder.rollback()
+    waiting.join(30)
+    assert out["answer"].status_code == 200, out["answer"].text
+    assert out["answer"].json()["approved"] == 1
+    assert out["answer"].json()["changed_ids"] == [high]
+    assert row(sync_engine, low)["status"] == "approved"
+    assert (row(sync_engine, high)["status"], row(sync_engine, high)["version"]) == ("received", 2)
+    changes = history(client, people["leader"], high)["changes"]
+    assert changes[-1]["action"] == "survey.correct"
+    assert not any(change["action"] == "survey.review" for change in changes)
+
+
+def wait_for_lock_wait(sync_engine: Engine) -> None:
+    """Until some session of the test database waits for a row lock."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with sync_engine.connect() as connection:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        if waiting:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the bulk approval never waited for the locked survey")
+
+
+SOME_ID = "0b6f5c1e-2f3a-4c5d-8e9f-0a1b2c3d4e5f"
+HOSTILE_LISTS: list[tuple[Any, list[tuple[str, str]]]] = [
+    ("x", [("surveys", "wrong_type")]),
+    ({"id": SOME_ID, "version": 1}, [("surveys", "wrong_type")]),
+    (7, [("surveys", "wrong_type")]),
+    ([1], [("surveys[0]", "wrong_type")]),
+    ([None], [("surveys[0]", "wrong_type")]),
+    ([[SOME_ID, 1]], [("surveys[0]", "wrong_type")]),
+    ([{"id": "x", "version": 1}], [("surveys[0].id", "invalid_uuid")]),
+    ([{"id": 5, "version": 1}], [("surveys[0].id", "invalid_uuid")]),
+    ([{"id": "f" * 5000, "version": 1}], [("surveys[0].id", "invalid_uuid")]),
+    ([{"version": 1}], [("surveys[0].id", "invalid_uuid")]),
+    ([{"id": SOME_ID}], [("surveys[0].version", "not_a_version")]),
+    ([{"id": SOME_ID, "version": None}], [("surveys[0].version", "not_a_version")]),
+    *[
+        ([{"id": SOME_ID, "version": version}], [("surveys[0].version", "not_a_version")])
+        for version in HOSTILE_VERSIONS
+    ],
+    (
+        [{"id": SOME_ID, "version": 1, "status": "approved"}],
+        [("surveys[0].status", "unknown_field")],
+    ),
+    (
+        [{"id": SOME_ID, "version": 1}, {"id": SOME_ID.upper(), "version": 2}],
+        [("surveys[1].id", "listed_twice")],
+    ),
+    ([{"id": SOME_ID, "version": 1}] * 5001, [("surveys", "too_many_items")]),
+]
+
+
+@pytest.mark.parametrize(("surveys", "expected"), HOSTILE_LISTS, ids=lambda v: repr(v)[:40])
+def test_a_hostile_list_of_surveys_seen_is_a_422_naming_each_item(
+    client: TestClient,
+    people: dict,
+    sync_engine: Engine,
+    surveys: Any,
+    expected: list[tuple[str, str]],
+) -> None:
+    settlement_id, (body,) = in_settlement(client, people["volunteer"], sync_engine, 1)
+    for language in ("vi", "en"):
+        refused = client.post(
+            f"/api/v1/settlements/{settlement_id}/review?lang={language}",
+            json={"surveys": surveys},
+            headers={**people["leader"], "accept-language": language},
+        )
+        assert refused.status_code == 422, refused.text
+        errors = refused.json()["errors"]
+        assert [(e["field"], e["code"]) for e in errors] == expected
+        assert all(e["message"] and e["message"] != e["code"] for e in errors)
+    assert row(sync_engine, body["id"])["status"] == "received"
+
+
+def test_an_empty_list_approves_nothing_and_null_is_no_list(
+    client: TestClient, people: dict, sync_engine: Engine
+) -> None:
+    settlement_id, (body,) = in_settlement(client, people["volunteer"], sync_engine, 1)
+    none = bulk(client, people["leader"], settlement_id, surveys=[])
+    assert none.json()["approved"] == 0 and none.json()["changed"] == 0
+    assert row(sync_engine, body["id"])["status"] == "received"
+    every = bulk(client, people["leader"], settlement_id, surveys=None)
+    assert every.json()["approved"] == 1
+
+
+@pytest.mark.parametrize(
+    ("settlement", "expected"),
+    [("0", 422), ("-1", 422), ("abc", 422), (str(2**70), 422), ("1.5", 422), ("999999", 404)],
+)
+def test_odd_settlement_ids_in_a_bulk_approval(
+    client: TestClient, people: dict, settlement: str, expected: int
+) -> None:
+    answer = client.post(
+        f"/api/v1/settlements/{settlement}/review",
+        json={"surveys": [{"id": SOME_ID, "version": 1}]},
+        headers=people["leader"],
+    )
+    assert answer.status_code == expected, answer.text
+
+
+def test_a_version_written_as_a_whole_float_is_that_version_and_1e400_none(
+    client: TestClient, people: dict, sync_engine: Engine
+) -> None:
+    """JSON has one kind of number (JSON Schema's integer takes 2.0): 1.0 is version 1. A
+    number past any double (read as infinity) is no version."""
+    body = send(client, people["volunteer"])
+    url = f"{URL}/{body['id']}/review"
+    raw = '{"decision": "approved", "version": 1e400}'
+    refused = client.post(
+        url, content=raw, headers={**people["leader"], "content-type": "application/json"}
+    )
+    assert refused.status_code == 422, refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["version"]
+    stale = decide(client, people["leader"], body["id"], "approved", version=2.0)
+    assert stale.status_code == 409 and stale.json()["code"] == "review_version_changed"
+    taken = decide(client, people["leader"], body["id"], "approved", version=1.0)
+    assert taken.status_code == 200, taken.text
+    assert row(sync_engine, body["id"])["status"] == "approved"
