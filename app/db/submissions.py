@@ -909,8 +909,10 @@ WITH received AS (
   WHERE h.id = r.id
   RETURNING h.id, r.status AS old_status, r.review_comment AS old_comment
 )
-INSERT INTO audit_log (actor_id, actor, action, entity, entity_id, old, new)
-SELECT :reviewer, :actor, 'survey.review', 'survey', id::text,
+-- On record when made (clock_timestamp(), not now(): the transaction's start, before the
+-- lock waits, so before a correction the statement waited for and approved after).
+INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, old, new)
+SELECT clock_timestamp(), :reviewer, :actor, 'survey.review', 'survey', id::text,
        jsonb_build_object('status', old_status, 'comment', old_comment),
        '{{"status": "approved", "comment": null, "bulk": true}}'::jsonb
 FROM approved

@@ -525,12 +525,12 @@ def test_bulk_approval_with_only_unflagged_leaves_a_listed_survey_flagged_since(
     assert row(sync_engine, body["id"])["status"] == "received"
 
 
-def test_bulk_approval_waiting_on_a_lock_leaves_a_survey_corrected_meanwhile(
-    client: TestClient, people: dict, sync_engine: Engine
-) -> None:
-    """The bulk approval waits on one survey's lock while the volunteer corrects another it
-    listed: that one is read again once locked, found at version 2 and left waiting; its
-    history ends with the correction (it ended with an approval of a version nobody saw)."""
+def race_a_correction(
+    client: TestClient, people: dict, sync_engine: Engine, listed: bool
+) -> tuple[str, str, Any]:
+    """A bulk approval of two surveys (`listed`: naming them at version 1) waits on the lock
+    of the first while the volunteer corrects the second (version 2): the two ids and the
+    bulk approval's answer."""
     settlement_id, lon, lat = settlement_point(sync_engine)
     low, high = (str(survey_id) for survey_id in sorted([uuid.uuid4(), uuid.uuid4()]))
     bodies = {
@@ -543,16 +543,14 @@ def test_bulk_approval_waiting_on_a_lock_leaves_a_survey_corrected_meanwhile(
         )
         for index, sid in enumerate((low, high))
     }
-    seen = [{"id": low, "version": 1}, {"id": high, "version": 1}]
+    body = {"surveys": [{"id": low, "version": 1}, {"id": high, "version": 1}]} if listed else {}
     out: dict[str, Any] = {}
     with sync_engine.connect() as holder:
         holder.execute(
             text("SELECT 1 FROM household_surveys WHERE id = :id FOR UPDATE"), {"id": low}
         )
         waiting = threading.Thread(
-            target=lambda: out.update(
-                answer=bulk(client, people["leader"], settlement_id, surveys=seen)
-            )
+            target=lambda: out.update(answer=bulk(client, people["leader"], settlement_id, **body))
         )
         waiting.start()
         wait_for_lock_wait(sync_engine)
@@ -568,13 +566,38 @@ def test_bulk_approval_waiting_on_a_lock_leaves_a_survey_corrected_meanwhile(
         holder.rollback()
     waiting.join(30)
     assert out["answer"].status_code == 200, out["answer"].text
-    assert out["answer"].json()["approved"] == 1
-    assert out["answer"].json()["changed_ids"] == [high]
+    return low, high, out["answer"].json()
+
+
+def test_bulk_approval_waiting_on_a_lock_leaves_a_survey_corrected_meanwhile(
+    client: TestClient, people: dict, sync_engine: Engine
+) -> None:
+    """Naming what the reviewer saw: the second survey is read again once locked, found at
+    version 2 and left waiting; its history ends with the correction (it ended with an
+    approval of a version nobody saw)."""
+    low, high, result = race_a_correction(client, people, sync_engine, listed=True)
+    assert result["approved"] == 1 and result["changed_ids"] == [high]
     assert row(sync_engine, low)["status"] == "approved"
     assert (row(sync_engine, high)["status"], row(sync_engine, high)["version"]) == ("received", 2)
     changes = history(client, people["leader"], high)["changes"]
     assert changes[-1]["action"] == "survey.correct"
     assert not any(change["action"] == "survey.review" for change in changes)
+
+
+def test_a_bulk_approval_that_waited_is_on_record_after_what_it_waited_for(
+    client: TestClient, people: dict, sync_engine: Engine
+) -> None:
+    """Without a list (older clients) the corrected survey is approved as before, and its
+    history says so last: the approval is on record at the time it was made, not at the
+    start of its transaction (before the correction it came after)."""
+    _low, high, result = race_a_correction(client, people, sync_engine, listed=False)
+    assert result["approved"] == 2
+    record = history(client, people["leader"], high)
+    assert (record["status"], record["version"]) == ("approved", 2)
+    actions = [(c["action"], c["new"]["status"]) for c in record["changes"]]
+    assert actions == [("survey.correct", "received"), ("survey.review", "approved")]
+    times = [c["at"] for c in record["changes"]]
+    assert times == sorted(times)
 
 
 def wait_for_lock_wait(sync_engine: Engine) -> None:
