@@ -395,12 +395,16 @@ function syncMessage(last) {
 }
 
 /** The phone's own words (in the language shown now) for a refusal whose server text would
- * mislead: it says "start a new survey" (conflict), speaks to a reviewer (not_collector), or
- * names only an id (a correction's not_found). Null for the others. */
+ * mislead: it says "start a new survey" (conflict), speaks to a reviewer (not_collector),
+ * names only an id (a correction's not_found) or versions (a correction made on a version
+ * the server has replaced since). Null for the others. */
 function explanation(survey, error) {
   if (error.code === "conflict") return "readonly_conflict";
   if (error.code === "not_collector") return "readonly_not_collector";
   if (error.code === "not_found" && survey.correction) return "readonly_correction_not_found";
+  if (error.code === "correction_outdated" || error.code === "correction_version_unknown") {
+    return "readonly_correction_outdated";
+  }
   return null;
 }
 

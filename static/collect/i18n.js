@@ -249,6 +249,9 @@ const STRINGS = {
     readonly_correction_not_found:
       "Tài khoản đang đăng nhập không có khảo sát này trên máy chủ (do người khác thu thập, hoặc đã " +
       "bị xoá) nên bản sửa không được nhận; các khảo sát khác vẫn được gửi. Hãy báo người kiểm duyệt.",
+    readonly_correction_outdated:
+      "Khảo sát này đã thay đổi trên máy chủ kể từ lần đồng bộ mà bản sửa này dựa vào (có thể đã được " +
+      "sửa từ máy khác) nên bản sửa không được nhận. Máy chủ giữ bản hiện tại. Hãy báo người kiểm duyệt.",
   },
   en: {
     app_title: "Household survey",
@@ -497,6 +500,10 @@ const STRINGS = {
     readonly_correction_not_found:
       "The server has no such survey for the account signed in (someone else collected it, or it " +
       "was removed), so the correction was not taken; other surveys are still sent. Tell your reviewer.",
+    readonly_correction_outdated:
+      "This survey changed on the server since the sync this correction was made on (it may have " +
+      "been corrected on another phone), so the correction was not taken. The server keeps the " +
+      "version it has. Tell your reviewer.",
   },
 };
 

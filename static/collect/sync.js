@@ -87,6 +87,11 @@ export function submissionBody(survey) {
     body.location = location;
   }
   if (survey.collector) body.collector = survey.collector;
+  // A correction names the version it was made on (the one the phone last synced): a retry
+  // after a lost answer is then a resend for the server, even once the reviewer has sent the
+  // survey back again, rather than a confirmation that would undo that send-back.
+  const base = survey.review?.version;
+  if (survey.correction && Number.isInteger(base) && base >= 1) body.base_version = base;
   return body;
 }
 
@@ -316,8 +321,12 @@ async function sendWaiting(result, user) {
 function correctionOutcome(survey, answer) {
   const base = { id: survey.id, rev: survey.rev };
   if (answer.status === 200) {
-    // The new content replaced the one under review: it waits for review again.
-    return { ...base, status: "sent", errors: [], locked: true, corrected: true, review: { status: "received" } };
+    // The new content replaced the one under review: it waits for review again. Or it was
+    // taken before (a retry): the server's record says where it is now (sent back again,
+    // say: the next review fetch brings the comment).
+    const review = { status: typeof answer.body?.status === "string" ? answer.body.status : "received" };
+    if (Number.isInteger(answer.body?.version)) review.version = answer.body.version;
+    return { ...base, status: "sent", errors: [], locked: true, corrected: true, review };
   }
   const body = answer.body ?? {};
   const errors = body.errors?.length && answer.status === 422

@@ -1,7 +1,9 @@
-"""Corrections the server refuses (real Chromium, real server): one of a survey another
-person collected (403 not_collector, or 404 for one who may not even read it) fails alone,
-locked, and the rest of the outbox still goes; one refused because the account may no longer
-send (403 not_allowed) stops the sync and waits, never lost."""
+"""Corrections the server refuses or has taken before (real Chromium, real server): one of a
+survey another person collected (403 not_collector, or 404 for one who may not even read it)
+fails alone, locked, and the rest of the outbox still goes; one refused because the account
+may no longer send (403 not_allowed) stops the sync and waits, never lost; one retried after
+its answer was lost and the reviewer sent the survey back again is a resend (it names the
+version it was made on), which leaves the send-back standing."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, Response, expect
+from playwright.sync_api import BrowserContext, Page, Response, Route, expect
 from sqlalchemy import Engine, text
 
 from app.services.auth import hash_password
@@ -36,6 +38,7 @@ from tests.browser.test_signin import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
 ME = "**/api/v1/me"
+SUBMISSION = "**/api/v1/submissions/*"
 
 
 @pytest.fixture
@@ -244,3 +247,128 @@ def test_a_correction_refused_because_the_account_may_not_send_waits_and_goes_la
         5,
     )
     assert [e for e in uncaught(phone) if "403" not in e] == []
+
+
+def test_a_correction_retried_after_a_second_send_back_changes_nothing(
+    phone_context: BrowserContext,
+    phone: Page,
+    sync_engine: Engine,
+    live_server: str,
+    admin_token: str,
+) -> None:
+    """The phone's correction reaches the server (version 2) but its answer is lost with the
+    signal; the reviewer sends version 2 back again; the phone's retry (the same body, made on
+    version 1) is a resend: the second send-back stands, the phone shows its comment and the
+    volunteer corrects again. (The retry was a confirmation that put the survey back in the
+    review queue, and the volunteer never saw the comment.)"""
+    signed_in(phone_context, sync_engine, "tnv-retry")
+    sent: list[dict[str, Any]] = []  # the correction bodies the phone sends
+    outcomes: list[tuple[int, str]] = []  # what the server answers them
+
+    def lose_the_answer(route: Route) -> None:
+        if route.request.method != "PUT":
+            route.continue_()
+            return
+        sent.append(route.request.post_data_json)
+        taken = route.fetch()  # the server takes it...
+        outcomes.append((taken.status, taken.headers.get("x-outcome", "")))
+        phone_context.set_offline(True)  # ...and the signal goes before the answer comes
+        route.abort("internetdisconnected")
+
+    def answer(route: Route) -> None:
+        if route.request.method != "PUT":
+            route.continue_()
+            return
+        sent.append(route.request.post_data_json)
+        response = route.fetch()
+        outcomes.append((response.status, response.headers.get("x-outcome", "")))
+        route.fulfill(response=response)
+
+    open_app(phone)
+    row = sent_back(phone, sync_engine, live_server, admin_token, "Hộ có 5 người.")
+    phone.route(SUBMISSION, lose_the_answer)
+    correct(phone, row["id"], "5")  # finishing it syncs at once
+    wait_for(phone, lambda: outcomes == [(200, "corrected")])  # taken, the answer lost
+    phone.click("#outbox-button")
+    item = phone.locator(f'.outbox-item[data-id="{row["id"]}"]')
+    expect(item).to_have_attribute("data-status", "pending")  # it waits to be sent again
+    (taken,) = stored(sync_engine)
+    assert (taken["status"], taken["version"], taken["answers"]["household_size"]) == (
+        "received",
+        2,
+        5,
+    )
+    review(live_server, admin_token, row["id"], "needs_correction", "Vẫn sai, hỏi lại chủ hộ.")
+    phone.unroute(SUBMISSION, lose_the_answer)
+    phone.route(SUBMISSION, answer)
+    phone_context.set_offline(False)  # the `online` event syncs: the correction is retried
+    expect(item).to_have_attribute("data-review", "needs_correction")
+    expect(item).to_contain_text("Vẫn sai, hỏi lại chủ hộ.")
+    expect(item).to_have_attribute("data-status", "sent")
+    assert outcomes == [(200, "corrected"), (200, "unchanged")]
+    assert sent[1] == sent[0] and sent[0]["base_version"] == 1  # resent as it was
+    (kept,) = stored(sync_engine)
+    assert (kept["status"], kept["version"]) == ("needs_correction", 2)
+    # The volunteer corrects it again, now on version 2.
+    phone.click("#home-button")
+    card = phone.locator(f'.survey-card[data-id="{row["id"]}"]')
+    expect(card).to_contain_text("Vẫn sai, hỏi lại chủ hộ.")
+    correct(phone, row["id"], "6")
+    phone.click("#outbox-button")
+    expect(item).to_have_attribute("data-review", "received")
+    assert outcomes == [(200, "corrected"), (200, "unchanged"), (200, "corrected")]
+    assert sent[2]["base_version"] == 2
+    (kept,) = stored(sync_engine)
+    assert (kept["status"], kept["version"], kept["answers"]["household_size"]) == (
+        "received",
+        3,
+        6,
+    )
+    assert uncaught(phone) == []
+
+
+def test_a_correction_made_on_a_version_replaced_meanwhile_is_refused_and_explained(
+    phone_context: BrowserContext,
+    phone: Page,
+    sync_engine: Engine,
+    live_server: str,
+    admin_token: str,
+) -> None:
+    """The volunteer corrected the survey elsewhere (version 2) while this phone, offline,
+    held its own correction made on version 1 with other answers: 409 correction_outdated,
+    failed and read-only with the phone's own words; the server keeps version 2."""
+    account = signed_in(phone_context, sync_engine, "tnv-two-phones")
+    puts = note_puts(phone)
+    open_app(phone)
+    row = sent_back(phone, sync_engine, live_server, admin_token, "Hộ có 5 người.")
+    phone_context.set_offline(True)
+    correct(phone, row["id"], "5")
+    (local,) = surveys_on(phone)
+    assert local["body"]["base_version"] == 1
+    elsewhere = {**local["body"], "answers": {**local["body"]["answers"], "household_size": 7}}
+    taken = httpx.put(
+        f"{live_server}/api/v1/submissions/{row['id']}",
+        json=elsewhere,
+        headers=bearer(account.token),
+    )
+    assert taken.status_code == 200 and taken.headers["x-outcome"] == "corrected", taken.text
+    phone_context.set_offline(False)
+    phone.click("#outbox-button")
+    item = phone.locator(f'.outbox-item[data-id="{row["id"]}"]')
+    expect(item).to_have_attribute("data-status", "failed")
+    expect(item).to_contain_text("đã thay đổi trên máy chủ")
+    assert puts == [(row["id"], 409)]
+    (local,) = surveys_on(phone)
+    assert local["locked"] and [e["code"] for e in local["errors"]] == ["correction_outdated"]
+    item.locator("button.view").click()
+    expect(phone.locator("#readonly-reason")).to_contain_text("bản sửa không được nhận")
+    phone.click("#view-back")
+    phone.click("#lang-toggle")
+    expect(item).to_contain_text("changed on the server")
+    (kept,) = stored(sync_engine)
+    assert (kept["status"], kept["version"], kept["answers"]["household_size"]) == (
+        "received",
+        2,
+        7,
+    )
+    assert [e for e in uncaught(phone) if "409" not in e] == []
