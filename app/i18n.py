@@ -639,10 +639,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "page.review_bulk_title": {"vi": "Duyệt cả khu dân cư", "en": "Approve a whole settlement"},
     "page.review_bulk_hint": {
-        "vi": "Duyệt một lần mọi phiếu chờ duyệt không có cảnh báo của một khu dân cư; "
-        "phiếu có cảnh báo ở lại để xem kỹ.",
-        "en": "Approve at once every waiting survey of a settlement that has no flags; "
-        "flagged surveys stay for a closer look.",
+        "vi": "Duyệt một lần các phiếu chờ duyệt không có cảnh báo của một khu dân cư đang "
+        "hiện trên trang; phiếu có cảnh báo, và phiếu được sửa trong lúc bạn xem, ở lại để "
+        "xem kỹ.",
+        "en": "Approve at once the waiting surveys without flags of a settlement that this "
+        "page shows; flagged surveys, and those corrected while you look, stay for a closer "
+        "look.",
     },
     "page.review_volunteers": {"vi": "Theo tình nguyện viên", "en": "By volunteer"},
     "page.review_col_volunteer": {"vi": "Tình nguyện viên", "en": "Volunteer"},
@@ -733,6 +735,35 @@ MESSAGES: dict[str, dict[str, str]] = {
     "page.review_bulk_done": {
         "vi": "Đã duyệt {n} phiếu của khu dân cư {settlement}.",
         "en": "Approved {n} surveys of settlement {settlement}.",
+    },
+    "page.review_bulk_unseen": {
+        "vi": "{n} phiếu khác chưa hiện trên trang nên chưa được duyệt (bấm “Xem thêm "
+        "phiếu” để xem).",
+        "en": "{n} more are not shown on this page yet and are not approved (use “Show more "
+        "surveys” to see them).",
+    },
+    "page.review_bulk_none_shown": {
+        "vi": "Chưa có phiếu nào của khu dân cư này hiện trên trang: bấm “Xem thêm phiếu” để "
+        "xem rồi duyệt.",
+        "en": "No survey of this settlement is shown on the page yet: use “Show more surveys” "
+        "to see them, then approve.",
+    },
+    "page.review_bulk_changed": {
+        "vi": "{n} phiếu đã thay đổi trong lúc bạn xem (được sửa, hoặc đã có người quyết "
+        "định) nên chưa được duyệt; danh sách đã được tải lại.",
+        "en": "{n} surveys changed while you were looking (corrected, or decided by someone "
+        "else) and were not approved; the list has been loaded again.",
+    },
+    "page.review_changed": {
+        "vi": "Phiếu này vừa được tình nguyện viên sửa (nay là phiên bản {version}) trong lúc "
+        "bạn xem; quyết định chưa được ghi. Nội dung mới ở trên: xem lại rồi quyết định.",
+        "en": "The volunteer corrected this survey while you were looking (it is now version "
+        "{version}); your decision was not recorded. The new content is above: look at it, "
+        "then decide.",
+    },
+    "page.review_changed_gone": {
+        "vi": "Phiếu {name} đã thay đổi trong lúc bạn xem và không còn chờ duyệt.",
+        "en": "Survey {name} changed while you were looking and no longer waits for review.",
     },
     "page.review_bulk_none": {
         "vi": "Không có khu dân cư nào còn phiếu chờ duyệt.",

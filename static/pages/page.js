@@ -56,6 +56,7 @@
         specific.join(" ") || message || say(prefix + "_error", { status: status })
       );
       error.status = status;
+      error.code = data && typeof data.code === "string" ? data.code : "";
       error.problems = specific;
       error.detail = message;
       return error;

@@ -460,10 +460,12 @@
     }
     showError(item, "");
     setBusy(item, true);
-    api("POST", "/api/v1/submissions/" + encodeURIComponent(id) + "/review", {
-      decision: decision,
-      comment: text || null,
-    })
+    var survey = state.surveys.get(id);
+    var body = { decision: decision, comment: text || null };
+    // The version this page shows: the server refuses the decision if the volunteer
+    // corrected the survey meanwhile (409 review_version_changed).
+    if (survey && Number.isInteger(survey.version)) body.version = survey.version;
+    api("POST", "/api/v1/submissions/" + encodeURIComponent(id) + "/review", body)
       .then(function (result) {
         var position = Array.prototype.indexOf.call(queue.children, item);
         setBusy(item, false);
@@ -479,7 +481,53 @@
       })
       .catch(function (error) {
         setBusy(item, false);
+        if (error.code === "review_version_changed") {
+          reloadSurvey(id, text);
+          return;
+        }
         showError(item, error.message);
+      });
+  }
+
+  /** The survey changed while the reviewer looked at it: its card shows it as it is now
+   * (with the comment being written), and says why; one no longer waiting leaves the queue. */
+  function reloadSurvey(id, comment) {
+    var item = cardOf(id);
+    api("GET", "/api/v1/submissions/" + encodeURIComponent(id))
+      .then(function (survey) {
+        item = cardOf(id);
+        if (!item) return;
+        if (survey.status !== "received") {
+          var old = state.surveys.get(id);
+          removeCard(id);
+          showToast(say("review_changed_gone", { name: toastName(old || survey) }));
+          loadCounts();
+          return;
+        }
+        state.surveys.set(id, survey);
+        var fresh = card(survey);
+        if (item.dataset.decided) {
+          // A decided card put back to change its decision: decided it stays.
+          fresh.dataset.decided = item.dataset.decided;
+          fresh.classList.add("decided");
+          var current = item.querySelector(".current-decision");
+          var shown = fresh.querySelector(".current-decision");
+          shown.textContent = current.textContent;
+          shown.hidden = current.hidden;
+          fresh.querySelector("button.keep").hidden = false;
+        }
+        fresh.querySelector("textarea.comment").value = comment || "";
+        queue.replaceChild(fresh, item);
+        setBusy(fresh, false);
+        removeDot(id);
+        addDot(survey);
+        if (state.selected === id) select(id, false, true);
+        showError(fresh, say("review_changed", { version: survey.version }));
+        loadCounts();
+      })
+      .catch(function (error) {
+        item = cardOf(id);
+        if (item) showError(item, error.message);
       });
   }
 
@@ -532,21 +580,47 @@
 
   // --- settlements and volunteers ---------------------------------------------------------
 
+  /** The surveys of a settlement this page shows waiting, without flags, with the versions
+   * shown: what its bulk approval approves (the reviewer saw them). */
+  function shownOf(settlement) {
+    var shown = [];
+    queue.querySelectorAll("li.survey").forEach(function (item) {
+      var survey = state.surveys.get(item.dataset.id);
+      if (!survey || item.dataset.decided) return;
+      if (!survey.settlement || survey.settlement.id !== settlement.id) return;
+      if ((survey.flags && survey.flags.length) || !Number.isInteger(survey.version)) return;
+      shown.push({ id: survey.id, version: survey.version });
+    });
+    return shown;
+  }
+
   function approveSettlement(settlement, button) {
-    var params = { n: settlement.received_unflagged, settlement: settlement.name };
-    confirmAction(say("review_bulk_confirm", params)).then(function (yes) {
+    var error = button.parentNode.querySelector(".error");
+    error.hidden = true;
+    var shown = shownOf(settlement);
+    if (!shown.length) {
+      error.textContent = texts.review_bulk_none_shown;
+      error.hidden = false;
+      return;
+    }
+    var message = say("review_bulk_confirm", { n: shown.length, settlement: settlement.name });
+    var unseen = settlement.received_unflagged - shown.length;
+    if (unseen > 0) message += " " + say("review_bulk_unseen", { n: unseen });
+    confirmAction(message).then(function (yes) {
       if (!yes) return;
       button.disabled = true;
-      var error = button.parentNode.querySelector(".error");
-      error.hidden = true;
-      // This ward's surveys only: a settlement may reach into another ward, whose surveys
-      // this page neither counted nor showed.
+      // This ward's surveys only (a settlement may reach into another ward, whose surveys
+      // this page neither counted nor showed), and of them only those shown, at the version
+      // shown: one corrected meanwhile is left for another look.
       api("POST", "/api/v1/settlements/" + settlement.id + "/review", {
         only_unflagged: true,
         ward_id: wardId,
+        surveys: shown,
       })
         .then(function (result) {
-          showToast(say("review_bulk_done", { n: result.approved, settlement: settlement.name }));
+          var done = say("review_bulk_done", { n: result.approved, settlement: settlement.name });
+          if (result.changed) done += " " + say("review_bulk_changed", { n: result.changed });
+          showToast(done);
           loadQueue(true);
           loadCounts();
         })

@@ -87,7 +87,7 @@ def ward_data(
         ),
         "gone": ("Hộ đã bị xoá", "0905000008", "tnv-an-xuan", TAM_KY_POINT, "08:00"),
     }
-    ids = {}
+    ids, bodies = {}, {}
     with httpx.Client(base_url=live_server, headers=volunteer) as client:
         for key, (head, phone, collector, location, time) in households.items():
             body = household_survey(
@@ -101,9 +101,11 @@ def ward_data(
             response = client.post("/api/v1/submissions", json=body)
             assert response.status_code == 201, response.text
             ids[key] = body["id"]
+            bodies[key] = body
     try:
         yield {
             "ids": ids,
+            "bodies": bodies,
             "volunteer": volunteer,
             "settlement_id": settlement_id,
             "w03": w03,
@@ -252,8 +254,16 @@ def test_a_ward_leader_reviews_the_queue_on_a_tablet(
     bulk.click()
     with page.expect_request(lambda r: r.method == "POST" and "/settlements/" in r.url) as posted:
         confirm.locator("#confirm-yes").click()
-    # The page's ward only (a settlement may reach into another ward, not counted here).
-    assert posted.value.post_data_json == {"only_unflagged": True, "ward_id": ward_data["w03"]}
+    # The page's ward only (a settlement may reach into another ward, not counted here), and
+    # the surveys shown, at the versions shown.
+    assert posted.value.post_data_json == {
+        "only_unflagged": True,
+        "ward_id": ward_data["w03"],
+        "surveys": [
+            {"id": ids["bulk_2"], "version": 1},
+            {"id": ids["bulk_1"], "version": 1},
+        ],
+    }
     expect(page.locator("#toast")).to_contain_text(
         f"Đã duyệt 2 phiếu của khu dân cư {HOSTILE_SETTLEMENT}."
     )
@@ -324,3 +334,90 @@ def test_another_wards_leader_sees_nothing_of_this_ward(
         assert dialogs == []
     finally:
         context.close()
+
+
+def correct_meanwhile(live_server: str, ward_data: dict[str, Any], key: str, size: int) -> None:
+    """The volunteer corrects one of the surveys (version 1 -> 2) while the page is open."""
+    body = {
+        **ward_data["bodies"][key],
+        "answers": {**ward_data["bodies"][key]["answers"], "household_size": size},
+        "base_version": 1,
+    }
+    answer = httpx.put(
+        f"{live_server}/api/v1/submissions/{body['id']}", json=body, headers=ward_data["volunteer"]
+    )
+    assert answer.status_code == 200 and answer.headers["x-outcome"] == "corrected", answer.text
+
+
+def household_size_shown(item: Any) -> Any:
+    return item.locator(".answer").filter(has_text="Số người trong hộ").locator("dd")
+
+
+def test_a_decision_on_a_survey_corrected_meanwhile_shows_the_new_version_first(
+    desktop: Page, live_server: str, ward_data: dict[str, Any]
+) -> None:
+    """The leader reads version 1 and taps approve after the volunteer's correction (version
+    2) came: the server refuses it, the card shows version 2 and says why; the leader then
+    decides on what they see. The same for a settlement's bulk approval: the survey corrected
+    meanwhile is left waiting and counted apart. (Version 2 was approved, never seen.)"""
+    page, ids = desktop, ward_data["ids"]
+    dialogs = watch_dialogs(page)
+    sign_in(page, "lead-an-xuan", "/review?lang=vi")
+    expect(page.locator("li.survey")).to_have_count(8)
+    item = card(page, ids["approve"])
+    expect(household_size_shown(item)).to_have_text("4")
+    correct_meanwhile(live_server, ward_data, "approve", 9)
+    with page.expect_request(lambda r: r.method == "POST" and "/review" in r.url) as posted:
+        item.locator("button.decide.approve").click()
+    assert posted.value.post_data_json == {"decision": "approved", "comment": None, "version": 1}
+    expect(item.locator(".error")).to_have_text(
+        "Phiếu này vừa được tình nguyện viên sửa (nay là phiên bản 2) trong lúc bạn xem; quyết "
+        "định chưa được ghi. Nội dung mới ở trên: xem lại rồi quyết định."
+    )
+    expect(household_size_shown(item)).to_have_text("9")
+    expect(page.locator("#queue-count")).to_have_text("(8 phiếu)")
+    assert statuses(live_server, ward_data["volunteer"])[ids["approve"]] == ("received", None)
+    with page.expect_request(lambda r: r.method == "POST" and "/review" in r.url) as posted:
+        item.locator("button.decide.approve").click()
+    assert posted.value.post_data_json["version"] == 2
+    expect(item).to_have_count(0)
+    expect(page.locator("#toast")).to_contain_text("Đã duyệt: Trần Văn Bình")
+    assert statuses(live_server, ward_data["volunteer"])[ids["approve"]] == ("approved", None)
+
+    # A settlement's bulk approval: of the two surveys shown, one was corrected meanwhile.
+    correct_meanwhile(live_server, ward_data, "bulk_1", 7)
+    settlement = page.locator(f'#settlements li[data-id="{ward_data["settlement_id"]}"]')
+    settlement.locator("button.bulk").click()
+    page.locator("dialog#confirm #confirm-yes").click()
+    expect(page.locator("#toast")).to_contain_text(
+        f"Đã duyệt 1 phiếu của khu dân cư {HOSTILE_SETTLEMENT}. 1 phiếu đã thay đổi trong lúc "
+        "bạn xem (được sửa, hoặc đã có người quyết định) nên chưa được duyệt; danh sách đã được "
+        "tải lại."
+    )
+    seen = statuses(live_server, ward_data["volunteer"])
+    assert (seen[ids["bulk_1"]][0], seen[ids["bulk_2"]][0]) == ("received", "approved")
+    reloaded = card(page, ids["bulk_1"])
+    expect(household_size_shown(reloaded)).to_have_text("7")  # back in the queue, as it is now
+    expect(card(page, ids["bulk_2"])).to_have_count(0)
+    expect(page.locator("#queue-count")).to_have_text("(6 phiếu)")
+    errors = page.console_errors  # type: ignore[attr-defined]
+    assert [e for e in errors if "409" not in e] == []  # the refusal's own log line only
+    assert dialogs == []
+
+
+def test_the_review_page_says_a_survey_changed_in_english(
+    desktop: Page, live_server: str, ward_data: dict[str, Any]
+) -> None:
+    page, ids = desktop, ward_data["ids"]
+    sign_in(page, "lead-an-xuan", "/review?lang=en")
+    item = card(page, ids["reject"])
+    expect(item).to_have_count(1)
+    correct_meanwhile(live_server, ward_data, "reject", 3)
+    item.locator("textarea").fill("Wrong household")
+    item.locator("button.decide.danger").click()
+    expect(item.locator(".error")).to_have_text(
+        "The volunteer corrected this survey while you were looking (it is now version 2); "
+        "your decision was not recorded. The new content is above: look at it, then decide."
+    )
+    expect(item.locator("textarea")).to_have_value("Wrong household")  # kept for the retry
+    assert statuses(live_server, ward_data["volunteer"])[ids["reject"]] == ("received", None)
