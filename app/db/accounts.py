@@ -403,11 +403,12 @@ async def audit(
 
 
 async def history(connection: AsyncConnection, entity: str, entity_id: str) -> list[dict[str, Any]]:
-    """The audit log of one thing, oldest first."""
+    """The audit log of one thing, in the order its entries were written (`at` is when each
+    transaction began: of two that overlap, the later change may carry the earlier time)."""
     rows = await connection.execute(
         text(
             "SELECT at, actor, action, old, new FROM audit_log "
-            "WHERE entity = :entity AND entity_id = :entity_id ORDER BY at, id"
+            "WHERE entity = :entity AND entity_id = :entity_id ORDER BY id"
         ),
         {"entity": entity, "entity_id": entity_id},
     )
