@@ -2,9 +2,10 @@
 
 Wards and settlements are matched by code, so a corrected file can be imported again; the
 households already surveyed are placed again by the new lines. An import is one transaction:
-the files are read and checked whole first (app/geo/boundary_files.py), and a refused import
-changes nothing. Wards and settlements stored before but missing from a new file are kept
-(a warning names them): surveys may point at them.
+the files are read and checked whole first (app/geo/boundary_files.py), then against the
+other cities' wards (none may be reached into: app/db/boundary_overlaps.py), and a refused
+import changes nothing. Wards and settlements stored before but missing from a new file are
+kept (a warning names them): surveys may point at them.
 """
 
 from __future__ import annotations
@@ -20,20 +21,36 @@ import shapely
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.boundary_overlaps import Reach, reaching_other_cities
 from app.db.submissions import REPLACE_HOUSEHOLDS
 from app.errors import Forbidden, InvalidInput, NotFound, Problem
 from app.geo.boundary_files import (
+    MAX_PROBLEMS,
     PROGRESS_EVERY,
+    Feature,
     Layer,
     LayerOptions,
     Progress,
     layer_problem,
     read_layer,
 )
+from app.i18n import LANGUAGES, number_text, translate
 from app.services.access import Principal
 
 __all__ = ["Boundaries", "ImportSummary", "LayerOptions", "import_city", "read_boundaries"]
 KEPT_SHOWN = 10  # codes named in the warning about wards or settlements not in the file
+# How far a ward or settlement may lie inside another city's wards: 10 m. Two cities' files
+# of one border never come from one survey (cadastral sheets of 1:2,000-1:10,000, lines
+# traced on imagery, a walk with a phone): they disagree by a few metres all along it. And a
+# phone's fix is itself 5-10 m off (intake flags one only beyond 20 m), so a household within
+# 10 m of a city border is on neither side for sure; deeper in, it surely is the other
+# city's. Measured as depth (app/db/boundary_overlaps.py), not as a share of the area: a
+# share of 1 % lets through a strip 10 m wide down a 300 m lane of the other city (every
+# house of the lane; 0.3 % of a 1 km² ward), yet refuses an honest 5 m sliver along a 2 km
+# border of a small inner-city phường (1 ha: 5 % of 20 ha).
+OTHER_CITY_REACH_M = 10.0
+# Less than this beyond the reach is a vertex clicked too far, not a household's place.
+OTHER_CITY_MIN_AREA_M2 = 1.0
 
 
 @dataclass(frozen=True)
@@ -183,6 +200,55 @@ def check_city_names(slug: str, name: str | None) -> None:
         raise InvalidInput(problems)
 
 
+def _in_other_city(layer: Layer, feature: Feature, reach: Reach) -> Problem:
+    """The refusal of a ward or settlement that reaches into another city's ward, naming
+    both (the area in each language's digits)."""
+    code = f"boundary_{'ward' if layer.kind == 'wards' else 'settlement'}_in_other_city"
+    where = {"file": layer.label, "row": feature.row, "feature": feature.code or "—"}
+    params: dict[str, Any] = {
+        "name": feature.name,
+        "other": reach.other_name,
+        "other_code": reach.other_code,
+        "city": reach.city_name,
+        "slug": reach.city_slug,
+        "reach": f"{OTHER_CITY_REACH_M:g}",
+    }
+    texts = {
+        language: translate("boundary_row", language, **where)
+        + " "
+        + translate(code, language, **params, area=number_text(reach.area_m2, language))
+        for language in LANGUAGES
+    }
+    return Problem(f"{layer.kind}[{feature.row}]", code, params, texts)
+
+
+def refuse_other_cities(
+    connection: Connection, city_id: int | None, boundaries: Boundaries
+) -> None:
+    """InvalidInput naming each ward or settlement that lies more than OTHER_CITY_REACH_M
+    inside another city's wards, and the ward it reaches into."""
+    features: list[tuple[Layer, Feature]] = [
+        (layer, feature)
+        for layer in (boundaries.wards, boundaries.settlements)
+        if layer is not None
+        for feature in layer.features
+    ]
+    reaches, total = reaching_other_cities(
+        connection,
+        city_id,
+        [shapely.to_wkb(feature.geometry) for _, feature in features],
+        reach_m=OTHER_CITY_REACH_M,
+        min_area_m2=OTHER_CITY_MIN_AREA_M2,
+        limit=MAX_PROBLEMS,
+    )
+    if not reaches:
+        return
+    problems = [_in_other_city(*features[reach.position], reach) for reach in reaches]
+    if total > len(reaches):
+        problems.append(Problem("", "boundary_more_problems", {"count": total - len(reaches)}))
+    raise InvalidInput(problems)
+
+
 def store_boundaries(
     connection: Connection,
     *,
@@ -193,9 +259,17 @@ def store_boundaries(
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Create or update the city and write its checked wards and settlements (by code), in
-    the caller's transaction; households already stored are placed again."""
-    # Two imports of one city at once would interleave their upserts: one waits here.
-    connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": slug})
+    the caller's transaction, unless one reaches into another city (InvalidInput, nothing
+    written); households already stored are placed again."""
+    # Imports one at a time, whatever their city: two of one city would interleave their
+    # upserts, and two of neighbouring cities would each be checked against the other's old
+    # lines. The row is the boundary generation's, which every import changes anyway (a
+    # trigger): the lock it took at its first write is now taken before the check.
+    connection.execute(text("SELECT generation FROM boundary_generation FOR UPDATE"))
+    city_id = connection.execute(
+        text("SELECT id FROM cities WHERE slug = :slug"), {"slug": slug}
+    ).scalar()
+    refuse_other_cities(connection, city_id, boundaries)
     city_id, created = connection.execute(
         INSERT_CITY, {"slug": slug, "name": name, "province": province}
     ).one()
