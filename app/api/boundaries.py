@@ -172,9 +172,9 @@ async def upload_boundaries(
     language: LanguageDep,
 ) -> JSON:
     """Import a city's wards (and settlements) from GeoJSON, GeoPackage or a zipped Shapefile:
-    matched by code, households placed again; a new city for national admins. A 422 lists
-    each bad feature (row and code; a ward or settlement more than 10 m inside another
-    city's wards names that ward) and nothing is changed."""
+    matched by code, households placed again (each move on the survey's history); a new city
+    for national admins. A 422 lists each bad feature (row and code; a ward or settlement
+    more than 10 m inside another city's wards names that ward) and nothing is changed."""
     await boundaries.check_import_allowed(engine, user, slug)
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "multipart/form-data":

@@ -1,11 +1,12 @@
 """Use case: import a city's ward and settlement boundaries (GeoJSON, GeoPackage, Shapefile).
 
 Wards and settlements are matched by code, so a corrected file can be imported again; the
-households already surveyed are placed again by the new lines. An import is one transaction:
-the files are read and checked whole first (app/geo/boundary_files.py), then against the
-other cities' wards (none may be reached into: app/db/boundary_overlaps.py), and a refused
-import changes nothing. Wards and settlements stored before but missing from a new file are
-kept (a warning names them): surveys may point at them.
+households already surveyed are placed again by the new lines, each move on the survey's
+record (`survey.place`). An import is one transaction: the files are read and checked whole
+first (app/geo/boundary_files.py), then against the other cities' wards (none may be reached
+into: app/db/boundary_overlaps.py), and a refused import changes nothing. Wards and
+settlements stored before but missing from a new file are kept (a warning names them):
+surveys may point at them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from app.services.access import Principal
 
 __all__ = ["Boundaries", "ImportSummary", "LayerOptions", "import_city", "read_boundaries"]
 KEPT_SHOWN = 10  # codes named in the warning about wards or settlements not in the file
+# Who the command line acts as in the audit log (as in app/services/accounts.py).
+COMMAND_LINE = "cli"
 # How far a ward or settlement may lie inside another city's wards: 10 m. Two cities' files
 # of one border never come from one survey (cadastral sheets of 1:2,000-1:10,000, lines
 # traced on imagery, a walk with a phone): they disagree by a few metres all along it. And a
@@ -249,6 +252,12 @@ def refuse_other_cities(
     raise InvalidInput(problems)
 
 
+AUDIT_CITY = text(
+    "INSERT INTO audit_log (actor_id, actor, action, entity, entity_id, new) "
+    "VALUES (:actor_id, :actor, :action, 'city', :city_id, CAST(:new AS jsonb))"
+)
+
+
 def store_boundaries(
     connection: Connection,
     *,
@@ -256,11 +265,14 @@ def store_boundaries(
     name: str | None,
     province: str | None,
     boundaries: Boundaries,
+    actor_id: int | None = None,
+    actor: str = COMMAND_LINE,
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Create or update the city and write its checked wards and settlements (by code), in
     the caller's transaction, unless one reaches into another city (InvalidInput, nothing
-    written); households already stored are placed again."""
+    written); households already stored are placed again, each move and the import on
+    record as done by `actor` (a person's id and username, or the command line)."""
     # Imports one at a time, whatever their city: two of one city would interleave their
     # upserts, and two of neighbouring cities would each be checked against the other's old
     # lines. The row is the boundary generation's, which every import changes anyway (a
@@ -319,12 +331,15 @@ def store_boundaries(
         kept = _kept(connection, table, city_id, layer) if layer is not None else None
         if kept is not None:
             warnings.append(kept)
-    # Households already surveyed follow their boundaries (a corrected ward line moves them).
-    replaced = connection.execute(REPLACE_HOUSEHOLDS, {"city_id": city_id}).rowcount
+    # Households already surveyed follow their boundaries (a corrected ward line moves them),
+    # each move on the survey's record, in the statement that moves it.
+    replaced = connection.execute(
+        REPLACE_HOUSEHOLDS, {"city_id": city_id, "actor_id": actor_id, "actor": actor}
+    ).rowcount
     crs: dict[str, str] = {wards.kind: wards.source_crs}
     if settlements is not None:
         crs[settlements.kind] = settlements.source_crs
-    return ImportSummary(
+    summary = ImportSummary(
         city_id=city_id,
         wards=len(wards.features),
         settlements=len(settlements.features) if settlements else 0,
@@ -334,6 +349,26 @@ def store_boundaries(
         crs=crs,
         warnings=tuple(warnings),
     )
+    connection.execute(
+        AUDIT_CITY,
+        {
+            "actor_id": actor_id,
+            "actor": actor,
+            "action": "city.create" if summary.created else "city.boundaries",
+            "city_id": str(city_id),
+            "new": json.dumps(
+                {
+                    "slug": slug,
+                    "wards": summary.wards,
+                    "settlements": summary.settlements,
+                    "households_placed_again": summary.households_replaced,
+                    "crs": summary.crs,
+                },
+                ensure_ascii=False,
+            ),
+        },
+    )
+    return summary
 
 
 def import_city(
@@ -349,7 +384,8 @@ def import_city(
     settlements_options: LayerOptions | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    """Create or update a city with its wards and settlements (matched by code): re-runnable.
+    """Create or update a city with its wards and settlements (matched by code): re-runnable,
+    on record as done by the command line.
 
     Files are GeoJSON, GeoPackage or Shapefile (a .shp beside its .dbf/.shx/.prj, or a .zip
     of them); `crs` (e.g. "EPSG:9210") is for files without one. Nothing is written unless
@@ -407,10 +443,9 @@ async def import_upload(
     read: Callable[[], Boundaries],
 ) -> ImportSummary:
     """Import uploaded files for a city: `read` (the files' checks, CPU-bound) runs in a
-    worker thread, then one transaction writes the city, its boundaries and the audit entry."""
+    worker thread, then one transaction writes the city, its boundaries, the surveys' moves
+    and the audit entries, as done by `actor`."""
     import asyncio
-
-    from app.db.accounts import audit
 
     city = await check_import_allowed(engine, actor, slug)
     if city is None and not (name or "").strip():
@@ -424,21 +459,8 @@ async def import_upload(
                 name=(name or "").strip() or None,
                 province=(province or "").strip() or None,
                 boundaries=boundaries,
+                actor_id=actor.user_id,
+                actor=actor.username,
             )
-        )
-        await audit(
-            connection,
-            actor_id=actor.user_id,
-            actor=actor.username,
-            action="city.create" if summary.created else "city.boundaries",
-            entity="city",
-            entity_id=str(summary.city_id),
-            new={
-                "slug": slug,
-                "wards": summary.wards,
-                "settlements": summary.settlements,
-                "households_placed_again": summary.households_replaced,
-                "crs": summary.crs,
-            },
         )
     return summary
