@@ -9,6 +9,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
+from app.forms.definition import load_form
+from app.forms.instance import DocumentNode
+from app.forms.xpath import Ctx, Env, compile_expression, parse
+from app.forms.xpath_values import as_string
+from app.settings import REPO_ROOT
+
 pytestmark = pytest.mark.browser
 
 INSTANCE = (
@@ -107,3 +113,77 @@ def test_odk_expressions_in_chromium(browser: Browser, live_server: str) -> None
     assert answer["refused"] == "ExpressionError"  # an unknown function is an error, not false
     assert answer["offset"] == -420  # the phone's zone: today() and now() are Vietnam's
     assert answer["now"].endswith("+07:00")
+
+
+# Read alike by the phone and the server (app/forms/xpath.py, as ODK Collect's JavaRosa reads
+# them): negation of any operand.
+ALIKE = [
+    "-(1 div 0)",
+    "--3",
+    "- - 3",
+    "-'5'",
+    "-'2026-01-01'",
+    "-/data/member[2]/age",
+    "- /data/member[2]/age",
+    "-(/data/member[2]/age)",
+    "0 - -/data/member[2]/age",
+    "2 * -/data/member[2]/age",
+    "-/data/member[2]/age * 2 - 1",
+    "-count(/data/member) + 1",
+    "-sum(/data/member/age) mod 7",
+    "1 div -(0)",
+    "-true()",
+    "-'abc'",
+    "-/data/nothing",
+    "-date('2020-01-01')",
+    "/data/member[--2]/member_name",
+    "/data/member[position() = -(-2)]/member_name",
+    "concat(-/data/member[1]/age, ',', - /data/member[2]/age)",
+    "/data/member[age > -1 * -5]/member_name",
+    "-/data/member[age = -(-40)]/age",
+]
+
+ALIKE_SCRIPT = """
+async ([instance, expressions]) => {
+  const xpath = await import("/static/collect/xpath.js");
+  const doc = new DOMParser().parseFromString(instance, "application/xml");
+  return expressions.map((expression) => {
+    try {
+      return xpath.evaluate(expression, doc.documentElement, "string", { primary: doc });
+    } catch (error) {
+      return `${error.name}: ${error.message}`;
+    }
+  });
+}
+"""
+
+
+def server_strings(expressions: list[str]) -> list[str]:
+    """Each expression's string value on the server over INSTANCE's roster, from /data."""
+    form = load_form(REPO_ROOT / "tests" / "forms" / "household_roster.md")
+    answers = {
+        "head_name": "Anh",
+        "member": [{"member_name": "Hoa", "age": 3}, {"member_name": "Lan", "age": 40}],
+    }
+    env = Env(DocumentNode(form.root, answers), form.compiled.instances, answers)
+    root = env.doc.children(None)[0]
+    context = Ctx(root, 1, 1, root, env)
+    schema = form.compiled.schema
+    return [as_string(compile_expression(parse(e), schema)(context)) for e in expressions]
+
+
+def test_expressions_read_as_the_server_reads_them(browser: Browser, live_server: str) -> None:
+    roster = (
+        "<data><head_name>Anh</head_name><member><member_name>Hoa</member_name><age>3</age>"
+        "</member><member><member_name>Lan</member_name><age>40</age></member></data>"
+    )
+    context = browser.new_context(base_url=live_server, timezone_id="Asia/Ho_Chi_Minh")
+    try:
+        page = context.new_page()
+        page.goto("/collect")
+        phone = page.evaluate(ALIKE_SCRIPT, [roster, ALIKE])
+    finally:
+        context.close()
+    server = server_strings(ALIKE)
+    wrong = [(e, s, p) for e, s, p in zip(ALIKE, server, phone, strict=True) if s != p]
+    assert wrong == []
