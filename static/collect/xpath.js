@@ -11,7 +11,7 @@
 
 import {
   ExtendedXPathEvaluator, XPR, asBoolean, asNumber, asString, openrosaExtensions,
-} from "../vendor/openrosa-xpath-evaluator-3.1.0/openrosa-xpath-evaluator.js";
+} from "../vendor/openrosa-xpath-evaluator-3.1.0-p1/openrosa-xpath-evaluator.js";
 
 export class ExpressionError extends Error {
   constructor(message, expression) {

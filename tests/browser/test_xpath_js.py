@@ -116,7 +116,8 @@ def test_odk_expressions_in_chromium(browser: Browser, live_server: str) -> None
 
 
 # Read alike by the phone and the server (app/forms/xpath.py, as ODK Collect's JavaRosa reads
-# them): negation of any operand.
+# them): negation of any operand, and dates read strictly (V8's Date parser reads " 12 " as
+# 2001-12-01 and "T24:00:00" as the next day; the server reads neither).
 ALIKE = [
     "-(1 div 0)",
     "--3",
@@ -141,6 +142,34 @@ ALIKE = [
     "concat(-/data/member[1]/age, ',', - /data/member[2]/age)",
     "/data/member[age > -1 * -5]/member_name",
     "-/data/member[age = -(-40)]/age",
+    "date(' 12 ')",
+    "date('12')",
+    "date(' 2001-05-02')",
+    "date('2001-05-02 ')",
+    "date('2001-05-02\n')",
+    "date('2026-01-01T24:00:00')",
+    "date('5.')",
+    "date('Tue May 02 2001')",
+    "date('2001-05-02T10:00:00+0700')",
+    "date('2001-05-02T10:00:00+07:00')",
+    "date('2001-05-02T10:00:00+24:00')",
+    "date('2001-05-02T23:59:59.9-23:59')",
+    "date('2001-05-02T10:00:00.123456Z')",
+    "date('2001-05-2_1')",
+    "date('2001-5-2')",
+    "date('2001-5-2T1:00')",
+    "date('2001-05-02T01:00')",
+    "date('2020-02-30')",
+    "date('2020-02-30T10:00')",
+    "date('2020-13-01')",
+    "date('0099-01-01')",
+    "format-date(' 12 ', '%Y')",
+    "decimal-date-time('2001-05-02T10:00:00+0700')",
+    "number('2026-01-01T24:00:00')",
+    "'2026-01-01T24:00:00' > '2026-01-01'",
+    "' 2001-05-02' < today()",
+    "'2001-05-02 ' < today()",
+    "date('5.') <= today()",
 ]
 
 ALIKE_SCRIPT = """
