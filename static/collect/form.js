@@ -76,8 +76,12 @@ function rawText(node, value) {
   if (isEmpty(value)) return "";
   if (Array.isArray(value)) return value.join(" ");
   const text = String(value);
-  if (NUMBER_TYPES.has(node.type)) return text.trim().replace(",", ".");
-  return text;
+  if (!NUMBER_TYPES.has(node.type)) return text;
+  // A number is read as the number stored and sent (ODK Collect stores it too): "0905123456"
+  // is 905123456 and "1.50" is 1.5 to every expression, as on the server.
+  const typed = text.trim().replace(",", ".");
+  const { value: number } = coerce(node, typed);
+  return typeof number === "number" ? String(number) : typed;
 }
 
 /**

@@ -169,3 +169,37 @@ def test_a_calculate_splitting_an_emoji_is_sent_as_the_server_computes_it(
     assert validate_answers(definition, sent) == (sent, [])
     computed, _ = validate_answers(definition, {"name": "😀abc"})
     assert computed == sent  # what the server computes: a resend is the same survey
+
+
+TYPED_NUMBERS = """
+async (model) => {
+  const form = await import("/static/collect/form.js");
+  const definition = { form_id: "parity_phone_numbers", model };
+  const typed = (answers) => {
+    const draft = form.applyDefaults(definition, answers);
+    const { evaluation } = form.settle(definition, draft, null);
+    return [Object.keys(evaluation.errors), evaluation.normalised];
+  };
+  return [
+    typed({ phone_num: "0905123456" }),
+    typed({ amount: "2.0", why: "x" }),
+    typed({ amount: "2,50", why: "x", seven: "x" }),
+  ];
+}
+"""
+
+
+def test_numbers_typed_on_the_phone_are_read_as_the_numbers_sent(vietnam_page: Page) -> None:
+    """A volunteer's "0905123456" passed string-length(.) = 10 on the phone and was sent as
+    905123456, which the server refused: the survey never left the outbox."""
+    from app.forms.validation import validate_answers
+
+    definition = load_form(CORPUS / "parity_phone_numbers.md")
+    results = vietnam_page.evaluate(TYPED_NUMBERS, definition.model)
+    assert results == [
+        [["phone_num"], {"k": 7, "dd": 1.5}],
+        [[], {"amount": 2, "k": 7, "dd": 1.5}],
+        [[], {"amount": 2.5, "why": "x", "k": 7, "dd": 1.5}],
+    ]
+    for _errors, sent in results[1:]:
+        assert validate_answers(definition, sent) == (sent, [])
