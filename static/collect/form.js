@@ -120,7 +120,8 @@ function buildInstance(form, answers, location, received = false) {
         const value = node === where ? geopointText(location) : scope[node.name];
         child.textContent = rawText(node, value);
         element.append(child);
-        records.push({ node, element: child, scope, key: `${prefix}${node.name}`, parent, kind: "question" });
+        const key = `${prefix}${node.name}`;
+        records.push({ node, element: child, scope, key, parent, kind: "question", typed: child.textContent });
       }
     }
   };
@@ -307,15 +308,20 @@ function relevantSelf(instance, record, errors) {
 /**
  * Evaluate a survey as the server will: which groups, instances and questions are relevant,
  * the error of each wrong question (by key), the repeat counts a `repeat_count` asks for,
- * and the answers to send (`normalised`, the contract's format).
+ * and the answers to send (`normalised`, the contract's format). `filled`: the keys of the
+ * answers filled as the server fills defaults (answers as received), not typed.
  */
-export function evaluateForm(form, answers, location, { received = false } = {}) {
+export function evaluateForm(form, answers, location, { received = false, filled = null } = {}) {
   const instance = buildInstance(form, answers, location, received);
   const { records } = instance;
   const relevant = {};
   const errors = {};
-  // Relevance top-down and calculates, until nothing changes (calculates depend on each
-  // other and on relevance: a form's dependencies are acyclic, so this settles).
+  // Relevance top-down and calculates, in rounds until nothing changes (calculates depend on
+  // each other and on relevance: a form's dependencies are acyclic, so this settles), as the
+  // server settles a survey (app/forms/validation.py, settle): an answer typed is empty to
+  // every expression while its question is hidden (it is not sent) and is read again once a
+  // later round shows it (a relevance reading a calculation placed after it); a calculation
+  // is made again where it applies; a default the server fills is gone once hidden.
   for (let pass = 0; pass < 25; pass += 1) {
     let changed = false;
     for (const record of records) {
@@ -323,9 +329,10 @@ export function evaluateForm(form, answers, location, { received = false } = {})
       const isRelevant = parentRelevant && relevantSelf(instance, record, errors);
       relevant[record.key] = isRelevant;
       if (record.kind !== "question") continue;
-      let text = record.element.textContent;
+      let text = record.typed;
       if (!isRelevant) {
         text = "";
+        if (filled?.has(record.key)) record.typed = "";
       } else if (record.node.calculate) {
         try {
           text = run(instance, record.node.calculate, record, "string");
@@ -494,7 +501,14 @@ export function problemsOf(form, answers) {
     }
   };
   fillMissing(model.children, copy);
-  let evaluation = evaluateForm(form, copy, null, { received: true });
+  const sentRecords = buildInstance(form, sent, null, true).records;
+  const wasSent = new Map(sentRecords.map((r) => [r.key, r]));
+  // The defaults filled here are the server's (fill_defaults), not the survey's answers.
+  const filledIn = (answers) => new Set(buildInstance(form, answers, null, true).records
+    .filter((r) => r.kind === "question" && !isEmpty(r.scope[r.node.name])
+      && isEmpty(wasSent.get(r.key)?.scope[r.node.name]))
+    .map((r) => r.key));
+  let evaluation = evaluateForm(form, copy, null, { received: true, filled: filledIn(copy) });
   // The instances a repeat_count asks for beyond those sent are empty (a phone leaves out
   // one that holds no answer): one is checked for all, with its defaults, as the server does.
   let padded = false;
@@ -512,10 +526,8 @@ export function problemsOf(form, answers) {
     fillDefaults(form, copy, null, item, true);
     padded = true;
   }
-  if (padded) evaluation = evaluateForm(form, copy, null, { received: true });
+  if (padded) evaluation = evaluateForm(form, copy, null, { received: true, filled: filledIn(copy) });
   const { instance, relevant, errors } = evaluation;
-  const sentRecords = buildInstance(form, sent, null, true).records;
-  const wasSent = new Map(sentRecords.map((r) => [r.key, r]));
   const hidden = new Set();
   for (const record of instance.records) {
     if (record.parent && hidden.has(record.parent.key)) {
