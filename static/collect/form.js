@@ -283,14 +283,18 @@ function choicesFor(instance, record) {
   return kept.map((item) => ({ ...item.choice, value: String(item.choice.name), label: item.choice.label }));
 }
 
+// A repeat's relevance is each instance's, read with that instance as context (as JavaRosa
+// and the server read it: `position(.) != 2`, `count(../r) < 3`); whether one more may be
+// added (the "add" button, Collect's "add another?") is asked of an empty one after them.
 function relevantSelf(instance, record, errors) {
   const expression = record.node.relevant;
   if (!expression) return true;
   try {
     if (record.kind === "repeat") {
-      // Whether a repeat applies (its "add" button): asked of an empty instance, as a new one.
       const template = record.element.ownerDocument.createElement(record.node.name);
-      record.element.append(template);
+      const last = record.instances.at(-1)?.element;
+      if (last) last.after(template); // its position(.) is theirs plus one
+      else record.element.append(template);
       try {
         return evaluate(expression, template, "boolean", environment(instance));
       } finally {
@@ -326,7 +330,7 @@ export function evaluateForm(form, answers, location, { received = false, filled
     let changed = false;
     for (const record of records) {
       const parentRelevant = record.parent ? relevant[record.parent.key] : true;
-      const isRelevant = parentRelevant && relevantSelf(instance, record, errors);
+      const isRelevant = parentRelevant && (record.kind === "repeat" || relevantSelf(instance, record, errors));
       relevant[record.key] = isRelevant;
       if (record.kind !== "question") continue;
       let text = record.typed;
@@ -373,6 +377,13 @@ export function evaluateForm(form, answers, location, { received = false, filled
       temporary?.remove();
     }
   }
+  // A repeat is shown while one of its instances applies or one more may be added.
+  const addable = {};
+  for (const record of records) {
+    if (record.kind !== "repeat" || !relevant[record.key]) continue;
+    addable[record.key] = relevantSelf(instance, record, errors);
+    relevant[record.key] = addable[record.key] || record.instances.some((i) => relevant[i.key]);
+  }
   const values = {};
   for (const record of records) {
     if (record.kind !== "question" || !relevant[record.key] || errors[record.key]) continue;
@@ -413,7 +424,7 @@ export function evaluateForm(form, answers, location, { received = false, filled
     }
   }
   return {
-    instance, relevant, errors, values, repeatCounts,
+    instance, relevant, errors, values, repeatCounts, addable,
     normalised: payloadOf(instance, relevant, errors),
   };
 }
@@ -568,6 +579,12 @@ function payloadOf(instance, relevant, errors) {
     return scopes.get(holder ?? null);
   };
   for (const record of instance.records) {
+    if (record.kind === "instance" && !relevant[record.key]) {
+      // Sent empty (the server drops it), so that the instances after it keep their place:
+      // the server reads position(..) and count() of the instances sent.
+      target(record.parent)?.[record.node.name]?.push({});
+      continue;
+    }
     if (!relevant[record.key]) continue;
     if (record.kind === "repeat") {
       if (record.instances.some((i) => relevant[i.key])) target(record)[record.node.name] = [];

@@ -203,3 +203,42 @@ def test_numbers_typed_on_the_phone_are_read_as_the_numbers_sent(vietnam_page: P
     ]
     for _errors, sent in results[1:]:
         assert validate_answers(definition, sent) == (sent, [])
+
+
+REPEAT_INSTANCES = """
+async (model) => {
+  const form = await import("/static/collect/form.js");
+  const definition = { form_id: "parity_phone_repeat", model };
+  const typed = (answers) => {
+    const { evaluation } = form.settle(definition, answers, null);
+    const { relevant, addable, normalised } = evaluation;
+    return [normalised, addable, ["r[2]", "r2[1]", "r2[2]"].map((key) => relevant[key])];
+  };
+  return [
+    typed({ r: [{ s: "a" }, { s: "b" }, { s: "c" }], r2: [{ s2: "a" }, { s2: "b" }] }),
+    typed({ r: [{ s: "a" }], r2: [{ s2: "a" }] }),
+  ];
+}
+"""
+
+
+def test_a_repeats_relevance_is_each_instances_and_the_survey_sent_is_accepted(
+    vietnam_page: Page,
+) -> None:
+    """The phone read a repeat's relevance once, on an empty instance after the others, and
+    applied it to all: count(../r2) < 3 with two instances dropped both, and position(.) != 2
+    sent [a, c], whose second the server refused. Each instance is read in its place; one
+    that does not apply is sent empty so that the others keep theirs."""
+    from app.forms.validation import validate_answers
+
+    definition = load_form(CORPUS / "parity_phone_repeat.md")
+    (full, one) = vietnam_page.evaluate(REPEAT_INSTANCES, definition.model)
+    sent, addable, relevant = full
+    assert sent == {"r": [{"s": "a"}, {}, {"s": "c"}], "r2": [{"s2": "a"}, {"s2": "b"}]}
+    assert (addable, relevant) == ({"r": True, "r2": False}, [False, True, True])
+    assert validate_answers(definition, sent) == (
+        {"r": [{"s": "a"}, {"s": "c"}], "r2": [{"s2": "a"}, {"s2": "b"}]},
+        [],
+    )
+    # One of each: a second r would be r[2], which does not apply; a second r2 would.
+    assert one[:2] == [{"r": [{"s": "a"}], "r2": [{"s2": "a"}]}, {"r": False, "r2": True}]

@@ -97,3 +97,31 @@ def test_an_answer_shown_by_a_calculation_after_it_is_kept_and_sent(
         {"n": 10, "c": "ok", "twice": "22", "c2": "ok too", "d": "x", "later": "11"}
     ]
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_repeats_relevance_is_read_in_each_instance_on_screen(
+    parity_phone: tuple[BrowserContext, Page], sync_engine: Engine
+) -> None:
+    """r2 applies while count(../r2) < 3: read once on an empty third instance and applied to
+    all, it hid the roster once its second helper was added and dropped both names. Each
+    instance is read in its place; "add" is offered only where one more would apply."""
+    _context, page = parity_phone
+    open_app(page)
+    page.click("#new-parity_phone_repeat")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    visits = page.locator('section.repeat[data-key="r"]')
+    visits.locator("button.add-instance").click()
+    answer(page, "r[1]/s", "Nhà văn hoá")
+    expect(visits.locator("button.add-instance")).to_be_hidden()  # a second r would not apply
+    page.click("#next")
+    helpers = page.locator('section.repeat[data-key="r2"]')
+    for index, name in enumerate(["Lan", "Bảo"], start=1):
+        helpers.locator("button.add-instance").click()
+        answer(page, f"r2[{index}]/s2", name)
+    expect(helpers.locator("section.repeat-instance:visible")).to_have_count(2)
+    expect(helpers.locator("button.add-instance")).to_be_hidden()  # a third would not apply
+    send(page)
+    assert stored(sync_engine, "parity_phone_repeat") == [
+        {"r": [{"s": "Nhà văn hoá"}], "r2": [{"s2": "Lan"}, {"s2": "Bảo"}]}
+    ]
+    assert page.console_errors == []  # type: ignore[attr-defined]
