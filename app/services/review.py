@@ -214,12 +214,18 @@ async def correct(
     return outcome, records[str(survey_id)]
 
 
+# What a survey's audit entry may hold that is personal: a reviewer's comment is free text
+# about the household, a file's name may be a photo's.
+_PERSONAL_IN_CHANGES = frozenset({"comment", "file"})
+
+
 def _without_comments(change: dict[str, Any]) -> dict[str, Any]:
-    """An audit entry of a survey without the reviewer's comment in its old and new values."""
+    """An audit entry of a survey without the reviewer's comment (and a file's name) in its
+    old and new values."""
     out = dict(change)
     for key in ("old", "new"):
         if isinstance(out.get(key), dict):
-            out[key] = {k: v for k, v in out[key].items() if k != "comment"}
+            out[key] = {k: v for k, v in out[key].items() if k not in _PERSONAL_IN_CHANGES}
     return out
 
 
