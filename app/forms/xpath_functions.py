@@ -125,13 +125,29 @@ def _normalize_space(c: Ctx, a: list[Any]) -> str:
     return text.replace("\\v", "\v").replace("\\f", "\f")
 
 
+def _substring_before(c: Ctx, a: list[Any]) -> str:
+    """XPath 1.0: the text before the first occurrence; '' for an empty separator."""
+    text, separator = as_string(a[0]), as_string(a[1])
+    index = text.find(separator)
+    return text[:index] if index >= 0 else ""
+
+
+def _substring_after(c: Ctx, a: list[Any]) -> str:
+    """XPath 1.0: the text after the first occurrence; all of it for an empty separator."""
+    text, separator = as_string(a[0]), as_string(a[1])
+    index = text.find(separator)
+    return text[index + len(separator) :] if index >= 0 else ""
+
+
 def _translate(c: Ctx, a: list[Any]) -> str:
-    text, source, target = (as_string(v) for v in a)
-    table: dict[str, str | None] = {}
-    for i, ch in enumerate(source):
-        if ch not in table:
-            table[ch] = target[i] if i < len(target) else None
-    return "".join(table.get(ch, ch) or "" for ch in text if table.get(ch, ch) is not None)
+    """XPath 1.0 translate() over UTF-16 units, as the browser's: an emoji is two characters
+    (half of one becomes U+FFFD, as the phone sends it)."""
+    text, source, target = (_units(as_string(v)) for v in a)
+    table: dict[str, str] = {}
+    for i, unit in enumerate(source):
+        if unit not in table:
+            table[unit] = target[i] if i < len(target) else ""
+    return _join_units([table.get(unit, unit) for unit in text])
 
 
 def _boolean_from_string(c: Ctx, a: list[Any]) -> bool:
@@ -409,24 +425,8 @@ FUNCTIONS: dict[str, tuple[Impl, int, int | None]] = {
     "ends-with": (lambda c, a: as_string(a[0]).endswith(as_string(a[1])), 2, 2),
     "substring": (_substring, 2, 3),
     "substr": (_substr, 2, 3),
-    "substring-before": (
-        lambda c, a: (
-            as_string(a[0]).partition(as_string(a[1]))[0]
-            if as_string(a[1]) in as_string(a[0])
-            else ""
-        ),
-        2,
-        2,
-    ),
-    "substring-after": (
-        lambda c, a: (
-            as_string(a[0]).partition(as_string(a[1]))[2]
-            if as_string(a[1]) in as_string(a[0])
-            else ""
-        ),
-        2,
-        2,
-    ),
+    "substring-before": (_substring_before, 2, 2),
+    "substring-after": (_substring_after, 2, 2),
     "translate": (_translate, 3, 3),
     "normalize-space": (_normalize_space, 0, 1),
     "coalesce": (_coalesce, 2, 2),

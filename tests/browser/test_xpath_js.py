@@ -107,3 +107,40 @@ def test_odk_expressions_in_chromium(browser: Browser, live_server: str) -> None
     assert answer["refused"] == "ExpressionError"  # an unknown function is an error, not false
     assert answer["offset"] == -420  # the phone's zone: today() and now() are Vietnam's
     assert answer["now"].endswith("+07:00")
+
+
+PARITY = """
+async (rows) => {
+  const xpath = await import("/static/collect/xpath.js");
+  const doc = new DOMParser().parseFromString("<data/>", "application/xml");
+  return rows.map((expression) => {
+    try {
+      // Half an emoji is sent as U+FFFD (form.js, wellFormed): compared as it is sent.
+      const value = xpath.evaluate(expression, doc.documentElement, "string", { primary: doc });
+      return value.toWellFormed();
+    } catch (error) {
+      return error instanceof xpath.ExpressionError ? "error" : `crash: ${error}`;
+    }
+  });
+}
+"""
+
+
+def test_the_rows_the_server_is_held_to_are_the_phones(browser: Browser, live_server: str) -> None:
+    """tests/xpath_parity.py, where the two engines once differed: Chromium gives each row's
+    answer (tests/unit/test_xpath_parity.py holds the server to the same rows)."""
+    from tests.xpath_parity import ROWS
+
+    context = browser.new_context(base_url=live_server, timezone_id="Asia/Ho_Chi_Minh")
+    try:
+        page = context.new_page()
+        page.goto("/collect")
+        answers = page.evaluate(PARITY, [expression for expression, _ in ROWS])
+    finally:
+        context.close()
+    wrong = [
+        (expression, expected, got)
+        for (expression, expected), got in zip(ROWS, answers, strict=True)
+        if got != expected
+    ]
+    assert wrong == []

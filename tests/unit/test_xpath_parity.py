@@ -1,0 +1,30 @@
+"""The server's evaluator gives the phone's answers (tests/xpath_parity.py, recorded in
+Chromium) where the two once differed, and stores what the phone stores."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.forms.definition import load_form
+from app.forms.validation import validate_answers
+from app.forms.xpath import compile_expression, flat_context, parse
+from app.forms.xpath_values import as_string
+from app.settings import REPO_ROOT
+from tests.xpath_parity import ERROR, ROWS
+
+FORMS = REPO_ROOT / "tests" / "forms"
+
+
+@pytest.mark.parametrize(("expression", "expected"), ROWS, ids=[row[0] for row in ROWS])
+def test_the_server_gives_the_phones_answer(expression: str, expected: str) -> None:
+    compiled = compile_expression(parse(expression))
+    if expected == ERROR:
+        with pytest.raises(ValueError):
+            as_string(compiled(flat_context({})))
+    else:
+        assert as_string(compiled(flat_context({}))) == expected
+
+
+def test_a_calculate_holding_half_an_emoji_is_stored_as_the_phone_sends_it() -> None:
+    form = load_form(FORMS / "parity_server_strings.md")
+    assert validate_answers(form, {"tag": "ax"})[0]["half"] == "a\ufffd"
