@@ -12,6 +12,17 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from app.forms.js_math import (
+    js_ceil,
+    js_exp,
+    js_floor,
+    js_max,
+    js_min,
+    js_pow,
+    js_round,
+    js_trunc,
+    native_number,
+)
 from app.forms.regex_check import compile_pattern
 from app.forms.xpath_values import (
     DATE_STRING,
@@ -49,19 +60,15 @@ def _each(fn: Callable[[Any], Any], values: list[Any]) -> list[Any]:
 
 
 def _round_half_up(number: float) -> float:
-    """JavaScript Math.round, as the evaluator's _round applies it (symmetric)."""
-    if number != number or math.isinf(number):
-        return number
+    """The evaluator's _round: Math.round, symmetric about 0 (-2.5 gives -3)."""
     if number < 0:
-        return -float(math.floor(-number + 0.5))
-    return float(math.floor(number + 0.5))
+        return -js_round(-number)
+    return js_round(number)
 
 
 def _integer(value: Any) -> float:
-    number = as_number(value)
-    if number != number or math.isinf(number):
-        return number
-    return float(math.floor(number) if number > 0 else math.ceil(number))
+    """The evaluator's asInteger (int(-0.5) is -0)."""
+    return js_trunc(as_number(value))
 
 
 def _units(text: str) -> list[str] | str:
@@ -105,13 +112,13 @@ def _substring(c: Ctx, a: list[Any]) -> str:
     units = _units(as_string(a[0]))
     start = as_number(a[1])
     if len(a) < 3:
-        start = max(0.0, start) if start == start else start
+        start = native_number(js_max([0.0, start]) if start == start else start, "substring")
         first = _xpath_round(start)
         if first != first:
             return ""
         return _join_units(units[max(int(max(first, 1)) - 1, 0) :]) if first < math.inf else ""
-    first = _xpath_round(start)
-    last = first + _xpath_round(as_number(a[2]))
+    first = _xpath_round(native_number(start, "substring"))
+    last = first + _xpath_round(native_number(as_number(a[2]), "substring"))
     if first != first or last != last:
         return ""
     kept = [u for i, u in enumerate(units, 1) if first <= i < last]
@@ -169,12 +176,12 @@ def _selected_at(c: Ctx, a: list[Any]) -> str:
     return parts[int(index)]
 
 
-def _min_max(pick: Callable[..., float]) -> Impl:
+def _min_max(pick: Callable[[list[float]], float]) -> Impl:
     def run(c: Ctx, a: list[Any]) -> float:
         numbers = _each(as_number, a)
         if not numbers or any(n != n for n in numbers):
             return NAN
-        return float(pick(numbers))
+        return pick(numbers)
 
     return run
 
@@ -312,12 +319,13 @@ def _math(fn: Callable[[float], float]) -> Impl:
 
 
 def _pow(c: Ctx, a: list[Any]) -> float:
-    try:
-        return float(as_number(a[0]) ** as_number(a[1]))
-    except (ZeroDivisionError, OverflowError):
-        return math.inf
-    except (ValueError, TypeError):
-        return NAN
+    return js_pow(as_number(a[0]), as_number(a[1]))
+
+
+def _native(fn: Callable[[float], float], name: str) -> Impl:
+    """floor() and ceiling(): the browser's XPath functions, given the number as the
+    evaluator writes it (native_number)."""
+    return lambda c, a: fn(native_number(as_number(a[0]), name))
 
 
 def _name(c: Ctx, a: list[Any]) -> str:
@@ -369,10 +377,6 @@ def _valid_points(points: list[list[str]]) -> bool:
     return True
 
 
-def _js_round(value: float) -> float:
-    return float(math.floor(value + 0.5)) if math.isfinite(value) else value
-
-
 def _area(c: Ctx, a: list[Any]) -> float:
     """geo.js area(): square metres of a shape, to the centimetre."""
     points = _geopoints(a)
@@ -389,7 +393,7 @@ def _area(c: Ctx, a: list[Any]) -> float:
                 2 + math.sin(math.radians(lat1)) + math.sin(math.radians(lat2))
             )
         total = total * EARTH_RADIUS_M * EARTH_RADIUS_M / 2.0
-    return abs(_js_round(total * 100)) / 100
+    return abs(js_round(total * 100)) / 100
 
 
 def _distance(c: Ctx, a: list[Any]) -> float:
@@ -405,7 +409,7 @@ def _distance(c: Ctx, a: list[Any]) -> float:
             math.radians(lon1 - lon2)
         )
         total += (math.acos(cosine) if -1 <= cosine <= 1 else NAN) * EARTH_RADIUS_M
-    return abs(_js_round(total * 100)) / 100
+    return abs(js_round(total * 100)) / 100
 
 
 # name -> (implementation, fewest arguments, most arguments or None)
@@ -437,8 +441,8 @@ FUNCTIONS: dict[str, tuple[Impl, int, int | None]] = {
     "count": (lambda c, a: float(len(a[0])), 1, 1),
     "count-non-empty": (lambda c, a: float(sum(1 for n in a[0] if n.text())), 1, 1),
     "sum": (_sum, 1, 1),
-    "min": (_min_max(min), 0, None),
-    "max": (_min_max(max), 0, None),
+    "min": (_min_max(js_min), 0, None),
+    "max": (_min_max(js_max), 0, None),
     "position": (_position, 0, 1),
     "last": (lambda c, a: float(c.size), 0, 0),
     "current": (lambda c, a: [c.current], 0, 0),
@@ -454,12 +458,12 @@ FUNCTIONS: dict[str, tuple[Impl, int, int | None]] = {
         1,
         2,
     ),
-    "floor": (_math(math.floor), 1, 1),
-    "ceiling": (_math(math.ceil), 1, 1),
+    "floor": (_native(js_floor, "floor"), 1, 1),
+    "ceiling": (_native(js_ceil, "ceiling"), 1, 1),
     "abs": (_math(abs), 1, 1),
     "sqrt": (_math(math.sqrt), 1, 1),
-    "exp": (_math(math.exp), 1, 1),
-    "exp10": (_math(lambda x: 10.0**x), 1, 1),
+    "exp": (_math(js_exp), 1, 1),
+    "exp10": (_math(lambda x: js_pow(10.0, x)), 1, 1),
     "log": (_log(math.log), 1, 1),
     "log10": (_log(math.log10), 1, 1),
     "sin": (_math(math.sin), 1, 1),
@@ -494,9 +498,8 @@ assert LOCAL_TZ is not None
 
 
 def _round_digits(number: float, digits: float) -> float:
-    if digits != digits:
-        return NAN
-    power = 10.0 ** abs(digits)
+    """round(number, digits) as the evaluator computes it (10 ** 400 is Infinity: NaN)."""
+    power = js_pow(10.0, abs(digits))
     if digits > 0:
         return _round_half_up(number * power) / power
     return power * _round_half_up(number / power)

@@ -83,10 +83,13 @@ def js_number_string(value: float) -> str:
         return "Infinity" if value > 0 else "-Infinity"
     if value == 0:
         return "0"
-    if value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    if 1e-4 <= abs(value) < 1e16:
+    if value.is_integer():
+        if abs(value) < 2**53:
+            return str(int(value))
+    elif 1e-4 <= abs(value) < 1e16:
         return repr(value)  # the same shortest digits, in fixed notation
+    # Shortest digits placed as JavaScript places them: 2**53 is "9007199254740992" (repr
+    # gives "9007199254740992.0"), 1e20 is "100000000000000000000", 1e21 "1e+21".
     sign = "-" if value < 0 else ""
     digits_tuple = Decimal(repr(abs(value))).normalize().as_tuple()
     digits = "".join(str(d) for d in digits_tuple.digits)

@@ -28,3 +28,8 @@ def test_the_server_gives_the_phones_answer(expression: str, expected: str) -> N
 def test_a_calculate_holding_half_an_emoji_is_stored_as_the_phone_sends_it() -> None:
     form = load_form(FORMS / "parity_server_strings.md")
     assert validate_answers(form, {"tag": "ax"})[0]["half"] == "a\ufffd"
+
+
+def test_a_calculated_whole_number_is_stored_without_a_fraction() -> None:
+    form = load_form(FORMS / "parity_server_numbers.md")
+    assert validate_answers(form, {"n": 2})[0]["big"] == "9007199254740992"
