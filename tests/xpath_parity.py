@@ -82,4 +82,27 @@ ROWS: list[tuple[str, str]] = [
     ("1 div max(0, -0)", "Infinity"),
     ("1 div min(0, -0)", "-Infinity"),
     ("1 div min(-0, 0)", "-Infinity"),
+    # dates past datetime's years 1-9999, and JavaScript's 8.64e15 ms limit
+    ("date(1e10)", "Invalid Date"),
+    ("date(1 div 0)", "Invalid Date"),
+    ("concat('[', format-date(1 div 0, '%Y'), ']')", "[]"),
+    ("date(1e8)", ERROR),
+    ("string(date(0.5))", "1970-01-01T20:00:00.000+08:00"),  # the zone was +08:00 then
+    ("decimal-date-time(date(1.0000000001))", "1"),  # whole milliseconds
+    ("format-date('0099-01-01', '%Y')", "0099"),
+    ("format-date('0099-01-01', '%Y-%m-%d %H:%M:%S.%3')", "0099-01-01 00:00:30.000"),
+    ("format-date('0005-03-05', '%y %Y')", "05 0005"),
+    ("date('0099-01-01')", "0099-01-01T00:00:30.000+07:06"),
+    ("date('0000-01-01')", "0000-01-01T00:00:30.000+07:06"),
+    ("date('1900-01-01')", "1900-01-01T00:00:30.000+07:06"),
+    ("date('0099-1-5')", "0099-01-05T00:06:30.000+07:06"),
+    ("string(date(3000000))", "+010183-09-21T07:00:00.000+07:00"),
+    ("format-date(date(3000000), '%Y-%m-%d %a %b')", "10183-09-21 Sun Sep"),
+    ("format-date(date(-700000), '%Y %y %m %d %a')", "0053 53 06 19 Thu"),
+    ("'9999-99-99' = '9999-99-99'", "true"),
+    ("'9999-99-99' = '9999-99-98'", "false"),
+    ("'2026-01-01x' = '2026-01-01x'", "false"),
+    ("'0099-01-01' = '1999-01-01'", "true"),
+    ("decimal-date-time('9999-99-99')", "2935610.7083333335"),
+    ("format-date(date('9999-12-31') + 1, '%Y-%m-%d')", "10000-01-01"),
 ]

@@ -223,23 +223,34 @@ def _format_date(c: Ctx, a: list[Any]) -> str:
         out.append(
             {
                 "%": "%",
-                "Y": f"{local.year:04d}",
-                "y": f"{local.year:04d}"[2:],
-                "m": f"{local.month:02d}",
+                "Y": _zero_pad(local.year, 4),
+                "y": _zero_pad(local.year, 4)[2:],
+                "m": _zero_pad(local.month, 2),
                 "n": str(local.month),
-                "b": local.strftime("%b"),
-                "d": f"{local.day:02d}",
+                "b": _MONTHS[local.month - 1],
+                "d": _zero_pad(local.day, 2),
                 "e": str(local.day),
-                "H": f"{local.hour:02d}",
+                "H": _zero_pad(local.hour, 2),
                 "h": str(local.hour),
-                "M": f"{local.minute:02d}",
-                "S": f"{local.second:02d}",
-                "3": f"{local.microsecond // 1000:03d}",
-                "a": local.strftime("%a"),
+                "M": _zero_pad(local.minute, 2),
+                "S": _zero_pad(local.second, 2),
+                "3": _zero_pad(local.millisecond, 3),
+                "a": _WEEKDAYS[local.weekday],
             }.get(code)
             or ""
         )
     return "".join(out)
+
+
+# toLocaleDateString(undefined, {month: "short"}) and {weekday: "short"} in English, as the
+# server has formatted them (strftime's C locale).
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+
+
+def _zero_pad(number: int, width: int) -> str:
+    """The evaluator's _zeroPad: the number's text with zeros before it ("00-5" for -5)."""
+    return str(number).rjust(width, "0")
 
 
 def _decimal_date_time(c: Ctx, a: list[Any]) -> float:
@@ -259,7 +270,8 @@ def _decimal_time(c: Ctx, a: list[Any]) -> float:
         return NAN
     if int(match.group(3)) >= 60 or int(match.group(6)) >= 24 or int(match.group(7)) >= 60:
         return NAN
-    day = today().local().date().isoformat()
+    local_today = today().local()
+    day = f"{local_today.year:04d}-{local_today.month:02d}-{local_today.day:02d}"
     ms = parse_js_datetime(f"{day}T{as_string(a[0])}")
     if ms != ms:
         return NAN

@@ -33,3 +33,8 @@ def test_a_calculate_holding_half_an_emoji_is_stored_as_the_phone_sends_it() -> 
 def test_a_calculated_whole_number_is_stored_without_a_fraction() -> None:
     form = load_form(FORMS / "parity_server_numbers.md")
     assert validate_answers(form, {"n": 2})[0]["big"] == "9007199254740992"
+
+
+def test_a_date_of_the_year_99_is_formatted_as_the_phone_formats_it() -> None:
+    form = load_form(FORMS / "parity_server_dates.md")
+    assert validate_answers(form, {"far": "9999-99-99"})[0]["year"] == "0099"
