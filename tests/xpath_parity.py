@@ -105,4 +105,10 @@ ROWS: list[tuple[str, str]] = [
     ("'0099-01-01' = '1999-01-01'", "true"),
     ("decimal-date-time('9999-99-99')", "2935610.7083333335"),
     ("format-date(date('9999-12-31') + 1, '%Y-%m-%d')", "10000-01-01"),
+    # format-date() codes the phone does not know fail there (a pattern made at run time)
+    ("format-date('2026-03-05', concat('%', 'W'))", ERROR),
+    ("format-date('2026-03-05', concat('%', 'p'))", ERROR),
+    ("format-date('2026-03-05', concat('%', 'A'))", ERROR),
+    ("format-date('', concat('%', 'W'))", ""),
+    ("format-date('2026-03-05', concat('%a %b %e %n %h', ''))", "Thu Mar 5 3 0"),
 ]

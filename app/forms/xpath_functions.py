@@ -220,6 +220,8 @@ def _format_date(c: Ctx, a: list[Any]) -> str:
             raise ValueError("date format string ends with %")
         code = pattern[i]
         i += 1
+        if code not in DATE_FORMAT_CODES:
+            raise ValueError(date_format_error(code))
         out.append(
             {
                 "%": "%",
@@ -236,8 +238,7 @@ def _format_date(c: Ctx, a: list[Any]) -> str:
                 "S": _zero_pad(local.second, 2),
                 "3": _zero_pad(local.millisecond, 3),
                 "a": _WEEKDAYS[local.weekday],
-            }.get(code)
-            or ""
+            }[code]
         )
     return "".join(out)
 
@@ -251,6 +252,31 @@ _WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 def _zero_pad(number: int, width: int) -> str:
     """The evaluator's _zeroPad: the number's text with zeros before it ("00-5" for -5)."""
     return str(number).rjust(width, "0")
+
+
+# The codes of format-date() the phone's formatDate knows; any other fails there, and so here.
+_CODES_IN_ORDER = "YymnbdeHhMS3a%"
+DATE_FORMAT_CODES = frozenset(_CODES_IN_ORDER)
+
+
+def date_format_error(code: str) -> str:
+    """The message of a code neither engine formats (%j, %W, %A, %p...)."""
+    known = " ".join(f"%{c}" for c in _CODES_IN_ORDER)
+    return f"format-date() has no code %{code} (the phone knows {known})"
+
+
+def date_format_problem(pattern: str) -> str | None:
+    """What is wrong with a format-date() pattern written in the form, or None."""
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "%":
+            if i + 1 >= len(pattern):
+                return "the format-date() pattern ends with %"
+            if pattern[i + 1] not in DATE_FORMAT_CODES:
+                return date_format_error(pattern[i + 1])
+            i += 1
+        i += 1
+    return None
 
 
 def _decimal_date_time(c: Ctx, a: list[Any]) -> float:
@@ -539,6 +565,10 @@ def compile_call(compiler: _Compiler, name: str, args: list[Ast]) -> Compiled:
         raise ExpressionError(f"{name}() needs a node-set (a path) as its argument")
     if name == "position" and args and not _nodes_from(args[0]):
         raise ExpressionError("position() needs a node-set (a path) as its argument")
+    if name in ("format-date", "format-date-time") and args[1][0] == "str":
+        problem = date_format_problem(args[1][1])
+        if problem is not None:
+            raise ExpressionError(problem)
     compiled = [compiler.compile(arg) for arg in args]
     if not compiled:
         return lambda c: impl(c, [])

@@ -7,7 +7,7 @@ import pytest
 
 from app.forms.definition import load_form
 from app.forms.validation import validate_answers
-from app.forms.xpath import compile_expression, flat_context, parse
+from app.forms.xpath import ExpressionError, compile_expression, flat_context, parse
 from app.forms.xpath_values import as_string
 from app.settings import REPO_ROOT
 from tests.xpath_parity import ERROR, ROWS
@@ -38,3 +38,19 @@ def test_a_calculated_whole_number_is_stored_without_a_fraction() -> None:
 def test_a_date_of_the_year_99_is_formatted_as_the_phone_formats_it() -> None:
     form = load_form(FORMS / "parity_server_dates.md")
     assert validate_answers(form, {"far": "9999-99-99"})[0]["year"] == "0099"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "code"),
+    [("%j", "%j"), ("%Y-%W", "%W"), ("%A", "%A"), ("%I:%M %p", "%I"), ("%Z", "%Z")],
+)
+def test_a_format_date_pattern_the_phone_cannot_use_is_refused_at_load(
+    pattern: str, code: str
+) -> None:
+    with pytest.raises(ExpressionError, match=code):
+        compile_expression(parse(f"format-date('2026-01-01', '{pattern}')"))
+    with pytest.raises(ExpressionError, match="ends with %"):
+        compile_expression(parse("format-date-time('2026-01-01', '%Y %')"))
+    compile_expression(
+        parse("format-date('2026-01-01', '%Y-%m-%d %H:%M:%S.%3 %a %b %e %n %h %y %%')")
+    )
