@@ -95,7 +95,7 @@ def compile_form(form: FormDefinition) -> CompiledForm:
             }
             choice_labels[question.path] = table
             choice_labels.setdefault(question.name, table)
-    schema = Schema(form.root, choice_labels, language)
+    schema = Schema(form.root, choice_labels, language, frozenset(form.instances))
     problems: list[str] = []
 
     def build(node: Group | Question) -> CompiledNode:

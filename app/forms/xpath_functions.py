@@ -584,6 +584,11 @@ def _instance(compiler: _Compiler, args: list[Ast]) -> Compiled:
     if len(args) != 1 or args[0][0] != "str":
         raise ExpressionError("instance() takes the name of a list as a 'string'")
     name = args[0][1]
+    known = compiler.schema.instances
+    if known is not None and name not in known:
+        # The phone fails on it (no secondary instance): refused now, not at a survey.
+        lists = ", ".join(sorted(known)) or "none"
+        raise ExpressionError(f"instance('{name}') is no list of this form (its lists: {lists})")
     return lambda c: [c.env.instances[name]] if name in c.env.instances else []
 
 

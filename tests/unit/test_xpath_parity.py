@@ -7,7 +7,7 @@ import pytest
 
 from app.forms.definition import load_form
 from app.forms.validation import validate_answers
-from app.forms.xpath import ExpressionError, compile_expression, flat_context, parse
+from app.forms.xpath import ExpressionError, Schema, compile_expression, flat_context, parse
 from app.forms.xpath_values import as_string
 from app.settings import REPO_ROOT
 from tests.xpath_parity import ERROR, ROWS
@@ -54,3 +54,11 @@ def test_a_format_date_pattern_the_phone_cannot_use_is_refused_at_load(
     compile_expression(
         parse("format-date('2026-01-01', '%Y-%m-%d %H:%M:%S.%3 %a %b %e %n %h %y %%')")
     )
+
+
+def test_an_instance_the_form_does_not_have_is_refused_at_load() -> None:
+    schema = Schema(instances=frozenset({"districts"}))
+    compile_expression(parse("count(instance('districts')/root/item)"), schema)
+    with pytest.raises(ExpressionError, match=r"instance\('nothing'\).*districts"):
+        compile_expression(parse("count(instance('nothing')/root/item)"), schema)
+    compile_expression(parse("count(instance('nothing')/root/item)"))  # no form: not known
