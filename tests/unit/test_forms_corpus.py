@@ -30,6 +30,8 @@ REFUSED: dict[str, tuple[str, ...]] = {
     "refused_calculation_cycle.md": ("survey sheet, rows 3, 9", "column calculation", "circle"),
     "refused_format_date_code.md": ("survey sheet, row 3", "column calculate", "%W"),
     "refused_unknown_instance.md": ("survey sheet, row 2", "column constraint", "'nothing'"),
+    "refused_digest_constraint.md": ("survey sheet, row 2", "column constraint", "digest()"),
+    "refused_digest_reader.md": ("survey sheet, row 4", "column relevant", "digest()"),
 }
 # pyxform's markdown forms (a table from the first line); other .md files here are notes
 # that other tests turn into workbooks (tests/widget_forms.py).

@@ -3,9 +3,11 @@ Chromium) where the two once differed, and stores what the phone stores."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from app.forms.definition import load_form
+from app.forms.definition import FormLoadError, load_form
 from app.forms.validation import validate_answers
 from app.forms.xpath import ExpressionError, Schema, compile_expression, flat_context, parse
 from app.forms.xpath_values import as_string
@@ -62,3 +64,58 @@ def test_an_instance_the_form_does_not_have_is_refused_at_load() -> None:
     with pytest.raises(ExpressionError, match=r"instance\('nothing'\).*districts"):
         compile_expression(parse("count(instance('nothing')/root/item)"), schema)
     compile_expression(parse("count(instance('nothing')/root/item)"))  # no form: not known
+
+
+def _digest_form(path: Path, column: str, expression: str) -> Path:
+    """A form whose question `q` (or its repeat, for repeat_count) has `expression` in
+    `column`; `h` is a calculate with digest()."""
+    rows = [
+        "| survey |",
+        f"| | type | name | label | calculate | {column} |",
+        "| | text | name | Name | | |",
+        "| | calculate | h | | digest(${name}, 'SHA-256') | |",
+    ]
+    if column == "repeat_count":
+        rows += [
+            f"| | begin repeat | r | R | | {expression} |",
+            "| | text | q | Q | | |",
+            "| | end repeat | | | | |",
+        ]
+    elif column == "choice_filter":
+        rows += [f"| | select_one yn | q | Q | | {expression} |"]
+    else:
+        rows += [f"| | text | q | Q | | {expression} |"]
+    rows += ["| choices |", "| | list_name | name | label |", "| | yn | yes | Yes |"]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+DIGEST = "string-length(digest('a', 'MD5')) > 0"
+READS_DIGEST = "${h} != ''"
+# A default is filled before calculations on both sides, and pyxform makes a repeat_count that
+# reads a question a calculate of its own (which the phone computes and sends): neither reads h.
+DIGEST_CASES = [
+    *((column, DIGEST) for column in ("relevant", "constraint", "required", "choice_filter")),
+    *((column, READS_DIGEST) for column in ("relevant", "constraint", "required", "choice_filter")),
+    ("default", DIGEST),
+    ("repeat_count", f"if({DIGEST}, 1, 2)"),
+]
+
+
+@pytest.mark.parametrize(("column", "expression"), DIGEST_CASES)
+def test_digest_is_refused_where_the_phone_would_need_it(
+    tmp_path: Path, column: str, expression: str
+) -> None:
+    """The phone cannot compute digest(): only a calculate's value, which the server fills,
+    may come from it, and no condition may read that value (the phone sees it empty)."""
+    with pytest.raises(FormLoadError) as caught:
+        load_form(_digest_form(tmp_path / "digest.md", column, expression))
+    problems = caught.value.problems
+    assert any(f"column {column}" in p and "digest()" in p for p in problems), problems
+
+
+def test_a_digest_calculate_and_a_calculate_reading_it_load(tmp_path: Path) -> None:
+    form = load_form(_digest_form(tmp_path / "digest.md", "relevant", "${name} != ''"))
+    normalised, problems = validate_answers(form, {"name": "abc"})
+    assert problems == []
+    assert normalised["h"] == "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
