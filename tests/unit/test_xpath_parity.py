@@ -119,3 +119,20 @@ def test_a_digest_calculate_and_a_calculate_reading_it_load(tmp_path: Path) -> N
     normalised, problems = validate_answers(form, {"name": "abc"})
     assert problems == []
     assert normalised["h"] == "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+
+
+@pytest.mark.parametrize(
+    ("answers", "stored"),
+    [
+        ({"sm": [1, "a"]}, "1 a"),
+        ({"sm": [1.0]}, "1"),
+        ({"so": 1.0}, "1"),
+        ({"so": 1}, "1"),
+        ({"plus": "+5"}, 5),
+    ],
+)
+def test_numbers_in_select_answers_are_their_text(answers: dict, stored: object) -> None:
+    form = load_form(FORMS / "parity_server_answers.md")
+    normalised, problems = validate_answers(form, answers)
+    assert problems == []
+    assert next(iter(normalised.values())) == stored
