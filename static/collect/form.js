@@ -72,16 +72,16 @@ function isEmpty(value) {
     || (Array.isArray(value) && value.length === 0);
 }
 
-function rawText(node, value) {
+function rawText(node, value, strict = false) {
   if (isEmpty(value)) return "";
   if (Array.isArray(value)) return value.join(" ");
   const text = String(value);
-  if (!NUMBER_TYPES.has(node.type)) return text;
-  // A number is read as the number stored and sent (ODK Collect stores it too): "0905123456"
-  // is 905123456 and "1.50" is 1.5 to every expression, as on the server.
-  const typed = text.trim().replace(",", ".");
-  const { value: number } = coerce(node, typed);
-  return typeof number === "number" ? String(number) : typed;
+  if (NUMBER_TYPES.has(node.type)) {
+    // Read as the number sent and stored ("+5" is 5, "1.50" is 1.5), as the server reads it.
+    const { value: number } = coerce(node, value, strict);
+    return number === undefined ? text.trim().replace(",", ".") : String(number);
+  }
+  return text;
 }
 
 /**
@@ -118,7 +118,7 @@ function buildInstance(form, answers, location, received = false) {
       } else {
         const child = doc.createElement(node.name);
         const value = node === where ? geopointText(location) : scope[node.name];
-        child.textContent = rawText(node, value);
+        child.textContent = rawText(node, value, received);
         element.append(child);
         const key = `${prefix}${node.name}`;
         records.push({ node, element: child, scope, key, parent, kind: "question", typed: child.textContent });
@@ -236,6 +236,9 @@ function coerce(node, raw, strict = false) {
     }
     case "select_multiple":
     case "rank": {
+      // Received, a list holds one choice name an item (a text or a number), as the server reads it.
+      const named = (v) => (typeof v === "string" || (typeof v === "number" && Number.isFinite(v))) && /^\S+$/.test(String(v).trim());
+      if (strict && Array.isArray(text) && !text.every(named)) return { error: "not_a_choice" };
       const items = Array.isArray(text) ? text.map((v) => String(v).trim()) : String(text).split(/\s+/).filter(Boolean);
       if (node.type === "rank" && new Set(items).size !== items.length) return { error: "rank_repeated" };
       return { value: [...new Set(items)].join(" ") };
@@ -391,14 +394,15 @@ export function evaluateForm(form, answers, location, { received = false, filled
     if (node.type === "note") continue;
     const text = record.element.textContent;
     values[record.key] = text;
+    const sent = received && !node.calculate ? record.scope[node.name] : text;
     try {
-      if (isEmpty(text)) {
+      if (isEmpty(text) && !(Array.isArray(sent) && sent.length)) {
         if (node.required && run(instance, node.required, record, "boolean")) {
           errors[record.key] = node === instance.where ? t("gps_missing") : message(node, "required");
         }
         continue;
       }
-      const { error } = coerce(node, received && !node.calculate ? record.scope[node.name] : text, received);
+      const { error } = coerce(node, sent, received);
       if (error) {
         errors[record.key] = message(node, error);
         continue;

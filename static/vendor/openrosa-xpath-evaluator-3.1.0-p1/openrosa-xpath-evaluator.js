@@ -1806,7 +1806,7 @@ var require_openrosa_extensions = __commonJS({
             temp = r.split("-").slice(0, 3).map(wholeNumber);
             if (isValidDate(temp[0], temp[1], temp[2])) {
               if (!timeComponent) {
-                return moment(false, temp[0] < 100 ? temp[0] + 1900 : temp[0], temp[1], temp[2]);
+                return moment(false, temp[0], temp[1], temp[2]);
               }
               const time = `${_zeroPad(temp[0], 4)}-${_zeroPad(
                 temp[1]
