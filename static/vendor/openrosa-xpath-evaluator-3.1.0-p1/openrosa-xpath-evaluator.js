@@ -672,12 +672,8 @@ var require_extended_xpath = __commonJS({
               case "str": {
                 const quote = arg.quote || (arg.v.indexOf('"') === -1 ? '"' : "'");
                 if (arg.v.indexOf(quote) !== -1)
-                  throw new Error(
-                    `Quote character found in String Literal: ${JSON.stringify(
-                      arg.v
-                    )}`
-                  );
-                argString += quote + arg.v + quote;
+                  argString += `concat("${arg.v.split('"').join(`", '"', "`)}")`;
+                else argString += quote + arg.v + quote;
                 break;
               }
               // there aren't any other native types TODO do we need a hook for allowing date conversion?
