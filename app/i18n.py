@@ -1351,6 +1351,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{codes}.",
         "en": "{count} settlements stored before are not in '{file}' and were kept: {codes}.",
     },
+    "boundary_ward_in_other_city": {
+        "vi": "phường/xã '{name}' chồng lên phường/xã '{other}' (mã {other_code}) của {city} "
+        "({slug}) khoảng {area} m², sâu quá {reach} m vào thành phố đó. Ranh giới hai thành phố "
+        "không được chồng lên nhau (chỉ chấp nhận phần lệch dưới {reach} m dọc đường ranh giới "
+        "chung): hãy sửa đường ranh giới này hoặc của thành phố kia.",
+        "en": "ward '{name}' overlaps ward '{other}' (code {other_code}) of {city} ({slug}) by "
+        "about {area} m², reaching more than {reach} m into that city. Two cities' boundaries "
+        "must not overlap (only a sliver under {reach} m along a shared border is accepted): "
+        "correct this line or the other city's.",
+    },
+    "boundary_settlement_in_other_city": {
+        "vi": "khu dân cư '{name}' chồng lên phường/xã '{other}' (mã {other_code}) của {city} "
+        "({slug}) khoảng {area} m², sâu quá {reach} m vào thành phố đó. Khu dân cư phải nằm "
+        "trong thành phố của mình (chỉ chấp nhận phần lệch dưới {reach} m dọc đường ranh giới): "
+        "hãy sửa ranh giới khu dân cư.",
+        "en": "settlement '{name}' overlaps ward '{other}' (code {other_code}) of {city} ({slug}) "
+        "by about {area} m², reaching more than {reach} m into that city. A settlement must lie "
+        "in its own city (only a sliver under {reach} m along the border is accepted): correct "
+        "the settlement's boundary.",
+    },
     "boundary_city_name_required": {
         "vi": "Thành phố mới cần có tên.",
         "en": "A new city needs a name.",

@@ -23,15 +23,21 @@ cp "$modules/swagger-ui-dist/swagger-ui-bundle.js" "$modules/swagger-ui-dist/swa
   "$modules/swagger-ui-dist/NOTICE" "$swagger/"
 # openrosa-xpath-evaluator (Enketo's XPath 1.0 + ODK functions) is CommonJS: one ES module
 # bundle for the phone (static/collect/xpath.js). node-forge (only for digest()) is left out.
-oxe="static/vendor/openrosa-xpath-evaluator-$(version openrosa-xpath-evaluator)"
+# vendor/patches/ holds what the bundle changes of it (dates read as the server reads them);
+# the patched bundle is a version of its own, `-p1` (its folder is its URL, cached for a year
+# as immutable): a change of the patch takes the next number.
+oxe="static/vendor/openrosa-xpath-evaluator-$(version openrosa-xpath-evaluator)-p1"
 rm -rf "$oxe" && mkdir -p "$oxe"
+patch --quiet --forward -d "$modules/openrosa-xpath-evaluator" -p1 \
+  <"vendor/patches/openrosa-xpath-evaluator-$(version openrosa-xpath-evaluator).patch"
 cp vendor/openrosa-xpath-entry.js "$work/"
 (cd "$work" && node_modules/.bin/esbuild openrosa-xpath-entry.js --bundle --format=esm \
   --target=es2020 --external:node-forge --legal-comments=inline \
   --outfile=openrosa-xpath-evaluator.js --log-level=warning)
 {
   echo "// openrosa-xpath-evaluator $(version openrosa-xpath-evaluator) (Apache-2.0, see LICENSE), bundled"
-  echo "// by scripts/vendor-assets.sh from vendor/package-lock.json and vendor/openrosa-xpath-entry.js."
+  echo "// by scripts/vendor-assets.sh from vendor/package-lock.json and vendor/openrosa-xpath-entry.js,"
+  echo "// with vendor/patches/openrosa-xpath-evaluator-$(version openrosa-xpath-evaluator).patch."
   cat "$work/openrosa-xpath-evaluator.js"
 } >"$oxe/openrosa-xpath-evaluator.js"
 cp "$modules/openrosa-xpath-evaluator/LICENSE" "$oxe/"

@@ -4,7 +4,8 @@
 `settlements` (an optional file), `name` and `province` (a new city: national admins only),
 `crs` for files without one, and per file its layer and the columns of code and name. Who may
 is checked before the upload is read; the files are read and checked in a worker thread;
-one transaction writes everything, or a 422 lists each bad feature and nothing changes.
+one transaction writes everything, or a 422 lists each bad feature (one reaching into another
+city's wards among them) and nothing changes.
 This route alone takes bodies up to `max_boundary_upload_bytes` (app/api/limits.py).
 """
 
@@ -171,8 +172,9 @@ async def upload_boundaries(
     language: LanguageDep,
 ) -> JSON:
     """Import a city's wards (and settlements) from GeoJSON, GeoPackage or a zipped Shapefile:
-    matched by code, households placed again; a new city for national admins. A 422 lists
-    each bad feature (row and code) and nothing is changed."""
+    matched by code, households placed again (each move on the survey's history); a new city
+    for national admins. A 422 lists each bad feature (row and code; a ward or settlement
+    more than 10 m inside another city's wards names that ward) and nothing is changed."""
     await boundaries.check_import_allowed(engine, user, slug)
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "multipart/form-data":

@@ -49,7 +49,7 @@ MEDIA_TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".map": "application/json",
 }
-# A vendored library's folder carries its version: leaflet-1.9.4, openrosa-xpath-evaluator-3.1.0.
+# A vendored library's folder carries its version: leaflet-1.9.4, openrosa-xpath-evaluator-3.1.0-p1.
 VERSIONED_FOLDER = re.compile(r"^[A-Za-z0-9_.-]+-\d+(\.\d+)+[A-Za-z0-9.-]*$")
 
 

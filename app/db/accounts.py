@@ -114,13 +114,15 @@ async def update_user(connection: AsyncConnection, user_id: int, **values: Any) 
 async def list_users(
     connection: AsyncConnection, city_ids: Sequence[int] | None
 ) -> list[dict[str, Any]]:
-    """People with their grants: everyone (None), or those with a role in these cities."""
+    """People with their grants: everyone (None), or those with a role in these cities, with
+    their grants in these cities only (another city's places do not exist for its reader)."""
     where = (
         ""
         if city_ids is None
         else "WHERE EXISTS (SELECT 1 FROM role_grants g2 WHERE g2.user_id = u.id "
         "AND g2.city_id = ANY(:cities))"
     )
+    shown = "" if city_ids is None else " AND g.city_id = ANY(:cities)"
     rows = await connection.execute(
         text(
             f"""
@@ -131,7 +133,7 @@ SELECT u.id, u.username, u.display_name, u.is_active, u.is_demo, u.created_at,
                    'city', c.slug, 'ward', w.name) ORDER BY g.id)
           FROM role_grants g LEFT JOIN cities c ON c.id = g.city_id
           LEFT JOIN wards w ON w.id = g.ward_id
-          WHERE g.user_id = u.id), '[]') AS grants,
+          WHERE g.user_id = u.id{shown}), '[]') AS grants,
        (SELECT count(*) FROM auth_tokens t WHERE t.user_id = u.id AND t.kind = 'device'
           AND t.revoked_at IS NULL AND t.expires_at > now()) AS devices
 FROM users u {where} ORDER BY u.username
@@ -158,6 +160,20 @@ async def grants_of(connection: AsyncConnection, user_id: int) -> list[dict[str,
         {"id": user_id},
     )
     return [dict(row._mapping) for row in rows]
+
+
+async def collects_outside(
+    connection: AsyncConnection, user_id: int, city_ids: Sequence[int]
+) -> bool:
+    """Whether the person collected a survey outside these cities (or in no city)."""
+    row = await connection.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM household_surveys WHERE collector_user_id = :id "
+            "AND (city_id IS NULL OR city_id <> ALL(CAST(:cities AS int[]))))"
+        ),
+        {"id": user_id, "cities": list(city_ids)},
+    )
+    return bool(row.scalar())
 
 
 async def insert_grant(
@@ -403,11 +419,12 @@ async def audit(
 
 
 async def history(connection: AsyncConnection, entity: str, entity_id: str) -> list[dict[str, Any]]:
-    """The audit log of one thing, oldest first."""
+    """The audit log of one thing, in the order its entries were written (`at` is when each
+    transaction began: of two that overlap, the later change may carry the earlier time)."""
     rows = await connection.execute(
         text(
             "SELECT at, actor, action, old, new FROM audit_log "
-            "WHERE entity = :entity AND entity_id = :entity_id ORDER BY at, id"
+            "WHERE entity = :entity AND entity_id = :entity_id ORDER BY id"
         ),
         {"entity": entity, "entity_id": entity_id},
     )

@@ -7,28 +7,36 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.indicators import HOUSEHOLD_FORM
+from app.db.indicators import HOUSEHOLD_FORM, Counted, households_where
+
+
+def _households(place: str, surveys: Counted, household_form: str) -> str:
+    """SQL: the households counted in a place (`place`: a condition on the tallies `h`), as
+    indicators count them (approved surveys of the household form, or with `surveys="all"`
+    every one not rejected), from the tallies: a few rows per settlement."""
+    return f"""(SELECT coalesce(sum(h.households), 0)::bigint FROM household_tallies h
+         WHERE {place} AND {households_where(surveys, household_form)})"""
 
 
 async def list_cities(
-    connection: AsyncConnection, household_form: str = HOUSEHOLD_FORM
+    connection: AsyncConnection,
+    household_form: str = HOUSEHOLD_FORM,
+    surveys: Counted = "approved",
 ) -> list[dict[str, Any]]:
-    """Every city with counts (households: surveys of the household form) and its extent
+    """Every city with counts (households: as indicators count them) and its extent
     [west, south, east, north]."""
     rows = await connection.execute(
         text(
-            """
+            f"""
 SELECT c.id, c.slug, c.name, c.province,
        (SELECT count(*) FROM wards w WHERE w.city_id = c.id) AS wards,
        (SELECT count(*) FROM settlements s WHERE s.city_id = c.id) AS settlements,
-       (SELECT count(*) FROM household_surveys h
-         WHERE h.city_id = c.id AND h.form_id = :household_form) AS households,
+       {_households("h.city_id = c.id", surveys, household_form)} AS households,
        (SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)]
           FROM (SELECT ST_Extent(w.geom) AS e FROM wards w WHERE w.city_id = c.id) x) AS bbox
 FROM cities c ORDER BY c.name
 """
-        ),
-        {"household_form": household_form},
+        )
     )
     return [dict(row._mapping) for row in rows]
 
@@ -47,21 +55,25 @@ async def city_by_slug(connection: AsyncConnection, slug: str) -> dict[str, Any]
 
 
 async def list_wards(
-    connection: AsyncConnection, city_id: int, household_form: str = HOUSEHOLD_FORM
+    connection: AsyncConnection,
+    city_id: int,
+    household_form: str = HOUSEHOLD_FORM,
+    surveys: Counted = "approved",
 ) -> list[dict[str, Any]]:
-    """Wards of a city with their household (household form) and settlement counts."""
+    """Wards of a city with their household (as indicators count them) and settlement
+    counts."""
     rows = await connection.execute(
         text(
-            """
+            f"""
 SELECT w.id, w.code, w.name, w.city_id,
        (SELECT count(*) FROM settlements s WHERE s.ward_id = w.id) AS settlements,
-       (SELECT count(*) FROM household_surveys h
-         WHERE h.ward_id = w.id AND h.form_id = :household_form) AS households,
+       {_households("h.city_id = w.city_id AND h.ward_id = w.id", surveys, household_form)}
+         AS households,
        round((ST_Area(w.geom::geography) / 1e6)::numeric, 3)::float8 AS area_km2
 FROM wards w WHERE w.city_id = :city_id ORDER BY w.code
 """
         ),
-        {"city_id": city_id, "household_form": household_form},
+        {"city_id": city_id},
     )
     return [dict(row._mapping) for row in rows]
 
@@ -82,21 +94,25 @@ async def ward_by_id(connection: AsyncConnection, ward_id: int) -> dict[str, Any
 
 
 async def list_settlements(
-    connection: AsyncConnection, ward_id: int, household_form: str = HOUSEHOLD_FORM
+    connection: AsyncConnection,
+    ward_id: int,
+    household_form: str = HOUSEHOLD_FORM,
+    surveys: Counted = "approved",
 ) -> list[dict[str, Any]]:
-    """Settlements of a ward with their profile and household (household form) counts."""
+    """Settlements of a ward with their profile and household counts (as indicators count
+    them: a settlement's surveys in every ward its polygon reaches)."""
     rows = await connection.execute(
         text(
-            """
+            f"""
 SELECT s.id, s.code, s.name, s.ward_id, s.households_estimate, s.year_settled, s.land_type,
        s.threats,
-       (SELECT count(*) FROM household_surveys h
-         WHERE h.settlement_id = s.id AND h.form_id = :household_form) AS households,
+       {_households("h.city_id = s.city_id AND h.settlement_id = s.id", surveys, household_form)}
+         AS households,
        round((ST_Area(s.geom::geography))::numeric, 0)::float8 AS area_m2
 FROM settlements s WHERE s.ward_id = :ward_id ORDER BY s.code
 """
         ),
-        {"ward_id": ward_id, "household_form": household_form},
+        {"ward_id": ward_id},
     )
     return [dict(row._mapping) for row in rows]
 

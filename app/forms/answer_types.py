@@ -128,18 +128,39 @@ def _decimal(question: Question, value: Any, where: str) -> Coerced:
 def _select_one(question: Question, value: Any, where: str) -> Coerced:
     if type(value) is str and value in question.choice_values:
         return value, None  # the usual case: exactly one of the choices
-    text = js_trim(str(value)) if isinstance(value, str | int) else None
+    names = _choice_names([value])  # a number is its text, as the phone's String() writes it
+    text = names[0] if names else None
     if text is None or text not in question.choice_values:
         return None, choice_problem(question, value, where)
     return text, None
 
 
+def _choice_names(value: Any) -> list[str] | None:
+    """The names a select_multiple or rank answer holds: a text of names separated by spaces,
+    or a list of names, each a text or a number (as the phone's String() writes it: [1] is
+    the choice "1", as 1 is for a select_one); None for anything else."""
+    if isinstance(value, str):
+        return value.split()
+    if not isinstance(value, list):
+        return None
+    names = []
+    for item in value:
+        if isinstance(item, str):
+            names.append(js_trim(item))
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            try:
+                number = float(item)
+            except OverflowError:
+                return None
+            names.append(js_number_string(number))
+        else:
+            return None
+    return names
+
+
 def _select_multiple(question: Question, value: Any, where: str) -> Coerced:
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        items = [v.strip() for v in value]
-    elif isinstance(value, str):
-        items = value.split()
-    else:
+    items = _choice_names(value)
+    if items is None:
         return None, choice_problem(question, value, where)
     for item in items:
         if item not in question.choice_values:
@@ -260,11 +281,8 @@ def _time(question: Question, value: Any, where: str) -> Coerced:
 
 
 def _rank(question: Question, value: Any, where: str) -> Coerced:
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        items = [v.strip() for v in value]
-    elif isinstance(value, str):
-        items = value.split()
-    else:
+    items = _choice_names(value)
+    if items is None:
         return None, choice_problem(question, value, where)
     for item in items:
         if item not in question.choice_values:

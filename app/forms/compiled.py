@@ -16,6 +16,7 @@ from app.forms.xpath import (
     Schema,
     _Compiler,
     compile_expression,
+    function_names,
     parse,
 )
 
@@ -68,17 +69,29 @@ class CompiledForm:
 _COLUMNS = ("relevant", "constraint", "calculate", "default", "choice_filter")
 
 
+# digest() needs node-forge, which the phone's bundle leaves out: it fails there. A calculate
+# with it is sent empty and the server computes it; anywhere else the phone's verdict would
+# differ from the server's, so the form is refused.
+DIGEST_ONLY_IN = "calculate"
+
+
 def _compile_text(
     text: str, schema: Schema, row: int, column: str, problems: list[str]
 ) -> Compiled | None:
+    where = f"survey sheet, row {row}" if row else "survey sheet"
     try:
-        return compile_expression(parse(text), schema)
+        ast = parse(text)
+        compiled = compile_expression(ast, schema)
+        if column != DIGEST_ONLY_IN and "digest" in function_names(ast):
+            raise ExpressionError(
+                "digest() is computed by the server only (the phone cannot): it may be used "
+                "in a calculate, whose value the server fills, not here"
+            )
+        return compiled
     except RecursionError:
-        where = f"survey sheet, row {row}" if row else "survey sheet"
         problems.append(f"{where}, column {column}: the expression is nested too deeply")
         return None
     except ExpressionError as exc:
-        where = f"survey sheet, row {row}" if row else "survey sheet"
         problems.append(f"{where}, column {column}: {exc} (in '{text.strip()}')")
         return None
 
@@ -95,7 +108,7 @@ def compile_form(form: FormDefinition) -> CompiledForm:
             }
             choice_labels[question.path] = table
             choice_labels.setdefault(question.name, table)
-    schema = Schema(form.root, choice_labels, language)
+    schema = Schema(form.root, choice_labels, language, frozenset(form.instances))
     problems: list[str] = []
 
     def build(node: Group | Question) -> CompiledNode:
@@ -128,6 +141,7 @@ def compile_form(form: FormDefinition) -> CompiledForm:
     children = [build(child) for child in form.root.children]
     if not problems:
         problems.extend(calculation_cycles(form))
+        problems.extend(digest_readers(form))
     instances = {
         name: secondary_instance(items, language) for name, items in form.instances.items()
     }
@@ -259,6 +273,51 @@ def calculation_cycles(form: FormDefinition) -> list[str]:
     for path in calculates:
         if path not in state:
             visit(path, [])
+    return problems
+
+
+# The conditions read after calculations (a default is filled before them, on both sides).
+_CHECKED_COLUMNS = {
+    "relevant": "relevant",
+    "constraint": "constraint",
+    "required_expression": "required",
+    "choice_filter": "choice_filter",
+    "repeat_count": "repeat_count",
+}
+
+
+def digest_readers(form: FormDefinition) -> list[str]:
+    """Conditions that read a calculate computed with digest(): the phone sees it empty (it
+    cannot compute it), the server sees the digest, so their verdicts would differ."""
+    digests: dict[str, str] = {}
+    for node in form.root.walk():
+        calculate = getattr(node, "calculate", None)
+        try:
+            if calculate and "digest" in function_names(parse(calculate)):
+                digests[node.path] = node.name
+        except (ExpressionError, RecursionError):
+            continue  # reported by the compiler
+    if not digests:
+        return []
+    problems: list[str] = []
+    for node in form.root.walk():
+        for attribute, column in _CHECKED_COLUMNS.items():
+            text = getattr(node, attribute, None)
+            if not text:
+                continue
+            found: set[tuple[str, bool]] = set()
+            try:
+                _read_paths(parse(text), node.path, found)
+            except (ExpressionError, RecursionError):
+                continue
+            read = sorted({digests[path] for path, _ in found if path in digests})
+            if read:
+                names = ", ".join(f"${{{name}}}" for name in read)
+                problems.append(
+                    f"survey sheet, row {node.row}, column {column}: it reads {names}, "
+                    "computed with digest(), which the phone cannot compute (it would see it "
+                    f"empty where the server sees the digest) (in '{text.strip()}')"
+                )
     return problems
 
 

@@ -341,11 +341,13 @@ Compiled = Callable[[Ctx], Any]
 
 @dataclass(frozen=True)
 class Schema:
-    """What the compiler knows of a form: its root group, choice labels, language."""
+    """What the compiler knows of a form: its root group, choice labels, language and the
+    names of its secondary instances (None: not known, as for the quality rules)."""
 
     root: Any = None
     choice_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # path ->
     language: str = "default"
+    instances: frozenset[str] | None = None
 
 
 NO_SCHEMA = Schema()

@@ -12,6 +12,17 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from app.forms.js_math import (
+    js_ceil,
+    js_exp,
+    js_floor,
+    js_max,
+    js_min,
+    js_pow,
+    js_round,
+    js_trunc,
+    native_number,
+)
 from app.forms.regex_check import compile_pattern
 from app.forms.xpath_values import (
     DATE_STRING,
@@ -49,19 +60,15 @@ def _each(fn: Callable[[Any], Any], values: list[Any]) -> list[Any]:
 
 
 def _round_half_up(number: float) -> float:
-    """JavaScript Math.round, as the evaluator's _round applies it (symmetric)."""
-    if number != number or math.isinf(number):
-        return number
+    """The evaluator's _round: Math.round, symmetric about 0 (-2.5 gives -3)."""
     if number < 0:
-        return -float(math.floor(-number + 0.5))
-    return float(math.floor(number + 0.5))
+        return -js_round(-number)
+    return js_round(number)
 
 
 def _integer(value: Any) -> float:
-    number = as_number(value)
-    if number != number or math.isinf(number):
-        return number
-    return float(math.floor(number) if number > 0 else math.ceil(number))
+    """The evaluator's asInteger (int(-0.5) is -0)."""
+    return js_trunc(as_number(value))
 
 
 def _units(text: str) -> list[str] | str:
@@ -105,13 +112,13 @@ def _substring(c: Ctx, a: list[Any]) -> str:
     units = _units(as_string(a[0]))
     start = as_number(a[1])
     if len(a) < 3:
-        start = max(0.0, start) if start == start else start
+        start = native_number(js_max([0.0, start]) if start == start else start, "substring")
         first = _xpath_round(start)
         if first != first:
             return ""
         return _join_units(units[max(int(max(first, 1)) - 1, 0) :]) if first < math.inf else ""
-    first = _xpath_round(start)
-    last = first + _xpath_round(as_number(a[2]))
+    first = _xpath_round(native_number(start, "substring"))
+    last = first + _xpath_round(native_number(as_number(a[2]), "substring"))
     if first != first or last != last:
         return ""
     kept = [u for i, u in enumerate(units, 1) if first <= i < last]
@@ -125,13 +132,29 @@ def _normalize_space(c: Ctx, a: list[Any]) -> str:
     return text.replace("\\v", "\v").replace("\\f", "\f")
 
 
+def _substring_before(c: Ctx, a: list[Any]) -> str:
+    """XPath 1.0: the text before the first occurrence; '' for an empty separator."""
+    text, separator = as_string(a[0]), as_string(a[1])
+    index = text.find(separator)
+    return text[:index] if index >= 0 else ""
+
+
+def _substring_after(c: Ctx, a: list[Any]) -> str:
+    """XPath 1.0: the text after the first occurrence; all of it for an empty separator."""
+    text, separator = as_string(a[0]), as_string(a[1])
+    index = text.find(separator)
+    return text[index + len(separator) :] if index >= 0 else ""
+
+
 def _translate(c: Ctx, a: list[Any]) -> str:
-    text, source, target = (as_string(v) for v in a)
-    table: dict[str, str | None] = {}
-    for i, ch in enumerate(source):
-        if ch not in table:
-            table[ch] = target[i] if i < len(target) else None
-    return "".join(table.get(ch, ch) or "" for ch in text if table.get(ch, ch) is not None)
+    """XPath 1.0 translate() over UTF-16 units, as the browser's: an emoji is two characters
+    (half of one becomes U+FFFD, as the phone sends it)."""
+    text, source, target = (_units(as_string(v)) for v in a)
+    table: dict[str, str] = {}
+    for i, unit in enumerate(source):
+        if unit not in table:
+            table[unit] = target[i] if i < len(target) else ""
+    return _join_units([table.get(unit, unit) for unit in text])
 
 
 def _boolean_from_string(c: Ctx, a: list[Any]) -> bool:
@@ -153,12 +176,12 @@ def _selected_at(c: Ctx, a: list[Any]) -> str:
     return parts[int(index)]
 
 
-def _min_max(pick: Callable[..., float]) -> Impl:
+def _min_max(pick: Callable[[list[float]], float]) -> Impl:
     def run(c: Ctx, a: list[Any]) -> float:
         numbers = _each(as_number, a)
         if not numbers or any(n != n for n in numbers):
             return NAN
-        return float(pick(numbers))
+        return pick(numbers)
 
     return run
 
@@ -197,26 +220,63 @@ def _format_date(c: Ctx, a: list[Any]) -> str:
             raise ValueError("date format string ends with %")
         code = pattern[i]
         i += 1
+        if code not in DATE_FORMAT_CODES:
+            raise ValueError(date_format_error(code))
         out.append(
             {
                 "%": "%",
-                "Y": f"{local.year:04d}",
-                "y": f"{local.year:04d}"[2:],
-                "m": f"{local.month:02d}",
+                "Y": _zero_pad(local.year, 4),
+                "y": _zero_pad(local.year, 4)[2:],
+                "m": _zero_pad(local.month, 2),
                 "n": str(local.month),
-                "b": local.strftime("%b"),
-                "d": f"{local.day:02d}",
+                "b": _MONTHS[local.month - 1],
+                "d": _zero_pad(local.day, 2),
                 "e": str(local.day),
-                "H": f"{local.hour:02d}",
+                "H": _zero_pad(local.hour, 2),
                 "h": str(local.hour),
-                "M": f"{local.minute:02d}",
-                "S": f"{local.second:02d}",
-                "3": f"{local.microsecond // 1000:03d}",
-                "a": local.strftime("%a"),
-            }.get(code)
-            or ""
+                "M": _zero_pad(local.minute, 2),
+                "S": _zero_pad(local.second, 2),
+                "3": _zero_pad(local.millisecond, 3),
+                "a": _WEEKDAYS[local.weekday],
+            }[code]
         )
     return "".join(out)
+
+
+# toLocaleDateString(undefined, {month: "short"}) and {weekday: "short"} in English, as the
+# server has formatted them (strftime's C locale).
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+
+
+def _zero_pad(number: int, width: int) -> str:
+    """The evaluator's _zeroPad: the number's text with zeros before it ("00-5" for -5)."""
+    return str(number).rjust(width, "0")
+
+
+# The codes of format-date() the phone's formatDate knows; any other fails there, and so here.
+_CODES_IN_ORDER = "YymnbdeHhMS3a%"
+DATE_FORMAT_CODES = frozenset(_CODES_IN_ORDER)
+
+
+def date_format_error(code: str) -> str:
+    """The message of a code neither engine formats (%j, %W, %A, %p...)."""
+    known = " ".join(f"%{c}" for c in _CODES_IN_ORDER)
+    return f"format-date() has no code %{code} (the phone knows {known})"
+
+
+def date_format_problem(pattern: str) -> str | None:
+    """What is wrong with a format-date() pattern written in the form, or None."""
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "%":
+            if i + 1 >= len(pattern):
+                return "the format-date() pattern ends with %"
+            if pattern[i + 1] not in DATE_FORMAT_CODES:
+                return date_format_error(pattern[i + 1])
+            i += 1
+        i += 1
+    return None
 
 
 def _decimal_date_time(c: Ctx, a: list[Any]) -> float:
@@ -236,7 +296,8 @@ def _decimal_time(c: Ctx, a: list[Any]) -> float:
         return NAN
     if int(match.group(3)) >= 60 or int(match.group(6)) >= 24 or int(match.group(7)) >= 60:
         return NAN
-    day = today().local().date().isoformat()
+    local_today = today().local()
+    day = f"{local_today.year:04d}-{local_today.month:02d}-{local_today.day:02d}"
     ms = parse_js_datetime(f"{day}T{as_string(a[0])}")
     if ms != ms:
         return NAN
@@ -296,12 +357,13 @@ def _math(fn: Callable[[float], float]) -> Impl:
 
 
 def _pow(c: Ctx, a: list[Any]) -> float:
-    try:
-        return float(as_number(a[0]) ** as_number(a[1]))
-    except (ZeroDivisionError, OverflowError):
-        return math.inf
-    except (ValueError, TypeError):
-        return NAN
+    return js_pow(as_number(a[0]), as_number(a[1]))
+
+
+def _native(fn: Callable[[float], float], name: str) -> Impl:
+    """floor() and ceiling(): the browser's XPath functions, given the number as the
+    evaluator writes it (native_number)."""
+    return lambda c, a: fn(native_number(as_number(a[0]), name))
 
 
 def _name(c: Ctx, a: list[Any]) -> str:
@@ -353,10 +415,6 @@ def _valid_points(points: list[list[str]]) -> bool:
     return True
 
 
-def _js_round(value: float) -> float:
-    return float(math.floor(value + 0.5)) if math.isfinite(value) else value
-
-
 def _area(c: Ctx, a: list[Any]) -> float:
     """geo.js area(): square metres of a shape, to the centimetre."""
     points = _geopoints(a)
@@ -373,7 +431,7 @@ def _area(c: Ctx, a: list[Any]) -> float:
                 2 + math.sin(math.radians(lat1)) + math.sin(math.radians(lat2))
             )
         total = total * EARTH_RADIUS_M * EARTH_RADIUS_M / 2.0
-    return abs(_js_round(total * 100)) / 100
+    return abs(js_round(total * 100)) / 100
 
 
 def _distance(c: Ctx, a: list[Any]) -> float:
@@ -389,7 +447,7 @@ def _distance(c: Ctx, a: list[Any]) -> float:
             math.radians(lon1 - lon2)
         )
         total += (math.acos(cosine) if -1 <= cosine <= 1 else NAN) * EARTH_RADIUS_M
-    return abs(_js_round(total * 100)) / 100
+    return abs(js_round(total * 100)) / 100
 
 
 # name -> (implementation, fewest arguments, most arguments or None)
@@ -409,24 +467,8 @@ FUNCTIONS: dict[str, tuple[Impl, int, int | None]] = {
     "ends-with": (lambda c, a: as_string(a[0]).endswith(as_string(a[1])), 2, 2),
     "substring": (_substring, 2, 3),
     "substr": (_substr, 2, 3),
-    "substring-before": (
-        lambda c, a: (
-            as_string(a[0]).partition(as_string(a[1]))[0]
-            if as_string(a[1]) in as_string(a[0])
-            else ""
-        ),
-        2,
-        2,
-    ),
-    "substring-after": (
-        lambda c, a: (
-            as_string(a[0]).partition(as_string(a[1]))[2]
-            if as_string(a[1]) in as_string(a[0])
-            else ""
-        ),
-        2,
-        2,
-    ),
+    "substring-before": (_substring_before, 2, 2),
+    "substring-after": (_substring_after, 2, 2),
     "translate": (_translate, 3, 3),
     "normalize-space": (_normalize_space, 0, 1),
     "coalesce": (_coalesce, 2, 2),
@@ -437,8 +479,8 @@ FUNCTIONS: dict[str, tuple[Impl, int, int | None]] = {
     "count": (lambda c, a: float(len(a[0])), 1, 1),
     "count-non-empty": (lambda c, a: float(sum(1 for n in a[0] if n.text())), 1, 1),
     "sum": (_sum, 1, 1),
-    "min": (_min_max(min), 0, None),
-    "max": (_min_max(max), 0, None),
+    "min": (_min_max(js_min), 0, None),
+    "max": (_min_max(js_max), 0, None),
     "position": (_position, 0, 1),
     "last": (lambda c, a: float(c.size), 0, 0),
     "current": (lambda c, a: [c.current], 0, 0),
@@ -454,12 +496,12 @@ FUNCTIONS: dict[str, tuple[Impl, int, int | None]] = {
         1,
         2,
     ),
-    "floor": (_math(math.floor), 1, 1),
-    "ceiling": (_math(math.ceil), 1, 1),
+    "floor": (_native(js_floor, "floor"), 1, 1),
+    "ceiling": (_native(js_ceil, "ceiling"), 1, 1),
     "abs": (_math(abs), 1, 1),
     "sqrt": (_math(math.sqrt), 1, 1),
-    "exp": (_math(math.exp), 1, 1),
-    "exp10": (_math(lambda x: 10.0**x), 1, 1),
+    "exp": (_math(js_exp), 1, 1),
+    "exp10": (_math(lambda x: js_pow(10.0, x)), 1, 1),
     "log": (_log(math.log), 1, 1),
     "log10": (_log(math.log10), 1, 1),
     "sin": (_math(math.sin), 1, 1),
@@ -494,9 +536,8 @@ assert LOCAL_TZ is not None
 
 
 def _round_digits(number: float, digits: float) -> float:
-    if digits != digits:
-        return NAN
-    power = 10.0 ** abs(digits)
+    """round(number, digits) as the evaluator computes it (10 ** 400 is Infinity: NaN)."""
+    power = js_pow(10.0, abs(digits))
     if digits > 0:
         return _round_half_up(number * power) / power
     return power * _round_half_up(number / power)
@@ -524,6 +565,10 @@ def compile_call(compiler: _Compiler, name: str, args: list[Ast]) -> Compiled:
         raise ExpressionError(f"{name}() needs a node-set (a path) as its argument")
     if name == "position" and args and not _nodes_from(args[0]):
         raise ExpressionError("position() needs a node-set (a path) as its argument")
+    if name in ("format-date", "format-date-time") and args[1][0] == "str":
+        problem = date_format_problem(args[1][1])
+        if problem is not None:
+            raise ExpressionError(problem)
     compiled = [compiler.compile(arg) for arg in args]
     if not compiled:
         return lambda c: impl(c, [])
@@ -539,6 +584,11 @@ def _instance(compiler: _Compiler, args: list[Ast]) -> Compiled:
     if len(args) != 1 or args[0][0] != "str":
         raise ExpressionError("instance() takes the name of a list as a 'string'")
     name = args[0][1]
+    known = compiler.schema.instances
+    if known is not None and name not in known:
+        # The phone fails on it (no secondary instance): refused now, not at a survey.
+        lists = ", ".join(sorted(known)) or "none"
+        raise ExpressionError(f"instance('{name}') is no list of this form (its lists: {lists})")
     return lambda c: [c.env.instances[name]] if name in c.env.instances else []
 
 

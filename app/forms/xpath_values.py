@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-NAN = float("nan")
-MS_PER_DAY = 86_400_000.0
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from app.forms.js_date import (
+    LOCAL_TZ,
+    MS_PER_DAY,
+    NAN,
+    Fields,
+    date_time_ms,
+    fields,
+    local_date_ms,
+    now_ms,
+    time_clip,
+    to_iso_local,
+    utc_day_ms,
+)
 
 DATE_STRING = re.compile(
     r"^\d\d\d\d-\d{1,2}-\d{1,2}(?:T\d\d:\d\d:\d\d\.?\d?\d?(?:Z|[+-]\d\d:\d\d)|.*)?$",
@@ -40,7 +48,8 @@ JS_SPACE = (
 
 
 class XDate:
-    """A JavaScript Date: milliseconds since the epoch (NaN when invalid); blank: `date('')`."""
+    """A JavaScript Date: milliseconds since the epoch (NaN when invalid, as past 8.64e15 ms);
+    blank: `date('')`."""
 
     __slots__ = ("blank", "ms")
 
@@ -51,8 +60,9 @@ class XDate:
     def valid(self) -> bool:
         return self.ms == self.ms
 
-    def local(self) -> datetime:
-        return (EPOCH + timedelta(milliseconds=self.ms)).astimezone(LOCAL_TZ)
+    def local(self) -> Fields:
+        """Its fields in the phone's zone (getFullYear(), getMonth() + 1...)."""
+        return fields(self.ms)
 
 
 def js_trim(text: str) -> str:
@@ -83,10 +93,13 @@ def js_number_string(value: float) -> str:
         return "Infinity" if value > 0 else "-Infinity"
     if value == 0:
         return "0"
-    if value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    if 1e-4 <= abs(value) < 1e16:
+    if value.is_integer():
+        if abs(value) < 2**53:
+            return str(int(value))
+    elif 1e-4 <= abs(value) < 1e16:
         return repr(value)  # the same shortest digits, in fixed notation
+    # Shortest digits placed as JavaScript places them: 2**53 is "9007199254740992" (repr
+    # gives "9007199254740992.0"), 1e20 is "100000000000000000000", 1e21 "1e+21".
     sign = "-" if value < 0 else ""
     digits_tuple = Decimal(repr(abs(value))).normalize().as_tuple()
     digits = "".join(str(d) for d in digits_tuple.digits)
@@ -103,47 +116,32 @@ def js_number_string(value: float) -> str:
     return f"{sign}{mantissa}e{'+' if exponent >= 0 else '-'}{abs(exponent)}"
 
 
-def _local_ms(year: int, month: int, day: int) -> float:
-    """new Date(year, month - 1, day) in the local zone (months and days roll over)."""
-    if 0 <= year <= 99:
-        year += 1900
-    year += (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    try:
-        moment = datetime(year, month, 1, tzinfo=LOCAL_TZ) + timedelta(days=day - 1)
-    except (ValueError, OverflowError):
-        return NAN
-    moment = moment.replace(tzinfo=None).replace(tzinfo=LOCAL_TZ)
-    return (moment - EPOCH).total_seconds() * 1000
+def _local_ms(year: float, month: float, day: float) -> float:
+    """new Date(year, month - 1, day) in the local zone (months and days roll over, years
+    0-99 are 1900-1999)."""
+    if 0 <= year < 100:
+        year = 1900 + math.trunc(year)
+    return local_date_ms(year, month, day)
+
+
+_DATE_ALONE = re.compile(r"(\d{4})-(\d\d)-(\d\d)", re.ASCII)
 
 
 def parse_js_datetime(text: str) -> float:
     """new Date(text) for ISO 8601 date-times (no offset: local time); else NaN."""
     match = _ISO_DATETIME.match(text)
     if not match:
-        alone = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)", text, re.ASCII)
+        alone = _DATE_ALONE.fullmatch(text)
         if alone:  # a date alone is UTC midnight in JS; V8 takes days up to 31 and rolls over
             year, month, day = (int(g) for g in alone.groups())
             if not (1 <= month <= 12 and 1 <= day <= 31):
                 return NAN
-            moment = datetime(year, month, 1, tzinfo=UTC) + timedelta(days=day - 1)
-            return (moment - EPOCH).total_seconds() * 1000
+            return time_clip(utc_day_ms(year, month, day))
         return NAN
     year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
     second = int(match.group(6) or 0)
-    fraction = (match.group(7) or "0")[:3].ljust(3, "0")
-    zone = match.group(8)
-    try:
-        if zone is None:
-            moment = datetime(year, month, day, hour, minute, second, tzinfo=LOCAL_TZ)
-        else:
-            offset = "+00:00" if zone == "Z" else zone
-            moment = datetime.fromisoformat(
-                f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}{offset}"
-            )
-    except ValueError:
-        return NAN
-    return (moment - EPOCH).total_seconds() * 1000 + int(fraction)
+    fraction = int((match.group(7) or "0")[:3].ljust(3, "0"))
+    return date_time_ms(year, month, day, (hour, minute, second, fraction), match.group(8))
 
 
 def date_string_to_days(text: str) -> float:
@@ -156,8 +154,7 @@ def date_string_to_days(text: str) -> float:
         numbers.append(NAN)
     if any(n != n or math.isinf(n) for n in numbers):
         return NAN
-    year, month, day = (int(n) for n in numbers)
-    return _local_ms(year, month, day) / MS_PER_DAY
+    return _local_ms(*numbers) / MS_PER_DAY
 
 
 def _valid_date(year: str, month: str, day: str) -> bool:
@@ -174,6 +171,11 @@ def _valid_date(year: str, month: str, day: str) -> bool:
     return d <= days
 
 
+def _days_to_ms(days: float) -> float:
+    """new Date(0).setTime(days * 24 * 60 * 60 * 1e3), multiplied in the evaluator's order."""
+    return time_clip(0 + days * 24 * 60 * 60 * 1e3)
+
+
 def as_date(value: Any) -> XDate:
     """openrosa-extensions.js asDate."""
     if isinstance(value, XDate):
@@ -181,12 +183,16 @@ def as_date(value: Any) -> XDate:
     if isinstance(value, bool):
         return XDate(NAN)
     if isinstance(value, float):
-        return XDate(value * MS_PER_DAY)
+        return XDate(_days_to_ms(value))
     text = as_string(value)
     if text == "":
         return XDate(NAN, blank=True)
     if RAW_NUMBER.match(text):
-        return XDate(int(text.split(".")[0]) * MS_PER_DAY)
+        try:
+            days = float(int(text.split(".")[0]))
+        except OverflowError:  # parseInt() of 400 digits: Infinity, no Date
+            return XDate(NAN)
+        return XDate(_days_to_ms(days))
     if DATE_STRING.match(text):
         time_part = None
         if "T" in text:
@@ -194,9 +200,13 @@ def as_date(value: Any) -> XDate:
             time_part, text = text[index:], text[:index]
         parts = text.split("-")
         if len(parts) >= 3 and _valid_date(parts[0], parts[1], parts[2]):
-            stamp = f"{int(parts[0]):04d}-{int(parts[1]):02d}-{int(parts[2]):02d}"
+            year, month, day = int(parts[0]), int(parts[1]), int(parts[2])
             if time_part is None:
-                return XDate(_local_ms(int(parts[0]), int(parts[1]), int(parts[2])))
+                # The phone's local midnight of that day, the year as written ("0099-01-01"
+                # is the year 99, "2026-1-5" the 5th of January): the phone's patched
+                # evaluator (vendor/patches/, moment()) makes a date alone so.
+                return XDate(local_date_ms(year, month, day))
+            stamp = f"{year:04d}-{month:02d}-{day:02d}"
             return XDate(parse_js_datetime(stamp + time_part))
     return XDate(parse_js_datetime(text))
 
@@ -211,16 +221,7 @@ def iso_local(value: XDate) -> str:
         return ""
     if not value.valid():
         return "Invalid Date"
-    moment = value.local()
-    offset = moment.strftime("%z")
-    text = (
-        moment.strftime("%Y-%m-%dT%H:%M:%S")
-        + f".{moment.microsecond // 1000:03d}"
-        + f"{offset[:3]}:{offset[3:]}"
-    )
-    if "T00:00:00.000" in text:
-        return text.split("T")[0]
-    return text
+    return to_iso_local(value.ms)
 
 
 def as_string(value: Any) -> str:
@@ -311,7 +312,7 @@ def today(at: datetime | None = None) -> XDate:
 
 def now(at: datetime | None = None) -> XDate:
     """now(): `at` (the survey's time; else now)."""
-    return XDate(((at or datetime.now(UTC)) - EPOCH).total_seconds() * 1000)
+    return XDate(now_ms(at or datetime.now(UTC)))
 
 
 def as_text(value: Any) -> str:

@@ -56,7 +56,10 @@ async def _managed_user(
     """A person the actor may manage, or NotFound (others do not exist for them).
 
     The command line and national admins manage everyone; a city admin manages people whose
-    every role is in cities they administer, and people with no role yet (just created).
+    every role is in cities they administer, and people with no role whose surveys (if any)
+    are all in those cities: one just created, or one whose roles were all taken away. Such
+    a person still reads the surveys they collected, names included, so the admin of
+    another city must not be able to set their password or enrol a phone for them.
     """
     user = await queries.user_by_id(connection, user_id)
     if user is None:
@@ -70,6 +73,10 @@ async def _managed_user(
     grants = await queries.grants_of(connection, user_id)
     if any(g["role"] == "national_admin" for g in grants) or not all(
         actor.can_manage_city(g["city_id"]) for g in grants
+    ):
+        raise NotFound("user_not_found", id=user_id)
+    if not grants and await queries.collects_outside(
+        connection, user_id, sorted(actor.cities_as("city_admin"))
     ):
         raise NotFound("user_not_found", id=user_id)
     return user

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db import accounts as audit_queries
 from app.db import attachments as queries
 from app.errors import (
     Conflict,
@@ -330,6 +331,22 @@ async def store_attachment(
                 connection, submission_id, filename, content_type, len(data), digest
             )
             if inserted is not None:
+                # On record: who added which file, at which stage of review (a reviewer may
+                # send a survey's photo; a phone's upload may come after the decision).
+                await audit_queries.audit(
+                    connection,
+                    actor_id=sender.user_id,
+                    actor=sender.username,
+                    action="survey.attachment",
+                    entity="survey",
+                    entity_id=str(submission_id),
+                    new={
+                        "file": filename,
+                        "bytes": len(data),
+                        "sha256": digest,
+                        "status": survey["status"],
+                    },
+                )
                 # Written inside the transaction: a failed write rolls the row back.
                 await asyncio.to_thread(_write_atomically, path, data)
                 return StoredAttachment("created", inserted)

@@ -1,10 +1,12 @@
 """Use case: import a city's ward and settlement boundaries (GeoJSON, GeoPackage, Shapefile).
 
 Wards and settlements are matched by code, so a corrected file can be imported again; the
-households already surveyed are placed again by the new lines. An import is one transaction:
-the files are read and checked whole first (app/geo/boundary_files.py), and a refused import
-changes nothing. Wards and settlements stored before but missing from a new file are kept
-(a warning names them): surveys may point at them.
+households already surveyed are placed again by the new lines, each move on the survey's
+record (`survey.place`). An import is one transaction: the files are read and checked whole
+first (app/geo/boundary_files.py), then against the other cities' wards (none may be reached
+into: app/db/boundary_overlaps.py), and a refused import changes nothing. Wards and
+settlements stored before but missing from a new file are kept (a warning names them):
+surveys may point at them.
 """
 
 from __future__ import annotations
@@ -20,20 +22,38 @@ import shapely
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.boundary_overlaps import Reach, reaching_other_cities
 from app.db.submissions import REPLACE_HOUSEHOLDS
 from app.errors import Forbidden, InvalidInput, NotFound, Problem
 from app.geo.boundary_files import (
+    MAX_PROBLEMS,
     PROGRESS_EVERY,
+    Feature,
     Layer,
     LayerOptions,
     Progress,
     layer_problem,
     read_layer,
 )
+from app.i18n import LANGUAGES, number_text, translate
 from app.services.access import Principal
 
 __all__ = ["Boundaries", "ImportSummary", "LayerOptions", "import_city", "read_boundaries"]
 KEPT_SHOWN = 10  # codes named in the warning about wards or settlements not in the file
+# Who the command line acts as in the audit log (as in app/services/accounts.py).
+COMMAND_LINE = "cli"
+# How far a ward or settlement may lie inside another city's wards: 10 m. Two cities' files
+# of one border never come from one survey (cadastral sheets of 1:2,000-1:10,000, lines
+# traced on imagery, a walk with a phone): they disagree by a few metres all along it. And a
+# phone's fix is itself 5-10 m off (intake flags one only beyond 20 m), so a household within
+# 10 m of a city border is on neither side for sure; deeper in, it surely is the other
+# city's. Measured as depth (app/db/boundary_overlaps.py), not as a share of the area: a
+# share of 1 % lets through a strip 10 m wide down a 300 m lane of the other city (every
+# house of the lane; 0.3 % of a 1 km² ward), yet refuses an honest 5 m sliver along a 2 km
+# border of a small inner-city phường (1 ha: 5 % of 20 ha).
+OTHER_CITY_REACH_M = 10.0
+# Less than this beyond the reach is a vertex clicked too far, not a household's place.
+OTHER_CITY_MIN_AREA_M2 = 1.0
 
 
 @dataclass(frozen=True)
@@ -183,6 +203,61 @@ def check_city_names(slug: str, name: str | None) -> None:
         raise InvalidInput(problems)
 
 
+def _in_other_city(layer: Layer, feature: Feature, reach: Reach) -> Problem:
+    """The refusal of a ward or settlement that reaches into another city's ward, naming
+    both (the area in each language's digits)."""
+    code = f"boundary_{'ward' if layer.kind == 'wards' else 'settlement'}_in_other_city"
+    where = {"file": layer.label, "row": feature.row, "feature": feature.code or "—"}
+    params: dict[str, Any] = {
+        "name": feature.name,
+        "other": reach.other_name,
+        "other_code": reach.other_code,
+        "city": reach.city_name,
+        "slug": reach.city_slug,
+        "reach": f"{OTHER_CITY_REACH_M:g}",
+    }
+    texts = {
+        language: translate("boundary_row", language, **where)
+        + " "
+        + translate(code, language, **params, area=number_text(reach.area_m2, language))
+        for language in LANGUAGES
+    }
+    return Problem(f"{layer.kind}[{feature.row}]", code, params, texts)
+
+
+def refuse_other_cities(
+    connection: Connection, city_id: int | None, boundaries: Boundaries
+) -> None:
+    """InvalidInput naming each ward or settlement that lies more than OTHER_CITY_REACH_M
+    inside another city's wards, and the ward it reaches into."""
+    features: list[tuple[Layer, Feature]] = [
+        (layer, feature)
+        for layer in (boundaries.wards, boundaries.settlements)
+        if layer is not None
+        for feature in layer.features
+    ]
+    reaches, total = reaching_other_cities(
+        connection,
+        city_id,
+        [shapely.to_wkb(feature.geometry) for _, feature in features],
+        reach_m=OTHER_CITY_REACH_M,
+        min_area_m2=OTHER_CITY_MIN_AREA_M2,
+        limit=MAX_PROBLEMS,
+    )
+    if not reaches:
+        return
+    problems = [_in_other_city(*features[reach.position], reach) for reach in reaches]
+    if total > len(reaches):
+        problems.append(Problem("", "boundary_more_problems", {"count": total - len(reaches)}))
+    raise InvalidInput(problems)
+
+
+AUDIT_CITY = text(
+    "INSERT INTO audit_log (actor_id, actor, action, entity, entity_id, new) "
+    "VALUES (:actor_id, :actor, :action, 'city', :city_id, CAST(:new AS jsonb))"
+)
+
+
 def store_boundaries(
     connection: Connection,
     *,
@@ -190,12 +265,23 @@ def store_boundaries(
     name: str | None,
     province: str | None,
     boundaries: Boundaries,
+    actor_id: int | None = None,
+    actor: str = COMMAND_LINE,
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Create or update the city and write its checked wards and settlements (by code), in
-    the caller's transaction; households already stored are placed again."""
-    # Two imports of one city at once would interleave their upserts: one waits here.
-    connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": slug})
+    the caller's transaction, unless one reaches into another city (InvalidInput, nothing
+    written); households already stored are placed again, each move and the import on
+    record as done by `actor` (a person's id and username, or the command line)."""
+    # Imports one at a time, whatever their city: two of one city would interleave their
+    # upserts, and two of neighbouring cities would each be checked against the other's old
+    # lines. The row is the boundary generation's, which every import changes anyway (a
+    # trigger): the lock it took at its first write is now taken before the check.
+    connection.execute(text("SELECT generation FROM boundary_generation FOR UPDATE"))
+    city_id = connection.execute(
+        text("SELECT id FROM cities WHERE slug = :slug"), {"slug": slug}
+    ).scalar()
+    refuse_other_cities(connection, city_id, boundaries)
     city_id, created = connection.execute(
         INSERT_CITY, {"slug": slug, "name": name, "province": province}
     ).one()
@@ -245,12 +331,15 @@ def store_boundaries(
         kept = _kept(connection, table, city_id, layer) if layer is not None else None
         if kept is not None:
             warnings.append(kept)
-    # Households already surveyed follow their boundaries (a corrected ward line moves them).
-    replaced = connection.execute(REPLACE_HOUSEHOLDS, {"city_id": city_id}).rowcount
+    # Households already surveyed follow their boundaries (a corrected ward line moves them),
+    # each move on the survey's record, in the statement that moves it.
+    replaced = connection.execute(
+        REPLACE_HOUSEHOLDS, {"city_id": city_id, "actor_id": actor_id, "actor": actor}
+    ).rowcount
     crs: dict[str, str] = {wards.kind: wards.source_crs}
     if settlements is not None:
         crs[settlements.kind] = settlements.source_crs
-    return ImportSummary(
+    summary = ImportSummary(
         city_id=city_id,
         wards=len(wards.features),
         settlements=len(settlements.features) if settlements else 0,
@@ -260,6 +349,26 @@ def store_boundaries(
         crs=crs,
         warnings=tuple(warnings),
     )
+    connection.execute(
+        AUDIT_CITY,
+        {
+            "actor_id": actor_id,
+            "actor": actor,
+            "action": "city.create" if summary.created else "city.boundaries",
+            "city_id": str(city_id),
+            "new": json.dumps(
+                {
+                    "slug": slug,
+                    "wards": summary.wards,
+                    "settlements": summary.settlements,
+                    "households_placed_again": summary.households_replaced,
+                    "crs": summary.crs,
+                },
+                ensure_ascii=False,
+            ),
+        },
+    )
+    return summary
 
 
 def import_city(
@@ -275,7 +384,8 @@ def import_city(
     settlements_options: LayerOptions | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    """Create or update a city with its wards and settlements (matched by code): re-runnable.
+    """Create or update a city with its wards and settlements (matched by code): re-runnable,
+    on record as done by the command line.
 
     Files are GeoJSON, GeoPackage or Shapefile (a .shp beside its .dbf/.shx/.prj, or a .zip
     of them); `crs` (e.g. "EPSG:9210") is for files without one. Nothing is written unless
@@ -333,10 +443,9 @@ async def import_upload(
     read: Callable[[], Boundaries],
 ) -> ImportSummary:
     """Import uploaded files for a city: `read` (the files' checks, CPU-bound) runs in a
-    worker thread, then one transaction writes the city, its boundaries and the audit entry."""
+    worker thread, then one transaction writes the city, its boundaries, the surveys' moves
+    and the audit entries, as done by `actor`."""
     import asyncio
-
-    from app.db.accounts import audit
 
     city = await check_import_allowed(engine, actor, slug)
     if city is None and not (name or "").strip():
@@ -350,21 +459,8 @@ async def import_upload(
                 name=(name or "").strip() or None,
                 province=(province or "").strip() or None,
                 boundaries=boundaries,
+                actor_id=actor.user_id,
+                actor=actor.username,
             )
-        )
-        await audit(
-            connection,
-            actor_id=actor.user_id,
-            actor=actor.username,
-            action="city.create" if summary.created else "city.boundaries",
-            entity="city",
-            entity_id=str(summary.city_id),
-            new={
-                "slug": slug,
-                "wards": summary.wards,
-                "settlements": summary.settlements,
-                "households_placed_again": summary.households_replaced,
-                "crs": summary.crs,
-            },
         )
     return summary

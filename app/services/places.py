@@ -7,17 +7,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import places as queries
-from app.db.indicators import HOUSEHOLD_FORM
+from app.db.indicators import HOUSEHOLD_FORM, Counted
 from app.errors import Forbidden, NotFound
 from app.services.access import Principal
 
 
 async def cities(
-    engine: AsyncEngine, reader: Principal, household_form: str = HOUSEHOLD_FORM
+    engine: AsyncEngine,
+    reader: Principal,
+    household_form: str = HOUSEHOLD_FORM,
+    surveys: Counted = "approved",
 ) -> list[dict[str, Any]]:
     """The cities the reader has a role in (every city for a national admin)."""
     async with engine.connect() as connection:
-        found = await queries.list_cities(connection, household_form)
+        found = await queries.list_cities(connection, household_form, surveys)
     return [city for city in found if reader.can_see_city(city["id"])]
 
 
@@ -31,14 +34,18 @@ async def city(engine: AsyncEngine, slug: str, reader: Principal | None = None) 
 
 
 async def wards(
-    engine: AsyncEngine, slug: str, reader: Principal, household_form: str = HOUSEHOLD_FORM
+    engine: AsyncEngine,
+    slug: str,
+    reader: Principal,
+    household_form: str = HOUSEHOLD_FORM,
+    surveys: Counted = "approved",
 ) -> list[dict[str, Any]]:
     """Wards of a city, or NotFound for an unknown city (or one the reader has no role in)."""
     async with engine.connect() as connection:
         found = await queries.city_by_slug(connection, slug)
         if found is None or not reader.can_see_city(found["id"]):
             raise NotFound("unknown_city", city=slug)
-        return await queries.list_wards(connection, found["id"], household_form)
+        return await queries.list_wards(connection, found["id"], household_form, surveys)
 
 
 async def ward(
@@ -53,7 +60,11 @@ async def ward(
 
 
 async def settlements(
-    engine: AsyncEngine, ward_id: int, reader: Principal, household_form: str = HOUSEHOLD_FORM
+    engine: AsyncEngine,
+    ward_id: int,
+    reader: Principal,
+    household_form: str = HOUSEHOLD_FORM,
+    surveys: Counted = "approved",
 ) -> list[dict[str, Any]]:
     """Settlements of a ward, or NotFound for an unknown ward (or one outside the reader's
     cities)."""
@@ -61,7 +72,7 @@ async def settlements(
         found = await queries.ward_by_id(connection, ward_id)
         if found is None or not reader.can_see_city(found["city_id"]):
             raise NotFound("ward_not_found", id=ward_id)
-        return await queries.list_settlements(connection, ward_id, household_form)
+        return await queries.list_settlements(connection, ward_id, household_form, surveys)
 
 
 async def publish(engine: AsyncEngine, actor: Principal, slug: str, public: bool) -> dict[str, Any]:

@@ -8,6 +8,7 @@ the audit log, and a correction keeps the content it replaces as an earlier vers
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -31,6 +32,12 @@ DECISIONS: tuple[Decision, ...] = ("approved", "needs_correction", "rejected")
 MAX_COMMENT = 1000
 
 
+def _readable(text_: str) -> bool:
+    """Whether a comment shows anything: not only spaces and invisible marks (zero-width
+    spaces and joiners, direction marks: Unicode's format characters)."""
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text_)
+
+
 def _comment(decision: str, comment: Any) -> str | None:
     """The reviewer's comment: required to send back or reject (the volunteer reads it)."""
     problems = []
@@ -48,7 +55,7 @@ def _comment(decision: str, comment: Any) -> str | None:
         problems.append(Problem("comment", "text_too_long", {"max": MAX_COMMENT}))
     if "\x00" in text_:
         problems.append(Problem("comment", "nul_character"))
-    if decision in ("needs_correction", "rejected") and not text_:
+    if decision in ("needs_correction", "rejected") and not _readable(text_):
         problems.append(Problem("comment", "comment_required"))
     if problems:
         raise InvalidInput(problems)
@@ -264,12 +271,18 @@ async def correct(
     return outcome, records[str(survey_id)]
 
 
+# What a survey's audit entry may hold that is personal: a reviewer's comment is free text
+# about the household, a file's name may be a photo's.
+_PERSONAL_IN_CHANGES = frozenset({"comment", "file"})
+
+
 def _without_comments(change: dict[str, Any]) -> dict[str, Any]:
-    """An audit entry of a survey without the reviewer's comment in its old and new values."""
+    """An audit entry of a survey without the reviewer's comment (and a file's name) in its
+    old and new values."""
     out = dict(change)
     for key in ("old", "new"):
         if isinstance(out.get(key), dict):
-            out[key] = {k: v for k, v in out[key].items() if k != "comment"}
+            out[key] = {k: v for k, v in out[key].items() if k not in _PERSONAL_IN_CHANGES}
     return out
 
 

@@ -509,6 +509,10 @@ function refreshQuestions(form, settled = null) {
     const title = section.querySelector(":scope > .group-label[data-label-for]");
     if (record?.node.outputs && title) title.replaceChildren(labelOf(record));
   }
+  // One more instance only where the repeat's relevance holds for it (Collect's "add another?").
+  for (const button of root.querySelectorAll("button.add-instance")) {
+    button.hidden = !result.addable?.[button.dataset.repeat];
+  }
   for (const block of root.querySelectorAll("section.question")) {
     const key = block.dataset.key;
     const record = records.get(key);

@@ -72,11 +72,15 @@ function isEmpty(value) {
     || (Array.isArray(value) && value.length === 0);
 }
 
-function rawText(node, value) {
+function rawText(node, value, strict = false) {
   if (isEmpty(value)) return "";
   if (Array.isArray(value)) return value.join(" ");
   const text = String(value);
-  if (NUMBER_TYPES.has(node.type)) return text.trim().replace(",", ".");
+  if (NUMBER_TYPES.has(node.type)) {
+    // Read as the number sent and stored ("+5" is 5, "1.50" is 1.5), as the server reads it.
+    const { value: number } = coerce(node, value, strict);
+    return number === undefined ? text.trim().replace(",", ".") : String(number);
+  }
   return text;
 }
 
@@ -114,9 +118,10 @@ function buildInstance(form, answers, location, received = false) {
       } else {
         const child = doc.createElement(node.name);
         const value = node === where ? geopointText(location) : scope[node.name];
-        child.textContent = rawText(node, value);
+        child.textContent = rawText(node, value, received);
         element.append(child);
-        records.push({ node, element: child, scope, key: `${prefix}${node.name}`, parent, kind: "question" });
+        const key = `${prefix}${node.name}`;
+        records.push({ node, element: child, scope, key, parent, kind: "question", typed: child.textContent });
       }
     }
   };
@@ -231,6 +236,9 @@ function coerce(node, raw, strict = false) {
     }
     case "select_multiple":
     case "rank": {
+      // Received, a list holds one choice name an item (a text or a number), as the server reads it.
+      const named = (v) => (typeof v === "string" || (typeof v === "number" && Number.isFinite(v))) && /^\S+$/.test(String(v).trim());
+      if (strict && Array.isArray(text) && !text.every(named)) return { error: "not_a_choice" };
       const items = Array.isArray(text) ? text.map((v) => String(v).trim()) : String(text).split(/\s+/).filter(Boolean);
       if (node.type === "rank" && new Set(items).size !== items.length) return { error: "rank_repeated" };
       return { value: [...new Set(items)].join(" ") };
@@ -278,14 +286,18 @@ function choicesFor(instance, record) {
   return kept.map((item) => ({ ...item.choice, value: String(item.choice.name), label: item.choice.label }));
 }
 
+// A repeat's relevance is each instance's, read with that instance as context (as JavaRosa
+// and the server read it: `position(.) != 2`, `count(../r) < 3`); whether one more may be
+// added (the "add" button, Collect's "add another?") is asked of an empty one after them.
 function relevantSelf(instance, record, errors) {
   const expression = record.node.relevant;
   if (!expression) return true;
   try {
     if (record.kind === "repeat") {
-      // Whether a repeat applies (its "add" button): asked of an empty instance, as a new one.
       const template = record.element.ownerDocument.createElement(record.node.name);
-      record.element.append(template);
+      const last = record.instances.at(-1)?.element;
+      if (last) last.after(template); // its position(.) is theirs plus one
+      else record.element.append(template);
       try {
         return evaluate(expression, template, "boolean", environment(instance));
       } finally {
@@ -303,25 +315,31 @@ function relevantSelf(instance, record, errors) {
 /**
  * Evaluate a survey as the server will: which groups, instances and questions are relevant,
  * the error of each wrong question (by key), the repeat counts a `repeat_count` asks for,
- * and the answers to send (`normalised`, the contract's format).
+ * and the answers to send (`normalised`, the contract's format). `filled`: the keys of the
+ * answers filled as the server fills defaults (answers as received), not typed.
  */
-export function evaluateForm(form, answers, location, { received = false } = {}) {
+export function evaluateForm(form, answers, location, { received = false, filled = null } = {}) {
   const instance = buildInstance(form, answers, location, received);
   const { records } = instance;
   const relevant = {};
   const errors = {};
-  // Relevance top-down and calculates, until nothing changes (calculates depend on each
-  // other and on relevance: a form's dependencies are acyclic, so this settles).
+  // Relevance top-down and calculates, in rounds until nothing changes (calculates depend on
+  // each other and on relevance: a form's dependencies are acyclic, so this settles), as the
+  // server settles a survey (app/forms/validation.py, settle): an answer typed is empty to
+  // every expression while its question is hidden (it is not sent) and is read again once a
+  // later round shows it (a relevance reading a calculation placed after it); a calculation
+  // is made again where it applies; a default the server fills is gone once hidden.
   for (let pass = 0; pass < 25; pass += 1) {
     let changed = false;
     for (const record of records) {
       const parentRelevant = record.parent ? relevant[record.parent.key] : true;
-      const isRelevant = parentRelevant && relevantSelf(instance, record, errors);
+      const isRelevant = parentRelevant && (record.kind === "repeat" || relevantSelf(instance, record, errors));
       relevant[record.key] = isRelevant;
       if (record.kind !== "question") continue;
-      let text = record.element.textContent;
+      let text = record.typed;
       if (!isRelevant) {
         text = "";
+        if (filled?.has(record.key)) record.typed = "";
       } else if (record.node.calculate) {
         try {
           text = run(instance, record.node.calculate, record, "string");
@@ -362,6 +380,13 @@ export function evaluateForm(form, answers, location, { received = false } = {})
       temporary?.remove();
     }
   }
+  // A repeat is shown while one of its instances applies or one more may be added.
+  const addable = {};
+  for (const record of records) {
+    if (record.kind !== "repeat" || !relevant[record.key]) continue;
+    addable[record.key] = relevantSelf(instance, record, errors);
+    relevant[record.key] = addable[record.key] || record.instances.some((i) => relevant[i.key]);
+  }
   const values = {};
   for (const record of records) {
     if (record.kind !== "question" || !relevant[record.key] || errors[record.key]) continue;
@@ -369,14 +394,15 @@ export function evaluateForm(form, answers, location, { received = false } = {})
     if (node.type === "note") continue;
     const text = record.element.textContent;
     values[record.key] = text;
+    const sent = received && !node.calculate ? record.scope[node.name] : text;
     try {
-      if (isEmpty(text)) {
+      if (isEmpty(text) && !(Array.isArray(sent) && sent.length)) {
         if (node.required && run(instance, node.required, record, "boolean")) {
           errors[record.key] = node === instance.where ? t("gps_missing") : message(node, "required");
         }
         continue;
       }
-      const { error } = coerce(node, received && !node.calculate ? record.scope[node.name] : text, received);
+      const { error } = coerce(node, sent, received);
       if (error) {
         errors[record.key] = message(node, error);
         continue;
@@ -402,7 +428,7 @@ export function evaluateForm(form, answers, location, { received = false } = {})
     }
   }
   return {
-    instance, relevant, errors, values, repeatCounts,
+    instance, relevant, errors, values, repeatCounts, addable,
     normalised: payloadOf(instance, relevant, errors),
   };
 }
@@ -490,7 +516,14 @@ export function problemsOf(form, answers) {
     }
   };
   fillMissing(model.children, copy);
-  let evaluation = evaluateForm(form, copy, null, { received: true });
+  const sentRecords = buildInstance(form, sent, null, true).records;
+  const wasSent = new Map(sentRecords.map((r) => [r.key, r]));
+  // The defaults filled here are the server's (fill_defaults), not the survey's answers.
+  const filledIn = (answers) => new Set(buildInstance(form, answers, null, true).records
+    .filter((r) => r.kind === "question" && !isEmpty(r.scope[r.node.name])
+      && isEmpty(wasSent.get(r.key)?.scope[r.node.name]))
+    .map((r) => r.key));
+  let evaluation = evaluateForm(form, copy, null, { received: true, filled: filledIn(copy) });
   // The instances a repeat_count asks for beyond those sent are empty (a phone leaves out
   // one that holds no answer): one is checked for all, with its defaults, as the server does.
   let padded = false;
@@ -508,10 +541,8 @@ export function problemsOf(form, answers) {
     fillDefaults(form, copy, null, item, true);
     padded = true;
   }
-  if (padded) evaluation = evaluateForm(form, copy, null, { received: true });
+  if (padded) evaluation = evaluateForm(form, copy, null, { received: true, filled: filledIn(copy) });
   const { instance, relevant, errors } = evaluation;
-  const sentRecords = buildInstance(form, sent, null, true).records;
-  const wasSent = new Map(sentRecords.map((r) => [r.key, r]));
   const hidden = new Set();
   for (const record of instance.records) {
     if (record.parent && hidden.has(record.parent.key)) {
@@ -552,6 +583,12 @@ function payloadOf(instance, relevant, errors) {
     return scopes.get(holder ?? null);
   };
   for (const record of instance.records) {
+    if (record.kind === "instance" && !relevant[record.key]) {
+      // Sent empty (the server drops it), so that the instances after it keep their place:
+      // the server reads position(..) and count() of the instances sent.
+      target(record.parent)?.[record.node.name]?.push({});
+      continue;
+    }
     if (!relevant[record.key]) continue;
     if (record.kind === "repeat") {
       if (record.instances.some((i) => relevant[i.key])) target(record)[record.node.name] = [];

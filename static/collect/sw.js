@@ -35,7 +35,7 @@ const ASSETS = [
   "/static/collect/treasurer.css",
   "/static/collect/widgets.js",
   "/static/collect/xpath.js",
-  "/static/vendor/openrosa-xpath-evaluator-3.1.0/openrosa-xpath-evaluator.js",
+  "/static/vendor/openrosa-xpath-evaluator-3.1.0-p1/openrosa-xpath-evaluator.js",
   "/static/collect/style.css",
   "/static/collect/icons/icon-192.png",
   "/static/collect/icons/icon-512.png",

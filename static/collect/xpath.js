@@ -11,7 +11,7 @@
 
 import {
   ExtendedXPathEvaluator, XPR, asBoolean, asNumber, asString, openrosaExtensions,
-} from "../vendor/openrosa-xpath-evaluator-3.1.0/openrosa-xpath-evaluator.js";
+} from "../vendor/openrosa-xpath-evaluator-3.1.0-p1/openrosa-xpath-evaluator.js";
 
 export class ExpressionError extends Error {
   constructor(message, expression) {
@@ -100,6 +100,66 @@ function anchored(expression, root) {
   return result;
 }
 
+// Negation (XPath's `- expr`, JavaRosa's too): the library reads `-` only before a number
+// literal (`-${x}` fails, `--3` is NaN), so every other one is written as `(-1 * (expr))`,
+// its operand being what XPath's grammar makes it: a union expression, through brackets, up
+// to the next operator. Tokens as the server reads them (app/forms/xpath.py, _tokenize).
+const TOKEN = /\s*(?:((?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)|('[^']*'|"[^"]*")|(\$\{[^}\s]*\})|(\/\/|\/|\.\.|\.|::|!=|<=|>=|[()[\]@,|+\-=<>*$])|([\p{L}_][\p{L}\p{M}\p{N}_.-]*(?::[\p{L}_][\p{L}\p{M}\p{N}_.-]*)?))/uy;
+const OPERATORS = new Set(["|", "+", "-", "=", "!=", "<", "<=", ">", ">="]);
+const OPERATOR_NAMES = new Set(["and", "or", "div", "mod"]);
+const negatedCache = new Map();
+
+function tokens(text) {
+  const found = [];
+  const length = text.trimEnd().length;
+  TOKEN.lastIndex = 0;
+  while (TOKEN.lastIndex < length) {
+    const match = TOKEN.exec(text);
+    if (!match) return null; // not read here: the library says what is wrong
+    const [, number, , , op, name] = match;
+    const value = match.slice(1).find((part) => part !== undefined);
+    const previous = found.at(-1);
+    // XPath 1.0, 3.7: after a token that ends an operand, `*` and these names are operators.
+    const endsOperand = Boolean(previous) && !previous.operator && !["@", "::", "(", "[", ","].includes(previous.value);
+    const operator = (op !== undefined && OPERATORS.has(value))
+      || (endsOperand && (op === "*" || (name !== undefined && OPERATOR_NAMES.has(value))));
+    found.push({
+      value, operator, number: number !== undefined, unary: value === "-" && !endsOperand,
+      start: TOKEN.lastIndex - value.length, end: TOKEN.lastIndex,
+    });
+  }
+  return found;
+}
+
+function negated(expression) {
+  let result = negatedCache.get(expression);
+  if (result !== undefined) return result;
+  result = expression;
+  for (let rewrites = expression.includes("-") ? 0 : 100; rewrites < 100; rewrites += 1) {
+    const list = tokens(result) ?? [];
+    let rewritten = false;
+    for (let i = 0; i < list.length && !rewritten; i += 1) {
+      if (!list[i].unary) continue;
+      let first = i + 1;
+      while (list[first]?.unary) first += 1;
+      let end = first;
+      for (let depth = 0; end < list.length; end += 1) {
+        const { value, operator } = list[end];
+        if (depth === 0 && ((operator && value !== "|" && end > first) || [")", "]", ","].includes(value))) break;
+        if (value === "(" || value === "[") depth += 1;
+        else if (value === ")" || value === "]") depth -= 1;
+      }
+      if (end === first || (first === i + 1 && end === first + 1 && list[first].number)) continue;
+      const operand = result.slice(list[i + 1].start, list[end - 1].end);
+      result = `${result.slice(0, list[i].start)}(-1 * (${operand}))${result.slice(list[end - 1].end)}`;
+      rewritten = true;
+    }
+    if (!rewritten) break;
+  }
+  negatedCache.set(expression, result);
+  return result;
+}
+
 /**
  * Evaluate `expression` with `context` (a node of the instance) as context node and current();
  * `as` is "boolean", "number", "string" or "nodes"; `env` gives `instances` ({name: Document}),
@@ -111,7 +171,8 @@ export function evaluate(expression, context, as = "string", env = {}) {
   const saved = scope;
   const instances = env.primary ? { ...env.instances, [PRIMARY]: env.primary } : env.instances ?? {};
   scope = { current: env.current ?? context, instances, choiceName: env.choiceName ?? null };
-  const source = env.primary ? anchored(String(expression).trim(), env.primary.documentElement.nodeName) : String(expression).trim();
+  const text = negated(String(expression).trim());
+  const source = env.primary ? anchored(text, env.primary.documentElement.nodeName) : text;
   try {
     const result = evaluator.evaluate(source, context, null, RESULT[as], null);
     if (as === "boolean") return result.booleanValue;

@@ -198,15 +198,18 @@ def test_a_city_admin_adds_a_volunteer_enrols_and_revokes_a_phone_and_publishes(
 
 
 def bad_and_good_files(directory: Path) -> tuple[Path, Path]:
-    """The sample wards as a zipped Shapefile in UTM 49N, and settlements with a bow tie."""
+    """The sample wards moved half a degree south (a new city may not lie on the sample
+    city's wards) as a zipped Shapefile in UTM 49N, and settlements with a bow tie."""
     directory.mkdir(parents=True, exist_ok=True)
-    wards = gpd.read_file(SAMPLE / "wards.geojson").to_crs("EPSG:32649")
+    wards = gpd.read_file(SAMPLE / "wards.geojson")
+    wards.geometry = wards.geometry.translate(yoff=-0.5)
+    wards = wards.to_crs("EPSG:32649")
     wards.to_file(directory / "phuong.shp", engine="pyogrio")
     archive = directory / "Ranh giới phường.zip"
     with zipfile.ZipFile(archive, "w") as bundle:
         for part in directory.glob("phuong.*"):
             bundle.write(part, part.name)
-    bow_tie = Polygon([(108.45, 15.55), (108.46, 15.56), (108.46, 15.55), (108.45, 15.56)])
+    bow_tie = Polygon([(108.45, 15.05), (108.46, 15.06), (108.46, 15.05), (108.45, 15.06)])
     settlements = gpd.GeoDataFrame(
         [{"code": "S1", "name": hostile.HTML_ATTRIBUTE}], geometry=[bow_tie], crs="EPSG:4326"
     )
@@ -326,10 +329,22 @@ def test_a_national_admin_adds_a_city_after_a_refused_upload(
             {"slug": new_city},
         ).scalar_one()
     assert wards_stored == 10
+
+    # The same wards where the sample city's are: refused, each naming the ward it lies on.
+    page.set_input_files("#wards-file", str(SAMPLE / "wards.geojson"))
+    page.locator("#import-button").click()
+    expect(result.locator(".result-heading")).to_have_text(
+        "Nothing was imported: fix these problems and try again."
+    )
+    expect(result.locator("li")).to_have_count(10)
+    expect(result.locator("li").first).to_contain_text(
+        "wards.geojson, row 1 (code W01): ward 'An Mỹ' overlaps ward 'An Mỹ' (code W01) of "
+        "Tam Kỳ (tam-ky) by about "
+    )
     unexpected = [
         error
         for error in page.console_errors  # type: ignore[attr-defined]
-        if not error.startswith("Failed to load resource")  # the refused upload's 422
+        if not error.startswith("Failed to load resource")  # the refused uploads' 422
     ]
     assert unexpected == []
     assert dialogs == []

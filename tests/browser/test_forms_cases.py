@@ -169,3 +169,76 @@ def test_a_calculate_splitting_an_emoji_is_sent_as_the_server_computes_it(
     assert validate_answers(definition, sent) == (sent, [])
     computed, _ = validate_answers(definition, {"name": "😀abc"})
     assert computed == sent  # what the server computes: a resend is the same survey
+
+
+TYPED_NUMBERS = """
+async (model) => {
+  const form = await import("/static/collect/form.js");
+  const definition = { form_id: "parity_phone_numbers", model };
+  const typed = (answers) => {
+    const draft = form.applyDefaults(definition, answers);
+    const { evaluation } = form.settle(definition, draft, null);
+    return [Object.keys(evaluation.errors), evaluation.normalised];
+  };
+  return [
+    typed({ phone_num: "0905123456" }),
+    typed({ amount: "2.0", why: "x" }),
+    typed({ amount: "2,50", why: "x", seven: "x" }),
+  ];
+}
+"""
+
+
+def test_numbers_typed_on_the_phone_are_read_as_the_numbers_sent(vietnam_page: Page) -> None:
+    """A volunteer's "0905123456" passed string-length(.) = 10 on the phone and was sent as
+    905123456, which the server refused: the survey never left the outbox."""
+    from app.forms.validation import validate_answers
+
+    definition = load_form(CORPUS / "parity_phone_numbers.md")
+    results = vietnam_page.evaluate(TYPED_NUMBERS, definition.model)
+    assert results == [
+        [["phone_num"], {"k": 7, "dd": 1.5}],
+        [[], {"amount": 2, "k": 7, "dd": 1.5}],
+        [[], {"amount": 2.5, "why": "x", "k": 7, "dd": 1.5}],
+    ]
+    for _errors, sent in results[1:]:
+        assert validate_answers(definition, sent) == (sent, [])
+
+
+REPEAT_INSTANCES = """
+async (model) => {
+  const form = await import("/static/collect/form.js");
+  const definition = { form_id: "parity_phone_repeat", model };
+  const typed = (answers) => {
+    const { evaluation } = form.settle(definition, answers, null);
+    const { relevant, addable, normalised } = evaluation;
+    return [normalised, addable, ["r[2]", "r2[1]", "r2[2]"].map((key) => relevant[key])];
+  };
+  return [
+    typed({ r: [{ s: "a" }, { s: "b" }, { s: "c" }], r2: [{ s2: "a" }, { s2: "b" }] }),
+    typed({ r: [{ s: "a" }], r2: [{ s2: "a" }] }),
+  ];
+}
+"""
+
+
+def test_a_repeats_relevance_is_each_instances_and_the_survey_sent_is_accepted(
+    vietnam_page: Page,
+) -> None:
+    """The phone read a repeat's relevance once, on an empty instance after the others, and
+    applied it to all: count(../r2) < 3 with two instances dropped both, and position(.) != 2
+    sent [a, c], whose second the server refused. Each instance is read in its place; one
+    that does not apply is sent empty so that the others keep theirs."""
+    from app.forms.validation import validate_answers
+
+    definition = load_form(CORPUS / "parity_phone_repeat.md")
+    (full, one) = vietnam_page.evaluate(REPEAT_INSTANCES, definition.model)
+    sent, addable, relevant = full
+    assert sent == {"r": [{"s": "a"}, {}, {"s": "c"}], "r2": [{"s2": "a"}, {"s2": "b"}]}
+    assert (addable, relevant) == ({"r": True, "r2": False}, [False, True, True])
+    assert validate_answers(definition, sent) == (
+        {"r": [{"s": "a"}, {"s": "c"}], "r2": [{"s2": "a"}, {"s2": "b"}]},
+        [],
+    )
+    # One of each: a second r would be r[2], which does not apply; a second r2 would.
+    assert one[:2] == [{"r": [{"s": "a"}], "r2": [{"s2": "a"}]}, {"r": False, "r2": True}]

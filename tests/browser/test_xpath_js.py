@@ -9,6 +9,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
+from app.forms.definition import load_form
+from app.forms.instance import DocumentNode
+from app.forms.xpath import Ctx, Env, compile_expression, parse
+from app.forms.xpath_values import as_string
+from app.settings import REPO_ROOT
+
 pytestmark = pytest.mark.browser
 
 INSTANCE = (
@@ -107,3 +113,143 @@ def test_odk_expressions_in_chromium(browser: Browser, live_server: str) -> None
     assert answer["refused"] == "ExpressionError"  # an unknown function is an error, not false
     assert answer["offset"] == -420  # the phone's zone: today() and now() are Vietnam's
     assert answer["now"].endswith("+07:00")
+
+
+# Read alike by the phone and the server (app/forms/xpath.py, as ODK Collect's JavaRosa reads
+# them): negation of any operand, and dates read strictly (V8's Date parser reads " 12 " as
+# 2001-12-01 and "T24:00:00" as the next day; the server reads neither).
+ALIKE = [
+    "-(1 div 0)",
+    "--3",
+    "- - 3",
+    "-'5'",
+    "-'2026-01-01'",
+    "-/data/member[2]/age",
+    "- /data/member[2]/age",
+    "-(/data/member[2]/age)",
+    "0 - -/data/member[2]/age",
+    "2 * -/data/member[2]/age",
+    "-/data/member[2]/age * 2 - 1",
+    "-count(/data/member) + 1",
+    "-sum(/data/member/age) mod 7",
+    "1 div -(0)",
+    "-true()",
+    "-'abc'",
+    "-/data/nothing",
+    "-date('2020-01-01')",
+    "/data/member[--2]/member_name",
+    "/data/member[position() = -(-2)]/member_name",
+    "concat(-/data/member[1]/age, ',', - /data/member[2]/age)",
+    "/data/member[age > -1 * -5]/member_name",
+    "-/data/member[age = -(-40)]/age",
+    "date(' 12 ')",
+    "date('12')",
+    "date(' 2001-05-02')",
+    "date('2001-05-02 ')",
+    "date('2001-05-02\n')",
+    "date('2026-01-01T24:00:00')",
+    "date('5.')",
+    "date('Tue May 02 2001')",
+    "date('2001-05-02T10:00:00+0700')",
+    "date('2001-05-02T10:00:00+07:00')",
+    "date('2001-05-02T10:00:00+24:00')",
+    "date('2001-05-02T23:59:59.9-23:59')",
+    "date('2001-05-02T10:00:00.123456Z')",
+    "date('2001-05-2_1')",
+    "date('2001-5-2')",
+    "date('2001-5-2T1:00')",
+    "date('2001-05-02T01:00')",
+    "date('2020-02-30')",
+    "date('2020-02-30T10:00')",
+    "date('2020-13-01')",
+    "date('0099-01-01')",
+    "format-date(' 12 ', '%Y')",
+    "decimal-date-time('2001-05-02T10:00:00+0700')",
+    "number('2026-01-01T24:00:00')",
+    "'2026-01-01T24:00:00' > '2026-01-01'",
+    "' 2001-05-02' < today()",
+    "'2001-05-02 ' < today()",
+    "date('5.') <= today()",
+]
+
+ALIKE_SCRIPT = """
+async ([instance, expressions]) => {
+  const xpath = await import("/static/collect/xpath.js");
+  const doc = new DOMParser().parseFromString(instance, "application/xml");
+  return expressions.map((expression) => {
+    try {
+      return xpath.evaluate(expression, doc.documentElement, "string", { primary: doc });
+    } catch (error) {
+      return `${error.name}: ${error.message}`;
+    }
+  });
+}
+"""
+
+
+def server_strings(expressions: list[str]) -> list[str]:
+    """Each expression's string value on the server over INSTANCE's roster, from /data."""
+    form = load_form(REPO_ROOT / "tests" / "forms" / "household_roster.md")
+    answers = {
+        "head_name": "Anh",
+        "member": [{"member_name": "Hoa", "age": 3}, {"member_name": "Lan", "age": 40}],
+    }
+    env = Env(DocumentNode(form.root, answers), form.compiled.instances, answers)
+    root = env.doc.children(None)[0]
+    context = Ctx(root, 1, 1, root, env)
+    schema = form.compiled.schema
+    return [as_string(compile_expression(parse(e), schema)(context)) for e in expressions]
+
+
+def test_expressions_read_as_the_server_reads_them(browser: Browser, live_server: str) -> None:
+    roster = (
+        "<data><head_name>Anh</head_name><member><member_name>Hoa</member_name><age>3</age>"
+        "</member><member><member_name>Lan</member_name><age>40</age></member></data>"
+    )
+    context = browser.new_context(base_url=live_server, timezone_id="Asia/Ho_Chi_Minh")
+    try:
+        page = context.new_page()
+        page.goto("/collect")
+        phone = page.evaluate(ALIKE_SCRIPT, [roster, ALIKE])
+    finally:
+        context.close()
+    server = server_strings(ALIKE)
+    wrong = [(e, s, p) for e, s, p in zip(ALIKE, server, phone, strict=True) if s != p]
+    assert wrong == []
+
+
+PARITY = """
+async (rows) => {
+  const xpath = await import("/static/collect/xpath.js");
+  const doc = new DOMParser().parseFromString("<data/>", "application/xml");
+  return rows.map((expression) => {
+    try {
+      // Half an emoji is sent as U+FFFD (form.js, wellFormed): compared as it is sent.
+      const value = xpath.evaluate(expression, doc.documentElement, "string", { primary: doc });
+      return value.toWellFormed();
+    } catch (error) {
+      return error instanceof xpath.ExpressionError ? "error" : `crash: ${error}`;
+    }
+  });
+}
+"""
+
+
+def test_the_rows_the_server_is_held_to_are_the_phones(browser: Browser, live_server: str) -> None:
+    """tests/xpath_parity.py, where the two engines once differed: Chromium gives each row's
+    answer (tests/unit/test_xpath_parity.py holds the server to the same rows)."""
+    from tests.xpath_parity import ROWS
+
+    context = browser.new_context(base_url=live_server, timezone_id="Asia/Ho_Chi_Minh")
+    try:
+        page = context.new_page()
+        page.goto("/collect")
+        answers = page.evaluate(PARITY, [expression for expression, _ in ROWS])
+    finally:
+        context.close()
+    wrong = [
+        (expression, expected, got)
+        for (expression, expected), got in zip(ROWS, answers, strict=True)
+        if got != expected
+    ]
+    assert wrong == []

@@ -52,6 +52,13 @@ def test_export_bench_quick(database_url: str) -> None:
 
 
 @pytest.mark.slow
+def test_boundary_moves_bench_quick(database_url: str) -> None:
+    output = run_bench("bench.boundary_moves", "--database", f"cdfmap_bench_moves_q{os.getpid()}")
+    assert "ratio now/before" in output
+    assert "check of 25 wards of 2,400 vertices" in output
+
+
+@pytest.mark.slow
 def test_maps_bench_quick(database_url: str) -> None:
     output = run_bench("bench.maps", "--database", f"cdfmap_bench_maps_q{os.getpid()}")
     assert "map bytes growing with households (points JSON)" in output

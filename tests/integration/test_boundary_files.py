@@ -38,10 +38,17 @@ VN2000_UTM48 = "EPSG:3405"
 UTM49 = "EPSG:32649"
 
 
+# The files' city lies this far south of the sample city, which the test database holds: a
+# city may not be drawn over another's wards (test_boundaries_other_cities.py). Half a degree
+# keeps it in Quảng Nam's VN-2000 zone and UTM 49N, on land, clear of the other tests' towns.
+SOUTH_OF_SAMPLE = 0.5
+
+
 def sample(name: str) -> gpd.GeoDataFrame:
-    """The sample city's wards or settlements, in EPSG:4326; threats as text (no list
-    columns in GeoPackage or Shapefile)."""
+    """The sample city's wards or settlements moved SOUTH_OF_SAMPLE degrees south, in
+    EPSG:4326; threats as text (no list columns in GeoPackage or Shapefile)."""
     frame = gpd.read_file(SAMPLE / f"{name}.geojson")
+    frame.geometry = frame.geometry.translate(yoff=-SOUTH_OF_SAMPLE)
     if "threats" in frame:
         frame["threats"] = frame["threats"].apply(lambda v: ",".join(v))
     return frame
@@ -550,12 +557,14 @@ def test_a_little_outside_vietnam_is_a_warning(connection: Connection, tmp_path:
 def test_wards_missing_from_a_new_file_are_kept_and_named(
     connection: Connection, tmp_path: Path
 ) -> None:
+    every = tmp_path / "wards.geojson"
+    sample("wards").to_file(every, engine="pyogrio", driver="GeoJSON")
     import_city(
         connection,
         slug=SLUG,
         name="x",
         province=None,
-        wards_path=SAMPLE / "wards.geojson",
+        wards_path=every,
         settlements_path=None,
     )
     one = tmp_path / "mot-phuong.geojson"

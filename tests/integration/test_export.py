@@ -92,7 +92,7 @@ def test_export_coordinates_are_lon_lat(client: TestClient, tmp_path: Path) -> N
 def test_ward_filter_and_boundary_layers(
     client: TestClient, sample_households: int, tmp_path: Path
 ) -> None:
-    wards = client.get("/api/v1/cities/tam-ky/wards").json()
+    wards = client.get("/api/v1/cities/tam-ky/wards?surveys=all").json()
     ward = max(wards, key=lambda w: w["households"])
     path = download(
         client, f"{EXPORT}/households.geojson?city=tam-ky&ward={ward['id']}", tmp_path / "w.geojson"

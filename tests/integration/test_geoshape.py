@@ -525,7 +525,9 @@ def test_boundaries_changed_place_an_area_again_by_its_area(
             text("UPDATE household_surveys SET ward_id = :ward, settlement_id = NULL"),
             {"ward": ward.id},
         )
-        moved = connection.execute(REPLACE_HOUSEHOLDS, {"city_id": ward.city_id}).rowcount
+        moved = connection.execute(
+            REPLACE_HOUSEHOLDS, {"city_id": ward.city_id, "actor_id": None, "actor": "test"}
+        ).rowcount
     assert moved == 1
     record = client.get(f"/api/v1/submissions/{inside['id']}").json()
     assert record["ward"]["name"] == "An Xuân"

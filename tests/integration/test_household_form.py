@@ -258,15 +258,35 @@ def ogrinfo(path: Path) -> str:
 # Places, indicators, maps and prints count households only ----------------------------------
 
 
-def test_place_lists_count_households_only(town: Town) -> None:
-    cities = {c["slug"]: c for c in town.get("/api/v1/cities").json()}
-    assert cities["tam-ky"]["households"] == HOUSEHOLDS_ALL
-    assert cities[OTHER_CITY]["households"] == 1
-    wards = {w["id"]: w for w in town.get("/api/v1/cities/tam-ky/wards").json()}
-    assert wards[town.ward_id]["households"] == HOUSEHOLDS_ALL
-    settlements = town.get(f"/api/v1/wards/{town.ward_id}/settlements").json()
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", HOUSEHOLDS_APPROVED),
+        ("?surveys=approved", HOUSEHOLDS_APPROVED),
+        ("?surveys=all", HOUSEHOLDS_ALL),
+    ],
+)
+def test_place_lists_count_households_as_indicators_do(
+    town: Town, query: str, expected: int
+) -> None:
+    # They counted every survey of the household form, rejected and unreviewed ones too,
+    # while indicators, maps and exports count approved ones (surveys=all: not rejected).
+    cities = {c["slug"]: c for c in town.get(f"/api/v1/cities{query}").json()}
+    assert cities["tam-ky"]["households"] == expected
+    wards = {w["id"]: w for w in town.get(f"/api/v1/cities/tam-ky/wards{query}").json()}
+    assert wards[town.ward_id]["households"] == expected
+    settlements = town.get(f"/api/v1/wards/{town.ward_id}/settlements{query}").json()
     (mine,) = [s for s in settlements if s["id"] == town.settlement_id]
-    assert mine["households"] == HOUSEHOLDS_ALL
+    assert mine["households"] == expected
+    city = town.get(f"/api/v1/cities/tam-ky/indicators{query}").json()
+    assert city["totals"]["households"] == expected
+
+
+def test_place_lists_refuse_an_unknown_survey_filter(town: Town) -> None:
+    for url in ("/api/v1/cities", "/api/v1/cities/tam-ky/wards"):
+        response = town.client.get(f"{url}?surveys=rejected'--")
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "surveys"
 
 
 @pytest.mark.parametrize(("surveys", "expected"), [("approved", 3), ("all", 4)])

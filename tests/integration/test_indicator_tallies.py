@@ -261,7 +261,10 @@ def test_tallies_equal_the_full_recomputation(sync_engine: Engine, places: dict[
             id=places["settlements"][0],
         )
         with connection.begin():
-            moved = connection.execute(REPLACE_HOUSEHOLDS, {"city_id": places["cities"][0]})
+            moved = connection.execute(
+                REPLACE_HOUSEHOLDS,
+                {"city_id": places["cities"][0], "actor_id": None, "actor": "test"},
+            )
         assert moved.rowcount > 0
         _assert_same(connection, places, "re-placed")
         step(

@@ -140,7 +140,10 @@ def test_a_city_placed_again_locks_the_surveys_it_moves_in_id_order(
     def replace() -> int:
         with sync_engine.begin() as connection:
             return int(
-                connection.execute(REPLACE_HOUSEHOLDS, {"city_id": places["cities"][0]}).rowcount
+                connection.execute(
+                    REPLACE_HOUSEHOLDS,
+                    {"city_id": places["cities"][0], "actor_id": None, "actor": "test"},
+                ).rowcount
             )
 
     locked, smaller, moved = _locked_before_blocker(sync_engine, ids, replace)

@@ -240,7 +240,10 @@ def test_a_batch_stored_while_an_import_commits_is_placed_by_the_new_lines(
                     ),
                     {"city": city_id},
                 )
-                importing.execute(queries.REPLACE_HOUSEHOLDS, {"city_id": city_id})
+                importing.execute(
+                    queries.REPLACE_HOUSEHOLDS,
+                    {"city_id": city_id, "actor_id": None, "actor": "test"},
+                )
 
             await asyncio.to_thread(move_ward)
             stored = asyncio.ensure_future(placement.store(pool, rows(forms, inside, SLUG)))

@@ -28,6 +28,10 @@ REFUSED: dict[str, tuple[str, ...]] = {
     "refused_unknown_function.md": ("survey sheet, row 3", "column calculate", "pulldata()"),
     "refused_duplicate_names.md": ("survey sheet, rows 3, 6", "column name", "'name'"),
     "refused_calculation_cycle.md": ("survey sheet, rows 3, 9", "column calculation", "circle"),
+    "refused_format_date_code.md": ("survey sheet, row 3", "column calculate", "%W"),
+    "refused_unknown_instance.md": ("survey sheet, row 2", "column constraint", "'nothing'"),
+    "refused_digest_constraint.md": ("survey sheet, row 2", "column constraint", "digest()"),
+    "refused_digest_reader.md": ("survey sheet, row 4", "column relevant", "digest()"),
 }
 # pyxform's markdown forms (a table from the first line); other .md files here are notes
 # that other tests turn into workbooks (tests/widget_forms.py).

@@ -1,5 +1,6 @@
 // openrosa-xpath-evaluator 3.1.0 (Apache-2.0, see LICENSE), bundled
-// by scripts/vendor-assets.sh from vendor/package-lock.json and vendor/openrosa-xpath-entry.js.
+// by scripts/vendor-assets.sh from vendor/package-lock.json and vendor/openrosa-xpath-entry.js,
+// with vendor/patches/openrosa-xpath-evaluator-3.1.0.patch.
 var __create = Object.create;
 var __defProp = Object.defineProperty;
 var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
@@ -39,14 +40,58 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
 // node_modules/openrosa-xpath-evaluator/src/utils/date.js
 var require_date = __commonJS({
   "node_modules/openrosa-xpath-evaluator/src/utils/date.js"(exports, module) {
-    var DATE_STRING = /^\d\d\d\d-\d{1,2}-\d{1,2}(?:T\d\d:\d\d:\d\d\.?\d?\d?(?:Z|[+-]\d\d:\d\d)|.*)?$/;
+    var DATE_STRING = /^\d\d\d\d-\d{1,2}-\d{1,2}(?:T\d\d:\d\d:\d\d\.?\d?\d?(?:Z|[+-]\d\d:\d\d)|.*)?$/s;
+    var ISO_DATE = /^(\d{4})-(\d\d)-(\d\d)$/;
+    var ISO_DATETIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?(Z|([+-])(\d\d):(\d\d))?\n?$/;
+    var PYTHON_SPACE = "[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*";
+    var PYTHON_INT = new RegExp(`^${PYTHON_SPACE}([+-]?\\d+(?:_\\d+)*)${PYTHON_SPACE}$`);
+    function wholeNumber(text) {
+      const match = PYTHON_INT.exec(text);
+      return match ? Number(match[1].replace(/_/g, "")) : NaN;
+    }
+    function moment(utc, year, month, day, hours = 0, minutes = 0, seconds = 0) {
+      const d = /* @__PURE__ */ new Date(0);
+      if (utc) {
+        d.setUTCFullYear(year, month - 1, day);
+        d.setUTCHours(hours, minutes, seconds, 0);
+      } else {
+        d.setFullYear(year, month - 1, day);
+        d.setHours(hours, minutes, seconds, 0);
+      }
+      return d;
+    }
+    function parseDateTime(text) {
+      const alone = ISO_DATE.exec(text);
+      if (alone) {
+        const [year2, month2, day2] = alone.slice(1).map(Number);
+        if (year2 < 1 || month2 < 1 || month2 > 12 || day2 < 1 || day2 > 31) return /* @__PURE__ */ new Date(NaN);
+        return moment(true, year2, month2, day2);
+      }
+      const m = ISO_DATETIME.exec(text);
+      if (!m) return /* @__PURE__ */ new Date(NaN);
+      const [year, month, day, hours, minutes] = m.slice(1, 6).map(Number);
+      const seconds = Number(m[6] || 0);
+      if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(month - 1, year)) {
+        return /* @__PURE__ */ new Date(NaN);
+      }
+      if (hours > 23 || minutes > 59 || seconds > 59) return /* @__PURE__ */ new Date(NaN);
+      const zone = m[8];
+      const offset = zone && zone !== "Z" ? Number(m[10]) * 60 + Number(m[11]) : 0;
+      if (zone && zone !== "Z" && (Number(m[10]) > 23 || Number(m[11]) > 59)) {
+        return /* @__PURE__ */ new Date(NaN);
+      }
+      const at = moment(Boolean(zone), year, month, day, hours, minutes, seconds);
+      const sign = m[9] === "-" ? -1 : 1;
+      const milliseconds = Number((m[7] || "0").slice(0, 3).padEnd(3, "0"));
+      return new Date(at.getTime() - sign * offset * 6e4 + milliseconds);
+    }
     function dateToDays(d) {
       return d.getTime() / (1e3 * 60 * 60 * 24);
     }
     function dateStringToDays(d) {
       let temp = null;
       if (d.indexOf("T") > 0) {
-        temp = new Date(d);
+        temp = parseDateTime(d);
       } else {
         temp = d.split("-");
         temp = new Date(temp[0], temp[1] - 1, temp[2]);
@@ -74,7 +119,10 @@ var require_date = __commonJS({
       DATE_STRING,
       dateToDays,
       dateStringToDays,
-      isValidDate
+      isValidDate,
+      moment,
+      parseDateTime,
+      wholeNumber
     };
   }
 });
@@ -624,12 +672,8 @@ var require_extended_xpath = __commonJS({
               case "str": {
                 const quote = arg.quote || (arg.v.indexOf('"') === -1 ? '"' : "'");
                 if (arg.v.indexOf(quote) !== -1)
-                  throw new Error(
-                    `Quote character found in String Literal: ${JSON.stringify(
-                      arg.v
-                    )}`
-                  );
-                argString += quote + arg.v + quote;
+                  argString += `concat("${arg.v.split('"').join(`", '"', "`)}")`;
+                else argString += quote + arg.v + quote;
                 break;
               }
               // there aren't any other native types TODO do we need a hook for allowing date conversion?
@@ -1167,7 +1211,10 @@ var require_openrosa_extensions = __commonJS({
       DATE_STRING,
       dateStringToDays,
       dateToDays,
-      isValidDate
+      isValidDate,
+      moment,
+      parseDateTime,
+      wholeNumber
     } = require_date();
     var shuffle = require_shuffle();
     var { asBoolean: asBoolean2, asNumber: asNumber2, asString: asString2 } = require_xpath_cast();
@@ -1752,16 +1799,18 @@ var require_openrosa_extensions = __commonJS({
               timeComponent = r.substring(temp);
               r = r.substring(0, temp);
             }
-            temp = r.split("-");
+            temp = r.split("-").slice(0, 3).map(wholeNumber);
             if (isValidDate(temp[0], temp[1], temp[2])) {
-              timeComponent = timeComponent || `T00:00:00.000${getTimezoneOffsetAsTime(new Date(r))}`;
-              const time = `${_zeroPad(temp[0])}-${_zeroPad(
+              if (!timeComponent) {
+                return moment(false, temp[0], temp[1], temp[2]);
+              }
+              const time = `${_zeroPad(temp[0], 4)}-${_zeroPad(
                 temp[1]
               )}-${_zeroPad(temp[2])}${timeComponent}`;
-              return new Date(time);
+              return parseDateTime(time);
             }
           }
-          return new Date(r);
+          return parseDateTime(r);
         default:
           throw new Error(`asDate() can't handle ${r.t}s yet :-(`);
       }

@@ -1,0 +1,127 @@
+"""The phone settles a survey as the server does, through its real screens (real Chromium, real
+server): what a volunteer types is sent and accepted, never dropped because a first pass saw
+its question as hidden (tests/forms/parity_phone_*.md, whose verdicts are in cases.yaml)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import Engine, text
+
+from app.settings import REPO_ROOT
+from bench.common import uvicorn_server
+from tests.browser.conftest import PHONE, PhoneAccount, record_console_errors, sign_in_phone
+from tests.browser.test_collect import open_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
+expect.set_options(timeout=10_000)
+
+CORPUS = REPO_ROOT / "tests" / "forms"
+FORMS = ("parity_phone_later", "parity_phone_repeat")
+
+
+@pytest.fixture(scope="module")
+def parity_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app under uvicorn with the parity forms of the corpus."""
+    forms_dir = tmp_path_factory.mktemp("parity-forms") / "forms"
+    forms_dir.mkdir()
+    for name in FORMS:
+        shutil.copy(CORPUS / f"{name}.md", forms_dir / f"{name}.md")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FORMS_DIR", str(forms_dir))
+        with uvicorn_server("app.main:create_app", database_url) as (base, _pid):
+            yield base
+
+
+@pytest.fixture
+def parity_phone(
+    browser: Browser, parity_server: str, volunteer: PhoneAccount
+) -> Iterator[tuple[BrowserContext, Page]]:
+    context = browser.new_context(
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+        base_url=parity_server,
+        service_workers="allow",
+    )
+    sign_in_phone(context, volunteer)
+    page = context.new_page()
+    record_console_errors(page)
+    yield context, page
+    context.close()
+
+
+def stored(engine: Engine, form_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT answers FROM household_surveys WHERE form_id = :f"), {"f": form_id}
+        )
+        return [row[0] for row in rows]
+
+
+def answer(page: Page, key: str, value: str) -> None:
+    page.locator(f'section.question[data-key="{key}"]').locator("input, textarea").fill(value)
+
+
+def send(page: Page) -> None:
+    """Finish the survey on screen and send the outbox."""
+    page.click("#finish")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+    page.click("#outbox-button")
+    expect(page.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+
+
+def test_an_answer_shown_by_a_calculation_after_it_is_kept_and_sent(
+    parity_phone: tuple[BrowserContext, Page], sync_engine: Engine
+) -> None:
+    """c applies when `later` (n + 1, placed after it) is over 10: a first pass, before
+    `later` is computed, saw c hidden and blanked it for good, so the phone said "required"
+    for ever under the answer typed, and the group g lost its default."""
+    _context, page = parity_phone
+    open_app(page)
+    page.click("#new-parity_phone_later")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    answer(page, "n", "10")
+    expect(page.locator('section.question[data-key="c"]')).to_be_visible()
+    answer(page, "c", "ok")
+    answer(page, "c2", "ok too")
+    expect(page.locator(".error:not([hidden])")).to_have_count(0)
+    send(page)
+    assert stored(sync_engine, "parity_phone_later") == [
+        {"n": 10, "c": "ok", "twice": "22", "c2": "ok too", "d": "x", "later": "11"}
+    ]
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_repeats_relevance_is_read_in_each_instance_on_screen(
+    parity_phone: tuple[BrowserContext, Page], sync_engine: Engine
+) -> None:
+    """r2 applies while count(../r2) < 3: read once on an empty third instance and applied to
+    all, it hid the roster once its second helper was added and dropped both names. Each
+    instance is read in its place; "add" is offered only where one more would apply."""
+    _context, page = parity_phone
+    open_app(page)
+    page.click("#new-parity_phone_repeat")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    visits = page.locator('section.repeat[data-key="r"]')
+    visits.locator("button.add-instance").click()
+    answer(page, "r[1]/s", "Nhà văn hoá")
+    expect(visits.locator("button.add-instance")).to_be_hidden()  # a second r would not apply
+    page.click("#next")
+    helpers = page.locator('section.repeat[data-key="r2"]')
+    for index, name in enumerate(["Lan", "Bảo"], start=1):
+        helpers.locator("button.add-instance").click()
+        answer(page, f"r2[{index}]/s2", name)
+    expect(helpers.locator("section.repeat-instance:visible")).to_have_count(2)
+    expect(helpers.locator("button.add-instance")).to_be_hidden()  # a third would not apply
+    send(page)
+    assert stored(sync_engine, "parity_phone_repeat") == [
+        {"r": [{"s": "Nhà văn hoá"}], "r2": [{"s2": "Lan"}, {"s2": "Bảo"}]}
+    ]
+    assert page.console_errors == []  # type: ignore[attr-defined]
