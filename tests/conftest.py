@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import OperationalError
 
 from app.db.migrate import create_database_if_missing, drop_database, upgrade_to_head
 from app.forms.registry import FormRegistry, load_registry
@@ -126,15 +127,28 @@ def clean_surveys(sync_engine: Engine) -> Iterator[None]:
     """Each test that stores surveys starts and ends with none stored (and no duplicate check
     of a batch queued). The queue is locked first, as a running app's duplicate check locks
     it (app/db/duplicate_checks.py) before the surveys: the other way round, a check started
-    by a server still running for other tests deadlocked with this TRUNCATE."""
-    with sync_engine.begin() as connection:
-        connection.execute(text(TRUNCATE_SURVEYS))
+    by a server still running for other tests deadlocked with this TRUNCATE. A page a browser
+    test left open may still be reading both (the review queue reads the surveys, then the
+    queue): PostgreSQL then ends one of the two, and the TRUNCATE is tried again."""
+    truncate_surveys(sync_engine)
     yield
-    with sync_engine.begin() as connection:
-        connection.execute(text(TRUNCATE_SURVEYS))
+    truncate_surveys(sync_engine)
 
 
 TRUNCATE_SURVEYS = "TRUNCATE duplicate_checks, household_surveys CASCADE"
+
+
+def truncate_surveys(sync_engine: Engine, tries: int = 5) -> None:
+    """TRUNCATE_SURVEYS, again when PostgreSQL ended it to break a deadlock with a reader."""
+    for attempt in range(tries):
+        try:
+            with sync_engine.begin() as connection:
+                connection.execute(text(TRUNCATE_SURVEYS))
+            return
+        except OperationalError as error:
+            if not isinstance(error.orig, psycopg.errors.DeadlockDetected) or attempt == tries - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
 
 
 @pytest.fixture(scope="session")
