@@ -276,7 +276,7 @@ async def correct(
 _PERSONAL_IN_CHANGES = frozenset({"comment", "file"})
 
 
-def _without_comments(change: dict[str, Any]) -> dict[str, Any]:
+def _without_personal(change: dict[str, Any]) -> dict[str, Any]:
     """An audit entry of a survey without the reviewer's comment (and a file's name) in its
     old and new values."""
     out = dict(change)
@@ -302,7 +302,7 @@ async def history(
     # personal, as the answers are.
     personal = reader.can_see_personal(record)
     if not personal:
-        changes = [_without_comments(change) for change in changes]
+        changes = [_without_personal(change) for change in changes]
     shown = []
     for version in earlier:
         content = dict(version["content"])
