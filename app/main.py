@@ -60,6 +60,13 @@ from app.services.duplicate_checks import DuplicateChecks
 from app.services.metrics import Metrics
 from app.settings import SettingError, Settings, demo_secret, get_settings
 
+# The garbage collector's thresholds once the app is loaded (Python's are 700, 10, 10). A
+# phone's batch of 500 surveys holds some 25,000 objects while it is checked; at 700 the
+# collector ran ~6 young and a few older passes over them per batch, ~3 ms of the ~25 ms of
+# Python a batch costs (bench/ingest.py: docs/benchmarks.md). Reference counting frees
+# almost everything here; the collector is only for cycles, which are few and small.
+GC_THRESHOLDS = (20_000, 20, 20)
+
 
 def secret_key_bytes(settings: Settings) -> bytes:
     """The secret key, or refuse to start: a missing or placeholder key is only for demos."""
@@ -136,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Everything loaded so far (forms, routes, libraries) lives as long as the process:
         # keep it out of the garbage collector's full passes, which otherwise stall requests.
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         app.state.duplicate_checks.start()
         try:
             yield
