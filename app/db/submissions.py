@@ -806,9 +806,11 @@ async def replace_content(raw: Any, row: dict[str, Any]) -> dict[str, Any]:
 
 async def resubmit(raw: Any, survey_id: uuid.UUID) -> None:
     """Put a (locked) survey sent back for correction in the review queue again, its
-    content as it is (its volunteer confirms it)."""
+    content as it is (its volunteer confirms it), as a new version: a retry of the
+    confirmation then names an older one and is told from a new confirmation."""
     await raw.execute(
-        "UPDATE household_surveys SET status = 'received', updated_at = now() WHERE id = $1",
+        "UPDATE household_surveys SET status = 'received', version = version + 1, "
+        "updated_at = now() WHERE id = $1",
         survey_id,
     )
 

@@ -183,9 +183,10 @@ async def correct(
     ("unchanged" | "corrected", the stored record). The content it replaces is kept.
 
     A survey sent back and sent again with the same content is "corrected" too: the
-    volunteer checked it and confirms it, so it waits for review again (on record, no
-    earlier version to keep); otherwise the same content again (a resend after a lost
-    answer) is "unchanged" and changes nothing. NotFound for a survey the person cannot
+    volunteer checked it and confirms it, so it waits for review again, on record and as a
+    new version (the earlier one kept with the same content and the comment it answered),
+    so that a retry of the confirmation names an older version; otherwise the same content
+    again (a resend after a lost answer) is "unchanged" and changes nothing. NotFound for a survey the person cannot
     read, Forbidden for one they read but did not collect (a reviewer sends it back
     instead), Conflict for their own reviewed survey or a correction in another form than
     the survey's.
@@ -245,18 +246,19 @@ async def correct(
         if claim is not None:
             await claim(raw)
         if outcome == "corrected":
-            version = current["version"]
+            # A confirmation is a new version too (the same content, the status and comment
+            # it answered kept with the earlier one): a retry of it names an older version.
+            await queries.keep_version(raw, current, collector.user_id)
             if same:
                 await queries.resubmit(raw, survey_id)
             else:
-                await queries.keep_version(raw, current, collector.user_id)
                 await queries.replace_content(
                     raw,
                     submission_row(
                         prepared, current["collector_user_id"], collector.assigned_wards()
                     ),
                 )
-                version += 1
+            version = current["version"] + 1
             await audit_queries.audit(
                 connection,
                 actor_id=collector.user_id,

@@ -3,7 +3,8 @@ survey another person collected (403 not_collector, or 404 for one who may not e
 fails alone, locked, and the rest of the outbox still goes; one refused because the account
 may no longer send (403 not_allowed) stops the sync and waits, never lost; one retried after
 its answer was lost and the reviewer sent the survey back again is a resend (it names the
-version it was made on), which leaves the send-back standing."""
+version it was made on), which leaves the send-back standing, a confirmation (the survey
+finished without a change) as well as a changed correction."""
 
 from __future__ import annotations
 
@@ -324,6 +325,69 @@ def test_a_correction_retried_after_a_second_send_back_changes_nothing(
         3,
         6,
     )
+    assert uncaught(phone) == []
+
+
+def test_a_confirmation_retried_after_a_second_send_back_changes_nothing(
+    phone_context: BrowserContext,
+    phone: Page,
+    sync_engine: Engine,
+    live_server: str,
+    admin_token: str,
+) -> None:
+    """The volunteer checks the survey sent back and finishes it without a change (a
+    confirmation, made on version 1); it reaches the server (version 2, the same content) but
+    its answer is lost; the reviewer sends it back again; the phone's retry is a resend: the
+    second send-back stands and the phone shows its comment. (A confirmation kept version 1,
+    so the retry named the current version and was taken as a new confirmation: the survey
+    went back to the review queue and the volunteer never saw the comment.)"""
+    signed_in(phone_context, sync_engine, "tnv-confirm")
+    outcomes: list[tuple[int, str]] = []  # what the server answers the phone's corrections
+    sent: list[dict[str, Any]] = []
+
+    def lose_the_answer(route: Route) -> None:
+        if route.request.method != "PUT":
+            route.continue_()
+            return
+        sent.append(route.request.post_data_json)
+        taken = route.fetch()
+        outcomes.append((taken.status, taken.headers.get("x-outcome", "")))
+        phone_context.set_offline(True)
+        route.abort("internetdisconnected")
+
+    def answer(route: Route) -> None:
+        if route.request.method != "PUT":
+            route.continue_()
+            return
+        sent.append(route.request.post_data_json)
+        response = route.fetch()
+        outcomes.append((response.status, response.headers.get("x-outcome", "")))
+        route.fulfill(response=response)
+
+    open_app(phone)
+    row = sent_back(phone, sync_engine, live_server, admin_token, "Kiểm tra lại số người.")
+    phone.route(SUBMISSION, lose_the_answer)
+    phone.locator(f'.survey-card[data-id="{row["id"]}"] button.correct').click()
+    expect(phone.locator("#app")).to_have_attribute("data-view", "survey")
+    to_last_screen(phone)
+    phone.click("#finish")  # as it is: the household has 4 people
+    wait_for(phone, lambda: outcomes == [(200, "corrected")])
+    phone.click("#outbox-button")
+    item = phone.locator(f'.outbox-item[data-id="{row["id"]}"]')
+    expect(item).to_have_attribute("data-status", "pending")
+    (taken,) = stored(sync_engine)
+    assert taken["status"] == "received" and taken["answers"] == row["answers"]
+    review(live_server, admin_token, row["id"], "needs_correction", "Hỏi lại chủ hộ lần nữa.")
+    phone.unroute(SUBMISSION, lose_the_answer)
+    phone.route(SUBMISSION, answer)
+    phone_context.set_offline(False)  # the `online` event syncs: the confirmation is retried
+    expect(item).to_have_attribute("data-review", "needs_correction")
+    expect(item).to_contain_text("Hỏi lại chủ hộ lần nữa.")
+    expect(item).to_have_attribute("data-status", "sent")
+    assert outcomes == [(200, "corrected"), (200, "unchanged")]
+    assert sent[1] == sent[0] and sent[0]["base_version"] == 1
+    (kept,) = stored(sync_engine)
+    assert (kept["status"], kept["version"]) == ("needs_correction", 2)
     assert uncaught(phone) == []
 
 

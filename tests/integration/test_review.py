@@ -265,8 +265,9 @@ def test_a_correction_sent_back_unchanged_waits_for_review_again(
     client: TestClient, people: dict
 ) -> None:
     """The volunteer checked the survey sent back and confirms it as it is: the same content
-    puts it back in the review queue, on record as a correction; a resend of it (a lost
-    answer) changes nothing more."""
+    puts it back in the review queue, on record as a correction and as a new version (the
+    earlier one kept, the same content with the comment it answered); a resend of it (a
+    lost answer) changes nothing more."""
     body = send(client, people["volunteer"])
     sid = body["id"]
     decide(client, people["leader"], sid, "needs_correction", "Kiểm tra lại số người")
@@ -275,19 +276,24 @@ def test_a_correction_sent_back_unchanged_waits_for_review_again(
     assert confirmed.headers["x-outcome"] == "corrected"
     assert confirmed.json()["status"] == "received"
     mine = client.get("/api/v1/me/surveys", headers=people["volunteer"]).json()["items"]
-    assert [(s["id"], s["status"], s["version"]) for s in mine] == [(sid, "received", 1)]
+    assert [(s["id"], s["status"], s["version"]) for s in mine] == [(sid, "received", 2)]
     queue = client.get(URL, params={"status": "received"}, headers=people["leader"]).json()
     assert [s["id"] for s in queue["items"]] == [sid]
 
     def corrections() -> list[dict]:
         history = client.get(f"{URL}/{sid}/history", headers=people["leader"]).json()
-        assert history["versions"] == []  # the content is the same: no earlier version
+        [kept] = history["versions"]  # the same content, with the comment it answered
+        assert (kept["version"], kept["content"]["review_comment"]) == (
+            1,
+            "Kiểm tra lại số người",
+        )
+        assert kept["content"]["status"] == "needs_correction"
         return [c for c in history["changes"] if c["action"] == "survey.correct"]
 
     [change] = corrections()
     assert change["actor"] == "review-volunteer"
     assert change["old"] == {"version": 1, "status": "needs_correction"}
-    assert change["new"] == {"version": 1, "status": "received"}
+    assert change["new"] == {"version": 2, "status": "received"}
     assert change["at"]
     resend = client.put(f"{URL}/{sid}", json=body, headers=people["volunteer"])
     assert resend.status_code == 200 and resend.headers["x-outcome"] == "unchanged"

@@ -178,30 +178,81 @@ def test_the_volunteer_confirms_the_survey_sent_back_again_by_naming_its_version
     client: TestClient, people: dict
 ) -> None:
     """Having seen the second send-back (version 2), the volunteer checks and sends the same
-    content again: made on the current version, it is a confirmation ("corrected"), and a
-    retry of that confirmation changes nothing more."""
+    content again: made on the current version, it is a confirmation ("corrected", version
+    3 with the same content), and a retry of that confirmation changes nothing more."""
     sid, corrected = sent_back_and_corrected(client, people, household_size=6)
     decide(client, people["leader"], sid, "needs_correction", "Vẫn sai, hỏi lại")
     confirm = {**corrected, "base_version": 2}
     answer = client.put(f"{URL}/{sid}", json=confirm, headers=people["volunteer"])
     assert answer.status_code == 200 and answer.headers["x-outcome"] == "corrected"
-    assert answer.json()["status"] == "received"
+    assert (answer.json()["status"], answer.json()["version"]) == ("received", 3)
     retry = client.put(f"{URL}/{sid}", json=confirm, headers=people["volunteer"])
     assert retry.status_code == 200 and retry.headers["x-outcome"] == "unchanged"
-    # A new correction made on version 2 is taken as a new version.
+    # Other content made on version 2 came after the confirmation: refused.
     changed = {**corrected, "answers": household_answers(household_size=7), "base_version": 2}
-    third = client.put(f"{URL}/{sid}", json=changed, headers=people["volunteer"])
+    late = client.put(f"{URL}/{sid}", json=changed, headers=people["volunteer"])
+    assert late.status_code == 409 and late.json()["code"] == "correction_outdated"
+    # Sent back once more, a new correction made on version 3 is taken as a new version.
+    decide(client, people["leader"], sid, "needs_correction", "Hỏi lại lần nữa")
+    third = client.put(
+        f"{URL}/{sid}", json={**changed, "base_version": 3}, headers=people["volunteer"]
+    )
     assert third.status_code == 200 and third.headers["x-outcome"] == "corrected"
+    record = history(client, people["leader"], sid)
     corrections = [
-        change["new"]
-        for change in history(client, people["leader"], sid)["changes"]
-        if change["action"] == "survey.correct"
+        change["new"] for change in record["changes"] if change["action"] == "survey.correct"
     ]
     assert corrections == [
         {"version": 2, "status": "received"},
-        {"version": 2, "status": "received"},
         {"version": 3, "status": "received"},
+        {"version": 4, "status": "received"},
     ]
+    hashes = [version["content_hash"] for version in record["versions"]]
+    assert [version["version"] for version in record["versions"]] == [1, 2, 3]
+    assert hashes[1] == hashes[2] != hashes[0]  # version 3 confirmed version 2
+
+
+def test_a_retried_confirmation_after_a_second_send_back_changes_nothing(
+    client: TestClient, people: dict, sync_engine: Engine
+) -> None:
+    """The volunteer confirms the survey sent back (the same content, made on version 1): it
+    is taken, its answer lost; the leader sends it back again with a new comment; the phone
+    retries the same body. It is a resend: the second send-back stands and the phone's next
+    review fetch brings its comment. (A confirmation left the version at 1, so the retry
+    named the current version and was taken as a new confirmation: the survey went back to
+    the queue and the volunteer never saw the comment.)"""
+    body = send(client, people["volunteer"])
+    sid = body["id"]
+    first = "Kiểm tra số người"
+    assert decide(client, people["leader"], sid, "needs_correction", first).is_success
+    confirm = {**body, "base_version": 1}
+    taken = client.put(f"{URL}/{sid}", json=confirm, headers=people["volunteer"])
+    assert taken.status_code == 200 and taken.headers["x-outcome"] == "corrected", taken.text
+    assert taken.json()["status"] == "received"
+    again = decide(client, people["leader"], sid, "needs_correction", "Vẫn sai, hỏi lại")
+    assert again.status_code == 200, again.text
+    before = history(client, people["leader"], sid)
+    retry = client.put(f"{URL}/{sid}", json=confirm, headers=people["volunteer"])
+    assert retry.status_code == 200, retry.text
+    assert retry.headers["x-outcome"] == "unchanged"
+    assert retry.json()["status"] == "needs_correction"
+    mine = client.get("/api/v1/me/surveys", headers=people["volunteer"]).json()["items"]
+    assert [(s["status"], s["review_comment"], s["version"]) for s in mine] == [
+        ("needs_correction", "Vẫn sai, hỏi lại", 2)
+    ]
+    assert history(client, people["leader"], sid) == before  # nothing on record either
+    # The confirmation made version 2: the same content as version 1, which is kept with the
+    # comment it answered.
+    assert [(v["version"], v["content"]["review_comment"]) for v in before["versions"]] == [
+        (1, first)
+    ]
+    # Having seen the comment, the volunteer confirms again, on version 2: a new confirmation.
+    second = client.put(
+        f"{URL}/{sid}", json={**body, "base_version": 2}, headers=people["volunteer"]
+    )
+    assert second.status_code == 200 and second.headers["x-outcome"] == "corrected"
+    assert (second.json()["status"], second.json()["version"]) == ("received", 3)
+    assert row(sync_engine, sid)["answers"] == body["answers"]
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
