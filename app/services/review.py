@@ -186,10 +186,10 @@ async def correct(
     volunteer checked it and confirms it, so it waits for review again, on record and as a
     new version (the earlier one kept with the same content and the comment it answered),
     so that a retry of the confirmation names an older version; otherwise the same content
-    again (a resend after a lost answer) is "unchanged" and changes nothing. NotFound for a survey the person cannot
-    read, Forbidden for one they read but did not collect (a reviewer sends it back
-    instead), Conflict for their own reviewed survey or a correction in another form than
-    the survey's.
+    again (a resend after a lost answer) is "unchanged" and changes nothing. NotFound for a
+    survey the person cannot read, Forbidden for one they read but did not collect (a
+    reviewer sends it back instead), Conflict for their own reviewed survey or a correction
+    in another form than the survey's.
 
     `base_version` is the version the correction was made on (the one the phone last
     synced), when the client names it. Older than the survey's version, the correction was
