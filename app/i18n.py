@@ -573,6 +573,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "saw version {version}, it is now version {current}); your decision was not "
         "recorded. Look at the new content, then decide again.",
     },
+    "own_survey": {
+        "vi": "Bạn đã thu thập phiếu {id} nên không tự duyệt, trả lại hay từ chối phiếu này "
+        "được; một trưởng phường khác hoặc quản trị thành phố sẽ duyệt phiếu. Quyết định chưa "
+        "được ghi.",
+        "en": "You collected survey {id}, so you may not approve, send back or reject it "
+        "yourself; another ward leader or the city admin reviews it. Your decision was not "
+        "recorded.",
+    },
     "not_a_version": {
         "vi": "Phải là số phiên bản của phiếu: một số nguyên từ 1 trở lên, ví dụ 2.",
         "en": "Must be a survey's version: a whole number from 1, for example 2.",
@@ -747,6 +755,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "xem rồi duyệt.",
         "en": "No survey of this settlement is shown on the page yet: use “Show more surveys” "
         "to see them, then approve.",
+    },
+    "page.review_bulk_own": {
+        "vi": "{n} phiếu do chính bạn thu thập nên chưa được duyệt: một trưởng phường khác hoặc "
+        "quản trị thành phố sẽ duyệt.",
+        "en": "{n} surveys you collected yourself were not approved: another ward leader or "
+        "the city admin reviews them.",
+    },
+    "page.review_own": {
+        "vi": "Phiếu do chính bạn thu thập: bạn không tự duyệt được. Một trưởng phường khác "
+        "hoặc quản trị thành phố sẽ duyệt phiếu này.",
+        "en": "You collected this survey: you cannot review it yourself. Another ward leader "
+        "or the city admin reviews it.",
     },
     "page.review_bulk_changed": {
         "vi": "{n} phiếu đã thay đổi trong lúc bạn xem (được sửa, hoặc đã có người quyết "

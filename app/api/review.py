@@ -95,7 +95,8 @@ class SettlementReviewIn(BaseModel):
         description="Only these surveys, each if still at the version the reviewer was shown "
         "(and still waiting, in this settlement, without flags when asked); the others are "
         "left as they are and counted apart in the answer (`changed`, `changed_ids`). "
-        "Absent: every survey that matches.",
+        "Absent: every survey that matches. Either way the reviewer's own surveys (they "
+        "collected them) are left and counted apart (`own`, `own_ids`).",
     )
 
 
@@ -120,7 +121,9 @@ COMMENT_RULE: dict[str, Any] = {
 async def review_submission(
     submission_id: uuid.UUID, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
-    """Approve, send back for correction (the volunteer sees the comment) or reject."""
+    """Approve, send back for correction (the volunteer sees the comment) or reject. Never a
+    survey one collected oneself, whatever one's role (409 `own_survey`): another ward leader
+    or the city admin reviews it."""
     body = await json_object(request)
     decision = body.get("decision")
     if decision is None:  # absent or null: was "'None' is not one of the choices"
@@ -150,7 +153,7 @@ async def review_settlement(
     their wards (a settlement may reach into several wards; each survey is in the ward of
     its point). 404 for a settlement holding none of the leader's wards' surveys and not
     drawn in their ward. With `surveys`, only those still at the version the reviewer was
-    shown."""
+    shown. The reviewer's own surveys are left waiting (`own`, `own_ids`)."""
     body = await json_object(request)
     if "decision" in body and body["decision"] is None:
         raise InvalidInput([Problem("decision", "decision_missing", {"allowed": "approved"})])

@@ -95,6 +95,8 @@ SCRIPT_TEXTS = (
     "review_bulk_unseen",
     "review_bulk_none_shown",
     "review_bulk_changed",
+    "review_bulk_own",
+    "review_own",
     "review_changed",
     "review_changed_gone",
     "review_outside_settlements",
@@ -189,11 +191,17 @@ def forms_summary(forms: FormRegistry, language: str, household_form: str) -> di
 
 
 def page_config(
-    ward: dict[str, Any], forms: FormRegistry, settings: Settings, language: str
+    ward: dict[str, Any],
+    forms: FormRegistry,
+    settings: Settings,
+    language: str,
+    user_id: int | None = None,
 ) -> dict[str, Any]:
-    """What the page's script needs, written into the page as JSON (never as script)."""
+    """What the page's script needs, written into the page as JSON (never as script);
+    `user_id`, the reviewer's, tells their own surveys (another reviews them)."""
     return {
         "ward": {"id": ward["id"], "name": ward["name"], "city": ward["city_name"]},
+        "user_id": user_id,
         "language": language,
         "page_size": QUEUE_PAGE,
         "forms": forms_summary(forms, language, settings.household_form),
@@ -260,7 +268,7 @@ async def review_page(
         title=f"{translate('page.review', language)}: {chosen['name']}",
         ward=chosen,
         wards=wards,
-        config=page_config(chosen, forms, settings, language),
+        config=page_config(chosen, forms, settings, language, user.user_id),
     )
 
 
@@ -276,5 +284,6 @@ async def ward_outline(ward_id: IdPath, user: CurrentUser, engine: EngineDep) ->
 @router.get("/api/v1/wards/{ward_id}/review-counts", responses=ERRORS)
 async def ward_review_counts(ward_id: IdPath, user: CurrentUser, engine: EngineDep) -> JSON:
     """Surveys of the ward by review status, per volunteer (with their flags) and per
-    settlement (received, and received without flags: what a bulk approval takes)."""
+    settlement (received, and received without flags: what a bulk approval takes, but the
+    reader's own, counted apart as `own_unflagged`)."""
     return JSON(await review.ward_review_counts(engine, user, ward_id))

@@ -96,6 +96,11 @@ class SubmissionRecord(BaseModel):
     collected_at: datetime
     received_at: datetime
     status: str
+    collector_user_id: int | None = Field(
+        default=None,
+        description="The account that sent it (none for imported and sample surveys): "
+        "nobody reviews a survey they collected",
+    )
     version: int = Field(
         description="1 when stored, one more at each correction that changes its content: "
         "what a review (`version`) or a correction (`base_version`) names"
@@ -179,6 +184,7 @@ def record_out(record: dict[str, Any]) -> dict[str, Any]:
         "collected_at": record["collected_at"],
         "received_at": record["received_at"],
         "status": record["status"],
+        "collector_user_id": record.get("collector_user_id"),
         "version": record["version"],
         "flags": record["flags"] or [],
         "city": record["city"],

@@ -80,17 +80,23 @@ ORDER BY received DESC, total DESC, coalesce(u.display_name, min(s.collector)), 
     return [dict(row._mapping) for row in rows]
 
 
-async def settlement_counts(connection: AsyncConnection, ward_id: int) -> list[dict[str, Any]]:
+async def settlement_counts(
+    connection: AsyncConnection, ward_id: int, reader_id: int | None = None
+) -> list[dict[str, Any]]:
     """Per settlement of a ward, or of another ward but holding surveys of this one: the
-    ward's surveys there waiting for review, and those of them without flags (what one bulk
-    approval of the ward's would take: none whose duplicate check is still queued)."""
+    ward's surveys there waiting for review, those of them without flags (what one bulk
+    approval of the ward's would take: none whose duplicate check is still queued), and of
+    those the ones `reader_id` collected (`own_unflagged`: their bulk approval leaves them)."""
     rows = await connection.execute(
         text(
             f"""
 SELECT s.id, s.code, s.name,
        count(h.id) FILTER (WHERE h.status = 'received') AS received,
        count(h.id) FILTER (WHERE h.status = 'received' AND cardinality(h.flags) = 0
-                           AND {NOT_AWAITING_CHECK}) AS received_unflagged
+                           AND {NOT_AWAITING_CHECK}) AS received_unflagged,
+       count(h.id) FILTER (WHERE h.status = 'received' AND cardinality(h.flags) = 0
+                           AND {NOT_AWAITING_CHECK}
+                           AND h.collector_user_id = :reader_id) AS own_unflagged
 FROM settlements s
 LEFT JOIN household_surveys h ON h.settlement_id = s.id AND h.ward_id = :ward_id
 WHERE s.ward_id = :ward_id
@@ -99,7 +105,7 @@ GROUP BY s.id, s.code, s.name
 ORDER BY s.code, s.id
 """
         ),
-        {"ward_id": ward_id},
+        {"ward_id": ward_id, "reader_id": reader_id},
     )
     return [dict(row._mapping) for row in rows]
 

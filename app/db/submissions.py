@@ -879,7 +879,7 @@ async def approve_received(
     ward_id: int | None = None,
 ) -> int:
     """How many surveys approve_received_ids approves (with no list of surveys seen)."""
-    approved = await approve_received_ids(
+    approved, _own = await approve_received_ids(
         connection, settlement_id, reviewer_id, reviewer, only_unflagged, scope, ward_id
     )
     return len(approved)
@@ -894,12 +894,13 @@ async def approve_received_ids(
     scope: SurveyScope = EVERY_SURVEY,
     ward_id: int | None = None,
     seen: Mapping[uuid.UUID, int] | None = None,
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
     """Approve a settlement's received surveys (without flags, with `only_unflagged`: none
     whose duplicate check is still queued either) that are in `scope` (in ward `ward_id` when
     given), each decision put on record in the same statement with the status and comment
     it replaced (a survey corrected after a send-back still carries the reviewer's comment);
-    the ids approved.
+    the ids approved, and the ids of those left because the reviewer collected them (nobody
+    approves their own survey).
 
     With `seen` (version by survey id: what the reviewer was shown), only those of them still
     at that version: one corrected since is left as it is. Every condition is checked on the
@@ -927,9 +928,13 @@ async def approve_received_ids(
 WITH received AS (
   SELECT h.id, h.status, h.review_comment FROM household_surveys h{seen_join}
   WHERE h.settlement_id = :settlement AND h.status = 'received'{flagged}{in_ward}
-    AND {in_scope}
+    AND {in_scope} AND h.collector_user_id IS DISTINCT FROM :reviewer
   ORDER BY h.id
   FOR NO KEY UPDATE OF h
+), own AS (
+  SELECT h.id FROM household_surveys h{seen_join}
+  WHERE h.settlement_id = :settlement AND h.status = 'received'{flagged}{in_ward}
+    AND {in_scope} AND h.collector_user_id = :reviewer
 ), approved AS (
   UPDATE household_surveys h SET status = 'approved', review_comment = NULL,
          reviewed_by = :reviewer, reviewed_at = now(), updated_at = now()
@@ -939,12 +944,17 @@ WITH received AS (
 )
 -- On record when made (clock_timestamp(), not now(): the transaction's start, before the
 -- lock waits, so before a correction the statement waited for and approved after).
-INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, old, new)
-SELECT clock_timestamp(), :reviewer, :actor, 'survey.review', 'survey', id::text,
-       jsonb_build_object('status', old_status, 'comment', old_comment),
-       '{{"status": "approved", "comment": null, "bulk": true}}'::jsonb
-FROM approved
-RETURNING entity_id
+, logged AS (
+  INSERT INTO audit_log (at, actor_id, actor, action, entity, entity_id, old, new)
+  SELECT clock_timestamp(), :reviewer, :actor, 'survey.review', 'survey', id::text,
+         jsonb_build_object('status', old_status, 'comment', old_comment),
+         '{{"status": "approved", "comment": null, "bulk": true}}'::jsonb
+  FROM approved
+  RETURNING entity_id
+)
+SELECT entity_id, false AS own FROM logged
+UNION ALL
+SELECT id::text, true FROM own
 """
         ),
         {
@@ -955,4 +965,8 @@ RETURNING entity_id
             **({"ward_id": ward_id} if ward_id is not None else {}),
         },
     )
-    return [str(entity_id) for (entity_id,) in result.fetchall()]
+    rows = result.fetchall()
+    return (
+        [str(entity_id) for entity_id, own in rows if not own],
+        [str(entity_id) for entity_id, own in rows if own],
+    )

@@ -141,6 +141,12 @@ class Principal:
             return True
         return ward_id is not None and ward_id in self.wards_as("ward_leader")
 
+    def collected(self, record: dict[str, Any]) -> bool:
+        """Whether this person sent the survey: nobody reviews their own (four eyes), an
+        admin neither."""
+        collector = record.get("collector_user_id")
+        return collector is not None and collector == self.user_id
+
     def can_correct(self, record: dict[str, Any]) -> bool:
         """The collector, until the survey is approved or rejected."""
         return record.get("collector_user_id") == self.user_id and record.get("status") in (

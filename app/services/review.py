@@ -72,7 +72,9 @@ async def review(
 ) -> dict[str, Any]:
     """Record a decision on one survey; the same decision again changes nothing. With
     `version` (the one the reviewer was shown), Conflict when the survey is at another
-    (its volunteer corrected it meanwhile) and nothing changes."""
+    (its volunteer corrected it meanwhile) and nothing changes. Conflict (`own_survey`) for
+    a survey the reviewer collected, whatever their role: another leader or the city's
+    admin reviews it (four eyes)."""
     text_ = _comment(decision, comment)
     async with engine.begin() as connection:
         raw = await driver_in_transaction(connection)
@@ -81,6 +83,8 @@ async def review(
             raise NotFound("survey_not_found", id=str(survey_id))
         if not reviewer.can_review(current):
             raise Forbidden("not_allowed")
+        if reviewer.collected(current):
+            raise Conflict("own_survey", id=str(survey_id))
         if version is not None and version != current["version"]:
             raise Conflict(
                 "review_version_changed",
@@ -131,6 +135,10 @@ async def approve_settlement(
     ids in `changed_ids`: corrected since, decided by someone else, or not of this
     settlement or this reviewer).
 
+    The reviewer's own surveys (they collected them) are never approved by them, whatever
+    their role: those that would have been are left waiting and counted apart (`own`, their
+    ids in `own_ids`; not in `changed`) for another leader or the city's admin.
+
     A settlement may straddle wards and each survey is in the ward of its own point: the
     leader of a ward holding some of its surveys approves those, whichever ward the
     settlement is drawn in. NotFound for a settlement the reviewer cannot read (nor holding
@@ -151,7 +159,7 @@ async def approve_settlement(
                 {"city_id": ward["city_id"], "ward_id": ward_id}
             ):
                 raise NotFound("ward_not_found", id=ward_id)
-        approved = await queries.approve_received_ids(
+        approved, own = await queries.approve_received_ids(
             connection,
             settlement_id,
             reviewer.user_id,
@@ -161,13 +169,15 @@ async def approve_settlement(
             ward_id=ward_id,
             seen=seen,
         )
-    taken = set(approved)
+    taken = set(approved) | set(own)
     changed = sorted(str(survey_id) for survey_id in seen or {} if str(survey_id) not in taken)
     return {
         "settlement_id": settlement_id,
         "approved": len(approved),
         "changed": len(changed),
         "changed_ids": changed,
+        "own": len(own),
+        "own_ids": sorted(own),
     }
 
 
@@ -364,13 +374,14 @@ async def ward_review_counts(
     engine: AsyncEngine, reader: Principal, ward_id: int
 ) -> dict[str, Any]:
     """A ward's surveys by review status per volunteer (with their flags) and per settlement
-    (what a bulk approval would take), for those who may read the ward's surveys."""
+    (what a bulk approval would take, and of it the reader's own, which it leaves), for those
+    who may read the ward's surveys."""
     async with engine.connect() as connection:
         ward = await place_queries.ward_by_id(connection, ward_id)
         if ward is None or not reader.can_read_ward(ward["city_id"], ward_id):
             raise NotFound("ward_not_found", id=ward_id)
         volunteers = await review_stats.volunteer_counts(connection, ward_id)
-        settlements = await review_stats.settlement_counts(connection, ward_id)
+        settlements = await review_stats.settlement_counts(connection, ward_id, reader.user_id)
         unplaced = await review_stats.unplaced_received(connection, ward_id)
     return {
         "ward": {"id": ward["id"], "code": ward["code"], "name": ward["name"]},

@@ -83,6 +83,13 @@
     return typeof value === "object" ? JSON.stringify(value) : String(value);
   }
 
+  /** Whether the reviewer collected this survey: nobody reviews their own (four eyes), so
+   * its card has no decision and its settlement's bulk approval leaves it. */
+  function isOwn(survey) {
+    return config.user_id !== null && config.user_id !== undefined
+      && survey.collector_user_id === config.user_id;
+  }
+
   function flagLabel(flag) {
     return Object.prototype.hasOwnProperty.call(config.flags, flag) ? config.flags[flag] : flag;
   }
@@ -297,6 +304,18 @@
     var current = el("p", "current-decision");
     current.hidden = true;
     item.appendChild(current);
+
+    if (isOwn(survey)) {
+      // Another leader or the city admin reviews it: no comment, no decision here.
+      item.dataset.own = "true";
+      item.classList.add("own");
+      item.appendChild(el("p", "own-note", texts.review_own));
+      item.addEventListener("click", function (event) {
+        if (event.target.closest("button, a")) return;
+        select(survey.id, false);
+      });
+      return item;
+    }
 
     var commentId = "comment-" + survey.id;
     var label = el("label", null, texts.review_comment);
@@ -586,7 +605,7 @@
     var shown = [];
     queue.querySelectorAll("li.survey").forEach(function (item) {
       var survey = state.surveys.get(item.dataset.id);
-      if (!survey || item.dataset.decided) return;
+      if (!survey || item.dataset.decided || isOwn(survey)) return;
       if (!survey.settlement || survey.settlement.id !== settlement.id) return;
       if ((survey.flags && survey.flags.length) || !Number.isInteger(survey.version)) return;
       shown.push({ id: survey.id, version: survey.version });
@@ -604,7 +623,7 @@
       return;
     }
     var message = say("review_bulk_confirm", { n: shown.length, settlement: settlement.name });
-    var unseen = settlement.received_unflagged - shown.length;
+    var unseen = approvable(settlement) - shown.length;
     if (unseen > 0) message += " " + say("review_bulk_unseen", { n: unseen });
     confirmAction(message).then(function (yes) {
       if (!yes) return;
@@ -620,6 +639,7 @@
         .then(function (result) {
           var done = say("review_bulk_done", { n: result.approved, settlement: settlement.name });
           if (result.changed) done += " " + say("review_bulk_changed", { n: result.changed });
+          if (result.own) done += " " + say("review_bulk_own", { n: result.own });
           showToast(done);
           loadQueue(true);
           loadCounts();
@@ -630,6 +650,12 @@
           error.hidden = false;
         });
     });
+  }
+
+  /** How many of a settlement's waiting surveys without flags this reviewer may approve:
+   * not those they collected. */
+  function approvable(settlement) {
+    return Math.max(0, settlement.received_unflagged - (settlement.own_unflagged || 0));
   }
 
   function renderSettlements(counts) {
@@ -653,13 +679,9 @@
           })
         )
       );
-      var button = el(
-        "button",
-        "bulk",
-        say("review_bulk_button", { n: settlement.received_unflagged })
-      );
+      var button = el("button", "bulk", say("review_bulk_button", { n: approvable(settlement) }));
       button.type = "button";
-      button.disabled = settlement.received_unflagged === 0;
+      button.disabled = approvable(settlement) === 0;
       button.addEventListener("click", function () {
         approveSettlement(settlement, button);
       });

@@ -549,6 +549,8 @@ def test_bulk_approval_of_the_surveys_seen_leaves_those_changed_since(
         "approved": 1,
         "changed": 0,
         "changed_ids": [],
+        "own": 0,
+        "own_ids": [],
     }
     # Without a list, every waiting survey of the settlement, as before.
     rest = bulk(client, people["leader"], settlement_id)
