@@ -32,6 +32,7 @@ from app.db.indicators import (
 from app.db.national import national_sql
 from app.db.submissions import REPLACE_HOUSEHOLDS
 from app.services.indicators import INDICATORS
+from tests.auth import bearer, make_token, make_user
 from tests.factories import household_answers, household_survey
 from tests.integration.test_bench_quick import run_bench
 
@@ -377,8 +378,11 @@ def test_rules_in_the_app_are_the_tallied_ones() -> None:
     assert tuple(RULES) == TALLIED_RULES
 
 
-def test_a_posted_survey_moves_the_share_at_once(client: TestClient) -> None:
+def test_a_posted_survey_moves_the_share_at_once(client: TestClient, sync_engine: Engine) -> None:
     url = "/api/v1/cities/tam-ky/indicators"
+    # Another admin reviews: nobody reviews the surveys they sent (four eyes).
+    admin = make_user(sync_engine, "tallies-reviewer", [("national_admin", None)])
+    reviewer = bearer(make_token(sync_engine, admin))
 
     def tenure(view: str) -> tuple[int, Any]:
         totals = client.get(f"{url}?surveys={view}").json()["totals"]
@@ -393,11 +397,17 @@ def test_a_posted_survey_moves_the_share_at_once(client: TestClient) -> None:
     assert client.post("/api/v1/submissions", json=body).status_code == 201
     assert tenure("all") == (2, 0.5)
     assert tenure("approved") == (0, None)  # not reviewed yet
-    review = client.post(f"/api/v1/submissions/{body['id']}/review", json={"decision": "approved"})
+    review = client.post(
+        f"/api/v1/submissions/{body['id']}/review",
+        json={"decision": "approved"},
+        headers=reviewer,
+    )
     assert review.status_code == 200, review.text
     assert tenure("approved") == (1, 1.0)
     rejected = client.post(
-        f"/api/v1/submissions/{first}/review", json={"decision": "rejected", "comment": "trùng hộ"}
+        f"/api/v1/submissions/{first}/review",
+        json={"decision": "rejected", "comment": "trùng hộ"},
+        headers=reviewer,
     )
     assert rejected.status_code == 200, rejected.text
     assert tenure("all") == (1, 1.0)  # the rejected one left the picture
