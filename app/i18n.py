@@ -1994,6 +1994,10 @@ MESSAGES.update(
             "vi": "Số tiền quá lớn (tối đa {max} đồng).",
             "en": "The amount is too large (at most {max} đồng).",
         },
+        "cdf_number_too_large": {
+            "vi": "Số quá lớn: sổ quỹ không có trường nào nhận được số như vậy.",
+            "en": "This number is too large for any field of the books.",
+        },
         "cdf_out_of_range": {
             "vi": "Phải là số nguyên từ {low} đến {high}.",
             "en": "Must be a whole number from {low} to {high}.",
