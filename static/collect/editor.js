@@ -400,9 +400,10 @@ function labelText(record) {
 
 function addInstance(form, key) {
   const survey = app.survey;
+  const shownBefore = shownNow(form);
   const added = addRepeatInstance(form, survey.answers, survey.location, key);
   if (!added) return;
-  clearIrrelevant(form, survey.answers, survey.location);
+  settle(form, survey.answers, survey.location, shownBefore);
   saveDraft();
   render();
   queueMicrotask(() => {
@@ -416,10 +417,13 @@ async function removeInstance(form, key, n, record) {
   const label = pick(record.node.label) ? labelText(record) : record.node.name;
   if (!(await confirmDialog(t("repeat_confirm_remove", { label, n }), t("repeat_remove")))) return;
   const survey = app.survey;
+  // The instances after the one removed move up: their questions' relevance before is not theirs.
+  const shownBefore = Object.fromEntries(Object.entries(shownNow(form))
+    .filter(([k]) => !k.startsWith(`${record.key}[`)));
   if (app.survey !== survey || !removeRepeatInstance(form, survey.answers, survey.location, key)) return;
   // The errors shown were keyed by position: the instances after it moved up.
   app.showErrors = new Set([...app.showErrors].filter((k) => !k.startsWith(`${record.key}[`)));
-  clearIrrelevant(form, survey.answers, survey.location);
+  settle(form, survey.answers, survey.location, shownBefore);
   saveDraft();
   render();
 }
@@ -439,13 +443,30 @@ function questionBlock(form, record) {
 function onAnswer(form, key, value) {
   const survey = app.survey;
   const before = repeatShape(survey.answers);
+  const shownBefore = shownNow(form);
   setAnswerAt(form, survey.answers, key, value);
-  const { evaluation: settled } = settle(form, survey.answers, survey.location);
+  const { evaluation: settled, refilled } = settle(form, survey.answers, survey.location, shownBefore);
   app.notice = "";
   saveDraft();
   // A repeat_count that changed the roster needs the screen built again.
-  if (repeatShape(survey.answers) !== before) render();
-  else refreshQuestions(form, settled);
+  if (repeatShape(survey.answers) !== before) {
+    render();
+    return;
+  }
+  evaluation = settled;
+  // A question shown again with its default: its widget shows the answer it has now (the
+  // others are left alone, the one being typed in keeps its focus).
+  for (const refilledKey of refilled) {
+    const record = settled.instance.records.find((r) => r.key === refilledKey);
+    const current = root.querySelector(`section.question[data-key="${CSS.escape(refilledKey)}"] > [data-widget]`);
+    if (record && current) current.replaceWith(widget(form, record));
+  }
+  refreshQuestions(form, settled);
+}
+
+/** The relevance of every node as the volunteer sees it now (before a change). */
+function shownNow(form) {
+  return (evaluation ?? evaluateNow(form)).relevant;
 }
 
 function repeatShape(answers) {
@@ -514,6 +535,7 @@ async function workDone() {
 function widget(form, record) {
   const question = { ...record.node, name: record.key };
   const element = widgets.widgetFor(question, widgetContext(form, record));
+  element.dataset.widget = "";
   if (record.node.choices) element.dataset.choices = choiceSignature(record.key);
   return element;
 }
