@@ -13,7 +13,8 @@ The contract of `submit` (OpenRosa, as ODK Central keeps it):
 - `meta/deprecatedID` names an instance sent before: an edit. It replaces that survey's
   content, the earlier content kept as a version (app/services/review.correct); the survey
   keeps its id, and the edit's own instanceID becomes another name of it (the next edit's
-  deprecatedID), taken in the correction's transaction. So an edit's instanceID must be
+  deprecatedID), taken in the correction's transaction, and never the id of a new survey
+  (by Collect or by the JSON API, whose insert leaves it out). So an edit's instanceID must be
   new: the id of a stored survey (the edited one included) or an instanceID sent before
   with other XML is a `Conflict`, and nothing changes; the same edit again (byte-identical
   XML), even while its first sending is still being stored, is `duplicate`.
