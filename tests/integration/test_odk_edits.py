@@ -295,6 +295,11 @@ def test_an_edits_instance_id_is_no_new_survey_through_the_json_api(
                 body = response.json()
                 assert body["code"] == "conflict", body
                 assert words in body["detail"] and edit_id.removeprefix("uuid:") in body["detail"]
+        # Nor is it a survey a correction (PUT) can reach: the JSON API knows no alias.
+        alias = edit_id.removeprefix("uuid:")
+        survey = household_survey(id="{" + alias.upper() + "}", collector=volunteer["username"])
+        response = client.put(f"/api/v1/submissions/{alias}", json=survey, headers=headers)
+        assert response.status_code == 404, response.text
     _only_the_edited_survey(client, sync_engine, first, edits)
 
 
