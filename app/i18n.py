@@ -2014,6 +2014,22 @@ MESSAGES.update(
             "vi": "Số tiền quá lớn (tối đa {max} đồng).",
             "en": "The amount is too large (at most {max} đồng).",
         },
+        "cdf_disbursement_exceeds_fund_cash": {
+            "vi": "Quỹ CDF không đủ tiền mặt để giải ngân khoản vay này: từ ngày {date} trở đi, "
+            "tiền mặt của quỹ có lúc chỉ còn {cash} đồng.",
+            "en": "The fund does not have the cash to pay this loan out: from {date} on, the "
+            "fund's cash was as low as {cash} đồng.",
+        },
+        "cdf_reversal_exceeds_fund_cash": {
+            "vi": "Không thể hủy bút toán này: từ ngày {date} trở đi, tiền mặt của Quỹ CDF "
+            "có lúc chỉ còn {cash} đồng (số tiền đã được cho vay).",
+            "en": "This entry cannot be reversed: from {date} on, the fund's cash was as low "
+            "as {cash} đồng (the money was lent out).",
+        },
+        "cdf_number_too_large": {
+            "vi": "Số quá lớn: sổ quỹ không có trường nào nhận được số như vậy.",
+            "en": "This number is too large for any field of the books.",
+        },
         "cdf_out_of_range": {
             "vi": "Phải là số nguyên từ {low} đến {high}.",
             "en": "Must be a whole number from {low} to {high}.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,6 +57,7 @@ from app.db.replica import ReplicaReads
 from app.forms.quality import load_quality_rules
 from app.forms.registry import FormsWatcher
 from app.services.auth import Authenticator, AuthPolicy, secret_problem
+from app.services.check_runner import CheckRunner
 from app.services.duplicate_checks import DuplicateChecks
 from app.services.metrics import Metrics
 from app.settings import SettingError, Settings, demo_secret, get_settings
@@ -134,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.auth = Authenticator(app.state.ingest_pool, secret, auth_policy(settings))
         app.state.export_slots = ExportSlots(settings.export_slots, settings.export_wait_seconds)
         # Batches' duplicate checks, after the batch is answered (app.services.duplicate_checks).
+        app.state.check_runner = CheckRunner()
         app.state.duplicate_checks = DuplicateChecks(
             make_check_connection(settings.libpq_database_url),
             quiet_seconds=settings.duplicate_check_quiet_seconds,
@@ -155,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 # run into whatever follows the app, such as a test's TRUNCATE).
                 await writer.flush()
             await app.state.duplicate_checks.stop()  # a check running stays queued
+            await asyncio.to_thread(app.state.check_runner.close)
             await app.state.ingest_pool.close()
             await app.state.batch_pool.close()
             if replica is not None:

@@ -347,6 +347,7 @@ async def submission(request: Request) -> Response:
             settings.max_attachment_bytes_per_survey,
         ),
         quality=state.quality,
+        checks=state.check_runner,
     )
     try:
         result = await odk.submit(

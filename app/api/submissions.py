@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -42,6 +42,7 @@ from app.errors import InvalidInput, Problem, UnsupportedMediaType
 from app.forms.quality import NO_RULES, QualityRules
 from app.forms.registry import FormRegistry
 from app.services import places, submissions
+from app.services.check_runner import needs_whole_engine
 from app.services.intake import PreparedSubmission, all_clean, prepare_submission
 from app.settings import Settings
 
@@ -120,7 +121,11 @@ async def create_submission(request: Request) -> JSON:
     forms = await state.forms.current()
     raw = await _json_body(request)
     cities = await submissions.known_cities(state.ingest_pool, [raw])
-    prepared, problems = _checker(forms, state.settings, cities, state.quality)(raw)
+    check = _checker(forms, state.settings, cities, state.quality)
+    if needs_whole_engine(forms, [raw]):
+        prepared, problems = await state.check_runner.run(lambda: check(raw))
+    else:
+        prepared, problems = check(raw)
     result = await submissions.ingest_one(
         state.ingest_pool, prepared, problems, user.user_id, user.assigned_wards()
     )
@@ -162,7 +167,10 @@ async def create_batch(
     # checked as they are sent
     quality = request.app.state.quality
     check = _checker(forms, settings, cities, quality, all_clean(items))
-    prepared = map(check, items)
+    prepared: Iterable[tuple[PreparedSubmission | None, list[Problem]]] = map(check, items)
+    if needs_whole_engine(forms, items):
+        # Checked on the worker thread, all at once, then stored (app.services.check_runner).
+        prepared = await request.app.state.check_runner.run(lambda: list(map(check, items)))
     raw_ids = [
         str(item.get("id")) if isinstance(item, dict) and item.get("id") else None for item in items
     ]

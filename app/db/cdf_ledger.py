@@ -194,6 +194,37 @@ async def lowest_balance_from(
     return min([on_day, *later]) if debit_normal else max([on_day, *later])
 
 
+async def lock_fund(connection: AsyncConnection, fund_id: int) -> None:
+    """Hold the fund's posting lock until commit: the advisory lock every line of the fund
+    takes anyway (cdf_summary_lock, migration 0011), taken earlier, so that what the fund
+    may still pay out is read and spent by one transaction at a time. Taken after the
+    group's and the loan's row locks, as the lines take it: one order, no deadlock."""
+    await connection.execute(
+        text("SELECT cdf_summary_lock(CAST(ARRAY[:fund] AS integer[]))"), {"fund": fund_id}
+    )
+
+
+async def lowest_fund_cash_from(connection: AsyncConnection, fund_id: int, day: date) -> int:
+    """The fund's lowest cash at the end of `day` or of any day after it (as
+    lowest_balance_from), from the day sums the database keeps (cdf_sum_balances): the
+    fund's cash has a line for every loan paid out and every remittance of every group."""
+    rows = await connection.execute(
+        text(
+            "SELECT day, amount FROM cdf_sum_balances WHERE fund_id = :fund "
+            "AND kind = 'fund_cash' AND source = '' ORDER BY day"
+        ),
+        {"fund": fund_id},
+    )
+    running, on_day, later = 0, 0, []
+    for row in rows:
+        running += int(row.amount)
+        if row.day <= day:
+            on_day = running
+        else:
+            later.append(running)
+    return min([on_day, *later])
+
+
 # Lines of entries dated on or before :as_of (every line when it is NULL).
 AS_OF_LINES = (
     "(cdf_lines l JOIN cdf_entries e ON e.id = l.entry_id"

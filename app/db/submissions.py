@@ -207,6 +207,12 @@ SELECT id, city_id, ward_id, settlement_id, form_id, form_version, collector, co
        accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id,
        coalesce(location_manual, false){shape}
 FROM placed
+-- An instanceID an ODK edit took is another name of the survey it edited (app/services/odk.py):
+-- never the id of a new survey, however it is sent. One probe of odk_submissions' key per
+-- survey, in this statement: ~0.2 us with no instances, ~3 us with 200,000 (measured on 500).
+WHERE NOT EXISTS (
+    SELECT 1 FROM odk_submissions o
+    WHERE o.instance_id = 'uuid:' || placed.id::text AND o.survey_id <> placed.id)
 ORDER BY id  -- every writer locks ids in one order: concurrent overlapping batches cannot deadlock
 ON CONFLICT (id) DO NOTHING
 RETURNING {returning}

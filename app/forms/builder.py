@@ -128,6 +128,9 @@ class FormBuilder:
     or_other: set[str] = field(default_factory=set)
     last_rows: dict[str, int] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)  # metadata questions' types by name
+    # Paths of the personal selects with `or_other`: pyxform's `<path>_other` text question
+    # (the "other" typed in: an ID number, a name) has no `personal` column of its own.
+    personal_selects: set[str] = field(default_factory=set)
 
     def row(self, name: str) -> int:
         rows = self.rows.get(name) or []
@@ -164,8 +167,15 @@ class FormBuilder:
         return found
 
     def children(
-        self, items: list[dict[str, Any]], parent: str, group: str | None, repeat: str | None
+        self,
+        items: list[dict[str, Any]],
+        parent: str,
+        group: str | None,
+        repeat: str | None,
+        personal: bool = False,
     ) -> tuple[Group | Question, ...]:
+        """The nodes of `items`; `personal`: they are inside a group or repeat marked personal
+        (every question there is personal)."""
         nodes: list[Group | Question] = []
         for item in items:
             kind = str(item.get("type", ""))
@@ -174,18 +184,21 @@ class FormBuilder:
                 continue  # pyxform's instanceID / instanceName, filled by the client
             path = f"{parent}/{name}"
             if kind in ("group", "repeat"):
-                nodes.append(self.group(item, path, repeat))
+                nodes.append(self.group(item, path, repeat, personal))
             elif kind in META_TYPES or kind in DEVICE_META:
                 self.row(name)
                 self.meta[name] = kind
             else:
-                question = self.question(item, path, group, repeat)
+                question = self.question(item, path, group, repeat, personal)
                 if question is not None:
                     nodes.append(question)
         return tuple(nodes)
 
-    def group(self, item: dict[str, Any], path: str, repeat: str | None) -> Group:
+    def group(
+        self, item: dict[str, Any], path: str, repeat: str | None, inside_personal: bool = False
+    ) -> Group:
         name = str(item["name"])
+        personal = inside_personal or _yes(item.get("personal", "no"))
         row = self.row(name)
         kind = str(item["type"])
         bind = self.parts.binds.get(path, {})
@@ -205,12 +218,22 @@ class FormBuilder:
             field_list="field-list" in str(appearance or ""),
             outputs=self.outputs(path, item.get("label"), item.get("hint")),
             children=self.children(
-                item.get("children", []), path, name, path if kind == "repeat" else repeat
+                item.get("children", []),
+                path,
+                name,
+                path if kind == "repeat" else repeat,
+                personal,
             ),
+            personal=personal,
         )
 
     def question(
-        self, item: dict[str, Any], path: str, group: str | None, repeat: str | None
+        self,
+        item: dict[str, Any],
+        path: str,
+        group: str | None,
+        repeat: str | None,
+        inside_personal: bool = False,
     ) -> Question | None:
         name = str(item["name"])
         row = self.row(name)
@@ -234,6 +257,14 @@ class FormBuilder:
             list_name, choice_filter = itemset
             choices = self.choices(list_name, str(item.get("itemset") or ""), row)
         required = collect_condition(bind.get("required"), path, self.parts.binds)
+        or_other = f"{path}_other" in self.parts.binds and "other" in {c.value for c in choices}
+        personal = (
+            inside_personal
+            or _yes(item.get("personal", "no"))
+            or (path.endswith("_other") and path.removesuffix("_other") in self.personal_selects)
+        )
+        if personal and or_other:
+            self.personal_selects.add(path)
         return Question(
             name=name,
             type=kind,
@@ -246,7 +277,7 @@ class FormBuilder:
             constraint=collect_condition(bind.get("constraint"), path, self.parts.binds),
             constraint_message=self.texts(json_bind.get("jr:constraintMsg")),
             choices=choices,
-            personal=_yes(item.get("personal", "no")),
+            personal=personal,
             appearance=control.get("appearance"),
             parameters=_parameters(item.get("parameters")),
             path=path,
@@ -262,7 +293,7 @@ class FormBuilder:
             ),
             list_name=list_name,
             choice_filter=choice_filter,
-            or_other=f"{path}_other" in self.parts.binds and "other" in {c.value for c in choices},
+            or_other=or_other,
             outputs=self.outputs(path, item.get("label"), item.get("hint")),
         )
 

@@ -118,6 +118,8 @@ class Question:
     constraint: str | None = None
     constraint_message: dict[str, str] = field(default_factory=dict)
     choices: tuple[Choice, ...] = ()
+    # Marked personal: in its own row, by a group or repeat around it marked personal, or as
+    # the `<name>_other` text of a personal select with `or_other` (app/forms/builder.py).
     personal: bool = False
     appearance: str | None = None
     parameters: dict[str, str] = field(default_factory=dict)
@@ -163,6 +165,7 @@ class Group:
     field_list: bool
     outputs: dict[str, str]
     children: tuple[Group | Question, ...]
+    personal: bool = False  # marked personal: so is every question inside it
 
     @cached_property
     def by_name(self) -> dict[str, Group | Question]:
@@ -216,8 +219,12 @@ class FormDefinition:
 
     @cached_property
     def personal_fields(self) -> frozenset[str]:
-        """Names of the questions marked personal (never in public or planner outputs)."""
-        return frozenset(q.name for q in self.all_questions if q.personal)
+        """Names of the questions marked personal (never in public or planner outputs), those
+        inside a personal group or repeat and the `_other` text of a personal select included,
+        and of the repeats marked personal (their whole list is left out, not only its answers)."""
+        return frozenset(q.name for q in self.all_questions if q.personal) | frozenset(
+            r.name for r in self.repeats if r.personal
+        )
 
     @cached_property
     def private_fields(self) -> frozenset[str]:

@@ -7,6 +7,8 @@ None, so that one answer names every bad field. Pure: no database, no HTTP.
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import uuid
 from datetime import date
 from typing import Any
@@ -17,6 +19,10 @@ from app.errors import InvalidInput, Problem
 
 # A trillion đồng: more than any CDF holds; larger numbers are typing mistakes.
 MAX_MONEY = 10**12
+# The integers JSON writers agree on (orjson's range). app/api/requests.parse_json keeps a
+# larger one whole (1 and 400 zeros) and reads 1e400 as infinity: no field of the books can
+# hold either, read or not (an unread one is still part of what a resend must match).
+LOWEST_INTEGER, HIGHEST_INTEGER = -(2**63), 2**64 - 1
 
 
 class Reader:
@@ -27,7 +33,14 @@ class Reader:
         self.problems: list[Problem] = []
 
     def check(self) -> None:
-        """Raise InvalidInput when any field was bad."""
+        """Raise InvalidInput when any field was bad, or held a number no field can hold
+        (even one not read: it is hashed with the rest, request_hash)."""
+        named = {problem.field for problem in self.problems}
+        self.problems += [
+            problem
+            for problem in oversized_numbers(self.body)
+            if _top_field(problem.field) not in named
+        ]
         if self.problems:
             raise InvalidInput(self.problems)
 
@@ -170,7 +183,42 @@ class Reader:
         return raw
 
 
+def _top_field(where: str) -> str:
+    return where.split(".", 1)[0].split("[", 1)[0]
+
+
+def oversized_numbers(body: Any) -> list[Problem]:
+    """Numbers past 64 bits or infinite, anywhere in a body, each named by its place."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, str]] = [(body, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(
+                (child, f"{where}.{key}" if where else str(key)) for key, child in value.items()
+            )
+        elif isinstance(value, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(value))
+        elif isinstance(value, bool):
+            continue
+        elif (isinstance(value, int) and not LOWEST_INTEGER <= value <= HIGHEST_INTEGER) or (
+            isinstance(value, float) and not math.isfinite(value)
+        ):
+            problems.append(Problem(where, "cdf_number_too_large"))
+    return sorted(problems, key=lambda problem: problem.field)
+
+
 def request_hash(kind: str, body: dict[str, Any]) -> str:
-    """What a resend must match to be the same record (sha256 of its canonical JSON)."""
-    canonical = orjson.dumps({"kind": kind, "body": body}, option=orjson.OPT_SORT_KEYS)
+    """What a resend must match to be the same record (sha256 of its canonical JSON).
+
+    Never raises for a value the request parser accepts: one orjson cannot write (an integer
+    past 64 bits) is written by the standard library instead, sorted and compact as well. No
+    body orjson writes is hashed that way, so hashes stored before stay what they were.
+    """
+    document = {"kind": kind, "body": body}
+    try:
+        canonical = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError: "Integer exceeds 64-bit range"
+        text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        canonical = text.encode("utf-8", "surrogatepass")
     return hashlib.sha256(canonical).hexdigest()

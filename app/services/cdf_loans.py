@@ -4,7 +4,8 @@
   must hold the product's savings precondition (savings >= min_savings_bp of the loan).
 - approve / reject: CDF staff other than the maker (the checker); both kept on the loan.
 - disburse: CDF staff; the schedule is made (app/services/cdf_schedule.py) and the money
-  leaves the fund: Dr loans receivable (the borrower), Cr fund cash.
+  leaves the fund: Dr loans receivable (the borrower), Cr fund cash (never more than the
+  fund's cash on that day and every day after).
 - repay: staff or the group's treasurer; the amount is allocated in the CDF's order
   (cdf_schedule.allocate): Dr group cash, Cr loans receivable (principal, per installment),
   Cr interest income (interest, per installment). The loan closes when nothing is owed.
@@ -30,7 +31,7 @@ from app.services.cdf_books import (
     schedule_out,
 )
 from app.services.cdf_input import Reader, request_hash
-from app.services.cdf_posting import post_once, refuse_closed, transaction
+from app.services.cdf_posting import post_once, refuse_closed, refuse_empty_fund, transaction
 from app.services.cdf_schedule import Outstanding, allocate, schedule
 from app.vietnam import VIETNAM_TIME, today_in_vietnam, vietnam_day
 
@@ -213,6 +214,15 @@ async def disburse(
                 [Problem("date", "cdf_date_before_approval", {"date": approved_on.isoformat()})]
             )
         await refuse_closed(connection, group["fund_id"], day)
+        # After the group's and the loan's locks, as every posting (one lock order).
+        await refuse_empty_fund(
+            connection,
+            group["fund_id"],
+            day,
+            loan["principal"],
+            "cdf_disbursement_exceeds_fund_cash",
+            "principal",
+        )
         rows = schedule(
             loan["principal"],
             loan["rate_bp"],

@@ -54,6 +54,21 @@ async def refuse_closed(
         )
 
 
+async def refuse_empty_fund(
+    connection: AsyncConnection, fund_id: int, day: date, amount: int, code: str, field: str
+) -> None:
+    """Refuse to take `amount` out of the fund's cash on `day` when it would hold less than
+    nothing on that day or any day after (a loan paid out of money the fund never had, or
+    capital taken back after it was lent). The fund's lock is taken first and held to the
+    commit, so two staff paying out at once cannot both spend the same cash."""
+    await ledger.lock_fund(connection, fund_id)
+    in_fund = await ledger.lowest_fund_cash_from(connection, fund_id, day)
+    if amount > in_fund:
+        raise InvalidInput(
+            [Problem(field, code, {"cash": max(in_fund, 0), "date": day.isoformat()})]
+        )
+
+
 async def post_once(
     connection: AsyncConnection,
     *,

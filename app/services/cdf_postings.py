@@ -10,7 +10,8 @@ Entries posted (debit +, credit -):
   lends them again (never more than the box holds);
 - meeting close: the cash counted against the ledger's group cash; a difference is posted
   (Dr/Cr group cash, Cr/Dr cash over/short) with the treasurer's note, never hidden;
-- reversal: the original's lines negated, pointing to it (`reverses_id`).
+- reversal: the original's lines negated, pointing to it (`reverses_id`); never when it
+  would leave a group's box or the fund's cash below nothing on any day from its own.
 Every record is idempotent on its client id (app/services/cdf_posting.py).
 """
 
@@ -32,7 +33,7 @@ from app.services.access import Principal, require
 from app.services.cdf_books import city_for, group_for, refuse_before_start
 from app.services.cdf_input import Reader, request_hash
 from app.services.cdf_loans import repay_in
-from app.services.cdf_posting import post_once, refuse_closed, transaction
+from app.services.cdf_posting import post_once, refuse_closed, refuse_empty_fund, transaction
 from app.vietnam import today_in_vietnam
 
 GROUP_KINDS = ("savings", "withdrawal", "mutual_aid", "fine", "remittance")
@@ -438,6 +439,19 @@ async def reverse(
                 await _refuse_empty_box(
                     connection, box, reversed_on, out, "cdf_reversal_exceeds_cash", "entry"
                 )
+        # Taking cash back out of the fund (capital or a remittance reversed after the money
+        # was lent) cannot leave it below nothing either: the fund's lock is the last taken.
+        fund_cash = await books.account(connection, entry["fund_id"], "fund_cash")
+        out_of_fund = -sum(line.amount for line in lines if line.account_id == fund_cash)
+        if out_of_fund > 0:
+            await refuse_empty_fund(
+                connection,
+                entry["fund_id"],
+                reversed_on,
+                out_of_fund,
+                "cdf_reversal_exceeds_fund_cash",
+                "entry",
+            )
         result = await post_once(
             connection,
             fund_id=entry["fund_id"],

@@ -3,13 +3,17 @@
 Rates are integers: basis points per month or per year (150 bp a month = 1.5 %/tháng). The
 rate of one installment is worked out exactly (fractions), never in floating point:
 monthly rate = bp / 10,000 (a yearly rate / 12); a fortnightly installment carries 12/26 of a
-month, a weekly one 12/52. Amounts are rounded half up to the đồng, and what rounding leaves
-over goes on the last installment, so installments always sum to the principal.
+month, a weekly one 12/52. Amounts are rounded half up to the đồng, and rounding never changes
+a total: installments always sum to the principal, and their interest to the exact interest
+of the loan rounded once.
 
-- flat: interest on the original principal every installment (total = P x r x n, split evenly,
-  remainder last); principal split evenly, remainder last.
+- flat: interest on the original principal every installment (total = P x r x n, rounded,
+  split evenly, remainder last); principal split evenly, remainder last.
 - declining: equal principal installments (remainder last), interest on the balance still owed
-  before each installment.
+  before each installment, the rounding carried from one installment to the next (each
+  carries the exact interest so far, rounded, less what the earlier ones carry).
+A schedule is made once, when the loan is paid out, and stored (cdf_installments, never
+updated): a change here applies to loans paid out after it, never to a stored schedule.
 
 A repayment pays, in this order (the CDF's rule; the same for every product):
 1. interest of installments already overdue (due before the payment date), oldest first;
@@ -107,9 +111,15 @@ def schedule(
     if method == "flat":
         interests = _split(round_half_up(principal * rate * term), term)
     elif method == "declining":
-        interests, balance = [], principal
+        # Each installment carries the exact interest so far, rounded, less what the earlier
+        # ones carry: the total is the exact total rounded (rounded one by one, 999,999 đ at
+        # 6.6 %/year over 60 months charged 167,754 đ instead of 167,756 đ), and no
+        # installment is more than a đồng from its own exact interest.
+        interests, balance, exact, carried = [], principal, Fraction(0), 0
         for part in principals:
-            interests.append(round_half_up(balance * rate))
+            exact += balance * rate
+            interests.append(round_half_up(exact) - carried)
+            carried += interests[-1]
             balance -= part
     else:
         raise ValueError(f"unknown method {method!r}")

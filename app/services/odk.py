@@ -13,7 +13,8 @@ The contract of `submit` (OpenRosa, as ODK Central keeps it):
 - `meta/deprecatedID` names an instance sent before: an edit. It replaces that survey's
   content, the earlier content kept as a version (app/services/review.correct); the survey
   keeps its id, and the edit's own instanceID becomes another name of it (the next edit's
-  deprecatedID), taken in the correction's transaction. So an edit's instanceID must be
+  deprecatedID), taken in the correction's transaction, and never the id of a new survey
+  (by Collect or by the JSON API, whose insert leaves it out). So an edit's instanceID must be
   new: the id of a stored survey (the edited one included) or an instanceID sent before
   with other XML is a `Conflict`, and nothing changes; the same edit again (byte-identical
   XML), even while its first sending is still being stored, is `duplicate`.
@@ -47,6 +48,7 @@ from app.forms.quality import NO_RULES, QualityRules
 from app.forms.registry import FormRegistry
 from app.services import attachments, review, submissions
 from app.services.access import Principal
+from app.services.check_runner import CheckRunner
 from app.services.intake import PreparedSubmission, prepare_submission
 
 XFORMS_LIST = "http://openrosa.org/xforms/xformsList"
@@ -223,6 +225,9 @@ class SubmitPolicy:
     late_after: timedelta
     limits: attachments.AttachmentLimits
     quality: QualityRules = NO_RULES
+    # Where surveys of a form the whole engine checks are checked (app.services.check_runner);
+    # None: here, on the event loop.
+    checks: CheckRunner | None = None
 
 
 @dataclass(frozen=True)
@@ -279,16 +284,22 @@ async def submit(
     outcome: Literal["created", "corrected", "duplicate"]
     survey_id = head.survey_id
 
-    def prepared_survey() -> PreparedSubmission:
-        prepared, problems = prepare_submission(
-            mapped.raw,
-            forms,
-            now,
-            future_tolerance=policy.future_tolerance,
-            low_accuracy_m=policy.low_accuracy_m,
-            quality=policy.quality,
-            late_after=policy.late_after,
-        )
+    async def prepared_survey() -> PreparedSubmission:
+        def check() -> tuple[PreparedSubmission | None, list[Problem]]:
+            return prepare_submission(
+                mapped.raw,
+                forms,
+                now,
+                future_tolerance=policy.future_tolerance,
+                low_accuracy_m=policy.low_accuracy_m,
+                quality=policy.quality,
+                late_after=policy.late_after,
+            )
+
+        if policy.checks is not None and form.compiled.flat is None:
+            prepared, problems = await policy.checks.run(check)
+        else:
+            prepared, problems = check()
         if prepared is None:
             raise InvalidInput(problems)
         return prepared
@@ -329,7 +340,7 @@ async def submit(
                 raise Conflict("odk_instance_conflict", id=head.instance_id)
             survey_id, outcome = sent["survey_id"], "duplicate"
         else:
-            prepared = prepared_survey()
+            prepared = await prepared_survey()
             survey_id = await _edited_survey(pool, head.deprecated_id)
             try:
                 changed, _record = await review.correct(
@@ -347,7 +358,7 @@ async def submit(
         # The hot path: one statement stores a new survey (or finds it sent before, with the
         # same content); the XML sent before is read only when the content differs. An
         # instanceID an edit took is another name of the survey it edited: never a new one.
-        prepared = prepared_survey()
+        prepared = await prepared_survey()
         taken = await queries.sent_instance(pool, head.instance_id)
         if taken is not None and taken["survey_id"] != survey_id:
             if taken["xml_sha256"] != digest:

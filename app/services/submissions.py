@@ -99,7 +99,9 @@ async def ingest(
     needs to know what happened to each survey, not to download them back).
 
     Idempotent: a survey whose id is stored already is a `duplicate` when its content is the
-    same and a `conflict` when it differs; the stored survey is never changed. Concurrent
+    same and a `conflict` when it differs; the stored survey is never changed. An id an ODK
+    edit took as its instanceID is another name of the survey it edited: a `conflict` too
+    (the insert statement itself leaves it out, app/db/submissions.py). Concurrent
     senders of one id are serialised by the primary key (INSERT ... ON CONFLICT DO NOTHING).
 
     `items` may be a lazy iterable that checks each survey as it is drawn: the first
@@ -175,7 +177,8 @@ async def ingest_one(
     collector_user_id: int | None = None,
     assigned_wards: Sequence[int] = (),
 ) -> IngestResult:
-    """Store one survey; raise InvalidInput or Conflict when it cannot be stored."""
+    """Store one survey; raise InvalidInput or Conflict when it cannot be stored (another
+    content under its id, or its id an ODK edit's instanceID: see `ingest`)."""
     if prepared is None:
         raise InvalidInput(problems)
     key = prepared.key

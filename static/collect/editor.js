@@ -259,22 +259,19 @@ export function renderSurvey() {
   const result = evaluateNow(form);
   const visible = visibleScreens(form, result);
   if (!visible.some((s) => s.index === app.screen)) app.screen = visible[0]?.index ?? 0;
-  const position = visible.findIndex((s) => s.index === app.screen);
   const screen = all[app.screen];
   const body = h("div", { class: "questions" }, screen ? screenBody(form, screen, result) : []);
-  const isLast = position >= visible.length - 1;
+  const place = placeOf(visible);
   const nav = h("nav", { class: "survey-nav" },
     h("button", {
-      class: "secondary", id: "back", disabled: position <= 0,
+      class: "secondary", id: "back", disabled: place.first,
       onclick: () => goBack(form),
     }, t("back")),
-    isLast
-      ? h("button", { class: "primary", id: "finish", onclick: () => finish(form) }, t("finish"))
-      : h("button", { class: "primary", id: "next", onclick: () => go(form, 1) }, t("next")));
+    forwardButton(form, place.last));
   const view = [
     header(screenTitle(form, screen, result)),
     h("main", { class: "content survey", dataset: { screen: screen?.key ?? "" } },
-      h("p", { class: "muted small", id: "step" }, t("step", { n: position + 1, total: visible.length })),
+      h("p", { class: "muted small", id: "step" }, t("step", { n: place.n, total: place.total })),
       survey.correction ? h("p", { class: "notice", id: "correction-note" },
         survey.review?.comment ? t("review_comment", { comment: survey.review.comment }) : t("review_needs_correction")) : null,
       noticeText() ? h("p", { class: "error notice", id: "notice" }, noticeText()) : null,
@@ -284,6 +281,34 @@ export function renderSurvey() {
   ];
   queueMicrotask(() => refreshQuestions(form));
   return view;
+}
+
+/**
+ * Where the screen shown stands among the screens that apply now: its number, how many there
+ * are, and whether it is the first or the last. The screen shown counts even while an answer on
+ * it makes it not apply (it is left on Next).
+ */
+function placeOf(visible) {
+  const before = visible.filter((s) => s.index < app.screen).length;
+  const after = visible.filter((s) => s.index > app.screen).length;
+  return { n: before + 1, total: before + 1 + after, first: before === 0, last: after === 0 };
+}
+
+function forwardButton(form, last) {
+  return last
+    ? h("button", { class: "primary", id: "finish", onclick: () => finish(form) }, t("finish"))
+    : h("button", { class: "primary", id: "next", onclick: () => go(form, 1) }, t("next"));
+}
+
+/** The step and the buttons follow the answers: a later screen may apply, or stop applying. */
+function refreshNavigation(form, result) {
+  const place = placeOf(visibleScreens(form, result));
+  const step = root.querySelector("#step");
+  if (step) step.textContent = t("step", { n: place.n, total: place.total });
+  const back = root.querySelector("#back");
+  if (back) back.disabled = place.first;
+  const forward = root.querySelector("#next, #finish");
+  if (forward && (forward.id === "finish") !== place.last) forward.replaceWith(forwardButton(form, place.last));
 }
 
 async function exitSurvey() {
@@ -375,9 +400,10 @@ function labelText(record) {
 
 function addInstance(form, key) {
   const survey = app.survey;
+  const shownBefore = shownNow(form);
   const added = addRepeatInstance(form, survey.answers, survey.location, key);
   if (!added) return;
-  clearIrrelevant(form, survey.answers, survey.location);
+  settle(form, survey.answers, survey.location, shownBefore);
   saveDraft();
   render();
   queueMicrotask(() => {
@@ -391,10 +417,13 @@ async function removeInstance(form, key, n, record) {
   const label = pick(record.node.label) ? labelText(record) : record.node.name;
   if (!(await confirmDialog(t("repeat_confirm_remove", { label, n }), t("repeat_remove")))) return;
   const survey = app.survey;
+  // The instances after the one removed move up: their questions' relevance before is not theirs.
+  const shownBefore = Object.fromEntries(Object.entries(shownNow(form))
+    .filter(([k]) => !k.startsWith(`${record.key}[`)));
   if (app.survey !== survey || !removeRepeatInstance(form, survey.answers, survey.location, key)) return;
   // The errors shown were keyed by position: the instances after it moved up.
   app.showErrors = new Set([...app.showErrors].filter((k) => !k.startsWith(`${record.key}[`)));
-  clearIrrelevant(form, survey.answers, survey.location);
+  settle(form, survey.answers, survey.location, shownBefore);
   saveDraft();
   render();
 }
@@ -414,13 +443,30 @@ function questionBlock(form, record) {
 function onAnswer(form, key, value) {
   const survey = app.survey;
   const before = repeatShape(survey.answers);
+  const shownBefore = shownNow(form);
   setAnswerAt(form, survey.answers, key, value);
-  const { evaluation: settled } = settle(form, survey.answers, survey.location);
+  const { evaluation: settled, refilled } = settle(form, survey.answers, survey.location, shownBefore);
   app.notice = "";
   saveDraft();
   // A repeat_count that changed the roster needs the screen built again.
-  if (repeatShape(survey.answers) !== before) render();
-  else refreshQuestions(form, settled);
+  if (repeatShape(survey.answers) !== before) {
+    render();
+    return;
+  }
+  evaluation = settled;
+  // A question shown again with its default: its widget shows the answer it has now (the
+  // others are left alone, the one being typed in keeps its focus).
+  for (const refilledKey of refilled) {
+    const record = settled.instance.records.find((r) => r.key === refilledKey);
+    const current = root.querySelector(`section.question[data-key="${CSS.escape(refilledKey)}"] > [data-widget]`);
+    if (record && current) current.replaceWith(widget(form, record));
+  }
+  refreshQuestions(form, settled);
+}
+
+/** The relevance of every node as the volunteer sees it now (before a change). */
+function shownNow(form) {
+  return (evaluation ?? evaluateNow(form)).relevant;
 }
 
 function repeatShape(answers) {
@@ -489,6 +535,7 @@ async function workDone() {
 function widget(form, record) {
   const question = { ...record.node, name: record.key };
   const element = widgets.widgetFor(question, widgetContext(form, record));
+  element.dataset.widget = "";
   if (record.node.choices) element.dataset.choices = choiceSignature(record.key);
   return element;
 }
@@ -502,6 +549,7 @@ function refreshQuestions(form, settled = null) {
   const result = settled ?? evaluateNow(form);
   evaluation = result;
   const { relevant, errors } = result;
+  refreshNavigation(form, result);
   const records = new Map(result.instance.records.map((r) => [r.key, r]));
   for (const section of root.querySelectorAll("section.group[data-key], section.repeat[data-key], section.repeat-instance[data-key]")) {
     section.hidden = !relevant[section.dataset.key];

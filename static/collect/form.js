@@ -626,9 +626,18 @@ export function clearIrrelevant(form, answers, location) {
   return settle(form, answers, location).changed;
 }
 
-/** clearIrrelevant, returning also the evaluation of the answers as they are left. */
-export function settle(form, answers, location) {
+/**
+ * clearIrrelevant, returning also the evaluation of the answers as they are left and the keys
+ * of the questions given their default again (`refilled`). `shownBefore`: the relevance before
+ * the change (an evaluation's `relevant`); a question with a default that was hidden then and
+ * applies now, with no answer (its answer was dropped while hidden), takes its default again,
+ * as the server fills the default of a question a survey does not name: a member added as an
+ * adult and then made a child gets the school's default, not "required". A question the
+ * volunteer cleared while it was shown stays empty.
+ */
+export function settle(form, answers, location, shownBefore = null) {
   let changed = false;
+  const refilled = new Set();
   for (let pass = 0; pass < 25; pass += 1) {
     const evaluation = evaluateForm(form, answers, location);
     const { instance, relevant, repeatCounts } = evaluation;
@@ -637,6 +646,15 @@ export function settle(form, answers, location) {
       if (record.kind === "question" && !relevant[record.key] && !isEmpty(record.scope[record.node.name])) {
         delete record.scope[record.node.name];
         stale = true;
+      }
+      if (shownBefore && record.kind === "question" && relevant[record.key] && !shownBefore[record.key]
+        && !refilled.has(record.key) && hasDefault(record.node) && !(record.node.name in record.scope)) {
+        refilled.add(record.key);
+        const value = defaultOf(instance, record);
+        if (value !== null) {
+          record.scope[record.node.name] = value;
+          stale = true;
+        }
       }
       if (record.kind === "repeat" && record.key in repeatCounts) {
         const list = Array.isArray(record.scope[record.node.name]) ? record.scope[record.node.name] : [];
@@ -649,10 +667,10 @@ export function settle(form, answers, location) {
         }
       }
     }
-    if (!stale) return { changed, evaluation };
+    if (!stale) return { changed, evaluation, refilled };
     changed = true;
   }
-  return { changed, evaluation: evaluateForm(form, answers, location) };
+  return { changed, evaluation: evaluateForm(form, answers, location), refilled };
 }
 
 // ---------------------------------------------------------------- defaults and repeats
@@ -672,17 +690,25 @@ function fillDefaults(form, answers, location, scope, missingOnly = false) {
     const node = record.node;
     if (!hasDefault(node)) continue;
     if (missingOnly ? node.name in scope : !isEmpty(scope[node.name])) continue;
-    let value = String(node.default);
-    if (hasExpression(value)) {
-      try {
-        value = run(instance, value, record, "string");
-      } catch (error) {
-        if (!(error instanceof ExpressionError)) throw error;
-        continue;
-      }
-    }
-    if (value !== "") scope[node.name] = NUMBER_TYPES.has(node.type) && Number.isFinite(Number(value)) ? String(value) : value;
+    const value = defaultOf(instance, record);
+    if (value !== null) scope[node.name] = value;
   }
+}
+
+/** The default of the question `record` over `instance`, as the answer to keep (null: none). */
+function defaultOf(instance, record) {
+  const node = record.node;
+  let value = String(node.default);
+  if (hasExpression(value)) {
+    try {
+      value = run(instance, value, record, "string");
+    } catch (error) {
+      if (!(error instanceof ExpressionError)) throw error;
+      return null;
+    }
+  }
+  if (value === "") return null;
+  return NUMBER_TYPES.has(node.type) && Number.isFinite(Number(value)) ? String(value) : value;
 }
 
 /** Fill the defaults of a new survey's questions (outside repeats). */

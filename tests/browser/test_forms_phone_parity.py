@@ -21,7 +21,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
 expect.set_options(timeout=10_000)
 
 CORPUS = REPO_ROOT / "tests" / "forms"
-FORMS = ("parity_phone_later", "parity_phone_repeat")
+FORMS = (
+    "parity_phone_later",
+    "parity_phone_repeat",
+    "parity_phone_steps",
+    "parity_phone_repeat_defaults",
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +97,8 @@ def test_an_answer_shown_by_a_calculation_after_it_is_kept_and_sent(
     answer(page, "c", "ok")
     answer(page, "c2", "ok too")
     expect(page.locator(".error:not([hidden])")).to_have_count(0)
+    page.click("#next")  # the group g applies now, with d's default
+    expect(page.locator('section.question[data-key="d"] input')).to_have_value("x")
     send(page)
     assert stored(sync_engine, "parity_phone_later") == [
         {"n": 10, "c": "ok", "twice": "22", "c2": "ok too", "d": "x", "later": "11"}
@@ -123,5 +130,84 @@ def test_a_repeats_relevance_is_read_in_each_instance_on_screen(
     send(page)
     assert stored(sync_engine, "parity_phone_repeat") == [
         {"r": [{"s": "Nhà văn hoá"}], "r2": [{"s2": "Lan"}, {"s2": "Bảo"}]}
+    ]
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_step_and_the_buttons_follow_an_answer_that_brings_a_later_screen(
+    parity_phone: tuple[BrowserContext, Page], sync_engine: Engine
+) -> None:
+    """The business screen applies once the household says it runs one: the step ("Phần 1/2")
+    and Next in place of Finish follow the answer at once, not only the next screen shown
+    (the volunteer saw "1/1" and Finish, and Finish then asked for the business)."""
+    _context, page = parity_phone
+    open_app(page)
+    page.click("#new-parity_phone_steps")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    step = page.locator("#step")
+    expect(step).to_have_text("Phần 1/1")
+    expect(page.locator("#finish")).to_be_visible()
+    page.check('input[name="has_business"][value="yes"]')
+    expect(step).to_have_text("Phần 1/2")
+    expect(page.locator("#next")).to_be_visible()
+    expect(page.locator("#finish")).to_have_count(0)
+    page.check('input[name="has_business"][value="no"]')
+    expect(step).to_have_text("Phần 1/1")
+    expect(page.locator("#finish")).to_be_visible()
+    expect(page.locator("#next")).to_have_count(0)
+    page.check('input[name="has_business"][value="yes"]')
+    page.click("#next")
+    expect(step).to_have_text("Phần 2/2")
+    expect(page.locator("#back")).to_be_enabled()
+    answer(page, "business_kind", "bán tạp hoá")
+    send(page)
+    assert stored(sync_engine, "parity_phone_steps") == [
+        {"has_business": "yes", "business_kind": "bán tạp hoá"}
+    ]
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_member_added_on_the_phone_takes_the_forms_defaults(
+    parity_phone: tuple[BrowserContext, Page], sync_engine: Engine
+) -> None:
+    """Each member added gets the defaults of the form (age 30, lives here, the village typed
+    above, and the school once a child's age makes it apply), as the server fills them for a
+    member sent without them: nothing is asked twice, nothing is flagged as missing."""
+    _context, page = parity_phone
+    open_app(page)
+    page.click("#new-parity_phone_repeat_defaults")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    answer(page, "village", "Thôn 5")
+    page.click("#next")
+    roster = page.locator('section.repeat[data-key="member"]')
+    for index, name in enumerate(["Lan", "Bảo"], start=1):
+        roster.locator("button.add-instance").click()
+        member = f"member[{index}]"
+        answer(page, f"{member}/member_name", name)
+        expect(page.locator(f'section.question[data-key="{member}/age"] input')).to_have_value("30")
+        expect(page.locator(f'input[name="{member}/lives_here"][value="yes"]')).to_be_checked()
+        expect(
+            page.locator(f'section.question[data-key="{member}/member_village"] input')
+        ).to_have_value("Thôn 5")
+    answer(page, "member[2]/age", "9")
+    school = page.locator('section.question[data-key="member[2]/school"]')
+    expect(school).to_be_visible()
+    expect(school.locator("input")).to_have_value("Trường làng")
+    expect(page.locator(".error:not([hidden])")).to_have_count(0)
+    # Cleared by the volunteer while shown, it stays empty through the next answers.
+    answer(page, "member[2]/school", "")
+    answer(page, "member[2]/member_name", "Bảo An")
+    expect(school.locator("input")).to_have_value("")
+    answer(page, "member[2]/school", "Trường xã")
+    send(page)
+    member = {"lives_here": "yes", "member_village": "Thôn 5"}
+    assert stored(sync_engine, "parity_phone_repeat_defaults") == [
+        {
+            "village": "Thôn 5",
+            "member": [
+                {"member_name": "Lan", "age": 30, **member},
+                {"member_name": "Bảo An", "age": 9, **member, "school": "Trường xã"},
+            ],
+        }
     ]
     assert page.console_errors == []  # type: ignore[attr-defined]

@@ -62,6 +62,16 @@ def race(
                 "method": "flat",
             },
         ).json()["id"]
+        capital = maker.post(  # the fund pays out only the cash it holds
+            f"/api/v1/cdf/{CITY}/capital",
+            json={
+                "client_id": uid(),
+                "source": "seed_grant",
+                "amount": 500_000,
+                "date": "2025-01-02",
+            },
+        )
+        assert capital.status_code == 201, capital.text
         loan = maker.post(
             f"/api/v1/cdf/{CITY}/loans",
             json={

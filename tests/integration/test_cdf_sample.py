@@ -173,6 +173,21 @@ def test_loans_repaid_in_full_are_closed(sample: dict[str, Any], sync_engine: En
     assert owing == (0,)
 
 
+def test_the_fund_never_pays_out_cash_it_does_not_have(
+    sample: dict[str, Any], sync_engine: Engine
+) -> None:
+    # The sample is written with COPY, around the service's checks: it keeps their rules
+    # anyway (a loan paid out only from the fund's cash, on its day and every day after).
+    (lowest,) = _one(
+        sync_engine,
+        "SELECT min(cash) FROM (SELECT sum(amount) OVER (ORDER BY day) AS cash "
+        "FROM cdf_sum_balances WHERE kind = 'fund_cash' "
+        "AND fund_id = (SELECT id FROM cdf_funds WHERE city_id = :c)) days",
+        c=sample["city_id"],
+    )
+    assert lowest is not None and lowest >= 0
+
+
 def _rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
     with engine.connect() as connection:
         return [tuple(row) for row in connection.execute(text(sql), params)]

@@ -235,3 +235,121 @@ def test_an_edit_of_a_reviewed_survey_names_its_status_in_words(
             nature, text_ = message(response)
             assert nature == "error" and words in text_, text_
             assert status not in text_
+
+
+def _spellings(survey_id: str) -> list[str]:
+    """One survey id as a client may write it: canonical, capitals, braces, a URN."""
+    return [survey_id, survey_id.upper(), "{" + survey_id.upper() + "}", f"urn:uuid:{survey_id}"]
+
+
+def _survey_count(sync_engine: Engine, *ids: str) -> int:
+    with sync_engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT count(*) FROM household_surveys WHERE id = ANY(CAST(:ids AS uuid[]))"),
+                {"ids": list(ids)},
+            ).scalar_one()
+        )
+
+
+def _edited_twice(client: TestClient, prefix: str) -> tuple[str, list[str]]:
+    """A survey sent by Collect, edited, and its edit edited: its instanceID and the edits'."""
+    first = f"uuid:{uuid.uuid4()}"
+    edits = [f"uuid:{uuid.uuid4()}", f"uuid:{uuid.uuid4()}"]
+    assert post_submission(client, prefix, household_xml(first)).status_code == 201
+    previous = first
+    for size, edit_id in zip(("6", "7"), edits, strict=True):
+        edit = household_xml(edit_id, deprecated_id=previous, household_size=size)
+        assert post_submission(client, prefix, edit).status_code == 201
+        previous = edit_id
+    return first, edits
+
+
+def _only_the_edited_survey(
+    client: TestClient, sync_engine: Engine, first: str, edits: list[str]
+) -> None:
+    for edit_id in edits:
+        assert client.get(f"/api/v1/submissions/{edit_id[5:]}").status_code == 404
+    assert _survey_count(sync_engine, first[5:], *(e[5:] for e in edits)) == 1
+    assert stored(client, first) == {"household_size": 7, "version": 3}
+
+
+def test_an_edits_instance_id_is_no_new_survey_through_the_json_api(
+    client: TestClient, phone: dict[str, Any], volunteer: dict[str, Any], sync_engine: Engine
+) -> None:
+    # The edit is stored under the survey it edited and its instanceID kept in
+    # odk_submissions only: the JSON API stored a survey under that id as a second survey of
+    # the household, however the id was spelled.
+    first, edits = _edited_twice(client, phone["prefix"])
+    headers = bearer(volunteer["token"])
+    for edit_id in edits:
+        for spelled in _spellings(edit_id.removeprefix("uuid:")):
+            survey = household_survey(id=spelled, collector=volunteer["username"])
+            for language, words in (("vi", "đã có khảo sát"), ("en", "already has survey")):
+                response = client.post(
+                    "/api/v1/submissions",
+                    json=survey,
+                    headers={**headers, "Accept-Language": language},
+                )
+                assert response.status_code == 409, (spelled, response.text)
+                body = response.json()
+                assert body["code"] == "conflict", body
+                assert words in body["detail"] and edit_id.removeprefix("uuid:") in body["detail"]
+        # Nor is it a survey a correction (PUT) can reach: the JSON API knows no alias.
+        alias = edit_id.removeprefix("uuid:")
+        survey = household_survey(id="{" + alias.upper() + "}", collector=volunteer["username"])
+        response = client.put(f"/api/v1/submissions/{alias}", json=survey, headers=headers)
+        assert response.status_code == 404, response.text
+    _only_the_edited_survey(client, sync_engine, first, edits)
+
+
+def test_an_edits_instance_id_is_a_conflict_in_a_batch(
+    client: TestClient, phone: dict[str, Any], volunteer: dict[str, Any], sync_engine: Engine
+) -> None:
+    # Each alias (one placed by the server, one outside every ward, which the database
+    # places: both statements) is that item's conflict; the rest of the batch is stored.
+    first, edits = _edited_twice(client, phone["prefix"])
+    headers = bearer(volunteer["token"])
+    fresh = household_survey(collector=volunteer["username"])
+    far = {"lat": 48.8566, "lon": 2.3522, "accuracy_m": 5.0}
+    items = [
+        household_survey(id="{" + edits[0][5:].upper() + "}", collector=volunteer["username"]),
+        fresh,
+        household_survey(
+            id=f"urn:uuid:{edits[1][5:]}", collector=volunteer["username"], location=far
+        ),
+    ]
+    for outcome in ("created", "duplicate"):  # and again, as a phone retries its outbox
+        response = client.post(
+            "/api/v1/submissions/batch", json={"submissions": items}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        results = response.json()["results"]
+        assert [r["outcome"] for r in results] == ["conflict", outcome, "conflict"], results
+        for result, edit_id in zip(results[::2], edits, strict=True):
+            assert result["id"] == edit_id[5:]
+            assert [(e["field"], e["code"]) for e in result["errors"]] == [("id", "conflict")]
+    assert client.get(f"/api/v1/submissions/{fresh['id']}").status_code == 200
+    _only_the_edited_survey(client, sync_engine, first, edits)
+
+
+def test_a_json_survey_id_is_never_an_edits_instance_id(
+    client: TestClient, phone: dict[str, Any], volunteer: dict[str, Any], sync_engine: Engine
+) -> None:
+    # The reverse: an id the JSON API stored, spelled otherwise in an edit's instanceID, is
+    # no other name of the survey the edit would correct.
+    prefix = phone["prefix"]
+    first = f"uuid:{uuid.uuid4()}"
+    assert post_submission(client, prefix, household_xml(first)).status_code == 201
+    json_survey = household_survey(collector=volunteer["username"])
+    sent = client.post("/api/v1/submissions", json=json_survey, headers=bearer(volunteer["token"]))
+    assert sent.status_code == 201, sent.text
+    json_id = json_survey["id"]
+    for spelled in ("uuid:" + json_id.upper(), "uuid:{" + json_id + "}", f"urn:uuid:{json_id}"):
+        edit = household_xml(spelled, deprecated_id=first, household_size="6")
+        response = post_submission(client, prefix, edit)
+        assert response.status_code == 409, (spelled, response.text)
+        nature, text_ = message(response)
+        assert nature == "error" and json_id in text_
+    assert instance_rows(sync_engine, f"uuid:{json_id}") == []
+    assert stored(client, first) == {"household_size": 4, "version": 1}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +16,7 @@ from app.services.cdf_schedule import (
     allocate,
     days_overdue,
     installment_rate,
+    round_half_up,
     schedule,
 )
 
@@ -124,6 +126,29 @@ def test_installments_sum_to_the_principal_and_never_go_negative(loan: tuple) ->
     assert balance == 0
     assert [r.due_on for r in rows] == sorted({r.due_on for r in rows})
     assert rows[0].due_on > start
+
+
+@settings(max_examples=300, deadline=None)
+@given(loans)
+def test_interest_totals_the_exact_interest_rounded_once(loan: tuple) -> None:  # type: ignore[type-arg]
+    # Declining interest rounded installment by installment drifted from the exact total
+    # (999,999 đ at 6.6 %/year over 60 months: 167,754 đ for 167,756.16): the rounding is
+    # carried, so the total is exact to the đồng and each installment within a đồng of its own.
+    principal, rate_bp, period, term, frequency, method, start = loan
+    rows = schedule(principal, rate_bp, period, term, frequency, method, start)
+    rate, balance, exact = installment_rate(rate_bp, period, frequency), principal, Fraction(0)
+    for row in rows:
+        own = balance * rate if method == "declining" else principal * rate
+        exact += own
+        if method == "declining":
+            assert abs(row.interest - own) < 1
+        balance -= row.principal
+    assert sum(r.interest for r in rows) == round_half_up(exact)
+
+
+def test_declining_interest_of_a_vbsp_housing_loan_by_hand() -> None:
+    rows = schedule(999_999, 660, "year", 60, "monthly", "declining", START)
+    assert sum(r.interest for r in rows) == 167_756  # exactly 167,756.16
 
 
 @settings(max_examples=300, deadline=None)
