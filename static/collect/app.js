@@ -46,6 +46,11 @@ function collector() {
 function adoptCollector(user) {
   if (!user?.username) return;
   try {
+    if (user.id === null || user.id === undefined) {
+      // The person is not known yet (their /me got no answer): only a first name is taken.
+      if (!collector()) localStorage.setItem(COLLECTOR_KEY, user.username);
+      return;
+    }
     const previous = localStorage.getItem(LAST_USER_KEY);
     if (!collector() || (previous && previous !== String(user.id))) localStorage.setItem(COLLECTOR_KEY, user.username);
     localStorage.setItem(LAST_USER_KEY, String(user.id));
@@ -359,6 +364,7 @@ function surveyCard(survey) {
     h("div", { class: "muted small" },
       survey.collected_at ? t("finished", { time: shortTime(survey.collected_at) }) : t("started", { time: shortTime(survey.started_at) })),
     db.reopenedDraft(survey) ? h("div", { class: "small warning draft-again" }, t("draft_again")) : null,
+    refusedFiles(survey),
     reviewLines(survey),
     correctButton(survey),
     editable(survey)
@@ -387,7 +393,12 @@ function syncMessage(last) {
   if (last.error === "signin") return t("sync_signin");
   if (last.error === "forbidden") return t("sync_forbidden", { detail: last.detail ?? "" });
   if (last.error === "network") return t("sync_network_error", { s: last.retryIn });
-  if (last.error === "server") return t("sync_server_error", { status: last.status, s: last.retryIn });
+  if (last.error === "server") {
+    // A busy proxy or server (408, 425, 429) is not "a problem": it asked to come back later.
+    const busy = [408, 425, 429].includes(last.status);
+    return t(busy ? "sync_server_busy" : "sync_server_error", { status: last.status, s: last.retryIn });
+  }
+  if (last.error === "whoami") return t("sync_whoami", { s: last.retryIn });
   if (last.error === "phone") return t("sync_phone_error", { detail: last.detail, s: last.retryIn });
   if (last.sent === 0 && last.failed === 0) return t("sync_nothing");
   const done = t("sync_done", { n: last.sent });
@@ -436,15 +447,25 @@ function errorText(survey, error) {
   return where ? `${where}: ${error.message}` : error.message;
 }
 
+/** The files of a sent survey the server refused (kept on the phone), each with its reason:
+ * the server's sentence (in the language it was sent in), or the phone's own words. */
+function refusedFiles(survey) {
+  const refused = db.photosRefused(survey);
+  if (!refused.length) return null;
+  return h("div", { class: "server-errors photo-refused" }, h("div", {}, t("photo_refused")),
+    h("ul", {}, refused.map(([name, reason]) => h("li", { class: "error", dataset: { file: name, code: reason.code ?? "" } },
+      `${name}: ${reason.code === "missing_on_phone" ? t("photo_missing") : reason.message || reason.code}`))));
+}
+
 function outboxItem(survey) {
-  const waitingPhotos = (survey.photos ?? []).filter((p) => !(survey.uploaded ?? []).includes(p));
-  const photos = waitingPhotos.length ? "waiting" : "uploaded";
+  const photos = db.photosToSend(survey).length ? "waiting" : db.photosRefused(survey).length ? "refused" : "uploaded";
   const review = survey.review?.status ?? "";
   return h("li", { class: "outbox-item", dataset: { id: survey.id, form: survey.form_id ?? "", status: survey.status, photos, review } },
     h("div", { class: "card-head" }, h("strong", {}, surveyTitle(survey)), statusBadge(survey.status)),
     formTitle(survey) ? h("div", { class: "muted small form-title" }, formTitle(survey)) : null,
     survey.collected_at ? h("div", { class: "muted small" }, t("finished", { time: shortTime(survey.collected_at) })) : null,
-    survey.status === "sent" && waitingPhotos.length ? h("div", { class: "small" }, t("photo_waiting")) : null,
+    survey.status === "sent" && db.photosToSend(survey).length ? h("div", { class: "small" }, t("photo_waiting")) : null,
+    refusedFiles(survey),
     reviewLines(survey),
     correctButton(survey),
     survey.status === "failed" && survey.errors?.length
@@ -783,7 +804,10 @@ async function start() {
   auth.onSessionChange((session, fromOtherTab) => {
     // Signed in by another tab (say, the one the QR code opened): this one carries on too.
     if (fromOtherTab && app.view === "signin" && auth.hasToken() && !auth.isExpired()) afterSignIn(auth.user());
-    else if (!auth.hasToken() || ["home", "outbox", "settings"].includes(app.view)) render();
+    else if (!auth.hasToken() || ["home", "outbox", "settings"].includes(app.view)) {
+      if (auth.userKnown()) adoptCollector(auth.user()); // e.g. the person learnt after a sign-in
+      render();
+    }
     else refreshSessionBanner();
   });
   window.addEventListener("online", () => { onNetworkChange(); syncNow(); });

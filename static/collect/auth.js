@@ -141,16 +141,68 @@ async function post(url, init) {
   }
 }
 
-async function whoIs(token) {
+// GET /api/v1/me right after a sign-in, on a flaky connection: tried again after 1 s and 2 s.
+const WHO_IS_RETRIES_MS = [1000, 2000];
+
+async function whoIsOnce(token) {
   try {
     const response = await fetch("/api/v1/me", {
       headers: { authorization: `Bearer ${token}`, "accept-language": language() }, cache: "no-store",
     });
-    if (response.ok) return await response.json();
+    if (response.ok) {
+      const me = await response.json();
+      if (hasId(me)) return me;
+    }
   } catch {
-    // signed in all the same; the name shows after the next sign-in
+    // no answer: tried again
   }
   return null;
+}
+
+async function whoIs(token) {
+  let me = await whoIsOnce(token);
+  for (const wait of WHO_IS_RETRIES_MS) {
+    if (me) break;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    me = await whoIsOnce(token);
+  }
+  return me;
+}
+
+function hasId(user) {
+  return user?.id !== null && user?.id !== undefined;
+}
+
+/** True when the session knows who is signed in (the person's id): surveys are made and sent
+ * only then, each with its maker's id. */
+export function userKnown() {
+  return Boolean(current?.token) && hasId(current.user);
+}
+
+/**
+ * Learn the signed-in person (GET /api/v1/me) when the sign-in could not (its /me got no
+ * answer): the sync and the app's start call it while the id is missing. Once known, the
+ * session keeps it, and the surveys this session made meanwhile (none since this version;
+ * older ones made them with no maker) become that person's. Resolves with userKnown();
+ * throws SignInRequired on a 401.
+ */
+export async function ensureUser() {
+  if (!current?.token || current.expired || userKnown()) return userKnown();
+  const token = current.token;
+  let me = null;
+  try {
+    const response = await api("/api/v1/me");
+    if (response.ok) me = await response.json();
+  } catch (error) {
+    if (error instanceof SignInRequired || error instanceof NotAllowed) throw error;
+    return false; // no answer: tried again by the next sync
+  }
+  if (!hasId(me)) return false;
+  const stored = await loadSession();
+  if (stored?.token !== token) return userKnown(); // another tab signed in meanwhile
+  await db.adoptUnknownMaker(me, stored.signed_in_at);
+  await keep({ ...stored, user: me });
+  return true;
 }
 
 async function revoke(token) {
@@ -178,7 +230,8 @@ export async function enrol(code) {
   });
   if (!response.ok) throw await failure(response);
   const body = await response.json();
-  return begin(body.access_token, body.user ?? (await whoIs(body.access_token)));
+  const me = hasId(body.user) ? body.user : await whoIs(body.access_token);
+  return begin(body.access_token, me ?? { id: null, username: "", display_name: "" });
 }
 
 /** Sign in with a username and password (people an admin gave one). */
@@ -190,6 +243,8 @@ export async function signInWithPassword(username, password) {
   });
   if (!response.ok) throw await failure(response);
   const body = await response.json();
+  // Without an answer from /me the person is not known yet: the app makes and sends no
+  // survey until it is (ensureUser, at each sync and start).
   const me = await whoIs(body.access_token);
   return begin(body.access_token, me ?? { id: null, username: username.trim().toLowerCase(), display_name: username });
 }

@@ -120,7 +120,29 @@ function request(req, onValue, fail) {
  * sends only their own surveys; the others' stay on the phone, unseen, for their makers.
  */
 export function madeBy(survey, user) {
-  return survey.user_id === undefined || survey.user_id === null || survey.user_id === user?.id;
+  // A survey made under a session whose person was not yet known (user_id null, before this
+  // was refused) is nobody's: never sent under an account it may not be of.
+  if (survey.user_id === undefined) return true;
+  return survey.user_id !== null && user?.id !== null && user?.id !== undefined && survey.user_id === user.id;
+}
+
+/** Give the surveys a session made before its person was known (user_id null, started
+ * since `since`) to that person, `user`, now known; resolves with how many. */
+export async function adoptUnknownMaker(user, since) {
+  const from = Date.parse(since ?? "");
+  if (user?.id === null || user?.id === undefined || Number.isNaN(from)) return 0;
+  const count = await transact("surveys", "readwrite", (store, fail, out) => {
+    out.value = 0;
+    request(store.getAll(), (all) => {
+      for (const survey of all) {
+        if (survey.user_id !== null || !(Date.parse(survey.started_at ?? "") >= from)) continue;
+        store.put({ ...survey, user_id: user.id, user_name: user.display_name || user.username || "" });
+        out.value += 1;
+      }
+    }, fail);
+  });
+  if (count) notifyOtherTabs();
+  return count;
 }
 
 /** Every survey stored on the phone (of every person who used it: see madeBy). */
@@ -286,21 +308,73 @@ export async function settle(outcomes, now) {
 }
 
 /**
- * A photo of a sent survey was answered by the server: note it, and drop the photo from
- * the phone when the server kept it (`accepted`).
+ * A photo (recording, document) of a sent survey was answered by the server. Accepted: it is
+ * noted as uploaded and leaves the phone. Refused by the server with its reason (`refusal`,
+ * {code, message}), or missing on the phone: it is NOT uploaded; it stays on the phone (the
+ * survey with it: see fullySent), not sent again, its reason on the survey's card.
  */
-export function photoDone(surveyId, filename, accepted, error) {
+export function photoDone(surveyId, filename, accepted, refusal) {
   return transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail) => {
     request(surveys.get(surveyId), (current) => {
       if (!current) return;
-      const next = { ...current, uploaded: [...new Set([...(current.uploaded ?? []), filename])] };
-      if (error) next.photo_errors = [...(current.photo_errors ?? []), error];
+      const refused = { ...(current.photo_refused ?? {}) };
+      const next = { ...current };
+      if (accepted) {
+        next.uploaded = [...new Set([...(current.uploaded ?? []), filename])];
+        delete refused[filename];
+      } else {
+        refused[filename] = refusal ?? { code: "", message: "" };
+      }
+      next.photo_refused = refused;
       surveys.put(next);
       if (accepted) photos.delete(`${surveyId}/${filename}`);
     }, fail);
   });
 }
 
+/**
+ * Repair a survey noted by an older app version, which counted a refused file as uploaded
+ * (`photo_errors`): a file the server accepted left the phone at once, so a file still on the
+ * phone was not accepted. It waits again to be sent.
+ */
+export function unmarkRefusedUploads(surveyId) {
+  return transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail) => {
+    request(surveys.get(surveyId), (current) => {
+      if (!current?.photo_errors) return;
+      const uploaded = current.uploaded ?? [];
+      const kept = new Set();
+      let pending = uploaded.length;
+      const done = () => {
+        if (pending > 0) return;
+        const { photo_errors: _, ...next } = current;
+        surveys.put({ ...next, uploaded: uploaded.filter((name) => !kept.has(name)) });
+      };
+      if (!pending) done();
+      for (const name of uploaded) {
+        request(photos.getKey(`${surveyId}/${name}`), (key) => {
+          if (key !== undefined) kept.add(name);
+          pending -= 1;
+          done();
+        }, fail);
+      }
+    }, fail);
+  });
+}
+
+/** The files of a sent survey still to upload: neither accepted nor refused by the server. */
+export function photosToSend(survey) {
+  const refused = survey.photo_refused ?? {};
+  return (survey.photos ?? []).filter((name) => !(survey.uploaded ?? []).includes(name) && !(name in refused));
+}
+
+/** The files of a survey the server refused, as [filename, {code, message}]. */
+export function photosRefused(survey) {
+  return Object.entries(survey.photo_refused ?? {}).filter(([name]) => (survey.photos ?? []).includes(name)
+    && !(survey.uploaded ?? []).includes(name));
+}
+
+// A survey leaves the phone only when every file of it was accepted: one refused or not yet
+// sent keeps it (and its files) on the phone.
 function photosWaiting(survey) {
   return (survey.photos ?? []).some((name) => !(survey.uploaded ?? []).includes(name));
 }

@@ -52,6 +52,15 @@ export async function startSurvey(form) {
   }
   starting = true;
   try {
+    // A survey records its maker: none is started before the server has said who is signed
+    // in (a sign-in whose /me got no answer). Asked once more now.
+    let known = auth.userKnown();
+    if (!known) known = await auth.ensureUser().catch(() => false);
+    if (!known) {
+      app.notice = () => t("user_unknown");
+      render();
+      return;
+    }
     await startNew(form);
   } finally {
     starting = false;
@@ -66,7 +75,7 @@ async function startNew(form) {
     status: "draft",
     started_at: localIso(),
     collector: collector(),
-    user_id: auth.user()?.id ?? null, // sent only with this person's token
+    user_id: auth.user().id, // sent only with this person's token (known: startSurvey)
     user_name: auth.user()?.display_name || auth.user()?.username || "",
     answers: applyDefaults(form, {}),
     location: null,

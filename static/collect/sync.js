@@ -12,6 +12,11 @@
 // volunteer's own surveys is fetched (review.js). A 403 stops the sync (the account may not
 // send), except one that names the correction alone (REFUSED_FOR_THE_SURVEY): that one fails,
 // and the rest of the outbox goes on.
+//
+// Only our server's refusal (a 4xx with its JSON error, a `code`) fails a survey, a correction
+// or a file. Any other answer (408, 425, 429, a 5xx, a proxy's page) means "not now": the
+// sync stops and is retried with the backoff, the surveys waiting as they were sent. A file
+// the server refused stays on the phone (never counted as uploaded), shown on its card.
 
 import * as auth from "./auth.js";
 import { localIso } from "./clock.js";
@@ -46,7 +51,7 @@ let retryTimer = null;
 const SLOW_AFTER_MS = 15_000;
 // 403 codes of a correction that say "not this survey" rather than "not this account": the
 // survey was collected by someone else (app/services/review.py, e.g. a shared phone whose
-// survey of unknown maker goes with the next person's token). No edit or later sync changes
+// survey made before accounts, everyone's, goes with the next person's token). No edit or later sync changes
 // that. Any other 403 (not_allowed: a role that never sends) stops the sync, as before.
 const REFUSED_FOR_THE_SURVEY = new Set(["not_collector"]);
 export const state = { running: false, slow: false, last: null };
@@ -172,10 +177,35 @@ async function post(surveys) {
   return answer;
 }
 
+// Answers that say "not now" rather than "no": a request timeout (408), too early (425), too
+// many requests (429), and any server error (5xx, among them a proxy's 502-504). The same
+// request is sent again later with the backoff; the surveys stay waiting, locked as sent.
+const TRANSIENT = new Set([408, 425, 429]);
+
+/** True when `answer` is a refusal by our server: a 4xx with its JSON error body (a `code`,
+ * app/api/errors.py). Anything else that is not a success (a proxy's 408/429/502-504, a 413
+ * from a proxy's body limit, an HTML page in between) is tried again later. */
+export function refusedByServer(answer) {
+  return answer.status >= 400 && answer.status < 500 && !TRANSIENT.has(answer.status)
+    && typeof answer.body?.code === "string" && answer.body.code !== "";
+}
+
+/** True when `answer` is neither a success nor our server's refusal: retried with the backoff. */
+export function transient(answer) {
+  return answer.status < 200 || answer.status >= 300 ? !refusedByServer(answer) : false;
+}
+
+/** The server's reasons of a refusal (its per-field errors, else its sentence). */
+function reasonsOf(answer) {
+  const body = answer.body ?? {};
+  if (Array.isArray(body.errors) && body.errors.length) return body.errors;
+  return [{ field: "", code: body.code ?? String(answer.status), message: body.detail ?? String(answer.status) }];
+}
+
 function outcomesOf(batch, answer) {
   if (answer.status !== 200) {
-    // The whole batch was refused (e.g. too large): nothing was stored, report it on each.
-    const errors = [{ field: "", code: answer.body?.code ?? "", message: answer.body?.detail ?? String(answer.status) }];
+    // The whole batch was refused by the server, with its reasons: nothing was stored.
+    const errors = reasonsOf(answer);
     return batch.map((s) => ({ id: s.id, rev: s.rev, status: "failed", errors, locked: false }));
   }
   return answer.body.results.map((item) => {
@@ -227,7 +257,7 @@ export function isNetworkFailure(error) {
   return error?.name === "TypeError" && /fetch|network|load failed/i.test(error?.message ?? "");
 }
 
-/** A server error (5xx) answered to a request: retried later. */
+/** An answer that is not the server's to this request (5xx, a busy proxy): retried later. */
 class ServerTrouble extends Error {
   constructor(status) {
     super(`server ${status}`);
@@ -306,7 +336,8 @@ async function sendWaiting(result, user) {
       queue.unshift(batch.slice(0, half), batch.slice(half));
       continue;
     }
-    if (answer.status >= 500 || answer.status === 0 || (answer.status === 200 && !answer.body?.results)) {
+    if (transient(answer) || (answer.status === 200 && !Array.isArray(answer.body?.results))) {
+      // Not an answer of the server to these surveys: they wait (locked) for the next try.
       result.error = "server";
       result.status = answer.status;
       return;
@@ -332,6 +363,7 @@ function correctionOutcome(survey, answer) {
   const errors = body.errors?.length && answer.status === 422
     ? body.errors
     : [{ field: "", code: body.code ?? String(answer.status), message: body.detail ?? String(answer.status) }];
+  // (Only our server's refusals come here: anything else waits for the next try.)
   // 409: the reviewer decided meanwhile (approved or rejected), no change is taken any more;
   // 403: the survey is someone else's (REFUSED_FOR_THE_SURVEY), no edit of it is taken either;
   // 404 (the server's not_found): the server has no survey of this id for this person (another
@@ -366,7 +398,7 @@ async function sendCorrection(survey, result) {
       return false;
     }
   }
-  if (answer.status >= 500 || answer.status === 0) {
+  if (answer.status !== 200 && transient(answer)) {
     result.error = "server";
     result.status = answer.status;
     return false;
@@ -377,12 +409,18 @@ async function sendCorrection(survey, result) {
 
 async function uploadPhotos(result, user) {
   const sent = (await db.allSurveys()).filter((s) => s.status === "sent" && sentBy(s, user));
-  for (const survey of sent) {
-    const waiting = (survey.photos ?? []).filter((name) => !(survey.uploaded ?? []).includes(name));
+  for (let survey of sent) {
+    if (survey.photo_errors) {
+      await db.unmarkRefusedUploads(survey.id);
+      survey = (await db.getSurvey(survey.id)) ?? survey;
+    }
+    // A file the server refused (with its reason) is not sent again: the same bytes would be
+    // refused again. It stays on the phone, its reason on the survey's card.
+    const waiting = db.photosToSend(survey);
     for (const filename of waiting) {
       const blob = await db.getPhoto(survey.id, filename);
       let accepted = false;
-      let error = null;
+      let refusal = null;
       if (blob) {
         const url = `/api/v1/submissions/${survey.id}/attachments/${encodeURIComponent(filename)}`;
         const response = await request(url, {
@@ -390,14 +428,16 @@ async function uploadPhotos(result, user) {
           headers: { "content-type": blob.type || "image/jpeg" },
           body: blob,
         });
-        if (response.status >= 500) throw new ServerTrouble(response.status);
-        accepted = response.status < 400;
-        if (!accepted) error = (await response.json().catch(() => ({}))).detail ?? String(response.status);
+        const answer = response.ok ? { status: response.status, body: null } : await answerOf(response);
+        // A busy proxy (429, 408, its own 413), a server error: the file waits for the next try.
+        if (!response.ok && transient(answer)) throw new ServerTrouble(answer.status);
+        accepted = response.ok;
+        if (!accepted) refusal = { code: answer.body.code, message: answer.body.detail ?? String(answer.status) };
       } else {
-        error = "missing on the phone";
+        refusal = { code: "missing_on_phone", message: "" };
       }
       try {
-        await db.photoDone(survey.id, filename, accepted, error);
+        await db.photoDone(survey.id, filename, accepted, refusal);
       } catch (failure) {
         if (!db.isQuotaError(failure)) throw failure;
         result.storageFull = true;
@@ -427,16 +467,23 @@ async function runOnce() {
     return result;
   }
   try {
-    await sendWaiting(result, session.user);
+    // A sign-in whose /me got no answer does not know whose the token is: nothing is sent
+    // (a survey goes only with its maker's token) until the server says who it is.
+    if (!(await auth.ensureUser())) {
+      result.error = "whoami";
+      await tidy();
+      return result;
+    }
+    await sendWaiting(result, auth.user());
     if (!result.error) {
       try {
-        await uploadPhotos(result, session.user);
+        await uploadPhotos(result, auth.user());
       } catch (error) {
         if (db.isQuotaError(error)) result.storageFull = true;
         else requestFailed(error, result);
       }
     }
-    if (!result.error) result.reviewed = await watched(fetchReviews(session.user));
+    if (!result.error) result.reviewed = await watched(fetchReviews(auth.user()));
     await tidy();
   } catch (error) {
     if (error instanceof auth.SignInRequired) {
