@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from app.settings import REPO_ROOT
 from bench.common import uvicorn_server
-from tests.auth import bearer, make_user
+from tests.auth import bearer, make_token, make_user
 from tests.odk import NAMESPACES, multipart
 
 # A roster whose calculations count the members, in a chain the phone settles round by round
@@ -146,3 +146,33 @@ def post_heavy(url: str) -> httpx.Response:
     body, content_type = multipart(heavy_xml(f"uuid:{uuid.uuid4()}"))
     headers = {"Content-Type": content_type, "X-OpenRosa-Version": "1.0"}
     return httpx.post(url, content=body, headers=headers, timeout=300)
+
+
+def test_others_are_answered_while_corrections_are_checked(
+    server: str, sync_engine: Engine
+) -> None:
+    user_id = make_user(sync_engine, "long-checks-volunteer", [("volunteer", ("ward", "W03"))])
+    headers = bearer(make_token(sync_engine, user_id))
+    surveys = [heavy_survey() for _ in range(3)]
+    with httpx.Client(base_url=server, timeout=300, headers=headers) as phone:
+        stored = phone.post("/api/v1/submissions/batch", json={"submissions": surveys})
+    assert stored.json()["summary"]["created"] == 3, stored.text
+    for survey in surveys:  # the volunteer changes every member's age
+        survey["answers"]["member"] = [{"age": 1 + index % 80} for index in range(MEMBERS)]
+        survey["base_version"] = 1
+    answers: list[httpx.Response] = []
+
+    def correct(survey: dict[str, Any]) -> httpx.Response:
+        with httpx.Client(base_url=server, timeout=300, headers=headers) as own:
+            return own.put(f"/api/v1/submissions/{survey['id']}", json=survey)
+
+    def send() -> tuple[float, float]:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(3) as phones:
+            answers.extend(phones.map(correct, surveys))
+        return started, time.perf_counter()
+
+    during = answered_meanwhile(server, send)
+    assert [answer.status_code for answer in answers] == [200, 200, 200], answers[0].text
+    assert {answer.headers["X-Outcome"] for answer in answers} == {"corrected"}
+    assert max(during) < 0.3, f"a request waited {max(during):.2f} s behind the checks"
