@@ -34,7 +34,8 @@ from app.api.schemas import (
 )
 from app.errors import InvalidInput, Problem
 from app.services import review
-from app.services.intake import prepare_submission
+from app.services.check_runner import needs_whole_engine
+from app.services.intake import PreparedSubmission, prepare_submission
 from app.services.submissions import redact
 
 router = APIRouter(tags=["review"])
@@ -248,16 +249,25 @@ async def correct_submission(
         base_version = read_version(base_version)
         if base_version is None:
             version_wrong = Problem("base_version", "not_a_version")
-    prepared, problems = prepare_submission(
-        raw,
-        forms,
-        datetime.now(UTC),
-        future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
-        low_accuracy_m=settings.gps_warning_accuracy_m,
-        quality=request.app.state.quality,
-        # A correction keeps the survey's first collection time: days later is no late upload.
-        late_after=None,
-    )
+    now = datetime.now(UTC)
+
+    def check() -> tuple[PreparedSubmission | None, list[Problem]]:
+        return prepare_submission(
+            raw,
+            forms,
+            now,
+            future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
+            low_accuracy_m=settings.gps_warning_accuracy_m,
+            quality=request.app.state.quality,
+            # A correction keeps the survey's first collection time: days later is no late
+            # upload.
+            late_after=None,
+        )
+
+    if needs_whole_engine(forms, [raw]):  # on the worker thread (app.services.check_runner)
+        prepared, problems = await request.app.state.check_runner.run(check)
+    else:
+        prepared, problems = check()
     if version_wrong is not None:
         raise InvalidInput([*problems, version_wrong])
     if prepared is None:

@@ -55,5 +55,6 @@ class CheckRunner:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function)
 
     def close(self) -> None:
-        """Stop the thread once the checks queued have run (at the app's shutdown)."""
+        """Stop the thread at the app's shutdown: the check running is finished; those still
+        queued are dropped (uvicorn has let the requests finish or closed them by then)."""
         self._executor.shutdown(wait=True, cancel_futures=True)

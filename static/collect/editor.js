@@ -426,9 +426,17 @@ async function removeInstance(form, key, n, record) {
   const label = pick(record.node.label) ? labelText(record) : record.node.name;
   if (!(await confirmDialog(t("repeat_confirm_remove", { label, n }), t("repeat_remove")))) return;
   const survey = app.survey;
-  // The instances after the one removed move up: their questions' relevance before is not theirs.
-  const shownBefore = Object.fromEntries(Object.entries(shownNow(form))
-    .filter(([k]) => !k.startsWith(`${record.key}[`)));
+  // The instances after the one removed move up: each takes the relevance before of the one
+  // it was (`member[3]/age` is now `member[2]/age`); the others keep theirs, so that an answer
+  // cleared while shown is not given its default again.
+  const prefix = `${record.key}[`;
+  const shownBefore = {};
+  for (const [k, shown] of Object.entries(shownNow(form))) {
+    const close = k.startsWith(prefix) ? k.indexOf("]", prefix.length) : -1;
+    const index = close < 0 ? 0 : Number(k.slice(prefix.length, close));
+    if (index < n) shownBefore[k] = shown;
+    else if (index > n) shownBefore[`${prefix}${index - 1}${k.slice(close)}`] = shown;
+  }
   if (app.survey !== survey || !removeRepeatInstance(form, survey.answers, survey.location, key)) return;
   // The errors shown were keyed by position: the instances after it moved up.
   app.showErrors = new Set([...app.showErrors].filter((k) => !k.startsWith(`${record.key}[`)));

@@ -211,3 +211,33 @@ def test_a_member_added_on_the_phone_takes_the_forms_defaults(
         }
     ]
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_removing_a_member_leaves_the_others_cleared_answers_cleared(
+    parity_phone: tuple[BrowserContext, Page],
+) -> None:
+    """A default the volunteer cleared while it was shown stays cleared when another member is
+    removed: in the members before it, and in those after it, which move up a place (the phone
+    gave every member's defaults back: all of them were taken for questions just shown)."""
+    _context, page = parity_phone
+    open_app(page)
+    page.click("#new-parity_phone_repeat_defaults")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    answer(page, "village", "Thôn 5")
+    page.click("#next")
+    roster = page.locator('section.repeat[data-key="member"]')
+    for index, name in enumerate(["Lan", "Bảo", "Cúc"], start=1):
+        roster.locator("button.add-instance").click()
+        answer(page, f"member[{index}]/member_name", name)
+    for index in (1, 3):
+        village = page.locator(f'section.question[data-key="member[{index}]/member_village"] input')
+        expect(village).to_have_value("Thôn 5")
+        answer(page, f"member[{index}]/member_village", "")  # cleared while shown
+    page.locator('section.repeat-instance[data-key="member[2]"] button.remove-instance').click()
+    page.click("#confirm-ok")
+    expect(page.locator('section.repeat-instance[data-key="member[3]"]')).to_have_count(0)
+    moved = page.locator('section.question[data-key="member[2]/member_name"] input')
+    expect(moved).to_have_value("Cúc")
+    for index in (1, 2):
+        village = page.locator(f'section.question[data-key="member[{index}]/member_village"] input')
+        expect(village).to_have_value("")

@@ -721,6 +721,17 @@ def cdf_books(w: World, stage: str = "group") -> dict[str, Any]:
             },
         ).json()["loan"]["id"]
     if stage in ("approved", "disbursed"):
+        # The fund's cash for the loan: a fund never pays out money it does not have.
+        capital = post(
+            "/api/v1/cdf/tam-ky/capital",
+            {
+                "client_id": str(uuid.uuid4()),
+                "source": "donor",
+                "amount": 1_000_000,
+                "date": "2025-01-15",
+            },
+        )
+        assert capital.status_code == 201, capital.text
         post(
             f"/api/v1/cdf/loans/{books['loan']}/decision",
             {"decision": "approved", "date": "2025-02-01"},

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from app.settings import REPO_ROOT
 from bench.common import uvicorn_server
-from tests.auth import bearer, make_user
+from tests.auth import bearer, make_token, make_user
 from tests.odk import NAMESPACES, multipart
 
 # A roster whose calculations count the members, in a chain the phone settles round by round
@@ -45,6 +45,10 @@ HEAVY_FORM = """\
 | | heavy | 1 |
 """
 MEMBERS = 500
+# The longest another request may wait meanwhile: behind checks on the event loop it waited
+# until they were all done (1.1 s and more); beside the worker thread, under a full test run
+# and other work on two cores, up to 0.43 s was seen.
+LONGEST_WAIT = 0.6
 
 
 def heavy_survey() -> dict[str, Any]:
@@ -88,7 +92,7 @@ def answered_meanwhile(server: str, send: Callable[[], tuple[float, float]]) -> 
             time.sleep(0.02)
     sender.join()
     started, ended = span[0]
-    assert ended - started > 1.0, "the checks took too little time to tell anything"
+    assert ended - started > 1.2, "the checks took too little time to tell anything"
     during = [wait for asked, wait in waits if started < asked < ended - 0.1]
     assert len(during) >= 5, waits
     return during
@@ -107,7 +111,7 @@ def test_others_are_answered_while_a_long_batch_is_checked(server: str, admin_to
     during = answered_meanwhile(server, send)
     assert answers[0].status_code == 200, answers[0].text
     assert answers[0].json()["summary"]["created"] == 3
-    assert max(during) < 0.3, f"a request waited {max(during):.2f} s behind the checks"
+    assert max(during) < LONGEST_WAIT, f"a request waited {max(during):.2f} s behind the checks"
 
 
 def heavy_xml(instance_id: str) -> bytes:
@@ -139,10 +143,40 @@ def test_others_are_answered_while_collect_submissions_are_checked(
 
     during = answered_meanwhile(server, send)
     assert [answer.status_code for answer in answers] == [201, 201, 201], answers[0].text
-    assert max(during) < 0.3, f"a request waited {max(during):.2f} s behind the checks"
+    assert max(during) < LONGEST_WAIT, f"a request waited {max(during):.2f} s behind the checks"
 
 
 def post_heavy(url: str) -> httpx.Response:
     body, content_type = multipart(heavy_xml(f"uuid:{uuid.uuid4()}"))
     headers = {"Content-Type": content_type, "X-OpenRosa-Version": "1.0"}
     return httpx.post(url, content=body, headers=headers, timeout=300)
+
+
+def test_others_are_answered_while_corrections_are_checked(
+    server: str, sync_engine: Engine
+) -> None:
+    user_id = make_user(sync_engine, "long-checks-volunteer", [("volunteer", ("ward", "W03"))])
+    headers = bearer(make_token(sync_engine, user_id))
+    surveys = [heavy_survey() for _ in range(3)]
+    with httpx.Client(base_url=server, timeout=300, headers=headers) as phone:
+        stored = phone.post("/api/v1/submissions/batch", json={"submissions": surveys})
+    assert stored.json()["summary"]["created"] == 3, stored.text
+    for survey in surveys:  # the volunteer changes every member's age
+        survey["answers"]["member"] = [{"age": 1 + index % 80} for index in range(MEMBERS)]
+        survey["base_version"] = 1
+    answers: list[httpx.Response] = []
+
+    def correct(survey: dict[str, Any]) -> httpx.Response:
+        with httpx.Client(base_url=server, timeout=300, headers=headers) as own:
+            return own.put(f"/api/v1/submissions/{survey['id']}", json=survey)
+
+    def send() -> tuple[float, float]:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(3) as phones:
+            answers.extend(phones.map(correct, surveys))
+        return started, time.perf_counter()
+
+    during = answered_meanwhile(server, send)
+    assert [answer.status_code for answer in answers] == [200, 200, 200], answers[0].text
+    assert {answer.headers["X-Outcome"] for answer in answers} == {"corrected"}
+    assert max(during) < LONGEST_WAIT, f"a request waited {max(during):.2f} s behind the checks"
