@@ -178,10 +178,12 @@ WITH items AS MATERIALIZED ({items}
             WHERE i.geom IS NULL AND c.id IS NULL AND g.user_id = i.collector_user_id
               AND g.city_id IS NOT NULL) x
         WHERE i.geom IS NULL) unplaced ON true
+    -- The point decides its ward, in any city: the city a survey names only breaks a tie
+    -- where two cities' wards meet (and places it without a point, or outside every ward).
     LEFT JOIN LATERAL (
         SELECT wd.id, wd.city_id FROM wards wd
-        WHERE ST_Intersects(wd.geom, {place}) AND (c.id IS NULL OR wd.city_id = c.id)
-        ORDER BY wd.id LIMIT 1) w ON true
+        WHERE ST_Intersects(wd.geom, {place})
+        ORDER BY (wd.city_id = c.id) IS TRUE DESC, wd.id LIMIT 1) w ON true
     -- Outside every ward: the city (the one named, else the nearest) when it is near enough
     -- to be its outskirts; a point in Paris is in no city and stretches no city's map.
     LEFT JOIN LATERAL (

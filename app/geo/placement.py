@@ -56,11 +56,17 @@ class _Index:
         self.tree = shapely.STRtree(self.geometries)
 
     def lowest(
-        self, xs: np.ndarray, ys: np.ndarray, city_of_point: Sequence[int | None]
+        self,
+        xs: np.ndarray,
+        ys: np.ndarray,
+        city_of_point: Sequence[int | None],
+        prefer: bool = False,
     ) -> list[int | None]:
         """For each point: the position (in id order) of the lowest-id polygon that
-        intersects it (its edge counts), among those of the point's city (None: any city)."""
+        intersects it (its edge counts), among those of the point's city (None: any city);
+        with `prefer`, those of the point's city first, else those of any city."""
         found: list[int | None] = [None] * len(xs)
+        elsewhere: list[int | None] = [None] * len(xs)
         if not self.ids or not len(xs):
             return found
         # The tree gives the polygons whose box holds a point; each is then tested in its
@@ -75,10 +81,18 @@ class _Index:
         ):
             wanted = city_of_point[point]
             if wanted is not None and cities[position] != wanted:
+                other = elsewhere[point]
+                if other is None or position < other:
+                    elsewhere[point] = position
                 continue
             current = found[point]
             if current is None or position < current:
                 found[point] = position
+        if prefer:
+            return [
+                own if own is not None else other
+                for own, other in zip(found, elsewhere, strict=True)
+            ]
         return found
 
 
@@ -130,7 +144,10 @@ class Boundaries:
             return places
         xs = np.fromiter((lons[i] for i in usable), float, len(usable))
         ys = np.fromiter((lats[i] for i in usable), float, len(usable))
-        ward_positions = self._wards.lowest(xs, ys, wanted)
+        # The point decides: a survey naming a city is in that city's ward where wards of two
+        # cities meet, and in the ward around its point wherever else (README: the city a
+        # survey names places it only without a point, or outside every ward).
+        ward_positions = self._wards.lowest(xs, ys, wanted, prefer=True)
         ward_cities = [
             None if position is None else self._wards.cities[position]
             for position in ward_positions

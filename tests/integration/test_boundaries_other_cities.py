@@ -549,3 +549,48 @@ def test_huge_invalid_or_unplaceable_geometries_get_a_clear_422(
     assert len(errors) <= 61  # at most 60 listed, then how many more
     assert elapsed < 20, elapsed
     assert stored_state(sync_engine) == state
+
+
+def test_the_point_decides_the_city_whatever_city_a_survey_names(
+    web: TestClient, sync_engine: Engine
+) -> None:
+    """A survey inside B's ward B1 that names city A (any API client may send `city`) is B's,
+    in B1, read by B1's leader: the city named places only a survey without a point or
+    outside every ward. It was stored in A, flagged outside its wards, read with its names by
+    A's admin and by nobody of B; alone and in a batch (placed by the server) alike."""
+    volunteer = bearer(
+        make_token(
+            sync_engine, make_user(sync_engine, "zz-vol-b", [("volunteer", ("city", B))], city=B)
+        )
+    )
+    leader = bearer(
+        make_token(
+            sync_engine,
+            make_user(sync_engine, "zz-leader-b1", [("ward_leader", ("ward", "B1"))], city=B),
+        )
+    )
+    alone = household_survey(location=IN_B1, city=A, answers=household_answers(head_name="Hộ Một"))
+    batch = [household_survey(location=IN_B1, city=A) for _ in range(3)]
+    assert web.post("/api/v1/submissions", json=alone, headers=volunteer).status_code == 201
+    sent = web.post("/api/v1/submissions/batch", json={"submissions": batch}, headers=volunteer)
+    assert sent.json()["summary"]["created"] == 3, sent.text
+    ids = [alone["id"], *(survey["id"] for survey in batch)]
+    with sync_engine.connect() as connection:
+        stored = connection.execute(
+            text(
+                "SELECT c.slug, w.code, h.flags FROM household_surveys h"
+                " JOIN cities c ON c.id = h.city_id LEFT JOIN wards w ON w.id = h.ward_id"
+                " WHERE h.id = ANY(CAST(:ids AS uuid[]))"
+            ),
+            {"ids": ids},
+        ).all()
+    assert sorted(tuple(row[:2]) for row in stored) == [(B, "B1")] * 4
+    assert all("outside_wards" not in row[2] for row in stored)
+    read = web.get(f"/api/v1/submissions/{alone['id']}", headers=leader)
+    assert read.status_code == 200 and read.json()["answers"]["head_name"] == "Hộ Một"
+    assert (
+        web.get(
+            f"/api/v1/submissions/{alone['id']}", headers=city_admin(sync_engine, A)
+        ).status_code
+        == 404
+    )
