@@ -169,6 +169,19 @@ async def post(
     return int(entry_id)
 
 
+def _extreme_from(rows: Any, day: date, lowest: bool) -> int:
+    """The lowest (or highest) running balance of day sums (`day`, `amount`, in day order)
+    at the end of `day` or of any day after it."""
+    running, on_day, later = 0, 0, []
+    for row in rows:
+        running += int(row.amount)
+        if row.day <= day:
+            on_day = running
+        else:
+            later.append(running)
+    return min([on_day, *later]) if lowest else max([on_day, *later])
+
+
 async def lowest_balance_from(
     connection: AsyncConnection, account_id: int, day: date, debit_normal: bool = False
 ) -> int:
@@ -184,14 +197,7 @@ async def lowest_balance_from(
         ),
         {"id": account_id},
     )
-    running, on_day, later = 0, 0, []
-    for row in rows:
-        running += int(row.amount)
-        if row.day <= day:
-            on_day = running
-        else:
-            later.append(running)
-    return min([on_day, *later]) if debit_normal else max([on_day, *later])
+    return _extreme_from(rows, day, lowest=debit_normal)
 
 
 async def lock_fund(connection: AsyncConnection, fund_id: int) -> None:
@@ -215,14 +221,7 @@ async def lowest_fund_cash_from(connection: AsyncConnection, fund_id: int, day: 
         ),
         {"fund": fund_id},
     )
-    running, on_day, later = 0, 0, []
-    for row in rows:
-        running += int(row.amount)
-        if row.day <= day:
-            on_day = running
-        else:
-            later.append(running)
-    return min([on_day, *later])
+    return _extreme_from(rows, day, lowest=True)
 
 
 # Lines of entries dated on or before :as_of (every line when it is NULL).
