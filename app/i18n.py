@@ -819,6 +819,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Ngoài phường được giao",
         "en": "Outside the assigned ward",
     },
+    "page.flag.outside_assigned_city": {
+        "vi": "Ngoài thành phố được giao",
+        "en": "Outside the assigned city",
+    },
     # Hardening: input no survey may hold, requests no page may make
     "too_deep": {
         "vi": "Dữ liệu lồng nhau quá sâu (tối đa {max} cấp).",

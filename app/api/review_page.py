@@ -60,6 +60,7 @@ FLAGS = (
     "contradiction",
     "late_upload",
     "outside_assigned_ward",
+    "outside_assigned_city",
     "shape_self_intersects",
 )
 # Page texts the script needs (each `page.<key>` in app/i18n.py).

@@ -127,7 +127,7 @@ async def create_submission(request: Request) -> JSON:
     else:
         prepared, problems = check(raw)
     result = await submissions.ingest_one(
-        state.ingest_pool, prepared, problems, user.user_id, user.assigned_wards()
+        state.ingest_pool, prepared, problems, user.user_id, user.assignment()
     )
     assert result.record is not None
     status = 201 if result.outcome == "created" else 200
@@ -180,7 +180,7 @@ async def create_batch(
             prepared,
             raw_ids,
             collector_user_id=user.user_id,
-            assigned_wards=user.assigned_wards(),
+            assignment=user.assignment(),
         )
     finally:
         # The duplicate checks its statements queued run once batches pause (stored in part

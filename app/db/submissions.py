@@ -38,7 +38,8 @@ _ITEMS_FROM_JSON = """
         id uuid, form_id text, form_version text, collector text,
         collected_at timestamptz, city text, lat float8, lon float8, accuracy_m float8,
         altitude_m float8, answers jsonb, flags text[], content_hash text,
-        collector_user_id int, assigned_wards int[], location_manual boolean{shape_column})
+        collector_user_id int, assigned_wards int[], assigned_cities int[],
+        location_manual boolean{shape_column})
 """
 # ...and a single survey (every phone's hot path) as plain parameters, which PostgreSQL reads
 # without unpacking JSON into a record set (a fifth of the statement's cost).
@@ -48,6 +49,7 @@ _ITEMS_FROM_PARAMS = """
            $9::float8 AS accuracy_m, $10::float8 AS altitude_m, $11::jsonb AS answers,
            $12::text[] AS flags, $13::text AS content_hash, $14::int AS collector_user_id,
            $15::int[] AS assigned_wards, $16::boolean AS location_manual,
+           $17::int[] AS assigned_cities,
            ST_SetSRID(ST_MakePoint($8::float8, $7::float8), 4326) AS geom{shape_from_params}
 """
 SINGLE_ROW_KEYS = (
@@ -67,6 +69,7 @@ SINGLE_ROW_KEYS = (
     "collector_user_id",
     "assigned_wards",
     "location_manual",
+    "assigned_cities",
 )
 # A survey with an area (its form's location is a geoshape: intake's `shape`, WKT) is
 # stored by the same statements with one column more, `shape`; every other survey keeps
@@ -75,7 +78,7 @@ SHAPE_KEY = "shape_wkt"
 _WITH_SHAPE = {
     "{shape_from_json}": ", ST_GeomFromText(r.shape_wkt, 4326) AS shape",
     "{shape_column}": ", shape_wkt text",
-    "{shape_from_params}": ",\n           ST_GeomFromText($17::text, 4326) AS shape",
+    "{shape_from_params}": ",\n           ST_GeomFromText($18::text, 4326) AS shape",
     "{shape}": ", shape",
     # Where a survey is placed (ward, settlement, city): its point, else a point inside its
     # area (a settlement profile's walked boundary); without either, see `unplaced` below.
@@ -116,7 +119,10 @@ def _flags_sql(prefix: str = "") -> str:
        || CASE WHEN {p}possible_duplicate THEN ARRAY['possible_duplicate'] ELSE '{{}}'::text[] END
        || CASE WHEN cardinality({p}assigned_wards) > 0 AND {p}geom IS NOT NULL
                     AND NOT coalesce({p}ward_id = ANY({p}assigned_wards), false)
-               THEN ARRAY['outside_assigned_ward'] ELSE '{{}}'::text[] END"""
+               THEN ARRAY['outside_assigned_ward'] ELSE '{{}}'::text[] END
+       || CASE WHEN cardinality({p}assigned_cities) > 0 AND {p}city_id IS NOT NULL
+                    AND NOT {p}city_id = ANY({p}assigned_cities)
+               THEN ARRAY['outside_assigned_city'] ELSE '{{}}'::text[] END"""
 
 
 # A likely second survey of household survey `i` in settlement `{settlement}`: a survey of the

@@ -50,6 +50,19 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class Assignment:
+    """Where a volunteer was sent to survey: their wards (none: any ward of their cities) and
+    their cities (none: anywhere, as for every other role). A survey outside them is flagged
+    for its reviewer (`outside_assigned_ward`, `outside_assigned_city`), never refused."""
+
+    wards: tuple[int, ...] = ()
+    cities: tuple[int, ...] = ()
+
+
+ANYWHERE = Assignment()
+
+
+@dataclass(frozen=True)
 class Principal:
     """A signed-in person as one request sees them."""
 
@@ -154,16 +167,18 @@ class Principal:
             "needs_correction",
         )
 
-    def assigned_wards(self) -> tuple[int, ...]:
-        """The wards a volunteer was given, when every place they may survey is a ward
-        (a city-wide grant or any other role: anywhere, an empty tuple)."""
-        return self._assigned_wards
+    def assignment(self) -> Assignment:
+        """Where this person was sent to survey (see Assignment)."""
+        return self._assignment
 
     @cached_property
-    def _assigned_wards(self) -> tuple[int, ...]:
-        if any(g.role != "volunteer" or g.ward_id is None for g in self.grants):
-            return ()
-        return tuple(sorted({g.ward_id for g in self.grants if g.ward_id is not None}))
+    def _assignment(self) -> Assignment:
+        if any(g.role != "volunteer" for g in self.grants):
+            return ANYWHERE
+        cities = tuple(sorted({g.city_id for g in self.grants if g.city_id is not None}))
+        if any(g.ward_id is None for g in self.grants):  # a city-wide grant: any ward
+            return Assignment(cities=cities)
+        return Assignment(tuple(sorted({g.ward_id for g in self.grants if g.ward_id})), cities)
 
     def survey_filter(self) -> SurveyScope:
         """The surveys this person may read, as a filter for list queries."""

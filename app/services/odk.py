@@ -367,7 +367,7 @@ async def submit(
         else:
             try:
                 result = await submissions.ingest_one(
-                    pool, prepared, [], sender.user_id, sender.assigned_wards()
+                    pool, prepared, [], sender.user_id, sender.assignment()
                 )
             except Conflict:
                 sent = await queries.sent_instance(pool, head.instance_id)

@@ -265,7 +265,7 @@ async def correct(
                 await queries.replace_content(
                     raw,
                     submission_row(
-                        prepared, current["collector_user_id"], collector.assigned_wards()
+                        prepared, current["collector_user_id"], collector.assignment()
                     ),
                 )
             version = current["version"] + 1

@@ -21,7 +21,7 @@ from app.db.scope import SurveyScope
 from app.errors import Conflict, InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
 from app.services import placement
-from app.services.access import Principal
+from app.services.access import ANYWHERE, Assignment, Principal
 from app.services.intake import PreparedSubmission
 
 Outcome = Literal["created", "duplicate", "conflict", "invalid"]
@@ -41,12 +41,12 @@ class IngestResult:
 def submission_row(
     prepared: PreparedSubmission,
     collector_user_id: int | None = None,
-    assigned_wards: Sequence[int] = (),
+    assignment: Assignment = ANYWHERE,
 ) -> dict[str, Any]:
     """The row the ingest SQL stores (orjson writes the uuid and the datetime for a batch).
 
-    `assigned_wards`: the wards a volunteer was given (none: anywhere); a survey outside
-    them is flagged for its reviewer. A survey with an area has its shape too (`shape_wkt`):
+    `assignment`: where a volunteer was sent (access.Assignment); a survey outside it is
+    flagged for its reviewer. A survey with an area has its shape too (`shape_wkt`):
     queries.SHAPE_KEY picks the statements that store it."""
     row = {
         "id": prepared.id,
@@ -63,7 +63,8 @@ def submission_row(
         "flags": prepared.flags,
         "content_hash": prepared.content_hash,
         "collector_user_id": collector_user_id,
-        "assigned_wards": list(assigned_wards),
+        "assigned_wards": list(assignment.wards),
+        "assigned_cities": list(assignment.cities),
         "location_manual": prepared.location_manual,
     }
     if prepared.shape is not None:
@@ -92,7 +93,7 @@ async def ingest(
     raw_ids: Sequence[str | None],
     chunk_rows: int = CHUNK_ROWS,
     collector_user_id: int | None = None,
-    assigned_wards: Sequence[int] = (),
+    assignment: Assignment = ANYWHERE,
     first_chunk_rows: int = FIRST_CHUNK_ROWS,
 ) -> list[IngestResult]:
     """Store the valid surveys of a batch; report each item's outcome (no records: a phone
@@ -140,7 +141,7 @@ async def ingest(
             results.append(IngestResult(index, key, "duplicate"))
             if key not in first_of_id:
                 first_of_id[key] = prepared
-                rows.append(submission_row(prepared, collector_user_id, assigned_wards))
+                rows.append(submission_row(prepared, collector_user_id, assignment))
                 if len(rows) >= rows_due:
                     await send(rows)
                     rows, rows_due = [], chunk_rows
@@ -175,14 +176,14 @@ async def ingest_one(
     prepared: PreparedSubmission | None,
     problems: list[Problem],
     collector_user_id: int | None = None,
-    assigned_wards: Sequence[int] = (),
+    assignment: Assignment = ANYWHERE,
 ) -> IngestResult:
     """Store one survey; raise InvalidInput or Conflict when it cannot be stored (another
     content under its id, or its id an ODK edit's instanceID: see `ingest`)."""
     if prepared is None:
         raise InvalidInput(problems)
     key = prepared.key
-    row = submission_row(prepared, collector_user_id, assigned_wards)
+    row = submission_row(prepared, collector_user_id, assignment)
     record = await queries.insert_grouped(pool, row)
     if record is not None:
         return IngestResult(0, key, "created", record)

@@ -594,3 +594,82 @@ def test_the_point_decides_the_city_whatever_city_a_survey_names(
         ).status_code
         == 404
     )
+
+
+IN_A1 = {"lat": LAT + 0.005, "lon": BORDER - 0.005, "accuracy_m": 5.0}  # inside A's ward A1
+
+
+def flags_by_id(engine: Engine, ids: list[str]) -> dict[str, list[str]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT id::text, flags FROM household_surveys WHERE id = ANY(CAST(:ids AS uuid[]))"
+            ),
+            {"ids": ids},
+        ).all()
+    return {row[0]: list(row[1]) for row in rows}
+
+
+def test_a_volunteer_surveying_in_another_city_is_flagged(
+    web: TestClient, sync_engine: Engine
+) -> None:
+    """A volunteer of city B who surveys a point in city A: the survey is A's (the point
+    decides) and its reviewers there see `outside_assigned_city`, as a ward's volunteer
+    outside their ward is `outside_assigned_ward`. Before, a city-wide volunteer's survey in
+    another city carried no flag at all. Alone, in a batch (placed by the server, and one
+    outside every ward placed by the database), and after a correction alike; in B, and
+    anyone but a volunteer, no flag."""
+    city_volunteer = bearer(
+        make_token(
+            sync_engine, make_user(sync_engine, "zz-vol-b", [("volunteer", ("city", B))], city=B)
+        )
+    )
+    ward_volunteer = bearer(
+        make_token(
+            sync_engine,
+            make_user(sync_engine, "zz-vol-b1", [("volunteer", ("ward", "B1"))], city=B),
+        )
+    )
+    leader = bearer(
+        make_token(
+            sync_engine,
+            make_user(sync_engine, "zz-leader-b1", [("ward_leader", ("ward", "B1"))], city=B),
+        )
+    )
+    alone = household_survey(location=IN_A1)
+    in_b = household_survey(location=IN_B1)
+    batch = [household_survey(location=IN_A1) for _ in range(3)] + [
+        household_survey(location=IN_B1),
+        # Outside every ward, 3 km from A: A's outskirts, placed by the database.
+        household_survey(location={**IN_A1, "lon": BORDER - 2 * SIZE - 0.03}),
+    ]
+    for survey in (alone, in_b):
+        sent = web.post("/api/v1/submissions", json=survey, headers=city_volunteer)
+        assert sent.status_code == 201, sent.text
+    sent = web.post(
+        "/api/v1/submissions/batch", json={"submissions": batch}, headers=city_volunteer
+    )
+    assert sent.json()["summary"]["created"] == 5, sent.text
+    by_ward = household_survey(location=IN_A1)
+    assert web.post("/api/v1/submissions", json=by_ward, headers=ward_volunteer).status_code == 201
+    by_leader = household_survey(location=IN_A1)  # a ward leader surveys anywhere
+    assert web.post("/api/v1/submissions", json=by_leader, headers=leader).status_code == 201
+    flags = flags_by_id(sync_engine, [s["id"] for s in (alone, in_b, *batch, by_ward, by_leader)])
+    for survey in (alone, *batch[:3], batch[4]):
+        assert "outside_assigned_city" in flags[survey["id"]], flags[survey["id"]]
+    assert "outside_wards" in flags[batch[4]["id"]]
+    for survey in (in_b, batch[3], by_leader):
+        assert "outside_assigned_city" not in flags[survey["id"]], flags[survey["id"]]
+    assert {"outside_assigned_city", "outside_assigned_ward"} <= set(flags[by_ward["id"]])
+    # A correction is placed and flagged again: moved into B, the flag goes; back, it returns.
+    moved = {**alone, "location": IN_B1}
+    corrected = web.put(f"/api/v1/submissions/{alone['id']}", json=moved, headers=city_volunteer)
+    assert corrected.status_code == 200, corrected.text
+    assert "outside_assigned_city" not in flags_by_id(sync_engine, [alone["id"]])[alone["id"]]
+    back = web.put(
+        f"/api/v1/submissions/{alone['id']}",
+        json={**alone, "answers": household_answers(head_name="Hộ Trở Lại")},
+        headers=city_volunteer,
+    )
+    assert back.status_code == 200, back.text
+    assert "outside_assigned_city" in flags_by_id(sync_engine, [alone["id"]])[alone["id"]]
