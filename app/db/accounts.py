@@ -350,6 +350,42 @@ async def link_enrolment(
     )
 
 
+# pg_advisory_xact_lock's classes (its two-key form) for counting sign-in attempts: one lock
+# per account and one per address ("sgnA", "sgnB" in ASCII; any fixed int4 would do).
+ACCOUNT_ATTEMPTS_LOCK = 0x73676E41
+ADDRESS_ATTEMPTS_LOCK = 0x73676E42
+
+
+async def count_attempt(
+    connection: AsyncConnection,
+    username: str,
+    address: str,
+    since: datetime,
+    max_per_account: int,
+    max_per_address: int,
+    forget_before: datetime,
+) -> bool:
+    """Note a sign-in attempt as a failure before its password is checked, unless the account
+    or the address has failed too often since: whether it was noted (the caller may then check
+    the password, and clears the account's failures when it was right).
+
+    Counting and checking are one step for every server process: the account's lock, then the
+    address's (always in this order, so no two attempts wait on each other), are held until
+    the caller's transaction commits, and the next attempt of the account or from the address
+    counts only once this one is on record. Without them, 25 parallel guesses all read "no
+    failures yet" and were all checked.
+    """
+    for lock, key in ((ACCOUNT_ATTEMPTS_LOCK, username), (ADDRESS_ATTEMPTS_LOCK, address)):
+        await connection.execute(
+            text("SELECT pg_advisory_xact_lock(:lock, hashtext(:key))"), {"lock": lock, "key": key}
+        )
+    by_account, by_address = await recent_failures(connection, username, address, since)
+    if by_account >= max_per_account or by_address >= max_per_address:
+        return False
+    await record_failure(connection, username, address, forget_before)
+    return True
+
+
 async def recent_failures(
     connection: AsyncConnection, username: str, address: str, since: datetime
 ) -> tuple[int, int]:

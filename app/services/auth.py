@@ -9,6 +9,7 @@ survey ingest path keeps its speed.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -22,7 +23,7 @@ from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import accounts as queries
 from app.db.pool import StatementPool
@@ -76,27 +77,59 @@ def hash_password(password: str) -> str:
     return PASSWORDS.hash(password)
 
 
-async def refuse_when_throttled(
-    connection: AsyncConnection, policy: AuthPolicy, username: str, address: str, since: datetime
-) -> int:
-    """The account's failed sign-ins since; TooManyRequests when it or the address failed too
-    often."""
-    by_account, by_address = await queries.recent_failures(connection, username, address, since)
-    if (
-        by_account >= policy.max_failures_per_account
-        or by_address >= policy.max_failures_per_address
-    ):
-        window = int(policy.failure_window.total_seconds())
-        raise TooManyRequests("too_many_sign_ins", retry_after=window, minutes=max(1, window // 60))
-    return by_account
-
-
 def check_password(password_hash: str | None, password: str) -> bool:
     """Whether the password matches (constant work when there is no hash)."""
     try:
         return PASSWORDS.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def check_sign_in(
+    engine: AsyncEngine, policy: AuthPolicy, username: str, password: str, address: str
+) -> dict[str, Any]:
+    """The account of a username and password: the one check behind every password sign-in
+    (the token endpoint and /login, HTTP Basic on /ogc and /tiles).
+
+    Raises Unauthorized for a wrong pair, the same for an unknown username or a disabled
+    account (each costs the same argon2 verification), and
+    TooManyRequests when the account or the address failed too often lately. The attempt is
+    counted as a failure before the password is checked (app.db.accounts.count_attempt), so
+    parallel guesses cannot all be checked before any is counted; a right password clears
+    the account's failures, this attempt's included. argon2 takes tens of milliseconds of
+    CPU: it runs in a thread, away from the event loop.
+    """
+    username = username.strip().lower()[:64]
+    if "\x00" in username or "\x00" in password:
+        # No account has one, and PostgreSQL takes no NUL in a text (it was a 500).
+        raise Unauthorized("bad_credentials")
+    now = datetime.now(UTC)
+    async with engine.begin() as connection:
+        counted = await queries.count_attempt(
+            connection,
+            username,
+            address,
+            now - policy.failure_window,
+            policy.max_failures_per_account,
+            policy.max_failures_per_address,
+            now - timedelta(days=1),
+        )
+        user = await queries.user_by_username(connection, username) if counted else None
+    if not counted:
+        window = int(policy.failure_window.total_seconds())
+        raise TooManyRequests("too_many_sign_ins", retry_after=window, minutes=max(1, window // 60))
+    stored_hash = user["password_hash"] if user and user["is_active"] else None
+    if not await asyncio.to_thread(check_password, stored_hash, password):
+        raise Unauthorized("bad_credentials")  # the attempt stays on record as a failure
+    assert user is not None and stored_hash is not None
+    new_hash = None
+    if PASSWORDS.check_needs_rehash(stored_hash):
+        new_hash = await asyncio.to_thread(hash_password, password)
+    async with engine.begin() as connection:
+        await queries.clear_failures(connection, username)
+        if new_hash is not None:
+            await queries.update_user(connection, user["id"], password_hash=new_hash)
+    return user
 
 
 class Authenticator:
@@ -111,6 +144,8 @@ class Authenticator:
         self._cache_size = 20_000
         # Other caches of who may do what (ODK Collect's credentials), dropped with this one.
         self._forget_hooks: list[Callable[[], None]] = []
+        # Password checks running, by a keyed hash of username and password (check_sign_in).
+        self._checks: dict[bytes, asyncio.Future[dict[str, Any]]] = {}
 
     def token_hash(self, token: str) -> bytes:
         """The HMAC under which a token is stored."""
@@ -190,6 +225,31 @@ class Authenticator:
             )
         return IssuedToken(token, token_id, kind, expires_at, user_id)
 
+    async def check_sign_in(
+        self, engine: AsyncEngine, username: str, password: str, address: str
+    ) -> dict[str, Any]:
+        """check_sign_in, run once for the same username and password asked at once in this
+        process: each attempt is counted before its check, and a GIS client's first eight
+        parallel requests (or Collect's) with the right password would otherwise have spent
+        the account's five and been refused. The waiters share the first one's answer."""
+        pair = f"sign-in:{username.strip().lower()[:64]}\x00{password}"
+        key = hmac.new(self._secret, pair.encode("utf-8", "surrogatepass"), "sha256").digest()
+        running = self._checks.get(key)
+        if running is None or running.done():
+            running = asyncio.ensure_future(
+                check_sign_in(engine, self.policy, username, password, address)
+            )
+            self._checks[key] = running
+            running.add_done_callback(lambda done: self._check_done(key, done))
+        # Shielded: a client that hangs up does not cancel the check others wait for.
+        return await asyncio.shield(running)
+
+    def _check_done(self, key: bytes, done: asyncio.Future[dict[str, Any]]) -> None:
+        if self._checks.get(key) is done:
+            del self._checks[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: no "exception was never retrieved" when all left
+
     async def sign_in(
         self,
         engine: AsyncEngine,
@@ -199,32 +259,13 @@ class Authenticator:
         kind: TokenKind = "api",
         name: str | None = None,
     ) -> IssuedToken:
-        """Check a username and password (throttled per account and address); a new token.
+        """Check a username and password (check_sign_in: throttled per account and address);
+        a new token.
 
         Raises Unauthorized for a wrong pair (the same answer for an unknown username) and
         TooManyRequests when the account or the address failed too often lately.
         """
-        username = username.strip().lower()[:64]
-        if "\x00" in username or "\x00" in password:
-            # No account has one, and PostgreSQL takes no NUL in a text (it was a 500).
-            raise Unauthorized("bad_credentials")
-        now = datetime.now(UTC)
-        since = now - self.policy.failure_window
-        async with engine.begin() as connection:
-            await refuse_when_throttled(connection, self.policy, username, address, since)
-            user = await queries.user_by_username(connection, username)
-        stored_hash = user["password_hash"] if user and user["is_active"] else None
-        if not check_password(stored_hash, password):
-            async with engine.begin() as connection:
-                await queries.record_failure(connection, username, address, now - timedelta(days=1))
-            raise Unauthorized("bad_credentials")
-        assert user is not None
-        async with engine.begin() as connection:
-            await queries.clear_failures(connection, username)
-            if PASSWORDS.check_needs_rehash(stored_hash or ""):
-                await queries.update_user(
-                    connection, user["id"], password_hash=hash_password(password)
-                )
+        user = await self.check_sign_in(engine, username, password, address)
         return await self.issue(engine, user["id"], kind, name)
 
     async def revoke(

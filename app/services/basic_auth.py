@@ -6,25 +6,23 @@ client sends the password with every request, and a layer of 100,000 households 
 more requests: checking the argon2 hash each time would cost ~50 ms of CPU per request. So a
 checked pair is remembered in this process for the token cache's time (10 s), keyed by a
 keyed hash (never the password itself), like the token cache of app.services.auth; a
-disabled account or a changed password is refused within that time. Wrong passwords count
-as failed sign-ins, throttled per account and per address like the sign-in form.
+disabled account or a changed password is refused within that time. The pair is checked as
+the sign-in form checks it (Authenticator.check_sign_in): wrong passwords count as failed
+sign-ins, throttled per account and per address.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import time
 from collections import OrderedDict
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import accounts as queries
-from app.errors import Unauthorized
 from app.services.access import Principal, grants_from_rows
-from app.services.auth import AuthPolicy, check_password, refuse_when_throttled
+from app.services.auth import Authenticator
 
 CACHE_SIZE = 2_000
 
@@ -32,9 +30,9 @@ CACHE_SIZE = 2_000
 class BasicSignIn:
     """Username and password pairs to people, checked once per `cache_seconds`."""
 
-    def __init__(self, policy: AuthPolicy) -> None:
-        self.policy = policy
-        self.cache_seconds = policy.cache_seconds
+    def __init__(self, auth: Authenticator) -> None:
+        self.auth = auth
+        self.cache_seconds = auth.policy.cache_seconds
         self._key = secrets.token_bytes(
             32
         )  # this process's own: the cache keys mean nothing outside
@@ -55,26 +53,9 @@ class BasicSignIn:
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        moment = datetime.now(UTC)
-        since = moment - self.policy.failure_window
-        async with engine.begin() as connection:
-            by_account = await refuse_when_throttled(
-                connection, self.policy, username, address, since
-            )
-            user = await queries.user_by_username(connection, username)
-            grants = await queries.grants_of(connection, user["id"]) if user else []
-        stored_hash = user["password_hash"] if user and user["is_active"] else None
-        # argon2 takes tens of milliseconds of CPU: in a thread, away from the event loop.
-        if not await asyncio.to_thread(check_password, stored_hash, password):
-            async with engine.begin() as connection:
-                await queries.record_failure(
-                    connection, username, address, moment - timedelta(days=1)
-                )
-            raise Unauthorized("bad_credentials")
-        assert user is not None
-        if by_account:
-            async with engine.begin() as connection:
-                await queries.clear_failures(connection, username)
+        user = await self.auth.check_sign_in(engine, username, password, address)
+        async with engine.connect() as connection:
+            grants = await queries.grants_of(connection, user["id"])
         principal = Principal(
             user_id=user["id"],
             username=user["username"],
