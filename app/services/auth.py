@@ -89,7 +89,7 @@ async def check_sign_in(
     engine: AsyncEngine, policy: AuthPolicy, username: str, password: str, address: str
 ) -> dict[str, Any]:
     """The account of a username and password: the one check behind every password sign-in
-    (the token endpoint and /login, HTTP Basic on /ogc and /tiles).
+    (the token endpoint and /login, HTTP Basic on /ogc and /tiles, ODK Collect's Basic).
 
     Raises Unauthorized for a wrong pair, the same for an unknown username or a disabled
     account (each costs the same argon2 verification), and

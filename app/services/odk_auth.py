@@ -7,7 +7,8 @@ a second, weaker password store. So the Digest password is a *phone token*: made
 phone by an admin (app/services/odk.py), revocable like every enrolled phone, and computed
 from its own id as an HMAC under the server's secret key. The database keeps only the token's
 HMAC, as for every other token, and the server can still work out each HA1. Basic takes the
-account's password (argon2, throttled like sign-in) or a phone token.
+account's password (checked as sign-in checks it: argon2, throttled, the same work for a name
+no account has) or a phone token.
 
 Nonces are stateless (a time and its HMAC), live `NONCE_SECONDS`, and a stale one is answered
 with `stale=true` so that Collect retries without asking for the password again. An answer
@@ -16,7 +17,6 @@ with `stale=true` so that Collect retries without asking for the password again.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -27,15 +27,14 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import unquote
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import accounts as account_queries
 from app.db import odk as queries
+from app.errors import TooManyRequests, Unauthorized
 from app.services.access import Principal, grants_from_rows
-from app.services.auth import Authenticator, check_password
+from app.services.auth import Authenticator
 
 REALM = "CDF map"
 NONCE_SECONDS = 600
@@ -108,6 +107,8 @@ class OdkAuthenticator:
 
     async def _person(self, username: str) -> _Person:
         now = time.monotonic()
+        if "\x00" in username:  # no account has one, and PostgreSQL takes no NUL in a text
+            return _Person(now, None, ())
         cached = self._people.get(username)
         if cached is not None and cached.valid_until > now:
             return cached
@@ -217,8 +218,9 @@ class OdkAuthenticator:
     # --- Basic --------------------------------------------------------------------------
 
     async def basic(self, header: str, address: str) -> Principal | None:
-        """The person of a Basic answer: a phone token, or the account's password (argon2,
-        throttled per account and address like sign-in)."""
+        """The person of a Basic answer: a phone token, or the account's password, checked as
+        at sign-in (Authenticator.check_sign_in): a name no account has costs the same argon2
+        work and counts as a failure, throttled per account and address."""
         try:
             decoded = base64.b64decode(header.strip()[:MAX_HEADER], validate=True).decode("utf-8")
         except (binascii.Error, ValueError):  # not base64 (non-ASCII too), not UTF-8
@@ -228,41 +230,25 @@ class OdkAuthenticator:
         if not colon or not username or not password:
             return None
         person = await self._person(username)
-        if person.principal is None:
-            return None
-        if any(_same(password, token) for token in person.tokens):
+        if person.principal is not None and any(_same(password, t) for t in person.tokens):
             return person.principal
         key = self.auth.token_hash(f"odk-basic:{username}:{password}")
         now = time.monotonic()
         cached = self._passwords.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        if not await self._password_ok(username, password, address):
+        # An unknown name is checked too (against a dummy hash) and counted as a failure:
+        # answering it at once told which names have an account, unthrottled.
+        try:
+            user = await self.auth.check_sign_in(self.engine, username, password, address)
+        except (Unauthorized, TooManyRequests):
             return None
+        if person.principal is None or person.principal.user_id != user["id"]:
+            self._people.pop(username, None)  # cached before the account was made or enabled
+            person = await self._person(username)
+            if person.principal is None:
+                return None
         self._passwords[key] = (now + self.auth.policy.cache_seconds, person.principal)
         while len(self._passwords) > 10_000:
             self._passwords.popitem(last=False)
         return person.principal
-
-    async def _password_ok(self, username: str, password: str, address: str) -> bool:
-        policy = self.auth.policy
-        now = datetime.now(UTC)
-        async with self.engine.begin() as connection:
-            by_account, by_address = await account_queries.recent_failures(
-                connection, username, address, now - policy.failure_window
-            )
-            user = await account_queries.user_by_username(connection, username)
-        if (
-            by_account >= policy.max_failures_per_account
-            or by_address >= policy.max_failures_per_address
-        ):
-            return False
-        stored: Any = user["password_hash"] if user and user["is_active"] else None
-        # argon2 takes tens of milliseconds of CPU: off the event loop.
-        if await asyncio.to_thread(check_password, stored, password):
-            return True
-        async with self.engine.begin() as connection:
-            await account_queries.record_failure(
-                connection, username, address, now - timedelta(days=1)
-            )
-        return False
