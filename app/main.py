@@ -95,6 +95,7 @@ def auth_policy(settings: Settings) -> AuthPolicy:
         max_failures_per_account=settings.max_sign_in_failures_per_account,
         max_failures_per_address=settings.max_sign_in_failures_per_address,
         cache_seconds=settings.token_cache_seconds,
+        demo_accounts=settings.demo,
     )
 
 

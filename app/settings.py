@@ -131,8 +131,8 @@ class Settings(BaseSettings):
     )
     demo: bool = Field(
         default=False,
-        description="Demo mode (`make run`): the sample city's demo accounts, and a secret key "
-        "generated into var/secret_key when none is set.",
+        description="Demo mode (`make run`): the sample city's demo accounts sign in (only in "
+        "demo mode), and a secret key is generated into var/secret_key when none is set.",
     )
     api_token_hours: float = Field(default=24, gt=0)
     session_hours: float = Field(default=12, gt=0)

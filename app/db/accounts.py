@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.pool import StatementPool
 
 # One statement per request that is not in the token cache: the token, its person, their
-# roles (a ward grant carries its city's slug).
+# roles (a ward grant carries its city's slug). A demo account's tokens ($2: whether demo
+# accounts may sign in) are live only in demo mode.
 _PRINCIPAL_BY_TOKEN = """
 SELECT t.id AS token_id, t.kind, u.id AS user_id, u.username, u.display_name,
        coalesce(
@@ -25,12 +26,16 @@ SELECT t.id AS token_id, t.kind, u.id AS user_id, u.username, u.display_name,
           WHERE g.user_id = u.id), '[]') AS grants
 FROM auth_tokens t JOIN users u ON u.id = t.user_id
 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now() AND u.is_active
+  AND (NOT u.is_demo OR $2)
 """
 
 
-async def principal_by_token(pool: StatementPool, token_hash: bytes) -> dict[str, Any] | None:
-    """The person behind a live token (id, names, kind, grants), or None."""
-    records = await pool.fetch(_PRINCIPAL_BY_TOKEN, token_hash)
+async def principal_by_token(
+    pool: StatementPool, token_hash: bytes, demo_accounts: bool
+) -> dict[str, Any] | None:
+    """The person behind a live token (id, names, kind, grants), or None; a demo account
+    only when `demo_accounts`."""
+    records = await pool.fetch(_PRINCIPAL_BY_TOKEN, token_hash, demo_accounts)
     if not records:
         return None
     row = dict(records[0])
@@ -324,17 +329,20 @@ async def insert_enrolment(
     return enrolment_id
 
 
-async def claim_enrolment(connection: AsyncConnection, code_hash: bytes) -> dict[str, Any] | None:
-    """Use a live, unused enrolment code once (locked: two phones cannot both use it)."""
+async def claim_enrolment(
+    connection: AsyncConnection, code_hash: bytes, demo_accounts: bool
+) -> dict[str, Any] | None:
+    """Use a live, unused enrolment code once (locked: two phones cannot both use it); a demo
+    account's only when `demo_accounts`."""
     row = (
         await connection.execute(
             text(
                 "UPDATE enrolments e SET used_at = now() FROM users u "
                 "WHERE e.code_hash = :code_hash AND e.used_at IS NULL AND e.expires_at > now() "
-                "AND u.id = e.user_id AND u.is_active "
+                "AND u.id = e.user_id AND u.is_active AND (NOT u.is_demo OR :demo_accounts) "
                 "RETURNING e.id, e.user_id, e.device_name"
             ),
-            {"code_hash": code_hash},
+            {"code_hash": code_hash, "demo_accounts": demo_accounts},
         )
     ).first()
     return dict(row._mapping) if row else None

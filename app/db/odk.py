@@ -17,7 +17,7 @@ from app.db.pool import StatementPool
 log = logging.getLogger(__name__)
 
 # A person by username with their roles and live phone tokens: what a Digest answer is
-# checked against (one statement, cached by the caller).
+# checked against (one statement, cached by the caller). A demo account only when $2.
 _DIGEST_USER = """
 SELECT u.id AS user_id, u.username, u.display_name,
        coalesce(
@@ -32,13 +32,16 @@ SELECT u.id AS user_id, u.username, u.display_name,
           WHERE t.user_id = u.id AND t.kind = 'device' AND t.revoked_at IS NULL
             AND t.expires_at > now()), '[]') AS tokens
 FROM users u
-WHERE u.username = $1 AND u.is_active
+WHERE u.username = $1 AND u.is_active AND (NOT u.is_demo OR $2)
 """
 
 
-async def digest_user(pool: StatementPool, username: str) -> dict[str, Any] | None:
-    """An active person by username: id, names, grants and live phone tokens (id, hash)."""
-    records = await pool.fetch(_DIGEST_USER, username)
+async def digest_user(
+    pool: StatementPool, username: str, demo_accounts: bool
+) -> dict[str, Any] | None:
+    """An active person by username: id, names, grants and live phone tokens (id, hash); a
+    demo account only when `demo_accounts`."""
+    records = await pool.fetch(_DIGEST_USER, username, demo_accounts)
     if not records:
         return None
     row = dict(records[0])

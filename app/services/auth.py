@@ -50,6 +50,9 @@ class AuthPolicy:
     max_failures_per_account: int = 5
     max_failures_per_address: int = 30
     cache_seconds: float = 10.0
+    # The demo accounts (users.is_demo, password `demo`, made by `load-sample`) sign in only
+    # on a server in demo mode: a sample loaded on a real server "for a trial" opens nothing.
+    demo_accounts: bool = False
 
     def lifetime(self, kind: TokenKind) -> timedelta:
         """How long a token of this kind lives."""
@@ -85,14 +88,19 @@ def check_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def may_sign_in(user: dict[str, Any] | None, policy: AuthPolicy) -> bool:
+    """Whether an account may sign in at all: active, and a demo account only in demo mode."""
+    return bool(user and user["is_active"] and (policy.demo_accounts or not user["is_demo"]))
+
+
 async def check_sign_in(
     engine: AsyncEngine, policy: AuthPolicy, username: str, password: str, address: str
 ) -> dict[str, Any]:
     """The account of a username and password: the one check behind every password sign-in
     (the token endpoint and /login, HTTP Basic on /ogc and /tiles, ODK Collect's Basic).
 
-    Raises Unauthorized for a wrong pair, the same for an unknown username or a disabled
-    account (each costs the same argon2 verification), and
+    Raises Unauthorized for a wrong pair, the same for an unknown username, a disabled account
+    or a demo account outside demo mode (each costs the same argon2 verification), and
     TooManyRequests when the account or the address failed too often lately. The attempt is
     counted as a failure before the password is checked (app.db.accounts.count_attempt), so
     parallel guesses cannot all be checked before any is counted; a right password clears
@@ -118,7 +126,7 @@ async def check_sign_in(
     if not counted:
         window = int(policy.failure_window.total_seconds())
         raise TooManyRequests("too_many_sign_ins", retry_after=window, minutes=max(1, window // 60))
-    stored_hash = user["password_hash"] if user and user["is_active"] else None
+    stored_hash = user["password_hash"] if user and may_sign_in(user, policy) else None
     if not await asyncio.to_thread(check_password, stored_hash, password):
         raise Unauthorized("bad_credentials")  # the attempt stays on record as a failure
     assert user is not None and stored_hash is not None
@@ -168,7 +176,7 @@ class Authenticator:
         if cached is not None and cached[0] > now:
             return cached[1]
         key = self.token_hash(token)
-        row = await queries.principal_by_token(self.pool, key)
+        row = await queries.principal_by_token(self.pool, key, self.policy.demo_accounts)
         principal = None
         if row is not None:
             principal = Principal(
@@ -305,7 +313,9 @@ class Authenticator:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         expires_at = datetime.now(UTC) + self.policy.device_token
         async with engine.begin() as connection:
-            enrolment = await queries.claim_enrolment(connection, self.token_hash(code))
+            enrolment = await queries.claim_enrolment(
+                connection, self.token_hash(code), self.policy.demo_accounts
+            )
             if enrolment is None:
                 raise Unauthorized("bad_enrolment")
             token_id = await queries.insert_token(

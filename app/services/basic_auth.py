@@ -8,7 +8,8 @@ checked pair is remembered in this process for the token cache's time (10 s), ke
 keyed hash (never the password itself), like the token cache of app.services.auth; a
 disabled account or a changed password is refused within that time. The pair is checked as
 the sign-in form checks it (Authenticator.check_sign_in): wrong passwords count as failed
-sign-ins, throttled per account and per address.
+sign-ins, throttled per account and per address, and a demo account signs in only in demo
+mode.
 """
 
 from __future__ import annotations

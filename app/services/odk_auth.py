@@ -112,7 +112,7 @@ class OdkAuthenticator:
         cached = self._people.get(username)
         if cached is not None and cached.valid_until > now:
             return cached
-        row = await queries.digest_user(self.auth.pool, username)
+        row = await queries.digest_user(self.auth.pool, username, self.auth.policy.demo_accounts)
         person = _Person(now + self.auth.policy.cache_seconds, None, ())
         if row is not None:
             person.principal = Principal(
