@@ -107,6 +107,20 @@ async def _cancel_enrolments(
         )
 
 
+async def of_city_alone(connection: AsyncConnection, user_id: int, city_id: int) -> bool:
+    """Whether an active person belongs to this city alone: every role of theirs is in it,
+    and, with none, every survey they collected is (never a national admin). Such a person
+    is who a city's own staff may give a role in it: a role there makes the city's admin
+    their manager (`_managed_user`), who may then set their password."""
+    user = await queries.user_by_id(connection, user_id)
+    if user is None or not user["is_active"]:
+        return False
+    grants = await queries.grants_of(connection, user_id)
+    if grants:
+        return all(g["role"] != "national_admin" and g["city_id"] == city_id for g in grants)
+    return not await queries.collects_outside(connection, user_id, [city_id])
+
+
 def _check_password(password: str | None, field: str = "password") -> list[Problem]:
     if password is None:
         return []

@@ -4,6 +4,8 @@ and counts it, whatever the ward of its settlement, in bulk as one by one."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -208,3 +210,39 @@ def test_the_review_page_approves_what_it_counts_for_its_ward(
         refused = bulk(client, town, "leader_a", "S1", ward_id=junk)
         assert refused.status_code == 422, (junk, refused.text)
         assert refused.json()["errors"][0]["field"] == "ward_id"
+
+
+def print_text(client: TestClient, town: dict[str, Any], who: str, surveys: str) -> str:
+    response = client.get(
+        f"/maps/settlements/{town['S1']}.pdf?surveys={surveys}&lang=en",
+        headers=town["people"][who],
+    )
+    assert response.status_code == 200, response.text
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"],
+        input=response.content,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+
+
+def household_rows(pdf: str) -> list[str]:
+    """The numbered rows of a print's household table (`3 Handwritten ...  2026-11-26`)."""
+    return [line for line in pdf.splitlines() if re.match(r"\s*\d+ .*\d{4}-\d\d-\d\d\s*$", line)]
+
+
+def test_a_settlement_print_of_all_surveys_holds_only_the_readers_unreviewed_ones(
+    client: TestClient, town: dict[str, Any], surveys: dict[str, str]
+) -> None:
+    """S1 reaches into ward B: on A's leader's print with `surveys=all`, the households still
+    waiting for review are A's alone (B's are not theirs to read: 404 one by one). Before,
+    the table listed B's two waiting households too, with their points and answers."""
+    assert (
+        client.get(f"{URL}/{surveys['b1']}", headers=town["people"]["leader_a"]).status_code == 404
+    )
+    assert len(household_rows(print_text(client, town, "leader_a", "all"))) == 1
+    assert len(household_rows(print_text(client, town, "city_admin", "all"))) == 3
+    # Approved, a household of another ward is on the print (no name), as before.
+    assert bulk(client, town, "leader_b", "S1").json()["approved"] == 2
+    assert len(household_rows(print_text(client, town, "leader_a", "all"))) == 3
+    assert len(household_rows(print_text(client, town, "leader_a", "approved"))) == 2
