@@ -246,3 +246,38 @@ def test_a_settlement_print_of_all_surveys_holds_only_the_readers_unreviewed_one
     assert bulk(client, town, "leader_b", "S1").json()["approved"] == 2
     assert len(household_rows(print_text(client, town, "leader_a", "all"))) == 3
     assert len(household_rows(print_text(client, town, "leader_a", "approved"))) == 2
+
+
+def test_counts_of_all_surveys_hold_only_the_readers_unreviewed_ones(
+    client: TestClient, town: dict[str, Any], surveys: dict[str, str]
+) -> None:
+    """`?surveys=all` on the city, ward and settlement lists counts the surveys still waiting
+    for review only where the reader may read them (as the indicators do); elsewhere only the
+    approved. Before, a volunteer, another ward's leader or CDF staff counted every waiting
+    survey of the city."""
+    people = town["people"]
+
+    def counts(who: str) -> tuple[int, dict[str, int], dict[str, int]]:
+        headers = people[who]
+        cities = client.get("/api/v1/cities?surveys=all", headers=headers).json()
+        wards = client.get(f"/api/v1/cities/{CITY}/wards?surveys=all", headers=headers).json()
+        settlements = client.get(
+            f"/api/v1/wards/{town['A']}/settlements?surveys=all", headers=headers
+        ).json()
+        (city,) = [c["households"] for c in cities if c["slug"] == CITY]
+        return (
+            city,
+            {w["code"]: w["households"] for w in wards},
+            {s["code"]: s["households"] for s in settlements},
+        )
+
+    # Waiting: a1 (A, S1), b1 and b2 (B, S1), s2 (B, S2).
+    assert counts("planner") == (4, {"A": 1, "B": 3, "C": 0}, {"S1": 3})
+    assert counts("leader_a") == (1, {"A": 1, "B": 0, "C": 0}, {"S1": 1})
+    assert counts("leader_b") == (3, {"A": 0, "B": 3, "C": 0}, {"S1": 2})
+    assert counts("leader_c") == (0, {"A": 0, "B": 0, "C": 0}, {"S1": 0})
+    assert counts("volunteer") == (0, {"A": 0, "B": 0, "C": 0}, {"S1": 0})
+    # Approved, they count for everyone.
+    assert bulk(client, town, "leader_b", "S1").json()["approved"] == 2
+    assert counts("leader_c") == (2, {"A": 0, "B": 2, "C": 0}, {"S1": 2})
+    assert counts("leader_a") == (3, {"A": 1, "B": 2, "C": 0}, {"S1": 3})
