@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db import accounts as account_queries
 from app.db import cdf_books as books
 from app.errors import Forbidden, NotFound
+from app.services import accounts
 from app.services import cdf_access as cdf
 from app.services.access import Principal
 from app.services.auth import Authenticator
@@ -34,7 +35,14 @@ async def appoint(
         group = await group_for(connection, user, group_id)
         if not cdf.is_staff(user, group["city_id"]):
             raise Forbidden("not_allowed")
-        if not await books.user_exists(connection, person):
+        # Staff of the city appoint its own people only: a person of another city (or a
+        # national admin, or one whose surveys are elsewhere) made treasurer here would be
+        # managed by this city's admin, who could set their password (found by review).
+        if not (
+            await books.user_exists(connection, person)
+            if user.is_national_admin
+            else await accounts.of_city_alone(connection, person, group["city_id"])
+        ):
             raise NotFound("user_not_found", id=person)
         created = await books.grant_treasurer(
             connection, person, group["city_id"], group_id, user.user_id

@@ -264,9 +264,7 @@ async def correct(
             else:
                 await queries.replace_content(
                     raw,
-                    submission_row(
-                        prepared, current["collector_user_id"], collector.assignment()
-                    ),
+                    submission_row(prepared, current["collector_user_id"], collector.assignment()),
                 )
             version = current["version"] + 1
             await audit_queries.audit(

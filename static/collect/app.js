@@ -454,7 +454,33 @@ function refusedFiles(survey) {
   if (!refused.length) return null;
   return h("div", { class: "server-errors photo-refused" }, h("div", {}, t("photo_refused")),
     h("ul", {}, refused.map(([name, reason]) => h("li", { class: "error", dataset: { file: name, code: reason.code ?? "" } },
-      `${name}: ${reason.code === "missing_on_phone" ? t("photo_missing") : reason.message || reason.code}`))));
+      `${name}: ${reason.code === "missing_on_phone" ? t("photo_missing") : reason.message || reason.code}`,
+      h("span", { class: "file-actions" },
+        reason.code === "missing_on_phone" ? null
+          : h("button", { class: "link retry-file", type: "button", onclick: () => retryFile(survey, name) }, t("file_retry")),
+        h("button", { class: "link danger remove-file", type: "button", onclick: () => removeFile(survey, name) }, t("file_remove")))))));
+}
+
+/** Send a refused file again (the volunteer asked: the server's limits may have changed). */
+async function retryFile(survey, name) {
+  try {
+    await db.retryRefused(survey.id, name);
+  } catch (error) {
+    noteStorage(error);
+  }
+  render();
+  if (navigator.onLine) syncNow();
+}
+
+/** Give up a refused file (asked first): it leaves the phone, and the survey can then too. */
+async function removeFile(survey, name) {
+  if (!window.confirm(t("confirm_file_remove", { name }))) return;
+  try {
+    await db.removeRefused(survey.id, name);
+  } catch (error) {
+    noteStorage(error);
+  }
+  render();
 }
 
 function outboxItem(survey) {

@@ -332,6 +332,38 @@ export function photoDone(surveyId, filename, accepted, refusal) {
   });
 }
 
+/** A file the server refused, tried again at the volunteer's asking (the server's limits may
+ * have changed): its refusal is forgotten, so the next sending takes it. */
+export function retryRefused(surveyId, filename) {
+  return changeRefused(surveyId, filename, (next) => next);
+}
+
+/**
+ * A file the server refused that the volunteer gives up: it leaves the phone (noted in
+ * `photos_removed`; the server never had it), and the survey then follows the clean-up of
+ * sent surveys. Until then a refused file kept the survey, its answers and photos, on the
+ * phone for ever.
+ */
+export function removeRefused(surveyId, filename) {
+  return changeRefused(surveyId, filename, (next) => ({
+    ...next,
+    photos: (next.photos ?? []).filter((name) => name !== filename),
+    photos_removed: [...new Set([...(next.photos_removed ?? []), filename])],
+  }));
+}
+
+function changeRefused(surveyId, filename, change) {
+  return transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail) => {
+    request(surveys.get(surveyId), (current) => {
+      if (!current?.photo_refused || !(filename in current.photo_refused)) return;
+      const { [filename]: _, ...refused } = current.photo_refused;
+      const next = change({ ...current, photo_refused: refused });
+      surveys.put(next);
+      if (!(next.photos ?? []).includes(filename)) photos.delete(`${surveyId}/${filename}`);
+    }, fail);
+  }).then(notifyOtherTabs);
+}
+
 /**
  * Repair a survey noted by an older app version, which counted a refused file as uploaded
  * (`photo_errors`): a file the server accepted left the phone at once, so a file still on the

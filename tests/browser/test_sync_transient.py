@@ -2,7 +2,8 @@
 the backoff, never taken as a refusal: surveys and corrections stay waiting (locked, nothing
 for the volunteer to redo) and go by themselves; a photo stays on the phone until the server
 has it. Only our server's refusal (its JSON error with a code) fails a survey or a file, and
-a file it refused stays on the phone, shown on the survey's card, never cleaned up."""
+a file it refused stays on the phone, shown on the survey's card, never cleaned up, until
+the volunteer sends it again or removes it."""
 
 from __future__ import annotations
 
@@ -174,4 +175,94 @@ def test_a_photo_the_server_refuses_stays_on_the_phone_with_its_reason(
         assert len(phone.evaluate(PHOTO_KEYS)) == 1
     phone.click("#outbox-button")
     expect(phone.locator("#clear-sent")).to_be_disabled()  # nothing it may delete
+    assert uncaught(phone) == []
+
+
+def refuse_files(phone: Page) -> list[int]:
+    """Our server's refusal of every file (its JSON error); the refusals counted."""
+    refused: list[int] = []
+
+    def refuse(route: Route) -> None:
+        refused.append(1)
+        route.fulfill(
+            status=413,
+            content_type="application/json",
+            json={"code": "file_too_large", "detail": "Tệp quá lớn.", "errors": []},
+        )
+
+    phone.route(ATTACHMENTS, refuse)
+    return refused
+
+
+def test_a_refused_file_is_sent_again_when_the_volunteer_asks(
+    phone_context: BrowserContext, phone: Page, sync_engine: Engine
+) -> None:
+    """ "Gửi lại" on a refused file (the server's limit may have been raised since): the
+    refusal is forgotten, the file goes with the next sending, and once the server has it
+    the survey is sent in full (the clean-up may take it). Before, nothing could make the
+    phone try again."""
+    open_app(phone)
+    refused = refuse_files(phone)
+    fill_household_with_photo(phone, jpeg((640, 480), (60, 120, 180)))
+    phone.click("#finish")
+    wait_for(phone, lambda: len(refused) == 1)
+    phone.click("#outbox-button")
+    item = phone.locator(".outbox-item")
+    expect(item).to_have_attribute("data-photos", "refused")
+    phone.unroute(ATTACHMENTS)
+    item.locator(".photo-refused .retry-file").click()
+    expect(item).to_have_attribute("data-photos", "uploaded", timeout=15_000)
+    (survey,) = surveys_on(phone)
+    try:
+        assert survey["uploaded"] == survey["photos"] and not survey["photo_refused"]
+        assert attachments_of(sync_engine, survey["id"]) == 1
+        assert phone.evaluate(PHOTO_KEYS) == []
+        expect(phone.locator("#clear-sent")).to_be_enabled()
+    finally:
+        shutil.rmtree(Settings().media_dir / survey["id"], ignore_errors=True)
+    assert uncaught(phone) == []
+
+
+def test_a_refused_file_the_volunteer_removes_leaves_the_phone(
+    phone_context: BrowserContext, phone: Page
+) -> None:
+    """ "Bỏ tệp này" (asked first, in Vietnamese): the file leaves the phone and the survey,
+    sent, follows the clean-up of sent surveys (its answers gone after 7 days). Before, a
+    refused file kept the survey, with the household's names and photos, on the phone for
+    ever."""
+    open_app(phone)
+    refused = refuse_files(phone)
+    fill_household_with_photo(phone, jpeg((640, 480), (90, 30, 150)))
+    phone.click("#finish")
+    wait_for(phone, lambda: len(refused) == 1)
+    phone.click("#outbox-button")
+    item = phone.locator(".outbox-item")
+    expect(item).to_have_attribute("data-photos", "refused")
+    asked: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        if len(asked) == 1:
+            dialog.dismiss()  # changed their mind: nothing happens
+        else:
+            dialog.accept()
+
+    phone.on("dialog", answer)
+    item.locator(".photo-refused .remove-file").click()
+    expect(item).to_have_attribute("data-photos", "refused")
+    assert len(phone.evaluate(PHOTO_KEYS)) == 1
+    item.locator(".photo-refused .remove-file").click()
+    expect(item).to_have_attribute("data-photos", "uploaded")
+    assert "Máy chủ chưa có tệp này" in asked[0]
+    (survey,) = surveys_on(phone)
+    assert survey["photos"] == [] and survey["photos_removed"] and not survey["photo_refused"]
+    assert phone.evaluate(PHOTO_KEYS) == []
+    expect(phone.locator("#clear-sent")).to_be_enabled()
+    phone.evaluate(AGE_SENT, 8)
+    phone.reload()
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    phone.wait_for_timeout(500)
+    (kept,) = surveys_on(phone)
+    assert not kept.get("answers") and kept.get("purged_at")
+    assert len(refused) == 1
     assert uncaught(phone) == []

@@ -256,3 +256,67 @@ def test_staff_appoint_and_remove_a_treasurer(world: dict[str, Any], sync_engine
             .all()
         )
     assert actions == ["role.grant", "role.revoke"]
+
+
+def _user_id(engine: Engine, username: str) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT id FROM users WHERE username = :u"), {"u": username}
+            ).scalar_one()
+        )
+
+
+def test_staff_appoint_only_people_of_their_city(
+    world: dict[str, Any], sync_engine: Engine
+) -> None:
+    """A person of another city, a national admin, or a person without roles whose surveys
+    are in another city is no one staff can appoint (404, nothing of them in the answer).
+    Before, any active id was made treasurer: the person's every role was then in this city,
+    so its admin could set their password and sign in as them, and read the surveys (names
+    included) they had collected elsewhere; the answer listed their username too."""
+    mine = world["groups"][0]
+    clients = world["clients"]
+    elsewhere = make_city(sync_engine, ELSEWHERE)
+    national = make_user(sync_engine, "cdf-acc-national", [("national_admin", None)])
+    former = make_user(sync_engine, "cdf-acc-former", [])  # no role left; surveyed elsewhere
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO household_surveys (id, city_id, ward_id, form_id, form_version, "
+                "collected_at, answers, content_hash, collector_user_id) VALUES (:id, :city, "
+                ":ward, 'household', '1', now(), '{}', 'x', :user)"
+            ),
+            {
+                "id": uuid.uuid4(),
+                "city": elsewhere["city"],
+                "ward": elsewhere["ward"],
+                "user": former,
+            },
+        )
+    outsiders = {
+        "cdf-acc-stranger": _user_id(sync_engine, "cdf-acc-stranger"),
+        "cdf-acc-national": national,
+        "cdf-acc-former": former,
+    }
+    for username, user_id in outsiders.items():
+        response = clients.as_("staff").post(
+            f"/api/v1/cdf/groups/{mine}/treasurers", json={"user_id": user_id}
+        )
+        assert response.status_code == 404, (username, response.text)
+        assert username not in response.text
+    with sync_engine.connect() as connection:
+        granted = connection.execute(
+            text(
+                "SELECT count(*) FROM role_grants WHERE role = 'treasurer'"
+                " AND user_id = ANY(CAST(:ids AS int[]))"
+            ),
+            {"ids": list(outsiders.values())},
+        ).scalar_one()
+    assert granted == 0
+    # A person of this city is appointed as before.
+    local = _user_id(sync_engine, "cdf-acc-vol")
+    appointed = clients.as_("staff").post(
+        f"/api/v1/cdf/groups/{mine}/treasurers", json={"user_id": local}
+    )
+    assert appointed.status_code == 201, appointed.text
