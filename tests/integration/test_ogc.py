@@ -449,15 +449,18 @@ def test_a_basic_check_under_way_during_a_revoke_is_not_remembered(
 ) -> None:
     """A check that read the person before they were disabled answers its own request, but
     must not be remembered: it held a cache entry 10 s past the revoke. The check is held
-    after its read, where it clears the account's earlier failure (a table lock that lets
-    reads through), while the admin disables the person."""
+    after its read, where it clears the account's earlier failure (a lock on that failure's
+    row: the check notes its own attempt before it reads, and reads pass), while the admin
+    disables the person."""
     user_id = make_user(
         sync_engine, "ogc-racing", [("planner", ("city", "tam-ky"))], hash_password("pw-1234567")
     )
     with TestClient(create_app(settings)) as client:
         assert client.get(OGC, auth=("ogc-racing", "wrong one")).status_code == 401
         with sync_engine.connect() as blocker:
-            blocker.execute(text("LOCK TABLE sign_in_failures IN SHARE MODE"))
+            blocker.execute(
+                text("SELECT id FROM sign_in_failures WHERE username = 'ogc-racing' FOR UPDATE")
+            )
             with ThreadPoolExecutor(max_workers=1) as pool:
                 under_way = pool.submit(client.get, OGC, auth=("ogc-racing", "pw-1234567"))
                 deadline = time.monotonic() + 10
