@@ -212,6 +212,9 @@ class Authenticator:
 
     def forget(self, hashes: list[bytes] | None = None) -> None:
         """Drop tokens (all when None) from this process's cache: revoked now, refused now."""
+        # A password check under way may have read the person before this change: it answers
+        # the requests that wait for it, but no later one shares it (check_sign_in).
+        self._checks.clear()
         for hook in self._forget_hooks:
             hook()
         if hashes is None:

@@ -477,6 +477,42 @@ def test_a_basic_check_under_way_during_a_revoke_is_not_remembered(
         assert client.get(OGC, auth=("ogc-racing", "pw-1234567")).status_code == 401
 
 
+def test_a_request_after_a_revoke_does_not_share_a_check_under_way(
+    settings: Settings, sync_engine: Engine, admin_token: str, no_failures: None
+) -> None:
+    """Requests with the same username and password at once share one check; one that comes
+    after a new password was set in this process must not take the answer of a check that
+    read the old one (held as above, where it clears the account's failures)."""
+    user_id = make_user(
+        sync_engine, "ogc-sharing", [("planner", ("city", "tam-ky"))], hash_password("pw-1234567")
+    )
+    old = ("ogc-sharing", "pw-1234567")
+    with TestClient(create_app(settings)) as client:
+        assert client.get(OGC, auth=("ogc-sharing", "wrong one")).status_code == 401
+        with sync_engine.connect() as blocker, ThreadPoolExecutor(max_workers=2) as pool:
+            try:
+                blocker.execute(
+                    text(
+                        "SELECT id FROM sign_in_failures WHERE username = 'ogc-sharing' FOR UPDATE"
+                    )
+                )
+                under_way = pool.submit(client.get, OGC, auth=old)
+                deadline = time.monotonic() + 10
+                while not _waiting_to_clear_failures(sync_engine):
+                    assert time.monotonic() < deadline and not under_way.done()
+                    time.sleep(0.02)
+                patch = {"password": "pw-7654321"}
+                changed = client.patch(
+                    f"/api/v1/users/{user_id}", json=patch, headers=bearer(admin_token)
+                )
+                assert changed.status_code == 200
+                after = pool.submit(client.get, OGC, auth=old)
+                assert after.result(timeout=10).status_code == 401
+            finally:
+                blocker.rollback()
+            assert under_way.result(timeout=10).status_code == 200  # read before: answered
+
+
 def _waiting_to_clear_failures(sync_engine: Engine) -> bool:
     with sync_engine.connect() as connection:
         return bool(
