@@ -111,4 +111,8 @@ ROWS: list[tuple[str, str]] = [
     ("format-date('2026-03-05', concat('%', 'A'))", ERROR),
     ("format-date('', concat('%', 'W'))", ""),
     ("format-date('2026-03-05', concat('%a %b %e %n %h', ''))", "Thu Mar 5 3 0"),
+    # %a and %b are English whatever the phone's locale (a vi-VN phone wrote "CN", "thg 12")
+    ("format-date('2026-12-06', '%a %b')", "Sun Dec"),
+    ("format-date('2026-09-07', '%a %e %b %Y')", "Mon 7 Sep 2026"),
+    ("format-date('2026-05-13', concat('%', 'a %', 'b'))", "Wed May"),
 ]

@@ -243,8 +243,8 @@ def _format_date(c: Ctx, a: list[Any]) -> str:
     return "".join(out)
 
 
-# toLocaleDateString(undefined, {month: "short"}) and {weekday: "short"} in English, as the
-# server has formatted them (strftime's C locale).
+# %b and %a: English short names whatever the phone's locale, as ODK Collect writes them (the
+# phone's wrapper, static/collect/xpath.js, writes these; the library followed the locale).
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 

@@ -6,6 +6,8 @@
 //   regex()            read as ODK Collect reads it (Java): `\p{Lu}` works, so patterns are
 //                      compiled with the `u` flag; a pattern JS refuses in `u` mode but not
 //                      without it (e.g. `\-` outside a class) is read without it.
+// and what it reads otherwise than the server and ODK Collect (app/forms/xpath_functions.py):
+//   format-date()      %a and %b in English (Sun, Dec), not in the phone's locale
 // today() and now() are the phone's local time, as in ODK Collect (Vietnam: +07:00).
 // See docs/forms-engine.md: the server is held to the same verdicts by tests/forms/.
 
@@ -40,8 +42,48 @@ export function odkRegex(pattern) {
   return compiled;
 }
 
+// format-date()'s %a and %b: English short names, as the server and ODK Collect write them
+// (the library writes them in the phone's locale: "CN" and "thg 12" in vi-VN).
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
 const extensions = openrosaExtensions();
+const { date: asDateValue, "format-date": formatDate } = extensions.func;
+
+/** format-date() with %a and %b in English; the other codes are the library's. */
+function englishFormatDate(...args) {
+  if (args.length < 2) return formatDate.apply(this, args); // its error
+  const [value, format] = args;
+  const pattern = asString(format);
+  if (!/%[ab]/.test(pattern)) return formatDate.call(this, value, format);
+  const moment = asDateValue(value).v;
+  if (moment.toString() === "" || Number.isNaN(Number(moment))) return XPR.string("");
+  let out = "";
+  let run = "";
+  const flush = () => {
+    if (run) out += formatDate.call(this, value, XPR.string(run)).v;
+    run = "";
+  };
+  for (let i = 0; i < pattern.length; i += 1) {
+    const code = pattern[i] === "%" ? pattern[i + 1] : undefined;
+    if (code === "a" || code === "b") {
+      flush();
+      out += code === "a" ? WEEKDAYS[moment.getDay()] : MONTHS[moment.getMonth()];
+      i += 1;
+    } else if (code !== undefined) {
+      run += pattern[i] + code;
+      i += 1;
+    } else {
+      run += pattern[i];
+    }
+  }
+  flush();
+  return XPR.string(out);
+}
+
 Object.assign(extensions.func, {
+  "format-date": englishFormatDate,
+  "format-date-time": englishFormatDate,
   regex(haystack, pattern) {
     return XPR.boolean(odkRegex(asString(pattern)).test(asString(haystack)));
   },

@@ -74,8 +74,11 @@ def corpus_models() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def vietnam_page(browser: Browser, live_server: str) -> Any:
-    """A page of the app on a phone in Vietnam's time zone (today() is Vietnam's day)."""
-    context = browser.new_context(base_url=live_server, timezone_id="Asia/Ho_Chi_Minh")
+    """A page of the app on a phone in Vietnam (today() is Vietnam's day; the locale is vi-VN,
+    which format-date's %a and %b once followed)."""
+    context = browser.new_context(
+        base_url=live_server, timezone_id="Asia/Ho_Chi_Minh", locale="vi-VN"
+    )
     page = context.new_page()
     page.goto("/collect")
     yield page

@@ -17,6 +17,9 @@ from app.settings import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
+# A phone in Vietnam: its zone and its locale (format-date's %a and %b once followed the locale).
+PHONE_LOCALE = "vi-VN"
+
 INSTANCE = (
     "<data><name>Anh</name><born>2001-05-02</born><prov>b</prov>"
     "<member><age>3</age><sex>f</sex></member><member><age>40</age><sex>m</sex></member></data>"
@@ -97,7 +100,9 @@ async ([instance, provinces, cases]) => {
 
 
 def test_odk_expressions_in_chromium(browser: Browser, live_server: str) -> None:
-    context = browser.new_context(base_url=live_server, timezone_id="Asia/Ho_Chi_Minh")
+    context = browser.new_context(
+        base_url=live_server, timezone_id="Asia/Ho_Chi_Minh", locale=PHONE_LOCALE
+    )
     try:
         page = context.new_page()
         page.goto("/collect")
@@ -206,7 +211,9 @@ def test_expressions_read_as_the_server_reads_them(browser: Browser, live_server
         "<data><head_name>Anh</head_name><member><member_name>Hoa</member_name><age>3</age>"
         "</member><member><member_name>Lan</member_name><age>40</age></member></data>"
     )
-    context = browser.new_context(base_url=live_server, timezone_id="Asia/Ho_Chi_Minh")
+    context = browser.new_context(
+        base_url=live_server, timezone_id="Asia/Ho_Chi_Minh", locale=PHONE_LOCALE
+    )
     try:
         page = context.new_page()
         page.goto("/collect")
@@ -240,7 +247,9 @@ def test_the_rows_the_server_is_held_to_are_the_phones(browser: Browser, live_se
     answer (tests/unit/test_xpath_parity.py holds the server to the same rows)."""
     from tests.xpath_parity import ROWS
 
-    context = browser.new_context(base_url=live_server, timezone_id="Asia/Ho_Chi_Minh")
+    context = browser.new_context(
+        base_url=live_server, timezone_id="Asia/Ho_Chi_Minh", locale=PHONE_LOCALE
+    )
     try:
         page = context.new_page()
         page.goto("/collect")
