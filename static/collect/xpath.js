@@ -2,7 +2,7 @@
 // vendored in static/vendor/), with what the library leaves to its host:
 //   instance('name')   a secondary instance (choice lists, CSV files) as its own document
 //   current()          the question the expression belongs to (inside itemset predicates too)
-//   jr:choice-name()   the label of a choice, in the language on screen
+//   jr:choice-name()   the label of a choice, in the language the server reads (form.js)
 //   regex()            read as ODK Collect reads it (Java): `\p{Lu}` works, so patterns are
 //                      compiled with the `u` flag; a pattern JS refuses in `u` mode but not
 //                      without it (e.g. `\-` outside a class) is read without it.
