@@ -115,4 +115,23 @@ ROWS: list[tuple[str, str]] = [
     ("format-date('2026-12-06', '%a %b')", "Sun Dec"),
     ("format-date('2026-09-07', '%a %e %b %Y')", "Mon 7 Sep 2026"),
     ("format-date('2026-05-13', concat('%', 'a %', 'b'))", "Wed May"),
+    # boolean-from-string(): true for the text 'true' or '1' only (ODK), numbers by their text
+    ("boolean-from-string(2.0)", "false"),
+    ("boolean-from-string(3 div 2)", "false"),
+    ("boolean-from-string(4 div 2)", "false"),
+    ("boolean-from-string(2 div 2)", "true"),
+    ("boolean-from-string(1.0)", "true"),
+    ("boolean-from-string(true())", "true"),
+    ("boolean-from-string('TRUE')", "false"),
+    ("boolean-from-string('')", "false"),
+    # and/or read each operand as boolean(): a date is true when it is one
+    ("date('2026-01-01') and 'x'", "true"),
+    ("today() and /data", "true"),
+    ("'x' and date('2026-01-01')", "true"),
+    ("date('') or ''", "false"),
+    ("date('') and 'x'", "false"),
+    # '|' joins node-sets, each node once
+    ("count(/data | /data)", "1"),
+    ("count(/data | /data/nothing)", "1"),
+    ("sum(/data | /data)", "NaN"),
 ]

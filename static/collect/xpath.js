@@ -8,6 +8,9 @@
 //                      without it (e.g. `\-` outside a class) is read without it.
 // and what it reads otherwise than the server and ODK Collect (app/forms/xpath_functions.py):
 //   format-date()      %a and %b in English (Sun, Dec), not in the phone's locale
+//   boolean-from-string()  true for the text 'true' or '1' only (2.0 and 4 div 2 are false)
+//   and, or            each operand read as boolean() (a date is true when it is one)
+//   |                  a node-set: each node once, in document order
 // today() and now() are the phone's local time, as in ODK Collect (Vietnam: +07:00).
 // See docs/forms-engine.md: the server is held to the same verdicts by tests/forms/.
 
@@ -47,6 +50,16 @@ export function odkRegex(pattern) {
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
+// The library's operator codes (src/utils/operation.js).
+const OR = 0;
+const AND = 4;
+const UNION = 24;
+
+function byDocumentOrder(a, b) {
+  if (a === b) return 0;
+  return a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
+}
+
 const extensions = openrosaExtensions();
 const { date: asDateValue, "format-date": formatDate } = extensions.func;
 
@@ -81,9 +94,29 @@ function englishFormatDate(...args) {
   return XPR.string(out);
 }
 
+const { handleInfix, typefor } = extensions.process;
+Object.assign(extensions.process, {
+  handleInfix(err, lhs, op, rhs) {
+    // `date('2026-01-01') and 'x'`: the library read both operands as dates ('x' is none).
+    if (op === OR || op === AND) return undefined;
+    if (op === UNION) {
+      if (lhs.t !== "arr" || rhs.t !== "arr") throw new Error("'|' joins node-sets only");
+      return [...new Set([...lhs.v, ...rhs.v])].sort(byDocumentOrder);
+    }
+    return handleInfix(err, lhs, op, rhs);
+  },
+  typefor(value) {
+    // The library's union gave a bare list, read as a string ("sum() must be called on a nodeset").
+    return Array.isArray(value) ? "arr" : typefor(value);
+  },
+});
+
 Object.assign(extensions.func, {
   "format-date": englishFormatDate,
   "format-date-time": englishFormatDate,
+  "boolean-from-string": function booleanFromString(value) {
+    return XPR.boolean(["true", "1"].includes(asString(value)));
+  },
   regex(haystack, pattern) {
     return XPR.boolean(odkRegex(asString(pattern)).test(asString(haystack)));
   },

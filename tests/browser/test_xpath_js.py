@@ -175,6 +175,15 @@ ALIKE = [
     "' 2001-05-02' < today()",
     "'2001-05-02 ' < today()",
     "date('5.') <= today()",
+    # '|': each node once, in document order (the phone could not read it)
+    "count(/data/member | /data/member[1])",
+    "sum(/data/member/age | /data/member[2]/age)",
+    "string(/data/member[2]/member_name | /data/member[1]/member_name)",
+    "/data/member[2]/age | /data/head_name",
+    "count(/data/member/age | /data/member/member_name | /data/head_name)",
+    "(/data/member/age | /data/head_name)[2]",
+    "(/data/member | /data/nothing)[2]/member_name",
+    "count(/data/member[age > 10] | /data/member[age < 10])",
 ]
 
 ALIKE_SCRIPT = """
