@@ -4,8 +4,8 @@
 //   current()          the question the expression belongs to (inside itemset predicates too)
 //   jr:choice-name()   the label of a choice, in the language the server reads (form.js)
 //   regex()            read as ODK Collect reads it (Java): `\p{Lu}` works, so patterns are
-//                      compiled with the `u` flag; a pattern JS refuses in `u` mode but not
-//                      without it (e.g. `\-` outside a class) is read without it.
+//                      compiled with the `u` flag; what JS refuses in `u` mode but Java reads
+//                      (`\-` or `\#` outside a class, `[\w-.]`) is spelt so that it may.
 // and what it reads otherwise than the server and ODK Collect (app/forms/xpath_functions.py):
 //   format-date()      %a and %b in English (Sun, Dec), not in the phone's locale
 //   boolean-from-string()  true for the text 'true' or '1' only (2.0 and 4 div 2 are false)
@@ -30,6 +30,52 @@ export class ExpressionError extends Error {
 let scope = { current: null, instances: {}, choiceName: null };
 
 const patterns = new Map();
+// RegExp's SyntaxCharacter and `/`: the only characters `\` may escape in `u` mode.
+const SYNTAX = new Set("^$\\.*+?()[]{}|/");
+const ASCII_PUNCTUATION = /^[ -/:-@[-`{-~]$/;
+const SET_ESCAPES = new Set("dDwWsS");
+
+/**
+ * A pattern JavaScript refuses with the `u` flag, written as it reads in Java (ODK Collect)
+ * and on the server, so that it may be read with the flag: an escaped punctuation mark other
+ * than a syntax character (`\-`, `\#` outside a class) is that mark (`\x2d`), and a `-` after a
+ * class escape in a class (`[\w-.]`) is a `-`. Read without the flag instead, `.` and `[^..]`
+ * would take half of an emoji and `\p{Lu}` would mean `p{Lu}`.
+ */
+function unicodeSpelling(pattern) {
+  let out = "";
+  let inClass = false;
+  let afterSet = false; // the last item in a class was a class escape (\w, \p{L}...)
+  for (let i = 0; i < pattern.length; i += 1) {
+    const c = pattern[i];
+    if (c === "\\" && i + 1 < pattern.length) {
+      const next = pattern[i + 1];
+      i += 1;
+      if (ASCII_PUNCTUATION.test(next) && !SYNTAX.has(next) && !(inClass && next === "-")) {
+        out += `\\x${next.charCodeAt(0).toString(16).padStart(2, "0")}`;
+        afterSet = false;
+      } else if ((next === "p" || next === "P") && pattern[i + 1] === "{" && pattern.includes("}", i)) {
+        const end = pattern.indexOf("}", i);
+        out += pattern.slice(i - 1, end + 1);
+        i = end;
+        afterSet = inClass;
+      } else {
+        out += c + next;
+        afterSet = inClass && SET_ESCAPES.has(next);
+      }
+      continue;
+    }
+    if (inClass && c === "-" && afterSet && pattern[i + 1] !== "]") {
+      out += "\\-";
+    } else {
+      if (c === "[" && !inClass) inClass = true;
+      else if (c === "]" && inClass) inClass = false;
+      out += c;
+    }
+    afterSet = false;
+  }
+  return out;
+}
 
 /** A form's regex pattern as a JS RegExp, read as Java reads it where the two can agree. */
 export function odkRegex(pattern) {
@@ -38,7 +84,11 @@ export function odkRegex(pattern) {
     try {
       compiled = new RegExp(pattern, "u");
     } catch {
-      compiled = new RegExp(pattern); // throws for a pattern that is wrong either way
+      try {
+        compiled = new RegExp(unicodeSpelling(pattern), "u");
+      } catch {
+        compiled = new RegExp(pattern); // throws for a pattern that is wrong either way
+      }
     }
     patterns.set(pattern, compiled);
   }
