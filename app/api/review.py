@@ -262,6 +262,8 @@ async def correct_submission(
             # A correction keeps the survey's first collection time: days later is no late
             # upload.
             late_after=None,
+            # Its expressions read the time of the correction, as the phone's editor does.
+            evaluated_at=now,
         )
 
     if needs_whole_engine(forms, [raw]):  # on the worker thread (app.services.check_runner)

@@ -373,6 +373,7 @@ def prepare_submission(
     quality: QualityRules = NO_RULES,
     late_after: timedelta | None = None,
     clean: bool = False,
+    evaluated_at: datetime | None = None,
 ) -> tuple[PreparedSubmission | None, list[Problem]]:
     """Validate one submission; return it normalised, or the problems naming each bad field.
 
@@ -381,6 +382,12 @@ def prepare_submission(
     phone clock off, sent more than `late_after` after it was collected, answers that break
     a quality rule. `clean`: item_problems(raw) is known to be empty (all_clean, checked
     once for a whole batch).
+
+    `evaluated_at` is the time the form's expressions read (`today()`, `now()`): None for a
+    survey sent for the first time, whose expressions read its collection time (the verdict
+    the phone gave when it was finished, however late it is sent); a correction's own time
+    (the request's) for a correction, which the phone checks on its clock while it is edited,
+    though it keeps the first `collected_at`.
     """
     if not isinstance(raw, dict):
         return None, [Problem("", "wrong_type", {"expected": "object"})]
@@ -450,7 +457,9 @@ def prepare_submission(
                 given = {point_question.name: ""}
             else:
                 given = {point_question.name: f"{lat} {lon} {altitude or 0} {accuracy or 0}"}
-        normalised, answer_problems = validate_answers(form, answers, given=given, now=collected_at)
+        normalised, answer_problems = validate_answers(
+            form, answers, given=given, now=evaluated_at or collected_at
+        )
         if point_question is not None:
             normalised.pop(point_question.name, None)
     if raw_location is None and (form is None or form.geopoint_question is not None):

@@ -294,6 +294,9 @@ async def submit(
                 low_accuracy_m=policy.low_accuracy_m,
                 quality=policy.quality,
                 late_after=policy.late_after,
+                # An edit's expressions read the time of the edit (Collect checks it on its
+                # clock while it is edited), a first sending's its collection time.
+                evaluated_at=now if head.deprecated_id else None,
             )
 
         if policy.checks is not None and form.compiled.flat is None:
