@@ -160,3 +160,60 @@ def test_a_survey_sent_long_after_it_was_collected_is_flagged(strict: TestClient
     recent = household_survey(collected_at=(now - timedelta(days=2)).isoformat())
     assert "late_upload" in flags_of(strict, {}, old)
     assert "late_upload" not in flags_of(strict, {}, recent)
+
+
+@pytest.fixture
+def leader(sync_engine: Engine) -> dict[str, str]:
+    """A leader of ward W03, who sends surveys back for correction."""
+    user_id = make_user(sync_engine, "flags-leader", [("ward_leader", ("ward", "W03"))])
+    return bearer(make_token(sync_engine, user_id))
+
+
+def sent_back_and_corrected(
+    client: TestClient, volunteer: dict, leader: dict, body: dict, **answers: object
+) -> list[str]:
+    """The survey sent back, then corrected with these answers: its flags."""
+    back = client.post(
+        f"{URL}/{body['id']}/review",
+        json={"decision": "needs_correction", "comment": "Kiểm tra lại số người"},
+        headers=leader,
+    )
+    assert back.status_code == 200, back.text
+    corrected = {**body, "answers": {**body["answers"], **answers}}
+    response = client.put(f"{URL}/{body['id']}", json=corrected, headers=volunteer)
+    assert response.status_code == 200 and response.headers["x-outcome"] == "corrected", (
+        response.text
+    )
+    return list(response.json()["flags"])
+
+
+def test_a_corrected_first_survey_of_a_pair_is_not_flagged(
+    client: TestClient, volunteer: dict, leader: dict, settlement_point: dict
+) -> None:
+    """Of a pair, the later survey carries the flag. A correction of the first one was
+    compared with every survey, the later one included, and flagged it too."""
+    first = household_survey(location=settlement_point)
+    assert flags_of(client, volunteer, first) == []
+    second = household_survey(location=settlement_point)
+    assert flags_of(client, volunteer, second) == ["possible_duplicate"]
+    assert sent_back_and_corrected(client, volunteer, leader, first, household_size=5) == []
+    # The later one, corrected, is still the second survey of the household.
+    assert sent_back_and_corrected(client, volunteer, leader, second, household_size=6) == [
+        "possible_duplicate"
+    ]
+
+
+def test_a_survey_corrected_onto_a_later_unflagged_one_is_flagged(
+    client: TestClient, volunteer: dict, leader: dict, settlement_point: dict
+) -> None:
+    """The first survey's point was wrong; corrected, it stands where a later survey of the
+    same household stands, which was checked without it: one of the pair is flagged."""
+    far = dict(settlement_point, lat=settlement_point["lat"] + 0.0009)
+    first = household_survey(location=far)
+    assert flags_of(client, volunteer, first) == []
+    later = household_survey(location=settlement_point)
+    assert flags_of(client, volunteer, later) == []
+    first_moved = {**first, "location": settlement_point}
+    assert sent_back_and_corrected(client, volunteer, leader, first_moved) == [
+        "possible_duplicate"
+    ]
