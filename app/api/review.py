@@ -259,8 +259,8 @@ async def correct_submission(
             future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
             low_accuracy_m=settings.gps_warning_accuracy_m,
             quality=request.app.state.quality,
-            # A correction keeps the survey's first collection time: days later is no late
-            # upload.
+            # Lateness is the first sending's: a correction keeps the flag the survey has
+            # (review.correct) and never adds it.
             late_after=None,
             # Its expressions read the time of the correction, as the phone's editor does.
             evaluated_at=now,

@@ -792,7 +792,7 @@ _CORRECT = _shaped(_fill(_CORRECT), True)  # the new content's shape, or none
 _LOCK_FOR_CHANGE = """
 SELECT id, status, collector_user_id, city_id, ward_id, settlement_id, content_hash, version,
        form_id, form_version, collector, collected_at, gps_accuracy_m, altitude_m, answers,
-       location_manual, ST_Y(geom) AS lat, ST_X(geom) AS lon, review_comment
+       location_manual, ST_Y(geom) AS lat, ST_X(geom) AS lon, review_comment, flags
 FROM household_surveys WHERE id = $1 FOR UPDATE
 """
 

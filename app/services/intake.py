@@ -362,6 +362,20 @@ def _content_hash(
 _SHA256 = hashlib.sha256()
 
 
+LATE_UPLOAD = "late_upload"
+# The flags prepare_submission writes before `late_upload`, when it writes it.
+_FLAGS_BEFORE_LATE = frozenset({"low_gps_accuracy", "clock_skew"})
+
+
+def with_lateness(flags: list[str], late: bool) -> list[str]:
+    """Intake's flags with `late_upload` when `late`, without it otherwise, in the place
+    prepare_submission gives it."""
+    kept = [flag for flag in flags if flag != LATE_UPLOAD]
+    if late:
+        kept.insert(sum(flag in _FLAGS_BEFORE_LATE for flag in kept), LATE_UPLOAD)
+    return kept
+
+
 def prepare_submission(
     raw: Any,
     forms: FormRegistry,
@@ -485,7 +499,7 @@ def prepare_submission(
     if clock_skew:
         flags.append("clock_skew")
     elif late_after is not None and now - collected_utc > late_after:
-        flags.append("late_upload")
+        flags.append(LATE_UPLOAD)
     if quality.broken(form.form_id, normalised):
         flags.append("contradiction")
     shape = None

@@ -8,6 +8,7 @@ the audit log, and a correction keeps the content it replaces as an earlier vers
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,7 +25,7 @@ from app.db.engine import driver_in_transaction
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
 from app.services.access import Principal
-from app.services.intake import PreparedSubmission
+from app.services.intake import LATE_UPLOAD, PreparedSubmission, with_lateness
 from app.services.submissions import redact, submission_row
 
 Decision = Literal["approved", "needs_correction", "rejected"]
@@ -211,7 +212,10 @@ async def correct(
 
     `claim` runs in the same transaction (on its asyncpg connection) once the survey is
     locked and found correctable, before anything changes: what it writes is kept with the
-    correction, and what it raises leaves everything as it was (an ODK edit's instanceID)."""
+    correction, and what it raises leaves everything as it was (an ODK edit's instanceID).
+
+    A survey's lateness (`late_upload`) is about its first sending: the correction keeps the
+    flag as the survey has it, and never adds it (`prepared`'s own is not read)."""
     if prepared.id != survey_id:
         raise InvalidInput([Problem("id", "id_mismatch", {"id": str(survey_id)})])
     async with engine.begin() as connection:
@@ -262,9 +266,11 @@ async def correct(
             if same:
                 await queries.resubmit(raw, survey_id)
             else:
+                late = LATE_UPLOAD in (current["flags"] or ())
+                kept = dataclasses.replace(prepared, flags=with_lateness(prepared.flags, late))
                 await queries.replace_content(
                     raw,
-                    submission_row(prepared, current["collector_user_id"], collector.assignment()),
+                    submission_row(kept, current["collector_user_id"], collector.assignment()),
                 )
             version = current["version"] + 1
             await audit_queries.audit(
