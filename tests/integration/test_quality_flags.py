@@ -218,9 +218,7 @@ def test_a_survey_corrected_onto_a_later_unflagged_one_is_flagged(
     later = household_survey(location=settlement_point)
     assert flags_of(client, volunteer, later) == []
     first_moved = {**first, "location": settlement_point}
-    assert sent_back_and_corrected(client, volunteer, leader, first_moved) == [
-        "possible_duplicate"
-    ]
+    assert sent_back_and_corrected(client, volunteer, leader, first_moved) == ["possible_duplicate"]
 
 
 def test_a_json_correction_keeps_the_late_upload_of_the_first_sending(
