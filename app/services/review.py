@@ -30,6 +30,8 @@ from app.services.submissions import redact, submission_row
 
 Decision = Literal["approved", "needs_correction", "rejected"]
 DECISIONS: tuple[Decision, ...] = ("approved", "needs_correction", "rejected")
+# A survey's review status: waiting for review, or a decision.
+STATUSES: tuple[str, ...] = ("received", *DECISIONS)
 MAX_COMMENT = 1000
 
 
@@ -70,13 +72,23 @@ async def review(
     decision: str,
     comment: Any = None,
     version: int | None = None,
+    status: str | None = None,
 ) -> dict[str, Any]:
-    """Record a decision on one survey; the same decision again changes nothing. With
-    `version` (the one the reviewer was shown), Conflict when the survey is at another
-    (its volunteer corrected it meanwhile) and nothing changes. Conflict (`own_survey`) for
-    a survey the reviewer collected, whatever their role: another leader or the city's
-    admin reviews it (four eyes)."""
+    """Record a decision on one survey; the same decision again changes nothing. Conflict
+    (`own_survey`) for a survey the reviewer collected, whatever their role: another leader
+    or the city's admin reviews it (four eyes).
+
+    A decision may name the survey as the reviewer was shown it, and nothing changes when
+    the survey is no longer so: `version`, Conflict (`review_version_changed`) when it is
+    at another (its volunteer corrected it meanwhile); `status`, Conflict
+    (`review_status_changed`) when it is in another (someone decided it meanwhile). A
+    decision naming a version and no status was taken on the survey waiting for review
+    (`received`), as a bulk approval's surveys seen are: a decision does not change the
+    version, so the version alone did not tell that another reviewer had decided. The
+    status is not compared when the survey is already as the decision would leave it (a
+    retry after a lost answer: nothing changes)."""
     text_ = _comment(decision, comment)
+    seen_status = status if status is not None else "received" if version is not None else None
     async with engine.begin() as connection:
         raw = await driver_in_transaction(connection)
         current = await queries.lock_for_change(raw, survey_id)
@@ -95,6 +107,13 @@ async def review(
             )
         old = {"status": current["status"], "comment": current["review_comment"]}
         new = {"status": decision, "comment": text_}
+        if seen_status is not None and seen_status != current["status"] and old != new:
+            raise Conflict(
+                "review_status_changed",
+                id=str(survey_id),
+                status=current["status"],
+                seen=seen_status,
+            )
         if old != new:
             await queries.set_review(raw, survey_id, decision, text_, reviewer.user_id)
             await audit_queries.audit(
