@@ -32,7 +32,7 @@ def _basic_sign_in(request: Request) -> BasicSignIn:
     found: BasicSignIn | None = getattr(state, "basic_sign_in", None)
     if found is None:
         auth: Authenticator = state.auth
-        found = state.basic_sign_in = BasicSignIn(auth.policy)
+        found = state.basic_sign_in = BasicSignIn(auth)  # forgets with the token cache
     return found
 
 

@@ -325,19 +325,36 @@ async def insert_enrolment(
 
 
 async def claim_enrolment(connection: AsyncConnection, code_hash: bytes) -> dict[str, Any] | None:
-    """Use a live, unused enrolment code once (locked: two phones cannot both use it)."""
+    """Use a live, unused, uncancelled enrolment code once (locked: two phones cannot both
+    use it, nor one use it while it is being cancelled)."""
     row = (
         await connection.execute(
             text(
                 "UPDATE enrolments e SET used_at = now() FROM users u "
-                "WHERE e.code_hash = :code_hash AND e.used_at IS NULL AND e.expires_at > now() "
-                "AND u.id = e.user_id AND u.is_active "
+                "WHERE e.code_hash = :code_hash AND e.used_at IS NULL AND e.cancelled_at IS NULL "
+                "AND e.expires_at > now() AND u.id = e.user_id AND u.is_active "
                 "RETURNING e.id, e.user_id, e.device_name"
             ),
             {"code_hash": code_hash},
         )
     ).first()
     return dict(row._mapping) if row else None
+
+
+async def cancel_enrolments(connection: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
+    """Cancel a person's enrolment codes not yet used nor expired; the cancelled ones (a code
+    being used meanwhile is waited for, then left alone: its phone's token is the caller's
+    to revoke)."""
+    rows = await connection.execute(
+        text(
+            "UPDATE enrolments SET cancelled_at = now() "
+            "WHERE user_id = :user_id AND used_at IS NULL AND cancelled_at IS NULL "
+            "AND expires_at > now() "
+            "RETURNING id, device_name, created_at, expires_at"
+        ),
+        {"user_id": user_id},
+    )
+    return sorted((dict(row._mapping) for row in rows), key=lambda row: row["created_at"])
 
 
 async def link_enrolment(

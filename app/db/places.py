@@ -8,35 +8,51 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.indicators import HOUSEHOLD_FORM, Counted, households_where
+from app.db.scope import EVERY_SURVEY, SurveyScope
 
 
-def _households(place: str, surveys: Counted, household_form: str) -> str:
-    """SQL: the households counted in a place (`place`: a condition on the tallies `h`), as
-    indicators count them (approved surveys of the household form, or with `surveys="all"`
-    every one not rejected), from the tallies: a few rows per settlement."""
+def _households(place: str, counted: str) -> str:
+    """SQL: the households counted in a place (`place`: a condition on the tallies `h`;
+    `counted`: _counted's), from the tallies: a few rows per settlement."""
     return f"""(SELECT coalesce(sum(h.households), 0)::bigint FROM household_tallies h
-         WHERE {place} AND {households_where(surveys, household_form)})"""
+         WHERE {place} AND ({counted}))"""
+
+
+def _counted(
+    surveys: Counted, household_form: str, waiting: SurveyScope
+) -> tuple[str, dict[str, Any]]:
+    """SQL condition on the tallies `h` and its parameters: the households as indicators
+    count them (approved surveys of the household form, or with `surveys="all"` every one not
+    rejected), those still waiting for review only in the places `waiting` may read."""
+    if surveys == "approved" or waiting.everything:
+        return households_where(surveys, household_form), {}
+    readable, params = waiting.sql("h")
+    approved = households_where("approved", household_form)
+    return f"({approved}) OR ({households_where(surveys, household_form)} AND {readable})", params
 
 
 async def list_cities(
     connection: AsyncConnection,
     household_form: str = HOUSEHOLD_FORM,
     surveys: Counted = "approved",
+    waiting: SurveyScope = EVERY_SURVEY,
 ) -> list[dict[str, Any]]:
-    """Every city with counts (households: as indicators count them) and its extent
-    [west, south, east, north]."""
+    """Every city with counts (households: as indicators count them, see _counted) and its
+    extent [west, south, east, north]."""
+    counted, params = _counted(surveys, household_form, waiting)
     rows = await connection.execute(
         text(
             f"""
 SELECT c.id, c.slug, c.name, c.province,
        (SELECT count(*) FROM wards w WHERE w.city_id = c.id) AS wards,
        (SELECT count(*) FROM settlements s WHERE s.city_id = c.id) AS settlements,
-       {_households("h.city_id = c.id", surveys, household_form)} AS households,
+       {_households("h.city_id = c.id", counted)} AS households,
        (SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)]
           FROM (SELECT ST_Extent(w.geom) AS e FROM wards w WHERE w.city_id = c.id) x) AS bbox
 FROM cities c ORDER BY c.name
 """
-        )
+        ),
+        params,
     )
     return [dict(row._mapping) for row in rows]
 
@@ -59,21 +75,22 @@ async def list_wards(
     city_id: int,
     household_form: str = HOUSEHOLD_FORM,
     surveys: Counted = "approved",
+    waiting: SurveyScope = EVERY_SURVEY,
 ) -> list[dict[str, Any]]:
-    """Wards of a city with their household (as indicators count them) and settlement
-    counts."""
+    """Wards of a city with their household (as indicators count them, see _counted) and
+    settlement counts."""
+    counted, params = _counted(surveys, household_form, waiting)
     rows = await connection.execute(
         text(
             f"""
 SELECT w.id, w.code, w.name, w.city_id,
        (SELECT count(*) FROM settlements s WHERE s.ward_id = w.id) AS settlements,
-       {_households("h.city_id = w.city_id AND h.ward_id = w.id", surveys, household_form)}
-         AS households,
+       {_households("h.city_id = w.city_id AND h.ward_id = w.id", counted)} AS households,
        round((ST_Area(w.geom::geography) / 1e6)::numeric, 3)::float8 AS area_km2
 FROM wards w WHERE w.city_id = :city_id ORDER BY w.code
 """
         ),
-        {"city_id": city_id},
+        {"city_id": city_id, **params},
     )
     return [dict(row._mapping) for row in rows]
 
@@ -98,21 +115,22 @@ async def list_settlements(
     ward_id: int,
     household_form: str = HOUSEHOLD_FORM,
     surveys: Counted = "approved",
+    waiting: SurveyScope = EVERY_SURVEY,
 ) -> list[dict[str, Any]]:
     """Settlements of a ward with their profile and household counts (as indicators count
-    them: a settlement's surveys in every ward its polygon reaches)."""
+    them, see _counted: a settlement's surveys in every ward its polygon reaches)."""
+    counted, params = _counted(surveys, household_form, waiting)
     rows = await connection.execute(
         text(
             f"""
 SELECT s.id, s.code, s.name, s.ward_id, s.households_estimate, s.year_settled, s.land_type,
        s.threats,
-       {_households("h.city_id = s.city_id AND h.settlement_id = s.id", surveys, household_form)}
-         AS households,
+       {_households("h.city_id = s.city_id AND h.settlement_id = s.id", counted)} AS households,
        round((ST_Area(s.geom::geography))::numeric, 0)::float8 AS area_m2
 FROM settlements s WHERE s.ward_id = :ward_id ORDER BY s.code
 """
         ),
-        {"ward_id": ward_id},
+        {"ward_id": ward_id, **params},
     )
     return [dict(row._mapping) for row in rows]
 

@@ -22,7 +22,8 @@ async def settlement_households(
     household_form: str = HOUSEHOLD_FORM,
 ) -> list[dict[str, Any]]:
     """lon, lat, the answer to `question`, the survey day (Vietnam time), its place and
-    collector (city_id, ward_id, collector_user_id: who may see its name) and, only
+    collector (city_id, ward_id, collector_user_id: who may see it and its name), its review
+    status and, only
     `with_names`, the head of household's name, of each counted household placed in the
     settlement; ordered by survey time (then id), so a number means the same household on
     every print of the same data."""
@@ -30,7 +31,7 @@ async def settlement_households(
     rows = await connection.execute(
         text(
             "SELECT ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat, h.answers->>:question AS answer, "
-            "h.city_id, h.ward_id, h.collector_user_id, "
+            "h.city_id, h.ward_id, h.collector_user_id, h.status, "
             "to_char(h.collected_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') "
             f"AS surveyed_on, {name} AS name "
             "FROM household_surveys h WHERE h.settlement_id = :settlement_id "

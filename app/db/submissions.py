@@ -369,9 +369,13 @@ _HASHES_BY_IDS = "SELECT id, content_hash FROM household_surveys WHERE id = ANY(
 
 # After a city's boundaries change: place its stored households again, by the same rules as
 # intake (point in polygon, the lowest id where polygons overlap; a survey with an area and
-# no point by a point inside its area), touching only those whose ward or settlement changes;
-# `outside_wards` follows the ward of a survey with a point. One with neither keeps its place,
-# and so does an area outside every ward (intake placed it by its collector). The surveys that
+# no point by a point inside its area), touching only those whose city, ward or settlement
+# changes; `outside_wards` follows the ward of a survey with a point. The point decides the
+# city, as at intake: a survey of this city now in another city's ward moves there, and one
+# of another city (or of none) outside every ward of it, now in a ward of this city, moves
+# here (a new city drawn over another's outskirts took its new surveys, while the ones
+# stored before stayed with the other city). One with neither keeps its place, and so does
+# an area outside every ward (intake placed it by its collector). The surveys that
 # move are locked first, in id order, as every statement that changes several surveys takes
 # them: in the order of its plan it could take two of a settlement that a bulk approval takes
 # the other way round, and one of the two would end in a deadlock.
@@ -398,28 +402,50 @@ def place_in_city(city: str, point: str) -> str:
 _PLACE_JSON = (
     "jsonb_build_object('ward_id', m.{prefix}ward_id, 'ward', {prefix}ward.name, "
     "'settlement_id', m.{prefix}settlement_id, 'settlement', {prefix}settlement.name)"
+    # The city too when the move changes it.
+    " || CASE WHEN m.old_city_id IS DISTINCT FROM m.city_id THEN jsonb_build_object("
+    "'city_id', m.{prefix}city_id, 'city', {prefix}city.slug) ELSE '{{}}'::jsonb END"
 )
 REPLACE_HOUSEHOLDS = text(
     """
-WITH moved AS (
-    SELECT h.id, h.ward_id AS old_ward_id, h.settlement_id AS old_settlement_id,
-           w.id AS ward_id, s.id AS settlement_id
+WITH candidates AS (
+    SELECT h.id FROM household_surveys h WHERE h.city_id = :city_id
+    UNION
+    -- Another city's surveys (or none's) outside every ward, in a ward of this city now.
+    SELECT h.id FROM wards wx
+    JOIN household_surveys h ON ST_Intersects(wx.geom, h.geom)
+    WHERE wx.city_id = :city_id AND h.ward_id IS NULL
+      AND h.city_id IS DISTINCT FROM :city_id
+), moved AS (
+    SELECT h.id, h.city_id AS old_city_id, h.ward_id AS old_ward_id,
+           h.settlement_id AS old_settlement_id,
+           COALESCE(w.city_id, h.city_id) AS city_id, w.id AS ward_id, s.id AS settlement_id
     FROM household_surveys h
-    CROSS JOIN LATERAL (SELECT COALESCE(h.geom, ST_PointOnSurface(h.shape)) AS point) p"""
-    + place_in_city("h.city_id", "p.point")
-    + """
-    WHERE h.city_id = :city_id AND p.point IS NOT NULL
+    CROSS JOIN LATERAL (SELECT COALESCE(h.geom, ST_PointOnSurface(h.shape)) AS point) p
+    -- The ward holding the point, its own city's first (where two cities' wards meet).
+    LEFT JOIN LATERAL (
+        SELECT wd.id, wd.city_id FROM wards wd
+        WHERE ST_Intersects(wd.geom, p.point)
+        ORDER BY (wd.city_id = h.city_id) IS TRUE DESC, wd.id LIMIT 1) w ON true
+    LEFT JOIN LATERAL (
+        SELECT st.id FROM settlements st
+        WHERE st.city_id = COALESCE(w.city_id, h.city_id) AND ST_Intersects(st.geom, p.point)
+        ORDER BY st.id LIMIT 1) s ON true
+    WHERE h.id IN (SELECT id FROM candidates) AND p.point IS NOT NULL
       AND (h.geom IS NOT NULL OR w.id IS NOT NULL)
-      AND (h.ward_id IS DISTINCT FROM w.id OR h.settlement_id IS DISTINCT FROM s.id)
+      AND (h.city_id IS DISTINCT FROM COALESCE(w.city_id, h.city_id)
+           OR h.ward_id IS DISTINCT FROM w.id OR h.settlement_id IS DISTINCT FROM s.id)
     ORDER BY h.id
     FOR NO KEY UPDATE OF h
 ), replaced AS (
 UPDATE household_surveys h
-SET ward_id = m.ward_id,
+SET city_id = m.city_id,
+    ward_id = m.ward_id,
     settlement_id = m.settlement_id,
     flags = CASE
         WHEN h.geom IS NULL THEN h.flags
-        WHEN m.ward_id IS NOT NULL THEN array_remove(h.flags, 'outside_wards')
+        WHEN m.ward_id IS NOT NULL
+            THEN array_remove(array_remove(h.flags, 'outside_wards'), 'outside_cities')
         WHEN 'outside_wards' = ANY(h.flags) THEN h.flags
         ELSE array_append(h.flags, 'outside_wards') END
 FROM moved m
@@ -434,6 +460,8 @@ SELECT CAST(:actor_id AS int), CAST(:actor AS text), 'survey.place', 'survey', m
     + """
 FROM replaced r
 JOIN moved m ON m.id = r.id
+LEFT JOIN cities old_city ON old_city.id = m.old_city_id
+LEFT JOIN cities city ON city.id = m.city_id
 LEFT JOIN wards old_ward ON old_ward.id = m.old_ward_id
 LEFT JOIN settlements old_settlement ON old_settlement.id = m.old_settlement_id
 LEFT JOIN wards ward ON ward.id = m.ward_id

@@ -190,6 +190,13 @@ class Principal:
             collector_user_id=self.user_id,
         )
 
+    def waiting_scope(self) -> SurveyScope:
+        """Where surveys still waiting for review count for this person (`surveys=all`):
+        the places whose surveys they may read, their own as a collector aside (counts are
+        summed by place, not by collector)."""
+        scope = self.survey_filter()
+        return SurveyScope(everything=scope.everything, cities=scope.cities, wards=scope.wards)
+
     def review_filter(self) -> SurveyScope:
         """The surveys this person may review, as a filter (the rule of `can_review`)."""
         if self.is_national_admin:

@@ -82,6 +82,31 @@ async def _managed_user(
     return user
 
 
+async def _cancel_enrolments(
+    connection: AsyncConnection, actor: Principal | None, user_id: int, reason: str
+) -> None:
+    """Cancel the person's enrolment codes not yet used, on record when there were any.
+
+    A code is a credential like a token: one made before a person was disabled, given a new
+    password or had a phone revoked must not enrol a phone afterwards (it did, once the
+    person was enabled again).
+    """
+    cancelled = await queries.cancel_enrolments(connection, user_id)
+    if cancelled:
+        await _on_record(
+            connection,
+            actor,
+            "device.enrolment_cancel",
+            user_id,
+            old={
+                "enrolments": [
+                    {k: code[k] for k in ("id", "device_name", "expires_at")} for code in cancelled
+                ]
+            },
+            new={"reason": reason},
+        )
+
+
 async def of_city_alone(connection: AsyncConnection, user_id: int, city_id: int) -> bool:
     """Whether an active person belongs to this city alone: every role of theirs is in it,
     and, with none, every survey they collected is (never a national admin). Such a person
@@ -165,7 +190,8 @@ async def update_user(
     password: str | None = None,
     is_active: bool | None = None,
 ) -> dict[str, Any]:
-    """Rename, set a password, disable or enable a person; disabling revokes every token."""
+    """Rename, set a password, disable or enable a person; disabling or a new password
+    revokes every token and cancels every enrolment code not yet used."""
     problems = _check_password(password)
     if display_name is not None:
         problems.extend(_display_name_problems(display_name.strip()))
@@ -178,6 +204,7 @@ async def update_user(
         values["password_hash"] = hash_password(password)
     if is_active is not None:
         values["is_active"] = is_active
+    signs_out = is_active is False or password is not None
     async with engine.begin() as connection:
         user = await _managed_user(connection, actor, user_id)
         await queries.update_user(connection, user_id, **values)
@@ -189,7 +216,10 @@ async def update_user(
             old={k: user.get(k) for k in ("display_name", "is_active") if k in values},
             new={k: ("***" if k == "password_hash" else v) for k, v in values.items()},
         )
-    if is_active is False or password is not None:
+        if signs_out:
+            reason = "disabled" if is_active is False else "password"
+            await _cancel_enrolments(connection, actor, user_id, reason)
+    if signs_out:
         await auth.revoke(engine, user_id=user_id)
     return {**user, **{k: v for k, v in values.items() if k != "password_hash"}}
 
@@ -352,7 +382,8 @@ async def devices(engine: AsyncEngine, actor: Principal | None, user_id: int) ->
 async def revoke_device(
     engine: AsyncEngine, auth: Authenticator, actor: Principal | None, token_id: uuid.UUID
 ) -> None:
-    """Revoke an enrolled phone: its next request is a 401 (the outbox stays on the phone)."""
+    """Revoke an enrolled phone: its next request is a 401 (the outbox stays on the phone).
+    The person's enrolment codes not yet used are cancelled too: one may be on the phone."""
     async with engine.connect() as connection:
         owner = await queries.token_owner(connection, token_id)
         if owner is None:
@@ -367,3 +398,4 @@ async def revoke_device(
             owner,
             old={"token_id": str(token_id)},
         )
+        await _cancel_enrolments(connection, actor, owner, "device.revoke")

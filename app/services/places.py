@@ -20,7 +20,9 @@ async def cities(
 ) -> list[dict[str, Any]]:
     """The cities the reader has a role in (every city for a national admin)."""
     async with engine.connect() as connection:
-        found = await queries.list_cities(connection, household_form, surveys)
+        found = await queries.list_cities(
+            connection, household_form, surveys, reader.waiting_scope()
+        )
     return [city for city in found if reader.can_see_city(city["id"])]
 
 
@@ -45,7 +47,9 @@ async def wards(
         found = await queries.city_by_slug(connection, slug)
         if found is None or not reader.can_see_city(found["id"]):
             raise NotFound("unknown_city", city=slug)
-        return await queries.list_wards(connection, found["id"], household_form, surveys)
+        return await queries.list_wards(
+            connection, found["id"], household_form, surveys, reader.waiting_scope()
+        )
 
 
 async def ward(
@@ -72,7 +76,9 @@ async def settlements(
         found = await queries.ward_by_id(connection, ward_id)
         if found is None or not reader.can_see_city(found["city_id"]):
             raise NotFound("ward_not_found", id=ward_id)
-        return await queries.list_settlements(connection, ward_id, household_form, surveys)
+        return await queries.list_settlements(
+            connection, ward_id, household_form, surveys, reader.waiting_scope()
+        )
 
 
 async def publish(engine: AsyncEngine, actor: Principal, slug: str, public: bool) -> dict[str, Any]:

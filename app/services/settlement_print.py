@@ -136,9 +136,16 @@ async def settlement_print(
                 surveys=report["surveys"],
                 household_form=household_form,
             )
+        # A settlement may reach into another ward: its households there are each in their
+        # own ward. Approved, they are on every reader's print (no name); still waiting
+        # (`surveys=all`), only on the prints of those who may read that ward's surveys.
+        households = [
+            household
+            for household in households
+            if household["status"] == "approved" or reader.can_read_survey(household)
+        ]
         for household in households:
-            # A settlement may reach into another ward: its households there are each in
-            # their own ward, and a ward leader sees the names of their own ward's only.
+            # A ward leader sees the names of their own ward's only.
             if household["name"] is not None and not reader.can_see_personal(household):
                 household["name"] = None
         own = next(s for s in shapes["settlements"] if s["id"] == settlement_id)

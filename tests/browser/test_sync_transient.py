@@ -197,7 +197,7 @@ def refuse_files(phone: Page) -> list[int]:
 def test_a_refused_file_is_sent_again_when_the_volunteer_asks(
     phone_context: BrowserContext, phone: Page, sync_engine: Engine
 ) -> None:
-    """"Gửi lại" on a refused file (the server's limit may have been raised since): the
+    """ "Gửi lại" on a refused file (the server's limit may have been raised since): the
     refusal is forgotten, the file goes with the next sending, and once the server has it
     the survey is sent in full (the clean-up may take it). Before, nothing could make the
     phone try again."""
@@ -226,7 +226,7 @@ def test_a_refused_file_is_sent_again_when_the_volunteer_asks(
 def test_a_refused_file_the_volunteer_removes_leaves_the_phone(
     phone_context: BrowserContext, phone: Page
 ) -> None:
-    """"Bỏ tệp này" (asked first, in Vietnamese): the file leaves the phone and the survey,
+    """ "Bỏ tệp này" (asked first, in Vietnamese): the file leaves the phone and the survey,
     sent, follows the clean-up of sent surveys (its answers gone after 7 days). Before, a
     refused file kept the survey, with the household's names and photos, on the phone for
     ever."""

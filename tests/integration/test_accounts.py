@@ -186,6 +186,88 @@ def test_a_phone_is_enrolled_once_by_its_code_and_can_be_revoked(
         assert word in bad.json()["errors"][0]["message"]  # it said "the survey id"
 
 
+def test_an_old_code_is_refused_after_disable_enable_and_a_new_password(
+    fresh: TestClient, sync_engine: Engine, admin_token: str
+) -> None:
+    """The reviewer's case: the code made before still enrolled a phone (200)."""
+    user_id = make_user(sync_engine, "tnv-reenabled", [("volunteer", ("ward", "W03"))])
+    old_code = _enrolment_code(fresh, admin_token, user_id)
+    for change in ({"is_active": False}, {"is_active": True}, {"password": "mật-khẩu-mới-1"}):
+        answer = fresh.patch(f"/api/v1/users/{user_id}", json=change, headers=bearer(admin_token))
+        assert answer.status_code == 200, answer.text
+    refused = fresh.post("/api/v1/auth/enrol", json={"code": old_code})
+    unknown = fresh.post("/api/v1/auth/enrol", json={"code": "not-a-code-anyone-made"})
+    assert refused.status_code == unknown.status_code == 401
+    assert refused.json() == unknown.json()  # nothing tells a cancelled code from a wrong one
+    new_code = _enrolment_code(fresh, admin_token, user_id)
+    assert fresh.post("/api/v1/auth/enrol", json={"code": new_code}).status_code == 200
+
+
+def _enrol(fresh: TestClient, code: str) -> str:
+    enrolled = fresh.post("/api/v1/auth/enrol", json={"code": code})
+    assert enrolled.status_code == 200, enrolled.text
+    return str(enrolled.json()["access_token"])
+
+
+@pytest.mark.parametrize("action", ["disabled", "password", "device.revoke"])
+def test_disabling_a_new_password_and_a_revoked_phone_cancel_codes_on_record(
+    fresh: TestClient, sync_engine: Engine, admin_token: str, action: str
+) -> None:
+    user_id = make_user(sync_engine, f"tnv-cancel-{action}", [("volunteer", ("ward", "W03"))])
+    phone = _enrol(fresh, _enrolment_code(fresh, admin_token, user_id))
+    used = fresh.get(f"/api/v1/users/{user_id}/devices", headers=bearer(admin_token)).json()
+    codes = [_enrolment_code(fresh, admin_token, user_id) for _ in range(2)]
+    admin = bearer(admin_token)
+    changes = {
+        "disabled": [{"is_active": False}, {"is_active": True}],
+        "password": [{"password": "x" * 12}],
+    }
+    for change in changes.get(action, []):
+        answer = fresh.patch(f"/api/v1/users/{user_id}", json=change, headers=admin)
+        assert answer.status_code == 200, answer.text
+    if action == "device.revoke":
+        revoked = fresh.delete(f"/api/v1/devices/{used[0]['id']}", headers=admin)
+        assert revoked.status_code == 204
+    assert fresh.get("/api/v1/me", headers=bearer(phone)).status_code == 401
+    for code in codes:
+        refused = fresh.post("/api/v1/auth/enrol", json={"code": code})
+        assert refused.status_code == 401 and refused.json()["code"] == "bad_enrolment", action
+    with sync_engine.connect() as connection:
+        entries = connection.execute(
+            text(
+                "SELECT actor, old, new FROM audit_log WHERE entity = 'user' "
+                "AND entity_id = :id AND action = 'device.enrolment_cancel' ORDER BY id"
+            ),
+            {"id": str(user_id)},
+        ).all()
+        waiting = connection.execute(
+            text(
+                "SELECT count(*) FROM enrolments WHERE user_id = :id "
+                "AND used_at IS NULL AND cancelled_at IS NULL"
+            ),
+            {"id": user_id},
+        ).scalar_one()
+    # One entry naming both codes (the used one is not cancelled), by the admin, and why.
+    assert len(entries) == 1, entries
+    actor, old, new = entries[0]
+    assert actor == "test-admin" and new == {"reason": action}
+    assert [code["device_name"] for code in old["enrolments"]] == ["Điện thoại tổ 3"] * 2
+    assert waiting == 0
+    # A code made afterwards enrols a phone as before.
+    assert _enrol(fresh, _enrolment_code(fresh, admin_token, user_id))
+
+
+def test_changes_that_sign_nobody_out_leave_codes_alone(
+    fresh: TestClient, sync_engine: Engine, admin_token: str
+) -> None:
+    user_id = make_user(sync_engine, "tnv-renamed", [("volunteer", ("ward", "W03"))])
+    code = _enrolment_code(fresh, admin_token, user_id)
+    for change in ({"display_name": "Trần Văn Bình"}, {"is_active": True}):
+        answer = fresh.patch(f"/api/v1/users/{user_id}", json=change, headers=bearer(admin_token))
+        assert answer.status_code == 200, answer.text
+    assert _enrol(fresh, code)
+
+
 @pytest.mark.parametrize("code", ["", "x" * 500, hostile.TEMPLATE_CODE, "' OR 1=1 --"])
 def test_bad_enrolment_codes_are_refused(fresh: TestClient, code: str) -> None:
     response = fresh.post("/api/v1/auth/enrol", json={"code": code})

@@ -673,3 +673,59 @@ def test_a_volunteer_surveying_in_another_city_is_flagged(
     )
     assert back.status_code == 200, back.text
     assert "outside_assigned_city" in flags_by_id(sync_engine, [alone["id"]])[alone["id"]]
+
+
+def test_a_ward_drawn_later_over_another_citys_outskirts_takes_its_surveys(
+    web: TestClient, sync_engine: Engine
+) -> None:
+    """A survey north of B's wards, naming A, is in A's outskirts (outside every ward). B
+    then draws a ward B3 over it: the survey moves to B's B3, as a survey sent there now
+    would be, its move (city included) on its record; B3's leader reads it, A's admin no
+    longer does. Before, it stayed in A for good while its twin sent later went to B3."""
+    north_of_b1 = {"lat": LAT + SIZE + 0.005, "lon": BORDER + 0.005, "accuracy_m": 5.0}
+    volunteer = bearer(
+        make_token(
+            sync_engine, make_user(sync_engine, "zz-vol-a", [("volunteer", ("city", A))], city=A)
+        )
+    )
+    early = household_survey(location=north_of_b1, city=A)
+    assert web.post("/api/v1/submissions", json=early, headers=volunteer).status_code == 201
+    assert place_of(sync_engine, early["id"])[0] == A
+    national = bearer(
+        make_token(sync_engine, make_user(sync_engine, "zz-nat", [("national_admin", None)]))
+    )
+    b3 = (
+        {"code": "B3", "name": "Phường Bắc Ba"},
+        box(BORDER, LAT + SIZE, BORDER + SIZE, LAT + 2 * SIZE),
+    )
+    wards = json.loads(city_b())
+    wards["features"].append({"type": "Feature", "properties": b3[0], "geometry": b3[1]})
+    response = upload(web, B, national, json.dumps(wards).encode(), name="Thành phố Bắc")
+    assert response.status_code in (200, 201), response.text
+    assert response.json()["households_placed_again"] == 1
+    assert place_of(sync_engine, early["id"]) == (B, "B3")
+    twin = household_survey(location=north_of_b1, city=A)
+    assert web.post("/api/v1/submissions", json=twin, headers=volunteer).status_code == 201
+    assert place_of(sync_engine, twin["id"]) == (B, "B3")
+    with sync_engine.connect() as connection:
+        flags = connection.execute(
+            text("SELECT flags FROM household_surveys WHERE id = :id"), {"id": early["id"]}
+        ).scalar_one()
+    assert "outside_wards" not in flags
+    leader = bearer(
+        make_token(
+            sync_engine,
+            make_user(sync_engine, "zz-leader-b3", [("ward_leader", ("ward", "B3"))], city=B),
+        )
+    )
+    assert web.get(f"/api/v1/submissions/{early['id']}", headers=leader).status_code == 200
+    assert (
+        web.get(
+            f"/api/v1/submissions/{early['id']}", headers=city_admin(sync_engine, A)
+        ).status_code
+        == 404
+    )
+    history = web.get(f"/api/v1/submissions/{early['id']}/history", headers=leader).json()
+    (move,) = [c for c in history["changes"] if c["action"] == "survey.place"]
+    assert move["old"]["city"] == A and move["new"]["city"] == B
+    assert move["new"]["ward"] == "Phường Bắc Ba" and move["old"]["ward"] is None

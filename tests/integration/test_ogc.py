@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -382,6 +384,106 @@ def test_sign_in_basic_bearer_and_anonymous(
     with TestClient(create_app(settings), base_url="https://maps.example.org") as client:
         body = client.get(OGC, headers={"Authorization": f"Basic {good}"}).json()
         assert all(link["href"].startswith("https://maps.example.org/") for link in body["links"])
+
+
+@pytest.fixture
+def no_failures(sync_engine: Engine) -> None:
+    """No failed sign-ins on record: the address of earlier tests' wrong passwords (all
+    `testclient`) may be throttled by now."""
+    with sync_engine.begin() as connection:
+        connection.execute(text("DELETE FROM sign_in_failures"))
+
+
+def _grant_of(sync_engine: Engine, user_id: int) -> int:
+    with sync_engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT id FROM role_grants WHERE user_id = :id"), {"id": user_id}
+            ).scalar_one()
+        )
+
+
+def test_basic_sign_in_is_refused_at_once_after_a_revoke_in_this_process(
+    settings: Settings, sync_engine: Engine, admin_token: str, surveys: int, no_failures: None
+) -> None:
+    """Checked pairs are remembered for 10 s, but not past a change made by this process:
+    the reviewer's disabled planner still read /ogc with Basic (200)."""
+    assert settings.token_cache_seconds >= 10  # the cache this is about is on
+    people = {
+        name: make_user(
+            sync_engine, name, [("planner", ("city", "tam-ky"))], hash_password("mật khẩu 1")
+        )
+        for name in ("ogc-disabled", "ogc-new-password", "ogc-role-taken")
+    }
+    admin = bearer(admin_token)
+    items = f"{OGC}/collections/households/items?limit=1"
+    with TestClient(create_app(settings)) as client:
+        for name in people:
+            read = client.get(items, auth=(name, "mật khẩu 1"))
+            assert read.status_code == 200 and read.json()["numberMatched"] == surveys, name
+
+        disabled = people["ogc-disabled"]
+        patch = {"is_active": False}
+        assert client.patch(f"/api/v1/users/{disabled}", json=patch, headers=admin).is_success
+        refused = client.get(f"{OGC}/collections", auth=("ogc-disabled", "mật khẩu 1"))
+        assert refused.status_code == 401 and "Basic" in refused.headers["www-authenticate"]
+        tiles = client.get("/tiles/households.json", auth=("ogc-disabled", "mật khẩu 1"))
+        assert tiles.status_code == 401
+
+        renewed = people["ogc-new-password"]
+        patch = {"password": "mật khẩu 2"}
+        assert client.patch(f"/api/v1/users/{renewed}", json=patch, headers=admin).is_success
+        assert client.get(items, auth=("ogc-new-password", "mật khẩu 1")).status_code == 401
+        assert client.get(items, auth=("ogc-new-password", "mật khẩu 2")).status_code == 200
+
+        reduced = people["ogc-role-taken"]
+        grant = _grant_of(sync_engine, reduced)
+        taken = client.delete(f"/api/v1/users/{reduced}/roles/{grant}", headers=admin)
+        assert taken.status_code == 204
+        after = client.get(items, auth=("ogc-role-taken", "mật khẩu 1"))
+        assert after.status_code == 200 and after.json()["numberMatched"] == 0
+
+
+def test_a_basic_check_under_way_during_a_revoke_is_not_remembered(
+    settings: Settings, sync_engine: Engine, admin_token: str, no_failures: None
+) -> None:
+    """A check that read the person before they were disabled answers its own request, but
+    must not be remembered: it held a cache entry 10 s past the revoke. The check is held
+    after its read, where it clears the account's earlier failure (a table lock that lets
+    reads through), while the admin disables the person."""
+    user_id = make_user(
+        sync_engine, "ogc-racing", [("planner", ("city", "tam-ky"))], hash_password("pw-1234567")
+    )
+    with TestClient(create_app(settings)) as client:
+        assert client.get(OGC, auth=("ogc-racing", "wrong one")).status_code == 401
+        with sync_engine.connect() as blocker:
+            blocker.execute(text("LOCK TABLE sign_in_failures IN SHARE MODE"))
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                under_way = pool.submit(client.get, OGC, auth=("ogc-racing", "pw-1234567"))
+                deadline = time.monotonic() + 10
+                while not _waiting_to_clear_failures(sync_engine):
+                    assert time.monotonic() < deadline and not under_way.done()
+                    time.sleep(0.02)
+                patch = {"is_active": False}
+                disabled = client.patch(
+                    f"/api/v1/users/{user_id}", json=patch, headers=bearer(admin_token)
+                )
+                assert disabled.status_code == 200
+                blocker.rollback()
+                assert under_way.result(timeout=10).status_code == 200  # read before: answered
+        assert client.get(OGC, auth=("ogc-racing", "pw-1234567")).status_code == 401
+
+
+def _waiting_to_clear_failures(sync_engine: Engine) -> bool:
+    with sync_engine.connect() as connection:
+        return bool(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND query ILIKE 'DELETE FROM sign_in_failures%'"
+                )
+            ).scalar()
+        )
 
 
 def test_html_view_escapes_data(client: TestClient, sync_engine: Engine, surveys: int) -> None:

@@ -4,6 +4,8 @@ and counts it, whatever the ward of its settlement, in bulk as one by one."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -304,3 +306,74 @@ def test_a_status_seen_that_is_no_status_is_a_422_naming_it(
     [problem] = refused.json()["errors"]
     assert (problem["field"], problem["code"]) == ("status", "invalid_status")
     assert statuses(client, town)[surveys["a1"]] == "received"
+
+
+def print_text(client: TestClient, town: dict[str, Any], who: str, surveys: str) -> str:
+    response = client.get(
+        f"/maps/settlements/{town['S1']}.pdf?surveys={surveys}&lang=en",
+        headers=town["people"][who],
+    )
+    assert response.status_code == 200, response.text
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"],
+        input=response.content,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+
+
+def household_rows(pdf: str) -> list[str]:
+    """The numbered rows of a print's household table (`3 Handwritten ...  2026-11-26`)."""
+    return [line for line in pdf.splitlines() if re.match(r"\s*\d+ .*\d{4}-\d\d-\d\d\s*$", line)]
+
+
+def test_a_settlement_print_of_all_surveys_holds_only_the_readers_unreviewed_ones(
+    client: TestClient, town: dict[str, Any], surveys: dict[str, str]
+) -> None:
+    """S1 reaches into ward B: on A's leader's print with `surveys=all`, the households still
+    waiting for review are A's alone (B's are not theirs to read: 404 one by one). Before,
+    the table listed B's two waiting households too, with their points and answers."""
+    assert (
+        client.get(f"{URL}/{surveys['b1']}", headers=town["people"]["leader_a"]).status_code == 404
+    )
+    assert len(household_rows(print_text(client, town, "leader_a", "all"))) == 1
+    assert len(household_rows(print_text(client, town, "city_admin", "all"))) == 3
+    # Approved, a household of another ward is on the print (no name), as before.
+    assert bulk(client, town, "leader_b", "S1").json()["approved"] == 2
+    assert len(household_rows(print_text(client, town, "leader_a", "all"))) == 3
+    assert len(household_rows(print_text(client, town, "leader_a", "approved"))) == 2
+
+
+def test_counts_of_all_surveys_hold_only_the_readers_unreviewed_ones(
+    client: TestClient, town: dict[str, Any], surveys: dict[str, str]
+) -> None:
+    """`?surveys=all` on the city, ward and settlement lists counts the surveys still waiting
+    for review only where the reader may read them (as the indicators do); elsewhere only the
+    approved. Before, a volunteer, another ward's leader or CDF staff counted every waiting
+    survey of the city."""
+    people = town["people"]
+
+    def counts(who: str) -> tuple[int, dict[str, int], dict[str, int]]:
+        headers = people[who]
+        cities = client.get("/api/v1/cities?surveys=all", headers=headers).json()
+        wards = client.get(f"/api/v1/cities/{CITY}/wards?surveys=all", headers=headers).json()
+        settlements = client.get(
+            f"/api/v1/wards/{town['A']}/settlements?surveys=all", headers=headers
+        ).json()
+        (city,) = [c["households"] for c in cities if c["slug"] == CITY]
+        return (
+            city,
+            {w["code"]: w["households"] for w in wards},
+            {s["code"]: s["households"] for s in settlements},
+        )
+
+    # Waiting: a1 (A, S1), b1 and b2 (B, S1), s2 (B, S2).
+    assert counts("planner") == (4, {"A": 1, "B": 3, "C": 0}, {"S1": 3})
+    assert counts("leader_a") == (1, {"A": 1, "B": 0, "C": 0}, {"S1": 1})
+    assert counts("leader_b") == (3, {"A": 0, "B": 3, "C": 0}, {"S1": 2})
+    assert counts("leader_c") == (0, {"A": 0, "B": 0, "C": 0}, {"S1": 0})
+    assert counts("volunteer") == (0, {"A": 0, "B": 0, "C": 0}, {"S1": 0})
+    # Approved, they count for everyone.
+    assert bulk(client, town, "leader_b", "S1").json()["approved"] == 2
+    assert counts("leader_c") == (2, {"A": 0, "B": 2, "C": 0}, {"S1": 2})
+    assert counts("leader_a") == (3, {"A": 1, "B": 2, "C": 0}, {"S1": 3})
