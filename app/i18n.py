@@ -573,6 +573,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "saw version {version}, it is now version {current}); your decision was not "
         "recorded. Look at the new content, then decide again.",
     },
+    "review_status_changed": {
+        "vi": "Phiếu {id} đã được người khác quyết định trong lúc bạn xem (bạn xem: {seen}; "
+        "nay: {status}); quyết định của bạn chưa được ghi. Hãy xem lại phiếu rồi quyết định "
+        "lại.",
+        "en": "Survey {id} was decided by someone else while you were looking at it (you saw: "
+        "{seen}; now: {status}); your decision was not recorded. Look at the survey again, "
+        "then decide.",
+    },
     "own_survey": {
         "vi": "Bạn đã thu thập phiếu {id} nên không tự duyệt, trả lại hay từ chối phiếu này "
         "được; một trưởng phường khác hoặc quản trị thành phố sẽ duyệt phiếu. Quyết định chưa "
@@ -784,6 +792,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "page.review_changed_gone": {
         "vi": "Phiếu {name} đã thay đổi trong lúc bạn xem và không còn chờ duyệt.",
         "en": "Survey {name} changed while you were looking and no longer waits for review.",
+    },
+    "page.review_decided_gone": {
+        "vi": "Phiếu {name} đã được người khác quyết định trong lúc bạn xem ({decision}); "
+        "quyết định của bạn chưa được ghi.",
+        "en": "Survey {name} was decided by someone else while you were looking ({decision}); "
+        "your decision was not recorded.",
     },
     "page.review_bulk_none": {
         "vi": "Không có khu dân cư nào còn phiếu chờ duyệt.",
@@ -2275,6 +2289,7 @@ SURVEY_STATUS_LABELS = {
 # ("trạng thái: Đã duyệt", not "trạng thái: approved").
 LABELLED_PARAMS: dict[str, dict[str, dict[str, str]]] = {
     "not_correctable": {"status": SURVEY_STATUS_LABELS},
+    "review_status_changed": {"status": SURVEY_STATUS_LABELS, "seen": SURVEY_STATUS_LABELS},
 }
 
 
