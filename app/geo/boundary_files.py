@@ -314,12 +314,30 @@ def _to_wgs84(frame: GeoDataFrame, kind: str, label: str, crs: str | None) -> tu
     source = frame.crs
     if source.to_epsg() == 4326:
         return frame, source
-    return frame.to_crs(epsg=4326), source
+    import pyproj.exceptions
+
+    try:
+        return frame.to_crs(epsg=4326), source
+    except (pyproj.exceptions.ProjError, pyproj.exceptions.CRSError, ValueError) as exc:
+        # Known to PROJ but not on the Earth (a Mars or Moon CRS) or with no datum at all (a
+        # CAD export's LOCAL_CS): nothing turns it into longitudes and latitudes.
+        problem = layer_problem(
+            kind, label, "boundary_crs_not_convertible", crs=crs_name(source)[:80]
+        )
+        raise _refuse([problem]) from exc
 
 
 def _outside(bounds: tuple[float, float, float, float], box: tuple[float, ...]) -> bool:
     west, south, east, north = bounds
     return west < box[0] or south < box[1] or east > box[2] or north > box[3]
+
+
+def _finite(geometry: Any) -> bool:
+    """Whether every vertex is a number (not NaN nor infinite)."""
+    import numpy as np
+    import shapely
+
+    return bool(np.isfinite(shapely.get_coordinates(geometry)).all())
 
 
 def _in_range(bounds: tuple[float, float, float, float]) -> bool:
@@ -577,7 +595,9 @@ def read_layer(
         if geometry is not None and not geometry.is_empty:
             west, south, east, north = (float(v) for v in geometry.bounds)
             bounds = (west, south, east, north)
-            if not _in_range(bounds):
+            if not _finite(geometry):  # bounds leave a NaN vertex out: it reached make_valid
+                refuse("boundary_not_a_number")
+            elif not _in_range(bounds):
                 out_of_range.append((row, code))
             else:
                 placed.append((row, code, bounds))
