@@ -1341,6 +1341,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "hình học không hợp lệ ({reason}) đã được sửa tự động; hãy xem lại trên bản đồ.",
         "en": "an invalid geometry ({reason}) was repaired; check it on the map.",
     },
+    "boundary_too_many_vertices": {
+        "vi": "Tệp '{file}' có {count} đỉnh, quá {max}: hãy đơn giản hóa ranh giới (ví dụ "
+        "QGIS: Vector › Công cụ hình học › Đơn giản hóa) rồi nhập lại.",
+        "en": "'{file}' has {count} vertices, more than {max}: simplify the boundaries (e.g. "
+        "QGIS: Vector › Geometry Tools › Simplify) and import again.",
+    },
     "boundary_not_a_number": {
         "vi": "có tọa độ không phải là số (NaN hoặc vô cực).",
         "en": "has coordinates that are not numbers (NaN or infinity).",

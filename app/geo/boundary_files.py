@@ -39,7 +39,13 @@ SHAPEFILE_NEEDS = (".shx", ".dbf")
 GPKG_MAGIC = b"SQLite format 3\x00"
 SHP_MAGIC = b"\x00\x00\x27\x0a"
 MAX_FEATURES = 50_000
-MAX_ZIP_BYTES = 500 * 1024 * 1024  # uncompressed, every member together
+# Uncompressed, every member together: a zip expands 500 times and more (one polygon's
+# corner repeated), and GDAL holds what it reads (~160 bytes a vertex).
+MAX_ZIP_BYTES = 100 * 1024 * 1024
+# Vertices of one file, all features together. A province's cadastral wards hold a few
+# hundred thousand; 30 million stored took 5 GB to read, made the city's map a 500 for good
+# and switched the server's placement index off for every city (app.services.placement).
+MAX_VERTICES = 2_000_000
 MAX_PROBLEMS = 60  # listed in one refusal; the rest are counted
 PROGRESS_EVERY = 100
 CODE_MAX = 32  # wards.code and settlements.code are VARCHAR(32)
@@ -332,6 +338,13 @@ def _outside(bounds: tuple[float, float, float, float], box: tuple[float, ...]) 
     return west < box[0] or south < box[1] or east > box[2] or north > box[3]
 
 
+def _vertices(frame: GeoDataFrame) -> int:
+    """Vertices of every feature together."""
+    import shapely
+
+    return int(shapely.get_num_coordinates(frame.geometry.values).sum())
+
+
 def _finite(geometry: Any) -> bool:
     """Whether every vertex is a number (not NaN nor infinite)."""
     import numpy as np
@@ -523,6 +536,15 @@ def read_layer(
     frame = _open(path, kind, label, options.layer)
     if len(frame) == 0:
         raise _refuse([layer_problem(kind, label, "boundary_empty")])
+    vertices = _vertices(frame)
+    if vertices > MAX_VERTICES:
+        raise _refuse(
+            [
+                layer_problem(
+                    kind, label, "boundary_too_many_vertices", count=vertices, max=MAX_VERTICES
+                )
+            ]
+        )
     if not crs:
         _check_declared_crs(path, kind, label)
     frame, source = _to_wgs84(frame, kind, label, crs)

@@ -51,3 +51,18 @@ def test_a_vertex_that_is_no_number_is_refused(tmp_path: Path) -> None:
 def test_a_usable_file_still_reads(tmp_path: Path) -> None:
     layer = read_layer(ward_file(tmp_path), "wards")
     assert [feature.code for feature in layer.features] == ["W1"]
+
+
+def test_a_file_with_too_many_vertices_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ward of 5 million vertices came from a 156 KB zip and was stored: its city's map
+    answered 500 for good. The limit, lowered here to keep the test small, counts every
+    vertex of the file."""
+    monkeypatch.setattr("app.geo.boundary_files.MAX_VERTICES", 100)
+    corners = ",".join(f"[{108 + i * 1e-5},15.0]" for i in range(120))
+    ring = f"[[108.0,14.99],{corners},[108.01,15.01],[108.0,14.99]]"
+    with pytest.raises(InvalidInput) as refused:
+        read_layer(ward_file(tmp_path, ring), "wards")
+    assert codes(refused.value) == ["boundary_too_many_vertices"]
+    assert refused.value.problems[0].params == {"file": "wards.geojson", "count": 123, "max": 100}
