@@ -66,3 +66,14 @@ def test_a_file_with_too_many_vertices_is_refused(
         read_layer(ward_file(tmp_path, ring), "wards")
     assert codes(refused.value) == ["boundary_too_many_vertices"]
     assert refused.value.problems[0].params == {"file": "wards.geojson", "count": 123, "max": 100}
+
+
+def test_the_command_line_writes_a_hostile_code_as_escapes() -> None:
+    """A duplicate code `W` + ESC[2J + an OSC title + BEL reached the terminal as is: the
+    refusal cleared the admin's screen and retitled the window. A zero-width space let
+    `W1\u200b` pass for `W1`."""
+    from app.cli import terminal_text
+
+    shown = terminal_text("mã W\x1b[2J\x1b]0;owned\x07 và W1\u200b, Phường Một")
+    assert shown == "mã W\\x1b[2J\\x1b]0;owned\\x07 và W1\\u200b, Phường Một"
+    assert shown.isprintable()
