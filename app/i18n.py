@@ -573,6 +573,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "saw version {version}, it is now version {current}); your decision was not "
         "recorded. Look at the new content, then decide again.",
     },
+    "review_status_changed": {
+        "vi": "Phiếu {id} đã được người khác quyết định trong lúc bạn xem (bạn xem: {seen}; "
+        "nay: {status}); quyết định của bạn chưa được ghi. Hãy xem lại phiếu rồi quyết định "
+        "lại.",
+        "en": "Survey {id} was decided by someone else while you were looking at it (you saw: "
+        "{seen}; now: {status}); your decision was not recorded. Look at the survey again, "
+        "then decide.",
+    },
     "own_survey": {
         "vi": "Bạn đã thu thập phiếu {id} nên không tự duyệt, trả lại hay từ chối phiếu này "
         "được; một trưởng phường khác hoặc quản trị thành phố sẽ duyệt phiếu. Quyết định chưa "
@@ -784,6 +792,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "page.review_changed_gone": {
         "vi": "Phiếu {name} đã thay đổi trong lúc bạn xem và không còn chờ duyệt.",
         "en": "Survey {name} changed while you were looking and no longer waits for review.",
+    },
+    "page.review_decided_gone": {
+        "vi": "Phiếu {name} đã được người khác quyết định trong lúc bạn xem ({decision}); "
+        "quyết định của bạn chưa được ghi.",
+        "en": "Survey {name} was decided by someone else while you were looking ({decision}); "
+        "your decision was not recorded.",
     },
     "page.review_bulk_none": {
         "vi": "Không có khu dân cư nào còn phiếu chờ duyệt.",
@@ -1326,6 +1340,24 @@ MESSAGES: dict[str, dict[str, str]] = {
     "boundary_repaired": {
         "vi": "hình học không hợp lệ ({reason}) đã được sửa tự động; hãy xem lại trên bản đồ.",
         "en": "an invalid geometry ({reason}) was repaired; check it on the map.",
+    },
+    "boundary_too_many_vertices": {
+        "vi": "Tệp '{file}' có {count} đỉnh, quá {max}: hãy đơn giản hóa ranh giới (ví dụ "
+        "QGIS: Vector › Công cụ hình học › Đơn giản hóa) rồi nhập lại.",
+        "en": "'{file}' has {count} vertices, more than {max}: simplify the boundaries (e.g. "
+        "QGIS: Vector › Geometry Tools › Simplify) and import again.",
+    },
+    "boundary_not_a_number": {
+        "vi": "có tọa độ không phải là số (NaN hoặc vô cực).",
+        "en": "has coordinates that are not numbers (NaN or infinity).",
+    },
+    "boundary_crs_not_convertible": {
+        "vi": "Không đổi được hệ tọa độ {crs} của tệp '{file}' sang kinh độ, vĩ độ (WGS 84): "
+        "hệ tọa độ này không gắn với Trái Đất. Hãy xuất lại tệp theo VN-2000 (EPSG:9210), UTM "
+        "hoặc WGS 84.",
+        "en": "The coordinate system {crs} of '{file}' cannot be turned into longitude and "
+        "latitude (WGS 84): it is not tied to the Earth. Export the file again in VN-2000 "
+        "(EPSG:9210), UTM or WGS 84.",
     },
     "boundary_out_of_range": {
         "vi": "tọa độ nằm ngoài kinh độ -180…180, vĩ độ -90…90 khi đọc theo hệ tọa độ {crs}. "
@@ -2275,6 +2307,7 @@ SURVEY_STATUS_LABELS = {
 # ("trạng thái: Đã duyệt", not "trạng thái: approved").
 LABELLED_PARAMS: dict[str, dict[str, dict[str, str]]] = {
     "not_correctable": {"status": SURVEY_STATUS_LABELS},
+    "review_status_changed": {"status": SURVEY_STATUS_LABELS, "seen": SURVEY_STATUS_LABELS},
 }
 
 

@@ -66,6 +66,14 @@ class ReviewIn(BaseModel):
         "`review_version_changed`, and nothing changes, when it is at another (its volunteer "
         "corrected it meanwhile). Absent: the decision is on whatever version it is at.",
     )
+    status: Literal["received", "approved", "needs_correction", "rejected"] | None = Field(
+        default=None,
+        description="The survey's review status the reviewer was shown: 409 "
+        "`review_status_changed`, and nothing changes, when it is in another (someone "
+        "decided it meanwhile), unless it is already as this decision would leave it. "
+        "Absent: `received` when `version` is given (the reviewer was shown the survey "
+        "waiting), else not compared.",
+    )
 
 
 # The most surveys a bulk approval may name (a review page shows them 50 at a time).
@@ -124,7 +132,9 @@ async def review_submission(
 ) -> JSON:
     """Approve, send back for correction (the volunteer sees the comment) or reject. Never a
     survey one collected oneself, whatever one's role (409 `own_survey`): another ward leader
-    or the city admin reviews it."""
+    or the city admin reviews it. With `version` (and `status`), only if the survey is still
+    as the reviewer was shown it: 409 `review_version_changed` (corrected meanwhile) or
+    `review_status_changed` (decided meanwhile) and nothing changes."""
     body = await json_object(request)
     decision = body.get("decision")
     if decision is None:  # absent or null: was "'None' is not one of the choices"
@@ -136,8 +146,15 @@ async def review_submission(
         version = read_version(version)
         if version is None:
             raise InvalidInput([Problem("version", "not_a_version")])
+    # Absent or null: `received` when a version is named, else not compared.
+    status = body.get("status")
+    if status is not None and status not in review.STATUSES:
+        allowed = ", ".join(review.STATUSES)
+        raise InvalidInput(
+            [Problem("status", "invalid_status", {"value": str(status)[:64], "allowed": allowed})]
+        )
     result = await review.review(
-        engine, user, submission_id, str(decision), body.get("comment"), version
+        engine, user, submission_id, str(decision), body.get("comment"), version, status
     )
     return JSON(result)
 
@@ -259,9 +276,11 @@ async def correct_submission(
             future_tolerance=timedelta(seconds=settings.future_tolerance_seconds),
             low_accuracy_m=settings.gps_warning_accuracy_m,
             quality=request.app.state.quality,
-            # A correction keeps the survey's first collection time: days later is no late
-            # upload.
+            # Lateness is the first sending's: a correction keeps the flag the survey has
+            # (review.correct) and never adds it.
             late_after=None,
+            # Its expressions read the time of the correction, as the phone's editor does.
+            evaluated_at=now,
         )
 
     if needs_whole_engine(forms, [raw]):  # on the worker thread (app.services.check_runner)

@@ -100,6 +100,7 @@ SCRIPT_TEXTS = (
     "review_own",
     "review_changed",
     "review_changed_gone",
+    "review_decided_gone",
     "review_outside_settlements",
     "review_gps",
     "review_manual",

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from app.db.submissions import duplicate_probe
+from app.db.submissions import duplicate_probe, received_before
 
 T = TypeVar("T")
 
@@ -56,10 +56,7 @@ FLAG = "possible_duplicate"
 # one flagged, so that of a pair one is flagged whatever the order of commits. The queue is
 # read as the statement began (the job's own row included: a pair within one job is decided
 # by received_at and id).
-_RECEIVED_BEFORE = """
-              AND ((d.received_at, d.id) < (i.received_at, i.id)
-                   OR (NOT ('possible_duplicate' = ANY(d.flags))
-                       AND d.id NOT IN (SELECT id FROM queued)))"""
+_RECEIVED_BEFORE = received_before("i.received_at", "SELECT id FROM queued")
 # Taken (for the transaction) by each check between taking its row and running it: the
 # checks of several processes run one after another, so that each sees what the one before
 # it committed. Two at once could each miss the other's survey: a check still running keeps

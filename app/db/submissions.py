@@ -251,15 +251,28 @@ def duplicate_probe(settlement: str, earlier: str = "") -> str:
     return _fill(_DUPLICATE_PROBE.replace("{settlement}", settlement).replace("{earlier}", earlier))
 
 
-def _placed(checked: bool) -> str:
-    """The items placed, checked for a likely duplicate now (`checked`) or not (false)."""
+def received_before(received_at: str, queued: str) -> str:
+    """SQL condition (`AND ...`) on a stored survey `d` that survey `i`, received at
+    `received_at` (an SQL expression), is compared with: received before it (the same
+    time: the lower id), or after it but checked already without being flagged, so without
+    having seen `i` (not among the ids of the subquery `queued`, those whose check is still
+    to run). Of a pair, one only is flagged, whatever the order the two were checked in."""
+    return f"""
+              AND ((d.received_at, d.id) < ({received_at}, i.id)
+                   OR (NOT ('possible_duplicate' = ANY(d.flags))
+                       AND d.id NOT IN ({queued})))"""
+
+
+def _placed(checked: bool, earlier: str = "") -> str:
+    """The items placed, checked for a likely duplicate now (`checked`, among the stored
+    surveys matching `earlier`: see duplicate_probe) or not (false)."""
     if not checked:
         return _fill(
             _PLACED_TEMPLATE.replace("{possible_duplicate}", "false").replace(
                 "{duplicate_join}", ""
             )
         )
-    join = f"\n    LEFT JOIN LATERAL ({duplicate_probe('s.id')}) dup ON true"
+    join = f"\n    LEFT JOIN LATERAL ({duplicate_probe('s.id', earlier)}) dup ON true"
     return _fill(
         _PLACED_TEMPLATE.replace("{possible_duplicate}", "dup.found IS NOT NULL").replace(
             "{duplicate_join}", join
@@ -770,9 +783,19 @@ async def list_records(
 
 
 # A correction: the survey's new content replaces the stored one, placed again by the same
-# rules as intake; the version goes up and it waits for review again.
+# rules as intake; the version goes up and it waits for review again. It is checked for a
+# likely duplicate as the batch check checks a survey (app/db/duplicate_checks.py): against
+# the surveys received before it, and later ones only if checked without being flagged (they
+# did not see it). Of a pair the later one carries the flag, whichever of the two is
+# corrected (compared with every survey, a corrected first one was flagged as well).
+_CORRECTION_RECEIVED_AT = "(SELECT r.received_at FROM household_surveys r WHERE r.id = i.id)"
 _CORRECT = (
-    _PLACED
+    _placed(
+        checked=True,
+        earlier=received_before(
+            _CORRECTION_RECEIVED_AT, "SELECT unnest(survey_ids) FROM duplicate_checks"
+        ),
+    )
     + """
 , updated AS (
 UPDATE household_surveys h
@@ -797,7 +820,7 @@ _CORRECT = _shaped(_fill(_CORRECT), True)  # the new content's shape, or none
 _LOCK_FOR_CHANGE = """
 SELECT id, status, collector_user_id, city_id, ward_id, settlement_id, content_hash, version,
        form_id, form_version, collector, collected_at, gps_accuracy_m, altitude_m, answers,
-       location_manual, ST_Y(geom) AS lat, ST_X(geom) AS lon, review_comment
+       location_manual, ST_Y(geom) AS lat, ST_X(geom) AS lon, review_comment, flags
 FROM household_surveys WHERE id = $1 FOR UPDATE
 """
 

@@ -98,7 +98,7 @@ def _compile_text(
 
 def compile_form(form: FormDefinition) -> CompiledForm:
     """Compile every expression of a form; problems name the sheet, row and column."""
-    language = form.default_language or (form.languages[0] if form.languages else "default")
+    language = form.expression_language
     choice_labels: dict[str, dict[str, str]] = {}
     for question in form.all_questions:
         if question.choices:

@@ -324,9 +324,18 @@ class FormDefinition:
                 if self.languages
                 else "default"
             ),
+            # The language expressions read labels in (the server's: compiled.py), whatever
+            # language the phone shows them in.
+            "expression_language": self.expression_language,
             "instances": self.instances,
             "children": [_model_node(child) for child in self.root.children],
         }
+
+    @cached_property
+    def expression_language(self) -> str:
+        """The language of the labels expressions read (jr:choice-name(), a list's label
+        column): the form's default language, else its first; the phone reads the same."""
+        return self.default_language or (self.languages[0] if self.languages else "default")
 
 
 def _empty_root() -> Group:

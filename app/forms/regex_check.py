@@ -72,9 +72,15 @@ _ESCAPES = {
     "r": "\\r",
     "f": "\\f",
 }
-_CLASS_ESCAPES = {"d": "0-9", "w": "A-Za-z0-9_", "s": _SPACE_CLASS, "t": "\\t", "n": "\\n"}
-_CLASS_ESCAPES |= {"r": "\\r", "f": "\\f"}
+_CLASS_ESCAPES = {"t": "\\t", "n": "\\n", "r": "\\r", "f": "\\f"}
+# Class escapes inside a class: those of a set, and those of its complement (`[\s\S]`).
+_SET_ESCAPES = {"d": "0-9", "w": "A-Za-z0-9_", "s": _SPACE_CLASS}
+_COMPLEMENT_ESCAPES = {"D": "0-9", "W": "A-Za-z0-9_", "S": _SPACE_CLASS}
 _QUANTIFIER = re.compile(r"\{(\d+)(,(\d*))?\}")
+
+# The translation, a piece at a time: (text, index of the author's pattern it comes from), so
+# that an error of the translated pattern names the author's position.
+Pieces = list[tuple[str, int]]
 
 
 class PatternError(ValueError):
@@ -88,7 +94,7 @@ def _refuse(pattern: str, what: str) -> PatternError:
     )
 
 
-def _escape(pattern: str, i: int, in_class: bool, seen: set[str]) -> tuple[str, int]:
+def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
     """Translate the escape at pattern[i] == '\\'; return (translation, next index)."""
     if i + 1 >= len(pattern):
         raise _refuse(pattern, "a trailing '\\'")
@@ -97,7 +103,6 @@ def _escape(pattern: str, i: int, in_class: bool, seen: set[str]) -> tuple[str, 
     if ch in table:
         return table[ch], i + 2
     if ch in "pP":
-        seen.add("property")
         match = re.match(r"\{([A-Za-z_]+)\}", pattern[i + 2 :])
         if not match or match.group(1) not in _CATEGORIES:
             name = match.group(1) if match else pattern[i + 2 : i + 8]
@@ -122,56 +127,109 @@ def _escape(pattern: str, i: int, in_class: bool, seen: set[str]) -> tuple[str, 
     if ch in _SYNTAX or (in_class and ch == "-"):
         return "\\" + ch, i + 2
     if not ch.isalnum() and ch.isprintable() and ord(ch) < 128:
-        # `\-`, `\#`, `\'`: a literal in Java and in JavaScript without the `u` flag, which
-        # the phone falls back to for such a pattern (so no `\p{..}` may stand beside it).
-        seen.add("loose")
+        # `\-`, `\#`, `\'`: a literal in Java and in JavaScript, where the phone spells it so
+        # that the `u` flag reads it (static/collect/xpath.js, unicodeSpelling).
         return "\\" + ch, i + 2
     raise _refuse(pattern, f"the escape '\\{ch}'")
 
 
-def translate(pattern: str) -> str:
+def _class(pattern: str, i: int) -> tuple[Pieces, int]:
+    r"""Translate the class `[...]` at pattern[i]; return (pieces, next index).
+
+    A `-` after a class escape (`[\w-.]`, the common email pattern) is a `-` in Java and
+    JavaScript. `\D \W \S` in a class (`[\s\S]`, `[^\d\W]`) are complements, which the server's
+    classes cannot hold: the class becomes an alternation, or lookaheads when negated."""
+    n = len(pattern)
+    negated = pattern[i + 1 : i + 2] == "^"
+    j = i + 2 if negated else i + 1
+    if pattern[j : j + 1] == "]" or j >= n:
+        raise _refuse(pattern, "an empty class '[]'")
+    items: Pieces = []
+    complements: list[str] = []
+    after_set = False  # the last item was a class escape (\w, \p{L}...)
+    while True:
+        if j >= n:
+            raise _refuse(pattern, "a '[' class that is not closed")
+        ch = pattern[j]
+        if ch == "]":
+            j += 1
+            break
+        if ch == "[":
+            raise _refuse(pattern, "'[' inside a [...] class (a nested class in Java)")
+        if ch == "&" and pattern[j : j + 2] == "&&":
+            raise _refuse(pattern, "'&&' inside a [...] class (an intersection in Java)")
+        if ch == "-" and pattern[j + 1 : j + 2] != "]" and (items or complements):
+            if after_set:
+                items.append(("\\-", j))
+                j += 1
+                after_set = False
+                continue
+            if pattern[j + 1 : j + 2] == "\\" and pattern[j + 2 : j + 3] in "dDwWsSpP":
+                raise _refuse(pattern, "a range ending on a class escape ('a-\\w')")
+        if ch == "\\":
+            letter = pattern[j + 1 : j + 2]
+            if letter and letter in _COMPLEMENT_ESCAPES:
+                complements.append(_COMPLEMENT_ESCAPES[letter])
+                j += 2
+                after_set = True
+                continue
+            if letter and letter in _SET_ESCAPES:
+                items.append((_SET_ESCAPES[letter], j))
+                j += 2
+                after_set = True
+                continue
+            text, end = _escape(pattern, j, True)
+            items.append((text, j))
+            j = end
+            after_set = letter in ("p", "P")
+            continue
+        items.append((ch, j))
+        j += 1
+        after_set = False
+    if not complements:
+        return [("[^" if negated else "[", i), *items, ("]", j - 1)], j
+    if items and items[0][0].startswith("^"):
+        items[0] = ("\\" + items[0][0], items[0][1])
+    if not negated:  # any of the items, or outside a complement
+        pieces: Pieces = [("(?:", i)]
+        if items:
+            pieces += [("[", i), *items, ("]|", j - 1)]
+        pieces += [
+            (f"[^{c}]" + ("|" if k < len(complements) - 1 else ""), i)
+            for k, c in enumerate(complements)
+        ]
+        return [*pieces, (")", j - 1)], j
+    pieces = [("(?:", i)]  # none of the items, and inside every complement
+    if items:
+        pieces += [("(?![", i), *items, ("])", j - 1)]
+    pieces += [(f"(?=[{c}])", i) for c in complements[:-1]]
+    return [*pieces, (f"[{complements[-1]}])", j - 1)], j
+
+
+def _pieces(pattern: str) -> Pieces:
     """The server's spelling of a JavaScript (`u` flag) pattern, or PatternError."""
-    out: list[str] = []
-    seen: set[str] = set()
+    out: Pieces = []
     i = 0
     n = len(pattern)
-    in_class = False
     while i < n:
         ch = pattern[i]
-        if in_class:
-            if ch == "\\":
-                text, i = _escape(pattern, i, True, seen)
-                out.append(text)
-                continue
-            if ch == "[":
-                raise _refuse(pattern, "'[' inside a [...] class (a nested class in Java)")
-            if ch == "&" and pattern[i : i + 2] == "&&":
-                raise _refuse(pattern, "'&&' inside a [...] class (an intersection in Java)")
-            if ch == "]":
-                in_class = False
-            out.append(ch)
-            i += 1
-            continue
+        start = i
         if ch == "\\":
-            text, i = _escape(pattern, i, False, seen)
-            out.append(text)
+            text, i = _escape(pattern, i, False)
+            out.append((text, start))
         elif ch == "[":
-            start = i + 2 if pattern[i + 1 : i + 2] == "^" else i + 1
-            if pattern[start : start + 1] == "]" or start >= n:
-                raise _refuse(pattern, "an empty class '[]'")
-            out.append(pattern[i:start])
-            in_class = True
-            i = start
+            pieces, i = _class(pattern, i)
+            out.extend(pieces)
         elif ch == "(":
             if pattern.startswith("(?", i):
                 head = pattern[i : i + 3]
                 if head in ("(?:", "(?=", "(?!"):
-                    out.append(head)
+                    out.append((head, start))
                     i += 3
                     continue
                 named = re.match(r"\(\?<([A-Za-z_]\w*)>", pattern[i:])
                 if named:
-                    out.append(named.group(0))
+                    out.append((named.group(0), start))
                     i += len(named.group(0))
                     continue
                 what = {
@@ -179,48 +237,63 @@ def translate(pattern: str) -> str:
                     "(?<": "a lookbehind '(?<=' or '(?<!'",
                 }.get(head, f"the inline flag or group '{head}'")
                 raise _refuse(pattern, what)
-            out.append(ch)
+            out.append((ch, start))
             i += 1
         elif ch in "*+?{":
             if ch == "{":
                 match = _QUANTIFIER.match(pattern, i)
                 if not match:
                     raise _refuse(pattern, "a '{' that is not a quantifier {n,m}")
-                out.append(match.group(0))
+                out.append((match.group(0), start))
                 i = match.end()
             else:
-                out.append(ch)
+                out.append((ch, start))
                 i += 1
             if pattern[i : i + 1] == "+":
                 raise _refuse(pattern, "a possessive quantifier ('*+', '++', '?+', '{n}+')")
             if pattern[i : i + 1] == "?":
-                out.append("?")
+                out.append(("?", i))
                 i += 1
                 if pattern[i : i + 1] == "+":
                     raise _refuse(pattern, "a quantifier followed by '+'")
         elif ch in "}]":
             raise _refuse(pattern, f"a lone '{ch}'")
         elif ch == ".":
-            out.append("[^\\n\\r\\u2028\\u2029]")
+            out.append(("[^\\n\\r\\u2028\\u2029]", start))
             i += 1
         elif ch == "$":
-            out.append("(?!(?s:.))")
+            out.append(("(?!(?s:.))", start))
             i += 1
         else:
-            out.append(ch)
+            out.append((ch, start))
             i += 1
-    if in_class:
-        raise _refuse(pattern, "a '[' class that is not closed")
-    if {"loose", "property"} <= seen:
-        raise _refuse(pattern, "a \\p{..} class beside an escaped punctuation mark")
-    return "".join(out)
+    return out
+
+
+def translate(pattern: str) -> str:
+    """The server's spelling of a JavaScript (`u` flag) pattern, or PatternError."""
+    return "".join(text for text, _ in _pieces(pattern))
+
+
+def _author_position(pattern: str, pieces: Pieces, position: int) -> int:
+    """The index in the author's pattern of `position` in its translation."""
+    at = 0
+    for text, source in pieces:
+        if position < at + len(text):
+            verbatim = pattern[source : source + len(text)] == text
+            return source + (position - at if verbatim else 0)
+        at += len(text)
+    return len(pattern)
 
 
 @lru_cache(maxsize=512)
 def compile_pattern(pattern: str) -> Any:
     """The compiled pattern (cached: forms share their patterns), or PatternError."""
-    translated = translate(pattern)
+    pieces = _pieces(pattern)
     try:
-        return regex.compile(translated, regex.V0)
+        return regex.compile("".join(text for text, _ in pieces), regex.V0)
     except regex.error as exc:
-        raise PatternError(f"regex pattern '{pattern}' cannot be read: {exc}") from exc
+        where = ""
+        if exc.pos is not None:
+            where = f" at position {_author_position(pattern, pieces, exc.pos)}"
+        raise PatternError(f"regex pattern '{pattern}' cannot be read: {exc.msg}{where}") from exc

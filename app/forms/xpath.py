@@ -399,6 +399,52 @@ def _unique(nodes: list[XNode]) -> list[XNode]:
     return found
 
 
+def _order_key(node: XNode, root: Any) -> tuple[int, ...] | None:
+    """Where a node of the survey's instance stands in document order (None: elsewhere)."""
+    if isinstance(node, DocumentNode):
+        return ()
+    parent = getattr(node, "parent", None)
+    if isinstance(node, ElementNode):
+        if isinstance(parent, DocumentNode):
+            return (0, 1)
+        if not isinstance(parent, ElementNode):
+            return None
+        above = _order_key(parent, root)
+        if above is None:
+            return None
+        return (*above, parent.schema.children.index(node.schema), node.position)
+    if isinstance(node, LeafNode):
+        if isinstance(parent, ElementNode):
+            above = _order_key(parent, root)
+            return None if above is None else (*above, parent.schema.children.index(node.schema), 1)
+        if parent is None and root is not None:
+            # A question outside repeats read by its path (static_leaf): its groups from the root.
+            key = [0, 1]
+            group = root
+            for name in node.schema.path.split("/")[2:]:
+                child = group.by_name.get(name)
+                if child is None:
+                    return None
+                key += [group.children.index(child), 1]
+                group = child
+            return tuple(key)
+    return None
+
+
+def _union(left: list[XNode], right: list[XNode], c: Ctx) -> list[XNode]:
+    """XPath's `|`: each node once, in document order (nodes of a secondary instance, or of
+    the flat answers of quality rules, stay in the order joined)."""
+    nodes = _unique(left + right)
+    if len(nodes) < 2:
+        return nodes
+    root = c.env.doc.root if isinstance(c.env.doc, DocumentNode) else None
+    keys = [_order_key(node, root) for node in nodes]
+    if any(key is None for key in keys):
+        return nodes
+    order = sorted(range(len(nodes)), key=lambda i: keys[i])  # type: ignore[arg-type,return-value]
+    return [nodes[i] for i in order]
+
+
 def _filter(nodes: list[XNode], predicates: list[Compiled], c: Ctx) -> list[XNode]:
     for predicate in predicates:
         size = len(nodes)
@@ -508,7 +554,7 @@ class _Compiler:
         if operator == "|":
             if not (_nodes_from(ast[2]) and _nodes_from(ast[3])):
                 raise ExpressionError("'|' joins node-sets only")
-            return lambda c: left(c) + right(c)
+            return lambda c: _union(left(c), right(c), c)
         return lambda c: arithmetic(operator, left(c), right(c))
 
     def static_leaf(self, steps: list[tuple[str, str | None, list[Ast]]]) -> Any:

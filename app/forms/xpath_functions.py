@@ -158,10 +158,9 @@ def _translate(c: Ctx, a: list[Any]) -> str:
 
 
 def _boolean_from_string(c: Ctx, a: list[Any]) -> bool:
-    value = a[0]
-    if type(value) is float and value > 0 and value.is_integer():
-        return True
-    return as_string(value) in ("1", "true")
+    """ODK's rule: true for the text 'true' or '1' only; a number by its text (1.0 is '1',
+    2 and 1.5 are false), on the phone too (static/collect/xpath.js)."""
+    return as_string(a[0]) in ("1", "true")
 
 
 def _selected(c: Ctx, a: list[Any]) -> bool:
@@ -243,8 +242,8 @@ def _format_date(c: Ctx, a: list[Any]) -> str:
     return "".join(out)
 
 
-# toLocaleDateString(undefined, {month: "short"}) and {weekday: "short"} in English, as the
-# server has formatted them (strftime's C locale).
+# %b and %a: English short names whatever the phone's locale, as ODK Collect writes them (the
+# phone's wrapper, static/collect/xpath.js, writes these; the library followed the locale).
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 

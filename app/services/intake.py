@@ -362,6 +362,20 @@ def _content_hash(
 _SHA256 = hashlib.sha256()
 
 
+LATE_UPLOAD = "late_upload"
+# The flags prepare_submission writes before `late_upload`, when it writes it.
+_FLAGS_BEFORE_LATE = frozenset({"low_gps_accuracy", "clock_skew"})
+
+
+def with_lateness(flags: list[str], late: bool) -> list[str]:
+    """Intake's flags with `late_upload` when `late`, without it otherwise, in the place
+    prepare_submission gives it."""
+    kept = [flag for flag in flags if flag != LATE_UPLOAD]
+    if late:
+        kept.insert(sum(flag in _FLAGS_BEFORE_LATE for flag in kept), LATE_UPLOAD)
+    return kept
+
+
 def prepare_submission(
     raw: Any,
     forms: FormRegistry,
@@ -373,6 +387,7 @@ def prepare_submission(
     quality: QualityRules = NO_RULES,
     late_after: timedelta | None = None,
     clean: bool = False,
+    evaluated_at: datetime | None = None,
 ) -> tuple[PreparedSubmission | None, list[Problem]]:
     """Validate one submission; return it normalised, or the problems naming each bad field.
 
@@ -381,6 +396,12 @@ def prepare_submission(
     phone clock off, sent more than `late_after` after it was collected, answers that break
     a quality rule. `clean`: item_problems(raw) is known to be empty (all_clean, checked
     once for a whole batch).
+
+    `evaluated_at` is the time the form's expressions read (`today()`, `now()`): None for a
+    survey sent for the first time, whose expressions read its collection time (the verdict
+    the phone gave when it was finished, however late it is sent); a correction's own time
+    (the request's) for a correction, which the phone checks on its clock while it is edited,
+    though it keeps the first `collected_at`.
     """
     if not isinstance(raw, dict):
         return None, [Problem("", "wrong_type", {"expected": "object"})]
@@ -450,7 +471,9 @@ def prepare_submission(
                 given = {point_question.name: ""}
             else:
                 given = {point_question.name: f"{lat} {lon} {altitude or 0} {accuracy or 0}"}
-        normalised, answer_problems = validate_answers(form, answers, given=given, now=collected_at)
+        normalised, answer_problems = validate_answers(
+            form, answers, given=given, now=evaluated_at or collected_at
+        )
         if point_question is not None:
             normalised.pop(point_question.name, None)
     if raw_location is None and (form is None or form.geopoint_question is not None):
@@ -476,7 +499,7 @@ def prepare_submission(
     if clock_skew:
         flags.append("clock_skew")
     elif late_after is not None and now - collected_utc > late_after:
-        flags.append("late_upload")
+        flags.append(LATE_UPLOAD)
     if quality.broken(form.form_id, normalised):
         flags.append("contradiction")
     shape = None

@@ -293,7 +293,12 @@ async def submit(
                 future_tolerance=policy.future_tolerance,
                 low_accuracy_m=policy.low_accuracy_m,
                 quality=policy.quality,
-                late_after=policy.late_after,
+                # Lateness is the first sending's: an edit keeps the flag the survey has
+                # (review.correct) and never adds it.
+                late_after=None if head.deprecated_id else policy.late_after,
+                # An edit's expressions read the time of the edit (Collect checks it on its
+                # clock while it is edited), a first sending's its collection time.
+                evaluated_at=now if head.deprecated_id else None,
             )
 
         if policy.checks is not None and form.compiled.flat is None:

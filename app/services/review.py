@@ -8,6 +8,7 @@ the audit log, and a correction keeps the content it replaces as an earlier vers
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,11 +25,13 @@ from app.db.engine import driver_in_transaction
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
 from app.services.access import Principal
-from app.services.intake import PreparedSubmission
+from app.services.intake import LATE_UPLOAD, PreparedSubmission, with_lateness
 from app.services.submissions import redact, submission_row
 
 Decision = Literal["approved", "needs_correction", "rejected"]
 DECISIONS: tuple[Decision, ...] = ("approved", "needs_correction", "rejected")
+# A survey's review status: waiting for review, or a decision.
+STATUSES: tuple[str, ...] = ("received", *DECISIONS)
 MAX_COMMENT = 1000
 
 
@@ -69,13 +72,23 @@ async def review(
     decision: str,
     comment: Any = None,
     version: int | None = None,
+    status: str | None = None,
 ) -> dict[str, Any]:
-    """Record a decision on one survey; the same decision again changes nothing. With
-    `version` (the one the reviewer was shown), Conflict when the survey is at another
-    (its volunteer corrected it meanwhile) and nothing changes. Conflict (`own_survey`) for
-    a survey the reviewer collected, whatever their role: another leader or the city's
-    admin reviews it (four eyes)."""
+    """Record a decision on one survey; the same decision again changes nothing. Conflict
+    (`own_survey`) for a survey the reviewer collected, whatever their role: another leader
+    or the city's admin reviews it (four eyes).
+
+    A decision may name the survey as the reviewer was shown it, and nothing changes when
+    the survey is no longer so: `version`, Conflict (`review_version_changed`) when it is
+    at another (its volunteer corrected it meanwhile); `status`, Conflict
+    (`review_status_changed`) when it is in another (someone decided it meanwhile). A
+    decision naming a version and no status was taken on the survey waiting for review
+    (`received`), as a bulk approval's surveys seen are: a decision does not change the
+    version, so the version alone did not tell that another reviewer had decided. The
+    status is not compared when the survey is already as the decision would leave it (a
+    retry after a lost answer: nothing changes)."""
     text_ = _comment(decision, comment)
+    seen_status = status if status is not None else "received" if version is not None else None
     async with engine.begin() as connection:
         raw = await driver_in_transaction(connection)
         current = await queries.lock_for_change(raw, survey_id)
@@ -94,6 +107,13 @@ async def review(
             )
         old = {"status": current["status"], "comment": current["review_comment"]}
         new = {"status": decision, "comment": text_}
+        if seen_status is not None and seen_status != current["status"] and old != new:
+            raise Conflict(
+                "review_status_changed",
+                id=str(survey_id),
+                status=current["status"],
+                seen=seen_status,
+            )
         if old != new:
             await queries.set_review(raw, survey_id, decision, text_, reviewer.user_id)
             await audit_queries.audit(
@@ -211,7 +231,10 @@ async def correct(
 
     `claim` runs in the same transaction (on its asyncpg connection) once the survey is
     locked and found correctable, before anything changes: what it writes is kept with the
-    correction, and what it raises leaves everything as it was (an ODK edit's instanceID)."""
+    correction, and what it raises leaves everything as it was (an ODK edit's instanceID).
+
+    A survey's lateness (`late_upload`) is about its first sending: the correction keeps the
+    flag as the survey has it, and never adds it (`prepared`'s own is not read)."""
     if prepared.id != survey_id:
         raise InvalidInput([Problem("id", "id_mismatch", {"id": str(survey_id)})])
     async with engine.begin() as connection:
@@ -262,9 +285,11 @@ async def correct(
             if same:
                 await queries.resubmit(raw, survey_id)
             else:
+                late = LATE_UPLOAD in (current["flags"] or ())
+                kept = dataclasses.replace(prepared, flags=with_lateness(prepared.flags, late))
                 await queries.replace_content(
                     raw,
-                    submission_row(prepared, current["collector_user_id"], collector.assignment()),
+                    submission_row(kept, current["collector_user_id"], collector.assignment()),
                 )
             version = current["version"] + 1
             await audit_queries.audit(

@@ -42,6 +42,19 @@ const LIST_TYPES = new Set(["select_multiple", "rank"]);
 
 const instanceDocuments = new WeakMap();
 
+/**
+ * A label as expressions read it (jr:choice-name(), a list's label column): in the language
+ * the server evaluates in (the model's `expression_language`: the form's default language),
+ * whatever language the screen shows, so that a verdict never depends on the app's language.
+ * A label missing in that language is the first the choice has, as on the server.
+ */
+function expressionLabel(model, labels) {
+  if (labels === null || labels === undefined) return "";
+  if (typeof labels !== "object") return String(labels);
+  const language = model.expression_language ?? model.default_language;
+  return labels[language] || (Object.values(labels)[0] ?? "");
+}
+
 function secondaryInstances(model) {
   let documents = instanceDocuments.get(model);
   if (documents) return documents;
@@ -53,7 +66,7 @@ function secondaryInstances(model) {
       for (const [key, value] of Object.entries(item)) {
         if (!/^[A-Za-z_][\w.-]*$/.test(key)) continue;
         const child = document_.createElement(key);
-        child.textContent = typeof value === "object" && value !== null ? pick(value) : String(value ?? "");
+        child.textContent = typeof value === "object" && value !== null ? expressionLabel(model, value) : String(value ?? "");
         element.append(child);
       }
       element.choice = item; // the model's item, for the widgets
@@ -141,7 +154,7 @@ function choiceLabel(instance, value, path) {
   const plain = path.replace(/\[\d+\]/g, "");
   const node = instance.records.find((r) => r.kind === "question" && r.node.path === plain)?.node;
   const item = (instance.model.instances?.[node?.choices] ?? []).find((c) => c.name === value);
-  return item ? pick(item.label) || value : "";
+  return item ? expressionLabel(instance.model, item.label) : "";
 }
 
 function run(instance, expression, record, as) {

@@ -2,10 +2,15 @@
 // vendored in static/vendor/), with what the library leaves to its host:
 //   instance('name')   a secondary instance (choice lists, CSV files) as its own document
 //   current()          the question the expression belongs to (inside itemset predicates too)
-//   jr:choice-name()   the label of a choice, in the language on screen
+//   jr:choice-name()   the label of a choice, in the language the server reads (form.js)
 //   regex()            read as ODK Collect reads it (Java): `\p{Lu}` works, so patterns are
-//                      compiled with the `u` flag; a pattern JS refuses in `u` mode but not
-//                      without it (e.g. `\-` outside a class) is read without it.
+//                      compiled with the `u` flag; what JS refuses in `u` mode but Java reads
+//                      (`\-` or `\#` outside a class, `[\w-.]`) is spelt so that it may.
+// and what it reads otherwise than the server and ODK Collect (app/forms/xpath_functions.py):
+//   format-date()      %a and %b in English (Sun, Dec), not in the phone's locale
+//   boolean-from-string()  true for the text 'true' or '1' only (2.0 and 4 div 2 are false)
+//   and, or            each operand read as boolean() (a date is true when it is one)
+//   |                  a node-set: each node once, in document order
 // today() and now() are the phone's local time, as in ODK Collect (Vietnam: +07:00).
 // See docs/forms-engine.md: the server is held to the same verdicts by tests/forms/.
 
@@ -25,6 +30,52 @@ export class ExpressionError extends Error {
 let scope = { current: null, instances: {}, choiceName: null };
 
 const patterns = new Map();
+// RegExp's SyntaxCharacter and `/`: the only characters `\` may escape in `u` mode.
+const SYNTAX = new Set("^$\\.*+?()[]{}|/");
+const ASCII_PUNCTUATION = /^[ -/:-@[-`{-~]$/;
+const SET_ESCAPES = new Set("dDwWsS");
+
+/**
+ * A pattern JavaScript refuses with the `u` flag, written as it reads in Java (ODK Collect)
+ * and on the server, so that it may be read with the flag: an escaped punctuation mark other
+ * than a syntax character (`\-`, `\#` outside a class) is that mark (`\x2d`), and a `-` after a
+ * class escape in a class (`[\w-.]`) is a `-`. Read without the flag instead, `.` and `[^..]`
+ * would take half of an emoji and `\p{Lu}` would mean `p{Lu}`.
+ */
+function unicodeSpelling(pattern) {
+  let out = "";
+  let inClass = false;
+  let afterSet = false; // the last item in a class was a class escape (\w, \p{L}...)
+  for (let i = 0; i < pattern.length; i += 1) {
+    const c = pattern[i];
+    if (c === "\\" && i + 1 < pattern.length) {
+      const next = pattern[i + 1];
+      i += 1;
+      if (ASCII_PUNCTUATION.test(next) && !SYNTAX.has(next) && !(inClass && next === "-")) {
+        out += `\\x${next.charCodeAt(0).toString(16).padStart(2, "0")}`;
+        afterSet = false;
+      } else if ((next === "p" || next === "P") && pattern[i + 1] === "{" && pattern.includes("}", i)) {
+        const end = pattern.indexOf("}", i);
+        out += pattern.slice(i - 1, end + 1);
+        i = end;
+        afterSet = inClass;
+      } else {
+        out += c + next;
+        afterSet = inClass && SET_ESCAPES.has(next);
+      }
+      continue;
+    }
+    if (inClass && c === "-" && afterSet && pattern[i + 1] !== "]") {
+      out += "\\-";
+    } else {
+      if (c === "[" && !inClass) inClass = true;
+      else if (c === "]" && inClass) inClass = false;
+      out += c;
+    }
+    afterSet = false;
+  }
+  return out;
+}
 
 /** A form's regex pattern as a JS RegExp, read as Java reads it where the two can agree. */
 export function odkRegex(pattern) {
@@ -33,15 +84,89 @@ export function odkRegex(pattern) {
     try {
       compiled = new RegExp(pattern, "u");
     } catch {
-      compiled = new RegExp(pattern); // throws for a pattern that is wrong either way
+      try {
+        compiled = new RegExp(unicodeSpelling(pattern), "u");
+      } catch {
+        compiled = new RegExp(pattern); // throws for a pattern that is wrong either way
+      }
     }
     patterns.set(pattern, compiled);
   }
   return compiled;
 }
 
+// format-date()'s %a and %b: English short names, as the server and ODK Collect write them
+// (the library writes them in the phone's locale: "CN" and "thg 12" in vi-VN).
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+// The library's operator codes (src/utils/operation.js).
+const OR = 0;
+const AND = 4;
+const UNION = 24;
+
+function byDocumentOrder(a, b) {
+  if (a === b) return 0;
+  return a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
+}
+
 const extensions = openrosaExtensions();
+const { date: asDateValue, "format-date": formatDate } = extensions.func;
+
+/** format-date() with %a and %b in English; the other codes are the library's. */
+function englishFormatDate(...args) {
+  if (args.length < 2) return formatDate.apply(this, args); // its error
+  const [value, format] = args;
+  const pattern = asString(format);
+  if (!/%[ab]/.test(pattern)) return formatDate.call(this, value, format);
+  const moment = asDateValue(value).v;
+  if (moment.toString() === "" || Number.isNaN(Number(moment))) return XPR.string("");
+  let out = "";
+  let run = "";
+  const flush = () => {
+    if (run) out += formatDate.call(this, value, XPR.string(run)).v;
+    run = "";
+  };
+  for (let i = 0; i < pattern.length; i += 1) {
+    const code = pattern[i] === "%" ? pattern[i + 1] : undefined;
+    if (code === "a" || code === "b") {
+      flush();
+      out += code === "a" ? WEEKDAYS[moment.getDay()] : MONTHS[moment.getMonth()];
+      i += 1;
+    } else if (code !== undefined) {
+      run += pattern[i] + code;
+      i += 1;
+    } else {
+      run += pattern[i];
+    }
+  }
+  flush();
+  return XPR.string(out);
+}
+
+const { handleInfix, typefor } = extensions.process;
+Object.assign(extensions.process, {
+  handleInfix(err, lhs, op, rhs) {
+    // `date('2026-01-01') and 'x'`: the library read both operands as dates ('x' is none).
+    if (op === OR || op === AND) return undefined;
+    if (op === UNION) {
+      if (lhs.t !== "arr" || rhs.t !== "arr") throw new Error("'|' joins node-sets only");
+      return [...new Set([...lhs.v, ...rhs.v])].sort(byDocumentOrder);
+    }
+    return handleInfix(err, lhs, op, rhs);
+  },
+  typefor(value) {
+    // The library's union gave a bare list, read as a string ("sum() must be called on a nodeset").
+    return Array.isArray(value) ? "arr" : typefor(value);
+  },
+});
+
 Object.assign(extensions.func, {
+  "format-date": englishFormatDate,
+  "format-date-time": englishFormatDate,
+  "boolean-from-string": function booleanFromString(value) {
+    return XPR.boolean(["true", "1"].includes(asString(value)));
+  },
   regex(haystack, pattern) {
     return XPR.boolean(odkRegex(asString(pattern)).test(asString(haystack)));
   },

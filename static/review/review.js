@@ -481,15 +481,20 @@
     setBusy(item, true);
     var survey = state.surveys.get(id);
     var body = { decision: decision, comment: text || null };
-    // The version this page shows: the server refuses the decision if the volunteer
-    // corrected the survey meanwhile (409 review_version_changed).
-    if (survey && Number.isInteger(survey.version)) body.version = survey.version;
+    // The survey as this page last had it from the server (waiting, or the decision taken
+    // here, to be changed): the server refuses the decision if the volunteer corrected it
+    // meanwhile (409 review_version_changed) or someone decided it (review_status_changed).
+    if (survey && Number.isInteger(survey.version)) {
+      body.version = survey.version;
+      if (survey.status) body.status = survey.status;
+    }
     api("POST", "/api/v1/submissions/" + encodeURIComponent(id) + "/review", body)
       .then(function (result) {
         var position = Array.prototype.indexOf.call(queue.children, item);
         setBusy(item, false);
         removeCard(id);
         var survey = state.surveys.get(id);
+        if (survey) survey.status = result.status; // as the server has it now
         showToast(
           texts["review_done_" + result.status] + ": " + toastName(survey),
           function () {
@@ -500,8 +505,8 @@
       })
       .catch(function (error) {
         setBusy(item, false);
-        if (error.code === "review_version_changed") {
-          reloadSurvey(id, text);
+        if (error.code === "review_version_changed" || error.code === "review_status_changed") {
+          reloadSurvey(id, text, error.code);
           return;
         }
         showError(item, error.message);
@@ -509,8 +514,9 @@
   }
 
   /** The survey changed while the reviewer looked at it: its card shows it as it is now
-   * (with the comment being written), and says why; one no longer waiting leaves the queue. */
-  function reloadSurvey(id, comment) {
+   * (with the comment being written), and says why; one no longer waiting leaves the queue
+   * (`why`: the server's code, review_status_changed when someone else decided it). */
+  function reloadSurvey(id, comment, why) {
     var item = cardOf(id);
     api("GET", "/api/v1/submissions/" + encodeURIComponent(id))
       .then(function (survey) {
@@ -518,8 +524,14 @@
         if (!item) return;
         if (survey.status !== "received") {
           var old = state.surveys.get(id);
+          var name = toastName(old || survey);
           removeCard(id);
-          showToast(say("review_changed_gone", { name: toastName(old || survey) }));
+          var decided = texts["review_done_" + survey.status];
+          showToast(
+            why === "review_status_changed" && decided
+              ? say("review_decided_gone", { name: name, decision: decided })
+              : say("review_changed_gone", { name: name })
+          );
           loadCounts();
           return;
         }

@@ -22,8 +22,10 @@ CORPUS = REPO_ROOT / "tests" / "forms"
 CASES: list[dict[str, Any]] = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
 
 VERDICTS = """
-async ([models, cases]) => {
+async ([models, cases, language]) => {
   const form = await import("/static/collect/form.js");
+  const i18n = await import("/static/collect/i18n.js");
+  i18n.setLanguage(language);  // the app's language: the screen's, never the expressions'
   return cases.map(([name, answers]) => {
     try {
       return form.problemsOf({ form_id: name, model: models[name] }, answers);
@@ -74,18 +76,24 @@ def corpus_models() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def vietnam_page(browser: Browser, live_server: str) -> Any:
-    """A page of the app on a phone in Vietnam's time zone (today() is Vietnam's day)."""
-    context = browser.new_context(base_url=live_server, timezone_id="Asia/Ho_Chi_Minh")
+    """A page of the app on a phone in Vietnam (today() is Vietnam's day; the locale is vi-VN,
+    which format-date's %a and %b once followed)."""
+    context = browser.new_context(
+        base_url=live_server, timezone_id="Asia/Ho_Chi_Minh", locale="vi-VN"
+    )
     page = context.new_page()
     page.goto("/collect")
     yield page
     context.close()
 
 
-def test_the_phone_gives_every_case_the_tables_verdict(vietnam_page: Page) -> None:
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_phone_gives_every_case_the_tables_verdict(vietnam_page: Page, language: str) -> None:
+    """Whatever the app's language: jr:choice-name() and a list's labels read by expressions
+    are the form's default language on the phone, as on the server."""
     models = {case["form"]: model(case["form"]) for case in CASES}
     verdicts = vietnam_page.evaluate(
-        VERDICTS, [models, [[case["form"], case["answers"]] for case in CASES]]
+        VERDICTS, [models, [[case["form"], case["answers"]] for case in CASES], language]
     )
     disagreements = []
     for index, (case, phone) in enumerate(zip(CASES, verdicts, strict=True)):

@@ -26,6 +26,8 @@ FORMS = (
     "parity_phone_repeat",
     "parity_phone_steps",
     "parity_phone_repeat_defaults",
+    "parity_phone_choice_language",
+    "parity_phone_format_date",
 )
 
 
@@ -241,3 +243,57 @@ def test_removing_a_member_leaves_the_others_cleared_answers_cleared(
     for index in (1, 2):
         village = page.locator(f'section.question[data-key="member[{index}]/member_village"] input')
         expect(village).to_have_value("")
+
+
+def test_choice_names_read_the_forms_language_while_the_screen_shows_english(
+    parity_phone: tuple[BrowserContext, Page], sync_engine: Engine
+) -> None:
+    """The app in English: the roof's choices read "Tin" and "Tile" on screen, and
+    jr:choice-name() reads the form's default language (vi) as the server does, so "Tôn" is
+    refused on the phone. The phone read "Tin", let it through, and the server refused the
+    survey, which stayed in the outbox for ever."""
+    _context, page = parity_phone
+    open_app(page)
+    page.click("#lang-toggle")
+    expect(page.locator("#lang-toggle")).to_have_text("Tiếng Việt")  # the app is in English
+    page.click("#new-parity_phone_choice_language")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    roof = page.locator('section.question[data-key="roof"]')
+    expect(roof).to_contain_text("Tin")
+    expect(roof).to_contain_text("Tile")
+    page.check('input[name="roof"][value="tin"]')
+    page.click("#finish")
+    expect(page.locator('.error[data-for="roof"]')).to_be_visible()
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    page.check('input[name="roof"][value="tile"]')
+    answer(page, "roof_again", "Ngói")
+    page.check('input[name="wall"][value="tile"]')
+    expect(page.locator(".error[data-for]:not([hidden])")).to_have_count(0)
+    send(page)
+    assert stored(sync_engine, "parity_phone_choice_language") == [
+        {"roof": "tile", "roof_label": "Ngói", "roof_again": "Ngói", "wall": "tile"}
+    ]
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_format_date_writes_english_names_on_a_vietnamese_phone(
+    parity_phone: tuple[BrowserContext, Page], sync_engine: Engine
+) -> None:
+    """On a vi-VN phone format-date(., '%a') of a Sunday was "CN", so "not on a Sunday"
+    passed on the phone and the server (English: "Sun") refused the survey once sent."""
+    _context, page = parity_phone
+    open_app(page)
+    page.click("#new-parity_phone_format_date")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    answer(page, "visit_day", "2026-12-06")  # a Sunday
+    page.click("#finish")
+    expect(page.locator('.error[data-for="visit_day"]')).to_be_visible()
+    answer(page, "visit_day", "2026-12-07")
+    answer(page, "paid_on", "2026-09-15")
+    answer(page, "stamp", "2026-12-07")
+    expect(page.locator(".error[data-for]:not([hidden])")).to_have_count(0)
+    send(page)
+    assert stored(sync_engine, "parity_phone_format_date") == [
+        {"visit_day": "2026-12-07", "paid_on": "2026-09-15", "stamp": "2026-12-07"}
+    ]
+    assert page.console_errors == []  # type: ignore[attr-defined]

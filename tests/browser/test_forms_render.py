@@ -4,6 +4,7 @@ error (real server with the corpus as its forms, real Chromium)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +34,9 @@ def pyxform_markdown_to_xlsx(source: Path, target: Path) -> None:
     for line in source.read_text(encoding="utf-8").splitlines():
         if not line.strip().startswith("|"):
             continue
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        # A cell may hold `\|` (XPath's union), as in pyxform's reader.
+        parts = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+        cells = [cell.strip().replace("\\|", "|") for cell in parts]
         if cells[0]:
             sheet = book.create_sheet(cells[0])
         elif sheet is not None:

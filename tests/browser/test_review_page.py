@@ -369,7 +369,12 @@ def test_a_decision_on_a_survey_corrected_meanwhile_shows_the_new_version_first(
     correct_meanwhile(live_server, ward_data, "approve", 9)
     with page.expect_request(lambda r: r.method == "POST" and "/review" in r.url) as posted:
         item.locator("button.decide.approve").click()
-    assert posted.value.post_data_json == {"decision": "approved", "comment": None, "version": 1}
+    assert posted.value.post_data_json == {
+        "decision": "approved",
+        "comment": None,
+        "version": 1,
+        "status": "received",
+    }
     expect(item.locator(".error")).to_have_text(
         "Phiếu này vừa được tình nguyện viên sửa (nay là phiên bản 2) trong lúc bạn xem; quyết "
         "định chưa được ghi. Nội dung mới ở trên: xem lại rồi quyết định."
@@ -421,3 +426,67 @@ def test_the_review_page_says_a_survey_changed_in_english(
     )
     expect(item.locator("textarea")).to_have_value("Wrong household")  # kept for the retry
     assert statuses(live_server, ward_data["volunteer"])[ids["reject"]] == ("received", None)
+
+
+def decide_meanwhile(
+    live_server: str, who: dict[str, str], survey_id: str, decision: str, comment: str
+) -> None:
+    """Another leader of the ward decides one of the surveys while the page is open."""
+    answer = httpx.post(
+        f"{live_server}/api/v1/submissions/{survey_id}/review",
+        json={"decision": decision, "comment": comment},
+        headers=who,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_decision_on_a_survey_decided_meanwhile_is_not_recorded(
+    desktop: Page, live_server: str, sync_engine: Engine, ward_data: dict[str, Any]
+) -> None:
+    """Another leader rejects a survey the page shows waiting, then the leader taps approve:
+    the approval overwrote the rejection. Now it is refused; the card leaves the queue and
+    the page says who decided what. The same when the leader changes a decision of theirs
+    that someone changed since."""
+    page, ids = desktop, ward_data["ids"]
+    dialogs = watch_dialogs(page)
+    other = bearer(
+        make_token(
+            sync_engine,
+            make_user(sync_engine, "lead-an-xuan-2", [("ward_leader", ("ward", "W03"))]),
+        )
+    )
+    sign_in(page, "lead-an-xuan", "/review?lang=vi")
+    expect(page.locator("li.survey")).to_have_count(8)
+    item = card(page, ids["reject"])
+    decide_meanwhile(live_server, other, ids["reject"], "rejected", "Hộ không có thật")
+    with page.expect_request(lambda r: r.method == "POST" and "/review" in r.url) as posted:
+        item.locator("button.decide.approve").click()
+    assert posted.value.post_data_json["status"] == "received"
+    expect(item).to_have_count(0)
+    expect(page.locator("#toast")).to_contain_text(
+        "Phiếu Lê Thị Mai đã được người khác quyết định trong lúc bạn xem (Đã từ chối); "
+        "quyết định của bạn chưa được ghi."
+    )
+    seen = statuses(live_server, ward_data["volunteer"])
+    assert seen[ids["reject"]] == ("rejected", "Hộ không có thật")
+
+    # The leader approves, puts the card back to change it; meanwhile the other rejects it.
+    card(page, ids["approve"]).locator("button.decide.approve").click()
+    expect(page.locator("#toast")).to_contain_text("Đã duyệt: Trần Văn Bình")
+    page.locator("#toast-change").click()
+    restored = card(page, ids["approve"])
+    expect(restored.locator(".current-decision")).to_contain_text("Đã duyệt")
+    decide_meanwhile(live_server, other, ids["approve"], "rejected", "Trùng hộ")
+    restored.locator("textarea").fill("Thiếu số điện thoại")
+    with page.expect_request(lambda r: r.method == "POST" and "/review" in r.url) as posted:
+        restored.locator("button.decide.secondary").click()
+    assert posted.value.post_data_json["status"] == "approved"
+    expect(restored).to_have_count(0)
+    expect(page.locator("#toast")).to_contain_text(
+        "Phiếu Trần Văn Bình đã được người khác quyết định trong lúc bạn xem (Đã từ chối)"
+    )
+    seen = statuses(live_server, ward_data["volunteer"])
+    assert seen[ids["approve"]] == ("rejected", "Trùng hộ")
+    errors = page.console_errors  # type: ignore[attr-defined]
+    assert [e for e in errors if "409" not in e] == []  # the refusals' own log lines only
+    assert dialogs == []

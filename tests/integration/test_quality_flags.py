@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,8 +15,11 @@ from sqlalchemy import Engine, text
 
 from app.main import create_app
 from app.settings import REPO_ROOT, Settings
+from app.vietnam import VIETNAM_TIME
 from tests.auth import bearer, make_token, make_user
 from tests.factories import household_answers, household_survey
+from tests.integration.test_odk import post_submission
+from tests.odk import household_xml
 
 URL = "/api/v1/submissions"
 
@@ -160,3 +164,118 @@ def test_a_survey_sent_long_after_it_was_collected_is_flagged(strict: TestClient
     recent = household_survey(collected_at=(now - timedelta(days=2)).isoformat())
     assert "late_upload" in flags_of(strict, {}, old)
     assert "late_upload" not in flags_of(strict, {}, recent)
+
+
+@pytest.fixture
+def leader(sync_engine: Engine) -> dict[str, str]:
+    """A leader of ward W03, who sends surveys back for correction."""
+    user_id = make_user(sync_engine, "flags-leader", [("ward_leader", ("ward", "W03"))])
+    return bearer(make_token(sync_engine, user_id))
+
+
+def sent_back_and_corrected(
+    client: TestClient, volunteer: dict, leader: dict, body: dict, **answers: object
+) -> list[str]:
+    """The survey sent back, then corrected with these answers: its flags."""
+    back = client.post(
+        f"{URL}/{body['id']}/review",
+        json={"decision": "needs_correction", "comment": "Kiểm tra lại số người"},
+        headers=leader,
+    )
+    assert back.status_code == 200, back.text
+    corrected = {**body, "answers": {**body["answers"], **answers}}
+    response = client.put(f"{URL}/{body['id']}", json=corrected, headers=volunteer)
+    assert response.status_code == 200 and response.headers["x-outcome"] == "corrected", (
+        response.text
+    )
+    return list(response.json()["flags"])
+
+
+def test_a_corrected_first_survey_of_a_pair_is_not_flagged(
+    client: TestClient, volunteer: dict, leader: dict, settlement_point: dict
+) -> None:
+    """Of a pair, the later survey carries the flag. A correction of the first one was
+    compared with every survey, the later one included, and flagged it too."""
+    first = household_survey(location=settlement_point)
+    assert flags_of(client, volunteer, first) == []
+    second = household_survey(location=settlement_point)
+    assert flags_of(client, volunteer, second) == ["possible_duplicate"]
+    assert sent_back_and_corrected(client, volunteer, leader, first, household_size=5) == []
+    # The later one, corrected, is still the second survey of the household.
+    assert sent_back_and_corrected(client, volunteer, leader, second, household_size=6) == [
+        "possible_duplicate"
+    ]
+
+
+def test_a_survey_corrected_onto_a_later_unflagged_one_is_flagged(
+    client: TestClient, volunteer: dict, leader: dict, settlement_point: dict
+) -> None:
+    """The first survey's point was wrong; corrected, it stands where a later survey of the
+    same household stands, which was checked without it: one of the pair is flagged."""
+    far = dict(settlement_point, lat=settlement_point["lat"] + 0.0009)
+    first = household_survey(location=far)
+    assert flags_of(client, volunteer, first) == []
+    later = household_survey(location=settlement_point)
+    assert flags_of(client, volunteer, later) == []
+    first_moved = {**first, "location": settlement_point}
+    assert sent_back_and_corrected(client, volunteer, leader, first_moved) == ["possible_duplicate"]
+
+
+def test_a_json_correction_keeps_the_late_upload_of_the_first_sending(
+    strict: TestClient, settings: Settings
+) -> None:
+    """Lateness is about the first sending (received_at - collected_at): a correction keeps
+    the flag the survey had (it was dropped) and never adds it."""
+    now = datetime.now(UTC)
+    late = household_survey(collected_at=(now - timedelta(days=20)).isoformat())
+    assert flags_of(strict, {}, late) == ["late_upload"]
+    corrected = strict.put(
+        f"{URL}/{late['id']}", json={**late, "answers": household_answers(household_size=6)}
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["flags"] == ["late_upload"]
+    # Sent in time (the server then took surveys 30 days late), corrected since: never late.
+    with TestClient(
+        create_app(settings.model_copy(update={"late_upload_days": 30})),
+        headers=dict(strict.headers),
+    ) as lenient:
+        in_time = household_survey(collected_at=(now - timedelta(days=20)).isoformat())
+        assert flags_of(lenient, {}, in_time) == []
+    again = strict.put(
+        f"{URL}/{in_time['id']}", json={**in_time, "answers": household_answers(household_size=6)}
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["flags"] == []
+
+
+def test_an_odk_edit_keeps_the_late_upload_of_the_first_sending(
+    strict: TestClient, settings: Settings, sync_engine: Engine
+) -> None:
+    """The same rule for ODK Collect's edits, which added the flag when edited late."""
+    user_id = make_user(sync_engine, "flags-odk", [("volunteer", ("ward", "W03"))])
+    setup = strict.post("/api/v1/odk/setup", json={"user_id": user_id})
+    assert setup.status_code == 201, setup.text
+    prefix = setup.json()["server_url"].removeprefix("http://testserver")
+    then = (datetime.now(VIETNAM_TIME) - timedelta(days=20)).isoformat(timespec="milliseconds")
+
+    def flags_after(client: TestClient, xml: bytes, instance_id: str) -> list[str]:
+        response = post_submission(client, prefix, xml)
+        assert response.status_code == 201, response.text
+        return list(strict.get(f"{URL}/{instance_id[5:]}").json()["flags"])
+
+    late = f"uuid:{uuid.uuid4()}"
+    assert flags_after(strict, household_xml(late, start=then, end=then), late) == ["late_upload"]
+    edit = household_xml(
+        f"uuid:{uuid.uuid4()}", start=then, end=then, deprecated_id=late, household_size="6"
+    )
+    assert flags_after(strict, edit, late) == ["late_upload"]
+    with TestClient(
+        create_app(settings.model_copy(update={"late_upload_days": 30})),
+        headers=dict(strict.headers),
+    ) as lenient:
+        in_time = f"uuid:{uuid.uuid4()}"
+        assert flags_after(lenient, household_xml(in_time, start=then, end=then), in_time) == []
+    edit = household_xml(
+        f"uuid:{uuid.uuid4()}", start=then, end=then, deprecated_id=in_time, household_size="6"
+    )
+    assert flags_after(strict, edit, in_time) == []

@@ -212,6 +212,102 @@ def test_the_review_page_approves_what_it_counts_for_its_ward(
         assert refused.json()["errors"][0]["field"] == "ward_id"
 
 
+def decide(client: TestClient, town: dict[str, Any], who: str, survey_id: str, **body: Any) -> Any:
+    return client.post(f"{URL}/{survey_id}/review", json=body, headers=town["people"][who])
+
+
+def reviews(client: TestClient, town: dict[str, Any], survey_id: str) -> list[dict[str, Any]]:
+    history = client.get(f"{URL}/{survey_id}/history", headers=town["people"]["city_admin"])
+    assert history.status_code == 200, history.text
+    return [c for c in history.json()["changes"] if c["action"] == "survey.review"]
+
+
+def test_a_decision_on_a_survey_decided_meanwhile_is_refused(
+    client: TestClient, town: dict[str, Any], surveys: dict[str, str], sync_engine: Engine
+) -> None:
+    """Both read version 1 waiting; the city admin rejects it, then the ward leader's
+    approval (a decision changes no version) overwrote the rejection and the invented
+    household was counted. The leader is told, and nothing changes."""
+    sid = surveys["a1"]
+    rejected = decide(
+        client,
+        town,
+        "city_admin",
+        sid,
+        decision="rejected",
+        comment="invented household",
+        version=1,
+    )
+    assert rejected.status_code == 200, rejected.text
+    for language, words in (
+        ("vi", "(bạn xem: Chờ duyệt; nay: Bị từ chối)"),
+        ("en", "(you saw: Waiting for review; now: Rejected)"),
+    ):
+        refused = client.post(
+            f"{URL}/{sid}/review?lang={language}",
+            json={"decision": "approved", "version": 1},
+            headers=town["people"]["leader_a"],
+        )
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "review_status_changed"
+        assert words in refused.json()["detail"] and sid in refused.json()["detail"]
+    # As the leader was shown it (waiting), named or not; without a version, as before, the
+    # decision is on whatever the survey is.
+    named = decide(client, town, "leader_a", sid, decision="approved", version=1, status="received")
+    assert named.status_code == 409 and named.json()["code"] == "review_status_changed"
+    assert statuses(client, town)[sid] == "rejected"
+    assert [(c["actor"], c["new"]["status"]) for c in reviews(client, town, sid)] == [
+        ("straddle-city_admin", "rejected")
+    ]
+    # The same decision again changes nothing, by whoever (a retry after a lost answer).
+    again = decide(
+        client,
+        town,
+        "leader_a",
+        sid,
+        decision="rejected",
+        comment="invented household",
+        version=1,
+    )
+    assert again.status_code == 200, again.text
+    assert len(reviews(client, town, sid)) == 1
+    # Shown the survey as it is now, the leader changes the decision.
+    changed = decide(
+        client, town, "leader_a", sid, decision="approved", version=1, status="rejected"
+    )
+    assert changed.status_code == 200, changed.text
+    assert statuses(client, town)[sid] == "approved"
+    # And the admin's view (rejected) is stale in turn.
+    stale = decide(
+        client,
+        town,
+        "city_admin",
+        sid,
+        decision="needs_correction",
+        comment="Xem lại",
+        version=1,
+        status="rejected",
+    )
+    assert stale.status_code == 409 and stale.json()["code"] == "review_status_changed"
+    assert statuses(client, town)[sid] == "approved"
+    with sync_engine.connect() as connection:
+        version = connection.execute(
+            text("SELECT version FROM household_surveys WHERE id = :id"), {"id": sid}
+        ).scalar_one()
+    assert version == 1  # a decision is no new version of the survey's content
+
+
+@pytest.mark.parametrize("status", ["waiting", "", 1, True, ["received"], {"status": "x"}])
+def test_a_status_seen_that_is_no_status_is_a_422_naming_it(
+    client: TestClient, town: dict[str, Any], surveys: dict[str, str], status: Any
+) -> None:
+    refused = decide(client, town, "leader_a", surveys["a1"], decision="approved", status=status)
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["errors"]
+    assert (problem["field"], problem["code"]) == ("status", "invalid_status")
+    assert statuses(client, town)[surveys["a1"]] == "received"
+
+
 def print_text(client: TestClient, town: dict[str, Any], who: str, surveys: str) -> str:
     response = client.get(
         f"/maps/settlements/{town['S1']}.pdf?surveys={surveys}&lang=en",

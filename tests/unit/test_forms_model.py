@@ -96,3 +96,28 @@ def test_file_answers_include_those_inside_repeats(tmp_path: Path) -> None:
     form = load_form(path)
     answers = {"front": "a.jpg", "room": [{"voice": "b.m4a"}, {"plan": "c.pdf"}, "junk"]}
     assert form.file_answers(answers) == {"a.jpg", "b.m4a", "c.pdf"}
+
+
+def test_expressions_read_labels_in_the_language_the_model_names(tmp_path: Path) -> None:
+    """jr:choice-name() reads labels in the model's expression_language on the server, and the
+    phone reads them in it whatever language its screen shows: the form's default language,
+    else its first (here English, though the phone would show Vietnamese first)."""
+    from app.forms.validation import validate_answers
+
+    path = tmp_path / "roof.md"
+    path.write_text(
+        "| survey |\n"
+        "| | type | name | label::English (en) | label::Tiếng Việt (vi) | constraint |\n"
+        "| | select_one roof | roof | Roof | Mái | jr:choice-name(., '${roof}') != 'Tin' |\n"
+        "| choices |\n"
+        "| | list_name | name | label::English (en) | label::Tiếng Việt (vi) |\n"
+        "| | roof | tin | Tin | Tôn |\n"
+        "| | roof | tile | Tile | Ngói |\n",
+        encoding="utf-8",
+    )
+    form = load_form(path)
+    assert (form.model["default_language"], form.model["expression_language"]) == ("vi", "en")
+    assert validate_answers(form, {"roof": "tin"})[1] != []
+    assert validate_answers(form, {"roof": "tile"})[1] == []
+    named = load_form(CORPUS / "parity_phone_choice_language.md")
+    assert named.model["expression_language"] == "vi"

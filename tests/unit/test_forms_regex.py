@@ -102,6 +102,62 @@ MATCHES: list[tuple[str, list[str]]] = [
     ("\\/", ["/"]),
     ("^\\.$", ["."]),
     ("^[.]$", ["."]),
+    # Class escapes of complements in a class, and a `-` after a class escape (the phone spells
+    # `[\\w-\\.]` as `[\\w\\-\\.]` for the u flag; recorded so)
+    ("^[\\s\\S]$", [" ", "\xa0", "\u2003", "á", "A", "-", "/", ".", "é"]),
+    (
+        "^[\\S]+$",
+        [
+            "Anh",
+            "anh",
+            "Ánh",
+            "DN-012",
+            "DN-12",
+            "0905123456",
+            "١٢٣",
+            "abc",
+            "ab",
+            "aa",
+            "x-1-2",
+            "Việt",
+            "color",
+            "colour",
+            "a😀c",
+            "xxy",
+            "á",
+            "A",
+            "-",
+            "/",
+            ".",
+            "é",
+        ],
+    ),
+    ("^[\\d\\W]$", [" ", "\xa0", "\u2003", "á", "-", "/", ".", "é"]),
+    ("^[^\\d\\W]+$", ["Anh", "anh", "abc", "ab", "aa", "color", "colour", "xxy", "A"]),
+    (
+        "^[\\w-\\.]+$",
+        [
+            "Anh",
+            "anh",
+            "DN-012",
+            "DN-12",
+            "0905123456",
+            "abc",
+            "ab",
+            "aa",
+            "x-1-2",
+            "color",
+            "colour",
+            "xxy",
+            "A",
+            "-",
+            ".",
+        ],
+    ),
+    ("^[\\W\\-]+$", ["١٢٣", " ", "\xa0", "\u2003", "á", "-", "/", ".", "é"]),
+    ("^[a\\S]$", ["á", "A", "-", "/", ".", "é"]),
+    ("^[^a\\S]+$", [" ", "\xa0", "\u2003"]),
+    ("^[\\S^]$", ["á", "A", "-", "/", ".", "é"]),
 ]
 REFUSED = [
     r"^[A-Z]++$",  # possessive quantifier (Java)
@@ -121,7 +177,7 @@ REFUSED = [
     r"\h+",  # Java's horizontal space
     r"\e",  # escapes of letters that mean nothing in JavaScript
     r"[]",  # empty class
-    r"^\p{Lu}\-",  # the phone reads `\-` without the u flag, where \p{Lu} means p{Lu}
+    r"[a-\w]",  # a range ending on a class escape
 ]
 # Escaped punctuation outside a class: a literal in Java and in JavaScript without the `u`
 # flag (the phone's reading of such a pattern); recorded with node's RegExp(pattern).
@@ -131,6 +187,11 @@ LITERAL_ESCAPES = [
     (r"^a\#b$", "a#b", True),
     (r"^\'x$", "'x", True),
     (r"^\p{Lu}[a-z\-]*$", "Ab-c", True),  # `\-` in a class is fine with the u flag
+    # Beside \p{..}: the phone spells `\-` as `\x2d` and keeps the u flag (it read such a
+    # pattern without it, where \p{Lu} meant p{Lu}, and `.` half an emoji)
+    (r"^\p{Lu}\-", "Á-", True),
+    (r"^\p{Lu}\-", "á-", False),
+    (r"^\#.{1,2}$", "#😀😀", True),
 ]
 
 
@@ -150,3 +211,14 @@ def test_patterns_read_differently_are_refused(pattern: str) -> None:
 @pytest.mark.parametrize(("pattern", "subject", "matches"), LITERAL_ESCAPES)
 def test_escaped_punctuation_is_a_literal(pattern: str, subject: str, matches: bool) -> None:
     assert (compile_pattern(pattern).search(subject) is not None) is matches
+
+
+@pytest.mark.parametrize(
+    ("pattern", "position"),
+    [(r"^\d+[z-a]", 8), (r"^\s*\w+[z-a]$", 11), (r"^\w+(a", 6)],
+)
+def test_a_refusal_names_the_position_in_the_authors_pattern(pattern: str, position: int) -> None:
+    """Not in the server's translation (`\\d` is `[0-9]` there): "bad character range at
+    position 15" named a place the author never wrote."""
+    with pytest.raises(PatternError, match=rf"at position {position}$"):
+        compile_pattern(pattern)

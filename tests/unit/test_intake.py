@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 
 from app.forms.registry import FormRegistry
-from app.services.intake import prepare_submission
+from app.services.intake import prepare_submission, with_lateness
 from tests.factories import household_answers, household_survey
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -297,3 +297,23 @@ def test_a_batch_checked_clean_once_gives_what_each_survey_checked_gives(
         clean, clean_problems = prepare_submission(survey, forms, NOW, clean=True)
         assert problems == clean_problems == [] and plain is not None and clean is not None
         assert clean.content_hash == plain.content_hash and clean.key == str(plain.id)
+
+
+def test_a_kept_late_upload_takes_the_place_intake_gives_it(forms: FormRegistry) -> None:
+    """A correction keeps the first sending's `late_upload` (app/services/review.correct):
+    where intake writes it, whatever the correction's other flags."""
+    late = household_survey(
+        collected_at="2026-11-01T09:00:00+07:00",
+        location={"lat": 15.571, "lon": 108.474, "accuracy_m": 80},
+    )
+    prepared, _ = prepare_submission(late, forms, NOW, late_after=timedelta(days=14))
+    assert prepared is not None
+    assert prepared.flags == ["low_gps_accuracy", "late_upload"]
+    assert with_lateness(["low_gps_accuracy"], True) == prepared.flags
+    assert with_lateness(prepared.flags, False) == ["low_gps_accuracy"]
+    assert with_lateness(["clock_skew", "contradiction"], True) == [
+        "clock_skew",
+        "late_upload",
+        "contradiction",
+    ]
+    assert with_lateness([], True) == ["late_upload"]
