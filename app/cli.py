@@ -20,6 +20,16 @@ from app.settings import Settings, get_settings
 PRINT_INDICATORS = ("priority", *INDICATOR_KEYS)
 
 
+def terminal_text(text: str) -> str:
+    """Text from a file (a ward's code or name in a refusal) as the terminal shows it: control
+    characters (ESC, BEL: a code could clear the screen or retitle the window) and invisible
+    format characters written as escapes, so that `W1\\u200b` does not pass for `W1`."""
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
 def _progress(total: int, label: str) -> Callable[[int], None]:
     done = 0
     started = time.monotonic()
@@ -226,12 +236,12 @@ def cmd_import_boundaries(settings: Settings, args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         print("nothing was imported:", file=sys.stderr)
         for problem in exc.problems:
-            print(f"  - {problem.message(args.lang)}", file=sys.stderr)
+            print(f"  - {terminal_text(problem.message(args.lang))}", file=sys.stderr)
         return 2
     finally:
         engine.dispose()
     for warning in summary.warnings:
-        print(f"warning: {warning.message(args.lang)}", file=sys.stderr)
+        print(f"warning: {terminal_text(warning.message(args.lang))}", file=sys.stderr)
     read_in = "; ".join(f"{layer} read in {crs}" for layer, crs in summary.crs.items())
     print(
         f"{args.city}: {summary.wards} wards, {summary.settlements} settlements, "
@@ -265,7 +275,7 @@ def cmd_import_context(settings: Settings, args: argparse.Namespace) -> int:
         problems = getattr(exc, "problems", None) or [exc]
         print("nothing was imported:", file=sys.stderr)
         for problem in problems:
-            print(f"  - {problem.message(args.lang)}", file=sys.stderr)
+            print(f"  - {terminal_text(problem.message(args.lang))}", file=sys.stderr)
         return 2
     finally:
         engine.dispose()

@@ -1376,6 +1376,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "hình học không hợp lệ ({reason}) đã được sửa tự động; hãy xem lại trên bản đồ.",
         "en": "an invalid geometry ({reason}) was repaired; check it on the map.",
     },
+    "boundary_too_many_vertices": {
+        "vi": "Tệp '{file}' có {count} đỉnh, quá {max}: hãy đơn giản hóa ranh giới (ví dụ "
+        "QGIS: Vector › Công cụ hình học › Đơn giản hóa) rồi nhập lại.",
+        "en": "'{file}' has {count} vertices, more than {max}: simplify the boundaries (e.g. "
+        "QGIS: Vector › Geometry Tools › Simplify) and import again.",
+    },
+    "boundary_not_a_number": {
+        "vi": "có tọa độ không phải là số (NaN hoặc vô cực).",
+        "en": "has coordinates that are not numbers (NaN or infinity).",
+    },
+    "boundary_crs_not_convertible": {
+        "vi": "Không đổi được hệ tọa độ {crs} của tệp '{file}' sang kinh độ, vĩ độ (WGS 84): "
+        "hệ tọa độ này không gắn với Trái Đất. Hãy xuất lại tệp theo VN-2000 (EPSG:9210), UTM "
+        "hoặc WGS 84.",
+        "en": "The coordinate system {crs} of '{file}' cannot be turned into longitude and "
+        "latitude (WGS 84): it is not tied to the Earth. Export the file again in VN-2000 "
+        "(EPSG:9210), UTM or WGS 84.",
+    },
     "boundary_out_of_range": {
         "vi": "tọa độ nằm ngoài kinh độ -180…180, vĩ độ -90…90 khi đọc theo hệ tọa độ {crs}. "
         "Hãy kiểm tra hệ tọa độ của tệp.",

@@ -39,6 +39,10 @@ Progress = Callable[[str, int, int], None]
 SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".shp": "ESRI Shapefile"}
 ZIP_SUFFIX = ".zip"
 MAX_FEATURES = 50_000
+# Vertices of one file, all features together. A province's cadastral wards hold a few
+# hundred thousand; 30 million stored took 5 GB to read, made the city's map a 500 for good
+# and switched the server's placement index off for every city (app.services.placement).
+MAX_VERTICES = 2_000_000
 MAX_PROBLEMS = 60  # listed in one refusal; the rest are counted
 PROGRESS_EVERY = 100
 CODE_MAX = 32  # wards.code and settlements.code are VARCHAR(32)
@@ -265,12 +269,37 @@ def _to_wgs84(frame: GeoDataFrame, kind: str, label: str, crs: str | None) -> tu
     source = frame.crs
     if source.to_epsg() == 4326:
         return frame, source
-    return frame.to_crs(epsg=4326), source
+    import pyproj.exceptions
+
+    try:
+        return frame.to_crs(epsg=4326), source
+    except (pyproj.exceptions.ProjError, pyproj.exceptions.CRSError, ValueError) as exc:
+        # Known to PROJ but not on the Earth (a Mars or Moon CRS) or with no datum at all (a
+        # CAD export's LOCAL_CS): nothing turns it into longitudes and latitudes.
+        problem = layer_problem(
+            kind, label, "boundary_crs_not_convertible", crs=crs_name(source)[:80]
+        )
+        raise _refuse([problem]) from exc
 
 
 def _outside(bounds: tuple[float, float, float, float], box: tuple[float, ...]) -> bool:
     west, south, east, north = bounds
     return west < box[0] or south < box[1] or east > box[2] or north > box[3]
+
+
+def _vertices(frame: GeoDataFrame) -> int:
+    """Vertices of every feature together."""
+    import shapely
+
+    return int(shapely.get_num_coordinates(frame.geometry.values).sum())
+
+
+def _finite(geometry: Any) -> bool:
+    """Whether every vertex is a number (not NaN nor infinite)."""
+    import numpy as np
+    import shapely
+
+    return bool(np.isfinite(shapely.get_coordinates(geometry)).all())
 
 
 def _in_range(bounds: tuple[float, float, float, float]) -> bool:
@@ -456,6 +485,15 @@ def read_layer(
     frame = _open(path, kind, label, options.layer)
     if len(frame) == 0:
         raise _refuse([layer_problem(kind, label, "boundary_empty")])
+    vertices = _vertices(frame)
+    if vertices > MAX_VERTICES:
+        raise _refuse(
+            [
+                layer_problem(
+                    kind, label, "boundary_too_many_vertices", count=vertices, max=MAX_VERTICES
+                )
+            ]
+        )
     if not crs:
         _check_declared_crs(path, kind, label)
     frame, source = _to_wgs84(frame, kind, label, crs)
@@ -528,7 +566,9 @@ def read_layer(
         if geometry is not None and not geometry.is_empty:
             west, south, east, north = (float(v) for v in geometry.bounds)
             bounds = (west, south, east, north)
-            if not _in_range(bounds):
+            if not _finite(geometry):  # bounds leave a NaN vertex out: it reached make_valid
+                refuse("boundary_not_a_number")
+            elif not _in_range(bounds):
                 out_of_range.append((row, code))
             else:
                 placed.append((row, code, bounds))

@@ -53,7 +53,9 @@ GEOJSON_TYPES = {
 GEOJSON_CRS_TYPES = {"name", "EPSG"}  # "link" and "url" make GDAL fetch the URL
 SHAPEFILE_NEEDS = (".shx", ".dbf")
 SHAPEFILE_OPTIONAL = (".prj", ".cpg")
-MAX_ZIP_BYTES = 500 * 1024 * 1024  # uncompressed, every member together
+# Uncompressed, every member together: a zip expands 500 times and more (one polygon's
+# corner repeated), and GDAL holds what it reads (~160 bytes a vertex).
+MAX_ZIP_BYTES = 100 * 1024 * 1024
 MAX_GPKG_LAYERS = 100  # rows of gpkg_contents
 MAX_GPKG_SCHEMA = 5000  # rows of sqlite_master
 # SQLite virtual-machine steps Python's own check may take (the check needs a few thousand).
