@@ -1437,6 +1437,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{codes}.",
         "en": "{count} wards stored before are not in '{file}' and were kept: {codes}.",
     },
+    "boundary_settlements_outside_wards": {
+        "vi": "{count} khu dân cư trong tệp '{file}' không nằm trong phường/xã nào: {codes}. "
+        "Hộ khảo sát ở đó vẫn được tính cho thành phố, nhưng các khu này không có trong bản đồ "
+        "phường và không in được bản đồ họp. Hãy kiểm tra ranh giới phường/xã.",
+        "en": "{count} settlements in '{file}' lie in no ward: {codes}. Their households "
+        "count in the city, but these settlements are on no ward's map and have no meeting "
+        "map. Check the ward boundaries.",
+    },
     "boundary_kept_settlements": {
         "vi": "{count} khu dân cư đã lưu trước đây không có trong tệp '{file}' và được giữ lại: "
         "{codes}.",
