@@ -1239,6 +1239,41 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Tệp '{file}' không phải {format} như tên tệp cho biết.",
         "en": "'{file}' is not a {format} file, as its name says.",
     },
+    "boundary_geojson_type": {
+        "vi": "Tệp '{file}' là JSON nhưng không phải GeoJSON: \"type\" ở đầu tệp phải là "
+        "FeatureCollection, Feature hoặc một hình học.",
+        "en": "'{file}' is JSON but not GeoJSON: its \"type\" must be FeatureCollection, "
+        "Feature or a geometry.",
+    },
+    "boundary_geojson_crs": {
+        "vi": "Tệp '{file}' ghi hệ tọa độ bằng một đường liên kết; máy chủ không tải liên kết. "
+        'Hãy ghi tên hệ tọa độ (ví dụ urn:ogc:def:crs:EPSG::9210) hoặc xóa mục "crs" và '
+        "chọn hệ tọa độ khi tải lên.",
+        "en": "'{file}' gives its coordinate system as a link, which the server does not "
+        'follow. Name the system (e.g. urn:ogc:def:crs:EPSG::9210), or remove "crs" and '
+        "choose the system when uploading.",
+    },
+    "boundary_part_not_format": {
+        "vi": "Trong '{file}', tệp '{part}' không phải {format} như tên tệp cho biết.",
+        "en": "In '{file}', '{part}' is not a {format} file, as its name says.",
+    },
+    "boundary_gpkg_not_table": {
+        "vi": "GeoPackage '{file}' có '{layer}' là view hoặc bảng ảo, không phải bảng thường. "
+        "Hãy lưu lớp thành bảng (QGIS: Xuất > Lưu đối tượng thành…) rồi gửi lại.",
+        "en": "The GeoPackage '{file}' holds '{layer}', a view or virtual table, not a plain "
+        "table. Save the layer as a table (QGIS: Export > Save Features As…) and send it again.",
+    },
+    "boundary_gpkg_trigger": {
+        "vi": "GeoPackage '{file}' có trigger '{trigger}' không chuẩn. Hãy lưu lớp sang một "
+        "GeoPackage mới (QGIS: Xuất > Lưu đối tượng thành…) rồi gửi lại.",
+        "en": "The GeoPackage '{file}' holds a non-standard trigger '{trigger}'. Save the "
+        "layer to a new GeoPackage (QGIS: Export > Save Features As…) and send it again.",
+    },
+    "boundary_gpkg_too_many_layers": {
+        "vi": "GeoPackage '{file}' có hơn {max} lớp. Hãy gửi tệp chỉ có lớp ranh giới.",
+        "en": "The GeoPackage '{file}' has more than {max} layers. Send a file holding the "
+        "boundary layer only.",
+    },
     "boundary_nul": {
         "vi": "Tệp '{file}' có ký tự NUL (\\u0000) trong một tên hoặc giá trị; hãy xóa ký tự đó.",
         "en": "'{file}' holds a NUL character (\\u0000) in a name or value; remove it.",
@@ -1401,6 +1436,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "{count} phường/xã đã lưu trước đây không có trong tệp '{file}' và được giữ lại: "
         "{codes}.",
         "en": "{count} wards stored before are not in '{file}' and were kept: {codes}.",
+    },
+    "boundary_settlements_outside_wards": {
+        "vi": "{count} khu dân cư trong tệp '{file}' không nằm trong phường/xã nào: {codes}. "
+        "Hộ khảo sát ở đó vẫn được tính cho thành phố, nhưng các khu này không có trong bản đồ "
+        "phường và không in được bản đồ họp. Hãy kiểm tra ranh giới phường/xã.",
+        "en": "{count} settlements in '{file}' lie in no ward: {codes}. Their households "
+        "count in the city, but these settlements are on no ward's map and have no meeting "
+        "map. Check the ward boundaries.",
     },
     "boundary_kept_settlements": {
         "vi": "{count} khu dân cư đã lưu trước đây không có trong tệp '{file}' và được giữ lại: "

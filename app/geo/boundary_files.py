@@ -7,22 +7,25 @@ range and near Vietnam. Invalid geometries are repaired with shapely's `make_val
 (`buffer(0)` as a fallback) and reported as warnings; whatever cannot be used is listed
 feature by feature in one `InvalidInput`, so that an import is all or nothing.
 
-Only the three formats are opened, each checked by its first bytes before GDAL sees it: GDAL
-would otherwise open any format it knows by content (a VRT file names other files to read).
+Only the three formats are opened, each copied to a directory of ours and checked by its
+content before GDAL sees it (app/geo/boundary_sources.py): GDAL would otherwise open any
+format it knows by content, and some act when opened (a GDALG file runs commands, a VRT
+reads the files and URLs it names).
 """
 
 from __future__ import annotations
 
 import math
 import re
+import tempfile
 import warnings
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from app.errors import InvalidInput, Problem
+from app.geo import boundary_sources
 from app.i18n import LANGUAGES, translate
 
 if TYPE_CHECKING:
@@ -35,13 +38,7 @@ Progress = Callable[[str, int, int], None]
 
 SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".shp": "ESRI Shapefile"}
 ZIP_SUFFIX = ".zip"
-SHAPEFILE_NEEDS = (".shx", ".dbf")
-GPKG_MAGIC = b"SQLite format 3\x00"
-SHP_MAGIC = b"\x00\x00\x27\x0a"
 MAX_FEATURES = 50_000
-# Uncompressed, every member together: a zip expands 500 times and more (one polygon's
-# corner repeated), and GDAL holds what it reads (~160 bytes a vertex).
-MAX_ZIP_BYTES = 100 * 1024 * 1024
 # Vertices of one file, all features together. A province's cadastral wards hold a few
 # hundred thousand; 30 million stored took 5 GB to read, made the city's map a 500 for good
 # and switched the server's placement index off for every city (app.services.placement).
@@ -132,51 +129,6 @@ def _refuse(problems: list[Problem]) -> InvalidInput:
 # --- opening a file -------------------------------------------------------------------------
 
 
-def _starts_with(path: Path, kind: str) -> bool:
-    with path.open("rb") as handle:
-        head = handle.read(64)
-    if kind == "GeoJSON":
-        return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
-    if kind == "GPKG":
-        return head.startswith(GPKG_MAGIC)
-    return head.startswith(SHP_MAGIC)
-
-
-def _sibling(path: Path, suffix: str) -> Path | None:
-    """A Shapefile's companion file (.dbf, .shx, .prj) in either case."""
-    for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def _zip_shapefile(path: Path, label: str, kind: str, layer: str | None) -> str:
-    """The GDAL path of the Shapefile in a zip (the one named `layer` when it holds several)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.infolist() if not m.is_dir()]
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise _refuse([layer_problem(kind, label, "boundary_unreadable", reason=str(exc))]) from exc
-    if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-        raise _refuse([layer_problem(kind, label, "boundary_zip_too_large")])
-    names = [m.filename for m in members]
-    shapefiles = [n for n in names if n.lower().endswith(".shp") and "__MACOSX" not in n]
-    if layer:
-        shapefiles = [n for n in shapefiles if Path(n).stem == layer] or shapefiles
-    if not shapefiles:
-        raise _refuse([layer_problem(kind, label, "boundary_zip_no_shapefile")])
-    if len(shapefiles) > 1:
-        layers = ", ".join(Path(n).stem for n in shapefiles[:20])
-        raise _refuse([layer_problem(kind, label, "boundary_choose_layer", layers=layers)])
-    inner = shapefiles[0]
-    lowered = {n.lower() for n in names}
-    missing = [s for s in SHAPEFILE_NEEDS if inner[:-4].lower() + s not in lowered]
-    if missing:
-        problem = layer_problem(kind, label, "boundary_shapefile_parts", missing=", ".join(missing))
-        raise _refuse([problem])
-    return f"/vsizip/{path.resolve()}/{inner}"
-
-
 # `\u0000` written by JSON: a backslash not itself escaped, then u0000.
 _JSON_NUL = re.compile(rb"(?:^|[^\\])(?:\\\\)*\\u0000")
 
@@ -186,29 +138,25 @@ def _holds_nul(path: Path) -> bool:
     return _JSON_NUL.search(path.read_bytes()) is not None
 
 
-def _source(path: Path, kind: str, label: str, layer: str | None) -> tuple[str, str]:
-    """(what GDAL opens, the driver it must turn out to be), or InvalidInput."""
+def _source(
+    path: Path, kind: str, label: str, layer: str | None, directory: Path
+) -> tuple[str, str]:
+    """(what GDAL opens, the driver it must turn out to be), the file copied to `directory`
+    and its content checked first (app/geo/boundary_sources.py); or InvalidInput."""
     if not path.is_file():
         raise _refuse([layer_problem(kind, label, "boundary_no_file")])
     suffix = path.suffix.lower()
-    if suffix == ZIP_SUFFIX:
-        return _zip_shapefile(path, label, kind, layer), "ESRI Shapefile"
-    driver = SUFFIXES.get(suffix)
+    driver = "zip" if suffix == ZIP_SUFFIX else SUFFIXES.get(suffix)
     if driver is None:
         raise _refuse([layer_problem(kind, label, "boundary_format")])
-    if not _starts_with(path, driver):
-        raise _refuse([layer_problem(kind, label, "boundary_not_format", format=driver)])
-    if driver == "GeoJSON" and _holds_nul(path):
+    try:
+        source, driver = boundary_sources.stage(path, driver, directory, layer)
+    except boundary_sources.Refused as refused:
+        raise _refuse([layer_problem(kind, label, refused.code, **refused.params)]) from refused
+    if driver == "GeoJSON" and _holds_nul(directory / "layer.geojson"):
         # GDAL reads text up to a NUL: "Ph\u0000ường" would be stored as "Ph" without a word.
         raise _refuse([layer_problem(kind, label, "boundary_nul")])
-    if driver == "ESRI Shapefile":
-        missing = [s for s in SHAPEFILE_NEEDS if _sibling(path, s) is None]
-        if missing:
-            problem = layer_problem(
-                kind, label, "boundary_shapefile_parts", missing=", ".join(missing)
-            )
-            raise _refuse([problem])
-    return str(path), driver
+    return source, driver
 
 
 def _layer_name(source: str, driver: str, kind: str, label: str, layer: str | None) -> str | None:
@@ -239,19 +187,20 @@ def _open(path: Path, kind: str, label: str, layer: str | None) -> GeoDataFrame:
     import shapely.errors
 
     try:
-        source, driver = _source(path, kind, label, layer)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            name = _layer_name(source, driver, kind, label, layer)
-            info = pyogrio.read_info(source, layer=name)
-        if info.get("driver") != driver:
-            raise _refuse([layer_problem(kind, label, "boundary_not_format", format=driver)])
-        if int(info.get("features") or 0) > MAX_FEATURES:
-            problem = layer_problem(kind, label, "boundary_too_many", max=MAX_FEATURES)
-            raise _refuse([problem])
-        with warnings.catch_warnings():  # GDAL's notes on odd files; errors raise anyway
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return pyogrio.read_dataframe(source, layer=name)
+        with tempfile.TemporaryDirectory(prefix="cdfmap-layer-") as directory:
+            source, driver = _source(path, kind, label, layer, Path(directory))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                name = _layer_name(source, driver, kind, label, layer)
+                info = pyogrio.read_info(source, layer=name)
+            if info.get("driver") != driver:
+                raise _refuse([layer_problem(kind, label, "boundary_not_format", format=driver)])
+            if int(info.get("features") or 0) > MAX_FEATURES:
+                problem = layer_problem(kind, label, "boundary_too_many", max=MAX_FEATURES)
+                raise _refuse([problem])
+            with warnings.catch_warnings():  # GDAL's notes on odd files; errors raise anyway
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return pyogrio.read_dataframe(source, layer=name)
     except (
         pyogrio.errors.DataSourceError,
         pyogrio.errors.DataLayerError,

@@ -180,6 +180,32 @@ def _kept(connection: Connection, table: str, city_id: int, layer: Layer) -> Pro
     )
 
 
+def _outside_wards(connection: Connection, city_id: int, layer: Layer) -> Problem | None:
+    """A warning naming the city's settlements in no ward (a point inside each is in none of
+    its wards): their surveys count in the city, and they have no ward map nor meeting map."""
+    outside = (
+        connection.execute(
+            text(
+                "SELECT code FROM settlements WHERE city_id = :city AND ward_id IS NULL "
+                "ORDER BY code"
+            ),
+            {"city": city_id},
+        )
+        .scalars()
+        .all()
+    )
+    if not outside:
+        return None
+    shown = ", ".join(outside[:KEPT_SHOWN]) + (" …" if len(outside) > KEPT_SHOWN else "")
+    return layer_problem(
+        layer.kind,
+        layer.label,
+        "boundary_settlements_outside_wards",
+        count=len(outside),
+        codes=shown,
+    )
+
+
 def _step(progress: Progress | None, what: str, done: int, total: int) -> None:
     if progress and (done % PROGRESS_EVERY == 0 or done == total):
         progress(what, done, total)
@@ -331,6 +357,10 @@ def store_boundaries(
         kept = _kept(connection, table, city_id, layer) if layer is not None else None
         if kept is not None:
             warnings.append(kept)
+    if settlements is not None:
+        outside = _outside_wards(connection, city_id, settlements)
+        if outside is not None:
+            warnings.append(outside)
     # Households already surveyed follow their boundaries (a corrected ward line moves them),
     # each move on the survey's record, in the statement that moves it.
     replaced = connection.execute(

@@ -104,3 +104,31 @@ def test_reimported_boundaries_move_the_stored_households(
         assert back.households_replaced == 1
         assert placement(connection, body["id"]) == ("W1", "S1", [])
         connection.rollback()
+
+
+def test_a_settlement_in_no_ward_is_named_in_a_warning(sync_engine: Engine, tmp_path: Path) -> None:
+    """Its surveys count in the city, but it is on no ward's map and has no meeting map (its
+    print answers 404): the import said nothing of it."""
+    wards = write_layer(
+        tmp_path / "wards.geojson",
+        [({"code": "W1", "name": "Phường Một"}, square(108.4, 15.2, 0.01))],
+    )
+    settlements = write_layer(
+        tmp_path / "settlements.geojson",
+        [
+            ({"code": "S1", "name": "Tổ Một"}, square(108.404, 15.204, 0.002)),
+            ({"code": "S9", "name": "Tổ Ngoài"}, square(108.45, 15.204, 0.002)),
+        ],
+    )
+    with sync_engine.connect() as connection:  # rolled back at the end
+        summary = import_city(
+            connection,
+            slug="thi-tran-thu",
+            name="Thị trấn Thử",
+            province=None,
+            wards_path=wards,
+            settlements_path=settlements,
+        )
+    (warning,) = [w for w in summary.warnings if w.code == "boundary_settlements_outside_wards"]
+    assert warning.params["codes"] == "S9" and warning.params["count"] == 1
+    assert "không nằm trong phường/xã nào" in warning.message("vi")
