@@ -70,25 +70,28 @@ def sql_figures(url: str, runs: int) -> dict[str, float]:
 
 
 def _insert_params(item: dict[str, Any], user_id: int) -> list[Any]:
+    """The single-survey statement's parameters, in the order it names them."""
     location = item["location"]
-    return [
-        uuid.UUID(item["id"]),
-        item["form_id"],
-        item["form_version"],
-        item["collector"],
-        datetime.fromisoformat(item["collected_at"]),
-        None,
-        location["lat"],
-        location["lon"],
-        location["accuracy_m"],
-        location["altitude_m"],
-        orjson.dumps(item["answers"]).decode(),
-        [],
-        "x" * 64,
-        user_id,
-        [],
-        False,
-    ]
+    row = {
+        "id": uuid.UUID(item["id"]),
+        "form_id": item["form_id"],
+        "form_version": item["form_version"],
+        "collector": item["collector"],
+        "collected_at": datetime.fromisoformat(item["collected_at"]),
+        "city": None,
+        "lat": location["lat"],
+        "lon": location["lon"],
+        "accuracy_m": location["accuracy_m"],
+        "altitude_m": location["altitude_m"],
+        "answers": orjson.dumps(item["answers"]).decode(),
+        "flags": [],
+        "content_hash": "x" * 64,
+        "collector_user_id": user_id,
+        "assigned_wards": [],
+        "location_manual": False,
+        "assigned_cities": [],
+    }
+    return [row[key] for key in submissions.SINGLE_ROW_KEYS]
 
 
 def _backend_cpu(pid: int) -> float:
