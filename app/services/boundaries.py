@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,10 +174,14 @@ def _kept(connection: Connection, table: str, city_id: int, layer: Layer) -> Pro
     )
     if not kept:
         return None
-    shown = ", ".join(kept[:KEPT_SHOWN]) + (" …" if len(kept) > KEPT_SHOWN else "")
     return layer_problem(
-        layer.kind, layer.label, f"boundary_kept_{layer.kind}", count=len(kept), codes=shown
+        layer.kind, layer.label, f"boundary_kept_{layer.kind}", count=len(kept), codes=_shown(kept)
     )
+
+
+def _shown(codes: Sequence[str]) -> str:
+    """Codes as a warning lists them: the first KEPT_SHOWN, then an ellipsis."""
+    return ", ".join(codes[:KEPT_SHOWN]) + (" …" if len(codes) > KEPT_SHOWN else "")
 
 
 def _outside_wards(connection: Connection, city_id: int, layer: Layer) -> Problem | None:
@@ -196,13 +200,12 @@ def _outside_wards(connection: Connection, city_id: int, layer: Layer) -> Proble
     )
     if not outside:
         return None
-    shown = ", ".join(outside[:KEPT_SHOWN]) + (" …" if len(outside) > KEPT_SHOWN else "")
     return layer_problem(
         layer.kind,
         layer.label,
         "boundary_settlements_outside_wards",
         count=len(outside),
-        codes=shown,
+        codes=_shown(outside),
     )
 
 
