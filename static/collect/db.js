@@ -422,14 +422,22 @@ export function needsCorrection(survey) {
   return survey.status === "sent" && survey.review?.status === "needs_correction";
 }
 
+// The photos of a survey are stored under "<survey id>/<filename>" from the moment they are
+// taken, long before the survey lists them (at Finish): they are found by that prefix.
+function photosOf(surveyId) {
+  return IDBKeyRange.bound(`${surveyId}/`, `${surveyId}/\uffff`);
+}
+
 function dropSurvey(surveys, photos, survey) {
   surveys.delete(survey.id);
-  for (const filename of survey.photos ?? []) photos.delete(`${survey.id}/${filename}`);
+  photos.delete(photosOf(survey.id));
 }
 
 /**
  * Sent surveys leave the phone by age: after `answersDays` their answers (the personal ones
  * among them) and photos are deleted, after `recordDays` the record too. Never an unsent one.
+ * Photos of no survey on the phone (a draft deleted by an older version, which left its
+ * photos) are deleted too.
  */
 export async function purgeSent(now, answersDays, recordDays) {
   const count = await transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail, out) => {
@@ -446,10 +454,16 @@ export async function purgeSent(now, answersDays, recordDays) {
         } else if (age > answersDays * DAY_MS && !survey.purged_at) {
           const { answers, payload, body, location, ...kept } = survey;
           surveys.put({ ...kept, purged_at: now.toISOString() });
-          for (const filename of survey.photos ?? []) photos.delete(`${survey.id}/${filename}`);
+          photos.delete(photosOf(survey.id));
           out.value += 1;
         }
       }
+      const ids = new Set(all.map((survey) => survey.id));
+      request(photos.getAllKeys(), (keys) => {
+        for (const key of keys) {
+          if (!ids.has(String(key).split("/")[0])) photos.delete(key);
+        }
+      }, fail);
     }, fail);
   });
   if (count) notifyOtherTabs();
