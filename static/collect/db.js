@@ -433,6 +433,10 @@ function dropSurvey(surveys, photos, survey) {
   photos.delete(photosOf(survey.id));
 }
 
+// What a survey holds of the household (answers, the point, the copy of what it said when it
+// was reopened from the outbox): the clean-up takes it all.
+const PERSONAL_KEYS = ["answers", "payload", "body", "location", "reopened"];
+
 /**
  * Sent surveys leave the phone by age: after `answersDays` their answers (the personal ones
  * among them) and photos are deleted, after `recordDays` the record too. Never an unsent one.
@@ -451,9 +455,11 @@ export async function purgeSent(now, answersDays, recordDays) {
         if (age > recordDays * DAY_MS) {
           dropSurvey(surveys, photos, survey);
           out.value += 1;
-        } else if (age > answersDays * DAY_MS && !survey.purged_at) {
-          const { answers, payload, body, location, ...kept } = survey;
-          surveys.put({ ...kept, purged_at: now.toISOString() });
+        } else if (age > answersDays * DAY_MS && PERSONAL_KEYS.some((key) => key in survey)) {
+          // Also a survey cleaned by an older version, which kept `reopened`.
+          const kept = { ...survey, purged_at: survey.purged_at ?? now.toISOString() };
+          for (const key of PERSONAL_KEYS) delete kept[key];
+          surveys.put(kept);
           photos.delete(photosOf(survey.id));
           out.value += 1;
         }

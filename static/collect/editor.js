@@ -709,8 +709,11 @@ async function finish(form) {
   }
   const outcome = await queueWrite(() => {
     const payload = result.normalised;
+    // What it said when it was reopened from the outbox (its old answers) is of no use once
+    // it is finished again, and must not outlive the clean-up of its answers.
+    const { reopened: _reopened, ...current } = survey;
     const finished = {
-      ...survey,
+      ...current,
       payload,
       photos: attachmentsOf(form, payload),
       // The time of the first finish: finishing again is the same survey, not a new one.

@@ -6,6 +6,7 @@ past the clean-up; a draft deleted takes its photo along, and photos no survey o
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -14,12 +15,14 @@ from sqlalchemy import Engine
 from tests.browser.test_collect import (
     fill_household,
     fill_household_with_photo,
+    fill_screen,
     jpeg,
     open_app,
 )
 from tests.browser.test_outbox import (
     PHOTO_KEYS,
     surveys_on,
+    to_last_screen,
     uncaught,
     wait_for,
 )
@@ -64,6 +67,44 @@ def sent_back(page: Page, engine: Engine, live_server: str, admin_token: str) ->
     expect(item).to_have_attribute("data-review", "needs_correction")
     page.click("#home-button")
     return str(row["id"])
+
+
+def test_a_reopened_survey_keeps_no_copy_of_its_old_answers_past_the_clean_up(
+    phone_context: BrowserContext, phone: Page, sync_engine: Engine
+) -> None:
+    """Reopened from the outbox, changed, left, then finished: the copy of what it said when
+    it was reopened (name, phone, point) stayed until the 30-day removal."""
+    now = datetime.datetime.now(datetime.UTC)
+    phone.clock.install(time=now)
+    signed_in(phone_context, sync_engine, "tnv-reopen")
+    open_app(phone)
+    phone_context.set_offline(True)
+    fill_household(phone)
+    card = phone.locator(".survey-card")
+    card.locator("button.edit").click()  # on the screen it was finished on
+    head_name = phone.locator('section.question[data-name="head_name"]')
+    while not head_name.count():
+        phone.click("#back")
+        phone.wait_for_timeout(200)
+    fill_screen(phone, {"head_name": "Nguyễn Thị Hoà"})
+    phone.click("#exit-survey")
+    expect(card).to_have_attribute("data-status", "draft")
+    assert surveys_on(phone)[0]["reopened"]
+    card.locator("button.edit").click()
+    to_last_screen(phone)
+    phone.click("#finish")
+    expect(card).to_have_attribute("data-status", "pending")
+    assert "reopened" not in surveys_on(phone)[0]  # no longer needed once finished
+    phone_context.set_offline(False)
+    phone.click("#outbox-button")
+    expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+    phone.clock.set_system_time(now + 8 * DAY)
+    reload_home(phone)
+    wait_for(phone, lambda: bool(surveys_on(phone)[0].get("purged_at")))
+    text = json.dumps(surveys_on(phone), ensure_ascii=False)
+    for personal in ("Nguyễn Thị Ho", "0905123456", "108.47"):
+        assert personal not in text
+    assert uncaught(phone) == []
 
 
 def test_a_deleted_draft_takes_its_photo_and_photos_of_no_survey_leave(
