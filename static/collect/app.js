@@ -290,9 +290,17 @@ function formTitle(survey) {
   return form ? pick(form.title) || form.form_id : survey.form_id ?? "";
 }
 
-/** Editable on the phone: not sent, and not possibly on the server already. */
+/** Editable on the phone: not sent, and not possibly on the server already (nor a correction
+ * the server settled meanwhile: no finish could send it). */
 function editable(survey) {
-  return !survey.locked && ["draft", "failed", "pending"].includes(survey.status);
+  return !survey.locked && ["draft", "failed", "pending"].includes(survey.status) && !db.settledByServer(survey);
+}
+
+/** Why a correction the server settled stays no longer, and how it leaves (null for others). */
+function settledLine(survey) {
+  if (!db.settledByServer(survey)) return null;
+  const key = survey.status === "draft" ? "settled_draft" : "settled_leaves";
+  return h("div", { class: "small warning settled" }, t(key, { days: SENT_ANSWERS_DAYS }));
 }
 
 /** A treasurer who sends no surveys: their sheet, their account, nothing of surveys. */
@@ -364,13 +372,14 @@ function surveyCard(survey) {
     h("div", { class: "muted small" },
       survey.collected_at ? t("finished", { time: shortTime(survey.collected_at) }) : t("started", { time: shortTime(survey.started_at) })),
     db.reopenedDraft(survey) ? h("div", { class: "small warning draft-again" }, t("draft_again")) : null,
+    settledLine(survey),
     refusedFiles(survey),
     reviewLines(survey),
     correctButton(survey),
     editable(survey)
       ? h("button", { class: "secondary edit", onclick: () => openSurvey(survey) }, t("edit"))
       : h("button", { class: "secondary view", onclick: () => viewSurvey(survey) }, t("view")),
-    survey.status === "draft" && !survey.correction ? h("button", {
+    survey.status === "draft" && (!survey.correction || db.settledByServer(survey)) ? h("button", {
       class: "link danger", onclick: async () => {
         if (!window.confirm(t("confirm_delete"))) return;
         try {
@@ -491,6 +500,7 @@ function outboxItem(survey) {
     formTitle(survey) ? h("div", { class: "muted small form-title" }, formTitle(survey)) : null,
     survey.collected_at ? h("div", { class: "muted small" }, t("finished", { time: shortTime(survey.collected_at) })) : null,
     survey.status === "sent" && db.photosToSend(survey).length ? h("div", { class: "small" }, t("photo_waiting")) : null,
+    settledLine(survey),
     refusedFiles(survey),
     reviewLines(survey),
     correctButton(survey),
@@ -515,7 +525,7 @@ function renderOutbox() {
     const finished = surveys.filter((s) => s.status !== "draft" && db.madeBy(s, me));
     finished.sort((a, b) => String(b.collected_at).localeCompare(String(a.collected_at)));
     const count = (status) => finished.filter((s) => s.status === status).length;
-    clear.disabled = !finished.some(db.fullySent);
+    clear.disabled = !surveys.some((s) => db.clearable(s) && db.madeBy(s, me));
     lists.replaceChildren(
       h("p", { class: "counts", id: "outbox-counts" },
         [t("count_pending", { n: count("pending") }), t("count_sent", { n: count("sent") }), t("count_failed", { n: count("failed") })].join(" · ")),
@@ -553,7 +563,7 @@ function othersWaiting(surveys) {
 }
 
 async function clearSent() {
-  const count = (await mySurveys()).filter(db.fullySent).length;
+  const count = (await mySurveys()).filter(db.clearable).length;
   if (!count || !window.confirm(t("confirm_clear_sent", { n: count }))) return;
   try {
     const n = await db.clearSent(auth.user());
@@ -591,6 +601,7 @@ async function leftEditor(id, quietly = false) {
 // ---------------------------------------------------------------- a survey, read-only
 
 function readonlyReason(survey) {
+  if (db.settledByServer(survey) && survey.status === "draft") return t("settled_draft", { days: SENT_ANSWERS_DAYS });
   if (survey.errors?.some((e) => e.code === "not_correctable")) return t("readonly_not_correctable");
   const explained = survey.errors?.map((e) => explanation(survey, e)).find(Boolean);
   if (explained) return t(explained);
@@ -623,6 +634,7 @@ function renderView() {
       h("div", { class: "card-head" }, statusBadge(survey.status),
         h("span", { class: "muted small" }, survey.collected_at ? t("finished", { time: shortTime(survey.collected_at) }) : "")),
       h("p", { class: "notice", id: "readonly-reason" }, readonlyReason(survey)),
+      survey.status === "draft" ? null : settledLine(survey), // a draft's reason says it already
       reviewLines(survey),
       correctButton(survey),
       survey.errors?.some((e) => !explanation(survey, e)) // said above already

@@ -417,6 +417,39 @@ export function fullySent(survey) {
   return survey.status === "sent" && !photosWaiting(survey) && !needsCorrection(survey);
 }
 
+const DECIDED = new Set(["approved", "rejected"]);
+
+/**
+ * True for a correction the server settled before it could take it: refused for good (the
+ * reviewer decided meanwhile, the survey changed elsewhere, or it is someone else's: failed
+ * and locked, see sync.js), or a correction left as a draft on a survey the reviewer has
+ * since approved or rejected (no finish can send it). The server's copy is the one kept; the
+ * phone's, with the household's personal answers, leaves as sent surveys do (purgeSent),
+ * or at once by hand. It stayed on the phone for ever.
+ */
+export function settledByServer(survey) {
+  if (!survey?.correction) return false;
+  if (survey.status === "failed") return Boolean(survey.locked);
+  // Once its answers left (purgeSent), it stays settled whatever the review says next: the
+  // server's copy is what a later correction starts from (applyReview, restoreFromServer).
+  return survey.status === "draft" && (DECIDED.has(survey.review?.status) || Boolean(survey.purged_at));
+}
+
+/** True for a survey the volunteer may remove from the phone at once (clearSent). */
+export function clearable(survey) {
+  return fullySent(survey) || settledByServer(survey);
+}
+
+/** Since when a survey may leave the phone (ms), NaN for one that may not (yet). */
+function leavingSince(survey) {
+  if (fullySent(survey)) return Date.parse(survey.confirmed_at ?? survey.sent_at ?? "");
+  if (!settledByServer(survey)) return Number.NaN;
+  // A refused correction: the sending the server refused. A draft: the reviewer's decision
+  // (the draft's own attempted_at is its first sending, long before).
+  const when = survey.status === "failed" ? survey.attempted_at : survey.review?.reviewed_at;
+  return Date.parse(when ?? survey.updated_at ?? "");
+}
+
 /** True when the reviewer sent a sent survey back for correction (and it is not reopened yet). */
 export function needsCorrection(survey) {
   return survey.status === "sent" && survey.review?.status === "needs_correction";
@@ -438,20 +471,19 @@ function dropSurvey(surveys, photos, survey) {
 const PERSONAL_KEYS = ["answers", "payload", "body", "location", "reopened"];
 
 /**
- * Sent surveys leave the phone by age: after `answersDays` their answers (the personal ones
- * among them) and photos are deleted, after `recordDays` the record too. Never an unsent one.
- * Photos of no survey on the phone (a draft deleted by an older version, which left its
- * photos) are deleted too.
+ * Sent surveys (and corrections the server settled: settledByServer) leave the phone by age:
+ * after `answersDays` their answers (the personal ones among them) and photos are deleted,
+ * after `recordDays` the record too. Never an unsent one. Photos of no survey on the phone (a
+ * draft deleted by an older version, which left its photos) are deleted too.
  */
 export async function purgeSent(now, answersDays, recordDays) {
   const count = await transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail, out) => {
     out.value = 0;
     request(surveys.getAll(), (all) => {
       for (const survey of all) {
-        if (!fullySent(survey)) continue;
-        const confirmed = Date.parse(survey.confirmed_at ?? survey.sent_at ?? "");
-        if (Number.isNaN(confirmed)) continue;
-        const age = now.getTime() - confirmed;
+        const since = leavingSince(survey);
+        if (Number.isNaN(since)) continue;
+        const age = now.getTime() - since;
         if (age > recordDays * DAY_MS) {
           dropSurvey(surveys, photos, survey);
           out.value += 1;
@@ -476,13 +508,13 @@ export async function purgeSent(now, answersDays, recordDays) {
   return count;
 }
 
-/** Delete every sent survey of `user` (whose photos are sent too) from the phone; resolves
- * with the count. */
+/** Delete every sent survey of `user` (whose photos are sent too), and every correction of
+ * theirs the server settled, from the phone; resolves with the count. */
 export async function clearSent(user) {
   const count = await transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail, out) => {
     out.value = 0;
     request(surveys.getAll(), (all) => {
-      for (const survey of all.filter((s) => fullySent(s) && madeBy(s, user))) {
+      for (const survey of all.filter((s) => clearable(s) && madeBy(s, user))) {
         dropSurvey(surveys, photos, survey);
         out.value += 1;
       }
@@ -497,8 +529,10 @@ export async function clearSent(user) {
 export async function deleteDraft(id, user) {
   await transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail) => {
     request(surveys.get(id), (current) => {
-      // A correction is of a survey the server has: it is never deleted as a draft.
-      if (current?.status === "draft" && !current.locked && !current.correction && madeBy(current, user)) {
+      // A correction is of a survey the server has: it is never deleted as a draft, unless
+      // the server settled the survey meanwhile (its copy is the one kept).
+      const deletable = !current?.correction || settledByServer(current);
+      if (current?.status === "draft" && !current.locked && deletable && madeBy(current, user)) {
         dropSurvey(surveys, photos, current);
       }
     }, fail);

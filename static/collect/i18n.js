@@ -257,6 +257,13 @@ const STRINGS = {
     readonly_correction_not_found:
       "Tài khoản đang đăng nhập không có khảo sát này trên máy chủ (do người khác thu thập, hoặc đã " +
       "bị xoá) nên bản sửa không được nhận; các khảo sát khác vẫn được gửi. Hãy báo người kiểm duyệt.",
+    settled_leaves:
+      "Máy chủ giữ bản của nó nên bản sửa này không gửi được nữa. Câu trả lời của nó sẽ được xóa " +
+      "khỏi điện thoại sau {days} ngày, hoặc ngay bằng nút “Xóa khảo sát đã gửi khỏi điện thoại” trong Hộp thư đi.",
+    settled_draft:
+      "Người kiểm duyệt đã quyết định về khảo sát này (đã duyệt hoặc từ chối) nên bản sửa này không " +
+      "gửi được nữa. Máy chủ giữ bản của nó; bản sửa sẽ được xóa khỏi điện thoại sau {days} ngày, " +
+      "hoặc ngay bằng nút “Xóa bản nháp”.",
     readonly_correction_outdated:
       "Khảo sát này đã thay đổi trên máy chủ kể từ lần đồng bộ mà bản sửa này dựa vào (có thể đã được " +
       "sửa từ máy khác) nên bản sửa không được nhận. Máy chủ giữ bản hiện tại. Hãy báo người kiểm duyệt.",
@@ -516,6 +523,13 @@ const STRINGS = {
     readonly_correction_not_found:
       "The server has no such survey for the account signed in (someone else collected it, or it " +
       "was removed), so the correction was not taken; other surveys are still sent. Tell your reviewer.",
+    settled_leaves:
+      "The server keeps its copy, so this correction can no longer be sent. Its answers leave this " +
+      "phone after {days} days, or at once with “Remove sent surveys from this phone” in the Outbox.",
+    settled_draft:
+      "The reviewer decided on this survey (approved or rejected), so this correction can no longer " +
+      "be sent. The server keeps its copy; the correction leaves this phone after {days} days, or " +
+      "at once with “Delete draft”.",
     readonly_correction_outdated:
       "This survey changed on the server since the sync this correction was made on (it may have " +
       "been corrected on another phone), so the correction was not taken. The server keeps the " +

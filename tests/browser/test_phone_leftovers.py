@@ -17,6 +17,7 @@ from tests.browser.test_collect import (
     fill_household_with_photo,
     fill_screen,
     jpeg,
+    next_screen,
     open_app,
 )
 from tests.browser.test_outbox import (
@@ -67,6 +68,107 @@ def sent_back(page: Page, engine: Engine, live_server: str, admin_token: str) ->
     expect(item).to_have_attribute("data-review", "needs_correction")
     page.click("#home-button")
     return str(row["id"])
+
+
+def test_a_correction_refused_because_the_reviewer_decided_meanwhile_leaves_the_phone(
+    phone_context: BrowserContext,
+    phone: Page,
+    sync_engine: Engine,
+    live_server: str,
+    admin_token: str,
+) -> None:
+    """Corrected offline, approved meanwhile: PUT 409 not_correctable. The server's copy is
+    the one kept, so the phone's (with the household's personal answers) follows the clean-up
+    of sent surveys, and "Clear sent" takes it. It was failed and locked for ever: its answers
+    stayed on the phone, "Clear sent" disabled, the only button "Xem"."""
+    now = datetime.datetime.now(datetime.UTC)
+    phone.clock.install(time=now)
+    signed_in(phone_context, sync_engine, "tnv-late-fix")
+    open_app(phone)
+    survey_id = sent_back(phone, sync_engine, live_server, admin_token)
+    phone_context.set_offline(True)
+    phone.locator(f'.survey-card[data-id="{survey_id}"] button.correct').click()
+    next_screen(phone)
+    fill_screen(phone, {"household_size": "5"})
+    to_last_screen(phone)
+    phone.click("#finish")
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    review(live_server, admin_token, survey_id, "approved")
+    phone_context.set_offline(False)
+    phone.click("#outbox-button")
+    item = phone.locator(f'.outbox-item[data-id="{survey_id}"]')
+    expect(item).to_have_attribute("data-status", "failed")
+    # The volunteer is told why, and that it leaves the phone.
+    expect(item.locator(".settled")).to_contain_text("Máy chủ giữ bản của nó")
+    expect(item.locator(".settled")).to_contain_text("7 ngày")
+    expect(phone.locator("#clear-sent")).to_be_enabled()
+    phone.click("#lang-toggle")
+    expect(item.locator(".settled")).to_contain_text("The server keeps its copy")
+    phone.click("#lang-toggle")
+    # Six days on it is all there; eight days on its answers are gone, the record kept.
+    phone.clock.set_system_time(now + 6 * DAY)
+    reload_home(phone)
+    phone.wait_for_timeout(500)
+    assert surveys_on(phone)[0]["answers"]["head_name"] == "Nguyễn Thị Hoa"
+    phone.clock.set_system_time(now + 8 * DAY)
+    reload_home(phone)
+    wait_for(phone, lambda: bool(surveys_on(phone)[0].get("purged_at")))
+    (local,) = surveys_on(phone)
+    assert local["status"] == "failed"
+    text = json.dumps(local, ensure_ascii=False)
+    assert "Nguyễn Thị Hoa" not in text and "0905123456" not in text and "108.47" not in text
+    card = phone.locator(f'.survey-card[data-id="{survey_id}"]')
+    expect(card).to_contain_text("đã được xóa")
+    # Thirty-one days on, the record too.
+    phone.clock.set_system_time(now + 31 * DAY)
+    reload_home(phone)
+    wait_for(phone, lambda: surveys_on(phone) == [])
+    (kept,) = stored(sync_engine)
+    assert (kept["status"], kept["answers"]["household_size"]) == ("approved", 4)
+    assert [e for e in uncaught(phone) if "409" not in e] == []
+
+
+def test_a_correction_left_unfinished_when_the_reviewer_decided_may_be_removed(
+    phone_context: BrowserContext,
+    phone: Page,
+    sync_engine: Engine,
+    live_server: str,
+    admin_token: str,
+) -> None:
+    """A correction begun and left as a draft, then the reviewer approves the survey as it
+    was: no finish can send it any more. The volunteer sees why and may remove it (with its
+    photo); left alone, it follows the clean-up. It stayed a draft no one could delete."""
+    now = datetime.datetime.now(datetime.UTC)
+    phone.clock.install(time=now)
+    signed_in(phone_context, sync_engine, "tnv-late-draft")
+    open_app(phone)
+    survey_id = sent_back(phone, sync_engine, live_server, admin_token)
+    card = phone.locator(f'.survey-card[data-id="{survey_id}"]')
+    card.locator("button.correct").click()
+    next_screen(phone)
+    fill_screen(phone, {"household_size": "5"})
+    phone.click("#exit-survey")
+    expect(card).to_have_attribute("data-status", "draft")
+    review(live_server, admin_token, survey_id, "approved")
+    sync(phone)
+    phone.click("#home-button")
+    expect(card).to_have_attribute("data-review", "approved")
+    expect(card.locator(".settled")).to_contain_text("Người kiểm duyệt đã quyết định")
+    expect(card.locator("button.edit")).to_have_count(0)  # no finish can send it
+    card.locator("button.view").click()
+    expect(phone.locator("#readonly-reason")).to_contain_text("Người kiểm duyệt đã quyết định")
+    phone.click("#view-back")
+    # Eight days on, its answers are gone.
+    phone.clock.set_system_time(now + 8 * DAY)
+    reload_home(phone)
+    wait_for(phone, lambda: bool(surveys_on(phone)[0].get("purged_at")))
+    assert "Nguyễn Thị Hoa" not in json.dumps(surveys_on(phone), ensure_ascii=False)
+    # Removed by hand at once.
+    phone.once("dialog", lambda dialog: dialog.accept())
+    card.locator("button.danger").click()
+    expect(card).to_have_count(0)
+    assert surveys_on(phone) == []
+    assert uncaught(phone) == []
 
 
 def test_a_reopened_survey_keeps_no_copy_of_its_old_answers_past_the_clean_up(
