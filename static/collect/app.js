@@ -195,8 +195,79 @@ async function askPersistentStorage() {
   }
 }
 
+// ---------------------------------------------------------------- Android's Back
+
+// Every screen but home is a history entry ({collect: "screen", view, depth}), so that Back
+// shows the screen before it; home is the page's own first entry, so that Back there leaves
+// the app as it leaves any first page. `depth` counts the app's entries above that first one
+// (the editor's too: editor.js), so that going home passes them all in one step.
+const SCREENS = new Set(["outbox", "settings", "view", "treasurer"]);
+
+/** The app's entries above its first one, where the history is now. */
+function historyDepth() {
+  return history.state?.collect ? history.state.depth ?? 0 : 0;
+}
+
+function screenEntry(view) {
+  return { collect: "screen", view, viewing: view === "view" ? app.viewing?.id ?? null : null };
+}
+
 function show(view) {
   app.view = view;
+  app.notice = "";
+  const here = history.state;
+  if (SCREENS.has(view)) {
+    const entry = screenEntry(view);
+    if (here?.collect === "screen" && here.view === view && here.viewing === entry.viewing) {
+      history.replaceState({ ...entry, depth: here.depth }, "");
+    } else {
+      history.pushState({ ...entry, depth: historyDepth() + 1 }, "");
+    }
+  } else if (here?.collect === "screen" && here.depth > 0) {
+    // Home (or the sign-in) from a screen: its entries go, so that Back here leaves the app.
+    // (The editor's, left with Exit, stay: a reload may follow at once; Back passes them.)
+    history.go(-here.depth);
+  }
+  render();
+}
+
+/** The in-app Back of a screen: the history's, so that both agree; `fallback` when the
+ * screen has no entry of its own. */
+function backFrom(view, fallback) {
+  if (history.state?.collect === "screen" && history.state.view === view) history.back();
+  else show(fallback);
+}
+
+/** Back (or Forward) reached a screen's entry, or the app's first (home). */
+async function onHistory(state) {
+  if (app.view === "survey" || state?.collect === "survey") return; // the editor's (editor.js)
+  if (app.view === "signin" || !auth.hasToken()) return;
+  if (state?.collect !== "screen") {
+    if (app.view !== "home") {
+      app.view = "home";
+      app.notice = "";
+      render();
+    }
+    return;
+  }
+  if (state.view === "view") {
+    let survey = app.viewing?.id === state.viewing ? app.viewing : null;
+    try {
+      survey = survey ?? (state.viewing ? await db.getSurvey(state.viewing) : null);
+    } catch (error) {
+      noteStorage(error);
+    }
+    const now = history.state;
+    if (now?.collect !== "screen" || now.view !== "view" || now.viewing !== state.viewing) return; // moved on
+    if (!survey || !db.madeBy(survey, auth.user())) {
+      app.view = "home"; // gone meanwhile (cleared, removed by age)
+    } else {
+      app.viewing = survey;
+      app.view = "view";
+    }
+  } else if (SCREENS.has(state.view)) {
+    app.view = state.view;
+  }
   app.notice = "";
   render();
 }
@@ -642,7 +713,7 @@ function renderView() {
           .map((e) => h("li", { class: "error" }, errorText(survey, e))))
         : null,
       answers ? h("dl", { class: "answers", id: "answers" }, rows) : h("p", { class: "muted", id: "answers" }, t("answers_removed")),
-      h("button", { class: "secondary big", id: "view-back", onclick: () => show(app.returnTo ?? "home") }, t("back"))),
+      h("button", { class: "secondary big", id: "view-back", onclick: () => backFrom("view", app.returnTo ?? "home") }, t("back"))),
   ];
 }
 
@@ -794,6 +865,7 @@ async function correctSurvey(survey) {
 connectEditor({
   app, render, show, header, noteStorage, storageText, formOf, collector, editable, viewSurvey, noticeText,
 });
+window.addEventListener("popstate", (event) => onHistory(event.state)); // after the editor's
 connectTreasurer({ state: app, render, show, header, networkLine, noteStorage });
 
 async function registerServiceWorker() {

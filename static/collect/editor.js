@@ -194,13 +194,19 @@ function visibleScreens(form, result) {
 /**
  * Android's Back: each screen of the editor is a history entry ({collect: "survey", id,
  * screen}), so Back shows the previous screen; past the first one it leaves the survey
- * (saved) for the home screen instead of leaving the app.
+ * (saved) for the home screen instead of leaving the app. `depth` counts every entry of the
+ * app above its first one (app.js: the outbox, a survey read-only... the survey may be
+ * opened from), so that leaving passes them all, back to the home screen; `base` is the depth
+ * below the survey's own entries.
  */
 function remember(how) {
   if (app.view !== "survey" || !app.survey) return;
-  const here = history.state?.collect === "survey" && history.state.id === app.survey.id ? history.state.depth : 0;
-  const depth = how === "push" ? (here ?? 0) + 1 : here || 1;
-  const state = { collect: "survey", id: app.survey.id, screen: app.screen, depth, opening: app.opening };
+  const here = history.state;
+  const own = here?.collect === "survey" && here.id === app.survey.id;
+  const current = here?.collect ? here.depth ?? 0 : 0;
+  const depth = how === "push" ? current + 1 : current || 1;
+  const base = own ? here.base ?? 0 : depth - 1;
+  const state = { collect: "survey", id: app.survey.id, screen: app.screen, depth, base, opening: app.opening };
   if (how === "push") history.pushState(state, "");
   else history.replaceState(state, "");
 }
@@ -661,7 +667,8 @@ function goBack(form) {
   // (the home screen, or another site in a tab opened on the app): this screen's entry then
   // shows the previous screen instead, and the button never leaves the app.
   const here = history.state;
-  if (here?.collect === "survey" && here.id === app.survey?.id && here.screen === app.screen && here.depth > 1) {
+  if (here?.collect === "survey" && here.id === app.survey?.id && here.screen === app.screen
+    && here.depth - (here.base ?? 0) > 1) {
     const before = app.screen;
     backByButton = true;
     history.back();
