@@ -129,6 +129,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Tọa độ không hợp lệ: cần 'vĩ độ kinh độ [độ cao] [độ chính xác]'.",
         "en": "Not a valid location: expected 'lat lon [altitude] [accuracy]'.",
     },
+    "manual_point_unknown": {
+        "vi": "'{name}' không phải là câu trả lời vị trí nào của khảo sát này nên không thể ghi là "
+        "đặt bằng tay.",
+        "en": "'{name}' is no location answer of this survey, so it cannot be marked as placed "
+        "by hand.",
+    },
     "invalid_geoshape": {
         "vi": "Ranh giới không hợp lệ: cần ít nhất {min} điểm khác nhau.",
         "en": "Not a valid boundary: at least {min} different points are needed.",

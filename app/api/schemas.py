@@ -40,6 +40,14 @@ class SubmissionIn(BaseModel):
         "without one is sent without a location",
     )
     answers: dict[str, Any]
+    manual_points: list[str] | None = Field(
+        default=None,
+        max_length=100,
+        description="The geopoint answers (other than `location`, whose mark is "
+        "`location.manual`) the volunteer placed by hand on the map, by name (`repeat[n]/name` "
+        "inside a repeat): each is sent without an accuracy, none having been measured",
+        examples=[["water_point"]],
+    )
 
 
 # A survey's version: 1 when stored, one more at each correction that changes its content (an
@@ -110,6 +118,9 @@ class SubmissionRecord(BaseModel):
     ward: PlaceRef | None
     settlement: PlaceRef | None
     location: LocationOut | None = Field(description="None: a form without a geopoint question")
+    manual_points: list[str] = Field(
+        default_factory=list, description="Geopoint answers placed by hand on the phone's map"
+    )
     answers: dict[str, Any] | None = Field(
         default=None, description="Answers without personal fields (GET only)"
     )
@@ -203,6 +214,7 @@ def record_out(record: dict[str, Any]) -> dict[str, Any]:
             "altitude_m": record["altitude_m"],
             "manual": bool(record.get("location_manual", False)),
         },
+        "manual_points": record.get("manual_points") or [],
     }
     if "answers" in record:
         out["answers"] = record["answers"]

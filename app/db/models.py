@@ -111,6 +111,8 @@ class HouseholdSurvey(Base):
     altitude_m: Mapped[float | None] = mapped_column(Float)
     # The volunteer placed the point by hand on the phone's map (GPS poor or off).
     location_manual: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Other geopoint answers placed by hand, by name (`repeat[n]/name` in a repeat); NULL: none.
+    manual_points: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
     content_hash: Mapped[str] = mapped_column(String(64))
     # NULL: a survey of a form without a geopoint question (sent without a location).

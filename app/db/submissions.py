@@ -20,7 +20,7 @@ from app.db.scope import EVERY_SURVEY, SurveyScope
 # The stored record as the API shows it (answers apart: they are redacted by the caller).
 RECORD_SELECT = """
 SELECT h.id, h.form_id, h.form_version, h.collector, h.collected_at, h.received_at, h.status,
-       h.flags, h.gps_accuracy_m, h.altitude_m, h.location_manual,
+       h.flags, h.gps_accuracy_m, h.altitude_m, h.location_manual, h.manual_points,
        ST_Y(h.geom) AS lat, ST_X(h.geom) AS lon,
        h.content_hash, c.slug AS city, h.city_id, h.ward_id, w.name AS ward_name,
        h.settlement_id, s.name AS settlement_name, h.collector_user_id, h.review_comment,
@@ -39,7 +39,7 @@ _ITEMS_FROM_JSON = """
         collected_at timestamptz, city text, lat float8, lon float8, accuracy_m float8,
         altitude_m float8, answers jsonb, flags text[], content_hash text,
         collector_user_id int, assigned_wards int[], assigned_cities int[],
-        location_manual boolean{shape_column})
+        location_manual boolean, manual_points text[]{shape_column})
 """
 # ...and a single survey (every phone's hot path) as plain parameters, which PostgreSQL reads
 # without unpacking JSON into a record set (a fifth of the statement's cost).
@@ -49,7 +49,7 @@ _ITEMS_FROM_PARAMS = """
            $9::float8 AS accuracy_m, $10::float8 AS altitude_m, $11::jsonb AS answers,
            $12::text[] AS flags, $13::text AS content_hash, $14::int AS collector_user_id,
            $15::int[] AS assigned_wards, $16::boolean AS location_manual,
-           $17::int[] AS assigned_cities,
+           $17::int[] AS assigned_cities, $18::text[] AS manual_points,
            ST_SetSRID(ST_MakePoint($8::float8, $7::float8), 4326) AS geom{shape_from_params}
 """
 SINGLE_ROW_KEYS = (
@@ -70,6 +70,7 @@ SINGLE_ROW_KEYS = (
     "assigned_wards",
     "location_manual",
     "assigned_cities",
+    "manual_points",
 )
 # A survey with an area (its form's location is a geoshape: intake's `shape`, WKT) is
 # stored by the same statements with one column more, `shape`; every other survey keeps
@@ -78,7 +79,7 @@ SHAPE_KEY = "shape_wkt"
 _WITH_SHAPE = {
     "{shape_from_json}": ", ST_GeomFromText(r.shape_wkt, 4326) AS shape",
     "{shape_column}": ", shape_wkt text",
-    "{shape_from_params}": ",\n           ST_GeomFromText($18::text, 4326) AS shape",
+    "{shape_from_params}": ",\n           ST_GeomFromText($19::text, 4326) AS shape",
     "{shape}": ", shape",
     # Where a survey is placed (ward, settlement, city): its point, else a point inside its
     # area (a settlement profile's walked boundary); without either, see `unplaced` below.
@@ -209,11 +210,11 @@ _INSERT_TEMPLATE = """, inserted AS (
 INSERT INTO household_surveys (
     id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
     status, flags, gps_accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id,
-    location_manual{shape})
+    location_manual, manual_points{shape})
 SELECT id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
        'received', {flags},
        accuracy_m, altitude_m, answers, content_hash, geom, collector_user_id,
-       coalesce(location_manual, false){shape}
+       coalesce(location_manual, false), manual_points{shape}
 FROM placed
 -- An instanceID an ODK edit took is another name of the survey it edited (app/services/odk.py):
 -- never the id of a new survey, however it is sent. One probe of odk_submissions' key per
@@ -352,8 +353,8 @@ SELECT NULL, generation::text FROM generation WHERE generation <> $2"""
     _shaped(_ITEMS_FROM_JSON, False)
     .replace("{items}", "$1")
     .replace(
-        "location_manual boolean)",
-        "location_manual boolean, city_id int, ward_id int, settlement_id int)",
+        "manual_points text[])",
+        "manual_points text[], city_id int, ward_id int, settlement_id int)",
     ),
 )
 _INSERT_PLACED = _shaped(_INSERT_PLACED, False)
@@ -804,7 +805,7 @@ SET city_id = p.city_id, ward_id = p.ward_id, settlement_id = p.settlement_id,
     collected_at = p.collected_at, status = 'received',
     flags = {flags_p},
     gps_accuracy_m = p.accuracy_m, altitude_m = p.altitude_m, answers = p.answers,
-    location_manual = coalesce(p.location_manual, false),
+    location_manual = coalesce(p.location_manual, false), manual_points = p.manual_points,
     content_hash = p.content_hash, geom = p.geom, shape = p.shape, version = h.version + 1,
     updated_at = now()
 FROM placed p
@@ -820,7 +821,8 @@ _CORRECT = _shaped(_fill(_CORRECT), True)  # the new content's shape, or none
 _LOCK_FOR_CHANGE = """
 SELECT id, status, collector_user_id, city_id, ward_id, settlement_id, content_hash, version,
        form_id, form_version, collector, collected_at, gps_accuracy_m, altitude_m, answers,
-       location_manual, ST_Y(geom) AS lat, ST_X(geom) AS lon, review_comment, flags
+       location_manual, manual_points, ST_Y(geom) AS lat, ST_X(geom) AS lon, review_comment,
+       flags
 FROM household_surveys WHERE id = $1 FOR UPDATE
 """
 
@@ -843,6 +845,7 @@ async def keep_version(raw: Any, current: dict[str, Any], replaced_by: int | Non
             "gps_accuracy_m",
             "altitude_m",
             "location_manual",
+            "manual_points",
             "lat",
             "lon",
             "answers",

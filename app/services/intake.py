@@ -32,6 +32,7 @@ TOP_LEVEL_KEYS = frozenset(
         "city",
         "location",
         "answers",
+        "manual_points",
     }
 )
 # A phone clock can be wrong by hours, so a survey "collected in the future" is accepted and
@@ -46,6 +47,10 @@ MAX_DEPTH = 16
 MAX_NODES = 20_000
 # `manual`: true when the volunteer placed the point by hand on the phone's map.
 LOCATION_KEYS = frozenset({"lat", "lon", "accuracy_m", "altitude_m", "manual"})
+# `manual_points`: the geopoint answers other than the location that the volunteer placed by
+# hand, by name (`repeat[n]/name` inside a repeat, n from 1, as the phone and XPath count).
+MAX_MANUAL_POINTS = 100
+_REPEAT_STEP = re.compile(r"([^\[\]/]+)\[([1-9][0-9]{0,4})\]")
 # Vietnam's extent, to recognise a point whose lat and lon were swapped.
 VIETNAM_LAT = (8.0, 24.0)
 VIETNAM_LON = (102.0, 110.0)
@@ -73,6 +78,8 @@ class PreparedSubmission:
     flags: list[str] = field(default_factory=list)
     content_hash: str = ""
     location_manual: bool = False
+    # The geopoint answers placed by hand (sorted; see MAX_MANUAL_POINTS), [] for none.
+    manual_points: list[str] = field(default_factory=list)
     # The area of a form whose location is a geoshape (FormDefinition.shape_question), as
     # WKT (lon lat), closed; None for every other survey. Made from an answer the content
     # hash covers, so it is not hashed itself.
@@ -141,6 +148,37 @@ def _location_manual(raw: Any, problems: list[Problem]) -> bool:
         problems.append(Problem("location.manual", "wrong_type", {"expected": "true/false"}))
         return False
     return bool(raw["manual"])
+
+
+def _manual_points(raw: Any, problems: list[Problem]) -> list[str]:
+    """The geopoint answers the volunteer placed by hand (`manual_points`, a list of answer
+    names), sorted and each once; [] when none."""
+    if raw is None:
+        return []
+    if (
+        not isinstance(raw, list)
+        or len(raw) > MAX_MANUAL_POINTS
+        or not all(type(item) is str and 0 < len(item) <= 200 for item in raw)
+    ):
+        problems.append(Problem("manual_points", "wrong_type", {"expected": "[answer names]"}))
+        return []
+    return sorted(set(raw))
+
+
+def _point_answered(answers: dict[str, Any], path: str, names: Container[str]) -> bool:
+    """Whether `path` (`name`, or `repeat[n]/name` inside repeats) is an answer of one of the
+    geopoint questions `names` in the normalised `answers`."""
+    *steps, name = path.split("/")
+    scope: Any = answers
+    for step in steps:
+        match = _REPEAT_STEP.fullmatch(step)
+        items = scope.get(match[1]) if match is not None else None
+        index = int(match[2]) - 1 if match is not None else 0
+        if not isinstance(items, list) or index >= len(items) or not isinstance(items[index], dict):
+            return False
+        scope = items[index]
+    value = scope.get(name)
+    return name in names and isinstance(value, str) and bool(value.strip())
 
 
 def parse_time(text: str) -> datetime:
@@ -342,8 +380,9 @@ def _content_hash(
     city: str | None,
     location: list[float | bool | None],
     answers: dict[str, Any],
+    manual_points: list[str],
 ) -> str:
-    canonical = {
+    canonical: dict[str, Any] = {
         "form_id": form_id,
         "form_version": form_version,
         # orjson writes a UTC datetime as the JSON string of its isoformat() (tested in
@@ -354,6 +393,8 @@ def _content_hash(
         "location": location,
         "answers": answers,
     }
+    if manual_points:  # only then: the hash of every survey stored before stays the same
+        canonical["manual_points"] = manual_points
     digest = _SHA256.copy()  # hashlib.sha256() looks its algorithm up each time (~1 µs)
     digest.update(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS))
     return digest.hexdigest()
@@ -441,6 +482,7 @@ def prepare_submission(
     if raw_location is not None:
         lat, lon, accuracy, altitude = _location(raw_location, problems)
     manual = _location_manual(raw.get("location"), problems)
+    manual_points = _manual_points(raw.get("manual_points"), problems)
     answers = raw.get("answers")
     if not isinstance(answers, dict):
         problems.append(
@@ -476,6 +518,14 @@ def prepare_submission(
         )
         if point_question is not None:
             normalised.pop(point_question.name, None)
+        if manual_points:
+            # The location's own mark is `location.manual`: its name here answers nothing.
+            points = {q.name for q in form.all_questions if q.type == "geopoint"}
+            answer_problems.extend(
+                Problem("manual_points", "manual_point_unknown", {"name": path})
+                for path in manual_points
+                if not _point_answered(normalised, path, points)
+            )
     if raw_location is None and (form is None or form.geopoint_question is not None):
         # Only a form without a geopoint question takes a survey without a location. One
         # whose geopoint was sent among the answers and refused there (ODK Collect's, not a
@@ -512,7 +562,14 @@ def prepare_submission(
             flags.append("shape_self_intersects")
     location = _hashed_location(lat, lon, accuracy, altitude, manual)
     digest = _content_hash(
-        form.form_id, form.version, collected_utc, collector, city, location, normalised
+        form.form_id,
+        form.version,
+        collected_utc,
+        collector,
+        city,
+        location,
+        normalised,
+        manual_points,
     )
     prepared = PreparedSubmission(
         id=submission_id,
@@ -529,6 +586,7 @@ def prepare_submission(
         flags=flags,
         content_hash=digest,
         location_manual=manual,
+        manual_points=manual_points,
         shape=shape,
         key=key,
     )

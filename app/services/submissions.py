@@ -66,6 +66,7 @@ def submission_row(
         "assigned_wards": list(assignment.wards),
         "assigned_cities": list(assignment.cities),
         "location_manual": prepared.location_manual,
+        "manual_points": prepared.manual_points or None,
     }
     if prepared.shape is not None:
         row[queries.SHAPE_KEY] = prepared.shape

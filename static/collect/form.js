@@ -775,6 +775,22 @@ export function setAnswerAt(form, answers, key, value) {
   else scope[name] = value;
 }
 
+/**
+ * The geopoint answers placed by hand (`marks`: survey.manual_points, true by widget id
+ * `q-<key>`, widgets.js) among `answers`, by key as the server takes them (`manual_points`):
+ * each must still be a point without an accuracy, so that a mark left on a point the GPS
+ * measured since (or on another one, a repeat's instance removed before it) names nothing.
+ */
+export function handPlacedPoints(answers, marks) {
+  const keys = [];
+  for (const [id, manual] of Object.entries(marks ?? {})) {
+    const key = id.replace(/^q-/, "");
+    const value = manual && answers ? answerAt(null, answers, key) : null;
+    if (typeof value === "string" && value.trim().split(/\s+/).length === 2) keys.push(key);
+  }
+  return keys.sort();
+}
+
 function scopeOf(form, answers, key) {
   // `member[2]/child[1]/age`: walk the repeat lists; groups are not in the answers.
   const parts = key.split("/");

@@ -21,6 +21,7 @@
 import * as auth from "./auth.js";
 import { localIso } from "./clock.js";
 import * as db from "./db.js";
+import { handPlacedPoints } from "./form.js";
 import { fetchReviews } from "./review.js";
 
 // A sync sends the outbox in batches of up to BATCH_MAX surveys (the server's own limit) and
@@ -91,6 +92,9 @@ export function submissionBody(survey) {
     }
     body.location = location;
   }
+  // Other geopoint answers placed by hand on the map (each without an accuracy).
+  const placed = handPlacedPoints(survey.payload, survey.manual_points);
+  if (placed.length) body.manual_points = placed;
   if (survey.collector) body.collector = survey.collector;
   // A correction names the version it was made on (the one the phone last synced): a retry
   // after a lost answer is then a resend for the server, even once the reviewer has sent the

@@ -86,9 +86,18 @@ function pointText(point) {
   return `${round(point.lat, 7)} ${round(point.lon, 7)} ${round(point.altitude_m ?? 0, 1)} ${round(point.accuracy_m ?? 0, 1)}`;
 }
 
+/** A point placed by hand as a geopoint answer: "lat lon", without the altitude and accuracy
+ * no GPS measured ("0 0" read as a point measured to 0 m). */
+function handPlacedText(point) {
+  const round = (n) => Math.round(n * 1e7) / 1e7;
+  return `${round(point.lat)} ${round(point.lon)}`;
+}
+
 /**
  * Where a geopoint question keeps its point: the survey's location for the form's location
- * question (sent as `location`, with `manual` when placed by hand), else its answer text.
+ * question (sent as `location`, with `manual` when placed by hand), else its answer text (a
+ * point placed by hand without an accuracy, and marked in `survey.manual_points`, by the
+ * widget's id: sent as the body's `manual_points`, sync.js).
  */
 function pointStore(ctx) {
   // The editor's context carries the form and the model node (editor.js widgetContext).
@@ -114,7 +123,7 @@ function pointStore(ctx) {
     set: (location) => {
       const survey = ctx.survey();
       survey.manual_points = { ...survey.manual_points, [ctx.id]: Boolean(location?.manual) };
-      ctx.answer(location ? pointText(location) : "");
+      ctx.answer(!location ? "" : location.manual ? handPlacedText(location) : pointText(location));
     },
   };
 }

@@ -296,7 +296,10 @@
       var known = form.answers[question];
       var row = el("div", "answer");
       row.appendChild(el("dt", null, known ? known.label : question));
-      row.appendChild(el("dd", null, answerText(form, question, answers[question])));
+      var text = answerText(form, question, answers[question]);
+      // A point the volunteer placed by hand (GPS poor or off): no GPS measured it.
+      if ((survey.manual_points || []).indexOf(question) >= 0) text += " · " + say("review_manual");
+      row.appendChild(el("dd", null, text));
       list.appendChild(row);
     });
     item.appendChild(list);

@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expect
 from sqlalchemy import Engine, text
 
 from bench.common import uvicorn_server
+from tests.auth import bearer
 from tests.browser.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -483,3 +485,47 @@ def test_the_map_works_offline_from_the_service_worker_cache(
     assert len(row["answers"]["boundary"].split(";")) == 5
     # Offline, only the app's own calls to the server failed (it tried the API), no asset.
     assert all("/api/" in url for url in failed), failed
+
+
+def test_a_second_point_placed_by_hand_reaches_the_server_as_placed_by_hand(
+    poor_gps_phone: Page, sync_engine: Engine, widgets_server: str, admin_token: str
+) -> None:
+    """A geopoint question other than the survey's location, placed by hand: its answer went
+    as "lat lon 0 0" (a point measured to 0 m) and nothing said it was placed by hand. It goes
+    without an accuracy (none was measured), marked in `manual_points`, which the server keeps
+    and shows."""
+    page = poor_gps_phone
+    open_app(page)
+    page.click("#new-widgets_phone")
+    expect(page.locator("#gps-warning-water_point")).to_be_visible()
+    page.click("#gps-place-water_point")
+    box = page.locator("#map-water_point").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2 - 40)
+    widget = page.locator('.gps[data-location="no"]')
+    expect(widget).to_have_attribute("data-manual", "yes")
+    expect(page.locator(LOCATION_WIDGET)).to_have_attribute("data-manual", "no")  # GPS, poor
+    next_screen(page)
+    page.select_option("#q-water", "tap")
+    page.focus("#q-rooms")
+    page.keyboard.press("ArrowRight")
+    next_screen(page)
+    page.check("#q-consent")
+    next_screen(page)
+    page.click("#finish")
+    expect(page.locator("#app")).to_have_attribute("data-view", "home")
+    sync_and_wait(page)
+    with sync_engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT id::text, answers, manual_points, location_manual FROM household_surveys")
+        ).one()
+    lat, lon = (float(part) for part in row.answers["water_point"].split())  # no accuracy
+    assert TAM_KY["latitude"] < lat < TAM_KY["latitude"] + 0.001
+    assert TAM_KY["longitude"] < lon < TAM_KY["longitude"] + 0.001
+    assert row.manual_points == ["water_point"] and row.location_manual is False
+    # What a reviewer reads of it.
+    record = httpx.get(
+        f"{widgets_server}/api/v1/submissions/{row.id}", headers=bearer(admin_token)
+    ).json()
+    assert record["manual_points"] == ["water_point"]
+    assert page.console_errors == []  # type: ignore[attr-defined]

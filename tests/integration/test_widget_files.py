@@ -267,3 +267,67 @@ def test_files_each_under_the_survey_limit_are_refused_once_together_over_it(
     assert error["code"] == "attachments_too_large"
     assert "ghi âm" in error["message"]  # recordings and files count too, not photos only
     assert not (tmp_path / "media" / body["id"] / "paper-abc.pdf").exists()
+
+
+def test_a_second_point_placed_by_hand_is_stored_as_such(
+    widget_client: TestClient, sync_engine: Engine
+) -> None:
+    """Another geopoint than the location, placed by hand: sent without an accuracy and named
+    in `manual_points`, which is kept (and part of the content) for the reviewer to see."""
+    body = widgets_survey(water_point="15.5714042 108.4743154")
+    body["manual_points"] = ["water_point"]
+    response = widget_client.post("/api/v1/submissions", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["manual_points"] == ["water_point"]
+    again = widget_client.post("/api/v1/submissions/batch", json={"submissions": [body]})
+    assert again.json()["results"][0]["outcome"] == "duplicate"
+    unmarked = {key: value for key, value in body.items() if key != "manual_points"}
+    conflict = widget_client.post("/api/v1/submissions/batch", json={"submissions": [unmarked]})
+    assert conflict.json()["results"][0]["outcome"] == "conflict"
+    # The batch path stores it too; a survey without any keeps none (NULL).
+    batch_body = widgets_survey(water_point="15.5715 108.4744")
+    batch_body["manual_points"] = ["water_point", "water_point"]
+    gps_body = widgets_survey(water_point="15.5712 108.4741 0 6")
+    batch = widget_client.post(
+        "/api/v1/submissions/batch", json={"submissions": [batch_body, gps_body]}
+    )
+    assert [r["outcome"] for r in batch.json()["results"]] == ["created", "created"], batch.text
+    with sync_engine.connect() as connection:
+        stored = dict(
+            connection.execute(text("SELECT id::text, manual_points FROM household_surveys")).all()
+        )
+    assert stored == {
+        body["id"]: ["water_point"],
+        batch_body["id"]: ["water_point"],
+        gps_body["id"]: None,
+    }
+    listed = widget_client.get("/api/v1/submissions", params={"limit": 10}).json()["items"]
+    assert {item["id"]: item["manual_points"] for item in listed} == {
+        key: value or [] for key, value in stored.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("manual_points", "code"),
+    [
+        ("water_point", "wrong_type"),
+        ([1], "wrong_type"),
+        (["location"], "manual_point_unknown"),  # its mark is location.manual
+        (["rooms"], "manual_point_unknown"),  # no point
+        (["nowhere"], "manual_point_unknown"),
+        (["voices[1]/water_point"], "manual_point_unknown"),
+    ],
+)
+def test_manual_points_name_answered_geopoints_only(
+    widget_client: TestClient, manual_points: Any, code: str
+) -> None:
+    body = widgets_survey(water_point="15.5714 108.4743")
+    body["manual_points"] = manual_points
+    response = widget_client.post("/api/v1/submissions", json=body)
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("manual_points", code)
+    unanswered = widgets_survey()
+    unanswered["manual_points"] = ["water_point"]
+    response = widget_client.post("/api/v1/submissions", json=unanswered)
+    assert response.json()["errors"][0]["code"] == "manual_point_unknown"

@@ -317,3 +317,18 @@ def test_a_kept_late_upload_takes_the_place_intake_gives_it(forms: FormRegistry)
         "contradiction",
     ]
     assert with_lateness([], True) == ["late_upload"]
+
+
+def test_a_point_placed_by_hand_is_named_inside_repeats_as_the_phone_names_it() -> None:
+    """`repeat[n]/name`, n from 1: the answer must be there, a text, of a geopoint question."""
+    from app.services.intake import _point_answered
+
+    answers = {"plots": [{"corner": "15.57 108.47"}, {"corner": ""}], "corner": "15.5 108.4"}
+    names = {"corner"}
+    assert _point_answered(answers, "plots[1]/corner", names)
+    assert _point_answered(answers, "corner", names)
+    assert not _point_answered(answers, "plots[2]/corner", names)  # blank
+    assert not _point_answered(answers, "plots[3]/corner", names)  # no such instance
+    assert not _point_answered(answers, "plots[0]/corner", names)
+    assert not _point_answered(answers, "plots/corner", names)
+    assert not _point_answered(answers, "plots[1]/size", names)
