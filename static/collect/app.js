@@ -1,7 +1,7 @@
 // The phone survey app: screens, the form renderer, GPS, photos; offline-first.
 
 import {
-  confirmDialog, renderSignIn, sessionBanner, takeEnrolmentCode,
+  confirmLeaving, renderSignIn, sessionBanner, takeEnrolmentCode,
 } from "./account.js";
 import * as auth from "./auth.js";
 import * as db from "./db.js";
@@ -15,7 +15,7 @@ import {
 import { language, pick, setLanguage, t } from "./i18n.js";
 import { plainText } from "./markdown.js";
 import {
-  SENT_ANSWERS_DAYS, onSync, sentBy, state as syncState, syncNow, tidy,
+  SENT_ANSWERS_DAYS, onSync, state as syncState, syncNow, tidy,
 } from "./sync.js";
 import {
   connectTreasurer, loadRoles, refreshRoles, renderTreasurer, resumeTreasurer, treasurerButton,
@@ -208,7 +208,7 @@ const ui = {
   header: (title) => header(title),
   networkLine: () => networkLine(),
   signedIn: (user) => afterSignIn(user),
-  retryEnrolment: (code) => enrolWith(code),
+  retryEnrolment: (code) => enrolWith(code, true),
 };
 
 function refreshSessionBanner() {
@@ -695,15 +695,8 @@ function accountSection() {
 }
 
 async function signOut() {
-  const me = auth.user();
-  let waiting = 0;
-  try {
-    waiting = (await db.allSurveys()).filter((s) => s.status === "pending" && sentBy(s, me)).length;
-  } catch (error) {
-    console.warn("surveys not counted", error);
-  }
-  // Nothing is deleted: the surveys wait on the phone until their maker signs in again.
-  if (waiting && !(await confirmDialog(t("confirm_sign_out", { n: waiting }), t("sign_out")))) return;
+  // Nothing is deleted: the surveys not sent wait on the phone until their maker signs in again.
+  if (!(await confirmLeaving("sign_out"))) return;
   await auth.signOut();
   app.survey = null;
   app.signinFailure = null;
@@ -723,7 +716,16 @@ async function afterSignIn(user) {
   if (navigator.onLine) syncNow(); // what waited for a sign-in leaves now
 }
 
-async function enrolWith(code) {
+async function enrolWith(code, asked = false) {
+  // Another person's QR code signs the one signed in out: asked first, as a sign-out is.
+  if (!asked && !(await confirmLeaving("enrol"))) {
+    if (!app.forms.length) {
+      app.forms = await loadForms();
+      app.versions = await loadVersions(app.forms);
+    }
+    render();
+    return;
+  }
   Object.assign(app, { view: "signin", enrolling: true, signinFailure: null, retryCode: null });
   render();
   try {

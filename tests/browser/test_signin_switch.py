@@ -3,12 +3,14 @@ given before the account changes while surveys are unsent (real Chromium, real s
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 from sqlalchemy import Engine
 
+from tests.auth import make_enrolment
 from tests.browser.test_collect import fill_household, open_app
 from tests.browser.test_outbox import surveys_on, uncaught, wait_for
 from tests.browser.test_signin import (
@@ -125,3 +127,65 @@ def test_a_sync_under_way_never_sends_a_survey_with_the_next_persons_token(
     assert len(rows) == TOTAL
     assert {row["collector_user_id"] for row in rows} == {first.user_id}
     assert uncaught(phone) == []
+
+
+def refuse_next_batch(page: Page) -> None:
+    """The server refuses the next batch's first survey (as it would one made by an older
+    app version): it fails on the phone, with the server's reason."""
+
+    def tamper(route: Route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        body["submissions"][0]["answers"]["household_size"] = 99
+        route.continue_(post_data=json.dumps(body))
+
+    page.route(BATCH, tamper, times=1)
+
+
+def test_every_unsent_survey_is_warned_about_before_the_volunteer_changes(
+    phone_context: BrowserContext, phone: Page, sync_engine: Engine
+) -> None:
+    """Signing out with only a survey the server refused ("Gửi lỗi") asked nothing and the
+    sign-in screen's note of kept surveys stayed hidden (only waiting ones were counted);
+    another volunteer's QR link switched the account without a word."""
+    first = signed_in(phone_context, sync_engine, "tnv-a", password=PASSWORD)
+    other = person(sync_engine, "tnv-b", "Người sau")
+    open_app(phone)
+    refuse_next_batch(phone)
+    fill_household(phone)
+    phone.click("#outbox-button")
+    expect(phone.locator('.outbox-item[data-status="failed"]')).to_have_count(1)
+    phone.click("#home-button")
+    phone.click("#settings-button")
+    phone.click("#sign-out")
+    dialog = phone.locator("#confirm-dialog")
+    expect(dialog).to_contain_text("Còn 1 khảo sát chưa gửi, trong đó 1 gửi lỗi hoặc đang sửa")
+    phone.click("#confirm-cancel")
+    phone.click("#lang-toggle")  # asked in the language shown
+    phone.click("#sign-out")
+    expect(dialog).to_contain_text("1 surveys are not sent yet, 1 of them refused")
+    phone.click("#confirm-ok")
+    kept = phone.locator("#kept-note")
+    expect(kept).to_contain_text("1 surveys refused by the server or being corrected are kept")
+    phone.click("#lang-toggle")
+    expect(kept).to_contain_text("1 khảo sát gửi lỗi hoặc đang sửa được giữ trên điện thoại")
+    assert [s["status"] for s in surveys_on(phone)] == ["failed"]
+
+    sign_in_with_password(phone, "tnv-a", PASSWORD)
+    expect(phone.locator("#signed-in-as")).to_have_text("Đã đăng nhập: tnv-a")
+    # Another volunteer's QR code, opened on A's phone: asked first; "no" keeps A, and the
+    # one-time code is not spent.
+    code = make_enrolment(sync_engine, other)
+    phone.goto(f"/collect/#enrol={code}")
+    expect(dialog).to_contain_text("Còn 1 khảo sát chưa gửi của tnv-a")
+    phone.click("#confirm-cancel")
+    expect(dialog).to_have_count(0)
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    expect(phone.locator("#signed-in-as")).to_have_text("Đã đăng nhập: tnv-a")
+    expect(phone.locator("#new-household")).to_be_visible()  # the forms are there
+    assert "enrol" not in phone.url
+    phone.goto(f"/collect/#enrol={code}")
+    phone.click("#confirm-ok")
+    expect(phone.locator("#signed-in-as")).to_have_text("Đã đăng nhập: Người sau")
+    assert [s["user_id"] for s in surveys_on(phone)] == [first.user_id]  # kept for A
+    assert stored(sync_engine) == []
+    assert [e for e in uncaught(phone) if "422" not in e] == []
