@@ -219,12 +219,40 @@ function refreshSessionBanner() {
 // outbox and not changed waits again (leftEditor).
 let inEditor = null;
 
+// A survey open in the editor is held by its tab (a Web Lock, taken when the editor shows it,
+// let go when the editor is left or the tab closes): the start of another tab leaves it alone
+// (start). Without Web Locks (or in the moment between reopening and showing) a start takes
+// every reopened survey as left, as before: the editor whose survey waits again meanwhile is
+// told so at its next write (db.StaleSurvey), and nothing is lost.
+const EDITING_LOCK = "cdfmap-editing:";
+let editing = null; // {id, release}
+
+function holdEditing(id) {
+  if (editing?.id === id) return;
+  editing?.release();
+  editing = null;
+  if (!navigator.locks?.request) return;
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  editing = { id, release };
+  navigator.locks.request(EDITING_LOCK + id, () => held).catch((error) => console.warn("survey not held", error));
+}
+
+/** `task()`, unless another tab has the survey `id` open in its editor (null then). */
+function unlessOpenElsewhere(id, task) {
+  if (!navigator.locks?.request) return task();
+  return navigator.locks.request(EDITING_LOCK + id, { ifAvailable: true }, (lock) => (lock ? task() : null));
+}
+
 function render() {
   releaseGps(); // the GPS widget, if on the new screen, starts its own watch
   if (app.view === "survey" && app.survey) {
     inEditor = app.survey.id;
+    holdEditing(inEditor);
   } else if (inEditor) {
-    leftEditor(inEditor);
+    const held = editing; // let go once the survey waits again (or stays a draft)
+    editing = null;
+    leftEditor(inEditor).finally(() => held?.release());
     inEditor = null;
   }
   document.title = t("app_title");
@@ -851,9 +879,11 @@ async function start() {
   });
   app.view = !auth.hasToken() ? "signin" : collector() || treasurerOnly() ? "home" : "settings";
   // The app was closed in the editor: a survey reopened from the outbox and left unchanged
-  // waits again.
+  // waits again (not one open in another tab's editor).
   try {
-    for (const survey of (await db.allSurveys()).filter(db.reopenedDraft)) await leftEditor(survey.id, true);
+    for (const survey of (await db.allSurveys()).filter(db.reopenedDraft)) {
+      await unlessOpenElsewhere(survey.id, () => leftEditor(survey.id, true));
+    }
   } catch (error) {
     noteStorage(error);
   }
