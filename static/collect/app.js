@@ -547,7 +547,7 @@ function renderOutbox() {
     lists.replaceChildren(
       h("p", { class: "counts", id: "outbox-counts" },
         [t("count_pending", { n: count("pending") }), t("count_sent", { n: count("sent") }), t("count_failed", { n: count("failed") })].join(" · ")),
-      othersWaiting(surveys.filter((s) => s.status === "pending" && !db.madeBy(s, me))),
+      othersWaiting(surveys.filter((s) => s.status === "pending" && !db.madeBy(s, me))) ?? "", // not "null"
       h("ul", { class: "surveys" }, finished.map(outboxItem)));
   });
   return [

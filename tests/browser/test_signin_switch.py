@@ -123,6 +123,7 @@ def test_a_sync_under_way_never_sends_a_survey_with_the_next_persons_token(
     expect(phone.locator("#app")).to_have_attribute("data-view", "home")
     phone.click("#outbox-button")
     expect(phone.locator("#outbox-counts")).to_contain_text(f"{TOTAL} đã gửi", timeout=30_000)
+    assert "null" not in phone.locator("#outbox").inner_text()  # no one else's waits
     rows = stored(sync_engine)
     assert len(rows) == TOTAL
     assert {row["collector_user_id"] for row in rows} == {first.user_id}
