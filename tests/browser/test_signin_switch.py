@@ -41,7 +41,8 @@ COPY_SURVEY = """(n) => new Promise((resolve, reject) => {
       for (let i = 1; i <= n; i += 1) {
         const id = crypto.randomUUID();
         const at = new Date(Date.parse(model.collected_at) + i * 1000).toISOString();
-        store.put({ ...model, id, collected_at: at, body: { ...model.body, id, collected_at: at } });
+        const body = { ...model.body, id, collected_at: at };
+        store.put({ ...model, id, collected_at: at, body });
       }
     };
     tx.oncomplete = () => { db.close(); resolve(null); };
