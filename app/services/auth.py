@@ -3,8 +3,9 @@
 Tokens are opaque random strings; the database keeps only their HMAC under the server's
 secret key. Every request with a token costs one dictionary lookup: the person behind a token
 is cached in the process for `cache_seconds` (10 s), so a revoked token or a disabled person
-is refused everywhere within that time (at once in the process that revoked it), and the
-survey ingest path keeps its speed.
+is refused everywhere within that time (at once in the process that revoked it, even by a
+lookup under way then: app.services.revocable_cache), and the survey ingest path keeps its
+speed.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from app.db import accounts as queries
 from app.db.pool import StatementPool
 from app.errors import TooManyRequests, Unauthorized
 from app.services.access import Principal, grants_from_rows
+from app.services.revocable_cache import RevocableCache
 
 TokenKind = Literal["api", "session", "device"]
 PASSWORDS = PasswordHasher()
@@ -147,9 +147,10 @@ class Authenticator:
         self.pool = pool
         self.policy = policy
         self._secret = secret
-        # token -> (valid until, person or None, last noted use, the token's HMAC)
-        self._cache: OrderedDict[str, tuple[float, Principal | None, float, bytes]] = OrderedDict()
-        self._cache_size = 20_000
+        # token -> (person or None, last noted use, the token's HMAC)
+        self._cache: RevocableCache[str, tuple[Principal | None, float, bytes]] = RevocableCache(
+            policy.cache_seconds, 20_000
+        )
         # Other caches of who may do what (ODK Collect's credentials), dropped with this one.
         self._forget_hooks: list[Callable[[], None]] = []
         # Password checks running, by a keyed hash of username and password (check_sign_in).
@@ -171,10 +172,11 @@ class Authenticator:
         """
         if not token or len(token) > 200:
             return None
-        now = time.monotonic()
         cached = self._cache.get(token)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        if cached is not None:
+            return cached[0]
+        lookup = self._cache.begin()
+        previous = self._cache.peek(token)
         key = self.token_hash(token)
         row = await queries.principal_by_token(self.pool, key, self.policy.demo_accounts)
         principal = None
@@ -187,22 +189,15 @@ class Authenticator:
                 token_id=row["token_id"],
                 token_kind=row["kind"],
             )
-            last_touch = cached[2] if cached is not None else 0.0
-            if now - last_touch > 60:
+            last_touch = previous[1] if previous is not None else 0.0
+            if lookup.started - last_touch > 60:
                 await queries.touch_token(self.pool, row["token_id"])
-                last_touch = now
+                last_touch = lookup.started
         else:
             last_touch = 0.0
-        self._remember(token, key, principal, now, last_touch)
+        # Not kept when a revoke came meanwhile: this answer may be from before it.
+        self._cache.put(token, (principal, last_touch, key), lookup)
         return principal
-
-    def _remember(
-        self, token: str, key: bytes, principal: Principal | None, now: float, last_touch: float
-    ) -> None:
-        self._cache[token] = (now + self.policy.cache_seconds, principal, last_touch, key)
-        self._cache.move_to_end(token)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
 
     def on_forget(self, hook: Callable[[], None]) -> None:
         """Call `hook` whenever tokens are forgotten: a cache of its own (Collect's people,
@@ -218,11 +213,10 @@ class Authenticator:
         for hook in self._forget_hooks:
             hook()
         if hashes is None:
-            self._cache.clear()
+            self._cache.forget()
             return
         gone = set(hashes)
-        for token in [t for t, entry in self._cache.items() if entry[3] in gone]:
-            self._cache.pop(token, None)
+        self._cache.forget(lambda entry: entry[2] in gone)
 
     async def issue(
         self, engine: AsyncEngine, user_id: int, kind: TokenKind, name: str | None = None
