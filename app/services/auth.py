@@ -16,6 +16,7 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -36,6 +37,9 @@ PASSWORDS = PasswordHasher()
 # password take the same time.
 _DUMMY_HASH = PASSWORDS.hash("not a password of anyone")
 TOKEN_BYTES = 32
+# argon2's threads (PasswordThreads): two checks at once use two cores (each spreads over its
+# lanes too); more would only share the same cores and queue the rest of the process longer.
+PASSWORD_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -88,13 +92,44 @@ def check_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+class PasswordThreads:
+    """argon2 on threads of its own, away from the event loop and from the default thread
+    pool. Each check takes tens to hundreds of milliseconds of CPU: on the default pool a
+    burst of sign-ins (wrong ones too, each checked) queued every photo write and file read
+    of the process behind it, and those held sign-ins up in turn. Here a burst waits for at
+    most PASSWORD_THREADS threads, and only for itself."""
+
+    def __init__(self, threads: int = PASSWORD_THREADS) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+
+    async def check(self, password_hash: str | None, password: str) -> bool:
+        """check_password on an argon2 thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, check_password, password_hash, password)
+
+    async def hash(self, password: str) -> str:
+        """hash_password on an argon2 thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, hash_password, password)
+
+    def close(self) -> None:
+        """Stop the threads (the app's stop): the checks running end, those queued are
+        dropped (their requests have been answered or closed by then)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
 def may_sign_in(user: dict[str, Any] | None, policy: AuthPolicy) -> bool:
     """Whether an account may sign in at all: active, and a demo account only in demo mode."""
     return bool(user and user["is_active"] and (policy.demo_accounts or not user["is_demo"]))
 
 
 async def check_sign_in(
-    engine: AsyncEngine, policy: AuthPolicy, username: str, password: str, address: str
+    engine: AsyncEngine,
+    policy: AuthPolicy,
+    passwords: PasswordThreads,
+    username: str,
+    password: str,
+    address: str,
 ) -> dict[str, Any]:
     """The account of a username and password: the one check behind every password sign-in
     (the token endpoint and /login, HTTP Basic on /ogc and /tiles, ODK Collect's Basic).
@@ -105,7 +140,7 @@ async def check_sign_in(
     counted as a failure before the password is checked (app.db.accounts.count_attempt), so
     parallel guesses cannot all be checked before any is counted; a right password clears
     the account's failures, this attempt's included. argon2 takes tens of milliseconds of
-    CPU: it runs in a thread, away from the event loop.
+    CPU or more: it runs on `passwords`' threads, away from the event loop and the other work.
     """
     username = username.strip().lower()[:64]
     if "\x00" in username or "\x00" in password:
@@ -127,12 +162,12 @@ async def check_sign_in(
         window = int(policy.failure_window.total_seconds())
         raise TooManyRequests("too_many_sign_ins", retry_after=window, minutes=max(1, window // 60))
     stored_hash = user["password_hash"] if user and may_sign_in(user, policy) else None
-    if not await asyncio.to_thread(check_password, stored_hash, password):
+    if not await passwords.check(stored_hash, password):
         raise Unauthorized("bad_credentials")  # the attempt stays on record as a failure
     assert user is not None and stored_hash is not None
     new_hash = None
     if PASSWORDS.check_needs_rehash(stored_hash):
-        new_hash = await asyncio.to_thread(hash_password, password)
+        new_hash = await passwords.hash(password)
     async with engine.begin() as connection:
         await queries.clear_failures(connection, username)
         if new_hash is not None:
@@ -155,6 +190,11 @@ class Authenticator:
         self._forget_hooks: list[Callable[[], None]] = []
         # Password checks running, by a keyed hash of username and password (check_sign_in).
         self._checks: dict[bytes, asyncio.Future[dict[str, Any]]] = {}
+        self.passwords = PasswordThreads()
+
+    def close(self) -> None:
+        """Stop argon2's threads (the app's stop)."""
+        self.passwords.close()
 
     def token_hash(self, token: str) -> bytes:
         """The HMAC under which a token is stored."""
@@ -242,7 +282,7 @@ class Authenticator:
         running = self._checks.get(key)
         if running is None or running.done():
             running = asyncio.ensure_future(
-                check_sign_in(engine, self.policy, username, password, address)
+                check_sign_in(engine, self.policy, self.passwords, username, password, address)
             )
             self._checks[key] = running
             running.add_done_callback(lambda done: self._check_done(key, done))
