@@ -89,6 +89,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Phải từ {start} đến {end}, mỗi bước {step}.",
         "en": "Must be from {start} to {end}, in steps of {step}.",
     },
+    "weight_unknown_indicator": {
+        "vi": "Có chỉ số không tồn tại: {keys}. Các chỉ số: {known}.",
+        "en": "There are unknown indicators: {keys}. Known: {known}.",
+    },
+    "weight_not_a_number": {
+        "vi": "Trọng số của {indicator} phải là một số từ 0 đến {max}.",
+        "en": "The weight of {indicator} must be a number >= 0 and <= {max}.",
+    },
+    "weights_all_zero": {
+        "vi": "Cần ít nhất một trọng số lớn hơn 0.",
+        "en": "At least one weight must be above 0.",
+    },
+    "nothing_to_change": {
+        "vi": "Không có gì để thay đổi: hãy gửi ít nhất một trường.",
+        "en": "Nothing to change: send at least one field.",
+    },
     "too_many_repeats": {
         "vi": "Quá nhiều mục lặp lại (tối đa {max}).",
         "en": "Too many repeated entries (at most {max}).",
@@ -1622,6 +1638,35 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Đã thôi công bố {city}.",
         "en": "{city} is no longer published.",
     },
+    "page.admin_weights": {
+        "vi": "Trọng số của điểm ưu tiên",
+        "en": "Weights of the priority score",
+    },
+    "page.admin_weights_hint": {
+        "vi": "Điểm = 100 × Σ (trọng số × tỷ lệ hộ thiếu) / Σ trọng số. Trọng số 0 bỏ chỉ số "
+        "khỏi điểm (tỷ lệ vẫn hiện bên cạnh). Mỗi trọng số từ 0 đến 1000, ít nhất một lớn hơn 0.",
+        "en": "Score = 100 × Σ (weight × share of households lacking) / Σ weights. A weight of 0 "
+        "leaves the indicator out of the score (its share is still shown). Each weight from 0 "
+        "to 1000, at least one above 0.",
+    },
+    "page.admin_weights_own": {
+        "vi": "Thành phố đang dùng trọng số riêng.",
+        "en": "The city uses its own weights.",
+    },
+    "page.admin_weights_common": {
+        "vi": "Thành phố đang dùng trọng số chung của hệ thống.",
+        "en": "The city uses the server's common weights.",
+    },
+    "page.admin_weights_save": {"vi": "Lưu trọng số", "en": "Save the weights"},
+    "page.admin_weights_reset": {"vi": "Dùng trọng số chung", "en": "Use the common weights"},
+    "page.admin_weights_saved": {
+        "vi": "Đã lưu trọng số của {city}: điểm và bản đồ dùng chúng từ bây giờ.",
+        "en": "The weights of {city} are saved: scores and maps use them from now on.",
+    },
+    "page.admin_weights_reset_done": {
+        "vi": "{city} dùng lại trọng số chung.",
+        "en": "{city} uses the common weights again.",
+    },
     "page.admin_boundaries": {
         "vi": "Ranh giới phường/xã và khu dân cư",
         "en": "Ward and settlement boundaries",
@@ -2436,5 +2481,20 @@ MESSAGES.update(
         },
         "page.national_no_books": {"vi": "—", "en": "—"},
         "page.national_printed": {"vi": "In lúc {time}", "en": "Printed {time}"},
+    }
+)
+
+
+# The command line (app/cli.py): what an operator needs to read there, in both languages.
+MESSAGES.update(
+    {
+        "cli.demo_accounts_need_demo_mode": {
+            "vi": "Các tài khoản demo ({accounts}; mật khẩu: {password}) chỉ đăng nhập được khi "
+            "máy chủ chạy với DEMO=true (`make run` bật sẵn); máy chủ khác trả lời như sai mật "
+            "khẩu.",
+            "en": "The demo accounts ({accounts}; password: {password}) sign in only while the "
+            "server runs with DEMO=true (`make run` sets it); any other server answers as to a "
+            "wrong password.",
+        },
     }
 )

@@ -1,4 +1,5 @@
-"""The admin page of city and national admins: people, roles, phones, cities and boundaries.
+"""The admin page of city and national admins: people, roles, phones, cities (publishing, the
+priority score's weights) and boundaries.
 
 `GET /admin` is a fixed template; the people come from the people API (which applies the
 admin's scope) and are written into the page by static/admin/admin.js with textContent only.
@@ -16,7 +17,7 @@ from fastapi.responses import Response
 from app.api.deps import EngineDep, LanguageDep, OptionalUser, SettingsDep
 from app.api.pages import render_page, sign_in_first
 from app.i18n import MESSAGES, translate
-from app.services import places
+from app.services import indicators, places
 from app.services.access import ROLES, Principal, Role
 from app.services.accounts import MIN_PASSWORD
 from app.services.cdf_access import CDF_ROLES
@@ -48,6 +49,7 @@ def page_config(
         },
         "assignable": list(ROLES if user.is_national_admin else CITY_ROLES),
         "max_upload_bytes": settings.max_boundary_upload_bytes,
+        "common_weights": indicators.read_weights(settings.priorities_path),
         "texts": {
             **{
                 key.removeprefix("page."): translate(key, language)
@@ -87,7 +89,11 @@ async def admin_page(
             },
         )
     cities = await places.managed_cities(engine, user)
+    weights = await indicators.weights_by_city(
+        engine, [city["id"] for city in cities], settings.priorities_path
+    )
     for city in cities:
+        city["weights"] = weights[city["id"]]
         city["counts"] = translate(
             "page.admin_city_counts",
             language,
@@ -102,5 +108,7 @@ async def admin_page(
         title=translate("page.admin_title", language),
         cities=cities,
         is_national_admin=user.is_national_admin,
+        indicators=[(i.key, i.label[language]) for i in indicators.INDICATORS],
+        max_weight=indicators.MAX_WEIGHT,
         config=page_config(user, cities, settings, language),
     )

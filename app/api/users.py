@@ -58,7 +58,16 @@ class CityPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     public_aggregates: bool = Field(
-        description="Anyone may see the city's settlement-level maps and indicators"
+        default=False,
+        description="Anyone may see the city's settlement-level maps and indicators",
+    )
+    priority_weights: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "The city's own weights of the priority score, by indicator key (numbers from 0 "
+            "to 1000, at least one above 0; a missing indicator weighs 0); null: the common "
+            "weights of forms/priorities.yaml"
+        ),
     )
 
 
@@ -186,7 +195,8 @@ async def revoke_device(
 async def update_city(
     slug: CityPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
-    """Publish (or unpublish) a city's aggregate maps and indicators: settlement level only,
-    never a household."""
+    """Change a city's settings: publish (or unpublish) its aggregate maps and indicators
+    (settlement level only, never a household), set its own weights of the priority score or
+    go back to the common ones. Only the fields sent change."""
     body = await json_object(request, CityPatch)
-    return JSON(await places.publish(engine, user, slug, bool(body["public_aggregates"])))
+    return JSON(await places.update_city(engine, user, slug, body))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -57,12 +59,16 @@ FROM cities c ORDER BY c.name
     return [dict(row._mapping) for row in rows]
 
 
-async def city_by_slug(connection: AsyncConnection, slug: str) -> dict[str, Any] | None:
-    """One city by slug."""
+async def city_by_slug(
+    connection: AsyncConnection, slug: str, for_update: bool = False
+) -> dict[str, Any] | None:
+    """One city by slug (its row locked until the transaction ends, `for_update`)."""
+    lock = " FOR UPDATE" if for_update else ""
     row = (
         await connection.execute(
             text(
-                "SELECT id, slug, name, province, public_aggregates FROM cities WHERE slug = :slug"
+                "SELECT id, slug, name, province, public_aggregates FROM cities "
+                f"WHERE slug = :slug{lock}"
             ),
             {"slug": slug},
         )
@@ -153,6 +159,31 @@ async def set_public(connection: AsyncConnection, city_id: int, public: bool) ->
     await connection.execute(
         text("UPDATE cities SET public_aggregates = :public WHERE id = :id"),
         {"public": public, "id": city_id},
+    )
+
+
+async def cities_weights(
+    connection: AsyncConnection, city_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """The cities' own priority weights as stored, by city id (those without their own, which
+    use the common ones, are left out)."""
+    rows = await connection.execute(
+        text(
+            "SELECT id, priority_weights::text FROM cities "
+            "WHERE id = ANY(:ids) AND priority_weights IS NOT NULL"
+        ),
+        {"ids": list(city_ids)},
+    )
+    return {row[0]: orjson.loads(row[1]) for row in rows}
+
+
+async def set_weights(
+    connection: AsyncConnection, city_id: int, weights: dict[str, float] | None
+) -> None:
+    """Store a city's own priority weights, or forget them (None: the common ones)."""
+    await connection.execute(
+        text("UPDATE cities SET priority_weights = CAST(:weights AS jsonb) WHERE id = :id"),
+        {"weights": None if weights is None else orjson.dumps(weights).decode(), "id": city_id},
     )
 
 

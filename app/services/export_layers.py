@@ -5,6 +5,7 @@ access, labels and personal fields. Writing the files is app/services/export_fil
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from app.services.exports import (
     personal_allowed,
     survey_geometry,
 )
-from app.services.indicators import INDICATORS, read_weights
+from app.services.indicators import INDICATORS, weights_of
 
 AREA_LAYERS = ("wards", "settlements")
 SURVEY_LAYERS = ("households",)
@@ -241,13 +242,12 @@ def _counted_surveys(filters: ExportFilters, args: list[Any], always: bool = Fal
 def _indicator_source(
     surveys: Counted,
     household_form: str,
-    priorities: Path,
+    weights: Mapping[str, float],
     counted_sql: str | None = None,
     alias: str = "ind",
 ) -> str:
     """The indicators statement (app/db/indicators.py) as a subquery on city $1 named
-    `alias`, with the weights of priorities.yaml written in as numbers."""
-    weights = read_weights(priorities)
+    `alias`, with the city's weights (checked numbers) written in."""
     sql = indicators_sql([i.rule for i in INDICATORS], False, surveys, household_form, counted_sql)
     for indicator in INDICATORS:
         sql = sql.replace(f":w_{indicator.key} ", f"{float(weights[indicator.key])!r} ")
@@ -302,7 +302,8 @@ async def area_layer(
     city = await places.readable_area(engine, reader, city_slug, filters.ward_id)
     args: list[Any] = [city["id"]]
     counted = _counted_surveys(filters, args)
-    indicators = _indicator_source(filters.surveys, household_form, priorities, counted)
+    weights = (await weights_of(engine, city["id"], priorities)).values
+    indicators = _indicator_source(filters.surveys, household_form, weights, counted)
     if layer == "wards":
         where = "w.city_id = $1"
         if filters.ward_id is not None:
@@ -323,7 +324,7 @@ async def area_layer(
             )
             figures = "fig"
             source = _indicator_source(
-                filters.surveys, household_form, priorities, in_settlement, figures
+                filters.surveys, household_form, weights, in_settlement, figures
             )
             joined = f" LEFT JOIN {source} ON fig.kind = 'ward' AND fig.id = w.id"
         properties = [

@@ -1,7 +1,8 @@
 """Use case: upgrading indicators and the priority score of settlements, wards and cities.
 
-Definitions (which answers count as a deficiency) live here; the weights live in
-forms/priorities.yaml so a city can change them. See docs/maps.md for the formula.
+Definitions (which answers count as a deficiency) live here. The weights are a city's own
+(set by its admins, `cities.priority_weights`) or else the common ones of forms/priorities.yaml.
+See docs/maps.md for the formula.
 """
 
 from __future__ import annotations
@@ -14,16 +15,25 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db import indicators as queries
 from app.db import places as place_queries
 from app.db.indicators import HOUSEHOLD_FORM, Counted, DeficiencyRule
-from app.errors import NotFound, Unauthorized
+from app.errors import InvalidInput, NotFound, Problem, Unauthorized
 from app.i18n import percent_text
 from app.services.access import SYSTEM, Principal
 from app.services.spreadsheet import csv_writer
 from app.vietnam import vietnam_day
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The weights of a city's scores and where they come from: `city` (its admins set them)
+    or `common` (forms/priorities.yaml)."""
+
+    values: dict[str, float]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -104,24 +114,97 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+MAX_WEIGHT = 1000
+WEIGHTS_FIELD = "priority_weights"
+
+
+def check_weights(raw: object) -> dict[str, float]:
+    """Weights as a city admin or forms/priorities.yaml gives them, checked: every key an
+    indicator, every weight a number from 0 to MAX_WEIGHT, at least one above 0; a missing
+    indicator weighs 0. InvalidInput naming each bad one (`priority_weights.<key>`)."""
+    if not isinstance(raw, dict):
+        raise InvalidInput([Problem(WEIGHTS_FIELD, "wrong_type", {"expected": "object"})])
+    problems: list[Problem] = []
+    unknown = [str(key) for key in raw if key not in INDICATOR_KEYS]
+    if unknown:
+        shown = ", ".join(repr(key[:40]) for key in unknown[:5])
+        known = ", ".join(INDICATOR_KEYS)
+        problems.append(
+            Problem(WEIGHTS_FIELD, "weight_unknown_indicator", {"keys": shown, "known": known})
+        )
+    weights: dict[str, float] = {}
+    for key in INDICATOR_KEYS:
+        value = raw.get(key, 0)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (0 <= value <= MAX_WEIGHT)  # NaN fails both sides, huge integers too
+        ):
+            field = f"{WEIGHTS_FIELD}.{key}"
+            params = {"indicator": key, "max": MAX_WEIGHT}
+            problems.append(Problem(field, "weight_not_a_number", params))
+            continue
+        weights[key] = float(value)
+    if not problems and not any(weight > 0 for weight in weights.values()):
+        problems.append(Problem(WEIGHTS_FIELD, "weights_all_zero"))
+    if problems:
+        raise InvalidInput(problems)
+    return weights
+
+
 def read_weights(path: Path) -> dict[str, float]:
-    """Weights from priorities.yaml; missing indicators weigh 0, unknown keys are an error."""
+    """The common weights, from priorities.yaml (`weights:`), checked as a city's are."""
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     raw = document.get("weights") if isinstance(document, dict) else None
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a 'weights:' mapping")
-    unknown = sorted(set(raw) - set(INDICATOR_KEYS))
-    if unknown:
-        raise ValueError(f"{path}: unknown indicators {unknown}; known: {list(INDICATOR_KEYS)}")
-    weights: dict[str, float] = {}
-    for key in INDICATOR_KEYS:
-        value = raw.get(key, 0)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ValueError(f"{path}: weight of {key} must be a number >= 0, got {value!r}")
-        weights[key] = float(value)
-    if sum(weights.values()) <= 0:
-        raise ValueError(f"{path}: at least one weight must be > 0")
-    return weights
+    try:
+        return check_weights(raw)
+    except InvalidInput as exc:
+        reasons = "; ".join(problem.message("en") for problem in exc.problems)
+        raise ValueError(f"{path}: {reasons}") from None
+
+
+def stored_weights(stored: Mapping[str, Any] | None) -> dict[str, float] | None:
+    """A city's weights as stored (checked when set): None if it has none of its own, or if
+    they no longer hold (an indicator this version does not know is left out)."""
+    if stored is None:
+        return None
+    known = {key: value for key, value in stored.items() if key in INDICATOR_KEYS}
+    try:
+        return check_weights(known)
+    except InvalidInput:
+        return None
+
+
+async def weights_of(engine: AsyncEngine, city_id: int, priorities: Path) -> Weights:
+    """A city's weights (see cities_weights), on a connection of its own."""
+    return (await weights_by_city(engine, [city_id], priorities))[city_id]
+
+
+async def weights_by_city(
+    engine: AsyncEngine, city_ids: Sequence[int], priorities: Path
+) -> dict[int, Weights]:
+    """Cities' weights (see cities_weights), on a connection of its own."""
+    async with engine.connect() as connection:
+        return await cities_weights(connection, city_ids, priorities)
+
+
+async def cities_weights(
+    connection: AsyncConnection, city_ids: Sequence[int], priorities: Path
+) -> dict[int, Weights]:
+    """The weights each city's scores use: its own, or else the common ones."""
+    stored = await place_queries.cities_weights(connection, city_ids)
+    common: Weights | None = None
+    found: dict[int, Weights] = {}
+    for city_id in city_ids:
+        own = stored_weights(stored.get(city_id))
+        if own is None:
+            common = common or Weights(read_weights(priorities), "common")
+            found[city_id] = common
+        else:
+            found[city_id] = Weights(own, "city")
+    return found
 
 
 def priority_score(
@@ -250,22 +333,23 @@ async def city_report(
     Counts approved surveys of the household form, or with `surveys="all"` every such survey
     not rejected. NotFound for a reader who may not see the city's aggregates.
     """
-    weights = read_weights(priorities)
     async with engine.connect() as connection:
         city = await place_queries.city_by_slug(connection, slug)
-    if city is None:
-        raise NotFound("unknown_city", city=slug)
-    if not may_read_city(reader, city):
-        raise Unauthorized() if reader is None else NotFound("unknown_city", city=slug)
+        if city is None:
+            raise NotFound("unknown_city", city=slug)
+        if not may_read_city(reader, city):
+            raise Unauthorized() if reader is None else NotFound("unknown_city", city=slug)
+        weights = (await cities_weights(connection, [city["id"]], priorities))[city["id"]]
     surveys = counted_for(reader, city, surveys)
-    rows = await _city_rows(engine, city["id"], weights, None, surveys, household_form)
+    rows = await _city_rows(engine, city["id"], weights.values, None, surveys, household_form)
     totals = next(r for r in rows if r["kind"] == "city")
     return {
         "area": {"kind": "city", "id": city["id"], "slug": slug, "name": city["name"]},
         "surveys": surveys,
         "data_date": _data_date([totals]),
         "formula": "score = 100 * sum(w_i * share_i) / sum(w_i)",
-        "indicators": _definitions(weights),
+        "indicators": _definitions(weights.values),
+        "weights": weights.source,
         "totals": _row(totals),
         "wards": [_row(r) for r in rows if r["kind"] == "ward"],
         "settlements": [_row(r) for r in rows if r["kind"] == "settlement"],
@@ -286,16 +370,18 @@ async def ward_report(
     Without `with_city` only the ward's surveys are read (faster on a big city): no
     `city_totals` and no `rank_in_city`.
     """
-    weights = read_weights(priorities)
     async with engine.connect() as connection:
         ward = await place_queries.ward_by_id(connection, ward_id)
-    if ward is None:
-        raise NotFound("ward_not_found", id=ward_id)
-    if not may_read_ward(reader, ward):
-        raise Unauthorized() if reader is None else NotFound("ward_not_found", id=ward_id)
+        if ward is None:
+            raise NotFound("ward_not_found", id=ward_id)
+        if not may_read_ward(reader, ward):
+            raise Unauthorized() if reader is None else NotFound("ward_not_found", id=ward_id)
+        city_id = ward["city_id"]
+        weights = (await cities_weights(connection, [city_id], priorities))[city_id]
     surveys = counted_for(reader, ward, surveys)
+    in_ward = None if with_city else ward_id
     rows = await _city_rows(
-        engine, ward["city_id"], weights, None if with_city else ward_id, surveys, household_form
+        engine, ward["city_id"], weights.values, in_ward, surveys, household_form
     )
     if not with_city:
         for row in rows:
@@ -314,7 +400,8 @@ async def ward_report(
         "surveys": surveys,
         "data_date": _data_date([totals]),
         "formula": "score = 100 * sum(w_i * share_i) / sum(w_i)",
-        "indicators": _definitions(weights),
+        "indicators": _definitions(weights.values),
+        "weights": weights.source,
         "totals": _row(totals),
         "city_totals": _row(city_totals) if city_totals else None,
         "settlements": [

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,7 +31,13 @@ from app.errors import InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
 from app.services.access import Principal
 from app.services.exports import FIXED_LAYERS, ISO_UTC, flat_properties, survey_geometry
-from app.services.indicators import INDICATOR_KEYS, INDICATORS, read_weights
+from app.services.indicators import (
+    INDICATOR_KEYS,
+    INDICATORS,
+    Weights,
+    cities_weights,
+    read_weights,
+)
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -88,14 +94,22 @@ def _area_scope(reader: Principal, alias: str, ward_column: str) -> tuple[str, d
     )
 
 
-def _figures_with(city_ids: Sequence[int], weights: dict[str, float]) -> tuple[str, dict[str, Any]]:
-    """WITH ind AS (...): the indicators, score and ranks of every area of these cities."""
+def _figures_with(
+    city_ids: Sequence[int], weights: Mapping[int, Weights], common: Mapping[str, float]
+) -> tuple[str, dict[str, Any]]:
+    """WITH ind AS (...): the indicators, score and ranks of every area of these cities, each
+    city's score by its own weights."""
     base = indicators_sql([i.rule for i in INDICATORS])
-    params: dict[str, Any] = {f"w_{key}": weights[key] for key in INDICATOR_KEYS}
+    params: dict[str, Any] = {}
     parts = []
     for index, city_id in enumerate(city_ids or [0]):
-        parts.append("(" + base.replace(":city_id", f":ind_city_{index}") + ")")
+        part = base.replace(":city_id", f":ind_city_{index}")
         params[f"ind_city_{index}"] = city_id
+        values = weights[city_id].values if city_id in weights else common
+        for key in INDICATOR_KEYS:
+            part = part.replace(f":w_{key} ", f":w_{key}_{index} ")
+            params[f"w_{key}_{index}"] = values[key]
+        parts.append(f"({part})")
     return "WITH ind AS (" + " UNION ALL ".join(parts) + ")", params
 
 
@@ -225,7 +239,8 @@ async def collections(
             sorted(reader.cities_as("planner", "city_admin")),
             sorted(reader.wards_as("ward_leader")),
         )
-    figures = _figures_with(city_ids, read_weights(priorities))
+        weights = await cities_weights(connection, city_ids, priorities)
+    figures = _figures_with(city_ids, weights, read_weights(priorities))
     wards, settlements = wards_source(reader), settlements_source(reader)
     found = [
         Collection(

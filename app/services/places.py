@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import places as queries
 from app.db.indicators import HOUSEHOLD_FORM, Counted
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden, InvalidInput, NotFound, Problem
 from app.services.access import Principal
 
 
@@ -81,28 +81,50 @@ async def settlements(
         )
 
 
-async def publish(engine: AsyncEngine, actor: Principal, slug: str, public: bool) -> dict[str, Any]:
-    """Publish a city's aggregate maps and indicators (its admins), on record."""
+async def update_city(
+    engine: AsyncEngine, actor: Principal, slug: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Change a city's settings (its admins), each change on record: `public_aggregates`
+    (publish its aggregate maps and indicators) and `priority_weights` (its own weights of the
+    priority score, checked; None goes back to the common ones)."""
     from app.db.accounts import audit
+    from app.services.indicators import WEIGHTS_FIELD, check_weights, stored_weights
 
+    if not changes:
+        raise InvalidInput([Problem("", "nothing_to_change")])
+    weights = changes.get(WEIGHTS_FIELD)
+    if weights is not None:
+        weights = check_weights(weights)
     async with engine.begin() as connection:
-        found = await queries.city_by_slug(connection, slug)
+        found = await queries.city_by_slug(connection, slug, for_update=True)
         if found is None or not actor.can_see_city(found["id"]):
             raise NotFound("unknown_city", city=slug)
         if not actor.can_manage_city(found["id"]):
             raise Forbidden("not_allowed")
-        await queries.set_public(connection, found["id"], public)
-        await audit(
-            connection,
-            actor_id=actor.user_id,
-            actor=actor.username,
-            action="city.publish",
-            entity="city",
-            entity_id=str(found["id"]),
-            old={"public_aggregates": found["public_aggregates"]},
-            new={"public_aggregates": public},
-        )
-    return {"slug": slug, "public_aggregates": public}
+        public = found["public_aggregates"]
+        stored = await queries.cities_weights(connection, [found["id"]])
+        own = stored_weights(stored.get(found["id"]))
+        changed: list[tuple[str, str, Any, Any]] = []
+        if "public_aggregates" in changes:
+            was_public, public = public, bool(changes["public_aggregates"])
+            await queries.set_public(connection, found["id"], public)
+            changed.append(("city.publish", "public_aggregates", was_public, public))
+        if WEIGHTS_FIELD in changes:
+            had, own = own, weights
+            await queries.set_weights(connection, found["id"], own)
+            changed.append(("city.weights", WEIGHTS_FIELD, had, own))
+        for action, field, old, new in changed:
+            await audit(
+                connection,
+                actor_id=actor.user_id,
+                actor=actor.username,
+                action=action,
+                entity="city",
+                entity_id=str(found["id"]),
+                old={field: old},
+                new={field: new},
+            )
+    return {"slug": slug, "public_aggregates": public, WEIGHTS_FIELD: own}
 
 
 async def cities_for_home(engine: AsyncEngine, reader: Principal | None) -> list[dict[str, Any]]:

@@ -43,6 +43,59 @@
     });
   });
 
+  // --- the priority score's weights (PATCH /api/v1/cities/{slug}, priority_weights) ----------
+
+  document.querySelectorAll("li.city").forEach(function (item) {
+    var slug = item.dataset.slug;
+    var form = item.querySelector("form.weights-form");
+    var source = item.querySelector(".weights-source");
+    var status = item.querySelector(".weights-status");
+    var buttons = form.querySelectorAll("button");
+    var inputs = form.querySelectorAll("input");
+
+    function send(weights, done) {
+      buttons.forEach(function (b) {
+        b.disabled = true;
+      });
+      status.className = "weights-status";
+      status.textContent = "";
+      api("PATCH", "/api/v1/cities/" + encodeURIComponent(slug), { priority_weights: weights })
+        .then(function (answer) {
+          var own = answer.priority_weights;
+          var shown = own || config.common_weights;
+          inputs.forEach(function (input) {
+            input.value = String(shown[input.name]);
+          });
+          source.textContent = own ? texts.admin_weights_own : texts.admin_weights_common;
+          status.className = "weights-status done";
+          status.textContent = say(done, { city: cityName(slug) });
+        })
+        .catch(function (error) {
+          status.className = "weights-status error";
+          status.textContent = error.message;
+        })
+        .then(function () {
+          buttons.forEach(function (b) {
+            b.disabled = false;
+          });
+        });
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var weights = {};
+      inputs.forEach(function (input) {
+        // An empty or unreadable box goes as null: the server names it, in the page's language.
+        var value = input.value.trim() === "" ? NaN : Number(input.value);
+        weights[input.name] = isFinite(value) ? value : null;
+      });
+      send(weights, "admin_weights_saved");
+    });
+    form.querySelector("button.weights-common").addEventListener("click", function () {
+      send(null, "admin_weights_reset_done");
+    });
+  });
+
   // --- boundaries -----------------------------------------------------------------------------
 
   var boundaryForm = document.getElementById("boundaries-form");

@@ -18,6 +18,7 @@ from shapely.geometry import Polygon
 from sqlalchemy import Engine, text
 
 from app.services.auth import hash_password
+from app.services.indicators import read_weights
 from app.settings import REPO_ROOT
 from tests import hostile
 from tests.auth import make_user
@@ -43,7 +44,7 @@ def phone_account() -> None:
 @pytest.fixture
 def city_admin(sync_engine: Engine) -> Iterator[str]:
     """A city admin of the sample city with a password; the volunteer of an earlier run gone;
-    the city unpublished again afterwards."""
+    the city unpublished again (and back on the common weights) afterwards."""
     with sync_engine.begin() as connection:
         connection.execute(text("DELETE FROM sign_in_failures"))
         connection.execute(text("DELETE FROM users WHERE username = :u"), {"u": VOLUNTEER})
@@ -55,7 +56,9 @@ def city_admin(sync_engine: Engine) -> Iterator[str]:
     )
     yield "qt-tam-ky"
     with sync_engine.begin() as connection:
-        connection.execute(text("UPDATE cities SET public_aggregates = false"))
+        connection.execute(
+            text("UPDATE cities SET public_aggregates = false, priority_weights = NULL")
+        )
 
 
 def watch_dialogs(page: Page) -> list[str]:
@@ -275,6 +278,60 @@ def test_a_city_admin_gives_and_takes_back_the_cdf_staff_role(
     card = person_card(page, CDF_STAFF)
     expect(card.locator(".grant-label")).to_have_text(["Cán bộ quy hoạch · Tam Kỳ"])
     assert dialogs == []
+
+
+def test_a_city_admin_sets_the_citys_weights_and_goes_back_to_the_common_ones(
+    desktop: Page, sync_engine: Engine, city_admin: str
+) -> None:
+    """The weights of the priority score, per city: the common ones shown first, a bad weight
+    refused in Vietnamese with nothing stored, the city's own saved (its indicators follow),
+    then the common ones again."""
+    common = read_weights(REPO_ROOT / "forms" / "priorities.yaml")
+    page = desktop
+    dialogs = watch_dialogs(page)
+    page.set_viewport_size(TABLET)
+    sign_in(page, city_admin)
+    city = page.locator("li.city[data-slug=tam-ky]")
+    city.locator("details.weights summary").click()
+    expect(city.locator(".weights-source")).to_have_text(
+        "Thành phố đang dùng trọng số chung của hệ thống."
+    )
+    water = city.locator("input[name=no_piped_water]")
+    expect(water).to_have_value(f"{common['no_piped_water']:g}")
+    expect(page.get_by_label("Không có nước máy")).to_have_count(1)
+
+    water.fill("-1")
+    city.locator("form.weights-form button[type=submit]").click()
+    status = city.locator(".weights-status")
+    expect(status).to_have_text("Trọng số của no_piped_water phải là một số từ 0 đến 1000.")
+    assert _stored_weights(sync_engine) is None
+
+    water.fill("7.5")
+    city.locator("input[name=insecure_tenure]").fill("0")
+    city.locator("form.weights-form button[type=submit]").click()
+    expect(status).to_have_text("Đã lưu trọng số của Tam Kỳ: điểm và bản đồ dùng chúng từ bây giờ.")
+    expect(city.locator(".weights-source")).to_have_text("Thành phố đang dùng trọng số riêng.")
+    own = {**common, "no_piped_water": 7.5, "insecure_tenure": 0.0}
+    assert _stored_weights(sync_engine) == own
+    report = page.request.get("/api/v1/cities/tam-ky/indicators").json()
+    assert report["weights"] == "city"
+    assert {d["key"]: d["weight"] for d in report["indicators"]} == own
+
+    city.locator("button.weights-common").click()
+    expect(status).to_have_text("Tam Kỳ dùng lại trọng số chung.")
+    expect(water).to_have_value(f"{common['no_piped_water']:g}")
+    expect(city.locator("input[name=insecure_tenure]")).to_have_value(
+        f"{common['insecure_tenure']:g}"
+    )
+    assert _stored_weights(sync_engine) is None
+    assert dialogs == []
+
+
+def _stored_weights(engine: Engine) -> Any:
+    with engine.connect() as connection:
+        return connection.execute(
+            text("SELECT priority_weights FROM cities WHERE slug = 'tam-ky'")
+        ).scalar()
 
 
 def test_a_national_admin_adds_a_city_after_a_refused_upload(

@@ -36,7 +36,10 @@ def test_the_shipped_weights_cover_every_indicator() -> None:
         ("weights:\n  insecure_tenure: -1\n", "must be a number >= 0"),
         ("weights:\n  insecure_tenure: lots\n", "must be a number >= 0"),
         ("weights:\n  swimming_pool: 1\n", "unknown indicators"),
-        ("weights:\n  insecure_tenure: 0\n", "at least one weight"),
+        ("weights:\n  insecure_tenure: 0\n", "At least one weight"),
+        ("weights:\n  insecure_tenure: .nan\n", "must be a number >= 0 and <= 1000"),
+        ("weights:\n  insecure_tenure: .inf\n", "must be a number >= 0 and <= 1000"),
+        ("weights:\n  insecure_tenure: true\n", "must be a number >= 0"),
         ("- 1\n- 2\n", "expected a 'weights:' mapping"),
     ],
 )
