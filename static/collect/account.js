@@ -31,6 +31,7 @@ export async function unsentCounts(user = auth.user()) {
   }
   for (const survey of surveys) {
     if (user && !db.madeBy(survey, user)) continue;
+    if (db.settledByServer(survey)) continue; // the server keeps its copy: nothing to send or fix
     if (survey.status === "pending" || db.reopenedDraft(survey)) counts.waiting += 1;
     else if (survey.status === "failed" || (survey.status === "draft" && survey.correction)) counts.toFix += 1;
   }

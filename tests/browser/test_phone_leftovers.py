@@ -44,6 +44,9 @@ PUT_ORPHAN = """(key) => new Promise((resolve, reject) => {
   };
 })"""
 
+# What signing out warns about (account.js, the module the page runs).
+UNSENT = "async () => (await import('/static/collect/account.js')).unsentCounts()"
+
 
 @pytest.fixture
 def phone_account() -> None:
@@ -102,6 +105,8 @@ def test_a_correction_refused_because_the_reviewer_decided_meanwhile_leaves_the_
     expect(item.locator(".settled")).to_contain_text("Máy chủ giữ bản của nó")
     expect(item.locator(".settled")).to_contain_text("7 ngày")
     expect(phone.locator("#clear-sent")).to_be_enabled()
+    # Nothing to send or fix: signing out does not warn about it.
+    assert phone.evaluate(UNSENT) == {"waiting": 0, "toFix": 0}
     phone.click("#lang-toggle")
     expect(item.locator(".settled")).to_contain_text("The server keeps its copy")
     phone.click("#lang-toggle")
@@ -155,6 +160,7 @@ def test_a_correction_left_unfinished_when_the_reviewer_decided_may_be_removed(
     expect(card).to_have_attribute("data-review", "approved")
     expect(card.locator(".settled")).to_contain_text("Người kiểm duyệt đã quyết định")
     expect(card.locator("button.edit")).to_have_count(0)  # no finish can send it
+    assert phone.evaluate(UNSENT) == {"waiting": 0, "toFix": 0}
     card.locator("button.view").click()
     expect(phone.locator("#readonly-reason")).to_contain_text("Người kiểm duyệt đã quyết định")
     phone.click("#view-back")
