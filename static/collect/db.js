@@ -645,6 +645,8 @@ export async function restoreFromServer(record, photoNames) {
         collector: record.collector ?? kept.collector,
         location: record.location,
         answers: { ...record.answers },
+        // The points placed by hand stay so (widgets.js keeps the mark by widget id).
+        manual_points: Object.fromEntries((record.manual_points ?? []).map((key) => [`q-${key}`, true])),
         photos: photoNames,
         uploaded: photoNames, // the server has them
         rev: (current.rev ?? 0) + 1,

@@ -25,6 +25,7 @@ from tests.browser.conftest import (
     sign_in_phone,
 )
 from tests.browser.test_collect import open_app, screenshot, wait_offline_ready
+from tests.browser.test_signin import review
 from tests.widget_forms import build_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
@@ -528,4 +529,26 @@ def test_a_second_point_placed_by_hand_reaches_the_server_as_placed_by_hand(
         f"{widgets_server}/api/v1/submissions/{row.id}", headers=bearer(admin_token)
     ).json()
     assert record["manual_points"] == ["water_point"]
+    # Sent back after its answers left the phone: corrected from the server's copy, the point
+    # stays one placed by hand (finished unchanged, it is the same content).
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#clear-sent")
+    expect(page.locator(".outbox-item")).to_have_count(0)
+    review(widgets_server, admin_token, row.id, "needs_correction", "Kiểm tra lại.")
+    page.click("#sync-now")
+    item = page.locator(f'.outbox-item[data-id="{row.id}"]')
+    expect(item).to_have_attribute("data-review", "needs_correction")
+    item.locator("button.correct").click()
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    while page.locator("#finish").count() == 0:
+        next_screen(page)
+    page.click("#finish")
+    page.click("#outbox-button")
+    expect(item).to_have_attribute("data-review", "received")
+    with sync_engine.connect() as connection:
+        again = connection.execute(
+            text("SELECT version, manual_points FROM household_surveys WHERE id = :id"),
+            {"id": row.id},
+        ).one()
+    assert (again.version, again.manual_points) == (2, ["water_point"])
     assert page.console_errors == []  # type: ignore[attr-defined]
