@@ -467,6 +467,15 @@ def _name_problems(setting: str, value: str, unfit: re.Pattern[str]) -> list[str
     return []
 
 
+# An encrypted form: ODK Collect would send every submission as an encrypted file the server
+# cannot read (it holds no private key, and it checks every answer), so each would be refused.
+ENCRYPTION_REFUSED = (
+    "settings sheet, column public_key: encrypted forms are not supported (the server must read "
+    "every answer to check it, and ODK Collect would send only an encrypted file): remove "
+    "public_key"
+)
+
+
 def _load_form(path: Path) -> FormDefinition:
     from app.forms.builder import (
         FormBuilder,
@@ -490,6 +499,8 @@ def _load_form(path: Path) -> FormDefinition:
         problems.append("settings sheet: form_id is missing")
     problems.extend(_name_problems("form_id", form_id, _UNFIT_IN_ID))
     problems.extend(_name_problems("version", version, _UNFIT_IN_VERSION))
+    if str(source.get("public_key") or "").strip():
+        problems.append(ENCRYPTION_REFUSED)
     default_language = source.get("default_language")
     if default_language == "default":
         default_language = None
