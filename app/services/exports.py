@@ -76,12 +76,14 @@ def _choice_label(choice: Choice, language: str) -> str:
 
 def choice_labels(form: FormDefinition, language: str) -> dict[str, dict[str, str]]:
     """Each select_one question's choice labels in `language` by code: the values its
-    column holds with `?labels=`."""
-    return {
-        question.name: {c.value: _choice_label(c, language) for c in question.choices}
-        for question in form.questions
-        if question.type == "select_one"
-    }
+    column holds with `?labels=` (a code listed twice: its first label, as in _labelled)."""
+    found: dict[str, dict[str, str]] = {}
+    for question in form.questions:
+        if question.type == "select_one":
+            labels = found[question.name] = {}
+            for choice in question.choices:
+                labels.setdefault(choice.value, _choice_label(choice, language))
+    return found
 
 
 def _labelled(value: str, question: Question, language: str) -> str:
