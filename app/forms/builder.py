@@ -58,6 +58,18 @@ def _literal(value: str) -> str:
     return f"'{value}'" if "'" not in value else f'"{value}"'
 
 
+def _no_itemset(name: str, control: dict[str, Any]) -> str:
+    """Why a select has no list of choices the server can read, naming the column."""
+    appearance = str(control.get("appearance") or "")
+    if "search(" in appearance.replace(" ", ""):
+        return (
+            f"column appearance: the search() appearance ('{appearance.strip()}': choices "
+            "looked up in a CSV file on the phone) is not supported: use "
+            "select_one_from_file, with a choice_filter to narrow the list"
+        )
+    return f"column type: the choices of '{name}' are not a list the server can read"
+
+
 def row_numbers(workbook: Any) -> dict[str, list[int]]:
     """Survey sheet rows by name, in sheet order (a name may repeat inside repeats)."""
     rows: dict[str, list[int]] = {}
@@ -252,7 +264,7 @@ class FormBuilder:
         if kind in ("select_one", "select_multiple", "rank"):
             itemset = self.parts.itemsets.get(path)
             if itemset is None:
-                self.problems.append(f"{self.where(row)}, column type: no choices for '{name}'")
+                self.problems.append(f"{self.where(row)}, {_no_itemset(name, control)}")
                 return None
             list_name, choice_filter = itemset
             choices = self.choices(list_name, str(item.get("itemset") or ""), row)

@@ -33,6 +33,7 @@ REFUSED: dict[str, tuple[str, ...]] = {
     "refused_digest_constraint.md": ("survey sheet, row 2", "column constraint", "digest()"),
     "refused_digest_reader.md": ("survey sheet, row 4", "column relevant", "digest()"),
     "refused_public_key.md": ("settings sheet", "column public_key", "encrypted forms"),
+    "refused_search_appearance.md": ("survey sheet, row 2", "column appearance", "search()"),
 }
 # pyxform's markdown forms (a table from the first line); other .md files here are notes
 # that other tests turn into workbooks (tests/widget_forms.py).
