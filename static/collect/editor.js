@@ -692,6 +692,7 @@ async function finish(form) {
   const survey = app.survey;
   if (!survey) return;
   clearIrrelevant(form, survey.answers, survey.location);
+  const finishedAt = localIso(); // the clock today() and now() read in this evaluation
   const result = evaluateNow(form);
   const { relevant, errors } = result;
   // Only what a volunteer can see and fix stops the survey here (a question's message); an
@@ -714,7 +715,10 @@ async function finish(form) {
       payload,
       photos: attachmentsOf(form, payload),
       // The time of the first finish: finishing again is the same survey, not a new one.
-      collected_at: survey.collected_at ?? localIso(),
+      collected_at: survey.collected_at ?? finishedAt,
+      // The time of this finish, which the server's today() and now() read as the phone's
+      // did (reopened after midnight, the day is the new one): sent when not collected_at.
+      finished_at: finishedAt,
       collector: survey.correction ? survey.collector : collector() || survey.collector,
       status: "pending",
       errors: [],
