@@ -106,9 +106,7 @@ def compile_form(form: FormDefinition) -> CompiledForm:
             # label, as JavaRosa's jr:choice-name and the phone (static/collect/form.js) read.
             table: dict[str, str] = {}
             for c in question.choices:
-                table.setdefault(
-                    c.value, c.label.get(language) or next(iter(c.label.values()), "")
-                )
+                table.setdefault(c.value, c.label.get(language) or next(iter(c.label.values()), ""))
             choice_labels[question.path] = table
             choice_labels.setdefault(question.name, table)
     schema = Schema(form.root, choice_labels, language, frozenset(form.instances))

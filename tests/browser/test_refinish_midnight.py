@@ -118,7 +118,10 @@ def test_a_survey_finished_again_after_midnight_is_taken_as_the_phone_took_it(
 BODIES = """
 async () => {
   const { submissionBody } = await import("/static/collect/sync.js");
-  const survey = { id: "s", form_id: "f", form_version: "1", payload: {}, collected_at: "2026-12-01T23:50:00+07:00" };
+  const survey = {
+    id: "s", form_id: "f", form_version: "1", payload: {},
+    collected_at: "2026-12-01T23:50:00+07:00",
+  };
   return [
     submissionBody(survey),
     submissionBody({ ...survey, finished_at: survey.collected_at }),

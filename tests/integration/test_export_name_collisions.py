@@ -178,9 +178,7 @@ def test_a_repeats_answers_named_as_its_tables_columns_are_kept(
     client: TestClient, survey_id: str, planner_token: str, tmp_path: Path, fmt: str
 ) -> None:
     query = "&repeat=member" if fmt == "csv" else ""
-    path = fetch(
-        client, planner_token, f"{EXPORT}.{fmt}?city=tam-ky{query}", tmp_path / f"m.{fmt}"
-    )
+    path = fetch(client, planner_token, f"{EXPORT}.{fmt}?city=tam-ky{query}", tmp_path / f"m.{fmt}")
     row = one_row(path, fmt, None if fmt == "csv" else f"{FORM_ID}_member")
     assert same(row, MEMBER_EXPECTED) == []
     assert str(row["parent_id"]) == survey_id

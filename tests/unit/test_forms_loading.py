@@ -186,7 +186,6 @@ def test_an_archived_copy_of_the_current_version_never_replaces_it(tmp_path: Pat
     assert "mini.xlsx" in problem and "'mini' version '2'" in problem
 
 
-
 CONTROL_FORM = """| survey |
 | | type | name | label |
 | | text | notes | {survey} |
