@@ -710,6 +710,9 @@ async function finish(form) {
   }
   const outcome = await queueWrite(() => {
     const payload = result.normalised;
+    // Finished again without a change: the last finish's time stays, so the body is the
+    // same (a resend is the same survey) and the verdict given then stands.
+    const unchanged = survey.payload !== undefined && JSON.stringify(survey.payload) === JSON.stringify(payload);
     const finished = {
       ...survey,
       payload,
@@ -718,7 +721,7 @@ async function finish(form) {
       collected_at: survey.collected_at ?? finishedAt,
       // The time of this finish, which the server's today() and now() read as the phone's
       // did (reopened after midnight, the day is the new one): sent when not collected_at.
-      finished_at: finishedAt,
+      finished_at: unchanged ? survey.finished_at : finishedAt,
       collector: survey.correction ? survey.collector : collector() || survey.collector,
       status: "pending",
       errors: [],
