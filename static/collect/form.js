@@ -10,7 +10,7 @@
 
 import { ExpressionError, evaluate } from "./xpath.js";
 import { pick, t } from "./i18n.js";
-import { plainText } from "./markdown.js";
+import { XML_NAME, plainText } from "./markdown.js";
 import { geopointText, locationQuestion, modelOf, questionsOf, walk } from "./model.js";
 
 export {
@@ -55,6 +55,10 @@ function expressionLabel(model, labels) {
   return labels[language] || (Object.values(labels)[0] ?? "");
 }
 
+// A column of a choice list or CSV is an element of its item when its name is an XML name, as
+// on the server: `tỉnh` is read by a choice_filter (`tỉnh = ${tinh}`) like `province`.
+const COLUMN_NAME = new RegExp(`^${XML_NAME}$`, "u");
+
 function secondaryInstances(model) {
   let documents = instanceDocuments.get(model);
   if (documents) return documents;
@@ -64,8 +68,13 @@ function secondaryInstances(model) {
     for (const item of items) {
       const element = document_.createElement("item");
       for (const [key, value] of Object.entries(item)) {
-        if (!/^[A-Za-z_][\w.-]*$/.test(key)) continue;
-        const child = document_.createElement(key);
+        if (!COLUMN_NAME.test(key)) continue;
+        let child;
+        try {
+          child = document_.createElement(key);
+        } catch {
+          continue;  // a name XML refuses (no expression can name it either)
+        }
         child.textContent = typeof value === "object" && value !== null ? expressionLabel(model, value) : String(value ?? "");
         element.append(child);
       }

@@ -250,3 +250,22 @@ def test_a_repeats_relevance_is_each_instances_and_the_survey_sent_is_accepted(
     )
     # One of each: a second r would be r[2], which does not apply; a second r2 would.
     assert one[:2] == [{"r": [{"s": "a"}], "r2": [{"s2": "a"}]}, {"r": False, "r2": True}]
+
+
+UNICODE_CASCADE = """
+async (model) => {
+  const form = await import("/static/collect/form.js");
+  const definition = { form_id: "parity_phone_unicode_columns", model };
+  const evaluation = form.evaluateForm(definition, { tinh: "qn", huyen: "tk" }, null);
+  const names = (key) => form.choicesAt(evaluation, key).map((choice) => choice.value);
+  return [names("huyen"), names("xa"), Object.keys(evaluation.errors)];
+}
+"""
+
+
+def test_a_column_named_in_vietnamese_filters_the_choices_on_the_phone(vietnam_page: Page) -> None:
+    """The choices sheet's `tỉnh` column and the CSV's `huyện` column: the phone left out every
+    column whose name was not ASCII, so the district was flagged and none was offered."""
+    definition = load_form(CORPUS / "parity_phone_unicode_columns.md")
+    huyen, xa, errors = vietnam_page.evaluate(UNICODE_CASCADE, definition.model)
+    assert (huyen, xa, errors) == (["tk", "ha"], ["an_my", "an_son"], [])
