@@ -705,6 +705,8 @@ function hasDefault(node) {
   return !node.calculate && node.default !== undefined && node.default !== null && node.default !== "";
 }
 
+// Defaults are filled in form order, each seeing those filled before it (b = ${a} * 2 reads
+// a's default), as ODK Collect fills them and the server does (validation.py, fill_defaults).
 function fillDefaults(form, answers, location, scope, missingOnly = false) {
   const instance = buildInstance(form, answers, location, missingOnly);
   for (const record of instance.records) {
@@ -713,11 +715,17 @@ function fillDefaults(form, answers, location, scope, missingOnly = false) {
     if (!hasDefault(node)) continue;
     if (missingOnly ? node.name in scope : !isEmpty(scope[node.name])) continue;
     const value = defaultOf(instance, record);
-    if (value !== null) scope[node.name] = value;
+    if (value === null) continue;
+    scope[node.name] = value;
+    record.element.textContent = rawText(node, value, missingOnly);
   }
 }
 
-/** The default of the question `record` over `instance`, as the answer to keep (null: none). */
+/**
+ * The default of the question `record` over `instance`, as the answer to keep; null when it
+ * gives none its type takes (`${unknown} * 2` is NaN: the question stays empty, as the
+ * server leaves it, rather than holding "NaN").
+ */
 function defaultOf(instance, record) {
   const node = record.node;
   let value = String(node.default);
@@ -729,8 +737,13 @@ function defaultOf(instance, record) {
       return null;
     }
   }
-  if (value === "") return null;
-  return NUMBER_TYPES.has(node.type) && Number.isFinite(Number(value)) ? String(value) : value;
+  if (value === "" || coerce(node, value, true).error) return null;
+  if (node.choices && !node.calculate) {
+    // A name the list does not hold is no answer the server takes (answer_types, _select_one).
+    const names = new Set((instance.model.instances?.[node.choices] ?? []).map((c) => String(c.name)));
+    if (!value.split(/\s+/).filter(Boolean).every((name) => names.has(name))) return null;
+  }
+  return value;
 }
 
 /** Fill the defaults of a new survey's questions (outside repeats). */

@@ -252,6 +252,35 @@ def test_a_repeats_relevance_is_each_instances_and_the_survey_sent_is_accepted(
     assert one[:2] == [{"r": [{"s": "a"}], "r2": [{"s2": "a"}]}, {"r": False, "r2": True}]
 
 
+DEFAULT_CHAIN = """
+async (model) => {
+  const form = await import("/static/collect/form.js");
+  const definition = { form_id: "parity_phone_default_chain", model };
+  const draft = form.applyDefaults(definition, {});
+  const evaluation = form.evaluateForm(definition, draft, null);
+  const sent = form.answersToSend(definition, draft, null);
+  return [{ ...draft }, Object.keys(evaluation.errors), sent];
+}
+"""
+
+
+def test_a_default_reads_the_defaults_before_it_as_on_the_server(vietnam_page: Page) -> None:
+    """b = ${a} * 2 gave "NaN" on the phone (flagged), the server dropped it; Collect gives 6.
+    A default that is no number (${unknown} * 2) leaves its question empty on both sides."""
+    from app.forms.validation import validate_answers
+
+    definition = load_form(CORPUS / "parity_phone_default_chain.md")
+    draft, errors, sent = vietnam_page.evaluate(DEFAULT_CHAIN, definition.model)
+    assert "e" not in draft and "f" not in draft
+    assert errors == ["check"]
+    # e and f have a default but no answer: sent empty, so that the server does not fill them.
+    assert sent == {"a": 3, "b": 6, "c": "x3", "e": "", "f": "", "later": 8}
+    server, _problems = validate_answers(definition, {})
+    assert (
+        server == validate_answers(definition, sent)[0] == {"a": 3, "b": 6, "c": "x3", "later": 8}
+    )
+
+
 UNICODE_CASCADE = """
 async (model) => {
   const form = await import("/static/collect/form.js");
