@@ -689,10 +689,34 @@ export function settle(form, answers, location, shownBefore = null) {
         }
       }
     }
+    if (keepCalculations(evaluation)) stale = true;
     if (!stale) return { changed, evaluation, refilled };
     changed = true;
   }
   return { changed, evaluation: evaluateForm(form, answers, location), refilled };
+}
+
+/**
+ * Keep each calculation's value in the draft's answers, as ODK Collect keeps it in its
+ * instance: once() reads its own earlier value there, so once(random()) and once(now()) hold
+ * through every answer (drawn again at each, a relevance reading them came and went and
+ * dropped what was typed). A calculation that does not apply, or gives nothing, holds none.
+ * The value sent is the same (payloadOf); the server keeps a calculation as sent. True when
+ * the answers changed.
+ */
+function keepCalculations(evaluation) {
+  let changed = false;
+  for (const record of evaluation.instance.records) {
+    if (record.kind !== "question" || !record.node.calculate) continue;
+    const { scope, node: { name } } = record;
+    const text = evaluation.relevant[record.key] && !evaluation.errors[record.key] ? record.element.textContent : "";
+    if (text === "" ? name in scope : scope[name] !== text) {
+      if (text === "") delete scope[name];
+      else scope[name] = text;
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 // ---------------------------------------------------------------- defaults and repeats
@@ -746,9 +770,11 @@ function defaultOf(instance, record) {
   return value;
 }
 
-/** Fill the defaults of a new survey's questions (outside repeats). */
+/** Fill the defaults of a new survey's questions (outside repeats) and its calculations. */
 export function applyDefaults(form, answers, location = null) {
   fillDefaults(form, answers, location, answers);
+  // Drawn when the survey starts, as in ODK Collect: once(now()) is the start, not the first answer.
+  keepCalculations(evaluateForm(form, answers, location));
   return answers;
 }
 

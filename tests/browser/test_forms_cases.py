@@ -252,6 +252,48 @@ def test_a_repeats_relevance_is_each_instances_and_the_survey_sent_is_accepted(
     assert one[:2] == [{"r": [{"s": "a"}], "r2": [{"s2": "a"}]}, {"r": False, "r2": True}]
 
 
+ONCE_IN_A_DRAFT = """
+async (model) => {
+  const form = await import("/static/collect/form.js");
+  const definition = { form_id: "parity_phone_once", model };
+  const draft = form.applyDefaults(definition, {});
+  const first = form.evaluateForm(definition, draft, null);
+  let shownBefore = first.relevant;
+  const rounds = [[first.values.r, first.values.started, Boolean(first.relevant.treat), null]];
+  for (let round = 0; round < 10; round += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 5));  // now() moves on
+    if (shownBefore.treat && round === 0) form.setAnswerAt(definition, draft, "treat", "có");
+    form.setAnswerAt(definition, draft, "other", `ghi chú ${round}`);
+    const { evaluation } = form.settle(definition, draft, null, shownBefore);
+    shownBefore = evaluation.relevant;
+    const { r, started } = evaluation.values;
+    rounds.push([r, started, Boolean(evaluation.relevant.treat), draft.treat ?? null]);
+  }
+  return [rounds, form.answersToSend(definition, draft, null)];
+}
+"""
+
+
+def test_once_keeps_the_first_value_through_every_answer_of_a_draft(vietnam_page: Page) -> None:
+    """r = once(random()) decides whether `treat` is asked. The phone kept no calculate in its
+    draft, so once() read an empty node and drew again at every answer: treat came and went,
+    and its answer was dropped whenever it went (once(now()) drifted too). ODK Collect keeps
+    the first value; the draft holds it, and the server keeps the value sent."""
+    from app.forms.validation import validate_answers
+
+    definition = load_form(CORPUS / "parity_phone_once.md")
+    rounds, sent = vietnam_page.evaluate(ONCE_IN_A_DRAFT, definition.model)
+    r, started, shown, _ = rounds[0]
+    assert r and started
+    assert shown == (float(r) < 0.5)
+    for round_r, round_started, round_shown, treat in rounds[1:]:
+        assert (round_r, round_started, round_shown) == (r, started, shown)
+        assert treat == ("có" if shown else None)
+    assert (sent["r"], sent["started"]) == (r, started)
+    assert ("treat" in sent) == shown
+    assert validate_answers(definition, sent) == (sent, [])
+
+
 DEFAULT_CHAIN = """
 async (model) => {
   const form = await import("/static/collect/form.js");
