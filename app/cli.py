@@ -124,7 +124,13 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_load_sample(settings: Settings, args: argparse.Namespace) -> int:
     """Load the synthetic sample city (Tam Kỳ) once."""
     from app.forms.registry import load_registry
-    from app.services.samples import load_member_cities, load_sample_city
+    from app.i18n import LANGUAGES, translate
+    from app.services.samples import (
+        DEMO_ACCOUNTS,
+        DEMO_PASSWORD,
+        load_member_cities,
+        load_sample_city,
+    )
 
     forms = load_registry(settings.forms_dir)
     engine = create_engine(settings.sync_database_url)
@@ -160,6 +166,14 @@ def cmd_load_sample(settings: Settings, args: argparse.Namespace) -> int:
             f"member city {member.slug}: {member.wards} wards, {member.settlements} "
             f"settlements, {new} new household surveys"
         )
+    if not settings.demo:
+        # Loaded for a trial on a server of one's own, demo-admin/demo got "wrong password"
+        # without a word why (app.services.auth.may_sign_in). Both languages: the operator
+        # may read either, and this command has no --lang.
+        accounts = ", ".join(username for username, *_ in DEMO_ACCOUNTS)
+        for language in LANGUAGES:
+            notice = "cli.demo_accounts_need_demo_mode"
+            print(translate(notice, language, accounts=accounts, password=DEMO_PASSWORD))
     return 0
 
 

@@ -2483,3 +2483,18 @@ MESSAGES.update(
         "page.national_printed": {"vi": "In lúc {time}", "en": "Printed {time}"},
     }
 )
+
+
+# The command line (app/cli.py): what an operator needs to read there, in both languages.
+MESSAGES.update(
+    {
+        "cli.demo_accounts_need_demo_mode": {
+            "vi": "Các tài khoản demo ({accounts}; mật khẩu: {password}) chỉ đăng nhập được khi "
+            "máy chủ chạy với DEMO=true (`make run` bật sẵn); máy chủ khác trả lời như sai mật "
+            "khẩu.",
+            "en": "The demo accounts ({accounts}; password: {password}) sign in only while the "
+            "server runs with DEMO=true (`make run` sets it); any other server answers as to a "
+            "wrong password.",
+        },
+    }
+)

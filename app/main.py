@@ -160,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await writer.flush()
             await app.state.duplicate_checks.stop()  # a check running stays queued
             await asyncio.to_thread(app.state.check_runner.close)
+            await asyncio.to_thread(app.state.auth.close)  # argon2's threads
             await app.state.ingest_pool.close()
             await app.state.batch_pool.close()
             if replica is not None:

@@ -3,8 +3,9 @@
 Tokens are opaque random strings; the database keeps only their HMAC under the server's
 secret key. Every request with a token costs one dictionary lookup: the person behind a token
 is cached in the process for `cache_seconds` (10 s), so a revoked token or a disabled person
-is refused everywhere within that time (at once in the process that revoked it), and the
-survey ingest path keeps its speed.
+is refused everywhere within that time (at once in the process that revoked it, even by a
+lookup under way then: app.services.revocable_cache), and the survey ingest path keeps its
+speed.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -29,6 +29,7 @@ from app.db import accounts as queries
 from app.db.pool import StatementPool
 from app.errors import TooManyRequests, Unauthorized
 from app.services.access import Principal, grants_from_rows
+from app.services.revocable_cache import RevocableCache
 
 TokenKind = Literal["api", "session", "device"]
 PASSWORDS = PasswordHasher()
@@ -36,6 +37,9 @@ PASSWORDS = PasswordHasher()
 # password take the same time.
 _DUMMY_HASH = PASSWORDS.hash("not a password of anyone")
 TOKEN_BYTES = 32
+# argon2's threads (PasswordThreads): two checks at once use two cores (each spreads over its
+# lanes too); more would only share the same cores and queue the rest of the process longer.
+PASSWORD_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -88,13 +92,44 @@ def check_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+class PasswordThreads:
+    """argon2 on threads of its own, away from the event loop and from the default thread
+    pool. Each check takes tens to hundreds of milliseconds of CPU: on the default pool a
+    burst of sign-ins (wrong ones too, each checked) queued every photo write and file read
+    of the process behind it, and those held sign-ins up in turn. Here a burst waits for at
+    most PASSWORD_THREADS threads, and only for itself."""
+
+    def __init__(self, threads: int = PASSWORD_THREADS) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+
+    async def check(self, password_hash: str | None, password: str) -> bool:
+        """check_password on an argon2 thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, check_password, password_hash, password)
+
+    async def hash(self, password: str) -> str:
+        """hash_password on an argon2 thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, hash_password, password)
+
+    def close(self) -> None:
+        """Stop the threads (the app's stop): the checks running end, those queued are
+        dropped (their requests have been answered or closed by then)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
 def may_sign_in(user: dict[str, Any] | None, policy: AuthPolicy) -> bool:
     """Whether an account may sign in at all: active, and a demo account only in demo mode."""
     return bool(user and user["is_active"] and (policy.demo_accounts or not user["is_demo"]))
 
 
 async def check_sign_in(
-    engine: AsyncEngine, policy: AuthPolicy, username: str, password: str, address: str
+    engine: AsyncEngine,
+    policy: AuthPolicy,
+    passwords: PasswordThreads,
+    username: str,
+    password: str,
+    address: str,
 ) -> dict[str, Any]:
     """The account of a username and password: the one check behind every password sign-in
     (the token endpoint and /login, HTTP Basic on /ogc and /tiles, ODK Collect's Basic).
@@ -105,7 +140,7 @@ async def check_sign_in(
     counted as a failure before the password is checked (app.db.accounts.count_attempt), so
     parallel guesses cannot all be checked before any is counted; a right password clears
     the account's failures, this attempt's included. argon2 takes tens of milliseconds of
-    CPU: it runs in a thread, away from the event loop.
+    CPU or more: it runs on `passwords`' threads, away from the event loop and the other work.
     """
     username = username.strip().lower()[:64]
     if "\x00" in username or "\x00" in password:
@@ -127,12 +162,12 @@ async def check_sign_in(
         window = int(policy.failure_window.total_seconds())
         raise TooManyRequests("too_many_sign_ins", retry_after=window, minutes=max(1, window // 60))
     stored_hash = user["password_hash"] if user and may_sign_in(user, policy) else None
-    if not await asyncio.to_thread(check_password, stored_hash, password):
+    if not await passwords.check(stored_hash, password):
         raise Unauthorized("bad_credentials")  # the attempt stays on record as a failure
     assert user is not None and stored_hash is not None
     new_hash = None
     if PASSWORDS.check_needs_rehash(stored_hash):
-        new_hash = await asyncio.to_thread(hash_password, password)
+        new_hash = await passwords.hash(password)
     async with engine.begin() as connection:
         await queries.clear_failures(connection, username)
         if new_hash is not None:
@@ -147,13 +182,19 @@ class Authenticator:
         self.pool = pool
         self.policy = policy
         self._secret = secret
-        # token -> (valid until, person or None, last noted use, the token's HMAC)
-        self._cache: OrderedDict[str, tuple[float, Principal | None, float, bytes]] = OrderedDict()
-        self._cache_size = 20_000
+        # token -> (person or None, last noted use, the token's HMAC)
+        self._cache: RevocableCache[str, tuple[Principal | None, float, bytes]] = RevocableCache(
+            policy.cache_seconds, 20_000
+        )
         # Other caches of who may do what (ODK Collect's credentials), dropped with this one.
         self._forget_hooks: list[Callable[[], None]] = []
         # Password checks running, by a keyed hash of username and password (check_sign_in).
         self._checks: dict[bytes, asyncio.Future[dict[str, Any]]] = {}
+        self.passwords = PasswordThreads()
+
+    def close(self) -> None:
+        """Stop argon2's threads (the app's stop)."""
+        self.passwords.close()
 
     def token_hash(self, token: str) -> bytes:
         """The HMAC under which a token is stored."""
@@ -171,10 +212,11 @@ class Authenticator:
         """
         if not token or len(token) > 200:
             return None
-        now = time.monotonic()
         cached = self._cache.get(token)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        if cached is not None:
+            return cached[0]
+        lookup = self._cache.begin()
+        previous = self._cache.peek(token)
         key = self.token_hash(token)
         row = await queries.principal_by_token(self.pool, key, self.policy.demo_accounts)
         principal = None
@@ -187,22 +229,15 @@ class Authenticator:
                 token_id=row["token_id"],
                 token_kind=row["kind"],
             )
-            last_touch = cached[2] if cached is not None else 0.0
-            if now - last_touch > 60:
+            last_touch = previous[1] if previous is not None else 0.0
+            if lookup.started - last_touch > 60:
                 await queries.touch_token(self.pool, row["token_id"])
-                last_touch = now
+                last_touch = lookup.started
         else:
             last_touch = 0.0
-        self._remember(token, key, principal, now, last_touch)
+        # Not kept when a revoke came meanwhile: this answer may be from before it.
+        self._cache.put(token, (principal, last_touch, key), lookup)
         return principal
-
-    def _remember(
-        self, token: str, key: bytes, principal: Principal | None, now: float, last_touch: float
-    ) -> None:
-        self._cache[token] = (now + self.policy.cache_seconds, principal, last_touch, key)
-        self._cache.move_to_end(token)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
 
     def on_forget(self, hook: Callable[[], None]) -> None:
         """Call `hook` whenever tokens are forgotten: a cache of its own (Collect's people,
@@ -218,11 +253,10 @@ class Authenticator:
         for hook in self._forget_hooks:
             hook()
         if hashes is None:
-            self._cache.clear()
+            self._cache.forget()
             return
         gone = set(hashes)
-        for token in [t for t, entry in self._cache.items() if entry[3] in gone]:
-            self._cache.pop(token, None)
+        self._cache.forget(lambda entry: entry[2] in gone)
 
     async def issue(
         self, engine: AsyncEngine, user_id: int, kind: TokenKind, name: str | None = None
@@ -248,7 +282,7 @@ class Authenticator:
         running = self._checks.get(key)
         if running is None or running.done():
             running = asyncio.ensure_future(
-                check_sign_in(engine, self.policy, username, password, address)
+                check_sign_in(engine, self.policy, self.passwords, username, password, address)
             )
             self._checks[key] = running
             running.add_done_callback(lambda done: self._check_done(key, done))

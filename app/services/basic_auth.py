@@ -8,24 +8,23 @@ checked pair is remembered in this process for the token cache's time (10 s), ke
 keyed hash (never the password itself), like the token cache of app.services.auth. Like
 that cache it is dropped whenever the process revokes anything (Authenticator.on_forget): a
 disabled person, a new password or a role taken away is refused at once in the process that
-made the change, and within that time in other server processes. The pair is checked as the
-sign-in form checks it (Authenticator.check_sign_in): wrong passwords count as failed
-sign-ins, throttled per account and per address, and a demo account signs in only in demo
-mode.
+made the change (even by a check under way then: app.services.revocable_cache), and within
+that time in other server processes. The pair is checked as the sign-in form checks it
+(Authenticator.check_sign_in): wrong passwords count as failed sign-ins, throttled per
+account and per address, and a demo account signs in only in demo mode.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import time
-from collections import OrderedDict
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import accounts as queries
 from app.services.access import Principal, grants_from_rows
 from app.services.auth import Authenticator
+from app.services.revocable_cache import RevocableCache
 
 CACHE_SIZE = 2_000
 
@@ -35,21 +34,17 @@ class BasicSignIn:
 
     def __init__(self, auth: Authenticator) -> None:
         self.auth = auth
-        self.cache_seconds = auth.policy.cache_seconds
-        self._key = secrets.token_bytes(
-            32
-        )  # this process's own: the cache keys mean nothing outside
-        self._cache: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
-        # Moved by every forget: a check that read the person before a revoke and ends after
-        # it answers its request, but is not remembered (it would outlive the revoke).
-        self._generation = 0
+        # This process's own: the cache keys mean nothing outside.
+        self._key = secrets.token_bytes(32)
+        self._cache: RevocableCache[bytes, Principal] = RevocableCache(
+            auth.policy.cache_seconds, CACHE_SIZE
+        )
         auth.on_forget(self.forget)
 
     def forget(self) -> None:
         """Drop every remembered pair (a token revoked, a person disabled, a password or a
         role changed in this process: Authenticator.forget calls it)."""
-        self._cache.clear()
-        self._generation += 1
+        self._cache.forget()
 
     def _cache_key(self, username: str, password: str) -> bytes:
         pair = username.encode() + b"\x00" + password.encode("utf-8", "surrogatepass")
@@ -62,11 +57,10 @@ class BasicSignIn:
         after too many failures lately)."""
         username = username.strip().lower()[:64]
         key = self._cache_key(username, password)
-        now = time.monotonic()
         cached = self._cache.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        generation = self._generation
+        if cached is not None:
+            return cached
+        lookup = self._cache.begin()
         user = await self.auth.check_sign_in(engine, username, password, address)
         async with engine.connect() as connection:
             grants = await queries.grants_of(connection, user["id"])
@@ -77,9 +71,7 @@ class BasicSignIn:
             grants=grants_from_rows(grants),
             token_kind="basic",
         )
-        if generation == self._generation:
-            self._cache[key] = (now + self.cache_seconds, principal)
-            self._cache.move_to_end(key)
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+        # A check that read the person before a revoke and ends after it answers its request,
+        # but is not remembered (it would outlive the revoke).
+        self._cache.put(key, principal, lookup)
         return principal

@@ -35,6 +35,7 @@ from app.db import odk as queries
 from app.errors import TooManyRequests, Unauthorized
 from app.services.access import Principal, grants_from_rows
 from app.services.auth import Authenticator
+from app.services.revocable_cache import RevocableCache
 
 REALM = "CDF map"
 NONCE_SECONDS = 600
@@ -64,7 +65,6 @@ def digest_fields(header: str) -> dict[str, str]:
 
 @dataclass
 class _Person:
-    valid_until: float
     principal: Principal | None
     tokens: tuple[str, ...]  # the person's live phone tokens, in clear (derived, never stored)
 
@@ -75,8 +75,11 @@ class OdkAuthenticator:
     def __init__(self, auth: Authenticator, engine: AsyncEngine) -> None:
         self.auth = auth
         self.engine = engine
-        self._people: OrderedDict[str, _Person] = OrderedDict()
-        self._passwords: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
+        # Forgotten with the token cache, and a lookup under way then is not kept
+        # (app.services.revocable_cache): a phone token revoked during it stays revoked.
+        seconds = auth.policy.cache_seconds
+        self._people: RevocableCache[str, _Person] = RevocableCache(seconds, 10_000)
+        self._passwords: RevocableCache[bytes, Principal] = RevocableCache(seconds, 10_000)
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         auth.on_forget(self.forget)  # a revoke, a disabled person, a new password or role
 
@@ -106,14 +109,14 @@ class OdkAuthenticator:
         return await self.auth.principal(token)
 
     async def _person(self, username: str) -> _Person:
-        now = time.monotonic()
         if "\x00" in username:  # no account has one, and PostgreSQL takes no NUL in a text
-            return _Person(now, None, ())
+            return _Person(None, ())
         cached = self._people.get(username)
-        if cached is not None and cached.valid_until > now:
+        if cached is not None:
             return cached
+        lookup = self._people.begin()
         row = await queries.digest_user(self.auth.pool, username, self.auth.policy.demo_accounts)
-        person = _Person(now + self.auth.policy.cache_seconds, None, ())
+        person = _Person(None, ())
         if row is not None:
             person.principal = Principal(
                 user_id=row["user_id"],
@@ -129,17 +132,14 @@ class OdkAuthenticator:
                 if hmac.compare_digest(self.auth.token_hash(token), stored_hash):
                     tokens.append(token)
             person.tokens = tuple(tokens)
-        self._people[username] = person
-        self._people.move_to_end(username)
-        while len(self._people) > 10_000:
-            self._people.popitem(last=False)
+        self._people.put(username, person, lookup)
         return person
 
     def forget(self) -> None:
         """Drop cached people and passwords (a token revoked, a person disabled, a password
         or a role changed in this process: Authenticator.forget calls it)."""
-        self._people.clear()
-        self._passwords.clear()
+        self._people.forget()
+        self._passwords.forget()
 
     # --- Digest -------------------------------------------------------------------------
 
@@ -229,14 +229,15 @@ class OdkAuthenticator:
         username = username.strip().lower()[:64]
         if not colon or not username or not password:
             return None
+        # Before the person is read: a revoke from here on keeps this answer out of the cache.
+        lookup = self._passwords.begin()
         person = await self._person(username)
         if person.principal is not None and any(_same(password, t) for t in person.tokens):
             return person.principal
         key = self.auth.token_hash(f"odk-basic:{username}:{password}")
-        now = time.monotonic()
         cached = self._passwords.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        if cached is not None:
+            return cached
         # An unknown name is checked too (against a dummy hash) and counted as a failure:
         # answering it at once told which names have an account, unthrottled.
         try:
@@ -244,11 +245,9 @@ class OdkAuthenticator:
         except (Unauthorized, TooManyRequests):
             return None
         if person.principal is None or person.principal.user_id != user["id"]:
-            self._people.pop(username, None)  # cached before the account was made or enabled
+            self._people.discard(username)  # cached before the account was made or enabled
             person = await self._person(username)
             if person.principal is None:
                 return None
-        self._passwords[key] = (now + self.auth.policy.cache_seconds, person.principal)
-        while len(self._passwords) > 10_000:
-            self._passwords.popitem(last=False)
+        self._passwords.put(key, person.principal, lookup)
         return person.principal

@@ -12,11 +12,11 @@ from sqlalchemy import Engine, text
 from app.settings import REPO_ROOT
 
 
-def cli(database_url: str, *args: str) -> str:
+def cli(database_url: str, *args: str, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         cwd=REPO_ROOT,
-        env={**os.environ, "DATABASE_URL": database_url},
+        env={**os.environ, "DATABASE_URL": database_url, **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
@@ -51,6 +51,24 @@ def test_migrate_and_load_sample_twice_add_nothing_the_second_time(
             text("SELECT count(ward_id), count(settlement_id) FROM household_surveys")
         ).one()
     assert placed[0] >= 290 and placed[1] >= 200  # most points fall in a ward and a settlement
+
+
+def test_load_sample_says_its_demo_accounts_sign_in_only_in_demo_mode(
+    database_url: str, clean_surveys: None
+) -> None:
+    # `make db` loads the sample without DEMO; `make run` then starts the server with it. An
+    # operator who loads the sample on a server of their own tried demo-admin/demo and got
+    # "wrong password" without a word why.
+    outside = cli(database_url, "load-sample", "--households", "20", env={"DEMO": "false"})
+    notice = [line for line in outside.splitlines() if "DEMO=true" in line]
+    assert len(notice) == 2, outside  # in Vietnamese, then in English
+    vietnamese, english = notice
+    assert "mật khẩu: demo) chỉ đăng nhập được khi máy chủ chạy với DEMO=true" in vietnamese
+    assert "password: demo) sign in only while the server runs with DEMO=true" in english
+    for line in notice:
+        assert "demo-volunteer, demo-ward-leader, demo-planner, demo-admin" in line
+    inside = cli(database_url, "load-sample", "--households", "20", env={"DEMO": "true"})
+    assert "DEMO=true" not in inside, inside
 
 
 def test_write_boundaries_reproduces_the_committed_files(tmp_path: Path, database_url: str) -> None:
