@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.pool import StatementPool
@@ -155,13 +155,64 @@ _DUPLICATE_PROBE = """
                          normalize(left(i.answers->>'{name}', 120), NFC)) >= {name_similarity}
         LIMIT 1"""
 
+# Every statement that stores surveys it placed stores them only if the boundaries are still
+# those it placed them by. A boundary import (app/services/boundaries.py) locks the row of the
+# boundary generation FOR UPDATE first, changes the boundaries (a trigger moves the generation
+# on), places the stored surveys anew and commits: a survey placed by the lines before it and
+# stored after that re-placement would stay by the old lines for good. So the statement reads
+# the generation's row FOR SHARE. Locked before the import's lock, the import waits for the
+# statement's commit and its re-placement sees the surveys; after it, the statement waits for
+# the import's commit and reads the generation it left (READ COMMITTED reads a locked row's
+# latest version, whatever the statement's snapshot). The surveys (`{items}`) are stored only
+# when that is the generation they were placed at (`{placed_at}`): the server's index's for a
+# batch it placed; for those the database places, _SNAPSHOT_GENERATION, the generation read
+# again without the lock, as the statement's snapshot (and so its placement) has it. Otherwise
+# nothing is stored and the statement answers one row with a NULL id (_moved, _or_moved): the
+# caller places the surveys again (another statement: another snapshot).
+_AT_GENERATION = """
+WITH generation AS MATERIALIZED (SELECT generation FROM boundary_generation FOR SHARE),
+{name} AS MATERIALIZED ({items}
+    WHERE (SELECT generation FROM generation) = {placed_at}"""
+# The generation of the boundaries the database places by: the one in the statement's snapshot.
+_SNAPSHOT_GENERATION = "(SELECT generation FROM boundary_generation)"
+
+
+def _at_generation(name: str, placed_at: str) -> str:
+    """The head of a statement storing surveys placed at generation `placed_at` (an SQL
+    expression): CTE `name` holds the items while the boundaries are at that generation,
+    else none; CTE `generation` the generation they are at (see _AT_GENERATION)."""
+    return _AT_GENERATION.replace("{name}", name).replace("{placed_at}", placed_at)
+
+
+def _moved(placed_at: str) -> str:
+    """SQL of the answer (id NULL, the generation as text) of a statement that stored nothing
+    since the boundaries moved on from `placed_at` (an SQL expression): no row otherwise."""
+    return f"SELECT NULL, generation::text FROM generation WHERE generation <> {placed_at}"
+
+
+def _or_moved(source: str) -> str:
+    """SQL of a source of household_surveys' columns: the rows of `source`, or the one row
+    (every column NULL) of a statement that stored nothing since the boundaries moved on from
+    those of its snapshot."""
+    return (
+        f"(SELECT * FROM {source} UNION ALL SELECT (NULL::household_surveys).* FROM generation"
+        f" WHERE generation <> {_SNAPSHOT_GENERATION})"
+    )
+
+
+def _boundaries_moved(records: Sequence[Any]) -> bool:
+    """Whether a statement's answer says it stored nothing as the boundaries moved on."""
+    return bool(records) and records[-1][0] is None
+
+
 # One statement for a batch or a single survey: place each point in its ward and settlement
 # (point in polygon, GiST-indexed), insert what is new and return the inserted records. Ids
 # stored before come back from a second, separate statement (fetch_records_now): that one
 # sees rows committed meanwhile by concurrent senders, and adding it to this statement made
 # every insert pay for initialising its plan (~0.03 ms of PostgreSQL CPU) to spare resends.
-_PLACED_TEMPLATE = """
-WITH items AS MATERIALIZED ({items}
+_PLACED_TEMPLATE = (
+    _at_generation("items", _SNAPSHOT_GENERATION)
+    + """
 ), placed AS MATERIALIZED (
     SELECT i.*, COALESCE(w.id, unplaced.ward_id) AS ward_id,
            COALESCE(w.city_id, near.city_id, unplaced.city_id) AS city_id,
@@ -205,6 +256,7 @@ WITH items AS MATERIALIZED ({items}
         ORDER BY st.id LIMIT 1) s ON true{duplicate_join}
 )
 """
+)
 _INSERT_TEMPLATE = """, inserted AS (
 INSERT INTO household_surveys (
     id, city_id, ward_id, settlement_id, form_id, form_version, collector, collected_at,
@@ -283,7 +335,7 @@ def _placed(checked: bool, earlier: str = "") -> str:
 _PLACED = _placed(checked=True)
 _PLACE_AND_INSERT = _PLACED + _fill(_INSERT_TEMPLATE)
 _RETURNING_RECORD = _PLACE_AND_INSERT.replace("{returning}", "*") + RECORD_SELECT.format(
-    source="inserted", answers=""
+    source=_or_moved("inserted"), answers=""
 )
 _INSERT_ONE_ANY = _RETURNING_RECORD.replace("{items}", _ITEMS_FROM_PARAMS)
 _INSERT_ONE = _shaped(_INSERT_ONE_ANY, False)
@@ -292,7 +344,8 @@ _INSERT_ONE_SHAPE = _shaped(_INSERT_ONE_ANY, True)
 # for each id, what is stored under it (its content hash decides duplicate or conflict).
 _INSERT_MANY = (
     _PLACE_AND_INSERT.replace("{returning}", "id, content_hash")
-    + "SELECT id, content_hash FROM inserted"
+    + "SELECT id, content_hash FROM inserted\nUNION ALL\n"
+    + _moved(_SNAPSHOT_GENERATION)
 ).replace("{items}", _ITEMS_FROM_JSON)
 # Several phones' single surveys in one statement (InsertGroups), each stored record back
 # (never one with a shape: those go alone, see insert_grouped).
@@ -314,7 +367,10 @@ INSERT INTO duplicate_checks (survey_ids)
 SELECT array_agg(id ORDER BY id) FROM inserted WHERE settlement_id IS NOT NULL
 HAVING count(*) > 0
 )
-SELECT id, content_hash FROM inserted"""
+SELECT id, content_hash FROM inserted
+UNION ALL
+"""
+        + _moved(_SNAPSHOT_GENERATION)
     )
     .replace("{items}", _ITEMS_FROM_JSON)
     .replace("{items}", "$1")
@@ -325,17 +381,11 @@ _INSERT_MANY_SHAPE_ASYNCPG = _shaped(_INSERT_MANY_ANY_ASYNCPG, True)  # a batch 
 # `settlement_id` in each row) at the boundary generation $2, stored and queued for their
 # duplicate check as above, only if the boundaries are still at that generation; else nothing
 # is stored and the statement answers the generation they are at (one row, id NULL), and the
-# server places the surveys again. The counter's row is read FOR SHARE: a boundary import
-# changes it first, and holds it until it commits, after placing the stored surveys anew; a
-# batch statement that begins meanwhile waits for that commit, then reads the new generation
-# (one read without the lock could store surveys by the old lines after the import had
-# re-placed the stored ones, and nothing would place them again).
+# server places the surveys again (see _AT_GENERATION).
 # Never a survey with a shape (placement.store leaves those to the database).
 _INSERT_PLACED = (
-    """
-WITH generation AS MATERIALIZED (SELECT generation FROM boundary_generation FOR SHARE),
-placed AS MATERIALIZED ({items}
-    WHERE (SELECT generation FROM generation) = $2)"""
+    _at_generation("placed", "$2")
+    + ")"
     + _fill(_INSERT_TEMPLATE)
     .replace("FROM placed\n", "FROM (SELECT *, false AS possible_duplicate FROM placed) placed\n")
     .replace("{returning}", "id, content_hash, settlement_id")
@@ -346,7 +396,8 @@ HAVING count(*) > 0
 )
 SELECT id, content_hash FROM inserted
 UNION ALL
-SELECT NULL, generation::text FROM generation WHERE generation <> $2"""
+"""
+    + _moved("$2")
 ).replace(
     "{items}",
     _shaped(_ITEMS_FROM_JSON, False)
@@ -474,14 +525,25 @@ ORDER BY m.id
 # itself, so each runs in autocommit, without BEGIN and COMMIT round trips.
 
 
+async def _placed_now(connection: Any, sql: str, *params: Any) -> list[asyncpg.Record]:
+    """The answer of a statement that places surveys by the boundaries of its snapshot, run
+    again while it answers that they moved meanwhile (it stored nothing: see _AT_GENERATION).
+    Each new run has a new snapshot: to be sent again, it needs another import to commit in
+    the moment between its snapshot and its lock."""
+    while True:
+        records = await connection.fetch(sql, *params)
+        if not _boundaries_moved(records):
+            return records
+
+
 async def insert_one(pool: StatementPool, row: dict[str, Any]) -> dict[str, Any] | None:
     """Insert one survey (as plain parameters) unless its id is stored; the new record or None."""
     params = [row[key] for key in SINGLE_ROW_KEYS]
     params[10] = orjson.dumps(params[10]).decode()  # answers: jsonb as JSON text
     if SHAPE_KEY in row:
-        records = await pool.fetch(_INSERT_ONE_SHAPE, *params, row[SHAPE_KEY])
+        records = await _placed_now(pool, _INSERT_ONE_SHAPE, *params, row[SHAPE_KEY])
     else:
-        records = await pool.fetch(_INSERT_ONE, *params)
+        records = await _placed_now(pool, _INSERT_ONE, *params)
     return dict(records[0]) if records else None
 
 
@@ -490,7 +552,7 @@ async def insert_group(
 ) -> dict[str, dict[str, Any]]:
     """Insert the surveys (distinct ids, as one JSON array) whose id is not stored; the new
     records by id."""
-    records = await pool.fetch(_INSERT_GROUP, orjson.dumps(rows).decode())
+    records = await _placed_now(pool, _INSERT_GROUP, orjson.dumps(rows).decode())
     return {str(record["id"]): dict(record) for record in records}
 
 
@@ -617,8 +679,18 @@ async def insert_many(pool: StatementPool, rows: Sequence[dict[str, Any]]) -> di
         return {}
     shaped = any(SHAPE_KEY in row for row in rows)
     sql = _INSERT_MANY_SHAPE_ASYNCPG if shaped else _INSERT_MANY_ASYNCPG
-    records = await pool.fetch(sql, orjson.dumps(rows).decode())
+    records = await _placed_now(pool, sql, orjson.dumps(rows).decode())
     return {str(record["id"]): record["content_hash"] for record in records}
+
+
+def insert_many_in_transaction(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the surveys (SQLAlchemy, in the caller's transaction) whose id is not stored,
+    placed as insert_many places them; how many were new."""
+    items = orjson.dumps(rows).decode()
+    while True:
+        records = connection.execute(INSERT_MANY, {"items": items}).all()
+        if not _boundaries_moved(records):
+            return len(records)
 
 
 class BoundariesMoved(Exception):
@@ -639,7 +711,7 @@ async def insert_placed(
     if not rows:
         return {}
     records = await pool.fetch(_INSERT_PLACED, orjson.dumps(rows).decode(), generation)
-    if records and records[-1]["id"] is None:
+    if _boundaries_moved(records):
         raise BoundariesMoved(int(records[-1]["content_hash"]))
     return {str(record["id"]): record["content_hash"] for record in records}
 
@@ -812,7 +884,7 @@ WHERE h.id = p.id
 RETURNING h.*
 )
 """
-    + RECORD_SELECT.format(source="updated", answers=", h.answers")
+    + RECORD_SELECT.format(source=_or_moved("updated"), answers=", h.answers")
 ).replace("{items}", _ITEMS_FROM_PARAMS)
 _CORRECT = _shaped(_fill(_CORRECT), True)  # the new content's shape, or none
 
@@ -861,12 +933,21 @@ async def keep_version(raw: Any, current: dict[str, Any], replaced_by: int | Non
     )
 
 
+async def hold_boundaries(raw: Any) -> None:
+    """Keep boundary imports out until the transaction ends (the generation's row FOR SHARE:
+    see _AT_GENERATION). A transaction that locks a survey and then places it takes this
+    first, in the import's order (the generation, then the surveys it moves): the other way
+    round, it would deadlock with an import that moves that survey."""
+    await raw.execute("SELECT generation FROM boundary_generation FOR SHARE")
+
+
 async def replace_content(raw: Any, row: dict[str, Any]) -> dict[str, Any]:
-    """Write a correction (placed again, version + 1, status received); the new record."""
+    """Write a correction (placed again, version + 1, status received); the new record. The
+    transaction holds the boundaries (hold_boundaries) since before it locked the survey."""
     params = [row[key] for key in SINGLE_ROW_KEYS]
     params[10] = orjson.dumps(params[10]).decode()
-    record = await raw.fetchrow(_CORRECT, *params, row.get(SHAPE_KEY))
-    return dict(record)
+    records = await _placed_now(raw, _CORRECT, *params, row.get(SHAPE_KEY))
+    return dict(records[0])
 
 
 async def resubmit(raw: Any, survey_id: uuid.UUID) -> None:

@@ -239,6 +239,9 @@ async def correct(
         raise InvalidInput([Problem("id", "id_mismatch", {"id": str(survey_id)})])
     async with engine.begin() as connection:
         raw = await driver_in_transaction(connection)
+        # Placed again below, by boundaries no import may change until this commits (an
+        # import waits for it, or it for the import): taken before the survey's lock.
+        await queries.hold_boundaries(raw)
         current = await queries.lock_for_change(raw, survey_id)
         if current is None or not collector.can_read_survey(current):
             raise NotFound("survey_not_found", id=str(survey_id))

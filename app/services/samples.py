@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, text
 
-from app.db.submissions import INSERT_MANY
+from app.db.submissions import insert_many_in_transaction
 from app.forms.registry import FormRegistry
 from app.geo import sample_city
 from app.services.boundaries import ImportSummary, import_city
@@ -50,8 +49,7 @@ def insert_submissions(
     def flush() -> int:
         if not chunk:
             return 0
-        result = connection.execute(INSERT_MANY, {"items": orjson.dumps(chunk).decode()})
-        count = len(result.fetchall())
+        count = insert_many_in_transaction(connection, chunk)
         if progress:
             progress(len(chunk))
         chunk.clear()

@@ -1,5 +1,6 @@
 // The screens of signing in: the sign-in screen (QR code explained, password form), the
-// banner of an expired sign-in, and the app's own confirmation dialog.
+// banner of an expired sign-in, the question asked before the account changes, and the app's
+// own confirmation dialog.
 
 import * as auth from "./auth.js";
 import * as db from "./db.js";
@@ -14,6 +15,49 @@ export async function waitingCount(user = auth.user()) {
   } catch {
     return 0;
   }
+}
+
+/** The surveys of `user` (every account's when null) the server does not have yet, by what
+ * they need: `waiting` (finished, or reopened from the outbox: sent by themselves once their
+ * maker is signed in) and `toFix` (refused by the server, or a correction the reviewer asked
+ * for being made: their maker corrects and sends them). */
+export async function unsentCounts(user = auth.user()) {
+  const counts = { waiting: 0, toFix: 0 };
+  let surveys = [];
+  try {
+    surveys = await db.allSurveys();
+  } catch (error) {
+    console.warn("surveys not counted", error);
+  }
+  for (const survey of surveys) {
+    if (user && !db.madeBy(survey, user)) continue;
+    if (survey.status === "pending" || db.reopenedDraft(survey)) counts.waiting += 1;
+    else if (survey.status === "failed" || (survey.status === "draft" && survey.correction)) counts.toFix += 1;
+  }
+  return counts;
+}
+
+/**
+ * Ask before the phone leaves the account signed in, by signing out (`reason` "sign_out")
+ * or with a QR code ("enrol": maybe another person's; an expired sign-in is not asked, its
+ * banner asked for the code), while that person has surveys the server does not have:
+ * nothing is deleted, they stay on the phone for their maker. Resolves with true to go on
+ * (at once when there are none).
+ */
+export async function confirmLeaving(reason) {
+  const who = auth.user();
+  if (!auth.hasToken()) return true;
+  const { waiting, toFix } = await unsentCounts(who);
+  const n = waiting + toFix;
+  if (!n) return true;
+  if (reason === "enrol") {
+    // An expired sign-in asked for a new QR code itself, saying what is kept (its banner).
+    if (auth.isExpired()) return true;
+    const name = who?.display_name || who?.username || "?";
+    return confirmDialog(t("confirm_enrol_switch", { name, n }), t("sign_in"));
+  }
+  const question = toFix ? t("confirm_sign_out_unsent", { n, m: toFix }) : t("confirm_sign_out", { n });
+  return confirmDialog(question, t("sign_out"));
 }
 
 // The app's own words for the failures a volunteer can act on (they follow the language
@@ -88,10 +132,14 @@ export function renderSignIn(ui) {
   h("label", { for: "password", class: "question-label" }, t("password")), password,
   submit);
   const kept = h("p", { class: "notice", id: "kept-note", hidden: true });
-  waitingCount().then((n) => {
-    kept.textContent = auth.isExpired() ? t("session_expired", { n }) : t("kept_waiting", { n });
+  unsentCounts().then(({ waiting, toFix }) => {
+    const lines = [
+      auth.isExpired() ? t("session_expired", { n: waiting }) : waiting ? t("kept_waiting", { n: waiting }) : "",
+      toFix ? t("kept_to_fix", { n: toFix }) : "",
+    ];
+    kept.textContent = lines.filter(Boolean).join(" ");
     kept.classList.toggle("error", auth.isExpired());
-    kept.hidden = !n && !auth.isExpired();
+    kept.hidden = !kept.textContent;
   });
   return [
     ui.header(t("sign_in_title")),

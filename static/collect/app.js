@@ -1,7 +1,7 @@
 // The phone survey app: screens, the form renderer, GPS, photos; offline-first.
 
 import {
-  confirmDialog, renderSignIn, sessionBanner, takeEnrolmentCode,
+  confirmLeaving, renderSignIn, sessionBanner, takeEnrolmentCode,
 } from "./account.js";
 import * as auth from "./auth.js";
 import * as db from "./db.js";
@@ -15,7 +15,7 @@ import {
 import { language, pick, setLanguage, t } from "./i18n.js";
 import { plainText } from "./markdown.js";
 import {
-  SENT_ANSWERS_DAYS, onSync, sentBy, state as syncState, syncNow, tidy,
+  SENT_ANSWERS_DAYS, onSync, state as syncState, syncNow, tidy,
 } from "./sync.js";
 import {
   connectTreasurer, loadRoles, refreshRoles, renderTreasurer, resumeTreasurer, treasurerButton,
@@ -208,7 +208,7 @@ const ui = {
   header: (title) => header(title),
   networkLine: () => networkLine(),
   signedIn: (user) => afterSignIn(user),
-  retryEnrolment: (code) => enrolWith(code),
+  retryEnrolment: (code) => enrolWith(code, true),
 };
 
 function refreshSessionBanner() {
@@ -219,12 +219,40 @@ function refreshSessionBanner() {
 // outbox and not changed waits again (leftEditor).
 let inEditor = null;
 
+// A survey open in the editor is held by its tab (a Web Lock, taken when the editor shows it,
+// let go when the editor is left or the tab closes): the start of another tab leaves it alone
+// (start). Without Web Locks (or in the moment between reopening and showing) a start takes
+// every reopened survey as left, as before: the editor whose survey waits again meanwhile is
+// told so at its next write (db.StaleSurvey), and nothing is lost.
+const EDITING_LOCK = "cdfmap-editing:";
+let editing = null; // {id, release}
+
+function holdEditing(id) {
+  if (editing?.id === id) return;
+  editing?.release();
+  editing = null;
+  if (!navigator.locks?.request) return;
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  editing = { id, release };
+  navigator.locks.request(EDITING_LOCK + id, () => held).catch((error) => console.warn("survey not held", error));
+}
+
+/** `task()`, unless another tab has the survey `id` open in its editor (null then). */
+function unlessOpenElsewhere(id, task) {
+  if (!navigator.locks?.request) return task();
+  return navigator.locks.request(EDITING_LOCK + id, { ifAvailable: true }, (lock) => (lock ? task() : null));
+}
+
 function render() {
   releaseGps(); // the GPS widget, if on the new screen, starts its own watch
   if (app.view === "survey" && app.survey) {
     inEditor = app.survey.id;
+    holdEditing(inEditor);
   } else if (inEditor) {
-    leftEditor(inEditor);
+    const held = editing; // let go once the survey waits again (or stays a draft)
+    editing = null;
+    leftEditor(inEditor).finally(() => held?.release());
     inEditor = null;
   }
   document.title = t("app_title");
@@ -519,7 +547,7 @@ function renderOutbox() {
     lists.replaceChildren(
       h("p", { class: "counts", id: "outbox-counts" },
         [t("count_pending", { n: count("pending") }), t("count_sent", { n: count("sent") }), t("count_failed", { n: count("failed") })].join(" · ")),
-      othersWaiting(surveys.filter((s) => s.status === "pending" && !db.madeBy(s, me))),
+      othersWaiting(surveys.filter((s) => s.status === "pending" && !db.madeBy(s, me))) ?? "", // not "null"
       h("ul", { class: "surveys" }, finished.map(outboxItem)));
   });
   return [
@@ -695,15 +723,8 @@ function accountSection() {
 }
 
 async function signOut() {
-  const me = auth.user();
-  let waiting = 0;
-  try {
-    waiting = (await db.allSurveys()).filter((s) => s.status === "pending" && sentBy(s, me)).length;
-  } catch (error) {
-    console.warn("surveys not counted", error);
-  }
-  // Nothing is deleted: the surveys wait on the phone until their maker signs in again.
-  if (waiting && !(await confirmDialog(t("confirm_sign_out", { n: waiting }), t("sign_out")))) return;
+  // Nothing is deleted: the surveys not sent wait on the phone until their maker signs in again.
+  if (!(await confirmLeaving("sign_out"))) return;
   await auth.signOut();
   app.survey = null;
   app.signinFailure = null;
@@ -723,7 +744,16 @@ async function afterSignIn(user) {
   if (navigator.onLine) syncNow(); // what waited for a sign-in leaves now
 }
 
-async function enrolWith(code) {
+async function enrolWith(code, asked = false) {
+  // Another person's QR code signs the one signed in out: asked first, as a sign-out is.
+  if (!asked && !(await confirmLeaving("enrol"))) {
+    if (!app.forms.length) {
+      app.forms = await loadForms();
+      app.versions = await loadVersions(app.forms);
+    }
+    render();
+    return;
+  }
   Object.assign(app, { view: "signin", enrolling: true, signinFailure: null, retryCode: null });
   render();
   try {
@@ -849,9 +879,11 @@ async function start() {
   });
   app.view = !auth.hasToken() ? "signin" : collector() || treasurerOnly() ? "home" : "settings";
   // The app was closed in the editor: a survey reopened from the outbox and left unchanged
-  // waits again.
+  // waits again (not one open in another tab's editor).
   try {
-    for (const survey of (await db.allSurveys()).filter(db.reopenedDraft)) await leftEditor(survey.id, true);
+    for (const survey of (await db.allSurveys()).filter(db.reopenedDraft)) {
+      await unlessOpenElsewhere(survey.id, () => leftEditor(survey.id, true));
+    }
   } catch (error) {
     noteStorage(error);
   }

@@ -32,6 +32,15 @@ export class NotAllowed extends Error {
   }
 }
 
+/** Thrown by apiAs() when the phone's session is no longer the one a task started with
+ * (its person signed out, or another signed in): nothing was sent. */
+export class SessionChanged extends Error {
+  constructor() {
+    super("the account changed");
+    this.name = "SessionChanged";
+  }
+}
+
 /** A sign-in that did not work: `code` is the server's (bad_enrolment...) or "network". */
 export class SignInFailed extends Error {
   constructor(code, detail) {
@@ -112,14 +121,29 @@ async function markExpired(token) {
  * fetch() with the phone's token and language. A 401 marks the session expired and throws
  * SignInRequired, a 403 throws NotAllowed; every other answer is returned as it is.
  */
-export async function api(url, options = {}) {
-  const token = current?.token;
+export function api(url, options = {}) {
+  return call(current?.token, url, options, false);
+}
+
+/**
+ * api() on behalf of the person of `token` alone (a sync carries one person's surveys): the
+ * request goes, with that token, only while it is still the phone's session; once that
+ * person signed out or another signed in, SessionChanged is thrown and nothing is sent.
+ */
+export function apiAs(token, url, options = {}) {
+  return call(token, url, options, true);
+}
+
+async function call(token, url, options, bound) {
+  // Checked right before the request, against the token it carries (nothing awaited between).
+  if (bound && (!token || current?.token !== token)) throw new SessionChanged();
   if (!token || current.expired) throw new SignInRequired();
   const headers = { "accept-language": language(), ...options.headers, authorization: `Bearer ${token}` };
   const response = await fetch(url, { cache: "no-store", ...options, headers });
   if (response.status === 401) {
     await markExpired(token);
-    throw new SignInRequired();
+    // A token refused after its person signed out (or another signed in) says nothing of the next.
+    throw bound && current?.token !== token ? new SessionChanged() : new SignInRequired();
   }
   if (response.status === 403) {
     const body = await response.json().catch(() => ({}));

@@ -227,7 +227,16 @@ const STRINGS = {
     confirm_sign_out:
       "Còn {n} khảo sát chưa gửi. Chúng vẫn được giữ trên điện thoại này và sẽ được gửi khi " +
       "bạn đăng nhập lại. Vẫn đăng xuất?",
+    confirm_sign_out_unsent:
+      "Còn {n} khảo sát chưa gửi, trong đó {m} gửi lỗi hoặc đang sửa. Chúng vẫn được giữ trên " +
+      "điện thoại này: khi bạn đăng nhập lại, khảo sát chờ gửi sẽ được gửi, khảo sát gửi lỗi hoặc " +
+      "đang sửa cần bạn sửa rồi gửi. Vẫn đăng xuất?",
+    confirm_enrol_switch:
+      "Mã QR này đăng nhập điện thoại bằng tài khoản của mã, thay cho {name}. Còn {n} khảo sát " +
+      "chưa gửi của {name}: chúng vẫn được giữ trên điện thoại này, chờ {name} đăng nhập lại. " +
+      "Vẫn đăng nhập bằng mã QR?",
     kept_waiting: "{n} khảo sát chờ gửi vẫn được giữ trên điện thoại; chúng sẽ được gửi sau khi đăng nhập.",
+    kept_to_fix: "{n} khảo sát gửi lỗi hoặc đang sửa được giữ trên điện thoại; sau khi đăng nhập, hãy sửa rồi gửi lại.",
     session_expired:
       "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại (bằng mã QR mới hoặc mật khẩu); {n} khảo " +
       "sát chờ gửi vẫn được giữ trên điện thoại.",
@@ -487,7 +496,18 @@ const STRINGS = {
     confirm_sign_out:
       "{n} surveys are not sent yet. They stay on this phone and are sent when you sign in " +
       "again. Sign out anyway?",
+    confirm_sign_out_unsent:
+      "{n} surveys are not sent yet, {m} of them refused by the server or being corrected. " +
+      "They stay on this phone: when you sign in again, the waiting ones are sent, and the " +
+      "others need you to correct and send them. Sign out anyway?",
+    confirm_enrol_switch:
+      "This QR code signs the phone in with the account it was made for, in place of {name}. " +
+      "{name} has {n} surveys not sent yet: they stay on this phone until {name} signs in " +
+      "again. Sign in with the QR code?",
     kept_waiting: "{n} surveys waiting are kept on this phone; they are sent after you sign in.",
+    kept_to_fix:
+      "{n} surveys refused by the server or being corrected are kept on this phone; after you " +
+      "sign in, correct them and send them again.",
     session_expired:
       "Your sign-in has expired. Sign in again (with a new QR code or your password); your {n} " +
       "surveys waiting are kept on the phone.",

@@ -16,18 +16,19 @@ const PAGE = 500;
 const MAX_PAGES = 20;
 const TIMEOUT_MS = 60_000;
 
-async function page(since) {
+async function page(since, token) {
   const query = new URLSearchParams({ limit: String(PAGE) });
   if (since) query.set("since", since);
   const signal = typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(TIMEOUT_MS) : undefined;
-  const response = await auth.api(`/api/v1/me/surveys?${query}`, { headers: { accept: "application/json" }, signal });
+  const response = await auth.apiAs(token, `/api/v1/me/surveys?${query}`, { headers: { accept: "application/json" }, signal });
   if (!response.ok) return null;
   const body = await response.json().catch(() => null);
   return Array.isArray(body?.items) ? body.items : null;
 }
 
-/** Fetch and note the review of `user`'s surveys; resolves with the number changed. */
-export async function fetchReviews(user) {
+/** Fetch and note the review of `user`'s surveys with their `token` (never another person's:
+ * auth.apiAs); resolves with the number changed. */
+export async function fetchReviews(user, token) {
   const kept = await db.getValue(SINCE_KEY).catch(() => null);
   let since = kept && kept.user_id === user?.id ? kept.since : null;
   let newest = null;
@@ -35,9 +36,9 @@ export async function fetchReviews(user) {
   for (let count = 0; count < MAX_PAGES; count += 1) {
     let items;
     try {
-      items = await page(since);
+      items = await page(since, token);
     } catch (error) {
-      if (error instanceof auth.SignInRequired) throw error;
+      if (error instanceof auth.SignInRequired || error instanceof auth.SessionChanged) throw error;
       items = null; // offline, or a role with no surveys of its own: nothing to learn now
     }
     if (!items) break;

@@ -7,7 +7,11 @@
 // Every request carries the phone's token (auth.js). Without a live one nothing is sent and
 // nothing in the outbox changes: a 401 stops the sync until the volunteer signs in again.
 // A phone may have held several accounts: a survey is sent only with the token of the
-// person who made it (surveys made before accounts, with any). Corrections of surveys the
+// person who made it (surveys made before accounts, with any). A sync is bound to the
+// session it started with (`run`: its token and person): each request carries that token
+// and goes only while it is still the phone's (auth.apiAs), so a sign-out and another
+// person's sign-in while an answer is on its way stop the sync, the rest of the outbox
+// waiting for its maker; the sync then starts again as the new person. Corrections of surveys the
 // reviewer sent back go one by one with PUT; at the end of each sync the review of the
 // volunteer's own surveys is fetched (review.js). A 403 stops the sync (the account may not
 // send), except one that names the correction alone (REFUSED_FOR_THE_SURVEY): that one fails,
@@ -122,9 +126,10 @@ async function watched(pending) {
   }
 }
 
-/** A request of the sync: it gives up after REQUEST_TIMEOUT_MS, says so after SLOW_AFTER_MS. */
-function request(url, options) {
-  return watched(auth.api(url, { ...options, signal: timeout() }));
+/** A request of the sync `run`, with its token: it gives up after REQUEST_TIMEOUT_MS, says
+ * so after SLOW_AFTER_MS. */
+function request(run, url, options) {
+  return watched(auth.apiAs(run.token, url, { ...options, signal: timeout() }));
 }
 
 async function answerOf(response) {
@@ -137,12 +142,12 @@ async function answerOf(response) {
   return { status: response.status, body };
 }
 
-async function postBatch(surveys, withClock) {
+async function postBatch(run, surveys, withClock) {
   // sent_at is the phone's clock at this request: the server compares it with its own to
   // flag a wrong clock. It is not part of the survey's content (a resend is a duplicate).
   const sentAt = localIso();
   const items = surveys.map((s) => (withClock ? { ...s.body, sent_at: sentAt } : s.body));
-  const response = await request("/api/v1/submissions/batch", {
+  const response = await request(run, "/api/v1/submissions/batch", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ submissions: items }),
@@ -150,9 +155,9 @@ async function postBatch(surveys, withClock) {
   return answerOf(response);
 }
 
-async function putCorrection(survey, withClock) {
+async function putCorrection(run, survey, withClock) {
   const body = withClock ? { ...survey.body, sent_at: localIso() } : survey.body;
-  const response = await request(`/api/v1/submissions/${encodeURIComponent(survey.id)}`, {
+  const response = await request(run, `/api/v1/submissions/${encodeURIComponent(survey.id)}`, {
     method: "PUT",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -168,11 +173,11 @@ function refusesClock(item) {
   return item.outcome === "invalid" && onlyClockRefused(item.errors);
 }
 
-async function post(surveys) {
-  let answer = await postBatch(surveys, sendClock);
+async function post(run, surveys) {
+  let answer = await postBatch(run, surveys, sendClock);
   if (sendClock && answer.status === 200 && answer.body?.results?.some(refusesClock)) {
     sendClock = false; // a server older than the sent_at field (e.g. rolled back)
-    answer = await postBatch(surveys, false);
+    answer = await postBatch(run, surveys, false);
   }
   return answer;
 }
@@ -268,7 +273,9 @@ class ServerTrouble extends Error {
 
 /** Note why a request failed: "no connection" only when it was one, else what it was. */
 function requestFailed(error, result) {
-  if (error instanceof auth.SignInRequired || error instanceof auth.NotAllowed) throw error;
+  if (error instanceof auth.SignInRequired || error instanceof auth.NotAllowed || error instanceof auth.SessionChanged) {
+    throw error;
+  }
   if (error instanceof ServerTrouble) {
     result.error = "server";
     result.status = error.status;
@@ -314,17 +321,24 @@ function tooLarge(answer) {
   return answer.status === 413 || (answer.status === 422 && answer.body?.code === "batch_too_large");
 }
 
-async function sendWaiting(result, user) {
-  const waiting = (await db.allSurveys()).filter((s) => s.status === "pending" && sentBy(s, user));
+/** The sync `run` stops here when the phone's session is no longer its own (nothing of the
+ * next batch is taken for sending, so it stays editable for its maker). */
+function stillSignedIn(run) {
+  if (auth.session()?.token !== run.token) throw new auth.SessionChanged();
+}
+
+async function sendWaiting(result, run) {
+  const waiting = (await db.allSurveys()).filter((s) => s.status === "pending" && sentBy(s, run.user));
   waiting.sort((a, b) => String(a.collected_at).localeCompare(String(b.collected_at)));
   const pending = waiting.filter((s) => !s.correction);
   const queue = batchesOf(pending, bodyBytes);
   while (queue.length) {
+    stillSignedIn(run);
     const batch = await claim(queue.shift(), result);
     if (!batch.length) continue; // reopened or sent meanwhile, by this tab or another
     let answer;
     try {
-      answer = await post(batch);
+      answer = await post(run, batch);
     } catch (error) {
       requestFailed(error, result);
       return;
@@ -345,7 +359,7 @@ async function sendWaiting(result, user) {
     await settle(outcomesOf(batch, answer), result);
   }
   for (const correction of waiting.filter((s) => s.correction)) {
-    if (!(await sendCorrection(correction, result))) return;
+    if (!(await sendCorrection(run, correction, result))) return;
   }
 }
 
@@ -381,15 +395,16 @@ function refusedForTheSurvey(error) {
 }
 
 /** Send one correction with PUT; false when the sync must stop (no network, server down). */
-async function sendCorrection(survey, result) {
+async function sendCorrection(run, survey, result) {
+  stillSignedIn(run);
   const [claimed] = await claim([survey], result);
   if (!claimed) return true;
   let answer;
   try {
-    answer = await putCorrection(claimed, sendClock);
+    answer = await putCorrection(run, claimed, sendClock);
     if (sendClock && answer.status === 422 && onlyClockRefused(answer.body?.errors)) {
       sendClock = false;
-      answer = await putCorrection(claimed, false);
+      answer = await putCorrection(run, claimed, false);
     }
   } catch (error) {
     answer = refusedForTheSurvey(error);
@@ -407,8 +422,8 @@ async function sendCorrection(survey, result) {
   return true;
 }
 
-async function uploadPhotos(result, user) {
-  const sent = (await db.allSurveys()).filter((s) => s.status === "sent" && sentBy(s, user));
+async function uploadPhotos(result, run) {
+  const sent = (await db.allSurveys()).filter((s) => s.status === "sent" && sentBy(s, run.user));
   for (let survey of sent) {
     if (survey.photo_errors) {
       await db.unmarkRefusedUploads(survey.id);
@@ -423,7 +438,7 @@ async function uploadPhotos(result, user) {
       let refusal = null;
       if (blob) {
         const url = `/api/v1/submissions/${survey.id}/attachments/${encodeURIComponent(filename)}`;
-        const response = await request(url, {
+        const response = await request(run, url, {
           method: "POST",
           headers: { "content-type": blob.type || "image/jpeg" },
           body: blob,
@@ -474,19 +489,23 @@ async function runOnce() {
       await tidy();
       return result;
     }
-    await sendWaiting(result, auth.user());
+    // The session (token and person, known together) every request of this run goes with.
+    const run = { token: auth.session().token, user: auth.user() };
+    await sendWaiting(result, run);
     if (!result.error) {
       try {
-        await uploadPhotos(result, auth.user());
+        await uploadPhotos(result, run);
       } catch (error) {
         if (db.isQuotaError(error)) result.storageFull = true;
         else requestFailed(error, result);
       }
     }
-    if (!result.error) result.reviewed = await watched(fetchReviews(auth.user()));
+    if (!result.error) result.reviewed = await watched(fetchReviews(run.user, run.token));
     await tidy();
   } catch (error) {
-    if (error instanceof auth.SignInRequired) {
+    if (error instanceof auth.SessionChanged) {
+      result.error = "account"; // runUntilDone starts again as whoever is signed in now
+    } else if (error instanceof auth.SignInRequired) {
       result.error = "signin";
     } else if (error instanceof auth.NotAllowed) {
       result.error = "forbidden";
@@ -517,6 +536,12 @@ async function runUntilDone() {
     while (again) {
       again = false;
       const result = await exclusive(runOnce);
+      if (result.error === "account") {
+        // Another person signed in (or nobody is): what is said next is of their sync alone.
+        Object.assign(total, { sent: 0, failed: 0, reviewed: 0 });
+        again = true;
+        continue;
+      }
       total.sent += result.sent;
       total.failed += result.failed;
       total.storageFull ||= result.storageFull;
