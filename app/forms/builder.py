@@ -87,7 +87,10 @@ def row_numbers(workbook: Any) -> dict[str, list[int]]:
 # (true when it exists, so always). Forms are written and tried in Collect: such a condition
 # is read as Collect reads it, on the server and on the phone alike (the XForm sent to Collect
 # is left as pyxform writes it). A path inside a longer expression keeps XPath's meaning.
-_PATH = r"(?:\.\.?|/?[A-Za-z_][\w.-]*)(?:/(?:\.\.|[A-Za-z_][\w.-]*))*"
+# A step is an XML name as the expression reader reads one (app/forms/xpath.py): a letter of
+# any script or `_` first (`ảnh`, `địa_chỉ`), as pyxform allows in names.
+_STEP = r"(?:[^\W\d]|_)[\w.-]*"
+_PATH = rf"(?:\.\.?|/?{_STEP})(?:/(?:\.\.|{_STEP}))*"
 _BARE_PATH = re.compile(rf"\s*({_PATH})\s*")
 _NOT_BARE_PATH = re.compile(rf"\s*not\(\s*({_PATH})\s*\)\s*")
 NUMBER_BINDS = ("int", "integer", "decimal")
