@@ -27,6 +27,12 @@ class SubmissionIn(BaseModel):
     form_id: str = Field(examples=["household"])
     form_version: str | None = Field(default=None, examples=["2026112801"])
     collected_at: datetime = Field(description="The phone's time when the survey was finished")
+    finished_at: datetime | None = Field(
+        default=None,
+        description="The phone's time when the survey was last finished, when it was reopened "
+        "and finished again after `collected_at` (which stays the first finish): the form's "
+        "today() and now() read it, as they did on the phone (not part of its content)",
+    )
     sent_at: datetime | None = Field(
         default=None,
         description="The phone's clock when this request is sent: a clock off by more than "

@@ -58,6 +58,18 @@ def _literal(value: str) -> str:
     return f"'{value}'" if "'" not in value else f'"{value}"'
 
 
+def _no_itemset(name: str, control: dict[str, Any]) -> str:
+    """Why a select has no list of choices the server can read, naming the column."""
+    appearance = str(control.get("appearance") or "")
+    if "search(" in appearance.replace(" ", ""):
+        return (
+            f"column appearance: the search() appearance ('{appearance.strip()}': choices "
+            "looked up in a CSV file on the phone) is not supported: use "
+            "select_one_from_file, with a choice_filter to narrow the list"
+        )
+    return f"column type: the choices of '{name}' are not a list the server can read"
+
+
 def row_numbers(workbook: Any) -> dict[str, list[int]]:
     """Survey sheet rows by name, in sheet order (a name may repeat inside repeats)."""
     rows: dict[str, list[int]] = {}
@@ -75,7 +87,10 @@ def row_numbers(workbook: Any) -> dict[str, list[int]]:
 # (true when it exists, so always). Forms are written and tried in Collect: such a condition
 # is read as Collect reads it, on the server and on the phone alike (the XForm sent to Collect
 # is left as pyxform writes it). A path inside a longer expression keeps XPath's meaning.
-_PATH = r"(?:\.\.?|/?[A-Za-z_][\w.-]*)(?:/(?:\.\.|[A-Za-z_][\w.-]*))*"
+# A step is an XML name as the expression reader reads one (app/forms/xpath.py): a letter of
+# any script or `_` first (`ảnh`, `địa_chỉ`), as pyxform allows in names.
+_STEP = r"(?:[^\W\d]|_)[\w.-]*"
+_PATH = rf"(?:\.\.?|/?{_STEP})(?:/(?:\.\.|{_STEP}))*"
 _BARE_PATH = re.compile(rf"\s*({_PATH})\s*")
 _NOT_BARE_PATH = re.compile(rf"\s*not\(\s*({_PATH})\s*\)\s*")
 NUMBER_BINDS = ("int", "integer", "decimal")
@@ -252,7 +267,7 @@ class FormBuilder:
         if kind in ("select_one", "select_multiple", "rank"):
             itemset = self.parts.itemsets.get(path)
             if itemset is None:
-                self.problems.append(f"{self.where(row)}, column type: no choices for '{name}'")
+                self.problems.append(f"{self.where(row)}, {_no_itemset(name, control)}")
                 return None
             list_name, choice_filter = itemset
             choices = self.choices(list_name, str(item.get("itemset") or ""), row)

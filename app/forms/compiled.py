@@ -102,10 +102,11 @@ def compile_form(form: FormDefinition) -> CompiledForm:
     choice_labels: dict[str, dict[str, str]] = {}
     for question in form.all_questions:
         if question.choices:
-            table = {
-                c.value: c.label.get(language) or next(iter(c.label.values()), "")
-                for c in question.choices
-            }
+            # Names may repeat (allow_choice_duplicates, a choices file): the first one's
+            # label, as JavaRosa's jr:choice-name and the phone (static/collect/form.js) read.
+            table: dict[str, str] = {}
+            for c in question.choices:
+                table.setdefault(c.value, c.label.get(language) or next(iter(c.label.values()), ""))
             choice_labels[question.path] = table
             choice_labels.setdefault(question.name, table)
     schema = Schema(form.root, choice_labels, language, frozenset(form.instances))

@@ -467,6 +467,39 @@ def _name_problems(setting: str, value: str, unfit: re.Pattern[str]) -> list[str
     return []
 
 
+# An encrypted form: ODK Collect would send every submission as an encrypted file the server
+# cannot read (it holds no private key, and it checks every answer), so each would be refused.
+ENCRYPTION_REFUSED = (
+    "settings sheet, column public_key: encrypted forms are not supported (the server must read "
+    "every answer to check it, and ODK Collect would send only an encrypted file): remove "
+    "public_key"
+)
+
+
+# Characters XML 1.0 cannot hold, which pyxform copies into the XForm as they are: ODK
+# Collect, like the server, cannot read the form then.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _characters_xml_refuses(workbook: Any) -> list[str]:
+    """The cells of the workbook holding a character an XForm cannot hold, each named by
+    sheet, row, column and the character's code point."""
+    problems = []
+    for sheet in ("survey", "choices", "settings"):
+        for index, row in enumerate(getattr(workbook, sheet, None) or []):
+            for column, value in row.items():
+                found = _NOT_IN_XML.search(str(value)) if value is not None else None
+                if found:
+                    code = ord(found.group(0))
+                    kind = "control character" if code < 0x20 else "character"
+                    problems.append(
+                        f"{sheet} sheet, row {index + 2}, column {column}: the {kind} "
+                        f"U+{code:04X} cannot be written in an XForm (ODK Collect could not "
+                        "read the form): remove it"
+                    )
+    return problems
+
+
 def _load_form(path: Path) -> FormDefinition:
     from app.forms.builder import (
         FormBuilder,
@@ -490,6 +523,8 @@ def _load_form(path: Path) -> FormDefinition:
         problems.append("settings sheet: form_id is missing")
     problems.extend(_name_problems("form_id", form_id, _UNFIT_IN_ID))
     problems.extend(_name_problems("version", version, _UNFIT_IN_VERSION))
+    if str(source.get("public_key") or "").strip():
+        problems.append(ENCRYPTION_REFUSED)
     default_language = source.get("default_language")
     if default_language == "default":
         default_language = None
@@ -498,7 +533,8 @@ def _load_form(path: Path) -> FormDefinition:
     except ET.ParseError as exc:
         raise FormLoadError(
             display,
-            [
+            _characters_xml_refuses(workbook)
+            or [
                 f"the XForm pyxform wrote cannot be read ({exc}): a custom column "
                 "with a namespace prefix needs the 'namespaces' setting"
             ],

@@ -105,8 +105,14 @@ def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
     if ch in "pP":
         match = re.match(r"\{([A-Za-z_]+)\}", pattern[i + 2 :])
         if not match or match.group(1) not in _CATEGORIES:
-            name = match.group(1) if match else pattern[i + 2 : i + 8]
-            raise _refuse(pattern, f"the class \\{ch}{{{name}}} (only Unicode categories)")
+            # As written: `\p{Script=Latin}`, `\pL`, `\p{IsLatin}`
+            shown = re.match(r"\{[^}]*\}?|.?", pattern[i + 2 :], re.S)
+            written = shown.group(0) if shown else ""
+            raise _refuse(
+                pattern,
+                f"the class '\\{ch}{written}' (only Unicode general categories such as "
+                "\\p{Lu} or \\p{L})",
+            )
         return pattern[i : i + 3 + len(match.group(0)) - 1], i + 2 + len(match.group(0))
     if ch == "u":
         if re.match(r"[0-9A-Fa-f]{4}", pattern[i + 2 : i + 6]):

@@ -267,12 +267,13 @@ class _Run:
     ) -> None:
         """The defaults of the questions the survey does not name, as the phone fills them
         when it makes a survey or a repeat instance (fillDefaults): once, relevant or not
-        (what is not relevant is cleared by settle), each read from the answers as they were
-        before this answers object's defaults; then those of each repeat instance.
+        (what is not relevant is cleared by settle), in form order, each reading the answers
+        and the defaults filled before it (b = ${a} * 2 reads a's, as ODK Collect fills
+        them); then those of each repeat instance. A default its type does not take (NaN
+        for an integer) leaves its question empty.
 
         Never one sent empty: the phone (and ODK Collect) filled it when the survey was
         created, and the volunteer cleared it."""
-        filled: list[tuple[CompiledNode, str]] = []
         repeats: list[CompiledNode] = []
 
         def visit(children: list[CompiledNode], element: ElementNode) -> None:
@@ -289,16 +290,14 @@ class _Run:
                     and node.name not in raw
                 ):
                     text = self.computed(compiled, LeafNode(node, out, element))
-                    if text != "":
-                        filled.append((compiled, text))
+                    if text == "":
+                        continue
+                    coerce = COERCIONS.get(node.type, coerce_text)  # type: ignore[union-attr]
+                    coerced, problem = coerce(node, text, "")  # type: ignore[arg-type]
+                    if problem is None:
+                        self.keep(out, node.name, coerce, coerced)
 
         visit(nodes, parent)
-        for compiled, text in filled:
-            node = compiled.node
-            coerce = COERCIONS.get(node.type, coerce_text)  # type: ignore[union-attr]
-            coerced, problem = coerce(node, text, "")  # type: ignore[arg-type]
-            if problem is None:
-                self.keep(out, node.name, coerce, coerced)
         for compiled in repeats:
             if compiled.has_calculations:
                 for element, item, sent_item in _instances(compiled, parent, out, raw):

@@ -16,6 +16,7 @@ XFORMS = "{http://www.w3.org/2002/xforms}"
 JR = "{http://openrosa.org/javarosa}"
 _ITEMSET = re.compile(r"^\s*instance\(\s*'([^']+)'\s*\)\s*/root/item\s*(?:\[(.*)\])?\s*$", re.S)
 _ITEXT_REF = re.compile(r"^\s*jr:itext\(\s*'([^']+)'\s*\)\s*$")
+_RANDOMIZE = re.compile(r"^\s*randomize\((.*)\)\s*$", re.S)
 BIND_KEYS = ("relevant", "required", "constraint", "calculate", "readonly")
 
 
@@ -36,6 +37,28 @@ class XFormParts:
     instances: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     instance_files: dict[str, str] = field(default_factory=dict)  # id -> jr://file-csv/...
     itext: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> lang -> plain text
+
+
+def _unshuffled(nodeset: str) -> str:
+    """The list of `randomize(list)` or `randomize(list, seed)`, as pyxform writes the
+    `randomize` parameter of a select: ODK Collect shows the choices shuffled, the web phone
+    in the list's order; the choices, and so every verdict, are the same."""
+    match = _RANDOMIZE.match(nodeset)
+    if match is None:
+        return nodeset
+    inner, depth, quote = match.group(1), 0, ""
+    for index, char in enumerate(inner):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            return inner[:index]
+    return inner
 
 
 def _outputs(element: ET.Element) -> list[str]:
@@ -102,7 +125,7 @@ def read_xform(xml: str) -> XFormParts:
                 continue
             itemset = element.find(f"{XFORMS}itemset")
             if itemset is not None:
-                match = _ITEMSET.match(itemset.get("nodeset", ""))
+                match = _ITEMSET.match(_unshuffled(itemset.get("nodeset", "")))
                 if match:
                     predicate = match.group(2)
                     parts.itemsets[ref] = (match.group(1), predicate.strip() if predicate else None)

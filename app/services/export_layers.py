@@ -129,17 +129,21 @@ def _survey_where(condition: str, city_id: int, filters: ExportFilters) -> tuple
 
 def _related(repeat: RepeatColumn, where: str, args: list[Any], layer: str) -> RelatedTable:
     """A repeat's rows: one per instance, its answers as text (a nested repeat as JSON)."""
-    from app.services.exports import _repeat_sql  # one way of filtering nested repeats
+    # one way of filtering nested repeats, and of naming an answer's column
+    from app.services.exports import FILE_COLUMNS, _repeat_sql, free_name
 
     properties = [
         Property("parent_id", "h.id", "code", "h.id::text"),
         Property("position", "r.n", "number", field_type="int"),
     ]
+    taken = {name.lower() for name in (*FILE_COLUMNS, *(p.name for p in properties))}
     for key in repeat.keys:
-        properties.append(Property(key, f"r.e->>{sql_literal(key)}"))
+        properties.append(Property(free_name(key, taken), f"r.e->>{sql_literal(key)}"))
     for nested in repeat.nested:
         value = f"r.e->{sql_literal(nested.name)}"
-        properties.append(Property(nested.name, f"({_repeat_sql(value, nested, 1)})::text"))
+        properties.append(
+            Property(free_name(nested.name, taken), f"({_repeat_sql(value, nested, 1)})::text")
+        )
     instances = f"h.answers->{sql_literal(repeat.name)}"
     source = (
         f"household_surveys h CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -49,6 +49,25 @@ def _survey_properties(city_slug: str) -> list[Property]:
     ]
 
 
+# Columns a file format writes beside the properties: a point's lon and lat (CSV, XLSX), an
+# area's wkt, GeoPackage's fid and geom. An answer of one of these names is renamed in every
+# format (see free_name), so that a layer has the same columns whatever its format.
+FILE_COLUMNS = ("lon", "lat", "wkt", "fid", "geom")
+
+
+def free_name(name: str, taken: set[str]) -> str:
+    """The column name of an answer: `name`, or when a column before it has that name (case
+    aside, as GeoPackage and dBase compare names) `name_2`, `name_3`... the first free, so
+    that no answer is lost and a layer always maps the same way. `taken` holds the names
+    used so far in lower case; the name returned is added to it."""
+    found, number = name, 1
+    while found.lower() in taken:
+        number += 1
+        found = f"{name}_{number}"
+    taken.add(found.lower())
+    return found
+
+
 def _choice_label(choice: Choice, language: str) -> str:
     """A choice's label in `language` (else the form's first label, else its code)."""
     text = choice.label.get(language) or next(iter(choice.label.values()), "") or choice.value
@@ -57,12 +76,14 @@ def _choice_label(choice: Choice, language: str) -> str:
 
 def choice_labels(form: FormDefinition, language: str) -> dict[str, dict[str, str]]:
     """Each select_one question's choice labels in `language` by code: the values its
-    column holds with `?labels=`."""
-    return {
-        question.name: {c.value: _choice_label(c, language) for c in question.choices}
-        for question in form.questions
-        if question.type == "select_one"
-    }
+    column holds with `?labels=` (a code listed twice: its first label, as in _labelled)."""
+    found: dict[str, dict[str, str]] = {}
+    for question in form.questions:
+        if question.type == "select_one":
+            labels = found[question.name] = {}
+            for choice in question.choices:
+                labels.setdefault(choice.value, _choice_label(choice, language))
+    return found
 
 
 def _labelled(value: str, question: Question, language: str) -> str:
@@ -260,19 +281,21 @@ def form_columns(
 ) -> FormColumns:
     """Survey metadata, then the questions of a form's current version in the form's order,
     flat (see answer_properties); a repeat is one column holding its instances as JSON text.
+    An answer's column named as one before it (or as a file's own, FILE_COLUMNS) is renamed
+    by free_name: a question `status` is the column `status_2`.
     Without `with_personal`, a question marked personal in any version of the form, its
     answers inside repeats included, and every file answer are left out."""
     form = forms.current(form_id)
     personal: frozenset[str] = frozenset() if with_personal else forms.personal_fields(form_id)
     top, repeats = _form_layout(form, personal, with_personal)
     properties = _survey_properties(city_slug)
-    taken = {p.name for p in properties}
+    taken = {name.lower() for name in (*FILE_COLUMNS, *(p.name for p in properties))}
     all_repeats = dict(repeats)
 
     def add_repeat(column: RepeatColumn) -> None:
         value = f"h.answers->{sql_literal(column.name)}"
-        properties.append(Property(column.name, f"({_repeat_sql(value, column)})::text"))
-        taken.add(column.name)
+        name = free_name(column.name, taken)
+        properties.append(Property(name, f"({_repeat_sql(value, column)})::text"))
 
     questions = (
         [q for q in form.questions if q.type not in ("note", "geopoint")]
@@ -280,18 +303,15 @@ def form_columns(
         else form.public_fields()
     )
     for question in questions:
-        if question.name in taken or question.name in personal:
+        if question.name in personal:
             continue
         if question.name in repeats:
             add_repeat(repeats.pop(question.name))
         elif question.name in top and (with_personal or question.type not in NOT_EXPORTED_TYPES):
             for prop in answer_properties(question, labels, codes_safe):
-                if prop.name not in taken:
-                    properties.append(prop)
-                    taken.add(prop.name)
+                properties.append(replace(prop, name=free_name(prop.name, taken)))
     for column in repeats.values():  # repeats the flattened questions do not name
-        if column.name not in taken:
-            add_repeat(column)
+        add_repeat(column)
     return FormColumns(properties, all_repeats)
 
 

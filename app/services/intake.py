@@ -27,6 +27,7 @@ TOP_LEVEL_KEYS = frozenset(
         "form_id",
         "form_version",
         "collected_at",
+        "finished_at",
         "sent_at",
         "collector",
         "city",
@@ -438,11 +439,13 @@ def prepare_submission(
     a quality rule. `clean`: item_problems(raw) is known to be empty (all_clean, checked
     once for a whole batch).
 
-    `evaluated_at` is the time the form's expressions read (`today()`, `now()`): None for a
-    survey sent for the first time, whose expressions read its collection time (the verdict
-    the phone gave when it was finished, however late it is sent); a correction's own time
-    (the request's) for a correction, which the phone checks on its clock while it is edited,
-    though it keeps the first `collected_at`.
+    The form's expressions (`today()`, `now()`) read the time the phone last finished the
+    survey, when it sends one (`finished_at`: reopened and finished again, possibly after
+    midnight, though `collected_at` stays the first finish), as the phone's verdict was
+    given then; else `evaluated_at`: None for a survey sent for the first time, whose
+    expressions read its collection time (the verdict the phone gave when it was finished,
+    however late it is sent); a correction's own time (the request's) for a correction,
+    which the phone checks on its clock while it is edited.
     """
     if not isinstance(raw, dict):
         return None, [Problem("", "wrong_type", {"expected": "object"})]
@@ -467,6 +470,8 @@ def prepare_submission(
     version = raw.get("form_version")
     version = str(version) if isinstance(version, int | str) and str(version) else None
     collected_at, collected_utc = _collected_at(raw.get("collected_at"), now, problems)
+    finished = raw.get("finished_at")
+    finished_at = _timestamp(finished, "finished_at", problems) if finished is not None else None
     clock_skew = _clock_skewed(raw, collected_utc, now, future_tolerance, problems)
     stored_at = collected_at
     if not _plausible(collected_utc, now):
@@ -514,7 +519,10 @@ def prepare_submission(
             else:
                 given = {point_question.name: f"{lat} {lon} {altitude or 0} {accuracy or 0}"}
         normalised, answer_problems = validate_answers(
-            form, answers, given=given, now=evaluated_at or collected_at
+            form,
+            answers,
+            given=given,
+            now=finished_at[0] if finished_at else evaluated_at or collected_at,
         )
         if point_question is not None:
             normalised.pop(point_question.name, None)

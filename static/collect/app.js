@@ -530,7 +530,8 @@ function explanation(survey, error) {
 // The fields of a survey outside its answers, as the server names them, in words.
 const FIELD_WORDS = {
   id: "field_id", form_id: "field_form_id", form_version: "field_form_version",
-  collected_at: "field_collected_at", sent_at: "field_sent_at", collector: "field_collector",
+  collected_at: "field_collected_at", finished_at: "field_finished_at", sent_at: "field_sent_at",
+  collector: "field_collector",
   city: "field_city", location: "field_location", "location.lat": "field_lat", "location.lon": "field_lon",
   "location.accuracy_m": "field_accuracy", "location.altitude_m": "field_altitude",
   "location.manual": "field_location", answers: "field_answers",

@@ -699,6 +699,7 @@ async function finish(form) {
   const survey = app.survey;
   if (!survey) return;
   clearIrrelevant(form, survey.answers, survey.location);
+  const finishedAt = localIso(); // the clock today() and now() read in this evaluation
   const result = evaluateNow(form);
   const { relevant, errors } = result;
   // Only what a volunteer can see and fix stops the survey here (a question's message); an
@@ -719,12 +720,18 @@ async function finish(form) {
     // What it said when it was reopened from the outbox (its old answers) is of no use once
     // it is finished again, and must not outlive the clean-up of its answers.
     const { reopened: _reopened, ...current } = survey;
+    // Finished again without a change: the last finish's time stays, so the body is the
+    // same (a resend is the same survey) and the verdict given then stands.
+    const unchanged = survey.payload !== undefined && JSON.stringify(survey.payload) === JSON.stringify(payload);
     const finished = {
       ...current,
       payload,
       photos: attachmentsOf(form, payload),
       // The time of the first finish: finishing again is the same survey, not a new one.
-      collected_at: survey.collected_at ?? localIso(),
+      collected_at: survey.collected_at ?? finishedAt,
+      // The time of this finish, which the server's today() and now() read as the phone's
+      // did (reopened after midnight, the day is the new one): sent when not collected_at.
+      finished_at: unchanged ? survey.finished_at : finishedAt,
       collector: survey.correction ? survey.collector : collector() || survey.collector,
       status: "pending",
       errors: [],

@@ -10,7 +10,7 @@
 
 import { ExpressionError, evaluate } from "./xpath.js";
 import { pick, t } from "./i18n.js";
-import { plainText } from "./markdown.js";
+import { XML_NAME, plainText } from "./markdown.js";
 import { geopointText, locationQuestion, modelOf, questionsOf, walk } from "./model.js";
 
 export {
@@ -55,6 +55,10 @@ function expressionLabel(model, labels) {
   return labels[language] || (Object.values(labels)[0] ?? "");
 }
 
+// A column of a choice list or CSV is an element of its item when its name is an XML name, as
+// on the server: `tỉnh` is read by a choice_filter (`tỉnh = ${tinh}`) like `province`.
+const COLUMN_NAME = new RegExp(`^${XML_NAME}$`, "u");
+
 function secondaryInstances(model) {
   let documents = instanceDocuments.get(model);
   if (documents) return documents;
@@ -64,8 +68,13 @@ function secondaryInstances(model) {
     for (const item of items) {
       const element = document_.createElement("item");
       for (const [key, value] of Object.entries(item)) {
-        if (!/^[A-Za-z_][\w.-]*$/.test(key)) continue;
-        const child = document_.createElement(key);
+        if (!COLUMN_NAME.test(key)) continue;
+        let child;
+        try {
+          child = document_.createElement(key);
+        } catch {
+          continue;  // a name XML refuses (no expression can name it either)
+        }
         child.textContent = typeof value === "object" && value !== null ? expressionLabel(model, value) : String(value ?? "");
         element.append(child);
       }
@@ -680,10 +689,34 @@ export function settle(form, answers, location, shownBefore = null) {
         }
       }
     }
+    if (keepCalculations(evaluation)) stale = true;
     if (!stale) return { changed, evaluation, refilled };
     changed = true;
   }
   return { changed, evaluation: evaluateForm(form, answers, location), refilled };
+}
+
+/**
+ * Keep each calculation's value in the draft's answers, as ODK Collect keeps it in its
+ * instance: once() reads its own earlier value there, so once(random()) and once(now()) hold
+ * through every answer (drawn again at each, a relevance reading them came and went and
+ * dropped what was typed). A calculation that does not apply, or gives nothing, holds none.
+ * The value sent is the same (payloadOf); the server keeps a calculation as sent. True when
+ * the answers changed.
+ */
+function keepCalculations(evaluation) {
+  let changed = false;
+  for (const record of evaluation.instance.records) {
+    if (record.kind !== "question" || !record.node.calculate) continue;
+    const { scope, node: { name } } = record;
+    const text = evaluation.relevant[record.key] && !evaluation.errors[record.key] ? record.element.textContent : "";
+    if (text === "" ? name in scope : scope[name] !== text) {
+      if (text === "") delete scope[name];
+      else scope[name] = text;
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 // ---------------------------------------------------------------- defaults and repeats
@@ -696,6 +729,8 @@ function hasDefault(node) {
   return !node.calculate && node.default !== undefined && node.default !== null && node.default !== "";
 }
 
+// Defaults are filled in form order, each seeing those filled before it (b = ${a} * 2 reads
+// a's default), as ODK Collect fills them and the server does (validation.py, fill_defaults).
 function fillDefaults(form, answers, location, scope, missingOnly = false) {
   const instance = buildInstance(form, answers, location, missingOnly);
   for (const record of instance.records) {
@@ -704,11 +739,17 @@ function fillDefaults(form, answers, location, scope, missingOnly = false) {
     if (!hasDefault(node)) continue;
     if (missingOnly ? node.name in scope : !isEmpty(scope[node.name])) continue;
     const value = defaultOf(instance, record);
-    if (value !== null) scope[node.name] = value;
+    if (value === null) continue;
+    scope[node.name] = value;
+    record.element.textContent = rawText(node, value, missingOnly);
   }
 }
 
-/** The default of the question `record` over `instance`, as the answer to keep (null: none). */
+/**
+ * The default of the question `record` over `instance`, as the answer to keep; null when it
+ * gives none its type takes (`${unknown} * 2` is NaN: the question stays empty, as the
+ * server leaves it, rather than holding "NaN").
+ */
 function defaultOf(instance, record) {
   const node = record.node;
   let value = String(node.default);
@@ -720,13 +761,20 @@ function defaultOf(instance, record) {
       return null;
     }
   }
-  if (value === "") return null;
-  return NUMBER_TYPES.has(node.type) && Number.isFinite(Number(value)) ? String(value) : value;
+  if (value === "" || coerce(node, value, true).error) return null;
+  if (node.choices && !node.calculate) {
+    // A name the list does not hold is no answer the server takes (answer_types, _select_one).
+    const names = new Set((instance.model.instances?.[node.choices] ?? []).map((c) => String(c.name)));
+    if (!value.split(/\s+/).filter(Boolean).every((name) => names.has(name))) return null;
+  }
+  return value;
 }
 
-/** Fill the defaults of a new survey's questions (outside repeats). */
+/** Fill the defaults of a new survey's questions (outside repeats) and its calculations. */
 export function applyDefaults(form, answers, location = null) {
   fillDefaults(form, answers, location, answers);
+  // Drawn when the survey starts, as in ODK Collect: once(now()) is the start, not the first answer.
+  keepCalculations(evaluateForm(form, answers, location));
   return answers;
 }
 

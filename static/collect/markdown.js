@@ -5,7 +5,13 @@
 // <span style="..."> tags are dropped (their text stays); any other tag shows as text.
 
 const SAFE_LINK = /^(https?:|mailto:|tel:)/i;
-const OUTPUT = /\$\{([A-Za-z_][\w.-]*)\}/g;
+/**
+ * An XML name as pyxform and the server read names (app/forms/xpath.py): a letter of any
+ * script or `_` first (`tuổi`, `địa_chỉ`), then letters, digits, marks, `_`, `.`, `-`.
+ * Question names in `${name}` and the columns of a choice list or CSV are such names.
+ */
+export const XML_NAME = "[\\p{L}\\p{Nl}_][\\p{L}\\p{Nl}\\p{Nd}\\p{Mn}\\p{Mc}_.\\-\\u00B7]*";
+const OUTPUT = new RegExp(`\\$\\{(${XML_NAME})\\}`, "gu");
 // Private-use characters mark where an output goes; stripped from the text before reading.
 const OPEN = "\uE000";
 const CLOSE = "\uE001";

@@ -87,6 +87,9 @@ export function submissionBody(survey) {
     collected_at: survey.collected_at,
     answers: survey.payload,
   };
+  // Finished again after the first time (reopened): the form's today() and now() read the
+  // last finish, on the server as on the phone; collected_at stays the first.
+  if (survey.finished_at && survey.finished_at !== survey.collected_at) body.finished_at = survey.finished_at;
   // A form without a geopoint question has no location: the survey is sent without one.
   const where = survey.location;
   if (where && Number.isFinite(where.lat) && Number.isFinite(where.lon)) {

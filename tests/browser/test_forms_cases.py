@@ -250,3 +250,93 @@ def test_a_repeats_relevance_is_each_instances_and_the_survey_sent_is_accepted(
     )
     # One of each: a second r would be r[2], which does not apply; a second r2 would.
     assert one[:2] == [{"r": [{"s": "a"}], "r2": [{"s2": "a"}]}, {"r": False, "r2": True}]
+
+
+ONCE_IN_A_DRAFT = """
+async (model) => {
+  const form = await import("/static/collect/form.js");
+  const definition = { form_id: "parity_phone_once", model };
+  const draft = form.applyDefaults(definition, {});
+  const first = form.evaluateForm(definition, draft, null);
+  let shownBefore = first.relevant;
+  const rounds = [[first.values.r, first.values.started, Boolean(first.relevant.treat), null]];
+  for (let round = 0; round < 10; round += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 5));  // now() moves on
+    if (shownBefore.treat && round === 0) form.setAnswerAt(definition, draft, "treat", "có");
+    form.setAnswerAt(definition, draft, "other", `ghi chú ${round}`);
+    const { evaluation } = form.settle(definition, draft, null, shownBefore);
+    shownBefore = evaluation.relevant;
+    const { r, started } = evaluation.values;
+    rounds.push([r, started, Boolean(evaluation.relevant.treat), draft.treat ?? null]);
+  }
+  return [rounds, form.answersToSend(definition, draft, null)];
+}
+"""
+
+
+def test_once_keeps_the_first_value_through_every_answer_of_a_draft(vietnam_page: Page) -> None:
+    """r = once(random()) decides whether `treat` is asked. The phone kept no calculate in its
+    draft, so once() read an empty node and drew again at every answer: treat came and went,
+    and its answer was dropped whenever it went (once(now()) drifted too). ODK Collect keeps
+    the first value; the draft holds it, and the server keeps the value sent."""
+    from app.forms.validation import validate_answers
+
+    definition = load_form(CORPUS / "parity_phone_once.md")
+    rounds, sent = vietnam_page.evaluate(ONCE_IN_A_DRAFT, definition.model)
+    r, started, shown, _ = rounds[0]
+    assert r and started
+    assert shown == (float(r) < 0.5)
+    for round_r, round_started, round_shown, treat in rounds[1:]:
+        assert (round_r, round_started, round_shown) == (r, started, shown)
+        assert treat == ("có" if shown else None)
+    assert (sent["r"], sent["started"]) == (r, started)
+    assert ("treat" in sent) == shown
+    assert validate_answers(definition, sent) == (sent, [])
+
+
+DEFAULT_CHAIN = """
+async (model) => {
+  const form = await import("/static/collect/form.js");
+  const definition = { form_id: "parity_phone_default_chain", model };
+  const draft = form.applyDefaults(definition, {});
+  const evaluation = form.evaluateForm(definition, draft, null);
+  const sent = form.answersToSend(definition, draft, null);
+  return [{ ...draft }, Object.keys(evaluation.errors), sent];
+}
+"""
+
+
+def test_a_default_reads_the_defaults_before_it_as_on_the_server(vietnam_page: Page) -> None:
+    """b = ${a} * 2 gave "NaN" on the phone (flagged), the server dropped it; Collect gives 6.
+    A default that is no number (${unknown} * 2) leaves its question empty on both sides."""
+    from app.forms.validation import validate_answers
+
+    definition = load_form(CORPUS / "parity_phone_default_chain.md")
+    draft, errors, sent = vietnam_page.evaluate(DEFAULT_CHAIN, definition.model)
+    assert "e" not in draft and "f" not in draft
+    assert errors == ["check"]
+    # e and f have a default but no answer: sent empty, so that the server does not fill them.
+    assert sent == {"a": 3, "b": 6, "c": "x3", "e": "", "f": "", "later": 8}
+    server, _problems = validate_answers(definition, {})
+    assert (
+        server == validate_answers(definition, sent)[0] == {"a": 3, "b": 6, "c": "x3", "later": 8}
+    )
+
+
+UNICODE_CASCADE = """
+async (model) => {
+  const form = await import("/static/collect/form.js");
+  const definition = { form_id: "parity_phone_unicode_columns", model };
+  const evaluation = form.evaluateForm(definition, { tinh: "qn", huyen: "tk" }, null);
+  const names = (key) => form.choicesAt(evaluation, key).map((choice) => choice.value);
+  return [names("huyen"), names("xa"), Object.keys(evaluation.errors)];
+}
+"""
+
+
+def test_a_column_named_in_vietnamese_filters_the_choices_on_the_phone(vietnam_page: Page) -> None:
+    """The choices sheet's `tỉnh` column and the CSV's `huyện` column: the phone left out every
+    column whose name was not ASCII, so the district was flagged and none was offered."""
+    definition = load_form(CORPUS / "parity_phone_unicode_columns.md")
+    huyen, xa, errors = vietnam_page.evaluate(UNICODE_CASCADE, definition.model)
+    assert (huyen, xa, errors) == (["tk", "ha"], ["an_my", "an_son"], [])

@@ -45,6 +45,18 @@ CASES: list[tuple[str, dict[str, str], str]] = [
         "&lt;b&gt;x&lt;/b&gt; **y**</span></strong>",
     ),
     ("Có ${n} người", {}, 'Có <span class="output" data-output="n"></span> người'),
+    # Names starting with a Vietnamese letter are XML names (pyxform's too): shown, not literal.
+    (
+        "Tuổi: ${tuổi}, **${địa_chỉ}**",
+        {"tuổi": "30", "địa_chỉ": "Hội An"},
+        'Tuổi: <span class="output" data-output="tuổi">30</span>, '
+        '<strong><span class="output" data-output="địa_chỉ">Hội An</span></strong>',
+    ),
+    (
+        "${ảnh.1-b} ${1x} ${a b}",
+        {"ảnh.1-b": "x"},
+        '<span class="output" data-output="ảnh.1-b">x</span> ${1x} ${a b}',
+    ),
 ]
 
 

@@ -28,6 +28,7 @@ FORMS = (
     "parity_phone_repeat_defaults",
     "parity_phone_choice_language",
     "parity_phone_format_date",
+    "parity_phone_once",
 )
 
 
@@ -296,4 +297,34 @@ def test_format_date_writes_english_names_on_a_vietnamese_phone(
     assert stored(sync_engine, "parity_phone_format_date") == [
         {"visit_day": "2026-12-07", "paid_on": "2026-09-15", "stamp": "2026-12-07"}
     ]
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_once_keeps_its_first_draw_while_the_volunteer_types(
+    parity_phone: tuple[BrowserContext, Page], sync_engine: Engine
+) -> None:
+    """r = once(random()) decides whether `treat` is asked. Every answer typed drew r again on
+    the phone: treat came and went, and its answer was dropped when it went (4 rounds in 10).
+    As in ODK Collect the first draw holds, and it is the one sent."""
+    _context, page = parity_phone
+    open_app(page)
+    page.click("#new-parity_phone_once")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    treat = page.locator('section.question[data-key="treat"]')
+    shown = treat.is_visible()
+    if shown:
+        answer(page, "treat", "có")
+    for round_ in range(10):
+        answer(page, "other", f"ghi chú {round_}")
+        if shown:
+            expect(treat).to_be_visible()
+            expect(treat.locator("input, textarea")).to_have_value("có")
+        else:
+            expect(treat).to_be_hidden()
+    send(page)
+    [answers] = stored(sync_engine, "parity_phone_once")
+    assert (float(answers["r"]) < 0.5) == shown
+    assert answers.get("treat") == ("có" if shown else None)
+    assert answers["other"] == "ghi chú 9"
+    assert float(answers["twice_r"]) == float(answers["r"]) * 2
     assert page.console_errors == []  # type: ignore[attr-defined]

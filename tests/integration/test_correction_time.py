@@ -177,3 +177,38 @@ def test_an_odk_edit_reads_today_at_the_time_of_the_edit(
     response = post_submission(app_client, prefix, stale)
     assert response.status_code == 400 and "due_on" in message(response)[1], response.text
     assert app_client.get(f"{URL}/{first[5:]}").json()["version"] == 2
+
+
+def test_a_survey_finished_again_after_midnight_reads_today_at_its_last_finish(
+    app_client: TestClient, people: dict[str, Any]
+) -> None:
+    """Finished at 23:50, reopened and finished again at 00:10 with a visit dated the new day:
+    the phone took it (today() was the new day) and sends its last finish as `finished_at`;
+    the server read today() at `collected_at` (the first finish, which the survey keeps) and
+    refused it."""
+    first = (days_ago(2)).replace(hour=23, minute=50, second=0, microsecond=0)
+    last = first + timedelta(minutes=20)
+    then, next_day = first.date().isoformat(), last.date().isoformat()
+    body = payment(first, paid_on=next_day, due_on=next_day, finished_at=last.isoformat())
+    # Without the last finish, the new day is in the future of the first one.
+    without = {key: value for key, value in body.items() if key != "finished_at"}
+    refused = app_client.post(URL, json=without, headers=people["volunteer"])
+    assert refused_fields(refused) == ["answers.paid_on"]
+    created = app_client.post(URL, json=body, headers=people["volunteer"])
+    assert created.status_code == 201, created.text
+    stored = app_client.get(f"{URL}/{body['id']}").json()
+    assert datetime.fromisoformat(stored["collected_at"]) == first  # the first finish stays
+    # The reverse: due the day before is past at the last finish.
+    late = payment(first, paid_on=then, due_on=then, finished_at=last.isoformat())
+    answer = app_client.post(URL, json=late, headers=people["volunteer"])
+    assert refused_fields(answer) == ["answers.due_on"]
+    # A correction finished on the phone reads its finish too, not the time it arrives.
+    send_back(app_client, people, body["id"])
+    today = days_ago(0).date().isoformat()
+    fixed = {**body, "answers": {"paid_on": today, "due_on": today}, "base_version": 1}
+    refused = app_client.put(f"{URL}/{body['id']}", json=fixed, headers=people["volunteer"])
+    assert refused_fields(refused) == ["answers.paid_on"]
+    # A time that is no time is named.
+    bad = payment(first, paid_on=then, due_on=next_day, finished_at="after midnight")
+    answer = app_client.post(URL, json=bad, headers=people["volunteer"])
+    assert refused_fields(answer) == ["finished_at"]

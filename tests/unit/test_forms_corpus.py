@@ -32,6 +32,8 @@ REFUSED: dict[str, tuple[str, ...]] = {
     "refused_unknown_instance.md": ("survey sheet, row 2", "column constraint", "'nothing'"),
     "refused_digest_constraint.md": ("survey sheet, row 2", "column constraint", "digest()"),
     "refused_digest_reader.md": ("survey sheet, row 4", "column relevant", "digest()"),
+    "refused_public_key.md": ("settings sheet", "column public_key", "encrypted forms"),
+    "refused_search_appearance.md": ("survey sheet, row 2", "column appearance", "search()"),
 }
 # pyxform's markdown forms (a table from the first line); other .md files here are notes
 # that other tests turn into workbooks (tests/widget_forms.py).
@@ -140,3 +142,21 @@ def test_widget_calculates_use_odk_functions() -> None:
     assert normalised["settled_text"] == "01/06/1985"  # format-date
     assert int(normalised["years"]) >= 41  # decimal-date-time(today()) - ...
     assert normalised["source_app"] == "cdfmap"  # a hidden question's default
+
+
+def test_defaults_read_the_defaults_before_them_in_form_order() -> None:
+    """As ODK Collect fills them: b = ${a} * 2 is 6 and c = concat('x', ${a}) is 'x3'; a
+    default that is no number (${unknown} * 2, or ${later} read before later is filled) leaves
+    its question empty (the server dropped b and read c as 'x')."""
+    normalised, _problems = validate_answers(form("parity_phone_default_chain.md"), {"check": "ok"})
+    assert normalised == {"a": 3, "b": 6, "c": "x3", "later": 8, "check": "ok"}
+    normalised, _problems = validate_answers(form("parity_phone_default_chain.md"), {"a": 4})
+    assert normalised == {"a": 4, "b": 8, "c": "x4", "later": 8}
+
+
+def test_once_keeps_the_value_sent_and_draws_one_when_none_is() -> None:
+    """once() reads its own node: a value sent is kept, one not sent is drawn once."""
+    normalised, _problems = validate_answers(form("parity_phone_once.md"), {"r": "0.7"})
+    assert (normalised["r"], normalised["twice_r"]) == ("0.7", "1.4")
+    normalised, _problems = validate_answers(form("parity_phone_once.md"), {})
+    assert float(normalised["twice_r"]) == float(normalised["r"]) * 2

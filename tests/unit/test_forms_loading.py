@@ -184,3 +184,35 @@ def test_an_archived_copy_of_the_current_version_never_replaces_it(tmp_path: Pat
     assert "Old label" not in str(current.model)
     [problem] = registry.problems["versions/mini-old.xlsx"]
     assert "mini.xlsx" in problem and "'mini' version '2'" in problem
+
+
+CONTROL_FORM = """| survey |
+| | type | name | label |
+| | text | notes | {survey} |
+| choices |
+| | list_name | name | label |
+| | yn | yes | {choice} |
+| settings |
+| | form_id | version |
+| | ctl | 1 |
+"""
+
+
+@pytest.mark.parametrize(
+    ("labels", "where"),
+    [
+        ({"survey": "Ghi\x0bchú", "choice": "Có"}, "survey sheet, row 2, column label"),
+        ({"survey": "Ghi chú", "choice": "C\x0bó"}, "choices sheet, row 2, column label"),
+    ],
+)
+def test_a_control_character_is_named_with_its_sheet_row_and_column(
+    tmp_path: Path, labels: dict[str, str], where: str
+) -> None:
+    """A vertical tab pasted into a label: pyxform writes it into the XForm, which no XML
+    reader (ODK Collect's included) then reads; the message blamed 'namespaces'."""
+    path = tmp_path / "ctl.md"
+    path.write_text(CONTROL_FORM.format(**labels), encoding="utf-8")
+    assert load_problems(path) == [
+        f"{where}: the control character U+000B cannot be written in an XForm (ODK Collect "
+        "could not read the form): remove it"
+    ]

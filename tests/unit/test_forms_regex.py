@@ -222,3 +222,20 @@ def test_a_refusal_names_the_position_in_the_authors_pattern(pattern: str, posit
     position 15" named a place the author never wrote."""
     with pytest.raises(PatternError, match=rf"at position {position}$"):
         compile_pattern(pattern)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "written"),
+    [
+        (r"^\p{Script=Latin}+$", r"'\p{Script=Latin}'"),
+        (r"^\pL+$", r"'\pL'"),
+        (r"^\P{IsLatin}$", r"'\P{IsLatin}'"),
+        (r"^\p{Lu", r"'\p{Lu'"),
+        ("^a\\p", r"'\p'"),
+    ],
+)
+def test_a_refused_class_is_named_as_written(pattern: str, written: str) -> None:
+    """`\\p{Script=Latin}` was named `\\p{{Scrip}`: six characters cut, braces doubled."""
+    with pytest.raises(PatternError) as caught:
+        compile_pattern(pattern)
+    assert f"the class {written} (only Unicode general categories" in str(caught.value)
