@@ -90,6 +90,7 @@ def _insert_params(item: dict[str, Any], user_id: int) -> list[Any]:
         "assigned_wards": [],
         "location_manual": False,
         "assigned_cities": [],
+        "manual_points": None,
     }
     return [row[key] for key in submissions.SINGLE_ROW_KEYS]
 
