@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -110,6 +111,42 @@ def record_console_errors(page: Page) -> list[str]:
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.console_errors = errors  # type: ignore[attr-defined]
     return errors
+
+
+@contextmanager
+def server_with_forms(database_url: str, forms_dir: Path) -> Iterator[str]:
+    """The app under uvicorn reading its forms from `forms_dir`; its base URL."""
+    from bench.common import uvicorn_server
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FORMS_DIR", str(forms_dir))
+        with uvicorn_server("app.main:create_app", database_url) as (base, _pid):
+            yield base
+
+
+@contextmanager
+def signed_in_phone(
+    browser: Browser, base_url: str, account: PhoneAccount, **options: Any
+) -> Iterator[tuple[BrowserContext, Page]]:
+    """A 360 x 640 phone, Vietnamese first, its app signed in as `account`, and a page that
+    records console errors; `options` add to (or replace) the context's settings."""
+    settings: dict[str, Any] = {
+        "viewport": PHONE,
+        "is_mobile": True,
+        "has_touch": True,
+        "locale": "vi-VN",
+        "base_url": base_url,
+        "service_workers": "allow",
+        **options,
+    }
+    context = browser.new_context(**settings)
+    sign_in_phone(context, account)
+    page = context.new_page()
+    record_console_errors(page)
+    try:
+        yield context, page
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,12 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import Engine, text
 
-from bench.common import uvicorn_server
-from tests.browser.conftest import PHONE, TAM_KY, PhoneAccount, record_console_errors, sign_in_phone
+from tests.browser.conftest import (
+    TAM_KY,
+    PhoneAccount,
+    server_with_forms,
+    signed_in_phone,
+)
 from tests.browser.test_collect import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
@@ -127,33 +131,24 @@ def roster_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
     forms = tmp_path_factory.mktemp("roster-forms") / "forms"
     forms.mkdir()
     write_form(forms / f"{FORM_ID}.xlsx")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FORMS_DIR", str(forms))
-        with uvicorn_server("app.main:create_app", database_url) as (base, _pid):
-            yield base
+    with server_with_forms(database_url, forms) as base:
+        yield base
 
 
 @pytest.fixture
 def roster_phone(
     browser: Browser, roster_server: str, volunteer: PhoneAccount
 ) -> Iterator[tuple[BrowserContext, Page]]:
-    context = browser.new_context(
-        viewport=PHONE,
+    with signed_in_phone(
+        browser,
+        roster_server,
+        volunteer,
         device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="vi-VN",
         timezone_id="Asia/Ho_Chi_Minh",
         geolocation=TAM_KY,
         permissions=["geolocation"],
-        base_url=roster_server,
-        service_workers="allow",
-    )
-    sign_in_phone(context, volunteer)
-    page = context.new_page()
-    record_console_errors(page)
-    yield context, page
-    context.close()
+    ) as phone:
+        yield phone
 
 
 def stored(engine: Engine) -> list[dict[str, Any]]:

@@ -13,8 +13,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import Engine, text
 
 from app.settings import REPO_ROOT
-from bench.common import uvicorn_server
-from tests.browser.conftest import PHONE, PhoneAccount, record_console_errors, sign_in_phone
+from tests.browser.conftest import (
+    PhoneAccount,
+    server_with_forms,
+    signed_in_phone,
+)
 from tests.browser.test_collect import open_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_surveys")]
@@ -39,30 +42,18 @@ def parity_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -
     forms_dir.mkdir()
     for name in FORMS:
         shutil.copy(CORPUS / f"{name}.md", forms_dir / f"{name}.md")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FORMS_DIR", str(forms_dir))
-        with uvicorn_server("app.main:create_app", database_url) as (base, _pid):
-            yield base
+    with server_with_forms(database_url, forms_dir) as base:
+        yield base
 
 
 @pytest.fixture
 def parity_phone(
     browser: Browser, parity_server: str, volunteer: PhoneAccount
 ) -> Iterator[tuple[BrowserContext, Page]]:
-    context = browser.new_context(
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        locale="vi-VN",
-        timezone_id="Asia/Ho_Chi_Minh",
-        base_url=parity_server,
-        service_workers="allow",
-    )
-    sign_in_phone(context, volunteer)
-    page = context.new_page()
-    record_console_errors(page)
-    yield context, page
-    context.close()
+    with signed_in_phone(
+        browser, parity_server, volunteer, timezone_id="Asia/Ho_Chi_Minh"
+    ) as phone:
+        yield phone
 
 
 def stored(engine: Engine, form_id: str) -> list[dict[str, Any]]:

@@ -11,8 +11,12 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import Engine, text
 
 from app.settings import REPO_ROOT
-from bench.common import uvicorn_server
-from tests.browser.conftest import PHONE, TAM_KY, PhoneAccount, record_console_errors, sign_in_phone
+from tests.browser.conftest import (
+    TAM_KY,
+    PhoneAccount,
+    server_with_forms,
+    signed_in_phone,
+)
 from tests.browser.test_collect import HOUSEHOLD_SCREENS, fill_screen, next_screen, open_app
 from tests.phone_forms import VISIT_FORM_ID, write_visit_form
 
@@ -26,31 +30,18 @@ def two_forms_server(database_url: str, tmp_path_factory: pytest.TempPathFactory
     forms_dir.mkdir()
     shutil.copy(REPO_ROOT / "forms" / "household.xlsx", forms_dir / "household.xlsx")
     write_visit_form(forms_dir / "visit_note.xlsx")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FORMS_DIR", str(forms_dir))
-        with uvicorn_server("app.main:create_app", database_url) as (base, _pid):
-            yield base
+    with server_with_forms(database_url, forms_dir) as base:
+        yield base
 
 
 @pytest.fixture
 def two_forms_phone(
     browser: Browser, two_forms_server: str, volunteer: PhoneAccount
 ) -> Iterator[tuple[BrowserContext, Page]]:
-    context = browser.new_context(
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        locale="vi-VN",
-        geolocation=TAM_KY,
-        permissions=["geolocation"],
-        base_url=two_forms_server,
-        service_workers="allow",
-    )
-    sign_in_phone(context, volunteer)
-    page = context.new_page()
-    record_console_errors(page)
-    yield context, page
-    context.close()
+    with signed_in_phone(
+        browser, two_forms_server, volunteer, geolocation=TAM_KY, permissions=["geolocation"]
+    ) as phone:
+        yield phone
 
 
 def fill_visit(page: Page) -> None:

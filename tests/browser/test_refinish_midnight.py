@@ -17,8 +17,11 @@ from sqlalchemy import Engine, text
 
 from app.settings import REPO_ROOT
 from app.vietnam import VIETNAM_TIME
-from bench.common import uvicorn_server
-from tests.browser.conftest import PHONE, PhoneAccount, record_console_errors, sign_in_phone
+from tests.browser.conftest import (
+    PhoneAccount,
+    server_with_forms,
+    signed_in_phone,
+)
 from tests.browser.test_collect import open_app, wait_offline_ready
 from tests.browser.test_outbox import surveys_on, uncaught
 
@@ -33,30 +36,18 @@ def midnight_server(database_url: str, tmp_path_factory: pytest.TempPathFactory)
     forms_dir = tmp_path_factory.mktemp("midnight-forms") / "forms"
     forms_dir.mkdir()
     shutil.copy(REPO_ROOT / "tests" / "forms" / f"{FORM_ID}.md", forms_dir / f"{FORM_ID}.md")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FORMS_DIR", str(forms_dir))
-        with uvicorn_server("app.main:create_app", database_url) as (base, _pid):
-            yield base
+    with server_with_forms(database_url, forms_dir) as base:
+        yield base
 
 
 @pytest.fixture
 def midnight_phone(
     browser: Browser, midnight_server: str, volunteer: PhoneAccount
 ) -> Iterator[tuple[BrowserContext, Page]]:
-    context = browser.new_context(
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        locale="vi-VN",
-        timezone_id="Asia/Ho_Chi_Minh",
-        base_url=midnight_server,
-        service_workers="allow",
-    )
-    sign_in_phone(context, volunteer)
-    page = context.new_page()
-    record_console_errors(page)
-    yield context, page
-    context.close()
+    with signed_in_phone(
+        browser, midnight_server, volunteer, timezone_id="Asia/Ho_Chi_Minh"
+    ) as phone:
+        yield phone
 
 
 def answer(page: Page, key: str, value: str) -> None:
