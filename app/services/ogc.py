@@ -36,7 +36,6 @@ from app.services.indicators import (
     INDICATORS,
     Weights,
     cities_weights,
-    read_weights,
 )
 
 DEFAULT_LIMIT = 100
@@ -95,7 +94,7 @@ def _area_scope(reader: Principal, alias: str, ward_column: str) -> tuple[str, d
 
 
 def _figures_with(
-    city_ids: Sequence[int], weights: Mapping[int, Weights], common: Mapping[str, float]
+    city_ids: Sequence[int], weights: Mapping[int, Weights]
 ) -> tuple[str, dict[str, Any]]:
     """WITH ind AS (...): the indicators, score and ranks of every area of these cities, each
     city's score by its own weights."""
@@ -105,7 +104,10 @@ def _figures_with(
     for index, city_id in enumerate(city_ids or [0]):
         part = base.replace(":city_id", f":ind_city_{index}")
         params[f"ind_city_{index}"] = city_id
-        values = weights[city_id].values if city_id in weights else common
+        # No readable city: the statement of city 0 has no rows, whatever it weighs.
+        values = (
+            weights[city_id].values if city_id in weights else dict.fromkeys(INDICATOR_KEYS, 1.0)
+        )
         for key in INDICATOR_KEYS:
             part = part.replace(f":w_{key} ", f":w_{key}_{index} ")
             params[f"w_{key}_{index}"] = values[key]
@@ -240,7 +242,7 @@ async def collections(
             sorted(reader.wards_as("ward_leader")),
         )
         weights = await cities_weights(connection, city_ids, priorities)
-    figures = _figures_with(city_ids, weights, read_weights(priorities))
+    figures = _figures_with(city_ids, weights)
     wards, settlements = wards_source(reader), settlements_source(reader)
     found = [
         Collection(
