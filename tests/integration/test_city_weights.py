@@ -181,6 +181,7 @@ BAD_WEIGHTS: list[tuple[str, str, str]] = [
         "priority_weights",
         "weight_unknown_indicator",
     ),
+    ('{"insecure_tenure\\u0000": 1}', "priority_weights", "nul_character"),
     ("[1, 2]", "priority_weights", ""),
     ('"heavy"', "priority_weights", ""),
 ]
