@@ -2417,7 +2417,8 @@ def translate(code: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str
     for name, labels in LABELLED_PARAMS.get(code, {}).items():
         value = params.get(name)
         if type(value) is str and value in labels:
-            params = {**params, name: translate(labels[value], language)}
+            # The label may name the message's other params (a regex construct as written).
+            params = {**params, name: translate(labels[value], language, **params)}
     try:
         return text.format(**params)
     except (KeyError, IndexError):
@@ -2502,5 +2503,389 @@ MESSAGES.update(
             "server runs with DEMO=true (`make run` sets it); any other server answers as to a "
             "wrong password.",
         },
+        "cli.form_loaded": {
+            "vi": "{file}: biểu mẫu {form_id} (phiên bản: {versions})",
+            "en": "{file}: form {form_id} (versions: {versions})",
+        },
+        "cli.form_refused": {
+            "vi": "{file}: biểu mẫu không được dùng, vì:",
+            "en": "{file}: the form is not used, because:",
+        },
     }
 )
+
+
+# Why a form file cannot be used (app/forms/problems.py): where it is, then why. The sheet
+# names (survey, choices, settings) and column names are the workbook's own, kept as written.
+MESSAGES.update(
+    {
+        "form_at_sheet": {"vi": "trang tính {sheet}", "en": "{sheet} sheet"},
+        "form_at_row": {"vi": "hàng {row}", "en": "row {row}"},
+        "form_at_rows": {"vi": "các hàng {rows}", "en": "rows {rows}"},
+        "form_at_column": {"vi": "cột {column}", "en": "column {column}"},
+        "form_in_expression": {
+            "vi": " (trong biểu thức '{expression}')",
+            "en": " (in '{expression}')",
+        },
+        # Reading the file.
+        "form_unreadable": {
+            "vi": "tệp này không đọc được như một XLSForm: {error}",
+            "en": "not a readable XLSForm: {error}",
+        },
+        "form_read_failed": {
+            "vi": "không đọc được biểu mẫu: {error}",
+            "en": "the form could not be read: {error}",
+        },
+        "form_nested_too_deeply": {
+            "vi": "biểu mẫu lồng nhau quá sâu, không đọc được",
+            "en": "the form is nested too deeply to be read",
+        },
+        "form_pyxform": {
+            "vi": "pyxform không đọc được biểu mẫu (chi tiết bằng tiếng Anh): {error}",
+            "en": "{error}",
+        },
+        "form_include": {
+            "vi": "'include' (một phần lấy từ tệp khác) không được pyxform hỗ trợ: hãy chép "
+            "các hàng của phần đó vào biểu mẫu này",
+            "en": "'include' (a section from another file) is not supported by pyxform: copy "
+            "the section's rows into this form",
+        },
+        "form_xform_unreadable": {
+            "vi": "không đọc được XForm do pyxform tạo ra ({error}): một cột tự đặt có tiền tố "
+            "không gian tên (namespace) cần thiết lập 'namespaces'",
+            "en": "the XForm pyxform wrote cannot be read ({error}): a custom column with a "
+            "namespace prefix needs the 'namespaces' setting",
+        },
+        "form_control_character": {
+            "vi": "ký tự điều khiển {character} không ghi được vào XForm (ODK Collect sẽ không "
+            "đọc được biểu mẫu): hãy xoá ký tự này",
+            "en": "the control character {character} cannot be written in an XForm (ODK "
+            "Collect could not read the form): remove it",
+        },
+        "form_character_not_in_xml": {
+            "vi": "ký tự {character} không ghi được vào XForm (ODK Collect sẽ không đọc được "
+            "biểu mẫu): hãy xoá ký tự này",
+            "en": "the character {character} cannot be written in an XForm (ODK Collect could "
+            "not read the form): remove it",
+        },
+        # The settings sheet.
+        "form_id_missing": {"vi": "thiếu form_id", "en": "form_id is missing"},
+        "form_setting_too_long": {
+            "vi": "{setting} dài {length} ký tự; tối đa được {max} ký tự",
+            "en": "{setting} is {length} characters long; at most {max} are allowed",
+        },
+        "form_setting_unfit_id": {
+            "vi": "{setting} '{value}' có dấu gạch chéo, dấu gạch chéo ngược hoặc ký tự điều "
+            "khiển; hãy dùng chữ cái, chữ số, '_', '-' hoặc '.'",
+            "en": "{setting} '{value}' contains a slash, a backslash or a control character; "
+            "use letters, digits, '_', '-' or '.'",
+        },
+        "form_setting_unfit_version": {
+            "vi": "{setting} '{value}' có ký tự điều khiển; hãy dùng chữ cái, chữ số, '_', '-' "
+            "hoặc '.'",
+            "en": "{setting} '{value}' contains a control character; use letters, digits, "
+            "'_', '-' or '.'",
+        },
+        "form_encrypted": {
+            "vi": "biểu mẫu mã hoá không được hỗ trợ (máy chủ phải đọc từng câu trả lời để "
+            "kiểm tra, còn ODK Collect sẽ chỉ gửi một tệp đã mã hoá): hãy xoá public_key",
+            "en": "encrypted forms are not supported (the server must read every answer to "
+            "check it, and ODK Collect would send only an encrypted file): remove public_key",
+        },
+        "form_version_taken": {
+            "vi": "form_id '{form_id}' phiên bản '{version}' đã là biểu mẫu của tệp {first}; "
+            "tệp này không được dùng (hãy đặt phiên bản khác, hoặc xoá tệp)",
+            "en": "form_id '{form_id}' version '{version}' is already the form of {first}; "
+            "this file is not used (give it another version, or remove it)",
+        },
+        # Question types.
+        "form_type_not_supported": {
+            "vi": "loại câu hỏi '{type}' không được hỗ trợ",
+            "en": "question type '{type}' is not supported",
+        },
+        "form_type_loop": {
+            "vi": "'begin loop' (mỗi lựa chọn một nhóm, các nhóm có cùng tên câu hỏi) không "
+            "được hỗ trợ: hãy dùng begin_repeat",
+            "en": "'begin loop' (one group per choice, each holding the same names) is not "
+            "supported: use begin_repeat",
+        },
+        "form_type_osm": {
+            "vi": "câu hỏi 'osm' (OpenMapKit) không được hỗ trợ",
+            "en": "'osm' questions (OpenMapKit) are not supported",
+        },
+        "form_type_select_one_external": {
+            "vi": "'select_one_external' (lựa chọn tìm trong itemsets.csv) không được hỗ trợ: "
+            "hãy dùng select_one với choice_filter, hoặc select_one_from_file",
+            "en": "'select_one_external' (choices searched in itemsets.csv) is not supported: "
+            "use select_one with a choice_filter, or select_one_from_file",
+        },
+        "form_type_video": {
+            "vi": "câu hỏi 'video' không được hỗ trợ: hãy dùng 'file'",
+            "en": "'video' questions are not supported: use 'file'",
+        },
+        "form_name_repeated": {
+            "vi": "tên '{name}' được dùng nhiều lần (câu trả lời được lưu theo tên câu hỏi)",
+            "en": "the name '{name}' is used more than once (answers are keyed by name)",
+        },
+        # Choices.
+        "form_search_appearance": {
+            "vi": "kiểu hiển thị search() ('{appearance}': lựa chọn tìm trong một tệp CSV trên "
+            "điện thoại) không được hỗ trợ: hãy dùng select_one_from_file, kèm choice_filter "
+            "để thu hẹp danh sách",
+            "en": "the search() appearance ('{appearance}': choices looked up in a CSV file on "
+            "the phone) is not supported: use select_one_from_file, with a choice_filter to "
+            "narrow the list",
+        },
+        "form_choices_unreadable": {
+            "vi": "máy chủ không đọc được danh sách lựa chọn của '{name}'",
+            "en": "the choices of '{name}' are not a list the server can read",
+        },
+        "form_choice_name_unsafe": {
+            "vi": "danh sách '{list_name}': tên '{name}' không được để trống hay chứa dấu cách, "
+            "dấu ngoặc kép, dấu gạch chéo ngược hoặc ký tự điều khiển (các lựa chọn đã chọn "
+            "được lưu cách nhau bằng dấu cách)",
+            "en": "list '{list_name}': the name '{name}' must not be empty or hold spaces, "
+            "quotes, backslashes or control characters (several chosen names are stored "
+            "separated by spaces)",
+        },
+        "form_choice_list_empty": {
+            "vi": "danh sách lựa chọn '{list_name}' không có lựa chọn nào",
+            "en": "choice list '{list_name}' is empty",
+        },
+        "form_choices_file_type": {
+            "vi": "không hỗ trợ lựa chọn lấy từ '{file}' (chỉ hỗ trợ tệp CSV hoặc XML đặt cạnh "
+            "biểu mẫu)",
+            "en": "choices from '{file}' are not supported (a CSV or XML file beside the form is)",
+        },
+        "form_choices_file_missing": {
+            "vi": "không có tệp {file} đặt cạnh biểu mẫu",
+            "en": "there is no file {file} beside the form",
+        },
+        "form_choices_file_unreadable": {
+            "vi": "không đọc được {file}: {error}",
+            "en": "cannot read {file}: {error}",
+        },
+        "form_choices_xml_no_name": {
+            "vi": "{file} cần có các mục (item) có 'name'",
+            "en": "{file} needs items with a 'name'",
+        },
+        "form_choices_csv_columns": {
+            "vi": "{file} cần có cột 'name' và cột 'label'",
+            "en": "{file} needs 'name' and 'label' columns",
+        },
+        # Expressions (app/forms/compiled.py, xpath.py, xpath_functions.py).
+        "form_expression_too_deep": {
+            "vi": "biểu thức lồng nhau quá sâu",
+            "en": "the expression is nested too deeply",
+        },
+        "form_expression_unreadable": {
+            "vi": "không đọc được biểu thức từ chỗ: '{rest}'",
+            "en": "cannot read the expression at: '{rest}'",
+        },
+        "form_expression_variable": {
+            "vi": "biến ($name) không được hỗ trợ",
+            "en": "variables ($name) are not supported",
+        },
+        "form_expression_ends_early": {
+            "vi": "biểu thức kết thúc quá sớm",
+            "en": "the expression ends too early",
+        },
+        "form_expression_expected": {
+            "vi": "cần '{wanted}' nhưng gặp '{found}'",
+            "en": "expected '{wanted}', found '{found}'",
+        },
+        "form_expression_empty": {"vi": "biểu thức trống", "en": "the expression is empty"},
+        "form_expression_unexpected": {
+            "vi": "'{token}' không được đặt ở chỗ này",
+            "en": "unexpected '{token}'",
+        },
+        "form_expression_descendant": {
+            "vi": "'//' (đường dẫn tới mọi nút con cháu) không được hỗ trợ",
+            "en": "'//' (descendant paths) is not supported",
+        },
+        "form_expression_attribute": {
+            "vi": "thuộc tính (@name) không được hỗ trợ",
+            "en": "attributes (@name) are not supported",
+        },
+        "form_expression_axis": {
+            "vi": "trục '{axis}::' không được hỗ trợ",
+            "en": "the axis '{axis}::' is not supported",
+        },
+        "form_expression_node_test": {
+            "vi": "phép thử nút '{test}()' không được hỗ trợ",
+            "en": "the node test '{test}()' is not supported",
+        },
+        "form_expression_namespace": {
+            "vi": "tên có tiền tố không gian tên (namespace) '{name}' không được hỗ trợ",
+            "en": "the namespaced name '{name}' is not supported",
+        },
+        "form_expression_predicate": {
+            "vi": "điều kiện lọc [..] cần một tập nút đứng trước",
+            "en": "a predicate [..] needs a node-set before it",
+        },
+        "form_expression_union": {
+            "vi": "'|' chỉ nối được các tập nút",
+            "en": "'|' joins node-sets only",
+        },
+        "form_expression_path_base": {
+            "vi": "đường dẫn '/' cần một tập nút đứng trước",
+            "en": "a path '/' needs a node-set before it",
+        },
+        "form_function_not_supported": {
+            "vi": "hàm {function}() không được hỗ trợ (docs/forms-engine.md liệt kê các hàm "
+            "được hỗ trợ)",
+            "en": "the function {function}() is not supported (docs/forms-engine.md lists "
+            "those that are)",
+        },
+        "form_function_arguments": {
+            "vi": "{function}() nhận {count} đối số, không phải {given}",
+            "en": "{function}() takes {count} arguments, not {given}",
+        },
+        "form_function_arguments_range": {
+            "vi": "{function}() nhận từ {fewest} đến {most} đối số, không phải {given}",
+            "en": "{function}() takes {fewest} to {most} arguments, not {given}",
+        },
+        "form_function_arguments_at_least": {
+            "vi": "{function}() nhận ít nhất {fewest} đối số, không phải {given}",
+            "en": "{function}() takes at least {fewest} arguments, not {given}",
+        },
+        "form_function_node_set": {
+            "vi": "{function}() cần một tập nút (một đường dẫn) làm đối số",
+            "en": "{function}() needs a node-set (a path) as its argument",
+        },
+        "form_date_format_ends": {
+            "vi": "mẫu định dạng của format-date() kết thúc bằng %",
+            "en": "the format-date() pattern ends with %",
+        },
+        "form_date_format_code": {
+            "vi": "format-date() không có mã %{letter} (điện thoại hiểu các mã {known})",
+            "en": "format-date() has no code %{letter} (the phone knows {known})",
+        },
+        "form_instance_argument": {
+            "vi": "instance() cần tên một danh sách viết trong dấu nháy ('...')",
+            "en": "instance() takes the name of a list as a 'string'",
+        },
+        "form_instance_unknown": {
+            "vi": "instance('{name}') không phải danh sách nào của biểu mẫu này (các danh sách "
+            "của biểu mẫu: {lists})",
+            "en": "instance('{name}') is no list of this form (its lists: {lists})",
+        },
+        "form_instance_unknown_no_lists": {
+            "vi": "instance('{name}') không phải danh sách nào của biểu mẫu này (biểu mẫu "
+            "không có danh sách nào)",
+            "en": "instance('{name}') is no list of this form (its lists: none)",
+        },
+        "form_choice_name_path": {
+            "vi": "jr:choice-name() cần đường dẫn của câu hỏi viết trong dấu nháy ('...')",
+            "en": "jr:choice-name() needs the question's path as a 'string'",
+        },
+        "form_choice_name_not_select": {
+            "vi": "jr:choice-name(): '{path}' không phải câu hỏi chọn lựa chọn",
+            "en": "jr:choice-name(): '{path}' is not a select question",
+        },
+        "form_digest_outside_calculate": {
+            "vi": "digest() chỉ máy chủ tính được (điện thoại thì không): chỉ được dùng trong "
+            "một calculate, nơi máy chủ điền giá trị, không dùng ở đây",
+            "en": "digest() is computed by the server only (the phone cannot): it may be used "
+            "in a calculate, whose value the server fills, not here",
+        },
+        "form_digest_reader": {
+            "vi": "biểu thức đọc {names}, được tính bằng digest(), mà điện thoại không tính "
+            "được (điện thoại thấy trống trong khi máy chủ thấy mã băm)",
+            "en": "it reads {names}, computed with digest(), which the phone cannot compute "
+            "(it would see it empty where the server sees the digest)",
+        },
+        "form_calculation_cycle": {
+            "vi": "các phép tính đọc lẫn nhau thành một vòng tròn ({names})",
+            "en": "the calculations read each other in a circle ({names})",
+        },
+        # regex() patterns (app/forms/regex_check.py).
+        "form_regex_literal": {
+            "vi": "regex() cần mẫu viết sẵn trong biểu mẫu, trong dấu nháy ('...')",
+            "en": "regex() needs its pattern as a 'string' written in the form",
+        },
+        "form_regex_refused": {
+            "vi": "mẫu regex '{pattern}': {construct} được điện thoại (JavaScript), ODK Collect "
+            "(Java) và máy chủ hiểu khác nhau, hoặc không hiểu được",
+            "en": "regex pattern '{pattern}': {construct} is read differently by the phone "
+            "(JavaScript), ODK Collect (Java) and the server, or not at all",
+        },
+        "form_regex_unreadable": {
+            "vi": "không đọc được mẫu regex '{pattern}': {error}",
+            "en": "regex pattern '{pattern}' cannot be read: {error}",
+        },
+        "form_regex_unreadable_at": {
+            "vi": "không đọc được mẫu regex '{pattern}': {error} tại vị trí {position}",
+            "en": "regex pattern '{pattern}' cannot be read: {error} at position {position}",
+        },
+        # The `construct` of form_regex_refused.
+        "form_regex.trailing_backslash": {"vi": "dấu '\\' ở cuối", "en": "a trailing '\\'"},
+        "form_regex.class_name": {
+            "vi": "lớp '{written}' (chỉ dùng được các nhóm ký tự Unicode chung như \\p{{Lu}} "
+            "hay \\p{{L}})",
+            "en": "the class '{written}' (only Unicode general categories such as \\p{{Lu}} "
+            "or \\p{{L}})",
+        },
+        "form_regex.unicode_escape": {
+            "vi": "'\\u' không có đủ 4 chữ số thập lục phân",
+            "en": "'\\u' without 4 hexadecimal digits",
+        },
+        "form_regex.hex_escape": {
+            "vi": "'\\x' không có đủ 2 chữ số thập lục phân",
+            "en": "'\\x' without 2 hexadecimal digits",
+        },
+        "form_regex.back_reference": {
+            "vi": "tham chiếu ngược quá \\9",
+            "en": "a back-reference past \\9",
+        },
+        "form_regex.escape": {"vi": "ký tự thoát '{written}'", "en": "the escape '{written}'"},
+        "form_regex.empty_class": {"vi": "lớp rỗng '[]'", "en": "an empty class '[]'"},
+        "form_regex.unclosed_class": {
+            "vi": "lớp '[' không được đóng",
+            "en": "a '[' class that is not closed",
+        },
+        "form_regex.nested_class": {
+            "vi": "'[' bên trong một lớp [...] (lớp lồng nhau trong Java)",
+            "en": "'[' inside a [...] class (a nested class in Java)",
+        },
+        "form_regex.intersection": {
+            "vi": "'&&' bên trong một lớp [...] (phép giao trong Java)",
+            "en": "'&&' inside a [...] class (an intersection in Java)",
+        },
+        "form_regex.range_to_class": {
+            "vi": "một khoảng kết thúc bằng một lớp thoát ('a-\\w')",
+            "en": "a range ending on a class escape ('a-\\w')",
+        },
+        "form_regex.atomic_group": {
+            "vi": "nhóm nguyên tử '(?>'",
+            "en": "an atomic group '(?>'",
+        },
+        "form_regex.lookbehind": {
+            "vi": "phép nhìn ngược '(?<=' hoặc '(?<!'",
+            "en": "a lookbehind '(?<=' or '(?<!'",
+        },
+        "form_regex.inline_flag": {
+            "vi": "cờ hoặc nhóm nội tuyến '{written}'",
+            "en": "the inline flag or group '{written}'",
+        },
+        "form_regex.lone_brace": {
+            "vi": "dấu '{{' không phải lượng từ {{n,m}}",
+            "en": "a '{{' that is not a quantifier {{n,m}}",
+        },
+        "form_regex.possessive": {
+            "vi": "lượng từ chiếm hữu ('*+', '++', '?+', '{{n}}+')",
+            "en": "a possessive quantifier ('*+', '++', '?+', '{{n}}+')",
+        },
+        "form_regex.quantifier_plus": {
+            "vi": "lượng từ theo sau bởi '+'",
+            "en": "a quantifier followed by '+'",
+        },
+        "form_regex.lone": {"vi": "dấu '{written}' đứng một mình", "en": "a lone '{written}'"},
+    }
+)
+REGEX_CONSTRUCTS = [
+    code.removeprefix("form_regex.") for code in MESSAGES if code.startswith("form_regex.")
+]
+LABELLED_PARAMS["form_regex_refused"] = {
+    "construct": {construct: f"form_regex.{construct}" for construct in REGEX_CONSTRUCTS}
+}

@@ -22,6 +22,7 @@ from app.forms.definition import (
     Group,
     Question,
 )
+from app.forms.problems import FormProblem, form_problem
 from app.forms.xform import XFormParts
 
 
@@ -58,16 +59,14 @@ def _literal(value: str) -> str:
     return f"'{value}'" if "'" not in value else f'"{value}"'
 
 
-def _no_itemset(name: str, control: dict[str, Any]) -> str:
+def _no_itemset(name: str, row: int, control: dict[str, Any]) -> FormProblem:
     """Why a select has no list of choices the server can read, naming the column."""
     appearance = str(control.get("appearance") or "")
     if "search(" in appearance.replace(" ", ""):
-        return (
-            f"column appearance: the search() appearance ('{appearance.strip()}': choices "
-            "looked up in a CSV file on the phone) is not supported: use "
-            "select_one_from_file, with a choice_filter to narrow the list"
+        return form_problem(
+            "form_search_appearance", "survey", row, "appearance", appearance=appearance.strip()
         )
-    return f"column type: the choices of '{name}' are not a list the server can read"
+    return form_problem("form_choices_unreadable", "survey", row, "type", name=name)
 
 
 def row_numbers(workbook: Any) -> dict[str, list[int]]:
@@ -78,6 +77,16 @@ def row_numbers(workbook: Any) -> dict[str, list[int]]:
         name = lowered.get("name")
         if name:
             rows.setdefault(str(name).strip(), []).append(index + 2)
+    return rows
+
+
+def choice_rows(workbook: Any) -> dict[tuple[str, str], int]:
+    """Choices sheet rows by (list name, choice name): the first row of each."""
+    rows: dict[tuple[str, str], int] = {}
+    for index, row in enumerate(getattr(workbook, "choices", None) or []):
+        lowered = {str(k).strip().lower(): v for k, v in row.items()}
+        list_name = str(lowered.get("list_name") or lowered.get("list name") or "").strip()
+        rows.setdefault((list_name, str(lowered.get("name") or "").strip()), index + 2)
     return rows
 
 
@@ -137,7 +146,8 @@ class FormBuilder:
     rows: dict[str, list[int]]
     default_language: str | None
     directory: Path
-    problems: list[str] = field(default_factory=list)
+    choice_rows: dict[tuple[str, str], int] = field(default_factory=dict)
+    problems: list[FormProblem] = field(default_factory=list)
     languages: set[str] = field(default_factory=set)
     instances: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     or_other: set[str] = field(default_factory=set)
@@ -158,9 +168,6 @@ class FormBuilder:
             pending = self.rows.get(name.removesuffix("_count")) or [0]
             return pending[0]
         return 0
-
-    def where(self, row: int) -> str:
-        return f"survey sheet, row {row}" if row else "survey sheet"
 
     def texts(self, value: Any) -> dict[str, str]:
         found = translations(value, self.default_language)
@@ -255,8 +262,8 @@ class FormBuilder:
         raw_type = str(item.get("type", ""))
         kind = PYXFORM_TYPES.get(raw_type, raw_type)
         if kind not in VALUE_TYPES:
-            reason = REFUSED_TYPES.get(raw_type, f"question type '{raw_type}' is not supported")
-            self.problems.append(f"{self.where(row)}, column type: {reason}")
+            code = REFUSED_TYPES.get(raw_type, "form_type_not_supported")
+            self.problems.append(form_problem(code, "survey", row, "type", type=raw_type))
             return None
         bind = self.parts.binds.get(path, {})
         json_bind = item.get("bind") or {}
@@ -267,7 +274,7 @@ class FormBuilder:
         if kind in ("select_one", "select_multiple", "rank"):
             itemset = self.parts.itemsets.get(path)
             if itemset is None:
-                self.problems.append(f"{self.where(row)}, {_no_itemset(name, control)}")
+                self.problems.append(_no_itemset(name, row, control))
                 return None
             list_name, choice_filter = itemset
             choices = self.choices(list_name, str(item.get("itemset") or ""), row)
@@ -326,13 +333,20 @@ class FormBuilder:
             value = str(item.get("name", ""))
             if not SAFE_CHOICE_NAME.match(value):
                 self.problems.append(
-                    f"choices sheet, list '{list_name}': the name '{value}' must not "
-                    "be empty or hold spaces, quotes, backslashes or control characters "
-                    "(several chosen names are stored separated by spaces)"
+                    form_problem(
+                        "form_choice_name_unsafe",
+                        "choices",
+                        self.choice_rows.get((list_name, value.strip())),
+                        "name",
+                        list_name=list_name,
+                        name=value,
+                    )
                 )
             found.append(Choice(value, dict(item.get("label") or {})))
         if not found:
-            self.problems.append(f"{self.where(row)}: choice list '{list_name}' is empty")
+            self.problems.append(
+                form_problem("form_choice_list_empty", "survey", row, list_name=list_name)
+            )
         return tuple(found)
 
     def instance(self, list_name: str, itemset: str, row: int) -> list[dict[str, Any]]:
@@ -344,8 +358,7 @@ class FormBuilder:
                 return self.xml_instance(self.directory / filename, row)
             if not filename.lower().endswith(".csv"):
                 self.problems.append(
-                    f"{self.where(row)}, column type: choices from '{filename}' are not "
-                    "supported (a CSV or XML file beside the form is)"
+                    form_problem("form_choices_file_type", "survey", row, "type", file=filename)
                 )
                 return []
             return self.csv_instance(self.directory / filename, row)
@@ -363,12 +376,20 @@ class FormBuilder:
             items.append(item)
         return items
 
+    def unreadable(self, path: Path, row: int, exc: Exception) -> FormProblem:
+        """A choices file beside the form that cannot be read."""
+        if isinstance(exc, FileNotFoundError):
+            return form_problem("form_choices_file_missing", "survey", row, "type", file=path.name)
+        return form_problem(
+            "form_choices_file_unreadable", "survey", row, "type", file=path.name, error=str(exc)
+        )
+
     def xml_instance(self, path: Path, row: int) -> list[dict[str, Any]]:
         """An XML file of `<root><item><name/><label/>...</item></root>`."""
         try:
             document = ET.parse(path).getroot()  # the form author's own file
         except (OSError, ET.ParseError) as exc:
-            self.problems.append(f"{self.where(row)}, column type: cannot read {path.name}: {exc}")
+            self.problems.append(self.unreadable(path, row, exc))
             return []
         language = language_code(self.default_language or "default")
         items = []
@@ -378,7 +399,7 @@ class FormBuilder:
             items.append(item)
         if not items or any("name" not in item for item in items):
             self.problems.append(
-                f"{self.where(row)}, column type: {path.name} needs items with a 'name'"
+                form_problem("form_choices_xml_no_name", "survey", row, "type", file=path.name)
             )
         return items
 
@@ -387,7 +408,7 @@ class FormBuilder:
             with path.open(encoding="utf-8-sig", newline="") as handle:
                 records = list(csv.DictReader(handle))
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            self.problems.append(f"{self.where(row)}, column type: cannot read {path.name}: {exc}")
+            self.problems.append(self.unreadable(path, row, exc))
             return []
         items = []
         for record in records:
@@ -407,7 +428,7 @@ class FormBuilder:
             items.append(item)
         if not items or any("name" not in item for item in items):
             self.problems.append(
-                f"{self.where(row)}, column type: {path.name} needs 'name' and 'label' columns"
+                form_problem("form_choices_csv_columns", "survey", row, "type", file=path.name)
             )
         return items
 
@@ -422,7 +443,7 @@ def complete_outputs(root: Group) -> None:
                 node.outputs[name] = paths[name]
 
 
-def refuse_duplicate_names(root: Group, problems: list[str]) -> None:
+def refuse_duplicate_names(root: Group, problems: list[FormProblem]) -> None:
     """Answers are keyed by name: refuse two nodes of one name in one answers object."""
 
     def check(children: tuple[Group | Question, ...], scope: dict[str, list[int]]) -> None:
@@ -437,10 +458,10 @@ def refuse_duplicate_names(root: Group, problems: list[str]) -> None:
     def report(scope: dict[str, list[int]]) -> None:
         for name, rows in scope.items():
             if len(rows) > 1:
-                where = ", ".join(str(r) for r in rows)
                 problems.append(
-                    f"survey sheet, rows {where}, column name: the name '{name}' is used more "
-                    "than once (answers are keyed by name)"
+                    form_problem(
+                        "form_name_repeated", "survey", column="name", rows=rows, name=name
+                    )
                 )
 
     def walk(children: tuple[Group | Question, ...]) -> None:

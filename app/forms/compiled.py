@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.forms.instance import XNode, secondary_instance
+from app.forms.problems import FormProblem, form_problem
 from app.forms.xpath import (
     Compiled,
     ExpressionError,
@@ -53,7 +54,7 @@ class CompiledForm:
     children: list[CompiledNode]
     instances: dict[str, XNode]
     schema: Schema
-    problems: list[str]
+    problems: list[FormProblem]
     has_calculations: bool
     top_level: frozenset[str] = frozenset()  # names an answers object may hold at the top
     # The questions in form order when one pass in that order sees what the whole-survey
@@ -76,23 +77,21 @@ DIGEST_ONLY_IN = "calculate"
 
 
 def _compile_text(
-    text: str, schema: Schema, row: int, column: str, problems: list[str]
+    text: str, schema: Schema, row: int, column: str, problems: list[FormProblem]
 ) -> Compiled | None:
-    where = f"survey sheet, row {row}" if row else "survey sheet"
     try:
         ast = parse(text)
         compiled = compile_expression(ast, schema)
         if column != DIGEST_ONLY_IN and "digest" in function_names(ast):
-            raise ExpressionError(
-                "digest() is computed by the server only (the phone cannot): it may be used "
-                "in a calculate, whose value the server fills, not here"
-            )
+            raise ExpressionError("form_digest_outside_calculate")
         return compiled
     except RecursionError:
-        problems.append(f"{where}, column {column}: the expression is nested too deeply")
+        problems.append(form_problem("form_expression_too_deep", "survey", row, column))
         return None
     except ExpressionError as exc:
-        problems.append(f"{where}, column {column}: {exc} (in '{text.strip()}')")
+        problems.append(
+            form_problem(exc.code, "survey", row, column, expression=text.strip(), **exc.params)
+        )
         return None
 
 
@@ -110,7 +109,7 @@ def compile_form(form: FormDefinition) -> CompiledForm:
             choice_labels[question.path] = table
             choice_labels.setdefault(question.name, table)
     schema = Schema(form.root, choice_labels, language, frozenset(form.instances))
-    problems: list[str] = []
+    problems: list[FormProblem] = []
 
     def build(node: Group | Question) -> CompiledNode:
         compiled = CompiledNode(node)
@@ -230,7 +229,7 @@ def settle_rounds(form: FormDefinition) -> int:
     return 1
 
 
-def calculation_cycles(form: FormDefinition) -> list[str]:
+def calculation_cycles(form: FormDefinition) -> list[FormProblem]:
     """Calculations that read each other in a circle: ODK Collect refuses such a form ("cycle
     detected"), and no order of evaluation gives them a value."""
     calculates: dict[str, Question] = {
@@ -248,7 +247,7 @@ def calculation_cycles(form: FormDefinition) -> list[str]:
         # Not itself: `once(.)`, `coalesce(., ...)` read their own value, which XForms leaves
         # out of a node's dependencies (Collect loads such forms).
         reads[path] = sorted({p for p, _ in found if p in calculates and p != path})
-    problems: list[str] = []
+    problems: list[FormProblem] = []
     state: dict[str, int] = {}  # 1: on the current walk, 2: done
     reported: set[frozenset[str]] = set()
 
@@ -260,11 +259,15 @@ def calculation_cycles(form: FormDefinition) -> list[str]:
                 circle = trail[trail.index(target) :]
                 if frozenset(circle) not in reported:
                     reported.add(frozenset(circle))
-                    rows = ", ".join(str(calculates[p].row) for p in circle)
                     names = " -> ".join(calculates[p].name for p in [*circle, target])
                     problems.append(
-                        f"survey sheet, rows {rows}, column calculation: the calculations "
-                        f"read each other in a circle ({names})"
+                        form_problem(
+                            "form_calculation_cycle",
+                            "survey",
+                            column="calculation",
+                            rows=[calculates[p].row for p in circle],
+                            names=names,
+                        )
                     )
             elif target not in state:
                 visit(target, trail)
@@ -287,7 +290,7 @@ _CHECKED_COLUMNS = {
 }
 
 
-def digest_readers(form: FormDefinition) -> list[str]:
+def digest_readers(form: FormDefinition) -> list[FormProblem]:
     """Conditions that read a calculate computed with digest(): the phone sees it empty (it
     cannot compute it), the server sees the digest, so their verdicts would differ."""
     digests: dict[str, str] = {}
@@ -300,7 +303,7 @@ def digest_readers(form: FormDefinition) -> list[str]:
             continue  # reported by the compiler
     if not digests:
         return []
-    problems: list[str] = []
+    problems: list[FormProblem] = []
     for node in form.root.walk():
         for attribute, column in _CHECKED_COLUMNS.items():
             text = getattr(node, attribute, None)
@@ -315,9 +318,14 @@ def digest_readers(form: FormDefinition) -> list[str]:
             if read:
                 names = ", ".join(f"${{{name}}}" for name in read)
                 problems.append(
-                    f"survey sheet, row {node.row}, column {column}: it reads {names}, "
-                    "computed with digest(), which the phone cannot compute (it would see it "
-                    f"empty where the server sees the digest) (in '{text.strip()}')"
+                    form_problem(
+                        "form_digest_reader",
+                        "survey",
+                        node.row,
+                        column,
+                        names=names,
+                        expression=text.strip(),
+                    )
                 )
     return problems
 

@@ -19,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.forms.problems import FormProblem, form_problem, messages, pyxform_problem
 from app.forms.xform import read_xform
 from app.forms.xpath import parse
 
@@ -63,14 +64,13 @@ PYXFORM_TYPES = {
     "add note prompt": "note",
     "q note": "note",
 }
-# Why a type pyxform knows is refused here, for the message naming its row.
+# Types pyxform knows that are refused here, each with the message (app/i18n.py) saying why
+# and what to use instead; any other type is form_type_not_supported.
 REFUSED_TYPES = {
-    "loop": "'begin loop' (one group per choice, each holding the same names) is not supported: "
-    "use begin_repeat",
-    "osm": "'osm' questions (OpenMapKit) are not supported",
-    "select one external": "'select_one_external' (choices searched in itemsets.csv) is not "
-    "supported: use select_one with a choice_filter, or select_one_from_file",
-    "video": "'video' questions are not supported: use 'file'",
+    "loop": "form_type_loop",
+    "osm": "form_type_osm",
+    "select one external": "form_type_select_one_external",
+    "video": "form_type_video",
 }
 # Metadata the phone fills in by itself.
 META_TYPES = frozenset({"start", "end", "today", "deviceid", "username", "audit"})
@@ -83,12 +83,17 @@ _NOT_EXPORTED = FILE_QUESTION_TYPES | {"note", "geopoint"}
 
 
 class FormLoadError(ValueError):
-    """An XLSForm that cannot be used, with every problem found (sheet, row, reason)."""
+    """An XLSForm that cannot be used, with every problem found (sheet, row, reason); str()
+    is English, for logs."""
 
-    def __init__(self, path: str, problems: list[str]) -> None:
+    def __init__(self, path: str, problems: list[FormProblem]) -> None:
         self.path = path
         self.problems = problems
-        super().__init__(f"{path}: " + "; ".join(problems))
+        super().__init__(f"{path}: " + "; ".join(messages(problems)))
+
+    def messages(self, language: str) -> list[str]:
+        """Each problem's message in the given language."""
+        return messages(self.problems, language)
 
 
 # What a choice name may hold: several are stored separated by spaces (select_multiple), and
@@ -407,13 +412,13 @@ def read_source(path: Path) -> tuple[Any, dict[str, Any], str]:
     except PyXFormError as exc:
         raise FormLoadError(display, _explained(path, str(exc))) from exc
     except Exception as exc:  # openpyxl and zipfile raise many kinds for a broken file
-        raise FormLoadError(display, [f"not a readable XLSForm: {exc}"]) from exc
+        raise FormLoadError(display, [form_problem("form_unreadable", error=str(exc))]) from exc
     return workbook, source, xform
 
 
-def _explained(path: Path, message: str) -> list[str]:
+def _explained(path: Path, message: str) -> list[FormProblem]:
     """pyxform's message, with the rows of the features it refuses without naming a row."""
-    problems = [message]
+    problems = [pyxform_problem(message)]
     try:
         from pyxform.xls2json_backends import get_xlsform
 
@@ -424,10 +429,7 @@ def _explained(path: Path, message: str) -> list[str]:
         lowered = {str(k).strip().lower(): v for k, v in row.items()}
         kind = str(lowered.get("type") or "").strip().lower()
         if kind.startswith("include"):
-            problems.append(
-                f"survey sheet, row {index + 2}, column type: 'include' (a section from another "
-                "file) is not supported by pyxform: copy the section's rows into this form"
-            )
+            problems.append(form_problem("form_include", "survey", index + 2, "type"))
     return problems
 
 
@@ -438,10 +440,11 @@ def load_form(path: Path) -> FormDefinition:
     except FormLoadError:
         raise
     except RecursionError as exc:
-        raise FormLoadError(path.name, ["the form is nested too deeply to be read"]) from exc
+        raise FormLoadError(path.name, [form_problem("form_nested_too_deeply")]) from exc
     except Exception as exc:  # one odd form must not stop the server: it is refused alone
         log.exception("form %s could not be read", path.name)
-        raise FormLoadError(path.name, [f"the form could not be read: {exc}"]) from exc
+        problem = form_problem("form_read_failed", error=str(exc))
+        raise FormLoadError(path.name, [problem]) from exc
 
 
 # A form's id and version are stored with every survey (64 characters at most) and the id is
@@ -451,29 +454,23 @@ _UNFIT_IN_ID = re.compile(r"[/\\\x00-\x1f\x7f]")
 _UNFIT_IN_VERSION = re.compile(r"[\x00-\x1f\x7f]")  # in a query or the XML only: `26/11/2026`
 
 
-def _name_problems(setting: str, value: str, unfit: re.Pattern[str]) -> list[str]:
-    """Why a form_id or version cannot be used, as messages naming the setting."""
+def _name_problems(setting: str, value: str, unfit: re.Pattern[str]) -> list[FormProblem]:
+    """Why a form_id or version cannot be used, as problems naming the setting."""
     if len(value) > MAX_FORM_NAME:
         return [
-            f"settings sheet: {setting} is {len(value)} characters long; "
-            f"at most {MAX_FORM_NAME} are allowed"
+            form_problem(
+                "form_setting_too_long",
+                "settings",
+                column=setting,
+                setting=setting,
+                length=len(value),
+                max=MAX_FORM_NAME,
+            )
         ]
     if unfit.search(value):
-        return [
-            f"settings sheet: {setting} '{value}' contains "
-            + ("a slash, a backslash or " if unfit is _UNFIT_IN_ID else "")
-            + "a control character; use letters, digits, '_', '-' or '.'"
-        ]
+        code = "form_setting_unfit_id" if unfit is _UNFIT_IN_ID else "form_setting_unfit_version"
+        return [form_problem(code, "settings", column=setting, setting=setting, value=value)]
     return []
-
-
-# An encrypted form: ODK Collect would send every submission as an encrypted file the server
-# cannot read (it holds no private key, and it checks every answer), so each would be refused.
-ENCRYPTION_REFUSED = (
-    "settings sheet, column public_key: encrypted forms are not supported (the server must read "
-    "every answer to check it, and ODK Collect would send only an encrypted file): remove "
-    "public_key"
-)
 
 
 # Characters XML 1.0 cannot hold, which pyxform copies into the XForm as they are: ODK
@@ -481,7 +478,7 @@ ENCRYPTION_REFUSED = (
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
-def _characters_xml_refuses(workbook: Any) -> list[str]:
+def _characters_xml_refuses(workbook: Any) -> list[FormProblem]:
     """The cells of the workbook holding a character an XForm cannot hold, each named by
     sheet, row, column and the character's code point."""
     problems = []
@@ -490,12 +487,11 @@ def _characters_xml_refuses(workbook: Any) -> list[str]:
             for column, value in row.items():
                 found = _NOT_IN_XML.search(str(value)) if value is not None else None
                 if found:
-                    code = ord(found.group(0))
-                    kind = "control character" if code < 0x20 else "character"
+                    point = ord(found.group(0))
+                    code = "form_control_character" if point < 0x20 else "form_character_not_in_xml"
+                    character = f"U+{point:04X}"
                     problems.append(
-                        f"{sheet} sheet, row {index + 2}, column {column}: the {kind} "
-                        f"U+{code:04X} cannot be written in an XForm (ODK Collect could not "
-                        "read the form): remove it"
+                        form_problem(code, sheet, index + 2, str(column), character=character)
                     )
     return problems
 
@@ -503,6 +499,7 @@ def _characters_xml_refuses(workbook: Any) -> list[str]:
 def _load_form(path: Path) -> FormDefinition:
     from app.forms.builder import (
         FormBuilder,
+        choice_rows,
         complete_outputs,
         language_code,
         refuse_duplicate_names,
@@ -512,7 +509,7 @@ def _load_form(path: Path) -> FormDefinition:
 
     display = path.name
     workbook, source, xform = read_source(path)
-    problems: list[str] = []
+    problems: list[FormProblem] = []
     form_id = str(source.get("id_string") or "").strip()
     if form_id in ("", "data"):
         form_id = path.stem  # pyxform's and ODK Central's default: the file's name
@@ -520,11 +517,13 @@ def _load_form(path: Path) -> FormDefinition:
     # current form (see docs/forms-engine.md).
     version = str(source.get("version") or "").strip()
     if not form_id or form_id == "data":
-        problems.append("settings sheet: form_id is missing")
+        problems.append(form_problem("form_id_missing", "settings", column="form_id"))
     problems.extend(_name_problems("form_id", form_id, _UNFIT_IN_ID))
     problems.extend(_name_problems("version", version, _UNFIT_IN_VERSION))
     if str(source.get("public_key") or "").strip():
-        problems.append(ENCRYPTION_REFUSED)
+        # ODK Collect would send every submission as an encrypted file the server cannot read
+        # (it holds no private key, and it checks every answer), so each would be refused.
+        problems.append(form_problem("form_encrypted", "settings", column="public_key"))
     default_language = source.get("default_language")
     if default_language == "default":
         default_language = None
@@ -534,12 +533,11 @@ def _load_form(path: Path) -> FormDefinition:
         raise FormLoadError(
             display,
             _characters_xml_refuses(workbook)
-            or [
-                f"the XForm pyxform wrote cannot be read ({exc}): a custom column "
-                "with a namespace prefix needs the 'namespaces' setting"
-            ],
+            or [form_problem("form_xform_unreadable", error=str(exc))],
         ) from exc
-    builder = FormBuilder(parts, row_numbers(workbook), default_language, path.parent)
+    builder = FormBuilder(
+        parts, row_numbers(workbook), default_language, path.parent, choice_rows(workbook)
+    )
     # The settings sheet's `name` is the root element's name: the XForm's binds use its paths.
     root_name = str(source.get("name") or "data")
     root = Group(

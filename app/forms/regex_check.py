@@ -16,6 +16,7 @@ from typing import Any
 
 import regex
 
+from app.forms.problems import CodedError
 from app.forms.xpath_values import JS_SPACE
 
 _CATEGORIES = frozenset(
@@ -83,21 +84,20 @@ _QUANTIFIER = re.compile(r"\{(\d+)(,(\d*))?\}")
 Pieces = list[tuple[str, int]]
 
 
-class PatternError(ValueError):
+class PatternError(CodedError):
     """A pattern the phone and the server would read differently, or not at all."""
 
 
-def _refuse(pattern: str, what: str) -> PatternError:
-    return PatternError(
-        f"regex pattern '{pattern}': {what} is read differently by the phone (JavaScript), "
-        "ODK Collect (Java) and the server, or not at all"
-    )
+def _refuse(pattern: str, construct: str, written: str = "") -> PatternError:
+    """`construct`: one of app.i18n's REGEX_CONSTRUCTS; `written`: it as the pattern has it."""
+    shown = {"written": written} if written else {}
+    return PatternError("form_regex_refused", pattern=pattern, construct=construct, **shown)
 
 
 def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
     """Translate the escape at pattern[i] == '\\'; return (translation, next index)."""
     if i + 1 >= len(pattern):
-        raise _refuse(pattern, "a trailing '\\'")
+        raise _refuse(pattern, "trailing_backslash")
     ch = pattern[i + 1]
     table = _CLASS_ESCAPES if in_class else _ESCAPES
     if ch in table:
@@ -108,23 +108,19 @@ def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
             # As written: `\p{Script=Latin}`, `\pL`, `\p{IsLatin}`
             shown = re.match(r"\{[^}]*\}?|.?", pattern[i + 2 :], re.S)
             written = shown.group(0) if shown else ""
-            raise _refuse(
-                pattern,
-                f"the class '\\{ch}{written}' (only Unicode general categories such as "
-                "\\p{Lu} or \\p{L})",
-            )
+            raise _refuse(pattern, "class_name", f"\\{ch}{written}")
         return pattern[i : i + 3 + len(match.group(0)) - 1], i + 2 + len(match.group(0))
     if ch == "u":
         if re.match(r"[0-9A-Fa-f]{4}", pattern[i + 2 : i + 6]):
             return pattern[i : i + 6], i + 6
-        raise _refuse(pattern, "'\\u' without 4 hexadecimal digits")
+        raise _refuse(pattern, "unicode_escape")
     if ch == "x":
         if re.match(r"[0-9A-Fa-f]{2}", pattern[i + 2 : i + 4]):
             return pattern[i : i + 4], i + 4
-        raise _refuse(pattern, "'\\x' without 2 hexadecimal digits")
+        raise _refuse(pattern, "hex_escape")
     if ch.isdigit() and not in_class and ch != "0":
         if i + 2 < len(pattern) and pattern[i + 2].isdigit():
-            raise _refuse(pattern, "a back-reference past \\9")
+            raise _refuse(pattern, "back_reference")
         return "\\" + ch, i + 2
     if ch == "k" and not in_class:
         match = re.match(r"<([A-Za-z_]\w*)>", pattern[i + 2 :])
@@ -136,7 +132,7 @@ def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
         # `\-`, `\#`, `\'`: a literal in Java and in JavaScript, where the phone spells it so
         # that the `u` flag reads it (static/collect/xpath.js, unicodeSpelling).
         return "\\" + ch, i + 2
-    raise _refuse(pattern, f"the escape '\\{ch}'")
+    raise _refuse(pattern, "escape", f"\\{ch}")
 
 
 def _class(pattern: str, i: int) -> tuple[Pieces, int]:
@@ -149,21 +145,21 @@ def _class(pattern: str, i: int) -> tuple[Pieces, int]:
     negated = pattern[i + 1 : i + 2] == "^"
     j = i + 2 if negated else i + 1
     if pattern[j : j + 1] == "]" or j >= n:
-        raise _refuse(pattern, "an empty class '[]'")
+        raise _refuse(pattern, "empty_class")
     items: Pieces = []
     complements: list[str] = []
     after_set = False  # the last item was a class escape (\w, \p{L}...)
     while True:
         if j >= n:
-            raise _refuse(pattern, "a '[' class that is not closed")
+            raise _refuse(pattern, "unclosed_class")
         ch = pattern[j]
         if ch == "]":
             j += 1
             break
         if ch == "[":
-            raise _refuse(pattern, "'[' inside a [...] class (a nested class in Java)")
+            raise _refuse(pattern, "nested_class")
         if ch == "&" and pattern[j : j + 2] == "&&":
-            raise _refuse(pattern, "'&&' inside a [...] class (an intersection in Java)")
+            raise _refuse(pattern, "intersection")
         if ch == "-" and pattern[j + 1 : j + 2] != "]" and (items or complements):
             if after_set:
                 items.append(("\\-", j))
@@ -171,7 +167,7 @@ def _class(pattern: str, i: int) -> tuple[Pieces, int]:
                 after_set = False
                 continue
             if pattern[j + 1 : j + 2] == "\\" and pattern[j + 2 : j + 3] in "dDwWsSpP":
-                raise _refuse(pattern, "a range ending on a class escape ('a-\\w')")
+                raise _refuse(pattern, "range_to_class")
         if ch == "\\":
             letter = pattern[j + 1 : j + 2]
             if letter and letter in _COMPLEMENT_ESCAPES:
@@ -238,32 +234,29 @@ def _pieces(pattern: str) -> Pieces:
                     out.append((named.group(0), start))
                     i += len(named.group(0))
                     continue
-                what = {
-                    "(?>": "an atomic group '(?>'",
-                    "(?<": "a lookbehind '(?<=' or '(?<!'",
-                }.get(head, f"the inline flag or group '{head}'")
-                raise _refuse(pattern, what)
+                what = {"(?>": "atomic_group", "(?<": "lookbehind"}.get(head, "inline_flag")
+                raise _refuse(pattern, what, head)
             out.append((ch, start))
             i += 1
         elif ch in "*+?{":
             if ch == "{":
                 match = _QUANTIFIER.match(pattern, i)
                 if not match:
-                    raise _refuse(pattern, "a '{' that is not a quantifier {n,m}")
+                    raise _refuse(pattern, "lone_brace")
                 out.append((match.group(0), start))
                 i = match.end()
             else:
                 out.append((ch, start))
                 i += 1
             if pattern[i : i + 1] == "+":
-                raise _refuse(pattern, "a possessive quantifier ('*+', '++', '?+', '{n}+')")
+                raise _refuse(pattern, "possessive")
             if pattern[i : i + 1] == "?":
                 out.append(("?", i))
                 i += 1
                 if pattern[i : i + 1] == "+":
-                    raise _refuse(pattern, "a quantifier followed by '+'")
+                    raise _refuse(pattern, "quantifier_plus")
         elif ch in "}]":
-            raise _refuse(pattern, f"a lone '{ch}'")
+            raise _refuse(pattern, "lone", ch)
         elif ch == ".":
             out.append(("[^\\n\\r\\u2028\\u2029]", start))
             i += 1
@@ -299,7 +292,9 @@ def compile_pattern(pattern: str) -> Any:
     try:
         return regex.compile("".join(text for text, _ in pieces), regex.V0)
     except regex.error as exc:
-        where = ""
-        if exc.pos is not None:
-            where = f" at position {_author_position(pattern, pieces, exc.pos)}"
-        raise PatternError(f"regex pattern '{pattern}' cannot be read: {exc.msg}{where}") from exc
+        if exc.pos is None:
+            raise PatternError("form_regex_unreadable", pattern=pattern, error=exc.msg) from exc
+        position = _author_position(pattern, pieces, exc.pos)
+        raise PatternError(
+            "form_regex_unreadable_at", pattern=pattern, error=exc.msg, position=position
+        ) from exc

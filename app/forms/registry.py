@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app.errors import UnknownForm
 from app.forms.definition import FormDefinition, FormLoadError, load_form
+from app.forms.problems import FormProblem, form_problem, messages
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,8 @@ class FormRegistry:
     """Every version of every form; the newest version of each form is the current one."""
 
     versions: dict[str, dict[str, FormDefinition]] = field(default_factory=dict)
-    problems: dict[str, list[str]] = field(default_factory=dict)
+    # Why each form file that is not used is refused (by file, as under forms/).
+    problems: dict[str, list[FormProblem]] = field(default_factory=dict)
     _private: dict[tuple[str, bool], frozenset[str]] = field(default_factory=dict, repr=False)
 
     def add(self, form: FormDefinition) -> None:
@@ -100,17 +102,20 @@ def load_registry(directory: Path) -> FormRegistry:
             form = load_form(path)
         except FormLoadError as exc:
             registry.problems[name] = exc.problems
-            log.error("form %s not loaded: %s", name, "; ".join(exc.problems))
+            log.error("form %s not loaded: %s", name, "; ".join(messages(exc.problems)))
             continue
         first = read_from.setdefault((form.form_id, form.version), name)
         if first != name:
-            problem = (
-                f"settings sheet: form_id '{form.form_id}' version '{form.version}' is already "
-                f"the form of {first}; this file is not used (give it another version, or "
-                "remove it)"
+            problem = form_problem(
+                "form_version_taken",
+                "settings",
+                column="version",
+                form_id=form.form_id,
+                version=form.version,
+                first=first,
             )
             registry.problems[name] = [problem]
-            log.error("form %s not loaded: %s", name, problem)
+            log.error("form %s not loaded: %s", name, problem.message("en"))
             continue
         registry.add(form)
     return registry

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from app.forms.instance import DocumentNode, ElementNode, LeafNode, ValueNode, XNode
+from app.forms.problems import CodedError
 from app.forms.xpath_operators import RELATIONS, arithmetic, compare
 from app.forms.xpath_values import (
     DATE_STRING,
@@ -38,8 +39,9 @@ from app.forms.xpath_values import (
 )
 
 
-class ExpressionError(ValueError):
-    """An expression outside what the server evaluates, or malformed."""
+class ExpressionError(CodedError):
+    """An expression outside what the server evaluates, or malformed: a message code of
+    app/i18n.py (`form_expression_*`, `form_function_*`...) with its params."""
 
 
 _TOKEN = re.compile(
@@ -64,7 +66,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
     while pos < end:
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise ExpressionError(f"cannot read the expression at: {text[pos:]!r}")
+            raise ExpressionError("form_expression_unreadable", rest=text[pos:].strip())
         pos = match.end()
         kind = match.lastgroup or ""
         value = match.group(kind)
@@ -79,7 +81,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
         elif kind == "op" and value in ("|", "+", "-", "=", "!=", "<", "<=", ">", ">=", "/", "//"):
             kind = "operator" if value not in ("/", "//") else "op"
         if kind == "op" and value == "$":
-            raise ExpressionError("variables ($name) are not supported")
+            raise ExpressionError("form_expression_variable")
         tokens.append((kind, value))
     return tokens
 
@@ -120,21 +122,21 @@ class _Parser:
     def take(self) -> tuple[str, str]:
         token = self.peek()
         if token is None:
-            raise ExpressionError("the expression ends too early")
+            raise ExpressionError("form_expression_ends_early")
         self.pos += 1
         return token
 
     def expect(self, value: str) -> None:
         _kind, text = self.take()
         if text != value:
-            raise ExpressionError(f"expected {value!r}, found {text!r}")
+            raise ExpressionError("form_expression_expected", wanted=value, found=text)
 
     def parse(self) -> Ast:
         if not self.tokens:
-            raise ExpressionError("the expression is empty")
+            raise ExpressionError("form_expression_empty")
         node = self.binary(0)
         if self.peek() is not None:
-            raise ExpressionError(f"unexpected {self.peek()[1]!r}")  # type: ignore[index]
+            raise ExpressionError("form_expression_unexpected", token=self.peek()[1])  # type: ignore[index]
         return node
 
     def binary(self, min_precedence: int) -> Ast:
@@ -163,12 +165,12 @@ class _Parser:
     def path(self) -> Ast:
         token = self.peek()
         if token is None:
-            raise ExpressionError("the expression ends too early")
+            raise ExpressionError("form_expression_ends_early")
         kind, text = token
         if kind == "op" and text in ("/", "//"):
             self.take()
             if text == "//":
-                raise ExpressionError("'//' (descendant paths) is not supported")
+                raise ExpressionError("form_expression_descendant")
             nxt = self.peek()
             if nxt is None or not (nxt[0] == "name" or nxt[1] in (".", "..", "*", "@")):
                 return ("path", "/", [])
@@ -186,7 +188,7 @@ class _Parser:
         if token is not None and token[0] == "op" and token[1] in ("/", "//"):
             self.take()
             if token[1] == "//":
-                raise ExpressionError("'//' (descendant paths) is not supported")
+                raise ExpressionError("form_expression_descendant")
             return ("path", primary, self.steps())
         return primary
 
@@ -194,7 +196,7 @@ class _Parser:
         steps = [self.step()]
         while self.peek() in (("op", "/"), ("op", "//")):
             if self.take()[1] == "//":
-                raise ExpressionError("'//' (descendant paths) is not supported")
+                raise ExpressionError("form_expression_descendant")
             steps.append(self.step())
         return steps
 
@@ -205,12 +207,12 @@ class _Parser:
         if text == "..":
             return ("parent", None, [])
         if text == "@":
-            raise ExpressionError("attributes (@name) are not supported")
+            raise ExpressionError("form_expression_attribute")
         axis = "child"
         if kind == "name" and self.peek() == ("op", "::"):
             self.take()
             if text not in _AXES:
-                raise ExpressionError(f"the axis '{text}::' is not supported")
+                raise ExpressionError("form_expression_axis", axis=text)
             axis = text
             kind, text = self.take()
         name: str | None
@@ -218,16 +220,16 @@ class _Parser:
             name = None
         elif kind == "name" and text in _NODE_TYPES and self.peek() == ("op", "("):
             if text != "node":
-                raise ExpressionError(f"the node test '{text}()' is not supported")
+                raise ExpressionError("form_expression_node_test", test=text)
             self.take()
             self.expect(")")
             name = None
         elif kind == "name":
             if ":" in text:
-                raise ExpressionError(f"the namespaced name '{text}' is not supported")
+                raise ExpressionError("form_expression_namespace", name=text)
             name = text
         else:
-            raise ExpressionError(f"unexpected {text!r}")
+            raise ExpressionError("form_expression_unexpected", token=text)
         return (axis, name, self.predicates())
 
     def predicates(self) -> list[Ast]:
@@ -260,7 +262,7 @@ class _Parser:
                     args.append(self.binary(0))
             self.expect(")")
             return ("call", text, args)
-        raise ExpressionError(f"unexpected {text!r}")
+        raise ExpressionError("form_expression_unexpected", token=text)
 
 
 def parse(text: str) -> Ast:
@@ -481,7 +483,7 @@ class _Compiler:
         if kind == "filter":
             base = self.compile(ast[1])
             if not _nodes_from(ast[1]):
-                raise ExpressionError("a predicate [..] needs a node-set before it")
+                raise ExpressionError("form_expression_predicate")
             predicates = [self.compile(p) for p in ast[2]]
             return lambda c: _filter(base(c), predicates, c)
         return self.path(ast)
@@ -553,7 +555,7 @@ class _Compiler:
             return lambda c: compare(operator, left(c), right(c))
         if operator == "|":
             if not (_nodes_from(ast[2]) and _nodes_from(ast[3])):
-                raise ExpressionError("'|' joins node-sets only")
+                raise ExpressionError("form_expression_union")
             return lambda c: _union(left(c), right(c), c)
         return lambda c: arithmetic(operator, left(c), right(c))
 
@@ -587,7 +589,7 @@ class _Compiler:
             begin = lambda c: [c.node]  # noqa: E731
         else:
             if not _nodes_from(start):
-                raise ExpressionError("a path '/' needs a node-set before it")
+                raise ExpressionError("form_expression_path_base")
             begin = self.compile(start)
         compiled_steps = [
             (axis, name, [self.compile(p) for p in predicates]) for axis, name, predicates in steps

@@ -23,7 +23,7 @@ from app.forms.js_math import (
     js_trunc,
     native_number,
 )
-from app.forms.regex_check import compile_pattern
+from app.forms.regex_check import PatternError, compile_pattern
 from app.forms.xpath_values import (
     DATE_STRING,
     JS_SPACE,
@@ -220,7 +220,7 @@ def _format_date(c: Ctx, a: list[Any]) -> str:
         code = pattern[i]
         i += 1
         if code not in DATE_FORMAT_CODES:
-            raise ValueError(date_format_error(code))
+            raise date_format_error(code)
         out.append(
             {
                 "%": "%",
@@ -258,19 +258,23 @@ _CODES_IN_ORDER = "YymnbdeHhMS3a%"
 DATE_FORMAT_CODES = frozenset(_CODES_IN_ORDER)
 
 
-def date_format_error(code: str) -> str:
-    """The message of a code neither engine formats (%j, %W, %A, %p...)."""
+def date_format_error(code: str) -> ValueError:
+    """The error of a code neither engine formats (%j, %W, %A, %p...)."""
+    from app.forms.xpath import ExpressionError
+
     known = " ".join(f"%{c}" for c in _CODES_IN_ORDER)
-    return f"format-date() has no code %{code} (the phone knows {known})"
+    return ExpressionError("form_date_format_code", letter=code, known=known)
 
 
-def date_format_problem(pattern: str) -> str | None:
+def date_format_problem(pattern: str) -> ValueError | None:
     """What is wrong with a format-date() pattern written in the form, or None."""
+    from app.forms.xpath import ExpressionError
+
     i = 0
     while i < len(pattern):
         if pattern[i] == "%":
             if i + 1 >= len(pattern):
-                return "the format-date() pattern ends with %"
+                return ExpressionError("form_date_format_ends")
             if pattern[i + 1] not in DATE_FORMAT_CODES:
                 return date_format_error(pattern[i + 1])
             i += 1
@@ -553,21 +557,18 @@ def compile_call(compiler: _Compiler, name: str, args: list[Ast]) -> Compiled:
     if name == "regex":
         return _regex(compiler, args)
     if name not in FUNCTIONS:
-        raise ExpressionError(
-            f"the function {name}() is not supported (docs/forms-engine.md lists those that are)"
-        )
+        raise ExpressionError("form_function_not_supported", function=name)
     impl, fewest, most = FUNCTIONS[name]
     if len(args) < fewest or (most is not None and len(args) > most):
-        expected = str(fewest) if fewest == most else f"{fewest} to {most or 'any'}"
-        raise ExpressionError(f"{name}() takes {expected} arguments, not {len(args)}")
+        raise _arguments_error(name, fewest, most, len(args))
     if name in _NODE_SET_ARGUMENT and not _nodes_from(args[0]):
-        raise ExpressionError(f"{name}() needs a node-set (a path) as its argument")
+        raise ExpressionError("form_function_node_set", function=name)
     if name == "position" and args and not _nodes_from(args[0]):
-        raise ExpressionError("position() needs a node-set (a path) as its argument")
+        raise ExpressionError("form_function_node_set", function=name)
     if name in ("format-date", "format-date-time") and args[1][0] == "str":
         problem = date_format_problem(args[1][1])
         if problem is not None:
-            raise ExpressionError(problem)
+            raise problem
     compiled = [compiler.compile(arg) for arg in args]
     if not compiled:
         return lambda c: impl(c, [])
@@ -577,17 +578,34 @@ def compile_call(compiler: _Compiler, name: str, args: list[Ast]) -> Compiled:
     return lambda c: impl(c, [arg(c) for arg in compiled])
 
 
+def _arguments_error(name: str, fewest: int, most: int | None, given: int) -> ValueError:
+    """A function called with a number of arguments it does not take."""
+    from app.forms.xpath import ExpressionError
+
+    if fewest == most:
+        return ExpressionError("form_function_arguments", function=name, count=fewest, given=given)
+    if most is None:
+        return ExpressionError(
+            "form_function_arguments_at_least", function=name, fewest=fewest, given=given
+        )
+    return ExpressionError(
+        "form_function_arguments_range", function=name, fewest=fewest, most=most, given=given
+    )
+
+
 def _instance(compiler: _Compiler, args: list[Ast]) -> Compiled:
     from app.forms.xpath import ExpressionError
 
     if len(args) != 1 or args[0][0] != "str":
-        raise ExpressionError("instance() takes the name of a list as a 'string'")
+        raise ExpressionError("form_instance_argument")
     name = args[0][1]
     known = compiler.schema.instances
     if known is not None and name not in known:
         # The phone fails on it (no secondary instance): refused now, not at a survey.
-        lists = ", ".join(sorted(known)) or "none"
-        raise ExpressionError(f"instance('{name}') is no list of this form (its lists: {lists})")
+        if not known:
+            raise ExpressionError("form_instance_unknown_no_lists", name=name)
+        lists = ", ".join(sorted(known))
+        raise ExpressionError("form_instance_unknown", name=name, lists=lists)
     return lambda c: [c.env.instances[name]] if name in c.env.instances else []
 
 
@@ -595,16 +613,16 @@ def _choice_name(compiler: _Compiler, args: list[Ast]) -> Compiled:
     from app.forms.xpath import ExpressionError
 
     if len(args) != 2:
-        raise ExpressionError("jr:choice-name() takes 2 arguments")
+        raise _arguments_error("jr:choice-name", 2, 2, len(args))
     value = compiler.compile(args[0])
     if args[1][0] != "str":
-        raise ExpressionError("jr:choice-name() needs the question's path as a 'string'")
+        raise ExpressionError("form_choice_name_path")
     path = args[1][1].strip()
     labels = compiler.schema.choice_labels
     key = path.rsplit("/", 1)[-1]
     found = labels.get(path) or labels.get(key)
     if compiler.schema.root is not None and found is None:
-        raise ExpressionError(f"jr:choice-name(): '{path}' is not a select question")
+        raise ExpressionError("form_choice_name_not_select", path=path)
     table = found or {}
     return lambda c: table.get(as_string(value(c)), "")
 
@@ -613,15 +631,15 @@ def _regex(compiler: _Compiler, args: list[Ast]) -> Compiled:
     from app.forms.xpath import ExpressionError
 
     if len(args) != 2:
-        raise ExpressionError("regex() takes 2 arguments")
+        raise _arguments_error("regex", 2, 2, len(args))
     text_of = compiler.single_text(args[0])
     subject = compiler.compile(args[0])
     if args[1][0] != "str":
-        raise ExpressionError("regex() needs its pattern as a 'string' written in the form")
+        raise ExpressionError("form_regex_literal")
     try:
         pattern = compile_pattern(args[1][1])
-    except ValueError as exc:
-        raise ExpressionError(str(exc)) from exc
+    except PatternError as exc:
+        raise ExpressionError(exc.code, **exc.params) from exc
     search = pattern.search
     if text_of is not None:
         get = text_of

@@ -3,6 +3,7 @@ the table of cases (tests/forms/cases.yaml) gets its verdicts from validate_answ
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -12,6 +13,7 @@ import yaml
 from app.forms.definition import FormDefinition, FormLoadError, load_form
 from app.forms.validation import validate_answers
 from app.settings import REPO_ROOT
+from tests.unit.test_forms_loading import said
 
 CORPUS = REPO_ROOT / "tests" / "forms"
 CASES: list[dict[str, Any]] = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
@@ -61,9 +63,35 @@ def test_the_form_loads_with_a_model(name: str) -> None:
 def test_the_form_is_refused_naming_sheet_row_and_feature(name: str) -> None:
     with pytest.raises(FormLoadError) as caught:
         load_form(CORPUS / name)
-    problems = caught.value.problems
+    problems = caught.value.messages("en")
     assert any(all(part in p for part in REFUSED[name]) for p in problems), problems
     assert not any("row 0" in p for p in problems), problems
+
+
+def in_vietnamese(place: str) -> str:
+    """'survey sheet, rows 3, 6' / 'column type' as the Vietnamese message words them."""
+    place = re.sub(r"^(\w+) sheet", r"trang tính \1", place)
+    place = re.sub(r"\brows ", "các hàng ", place)
+    return re.sub(r"\bcolumn ", "cột ", re.sub(r"\brow ", "hàng ", place))
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_the_refusal_names_sheet_row_and_column_in_vietnamese_too(name: str) -> None:
+    with pytest.raises(FormLoadError) as caught:
+        load_form(CORPUS / name)
+    found = [
+        problem
+        for problem in caught.value.problems
+        if all(part in problem.message("en") for part in REFUSED[name])
+    ]
+    assert found, caught.value.messages("en")
+    place, column, _feature = REFUSED[name]
+    vietnamese = said(found[0])["vi"]
+    assert vietnamese.startswith(in_vietnamese(place)), vietnamese
+    assert in_vietnamese(column) in vietnamese, vietnamese
+    for problem in caught.value.problems:
+        messages = said(problem)
+        assert messages["vi"] != messages["en"], messages
 
 
 def test_the_table_covers_every_form_that_loads_and_has_40_cases() -> None:

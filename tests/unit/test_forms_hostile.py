@@ -106,4 +106,4 @@ def test_a_form_nested_too_deeply_is_refused_not_a_crash(tmp_path: Path) -> None
     )
     with pytest.raises(FormLoadError) as caught:
         load_form(path)
-    assert any("row 3" in p and "relevant" in p for p in caught.value.problems)
+    assert any("row 3" in p and "relevant" in p for p in caught.value.messages("en"))

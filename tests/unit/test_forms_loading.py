@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,11 @@ import pytest
 from openpyxl import Workbook
 
 from app.forms.definition import FormLoadError, load_form
+from app.forms.problems import LOCATION, FormProblem
 from app.forms.registry import load_registry
+from app.i18n import LANGUAGES, MESSAGES, REGEX_CONSTRUCTS
 from app.settings import REPO_ROOT
+from tests.hostile import FORMAT, HTML_ATTRIBUTE, TEMPLATE_CODE
 
 SURVEY_HEADER = ["type", "name", "label::Tiếng Việt (vi)", "label::English (en)", "relevant"]
 GOOD_SURVEY: list[list[Any]] = [
@@ -63,7 +67,7 @@ def load_problems(path: Path) -> list[str]:
     with pytest.raises(FormLoadError) as caught:
         load_form(path)
     assert caught.value.path == path.name
-    return caught.value.problems
+    return caught.value.messages("en")
 
 
 @pytest.mark.parametrize("name", ["household.xlsx", "settlement.xlsx"])
@@ -182,7 +186,8 @@ def test_an_archived_copy_of_the_current_version_never_replaces_it(tmp_path: Pat
     current = registry.current("mini")
     assert current.filename == "mini.xlsx"
     assert "Old label" not in str(current.model)
-    [problem] = registry.problems["versions/mini-old.xlsx"]
+    [refused] = registry.problems["versions/mini-old.xlsx"]
+    problem = refused.message("en")
     assert "mini.xlsx" in problem and "'mini' version '2'" in problem
 
 
@@ -216,3 +221,150 @@ def test_a_control_character_is_named_with_its_sheet_row_and_column(
         f"{where}: the control character U+000B cannot be written in an XForm (ODK Collect "
         "could not read the form): remove it"
     ]
+
+
+# Every form-load message code is a literal in the source of the forms engine; "form_id" there
+# is the settings sheet's column, not a message.
+PROBLEM_SOURCES = (
+    "definition.py",
+    "builder.py",
+    "compiled.py",
+    "registry.py",
+    "problems.py",
+    "xpath.py",
+    "xpath_functions.py",
+    "regex_check.py",
+)
+CODE_LITERAL = re.compile(r"""["'](form_[a-z_]+)["']""")
+NOT_MESSAGES = {"form_id"}
+# A letter only Vietnamese writes (a vowel with its tone or hat, đ): the text is Vietnamese.
+VIETNAMESE_LETTER = re.compile(
+    "[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]"
+)
+
+
+def said(problem: FormProblem) -> dict[str, str]:
+    """The problem's message by language, each text given every param it names."""
+    for language in LANGUAGES:
+        MESSAGES[problem.code][language].format(**problem.params)  # KeyError: a param missing
+    return {language: problem.message(language) for language in LANGUAGES}
+
+
+def test_every_form_problem_code_has_vietnamese_and_english_text() -> None:
+    named: set[str] = set()
+    for name in PROBLEM_SOURCES:
+        source = (REPO_ROOT / "app" / "forms" / name).read_text(encoding="utf-8")
+        named |= set(CODE_LITERAL.findall(source)) - NOT_MESSAGES
+    named |= {f"form_at_{key}" for key in LOCATION}
+    named |= {f"form_regex.{construct}" for construct in REGEX_CONSTRUCTS}
+    assert len(named) > 80, sorted(named)
+    # Each code the engine names has its text, and the catalogue has no text for a code the
+    # engine never names.
+    assert named == {code for code in MESSAGES if code.startswith("form_")}
+    for code in sorted(named):
+        vi, en = MESSAGES[code]["vi"], MESSAGES[code]["en"]
+        assert vi.strip() and en.strip() and vi != en, code
+        assert VIETNAMESE_LETTER.search(vi.lower()), (code, vi)
+
+
+def test_a_refused_form_is_said_in_vietnamese_and_english_naming_sheet_row_and_column(
+    tmp_path: Path,
+) -> None:
+    survey = [list(row) for row in GOOD_SURVEY]
+    survey[4][4] = "pulldata('prices', 'price', 'name', 'rice') > 1"
+    with pytest.raises(FormLoadError) as caught:
+        load_form(write_form(tmp_path / "relevant.xlsx", survey))
+    [problem] = caught.value.problems
+    assert (problem.code, problem.params) == (
+        "form_function_not_supported",
+        {
+            "sheet": "survey",
+            "row": 6,
+            "column": "relevant",
+            "function": "pulldata",
+            "expression": "pulldata('prices', 'price', 'name', 'rice') > 1",
+        },
+    )
+    assert said(problem) == {
+        "vi": "trang tính survey, hàng 6, cột relevant: hàm pulldata() không được hỗ trợ "
+        "(docs/forms-engine.md liệt kê các hàm được hỗ trợ) (trong biểu thức "
+        "'pulldata('prices', 'price', 'name', 'rice') > 1')",
+        "en": "survey sheet, row 6, column relevant: the function pulldata() is not supported "
+        "(docs/forms-engine.md lists those that are) (in "
+        "'pulldata('prices', 'price', 'name', 'rice') > 1')",
+    }
+    assert caught.value.messages("vi") == [said(problem)["vi"]]
+    assert str(caught.value) == f"relevant.xlsx: {said(problem)['en']}"  # the log's
+
+
+def test_pyxform_s_own_refusal_is_placed_in_both_languages(tmp_path: Path) -> None:
+    """pyxform words its refusals in English only: its sheet, row and column are read out of
+    them, so that the Vietnamese message names them too."""
+    survey = [list(row) for row in GOOD_SURVEY]
+    survey[4][4] = "${no_such_question} = 'yes'"
+    with pytest.raises(FormLoadError) as caught:
+        load_form(write_form(tmp_path / "ref.xlsx", survey))
+    [problem] = caught.value.problems
+    assert problem.code == "form_pyxform"
+    assert {k: problem.params[k] for k in ("sheet", "row", "column")} == {
+        "sheet": "survey",
+        "row": 6,
+        "column": "relevant",
+    }
+    messages = said(problem)
+    assert messages["vi"].startswith("trang tính survey, hàng 6, cột relevant: pyxform ")
+    assert messages["en"].startswith("survey sheet, row 6, column relevant: the 'relevant' ")
+    assert all("no_such_question" in message for message in messages.values())
+
+
+def test_a_second_file_of_one_version_is_said_in_both_languages(tmp_path: Path) -> None:
+    settings = {"form_id": "mini", "version": "2"}
+    write_form(tmp_path / "mini.xlsx", settings=settings)
+    write_form(tmp_path / "versions" / "mini-old.xlsx", settings=settings)
+    [problem] = load_registry(tmp_path).problems["versions/mini-old.xlsx"]
+    assert said(problem) == {
+        "vi": "trang tính settings, cột version: form_id 'mini' phiên bản '2' đã là biểu mẫu "
+        "của tệp mini.xlsx; tệp này không được dùng (hãy đặt phiên bản khác, hoặc xoá tệp)",
+        "en": "settings sheet, column version: form_id 'mini' version '2' is already the form "
+        "of mini.xlsx; this file is not used (give it another version, or remove it)",
+    }
+
+
+# Text written in a form: a template (Jinja's, str.format's, printf's) and markup.
+HOSTILE_TEXTS = [
+    "{{7*7}}<img src=x onerror=alert(1)> %s {0} {name}",
+    TEMPLATE_CODE,
+    FORMAT,
+    HTML_ATTRIBUTE,
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS)
+def test_text_from_the_form_stays_literal_in_every_message(tmp_path: Path, text: str) -> None:
+    """A name, a value or an expression of the form fills a parameter of a fixed message and
+    is never read as a template: braces, %s and markup come back as written, in both
+    languages."""
+    choices = [*CHOICES, ["yes_no", text, "Lạ", "Odd"]]
+    # pyxform itself refuses `${` in a setting (a reference).
+    form_id = f"{text}/" if "${" not in text else "mini"
+    settings = {"form_id": form_id, "version": "1"}
+    with pytest.raises(FormLoadError) as caught:
+        load_form(write_form(tmp_path / "hostile.xlsx", choices=choices, settings=settings))
+    by_code = {problem.code: problem for problem in caught.value.problems}
+    if form_id != "mini":
+        assert by_code["form_setting_unfit_id"].params["value"] == form_id
+    assert by_code["form_choice_name_unsafe"].params["name"] == text
+    assert by_code["form_choice_name_unsafe"].params["row"] == 4
+    for problem in by_code.values():
+        for language, message in said(problem).items():
+            assert text in message, (language, message)
+            assert "49" not in message, (language, message)
+    if "'" not in text and "${" not in text:  # in an XPath string literal, not a reference
+        survey = [list(row) for row in GOOD_SURVEY]
+        survey[4][4] = f"pulldata('{text}') = 1"
+        with pytest.raises(FormLoadError) as caught:
+            load_form(write_form(tmp_path / "expression.xlsx", survey))
+        [problem] = caught.value.problems
+        assert problem.params["expression"] == f"pulldata('{text}') = 1"
+        for message in said(problem).values():
+            assert f"'pulldata('{text}') = 1')" in message and "49" not in message

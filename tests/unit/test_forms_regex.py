@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from app.forms.regex_check import PatternError, compile_pattern
+from app.i18n import REGEX_CONSTRUCTS, translate
 
 SUBJECTS = [
     "Anh",
@@ -206,6 +207,45 @@ def test_patterns_read_differently_are_refused(pattern: str) -> None:
     with pytest.raises(PatternError) as caught:
         compile_pattern(pattern)
     assert pattern in str(caught.value) or "regex pattern" in str(caught.value)
+
+
+# Refused for the other constructs REFUSED does not reach, or not compiled at all.
+REFUSED_TOO = [
+    "abc\\",  # a trailing backslash
+    r"\u12",
+    r"\x1",
+    r"(a)\12",  # a back-reference past \9
+    r"[abc",
+    r"a*?+",
+    r"a]",
+    r"^\w+(a",  # the server's own reader refuses it
+]
+
+
+@pytest.mark.parametrize("pattern", REFUSED + REFUSED_TOO)
+def test_a_refused_pattern_is_said_in_vietnamese_and_english(pattern: str) -> None:
+    with pytest.raises(PatternError) as caught:
+        compile_pattern(pattern)
+    code, params = caught.value.code, caught.value.params
+    assert params["pattern"] == pattern
+    vi, en = (translate(code, language, **params) for language in ("vi", "en"))
+    assert en == str(caught.value)
+    assert vi.startswith(("mẫu regex '", "không đọc được mẫu regex '")), vi
+    assert f"'{pattern}'" in vi and f"'{pattern}'" in en
+    construct = params.get("construct")
+    if construct is not None:  # the construct's own words, as written in the pattern
+        label = f"form_regex.{construct}"
+        assert translate(label, "vi", **params) in vi and translate(label, "en", **params) in en
+        assert params.get("written", "") in vi
+
+
+def test_every_refused_construct_is_reached_by_a_pattern() -> None:
+    reached = set()
+    for pattern in REFUSED + REFUSED_TOO:
+        with pytest.raises(PatternError) as caught:
+            compile_pattern(pattern)
+        reached.add(caught.value.params.get("construct"))
+    assert set(REGEX_CONSTRUCTS) <= reached
 
 
 @pytest.mark.parametrize(("pattern", "subject", "matches"), LITERAL_ESCAPES)

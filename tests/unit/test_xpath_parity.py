@@ -110,7 +110,7 @@ def test_digest_is_refused_where_the_phone_would_need_it(
     may come from it, and no condition may read that value (the phone sees it empty)."""
     with pytest.raises(FormLoadError) as caught:
         load_form(_digest_form(tmp_path / "digest.md", column, expression))
-    problems = caught.value.problems
+    problems = caught.value.messages("en")
     assert any(f"column {column}" in p and "digest()" in p for p in problems), problems
 
 
