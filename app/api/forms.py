@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import CurrentUser, FormsDep
+from app.api.deps import CurrentUser, FormsDep, LanguageDep
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
 from app.errors import NotFound, UnknownForm
@@ -27,12 +27,17 @@ def _summary(form: FormDefinition) -> dict[str, Any]:
 
 
 @router.get("")
-async def list_forms(user: CurrentUser, forms: FormsDep) -> JSON:
-    """The current version of every form, and any form file that failed to load."""
+async def list_forms(user: CurrentUser, forms: FormsDep, language: LanguageDep) -> JSON:
+    """The current version of every form, and why each form file that is not used was
+    refused: per file, its problems (code, message in the request's language, sheet, row or
+    rows, column, and the message's other params)."""
     return JSON(
         {
             "forms": [_summary(form) for form in forms.all_current()],
-            "problems": forms.problems,
+            "problems": {
+                name: [problem.as_dict(language) for problem in problems]
+                for name, problems in forms.problems.items()
+            },
         }
     )
 

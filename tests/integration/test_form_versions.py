@@ -102,3 +102,68 @@ def test_a_form_dropped_into_forms_is_served_without_a_restart(
         # A survey of the new version is accepted at once.
         response = client.post("/api/v1/submissions", json=household_survey(form_version=NEW))
         assert response.status_code == 201, response.text
+
+
+HOSTILE_NAME = "{{7*7}}<img src=x onerror=alert(1)> %s {0} {name}"
+HOSTILE_FORM = f"""| survey |
+| | type | name | label |
+| | select_one yn | answer | Trả lời |
+| choices |
+| | list_name | name | label |
+| | yn | yes | Có |
+| | yn | {HOSTILE_NAME} | Lạ |
+| settings |
+| | form_id | version |
+| | hostile | 1 |
+"""
+
+
+def test_a_refused_form_is_listed_in_the_language_of_the_request(
+    database_url: str, tmp_path: Path, clean_surveys: None, admin_token: str
+) -> None:
+    """Each problem of a form file that is not used: its code, where (sheet, rows, column)
+    and why, said in the request's language (?lang=, else Accept-Language, else Vietnamese);
+    a name from the form is quoted as written."""
+    forms_dir = tmp_path / "forms"
+    forms_dir.mkdir()
+    shutil.copy(REPO_ROOT / "forms" / "household.xlsx", forms_dir / "household.xlsx")
+    shutil.copy(REPO_ROOT / "tests" / "forms" / "refused_duplicate_names.md", forms_dir)
+    (forms_dir / "hostile.md").write_text(HOSTILE_FORM, encoding="utf-8")
+    settings = Settings(database_url=database_url, forms_dir=forms_dir, media_dir=tmp_path / "m")
+    with TestClient(create_app(settings), headers=bearer(admin_token)) as client:
+        said = {
+            "vi": client.get("/api/v1/forms", params={"lang": "vi"}).json(),
+            "en": client.get("/api/v1/forms", headers={"Accept-Language": "en-GB,en"}).json(),
+            "default": client.get("/api/v1/forms").json(),
+            "lang first": client.get(
+                "/api/v1/forms", params={"lang": "en"}, headers={"Accept-Language": "vi"}
+            ).json(),
+        }
+    assert [f["form_id"] for f in said["vi"]["forms"]] == ["household"]
+    assert said["default"] == said["vi"] and said["lang first"] == said["en"]
+    for language, listing in said.items():
+        assert set(listing["problems"]) == {"refused_duplicate_names.md", "hostile.md"}, language
+        [duplicate] = listing["problems"]["refused_duplicate_names.md"]
+        assert {k: v for k, v in duplicate.items() if k != "message"} == {
+            "code": "form_name_repeated",
+            "sheet": "survey",
+            "rows": [3, 6],
+            "column": "name",
+            "params": {"name": "name"},
+        }
+    assert said["vi"]["problems"]["refused_duplicate_names.md"][0]["message"] == (
+        "trang tính survey, các hàng 3, 6, cột name: tên 'name' được dùng nhiều lần "
+        "(câu trả lời được lưu theo tên câu hỏi)"
+    )
+    assert said["en"]["problems"]["refused_duplicate_names.md"][0]["message"] == (
+        "survey sheet, rows 3, 6, column name: the name 'name' is used more than once "
+        "(answers are keyed by name)"
+    )
+    for language, start in (
+        ("vi", "trang tính choices, hàng 3, cột name: danh sách 'yn': tên '"),
+        ("en", "choices sheet, row 3, column name: list 'yn': the name '"),
+    ):
+        [hostile] = said[language]["problems"]["hostile.md"]
+        assert hostile["code"] == "form_choice_name_unsafe"
+        assert hostile["params"] == {"list_name": "yn", "name": HOSTILE_NAME}
+        assert hostile["message"].startswith(start + HOSTILE_NAME + "' "), hostile["message"]
