@@ -194,6 +194,39 @@ def cmd_fill_shapes(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_forms(settings: Settings, args: argparse.Namespace) -> int:
+    """Read the forms as the server does; name the sheet, row and reason of every refusal."""
+    import logging
+
+    from app.forms.registry import load_registry
+    from app.i18n import translate
+
+    # The registry logs each refusal in English; here it is said once, in --lang.
+    logger = logging.getLogger("app.forms.registry")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        registry = load_registry(settings.forms_dir)
+    finally:
+        logger.setLevel(level)
+    for form in registry.all_current():
+        versions = ", ".join(sorted(v or "''" for v in registry.versions[form.form_id]))
+        print(
+            translate(
+                "cli.form_loaded",
+                args.lang,
+                file=terminal_text(form.filename),
+                form_id=terminal_text(form.form_id),
+                versions=terminal_text(versions),
+            )
+        )
+    for name, problems in sorted(registry.problems.items()):
+        print(translate("cli.form_refused", args.lang, file=terminal_text(name)), file=sys.stderr)
+        for problem in problems:
+            print(f"  - {terminal_text(problem.message(args.lang))}", file=sys.stderr)
+    return 2 if registry.problems else 0
+
+
 def cmd_write_boundaries(settings: Settings, args: argparse.Namespace) -> int:
     """Regenerate data/samples/tam-ky/*.geojson from the generator."""
     from app.geo import sample_city
@@ -554,6 +587,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     shapes = commands.add_parser("fill-shapes", help=cmd_fill_shapes.__doc__)
     shapes.set_defaults(run=cmd_fill_shapes)
+
+    check_forms = commands.add_parser("check-forms", help=cmd_check_forms.__doc__)
+    check_forms.add_argument("--lang", choices=("vi", "en"), default="vi", help="of messages")
+    check_forms.set_defaults(run=cmd_check_forms)
 
     sample = commands.add_parser("sample", help="sample city files")
     sample_commands = sample.add_subparsers(dest="sample_command", required=True)

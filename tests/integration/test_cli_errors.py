@@ -4,6 +4,7 @@ traceback, and never a command run somewhere else than meant (operations testing
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +128,32 @@ def test_the_wrapper_reads_relative_paths_from_where_it_is_typed(
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "nightly" / "manifest.json").is_file()
     assert not (REPO_ROOT / "nightly").exists()
+
+
+def test_check_forms_names_each_refusal_in_the_chosen_language(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A form dropped into forms/ that the server will not use: the operator reads its
+    sheet, rows, column and reason in Vietnamese (the default) or English, and status 2."""
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    shutil.copy(REPO_ROOT / "forms" / "settlement.xlsx", forms)
+    shutil.copy(REPO_ROOT / "tests" / "forms" / "refused_duplicate_names.md", forms)
+    said = _run(database_url, "check-forms", FORMS_DIR=str(forms))
+    assert said.returncode == 2, said.stderr
+    assert said.stderr == (
+        "refused_duplicate_names.md: biểu mẫu không được dùng, vì:\n"
+        "  - trang tính survey, các hàng 3, 6, cột name: tên 'name' được dùng nhiều lần "
+        "(câu trả lời được lưu theo tên câu hỏi)\n"
+    )  # and not the registry's English log line as well
+    assert said.stdout.startswith("settlement.xlsx: biểu mẫu settlement (phiên bản: ")
+    english = _run(database_url, "check-forms", "--lang", "en", FORMS_DIR=str(forms))
+    assert english.returncode == 2
+    assert english.stderr == (
+        "refused_duplicate_names.md: the form is not used, because:\n"
+        "  - survey sheet, rows 3, 6, column name: the name 'name' is used more than once "
+        "(answers are keyed by name)\n"
+    )
+    (forms / "refused_duplicate_names.md").unlink()
+    fine = _run(database_url, "check-forms", FORMS_DIR=str(forms))
+    assert (fine.returncode, fine.stderr) == (0, ""), fine.stderr
