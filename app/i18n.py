@@ -1846,6 +1846,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "f phải là json hoặc html.",
         "en": "f must be json or html.",
     },
+    # --- fix-server: OGC reserved parameters (one block for easy merges) ---
+    "ogc_unsupported_parameter": {
+        "vi": "Tham số '{name}' của OGC API chưa được hỗ trợ ở đây (hỗ trợ: limit, offset, "
+        "bbox, datetime, f, lang và lọc ?<thuộc tính>=<giá trị>).",
+        "en": "The OGC API parameter '{name}' is not supported here (supported: limit, offset, "
+        "bbox, datetime, f, lang and ?<property>=<value> filters).",
+    },
+    # --- end fix-server ---
     "tile_not_found": {
         "vi": "Không có ô bản đồ {z}/{x}/{y}: z từ 0 đến {max_zoom}, x và y từ 0 đến 2^z - 1.",
         "en": "There is no tile {z}/{x}/{y}: z from 0 to {max_zoom}, x and y from 0 to 2^z - 1.",
