@@ -87,14 +87,17 @@ def planner(
     database_url: str, forms_dir: Path, sync_engine: Engine, surveys: list[str]
 ) -> Iterator[TestClient]:
     token = make_token(
-        sync_engine, make_user(sync_engine, "ogc-reserved-planner", [("planner", ("city", "tam-ky"))])
+        sync_engine,
+        make_user(sync_engine, "ogc-reserved-planner", [("planner", ("city", "tam-ky"))]),
     )
     app = create_app(Settings(database_url=database_url, forms_dir=forms_dir))
     with TestClient(app, headers=bearer(token), raise_server_exceptions=False) as client:
         yield client
 
 
-def test_reserved_parameters_keep_their_ogc_meaning(planner: TestClient, surveys: list[str]) -> None:
+def test_reserved_parameters_keep_their_ogc_meaning(
+    planner: TestClient, surveys: list[str]
+) -> None:
     whole = planner.get(ITEMS)
     assert whole.status_code == 200, whole.text
     assert whole.json()["numberMatched"] == 5
@@ -115,9 +118,11 @@ def test_reserved_parameters_keep_their_ogc_meaning(planner: TestClient, surveys
     assert planner.get(ITEMS, params={"crs": "EPSG:3405"}).status_code == 400
     html = planner.get(ITEMS, params={"f": "html"})
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
-    assert planner.get(ITEMS, params={"lang": "en", "bbox": "x"}).json()["errors"][0][
-        "message"
-    ].startswith("bbox must be")
+    assert (
+        planner.get(ITEMS, params={"lang": "en", "bbox": "x"})
+        .json()["errors"][0]["message"]
+        .startswith("bbox must be")
+    )
     # the answers stay in every feature, each under its own name
     properties = [f["properties"] for f in whole.json()["features"]]
     by_note = {p["note"]: p for p in properties}
@@ -200,9 +205,10 @@ def test_gdal_reads_and_filters_the_reserved_names(
         assert result.returncode == 0, result.stderr + result.stdout
         return result.stdout
 
-    with uvicorn_server(
-        "app.main:create_app", database_url, env={"FORMS_DIR": str(forms_dir)}
-    ) as (base, _pid):
+    with uvicorn_server("app.main:create_app", database_url, env={"FORMS_DIR": str(forms_dir)}) as (
+        base,
+        _pid,
+    ):
         listing = ogrinfo(base, "-oo", "PAGE_SIZE=2")
         assert listing.count("OGRFeature(") == 5  # paged by 2: limit is the page size
         assert "limit (Integer) = 7" in listing and "limit (Integer) = 3" in listing

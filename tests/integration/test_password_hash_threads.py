@@ -45,7 +45,7 @@ class WatchedHasher(PasswordHasher):
             self.release.wait(WAIT)
         return super().hash(password, salt=salt)
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
         self.threads.append(threading.current_thread().name)
         return super().verify(hash, password)
 
