@@ -407,6 +407,7 @@ def _accounts(settings: Settings, body: Callable[..., Any]) -> int:
         try:
             return int(await body(engine, auth))
         finally:
+            auth.close()  # argon2's threads
             await pool.close()
             await engine.dispose()
 
@@ -444,7 +445,7 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
 
     async def body(engine: Any, auth: Any) -> int:
         user = await accounts.create_user(
-            engine, None, args.username, args.name or args.username, _password(args)
+            engine, auth, None, args.username, args.name or args.username, _password(args)
         )
         print(f"added {user['username']} (id {user['id']})")
         return 0

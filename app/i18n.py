@@ -1461,11 +1461,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "boundary_settlements_outside_wards": {
         "vi": "{count} khu dân cư trong tệp '{file}' không nằm trong phường/xã nào: {codes}. "
-        "Hộ khảo sát ở đó vẫn được tính cho thành phố, nhưng các khu này không có trong bản đồ "
-        "phường và không in được bản đồ họp. Hãy kiểm tra ranh giới phường/xã.",
+        "Hộ khảo sát ở đó vẫn được tính cho thành phố và bản đồ họp của các khu này vẫn in được "
+        "(cho cán bộ quy hoạch và quản trị thành phố), nhưng các khu này không có trong bản đồ "
+        "phường nào và không trưởng khu phố / phường nào xem được. Hãy kiểm tra ranh giới "
+        "phường/xã.",
         "en": "{count} settlements in '{file}' lie in no ward: {codes}. Their households "
-        "count in the city, but these settlements are on no ward's map and have no meeting "
-        "map. Check the ward boundaries.",
+        "count in the city and their meeting maps still print (for the city's planners and "
+        "admins), but these settlements are on no ward's map and no ward leader sees them. "
+        "Check the ward boundaries.",
     },
     "boundary_kept_settlements": {
         "vi": "{count} khu dân cư đã lưu trước đây không có trong tệp '{file}' và được giữ lại: "
@@ -1846,6 +1849,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "f phải là json hoặc html.",
         "en": "f must be json or html.",
     },
+    # --- fix-server: OGC reserved parameters (one block for easy merges) ---
+    "ogc_unsupported_parameter": {
+        "vi": "Tham số '{name}' của OGC API chưa được hỗ trợ ở đây (hỗ trợ: limit, offset, "
+        "bbox, datetime, f, lang và lọc ?<thuộc tính>=<giá trị>).",
+        "en": "The OGC API parameter '{name}' is not supported here (supported: limit, offset, "
+        "bbox, datetime, f, lang and ?<property>=<value> filters).",
+    },
+    "settlement_print.subtitle_no_ward": {
+        "vi": "{city} · không thuộc phường/xã nào · bản đồ khu dân cư: {indicator} · số liệu "
+        "đến ngày {date}",
+        "en": "{city} · in no ward · settlement map: {indicator} · data as of {date}",
+    },
+    "settlement_print.rank_in_city": {"vi": "Hạng trong thành phố", "en": "Rank in the city"},
+    # --- end fix-server ---
     "tile_not_found": {
         "vi": "Không có ô bản đồ {z}/{x}/{y}: z từ 0 đến {max_zoom}, x và y từ 0 đến 2^z - 1.",
         "en": "There is no tile {z}/{x}/{y}: z from 0 to {max_zoom}, x and y from 0 to 2^z - 1.",

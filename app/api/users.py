@@ -108,11 +108,13 @@ async def list_users(user: CurrentUser, engine: EngineDep) -> JSON:
 
 
 @router.post("/users", status_code=201, responses=ERRORS, openapi_extra=model_body(UserIn))
-async def create_user(request: Request, user: CurrentUser, engine: EngineDep) -> JSON:
+async def create_user(
+    request: Request, user: CurrentUser, engine: EngineDep, auth: AuthDep
+) -> JSON:
     """Add a person (no password needed for a volunteer: enrol their phone)."""
     body = await json_object(request, UserIn)
     created = await accounts.create_user(
-        engine, user, body["username"], body["display_name"], body.get("password")
+        engine, auth, user, body["username"], body["display_name"], body.get("password")
     )
     return JSON(created, status_code=201)
 

@@ -295,6 +295,28 @@ async def area_shapes(
     }
 
 
+async def settlements_around(
+    connection: AsyncConnection, settlement_id: int
+) -> list[dict[str, Any]]:
+    """A settlement's polygon and those of its city's settlements near it (its box and as
+    much again on each side, as its print map's streets), in area_shapes' shape: the
+    neighbours of a settlement in no ward, which has no ward's settlements to draw."""
+    rows = await connection.execute(
+        text(
+            "WITH own AS (SELECT city_id, ST_Expand(geom, greatest(ST_XMax(geom) - "
+            "ST_XMin(geom), ST_YMax(geom) - ST_YMin(geom))) AS box FROM settlements "
+            "WHERE id = :id) "
+            "SELECT s.id, s.code, s.name, s.ward_id, ST_AsGeoJSON(s.geom, 6) AS geometry, "
+            "ST_X(ST_PointOnSurface(s.geom)) AS label_lon, "
+            "ST_Y(ST_PointOnSurface(s.geom)) AS label_lat "
+            "FROM settlements s JOIN own ON own.city_id = s.city_id "
+            "WHERE s.id = :id OR s.geom && own.box ORDER BY s.code"
+        ),
+        {"id": settlement_id},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
 POINT_DECIMALS = 5  # about 1 m: enough to see a house, and coordinates stay short
 
 

@@ -199,10 +199,13 @@ async def wards_by_ids(connection: AsyncConnection, ward_ids: list[int]) -> list
 async def settlement_by_id(
     connection: AsyncConnection, settlement_id: int
 ) -> dict[str, Any] | None:
-    """A settlement's place: its city and ward."""
+    """A settlement's place: its city (id and slug as `city`) and ward (None: in no ward)."""
     row = (
         await connection.execute(
-            text("SELECT id, city_id, ward_id FROM settlements WHERE id = :id"),
+            text(
+                "SELECT s.id, s.city_id, s.ward_id, c.slug AS city FROM settlements s "
+                "JOIN cities c ON c.id = s.city_id WHERE s.id = :id"
+            ),
             {"id": settlement_id},
         )
     ).first()

@@ -105,10 +105,10 @@ class SettlementPrintInput:
     """One settlement's meeting map: aggregates, household points and (if allowed) names."""
 
     settlement_name: str
-    ward_name: str
+    ward_name: str | None  # None: a settlement in no ward (ranked in its city)
     city_name: str
     geometry: dict[str, Any]  # GeoJSON, lon/lat
-    figures: dict[str, Any]  # households, score, rank_in_ward, shares {key: 0..1 | None}
+    figures: dict[str, Any]  # households, score, rank_in_ward/_city, shares {key: 0..1|None}
     households: list[dict[str, Any]]  # lon, lat, answer, surveyed_on, name (only with names)
     indicator: str
     indicator_labels: dict[str, dict[str, str]]  # key -> {vi, en}
@@ -481,10 +481,14 @@ def _figures_rows(data: SettlementPrintInput) -> list[list[str]]:
     # In words where there is no figure (nobody surveyed, or nobody answered the question):
     # a dash in a column of percentages can be read as "nobody lacks it" at a meeting.
     no_data = _t(data, "no_data")
+    if data.ward_name is None:  # in no ward: its rank among the city's settlements
+        rank_row = [_t(data, "rank_in_city"), str(figures.get("rank_in_city") or no_data)]
+    else:
+        rank_row = [_t(data, "rank"), str(figures.get("rank_in_ward") or no_data)]
     rows = [
         [_t(data, "households"), str(figures.get("households") or 0)],
         [_t(data, "score"), no_data if score is None else f"{score:.0f}"],
-        [_t(data, "rank"), str(figures.get("rank_in_ward") or no_data)],
+        rank_row,
     ]
     shares = figures.get("shares") or {}
     for key, label in data.indicator_labels.items():
@@ -541,7 +545,7 @@ def _map_page(
     indicator = data.indicator_labels[data.indicator][data.language]
     subtitle = _t(
         data,
-        "subtitle",
+        "subtitle" if data.ward_name is not None else "subtitle_no_ward",
         ward=data.ward_name,
         city=data.city_name,
         indicator=indicator,

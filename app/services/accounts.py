@@ -18,7 +18,7 @@ from app.db import accounts as queries
 from app.db import places as place_queries
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.services.access import CITY_WIDE, ROLES, Principal
-from app.services.auth import Authenticator, hash_password
+from app.services.auth import Authenticator
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 MIN_PASSWORD = 8
@@ -145,13 +145,15 @@ def _display_name_problems(name: str) -> list[Problem]:
 
 async def create_user(
     engine: AsyncEngine,
+    auth: Authenticator,
     actor: Principal | None,
     username: str,
     display_name: str,
     password: str | None = None,
     is_demo: bool = False,
 ) -> dict[str, Any]:
-    """A new person (a volunteer may have no password: their phone is enrolled)."""
+    """A new person (a volunteer may have no password: their phone is enrolled). The
+    password is hashed on argon2's threads (auth.passwords), never on the event loop."""
     username = (username or "").strip().lower()
     problems = []
     if not USERNAME.fullmatch(username):
@@ -163,7 +165,7 @@ async def create_user(
         raise InvalidInput(problems)
     if actor is not None and not actor.has_role("city_admin"):
         raise Forbidden("not_allowed")
-    password_hash = hash_password(password) if password else None
+    password_hash = await auth.passwords.hash(password) if password else None
     async with engine.begin() as connection:
         user_id = await queries.insert_user(
             connection, username, display_name, password_hash, is_demo
@@ -191,7 +193,8 @@ async def update_user(
     is_active: bool | None = None,
 ) -> dict[str, Any]:
     """Rename, set a password, disable or enable a person; disabling or a new password
-    revokes every token and cancels every enrolment code not yet used."""
+    revokes every token and cancels every enrolment code not yet used. A new password is
+    hashed on argon2's threads (auth.passwords), never on the event loop."""
     problems = _check_password(password)
     if display_name is not None:
         problems.extend(_display_name_problems(display_name.strip()))
@@ -201,7 +204,7 @@ async def update_user(
     if display_name is not None:
         values["display_name"] = display_name.strip()
     if password is not None:
-        values["password_hash"] = hash_password(password)
+        values["password_hash"] = await auth.passwords.hash(password)
     if is_active is not None:
         values["is_active"] = is_active
     signs_out = is_active is False or password is not None

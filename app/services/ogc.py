@@ -43,10 +43,29 @@ MAX_LIMIT = 10_000
 MAX_OFFSET = 2**31 - 1
 MAX_FILTER_LENGTH = 1000
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-# Query parameters of the items request that are not property filters.
+# Query parameters of the items request that are not property filters: those this server
+# implements, which always mean what OGC API Features says, even in a collection that has a
+# property of that name (a form's question `limit` or `bbox`)...
 STANDARD_PARAMETERS = frozenset(
     {"f", "lang", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"}
 )
+# ...and those that other parts of OGC API Features define and this server does not implement
+# (Part 3's filters, property selection, sorting, text search): a 400 that says so, never a
+# filter on a property that happens to share the name (`?properties=` selects properties in
+# the standard; here it would have silently filtered on a question called `properties`).
+UNSUPPORTED_PARAMETERS = frozenset(
+    {
+        "properties",
+        "exclude-properties",
+        "skipGeometry",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "sortby",
+        "q",
+    }
+)
+RESERVED_PARAMETERS = STANDARD_PARAMETERS | UNSUPPORTED_PARAMETERS
 
 SURVEYS_FROM = (
     "household_surveys h LEFT JOIN cities c ON c.id = h.city_id "
@@ -456,6 +475,8 @@ def items_query(parameters: Sequence[tuple[str, str]], collection: Collection) -
     for name, value in seen.items():
         if name in STANDARD_PARAMETERS:
             continue
+        if name in UNSUPPORTED_PARAMETERS:
+            raise InvalidInput([Problem(name, "ogc_unsupported_parameter", {"name": name})])
         if source.property(name) is None:
             raise InvalidInput(
                 [Problem(name[:64], "ogc_unknown_parameter", {"name": _clean_text("", name[:64])})]
@@ -490,8 +511,9 @@ GEOMETRY_SCHEMAS = {
 
 def queryables(collection: Collection, uri: str, language: str) -> dict[str, Any]:
     """The collection's queryables (OGC API Features Part 3) as a JSON Schema: every
-    property a client may filter on with `?<name>=<value>` (equal), with its type, the
-    geometry and, when it has one, the time `datetime` filters on."""
+    property a client may filter on with `?<name>=<value>` (equal; not those named as a
+    reserved parameter, `geometry` or `datetime`), with its type, the geometry and, when it
+    has one, the time `datetime` filters on."""
     shape, schema = GEOMETRY_SCHEMAS[collection.geometry_type]
     properties: dict[str, Any] = {
         "geometry": {"title": "geometry", "format": shape, "$ref": schema}
@@ -499,6 +521,11 @@ def queryables(collection: Collection, uri: str, language: str) -> dict[str, Any
     if collection.source.time is not None:
         properties["datetime"] = {"title": "datetime", "type": "string", "format": "date-time"}
     for prop in collection.source.properties:
+        # A property named as a reserved parameter cannot be a `?<name>=` filter (`?limit=`
+        # is the page size), and one named `geometry` or `datetime` would replace the
+        # schema's own: such a property is in every feature but is no queryable.
+        if prop.name in RESERVED_PARAMETERS or prop.name in properties:
+            continue
         kind = "string" if prop.kind in ("code", "text") else _SCHEMA_TYPES[prop.type]
         properties[prop.name] = {"title": prop.name, "type": kind}
     return {

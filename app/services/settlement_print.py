@@ -1,10 +1,13 @@
 """Use case: the printed map of one settlement for its community meeting (PDF or PNG).
 
 Who: whoever may print the settlement's ward (its leader, the city's planners and admins;
-anyone else gets 404 as for a settlement that does not exist). With `names=True` the
-households' table carries the heads of household's names, for those who may see personal
-fields there (the ward's leader, the city's admins, a national admin); anyone else asking
-for names gets 403 and no print, and without `names` the names are never even read.
+anyone else gets 404 as for a settlement that does not exist). A settlement in no ward (its
+boundary outside every ward of the import) is printed for the city's planners and admins
+and national admins: it has no ward leader, and no ward's leader may read it. With
+`names=True` the households' table carries the heads of household's names, for those who
+may see personal fields there (the ward's leader, the city's admins, a national admin);
+anyone else asking for names gets 403 and no print, and without `names` the names are never
+even read.
 """
 
 from __future__ import annotations
@@ -78,6 +81,49 @@ async def _print_context(
     )
 
 
+def may_print(reader: Principal, place: dict[str, Any]) -> bool:
+    """Whether the reader may print a settlement's meeting map: whoever may read its ward,
+    or for a settlement in no ward whoever may read its whole city."""
+    if place["ward_id"] is None:
+        return reader.can_read_city(place["city_id"])
+    return reader.can_read_ward(place["city_id"], place["ward_id"])
+
+
+async def _figures(
+    engine: AsyncEngine,
+    place: dict[str, Any],
+    priorities: Path,
+    reader: Principal,
+    surveys: Counted,
+    household_form: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The settlement's figures and the report they come from: its ward's (ranked in the
+    ward), or for a settlement in no ward its city's (ranked in the city)."""
+    if place["ward_id"] is None:
+        report = await indicators.city_report(
+            engine,
+            place["city"],
+            priorities,
+            reader=reader,
+            surveys=surveys,
+            household_form=household_form,
+        )
+    else:
+        report = await indicators.ward_report(
+            engine,
+            place["ward_id"],
+            priorities,
+            reader=reader,
+            with_city=False,
+            surveys=surveys,
+            household_form=household_form,
+        )
+    figures = next((row for row in report["settlements"] if row["id"] == place["id"]), None)
+    if figures is None:  # moved to another ward (a boundary import) since it was looked up
+        raise NotFound("settlement_not_found", id=place["id"])
+    return figures, report
+
+
 async def settlement_print(
     engine: AsyncEngine,
     forms: FormRegistry,
@@ -104,30 +150,21 @@ async def settlement_print(
         raise ValueError(f"unknown indicator {indicator!r}")
     async with engine.connect() as connection:
         place = await place_queries.settlement_by_id(connection, settlement_id)
-    if (
-        place is None
-        or place["ward_id"] is None
-        or not reader.can_read_ward(place["city_id"], place["ward_id"])
-    ):
+    if place is None or not may_print(reader, place):
         raise NotFound("settlement_not_found", id=settlement_id)
     if names and not reader.can_see_personal(place):
         raise Forbidden("print_names_not_allowed")
     slot = slots.slot() if slots is not None else contextlib.nullcontext()
     async with slot:  # a full queue is answered before any database work
-        report = await indicators.ward_report(
-            engine,
-            place["ward_id"],
-            priorities,
-            reader=reader,
-            with_city=False,
-            surveys=surveys,
-            household_form=household_form,
-        )
-        figures = next(row for row in report["settlements"] if row["id"] == settlement_id)
+        figures, report = await _figures(engine, place, priorities, reader, surveys, household_form)
         question, answers = answer_styles(forms, indicator, language, household_form)
         rule = next(i.rule for i in indicators.INDICATORS if i.key == indicator)
         async with engine.connect() as connection:
-            shapes = await queries.area_shapes(connection, place["city_id"], place["ward_id"])
+            if place["ward_id"] is None:  # no ward's settlements: those around it
+                areas = await queries.settlements_around(connection, settlement_id)
+            else:
+                shapes = await queries.area_shapes(connection, place["city_id"], place["ward_id"])
+                areas = shapes["settlements"]
             households = await settlement_households(
                 connection,
                 settlement_id,
@@ -148,13 +185,15 @@ async def settlement_print(
             # A ward leader sees the names of their own ward's only.
             if household["name"] is not None and not reader.can_see_personal(household):
                 household["name"] = None
-        own = next(s for s in shapes["settlements"] if s["id"] == settlement_id)
+        own = next(s for s in areas if s["id"] == settlement_id)
         geometry = orjson.loads(own["geometry"])
         context, attribution = await _print_context(engine, place["city_id"], geometry)
         data = SettlementPrintInput(
             settlement_name=own["name"],
-            ward_name=report["area"]["name"],
-            city_name=report["area"]["city_name"],
+            ward_name=None if place["ward_id"] is None else report["area"]["name"],
+            city_name=(
+                report["area"]["name"] if place["ward_id"] is None else report["area"]["city_name"]
+            ),
             geometry=geometry,
             figures=figures,
             households=households,
@@ -165,7 +204,7 @@ async def settlement_print(
             names=names,
             neighbours=[
                 {"geometry": orjson.loads(s["geometry"]), "name": s["name"]}
-                for s in shapes["settlements"]
+                for s in areas
                 if s["id"] != settlement_id
             ],
             context=context,

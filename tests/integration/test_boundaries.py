@@ -107,8 +107,9 @@ def test_reimported_boundaries_move_the_stored_households(
 
 
 def test_a_settlement_in_no_ward_is_named_in_a_warning(sync_engine: Engine, tmp_path: Path) -> None:
-    """Its surveys count in the city, but it is on no ward's map and has no meeting map (its
-    print answers 404): the import said nothing of it."""
+    """Its surveys count in the city and its meeting map prints for the city's readers
+    (tests/integration/test_settlement_print_no_ward.py), but it is on no ward's map: the
+    import said nothing of it."""
     wards = write_layer(
         tmp_path / "wards.geojson",
         [({"code": "W1", "name": "Phường Một"}, square(108.4, 15.2, 0.01))],

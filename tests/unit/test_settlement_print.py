@@ -102,11 +102,19 @@ def drawn_pages(data: SettlementPrintInput, size: str, orientation: str) -> list
     return pages
 
 
+def in_no_ward(data: SettlementPrintInput) -> SettlementPrintInput:
+    """The same settlement as if it lay in no ward: ranked in its city."""
+    figures = {**data.figures, "rank_in_ward": None, "rank_in_city": 17}
+    return dataclasses.replace(data, ward_name=None, figures=figures)
+
+
 @pytest.mark.parametrize("language", ["vi", "en"])
 @pytest.mark.parametrize("orientation", ["landscape", "portrait"])
 @pytest.mark.parametrize("size", ["A4", "A3"])
-def test_layout(size: str, orientation: str, language: str) -> None:
-    pages = drawn_pages(settlement_page(60, language), size, orientation)
+@pytest.mark.parametrize("ward", [True, False], ids=["in_a_ward", "in_no_ward"])
+def test_layout(size: str, orientation: str, language: str, ward: bool) -> None:
+    data = settlement_page(60, language)
+    pages = drawn_pages(data if ward else in_no_ward(data), size, orientation)
     assert len(pages) >= 2 and pages[0]["map"] is not None
     box = pages[0]["map"].get_position()
     assert box.width * box.height >= 0.5
@@ -368,3 +376,31 @@ def test_figures_carry_their_own_unit(tmp_path: Path, language: str, orientation
     shares = {"insecure_tenure": "40 %", "no_piped_water": "75 %"}
     for key, shown in shares.items():
         assert value(page.indicator_labels[key][language]) == shown, key
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("vi", ("không thuộc phường/xã nào", "Hạng trong thành phố")),
+        ("en", ("in no ward", "Rank in the city")),
+    ],
+)
+def test_a_settlement_in_no_ward_says_so_and_is_ranked_in_its_city(
+    tmp_path: Path, language: str, words: tuple[str, str]
+) -> None:
+    content = render_settlement_print(
+        in_no_ward(settlement_page(20, language, names=False)), "A4", "landscape", "pdf"
+    )
+    path = tmp_path / "settlement.pdf"
+    path.write_bytes(content)
+    layout = subprocess.run(
+        ["pdftotext", "-layout", "-l", "1", str(path), "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    flat = "".join(layout.split())
+    in_no_ward_words, rank = ("".join(w.split()) for w in words)
+    assert in_no_ward_words in flat and f"{rank}17" in flat, layout
+    assert "PhườngHòaThuận" not in flat and "Hạngtrongphường" not in flat
+    assert "Rankintheward" not in flat
