@@ -88,6 +88,11 @@ export async function refreshRoles() {
   }
 }
 
+/** True when the person signed in keeps a group's cash book (the sheet may show). */
+export function keepsCashBook() {
+  return groups().length > 0;
+}
+
 /** The home screen's button to the sheet, for treasurers (hidden for everyone else). */
 export function treasurerButton() {
   return h("button", {
