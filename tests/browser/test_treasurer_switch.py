@@ -4,9 +4,10 @@ records the server has not posted (static/collect/treasurer*.js, real Chromium a
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -272,4 +273,85 @@ def test_leaving_the_account_warns_about_the_cash_book_records_not_posted(
         expect(page.locator(f"#m{member}-savings")).to_have_attribute("data-state", "posted")
         (meeting,) = page.evaluate(MEETINGS)
         assert len(entries_of(sync_engine, meeting["id"])) == 2
+        assert uncaught(page) == []
+
+
+# A meeting as the version before kept it: under the group alone, with no treasurer's id.
+PUT_OLDER_MEETING = """([key, meeting]) => new Promise((resolve, reject) => {
+  const open = indexedDB.open("cdfmap-collect");
+  open.onsuccess = () => {
+    const db = open.result;
+    const tx = db.transaction("kv", "readwrite");
+    tx.objectStore("kv").put(meeting, key);
+    tx.oncomplete = () => { db.close(); resolve(null); };
+    tx.onerror = () => reject(tx.error);
+  };
+  open.onerror = () => reject(open.error);
+})"""
+KV_KEYS = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("cdfmap-collect");
+  open.onsuccess = () => {
+    const db = open.result;
+    const read = db.transaction("kv").objectStore("kv").getAllKeys();
+    read.onsuccess = () => { db.close(); resolve(read.result); };
+    read.onerror = () => reject(read.error);
+  };
+  open.onerror = () => reject(open.error);
+})"""
+
+
+def test_a_meeting_kept_by_the_version_before_is_the_treasurers_and_is_sent(
+    browser: Browser, live_server: str, sync_engine: Engine, group: dict[str, Any]
+) -> None:
+    """A phone updated mid-meeting: the meeting it kept under the group alone opens again on
+    its treasurer's sheet (now under their id too) and is sent with their token."""
+    account, phone = phone_of_a(browser, live_server, sync_engine, group)
+    member = group["members"][1]
+    entry = {
+        "kind": "savings",
+        "member_id": member,
+        "loan_id": None,
+        "amount": 20_000,
+        "text": "20.000",
+        "state": "draft",
+        "error": None,
+        "ready": True,
+        "client_id": str(uuid.uuid4()),
+    }
+    meeting = {
+        "id": str(uuid.uuid4()),
+        "group_id": group["id"],
+        "date": date.today().isoformat(),
+        "opened": False,
+        "entries": {f"{member}:savings": entry},
+        "opening_cash": 0,
+        "close": None,
+        "closed": False,
+        "result": None,
+        "started_at": "2026-12-01T08:00:00Z",
+    }
+    with phone as (_, page):
+        page.goto("/collect")
+        expect(page.locator("#treasurer-open")).to_be_visible()
+        page.evaluate(PUT_OLDER_MEETING, [f"treasurer.meeting.{group['id']}", meeting])
+        tokens: list[str] = []
+        page.on(
+            "request",
+            lambda r: (
+                tokens.append(r.headers.get("authorization", ""))
+                if meeting["id"] in r.url
+                else None
+            ),
+        )
+        page.reload()  # the app starts with the meeting left open: its sheet shows
+        field = page.locator(f"#m{member}-savings")
+        expect(field).to_have_value("20.000")
+        expect(field).to_have_attribute("data-state", "posted")
+        keys = page.evaluate(KV_KEYS)
+        assert f"treasurer.meeting.{group['id']}" not in keys
+        assert f"treasurer.{group['a']}.meeting.{group['id']}" in keys
+        assert [e["client_id"] for e in entries_of(sync_engine, meeting["id"])] == [
+            entry["client_id"]
+        ]
+        assert tokens and set(tokens) == {f"Bearer {account.token}"}
         assert uncaught(page) == []
