@@ -20,8 +20,8 @@ import {
 // of one group. Another person signing in on the phone empties it.
 const EMPTY_SHEET = { userId: null, groupId: null, statement: null, meeting: null, status: "", loaded: false };
 const sheet = { ...EMPTY_SHEET };
-// The meeting being sent (its id), whoever's sheet shows now; a sync asked for meanwhile
-// runs once it is done.
+// The meeting being sent, whoever's sheet shows now (the sheet opened again meanwhile shows
+// this copy, which the sync changes); a sync asked for meanwhile runs once it is done.
 let syncing = null;
 let syncAgain = false;
 let shell = null; // what app.js lends: render, show, header, networkLine, noteStorage
@@ -160,6 +160,7 @@ async function loadSheet() {
     shell.noteStorage(error);
   }
   if (!stillShown(userId, groupId)) return;
+  if (meeting && syncing?.id === meeting.id && syncing.user_id === userId) meeting = syncing;
   Object.assign(sheet, { meeting, statement, loaded: true });
   shell.render();
   const as = sheetSession();
@@ -223,7 +224,7 @@ export async function syncSheet() {
     if (shell.state.view === "treasurer") rerender();
     return;
   }
-  syncing = meeting.id;
+  syncing = meeting;
   if (shell.state.view === "treasurer") rerender();
   let status = "";
   try {
@@ -540,16 +541,16 @@ export function renderTreasurer() {
         meeting.closed ? null : closeSection(meeting),
         h("p", { class: "small muted", id: "waiting-count" }, ""),
         meeting.closed ? null : h("button", {
-          class: "secondary big", id: "treasurer-sync", type: "button", disabled: syncing === meeting.id,
+          class: "secondary big", id: "treasurer-sync", type: "button", disabled: syncing?.id === meeting.id,
           onclick: () => syncSheet(),
-        }, syncing === meeting.id ? tt("syncing") : tt("sync")));
+        }, syncing?.id === meeting.id ? tt("syncing") : tt("sync")));
     }
   }
   const view = [
     shell.header(tt("title")),
     h("main", { class: "content treasurer", id: "treasurer" },
       shell.networkLine(),
-      h("p", { class: "notice", id: "treasurer-status", hidden: !sheet.status, dataset: { syncing: syncing !== null && syncing === meeting?.id ? "yes" : "no" } }, sheet.status),
+      h("p", { class: "notice", id: "treasurer-status", hidden: !sheet.status, dataset: { syncing: syncing && syncing.id === meeting?.id ? "yes" : "no" } }, sheet.status),
       ...body),
   ];
   queueMicrotask(refreshTotals);
