@@ -6,6 +6,7 @@ import * as auth from "./auth.js";
 import * as db from "./db.js";
 import { h } from "./dom.js";
 import { t } from "./i18n.js";
+import { unsentRecords } from "./treasurer_sheet.js";
 
 /** The number of finished surveys waiting to be sent on this phone: `user`'s, or (nobody
  * signed in) every account's. */
@@ -38,26 +39,44 @@ export async function unsentCounts(user = auth.user()) {
   return counts;
 }
 
+/** The cash book's records of `user` (everyone's when null) the server has not posted:
+ * their treasurer sends them once signed in again (treasurer_sheet.js). */
+export async function cashBookCount(user = auth.user()) {
+  if (user && (user.id === null || user.id === undefined)) return 0; // made none: not known yet
+  try {
+    return await unsentRecords(user ? user.id : null);
+  } catch (error) {
+    console.warn("cash book not counted", error);
+    return 0;
+  }
+}
+
 /**
  * Ask before the phone leaves the account signed in, by signing out (`reason` "sign_out")
  * or with a QR code ("enrol": maybe another person's; an expired sign-in is not asked, its
- * banner asked for the code), while that person has surveys the server does not have:
- * nothing is deleted, they stay on the phone for their maker. Resolves with true to go on
- * (at once when there are none).
+ * banner asked for the code), while that person has surveys the server does not have, or
+ * cash book records it has not posted: nothing is deleted, they stay on the phone for their
+ * maker. Resolves with true to go on (at once when there are none).
  */
 export async function confirmLeaving(reason) {
   const who = auth.user();
   if (!auth.hasToken()) return true;
   const { waiting, toFix } = await unsentCounts(who);
   const n = waiting + toFix;
-  if (!n) return true;
+  const records = await cashBookCount(who);
+  if (!n && !records) return true;
   if (reason === "enrol") {
     // An expired sign-in asked for a new QR code itself, saying what is kept (its banner).
     if (auth.isExpired()) return true;
     const name = who?.display_name || who?.username || "?";
-    return confirmDialog(t("confirm_enrol_switch", { name, n }), t("sign_in"));
+    const surveys = n ? t("confirm_enrol_switch", { name, n }) : "";
+    const question = !n ? t("confirm_enrol_switch_cash_book", { name, n: records })
+      : records ? `${t("cash_book_kept_of", { name, n: records })} ${surveys}` : surveys;
+    return confirmDialog(question, t("sign_in"));
   }
-  const question = toFix ? t("confirm_sign_out_unsent", { n, m: toFix }) : t("confirm_sign_out", { n });
+  const surveys = !n ? "" : toFix ? t("confirm_sign_out_unsent", { n, m: toFix }) : t("confirm_sign_out", { n });
+  const question = !n ? t("confirm_sign_out_cash_book", { n: records })
+    : records ? `${t("cash_book_kept", { n: records })} ${surveys}` : surveys;
   return confirmDialog(question, t("sign_out"));
 }
 
@@ -133,10 +152,11 @@ export function renderSignIn(ui) {
   h("label", { for: "password", class: "question-label" }, t("password")), password,
   submit);
   const kept = h("p", { class: "notice", id: "kept-note", hidden: true });
-  unsentCounts().then(({ waiting, toFix }) => {
+  Promise.all([unsentCounts(), cashBookCount()]).then(([{ waiting, toFix }, records]) => {
     const lines = [
       auth.isExpired() ? t("session_expired", { n: waiting }) : waiting ? t("kept_waiting", { n: waiting }) : "",
       toFix ? t("kept_to_fix", { n: toFix }) : "",
+      records ? t("kept_cash_book", { n: records }) : "",
     ];
     kept.textContent = lines.filter(Boolean).join(" ");
     kept.classList.toggle("error", auth.isExpired());

@@ -18,8 +18,8 @@ import {
   SENT_ANSWERS_DAYS, onSync, state as syncState, syncNow, tidy,
 } from "./sync.js";
 import {
-  connectTreasurer, loadRoles, refreshRoles, renderTreasurer, resumeTreasurer, treasurerButton,
-  treasurerOnly,
+  connectTreasurer, keepsCashBook, loadRoles, openTreasurer, refreshRoles, renderTreasurer,
+  resumeTreasurer, treasurerButton, treasurerOnly,
 } from "./treasurer.js";
 import { releaseGps } from "./widgets.js";
 
@@ -229,6 +229,52 @@ function show(view) {
     history.go(-here.depth);
   }
   render();
+}
+
+/** Back to the app's first entry (`depth` entries down); resolves once there. */
+function passEntries(depth) {
+  return new Promise((resolve) => {
+    const done = () => {
+      window.removeEventListener("popstate", done);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, 1000);
+    window.addEventListener("popstate", done);
+    history.go(-depth);
+  });
+}
+
+/**
+ * After a reload, the screen the history's entry names (the app starts on home): shown again,
+ * Back walks the screens before it. Before, home showed above that entry and the first Back
+ * only reached home's, seeming to do nothing. The editor's entries are passed instead (a
+ * reload leaves the survey for home, its draft kept), as is a screen that cannot show again
+ * (its survey gone, or not this person's): Back on home then leaves the app. Resolves with the
+ * view to show ("treasurer": the sheet opens once home is drawn).
+ */
+async function screenFromHistory() {
+  const state = history.state;
+  if (!state?.collect || !(state.depth > 0)) return "home";
+  if (state.collect === "screen") {
+    const surveys = !treasurerOnly(); // a treasurer alone has no outbox nor surveys
+    if (state.view === "settings" || (state.view === "outbox" && surveys)) return state.view;
+    if (state.view === "treasurer" && keepsCashBook()) return state.view;
+    if (state.view === "view" && state.viewing && surveys) {
+      let survey = null;
+      try {
+        survey = await db.getSurvey(state.viewing);
+      } catch (error) {
+        noteStorage(error);
+      }
+      if (survey && db.madeBy(survey, auth.user())) {
+        app.viewing = survey;
+        return "view";
+      }
+    }
+  }
+  await passEntries(state.depth);
+  return "home";
 }
 
 /** The in-app Back of a screen: the history's, so that both agree; `fallback` when the
@@ -972,8 +1018,14 @@ async function start() {
   } catch (error) {
     noteStorage(error);
   }
+  const resumed = app.view === "home" && !code ? await screenFromHistory() : app.view;
+  if (resumed !== "treasurer") app.view = resumed;
   render();
-  if (app.view === "home") await resumeTreasurer(); // a meeting left open on the phone
+  if (resumed === "treasurer") {
+    if (!(await resumeTreasurer())) await openTreasurer();
+  } else if (app.view === "home") {
+    await resumeTreasurer(); // a meeting left open on the phone
+  }
   document.documentElement.dataset.appReady = "yes";
   registerServiceWorker();
   askPersistentStorage();

@@ -575,6 +575,13 @@ export function setValue(key, value) {
   });
 }
 
+/** The values of the key-value store whose keys start with `prefix`. */
+export function valuesWithPrefix(prefix) {
+  return transact("kv", "readonly", (store, fail, out) => {
+    request(store.getAll(IDBKeyRange.bound(prefix, `${prefix}\uffff`)), (values) => (out.value = values), fail);
+  });
+}
+
 /** Delete a value of the key-value store. */
 export function deleteValue(key) {
   return transact("kv", "readwrite", (store) => {

@@ -236,6 +236,19 @@ const STRINGS = {
       "Mã QR này đăng nhập điện thoại bằng tài khoản của mã, thay cho {name}. Còn {n} khảo sát " +
       "chưa gửi của {name}: chúng vẫn được giữ trên điện thoại này, chờ {name} đăng nhập lại. " +
       "Vẫn đăng nhập bằng mã QR?",
+    confirm_sign_out_cash_book:
+      "Sổ quỹ còn {n} khoản chưa được ghi sổ trên máy chủ. Chúng vẫn được giữ trên điện thoại " +
+      "này và sẽ được gửi khi bạn đăng nhập lại. Vẫn đăng xuất?",
+    cash_book_kept: "Sổ quỹ còn {n} khoản chưa được ghi sổ trên máy chủ, vẫn được giữ trên điện thoại này.",
+    confirm_enrol_switch_cash_book:
+      "Mã QR này đăng nhập điện thoại bằng tài khoản của mã, thay cho {name}. Sổ quỹ của {name} " +
+      "còn {n} khoản chưa được ghi sổ trên máy chủ: chúng vẫn được giữ trên điện thoại này, chờ " +
+      "{name} đăng nhập lại. Vẫn đăng nhập bằng mã QR?",
+    cash_book_kept_of:
+      "Sổ quỹ của {name} còn {n} khoản chưa được ghi sổ trên máy chủ, vẫn được giữ trên điện thoại này.",
+    kept_cash_book:
+      "{n} khoản của sổ quỹ chưa được ghi sổ vẫn được giữ trên điện thoại; chúng sẽ được gửi sau " +
+      "khi thủ quỹ của chúng đăng nhập.",
     kept_waiting: "{n} khảo sát chờ gửi vẫn được giữ trên điện thoại; chúng sẽ được gửi sau khi đăng nhập.",
     kept_to_fix: "{n} khảo sát gửi lỗi hoặc đang sửa được giữ trên điện thoại; sau khi đăng nhập, hãy sửa rồi gửi lại.",
     session_expired:
@@ -513,6 +526,19 @@ const STRINGS = {
       "This QR code signs the phone in with the account it was made for, in place of {name}. " +
       "{name} has {n} surveys not sent yet: they stay on this phone until {name} signs in " +
       "again. Sign in with the QR code?",
+    confirm_sign_out_cash_book:
+      "The cash book has {n} records the server has not posted yet. They stay on this phone " +
+      "and are sent when you sign in again. Sign out anyway?",
+    cash_book_kept: "The cash book has {n} records the server has not posted yet, kept on this phone.",
+    confirm_enrol_switch_cash_book:
+      "This QR code signs the phone in with the account it was made for, in place of {name}. " +
+      "The cash book of {name} has {n} records the server has not posted yet: they stay on " +
+      "this phone until {name} signs in again. Sign in with the QR code?",
+    cash_book_kept_of:
+      "The cash book of {name} has {n} records the server has not posted yet, kept on this phone.",
+    kept_cash_book:
+      "{n} cash book records not posted yet are kept on this phone; they are sent after their " +
+      "treasurer signs in.",
     kept_waiting: "{n} surveys waiting are kept on this phone; they are sent after you sign in.",
     kept_to_fix:
       "{n} surveys refused by the server or being corrected are kept on this phone; after you " +

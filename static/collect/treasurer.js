@@ -11,12 +11,19 @@ import { h } from "./dom.js";
 import { language } from "./i18n.js";
 import { tt } from "./treasurer_i18n.js";
 import {
-  GROUP, KINDS, OUT_KINDS, entryKey, expectedCash, fetchStatement, forgetMeeting, formatAmount,
-  groupLoans, loadMeeting, loadStatement, markReady, newMeeting, parseAmount, saveMeeting, setEntry,
-  sheetRows, syncMeeting, today, treasurerGroups,
+  GROUP, KINDS, OUT_KINDS, adoptOlderMeetings, entryKey, expectedCash, fetchStatement, forgetMeeting,
+  formatAmount, groupLoans, loadMeeting, loadStatement, markReady, newMeeting, parseAmount, saveMeeting,
+  setEntry, sheetRows, syncMeeting, today, treasurerGroups,
 } from "./treasurer_sheet.js";
 
-const sheet = { groupId: null, statement: null, meeting: null, status: "", syncing: false, loaded: false };
+// The sheet shown: the person's (`userId`, whose meetings and statements are read and sent),
+// of one group. Another person signing in on the phone empties it.
+const EMPTY_SHEET = { userId: null, groupId: null, statement: null, meeting: null, status: "", loaded: false };
+const sheet = { ...EMPTY_SHEET };
+// The meeting being sent, whoever's sheet shows now (the sheet opened again meanwhile shows
+// this copy, which the sync changes); a sync asked for meanwhile runs once it is done.
+let syncing = null;
+let syncAgain = false;
 let shell = null; // what app.js lends: render, show, header, networkLine, noteStorage
 // Roles that send surveys (app/services/access.py, SUBMITTERS): anyone else has no survey
 // buttons on the phone, the server would refuse their surveys anyway.
@@ -33,6 +40,12 @@ export function connectTreasurer(parts) {
   window.addEventListener("online", () => {
     if (sheet.meeting && auth.hasToken()) syncSheet();
   });
+  auth.onSessionChange(() => {
+    if ((auth.user()?.id ?? null) === sheet.userId) return; // the same person (expired, say)
+    Object.assign(sheet, EMPTY_SHEET);
+    // Signed in as another person by another tab: this one's sheet is not theirs to see.
+    if (shell.state.view === "treasurer") shell.show("home");
+  });
 }
 
 /** Read the roles kept on the phone for the person signed in (app.js, before drawing). */
@@ -46,6 +59,16 @@ export async function loadRoles() {
     if (kept && kept.user_id === me.id && Array.isArray(kept.roles)) known.roles = kept.roles;
   } catch {
     // storage unreadable: the session's roles are enough
+  }
+  await adoptOlder();
+}
+
+/** Meetings an older version kept under the group alone become the treasurer's. */
+async function adoptOlder() {
+  try {
+    await adoptOlderMeetings(auth.user()?.id ?? null, groups());
+  } catch (error) {
+    console.warn("older meetings not moved", error);
   }
 }
 
@@ -82,10 +105,16 @@ export async function refreshRoles() {
     known.userId = me.id;
     known.roles = me.roles ?? [];
     await db.setValue(ROLES_KEY, { user_id: me.id, roles: known.roles });
+    await adoptOlder();
     if (before !== JSON.stringify([groups(), treasurerOnly()]) && shell && shell.state.view === "home") shell.render();
   } catch {
     // offline or signed out: the roles known stay
   }
+}
+
+/** True when the person signed in keeps a group's cash book (the sheet may show). */
+export function keepsCashBook() {
+  return groups().length > 0;
 }
 
 /** The home screen's button to the sheet, for treasurers (hidden for everyone else). */
@@ -97,35 +126,53 @@ export function treasurerButton() {
 
 export async function openTreasurer(groupId = null) {
   const ids = groups();
-  sheet.groupId = groupId ?? ids[0] ?? null;
-  sheet.loaded = false;
-  sheet.status = "";
+  Object.assign(sheet, EMPTY_SHEET, { userId: auth.user()?.id ?? null, groupId: groupId ?? ids[0] ?? null });
   shell.show("treasurer");
   await loadSheet();
 }
 
+/** True while the sheet still shows this person's group (no one else signed in meanwhile). */
+function stillShown(userId, groupId) {
+  return sheet.userId === userId && sheet.groupId === groupId;
+}
+
+/** The session the sheet's requests go with ({token, userId}): the phone's, while it is the
+ * sheet's person's; null otherwise. */
+function sheetSession() {
+  const session = auth.session();
+  if (!session?.token || sheet.userId === null || session.user?.id !== sheet.userId) return null;
+  return { token: session.token, userId: sheet.userId };
+}
+
 async function loadSheet() {
-  if (sheet.groupId === null) {
+  const { userId, groupId } = sheet;
+  if (groupId === null || userId === null) {
     sheet.loaded = true;
     shell.render();
     return;
   }
+  let meeting = null;
+  let statement = null;
   try {
-    sheet.meeting = (await loadMeeting(sheet.groupId)) ?? null;
-    sheet.statement = (await loadStatement(sheet.groupId)) ?? null;
+    meeting = (await loadMeeting(userId, groupId)) ?? null;
+    statement = (await loadStatement(userId, groupId)) ?? null;
   } catch (error) {
     shell.noteStorage(error);
   }
-  sheet.loaded = true;
+  if (!stillShown(userId, groupId)) return;
+  if (meeting && syncing?.id === meeting.id && syncing.user_id === userId) meeting = syncing;
+  Object.assign(sheet, { meeting, statement, loaded: true });
   shell.render();
-  if (!navigator.onLine) return;
+  const as = sheetSession();
+  if (!navigator.onLine || !as) return;
   try {
-    const { statement, fresh } = await fetchStatement(sheet.groupId);
-    if (fresh) {
-      sheet.statement = statement;
+    const answer = await fetchStatement(groupId, as);
+    if (answer.fresh && stillShown(userId, groupId)) {
+      sheet.statement = answer.statement;
       if (shell.state.view === "treasurer") rerender();
     }
   } catch (error) {
+    if (error instanceof auth.SessionChanged || !stillShown(userId, groupId)) return;
     sheet.status = tt("sync_error", { detail: error.message });
   }
   if (sheet.meeting && !sheet.meeting.closed) syncSheet();
@@ -159,37 +206,56 @@ function persist() {
   saveMeeting(sheet.meeting).then(() => shell.noteStorage(null)).catch((error) => shell.noteStorage(error));
 }
 
+/**
+ * Send the meeting on the sheet, with the token of its treasurer (the person signed in, whose
+ * sheet it is), and only while they stay signed in: another person's sign-in meanwhile stops
+ * it (syncMeeting), the rest waiting on the phone for its treasurer.
+ */
 export async function syncSheet() {
   const meeting = sheet.meeting;
-  if (!meeting || sheet.syncing || meeting.closed) return;
+  const as = sheetSession();
+  if (!meeting || meeting.closed || !as || meeting.user_id !== as.userId) return;
+  if (syncing) {
+    syncAgain = true; // after the sync under way (maybe of someone who signed out since)
+    return;
+  }
   if (!navigator.onLine) {
     sheet.status = tt("sync_offline");
     if (shell.state.view === "treasurer") rerender();
     return;
   }
-  sheet.syncing = true;
+  syncing = meeting;
   if (shell.state.view === "treasurer") rerender();
+  let status = "";
   try {
-    const outcome = await syncMeeting(meeting);
+    const outcome = await syncMeeting(meeting, as.token);
     const parts = [];
     if (outcome.sent) parts.push(tt("sync_done", { n: outcome.sent }));
     if (outcome.failed) parts.push(tt("sync_failed", { n: outcome.failed }));
     if (outcome.error) parts.push(tt("sync_error", { detail: outcome.error }));
     if (meeting.close && !meeting.closed && Object.values(meeting.entries).some((e) => e.state === "failed")) {
       meeting.close.error = tt("fix_first"); // the refused rows open again for a correction
-      persist();
+      saveMeeting(meeting).then(() => shell.noteStorage(null)).catch((error) => shell.noteStorage(error));
     }
-    sheet.status = parts.join(" ");
+    status = parts.join(" ");
     if (outcome.closed) {
-      const { statement, fresh } = await fetchStatement(meeting.group_id);
-      if (fresh) sheet.statement = statement;
+      const answer = await fetchStatement(meeting.group_id, as);
+      if (answer.fresh && sheet.meeting === meeting) sheet.statement = answer.statement;
     }
   } catch (error) {
-    sheet.status = tt("sync_error", { detail: error instanceof auth.SignInRequired ? "401" : error.message });
+    // Another person signed in (or nobody is): the sync ends without a word on their screen.
+    if (!(error instanceof auth.SessionChanged)) {
+      status = tt("sync_error", { detail: error instanceof auth.SignInRequired ? "401" : error.message });
+    }
   } finally {
-    sheet.syncing = false;
+    syncing = null;
   }
+  if (sheet.meeting === meeting) sheet.status = status;
   if (shell.state.view === "treasurer") rerender();
+  if (syncAgain) {
+    syncAgain = false;
+    syncSheet();
+  }
 }
 
 // ---------------------------------------------------------------- the screen
@@ -406,7 +472,7 @@ function startSection() {
     h("button", {
       class: "primary big", id: "open-meeting", type: "button",
       onclick: () => {
-        sheet.meeting = newMeeting(sheet.groupId, day.value || today(), sheet.statement);
+        sheet.meeting = newMeeting(sheet.userId, sheet.groupId, day.value || today(), sheet.statement);
         persist();
         rerender();
         syncSheet();
@@ -420,7 +486,7 @@ function closedSection(meeting) {
     h("button", {
       class: "secondary big", id: "new-meeting", type: "button",
       onclick: async () => {
-        await forgetMeeting(meeting.group_id).catch((error) => shell.noteStorage(error));
+        await forgetMeeting(meeting).catch((error) => shell.noteStorage(error));
         sheet.meeting = null;
         sheet.status = "";
         rerender();
@@ -475,16 +541,16 @@ export function renderTreasurer() {
         meeting.closed ? null : closeSection(meeting),
         h("p", { class: "small muted", id: "waiting-count" }, ""),
         meeting.closed ? null : h("button", {
-          class: "secondary big", id: "treasurer-sync", type: "button", disabled: sheet.syncing,
+          class: "secondary big", id: "treasurer-sync", type: "button", disabled: syncing?.id === meeting.id,
           onclick: () => syncSheet(),
-        }, sheet.syncing ? tt("syncing") : tt("sync")));
+        }, syncing?.id === meeting.id ? tt("syncing") : tt("sync")));
     }
   }
   const view = [
     shell.header(tt("title")),
     h("main", { class: "content treasurer", id: "treasurer" },
       shell.networkLine(),
-      h("p", { class: "notice", id: "treasurer-status", hidden: !sheet.status, dataset: { syncing: sheet.syncing ? "yes" : "no" } }, sheet.status),
+      h("p", { class: "notice", id: "treasurer-status", hidden: !sheet.status, dataset: { syncing: syncing && syncing.id === meeting?.id ? "yes" : "no" } }, sheet.status),
       ...body),
   ];
   queueMicrotask(refreshTotals);
@@ -493,9 +559,10 @@ export function renderTreasurer() {
 
 /** After a reload: a meeting left open on the phone opens again where it was. */
 export async function resumeTreasurer() {
-  if (!auth.hasToken()) return false;
+  const me = auth.user();
+  if (!auth.hasToken() || me?.id === null || me?.id === undefined) return false;
   for (const id of groups()) {
-    const meeting = await loadMeeting(id).catch(() => null);
+    const meeting = await loadMeeting(me.id, id).catch(() => null);
     if (meeting && !meeting.closed) {
       await openTreasurer(id);
       return true;

@@ -7,6 +7,13 @@
 // it: a resend after a lost answer or a reload carries the same id, and the server posts it
 // once. Once sent, a record is never changed on the phone; one the server refused can be
 // corrected, which gives it a new id.
+//
+// A phone may be shared (two treasurers of a group, a treasurer and a volunteer): a meeting
+// and the group's statement are kept under the person's id as well as the group's, and a
+// meeting is sent only with the token of the person who keeps it. Its sync is bound to the
+// session it started with (auth.apiAs, as the survey outbox's): once that person signed out,
+// or another signed in (a QR code), it stops before its next request, and what it had not
+// sent waits on the phone for its treasurer.
 
 import * as auth from "./auth.js";
 import * as db from "./db.js";
@@ -125,45 +132,94 @@ export function expectedCash(meeting) {
 
 // ---------------------------------------------------------------- on the phone
 
-const meetingKey = (groupId) => `treasurer.meeting.${groupId}`;
-const statementKey = (groupId) => `treasurer.statement.${groupId}`;
+const meetingPrefix = (userId) => `treasurer.${userId}.meeting.`;
+const meetingKey = (userId, groupId) => `${meetingPrefix(userId)}${groupId}`;
+const statementKey = (userId, groupId) => `treasurer.${userId}.statement.${groupId}`;
+// Before meetings were kept per person (one meeting per group on a phone, whoever kept it).
+const olderMeetingKey = (groupId) => `treasurer.meeting.${groupId}`;
+const olderStatementKey = (groupId) => `treasurer.statement.${groupId}`;
 let writing = Promise.resolve();
 
-/** Keep the meeting on the phone (writes in order: the last one wins). */
+/** Keep the meeting on the phone, under its treasurer (writes in order: the last one wins). */
 export function saveMeeting(meeting) {
   const copy = structuredClone(meeting);
-  writing = writing.catch(() => {}).then(() => db.setValue(meetingKey(meeting.group_id), copy));
+  writing = writing.catch(() => {}).then(() => db.setValue(meetingKey(meeting.user_id, meeting.group_id), copy));
   return writing;
 }
 
-export function loadMeeting(groupId) {
-  return db.getValue(meetingKey(groupId));
+/** The meeting `userId` keeps on the phone for the group (undefined when none). */
+export function loadMeeting(userId, groupId) {
+  return db.getValue(meetingKey(userId, groupId));
 }
 
-export function forgetMeeting(groupId) {
-  writing = writing.catch(() => {}).then(() => db.deleteValue(meetingKey(groupId)));
+export function forgetMeeting(meeting) {
+  writing = writing.catch(() => {}).then(() => db.deleteValue(meetingKey(meeting.user_id, meeting.group_id)));
   return writing;
 }
 
-export function loadStatement(groupId) {
-  return db.getValue(statementKey(groupId));
+export function loadStatement(userId, groupId) {
+  return db.getValue(statementKey(userId, groupId));
 }
 
-/** The group's statement from the server, kept for offline use; the kept one when offline. */
-export async function fetchStatement(groupId) {
+/**
+ * A meeting (and statement) an older version kept under the group alone becomes that of the
+ * person signed in who keeps the group's cash book (`userId`, `groupIds`): the phone's
+ * treasurer when it was updated, who may send it. Resolves once done.
+ */
+export async function adoptOlderMeetings(userId, groupIds) {
+  if (userId === null || userId === undefined) return;
+  for (const groupId of groupIds) {
+    const meeting = await db.getValue(olderMeetingKey(groupId));
+    if (meeting && !(await loadMeeting(userId, groupId))) {
+      await saveMeeting({ ...meeting, user_id: userId });
+      await db.deleteValue(olderMeetingKey(groupId));
+    }
+    const statement = await db.getValue(olderStatementKey(groupId));
+    if (statement) {
+      if (!(await loadStatement(userId, groupId))) await db.setValue(statementKey(userId, groupId), statement);
+      await db.deleteValue(olderStatementKey(groupId));
+    }
+  }
+}
+
+/** How many things of a meeting the server has not taken: its records not posted (typed,
+ * being sent or refused) and a close waiting to be sent. */
+export function unsentCount(meeting) {
+  if (!meeting || meeting.closed) return 0;
+  const records = Object.values(meeting.entries ?? {}).filter((e) => e.state !== "posted").length;
+  return records + (meeting.close ? 1 : 0);
+}
+
+/** The cash book's records on the phone the server has not posted (unsentCount) of the
+ * treasurer `userId`, or of everyone's when null (nobody signed in). */
+export async function unsentRecords(userId) {
+  const meetings = userId === null || userId === undefined
+    ? await db.valuesWithPrefix("treasurer.")
+    : await db.valuesWithPrefix(meetingPrefix(userId));
+  return meetings.filter((m) => m?.group_id !== undefined && m.entries)
+    .reduce((total, meeting) => total + unsentCount(meeting), 0);
+}
+
+/**
+ * The group's statement from the server with the token of `as` ({token, userId}: the
+ * person whose sheet asks), kept for offline use under that person; the kept one when
+ * offline. Throws SessionChanged when the phone's session is no longer `as`'s.
+ */
+export async function fetchStatement(groupId, as) {
   try {
-    const response = await auth.api(`/api/v1/cdf/groups/${encodeURIComponent(groupId)}`, {
+    const response = await auth.apiAs(as.token, `/api/v1/cdf/groups/${encodeURIComponent(groupId)}`, {
       headers: { accept: "application/json" },
     });
     if (response.ok) {
       const statement = await response.json();
-      await db.setValue(statementKey(groupId), statement);
+      await db.setValue(statementKey(as.userId, groupId), statement);
       return { statement, fresh: true };
     }
   } catch (error) {
     if (error instanceof auth.SignInRequired || error instanceof auth.NotAllowed) throw error;
+    if (error instanceof auth.SessionChanged) throw error;
   }
-  return { statement: await loadStatement(groupId), fresh: false };
+  return { statement: await loadStatement(as.userId, groupId), fresh: false };
 }
 
 /** The groups this person keeps the cash book of, from their roles. */
@@ -172,10 +228,10 @@ export function treasurerGroups(user) {
     .map((r) => r.cdf_group_id);
 }
 
-/** A new meeting on the phone, with its own id. */
-export function newMeeting(groupId, day, statement) {
+/** A new meeting on the phone of the treasurer `userId`, with its own id. */
+export function newMeeting(userId, groupId, day, statement) {
   return {
-    id: crypto.randomUUID(), group_id: groupId, date: day, opened: false, entries: {},
+    id: crypto.randomUUID(), user_id: userId, group_id: groupId, date: day, opened: false, entries: {},
     opening_cash: statement?.balances?.cash ?? 0, close: null, closed: false, result: null,
     started_at: new Date().toISOString(),
   };
@@ -212,11 +268,18 @@ export function markReady(meeting, key = null) {
 
 // ---------------------------------------------------------------- sync
 
-async function postJson(url, body) {
-  return auth.api(url, {
+/** POST with the token the sync started with (SessionChanged once it is not the phone's). */
+async function postJson(token, url, body) {
+  return auth.apiAs(token, url, {
     method: "POST", headers: { "content-type": "application/json", accept: "application/json" },
     body: JSON.stringify(body),
   });
+}
+
+/** The sync stops here when the phone's session is no longer the one it started with: what
+ * it has not taken for sending stays as it is (editable) for its treasurer. */
+function stillSignedIn(token) {
+  if (auth.session()?.token !== token) throw new auth.SessionChanged();
 }
 
 function messageOf(result) {
@@ -229,14 +292,15 @@ async function bodyOf(response) {
 }
 
 /**
- * Send what waits of a meeting: its opening, its records (one batch), then its close once
- * every record is posted. Each step is kept on the phone before and after it is sent.
- * Resolves with {sent, failed, closed, error}.
+ * Send what waits of a meeting with `token`, its treasurer's: its opening, its records (one
+ * batch), then its close once every record is posted. Each step is kept on the phone before
+ * and after it is sent. Resolves with {sent, failed, closed, error}; throws SessionChanged
+ * (nothing more sent) once the phone's session is no longer `token`'s.
  */
-export async function syncMeeting(meeting) {
+export async function syncMeeting(meeting, token) {
   const outcome = { sent: 0, failed: 0, closed: false, error: null };
   if (!meeting.opened) {
-    const response = await postJson(`/api/v1/cdf/groups/${meeting.group_id}/meetings`, {
+    const response = await postJson(token, `/api/v1/cdf/groups/${meeting.group_id}/meetings`, {
       id: meeting.id, date: meeting.date,
     });
     if (!response.ok) {
@@ -254,6 +318,7 @@ export async function syncMeeting(meeting) {
   // The server posts a batch in order: a remittance goes after the day's money came in.
   waiting.sort((a, b) => Number(a.kind === "remittance") - Number(b.kind === "remittance"));
   if (waiting.length) {
+    stillSignedIn(token);
     for (const entry of waiting) entry.state = "sending";
     await saveMeeting(meeting); // from here on these ids are the ones the server may hold
     const records = waiting.map((e) => ({
@@ -261,7 +326,7 @@ export async function syncMeeting(meeting) {
       ...(e.member_id !== null && e.member_id !== undefined ? { member_id: e.member_id } : {}),
       ...(e.loan_id ? { loan_id: e.loan_id } : {}),
     }));
-    const response = await postJson(`/api/v1/cdf/meetings/${meeting.id}/records`, { records });
+    const response = await postJson(token, `/api/v1/cdf/meetings/${meeting.id}/records`, { records });
     const body = await bodyOf(response);
     if (!response.ok) {
       outcome.error = body.detail ?? String(response.status);
@@ -284,7 +349,7 @@ export async function syncMeeting(meeting) {
   }
   const unsettled = Object.values(meeting.entries).some((e) => e.state !== "posted");
   if (meeting.close && !meeting.closed && !unsettled) {
-    const response = await postJson(`/api/v1/cdf/meetings/${meeting.id}/close`, {
+    const response = await postJson(token, `/api/v1/cdf/meetings/${meeting.id}/close`, {
       cash_counted: meeting.close.cash_counted,
       ...(meeting.close.attendance !== null ? { attendance: meeting.close.attendance } : {}),
       note: meeting.close.note,

@@ -110,6 +110,7 @@ def test_a_correction_refused_because_the_reviewer_decided_meanwhile_leaves_the_
     phone.click("#lang-toggle")
     expect(item.locator(".settled")).to_contain_text("The server keeps its copy")
     phone.click("#lang-toggle")
+    phone.click("#home-button")  # a reload shows the screen it was on
     # Six days on it is all there; eight days on its answers are gone, the record kept.
     phone.clock.set_system_time(now + 6 * DAY)
     reload_home(phone)
@@ -206,6 +207,7 @@ def test_a_reopened_survey_keeps_no_copy_of_its_old_answers_past_the_clean_up(
     phone_context.set_offline(False)
     phone.click("#outbox-button")
     expect(phone.locator('.outbox-item[data-status="sent"]')).to_have_count(1)
+    phone.click("#home-button")  # a reload shows the screen it was on
     phone.clock.set_system_time(now + 8 * DAY)
     reload_home(phone)
     wait_for(phone, lambda: bool(surveys_on(phone)[0].get("purged_at")))

@@ -338,7 +338,7 @@ def test_an_offline_meeting_of_20_members_is_posted_exactly_once(
     records = sum(_fill_member(page, books, index) for index in range(10))
     # The phone is reloaded mid-meeting, still offline: the sheet comes back as it was (once
     # the last amount typed is on the phone: a write takes a few milliseconds).
-    key = f"treasurer.meeting.{books['group']}"
+    key = f"treasurer.{books['user_id']}.meeting.{books['group']}"  # the treasurer's own
     _wait_kept(page, key, records)
     page.reload()
     expect(page.locator("#app")).to_have_attribute("data-view", "treasurer")

@@ -1,0 +1,357 @@
+"""One phone, two treasurers (thủ quỹ) of one savings group: the cash book's sync under way
+when the account changes, and the warnings given before it changes while the cash book has
+records the server has not posted (static/collect/treasurer*.js, real Chromium and server)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Route, expect
+from sqlalchemy import Engine, text
+
+from app.services.auth import hash_password
+from tests.auth import bearer, make_enrolment, make_token, make_user
+from tests.browser.conftest import PhoneAccount, signed_in_phone
+from tests.browser.test_outbox import uncaught, wait_for
+from tests.browser.test_signin import sign_in_with_password
+from tests.cdf_support import drop_cities, make_city, person
+
+pytestmark = [pytest.mark.browser]
+expect.set_options(timeout=15_000)
+
+CITY = "cdf-switch-town"
+PASSWORD = "mật-khẩu thủ quỹ 2026"
+OPEN = "**/api/v1/cdf/groups/*/meetings"
+# Every meeting the phone keeps (IndexedDB kv), whatever its key.
+MEETINGS = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("cdfmap-collect");
+  open.onsuccess = () => {
+    const db = open.result;
+    const read = db.transaction("kv").objectStore("kv").getAll();
+    read.onsuccess = () => {
+      db.close();
+      resolve(read.result.filter((value) => value && value.group_id && value.entries));
+    };
+    read.onerror = () => reject(read.error);
+  };
+  open.onerror = () => reject(open.error);
+})"""
+SESSION_TOKEN = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("cdfmap-collect");
+  open.onsuccess = () => {
+    const db = open.result;
+    const read = db.transaction("kv").objectStore("kv").get("session");
+    read.onsuccess = () => { db.close(); resolve(read.result ? read.result.token : null); };
+    read.onerror = () => reject(read.error);
+  };
+  open.onerror = () => reject(open.error);
+})"""
+
+
+@dataclass(frozen=True)
+class Treasurer(PhoneAccount):
+    """A treasurer of one group, signed in on the phone with their roles known."""
+
+    group_id: int = 0
+    city_id: int = 0
+
+    def session(self) -> dict[str, object]:
+        session = super().session()
+        role = {
+            "role": "treasurer",
+            "city": CITY,
+            "city_id": self.city_id,
+            "ward_id": None,
+            "cdf_group_id": self.group_id,
+        }
+        session["user"] = {**session["user"], "roles": [role]}  # type: ignore[dict-item]
+        return session
+
+
+def treasurer_with_password(engine: Engine, username: str, city_id: int, group_id: int) -> int:
+    """A treasurer of the group who may sign in with PASSWORD; their id."""
+    user_id = make_user(engine, username, [], password_hash=hash_password(PASSWORD))
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO role_grants (user_id, role, city_id, cdf_group_id) "
+                "VALUES (:user, 'treasurer', :city, :group)"
+            ),
+            {"user": user_id, "city": city_id, "group": group_id},
+        )
+    return user_id
+
+
+@pytest.fixture(scope="module")
+def group(live_server: str, sync_engine: Engine) -> Iterator[dict[str, Any]]:
+    """A savings group of two members, kept by two treasurers (tq-a and tq-b)."""
+    ids = make_city(sync_engine, CITY, "Thành phố Hai Thủ Quỹ")
+    staff = person(sync_engine, "tq-switch-staff", [("cdf_staff", ("city", CITY))], CITY)
+    with httpx.Client(base_url=live_server, timeout=30, headers=bearer(staff)) as client:
+        made = client.post(
+            f"/api/v1/cdf/{CITY}/groups",
+            json={
+                "name": "Nhóm tiết kiệm Hòa Xuân",
+                "settlement_id": ids["settlement"],
+                "founded_on": "2025-01-15",
+                "meeting_frequency": "monthly",
+                "share_value": 50_000,
+            },
+        )
+        assert made.status_code == 201, made.text
+        group_id = made.json()["id"]
+        members = []
+        for number, name in enumerate(("Phạm Thị Lụa", "Đặng Văn Sơn"), start=1):
+            member = client.post(
+                f"/api/v1/cdf/groups/{group_id}/members",
+                json={"code": f"HX-{number}", "name": name, "joined_on": "2025-01-15"},
+            )
+            assert member.status_code == 201, member.text
+            members.append(member.json()["id"])
+    first = treasurer_with_password(sync_engine, "tq-a", ids["city"], group_id)
+    second = treasurer_with_password(sync_engine, "tq-b", ids["city"], group_id)
+    yield {"id": group_id, "city": ids["city"], "members": members, "a": first, "b": second}
+    drop_cities(sync_engine, CITY)
+
+
+def phone_of_a(browser: Browser, live_server: str, engine: Engine, group: dict[str, Any]) -> Any:
+    """The phone signed in as tq-a (a device token), roles known."""
+    token = make_token(engine, group["a"], kind="device", lifetime=timedelta(days=1))
+    account = Treasurer(group["a"], "tq-a", token, "", group["id"], group["city"])
+    return account, signed_in_phone(browser, live_server, account)
+
+
+def amounts_typed(page: Page, group: dict[str, Any]) -> None:
+    """tq-a's sheet, a meeting opened offline with two amounts of the first member, both final
+    (their field left) and kept on the phone."""
+    page.goto("/collect")
+    page.click("#treasurer-open")
+    expect(page.locator("#open-meeting")).to_be_visible()
+    page.context.set_offline(True)
+    page.click("#open-meeting")
+    member = group["members"][0]
+    page.fill(f"#m{member}-savings", "50.000")
+    page.fill(f"#m{member}-mutual_aid", "10.000")
+    page.locator("#cash-counted").click()  # the field is left: the amounts are final
+    expect(page.locator("#waiting-count")).to_have_text("2 khoản chờ gửi")
+
+    def final() -> list[bool]:
+        return [e["ready"] for m in page.evaluate(MEETINGS) for e in m["entries"].values()]
+
+    wait_for(page, lambda: final() == [True, True])
+
+
+def entries_of(engine: Engine, meeting_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT kind, client_id::text AS client_id FROM cdf_entries "
+                "WHERE meeting_id = :id ORDER BY id"
+            ),
+            {"id": meeting_id},
+        ).mappings()
+        return [dict(row) for row in rows]
+
+
+def test_a_sync_under_way_never_sends_the_cash_book_with_the_next_persons_token(
+    browser: Browser, live_server: str, sync_engine: Engine, group: dict[str, Any]
+) -> None:
+    """The sheet's sync asked the phone for its token at each request: tq-a's meeting was
+    being opened when tq-b's QR code signed the phone in, and tq-a's records then went with
+    tq-b's token. The meeting was kept under the group alone, so tq-b's sheet showed tq-a's
+    amounts (and would send them as tq-b's)."""
+    account, phone = phone_of_a(browser, live_server, sync_engine, group)
+    with phone as (context, page):
+        amounts_typed(page, group)
+        (meeting,) = page.evaluate(MEETINGS)
+        a_ids = {entry["client_id"] for entry in meeting["entries"].values()}
+        sent: list[tuple[str, str, str]] = []  # (token, url, body) of each call to the books
+
+        def note(request: Any) -> None:
+            if "/api/v1/cdf/" in request.url and request.method == "POST":
+                token = request.headers.get("authorization", "")
+                sent.append((token, request.url, request.post_data or ""))
+
+        page.on("request", note)
+        held: list[tuple[Route, Any]] = []
+
+        def hold_first(route: Route) -> None:
+            if held:
+                route.continue_()
+            else:
+                held.append((route, route.fetch()))  # opened on the server; answer held
+
+        page.route(OPEN, hold_first)
+        context.set_offline(False)  # the `online` event sends the meeting
+        wait_for(page, lambda: len(held) == 1, 20_000)
+        assert sent[0][0] == f"Bearer {account.token}"
+
+        # tq-b's QR code, opened on the phone while tq-a's answer is on its way.
+        code = make_enrolment(sync_engine, group["b"])
+        page.evaluate("(code) => { location.hash = `#enrol=${code}`; }", code)
+        dialog = page.locator("#confirm-dialog")
+        b_home = page.locator("#signed-in-as", has_text="tq-b")
+        expect(dialog.or_(b_home)).to_be_visible()
+        if dialog.count():
+            page.click("#confirm-ok")
+        expect(b_home).to_be_visible()
+        b_token = f"Bearer {page.evaluate(SESSION_TOKEN)}"
+        route, answer = held[0]
+        route.fulfill(response=answer)
+        wait_for(page, lambda: page.evaluate(MEETINGS)[0].get("opened"))
+        page.wait_for_timeout(500)  # what the sync does next, if anything
+        # tq-b's sheet: nothing of tq-a's meeting.
+        page.click("#treasurer-open")
+        expect(page.locator("#group-name")).to_have_text("Nhóm tiết kiệm Hòa Xuân")
+        expect(page.locator("#open-meeting")).to_be_visible()
+        expect(page.locator("#meeting-title")).to_have_count(0)
+        page.wait_for_timeout(500)
+
+        def of_a(url: str, body: str) -> bool:
+            return meeting["id"] in url or any(client_id in body for client_id in a_ids)
+
+        assert [url for token, url, body in sent if token == b_token and of_a(url, body)] == []
+        assert entries_of(sync_engine, meeting["id"]) == []  # nothing of it posted meanwhile
+
+        # tq-b leaves, tq-a signs in again: the records go, with tq-a's token, once.
+        page.click("#home-button")
+        page.click("#settings-button")
+        page.click("#sign-out")
+        sign_in_with_password(page, "tq-a", PASSWORD)
+        expect(page.locator("#signed-in-as")).to_contain_text("tq-a")
+        page.click("#treasurer-open")
+        member = group["members"][0]
+        expect(page.locator(f"#m{member}-savings")).to_have_value("50.000")
+        expect(page.locator(f"#m{member}-savings")).to_have_attribute("data-state", "posted")
+        expect(page.locator(f"#m{member}-mutual_aid")).to_have_attribute("data-state", "posted")
+        posted = entries_of(sync_engine, meeting["id"])
+        assert sorted(row["client_id"] for row in posted) == sorted(a_ids)
+        assert [url for token, url, body in sent if token == b_token and of_a(url, body)] == []
+        assert uncaught(page) == []
+
+
+def test_leaving_the_account_warns_about_the_cash_book_records_not_posted(
+    browser: Browser, live_server: str, sync_engine: Engine, group: dict[str, Any]
+) -> None:
+    """Signing out, or another person's QR code, asked nothing while the cash book held
+    records the server had not posted (only surveys were counted)."""
+    _, phone = phone_of_a(browser, live_server, sync_engine, group)
+    with phone as (context, page):
+        amounts_typed(page, group)
+        page.click("#home-button")
+        dialog = page.locator("#confirm-dialog")
+        # tq-b's QR code: asked first; "no" keeps tq-a.
+        code = make_enrolment(sync_engine, group["b"])
+        page.evaluate("(code) => { location.hash = `#enrol=${code}`; }", code)
+        expect(dialog).to_contain_text("Sổ quỹ của tq-a còn 2 khoản chưa được ghi sổ")
+        page.click("#confirm-cancel")
+        expect(page.locator("#signed-in-as")).to_contain_text("tq-a")
+        page.click("#settings-button")
+        page.click("#sign-out")
+        expect(dialog).to_contain_text("Sổ quỹ còn 2 khoản chưa được ghi sổ trên máy chủ")
+        expect(dialog).to_contain_text("Vẫn đăng xuất?")
+        page.click("#confirm-cancel")
+        page.click("#lang-toggle")  # asked in the language shown
+        page.click("#sign-out")
+        expect(dialog).to_contain_text("The cash book has 2 records the server has not posted")
+        page.click("#confirm-ok")
+        kept = page.locator("#kept-note")
+        expect(kept).to_contain_text("2 cash book records not posted yet are kept")
+        page.click("#lang-toggle")
+        expect(kept).to_contain_text("2 khoản của sổ quỹ chưa được ghi sổ vẫn được giữ")
+        # Back online, tq-a signs in again: the records go, the meeting is on the server.
+        context.set_offline(False)
+        sign_in_with_password(page, "tq-a", PASSWORD)
+        page.click("#treasurer-open")
+        member = group["members"][0]
+        expect(page.locator(f"#m{member}-savings")).to_have_attribute("data-state", "posted")
+        (meeting,) = page.evaluate(MEETINGS)
+        assert len(entries_of(sync_engine, meeting["id"])) == 2
+        assert uncaught(page) == []
+
+
+# A meeting as the version before kept it: under the group alone, with no treasurer's id.
+PUT_OLDER_MEETING = """([key, meeting]) => new Promise((resolve, reject) => {
+  const open = indexedDB.open("cdfmap-collect");
+  open.onsuccess = () => {
+    const db = open.result;
+    const tx = db.transaction("kv", "readwrite");
+    tx.objectStore("kv").put(meeting, key);
+    tx.oncomplete = () => { db.close(); resolve(null); };
+    tx.onerror = () => reject(tx.error);
+  };
+  open.onerror = () => reject(open.error);
+})"""
+KV_KEYS = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("cdfmap-collect");
+  open.onsuccess = () => {
+    const db = open.result;
+    const read = db.transaction("kv").objectStore("kv").getAllKeys();
+    read.onsuccess = () => { db.close(); resolve(read.result); };
+    read.onerror = () => reject(read.error);
+  };
+  open.onerror = () => reject(open.error);
+})"""
+
+
+def test_a_meeting_kept_by_the_version_before_is_the_treasurers_and_is_sent(
+    browser: Browser, live_server: str, sync_engine: Engine, group: dict[str, Any]
+) -> None:
+    """A phone updated mid-meeting: the meeting it kept under the group alone opens again on
+    its treasurer's sheet (now under their id too) and is sent with their token."""
+    account, phone = phone_of_a(browser, live_server, sync_engine, group)
+    member = group["members"][1]
+    entry = {
+        "kind": "savings",
+        "member_id": member,
+        "loan_id": None,
+        "amount": 20_000,
+        "text": "20.000",
+        "state": "draft",
+        "error": None,
+        "ready": True,
+        "client_id": str(uuid.uuid4()),
+    }
+    meeting = {
+        "id": str(uuid.uuid4()),
+        "group_id": group["id"],
+        "date": date.today().isoformat(),
+        "opened": False,
+        "entries": {f"{member}:savings": entry},
+        "opening_cash": 0,
+        "close": None,
+        "closed": False,
+        "result": None,
+        "started_at": "2026-12-01T08:00:00Z",
+    }
+    with phone as (_, page):
+        page.goto("/collect")
+        expect(page.locator("#treasurer-open")).to_be_visible()
+        page.evaluate(PUT_OLDER_MEETING, [f"treasurer.meeting.{group['id']}", meeting])
+        tokens: list[str] = []
+        page.on(
+            "request",
+            lambda r: (
+                tokens.append(r.headers.get("authorization", ""))
+                if meeting["id"] in r.url
+                else None
+            ),
+        )
+        page.reload()  # the app starts with the meeting left open: its sheet shows
+        field = page.locator(f"#m{member}-savings")
+        expect(field).to_have_value("20.000")
+        expect(field).to_have_attribute("data-state", "posted")
+        keys = page.evaluate(KV_KEYS)
+        assert f"treasurer.meeting.{group['id']}" not in keys
+        assert f"treasurer.{group['a']}.meeting.{group['id']}" in keys
+        assert [e["client_id"] for e in entries_of(sync_engine, meeting["id"])] == [
+            entry["client_id"]
+        ]
+        assert tokens and set(tokens) == {f"Bearer {account.token}"}
+        assert uncaught(page) == []
