@@ -1755,6 +1755,32 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Các tệp quá lớn (tối đa {mb} MB).",
         "en": "The files are too large (at most {mb} MB).",
     },
+    "page.admin_forms": {"vi": "Biểu mẫu", "en": "Forms"},
+    "page.admin_forms_hint": {
+        "vi": "Các tệp XLSForm trong thư mục biểu mẫu của máy chủ. Điện thoại của tình nguyện "
+        "viên chỉ nhận biểu mẫu đang dùng; một tệp bị từ chối không đến được điện thoại cho "
+        "đến khi sửa xong (máy chủ đọc lại tệp đã sửa, không cần khởi động lại).",
+        "en": "The XLSForm files in the server's forms folder. Volunteers' phones get only the "
+        "forms in use; a refused file reaches no phone until it is fixed (the server reads "
+        "the fixed file again, no restart needed).",
+    },
+    "page.admin_forms_in_use": {"vi": "Đang dùng", "en": "In use"},
+    "page.admin_forms_none": {
+        "vi": "Chưa có biểu mẫu nào đang dùng.",
+        "en": "No form is in use.",
+    },
+    "page.admin_form_version": {
+        "vi": "{form_id} · phiên bản {version}",
+        "en": "{form_id} · version {version}",
+    },
+    "page.admin_forms_refused": {
+        "vi": "Tệp không dùng được: hãy sửa ở trang tính, hàng và cột được nêu",
+        "en": "Files not used: fix them at the sheet, row and column named",
+    },
+    "page.admin_forms_all_used": {
+        "vi": "Mọi tệp biểu mẫu đều dùng được.",
+        "en": "Every form file is in use.",
+    },
     "page.admin_network_error": {
         "vi": "Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại.",
         "en": "Cannot reach the server. Check the network and try again.",
