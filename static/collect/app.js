@@ -19,7 +19,7 @@ import {
 } from "./sync.js";
 import {
   connectTreasurer, keepsCashBook, loadRoles, openTreasurer, refreshRoles, renderTreasurer,
-  resumeTreasurer, treasurerButton, treasurerOnly,
+  resumeTreasurer, syncWaiting, treasurerButton, treasurerOnly,
 } from "./treasurer.js";
 import { releaseGps } from "./widgets.js";
 
@@ -871,7 +871,10 @@ async function afterSignIn(user) {
   app.notice = "";
   render();
   refreshRoles();
-  if (navigator.onLine) syncNow(); // what waited for a sign-in leaves now
+  if (navigator.onLine) {
+    syncNow(); // what waited for a sign-in leaves now: the surveys
+    syncWaiting(); // and the cash book's records of this person (their token, in the background)
+  }
 }
 
 async function enrolWith(code, asked = false) {

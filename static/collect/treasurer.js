@@ -13,7 +13,7 @@ import { tt } from "./treasurer_i18n.js";
 import {
   GROUP, KINDS, OUT_KINDS, adoptOlderMeetings, entryKey, expectedCash, fetchStatement, forgetMeeting,
   formatAmount, groupLoans, loadMeeting, loadStatement, markReady, newMeeting, parseAmount, saveMeeting,
-  setEntry, sheetRows, syncMeeting, today, treasurerGroups,
+  setEntry, sheetRows, syncMeeting, today, treasurerGroups, waitingMeetings,
 } from "./treasurer_sheet.js";
 
 // The sheet shown: the person's (`userId`, whose meetings and statements are read and sent),
@@ -24,6 +24,7 @@ const sheet = { ...EMPTY_SHEET };
 // this copy, which the sync changes); a sync asked for meanwhile runs once it is done.
 let syncing = null;
 let syncAgain = false;
+let waitingAgain = false; // the same, for syncWaiting
 let shell = null; // what app.js lends: render, show, header, networkLine, noteStorage
 // Roles that send surveys (app/services/access.py, SUBMITTERS): anyone else has no survey
 // buttons on the phone, the server would refuse their surveys anyway.
@@ -37,8 +38,11 @@ const ROLES_KEY = "treasurer.roles";
 /** Wire the screen into the app (app.js calls this once). */
 export function connectTreasurer(parts) {
   shell = parts;
+  // Back online, on the sheet or not: what waits of the person signed in leaves.
   window.addEventListener("online", () => {
-    if (sheet.meeting && auth.hasToken()) syncSheet();
+    if (!auth.hasToken()) return;
+    if (sheet.meeting) syncSheet(); // the sheet's, as it is on the screen
+    syncWaiting();
   });
   auth.onSessionChange(() => {
     if ((auth.user()?.id ?? null) === sheet.userId) return; // the same person (expired, say)
@@ -224,6 +228,47 @@ export async function syncSheet() {
     if (shell.state.view === "treasurer") rerender();
     return;
   }
+  await runSync(meeting, as);
+}
+
+/**
+ * Send what waits on the phone of the person signed in now (after their sign-in, or back
+ * online), in the background, with the token of this session ({token, userId} taken now):
+ * their meetings only, never another person's; another sign-in meanwhile stops it. The
+ * meeting on the sheet, when it is one of them, is the one sent.
+ */
+export async function syncWaiting() {
+  const session = auth.session();
+  const userId = session?.user?.id ?? null;
+  if (!session?.token || userId === null || userId === undefined || !navigator.onLine) return;
+  const as = { token: session.token, userId };
+  if (syncing) {
+    waitingAgain = true; // once the sync under way is done
+    return;
+  }
+  let meetings = [];
+  try {
+    meetings = await waitingMeetings(userId);
+  } catch (error) {
+    shell.noteStorage(error);
+    return;
+  }
+  for (const kept of meetings) {
+    if (auth.session()?.token !== as.token || !navigator.onLine) return; // signed out, offline
+    if (syncing) {
+      waitingAgain = true;
+      return;
+    }
+    const shown = sheet.meeting?.id === kept.id && sheet.userId === userId ? sheet.meeting : null;
+    const meeting = shown ?? kept;
+    if (meeting.closed || meeting.user_id !== userId) continue;
+    await runSync(meeting, as);
+  }
+}
+
+/** One sync of `meeting` with `as` (syncing: one at a time), its outcome on the sheet when
+ * the sheet shows it; then what was asked for meanwhile. */
+async function runSync(meeting, as) {
   syncing = meeting;
   if (shell.state.view === "treasurer") rerender();
   let status = "";
@@ -255,6 +300,10 @@ export async function syncSheet() {
   if (syncAgain) {
     syncAgain = false;
     syncSheet();
+  }
+  if (waitingAgain) {
+    waitingAgain = false;
+    syncWaiting();
   }
 }
 

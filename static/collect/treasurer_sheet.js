@@ -190,6 +190,15 @@ export function unsentCount(meeting) {
   return records + (meeting.close ? 1 : 0);
 }
 
+/** The meetings of the treasurer `userId` kept on the phone with something the server has
+ * not taken: not opened there yet, records not posted or a close waiting to be sent. */
+export async function waitingMeetings(userId) {
+  if (userId === null || userId === undefined) return [];
+  const meetings = await db.valuesWithPrefix(meetingPrefix(userId));
+  return meetings.filter((m) => m?.group_id !== undefined && m.entries && m.user_id === userId && !m.closed)
+    .filter((m) => !m.opened || unsentCount(m) > 0);
+}
+
 /** The cash book's records on the phone the server has not posted (unsentCount) of the
  * treasurer `userId`, or of everyone's when null (nobody signed in). */
 export async function unsentRecords(userId) {

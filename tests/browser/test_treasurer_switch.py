@@ -355,3 +355,57 @@ def test_a_meeting_kept_by_the_version_before_is_the_treasurers_and_is_sent(
         ]
         assert tokens and set(tokens) == {f"Bearer {account.token}"}
         assert uncaught(page) == []
+
+
+def test_the_cash_book_records_kept_at_sign_out_are_sent_at_the_next_sign_in(
+    browser: Browser, live_server: str, sync_engine: Engine, group: dict[str, Any]
+) -> None:
+    """The sign-out dialog promised the records not posted "sẽ được gửi khi bạn đăng nhập
+    lại", but after tq-a signed in again (no reload) nothing sent them until the sheet was
+    opened. Now they leave in the background with tq-a's token, the sheet never opened; another
+    person signing in meanwhile (tq-b) sends nothing of tq-a's."""
+    _, phone = phone_of_a(browser, live_server, sync_engine, group)
+    with phone as (context, page):
+        amounts_typed(page, group)
+        (meeting,) = page.evaluate(MEETINGS)
+        page.click("#home-button")
+        page.click("#settings-button")
+        page.click("#sign-out")
+        dialog = page.locator("#confirm-dialog")
+        expect(dialog).to_contain_text("sẽ được gửi khi bạn đăng nhập lại")
+        page.click("#confirm-ok")
+        expect(page.locator("#app")).to_have_attribute("data-view", "signin")
+        expect(page.locator("#kept-note")).to_contain_text("2 khoản của sổ quỹ")
+        context.set_offline(False)
+        posts: list[str] = []  # every POST to the cash book, with the end of its token
+
+        def note(request: Any) -> None:
+            if "/api/v1/cdf/" in request.url and request.method == "POST":
+                token = request.headers.get("authorization", "")[-12:]
+                posts.append(f"{request.url} {token} {request.post_data or ''}")
+
+        page.on("request", note)
+
+        def states() -> list[str]:
+            kept = page.evaluate(MEETINGS)
+            return sorted(e["state"] for m in kept for e in m["entries"].values())
+
+        # tq-b signs in: tq-a's records stay on the phone, unsent.
+        sign_in_with_password(page, "tq-b", PASSWORD)
+        expect(page.locator("#signed-in-as")).to_contain_text("tq-b")
+        page.wait_for_timeout(3_000)
+        assert posts == []
+        assert states() == ["draft", "draft"]
+        assert entries_of(sync_engine, meeting["id"]) == []
+        page.click("#settings-button")
+        page.click("#sign-out")
+        if dialog.is_visible():
+            page.click("#confirm-ok")
+
+        # tq-a signs in again and stays on home: the records go.
+        sign_in_with_password(page, "tq-a", PASSWORD)
+        expect(page.locator("#signed-in-as")).to_contain_text("tq-a")
+        wait_for(page, lambda: len(entries_of(sync_engine, meeting["id"])) == 2, 8_000)
+        wait_for(page, lambda: states() == ["posted", "posted"])
+        expect(page.locator("#app")).to_have_attribute("data-view", "home")
+        assert uncaught(page) == []
