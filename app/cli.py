@@ -201,8 +201,9 @@ def cmd_check_forms(settings: Settings, args: argparse.Namespace) -> int:
     from app.forms.registry import load_registry
     from app.i18n import translate
 
-    # The registry logs each refusal in English; here it is said once, in --lang.
-    logger = logging.getLogger("app.forms.registry")
+    # The forms' loaders log each refusal in English (the registry, and a traceback for an
+    # unexpected one); here it is said once, in --lang.
+    logger = logging.getLogger("app.forms")
     level = logger.level
     logger.setLevel(logging.CRITICAL)
     try:

@@ -298,3 +298,5 @@ def compile_pattern(pattern: str) -> Any:
         raise PatternError(
             "form_regex_unreadable_at", pattern=pattern, error=exc.msg, position=position
         ) from exc
+    except (ValueError, OverflowError, RecursionError) as exc:  # a count past int's digits
+        raise PatternError("form_regex_unreadable", pattern=pattern, error=str(exc)) from exc

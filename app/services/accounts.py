@@ -204,6 +204,11 @@ async def update_user(
     if display_name is not None:
         values["display_name"] = display_name.strip()
     if password is not None:
+        # Only for a person the actor manages (checked again below, in the change's
+        # transaction): argon2's two threads also check every sign-in, and a hash for anyone
+        # who asks would let any signed-in person hold sign-in up.
+        async with engine.connect() as connection:
+            await _managed_user(connection, actor, user_id)
         values["password_hash"] = await auth.passwords.hash(password)
     if is_active is not None:
         values["is_active"] = is_active

@@ -155,5 +155,19 @@ def test_check_forms_names_each_refusal_in_the_chosen_language(
         "(answers are keyed by name)\n"
     )
     (forms / "refused_duplicate_names.md").unlink()
+    # A pattern the regex library cannot read for want of digits: named at its row too,
+    # with no English traceback before it.
+    (forms / "huge_count.md").write_text(
+        "| survey |\n| | type | name | label | constraint |\n"
+        f"| | text | code | Code | regex(., 'a{{{'9' * 5000}}}') |\n"
+    )
+    huge = _run(database_url, "check-forms", FORMS_DIR=str(forms))
+    assert huge.returncode == 2
+    assert huge.stderr.startswith(
+        "huge_count.md: biểu mẫu không được dùng, vì:\n"
+        "  - trang tính survey, hàng 2, cột constraint"
+    ), huge.stderr[:300]
+    assert "Traceback" not in huge.stderr
+    (forms / "huge_count.md").unlink()
     fine = _run(database_url, "check-forms", FORMS_DIR=str(forms))
     assert (fine.returncode, fine.stderr) == (0, ""), fine.stderr

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from app.main import create_app
 from app.services import auth as auth_service
 from app.settings import Settings
-from tests.auth import bearer, make_user
+from tests.auth import bearer, make_token, make_user
 
 HOSTILE_NAME = "{{7*7}}<img src=x onerror=alert(1)> Nguyễn Thị Hoa"
 PASSWORD = "mật-khẩu-mới 2026"
@@ -124,3 +124,23 @@ def test_other_requests_are_answered_while_a_password_is_hashed(
         answer = changing.result(timeout=WAIT)
     assert answer.status_code in (200, 201), answer.text
     assert watched.threads and watched.threads[0].startswith("argon2"), watched.threads
+
+
+def test_no_hash_for_a_person_the_sender_may_not_manage(
+    admin: TestClient, settings: Settings, sync_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2's two threads also check every sign-in: a volunteer asking for a new password
+    of someone else (or of no one) is answered 404 without a hash."""
+    other = make_user(sync_engine, "hash-other", [("volunteer", ("city", "tam-ky"))])
+    volunteer = make_user(sync_engine, "hash-volunteer", [("volunteer", ("city", "tam-ky"))])
+    watched = _watch(monkeypatch)
+    with TestClient(
+        create_app(settings), headers=bearer(make_token(sync_engine, volunteer))
+    ) as client:
+        for user_id in (other, 999_999_999):
+            refused = client.patch(f"/api/v1/users/{user_id}", json={"password": PASSWORD})
+            assert refused.status_code == 404, refused.text
+    assert watched.threads == []
+    allowed = admin.patch(f"/api/v1/users/{other}", json={"password": PASSWORD})
+    assert allowed.status_code == 200, allowed.text
+    assert len(watched.threads) == 1

@@ -212,6 +212,7 @@ def test_patterns_read_differently_are_refused(pattern: str) -> None:
 # Refused for the other constructs REFUSED does not reach, or not compiled at all.
 REFUSED_TOO = [
     "abc\\",  # a trailing backslash
+    "a{" + "9" * 5000 + "}",  # a count past Python's int digits (ValueError, not regex.error)
     r"\u12",
     r"\x1",
     r"(a)\12",  # a back-reference past \9
