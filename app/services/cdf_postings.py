@@ -289,7 +289,11 @@ async def close_meeting(
         meeting, group = await _meeting_for(connection, user, meeting_id)
         if meeting["status"] == "closed":
             if meeting["cash_counted"] == counted:
-                return {"outcome": "duplicate", "meeting": meeting}
+                # The same count sent again (a second tab, a lost answer): the figures of the
+                # close kept, so the phone shows the difference that was posted.
+                kept = meeting["cash_in_ledger"]
+                difference = None if kept is None else counted - kept
+                return {"outcome": "duplicate", "meeting": meeting, "difference": difference}
             raise Conflict("cdf_meeting_closed")
         fund_id, group_id = group["fund_id"], group["id"]
         cash = await books.account(connection, fund_id, "group_cash", group_id=group_id)

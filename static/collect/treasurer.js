@@ -13,7 +13,7 @@ import { tt } from "./treasurer_i18n.js";
 import {
   GROUP, KINDS, OUT_KINDS, adoptOlderMeetings, entryKey, expectedCash, fetchStatement, forgetMeeting,
   formatAmount, groupLoans, loadMeeting, loadStatement, markReady, newMeeting, parseAmount, saveMeeting,
-  setEntry, sheetRows, syncMeeting, today, treasurerGroups, waitingMeetings,
+  setEntry, sheetRows, syncMeeting, today, treasurerGroups, unsentCount, waitingMeetings,
 } from "./treasurer_sheet.js";
 
 // The sheet shown: the person's (`userId`, whose meetings and statements are read and sent),
@@ -25,6 +25,9 @@ const sheet = { ...EMPTY_SHEET };
 let syncing = null;
 let syncAgain = false;
 let waitingAgain = false; // the same, for syncWaiting
+// One sync of the cash book at a time across the phone's tabs (Web Locks): two tabs signed
+// in at once sent the same meeting twice (the second close answered "duplicate").
+const SYNC_LOCK = "cdfmap-cashbook-sync";
 let shell = null; // what app.js lends: render, show, header, networkLine, noteStorage
 // Roles that send surveys (app/services/access.py, SUBMITTERS): anyone else has no survey
 // buttons on the phone, the server would refuse their surveys anyway.
@@ -39,10 +42,9 @@ const ROLES_KEY = "treasurer.roles";
 export function connectTreasurer(parts) {
   shell = parts;
   // Back online, on the sheet or not: what waits of the person signed in leaves.
+  // syncWaiting sends the sheet's meeting as it is on the screen, once with the others.
   window.addEventListener("online", () => {
-    if (!auth.hasToken()) return;
-    if (sheet.meeting) syncSheet(); // the sheet's, as it is on the screen
-    syncWaiting();
+    if (auth.hasToken()) syncWaiting();
   });
   auth.onSessionChange(() => {
     if ((auth.user()?.id ?? null) === sheet.userId) return; // the same person (expired, say)
@@ -253,6 +255,8 @@ export async function syncWaiting() {
     shell.noteStorage(error);
     return;
   }
+  const onSheet = sheet.userId === userId ? sheet.meeting : null;
+  if (onSheet && unsentCount(onSheet) && !meetings.some((m) => m.id === onSheet.id)) meetings.unshift(onSheet);
   for (const kept of meetings) {
     if (auth.session()?.token !== as.token || !navigator.onLine) return; // signed out, offline
     if (syncing) {
@@ -266,6 +270,37 @@ export async function syncWaiting() {
   }
 }
 
+/** `task` while no other tab of the phone syncs the cash book (at once without Web Locks). */
+function underSyncLock(task) {
+  if (!navigator.locks?.request) return task();
+  return navigator.locks.request(SYNC_LOCK, task);
+}
+
+/** The copy of `meeting` kept on the phone, written by another tab's sync meanwhile: what
+ * the server took of it (opened, records posted or refused, closed) is taken over, so
+ * nothing goes twice. A record changed since (another id or amount) keeps its own state. */
+async function catchUp(meeting) {
+  const kept = await loadMeeting(meeting.user_id, meeting.group_id);
+  if (!kept || kept.id !== meeting.id) return;
+  if (kept.opened && !meeting.opened) {
+    meeting.opened = true;
+    meeting.open_error = null;
+  }
+  for (const [key, entry] of Object.entries(kept.entries ?? {})) {
+    const mine = meeting.entries[key];
+    if (!mine || mine.client_id !== entry.client_id || mine.amount !== entry.amount) continue;
+    if (entry.state === "posted" || (entry.state === "failed" && mine.state === "sending")) {
+      mine.state = entry.state;
+      mine.error = entry.error;
+    }
+  }
+  if (kept.closed && !meeting.closed) {
+    meeting.closed = true;
+    meeting.close = kept.close;
+    meeting.result = kept.result;
+  }
+}
+
 /** One sync of `meeting` with `as` (syncing: one at a time), its outcome on the sheet when
  * the sheet shows it; then what was asked for meanwhile. */
 async function runSync(meeting, as) {
@@ -273,7 +308,11 @@ async function runSync(meeting, as) {
   if (shell.state.view === "treasurer") rerender();
   let status = "";
   try {
-    const outcome = await syncMeeting(meeting, as.token);
+    const outcome = await underSyncLock(async () => {
+      await catchUp(meeting); // what another tab sent of it while this one waited
+      if (meeting.closed) return { sent: 0, failed: 0, closed: false, error: null };
+      return syncMeeting(meeting, as.token);
+    });
     const parts = [];
     if (outcome.sent) parts.push(tt("sync_done", { n: outcome.sent }));
     if (outcome.failed) parts.push(tt("sync_failed", { n: outcome.failed }));

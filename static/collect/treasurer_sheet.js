@@ -366,7 +366,11 @@ export async function syncMeeting(meeting, token) {
     const body = await bodyOf(response);
     if (response.ok) {
       meeting.closed = true;
-      meeting.result = { difference: body.difference ?? 0, cash_in_ledger: body.meeting?.cash_in_ledger ?? null };
+      // A close sent again answers "duplicate" with the figures of the one kept.
+      const inLedger = body.meeting?.cash_in_ledger ?? null;
+      const counted = body.meeting?.cash_counted ?? meeting.close.cash_counted;
+      const difference = body.difference ?? (inLedger === null ? null : counted - inLedger);
+      meeting.result = { difference, cash_in_ledger: inLedger };
       meeting.close.error = null;
       outcome.closed = true;
     } else {

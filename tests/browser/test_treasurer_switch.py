@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from app.services.auth import hash_password
 from tests.auth import bearer, make_enrolment, make_token, make_user
-from tests.browser.conftest import PhoneAccount, signed_in_phone
+from tests.browser.conftest import PhoneAccount, record_console_errors, signed_in_phone
 from tests.browser.test_outbox import uncaught, wait_for
 from tests.browser.test_signin import sign_in_with_password
 from tests.cdf_support import drop_cities, make_city, person
@@ -408,4 +408,83 @@ def test_the_cash_book_records_kept_at_sign_out_are_sent_at_the_next_sign_in(
         wait_for(page, lambda: len(entries_of(sync_engine, meeting["id"])) == 2, 8_000)
         wait_for(page, lambda: states() == ["posted", "posted"])
         expect(page.locator("#app")).to_have_attribute("data-view", "home")
+        assert uncaught(page) == []
+
+
+def cash_book_posts(context: Any) -> list[str]:
+    """The path of every POST to the cash book the context's tabs send, as they go."""
+    posts: list[str] = []
+
+    def note(request: Any) -> None:
+        if "/api/v1/cdf/" in request.url and request.method == "POST":
+            posts.append(request.url.split("/api/v1/cdf/", 1)[1])
+
+    context.on("request", note)
+    return posts
+
+
+def test_two_tabs_signed_in_at_once_send_the_waiting_meeting_once(
+    browser: Browser, live_server: str, sync_engine: Engine, group: dict[str, Any]
+) -> None:
+    """A tab signing in (say, the one a QR link opened) signs in the other tab on the sign-in
+    screen too: both sent the waiting meeting at once (open, records, close twice), and the
+    tab whose close was answered "duplicate" kept a difference of 0 where −10.000 was posted."""
+    _, phone = phone_of_a(browser, live_server, sync_engine, group)
+    with phone as (context, page):
+        amounts_typed(page, group)
+        (meeting,) = page.evaluate(MEETINGS)
+        expected = int(page.locator("#cash-expected").inner_text().replace(".", ""))
+        counted = expected - 10_000  # 50.000 counted of the 60.000 typed
+        page.fill("#cash-counted", str(counted))
+        page.fill("#close-note", "Thiếu 10.000đ")
+        page.click("#close-meeting")
+        expect(page.locator("#close-waiting")).to_be_visible()
+        page.click("#home-button")
+        page.click("#settings-button")
+        page.click("#sign-out")
+        page.click("#confirm-ok")
+        expect(page.locator("#app")).to_have_attribute("data-view", "signin")
+        other = context.new_page()
+        record_console_errors(other)
+        other.goto("/collect")
+        expect(other.locator("#app")).to_have_attribute("data-view", "signin")
+        context.set_offline(False)
+        posts = cash_book_posts(context)
+        sign_in_with_password(other, "tq-a", PASSWORD)
+        expect(other.locator("#signed-in-as")).to_contain_text("tq-a")
+        expect(page.locator("#signed-in-as")).to_contain_text("tq-a")
+        wait_for(page, lambda: page.evaluate(MEETINGS)[0]["closed"], 10_000)
+        page.wait_for_timeout(1_500)  # what the other tab sends after, if anything
+        kinds = sorted(path.rsplit("/", 1)[1] for path in posts)
+        assert kinds == ["close", "meetings", "records"], posts
+        assert len(entries_of(sync_engine, meeting["id"])) == 3  # two records, the difference
+        (kept,) = page.evaluate(MEETINGS)
+        assert kept["result"]["difference"] == -10_000
+        for tab in (page, other):
+            tab.click("#treasurer-open")
+            expect(tab.locator("#closed-notice")).to_contain_text("-10.000 đ")
+        assert uncaught(page) == [] and uncaught(other) == []
+
+
+def test_one_online_event_sends_the_sheets_meeting_once(
+    browser: Browser, live_server: str, sync_engine: Engine, group: dict[str, Any]
+) -> None:
+    """Back online with the sheet open, the sheet's sync sent the meeting and then the sync of
+    what waits sent it again: records refused (422) went twice for one `online` event."""
+    _, phone = phone_of_a(browser, live_server, sync_engine, group)
+    with phone as (context, page):
+        amounts_typed(page, group)
+        refused: list[str] = []
+
+        def refuse(route: Route) -> None:
+            refused.append(route.request.url)
+            route.fulfill(status=422, json={"detail": "refused for the test"})
+
+        page.route("**/api/v1/cdf/meetings/*/records", refuse)
+        posts = cash_book_posts(context)
+        context.set_offline(False)
+        wait_for(page, lambda: len(refused) >= 1, 10_000)
+        page.wait_for_timeout(2_000)  # a second sending, if any
+        assert len(refused) == 1, posts
+        assert [p.rsplit("/", 1)[1] for p in posts] == ["meetings", "records"]
         assert uncaught(page) == []

@@ -299,6 +299,12 @@ def test_withdrawals_never_exceed_savings_and_meetings_count_the_cash(cdf: dict[
     )
     assert closed.status_code == 200, closed.text
     assert closed.json()["difference"] == -5000
+    again = treasurer.post(
+        f"/api/v1/cdf/meetings/{meeting_id}/close",
+        json={"cash_counted": cash - 5000, "note": "Thiếu 5.000đ, kiểm lại tuần sau"},
+    )
+    # Sent again (another tab, a lost answer): the difference posted by the first close.
+    assert again.json()["outcome"] == "duplicate" and again.json()["difference"] == -5000
     after = treasurer.get(
         f"/api/v1/cdf/groups/{cdf['group']}", params={"as_of": "2024-06-15"}
     ).json()
