@@ -2861,6 +2861,14 @@ MESSAGES.update(
             "vi": "không đọc được mẫu regex '{pattern}': {error} tại vị trí {position}",
             "en": "regex pattern '{pattern}' cannot be read: {error} at position {position}",
         },
+        "form_regex_too_large": {
+            "vi": "mẫu regex '{pattern}' lặp quá nhiều: các số lần lặp ('{{n}}', '{{n,m}}') "
+            "nhân qua các nhóm lồng nhau rồi cộng lại vượt quá {limit} (máy chủ không dựng "
+            "được mẫu lớn như vậy)",
+            "en": "regex pattern '{pattern}' repeats too much: its counts ('{{n}}', '{{n,m}}'), "
+            "multiplied through nested groups and added up, come to more than {limit} (the "
+            "server cannot build so large a pattern)",
+        },
         # The `construct` of form_regex_refused.
         "form_regex.trailing_backslash": {"vi": "dấu '\\' ở cuối", "en": "a trailing '\\'"},
         "form_regex.class_name": {

@@ -65,13 +65,15 @@ async def user_by_username(connection: AsyncConnection, username: str) -> dict[s
     return dict(row._mapping) if row else None
 
 
-async def user_by_id(connection: AsyncConnection, user_id: int) -> dict[str, Any] | None:
-    """A person by id, or None."""
+async def user_by_id(
+    connection: AsyncConnection, user_id: int, lock: bool = False
+) -> dict[str, Any] | None:
+    """A person by id (its row locked FOR UPDATE with `lock`), or None."""
     row = (
         await connection.execute(
             text(
                 "SELECT id, username, display_name, is_active, is_demo, created_at "
-                "FROM users WHERE id = :id"
+                "FROM users WHERE id = :id" + (" FOR UPDATE" if lock else "")
             ),
             {"id": user_id},
         )

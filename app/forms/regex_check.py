@@ -78,6 +78,13 @@ _CLASS_ESCAPES = {"t": "\\t", "n": "\\n", "r": "\\r", "f": "\\f"}
 _SET_ESCAPES = {"d": "0-9", "w": "A-Za-z0-9_", "s": _SPACE_CLASS}
 _COMPLEMENT_ESCAPES = {"D": "0-9", "W": "A-Za-z0-9_", "S": _SPACE_CLASS}
 _QUANTIFIER = re.compile(r"\{(\d+)(,(\d*))?\}")
+# Counted repeats cost the server's compiler memory in proportion to their counts multiplied
+# through the groups they are nested in (`(a{1000}){1000}`: 281 MB; one more level: the OOM
+# killer). A count ({n}, {n,m}: m, {n,}: n) times those of its enclosing repeats stays within
+# _MAX_REPEAT, and those products added up over the pattern within _MAX_SIZE. Real forms'
+# patterns (`^[0-9]{10}$`, `(\d{3}-){2}\d{4}`) come nowhere near.
+_MAX_REPEAT = 1000
+_MAX_SIZE = 10000
 
 # The translation, a piece at a time: (text, index of the author's pattern it comes from), so
 # that an error of the translated pattern names the author's position.
@@ -208,14 +215,32 @@ def _class(pattern: str, i: int) -> tuple[Pieces, int]:
     return [*pieces, (f"[{complements[-1]}])", j - 1)], j
 
 
+def _too_large(pattern: str, limit: int) -> PatternError:
+    return PatternError("form_regex_too_large", pattern=pattern, limit=limit)
+
+
+def _count(match: re.Match[str]) -> int:
+    """The most times a {n}, {n,m} or {n,} quantifier repeats (n for {n,}), capped past the
+    limit so that a count of thousands of digits is no int to build."""
+    digits = [d.lstrip("0") or "0" for d in (match.group(1), match.group(3) or "")]
+    return max(int(d) if len(d) <= 7 else _MAX_REPEAT + 1 for d in digits)
+
+
 def _pieces(pattern: str) -> Pieces:
     """The server's spelling of a JavaScript (`u` flag) pattern, or PatternError."""
     out: Pieces = []
+    # For each open group, the counted repeats in it: their counts multiplied through the
+    # groups nested between; `last`: those of the item a quantifier would repeat.
+    groups: list[list[int]] = [[]]
+    last: list[int] = []
     i = 0
     n = len(pattern)
     while i < n:
         ch = pattern[i]
         start = i
+        if ch not in "*+?{)":  # a new item: the one before can no longer be repeated
+            groups[-1] += last
+            last = []
         if ch == "\\":
             text, i = _escape(pattern, i, False)
             out.append((text, start))
@@ -226,16 +251,19 @@ def _pieces(pattern: str) -> Pieces:
             if pattern.startswith("(?", i):
                 head = pattern[i : i + 3]
                 if head in ("(?:", "(?=", "(?!"):
+                    groups.append([])
                     out.append((head, start))
                     i += 3
                     continue
                 named = re.match(r"\(\?<([A-Za-z_]\w*)>", pattern[i:])
                 if named:
+                    groups.append([])
                     out.append((named.group(0), start))
                     i += len(named.group(0))
                     continue
                 what = {"(?>": "atomic_group", "(?<": "lookbehind"}.get(head, "inline_flag")
                 raise _refuse(pattern, what, head)
+            groups.append([])
             out.append((ch, start))
             i += 1
         elif ch in "*+?{":
@@ -243,6 +271,10 @@ def _pieces(pattern: str) -> Pieces:
                 match = _QUANTIFIER.match(pattern, i)
                 if not match:
                     raise _refuse(pattern, "lone_brace")
+                count = _count(match)
+                last = [size * count for size in last] + [count]
+                if max(last) > _MAX_REPEAT:
+                    raise _too_large(pattern, _MAX_REPEAT)
                 out.append((match.group(0), start))
                 i = match.end()
             else:
@@ -257,6 +289,10 @@ def _pieces(pattern: str) -> Pieces:
                     raise _refuse(pattern, "quantifier_plus")
         elif ch in "}]":
             raise _refuse(pattern, "lone", ch)
+        elif ch == ")" and len(groups) > 1:  # the group, as the item a quantifier repeats
+            last = groups.pop() + last
+            out.append((ch, start))
+            i += 1
         elif ch == ".":
             out.append(("[^\\n\\r\\u2028\\u2029]", start))
             i += 1
@@ -266,6 +302,8 @@ def _pieces(pattern: str) -> Pieces:
         else:
             out.append((ch, start))
             i += 1
+    if sum(last) + sum(sum(sizes) for sizes in groups) > _MAX_SIZE:
+        raise _too_large(pattern, _MAX_SIZE)
     return out
 
 
@@ -300,3 +338,5 @@ def compile_pattern(pattern: str) -> Any:
         ) from exc
     except (ValueError, OverflowError, RecursionError) as exc:  # a count past int's digits
         raise PatternError("form_regex_unreadable", pattern=pattern, error=str(exc)) from exc
+    except MemoryError as exc:  # past what _pieces bounds, under a memory limit
+        raise _too_large(pattern, _MAX_SIZE) from exc

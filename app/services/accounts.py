@@ -51,9 +51,13 @@ async def _on_record(
 
 
 async def _managed_user(
-    connection: AsyncConnection, actor: Principal | None, user_id: int
+    connection: AsyncConnection, actor: Principal | None, user_id: int, *, lock: bool = False
 ) -> dict[str, Any]:
-    """A person the actor may manage, or NotFound (others do not exist for them).
+    """A person the actor may manage, or NotFound (others do not exist for them). With
+    `lock` (a change's transaction), the person's row is locked FOR UPDATE first: a role
+    granted meanwhile (its insert locks the row FOR KEY SHARE) commits before the check reads
+    the roles, or waits for the change (a city admin set the password of a person another
+    transaction was making a national admin; found by review).
 
     The command line and national admins manage everyone; a city admin manages people whose
     every role is in cities they administer, and people with no role whose surveys (if any)
@@ -61,7 +65,7 @@ async def _managed_user(
     a person still reads the surveys they collected, names included, so the admin of
     another city must not be able to set their password or enrol a phone for them.
     """
-    user = await queries.user_by_id(connection, user_id)
+    user = await queries.user_by_id(connection, user_id, lock=lock)
     if user is None:
         raise NotFound("user_not_found", id=user_id)
     if actor is None or actor.is_national_admin:
@@ -214,7 +218,7 @@ async def update_user(
         values["is_active"] = is_active
     signs_out = is_active is False or password is not None
     async with engine.begin() as connection:
-        user = await _managed_user(connection, actor, user_id)
+        user = await _managed_user(connection, actor, user_id, lock=True)
         await queries.update_user(connection, user_id, **values)
         await _on_record(
             connection,
@@ -288,7 +292,7 @@ async def grant_role(
                 raise InvalidInput([Problem("ward_id", "role_is_city_wide")])
             if actor is not None and not actor.can_manage_city(city_id):
                 raise NotFound("unknown_city", city=city_slug or str(city_id))
-        await _managed_user(connection, actor, user_id)
+        await _managed_user(connection, actor, user_id, lock=True)
         grant_id = await queries.insert_grant(connection, user_id, role, city_id, ward_id, actor_id)
         held = None
         if grant_id is None:  # held already: the grant they hold (a second request changes nothing)
@@ -329,7 +333,7 @@ async def revoke_role(
 ) -> None:
     """Take a role away (refused at once in this process, within seconds elsewhere)."""
     async with engine.begin() as connection:
-        await _managed_user(connection, actor, user_id)
+        await _managed_user(connection, actor, user_id, lock=True)
         grants = {g["id"]: g for g in await queries.grants_of(connection, user_id)}
         grant = grants.get(grant_id)
         if grant is None:
@@ -369,7 +373,7 @@ async def enrolment(
     device_name = (device_name or "").strip()[:80] or "phone"
     actor_id = _actor(actor)[0]
     async with engine.begin() as connection:
-        await _managed_user(connection, actor, user_id)
+        await _managed_user(connection, actor, user_id, lock=True)
         await _on_record(
             connection,
             actor,

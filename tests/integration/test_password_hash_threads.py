@@ -8,6 +8,7 @@ hold the hash until the test has seen another request answered meanwhile: no tim
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -144,3 +145,50 @@ def test_no_hash_for_a_person_the_sender_may_not_manage(
     allowed = admin.patch(f"/api/v1/users/{other}", json={"password": PASSWORD})
     assert allowed.status_code == 200, allowed.text
     assert len(watched.threads) == 1
+
+
+def test_a_role_granted_meanwhile_is_seen_before_the_password_changes(
+    settings: Settings, sync_engine: Engine
+) -> None:
+    """A city admin sets the password of a volunteer of their city while another transaction
+    makes that person a national admin: the change waits for the grant and then refuses
+    (404), instead of setting a national admin's password (found by review)."""
+    city_admin = make_user(sync_engine, "hash-city-admin", [("city_admin", ("city", "tam-ky"))])
+    person = make_user(sync_engine, "hash-rising", [("volunteer", ("city", "tam-ky"))])
+    with (
+        TestClient(
+            create_app(settings), headers=bearer(make_token(sync_engine, city_admin))
+        ) as client,
+        ThreadPoolExecutor(1) as threads,
+        sync_engine.connect() as other,
+    ):
+        with other.begin():
+            other.execute(
+                text("INSERT INTO role_grants (user_id, role) VALUES (:id, 'national_admin')"),
+                {"id": person},
+            )
+            changing = threads.submit(_new_password, client, person)
+            deadline = time.monotonic() + WAIT
+            while not _waiting_on_a_lock(sync_engine):
+                assert not changing.done(), changing.result().text  # it did not wait
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        answer = changing.result(timeout=WAIT)
+    assert answer.status_code == 404, answer.text
+    with sync_engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT password_hash FROM users WHERE id = :id"), {"id": person}
+        ).scalar_one()
+    assert stored is None or not PasswordHasher().verify(stored, PASSWORD)
+
+
+def _waiting_on_a_lock(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return bool(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        )

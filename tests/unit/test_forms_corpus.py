@@ -27,6 +27,7 @@ REFUSED: dict[str, tuple[str, ...]] = {
     "refused_regex_possessive.md": ("survey sheet, row 2", "column constraint", "possessive"),
     "refused_regex_java_class.md": ("survey sheet, row 2", "column constraint", "javaLowerCase"),
     "refused_regex_inline_flag.md": ("survey sheet, row 2", "column constraint", "inline flag"),
+    "refused_regex_too_large.md": ("survey sheet, row 2", "column constraint", "repeats too much"),
     "refused_unknown_function.md": ("survey sheet, row 3", "column calculate", "pulldata()"),
     "refused_duplicate_names.md": ("survey sheet, rows 3, 6", "column name", "'name'"),
     "refused_calculation_cycle.md": ("survey sheet, rows 3, 9", "column calculation", "circle"),

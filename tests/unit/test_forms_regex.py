@@ -6,6 +6,11 @@ MATCHES was recorded with node's RegExp(pattern, 'u').test(subject) over SUBJECT
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import textwrap
+
 import pytest
 
 from app.forms.regex_check import PatternError, compile_pattern
@@ -212,7 +217,9 @@ def test_patterns_read_differently_are_refused(pattern: str) -> None:
 # Refused for the other constructs REFUSED does not reach, or not compiled at all.
 REFUSED_TOO = [
     "abc\\",  # a trailing backslash
-    "a{" + "9" * 5000 + "}",  # a count past Python's int digits (ValueError, not regex.error)
+    "a{" + "9" * 5000 + "}",  # a count past Python's int digits: too large, never an int
+    "(?:x{50}){50}",  # too large: counts multiplied through nested groups
+    "a{1000}" * 11,  # too large: counts added up
     r"\u12",
     r"\x1",
     r"(a)\12",  # a back-reference past \9
@@ -280,3 +287,85 @@ def test_a_refused_class_is_named_as_written(pattern: str, written: str) -> None
     with pytest.raises(PatternError) as caught:
         compile_pattern(pattern)
     assert f"the class {written} (only Unicode general categories" in str(caught.value)
+
+
+# Counted repeats multiplied through nested groups: the server's compiler needed 281 MB for
+# `(a{1000}){1000}` and 23 GB (the OOM killer) for three levels.
+TOO_LARGE = [
+    "(a{1000}){1000}",
+    "((a{10}){10}){100}",
+    "(?:x{50}){50}",
+    "((a{1000}){1000}){1000}",
+    "(?<n>a{3000}){1000}",
+    "^(?=(a{2,}){2000,})",
+    "a{1001}",
+    "(ab){5,1001}",
+    "a{0000000000000000001001}",
+    "[a-z]{1000}" * 11,
+    "((a{1000}){1000}",  # unclosed: still counted
+]
+# Real forms' patterns, and patterns at the limits.
+NOT_TOO_LARGE = [
+    r"^[0-9]{10}$",
+    r"^\d{4}-\d{2}$",
+    r"(\d{3}-){2}\d{4}",
+    r"^0[0-9]{9,10}$",
+    r"^\p{Lu}\p{Ll}{1,30}( \p{Lu}\p{Ll}{1,30}){0,5}$",
+    r"^.{0,255}$",
+    "a{1000}",
+    "(a{10}){100}",
+    "(a{2}(b{3}){4}){5}",
+    "a{1000}" * 9 + "b{500}",
+    "(a{1000})*",
+]
+
+
+def test_a_pattern_too_large_to_compile_is_refused_quickly_and_without_the_memory() -> None:
+    """In a process limited to 256 MB more than it has: before the bound, compiling ran out."""
+    script = textwrap.dedent(
+        """
+        import json, resource, sys, time
+        from app.forms.regex_check import PatternError, compile_pattern
+        status = open("/proc/self/status").read()
+        size = int(status.split("VmSize:")[1].split()[0]) * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (size + 256 * 2**20, resource.RLIM_INFINITY))
+        said = {}
+        for pattern in json.loads(sys.argv[1]):
+            start = time.monotonic()
+            try:
+                compile_pattern(pattern)
+                said[pattern] = ["compiled"]
+            except PatternError as exc:
+                said[pattern] = [exc.code, exc.params.get("limit")]
+            except MemoryError:
+                said[pattern] = ["MemoryError"]
+            said[pattern].append(time.monotonic() - start < 0.2)
+        print(json.dumps(said))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(TOO_LARGE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    said = json.loads(done.stdout)
+    limits = {"[a-z]{1000}" * 11: 10000}
+    assert said == {p: ["form_regex_too_large", limits.get(p, 1000), True] for p in TOO_LARGE}
+
+
+@pytest.mark.parametrize("pattern", NOT_TOO_LARGE)
+def test_patterns_within_the_bound_compile(pattern: str) -> None:
+    assert compile_pattern(pattern) is not None
+
+
+def test_a_pattern_too_large_is_said_with_its_limit() -> None:
+    with pytest.raises(PatternError) as caught:
+        compile_pattern("(?:x{50}){50}")
+    assert caught.value.code == "form_regex_too_large"
+    assert translate(caught.value.code, "vi", **caught.value.params) == (
+        "mẫu regex '(?:x{50}){50}' lặp quá nhiều: các số lần lặp ('{n}', '{n,m}') nhân qua "
+        "các nhóm lồng nhau rồi cộng lại vượt quá 1000 (máy chủ không dựng được mẫu lớn như vậy)"
+    )
