@@ -7,7 +7,7 @@ import * as auth from "./auth.js";
 import * as db from "./db.js";
 import { h } from "./dom.js";
 import {
-  connectEditor, edit, openSurvey, renderSurvey, startSurvey,
+  connectEditor, edit, openSurvey, passEntries, renderSurvey, startSurvey,
 } from "./editor.js";
 import {
   attachmentsOf, findQuestion, firstTextAnswer, instanceName, readableRows, renderable,
@@ -231,19 +231,6 @@ function show(view) {
   render();
 }
 
-/** Back to the app's first entry (`depth` entries down); resolves once there. */
-function passEntries(depth) {
-  return new Promise((resolve) => {
-    const done = () => {
-      window.removeEventListener("popstate", done);
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(done, 1000);
-    window.addEventListener("popstate", done);
-    history.go(-depth);
-  });
-}
 
 /**
  * After a reload, the screen the history's entry names (the app starts on home): shown again,

@@ -219,6 +219,11 @@ function remember(how) {
 function forgetScreens() {
   const depth = history.state?.collect === "survey" ? history.state.depth : 0;
   if (!(depth > 0)) return Promise.resolve();
+  return passEntries(depth);
+}
+
+/** Back to the app's first entry (`depth` entries down); resolves once there. */
+export function passEntries(depth) {
   return new Promise((resolve) => {
     const done = () => {
       window.removeEventListener("popstate", done);
