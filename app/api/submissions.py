@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -164,13 +164,15 @@ async def create_batch(
             error_body("batch_too_large", message, [problem.as_dict(language)]), status_code=422
         )
     cities = await submissions.known_cities(pool, items)
-    # checked as they are sent
     quality = request.app.state.quality
     check = _checker(forms, settings, cities, quality, all_clean(items))
-    prepared: Iterable[tuple[PreparedSubmission | None, list[Problem]]] = map(check, items)
+    # Every survey is checked, then the new ones are stored (submissions.ingest): on the
+    # worker thread when a form needs the whole engine (app.services.check_runner).
+    prepared: list[tuple[PreparedSubmission | None, list[Problem]]]
     if needs_whole_engine(forms, items):
-        # Checked on the worker thread, all at once, then stored (app.services.check_runner).
         prepared = await request.app.state.check_runner.run(lambda: list(map(check, items)))
+    else:
+        prepared = list(map(check, items))
     raw_ids = [
         str(item.get("id")) if isinstance(item, dict) and item.get("id") else None for item in items
     ]

@@ -73,29 +73,37 @@ def submission_row(
     return row
 
 
-# A batch goes to PostgreSQL in statements of new surveys, each sent while the next ones are
-# checked: the server's Python and the database then work at the same time. The first
-# statement is small, so that the database starts soon; the others are larger, as a
-# statement's fixed costs (its plan, the tally and parents triggers, the commit: ~2 ms) are
-# paid per statement (a 500-survey batch in 60 + 220 + 220 costs PostgreSQL ~5 ms less than
-# in 5 x 100). Two statements may run at once (on two connections): storing a survey, with
-# its placement and its duplicate check, costs the database more than checking it costs
-# Python, and two statements keep both cores busy. Their surveys are distinct ids, each
-# statement locks its own in id order: they cannot deadlock with each other or with another
-# batch.
-FIRST_CHUNK_ROWS = 60
-CHUNK_ROWS = 220
+# A batch goes to PostgreSQL once every survey of it is checked: its new surveys in
+# statements of at most STATEMENT_ROWS, of equal sizes, sent at once on their own
+# connections (a phone's 500 surveys: two statements of 250). Python's checks and
+# PostgreSQL's statements then each have the machine to themselves: statements sent while the
+# next surveys were still being checked (60, then 220 at a time) slowed both sides, which
+# share the caches and the cores, and their answers waited for the checks to yield (a batch
+# took ~15 % longer; docs/benchmarks.md, 2026-12-07). A statement's fixed costs (its plan,
+# the tally and parents triggers, the commit: ~2 ms) are paid per statement, so a batch is
+# not cut finer than it needs to keep two cores busy. Their surveys are distinct ids and
+# each statement locks its own in id order: they cannot deadlock with each other or with
+# another batch.
+STATEMENT_ROWS = 250
 STATEMENTS_IN_FLIGHT = 2
+
+
+def statement_sizes(count: int, most: int = STATEMENT_ROWS) -> list[int]:
+    """How `count` new surveys are cut into statements: as few as hold at most `most` each,
+    of sizes that differ by one at most (the first ones the larger)."""
+    if count <= 0:
+        return []
+    statements = -(-count // most)
+    size, extra = divmod(count, statements)
+    return [size + 1] * extra + [size] * (statements - extra)
 
 
 async def ingest(
     pool: StatementPool,
     items: Iterable[tuple[PreparedSubmission | None, list[Problem]]],
     raw_ids: Sequence[str | None],
-    chunk_rows: int = CHUNK_ROWS,
     collector_user_id: int | None = None,
     assignment: Assignment = ANYWHERE,
-    first_chunk_rows: int = FIRST_CHUNK_ROWS,
 ) -> list[IngestResult]:
     """Store the valid surveys of a batch; report each item's outcome (no records: a phone
     needs to know what happened to each survey, not to download them back).
@@ -106,52 +114,26 @@ async def ingest(
     (the insert statement itself leaves it out, app/db/submissions.py). Concurrent
     senders of one id are serialised by the primary key (INSERT ... ON CONFLICT DO NOTHING).
 
-    `items` may be a lazy iterable that checks each survey as it is drawn: the first
-    `first_chunk_rows` new surveys, then every `chunk_rows`, leave in one statement while the
-    following ones are checked. Each statement
-    is atomic; if a batch is cut short, the phone sends it again and what was stored comes
-    back as duplicates.
+    `items` (each survey checked: prepare_submission's answer) are all drawn first; the new
+    surveys then leave in the statements of statement_sizes, at most STATEMENTS_IN_FLIGHT at
+    once. Each statement is atomic; if a batch is cut short, the phone sends it again and
+    what was stored comes back as duplicates.
     """
     results: list[IngestResult] = []
     prepared_items: list[PreparedSubmission | None] = []
     first_of_id: dict[str, PreparedSubmission] = {}
     rows: list[dict[str, Any]] = []
-    rows_due = first_chunk_rows  # the size of the next statement
-    inserted: dict[str, str] = {}  # content hash by id stored now
-    in_flight: deque[asyncio.Future[dict[str, str]]] = deque()
-
-    async def send(next_rows: list[dict[str, Any]]) -> None:
-        """Start a statement without waiting (once fewer than two run); with no rows, collect
-        every statement in flight."""
-        if not next_rows:
-            while in_flight:
-                inserted.update(await in_flight.popleft())
-            return
-        while len(in_flight) >= STATEMENTS_IN_FLIGHT:
-            inserted.update(await in_flight.popleft())
-        in_flight.append(asyncio.ensure_future(placement.store(pool, next_rows)))
-        await asyncio.sleep(0)  # the statement leaves now
-
-    try:
-        for index, (prepared, problems) in enumerate(items):
-            prepared_items.append(prepared)
-            if prepared is None:
-                results.append(IngestResult(index, raw_ids[index], "invalid", problems=problems))
-                continue
-            key = prepared.key
-            results.append(IngestResult(index, key, "duplicate"))
-            if key not in first_of_id:
-                first_of_id[key] = prepared
-                rows.append(submission_row(prepared, collector_user_id, assignment))
-                if len(rows) >= rows_due:
-                    await send(rows)
-                    rows, rows_due = [], chunk_rows
-        if rows:
-            await send(rows)  # the last rows
-        await send([])  # and every answer
-    finally:
-        for statement in in_flight:  # an error cut the batch short: none left behind
-            statement.cancel()
+    for index, (prepared, problems) in enumerate(items):
+        prepared_items.append(prepared)
+        if prepared is None:
+            results.append(IngestResult(index, raw_ids[index], "invalid", problems=problems))
+            continue
+        key = prepared.key
+        results.append(IngestResult(index, key, "duplicate"))
+        if key not in first_of_id:
+            first_of_id[key] = prepared
+            rows.append(submission_row(prepared, collector_user_id, assignment))
+    inserted = await _store(pool, rows)
     stored = dict(inserted)
     if len(stored) < len(first_of_id):
         # Sent before, or committed by a concurrent sender meanwhile: a new statement sees it.
@@ -170,6 +152,30 @@ async def ingest(
             result.outcome = "conflict"
             result.problems = [Problem("id", "conflict", {"id": key})]
     return results
+
+
+async def _store(pool: StatementPool, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Store the rows in the statements of statement_sizes, at most STATEMENTS_IN_FLIGHT at
+    once; content hash by id stored now. When one fails, those still running are cancelled
+    (what committed stays: the phone's resend finds it)."""
+    chunks: list[list[dict[str, Any]]] = []
+    start = 0
+    for size in statement_sizes(len(rows)):
+        chunks.append(rows[start : start + size])
+        start += size
+    inserted: dict[str, str] = {}
+    in_flight: deque[asyncio.Future[dict[str, str]]] = deque()
+    try:
+        for chunk in chunks:
+            while len(in_flight) >= STATEMENTS_IN_FLIGHT:
+                inserted.update(await in_flight.popleft())
+            in_flight.append(asyncio.ensure_future(placement.store(pool, chunk)))
+        while in_flight:
+            inserted.update(await in_flight.popleft())
+    finally:
+        for statement in in_flight:  # an error cut the batch short: none left behind
+            statement.cancel()
+    return inserted
 
 
 async def ingest_one(

@@ -21,7 +21,7 @@ from app.db.submissions import INSERT_MANY
 from app.forms.registry import FormRegistry
 from app.main import create_app
 from app.services.intake import PreparedSubmission, prepare_submission
-from app.services.submissions import CHUNK_ROWS, FIRST_CHUNK_ROWS, submission_row
+from app.services.submissions import STATEMENT_ROWS, statement_sizes, submission_row
 from app.settings import Settings
 from tests.auth import bearer
 from tests.factories import household_answers, household_survey
@@ -427,13 +427,12 @@ def test_batch_answers_each_item_and_keeps_the_good_ones(
 
 
 def test_batch_outcomes_hold_across_its_statements(client: TestClient, sync_engine: Engine) -> None:
-    """A batch leaves in several statements (FIRST_CHUNK_ROWS surveys, then CHUNK_ROWS): a
-    duplicate or a conflict whose first copy went in an earlier statement is still
-    recognised."""
-    # Three statements: good[0] goes in the first, good[1] (the 153rd new survey) in the
-    # second, good[2] (the 304th) in the third; the copies come back as a duplicate and a
-    # conflict.
-    assert 1 < FIRST_CHUNK_ROWS < 153 < FIRST_CHUNK_ROWS + CHUNK_ROWS < 304
+    """A batch leaves in several statements (statement_sizes): a duplicate or a conflict
+    whose first copy went in another statement is still recognised."""
+    # 304 new surveys: two statements of 152. good[0] goes in the first; good[1] (the 153rd
+    # new survey) and good[2] (the 304th) in the second; the copies come back as a duplicate
+    # and a conflict.
+    assert statement_sizes(304) == [152, 152]
     stored_before = household_survey()
     assert client.post(URL, json=stored_before).status_code == 201
     good = [household_survey() for _ in range(3)]
@@ -459,26 +458,48 @@ def test_batch_outcomes_hold_across_its_statements(client: TestClient, sync_engi
     assert stored_count(sync_engine) == 304
 
 
+def test_statement_sizes() -> None:
+    """As few statements as hold STATEMENT_ROWS each, of sizes within one of each other."""
+    assert statement_sizes(0) == []
+    assert statement_sizes(1) == [1]
+    assert statement_sizes(STATEMENT_ROWS) == [STATEMENT_ROWS]
+    assert statement_sizes(STATEMENT_ROWS + 1) == [126, 125]
+    assert statement_sizes(500) == [250, 250]
+    assert statement_sizes(751) == [188, 188, 188, 187]
+    for count in range(1, 2000, 7):
+        sizes = statement_sizes(count)
+        assert sum(sizes) == count and max(sizes) <= STATEMENT_ROWS
+        assert max(sizes) - min(sizes) <= 1 and len(sizes) == -(-count // STATEMENT_ROWS)
+
+
 def test_a_batch_leaves_in_statements_of_the_planned_sizes(
     client: TestClient, sync_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first small statement, then CHUNK_ROWS at a time, the rest last (the real statements,
-    only counted)."""
-    from app.services import placement
+    """Every survey is checked before the first statement leaves; the new ones then leave
+    in the statements of statement_sizes, together (the real statements, only counted)."""
+    from app.api import submissions as submissions_api
+    from app.services import intake, placement
 
-    sizes: list[int] = []
-    real = placement.store
+    events: list[str] = []
+    real_store = placement.store
+    real_check = intake.prepare_submission
 
     async def counted(pool: Any, rows: Any) -> dict[str, str]:
-        sizes.append(len(rows))
-        return await real(pool, rows)
+        events.append(f"store {len(rows)}")
+        return await real_store(pool, rows)
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        events.append("check")
+        return real_check(*args, **kwargs)
 
     monkeypatch.setattr(placement, "store", counted)
-    count = FIRST_CHUNK_ROWS + CHUNK_ROWS + 7
+    monkeypatch.setattr(submissions_api, "prepare_submission", checked)
+    count = STATEMENT_ROWS + 57
     items = [household_survey() for _ in range(count)]
     payload = client.post(f"{URL}/batch", json={"submissions": items}).json()
     assert payload["summary"]["created"] == count
-    assert sizes == [FIRST_CHUNK_ROWS, CHUNK_ROWS, 7]
+    assert events == ["check"] * count + [f"store {size}" for size in statement_sizes(count)]
+    assert statement_sizes(count) == [154, 153]
     assert stored_count(sync_engine) == count
 
 
