@@ -452,7 +452,7 @@ def prepare_submission(
     problems = [] if clean else item_problems(raw)
     if problems:
         return None, problems
-    for key in raw:
+    for key in () if TOP_LEVEL_KEYS.issuperset(raw) else raw:
         if key not in TOP_LEVEL_KEYS:
             problems.append(Problem(key, "unknown_field", {"name": key}))
     submission_id: uuid.UUID | None = None

@@ -617,3 +617,24 @@ def test_database_out_of_reach_is_503_and_the_phone_keeps_its_survey(
         assert batch.status_code == 503
         assert down.get("/api/v1/cities").status_code == 503
         assert down.get("/healthz").status_code == 503
+
+
+def test_a_batch_is_freed_once_answered(client: TestClient) -> None:
+    """The batch's checked surveys are freed after its answer is written (their last
+    references go on the event loop's next turn), not kept."""
+    import gc
+
+    def prepared_alive() -> int:
+        return sum(type(item) is PreparedSubmission for item in gc.get_objects())
+
+    items = [household_survey() for _ in range(40)]
+    assert client.post(f"{URL}/batch", json={"submissions": items}).json()["summary"] == {
+        "created": 40,
+        "duplicate": 0,
+        "conflict": 0,
+        "invalid": 0,
+    }
+    deadline = time.monotonic() + 5
+    while prepared_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert prepared_alive() == 0
