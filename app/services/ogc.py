@@ -53,8 +53,11 @@ STANDARD_PARAMETERS = frozenset(
 # (Part 3's filters, property selection, sorting, text search): a 400 that says so, never a
 # filter on a property that happens to share the name (`?properties=` selects properties in
 # the standard; here it would have silently filtered on a question called `properties`).
+# `geometry` is the features' geometry in the queryables (Part 3): a filter on it is a spatial
+# filter, of which this server has bbox only, never an equality on a question of that name.
 UNSUPPORTED_PARAMETERS = frozenset(
     {
+        "geometry",
         "properties",
         "exclude-properties",
         "skipGeometry",

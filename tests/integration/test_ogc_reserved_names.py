@@ -135,7 +135,9 @@ def test_reserved_parameters_keep_their_ogc_meaning(
     assert planner.get(ITEMS, params={"note": "ghi chú 1"}).json()["numberMatched"] == 1
 
 
-@pytest.mark.parametrize("name", ["properties", "filter", "filter-lang", "sortby", "skipGeometry"])
+@pytest.mark.parametrize(
+    "name", ["properties", "filter", "filter-lang", "sortby", "skipGeometry", "geometry"]
+)
 def test_reserved_parameters_not_implemented_are_400_never_a_filter(
     planner: TestClient, name: str
 ) -> None:
@@ -145,6 +147,9 @@ def test_reserved_parameters_not_implemented_are_400_never_a_filter(
         (error,) = response.json()["errors"]
         assert error["code"] == "ogc_unsupported_parameter" and error["field"] == name
         assert f"'{name}'" in error["message"] and words in error["message"]
+    # not even with a value a question of that name holds (`geometry` is the queryables'
+    # geometry: a spatial filter, which only bbox is here)
+    assert planner.get(ITEMS, params={name: ANSWERS[1].get(name, "x")}).status_code == 400
 
 
 def test_queryables_leave_out_reserved_names_and_every_listed_one_filters(
