@@ -26,6 +26,7 @@ from app.forms.instance import DocumentNode, ElementNode, LeafNode, XNode
 from app.forms.relevance_text import not_relevant
 from app.forms.xpath import Ast, Compiled, Ctx, Env, _Compiler, parse
 from app.forms.xpath_values import JS_SPACE, as_boolean, as_number, as_string
+from app.i18n import translate
 
 _NOTHING: Mapping[str, Any] = {}
 # A text this long is within MAX_TEXT_LENGTH however the phone counts it (UTF-16 units).
@@ -57,6 +58,33 @@ def _instances(
             item,
             sent_item if type(sent_item) is dict else _NOTHING,
         )
+
+
+# Why an expression could not be evaluated, by the kind of error, in Vietnamese: the error's
+# own text (Python's, or the XPath functions') is English and goes in the English message only.
+_FAILURES_VI: tuple[tuple[type[Exception], str], ...] = (
+    (ArithmeticError, "một phép tính vượt quá giới hạn của số"),
+    (ValueError, "một giá trị không dùng được ở đó"),
+    (TypeError, "một hàm nhận giá trị không đúng kiểu"),
+    (LookupError, "một giá trị được tham chiếu không có"),
+)
+
+
+def expression_failed(where: str, error: Exception) -> Problem:
+    """The problem of an expression that failed on this survey's answers, in each language."""
+    english = str(error)[:200]
+    vietnamese = next(
+        (text for kind, text in _FAILURES_VI if isinstance(error, kind)), "lỗi khi tính"
+    )
+    return Problem(
+        where,
+        "expression_failed",
+        {"error": english},
+        texts={
+            "en": translate("expression_failed", "en", error=english),
+            "vi": translate("expression_failed", "vi", error=vietnamese),
+        },
+    )
 
 
 class _Run:
@@ -193,7 +221,7 @@ class _Run:
         try:
             return test(out)
         except (ValueError, ArithmeticError, TypeError, KeyError, IndexError) as exc:
-            self.problems.append(Problem(where, "expression_failed", {"error": str(exc)[:200]}))
+            self.problems.append(expression_failed(where, exc))
             return False
 
     def coerce(
@@ -374,7 +402,7 @@ class _Run:
         try:
             return as_boolean(expression(Ctx(node, 1, 1, node, self.env)))
         except (ValueError, ArithmeticError, TypeError, KeyError, IndexError) as exc:
-            self.problems.append(Problem(where, "expression_failed", {"error": str(exc)[:200]}))
+            self.problems.append(expression_failed(where, exc))
             return False
 
     def check(
@@ -497,7 +525,7 @@ class _Run:
         try:
             count = as_number(compiled.repeat_count(Ctx(context, 1, 1, context, self.env)))
         except (ValueError, ArithmeticError, TypeError, KeyError, IndexError) as exc:
-            self.problems.append(Problem(where, "expression_failed", {"error": str(exc)[:200]}))
+            self.problems.append(expression_failed(where, exc))
             return None
         allowed = max(0, math.floor(count)) if math.isfinite(count) else 0
         if given > allowed:
