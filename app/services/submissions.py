@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
 import uuid
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,7 @@ from app.services import placement
 from app.services.access import ANYWHERE, Assignment, Principal
 from app.services.intake import PreparedSubmission
 
+log = logging.getLogger(__name__)
 Outcome = Literal["created", "duplicate", "conflict", "invalid"]
 
 
@@ -172,9 +174,16 @@ async def _store(pool: StatementPool, rows: list[dict[str, Any]]) -> dict[str, s
             in_flight.append(asyncio.ensure_future(placement.store(pool, chunk)))
         while in_flight:
             inserted.update(await in_flight.popleft())
-    finally:
-        for statement in in_flight:  # an error cut the batch short: none left behind
+    except BaseException:
+        # An error (or the request's end) cut the batch short: none left behind, each ended
+        # (its connection dropped or given back) before the error goes on, and another
+        # statement's own failure said, not lost with it.
+        for statement in in_flight:
             statement.cancel()
+        for outcome in await asyncio.gather(*in_flight, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.error("a statement of the same batch failed too", exc_info=outcome)
+        raise
     return inserted
 
 
