@@ -20,6 +20,7 @@ from app.db.duplicate_checks import CheckConnection, check_one
 from app.db.engine import SERVER_SETTINGS
 from app.main import create_app
 from app.services.duplicate_checks import DuplicateChecks
+from app.services.submissions import STATEMENT_ROWS, statement_sizes
 from app.settings import Settings
 from tests import hostile
 from tests.aio import run
@@ -182,15 +183,19 @@ def test_of_a_pair_in_one_batch_only_the_later_is_flagged(
     held: TestClient, volunteer: dict, spots: list, sync_engine: Engine
 ) -> None:
     # A pair in one statement (the later id is the second survey), and a pair across the
-    # batch's first two statements (60 surveys, then the rest; which of the two the server
-    # starts first decides which is the later).
+    # batch's two statements (statement_sizes: `early` in the first, the last three in the
+    # second; which of the two the database ends first decides which is the later).
     one = survey(spots[0], "Võ Thị Én", "0905000011")
     two = survey(spots[0], "Võ Thị Én", "0905000011", shift=NEAR)
     early = survey(spots[1], "Hồ Văn Giang", "0905000012")
     late = survey(spots[1], "Hồ Văn Giang", "", shift=NEAR)
-    unplaced = [household_survey(location=TAM_KY_POINT) for _ in range(59)]  # in no settlement
-    summary = post_batch(held, volunteer, [early, *unplaced, one, two, late])
-    assert summary["created"] == 63
+    # in no settlement
+    unplaced = [household_survey(location=TAM_KY_POINT) for _ in range(STATEMENT_ROWS - 1)]
+    items = [early, *unplaced, one, two, late]
+    first, second = statement_sizes(len(items))
+    assert first > 1 and second > 3
+    summary = post_batch(held, volunteer, items)
+    assert summary["created"] == len(items)
     assert flagged(sync_engine) == {}
     assert run_duplicate_checks(held) == 2  # the unplaced surveys are not checked
     found = flagged(sync_engine)
