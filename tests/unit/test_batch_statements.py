@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from app.services import placement, submissions
+from tests.aio import run
 
 
 def test_a_second_failure_is_logged_and_every_statement_ended(
@@ -29,13 +30,13 @@ def test_a_second_failure_is_logged_and_every_statement_ended(
     monkeypatch.setattr(placement, "store", store)
     rows = [{"id": str(index)} for index in range(400)]  # two statements of 200
 
-    async def run() -> None:
+    async def scenario() -> None:
         with pytest.raises(RuntimeError, match="first statement failed"):
             await submissions._store(object(), rows)  # type: ignore[arg-type]
         assert len(started) == 2 and all(task.done() for task in started)
 
     with caplog.at_level(logging.ERROR, logger=submissions.log.name):
-        asyncio.run(run())
+        run(scenario())
     assert any(
         record.exc_info and "second statement failed" in str(record.exc_info[1])
         for record in caplog.records
@@ -59,12 +60,12 @@ def test_a_slow_statement_is_cancelled_and_waited_for_when_another_fails(
     monkeypatch.setattr(placement, "store", store)
     rows = [{"id": str(index)} for index in range(400)]
 
-    async def run() -> None:
+    async def scenario() -> None:
         with pytest.raises(RuntimeError):
             await submissions._store(object(), rows)  # type: ignore[arg-type]
         assert ended == ["slow"]  # its cleanup ran before the batch's error came back
 
-    asyncio.run(run())
+    run(scenario())
 
 
 def test_a_batch_is_checked_in_turns_that_let_other_requests_in() -> None:
@@ -80,13 +81,13 @@ def test_a_batch_is_checked_in_turns_that_let_other_requests_in() -> None:
     async def other() -> None:
         events.append("other request")
 
-    async def run() -> list[Any]:
+    async def scenario() -> list[Any]:
         task = asyncio.ensure_future(other())
         checked = await check_in_turns(check, list(range(CHECKS_PER_TURN * 2 + 1)))
         await task
         return checked
 
-    checked = asyncio.run(run())
+    checked = run(scenario())
     assert [problems[0] for _, problems in checked] == list(range(CHECKS_PER_TURN * 2 + 1))
     assert events.index("other request") == CHECKS_PER_TURN  # after the first turn's checks
-    assert asyncio.run(check_in_turns(check, [])) == []
+    assert run(check_in_turns(check, [])) == []
