@@ -140,20 +140,28 @@ const olderMeetingKey = (groupId) => `treasurer.meeting.${groupId}`;
 const olderStatementKey = (groupId) => `treasurer.statement.${groupId}`;
 let writing = Promise.resolve();
 
+/** Once the meetings saved or forgotten before now are written: a read made meanwhile (the
+ * sheet opened again, the waiting meetings counted) would find the one before, and an edit
+ * made on it would be saved over the last one. */
+function written() {
+  return writing.catch(() => {});
+}
+
 /** Keep the meeting on the phone, under its treasurer (writes in order: the last one wins). */
 export function saveMeeting(meeting) {
   const copy = structuredClone(meeting);
-  writing = writing.catch(() => {}).then(() => db.setValue(meetingKey(meeting.user_id, meeting.group_id), copy));
+  writing = written().then(() => db.setValue(meetingKey(meeting.user_id, meeting.group_id), copy));
   return writing;
 }
 
 /** The meeting `userId` keeps on the phone for the group (undefined when none). */
-export function loadMeeting(userId, groupId) {
+export async function loadMeeting(userId, groupId) {
+  await written();
   return db.getValue(meetingKey(userId, groupId));
 }
 
 export function forgetMeeting(meeting) {
-  writing = writing.catch(() => {}).then(() => db.deleteValue(meetingKey(meeting.user_id, meeting.group_id)));
+  writing = written().then(() => db.deleteValue(meetingKey(meeting.user_id, meeting.group_id)));
   return writing;
 }
 
@@ -194,6 +202,7 @@ export function unsentCount(meeting) {
  * not taken: not opened there yet, records not posted or a close waiting to be sent. */
 export async function waitingMeetings(userId) {
   if (userId === null || userId === undefined) return [];
+  await written();
   const meetings = await db.valuesWithPrefix(meetingPrefix(userId));
   return meetings.filter((m) => m?.group_id !== undefined && m.entries && m.user_id === userId && !m.closed)
     .filter((m) => !m.opened || unsentCount(m) > 0);
@@ -202,6 +211,7 @@ export async function waitingMeetings(userId) {
 /** The cash book's records on the phone the server has not posted (unsentCount) of the
  * treasurer `userId`, or of everyone's when null (nobody signed in). */
 export async function unsentRecords(userId) {
+  await written();
   const meetings = userId === null || userId === undefined
     ? await db.valuesWithPrefix("treasurer.")
     : await db.valuesWithPrefix(meetingPrefix(userId));

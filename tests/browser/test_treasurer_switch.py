@@ -493,3 +493,36 @@ def test_one_online_event_sends_the_sheets_meeting_once(
         assert len(refused) == 1, posts
         assert [p.rsplit("/", 1)[1] for p in posts] == ["meetings", "records"]
         assert uncaught(page) == []
+
+
+def test_a_meeting_read_just_after_it_is_saved_is_the_saved_one(phone: Page) -> None:
+    """Saves are queued one after another (treasurer_sheet.js): a read made while some wait
+    (the sheet opened again, the waiting meetings counted) finds the last one saved, never
+    the one before it, whose amounts a new edit would otherwise be made on and saved over."""
+    phone.goto("/collect/")
+    read = phone.evaluate(
+        """async () => {
+          const sheet = await import("/static/collect/treasurer_sheet.js");
+          const meeting = (amount) => ({
+            id: "m-read-after-save", user_id: 9101, group_id: 77, opened: false, closed: false,
+            entries: {"1:savings": {kind: "savings", amount, state: "draft"}},
+          });
+          await sheet.saveMeeting(meeting(1000));
+          sheet.saveMeeting(meeting(2000));
+          sheet.saveMeeting(meeting(3000));
+          const loaded = await sheet.loadMeeting(9101, 77);
+          const waiting = await sheet.waitingMeetings(9101);
+          sheet.saveMeeting(meeting(4000));
+          const again = await sheet.loadMeeting(9101, 77);
+          await sheet.forgetMeeting(meeting(0));
+          const gone = await sheet.loadMeeting(9101, 77);
+          return {
+            loaded: loaded.entries["1:savings"].amount,
+            waiting: waiting.map((m) => m.entries["1:savings"].amount),
+            again: again.entries["1:savings"].amount,
+            gone: gone === undefined,
+          };
+        }"""
+    )
+    assert read == {"loaded": 3000, "waiting": [3000], "again": 4000, "gone": True}
+    assert uncaught(phone) == []
