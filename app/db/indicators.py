@@ -229,7 +229,8 @@ WITH {agg}, scored AS (
   WHERE c.id = :city_id
 )
 SELECT a.*,
-       CASE WHEN a.kind = 'settlement' AND a.score IS NOT NULL THEN
+       -- A settlement in no ward (the outskirts) ranks in the city only.
+       CASE WHEN a.kind = 'settlement' AND a.score IS NOT NULL AND a.ward_id IS NOT NULL THEN
          rank() OVER (PARTITION BY a.kind, a.ward_id, a.score IS NULL
                       ORDER BY a.score DESC) END AS rank_in_ward,
        CASE WHEN a.kind IN ('settlement', 'ward') AND a.score IS NOT NULL THEN

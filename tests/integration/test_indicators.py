@@ -189,6 +189,51 @@ def test_city_shares_scores_and_ranks(town_client: TestClient, town: dict[str, A
     assert "Bí Mật" not in response.text and "0905000111" not in response.text
 
 
+def test_a_settlement_in_no_ward_has_no_rank_in_a_ward(
+    town_client: TestClient, town: dict[str, Any], sync_engine: Engine
+) -> None:
+    """Settlements outside every ward (the outskirts) rank in the city only: they were ranked
+    among themselves, as if they made one ward, so the poorer was '1st in its ward'."""
+    with sync_engine.begin() as connection:
+        for code, west, answers in (("E", 105.83, POOR), ("F", 105.84, CLEAN)):
+            settlement = connection.execute(
+                text(
+                    "INSERT INTO settlements (city_id, ward_id, code, name, geom) VALUES "
+                    "(:city, NULL, :code, :name, ST_GeomFromText(:wkt, 4326)) RETURNING id"
+                ),
+                {
+                    "city": town["city"],
+                    "code": code,
+                    "name": f"Ngoại ô {code}",
+                    "wkt": _square(west, 21.001, 0.002),
+                },
+            ).scalar_one()
+            connection.execute(
+                text(
+                    "INSERT INTO household_surveys (id, city_id, settlement_id, form_id, "
+                    "form_version, collected_at, status, answers, content_hash, geom) VALUES "
+                    "(:id, :city, :settlement, 'household', '2026112801', "
+                    "'2026-11-20T08:00:00+07', 'approved', CAST(:answers AS jsonb), 'x', "
+                    "ST_SetSRID(ST_MakePoint(:lon, 21.002), 4326))"
+                ),
+                {
+                    "id": uuid.uuid4(),
+                    "city": town["city"],
+                    "settlement": settlement,
+                    "answers": orjson.dumps(answers).decode(),
+                    "lon": west + 0.001,
+                },
+            )
+    response = town_client.get("/api/v1/cities/thi-tran-thu/indicators")
+    assert response.status_code == 200, response.text
+    settlements = by_code(response.json()["settlements"])
+    assert settlements["E"]["score"] == 100.0 and settlements["F"]["score"] == 0.0
+    assert (settlements["E"]["rank_in_ward"], settlements["F"]["rank_in_ward"]) == (None, None)
+    assert (settlements["E"]["rank_in_city"], settlements["F"]["rank_in_city"]) == (1, 5)
+    assert (settlements["B"]["rank_in_ward"], settlements["B"]["rank_in_city"]) == (1, 1)
+    assert (settlements["D"]["rank_in_ward"], settlements["D"]["rank_in_city"]) == (1, 4)
+
+
 def test_ward_report_and_csv(town_client: TestClient, town: dict[str, Any]) -> None:
     ward_id = town["T1"]
     report = town_client.get(f"/api/v1/wards/{ward_id}/indicators").json()
