@@ -42,15 +42,20 @@ router = APIRouter(tags=["review"])
 ERRORS = WRITE_ERRORS
 
 
-def read_version(value: Any) -> int | None:
-    """A survey's version as a client names it: a whole number from 1 (2.0 is 2: JSON has one
-    kind of number, and JSON Schema's integer takes it); None when it is none (text, 2.5,
-    true, a list, 0, past the largest...)."""
-    if isinstance(value, float) and value.is_integer() and 1 <= value <= MAX_VERSION:
+def whole_number(value: Any, most: int) -> int | None:
+    """A whole number from 1 to `most` as a client names it (2.0 is 2: JSON has one kind of
+    number, and JSON Schema's integer takes it); None when it is none (text, 2.5, true, a
+    list, 0, past `most`...)."""
+    if isinstance(value, float) and value.is_integer() and 1 <= value <= most:
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VERSION:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
         return None
     return value
+
+
+def read_version(value: Any) -> int | None:
+    """A survey's version as a client names it (whole_number), or None."""
+    return whole_number(value, MAX_VERSION)
 
 
 class ReviewIn(BaseModel):
@@ -184,10 +189,10 @@ async def review_settlement(
     if not isinstance(only_unflagged, bool):
         raise InvalidInput([Problem("only_unflagged", "wrong_type", {"expected": "true/false"})])
     ward_id = body.get("ward_id")
-    if ward_id is not None and (
-        isinstance(ward_id, bool) or not isinstance(ward_id, int) or not 1 <= ward_id <= MAX_ID
-    ):
-        raise InvalidInput([Problem("ward_id", "not_an_id")])
+    if ward_id is not None:
+        ward_id = whole_number(ward_id, MAX_ID)
+        if ward_id is None:
+            raise InvalidInput([Problem("ward_id", "not_an_id")])
     seen = surveys_seen(body.get("surveys"))
     return JSON(
         await review.approve_settlement(engine, user, settlement_id, only_unflagged, ward_id, seen)

@@ -154,15 +154,26 @@ class ErrorOut(BaseModel):
     errors: list[FieldError] = []
 
 
+COMPONENT_REF = "#/components/schemas/{model}"
+
+
 def json_request_body(schema: dict[str, Any]) -> dict[str, Any]:
     """OpenAPI `openapi_extra` for a route that reads its JSON body itself (to answer every
     client mistake with a 4xx naming the field): the body it expects."""
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+# The models nested in those of model_body, published in the components by
+# install_request_schemas: a `$defs` left inside a request body is a `$ref` that resolves
+# against the document's root, where there is none (schemathesis skipped those parts).
+_NESTED_BODY_MODELS: dict[str, Any] = {}
+
+
 def model_body(model: type[BaseModel], **rules: Any) -> dict[str, Any]:
     """The request body of a model, with JSON Schema rules the model cannot say (if/then...)."""
-    return json_request_body({**model.model_json_schema(), **rules})
+    schema = model.model_json_schema(ref_template=COMPONENT_REF)
+    _NESTED_BODY_MODELS.update(schema.pop("$defs", {}))
+    return json_request_body({**schema, **rules})
 
 
 def component_body(model: type[BaseModel]) -> dict[str, Any]:
@@ -246,9 +257,11 @@ def install_request_schemas(app: Any) -> None:
         schema = build()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in (SubmissionIn, CorrectionIn, BatchIn, ErrorOut):
-            definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            definition = model.model_json_schema(ref_template=COMPONENT_REF)
             components.update(definition.pop("$defs", {}))
             components[model.__name__] = definition
+        for name, definition in _NESTED_BODY_MODELS.items():
+            components.setdefault(name, definition)
         # Every 4xx, 422 included, has one shape ({code, detail, errors}: app.api.errors), not
         # FastAPI's HTTPValidationError.
         for path in schema.get("paths", {}).values():

@@ -242,7 +242,7 @@ async def read_submission(
     return JSON(record_out(submissions.redact(record, forms, user)))
 
 
-@router.get("", response_model=SubmissionsPage)
+@router.get("", response_model=SubmissionsPage, responses={404: {"model": ErrorOut}})
 async def list_submissions(
     user: CurrentUser,
     engine: EngineDep,

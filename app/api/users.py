@@ -16,6 +16,7 @@ from app.api.schemas import WRITE_ERRORS, model_body
 from app.api.validation import NOT_BLANK, USERNAME_PATTERN
 from app.services import accounts, places
 from app.services.access import CITY_WIDE, Role
+from app.services.boundaries import SLUG_PATTERN
 from app.services.enrolment import enrolment_url, qr_svg
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
@@ -44,7 +45,7 @@ class GrantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role = Field(examples=["volunteer"])
-    city: str | None = Field(default=None, examples=["tam-ky"])
+    city: str | None = Field(default=None, pattern=SLUG_PATTERN, examples=["tam-ky"])
     ward_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 

@@ -388,6 +388,38 @@ def test_granting_a_role_held_already_changes_nothing_and_says_so(
     assert grants == 1
 
 
+def test_a_grant_naming_no_city_slug_is_refused_as_its_schema_says(
+    fresh: TestClient, sync_engine: Engine, admin_token: str
+) -> None:
+    """`city` of a grant is a city's slug: an empty or hostile text is a 422 naming `city`,
+    in the request's language, and the schema says so (schemathesis found "" accepted by
+    the schema and refused by the server as missing)."""
+    user_id = make_user(sync_engine, "cap-quyen-thanh-pho-rong")
+    url = f"/api/v1/users/{user_id}/roles"
+    schema = fresh.get("/openapi.json").json()
+    body = schema["paths"]["/api/v1/users/{user_id}/roles"]["post"]["requestBody"]
+    city = body["content"]["application/json"]["schema"]["properties"]["city"]
+    assert "pattern" in str(city)
+    for bad in ("", " ", "Tam Kỳ", "tam-ky'; DROP TABLE role_grants; --", "x" * 65):
+        for language in ("vi", "en"):
+            answer = fresh.post(
+                url,
+                json={"role": "cdf_staff", "city": bad},
+                headers={**bearer(admin_token), "Accept-Language": language},
+            )
+            assert answer.status_code == 422, (bad, answer.text)
+            assert answer.json()["errors"][0]["field"] == "city"
+    with sync_engine.connect() as connection:
+        held = connection.execute(
+            text("SELECT count(*) FROM role_grants WHERE user_id = :u"), {"u": user_id}
+        ).scalar_one()
+    assert held == 0
+    granted = fresh.post(
+        url, json={"role": "cdf_staff", "city": "tam-ky"}, headers=bearer(admin_token)
+    )
+    assert granted.status_code == 201, granted.text
+
+
 def test_a_ward_of_another_city_is_named_and_said_to_be_elsewhere(
     fresh: TestClient, sync_engine: Engine, admin_token: str
 ) -> None:

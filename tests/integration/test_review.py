@@ -165,7 +165,18 @@ def test_bulk_approval_of_a_settlement(
     assert planner.status_code == 403 and planner.json()["code"] == "not_allowed"
     missing = client.post("/api/v1/settlements/999999/review", json={}, headers=people["leader"])
     assert missing.status_code == 404
-    first = client.post(url, json={"only_unflagged": True}, headers=people["leader"])
+    # A ward id is a whole number: 3.0 is one (JSON Schema's integer takes it), 3.5 and "3"
+    # are not (schemathesis found 435.0 refused).
+    for not_an_id in (3.5, "3", True, 0, 2**31):
+        odd = client.post(url, json={"ward_id": not_an_id}, headers=people["leader"])
+        assert odd.status_code == 422 and odd.json()["errors"][0]["field"] == "ward_id", not_an_id
+    with sync_engine.connect() as connection:
+        ward = connection.execute(
+            text("SELECT ward_id FROM settlements WHERE id = :id"), {"id": settlement_id}
+        ).scalar_one()
+    first = client.post(
+        url, json={"only_unflagged": True, "ward_id": float(ward)}, headers=people["leader"]
+    )
     assert first.status_code == 200 and first.json()["approved"] == 3
     statuses = {
         s["id"]: s["status"]
