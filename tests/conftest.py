@@ -6,6 +6,7 @@ each session creates its own database there and drops it at the end. Nothing is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -47,6 +48,14 @@ def _server_url() -> str:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A fresh database (migrated to head, sample boundaries loaded) for this test session."""
+    with fresh_database() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_database() -> Iterator[str]:
+    """A new database on the test server, migrated to head with the sample boundaries loaded;
+    dropped afterwards."""
     name = f"cdfmap_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     url = (
         make_url(with_driver(_server_url(), "postgresql"))
