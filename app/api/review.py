@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import (
     DATE_TIME,
@@ -87,6 +87,8 @@ MAX_SEEN = 5000
 
 class SurveySeen(BaseModel):
     """A survey as the reviewer was shown it."""
+
+    model_config = ConfigDict(extra="forbid")  # as surveys_seen reads it: another key is a 422
 
     id: uuid.UUID
     version: int = Field(ge=1, le=MAX_VERSION)
