@@ -178,8 +178,14 @@ export async function adoptOlderMeetings(userId, groupIds) {
   if (userId === null || userId === undefined) return;
   for (const groupId of groupIds) {
     const meeting = await db.getValue(olderMeetingKey(groupId));
-    if (meeting && !(await loadMeeting(userId, groupId))) {
+    const kept = meeting ? await loadMeeting(userId, groupId) : undefined;
+    if (meeting && !kept) {
       await saveMeeting({ ...meeting, user_id: userId });
+      await db.deleteValue(olderMeetingKey(groupId));
+    } else if (meeting && kept.id === meeting.id) {
+      // Adopted before, and the phone stopped before the older copy was deleted: the one
+      // kept since is the meeting (edited since, perhaps); the older one would be counted as
+      // waiting for ever and never sent.
       await db.deleteValue(olderMeetingKey(groupId));
     }
     const statement = await db.getValue(olderStatementKey(groupId));

@@ -526,3 +526,40 @@ def test_a_meeting_read_just_after_it_is_saved_is_the_saved_one(phone: Page) -> 
     )
     assert read == {"loaded": 3000, "waiting": [3000], "again": 4000, "gone": True}
     assert uncaught(phone) == []
+
+
+def test_a_meeting_adopted_before_the_phone_stopped_leaves_no_older_copy(phone: Page) -> None:
+    """Adopting a meeting an older version kept is two writes (the treasurer's copy, then the
+    older one deleted); a phone stopped between them kept both, and the older copy was
+    counted as waiting on the phone for ever and never sent. The next adoption deletes it
+    when the treasurer's copy is the same meeting (edited since: that one stays); another
+    meeting kept by the older version stays until it can be adopted."""
+    phone.goto("/collect/")
+    read = phone.evaluate(
+        """async () => {
+          const db = await import("/static/collect/db.js");
+          const sheet = await import("/static/collect/treasurer_sheet.js");
+          const meeting = (id, amount, user_id) => ({
+            id, user_id, group_id: 88, opened: false, closed: false,
+            entries: {"1:savings": {kind: "savings", amount, state: "draft"}},
+          });
+          await db.setValue("treasurer.meeting.88", meeting("m-same", 1000, undefined));
+          await db.setValue("treasurer.9102.meeting.88", meeting("m-same", 5000, 9102));
+          const before = await sheet.unsentRecords(null);
+          await sheet.adoptOlderMeetings(9102, [88]);
+          const older = await db.getValue("treasurer.meeting.88");
+          const kept = await sheet.loadMeeting(9102, 88);
+          const after = await sheet.unsentRecords(null);
+          await db.setValue("treasurer.meeting.88", meeting("m-other", 2000, undefined));
+          await sheet.adoptOlderMeetings(9102, [88]);
+          const other = await db.getValue("treasurer.meeting.88");
+          await db.deleteValue("treasurer.meeting.88");
+          await sheet.forgetMeeting(kept);
+          return {
+            before, after, older: older === undefined,
+            kept: kept.entries["1:savings"].amount, other: other?.id ?? null,
+          };
+        }"""
+    )
+    assert read == {"before": 2, "after": 1, "older": True, "kept": 5000, "other": "m-other"}
+    assert uncaught(phone) == []
