@@ -435,6 +435,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Tệp XML của khảo sát không đọc được: {problem} (dòng {line}, cột {column}).",
         "en": "The survey's XML cannot be read: {problem} (line {line}, column {column}).",
     },
+    "odk_xml_encoding": {
+        "vi": "Tệp XML của khảo sát phải dùng bảng mã UTF-8 (như ODK Collect ghi), không phải "
+        "{encoding}.",
+        "en": "The survey's XML must be in UTF-8 (as ODK Collect writes it), not {encoding}.",
+    },
     "odk_xml_declarations": {
         "vi": "Tệp XML của khảo sát có khai báo DTD hoặc thực thể (<!DOCTYPE …>, <!ENTITY …>): "
         "máy chủ không nhận.",

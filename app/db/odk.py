@@ -188,12 +188,34 @@ class InstanceWriter:
             try:
                 await remember_instances(self.pool, [row for row, _ in batch])
             except Exception as exc:
-                log.warning("instance XML of %d submissions not kept: %r", len(batch), exc)
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                        done.exception()  # retrieved: a caller that did not wait is told here
+                if len(batch) == 1:
+                    _failed(batch, exc)
+                else:
+                    # One row the database refuses costs no other row (other phones' surveys,
+                    # whose resends are told from conflicts by this XML): each alone.
+                    for one in batch:
+                        await self._write_alone(one)
             else:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+                _written(batch)
+
+    async def _write_alone(self, queued: tuple[dict[str, Any], asyncio.Future[None]]) -> None:
+        try:
+            await remember_instances(self.pool, [queued[0]])
+        except Exception as exc:
+            _failed([queued], exc)
+        else:
+            _written([queued])
+
+
+def _written(batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
+    for _, done in batch:
+        if not done.done():
+            done.set_result(None)
+
+
+def _failed(batch: list[tuple[dict[str, Any], asyncio.Future[None]]], exc: Exception) -> None:
+    log.warning("instance XML of %d submissions not kept: %r", len(batch), exc)
+    for _, done in batch:
+        if not done.done():
+            done.set_exception(exc)
+            done.exception()  # retrieved: a caller that did not wait is told here

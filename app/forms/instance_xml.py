@@ -17,6 +17,7 @@ the C parser and ~5 us for the guard (a tenth of a Collect submission's CPU).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import unicodedata
@@ -151,11 +152,33 @@ def _refuse(*_args: Any) -> int:
     raise _Forbidden
 
 
+class _NotUtf8(Exception):
+    """The XML declares an encoding other than UTF-8."""
+
+
+# Collect and Enketo write UTF-8. An instance in another encoding is refused: its text would be
+# kept garbled (UTF-16 read as UTF-8 is full of NUL characters, which PostgreSQL refuses), and
+# an encoding Python does not know (or one that is no text encoding: rot13, hex) was a 500.
+# The names of UTF-8 (and its subset) expat reads itself (any other is looked up in Python).
+_UTF8_NAMES = frozenset({"utf-8", "us-ascii"})
+_OTHER_BYTE_ORDER_MARKS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+def _declared(_version: str | None, encoding: str | None, _standalone: int) -> None:
+    if encoding is not None and encoding.strip().lower() not in _UTF8_NAMES:
+        raise _NotUtf8(encoding)
+
+
 def guard(data: bytes) -> None:
     """Raise InstanceError `xml_declarations` when the XML has a DTD, declares an entity or
     refers to anything outside itself, `instance_too_deep` when its elements nest deeper than
-    MAX_DEPTH, `malformed_xml` when it is no XML."""
-    parser = expat.ParserCreate()
+    MAX_DEPTH, `xml_encoding` when it is not UTF-8, `malformed_xml` when it is no XML."""
+    if data.startswith(_OTHER_BYTE_ORDER_MARKS):
+        raise InstanceError("xml_encoding", encoding="UTF-16/UTF-32")
+    # Read as UTF-8 whatever it declares (no codec is looked up); a declaration of another
+    # encoding is refused.
+    parser = expat.ParserCreate("utf-8")
+    parser.XmlDeclHandler = _declared
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _refuse
     parser.EntityDeclHandler = _refuse
@@ -181,6 +204,8 @@ def guard(data: bytes) -> None:
         raise InstanceError("xml_declarations") from exc
     except _TooDeep as exc:
         raise InstanceError("instance_too_deep", max=MAX_DEPTH) from exc
+    except _NotUtf8 as exc:
+        raise InstanceError("xml_encoding", encoding=str(exc)[:40]) from exc
     except expat.ExpatError as exc:
         raise _unreadable(exc.code, exc.lineno, exc.offset) from exc
 
@@ -188,9 +213,9 @@ def guard(data: bytes) -> None:
 def parse_instance(data: bytes) -> InstanceHead:
     """Parse the instance XML safely and read its form id, version and ids.
 
-    Raises InstanceError: `malformed_xml` (not XML), `xml_declarations` (a DTD or an
-    entity), `instance_too_deep`, `instance_too_large`, `instance_id_missing`,
-    `instance_id_invalid`, `form_id_missing`.
+    Raises InstanceError: `malformed_xml` (not XML), `xml_encoding` (not UTF-8),
+    `xml_declarations` (a DTD or an entity), `instance_too_deep`, `instance_too_large`,
+    `instance_id_missing`, `instance_id_invalid`, `form_id_missing`.
     """
     guard(data)
     try:
@@ -214,6 +239,12 @@ def parse_instance(data: bytes) -> InstanceHead:
     except ValueError as exc:
         raise InstanceError("instance_id_invalid", value=instance_id[:80]) from exc
     deprecated = _text(_child(meta, "deprecatedID")) if meta is not None else None
+    if deprecated is not None:
+        # As the instanceID: `uuid:` and the UUID's own text (uuid.UUID also reads braces,
+        # `urn:uuid:`, hyphens anywhere: kept as sent, it outgrew its column). One that is no
+        # UUID is kept as sent, and refused as such with the edit.
+        with contextlib.suppress(ValueError):
+            deprecated = f"uuid:{instance_uuid(deprecated)}"
     return InstanceHead(
         root=root,
         form_id=form_id[:MAX_NAME],

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
+import re
 import unicodedata
 import uuid
 import zlib
@@ -66,8 +67,13 @@ _MEDIA_MD5: dict[tuple[str, int, int], str] = {}
 _MEDIA_MD5_ENTRIES = 1024
 
 
+# What XML 1.0 cannot hold (C0 controls but tab, newline and return; lone surrogates;
+# U+FFFE, U+FFFF): a message naming a path or query with one of them was no XML for Collect.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _xml(text: str) -> str:
-    return escape(text, {'"': "&quot;"})
+    return escape(_NOT_XML.sub("\ufffd", text), {'"': "&quot;"})
 
 
 def visible_forms(forms: FormRegistry, principal: Principal) -> list[FormDefinition]:

@@ -6,6 +6,7 @@ multipart body it posts, the phone token in the URL that the settings QR code ca
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
@@ -465,6 +466,61 @@ def test_hostile_xml_is_refused_without_expanding_anything(
     assert post_submission(client, phone["prefix"], nul).status_code == 400
 
 
+def test_xml_in_another_encoding_than_utf8_is_refused_in_the_requests_language(
+    client: TestClient, phone: dict[str, Any], sync_engine: Engine
+) -> None:
+    """Collect writes UTF-8. An encoding Python does not know, or one that is no text
+    encoding, was a 500; UTF-16 was stored, but its XML (read as UTF-8: NUL characters)
+    failed the shared statement that keeps the XML of other phones' surveys too."""
+    xml = household_xml()
+    assert xml.startswith(b"<?xml version='1.0' ?>")
+    declared = xml.replace(b"<?xml version='1.0' ?>", b"<?xml version='1.0' encoding='{}'?>", 1)
+    cases = [
+        declared.replace(b"{}", name)
+        for name in (b"x-nope", b"shift_jis", b"utf-7", b"rot13", b"hex", b"ISO-8859-1", b"utf8")
+    ]
+    cases.append(declared.replace(b"{}", b"UTF-16").decode().encode("utf-16"))
+    cases.append(xml.decode().encode("utf-16-le").join((b"\xff\xfe", b"")))
+    for body in cases:
+        for language, said in (("vi", "UTF-8"), ("en", "must be in UTF-8")):
+            payload, content_type = multipart(body)
+            response = client.post(
+                f"{phone['prefix']}/submission",
+                content=payload,
+                headers={"Content-Type": content_type, "Accept-Language": language},
+            )
+            assert response.status_code == 400, (body[:60], response.text)
+            assert_openrosa(response)
+            nature, text_ = message(response)
+            assert nature == "error" and said in text_, text_
+    with sync_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM odk_submissions")).scalar_one() == 0
+    # UTF-8 as the XML standard names it, in either case.
+    for name in (b"utf-8", b"UTF-8"):
+        assert post_submission(
+            client, phone["prefix"], declared.replace(b"{}", name)
+        ).status_code in (
+            201,
+            202,
+        )
+
+
+def test_a_message_naming_control_characters_is_still_xml(
+    client: TestClient, phone: dict[str, Any]
+) -> None:
+    """Characters XML cannot hold, echoed from a path or a query into the message, made an
+    OpenRosaResponse Collect could not read."""
+    for path in (
+        "/forms/%00.xml",
+        "/forms/a%01b.xml",
+        "/forms/%EF%BF%BE.xml",
+    ):
+        response = client.get(f"{phone['prefix']}{path}")
+        assert response.status_code == 404, (path, response.text)
+        nature, text_ = message(response)  # parses as XML
+        assert nature == "error" and "\ufffd" in text_, (path, text_)
+
+
 def test_a_body_larger_than_announced_is_413(client: TestClient, phone: dict[str, Any]) -> None:
     head = client.head(f"{phone['prefix']}/submission")
     limit = int(head.headers["X-OpenRosa-Accept-Content-Length"])
@@ -836,3 +892,50 @@ def test_instance_xml_queued_after_the_answer_is_written_before_the_app_stops(
             {"ids": instances},
         ).scalars()
         assert sorted(kept) == sorted(instances)
+
+
+def test_an_instance_row_the_database_refuses_costs_no_other_row(
+    client: TestClient, database_url: str, sync_engine: Engine
+) -> None:
+    """The XML of submissions answered together leaves in one statement; a row PostgreSQL
+    refused (a NUL character) failed the statement, and the XML of other phones' surveys in
+    it was lost: their resends, told from conflicts by it, were 409s for ever."""
+    from app.db.odk import InstanceWriter
+    from tests.factories import household_survey
+    from tests.integration.test_statement_pool import run
+
+    surveys = [household_survey() for _ in range(3)]
+    for survey in surveys:
+        assert client.post("/api/v1/submissions", json=survey).status_code == 201
+
+    def row(survey: dict[str, Any], xml: str) -> dict[str, Any]:
+        return {
+            "instance_id": f"uuid:{survey['id']}",
+            "survey_id": uuid.UUID(survey["id"]),
+            "deprecated_id": None,
+            "form_id": "household",
+            "form_version": "2026112801",
+            "xml_sha256": hashlib.sha256(xml.encode()).hexdigest(),
+            "xml": xml,
+            "user_id": None,
+        }
+
+    async def write(pool: Any) -> list[str]:
+        writer = InstanceWriter(pool)
+        rows = [row(surveys[0], "<a/>"), row(surveys[1], "<b>\x00</b>"), row(surveys[2], "<c/>")]
+        waits = [asyncio.ensure_future(writer.write(r)) for r in rows]
+        outcomes = await asyncio.gather(*waits, return_exceptions=True)
+        return [type(outcome).__name__ for outcome in outcomes]
+
+    outcomes = run(database_url, 2, write)
+    assert outcomes[0] == outcomes[2] == "NoneType" and outcomes[1] != "NoneType"
+    with sync_engine.connect() as connection:
+        kept = (
+            connection.execute(
+                text("SELECT xml FROM odk_submissions WHERE survey_id = ANY(:ids) ORDER BY xml"),
+                {"ids": [uuid.UUID(s["id"]) for s in surveys]},
+            )
+            .scalars()
+            .all()
+        )
+    assert kept == ["<a/>", "<c/>"]

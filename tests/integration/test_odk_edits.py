@@ -353,3 +353,21 @@ def test_a_json_survey_id_is_never_an_edits_instance_id(
         assert nature == "error" and json_id in text_
     assert instance_rows(sync_engine, f"uuid:{json_id}") == []
     assert stored(client, first) == {"household_size": 4, "version": 1}
+
+
+def test_an_edit_naming_its_survey_in_a_long_form_of_its_uuid_is_taken(
+    client: TestClient, phone: dict[str, Any], sync_engine: Engine
+) -> None:
+    """A deprecatedID Python reads as a UUID (hyphens anywhere, braces, `urn:uuid:`) is the
+    survey it names, kept as `uuid:` and the UUID's own text: kept as sent, a long one
+    outgrew its column and the edit was a 422 in JSON, not OpenRosa."""
+    prefix = phone["prefix"]
+    a = uuid.uuid4()
+    assert post_submission(client, prefix, household_xml(f"uuid:{a}")).status_code == 201
+    for size, named in enumerate(("uuid:" + "-" * 100 + str(a), f"urn:uuid:{{{a}}}"), 7):
+        edit_id = f"uuid:{uuid.uuid4()}"
+        edit = household_xml(edit_id, deprecated_id=named, household_size=str(size))
+        response = post_submission(client, prefix, edit)
+        assert response.status_code == 201, response.text
+        assert instance_rows(sync_engine, edit_id) == [(str(a), f"uuid:{a}")]
+    assert stored(client, f"uuid:{a}")["household_size"] == 8
