@@ -75,9 +75,11 @@ def _inside(directory: Path, path: str) -> Path | None:
     base = directory.resolve()
     try:
         full = (base / path).resolve()
+        # is_file() answers False for a file that is not there, but raises for a name the
+        # system cannot hold (a segment past 255 bytes, a path past 4,096): a 404 too.
+        if not full.is_relative_to(base) or not full.is_file():
+            return None
     except (OSError, ValueError):
-        return None
-    if not full.is_relative_to(base) or not full.is_file():
         return None
     return full
 

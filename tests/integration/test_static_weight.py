@@ -61,9 +61,15 @@ def test_no_way_out_of_the_static_folders(client: TestClient) -> None:
         "/static/collect/nothing.js",
         "/static/collect/icons",
         "/static/vendor/leaflet-1.9.4/%00.js",
+        # Names the system cannot hold (a segment past 255 bytes, a path past 4,096): 500s.
+        "/static/" + "A" * 256,
+        "/static/collect/" + "A" * 256,
+        "/static/vendor/leaflet-1.9.4/" + "A" * 256,
+        "/static/" + "a/" * 2100 + "x",
     ):
         response = client.get(path)
         assert response.status_code in (404, 400), path
+        assert client.head(path).status_code in (404, 400), path
 
 
 def test_the_form_definition_and_exports_are_compressed(client: TestClient) -> None:
