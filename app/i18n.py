@@ -151,6 +151,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Not a valid boundary: point {n} has latitude {lat}, longitude {lon}; latitude "
         "must be between -90 and 90 and longitude between -180 and 180 (latitude first).",
     },
+    "geoshape_too_many_points": {
+        "vi": "Quá nhiều điểm: tối đa {max} điểm cho một ranh giới hay một đường đi.",
+        "en": "Too many points: at most {max} for a boundary or a line walked.",
+    },
     "geoshape_no_area": {
         "vi": "Ranh giới không hợp lệ: các điểm nằm trên một đường thẳng, không bao quanh khu "
         "vực nào. Hãy đi bộ vòng quanh khu.",

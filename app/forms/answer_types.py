@@ -12,7 +12,7 @@ from typing import Any
 from app.errors import Problem
 from app.forms.definition import META_TYPES, Question
 from app.forms.xpath_values import JS_SPACE, js_number_string, js_trim
-from app.geo.geoshape import GeoshapeError, read_geoshape
+from app.geo.geoshape import MAX_POINTS, GeoshapeError, read_geoshape, too_many_points
 
 # A typed answer (text, barcode...) is at most 2000 characters (docs/forms-engine.md). A
 # calculate is the form's own value, not typed: join(', ', ${names}) over a repeat of 500
@@ -181,6 +181,8 @@ def _geometry(question: Question, value: Any, where: str) -> Coerced:
         except GeoshapeError as exc:
             return None, Problem(where, exc.code, exc.params)
         return " ".join(value.split()), None
+    if too_many_points(value):
+        return None, Problem(where, "geoshape_too_many_points", {"max": MAX_POINTS})
     points = _parse_geopoints(value.strip().rstrip(";"))
     minimum = {"geopoint": 1, "geotrace": 2}[kind]
     if points is None or (kind == "geopoint" and len(points) != 1):

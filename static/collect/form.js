@@ -193,6 +193,7 @@ function geometryError(node, text) {
     points.push([lat, lon]);
   }
   if (node.type === "geopoint") return points.length === 1 ? null : "invalid_location";
+  if (points.length > MAX_POINTS) return "geo_too_many_points";
   if (node.type === "geoshape") return shapeError(points);
   return points.length < 2 ? "invalid_location" : null;
 }
@@ -201,6 +202,8 @@ function geometryError(node, text) {
 // least 3 different corners, not all on one line. Told here, where the volunteer can walk it
 // again, not once the survey has left the place.
 const MIN_CORNERS = 3;
+// As the server (app/geo/geoshape.py MAX_POINTS): 40 km walked at the widget's step of 2 m.
+const MAX_POINTS = 20000;
 const ON_LINE_TOLERANCE = 1e-9;
 
 function shapeError(points) {

@@ -340,3 +340,29 @@ def test_a_column_named_in_vietnamese_filters_the_choices_on_the_phone(vietnam_p
     definition = load_form(CORPUS / "parity_phone_unicode_columns.md")
     huyen, xa, errors = vietnam_page.evaluate(UNICODE_CASCADE, definition.model)
     assert (huyen, xa, errors) == (["tk", "ha"], ["an_my", "an_son"], [])
+
+
+def test_the_phone_refuses_a_boundary_of_more_points_than_the_server_takes(
+    vietnam_page: Page,
+) -> None:
+    """app/geo/geoshape.py MAX_POINTS, told where the volunteer is (too long to be a case of
+    the shared table)."""
+    from app.geo.geoshape import MAX_POINTS
+
+    verdicts = vietnam_page.evaluate(
+        """async ([model, most]) => {
+          const form = await import("/static/collect/form.js");
+          const ring = (n) => Array.from({ length: n }, (_, i) => {
+            const angle = (2 * Math.PI * i) / n;
+            const lat = (15.57 + 0.002 * Math.sin(angle)).toFixed(7);
+            return `${lat} ${(108.47 + 0.002 * Math.cos(angle)).toFixed(7)} 0 5`;
+          }).join(";");
+          const definition = { form_id: "boundary_walk.md", model };
+          const errors = (n) => form.evaluateForm(
+            definition, { settlement_name: "Xóm Bàu", boundary: ring(n) }, null).errors;
+          return [errors(most).boundary ?? null, errors(most + 1).boundary ?? null];
+        }""",
+        [model("boundary_walk.md"), MAX_POINTS],
+    )
+    assert verdicts[0] is None
+    assert verdicts[1] is not None and "20.000" in verdicts[1]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from app.geo.geoshape import GeoshapeError, read_geoshape
+from app.geo import geoshape
+from app.geo.geoshape import MAX_POINTS, GeoshapeError, read_geoshape
 
 SQUARE = "15.57 108.474 0 5;15.571 108.474 0 5;15.571 108.475 0 5;15.57 108.475 0 5"
 
@@ -51,3 +54,45 @@ def test_what_is_no_polygon_is_refused(text: str, code: str) -> None:
     with pytest.raises(GeoshapeError) as raised:
         read_geoshape(text)
     assert raised.value.code == code
+
+
+def _walk(points: int) -> str:
+    """A ring of `points` points around a settlement (a circle of ~200 m), as Collect writes it."""
+    corners = (
+        f"{15.57 + 0.002 * math.sin(2 * math.pi * i / points):.7f} "
+        f"{108.47 + 0.002 * math.cos(2 * math.pi * i / points):.7f} 0 5"
+        for i in range(points)
+    )
+    return ";".join(corners)
+
+
+def test_a_boundary_of_more_points_than_any_walk_is_refused_and_long_ones_are_not_kept() -> None:
+    """330,000 points (8.9 MB) held the event loop ~3 s and kept ~60 MB in the cache for each
+    answer sent; MAX_POINTS is 40 km walked at the phone's step of 2 m."""
+    cache = geoshape._cached_geoshape
+    held = cache.cache_info().currsize
+    assert len(read_geoshape(_walk(MAX_POINTS)).ring) == MAX_POINTS + 1
+    for text in (_walk(MAX_POINTS + 1), ";".join(["15.57 108.47"] * 400_000)):
+        with pytest.raises(GeoshapeError) as raised:
+            read_geoshape(text)
+        assert (raised.value.code, raised.value.params) == (
+            "geoshape_too_many_points",
+            {"max": MAX_POINTS},
+        )
+    assert cache.cache_info().currsize == held  # long answers are read, not kept
+    read_geoshape(_walk(4))
+    assert cache.cache_info().currsize == min(held + 1, 64)
+
+
+def test_a_line_walked_has_the_same_most_points() -> None:
+    """A geotrace is read by the same rule (its points counted before any is read)."""
+    from app.forms.answer_types import COERCIONS
+    from app.forms.definition import Question
+
+    trace = Question(name="duong_di", type="geotrace", label={"vi": "Đường đi"})
+    coerce = COERCIONS["geotrace"]
+    assert coerce(trace, _walk(MAX_POINTS), "duong_di")[1] is None
+    value, problem = coerce(trace, _walk(MAX_POINTS + 1), "duong_di")
+    assert value is None and problem is not None
+    assert (problem.code, problem.params) == ("geoshape_too_many_points", {"max": MAX_POINTS})
+    assert "20000" in problem.message("vi") and "20000" in problem.message("en")
