@@ -514,6 +514,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Máy chủ đã nhận khảo sát.",
         "en": "The server received the survey.",
     },
+    "odk_files_refused": {
+        "vi": "Các tệp sau không được nhận (khảo sát vẫn được lưu):",
+        "en": "These files were not kept (the survey is stored all the same):",
+    },
     "odk_already_received": {
         "vi": "Máy chủ đã nhận khảo sát này trước đó.",
         "en": "The server had received this survey already.",

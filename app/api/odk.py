@@ -364,9 +364,27 @@ async def submission(request: Request) -> Response:
         )
     except DomainError as exc:
         return _error(request, exc)
-    if result.outcome == "duplicate":
-        return _message(request, "odk_already_received", 202, nature="")
-    return _message(request, "odk_received", 201, nature="")
+    code, status = (
+        ("odk_already_received", 202) if result.outcome == "duplicate" else ("odk_received", 201)
+    )
+    if result.files_refused:
+        # Stored, and said so (Collect marks it sent, and shows why each file was not kept).
+        language = request_language(request)
+        text = " ".join(
+            [
+                translate(code, language),
+                translate("odk_files_refused", language),
+                *(f"{name}: {_why(exc, language)}" for name, exc in result.files_refused),
+            ]
+        )
+        return _xml(request, odk.openrosa_response(text, ""), status)
+    return _message(request, code, status, nature="")
+
+
+def _why(exc: DomainError, language: str) -> str:
+    if isinstance(exc, InvalidInput):
+        return odk.problems_text(exc.problems, language)
+    return exc.message(language)
 
 
 # --- setting up a phone (admins) ------------------------------------------------------------

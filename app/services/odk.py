@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import mimetypes
 import re
 import unicodedata
@@ -42,7 +43,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import odk as queries
 from app.db.pool import StatementPool
-from app.errors import Conflict, InvalidInput, NotFound, Problem, UnknownForm
+from app.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    Problem,
+    UnknownForm,
+    UnsupportedMediaType,
+)
 from app.forms.definition import FormDefinition
 from app.forms.instance_xml import InstanceHead, instance_uuid, map_instance
 from app.forms.quality import NO_RULES, QualityRules
@@ -52,6 +61,7 @@ from app.services.access import Principal
 from app.services.check_runner import CheckRunner
 from app.services.intake import PreparedSubmission, prepare_submission
 
+log = logging.getLogger(__name__)
 XFORMS_LIST = "http://openrosa.org/xforms/xformsList"
 XFORMS_MANIFEST = "http://openrosa.org/xforms/xformsManifest"
 OPENROSA_RESPONSE = "http://openrosa.org/http/response"
@@ -244,6 +254,9 @@ class SubmitResult:
     survey_id: uuid.UUID
     outcome: Literal["created", "corrected", "duplicate"]
     files_stored: int
+    # The files not kept, each with why (empty, not an image of its type, over the survey's
+    # limits, other bytes under a stored name): the survey is stored all the same.
+    files_refused: tuple[tuple[str, DomainError], ...] = ()
 
 
 def _form_of(forms: FormRegistry, head: InstanceHead) -> FormDefinition:
@@ -389,25 +402,33 @@ async def submit(
                 outcome = "created" if result.outcome == "created" else "duplicate"
                 await remember()
     stored = 0
+    refused: list[tuple[str, DomainError]] = []
     for upload in files:
         name = mapped.files.get(upload.filename)
         if name is None:
             continue  # a file the survey does not name: not kept (as ODK Central does)
-        kept = await attachments.store_attachment(
-            engine,
-            forms,
-            sender,
-            policy.media_dir,
-            survey_id,
-            name,
-            _content_type(upload),
-            upload.data,
-            policy.limits,
-        )
+        try:
+            kept = await attachments.store_attachment(
+                engine,
+                forms,
+                sender,
+                policy.media_dir,
+                survey_id,
+                name,
+                _content_type(upload),
+                upload.data,
+                policy.limits,
+            )
+        except (InvalidInput, Conflict, UnsupportedMediaType) as exc:
+            # The survey is stored: a refusal of the whole sending would have Collect send
+            # it again for ever, told each time that the survey is not valid.
+            log.warning("survey %s: file %r not kept: %s", survey_id, upload.filename[:80], exc)
+            refused.append((upload.filename, exc))
+            continue
         stored += kept.outcome == "created"
     if outcome == "duplicate" and stored:
         outcome = "created"  # the next part of a split submission
-    return SubmitResult(survey_id, outcome, stored)
+    return SubmitResult(survey_id, outcome, stored, tuple(refused))
 
 
 class _SentBefore(Exception):

@@ -255,6 +255,38 @@ def test_attachments_split_submission_and_non_ascii_names(
     assert (settings.media_dir / str(survey_id) / stored_name).read_bytes() == photo
 
 
+def test_a_file_not_kept_leaves_the_survey_sent_and_says_why(
+    client: TestClient, phone: dict[str, Any], settings: Settings
+) -> None:
+    """The survey is stored before its files: a file refused (empty, not a JPEG, other bytes
+    under a stored name) made the whole sending a 400 "the survey is not valid", every time
+    Collect sent it again, though the survey was stored the first time."""
+    survey_id = uuid.uuid4()
+    name = "1764747000999.jpg"
+    xml = household_xml(f"uuid:{survey_id}", photo=name)
+    for language, said in (("vi", "không được nhận"), ("en", "not kept")):
+        for data in (b"", b"not a photo at all"):
+            body, content_type = multipart(xml, [(name, data, "image/jpeg")])
+            response = client.post(
+                f"{phone['prefix']}/submission",
+                content=body,
+                headers={"Content-Type": content_type, "Accept-Language": language},
+            )
+            assert response.status_code in (201, 202), response.text
+            assert_openrosa(response)
+            nature, text_ = message(response)
+            assert nature == "" and said in text_ and name in text_, text_
+    assert client.get(f"/api/v1/submissions/{survey_id}").status_code == 200
+    assert not (settings.media_dir / str(survey_id) / name).exists()
+    # The photo itself, sent after, is kept; other bytes under its name are not, and said so.
+    photo = jpeg("green")
+    kept = post_submission(client, phone["prefix"], xml, [(name, photo, "image/jpeg")])
+    assert kept.status_code == 201 and name not in message(kept)[1], kept.text
+    other = post_submission(client, phone["prefix"], xml, [(name, jpeg("red"), "image/jpeg")])
+    assert other.status_code == 202 and name in message(other)[1], other.text
+    assert (settings.media_dir / str(survey_id) / name).read_bytes() == photo
+
+
 def test_a_submission_with_its_photo_at_once(client: TestClient, phone: dict[str, Any]) -> None:
     survey_id = uuid.uuid4()
     xml = household_xml(f"uuid:{survey_id}", photo="1764747000123.jpg")
