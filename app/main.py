@@ -235,7 +235,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max(attachments.MAX_UPLOAD_BYTES, settings.max_attachment_bytes_per_survey),
             ),
             # ODK Collect's submissions carry a survey's files (the route answers 413 itself).
-            (odk.SUBMISSION_PATH, odk.submission_limit(settings.max_attachment_bytes_per_survey)),
+            (
+                odk.SUBMISSION_PATH,
+                odk.submission_limit(settings.max_attachment_bytes_per_survey),
+                odk.too_large(settings.max_attachment_bytes_per_survey),
+            ),
         ],
     )
     # gzip where the client accepts it (app.api.compression): the form definitions (the

@@ -10,11 +10,16 @@ bound the proxy refuses first (deploy/Caddyfile).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.asgi_errors import send_error
+from app.i18n import pick_language
+
+# A path's own 413 (its client reads no JSON: ODK Collect): the body and the headers to send,
+# for the request's language.
+Refusal = Callable[[str], tuple[bytes, list[tuple[bytes, bytes]]]]
 
 # deploy/Caddyfile's request_body max_size: larger bodies never reach the app.
 DRAIN_MAX_BYTES = 64 * 1024 * 1024
@@ -36,30 +41,56 @@ class BodyTooLarge(Exception):
 
 class BodySizeLimit:
     """Answer 413 when Content-Length (or the streamed body) exceeds `max_bytes`, or the
-    larger limit of a path matching one of `larger` (pattern, bytes): boundary uploads."""
+    larger limit of a path matching one of `larger` (pattern, bytes, and optionally the
+    path's own Refusal): boundary uploads, Collect's submissions."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, larger: Iterable[tuple[str, int]] = ()
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: Iterable[tuple[str, int] | tuple[str, int, Refusal]] = (),
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.larger = tuple((re.compile(pattern), limit) for pattern, limit in larger)
-
-    def _limit(self, scope: Scope) -> int:
-        path = scope.get("path", "")
-        return next((limit for p, limit in self.larger if p.fullmatch(path)), self.max_bytes)
-
-    async def _refuse(self, scope: Scope, send: Send, max_bytes: int) -> None:
-        headers = dict(scope.get("headers") or [])
-        await send_error(
-            send, headers, 413, "body_too_large", [(b"connection", b"close")], max=max_bytes
+        self.larger = tuple(
+            (re.compile(entry[0]), entry[1], entry[2] if len(entry) > 2 else None)
+            for entry in larger
         )
+
+    def _limit(self, scope: Scope) -> tuple[int, Refusal | None]:
+        path = scope.get("path", "")
+        return next(
+            ((limit, own) for p, limit, own in self.larger if p.fullmatch(path)),
+            (self.max_bytes, None),
+        )
+
+    async def _refuse(self, scope: Scope, send: Send, max_bytes: int, own: Refusal | None) -> None:
+        headers = dict(scope.get("headers") or [])
+        if own is None:
+            await send_error(
+                send, headers, 413, "body_too_large", [(b"connection", b"close")], max=max_bytes
+            )
+            return
+        language = pick_language(headers.get(b"accept-language", b"").decode("latin-1"))
+        body, own_headers = own(language)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    *own_headers,
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        max_bytes = self._limit(scope) if self.larger else self.max_bytes
+        max_bytes, own = self._limit(scope) if self.larger else (self.max_bytes, None)
         for name, value in scope.get("headers") or []:
             if name == b"content-length":
                 try:
@@ -69,7 +100,7 @@ class BodySizeLimit:
                 if too_large:
                     announced = int(value) if value.isdigit() else DRAIN_MAX_BYTES + 1
                     await _drain(receive, announced)
-                    await self._refuse(scope, send, max_bytes)
+                    await self._refuse(scope, send, max_bytes, own)
                     return
         received = 0
         response_started = False
@@ -93,4 +124,4 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not response_started:
-                await self._refuse(scope, send, max_bytes)
+                await self._refuse(scope, send, max_bytes, own)

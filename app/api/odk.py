@@ -63,6 +63,22 @@ def submission_limit(max_attachment_bytes_per_survey: int) -> int:
     return 2 * (max_attachment_bytes_per_survey + MIB)
 
 
+def too_large(max_attachment_bytes_per_survey: int) -> Callable[[str], tuple[bytes, Any]]:
+    """The body size limit's 413 for a submission (app.main), as Collect reads it: OpenRosa
+    XML naming what we take, not the JSON every other client gets."""
+    accept = max_attachment_bytes_per_survey + MIB
+
+    def answer(language: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        text = translate("odk_too_large", language, max_mb=round(accept / MIB, 1))
+        return odk.openrosa_response(text, "error"), [
+            (b"content-type", b"text/xml; charset=utf-8"),
+            (b"x-openrosa-version", b"1.0"),
+            (b"x-openrosa-accept-content-length", str(accept).encode()),
+        ]
+
+    return answer
+
+
 def _headers(request: Request) -> dict[str, str]:
     return {
         "X-OpenRosa-Version": "1.0",

@@ -562,6 +562,25 @@ def test_a_body_larger_than_announced_is_413(client: TestClient, phone: dict[str
     assert response.status_code == 413
     assert_openrosa(response)
     assert message(response)[0] == "error"
+    # Past the middleware's own limit (twice what is announced: a video, a broken client),
+    # or with a Content-Length that is no number, the 413 is Collect's XML too, not JSON.
+    for length in (str(3 * limit), "not-a-number"):
+        for language, said in (("vi", "quá lớn"), ("en", "too large")):
+            refused = client.post(
+                f"{phone['prefix']}/submission",
+                content=b"x" * 100,
+                headers={
+                    "Content-Type": "multipart/form-data; boundary=x",
+                    "Content-Length": length,
+                    "Accept-Language": language,
+                },
+            )
+            assert refused.status_code == 413, refused.text
+            assert refused.headers["X-OpenRosa-Version"] == "1.0"
+            assert refused.headers["content-type"].startswith("text/xml")
+            nature, text_ = message(refused)
+            assert nature == "error" and said in text_, text_
+            assert f"{round(limit / 1024 / 1024, 1)} MB" in text_
 
 
 def test_a_revoked_phone_is_refused(client: TestClient, phone: dict[str, Any]) -> None:
