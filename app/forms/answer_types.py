@@ -12,7 +12,7 @@ from typing import Any
 from app.errors import Problem
 from app.forms.definition import META_TYPES, Question
 from app.forms.xpath_values import JS_SPACE, js_number_string, js_trim
-from app.geo.geoshape import MAX_POINTS, GeoshapeError, read_geoshape, too_many_points
+from app.geo.geoshape import DECIMAL, MAX_POINTS, GeoshapeError, read_geoshape, too_many_points
 
 # A typed answer (text, barcode...) is at most 2000 characters (docs/forms-engine.md). A
 # calculate is the form's own value, not typed: join(', ', ${names}) over a repeat of 500
@@ -39,7 +39,6 @@ MAX_META_LENGTH = {"id": 64, "text": 255, "datetime": 40, "date": 10}
 # The phone's own patterns (static/collect/form.js): ASCII digits only, as XForms write them
 # (Python's int() and float() also read "1_000", "٣" and "infinity").
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
-_DECIMAL = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _DATETIME = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([+-][0-9]{2}:?[0-9]{2}|Z)?$"
@@ -68,7 +67,7 @@ def _parse_geopoints(value: str) -> list[tuple[float, float]] | None:
             return None
         # As the phone reads them: ASCII decimals (float() also reads "NaN", "1_0" and "١٠"),
         # each a finite number ("1e999" is none).
-        if not all(_DECIMAL.match(part) for part in parts):
+        if not all(DECIMAL.match(part) for part in parts):
             return None
         numbers = [float(part) for part in parts]
         if not all(math.isfinite(number) for number in numbers):
@@ -115,7 +114,7 @@ def _decimal(question: Question, value: Any, where: str) -> Coerced:
             number = float(value)
         except OverflowError:  # an integer past any double (10**400)
             return None, Problem(where, "number_too_large")
-    elif isinstance(value, str) and len(value) < 100 and _DECIMAL.match(text := js_trim(value)):
+    elif isinstance(value, str) and len(value) < 100 and DECIMAL.match(text := js_trim(value)):
         number = float(text)
     if not math.isfinite(number):  # JSON's 1e400 is read as infinity (requests.parse_json)
         return None, Problem(where, "not_number")

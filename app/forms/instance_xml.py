@@ -28,6 +28,7 @@ from typing import Any
 from xml.parsers import expat
 
 from app.forms.definition import FILE_QUESTION_TYPES, FormDefinition, Group, Question
+from app.geo.geoshape import DECIMAL
 from app.i18n import translate
 
 # More elements than any survey has (a 500-member roster of 20 questions is 10,000).
@@ -346,12 +347,11 @@ def _meta_time(root: ET.Element, form: FormDefinition, kind: str) -> str | None:
 def _geopoint(text: str) -> dict[str, Any] | None:
     """`lat lon altitude accuracy` -> the JSON API's location; None when it is no point."""
     parts = text.split()
-    if len(parts) < 2 or len(parts) > 4:
+    # ASCII decimals, as the answers' own check reads them (float() also takes "1_5.5", "NaN"
+    # and other scripts' digits).
+    if not 2 <= len(parts) <= 4 or not all(DECIMAL.match(part) for part in parts):
         return None
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        return None
+    numbers = [float(p) for p in parts]
     location: dict[str, Any] = {"lat": numbers[0], "lon": numbers[1]}
     if len(numbers) > 2:
         location["altitude_m"] = numbers[2]

@@ -28,7 +28,7 @@ from typing import Any
 
 # Numbers as XForms write them: ASCII digits, an optional exponent; never NaN or infinity
 # (which float() also reads), never "1_000" or other scripts' digits.
-_DECIMAL = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+DECIMAL = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 MIN_CORNERS = 3
 # At most this many points in a boundary or a line walked: 40 km at the phone's step of 2 m,
 # more than any settlement's edge. An answer of 330,000 points (8.9 MB, under the body limit)
@@ -66,7 +66,7 @@ class Shape:
 
 def _corner(chunk: str, number: int) -> tuple[float, float]:
     parts = chunk.split()
-    if not 2 <= len(parts) <= 4 or not all(_DECIMAL.match(part) for part in parts):
+    if not 2 <= len(parts) <= 4 or not all(DECIMAL.match(part) for part in parts):
         raise GeoshapeError("geoshape_point_invalid", n=number, point=chunk.strip()[:60])
     numbers = [float(part) for part in parts]
     if not all(math.isfinite(value) for value in numbers):  # 1e999

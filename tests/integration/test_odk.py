@@ -440,7 +440,16 @@ def test_a_malformed_geopoint_is_one_clear_message(
 ) -> None:
     # A geopoint of 5 parts was refused with "Thiếu thông tin bắt buộc" (missing) beside the
     # geopoint's own message, though it had been answered.
-    for geopoint in ("15.571 108.474 12.0 6.5 3", "15.571 abc", "15.571"):
+    # ASCII decimals only, as the answers are read (float() also took "1_5.571" and other
+    # scripts' digits for the survey's location).
+    for geopoint in (
+        "15.571 108.474 12.0 6.5 3",
+        "15.571 abc",
+        "15.571",
+        "1_5.571 108.474 12.0 6.5",
+        "\u0661\u0665.571 108.474",
+        "NaN 108.474",
+    ):
         body, content_type = multipart(household_xml(geopoint=geopoint))
         for language, said, missing in (
             ("vi", "location: Tọa độ không hợp lệ", "Thiếu thông tin bắt buộc"),
