@@ -51,7 +51,10 @@ function inline(text, values) {
     if (match.index > last) nodes.push(...textWithOutputs(text.slice(last, match.index), values));
     const [, linkText, heldHref, strong1, strong2, em1, em2] = match;
     if (linkText !== undefined) {
-      const href = unhold(heldHref);
+      // ${name} in a link's address is its value (the label is drawn again when answers
+      // change), URI-escaped; the address is judged once it holds the values.
+      const href = unhold(heldHref).replace(
+        new RegExp(`${OPEN}([^${CLOSE}]*)${CLOSE}`, "gu"), (_, name) => encodeURI(values?.[name] ?? ""));
       if (SAFE_LINK.test(href)) {
         const anchor = document.createElement("a");
         anchor.href = href;

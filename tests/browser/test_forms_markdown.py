@@ -52,6 +52,20 @@ CASES: list[tuple[str, dict[str, str], str]] = [
         'Tuổi: <span class="output" data-output="tuổi">30</span>, '
         '<strong><span class="output" data-output="địa_chỉ">Hội An</span></strong>',
     ),
+    # An output in a link's address is its value, URI-escaped, and the address is judged
+    # with it (the private-use marks of the output were left in the address).
+    (
+        "[Bản đồ](https://maps.example/?q=${lat},${lon}&t=${tên})",
+        {"lat": "15.57", "lon": "108.47", "tên": 'Xóm "Bàu" <x>'},
+        '<a href="https://maps.example/?q=15.57,108.47&amp;t=X%C3%B3m%20%22B%C3%A0u%22%20%3Cx%3E"'
+        ' target="_blank" rel="noopener noreferrer">Bản đồ</a>',
+    ),
+    ("[x](${url})", {"url": "javascript:window.hacked=true"}, "x"),
+    (
+        "[x](${url})",
+        {"url": "https://getodk.org/a b"},
+        '<a href="https://getodk.org/a%20b" target="_blank" rel="noopener noreferrer">x</a>',
+    ),
     (
         "${ảnh.1-b} ${1x} ${a b}",
         {"ảnh.1-b": "x"},
