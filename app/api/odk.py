@@ -54,7 +54,11 @@ LOCAL_CLIENTS = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 def accept_length(request: Request) -> int:
     """The largest submission body we take (X-OpenRosa-Accept-Content-Length): the files of
     one survey and its XML. Collect splits a larger one into several POSTs."""
-    return int(request.app.state.settings.max_attachment_bytes_per_survey) + MIB
+    return _accepted(int(request.app.state.settings.max_attachment_bytes_per_survey))
+
+
+def _accepted(max_attachment_bytes_per_survey: int) -> int:
+    return max_attachment_bytes_per_survey + MIB
 
 
 def submission_limit(max_attachment_bytes_per_survey: int) -> int:
@@ -66,7 +70,7 @@ def submission_limit(max_attachment_bytes_per_survey: int) -> int:
 def too_large(max_attachment_bytes_per_survey: int) -> Callable[[str], tuple[bytes, Any]]:
     """The body size limit's 413 for a submission (app.main), as Collect reads it: OpenRosa
     XML naming what we take, not the JSON every other client gets."""
-    accept = max_attachment_bytes_per_survey + MIB
+    accept = _accepted(max_attachment_bytes_per_survey)
 
     def answer(language: str) -> tuple[bytes, list[tuple[bytes, bytes]]]:
         text = translate("odk_too_large", language, max_mb=round(accept / MIB, 1))
@@ -103,16 +107,12 @@ def _message(
 def _error(request: Request, exc: DomainError) -> Response:
     language = request_language(request)
     if isinstance(exc, InvalidInput):
-        text = (
-            translate("odk_invalid_survey", language)
-            + " "
-            + odk.problems_text(exc.problems, language)
-        )
+        text = translate("odk_invalid_survey", language) + " " + _why(exc, language)
         return _xml(request, odk.openrosa_response(text, "error"), 400)
     status = next((s for t, s in STATUS_CODES.items() if isinstance(exc, t)), 400)
     if isinstance(exc, UnknownForm):
         status = 404
-    return _xml(request, odk.openrosa_response(exc.message(language), "error"), status)
+    return _xml(request, odk.openrosa_response(_why(exc, language), "error"), status)
 
 
 def odk_authenticator(request: Request) -> OdkAuthenticator:
@@ -398,6 +398,7 @@ async def submission(request: Request) -> Response:
 
 
 def _why(exc: DomainError, language: str) -> str:
+    """What was wrong, in the phone's language: each field's problem for invalid input."""
     if isinstance(exc, InvalidInput):
         return odk.problems_text(exc.problems, language)
     return exc.message(language)

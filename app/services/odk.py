@@ -26,7 +26,6 @@ import base64
 import hashlib
 import logging
 import mimetypes
-import re
 import unicodedata
 import uuid
 import zlib
@@ -56,6 +55,7 @@ from app.forms.definition import FormDefinition
 from app.forms.instance_xml import InstanceHead, instance_uuid, map_instance
 from app.forms.quality import NO_RULES, QualityRules
 from app.forms.registry import FormRegistry
+from app.geo.export_writers import NOT_XML
 from app.services import attachments, review, submissions
 from app.services.access import Principal
 from app.services.check_runner import CheckRunner
@@ -77,13 +77,10 @@ _MEDIA_MD5: dict[tuple[str, int, int], str] = {}
 _MEDIA_MD5_ENTRIES = 1024
 
 
-# What XML 1.0 cannot hold (C0 controls but tab, newline and return; lone surrogates;
-# U+FFFE, U+FFFF): a message naming a path or query with one of them was no XML for Collect.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
 def _xml(text: str) -> str:
-    return escape(_NOT_XML.sub("\ufffd", text), {'"': "&quot;"})
+    # What XML 1.0 cannot hold becomes U+FFFD: a message naming a path or query with a
+    # control character in it was no XML for Collect.
+    return escape(NOT_XML.sub("\ufffd", text), {'"': "&quot;"})
 
 
 def visible_forms(forms: FormRegistry, principal: Principal) -> list[FormDefinition]:

@@ -15,6 +15,7 @@ const OUTPUT = new RegExp(`\\$\\{(${XML_NAME})\\}`, "gu");
 // Private-use characters mark where an output goes; stripped from the text before reading.
 const OPEN = "\uE000";
 const CLOSE = "\uE001";
+const MARKED = new RegExp(`${OPEN}([^${CLOSE}]*)${CLOSE}`, "gu");
 // A backslash-escaped mark (`\*`) is held as a private-use character until it is text again.
 const ESCAPABLE = "\\`*_{}[]()#+-.!<>";
 const ESCAPED = /\\([\\`*_{}[\]()#+\-.!<>])/g;
@@ -26,7 +27,7 @@ function unhold(text) {
 
 function textWithOutputs(text, values) {
   const nodes = [];
-  const parts = text.split(new RegExp(`${OPEN}([^${CLOSE}]*)${CLOSE}`, "u"));
+  const parts = text.split(MARKED);
   parts.forEach((part, index) => {
     if (index % 2) {
       const span = document.createElement("span");
@@ -53,8 +54,7 @@ function inline(text, values) {
     if (linkText !== undefined) {
       // ${name} in a link's address is its value (the label is drawn again when answers
       // change), URI-escaped; the address is judged once it holds the values.
-      const href = unhold(heldHref).replace(
-        new RegExp(`${OPEN}([^${CLOSE}]*)${CLOSE}`, "gu"), (_, name) => encodeURI(values?.[name] ?? ""));
+      const href = unhold(heldHref).replace(MARKED, (_, name) => encodeURI(values?.[name] ?? ""));
       if (SAFE_LINK.test(href)) {
         const anchor = document.createElement("a");
         anchor.href = href;
