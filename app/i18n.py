@@ -2108,6 +2108,10 @@ MESSAGES.update(
             "vi": "Kỳ sổ sách của ngày này vừa bị khóa.",
             "en": "The period of this date has just been closed.",
         },
+        "cdf_period_overlaps": {
+            "vi": "Kỳ này trùng với kỳ sổ sách đã khóa từ {start} đến {end}.",
+            "en": "This period overlaps the closed period from {start} to {end}.",
+        },
         "cdf_period_not_past": {
             "vi": "Chỉ khóa được một kỳ đã qua (ngày kết thúc trước hôm nay).",
             "en": "Only a past period can be closed (ending before today).",

@@ -283,15 +283,23 @@ async def receive_capital(
 @router.post(
     "/api/v1/cdf/{city}/periods",
     status_code=201,
-    responses=ERRORS,
+    responses={200: {"description": "closed already: nothing closed again"}, **ERRORS},
     openapi_extra=model_body(PeriodIn),
 )
 async def close_period(
     city: CityPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
-    """Close a past period of the books: entries dated inside it are refused after."""
+    """Close a past period of the books: entries dated inside it are refused after. The
+    same period again is the one closed already (200, `outcome: duplicate`); a period that
+    shares a day with another closed one is a 409."""
     body = await json_object(request)
-    return JSON(await cdf_postings.close_period(engine, user, city, body), status_code=201)
+    return _created(await cdf_postings.close_period(engine, user, city, body))
+
+
+@router.get("/api/v1/cdf/{city}/periods", responses=READ_ERRORS)
+async def closed_periods(city: CityPath, user: CurrentUser, engine: EngineDep) -> JSON:
+    """The closed periods of the city's books, earliest first, with who closed each."""
+    return JSON(await cdf_postings.closed_periods(engine, user, city))
 
 
 # --- loans ----------------------------------------------------------------------------------

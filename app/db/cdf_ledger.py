@@ -90,6 +90,37 @@ async def closed_period_covering(
     return dict(row._mapping) if row else None
 
 
+async def closed_periods(connection: AsyncConnection, fund_id: int) -> list[dict[str, Any]]:
+    """The fund's closed periods, earliest first, with who closed each and when."""
+    rows = await connection.execute(
+        text(
+            "SELECT p.id, p.starts_on, p.ends_on, p.closed_at, u.username AS closed_by "
+            "FROM cdf_periods p LEFT JOIN users u ON u.id = p.closed_by "
+            "WHERE p.fund_id = :fund ORDER BY p.starts_on, p.id"
+        ),
+        {"fund": fund_id},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def period_overlapping(
+    connection: AsyncConnection, fund_id: int, starts_on: date, ends_on: date
+) -> dict[str, Any] | None:
+    """A closed period sharing a day with starts_on..ends_on: the same period if it is
+    closed already, else the earliest other."""
+    row = (
+        await connection.execute(
+            text(
+                "SELECT id, starts_on, ends_on FROM cdf_periods WHERE fund_id = :fund "
+                "AND starts_on <= :end AND ends_on >= :start "
+                "ORDER BY (starts_on = :start AND ends_on = :end) DESC, starts_on, id LIMIT 1"
+            ),
+            {"fund": fund_id, "start": starts_on, "end": ends_on},
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
 async def close_period(
     connection: AsyncConnection, fund_id: int, starts_on: date, ends_on: date, user_id: int
 ) -> int:

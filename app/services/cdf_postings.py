@@ -491,7 +491,12 @@ async def _fund_city(connection: AsyncConnection, fund_id: int) -> int:
 async def close_period(
     engine: AsyncEngine, user: Principal, city_slug: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """Close a period of the fund's books: no entry dated inside it is accepted after."""
+    """Close a period of the fund's books: no entry dated inside it is accepted after.
+
+    Closing the same period again (a resend, a double tap) is the period closed already;
+    one that shares a day with another closed period is refused, so that the closed periods
+    the fund lists never overlap. The fund's posting lock makes two closes at once wait for
+    each other."""
     reader = Reader(body)
     starts_on = reader.day("starts_on")
     ends_on = reader.day("ends_on")
@@ -505,7 +510,26 @@ async def close_period(
         city = await city_for(connection, user, city_slug)
         if not cdf.is_staff(user, city["id"]) or city["fund_id"] is None:
             raise Forbidden("not_allowed")
+        await ledger.lock_fund(connection, city["fund_id"])
+        other = await ledger.period_overlapping(connection, city["fund_id"], starts_on, ends_on)
+        if other is not None and (other["starts_on"], other["ends_on"]) == (starts_on, ends_on):
+            return {"outcome": "duplicate", **other}
+        if other is not None:
+            raise Conflict("cdf_period_overlaps", start=other["starts_on"], end=other["ends_on"])
         period_id = await ledger.close_period(
             connection, city["fund_id"], starts_on, ends_on, user.user_id
         )
-    return {"id": period_id, "starts_on": starts_on, "ends_on": ends_on}
+    return {"outcome": "created", "id": period_id, "starts_on": starts_on, "ends_on": ends_on}
+
+
+async def closed_periods(engine: AsyncEngine, user: Principal, city_slug: str) -> dict[str, Any]:
+    """The closed periods of the city's fund, for those who read its books."""
+    async with engine.connect() as connection:
+        city = await city_for(connection, user, city_slug)
+        require(cdf.can_read_city_books(user, city["id"]), "unknown_city", city=city_slug)
+        periods = (
+            []
+            if city["fund_id"] is None
+            else await ledger.closed_periods(connection, city["fund_id"])
+        )
+    return {"city": city["slug"], "periods": periods}

@@ -767,6 +767,11 @@ def new_id(**fields: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
     }
 
 
+# A month of 2001 not closed yet, for each close of a period the matrix asks for.
+FRESH_PERIODS = (
+    {"starts_on": f"2001-{month:02}-01", "ends_on": f"2001-{month:02}-28"} for month in range(1, 13)
+)
+
 CDF_ROWS = [
     Row("GET", "/api/v1/cdf/{city}/groups", get("/api/v1/cdf/tam-ky/groups"), SEE_CITY),
     Row(
@@ -842,10 +847,11 @@ CDF_ROWS = [
         on_books(
             "POST",
             "/api/v1/cdf/tam-ky/periods",
-            {"starts_on": "2001-01-01", "ends_on": "2001-01-31"},
+            lambda _books: next(FRESH_PERIODS),  # one closed already answers 200
         ),
         CDF_STAFF,
     ),
+    Row("GET", "/api/v1/cdf/{city}/periods", get("/api/v1/cdf/tam-ky/periods"), READ_CITY),
     Row("GET", "/api/v1/cdf/{city}/loans", get("/api/v1/cdf/tam-ky/loans"), SEE_CITY),
     Row(
         "POST",

@@ -4,8 +4,10 @@ count, reversals, closed periods, and every client mistake a 4xx in Vietnamese a
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -369,6 +371,86 @@ def test_a_closed_period_refuses_dates_inside_it(cdf: dict[str, Any]) -> None:
         f"/api/v1/cdf/{CITY}/periods", json={"starts_on": "2020-02-01", "ends_on": "2020-01-01"}
     )
     assert _messages(backwards) == ["cdf_period_ends_before_it_starts"]
+
+
+def test_a_period_is_closed_once_and_closed_periods_never_overlap(
+    cdf: dict[str, Any], sync_engine: Engine
+) -> None:
+    """Closing a period again (a double tap, a resend after a lost answer) made a second
+    row, and a period overlapping a closed one was closed too: the fund's list of closed
+    periods then counted days twice."""
+    staff = cdf["clients"].as_("maker")
+    url = f"/api/v1/cdf/{CITY}/periods"
+    march = {"starts_on": "2023-03-01", "ends_on": "2023-03-31"}
+    answers = [staff.post(url, json=march) for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 200, 200], [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert [a.json()["outcome"] for a in answers] == ["created", "duplicate", "duplicate"]
+    # A close that comes while another close of the same period is being committed waits
+    # for it (the fund's lock), and finds it closed.
+    may = {"starts_on": "2023-05-01", "ends_on": "2023-05-31"}
+    with sync_engine.connect() as connection, ThreadPoolExecutor(max_workers=1) as pool:
+        fund = connection.execute(
+            text(
+                "SELECT f.id FROM cdf_funds f JOIN cities c ON c.id = f.city_id "
+                "WHERE c.slug = :city"
+            ),
+            {"city": CITY},
+        ).scalar_one()
+        connection.rollback()
+        with connection.begin():
+            connection.execute(text("SELECT cdf_summary_lock(ARRAY[:fund])"), {"fund": fund})
+            connection.execute(
+                text(
+                    "INSERT INTO cdf_periods (fund_id, starts_on, ends_on) "
+                    "VALUES (:fund, '2023-05-01', '2023-05-31')"
+                ),
+                {"fund": fund},
+            )
+            second = pool.submit(staff.post, url, json=may)
+            time.sleep(0.5)
+            assert not second.done()
+        assert second.result(timeout=30).status_code == 200, second.result().text
+    overlapping = staff.post(url, json={"starts_on": "2023-03-31", "ends_on": "2023-04-30"})
+    assert overlapping.status_code == 409, overlapping.text
+    assert overlapping.json()["code"] == "cdf_period_overlaps"
+    assert "2023-03-01" in overlapping.json()["detail"]
+    english = staff.post(
+        url,
+        json={"starts_on": "2023-02-15", "ends_on": "2023-03-02"},
+        headers={"Accept-Language": "en"},
+    )
+    assert english.status_code == 409
+    assert english.json()["detail"] == (
+        "This period overlaps the closed period from 2023-03-01 to 2023-03-31."
+    )
+    inside = staff.post(url, json={"starts_on": "2023-03-10", "ends_on": "2023-03-11"})
+    assert inside.status_code == 409
+    april = staff.post(url, json={"starts_on": "2023-04-01", "ends_on": "2023-04-30"})
+    assert april.status_code == 201, april.text
+    with sync_engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT p.starts_on::text, p.ends_on::text FROM cdf_periods p "
+                "JOIN cdf_funds f ON f.id = p.fund_id JOIN cities c ON c.id = f.city_id "
+                "WHERE c.slug = :city AND p.starts_on >= '2023-01-01' "
+                "AND p.ends_on < '2024-01-01' ORDER BY p.starts_on"
+            ),
+            {"city": CITY},
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("2023-03-01", "2023-03-31"),
+        ("2023-04-01", "2023-04-30"),
+        ("2023-05-01", "2023-05-31"),
+    ]
+    # Those who read the books see the closed periods; a treasurer of one group does not.
+    listed = cdf["clients"].as_("planner").get(url)
+    assert listed.status_code == 200, listed.text
+    periods = [(p["starts_on"], p["ends_on"], p["closed_by"]) for p in listed.json()["periods"]]
+    assert ("2023-03-01", "2023-03-31", "cdf-api-maker") in periods
+    assert ("2023-04-01", "2023-04-30", "cdf-api-maker") in periods
+    assert [p[0] for p in periods] == sorted(p[0] for p in periods)
+    assert cdf["clients"].as_("treasurer").get(url).status_code == 404
 
 
 def test_money_that_has_not_moved_yet_is_not_posted(cdf: dict[str, Any]) -> None:
