@@ -177,7 +177,8 @@ async def group_transaction(
 async def open_meeting(
     engine: AsyncEngine, user: Principal, group_id: int, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """Open a meeting (its id made by the phone: a resend opens nothing twice)."""
+    """Open a meeting (its id made by the phone: a resend opens nothing twice, even after
+    its month was closed: the phone sends its records and close after it)."""
     reader = Reader(body)
     meeting_id = reader.client_id("id")
     day = reader.posting_day("date", today_in_vietnam())
@@ -185,10 +186,15 @@ async def open_meeting(
     assert meeting_id and day
     async with engine.begin() as connection:
         group = await group_for(connection, user, group_id, post=True, lock=True)
-        refuse_before_start(group, None, day)
-        await refuse_closed(connection, group["fund_id"], day)
-        created = await ledger.open_meeting(connection, meeting_id, group_id, day, user.user_id)
         meeting = await ledger.meeting_by_id(connection, meeting_id)
+        created = meeting is None
+        if created:
+            refuse_before_start(group, None, day)
+            await refuse_closed(connection, group["fund_id"], day)
+            created = await ledger.open_meeting(
+                connection, meeting_id, group_id, day, user.user_id
+            )
+            meeting = await ledger.meeting_by_id(connection, meeting_id)
     assert meeting is not None
     if not created and (meeting["group_id"], meeting["held_on"]) != (group_id, day):
         raise Conflict("cdf_client_id_reused", client_id=str(meeting_id))

@@ -759,6 +759,41 @@ def test_a_meeting_closed_late_counts_the_cash_of_its_own_day(cdf: dict[str, Any
     )  # nothing posted as missing
 
 
+def test_a_meeting_sent_again_after_its_month_was_closed_is_the_meeting_stored(
+    cdf: dict[str, Any],
+) -> None:
+    """The phone's answer to a meeting was lost, then the fund closed the month: the resend
+    of the meeting (stored already) was refused as in a closed period, and the phone, which
+    sends the records and the close after it, stopped there at every sync."""
+    group, member = _new_group(cdf, founded_on="2022-01-01")
+    staff = cdf["clients"].as_("maker")  # staff keep a group's meetings as its treasurer does
+    meeting = {"id": uid(), "date": "2022-06-10"}
+    opened = staff.post(f"/api/v1/cdf/groups/{group}/meetings", json=meeting)
+    assert opened.status_code == 201, opened.text
+    saving = {"client_id": uid(), "kind": "savings", "amount": 40_000, "member_id": member}
+    records_url = f"/api/v1/cdf/meetings/{meeting['id']}/records"
+    sent = staff.post(records_url, json={"records": [saving]})
+    assert sent.json()["results"][0]["outcome"] == "created", sent.text
+    period = {"starts_on": "2022-06-01", "ends_on": "2022-06-30"}
+    assert staff.post(f"/api/v1/cdf/{CITY}/periods", json=period).status_code == 201
+    again = staff.post(f"/api/v1/cdf/groups/{group}/meetings", json=meeting)
+    assert again.status_code == 200, again.text
+    assert again.json()["outcome"] == "duplicate"
+    assert again.json()["meeting"]["held_on"] == "2022-06-10"
+    resent = staff.post(records_url, json={"records": [saving]})
+    assert resent.json()["results"][0]["outcome"] == "duplicate", resent.text
+    # A new meeting in the closed month is still refused, and so is one of the same id
+    # on another day.
+    new = staff.post(
+        f"/api/v1/cdf/groups/{group}/meetings", json={"id": uid(), "date": "2022-06-20"}
+    )
+    assert new.status_code == 422 and _messages(new) == ["cdf_period_closed"]
+    moved = staff.post(
+        f"/api/v1/cdf/groups/{group}/meetings", json={**meeting, "date": "2022-07-01"}
+    )
+    assert moved.status_code == 409, moved.text
+
+
 def _new_group(
     cdf: dict[str, Any], founded_on: str = "2025-01-01", settlement: bool = True
 ) -> tuple[int, int]:
