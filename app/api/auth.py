@@ -80,7 +80,7 @@ async def enrol_phone(request: Request, engine: EngineDep, auth: AuthDep) -> JSO
     if not isinstance(code, str) or not code:
         raise InvalidInput([Problem("code", "missing")])
     issued = await auth.enrol(engine, code)
-    principal = await auth.principal(issued.token)
+    principal = await auth.principal(issued.token, first_use=False)
     assert principal is not None
     return JSON(
         _token_body(issued, user=principal.as_dict()), headers={"Cache-Control": "no-store"}

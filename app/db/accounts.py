@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -347,6 +347,32 @@ async def claim_enrolment(
                 "RETURNING e.id, e.user_id, e.device_name"
             ),
             {"code_hash": code_hash, "demo_accounts": demo_accounts},
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def reclaim_enrolment(
+    connection: AsyncConnection, code_hash: bytes, demo_accounts: bool, within: timedelta
+) -> dict[str, Any] | None:
+    """Use a code again that was used less than `within` ago and whose phone token was never
+    used since (the answer that carried it was lost on the way): that token is revoked here,
+    and the enrolment is returned, with the revoked token's hash, to become a new one."""
+    row = (
+        await connection.execute(
+            text(
+                "WITH again AS (SELECT e.id, e.user_id, e.device_name, t.id AS token_id, "
+                "t.token_hash FROM enrolments e JOIN users u ON u.id = e.user_id "
+                "JOIN auth_tokens t ON t.id = e.token_id "
+                "WHERE e.code_hash = :code_hash AND e.cancelled_at IS NULL "
+                "AND e.used_at > now() - CAST(:within AS interval) AND t.last_used_at IS NULL "
+                "AND t.revoked_at IS NULL AND u.is_active AND (NOT u.is_demo OR :demo_accounts) "
+                "FOR UPDATE OF e, t), "
+                "revoked AS (UPDATE auth_tokens t SET revoked_at = now() FROM again "
+                "WHERE t.id = again.token_id RETURNING t.id) "
+                "SELECT id, user_id, device_name, token_hash FROM again"
+            ),
+            {"code_hash": code_hash, "demo_accounts": demo_accounts, "within": within},
         )
     ).first()
     return dict(row._mapping) if row else None

@@ -50,6 +50,8 @@ class AuthPolicy:
     session: timedelta = timedelta(hours=12)
     device_token: timedelta = timedelta(days=30)
     enrolment: timedelta = timedelta(days=3)
+    # A code used again this soon, its token never used, is a phone that lost the answer.
+    enrolment_retry: timedelta = timedelta(minutes=15)
     failure_window: timedelta = timedelta(minutes=15)
     max_failures_per_account: int = 5
     max_failures_per_address: int = 30
@@ -204,12 +206,19 @@ class Authenticator:
         """The CSRF token of a session: derived, so nothing more is stored."""
         return hmac.new(self._secret, b"csrf:" + token_id.encode(), hashlib.sha256).hexdigest()
 
-    async def principal(self, token: str) -> Principal | None:
+    async def principal(self, token: str, *, first_use: bool = True) -> Principal | None:
         """The person behind a live token, or None.
 
         The cache is keyed by the token itself (it lives only in this process's memory, as
         the request that carries it does): a hit costs one dictionary lookup, no HMAC.
+        `first_use=False` reads the person of a token just made without counting it used
+        (nor caching it): its answer may be lost, and the code that made it tried again.
         """
+        if not first_use:
+            row = await queries.principal_by_token(
+                self.pool, self.token_hash(token), self.policy.demo_accounts
+            )
+            return None if row is None else _principal_from(row)
         if not token or len(token) > 200:
             return None
         cached = self._cache.get(token)
@@ -221,14 +230,7 @@ class Authenticator:
         row = await queries.principal_by_token(self.pool, key, self.policy.demo_accounts)
         principal = None
         if row is not None:
-            principal = Principal(
-                user_id=row["user_id"],
-                username=row["username"],
-                display_name=row["display_name"],
-                grants=grants_from_rows(row["grants"]),
-                token_id=row["token_id"],
-                token_kind=row["kind"],
-            )
+            principal = _principal_from(row)
             last_touch = previous[1] if previous is not None else 0.0
             if lookup.started - last_touch > 60:
                 await queries.touch_token(self.pool, row["token_id"])
@@ -344,15 +346,19 @@ class Authenticator:
 
     async def enrol(self, engine: AsyncEngine, code: str) -> IssuedToken:
         """Turn a one-time code into the phone's own device token (Unauthorized if used,
-        expired or unknown)."""
+        expired or unknown). The same code sent again soon after, its token never used
+        (the phone's "Thử lại" after a lost answer), gets a new token, the first revoked."""
         if not code or len(code) > 200:
             raise Unauthorized("bad_enrolment")
         token = secrets.token_urlsafe(TOKEN_BYTES)
         expires_at = datetime.now(UTC) + self.policy.device_token
+        code_hash, demo = self.token_hash(code), self.policy.demo_accounts
         async with engine.begin() as connection:
-            enrolment = await queries.claim_enrolment(
-                connection, self.token_hash(code), self.policy.demo_accounts
-            )
+            enrolment = await queries.claim_enrolment(connection, code_hash, demo)
+            if enrolment is None:
+                enrolment = await queries.reclaim_enrolment(
+                    connection, code_hash, demo, self.policy.enrolment_retry
+                )
             if enrolment is None:
                 raise Unauthorized("bad_enrolment")
             token_id = await queries.insert_token(
@@ -364,7 +370,20 @@ class Authenticator:
                 enrolment["device_name"],
             )
             await queries.link_enrolment(connection, enrolment["id"], token_id)
+        if "token_hash" in enrolment:  # the lost token, revoked: no cache keeps it
+            self.forget([enrolment["token_hash"]])
         return IssuedToken(token, token_id, "device", expires_at, enrolment["user_id"])
+
+
+def _principal_from(row: dict[str, Any]) -> Principal:
+    return Principal(
+        user_id=row["user_id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        grants=grants_from_rows(row["grants"]),
+        token_id=row["token_id"],
+        token_kind=row["kind"],
+    )
 
 
 PLACEHOLDER_SECRETS = frozenset(

@@ -191,9 +191,7 @@ async def open_meeting(
         if created:
             refuse_before_start(group, None, day)
             await refuse_closed(connection, group["fund_id"], day)
-            created = await ledger.open_meeting(
-                connection, meeting_id, group_id, day, user.user_id
-            )
+            created = await ledger.open_meeting(connection, meeting_id, group_id, day, user.user_id)
             meeting = await ledger.meeting_by_id(connection, meeting_id)
     assert meeting is not None
     if not created and (meeting["group_id"], meeting["held_on"]) != (group_id, day):

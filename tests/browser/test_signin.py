@@ -153,6 +153,8 @@ def test_a_used_enrolment_code_is_refused_with_a_clear_message(
     code = make_enrolment(sync_engine, person(sync_engine, "tnv-used"))
     used = httpx.post(f"{live_server}/api/v1/auth/enrol", json={"code": code})
     assert used.status_code == 200  # another phone (or a photo of the QR code) took it first
+    other_phone = {"Authorization": f"Bearer {used.json()['access_token']}"}
+    assert httpx.get(f"{live_server}/api/v1/me", headers=other_phone).status_code == 200
     phone.goto(f"/collect/#enrol={code}")
     expect(phone.locator("#app")).to_have_attribute("data-view", "signin")
     error = phone.locator("#signin-error")

@@ -162,6 +162,7 @@ def test_a_phone_is_enrolled_once_by_its_code_and_can_be_revoked(
     token = enrolled.json()["access_token"]
     assert enrolled.json()["user"]["username"] == "tnv-enrol"
     assert enrolled.json()["expires_in"] > 20 * 86400  # a phone keeps working for weeks
+    assert fresh.get("/api/v1/me", headers=bearer(token)).status_code == 200  # in use
     again = fresh.post("/api/v1/auth/enrol", json={"code": code})
     assert again.status_code == 401 and again.json()["code"] == "bad_enrolment"
     survey = household_survey()
@@ -184,6 +185,42 @@ def test_a_phone_is_enrolled_once_by_its_code_and_can_be_revoked(
         )
         assert bad.status_code == 422 and bad.json()["errors"][0]["code"] == "invalid_device_id"
         assert word in bad.json()["errors"][0]["message"]  # it said "the survey id"
+
+
+def test_a_code_sent_again_after_a_lost_answer_enrols_the_phone_once(
+    fresh: TestClient, sync_engine: Engine, admin_token: str
+) -> None:
+    """The answer to an enrolment was lost (the phone's "Thử lại" with the same code): the
+    code, used, was refused, and the phone could not sign in though its token existed,
+    listed as a phone nobody holds. Sent again while its token was never used, it gets a
+    new token, the first one revoked; once a token is used, or after 15 minutes, it is
+    refused as before."""
+    user_id = make_user(sync_engine, "tnv-lost-answer", [("volunteer", ("ward", "W03"))])
+    code = _enrolment_code(fresh, admin_token, user_id)
+    lost = _enrol(fresh, code)  # the answer never reached the phone
+    retried = _enrol(fresh, code)
+    assert retried != lost
+    assert fresh.get("/api/v1/me", headers=bearer(lost)).status_code == 401
+    assert fresh.get("/api/v1/me", headers=bearer(retried)).status_code == 200
+    devices = fresh.get(f"/api/v1/users/{user_id}/devices", headers=bearer(admin_token)).json()
+    assert [d["name"] for d in devices if d["revoked_at"] is None] == ["Điện thoại tổ 3"]
+    used = fresh.post("/api/v1/auth/enrol", json={"code": code})  # its token is in use now
+    assert used.status_code == 401 and used.json()["code"] == "bad_enrolment"
+    assert fresh.get("/api/v1/me", headers=bearer(retried)).status_code == 200
+    late_code = _enrolment_code(fresh, admin_token, user_id)
+    _enrol(fresh, late_code)
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE enrolments SET used_at = used_at - interval '16 minutes' "
+                "WHERE user_id = :id AND token_id IS NOT NULL AND used_at > now() - "
+                "interval '1 minute' AND id = (SELECT id FROM enrolments WHERE user_id = :id "
+                "ORDER BY created_at DESC LIMIT 1)"
+            ),
+            {"id": user_id},
+        )
+    late = fresh.post("/api/v1/auth/enrol", json={"code": late_code})
+    assert late.status_code == 401 and late.json()["code"] == "bad_enrolment"
 
 
 def test_an_old_code_is_refused_after_disable_enable_and_a_new_password(
