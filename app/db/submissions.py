@@ -458,6 +458,19 @@ _PLACE_JSON = (
     " || CASE WHEN m.old_city_id IS DISTINCT FROM m.city_id THEN jsonb_build_object("
     "'city_id', m.{prefix}city_id, 'city', {prefix}city.slug) ELSE '{{}}'::jsonb END"
 )
+# The surveys another city holds outside its wards that this city's wards hold now (those
+# REPLACE_HOUSEHOLDS would take), counted by ward of this city and by other city.
+OTHER_CITIES_SURVEYS_IN_WARDS = text(
+    """
+SELECT wx.code, wx.name, c.name AS city, c.slug, count(*) AS surveys
+FROM wards wx
+JOIN household_surveys h ON ST_Intersects(wx.geom, h.geom)
+JOIN cities c ON c.id = h.city_id
+WHERE wx.city_id = :city_id AND h.ward_id IS NULL AND h.city_id <> :city_id
+GROUP BY wx.code, wx.name, c.name, c.slug
+ORDER BY wx.code, c.slug
+"""
+)
 REPLACE_HOUSEHOLDS = text(
     """
 WITH candidates AS (

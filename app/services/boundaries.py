@@ -23,7 +23,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.boundary_overlaps import Reach, reaching_other_cities
-from app.db.submissions import REPLACE_HOUSEHOLDS
+from app.db.submissions import OTHER_CITIES_SURVEYS_IN_WARDS, REPLACE_HOUSEHOLDS
 from app.errors import Forbidden, InvalidInput, NotFound, Problem
 from app.geo.boundary_files import (
     MAX_PROBLEMS,
@@ -281,6 +281,27 @@ def refuse_other_cities(
     raise InvalidInput(problems)
 
 
+def refuse_taking_surveys(connection: Connection, city_id: int) -> None:
+    """InvalidInput naming each ward (just written) that holds surveys another city keeps
+    outside its wards: they would move to this city, their names with them, and only a
+    national admin decides that (a city admin's wards drawn over a neighbour's outskirts
+    took its households)."""
+    rows = connection.execute(OTHER_CITIES_SURVEYS_IN_WARDS, {"city_id": city_id}).all()
+    if not rows:
+        return
+    problems = [
+        Problem(
+            f"wards[{row.code}]",
+            "boundary_ward_takes_other_city_surveys",
+            {"name": row.name, "count": row.surveys, "city": row.city, "slug": row.slug},
+        )
+        for row in rows[:MAX_PROBLEMS]
+    ]
+    if len(rows) > MAX_PROBLEMS:
+        problems.append(Problem("", "boundary_more_problems", {"count": len(rows) - MAX_PROBLEMS}))
+    raise InvalidInput(problems)
+
+
 AUDIT_CITY = text(
     "INSERT INTO audit_log (actor_id, actor, action, entity, entity_id, new) "
     "VALUES (:actor_id, :actor, :action, 'city', :city_id, CAST(:new AS jsonb))"
@@ -297,11 +318,14 @@ def store_boundaries(
     actor_id: int | None = None,
     actor: str = COMMAND_LINE,
     progress: Progress | None = None,
+    take_other_cities: bool = True,
 ) -> ImportSummary:
     """Create or update the city and write its checked wards and settlements (by code), in
     the caller's transaction, unless one reaches into another city (InvalidInput, nothing
     written); households already stored are placed again, each move and the import on
-    record as done by `actor` (a person's id and username, or the command line)."""
+    record as done by `actor` (a person's id and username, or the command line). Without
+    `take_other_cities` (a city admin's upload), wards that hold surveys another city keeps
+    outside its wards are refused (InvalidInput: the caller rolls back)."""
     # Imports one at a time, whatever their city: two of one city would interleave their
     # upserts, and two of neighbouring cities would each be checked against the other's old
     # lines. The row is the boundary generation's, which every import changes anyway (a
@@ -364,6 +388,8 @@ def store_boundaries(
         outside = _outside_wards(connection, city_id, settlements)
         if outside is not None:
             warnings.append(outside)
+    if not take_other_cities:
+        refuse_taking_surveys(connection, city_id)
     # Households already surveyed follow their boundaries (a corrected ward line moves them),
     # each move on the survey's record, in the statement that moves it.
     replaced = connection.execute(
@@ -494,6 +520,7 @@ async def import_upload(
                 boundaries=boundaries,
                 actor_id=actor.user_id,
                 actor=actor.username,
+                take_other_cities=actor.is_national_admin,
             )
         )
     return summary

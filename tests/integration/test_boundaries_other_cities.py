@@ -675,6 +675,52 @@ def test_a_volunteer_surveying_in_another_city_is_flagged(
     assert "outside_assigned_city" in flags_by_id(sync_engine, [alone["id"]])[alone["id"]]
 
 
+def test_a_city_admin_cannot_draw_a_ward_that_takes_another_citys_surveys(
+    web: TestClient, sync_engine: Engine
+) -> None:
+    """B's city admin drew a ward over A's outskirts, where a survey of A lay outside every
+    ward: the survey moved to B, and B's admin read its household's name while A's admin
+    lost it (review). Such a ward is refused by name, in Vietnamese and English, nothing
+    written; the national admin's import of the same file moves it (the test below)."""
+    north_of_b1 = {"lat": LAT + SIZE + 0.005, "lon": BORDER + 0.005, "accuracy_m": 5.0}
+    volunteer = bearer(
+        make_token(
+            sync_engine, make_user(sync_engine, "zz-vol-a2", [("volunteer", ("city", A))], city=A)
+        )
+    )
+    survey = household_survey(location=north_of_b1, city=A)
+    assert web.post("/api/v1/submissions", json=survey, headers=volunteer).status_code == 201
+    assert place_of(sync_engine, survey["id"])[0] == A
+    wards = json.loads(city_b())
+    b3 = box(BORDER, LAT + SIZE, BORDER + SIZE, LAT + 2 * SIZE)
+    name = "Phường <b>Bắc</b> Ba'; DROP TABLE wards; --"
+    wards["features"].append(
+        {"type": "Feature", "properties": {"code": "B3", "name": name}, "geometry": b3}
+    )
+    before = stored_state(sync_engine)
+    admin_b = city_admin(sync_engine, B)
+    for language, words in (("vi", "chỉ quản trị viên quốc gia"), ("en", "only a national")):
+        refused = upload(
+            web, B, {**admin_b, "Accept-Language": language}, json.dumps(wards).encode()
+        )
+        assert refused.status_code == 422, refused.text
+        (problem,) = refused.json()["errors"]
+        assert problem["code"] == "boundary_ward_takes_other_city_surveys"
+        assert problem["field"] == "wards[B3]"
+        assert name in problem["message"] and words in problem["message"]
+        assert "1" in problem["message"] and A in problem["message"]
+    assert stored_state(sync_engine) == before
+    assert place_of(sync_engine, survey["id"])[0] == A
+    assert web.get(f"/api/v1/submissions/{survey['id']}", headers=admin_b).status_code == 404
+    # Wards over outskirts where no other city's survey lies are the city admin's to draw.
+    wards["features"][-1]["geometry"] = box(
+        BORDER + SIZE, LAT + SIZE, BORDER + 2 * SIZE, LAT + 2 * SIZE
+    )
+    accepted = upload(web, B, admin_b, json.dumps(wards).encode())
+    assert accepted.status_code == 200, accepted.text
+    assert place_of(sync_engine, survey["id"])[0] == A
+
+
 def test_a_ward_drawn_later_over_another_citys_outskirts_takes_its_surveys(
     web: TestClient, sync_engine: Engine
 ) -> None:
