@@ -108,16 +108,23 @@ async def list_users(user: CurrentUser, engine: EngineDep) -> JSON:
     return JSON(await accounts.list_people(engine, user))
 
 
-@router.post("/users", status_code=201, responses=ERRORS, openapi_extra=model_body(UserIn))
+@router.post(
+    "/users",
+    status_code=201,
+    responses={200: {"description": "added before by this admin: nothing added again"}, **ERRORS},
+    openapi_extra=model_body(UserIn),
+)
 async def create_user(
     request: Request, user: CurrentUser, engine: EngineDep, auth: AuthDep
 ) -> JSON:
-    """Add a person (no password needed for a volunteer: enrol their phone)."""
+    """Add a person (no password needed for a volunteer: enrol their phone). The same
+    request again from the same admin, the person given no role yet, is the person added
+    (200, `outcome: duplicate`); another person's username is a 409."""
     body = await json_object(request, UserIn)
     created = await accounts.create_user(
         engine, auth, user, body["username"], body["display_name"], body.get("password")
     )
-    return JSON(created, status_code=201)
+    return JSON(created, status_code=201 if created["outcome"] == "created" else 200)
 
 
 @router.patch("/users/{user_id}", responses=ERRORS, openapi_extra=model_body(UserPatch))

@@ -65,6 +65,19 @@ async def user_by_username(connection: AsyncConnection, username: str) -> dict[s
     return dict(row._mapping) if row else None
 
 
+async def created_by(connection: AsyncConnection, user_id: int) -> int | None:
+    """The id of the person who added this one (their `user.create` entry), or None."""
+    return (
+        await connection.execute(
+            text(
+                "SELECT actor_id FROM audit_log WHERE entity = 'user' AND entity_id = :id "
+                "AND action = 'user.create' ORDER BY id LIMIT 1"
+            ),
+            {"id": str(user_id)},
+        )
+    ).scalar()
+
+
 async def user_by_id(
     connection: AsyncConnection, user_id: int, lock: bool = False
 ) -> dict[str, Any] | None:

@@ -175,6 +175,8 @@ async def create_user(
             connection, username, display_name, password_hash, is_demo
         )
         if user_id is None:
+            if await _added_before(connection, auth, actor, username, display_name, password):
+                return {"outcome": "duplicate", **_person(await _user(connection, username))}
             raise Conflict("username_taken", username=username)
         await _on_record(
             connection,
@@ -183,7 +185,45 @@ async def create_user(
             user_id,
             new={"username": username, "display_name": display_name},
         )
-    return {"id": user_id, "username": username, "display_name": display_name}
+    return {
+        "outcome": "created",
+        "id": user_id,
+        "username": username,
+        "display_name": display_name,
+    }
+
+
+async def _user(connection: AsyncConnection, username: str) -> dict[str, Any]:
+    user = await queries.user_by_username(connection, username)
+    assert user is not None
+    return user
+
+
+def _person(user: dict[str, Any]) -> dict[str, Any]:
+    return {k: user[k] for k in ("id", "username", "display_name")}
+
+
+async def _added_before(
+    connection: AsyncConnection,
+    auth: Authenticator,
+    actor: Principal | None,
+    username: str,
+    display_name: str,
+    password: str | None,
+) -> bool:
+    """Whether this is a resend of the request that added the person under `username` (its
+    answer lost): added by this same admin, with the same name and password, and given no
+    role yet. An admin's page lists no person without a role, so a 409 left them unseen."""
+    existing = await queries.user_by_username(connection, username)
+    if existing is None or actor is None or existing["display_name"] != display_name:
+        return False
+    if await queries.created_by(connection, existing["id"]) != actor.user_id:
+        return False
+    if await queries.grants_of(connection, existing["id"]):
+        return False
+    if password is None or existing["password_hash"] is None:
+        return password is None and existing["password_hash"] is None
+    return await auth.passwords.check(existing["password_hash"], password)
 
 
 async def update_user(

@@ -511,3 +511,56 @@ def test_a_ward_of_another_city_is_named_and_said_to_be_elsewhere(
         assert held == 0
     finally:
         drop_cities(sync_engine, "thu-phuong-khac")
+
+
+def test_a_person_added_again_after_a_lost_answer_is_the_person_added(
+    fresh: TestClient, sync_engine: Engine
+) -> None:
+    """The admin's page lost the answer to "add a person" and sent it again: the person was
+    stored, the resend was a 409 "username taken", and the person, with no role yet, was on
+    no list the admin could see (review). The same request from the same admin is the
+    person added (200); another name, password or admin, or a person with a role, is 409."""
+    admin_id = make_user(sync_engine, "qt-them-lai", [("city_admin", ("city", "tam-ky"))])
+    admin = bearer(make_token(sync_engine, admin_id))
+    other_admin = bearer(
+        make_token(
+            sync_engine,
+            make_user(sync_engine, "qt-them-lai-2", [("city_admin", ("city", "tam-ky"))]),
+        )
+    )
+    body = {"username": "tnv-them-lai", "display_name": "Trần Thị <b>Lại</b>"}
+    first = fresh.post("/api/v1/users", json=body, headers=admin)
+    assert first.status_code == 201, first.text
+    again = fresh.post("/api/v1/users", json=body, headers=admin)
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["outcome"] == "duplicate"
+    for headers, sent in (
+        (admin, {**body, "display_name": "Người khác"}),
+        (admin, {**body, "password": "mật-khẩu-dài-đủ-1"}),
+        (other_admin, body),
+    ):
+        taken = fresh.post("/api/v1/users", json=sent, headers=headers)
+        assert taken.status_code == 409 and taken.json()["code"] == "username_taken", sent
+    with_password = {
+        "username": "tnv-them-lai-mk",
+        "display_name": "Lê Văn Mật",
+        "password": "x" * 12,
+    }
+    assert fresh.post("/api/v1/users", json=with_password, headers=admin).status_code == 201
+    assert fresh.post("/api/v1/users", json=with_password, headers=admin).status_code == 200
+    wrong = fresh.post("/api/v1/users", json={**with_password, "password": "y" * 12}, headers=admin)
+    assert wrong.status_code == 409
+    granted = fresh.post(
+        f"/api/v1/users/{first.json()['id']}/roles",
+        json={"role": "volunteer", "ward_id": ward_id(sync_engine, "W03")},
+        headers=admin,
+    )
+    assert granted.status_code == 201, granted.text
+    placed = fresh.post("/api/v1/users", json=body, headers=admin)  # a person at work now
+    assert placed.status_code == 409
+    with sync_engine.connect() as connection:
+        people = connection.execute(
+            text("SELECT count(*) FROM users WHERE username LIKE 'tnv-them-lai%'")
+        ).scalar_one()
+    assert people == 2
