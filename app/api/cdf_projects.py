@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
@@ -44,6 +45,10 @@ class ProjectIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    client_id: UUID | None = Field(
+        default=None,
+        description="a UUID the client makes: the same request again is the project stored",
+    )
     name: str = Field(min_length=1, max_length=200, examples=["Bê tông hóa hẻm 12"])
     code: str | None = Field(default=None, max_length=40, examples=["DA-2026-01"])
     kind: Kind
@@ -131,16 +136,18 @@ async def projects_geojson(
 @router.post(
     "/{city}/projects",
     status_code=201,
-    responses=WRITE_ERRORS,
+    responses={200: {"description": "registered before with this client_id"}, **WRITE_ERRORS},
     openapi_extra=model_body(ProjectIn),
 )
 async def create_project(
     city: CityPath, request: Request, user: CurrentUser, engine: EngineDep, language: LanguageDep
 ) -> JSON:
-    """Register an upgrading project (the city's admins and national admins)."""
+    """Register an upgrading project (the city's admins and national admins). With a
+    `client_id`, the same request again is the project registered (200, `outcome:
+    duplicate`), another request under that id a 409."""
     body = await json_object(request)
     created = await cdf_projects.create_project(engine, user, city, body, language)
-    return JSON(created, status_code=201)
+    return JSON(created, status_code=201 if created["outcome"] == "created" else 200)
 
 
 @router.get("/projects/{project_id}", responses=READ_ERRORS)

@@ -6,6 +6,7 @@ moves a settlement to another ward moves its projects with it.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -89,18 +90,45 @@ def _assignments(values: dict[str, Any]) -> tuple[list[str], list[str], dict[str
 
 
 async def insert_project(
-    connection: AsyncConnection, city_id: int, values: dict[str, Any], created_by: int | None
-) -> int:
-    """Store a new project; its id."""
+    connection: AsyncConnection,
+    city_id: int,
+    values: dict[str, Any],
+    created_by: int | None,
+    client_id: uuid.UUID | None = None,
+    request_hash: str | None = None,
+) -> int | None:
+    """Store a new project; its id, or None when its client id was stored already."""
     columns, expressions, params = _assignments(values)
     statement = (
-        f"INSERT INTO cdf_projects (city_id, created_by, {', '.join(columns)}) "
-        f"VALUES (:city_id, :created_by, {', '.join(expressions)}) RETURNING id"
+        f"INSERT INTO cdf_projects (city_id, created_by, client_id, request_hash, "
+        f"{', '.join(columns)}) VALUES (:city_id, :created_by, :client_id, :request_hash, "
+        f"{', '.join(expressions)}) ON CONFLICT (client_id) DO NOTHING RETURNING id"
     )
     found = await connection.execute(
-        text(statement), {**params, "city_id": city_id, "created_by": created_by or None}
+        text(statement),
+        {
+            **params,
+            "city_id": city_id,
+            "created_by": created_by or None,
+            "client_id": client_id,
+            "request_hash": request_hash,
+        },
     )
-    return int(found.scalar_one())
+    project_id = found.scalar()
+    return None if project_id is None else int(project_id)
+
+
+async def project_by_client_id(
+    connection: AsyncConnection, client_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """The project stored under a client's id (its id, city and request hash), or None."""
+    row = (
+        await connection.execute(
+            text("SELECT id, city_id, request_hash FROM cdf_projects WHERE client_id = :id"),
+            {"id": client_id},
+        )
+    ).first()
+    return dict(row._mapping) if row else None
 
 
 async def update_project(

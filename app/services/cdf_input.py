@@ -153,11 +153,12 @@ class Reader:
             return None
         return value
 
-    def client_id(self, field: str = "client_id") -> uuid.UUID | None:
+    def client_id(self, field: str = "client_id", required: bool = True) -> uuid.UUID | None:
         """The id a client gives a record: a resend with it posts nothing twice."""
         raw = self.body.get(field)
         if raw is None:
-            self.fail(field, "missing")
+            if required:
+                self.fail(field, "missing")
             return None
         try:
             if not isinstance(raw, str):

@@ -13,6 +13,7 @@ rounded (half up, two decimals) only for display; none when the CDF put no money
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -32,6 +33,7 @@ from app.geo.styles import PROJECT_STATUS_COLOURS
 from app.i18n import translate
 from app.services import cdf_projects_photos
 from app.services.access import Principal
+from app.services.cdf_input import Reader, request_hash
 
 KINDS = ("lane_paving", "drain", "water", "toilets", "community_centre", "house_repair")
 STATUSES = ("proposed", "approved", "building", "done")
@@ -399,28 +401,64 @@ async def _code_free(
 async def create_project(
     engine: AsyncEngine, actor: Principal, slug: str, body: dict[str, Any], language: str
 ) -> dict[str, Any]:
-    """Register a project in a city (its admins, national admins); its status on record."""
-    values, problems = check_input(body, partial=False)
+    """Register a project in a city (its admins, national admins); its status on record.
+    With a `client_id` (a UUID the client made), the same request again is the project
+    stored (`outcome: duplicate`), another request under that id a 409."""
+    reader = Reader(body)
+    client_id = reader.client_id(required=False)
+    fields = {key: value for key, value in body.items() if key != "client_id"}
+    values, problems = check_input(fields, partial=False)
+    problems = reader.problems + problems
+    digest = request_hash("project", {"city": slug, **fields})
     async with engine.begin() as connection:
         city, _ = await _readable_city(connection, actor, slug)
         if not actor.can_manage_city(city["id"]):
             raise Forbidden("not_allowed")
         if problems:
             raise InvalidInput(problems)
+        if client_id is not None:
+            earlier = await _sent_before(connection, client_id, digest)
+            if earlier is not None:
+                return {
+                    "outcome": "duplicate",
+                    **await get_project(engine, actor, earlier, language),
+                }
         start, end = values.get("start_date"), values.get("end_date")
         if start and end and end < start:
             raise InvalidInput([Problem("end_date", "project_dates_order")])
         await _check_place(connection, city["id"], values["settlement_id"], values["geometry"])
         await _code_free(connection, city["id"], values.get("code"))
         try:
-            project_id = await queries.insert_project(connection, city["id"], values, actor.user_id)
+            project_id = await queries.insert_project(
+                connection, city["id"], values, actor.user_id, client_id, digest
+            )
         except sqlalchemy.exc.IntegrityError as exc:  # the same code sent twice at once
             raise Conflict("project_code_taken", value=values.get("code")) from exc
-        status = values.get("status", "proposed")
-        await queries.record_status(
-            connection, project_id, None, status, actor.user_id, actor.username
-        )
-    return await get_project(engine, actor, project_id, language)
+        if project_id is None:  # its client id stored by a request that committed meanwhile
+            assert client_id is not None
+            earlier = await _sent_before(connection, client_id, digest)
+            assert earlier is not None
+            project_id, outcome = earlier, "duplicate"
+        else:
+            outcome = "created"
+            status = values.get("status", "proposed")
+            await queries.record_status(
+                connection, project_id, None, status, actor.user_id, actor.username
+            )
+    return {"outcome": outcome, **await get_project(engine, actor, project_id, language)}
+
+
+async def _sent_before(
+    connection: AsyncConnection, client_id: uuid.UUID, digest: str
+) -> int | None:
+    """The project stored under this client id by the same request, None when none is;
+    Conflict when another request used the id."""
+    earlier = await queries.project_by_client_id(connection, client_id)
+    if earlier is None:
+        return None
+    if earlier["request_hash"] != digest:
+        raise Conflict("cdf_client_id_reused", client_id=str(client_id))
+    return int(earlier["id"])
 
 
 async def update_project(

@@ -3,7 +3,9 @@ roles, validation (4xx in vi and en), leverage, GeoJSON read by GDAL, sample pro
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +224,40 @@ def test_amounts_are_whole_dong(
     assert response.status_code == 422
     too_large = [e for e in response.json()["errors"] if e["field"] == "budget.cdf_loan"]
     assert [e["code"] for e in too_large] in ([], ["project_amount_too_large"])
+
+
+def test_a_project_sent_again_with_its_client_id_is_registered_once(
+    client: TestClient, world: dict[str, Any], no_projects: None, sync_engine: Engine
+) -> None:
+    """A project without a code, sent again after a lost answer, was a second project (no
+    key told them apart, review). With the client's id, the same request again is the
+    project stored (200), four at once make one, another request under the id is a 409."""
+    client_id = str(uuid.uuid4())
+    payload = body(world["a"], client_id=client_id)
+    first = client.post(BASE, json=payload)
+    assert first.status_code == 201, first.text
+    assert first.json()["outcome"] == "created"
+    again = client.post(BASE, json=payload)
+    assert again.status_code == 200, again.text
+    assert again.json()["outcome"] == "duplicate" and again.json()["id"] == first.json()["id"]
+    assert len(again.json()["status_history"]) == 1
+    together = {**payload, "client_id": str(uuid.uuid4()), "name": "Cống thoát nước"}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: client.post(BASE, json=together), range(4)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201], answers
+    assert len({a.json()["id"] for a in answers}) == 1
+    for language, word in (("vi", "đã được dùng"), ("en", "already used")):
+        reused = client.post(f"{BASE}?lang={language}", json={**payload, "households": 41})
+        assert reused.status_code == 409, reused.text
+        assert reused.json()["code"] == "cdf_client_id_reused" and word in reused.json()["detail"]
+    bad = client.post(BASE, json={**payload, "client_id": "<script>1</script>"})
+    assert bad.status_code == 422
+    assert [e["code"] for e in bad.json()["errors"]] == ["cdf_invalid_client_id"]
+    without = body(world["a"])
+    assert client.post(BASE, json=without).status_code == 201  # no id: each is a project
+    with sync_engine.connect() as connection:
+        stored = connection.execute(text("SELECT count(*) FROM cdf_projects")).scalar_one()
+    assert stored == 3
 
 
 def square(lon: float, lat: float, size: float) -> dict[str, Any]:
