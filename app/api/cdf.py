@@ -32,6 +32,12 @@ ONCE: dict[int | str, dict[str, Any]] = {
     200: {"description": "posted before with this client id: nothing posted again"},
     **WRITE_ERRORS,
 }
+# Registered once under its code: 201 when added, 200 when the same record was sent again
+# (the one stored; another record under a code in use is a 409).
+SAME_CODE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "stored before under this code, the same: nothing added again"},
+    **WRITE_ERRORS,
+}
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut},
     404: {"model": ErrorOut},
@@ -210,15 +216,16 @@ async def get_group(
 @router.post(
     "/api/v1/cdf/groups/{group_id}/members",
     status_code=201,
-    responses=ERRORS,
+    responses=SAME_CODE,
     openapi_extra=model_body(MemberIn),
 )
 async def add_member(
     group_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
-    """Add a member (CDF staff or the group's treasurer)."""
+    """Add a member (CDF staff or the group's treasurer). The same member sent again is the
+    one stored (200, `outcome: duplicate`); another member under its code is a 409."""
     body = await json_object(request)
-    return JSON(await cdf_books.add_member(engine, user, group_id, body), status_code=201)
+    return _created(await cdf_books.add_member(engine, user, group_id, body))
 
 
 @router.post(
@@ -255,15 +262,16 @@ async def list_products(city: CityPath, user: CurrentUser, engine: EngineDep) ->
 @router.post(
     "/api/v1/cdf/{city}/products",
     status_code=201,
-    responses=ERRORS,
+    responses=SAME_CODE,
     openapi_extra=model_body(ProductIn),
 )
 async def create_product(
     city: CityPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
-    """A loan product (CDF staff)."""
+    """A loan product (CDF staff). The same product sent again is the one stored (200,
+    `outcome: duplicate`); another product under its code is a 409."""
     body = await json_object(request)
-    return JSON(await cdf_books.create_product(engine, user, city, body), status_code=201)
+    return _created(await cdf_books.create_product(engine, user, city, body))
 
 
 @router.post(
@@ -341,7 +349,9 @@ async def get_loan(loan_id: IdPath, user: CurrentUser, engine: EngineDep) -> JSO
 async def decide_loan(
     loan_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
-    """Approve or reject (CDF staff other than who recorded the application)."""
+    """Approve or reject (CDF staff other than who recorded the application). The decision
+    taken already, sent again (an approval also once paid out), is the loan as stored
+    (`outcome: duplicate`)."""
     body = await json_object(request)
     return JSON(await cdf_loans.decide(engine, user, loan_id, body))
 

@@ -204,6 +204,21 @@ async def member_by_id(connection: AsyncConnection, member_id: int) -> dict[str,
     )
 
 
+async def member_by_code(
+    connection: AsyncConnection, group_id: int, code: str
+) -> dict[str, Any] | None:
+    """The group's member with this code (codes are unique in a group), or None."""
+    return _one(
+        await connection.execute(
+            text(
+                "SELECT id, group_id, code, name, household_survey_id, joined_on, left_on "
+                "FROM cdf_members WHERE group_id = :group AND code = :code"
+            ),
+            {"group": group_id, "code": code},
+        )
+    )
+
+
 async def members_of(
     connection: AsyncConnection, group_id: int, as_of: date | None = None
 ) -> list[dict[str, Any]]:
@@ -267,6 +282,21 @@ async def products_of(connection: AsyncConnection, fund_id: int) -> list[dict[st
                 "WHERE fund_id = :fund ORDER BY code"
             ),
             {"fund": fund_id},
+        )
+    )
+
+
+async def product_by_code(
+    connection: AsyncConnection, fund_id: int, code: str
+) -> dict[str, Any] | None:
+    """The fund's loan product with this code (codes are unique in a fund), or None."""
+    return _one(
+        await connection.execute(
+            text(
+                f"SELECT id, {', '.join(PRODUCT_COLUMNS)} FROM cdf_loan_products "
+                "WHERE fund_id = :fund AND code = :code"
+            ),
+            {"fund": fund_id, "code": code},
         )
     )
 

@@ -131,7 +131,10 @@ async def add_member(
     engine: AsyncEngine, user: Principal, group_id: int, body: dict[str, Any]
 ) -> dict[str, Any]:
     """Add a member to a group (staff or the group's treasurer), optionally linked to the
-    household survey of the same city (its id only: its answers stay where they are)."""
+    household survey of the same city (its id only: its answers stay where they are).
+
+    The member code is the key: the same member sent again (a resend, a double tap) is the
+    member stored (`duplicate`); another member under a code the group has is a Conflict."""
     reader = Reader(body)
     values: dict[str, Any] = {
         "code": reader.text("code", max_length=32),
@@ -151,13 +154,18 @@ async def add_member(
             raise NotFound("cdf_survey_not_found")
         member_id = await books.insert_member(connection, {**values, "group_id": group_id})
         if member_id is None:
-            raise Conflict("cdf_member_code_taken", value=values["code"])
+            # The code is taken (a new statement sees the member stored, even one a racing
+            # first sending committed meanwhile).
+            stored = await books.member_by_code(connection, group_id, values["code"])
+            if stored is None or any(stored[name] != value for name, value in values.items()):
+                raise Conflict("cdf_member_code_taken", value=values["code"])
+            return {"outcome": "duplicate", **member_out(stored, names=True)}
         await books.account(
             connection, group["fund_id"], "savings", group_id=group_id, member_id=member_id
         )
         member = await books.member_by_id(connection, member_id)
     assert member is not None
-    return member_out(member, names=True)
+    return {"outcome": "created", **member_out(member, names=True)}
 
 
 # --- products -------------------------------------------------------------------------------
@@ -166,9 +174,10 @@ async def add_member(
 async def create_product(
     engine: AsyncEngine, user: Principal, city_slug: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """A loan product of the city's fund (CDF staff)."""
+    """A loan product of the city's fund (CDF staff). The same product sent again is the
+    product stored (`duplicate`); another product under a code the fund has is a Conflict."""
     reader = Reader(body)
-    values = {
+    values: dict[str, Any] = {
         "code": reader.text("code", max_length=32),
         "name": reader.text("name"),
         "kind": reader.choice("kind", LOAN_KINDS),
@@ -188,8 +197,11 @@ async def create_product(
         fund_id = await books.ensure_fund(connection, city["id"], f"CDF {city['name']}")
         product_id = await books.insert_product(connection, fund_id, values)
         if product_id is None:
-            raise Conflict("cdf_product_code_taken", value=values["code"])
-    return {"id": product_id, **values}
+            stored = await books.product_by_code(connection, fund_id, values["code"])
+            if stored is None or any(stored[name] != value for name, value in values.items()):
+                raise Conflict("cdf_product_code_taken", value=values["code"])
+            return {"outcome": "duplicate", **stored}
+    return {"outcome": "created", "id": product_id, **values}
 
 
 async def list_products(engine: AsyncEngine, user: Principal, city_slug: str) -> dict[str, Any]:

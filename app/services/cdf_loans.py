@@ -150,7 +150,10 @@ async def decide(
 ) -> dict[str, Any]:
     """Approve or reject an application: CDF staff who did not record it. `date` is the day
     the board decided (today by default): a loan approved on paper earlier is entered with
-    its day, since it cannot be paid out before it."""
+    its day, since it cannot be paid out before it.
+
+    The decision taken already, sent again (an approval also once the loan is paid out or
+    repaid), is the loan stored (`duplicate`); the other decision then is a Conflict."""
     reader = Reader(body)
     decision = reader.choice("decision", ("approved", "rejected"))
     day = reader.posting_day("date", today_in_vietnam(), required=False)
@@ -160,6 +163,14 @@ async def decide(
         if not cdf.is_staff(user, group["city_id"]):
             raise Forbidden("not_allowed")
         if loan["status"] == decision:
+            return {"outcome": "duplicate", "loan": loan}
+        if (
+            decision == "approved"
+            and loan["status"] in ("disbursed", "closed")
+            and loan["approved_by"] is not None
+        ):
+            # The approval sent again after the loan was paid out (or repaid): the approval
+            # stored, not a failure the phone would retry forever.
             return {"outcome": "duplicate", "loan": loan}
         if loan["status"] != "applied":
             raise Conflict("cdf_loan_wrong_status", status=loan["status"])

@@ -1085,3 +1085,114 @@ def test_a_shortfall_counted_late_cannot_leave_a_later_day_below_nothing(
     # Counted right, the meeting closes.
     closed = treasurer.post(f"/api/v1/cdf/meetings/{first}/close", json={"cash_counted": 100_000})
     assert closed.status_code == 200 and closed.json()["difference"] == 0, closed.text
+
+
+def test_a_member_sent_again_is_the_member_stored(cdf: dict[str, Any], sync_engine: Engine) -> None:
+    """A member sent again (a double tap, a resend after a lost answer) was answered
+    409 cdf_member_code_taken: the phone took the member it had stored for a failure."""
+    staff = cdf["clients"].as_("maker")
+    group, first = _new_group(cdf)
+    url = f"/api/v1/cdf/groups/{group}/members"
+    body = {"code": "TV-01", "name": "Lê Thị Một", "joined_on": "2025-01-01"}
+    again = staff.post(url, json=body)
+    assert again.status_code == 200, again.text
+    assert again.json()["outcome"] == "duplicate" and again.json()["id"] == first
+    added = staff.post(url, json={**body, "code": "TV-02"})
+    assert added.status_code == 201 and added.json()["outcome"] == "created", added.text
+    # Another person under a code the group has stays a conflict, in both languages.
+    for language, words in (("vi", "TV-01"), ("en", "TV-01")):
+        other = staff.post(f"{url}?lang={language}", json={**body, "name": "Trần Văn Khác"})
+        assert other.status_code == 409 and _messages(other) == ["cdf_member_code_taken"]
+        assert words in other.json()["detail"]
+    later = staff.post(url, json={**body, "joined_on": "2025-02-01"})
+    assert later.status_code == 409 and _messages(later) == ["cdf_member_code_taken"]
+    # The same member sent while the first sending is being committed waits for it and is
+    # that member.
+    with sync_engine.connect() as connection, ThreadPoolExecutor(max_workers=1) as pool:
+        with connection.begin():
+            stored = connection.execute(
+                text(
+                    "INSERT INTO cdf_members (group_id, code, name, joined_on) "
+                    "VALUES (:group, 'TV-03', 'Lê Thị Ba', '2025-01-01') RETURNING id"
+                ),
+                {"group": group},
+            ).scalar_one()
+            racing = pool.submit(
+                staff.post, url, json={**body, "code": "TV-03", "name": "Lê Thị Ba"}
+            )
+            time.sleep(0.5)
+            assert not racing.done()
+        answer = racing.result(timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "duplicate" and answer.json()["id"] == stored
+    members = staff.get(f"/api/v1/cdf/groups/{group}").json()["members"]
+    assert sorted(m["code"] for m in members) == ["TV-01", "TV-02", "TV-03"]
+
+
+def test_a_product_sent_again_is_the_product_stored(cdf: dict[str, Any]) -> None:
+    """A loan product sent again was answered 409 cdf_product_code_taken."""
+    staff = cdf["clients"].as_("maker")
+    url = f"/api/v1/cdf/{CITY}/products"
+    body = {
+        "code": f"KC-{uid()[:8]}",
+        "name": "Vay khẩn cấp",
+        "kind": "emergency",
+        "rate_bp": 50,
+        "rate_period": "month",
+        "term_installments": 6,
+        "frequency": "monthly",
+        "method": "declining",
+    }
+    first = staff.post(url, json=body)
+    assert first.status_code == 201 and first.json()["outcome"] == "created", first.text
+    again = staff.post(url, json=body)
+    assert again.status_code == 200, again.text
+    assert again.json()["outcome"] == "duplicate"
+    assert {k: v for k, v in again.json().items() if k != "outcome"} == {
+        k: v for k, v in first.json().items() if k != "outcome"
+    }
+    # The defaults written out are the same product.
+    spelled = staff.post(url, json={**body, "min_savings_bp": 0, "max_principal": None})
+    assert spelled.status_code == 200 and spelled.json()["id"] == first.json()["id"]
+    for change in ({"rate_bp": 60}, {"name": "Vay khác"}, {"max_principal": 1_000_000}):
+        other = staff.post(url, json={**body, **change})
+        assert other.status_code == 409, (change, other.text)
+        assert _messages(other) == ["cdf_product_code_taken"]
+    products = staff.get(url).json()["products"]
+    assert [p["id"] for p in products if p["code"] == body["code"]] == [first.json()["id"]]
+
+
+def test_an_approval_sent_again_after_the_payout_is_the_loan_stored(cdf: dict[str, Any]) -> None:
+    """An approval sent again once the loan was paid out (or repaid) was answered 409
+    cdf_loan_wrong_status: the phone retried an approval that had gone through."""
+    loan = _applied_loan(cdf)
+    checker = cdf["clients"].as_("checker")
+    url = f"/api/v1/cdf/loans/{loan}/decision"
+    approved = checker.post(url, json={"decision": "approved", "date": "2025-07-03"})
+    assert approved.status_code == 200, approved.text
+    paid = checker.post(
+        f"/api/v1/cdf/loans/{loan}/disbursement", json={"client_id": uid(), "date": "2025-07-03"}
+    )
+    assert paid.status_code == 201, paid.text
+    for body in ({"decision": "approved", "date": "2025-07-03"}, {"decision": "approved"}):
+        again = checker.post(url, json=body)
+        assert again.status_code == 200, again.text
+        assert again.json()["outcome"] == "duplicate"
+        assert again.json()["loan"]["status"] == "disbursed"
+        assert again.json()["loan"]["approved_at"] == approved.json()["loan"]["approved_at"]
+    rejected = checker.post(url, json={"decision": "rejected"})
+    assert rejected.status_code == 409 and _messages(rejected) == ["cdf_loan_wrong_status"]
+    # Repaid in full, the loan is closed: the approval sent again is still the loan stored.
+    owed = checker.get(f"/api/v1/cdf/loans/{loan}").json()["schedule"]
+    total = owed["principal_outstanding"] + owed["interest_outstanding"]
+    repaid = checker.post(
+        f"/api/v1/cdf/loans/{loan}/repayments",
+        json={"client_id": uid(), "amount": total, "date": "2025-08-01"},
+    )
+    assert repaid.status_code == 201, repaid.text
+    assert checker.get(f"/api/v1/cdf/loans/{loan}").json()["status"] == "closed"
+    again = checker.post(url, json={"decision": "approved"})
+    assert again.status_code == 200 and again.json()["outcome"] == "duplicate", again.text
+    assert again.json()["loan"]["status"] == "closed"
+    rejected = checker.post(url, json={"decision": "rejected"})
+    assert rejected.status_code == 409 and _messages(rejected) == ["cdf_loan_wrong_status"]
