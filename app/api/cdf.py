@@ -50,6 +50,10 @@ DayQuery = Annotated[str | None, Query(pattern=DAY_PATTERN, examples=["2026-12-0
 
 
 class GroupIn(BaseModel):
+    client_id: uuid.UUID | None = Field(
+        default=None,
+        description="a UUID the client makes: the same request again is the group stored",
+    )
     name: str = Field(min_length=1, max_length=200)
     settlement_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     founded_on: Day
@@ -193,15 +197,16 @@ async def list_groups(city: CityPath, user: CurrentUser, engine: EngineDep) -> J
 @router.post(
     "/api/v1/cdf/{city}/groups",
     status_code=201,
-    responses=ERRORS,
+    responses=ONCE,
     openapi_extra=model_body(GroupIn),
 )
 async def create_group(
     city: CityPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
-    """Register a savings group (CDF staff)."""
+    """Register a savings group (CDF staff). With a `client_id`, the same request again is
+    the group registered (200, `outcome: duplicate`), another request under that id a 409."""
     body = await json_object(request)
-    return JSON(await cdf_books.create_group(engine, user, city, body), status_code=201)
+    return _created(await cdf_books.create_group(engine, user, city, body))
 
 
 @router.get("/api/v1/cdf/groups/{group_id}", responses=READ_ERRORS)

@@ -106,20 +106,35 @@ async def settlement_in_city(connection: AsyncConnection, city_id: int, settleme
     return found.first() is not None
 
 
-async def insert_group(connection: AsyncConnection, fund_id: int, values: dict[str, Any]) -> int:
-    """A new savings group's id."""
+async def insert_group(
+    connection: AsyncConnection, fund_id: int, values: dict[str, Any]
+) -> int | None:
+    """A new savings group's id, or None when its client id was stored already."""
     group_id = (
         await connection.execute(
             text(
                 "INSERT INTO cdf_groups (fund_id, settlement_id, name, founded_on, "
-                "meeting_frequency, share_value, rules, created_by) VALUES (:fund, "
-                ":settlement_id, :name, :founded_on, :meeting_frequency, :share_value, :rules, "
-                ":created_by) RETURNING id"
+                "meeting_frequency, share_value, rules, created_by, client_id, request_hash) "
+                "VALUES (:fund, :settlement_id, :name, :founded_on, :meeting_frequency, "
+                ":share_value, :rules, :created_by, :client_id, :request_hash) "
+                "ON CONFLICT (client_id) DO NOTHING RETURNING id"
             ),
             {"fund": fund_id, **values},
         )
-    ).scalar_one()
-    return int(group_id)
+    ).scalar()
+    return None if group_id is None else int(group_id)
+
+
+async def group_by_client_id(
+    connection: AsyncConnection, client_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """The group stored under a client's id (its id and request hash), or None."""
+    return _one(
+        await connection.execute(
+            text("SELECT id, request_hash FROM cdf_groups WHERE client_id = :id"),
+            {"id": client_id},
+        )
+    )
 
 
 async def group_by_id(

@@ -14,7 +14,7 @@ from app.db import cdf_ledger as ledger
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.services import cdf_access as cdf
 from app.services.access import Principal, require
-from app.services.cdf_input import Reader
+from app.services.cdf_input import Reader, request_hash
 from app.services.cdf_schedule import FREQUENCIES, METHODS, RATE_PERIODS, Outstanding, days_overdue
 from app.vietnam import today_in_vietnam, vietnam_day
 
@@ -72,9 +72,12 @@ def _staff(user: Principal, city_id: int) -> None:
 async def create_group(
     engine: AsyncEngine, user: Principal, city_slug: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """Register a savings group in one of the city's settlements (CDF staff)."""
+    """Register a savings group in one of the city's settlements (CDF staff). With a
+    `client_id` (a UUID the client made), the same request again is the group stored
+    (`duplicate`), another request under that id a Conflict."""
     reader = Reader(body)
-    values = {
+    client_id = reader.client_id(required=False)
+    values: dict[str, Any] = {
         "name": reader.text("name"),
         "settlement_id": reader.integer("settlement_id", required=False),
         "founded_on": reader.past_day("founded_on", today_in_vietnam()),
@@ -83,9 +86,15 @@ async def create_group(
         "rules": reader.text("rules", required=False, max_length=5000),
     }
     reader.check()
+    digest = request_hash(
+        "group", {"city": city_slug, **{k: v for k, v in body.items() if k != "client_id"}}
+    )
     async with engine.begin() as connection:
         city = await city_for(connection, user, city_slug)
         _staff(user, city["id"])
+        earlier = await _group_sent_before(connection, client_id, digest)
+        if earlier is not None:
+            return {"outcome": "duplicate", **earlier}
         settlement = values["settlement_id"]
         if isinstance(settlement, int) and not await books.settlement_in_city(
             connection, city["id"], settlement
@@ -93,13 +102,39 @@ async def create_group(
             raise NotFound("cdf_settlement_not_found", id=settlement)
         fund_id = await books.ensure_fund(connection, city["id"], f"CDF {city['name']}")
         group_id = await books.insert_group(
-            connection, fund_id, {**values, "created_by": user.user_id}
+            connection,
+            fund_id,
+            {
+                **values,
+                "created_by": user.user_id,
+                "client_id": client_id,
+                "request_hash": digest,
+            },
         )
+        if group_id is None:  # its client id stored by a request that committed meanwhile
+            earlier = await _group_sent_before(connection, client_id, digest)
+            assert earlier is not None
+            return {"outcome": "duplicate", **earlier}
         for kind in ("group_cash", "mutual_aid", "fine_income", "cash_over_short"):
             await books.account(connection, fund_id, kind, group_id=group_id)
         group = await books.group_by_id(connection, group_id)
     assert group is not None
-    return group
+    return {"outcome": "created", **group}
+
+
+async def _group_sent_before(
+    connection: AsyncConnection, client_id: uuid.UUID | None, digest: str
+) -> dict[str, Any] | None:
+    """The group stored under this client id by the same request, None when none is;
+    Conflict when another request used the id."""
+    if client_id is None:
+        return None
+    earlier = await books.group_by_client_id(connection, client_id)
+    if earlier is None:
+        return None
+    if earlier["request_hash"] != digest:
+        raise Conflict("cdf_client_id_reused", client_id=str(client_id))
+    return await books.group_by_id(connection, earlier["id"])
 
 
 async def list_groups(engine: AsyncEngine, user: Principal, city_slug: str) -> dict[str, Any]:

@@ -794,6 +794,44 @@ def test_a_meeting_sent_again_after_its_month_was_closed_is_the_meeting_stored(
     assert moved.status_code == 409, moved.text
 
 
+def test_a_group_sent_again_with_its_client_id_is_registered_once(
+    cdf: dict[str, Any], sync_engine: Engine
+) -> None:
+    """A group has no code: a registration sent again after a lost answer was a second
+    group (review). With the client's id, the same request again is the group stored (200),
+    three at once make one, another request under the id is a 409."""
+    staff = cdf["clients"].as_("maker")
+    url = f"/api/v1/cdf/{CITY}/groups"
+    body = {
+        "client_id": uid(),
+        "name": "Nhóm <script>gửi lại</script>",
+        "settlement_id": cdf["settlement"],
+        "founded_on": "2025-02-01",
+        "meeting_frequency": "monthly",
+        "share_value": 20_000,
+    }
+    first = staff.post(url, json=body)
+    assert first.status_code == 201, first.text
+    again = staff.post(url, json=body)
+    assert again.status_code == 200, again.text
+    assert again.json()["outcome"] == "duplicate" and again.json()["id"] == first.json()["id"]
+    together = {**body, "client_id": uid(), "name": "Nhóm cùng lúc"}
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(lambda _: staff.post(url, json=together), range(3)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 201], [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    reused = staff.post(url, json={**body, "share_value": 30_000})
+    assert reused.status_code == 409 and reused.json()["code"] == "cdf_client_id_reused"
+    bad = staff.post(url, json={**body, "client_id": 7})
+    assert bad.status_code == 422 and _messages(bad) == ["cdf_invalid_client_id"]
+    with sync_engine.connect() as connection:
+        count = connection.execute(
+            text("SELECT count(*) FROM cdf_groups WHERE name IN (:a, :b)"),
+            {"a": body["name"], "b": together["name"]},
+        ).scalar_one()
+    assert count == 2
+
+
 def _new_group(
     cdf: dict[str, Any], founded_on: str = "2025-01-01", settlement: bool = True
 ) -> tuple[int, int]:
