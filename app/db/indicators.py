@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.scope import EVERY_SURVEY, SurveyScope
 from app.db.sql import sql_literal
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -38,6 +39,26 @@ HOUSEHOLD_FORM = "household"
 def households_where(surveys: Counted, household_form: str = HOUSEHOLD_FORM) -> str:
     """The SQL condition on `h` for the surveys counted as households."""
     return f"h.form_id = {sql_literal(household_form)} AND {COUNTED[surveys]}"
+
+
+def waiting_where(waiting: SurveyScope) -> str | None:
+    """SQL on `h` (the surveys or their tallies): approved surveys, and any other only in the
+    places `waiting` may read; None where it may read every place.
+
+    Why: with `surveys="all"` a ward's leader asks for their ward, but the same statement
+    sums the whole city (its row, the ranks) and a settlement reaching into another ward:
+    that ward's unreviewed households must not show through. By place, not by collector:
+    the tallies hold no collector. The ids are integers, written in (no parameters), so the
+    condition fits both the named (:city_id) and the numbered ($1) forms of the statement.
+    """
+    if waiting.everything:
+        return None
+    places = [
+        f"h.{column} IN ({', '.join(str(int(i)) for i in sorted(ids))})"
+        for column, ids in (("city_id", waiting.cities), ("ward_id", waiting.wards))
+        if ids
+    ]
+    return f"(h.status = 'approved' OR {' OR '.join(places) or 'FALSE'})"
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,7 @@ def indicators_sql(
     surveys: Counted = "approved",
     household_form: str = HOUSEHOLD_FORM,
     counted_sql: str | None = None,
+    waiting: SurveyScope = EVERY_SURVEY,
 ) -> str:
     """The statement: one row per settlement, ward and the city, with shares, score and ranks.
 
@@ -98,19 +120,29 @@ def indicators_sql(
     only right when the counts come from the tallies (which read the whole city anyway).
     `counted_sql`, a condition on `h`, names the household surveys counted instead of
     `surveys` (an export's status and collection time filters): summed from the surveys.
+    Surveys not approved count only in the places `waiting` may read (see waiting_where).
     """
     if counted_sql is None and tallied(rules):
-        return _scored_sql(rules, _tallied_agg_sql(rules, surveys, household_form))
-    return surveys_indicators_sql(rules, ward_only, surveys, household_form, counted_sql)
+        return _scored_sql(rules, _tallied_agg_sql(rules, surveys, household_form, waiting))
+    return surveys_indicators_sql(rules, ward_only, surveys, household_form, counted_sql, waiting)
 
 
-def _tallied_agg_sql(rules: Sequence[DeficiencyRule], surveys: Counted, household_form: str) -> str:
+def _tallied_agg_sql(
+    rules: Sequence[DeficiencyRule],
+    surveys: Counted,
+    household_form: str,
+    waiting: SurveyScope = EVERY_SURVEY,
+) -> str:
     """The `agg` CTE summed from household_tallies: a few rows per settlement."""
     counts = ",\n  ".join(
         f"coalesce(sum(h.{p}_{_checked(rule.key)}), 0) AS {p}_{rule.key}"
         for rule in rules
         for p in ("n", "d")
     )
+    counted = households_where(surveys, household_form)
+    readable = waiting_where(waiting) if surveys != "approved" else None
+    if readable is not None:
+        counted += f" AND {readable}"
     return f"""agg AS (
   -- 0 in the tallies is no place (NULL in the surveys).
   SELECT GROUPING(nullif(h.settlement_id, 0), nullif(h.ward_id, 0)) AS level,
@@ -119,7 +151,7 @@ def _tallied_agg_sql(rules: Sequence[DeficiencyRule], surveys: Counted, househol
          max(h.last_collected_at) AS last_collected_at,
   {counts}
   FROM household_tallies h
-  WHERE h.city_id = :city_id AND {households_where(surveys, household_form)}
+  WHERE h.city_id = :city_id AND {counted}
   GROUP BY GROUPING SETS ((nullif(h.settlement_id, 0)), (nullif(h.ward_id, 0)), ())
   -- A group whose surveys all left keeps its rows at 0: as if it had none. The city's row
   -- stays (one row even with no surveys at all, as a GROUP BY () over nothing).
@@ -134,6 +166,7 @@ def surveys_indicators_sql(
     surveys: Counted = "approved",
     household_form: str = HOUSEHOLD_FORM,
     counted_sql: str | None = None,
+    waiting: SurveyScope = EVERY_SURVEY,
 ) -> str:
     """indicators_sql summed from every counted survey's answers (no tallies).
 
@@ -143,6 +176,9 @@ def surveys_indicators_sql(
     counted = households_where(surveys, household_form)
     if counted_sql is not None:
         counted = f"h.form_id = {sql_literal(household_form)} AND {counted_sql}"
+    readable = waiting_where(waiting)
+    if readable is not None and (surveys != "approved" or counted_sql is not None):
+        counted += f" AND {readable}"
     scope = f"h.city_id = :city_id AND {counted}"
     if ward_only:
         scope += (
@@ -249,16 +285,18 @@ async def city_indicators(
     ward_id: int | None = None,
     surveys: Counted = "approved",
     household_form: str = HOUSEHOLD_FORM,
+    waiting: SurveyScope = EVERY_SURVEY,
 ) -> list[dict[str, Any]]:
     """Rows of kind 'settlement', 'ward' and 'city' for one city, with shares, score, ranks.
 
-    With `ward_id`, only that ward's surveys are read (see indicators_sql).
+    With `ward_id`, only that ward's surveys are read (see indicators_sql); surveys not
+    approved count only in the places `waiting` may read.
     """
     params: dict[str, Any] = {"city_id": city_id}
     params.update({f"w_{rule.key}": float(weights.get(rule.key, 0.0)) for rule in rules})
     if ward_id is not None:
         params["ward_id"] = ward_id
-    sql = indicators_sql(rules, ward_id is not None, surveys, household_form)
+    sql = indicators_sql(rules, ward_id is not None, surveys, household_form, None, waiting)
     rows = await connection.execute(text(sql), params)
     return [dict(row._mapping) for row in rows]
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.exports import OrderedHalves, Property
 from app.db.indicators import COUNTED, HOUSEHOLD_FORM, Counted, indicators_sql
+from app.db.scope import EVERY_SURVEY, SurveyScope
 from app.db.sql import sql_literal
 from app.errors import Forbidden, NotFound, UnknownForm
 from app.forms.registry import FormRegistry
@@ -29,7 +30,7 @@ from app.services.exports import (
     personal_allowed,
     survey_geometry,
 )
-from app.services.indicators import INDICATORS, weights_of
+from app.services.indicators import INDICATORS, waiting_for, weights_of
 
 AREA_LAYERS = ("wards", "settlements")
 SURVEY_LAYERS = ("households",)
@@ -249,10 +250,13 @@ def _indicator_source(
     weights: Mapping[str, float],
     counted_sql: str | None = None,
     alias: str = "ind",
+    waiting: SurveyScope = EVERY_SURVEY,
 ) -> str:
     """The indicators statement (app/db/indicators.py) as a subquery on city $1 named
-    `alias`, with the city's weights (checked numbers) written in."""
-    sql = indicators_sql([i.rule for i in INDICATORS], False, surveys, household_form, counted_sql)
+    `alias`, with the city's weights (checked numbers) written in; surveys not approved
+    count only in the places `waiting` may read."""
+    rules = [i.rule for i in INDICATORS]
+    sql = indicators_sql(rules, False, surveys, household_form, counted_sql, waiting)
     for indicator in INDICATORS:
         sql = sql.replace(f":w_{indicator.key} ", f"{float(weights[indicator.key])!r} ")
     return f"({sql.replace(':city_id', '$1')}) {alias}"
@@ -302,12 +306,17 @@ async def area_layer(
     """Wards or settlements of a city (or of one ward) with their figures: households
     surveyed, the share of each deficiency, the priority score, its class (1-5, the maps'
     colours) and the ranks, as the indicators endpoints compute them; with a status or a
-    collection time range, from the household surveys in that status and range only."""
+    collection time range, from the household surveys in that status and range only. The
+    figures sum the whole city (the ranks) and settlements reaching into other wards: there
+    surveys not approved count only where the reader may read them (a ward leader: theirs)."""
     city = await places.readable_area(engine, reader, city_slug, filters.ward_id)
     args: list[Any] = [city["id"]]
     counted = _counted_surveys(filters, args)
     weights = (await weights_of(engine, city["id"], priorities)).values
-    indicators = _indicator_source(filters.surveys, household_form, weights, counted)
+    waiting = waiting_for(reader, city["id"])
+    indicators = _indicator_source(
+        filters.surveys, household_form, weights, counted, waiting=waiting
+    )
     if layer == "wards":
         where = "w.city_id = $1"
         if filters.ward_id is not None:
@@ -328,7 +337,7 @@ async def area_layer(
             )
             figures = "fig"
             source = _indicator_source(
-                filters.surveys, household_form, weights, in_settlement, figures
+                filters.surveys, household_form, weights, in_settlement, figures, waiting
             )
             joined = f" LEFT JOIN {source} ON fig.kind = 'ward' AND fig.id = w.id"
         properties = [

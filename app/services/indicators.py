@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.db import indicators as queries
 from app.db import places as place_queries
 from app.db.indicators import HOUSEHOLD_FORM, Counted, DeficiencyRule
+from app.db.scope import EVERY_SURVEY, SurveyScope
 from app.errors import InvalidInput, NotFound, Problem, Unauthorized
 from app.i18n import percent_text
 from app.services.access import SYSTEM, Principal
@@ -272,6 +273,7 @@ async def _city_rows(
     ward_id: int | None = None,
     surveys: Counted = "approved",
     household_form: str = HOUSEHOLD_FORM,
+    waiting: SurveyScope = EVERY_SURVEY,
 ) -> list[dict[str, Any]]:
     async with engine.connect() as connection:
         return await queries.city_indicators(
@@ -282,6 +284,7 @@ async def _city_rows(
             ward_id,
             surveys,
             household_form,
+            waiting,
         )
 
 
@@ -311,6 +314,17 @@ def counted_for(reader: Principal | None, place: Mapping[str, Any], surveys: Cou
         else reader.can_read_city(city_id)
     )
     return surveys if allowed else "approved"
+
+
+def waiting_for(reader: Principal | None, city_id: int) -> SurveyScope:
+    """Where surveys not yet approved may count in a city's figures for this reader: every
+    place for the city's readers, else only the wards whose surveys they may read. A ward's
+    report also sums its city (totals, ranks) and settlements reaching into other wards."""
+    if reader is None:
+        return SurveyScope()
+    if reader.can_read_city(city_id):
+        return EVERY_SURVEY
+    return reader.waiting_scope()
 
 
 def _data_date(rows: Sequence[Mapping[str, Any]]) -> str | None:
@@ -368,7 +382,8 @@ async def ward_report(
     """Indicators of a ward: its totals, the city's for comparison, its settlements ranked.
 
     Without `with_city` only the ward's surveys are read (faster on a big city): no
-    `city_totals` and no `rank_in_city`.
+    `city_totals` and no `rank_in_city`. With `surveys="all"`, surveys not yet approved count
+    only where the reader may read them (a ward leader: their ward), the city's row included.
     """
     async with engine.connect() as connection:
         ward = await place_queries.ward_by_id(connection, ward_id)
@@ -380,8 +395,9 @@ async def ward_report(
         weights = (await cities_weights(connection, [city_id], priorities))[city_id]
     surveys = counted_for(reader, ward, surveys)
     in_ward = None if with_city else ward_id
+    waiting = waiting_for(reader, city_id)
     rows = await _city_rows(
-        engine, ward["city_id"], weights.values, in_ward, surveys, household_form
+        engine, city_id, weights.values, in_ward, surveys, household_form, waiting
     )
     if not with_city:
         for row in rows:

@@ -435,11 +435,14 @@ async def _ward_print(
     from app.geo.household_raster import HouseholdPoints
     from app.geo.print_map import PrintInput, render_print_map
 
+    # The reader's, not the system's: a settlement reaching into another ward counts that
+    # ward's surveys still waiting for review only for whom may read them.
     report = await indicators.ward_report(
         engine,
         ward_id,
         priorities,
         with_city=False,
+        reader=reader,
         surveys=surveys,
         household_form=household_form,
     )

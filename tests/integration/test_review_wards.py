@@ -377,3 +377,93 @@ def test_counts_of_all_surveys_hold_only_the_readers_unreviewed_ones(
     assert bulk(client, town, "leader_b", "S1").json()["approved"] == 2
     assert counts("leader_c") == (2, {"A": 0, "B": 2, "C": 0}, {"S1": 2})
     assert counts("leader_a") == (3, {"A": 1, "B": 2, "C": 0}, {"S1": 3})
+
+
+def test_ward_indicators_of_all_surveys_count_only_the_readers_unreviewed_ones(
+    client: TestClient, town: dict[str, Any], surveys: dict[str, str]
+) -> None:
+    """A ward's indicators with `surveys=all` also sum its city (totals, ranks) and its
+    settlements reaching into other wards: there the surveys still waiting for review count
+    only where the reader may read them. Before, ward C's leader read the city's four waiting
+    households (shares, collection time) through `city_totals`, and A's leader B's two in S1,
+    while both got 404 on each of those surveys."""
+    people = town["people"]
+
+    def report(who: str, ward: str) -> dict[str, Any]:
+        answer = client.get(
+            f"/api/v1/wards/{town[ward]}/indicators?surveys=all", headers=people[who]
+        )
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    def figures(who: str, ward: str) -> tuple[int, int, dict[str, int]]:
+        found = report(who, ward)
+        return (
+            found["totals"]["households"],
+            found["city_totals"]["households"],
+            {s["code"]: s["households"] for s in found["settlements"]},
+        )
+
+    def exported(who: str, ward: str) -> dict[str, tuple[int, int | None]]:
+        answer = client.get(
+            f"/api/v1/export/settlements.geojson?city={CITY}&ward={town[ward]}&surveys=all",
+            headers=people[who],
+        )
+        assert answer.status_code == 200, answer.text
+        return {
+            f["properties"]["code"]: (
+                f["properties"]["households"],
+                f["properties"]["rank_in_city"],
+            )
+            for f in answer.json()["features"]
+        }
+
+    # Waiting: a1 (A, S1), b1 and b2 (B, S1), s2 (B, S2).
+    assert client.get(f"{URL}/{surveys['a1']}", headers=people["leader_c"]).status_code == 404
+    empty = report("leader_c", "C")["city_totals"]
+    assert (empty["households"], empty["last_collected_at"]) == (0, None)
+    assert set(empty["shares"].values()) == {None}
+    assert figures("leader_a", "A") == (1, 1, {"S1": 1})
+    assert figures("leader_b", "B") == (3, 3, {"S2": 1})
+    assert figures("leader_ab", "A") == (1, 4, {"S1": 3})
+    # The city's readers still count every waiting survey of the city.
+    assert figures("planner", "A") == (1, 4, {"S1": 3})
+    assert figures("planner", "C") == (0, 4, {})
+    # The export of a ward's settlements counts and ranks them the same way.
+    assert exported("leader_a", "A") == {"S1": (1, 1)}
+    assert exported("planner", "A") == {"S1": (3, 1)}
+    # Approved, they count for everyone.
+    assert bulk(client, town, "leader_b", "S1").json()["approved"] == 2
+    assert figures("leader_c", "C") == (0, 2, {})
+    assert figures("leader_a", "A") == (1, 3, {"S1": 3})
+
+
+def test_print_figures_of_all_surveys_count_only_the_readers_unreviewed_ones(
+    client: TestClient, town: dict[str, Any], surveys: dict[str, str]
+) -> None:
+    """S1's figures on the settlement print and its row on ward A's print, with
+    `surveys=all`: B's two waiting households in S1 count for the city's readers, not for A's
+    leader (as the print's table of households). Before, both prints counted three."""
+
+    def settlement_households(who: str) -> int:
+        found = re.search(r"Households surveyed\s+(\d+)", print_text(client, town, who, "all"))
+        assert found is not None
+        return int(found.group(1))
+
+    def ward_households(who: str) -> int:
+        response = client.get(
+            f"/maps/wards/{town['A']}.pdf?surveys=all&lang=en", headers=town["people"][who]
+        )
+        assert response.status_code == 200, response.text
+        text_of = subprocess.run(
+            ["pdftotext", "-layout", "-", "-"],
+            input=response.content,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
+        found = re.search(r"Xóm S1\s+(\d+)", text_of)
+        assert found is not None, text_of
+        return int(found.group(1))
+
+    assert (settlement_households("leader_a"), ward_households("leader_a")) == (1, 1)
+    assert (settlement_households("city_admin"), ward_households("city_admin")) == (3, 3)
