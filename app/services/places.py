@@ -113,7 +113,8 @@ async def update_city(
             had, own = own, weights
             await queries.set_weights(connection, found["id"], own)
             changed.append(("city.weights", WEIGHTS_FIELD, had, own))
-        for action, field, old, new in changed:
+        # A change to the value it had (a resend, a second tab) is no change: not on record.
+        for action, field, old, new in [c for c in changed if c[2] != c[3]]:
             await audit(
                 connection,
                 actor_id=actor.user_id,

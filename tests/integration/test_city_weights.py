@@ -151,9 +151,22 @@ def test_a_city_admin_sets_its_weights_and_only_that_city_follows(
                 "ORDER BY id DESC LIMIT 1"
             )
         ).one()
+        entry_count = connection.execute(
+            text("SELECT count(*) FROM audit_log WHERE action = 'city.weights'")
+        ).scalar_one()
     assert entry.actor == "weights-admin"
     assert entry.old == {"priority_weights": None}
     assert entry.new == {"priority_weights": OWN_FULL}
+    # The same weights sent again (a resend, a second tab): no change, nothing on record.
+    assert _set(client, "tam-ky", OWN, people["admin"]).status_code == 200
+    with network[1].connect() as connection:
+        entries = connection.execute(
+            text("SELECT count(*) FROM audit_log WHERE action = 'city.weights'")
+        ).scalar_one()
+        last = connection.execute(
+            text("SELECT new FROM audit_log WHERE action = 'city.weights' ORDER BY id DESC LIMIT 1")
+        ).scalar_one()
+    assert last == {"priority_weights": OWN_FULL} and entries == entry_count
 
     # Back to the common weights.
     answer = _set(client, "tam-ky", None, people["admin"])
