@@ -259,6 +259,8 @@ async def update_user(
     signs_out = is_active is False or password is not None
     async with engine.begin() as connection:
         user = await _managed_user(connection, actor, user_id, lock=True)
+        if "password_hash" not in values and all(user.get(k) == v for k, v in values.items()):
+            return user  # the values it has (a resend, a second tab): no change, no record
         await queries.update_user(connection, user_id, **values)
         await _on_record(
             connection,

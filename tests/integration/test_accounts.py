@@ -564,3 +564,30 @@ def test_a_person_added_again_after_a_lost_answer_is_the_person_added(
             text("SELECT count(*) FROM users WHERE username LIKE 'tnv-them-lai%'")
         ).scalar_one()
     assert people == 2
+
+
+def test_a_change_sent_again_is_on_record_once(
+    fresh: TestClient, sync_engine: Engine, admin_token: str
+) -> None:
+    """A rename or a disable sent again (a resend, a second tab) wrote a new `user.update`
+    entry each time, though nothing changed (review)."""
+    user_id = make_user(sync_engine, "tnv-doi-mot-lan", [("volunteer", ("ward", "W03"))])
+    url, admin = f"/api/v1/users/{user_id}", bearer(admin_token)
+    for change in ({"display_name": "Tên <i>mới</i>"}, {"is_active": False}):
+        for _ in range(3):
+            answer = fresh.patch(url, json=change, headers=admin)
+            assert answer.status_code == 200, answer.text
+            assert all(answer.json()[k] == v for k, v in change.items())
+    with sync_engine.connect() as connection:
+        entries = (
+            connection.execute(
+                text(
+                    "SELECT new FROM audit_log WHERE entity = 'user' AND entity_id = :id "
+                    "AND action = 'user.update' ORDER BY id"
+                ),
+                {"id": str(user_id)},
+            )
+            .scalars()
+            .all()
+        )
+    assert entries == [{"display_name": "Tên <i>mới</i>"}, {"is_active": False}]
