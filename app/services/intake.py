@@ -292,6 +292,11 @@ def item_problems(raw: Any) -> list[Problem]:
             if depth >= MAX_DEPTH:
                 problems.append(Problem(where, "too_deep", {"max": MAX_DEPTH}))
                 continue
+            if nodes + len(stack) + len(value) > MAX_NODES:
+                # Counted before a child is stacked: a list of a million zeros was walked
+                # (a path made for each) before the count stopped it, ~0.4 s on the loop.
+                problems.append(Problem(where, "too_many_values", {"max": MAX_NODES}))
+                break
             if isinstance(value, dict):
                 for key, child in value.items():
                     key_problems = _text_problems(key, where)

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 
 from app.forms.registry import FormRegistry
-from app.services.intake import prepare_submission, with_lateness
+from app.services.intake import MAX_NODES, item_problems, prepare_submission, with_lateness
 from tests.factories import household_answers, household_survey
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -332,3 +332,16 @@ def test_a_point_placed_by_hand_is_named_inside_repeats_as_the_phone_names_it() 
     assert not _point_answered(answers, "plots[0]/corner", names)
     assert not _point_answered(answers, "plots/corner", names)
     assert not _point_answered(answers, "plots[1]/size", names)
+
+
+def test_too_many_values_are_counted_before_any_is_walked() -> None:
+    """A body with one NUL escape (off the fast path) and a list of a million zeros: the
+    walk stacked a path for each zero, ~0.4 s on the event loop per request, before its
+    count of 20,000 stopped it (review). The list is refused by its own name, unwalked; a
+    survey just under the bound is still walked whole, its NUL named."""
+    problems = item_problems({"code": "\u0000", "a": [0] * 1_000_000})
+    assert [(p.field, p.code) for p in problems] == [("a", "too_many_values")]
+    nested = item_problems({"code": "\u0000", "b": [{"c": [0] * 30_000}]})
+    assert [(p.field, p.code) for p in nested] == [("b[0].c", "too_many_values")]
+    under = item_problems({"code": "\u0000", "a": [0] * (MAX_NODES - 10)})
+    assert [(p.field, p.code) for p in under] == [("code", "nul_character")]
