@@ -347,7 +347,8 @@ async def submission(request: Request) -> Response:
         if part is not xml_part and part.filename is not None
     ]
     try:
-        head = parse_instance(xml)
+        # Off the event loop: expat reads up to MAX_ELEMENTS elements of a body of megabytes.
+        head = await asyncio.to_thread(parse_instance, xml)
     except InstanceError as exc:
         text = exc.message(request_language(request))
         return _xml(request, odk.openrosa_response(text, "error"), 400)

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from app.forms.definition import load_form
-from app.forms.instance_xml import InstanceError, map_instance, parse_instance, stored_filename
+from app.forms.instance_xml import (
+    InstanceError,
+    guard,
+    map_instance,
+    parse_instance,
+    stored_filename,
+)
 from app.forms.registry import FormRegistry
 from app.forms.validation import validate_answers
 from app.services.intake import prepare_submission
@@ -166,6 +172,23 @@ def test_bad_instances_are_named(xml: bytes, code: str) -> None:
     with pytest.raises(InstanceError) as caught:
         parse_instance(xml)
     assert caught.value.code == code
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b"<data id='f'>" + b"<a/>" * 60_000 + b"</data>",
+        b"<data id='f'><a " + b" ".join(b"x%d='1'" % i for i in range(60_000)) + b"/></data>",
+    ],
+    ids=["elements", "attributes"],
+)
+def test_too_many_elements_or_attributes_stop_the_first_read(xml: bytes) -> None:
+    """ElementTree built every element of a 10 MB instance (2.6 million, ~2 s on the event
+    loop) and only then counted them; an element's attributes were not counted at all
+    (review). The guard counts both as expat reads them, before any tree is built."""
+    with pytest.raises(InstanceError) as caught:
+        guard(xml)
+    assert caught.value.code == "instance_too_large"
 
 
 @pytest.mark.parametrize(
