@@ -229,6 +229,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Máy chủ này không phục vụ tên miền đó: hãy mở đúng địa chỉ máy chủ của thành phố.",
         "en": "This server does not answer to that name: open the address of the city's server.",
     },
+    "body_timeout": {
+        "vi": "Dữ liệu gửi lên bị ngắt giữa chừng hoặc đến quá chậm; hãy thử gửi lại.",
+        "en": "The request body stopped or came too slowly; try sending it again.",
+    },
     "body_too_large": {
         "vi": "Dữ liệu gửi lên quá lớn (tối đa {max} byte).",
         "en": "The request body is too large (at most {max} bytes).",

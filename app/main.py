@@ -226,6 +226,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
+        idle_seconds=settings.body_idle_seconds,
+        total_seconds=settings.body_total_seconds,
         larger=[
             (boundaries.UPLOAD_PATH, settings.max_boundary_upload_bytes),
             # Photos, recordings and documents: each kind's own limit is checked by the upload

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     media_dir: Path = REPO_ROOT / "var" / "media"
     samples_dir: Path = REPO_ROOT / "data" / "samples"
     max_body_bytes: int = 2 * 1024 * 1024
+    # A request body that sends nothing for this long, or is not whole after the total, is
+    # answered 408 and its connection closed (app.api.limits: a stalled body held memory).
+    body_idle_seconds: float = Field(default=60.0, gt=0)
+    body_total_seconds: float = Field(default=15 * 60.0, gt=0)
     # Ward and settlement boundary files uploaded on the admin page (that route only).
     max_boundary_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     max_batch_items: int = 500
