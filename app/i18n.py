@@ -384,6 +384,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Mã đăng ký điện thoại không dùng được (đã dùng hoặc hết hạn). Xin mã mới.",
         "en": "This phone enrolment code cannot be used (used or expired). Ask for a new one.",
     },
+    "sign_in_busy": {
+        "vi": "Máy chủ đang bận kiểm tra nhiều lần đăng nhập. Hãy thử lại sau vài giây.",
+        "en": "The server is busy checking many sign-ins. Try again in a few seconds.",
+    },
     "too_many_sign_ins": {
         "vi": "Đăng nhập sai quá nhiều lần. Thử lại sau {minutes} phút.",
         "en": "Too many failed sign-ins. Try again in {minutes} minutes.",

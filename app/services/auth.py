@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import uuid
 from collections.abc import Callable
@@ -40,6 +41,10 @@ TOKEN_BYTES = 32
 # argon2's threads (PasswordThreads): two checks at once use two cores (each spreads over its
 # lanes too); more would only share the same cores and queue the rest of the process longer.
 PASSWORD_THREADS = 2
+# Checks waiting for those threads at most (a check takes ~0.1 s of CPU: 16 wait ~1 s). More
+# are refused at once (429): 100 wrong sign-ins from 100 addresses queued a right one 9.5 s,
+# and HTTP Basic on Collect, /ogc and /tiles waits in the same queue (review).
+PASSWORD_QUEUE = 16
 
 
 @dataclass(frozen=True)
@@ -101,18 +106,31 @@ class PasswordThreads:
     of the process behind it, and those held sign-ins up in turn. Here a burst waits for at
     most PASSWORD_THREADS threads, and only for itself."""
 
-    def __init__(self, threads: int = PASSWORD_THREADS) -> None:
+    def __init__(self, threads: int = PASSWORD_THREADS, queue: int = PASSWORD_QUEUE) -> None:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        self._room = threads + queue
+        self._busy = 0  # checks and hashes running or waiting for a thread
+
+    def full(self) -> bool:
+        """Whether a check asked now would be refused."""
+        return self._busy >= self._room
+
+    async def _run(self, work: Callable[..., Any], *args: Any) -> Any:
+        if self.full():
+            raise TooManyRequests("sign_in_busy", retry_after=5)
+        self._busy += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+        finally:
+            self._busy -= 1
 
     async def check(self, password_hash: str | None, password: str) -> bool:
-        """check_password on an argon2 thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, check_password, password_hash, password)
+        """check_password on an argon2 thread (TooManyRequests when too many wait)."""
+        return bool(await self._run(check_password, password_hash, password))
 
     async def hash(self, password: str) -> str:
-        """hash_password on an argon2 thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, hash_password, password)
+        """hash_password on an argon2 thread (TooManyRequests when too many wait)."""
+        return str(await self._run(hash_password, password))
 
     def close(self) -> None:
         """Stop the threads (the app's stop): the checks running end, those queued are
@@ -123,6 +141,21 @@ class PasswordThreads:
 def may_sign_in(user: dict[str, Any] | None, policy: AuthPolicy) -> bool:
     """Whether an account may sign in at all: active, and a demo account only in demo mode."""
     return bool(user and user["is_active"] and (policy.demo_accounts or not user["is_demo"]))
+
+
+def throttled_address(address: str) -> str:
+    """The address sign-in failures are counted by: an IPv6 address by its /64 (one network,
+    one household or one attacker, holds all of a /64: each of its addresses counted alone
+    gave it 2^64 times the attempts), an IPv4 one (or one mapped into IPv6) as itself."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 async def check_sign_in(
@@ -148,6 +181,9 @@ async def check_sign_in(
     if "\x00" in username or "\x00" in password:
         # No account has one, and PostgreSQL takes no NUL in a text (it was a 500).
         raise Unauthorized("bad_credentials")
+    if passwords.full():  # refused before it counts as a failure of the account
+        raise TooManyRequests("sign_in_busy", retry_after=5)
+    address = throttled_address(address)
     now = datetime.now(UTC)
     async with engine.begin() as connection:
         counted = await queries.count_attempt(
