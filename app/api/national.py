@@ -112,7 +112,7 @@ async def national_pdf(
 
     report = await _report(engine, books, settings, user, "approved")
     try:
-        async with _print_slots(request, settings).slot():
+        async with _print_slots(request, settings).slot(user.user_id if user else None):
             content = await maps._in_thread(national_print.render, report, language)
     except maps.PrintsBusy:
         return JSON(

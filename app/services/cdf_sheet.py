@@ -46,5 +46,5 @@ async def statement_pdf(
     statement = await cdf_books.statement(engine, user, group_id, as_of)
     if slots is None:
         return await _in_thread(render_statement_pdf, statement, language)
-    async with slots.slot():
+    async with slots.slot(user.user_id):
         return await _in_thread(render_statement_pdf, statement, language)

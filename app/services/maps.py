@@ -301,6 +301,11 @@ async def household_points_json(
 T = TypeVar("T")
 
 
+# Prints one person may have admitted at once (one drawing, one waiting): the slots are
+# shared by every reader of every city.
+PRINTS_PER_HOLDER = 2
+
+
 class PrintsBusy(Exception):
     """Every print slot and every place in the queue is taken: try again in a few seconds."""
 
@@ -318,24 +323,36 @@ class PrintSlots:
     of admitted prints here.
     """
 
-    def __init__(self, concurrency: int, queue: int) -> None:
-        if concurrency < 1 or queue < 0:
-            raise ValueError("print concurrency must be >= 1 and the queue >= 0")
+    def __init__(self, concurrency: int, queue: int, per_holder: int = PRINTS_PER_HOLDER) -> None:
+        if concurrency < 1 or queue < 0 or per_holder < 1:
+            raise ValueError("print concurrency and per holder must be >= 1, the queue >= 0")
         self._semaphore = asyncio.Semaphore(concurrency)
         self._capacity = concurrency + queue
+        self._per_holder = per_holder
         self._admitted = 0  # printing or waiting
+        self._held: dict[object, int] = {}  # by holder: printing or waiting
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one print slot (waiting in the queue if need be); PrintsBusy when it is full."""
-        if self._admitted >= self._capacity:
+    async def slot(self, holder: object = None) -> AsyncIterator[None]:
+        """Hold one print slot (waiting in the queue if need be); PrintsBusy when it is full,
+        or when `holder` (a person's id) has `per_holder` prints admitted already: one
+        reader's ten prints in a loop filled the slots and the queue, and every other
+        reader's print was a 503 for as long as the loop ran (review)."""
+        held = self._held.get(holder, 0) if holder is not None else 0
+        if self._admitted >= self._capacity or held >= self._per_holder:
             raise PrintsBusy
         self._admitted += 1
+        if holder is not None:
+            self._held[holder] = held + 1
         try:
             async with self._semaphore:
                 yield
         finally:
             self._admitted -= 1
+            if holder is not None:
+                left = self._held.pop(holder) - 1
+                if left:
+                    self._held[holder] = left
 
 
 async def _in_thread(function: Callable[..., T], *args: Any) -> T:
@@ -399,7 +416,7 @@ async def ward_print(
     if slots is None:
         return await _ward_print(*args, surveys, household_form, reader)
     # The slot covers the queries too: a full queue is answered before any database work.
-    async with slots.slot():
+    async with slots.slot(reader.user_id):
         return await _ward_print(*args, surveys, household_form, reader)
 
 

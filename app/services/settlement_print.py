@@ -154,7 +154,7 @@ async def settlement_print(
         raise NotFound("settlement_not_found", id=settlement_id)
     if names and not reader.can_see_personal(place):
         raise Forbidden("print_names_not_allowed")
-    slot = slots.slot() if slots is not None else contextlib.nullcontext()
+    slot = slots.slot(reader.user_id) if slots is not None else contextlib.nullcontext()
     async with slot:  # a full queue is answered before any database work
         figures, report = await _figures(engine, place, priorities, reader, surveys, household_form)
         question, answers = answer_styles(forms, indicator, language, household_form)

@@ -104,7 +104,7 @@ class NoFreeSlot(PrintSlots):
     """Print slots that are always all taken, queue included."""
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, holder: object = None) -> AsyncIterator[None]:
         """Refuse at once."""
         raise PrintsBusy
         yield  # an async generator, as the real one
@@ -149,3 +149,37 @@ def test_slots_queue_then_refuse() -> None:
     # In a thread of its own: the browser tests' Playwright keeps an event loop in this one.
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(asyncio.run, scenario()).result() == ["first", "second", "third"]
+
+
+def test_one_reader_cannot_take_every_slot() -> None:
+    """One reader's ten prints in a loop filled the two slots and the eight places in the
+    queue: every other reader's print was a 503 for as long as the loop ran (review). A
+    reader has two prints admitted at most; another reader still gets a place."""
+
+    async def scenario() -> list[str]:
+        slots = PrintSlots(concurrency=2, queue=8)
+        release = asyncio.Event()
+        order: list[str] = []
+
+        async def job(holder: int, name: str) -> None:
+            async with slots.slot(holder):
+                order.append(name)
+                await release.wait()
+
+        greedy = [asyncio.create_task(job(1, f"greedy-{n}")) for n in range(2)]
+        await asyncio.sleep(0)
+        for _ in range(3):
+            with pytest.raises(PrintsBusy):
+                async with slots.slot(1):
+                    pass
+        other = asyncio.create_task(job(2, "other"))
+        await asyncio.sleep(0)
+        release.set()
+        await asyncio.gather(*greedy, other)
+        async with slots.slot(1):  # its prints done, the reader prints again
+            order.append("greedy-again")
+        return order
+
+    with ThreadPoolExecutor(1) as pool:
+        order = pool.submit(asyncio.run, scenario()).result()
+    assert sorted(order) == ["greedy-0", "greedy-1", "greedy-again", "other"]
