@@ -28,6 +28,13 @@ let waitingAgain = false; // the same, for syncWaiting
 // One sync of the cash book at a time across the phone's tabs (Web Locks): two tabs signed
 // in at once sent the same meeting twice (the second close answered "duplicate").
 const SYNC_LOCK = "cdfmap-cashbook-sync";
+// A sync that got no answer of the server's (no network, a 5xx, a proxy's 502, a captive
+// portal's page, an empty 200) is tried again by itself with a backoff, as the survey
+// outbox's (sync.js): 2 s, then twice as long each time, at most 5 minutes.
+const MIN_RETRY_MS = 2000;
+const MAX_RETRY_MS = 5 * 60 * 1000;
+let retryMs = 0;
+let retryTimer = null;
 let shell = null; // what app.js lends: render, show, header, networkLine, noteStorage
 // Roles that send surveys (app/services/access.py, SUBMITTERS): anyone else has no survey
 // buttons on the phone, the server would refuse their surveys anyway.
@@ -270,6 +277,17 @@ export async function syncWaiting() {
   }
 }
 
+/** Send what waits again later, each time later (returns the seconds until then). */
+function scheduleRetry() {
+  retryMs = Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, retryMs * 2));
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    if (auth.hasToken()) syncWaiting(); // offline then: the `online` event sends it
+  }, retryMs + Math.floor(Math.random() * 500));
+  return Math.round(retryMs / 1000);
+}
+
 /** `task` while no other tab of the phone syncs the cash book (at once without Web Locks). */
 function underSyncLock(task) {
   if (!navigator.locks?.request) return task();
@@ -307,12 +325,15 @@ async function runSync(meeting, as) {
   syncing = meeting;
   if (shell.state.view === "treasurer") rerender();
   let status = "";
+  let retry = false;
   try {
     const outcome = await underSyncLock(async () => {
       await catchUp(meeting); // what another tab sent of it while this one waited
-      if (meeting.closed) return { sent: 0, failed: 0, closed: false, error: null };
+      if (meeting.closed) return { sent: 0, failed: 0, closed: false, error: null, retry: false };
       return syncMeeting(meeting, as.token);
     });
+    retry = Boolean(outcome.retry);
+    if (!outcome.error) retryMs = 0; // answered: the next failure waits the least again
     const parts = [];
     if (outcome.sent) parts.push(tt("sync_done", { n: outcome.sent }));
     if (outcome.failed) parts.push(tt("sync_failed", { n: outcome.failed }));
@@ -331,9 +352,14 @@ async function runSync(meeting, as) {
     if (!(error instanceof auth.SessionChanged)) {
       status = tt("sync_error", { detail: error instanceof auth.SignInRequired ? "401" : error.message });
     }
+    // No network (fetch failed) or the phone's storage: tried again; a sign-in or a role
+    // missing is not helped by a retry (the sync resumes once someone signs in).
+    retry = !(error instanceof auth.SessionChanged || error instanceof auth.SignInRequired
+      || error instanceof auth.NotAllowed);
   } finally {
     syncing = null;
   }
+  if (retry) status = `${status} ${tt("sync_retry", { s: scheduleRetry() })}`.trim();
   if (sheet.meeting === meeting) sheet.status = status;
   if (shell.state.view === "treasurer") rerender();
   if (syncAgain) {

@@ -17,6 +17,7 @@
 
 import * as auth from "./auth.js";
 import * as db from "./db.js";
+import { tt } from "./treasurer_i18n.js";
 
 export const KINDS = ["savings", "mutual_aid", "fine", "withdrawal"];
 // Money that leaves the group's box: a member's withdrawal, and the remittance of the
@@ -313,64 +314,136 @@ function messageOf(result) {
 }
 
 async function bodyOf(response) {
-  return response.json().catch(() => ({}));
+  const body = await response.json().catch(() => ({}));
+  return body !== null && typeof body === "object" ? body : {};
+}
+
+// Answers that say "not now" rather than "no" (as the survey outbox's, sync.js): a request
+// timeout, too early, too many requests.
+const TRANSIENT = new Set([408, 425, 429]);
+
+/** True when `response` is a refusal by our server: a 4xx with its JSON error body (a `code`,
+ * app/api/errors.py), not redirected. Anything else that is not the answer asked for (a 5xx,
+ * a proxy's 502-504, a captive portal's HTML page, an empty 200) is sent again later. */
+function refusedByServer(response, body) {
+  return !response.redirected && response.status >= 400 && response.status < 500
+    && !TRANSIENT.has(response.status) && typeof body.code === "string" && body.code !== "";
+}
+
+/** True when `body` is the server's answer to the opening or the close of `meeting`: a
+ * middlebox's 200 (a captive portal's page, a proxy's empty answer) is none, and the meeting
+ * stays unsent on the phone. */
+function meetingAnswer(response, body, meeting) {
+  return response.ok && !response.redirected
+    && (body.outcome === "created" || body.outcome === "duplicate")
+    && body.meeting !== null && typeof body.meeting === "object"
+    && String(body.meeting.id ?? meeting.id) === meeting.id;
+}
+
+/** What is said of an answer that is not the one asked for. */
+function failureOf(response, body) {
+  if (refusedByServer(response, body) || (!response.redirected && typeof body.detail === "string" && body.detail)) {
+    return body.detail || String(response.status);
+  }
+  return tt("bad_answer", { status: response.status });
+}
+
+/** The meeting's opening on the server (idempotent on its id): true once the server has it. */
+async function openOnServer(meeting, token, outcome) {
+  const response = await postJson(token, `/api/v1/cdf/groups/${meeting.group_id}/meetings`, {
+    id: meeting.id, date: meeting.date,
+  });
+  const body = await bodyOf(response);
+  if (!meetingAnswer(response, body, meeting)) {
+    outcome.error = failureOf(response, body);
+    outcome.retry = !refusedByServer(response, body);
+    meeting.open_error = outcome.error;
+    await saveMeeting(meeting);
+    return false;
+  }
+  meeting.opened = true;
+  meeting.open_error = null;
+  await saveMeeting(meeting);
+  return true;
+}
+
+/** The server says the meeting is not there (never opened, though the phone thought so). */
+function meetingMissing(response, body) {
+  return response.status === 404 && !response.redirected
+    && (body.code === "not_found" || body.code === "cdf_meeting_not_found");
+}
+
+/**
+ * Send the meeting's records waiting (one batch). Resolves with "done" (answered, each record
+ * with its outcome), "missing" (the server has no such meeting) or "failed" (outcome.error).
+ */
+async function sendRecords(meeting, token, outcome) {
+  const waiting = Object.values(meeting.entries)
+    .filter((e) => e.state === "sending" || (e.state === "draft" && e.ready !== false));
+  if (!waiting.length) return "done";
+  // The server posts a batch in order: a remittance goes after the day's money came in.
+  waiting.sort((a, b) => Number(a.kind === "remittance") - Number(b.kind === "remittance"));
+  stillSignedIn(token);
+  for (const entry of waiting) entry.state = "sending";
+  await saveMeeting(meeting); // from here on these ids are the ones the server may hold
+  const records = waiting.map((e) => ({
+    client_id: e.client_id, kind: e.kind, amount: e.amount,
+    ...(e.member_id !== null && e.member_id !== undefined ? { member_id: e.member_id } : {}),
+    ...(e.loan_id ? { loan_id: e.loan_id } : {}),
+  }));
+  const response = await postJson(token, `/api/v1/cdf/meetings/${meeting.id}/records`, { records });
+  const body = await bodyOf(response);
+  if (meetingMissing(response, body)) {
+    outcome.error = body.detail || String(response.status);
+    return "missing";
+  }
+  if (!response.ok || response.redirected || !Array.isArray(body.results)) {
+    outcome.error = failureOf(response, body);
+    outcome.retry = !refusedByServer(response, body);
+    return "failed"; // they stay "sending": the same ids go again
+  }
+  for (const result of body.results) {
+    const entry = waiting[result?.index];
+    if (!entry) continue;
+    if (result.outcome === "created" || result.outcome === "duplicate") {
+      entry.state = "posted";
+      entry.error = null;
+      outcome.sent += 1;
+    } else {
+      entry.state = "failed";
+      entry.error = messageOf(result);
+      outcome.failed += 1;
+    }
+  }
+  await saveMeeting(meeting);
+  return "done";
 }
 
 /**
  * Send what waits of a meeting with `token`, its treasurer's: its opening, its records (one
  * batch), then its close once every record is posted. Each step is kept on the phone before
- * and after it is sent. Resolves with {sent, failed, closed, error}; throws SessionChanged
- * (nothing more sent) once the phone's session is no longer `token`'s.
+ * and after it is sent. Resolves with {sent, failed, closed, error, retry} (retry: the answer
+ * was not the server's, a network's or a server's error, and the same is sent again later);
+ * throws SessionChanged (nothing more sent) once the phone's session is no longer `token`'s.
+ *
+ * A meeting the server says it does not have (its opening was answered by a middlebox, on an
+ * older version that took any 200 for the server's) is opened again: the server's opening is
+ * idempotent on the meeting's id.
  */
 export async function syncMeeting(meeting, token) {
-  const outcome = { sent: 0, failed: 0, closed: false, error: null };
-  if (!meeting.opened) {
-    const response = await postJson(token, `/api/v1/cdf/groups/${meeting.group_id}/meetings`, {
-      id: meeting.id, date: meeting.date,
-    });
-    if (!response.ok) {
-      outcome.error = (await bodyOf(response)).detail ?? String(response.status);
-      meeting.open_error = outcome.error;
+  const outcome = { sent: 0, failed: 0, closed: false, error: null, retry: false };
+  for (let attempt = 0; ; attempt += 1) {
+    if (!meeting.opened && !(await openOnServer(meeting, token, outcome))) return outcome;
+    const step = await sendRecords(meeting, token, outcome);
+    if (step === "done") break;
+    if (step === "missing" && attempt === 0) {
+      meeting.opened = false; // opened again, then the same records with the same ids
       await saveMeeting(meeting);
-      return outcome;
+      outcome.error = null;
+      continue;
     }
-    meeting.opened = true;
-    meeting.open_error = null;
-    await saveMeeting(meeting);
-  }
-  const waiting = Object.values(meeting.entries)
-    .filter((e) => e.state === "sending" || (e.state === "draft" && e.ready !== false));
-  // The server posts a batch in order: a remittance goes after the day's money came in.
-  waiting.sort((a, b) => Number(a.kind === "remittance") - Number(b.kind === "remittance"));
-  if (waiting.length) {
-    stillSignedIn(token);
-    for (const entry of waiting) entry.state = "sending";
-    await saveMeeting(meeting); // from here on these ids are the ones the server may hold
-    const records = waiting.map((e) => ({
-      client_id: e.client_id, kind: e.kind, amount: e.amount,
-      ...(e.member_id !== null && e.member_id !== undefined ? { member_id: e.member_id } : {}),
-      ...(e.loan_id ? { loan_id: e.loan_id } : {}),
-    }));
-    const response = await postJson(token, `/api/v1/cdf/meetings/${meeting.id}/records`, { records });
-    const body = await bodyOf(response);
-    if (!response.ok) {
-      outcome.error = body.detail ?? String(response.status);
-      return outcome; // they stay "sending": the same ids go again
-    }
-    for (const result of body.results ?? []) {
-      const entry = waiting[result.index];
-      if (!entry) continue;
-      if (result.outcome === "created" || result.outcome === "duplicate") {
-        entry.state = "posted";
-        entry.error = null;
-        outcome.sent += 1;
-      } else {
-        entry.state = "failed";
-        entry.error = messageOf(result);
-        outcome.failed += 1;
-      }
-    }
-    await saveMeeting(meeting);
+    if (step === "missing") outcome.retry = true; // opened, yet not found: tried again later
+    return outcome;
   }
   const unsettled = Object.values(meeting.entries).some((e) => e.state !== "posted");
   if (meeting.close && !meeting.closed && !unsettled) {
@@ -380,19 +453,25 @@ export async function syncMeeting(meeting, token) {
       note: meeting.close.note,
     });
     const body = await bodyOf(response);
-    if (response.ok) {
+    if (meetingAnswer(response, body, meeting)) {
       meeting.closed = true;
       // A close sent again answers "duplicate" with the figures of the one kept.
-      const inLedger = body.meeting?.cash_in_ledger ?? null;
-      const counted = body.meeting?.cash_counted ?? meeting.close.cash_counted;
+      const inLedger = body.meeting.cash_in_ledger ?? null;
+      const counted = body.meeting.cash_counted ?? meeting.close.cash_counted;
       const difference = body.difference ?? (inLedger === null ? null : counted - inLedger);
       meeting.result = { difference, cash_in_ledger: inLedger };
       meeting.close.error = null;
       outcome.closed = true;
-    } else {
+    } else if (refusedByServer(response, body)) {
       const problems = body.errors?.map((e) => e.message ?? e.detail ?? e.code).join("; ");
       meeting.close.error = problems || body.detail || String(response.status);
       outcome.error = meeting.close.error;
+    } else {
+      // Not the server's answer (a captive portal's page, a proxy's empty 200, a 502): the
+      // count stays on the phone, unsent, and goes again.
+      meeting.close.error = failureOf(response, body);
+      outcome.error = meeting.close.error;
+      outcome.retry = true;
     }
     await saveMeeting(meeting);
   }
