@@ -536,6 +536,8 @@ function syncMessage(last) {
   if (last.error === "network") return t("sync_network_error", { s: last.retryIn });
   if (last.error === "server") {
     // A busy proxy or server (408, 425, 429) is not "a problem": it asked to come back later.
+    // An answer not of our server (a Wi-Fi login page, a proxy's): the network's, not a fault.
+    if (last.foreign) return t("sync_not_server", { status: last.status, s: last.retryIn });
     const busy = [408, 425, 429].includes(last.status);
     return t(busy ? "sync_server_busy" : "sync_server_error", { status: last.status, s: last.retryIn });
   }

@@ -1,8 +1,8 @@
 // Who the phone is signed in as: its token, kept in IndexedDB (kv "session") so that the app
 // works offline with it; every API call carries it. The token comes from an admin's QR code
 // (an enrolment link /collect/#enrol=<code>, exchanged once for the phone's own token) or
-// from a username and password. A 401 never touches the outbox: the session is marked
-// expired, and sending resumes once the volunteer signs in again.
+// from a username and password. A 401 never touches the outbox: our server's (its JSON
+// error; a captive portal's page is no sign of the token) marks the session expired, and sending resumes once the volunteer signs in again.
 
 import * as db from "./db.js";
 import { language } from "./i18n.js";
@@ -38,6 +38,17 @@ export class SessionChanged extends Error {
   constructor() {
     super("the account changed");
     this.name = "SessionChanged";
+  }
+}
+
+/** Thrown by api() for an answer that is not our server's (a captive portal's 401 or 403
+ * page, a proxy's, a redirect to a Wi-Fi login): nothing is known of the request, and
+ * nothing of the session or the outbox changes; the caller tries again later. */
+export class NotTheServer extends Error {
+  constructor(status) {
+    super(`not the server's answer (${status})`);
+    this.name = "NotTheServer";
+    this.status = status;
   }
 }
 
@@ -117,9 +128,18 @@ async function markExpired(token) {
   await keep({ ...stored, expired: true, expired_at: new Date().toISOString() });
 }
 
+/** The JSON error body of our server (app/api/errors.py: a `code`, a `detail`), or null for
+ * anything else (a captive portal's or a proxy's page, an empty body). */
+async function serverError(response) {
+  const body = await response.json().catch(() => null);
+  return body && typeof body.code === "string" && body.code !== "" ? body : null;
+}
+
 /**
- * fetch() with the phone's token and language. A 401 marks the session expired and throws
- * SignInRequired, a 403 throws NotAllowed; every other answer is returned as it is.
+ * fetch() with the phone's token and language. Our server's 401 (its JSON error) marks the
+ * session expired and throws SignInRequired, its 403 throws NotAllowed; a redirect, or a 401
+ * or 403 that is not our server's (a captive portal, a proxy) throws NotTheServer: tried
+ * again later, the session as it was. Every other answer is returned as it is.
  */
 export function api(url, options = {}) {
   return call(current?.token, url, options, false);
@@ -139,15 +159,20 @@ async function call(token, url, options, bound) {
   if (bound && (!token || current?.token !== token)) throw new SessionChanged();
   if (!token || current.expired) throw new SignInRequired();
   const headers = { "accept-language": language(), ...options.headers, authorization: `Bearer ${token}` };
-  const response = await fetch(url, { cache: "no-store", ...options, headers });
+  // A redirect is never our API's answer: a Wi-Fi login or a proxy. Not followed (a POST
+  // followed as a GET would be answered for another request).
+  const response = await fetch(url, { cache: "no-store", redirect: "manual", ...options, headers });
+  if (response.type === "opaqueredirect" || response.redirected) throw new NotTheServer(response.status || 302);
   if (response.status === 401) {
+    if (!(await serverError(response))) throw new NotTheServer(401);
     await markExpired(token);
     // A token refused after its person signed out (or another signed in) says nothing of the next.
     throw bound && current?.token !== token ? new SessionChanged() : new SignInRequired();
   }
   if (response.status === 403) {
-    const body = await response.json().catch(() => ({}));
-    throw new NotAllowed(body.detail, typeof body.code === "string" ? body.code : "");
+    const body = await serverError(response);
+    if (!body) throw new NotTheServer(403);
+    throw new NotAllowed(body.detail, body.code);
   }
   return response;
 }

@@ -5,7 +5,8 @@
 // (Web Locks); a sync asked for while one runs runs again right after it.
 //
 // Every request carries the phone's token (auth.js). Without a live one nothing is sent and
-// nothing in the outbox changes: a 401 stops the sync until the volunteer signs in again.
+// nothing in the outbox changes: our server's 401 stops the sync until the volunteer signs in
+// again.
 // A phone may have held several accounts: a survey is sent only with the token of the
 // person who made it (surveys made before accounts, with any). A sync is bound to the
 // session it started with (`run`: its token and person): each request carries that token
@@ -13,7 +14,7 @@
 // person's sign-in while an answer is on its way stop the sync, the rest of the outbox
 // waiting for its maker; the sync then starts again as the new person. Corrections of surveys the
 // reviewer sent back go one by one with PUT; at the end of each sync the review of the
-// volunteer's own surveys is fetched (review.js). A 403 stops the sync (the account may not
+// volunteer's own surveys is fetched (review.js). Our server's 403 stops the sync (the account may not
 // send), except one that names the correction alone (REFUSED_FOR_THE_SURVEY): that one fails,
 // and the rest of the outbox goes on.
 //
@@ -21,6 +22,11 @@
 // or a file. Any other answer (408, 425, 429, a 5xx, a proxy's page) means "not now": the
 // sync stops and is retried with the backoff, the surveys waiting as they were sent. A file
 // the server refused stays on the phone (never counted as uploaded), shown on its card.
+// Only our server's JSON answer is a success (a batch's `results`, a correction's record, a
+// file's `filename` and `sha256`): a 200 page of a captive portal or an empty proxy answer,
+// a redirect, a 401 or 403 without our JSON error (auth.NotTheServer) mean "not now" too.
+// A survey a proxy alone refuses (its 413 page, even sent alone) waits, and the rest of the
+// outbox goes on; the sync is then retried with the backoff.
 
 import * as auth from "./auth.js";
 import { localIso } from "./clock.js";
@@ -269,13 +275,22 @@ export function isNetworkFailure(error) {
   return error?.name === "TypeError" && /fetch|network|load failed/i.test(error?.message ?? "");
 }
 
-/** An answer that is not the server's to this request (5xx, a busy proxy): retried later. */
+/** An answer that is not the server's to this request (5xx, a busy proxy, a 200 page of a
+ * captive portal: `foreign`): retried later. */
 class ServerTrouble extends Error {
-  constructor(status) {
+  constructor(status, foreign = false) {
     super(`server ${status}`);
     this.name = "ServerTrouble";
     this.status = status;
+    this.foreign = foreign;
   }
+}
+
+/** Note a "not now" answer (`foreign`: not our server's, e.g. a Wi-Fi login page). */
+function notNow(result, status, foreign = false) {
+  result.error = "server";
+  result.status = status;
+  result.foreign = foreign;
 }
 
 /** Note why a request failed: "no connection" only when it was one, else what it was. */
@@ -284,8 +299,9 @@ function requestFailed(error, result) {
     throw error;
   }
   if (error instanceof ServerTrouble) {
-    result.error = "server";
-    result.status = error.status;
+    notNow(result, error.status, error.foreign);
+  } else if (error instanceof auth.NotTheServer) {
+    notNow(result, error.status, true);
   } else if (isNetworkFailure(error)) {
     result.error = "network";
   } else {
@@ -357,10 +373,16 @@ async function sendWaiting(result, run) {
       queue.unshift(batch.slice(0, half), batch.slice(half));
       continue;
     }
-    if (transient(answer) || (answer.status === 200 && !Array.isArray(answer.body?.results))) {
+    const taken = answer.status === 200 && Array.isArray(answer.body?.results);
+    if (!taken && batch.length === 1 && answer.status === 413 && !refusedByServer(answer)) {
+      // A proxy's body limit refuses this survey alone: it waits (locked) for the next try,
+      // and the others go on (one survey must not hold the whole outbox).
+      result.heldBack = { status: 413 };
+      continue;
+    }
+    if (!taken && !refusedByServer(answer)) {
       // Not an answer of the server to these surveys: they wait (locked) for the next try.
-      result.error = "server";
-      result.status = answer.status;
+      notNow(result, answer.status, answer.status < 300);
       return;
     }
     await settle(outcomesOf(batch, answer), result);
@@ -395,6 +417,13 @@ function correctionOutcome(survey, answer) {
   return { ...base, status: "failed", errors, locked: final };
 }
 
+/** True for our server's record of a correction it took (app/api/schemas.py record_out). */
+function correctionTaken(survey, answer) {
+  const body = answer.body;
+  return answer.status === 200 && body?.id === survey.id && typeof body.status === "string"
+    && body.status !== "" && Number.isInteger(body.version);
+}
+
 /** The answer of a 403 that refuses this correction alone, or null (the sync stops). */
 function refusedForTheSurvey(error) {
   if (!(error instanceof auth.NotAllowed) || !REFUSED_FOR_THE_SURVEY.has(error.code)) return null;
@@ -420,9 +449,9 @@ async function sendCorrection(run, survey, result) {
       return false;
     }
   }
-  if (answer.status !== 200 && transient(answer)) {
-    result.error = "server";
-    result.status = answer.status;
+  if (!correctionTaken(claimed, answer) && !refusedByServer(answer)) {
+    // A 200 page of a captive portal, a proxy's answer: the correction waits for the next try.
+    notNow(result, answer.status, answer.status < 300);
     return false;
   }
   await settle([correctionOutcome(claimed, answer)], result);
@@ -450,10 +479,13 @@ async function uploadPhotos(result, run) {
           headers: { "content-type": blob.type || "image/jpeg" },
           body: blob,
         });
-        const answer = response.ok ? { status: response.status, body: null } : await answerOf(response);
-        // A busy proxy (429, 408, its own 413), a server error: the file waits for the next try.
-        if (!response.ok && transient(answer)) throw new ServerTrouble(answer.status);
-        accepted = response.ok;
+        const answer = await answerOf(response);
+        // Our server's record of the file; a captive portal's 200 page, an empty answer is not.
+        accepted = response.ok && typeof answer.body?.filename === "string"
+          && typeof answer.body?.sha256 === "string" && answer.body.sha256 !== "";
+        // A busy proxy (429, 408, its own 413), a server error, a page in between: the file
+        // waits for the next try.
+        if (!accepted && !refusedByServer(answer)) throw new ServerTrouble(answer.status, response.ok);
         if (!accepted) refusal = { code: answer.body.code, message: answer.body.detail ?? String(answer.status) };
       } else {
         refusal = { code: "missing_on_phone", message: "" };
@@ -508,6 +540,8 @@ async function runOnce() {
       }
     }
     if (!result.error) result.reviewed = await watched(fetchReviews(run.user, run.token));
+    // A survey a proxy refused waits: the sync is tried again with the backoff.
+    if (!result.error && result.heldBack) notNow(result, result.heldBack.status);
     await tidy();
   } catch (error) {
     if (error instanceof auth.SessionChanged) {
@@ -553,7 +587,7 @@ async function runUntilDone() {
       total.failed += result.failed;
       total.storageFull ||= result.storageFull;
       total.reviewed += result.reviewed;
-      Object.assign(total, { error: result.error, status: result.status, detail: result.detail });
+      Object.assign(total, { error: result.error, status: result.status, detail: result.detail, foreign: result.foreign });
     }
   } finally {
     if (total.error === "signin" || total.error === "forbidden") {
