@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -60,8 +61,8 @@ def person(engine: Engine, username: str, grants: list[tuple[str, Any]], city: s
     )
 
 
-def treasurer(engine: Engine, username: str, city_id: int, group_id: int) -> str:
-    """A treasurer (thủ quỹ) of one group, and their token."""
+def treasurer_id(engine: Engine, username: str, city_id: int, group_id: int) -> int:
+    """A new treasurer (thủ quỹ) of one group: their id."""
     user_id = make_user(engine, username, [])
     with engine.begin() as connection:
         connection.execute(
@@ -71,7 +72,50 @@ def treasurer(engine: Engine, username: str, city_id: int, group_id: int) -> str
             ),
             {"user": user_id, "city": city_id, "group": group_id},
         )
+    return user_id
+
+
+def treasurer(engine: Engine, username: str, city_id: int, group_id: int) -> str:
+    """A treasurer (thủ quỹ) of one group, and their token."""
+    user_id = treasurer_id(engine, username, city_id, group_id)
     return make_token(engine, user_id, lifetime=timedelta(hours=6))
+
+
+def savings_group(
+    base_url: str,
+    engine: Engine,
+    city: str,
+    city_name: str,
+    group_name: str,
+    members: list[tuple[str, str]],
+) -> tuple[dict[str, int], int, list[int]]:
+    """A new city with a savings group (founded 2025-01-15) and its members (code, name),
+    registered through the API of the server at `base_url` by its CDF staff: the city's
+    ids, the group's id and the members' ids."""
+    ids = make_city(engine, city, city_name)
+    staff = person(engine, f"{city}-staff", [("cdf_staff", ("city", city))], city)
+    with httpx.Client(base_url=base_url, timeout=30, headers=bearer(staff)) as client:
+        made = client.post(
+            f"/api/v1/cdf/{city}/groups",
+            json={
+                "name": group_name,
+                "settlement_id": ids["settlement"],
+                "founded_on": "2025-01-15",
+                "meeting_frequency": "monthly",
+                "share_value": 50_000,
+            },
+        )
+        assert made.status_code == 201, made.text
+        group_id = made.json()["id"]
+        member_ids = []
+        for code, name in members:
+            member = client.post(
+                f"/api/v1/cdf/groups/{group_id}/members",
+                json={"code": code, "name": name, "joined_on": "2025-01-15"},
+            )
+            assert member.status_code == 201, member.text
+            member_ids.append(member.json()["id"])
+    return ids, group_id, member_ids
 
 
 @dataclass

@@ -11,15 +11,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 from sqlalchemy import Engine, text
 
-from tests.auth import bearer, make_token, make_user
+from tests.auth import make_token
 from tests.browser.conftest import PhoneAccount, record_console_errors, signed_in_phone
 from tests.browser.test_outbox import uncaught, wait_for
-from tests.cdf_support import drop_cities, make_city, person
+from tests.cdf_support import drop_cities, savings_group, treasurer_id
 
 pytestmark = [pytest.mark.browser]
 expect.set_options(timeout=15_000)
@@ -94,38 +93,15 @@ class Treasurer(PhoneAccount):
 @pytest.fixture(scope="module")
 def group(live_server: str, sync_engine: Engine) -> Iterator[dict[str, Any]]:
     """A savings group of two members and its treasurer (tq-mb)."""
-    ids = make_city(sync_engine, CITY, "Thành phố Cổng Wi-Fi")
-    staff = person(sync_engine, "tq-mb-staff", [("cdf_staff", ("city", CITY))], CITY)
-    with httpx.Client(base_url=live_server, timeout=30, headers=bearer(staff)) as client:
-        made = client.post(
-            f"/api/v1/cdf/{CITY}/groups",
-            json={
-                "name": "Nhóm tiết kiệm An Hải",
-                "settlement_id": ids["settlement"],
-                "founded_on": "2025-01-15",
-                "meeting_frequency": "monthly",
-                "share_value": 50_000,
-            },
-        )
-        assert made.status_code == 201, made.text
-        group_id = made.json()["id"]
-        members = []
-        for number, name in enumerate(("Lê Thị Thu", "Võ Văn Hải"), start=1):
-            member = client.post(
-                f"/api/v1/cdf/groups/{group_id}/members",
-                json={"code": f"AH-{number}", "name": name, "joined_on": "2025-01-15"},
-            )
-            assert member.status_code == 201, member.text
-            members.append(member.json()["id"])
-    user_id = make_user(sync_engine, "tq-mb", [])
-    with sync_engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO role_grants (user_id, role, city_id, cdf_group_id) "
-                "VALUES (:user, 'treasurer', :city, :group)"
-            ),
-            {"user": user_id, "city": ids["city"], "group": group_id},
-        )
+    ids, group_id, members = savings_group(
+        live_server,
+        sync_engine,
+        CITY,
+        "Thành phố Cổng Wi-Fi",
+        "Nhóm tiết kiệm An Hải",
+        [("AH-1", "Lê Thị Thu"), ("AH-2", "Võ Văn Hải")],
+    )
+    user_id = treasurer_id(sync_engine, "tq-mb", ids["city"], group_id)
     yield {"id": group_id, "city": ids["city"], "members": members, "user": user_id}
     drop_cities(sync_engine, CITY)
 

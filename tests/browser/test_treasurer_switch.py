@@ -10,17 +10,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 from sqlalchemy import Engine, text
 
 from app.services.auth import hash_password
-from tests.auth import bearer, make_enrolment, make_token, make_user
+from tests.auth import make_enrolment, make_token, make_user
 from tests.browser.conftest import PhoneAccount, record_console_errors, signed_in_phone
 from tests.browser.test_outbox import uncaught, wait_for
 from tests.browser.test_signin import sign_in_with_password
-from tests.cdf_support import drop_cities, make_city, person
+from tests.cdf_support import drop_cities, savings_group
 
 pytestmark = [pytest.mark.browser]
 expect.set_options(timeout=15_000)
@@ -91,29 +90,14 @@ def treasurer_with_password(engine: Engine, username: str, city_id: int, group_i
 @pytest.fixture(scope="module")
 def group(live_server: str, sync_engine: Engine) -> Iterator[dict[str, Any]]:
     """A savings group of two members, kept by two treasurers (tq-a and tq-b)."""
-    ids = make_city(sync_engine, CITY, "Thành phố Hai Thủ Quỹ")
-    staff = person(sync_engine, "tq-switch-staff", [("cdf_staff", ("city", CITY))], CITY)
-    with httpx.Client(base_url=live_server, timeout=30, headers=bearer(staff)) as client:
-        made = client.post(
-            f"/api/v1/cdf/{CITY}/groups",
-            json={
-                "name": "Nhóm tiết kiệm Hòa Xuân",
-                "settlement_id": ids["settlement"],
-                "founded_on": "2025-01-15",
-                "meeting_frequency": "monthly",
-                "share_value": 50_000,
-            },
-        )
-        assert made.status_code == 201, made.text
-        group_id = made.json()["id"]
-        members = []
-        for number, name in enumerate(("Phạm Thị Lụa", "Đặng Văn Sơn"), start=1):
-            member = client.post(
-                f"/api/v1/cdf/groups/{group_id}/members",
-                json={"code": f"HX-{number}", "name": name, "joined_on": "2025-01-15"},
-            )
-            assert member.status_code == 201, member.text
-            members.append(member.json()["id"])
+    ids, group_id, members = savings_group(
+        live_server,
+        sync_engine,
+        CITY,
+        "Thành phố Hai Thủ Quỹ",
+        "Nhóm tiết kiệm Hòa Xuân",
+        [("HX-1", "Phạm Thị Lụa"), ("HX-2", "Đặng Văn Sơn")],
+    )
     first = treasurer_with_password(sync_engine, "tq-a", ids["city"], group_id)
     second = treasurer_with_password(sync_engine, "tq-b", ids["city"], group_id)
     yield {"id": group_id, "city": ids["city"], "members": members, "a": first, "b": second}
