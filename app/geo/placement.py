@@ -4,8 +4,11 @@ The same rules as the ingest SQL (app.db.submissions `_PLACED`): the ward is the
 lowest id whose polygon intersects the point (its edge counts), among the wards of the city a
 survey names, or of every city when it names none; the settlement is the lowest id that
 intersects the point among the settlements of that ward's city. A point that no ward holds
-(the outskirts rule: the nearest ward within reach) and a survey without a point are not
-placed here: the database places them, as before.
+is in the outskirts of the city of the nearest ward (of the city it names, else of any city)
+when that ward is within reach on the spheroid: it is placed here only when a vertex of that
+ward is surely within reach (see `_MOST_METRES_PER_DEGREE`) and no ward of another city is as
+near; the database decides the rest (far away, near the limit, a tie) and a survey without a
+point, as before.
 
 Why here: in PostgreSQL every point reads its candidate polygons again and tests them
 unprepared. With the sample's ten-vertex wards that is ~5 ms of a 500-survey batch's ~24 ms
@@ -24,6 +27,17 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+# Metres that one degree spans at most, in any direction and anywhere on WGS 84: a degree of
+# a meridian at the poles (111,694 m; a degree of the equator is 111,319 m). A straight line
+# of d degrees in longitude and latitude is never longer than d times this on the spheroid,
+# so the geodesic from a point to a vertex that near is shorter still. A vertex of a polygon
+# is on it whether its edges are read as straight lines (geometry) or as geodesics
+# (geography), so a point that near a vertex is within reach of the polygon either way.
+_MOST_METRES_PER_DEGREE = 111_700.0
+# Distances closer than this (degrees, ~0.1 mm) are a tie: the database's and GEOS's
+# arithmetic may order them either way, and the database orders ties as it likes.
+_TIE_DEGREES = 1e-9
+
 
 @dataclass(frozen=True)
 class Area:
@@ -39,7 +53,7 @@ class Place:
     """Where a point is: its city, ward, and settlement (None: in no settlement)."""
 
     city_id: int
-    ward_id: int
+    ward_id: int | None  # None: outside every ward, in the city's outskirts
     settlement_id: int | None
 
 
@@ -54,6 +68,31 @@ class _Index:
         shapely.prepare(self.geometries)
         self.vertices = int(shapely.get_num_coordinates(self.geometries).sum()) if ordered else 0
         self.tree = shapely.STRtree(self.geometries)
+
+    def nearest_city(self, x: float, y: float, city_id: int | None, reach_m: float) -> int | None:
+        """The city of the polygon nearest to the point (x, y) in degrees, among those of
+        city `city_id` (None: of any city), when that polygon is surely within `reach_m`
+        metres of it on the spheroid; None when that is not sure (too far, near the limit,
+        polygons of two cities as near)."""
+        reach = reach_m / _MOST_METRES_PER_DEGREE
+        point = shapely.Point(x, y)
+        # Any polygon farther than `reach` from the point has no vertex within it: those
+        # within (and a tie's margin) hold the nearest whenever it can be decided here.
+        near = self.tree.query(point, predicate="dwithin", distance=reach + 2 * _TIE_DEGREES)
+        if city_id is not None:
+            near = near[[self.cities[position] == city_id for position in near.tolist()]]
+        if not len(near):
+            return None
+        distances = shapely.distance(self.geometries[near], point)
+        nearest = near[distances <= distances.min() + _TIE_DEGREES].tolist()
+        cities = {self.cities[position] for position in nearest}
+        if len(cities) != 1:
+            return None
+        for position in nearest:  # any of the tied may be the database's nearest
+            corners = shapely.get_coordinates(self.geometries[position])
+            if float(np.hypot(corners[:, 0] - x, corners[:, 1] - y).min()) > reach:
+                return None
+        return cities.pop()
 
     def lowest(
         self,
@@ -106,9 +145,11 @@ class Boundaries:
         city_ids: dict[str, int],
         wards: Sequence[Area],
         settlements: Sequence[Area],
+        outskirts_m: float = 0.0,
     ) -> None:
         self.generation = generation
         self.city_ids = dict(city_ids)
+        self.outskirts_m = outskirts_m  # how far outside its wards a city reaches (metres)
         self._wards = _Index(wards)
         self._settlements = _Index(settlements)
 
@@ -124,7 +165,8 @@ class Boundaries:
         cities: Sequence[str | None],
     ) -> list[Place | None]:
         """Where each point is, or None where the database must decide (no point, a city
-        this index does not know, or in no ward: the outskirts rule needs distances)."""
+        this index does not know, or in no ward where the outskirts are not surely decided
+        here: `nearest_city`)."""
         count = len(lons)
         places: list[Place | None] = [None] * count
         wanted: list[int | None] = []
@@ -148,19 +190,25 @@ class Boundaries:
         # cities meet, and in the ward around its point wherever else (README: the city a
         # survey names places it only without a point, or outside every ward).
         ward_positions = self._wards.lowest(xs, ys, wanted, prefer=True)
+        # Outside every ward (of any city): the outskirts of the nearest ward's city.
         ward_cities = [
-            None if position is None else self._wards.cities[position]
-            for position in ward_positions
+            self._wards.nearest_city(
+                float(xs[slot]), float(ys[slot]), wanted[slot], self.outskirts_m
+            )
+            if position is None
+            else self._wards.cities[position]
+            for slot, position in enumerate(ward_positions)
         ]
         settlement_positions = self._settlements.lowest(xs, ys, ward_cities)
         for slot, index in enumerate(usable):
-            ward = ward_positions[slot]
-            if ward is None:
+            city_id = ward_cities[slot]
+            if city_id is None:
                 continue
+            ward = ward_positions[slot]
             settlement = settlement_positions[slot]
             places[index] = Place(
-                city_id=self._wards.cities[ward],
-                ward_id=self._wards.ids[ward],
+                city_id=city_id,
+                ward_id=None if ward is None else self._wards.ids[ward],
                 settlement_id=None if settlement is None else self._settlements.ids[settlement],
             )
         return places

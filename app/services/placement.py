@@ -5,7 +5,8 @@ Each server process keeps one index of every city's wards and settlements, built
 time a batch needs it and built again when a statement answers that the boundaries moved on
 (an import, a boundary edited, a city added). Boundaries too large to hold (more than
 MAX_VERTICES vertices in all) are not indexed: the database places every survey, as it
-places single surveys and the points the index cannot (no point, outside every ward).
+places single surveys and the points the index cannot (no point; outside every ward and
+not surely within a city's outskirts, or surely not).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def _build(records: list[Any]) -> Boundaries:
         else:
             area = Area(int(record["id"]), int(record["city_id"]), bytes(record["wkb"]))
             (wards if kind == "ward" else settlements).append(area)
-    return Boundaries(generation, cities, wards, settlements)
+    return Boundaries(generation, cities, wards, settlements, queries.OUTSKIRTS_M)
 
 
 def boundary_index(pool: StatementPool) -> BoundaryIndex:

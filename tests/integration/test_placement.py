@@ -139,13 +139,17 @@ GRID = [
     (WEST + x / 2000, SOUTH + y / 2000) for x, y in itertools.product(range(-2, 33), range(-2, 33))
 ]
 FAR = [(WEST + 0.3, SOUTH + 0.3), (WEST - 1.0, SOUTH), (2.35, 48.85)]  # outskirts, Paris
+# Outside every ward, within 20 km of one (the outskirts the index places: a corner within
+# 0.179 degrees), and near the limit (19.9-20.4 km by the spheroid: the database decides).
+OUTSKIRTS = [(WEST - 0.01, SOUTH + 0.005), (WEST + 0.05, SOUTH + 0.05), (WEST - 0.17, SOUTH)]
+LIMIT = [(WEST - 0.185, SOUTH), (WEST - 0.19, SOUTH), (WEST + 0.016, SOUTH - 0.181)]
 
 
 @pytest.mark.parametrize("city", [SLUG, None])
 def test_the_index_places_every_point_as_the_database_does(
     database_url: str, sync_engine: Engine, forms: FormRegistry, town: None, city: str | None
 ) -> None:
-    points = GRID + FAR
+    points = GRID + FAR + OUTSKIRTS + LIMIT
     by_database = rows(forms, points, city)
     by_index = rows(forms, points, city)
 
@@ -155,6 +159,10 @@ def test_the_index_places_every_point_as_the_database_does(
         assert len(stored) == len(by_index)
         boundaries = await placement.boundary_index(pool).current()
         assert boundaries is not None
+        outskirts = boundaries.place(
+            [p[0] for p in OUTSKIRTS], [p[1] for p in OUTSKIRTS], [city] * len(OUTSKIRTS)
+        )
+        assert all(place is not None and place.ward_id is None for place in outskirts)
         return sum(
             place is not None
             for place in boundaries.place(
@@ -177,6 +185,10 @@ def test_the_index_places_every_point_as_the_database_does(
         ("W2", None),
         (None, None),
     }
+    # In the outskirts (the city, no ward) and beyond them (no city), at the limit too.
+    assert [place[0] for place in expected[-len(OUTSKIRTS + LIMIT) :]] == [
+        SLUG, SLUG, SLUG, SLUG, None, None
+    ]  # fmt: skip
 
 
 def test_boundaries_that_move_are_read_again_before_a_survey_is_placed(
