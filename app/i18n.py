@@ -2079,6 +2079,14 @@ MESSAGES.update(
             "vi": "Số tiền vay vượt mức tối đa của sản phẩm ({max} đồng).",
             "en": "The loan is above the product's maximum ({max} đồng).",
         },
+        "cdf_loan_total_too_large": {
+            "vi": "Với lãi suất và kỳ hạn của sản phẩm, khoản vay này phải trả tổng cộng "
+            "{total} đồng (gốc và lãi), vượt mức tối đa {max} đồng: hãy vay ít hơn hoặc chọn "
+            "sản phẩm khác.",
+            "en": "At the product's rate and term this loan would owe {total} đồng in all "
+            "(principal and interest), more than the most the books take ({max} đồng): "
+            "borrow less or choose another product.",
+        },
         "cdf_savings_precondition": {
             "vi": "Nhóm chưa đủ tiết kiệm để vay: cần ít nhất {needed} đồng, hiện có {saved} đồng.",
             "en": "The group has not saved enough for this loan: it needs at least {needed} "

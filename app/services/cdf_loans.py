@@ -1,7 +1,10 @@
 """Use cases: loans, from application to the last repayment.
 
 - apply: CDF staff or the group's treasurer records an application (the maker); the group
-  must hold the product's savings precondition (savings >= min_savings_bp of the loan).
+  must hold the product's savings precondition (savings >= min_savings_bp of the loan), and
+  everything the loan will owe (principal and all its interest) is at most the books'
+  largest amount (MAX_MONEY): 10^12 đồng at 1,000 %/month over 520 months asked for
+  5.2 x 10^15, in installments of 10^13 that no repayment (at most 10^12) could pay.
 - approve / reject: CDF staff other than the maker (the checker); both kept on the loan.
 - disburse: CDF staff; the schedule is made (app/services/cdf_schedule.py) and the money
   leaves the fund: Dr loans receivable (the borrower), Cr fund cash (never more than the
@@ -30,9 +33,9 @@ from app.services.cdf_books import (
     refuse_before_start,
     schedule_out,
 )
-from app.services.cdf_input import Reader, request_hash
+from app.services.cdf_input import MAX_MONEY, Reader, request_hash
 from app.services.cdf_posting import post_once, refuse_closed, refuse_empty_fund, transaction
-from app.services.cdf_schedule import Outstanding, allocate, schedule
+from app.services.cdf_schedule import Outstanding, allocate, owed_in_all, schedule
 from app.vietnam import VIETNAM_TIME, today_in_vietnam, vietnam_day
 
 
@@ -53,6 +56,24 @@ async def _loan_for(
 
 def _ceil_share(amount: int, basis_points: int) -> int:
     return -(-amount * basis_points // 10_000)
+
+
+def refuse_past_the_cap(principal: int, terms: dict[str, Any]) -> None:
+    """InvalidInput naming the principal when the loan's schedule on `terms` (a product's or
+    a loan's rate, term, frequency and method) would ask for more than MAX_MONEY in all: then
+    every installment, its interest, and the repayment that settles the loan fit the books."""
+    total = owed_in_all(
+        principal,
+        terms["rate_bp"],
+        terms["rate_period"],
+        terms["term_installments"],
+        terms["frequency"],
+        terms["method"],
+    )
+    if total > MAX_MONEY:
+        raise InvalidInput(
+            [Problem("principal", "cdf_loan_total_too_large", {"total": total, "max": MAX_MONEY})]
+        )
 
 
 async def apply(
@@ -105,6 +126,7 @@ async def apply(
             raise InvalidInput(
                 [Problem("principal", "cdf_above_product_max", {"max": product["max_principal"]})]
             )
+        refuse_past_the_cap(principal, product)
         saved = sum(m["savings"] for m in await books.members_of(connection, group_id))
         needed = _ceil_share(principal, product["min_savings_bp"])
         if saved < needed:
@@ -224,6 +246,8 @@ async def disburse(
             raise InvalidInput(
                 [Problem("date", "cdf_date_before_approval", {"date": approved_on.isoformat()})]
             )
+        # An application taken before the cap was checked (its schedule is made now).
+        refuse_past_the_cap(loan["principal"], loan)
         await refuse_closed(connection, group["fund_id"], day)
         # After the group's and the loan's locks, as every posting (one lock order).
         await refuse_empty_fund(

@@ -14,6 +14,8 @@ of the loan rounded once.
   carries the exact interest so far, rounded, less what the earlier ones carry).
 A schedule is made once, when the loan is paid out, and stored (cdf_installments, never
 updated): a change here applies to loans paid out after it, never to a stored schedule.
+What a schedule asks for in all (`owed_in_all`) is at most the books' largest amount: a loan
+past it is refused when applied for and when paid out (app/services/cdf_loans.py).
 
 A repayment pays, in this order (the CDF's rule; the same for every product):
 1. interest of installments already overdue (due before the payment date), oldest first;
@@ -94,16 +96,11 @@ def _split(total: int, parts: int) -> list[int]:
     return [each] * (parts - 1) + [total - each * (parts - 1)]
 
 
-def schedule(
-    principal: int,
-    rate_bp: int,
-    rate_period: str,
-    term: int,
-    frequency: str,
-    method: str,
-    start: date,
-) -> list[Installment]:
-    """The installments of a loan disbursed on `start`."""
+def amounts(
+    principal: int, rate_bp: int, rate_period: str, term: int, frequency: str, method: str
+) -> tuple[list[int], list[int]]:
+    """The principal and the interest of each installment, in order (any start day: the
+    amounts do not depend on it)."""
     if principal <= 0 or term < 1:
         raise ValueError("principal and term must be positive")
     rate = installment_rate(rate_bp, rate_period, frequency)
@@ -123,6 +120,28 @@ def schedule(
             balance -= part
     else:
         raise ValueError(f"unknown method {method!r}")
+    return principals, interests
+
+
+def owed_in_all(
+    principal: int, rate_bp: int, rate_period: str, term: int, frequency: str, method: str
+) -> int:
+    """Everything a loan's schedule will ask for: its principal and all its interest."""
+    principals, interests = amounts(principal, rate_bp, rate_period, term, frequency, method)
+    return sum(principals) + sum(interests)
+
+
+def schedule(
+    principal: int,
+    rate_bp: int,
+    rate_period: str,
+    term: int,
+    frequency: str,
+    method: str,
+    start: date,
+) -> list[Installment]:
+    """The installments of a loan disbursed on `start`."""
+    principals, interests = amounts(principal, rate_bp, rate_period, term, frequency, method)
     return [
         Installment(seq, due_date(start, frequency, seq), principals[seq - 1], interests[seq - 1])
         for seq in range(1, term + 1)
