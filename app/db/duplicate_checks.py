@@ -79,15 +79,19 @@ WITH queued AS MATERIALIZED (
     DELETE FROM duplicate_checks WHERE id = $1
     RETURNING survey_ids
 ), found AS MATERIALIZED (
-    SELECT i.id FROM household_surveys i
+    SELECT i.id, i.version, i.settlement_id FROM household_surveys i
     WHERE i.id = ANY((SELECT survey_ids FROM job)::uuid[])
       AND NOT ('{FLAG}' = ANY(i.flags))
       AND EXISTS ({duplicate_probe("i.settlement_id", _RECEIVED_BEFORE)})
 ), locked AS MATERIALIZED (
-    SELECT h.id FROM household_surveys h
-    WHERE h.id IN (SELECT id FROM found)
+    SELECT h.id FROM household_surveys h JOIN found f ON f.id = h.id
+    -- As the probe read it: a correction (a new version: point, names, phone) or a move to
+    -- another settlement that committed while this waited for the row leaves it unflagged
+    -- (a lock re-reads the row's newest version and its conditions: READ COMMITTED); the
+    -- correction checked the survey's new content itself.
+    WHERE h.version = f.version AND h.settlement_id IS NOT DISTINCT FROM f.settlement_id
     ORDER BY h.id
-    FOR NO KEY UPDATE
+    FOR NO KEY UPDATE OF h
 ), flagged AS (
     UPDATE household_surveys h SET flags = array_append(h.flags, '{FLAG}')
     FROM locked l

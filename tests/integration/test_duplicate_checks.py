@@ -5,6 +5,7 @@ whatever stops it or runs beside it, and that single surveys are still checked a
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -666,3 +667,49 @@ def test_a_bulk_approval_leaves_surveys_whose_check_is_queued(
     assert decided.status_code == 200, decided.text
     run_duplicate_checks(held)
     assert flagged(sync_engine) == {second["id"]: 1, third["id"]: 1}
+
+
+def test_a_survey_corrected_while_its_check_waits_is_not_flagged_on_its_old_content(
+    held: TestClient, volunteer: dict, spots: list, sync_engine: Engine, database_url: str
+) -> None:
+    """The check read the survey as it was sent (beside another household's survey, the
+    same head and phone); a correction moving it to another house committed while the check
+    waited for its row: the check must not flag what the survey no longer says (found by
+    review: flagged, and the job gone, so the flag stayed for good)."""
+    original = survey(spots[7], "Trần Thị Mai", "0905111222")
+    assert held.post(URL, json=original, headers=volunteer).status_code == 201
+    second = survey(spots[7], "Trần Thị Mai", "0905111222", shift=NEAR)
+    post_batch(held, volunteer, [second])
+    elsewhere = survey(spots[8], "Đoàn Văn Sơn", "0905333444")  # another house, ~33 m off
+
+    async def corrected_while_the_check_waits() -> None:
+        watcher = await asyncpg.connect(database_url)
+        blocker = await asyncpg.connect(database_url)
+        checker = CheckConnection(database_url, dict(SERVER_SETTINGS))
+        try:
+            async with blocker.transaction():
+                # What a volunteer's correction writes, holding the row as it does.
+                await blocker.execute(
+                    "SELECT 1 FROM household_surveys WHERE id = $1 FOR UPDATE",
+                    uuid.UUID(second["id"]),
+                )
+                check = asyncio.ensure_future(check_one(checker))
+                await wait_for_lock(watcher, 1)
+                await blocker.execute(
+                    "UPDATE household_surveys SET version = version + 1,"
+                    " geom = ST_SetSRID(ST_MakePoint($2, $3), 4326),"
+                    " answers = answers || $4::jsonb WHERE id = $1",
+                    uuid.UUID(second["id"]),
+                    elsewhere["location"]["lon"],
+                    elsewhere["location"]["lat"],
+                    json.dumps({"head_name": "Đoàn Văn Sơn", "head_phone": "0905333444"}),
+                )
+            assert await check == (True, 0)
+        finally:
+            await checker.close()
+            await blocker.close()
+            await watcher.close()
+
+    run(corrected_while_the_check_waits())
+    assert queued_checks(sync_engine) == 0
+    assert flagged(sync_engine) == {}
