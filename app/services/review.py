@@ -329,7 +329,10 @@ async def history(
 ) -> dict[str, Any]:
     """Who changed the survey, when and how; its earlier versions (personal answers only
     for those who may see them)."""
+    # One snapshot: a review or a correction committed between the reads would otherwise
+    # show a status beside changes (or earlier versions) of another moment.
     async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="REPEATABLE READ")
         records = await queries.fetch_records(connection, [survey_id])
         record = records.get(str(survey_id))
         if record is None or not reader.can_read_survey(record):

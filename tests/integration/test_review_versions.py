@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
+from app.main import create_app
+from app.settings import Settings
 from tests.auth import bearer, make_token, make_user
 from tests.factories import household_answers, household_survey
 
@@ -766,3 +768,36 @@ def test_a_version_written_as_a_whole_float_is_that_version_and_1e400_none(
     taken = decide(client, people["leader"], body["id"], "approved", version=1.0)
     assert taken.status_code == 200, taken.text
     assert row(sync_engine, body["id"])["status"] == "approved"
+
+
+def test_a_history_read_while_a_decision_lands_is_one_moment_of_the_survey(
+    client: TestClient, people: dict, settings: Settings
+) -> None:
+    """The survey, its changes and its earlier versions are read in one snapshot: a send-back
+    committed between the reads (here, by another server process, as the survey's changes
+    are about to be read) is in all three or in none (found by review: a status of
+    `received` beside a last change to `needs_correction`, the current version listed among
+    the earlier ones)."""
+    body = send(client, people["volunteer"])
+    survey_id = body["id"]
+    engine = client.app.state.engine.sync_engine  # type: ignore[attr-defined]
+    landed: list[int] = []
+
+    with TestClient(create_app(settings)) as other:
+
+        def send_back_first(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+            if "FROM audit_log" in statement and not landed:
+                response = decide(other, people["leader"], survey_id, "needs_correction", "Sai")
+                landed.append(response.status_code)
+
+        event.listen(engine, "before_cursor_execute", send_back_first)
+        try:
+            seen = client.get(f"{URL}/{survey_id}/history", headers=people["leader"]).json()
+        finally:
+            event.remove(engine, "before_cursor_execute", send_back_first)
+    assert landed == [200]
+    actions = [change["action"] for change in seen["changes"]]
+    assert (seen["status"], "survey.review" in actions) == ("received", False)
+    now = client.get(f"{URL}/{survey_id}/history", headers=people["leader"]).json()
+    assert now["status"] == "needs_correction"
+    assert [change["action"] for change in now["changes"]][-1] == "survey.review"
