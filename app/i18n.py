@@ -443,6 +443,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Thiếu phần xml_submission_file (tệp XML của khảo sát).",
         "en": "The xml_submission_file part (the survey's XML) is missing.",
     },
+    "odk_part_twice": {
+        "vi": "Bài gửi có hai phần cùng tên '{name}': máy chủ không biết giữ phần nào nên "
+        "không lưu gì. Hãy gửi lại, mỗi phần một lần.",
+        "en": "The submission has the part '{name}' twice: the server cannot tell which one "
+        "to keep, so nothing is stored. Send it again with each part once.",
+    },
     "odk_malformed_xml": {
         "vi": "Tệp XML của khảo sát không đọc được: {problem} (dòng {line}, cột {column}).",
         "en": "The survey's XML cannot be read: {problem} (line {line}, column {column}).",
@@ -543,6 +549,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{versions}. Hãy tải lại biểu mẫu trống.",
         "en": "Form '{form}' has no version '{version}' on the server. Known versions: "
         "{versions}. Get the blank forms again.",
+    },
+    "odk_root_mismatch": {
+        "vi": "Phần tử gốc của XML là <{root}>, nhưng biểu mẫu '{form}' (phiên bản "
+        "'{version}') có phần tử gốc <{expected}>: khảo sát được điền bằng một biểu mẫu khác "
+        "cùng mã. Hãy tải lại biểu mẫu trống.",
+        "en": "The XML's root element is <{root}>, but form '{form}' (version '{version}') "
+        "has the root element <{expected}>: the survey was filled in with another form under "
+        "the same id. Get the blank forms again.",
     },
     "password_too_short": {
         "vi": "Mật khẩu cần ít nhất {min} ký tự.",

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.deps import CurrentUser, EngineDep
 from app.api.errors import STATUS_CODES, request_language
 from app.api.health import PROXY_HEADERS
-from app.api.multipart import MultipartError, boundary_of, read_parts
+from app.api.multipart import MultipartError, Part, boundary_of, read_parts
 from app.api.requests import json_object
 from app.api.responses import JSON
 from app.api.schemas import WRITE_ERRORS, model_body
@@ -336,6 +336,10 @@ async def submission(request: Request) -> Response:
     except MultipartError as exc:  # a broken body: the client's, not a bug
         log.info("unreadable multipart submission: %s", exc)
         return _message(request, "odk_multipart_required", 400)
+    twice = _repeated_part(parts)
+    if twice is not None:
+        # Which one is the survey, or the photo? Refused whole: nothing is stored.
+        return _message(request, "odk_part_twice", 400, name=twice[:140])
     xml_part = next((p for p in parts if p.name == "xml_submission_file"), None)
     if xml_part is None or (xml_part.filename is None and not xml_part.data.strip()):
         return _message(request, "odk_xml_missing", 400)
@@ -398,6 +402,24 @@ async def submission(request: Request) -> Response:
     return _message(request, code, status, nature="")
 
 
+def _repeated_part(parts: list[Part]) -> str | None:
+    """The name of a part sent twice: two `xml_submission_file` parts, or two files of one
+    file name (Collect sends each once); None when there is none."""
+    seen: set[str] = set()
+    xml_parts = 0
+    for part in parts:
+        if part.name == "xml_submission_file":
+            xml_parts += 1
+            if xml_parts > 1:
+                return part.name
+        elif part.filename is not None:
+            filename = part.filename or part.name  # the name it is kept under (below)
+            if filename in seen:
+                return filename
+            seen.add(filename)
+    return None
+
+
 def _why(exc: DomainError, language: str) -> str:
     """What was wrong, in the phone's language: each field's problem for invalid input."""
     if isinstance(exc, InvalidInput):
@@ -430,9 +452,11 @@ class PhoneSetupIn(BaseModel):
     openapi_extra=model_body(PhoneSetupIn),
 )
 async def phone_setup(request: Request, user: CurrentUser, engine: EngineDep) -> JSON:
-    """A new phone token for a person (their admin only) and the ODK Collect settings QR
-    code that carries it (JSON, zlib, base64, as ODK Central makes it). Revoke the phone
-    with DELETE /api/v1/devices/{token_id}."""
+    """The person's phone token (their admin only) and the ODK Collect settings QR code that
+    carries it (JSON, zlib, base64, as ODK Central makes it): a new token, or the person's
+    live one again (`reused`), so that a person never has two and a phone set up before
+    keeps working. Revoke it with DELETE /api/v1/devices/{token_id}; the next setup then
+    makes a new one."""
     body = PhoneSetupIn.model_validate(await json_object(request, PhoneSetupIn))
     await accounts.devices(engine, user, body.user_id)  # NotFound unless the admin's person
     async with engine.connect() as connection:
@@ -441,9 +465,8 @@ async def phone_setup(request: Request, user: CurrentUser, engine: EngineDep) ->
         raise NotFound("user_not_found", id=body.user_id)
     name = " ".join(body.device_name.replace("\x00", "").split())[:80] or "ODK Collect"
     checker = odk_authenticator(request)
-    token, token_id, expires_at = await checker.issue_phone_token(
-        body.user_id, f"ODK Collect: {name}"
-    )
+    issued = await checker.setup_phone_token(body.user_id, f"ODK Collect: {name}")
+    token, token_id, expires_at = issued.token, issued.token_id, issued.expires_at
     async with engine.begin() as connection:
         await account_queries.audit(
             connection,
@@ -452,7 +475,7 @@ async def phone_setup(request: Request, user: CurrentUser, engine: EngineDep) ->
             action="device.odk_token",
             entity="user",
             entity_id=str(body.user_id),
-            new={"token_id": str(token_id), "device_name": name},
+            new={"token_id": str(token_id), "device_name": name, "reused": not issued.created},
         )
     base = str(request.base_url).rstrip("/") + "/odk"
     if body.mode == "key":
@@ -468,6 +491,7 @@ async def phone_setup(request: Request, user: CurrentUser, engine: EngineDep) ->
             "server_url": server_url,
             "password": password or None,
             "expires_at": expires_at.isoformat(),
+            "reused": not issued.created,
             "settings_payload": payload,
             "qr_svg": qr_svg(payload),
         },

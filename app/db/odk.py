@@ -52,6 +52,46 @@ async def digest_user(
     return row
 
 
+# pg_advisory_xact_lock's class (its two-key form, the person's id the other key) for setting
+# up a person's phone: "odkP" in ASCII. Two setups of one person at once would both find no
+# live phone token and both make one.
+PHONE_SETUP_LOCK = 0x6F646B50
+
+
+async def live_device_tokens(connection: AsyncConnection, user_id: int) -> list[dict[str, Any]]:
+    """A person's live device tokens (id, hash, expires_at), newest first, locked until the
+    transaction ends, after the person's phone setup lock (held until then too)."""
+    await connection.execute(
+        text("SELECT pg_advisory_xact_lock(:lock, :user_id)"),
+        {"lock": PHONE_SETUP_LOCK, "user_id": user_id},
+    )
+    rows = await connection.execute(
+        text(
+            "SELECT id, token_hash, expires_at FROM auth_tokens "
+            "WHERE user_id = :user_id AND kind = 'device' AND revoked_at IS NULL "
+            "AND expires_at > now() ORDER BY created_at DESC, id FOR UPDATE"
+        ),
+        {"user_id": user_id},
+    )
+    return [
+        {"id": row.id, "token_hash": bytes(row.token_hash), "expires_at": row.expires_at}
+        for row in rows
+    ]
+
+
+async def renew_token(
+    connection: AsyncConnection, token_id: uuid.UUID, expires_at: datetime
+) -> None:
+    """Let a live token live until `expires_at` (never shorter than it had)."""
+    await connection.execute(
+        text(
+            "UPDATE auth_tokens SET expires_at = greatest(expires_at, :expires_at) "
+            "WHERE id = :id AND revoked_at IS NULL"
+        ),
+        {"id": token_id, "expires_at": expires_at},
+    )
+
+
 async def insert_phone_token(
     connection: AsyncConnection,
     token_id: uuid.UUID,

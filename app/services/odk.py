@@ -52,7 +52,7 @@ from app.errors import (
     UnsupportedMediaType,
 )
 from app.forms.definition import FormDefinition
-from app.forms.instance_xml import InstanceHead, instance_uuid, map_instance
+from app.forms.instance_xml import MAX_NAME, InstanceHead, instance_uuid, local, map_instance
 from app.forms.quality import NO_RULES, QualityRules
 from app.forms.registry import FormRegistry
 from app.geo.export_writers import NOT_XML
@@ -257,8 +257,14 @@ class SubmitResult:
 
 
 def _form_of(forms: FormRegistry, head: InstanceHead) -> FormDefinition:
+    """The form version of an instance, by its root's `id` and `version` (as ODK Central
+    finds it); NotFound for none. A root without `version` is the current version's, but
+    `version=""` names the empty version, which only a form without a version has (pyxform
+    then writes no version attribute): for a form with a version it is an unknown version.
+    A root whose name is not the form's instance root is another form under the same id:
+    refused (InvalidInput), as its answers would be read against questions it never had."""
     try:
-        return forms.get(head.form_id, head.version or None)
+        form = forms.get(head.form_id, head.version)
     except UnknownForm as exc:
         code = (
             "odk_form_version_not_found"
@@ -266,6 +272,20 @@ def _form_of(forms: FormRegistry, head: InstanceHead) -> FormDefinition:
             else "odk_form_not_found"
         )
         raise NotFound(code, **exc.params) from exc
+    root = local(head.root.tag)
+    if root != form.root.name:
+        problem = Problem(
+            "",
+            "odk_root_mismatch",
+            {
+                "root": root[:MAX_NAME],
+                "expected": form.root.name,
+                "form": form.form_id,
+                "version": form.version,
+            },
+        )
+        raise InvalidInput([problem])
+    return form
 
 
 def _content_type(upload: UploadedFile) -> str:
@@ -289,9 +309,9 @@ async def submit(
     writer: queries.InstanceWriter | None = None,
 ) -> SubmitResult:
     """Store one Collect submission (see the module's contract). Raises NotFound (unknown
-    form or version, edit of an unknown survey), InvalidInput (the survey fails its checks,
-    naming each field), Conflict (other XML under a stored instanceID, an edit of a reviewed
-    survey, other bytes under a stored file name)."""
+    form or version, edit of an unknown survey), InvalidInput (a root element not the form's;
+    the survey fails its checks, naming each field), Conflict (other XML under a stored
+    instanceID, an edit of a reviewed survey, other bytes under a stored file name)."""
     now = now or datetime.now(UTC)
     writer = writer or queries.InstanceWriter(pool)
     form = _form_of(forms, head)

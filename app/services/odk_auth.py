@@ -63,6 +63,16 @@ def digest_fields(header: str) -> dict[str, str]:
     return found
 
 
+@dataclass(frozen=True)
+class PhoneToken:
+    """A person's Collect phone token, and whether this setup made it."""
+
+    token: str
+    token_id: uuid.UUID
+    expires_at: datetime
+    created: bool
+
+
 @dataclass
 class _Person:
     principal: Principal | None
@@ -94,15 +104,38 @@ class OdkAuthenticator:
     async def issue_phone_token(
         self, user_id: int, name: str, now: datetime | None = None
     ) -> tuple[str, uuid.UUID, datetime]:
-        """A new phone token for a person: (token, its id, expires_at)."""
-        token_id = uuid.uuid4()
-        token = self.phone_token(token_id)
+        """The person's phone token (see `setup_phone_token`): (token, its id, expires_at)."""
+        issued = await self.setup_phone_token(user_id, name, now)
+        return issued.token, issued.token_id, issued.expires_at
+
+    async def setup_phone_token(
+        self, user_id: int, name: str, now: datetime | None = None
+    ) -> PhoneToken:
+        """The person's Collect phone token: their live one when they have one (its year
+        counted again from now), else a new one named `name`.
+
+        Never a second live one: a phone set up before keeps working, and the latest QR code
+        carries the very token it does (a phone token is bound to the person, not to a
+        phone: it is computed from its id, so it can be given again). Two setups at once
+        wait for each other (the person's setup lock), and find the same token. A QR code
+        that must stop working (a lost phone, a code seen by others) is revoked first, and
+        the next setup makes a new token."""
         expires_at = (now or datetime.now(UTC)) + timedelta(days=PHONE_TOKEN_DAYS)
         async with self.engine.begin() as connection:
+            for row in await queries.live_device_tokens(connection, user_id):
+                token = self.phone_token(row["id"])
+                # Only the tokens made as phone tokens: an enrolled web phone's is random.
+                if hmac.compare_digest(self.auth.token_hash(token), row["token_hash"]):
+                    await queries.renew_token(connection, row["id"], expires_at)
+                    return PhoneToken(
+                        token, row["id"], max(expires_at, row["expires_at"]), created=False
+                    )
+            token_id = uuid.uuid4()
+            token = self.phone_token(token_id)
             await queries.insert_phone_token(
                 connection, token_id, user_id, self.auth.token_hash(token), expires_at, name
             )
-        return token, token_id, expires_at
+        return PhoneToken(token, token_id, expires_at, created=True)
 
     async def from_url_token(self, token: str) -> Principal | None:
         """The person behind a token in the URL (`/odk/key/{token}/...`)."""
