@@ -131,7 +131,8 @@ async def create_user(
 async def update_user(
     user_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep, auth: AuthDep
 ) -> JSON:
-    """Rename, set a password, disable (every token revoked) or enable a person."""
+    """Rename, set a password, disable (every token revoked) or enable a person. A value the
+    person has already, their password too, is no change: nothing revoked, nothing on record."""
     body = await json_object(request, UserPatch)
     changed = await accounts.update_user(engine, auth, user, user_id, **body)
     return JSON({k: changed[k] for k in ("id", "username", "display_name", "is_active")})
@@ -173,7 +174,8 @@ async def revoke_role(
 async def enrol_phone(
     user_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep, auth: AuthDep
 ) -> JSON:
-    """A one-time link and QR code that enrols one phone for the person (valid 3 days)."""
+    """A one-time link and QR code that enrols one phone for the person (valid 3 days). It
+    cancels the person's earlier codes not yet used: the latest is the one that works."""
     body = await json_object(request, EnrolmentIn)
     code, expires_at = await accounts.enrolment(
         engine, auth, user, user_id, body.get("device_name", "phone")

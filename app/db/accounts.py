@@ -94,6 +94,15 @@ async def user_by_id(
     return dict(row._mapping) if row else None
 
 
+async def password_hash_of(connection: AsyncConnection, user_id: int) -> str | None:
+    """A person's stored password hash (None: no password, or no such person)."""
+    return (
+        await connection.execute(
+            text("SELECT password_hash FROM users WHERE id = :id"), {"id": user_id}
+        )
+    ).scalar()
+
+
 async def insert_user(
     connection: AsyncConnection,
     username: str,

@@ -237,8 +237,9 @@ async def update_user(
     is_active: bool | None = None,
 ) -> dict[str, Any]:
     """Rename, set a password, disable or enable a person; disabling or a new password
-    revokes every token and cancels every enrolment code not yet used. A new password is
-    hashed on argon2's threads (auth.passwords), never on the event loop."""
+    revokes every token and cancels every enrolment code not yet used. The password the
+    person has already is no change (nothing revoked, nothing on record). Passwords are
+    checked and hashed on argon2's threads (auth.passwords), never on the event loop."""
     problems = _check_password(password)
     if display_name is not None:
         problems.extend(_display_name_problems(display_name.strip()))
@@ -253,10 +254,18 @@ async def update_user(
         # who asks would let any signed-in person hold sign-in up.
         async with engine.connect() as connection:
             await _managed_user(connection, actor, user_id)
-        values["password_hash"] = await auth.passwords.hash(password)
+            stored = await queries.password_hash_of(connection, user_id)
+        # The password they have (the change sent again after a lost answer, the person
+        # signed in with it since) is no change: revoking would sign out that new sign-in.
+        # The answer is the same either way, and a password that is not theirs is set, on
+        # record, signing everyone out: only an admin who may set it gets here, and a wrong
+        # guess replaces the password it guessed at. A password set meanwhile by another
+        # request (or rehashed by a sign-in) is one set after this one.
+        if stored is None or not await auth.passwords.check(stored, password):
+            values["password_hash"] = await auth.passwords.hash(password)
     if is_active is not None:
         values["is_active"] = is_active
-    signs_out = is_active is False or password is not None
+    signs_out = is_active is False or "password_hash" in values
     async with engine.begin() as connection:
         user = await _managed_user(connection, actor, user_id, lock=True)
         if "password_hash" not in values and all(user.get(k) == v for k, v in values.items()):
@@ -411,11 +420,20 @@ async def enrolment(
     user_id: int,
     device_name: str,
 ) -> tuple[str, datetime]:
-    """A one-time code to enrol a phone for a person: (code, expires_at)."""
+    """A one-time code to enrol a phone for a person: (code, expires_at). It cancels the
+    person's codes not yet used: one live code a person.
+
+    "Make a QR code" sent twice (a double tap, a retry after a lost answer) left two live
+    codes, each enrolling a phone; the admin's page shows the last answer only. A code
+    already used is left alone: its phone may still send it again within 15 minutes when the
+    answer was lost (`Authenticator.enrol`). The code is made in the transaction that locks
+    the person, so that two requests at once find each other's code.
+    """
     device_name = (device_name or "").strip()[:80] or "phone"
     actor_id = _actor(actor)[0]
     async with engine.begin() as connection:
         await _managed_user(connection, actor, user_id, lock=True)
+        await _cancel_enrolments(connection, actor, user_id, "new_code")
         await _on_record(
             connection,
             actor,
@@ -423,7 +441,7 @@ async def enrolment(
             user_id,
             new={"device_name": device_name},
         )
-    return await auth.new_enrolment(engine, user_id, device_name, actor_id)
+        return await auth.new_enrolment(connection, user_id, device_name, actor_id)
 
 
 async def devices(engine: AsyncEngine, actor: Principal | None, user_id: int) -> list[Any]:

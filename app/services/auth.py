@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db import accounts as queries
 from app.db.pool import StatementPool
@@ -369,15 +369,19 @@ class Authenticator:
         return len(hashes)
 
     async def new_enrolment(
-        self, engine: AsyncEngine, user_id: int, device_name: str, created_by: int | None
+        self,
+        connection: AsyncConnection,
+        user_id: int,
+        device_name: str,
+        created_by: int | None,
     ) -> tuple[str, datetime]:
-        """A one-time code that enrols one phone for a person: (code, expires_at)."""
+        """A one-time code that enrols one phone for a person: (code, expires_at). Stored in
+        the caller's transaction (the one that cancelled the person's codes before it)."""
         code = secrets.token_urlsafe(24)
         expires_at = datetime.now(UTC) + self.policy.enrolment
-        async with engine.begin() as connection:
-            await queries.insert_enrolment(
-                connection, user_id, self.token_hash(code), device_name, created_by, expires_at
-            )
+        await queries.insert_enrolment(
+            connection, user_id, self.token_hash(code), device_name, created_by, expires_at
+        )
         return code, expires_at
 
     async def enrol(self, engine: AsyncEngine, code: str) -> IssuedToken:

@@ -3,6 +3,8 @@ phone enrolment, web sessions with CSRF, and a server that refuses to start with
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,10 +13,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from app.db.engine import SERVER_SETTINGS, make_engine
+from app.db.pool import StatementPool
 from app.main import create_app
-from app.services.auth import hash_password
+from app.services import accounts
+from app.services.auth import Authenticator, AuthPolicy, hash_password
 from app.settings import Settings
 from tests import hostile
+from tests.aio import run
 from tests.auth import bearer, make_token, make_user, token_hash, ward_id
 from tests.cdf_support import drop_cities, make_city
 from tests.factories import household_survey
@@ -284,11 +290,14 @@ def test_disabling_a_new_password_and_a_revoked_phone_cancel_codes_on_record(
             ),
             {"id": user_id},
         ).scalar_one()
-    # One entry naming both codes (the used one is not cancelled), by the admin, and why.
-    assert len(entries) == 1, entries
-    actor, old, new = entries[0]
-    assert actor == "test-admin" and new == {"reason": action}
-    assert [code["device_name"] for code in old["enrolments"]] == ["Điện thoại tổ 3"] * 2
+    # The second code cancelled the first; the change cancelled the second (the used one is
+    # not cancelled): each on record by the admin, naming the code and why.
+    assert [(actor, new) for actor, _, new in entries] == [
+        ("test-admin", {"reason": "new_code"}),
+        ("test-admin", {"reason": action}),
+    ], entries
+    for _, old, _ in entries:
+        assert [code["device_name"] for code in old["enrolments"]] == ["Điện thoại tổ 3"]
     assert waiting == 0
     # A code made afterwards enrols a phone as before.
     assert _enrol(fresh, _enrolment_code(fresh, admin_token, user_id))
@@ -591,3 +600,126 @@ def test_a_change_sent_again_is_on_record_once(
             .all()
         )
     assert entries == [{"display_name": "Tên <i>mới</i>"}, {"is_active": False}]
+
+
+def _on_record(sync_engine: Engine, user_id: int, action: str) -> list[tuple]:
+    """The audit log's entries of one kind about a person: (old, new), oldest first."""
+    with sync_engine.connect() as connection:
+        return [
+            tuple(row)
+            for row in connection.execute(
+                text(
+                    "SELECT old, new FROM audit_log WHERE entity = 'user' AND entity_id = :id "
+                    "AND action = :action ORDER BY id"
+                ),
+                {"id": str(user_id), "action": action},
+            )
+        ]
+
+
+def test_a_password_sent_again_signs_out_nobody_signed_in_since(
+    fresh: TestClient, sync_engine: Engine, admin_token: str, password_hash: str
+) -> None:
+    """A new password sent again (the admin's answer lost, a retry) after the person had
+    signed in with it revoked that sign-in, the phone enrolled since and the code made since,
+    and went on record as a second change (review). The password the person has is no
+    change: the same answer as the change had, nothing revoked, nothing on record. Another
+    password is a change as before."""
+    user_id = make_user(
+        sync_engine, "tnv-mk-lai", [("volunteer", ("ward", "W03"))], password_hash=password_hash
+    )
+    url, admin = f"/api/v1/users/{user_id}", bearer(admin_token)
+    new = {"password": "mật-khẩu-mới-đủ-dài"}
+    first = fresh.patch(url, json=new, headers=admin)
+    assert first.status_code == 200, first.text
+    signed_in = sign_in(fresh, "tnv-mk-lai", new["password"])
+    assert signed_in["status"] == 200, signed_in
+    session = bearer(signed_in["body"]["access_token"])
+    phone = bearer(_enrol(fresh, _enrolment_code(fresh, admin_token, user_id)))
+    code = _enrolment_code(fresh, admin_token, user_id)
+    for change in (new, new, {**new, "display_name": "Tên <b>mới</b>"}):
+        again = fresh.patch(url, json=change, headers=admin)
+        assert again.status_code == 200, again.text
+        assert again.json() == {**first.json(), **{k: change[k] for k in change if k != "password"}}
+    assert fresh.get("/api/v1/me", headers=session).status_code == 200
+    assert fresh.get("/api/v1/me", headers=phone).status_code == 200
+    assert [new for _, new in _on_record(sync_engine, user_id, "user.update")] == [
+        {"password_hash": "***"},
+        {"display_name": "Tên <b>mới</b>"},
+    ]
+    assert _on_record(sync_engine, user_id, "device.enrolment_cancel") == []
+    assert _enrol(fresh, code)  # the code made since still enrols
+    other = fresh.patch(url, json={"password": PASSWORD}, headers=admin)  # the one before
+    assert other.status_code == 200 and other.json() == again.json()
+    assert fresh.get("/api/v1/me", headers=session).status_code == 401
+    assert fresh.get("/api/v1/me", headers=phone).status_code == 401
+    assert sign_in(fresh, "tnv-mk-lai", PASSWORD)["status"] == 200
+    assert len(_on_record(sync_engine, user_id, "user.update")) == 3
+
+
+def _live_codes(sync_engine: Engine, user_id: int) -> int:
+    with sync_engine.connect() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM enrolments WHERE user_id = :id AND used_at IS NULL "
+                    "AND cancelled_at IS NULL AND expires_at > now()"
+                ),
+                {"id": user_id},
+            ).scalar_one()
+        )
+
+
+def test_a_new_enrolment_code_cancels_the_ones_not_yet_used(
+    fresh: TestClient, sync_engine: Engine, admin_token: str
+) -> None:
+    """ "Make a QR code" sent twice (a double tap, a retry after a lost answer) left two live
+    codes for the person, each enrolling a phone (review). A new code cancels the person's
+    codes not yet used, on record; a code already used keeps its retry within 15 minutes
+    (the phone that lost its answer), and the phones enrolled keep working."""
+    user_id = make_user(sync_engine, "tnv-ma-moi", [("volunteer", ("ward", "W03"))])
+    first = _enrolment_code(fresh, admin_token, user_id)
+    second = _enrolment_code(fresh, admin_token, user_id)  # the resend
+    assert _live_codes(sync_engine, user_id) == 1
+    refused = fresh.post("/api/v1/auth/enrol", json={"code": first})
+    unknown = fresh.post("/api/v1/auth/enrol", json={"code": "not-a-code-anyone-made"})
+    assert refused.status_code == 401 and refused.json() == unknown.json()
+    lost = _enrol(fresh, second)  # its answer never reached the phone
+    third = _enrolment_code(fresh, admin_token, user_id)  # another phone, meanwhile
+    retried = _enrol(fresh, second)  # the phone's "Thử lại"
+    assert fresh.get("/api/v1/me", headers=bearer(lost)).status_code == 401
+    assert fresh.get("/api/v1/me", headers=bearer(retried)).status_code == 200
+    other_phone = _enrol(fresh, third)
+    assert fresh.get("/api/v1/me", headers=bearer(retried)).status_code == 200
+    assert fresh.get("/api/v1/me", headers=bearer(other_phone)).status_code == 200
+    cancelled = _on_record(sync_engine, user_id, "device.enrolment_cancel")
+    assert [new for _, new in cancelled] == [{"reason": "new_code"}]
+    assert [code["device_name"] for code in cancelled[0][0]["enrolments"]] == ["Điện thoại tổ 3"]
+    assert _live_codes(sync_engine, user_id) == 0
+
+
+async def _codes_at_once(settings: Settings, user_id: int, how_many: int) -> None:
+    engine = make_engine(settings.async_database_url, how_many, 0)
+    auth = Authenticator(
+        StatementPool(settings.libpq_database_url, 2, dict(SERVER_SETTINGS)),
+        os.environ["SECRET_KEY"].encode(),
+        AuthPolicy(),
+    )
+    try:
+        await asyncio.gather(
+            *(accounts.enrolment(engine, auth, None, user_id, "máy") for _ in range(how_many))
+        )
+    finally:
+        auth.close()
+        await auth.pool.close()
+        await engine.dispose()
+
+
+def test_enrolment_codes_asked_at_once_leave_one_live(
+    settings: Settings, sync_engine: Engine
+) -> None:
+    """Two requests for a code at once (a retry that overtook the first) each found no
+    earlier code to cancel: the code is made in the transaction that locks the person."""
+    user_id = make_user(sync_engine, "tnv-ma-cung-luc", [("volunteer", ("ward", "W03"))])
+    run(_codes_at_once(settings, user_id, 4))
+    assert _live_codes(sync_engine, user_id) == 1
