@@ -386,8 +386,11 @@ def map_instance(
     _read(form.root.children, head.root, answers, files, known)
     skipped = META_ELEMENTS | form.meta.keys() | {group.name for group in form.repeats}
     _unknown(head.root, known, skipped, answers)
-    end = _meta_time(head.root, form, "end") or head.end
-    start = _meta_time(head.root, form, "start") or head.start
+    # An `<end>` or `<start>` the form does not declare as metadata: another form's metadata,
+    # unless it is a question of this form so named (its answer, no time).
+    questions = form.compiled.top_level
+    end = _meta_time(head.root, form, "end") or (None if "end" in questions else head.end)
+    start = _meta_time(head.root, form, "start") or (None if "start" in questions else head.start)
     raw: dict[str, Any] = {
         "id": str(head.survey_id),
         "form_id": form.form_id,

@@ -659,7 +659,7 @@ def validate_answers(
     run = _Run(form, normalised, now)
     problems = run.problems
     top = compiled.top_level
-    meta = not top.isdisjoint(META_KEYS)  # a question named like a meta key: always look
+    meta = False
     # The usual survey answers only the form's questions: one set operation tells.
     for name in () if top.issuperset(answers) else answers:
         if name not in top:
@@ -671,7 +671,10 @@ def validate_answers(
                         f"{prefix}{name}", "unknown_question", {"form": form.form_id, "name": name}
                     )
                 )
-    for name in META_KEYS.intersection(answers) if meta else ():
+    # A key named like ODK metadata that is no question of the form; a question of the form
+    # named so (a `text` named `start` or `end`, an `integer` named `deviceid`: ordinary names
+    # to pyxform and Collect) is read as its own type below.
+    for name in META_KEYS.intersection(answers).difference(top) if meta else ():
         value, problem = coerce_meta(name, answers[name], prefix + name)
         if problem is not None:
             problems.append(problem)
