@@ -7,7 +7,8 @@ request, the survey ingest included, through an extra task and memory streams.
   pages, which carry the request's nonce (`request.state.csp_nonce`); no plugins, no framing,
   no <base>. Data never becomes script (see app/geo/web_map.py), and the policy stops what
   an escaping mistake would let through.
-- X-Content-Type-Options, X-Frame-Options, Referrer-Policy.
+- X-Content-Type-Options, X-Frame-Options, Referrer-Policy; `Cache-Control: private,
+  no-store` on the API's answers that say nothing of caching.
 - A POST, PUT, PATCH or DELETE sent by a page of another origin is refused (403) before it
   reaches a route: browsers send `Origin` (and `Sec-Fetch-Site`) with such requests, while
   phones, ODK Collect, curl and QGIS either send our own origin or none. Together with
@@ -28,6 +29,10 @@ from app.api.asgi_errors import send_error
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Responses a browser shows with a plugin or viewer of its own, which a policy would block.
 NO_POLICY_TYPES = (b"application/pdf",)
+# The API's answers (households with their names and phones, exports, PDFs) are kept by no
+# browser or proxy cache unless the route says otherwise (tiles, the app's context).
+API_PREFIX = "/api/"
+NO_STORE = (b"cache-control", b"private, no-store")
 
 
 def page_policy(nonce: str | None, image_sources: Iterable[str] = ()) -> str:
@@ -123,10 +128,13 @@ class SecurityHeaders:
             policy = page_policy(nonce, self.image_sources).encode()
             scope.setdefault("state", {})["csp_nonce"] = nonce
         extra = [*self._static, (b"content-security-policy", policy)]
+        api = scope["path"].startswith(API_PREFIX)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
+                if api and not any(name == b"cache-control" for name, _ in headers):
+                    headers.append(NO_STORE)
                 for name, value in headers:
                     if name == b"content-type" and value.startswith(NO_POLICY_TYPES):
                         headers.extend(self._static)

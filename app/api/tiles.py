@@ -26,7 +26,8 @@ router = APIRouter(prefix="/tiles", tags=["tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
 CACHING = {"Cache-Control": "private, no-cache", "Vary": "Authorization, Cookie"}
-_NUMBER = re.compile(r"[0-9]{1,9}")
+# One URL a tile: no leading zero (`01/0/0` is not another address of `1/0/0`).
+_NUMBER = re.compile(r"0|[1-9][0-9]{0,8}")
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "z, x or y is not a whole number"},
     401: {"model": ErrorOut, "description": "Sign in (HTTP Basic, a bearer token or a session)"},

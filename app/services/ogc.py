@@ -405,9 +405,12 @@ def _clean_text(name: str, value: str) -> str:
 
 
 def _integer(name: str, raw: str, low: int, high: int | None) -> int:
-    if not re.fullmatch(r"[0-9]{1,12}", raw.strip()):
+    digits = raw.strip()
+    if not re.fullmatch(r"[0-9]+", digits):
         raise InvalidInput([Problem(name, "ogc_bad_integer", {"name": name, "low": low})])
-    value = int(raw)
+    # Beyond 12 digits, a number above every bound (a `limit` that large is the largest page,
+    # as OGC API Features asks; Python reads no more than 4,300 digits anyway).
+    value = int(digits) if len(digits) <= 12 else 10**12
     if value < low or (high is not None and value > high):
         raise InvalidInput([Problem(name, "ogc_bad_integer", {"name": name, "low": low})])
     return value
@@ -438,14 +441,22 @@ def _instant(raw: str) -> tuple[datetime, datetime]:
     if _DATE.fullmatch(raw):
         day = datetime.combine(date.fromisoformat(raw), datetime.min.time(), UTC)
         return day, day + timedelta(days=1)
-    if not re.fullmatch(
-        r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9:.]+([Zz]|[+-][0-9]{2}:[0-9]{2})", raw
-    ):
+    # RFC 3339's date-time: hours, minutes and seconds, each of two digits, a fraction of a
+    # second if any, and the offset. `T02Z` or `T0230Z` (which fromisoformat reads as whole
+    # seconds) would filter one second where the client asked an hour: refused.
+    found = re.fullmatch(
+        r"([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2})(\.[0-9]{1,9})?"
+        r"([Zz]|[+-][0-9]{2}:[0-9]{2})",
+        raw,
+    )
+    if found is None:
         raise ValueError(raw)
+    whole, fraction, offset = found.groups()
     # In UTC, as the database compares it: a moment in year 1 east of Greenwich is in year 0
-    # there, which no datetime holds (OverflowError, a 400 below).
-    moment = datetime.fromisoformat(raw.upper()).astimezone(UTC)
-    precision = timedelta(microseconds=1) if "." in raw else timedelta(seconds=1)
+    # there, which no datetime holds (OverflowError, a 400 below). Microseconds at most.
+    moment = datetime.fromisoformat(f"{whole}{(fraction or '')[:7]}{offset}".upper())
+    moment = moment.astimezone(UTC)
+    precision = timedelta(microseconds=1) if fraction else timedelta(seconds=1)
     return moment, moment + precision
 
 

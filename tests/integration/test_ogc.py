@@ -220,6 +220,12 @@ def test_filters_bbox_and_datetime(client: TestClient, sync_engine: Engine, surv
         "datetime=9999-12-31T23:59:59Z",
         "datetime=../9999-12-31",
         "datetime=0001-01-01T00:00:00%2B01:00",
+        # No RFC 3339 time: read as one second, they filtered what the client never asked
+        # (an hour, a minute) (found by review).
+        "datetime=2026-11-26T02Z",
+        "datetime=2026-11-26T0230Z",
+        "datetime=2026-11-26T02:30Z",
+        "datetime=2026-11-26T02:30:00.Z",
         "no_such_property=1",
         "%7B%7B7*7%7D%7D=1",
         "tenure=%00",
@@ -264,6 +270,15 @@ def test_datetime_on_a_layer_without_time_and_limit_clamped(
     assert response.status_code == 400 and "no time" in response.json()["errors"][0]["message"]
     big = client.get(f"{OGC}/collections/households/items?limit=99999999")
     assert big.status_code == 200 and big.json()["numberReturned"] == surveys
+    # However many digits: the largest page, as below (13 digits and 5,000 were a 400).
+    for limit in ("1000000000000", "9" * 5000):
+        larger = client.get(f"{OGC}/collections/households/items?limit={limit}")
+        assert larger.status_code == 200 and larger.json()["numberReturned"] == surveys
+    assert client.get(f"{OGC}/collections/households/items?offset={'9' * 5000}").status_code == 400
+    # A time to the second or to a fraction of one, with nine digits (RFC 3339 sets no limit).
+    for moment in ("2026-11-26T02:30:00Z", "2026-11-26T02:30:00.123456789%2B07:00"):
+        at = client.get(f"{OGC}/collections/households/items?datetime={moment}")
+        assert at.status_code == 200, at.text
     english = client.get(f"{OGC}/collections/households/items?limit=0&lang=en").json()
     vietnamese = client.get(f"{OGC}/collections/households/items?limit=0").json()
     assert "whole number" in english["errors"][0]["message"]

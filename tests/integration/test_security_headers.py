@@ -7,6 +7,7 @@ import re
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from app.main import create_app
 from app.settings import Settings
@@ -159,3 +160,26 @@ def test_openapi_documents_the_real_error_shape(client: TestClient) -> None:
                 ref = answer["content"]["application/json"]["schema"]["$ref"]
                 assert ref == "#/components/schemas/ErrorOut"
     assert documented >= 10
+
+
+def test_the_apis_answers_with_household_data_are_kept_by_no_cache(
+    client: TestClient, sync_engine: Engine
+) -> None:
+    """An export with names and phones, a survey, a list: `private, no-store` (found by
+    review: exports said nothing, so a shared browser or proxy could keep them); what says
+    otherwise keeps its own (the app's context for 5 minutes)."""
+    body = household_survey()
+    assert client.post(URL, json=body).status_code == 201
+    for path in (
+        "/api/v1/export/households.csv?city=tam-ky&personal=true&surveys=all",
+        f"{URL}/{body['id']}",
+        f"{URL}?limit=5",
+        "/api/v1/nowhere",
+    ):
+        response = client.get(path)
+        assert response.status_code < 500, (path, response.status_code)
+        assert response.headers["cache-control"] == "private, no-store", path
+    assert client.get("/healthz").headers.get("cache-control") != "private, no-store"
+    streets = client.get("/api/v1/context/tam-ky.geojson?bbox=108.4,15.5,108.5,15.6&zoom=15")
+    assert streets.status_code == 200, streets.text
+    assert streets.headers["cache-control"] == "private, max-age=300"
