@@ -141,11 +141,18 @@ async def list_groups(engine: AsyncEngine, user: Principal, city_slug: str) -> d
     """The city's groups this person may see (treasurers: their own; ward leaders: their
     ward's), with members and savings."""
     async with engine.connect() as connection:
-        city = await city_for(connection, user, city_slug)
-        if city["fund_id"] is None:
-            return {"city": city["slug"], "groups": []}
-        whole, ids, wards = cdf.readable_groups_filter(user, city["id"])
-        groups = await books.list_groups(connection, city["fund_id"], whole, ids, wards)
+        return await list_groups_on(connection, user, city_slug)
+
+
+async def list_groups_on(
+    connection: AsyncConnection, user: Principal, city_slug: str
+) -> dict[str, Any]:
+    """list_groups as `connection` reads it (a report's snapshot: app.services.cdf_report_page)."""
+    city = await city_for(connection, user, city_slug)
+    if city["fund_id"] is None:
+        return {"city": city["slug"], "groups": []}
+    whole, ids, wards = cdf.readable_groups_filter(user, city["id"])
+    groups = await books.list_groups(connection, city["fund_id"], whole, ids, wards)
     return {"city": city["slug"], "groups": groups}
 
 
@@ -275,7 +282,10 @@ async def statement(
     paid and overdue amounts, its meetings and latest entries (reversals included); all
     computed from the journal as it stood at the end of `as_of` (today by default)."""
     as_of = as_of or today_in_vietnam()
+    # One snapshot: an entry posted between the reads would show in some figures and not in
+    # others (cash, savings and loans that do not add up on a printed statement).
     async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="REPEATABLE READ")
         group = await group_for(connection, user, group_id)
         names = cdf.can_see_member_names(user, group)
         members = [

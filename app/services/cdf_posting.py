@@ -85,6 +85,11 @@ async def post_once(
     earlier = await previous(connection, client_id, request_hash)
     if earlier is not None:
         return earlier
+    # The fund's lock before the closed periods are read: a close holds it from before its
+    # period is written to its commit, so a posting that waited for it reads that period
+    # (the entry's lines take this lock anyway; a posting read the periods first and stored
+    # an entry inside the period closed meanwhile).
+    await ledger.lock_fund(connection, fund_id)
     await refuse_closed(connection, fund_id, entry_date)
     entry_id = await ledger.post(
         connection,

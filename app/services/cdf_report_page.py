@@ -383,14 +383,18 @@ async def city_page(
     """What the city's report page shows (Forbidden for whoever may not read its books)."""
     from app.errors import NotFound
 
-    try:
-        report = await cdf_reports.city_report(engine, user, city_slug, as_of)
-    except NotFound as exc:  # a city this person may not read: the page says so, no more
-        raise Forbidden("not_allowed") from exc
+    as_of, start = cdf_reports.report_period(as_of, None)
+    # One snapshot: the groups' savings in the table add up to the report's (a saving posted
+    # between two reads made the page disagree with itself).
     async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="REPEATABLE READ")
+        try:
+            report = await cdf_reports.city_report_on(connection, user, city_slug, as_of, start)
+        except NotFound as exc:  # a city this person may not read: the page says so, no more
+            raise Forbidden("not_allowed") from exc
         city = await books.city_by_slug(connection, city_slug)
+        listed = await cdf_books.list_groups_on(connection, user, city_slug)
     name = city["name"] if city else city_slug
-    listed = await cdf_books.list_groups(engine, user, city_slug)
     groups = [
         {
             "name": g["name"],

@@ -34,7 +34,7 @@ import io
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db import cdf_reports as queries
 from app.errors import InvalidInput, Problem
@@ -210,8 +210,15 @@ async def _build(
     # One snapshot: balances and arrears read while entries are posted agree with each other.
     async with engine.connect() as connection:
         await connection.execution_options(isolation_level="REPEATABLE READ")
-        funds = await queries.funds(connection, city_ids)
-        raw = await queries.figures(connection, [f["fund_id"] for f in funds], as_of, start)
+        return await _build_on(connection, city_ids, as_of, start)
+
+
+async def _build_on(
+    connection: AsyncConnection, city_ids: list[int] | None, as_of: date, start: date
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The figures as `connection` reads them (one snapshot: see _build)."""
+    funds = await queries.funds(connection, city_ids)
+    raw = await queries.figures(connection, [f["fund_id"] for f in funds], as_of, start)
     sums = _sums(raw)
     total = _empty()
     cities = []
@@ -222,7 +229,7 @@ async def _build(
     return cities, _report(total)
 
 
-def _period(as_of: date | None, start: date | None) -> tuple[date, date]:
+def report_period(as_of: date | None, start: date | None) -> tuple[date, date]:
     """The report's day and the start of its period (a year before it by default); a
     period that starts after it is refused (fund growth was computed backwards)."""
     as_of = as_of or today_in_vietnam()
@@ -239,11 +246,20 @@ async def city_report(
     start: date | None = None,
 ) -> dict[str, Any]:
     """One city's CDF figures (its CDF staff, admins and planners)."""
-    as_of, start = _period(as_of, start)
+    as_of, start = report_period(as_of, start)
     async with engine.connect() as connection:
-        city = await city_for(connection, user, city_slug)
+        await connection.execution_options(isolation_level="REPEATABLE READ")
+        return await city_report_on(connection, user, city_slug, as_of, start)
+
+
+async def city_report_on(
+    connection: AsyncConnection, user: Principal, city_slug: str, as_of: date, start: date
+) -> dict[str, Any]:
+    """city_report as `connection` reads it: with a REPEATABLE READ connection, the figures
+    of one moment, beside whatever else the caller reads in that snapshot."""
+    city = await city_for(connection, user, city_slug)
     require(cdf.can_read_city_books(user, city["id"]), "unknown_city", city=city_slug)
-    _cities, total = await _build(engine, [city["id"]], as_of, start)
+    _cities, total = await _build_on(connection, [city["id"]], as_of, start)
     return {"city": city["slug"], "as_of": as_of, "period_start": start, **total}
 
 
@@ -252,7 +268,7 @@ async def national_report(
 ) -> dict[str, Any]:
     """Every city's figures and the totals: for whom may read every city's books (national
     admins); anyone else sees the cities they may read."""
-    as_of, start = _period(as_of, start)
+    as_of, start = report_period(as_of, start)
     city_ids = None
     if not user.is_national_admin:
         city_ids = sorted(c for c in user.cities_anywhere() if cdf.can_read_city_books(user, c))
