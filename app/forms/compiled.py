@@ -6,7 +6,7 @@ evaluate is a load error naming the sheet, row and column, so that no survey eve
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from app.forms.instance import XNode, secondary_instance
@@ -56,6 +56,7 @@ class CompiledForm:
     schema: Schema
     problems: list[FormProblem]
     has_calculations: bool
+    has_repeat_counts: bool = False  # a repeat_count anywhere: validation makes its instances
     top_level: frozenset[str] = frozenset()  # names an answers object may hold at the top
     # The questions in form order when one pass in that order sees what the whole-survey
     # evaluation sees (no repeat, calculation, default, group relevance or choice filter, and
@@ -113,23 +114,24 @@ def compile_form(form: FormDefinition) -> CompiledForm:
 
     def build(node: Group | Question) -> CompiledNode:
         compiled = CompiledNode(node)
+        here = replace(schema, here=node.path)  # jr:choice-name() reads relative paths from it
         for column in _COLUMNS:
             text = getattr(node, column, None)
             if text:
-                setattr(compiled, column, _compile_text(text, schema, node.row, column, problems))
+                setattr(compiled, column, _compile_text(text, here, node.row, column, problems))
         required = getattr(node, "required_expression", None)
         if required:
             if required.strip() == TRUE_TEXT:
                 compiled.always_required = True
             else:
-                compiled.required = _compile_text(required, schema, node.row, "required", problems)
+                compiled.required = _compile_text(required, here, node.row, "required", problems)
         repeat_count = getattr(node, "repeat_count", None)
         if repeat_count:
             compiled.repeat_count = _compile_text(
-                repeat_count, schema, node.row, "repeat_count", problems
+                repeat_count, here, node.row, "repeat_count", problems
             )
         for output in getattr(node, "outputs", {}).values():
-            _compile_text(output, schema, node.row, "label", problems)
+            _compile_text(output, here, node.row, "label", problems)
         compiled.children = [build(child) for child in getattr(node, "children", ())]
         compiled.has_calculations = (
             compiled.calculate is not None
@@ -152,6 +154,7 @@ def compile_form(form: FormDefinition) -> CompiledForm:
         schema=schema,
         problems=problems,
         has_calculations=any(child.has_calculations for child in children),
+        has_repeat_counts=any(getattr(node, "repeat_count", None) for node in form.root.walk()),
         top_level=frozenset(_names(children)),
         flat=None if plan is None else plan[0],
         flat_reads=frozenset() if plan is None else plan[1],
@@ -202,14 +205,15 @@ def _read_paths(ast: Any, here: str, found: set[tuple[str, bool]]) -> bool:
 
 def settle_rounds(form: FormDefinition) -> int:
     """1 when one round of relevance and calculations in form order is already what the
-    phone's rounds settle on: no relevance or calculation reads itself, a node after it (a
+    phone's rounds settle on: no relevance, calculation or repeat_count (which makes the
+    instances of its repeat, validation.py) reads itself, a node after it (a
     group's relevance its own questions), or, by an absolute path, another instance of its
     own repeat; else the phone's 25."""
     nodes = list(form.root.walk())
     order = {node.path: index for index, node in enumerate(nodes)}
     repeats = [node.path + "/" for node in nodes if node.kind == "repeat"]
     for node in nodes:
-        for column in ("relevant", "calculate"):
+        for column in ("relevant", "calculate", "repeat_count"):
             text = getattr(node, column, None)
             if not text:
                 continue

@@ -356,6 +356,8 @@ class _Run:
                 changed |= self.settle(compiled.children, element, out, raw, relevant)
                 continue
             if node.kind == "repeat":
+                if shown and compiled.repeat_count is not None:
+                    changed |= self.make_instances(compiled, parent, out, raw)
                 for element, item, sent_item in _instances(compiled, parent, out, raw):
                     relevant = shown and self.quietly_holds(compiled.relevant, element)
                     changed |= self.settle(compiled.children, element, item, sent_item, relevant)
@@ -376,6 +378,57 @@ class _Run:
                 self.texts.append((out, node.name, text))
                 changed = True
         return changed
+
+    def make_instances(
+        self,
+        compiled: CompiledNode,
+        parent: ElementNode,
+        out: dict[str, Any],
+        raw: Mapping[str, Any],
+    ) -> bool:
+        """A repeat with a repeat_count holds that many instances, as the phone and ODK
+        Collect make them: those the survey does not send are empty, with their defaults
+        (count(), sum() and position() see them, pass 3 checks them: a required question in
+        one is named). One made here beyond a count that fell since is taken away again;
+        one sent beyond the count is refused in pass 3 (check_repeat_count). Whether the
+        instances changed."""
+        node = compiled.node
+        name = node.name
+        sent = raw.get(name)
+        if sent is not None and name not in out:
+            return False  # not a list, or too long: refused in pass 1
+        try:
+            count = self.repeat_count(compiled, parent)
+        except (ValueError, ArithmeticError, TypeError, KeyError, IndexError):
+            return False  # reported in pass 3
+        items = out.get(name)
+        if items is None:
+            items = []
+        given = len(sent) if type(sent) is list else 0
+        changed = False
+        if len(items) > max(count, given):
+            del items[max(count, given) :]
+            changed = True
+        while len(items) < count:
+            item: dict[str, Any] = {}
+            items.append(item)
+            if compiled.has_calculations:
+                element = ElementNode(node, item, parent, len(items))
+                self.fill_defaults(compiled.children, element, item, _NOTHING)
+            changed = True
+        if items or name in out:
+            out[name] = items
+        return changed
+
+    def repeat_count(self, compiled: CompiledNode, parent: ElementNode) -> int:
+        """The instances a repeat_count asks for, as the phone reads it (at most MAX_REPEATS,
+        0 when it is no number)."""
+        assert compiled.repeat_count is not None
+        # Read from the repeat itself, as XForms' jr:count is: pyxform writes a count inside a
+        # repeat relative to it (`${people}` of the same house is `../people`).
+        context = ElementNode(compiled.node, {}, parent, 1)
+        count = as_number(compiled.repeat_count(Ctx(context, 1, 1, context, self.env)))
+        return min(MAX_REPEATS, max(0, math.floor(count))) if math.isfinite(count) else 0
 
     def computed(self, compiled: CompiledNode, leaf: LeafNode) -> str:
         """A question's calculation, or else its default, as text ("" when it fails)."""
@@ -485,9 +538,7 @@ class _Run:
             out.pop(name, None)
             return
         if compiled.repeat_count is not None:
-            allowed = self.check_repeat_count(compiled, parent, len(instances), prefix + name)
-            if allowed is not None and len(instances) < allowed:
-                self.check_left_out(compiled, parent, len(instances) + 1, prefix)
+            self.check_repeat_count(compiled, parent, len(instances), prefix + name)
         if not instances:
             return
         kept = []
@@ -512,43 +563,16 @@ class _Run:
 
     def check_repeat_count(
         self, compiled: CompiledNode, parent: ElementNode, given: int, where: str
-    ) -> int | None:
+    ) -> None:
         """No more instances than the repeat_count says (the phone cannot add any beyond it);
-        how many it says (None when it cannot be read).
-
-        Fewer may come: a phone leaves out an instance that holds no answer (check_left_out).
-        """
-        assert compiled.repeat_count is not None
-        # Read from the repeat itself, as XForms' jr:count is: pyxform writes a count inside a
-        # repeat relative to it (`${people}` of the same house is `../people`).
-        context = ElementNode(compiled.node, {}, parent, 1)
+        those it says and the survey left out were made empty (make_instances)."""
         try:
-            count = as_number(compiled.repeat_count(Ctx(context, 1, 1, context, self.env)))
+            allowed = self.repeat_count(compiled, parent)
         except (ValueError, ArithmeticError, TypeError, KeyError, IndexError) as exc:
             self.problems.append(expression_failed(where, exc))
-            return None
-        allowed = max(0, math.floor(count)) if math.isfinite(count) else 0
+            return
         if given > allowed:
             self.problems.append(Problem(where, "too_many_repeats", {"max": allowed}))
-        return allowed
-
-    def check_left_out(
-        self, compiled: CompiledNode, parent: ElementNode, index: int, prefix: str
-    ) -> None:
-        """The instances a repeat_count asks for beyond those sent are empty: each must be
-        allowed to be (a required question in it is unanswered, as the phone would say).
-        One is checked for all: they are alike."""
-        node = compiled.node
-        item: dict[str, Any] = {}
-        element = ElementNode(node, item, parent, index)
-        where = f"{prefix}{node.name}[{index}]"
-        if compiled.relevant is not None and not self.holds(compiled.relevant, element, where):
-            return
-        self.fill_defaults(compiled.children, element, item, _NOTHING)  # as on the phone
-        for _ in range(self.form.compiled.settle_rounds):
-            if not self.settle(compiled.children, element, item, _NOTHING, True):
-                break
-        self.check(compiled.children, element, {}, item, where + ".", True)
 
     def offered(self, compiled: CompiledNode, leaf: LeafNode, value: Any) -> bool:
         """Whether every chosen name passes the choice filter with this question as current()."""
@@ -692,9 +716,11 @@ def validate_answers(
     run.coerce(compiled.children, answers, normalised, prefix)
     if compiled.has_calculations:
         run.fill_defaults(compiled.children, root, normalised, answers)
+    if compiled.has_calculations or compiled.has_repeat_counts:
         # As the phone settles a survey: until nothing changes (a form's calculations read
         # no circle, so this ends; the phone stops after 25 rounds too). One round is
         # enough for a form whose expressions read nothing after them (settle_rounds).
+        # Each repeat_count makes its repeat's instances there (make_instances).
         for _ in range(compiled.settle_rounds):
             if not run.settle(compiled.children, root, normalised, answers, True):
                 break

@@ -343,13 +343,16 @@ Compiled = Callable[[Ctx], Any]
 
 @dataclass(frozen=True)
 class Schema:
-    """What the compiler knows of a form: its root group, choice labels, language and the
-    names of its secondary instances (None: not known, as for the quality rules)."""
+    """What the compiler knows of a form: its root group, choice labels, language, the
+    names of its secondary instances (None: not known, as for the quality rules) and the path
+    of the node whose expression is compiled (`here`, from which jr:choice-name() reads a
+    relative path such as pyxform's ' ../dist ' inside a repeat; None: not known)."""
 
     root: Any = None
     choice_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # path ->
     language: str = "default"
     instances: frozenset[str] | None = None
+    here: str | None = None
 
 
 NO_SCHEMA = Schema()

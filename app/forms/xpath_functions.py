@@ -619,12 +619,40 @@ def _choice_name(compiler: _Compiler, args: list[Ast]) -> Compiled:
         raise ExpressionError("form_choice_name_path")
     path = args[1][1].strip()
     labels = compiler.schema.choice_labels
-    key = path.rsplit("/", 1)[-1]
-    found = labels.get(path) or labels.get(key)
+    here = compiler.schema.here
+    if here is not None or path.startswith("/"):
+        found = labels.get(choice_name_path(path, here or "/"))
+    else:  # no node to read it from (an expression compiled outside a form)
+        found = labels.get(path) or labels.get(path.rsplit("/", 1)[-1])
     if compiler.schema.root is not None and found is None:
         raise ExpressionError("form_choice_name_not_select", path=path)
     table = found or {}
     return lambda c: table.get(as_string(value(c)), "")
+
+
+def choice_name_path(path: str, here: str) -> str:
+    """The question jr:choice-name() names, as JavaRosa reads its path: from the node whose
+    expression it is (`here`) when relative (`../dist` of /data/m/dname is /data/m/dist,
+    `current()/..` too), indexes left out (`/data/m[2]/dist`). The phone reads it alike
+    (static/collect/form.js, choicePath)."""
+    text = re.sub(r"\[[^\]]*\]", "", path).strip()
+    if text.startswith("/"):
+        parts: list[str] = []
+    else:
+        parts = [part for part in here.split("/") if part]
+        text = re.sub(r"^current\(\s*\)", "", text)
+    for step in text.split("/"):
+        step = step.strip()
+        if step.startswith("child::"):
+            step = step[len("child::") :]
+        if step in ("", ".", "self::node()"):
+            continue
+        if step in ("..", "parent::node()"):
+            if parts:
+                parts.pop()
+        else:
+            parts.append(step)
+    return "/" + "/".join(parts)
 
 
 def _regex(compiler: _Compiler, args: list[Ast]) -> Compiled:

@@ -155,13 +155,55 @@ function environment(instance) {
   return {
     instances: instance.instances,
     primary: instance.doc,
-    choiceName: (value, path) => choiceLabel(instance, value, path),
+    choiceName: (value, path, current) => choiceLabel(instance, value, path, current),
   };
 }
 
-function choiceLabel(instance, value, path) {
-  const plain = path.replace(/\[\d+\]/g, "");
-  const node = instance.records.find((r) => r.kind === "question" && r.node.path === plain)?.node;
+const questionPaths = new WeakMap();
+
+function questionAt(model, path) {
+  let paths = questionPaths.get(model);
+  if (!paths) {
+    paths = new Map();
+    for (const [node] of walk(model.children)) if (node.kind === "question") paths.set(node.path, node);
+    questionPaths.set(model, paths);
+  }
+  return paths.get(path);
+}
+
+/** The instance path of an element of the survey (`/data/m/dname`, without indexes). */
+function elementPath(element) {
+  const names = [];
+  for (let node = element; node?.nodeType === Node.ELEMENT_NODE; node = node.parentNode) names.unshift(node.nodeName);
+  return `/${names.join("/")}`;
+}
+
+/**
+ * The question jr:choice-name() names, as JavaRosa reads its path: from the node whose
+ * expression it is (`here`) when relative (pyxform writes ' ../dist ' inside a repeat:
+ * /data/m/dist from /data/m/dname; `current()/..` too), indexes left out. The server reads it
+ * alike (app/forms/xpath_functions.py, choice_name_path).
+ */
+function choicePath(path, here) {
+  let text = path.replace(/\[[^\]]*\]/g, "").trim();
+  const parts = [];
+  if (!text.startsWith("/")) {
+    parts.push(...here.split("/").filter(Boolean));
+    text = text.replace(/^current\(\s*\)/, "");
+  }
+  for (let step of text.split("/")) {
+    step = step.trim();
+    if (step.startsWith("child::")) step = step.slice("child::".length);
+    if (step === "" || step === "." || step === "self::node()") continue;
+    if (step === ".." || step === "parent::node()") parts.pop();
+    else parts.push(step);
+  }
+  return `/${parts.join("/")}`;
+}
+
+function choiceLabel(instance, value, path, current) {
+  const here = current?.ownerDocument === instance.doc ? elementPath(current) : "/";
+  const node = questionAt(instance.model, choicePath(path, here));
   const item = (instance.model.instances?.[node?.choices] ?? []).find((c) => c.name === value);
   return item ? expressionLabel(instance.model, item.label) : "";
 }
@@ -499,6 +541,7 @@ function fieldOf(key) {
 export function problemsOf(form, answers) {
   const model = modelOf(form);
   const problems = new Set();
+  const refused = new Set();  // repeats sent as something other than a list
   const copy = structuredClone(answers ?? {});
   const shape = (children, scope, prefix) => {
     const names = new Set();
@@ -513,6 +556,7 @@ export function problemsOf(form, answers) {
         const list = scope[node.name];
         if (!Array.isArray(list)) {
           problems.add(`${prefix}${node.name}`);
+          refused.add(`${prefix}${node.name}`);
           delete scope[node.name];
           continue;
         }
@@ -549,24 +593,37 @@ export function problemsOf(form, answers) {
       && isEmpty(wasSent.get(r.key)?.scope[r.node.name]))
     .map((r) => r.key));
   let evaluation = evaluateForm(form, copy, null, { received: true, filled: filledIn(copy) });
-  // The instances a repeat_count asks for beyond those sent are empty (a phone leaves out
-  // one that holds no answer): one is checked for all, with its defaults, as the server does.
-  let padded = false;
+  // A repeat with a repeat_count holds that many instances, as the phone makes them and ODK
+  // Collect does: those not sent are empty, with their defaults (count() and sum() see them,
+  // their required questions are named), as the server makes them (validation.py,
+  // make_instances); one made beyond a count that fell since is taken away again.
+  const given = (key) => wasSent.get(key)?.instances?.length ?? 0;
+  for (let round = 0; round < 25; round += 1) {
+    let changed = false;
+    for (const record of evaluation.instance.records) {
+      if (record.kind !== "repeat" || !(record.key in evaluation.repeatCounts) || refused.has(record.key)) continue;
+      const wanted = evaluation.repeatCounts[record.key];
+      const list = Array.isArray(record.scope[record.node.name]) ? record.scope[record.node.name] : [];
+      const most = Math.max(wanted, given(record.key));
+      if (list.length <= most && list.length >= wanted) continue;
+      if (list.length > most) list.length = most;
+      record.scope[record.node.name] = list;
+      const defaults = [...walk(record.node.children)].some(([node]) => hasDefault(node));
+      while (list.length < wanted) {
+        const item = {};
+        list.push(item);
+        if (defaults) fillDefaults(form, copy, null, item, true);
+      }
+      changed = true;
+    }
+    if (!changed) break;
+    evaluation = evaluateForm(form, copy, null, { received: true, filled: filledIn(copy) });
+  }
   for (const record of evaluation.instance.records) {
     if (record.kind !== "repeat" || !(record.key in evaluation.repeatCounts)) continue;
-    const list = Array.isArray(record.scope[record.node.name]) ? record.scope[record.node.name] : [];
-    if (list.length > evaluation.repeatCounts[record.key]) {
-      problems.add(record.key);  // more than the count: the phone never holds them
-      continue;
-    }
-    if (list.length === evaluation.repeatCounts[record.key]) continue;
-    const item = {};
-    list.push(item);
-    record.scope[record.node.name] = list;
-    fillDefaults(form, copy, null, item, true);
-    padded = true;
+    // More than the count: the phone never holds them (the server refuses the repeat).
+    if (given(record.key) > evaluation.repeatCounts[record.key]) problems.add(record.key);
   }
-  if (padded) evaluation = evaluateForm(form, copy, null, { received: true, filled: filledIn(copy) });
   const { instance, relevant, errors } = evaluation;
   const hidden = new Set();
   for (const record of instance.records) {

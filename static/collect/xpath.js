@@ -182,7 +182,7 @@ Object.assign(extensions.func, {
   "jr:choice-name": function choiceName(value, path) {
     const name = asString(value);
     if (!scope.choiceName) return XPR.string(name);
-    return XPR.string(scope.choiceName(name, asString(path).trim()) ?? "");
+    return XPR.string(scope.choiceName(name, asString(path).trim(), scope.current) ?? "");
   },
 });
 const evaluator = new ExtendedXPathEvaluator(new XPathEvaluator(), extensions);
@@ -289,7 +289,8 @@ function negated(expression) {
  * Evaluate `expression` with `context` (a node of the instance) as context node and current();
  * `as` is "boolean", "number", "string" or "nodes"; `env` gives `instances` ({name: Document}),
  * `primary` (the survey's instance document, whose root element is `root`), `current` (when
- * not the context node) and `choiceName(value, path)`. Errors of the expression are
+ * not the context node) and `choiceName(value, path, current)` (`current`: the node a relative
+ * path is read from). Errors of the expression are
  * ExpressionErrors.
  */
 export function evaluate(expression, context, as = "string", env = {}) {

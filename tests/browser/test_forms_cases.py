@@ -97,7 +97,7 @@ def test_the_phone_gives_every_case_the_tables_verdict(vietnam_page: Page, langu
     )
     disagreements = []
     for index, (case, phone) in enumerate(zip(CASES, verdicts, strict=True)):
-        expected = [] if case.get("valid") else [case["field"]]
+        expected = [] if case.get("valid") else sorted(case.get("fields") or [case["field"]])
         if phone != expected:
             disagreements.append((index, case["form"], case.get("note", ""), expected, phone))
     assert disagreements == []

@@ -32,6 +32,8 @@ FORMS = (
     "parity_phone_choice_language",
     "parity_phone_format_date",
     "parity_phone_once",
+    "parity_phone_choice_name_repeat",
+    "parity_repeat_count_instances",
 )
 
 
@@ -318,4 +320,79 @@ def test_once_keeps_its_first_draw_while_the_volunteer_types(
     assert answers.get("treat") == ("có" if shown else None)
     assert answers["other"] == "ghi chú 9"
     assert float(answers["twice_r"]) == float(answers["r"]) * 2
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_district_picked_in_a_roster_is_named_and_asks_its_follow_up(
+    parity_phone: tuple[BrowserContext, Page], sync_engine: Engine
+) -> None:
+    """jr:choice-name(${dist}, '${dist}') in a repeat: pyxform writes the path relative to
+    the calculate (' ../dist '), which the phone looked up as it was and named nothing, so
+    `why` stayed hidden and its label blank; the server named "Tam Kỳ", required `why` and
+    refused the survey (422) for ever. The path is read from the calculate, on both sides."""
+    _context, page = parity_phone
+    open_app(page)
+    page.click("#new-parity_phone_choice_name_repeat")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    page.locator('section.repeat[data-key="m"] button.add-instance').click()
+    why = page.locator('section.question[data-key="m[1]/why"]')
+    expect(why).to_be_hidden()
+    page.check('input[name="m[1]/dist"][value="tk"]')
+    expect(why).to_be_visible()
+    expect(why).to_contain_text("Why Tam Kỳ?")
+    answer(page, "m[1]/why", "gần nhà")
+    # The work district, in a group of the roster: read from the group (../wdist) and from
+    # the roster around it (../g/wdist).
+    page.check('input[name="m[1]/wdist"][value="ha"]')
+    wwhy = page.locator('section.question[data-key="m[1]/wwhy"]')
+    expect(wwhy).to_contain_text("Work in Hội An: why?")
+    answer(page, "m[1]/wwhy", "chợ")
+    gwhy = page.locator('section.question[data-key="m[1]/gwhy"]')
+    expect(gwhy).to_contain_text("Why work in Hội An?")
+    answer(page, "m[1]/gwhy", "gần")
+    expect(page.locator(".error[data-for]:not([hidden])")).to_have_count(0)
+    send(page)
+    assert stored(sync_engine, "parity_phone_choice_name_repeat") == [
+        {
+            "m": [
+                {
+                    "dist": "tk",
+                    "dname": "Tam Kỳ",
+                    "why": "gần nhà",
+                    "wdist": "ha",
+                    "wname": "Hội An",
+                    "wwhy": "chợ",
+                    "gname": "Hội An",
+                    "gwhy": "gần",
+                }
+            ]
+        }
+    ]
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_repeat_count_makes_its_instances_on_screen_and_the_server_counts_them(
+    parity_phone: tuple[BrowserContext, Page], sync_engine: Engine
+) -> None:
+    """n = 3 makes three instances on the phone, of which one is answered; count(${r}) is 3 on
+    the phone and on the server, which holds the survey as the phone made it."""
+    _context, page = parity_phone
+    open_app(page)
+    page.click("#new-parity_repeat_count_instances")
+    expect(page.locator("#app")).to_have_attribute("data-view", "survey")
+    answer(page, "n", "3")
+    page.click("#next")
+    instances = page.locator('section.repeat[data-key="r"] section.repeat-instance')
+    expect(instances).to_have_count(3)
+    answer(page, "r[1]/x", "a")
+    page.click("#next")
+    answer(page, "check", "2")
+    page.click("#finish")
+    expect(page.locator('.error[data-for="check"]')).to_be_visible()
+    answer(page, "check", "3")
+    expect(page.locator(".error[data-for]:not([hidden])")).to_have_count(0)
+    send(page)
+    assert stored(sync_engine, "parity_repeat_count_instances") == [
+        {"n": 3, "r": [{"x": "a"}, {}, {}], "check": 3}
+    ]
     assert page.console_errors == []  # type: ignore[attr-defined]

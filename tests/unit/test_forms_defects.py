@@ -135,7 +135,7 @@ def test_a_repeat_holds_no_more_instances_than_its_repeat_count() -> None:
         ("answers.room", "too_many_repeats", {"max": 1})
     ]
     assert "(tối đa 1)" in problems[0].message("vi")
-    # Fewer is accepted: a phone leaves out an instance without answers.
+    # Fewer is accepted: those left out are empty rooms, none of whose answers is required.
     assert validate_answers(form, {"rooms": 3, "room": [room]})[1] == []
     # No count (an unanswered rooms) allows none.
     assert [p.code for p in validate_answers(form, {"room": [room]})[1]] == ["too_many_repeats"]
@@ -145,9 +145,11 @@ def test_a_repeat_count_asks_for_instances_whose_required_answers_are_missing() 
     form = load_form(CORPUS / "repeat_count_required.md")
     kid = {"kid_name": "An"}
     assert validate_answers(form, {"kids": 2, "kid": [kid, kid]})[1] == []
-    # None sent of two: one empty child stands for both (its name is required).
+    # None sent of two: the survey holds two empty children (as ODK Collect makes them),
+    # each of whose names is required.
     assert [(p.field, p.code) for p in validate_answers(form, {"kids": 2})[1]] == [
-        ("answers.kid[1].kid_name", "required")
+        ("answers.kid[1].kid_name", "required"),
+        ("answers.kid[2].kid_name", "required"),
     ]
     assert validate_answers(form, {"kids": 0})[1] == []
 
