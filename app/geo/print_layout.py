@@ -76,14 +76,33 @@ def wrap(text: str, size: float, width: float, bold: bool = False) -> list[str]:
                 lines.append(line)
             line = ""
             while text_width(word, size, bold) > width and len(word) > 1:
-                cut = len(word) - 1
-                while cut > 1 and text_width(word[:cut], size, bold) > width:
-                    cut -= 1
+                cut = _longest_fitting(word, size, width, bold)
                 lines.append(word[:cut])
                 word = word[cut:]
             line = word
         lines.append(line)
     return lines
+
+
+def _longest_fitting(word: str, size: float, width: float, bold: bool) -> int:
+    """How many characters of `word` (which does not fit) the line takes: the longest start
+    no wider than `width`, found by halving (each measure of a text with combining marks
+    goes through matplotlib: one character at a time, a 2,000-letter decomposed name held a
+    print slot for minutes), never a letter without its combining marks; at least one
+    letter with its marks."""
+    low, high, cut = 1, len(word) - 1, 1
+    while low <= high:
+        middle = (low + high) // 2
+        if text_width(word[:middle], size, bold) <= width:
+            cut, low = middle, middle + 1
+        else:
+            high = middle - 1
+    while cut > 1 and unicodedata.combining(word[cut]):
+        cut -= 1  # back to the start of the letter whose mark would begin the next line
+    if unicodedata.combining(word[cut]):
+        while cut < len(word) and unicodedata.combining(word[cut]):
+            cut += 1  # the first letter alone is wider than the line: it goes whole
+    return cut
 
 
 class Flow:

@@ -126,6 +126,32 @@ def test_wrap_breaks_at_spaces_and_inside_long_words() -> None:
     )
 
 
+def test_a_long_decomposed_name_is_cut_in_few_measures_between_letters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 2,000-letter name typed with combining marks (no space) was cut one character at a
+    time, each measured by matplotlib: a settlement print took 196 s (found by review)."""
+    import unicodedata
+
+    name = unicodedata.normalize("NFD", "Nguyễn" * 333)
+    measures = 0
+    measure = print_layout.text_width
+
+    def counted(text: str, size: float, bold: bool = False) -> float:
+        nonlocal measures
+        measures += 1
+        return measure(text, size, bold)
+
+    monkeypatch.setattr(print_layout, "text_width", counted)
+    lines = print_layout.wrap(name, 9, 150)
+    assert "".join(lines) == name and len(lines) > 20
+    assert all(measure(line, 9) <= 150 for line in lines)
+    # No line begins with a mark cut off from its letter.
+    assert not any(unicodedata.combining(line[0]) for line in lines)
+    # About log2(2,000) measures a line, not hundreds.
+    assert measures < 20 * len(lines)
+
+
 def test_many_settlements_stop_with_a_count() -> None:
     page = ward_page()
     many = [
