@@ -66,10 +66,60 @@
       return path + (path.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(language);
     }
 
+    /** A page text with {placeholders} filled, as DOM nodes: the params named in `names`
+     * (a settlement's, a person's name...) each in its own <bdi> element, so right-to-left
+     * letters or bidi controls in a name cannot reorder the sentence around it. Text only:
+     * every value reaches the DOM through textContent, never as HTML. */
+    function sayNames(key, params, names) {
+      var template = Object.prototype.hasOwnProperty.call(texts, key) ? texts[key] : key;
+      var fragment = document.createDocumentFragment();
+      var pattern = /\{(\w+)\}/g;
+      var last = 0;
+      var match;
+      var plain = "";
+      while ((match = pattern.exec(template)) !== null) {
+        var name = match[1];
+        plain += template.slice(last, match.index);
+        last = pattern.lastIndex;
+        if (!params || !Object.prototype.hasOwnProperty.call(params, name)) {
+          plain += match[0];
+        } else if (names && names.indexOf(name) >= 0) {
+          if (plain) fragment.appendChild(document.createTextNode(plain));
+          plain = "";
+          fragment.appendChild(isolate(params[name]));
+        } else {
+          plain += String(params[name]);
+        }
+      }
+      plain += template.slice(last);
+      if (plain) fragment.appendChild(document.createTextNode(plain));
+      return fragment;
+    }
+
+    /** A name isolated from the sentence it is put in: a <bdi> with it as its text. */
+    function isolate(value) {
+      return el("bdi", null, value === null || value === undefined ? "" : value);
+    }
+
+    // A request that gets no answer is given up after this long: the page says so (its
+    // network error) and the user can try again, rather than wait for ever.
+    var REQUEST_TIMEOUT_MS = 25000;
+
     /** A JSON request to the API: the parsed answer, or an Error the user can read. */
     function api(method, path, body) {
       var headers = { Accept: "application/json" };
       var options = { method: method, headers: headers, credentials: "same-origin" };
+      var controller = typeof AbortController === "function" ? new AbortController() : null;
+      var timer = null;
+      if (controller) {
+        options.signal = controller.signal;
+        timer = setTimeout(function () {
+          controller.abort();
+        }, REQUEST_TIMEOUT_MS);
+      }
+      function done() {
+        clearTimeout(timer);
+      }
       if (method !== "GET") headers["X-CSRF-Token"] = csrf;
       if (body !== undefined) {
         headers["Content-Type"] = "application/json";
@@ -91,13 +141,34 @@
         function () {
           throw new Error(texts[prefix + "_network_error"]);
         }
+      ).then(
+        function (data) {
+          done();
+          return data;
+        },
+        function (error) {
+          done();
+          // The body cut off by the timeout is a network error too, not a status.
+          if (error && error.name === "AbortError") {
+            throw new Error(texts[prefix + "_network_error"]);
+          }
+          throw error;
+        }
       );
     }
 
-    /** The page's own confirmation dialog (#confirm): resolves true when confirmed. */
+    /** The page's own confirmation dialog (#confirm): resolves true when confirmed. The
+     * message: a text, or nodes (sayNames). */
     function confirmAction(message) {
       var dialog = document.getElementById("confirm");
-      document.getElementById("confirm-text").textContent = message;
+      var shown = document.getElementById("confirm-text");
+      // A message is text, or nodes made with text only (sayNames: names in <bdi>).
+      if (message instanceof Node) {
+        shown.textContent = "";
+        shown.appendChild(message);
+      } else {
+        shown.textContent = message;
+      }
       return new Promise(function (resolve) {
         dialog.returnValue = "";
         dialog.addEventListener(
@@ -120,6 +191,8 @@
       el: el,
       when: when,
       failure: failure,
+      sayNames: sayNames,
+      isolate: isolate,
       withLanguage: withLanguage,
       api: api,
       confirmAction: confirmAction,

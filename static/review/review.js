@@ -12,6 +12,8 @@
   var el = page.el;
   var when = page.when;
   var api = page.api;
+  var isolate = page.isolate;
+  var sayNames = page.sayNames;
   var confirmAction = page.confirmAction;
   var wardId = config.ward.id;
   var DECISIONS = ["approved", "needs_correction", "rejected"];
@@ -35,6 +37,7 @@
     surveys: new Map(), // id -> survey record from the API
     total: 0, // received surveys of the ward on the server
     pending: 0, // cards in the queue still waiting for a decision
+    after: null, // the server's cursor of the page after the last one read (null: none yet)
     selected: null,
     toastTimer: null,
   };
@@ -186,9 +189,16 @@
     }
     var shape = survey.settlement ? settlementShapes.get(survey.settlement.id) : null;
     if (shape) shape.setStyle(SETTLEMENT_SELECTED);
-    var caption = survey.settlement ? survey.settlement.name : texts.review_no_settlement;
+    // The settlement's name in its own <bdi>: its letters cannot reorder the caption.
+    mapCaption.textContent = "";
+    mapCaption.appendChild(
+      survey.settlement
+        ? isolate(survey.settlement.name)
+        : document.createTextNode(texts.review_no_settlement)
+    );
+    var caption = "";
     if (!survey.location) {
-      mapCaption.textContent = caption + " · " + texts.review_no_location;
+      mapCaption.appendChild(document.createTextNode(" · " + texts.review_no_location));
       return;
     }
     var point = [survey.location.lat, survey.location.lon];
@@ -216,7 +226,7 @@
     // A point the volunteer placed by hand (GPS poor or off) has no GPS accuracy to show.
     if (survey.location.manual) caption += " · " + say("review_manual");
     else if (accuracy) caption += " · " + say("review_gps", { m: Math.round(accuracy) });
-    mapCaption.textContent = caption;
+    mapCaption.appendChild(document.createTextNode(caption));
   }
 
   // --- the queue --------------------------------------------------------------------------
@@ -247,7 +257,7 @@
     } else if (queueStatus.textContent === texts.review_empty) {
       showQueueStatus("");
     }
-    loadMore.hidden = state.pending >= state.total;
+    loadMore.hidden = state.after === null && state.pending >= state.total;
   }
 
   function card(survey) {
@@ -392,13 +402,41 @@
     return box.top >= 0 && box.bottom <= window.innerHeight;
   }
 
+  /** Add the surveys not shown yet (a card already in the queue stays as it is); how many
+   * were added. */
   function addSurveys(items) {
+    var added = 0;
     items.forEach(function (survey) {
       if (state.surveys.has(survey.id) && cardOf(survey.id)) return;
       state.surveys.set(survey.id, survey);
       queue.appendChild(card(survey));
       addDot(survey);
       state.pending += 1;
+      added += 1;
+    });
+    return added;
+  }
+
+  /** Read the queue on from the last page read, by the server's cursor (the collected time
+   * and id of the last survey read: a survey decided or sent meanwhile moves no other one),
+   * until some survey not shown yet is found. At the end of the queue it is read once more
+   * from its start, whole: that counts it again and finds the surveys sent since the page
+   * opened (new ones are the newest, at its start), or decided elsewhere. */
+  function readQueue(whole, fromStart, added) {
+    // whole: read on to the queue's end; fromStart: these reads began at the queue's start.
+    var path =
+      "/api/v1/submissions?ward=" + wardId + "&status=received&limit=" + config.page_size;
+    if (state.after) path += "&after=" + encodeURIComponent(state.after);
+    return api("GET", path).then(function (page) {
+      if (page.total !== null && page.total !== undefined) state.total = page.total;
+      added += addSurveys(page.items);
+      state.after = page.next || null;
+      if (state.after) {
+        if (added && !whole) return added;
+        return readQueue(whole, fromStart, added);
+      }
+      if (fromStart) return added;
+      return readQueue(true, true, added); // state.after is null: from the start
     });
   }
 
@@ -407,6 +445,7 @@
       queue.textContent = "";
       state.surveys.clear();
       state.pending = 0;
+      state.after = null;
       dots.forEach(function (dot, id) {
         removeDot(id);
       });
@@ -414,20 +453,12 @@
     }
     showQueueStatus(texts.review_loading);
     loadMore.disabled = true;
-    var path =
-      "/api/v1/submissions?ward=" +
-      wardId +
-      "&status=received&limit=" +
-      config.page_size +
-      "&offset=" +
-      state.pending;
-    return api("GET", path)
-      .then(function (page) {
-        state.total = page.total;
+    return readQueue(false, state.after === null, 0)
+      .then(function () {
         setCount();
         showQueueStatus("");
-        addSurveys(page.items);
-        if (!state.selected && page.items.length) select(page.items[0].id, false, true);
+        var first = queue.querySelector("li.survey");
+        if (!state.selected && first) select(first.dataset.id, false, true);
         updateEmpty();
       })
       .catch(function (error) {
@@ -498,8 +529,11 @@
         removeCard(id);
         var survey = state.surveys.get(id);
         if (survey) survey.status = result.status; // as the server has it now
+        var done = document.createDocumentFragment();
+        done.appendChild(document.createTextNode(texts["review_done_" + result.status] + ": "));
+        done.appendChild(isolate(toastName(survey)));
         showToast(
-          texts["review_done_" + result.status] + ": " + toastName(survey),
+          done,
           function () {
             restoreCard(survey, result.status, text, position);
           }
@@ -532,8 +566,8 @@
           var decided = texts["review_done_" + survey.status];
           showToast(
             why === "review_status_changed" && decided
-              ? say("review_decided_gone", { name: name, decision: decided })
-              : say("review_changed_gone", { name: name })
+              ? sayNames("review_decided_gone", { name: name, decision: decided }, ["name"])
+              : sayNames("review_changed_gone", { name: name }, ["name"])
           );
           loadCounts();
           return;
@@ -599,7 +633,9 @@
 
   function showToast(message, change) {
     clearTimeout(state.toastTimer);
-    toastText.textContent = message;
+    // A text, or nodes made with text only (names in <bdi>).
+    toastText.textContent = "";
+    toastText.appendChild(typeof message === "string" ? document.createTextNode(message) : message);
     toastChange.hidden = !change;
     toastChange.onclick = change || null;
     toast.hidden = false;
@@ -637,9 +673,15 @@
       error.hidden = false;
       return;
     }
-    var message = say("review_bulk_confirm", { n: shown.length, settlement: settlement.name });
+    var message = sayNames(
+      "review_bulk_confirm",
+      { n: shown.length, settlement: settlement.name },
+      ["settlement"]
+    );
     var unseen = approvable(settlement) - shown.length;
-    if (unseen > 0) message += " " + say("review_bulk_unseen", { n: unseen });
+    if (unseen > 0) {
+      message.appendChild(document.createTextNode(" " + say("review_bulk_unseen", { n: unseen })));
+    }
     confirmAction(message).then(function (yes) {
       if (!yes) return;
       button.disabled = true;
@@ -652,9 +694,15 @@
         surveys: shown,
       })
         .then(function (result) {
-          var done = say("review_bulk_done", { n: result.approved, settlement: settlement.name });
-          if (result.changed) done += " " + say("review_bulk_changed", { n: result.changed });
-          if (result.own) done += " " + say("review_bulk_own", { n: result.own });
+          var done = sayNames(
+            "review_bulk_done",
+            { n: result.approved, settlement: settlement.name },
+            ["settlement"]
+          );
+          var more = "";
+          if (result.changed) more += " " + say("review_bulk_changed", { n: result.changed });
+          if (result.own) more += " " + say("review_bulk_own", { n: result.own });
+          if (more) done.appendChild(document.createTextNode(more));
           showToast(done);
           loadQueue(true);
           loadCounts();
