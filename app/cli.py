@@ -613,8 +613,8 @@ def build_parser() -> argparse.ArgumentParser:
     boundaries.add_argument("--settlements", help="settlement polygons (same formats)")
     boundaries.add_argument(
         "--crs",
-        help="CRS of files without one (or over a wrong one), "
-        "e.g. EPSG:9210 (VN-2000), EPSG:32649 (UTM 49N)",
+        help="CRS of files that name none (a .shp without .prj), e.g. EPSG:9210 (VN-2000), "
+        "EPSG:32649 (UTM 49N); a file that names its own keeps its own (a warning says so)",
     )
     boundaries.add_argument("--layer", help="the wards' GeoPackage layer (default: the only one)")
     boundaries.add_argument("--code-field", default="code", help="the wards' code column")

@@ -1489,6 +1489,54 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "'{file}' lies outside the area {crs} is meant for ({area}); if the boundaries "
         "look shifted on the map, name the right VN-2000 or UTM zone.",
     },
+    "boundary_crs_not_applied": {
+        "vi": "Tệp '{file}' tự ghi hệ tọa độ {own} và được đọc theo hệ đó, không theo {crs} đã "
+        "chọn: hệ tọa độ chọn khi nhập chỉ dùng cho tệp không ghi hệ nào. Nếu hệ ghi trong tệp "
+        "sai, hãy sửa tệp (ví dụ tệp .prj của Shapefile).",
+        "en": "'{file}' names its own coordinate system, {own}, and was read in it, not in "
+        "{crs} as given: a coordinate system given for an import is only for files that name "
+        "none. If the file's own is wrong, correct the file (a Shapefile's .prj, say).",
+    },
+    "boundary_text_read_as_utf8": {
+        "vi": "Tệp '{file}' không có tệp .cpg cho biết bảng mã của bảng thuộc tính (.dbf); chữ "
+        "trong đó hợp lệ theo UTF-8 nên đã được đọc theo UTF-8. Hãy xem lại tên trên bản đồ.",
+        "en": "'{file}' has no .cpg file naming the encoding of its table (.dbf); its text is "
+        "valid UTF-8 and was read as UTF-8. Check the names on the map.",
+    },
+    "boundary_text_read_as_cp1258": {
+        "vi": "Tệp '{file}' không có tệp .cpg cho biết bảng mã của bảng thuộc tính (.dbf) và "
+        "chữ trong đó không phải UTF-8: đã đọc theo Windows-1258 (tiếng Việt). Nếu tên hiển "
+        "thị sai (tệp dùng TCVN3/ABC hoặc VNI), hãy thêm tệp .cpg ghi đúng bảng mã hoặc lưu "
+        "lại tệp theo UTF-8.",
+        "en": "'{file}' has no .cpg file naming the encoding of its table (.dbf), and its text "
+        "is not UTF-8: it was read as Windows-1258 (Vietnamese). If the names look wrong (a "
+        "table in TCVN3/ABC or VNI), add a .cpg file naming its encoding, or save it as UTF-8.",
+    },
+    "boundary_text_encoding_unknown": {
+        "vi": "Chữ trong bảng thuộc tính (.dbf) của tệp '{file}' không phải UTF-8 cũng không "
+        "phải Windows-1258, và không có tệp .cpg cho biết bảng mã. Hãy thêm tệp .cpg ghi bảng "
+        "mã (ví dụ 1252) hoặc lưu lại tệp theo UTF-8.",
+        "en": "The text of the table (.dbf) of '{file}' is neither UTF-8 nor Windows-1258, and "
+        "no .cpg file names its encoding. Add a .cpg file naming it (e.g. 1252), or save the "
+        "file as UTF-8.",
+    },
+    "boundary_column_kept_as_text": {
+        "vi": "Cột '{column}' của tệp '{file}' có dòng là JSON, có dòng không: cột được giữ "
+        "dạng chữ.",
+        "en": "Column '{column}' of '{file}' holds JSON in some rows and not in others: it was "
+        "kept as text.",
+    },
+    "boundary_reader_note": {
+        "vi": "Ghi chú khi đọc tệp '{file}': {note}",
+        "en": "A note on reading '{file}': {note}",
+    },
+    "boundary_unknown_ward_code": {
+        "vi": "{count} khu dân cư trong tệp '{file}' ghi mã phường/xã mà thành phố không có, "
+        "nên được gán vào phường/xã chứa khu (nếu có): {settlements}. Hãy kiểm tra cột mã "
+        "phường/xã.",
+        "en": "{count} settlements in '{file}' name a ward code no ward of the city has, and "
+        "were given the ward they lie in (if any): {settlements}. Check the ward code column.",
+    },
     "boundary_kept_wards": {
         "vi": "{count} phường/xã đã lưu trước đây không có trong tệp '{file}' và được giữ lại: "
         "{codes}.",
@@ -1758,9 +1806,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "page.admin_crs_hint": {
         "vi": "Mã EPSG, ví dụ EPSG:9210 (VN-2000), EPSG:32648 hoặc EPSG:32649 (UTM 48N/49N), "
-        "EPSG:4326 (kinh độ, vĩ độ).",
+        "EPSG:4326 (kinh độ, vĩ độ). Tệp đã ghi hệ tọa độ thì vẫn đọc theo hệ của tệp.",
         "en": "An EPSG code, e.g. EPSG:9210 (VN-2000), EPSG:32648 or EPSG:32649 (UTM 48N/49N), "
-        "EPSG:4326 (longitude, latitude).",
+        "EPSG:4326 (longitude, latitude). A file that names its own is read in its own.",
     },
     "page.admin_wards_options": {"vi": "Tệp phường/xã", "en": "Ward file"},
     "page.admin_settlements_options": {"vi": "Tệp khu dân cư", "en": "Settlement file"},

@@ -2,10 +2,10 @@
 
 `POST /api/v1/cities/{slug}/boundaries` takes multipart/form-data: `wards` (a file),
 `settlements` (an optional file), `name` and `province` (a new city: national admins only),
-`crs` for files without one, and per file its layer and the columns of code and name. Who may
-is checked before the upload is read; the files are read and checked in a worker thread;
-one transaction writes everything, or a 422 lists each bad feature (one reaching into another
-city's wards among them) and nothing changes.
+`crs` for files that name none (a file that names its own keeps it), and per file its layer
+and the columns of code and name. Who may is checked before the upload is read; the files
+are read and checked in a worker thread; one transaction writes everything, or a 422 lists
+each bad feature (one reaching into another city's wards among them) and nothing changes.
 This route alone takes bodies up to `max_boundary_upload_bytes` (app/api/limits.py).
 """
 
@@ -53,8 +53,9 @@ FIELD_HELP = {
     "name": "The city's name: needed for a new city (national admins only); for a city "
     "already there, a new name.",
     "province": "The city's province.",
-    "crs": "The coordinates' system when a file has none (a .shp without .prj), e.g. "
-    "EPSG:9210 (VN-2000), EPSG:32649 (UTM 49N); it overrides a file's own.",
+    "crs": "The coordinates' system of a file that names none (a .shp without .prj, a "
+    "GeoJSON file without `crs`), e.g. EPSG:9210 (VN-2000), EPSG:32649 (UTM 49N). A file "
+    "that names its own keeps its own (a warning says so when it differs).",
     "wards_layer": "The GeoPackage layer of wards (the only one by default).",
     "wards_code_field": "The column holding each ward's code (default `code`).",
     "wards_name_field": "The column holding each ward's name (default `name`).",

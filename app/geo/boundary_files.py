@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from app.errors import InvalidInput, Problem
-from app.geo import boundary_sources
+from app.geo import boundary_sources, dbf_text
 from app.i18n import LANGUAGES, translate
 
 if TYPE_CHECKING:
@@ -181,7 +181,11 @@ def _layer_name(source: str, driver: str, kind: str, label: str, layer: str | No
     raise _refuse([layer_problem(kind, label, "boundary_choose_layer", layers=", ".join(spatial))])
 
 
-def _open(path: Path, kind: str, label: str, layer: str | None) -> GeoDataFrame:
+def _open(
+    path: Path, kind: str, label: str, layer: str | None
+) -> tuple[GeoDataFrame, list[Problem]]:
+    """The layer's features, and notes on reading it: the encoding its table was taken to be
+    in (app/geo/dbf_text.py), and what pyogrio said of it."""
     import pyogrio
     import pyogrio.errors
     import shapely.errors
@@ -189,18 +193,35 @@ def _open(path: Path, kind: str, label: str, layer: str | None) -> GeoDataFrame:
     try:
         with tempfile.TemporaryDirectory(prefix="cdfmap-layer-") as directory:
             source, driver = _source(path, kind, label, layer, Path(directory))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
+            # pyogrio's and GDAL's warnings become the import's (_reader_notes), not stderr's.
+            with warnings.catch_warnings(record=True) as said:
+                warnings.simplefilter("always", UserWarning)
+                warnings.simplefilter("always", RuntimeWarning)
                 name = _layer_name(source, driver, kind, label, layer)
                 info = pyogrio.read_info(source, layer=name)
-            if info.get("driver") != driver:
-                raise _refuse([layer_problem(kind, label, "boundary_not_format", format=driver)])
-            if int(info.get("features") or 0) > MAX_FEATURES:
-                problem = layer_problem(kind, label, "boundary_too_many", max=MAX_FEATURES)
-                raise _refuse([problem])
-            with warnings.catch_warnings():  # GDAL's notes on odd files; errors raise anyway
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return pyogrio.read_dataframe(source, layer=name)
+                if info.get("driver") != driver:
+                    problem = layer_problem(kind, label, "boundary_not_format", format=driver)
+                    raise _refuse([problem])
+                if int(info.get("features") or 0) > MAX_FEATURES:
+                    problem = layer_problem(kind, label, "boundary_too_many", max=MAX_FEATURES)
+                    raise _refuse([problem])
+                how = None
+                if driver == "ESRI Shapefile":
+                    how = dbf_text.reading(Path(directory) / "layer.shp", info.get("encoding"))
+                frame = pyogrio.read_dataframe(
+                    source, layer=name, encoding=dbf_text.BYTES_AS_TEXT if how else None
+                )
+            notes = _reader_notes(kind, label, said)
+            if how is not None:
+                try:
+                    frame, encoding = dbf_text.decode(frame, how)
+                except dbf_text.Undecodable as exc:
+                    problem = layer_problem(kind, label, "boundary_text_encoding_unknown")
+                    raise _refuse([problem]) from exc
+                if how == "detect" and encoding != "ascii":
+                    code = "boundary_text_read_as_" + encoding.replace("-", "")
+                    notes.insert(0, layer_problem(kind, label, code))
+            return frame, notes
     except (
         pyogrio.errors.DataSourceError,
         pyogrio.errors.DataLayerError,
@@ -216,6 +237,39 @@ def _open(path: Path, kind: str, label: str, layer: str | None) -> GeoDataFrame:
     ) as exc:
         reason = " ".join(str(exc).split())[:300]
         raise _refuse([layer_problem(kind, label, "boundary_unreadable", reason=reason)]) from exc
+
+
+# pyogrio's warnings that say nothing an admin can act on: measures (M) are dropped, and a
+# boundary has no use for them.
+_HARMLESS_NOTES = re.compile(r"^Measured \(M\) geometry types are not supported")
+_NOT_JSON = re.compile(r"^Could not parse column '(.{0,100})' as JSON")
+
+
+def _reader_notes(kind: str, label: str, said: list[warnings.WarningMessage]) -> list[Problem]:
+    """pyogrio's warnings on reading a layer as the import's, each once (the command line
+    printed them raw); GDAL's notes on odd files are left out (errors raise anyway) but for
+    text it could not convert. Other libraries' warnings go on as they came."""
+    notes: list[Problem] = []
+    seen: set[str] = set()
+    for warning in said:
+        if not issubclass(warning.category, UserWarning | RuntimeWarning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+            continue
+        text = " ".join(str(warning.message).split())
+        if text in seen or _HARMLESS_NOTES.match(text):
+            continue
+        seen.add(text)
+        if issubclass(warning.category, RuntimeWarning) and "converted" not in text:
+            continue
+        not_json = _NOT_JSON.match(text)
+        if not_json:
+            column = not_json.group(1)
+            notes.append(layer_problem(kind, label, "boundary_column_kept_as_text", column=column))
+        else:
+            notes.append(layer_problem(kind, label, "boundary_reader_note", note=text[:300]))
+    return notes
 
 
 # --- coordinate systems ----------------------------------------------------------------------
@@ -239,40 +293,75 @@ def parse_crs(text: str, kind: str = "crs", label: str = "") -> Any:
 
 
 # A GeoJSON file's own "crs" member (old GeoJSON; QGIS still writes it), read from the start
-# of the file where writers put it.
+# of the file where writers put it: any (app/geo/boundary_sources.py lets only "name" and
+# "EPSG" ones through), and its name.
+_GEOJSON_ANY_CRS = re.compile(rb'"crs"\s*:\s*\{')
 _GEOJSON_CRS = re.compile(
     rb'"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]{1,200})"'
 )
 GEOJSON_HEAD_BYTES = 1024 * 1024
 
 
-def _check_declared_crs(path: Path, kind: str, label: str) -> None:
-    """Refuse a GeoJSON file whose declared CRS cannot be read: GDAL reads such a file as
-    WGS 84 without a word (a file in EPSG::999999 was imported as longitudes and latitudes)."""
-    if path.suffix.lower() not in (".geojson", ".json") or not path.is_file():
-        return
+def _declares_crs(path: Path, kind: str, label: str) -> bool:
+    """Whether a GeoJSON file names its own CRS (GDAL reads one that names none as WGS 84,
+    as the format says). One naming a CRS that cannot be read is refused: GDAL reads such a
+    file as WGS 84 without a word (a file in EPSG::999999 was imported as longitudes and
+    latitudes)."""
     with path.open("rb") as file:
-        match = _GEOJSON_CRS.search(file.read(GEOJSON_HEAD_BYTES))
-    if match is None:
-        return
-    declared = match.group(1).decode("utf-8", "replace")
-    # urn:ogc:def:crs:EPSG::9210 and the like: pyproj reads these URNs itself.
-    parse_crs(declared, kind, label)
+        head = file.read(GEOJSON_HEAD_BYTES)
+    match = _GEOJSON_CRS.search(head)
+    if match is not None:
+        declared = match.group(1).decode("utf-8", "replace")
+        # urn:ogc:def:crs:EPSG::9210 and the like: pyproj reads these URNs itself.
+        parse_crs(declared, kind, label)
+    return _GEOJSON_ANY_CRS.search(head) is not None
 
 
-def _to_wgs84(frame: GeoDataFrame, kind: str, label: str, crs: str | None) -> tuple[Any, Any]:
-    """The frame in EPSG:4326 and the CRS it was read in (the file's, or `crs` over it)."""
-    if crs:
-        frame = frame.set_crs(parse_crs(crs, kind, label), allow_override=True)
+def _own_crs(path: Path, frame: GeoDataFrame, kind: str, label: str) -> Any:
+    """The CRS a file names itself (a .prj, a GeoPackage layer's, a GeoJSON `crs`), or None."""
+    if path.suffix.lower() in (".geojson", ".json") and path.is_file():
+        return frame.crs if _declares_crs(path, kind, label) else None
+    return frame.crs
+
+
+def _same_crs(one: Any, other: Any) -> bool:
+    if one.equals(other, ignore_axis_order=True):
+        return True
+    epsg = one.to_epsg()
+    return epsg is not None and epsg == other.to_epsg()
+
+
+def _to_wgs84(
+    frame: GeoDataFrame, kind: str, label: str, own: Any, crs: str | None
+) -> tuple[Any, Any, list[Problem]]:
+    """The frame in EPSG:4326, the CRS it was read in, and a warning when `crs` was named
+    for a file that names another: a file's own CRS is kept, `crs` is only for files that
+    name none (one CRS put over two files moved a GeoPackage's wards 80 km)."""
+    named = parse_crs(crs, kind, label) if crs else None
+    notes: list[Problem] = []
+    if own is not None:
+        if named is not None and not _same_crs(own, named):
+            notes.append(
+                layer_problem(
+                    kind,
+                    label,
+                    "boundary_crs_not_applied",
+                    own=crs_name(own)[:80],
+                    crs=crs_name(named)[:80],
+                )
+            )
+        frame = frame.set_crs(own, allow_override=True)
+    elif named is not None:
+        frame = frame.set_crs(named, allow_override=True)
     elif frame.crs is None:
         raise _refuse([layer_problem(kind, label, "boundary_no_crs")])
     source = frame.crs
     if source.to_epsg() == 4326:
-        return frame, source
+        return frame, source, notes
     import pyproj.exceptions
 
     try:
-        return frame.to_crs(epsg=4326), source
+        return frame.to_crs(epsg=4326), source, notes
     except (pyproj.exceptions.ProjError, pyproj.exceptions.CRSError, ValueError) as exc:
         # Known to PROJ but not on the Earth (a Mars or Moon CRS) or with no datum at all (a
         # CAD export's LOCAL_CS): nothing turns it into longitudes and latitudes.
@@ -482,7 +571,7 @@ def read_layer(
     """Read and check a ward or settlement layer; InvalidInput lists everything wrong."""
     options = options or LayerOptions()
     label = label or path.name
-    frame = _open(path, kind, label, options.layer)
+    frame, notes = _open(path, kind, label, options.layer)
     if len(frame) == 0:
         raise _refuse([layer_problem(kind, label, "boundary_empty")])
     vertices = _vertices(frame)
@@ -494,9 +583,9 @@ def read_layer(
                 )
             ]
         )
-    if not crs:
-        _check_declared_crs(path, kind, label)
-    frame, source = _to_wgs84(frame, kind, label, crs)
+    own = _own_crs(path, frame, kind, label)
+    frame, source, crs_notes = _to_wgs84(frame, kind, label, own, crs)
+    notes += crs_notes
     source_name = crs_name(source)
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]
     code_column = _column(columns, options.code_field)
@@ -524,7 +613,7 @@ def read_layer(
     }
 
     features: list[Feature] = []
-    warnings: list[Problem] = []
+    warnings: list[Problem] = notes
     first_row: dict[str, int] = {}
     placed: list[tuple[int, str, tuple[float, float, float, float]]] = []
     out_of_range: list[tuple[int, str]] = []

@@ -27,7 +27,6 @@ from app.db.submissions import OTHER_CITIES_SURVEYS_IN_WARDS, REPLACE_HOUSEHOLDS
 from app.errors import Forbidden, InvalidInput, NotFound, Problem
 from app.geo.boundary_files import (
     MAX_PROBLEMS,
-    PROGRESS_EVERY,
     Feature,
     Layer,
     LayerOptions,
@@ -128,21 +127,42 @@ ON CONFLICT (slug) DO UPDATE SET name = coalesce(CAST(:name AS text), cities.nam
 RETURNING id, (xmax = 0) AS created
 """
 )
-UPSERT_WARD = text(
+# A layer is stored by one statement per STORE_BYTES of its polygons (WKB), its features
+# passed as arrays: one for a city's files (100 cadastral wards of 2,400 vertices are ~4 MB),
+# a few for the largest. A statement per feature made the boundary generation's trigger
+# (migration 0019: every statement on wards or settlements moves it, an upsert twice) write
+# its one row 100,000 times in the import's transaction, each move slower than the one before:
+# 50,000 features took 2 to 4 minutes, and every survey upload of every city waited for that
+# row meanwhile (docs/benchmarks.md, `bench.boundary_import`).
+STORE_BYTES = 32 * 1024 * 1024
+STORE_WARDS = text(
     """
 INSERT INTO wards (city_id, code, name, geom)
-VALUES (:city_id, :code, :name, ST_SetSRID(ST_GeomFromWKB(decode(:wkb, 'hex')), 4326))
+SELECT CAST(:city_id AS int), f.code, f.name, ST_GeomFromWKB(f.wkb, 4326)
+FROM unnest(CAST(:codes AS text[]), CAST(:names AS text[]), CAST(:wkbs AS bytea[]))
+    WITH ORDINALITY AS f(code, name, wkb, position)
+ORDER BY f.position
 ON CONFLICT (city_id, code) DO UPDATE SET name = EXCLUDED.name, geom = EXCLUDED.geom
-RETURNING id
 """
 )
-UPSERT_SETTLEMENT = text(
+# A settlement's ward code may name a ward stored before and not in this file.
+STORE_SETTLEMENTS = text(
     """
 INSERT INTO settlements (city_id, ward_id, code, name, households_estimate, year_settled,
                          land_type, threats, profile, geom)
-VALUES (:city_id, :ward_id, :code, :name, :households_estimate, :year_settled, :land_type,
-        :threats, CAST(:profile AS jsonb),
-        ST_SetSRID(ST_GeomFromWKB(decode(:wkb, 'hex')), 4326))
+SELECT CAST(:city_id AS int),
+       (SELECT w.id FROM wards w
+        WHERE w.city_id = CAST(:city_id AS int) AND w.code = f.ward_code),
+       f.code, f.name, f.households_estimate, f.year_settled, f.land_type,
+       ARRAY(SELECT jsonb_array_elements_text(CAST(f.threats AS jsonb))),
+       CAST(f.profile AS jsonb), ST_GeomFromWKB(f.wkb, 4326)
+FROM unnest(CAST(:codes AS text[]), CAST(:names AS text[]), CAST(:ward_codes AS text[]),
+            CAST(:households_estimates AS int[]), CAST(:years_settled AS int[]),
+            CAST(:land_types AS text[]), CAST(:threats AS text[]), CAST(:profiles AS text[]),
+            CAST(:wkbs AS bytea[]))
+    WITH ORDINALITY AS f(code, name, ward_code, households_estimate, year_settled, land_type,
+                         threats, profile, wkb, position)
+ORDER BY f.position
 ON CONFLICT (city_id, code) DO UPDATE SET
     ward_id = EXCLUDED.ward_id, name = EXCLUDED.name,
     households_estimate = EXCLUDED.households_estimate, year_settled = EXCLUDED.year_settled,
@@ -163,9 +183,11 @@ def _kept(connection: Connection, table: str, city_id: int, layer: Layer) -> Pro
     codes = [feature.code for feature in layer.features]
     kept = (
         connection.execute(
+            # EXCEPT (hashed): `NOT code = ANY(:codes)` compared each stored code with every
+            # code of the file under the web app's generic plans, 13 s a layer of 25,000.
             text(
-                f"SELECT code FROM {table} WHERE city_id = :city AND NOT code = ANY(:codes) "
-                "ORDER BY code"
+                f"SELECT code FROM {table} WHERE city_id = :city "
+                "EXCEPT SELECT unnest(CAST(:codes AS text[])) ORDER BY code"
             ),
             {"city": city_id, "codes": codes},
         )
@@ -182,6 +204,31 @@ def _kept(connection: Connection, table: str, city_id: int, layer: Layer) -> Pro
 def _shown(codes: Sequence[str]) -> str:
     """Codes as a warning lists them: the first KEPT_SHOWN, then an ellipsis."""
     return ", ".join(codes[:KEPT_SHOWN]) + (" …" if len(codes) > KEPT_SHOWN else "")
+
+
+def _unknown_ward_codes(connection: Connection, city_id: int, layer: Layer) -> Problem | None:
+    """A warning naming the settlements whose ward code names no ward of the city, each with
+    its code: they take the ward they lie in (PLACE_SETTLEMENTS), which a typo in the code
+    or a wrong column would otherwise leave unsaid."""
+    known = set(
+        connection.execute(
+            text("SELECT code FROM wards WHERE city_id = :city"), {"city": city_id}
+        ).scalars()
+    )
+    unknown = [
+        f"{feature.code} ({feature.settlement['ward_code']})"
+        for feature in layer.features
+        if feature.settlement.get("ward_code") and feature.settlement["ward_code"] not in known
+    ]
+    if not unknown:
+        return None
+    return layer_problem(
+        layer.kind,
+        layer.label,
+        "boundary_unknown_ward_code",
+        count=len(unknown),
+        settlements=_shown(unknown),
+    )
 
 
 def _outside_wards(connection: Connection, city_id: int, layer: Layer) -> Problem | None:
@@ -209,9 +256,53 @@ def _outside_wards(connection: Connection, city_id: int, layer: Layer) -> Proble
     )
 
 
-def _step(progress: Progress | None, what: str, done: int, total: int) -> None:
-    if progress and (done % PROGRESS_EVERY == 0 or done == total):
-        progress(what, done, total)
+def _columns(layer: Layer) -> dict[str, list[Any]]:
+    """The layer's features as the arrays STORE_WARDS or STORE_SETTLEMENTS read, in file
+    order."""
+    features = layer.features
+    columns: dict[str, list[Any]] = {
+        "codes": [feature.code for feature in features],
+        "names": [feature.name for feature in features],
+        "wkbs": list(shapely.to_wkb([feature.geometry for feature in features])),
+    }
+    if layer.kind == "settlements":
+        fields = [feature.settlement for feature in features]
+        columns |= {
+            "ward_codes": [field.get("ward_code") for field in fields],
+            "households_estimates": [field.get("households_estimate") for field in fields],
+            "years_settled": [field.get("year_settled") for field in fields],
+            "land_types": [field.get("land_type") for field in fields],
+            "threats": [
+                json.dumps(list(field.get("threats") or []), ensure_ascii=False) for field in fields
+            ],
+            "profiles": [
+                json.dumps(feature.properties, ensure_ascii=False) for feature in features
+            ],
+        }
+    return columns
+
+
+def _store_layer(
+    connection: Connection, city_id: int, layer: Layer, progress: Progress | None
+) -> None:
+    """Upsert the layer's features (by code) in as few statements as STORE_BYTES allows,
+    reporting progress before the first and after each."""
+    statement = STORE_WARDS if layer.kind == "wards" else STORE_SETTLEMENTS
+    columns = _columns(layer)
+    total, what = len(layer.features), f"storing {layer.kind}"
+    if progress and total:
+        progress(what, 0, total)
+    start = 0
+    while start < total:
+        end, size = start + 1, len(columns["wkbs"][start])
+        while end < total and size + len(columns["wkbs"][end]) <= STORE_BYTES:
+            size += len(columns["wkbs"][end])
+            end += 1
+        batch = {name: values[start:end] for name, values in columns.items()}
+        connection.execute(statement, {"city_id": city_id, **batch})
+        if progress:
+            progress(what, end, total)
+        start = end
 
 
 # The city's name in every URL (maps, exports, the API): the web routes take it by this
@@ -331,6 +422,9 @@ def store_boundaries(
     # lines. The row is the boundary generation's, which every import changes anyway (a
     # trigger): the lock it took at its first write is now taken before the check.
     connection.execute(text("SELECT generation FROM boundary_generation FOR UPDATE"))
+    # No JIT while the row is held (the web app's engine sets it off; the command line's
+    # did not): it compiled the check against other cities for 0.7-2.4 s (docs/benchmarks.md).
+    connection.execute(text("SET LOCAL jit = off"))
     city_id = connection.execute(
         text("SELECT id FROM cities WHERE slug = :slug"), {"slug": slug}
     ).scalar()
@@ -340,45 +434,15 @@ def store_boundaries(
     ).one()
     warnings: list[Problem] = []
     wards = boundaries.wards
-    ward_ids: dict[str, int] = {}
-    for done, feature in enumerate(wards.features, start=1):
-        ward_ids[feature.code] = connection.execute(
-            UPSERT_WARD,
-            {
-                "city_id": city_id,
-                "code": feature.code,
-                "name": feature.name,
-                "wkb": shapely.to_wkb(feature.geometry, hex=True),
-            },
-        ).scalar_one()
-        _step(progress, "storing wards", done, len(wards.features))
+    _store_layer(connection, city_id, wards, progress)
     warnings += wards.warnings
-    # A settlement's ward code may name a ward stored before and not in this file.
-    stored = connection.execute(
-        text("SELECT code, id FROM wards WHERE city_id = :city"), {"city": city_id}
-    )
-    ward_ids = {**{str(code): int(id_) for code, id_ in stored}, **ward_ids}
     settlements = boundaries.settlements
-    for done, feature in enumerate(settlements.features if settlements else (), start=1):
-        fields = feature.settlement
-        connection.execute(
-            UPSERT_SETTLEMENT,
-            {
-                "city_id": city_id,
-                "ward_id": ward_ids.get(fields.get("ward_code") or ""),
-                "code": feature.code,
-                "name": feature.name,
-                "households_estimate": fields.get("households_estimate"),
-                "year_settled": fields.get("year_settled"),
-                "land_type": fields.get("land_type"),
-                "threats": list(fields.get("threats") or []),
-                "profile": json.dumps(feature.properties, ensure_ascii=False),
-                "wkb": shapely.to_wkb(feature.geometry, hex=True),
-            },
-        )
-        _step(progress, "storing settlements", done, len(settlements.features))  # type: ignore[union-attr]
     if settlements is not None:
+        _store_layer(connection, city_id, settlements, progress)
         warnings += settlements.warnings
+        unknown = _unknown_ward_codes(connection, city_id, settlements)
+        if unknown is not None:
+            warnings.append(unknown)
     connection.execute(PLACE_SETTLEMENTS, {"city_id": city_id})
     for table, layer in (("wards", wards), ("settlements", settlements)):
         kept = _kept(connection, table, city_id, layer) if layer is not None else None
@@ -447,7 +511,8 @@ def import_city(
     on record as done by the command line.
 
     Files are GeoJSON, GeoPackage or Shapefile (a .shp beside its .dbf/.shx/.prj, or a .zip
-    of them); `crs` (e.g. "EPSG:9210") is for files without one. Nothing is written unless
+    of them); `crs` (e.g. "EPSG:9210") is for files that name none: a file keeps its own,
+    with a warning when `crs` differs from it. Nothing is written unless
     both files are usable (InvalidInput lists every problem).
     """
     check_city_names(slug, name)

@@ -59,6 +59,16 @@ def test_boundary_moves_bench_quick(database_url: str) -> None:
 
 
 @pytest.mark.slow
+def test_boundary_import_bench_quick(database_url: str) -> None:
+    """1,000 features stored as a new city and again, beside a COPY of them."""
+    output = run_bench("bench.boundary_import", "--database", f"cdfmap_bench_import_q{os.getpid()}")
+    assert "COPY baseline:" in output
+    for label in ("command line, new city", "web upload, imported again"):
+        line = next(line for line in output.splitlines() if f"{label}:" in line)
+        assert "ratio to COPY" in line and "FOR SHARE waited" in line, output
+
+
+@pytest.mark.slow
 def test_maps_bench_quick(database_url: str) -> None:
     output = run_bench("bench.maps", "--database", f"cdfmap_bench_maps_q{os.getpid()}")
     assert "map bytes growing with households (points JSON)" in output
