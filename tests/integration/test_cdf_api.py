@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,31 @@ def _loan(
 def _messages(response: Any) -> list[str]:
     body = response.json()
     return [e["code"] for e in body["errors"]] or [body["code"]]
+
+
+@contextmanager
+def _closing(engine: Engine, starts_on: str, ends_on: str) -> Iterator[int]:
+    """What close_period does up to its commit: the fund's lock held and the period written
+    in a transaction committed when the block ends; yields the fund's id."""
+    with engine.connect() as connection:
+        fund = connection.execute(
+            text(
+                "SELECT f.id FROM cdf_funds f JOIN cities c ON c.id = f.city_id "
+                "WHERE c.slug = :city"
+            ),
+            {"city": CITY},
+        ).scalar_one()
+        connection.rollback()
+        with connection.begin():
+            connection.execute(text("SELECT cdf_summary_lock(ARRAY[:fund])"), {"fund": fund})
+            connection.execute(
+                text(
+                    "INSERT INTO cdf_periods (fund_id, starts_on, ends_on) "
+                    "VALUES (:fund, CAST(:starts_on AS date), CAST(:ends_on AS date))"
+                ),
+                {"fund": fund, "starts_on": starts_on, "ends_on": ends_on},
+            )
+            yield fund
 
 
 def test_a_loan_from_application_to_its_last_repayment(cdf: dict[str, Any]) -> None:
@@ -391,24 +417,8 @@ def test_a_period_is_closed_once_and_closed_periods_never_overlap(
     # A close that comes while another close of the same period is being committed waits
     # for it (the fund's lock), and finds it closed.
     may = {"starts_on": "2023-05-01", "ends_on": "2023-05-31"}
-    with sync_engine.connect() as connection, ThreadPoolExecutor(max_workers=1) as pool:
-        fund = connection.execute(
-            text(
-                "SELECT f.id FROM cdf_funds f JOIN cities c ON c.id = f.city_id "
-                "WHERE c.slug = :city"
-            ),
-            {"city": CITY},
-        ).scalar_one()
-        connection.rollback()
-        with connection.begin():
-            connection.execute(text("SELECT cdf_summary_lock(ARRAY[:fund])"), {"fund": fund})
-            connection.execute(
-                text(
-                    "INSERT INTO cdf_periods (fund_id, starts_on, ends_on) "
-                    "VALUES (:fund, '2023-05-01', '2023-05-31')"
-                ),
-                {"fund": fund},
-            )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with _closing(sync_engine, "2023-05-01", "2023-05-31"):
             second = pool.submit(staff.post, url, json=may)
             time.sleep(0.5)
             assert not second.done()
@@ -1245,24 +1255,8 @@ def test_a_posting_that_waited_for_a_close_of_its_day_is_refused(
     period row written, not yet committed) waited for the close and was then stored inside
     the closed period (found by review: it read the periods before it took the fund's lock)."""
     day = "2025-10-20"
-    with sync_engine.connect() as connection, ThreadPoolExecutor(max_workers=1) as pool:
-        fund = connection.execute(
-            text(
-                "SELECT f.id FROM cdf_funds f JOIN cities c ON c.id = f.city_id "
-                "WHERE c.slug = :city"
-            ),
-            {"city": CITY},
-        ).scalar_one()
-        connection.rollback()
-        with connection.begin():  # what close_period does, up to its commit
-            connection.execute(text("SELECT cdf_summary_lock(ARRAY[:fund])"), {"fund": fund})
-            connection.execute(
-                text(
-                    "INSERT INTO cdf_periods (fund_id, starts_on, ends_on) "
-                    "VALUES (:fund, :day, :day)"
-                ),
-                {"fund": fund, "day": day},
-            )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with _closing(sync_engine, day, day) as fund:
             saving = pool.submit(_save, cdf, 10_000, cdf["members"][1], day)
             time.sleep(0.5)
             assert not saving.done()
