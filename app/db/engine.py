@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -74,6 +76,16 @@ def _drop_confused_connections(context: ExceptionContext) -> None:
     # every request that gets it next.
     if isinstance(context.original_exception.__cause__, asyncpg.exceptions.InternalClientError):
         context.is_disconnect = True
+
+
+@asynccontextmanager
+async def snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose reads all see the database of one moment (REPEATABLE READ): the
+    figures of a page or a printed statement that must agree with each other, whatever is
+    committed while they are read."""
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="REPEATABLE READ")
+        yield connection
 
 
 async def driver_in_transaction(connection: AsyncConnection) -> Any:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db import cdf_books as books
 from app.db import cdf_ledger as ledger
+from app.db.engine import snapshot
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.services import cdf_access as cdf
 from app.services.access import Principal, require
@@ -284,8 +285,7 @@ async def statement(
     as_of = as_of or today_in_vietnam()
     # One snapshot: an entry posted between the reads would show in some figures and not in
     # others (cash, savings and loans that do not add up on a printed statement).
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="REPEATABLE READ")
+    async with snapshot(engine) as connection:
         group = await group_for(connection, user, group_id)
         names = cdf.can_see_member_names(user, group)
         members = [

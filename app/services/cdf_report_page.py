@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import cdf_books as books
+from app.db.engine import snapshot
 from app.errors import Forbidden
 from app.i18n import percent_text
 from app.services import cdf_books, cdf_reports
@@ -386,8 +387,7 @@ async def city_page(
     as_of, start = cdf_reports.report_period(as_of, None)
     # One snapshot: the groups' savings in the table add up to the report's (a saving posted
     # between two reads made the page disagree with itself).
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="REPEATABLE READ")
+    async with snapshot(engine) as connection:
         try:
             report = await cdf_reports.city_report_on(connection, user, city_slug, as_of, start)
         except NotFound as exc:  # a city this person may not read: the page says so, no more

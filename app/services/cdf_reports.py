@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db import cdf_reports as queries
+from app.db.engine import snapshot
 from app.errors import InvalidInput, Problem
 from app.i18n import translate
 from app.services import cdf_access as cdf
@@ -208,8 +209,7 @@ async def _build(
     engine: AsyncEngine, city_ids: list[int] | None, as_of: date, start: date
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     # One snapshot: balances and arrears read while entries are posted agree with each other.
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="REPEATABLE READ")
+    async with snapshot(engine) as connection:
         return await _build_on(connection, city_ids, as_of, start)
 
 
@@ -247,8 +247,7 @@ async def city_report(
 ) -> dict[str, Any]:
     """One city's CDF figures (its CDF staff, admins and planners)."""
     as_of, start = report_period(as_of, start)
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="REPEATABLE READ")
+    async with snapshot(engine) as connection:
         return await city_report_on(connection, user, city_slug, as_of, start)
 
 

@@ -21,7 +21,7 @@ from app.db import accounts as audit_queries
 from app.db import places as place_queries
 from app.db import review_stats
 from app.db import submissions as queries
-from app.db.engine import driver_in_transaction
+from app.db.engine import driver_in_transaction, snapshot
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
 from app.services.access import Principal
@@ -331,8 +331,7 @@ async def history(
     for those who may see them)."""
     # One snapshot: a review or a correction committed between the reads would otherwise
     # show a status beside changes (or earlier versions) of another moment.
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="REPEATABLE READ")
+    async with snapshot(engine) as connection:
         records = await queries.fetch_records(connection, [survey_id])
         record = records.get(str(survey_id))
         if record is None or not reader.can_read_survey(record):
