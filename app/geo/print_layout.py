@@ -37,6 +37,13 @@ def printable(text: str) -> str:
 _PRINTED = {"Cc": " ", "Cs": "\ufffd"}  # control characters; lone surrogates
 
 
+def document_title(text: str) -> str:
+    """A data text as a PDF's Title: printable, on one line (a line or paragraph break from
+    a pasted name becomes a space; a reader's tab or a file manager showed the first line
+    only), white space runs as one space."""
+    return " ".join(printable(text).split())
+
+
 @functools.lru_cache(maxsize=16384)
 def text_width(text: str, size: float, bold: bool = False) -> float:
     """The width of one line of literal text (as printed: app.geo.text_lines.printable), in

@@ -19,7 +19,7 @@ from typing import Any
 
 from app.geo import cdf_groups, cdf_projects_print, household_raster, map_labels, print_layout
 from app.geo.household_raster import HouseholdPoints
-from app.geo.print_layout import LEADING, printable
+from app.geo.print_layout import LEADING, document_title, printable
 from app.geo.styles import (
     NO_DATA_COLOUR,
     POINT_STYLE_BY_KEY,
@@ -753,7 +753,7 @@ def render_print_map(
                     format="pdf",
                     dpi=PDF_RASTER_DPI,
                     metadata={
-                        "Title": printable(full_title),
+                        "Title": document_title(full_title),
                         "Creator": "cdfmap",
                         "Subject": _indicator_title(data),
                     },

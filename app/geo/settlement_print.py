@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.geo import print_layout
-from app.geo.print_layout import LEADING, printable
+from app.geo.print_layout import LEADING, document_title
 from app.geo.print_map import (
     BODY_SIZE,
     FONT,
@@ -719,7 +719,7 @@ def render_settlement_print(
                     data, size, orientation, new_page, None if squares is None else squares[1]
                 )
                 title = _t(data, "title", settlement=data.settlement_name)
-                metadata = {"Title": printable(title), "Creator": "cdfmap"}
+                metadata = {"Title": document_title(title), "Creator": "cdfmap"}
                 with PdfPages(buffer, metadata=metadata) as pdf:
                     for figure in figures:
                         _literal_text(_page_texts(figure))

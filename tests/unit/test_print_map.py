@@ -286,3 +286,27 @@ def test_a_ward_without_settlements_says_so_with_its_households(
     assert said[language] in flat
     no_data = {"vi": "Chưa có khảo sát", "en": "Not surveyed yet"}[language]
     assert not re.search(rf"{no_data}\s+0\b", text)
+
+
+def pdf_title(tmp_path: Path, content: bytes) -> str:
+    """The PDF's Title as pdfinfo reads it (its whole value, however many lines)."""
+    path = tmp_path / "info.pdf"
+    path.write_bytes(content)
+    info = subprocess.run(
+        ["pdfinfo", "-enc", "UTF-8", str(path)], capture_output=True, check=True, text=True
+    ).stdout
+    found = re.search(r"^Title:\s*(.*?)\n(?=[A-Z][A-Za-z ]*:)", info, re.S | re.M)
+    assert found is not None, info
+    return found.group(1)
+
+
+def test_the_document_title_is_one_line_of_the_names(tmp_path: Path) -> None:
+    # A name pasted with line breaks (a spreadsheet cell) made a Title of several lines: a
+    # file manager or a PDF reader's tab showed the first only, and some split the file's
+    # metadata there.
+    page = dataclasses.replace(
+        ward_page(), ward_name="Phường\nHòa\r\nThuận", city_name="Tam\u2028Kỳ\t\x00"
+    )
+    title = pdf_title(tmp_path, render_print_map(page, "A4", "landscape", "pdf"))
+    assert "\n" not in title and "\r" not in title and "\u2028" not in title
+    assert "Phường Hòa Thuận, Tam Kỳ" in title

@@ -404,3 +404,17 @@ def test_a_settlement_in_no_ward_says_so_and_is_ranked_in_its_city(
     assert in_no_ward_words in flat and f"{rank}17" in flat, layout
     assert "PhườngHòaThuận" not in flat and "Hạngtrongphường" not in flat
     assert "Rankintheward" not in flat
+
+
+def test_the_document_title_is_one_line_of_the_name(tmp_path: Path) -> None:
+    page = dataclasses.replace(settlement_page(3), settlement_name="Tổ\n5\r\nHẻm\u2029Cũ")
+    path = tmp_path / "info.pdf"
+    path.write_bytes(render_settlement_print(page, "A4", "portrait"))
+    info = subprocess.run(
+        ["pdfinfo", "-enc", "UTF-8", str(path)], capture_output=True, check=True, text=True
+    ).stdout
+    found = re.search(r"^Title:\s*(.*?)\n(?=[A-Z][A-Za-z ]*:)", info, re.S | re.M)
+    assert found is not None, info
+    title = found.group(1)
+    assert "\n" not in title and "\r" not in title and "\u2029" not in title
+    assert "Tổ 5 Hẻm Cũ" in title
