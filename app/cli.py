@@ -486,7 +486,7 @@ def cmd_user_grant(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_user_password(settings: Settings, args: argparse.Namespace) -> int:
-    """Set a person's password (their tokens are revoked)."""
+    """Set a person's password (their tokens are revoked unless it is the one they had)."""
     from app.services import accounts
 
     async def body(engine: Any, auth: Any) -> int:
@@ -495,7 +495,12 @@ def cmd_user_password(settings: Settings, args: argparse.Namespace) -> int:
         if password is None:
             password = _ask_password("new password: ")
         await accounts.update_user(engine, auth, None, user_id, password=password)
-        print(f"password of {args.username} set; their sign-ins must be made again")
+        # The same words whether or not it was the password they had (then nothing is
+        # revoked): an operator learns nothing about someone's password by trying one.
+        print(
+            f"password of {args.username} set; if it is not the one they had, "
+            "their sign-ins must be made again"
+        )
         return 0
 
     return _accounts(settings, body)
@@ -524,7 +529,10 @@ def cmd_user_enrol(settings: Settings, args: argparse.Namespace) -> int:
         code, expires_at = await accounts.enrolment(engine, auth, None, user_id, args.device)
         url = enrolment_url(args.base_url, code)
         print(url)
-        print(f"valid once, until {expires_at:%Y-%m-%d %H:%M} UTC")
+        print(
+            f"valid once, until {expires_at:%Y-%m-%d %H:%M} UTC; "
+            f"earlier codes of {args.username} not yet used no longer work"
+        )
         if args.qr:
             import segno
 

@@ -1672,9 +1672,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "page.admin_qr_hint": {
         "vi": "Quét mã bằng camera của điện thoại, hoặc mở liên kết này trên điện thoại. Chỉ "
-        "dùng được một lần, đến {time}.",
+        "dùng được một lần, đến {time}. Các mã trước đây của người này chưa dùng thì không "
+        "còn dùng được nữa.",
         "en": "Scan the code with the phone's camera, or open this link on the phone. It works "
-        "once, until {time}.",
+        "once, until {time}. This person's earlier codes not yet used no longer work.",
     },
     "page.admin_no_phones": {"vi": "Chưa có điện thoại nào.", "en": "No phone yet."},
     "page.admin_phone_added": {"vi": "thêm lúc {time}", "en": "added {time}"},

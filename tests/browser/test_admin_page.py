@@ -141,6 +141,10 @@ def test_a_city_admin_adds_a_volunteer_enrols_and_revokes_a_phone_and_publishes(
     assert url is not None and url.startswith(f"{live_server}/collect/#enrol=")
     expect(link).to_have_text(url)
     expect(card.locator(".enrolment .hint")).to_contain_text("Chỉ dùng được một lần, đến ")
+    # Making a code cancels the person's earlier ones not yet used: the admin is told.
+    expect(card.locator(".enrolment .hint")).to_contain_text(
+        "Các mã trước đây của người này chưa dùng thì không còn dùng được nữa."
+    )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.keyboard.press("Escape")  # the toast
     expect(page.locator("#toast")).to_be_hidden()

@@ -171,3 +171,35 @@ def test_check_forms_names_each_refusal_in_the_chosen_language(
     (forms / "huge_count.md").unlink()
     fine = _run(database_url, "check-forms", FORMS_DIR=str(forms))
     assert (fine.returncode, fine.stderr) == (0, ""), fine.stderr
+
+
+def test_password_and_enrol_say_what_they_did(database_url: str) -> None:
+    """`user password` said "their sign-ins must be made again" when the password sent was
+    the one the person had (nothing is revoked then; the answer must not tell which, or an
+    operator could try passwords on someone); `user enrol` did not say that the person's
+    earlier code, not yet used, stops working."""
+
+    def run(*args: str, given: str | None = None) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            input=given,
+            cwd=REPO_ROOT,
+            env={**os.environ, "DATABASE_URL": database_url, **KEY},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    run("user", "add", "cli-twice", "--password-stdin", given="first-password-1\n")
+    same = run("user", "password", "cli-twice", "--password-stdin", given="first-password-1\n")
+    new = run("user", "password", "cli-twice", "--password-stdin", given="other-password-2\n")
+    assert same.stdout == new.stdout  # nothing tells the operator which it was
+    assert "password of cli-twice set" in same.stdout
+    assert "if it is not the one they had" in same.stdout
+    first = run("user", "enrol", "cli-twice").stdout
+    second = run("user", "enrol", "cli-twice").stdout
+    assert first.splitlines()[0] != second.splitlines()[0]
+    assert "earlier codes of cli-twice not yet used no longer work" in second
