@@ -2155,6 +2155,21 @@ MESSAGES.update(
             "en": "The group has not saved enough for this loan: it needs at least {needed} "
             "đồng and has {saved} đồng.",
         },
+        "cdf_savings_precondition_at_disbursement": {
+            "vi": "Nhóm không còn đủ tiết kiệm để giải ngân khoản vay này: ngày {date} cần ít "
+            "nhất {needed} đồng, nhóm có {saved} đồng (tiết kiệm đã được rút sau khi xin vay?).",
+            "en": "The group no longer holds the savings this loan needs to be paid out: on "
+            "{date} it needs at least {needed} đồng and has {saved} đồng (savings withdrawn "
+            "since the application?).",
+        },
+        "cdf_product_total_too_large": {
+            "vi": "Với lãi suất và kỳ hạn của sản phẩm, một khoản vay ở mức tối đa "
+            "{principal} đồng phải trả tổng cộng {total} đồng (gốc và lãi), vượt mức tối đa "
+            "{max} đồng: hãy giảm mức vay tối đa, lãi suất hoặc kỳ hạn.",
+            "en": "At the product's rate and term a loan of its maximum, {principal} đồng, "
+            "would owe {total} đồng in all (principal and interest), more than the most the "
+            "books take ({max} đồng): lower the maximum, the rate or the term.",
+        },
         "cdf_client_id_reused": {
             "vi": "Mã giao dịch {client_id} đã được dùng cho một giao dịch khác.",
             "en": "Record id {client_id} was already used for a different record.",

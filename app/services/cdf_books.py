@@ -15,8 +15,15 @@ from app.db.engine import snapshot
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.services import cdf_access as cdf
 from app.services.access import Principal, require
-from app.services.cdf_input import Reader, request_hash
-from app.services.cdf_schedule import FREQUENCIES, METHODS, RATE_PERIODS, Outstanding, days_overdue
+from app.services.cdf_input import MAX_MONEY, Reader, request_hash
+from app.services.cdf_schedule import (
+    FREQUENCIES,
+    METHODS,
+    RATE_PERIODS,
+    Outstanding,
+    days_overdue,
+    owed_in_all,
+)
 from app.vietnam import today_in_vietnam, vietnam_day
 
 LOAN_KINDS = ("housing", "income", "emergency", "environment", "revolving")
@@ -59,6 +66,30 @@ def refuse_before_start(
     if joined is not None and day < joined:
         raise InvalidInput(
             [Problem(field, "cdf_before_member_joined", {"date": joined.isoformat()})]
+        )
+
+
+def refuse_past_the_cap(
+    principal: int,
+    terms: dict[str, Any],
+    field: str = "principal",
+    code: str = "cdf_loan_total_too_large",
+) -> None:
+    """InvalidInput naming `field` when a loan of `principal` on `terms` (a product's or a
+    loan's rate, term, frequency and method) would ask for more than MAX_MONEY in all: then
+    every installment, its interest, and the repayment that settles the loan fit the books.
+    Checked for a product's max_principal, an application and a payout."""
+    total = owed_in_all(
+        principal,
+        terms["rate_bp"],
+        terms["rate_period"],
+        terms["term_installments"],
+        terms["frequency"],
+        terms["method"],
+    )
+    if total > MAX_MONEY:
+        raise InvalidInput(
+            [Problem(field, code, {"principal": principal, "total": total, "max": MAX_MONEY})]
         )
 
 
@@ -218,7 +249,9 @@ async def create_product(
     engine: AsyncEngine, user: Principal, city_slug: str, body: dict[str, Any]
 ) -> dict[str, Any]:
     """A loan product of the city's fund (CDF staff). The same product sent again is the
-    product stored (`duplicate`); another product under a code the fund has is a Conflict."""
+    product stored (`duplicate`); another product under a code the fund has is a Conflict.
+    A max_principal whose loan would owe more than the books take in all is refused: every
+    application at the product's maximum would be (refuse_past_the_cap)."""
     reader = Reader(body)
     values: dict[str, Any] = {
         "code": reader.text("code", max_length=32),
@@ -234,6 +267,10 @@ async def create_product(
         "max_principal": reader.money("max_principal", required=False),
     }
     reader.check()
+    if values["max_principal"] is not None:
+        refuse_past_the_cap(
+            values["max_principal"], values, "max_principal", "cdf_product_total_too_large"
+        )
     async with engine.begin() as connection:
         city = await city_for(connection, user, city_slug)
         _staff(user, city["id"])

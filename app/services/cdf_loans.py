@@ -5,10 +5,14 @@
   everything the loan will owe (principal and all its interest) is at most the books'
   largest amount (MAX_MONEY): 10^12 đồng at 1,000 %/month over 520 months asked for
   5.2 x 10^15, in installments of 10^13 that no repayment (at most 10^12) could pay.
+  (A product whose max_principal is past that cap is refused when it is made.)
 - approve / reject: CDF staff other than the maker (the checker); both kept on the loan.
 - disburse: CDF staff; the schedule is made (app/services/cdf_schedule.py) and the money
   leaves the fund: Dr loans receivable (the borrower), Cr fund cash (never more than the
-  fund's cash on that day and every day after).
+  fund's cash on that day and every day after). The savings precondition is checked again
+  on the payout's day, under the group's lock: the savings are held before borrowing
+  (cdf-finance.md), and savings withdrawn after the application left a group borrowing
+  without them.
 - repay: staff or the group's treasurer; the amount is allocated in the CDF's order
   (cdf_schedule.allocate): Dr group cash, Cr loans receivable (principal, per installment),
   Cr interest income (interest, per installment). The loan closes when nothing is owed.
@@ -16,7 +20,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -31,11 +35,12 @@ from app.services.cdf_books import (
     city_for,
     group_for,
     refuse_before_start,
+    refuse_past_the_cap,
     schedule_out,
 )
-from app.services.cdf_input import MAX_MONEY, Reader, request_hash
+from app.services.cdf_input import Reader, request_hash
 from app.services.cdf_posting import post_once, refuse_closed, refuse_empty_fund, transaction
-from app.services.cdf_schedule import Outstanding, allocate, owed_in_all, schedule
+from app.services.cdf_schedule import Outstanding, allocate, schedule
 from app.vietnam import VIETNAM_TIME, today_in_vietnam, vietnam_day
 
 
@@ -58,22 +63,24 @@ def _ceil_share(amount: int, basis_points: int) -> int:
     return -(-amount * basis_points // 10_000)
 
 
-def refuse_past_the_cap(principal: int, terms: dict[str, Any]) -> None:
-    """InvalidInput naming the principal when the loan's schedule on `terms` (a product's or
-    a loan's rate, term, frequency and method) would ask for more than MAX_MONEY in all: then
-    every installment, its interest, and the repayment that settles the loan fit the books."""
-    total = owed_in_all(
-        principal,
-        terms["rate_bp"],
-        terms["rate_period"],
-        terms["term_installments"],
-        terms["frequency"],
-        terms["method"],
-    )
-    if total > MAX_MONEY:
-        raise InvalidInput(
-            [Problem("principal", "cdf_loan_total_too_large", {"total": total, "max": MAX_MONEY})]
-        )
+async def _refuse_short_of_savings(
+    connection: AsyncConnection,
+    group_id: int,
+    principal: int,
+    min_savings_bp: int,
+    code: str,
+    as_of: date | None = None,
+) -> None:
+    """InvalidInput naming the principal when the group's savings (up to `as_of`) are below
+    the product's share of the loan. The caller holds the group's lock, which every
+    withdrawal and reversal takes too: none can land between this check and the commit."""
+    saved = sum(m["savings"] for m in await books.members_of(connection, group_id, as_of))
+    needed = _ceil_share(principal, min_savings_bp)
+    if saved < needed:
+        params: dict[str, Any] = {"needed": needed, "saved": saved}
+        if as_of is not None:
+            params["date"] = as_of.isoformat()
+        raise InvalidInput([Problem("principal", code, params)])
 
 
 async def apply(
@@ -127,16 +134,9 @@ async def apply(
                 [Problem("principal", "cdf_above_product_max", {"max": product["max_principal"]})]
             )
         refuse_past_the_cap(principal, product)
-        saved = sum(m["savings"] for m in await books.members_of(connection, group_id))
-        needed = _ceil_share(principal, product["min_savings_bp"])
-        if saved < needed:
-            raise InvalidInput(
-                [
-                    Problem(
-                        "principal", "cdf_savings_precondition", {"needed": needed, "saved": saved}
-                    )
-                ]
-            )
+        await _refuse_short_of_savings(
+            connection, group_id, principal, product["min_savings_bp"], "cdf_savings_precondition"
+        )
         loan_id = await books.insert_loan(
             connection,
             {
@@ -248,6 +248,19 @@ async def disburse(
             )
         # An application taken before the cap was checked (its schedule is made now).
         refuse_past_the_cap(loan["principal"], loan)
+        # Savings withdrawn since the application: the group borrows on this day, and must
+        # hold the product's share of the loan then (the group's lock is held: no withdrawal
+        # lands before the commit).
+        product = await books.product_by_id(connection, loan["product_id"])
+        assert product is not None  # a loan's product is never deleted (ON DELETE RESTRICT)
+        await _refuse_short_of_savings(
+            connection,
+            group["id"],
+            loan["principal"],
+            product["min_savings_bp"],
+            "cdf_savings_precondition_at_disbursement",
+            as_of=day,
+        )
         await refuse_closed(connection, group["fund_id"], day)
         # After the group's and the loan's locks, as every posting (one lock order).
         await refuse_empty_fund(

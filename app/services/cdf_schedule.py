@@ -15,7 +15,8 @@ of the loan rounded once.
 A schedule is made once, when the loan is paid out, and stored (cdf_installments, never
 updated): a change here applies to loans paid out after it, never to a stored schedule.
 What a schedule asks for in all (`owed_in_all`) is at most the books' largest amount: a loan
-past it is refused when applied for and when paid out (app/services/cdf_loans.py).
+past it is refused when applied for and when paid out, a product whose max_principal is past
+it when it is made (refuse_past_the_cap, app/services/cdf_books.py).
 
 A repayment pays, in this order (the CDF's rule; the same for every product):
 1. interest of installments already overdue (due before the payment date), oldest first;

@@ -1,0 +1,357 @@
+"""What a loan must meet is checked where it can still be refused, not only once.
+
+- A product's max_principal whose loan would owe more than the books take in all (10^12
+  đồng, principal and interest) was stored, and every application at that maximum was then
+  refused (cdf_loan_total_too_large): the product is now refused when it is made, a 422
+  naming max_principal, in Vietnamese and English.
+- The savings precondition (the group's savings at least the product's share of the loan,
+  cdf-finance.md: savings "before borrowing") was checked only at the application: savings
+  withdrawn before the payout left the group borrowing without them. The payout checks it
+  again on its day, under the group's lock, so a withdrawal landing meanwhile is seen."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+from app.db.engine import make_engine
+from app.errors import InvalidInput
+from app.services import cdf_loans, cdf_postings
+from app.services.access import Grant, Principal
+from app.services.cdf_input import MAX_MONEY
+from app.settings import Settings
+from tests.aio import run
+from tests.auth import make_user
+from tests.cdf_support import Clients, app_client, drop_cities, make_city, person, uid
+
+CITY = "cdf-preconditions-town"
+HIGHEST_RATE, LONGEST_TERM = 100_000, 520  # 1,000 %/month; what a product may hold
+
+
+@pytest.fixture(scope="module")
+def cdf(
+    database_url: str, sync_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    ids = make_city(sync_engine, CITY)
+    staff = [("cdf_staff", ("city", CITY))]
+    tokens = {
+        "maker": person(sync_engine, "cdf-pre-maker", staff, CITY),
+        "checker": person(sync_engine, "cdf-pre-checker", staff, CITY),
+    }
+    with app_client(database_url, tmp_path_factory.mktemp("cdf-pre")) as client:
+        clients = Clients(client, tokens)
+        maker = clients.as_("maker")
+        # 10 % of the loan saved before borrowing (cdf-finance.md).
+        product = maker.post(
+            f"/api/v1/cdf/{CITY}/products",
+            json={
+                "code": "TK10",
+                "name": "Vay có tiết kiệm 10 %",
+                "kind": "income",
+                "rate_bp": 100,
+                "rate_period": "month",
+                "term_installments": 10,
+                "frequency": "monthly",
+                "method": "flat",
+                "min_savings_bp": 1000,
+                "max_principal": 15_000_000,
+            },
+        )
+        assert product.status_code == 201, product.text
+        capital = maker.post(
+            f"/api/v1/cdf/{CITY}/capital",
+            json={
+                "client_id": uid(),
+                "source": "seed_grant",
+                "amount": 100_000_000,
+                "date": "2025-01-02",
+            },
+        )
+        assert capital.status_code == 201, capital.text
+        user = make_user(sync_engine, "cdf-pre-staff", staff, city=CITY)
+        yield {
+            "clients": clients,
+            "product": product.json()["id"],
+            "settlement": ids["settlement"],
+            "staff": Principal(user, "cdf-pre-staff", "x", (Grant("cdf_staff", ids["city"]),)),  # type: ignore[arg-type]
+            "settings": Settings(database_url=database_url),
+        }
+    drop_cities(sync_engine, CITY)
+
+
+def _product(cdf: dict[str, Any], language: str = "vi", **terms: Any) -> Any:
+    body = {
+        "code": f"P-{uid()[:8]}",
+        "name": "Sản phẩm thử",
+        "kind": "housing",
+        "rate_bp": 100,
+        "rate_period": "month",
+        "term_installments": 100,
+        "frequency": "monthly",
+        "method": "flat",
+        **terms,
+    }
+    return (
+        cdf["clients"].as_("maker").post(f"/api/v1/cdf/{CITY}/products?lang={language}", json=body)
+    )
+
+
+def _listed(cdf: dict[str, Any]) -> set[int]:
+    products = cdf["clients"].as_("maker").get(f"/api/v1/cdf/{CITY}/products").json()
+    return {p["max_principal"] for p in products["products"] if p["max_principal"]}
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize(
+    "terms",
+    [
+        {"method": "flat", "frequency": "monthly"},
+        {"method": "declining", "frequency": "weekly"},
+        {"method": "flat", "frequency": "fortnightly", "rate_period": "year"},
+    ],
+)
+def test_a_product_whose_maximum_would_owe_past_the_cap_is_refused(
+    cdf: dict[str, Any], terms: dict[str, Any], language: str
+) -> None:
+    made = _product(
+        cdf,
+        language,
+        rate_bp=HIGHEST_RATE,
+        term_installments=LONGEST_TERM,
+        max_principal=MAX_MONEY - 7,
+        **terms,
+    )
+    assert made.status_code == 422, made.text
+    [error] = made.json()["errors"]
+    assert (error["field"], error["code"]) == ("max_principal", "cdf_product_total_too_large")
+    assert str(MAX_MONEY) in error["message"] and str(MAX_MONEY - 7) in error["message"]
+    assert ("tối đa" if language == "vi" else "lower the maximum") in error["message"]
+    assert MAX_MONEY - 7 not in _listed(cdf)
+
+
+def test_a_product_owing_exactly_the_cap_at_its_maximum_is_made_and_lends_it(
+    cdf: dict[str, Any],
+) -> None:
+    # 1 %/month flat over 100 months: the interest equals the principal, so a maximum of
+    # 5 x 10^11 owes 10^12 in all; one đồng more owes 10^12 + 2.
+    refused = _product(cdf, "en", max_principal=MAX_MONEY // 2 + 1)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "max_principal"
+    made = _product(cdf, "en", max_principal=MAX_MONEY // 2)
+    assert made.status_code == 201, made.text
+    # Its maximum is lent: the application the product promised is no longer refused.
+    group, member = _group_with_savings(cdf, 0)
+    applied = _apply(cdf, group, member, MAX_MONEY // 2, product=made.json()["id"])
+    assert applied.status_code == 201, applied.text
+    # Without a maximum the product is what it was: each application is checked on its own.
+    assert _product(cdf, rate_bp=HIGHEST_RATE, term_installments=LONGEST_TERM).status_code == 201
+
+
+def _group_with_savings(cdf: dict[str, Any], saved: int) -> tuple[int, int]:
+    maker = cdf["clients"].as_("maker")
+    group = maker.post(
+        f"/api/v1/cdf/{CITY}/groups",
+        json={
+            "name": f"Nhóm {uid()[:6]}",
+            "settlement_id": cdf["settlement"],
+            "founded_on": "2025-01-15",
+            "meeting_frequency": "monthly",
+            "share_value": 50_000,
+        },
+    )
+    assert group.status_code == 201, group.text
+    member = maker.post(
+        f"/api/v1/cdf/groups/{group.json()['id']}/members",
+        json={"code": "TV-01", "name": "Lê Thị Hoa", "joined_on": "2025-01-15"},
+    )
+    assert member.status_code == 201, member.text
+    if saved:
+        posted = _post(cdf, group.json()["id"], "savings", saved, member.json()["id"], "2025-02-01")
+        assert posted.status_code == 201, posted.text
+    return group.json()["id"], member.json()["id"]
+
+
+def _post(cdf: dict[str, Any], group: int, kind: str, amount: int, member: int, day: str) -> Any:
+    return (
+        cdf["clients"]
+        .as_("maker")
+        .post(
+            f"/api/v1/cdf/groups/{group}/transactions",
+            json={"client_id": uid(), "kind": kind, "amount": amount, "member_id": member,
+                  "date": day},
+        )
+    )  # fmt: skip
+
+
+def _apply(
+    cdf: dict[str, Any], group: int, member: int, principal: int, product: int | None = None
+) -> Any:
+    return (
+        cdf["clients"]
+        .as_("maker")
+        .post(
+            f"/api/v1/cdf/{CITY}/loans",
+            json={"client_id": uid(), "group_id": group, "member_id": member,
+                  "product_id": product or cdf["product"], "principal": principal,
+                  "date": "2025-03-01"},
+        )
+    )  # fmt: skip
+
+
+def _approved_loan(cdf: dict[str, Any], saved: int = 100_000) -> tuple[int, int, int]:
+    """A group whose member saved `saved`, and its approved loan of 1,000,000 đ (10 % saved
+    needed): the group, the member, the loan."""
+    group, member = _group_with_savings(cdf, saved)
+    applied = _apply(cdf, group, member, 1_000_000)
+    assert applied.status_code == 201, applied.text
+    loan = applied.json()["loan"]["id"]
+    approved = (
+        cdf["clients"]
+        .as_("checker")
+        .post(
+            f"/api/v1/cdf/loans/{loan}/decision",
+            json={"decision": "approved", "date": "2025-03-01"},
+        )
+    )
+    assert approved.status_code == 200, approved.text
+    return group, member, loan
+
+
+def _pay_out(cdf: dict[str, Any], loan: int, day: str, language: str = "vi") -> Any:
+    return (
+        cdf["clients"]
+        .as_("checker")
+        .post(
+            f"/api/v1/cdf/loans/{loan}/disbursement?lang={language}",
+            json={"client_id": uid(), "date": day},
+        )
+    )
+
+
+def _posted_for(sync_engine: Engine, loan: int) -> tuple[int, int]:
+    with sync_engine.connect() as connection:
+        installments = connection.execute(
+            text("SELECT count(*) FROM cdf_installments WHERE loan_id = :loan"), {"loan": loan}
+        ).scalar_one()
+        entries = connection.execute(
+            text("SELECT count(*) FROM cdf_entries WHERE loan_id = :loan"), {"loan": loan}
+        ).scalar_one()
+    return installments, entries
+
+
+def test_savings_withdrawn_after_the_application_stop_the_payout(
+    cdf: dict[str, Any], sync_engine: Engine
+) -> None:
+    group, member, loan = _approved_loan(cdf)
+    out = _post(cdf, group, "withdrawal", 50_000, member, "2025-03-05")
+    assert out.status_code == 201, out.text
+    for language, words in (("vi", "rút"), ("en", "withdrawn")):
+        paid = _pay_out(cdf, loan, "2025-03-06", language)
+        assert paid.status_code == 422, paid.text
+        [error] = paid.json()["errors"]
+        assert (error["field"], error["code"]) == (
+            "principal",
+            "cdf_savings_precondition_at_disbursement",
+        )
+        for shown in ("100000", "50000", "2025-03-06", words):
+            assert shown in error["message"], (shown, error["message"])
+    stored = cdf["clients"].as_("maker").get(f"/api/v1/cdf/loans/{loan}").json()
+    assert stored["status"] == "approved" and stored["schedule"] is None
+    assert _posted_for(sync_engine, loan) == (0, 0)
+    # Saved again, the loan is paid out on that day.
+    assert _post(cdf, group, "savings", 50_000, member, "2025-03-07").status_code == 201
+    paid = _pay_out(cdf, loan, "2025-03-07")
+    assert paid.status_code == 201, paid.text
+    assert _posted_for(sync_engine, loan) == (10, 1)
+
+
+def test_savings_held_on_the_payout_day_are_enough(cdf: dict[str, Any]) -> None:
+    """Exactly the share saved is enough, and savings withdrawn after the loan was paid out
+    do not undo it (the precondition is savings before borrowing)."""
+    group, member, loan = _approved_loan(cdf)
+    paid = _pay_out(cdf, loan, "2025-03-02")
+    assert paid.status_code == 201, paid.text
+    assert _post(cdf, group, "withdrawal", 100_000, member, "2025-03-03").status_code == 201
+    stored = cdf["clients"].as_("maker").get(f"/api/v1/cdf/loans/{loan}").json()
+    assert stored["status"] == "disbursed"
+
+
+def test_a_withdrawal_posting_while_the_loan_is_paid_out_is_seen_by_the_payout(
+    cdf: dict[str, Any], sync_engine: Engine
+) -> None:
+    """A withdrawal holding the group's lock when the payout starts: the payout waits for it
+    and then sees the savings gone (checked before the lock, it would pay out regardless)."""
+    group, member, loan = _approved_loan(cdf)
+    staff, settings = cdf["staff"], cdf["settings"]
+    pool = ThreadPoolExecutor(max_workers=1)
+    payout: list[Future[Any]] = []
+
+    def pay_out_meanwhile(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "INSERT INTO cdf_entries" not in statement or payout:
+            return
+        # The withdrawal holds the group's lock and is about to post: the payout starts.
+        payout.append(
+            pool.submit(
+                _on_own_engine,
+                settings,
+                lambda engine: cdf_loans.disburse(
+                    engine, staff, loan, {"client_id": uid(), "date": "2025-03-06"}
+                ),
+            )
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not _waiting_for_a_lock(sync_engine):
+            time.sleep(0.05)
+
+    async def withdraw() -> Any:
+        engine = make_engine(settings.async_database_url, pool_size=1, max_overflow=0)
+        event.listen(engine.sync_engine, "before_cursor_execute", pay_out_meanwhile)
+        try:
+            return await cdf_postings.group_transaction(
+                engine,
+                staff,
+                group,
+                {"client_id": str(uuid.uuid4()), "kind": "withdrawal", "amount": 50_000,
+                 "member_id": member, "date": "2025-03-05"},
+            )  # fmt: skip
+        finally:
+            await engine.dispose()
+
+    try:
+        withdrawn = run(withdraw())
+        assert withdrawn["outcome"] == "created"
+        assert len(payout) == 1
+        with pytest.raises(InvalidInput) as refused:
+            payout[0].result(timeout=60)
+    finally:
+        pool.shutdown(wait=True)
+    assert [p.code for p in refused.value.problems] == ["cdf_savings_precondition_at_disbursement"]
+    assert _posted_for(sync_engine, loan) == (0, 0)
+
+
+def _on_own_engine(settings: Settings, call: Any) -> Any:
+    async def once() -> Any:
+        engine = make_engine(settings.async_database_url, pool_size=1, max_overflow=0)
+        try:
+            return await call(engine)
+        finally:
+            await engine.dispose()
+
+    return run(once())
+
+
+def _waiting_for_a_lock(sync_engine: Engine) -> bool:
+    with sync_engine.connect() as connection:
+        waiting = connection.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query LIKE '%FROM cdf_groups%FOR UPDATE%'"
+            )
+        ).scalar_one()
+    return bool(waiting)
