@@ -12,7 +12,7 @@ least the database does to store them.
 While each import runs, another session asks for the boundary generation's row FOR SHARE
 (as every survey upload does, app/db/submissions.py `_AT_GENERATION`) as soon as the import
 holds it: how long it waits is printed beside the import's time, with how far the import
-moved the generation (the trigger of migration 0019: a move per statement, two an upsert).
+moved the generation (once a transaction that changes boundaries, migration 0026).
 Usage: python -m bench.boundary_import [--quick] [--sizes 10000,50000] [--rounds 1]
        [--vertices 20] [--paths "command line,web upload"] [--keep]
 """
