@@ -440,10 +440,16 @@ async def count_attempt(
     max_per_account: int,
     max_per_address: int,
     forget_before: datetime,
+    known_since: datetime,
 ) -> bool:
     """Note a sign-in attempt as a failure before its password is checked, unless the account
     or the address has failed too often since: whether it was noted (the caller may then check
     the password, and clears the account's failures when it was right).
+
+    From an address the account signed in from since `known_since` (note_known_address), only
+    the account's failures from that address count against it, not those from everywhere: an
+    outsider's guesses elsewhere do not keep the owner out where they work. Elsewhere the
+    account's failures from everywhere count, so guesses spread over addresses get no more.
 
     Counting and checking are one step for every server process: the account's lock, then the
     address's (always in this order, so no two attempts wait on each other), are held until
@@ -455,29 +461,41 @@ async def count_attempt(
         await connection.execute(
             text("SELECT pg_advisory_xact_lock(:lock, hashtext(:key))"), {"lock": lock, "key": key}
         )
-    by_account, by_address = await recent_failures(connection, username, address, since)
-    if by_account >= max_per_account or by_address >= max_per_address:
+    by_account, by_address, by_both, known = await recent_failures(
+        connection, username, address, since, known_since
+    )
+    if by_address >= max_per_address or (by_both if known else by_account) >= max_per_account:
         return False
     await record_failure(connection, username, address, forget_before)
     return True
 
 
 async def recent_failures(
-    connection: AsyncConnection, username: str, address: str, since: datetime
-) -> tuple[int, int]:
-    """Failed sign-ins since a time: for this account, and from this address."""
+    connection: AsyncConnection,
+    username: str,
+    address: str,
+    since: datetime,
+    known_since: datetime,
+) -> tuple[int, int, int, bool]:
+    """Failed sign-ins since a time: for this account, from this address, for this account
+    from this address; and whether the account signed in from the address since
+    `known_since`."""
     row = (
         await connection.execute(
             text(
                 "SELECT (SELECT count(*) FROM sign_in_failures "
                 "        WHERE username = :username AND at > :since), "
                 "       (SELECT count(*) FROM sign_in_failures "
-                "        WHERE address = :address AND at > :since)"
+                "        WHERE address = :address AND at > :since), "
+                "       (SELECT count(*) FROM sign_in_failures "
+                "        WHERE username = :username AND address = :address AND at > :since), "
+                "       EXISTS (SELECT FROM sign_in_addresses WHERE username = :username "
+                "               AND address = :address AND last_at > :known_since)"
             ),
-            {"username": username, "address": address, "since": since},
+            {"username": username, "address": address, "since": since, "known_since": known_since},
         )
     ).one()
-    return int(row[0]), int(row[1])
+    return int(row[0]), int(row[1]), int(row[2]), bool(row[3])
 
 
 async def record_failure(
@@ -497,6 +515,24 @@ async def clear_failures(connection: AsyncConnection, username: str) -> None:
     """A successful sign-in clears the account's failures."""
     await connection.execute(
         text("DELETE FROM sign_in_failures WHERE username = :username"), {"username": username}
+    )
+
+
+async def note_known_address(
+    connection: AsyncConnection, username: str, address: str, forget_before: datetime
+) -> None:
+    """A successful sign-in from an address: known for the account from now (count_attempt);
+    the account's addresses not used since `forget_before` are forgotten."""
+    await connection.execute(
+        text(
+            "INSERT INTO sign_in_addresses (username, address) VALUES (:username, :address) "
+            "ON CONFLICT (username, address) DO UPDATE SET last_at = now()"
+        ),
+        {"username": username, "address": address},
+    )
+    await connection.execute(
+        text("DELETE FROM sign_in_addresses WHERE username = :username AND last_at < :before"),
+        {"username": username, "before": forget_before},
     )
 
 

@@ -60,6 +60,8 @@ class AuthPolicy:
     failure_window: timedelta = timedelta(minutes=15)
     max_failures_per_account: int = 5
     max_failures_per_address: int = 30
+    # An address the account signed in from this lately: only its own failures there count.
+    known_address: timedelta = timedelta(days=60)
     cache_seconds: float = 10.0
     # The demo accounts (users.is_demo, password `demo`, made by `load-sample`) sign in only
     # on a server in demo mode: a sample loaded on a real server "for a trial" opens nothing.
@@ -194,6 +196,7 @@ async def check_sign_in(
             policy.max_failures_per_account,
             policy.max_failures_per_address,
             now - timedelta(days=1),
+            now - policy.known_address,
         )
         user = await queries.user_by_username(connection, username) if counted else None
     if not counted:
@@ -208,6 +211,7 @@ async def check_sign_in(
         new_hash = await passwords.hash(password)
     async with engine.begin() as connection:
         await queries.clear_failures(connection, username)
+        await queries.note_known_address(connection, username, address, now - policy.known_address)
         if new_hash is not None:
             await queries.update_user(connection, user["id"], password_hash=new_hash)
     return user
