@@ -638,6 +638,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{seen}; now: {status}); your decision was not recorded. Look at the survey again, "
         "then decide.",
     },
+    "review_status_changed_yours": {
+        "vi": "Quyết định trước đó của chính bạn cho phiếu {id} đã được ghi (nay: {status}), "
+        "dù trang chưa nhận được trả lời; quyết định này chưa được ghi. Muốn đổi, hãy xem lại "
+        "phiếu rồi quyết định lại.",
+        "en": "Your own earlier decision on survey {id} was recorded (now: {status}), though "
+        "the page never got the answer; this decision was not recorded. To change it, look "
+        "at the survey again, then decide.",
+    },
     "own_survey": {
         "vi": "Bạn đã thu thập phiếu {id} nên không tự duyệt, trả lại hay từ chối phiếu này "
         "được; một trưởng phường khác hoặc quản trị thành phố sẽ duyệt phiếu. Quyết định chưa "
@@ -855,6 +863,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "quyết định của bạn chưa được ghi.",
         "en": "Survey {name} was decided by someone else while you were looking ({decision}); "
         "your decision was not recorded.",
+    },
+    "page.review_decided_yours": {
+        "vi": "Quyết định trước đó của bạn cho phiếu {name} đã được ghi ({decision}); quyết "
+        "định sau chưa được ghi. Bấm “Đổi quyết định” nếu muốn đổi.",
+        "en": "Your earlier decision on survey {name} was recorded ({decision}); your later "
+        "one was not. Use “Change decision” to change it.",
     },
     "page.review_bulk_none": {
         "vi": "Không có khu dân cư nào còn phiếu chờ duyệt.",
@@ -2565,6 +2579,7 @@ SURVEY_STATUS_LABELS = {
 LABELLED_PARAMS: dict[str, dict[str, dict[str, str]]] = {
     "not_correctable": {"status": SURVEY_STATUS_LABELS},
     "review_status_changed": {"status": SURVEY_STATUS_LABELS, "seen": SURVEY_STATUS_LABELS},
+    "review_status_changed_yours": {"status": SURVEY_STATUS_LABELS},
 }
 
 

@@ -20,6 +20,7 @@ from app.api.deps import (
     submitter,
     time_range,
 )
+from app.api.errors import error_body, request_language
 from app.api.requests import json_object
 from app.api.responses import JSON
 from app.api.schemas import (
@@ -141,7 +142,9 @@ async def review_submission(
     survey one collected oneself, whatever one's role (409 `own_survey`): another ward leader
     or the city admin reviews it. With `version` (and `status`), only if the survey is still
     as the reviewer was shown it: 409 `review_version_changed` (corrected meanwhile) or
-    `review_status_changed` (decided meanwhile) and nothing changes."""
+    `review_status_changed` (decided meanwhile: its body names the `status` now, the one
+    `seen`, and `decided_by_you` when that decision is the reviewer's own, taken by a request
+    whose answer was lost) and nothing changes."""
     body = await json_object(request)
     decision = body.get("decision")
     if decision is None:  # absent or null: was "'None' is not one of the choices"
@@ -160,9 +163,15 @@ async def review_submission(
         raise InvalidInput(
             [Problem("status", "invalid_status", {"value": str(status)[:64], "allowed": allowed})]
         )
-    result = await review.review(
-        engine, user, submission_id, str(decision), body.get("comment"), version, status
-    )
+    try:
+        result = await review.review(
+            engine, user, submission_id, str(decision), body.get("comment"), version, status
+        )
+    except review.DecidedMeanwhile as refusal:
+        # The status now and whether it is the reviewer's own decision, beside the message:
+        # the page tells a lost answer to the reviewer's own tap from someone else's decision.
+        message = refusal.message(request_language(request))
+        return JSON({**error_body(refusal.code, message), **refusal.fields()}, status_code=409)
     return JSON(result)
 
 

@@ -907,7 +907,7 @@ _LOCK_FOR_CHANGE = """
 SELECT id, status, collector_user_id, city_id, ward_id, settlement_id, content_hash, version,
        form_id, form_version, collector, collected_at, gps_accuracy_m, altitude_m, answers,
        location_manual, manual_points, ST_Y(geom) AS lat, ST_X(geom) AS lon, review_comment,
-       flags
+       flags, reviewed_by
 FROM household_surveys WHERE id = $1 FOR UPDATE
 """
 

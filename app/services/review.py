@@ -24,6 +24,7 @@ from app.db import submissions as queries
 from app.db.engine import driver_in_transaction, snapshot
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.forms.registry import FormRegistry
+from app.i18n import translate
 from app.services.access import Principal
 from app.services.intake import LATE_UPLOAD, PreparedSubmission, with_lateness
 from app.services.submissions import redact, submission_row
@@ -33,6 +34,34 @@ DECISIONS: tuple[Decision, ...] = ("approved", "needs_correction", "rejected")
 # A survey's review status: waiting for review, or a decision.
 STATUSES: tuple[str, ...] = ("received", *DECISIONS)
 MAX_COMMENT = 1000
+
+
+class DecidedMeanwhile(Conflict):
+    """Conflict `review_status_changed`: the survey is no longer in the status the reviewer
+    was shown. `decided_by_you` when its decision now is the reviewer's own: a tap of theirs
+    whose answer was lost (a timeout, the network dropped after the server stored it) and
+    which the page made usable again. Said as such, not as someone else's decision; the
+    refusal carries nothing the reviewer may not read (the survey's status, and whether the
+    decision is theirs, never who else took it)."""
+
+    def __init__(
+        self, survey_id: uuid.UUID, status: str, seen: str, *, decided_by_you: bool
+    ) -> None:
+        super().__init__("review_status_changed", id=str(survey_id), status=status, seen=seen)
+        self.decided_by_you = decided_by_you
+
+    def message(self, language: str) -> str:
+        """The message in the given language: the reviewer's own decision said as theirs."""
+        code = "review_status_changed_yours" if self.decided_by_you else self.code
+        return translate(code, language, **self.params)
+
+    def fields(self) -> dict[str, Any]:
+        """What the refusal's body tells a client besides its message."""
+        return {
+            "status": self.params["status"],
+            "seen": self.params["seen"],
+            "decided_by_you": self.decided_by_you,
+        }
 
 
 def _readable(text_: str) -> bool:
@@ -81,7 +110,8 @@ async def review(
     A decision may name the survey as the reviewer was shown it, and nothing changes when
     the survey is no longer so: `version`, Conflict (`review_version_changed`) when it is
     at another (its volunteer corrected it meanwhile); `status`, Conflict
-    (`review_status_changed`) when it is in another (someone decided it meanwhile). A
+    (`review_status_changed`, DecidedMeanwhile) when it is in another (someone decided it
+    meanwhile, or the reviewer did in a tap whose answer was lost: it says which). A
     decision naming a version and no status was taken on the survey waiting for review
     (`received`), as a bulk approval's surveys seen are: a decision does not change the
     version, so the version alone did not tell that another reviewer had decided. The
@@ -108,11 +138,11 @@ async def review(
         old = {"status": current["status"], "comment": current["review_comment"]}
         new = {"status": decision, "comment": text_}
         if seen_status is not None and seen_status != current["status"] and old != new:
-            raise Conflict(
-                "review_status_changed",
-                id=str(survey_id),
-                status=current["status"],
-                seen=seen_status,
+            raise DecidedMeanwhile(
+                survey_id,
+                current["status"],
+                seen_status,
+                decided_by_you=current["reviewed_by"] == reviewer.user_id,
             )
         if old != new:
             await queries.set_review(raw, survey_id, decision, text_, reviewer.user_id)

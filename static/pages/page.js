@@ -59,6 +59,8 @@
       error.code = data && typeof data.code === "string" ? data.code : "";
       error.problems = specific;
       error.detail = message;
+      // The whole answer too: a refusal may say more than its message (the state it found).
+      error.data = data && typeof data === "object" ? data : {};
       return error;
     }
 

@@ -26,6 +26,7 @@
   var TOAST_SECONDS = 10;
 
   var queue = document.getElementById("queue");
+  var queueTitle = document.getElementById("queue-title");
   var queueStatus = document.getElementById("queue-status");
   var queueCount = document.getElementById("queue-count");
   var loadMore = document.getElementById("load-more");
@@ -486,10 +487,34 @@
     });
   }
 
+  /** Whether the reviewer's focus is in this card, or lost (on the body: the button tapped
+   * was disabled while its decision was sent). Only then does the page move it: never away
+   * from where the reviewer put it meanwhile (another card's comment...). */
+  function focusIn(item) {
+    var active = document.activeElement;
+    return !active || active === document.body || item.contains(active);
+  }
+
+  /** Focus a card's heading (its summary button, named by the survey: what a screen reader
+   * reads first, and no decision a second tap or Enter would take by mistake); with no card
+   * left, "load more" when there are more, else the queue's heading. */
+  function focusCard(item) {
+    if (item && item.isConnected) {
+      item.querySelector(".survey-summary").focus();
+    } else if (!loadMore.hidden) {
+      loadMore.focus();
+    } else {
+      queueTitle.focus();
+    }
+  }
+
+  /** Take a card out of the queue; the reviewer's focus, when it was in it, moves to the
+   * card that takes its place (the next, else the one before), else to the queue. */
   function removeCard(id) {
     var item = cardOf(id);
     if (!item) return;
     var next = item.nextElementSibling || item.previousElementSibling;
+    var moveFocus = focusIn(item);
     if (!item.dataset.decided) {
       state.pending -= 1;
       state.total = Math.max(0, state.total - 1);
@@ -499,6 +524,7 @@
     setCount();
     if (state.selected === id) select(next ? next.dataset.id : null, false);
     updateEmpty();
+    if (moveFocus) focusCard(next);
   }
 
   function decide(id, decision) {
@@ -543,32 +569,52 @@
       .catch(function (error) {
         setBusy(item, false);
         if (error.code === "review_version_changed" || error.code === "review_status_changed") {
-          reloadSurvey(id, text, error.code);
+          reloadSurvey(id, text, error.code, error.data);
           return;
         }
         showError(item, error.message);
+        // The card stays: focus back on the button tapped (lost while it was disabled).
+        var tapped = item.querySelector('button.decide[data-decision="' + decision + '"]');
+        if (item.isConnected && focusIn(item) && tapped && !tapped.disabled) tapped.focus();
       });
   }
 
   /** The survey changed while the reviewer looked at it: its card shows it as it is now
    * (with the comment being written), and says why; one no longer waiting leaves the queue
-   * (`why`: the server's code, review_status_changed when someone else decided it). */
-  function reloadSurvey(id, comment, why) {
+   * (`why`: the server's code, review_status_changed when it was decided meanwhile;
+   * `refusal`: the server's answer, whose `decided_by_you` says the decision is the
+   * reviewer's own, taken by an earlier tap whose answer was lost). */
+  function reloadSurvey(id, comment, why, refusal) {
     var item = cardOf(id);
+    var yours = why === "review_status_changed" && !!refusal && refusal.decided_by_you === true;
     api("GET", "/api/v1/submissions/" + encodeURIComponent(id))
       .then(function (survey) {
         item = cardOf(id);
         if (!item) return;
+        var moveFocus = focusIn(item);
         if (survey.status !== "received") {
           var old = state.surveys.get(id);
           var name = toastName(old || survey);
+          var position = Array.prototype.indexOf.call(queue.children, item);
           removeCard(id);
           var decided = texts["review_done_" + survey.status];
-          showToast(
-            why === "review_status_changed" && decided
-              ? sayNames("review_decided_gone", { name: name, decision: decided }, ["name"])
-              : sayNames("review_changed_gone", { name: name }, ["name"])
-          );
+          if (yours && decided) {
+            // The reviewer's own decision stands: said so, and theirs to change (the card
+            // comes back as the server has it, with the comment of the later tap).
+            state.surveys.set(id, survey);
+            showToast(
+              sayNames("review_decided_yours", { name: name, decision: decided }, ["name"]),
+              function () {
+                restoreCard(survey, survey.status, comment, position);
+              }
+            );
+          } else {
+            showToast(
+              why === "review_status_changed" && decided
+                ? sayNames("review_decided_gone", { name: name, decision: decided }, ["name"])
+                : sayNames("review_changed_gone", { name: name }, ["name"])
+            );
+          }
           loadCounts();
           return;
         }
@@ -591,6 +637,8 @@
         addDot(survey);
         if (state.selected === id) select(id, false, true);
         showError(fresh, say("review_changed", { version: survey.version }));
+        // Its new content is to be read before deciding: focus on the card's heading.
+        if (moveFocus) focusCard(fresh);
         loadCounts();
       })
       .catch(function (error) {
