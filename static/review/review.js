@@ -27,6 +27,7 @@
 
   var queue = document.getElementById("queue");
   var queueTitle = document.getElementById("queue-title");
+  var bulkTitle = document.getElementById("bulk-title");
   var queueStatus = document.getElementById("queue-status");
   var queueCount = document.getElementById("queue-count");
   var loadMore = document.getElementById("load-more");
@@ -752,8 +753,18 @@
           if (result.own) more += " " + say("review_bulk_own", { n: result.own });
           if (more) done.appendChild(document.createTextNode(more));
           showToast(done);
+          // The button tapped (disabled while sent) is drawn again or gone: the focus, when
+          // it was there or lost, goes back to the settlement's button, else the section.
+          var lost = focusLost(button);
           loadQueue(true);
-          loadCounts();
+          loadCounts().then(function () {
+            if (!lost || !focusLost(button)) return;
+            var again = document.querySelector(
+              '#settlements li[data-id="' + settlement.id + '"] button.bulk'
+            );
+            if (again && !again.disabled) again.focus();
+            else bulkTitle.focus();
+          });
         })
         .catch(function (problem) {
           button.disabled = false;
@@ -761,6 +772,12 @@
           error.hidden = false;
         });
     });
+  }
+
+  /** Whether the focus is on `element`, gone with it, or lost on the page's body. */
+  function focusLost(element) {
+    var active = document.activeElement;
+    return !active || active === document.body || active === element || !active.isConnected;
   }
 
   /** How many of a settlement's waiting surveys without flags this reviewer may approve:

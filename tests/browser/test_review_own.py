@@ -109,6 +109,9 @@ def test_a_leader_sees_their_own_surveys_without_decisions_and_bulk_leaves_them(
     expect(page.locator("li.survey")).to_have_count(2)
     expect(bulk).to_be_disabled()
     expect(bulk).to_have_text("Duyệt 0 phiếu không có cảnh báo")
+    # The button tapped is gone from under the focus (the list is drawn again, and none is
+    # left to approve): the focus is on the section's heading, not lost on the page's body.
+    expect(page.locator("#bulk-title")).to_be_focused()
     with sync_engine.connect() as connection:
         states = dict(
             connection.execute(text("SELECT id::text, status FROM household_surveys")).all()
