@@ -24,9 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.errors import InvalidInput, Problem
+from app.errors import Problem
 from app.geo import boundary_sources, dbf_text
-from app.i18n import LANGUAGES, translate
+from app.geo.boundary_crs import (
+    crs_area_warnings,
+    crs_name,
+    extent_problems,
+    own_crs,
+    to_wgs84,
+)
+from app.geo.boundary_problems import layer_problem, refusal, row_problem
 
 if TYPE_CHECKING:
     from geopandas import GeoDataFrame
@@ -43,16 +50,10 @@ MAX_FEATURES = 50_000
 # hundred thousand; 30 million stored took 5 GB to read, made the city's map a 500 for good
 # and switched the server's placement index off for every city (app.services.placement).
 MAX_VERTICES = 2_000_000
-MAX_PROBLEMS = 60  # listed in one refusal; the rest are counted
 PROGRESS_EVERY = 100
 CODE_MAX = 32  # wards.code and settlements.code are VARCHAR(32)
 NAME_MAX = 200
 INT_MAX = 2**31 - 1
-# Vietnam's mainland and islands (lon/lat) with a margin: data outside it is warned about;
-# outside FAR it is refused, since it is then surely a CRS mistake.
-VIETNAM = (101.5, 7.0, 118.5, 24.0)
-FAR = (95.0, 0.0, 125.0, 30.0)
-CRS_AREA_MARGIN = 1.0  # degrees beyond the area a CRS is meant for, before a warning
 # Smaller polygons (square degrees: about one square metre) are slivers or flat rings.
 MIN_AREA = 1e-10
 SETTLEMENT_NUMBERS = ("households_estimate", "year_settled")
@@ -92,40 +93,6 @@ class Layer:
     warnings: tuple[Problem, ...] = ()
 
 
-def _texts(
-    code: str, params: dict[str, Any], prefix: tuple[str, dict[str, Any]] | None
-) -> dict[str, str]:
-    texts = {}
-    for language in LANGUAGES:
-        text = translate(code, language, **params)
-        if prefix is not None:
-            text = f"{translate(prefix[0], language, **prefix[1])} {text}"
-        texts[language] = text
-    return texts
-
-
-def layer_problem(kind: str, label: str, code: str, **params: Any) -> Problem:
-    """A problem with a whole file or layer, naming the file."""
-    params = {"file": label, **params}
-    return Problem(kind, code, params, _texts(code, params, None))
-
-
-def row_problem(kind: str, label: str, row: int, code: str, message: str, **params: Any) -> Problem:
-    """A problem with one feature, naming the file, its row and its code."""
-    where = {"file": label, "row": row, "feature": code or "—"}
-    return Problem(
-        f"{kind}[{row}]", message, params, _texts(message, params, ("boundary_row", where))
-    )
-
-
-def _refuse(problems: list[Problem]) -> InvalidInput:
-    if len(problems) > MAX_PROBLEMS:
-        more = len(problems) - MAX_PROBLEMS
-        extra = Problem("", "boundary_more_problems", {"count": more})
-        problems = [*problems[:MAX_PROBLEMS], extra]
-    return InvalidInput(problems)
-
-
 # --- opening a file -------------------------------------------------------------------------
 
 
@@ -144,18 +111,18 @@ def _source(
     """(what GDAL opens, the driver it must turn out to be), the file copied to `directory`
     and its content checked first (app/geo/boundary_sources.py); or InvalidInput."""
     if not path.is_file():
-        raise _refuse([layer_problem(kind, label, "boundary_no_file")])
+        raise refusal([layer_problem(kind, label, "boundary_no_file")])
     suffix = path.suffix.lower()
     driver = "zip" if suffix == ZIP_SUFFIX else SUFFIXES.get(suffix)
     if driver is None:
-        raise _refuse([layer_problem(kind, label, "boundary_format")])
+        raise refusal([layer_problem(kind, label, "boundary_format")])
     try:
         source, driver = boundary_sources.stage(path, driver, directory, layer)
     except boundary_sources.Refused as refused:
-        raise _refuse([layer_problem(kind, label, refused.code, **refused.params)]) from refused
+        raise refusal([layer_problem(kind, label, refused.code, **refused.params)]) from refused
     if driver == "GeoJSON" and _holds_nul(directory / "layer.geojson"):
         # GDAL reads text up to a NUL: "Ph\u0000ường" would be stored as "Ph" without a word.
-        raise _refuse([layer_problem(kind, label, "boundary_nul")])
+        raise refusal([layer_problem(kind, label, "boundary_nul")])
     return source, driver
 
 
@@ -170,15 +137,15 @@ def _layer_name(source: str, driver: str, kind: str, label: str, layer: str | No
     if layer:
         if layer not in spatial:
             names = ", ".join(spatial) or "—"
-            raise _refuse(
+            raise refusal(
                 [layer_problem(kind, label, "boundary_no_layer", layer=layer, layers=names)]
             )
         return layer
     if len(spatial) == 1:
         return spatial[0]
     if not spatial:
-        raise _refuse([layer_problem(kind, label, "boundary_empty")])
-    raise _refuse([layer_problem(kind, label, "boundary_choose_layer", layers=", ".join(spatial))])
+        raise refusal([layer_problem(kind, label, "boundary_empty")])
+    raise refusal([layer_problem(kind, label, "boundary_choose_layer", layers=", ".join(spatial))])
 
 
 def _open(
@@ -201,10 +168,10 @@ def _open(
                 info = pyogrio.read_info(source, layer=name)
                 if info.get("driver") != driver:
                     problem = layer_problem(kind, label, "boundary_not_format", format=driver)
-                    raise _refuse([problem])
+                    raise refusal([problem])
                 if int(info.get("features") or 0) > MAX_FEATURES:
                     problem = layer_problem(kind, label, "boundary_too_many", max=MAX_FEATURES)
-                    raise _refuse([problem])
+                    raise refusal([problem])
                 how = None
                 if driver == "ESRI Shapefile":
                     how = dbf_text.reading(Path(directory) / "layer.shp", info.get("encoding"))
@@ -217,7 +184,7 @@ def _open(
                     frame, encoding = dbf_text.decode(frame, how)
                 except dbf_text.Undecodable as exc:
                     problem = layer_problem(kind, label, "boundary_text_encoding_unknown")
-                    raise _refuse([problem]) from exc
+                    raise refusal([problem]) from exc
                 if how == "detect" and encoding != "ascii":
                     code = "boundary_text_read_as_" + encoding.replace("-", "")
                     notes.insert(0, layer_problem(kind, label, code))
@@ -236,7 +203,7 @@ def _open(
         ValueError,
     ) as exc:
         reason = " ".join(str(exc).split())[:300]
-        raise _refuse([layer_problem(kind, label, "boundary_unreadable", reason=reason)]) from exc
+        raise refusal([layer_problem(kind, label, "boundary_unreadable", reason=reason)]) from exc
 
 
 # pyogrio's warnings that say nothing an admin can act on: measures (M) are dropped, and a
@@ -270,110 +237,6 @@ def _reader_notes(kind: str, label: str, said: list[warnings.WarningMessage]) ->
         else:
             notes.append(layer_problem(kind, label, "boundary_reader_note", note=text[:300]))
     return notes
-
-
-# --- coordinate systems ----------------------------------------------------------------------
-
-
-def crs_name(crs: Any) -> str:
-    """`EPSG:3405 (VN-2000 / UTM zone 48N)`, or the CRS's name when it has no EPSG code."""
-    epsg = crs.to_epsg()
-    return f"EPSG:{epsg} ({crs.name})" if epsg else str(crs.name)
-
-
-def parse_crs(text: str, kind: str = "crs", label: str = "") -> Any:
-    """A pyproj CRS from `EPSG:9210` or the like, or InvalidInput naming it."""
-    import pyproj
-    import pyproj.exceptions
-
-    try:
-        return pyproj.CRS.from_user_input(text.strip())
-    except (pyproj.exceptions.CRSError, TypeError, ValueError) as exc:
-        raise _refuse([layer_problem(kind, label, "boundary_unknown_crs", crs=text[:80])]) from exc
-
-
-# A GeoJSON file's own "crs" member (old GeoJSON; QGIS still writes it), read from the start
-# of the file where writers put it: any (app/geo/boundary_sources.py lets only "name" and
-# "EPSG" ones through), and its name.
-_GEOJSON_ANY_CRS = re.compile(rb'"crs"\s*:\s*\{')
-_GEOJSON_CRS = re.compile(
-    rb'"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]{1,200})"'
-)
-GEOJSON_HEAD_BYTES = 1024 * 1024
-
-
-def _declares_crs(path: Path, kind: str, label: str) -> bool:
-    """Whether a GeoJSON file names its own CRS (GDAL reads one that names none as WGS 84,
-    as the format says). One naming a CRS that cannot be read is refused: GDAL reads such a
-    file as WGS 84 without a word (a file in EPSG::999999 was imported as longitudes and
-    latitudes)."""
-    with path.open("rb") as file:
-        head = file.read(GEOJSON_HEAD_BYTES)
-    match = _GEOJSON_CRS.search(head)
-    if match is not None:
-        declared = match.group(1).decode("utf-8", "replace")
-        # urn:ogc:def:crs:EPSG::9210 and the like: pyproj reads these URNs itself.
-        parse_crs(declared, kind, label)
-    return _GEOJSON_ANY_CRS.search(head) is not None
-
-
-def _own_crs(path: Path, frame: GeoDataFrame, kind: str, label: str) -> Any:
-    """The CRS a file names itself (a .prj, a GeoPackage layer's, a GeoJSON `crs`), or None."""
-    if path.suffix.lower() in (".geojson", ".json") and path.is_file():
-        return frame.crs if _declares_crs(path, kind, label) else None
-    return frame.crs
-
-
-def _same_crs(one: Any, other: Any) -> bool:
-    if one.equals(other, ignore_axis_order=True):
-        return True
-    epsg = one.to_epsg()
-    return epsg is not None and epsg == other.to_epsg()
-
-
-def _to_wgs84(
-    frame: GeoDataFrame, kind: str, label: str, own: Any, crs: str | None
-) -> tuple[Any, Any, list[Problem]]:
-    """The frame in EPSG:4326, the CRS it was read in, and a warning when `crs` was named
-    for a file that names another: a file's own CRS is kept, `crs` is only for files that
-    name none (one CRS put over two files moved a GeoPackage's wards 80 km)."""
-    named = parse_crs(crs, kind, label) if crs else None
-    notes: list[Problem] = []
-    if own is not None:
-        if named is not None and not _same_crs(own, named):
-            notes.append(
-                layer_problem(
-                    kind,
-                    label,
-                    "boundary_crs_not_applied",
-                    own=crs_name(own)[:80],
-                    crs=crs_name(named)[:80],
-                )
-            )
-        frame = frame.set_crs(own, allow_override=True)
-    elif named is not None:
-        frame = frame.set_crs(named, allow_override=True)
-    elif frame.crs is None:
-        raise _refuse([layer_problem(kind, label, "boundary_no_crs")])
-    source = frame.crs
-    if source.to_epsg() == 4326:
-        return frame, source, notes
-    import pyproj.exceptions
-
-    try:
-        return frame.to_crs(epsg=4326), source, notes
-    except (pyproj.exceptions.ProjError, pyproj.exceptions.CRSError, ValueError) as exc:
-        # Known to PROJ but not on the Earth (a Mars or Moon CRS) or with no datum at all (a
-        # CAD export's LOCAL_CS): nothing turns it into longitudes and latitudes.
-        problem = layer_problem(
-            kind, label, "boundary_crs_not_convertible", crs=crs_name(source)[:80]
-        )
-        raise _refuse([problem]) from exc
-
-
-def _outside(bounds: tuple[float, float, float, float], box: tuple[float, ...]) -> bool:
-    west, south, east, north = bounds
-    return west < box[0] or south < box[1] or east > box[2] or north > box[3]
 
 
 def _vertices(frame: GeoDataFrame) -> int:
@@ -573,18 +436,18 @@ def read_layer(
     label = label or path.name
     frame, notes = _open(path, kind, label, options.layer)
     if len(frame) == 0:
-        raise _refuse([layer_problem(kind, label, "boundary_empty")])
+        raise refusal([layer_problem(kind, label, "boundary_empty")])
     vertices = _vertices(frame)
     if vertices > MAX_VERTICES:
-        raise _refuse(
+        raise refusal(
             [
                 layer_problem(
                     kind, label, "boundary_too_many_vertices", count=vertices, max=MAX_VERTICES
                 )
             ]
         )
-    own = _own_crs(path, frame, kind, label)
-    frame, source, crs_notes = _to_wgs84(frame, kind, label, own, crs)
+    own = own_crs(path, frame, kind, label)
+    frame, source, crs_notes = to_wgs84(frame, kind, label, own, crs)
     notes += crs_notes
     source_name = crs_name(source)
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]
@@ -605,7 +468,7 @@ def read_layer(
             )
         )
     if problems:
-        raise _refuse(problems)
+        raise refusal(problems)
     assert code_column is not None and name_column is not None
     profile_columns = {
         "ward_code": _column(columns, options.ward_code_field),
@@ -682,71 +545,9 @@ def read_layer(
             row_problem(kind, label, row, code, "boundary_out_of_range", crs=source_name)
             for row, code in out_of_range
         ]
-    problems += _extent_problems(kind, label, source_name, placed, warnings)
+    problems += extent_problems(kind, label, source_name, placed, warnings)
     if source.to_epsg() != 4326 and placed:
-        warnings += _crs_area_warnings(kind, label, source, source_name, placed)
+        warnings += crs_area_warnings(kind, label, source, source_name, placed)
     if problems:
-        raise _refuse(problems)
+        raise refusal(problems)
     return Layer(kind, label, source_name, tuple(features), tuple(warnings))
-
-
-def _extent(placed: list[tuple[int, str, tuple[float, float, float, float]]]) -> dict[str, float]:
-    return {
-        "west": round(min(b[0] for _, _, b in placed), 4),
-        "south": round(min(b[1] for _, _, b in placed), 4),
-        "east": round(max(b[2] for _, _, b in placed), 4),
-        "north": round(max(b[3] for _, _, b in placed), 4),
-    }
-
-
-def _extent_problems(
-    kind: str,
-    label: str,
-    source_name: str,
-    placed: list[tuple[int, str, tuple[float, float, float, float]]],
-    warnings: list[Problem],
-) -> list[Problem]:
-    """Far from Vietnam: refused (a CRS mistake); a little outside it: a warning."""
-    if not placed:
-        return []
-    far = [(row, code) for row, code, bounds in placed if _outside(bounds, FAR)]
-    if far and len(far) == len(placed):
-        extent = _extent(placed)
-        return [layer_problem(kind, label, "boundary_far_from_vietnam", crs=source_name, **extent)]
-    if far:
-        return [
-            row_problem(kind, label, row, code, "boundary_feature_far", crs=source_name)
-            for row, code in far
-        ]
-    if any(_outside(bounds, VIETNAM) for _, _, bounds in placed):
-        extent = _extent(placed)
-        warnings.append(
-            layer_problem(kind, label, "boundary_outside_vietnam", crs=source_name, **extent)
-        )
-    return []
-
-
-def _crs_area_warnings(
-    kind: str,
-    label: str,
-    source: Any,
-    source_name: str,
-    placed: list[tuple[int, str, tuple[float, float, float, float]]],
-) -> list[Problem]:
-    """A warning when the data lies away from where its CRS is used (a VN-2000 zone for
-    another province, UTM 48N for 49N): the right coordinates read in a wrong zone land
-    hundreds of kilometres off, often still in Vietnam."""
-    area = source.area_of_use
-    if area is None:
-        return []
-    box = (
-        area.west - CRS_AREA_MARGIN,
-        area.south - CRS_AREA_MARGIN,
-        area.east + CRS_AREA_MARGIN,
-        area.north + CRS_AREA_MARGIN,
-    )
-    extent = _extent(placed)
-    if not _outside((extent["west"], extent["south"], extent["east"], extent["north"]), box):
-        return []
-    where = area.name.rstrip(". ")[:200]
-    return [layer_problem(kind, label, "boundary_crs_area", crs=source_name, area=where)]

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from app.errors import Problem
-from app.geo.boundary_files import VIETNAM  # west, south, east, north, islands included
+from app.geo.boundary_crs import VIETNAM  # west, south, east, north, islands included
 
 GEOMETRY_TYPES = ("Point", "LineString", "Polygon")
 MAX_VERTICES = 5000  # a walked lane or a block drawn by hand has tens; this is a fault

@@ -25,15 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db.boundary_overlaps import Reach, reaching_other_cities
 from app.db.submissions import OTHER_CITIES_SURVEYS_IN_WARDS, REPLACE_HOUSEHOLDS
 from app.errors import Forbidden, InvalidInput, NotFound, Problem
-from app.geo.boundary_files import (
-    MAX_PROBLEMS,
-    Feature,
-    Layer,
-    LayerOptions,
-    Progress,
-    layer_problem,
-    read_layer,
-)
+from app.geo.boundary_files import Feature, Layer, LayerOptions, Progress, read_layer
+from app.geo.boundary_problems import MAX_PROBLEMS, layer_problem
 from app.i18n import LANGUAGES, number_text, translate
 from app.services.access import Principal
 
