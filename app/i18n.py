@@ -2165,9 +2165,18 @@ MESSAGES.update(
             "borrow less or choose another product.",
         },
         "cdf_savings_precondition": {
-            "vi": "Nhóm chưa đủ tiết kiệm để vay: cần ít nhất {needed} đồng, hiện có {saved} đồng.",
+            "vi": "Nhóm chưa đủ tiết kiệm để vay: cần ít nhất {needed} đồng, ngày {date} nhóm "
+            "có {saved} đồng.",
             "en": "The group has not saved enough for this loan: it needs at least {needed} "
-            "đồng and has {saved} đồng.",
+            "đồng and has {saved} đồng on {date}.",
+        },
+        "cdf_savings_needed_at_payout": {
+            "vi": "Không ghi được: khoản vay số {loan} đã giải ngân ngày {date}, khi nhóm phải "
+            "có ít nhất {needed} đồng tiết kiệm; ghi khoản này thì ngày đó nhóm chỉ còn "
+            "{saved} đồng. Hãy ghi vào một ngày sau {date}.",
+            "en": "Not recorded: loan {loan} was paid out on {date}, when the group had to hold "
+            "at least {needed} đồng of savings; this would leave it {saved} đồng on that day. "
+            "Date it after {date}.",
         },
         "cdf_savings_precondition_at_disbursement": {
             "vi": "Nhóm không còn đủ tiết kiệm để giải ngân khoản vay này: ngày {date} cần ít "

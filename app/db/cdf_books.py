@@ -406,6 +406,41 @@ async def loans_of_group(connection: AsyncConnection, group_id: int) -> list[dic
     )
 
 
+async def payouts_from(
+    connection: AsyncConnection, group_id: int, day: date
+) -> list[dict[str, Any]]:
+    """The group's loans paid out on `day` or after (repaid ones too), in payout order, each
+    with its product's savings share (min_savings_bp) and the group's savings at the end of
+    its payout day (from the journal as it stands)."""
+    return _rows(
+        await connection.execute(
+            text(
+                """
+SELECT l.id, l.principal, l.disbursed_on, p.min_savings_bp,
+       coalesce((SELECT -sum(s.amount) FROM cdf_lines s
+                   JOIN cdf_entries e ON e.id = s.entry_id AND e.entry_date <= l.disbursed_on
+                   JOIN cdf_accounts a ON a.id = s.account_id
+                 WHERE a.group_id = l.group_id AND a.kind = 'savings'), 0)::bigint AS saved
+FROM cdf_loans l JOIN cdf_loan_products p ON p.id = l.product_id
+WHERE l.group_id = :group AND l.disbursed_on >= :day ORDER BY l.disbursed_on, l.id
+"""
+            ),
+            {"group": group_id, "day": day},
+        )
+    )
+
+
+async def savings_accounts_among(
+    connection: AsyncConnection, account_ids: Collection[int]
+) -> set[int]:
+    """Which of these accounts are members' savings."""
+    rows = await connection.execute(
+        text("SELECT id FROM cdf_accounts WHERE id = ANY(:ids) AND kind = 'savings'"),
+        {"ids": list(account_ids)},
+    )
+    return {int(row.id) for row in rows}
+
+
 async def set_loan(connection: AsyncConnection, loan_id: int, **values: Any) -> None:
     """Set some of status, approved_by, approved_at, disbursed_on, disbursed_by."""
     allowed = {"status", "approved_by", "approved_at", "disbursed_on", "disbursed_by"}

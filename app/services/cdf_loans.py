@@ -5,14 +5,16 @@
   everything the loan will owe (principal and all its interest) is at most the books'
   largest amount (MAX_MONEY): 10^12 đồng at 1,000 %/month over 520 months asked for
   5.2 x 10^15, in installments of 10^13 that no repayment (at most 10^12) could pay.
-  (A product whose max_principal is past that cap is refused when it is made.)
+  (A product whose max_principal is past that cap is refused when it is made.) The savings
+  are those held on the application's day (today without one).
 - approve / reject: CDF staff other than the maker (the checker); both kept on the loan.
 - disburse: CDF staff; the schedule is made (app/services/cdf_schedule.py) and the money
   leaves the fund: Dr loans receivable (the borrower), Cr fund cash (never more than the
   fund's cash on that day and every day after). The savings precondition is checked again
   on the payout's day, under the group's lock: the savings are held before borrowing
   (cdf-finance.md), and savings withdrawn after the application left a group borrowing
-  without them.
+  without them. A withdrawal or a saving reversed, dated on or before a payout's day, may
+  not leave the group below that loan's precondition on that day (refuse_unsaving_a_payout).
 - repay: staff or the group's treasurer; the amount is allocated in the CDF's order
   (cdf_schedule.allocate): Dr group cash, Cr loans receivable (principal, per installment),
   Cr interest income (interest, per installment). The loan closes when nothing is owed.
@@ -83,6 +85,31 @@ async def _refuse_short_of_savings(
         raise InvalidInput([Problem("principal", code, params)])
 
 
+async def refuse_unsaving_a_payout(
+    connection: AsyncConnection, group_id: int, day: date, taken: int, field: str
+) -> None:
+    """InvalidInput when taking `taken` đồng of the group's savings on `day` (a withdrawal,
+    a saving reversed) would leave the group, at the end of the payout day of a loan paid
+    out on `day` or after, below that loan's savings precondition: dated back before the
+    payout, it would make the books show a loan paid out to a group without the savings it
+    had to hold that day. Savings taken after the payout day are not checked (the
+    precondition is savings before borrowing, cdf-finance.md). The caller holds the group's
+    lock, which a payout takes too."""
+    if taken <= 0:
+        return
+    for payout in await books.payouts_from(connection, group_id, day):
+        needed = _ceil_share(payout["principal"], payout["min_savings_bp"])
+        left = payout["saved"] - taken
+        if left < needed:
+            params = {
+                "loan": payout["id"],
+                "date": payout["disbursed_on"].isoformat(),
+                "needed": needed,
+                "saved": left,
+            }
+            raise InvalidInput([Problem(field, "cdf_savings_needed_at_payout", params)])
+
+
 async def apply(
     engine: AsyncEngine, user: Principal, city_slug: str, body: dict[str, Any]
 ) -> dict[str, Any]:
@@ -134,8 +161,15 @@ async def apply(
                 [Problem("principal", "cdf_above_product_max", {"max": product["max_principal"]})]
             )
         refuse_past_the_cap(principal, product)
+        # The savings held on the application's day (today without one), as the payout reads
+        # its own day's: a saving dated after the application did not count towards it.
         await _refuse_short_of_savings(
-            connection, group_id, principal, product["min_savings_bp"], "cdf_savings_precondition"
+            connection,
+            group_id,
+            principal,
+            product["min_savings_bp"],
+            "cdf_savings_precondition",
+            as_of=applied_on or today_in_vietnam(),
         )
         loan_id = await books.insert_loan(
             connection,

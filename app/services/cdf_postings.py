@@ -3,7 +3,9 @@
 Entries posted (debit +, credit -):
 - capital received: Dr fund cash, Cr capital (by source);
 - savings (mua cổ phần): Dr group cash, Cr the member's savings;
-- withdrawal: Dr the member's savings, Cr group cash (never more than the member saved);
+- withdrawal: Dr the member's savings, Cr group cash (never more than the member saved,
+  nor, dated on or before a loan's payout day, leaving the group short of what the loan
+  needed saved on that day: cdf_loans.refuse_unsaving_a_payout; a saving reversed likewise);
 - mutual aid (quỹ tương trợ): Dr group cash, Cr the group's mutual-aid fund;
 - fine: Dr group cash, Cr the group's fines;
 - remittance: Dr fund cash, Cr group cash: the repayments collected go back to the fund, which
@@ -32,7 +34,7 @@ from app.services import cdf_access as cdf
 from app.services.access import Principal, require
 from app.services.cdf_books import city_for, group_for, refuse_before_start
 from app.services.cdf_input import Reader, request_hash
-from app.services.cdf_loans import repay_in
+from app.services.cdf_loans import refuse_unsaving_a_payout, repay_in
 from app.services.cdf_posting import post_once, refuse_closed, refuse_empty_fund, transaction
 from app.vietnam import today_in_vietnam
 
@@ -131,6 +133,8 @@ async def _group_record(
                 raise InvalidInput(
                     [Problem("amount", "cdf_withdrawal_exceeds_savings", {"saved": saved})]
                 )
+            # Nor, dated back, from the savings a loan paid out since had to find on its day.
+            await refuse_unsaving_a_payout(connection, group_id, day, amount, "amount")
             # And paid from the box: savings remitted to the fund are no longer in it.
             await _refuse_empty_box(connection, cash, day, amount, "cdf_withdrawal_exceeds_cash")
     elif kind == "remittance":
@@ -437,6 +441,17 @@ async def reverse(
                     [Problem("entry", "cdf_reversal_exceeds_savings", {"saved": saved})]
                 )
         if entry["group_id"] is not None:
+            # A saving reversed on or before a loan's payout day cannot leave the group short
+            # of what the loan needed saved on that day (every member's savings on the entry:
+            # a meeting's collection sheet is one entry).
+            saving = await books.savings_accounts_among(connection, [x.account_id for x in lines])
+            await refuse_unsaving_a_payout(
+                connection,
+                entry["group_id"],
+                reversed_on,
+                sum(line.amount for line in lines if line.account_id in saving),
+                "entry",
+            )
             # Taking cash back out of the box (a saving reversed after it was remitted) cannot
             # leave it below nothing on any day from the reversal's.
             box = await books.account(

@@ -7,7 +7,13 @@
 - The savings precondition (the group's savings at least the product's share of the loan,
   cdf-finance.md: savings "before borrowing") was checked only at the application: savings
   withdrawn before the payout left the group borrowing without them. The payout checks it
-  again on its day, under the group's lock, so a withdrawal landing meanwhile is seen."""
+  again on its day, under the group's lock, so a withdrawal landing meanwhile is seen.
+- A withdrawal (or a saving reversed) dated back on or before a loan's payout day left the
+  group short of the loan's savings on that day after the fact: it is refused (422
+  cdf_savings_needed_at_payout), under the same lock; dated after the payout day it is
+  the group's to take (the precondition is savings before borrowing).
+- The application counted savings dated after its own day: it reads them as of its day
+  (today without one), as the payout reads its own."""
 
 from __future__ import annotations
 
@@ -177,12 +183,20 @@ def _group_with_savings(cdf: dict[str, Any], saved: int) -> tuple[int, int]:
     return group.json()["id"], member.json()["id"]
 
 
-def _post(cdf: dict[str, Any], group: int, kind: str, amount: int, member: int, day: str) -> Any:
+def _post(
+    cdf: dict[str, Any],
+    group: int,
+    kind: str,
+    amount: int,
+    member: int,
+    day: str,
+    language: str = "vi",
+) -> Any:
     return (
         cdf["clients"]
         .as_("maker")
         .post(
-            f"/api/v1/cdf/groups/{group}/transactions",
+            f"/api/v1/cdf/groups/{group}/transactions?lang={language}",
             json={"client_id": uid(), "kind": kind, "amount": amount, "member_id": member,
                   "date": day},
         )
@@ -190,16 +204,22 @@ def _post(cdf: dict[str, Any], group: int, kind: str, amount: int, member: int, 
 
 
 def _apply(
-    cdf: dict[str, Any], group: int, member: int, principal: int, product: int | None = None
+    cdf: dict[str, Any],
+    group: int,
+    member: int,
+    principal: int,
+    product: int | None = None,
+    day: str | None = "2025-03-01",
+    language: str = "vi",
 ) -> Any:
     return (
         cdf["clients"]
         .as_("maker")
         .post(
-            f"/api/v1/cdf/{CITY}/loans",
+            f"/api/v1/cdf/{CITY}/loans?lang={language}",
             json={"client_id": uid(), "group_id": group, "member_id": member,
-                  "product_id": product or cdf["product"], "principal": principal,
-                  "date": "2025-03-01"},
+                  "product_id": product or cdf["product"], "principal": principal}
+            | ({"date": day} if day else {}),
         )
     )  # fmt: skip
 
@@ -355,3 +375,161 @@ def _waiting_for_a_lock(sync_engine: Engine) -> bool:
             )
         ).scalar_one()
     return bool(waiting)
+
+
+def _refusal(response: Any, field: str, code: str, *shown: str) -> None:
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == (field, code)
+    for text_shown in shown:
+        assert text_shown in error["message"], (text_shown, error["message"])
+
+
+def test_a_withdrawal_dated_back_before_a_payout_cannot_leave_the_loan_short(
+    cdf: dict[str, Any],
+) -> None:
+    group, member, loan = _approved_loan(cdf)  # 100,000 saved on 2025-02-01, 10 % of the loan
+    assert _post(cdf, group, "savings", 30_000, member, "2025-02-15").status_code == 201
+    assert _pay_out(cdf, loan, "2025-03-06").status_code == 201
+    # 130,000 held on the payout day, 100,000 needed: 50,000 taken back then leaves 80,000.
+    for language, day, words in (
+        ("vi", "2025-03-05", "Hãy ghi vào một ngày sau 2025-03-06"),
+        ("en", "2025-03-06", "Date it after 2025-03-06"),  # the payout's own day counts too
+    ):
+        refused = _post(cdf, group, "withdrawal", 50_000, member, day, language)
+        _refusal(
+            refused, "amount", "cdf_savings_needed_at_payout", str(loan), "100000", "80000", words
+        )
+    # What the loan did not need may be taken on any day; one đồng more may not.
+    assert _post(cdf, group, "withdrawal", 30_000, member, "2025-03-05").status_code == 201
+    _refusal(
+        _post(cdf, group, "withdrawal", 1_000, member, "2025-02-20"),
+        "amount",
+        "cdf_savings_needed_at_payout",
+        "99000",
+    )
+    # At a meeting held before the payout, as at the counter.
+    maker = cdf["clients"].as_("maker")
+    meeting = uid()
+    opened = maker.post(
+        f"/api/v1/cdf/groups/{group}/meetings", json={"id": meeting, "date": "2025-03-04"}
+    )
+    assert opened.status_code == 201, opened.text
+    sent = maker.post(
+        f"/api/v1/cdf/meetings/{meeting}/records",
+        json={"records": [{"client_id": uid(), "kind": "withdrawal", "amount": 1_000,
+                           "member_id": member}]},
+    )  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    [result] = sent.json()["results"]
+    assert result["outcome"] == "invalid", result
+    assert result["problems"][0]["code"] == "cdf_savings_needed_at_payout"
+    # After the payout's day the savings are the group's to take.
+    assert _post(cdf, group, "withdrawal", 100_000, member, "2025-03-07").status_code == 201
+
+
+def test_a_saving_reversed_back_to_before_a_payout_cannot_leave_the_loan_short(
+    cdf: dict[str, Any], sync_engine: Engine
+) -> None:
+    group, _member, loan = _approved_loan(cdf)
+    with sync_engine.connect() as connection:
+        saving = connection.execute(
+            text("SELECT id FROM cdf_entries WHERE group_id = :g AND kind = 'savings'"),
+            {"g": group},
+        ).scalar_one()
+    assert _pay_out(cdf, loan, "2025-03-06").status_code == 201
+    staff = cdf["clients"].as_("checker")
+
+    def reverse(day: str, language: str = "vi") -> Any:
+        return staff.post(
+            f"/api/v1/cdf/entries/{saving}/reversal?lang={language}",
+            json={"client_id": uid(), "date": day, "memo": "Ghi nhầm"},
+        )
+
+    for language, day, words in (("vi", "2025-03-05", "giải ngân"), ("en", "2025-03-06", "paid")):
+        _refusal(
+            reverse(day, language),
+            "entry",
+            "cdf_savings_needed_at_payout",
+            str(loan),
+            "2025-03-06",
+            "100000",
+            words,
+        )
+    reversed_after = reverse("2025-03-07")
+    assert reversed_after.status_code == 201, reversed_after.text
+
+
+def test_an_application_counts_the_savings_held_on_its_day(cdf: dict[str, Any]) -> None:
+    group, member = _group_with_savings(cdf, 0)
+    assert _post(cdf, group, "savings", 100_000, member, "2025-03-10").status_code == 201
+    for language, words in (("vi", "ngày 2025-03-01 nhóm có 0 đồng"), ("en", "on 2025-03-01")):
+        _refusal(
+            _apply(cdf, group, member, 1_000_000, day="2025-03-01", language=language),
+            "principal",
+            "cdf_savings_precondition",
+            "100000",
+            words,
+        )
+    # On the saving's day, or without a date (today), the savings count.
+    for day in ("2025-03-10", None):
+        applied = _apply(cdf, group, member, 1_000_000, day=day)
+        assert applied.status_code == 201, applied.text
+
+
+def test_a_withdrawal_dated_back_waiting_for_a_payout_sees_it(
+    cdf: dict[str, Any], sync_engine: Engine
+) -> None:
+    """A payout holding the group's lock when a backdated withdrawal starts: the withdrawal
+    waits for it, then sees the loan paid out and is refused."""
+    group, member, loan = _approved_loan(cdf)
+    staff, settings = cdf["staff"], cdf["settings"]
+    pool = ThreadPoolExecutor(max_workers=1)
+    withdrawal: list[Future[Any]] = []
+
+    def withdraw_meanwhile(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "INSERT INTO cdf_entries" not in statement or withdrawal:
+            return
+        # The payout holds the group's lock and is about to post: the withdrawal starts.
+        withdrawal.append(
+            pool.submit(
+                _on_own_engine,
+                settings,
+                lambda engine: cdf_postings.group_transaction(
+                    engine,
+                    staff,
+                    group,
+                    {"client_id": uid(), "kind": "withdrawal", "amount": 50_000,
+                     "member_id": member, "date": "2025-03-05"},
+                ),
+            )
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not _waiting_for_a_lock(sync_engine):
+            time.sleep(0.05)
+
+    async def pay_out() -> Any:
+        engine = make_engine(settings.async_database_url, pool_size=1, max_overflow=0)
+        event.listen(engine.sync_engine, "before_cursor_execute", withdraw_meanwhile)
+        try:
+            return await cdf_loans.disburse(
+                engine, staff, loan, {"client_id": uid(), "date": "2025-03-06"}
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        paid = run(pay_out())
+        assert paid["outcome"] == "created"
+        assert len(withdrawal) == 1
+        with pytest.raises(InvalidInput) as refused:
+            withdrawal[0].result(timeout=60)
+    finally:
+        pool.shutdown(wait=True)
+    assert [p.code for p in refused.value.problems] == ["cdf_savings_needed_at_payout"]
+    with sync_engine.connect() as connection:
+        withdrawals = connection.execute(
+            text("SELECT count(*) FROM cdf_entries WHERE group_id = :g AND kind = 'withdrawal'"),
+            {"g": group},
+        ).scalar_one()
+    assert withdrawals == 0
