@@ -424,27 +424,21 @@ async def reverse(
             for line in entry["lines"]
         ]
         reversed_on = day or max(today_in_vietnam(), entry["entry_date"])
-        if entry["member_id"] is not None and entry["group_id"] is not None:
-            # Taking back a saving cannot leave the member owing savings: the group locked
-            # above, as a withdrawal is checked (a saving withdrawn, then reversed, was -300,000).
-            savings = await books.account(
-                connection,
-                entry["fund_id"],
-                "savings",
-                group_id=entry["group_id"],
-                member_id=entry["member_id"],
-            )
-            taken = sum(line.amount for line in lines if line.account_id == savings)
-            saved = -await ledger.lowest_balance_from(connection, savings, reversed_on)
-            if taken > saved:
-                raise InvalidInput(
-                    [Problem("entry", "cdf_reversal_exceeds_savings", {"saved": saved})]
-                )
         if entry["group_id"] is not None:
-            # A saving reversed on or before a loan's payout day cannot leave the group short
-            # of what the loan needed saved on that day (every member's savings on the entry:
-            # a meeting's collection sheet is one entry).
+            # Taking back a saving cannot leave a member owing savings: the group locked above,
+            # as a withdrawal is checked (a saving withdrawn, then reversed, was -300,000).
+            # Every member's savings on the entry: a meeting's collection sheet is one entry,
+            # and checking only an entry of one member left the sheet's members at -amount.
             saving = await books.savings_accounts_among(connection, [x.account_id for x in lines])
+            for account_id in sorted(saving):
+                taken = sum(line.amount for line in lines if line.account_id == account_id)
+                saved = -await ledger.lowest_balance_from(connection, account_id, reversed_on)
+                if taken > saved:
+                    raise InvalidInput(
+                        [Problem("entry", "cdf_reversal_exceeds_savings", {"saved": saved})]
+                    )
+            # Nor, on or before a loan's payout day, leave the group short of what the loan
+            # needed saved on that day.
             await refuse_unsaving_a_payout(
                 connection,
                 entry["group_id"],

@@ -191,3 +191,73 @@ def test_the_fund_never_pays_out_cash_it_does_not_have(
 def _rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
     with engine.connect() as connection:
         return [tuple(row) for row in connection.execute(text(sql), params)]
+
+
+def test_a_collection_sheet_reversed_never_leaves_a_member_owing_savings(
+    sample: dict[str, Any], sync_engine: Engine, settings: Settings
+) -> None:
+    """A meeting's collection sheet is one entry for every member who saved. Reversed after
+    one of them had withdrawn their savings, it took from them what they no longer had: only
+    an entry of one member was checked, and the member was left at -amount. (Last in the
+    module: it posts to the sample's books.)"""
+    from app.errors import InvalidInput
+    from app.services import cdf_postings
+    from app.services.access import Grant, Principal
+    from app.vietnam import today_in_vietnam
+    from tests.auth import make_user
+    from tests.cdf_support import uid
+
+    entry_id, group_id, account_id, member_id, amount = _one(
+        sync_engine,
+        "SELECT e.id, e.group_id, a.id, a.member_id, -l.amount FROM cdf_entries e"
+        " JOIN cdf_lines l ON l.entry_id = e.id"
+        " JOIN cdf_accounts a ON a.id = l.account_id AND a.kind = 'savings'"
+        " WHERE e.kind = 'savings' AND e.member_id IS NULL"
+        " AND NOT EXISTS (SELECT FROM cdf_entries r WHERE r.reverses_id = e.id)"
+        " AND (SELECT count(*) FROM cdf_lines s JOIN cdf_accounts b ON b.id = s.account_id"
+        "      AND b.kind = 'savings' WHERE s.entry_id = e.id) > 1"
+        " ORDER BY e.entry_date DESC, e.id, a.id LIMIT 1",
+    )
+    user_id = make_user(sync_engine, "cdf-sheet-staff", [("cdf_staff", ("city", "tam-ky"))])
+    staff = Principal(user_id, "cdf-sheet-staff", "x", (Grant("cdf_staff", sample["city_id"]),))  # type: ignore[arg-type]
+
+    def member_savings() -> int:
+        return int(
+            _one(
+                sync_engine,
+                "SELECT -coalesce(sum(amount), 0) FROM cdf_lines WHERE account_id = :a",
+                a=account_id,
+            )[0]
+        )
+
+    async def go() -> None:
+        engine = make_engine(settings.async_database_url, 2, 2)
+        try:
+            await cdf_postings.group_transaction(
+                engine,
+                staff,
+                group_id,
+                {
+                    "client_id": uid(),
+                    "kind": "withdrawal",
+                    "amount": member_savings(),
+                    "member_id": member_id,
+                    "date": today_in_vietnam().isoformat(),
+                },
+            )
+            assert member_savings() == 0
+            with pytest.raises(InvalidInput) as refused:
+                await cdf_postings.reverse(
+                    engine, staff, entry_id, {"client_id": uid(), "memo": "Ghi nhầm"}
+                )
+            assert [p.code for p in refused.value.problems] == ["cdf_reversal_exceeds_savings"]
+        finally:
+            await engine.dispose()
+
+    assert amount > 0
+    run(go())
+    assert member_savings() == 0  # nothing taken: the reversal was not posted
+    reversals = _one(
+        sync_engine, "SELECT count(*) FROM cdf_entries WHERE reverses_id = :e", e=entry_id
+    )
+    assert reversals == (0,)
