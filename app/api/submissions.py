@@ -132,7 +132,9 @@ async def create_submission(request: Request) -> JSON:
     )
     assert result.record is not None
     status = 201 if result.outcome == "created" else 200
-    return JSON(record_out(result.record), status_code=status)
+    # The sender's own survey: its answers are theirs, its duplicate flag is the reviewer's.
+    record = submissions.without_hidden_flags(result.record, user)
+    return JSON(record_out(record), status_code=status)
 
 
 @router.post(

@@ -136,6 +136,18 @@ class Principal:
             return True
         return ward_id is not None and ward_id in self.wards_as("ward_leader")
 
+    def sees_duplicate_matches(self, record: dict[str, Any]) -> bool:
+        """The `possible_duplicate` flag: whoever may read every survey it may have been
+        matched with (its ward's leader, its city's planners and admins), not its collector
+        as such: it tells that a nearby survey has a similar head's name or the same phone,
+        and a volunteer sending made-up names next to a house learnt who lives there."""
+        if self.is_national_admin:
+            return True
+        city_id, ward_id = record.get("city_id"), record.get("ward_id")
+        if city_id is not None and city_id in self.cities_as("planner", "city_admin"):
+            return True
+        return ward_id is not None and ward_id in self.wards_as("ward_leader")
+
     def can_see_personal(self, record: dict[str, Any]) -> bool:
         """Names, phones and photos: the collector, the ward leader, the city's admins."""
         if self.is_national_admin or record.get("collector_user_id") == self.user_id:

@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import submissions as queries
+from app.db.duplicate_checks import FLAG as DUPLICATE_FLAG
 from app.db.pool import StatementPool
 from app.db.scope import SurveyScope
 from app.errors import Conflict, InvalidInput, NotFound, Problem
@@ -230,7 +231,9 @@ def redact(
     record: dict[str, Any], forms: FormRegistry, reader: Principal | None = None
 ) -> dict[str, Any]:
     """Drop personal answers (names, phones, photos) unless the reader may see them, those
-    inside repeats (a household roster's names) included."""
+    inside repeats (a household roster's names) included; and the `possible_duplicate`
+    flag unless the reader may read the surveys it compares (Principal.sees_duplicate_matches)."""
+    record = without_hidden_flags(record, reader)
     answers = record.get("answers")
     if not isinstance(answers, dict) or (reader is not None and reader.can_see_personal(record)):
         return record
@@ -241,6 +244,18 @@ def redact(
         **record,
         "answers": _without(answers, forms.personal_fields(record["form_id"], files=True)),
     }
+
+
+def without_hidden_flags(record: dict[str, Any], reader: Principal | None) -> dict[str, Any]:
+    """The record without `possible_duplicate` unless the reader may see it: the flag says
+    that another survey nearby names a similar head or the same phone, which the sender of
+    a survey next to a house must not learn from it (names tried one by one)."""
+    flags = record.get("flags")
+    if not flags or DUPLICATE_FLAG not in flags:
+        return record
+    if reader is not None and reader.sees_duplicate_matches(record):
+        return record
+    return {**record, "flags": [flag for flag in flags if flag != DUPLICATE_FLAG]}
 
 
 def _without(answers: dict[str, Any], private: frozenset[str]) -> dict[str, Any]:

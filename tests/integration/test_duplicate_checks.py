@@ -55,6 +55,13 @@ def volunteer(sync_engine: Engine) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
+def leader(sync_engine: Engine) -> dict[str, str]:
+    """The leader of ward W03: sees `possible_duplicate` (the volunteer who sent does not)."""
+    user_id = make_user(sync_engine, "dup-checks-w03-leader", [("ward_leader", ("ward", "W03"))])
+    return bearer(make_token(sync_engine, user_id))
+
+
+@pytest.fixture(scope="module")
 def spots(sync_engine: Engine) -> list[dict[str, float]]:
     """Points inside the settlements of ward W03, ~33 m from each other and 10 m or more
     inside their settlement: surveys at different spots are never compared."""
@@ -112,7 +119,7 @@ def updated_at(engine: Engine) -> dict[str, Any]:
 
 
 def test_a_second_survey_in_a_later_batch_is_flagged_once_the_checks_ran(
-    held: TestClient, volunteer: dict, spots: list, sync_engine: Engine
+    held: TestClient, volunteer: dict, leader: dict, spots: list, sync_engine: Engine
 ) -> None:
     first = survey(spots[0], "Nguyễn Thị Hoa", "0905000001")
     neighbour_first = survey(spots[1], "Trần Văn Bình", "0905000002")
@@ -131,10 +138,11 @@ def test_a_second_survey_in_a_later_batch_is_flagged_once_the_checks_ran(
     # No change a phone shows: its sync of its volunteer's surveys (by updated_at) skips it.
     assert updated_at(sync_engine) == changed
     assert queued_checks(sync_engine) == 0
-    # What the API shows.
-    record = held.get(f"{URL}/{same_name['id']}", headers=volunteer).json()
+    # What the API shows the ward's leader; the volunteer who sent it never sees the flag.
+    record = held.get(f"{URL}/{same_name['id']}", headers=leader).json()
     assert FLAG in record["flags"]
-    assert FLAG not in held.get(f"{URL}/{first['id']}", headers=volunteer).json()["flags"]
+    assert FLAG not in held.get(f"{URL}/{same_name['id']}", headers=volunteer).json()["flags"]
+    assert FLAG not in held.get(f"{URL}/{first['id']}", headers=leader).json()["flags"]
 
 
 def test_a_name_typed_with_combining_accents_is_the_same_name(
@@ -253,19 +261,21 @@ def test_a_batch_that_stores_no_survey_in_a_settlement_queues_no_check(
 
 
 def test_a_single_survey_is_still_checked_as_it_is_stored(
-    held: TestClient, volunteer: dict, spots: list, sync_engine: Engine
+    held: TestClient, volunteer: dict, leader: dict, spots: list, sync_engine: Engine
 ) -> None:
     first = survey(spots[0], "Bùi Thị Mai", "0905000031")
     assert held.post(URL, json=first, headers=volunteer).status_code == 201
     second = survey(spots[0], "Bùi Thị Mai", "", shift=NEAR)
     response = held.post(URL, json=second, headers=volunteer)
-    assert response.status_code == 201 and FLAG in response.json()["flags"]
+    assert response.status_code == 201 and FLAG not in response.json()["flags"]  # not theirs
+    assert FLAG in held.get(f"{URL}/{second['id']}", headers=leader).json()["flags"]
     assert queued_checks(sync_engine) == 0
     # A batch's survey is compared with a single survey sent before it, and the other way.
     third = survey(spots[0], "Bùi Thị Mai", "", shift=-NEAR)
     post_batch(held, volunteer, [third])
     fourth = survey(spots[0], "Bùi Thị Mai", "", shift=2 * NEAR)
-    assert FLAG in held.post(URL, json=fourth, headers=volunteer).json()["flags"]
+    assert held.post(URL, json=fourth, headers=volunteer).status_code == 201
+    assert FLAG in held.get(f"{URL}/{fourth['id']}", headers=leader).json()["flags"]
     run_duplicate_checks(held)
     assert flagged(sync_engine) == {second["id"]: 1, third["id"]: 1, fourth["id"]: 1}
 

@@ -31,10 +31,23 @@ def volunteer(sync_engine: Engine) -> dict[str, str]:
     return bearer(make_token(sync_engine, user_id))
 
 
+# A national admin's headers (set for every test below): the reviewer's view of a survey,
+# `possible_duplicate` included (its sender does not see that one).
+REVIEWER: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _reviewer(admin_token: str) -> None:
+    REVIEWER.update(bearer(admin_token))
+
+
 def flags_of(client: TestClient, who: dict[str, str], body: dict) -> list[str]:
+    """The flags of a survey sent by `who`, as its reviewer reads them."""
     response = client.post(URL, json=body, headers=who)
     assert response.status_code == 201, response.text
-    return list(response.json()["flags"])
+    read = client.get(f"{URL}/{body['id']}", headers=REVIEWER)
+    assert read.status_code == 200, read.text
+    return list(read.json()["flags"])
 
 
 @pytest.fixture
@@ -188,7 +201,7 @@ def sent_back_and_corrected(
     assert response.status_code == 200 and response.headers["x-outcome"] == "corrected", (
         response.text
     )
-    return list(response.json()["flags"])
+    return list(client.get(f"{URL}/{body['id']}", headers=leader).json()["flags"])
 
 
 def test_a_corrected_first_survey_of_a_pair_is_not_flagged(
@@ -279,3 +292,53 @@ def test_an_odk_edit_keeps_the_late_upload_of_the_first_sending(
         f"uuid:{uuid.uuid4()}", start=then, end=then, deprecated_id=in_time, household_size="6"
     )
     assert flags_after(strict, edit, in_time) == []
+
+
+def test_only_the_surveys_readers_see_that_it_may_be_a_duplicate(
+    client: TestClient,
+    volunteer: dict,
+    leader: dict,
+    sync_engine: Engine,
+    settlement_point: dict,
+    planner_token: str,
+) -> None:
+    """`possible_duplicate` says that a survey nearby names a similar head or the same
+    phone. Shown to the sender, it let any volunteer (of any city) learn who lives in a
+    house: a survey 3 m from it with a made-up name came back unflagged, with the right
+    name flagged. The sender's answer, their reads and their list no longer show it; the
+    ward's leader and the city's planners (who may read both surveys) still do."""
+    first = household_survey(location=settlement_point)
+    assert client.post(URL, json=first, headers=volunteer).status_code == 201
+    outsider = bearer(
+        make_token(
+            sync_engine, make_user(sync_engine, "flags-outsider", [("volunteer", ("ward", "W01"))])
+        )
+    )
+    near = dict(settlement_point, lat=settlement_point["lat"] + 0.000027)
+    guesses = {
+        name: household_survey(
+            location=near, answers=household_answers(head_name=name, head_phone="")
+        )
+        for name in ("Lý Văn Đoán", "NGUYỄN THỊ HOA")
+    }
+    for body in guesses.values():
+        sent = client.post(URL, json=body, headers=outsider)
+        assert sent.status_code == 201, sent.text
+        assert "possible_duplicate" not in sent.json()["flags"]
+        # Sent again (a lost answer): the stored survey, still without the flag.
+        again = client.post(URL, json=body, headers=outsider)
+        assert again.status_code == 200 and "possible_duplicate" not in again.json()["flags"]
+        read = client.get(f"{URL}/{body['id']}", headers=outsider)
+        assert read.status_code == 200 and "possible_duplicate" not in read.json()["flags"]
+    listed = client.get(URL, headers=outsider, params={"limit": 100}).json()["items"]
+    assert {item["id"] for item in listed} >= {body["id"] for body in guesses.values()}
+    assert all("possible_duplicate" not in item["flags"] for item in listed)
+    # Those who may read both surveys see which one is the likely second survey.
+    planner = bearer(planner_token)
+    for reader in (leader, planner):
+        flags = {
+            name: client.get(f"{URL}/{body['id']}", headers=reader).json()["flags"]
+            for name, body in guesses.items()
+        }
+        assert "possible_duplicate" in flags["NGUYỄN THỊ HOA"], flags
+        assert "possible_duplicate" not in flags["Lý Văn Đoán"], flags
