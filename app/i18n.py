@@ -1593,13 +1593,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "the settlement's boundary.",
     },
     "boundary_ward_takes_other_city_surveys": {
-        "vi": "phường/xã '{name}' chứa {count} hộ đã khảo sát của {city} ({slug}), nằm ngoài các "
+        "vi": "phường/xã '{name}' chứa hộ đã khảo sát của một thành phố khác, nằm ngoài các "
         "phường/xã của thành phố đó. Nhập ranh giới này sẽ chuyển các hộ đó sang thành phố của "
         "bạn: chỉ quản trị viên quốc gia được làm việc này. Hãy sửa đường ranh giới hoặc nhờ "
         "quản trị viên quốc gia nhập.",
-        "en": "ward '{name}' holds {count} households surveyed for {city} ({slug}), outside that "
-        "city's wards. Importing it would move them to your city: only a national admin may do "
-        "that. Correct the line or ask a national admin to import it.",
+        "en": "ward '{name}' holds households surveyed for another city, outside that city's "
+        "wards. Importing it would move them to your city: only a national admin may do that. "
+        "Correct the line or ask a national admin to import it.",
     },
     "boundary_city_name_required": {
         "vi": "Thành phố mới cần có tên.",

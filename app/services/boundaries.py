@@ -12,6 +12,7 @@ surveys may point at them.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from app.geo.boundary_files import Feature, Layer, LayerOptions, Progress, read_
 from app.geo.boundary_problems import MAX_PROBLEMS, layer_problem
 from app.i18n import LANGUAGES, number_text, translate
 from app.services.access import Principal
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Boundaries", "ImportSummary", "LayerOptions", "import_city", "read_boundaries"]
 KEPT_SHOWN = 10  # codes named in the warning about wards or settlements not in the file
@@ -365,20 +368,28 @@ def refuse_other_cities(
     raise InvalidInput(problems)
 
 
-def refuse_taking_surveys(connection: Connection, city_id: int) -> None:
+def refuse_taking_surveys(connection: Connection, city_id: int, actor: str | None) -> None:
     """InvalidInput naming each ward (just written) that holds surveys another city keeps
     outside its wards: they would move to this city, their names with them, and only a
     national admin decides that (a city admin's wards drawn over a neighbour's outskirts
-    took its households)."""
+    took its households).
+
+    The refusal names the ward only, never the other city nor how many households: a ward
+    box shrunk upload after upload, its count read each time, pinned another city's
+    households down to the metre. That a ward holds some cannot be hidden from whoever is
+    refused; each refusal is logged with who asked and where, for the national admins."""
     rows = connection.execute(OTHER_CITIES_SURVEYS_IN_WARDS, {"city_id": city_id}).all()
     if not rows:
         return
+    log.warning(
+        "boundary import by %s refused: %d wards of city %s hold other cities' surveys (%s)",
+        actor,
+        len(rows),
+        city_id,
+        ", ".join(f"{row.code}: {row.surveys} of {row.slug}" for row in rows[:MAX_PROBLEMS]),
+    )
     problems = [
-        Problem(
-            f"wards[{row.code}]",
-            "boundary_ward_takes_other_city_surveys",
-            {"name": row.name, "count": row.surveys, "city": row.city, "slug": row.slug},
-        )
+        Problem(f"wards[{row.code}]", "boundary_ward_takes_other_city_surveys", {"name": row.name})
         for row in rows[:MAX_PROBLEMS]
     ]
     if len(rows) > MAX_PROBLEMS:
@@ -446,7 +457,7 @@ def store_boundaries(
         if outside is not None:
             warnings.append(outside)
     if not take_other_cities:
-        refuse_taking_surveys(connection, city_id)
+        refuse_taking_surveys(connection, city_id, actor)
     # Households already surveyed follow their boundaries (a corrected ward line moves them),
     # each move on the survey's record, in the statement that moves it.
     replaced = connection.execute(
