@@ -98,7 +98,9 @@ async def city_map(
             engine, forms, slug, lang, _options(settings), _nonce(request), user, surveys
         )
     except NotFound as error:
-        return _not_found(error, lang)
+        # Signed out: asked to sign in whether the place exists or not (a 404 for a missing
+        # one told anyone which cities and wards there are).
+        return sign_in_first(request) if user is None else _not_found(error, lang)
     except Unauthorized:
         return sign_in_first(request)
     return HTMLResponse(html)
@@ -249,7 +251,9 @@ async def ward_map(
             engine, forms, ward_id, lang, _options(settings), _nonce(request), user, surveys
         )
     except NotFound as error:
-        return _not_found(error, lang)
+        # Signed out: asked to sign in whether the place exists or not (a 404 for a missing
+        # one told anyone which cities and wards there are).
+        return sign_in_first(request) if user is None else _not_found(error, lang)
     except Unauthorized:
         return sign_in_first(request)
     return HTMLResponse(html)

@@ -350,7 +350,8 @@ async def city_report(
     async with engine.connect() as connection:
         city = await place_queries.city_by_slug(connection, slug)
         if city is None:
-            raise NotFound("unknown_city", city=slug)
+            # Anonymous: signed out is all it is told, whether the city exists or not.
+            raise Unauthorized() if reader is None else NotFound("unknown_city", city=slug)
         if not may_read_city(reader, city):
             raise Unauthorized() if reader is None else NotFound("unknown_city", city=slug)
         weights = (await cities_weights(connection, [city["id"]], priorities))[city["id"]]
@@ -388,7 +389,7 @@ async def ward_report(
     async with engine.connect() as connection:
         ward = await place_queries.ward_by_id(connection, ward_id)
         if ward is None:
-            raise NotFound("ward_not_found", id=ward_id)
+            raise Unauthorized() if reader is None else NotFound("ward_not_found", id=ward_id)
         if not may_read_ward(reader, ward):
             raise Unauthorized() if reader is None else NotFound("ward_not_found", id=ward_id)
         city_id = ward["city_id"]

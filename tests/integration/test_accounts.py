@@ -146,6 +146,35 @@ def test_anonymous_requests_get_401_with_a_challenge(fresh: TestClient) -> None:
     assert survey.status_code == 401
 
 
+def test_signed_out_nobody_learns_which_cities_and_wards_exist(
+    fresh: TestClient, sync_engine: Engine
+) -> None:
+    """An unpublished city's indicators and map answered 401 and 303 (sign in), a missing
+    one 404: anyone could list the cities and ward ids. Signed out, both get the same."""
+    with sync_engine.connect() as connection:
+        ward_id = connection.execute(
+            text(
+                "SELECT w.id FROM wards w JOIN cities c ON c.id = w.city_id "
+                "WHERE c.slug = 'tam-ky' AND NOT c.public_aggregates ORDER BY w.id LIMIT 1"
+            )
+        ).scalar_one()
+    pairs = [
+        ("/api/v1/cities/{}/indicators", ("tam-ky", "no-such-city")),
+        ("/api/v1/cities/{}/indicators.csv", ("tam-ky", "no-such-city")),
+        ("/api/v1/wards/{}/indicators", (ward_id, 987654)),
+        ("/maps/cities/{}", ("tam-ky", "no-such-city")),
+        ("/maps/wards/{}", (ward_id, 987654)),
+    ]
+    for pattern, (real, missing) in pairs:
+        answers = [
+            fresh.get(pattern.format(place), follow_redirects=False) for place in (real, missing)
+        ]
+        assert answers[0].status_code in (401, 303), (pattern, answers[0].status_code)
+        assert [a.status_code for a in answers] == [answers[0].status_code] * 2, pattern
+        if answers[0].status_code == 303:
+            assert all(a.headers["location"].startswith("/login?next=") for a in answers)
+
+
 def _enrolment_code(fresh: TestClient, admin_token: str, user_id: int) -> str:
     response = fresh.post(
         f"/api/v1/users/{user_id}/enrolments",
