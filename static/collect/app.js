@@ -529,10 +529,17 @@ function syncingText() {
   return syncState.slow ? t("syncing_slow") : t("syncing");
 }
 
-function syncMessage(last) {
-  if (!last) return "";
-  if (last.error === "signin") return t("sync_signin");
-  if (last.error === "forbidden") return t("sync_forbidden", { detail: last.detail ?? "" });
+/** What the outbox's status line says now: the last sync's word, as it stands at present.
+ * `waiting`: the person's surveys waiting now (undefined: not counted). Offline, those
+ * waiting go when the phone is back online (no retry is timed meanwhile, sync.js); a sync
+ * that found nothing says nothing of the surveys finished since. */
+function syncMessage(last, waiting) {
+  if (last?.error === "signin") return t("sync_signin");
+  if (last?.error === "forbidden") return t("sync_forbidden", { detail: last.detail ?? "" });
+  const offline = !navigator.onLine || last?.error === "offline";
+  if (offline && waiting > 0) return t("sync_waiting_offline", { n: waiting });
+  if (!last) return waiting > 0 ? t("sync_waiting", { n: waiting }) : "";
+  if (last.error === "offline") return t("sync_offline");
   if (last.error === "network") return t("sync_network_error", { s: last.retryIn });
   if (last.error === "server") {
     // A busy proxy or server (408, 425, 429) is not "a problem": it asked to come back later.
@@ -543,7 +550,7 @@ function syncMessage(last) {
   }
   if (last.error === "whoami") return t("sync_whoami", { s: last.retryIn });
   if (last.error === "phone") return t("sync_phone_error", { detail: last.detail, s: last.retryIn });
-  if (last.sent === 0 && last.failed === 0) return t("sync_nothing");
+  if (last.sent === 0 && last.failed === 0) return waiting > 0 ? t("sync_waiting", { n: waiting }) : t("sync_nothing");
   const done = t("sync_done", { n: last.sent });
   return last.failed ? `${done} ${t("count_failed", { n: last.failed })}.` : done;
 }
@@ -655,11 +662,15 @@ function renderOutbox() {
     class: "link danger", id: "clear-sent", type: "button", disabled: true,
     onclick: () => clearSent(),
   }, t("clear_sent"));
+  // Said once the surveys are counted (a sync's word alone may be out of date).
+  const statusLine = h("p", { class: "notice", id: "sync-status", dataset: { state: syncState.running ? (syncState.slow ? "slow" : "running") : syncState.last?.error ?? "idle" } },
+    syncState.running ? syncingText() : "");
   db.allSurveys().then((surveys) => {
     const me = auth.user();
     const finished = surveys.filter((s) => s.status !== "draft" && db.madeBy(s, me));
     finished.sort((a, b) => String(b.collected_at).localeCompare(String(a.collected_at)));
     const count = (status) => finished.filter((s) => s.status === status).length;
+    if (!syncState.running) statusLine.textContent = syncMessage(syncState.last, count("pending"));
     clear.disabled = !surveys.some((s) => db.clearable(s) && db.madeBy(s, me));
     lists.replaceChildren(
       h("p", { class: "counts", id: "outbox-counts" },
@@ -675,8 +686,7 @@ function renderOutbox() {
         class: "primary big", id: "sync-now", disabled: syncState.running,
         onclick: () => syncNow(),
       }, syncState.running ? t("syncing") : t("sync_now")),
-      h("p", { class: "notice", id: "sync-status", dataset: { state: syncState.running ? (syncState.slow ? "slow" : "running") : syncState.last?.error ?? "idle" } },
-        syncState.running ? syncingText() : syncMessage(syncState.last)),
+      statusLine,
       noticeLine(),
       lists,
       h("p", { class: "muted small" }, t("sent_kept", { days: SENT_ANSWERS_DAYS })),

@@ -39,6 +39,15 @@ export class StaleSurvey extends Error {
   }
 }
 
+/** Thrown when a survey being edited is no longer on the phone (deleted in another tab). */
+export class SurveyGone extends Error {
+  constructor(id) {
+    super("the survey is no longer on the phone");
+    this.name = "SurveyGone";
+    this.id = id;
+  }
+}
+
 /** True for the errors of a full disk (every write can fail with one). */
 export function isQuotaError(error) {
   return error?.name === "QuotaExceededError" || error?.code === 22
@@ -172,18 +181,24 @@ export async function addSurvey(survey) {
 /**
  * Write the editor's copy of a survey over the revision it read; resolves with the new
  * revision. Rejects with StaleSurvey (carrying the stored copy) when the stored survey is
- * newer or the server may already have it.
+ * newer or the server may already have it, and with SurveyGone when it is no longer stored:
+ * every survey the editor holds was stored first (addSurvey), so one missing was deleted
+ * meanwhile (another tab), and a write would bring it back.
  */
 export function saveSurvey(survey) {
   return transact("surveys", "readwrite", (store, fail, out) => {
     request(store.get(survey.id), (current) => {
-      if (current && ((current.rev ?? 0) !== (survey.rev ?? 0) || current.locked)) {
+      if (!current) {
+        fail(new SurveyGone(survey.id));
+        return;
+      }
+      if ((current.rev ?? 0) !== (survey.rev ?? 0) || current.locked) {
         fail(new StaleSurvey(current));
         return;
       }
       const rev = (survey.rev ?? 0) + 1;
       // The review may have changed since the editor read the survey: the stored one wins.
-      store.put({ ...survey, review: current?.review ?? survey.review, rev, updated_at: new Date().toISOString() });
+      store.put({ ...survey, review: current.review ?? survey.review, rev, updated_at: new Date().toISOString() });
       out.value = rev;
     }, fail);
   });
@@ -420,16 +435,18 @@ export function fullySent(survey) {
 const DECIDED = new Set(["approved", "rejected"]);
 
 /**
- * True for a correction the server settled before it could take it: refused for good (the
- * reviewer decided meanwhile, the survey changed elsewhere, or it is someone else's: failed
- * and locked, see sync.js), or a correction left as a draft on a survey the reviewer has
- * since approved or rejected (no finish can send it). The server's copy is the one kept; the
- * phone's, with the household's personal answers, leaves as sent surveys do (purgeSent),
- * or at once by hand. It stayed on the phone for ever.
+ * True for a survey the server settled before it could take the phone's copy: refused for
+ * good (failed and locked, see sync.js): a correction (the reviewer decided meanwhile, the
+ * survey changed elsewhere, or it is someone else's), or a survey the server holds another
+ * content of under the same id (a conflict); or a correction left as a draft on a survey the
+ * reviewer has since approved or rejected (no finish can send it). The server's copy is the
+ * one kept; the phone's, with the household's personal answers, leaves as sent surveys do
+ * (purgeSent), or at once by hand. It stayed on the phone for ever (a conflict too).
  */
 export function settledByServer(survey) {
-  if (!survey?.correction) return false;
+  if (!survey) return false;
   if (survey.status === "failed") return Boolean(survey.locked);
+  if (!survey.correction) return false;
   // Once its answers left (purgeSent), it stays settled whatever the review says next: the
   // server's copy is what a later correction starts from (applyReview, restoreFromServer).
   return survey.status === "draft" && (DECIDED.has(survey.review?.status) || Boolean(survey.purged_at));
@@ -444,8 +461,8 @@ export function clearable(survey) {
 function leavingSince(survey) {
   if (fullySent(survey)) return Date.parse(survey.confirmed_at ?? survey.sent_at ?? "");
   if (!settledByServer(survey)) return Number.NaN;
-  // A refused correction: the sending the server refused. A draft: the reviewer's decision
-  // (the draft's own attempted_at is its first sending, long before).
+  // Refused for good (a correction, a conflict): the sending the server refused. A draft:
+  // the reviewer's decision (the draft's own attempted_at is its first sending, long before).
   const when = survey.status === "failed" ? survey.attempted_at : survey.review?.reviewed_at;
   return Date.parse(when ?? survey.updated_at ?? "");
 }
@@ -471,9 +488,9 @@ function dropSurvey(surveys, photos, survey) {
 const PERSONAL_KEYS = ["answers", "payload", "body", "location", "reopened"];
 
 /**
- * Sent surveys (and corrections the server settled: settledByServer) leave the phone by age:
- * after `answersDays` their answers (the personal ones among them) and photos are deleted,
- * after `recordDays` the record too. Never an unsent one. Photos of no survey on the phone (a
+ * Sent surveys (and corrections and conflicts the server settled: settledByServer) leave the
+ * phone by age: after `answersDays` their answers (the personal ones among them) and photos
+ * are deleted, after `recordDays` the record too. Never an unsent one. Photos of no survey on the phone (a
  * draft deleted by an older version, which left its photos) are deleted too.
  */
 export async function purgeSent(now, answersDays, recordDays) {
@@ -508,8 +525,8 @@ export async function purgeSent(now, answersDays, recordDays) {
   return count;
 }
 
-/** Delete every sent survey of `user` (whose photos are sent too), and every correction of
- * theirs the server settled, from the phone; resolves with the count. */
+/** Delete every sent survey of `user` (whose photos are sent too), and every correction or
+ * conflict of theirs the server settled, from the phone; resolves with the count. */
 export async function clearSent(user) {
   const count = await transact(["surveys", "photos"], "readwrite", ([surveys, photos], fail, out) => {
     out.value = 0;

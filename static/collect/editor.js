@@ -137,7 +137,8 @@ function queueWrite(write) {
   return result;
 }
 
-/** Write the editor's copy; resolves with "ok", "stale" (another tab changed it) or "failed". */
+/** Write the editor's copy; resolves with "ok", "stale" (another tab changed it), "gone"
+ * (another tab deleted it) or "failed". */
 async function writeSurvey(survey) {
   try {
     survey.rev = await db.saveSurvey(survey);
@@ -147,6 +148,10 @@ async function writeSurvey(survey) {
     if (error instanceof db.StaleSurvey) {
       changedElsewhere(survey, error.current);
       return "stale";
+    }
+    if (error instanceof db.SurveyGone) {
+      deletedElsewhere(survey);
+      return "gone";
     }
     noteStorage(error);
     return "failed";
@@ -159,6 +164,15 @@ function changedElsewhere(survey, current) {
   app.survey = editable(current) && current.status !== "pending" ? current : null;
   app.view = app.survey ? "survey" : "home";
   app.notice = () => t("changed_elsewhere");
+  render();
+}
+
+function deletedElsewhere(survey) {
+  if (app.view !== "survey" || app.survey?.id !== survey.id) return;
+  // Another tab deleted it: writing this copy would bring it back. Home, saying why.
+  app.survey = null;
+  app.view = "home";
+  app.notice = () => t("deleted_elsewhere");
   render();
 }
 
@@ -335,6 +349,7 @@ async function exitSurvey() {
   await workDone();
   if (!app.survey) return;
   const outcome = await saveDraft();
+  if (outcome === "gone") return; // home already, saying why
   if (outcome === "failed") {
     // Leaving now would lose the answers not stored yet: stay, and say why.
     app.notice = storageText; // in the language shown, while the problem lasts
@@ -744,7 +759,7 @@ async function finish(form) {
     finished.body = submissionBody(finished); // what is sent, as it is, every time
     return writeSurvey(finished);
   });
-  if (outcome === "stale") return;
+  if (outcome === "stale" || outcome === "gone") return;
   if (outcome === "failed") {
     app.notice = storageText; // in the language shown, while the problem lasts
     render();

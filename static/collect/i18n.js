@@ -174,6 +174,9 @@ const STRINGS = {
     sync_not_server: "Mạng trả lời thay máy chủ ({status}; Wi-Fi cần đăng nhập?), khảo sát vẫn chờ gửi. Sẽ thử lại sau {s} giây.",
     sync_whoami: "Chưa gửi: máy chủ chưa cho biết tài khoản đang đăng nhập. Sẽ thử lại sau {s} giây.",
     sync_nothing: "Không có khảo sát nào chờ gửi.",
+    sync_waiting: "{n} khảo sát chờ gửi.",
+    sync_waiting_offline: "{n} khảo sát chờ gửi: đang không có mạng, sẽ gửi khi có mạng.",
+    sync_offline: "Đang không có mạng: chưa gửi gì. Sẽ gửi khi có mạng.",
     last_error: "Lần thử trước: {detail}",
     server_errors: "Máy chủ từ chối:",
     not_supported_question: "Loại câu hỏi '{type}' chưa được ứng dụng hỗ trợ.",
@@ -185,6 +188,7 @@ const STRINGS = {
       "vẫn còn. Hãy gửi các khảo sát đang chờ, rồi xóa bớt ảnh hoặc ứng dụng không dùng.",
     storage_failed: "Không lưu được trên điện thoại ({detail}). Các câu trả lời đã lưu trước đó vẫn còn.",
     changed_elsewhere: "Khảo sát này vừa được sửa ở một thẻ khác; đang hiện bản mới nhất.",
+    deleted_elsewhere: "Khảo sát này đã bị xóa ở một thẻ khác nên không lưu được nữa.",
     readonly_sent:
       "Đã gửi: khảo sát này không sửa được trên điện thoại nữa. Nếu người kiểm duyệt yêu cầu " +
       "sửa, nó sẽ mở lại được ở đây.",
@@ -283,7 +287,7 @@ const STRINGS = {
       "Tài khoản đang đăng nhập không có khảo sát này trên máy chủ (do người khác thu thập, hoặc đã " +
       "bị xoá) nên bản sửa không được nhận; các khảo sát khác vẫn được gửi. Hãy báo người kiểm duyệt.",
     settled_leaves:
-      "Máy chủ giữ bản của nó nên bản sửa này không gửi được nữa. Câu trả lời của nó sẽ được xóa " +
+      "Máy chủ giữ bản của nó nên bản trên điện thoại này không gửi được nữa. Câu trả lời của nó sẽ được xóa " +
       "khỏi điện thoại sau {days} ngày, hoặc ngay bằng nút “Xóa khảo sát đã gửi khỏi điện thoại” trong Hộp thư đi.",
     settled_draft:
       "Người kiểm duyệt đã quyết định về khảo sát này (đã duyệt hoặc từ chối) nên bản sửa này không " +
@@ -465,6 +469,9 @@ const STRINGS = {
     sync_not_server: "The network answered instead of the server ({status}; a Wi-Fi login?); surveys are still waiting. Will retry in {s} seconds.",
     sync_whoami: "Not sent: the server has not yet said which account is signed in. Will retry in {s} seconds.",
     sync_nothing: "No surveys waiting to be sent.",
+    sync_waiting: "Surveys waiting to be sent: {n}.",
+    sync_waiting_offline: "Surveys waiting to be sent: {n}. No connection now: they will be sent when the phone is online.",
+    sync_offline: "No connection: nothing was sent. Surveys will be sent when the phone is online.",
     last_error: "Last attempt: {detail}",
     server_errors: "The server refused:",
     not_supported_question: "Question type '{type}' is not supported by the app yet.",
@@ -476,6 +483,7 @@ const STRINGS = {
       "kept. Send the surveys that are waiting, then delete photos or apps you do not need.",
     storage_failed: "Could not save on the phone ({detail}). The answers saved before are kept.",
     changed_elsewhere: "This survey was just changed in another tab; showing the latest copy.",
+    deleted_elsewhere: "This survey was deleted in another tab, so it can no longer be saved.",
     readonly_sent:
       "Sent: this survey can no longer be changed on the phone. If the reviewer asks for a " +
       "correction, it opens again here.",
@@ -576,7 +584,7 @@ const STRINGS = {
       "The server has no such survey for the account signed in (someone else collected it, or it " +
       "was removed), so the correction was not taken; other surveys are still sent. Tell your reviewer.",
     settled_leaves:
-      "The server keeps its copy, so this correction can no longer be sent. Its answers leave this " +
+      "The server keeps its copy, so the copy on this phone can no longer be sent. Its answers leave this " +
       "phone after {days} days, or at once with “Remove sent surveys from this phone” in the Outbox.",
     settled_draft:
       "The reviewer decided on this survey (approved or rejected), so this correction can no longer " +

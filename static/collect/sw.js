@@ -1,6 +1,7 @@
 // Service worker of the survey app (scope /collect): the shell, scripts, styles and icons
 // are precached so that the app opens and works with no connection. Network-first for the
-// page (fresh when online), cache-first for the versioned assets. The API is never touched:
+// page (fresh when online and answered OK; the copy kept here when the network fails or the
+// server is down), cache-first for the versioned assets. The API is never touched:
 // it needs the phone's token, and the app keeps what it needs offline (the form
 // definitions) in IndexedDB itself; nothing signed in is ever kept in this cache.
 //
@@ -65,17 +66,34 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// Answers for the shell that are the person's to see rather than the app's to hide: a sign-in
+// asked by someone in between (a proxy's 401, 407) or a refusal (403), and a redirect (a
+// Wi-Fi login). Any other answer that is not OK (a 5xx: the app server down behind the
+// proxy, its 502; a 404 of a half-deployed proxy; a 408 or 429) gives the shell kept here:
+// the app opens with its waiting surveys instead of an error page.
+const SHELL_ANSWERS_SHOWN = new Set([401, 403, 407]);
+
+function shownAsIs(response) {
+  return response.ok || response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)
+    || SHELL_ANSWERS_SHOWN.has(response.status);
+}
+
 async function networkFirst(request, cacheKey) {
   const cache = await caches.open(VERSION);
+  let response;
   try {
-    const response = await fetch(request);
-    if (response.ok) await cache.put(cacheKey, response.clone());
-    return response;
+    response = await fetch(request);
   } catch (error) {
     const cached = await cache.match(cacheKey, { ignoreSearch: false });
     if (cached) return cached;
     throw error;
   }
+  if (response.ok) {
+    await cache.put(cacheKey, response.clone());
+    return response;
+  }
+  if (shownAsIs(response)) return response;
+  return (await cache.match(cacheKey, { ignoreSearch: false })) ?? response;
 }
 
 async function cacheFirst(request) {

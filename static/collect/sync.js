@@ -27,6 +27,16 @@
 // a redirect, a 401 or 403 without our JSON error (auth.NotTheServer) mean "not now" too.
 // A survey a proxy alone refuses (its 413 page, even sent alone) waits, and the rest of the
 // outbox goes on; the sync is then retried with the backoff.
+//
+// Offline (navigator.onLine false: the browser will not contact the network) nothing is
+// claimed and no request is made: the sync says so and no retry is timed; app.js starts
+// it again on the `online` event. A claim (the lock: "the server may have it") is released
+// only when the server surely has nothing of the request (`nothingStored`): it was never made
+// (offline, or the session changed before it left), or our server refused the token or the
+// account (its 401 or 403 come before anything is read). A request that was made and got no
+// answer (a network error, a timeout), or got anyone else's answer, may have been stored: its
+// surveys stay locked until the server confirms them (a resend is a duplicate). Only surveys
+// this claim locked are released, never one an earlier request may have delivered.
 
 import * as auth from "./auth.js";
 import { localIso } from "./clock.js";
@@ -77,9 +87,11 @@ export function onSync(listener) {
   return () => listeners.delete(listener);
 }
 
+/** Time the next try; none while offline (the `online` event starts the sync, app.js). */
 function scheduleRetry() {
-  backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, backoffMs * 2));
   clearTimeout(retryTimer);
+  if (!navigator.onLine) return null;
+  backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, backoffMs * 2));
   retryTimer = setTimeout(() => syncNow(), backoffMs + Math.floor(Math.random() * 500));
   return Math.round(backoffMs / 1000);
 }
@@ -139,10 +151,45 @@ async function watched(pending) {
   }
 }
 
+/** Thrown instead of making a request while the phone is offline: nothing was sent. */
+class Offline extends Error {
+  constructor() {
+    super("offline");
+    this.name = "Offline";
+  }
+}
+
 /** A request of the sync `run`, with its token: it gives up after REQUEST_TIMEOUT_MS, says
- * so after SLOW_AFTER_MS. */
-function request(run, url, options) {
+ * so after SLOW_AFTER_MS. Not made at all while the phone is offline (Offline). */
+async function request(run, url, options) {
+  if (!navigator.onLine) throw new Offline();
   return watched(auth.apiAs(run.token, url, { ...options, signal: timeout() }));
+}
+
+/** True when `error` proves the server stored nothing of the request it ended: the request
+ * was never made (offline; the session changed, checked right before it leaves), or our
+ * server refused its token or account (its JSON 401 or 403, answered before the body is read:
+ * app/api/deps.py submitter). A network error or a timeout proves nothing: the request may
+ * have reached the server and its answer been lost. */
+function nothingStored(error) {
+  if (error?.afterAnAnswer) return false; // an earlier request of the exchange was answered
+  return error instanceof Offline || error instanceof auth.SessionChanged
+    || error instanceof auth.SignInRequired || error instanceof auth.NotAllowed;
+}
+
+/** Unlock the surveys of `claimed` that this claim locked (`lockedBefore`: the ids locked
+ * before it, which an earlier request may have delivered, stay locked): the server has
+ * nothing of them (nothingStored), so they may be edited again. */
+async function release(claimed, lockedBefore) {
+  const outcomes = claimed.filter((s) => !lockedBefore.has(s.id))
+    .map((s) => ({ id: s.id, rev: s.rev, status: "pending", errors: s.errors ?? [], locked: false }));
+  if (!outcomes.length) return;
+  try {
+    await db.settle(outcomes, new Date().toISOString());
+  } catch (error) {
+    // Locked a little longer: the next sync sends them (safe, only not editable meanwhile).
+    if (!db.isQuotaError(error)) throw error;
+  }
 }
 
 async function answerOf(response) {
@@ -190,7 +237,13 @@ async function post(run, surveys) {
   let answer = await postBatch(run, surveys, sendClock);
   if (sendClock && answer.status === 200 && answer.body?.results?.some(refusesClock)) {
     sendClock = false; // a server older than the sent_at field (e.g. rolled back)
-    answer = await postBatch(run, surveys, false);
+    try {
+      answer = await postBatch(run, surveys, false);
+    } catch (error) {
+      // The first request stored the surveys that took the clock: none of them is released.
+      if (error && typeof error === "object") error.afterAnAnswer = true;
+      throw error;
+    }
   }
   return answer;
 }
@@ -298,7 +351,9 @@ function requestFailed(error, result) {
   if (error instanceof auth.SignInRequired || error instanceof auth.NotAllowed || error instanceof auth.SessionChanged) {
     throw error;
   }
-  if (error instanceof ServerTrouble) {
+  if (error instanceof Offline) {
+    result.error = "offline";
+  } else if (error instanceof ServerTrouble) {
     notNow(result, error.status, error.foreign);
   } else if (error instanceof auth.NotTheServer) {
     notNow(result, error.status, true);
@@ -353,16 +408,21 @@ function stillSignedIn(run) {
 async function sendWaiting(result, run) {
   const waiting = (await db.allSurveys()).filter((s) => s.status === "pending" && sentBy(s, run.user));
   waiting.sort((a, b) => String(a.collected_at).localeCompare(String(b.collected_at)));
+  // Read inside the sync's lock (one sync at a time across tabs): locked here means an
+  // earlier request may have delivered it.
+  const lockedBefore = new Set(waiting.filter((s) => s.locked).map((s) => s.id));
   const pending = waiting.filter((s) => !s.correction);
   const queue = batchesOf(pending, bodyBytes);
   while (queue.length) {
     stillSignedIn(run);
+    if (!navigator.onLine) throw new Offline(); // nothing claimed
     const batch = await claim(queue.shift(), result);
     if (!batch.length) continue; // reopened or sent meanwhile, by this tab or another
     let answer;
     try {
       answer = await post(run, batch);
     } catch (error) {
+      if (nothingStored(error)) await release(batch, lockedBefore);
       requestFailed(error, result);
       return;
     }
@@ -388,7 +448,7 @@ async function sendWaiting(result, run) {
     await settle(outcomesOf(batch, answer), result);
   }
   for (const correction of waiting.filter((s) => s.correction)) {
-    if (!(await sendCorrection(run, correction, result))) return;
+    if (!(await sendCorrection(run, correction, result, lockedBefore))) return;
   }
 }
 
@@ -431,8 +491,9 @@ function refusedForTheSurvey(error) {
 }
 
 /** Send one correction with PUT; false when the sync must stop (no network, server down). */
-async function sendCorrection(run, survey, result) {
+async function sendCorrection(run, survey, result, lockedBefore) {
   stillSignedIn(run);
+  if (!navigator.onLine) throw new Offline(); // nothing claimed
   const [claimed] = await claim([survey], result);
   if (!claimed) return true;
   let answer;
@@ -445,6 +506,8 @@ async function sendCorrection(run, survey, result) {
   } catch (error) {
     answer = refusedForTheSurvey(error);
     if (!answer) {
+      // (After a first PUT refused for its clock alone, 422: nothing of it was stored.)
+      if (nothingStored(error)) await release([claimed], lockedBefore);
       requestFailed(error, result);
       return false;
     }
@@ -520,6 +583,12 @@ async function runOnce() {
     await tidy();
     return result;
   }
+  if (!navigator.onLine) {
+    // Nothing can reach the server: nothing is claimed, no request made (not even /me).
+    result.error = "offline";
+    await tidy();
+    return result;
+  }
   try {
     // A sign-in whose /me got no answer does not know whose the token is: nothing is sent
     // (a survey goes only with its maker's token) until the server says who it is.
@@ -546,6 +615,8 @@ async function runOnce() {
   } catch (error) {
     if (error instanceof auth.SessionChanged) {
       result.error = "account"; // runUntilDone starts again as whoever is signed in now
+    } else if (error instanceof Offline) {
+      result.error = "offline";
     } else if (error instanceof auth.SignInRequired) {
       result.error = "signin";
     } else if (error instanceof auth.NotAllowed) {
@@ -593,6 +664,11 @@ async function runUntilDone() {
     if (total.error === "signin" || total.error === "forbidden") {
       // No retry would help: sending resumes when someone signs in (app.js asks for a sync).
       backoffMs = 0;
+      clearTimeout(retryTimer);
+    } else if (total.error && !navigator.onLine) {
+      // Offline now, whatever stopped it: no timer spins offline, app.js starts the sync
+      // again on the `online` event.
+      total.error = "offline";
       clearTimeout(retryTimer);
     } else if (total.error) {
       total.retryIn = scheduleRetry();

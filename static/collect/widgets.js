@@ -140,6 +140,12 @@ export function gpsWidget(ctx, question = { name: "location" }) {
   const manualNote = h("p", { class: "notice small", id: `gps-manual-note${suffix}`, hidden: true });
   let waiting = false;
   let placing = false; // the volunteer is placing the point by hand
+  // A point recorded before this screen was shown (a survey reopened, a correction, Back to
+  // this screen) is the household's: kept wherever the volunteer stands now, replaced only
+  // when they ask (wait for a better fix, or place it by hand). A reopened survey left
+  // unchanged then stays as it was (a waiting one waits again, not a draft). Before, any fix
+  // as accurate moved the point to where the volunteer was.
+  let kept = Boolean(store.get());
   let lastState = gps.state;
   const better = h("button", {
     class: "secondary", id: `gps-better${suffix}`, type: "button",
@@ -160,6 +166,7 @@ export function gpsWidget(ctx, question = { name: "location" }) {
     class: "link", id: `gps-use-gps${suffix}`, type: "button", hidden: true,
     onclick: () => {
       placing = false;
+      kept = false; // asked for: the GPS records it from now on
       const fix = lastState.fix;
       store.set(fix ? fromFix(fix) : null);
       update();
@@ -228,9 +235,11 @@ export function gpsWidget(ctx, question = { name: "location" }) {
     if (state.fix) rememberPlace(state.fix);
     const current = store.get();
     if (state.fix && !current?.manual && !placing) {
-      const improves = !current || waiting || state.fix.accuracy_m <= (current.accuracy_m ?? Infinity);
+      // While it is being recorded here, each better fix replaces it.
+      const improves = !current || waiting || (!kept && state.fix.accuracy_m <= (current.accuracy_m ?? Infinity));
       if (improves) {
         waiting = false;
+        kept = false; // recorded on this screen now: later better fixes improve it
         store.set(fromFix(state.fix));
       }
     }
