@@ -1350,8 +1350,28 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "'{file}' holds a NUL character (\\u0000) in a name or value; remove it.",
     },
     "boundary_unreadable": {
-        "vi": "Không đọc được tệp '{file}' ({reason}).",
-        "en": "Cannot read '{file}' ({reason}).",
+        "vi": "Không đọc được tệp '{file}': tệp bị hỏng hoặc không đúng định dạng. Chi tiết kỹ "
+        "thuật (tiếng Anh, để gửi cho người hỗ trợ): {reason}",
+        "en": "Cannot read '{file}': the file is damaged or not in its format. Technical "
+        "detail: {reason}",
+    },
+    "boundary_bad_zip": {
+        "vi": "Tệp '{file}' không phải là tệp ZIP đọc được (có thể bị hỏng hoặc tải lên chưa "
+        "hết): hãy nén lại các tệp Shapefile (.shp, .shx, .dbf, .prj) rồi tải lên lần nữa.",
+        "en": "'{file}' is not a ZIP file that can be read (damaged, or not uploaded whole): "
+        "zip the Shapefile's files (.shp, .shx, .dbf, .prj) again and upload it again.",
+    },
+    "boundary_zip_unsupported": {
+        "vi": "Tệp ZIP '{file}' được nén theo cách không hỗ trợ hoặc có mật khẩu: hãy nén lại "
+        "bằng kiểu nén thông thường (Deflate), không đặt mật khẩu.",
+        "en": "The ZIP file '{file}' uses a compression method that is not supported, or a "
+        "password: zip it again with the usual method (Deflate) and no password.",
+    },
+    "boundary_gpkg_damaged": {
+        "vi": "Tệp GeoPackage '{file}' bị hỏng, không đọc được: hãy xuất lại từ QGIS rồi tải "
+        "lên. Chi tiết kỹ thuật (tiếng Anh): {reason}",
+        "en": "The GeoPackage '{file}' is damaged and cannot be read: export it again from "
+        "QGIS and upload it. Technical detail: {reason}",
     },
     "boundary_zip_too_large": {
         "vi": "Tệp nén '{file}' giải nén ra quá lớn.",

@@ -196,7 +196,11 @@ def stage_zip_shapefile(path: Path, directory: Path, layer: str | None) -> Path:
                     (directory / f"layer{suffix}").open("wb") as target,
                 ):
                     shutil.copyfileobj(source, target, 1024 * 1024)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as exc:
+    except zipfile.BadZipFile as exc:
+        raise Refused("boundary_bad_zip") from exc
+    except NotImplementedError as exc:  # a compression method or encryption zipfile lacks
+        raise Refused("boundary_zip_unsupported") from exc
+    except (zipfile.LargeZipFile, OSError) as exc:
         raise Refused("boundary_unreadable", reason=str(exc)[:200]) from exc
     shp = directory / "layer.shp"
     check_shapefile(shp, directory / "layer.shx", (inner, parts[".shx"].filename))
@@ -232,7 +236,7 @@ def check_geopackage(path: Path) -> None:
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0)
     except sqlite3.Error as exc:
-        raise Refused("boundary_unreadable", reason=str(exc)[:200]) from exc
+        raise Refused("boundary_gpkg_damaged", reason=str(exc)[:200]) from exc
     try:
         connection.set_progress_handler(budget, SQLITE_STEPS_EVERY)
         connection.execute("PRAGMA query_only = ON")
@@ -258,7 +262,7 @@ def check_geopackage(path: Path) -> None:
         if layers > MAX_GPKG_LAYERS:
             raise Refused("boundary_gpkg_too_many_layers", max=MAX_GPKG_LAYERS)
     except sqlite3.Error as exc:
-        raise Refused("boundary_unreadable", reason=str(exc)[:200]) from exc
+        raise Refused("boundary_gpkg_damaged", reason=str(exc)[:200]) from exc
     finally:
         connection.close()
 

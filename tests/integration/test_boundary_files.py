@@ -515,7 +515,7 @@ def test_files_that_are_not_what_they_say_are_refused_before_gdal_reads_them(
             wards_path=broken,
             settlements_path=None,
         )
-    assert messages(unreadable)[0].startswith("Cannot read 'broken.gpkg' (")
+    assert messages(unreadable)[0].startswith("The GeoPackage 'broken.gpkg' is damaged")
     with pytest.raises(InvalidInput) as not_closed:
         import_city(
             connection,
@@ -525,7 +525,7 @@ def test_files_that_are_not_what_they_say_are_refused_before_gdal_reads_them(
             wards_path=unclosed,
             settlements_path=None,
         )
-    assert messages(not_closed)[0].startswith("Cannot read 'unclosed.geojson' (")
+    assert messages(not_closed)[0].startswith("Cannot read 'unclosed.geojson': the file is")
     nul = tmp_path / "nul.geojson"  # GDAL would read the name up to the NUL: "Ph"
     nul.write_text(unclosed.read_text().replace('"Một"', '"Ph\\u0000ường"'))
     with pytest.raises(InvalidInput) as cut:

@@ -255,3 +255,36 @@ def test_a_geopackage_whose_layer_is_an_endless_view_is_refused_quickly(
     )
     assert httpx.get(f"{own_server}/readyz", timeout=5).status_code == 200
     assert city_count(sync_engine) == 0
+
+
+def test_a_damaged_upload_is_told_in_the_admins_language(
+    web: TestClient, admin_token: str, sync_engine: Engine, tmp_path: Path
+) -> None:
+    """A zip cut short (an upload over a poor connection) said "Không đọc được tệp
+    'wards.zip' (File is not a zip file).": Python's English inside the Vietnamese sentence."""
+    whole = zipped_as_shapefile(b"\x00\x00\x27\x0a" + b"\x00" * 96)
+    gpkg = tmp_path / "wards.gpkg"
+    gpd.GeoDataFrame(
+        {"code": ["W1"], "name": ["Một"]}, geometry=[box(108.4, 15.5, 108.5, 15.6)], crs=4326
+    ).to_file(gpkg, layer="wards", engine="pyogrio")
+    damaged = gpkg.read_bytes()
+    damaged = damaged[:100] + b"\xff" * 2000 + damaged[2100:]  # the schema's page overwritten
+    cases = [
+        ("wards.zip", whole[: len(whole) // 2], "boundary_bad_zip", "không phải là tệp ZIP"),
+        ("wards.gpkg", damaged, "boundary_gpkg_damaged", "bị hỏng"),
+    ]
+    for name, content, code, vietnamese in cases:
+        for language, words in (("vi", vietnamese), ("en", "")):
+            refused = web.post(
+                f"/api/v1/cities/{SLUG}/boundaries",
+                files={"wards": (name, content, "application/octet-stream")},
+                data={"name": "Thử hỏng"},
+                headers={**bearer(admin_token), "Accept-Language": language},
+            )
+            assert refused.status_code == 422, refused.text
+            (error,) = refused.json()["errors"]
+            assert error["code"] == code, refused.text
+            assert words in error["message"] and f"'{name}'" in error["message"]
+            if language == "vi":
+                assert "File is not a zip file" not in error["message"], error["message"]
+    assert city_count(sync_engine) == 0
