@@ -9,11 +9,12 @@ import * as auth from "./auth.js";
 import * as db from "./db.js";
 import { h } from "./dom.js";
 import { language } from "./i18n.js";
-import { tt } from "./treasurer_i18n.js";
+import { formatDay, tt } from "./treasurer_i18n.js";
 import {
-  GROUP, KINDS, OUT_KINDS, adoptOlderMeetings, entryKey, expectedCash, fetchStatement, forgetMeeting,
-  formatAmount, groupLoans, loadMeeting, loadStatement, markReady, newMeeting, parseAmount, saveMeeting,
-  setEntry, sheetRows, syncMeeting, today, treasurerGroups, unsentCount, waitingMeetings,
+  GROUP, KINDS, OUT_KINDS, adoptOlderMeetings, entryKey, expectedCash, fetchStatement, followMeeting,
+  forgetMeeting, formatAmount, groupLoans, isRecord, loadMeeting, loadStatement, markReady, meetingKeyOf,
+  newMeeting, onMeetingChanged, parseAmount, saveMeeting, setEntry, sheetRows, syncMeeting, today,
+  treasurerGroups, unsentCount, waitingMeetings,
 } from "./treasurer_sheet.js";
 
 // The sheet shown: the person's (`userId`, whose meetings and statements are read and sent),
@@ -59,6 +60,41 @@ export function connectTreasurer(parts) {
     // Signed in as another person by another tab: this one's sheet is not theirs to see.
     if (shell.state.view === "treasurer") shell.show("home");
   });
+  // Another tab of the phone changed a meeting: the one on this sheet takes it in.
+  onMeetingChanged((changed) => followOtherTab(changed?.key));
+}
+
+/** What another tab changed of the sheet's meeting (kept on the phone under `key`) comes
+ * into the sheet; a meeting another tab opened for the sheet's group shows here too. */
+async function followOtherTab(key) {
+  const { userId, groupId, meeting } = sheet;
+  if (userId === null || groupId === null || !sheet.loaded) return;
+  try {
+    if (meeting) {
+      if (key !== meetingKeyOf(meeting)) return;
+      if ((await followMeeting(meeting)) && sheet.meeting === meeting && shell.state.view === "treasurer") rerender();
+      return;
+    }
+    const kept = await loadMeeting(userId, groupId);
+    if (kept && !sheet.meeting && stillShown(userId, groupId)) {
+      sheet.meeting = kept;
+      if (shell.state.view === "treasurer") rerender();
+    }
+  } catch (error) {
+    shell.noteStorage(error);
+  }
+}
+
+/** What is said of a sync or a download that failed: our own words, never the browser's
+ * ("Failed to fetch"). */
+function failureText(error) {
+  if (error instanceof auth.SignInRequired) return "401";
+  if (error instanceof auth.NotTheServer) return tt("bad_answer", { status: error.status });
+  if (db.isQuotaError(error)) return tt("storage_full");
+  if (!(error instanceof TypeError) && error?.name !== "NetworkError" && error?.name !== "AbortError") {
+    console.warn("cash book", error);
+  }
+  return tt("network_lost");
 }
 
 /** Read the roles kept on the phone for the person signed in (app.js, before drawing). */
@@ -186,7 +222,7 @@ async function loadSheet() {
     }
   } catch (error) {
     if (error instanceof auth.SessionChanged || !stillShown(userId, groupId)) return;
-    sheet.status = tt("sync_error", { detail: error.message });
+    sheet.status = tt("sync_error", { detail: failureText(error) });
   }
   if (sheet.meeting && !sheet.meeting.closed) syncSheet();
 }
@@ -194,18 +230,27 @@ async function loadSheet() {
 // True while the screen is redrawn: the field being typed in is taken out of the page, and
 // Chromium fires its `blur` and `change` then, which is no sign that typing is over.
 let redrawing = false;
+const CLOSE_FIELDS = ["cash-counted", "attendance", "close-note"];
 
 function rerender() {
   // A render keeps the field being typed in and its caret.
   const active = document.activeElement;
   const id = active?.id;
   const caret = active?.selectionStart ?? null;
+  // The close's fields are kept on the phone only when the meeting is closed: a redraw (a
+  // sync's outcome, another tab's amounts) keeps what was typed in them.
+  const typed = CLOSE_FIELDS.map((name) => document.getElementById(name))
+    .map((node) => (node && !node.readOnly ? node.value : null));
   redrawing = true;
   try {
     shell.render();
   } finally {
     redrawing = false;
   }
+  CLOSE_FIELDS.forEach((name, index) => {
+    const node = document.getElementById(name);
+    if (node && !node.readOnly && typed[index] !== null) node.value = typed[index];
+  });
   if (id) {
     const again = document.getElementById(id);
     if (again) {
@@ -216,7 +261,12 @@ function rerender() {
 }
 
 function persist() {
-  saveMeeting(sheet.meeting).then(() => shell.noteStorage(null)).catch((error) => shell.noteStorage(error));
+  const meeting = sheet.meeting;
+  saveMeeting(meeting).then((changed) => {
+    shell.noteStorage(null);
+    // Another tab's amounts came in with the save: shown.
+    if (changed && sheet.meeting === meeting && shell.state.view === "treasurer") rerender();
+  }).catch((error) => shell.noteStorage(error));
 }
 
 /**
@@ -350,7 +400,7 @@ async function runSync(meeting, as) {
   } catch (error) {
     // Another person signed in (or nobody is): the sync ends without a word on their screen.
     if (!(error instanceof auth.SessionChanged)) {
-      status = tt("sync_error", { detail: error instanceof auth.SignInRequired ? "401" : error.message });
+      status = tt("sync_error", { detail: failureText(error) });
     }
     // No network (fetch failed) or the phone's storage: tried again; a sign-in or a role
     // missing is not helped by a retry (the sync resumes once someone signs in).
@@ -381,12 +431,13 @@ function sheetLocked(meeting) {
 
 function amountInput(id, label, entry, onValue, onDone) {
   const locked = sheetLocked(sheet.meeting) || (entry && (entry.state === "sending" || entry.state === "posted"));
-  const error = h("p", { class: "error amount-error", id: `${id}-error`, hidden: !(entry?.state === "failed") },
-    entry?.state === "failed" ? entry.error : "");
+  // Typed wrong (kept as typed, after a reload too) or refused by the server: said on the row.
+  const message = entry?.invalid ? tt(`err_${entry.invalid}`) : entry?.state === "failed" ? entry.error : "";
+  const error = h("p", { class: "error amount-error", id: `${id}-error`, hidden: !message }, message);
   const input = h("input", {
     id, type: "text", inputmode: "numeric", autocomplete: "off", class: "amount",
     value: entry ? entry.text : "", readonly: locked, "aria-describedby": `${id}-error`,
-    dataset: { state: entry?.state ?? "" },
+    "aria-invalid": entry?.invalid ? "true" : null, dataset: { state: entry?.state ?? "" },
   });
   input.addEventListener("input", () => {
     const parsed = parseAmount(input.value);
@@ -394,7 +445,7 @@ function amountInput(id, label, entry, onValue, onDone) {
       error.textContent = tt(`err_${parsed.error}`);
       error.hidden = false;
       input.setAttribute("aria-invalid", "true");
-      onValue(null, input.value, true);
+      onValue(null, input.value, parsed.error); // kept as typed, never as a part of it
       return;
     }
     error.hidden = true;
@@ -419,8 +470,8 @@ function amountInput(id, label, entry, onValue, onDone) {
 function entryField(id, label, key, fields) {
   const meeting = sheet.meeting;
   return amountInput(id, label, meeting.entries[key], (amount, text, invalid) => {
-    if (invalid || sheetLocked(meeting)) return;
-    setEntry(meeting, key, fields, amount, text);
+    if (sheetLocked(meeting)) return;
+    setEntry(meeting, key, fields, amount, text, invalid || null);
     persist();
     refreshTotals();
   }, () => {
@@ -482,7 +533,7 @@ function totals(meeting) {
   let moneyIn = 0;
   let moneyOut = 0;
   for (const entry of Object.values(meeting.entries)) {
-    if (entry.amount === null || entry.state === "failed") continue;
+    if (!isRecord(entry) || entry.state === "failed") continue;
     if (OUT_KINDS.has(entry.kind)) moneyOut += entry.amount;
     else moneyIn += entry.amount;
   }
@@ -491,7 +542,22 @@ function totals(meeting) {
 
 function counted() {
   const raw = document.getElementById("cash-counted")?.value ?? "";
-  return parseAmount(raw);
+  return parseAmount(raw, { allowZero: true }); // an empty box is counted 0
+}
+
+/** The first amount of the sheet typed wrong, said with its member's name and field (null
+ * when none): the meeting is not closed while one is there. */
+function invalidAmount(meeting) {
+  const entry = Object.values(meeting.entries).find((e) => e.invalid);
+  if (!entry) return null;
+  let name = tt("group_title");
+  if (entry.member_id !== null && entry.member_id !== undefined) {
+    const member = (sheet.statement?.members ?? []).find((m) => m.id === entry.member_id);
+    name = member?.name || member?.code || `#${entry.member_id}`;
+  }
+  const field = entry.kind === "repayment" ? tt(entry.member_id === null ? "group_repayment" : "repayment", { id: entry.loan_id })
+    : tt(entry.kind);
+  return tt("fix_invalid", { name, field, text: entry.text });
 }
 
 function refreshTotals() {
@@ -511,7 +577,7 @@ function refreshTotals() {
     diff.textContent = count.amount === null || count.error ? "—" : formatAmount(count.amount - sums.expected);
     diff.classList.toggle("warning", Boolean(count.amount !== null && !count.error && count.amount !== sums.expected));
   }
-  const waiting = Object.values(meeting.entries).filter((e) => e.state !== "posted").length;
+  const waiting = Object.values(meeting.entries).filter((e) => e.state !== "posted" && !e.invalid).length;
   const line = document.getElementById("waiting-count");
   if (line) line.textContent = tt("waiting", { n: waiting });
 }
@@ -531,7 +597,7 @@ function closeSection(meeting) {
   const note = h("textarea", { id: "close-note", rows: 2, maxlength: 1000, readonly: locked }, close?.note ?? "");
   const error = h("p", { class: "error", id: "close-error", hidden: !close?.error }, close?.error ?? "");
   countInput.addEventListener("input", () => {
-    const parsed = parseAmount(countInput.value);
+    const parsed = parseAmount(countInput.value, { allowZero: true });
     error.hidden = !parsed.error;
     error.textContent = parsed.error ? tt(`err_${parsed.error}`) : "";
     refreshTotals();
@@ -539,7 +605,13 @@ function closeSection(meeting) {
   const closeButton = h("button", {
     class: "primary big", id: "close-meeting", type: "button", hidden: locked,
     onclick: () => {
-      const parsed = parseAmount(countInput.value);
+      const parsed = parseAmount(countInput.value, { allowZero: true });
+      const wrong = invalidAmount(meeting);
+      if (wrong) { // an amount typed wrong is no record: it is corrected or cleared first
+        error.textContent = wrong;
+        error.hidden = false;
+        return;
+      }
       if (parsed.error || parsed.amount === null) {
         error.textContent = tt(parsed.error ? `err_${parsed.error}` : "err_not_number");
         error.hidden = false;
@@ -625,7 +697,7 @@ async function downloadStatement() {
     link.remove();
     setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
   } catch (error) {
-    sheet.status = tt("pdf_failed", { detail: error.message });
+    sheet.status = tt("pdf_failed", { detail: /^\d+$/.test(error.message) ? error.message : failureText(error) });
     rerender();
   }
 }
@@ -635,6 +707,8 @@ export function renderTreasurer() {
   const statement = sheet.statement;
   const meeting = sheet.meeting;
   const body = [];
+  // The tab's title names the sheet (app.js's render gives the surveys' title first).
+  document.title = meeting ? tt("page_title_meeting", { date: formatDay(meeting.date) }) : tt("title");
   if (!sheet.loaded) body.push(h("p", { class: "muted" }, "…"));
   else if (sheet.groupId === null) body.push(h("p", { class: "notice error", id: "no-group" }, tt("no_group")));
   else if (!statement) body.push(h("p", { class: "notice error", id: "no-statement" }, tt("no_statement")));
@@ -648,7 +722,7 @@ export function renderTreasurer() {
       const rows = sheetRows(statement, meeting.date);
       body.push(
         h("p", { class: "small", id: "meeting-title", dataset: { meeting: meeting.id } },
-          tt("meeting_of", { date: meeting.date }), " · ", tt("members", { n: rows.length })),
+          tt("meeting_of", { date: formatDay(meeting.date) }), " · ", tt("members", { n: rows.length })),
         meeting.closed ? closedSection(meeting) : null,
         h("ul", { class: "member-rows", id: "member-rows" }, rows.map(memberRow)),
         groupRow(statement),

@@ -25,7 +25,15 @@ const STRINGS = {
     err_negative: "Số tiền không được âm.",
     err_decimal: "Chỉ nhập số đồng chẵn, không có phần thập phân.",
     err_not_number: "Hãy nhập số tiền, ví dụ 50.000.",
-    err_too_large: "Số tiền quá lớn.",
+    err_too_large: "Số tiền quá lớn: tối đa 1.000.000.000.000 đ.",
+    err_comma: "Dấu phẩy không dùng để chia hàng nghìn: hãy viết 100.000 (dấu chấm) hoặc 100000.",
+    err_shorthand: "Hãy viết đủ số tiền, ví dụ 50.000 hoặc 1.000.000 (không viết tắt k, tr).",
+    err_leading_zero: "Số tiền không bắt đầu bằng số 0: ví dụ 50.000.",
+    err_zero: "Số tiền phải lớn hơn 0 (để trống nếu không có).",
+    fix_invalid: "Chưa thể kết thúc: số tiền «{text}» ở ô «{field}» của {name} chưa đúng. Hãy sửa hoặc xoá ô đó.",
+    network_lost: "mất kết nối với máy chủ; số liệu vẫn giữ trên điện thoại.",
+    storage_full: "bộ nhớ điện thoại đã đầy.",
+    page_title_meeting: "Sổ quỹ · Cuộc họp ngày {date}",
     opening_cash: "Tiền mặt đầu buổi",
     money_in: "Thu trong buổi",
     money_out: "Chi trong buổi",
@@ -87,7 +95,15 @@ const STRINGS = {
     err_negative: "An amount cannot be negative.",
     err_decimal: "Whole đồng only, no decimals.",
     err_not_number: "Type an amount, e.g. 50.000.",
-    err_too_large: "This amount is too large.",
+    err_too_large: "This amount is too large: at most 1.000.000.000.000 đ.",
+    err_comma: "A comma does not group thousands: write 100.000 (dots) or 100000.",
+    err_shorthand: "Write the whole amount, e.g. 50.000 or 1.000.000 (no k or tr).",
+    err_leading_zero: "An amount does not start with 0: e.g. 50.000.",
+    err_zero: "The amount must be more than 0 (leave it empty if none).",
+    fix_invalid: "Cannot close yet: “{text}” in “{field}” of {name} is not an amount. Correct or clear it.",
+    network_lost: "the connection to the server was lost; the figures stay on the phone.",
+    storage_full: "the phone's storage is full.",
+    page_title_meeting: "Cash book · Meeting of {date}",
     opening_cash: "Cash at the start",
     money_in: "Received in the meeting",
     money_out: "Paid out in the meeting",
@@ -133,4 +149,14 @@ const STRINGS = {
 export function tt(key, params = {}) {
   const text = STRINGS[language()]?.[key] ?? STRINGS.vi[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
+}
+
+const MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** A day (YYYY-MM-DD) as people write it: 07/12/2026 in Vietnamese, 7 Dec 2026 in English. */
+export function formatDay(day) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(day ?? ""));
+  if (!match) return String(day ?? "");
+  const [, year, month, date] = match;
+  return language() === "en" ? `${Number(date)} ${MONTHS_EN[Number(month) - 1]} ${year}` : `${date}/${month}/${year}`;
 }

@@ -25,25 +25,35 @@ export const KINDS = ["savings", "mutual_aid", "fine", "withdrawal"];
 export const OUT_KINDS = new Set(["withdrawal", "remittance"]);
 // The sheet's row of the whole group: its own loans from the CDF and the remittance.
 export const GROUP = "group";
-const MAX_AMOUNT = 1e12;
+// The books' largest amount (app/services/cdf_input.py, MAX_MONEY): 10^12 đồng.
+export const MAX_AMOUNT = 1e12;
 const PERIOD_DAYS = { weekly: 7, fortnightly: 14, monthly: 31 };
 
 /**
- * Read an amount typed by a person: "50.000", "50000" or "50 000" are 50000 đồng; "" is
- * nothing (null). Decimals, negatives and other text are refused with a reason.
- * Returns {amount} or {error: "negative" | "decimal" | "not_number" | "too_large"}.
+ * Read an amount typed by a person: "50.000", "50000" or "50 000" are 50000 đồng (a dot
+ * groups the thousands, as Vietnamese writes them); "" is nothing (null). Anything else is
+ * refused with a reason, never read as the part of it that looks like a number: "100,000"
+ * (a comma is the decimal mark in Vietnamese: ambiguous), "50k" or "1tr" (shorthand),
+ * "5.5" (decimals), "0050.000" (leading zeros), more than the books' largest amount, and 0
+ * (nothing to record) unless `allowZero` (a cash count may be 0).
+ * Returns {amount} or {error: "negative" | "decimal" | "comma" | "shorthand" |
+ * "leading_zero" | "zero" | "not_number" | "too_large"}.
  */
-export function parseAmount(raw) {
+export function parseAmount(raw, { allowZero = false } = {}) {
   const text = String(raw ?? "").replace(/[\s\u00a0]/g, "").replace(/(đồng|đ|vnd)$/i, "");
   if (!text) return { amount: null };
   if (/^[-−]/.test(text)) return { error: "negative" };
+  if (/^\d+([.,]\d+)*(k|nghìn|ngàn|ng|tr|triệu|m|tỷ|ty|tỉ|ti)\d*$/i.test(text)) return { error: "shorthand" };
+  if (/^0+\d/.test(text)) return { error: "leading_zero" };
   let digits = null;
   if (/^\d+$/.test(text)) digits = text;
   else if (/^\d{1,3}(\.\d{3})+$/.test(text)) digits = text.replaceAll(".", "");
+  else if (/^\d{1,3}(,\d{3})+$/.test(text)) return { error: "comma" };
   else if (/^\d+[.,]\d*$/.test(text) || /^\d{1,3}(\.\d{3})*,\d+$/.test(text)) return { error: "decimal" };
   if (digits === null) return { error: "not_number" };
   const amount = Number(digits);
   if (!Number.isSafeInteger(amount) || amount > MAX_AMOUNT) return { error: "too_large" };
+  if (amount === 0 && !allowZero) return { error: "zero" };
   return { amount };
 }
 
@@ -125,7 +135,7 @@ export function entryKey(memberId, kind, loanId = null) {
 export function expectedCash(meeting) {
   let total = meeting.opening_cash ?? 0;
   for (const entry of Object.values(meeting.entries)) {
-    if (entry.amount === null || entry.state === "failed") continue;
+    if (!isRecord(entry) || entry.state === "failed") continue;
     total += OUT_KINDS.has(entry.kind) ? -entry.amount : entry.amount;
   }
   return total;
@@ -148,21 +158,150 @@ function written() {
   return writing.catch(() => {});
 }
 
-/** Keep the meeting on the phone, under its treasurer (writes in order: the last one wins). */
+// Two tabs of the phone may show the same meeting, each with its own copy. A save never
+// writes this tab's whole copy over the one kept: in one IndexedDB transaction it reads the
+// meeting kept, applies what this tab changed since it last read or wrote it (`bases`: the
+// meeting as it was then, per copy), writes the result, and takes into its copy what the
+// others changed. The other tabs are told (BroadcastChannel) and follow (followMeeting).
+const bases = new WeakMap();
+const DB_NAME = "cdfmap-collect";
+const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("cdfmap-treasurer") : null;
+const meetingListeners = new Set();
+if (channel) channel.onmessage = (event) => { for (const listener of meetingListeners) listener(event.data); };
+let connection = null;
+
+/** Call `listener({key, id})` when another tab changed a meeting kept on the phone. */
+export function onMeetingChanged(listener) {
+  meetingListeners.add(listener);
+}
+
+/** The key a meeting is kept under. */
+export function meetingKeyOf(meeting) {
+  return meetingKey(meeting.user_id, meeting.group_id);
+}
+
+/** A connection of this module's to the app's database (made by db.js, with its stores). */
+function database() {
+  if (connection) return connection;
+  connection = db.getValue("treasurer.version").then(() => new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME);
+    request.onsuccess = () => {
+      const handle = request.result;
+      handle.onversionchange = () => { // a newer app version in another tab upgrades it
+        handle.close();
+        connection = null;
+      };
+      resolve(handle);
+    };
+    request.onerror = () => reject(request.error);
+  }));
+  connection.catch(() => (connection = null));
+  return connection;
+}
+
+const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** The meeting kept (`stored`) with what `mine` changed since `base` (null: all of it). */
+function merged(stored, mine, base) {
+  if (!stored || stored.id !== mine.id || !stored.entries) return structuredClone(mine);
+  const out = structuredClone(stored);
+  for (const [name, value] of Object.entries(mine)) {
+    if (name !== "entries" && (!base || !same(value, base[name]))) out[name] = structuredClone(value);
+  }
+  const was = base?.entries ?? {};
+  for (const key of new Set([...Object.keys(mine.entries), ...Object.keys(was)])) {
+    if (same(mine.entries[key], was[key])) continue; // not changed in this tab
+    if (mine.entries[key] === undefined) delete out.entries[key];
+    else out.entries[key] = structuredClone(mine.entries[key]);
+  }
+  return out;
+}
+
+/** Write `copy` merged into the meeting kept, in one transaction: {out, wrote}. */
+async function writeMerged(key, copy, base) {
+  const handle = await database();
+  return new Promise((resolve, reject) => {
+    const transaction = handle.transaction("kv", "readwrite");
+    const store = transaction.objectStore("kv");
+    let result = null;
+    let failure = null;
+    const read = store.get(key);
+    read.onsuccess = () => {
+      try {
+        const out = merged(read.result, copy, base);
+        const wrote = !same(read.result, out);
+        if (wrote) store.put(out, key);
+        result = { out, wrote };
+      } catch (error) {
+        failure = error; // a full disk, say: nothing of it is kept
+        transaction.abort();
+      }
+    };
+    transaction.oncomplete = () => resolve(result);
+    transaction.onabort = () => reject(failure ?? transaction.error ?? new Error("aborted"));
+  });
+}
+
+/** Bring into `live` what the meeting kept (`out`) holds that `live` did not change since
+ * `copy` was taken; the same entry objects are kept (a sync holds them). True if any. */
+function adopt(live, copy, out) {
+  if (!out || out.id !== live.id) return false;
+  let changed = false;
+  for (const [name, value] of Object.entries(out)) {
+    if (name === "entries" || same(live[name], value) || !same(live[name], copy[name])) continue;
+    live[name] = structuredClone(value);
+    changed = true;
+  }
+  for (const key of new Set([...Object.keys(live.entries), ...Object.keys(out.entries ?? {})])) {
+    const mine = live.entries[key];
+    const theirs = out.entries?.[key];
+    if (same(mine, theirs) || !same(mine, copy.entries[key])) continue;
+    if (theirs === undefined) delete live.entries[key];
+    else if (mine) {
+      for (const field of Object.keys(mine)) delete mine[field];
+      Object.assign(mine, structuredClone(theirs));
+    } else live.entries[key] = structuredClone(theirs);
+    changed = true;
+  }
+  return changed;
+}
+
+/**
+ * Keep the meeting on the phone, under its treasurer: what this tab changed in it since it
+ * last read or wrote it is merged into the meeting kept (another tab's amounts stay), and
+ * what other tabs changed comes into `meeting`. Writes of a tab in order. Resolves with true
+ * when `meeting` took something of another tab's (the screen is drawn again).
+ */
 export function saveMeeting(meeting) {
   const copy = structuredClone(meeting);
-  writing = written().then(() => db.setValue(meetingKey(meeting.user_id, meeting.group_id), copy));
-  return writing;
+  const key = meetingKeyOf(meeting);
+  const done = written().then(async () => {
+    const { out, wrote } = await writeMerged(key, copy, bases.get(meeting) ?? null);
+    bases.set(meeting, structuredClone(out));
+    const changed = adopt(meeting, copy, out);
+    if (wrote) channel?.postMessage({ key, id: meeting.id });
+    return changed;
+  });
+  writing = done;
+  return done;
+}
+
+/** What other tabs changed of `meeting` (kept on the phone since) into it: true if any. */
+export function followMeeting(meeting) {
+  return saveMeeting(meeting);
 }
 
 /** The meeting `userId` keeps on the phone for the group (undefined when none). */
 export async function loadMeeting(userId, groupId) {
   await written();
-  return db.getValue(meetingKey(userId, groupId));
+  const meeting = await db.getValue(meetingKey(userId, groupId));
+  if (meeting?.entries) bases.set(meeting, structuredClone(meeting));
+  return meeting;
 }
 
 export function forgetMeeting(meeting) {
-  writing = written().then(() => db.deleteValue(meetingKey(meeting.user_id, meeting.group_id)));
+  const key = meetingKeyOf(meeting);
+  writing = written().then(() => db.deleteValue(key)).then(() => channel?.postMessage({ key, id: meeting.id }));
   return writing;
 }
 
@@ -201,7 +340,7 @@ export async function adoptOlderMeetings(userId, groupIds) {
  * being sent or refused) and a close waiting to be sent. */
 export function unsentCount(meeting) {
   if (!meeting || meeting.closed) return 0;
-  const records = Object.values(meeting.entries ?? {}).filter((e) => e.state !== "posted").length;
+  const records = Object.values(meeting.entries ?? {}).filter((e) => e.state !== "posted" && !e.invalid).length;
   return records + (meeting.close ? 1 : 0);
 }
 
@@ -211,6 +350,7 @@ export async function waitingMeetings(userId) {
   if (userId === null || userId === undefined) return [];
   await written();
   const meetings = await db.valuesWithPrefix(meetingPrefix(userId));
+  for (const meeting of meetings) if (meeting?.entries) bases.set(meeting, structuredClone(meeting));
   return meetings.filter((m) => m?.group_id !== undefined && m.entries && m.user_id === userId && !m.closed)
     .filter((m) => !m.opened || unsentCount(m) > 0);
 }
@@ -265,21 +405,30 @@ export function newMeeting(userId, groupId, day, statement) {
 
 /**
  * Set one amount of the sheet from what was typed. A record already sent is never changed;
- * one the server refused takes a new id. Returns the entry (or null when emptied).
+ * one the server refused takes a new id. What was typed and does not read as an amount
+ * (`invalid`: parseAmount's error) is kept as typed with its error and no amount: never a
+ * record, never sent, never counted, and the meeting cannot be closed while it is there.
+ * Returns the entry (or null when emptied).
  */
-export function setEntry(meeting, key, fields, amount, text) {
+export function setEntry(meeting, key, fields, amount, text, invalid = null) {
   const entry = meeting.entries[key];
   if (entry && (entry.state === "sending" || entry.state === "posted")) return entry;
-  if (amount === null) {
+  if (amount === null && !invalid) {
     delete meeting.entries[key];
     return null;
   }
-  const fresh = !entry || entry.state === "failed";
+  // An id the server never saw (a draft's) is kept; a refused record's is not used again.
+  const kept = entry && entry.state !== "failed" ? entry.client_id ?? null : null;
   meeting.entries[key] = {
-    ...fields, amount, text, state: "draft", error: null, ready: false,
-    client_id: fresh ? crypto.randomUUID() : entry.client_id,
+    ...fields, amount: invalid ? null : amount, text, state: "draft", error: null, ready: false,
+    invalid: invalid || null, client_id: invalid ? kept : kept ?? crypto.randomUUID(),
   };
   return meeting.entries[key];
+}
+
+/** True for an amount of the sheet that is a record (not one typed wrong, still to fix). */
+export function isRecord(entry) {
+  return Boolean(entry) && !entry.invalid && entry.amount !== null && entry.amount !== undefined;
 }
 
 /**
@@ -288,7 +437,7 @@ export function setEntry(meeting, key, fields, amount, text) {
  */
 export function markReady(meeting, key = null) {
   for (const [name, entry] of Object.entries(meeting.entries)) {
-    if ((key === null || name === key) && entry.state === "draft") entry.ready = true;
+    if ((key === null || name === key) && entry.state === "draft" && isRecord(entry)) entry.ready = true;
   }
 }
 
@@ -317,6 +466,9 @@ async function bodyOf(response) {
   const body = await response.json().catch(() => ({}));
   return body !== null && typeof body === "object" ? body : {};
 }
+
+// The order of a batch by kind (stable within a kind): deposits 0, then these.
+const SEND_ORDER = { withdrawal: 1, remittance: 2 };
 
 // Answers that say "not now" rather than "no" (as the survey outbox's, sync.js): a request
 // timeout, too early, too many requests.
@@ -379,10 +531,13 @@ function meetingMissing(response, body) {
  */
 async function sendRecords(meeting, token, outcome) {
   const waiting = Object.values(meeting.entries)
-    .filter((e) => e.state === "sending" || (e.state === "draft" && e.ready !== false));
+    .filter((e) => e.state === "sending" || (e.state === "draft" && e.ready !== false && isRecord(e)));
   if (!waiting.length) return "done";
-  // The server posts a batch in order: a remittance goes after the day's money came in.
-  waiting.sort((a, b) => Number(a.kind === "remittance") - Number(b.kind === "remittance"));
+  // The server posts a batch in order, each record checked against the books as they stand:
+  // the money coming in first (savings, mutual aid, fines, repayments), then withdrawals (of
+  // savings perhaps paid in at this very meeting, out of the cash in the box), and the
+  // remittance to the CDF last, after the day's money came in.
+  waiting.sort((a, b) => (SEND_ORDER[a.kind] ?? 0) - (SEND_ORDER[b.kind] ?? 0));
   stillSignedIn(token);
   for (const entry of waiting) entry.state = "sending";
   await saveMeeting(meeting); // from here on these ids are the ones the server may hold
