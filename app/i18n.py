@@ -234,8 +234,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The request body stopped or came too slowly; try sending it again.",
     },
     "body_too_large": {
-        "vi": "Dữ liệu gửi lên quá lớn (tối đa {max} byte).",
-        "en": "The request body is too large (at most {max} bytes).",
+        "vi": "Dữ liệu gửi lên quá lớn (tối đa {max}).",
+        "en": "The request body is too large (at most {max}).",
     },
     "batch_too_large": {
         "vi": "Một lần gửi tối đa {max} khảo sát (nhận được {count}).",
@@ -2566,6 +2566,27 @@ def number_text(value: float, language: str, decimals: int = 0) -> str:
     return text.translate(str.maketrans(",.", ".,")) if language == "vi" else text
 
 
+# English months as a chart's axis writes them (24 Nov): Vietnamese writes 24/11.
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def day_text(day: str, language: str) -> str:
+    """A day (ISO 2026-11-24) without its year, as the language writes it: 24/11 in
+    Vietnamese (day before month), 24 Nov in English."""
+    month, date = int(day[5:7]), int(day[8:10])
+    return f"{date:02d}/{month:02d}" if language == "vi" else f"{date} {_MONTHS_EN[month - 1]}"
+
+
+def size_text(size: int, language: str) -> str:
+    """A size in bytes as a person reads it: 50 MB, 1,5 MB (Vietnamese), 512 KB."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            value = round(size / scale, 1)
+            text = number_text(value, language, 0 if value == int(value) else 1)
+            return f"{text} {unit}"
+    return f"{number_text(size, language)} byte" + ("s" if language == "en" and size != 1 else "")
+
+
 def _percent(share: float, decimals: int) -> Decimal:
     """100 * share rounded half up in decimal arithmetic, from the share's shortest decimal
     form (the one the API and the CSVs show), never from its binary value."""
@@ -2610,6 +2631,21 @@ LABELLED_PARAMS: dict[str, dict[str, dict[str, str]]] = {
     "review_status_changed": {"status": SURVEY_STATUS_LABELS, "seen": SURVEY_STATUS_LABELS},
     "review_status_changed_yours": {"status": SURVEY_STATUS_LABELS},
 }
+# An amount in a message is a whole number written "{name} đồng" in its text: an int there is
+# shown as the language writes numbers (1.000.000 đồng, 1,000,000 đồng). Messages that show
+# another figure name it here. Only the sentence changes: the params stay ints.
+MONEY_PLACEHOLDER = re.compile(r"\{(\w+)\} đồng")
+NUMBER_PARAMS: dict[str, tuple[str, ...]] = {
+    "cdf_out_of_range": ("low", "high"),
+    "cdf_too_many_records": ("max",),
+}
+
+
+# Messages whose English differs for one (1 city, 2 cities): message -> the count's param;
+# the form for one is the message `<code>_one`.
+PLURAL_PARAMS: dict[str, str] = {"page.national_subtitle": "cities"}
+# Params that are a size in bytes, said as size_text says it (50 MB, not 52428800 byte).
+SIZE_PARAMS: dict[str, tuple[str, ...]] = {"body_too_large": ("max",)}
 
 
 def translate(code: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
@@ -2617,6 +2653,12 @@ def translate(code: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str
     texts = MESSAGES.get(code)
     if texts is None:
         return code
+    count = PLURAL_PARAMS.get(code)
+    if count is not None and params.get(count) == 1:
+        texts = MESSAGES.get(f"{code}_one", texts)
+    for name in SIZE_PARAMS.get(code, ()):
+        if type(params.get(name)) is int:
+            params = {**params, name: size_text(params[name], language)}
     text = texts.get(language) or texts[DEFAULT_LANGUAGE]
     expected = params.get("expected")
     if type(expected) is str and expected in TYPE_NAMES:
@@ -2626,6 +2668,10 @@ def translate(code: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str
         if type(value) is str and value in labels:
             # The label may name the message's other params (a regex construct as written).
             params = {**params, name: translate(labels[value], language, **params)}
+    for name in (*MONEY_PLACEHOLDER.findall(text), *NUMBER_PARAMS.get(code, ())):
+        value = params.get(name)
+        if type(value) is int:
+            params = {**params, name: number_text(value, language)}
     try:
         return text.format(**params)
     except (KeyError, IndexError):
@@ -2676,6 +2722,10 @@ MESSAGES.update(
             "vi": "{cities} thành phố · {households} hộ đã khảo sát · số liệu đến {date}",
             "en": "{cities} cities · {households} households surveyed · data as of {date}",
         },
+        "page.national_subtitle_one": {
+            "vi": "{cities} thành phố · {households} hộ đã khảo sát · số liệu đến {date}",
+            "en": "{cities} city · {households} households surveyed · data as of {date}",
+        },
         "page.national_map": {"vi": "Bản đồ các thành phố", "en": "Map of the cities"},
         "page.national_table": {"vi": "Các thành phố", "en": "The cities"},
         "page.national_sort_hint": {
@@ -2695,6 +2745,20 @@ MESSAGES.update(
         },
         "page.national_no_books": {"vi": "—", "en": "—"},
         "page.national_printed": {"vi": "In lúc {time}", "en": "Printed {time}"},
+        # Leaflet's own controls on every map (static/maps/leaflet-texts.js).
+        "page.map_zoom_in": {"vi": "Phóng to", "en": "Zoom in"},
+        "page.map_zoom_out": {"vi": "Thu nhỏ", "en": "Zoom out"},
+        "page.map_layers": {"vi": "Các lớp bản đồ", "en": "Layers"},
+        "page.map_leaflet": {
+            "vi": "Thư viện JavaScript cho bản đồ tương tác",
+            "en": "A JavaScript library for interactive maps",
+        },
+        # A refusal a browser asked for as a page (app/api/error_pages.py).
+        "page.error_title": {
+            "vi": "Không thực hiện được yêu cầu ({status})",
+            "en": "The request could not be done ({status})",
+        },
+        "page.error_home": {"vi": "Về trang chủ", "en": "Back to the start page"},
     }
 )
 

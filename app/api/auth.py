@@ -17,7 +17,7 @@ from app.api.deps import (
     OptionalUser,
     SettingsDep,
 )
-from app.api.pages import client_address, render_page, safe_next
+from app.api.pages import client_address, render_page, safe_next, with_language
 from app.api.requests import json_object
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut, json_request_body
@@ -104,6 +104,12 @@ async def who_am_i(user: CurrentUser) -> JSON:
 # --- web pages ----------------------------------------------------------------------------
 
 
+def _in_asked_language(request: Request, target: str) -> str:
+    """The page to go to, in the language this request asked for with ?lang= (the sign-in
+    form and the sign-out button carry the page's)."""
+    return with_language(target, request.query_params.get("lang"))
+
+
 @router.get("/login", include_in_schema=False)
 async def login_page(
     request: Request, user: OptionalUser, language: LanguageDep, next: str = "/"
@@ -111,7 +117,7 @@ async def login_page(
     """The sign-in form of the web pages (maps, review, admin)."""
     target = safe_next(next)
     if user is not None and user.token_kind == "session":
-        return RedirectResponse(target, status_code=303)
+        return RedirectResponse(_in_asked_language(request, target), status_code=303)
     return render_page(request, "login.html", language, None, next=target, username="")
 
 
@@ -147,7 +153,7 @@ async def login_submit(
         if isinstance(exc, TooManyRequests):
             page.headers["Retry-After"] = str(exc.params.get("retry_after", 60))
         return page
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(_in_asked_language(request, target), status_code=303)
     secure = settings.secure_cookies
     if secure is None:
         secure = request.url.scheme == "https"
@@ -176,6 +182,10 @@ async def logout_submit(
     """
     if user is not None and user.token_id and user.token_kind == "session":
         await auth.revoke(engine, token_id=uuid.UUID(user.token_id))
-    response = RedirectResponse("/login", status_code=303, headers={"Clear-Site-Data": '"cache"'})
+    response = RedirectResponse(
+        _in_asked_language(request, "/login"),
+        status_code=303,
+        headers={"Clear-Site-Data": '"cache"'},
+    )
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

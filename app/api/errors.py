@@ -9,9 +9,11 @@ import asyncpg
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.api.error_pages import error_page, wants_page
 from app.api.responses import JSON
 from app.api.validation import pydantic_problems
 from app.db.pool import PoolClosed
@@ -116,32 +118,47 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def answer(
+    request: Request,
+    body: dict[str, Any],
+    status_code: int,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An error's JSON body, or, when a browser navigated here (app.api.error_pages), the same
+    sentence (and its fields') as a small page in the request's language, with the status."""
+    if not wants_page(request.url.path, request.headers.get("accept")):
+        return JSON(body, status_code=status_code, headers=headers)
+    message = " ".join([body["detail"], *(e["message"] for e in body.get("errors") or [])])
+    page = error_page(status_code, message, request_language(request))
+    return HTMLResponse(
+        page, status_code=status_code, headers={**(headers or {}), "Cache-Control": "no-store"}
+    )
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Install the handlers on an app."""
 
-    async def domain_error(request: Request, exc: Exception) -> JSON:
+    async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
         language = request_language(request)
         status = next((s for t, s in STATUS_CODES.items() if isinstance(exc, t)), 400)
         if isinstance(exc, InvalidInput):
-            return JSON(problems_body(exc.problems, language), status_code=status)
+            return answer(request, problems_body(exc.problems, language), status)
         headers = {}
         if isinstance(exc, Unauthorized):
             # GIS endpoints (app.api.map_auth) also take HTTP Basic and say so.
             headers["WWW-Authenticate"] = getattr(exc, "challenge", 'Bearer realm="cdfmap"')
         if isinstance(exc, TooManyRequests):
             headers["Retry-After"] = str(exc.params.get("retry_after", 60))
-        return JSON(
-            error_body(exc.code, exc.message(language)), status_code=status, headers=headers
-        )
+        return answer(request, error_body(exc.code, exc.message(language)), status, headers)
 
-    async def validation_error(request: Request, exc: Exception) -> JSON:
+    async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         problems = pydantic_problems(exc.errors(), located=True)
         body = problems_body(problems, request_language(request))
-        return JSON(body, status_code=422)
+        return answer(request, body, 422)
 
-    async def http_error(request: Request, exc: Exception) -> JSON:
+    async def http_error(request: Request, exc: Exception) -> Response:
         # Starlette's and FastAPI's own refusals (no such route, method, an unreadable form),
         # whose detail is English ("Not Found"): said from the catalogue instead.
         assert isinstance(exc, StarletteHTTPException)
@@ -154,28 +171,24 @@ def add_exception_handlers(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(methods)
             params |= {"method": request.method, "allowed": ", ".join(methods)}
         code = HTTP_MESSAGES.get(exc.status_code, "http_error")
-        return JSON(
-            error_body(
-                f"http_{exc.status_code}", translate(code, request_language(request), **params)
-            ),
-            status_code=exc.status_code,
-            headers=headers or None,
-        )
+        message = translate(code, request_language(request), **params)
+        body = error_body(f"http_{exc.status_code}", message)
+        return answer(request, body, exc.status_code, headers or None)
 
-    async def unexpected(request: Request, exc: Exception) -> JSON:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         language = request_language(request)
-        return JSON(
-            error_body("internal_error", translate("internal_error", language)), status_code=500
+        return answer(
+            request, error_body("internal_error", translate("internal_error", language)), 500
         )
 
-    async def data_error(request: Request, exc: Exception) -> JSON:
+    async def data_error(request: Request, exc: Exception) -> Response:
         # A value PostgreSQL refuses (out of range, bad encoding): the client's input, not a bug.
         log.warning("data error on %s %s: %s", request.method, request.url.path, exc)
         language = request_language(request)
-        return JSON(error_body("bad_query", translate("bad_query", language)), status_code=422)
+        return answer(request, error_body("bad_query", translate("bad_query", language)), 422)
 
-    async def unavailable(request: Request, exc: Exception) -> JSON:
+    async def unavailable(request: Request, exc: Exception) -> Response:
         # Nothing was stored, and the same request sent again later succeeds: a deadlock or
         # serialisation failure rolled the statement back, or the database is out of reach.
         cause = _driver_error(exc)
@@ -187,11 +200,8 @@ def add_exception_handlers(app: FastAPI) -> None:
             return await unexpected(request, exc)
         log.warning("%s on %s %s: %r", code, request.method, request.url.path, cause)
         language = request_language(request)
-        return JSON(
-            error_body(code, translate(code, language)),
-            status_code=503,
-            headers={"Retry-After": retry_after},
-        )
+        body = error_body(code, translate(code, language))
+        return answer(request, body, 503, {"Retry-After": retry_after})
 
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(asyncpg.exceptions.TransactionRollbackError, unavailable)

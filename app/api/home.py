@@ -22,7 +22,11 @@ async def home(
     """Links to the phone app, the maps a person may open, review and admin pages."""
     cities = await places.cities_for_home(engine, user)
     readable = [c for c in cities if c["readable"]]
-    wards = await places.led_wards(engine, user) if user else []
+    # The role line names the ward of every ward grant (a volunteer's too); the led ones
+    # also get their map's link.
+    granted = await places.granted_wards(engine, user) if user else []
+    led = user.wards_as("ward_leader") if user else frozenset()
+    wards = [w for w in granted if w["id"] in led]
     return render_page(
         request,
         "home.html",
@@ -31,7 +35,7 @@ async def home(
         cities=readable,
         wards=wards,
         city_names={c["id"]: c["name"] for c in cities},
-        ward_names={w["id"]: w["name"] for w in wards},
+        ward_names={w["id"]: w["name"] for w in granted},
         role_names={
             role: translate(f"page.role.{role}", language)
             for role in dict.fromkeys((*ROLES, *CDF_ROLES))

@@ -19,8 +19,7 @@ from collections.abc import Callable, Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.asgi_errors import send_error
-from app.i18n import pick_language
+from app.api.asgi_errors import scope_language, send_error
 
 # A path's own 413 (its client reads no JSON: ODK Collect): the body and the headers to send,
 # for the request's language.
@@ -101,10 +100,16 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         if own is None:
             await send_error(
-                send, headers, 413, "body_too_large", [(b"connection", b"close")], max=max_bytes
+                send,
+                headers,
+                413,
+                "body_too_large",
+                [(b"connection", b"close")],
+                scope=scope,
+                max=max_bytes,
             )
             return
-        language = pick_language(headers.get(b"accept-language", b"").decode("latin-1"))
+        language = scope_language(scope)
         body, own_headers = own(language)
         await send(
             {
@@ -166,4 +171,6 @@ class BodySizeLimit:
         except BodyTimeout:
             if not response_started:
                 headers = dict(scope.get("headers") or [])
-                await send_error(send, headers, 408, "body_timeout", [(b"connection", b"close")])
+                await send_error(
+                    send, headers, 408, "body_timeout", [(b"connection", b"close")], scope=scope
+                )

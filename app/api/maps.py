@@ -17,7 +17,7 @@ from app.api.deps import (
     ReadEngineDep,
     SettingsDep,
 )
-from app.api.errors import error_body
+from app.api.errors import error_body, request_language
 from app.api.pages import sign_in_first
 from app.api.responses import JSON
 from app.api.schemas import ErrorOut
@@ -88,19 +88,20 @@ async def city_map(
     engine: ReadEngineDep,
     forms: FormsDep,
     settings: SettingsDep,
-    lang: Language = "vi",
+    lang: Language | None = None,
     surveys: Counted = "approved",
 ) -> Response:
     """Interactive map of a city: wards, settlements by priority, household indicators (its
     planners and admins; settlements only, for anyone, where the city publishes its map)."""
+    language = lang or request_language(request)
     try:
         html = await maps.city_map_html(
-            engine, forms, slug, lang, _options(settings), _nonce(request), user, surveys
+            engine, forms, slug, language, _options(settings), _nonce(request), user, surveys
         )
     except NotFound as error:
         # Signed out: asked to sign in whether the place exists or not (a 404 for a missing
         # one told anyone which cities and wards there are).
-        return sign_in_first(request) if user is None else _not_found(error, lang)
+        return sign_in_first(request) if user is None else _not_found(error, language)
     except Unauthorized:
         return sign_in_first(request)
     return HTMLResponse(html)
@@ -126,11 +127,12 @@ async def ward_print(
     size: PaperSize = "A4",
     orientation: Orientation = "landscape",
     indicator: Indicator = "priority",
-    lang: Language = "vi",
+    lang: Language | None = None,
     surveys: Counted = "approved",
 ) -> Response:
     """Printable ward map, PDF or 200 dpi PNG: map, legend, scale bar, north arrow, ranked
     table (the ward's leader, the city's planners and admins)."""
+    language = lang or request_language(request)
     try:
         content = await maps.ward_print(
             engine,
@@ -141,7 +143,7 @@ async def ward_print(
             size=size,
             orientation=orientation,
             output=output,
-            language=lang,
+            language=language,
             slots=_print_slots(request, settings),
             reader=user,
             surveys=surveys,
@@ -149,7 +151,7 @@ async def ward_print(
         )
     except maps.PrintsBusy:
         return JSON(
-            error_body("prints_busy", translate("prints_busy", lang)),
+            error_body("prints_busy", translate("prints_busy", language)),
             status_code=503,
             headers={"Retry-After": str(maps.PrintsBusy.retry_after)},
         )
@@ -194,13 +196,14 @@ async def settlement_print(
     orientation: Orientation = "landscape",
     indicator: SettlementIndicator = "insecure_tenure",
     names: bool = False,
-    lang: Language = "vi",
+    lang: Language | None = None,
     surveys: Counted = "approved",
 ) -> Response:
     """The map of one settlement for its meeting, PDF (map, then the numbered households'
     table) or 200 dpi PNG (the map page): households numbered and coloured by their answer
     to `indicator`; `names=true` adds the heads of household's names, for the ward's leader
     and the city's admins only (403 for anyone else)."""
+    language = lang or request_language(request)
     try:
         content = await settlement_prints.settlement_print(
             engine,
@@ -211,7 +214,7 @@ async def settlement_print(
             size=size,
             orientation=orientation,
             output=output,
-            language=lang,
+            language=language,
             names=names,
             slots=_print_slots(request, settings),
             reader=user,
@@ -220,7 +223,7 @@ async def settlement_print(
         )
     except maps.PrintsBusy:
         return JSON(
-            error_body("prints_busy", translate("prints_busy", lang)),
+            error_body("prints_busy", translate("prints_busy", language)),
             status_code=503,
             headers={"Retry-After": str(maps.PrintsBusy.retry_after)},
         )
@@ -241,19 +244,20 @@ async def ward_map(
     engine: ReadEngineDep,
     forms: FormsDep,
     settings: SettingsDep,
-    lang: Language = "vi",
+    lang: Language | None = None,
     surveys: Counted = "approved",
 ) -> Response:
     """Interactive map of one ward (its leader, the city's readers; settlements only where
     the city publishes its map)."""
+    language = lang or request_language(request)
     try:
         html = await maps.ward_map_html(
-            engine, forms, ward_id, lang, _options(settings), _nonce(request), user, surveys
+            engine, forms, ward_id, language, _options(settings), _nonce(request), user, surveys
         )
     except NotFound as error:
         # Signed out: asked to sign in whether the place exists or not (a 404 for a missing
         # one told anyone which cities and wards there are).
-        return sign_in_first(request) if user is None else _not_found(error, lang)
+        return sign_in_first(request) if user is None else _not_found(error, language)
     except Unauthorized:
         return sign_in_first(request)
     return HTMLResponse(html)

@@ -7,13 +7,21 @@ template source (folium taught us: a ward named `{{ ... }}` ran code).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from app.i18n import LANGUAGES, number_text, percent_text, translate, whole_percent
+from app.geo.web_map import leaflet_texts
+from app.i18n import (
+    LANGUAGES,
+    day_text,
+    number_text,
+    percent_text,
+    translate,
+    whole_percent,
+)
 from app.services.access import Principal
 from app.settings import REPO_ROOT
 
@@ -26,6 +34,8 @@ _TEMPLATES = Environment(
 _TEMPLATES.globals["number_text"] = number_text  # figures as the page's language writes them
 _TEMPLATES.globals["whole_percent"] = whole_percent  # a share as the maps and prints show it
 _TEMPLATES.globals["percent_text"] = percent_text  # a share with decimals, rounded as they are
+_TEMPLATES.globals["day_text"] = day_text  # a day without its year: 24/11, 24 Nov
+_TEMPLATES.globals["leaflet_texts"] = leaflet_texts  # Leaflet's buttons, in the page's language
 
 
 class _Texts:
@@ -57,6 +67,7 @@ def render_page(
         csrf_token=csrf,
         nonce=getattr(request.state, "csp_nonce", ""),
         title=context.pop("title", None) or translate("page.app_name", language),
+        language_switch=language_switch(request, "en" if language == "vi" else "vi"),
         **context,
     )
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
@@ -72,6 +83,24 @@ def safe_next(target: str | None) -> str:
     ):
         return "/"
     return target[:2000]
+
+
+def language_switch(request: Request, language: str) -> str:
+    """This page's address in the other language: its query (?ward=, ?surveys=, ?next=...)
+    kept, only `lang` replaced."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return "?" + urlencode([*params, ("lang", language)])
+
+
+def with_language(target: str, language: str | None) -> str:
+    """A local path (safe_next's) with `lang` set to `language` (when one was asked for), so
+    the page after signing in or out keeps the language the person chose."""
+    if language not in LANGUAGES:
+        return target
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"]
+    query.append(("lang", language))
+    return safe_next(urlunsplit(("", "", parts.path, urlencode(query), parts.fragment)))
 
 
 def client_address(request: Request) -> str:

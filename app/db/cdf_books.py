@@ -89,9 +89,9 @@ async def account(
 # --- groups ---------------------------------------------------------------------------------
 
 _GROUP = """
-SELECT g.id, g.fund_id, f.city_id, c.slug AS city, g.settlement_id, s.name AS settlement,
-       s.ward_id, w.name AS ward, g.name, g.founded_on, g.meeting_frequency, g.share_value,
-       g.rules, g.created_at
+SELECT g.id, g.fund_id, f.city_id, c.slug AS city, c.name AS city_name, g.settlement_id,
+       s.name AS settlement, s.ward_id, w.name AS ward, g.name, g.founded_on,
+       g.meeting_frequency, g.share_value, g.rules, g.created_at
 FROM cdf_groups g JOIN cdf_funds f ON f.id = g.fund_id JOIN cities c ON c.id = f.city_id
 LEFT JOIN settlements s ON s.id = g.settlement_id LEFT JOIN wards w ON w.id = s.ward_id
 """

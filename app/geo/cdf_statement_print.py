@@ -3,7 +3,8 @@ with matplotlib: pure, takes the statement of app.services.cdf_books.statement, 
 
 The pages: the group (settlement, ward, city, the day of the figures), its balances, each
 member's savings and loans, then each loan's schedule with what is paid, what remains and
-what is overdue. Amounts are whole đồng written the Vietnamese way (1.234.567). Text uses
+what is overdue. Numbers are written as the statement's language writes them: 1.234.567 đồng
+and 1,2 %/tháng in Vietnamese, 1,234,567 and 1.2 %/month in English. Text uses
 DejaVu Sans, which has every Vietnamese diacritic; every text (names above all) is drawn
 literally, never read as mathtext or markup. Members' names appear only when the statement
 carries them (the reader may see them: app.services.cdf_access).
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from app.i18n import number_text
 from app.vietnam import today_in_vietnam
 
 FONT = "DejaVu Sans"
@@ -96,10 +98,16 @@ def label(key: str, language: str, **params: Any) -> str:
     return texts.get(language, texts["vi"]).format(**params)
 
 
-def money(amount: int | None) -> str:
-    """Whole đồng the Vietnamese way: 1234567 -> '1.234.567'."""
-    value = int(amount or 0)
-    return ("-" if value < 0 else "") + f"{abs(value):,}".replace(",", ".")
+def money(amount: int | None, language: str) -> str:
+    """Whole đồng as the language writes them: 1234567 -> '1.234.567' (vi), '1,234,567' (en)."""
+    return number_text(int(amount or 0), language)
+
+
+def rate_text(rate_bp: int, language: str) -> str:
+    """A rate in basis points as a percent figure, with the decimals it has: 120 -> '1,2'
+    (vi), '1.2' (en); 100 -> '1'; 125 -> '1,25'."""
+    decimals = 0 if rate_bp % 100 == 0 else 1 if rate_bp % 10 == 0 else 2
+    return number_text(rate_bp / 100, language, decimals)
 
 
 def _short(text: str, limit: int = NAME_LIMIT) -> str:
@@ -142,7 +150,10 @@ def _rows(statement: dict[str, Any], language: str) -> Iterator[Row]:
     yield Row([Cell(LEFT, label("balances", language), bold=True)], size=10, gap=1.6, keep=1)
     for key in ("cash", "savings", "mutual_aid", "fines", "cash_over_short", "loans_outstanding"):
         yield Row(
-            [Cell(LEFT + 0.02, label(key, language)), Cell(0.62, money(balances.get(key)), "right")]
+            [
+                Cell(LEFT + 0.02, label(key, language)),
+                Cell(0.62, money(balances.get(key), language), "right"),
+            ]
         )
     members = statement.get("members", [])
     names = {m["id"]: _clean(m.get("name", "")) for m in members if "name" in m}
@@ -165,9 +176,9 @@ def _rows(statement: dict[str, Any], language: str) -> Iterator[Row]:
                 name = f"{name} ({label('left', language)})"
             cells.append(Cell(0.2, _short(name)))
         cells += [
-            Cell(0.68, money(member.get("savings")), "right"),
+            Cell(0.68, money(member.get("savings"), language), "right"),
             Cell(0.78, str(len(member.get("loans", []))), "right"),
-            Cell(RIGHT, money(member.get("loan_outstanding")), "right"),
+            Cell(RIGHT, money(member.get("loan_outstanding"), language), "right"),
         ]
         yield Row(cells)
     loans = statement.get("loans", [])
@@ -186,13 +197,13 @@ def _loan_rows(loan: dict[str, Any], names: dict[int, str], language: str) -> It
         borrower = _clean(loan.get("member_code"))
         if names.get(member_id):
             borrower = f"{borrower} {_short(names[member_id], 24)}"
-    rate = f"{int(loan.get('rate_bp') or 0) / 100:g}".replace(".", ",")
+    rate = rate_text(int(loan.get("rate_bp") or 0), language)
     head = label(
         "loan_head",
         language,
         id=loan["id"],
         borrower=borrower,
-        principal=money(loan.get("principal")),
+        principal=money(loan.get("principal"), language),
         rate=label(f"rate_{loan.get('rate_period', 'month')}", language, rate=rate),
         method=label(loan.get("method", "flat"), language),
         status=label(f"status.{loan.get('status', 'applied')}", language),
@@ -223,10 +234,10 @@ def _loan_rows(loan: dict[str, Any], names: dict[int, str], language: str) -> It
             [
                 Cell(LEFT + 0.02, str(row["seq"])),
                 Cell(0.13, str(row["due_on"])),
-                Cell(0.38, money(row["principal_due"]), "right"),
-                Cell(0.50, money(row["interest_due"]), "right"),
-                Cell(0.64, money(paid), "right"),
-                Cell(0.78, money(row.get("remaining")), "right", colour=colour),
+                Cell(0.38, money(row["principal_due"], language), "right"),
+                Cell(0.50, money(row["interest_due"], language), "right"),
+                Cell(0.64, money(paid, language), "right"),
+                Cell(0.78, money(row.get("remaining"), language), "right", colour=colour),
                 Cell(RIGHT, label("overdue", language) if late else "", "right", late, colour),
             ]
         )
@@ -237,10 +248,10 @@ def _loan_rows(loan: dict[str, Any], names: dict[int, str], language: str) -> It
                 label(
                     "loan_totals",
                     language,
-                    principal=money(schedule.get("principal_outstanding")),
-                    interest=money(schedule.get("interest_outstanding")),
-                    overdue=money(schedule.get("overdue_amount")),
-                    days=int(schedule.get("days_overdue") or 0),
+                    principal=money(schedule.get("principal_outstanding"), language),
+                    interest=money(schedule.get("interest_outstanding"), language),
+                    overdue=money(schedule.get("overdue_amount"), language),
+                    days=number_text(int(schedule.get("days_overdue") or 0), language),
                 ),
             )
         ],
@@ -284,7 +295,7 @@ def render_statement_pdf(
         language,
         settlement=_clean(group.get("settlement") or "—"),
         ward=_clean(group.get("ward") or "—"),
-        city=_clean(group.get("city") or ""),
+        city=_clean(group.get("city_name") or group.get("city") or ""),
     )
     when = label(
         "as_of",

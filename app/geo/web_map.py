@@ -87,6 +87,18 @@ def _t(key: str, language: str) -> str:
     return translate(f"web_map.{key}", language)
 
 
+def leaflet_texts(language: str) -> dict[str, str]:
+    """Leaflet's own words (zoom and layers buttons, its attribution link) in the language,
+    for static/maps/leaflet-texts.js: every page carries them as JSON in its `leaflet-texts`
+    meta element."""
+    return {
+        "zoomIn": translate("page.map_zoom_in", language),
+        "zoomOut": translate("page.map_zoom_out", language),
+        "layers": translate("page.map_layers", language),
+        "leaflet": translate("page.map_leaflet", language),
+    }
+
+
 def legend_spec(data: WebMapInput) -> dict[str, Any]:
     """The legend's content: priority classes and, per household indicator, its answers."""
     language = data.language
@@ -234,6 +246,8 @@ def _skeleton(static_url: str) -> str:
     # Every script and stylesheet from this app: phones and ward offices are often offline.
     fmap.default_js = [
         ("leaflet", f"{static}/{LEAFLET}/leaflet.js"),
+        # Leaflet's own words in the page's language, before folium makes the map.
+        ("leaflet_texts", f"{static}/maps/leaflet-texts.js"),
         ("cdfgroups", f"{static}/maps/cdfgroups.js"),
         ("cdfcontext", f"{static}/maps/cdfcontext.js"),
         ("vector_tile", f"{static}/{VECTOR_TILE}/vector-tile.js"),
@@ -276,9 +290,11 @@ def render_web_map(data: WebMapInput, nonce: str = "") -> str:
         page = page.replace("<script", f'<script nonce="{nonce}"')
     nonce_attribute = f' nonce="{nonce}"' if nonce else ""
     offline_note = translate("page.offline_note", data.language)
+    control_texts = html.escape(script_json(leaflet_texts(data.language)))
     head = (
         f"<head>\n<title>{html.escape(data.title)}</title>\n"
         f'<meta name="cdfmap-offline" content="{html.escape(offline_note)}">\n'
+        f'<meta name="leaflet-texts" content="{control_texts}">\n'
         f'<script type="application/json" id="{DATA_ID}"{nonce_attribute}>'
         f"{script_json(page_data(data))}</script>"
     )
@@ -286,14 +302,17 @@ def render_web_map(data: WebMapInput, nonce: str = "") -> str:
     return page.replace("<head>", head, 1)
 
 
-def not_found_page(heading: str, message: str, language: str) -> str:
-    """A small HTML page for a map that does not exist (texts escaped, no script)."""
+def not_found_page(heading: str, message: str, language: str, home: str | None = None) -> str:
+    """A small HTML page for a map that does not exist, or another refusal (texts escaped,
+    no script); `home`: the words of a link to the start page in the same language."""
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}")
+    link = f'<p><a href="/?lang={language}">{html.escape(home)}</a></p>\n' if home else ""
     return (
         f'<!DOCTYPE html>\n<html lang="{language}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(heading)}</title>\n"
         '<link rel="icon" href="data:,">\n</head>\n'
-        f"<body>\n<h1>{html.escape(heading)}</h1>\n<p>{html.escape(message)}</p>\n</body>\n"
-        "</html>\n"
+        f"<body>\n<h1>{html.escape(heading)}</h1>\n<p>{html.escape(message)}</p>\n{link}"
+        "</body>\n</html>\n"
     )

@@ -104,13 +104,13 @@ def _amount(value: Any, field: str) -> Problem | None:
     if type(value) is float and value.is_integer() and value > MAX_AMOUNT:
         # A whole number past 64 bits arrives from the JSON parser as a float: too large, not
         # a fraction of a đồng.
-        return Problem(field, "project_amount_too_large", {"max": f"{MAX_AMOUNT:,}"})
+        return Problem(field, "project_amount_too_large", {"max": MAX_AMOUNT})
     if type(value) is not int:
         return Problem(field, "project_amount_not_integer")
     if value < 0:
         return Problem(field, "project_amount_negative")
     if value > MAX_AMOUNT:
-        return Problem(field, "project_amount_too_large", {"max": f"{MAX_AMOUNT:,}"})
+        return Problem(field, "project_amount_too_large", {"max": MAX_AMOUNT})
     return None
 
 

@@ -16,126 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db import cdf_books as books
 from app.db.engine import snapshot
 from app.errors import Forbidden
-from app.i18n import percent_text
+from app.i18n import number_text, percent_text
 from app.services import cdf_books, cdf_reports
 from app.services.access import Principal
+from app.services.cdf_report_texts import GROWTH_KEYS, MONEY_KEYS, TEXTS, text
 
-TEXTS: dict[str, dict[str, str]] = {
-    "title_city": {"vi": "Báo cáo Quỹ CDF: {city}", "en": "CDF report: {city}"},
-    "title_national": {"vi": "Báo cáo Quỹ CDF toàn quốc", "en": "National CDF report"},
-    "as_of": {
-        "vi": "Số liệu đến ngày {day}; kỳ trả nợ đúng hạn từ {start}",
-        "en": "Figures as of {day}; on-time period from {start}",
-    },
-    "figures": {"vi": "Số liệu chính", "en": "Key figures"},
-    "figure": {"vi": "Chỉ tiêu", "en": "Figure"},
-    "value": {"vi": "Giá trị", "en": "Value"},
-    "savings_balance": {"vi": "Số dư tiết kiệm", "en": "Savings balance"},
-    "members": {"vi": "Thành viên", "en": "Members"},
-    "groups": {"vi": "Nhóm tiết kiệm", "en": "Savings groups"},
-    "active_loans": {"vi": "Khoản vay đang hoạt động", "en": "Active loans"},
-    "loans_outstanding": {"vi": "Dư nợ gốc", "en": "Loans outstanding"},
-    "par1": {"vi": "PAR1 (quá hạn từ 1 ngày)", "en": "PAR1 (1+ days late)"},
-    "par30": {"vi": "PAR30 (quá hạn trên 30 ngày)", "en": "PAR30 (over 30 days late)"},
-    "par60": {"vi": "PAR60 (quá hạn trên 60 ngày)", "en": "PAR60 (over 60 days late)"},
-    "par90": {"vi": "PAR90 (quá hạn trên 90 ngày)", "en": "PAR90 (over 90 days late)"},
-    "on_time_repayment_rate": {"vi": "Tỷ lệ trả nợ đúng hạn", "en": "On-time repayment rate"},
-    "collection_rate": {"vi": "Tỷ lệ thu nợ (cộng dồn)", "en": "Collection rate (cumulative)"},
-    "capital_total": {"vi": "Tổng vốn đã nhận", "en": "Capital received"},
-    "lent_to_date": {"vi": "Tổng đã cho vay", "en": "Lent to date"},
-    "times_revolved": {"vi": "Số vòng quay vốn", "en": "Times revolved"},
-    "loan_fund_utilisation": {"vi": "Dư nợ / tiết kiệm", "en": "Loans outstanding / savings"},
-    "fund_cash": {"vi": "Tiền mặt của Quỹ", "en": "Fund cash"},
-    "interest_income": {"vi": "Thu lãi", "en": "Interest income"},
-    "mutual_aid_balance": {"vi": "Quỹ tương trợ", "en": "Mutual-aid funds"},
-    "chart_par": {"vi": "Danh mục có rủi ro (PAR)", "en": "Portfolio at risk (PAR)"},
-    "chart_rates": {
-        "vi": "Trả đúng hạn và thu nợ cộng dồn: đọc cả hai",
-        "en": "On time and cumulative collection: read both",
-    },
-    "chart_aging": {
-        "vi": "Nợ gốc quá hạn theo số ngày (đồng)",
-        "en": "Overdue principal by days late (đồng)",
-    },
-    "chart_capital": {"vi": "Vốn theo nguồn (đồng)", "en": "Capital by source (đồng)"},
-    "chart_cities": {
-        "vi": "Tiết kiệm và dư nợ theo thành phố (đồng)",
-        "en": "Savings and loans outstanding by city (đồng)",
-    },
-    "aging.1_30": {"vi": "1–30 ngày", "en": "1–30 days"},
-    "aging.31_60": {"vi": "31–60 ngày", "en": "31–60 days"},
-    "aging.61_90": {"vi": "61–90 ngày", "en": "61–90 days"},
-    "aging.over_90": {"vi": "trên 90 ngày", "en": "over 90 days"},
-    "source.seed_grant": {"vi": "Vốn hạt giống", "en": "Seed grant"},
-    "source.city_budget": {"vi": "Ngân sách thành phố", "en": "City budget"},
-    "source.donor": {"vi": "Nhà tài trợ", "en": "Donors"},
-    "source.interest_earned": {"vi": "Lãi thu được", "en": "Interest earned"},
-    "source.other": {"vi": "Nguồn khác", "en": "Other"},
-    "cities": {"vi": "Các thành phố", "en": "Cities"},
-    "city": {"vi": "Thành phố", "en": "City"},
-    "total": {"vi": "Tổng", "en": "Total"},
-    "savings_short": {"vi": "Tiết kiệm", "en": "Savings"},
-    "loans_short": {"vi": "Dư nợ", "en": "Outstanding"},
-    "no_data": {"vi": "Chưa có số liệu.", "en": "No figures yet."},
-    "csv": {"vi": "Tải CSV", "en": "Download CSV"},
-    "groups_title": {"vi": "Các nhóm tiết kiệm", "en": "Savings groups"},
-    "group": {"vi": "Nhóm", "en": "Group"},
-    "settlement": {"vi": "Khu dân cư", "en": "Settlement"},
-    "ward": {"vi": "Phường", "en": "Ward"},
-    "statement": {"vi": "Sao kê", "en": "Statement"},
-    "statement_pdf": {"vi": "PDF", "en": "PDF"},
-    "json": {"vi": "Dữ liệu JSON", "en": "JSON data"},
-    "formulas": {
-        "vi": "PAR = dư nợ gốc của các khoản vay có kỳ quá hạn ÷ tổng dư nợ gốc. Tỷ lệ trả "
-        "đúng hạn = số tiền trả đúng hạn ÷ số tiền đến hạn trong kỳ. Vòng quay vốn = tổng "
-        "đã cho vay ÷ tổng vốn đã nhận.",
-        "en": "PAR = outstanding principal of loans with a late installment ÷ all "
-        "outstanding principal. On-time rate = paid on time ÷ fell due in the period. "
-        "Times revolved = lent to date ÷ capital received.",
-    },
-    "forbidden_title": {"vi": "Không có quyền xem", "en": "Not allowed"},
-    "forbidden": {
-        "vi": "Tài khoản của bạn không được xem báo cáo này.",
-        "en": "Your account may not see this report.",
-    },
-    "times": {"vi": "{value} lần", "en": "{value} times"},
-    "growth_title": {"vi": "Tăng trưởng quỹ trong kỳ", "en": "Fund growth in the period"},
-    "growth_period": {
-        "vi": "Đầu kỳ: cuối ngày {opening}; cuối kỳ: ngày {day}",
-        "en": "Opening: end of {opening}; closing: {day}",
-    },
-    "opening": {"vi": "Đầu kỳ", "en": "Opening"},
-    "closing": {"vi": "Cuối kỳ", "en": "Closing"},
-    "growth": {"vi": "Tăng trưởng", "en": "Growth"},
-    "growth.capital": {"vi": "Vốn đã nhận", "en": "Capital received"},
-    "growth.fund_equity": {
-        "vi": "Vốn của Quỹ (vốn nhận + lãi thu)",
-        "en": "Fund equity (capital + interest earned)",
-    },
-    "growth.savings": {"vi": "Tiết kiệm của thành viên", "en": "Members' savings"},
-    "growth.loans_outstanding": {
-        "vi": "Dư nợ (quỹ quay vòng vốn)",
-        "en": "Loans outstanding (revolving fund)",
-    },
-    "growth.source": {"vi": "Vốn: {source}", "en": "Capital: {source}"},
-    "chart_growth": {"vi": "Tăng trưởng trong kỳ", "en": "Growth in the period"},
-    "growth_hint": {
-        "vi": "Tăng trưởng = (cuối kỳ − đầu kỳ) ÷ đầu kỳ, cùng kỳ với tỷ lệ trả đúng hạn "
-        "(mặc định 12 tháng). “—” khi đầu kỳ bằng 0.",
-        "en": "Growth = (closing − opening) ÷ opening, over the same period as the on-time "
-        "rate (12 months by default). “—” when the opening is 0.",
-    },
-}
-GROWTH_KEYS = ("capital", "fund_equity", "savings", "loans_outstanding")
-MONEY_KEYS = (
-    "savings_balance",
-    "loans_outstanding",
-    "capital_total",
-    "lent_to_date",
-    "fund_cash",
-    "interest_income",
-    "mutual_aid_balance",
-)
 COUNT_KEYS = ("members", "groups", "active_loans")
 RATE_KEYS = (
     "par1",
@@ -168,15 +53,10 @@ FIGURE_ORDER = (
 )
 
 
-def text(key: str, language: str, **params: Any) -> str:
-    """A text of the page in the language (Vietnamese when unknown)."""
-    texts = TEXTS[key]
-    return texts.get(language, texts["vi"]).format(**params)
-
-
-def money(amount: int) -> str:
-    """Whole đồng: 1234567 -> '1.234.567' (both languages: the đồng is written this way)."""
-    return ("-" if amount < 0 else "") + f"{abs(amount):,}".replace(",", ".")
+def money(amount: int, language: str) -> str:
+    """A whole number (đồng, members) as the page's language writes it: 1234567 ->
+    '1.234.567' (vi), '1,234,567' (en)."""
+    return number_text(int(amount), language)
 
 
 def percent(value: float | None, language: str) -> str:
@@ -192,14 +72,11 @@ def shown(key: str, value: Any, language: str) -> str:
     if value is None:
         return "—"
     if key in MONEY_KEYS:
-        return f"{money(int(value))} đ"
+        return f"{money(int(value), language)} đ"
     if key in COUNT_KEYS:
-        return money(int(value))
+        return money(int(value), language)
     if key == "times_revolved":
-        number = f"{value:.2f}"
-        return text(
-            "times", language, value=number.replace(".", ",") if language == "vi" else number
-        )
+        return text("times", language, value=number_text(value, language, 2))
     return percent(value, language)
 
 
@@ -270,8 +147,8 @@ def growth_rows(report: dict[str, Any], language: str) -> list[dict[str, Any]]:
         {
             "key": key,
             "label": label,
-            "opening": f"{money(figures['opening'])} đ",
-            "closing": f"{money(figures['closing'])} đ",
+            "opening": f"{money(figures['opening'], language)} đ",
+            "closing": f"{money(figures['closing'], language)} đ",
             "growth": signed_percent(figures["growth"], language),
             "raw": "" if figures["growth"] is None else figures["growth"],
         }
@@ -345,12 +222,12 @@ def charts(report: dict[str, Any], language: str) -> list[Chart]:
         Chart(
             "aging",
             text("chart_aging", language),
-            _with_values(aging, [money(report["aging"][k]) for k in aging_keys]),
+            _with_values(aging, [money(report["aging"][k], language) for k in aging_keys]),
         ),
         Chart(
             "capital",
             text("chart_capital", language),
-            _with_values(capital, [money(v) for _, v in sources]),
+            _with_values(capital, [money(v, language) for _, v in sources]),
         ),
         growth_chart(report, language),
     ]
@@ -400,8 +277,8 @@ async def city_page(
             "name": g["name"],
             "settlement": g.get("settlement") or "—",
             "ward": g.get("ward") or "—",
-            "members": g["members"],
-            "savings": money(int(g["savings_balance"])),
+            "members": money(g["members"], language),
+            "savings": money(int(g["savings_balance"]), language),
             "pdf": f"/api/v1/cdf/groups/{int(g['id'])}/statement.pdf?lang={language}",
         }
         for g in listed["groups"]
@@ -443,7 +320,7 @@ async def national_page(
             city_bars.append(
                 Bar(
                     label,
-                    money(city[key]),
+                    money(city[key], language),
                     city[key] / top if top else 0.0,
                     colour,
                     f"{city['city']}:{key}",

@@ -43,6 +43,7 @@ from app.i18n import translate
 from app.services import cdf_access as cdf
 from app.services.access import Principal, require
 from app.services.cdf_books import city_for
+from app.services.cdf_report_texts import column_label
 from app.services.cdf_schedule import add_months
 from app.services.spreadsheet import csv_writer
 from app.vietnam import today_in_vietnam
@@ -286,12 +287,13 @@ def _flat(report: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def report_csv(rows: list[dict[str, Any]], language: str) -> bytes:
-    """Reports as CSV (one line per city, a column per figure; UTF-8 with BOM for Excel);
-    city names never run as formulas."""
+    """Reports as CSV (one line per city, a column per figure headed in the language, as the
+    report page names it; UTF-8 with BOM for Excel); city names never run as formulas."""
     buffer = io.StringIO()
     writer = csv_writer(buffer)
     names = [name for name, _ in _flat(rows[0])] if rows else []
-    writer.writerow([translate("cdf_report.city", language), *names])
+    headers = [column_label(name, language) for name in names]
+    writer.writerow([translate("cdf_report.city", language), *headers])
     for row in rows:
         values = dict(_flat(row))
         writer.writerow(

@@ -144,9 +144,10 @@ async def cities_for_home(engine: AsyncEngine, reader: Principal | None) -> list
     return shown
 
 
-async def led_wards(engine: AsyncEngine, reader: Principal) -> list[dict[str, Any]]:
-    """The wards a person leads (their maps and review)."""
-    ward_ids = sorted(reader.wards_as("ward_leader"))
+async def granted_wards(engine: AsyncEngine, reader: Principal) -> list[dict[str, Any]]:
+    """Every ward the person holds a role on, whatever the role, by name (the start page
+    names them, and links the maps of those they lead)."""
+    ward_ids = sorted({g.ward_id for g in reader.grants if g.ward_id is not None})
     if not ward_ids:
         return []
     async with engine.connect() as connection:

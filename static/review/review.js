@@ -115,10 +115,27 @@
   function startMap() {
     if (!window.L) return;
     map = L.map("review-map", {
-      zoomControl: true,
+      zoomControl: false,
       zoomSnap: 0.25,
-      attributionControl: !!config.basemap,
+      attributionControl: false,
     });
+    // Leaflet's own words in the page's language (the page's leaflet-texts meta element, from
+    // the catalogue; the map pages set them with static/maps/leaflet-texts.js).
+    var meta = document.querySelector('meta[name="leaflet-texts"]');
+    var words = meta ? JSON.parse(meta.content) : {};
+    L.control
+      .zoom({ zoomInTitle: words.zoomIn || "Zoom in", zoomOutTitle: words.zoomOut || "Zoom out" })
+      .addTo(map);
+    if (config.basemap) {
+      var prefix = L.Control.Attribution.prototype.options.prefix;
+      if (words.leaflet && typeof prefix === "string") {
+        var title = words.leaflet.replace(/[&<>"']/g, function (c) {
+          return "&#" + c.charCodeAt(0) + ";";
+        });
+        prefix = prefix.replace(/title="[^"]*"/, 'title="' + title + '"');
+      }
+      L.control.attribution({ prefix: prefix }).addTo(map);
+    }
     if (config.basemap) {
       L.tileLayer(config.basemap.url, {
         maxZoom: 19,

@@ -29,7 +29,7 @@ def test_ward_map_draws_the_savings_groups(
 
     page.on("dialog", on_dialog)
     ward_id = books["ward_id"]
-    response = page.goto(f"/maps/wards/{ward_id}")
+    response = page.goto(f"/maps/wards/{ward_id}?lang=vi")  # the browser asks for English
     assert response is not None and response.status == 200
     page.wait_for_load_state("networkidle")
     data = page.evaluate("JSON.parse(document.getElementById('cdfmap-data').textContent)")
@@ -99,7 +99,7 @@ def test_a_city_whose_groups_have_no_settlement_says_so_in_the_legend(
                 {"group": group},
             )
         page = signed_in_desktop
-        response = page.goto(f"/maps/cities/{slug}")
+        response = page.goto(f"/maps/cities/{slug}?lang=vi")  # the browser asks for English
         assert response is not None and response.status == 200
         page.wait_for_load_state("networkidle")
         assert page.locator(".leaflet-cdfGroups-pane path").count() == 0

@@ -64,7 +64,7 @@ def test_ward_map_draws_the_projects(signed_in_desktop: Page, projects: dict[str
         dialog.dismiss()
 
     page.on("dialog", on_dialog)
-    response = page.goto(f"/maps/wards/{projects['ward_id']}")
+    response = page.goto(f"/maps/wards/{projects['ward_id']}?lang=vi")  # the browser: English
     assert response is not None and response.status == 200
     page.wait_for_load_state("networkidle")
     shapes = page.locator(".leaflet-cdfProjects-pane path.leaflet-interactive")

@@ -219,7 +219,7 @@ def test_the_web_sign_in_cookie_is_secure_httponly_and_samesite_over_https(
         assert cookie["secure"] is True and cookie["httpOnly"] is True
         assert cookie["sameSite"] == "Lax" and cookie["domain"] == CITY
         # Signed in: the pages need the cookie, and scripts cannot read it.
-        page.wait_for_url(f"{base}/")
+        page.wait_for_url(f"{base}/?lang=en")  # in the sign-in page's language (the browser's)
         assert "cdfmap_session" not in page.evaluate("document.cookie")
         assert page.goto("/maps/cities/tam-ky").status == 200  # type: ignore[union-attr]
     finally:

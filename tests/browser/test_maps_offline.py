@@ -229,7 +229,7 @@ def test_signing_out_empties_the_map_caches_and_another_session_never_sees_them(
     ]
     page.goto("/")  # a page the worker does not control: asked here, only the HTTP cache answers
     assert page.evaluate(IN_HTTP_CACHE, points)
-    page.locator("form[action='/logout'] button").click()
+    page.locator("form[action^='/logout'] button").click()
     page.wait_for_url(re.compile(r"/login"))
     expect(page.locator("html")).to_have_attribute("data-map-caches", "cleared")
     assert kept(page) == {}
@@ -250,6 +250,7 @@ def tiles_phone(browser: Browser, tiles_server: str, sync_engine: Engine) -> Ite
         has_touch=True,
         base_url=tiles_server,
         service_workers="allow",
+        locale="vi-VN",
     )
     sign_in_browser(context, sync_engine, tiles_server, "tiles-offline")
     page = context.new_page()

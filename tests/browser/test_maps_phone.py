@@ -38,7 +38,8 @@ def open_page(browser: Browser, live_server: str, engine: Engine, phone: bool) -
             base_url=live_server,
         )
     else:
-        context = browser.new_context(viewport=LAPTOP, base_url=live_server)
+        # Vietnamese like the phone's: the map pages follow the browser's languages.
+        context = browser.new_context(viewport=LAPTOP, base_url=live_server, locale="vi-VN")
     sign_in_browser(context, engine, live_server)
     page = context.new_page()
     record_console_errors(page)

@@ -72,6 +72,7 @@ def phone(browser: Browser, tiles_server: str, sync_engine: Engine) -> Iterator[
         is_mobile=True,
         has_touch=True,
         base_url=tiles_server,
+        locale="vi-VN",  # the map pages follow the browser's languages
     )
     sign_in_browser(context, sync_engine, tiles_server)
     page = context.new_page()

@@ -227,7 +227,7 @@ def test_a_loan_from_application_to_its_last_repayment(cdf: dict[str, Any]) -> N
         json={"client_id": uid(), "amount": 4_950_001, "date": "2024-05-05"},
     )
     assert too_much.status_code == 422 and _messages(too_much) == ["cdf_repayment_exceeds_owed"]
-    assert "4950000" in too_much.json()["errors"][0]["message"]
+    assert "(4,950,000 đồng, principal and interest)" in too_much.json()["errors"][0]["message"]
     rest = treasurer.post(
         f"/api/v1/cdf/loans/{loan['id']}/repayments",
         json={"client_id": uid(), "amount": 4_950_000, "date": "2024-05-05"},

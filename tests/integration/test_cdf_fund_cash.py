@@ -189,7 +189,7 @@ def test_a_loan_larger_than_the_funds_cash_is_not_paid_out(fund: dict[str, Any])
     loan = _approved_loan(fund, 5_000_000)
     refused = _disburse(fund, loan)
     assert _error(refused) == ("principal", "cdf_disbursement_exceeds_fund_cash")
-    assert "1000000" in refused.json()["errors"][0]["message"].replace(".", "")
+    assert "chỉ còn 1.000.000 đồng" in refused.json()["errors"][0]["message"]
     assert (
         "does not have the cash" in _disburse(fund, loan, lang="en").json()["errors"][0]["message"]
     )

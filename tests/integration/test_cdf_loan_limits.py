@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from app.i18n import number_text
 from app.services.cdf_input import MAX_MONEY
 from tests.cdf_support import Clients, app_client, drop_cities, make_city, person, uid
 
@@ -137,7 +138,7 @@ def _refused_for_its_total(answer: Any, language: str) -> None:
     assert answer.status_code == 422, answer.text
     [error] = answer.json()["errors"]
     assert (error["field"], error["code"]) == ("principal", "cdf_loan_total_too_large")
-    assert str(MAX_MONEY) in error["message"]
+    assert f"{number_text(MAX_MONEY, language)} đồng" in error["message"], error["message"]
     assert ("vượt" if language == "vi" else "more than") in error["message"]
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, event, text
 
 from app.db.engine import make_engine
 from app.errors import InvalidInput
+from app.i18n import number_text
 from app.services import cdf_loans, cdf_postings
 from app.services.access import Grant, Principal
 from app.services.cdf_input import MAX_MONEY
@@ -136,7 +137,8 @@ def test_a_product_whose_maximum_would_owe_past_the_cap_is_refused(
     assert made.status_code == 422, made.text
     [error] = made.json()["errors"]
     assert (error["field"], error["code"]) == ("max_principal", "cdf_product_total_too_large")
-    assert str(MAX_MONEY) in error["message"] and str(MAX_MONEY - 7) in error["message"]
+    for amount in (MAX_MONEY, MAX_MONEY - 7):  # written as the language writes numbers
+        assert f"{number_text(amount, language)} đồng" in error["message"], error["message"]
     assert ("tối đa" if language == "vi" else "lower the maximum") in error["message"]
     assert MAX_MONEY - 7 not in _listed(cdf)
 
@@ -279,7 +281,8 @@ def test_savings_withdrawn_after_the_application_stop_the_payout(
             "principal",
             "cdf_savings_precondition_at_disbursement",
         )
-        for shown in ("100000", "50000", "2025-03-06", words):
+        amounts = (number_text(100_000, language), number_text(50_000, language))
+        for shown in (*amounts, "2025-03-06", words):
             assert shown in error["message"], (shown, error["message"])
     stored = cdf["clients"].as_("maker").get(f"/api/v1/cdf/loans/{loan}").json()
     assert stored["status"] == "approved" and stored["schedule"] is None
@@ -398,7 +401,13 @@ def test_a_withdrawal_dated_back_before_a_payout_cannot_leave_the_loan_short(
     ):
         refused = _post(cdf, group, "withdrawal", 50_000, member, day, language)
         _refusal(
-            refused, "amount", "cdf_savings_needed_at_payout", str(loan), "100000", "80000", words
+            refused,
+            "amount",
+            "cdf_savings_needed_at_payout",
+            str(loan),
+            number_text(100_000, language),
+            number_text(80_000, language),
+            words,
         )
     # What the loan did not need may be taken on any day; one đồng more may not.
     assert _post(cdf, group, "withdrawal", 30_000, member, "2025-03-05").status_code == 201
@@ -406,7 +415,7 @@ def test_a_withdrawal_dated_back_before_a_payout_cannot_leave_the_loan_short(
         _post(cdf, group, "withdrawal", 1_000, member, "2025-02-20"),
         "amount",
         "cdf_savings_needed_at_payout",
-        "99000",
+        "99.000 đồng",
     )
     # At a meeting held before the payout, as at the counter.
     maker = cdf["clients"].as_("maker")
@@ -453,7 +462,7 @@ def test_a_saving_reversed_back_to_before_a_payout_cannot_leave_the_loan_short(
             "cdf_savings_needed_at_payout",
             str(loan),
             "2025-03-06",
-            "100000",
+            number_text(100_000, language),
             words,
         )
     reversed_after = reverse("2025-03-07")
@@ -468,7 +477,7 @@ def test_an_application_counts_the_savings_held_on_its_day(cdf: dict[str, Any]) 
             _apply(cdf, group, member, 1_000_000, day="2025-03-01", language=language),
             "principal",
             "cdf_savings_precondition",
-            "100000",
+            number_text(100_000, language),
             words,
         )
     # On the saving's day, or without a date (today), the savings count.

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from app.i18n import number_text
 from tests.auth import bearer, make_token, make_user
 from tests.cdf_support import app_client, drop_cities, make_city, person
 
@@ -272,6 +273,47 @@ def test_a_day_outside_the_books_is_a_422_on_the_pages_as_in_the_api(
         assert response.status_code == 422, (url, response.status_code)
         assert response.json()["errors"][0]["code"] == "cdf_invalid_date"
     assert _page(site, "staff", f"/cdf/{CITY}?as_of=2026-06-30").status_code == 200
+
+
+# Numbers of 1 000 and more as each language groups them; a decimal as each writes it.
+GROUPED = {
+    "vi": re.compile(r"\b\d{1,3}(?:\.\d{3})+\b"),
+    "en": re.compile(r"\b\d{1,3}(?:,\d{3})+\b"),
+}
+DECIMAL = {
+    "vi": re.compile(r"\b\d+,\d{1,2} (?:%|lần)"),
+    "en": re.compile(r"\b\d+\.\d{1,2} (?:%|times)"),
+}
+
+
+def _words(page: str) -> str:
+    """What a reader sees of a page: its text without tags and attributes."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", page.split("<body", 1)[1]))
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("kind", ["city", "national"])
+def test_every_number_on_the_page_is_written_in_its_language(
+    site: dict[str, Any], language: str, kind: str
+) -> None:
+    """English pages wrote 1.060.867.000 đ beside 15.9 %: amounts, counts, percentages and
+    times revolved all follow the page's language (1,060,867,000 and 15.9 in English)."""
+    who, url = ("staff", f"/cdf/{CITY}") if kind == "city" else ("national", "/cdf/national")
+    response = _page(site, who, f"{url}?lang={language}")
+    assert response.status_code == 200, response.text
+    words = _words(response.text)
+    other = "en" if language == "vi" else "vi"
+    assert GROUPED[language].search(words) and DECIMAL[language].search(words), words
+    assert not GROUPED[other].findall(words), GROUPED[other].findall(words)
+    assert not DECIMAL[other].findall(words), DECIMAL[other].findall(words)
+    client: TestClient = site["client"]
+    token = site["maker"] if kind == "city" else site["sessions"]["national"]
+    report = _ok(client.get(f"/api/v1/cdf/{CITY}/report", headers=bearer(token)))
+    savings = number_text(report["savings_balance"], language)
+    capital = number_text(report["capital_total"], language)
+    assert f"{savings} đ" in words or kind == "national"
+    assert f"{capital} đ" in words or kind == "national"
+    assert savings in words  # the city's savings: a figure, its table row or its bar
 
 
 def test_a_share_on_the_page_rounds_half_up(site: dict[str, Any]) -> None:

@@ -186,13 +186,13 @@ def test_the_pdf_holds_the_statements_figures_in_vietnamese(
         ("loans_outstanding", "Dư nợ gốc"),
     ):
         line = next(row for row in page.splitlines() if row.strip().startswith(caption))
-        assert line.split()[-1] == money(statement["balances"][key]), line
+        assert line.split()[-1] == money(statement["balances"][key], "vi"), line
     for member in statement["members"]:
         row = next(r for r in page.splitlines() if r.strip().startswith(member["code"]))
         assert row.split()[-3:] == [
-            money(member["savings"]),
+            money(member["savings"], "vi"),
             str(len(member["loans"])),
-            money(member["loan_outstanding"]),
+            money(member["loan_outstanding"], "vi"),
         ], row
     # Names drawn as they are: no markup, no mathtext, no formula.
     assert "Nguyễn Thị Hòa Thuận Đông" in page
@@ -207,13 +207,13 @@ def test_the_pdf_holds_the_statements_figures_in_vietnamese(
         )
         cells = line.split()
         assert cells[2:6] == [
-            money(row["principal_due"]),
-            money(row["interest_due"]),
-            money(row["principal_paid"] + row["interest_paid"]),
-            money(row["remaining"]),
+            money(row["principal_due"], "vi"),
+            money(row["interest_due"], "vi"),
+            money(row["principal_paid"] + row["interest_paid"], "vi"),
+            money(row["remaining"], "vi"),
         ], line
         assert ("Quá hạn" in line) == row["overdue"], line
-    assert f"quá hạn {money(schedule['overdue_amount'])} đ" in page
+    assert f"quá hạn {money(schedule['overdue_amount'], 'vi')} đ" in page
 
 
 def test_english_and_the_planner_sees_no_names(books: dict[str, Any], tmp_path: Path) -> None:
@@ -227,6 +227,37 @@ def test_english_and_the_planner_sees_no_names(books: dict[str, Any], tmp_path: 
     for name in NAMES:
         assert name not in page
     assert "Nguyễn" not in page and "calc" not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "rate", "principal"),
+    [
+        ("vi", "lãi 1,2 %/tháng", "gốc 3.000.000 đ"),
+        ("en", "rate 1.2 %/month", "principal 3,000,000 đ"),
+    ],
+)
+def test_the_pdf_writes_numbers_and_the_city_in_its_language(
+    books: dict[str, Any], tmp_path: Path, language: str, rate: str, principal: str
+) -> None:
+    """The English statement wrote "rate 1,2 %/month" and 7.000.000; the header named the
+    city by its slug (cdf-statement-town) instead of its name."""
+    response = _pdf(books, "maker", f"?lang={language}")
+    assert response.status_code == 200, response.text
+    page = _text(response.content, tmp_path)
+    assert rate in page and principal in page
+    statement = _ok(books["clients"].as_("maker").get(f"/api/v1/cdf/groups/{books['group']}"))
+    savings = "Tiết kiệm của thành viên" if language == "vi" else "Members' savings"
+    line = next(row for row in page.splitlines() if row.strip().startswith(savings))
+    assert line.split()[-1] == money(statement["balances"]["savings"], language), line
+    assert money(545_000, language) in page  # 350,000 + 120,000 + 75,000 saved
+    (loan,) = statement["loans"]
+    overdue = money(loan["schedule"]["overdue_amount"], language)
+    assert f"{overdue} đ" in page
+    place = next(row for row in page.splitlines() if "Phường Một" in row)
+    assert place.rstrip().endswith("· Thành phố Sao Kê"), place
+    assert CITY not in page
+    assert statement["group"]["city"] == CITY  # the JSON keeps the slug for code
+    assert statement["group"]["city_name"] == "Thành phố Sao Kê"
 
 
 def test_who_may_not_read_the_group_gets_no_pdf(books: dict[str, Any]) -> None:

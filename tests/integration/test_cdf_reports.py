@@ -13,6 +13,9 @@ Three loans at 0 % (so every installment is principal), monthly, 4 installments,
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -284,23 +287,89 @@ def test_fund_growth_by_hand(report_books: Clients) -> None:
     total = national["total"]["fund_growth"]["capital"]
     assert total["opening"] >= 7_000_000 and total["closing"] >= 7_500_000
     assert total["growth"] == round((total["closing"] - total["opening"]) / total["opening"], 4)
-    csv = report_books.as_("planner").get(f"/api/v1/cdf/{CITY}/report.csv{QUERY}&lang=en")
-    lines = csv.content.decode("utf-8-sig").splitlines()
-    row = dict(zip(lines[0].split(","), lines[1].split(","), strict=True))
-    assert row['"fund_growth.loans_outstanding.growth"'] == "0.6667"
-    assert row['"fund_growth.capital.opening"'] == "5000000"
+    row = _csv_rows(report_books, "planner", f"/api/v1/cdf/{CITY}/report.csv{QUERY}&lang=en")[0]
+    assert row["Loans outstanding (revolving fund) — Growth"] == "0.6667"
+    assert row["Capital received — Opening (đồng)"] == "5000000"
+
+
+def _csv_rows(report_books: Clients, who: str, url: str) -> list[dict[str, str]]:
+    response = report_books.as_(who).get(url)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header = lines[0]
+    assert len(set(header)) == len(header), header  # one header per column
+    return [dict(zip(header, line, strict=True)) for line in lines[1:]]
 
 
 def test_report_csv_is_excel_ready(report_books: Clients) -> None:
-    response = report_books.as_("planner").get(f"/api/v1/cdf/{CITY}/report.csv{QUERY}&lang=en")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/csv")
-    lines = response.content.decode("utf-8-sig").splitlines()
-    header = lines[0].split(",")
-    assert header[0] == '"City"' and '"par30"' in header and '"aging.31_60"' in header
-    row = dict(zip(header, lines[1].split(","), strict=True))
-    assert row['"par30"'] == "0.9333"
-    assert row['"loans_outstanding"'] == "1500000"
+    rows = _csv_rows(report_books, "planner", f"/api/v1/cdf/{CITY}/report.csv{QUERY}&lang=en")
+    row = rows[0]
+    assert next(iter(row)) == "City"
+    assert row["PAR30 (over 30 days late)"] == "0.9333"
+    assert row["Loans outstanding (đồng)"] == "1500000"
+    aging = report_books.as_("planner").get(f"/api/v1/cdf/{CITY}/report{QUERY}").json()["aging"]
+    assert row["Overdue principal 31–60 days (đồng)"] == str(aging["31_60"])
+
+
+# Every header of the report's CSV in words, never a key of the JSON (savings_balance, par30,
+# portfolio_at_risk.over_1, aging.1_30, capital_by_source.seed_grant, fund_growth...).
+RAW_KEY = re.compile(r"^[a-z0-9_.]+$")
+
+
+@pytest.mark.parametrize(
+    ("language", "headers"),
+    [
+        (
+            "vi",
+            {
+                "Thành phố",
+                "Số dư tiết kiệm (đồng)",
+                "PAR30 (quá hạn trên 30 ngày)",
+                "Dư nợ có rủi ro PAR1 (đồng)",
+                "Nợ gốc quá hạn 1–30 ngày (đồng)",
+                "Vốn: Vốn hạt giống (đồng)",
+                "Tỷ lệ trả nợ đúng hạn",
+                "Tiết kiệm của thành viên — Đầu kỳ (đồng)",
+                "Vốn: Nhà tài trợ — Tăng trưởng",
+            },
+        ),
+        (
+            "en",
+            {
+                "City",
+                "Savings balance (đồng)",
+                "PAR30 (over 30 days late)",
+                "Principal at risk PAR1 (đồng)",
+                "Overdue principal 1–30 days (đồng)",
+                "Capital: Seed grant (đồng)",
+                "On-time repayment rate",
+                "Members' savings — Opening (đồng)",
+                "Capital: Donors — Growth",
+            },
+        ),
+    ],
+)
+@pytest.mark.parametrize("report", ["city", "national"])
+def test_every_csv_header_is_in_the_language(
+    report_books: Clients, language: str, headers: set[str], report: str
+) -> None:
+    who, url = ("planner", f"/api/v1/cdf/{CITY}/report.csv")
+    if report == "national":
+        who, url = ("national", "/api/v1/cdf/national/report.csv")
+    rows = _csv_rows(report_books, who, f"{url}{QUERY}&lang={language}")
+    header = list(rows[0])
+    raw = [name for name in header if RAW_KEY.match(name)]
+    assert raw == [], raw
+    assert headers <= set(header), headers - set(header)
+    # The figures are the JSON report's, under their words.
+    figures = report_books.as_(who).get(f"{url.removesuffix('.csv')}{QUERY}").json()
+    row = rows[0]
+    if report == "national":
+        figures = next(c for c in figures["cities"] if c["city"] == CITY)
+        row = next(r for r in rows if next(iter(r.values())) == "Thành phố Báo Cáo")
+    key = "PAR30 (quá hạn trên 30 ngày)" if language == "vi" else "PAR30 (over 30 days late)"
+    assert float(row[key]) == figures["par30"] == 0.9333
 
 
 def test_report_parameters_are_checked(report_books: Clients) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -479,3 +480,14 @@ def test_the_csv_rounds_shares_half_up_as_the_page_does(
         column = rows[0].index("Tỷ lệ đã khảo sát" if language == "vi" else "Share surveyed")
         row = next(row for row in rows if row[1] == "D")
         assert row[column] == "6.3", (language, row)  # a dot in both: machine-readable
+
+
+def test_the_day_charts_axis_writes_days_as_each_language_does(
+    app_client: TestClient, place: dict[str, Any]
+) -> None:
+    url = f"/progress/{CITY}?from=2026-11-20&to=2026-11-21"
+    axis = re.compile(r'<text x="[^"]*" y="[^"]*" class="value">([^<]*)</text>')
+    vietnamese = axis.findall(_page(app_client, place["sessions"]["admin"], url).text)
+    assert "20/11" in vietnamese and "11-20" not in vietnamese  # day before month
+    english = axis.findall(_page(app_client, place["sessions"]["admin"], url + "&lang=en").text)
+    assert "20 Nov" in english
