@@ -23,6 +23,7 @@ from app.api.schemas import WRITE_ERRORS, ErrorOut, model_body
 from app.api.validation import DAY_PATTERN
 from app.errors import InvalidInput, Problem
 from app.services import cdf_books, cdf_loans, cdf_postings, cdf_reports, cdf_treasurers
+from app.services.cdf_report_texts import text as report_text
 
 router = APIRouter(tags=["cdf"])
 ERRORS = WRITE_ERRORS
@@ -507,7 +508,7 @@ async def national_report_csv(
     report = await cdf_reports.national_report(
         engine, user, book_day(as_of, "as_of"), book_day(start, "from")
     )
-    total = {"city": "total", "city_name": "Tổng / Total", **report["total"]}
+    total = {"city": "total", "city_name": report_text("total", language), **report["total"]}
     return _csv([*report["cities"], total], language, "cdf-national")
 
 
@@ -539,7 +540,7 @@ async def city_report_csv(
     report = await cdf_reports.city_report(
         engine, user, city, book_day(as_of, "as_of"), book_day(start, "from")
     )
-    return _csv([{**report, "city_name": report["city"]}], language, f"cdf-{city}")
+    return _csv([report], language, f"cdf-{city}")
 
 
 @router.get("/api/v1/cdf/{city}/report", responses=REPORT_RESPONSES)

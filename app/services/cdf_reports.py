@@ -260,7 +260,13 @@ async def city_report_on(
     city = await city_for(connection, user, city_slug)
     require(cdf.can_read_city_books(user, city["id"]), "unknown_city", city=city_slug)
     _cities, total = await _build_on(connection, [city["id"]], as_of, start)
-    return {"city": city["slug"], "as_of": as_of, "period_start": start, **total}
+    return {
+        "city": city["slug"],
+        "city_name": city["name"],
+        "as_of": as_of,
+        "period_start": start,
+        **total,
+    }
 
 
 async def national_report(

@@ -372,6 +372,22 @@ def test_every_csv_header_is_in_the_language(
     assert float(row[key]) == figures["par30"] == 0.9333
 
 
+@pytest.mark.parametrize(("language", "total"), [("vi", "Tổng"), ("en", "Total")])
+def test_csv_rows_name_the_city_and_the_total_in_the_language(
+    report_books: Clients, language: str, total: str
+) -> None:
+    """The city's CSV named its city by its slug, and the national one's last row was
+    "Tổng / Total" in either language."""
+    city = _csv_rows(
+        report_books, "planner", f"/api/v1/cdf/{CITY}/report.csv{QUERY}&lang={language}"
+    )
+    assert next(iter(city[0].values())) == "Thành phố Báo Cáo"
+    national = _csv_rows(
+        report_books, "national", f"/api/v1/cdf/national/report.csv{QUERY}&lang={language}"
+    )
+    assert next(iter(national[-1].values())) == total
+
+
 def test_report_parameters_are_checked(report_books: Clients) -> None:
     planner = report_books.as_("planner")
     assert planner.get(f"/api/v1/cdf/{CITY}/report?as_of=2025-13-45").status_code == 422
