@@ -1244,8 +1244,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cdf_groups.unplaced": {
         "vi": "Không có trên bản đồ: {groups} nhóm chưa gắn với khu dân cư nào ({members} thành "
         "viên, tiết kiệm {savings} đồng); báo cáo CDF có tính các nhóm này.",
-        "en": "Not on the map: {groups} groups with no settlement ({members} members, savings "
-        "{savings} đồng); the CDF report counts them.",
+        "en": "Not on the map, with no settlement: groups {groups}, members {members}, savings "
+        "{savings} đồng; the CDF report counts them.",
     },
     "cdf_groups.size_note": {
         "vi": "Vòng tròn càng lớn, càng nhiều thành viên.",

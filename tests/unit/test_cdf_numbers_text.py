@@ -120,3 +120,14 @@ def test_the_statement_writes_money_and_rates_in_its_language() -> None:
         "1.25",
     )
     assert rate_text(150_000, "en") == "1,500"
+
+
+def test_the_groups_left_off_the_map_read_right_for_one() -> None:
+    # "Not on the map: 1 groups with no settlement (1 members, ...)".
+    from app.i18n import translate
+
+    text = translate("cdf_groups.unplaced", "en", groups=1, members=1, savings="5,000")
+    assert "1 groups" not in text and "1 members" not in text
+    assert "groups 1, members 1, savings 5,000 đồng" in text
+    vi = translate("cdf_groups.unplaced", "vi", groups=1, members=1, savings="5.000")
+    assert "1 nhóm" in vi and "1 thành viên" in vi
