@@ -129,18 +129,16 @@ class Principal:
 
     def can_read_survey(self, record: dict[str, Any]) -> bool:
         """A stored survey: its collector, its ward's leader, its city's readers."""
-        if self.is_national_admin or record.get("collector_user_id") == self.user_id:
+        if record.get("collector_user_id") == self.user_id:
             return True
-        city_id, ward_id = record.get("city_id"), record.get("ward_id")
-        if city_id is not None and city_id in self.cities_as("planner", "city_admin"):
-            return True
-        return ward_id is not None and ward_id in self.wards_as("ward_leader")
+        return self.sees_duplicate_matches(record)
 
     def sees_duplicate_matches(self, record: dict[str, Any]) -> bool:
         """The `possible_duplicate` flag: whoever may read every survey it may have been
-        matched with (its ward's leader, its city's planners and admins), not its collector
-        as such: it tells that a nearby survey has a similar head's name or the same phone,
-        and a volunteer sending made-up names next to a house learnt who lives there."""
+        matched with (its ward's leader, its city's planners and admins: can_read_survey but
+        for the collector as such): it tells that a nearby survey has a similar head's name
+        or the same phone, and a volunteer sending made-up names next to a house learnt who
+        lives there."""
         if self.is_national_admin:
             return True
         city_id, ward_id = record.get("city_id"), record.get("ward_id")
