@@ -592,6 +592,22 @@ export function setValue(key, value) {
   });
 }
 
+/**
+ * Change a value of the key-value store in one transaction (read, then written over what was
+ * read, nothing in between): `change(current)` returns {value, result}; `value` is written
+ * (undefined: nothing is), and the promise resolves with `result` once committed. A throw of
+ * `change` or a write refused (a full disk) aborts it: nothing of it is kept.
+ */
+export function updateValue(key, change) {
+  return transact("kv", "readwrite", (store, fail, out) => {
+    request(store.get(key), (current) => {
+      const { value, result } = change(current);
+      if (value !== undefined) store.put(value, key);
+      out.value = result;
+    }, fail);
+  });
+}
+
 /** The values of the key-value store whose keys start with `prefix`. */
 export function valuesWithPrefix(prefix) {
   return transact("kv", "readonly", (store, fail, out) => {

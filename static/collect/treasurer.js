@@ -22,7 +22,10 @@ import {
 const EMPTY_SHEET = { userId: null, groupId: null, statement: null, meeting: null, status: "", loaded: false };
 const sheet = { ...EMPTY_SHEET };
 // The meeting being sent, whoever's sheet shows now (the sheet opened again meanwhile shows
-// this copy, which the sync changes); a sync asked for meanwhile runs once it is done.
+// this copy, which the sync changes). One sync at a time in a tab: a sync asked for meanwhile
+// (the sheet's button, an `online` event, the backoff's timer, a sign-in) never runs beside
+// it; it runs once after it (however many were asked for), unless that sync got no answer:
+// then the backoff's timer sends what waits, and nothing goes twice in a row.
 let syncing = null;
 let syncAgain = false;
 let waitingAgain = false; // the same, for syncWaiting
@@ -52,6 +55,7 @@ export function connectTreasurer(parts) {
   // Back online, on the sheet or not: what waits of the person signed in leaves.
   // syncWaiting sends the sheet's meeting as it is on the screen, once with the others.
   window.addEventListener("online", () => {
+    retryMs = 0; // a sync under way that gets no answer tries again soon, not minutes later
     if (auth.hasToken()) syncWaiting();
   });
   auth.onSessionChange(() => {
@@ -412,14 +416,15 @@ async function runSync(meeting, as) {
   if (retry) status = `${status} ${tt("sync_retry", { s: scheduleRetry() })}`.trim();
   if (sheet.meeting === meeting) sheet.status = status;
   if (shell.state.view === "treasurer") rerender();
-  if (syncAgain) {
-    syncAgain = false;
-    syncSheet();
-  }
-  if (waitingAgain) {
-    waitingAgain = false;
-    syncWaiting();
-  }
+  const again = syncAgain;
+  const waiting = waitingAgain;
+  syncAgain = false;
+  waitingAgain = false;
+  // No answer: what was asked for meanwhile is the retry's to send (syncWaiting, the sheet's
+  // meeting with the others); sent at once it went twice in a row, besides the retry.
+  if (retry) return;
+  if (again) syncSheet();
+  if (waiting) syncWaiting();
 }
 
 // ---------------------------------------------------------------- the screen

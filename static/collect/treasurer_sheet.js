@@ -164,11 +164,9 @@ function written() {
 // meeting as it was then, per copy), writes the result, and takes into its copy what the
 // others changed. The other tabs are told (BroadcastChannel) and follow (followMeeting).
 const bases = new WeakMap();
-const DB_NAME = "cdfmap-collect";
 const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("cdfmap-treasurer") : null;
 const meetingListeners = new Set();
 if (channel) channel.onmessage = (event) => { for (const listener of meetingListeners) listener(event.data); };
-let connection = null;
 
 /** Call `listener({key, id})` when another tab changed a meeting kept on the phone. */
 export function onMeetingChanged(listener) {
@@ -178,25 +176,6 @@ export function onMeetingChanged(listener) {
 /** The key a meeting is kept under. */
 export function meetingKeyOf(meeting) {
   return meetingKey(meeting.user_id, meeting.group_id);
-}
-
-/** A connection of this module's to the app's database (made by db.js, with its stores). */
-function database() {
-  if (connection) return connection;
-  connection = db.getValue("treasurer.version").then(() => new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME);
-    request.onsuccess = () => {
-      const handle = request.result;
-      handle.onversionchange = () => { // a newer app version in another tab upgrades it
-        handle.close();
-        connection = null;
-      };
-      resolve(handle);
-    };
-    request.onerror = () => reject(request.error);
-  }));
-  connection.catch(() => (connection = null));
-  return connection;
 }
 
 const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -217,28 +196,13 @@ function merged(stored, mine, base) {
   return out;
 }
 
-/** Write `copy` merged into the meeting kept, in one transaction: {out, wrote}. */
-async function writeMerged(key, copy, base) {
-  const handle = await database();
-  return new Promise((resolve, reject) => {
-    const transaction = handle.transaction("kv", "readwrite");
-    const store = transaction.objectStore("kv");
-    let result = null;
-    let failure = null;
-    const read = store.get(key);
-    read.onsuccess = () => {
-      try {
-        const out = merged(read.result, copy, base);
-        const wrote = !same(read.result, out);
-        if (wrote) store.put(out, key);
-        result = { out, wrote };
-      } catch (error) {
-        failure = error; // a full disk, say: nothing of it is kept
-        transaction.abort();
-      }
-    };
-    transaction.oncomplete = () => resolve(result);
-    transaction.onabort = () => reject(failure ?? transaction.error ?? new Error("aborted"));
+/** Write `copy` merged into the meeting kept, in one transaction of db.js's (the app's one
+ * connection to its database): {out, wrote}. A full disk, say, keeps nothing of it. */
+function writeMerged(key, copy, base) {
+  return db.updateValue(key, (stored) => {
+    const out = merged(stored, copy, base);
+    const wrote = !same(stored, out);
+    return { value: wrote ? out : undefined, result: { out, wrote } };
   });
 }
 
