@@ -1079,6 +1079,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Upgrading priority score (0-100)",
     },
     "web_map.no_data": {"vi": "Chưa có khảo sát", "en": "Not surveyed yet"},
+    "web_map.no_data_or_withheld": {
+        "vi": "Chưa có khảo sát, hoặc quá ít hộ để công bố",
+        "en": "Not surveyed yet, or too few households to publish",
+    },
     "web_map.labels": {"vi": "Tên khu dân cư", "en": "Settlement names"},
     "web_map.legend_show": {"vi": "Chú giải", "en": "Legend"},
     "web_map.legend_hide": {"vi": "Ẩn chú giải", "en": "Hide legend"},
@@ -1116,6 +1120,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "map_page.households": {"vi": "Số hộ đã khảo sát", "en": "Households surveyed"},
     "map_page.score": {"vi": "Điểm ưu tiên", "en": "Priority score"},
     "map_page.rank_in_ward": {"vi": "Hạng trong phường", "en": "Rank in ward"},
+    "map_page.withheld": {
+        "vi": "Không công bố: dưới {min} hộ (để không lộ câu trả lời của từng hộ)",
+        "en": "Not published: under {min} households (so no household's answers show)",
+    },
     "map_page.rank_in_city": {"vi": "Hạng trong thành phố", "en": "Rank in city"},
     "map_page.not_found": {"vi": "Không tìm thấy bản đồ", "en": "Map not found"},
     # --- CDF upgrading projects (app/services/cdf_projects.py, the maps' project layer)

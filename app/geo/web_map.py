@@ -106,6 +106,8 @@ def legend_spec(data: WebMapInput) -> dict[str, Any]:
         [colour, label] for colour, label in zip(CLASS_COLOURS, class_labels(), strict=True)
     ]
     priority_items.append([NO_DATA_COLOUR, _t("no_data", language)])
+    if any(f["properties"].get("withheld") for f in data.settlements["features"]):
+        priority_items[-1][1] = _t("no_data_or_withheld", language)
     indicators = {}
     for style in POINT_STYLES:
         labels = data.point_labels.get(style.key, {})

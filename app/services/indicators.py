@@ -24,6 +24,7 @@ from app.db.scope import EVERY_SURVEY, SurveyScope
 from app.errors import InvalidInput, NotFound, Problem, Unauthorized
 from app.i18n import percent_text
 from app.services.access import SYSTEM, Principal
+from app.services.small_areas import rerank, withhold_small
 from app.services.spreadsheet import csv_writer
 from app.vietnam import vietnam_day
 
@@ -357,7 +358,8 @@ async def city_report(
         weights = (await cities_weights(connection, [city["id"]], priorities))[city["id"]]
     surveys = counted_for(reader, city, surveys)
     rows = await _city_rows(engine, city["id"], weights.values, None, surveys, household_form)
-    totals = next(r for r in rows if r["kind"] == "city")
+    shaped = _shaped(rows, reader, city["id"])
+    totals = shaped["city"][0]
     return {
         "area": {"kind": "city", "id": city["id"], "slug": slug, "name": city["name"]},
         "surveys": surveys,
@@ -365,10 +367,50 @@ async def city_report(
         "formula": "score = 100 * sum(w_i * share_i) / sum(w_i)",
         "indicators": _definitions(weights.values),
         "weights": weights.source,
-        "totals": _row(totals),
-        "wards": [_row(r) for r in rows if r["kind"] == "ward"],
-        "settlements": [_row(r) for r in rows if r["kind"] == "settlement"],
+        "totals": totals,
+        "wards": shaped["ward"],
+        "settlements": shaped["settlement"],
     }
+
+
+def _shaped(
+    rows: Sequence[Mapping[str, Any]], reader: Principal | None, city_id: int
+) -> dict[str, list[dict[str, Any]]]:
+    """A city's rows in the API's shape by kind, the small ones withheld where the reader
+    sees them only because the city published them (app/services/small_areas.py)."""
+    shaped: dict[str, list[dict[str, Any]]] = {"city": [], "ward": [], "settlement": []}
+    for row in rows:
+        shaped[row["kind"]].append(_row(row))
+    if reader is not None and reader.can_read_city(city_id):
+        return shaped
+
+    def readable(ward_id: int | None) -> bool:
+        return reader is not None and ward_id is not None and reader.can_read_ward(city_id, ward_id)
+
+    wards = {id(ward) for ward in shaped["ward"]}
+
+    def published_only(row: dict[str, Any]) -> bool:
+        if id(row) in wards:
+            return not readable(row["id"])
+        return not readable(row.get("ward_id"))  # the city's row has none: published only
+
+    city = shaped["city"][0]
+    ward_rows = {ward["id"]: ward for ward in shaped["ward"]}
+    by_ward: dict[int | None, list[dict[str, Any]]] = {}
+    for settlement in shaped["settlement"]:
+        by_ward.setdefault(settlement["ward_id"], []).append(settlement)
+    families = [
+        (settlements, city if ward_id is None else ward_rows.get(ward_id))
+        for ward_id, settlements in by_ward.items()
+    ]
+    withheld = withhold_small(
+        [*families, (shaped["ward"], city), (shaped["city"], None)], published_only
+    )
+    if withheld:
+        for kind in ("ward", "settlement"):
+            rerank(shaped[kind], "rank_in_city", lambda _row: 0)
+        rerank(shaped["settlement"], "rank_in_ward", lambda row: row["ward_id"])
+    return shaped
 
 
 async def ward_report(
@@ -403,8 +445,9 @@ async def ward_report(
     if not with_city:
         for row in rows:
             row["rank_in_city"] = None
-    totals = next(r for r in rows if r["kind"] == "ward" and r["id"] == ward_id)
-    city_totals = next(r for r in rows if r["kind"] == "city") if with_city else None
+    shaped = _shaped(rows, reader, city_id)
+    totals = next(r for r in shaped["ward"] if r["id"] == ward_id)
+    city_totals = shaped["city"][0] if with_city else None
     return {
         "area": {
             "kind": "ward",
@@ -419,11 +462,9 @@ async def ward_report(
         "formula": "score = 100 * sum(w_i * share_i) / sum(w_i)",
         "indicators": _definitions(weights.values),
         "weights": weights.source,
-        "totals": _row(totals),
-        "city_totals": _row(city_totals) if city_totals else None,
-        "settlements": [
-            _row(r) for r in rows if r["kind"] == "settlement" and r["ward_id"] == ward_id
-        ],
+        "totals": totals,
+        "city_totals": city_totals,
+        "settlements": [r for r in shaped["settlement"] if r["ward_id"] == ward_id],
     }
 
 

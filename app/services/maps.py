@@ -22,6 +22,7 @@ from app.geo.styles import POINT_STYLE_BY_KEY, POINT_STYLES
 from app.i18n import translate, whole_percent
 from app.services import cdf_groups_map, cdf_projects, indicators, places
 from app.services.access import SYSTEM, Principal
+from app.services.small_areas import PUBLIC_MIN_HOUSEHOLDS
 
 
 def _t(key: str, language: str, **params: Any) -> str:
@@ -79,13 +80,20 @@ def _settlement_properties(row: dict[str, Any], language: str) -> dict[str, Any]
         "ward": row.get("ward") or "",
         "households": row["households"],
         "score": row["score"],
-        "score_text": "–" if row["score"] is None else f"{row['score']:.0f}",
+        "score_text": _score_text(row, language),
+        "withheld": bool(row.get("withheld")),
         "rank_in_ward": row.get("rank_in_ward") or "–",
         "rank_in_city": row.get("rank_in_city") or "–",
     }
     for key in indicators.INDICATOR_KEYS:
         properties[f"share_{key}"] = _percent(row["shares"][key])
     return properties
+
+
+def _score_text(row: dict[str, Any], language: str) -> str:
+    if row.get("withheld"):  # a published place of a few households (small_areas.py)
+        return _t("withheld", language, min=PUBLIC_MIN_HOUSEHOLDS)
+    return "–" if row["score"] is None else f"{row['score']:.0f}"
 
 
 def popup_fields(language: str) -> list[tuple[str, str]]:

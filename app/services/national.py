@@ -22,6 +22,7 @@ from app.i18n import number_text, percent_text, translate
 from app.services import cdf_reports
 from app.services.access import Principal
 from app.services.indicators import INDICATORS, read_weights
+from app.services.small_areas import PUBLIC_MIN_HOUSEHOLDS, withhold
 from app.services.spreadsheet import csv_writer
 from app.vietnam import VIETNAM_TIME, vietnam_day
 
@@ -95,6 +96,15 @@ def _city(row: Mapping[str, Any], surveys: Counted) -> dict[str, Any]:
     }
 
 
+def _published(row: dict[str, Any]) -> dict[str, Any]:
+    """A city read only because it is published: a few households' figures withheld, as
+    its own page withholds them (app/services/small_areas.py)."""
+    if 0 < row["households"] < PUBLIC_MIN_HOUSEHOLDS:
+        withhold(row)
+        row["average_settlement_priority"] = row["priority_score"] = None
+    return row
+
+
 async def national_indicators(
     engine: AsyncEngine,
     books_engine: AsyncEngine,
@@ -119,9 +129,15 @@ async def national_indicators(
             )
         ]
         rows += [
-            _city(row, "approved")
+            _published(_city(row, "approved"))
             for row in await queries.national_rows(
-                connection, public, rules, weights, "approved", household_form
+                connection,
+                public,
+                rules,
+                weights,
+                "approved",
+                household_form,
+                PUBLIC_MIN_HOUSEHOLDS,
             )
         ]
     if reader is not None:

@@ -22,9 +22,10 @@ from app.geo import sample_city
 from app.main import create_app
 from app.services.indicators import priority_score, read_weights, ward_report
 from app.services.samples import insert_submissions
+from app.services.small_areas import rerank, withhold_small
 from app.settings import REPO_ROOT, Settings, with_driver
 from tests import hostile
-from tests.auth import bearer
+from tests.auth import bearer, make_token, make_user
 
 CLEAN = {
     "tenure": "red_book",
@@ -340,3 +341,135 @@ def test_csv_cells_never_start_a_formula(
             connection.execute(
                 text(f"UPDATE settlements SET name = :old WHERE {SETTLEMENT_A}"), {"old": old}
             )
+
+
+def _publish(sync_engine: Engine, city_id: int) -> None:
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE cities SET public_aggregates = true WHERE id = :id"), {"id": city_id}
+        )
+
+
+def test_a_published_city_withholds_the_figures_of_a_few_households(
+    town_client: TestClient, town: dict[str, Any], sync_engine: Engine
+) -> None:
+    """Published, a settlement of one approved survey would publish that household's
+    answers: places under five households show their count only, and so do the siblings
+    (or the parent) whose figures less the others' would give them. Readers of the city see
+    everything; anyone else (signed out, or a ward leader of another place) sees the rest."""
+    _publish(sync_engine, town["city"])
+    signed_out = {"Authorization": ""}
+    report = town_client.get("/api/v1/cities/thi-tran-thu/indicators", headers=signed_out)
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert body["totals"]["households"] == 7 and body["totals"]["score"] is not None
+    settlements, wards = by_code(body["settlements"]), by_code(body["wards"])
+    # D: one household. A (3) and B (2): five together, yet each under five. T2 holds only
+    # D; T1 is withheld with it, or the city less T1 would be T2.
+    for row in (settlements["A"], settlements["B"], settlements["D"], wards["T1"], wards["T2"]):
+        assert row["withheld"] is True
+        assert row["score"] is None and row["last_collected_at"] is None
+        assert set(row["shares"].values()) == {None} and set(row["counts"].values()) == {None}
+        assert row["rank_in_city"] is None
+    assert settlements["D"]["households"] == 1  # the count stays
+    assert "withheld" not in body["totals"]
+    # The CSV of the same report carries nothing more.
+    text_csv = town_client.get(
+        "/api/v1/cities/thi-tran-thu/indicators.csv", headers=signed_out
+    ).text
+    rows = {row[1]: row for row in csv.reader(io.StringIO(text_csv.lstrip("\ufeff")))}
+    assert rows["D"][5] == "" and set(rows["D"][8:]) == {""}
+
+    # A ward leader of T1 reads T1 whole; T2 (one household) is withheld, and so is the
+    # city, since the city less T1 would be T2.
+    leader = make_user(
+        sync_engine, "leader-t1", [("ward_leader", ("ward", "T1"))], city="thi-tran-thu"
+    )
+    token = bearer(make_token(sync_engine, leader))
+    body = town_client.get("/api/v1/cities/thi-tran-thu/indicators", headers=token).json()
+    settlements, wards = by_code(body["settlements"]), by_code(body["wards"])
+    assert settlements["A"]["score"] is not None and wards["T1"]["score"] is not None
+    assert wards["T2"]["withheld"] and settlements["D"]["withheld"]
+    assert body["totals"]["withheld"] is True
+    assert (settlements["B"]["rank_in_city"], settlements["A"]["rank_in_city"]) == (1, 2)
+    ward = town_client.get(f"/api/v1/wards/{town['T2']}/indicators", headers=signed_out).json()
+    assert ward["totals"]["withheld"] and ward["settlements"][0]["withheld"]
+
+    # The city's own readers see every figure of the published city.
+    full = town_client.get("/api/v1/cities/thi-tran-thu/indicators").json()
+    assert by_code(full["settlements"])["D"]["score"] == 25.0
+    assert "withheld" not in full["totals"]
+
+
+def test_published_ranks_count_only_what_stays_shown() -> None:
+    """A gap in the ranks would place a withheld settlement between two others."""
+    rows = [
+        {"code": "a", "households": 9, "score": 80.0, "rank_in_city": 1},
+        {"code": "b", "households": 2, "score": 70.0, "rank_in_city": 2},
+        {"code": "c", "households": 4, "score": 60.0, "rank_in_city": 3},
+        {"code": "d", "households": 8, "score": 50.0, "rank_in_city": 4},
+        {"code": "e", "households": 6, "score": 50.0, "rank_in_city": 4},
+    ]
+    assert withhold_small([(rows, None)], lambda _row: True) == 2  # b and c: six together
+    rerank(rows, "rank_in_city", lambda _row: 0)
+    assert [row["rank_in_city"] for row in rows] == [1, None, None, 2, 2]
+    single = [
+        {"code": "a", "households": 9, "score": 80.0, "rank_in_city": 1},
+        {"code": "b", "households": 2, "score": 70.0, "rank_in_city": 2},
+    ]
+    # b alone under five: a (the smallest shown sibling) is withheld with it.
+    assert withhold_small([(single, None)], lambda _row: True) == 2
+
+
+def test_the_national_page_withholds_a_published_city_of_a_few_households(
+    town_client: TestClient, town: dict[str, Any], sync_engine: Engine
+) -> None:
+    _publish(sync_engine, town["city"])
+
+    def town_row(headers: dict[str, str]) -> dict[str, Any]:
+        rows = town_client.get("/api/v1/national/indicators", headers=headers).json()["cities"]
+        return next(row for row in rows if row["city"] == "thi-tran-thu")
+
+    signed_out = {"Authorization": ""}
+    seven = town_row(signed_out)
+    assert seven["households"] == 7 and seven["priority_score"] is not None
+    # Every settlement holds under five: their average would be theirs.
+    assert seven["average_settlement_priority"] is None
+    assert town_row({})["average_settlement_priority"] is not None  # the city's readers
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE household_surveys SET status = 'rejected' WHERE city_id = :city "
+                "AND settlement_id IS DISTINCT FROM :a"
+            ),
+            {"city": town["city"], "a": town["A"]},
+        )
+    three = town_row(signed_out)
+    assert three["households"] == 3 and three["withheld"] is True
+    assert three["priority_score"] is None and three["data_date"] is None
+    assert town_row({})["priority_score"] is not None
+
+
+@pytest.mark.parametrize(
+    ("language", "popup", "legend"),
+    [
+        ("vi", "Không công bố: dưới 5 hộ", "hoặc quá ít hộ để công bố"),
+        ("en", "Not published: under 5 households", "or too few households to publish"),
+    ],
+)
+def test_a_published_map_says_why_a_settlement_shows_no_figures(
+    town_client: TestClient,
+    town: dict[str, Any],
+    sync_engine: Engine,
+    language: str,
+    popup: str,
+    legend: str,
+) -> None:
+    _publish(sync_engine, town["city"])
+    page = town_client.get(
+        "/maps/cities/thi-tran-thu", headers={"Authorization": "", "Accept-Language": language}
+    )
+    assert page.status_code == 200, page.text
+    assert popup in page.text and legend in page.text
+    readers = town_client.get("/maps/cities/thi-tran-thu", headers={"Accept-Language": language})
+    assert popup not in readers.text
