@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -2583,6 +2584,16 @@ def day_text(day: str, language: str) -> str:
     Vietnamese (day before month), 24 Nov in English."""
     month, date = int(day[5:7]), int(day[8:10])
     return f"{date:02d}/{month:02d}" if language == "vi" else f"{date} {_MONTHS_EN[month - 1]}"
+
+
+def date_text(day: datetime.date | str, language: str) -> str:
+    """A day with its year as the language writes it: 07/12/2026 in Vietnamese (day, month,
+    year), 7 Dec 2026 in English; `day` a date or its ISO form (2026-12-07)."""
+    if isinstance(day, str):
+        day = datetime.date.fromisoformat(day)
+    if language == "vi":
+        return f"{day.day:02d}/{day.month:02d}/{day.year}"
+    return f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
 
 
 def size_text(size: int, language: str) -> str:

@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from app.geo.web_map import leaflet_texts
 from app.i18n import (
     LANGUAGES,
+    date_text,
     day_text,
     number_text,
     percent_text,
@@ -35,6 +36,7 @@ _TEMPLATES.globals["number_text"] = number_text  # figures as the page's languag
 _TEMPLATES.globals["whole_percent"] = whole_percent  # a share as the maps and prints show it
 _TEMPLATES.globals["percent_text"] = percent_text  # a share with decimals, rounded as they are
 _TEMPLATES.globals["day_text"] = day_text  # a day without its year: 24/11, 24 Nov
+_TEMPLATES.globals["date_text"] = date_text  # a day with its year: 07/12/2026, 7 Dec 2026
 _TEMPLATES.globals["leaflet_texts"] = leaflet_texts  # Leaflet's buttons, in the page's language
 
 

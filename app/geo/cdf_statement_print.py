@@ -3,8 +3,9 @@ with matplotlib: pure, takes the statement of app.services.cdf_books.statement, 
 
 The pages: the group (settlement, ward, city, the day of the figures), its balances, each
 member's savings and loans, then each loan's schedule with what is paid, what remains and
-what is overdue. Numbers are written as the statement's language writes them: 1.234.567 đồng
-and 1,2 %/tháng in Vietnamese, 1,234,567 and 1.2 %/month in English. Text uses
+what is overdue. Numbers and days are written as the statement's language writes them:
+1.234.567 đồng, 1,2 %/tháng and 07/12/2026 in Vietnamese, 1,234,567, 1.2 %/month and
+7 Dec 2026 in English. Text uses
 DejaVu Sans, which has every Vietnamese diacritic; every text (names above all) is drawn
 literally, never read as mathtext or markup. Members' names appear only when the statement
 carries them (the reader may see them: app.services.cdf_access).
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.i18n import number_text
+from app.i18n import date_text, number_text
 from app.vietnam import today_in_vietnam
 
 FONT = "DejaVu Sans"
@@ -233,7 +234,7 @@ def _loan_rows(loan: dict[str, Any], names: dict[int, str], language: str) -> It
         yield Row(
             [
                 Cell(LEFT + 0.02, str(row["seq"])),
-                Cell(0.13, str(row["due_on"])),
+                Cell(0.13, date_text(row["due_on"], language)),
                 Cell(0.38, money(row["principal_due"], language), "right"),
                 Cell(0.50, money(row["interest_due"], language), "right"),
                 Cell(0.64, money(paid, language), "right"),
@@ -300,8 +301,8 @@ def render_statement_pdf(
     when = label(
         "as_of",
         language,
-        day=str(statement.get("as_of", "")),
-        printed=(printed_on or today_in_vietnam()).isoformat(),
+        day=date_text(statement["as_of"], language) if statement.get("as_of") else "—",
+        printed=date_text(printed_on or today_in_vietnam(), language),
     )
     pages = _pages(list(_rows(statement, language)))
     heads = (title, place, when)

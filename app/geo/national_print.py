@@ -15,7 +15,7 @@ from typing import Any
 
 from app.geo import print_layout
 from app.geo.styles import CLASS_COLOURS, NO_DATA_COLOUR
-from app.i18n import number_text, percent_text, translate
+from app.i18n import date_text, number_text, percent_text, translate
 
 A4 = (8.27, 11.69)  # inches, portrait
 FONT = 9.0
@@ -294,7 +294,7 @@ def render(report: Mapping[str, Any], language: str) -> bytes:
                     language,
                     cities=report["totals"]["cities"],
                     households=_number(report["totals"]["households"], language),
-                    date=max(dates) if dates else "—",
+                    date=date_text(max(dates), language) if dates else "—",
                 )
                 figure.text(0.06, 0.935, subtitle, fontsize=10, va="top", parse_math=False)
                 ax = figure.add_axes((0.06, 0.45, 0.88, 0.46))

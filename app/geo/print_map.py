@@ -28,7 +28,7 @@ from app.geo.styles import (
     print_fill,
     value_class,
 )
-from app.i18n import number_text, translate, whole_percent
+from app.i18n import date_text, number_text, translate, whole_percent
 from app.vietnam import today_in_vietnam
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
@@ -689,7 +689,8 @@ def _draw_page(
         cdf_projects_print.draw_table(projects, data.projects, data.language, body)
 
     households = number_text(data.households_total, data.language)
-    source = _t(data, "source", households=households, date=when, today=data.printed_on)
+    today = date_text(data.printed_on, data.language)
+    source = _t(data, "source", households=households, date=when, today=today)
     formula = _t(data, "formula")
     left, right, top, bottom = page.footer
     sources_height = sum(
@@ -729,7 +730,7 @@ def render_print_map(
     if output not in ("pdf", "png"):
         raise ValueError(f"unknown output {output!r}")
     width, height = paper_inches(size, orientation)
-    when = data.data_date or _t(data, "no_date")
+    when = date_text(data.data_date, data.language) if data.data_date else _t(data, "no_date")
     full_title = _t(data, "title", ward=data.ward_name, city=data.city_name)
     buffer = io.BytesIO()
     # Type 3 font subsets: pdftotext still reads every diacritic, and embedding is ~1 s faster

@@ -48,7 +48,7 @@ from app.geo.print_map import (
     utm_epsg,
 )
 from app.geo.styles import NO_DATA_COLOUR, PRINT_OUTLINE
-from app.i18n import translate, whole_percent
+from app.i18n import date_text, translate, whole_percent
 from app.vietnam import today_in_vietnam
 
 PAD_SHARE = 0.12  # of the settlement's larger side, around it
@@ -525,9 +525,16 @@ def _sources(data: SettlementPrintInput) -> str:
         data,
         "source",
         households=len(data.households),
-        date=data.data_date or translate("print_map.no_date", data.language),
-        today=data.printed_on,
+        date=_data_day(data),
+        today=date_text(data.printed_on, data.language),
     )
+
+
+def _data_day(data: SettlementPrintInput) -> str:
+    """The day of the data as the print's language writes it (07/12/2026, 7 Dec 2026)."""
+    if data.data_date:
+        return date_text(data.data_date, data.language)
+    return translate("print_map.no_date", data.language)
 
 
 def _map_page(
@@ -549,7 +556,7 @@ def _map_page(
         ward=data.ward_name,
         city=data.city_name,
         indicator=indicator,
-        date=data.data_date or translate("print_map.no_date", data.language),
+        date=_data_day(data),
     )
     header_height = len(lines) * title_size * LEADING + print_layout.paragraph_height(
         subtitle, body, header_width
@@ -619,7 +626,9 @@ def _household_rows(data: SettlementPrintInput, squares: list[str] | None) -> li
             row.append(squares[number - 1])
         if data.names:
             row.append(str(household.get("name") or "–"))
-        row += [labels.get(answer or "", answer or no_answer), household["surveyed_on"]]
+        surveyed = household["surveyed_on"]
+        surveyed = date_text(surveyed, data.language) if surveyed else "–"
+        row += [labels.get(answer or "", answer or no_answer), surveyed]
         rows.append(row)
     return rows
 

@@ -254,7 +254,9 @@ def _skeleton(static_url: str) -> str:
         ("cdfcontext", f"{static}/maps/cdfcontext.js"),
         ("vector_tile", f"{static}/{VECTOR_TILE}/vector-tile.js"),
         ("cdfmap", f"{static}/maps/cdfmap.js"),
-        # The page and its data kept for offline use, and the note when they are shown.
+        # The page and its data kept for offline use, and the note when they are shown (its
+        # time written as the page's language writes it).
+        ("cdfdates", f"{static}/pages/dates.js"),
         ("cdfoffline", f"{static}/maps/offline.js"),
     ]
     fmap.default_css = [

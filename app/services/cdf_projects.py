@@ -30,7 +30,7 @@ from app.db import places as place_queries
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from app.geo.cdf_projects import check_geometry, geometry_json
 from app.geo.styles import PROJECT_STATUS_COLOURS
-from app.i18n import translate
+from app.i18n import date_text, translate
 from app.services import cdf_projects_photos
 from app.services.access import Principal
 from app.services.cdf_input import Reader, request_hash
@@ -536,7 +536,8 @@ async def map_projects(
     for number, row in enumerate(rows, start=1):
         budget = _budget(row)
         ratio = leverage(_other_money(budget), budget["cdf_loan"], language)
-        dates = " – ".join(d.isoformat() for d in (row["start_date"], row["end_date"]) if d)
+        days = (row["start_date"], row["end_date"])
+        dates = " – ".join(date_text(day, language) for day in days if day)
         rank = ranks.get(row["settlement_id"])
         shown.append(
             {

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db import cdf_books as books
 from app.db.engine import snapshot
 from app.errors import Forbidden
-from app.i18n import number_text, percent_text
+from app.i18n import date_text, number_text, percent_text
 from app.services import cdf_books, cdf_reports
 from app.services.access import Principal
 from app.services.cdf_report_texts import GROWTH_KEYS, MONEY_KEYS, TEXTS, text
@@ -250,9 +250,20 @@ def _texts(language: str) -> dict[str, str]:
     return {key: text(key, language) for key in TEXTS if "{" not in TEXTS[key]["vi"]}
 
 
+def _as_of(report: dict[str, Any], language: str) -> str:
+    """The page's subtitle: the day of the figures and the start of the on-time period."""
+    day, start = date_text(report["as_of"], language), date_text(report["period_start"], language)
+    return text("as_of", language, day=day, start=start)
+
+
 def _growth_period(report: dict[str, Any], language: str) -> str:
     opening = report["period_start"] - timedelta(days=1)
-    return text("growth_period", language, opening=opening, day=report["as_of"])
+    return text(
+        "growth_period",
+        language,
+        opening=date_text(opening, language),
+        day=date_text(report["as_of"], language),
+    )
 
 
 async def city_page(
@@ -286,7 +297,7 @@ async def city_page(
     return {
         "kind": "city",
         "title": text("title_city", language, city=name),
-        "subtitle": text("as_of", language, day=report["as_of"], start=report["period_start"]),
+        "subtitle": _as_of(report, language),
         "report": report,
         "figures": figure_rows(report, language),
         "growth": growth_rows(report, language),
@@ -329,7 +340,7 @@ async def national_page(
     return {
         "kind": "national",
         "title": text("title_national", language),
-        "subtitle": text("as_of", language, day=report["as_of"], start=report["period_start"]),
+        "subtitle": _as_of(report, language),
         "report": total,
         "figures": figure_rows(total, language),
         "growth": growth_rows(total, language),

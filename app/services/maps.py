@@ -19,7 +19,7 @@ from app.db.indicators import HOUSEHOLD_FORM, Counted
 from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.geo.styles import POINT_STYLE_BY_KEY, POINT_STYLES
-from app.i18n import translate, whole_percent
+from app.i18n import date_text, translate, whole_percent
 from app.services import cdf_groups_map, cdf_projects, indicators, places
 from app.services.access import SYSTEM, Principal
 from app.services.small_areas import PUBLIC_MIN_HOUSEHOLDS
@@ -180,7 +180,9 @@ async def _map_input(
         "subtitle",
         language,
         households=f"{totals['households']:,}".replace(",", "." if language == "vi" else ","),
-        date=report["data_date"] or _t("no_date", language),
+        date=date_text(report["data_date"], language)
+        if report["data_date"]
+        else _t("no_date", language),
     )
     return WebMapInput(
         title=title,

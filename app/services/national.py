@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import national as queries
 from app.db.indicators import HOUSEHOLD_FORM, Counted
-from app.i18n import number_text, percent_text, translate
+from app.i18n import date_text, number_text, percent_text, translate
 from app.services import cdf_reports
 from app.services.access import Principal
 from app.services.indicators import INDICATORS, read_weights
@@ -251,7 +251,7 @@ def page_view(report: Mapping[str, Any], language: str, basemap_url: str | None)
         language,
         cities=totals["cities"],
         households=number_text(totals["households"], language),
-        date=max(dates) if dates else "—",
+        date=date_text(max(dates), language) if dates else "—",
     )
     cities = []
     for row in report["cities"]:

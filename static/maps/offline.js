@@ -15,15 +15,10 @@
   var oldest = null;
   var note = null;
 
+  /** The time as the page's language writes it (static/pages/dates.js, loaded before). */
   function formatTime(iso) {
-    var date = new Date(iso);
-    if (!iso || isNaN(date.getTime())) return "?";
-    var language = root.lang === "en" ? "en-GB" : "vi-VN";
-    return new Intl.DateTimeFormat(language, {
-      dateStyle: "medium",
-      timeStyle: "short",
-      timeZone: "Asia/Ho_Chi_Minh",
-    }).format(date);
+    var dates = window.cdfmapDates;
+    return (dates && dates.time(iso, root.lang === "en" ? "en" : "vi")) || "?";
   }
 
   /** Show (or update to an older time) the note that the data is not fresh. */

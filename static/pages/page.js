@@ -27,15 +27,9 @@
       return node;
     }
 
-    var timeFormat = new Intl.DateTimeFormat(language === "vi" ? "vi-VN" : "en-GB", {
-      dateStyle: "medium",
-      timeStyle: "short",
-      timeZone: "Asia/Ho_Chi_Minh",
-    });
-
+    /** A time as the page's language writes it (static/pages/dates.js): 07/12/2026 10:05. */
     function when(iso) {
-      var date = new Date(iso);
-      return isNaN(date.getTime()) ? String(iso) : timeFormat.format(date);
+      return window.cdfmapDates.time(iso, language) || String(iso);
     }
 
     /** The error of a failed request, with a message the user can read. */

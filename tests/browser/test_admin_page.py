@@ -140,7 +140,10 @@ def test_a_city_admin_adds_a_volunteer_enrols_and_revokes_a_phone_and_publishes(
     url = link.get_attribute("href")
     assert url is not None and url.startswith(f"{live_server}/collect/#enrol=")
     expect(link).to_have_text(url)
-    expect(card.locator(".enrolment .hint")).to_contain_text("Chỉ dùng được một lần, đến ")
+    # Until when, as Vietnamese writes a time (static/pages/dates.js): 07/12/2026 10:05.
+    expect(card.locator(".enrolment .hint")).to_contain_text(
+        re.compile(r"Chỉ dùng được một lần, đến \d\d/\d\d/\d{4} \d\d:\d\d\.")
+    )
     # Making a code cancels the person's earlier ones not yet used: the admin is told.
     expect(card.locator(".enrolment .hint")).to_contain_text(
         "Các mã trước đây của người này chưa dùng thì không còn dùng được nữa."

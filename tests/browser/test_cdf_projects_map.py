@@ -3,6 +3,7 @@ layer above the households, in the legend while shown, popups as text (hostile n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -95,4 +96,35 @@ def test_ward_map_draws_the_projects(signed_in_desktop: Page, projects: dict[str
     assert sorted(shown) == sorted(projects["names"])
     assert page.locator("img[src=x]").count() == 0
     assert dialogs == []
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "dates"),
+    [
+        ("vi", "Thời gian", "01/03/2025 – 20/05/2025"),
+        ("en", "Dates", "1 Mar 2025 – 20 May 2025"),
+    ],
+)
+def test_the_popups_write_days_as_the_page_does(
+    signed_in_desktop: Page, projects: dict[str, Any], language: str, label: str, dates: str
+) -> None:
+    """A project's popup said 2025-03-01 – 2025-05-20 on both pages: 01/03/2025 in Vietnamese,
+    1 Mar 2025 in English."""
+    page = signed_in_desktop
+    response = page.goto(f"/maps/wards/{projects['ward_id']}?lang={language}")
+    assert response is not None and response.status == 200
+    page.wait_for_load_state("networkidle")
+    shapes = page.locator(".leaflet-cdfProjects-pane path.leaflet-interactive")
+    shown = []
+    for index in range(shapes.count()):
+        shapes.nth(index).dispatch_event("click")
+        popup = page.locator(".leaflet-popup-content .cdf-popup")
+        popup.wait_for()
+        row = popup.locator("tr", has=page.locator("th", has_text=label))
+        shown.append(row.locator("td").text_content())
+        page.locator(".leaflet-popup-close-button").click()
+        page.locator(".leaflet-popup").wait_for(state="detached")
+    assert dates in shown, shown
+    assert not [text for text in shown if text and re.search(r"\d{4}-\d{2}-\d{2}", text)]
     assert page.console_errors == []  # type: ignore[attr-defined]

@@ -95,9 +95,14 @@ def test_a_city_admin_reads_the_dashboard(
         titles = page.locator("svg.chart g.bar-row > title").all_text_contents()
         assert HOSTILE in titles  # the whole name on hover
         assert page.locator("#settlements td", has_text="{{7*7}}").count() == 1
-        # No script but the one that keeps the page for offline use (static/maps/offline.js).
+        # No script but the one that keeps the page for offline use (static/maps/offline.js)
+        # and the one writing its note's time as the page's language does.
         scripts = page.locator("script").evaluate_all("(all) => all.map((s) => s.src)")
-        assert scripts == [f"{live_server}/static/maps/offline.js"] and dialogs == []
+        assert scripts == [
+            f"{live_server}/static/pages/dates.js",
+            f"{live_server}/static/maps/offline.js",
+        ]
+        assert dialogs == []
         # 5 surveys, 4 of them households (one rejected), estimate 8: half surveyed.
         row = page.locator("#settlements tr", has_text="{{7*7}}")
         assert "50 %" in row.inner_text()

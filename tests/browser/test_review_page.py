@@ -169,6 +169,8 @@ def test_a_ward_leader_reviews_the_queue_on_a_tablet(
     expect(flagged.locator(".flag")).to_have_text(["GPS kém chính xác"])
     expect(flagged.locator(".head-name strong")).to_have_text(hostile.HTML_SCRIPT)
     expect(flagged.locator(".collector")).to_have_text(f"Người khảo sát: {hostile.HTML_SCRIPT}")
+    # Its time as Vietnamese writes it, in Vietnam's time (static/pages/dates.js).
+    expect(flagged.locator(".collected")).to_have_text("Thời điểm khảo sát: 26/11/2026 09:00")
     expect(card(page, ids["send_back"]).locator(".head-name strong")).to_have_text("{{ 7*7 }}")
     expect(card(page, ids["approve"]).locator(".flag")).to_have_count(0)
     answers = card(page, ids["approve"]).locator(".answers")
@@ -417,6 +419,7 @@ def test_the_review_page_says_a_survey_changed_in_english(
     sign_in(page, "lead-an-xuan", "/review?lang=en")
     item = card(page, ids["reject"])
     expect(item).to_have_count(1)
+    expect(item.locator(".collected")).to_have_text("Collected: 26 Nov 2026, 09:20")
     correct_meanwhile(live_server, ward_data, "reject", 3)
     item.locator("textarea").fill("Wrong household")
     item.locator("button.decide.danger").click()

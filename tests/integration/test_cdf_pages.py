@@ -316,6 +316,31 @@ def test_every_number_on_the_page_is_written_in_its_language(
     assert savings in words  # the city's savings: a figure, its table row or its bar
 
 
+ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("kind", ["city", "national"])
+def test_every_date_on_the_page_is_written_in_its_language(
+    site: dict[str, Any], language: str, kind: str
+) -> None:
+    """The day of the figures, the on-time period's start and the growth period read
+    30/06/2026 in Vietnamese and 30 Jun 2026 in English: the pages showed 2026-06-30."""
+    who, url = ("staff", f"/cdf/{CITY}") if kind == "city" else ("national", "/cdf/national")
+    response = _page(site, who, f"{url}?as_of=2026-06-30&lang={language}")
+    assert response.status_code == 200, response.text
+    words = _words(response.text)
+    assert not ISO_DAY.findall(words), ISO_DAY.findall(words)
+    as_of = re.search(r'id="cdf-as-of">([^<]*)<', response.text)
+    assert as_of is not None
+    day = "30/06/2026" if language == "vi" else "30 Jun 2026"
+    start = r"\d{2}/\d{2}/\d{4}" if language == "vi" else r"\d{1,2} [A-Z][a-z]{2} \d{4}"
+    assert re.fullmatch(rf"\D+{day}\D+{start}", as_of.group(1)), as_of.group(1)
+    growth = re.search(r'id="growth-title">.*?<p class="muted">([^<]*)</p>', response.text, re.S)
+    assert growth is not None and day in growth.group(1), growth
+    assert len(re.findall(start, growth.group(1))) == 2, growth.group(1)
+
+
 def test_a_share_on_the_page_rounds_half_up(site: dict[str, Any]) -> None:
     """Capital grown by exactly 6,25 % (and the city budget's by 31,25 %) reads +6,3 % and
     +31,3 % (+6.3 %, +31.3 % in English), in the table and its chart, half up as on every page

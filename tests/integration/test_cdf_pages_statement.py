@@ -5,6 +5,7 @@ the statement's access rules."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from app.geo.cdf_statement_print import money
+from app.i18n import date_text
 from tests.cdf_support import Clients, app_client, drop_cities, make_city, person, treasurer
 
 CITY = "cdf-statement-town"
@@ -203,7 +205,9 @@ def test_the_pdf_holds_the_statements_figures_in_vietnamese(
     assert schedule["overdue_amount"] > 0  # the sample loan is late
     for row in schedule["installments"]:
         line = next(
-            r for r in page.splitlines() if r.split()[:2] == [str(row["seq"]), row["due_on"]]
+            r
+            for r in page.splitlines()
+            if r.split()[:2] == [str(row["seq"]), date_text(row["due_on"], "vi")]
         )
         cells = line.split()
         assert cells[2:6] == [
@@ -333,8 +337,68 @@ def test_a_long_statement_runs_over_pages_and_hostile_text_prints(tmp_path: Path
     assert f"Trang {pages}/{pages}" in page
     for row in installments:
         assert any(
-            line.split()[:2] == [str(row["seq"]), row["due_on"]] for line in page.splitlines()
+            line.split()[:2] == [str(row["seq"]), date_text(row["due_on"], "vi")]
+            for line in page.splitlines()
         )
     assert sum("Quá hạn" in line for line in page.splitlines()) == 4 + 1  # rows + heading
     assert "Nul l $x^2$ ? Đông" in page  # NUL a space, the lone surrogate a question mark
     assert "lãi 1,5 %/tháng" in page and "dư nợ giảm dần" in page
+
+
+ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+@pytest.mark.parametrize(
+    ("language", "as_of", "printed", "due"),
+    [
+        ("vi", "Số liệu đến ngày 07/12/2026", "In ngày 08/12/2026", ["1", "15/01/2027"]),
+        ("en", "Figures as of 7 Dec 2026", "Printed 8 Dec 2026", ["1", "15", "Jan", "2027"]),
+    ],
+)
+def test_the_pdf_writes_days_as_its_language_does(
+    books: dict[str, Any],
+    tmp_path: Path,
+    language: str,
+    as_of: str,
+    printed: str,
+    due: list[str],
+) -> None:
+    """The statement printed 2026-12-07 (the figures' day, the printing day, each due day of
+    a schedule): 07/12/2026 in Vietnamese, 7 Dec 2026 in English."""
+    from app.geo.cdf_statement_print import render_statement_pdf
+
+    statement = {
+        "group": {"name": "Nhóm", "settlement": "Xóm", "ward": "Phường", "city": "c"},
+        "as_of": "2026-12-07",
+        "balances": {"cash": 1},
+        "members": [],
+        "loans": [
+            {
+                "id": 1,
+                "member_id": None,
+                "principal": 1_000_000,
+                "rate_bp": 100,
+                "status": "disbursed",
+                "schedule": {
+                    "installments": [
+                        {
+                            "seq": 1,
+                            "due_on": "2027-01-15",
+                            "principal_due": 1_000_000,
+                            "interest_due": 10_000,
+                            "principal_paid": 0,
+                            "interest_paid": 0,
+                            "remaining": 1_010_000,
+                        }
+                    ],
+                },
+            }
+        ],
+    }
+    page = _text(render_statement_pdf(statement, language, date(2026, 12, 8)), tmp_path)
+    assert as_of in page and printed in page, page
+    assert any(line.split()[: len(due)] == due for line in page.splitlines()), page
+    assert not ISO_DAY.findall(page), ISO_DAY.findall(page)
+    # The statement of the books, as the page's link serves it: no ISO day either.
+    served = _text(_pdf(books, "maker", f"?lang={language}").content, tmp_path)
+    assert not ISO_DAY.findall(served), ISO_DAY.findall(served)

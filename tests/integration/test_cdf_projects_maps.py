@@ -3,6 +3,7 @@ sample projects, a few hundred approved households so settlements have a priorit
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,6 +104,35 @@ def test_city_and_ward_maps_show_the_projects(
     empty = client.get(f"/maps/wards/{sample['empty_ward']}?lang={language}")
     data = check_page(empty, check_title(client, sample["empty_ward"], language))
     assert data["projects"] is None and data["legend"]["projects"] is None
+
+
+@pytest.mark.parametrize(
+    ("language", "dates", "data_day"),
+    [
+        ("vi", "01/03/2025 – 20/05/2025", r"\b\d{2}/\d{2}/\d{4}\b"),
+        ("en", "1 Mar 2025 – 20 May 2025", r"\b\d{1,2} [A-Z][a-z]{2} \d{4}\b"),
+    ],
+)
+def test_the_maps_write_days_as_the_language_does(
+    client: TestClient, sample: dict[str, Any], language: str, dates: str, data_day: str
+) -> None:
+    """A project's popup said 2025-03-01 – 2025-05-20 and the map's subtitle "data as of
+    2026-11-25": 01/03/2025 in Vietnamese, 1 Mar 2025 in English."""
+    page = client.get(f"/maps/cities/{CITY}?lang={language}")
+    data = check_page(page, translate("map_page.city_title", language, city="Tam Kỳ"))
+    first = next(
+        f["properties"]
+        for f in data["projects"]["features"]
+        if f["properties"]["name"] == sample["projects"][0]["name"]
+    )
+    assert first["dates"] == dates
+    assert ("dates", translate("cdf_project.dates", language)) in map(
+        tuple, data["projectPopupFields"]
+    )
+    assert re.search(data_day, data["subtitle"]), data["subtitle"]
+    iso = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+    shown = [f["properties"]["dates"] for f in data["projects"]["features"]]
+    assert not [text for text in [data["subtitle"], *shown] if iso.search(text)]
 
 
 def check_title(client: TestClient, ward_id: int, language: str) -> str:

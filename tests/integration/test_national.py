@@ -412,3 +412,29 @@ def test_a_share_reads_the_same_half_up_on_the_page_csv_and_print(
         ).stdout
         line = next(line for line in words.splitlines() if line.strip().startswith("Việt Trì"))
         assert re.search(rf"\s{re.escape(figure)} %\s", line + " "), (language, line)
+
+
+@pytest.mark.parametrize(("language", "day"), [("vi", "01/12/2026"), ("en", "1 Dec 2026")])
+def test_the_data_day_is_written_as_the_language_writes_it(
+    tmp_path: Path, language: str, day: str
+) -> None:
+    """The national page's subtitle and the printed summary said "data as of 2026-12-01":
+    01/12/2026 in Vietnamese, 1 Dec 2026 in English."""
+    from app.geo import national_print
+    from app.services.national import page_view
+
+    row = {
+        "city": "c", "name": "Tam Kỳ", "province": "Quảng Nam", "lon": 108.5, "lat": 15.5,
+        "households": 12_345, "settlements": 40, "share_surveyed": 0.427,
+        "average_settlement_priority": 42.7, "projects_done": 2, "data_date": "2026-12-01",
+        "cdf": None,
+    }  # fmt: skip
+    older = dict(row, city="d", name="Hội An", data_date="2026-11-03")
+    report = {"cities": [row, older], "totals": {**row, "cities": 2}}
+    subtitle = page_view(report, language, None)["subtitle"]
+    assert day in subtitle and "2026-" not in subtitle, subtitle
+    pdf = tmp_path / f"national-{language}.pdf"
+    pdf.write_bytes(national_print.render(report, language))
+    raw = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True)
+    words = " ".join(raw.stdout.split())
+    assert day in words and not re.search(r"\d{4}-\d{2}-\d{2}", words), words

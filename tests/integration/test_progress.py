@@ -491,3 +491,25 @@ def test_the_day_charts_axis_writes_days_as_each_language_does(
     assert "20/11" in vietnamese and "11-20" not in vietnamese  # day before month
     english = axis.findall(_page(app_client, place["sessions"]["admin"], url + "&lang=en").text)
     assert "20 Nov" in english
+
+
+def test_the_pages_dates_follow_its_language(app_client: TestClient, place: dict[str, Any]) -> None:
+    """The range, the day chart's tooltips and the volunteers' days: 20/11/2026 in Vietnamese,
+    20 Nov 2026 in English; the ISO form only where a machine reads it (inputs, links)."""
+    url = f"/progress/{CITY}?from=2026-11-20&to=2026-11-21"
+    session = place["sessions"]["admin"]
+    for language, first, last in (
+        ("vi", "20/11/2026", "21/11/2026"),
+        ("en", "20 Nov 2026", "21 Nov 2026"),
+    ):
+        body = _page(app_client, session, f"{url}&lang={language}").text
+        day_range = re.search(r'<span class="muted"[^>]*>([^<]* – [^<]*)</span></h2>', body)
+        assert day_range and day_range.group(1) == f"{first} – {last}", language
+        tooltips = re.findall(r"<g>\s*<title>([^<:]*):", body)
+        assert tooltips == [first, last], (language, tooltips)
+        table = body.split('id="volunteers"')[1].split("</table>")[0]
+        days = re.findall(r"<tr><td>([^<]*)</td>", table)
+        assert days and set(days) == {first, last}, (language, days)
+        assert 'type="date" name="from" value="2026-11-20"' in body  # the input stays ISO
+        shown = re.sub(r'(value|href)="[^"]*"', "", body)
+        assert "2026-11-2" not in shown, language

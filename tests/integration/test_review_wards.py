@@ -323,8 +323,9 @@ def print_text(client: TestClient, town: dict[str, Any], who: str, surveys: str)
 
 
 def household_rows(pdf: str) -> list[str]:
-    """The numbered rows of a print's household table (`3 Handwritten ...  2026-11-26`)."""
-    return [line for line in pdf.splitlines() if re.match(r"\s*\d+ .*\d{4}-\d\d-\d\d\s*$", line)]
+    """The numbered rows of a print's household table (`3 Handwritten ...  26 Nov 2026`)."""
+    day = r"\d{1,2} [A-Z][a-z]{2} \d{4}"  # the print's language (English here) writes the day
+    return [line for line in pdf.splitlines() if re.match(rf"\s*\d+ .*{day}\s*$", line)]
 
 
 def test_a_settlement_print_of_all_surveys_holds_only_the_readers_unreviewed_ones(

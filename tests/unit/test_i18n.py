@@ -147,3 +147,18 @@ def test_a_huge_accept_language_is_read_quickly() -> None:
     ]:
         assert pick_language(header) == language
     assert time.perf_counter() - started < 1.0
+
+
+def test_a_day_with_its_year_as_each_language_writes_it() -> None:
+    """07/12/2026 in Vietnamese (day, month, year), 7 Dec 2026 in English; a date or its ISO
+    form; never the ISO form itself."""
+    from datetime import date
+
+    from app.i18n import date_text
+
+    assert date_text("2026-12-07", "vi") == "07/12/2026"
+    assert date_text(date(2026, 12, 7), "en") == "7 Dec 2026"
+    assert date_text(date(2027, 1, 15), "vi") == "15/01/2027"
+    assert date_text("2027-01-15", "en") == "15 Jan 2027"
+    with pytest.raises(ValueError):
+        date_text("07/12/2026", "vi")

@@ -114,7 +114,7 @@ def test_pdf_page_has_title_names_table_and_size(tmp_path: Path) -> None:
     text, info = pdf_text(tmp_path, content)
     assert "Phường Hòa Thuận, Tam Kỳ" in text
     assert "Xóm Chài ven sông" in text and "Kiệt 62 Trần Cao Vân" in text
-    assert "Điểm ưu tiên" in text and "Ghi chú" in text and "2026-11-25" in text
+    assert "Điểm ưu tiên" in text and "Ghi chú" in text and "25/11/2026" in text
     assert "1 km" in text or "500 m" in text or "250 m" in text  # the scale bar
     assert page_size(info) == (842, 595) and "(A4)" in info
 
@@ -310,3 +310,28 @@ def test_the_document_title_is_one_line_of_the_names(tmp_path: Path) -> None:
     title = pdf_title(tmp_path, render_print_map(page, "A4", "landscape", "pdf"))
     assert "\n" not in title and "\r" not in title and "\u2028" not in title
     assert "Phường Hòa Thuận, Tam Kỳ" in title
+
+
+ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+@pytest.mark.parametrize(
+    ("language", "data_day", "printed"),
+    [("vi", "07/12/2026", "08/12/2026"), ("en", "7 Dec 2026", "8 Dec 2026")],
+)
+def test_days_are_written_as_the_language_writes_them(
+    tmp_path: Path, language: str, data_day: str, printed: str
+) -> None:
+    """The data's day (subtitle, sources) and the printing day printed 2026-12-07: 07/12/2026
+    in Vietnamese, 7 Dec 2026 in English."""
+    page = dataclasses.replace(
+        ward_page(language=language), data_date="2026-12-07", printed_on="2026-12-08"
+    )
+    path = tmp_path / "days.pdf"
+    path.write_bytes(render_print_map(page, "A4", "landscape", "pdf"))
+    raw = subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    text = " ".join(raw.split())
+    assert text.count(data_day) == 2 and printed in text, text
+    assert not ISO_DAY.findall(text), ISO_DAY.findall(text)

@@ -418,3 +418,26 @@ def test_the_document_title_is_one_line_of_the_name(tmp_path: Path) -> None:
     title = found.group(1)
     assert "\n" not in title and "\r" not in title and "\u2029" not in title
     assert "Tổ 5 Hẻm Cũ" in title
+
+
+ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+@pytest.mark.parametrize(
+    ("language", "data_day", "printed", "surveyed"),
+    [
+        ("vi", "07/12/2026", "08/12/2026", "10/11/2026"),
+        ("en", "7 Dec 2026", "8 Dec 2026", "10 Nov 2026"),
+    ],
+)
+def test_days_are_written_as_the_language_writes_them(
+    tmp_path: Path, language: str, data_day: str, printed: str, surveyed: str
+) -> None:
+    """The data's day, the printing day and each household's survey day printed 2026-12-07:
+    07/12/2026 in Vietnamese, 7 Dec 2026 in English."""
+    data = dataclasses.replace(
+        settlement_page(12, language), data_date="2026-12-07", printed_on="2026-12-08"
+    )
+    text = " ".join(pdf_text(tmp_path, render_settlement_print(data, "A4", "portrait")).split())
+    assert data_day in text and printed in text and surveyed in text, text
+    assert not ISO_DAY.findall(text), ISO_DAY.findall(text)
