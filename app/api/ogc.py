@@ -282,6 +282,13 @@ PAGING: list[dict[str, Any]] = [
         "schema": {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT, "default": 100},
     },
     {
+        "name": "after",
+        "in": "query",
+        "required": False,
+        "description": "Where the page starts: the cursor of the previous page's next link",
+        "schema": {"type": "string", "maxLength": ogc.MAX_CURSOR_LENGTH},
+    },
+    {
         "name": "offset",
         "in": "query",
         "required": False,
@@ -306,8 +313,9 @@ async def items(
     language: LanguageDep,
 ) -> Response:
     """A page of features (GeoJSON FeatureCollection) in id order: `limit` (default 100, at
-    most 10000), `offset`, `bbox`, `datetime` (instant or interval, `..` for an open end) and
-    `<property>=<value>` filters on the collection's properties; `next`/`prev` links."""
+    most 10000), `after` (the cursor of a `next` link), `offset`, `bbox`, `datetime` (instant
+    or interval, `..` for an open end) and `<property>=<value>` filters on the collection's
+    properties; a `next` link (by cursor) and, on a page asked by offset, a `prev` link."""
     found = ogc.find(
         await ogc.collections(
             engine, forms, user, settings.priorities_path, settings.household_form
@@ -319,21 +327,16 @@ async def items(
         query = ogc.items_query(list(request.query_params.multi_items()), found)
     except InvalidInput as exc:
         return _bad_request(exc, language)
-    page = await ogc.items(engine, found, query)
+    page = await ogc.items(engine, found, query, count_before=html)
     links = _self_links(request, GEOJSON)
-    if query.offset + page.returned < page.matched:
-        links.append(
-            _link(
-                str(
-                    request.url.include_query_params(
-                        offset=query.offset + page.returned, limit=query.limit
-                    )
-                ),
-                "next",
-                "text/html" if html else GEOJSON,
-            )
+    if page.next is not None:
+        # A keyset cursor, never an offset: a survey approved or sent back while a client
+        # walks the layer moves no other feature across pages (docs/ogc.md).
+        following = request.url.remove_query_params("offset").include_query_params(
+            after=page.next, limit=query.limit
         )
-    if query.offset > 0:
+        links.append(_link(str(following), "next", "text/html" if html else GEOJSON))
+    if query.offset > 0:  # an offset request: the page `limit` before (after the same cursor)
         links.append(
             _link(
                 str(
@@ -367,7 +370,7 @@ async def items(
             columns=[p.name for p in found.source.properties],
             collection=found,
             base=base,
-            offset=query.offset,
+            offset=page.before if page.before is not None else query.offset,
         )
     content = orjson.dumps(head)[:-1] + b',"features":[' + page.features.encode() + b"]}"
     return Response(content, media_type=GEOJSON, headers=NO_STORE)

@@ -9,6 +9,7 @@ this code become SQL text.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +27,7 @@ class Source:
 
     from_sql: str  # FROM and JOINs, no WHERE
     scope: str  # the rows the reader may read (and the layer's own condition)
-    id_sql: str  # the feature id: also the paging order, so pages never overlap
+    id_sql: str  # the feature id (unique): also the paging order and the cursor's key
     id_is_text: bool  # a uuid (quoted in JSON) or an integer
     geometry: str
     time: str | None  # the timestamp `datetime` filters on (None: the collection has none)
@@ -44,7 +45,8 @@ class ItemsQuery:
     """What a client asked of a collection's items, already validated."""
 
     limit: int = 100
-    offset: int = 0
+    offset: int = 0  # skipped after `after` (clients that page by offset)
+    after: int | uuid.UUID | None = None  # the keyset cursor: the last id of the page before
     bbox: tuple[float, float, float, float] | None = None  # west, south, east, north
     start: datetime | None = None  # collected at or after (inclusive)
     end: datetime | None = None  # collected before (exclusive)
@@ -111,33 +113,76 @@ def feature_text_sql(source: Source) -> str:
     )
 
 
-async def count_features(connection: AsyncConnection, source: Source, query: ItemsQuery) -> int:
-    """How many features match (numberMatched)."""
-    where, params = _where(source, query)
-    sql = f"{source.with_sql} SELECT count(*) FROM {source.from_sql} WHERE {where}"
-    return int((await connection.execute(text(sql), params)).scalar_one())
+@dataclass(frozen=True)
+class FeaturesPage:
+    """One page of features as PostgreSQL wrote it, with what the links and counts need."""
+
+    features: str  # the Feature JSON texts, comma-separated
+    returned: int
+    last_key: str | None  # the page's last feature id: where the next page starts
+    more: bool  # whether a feature matches after this page
+    matched: int  # every feature that matches (numberMatched), whatever the page
+    before: int | None  # features before this page, when asked for (the HTML page's numbers)
 
 
-async def features_text(
-    connection: AsyncConnection, source: Source, query: ItemsQuery
-) -> tuple[str, int]:
-    """One page of features in id order, as comma-separated Feature JSON texts, and how many.
+async def features_page(
+    connection: AsyncConnection, source: Source, query: ItemsQuery, count_before: bool = False
+) -> FeaturesPage:
+    """One page of features in id order after `query.after` (then `query.offset` skipped),
+    with the count of all matches, in one statement: one snapshot, so the count, the page and
+    whether more follow always agree.
 
-    The page's ids are found first and only its rows written as JSON: PostgreSQL computes a
-    query's select list for the rows OFFSET skips too, which made the last page of 100,000
-    households (offset 90,000) take 5 s instead of the first page's 1.5 s.
+    The position is a keyset (`id > last id of the previous page`), not an offset: a survey
+    approved, corrected or sent back between two pages moves no other feature to another
+    page. The cursor is one more condition on the already filtered rows, so it can only
+    position within what the reader may read. The page's ids are found first and only its
+    rows written as JSON: PostgreSQL computes a query's select list for the rows OFFSET
+    skips too (the last page of 100,000 households by offset took 5 s instead of 1.5 s).
+    One row more than the page tells whether a next page exists.
     """
     where, params = _where(source, query)
-    params.update(page_limit=query.limit, page_offset=query.offset)
+    position = where
+    if query.after is not None:
+        position = f"{where} AND {source.id_sql} > :after_key"
+        params["after_key"] = query.after
+    params.update(page_limit=query.limit, page_fetch=query.limit + 1, page_offset=query.offset)
     with_sql = source.with_sql + ", " if source.with_sql else "WITH "
+    count_all = f"(SELECT count(*) FROM {source.from_sql} WHERE {where})"
+    if query.after is None and query.offset == 0:
+        # The whole result on this page: its rows are the count (no second scan).
+        matched = (
+            "CASE WHEN (SELECT count(*) FROM page) <= :page_limit "
+            f"THEN (SELECT count(*) FROM page) ELSE {count_all} END"
+        )
+    else:
+        matched = count_all
+    before = "NULL::bigint"
+    if count_before and query.after is not None:
+        before = (
+            f"(SELECT count(*) FROM {source.from_sql} WHERE {where} "
+            f"AND {source.id_sql} <= :after_key) + :page_offset"
+        )
+    # `shown.key`, qualified: a bare `key` in ORDER BY is the output column `key::text`, and
+    # "9" sorts after "10" (an area page's cursor went back one feature).
     sql = (
         f"{with_sql}page AS MATERIALIZED (SELECT {source.id_sql} AS key FROM {source.from_sql} "
-        f"WHERE {where} ORDER BY {source.id_sql} LIMIT :page_limit OFFSET :page_offset) "
-        f"SELECT coalesce(string_agg({feature_text_sql(source)}, ',' ORDER BY page.key), ''), "
-        f"count(*) FROM page JOIN {source.from_sql} ON {source.id_sql} = page.key"
+        f"WHERE {position} ORDER BY {source.id_sql} LIMIT :page_fetch OFFSET :page_offset), "
+        "shown AS MATERIALIZED (SELECT key FROM page ORDER BY key LIMIT :page_limit) "
+        f"SELECT (SELECT coalesce(string_agg({feature_text_sql(source)}, ',' "
+        f"ORDER BY shown.key), '') FROM shown JOIN {source.from_sql} ON {source.id_sql} = "
+        "shown.key), (SELECT count(*) FROM shown), "
+        "(SELECT shown.key::text FROM shown ORDER BY shown.key DESC LIMIT 1), "
+        f"(SELECT count(*) FROM page) > :page_limit, {matched}, {before}"
     )
     row = (await connection.execute(text(sql), params)).one()
-    return str(row[0]), int(row[1])
+    return FeaturesPage(
+        str(row[0]),
+        int(row[1]),
+        None if row[2] is None else str(row[2]),
+        bool(row[3]),
+        int(row[4]),
+        int(row[5]) if row[5] is not None else query.offset if count_before else None,
+    )
 
 
 async def feature_text(connection: AsyncConnection, source: Source, feature_id: Any) -> str | None:

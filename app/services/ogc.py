@@ -12,6 +12,8 @@ planner.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -20,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import ogc as queries
@@ -42,12 +45,14 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 MAX_OFFSET = 2**31 - 1
 MAX_FILTER_LENGTH = 1000
+MAX_CURSOR_LENGTH = 200  # a uuid's cursor is 56 characters
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 # Query parameters of the items request that are not property filters: those this server
-# implements, which always mean what OGC API Features says, even in a collection that has a
-# property of that name (a form's question `limit` or `bbox`)...
+# implements, which always mean what OGC API Features says (and `after`, the cursor of the
+# `next` links), even in a collection that has a property of that name (a form's question
+# `limit` or `bbox`)...
 STANDARD_PARAMETERS = frozenset(
-    {"f", "lang", "limit", "offset", "bbox", "bbox-crs", "datetime", "crs"}
+    {"f", "lang", "limit", "offset", "after", "bbox", "bbox-crs", "datetime", "crs"}
 )
 # ...and those that other parts of OGC API Features define and this server does not implement
 # (Part 3's filters, property selection, sorting, text search): a 400 that says so, never a
@@ -90,11 +95,14 @@ class Collection:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of items: the Feature JSON texts joined by commas, and the counts."""
+    """One page of items: the Feature JSON texts joined by commas, the counts, and the
+    cursor of the next page (None on the last)."""
 
     features: str
     returned: int
     matched: int
+    next: str | None
+    before: int | None = None  # features before this page, when asked for
 
 
 def city_column(properties: Sequence[Property]) -> tuple[Property, ...]:
@@ -352,15 +360,56 @@ async def collection_extent(engine: AsyncEngine, collection: Collection) -> Exte
         return await queries.extent(connection, collection.extent_source)
 
 
-async def items(engine: AsyncEngine, collection: Collection, query: ItemsQuery) -> Page:
-    """One page of a collection's features in id order, and how many match in all."""
+async def items(
+    engine: AsyncEngine, collection: Collection, query: ItemsQuery, count_before: bool = False
+) -> Page:
+    """One page of a collection's features in id order, how many match in all, and the
+    cursor that starts the next page (`count_before`: how many come before this one too)."""
     async with engine.connect() as connection:
-        features, returned = await queries.features_text(connection, collection.source, query)
-        if query.offset == 0 and returned < query.limit:
-            matched = returned  # the whole result is on this page: no second count
-        else:
-            matched = await queries.count_features(connection, collection.source, query)
-    return Page(features, returned, matched)
+        found = await queries.features_page(connection, collection.source, query, count_before)
+    cursor = (
+        page_cursor(found.last_key, collection)
+        if found.more and found.last_key is not None
+        else None
+    )
+    return Page(found.features, found.returned, found.matched, cursor, found.before)
+
+
+# --- the keyset cursor of the `next` links ---------------------------------------------------
+# A page starts after the last feature id of the page before: the id is each collection's
+# order and unique (a survey's uuid, an area's database id), so a feature approved, sent back
+# or deleted between two requests moves no other feature to another page, as an offset did.
+# The cursor is that id in base64url JSON (`["<uuid>"]` or `[12]`): opaque to clients, so the
+# order may grow a key without breaking a link. It is untrusted input: it only positions the
+# reader's already filtered query (`id > cursor`), never names a feature to show.
+
+
+def page_cursor(last_key: str, collection: Collection) -> str:
+    """The `after=` cursor that starts the page after the feature of this id."""
+    key: str | int = last_key if collection.source.id_is_text else int(last_key)
+    return base64.urlsafe_b64encode(orjson.dumps([key])).decode().rstrip("=")
+
+
+def read_cursor(raw: str, collection: Collection) -> int | uuid.UUID:
+    """The feature id a cursor stands for, of the collection's kind of id, or InvalidInput
+    naming `after`."""
+    try:
+        if len(raw) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
+        padded = raw.strip() + "=" * (-len(raw.strip()) % 4)
+        decoded = orjson.loads(base64.b64decode(padded, altchars=b"-_", validate=True))
+        if not isinstance(decoded, list) or len(decoded) != 1:
+            raise ValueError("not a cursor")
+        key = decoded[0]
+        if collection.source.id_is_text:
+            if not isinstance(key, str):
+                raise ValueError(key)
+            return uuid.UUID(key)
+        if isinstance(key, bool) or not isinstance(key, int) or not 0 <= key <= MAX_OFFSET:
+            raise ValueError(key)
+        return key
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise InvalidInput([Problem("after", "invalid_cursor")]) from None
 
 
 _FEATURE_NUMBER = re.compile(r"[1-9][0-9]{0,11}")
@@ -500,6 +549,7 @@ def items_query(parameters: Sequence[tuple[str, str]], collection: Collection) -
     if "limit" in seen:
         limit = min(_integer("limit", seen["limit"], 1, None), MAX_LIMIT)
     offset = _integer("offset", seen["offset"], 0, MAX_OFFSET) if "offset" in seen else 0
+    after = read_cursor(seen["after"], collection) if "after" in seen else None
     for name in ("bbox-crs", "crs"):
         if name in seen and seen[name].strip() not in (CRS84, "[OGC:CRS84]"):
             raise InvalidInput([Problem(name, "ogc_bad_crs", {"crs": CRS84})])
@@ -509,7 +559,7 @@ def items_query(parameters: Sequence[tuple[str, str]], collection: Collection) -
         if source.time is None:
             raise InvalidInput([Problem("datetime", "ogc_no_time")])
         start, end = parse_datetime(seen["datetime"])
-    return ItemsQuery(limit, offset, bbox, start, end, tuple(filters))
+    return ItemsQuery(limit, offset, after, bbox, start, end, tuple(filters))
 
 
 # JSON Schema types of the properties, as a client filters on them (`?ward_id=3`).
