@@ -589,6 +589,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Không tìm thấy khu dân cư số {id}.",
         "en": "Settlement {id} was not found.",
     },
+    "settlement_not_in_ward": {
+        "vi": "Khu dân cư số {id} không nằm trong phường/xã số {ward}.",
+        "en": "Settlement {id} is not in ward {ward}.",
+    },
     "correction_other_form": {
         "vi": "Phiếu {id} thuộc biểu mẫu '{form}'; không thể sửa nó bằng một phiếu của biểu mẫu "
         "'{sent}'.",

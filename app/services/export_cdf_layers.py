@@ -35,7 +35,12 @@ from app.errors import NotFound
 from app.services import cdf_access as cdf
 from app.services import places
 from app.services.access import Principal
-from app.services.export_layers import ExportFilters, LayerQuery
+from app.services.export_layers import (
+    ExportFilters,
+    LayerQuery,
+    checked_settlement,
+    checked_ward,
+)
 from app.vietnam import today_in_vietnam
 
 DESCRIPTION = (
@@ -98,8 +103,27 @@ async def savings_groups_layer(
     whole, groups, wards = cdf.readable_groups_filter(reader, city["id"])
     if not whole and not groups and not wards:
         raise NotFound("unknown_city", city=city_slug)
+    await checked_ward(engine, reader, city["id"], filters.ward_id)
     if filters.ward_id is not None and not whole and filters.ward_id not in wards:
         raise NotFound("ward_not_found", id=filters.ward_id)
+    kept: set[int] = set()  # the settlements of the treasurer's groups
+    if not whole and groups and filters.settlement_id is not None:
+        async with engine.connect() as connection:
+            kept = set(
+                (
+                    await connection.execute(
+                        text("SELECT settlement_id FROM cdf_groups WHERE id = ANY(:groups)"),
+                        {"groups": sorted(groups)},
+                    )
+                ).scalars()
+            )
+    await checked_settlement(
+        engine,
+        reader,
+        city["id"],
+        filters,
+        readable=lambda place: whole or place["ward_id"] in wards or place["id"] in kept,
+    )
     args: list[Any] = [city["id"], today_in_vietnam()]
     clauses = ["s.city_id = $1"]
 
@@ -228,8 +252,16 @@ async def projects_layer(
     wards = readable_wards(reader, city["id"])
     if wards == frozenset():
         raise NotFound("unknown_city", city=city_slug)
+    await checked_ward(engine, reader, city["id"], filters.ward_id)
     if filters.ward_id is not None and wards is not None and filters.ward_id not in wards:
         raise NotFound("ward_not_found", id=filters.ward_id)
+    await checked_settlement(
+        engine,
+        reader,
+        city["id"],
+        filters,
+        readable=lambda place: wards is None or place["ward_id"] in wards,
+    )
     args: list[Any] = [city["id"]]
     clauses = ["p.city_id = $1"]
 

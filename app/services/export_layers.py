@@ -5,7 +5,7 @@ access, labels and personal fields. Writing the files is app/services/export_fil
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db import places as place_queries
 from app.db.exports import OrderedHalves, Property
 from app.db.indicators import COUNTED, HOUSEHOLD_FORM, Counted, indicators_sql
+from app.db.review_stats import settlement_survey_wards
 from app.db.scope import EVERY_SURVEY, SurveyScope
 from app.db.sql import sql_literal
 from app.errors import Forbidden, NotFound, UnknownForm
@@ -105,6 +107,75 @@ DESCRIPTIONS = {
 }
 
 
+def reads_settlement(reader: Principal, place: dict[str, Any]) -> bool:
+    """Whether the reader reads a settlement's surveys and figures: its city's readers, its
+    ward's leader (a settlement in no ward: its city's readers only)."""
+    if place["ward_id"] is None:
+        return reader.can_read_city(place["city_id"])
+    return reader.can_read_ward(place["city_id"], place["ward_id"])
+
+
+async def checked_settlement(
+    engine: AsyncEngine,
+    reader: Principal,
+    city_id: int,
+    filters: ExportFilters,
+    survey_wards: bool = False,
+    readable: Callable[[dict[str, Any]], bool] | None = None,
+) -> dict[str, Any] | None:
+    """The `settlement` filter's place (city_id, ward_id), None without one. NotFound for a
+    settlement that does not exist, is another city's, that the reader may not read
+    (`readable`, else reads_settlement), or that lies outside the `ward` filter: drawn in
+    another ward, unless (`survey_wards`, the survey layers) it holds surveys in the ward, as
+    the review page counts a settlement straddling wards. The caller has checked the ward
+    (exists, in the city, readable): a settlement in it is readable too. Checked before any
+    file is built: an empty file would read as "no surveys there"."""
+    if filters.settlement_id is None:
+        return None
+    settlement_id, ward_id = filters.settlement_id, filters.ward_id
+    may_read = readable or (lambda place: reads_settlement(reader, place))
+    async with engine.connect() as connection:
+        place = await place_queries.settlement_by_id(connection, settlement_id)
+        if place is None or place["city_id"] != city_id:
+            raise NotFound("settlement_not_found", id=settlement_id)
+        if ward_id is None:
+            if may_read(place):
+                return place
+            raise NotFound("settlement_not_found", id=settlement_id)
+        if place["ward_id"] == ward_id:
+            return place
+        if survey_wards and ward_id in await settlement_survey_wards(connection, settlement_id):
+            return place
+    if may_read(place):  # they may know where it lies: say so
+        raise NotFound("settlement_not_in_ward", id=settlement_id, ward=ward_id)
+    raise NotFound("settlement_not_found", id=settlement_id)
+
+
+async def checked_ward(
+    engine: AsyncEngine, reader: Principal, city_id: int, ward_id: int | None
+) -> None:
+    """The `ward` filter names a ward of the city (places.ward, as places.readable_area
+    looks it up), else NotFound; for layers whose readers are not the survey readers (the
+    CDF's), who check who may read it themselves."""
+    if ward_id is not None and (await places.ward(engine, ward_id, reader))["city_id"] != city_id:
+        raise NotFound("ward_not_found", id=ward_id)
+
+
+async def readable_places(
+    engine: AsyncEngine,
+    reader: Principal,
+    city_slug: str,
+    filters: ExportFilters,
+    survey_wards: bool = False,
+) -> dict[str, Any]:
+    """The city of a households, form or area layer, its `ward` and `settlement` filters
+    checked: places.readable_area (the city, or the ward, the reader may read) then
+    checked_settlement. NotFound otherwise. The city."""
+    city = await places.readable_area(engine, reader, city_slug, filters.ward_id)
+    await checked_settlement(engine, reader, city["id"], filters, survey_wards)
+    return city
+
+
 def _survey_where(condition: str, city_id: int, filters: ExportFilters) -> tuple[str, list[Any]]:
     args: list[Any] = [city_id]
     clauses = ["h.city_id = $1", condition]
@@ -171,7 +242,7 @@ async def survey_layer(
     household form's as `households`, another form's named by its id. NotFound for a form
     the server does not have, as for a place the reader may not read. Personal answers
     only when asked (`with_personal`) by a reader who may see them (else Forbidden)."""
-    city = await places.readable_area(engine, reader, city_slug, filters.ward_id)
+    city = await readable_places(engine, reader, city_slug, filters, survey_wards=True)
     if with_personal and not personal_allowed(reader, city["id"], filters.ward_id):
         raise Forbidden("personal_not_allowed")
     households = form_id == household_form
@@ -309,7 +380,7 @@ async def area_layer(
     collection time range, from the household surveys in that status and range only. The
     figures sum the whole city (the ranks) and settlements reaching into other wards: there
     surveys not approved count only where the reader may read them (a ward leader: theirs)."""
-    city = await places.readable_area(engine, reader, city_slug, filters.ward_id)
+    city = await readable_places(engine, reader, city_slug, filters)
     args: list[Any] = [city["id"]]
     counted = _counted_surveys(filters, args)
     weights = (await weights_of(engine, city["id"], priorities)).values
