@@ -2892,6 +2892,14 @@ MESSAGES.update(
             "en": "form_id '{form_id}' version '{version}' is already the form of {first}; "
             "this file is not used (give it another version, or remove it)",
         },
+        "form_current_twice": {
+            "vi": "form_id '{form_id}' đã có tệp {current} trong forms/ (phiên bản đang dùng); "
+            "phiên bản '{version}' của tệp này chỉ dùng để nhận các phiếu đã làm với nó: "
+            "hãy chuyển tệp cũ vào forms/versions/",
+            "en": "form_id '{form_id}' already has the file {current} in forms/ (the current "
+            "version); this file's version '{version}' is only used to accept surveys made "
+            "with it: move the old file into forms/versions/",
+        },
         # Question types.
         "form_type_not_supported": {
             "vi": "loại câu hỏi '{type}' không được hỗ trợ",
@@ -2916,6 +2924,22 @@ MESSAGES.update(
         "form_type_video": {
             "vi": "câu hỏi 'video' không được hỗ trợ: hãy dùng 'file'",
             "en": "'video' questions are not supported: use 'file'",
+        },
+        "form_type_unknown": {
+            "vi": "loại câu hỏi '{type}' không tồn tại trong XLSForm (viết sai chính tả?)",
+            "en": "question type '{type}' is not an XLSForm type (a typo?)",
+        },
+        "form_type_background": {
+            "vi": "loại câu hỏi '{type}' không được hỗ trợ: ODK Collect tự ghi nó trong khi "
+            "biểu mẫu mở, điện thoại web không làm được",
+            "en": "question type '{type}' is not supported: ODK Collect records it by itself "
+            "while the form is open, which the web phone cannot do",
+        },
+        "form_type_external_file": {
+            "vi": "loại câu hỏi '{type}' không được hỗ trợ (tệp dành cho pulldata() hoặc "
+            "instance(), không được hỗ trợ): hãy dùng select_one_from_file",
+            "en": "question type '{type}' is not supported (a file for pulldata() or "
+            "instance(), which are not supported): use select_one_from_file",
         },
         "form_name_repeated": {
             "vi": "tên '{name}' được dùng nhiều lần (câu trả lời được lưu theo tên câu hỏi)",

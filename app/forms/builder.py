@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 from app.forms.definition import (
     DEVICE_META,
+    META_ALIASES,
     META_TYPES,
     PYXFORM_TYPES,
     REFERENCE,
@@ -21,20 +23,34 @@ from app.forms.definition import (
     Choice,
     Group,
     Question,
+    find_beside,
 )
 from app.forms.problems import FormProblem, form_problem
 from app.forms.xform import XFormParts
+from app.i18n import LANGUAGES
 
 
 def _yes(value: Any) -> bool:
     return str(value).strip().lower() in ("yes", "true", "true()", "1")
 
 
+# The app's languages as forms name them without a code (`label::Tiếng Việt`).
+_LANGUAGE_NAMES = {
+    "tiếng việt": "vi",
+    "tieng viet": "vi",
+    "vietnamese": "vi",
+    "english": "en",
+    "tiếng anh": "en",
+    "tieng anh": "en",
+}
+
+
 def language_code(language: str) -> str:
-    """'Tiếng Việt (vi)' -> 'vi'; 'default' and unknown labels stay as they are."""
+    """'Tiếng Việt (vi)' -> 'vi', 'Tiếng Việt' or 'Vietnamese' -> 'vi', 'English' -> 'en';
+    'default' and other names stay as they are."""
     if language.endswith(")") and "(" in language:
         return language[language.rindex("(") + 1 : -1].strip()
-    return language
+    return _LANGUAGE_NAMES.get(unicodedata.normalize("NFC", language).strip().casefold(), language)
 
 
 def translations(value: Any, default_language: str | None) -> dict[str, str]:
@@ -52,6 +68,16 @@ def _parameters(value: Any) -> dict[str, str]:
         return {str(k): str(v) for k, v in value.items()}
     pairs = (item.split("=", 1) for item in str(value or "").split() if "=" in item)
     return {key.strip(): val.strip() for key, val in pairs}
+
+
+def _refusal(kind: str) -> str:
+    """The message code refusing a question type: why for those refused on purpose, "not
+    supported" for another type pyxform knows, "unknown" for one it does not."""
+    from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
+
+    if kind in REFUSED_TYPES:
+        return REFUSED_TYPES[kind]
+    return "form_type_not_supported" if kind in QUESTION_TYPE_DICT else "form_type_unknown"
 
 
 def _literal(value: str) -> str:
@@ -145,7 +171,8 @@ class FormBuilder:
     parts: XFormParts
     rows: dict[str, list[int]]
     default_language: str | None
-    directory: Path
+    # Where choice files are looked for, in order (FormDefinition.folders).
+    folders: tuple[Path, ...]
     choice_rows: dict[tuple[str, str], int] = field(default_factory=dict)
     problems: list[FormProblem] = field(default_factory=list)
     languages: set[str] = field(default_factory=set)
@@ -207,9 +234,9 @@ class FormBuilder:
             path = f"{parent}/{name}"
             if kind in ("group", "repeat"):
                 nodes.append(self.group(item, path, repeat, personal))
-            elif kind in META_TYPES or kind in DEVICE_META:
+            elif META_ALIASES.get(kind, kind) in META_TYPES | DEVICE_META:
                 self.row(name)
-                self.meta[name] = kind
+                self.meta[name] = META_ALIASES.get(kind, kind)
             else:
                 question = self.question(item, path, group, repeat, personal)
                 if question is not None:
@@ -262,8 +289,9 @@ class FormBuilder:
         raw_type = str(item.get("type", ""))
         kind = PYXFORM_TYPES.get(raw_type, raw_type)
         if kind not in VALUE_TYPES:
-            code = REFUSED_TYPES.get(raw_type, "form_type_not_supported")
-            self.problems.append(form_problem(code, "survey", row, "type", type=raw_type))
+            self.problems.append(
+                form_problem(_refusal(raw_type), "survey", row, "type", type=raw_type)
+            )
             return None
         bind = self.parts.binds.get(path, {})
         json_bind = item.get("bind") or {}
@@ -355,13 +383,13 @@ class FormBuilder:
         if source is not None:
             filename = Path(itemset if "." in itemset else f"{list_name}.csv").name
             if filename.lower().endswith(".xml"):
-                return self.xml_instance(self.directory / filename, row)
+                return self.xml_instance(self.beside(filename), row)
             if not filename.lower().endswith(".csv"):
                 self.problems.append(
                     form_problem("form_choices_file_type", "survey", row, "type", file=filename)
                 )
                 return []
-            return self.csv_instance(self.directory / filename, row)
+            return self.csv_instance(self.beside(filename), row)
         items = []
         for raw in self.parts.instances.get(list_name, []):
             item: dict[str, Any] = {k: v for k, v in raw.items() if k not in ("itextId", "label")}
@@ -375,6 +403,10 @@ class FormBuilder:
                 item["label"] = {language_code(self.default_language or "default"): raw["label"]}
             items.append(item)
         return items
+
+    def beside(self, filename: str) -> Path:
+        """A choice file: in the first folder holding it (the form's own first)."""
+        return find_beside(self.folders, filename) or self.folders[0] / filename
 
     def unreadable(self, path: Path, row: int, exc: Exception) -> FormProblem:
         """A choices file beside the form that cannot be read."""
@@ -441,6 +473,25 @@ def complete_outputs(root: Group) -> None:
         for name in REFERENCE.findall(" ".join(texts)):
             if name not in node.outputs and name in paths:
                 node.outputs[name] = paths[name]
+
+
+def complete_messages(root: Group, languages: set[str], default_language: str | None) -> None:
+    """A form's own required and constraint message in every language of the form and of
+    the app: one written in a single language (`constraint_message::English (en)`) is the
+    message in the others too (its default language's text first, else any), rather than
+    the generic "invalid answer". Labels and hints need not: the phone shows them in another
+    language when one is missing (i18n.js pick)."""
+    wanted = languages | set(LANGUAGES)
+    for node in root.walk():
+        if not isinstance(node, Question):
+            continue
+        for texts in (node.required_message, node.constraint_message):
+            if not texts:
+                continue
+            fallback = texts.get(default_language or "default") or texts.get("default")
+            fallback = fallback or next((text for text in texts.values() if text), "")
+            for language in wanted - set(texts) - {"default"}:
+                texts[language] = fallback
 
 
 def refuse_duplicate_names(root: Group, problems: list[FormProblem]) -> None:

@@ -54,28 +54,111 @@ VALUE_TYPES = frozenset(
         "hidden",
     }
 )
-# pyxform's names for some of them.
+# pyxform's other names for them (pyxform/question_type_dictionary.py: every name there with
+# the control and bind of a type above), each read as that type. Selects and rank come from
+# pyxform already named `select one`, `select all that apply` or `rank`, whatever alias the
+# form used (`select1`, `select_one_from_file`...).
 PYXFORM_TYPES = {
     "select one": "select_one",
+    "select one using": "select_one",
+    "add select one prompt using": "select_one",
+    "q select1": "select_one",
     "select all that apply": "select_multiple",
-    "photo": "image",
+    "select all that apply from": "select_multiple",
+    "select multiple from": "select_multiple",
+    "select multiple using": "select_multiple",
+    "add select multiple prompt using": "select_multiple",
+    "q select": "select_multiple",
+    "string": "text",
+    "q string": "text",
+    "add text prompt": "text",
     "phone number": "text",  # pyxform adds its constraint regex(., '^\\d*$') to the bind
-    "trigger": "acknowledge",
+    "int": "integer",
+    "q int": "integer",
+    "add integer prompt": "integer",
+    # Integers with the constraint pyxform adds to the bind (0-100, 0-31, 0-183, 0-365).
+    "percentage": "integer",
+    "number of days in last month": "integer",
+    "number of days in last six months": "integer",
+    "number of days in last year": "integer",
+    "q decimal": "decimal",
+    "add decimal prompt": "decimal",
+    "q date": "date",
+    "add date prompt": "date",
+    "dateTime": "datetime",
+    "date time": "datetime",
+    "q dateTime": "datetime",
+    "q date time": "datetime",
+    "add dateTime prompt": "datetime",
+    "add date time prompt": "datetime",
+    "gps": "geopoint",
+    "location": "geopoint",
+    "q geopoint": "geopoint",
+    "q location": "geopoint",
+    "add location prompt": "geopoint",
+    "q geoshape": "geoshape",
+    "q geotrace": "geotrace",
+    "photo": "image",
+    "q image": "image",
+    "q picture": "image",
+    "add image prompt": "image",
+    "q audio": "audio",
+    "add audio prompt": "audio",
+    "add file prompt": "file",
+    "q barcode": "barcode",
+    "add barcode prompt": "barcode",
     "add note prompt": "note",
     "q note": "note",
+    "q calculate": "calculate",
+    "add calculate prompt": "calculate",
+    "trigger": "acknowledge",
+    "q acknowledge": "acknowledge",
+    "add acknowledge prompt": "acknowledge",
 }
 # Types pyxform knows that are refused here, each with the message (app/i18n.py) saying why
-# and what to use instead; any other type is form_type_not_supported.
+# and what to use instead; any other type pyxform knows is form_type_not_supported, one it
+# does not know form_type_unknown.
 REFUSED_TYPES = {
     "loop": "form_type_loop",
     "osm": "form_type_osm",
     "select one external": "form_type_select_one_external",
     "video": "form_type_video",
+    "q video": "form_type_video",
+    "add video prompt": "form_type_video",
+    # Recorded by ODK Collect by itself while the form is open: the web phone cannot.
+    "background-audio": "form_type_background",
+    "background-geopoint": "form_type_background",
+    "start-geopoint": "form_type_background",
+    # A file read by pulldata() or instance('...') in an expression, which are refused.
+    "csv-external": "form_type_external_file",
+    "xml-external": "form_type_external_file",
 }
 # Metadata the phone fills in by itself.
 META_TYPES = frozenset({"start", "end", "today", "deviceid", "username", "audit"})
 # Metadata ODK Collect fills from the device, which a web phone does not have: left out.
 DEVICE_META = frozenset({"email", "simserial", "subscriberid", "phonenumber"})
+# pyxform's other names for metadata, each read as the metadata above of that name.
+META_ALIASES = {
+    "start time": "start",
+    "get start time": "start",
+    "end time": "end",
+    "get end time": "end",
+    "get today": "today",
+    "device id": "deviceid",
+    "get device id": "deviceid",
+    "imei": "deviceid",
+    "uri:deviceid": "deviceid",
+    "uri:username": "username",
+    "uri:email": "email",
+    "sim id": "simserial",
+    "get sim id": "simserial",
+    "uri:simserial": "simserial",
+    "subscriber id": "subscriberid",
+    "get subscriber id": "subscriberid",
+    "uri:subscriberid": "subscriberid",
+    "get phone number": "phonenumber",
+    "uri:phonenumber": "phonenumber",
+}
 # Question types answered with a file (its name in the answers, the file an attachment); a
 # photo is an image once pyxform has read the form, video is refused at load.
 FILE_QUESTION_TYPES = frozenset({"image", "audio", "file"})
@@ -204,6 +287,13 @@ class FormDefinition:
     # Metadata questions (`start`, `deviceid`, ...: filled by the phone, not asked), by the
     # name the form gives each: their type.
     meta: dict[str, str] = field(default_factory=dict)
+    # Where the form's choice files (select_one_from_file) and label media are looked for, in
+    # order: beside the form file, then (an old version in forms/versions/) forms/ itself.
+    folders: tuple[Path, ...] = ()
+
+    def file_beside(self, name: str) -> Path | None:
+        """The first of `folders` holding a plain file of that name (no path in it)."""
+        return find_beside(self.folders, name)
 
     @cached_property
     def compiled(self) -> CompiledForm:
@@ -433,10 +523,21 @@ def _explained(path: Path, message: str) -> list[FormProblem]:
     return problems
 
 
-def load_form(path: Path) -> FormDefinition:
-    """Read one XLSForm; raise FormLoadError naming the sheet and row of every problem."""
+def find_beside(folders: tuple[Path, ...], name: str) -> Path | None:
+    """The first folder's plain file of that name (a name with a path in it is none)."""
+    if not name or Path(name).name != name or name in (".", ".."):
+        return None
+    return next((folder / name for folder in folders if (folder / name).is_file()), None)
+
+
+def load_form(path: Path, fallback_folders: tuple[Path, ...] = ()) -> FormDefinition:
+    """Read one XLSForm; raise FormLoadError naming the sheet and row of every problem.
+
+    Its choice files are read from beside it, else from the first of `fallback_folders`
+    holding them: an old version in forms/versions/ keeps its own copy when one lies there,
+    else reads the current form's file in forms/."""
     try:
-        return _load_form(path)
+        return _load_form(path, (path.parent, *fallback_folders))
     except FormLoadError:
         raise
     except RecursionError as exc:
@@ -496,10 +597,11 @@ def _characters_xml_refuses(workbook: Any) -> list[FormProblem]:
     return problems
 
 
-def _load_form(path: Path) -> FormDefinition:
+def _load_form(path: Path, folders: tuple[Path, ...]) -> FormDefinition:
     from app.forms.builder import (
         FormBuilder,
         choice_rows,
+        complete_messages,
         complete_outputs,
         language_code,
         refuse_duplicate_names,
@@ -536,7 +638,7 @@ def _load_form(path: Path) -> FormDefinition:
             or [form_problem("form_xform_unreadable", error=str(exc))],
         ) from exc
     builder = FormBuilder(
-        parts, row_numbers(workbook), default_language, path.parent, choice_rows(workbook)
+        parts, row_numbers(workbook), default_language, folders, choice_rows(workbook)
     )
     # The settings sheet's `name` is the root element's name: the XForm's binds use its paths.
     root_name = str(source.get("name") or "data")
@@ -558,6 +660,9 @@ def _load_form(path: Path) -> FormDefinition:
     problems.extend(builder.problems)
     refuse_duplicate_names(root, problems)
     complete_outputs(root)
+    complete_messages(
+        root, builder.languages, language_code(default_language) if default_language else None
+    )
     questions = tuple(
         node for node in root.walk() if isinstance(node, Question) and node.repeat is None
     )
@@ -576,6 +681,7 @@ def _load_form(path: Path) -> FormDefinition:
         root=root,
         instances=builder.instances,
         meta=builder.meta,
+        folders=folders,
     )
     if not problems:
         problems.extend(form.compiled.problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,16 +18,24 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FormRegistry:
-    """Every version of every form; the newest version of each form is the current one."""
+    """Every version of every form. The current version of a form is the one of its file in
+    forms/ itself, whatever its version string (Kobo's `vZq81`, `1.10` after `1.9`): files in
+    forms/versions/ are old versions, kept so that surveys made with them are accepted."""
 
     versions: dict[str, dict[str, FormDefinition]] = field(default_factory=dict)
-    # Why each form file that is not used is refused (by file, as under forms/).
+    # Why each form file that is not used is refused, or what is wrong with it (by file, as
+    # under forms/).
     problems: dict[str, list[FormProblem]] = field(default_factory=dict)
+    # The version of each form's file in forms/ (the current one), by form id.
+    current_versions: dict[str, str] = field(default_factory=dict)
     _private: dict[tuple[str, bool], frozenset[str]] = field(default_factory=dict, repr=False)
 
-    def add(self, form: FormDefinition) -> None:
-        """Register a form version (a new version never replaces an old one)."""
+    def add(self, form: FormDefinition, current: bool = False) -> None:
+        """Register a form version (a new version never replaces an old one); `current`: it
+        is the form's file in forms/, the version served to phones."""
         self.versions.setdefault(form.form_id, {})[form.version] = form
+        if current:
+            self.current_versions[form.form_id] = form.version
         self._private.clear()
 
     def personal_fields(self, form_id: str, files: bool = False) -> frozenset[str]:
@@ -44,14 +53,19 @@ class FormRegistry:
         return found
 
     def current(self, form_id: str) -> FormDefinition:
-        """The newest version of a form."""
+        """The current version of a form: its file in forms/. A form left only in
+        forms/versions/ (no longer changed, its surveys still read) has none: its highest
+        version then, numbers inside the version compared as numbers (`1.10` after `1.9`)."""
         versions = self.versions.get(form_id)
         if not versions:
             raise UnknownForm("unknown_form", form=form_id)
+        version = self.current_versions.get(form_id)
+        if version is not None and version in versions:
+            return versions[version]
         return versions[max(versions, key=_version_key)]
 
     def get(self, form_id: str, version: str | None) -> FormDefinition:
-        """A given version of a form (the newest when version is None)."""
+        """A given version of a form (the current one when version is None)."""
         if version is None:
             return self.current(form_id)
         versions = self.versions.get(form_id)
@@ -63,7 +77,7 @@ class FormRegistry:
         return versions[version]
 
     def all_current(self) -> list[FormDefinition]:
-        """The newest version of every form, by form id."""
+        """The current version of every form, by form id."""
         return [self.current(form_id) for form_id in sorted(self.versions)]
 
 
@@ -79,27 +93,43 @@ def _form_files(directory: Path) -> list[Path]:
     return found
 
 
-def _version_key(version: str) -> tuple[int, int | str]:
-    return (1, int(version)) if version.isdigit() else (0, version)
+_NUMBER_OR_TEXT = re.compile(r"(\d+)")
+
+
+def _version_key(version: str) -> tuple[tuple[int, int, str], ...]:
+    """A version's order among those of a form with no file in forms/ (and for listing):
+    digit runs compared as numbers, other text as text (`1.9` < `1.10`, `v2` < `v10`)."""
+    return tuple(
+        (1, int(part), "") if part.isdigit() else (0, 0, part)
+        for part in _NUMBER_OR_TEXT.split(version)
+        if part
+    )
 
 
 def load_registry(directory: Path) -> FormRegistry:
     """Load every XLSForm (.xlsx, .xls, pyxform's .md) in a directory and its `versions/`
     archive of older versions.
 
+    The file in forms/ is a form's current version, whatever its version string; those in
+    versions/ are old versions (a form's choice and media files: see FormDefinition.folders).
     A broken file is logged with its problems and skipped, so one bad upload cannot stop the
     server; the problems are kept for the admin to see. So is a second file with the form id
     and version of one already read: the file in forms/ is the current form, and an archived
-    copy in versions/ (or a second file of forms/, by name) never replaces it.
+    copy in versions/ (or a second file of forms/, by name) never replaces it. A second file
+    of one form in forms/ with another version is kept as an old version (its surveys are
+    accepted) and listed with a problem: the highest version of the two stays the current one
+    (digit runs compared as numbers).
     """
     registry = FormRegistry()
     read_from: dict[tuple[str, str], str] = {}
+    top_files: dict[str, list[tuple[str, str]]] = {}  # the files in forms/ itself, by form
     for path in _form_files(directory):
         if path.name.startswith("~$"):  # Excel lock files
             continue
         name = path.relative_to(directory).as_posix()
+        in_top_folder = path.parent == directory
         try:
-            form = load_form(path)
+            form = load_form(path, () if in_top_folder else (directory,))
         except FormLoadError as exc:
             registry.problems[name] = exc.problems
             log.error("form %s not loaded: %s", name, "; ".join(messages(exc.problems)))
@@ -118,12 +148,33 @@ def load_registry(directory: Path) -> FormRegistry:
             log.error("form %s not loaded: %s", name, problem.message("en"))
             continue
         registry.add(form)
+        if in_top_folder:
+            top_files.setdefault(form.form_id, []).append((name, form.version))
+    for form_id, files in top_files.items():
+        # Two files of one form in forms/: the highest version is current (the likelier
+        # intent), the other is kept as an old version and listed to be moved.
+        current, version = max(files, key=lambda file: _version_key(file[1]))
+        registry.current_versions[form_id] = version
+        for name, other in files:
+            if name == current:
+                continue
+            problem = form_problem(
+                "form_current_twice",
+                "settings",
+                column="form_id",
+                form_id=form_id,
+                version=other,
+                current=current,
+            )
+            registry.problems[name] = [problem]
+            log.error("form %s: %s", name, problem.message("en"))
     return registry
 
 
 def _signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
     paths = _form_files(directory)
-    paths += sorted(directory.glob("*.csv")) + sorted(directory.glob("*.xml"))  # choice files
+    for folder in (directory, directory / "versions"):  # choice files
+        paths += sorted(folder.glob("*.csv")) + sorted(folder.glob("*.xml"))
     entries = []
     for path in paths:
         try:
