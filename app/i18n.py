@@ -118,6 +118,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Biểu mẫu '{form}' không có câu hỏi '{name}'.",
         "en": "Form '{form}' has no question '{name}'.",
     },
+    "element_twice": {
+        "vi": "Câu '{name}' được gửi hai lần: máy chủ không biết giữ câu trả lời nào.",
+        "en": "'{name}' is sent twice: the server cannot tell which answer to keep.",
+    },
     "unknown_form": {
         "vi": "Không có biểu mẫu '{form}'. Hãy cập nhật ứng dụng để tải biểu mẫu mới.",
         "en": "There is no form '{form}'. Update the app to get the current forms.",

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers import expat
 
+from app.errors import Problem
 from app.forms.definition import FILE_QUESTION_TYPES, FormDefinition, Group, Question
 from app.geo.geoshape import DECIMAL
 from app.i18n import translate
@@ -110,11 +111,16 @@ class InstanceHead:
 
 @dataclass
 class MappedInstance:
-    """The survey as the JSON API takes it, and the files its answers name (the name Collect
-    gave each -> the name it is stored under)."""
+    """The survey as the JSON API takes it, and the files it names (the name Collect gave
+    each -> the name it is stored under): its answers' and its audit log's (`audit`: the
+    stored name of the file `meta/audit` names, when the form has an `audit` row).
+    `problems`: elements the form does not have where they are, or sent twice (the survey
+    is refused with them)."""
 
     raw: dict[str, Any]
     files: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    audit: str | None = None
 
 
 def local(tag: str) -> str:
@@ -289,62 +295,88 @@ def stored_filename(name: str) -> str:
     return f"{safe}.{ascii_extension}" if ascii_extension else safe
 
 
+# The attribute of a repeat's template (older pyxform forms): no instance of the repeat.
+_JR_TEMPLATE = "{http://openrosa.org/javarosa}template"
+
+
+@dataclass
+class _Reading:
+    """What reading an instance against its form gathers beside the answers."""
+
+    form: FormDefinition
+    files: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    # Beside a repeat's questions: the metadata the form puts there; never the `meta` block.
+    in_repeat: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.in_repeat = frozenset(self.form.meta)
+
+    def unknown(self, where: str, name: str) -> None:
+        self.problems.append(
+            Problem(
+                where + name[:MAX_NAME],
+                "unknown_question",
+                {"form": self.form.form_id, "name": name[:MAX_NAME]},
+            )
+        )
+
+
 def _read(
-    children: tuple[Group | Question, ...],
+    group: Group,
     element: ET.Element,
     scope: dict[str, Any],
-    files: dict[str, str],
-    known: set[str],
+    where: str,
+    reading: _Reading,
+    skipped: frozenset[str],
 ) -> None:
-    """Fill `scope` with the answers under `element`, as the JSON API nests them."""
-    by_name: dict[str, list[ET.Element]] = {}
+    """Fill `scope` with the answers under `element`, as the JSON API nests them. Every
+    element is the form's, and once (a repeat's once per instance): an element the form does
+    not have there, or a question or group sent twice, is a problem naming where it is
+    (`where`: the elements' path so far, groups included, `answers.g.member[2].`), never
+    dropped (which answer would be the one?). `skipped`: the metadata elements Collect
+    writes beside the questions at this level."""
+    nodes = group.by_name
+    groups: set[str] = set()
     for child in element:
-        by_name.setdefault(local(child.tag), []).append(child)
-    for node in children:
-        known.add(node.name)
-        found = by_name.get(node.name)
-        if not found:
-            continue
-        if isinstance(node, Question):
-            value = _text(found[0])
+        tag = child.tag
+        name = local(tag) if tag[:1] == "{" else tag
+        node = nodes.get(name)
+        if node is None:
+            if name not in skipped:
+                reading.unknown(where, name)
+        elif isinstance(node, Question):
+            # Names are unique in a form: one already in the scope was sent before.
+            if name in scope:
+                reading.problems.append(Problem(where + name, "element_twice", {"name": name}))
+                continue
+            if len(child):  # a question holds its answer, no element
+                for inside in child:
+                    reading.unknown(f"{where}{name}.", local(inside.tag))
+            value = _text(child)
             if value is None:
                 # Sent empty: no answer, which a default does not fill (Collect filled the
                 # default when the survey was made; the volunteer cleared it).
-                scope[node.name] = ""
-                continue
-            if node.type in FILE_QUESTION_TYPES:
+                scope[name] = ""
+            elif node.type in FILE_QUESTION_TYPES:
                 stored = stored_filename(value)
-                files[value] = stored
-                value = stored
-            scope[node.name] = value
+                reading.files[value] = stored
+                scope[name] = stored
+            else:
+                scope[name] = value
         elif node.kind == "repeat":
-            items = []
-            for item_element in found:
-                item: dict[str, Any] = {}
-                _read(node.children, item_element, item, files, set())
-                items.append(item)
-            scope[node.name] = items
+            if child.get(_JR_TEMPLATE) is not None:
+                continue  # the repeat's template (older forms), no instance
+            items = scope.setdefault(name, [])
+            item: dict[str, Any] = {}
+            inner = f"{where}{name}[{len(items) + 1}]."
+            _read(node, child, item, inner, reading, reading.in_repeat)
+            items.append(item)
+        elif name in groups:
+            reading.problems.append(Problem(where + name, "element_twice", {"name": name}))
         else:  # a group: its questions sit beside the others
-            _read(node.children, found[0], scope, files, known)
-
-
-def _unknown(
-    element: ET.Element,
-    known: set[str],
-    skipped: frozenset[str] | set[str],
-    scope: dict[str, Any],
-) -> None:
-    """Elements the form does not have (in groups too): passed on as answers, so that the
-    check names them (`unknown_question`) instead of dropping what the phone sent.
-    `skipped`: metadata and repeats, never answers here."""
-    for child in element:
-        name = local(child.tag)
-        if name in skipped or name == "meta":
-            continue
-        if len(child):
-            _unknown(child, known, skipped, scope)
-        elif name not in known and name not in scope:
-            scope[name[:MAX_NAME]] = _text(child) or ""
+            groups.add(name)
+            _read(node, child, scope, f"{where}{name}.", reading, skipped)
 
 
 def _meta_time(root: ET.Element, form: FormDefinition, kind: str) -> str | None:
@@ -373,6 +405,18 @@ def _geopoint(text: str) -> dict[str, Any] | None:
     return location
 
 
+def audit_meta(form: FormDefinition) -> str | None:
+    """The name of the form's `audit` metadata (XLSForm type `audit`: Collect then logs how
+    the survey was filled in and sends the log, `audit.csv`, named by `meta/audit`); None
+    when it has none. pyxform puts it in the `meta` block, which the form's tree leaves out."""
+    for item in form.source.get("children") or ():
+        if item.get("name") == "meta" and item.get("type") == "group":
+            for child in item.get("children") or ():
+                if child.get("type") == "audit":
+                    return str(child.get("name") or "audit")
+    return None
+
+
 def map_instance(
     head: InstanceHead, form: FormDefinition, collector: str | None, received_at: str
 ) -> MappedInstance:
@@ -381,11 +425,18 @@ def map_instance(
     metadata, whatever the form names it, or `received_at`; every other answer as text,
     read by the form's own types."""
     answers: dict[str, Any] = {}
-    files: dict[str, str] = {}
-    known: set[str] = set()
-    _read(form.root.children, head.root, answers, files, known)
-    skipped = META_ELEMENTS | form.meta.keys() | {group.name for group in form.repeats}
-    _unknown(head.root, known, skipped, answers)
+    reading = _Reading(form)
+    # Beside the questions: the `meta` block and the metadata Collect fills in (the form's,
+    # under its own names, and any other: an older version's `start`).
+    skipped = META_ELEMENTS | form.meta.keys() | {"meta"}
+    _read(form.root, head.root, answers, "answers.", reading, skipped)
+    files = reading.files
+    audit = None
+    audit_name = audit_meta(form)
+    meta = _child(head.root, "meta")
+    log_name = _text(_child(meta, audit_name)) if meta is not None and audit_name else None
+    if log_name is not None:
+        audit = files[log_name] = stored_filename(log_name)
     # An `<end>` or `<start>` the form does not declare as metadata: another form's metadata,
     # unless it is a question of this form so named (its answer, no time).
     questions = form.compiled.top_level
@@ -409,4 +460,4 @@ def map_instance(
             answers[point.name] = text
         else:
             raw["location"] = location
-    return MappedInstance(raw, files)
+    return MappedInstance(raw, files, reading.problems, audit)

@@ -110,12 +110,23 @@ class FileKind:
 # (3 to 6 MB) unless the form sets max-pixels: a photo may be as large as all of a survey's
 # files together (AttachmentLimits.max_total_bytes, 10 MB by default). A recording is Opus /
 # AAC (8 MB is about half an hour); a document is a form or a letter, photographed or exported.
+# ODK Collect's audit log (a form's `audit` metadata: audit.csv, a line per event, with a
+# location per event when the form asks) is a CSV of tens of kB; 5 MB is days of events.
+AUDIT_KIND = "audit"
+AUDIT_TYPE = "text/csv"
 KINDS = {
     "image": FileKind("image", IMAGE_TYPES, 10 * MIB),
     "audio": FileKind("audio", AUDIO_TYPES, 8 * MIB),
     "file": FileKind("file", DOCUMENT_TYPES, 5 * MIB),
+    AUDIT_KIND: FileKind(AUDIT_KIND, {AUDIT_TYPE: (("csv",), _plain_text)}, 5 * MIB),
 }
-KIND_OF_QUESTION = {"image": "image", "audio": "audio", "background-audio": "audio", "file": "file"}
+KIND_OF_QUESTION = {
+    "image": "image",
+    "audio": "audio",
+    "background-audio": "audio",
+    "file": "file",
+    AUDIT_KIND: AUDIT_KIND,
+}
 # The largest body the upload route reads (app.main lifts the general body limit for it, to
 # the survey's attachment limit when that is larger).
 MAX_UPLOAD_BYTES = max(kind.max_bytes for kind in KINDS.values())
@@ -284,12 +295,14 @@ async def store_attachment(
     content_type: str,
     data: bytes,
     limits: AttachmentLimits | None = None,
+    also_expected: dict[str, str] | None = None,
 ) -> StoredAttachment:
     """Store a file under media_dir/<survey id>/<filename>; same bytes again change nothing.
 
-    Only the files a survey names in its answers are taken, each of a type its question
-    takes (UnsupportedMediaType otherwise), within `limits`. Raises NotFound for an unknown
-    survey, InvalidInput for a file it does not name, one too many or too large, and
+    Only the files a survey names in its answers are taken (and `also_expected`: the files
+    its instance names elsewhere, each with its kind: Collect's audit log), each of a type
+    its question takes (UnsupportedMediaType otherwise), within `limits`. Raises NotFound
+    for an unknown survey, InvalidInput for a file it does not name, one too many or too large, and
     Conflict when other bytes are stored under the same name (a stored photo is never
     replaced).
     """
@@ -308,7 +321,7 @@ async def store_attachment(
             raise NotFound("survey_not_found", id=str(submission_id))
         existing = await queries.get_attachment(connection, submission_id, filename)
         if existing is None:
-            expected = expected_files(forms, survey)
+            expected = {**(also_expected or {}), **expected_files(forms, survey)}
             if filename not in expected:
                 raise InvalidInput(
                     [Problem("filename", "attachment_not_in_survey", {"filename": filename})]

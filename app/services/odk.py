@@ -310,12 +310,17 @@ async def submit(
 ) -> SubmitResult:
     """Store one Collect submission (see the module's contract). Raises NotFound (unknown
     form or version, edit of an unknown survey), InvalidInput (a root element not the form's;
-    the survey fails its checks, naming each field), Conflict (other XML under a stored
+    an element the form does not have there, or one sent twice; the survey fails its checks,
+    naming each field), Conflict (other XML under a stored
     instanceID, an edit of a reviewed survey, other bytes under a stored file name)."""
     now = now or datetime.now(UTC)
     writer = writer or queries.InstanceWriter(pool)
     form = _form_of(forms, head)
     mapped = map_instance(head, form, sender.username, now.isoformat())
+    if mapped.problems:
+        # An element the form does not have where it is, or sent twice: refused whole, as
+        # an unknown question is, rather than stored without it.
+        raise InvalidInput(mapped.problems[:20])
     digest = hashlib.sha256(xml).hexdigest()
     outcome: Literal["created", "corrected", "duplicate"]
     survey_id = head.survey_id
@@ -423,7 +428,14 @@ async def submit(
     for upload in files:
         name = mapped.files.get(upload.filename)
         if name is None:
-            continue  # a file the survey does not name: not kept (as ODK Central does)
+            # A file the survey does not name: not kept, and said so (ODK Central drops it
+            # without a word; the volunteer would believe it sent).
+            problem = Problem("", "attachment_not_in_survey", {"filename": upload.filename[:140]})
+            refused.append((upload.filename, InvalidInput([problem])))
+            continue
+        # The form's audit log is the survey's file as a photo is (and as personal: who
+        # filled it in where and when), a CSV whatever type the phone gave it.
+        audit = name == mapped.audit
         try:
             kept = await attachments.store_attachment(
                 engine,
@@ -432,9 +444,10 @@ async def submit(
                 policy.media_dir,
                 survey_id,
                 name,
-                _content_type(upload),
+                attachments.AUDIT_TYPE if audit else _content_type(upload),
                 upload.data,
                 policy.limits,
+                also_expected={name: attachments.AUDIT_KIND} if audit else None,
             )
         except (InvalidInput, Conflict, UnsupportedMediaType) as exc:
             # The survey is stored: a refusal of the whole sending would have Collect send
