@@ -279,7 +279,8 @@ async def manifest(request: Request) -> Response:
         return _error(request, exc)
     forms_dir = request.app.state.settings.forms_dir
     # A file not hashed yet (a video) is read whole: off the event loop.
-    body = await asyncio.to_thread(odk.manifest_xml, form, _base_url(request), forms_dir)
+    version = request.query_params.get("version")
+    body = await asyncio.to_thread(odk.manifest_xml, form, _base_url(request), forms_dir, version)
     return _xml(request, body)
 
 

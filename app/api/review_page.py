@@ -150,9 +150,8 @@ def form_summary(
     titled by its first text question that is not personal (a settlement profile by the
     settlement's name) and lists every answered question of every version, newest first.
     """
-    versions = sorted(forms.versions.get(form_id, {}).values(), key=lambda f: f.version)
-    current = forms.current(form_id)
-    versions = [current, *(form for form in reversed(versions) if form is not current)]
+    versions = forms.newest_first(form_id)
+    current = versions[0]
     questions: dict[str, Question] = {}
     for form in versions:
         for question in form.questions:

@@ -1,4 +1,5 @@
-"""Queries for ODK Collect: phone tokens of a person (Digest), the instance XML sent."""
+"""Queries for ODK Collect: phone tokens of a person (Digest), the Digest answers taken, the
+instance XML sent."""
 
 from __future__ import annotations
 
@@ -50,6 +51,37 @@ async def digest_user(
         (uuid.UUID(t["id"]), bytes.fromhex(t["hash"])) for t in orjson.loads(row["tokens"])
     ]
     return row
+
+
+# A Digest answer taken: a row when it is new, none when some process took it before. The
+# purging form also deletes the answers whose nonce has expired (a process runs it now and
+# then, app.services.odk_auth): one statement either way.
+_TAKE_ANSWER = """
+INSERT INTO odk_digest_answers (answer, expires_at) VALUES ($1, $2)
+ON CONFLICT (answer) DO NOTHING
+RETURNING true
+"""
+_TAKE_ANSWER_AND_PURGE = (
+    """
+WITH purged AS (
+  -- Rows another process is purging are left to it: no wait, no deadlock between purges.
+  DELETE FROM odk_digest_answers WHERE answer IN (
+    SELECT answer FROM odk_digest_answers WHERE expires_at < now() FOR UPDATE SKIP LOCKED))
+"""
+    + _TAKE_ANSWER
+)
+
+
+async def take_digest_answer(
+    pool: StatementPool, answer: bytes, expires_at: datetime, purge: bool = False
+) -> bool:
+    """Whether this Digest answer (a hash of nonce, nc, cnonce) is taken here for the first
+    time, by any process; with `purge`, the expired answers are deleted in the same
+    statement."""
+    records = await pool.fetch(
+        _TAKE_ANSWER_AND_PURGE if purge else _TAKE_ANSWER, answer, expires_at
+    )
+    return bool(records)
 
 
 # pg_advisory_xact_lock's class (its two-key form, the person's id the other key) for setting

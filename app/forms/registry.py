@@ -76,6 +76,17 @@ class FormRegistry:
             raise UnknownForm("unknown_form_version", form=form_id, version=version, versions=known)
         return versions[version]
 
+    def newest_first(self, form_id: str) -> list[FormDefinition]:
+        """Every version of a form: the current one, then the others newest first (numbers
+        inside the version compared as numbers: `1.10` before `1.9`)."""
+        current = self.current(form_id)
+        others = sorted(
+            (form for form in self.versions[form_id].values() if form is not current),
+            key=lambda form: _version_key(form.version),
+            reverse=True,
+        )
+        return [current, *others]
+
     def all_current(self) -> list[FormDefinition]:
         """The current version of every form, by form id."""
         return [self.current(form_id) for form_id in sorted(self.versions)]

@@ -51,7 +51,7 @@ from app.errors import (
     UnknownForm,
     UnsupportedMediaType,
 )
-from app.forms.definition import FormDefinition
+from app.forms.definition import FormDefinition, find_beside
 from app.forms.instance_xml import MAX_NAME, InstanceHead, instance_uuid, local, map_instance
 from app.forms.quality import NO_RULES, QualityRules
 from app.forms.registry import FormRegistry
@@ -105,15 +105,16 @@ def safe_media_name(name: str) -> bool:
 
 def media_files(form: FormDefinition, forms_dir: Path) -> list[tuple[str, Path]]:
     """The files the form's XForm refers to (label images, audio and video, CSV and XML
-    choice lists) that lie beside it in forms/, each once: a name that is no safe plain name
-    or a link out of forms/ is left out."""
+    choice lists), each once, found where the form's choices were read from
+    (FormDefinition.file_beside): beside its file, and for an old version in forms/versions/
+    without its own copy, in forms/ (`forms_dir`, also the place of a form that names no
+    folders). A name that is no safe plain name or a link out of its folder is left out."""
     found = []
-    folder = forms_dir.resolve()
     for name in form.media_references:
         if not safe_media_name(name):
             continue
-        path = folder / name
-        if path.is_file() and path.resolve().parent == folder:
+        path = form.file_beside(name) if form.folders else find_beside((forms_dir,), name)
+        if path is not None and path.resolve().parent == path.parent.resolve():
             found.append((name, path))
     return found
 
@@ -160,17 +161,22 @@ def form_list_xml(
     return (body + "".join(rows) + "</xforms>").encode("utf-8")
 
 
-def manifest_xml(form: FormDefinition, base_url: str, forms_dir: Path) -> bytes:
+def manifest_xml(
+    form: FormDefinition, base_url: str, forms_dir: Path, version: str | None = None
+) -> bytes:
     """The form's manifest: each media file once, with its md5 and where to get it (reads
-    the files it has not hashed yet: call it off the event loop)."""
+    the files it has not hashed yet: call it off the event loop). With `version` (the
+    manifest of a version asked for by `?version=`), each download asks for that version's
+    file too: an old version's copy in forms/versions/ may differ from the current one."""
     form_url = f"{base_url}/forms/{quote(form.form_id, safe='')}"
+    query = f"?version={quote(version, safe='')}" if version is not None else ""
     rows = []
     for name, path in media_files(form, forms_dir):
         digest = media_md5(path)
         rows.append(
             f"<mediaFile><filename>{_xml(name)}</filename><hash>md5:{digest}</hash>"
-            f"<downloadUrl>{_xml(form_url)}/media/{quote(name, safe='')}</downloadUrl>"
-            "</mediaFile>"
+            f"<downloadUrl>{_xml(form_url)}/media/{quote(name, safe='')}{_xml(query)}"
+            "</downloadUrl></mediaFile>"
         )
     body = f'<?xml version="1.0" encoding="UTF-8"?><manifest xmlns="{XFORMS_MANIFEST}">'
     return (body + "".join(rows) + "</manifest>").encode("utf-8")

@@ -12,7 +12,10 @@ no account has) or a phone token.
 
 Nonces are stateless (a time and its HMAC), live `NONCE_SECONDS`, and a stale one is answered
 with `stale=true` so that Collect retries without asking for the password again. An answer
-(nonce, nc, cnonce) is taken once per process.
+(nonce, nc, cnonce) is taken once by all the server's processes together: the first to take
+it inserts its hash in the database (`odk_digest_answers`, one statement per Digest request,
+which also purges the expired answers about once a minute per process). Kept per process, a
+captured header was taken again once by each other uvicorn worker while its nonce was fresh.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import hmac
 import re
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
@@ -39,6 +41,11 @@ from app.services.revocable_cache import RevocableCache
 
 REALM = "CDF map"
 NONCE_SECONDS = 600
+# A taken answer is kept this long after its nonce expires: the database's clock and a
+# server's may differ a little, and a row purged early would let the answer in again.
+ANSWER_MARGIN_SECONDS = 120
+# How often a process has the expired answers purged (with the answer it takes then).
+PURGE_SECONDS = 60
 PHONE_TOKEN_DAYS = 365
 _PARAM = re.compile(r'([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 MAX_HEADER = 2000
@@ -90,7 +97,7 @@ class OdkAuthenticator:
         seconds = auth.policy.cache_seconds
         self._people: RevocableCache[str, _Person] = RevocableCache(seconds, 10_000)
         self._passwords: RevocableCache[bytes, Principal] = RevocableCache(seconds, 10_000)
-        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._purged_at: float | None = None  # time.monotonic() of this process's last purge
         auth.on_forget(self.forget)  # a revoke, a disabled person, a new password or role
 
     # --- phone tokens -------------------------------------------------------------------
@@ -181,18 +188,41 @@ class OdkAuthenticator:
         stamp = format(int(now if now is not None else time.time()), "x")
         return f"{stamp}.{self.auth.token_hash('odk-nonce:' + stamp).hex()[:32]}"
 
-    def nonce_state(self, nonce: str, now: float | None = None) -> str:
-        """`fresh`, `stale` (ours, but too old) or `bad` (not ours)."""
+    def nonce_issued(self, nonce: str) -> int | None:
+        """When a nonce of ours was made (Unix seconds), None for one we never made."""
         stamp, _, mac = nonce.partition(".")
         expected = self.auth.token_hash("odk-nonce:" + stamp).hex()[:32]
         if not stamp or len(stamp) > 16 or not _same(mac, expected):
-            return "bad"
+            return None
         try:
-            issued = int(stamp, 16)
+            return int(stamp, 16)
         except ValueError:
+            return None
+
+    def nonce_state(self, nonce: str, now: float | None = None) -> str:
+        """`fresh`, `stale` (ours, but too old) or `bad` (not ours)."""
+        issued = self.nonce_issued(nonce)
+        if issued is None:
             return "bad"
         age = (now if now is not None else time.time()) - issued
         return "fresh" if -60 <= age <= NONCE_SECONDS else "stale"
+
+    async def take_answer(self, nonce: str, nc: str, cnonce: str) -> bool:
+        """Whether a Digest answer to a fresh nonce of ours is taken now for the first time by
+        any of the server's processes (False: a replay). One statement; about once a minute
+        it also purges the answers whose nonce has expired."""
+        issued = self.nonce_issued(nonce) or 0
+        expires_at = datetime.fromtimestamp(issued + NONCE_SECONDS + ANSWER_MARGIN_SECONDS, UTC)
+        # A hash: a fixed-size key whatever a client sends (NULs, 2000 characters). The
+        # nonce has no ":", and nc's length keeps ("1:2", "3") apart from ("1", "2:3").
+        answer = hashlib.sha256(
+            f"{nonce}:{len(nc)}:{nc}:{cnonce}".encode("utf-8", "surrogatepass")
+        ).digest()
+        clock = time.monotonic()
+        purge = self._purged_at is None or clock - self._purged_at >= PURGE_SECONDS
+        if purge:
+            self._purged_at = clock  # before the await: one purge at a time per process
+        return await queries.take_digest_answer(self.auth.pool, answer, expires_at, purge)
 
     def challenges(self, basic: bool, stale: bool = False) -> list[str]:
         """WWW-Authenticate values of a 401: Digest always, Basic when it is allowed."""
@@ -239,12 +269,8 @@ class OdkAuthenticator:
             if _same(expected, response):
                 if state == "stale":
                     return "stale"
-                key = (nonce, nc, cnonce)
-                if key in self._seen:
-                    return None  # a replayed answer
-                self._seen[key] = None
-                while len(self._seen) > 100_000:
-                    self._seen.popitem(last=False)
+                if not await self.take_answer(nonce, nc, cnonce):
+                    return None  # a replayed answer, here or in another process
                 return person.principal
         return None
 
