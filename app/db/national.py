@@ -25,12 +25,10 @@ def national_sql(
     surveys: Counted,
     household_form: str = HOUSEHOLD_FORM,
     use_tallies: bool = True,
-    min_households: int = 0,
 ) -> str:
     """One row per city of :city_ids: households surveyed (in all and in settlements), the
     settlements and their estimated households, the city's priority score (its shares), the
-    average of its settlements' scores (those of `min_households` or more), upgrading
-    projects done, and a point for the map.
+    average of its settlements' scores, upgrading projects done, and a point for the map.
 
     The counts come from household_tallies when it holds the rules (and `use_tallies`), or
     are summed from every survey's answers (the reference the tests compare with)."""
@@ -90,8 +88,7 @@ WITH {agg}, scored AS (
   SELECT city_id,
          sum(households) FILTER (WHERE level = 0 AND settlement_id IS NOT NULL)
            AS households_in_settlements,
-         avg(score) FILTER (WHERE level = 0 AND settlement_id IS NOT NULL
-                            AND households >= {int(min_households)})
+         avg(score) FILTER (WHERE level = 0 AND settlement_id IS NOT NULL)
            AS average_settlement_priority
   FROM scored GROUP BY city_id
 )
@@ -128,14 +125,11 @@ async def national_rows(
     weights: Mapping[str, float],
     surveys: Counted,
     household_form: str = HOUSEHOLD_FORM,
-    min_households: int = 0,
 ) -> list[dict[str, Any]]:
     """The national figures of those cities (see national_sql)."""
     params: dict[str, Any] = {"city_ids": list(city_ids)}
     params.update({f"w_{rule.key}": float(weights.get(rule.key, 0.0)) for rule in rules})
-    rows = await connection.execute(
-        text(national_sql(rules, surveys, household_form, min_households=min_households)), params
-    )
+    rows = await connection.execute(text(national_sql(rules, surveys, household_form)), params)
     return [dict(row._mapping) for row in rows]
 
 

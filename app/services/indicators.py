@@ -358,7 +358,7 @@ async def city_report(
         weights = (await cities_weights(connection, [city["id"]], priorities))[city["id"]]
     surveys = counted_for(reader, city, surveys)
     rows = await _city_rows(engine, city["id"], weights.values, None, surveys, household_form)
-    shaped = _shaped(rows, reader, city["id"])
+    shaped = shaped_rows(rows, reader, city["id"])
     totals = shaped["city"][0]
     return {
         "area": {"kind": "city", "id": city["id"], "slug": slug, "name": city["name"]},
@@ -373,7 +373,7 @@ async def city_report(
     }
 
 
-def _shaped(
+def shaped_rows(
     rows: Sequence[Mapping[str, Any]], reader: Principal | None, city_id: int
 ) -> dict[str, list[dict[str, Any]]]:
     """A city's rows in the API's shape by kind, the small ones withheld where the reader
@@ -395,17 +395,15 @@ def _shaped(
         return not readable(row.get("ward_id"))  # the city's row has none: published only
 
     city = shaped["city"][0]
+    below: dict[int, list[dict[str, Any]]] = {id(city): []}
+    for ward in shaped["ward"]:
+        below[id(ward)] = []
+        below[id(city)].append(ward)
     ward_rows = {ward["id"]: ward for ward in shaped["ward"]}
-    by_ward: dict[int | None, list[dict[str, Any]]] = {}
     for settlement in shaped["settlement"]:
-        by_ward.setdefault(settlement["ward_id"], []).append(settlement)
-    families = [
-        (settlements, city if ward_id is None else ward_rows.get(ward_id))
-        for ward_id, settlements in by_ward.items()
-    ]
-    withheld = withhold_small(
-        [*families, (shaped["ward"], city), (shaped["city"], None)], published_only
-    )
+        parent = ward_rows.get(settlement["ward_id"], city)  # the outskirts: under the city
+        below[id(parent)].append(settlement)
+    withheld = withhold_small(city, lambda place: below.get(id(place), ()), published_only)
     if withheld:
         for kind in ("ward", "settlement"):
             rerank(shaped[kind], "rank_in_city", lambda _row: 0)
@@ -445,7 +443,7 @@ async def ward_report(
     if not with_city:
         for row in rows:
             row["rank_in_city"] = None
-    shaped = _shaped(rows, reader, city_id)
+    shaped = shaped_rows(rows, reader, city_id)
     totals = next(r for r in shaped["ward"] if r["id"] == ward_id)
     city_totals = shaped["city"][0] if with_city else None
     return {

@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db import indicators as indicator_queries
 from app.db import national as queries
 from app.db.indicators import HOUSEHOLD_FORM, Counted
 from app.i18n import date_text, number_text, percent_text, translate
 from app.services import cdf_reports
 from app.services.access import Principal
-from app.services.indicators import INDICATORS, read_weights
-from app.services.small_areas import PUBLIC_MIN_HOUSEHOLDS, withhold
+from app.services.indicators import INDICATORS, read_weights, shaped_rows
+from app.services.small_areas import withhold
 from app.services.spreadsheet import csv_writer
 from app.vietnam import VIETNAM_TIME, vietnam_day
 
@@ -96,12 +97,16 @@ def _city(row: Mapping[str, Any], surveys: Counted) -> dict[str, Any]:
     }
 
 
-def _published(row: dict[str, Any]) -> dict[str, Any]:
-    """A city read only because it is published: a few households' figures withheld, as
-    its own page withholds them (app/services/small_areas.py)."""
-    if 0 < row["households"] < PUBLIC_MIN_HOUSEHOLDS:
+def _published(row: dict[str, Any], page: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """A city read only because it is published, as its own page shows it to this reader
+    (app/services/small_areas.py): withheld when the page withholds the city's figures, the
+    average settlement priority over the settlements the page shows (the one of every
+    settlement, less those shown, would give the withheld ones back)."""
+    if page["city"][0].get("withheld"):
         withhold(row)
-        row["average_settlement_priority"] = row["priority_score"] = None
+        row["priority_score"] = None
+    scores = [area["score"] for area in page["settlement"] if area["score"] is not None]
+    row["average_settlement_priority"] = _round(sum(scores) / len(scores), 1) if scores else None
     return row
 
 
@@ -128,18 +133,14 @@ async def national_indicators(
                 connection, readable, rules, weights, surveys, household_form
             )
         ]
-        rows += [
-            _published(_city(row, "approved"))
-            for row in await queries.national_rows(
-                connection,
-                public,
-                rules,
-                weights,
-                "approved",
-                household_form,
-                PUBLIC_MIN_HOUSEHOLDS,
+        for row in await queries.national_rows(
+            connection, public, rules, weights, "approved", household_form
+        ):
+            # Read only because published: what the city's own page shows such a reader.
+            areas = await indicator_queries.city_indicators(
+                connection, row["id"], rules, weights, None, "approved", household_form
             )
-        ]
+            rows.append(_published(_city(row, "approved"), shaped_rows(areas, reader, row["id"])))
     if reader is not None:
         books = await cdf_reports.national_report(books_engine, reader)
         by_slug = {row["city"]: row for row in books["cities"]}

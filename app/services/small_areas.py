@@ -4,12 +4,18 @@ A city's admins may publish its aggregates (settlement level) for anyone to read
 settlement of one approved survey would then publish that household's tenure, toilet and
 flooding at a named place. For a reader who sees a place's figures only because they are
 published, a place of fewer than `PUBLIC_MIN_HOUSEHOLDS` surveyed households shows its count
-and nothing else (no shares, counts, score, rank or survey date). Subtraction could still
-find them (a ward's figures less its other settlements'), so within each parent the withheld
-places together hold at least `PUBLIC_MIN_HOUSEHOLDS` households: if not, the smallest
-published sibling is withheld with them (the usual secondary suppression of statistics
-offices). Ranks of what stays shown are counted among what stays shown, so a gap in the
-ranking does not place a withheld settlement between two others (docs/maps.md).
+and nothing else (no shares, counts, score, rank or survey date).
+
+Subtraction would give them back: a ward's counts less those of its settlements shown are
+the counts of the rest of the ward (its withheld settlements, its households in no
+settlement). So for every place shown, what its places shown below it leave over (its
+residual: the place less the nearest places shown under it) holds no household or at least
+`PUBLIC_MIN_HOUSEHOLDS`: where it holds fewer, the smallest place shown under it is withheld
+too (the residual grows by it), or, with none left to withhold, the place itself (the usual
+secondary suppression of statistics offices), until every residual is safe. Ranks of what
+stays shown are counted among what stays shown, so a gap in the ranking does not place a
+withheld settlement between two others (docs/maps.md). A settlement that straddles two wards
+counts all its households under the ward it is drawn in: there the residual is an estimate.
 """
 
 from __future__ import annotations
@@ -37,39 +43,56 @@ def withhold(row: dict[str, Any]) -> None:
 
 
 def withhold_small(
-    families: Sequence[tuple[list[dict[str, Any]], dict[str, Any] | None]],
+    root: dict[str, Any],
+    children: Callable[[dict[str, Any]], Sequence[dict[str, Any]]],
     published_only: Callable[[dict[str, Any]], bool],
 ) -> int:
-    """Withhold the small places among siblings, for places the reader sees only because
-    they are published (`published_only`). `families`: each place's children with the place
-    (None: no parent shown), children before their parents (settlements by ward, the wards,
-    the city). Where the withheld children cannot be made `PUBLIC_MIN_HOUSEHOLDS` together
-    from published siblings, their parent is withheld too (its figures less the siblings'
-    would give them). The number of rows withheld."""
-    withheld: dict[int, dict[str, Any]] = {}
-    for children, parent in families:
-        public = [row for row in children if published_only(row)]
-        small = [
-            row
-            for row in public
-            if id(row) in withheld or 0 < row["households"] < PUBLIC_MIN_HOUSEHOLDS
-        ]
-        hidden = sum(row["households"] for row in small)
-        shown = sorted(
-            (row for row in public if row["households"] >= PUBLIC_MIN_HOUSEHOLDS),
-            key=lambda row: (row["households"], str(row.get("code") or "")),
-        )
-        shown = [row for row in shown if id(row) not in withheld]
-        while 0 < hidden < PUBLIC_MIN_HOUSEHOLDS and shown:
-            sibling = shown.pop(0)
-            small.append(sibling)
-            hidden += sibling["households"]
-        if 0 < hidden < PUBLIC_MIN_HOUSEHOLDS and parent is not None and published_only(parent):
-            withheld[id(parent)] = parent
-        for row in small:
-            withheld[id(row)] = row
-    for row in withheld.values():
-        withhold(row)
+    """Withhold, in the tree of places under `root` (`children` of each), the places the
+    reader sees only because they are published (`published_only`) that hold a few
+    households, and those whose figures would give them back (the module's rule). The
+    number of rows withheld."""
+    places: list[dict[str, Any]] = []
+    stack = [root]
+    while stack:
+        place = stack.pop()
+        places.append(place)
+        stack.extend(children(place))
+    hidden = {
+        id(place)
+        for place in places
+        if published_only(place) and 0 < place["households"] < PUBLIC_MIN_HOUSEHOLDS
+    }
+
+    def nearest_shown(place: dict[str, Any]) -> list[dict[str, Any]]:
+        found, below = [], list(children(place))
+        while below:
+            child = below.pop()
+            if id(child) in hidden:
+                below.extend(children(child))
+            else:
+                found.append(child)
+        return found
+
+    unsafe = True
+    while unsafe:
+        unsafe = False
+        for place in places:
+            if id(place) in hidden or not published_only(place):
+                continue  # withheld, or the reader's own to read whole
+            shown = nearest_shown(place)
+            residual = place["households"] - sum(child["households"] for child in shown)
+            if 0 < residual < PUBLIC_MIN_HOUSEHOLDS:
+                more = [c for c in shown if published_only(c) and c["households"] > 0]
+                if more:
+                    smallest = min(more, key=lambda c: (c["households"], str(c.get("code"))))
+                    hidden.add(id(smallest))
+                else:
+                    hidden.add(id(place))
+                unsafe = True
+                break
+    withheld = [place for place in places if id(place) in hidden]
+    for place in withheld:
+        withhold(place)
     return len(withheld)
 
 

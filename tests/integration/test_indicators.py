@@ -403,6 +403,7 @@ def test_a_published_city_withholds_the_figures_of_a_few_households(
 
 def test_published_ranks_count_only_what_stays_shown() -> None:
     """A gap in the ranks would place a withheld settlement between two others."""
+    city = {"code": "city", "households": 29}
     rows = [
         {"code": "a", "households": 9, "score": 80.0, "rank_in_city": 1},
         {"code": "b", "households": 2, "score": 70.0, "rank_in_city": 2},
@@ -410,15 +411,102 @@ def test_published_ranks_count_only_what_stays_shown() -> None:
         {"code": "d", "households": 8, "score": 50.0, "rank_in_city": 4},
         {"code": "e", "households": 6, "score": 50.0, "rank_in_city": 4},
     ]
-    assert withhold_small([(rows, None)], lambda _row: True) == 2  # b and c: six together
+    below = {id(city): rows}
+    # b and c: six households together, the city less the others (29 - 23) gives no fewer.
+    assert withhold_small(city, lambda place: below.get(id(place), []), lambda _: True) == 2
     rerank(rows, "rank_in_city", lambda _row: 0)
     assert [row["rank_in_city"] for row in rows] == [1, None, None, 2, 2]
-    single = [
-        {"code": "a", "households": 9, "score": 80.0, "rank_in_city": 1},
-        {"code": "b", "households": 2, "score": 70.0, "rank_in_city": 2},
+    # b alone under five: the city less the others gives it back; e (the smallest shown
+    # below the city) is withheld with it.
+    city = {"code": "city", "households": 25}
+    rows = [
+        {"code": "a", "households": 9, "score": 80.0},
+        {"code": "b", "households": 2, "score": 70.0},
+        {"code": "d", "households": 8, "score": 50.0},
+        {"code": "e", "households": 6, "score": 50.0},
     ]
-    # b alone under five: a (the smallest shown sibling) is withheld with it.
-    assert withhold_small([(single, None)], lambda _row: True) == 2
+    below = {id(city): rows}
+    assert withhold_small(city, lambda place: below.get(id(place), []), lambda _: True) == 2
+    assert [row.get("withheld", False) for row in rows] == [False, True, False, True]
+
+
+def _add_surveys(
+    sync_engine: Engine, town: dict[str, Any], ward: str, settlement: str | None, count: int
+) -> None:
+    with sync_engine.begin() as connection:
+        for _ in range(count):
+            connection.execute(
+                text(
+                    "INSERT INTO household_surveys (id, city_id, ward_id, settlement_id, "
+                    "form_id, form_version, collected_at, status, answers, content_hash, geom) "
+                    "VALUES (:id, :city, :ward, :settlement, 'household', '2026112801', "
+                    "'2026-11-21T08:00:00+07', 'approved', CAST(:answers AS jsonb), 'x', "
+                    "ST_SetSRID(ST_MakePoint(105.805, 21.005), 4326))"
+                ),
+                {
+                    "id": uuid.uuid4(),
+                    "city": town["city"],
+                    "ward": town[ward],
+                    "settlement": town[settlement] if settlement else None,
+                    "answers": orjson.dumps(POOR).decode(),
+                },
+            )
+
+
+def _left_over(report: dict[str, Any]) -> list[tuple[str, int]]:
+    """(place, households) that a place shown less the nearest places shown under it would
+    give back: none may hold 1 to 4 households."""
+    settlements = report["settlements"]
+    wards = {ward["id"]: ward for ward in report["wards"]}
+    shown = [row for row in [*settlements, *wards.values()] if not row.get("withheld")]
+
+    def under_city(row: dict[str, Any]) -> bool:  # nearest shown below the city
+        if "ward_id" not in row:
+            return True  # a ward
+        ward = wards.get(row["ward_id"])
+        return ward is None or bool(ward.get("withheld"))
+
+    found = []
+    if not report["totals"].get("withheld"):
+        below = sum(row["households"] for row in shown if under_city(row))
+        found.append(("city", report["totals"]["households"] - below))
+    for ward in wards.values():
+        if not ward.get("withheld"):
+            inside = [s for s in shown if s.get("ward_id") == ward["id"]]
+            found.append((ward["code"], ward["households"] - sum(s["households"] for s in inside)))
+    return [(place, left) for place, left in found if 0 < left < 5]
+
+
+@pytest.mark.parametrize(
+    ("added", "withheld"),
+    [
+        # T1 = A 6 + B 6 + one in no settlement, T2 = D 3: D and T2 withheld; with T1 shown,
+        # the city less T1 gives T2 back; with T1 withheld and A and B shown, the city less A
+        # and B gives T2 and T1's one household back (4): A is withheld too.
+        ({("T1", "A"): 3, ("T1", "B"): 4, ("T2", "D"): 2}, {"A", "D", "T1", "T2"}),
+        # T1 = A 5 + B 5 + one in no settlement: T1 less A and B is that one household.
+        ({("T1", "A"): 2, ("T1", "B"): 3, ("T2", "D"): 4}, {"A"}),
+    ],
+)
+def test_a_published_city_gives_no_withheld_figures_back_by_subtraction(
+    town_client: TestClient,
+    town: dict[str, Any],
+    sync_engine: Engine,
+    added: dict[tuple[str, str], int],
+    withheld: set[str],
+) -> None:
+    for (ward, settlement), count in added.items():
+        _add_surveys(sync_engine, town, ward, settlement, count)
+    _publish(sync_engine, town["city"])
+    report = town_client.get(
+        "/api/v1/cities/thi-tran-thu/indicators", headers={"Authorization": ""}
+    ).json()
+    rows = [*report["settlements"], *report["wards"]]
+    assert {row["code"] for row in rows if row.get("withheld")} == withheld
+    assert _left_over(report) == []
+    # Without the fix's second look, the second case left T1 less A and B: one household.
+    readers = town_client.get("/api/v1/cities/thi-tran-thu/indicators").json()
+    assert not any(row.get("withheld") for row in [*readers["settlements"], *readers["wards"]])
 
 
 def test_the_national_page_withholds_a_published_city_of_a_few_households(
@@ -444,6 +532,9 @@ def test_the_national_page_withholds_a_published_city_of_a_few_households(
             ),
             {"city": town["city"], "a": town["A"]},
         )
+    page = town_client.get("/api/v1/cities/thi-tran-thu/indicators", headers=signed_out).json()
+    shown = [row["score"] for row in page["settlements"] if row["score"] is not None]
+    assert shown == []  # nothing to average
     three = town_row(signed_out)
     assert three["households"] == 3 and three["withheld"] is True
     assert three["priority_score"] is None and three["data_date"] is None
@@ -473,3 +564,27 @@ def test_a_published_map_says_why_a_settlement_shows_no_figures(
     assert popup in page.text and legend in page.text
     readers = town_client.get("/maps/cities/thi-tran-thu", headers={"Accept-Language": language})
     assert popup not in readers.text
+
+
+def test_the_national_average_counts_only_the_settlements_the_city_page_shows(
+    town_client: TestClient, town: dict[str, Any], sync_engine: Engine
+) -> None:
+    """A 9, B 6, C 1, D 5: C is withheld, and B with it (T1 less A and B would give C and
+    T1's household in no settlement). An average over A, B and D less A and D gave B."""
+    for (ward, settlement), count in {
+        ("T1", "A"): 6,
+        ("T1", "B"): 4,
+        ("T1", "C"): 1,
+        ("T2", "D"): 4,
+    }.items():
+        _add_surveys(sync_engine, town, ward, settlement, count)
+    _publish(sync_engine, town["city"])
+    signed_out = {"Authorization": ""}
+    page = town_client.get("/api/v1/cities/thi-tran-thu/indicators", headers=signed_out).json()
+    shown = {row["code"]: row["score"] for row in page["settlements"] if row["score"] is not None}
+    assert set(shown) == {"A", "D"}
+    rows = town_client.get("/api/v1/national/indicators", headers=signed_out).json()["cities"]
+    town_row = next(row for row in rows if row["city"] == "thi-tran-thu")
+    assert town_row["average_settlement_priority"] == pytest.approx(
+        (shown["A"] + shown["D"]) / 2, abs=0.06
+    )
