@@ -271,7 +271,8 @@ async def queryables(
 
 # The paging parameters as OGC API Features Core defines them, for clients that read the
 # API document for the page size (QGIS). The route reads its query itself (a 400, never a
-# 422, for a bad value; bbox, datetime and the property filters in docs/ogc.md).
+# 422, for a bad value; bbox, datetime, the property filters and `after`, the opaque cursor
+# of the `next` links that clients follow and never make, in docs/ogc.md).
 PAGING: list[dict[str, Any]] = [
     {
         "name": "limit",
@@ -280,13 +281,6 @@ PAGING: list[dict[str, Any]] = [
         "style": "form",
         "explode": False,
         "schema": {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT, "default": 100},
-    },
-    {
-        "name": "after",
-        "in": "query",
-        "required": False,
-        "description": "Where the page starts: the cursor of the previous page's next link",
-        "schema": {"type": "string", "maxLength": ogc.MAX_CURSOR_LENGTH},
     },
     {
         "name": "offset",
