@@ -2673,6 +2673,36 @@ NUMBER_PARAMS: dict[str, tuple[str, ...]] = {
 PLURAL_PARAMS: dict[str, str] = {"page.national_subtitle": "cities"}
 # Params that are a size in bytes, said as size_text says it (50 MB, not 52428800 byte).
 SIZE_PARAMS: dict[str, tuple[str, ...]] = {"body_too_large": ("max",)}
+# A day in a message's text (a date, or a string that is exactly a valid ISO day 2025-03-01)
+# is written as the language writes it (01/03/2025, 1 Mar 2025), unless the text quotes it
+# ('{value}': what was given, echoed as it was). Only the sentence changes: the params (the
+# API's JSON "params") stay ISO.
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PLACEHOLDER = re.compile(r"(['\"‘“]?)\{(\w+)\}")
+
+
+def _as_day(value: Any) -> datetime.date | None:
+    """The day `value` is (a date, not a datetime, or its exact ISO form), else None."""
+    if type(value) is datetime.date:
+        return value
+    if type(value) is str and ISO_DAY.fullmatch(value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _days_as_written(text: str, params: dict[str, Any], language: str) -> dict[str, Any]:
+    """params with each day the text names unquoted written as the language writes it."""
+    found = _PLACEHOLDER.findall(text)
+    quoted = {name for quote, name in found if quote}
+    days = {}
+    for _, name in found:
+        day = None if name in quoted else _as_day(params.get(name))
+        if day is not None:
+            days[name] = date_text(day, language)
+    return {**params, **days} if days else params
 
 
 def translate(code: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
@@ -2687,6 +2717,7 @@ def translate(code: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str
         if type(params.get(name)) is int:
             params = {**params, name: size_text(params[name], language)}
     text = texts.get(language) or texts[DEFAULT_LANGUAGE]
+    params = _days_as_written(text, params, language)
     expected = params.get("expected")
     if type(expected) is str and expected in TYPE_NAMES:
         params = {**params, "expected": TYPE_NAMES[expected][language]}

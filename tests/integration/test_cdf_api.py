@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, text
 
+from app.i18n import date_text
 from tests.aio import run
 from tests.auth import bearer
 from tests.cdf_support import Clients, app_client, drop_cities, make_city, person, treasurer, uid
@@ -390,7 +391,7 @@ def test_a_closed_period_refuses_dates_inside_it(cdf: dict[str, Any]) -> None:
     assert closed.status_code == 201, closed.text
     inside = _save(cdf, 10_000, cdf["members"][0], "2024-01-20")
     assert inside.status_code == 422 and _messages(inside) == ["cdf_period_closed"]
-    assert "2024-01-31" in inside.json()["errors"][0]["message"]
+    assert "31/01/2024" in inside.json()["errors"][0]["message"]  # as Vietnamese writes it
     future = staff.post(
         f"/api/v1/cdf/{CITY}/periods", json={"starts_on": "2024-01-01", "ends_on": "2099-01-31"}
     )
@@ -426,7 +427,7 @@ def test_a_period_is_closed_once_and_closed_periods_never_overlap(
     overlapping = staff.post(url, json={"starts_on": "2023-03-31", "ends_on": "2023-04-30"})
     assert overlapping.status_code == 409, overlapping.text
     assert overlapping.json()["code"] == "cdf_period_overlaps"
-    assert "2023-03-01" in overlapping.json()["detail"]
+    assert "01/03/2023" in overlapping.json()["detail"]
     english = staff.post(
         url,
         json={"starts_on": "2023-02-15", "ends_on": "2023-03-02"},
@@ -434,7 +435,7 @@ def test_a_period_is_closed_once_and_closed_periods_never_overlap(
     )
     assert english.status_code == 409
     assert english.json()["detail"] == (
-        "This period overlaps the closed period from 2023-03-01 to 2023-03-31."
+        "This period overlaps the closed period from 1 Mar 2023 to 31 Mar 2023."
     )
     inside = staff.post(url, json={"starts_on": "2023-03-10", "ends_on": "2023-03-11"})
     assert inside.status_code == 409
@@ -894,7 +895,7 @@ def test_a_remittance_dated_back_leaves_no_day_of_cash_below_zero(cdf: dict[str,
         assert early.status_code == 422, early.text
         assert _messages(early) == ["cdf_remittance_exceeds_cash"]
         assert words in early.json()["errors"][0]["message"]
-        assert "2025-03-05" in early.json()["errors"][0]["message"]
+        assert date_text("2025-03-05", language) in early.json()["errors"][0]["message"]
     url = f"/api/v1/cdf/groups/{group}"
     staff = cdf["clients"].as_("maker")
     assert staff.get(url, params={"as_of": "2025-03-05"}).json()["balances"]["cash"] == 0
@@ -923,7 +924,7 @@ def test_no_withdrawal_nor_reversal_takes_cash_the_box_no_longer_holds(cdf: dict
         json={"client_id": uid(), "memo": "Nhầm", "date": "2025-04-03"},
     )
     assert back.status_code == 422 and _messages(back) == ["cdf_reversal_exceeds_cash"]
-    assert "2025-04-03" in back.json()["errors"][0]["message"]
+    assert "3 Apr 2025" in back.json()["errors"][0]["message"]
     url = f"/api/v1/cdf/groups/{group}"
     assert staff.get(url).json()["balances"]["cash"] == 0
     # Cash that came in after the remittance is in the box: it can be paid out.
@@ -950,10 +951,10 @@ def test_nothing_is_recorded_before_a_member_joined_or_the_group_was_founded(
     ).json()["id"]
     early = _post(cdf, group, kind="savings", amount=10_000, member_id=late, date="2025-08-31")
     assert early.status_code == 422 and _messages(early) == ["cdf_before_member_joined"]
-    assert "2025-09-01" in early.json()["errors"][0]["message"]
+    assert "01/09/2025" in early.json()["errors"][0]["message"]
     unfounded = _post(cdf, group, kind="fine", amount=1_000, date="2025-05-31")
     assert unfounded.status_code == 422 and _messages(unfounded) == ["cdf_before_group_founded"]
-    assert "2025-06-01" in unfounded.json()["errors"][0]["message"]
+    assert "01/06/2025" in unfounded.json()["errors"][0]["message"]
     meeting = staff.post(
         f"/api/v1/cdf/groups/{group}/meetings", json={"id": uid(), "date": "2025-05-31"}
     )
@@ -1056,7 +1057,7 @@ def test_a_loan_is_not_paid_out_before_the_day_it_was_approved(cdf: dict[str, An
     pay = f"/api/v1/cdf/loans/{loan}/disbursement"
     early = checker.post(pay, json={"client_id": uid(), "date": "2025-07-02"})
     assert _messages(early) == ["cdf_date_before_approval"]
-    assert "2025-07-03" in early.json()["errors"][0]["message"]
+    assert "03/07/2025" in early.json()["errors"][0]["message"]
     paid = checker.post(pay, json={"client_id": uid(), "date": "2025-07-03"})
     assert paid.status_code == 201, paid.text
 
@@ -1079,7 +1080,7 @@ def test_a_report_period_that_ends_before_it_starts_is_refused(
         assert response.status_code == 422, response.text
         error = response.json()["errors"][0]
         assert (error["field"], error["code"]) == ("from", "cdf_from_after_as_of")
-        assert "2026-01-01" in error["message"]
+        assert date_text("2026-01-01", language) in error["message"]
         messages.add(error["message"])
     assert len(messages) == 2
     same_day = (
@@ -1129,7 +1130,7 @@ def test_a_shortfall_counted_late_cannot_leave_a_later_day_below_nothing(
         json={"cash_counted": 95_000, "note": "Thiếu 5.000đ"},
     )
     assert short.status_code == 422 and _messages(short) == ["cdf_shortfall_exceeds_cash"]
-    assert "2025-06-02" in short.json()["errors"][0]["message"]
+    assert "2 Jun 2025" in short.json()["errors"][0]["message"]
     url = f"/api/v1/cdf/groups/{group}"
     assert treasurer.get(url).json()["balances"]["cash"] == 0
     # Counted right, the meeting closes.

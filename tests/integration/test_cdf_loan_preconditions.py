@@ -28,7 +28,7 @@ from sqlalchemy import Engine, event, text
 
 from app.db.engine import make_engine
 from app.errors import InvalidInput
-from app.i18n import number_text
+from app.i18n import date_text, number_text
 from app.services import cdf_loans, cdf_postings
 from app.services.access import Grant, Principal
 from app.services.cdf_input import MAX_MONEY
@@ -282,7 +282,7 @@ def test_savings_withdrawn_after_the_application_stop_the_payout(
             "cdf_savings_precondition_at_disbursement",
         )
         amounts = (number_text(100_000, language), number_text(50_000, language))
-        for shown in (*amounts, "2025-03-06", words):
+        for shown in (*amounts, date_text("2025-03-06", language), words):
             assert shown in error["message"], (shown, error["message"])
     stored = cdf["clients"].as_("maker").get(f"/api/v1/cdf/loans/{loan}").json()
     assert stored["status"] == "approved" and stored["schedule"] is None
@@ -396,8 +396,8 @@ def test_a_withdrawal_dated_back_before_a_payout_cannot_leave_the_loan_short(
     assert _pay_out(cdf, loan, "2025-03-06").status_code == 201
     # 130,000 held on the payout day, 100,000 needed: 50,000 taken back then leaves 80,000.
     for language, day, words in (
-        ("vi", "2025-03-05", "Hãy ghi vào một ngày sau 2025-03-06"),
-        ("en", "2025-03-06", "Date it after 2025-03-06"),  # the payout's own day counts too
+        ("vi", "2025-03-05", "Hãy ghi vào một ngày sau 06/03/2025"),
+        ("en", "2025-03-06", "Date it after 6 Mar 2025"),  # the payout's own day counts too
     ):
         refused = _post(cdf, group, "withdrawal", 50_000, member, day, language)
         _refusal(
@@ -461,7 +461,7 @@ def test_a_saving_reversed_back_to_before_a_payout_cannot_leave_the_loan_short(
             "entry",
             "cdf_savings_needed_at_payout",
             str(loan),
-            "2025-03-06",
+            date_text("2025-03-06", language),
             number_text(100_000, language),
             words,
         )
@@ -472,7 +472,7 @@ def test_a_saving_reversed_back_to_before_a_payout_cannot_leave_the_loan_short(
 def test_an_application_counts_the_savings_held_on_its_day(cdf: dict[str, Any]) -> None:
     group, member = _group_with_savings(cdf, 0)
     assert _post(cdf, group, "savings", 100_000, member, "2025-03-10").status_code == 201
-    for language, words in (("vi", "ngày 2025-03-01 nhóm có 0 đồng"), ("en", "on 2025-03-01")):
+    for language, words in (("vi", "ngày 01/03/2025 nhóm có 0 đồng"), ("en", "on 1 Mar 2025")):
         _refusal(
             _apply(cdf, group, member, 1_000_000, day="2025-03-01", language=language),
             "principal",

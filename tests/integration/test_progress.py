@@ -513,3 +513,51 @@ def test_the_pages_dates_follow_its_language(app_client: TestClient, place: dict
         assert 'type="date" name="from" value="2026-11-20"' in body  # the input stays ISO
         shown = re.sub(r'(value|href)="[^"]*"', "", body)
         assert "2026-11-2" not in shown, language
+
+
+def test_the_pages_figures_are_grouped_as_each_language_writes_them(
+    app_client: TestClient, place: dict[str, Any], sync_engine: Engine
+) -> None:
+    """The page wrote every figure with a dot for thousands, English too (1.208 households
+    where English writes 1,208); now as app.i18n.number_text writes them: 1.208 / 1,208."""
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE settlements SET households_estimate = 12345 WHERE id = :id"),
+            {"id": place["settlements"]["A"]},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO household_surveys (id, city_id, ward_id, settlement_id, form_id, "
+                "form_version, collected_at, answers, content_hash) SELECT gen_random_uuid(), "
+                ":c, :w, :s, 'household', '1', :at, '{}', 'z' FROM generate_series(1, 1200)"
+            ),
+            {
+                "c": place["city_id"],
+                "w": place["wards"]["P1"],
+                "s": place["settlements"]["A"],
+                "at": DAY_2,
+            },
+        )
+    url = f"/progress/{CITY}?from=2026-11-20&to=2026-11-21"
+    second_day = {"vi": "21/11/2026", "en": "21 Nov 2026"}
+    for language, households, estimate, surveys in (
+        ("vi", "1.208", "12.345", "1.203"),
+        ("en", "1,208", "12,345", "1,203"),
+    ):
+        body = _page(app_client, place["sessions"]["admin"], f"{url}&lang={language}").text
+        assert f'id="total-households">{households}<' in body, language
+        table = body.split('id="settlements"')[1].split("</table>")[0]
+        row = next(row for row in table.split("<tr>") if "Khu A" in row)
+        # Khu A: 1,203 households of an estimate of 12,345; 1,204 surveys (one a profile).
+        cells = re.findall(r'<td class="num">([^<]*)', row)
+        assert cells[:2] == [surveys, estimate], (language, cells)
+        chart = body.split('id="settlement-chart-title"')[1].split("</svg>")[0]
+        assert f"{surveys} / {estimate} · 10 %" in chart, language
+        days = body.split('id="day-chart-title"')[1].split("</svg>")[0]
+        # 21 Nov: 1,200 surveys and 6 of the fixture's, on the tooltip and the axis's top.
+        day = "1.206" if language == "vi" else "1,206"
+        assert f"<title>{second_day[language]}: {day}</title>" in days, language
+        assert f'class="value">{day}</text>' in days, language
+        other = "1,2" if language == "vi" else "1.2"
+        shown = re.sub(r'(value|href|viewBox|transform|x|y|width|height)="[^"]*"', "", body)
+        assert other + "0" not in shown, language

@@ -63,10 +63,12 @@ def test_the_savings_refusal_reads_as_the_reviewer_expected() -> None:
         {"needed": 1_000_000, "saved": 400_000, "date": "2025-03-01"},
     )
     assert problem.message("vi") == (
-        "Nhóm chưa đủ tiết kiệm để vay: cần ít nhất 1.000.000 đồng, ngày 2025-03-01 nhóm có "
+        "Nhóm chưa đủ tiết kiệm để vay: cần ít nhất 1.000.000 đồng, ngày 01/03/2025 nhóm có "
         "400.000 đồng."
     )
-    assert "needs at least 1,000,000 đồng and has 400,000 đồng" in problem.message("en")
+    assert "needs at least 1,000,000 đồng and has 400,000 đồng on 1 Mar 2025." in problem.message(
+        "en"
+    )
     assert problem.params == {"needed": 1_000_000, "saved": 400_000, "date": "2025-03-01"}
     conflict = Conflict("cdf_above_product_max", max=15_000_000)
     assert "(15.000.000 đồng)" in conflict.message("vi")

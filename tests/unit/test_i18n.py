@@ -162,3 +162,55 @@ def test_a_day_with_its_year_as_each_language_writes_it() -> None:
     assert date_text("2027-01-15", "en") == "15 Jan 2027"
     with pytest.raises(ValueError):
         date_text("07/12/2026", "vi")
+
+
+DAY_CODES = sorted(
+    code
+    for code, texts in MESSAGES.items()
+    if re.search(r"\{(date|today|as_of|start|end)\}", texts["vi"]) and code != "out_of_range"
+)
+
+
+@pytest.mark.parametrize("code", DAY_CODES)
+def test_every_day_in_a_message_is_written_as_the_language_writes_it(code: str) -> None:
+    """A refusal said "ngày 2025-03-01 nhóm có …", "hôm nay là 2026-12-07": a day param (a
+    date, or its exact ISO form) reads 01/03/2025 in Vietnamese, 1 Mar 2025 in English."""
+    from datetime import date
+
+    for language, written in (("vi", "01/03/2025"), ("en", "1 Mar 2025")):
+        text = MESSAGES[code][language]
+        params = {name: "x" for name in PLACEHOLDER.findall(text)}
+        for name in ("date", "today", "as_of", "start", "end"):
+            if name in params:
+                params[name] = "2025-03-01" if name != "end" else date(2025, 3, 1)
+        message = translate(code, language, **params)
+        assert "2025-03-01" not in message and "2025" in message, message
+        days = len(re.findall(r"\{(date|today|as_of|start|end)\}", text))
+        assert message.count(written) == days, message
+
+
+def test_only_days_become_dates_and_the_params_stay_iso() -> None:
+    from datetime import date, datetime
+
+    from app.errors import Conflict, Problem
+
+    params = {"start": "2023-03-01", "end": date(2023, 3, 31)}
+    conflict = Conflict("cdf_period_overlaps", **params)
+    assert (
+        conflict.message("en")
+        == "This period overlaps the closed period from 1 Mar 2023 to 31 Mar 2023."
+    )
+    assert conflict.message("vi").endswith("từ 01/03/2023 đến 31/03/2023.")
+    assert conflict.params == params  # the JSON's params, for machines, unchanged
+    problem = Problem("date", "cdf_day_not_come", {"today": "2026-12-07"})
+    assert "(hôm nay là 07/12/2026)" in problem.message("vi")
+    assert "(today is 7 Dec 2026)" in problem.message("en")
+    assert problem.params == {"today": "2026-12-07"}
+    # Not a day: a version, a day with a time, an impossible day, a number, a quoted echo.
+    for value in ("2026120101", "2026-12-07T10:00", "2026-02-30", "2026-12-07\n", "２０２６-12-07"):
+        assert f"today is {value})" in translate("cdf_day_not_come", "en", today=value)
+    moment = datetime(2026, 12, 7, 10, 0)
+    assert str(moment) in translate("cdf_day_not_come", "en", today=moment)
+    assert "'2026-12-07'" in translate("cdf_member_code_taken", "en", value="2026-12-07")
+    assert "'2026-12-07'" in translate("invalid_choice", "vi", value="2026-12-07", allowed="a")
+    assert translate("form_regex.escape", "en", written="2026-12-07") == "the escape '2026-12-07'"
