@@ -2695,6 +2695,8 @@ def _as_day(value: Any) -> datetime.date | None:
 
 def _days_as_written(text: str, params: dict[str, Any], language: str) -> dict[str, Any]:
     """params with each day the text names unquoted written as the language writes it."""
+    if not params:  # most texts (labels, headings): nothing to look for
+        return params
     found = _PLACEHOLDER.findall(text)
     quoted = {name for quote, name in found if quote}
     days = {}

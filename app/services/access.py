@@ -112,6 +112,13 @@ class Principal:
         """A ward's maps, indicators, prints and surveys (its leader, or a city reader)."""
         return self.can_read_city(city_id) or ward_id in self.wards_as("ward_leader")
 
+    def can_read_area(self, city_id: int, ward_id: int | None) -> bool:
+        """A settlement's surveys and figures (or a ward's): its ward's leader or a city
+        reader; a place in no ward (the outskirts), its city's readers only."""
+        if ward_id is None:
+            return self.can_read_city(city_id)
+        return self.can_read_ward(city_id, ward_id)
+
     def can_manage_city(self, city_id: int) -> bool:
         """People, roles, boundaries and publishing of a city."""
         return self.is_national_admin or city_id in self.cities_as("city_admin")

@@ -107,14 +107,6 @@ DESCRIPTIONS = {
 }
 
 
-def reads_settlement(reader: Principal, place: dict[str, Any]) -> bool:
-    """Whether the reader reads a settlement's surveys and figures: its city's readers, its
-    ward's leader (a settlement in no ward: its city's readers only)."""
-    if place["ward_id"] is None:
-        return reader.can_read_city(place["city_id"])
-    return reader.can_read_ward(place["city_id"], place["ward_id"])
-
-
 async def checked_settlement(
     engine: AsyncEngine,
     reader: Principal,
@@ -125,7 +117,7 @@ async def checked_settlement(
 ) -> dict[str, Any] | None:
     """The `settlement` filter's place (city_id, ward_id), None without one. NotFound for a
     settlement that does not exist, is another city's, that the reader may not read
-    (`readable`, else reads_settlement), or that lies outside the `ward` filter: drawn in
+    (`readable`, else Principal.can_read_area), or that lies outside the `ward` filter: drawn in
     another ward, unless (`survey_wards`, the survey layers) it holds surveys in the ward, as
     the review page counts a settlement straddling wards. The caller has checked the ward
     (exists, in the city, readable): a settlement in it is readable too. Checked before any
@@ -133,7 +125,7 @@ async def checked_settlement(
     if filters.settlement_id is None:
         return None
     settlement_id, ward_id = filters.settlement_id, filters.ward_id
-    may_read = readable or (lambda place: reads_settlement(reader, place))
+    may_read = readable or (lambda place: reader.can_read_area(place["city_id"], place["ward_id"]))
     async with engine.connect() as connection:
         place = await place_queries.settlement_by_id(connection, settlement_id)
         if place is None or place["city_id"] != city_id:

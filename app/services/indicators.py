@@ -385,7 +385,7 @@ def shaped_rows(
         return shaped
 
     def readable(ward_id: int | None) -> bool:
-        return reader is not None and ward_id is not None and reader.can_read_ward(city_id, ward_id)
+        return reader is not None and reader.can_read_area(city_id, ward_id)
 
     wards = {id(ward) for ward in shaped["ward"]}
 

@@ -159,13 +159,6 @@ async def review(
     return {"id": str(survey_id), "status": decision, "review_comment": text_}
 
 
-def _can_read_place(reader: Principal, place: dict[str, Any]) -> bool:
-    """Whether the reader sees a settlement's surveys: its city's readers, its ward's."""
-    if place["ward_id"] is None:
-        return reader.can_read_city(place["city_id"])
-    return reader.can_read_ward(place["city_id"], place["ward_id"])
-
-
 async def approve_settlement(
     engine: AsyncEngine,
     reviewer: Principal,
@@ -199,7 +192,7 @@ async def approve_settlement(
         led = reviewer.wards_as("ward_leader")
         if place is not None and led:
             led &= await review_stats.settlement_survey_wards(connection, settlement_id)
-        if place is None or not (_can_read_place(reviewer, place) or led):
+        if place is None or not (reviewer.can_read_area(place["city_id"], place["ward_id"]) or led):
             raise NotFound("settlement_not_found", id=settlement_id)
         if not (reviewer.can_review(place) or led):
             raise Forbidden("not_allowed")
