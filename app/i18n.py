@@ -2210,10 +2210,31 @@ MESSAGES.update(
         "cdf_savings_needed_at_payout": {
             "vi": "Không ghi được: khoản vay số {loan} đã giải ngân ngày {date}, khi nhóm phải "
             "có ít nhất {needed} đồng tiết kiệm; ghi khoản này thì ngày đó nhóm chỉ còn "
-            "{saved} đồng. Hãy ghi vào một ngày sau {date}.",
+            "{saved} đồng. Hãy ghi vào một ngày sau {after}.",
             "en": "Not recorded: loan {loan} was paid out on {date}, when the group had to hold "
             "at least {needed} đồng of savings; this would leave it {saved} đồng on that day. "
-            "Date it after {date}.",
+            "Date it after {after}.",
+        },
+        # At a meeting the record's day is the meeting's: no other day to give it.
+        "cdf_savings_needed_at_payout_meeting": {
+            "vi": "Không ghi được khoản rút {amount} đồng ở cuộc họp ngày {meeting}: khoản vay "
+            "số {loan} giải ngân ngày {date} cần nhóm giữ ít nhất {needed} đồng tiết kiệm đến "
+            "hết ngày đó, rút khoản này thì nhóm chỉ còn {saved} đồng. {advice}",
+            "en": "Not recorded at the meeting of {meeting}: loan {loan}, paid out on {date}, "
+            "needs the group to hold at least {needed} đồng of savings to the end of that day; "
+            "withdrawing {amount} đồng would leave it {saved} đồng. {advice}",
+        },
+        "cdf_savings_needed_at_payout_meeting.take_some": {
+            "vi": "Ở cuộc họp này thành viên rút được tối đa {most} đồng; phần còn lại rút ở một "
+            "cuộc họp sau ngày {after}.",
+            "en": "At this meeting the member may withdraw at most {most} đồng; the rest at a "
+            "meeting after {after}.",
+        },
+        "cdf_savings_needed_at_payout_meeting.take_none": {
+            "vi": "Ở cuộc họp này không rút được tiết kiệm; hãy rút ở một cuộc họp sau ngày "
+            "{after}.",
+            "en": "No savings can be withdrawn at this meeting: withdraw them at a meeting after "
+            "{after}.",
         },
         "cdf_savings_precondition_at_disbursement": {
             "vi": "Nhóm không còn đủ tiết kiệm để giải ngân khoản vay này: ngày {date} cần ít "
@@ -2657,6 +2678,12 @@ LABELLED_PARAMS: dict[str, dict[str, dict[str, str]]] = {
     "not_correctable": {"status": SURVEY_STATUS_LABELS},
     "review_status_changed": {"status": SURVEY_STATUS_LABELS, "seen": SURVEY_STATUS_LABELS},
     "review_status_changed_yours": {"status": SURVEY_STATUS_LABELS},
+}
+LABELLED_PARAMS["cdf_savings_needed_at_payout_meeting"] = {
+    "advice": {
+        advice: f"cdf_savings_needed_at_payout_meeting.{advice}"
+        for advice in ("take_some", "take_none")
+    }
 }
 # An amount in a message is a whole number written "{name} đồng" in its text: an int there is
 # shown as the language writes numbers (1.000.000 đồng, 1,000,000 đồng). Messages that show

@@ -332,7 +332,8 @@ async def product_by_id(connection: AsyncConnection, product_id: int) -> dict[st
 _LOAN = """
 SELECT l.id, l.client_id, l.fund_id, f.city_id, l.group_id, l.member_id, m.code AS member_code,
        l.product_id, p.code AS product, l.principal, l.rate_bp, l.rate_period,
-       l.term_installments, l.frequency, l.method, l.purpose, l.status, l.applied_on,
+       l.term_installments, l.frequency, l.method, l.min_savings_bp, l.purpose, l.status,
+       l.applied_on,
        l.applied_by, l.approved_by, l.approved_at, l.disbursed_on, l.disbursed_by
 FROM cdf_loans l JOIN cdf_funds f ON f.id = l.fund_id
 JOIN cdf_loan_products p ON p.id = l.product_id LEFT JOIN cdf_members m ON m.id = l.member_id
@@ -345,10 +346,11 @@ async def insert_loan(connection: AsyncConnection, values: dict[str, Any]) -> in
         await connection.execute(
             text(
                 "INSERT INTO cdf_loans (client_id, fund_id, group_id, member_id, product_id, "
-                "principal, rate_bp, rate_period, term_installments, frequency, method, purpose, "
-                "applied_on, applied_by) VALUES (:client_id, :fund_id, :group_id, :member_id, "
-                ":product_id, :principal, :rate_bp, :rate_period, :term_installments, "
-                ":frequency, :method, :purpose, :applied_on, :applied_by) "
+                "principal, rate_bp, rate_period, term_installments, frequency, method, "
+                "min_savings_bp, purpose, applied_on, applied_by) VALUES (:client_id, :fund_id, "
+                ":group_id, :member_id, :product_id, :principal, :rate_bp, :rate_period, "
+                ":term_installments, :frequency, :method, :min_savings_bp, :purpose, "
+                ":applied_on, :applied_by) "
                 "ON CONFLICT (client_id) DO NOTHING RETURNING id"
             ),
             values,
@@ -410,18 +412,18 @@ async def payouts_from(
     connection: AsyncConnection, group_id: int, day: date
 ) -> list[dict[str, Any]]:
     """The group's loans paid out on `day` or after (repaid ones too), in payout order, each
-    with its product's savings share (min_savings_bp) and the group's savings at the end of
-    its payout day (from the journal as it stands)."""
+    with its own savings share (min_savings_bp, copied from its product when applied for)
+    and the group's savings at the end of its payout day (from the journal as it stands)."""
     return _rows(
         await connection.execute(
             text(
                 """
-SELECT l.id, l.principal, l.disbursed_on, p.min_savings_bp,
+SELECT l.id, l.principal, l.disbursed_on, l.min_savings_bp,
        coalesce((SELECT -sum(s.amount) FROM cdf_lines s
                    JOIN cdf_entries e ON e.id = s.entry_id AND e.entry_date <= l.disbursed_on
                    JOIN cdf_accounts a ON a.id = s.account_id
                  WHERE a.group_id = l.group_id AND a.kind = 'savings'), 0)::bigint AS saved
-FROM cdf_loans l JOIN cdf_loan_products p ON p.id = l.product_id
+FROM cdf_loans l
 WHERE l.group_id = :group AND l.disbursed_on >= :day ORDER BY l.disbursed_on, l.id
 """
             ),

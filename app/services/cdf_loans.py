@@ -15,6 +15,8 @@
   (cdf-finance.md), and savings withdrawn after the application left a group borrowing
   without them. A withdrawal or a saving reversed, dated on or before a payout's day, may
   not leave the group below that loan's precondition on that day (refuse_unsaving_a_payout).
+  The precondition is the loan's own (min_savings_bp, copied from its product with its other
+  terms when applied for, migration 0029): a product edited later leaves its loans alone.
 - repay: staff or the group's treasurer; the amount is allocated in the CDF's order
   (cdf_schedule.allocate): Dr group cash, Cr loans receivable (principal, per installment),
   Cr interest income (interest, per installment). The loan closes when nothing is owed.
@@ -86,7 +88,12 @@ async def _refuse_short_of_savings(
 
 
 async def refuse_unsaving_a_payout(
-    connection: AsyncConnection, group_id: int, day: date, taken: int, field: str
+    connection: AsyncConnection,
+    group_id: int,
+    day: date,
+    taken: int,
+    field: str,
+    meeting_day: date | None = None,
 ) -> None:
     """InvalidInput when taking `taken` đồng of the group's savings on `day` (a withdrawal,
     a saving reversed) would leave the group, at the end of the payout day of a loan paid
@@ -94,20 +101,44 @@ async def refuse_unsaving_a_payout(
     payout, it would make the books show a loan paid out to a group without the savings it
     had to hold that day. Savings taken after the payout day are not checked (the
     precondition is savings before borrowing, cdf-finance.md). The caller holds the group's
-    lock, which a payout takes too."""
+    lock, which a payout takes too.
+
+    The refusal names the first loan left short, and the last payout day left short: dated
+    after it, the whole amount may be taken. A withdrawal at a meeting (`meeting_day`)
+    cannot be dated otherwise: its refusal says instead the most the meeting may pay out
+    (what every loan leaves) and that the rest waits for a meeting after that day."""
     if taken <= 0:
         return
-    for payout in await books.payouts_from(connection, group_id, day):
-        needed = _ceil_share(payout["principal"], payout["min_savings_bp"])
-        left = payout["saved"] - taken
-        if left < needed:
-            params = {
-                "loan": payout["id"],
-                "date": payout["disbursed_on"].isoformat(),
-                "needed": needed,
-                "saved": left,
-            }
-            raise InvalidInput([Problem(field, "cdf_savings_needed_at_payout", params)])
+    payouts = await books.payouts_from(connection, group_id, day)
+    short = [
+        (payout, needed)
+        for payout in payouts
+        for needed in [_ceil_share(payout["principal"], payout["min_savings_bp"])]
+        if payout["saved"] - taken < needed
+    ]
+    if not short:
+        return
+    first, needed = short[0]
+    params: dict[str, Any] = {
+        "loan": first["id"],
+        "date": first["disbursed_on"].isoformat(),
+        "needed": needed,
+        "saved": first["saved"] - taken,
+        "after": short[-1][0]["disbursed_on"].isoformat(),
+    }
+    if meeting_day is None:
+        raise InvalidInput([Problem(field, "cdf_savings_needed_at_payout", params)])
+    most = max(
+        0,
+        min(p["saved"] - _ceil_share(p["principal"], p["min_savings_bp"]) for p in payouts),
+    )
+    params |= {
+        "meeting": meeting_day.isoformat(),
+        "amount": taken,
+        "most": most,
+        "advice": "take_some" if most else "take_none",
+    }
+    raise InvalidInput([Problem(field, "cdf_savings_needed_at_payout_meeting", params)])
 
 
 async def apply(
@@ -185,6 +216,7 @@ async def apply(
                 "term_installments": product["term_installments"],
                 "frequency": product["frequency"],
                 "method": product["method"],
+                "min_savings_bp": product["min_savings_bp"],
                 "purpose": purpose or "",
                 "applied_on": applied_on or today_in_vietnam(),
                 "applied_by": user.user_id,
@@ -283,15 +315,14 @@ async def disburse(
         # An application taken before the cap was checked (its schedule is made now).
         refuse_past_the_cap(loan["principal"], loan)
         # Savings withdrawn since the application: the group borrows on this day, and must
-        # hold the product's share of the loan then (the group's lock is held: no withdrawal
-        # lands before the commit).
-        product = await books.product_by_id(connection, loan["product_id"])
-        assert product is not None  # a loan's product is never deleted (ON DELETE RESTRICT)
+        # hold the loan's share of it then (the group's lock is held: no withdrawal lands
+        # before the commit). The loan's own share, as it was applied for: a product edited
+        # since does not change what its loans need.
         await _refuse_short_of_savings(
             connection,
             group["id"],
             loan["principal"],
-            product["min_savings_bp"],
+            loan["min_savings_bp"],
             "cdf_savings_precondition_at_disbursement",
             as_of=day,
         )

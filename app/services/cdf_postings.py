@@ -133,8 +133,16 @@ async def _group_record(
                 raise InvalidInput(
                     [Problem("amount", "cdf_withdrawal_exceeds_savings", {"saved": saved})]
                 )
-            # Nor, dated back, from the savings a loan paid out since had to find on its day.
-            await refuse_unsaving_a_payout(connection, group_id, day, amount, "amount")
+            # Nor, dated back, from the savings a loan paid out since had to find on its day
+            # (at a meeting, whose day is the record's, the refusal says what it can take).
+            await refuse_unsaving_a_payout(
+                connection,
+                group_id,
+                day,
+                amount,
+                "amount",
+                meeting_day=meeting["held_on"] if meeting else None,
+            )
             # And paid from the box: savings remitted to the fund are no longer in it.
             await _refuse_empty_box(connection, cash, day, amount, "cdf_withdrawal_exceeds_cash")
     elif kind == "remittance":

@@ -13,7 +13,13 @@
   cdf_savings_needed_at_payout), under the same lock; dated after the payout day it is
   the group's to take (the precondition is savings before borrowing).
 - The application counted savings dated after its own day: it reads them as of its day
-  (today without one), as the payout reads its own."""
+  (today without one), as the payout reads its own.
+- A withdrawal at a meeting refused so was told to "date it after" the payout: a meeting's
+  records carry its day. It is told the most the meeting may pay out and that the rest
+  waits for a meeting after the payout's day (cdf_savings_needed_at_payout_meeting), and
+  the day to date it after is the last payout it would leave short, at the counter too.
+- The savings share was read from the loan's product at each use: a product edited later
+  changed what its old loans needed. Each loan keeps its own (migration 0029)."""
 
 from __future__ import annotations
 
@@ -35,7 +41,15 @@ from app.services.cdf_input import MAX_MONEY
 from app.settings import Settings
 from tests.aio import run
 from tests.auth import make_user
-from tests.cdf_support import Clients, app_client, drop_cities, make_city, person, uid
+from tests.cdf_support import (
+    Clients,
+    app_client,
+    drop_cities,
+    make_city,
+    person,
+    treasurer,
+    uid,
+)
 
 CITY = "cdf-preconditions-town"
 HIGHEST_RATE, LONGEST_TERM = 100_000, 520  # 1,000 %/month; what a product may hold
@@ -86,6 +100,7 @@ def cdf(
             "clients": clients,
             "product": product.json()["id"],
             "settlement": ids["settlement"],
+            "city_id": ids["city"],
             "staff": Principal(user, "cdf-pre-staff", "x", (Grant("cdf_staff", ids["city"]),)),  # type: ignore[arg-type]
             "settings": Settings(database_url=database_url),
         }
@@ -432,7 +447,8 @@ def test_a_withdrawal_dated_back_before_a_payout_cannot_leave_the_loan_short(
     assert sent.status_code == 200, sent.text
     [result] = sent.json()["results"]
     assert result["outcome"] == "invalid", result
-    assert result["problems"][0]["code"] == "cdf_savings_needed_at_payout"
+    # Its own advice: a meeting's records are dated on its day (see below).
+    assert result["problems"][0]["code"] == "cdf_savings_needed_at_payout_meeting"
     # After the payout's day the savings are the group's to take.
     assert _post(cdf, group, "withdrawal", 100_000, member, "2025-03-07").status_code == 201
 
@@ -542,3 +558,272 @@ def test_a_withdrawal_dated_back_waiting_for_a_payout_sees_it(
             {"g": group},
         ).scalar_one()
     assert withdrawals == 0
+
+
+# --- at a meeting the day is the meeting's ----------------------------------------------------
+
+
+def _treasurer_of(cdf: dict[str, Any], sync_engine: Engine, group: int) -> Any:
+    """The group's treasurer (thủ quỹ), signed in."""
+    who = f"cdf-pre-tq-{group}"
+    if who not in cdf["clients"].tokens:
+        cdf["clients"].tokens[who] = treasurer(sync_engine, who, cdf["city_id"], group)
+    return cdf["clients"].as_(who)
+
+
+def _at_meeting(
+    clerk: Any, meeting: str, amount: int, member: int, language: str = "vi"
+) -> dict[str, Any]:
+    """A withdrawal sent on a meeting's collection sheet: its result."""
+    sent = clerk.post(
+        f"/api/v1/cdf/meetings/{meeting}/records?lang={language}",
+        json={"records": [{"client_id": uid(), "kind": "withdrawal", "amount": amount,
+                           "member_id": member}]},
+    )  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    [result] = sent.json()["results"]
+    return dict(result)
+
+
+def _open(clerk: Any, group: int, day: str) -> str:
+    meeting = uid()
+    opened = clerk.post(f"/api/v1/cdf/groups/{group}/meetings", json={"id": meeting, "date": day})
+    assert opened.status_code == 201, opened.text
+    return meeting
+
+
+@pytest.mark.parametrize(
+    "held_on",
+    [
+        "2025-03-04",  # before the payout: the phone was offline, its sheet sent after it
+        "2025-03-06",  # the payout's own day: the meeting where the loan's cash arrived
+    ],
+)
+def test_a_withdrawal_at_a_meeting_before_a_payout_is_told_what_the_meeting_can_do(
+    cdf: dict[str, Any], sync_engine: Engine, held_on: str
+) -> None:
+    """A meeting's records are dated on its day: the refusal said "Date it after 6 Mar
+    2025", which the treasurer cannot do on the sheet. It says instead how much the member
+    may take at this meeting and that the rest waits for a meeting after the payout's day;
+    both ways forward are taken."""
+    group, member, loan = _approved_loan(cdf)  # 100,000 saved, 100,000 needed
+    assert _post(cdf, group, "savings", 30_000, member, "2025-02-15").status_code == 201
+    clerk = _treasurer_of(cdf, sync_engine, group)
+    meeting = _open(clerk, group, held_on)
+    assert _pay_out(cdf, loan, "2025-03-06").status_code == 201
+    for language, shown, not_shown in (
+        (
+            "vi",
+            (
+                f"cuộc họp ngày {date_text(held_on, 'vi')}",
+                f"khoản vay số {loan} giải ngân ngày 06/03/2025",
+                "ít nhất 100.000 đồng",
+                "chỉ còn 80.000 đồng",
+                "rút được tối đa 30.000 đồng",
+                "một cuộc họp sau ngày 06/03/2025",
+            ),
+            "Hãy ghi vào một ngày",
+        ),
+        (
+            "en",
+            (
+                f"meeting of {date_text(held_on, 'en')}",
+                f"loan {loan}, paid out on 6 Mar 2025",
+                "at least 100,000 đồng",
+                "leave it 80,000 đồng",
+                "at most 30,000 đồng",
+                "a meeting after 6 Mar 2025",
+            ),
+            "Date it after",
+        ),
+    ):
+        result = _at_meeting(clerk, meeting, 50_000, member, language)
+        assert result["outcome"] == "invalid", result
+        [problem] = result["problems"]
+        assert (problem["field"], problem["code"]) == (
+            "amount",
+            "cdf_savings_needed_at_payout_meeting",
+        )
+        for words in shown:
+            assert words in problem["message"], (words, problem["message"])
+        assert not_shown not in problem["message"]
+    # What the meeting may pay out is posted on its sheet...
+    taken = _at_meeting(clerk, meeting, 30_000, member)
+    assert taken["outcome"] == "created", taken
+    # ... and then nothing more: the sheet says so, and where the rest can be taken.
+    for language, words in (
+        ("vi", "Ở cuộc họp này không rút được tiết kiệm"),
+        ("en", "No savings can be withdrawn at this meeting"),
+    ):
+        result = _at_meeting(clerk, meeting, 1_000, member, language)
+        assert result["outcome"] == "invalid", result
+        [problem] = result["problems"]
+        assert problem["code"] == "cdf_savings_needed_at_payout_meeting", problem
+        assert words in problem["message"], problem["message"]
+        assert date_text("2025-03-06", language) in problem["message"], problem["message"]
+    # The rest at the next meeting, after the payout's day.
+    later = _open(clerk, group, "2025-03-07")
+    rest = _at_meeting(clerk, later, 100_000, member)
+    assert rest["outcome"] == "created", rest
+    # The books balance and hold what the sheets posted: 130,000 saved, 130,000 taken.
+    with sync_engine.connect() as connection:
+        savings, lines = connection.execute(
+            text(
+                "SELECT coalesce(sum(l.amount) FILTER (WHERE a.kind = 'savings'), 0), "
+                "coalesce(sum(l.amount), 0) FROM cdf_lines l "
+                "JOIN cdf_accounts a ON a.id = l.account_id WHERE a.group_id = :g "
+                "AND a.kind IN ('savings', 'group_cash')"
+            ),
+            {"g": group},
+        ).one()
+    assert (savings, lines) == (0, 0)
+
+
+def test_the_meeting_advice_names_the_last_payout_the_withdrawal_would_leave_short(
+    cdf: dict[str, Any], sync_engine: Engine
+) -> None:
+    """Two loans paid out after the meeting: the whole amount waits for a meeting after the
+    later one's day, and the most the meeting can pay is what both loans leave."""
+    group, member, first = _approved_loan(cdf)  # 100,000 saved on 2025-02-01
+    assert _post(cdf, group, "savings", 150_000, member, "2025-02-15").status_code == 201
+    clerk = _treasurer_of(cdf, sync_engine, group)
+    meeting = _open(clerk, group, "2025-03-04")
+    assert _pay_out(cdf, first, "2025-03-06").status_code == 201  # needs 100,000 of 250,000
+    second = _apply(cdf, group, member, 2_000_000, day="2025-03-06")
+    assert second.status_code == 201, second.text
+    decided = (
+        cdf["clients"]
+        .as_("checker")
+        .post(
+            f"/api/v1/cdf/loans/{second.json()['loan']['id']}/decision",
+            json={"decision": "approved", "date": "2025-03-06"},
+        )
+    )
+    assert decided.status_code == 200, decided.text
+    # Needs 200,000 of the 250,000 held on its day.
+    assert _pay_out(cdf, second.json()["loan"]["id"], "2025-03-08").status_code == 201
+    result = _at_meeting(clerk, meeting, 200_000, member, "en")
+    assert result["outcome"] == "invalid", result
+    message = result["problems"][0]["message"]
+    assert "at most 50,000 đồng" in message and "after 8 Mar 2025" in message, message
+    # At the counter too, the day to date it after is the later payout's: dated after the
+    # first alone, it was refused again.
+    _refusal(
+        _post(cdf, group, "withdrawal", 200_000, member, "2025-03-05", "en"),
+        "amount",
+        "cdf_savings_needed_at_payout",
+        f"loan {first} was paid out on 6 Mar 2025",
+        "Date it after 8 Mar 2025",
+    )
+    _refusal(
+        _post(cdf, group, "withdrawal", 200_000, member, "2025-03-07", "en"),
+        "amount",
+        "cdf_savings_needed_at_payout",
+        "Date it after 8 Mar 2025",
+    )
+    assert _post(cdf, group, "withdrawal", 150_000, member, "2025-03-09").status_code == 201
+    assert _at_meeting(clerk, meeting, 50_000, member)["outcome"] == "created"
+
+
+# --- a loan keeps its savings share ----------------------------------------------------------
+
+
+def _share_of_loan(sync_engine: Engine, loan: int) -> int:
+    with sync_engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT min_savings_bp FROM cdf_loans WHERE id = :loan"), {"loan": loan}
+            ).scalar_one()
+        )
+
+
+def _set_share(sync_engine: Engine, product: int, share: int) -> None:
+    """A product edited (no API edits products yet: the database allows it, as a future edit
+    screen would)."""
+    with sync_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE cdf_loan_products SET min_savings_bp = :share WHERE id = :id"),
+            {"share": share, "id": product},
+        )
+
+
+def test_a_loan_keeps_the_savings_share_it_was_made_with(
+    cdf: dict[str, Any], sync_engine: Engine
+) -> None:
+    """The savings precondition was read from the loan's product at each use: a product
+    edited later changed what its old loans needed. Each loan keeps its own share from its
+    application; the payout and every withdrawal dated back before a payout read that."""
+    made = _product(cdf, min_savings_bp=1000, term_installments=10)
+    assert made.status_code == 201, made.text
+    product = made.json()["id"]
+    # No product is edited through the API: the same code with another share is refused.
+    terms = {k: v for k, v in made.json().items() if k not in ("outcome", "id") and v is not None}
+    again = (
+        cdf["clients"]
+        .as_("maker")
+        .post(f"/api/v1/cdf/{CITY}/products", json={**terms, "min_savings_bp": 5000})
+    )
+    assert again.status_code == 409, again.text
+    group, member = _group_with_savings(cdf, 100_000)
+    applied = _apply(cdf, group, member, 1_000_000, product=product)
+    assert applied.status_code == 201, applied.text
+    loan = applied.json()["loan"]
+    assert loan["min_savings_bp"] == 1000
+    approved = (
+        cdf["clients"]
+        .as_("checker")
+        .post(
+            f"/api/v1/cdf/loans/{loan['id']}/decision",
+            json={"decision": "approved", "date": "2025-03-01"},
+        )
+    )
+    assert approved.status_code == 200, approved.text
+
+    # The product now asks for half the loan saved: this loan was made needing 10 %.
+    _set_share(sync_engine, product, 5000)
+    paid = _pay_out(cdf, loan["id"], "2025-03-06")
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["loan"]["min_savings_bp"] == 1000
+    assert _share_of_loan(sync_engine, loan["id"]) == 1000
+
+    # The product asks for nothing now: the loan still needed its 100,000 on its payout day.
+    _set_share(sync_engine, product, 0)
+    _refusal(
+        _post(cdf, group, "withdrawal", 1_000, member, "2025-03-05"),
+        "amount",
+        "cdf_savings_needed_at_payout",
+        "100.000 đồng",
+    )
+    shown = cdf["clients"].as_("maker").get(f"/api/v1/cdf/loans/{loan['id']}").json()
+    assert shown["min_savings_bp"] == 1000
+
+    # A loan applied for after the edit takes the product's share as it is then.
+    assert _post(cdf, group, "savings", 900_000, member, "2025-03-07").status_code == 201
+    newer = _apply(cdf, group, member, 1_000_000, product=product, day="2025-03-07")
+    assert newer.status_code == 201, newer.text
+    assert newer.json()["loan"]["min_savings_bp"] == 0
+
+
+def test_a_loan_inserted_without_its_share_gets_its_products(
+    cdf: dict[str, Any], sync_engine: Engine
+) -> None:
+    """The sample's and the benchmark's COPY, and a plain INSERT in psql, name no share:
+    the database copies the product's (migration 0029), never leaves it empty."""
+    made = _product(cdf, min_savings_bp=2500, term_installments=10)
+    assert made.status_code == 201, made.text
+    group, member = _group_with_savings(cdf, 0)
+    with sync_engine.begin() as connection:
+        fund = connection.execute(
+            text("SELECT fund_id FROM cdf_groups WHERE id = :g"), {"g": group}
+        ).scalar_one()
+        loan = connection.execute(
+            text(
+                "INSERT INTO cdf_loans (client_id, fund_id, group_id, member_id, product_id, "
+                "principal, rate_bp, rate_period, term_installments, frequency, method, "
+                "applied_on) VALUES (:client, :fund, :group, :member, :product, 1000000, 100, "
+                "'month', 10, 'monthly', 'flat', '2025-03-01') RETURNING id"
+            ),
+            {"client": uid(), "fund": fund, "group": group, "member": member,
+             "product": made.json()["id"]},
+        ).scalar_one()  # fmt: skip
+    assert _share_of_loan(sync_engine, loan) == 2500

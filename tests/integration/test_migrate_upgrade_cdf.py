@@ -475,6 +475,10 @@ def test_the_cdf_books_survive_0010_and_0011_and_the_kept_sums_match_the_journal
             head_revision(),
         )
     assert same_columns(url, before) == before  # nothing lost, nothing changed
+    with psycopg.connect(url) as connection:
+        # 0029: each loan keeps its product's savings share (10 %), copied from the product.
+        shares = connection.execute("SELECT id, min_savings_bp FROM cdf_loans ORDER BY id")
+        assert shares.fetchall() == [(loan, 1000) for loan in sorted(filled["loans"])]
     sums = kept(url)
     assert sums == recomputed(url)
 

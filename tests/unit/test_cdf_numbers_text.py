@@ -25,6 +25,8 @@ def test_the_refusals_with_an_amount_are_all_found() -> None:
         "cdf_loan_total_too_large",
         "cdf_savings_precondition",
         "cdf_savings_needed_at_payout",
+        "cdf_savings_needed_at_payout_meeting",
+        "cdf_savings_needed_at_payout_meeting.take_some",
         "cdf_savings_precondition_at_disbursement",
         "cdf_product_total_too_large",
         "cdf_repayment_exceeds_owed",
@@ -82,7 +84,13 @@ def test_other_numbers_of_a_message_stay_as_they_are_unless_named() -> None:
     # An id, a loan's number, a bool are not amounts: never grouped.
     assert "12345" in translate("cdf_settlement_not_found", "vi", id=12345)
     payout = translate(
-        "cdf_savings_needed_at_payout", "en", loan=12345, date="2025-03-06", needed=1, saved=0
+        "cdf_savings_needed_at_payout",
+        "en",
+        loan=12345,
+        date="2025-03-06",
+        needed=1,
+        saved=0,
+        after="2025-03-06",
     )
     assert "loan 12345 " in payout
     assert "True" in translate("cdf_settlement_not_found", "en", id=True)
