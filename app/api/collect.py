@@ -33,6 +33,9 @@ from app.errors import NotFound
 
 router = APIRouter(tags=["collect"], include_in_schema=False)
 NO_CACHE = {"Cache-Control": "no-cache"}
+# On every file served here: the survey app's service worker keeps only answers carrying it,
+# never a page that someone in between answered with (a captive portal's 200 login page).
+OUR_FILE = {"X-App-File": "1"}
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 VERSION_PLACEHOLDER = "__ASSETS_VERSION__"
 # Worth compressing: text. Images (PNG, JPEG) are compressed already.
@@ -95,6 +98,7 @@ async def static_file(
     tag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}{"-gz" if compress else ""}"'
     headers = {
         **cache,
+        **OUR_FILE,
         "ETag": tag,
         "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
         "Vary": "Accept-Encoding",

@@ -46,9 +46,23 @@ const ASSETS = [
   "/static/vendor/leaflet-1.9.4/leaflet.css",
 ];
 
+// Our server marks every file it serves (app/api/collect.py): a 200 without the mark is
+// someone else's page (a Wi-Fi's captive portal answering every address with its login on
+// plain HTTP). It is shown, never kept: kept as the shell, the app would not open offline.
+function ours(response) {
+  return response.ok && response.headers.get("X-App-File") === "1";
+}
+
 async function precache() {
   const cache = await caches.open(VERSION);
-  await cache.addAll(ASSETS.map((url) => new Request(url, { cache: "no-cache" })));
+  const answers = await Promise.all(
+    ASSETS.map(async (url) => [url, await fetch(new Request(url, { cache: "no-cache" }))]),
+  );
+  for (const [url, response] of answers) {
+    // An install that gets someone else's page fails: the version installed keeps working.
+    if (!ours(response)) throw new Error(`not the app's file: ${url} (${response.status})`);
+  }
+  await Promise.all(answers.map(([url, response]) => cache.put(url, response)));
 }
 
 self.addEventListener("install", (event) => {
@@ -88,7 +102,7 @@ async function networkFirst(request, cacheKey) {
     if (cached) return cached;
     throw error;
   }
-  if (response.ok) {
+  if (ours(response)) {
     await cache.put(cacheKey, response.clone());
     return response;
   }
@@ -101,7 +115,7 @@ async function cacheFirst(request) {
   const cached = await cache.match(request, { ignoreSearch: true });
   if (cached) return cached;
   const response = await fetch(request);
-  if (response.ok) await cache.put(request, response.clone());
+  if (ours(response)) await cache.put(request, response.clone());
   return response;
 }
 

@@ -162,7 +162,8 @@ async function staticAsset(event) {
   }
   try {
     const response = await fetch(request);
-    if (response.status === 200) {
+    // Only our server's files (app/api/collect.py marks them): never a captive portal's page.
+    if (response.status === 200 && response.headers.get("X-App-File") === "1") {
       const copy = response.clone();
       event.waitUntil(cache.put(request.url, copy).catch(() => undefined));
     }

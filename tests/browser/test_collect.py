@@ -55,7 +55,9 @@ def test_shell_manifest_and_service_worker_are_served(live_server: str) -> None:
     assert {f"/static/collect/{m.name}" for m in modules if m.name != "sw.js"} <= set(precached)
     assert "/api/v1" not in worker.text  # the API needs the phone's token: never cached here
     for path in precached:  # a missing asset would make the service worker fail to install
-        assert httpx.get(f"{live_server}{path}").status_code == 200, path
+        answer = httpx.get(f"{live_server}{path}")
+        # ...and so would one without our mark (kept only then: not a captive portal's page)
+        assert (answer.status_code, answer.headers.get("x-app-file")) == (200, "1"), path
     manifest = httpx.get(f"{live_server}/collect/manifest.webmanifest").json()
     assert manifest["name"].startswith("Khảo sát hộ gia đình")
     assert manifest["start_url"] == "/collect"

@@ -183,3 +183,36 @@ def test_a_refusal_of_the_shell_by_someone_in_between_is_shown_not_hidden(
     phone.reload()
     expect(phone.locator("h1")).to_have_text("Blocked")
     assert phone.locator("#app").count() == 0
+
+
+WIFI_LOGIN = "<html><body><h1>Wi-Fi login</h1></body></html>"
+
+
+def test_a_captive_portals_page_is_shown_but_never_kept_as_the_app(
+    phone_context: BrowserContext, phone: Page, live_server: str
+) -> None:
+    """A Wi-Fi's captive portal answering every request 200 with its login page (plain HTTP):
+    the service worker kept that page as the app's shell, so the app never opened offline
+    again (the surveys waiting in it unreachable) until the server was reached once more."""
+    open_app(phone)
+    wait_offline_ready(phone)
+    phone_context.set_offline(True)
+    fill_household(phone)
+    phone_context.set_offline(False)
+    seen: list[str] = []
+
+    def portal(route: Route) -> None:
+        seen.append(urlparse(route.request.url).path)
+        route.fulfill(status=200, content_type="text/html", body=WIFI_LOGIN)
+
+    server = our_pages(live_server)
+    phone_context.route(server, portal)
+    phone.reload()  # the person sees the portal's login: it is theirs to fill in
+    expect(phone.locator("h1")).to_have_text("Wi-Fi login")
+    assert "/collect" in seen
+    phone_context.unroute(server, portal)
+    phone_context.set_offline(True)  # then the Wi-Fi is gone: the app opens, from its copy
+    phone.reload()
+    expect(phone.locator("#app")).to_have_attribute("data-view", "home")
+    expect(phone.locator('.survey-card[data-status="pending"]')).to_have_count(1)
+    assert uncaught(phone) == []

@@ -372,3 +372,37 @@ def test_the_streets_of_a_ward_map_are_drawn_again_after_an_offline_reload(
     leader_context.set_offline(False)
     leftover = [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e]
     assert leftover == [], leftover
+
+
+KEPT_SCRIPT = """async (path) => {
+  const found = await (await caches.open("maps-static")).match(path, { ignoreVary: true });
+  return found ? (await found.text()).slice(0, 200) : null;
+}"""
+
+
+def test_a_captive_portals_page_never_replaces_a_kept_script(
+    leader_context: BrowserContext, sync_engine: Engine, households: list[dict[str, Any]]
+) -> None:
+    """A Wi-Fi's captive portal answering the page's scripts 200 with its login page: the
+    service worker kept that page as cdfmap.js, and the map never drew offline again."""
+    page = leader_context.new_page()
+    ward = ward_id(sync_engine, "W01")
+    open_ward_map(page, ward)
+    wait_kept(page, rf"^/maps/wards/{ward}$")
+    assert "CDF map" in (page.evaluate(KEPT_SCRIPT, "/static/maps/cdfmap.js") or "")
+    seen: list[str] = []
+
+    def portal(route: Any) -> None:
+        seen.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<h1>Wi-Fi login</h1>")
+
+    leader_context.route("**/static/maps/**", portal)
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert any(url.endswith("/static/maps/cdfmap.js") for url in seen)
+    leader_context.unroute("**/static/maps/**", portal)
+    kept_script = page.evaluate(KEPT_SCRIPT, "/static/maps/cdfmap.js")
+    assert kept_script is not None and "Wi-Fi login" not in kept_script
+    leader_context.set_offline(True)
+    page.reload()
+    page.wait_for_function("document.querySelectorAll('canvas.cdf-households-tile').length > 0")
