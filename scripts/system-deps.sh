@@ -32,6 +32,17 @@ if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   apt_install python3-venv || die "Python's venv is missing: install python3-venv"
 fi
 
+# The printed maps' fonts (app/geo/print_layout.py PRINT_FONTS): DejaVu Sans for Vietnamese,
+# then fallbacks for names in other scripts: Noto Sans Khmer, Cham, Thai, Lao, Tai Viet,
+# Arabic, Hebrew (fonts-noto-core, 12 MB), Chinese (fonts-droid-fallback, 2 MB; Noto CJK is
+# 56 MB), monochrome emoji (fonts-symbola; colour emoji fonts do not draw in matplotlib).
+# Without them /readyz says print_fonts: missing (and such names print as boxes).
+print_fonts=(fonts-dejavu-core fonts-noto-core fonts-droid-fallback fonts-symbola)
+missing_fonts=()
+for font in "${print_fonts[@]}"; do
+  have_pkg "$font" || missing_fonts+=("$font")
+done
+
 # Tools the tests use.
 if [ "$purpose" = test ]; then
   missing=()
@@ -39,7 +50,8 @@ if [ "$purpose" = test ]; then
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
   command -v osmium >/dev/null || missing+=(osmium-tool)  # OSM extracts for the context tests
   [ -x /usr/bin/chromium ] || missing+=(chromium)
-  have_pkg fonts-dejavu-core || missing+=(fonts-dejavu-core)
+  missing+=("${missing_fonts[@]}")
+  missing_fonts=()
   command -v caddy >/dev/null || missing+=(caddy)  # checks deploy/Caddyfile (caddy validate)
   command -v openssl >/dev/null || missing+=(openssl)  # Chromium trusts Caddy's test certificate
   command -v systemd-analyze >/dev/null || missing+=(systemd)  # checks deploy/*.service
@@ -47,7 +59,10 @@ if [ "$purpose" = test ]; then
     apt_install "${missing[@]}" || die "missing test tools: install ${missing[*]}"
   fi
 fi
-have_pkg fonts-dejavu-core || apt_install fonts-dejavu-core || true
+if [ ${#missing_fonts[@]} -gt 0 ]; then
+  apt_install "${missing_fonts[@]}" \
+    || say "install ${missing_fonts[*]} for the printed maps (names in other scripts print as boxes)"
+fi
 # pg_dump / pg_restore for `app.cli backup` and `restore`.
 command -v pg_dump >/dev/null || apt_install postgresql-client || say "install postgresql-client for backups"
 

@@ -3,7 +3,8 @@
 - `/healthz`: alive, with a database round trip (200, or 503 when the database does not
   answer); what load balancers and the tests' servers wait for.
 - `/readyz`: ready for traffic: the database answers at this code's schema revision and the
-  media directory takes a new file (200, else 503 naming which failed). With a read replica
+  media directory takes a new file (200, else 503 naming which failed); it also says whether
+  the print fonts are installed (`print_fonts`, never a 503). With a read replica
   (DATABASE_REPLICA_URL) it also reports `replica` (ok, unavailable, not_a_standby) and its
   lag (`replica_lag_seconds`, `replica_lag_bytes`) but stays 200 when only the replica is
   down: its reads then go to the primary, so the server still answers everything.

@@ -5,10 +5,11 @@ The pages: the group (settlement, ward, city, the day of the figures), its balan
 member's savings and loans, then each loan's schedule with what is paid, what remains and
 what is overdue. Numbers and days are written as the statement's language writes them:
 1.234.567 đồng, 1,2 %/tháng and 07/12/2026 in Vietnamese, 1,234,567, 1.2 %/month and
-7 Dec 2026 in English. Text uses
-DejaVu Sans, which has every Vietnamese diacritic; every text (names above all) is drawn
-literally, never read as mathtext or markup. Members' names appear only when the statement
-carries them (the reader may see them: app.services.cdf_access).
+7 Dec 2026 in English. Text uses DejaVu Sans, which has every Vietnamese diacritic, and the
+fallback fonts of app.geo.print_layout.FONT for other scripts (a right-to-left name is
+isolated in its sentence); every text (names above all) is drawn literally, never read as
+mathtext or markup. Members' names appear only when the statement carries them (the reader
+may see them: app.services.cdf_access).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from app.geo.print_layout import FONT, check_print_fonts, isolated
 from app.i18n import date_text, number_text
 from app.vietnam import today_in_vietnam
 
-FONT = "DejaVu Sans"
 PAGE_INCHES = (8.27, 11.69)  # A4 portrait
 TOP = 0.945
 FIRST_TOP = 0.915
@@ -290,13 +291,13 @@ def render_statement_pdf(
 
     group = statement.get("group", {})
     group_name = _clean(group.get("name"))
-    title = f"{label('title', language)}: {group_name}"
+    title = f"{label('title', language)}: {isolated(group_name)}"
     place = label(
         "place",
         language,
-        settlement=_clean(group.get("settlement") or "—"),
-        ward=_clean(group.get("ward") or "—"),
-        city=_clean(group.get("city_name") or group.get("city") or ""),
+        settlement=isolated(_clean(group.get("settlement") or "—")),
+        ward=isolated(_clean(group.get("ward") or "—")),
+        city=isolated(_clean(group.get("city_name") or group.get("city") or "")),
     )
     when = label(
         "as_of",
@@ -308,6 +309,7 @@ def render_statement_pdf(
     heads = (title, place, when)
     buffer = io.BytesIO()
     metadata = {"Title": title, "Creator": "cdfmap"}
+    check_print_fonts()
     with (
         matplotlib.rc_context({"font.family": FONT, "pdf.fonttype": 3, "text.parse_math": False}),
         PdfPages(buffer, metadata=metadata) as pdf,

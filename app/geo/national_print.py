@@ -274,7 +274,11 @@ def render(report: Mapping[str, Any], language: str) -> bytes:
         pages.append(rest[:other_rows])
         rest = rest[other_rows:]
     buffer = io.BytesIO()
-    with PdfPages(buffer, metadata={"Title": translate("page.national_title", language)}) as pdf:
+    print_layout.check_print_fonts()
+    with (
+        matplotlib.rc_context({"font.family": print_layout.FONT}),
+        PdfPages(buffer, metadata={"Title": translate("page.national_title", language)}) as pdf,
+    ):
         for number, rows in enumerate(pages):
             figure = Figure(figsize=A4)
             last = number == len(pages) - 1

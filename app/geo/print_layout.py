@@ -12,12 +12,35 @@ overlap. Positions are points from the page's bottom-left corner. Pure: no data 
 from __future__ import annotations
 
 import functools
+import logging
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-FONT = "DejaVu Sans"
+log = logging.getLogger(__name__)
+
+# The print font, then the fonts matplotlib takes a glyph from when DejaVu Sans has none
+# (font fallback, matplotlib >= 3.6: each character from the first family that has it), so a
+# name in Khmer (Khmer Krom in Sóc Trăng, Trà Vinh), Cham, Thai, Tai Viet, Chinese (Hoa
+# communities), Arabic, Hebrew or with an emoji prints instead of empty boxes. DejaVu Sans
+# comes first: Vietnamese prints exactly as before. Each family's Debian package is what
+# scripts/system-deps.sh installs; a missing one is logged and shown by /readyz
+# (print_fonts: missing), since the print would silently show boxes.
+PRINT_FONTS: dict[str, str] = {
+    "DejaVu Sans": "fonts-dejavu-core",
+    "Noto Sans Khmer": "fonts-noto-core",
+    "Noto Sans Cham": "fonts-noto-core",
+    "Noto Sans Thai": "fonts-noto-core",
+    "Noto Sans Lao": "fonts-noto-core",
+    "Noto Sans Tai Viet": "fonts-noto-core",
+    "Noto Sans Arabic": "fonts-noto-core",
+    "Noto Sans Hebrew": "fonts-noto-core",
+    "Droid Sans Fallback": "fonts-droid-fallback",  # CJK in 4 MB (Noto CJK: 56 MB)
+    "Symbola": "fonts-symbola",  # monochrome emoji: colour (CBDT) fonts do not draw
+}
+FONT: list[str] = list(PRINT_FONTS)  # a font family list for FontProperties and rcParams
 LEADING = 1.25  # line height / font size
 # Widths measured with the font's metrics; the drawn text may be a hair wider (hinting).
 WIDTH_SAFETY = 1.03
@@ -35,6 +58,74 @@ def printable(text: str) -> str:
 
 
 _PRINTED = {"Cc": " ", "Cs": "\ufffd"}  # control characters; lone surrogates
+
+
+_fonts_lock = threading.Lock()
+_fonts_rescanned = False
+
+
+def missing_print_fonts() -> list[str]:
+    """The print fonts matplotlib cannot find, with their Debian packages ("Symbola
+    (fonts-symbola)"); empty when all are there. matplotlib keeps its list of the system's
+    fonts on disk: fonts installed after it was written are looked for once more."""
+    global _fonts_rescanned
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    with _fonts_lock:
+        missing = _missing_families(manager)
+        if missing and not _fonts_rescanned:
+            _fonts_rescanned = True
+            known = {entry.fname for entry in manager.ttflist}
+            for path in font_manager.findSystemFonts():
+                if path not in known:
+                    try:
+                        manager.addfont(path)
+                    except (OSError, RuntimeError, ValueError):  # a broken font file
+                        continue
+            missing = _missing_families(manager)
+    return [f"{family} ({PRINT_FONTS[family]})" for family in missing]
+
+
+def _missing_families(manager: Any) -> list[str]:
+    known = {entry.name for entry in manager.ttflist}
+    return [family for family in PRINT_FONTS if family not in known]
+
+
+@functools.cache
+def check_print_fonts() -> None:
+    """Make every print font known to matplotlib (once a process; prints call it before
+    drawing), logging an error naming the missing ones: their scripts would print as boxes."""
+    logging.getLogger("matplotlib.font_manager").addFilter(_no_bold_fallback_notice)
+    missing = missing_print_fonts()
+    if missing:
+        log.error("print fonts missing (install them: scripts/system-deps.sh): %s", missing)
+
+
+def _no_bold_fallback_notice(record: logging.LogRecord) -> bool:
+    """Drop matplotlib's warning that a fallback font has no bold (Symbola, Droid Sans
+    Fallback): its regular face is meant; the warning came once per text size."""
+    return not (
+        record.msg == "findfont: Failed to find font weight %s for %s, now using %s."
+        and isinstance(record.args, tuple)
+        and len(record.args) == 3
+        and record.args[1] in PRINT_FONTS
+    )
+
+
+_ISOLATE = frozenset(
+    {"R", "AL", "AN", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
+)
+
+
+def isolated(text: str) -> str:
+    """A name to put inside a sentence: as a Unicode isolate (FSI ... PDI) when it has
+    right-to-left letters or bidi controls, so that it neither reorders the Vietnamese text
+    around it (matplotlib lays out a line by the Unicode bidi algorithm, its direction from
+    the first strong letter) nor carries an override past its end; other texts unchanged."""
+    if text.isascii() or not any(unicodedata.bidirectional(c) in _ISOLATE for c in text):
+        return text
+    return f"\u2068{text}\u2069"
 
 
 def document_title(text: str) -> str:
@@ -59,6 +150,7 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import text_to_path
 
+    check_print_fonts()
     prop = FontProperties(family=FONT, size=size, weight="bold" if bold else "normal")
     width, _, _ = text_to_path.get_text_width_height_descent(text, prop, ismath=False)
     return float(width) * WIDTH_SAFETY
@@ -96,7 +188,8 @@ def _longest_fitting(word: str, size: float, width: float, bold: bool) -> int:
     no wider than `width`, found by halving (each measure of a text with combining marks
     goes through matplotlib: one character at a time, a 2,000-letter decomposed name held a
     print slot for minutes), never a letter without its combining marks; at least one
-    letter with its marks."""
+    letter with its marks (a cluster: a Khmer consonant with its vowel signs and subscripts,
+    an emoji with its joined emoji)."""
     low, high, cut = 1, len(word) - 1, 1
     while low <= high:
         middle = (low + high) // 2
@@ -104,12 +197,26 @@ def _longest_fitting(word: str, size: float, width: float, bold: bool) -> int:
             cut, low = middle, middle + 1
         else:
             high = middle - 1
-    while cut > 1 and unicodedata.combining(word[cut]):
+    while cut > 1 and _joins_previous(word, cut):
         cut -= 1  # back to the start of the letter whose mark would begin the next line
-    if unicodedata.combining(word[cut]):
-        while cut < len(word) and unicodedata.combining(word[cut]):
+    if _joins_previous(word, cut):
+        while cut < len(word) and _joins_previous(word, cut):
             cut += 1  # the first letter alone is wider than the line: it goes whole
     return cut
+
+
+_JOINERS = "\u200d\u17d2"  # ZERO WIDTH JOINER (emoji sequences), KHMER SIGN COENG (subscripts)
+
+
+def _joins_previous(word: str, index: int) -> bool:
+    """Whether `word[index]` is drawn with the character before it: a mark (a combining
+    accent, a Khmer or Thai vowel sign, an emoji's variation selector), a zero-width joiner,
+    or the letter a joiner or a Khmer coeng binds."""
+    return (
+        unicodedata.category(word[index]) in ("Mn", "Mc", "Me")
+        or word[index] == "\u200d"
+        or (index > 0 and word[index - 1] in _JOINERS)
+    )
 
 
 class Flow:

@@ -3,9 +3,10 @@
 One page: title, the map (ward boundary, settlements coloured and hatched so a black-and-white
 copy still reads, households rasterized, settlement names), legend, scale bar in metres, north
 arrow, the settlements ranked by priority with their shares, source and date, a notes box.
-Text uses DejaVu Sans, which has every Vietnamese diacritic. Every text is drawn literally:
-matplotlib would otherwise read `$...$` in a name as mathtext ("Hẻm $5 và $10" printed as
-"Hẻm 5và10", an unknown command such as `$\\foo$` failed the page).
+Text uses DejaVu Sans, which has every Vietnamese diacritic, and for other scripts the
+fallback fonts of print_layout.FONT (a right-to-left name is isolated in the title). Every
+text is drawn literally: matplotlib would otherwise read `$...$` in a name as mathtext
+("Hẻm $5 và $10" printed as "Hẻm 5và10", an unknown command such as `$\\foo$` failed the page).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from app.geo import cdf_groups, cdf_projects_print, household_raster, map_labels, print_layout
 from app.geo.household_raster import HouseholdPoints
-from app.geo.print_layout import LEADING, document_title, printable
+from app.geo.print_layout import LEADING, check_print_fonts, document_title, isolated, printable
 from app.geo.styles import (
     NO_DATA_COLOUR,
     POINT_STYLE_BY_KEY,
@@ -81,7 +82,9 @@ class PrintInput:
 
 
 def _t(data: PrintInput, key: str, **params: Any) -> str:
-    return translate(f"print_map.{key}", data.language, **params)
+    """A text of the page with its names (a right-to-left one isolated) put in."""
+    names = {k: isolated(v) if isinstance(v, str) else v for k, v in params.items()}
+    return translate(f"print_map.{key}", data.language, **names)
 
 
 def paper_inches(size: str, orientation: str) -> tuple[float, float]:
@@ -733,6 +736,7 @@ def render_print_map(
     when = date_text(data.data_date, data.language) if data.data_date else _t(data, "no_date")
     full_title = _t(data, "title", ward=data.ward_name, city=data.city_name)
     buffer = io.BytesIO()
+    check_print_fonts()
     # Type 3 font subsets: pdftotext still reads every diacritic, and embedding is ~1 s faster
     # than Type 42 (TrueType) subsetting.
     with matplotlib.rc_context(

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.geo import print_layout
-from app.geo.print_layout import LEADING, document_title
+from app.geo.print_layout import LEADING, check_print_fonts, document_title, isolated
 from app.geo.print_map import (
     BODY_SIZE,
     FONT,
@@ -125,7 +125,9 @@ class SettlementPrintInput:
 
 
 def _t(data: SettlementPrintInput, key: str, **params: Any) -> str:
-    return translate(f"settlement_print.{key}", data.language, **params)
+    """A text of the pages with its names (a right-to-left one isolated) put in."""
+    names = {k: isolated(v) if isinstance(v, str) else v for k, v in params.items()}
+    return translate(f"settlement_print.{key}", data.language, **names)
 
 
 def _numbered(data: SettlementPrintInput) -> list[tuple[int, dict[str, Any]]]:
@@ -717,6 +719,7 @@ def render_settlement_print(
         figures.append(figure)
         return figure
 
+    check_print_fonts()
     with matplotlib.rc_context({"font.family": FONT, "pdf.fonttype": 3, "text.parse_math": False}):
         try:
             squares = _map_page(new_page(), data, size, orientation)

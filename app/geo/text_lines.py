@@ -35,7 +35,7 @@ from matplotlib.ft2font import Kerning, LoadFlags
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from app.geo.print_layout import FONT, WIDTH_SAFETY, printable, text_width
+from app.geo.print_layout import FONT, WIDTH_SAFETY, check_print_fonts, printable, text_width
 
 FONT_ASCENT = 0.76  # DejaVu Sans's OS/2 typographic ascender, per point of size
 FONT_DESCENT = 0.24
@@ -263,6 +263,7 @@ def simple_width(text: str, size: float, bold: bool) -> float | None:
     if font is None:
         from matplotlib.font_manager import FontProperties, fontManager, get_font
 
+        check_print_fonts()
         prop = FontProperties(family=FONT, weight="bold" if bold else "normal")
         font = fonts[bold] = get_font(fontManager._find_fonts_by_props(prop))
     run = advances(font, size).run(text)

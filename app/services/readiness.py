@@ -1,5 +1,6 @@
 """Use case: is this server ready for traffic? The database answers at the schema revision
-this code was written for, and the media directory takes a new file."""
+this code was written for and the media directory takes a new file; it also says whether the
+print fonts are installed (without them a name in Khmer, Chinese... prints as empty boxes)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.migrate import database_revision, schema_problem
 from app.db.replica import ReplicaReads, replica_state
+from app.geo.print_layout import missing_print_fonts
 
 log = logging.getLogger(__name__)
 DATABASE_SECONDS = 5.0
@@ -41,8 +43,9 @@ async def readiness(
     engine: AsyncEngine, media_dir: Path, reads: ReplicaReads | None = None
 ) -> tuple[bool, dict[str, Any]]:
     """(ready, what was checked: database ok/unavailable/schema_mismatch, media ok/unwritable;
-    with a read replica its state and lag, which never make the server unready: its reads
-    go to the primary while it is down).
+    print_fonts ok/missing and, with a read replica, its state and lag, which never make the
+    server unready: without a fallback font only names in that script print as boxes, and
+    the replica's reads go to the primary while it is down).
 
     Reasons go to the log only: they name hosts, users, databases and paths.
     """
@@ -60,6 +63,10 @@ async def readiness(
     writable = await asyncio.to_thread(media_writable, media_dir)
     checks["media"] = "ok" if writable else "unwritable"
     ready = all(value == "ok" for value in checks.values())
+    missing = await asyncio.to_thread(missing_print_fonts)
+    if missing:
+        log.warning("readiness: print fonts missing (scripts/system-deps.sh): %s", missing)
+    checks["print_fonts"] = "missing" if missing else "ok"  # said, never unready for it
     replica: dict[str, Any] = {}
     if reads is not None:
         try:

@@ -53,7 +53,7 @@ def tokens(sync_engine: Engine) -> dict[str, str]:
 def test_ready_when_the_database_answers_and_media_is_writable(anonymous: TestClient) -> None:
     response = anonymous.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "media": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "media": "ok", "print_fonts": "ok"}
 
 
 def test_not_ready_when_the_media_directory_cannot_be_written(
@@ -65,7 +65,12 @@ def test_not_ready_when_the_media_directory_cannot_be_written(
     with TestClient(create_app(settings)) as client:
         response = client.get("/readyz")
         assert response.status_code == 503
-        assert response.json() == {"status": "unavailable", "database": "ok", "media": "unwritable"}
+        assert response.json() == {
+            "status": "unavailable",
+            "database": "ok",
+            "media": "unwritable",
+            "print_fonts": "ok",
+        }
         assert client.get("/healthz").status_code == 200  # alive all the same
         assert str(tmp_path) not in response.text
 
@@ -79,6 +84,7 @@ def test_not_ready_when_the_database_is_down(tmp_path: Path) -> None:
             "status": "unavailable",
             "database": "unavailable",
             "media": "ok",
+            "print_fonts": "ok",
         }
         assert "nowhere" not in response.text and "postgres" not in response.text
         assert client.get("/healthz").status_code == 503
