@@ -125,21 +125,12 @@ class FeaturesPage:
     before: int | None  # features before this page, when asked for (the HTML page's numbers)
 
 
-async def features_page(
-    connection: AsyncConnection, source: Source, query: ItemsQuery, count_before: bool = False
-) -> FeaturesPage:
-    """One page of features in id order after `query.after` (then `query.offset` skipped),
-    with the count of all matches, in one statement: one snapshot, so the count, the page and
-    whether more follow always agree.
-
-    The position is a keyset (`id > last id of the previous page`), not an offset: a survey
-    approved, corrected or sent back between two pages moves no other feature to another
-    page. The cursor is one more condition on the already filtered rows, so it can only
-    position within what the reader may read. The page's ids are found first and only its
-    rows written as JSON: PostgreSQL computes a query's select list for the rows OFFSET
-    skips too (the last page of 100,000 households by offset took 5 s instead of 1.5 s).
-    One row more than the page tells whether a next page exists.
-    """
+def _page_sql(
+    source: Source, query: ItemsQuery, count_before: bool, first: str
+) -> tuple[str, dict[str, Any]]:
+    """The page statement: `first` (an expression over the CTE `shown`, the page's keys),
+    then the page's size, its last key, whether more follow, the count of all matches and
+    (`count_before`) the count before the page."""
     where, params = _where(source, query)
     position = where
     if query.after is not None:
@@ -168,12 +159,38 @@ async def features_page(
         f"{with_sql}page AS MATERIALIZED (SELECT {source.id_sql} AS key FROM {source.from_sql} "
         f"WHERE {position} ORDER BY {source.id_sql} LIMIT :page_fetch OFFSET :page_offset), "
         "shown AS MATERIALIZED (SELECT key FROM page ORDER BY key LIMIT :page_limit) "
-        f"SELECT (SELECT coalesce(string_agg({feature_text_sql(source)}, ',' "
-        f"ORDER BY shown.key), '') FROM shown JOIN {source.from_sql} ON {source.id_sql} = "
-        "shown.key), (SELECT count(*) FROM shown), "
+        f"SELECT {first}, (SELECT count(*) FROM shown), "
         "(SELECT shown.key::text FROM shown ORDER BY shown.key DESC LIMIT 1), "
         f"(SELECT count(*) FROM page) > :page_limit, {matched}, {before}"
     )
+    return sql, params
+
+
+def _before(value: Any, query: ItemsQuery, count_before: bool) -> int | None:
+    return int(value) if value is not None else query.offset if count_before else None
+
+
+async def features_page(
+    connection: AsyncConnection, source: Source, query: ItemsQuery, count_before: bool = False
+) -> FeaturesPage:
+    """One page of features in id order after `query.after` (then `query.offset` skipped),
+    with the count of all matches, in one statement: one snapshot, so the count, the page and
+    whether more follow always agree.
+
+    The position is a keyset (`id > last id of the previous page`), not an offset: a survey
+    approved, corrected or sent back between two pages moves no other feature to another
+    page. The cursor is one more condition on the already filtered rows, so it can only
+    position within what the reader may read. The page's ids are found first and only its
+    rows written as JSON: PostgreSQL computes a query's select list for the rows OFFSET
+    skips too (the last page of 100,000 households by offset took 5 s instead of 1.5 s).
+    One row more than the page tells whether a next page exists.
+    """
+    text_sql = (
+        f"(SELECT coalesce(string_agg({feature_text_sql(source)}, ',' "
+        f"ORDER BY shown.key), '') FROM shown JOIN {source.from_sql} ON {source.id_sql} = "
+        "shown.key)"
+    )
+    sql, params = _page_sql(source, query, count_before, text_sql)
     row = (await connection.execute(text(sql), params)).one()
     return FeaturesPage(
         str(row[0]),
@@ -181,8 +198,61 @@ async def features_page(
         None if row[2] is None else str(row[2]),
         bool(row[3]),
         int(row[4]),
-        int(row[5]) if row[5] is not None else query.offset if count_before else None,
+        _before(row[5], query, count_before),
     )
+
+
+@dataclass(frozen=True)
+class PageKeys:
+    """One page as features_page finds it, without the features: their ids and cities."""
+
+    keys: list[Any]  # the page's feature ids, in order
+    cities: list[int]  # the cities of those features
+    last_key: str | None
+    more: bool
+    matched: int
+    before: int | None
+
+
+async def page_keys(
+    connection: AsyncConnection,
+    source: Source,
+    query: ItemsQuery,
+    city_sql: str,
+    count_before: bool = False,
+) -> PageKeys:
+    """The page features_page would return (the same statement, the same keyset), as the
+    ids of its features and the cities they are in (`city_sql`, on the source's row): a page
+    of areas whose figures are then computed for those cities only (features_text)."""
+    first = (
+        "(SELECT array_agg(shown.key ORDER BY shown.key) FROM shown), "
+        f"(SELECT array_agg(DISTINCT {city_sql} ORDER BY {city_sql}) FROM shown "
+        f"JOIN {source.from_sql} ON {source.id_sql} = shown.key)"
+    )
+    sql, params = _page_sql(source, query, count_before, first)
+    row = (await connection.execute(text(sql), params)).one()
+    return PageKeys(
+        list(row[0] or []),
+        [int(city) for city in row[1] or []],
+        None if row[3] is None else str(row[3]),
+        bool(row[4]),
+        int(row[5]),
+        _before(row[6], query, count_before),
+    )
+
+
+async def features_text(connection: AsyncConnection, source: Source, keys: Sequence[Any]) -> str:
+    """The Feature JSON texts of these ids (that the reader may read), comma-separated in id
+    order."""
+    if not keys:
+        return ""
+    sql = (
+        f"{source.with_sql} SELECT coalesce(string_agg({feature_text_sql(source)}, ',' "
+        f"ORDER BY {source.id_sql}), '') FROM {source.from_sql} "
+        f"WHERE ({source.scope}) AND {source.id_sql} = ANY(:page_keys)"
+    )
+    row = (await connection.execute(text(sql), {**source.params, "page_keys": list(keys)})).one()
+    return str(row[0])
 
 
 async def feature_text(connection: AsyncConnection, source: Source, feature_id: Any) -> str | None:
@@ -221,19 +291,28 @@ async def extent(connection: AsyncConnection, source: Source) -> Extent:
     return Extent(bbox, row[4], row[5])
 
 
-async def readable_city_ids(
-    connection: AsyncConnection, everything: bool, cities: Sequence[int], wards: Sequence[int]
+async def cities_of(
+    connection: AsyncConnection, source: Source, query: ItemsQuery, city_sql: str
 ) -> list[int]:
-    """The cities whose figures a reader needs: every city, or those named and those of the
-    wards named."""
-    if everything:
-        rows = await connection.execute(text("SELECT id FROM cities ORDER BY id"))
-    else:
-        rows = await connection.execute(
-            text(
-                "SELECT id FROM cities WHERE id = ANY(:cities) UNION "
-                "SELECT city_id FROM wards WHERE id = ANY(:wards) ORDER BY 1"
-            ),
-            {"cities": list(cities), "wards": list(wards)},
-        )
-    return [int(row[0]) for row in rows]
+    """The cities (`city_sql`, on the source's row) of the features that match the query."""
+    where, params = _where(source, query)
+    rows = await connection.execute(
+        text(
+            f"{source.with_sql} SELECT DISTINCT {city_sql} FROM {source.from_sql} "
+            f"WHERE {where} ORDER BY 1"
+        ),
+        params,
+    )
+    return [int(row[0]) for row in rows if row[0] is not None]
+
+
+async def feature_city(
+    connection: AsyncConnection, source: Source, city_sql: str, feature_id: Any
+) -> int | None:
+    """The city of one feature the reader may read (None: no such feature for them)."""
+    sql = (
+        f"{source.with_sql} SELECT {city_sql} FROM {source.from_sql} "
+        f"WHERE ({source.scope}) AND {source.id_sql} = :feature_id"
+    )
+    row = (await connection.execute(text(sql), {**source.params, "feature_id": feature_id})).first()
+    return None if row is None or row[0] is None else int(row[0])
