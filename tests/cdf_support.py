@@ -217,3 +217,17 @@ def drop_books(engine: Engine, *slugs: str) -> None:
                 connection.execute(text(f"DELETE FROM {table} WHERE {where}"), {"funds": funds})
             for table in IMMUTABLE:
                 connection.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+
+
+def close_meetings_left_open(engine: Engine, group_id: int) -> None:
+    """Mark closed the group's meetings an earlier test left open: a group has one open
+    meeting a day, so a test's phone opening the meeting of today would join one of them
+    (docs/cdf.md, Meetings). Test isolation only: no count, nothing posted."""
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE cdf_meetings SET status = 'closed', closed_at = now() "
+                "WHERE group_id = :group AND status = 'open'"
+            ),
+            {"group": group_id},
+        )

@@ -33,6 +33,15 @@ ONCE: dict[int | str, dict[str, Any]] = {
     200: {"description": "posted before with this client id: nothing posted again"},
     **WRITE_ERRORS,
 }
+# A meeting's opening: 201 when opened, 200 when this id was opened before (`duplicate`) or
+# when another phone opened the group's meeting of that day, still open (`joined`).
+OPENED_ONCE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "opened before with this id (duplicate), or the group's meeting of "
+        "that day another client opened, still open (joined): that meeting, nothing opened"
+    },
+    **WRITE_ERRORS,
+}
 # Registered once under its code: 201 when added, 200 when the same record was sent again
 # (the one stored; another record under a code in use is a 409).
 SAME_CODE: dict[int | str, dict[str, Any]] = {
@@ -412,13 +421,15 @@ async def group_transaction(
 @router.post(
     "/api/v1/cdf/groups/{group_id}/meetings",
     status_code=201,
-    responses=ONCE,
+    responses=OPENED_ONCE,
     openapi_extra=model_body(MeetingIn),
 )
 async def open_meeting(
     group_id: IdPath, request: Request, user: CurrentUser, engine: EngineDep
 ) -> JSON:
-    """Open a meeting (its id made by the client)."""
+    """Open a meeting (its id made by the client). The group's meeting of that day that
+    another phone opened and is still open is the answer (200, `outcome: joined`, with that
+    meeting: the client records into it)."""
     body = await json_object(request)
     return _created(await cdf_postings.open_meeting(engine, user, group_id, body))
 

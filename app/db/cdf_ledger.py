@@ -330,6 +330,12 @@ async def open_meeting(
     return created.first() is not None
 
 
+MEETING_COLUMNS = (
+    "id, group_id, held_on, status, attendance, cash_counted, cash_in_ledger, "
+    "note, opened_by, closed_by, opened_at, closed_at"
+)
+
+
 async def meeting_by_id(
     connection: AsyncConnection, meeting_id: uuid.UUID, lock: bool = False
 ) -> dict[str, Any] | None:
@@ -337,11 +343,26 @@ async def meeting_by_id(
     row = (
         await connection.execute(
             text(
-                "SELECT id, group_id, held_on, status, attendance, cash_counted, cash_in_ledger, "
-                "note, opened_by, closed_by, opened_at, closed_at FROM cdf_meetings "
+                f"SELECT {MEETING_COLUMNS} FROM cdf_meetings "
                 "WHERE id = :id" + (" FOR UPDATE" if lock else "")
             ),
             {"id": meeting_id},
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def open_meeting_of_day(
+    connection: AsyncConnection, group_id: int, held_on: date
+) -> dict[str, Any] | None:
+    """The group's meeting of that day still open (the first opened), None when none is."""
+    row = (
+        await connection.execute(
+            text(
+                f"SELECT {MEETING_COLUMNS} FROM cdf_meetings WHERE group_id = :group "
+                "AND held_on = :day AND status = 'open' ORDER BY opened_at, id LIMIT 1"
+            ),
+            {"group": group_id, "day": held_on},
         )
     ).first()
     return dict(row._mapping) if row else None

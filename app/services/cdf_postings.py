@@ -189,26 +189,43 @@ async def group_transaction(
 async def open_meeting(
     engine: AsyncEngine, user: Principal, group_id: int, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """Open a meeting (its id made by the phone: a resend opens nothing twice, even after
-    its month was closed: the phone sends its records and close after it)."""
+    """Open a meeting, its id made by the phone. The contract a phone relies on:
+    - created: the id is new and the group has no meeting open that day;
+    - duplicate: the id was opened already for this group and day (a resend, even after its
+      month was closed: the phone sends its records and close after it);
+    - joined: another phone (the secretary's, the treasurer's tablet) opened the group's
+      meeting of that day and it is still open: that meeting is the answer, nothing is
+      opened under this id, and the phone records into it. One meeting, one count of the
+      box: two meetings of one day each closed with a count of the same box, and the second
+      close posted the money counted by the first as a cash difference. A meeting of that
+      day already closed is not joined: its count is posted, so a new meeting starts from
+      the box as counted (and records sent to a closed meeting would be refused);
+    - a 409 when the id was opened for another group or day.
+    The group's row is locked first: two phones opening at the same instant wait for each
+    other, and the second sees the meeting the first opened."""
     reader = Reader(body)
     meeting_id = reader.client_id("id")
     day = reader.posting_day("date", today_in_vietnam())
     reader.check()
     assert meeting_id and day
+    outcome = "duplicate"
     async with engine.begin() as connection:
         group = await group_for(connection, user, group_id, post=True, lock=True)
         meeting = await ledger.meeting_by_id(connection, meeting_id)
-        created = meeting is None
-        if created:
+        if meeting is None:
             refuse_before_start(group, None, day)
             await refuse_closed(connection, group["fund_id"], day)
+            meeting = await ledger.open_meeting_of_day(connection, group_id, day)
+            outcome = "joined"
+        if meeting is None:
             created = await ledger.open_meeting(connection, meeting_id, group_id, day, user.user_id)
+            # Not created: the same id opened meanwhile for another group (its lock, not ours).
+            outcome = "created" if created else "duplicate"
             meeting = await ledger.meeting_by_id(connection, meeting_id)
     assert meeting is not None
-    if not created and (meeting["group_id"], meeting["held_on"]) != (group_id, day):
+    if outcome == "duplicate" and (meeting["group_id"], meeting["held_on"]) != (group_id, day):
         raise Conflict("cdf_client_id_reused", client_id=str(meeting_id))
-    return {"outcome": "created" if created else "duplicate", "meeting": meeting}
+    return {"outcome": outcome, "meeting": meeting}
 
 
 async def _meeting_for(

@@ -13,8 +13,8 @@ import { formatDay, tt } from "./treasurer_i18n.js";
 import {
   GROUP, KINDS, OUT_KINDS, adoptOlderMeetings, entryKey, expectedCash, fetchStatement, followMeeting,
   forgetMeeting, formatAmount, groupLoans, isRecord, loadMeeting, loadStatement, markReady, meetingKeyOf,
-  newMeeting, onMeetingChanged, parseAmount, saveMeeting, setEntry, sheetRows, syncMeeting, today,
-  treasurerGroups, unsentCount, waitingMeetings,
+  newMeeting, onMeetingChanged, parseAmount, sameMeeting, saveMeeting, setEntry, sheetRows, syncMeeting,
+  today, treasurerGroups, unsentCount, waitingMeetings,
 } from "./treasurer_sheet.js";
 
 // The sheet shown: the person's (`userId`, whose meetings and statements are read and sent),
@@ -213,7 +213,7 @@ async function loadSheet() {
     shell.noteStorage(error);
   }
   if (!stillShown(userId, groupId)) return;
-  if (meeting && syncing?.id === meeting.id && syncing.user_id === userId) meeting = syncing;
+  if (meeting && sameMeeting(syncing, meeting) && syncing.user_id === userId) meeting = syncing;
   Object.assign(sheet, { meeting, statement, loaded: true });
   shell.render();
   const as = sheetSession();
@@ -317,14 +317,14 @@ export async function syncWaiting() {
     return;
   }
   const onSheet = sheet.userId === userId ? sheet.meeting : null;
-  if (onSheet && unsentCount(onSheet) && !meetings.some((m) => m.id === onSheet.id)) meetings.unshift(onSheet);
+  if (onSheet && unsentCount(onSheet) && !meetings.some((m) => sameMeeting(m, onSheet))) meetings.unshift(onSheet);
   for (const kept of meetings) {
     if (auth.session()?.token !== as.token || !navigator.onLine) return; // signed out, offline
     if (syncing) {
       waitingAgain = true;
       return;
     }
-    const shown = sheet.meeting?.id === kept.id && sheet.userId === userId ? sheet.meeting : null;
+    const shown = sameMeeting(sheet.meeting, kept) && sheet.userId === userId ? sheet.meeting : null;
     const meeting = shown ?? kept;
     if (meeting.closed || meeting.user_id !== userId) continue;
     await runSync(meeting, as);
@@ -353,7 +353,12 @@ function underSyncLock(task) {
  * nothing goes twice. A record changed since (another id or amount) keeps its own state. */
 async function catchUp(meeting) {
   const kept = await loadMeeting(meeting.user_id, meeting.group_id);
-  if (!kept || kept.id !== meeting.id) return;
+  if (!kept || !sameMeeting(kept, meeting)) return;
+  if (kept.id !== meeting.id && kept.joined_from === meeting.id) {
+    // Another tab's sync found the meeting opened by another phone: this copy joins it too.
+    meeting.id = kept.id;
+    meeting.joined_from = kept.joined_from;
+  }
   if (kept.opened && !meeting.opened) {
     meeting.opened = true;
     meeting.open_error = null;
@@ -728,6 +733,8 @@ export function renderTreasurer() {
       body.push(
         h("p", { class: "small", id: "meeting-title", dataset: { meeting: meeting.id } },
           tt("meeting_of", { date: formatDay(meeting.date) }), " · ", tt("members", { n: rows.length })),
+        // Another phone opened the group's meeting of the day first: this one's records join it.
+        meeting.joined_from && !meeting.closed ? h("p", { class: "notice", id: "meeting-joined" }, tt("joined")) : null,
         meeting.closed ? closedSection(meeting) : null,
         h("ul", { class: "member-rows", id: "member-rows" }, rows.map(memberRow)),
         groupRow(statement),

@@ -14,6 +14,13 @@
 // session it started with (auth.apiAs, as the survey outbox's): once that person signed out,
 // or another signed in (a QR code), it stops before its next request, and what it had not
 // sent waits on the phone for its treasurer.
+//
+// Two phones may open the same group's meeting of one day (the treasurer and the secretary,
+// a phone and a tablet), each with its own id: the server answers the second with the meeting
+// the first opened ("joined"), and that phone takes the server's id for its meeting. Its
+// records never left under its own id (they go after the opening), so they all go, each with
+// its own id, into the one meeting, whose box is counted once. `joined_from` keeps the id
+// made here, so that another tab still showing the meeting under it follows the change.
 
 import * as auth from "./auth.js";
 import * as db from "./db.js";
@@ -180,11 +187,25 @@ export function meetingKeyOf(meeting) {
 
 const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
+/** True when `a` and `b` are copies of one meeting: the same id, or one of them took the
+ * server's id for the meeting another phone opened (joined) in place of the other's. */
+export function sameMeeting(a, b) {
+  if (!a || !b) return false;
+  return a.id === b.id || (a.joined_from !== undefined && a.joined_from === b.id)
+    || (b.joined_from !== undefined && b.joined_from === a.id);
+}
+
+// What a copy made before its meeting joined another phone's never takes back: the id
+// given by the server, and that the server has it.
+const JOINED_FIELDS = new Set(["id", "joined_from", "opened", "open_error"]);
+
 /** The meeting kept (`stored`) with what `mine` changed since `base` (null: all of it). */
 function merged(stored, mine, base) {
-  if (!stored || stored.id !== mine.id || !stored.entries) return structuredClone(mine);
+  if (!stored || !sameMeeting(stored, mine) || !stored.entries) return structuredClone(mine);
   const out = structuredClone(stored);
+  const joinedSince = stored.id !== mine.id && stored.joined_from === mine.id;
   for (const [name, value] of Object.entries(mine)) {
+    if (joinedSince && JOINED_FIELDS.has(name)) continue;
     if (name !== "entries" && (!base || !same(value, base[name]))) out[name] = structuredClone(value);
   }
   const was = base?.entries ?? {};
@@ -209,7 +230,7 @@ function writeMerged(key, copy, base) {
 /** Bring into `live` what the meeting kept (`out`) holds that `live` did not change since
  * `copy` was taken; the same entry objects are kept (a sync holds them). True if any. */
 function adopt(live, copy, out) {
-  if (!out || out.id !== live.id) return false;
+  if (!out || !(out.id === live.id || (out.joined_from !== undefined && out.joined_from === live.id))) return false;
   let changed = false;
   for (const [name, value] of Object.entries(out)) {
     if (name === "entries" || same(live[name], value) || !same(live[name], copy[name])) continue;
@@ -464,12 +485,37 @@ function failureOf(response, body) {
   return tt("bad_answer", { status: response.status });
 }
 
-/** The meeting's opening on the server (idempotent on its id): true once the server has it. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True when `body` is the server's answer that the group's meeting of the day was opened by
+ * another phone and is still open ("joined"): that meeting, the one this phone records into. */
+function joinedAnswer(response, body, meeting) {
+  return response.ok && !response.redirected && body.outcome === "joined"
+    && body.meeting !== null && typeof body.meeting === "object"
+    && typeof body.meeting.id === "string" && UUID.test(body.meeting.id)
+    && String(body.meeting.group_id) === String(meeting.group_id)
+    && String(body.meeting.held_on) === meeting.date && body.meeting.status === "open";
+}
+
+/** The meeting's opening on the server (idempotent on its id): true once the server has it.
+ * When another phone opened the group's meeting of the day first, this meeting takes the
+ * server's id: what it holds is sent there. */
 async function openOnServer(meeting, token, outcome) {
   const response = await postJson(token, `/api/v1/cdf/groups/${meeting.group_id}/meetings`, {
     id: meeting.id, date: meeting.date,
   });
   const body = await bodyOf(response);
+  if (joinedAnswer(response, body, meeting)) {
+    // No record left under the id made here (records go once the opening is answered; a
+    // batch to a meeting the server does not have posts nothing): every one goes, with its
+    // own id, to the meeting the server holds.
+    meeting.joined_from = meeting.id;
+    meeting.id = body.meeting.id;
+    meeting.opened = true;
+    meeting.open_error = null;
+    await saveMeeting(meeting);
+    return true;
+  }
   if (!meetingAnswer(response, body, meeting)) {
     outcome.error = failureOf(response, body);
     outcome.retry = !refusedByServer(response, body);

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 from tests.auth import make_token
 from tests.browser.conftest import PhoneAccount, record_console_errors, signed_in_phone
 from tests.browser.test_outbox import uncaught, wait_for
-from tests.cdf_support import drop_cities, savings_group, treasurer_id
+from tests.cdf_support import close_meetings_left_open, drop_cities, savings_group, treasurer_id
 
 pytestmark = [pytest.mark.browser]
 expect.set_options(timeout=15_000)
@@ -104,6 +104,12 @@ def group(live_server: str, sync_engine: Engine) -> Iterator[dict[str, Any]]:
     user_id = treasurer_id(sync_engine, "tq-mb", ids["city"], group_id)
     yield {"id": group_id, "city": ids["city"], "members": members, "user": user_id}
     drop_cities(sync_engine, CITY)
+
+
+@pytest.fixture(autouse=True)
+def _no_meeting_left_open(sync_engine: Engine, group: dict[str, Any]) -> None:
+    """Each test's phone opens a meeting of its own (one left open would be joined)."""
+    close_meetings_left_open(sync_engine, group["id"])
 
 
 def phone(browser: Browser, live_server: str, engine: Engine, group: dict[str, Any]) -> Any:

@@ -19,7 +19,7 @@ from tests.auth import make_enrolment, make_token, make_user
 from tests.browser.conftest import PhoneAccount, record_console_errors, signed_in_phone
 from tests.browser.test_outbox import uncaught, wait_for
 from tests.browser.test_signin import sign_in_with_password
-from tests.cdf_support import drop_cities, savings_group
+from tests.cdf_support import close_meetings_left_open, drop_cities, savings_group
 
 pytestmark = [pytest.mark.browser]
 expect.set_options(timeout=15_000)
@@ -102,6 +102,12 @@ def group(live_server: str, sync_engine: Engine) -> Iterator[dict[str, Any]]:
     second = treasurer_with_password(sync_engine, "tq-b", ids["city"], group_id)
     yield {"id": group_id, "city": ids["city"], "members": members, "a": first, "b": second}
     drop_cities(sync_engine, CITY)
+
+
+@pytest.fixture(autouse=True)
+def _no_meeting_left_open(sync_engine: Engine, group: dict[str, Any]) -> None:
+    """Each test's phone opens a meeting of its own (one left open would be joined)."""
+    close_meetings_left_open(sync_engine, group["id"])
 
 
 def phone_of_a(browser: Browser, live_server: str, engine: Engine, group: dict[str, Any]) -> Any:
