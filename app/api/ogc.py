@@ -24,8 +24,9 @@ from app.api.schemas import ErrorOut
 from app.db.ogc import Extent
 from app.errors import InvalidInput, Problem
 from app.i18n import translate
-from app.services import ogc
-from app.services.ogc import CRS84, Collection
+from app.services import ogc, ogc_params
+from app.services.ogc import Collection
+from app.services.ogc_params import CRS84
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -280,13 +281,18 @@ PAGING: list[dict[str, Any]] = [
         "required": False,
         "style": "form",
         "explode": False,
-        "schema": {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT, "default": 100},
+        "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": ogc_params.MAX_LIMIT,
+            "default": 100,
+        },
     },
     {
         "name": "offset",
         "in": "query",
         "required": False,
-        "schema": {"type": "integer", "minimum": 0, "maximum": ogc.MAX_OFFSET, "default": 0},
+        "schema": {"type": "integer", "minimum": 0, "maximum": ogc_params.MAX_OFFSET, "default": 0},
     },
 ]
 
@@ -318,7 +324,7 @@ async def items(
     )
     try:
         html = _wants_html(request)
-        query = ogc.items_query(list(request.query_params.multi_items()), found)
+        query = ogc_params.items_query(list(request.query_params.multi_items()), found.source)
     except InvalidInput as exc:
         return _bad_request(exc, language)
     page = await ogc.items(engine, found, query, count_before=html)
