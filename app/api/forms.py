@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app.api.deps import CurrentUser, FormsDep, LanguageDep
 from app.api.responses import JSON
@@ -44,10 +44,12 @@ async def list_forms(user: CurrentUser, forms: FormsDep, language: LanguageDep) 
 
 @router.get("/{form_id}", responses={404: {"model": ErrorOut}})
 async def read_form(
-    form_id: str, user: CurrentUser, forms: FormsDep, version: str | None = None
+    form_id: str, user: CurrentUser, request: Request, version: str | None = None
 ) -> JSON:
     """A form definition: the form model (docs/forms-engine.md), pyxform's JSON, and the
     flattened questions outside repeats (with `${name}` expressions) for older phones."""
+    # The version the phone was given (maybe by another server process, seconds newer).
+    forms = await request.app.state.forms.having(form_id, version)
     try:
         form = forms.get(form_id, version)
     except UnknownForm as exc:  # a missing resource here, not an invalid submission

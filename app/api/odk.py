@@ -244,9 +244,10 @@ async def form_list(request: Request) -> Response:
 
 
 async def _form(request: Request, who: Principal) -> Any:
-    forms = await request.app.state.forms.current()
     form_id = request.path_params["form_id"]
     version = request.query_params.get("version")
+    # The version the form list gave (maybe another server process's, seconds newer).
+    forms = await request.app.state.forms.having(form_id, version or None)
     for form in odk.visible_forms(forms, who):
         if form.form_id == form_id:
             return forms.get(form_id, version) if version else form
@@ -375,7 +376,7 @@ async def submission(request: Request) -> Response:
         result = await odk.submit(
             state.ingest_pool,
             state.engine,
-            await state.forms.current(),
+            await state.forms.having(head.form_id, head.version),
             who,
             head,
             xml,

@@ -209,6 +209,7 @@ class FormsWatcher:
     registry: FormRegistry = field(default_factory=FormRegistry)
     signature: tuple[tuple[str, int, int], ...] = ()
     checked_at: float = float("-inf")
+    _reloading: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @classmethod
     def start(cls, directory: Path, interval_s: float = 5.0) -> FormsWatcher:
@@ -219,16 +220,31 @@ class FormsWatcher:
         watcher.checked_at = time.monotonic()
         return watcher
 
-    async def current(self) -> FormRegistry:
-        """The forms as they are on disk (checked at most once per interval)."""
-        now = time.monotonic()
-        if now - self.checked_at < self.interval_s:
-            return self.registry
-        self.checked_at = now
-        signature = _signature(self.directory)
-        if signature != self.signature:
-            # pyxform takes a while: read in a thread, keep serving the old forms meanwhile.
-            self.signature = signature
-            self.registry = await asyncio.to_thread(load_registry, self.directory)
-            log.info("forms reloaded: %s", ", ".join(sorted(self.registry.versions)))
+    async def current(self, now: bool = False) -> FormRegistry:
+        """The forms as they are on disk (checked at most once per interval; `now`: checked
+        now, a reload under way waited for)."""
+        moment = time.monotonic()
+        if not now and (moment - self.checked_at < self.interval_s or self._reloading.locked()):
+            return self.registry  # a reload under way: the old forms meanwhile
+        async with self._reloading:
+            self.checked_at = moment
+            signature = _signature(self.directory)
+            if signature != self.signature:
+                # pyxform takes a while: read in a thread; requests that need not wait for
+                # it (not `now`) are served the old forms meanwhile.
+                registry = await asyncio.to_thread(load_registry, self.directory)
+                self.signature, self.registry = signature, registry
+                log.info("forms reloaded: %s", ", ".join(sorted(self.registry.versions)))
         return self.registry
+
+    async def having(self, form_id: str, version: str | None) -> FormRegistry:
+        """The forms, looked at again at once when they lack this form or version. Each
+        server process watches forms/ on its own: a form version another process listed a
+        moment ago (Collect's form list, then its download from this process) is not yet
+        here until this one's next look, and was answered 404 or the older form's bytes
+        under the new one's hash."""
+        registry = await self.current()
+        versions = registry.versions.get(form_id)
+        if versions and (version is None or version in versions):
+            return registry
+        return await self.current(now=True)

@@ -140,11 +140,14 @@ def form_list_xml(
     forms: Sequence[FormDefinition], base_url: str, forms_dir: Path, only: str | None = None
 ) -> bytes:
     """The OpenRosa form list (`xformsList`): id, name, version, md5 of the bytes served at
-    downloadUrl, manifestUrl when the form has media files."""
+    downloadUrl, manifestUrl when the form has media files. Both name the version listed:
+    the download is that version's bytes (the hash's) whichever server process answers it,
+    even one that has not yet seen a form file changed a moment ago."""
     rows = []
     for form in forms:
         if only is not None and form.form_id != only:
             continue
+        version = f"?version={quote(form.version, safe='')}" if form.version else ""
         form_url = f"{base_url}/forms/{quote(form.form_id, safe='')}"
         name = form.title.get(form.default_language or "", "") or next(
             iter(form.title.values()), form.form_id
@@ -152,10 +155,10 @@ def form_list_xml(
         row = (
             f"<xform><formID>{_xml(form.form_id)}</formID><name>{_xml(name)}</name>"
             f"<version>{_xml(form.version)}</version><hash>md5:{form.md5}</hash>"
-            f"<downloadUrl>{_xml(form_url)}.xml</downloadUrl>"
+            f"<downloadUrl>{_xml(f'{form_url}.xml{version}')}</downloadUrl>"
         )
         if media_files(form, forms_dir):
-            row += f"<manifestUrl>{_xml(form_url)}/manifest</manifestUrl>"
+            row += f"<manifestUrl>{_xml(f'{form_url}/manifest{version}')}</manifestUrl>"
         rows.append(row + "</xform>")
     body = f'<?xml version="1.0" encoding="UTF-8"?><xforms xmlns="{XFORMS_LIST}">'
     return (body + "".join(rows) + "</xforms>").encode("utf-8")
