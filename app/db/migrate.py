@@ -6,12 +6,20 @@ impatient person running it twice) never run the same migration twice: the secon
 with `wait=False`, is refused with `MigrationBusy`. The app compares the database's revision
 with the revisions it ships (`schema_problem`) and refuses to start against one it does not
 know (newer code wrote it) or one older than its head (run `migrate` first).
+
+`migrate` may run while the service still serves (docs/deploy.md, Upgrades). An ALTER TABLE
+waits for the table's readers (a 25 s export), and every query after it, uploads and maps
+included, queues behind the ALTER: a plain count waited 22 s. So each statement waits at
+most `lock_timeout` for its lock; then the attempt, which is one transaction for every step,
+is undone whole and tried again after a pause, and after a few attempts `DatabaseBusy` says
+to try later or stop the service. The app's queries wait at most that long, once per attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,7 +29,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,6 +38,12 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATE_LOCK = 0x6364666D6170
 # How long the app waits for the database when it checks the schema at start-up.
 START_CHECK_SECONDS = 10.0
+# How long one migration statement waits for a lock the running app holds before its attempt
+# is undone (the app's queries on that table queue behind it meanwhile), how many attempts,
+# and the pause between them: at worst about 35 s of trying, no query delayed over 5 s.
+LOCK_TIMEOUT_SECONDS = 5.0
+LOCK_ATTEMPTS = 3
+LOCK_RETRY_PAUSE_SECONDS = 10.0
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +52,16 @@ class MigrationBusy(RuntimeError):
     """Another migration run holds the lock on this database."""
 
 
+class DatabaseBusy(MigrationBusy):
+    """Sessions of the running app kept a table the migration alters: every attempt gave up."""
+
+
 class SchemaMismatch(RuntimeError):
     """The database's schema revision is not the one this code was written for."""
+
+
+class PostgisMissing(SchemaMismatch):
+    """The schema needs PostGIS, which the server lacks or this role may not create."""
 
 
 @dataclass(frozen=True)
@@ -127,45 +149,142 @@ def upgrade_to_head(
     *,
     wait: bool = True,
     report: Callable[[MigrationPlan], None] | None = None,
+    lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+    attempts: int = LOCK_ATTEMPTS,
+    pause: float = LOCK_RETRY_PAUSE_SECONDS,
 ) -> MigrationPlan:
     """Ensure PostGIS exists, then run every migration up to head (safe to repeat).
 
     Under the advisory lock: another run in progress is waited for, or with `wait=False`
-    refused (MigrationBusy). `report` is shown the plan before anything is applied.
+    refused (MigrationBusy). `report` is shown the plan before anything is applied. Each
+    statement waits at most `lock_timeout` seconds (0: no limit) for a table the running
+    app is using; then the attempt is undone, and after `attempts` of them, `pause` seconds
+    apart, DatabaseBusy says so (see LOCK_TIMEOUT_SECONDS).
     """
+    reported: MigrationPlan | None = None
+
+    def report_once(plan: MigrationPlan) -> None:
+        nonlocal reported
+        if report is not None and plan != reported:
+            report(plan)
+        reported = plan
+
     engine = create_engine(sync_url)
     try:
-        with engine.begin() as connection:
-            if wait:
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK}
+        for attempt in range(1, max(attempts, 1) + 1):
+            try:
+                return _upgrade_once(engine, sync_url, wait, report_once, lock_timeout)
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) not in _LOCK_TIMED_OUT:
+                    raise
+                waiting_for = _statement_line(exc.statement)
+                if attempt >= max(attempts, 1):
+                    raise DatabaseBusy(
+                        _busy_message(waiting_for, lock_timeout, attempt, reported)
+                    ) from exc
+                log.warning(
+                    "the database is busy: %s waited %g s for a table in use and was undone "
+                    "(attempt %d of %d); trying again in %g s",
+                    waiting_for,
+                    lock_timeout,
+                    attempt,
+                    attempts,
+                    pause,
                 )
-            elif not connection.execute(
-                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK}
-            ).scalar_one():
-                raise MigrationBusy(
-                    "another migration of this database is running (it holds the migration "
-                    "lock): wait for it to finish, or run `migrate --wait`"
-                )
-            available = connection.execute(
-                text("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")
-            ).scalar_one()
-            if not available:
-                version = connection.execute(text("SHOW server_version_num")).scalar_one()
-                raise RuntimeError(
-                    "PostGIS is not installed on the database server: install "
-                    f"postgresql-{str(version)[:2]}-postgis-3 (Debian/Ubuntu) and run again"
-                )
-            plan = migration_plan(connection)
-            if report is not None:
-                report(plan)
-            connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-            config = alembic_config(sync_url)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+                time.sleep(pause)
+        raise AssertionError("unreachable")  # the loop returns or raises
     finally:
         engine.dispose()
+
+
+# lock_not_available (lock_timeout ran out), deadlock_detected (the app's writers and a
+# migration's ALTERs met in opposite orders): both undo the attempt, and a later one may pass.
+_LOCK_TIMED_OUT = ("55P03", "40P01")
+
+
+def _upgrade_once(
+    engine: Engine,
+    sync_url: str,
+    wait: bool,
+    report: Callable[[MigrationPlan], None],
+    lock_timeout: float,
+) -> MigrationPlan:
+    """One attempt: every step in the one transaction of `engine.begin()` (Alembic runs in
+    the caller's transaction and opens none of its own), so a failed attempt leaves nothing."""
+    with engine.begin() as connection:
+        if wait:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
+        elif not connection.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK}
+        ).scalar_one():
+            raise MigrationBusy(
+                "another migration of this database is running (it holds the migration "
+                "lock): wait for it to finish, or run `migrate --wait`"
+            )
+        # After the advisory lock: waiting for another `migrate` (--wait) has no limit.
+        connection.execute(
+            text("SELECT set_config('lock_timeout', :value, true)"),
+            {"value": f"{max(round(lock_timeout * 1000), 0)}ms"},
+        )
+        _ensure_postgis(connection)
+        plan = migration_plan(connection)
+        report(plan)
+        config = alembic_config(sync_url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
     return plan
+
+
+def _ensure_postgis(connection: Connection) -> None:
+    """CREATE EXTENSION postgis unless it exists; PostgisMissing when the server lacks the
+    package or the role may not create it (it is not a trusted extension: a superuser's)."""
+    if connection.execute(
+        text("SELECT count(*) FROM pg_extension WHERE extname = 'postgis'")
+    ).scalar_one():
+        return
+    available = connection.execute(
+        text("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")
+    ).scalar_one()
+    if not available:
+        version = connection.execute(text("SHOW server_version_num")).scalar_one()
+        raise PostgisMissing(
+            "PostGIS is not installed on the database server: install "
+            f"postgresql-{str(version)[:2]}-postgis-3 (Debian/Ubuntu) and run again"
+        )
+    try:
+        with connection.begin_nested():
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+            raise
+        database, role = connection.execute(text("SELECT current_database(), current_user")).one()
+        raise PostgisMissing(
+            f"PostGIS is not enabled in the database {database} and the role {role} may not "
+            "enable it (only a superuser may): ask the database superuser to run "
+            f"CREATE EXTENSION postgis in {database} "
+            f"(sudo -u postgres psql -d {database} -c 'CREATE EXTENSION postgis'), "
+            "then run migrate again"
+        ) from None
+
+
+def _statement_line(statement: str | None) -> str:
+    """The statement that waited, on one short line for a person."""
+    words = " ".join((statement or "a migration statement").split())
+    return f"`{words[:97]}...`" if len(words) > 100 else f"`{words}`"
+
+
+def _busy_message(
+    waiting_for: str, lock_timeout: float, attempts: int, plan: MigrationPlan | None
+) -> str:
+    at = plan.current if plan is not None and plan.current else "(empty)"
+    return (
+        f"the database is busy: {waiting_for} waited {lock_timeout:g} s for a table that "
+        f"other sessions are using (a long export or map of the running service) "
+        f"{attempts} time(s), and gave up each time so that their queries do not queue "
+        f"behind it. Nothing was changed: the schema is still at {at}. Try again in a "
+        "quieter moment, or stop the service (sudo systemctl stop cdfmap), run migrate, "
+        "and start it again"
+    )
 
 
 async def database_revision(engine: AsyncEngine) -> str | None:

@@ -228,14 +228,16 @@ def restore(directory: Path, libpq_url: str, media_dir: Path) -> Manifest:
     try:
         with psycopg.connect(libpq_url) as connection:
             tables = database.user_tables(connection)
+            role, superuser = connection.execute(
+                "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
+            ).fetchone() or ("", False)
     except psycopg.Error as exc:
         raise BackupError(f"cannot connect to the target database: {exc}") from exc
     if tables:
         names = ", ".join(f"{schema}.{table}" for schema, table in tables[:5])
         raise BackupError(
             f"the target database is not empty (it has {len(tables)} tables: {names}...): "
-            "restore only into a new, empty database (createdb, or restore --create-database "
-            "with a new DATABASE_URL)"
+            f"restore only into a new, empty database: {_new_database_advice(role, superuser)}"
         )
     if not _empty_or_missing(media_dir):
         raise BackupError(
@@ -267,6 +269,20 @@ def restore(directory: Path, libpq_url: str, media_dir: Path) -> Manifest:
             f"found): {differing}"
         )
     return manifest
+
+
+def _new_database_advice(role: str, superuser: bool) -> str:
+    """How this role gets an empty database to restore into. `restore --create-database`
+    needs a superuser: CREATEDB alone makes the database, but the dump's CREATE EXTENSION
+    postgis (not a trusted extension) is then refused and the restore rolled back."""
+    if superuser:
+        return "point DATABASE_URL at a new database name and run restore --create-database"
+    return (
+        f"ask the database superuser to create one owned by {role} with PostGIS "
+        f"(sudo -u postgres createdb --owner {role} NEW_NAME; sudo -u postgres psql -d "
+        "NEW_NAME -c 'CREATE EXTENSION postgis; CREATE EXTENSION pg_trgm;'), point "
+        "DATABASE_URL at it and restore again (docs/deploy.md, Backups)"
+    )
 
 
 def _check_writable(media_dir: Path) -> None:

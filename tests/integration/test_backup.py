@@ -186,6 +186,8 @@ def test_round_trip_into_a_new_database(
         again = restore(backup_dir, url, tmp_path / "other")
         assert again.returncode == 2
         assert "not empty" in again.stderr and "nothing restored" in again.stderr
+        # A superuser (as here) may let restore make the database and its PostGIS itself.
+        assert "run restore --create-database" in again.stderr
 
 
 def test_refuses_a_media_directory_that_is_not_empty(
@@ -365,6 +367,13 @@ def test_restore_by_the_apps_own_role_as_deploy_md_sets_it_up(
         assert {t: restored.get(t) for t in Manifest.read(backup_dir).tables} == (
             Manifest.read(backup_dir).tables
         )
+        # Again: refused, and told what works for a role that may not create PostGIS
+        # (restore --create-database would make the database, then fail on the extension).
+        again = restore(backup_dir, target, tmp_path / "media-again")
+        assert again.returncode == 2 and "not empty" in again.stderr
+        assert f"ask the database superuser to create one owned by {role}" in again.stderr
+        assert f"createdb --owner {role} NEW_NAME" in again.stderr
+        assert "--create-database" not in again.stderr
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{role}" WITH (FORCE)'))
