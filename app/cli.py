@@ -59,7 +59,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         upgrade_to_head,
     )
 
-    if args.create_database and create_database_if_missing(settings.sync_database_url):
+    if args.create_database and _create_database(settings, create_database_if_missing):
         print("created the database")
     try:
         plan = upgrade_to_head(
@@ -72,6 +72,29 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         return 3
     print(f"database schema is at head ({plan.head})")
     return 0
+
+
+class PrivilegeMissing(RuntimeError):
+    """The database role may not do what the command needs; the message says whom to ask."""
+
+
+def _create_database(settings: Settings, create: Callable[[str], bool]) -> bool:
+    """`--create-database`: the database, made if missing (True); a role that may not create
+    databases gets what to ask the superuser (it was a "permission denied" traceback)."""
+    try:
+        return create(settings.sync_database_url)
+    except Exception as exc:
+        if _insufficient_privilege(exc) is None:
+            raise
+        from sqlalchemy import make_url
+
+        url = make_url(settings.sync_database_url)
+        role, name = url.username or "(the user you run this as)", url.database
+        raise PrivilegeMissing(
+            f"the role {role} may not create databases: ask the database superuser to create "
+            f"{name} owned by it (sudo -u postgres createdb -O {role} {name}), then run this "
+            "again without --create-database"
+        ) from None
 
 
 # `backup` wrote a backup whose media lack files the database names (exit status).
@@ -107,7 +130,7 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     from app.db.migrate import create_database_if_missing
     from app.services.backup import BackupError, PartialRestore, restore
 
-    if args.create_database and create_database_if_missing(settings.sync_database_url):
+    if args.create_database and _create_database(settings, create_database_if_missing):
         print("created the database")
     try:
         manifest = restore(Path(args.from_dir), settings.libpq_database_url, settings.media_dir)
@@ -203,6 +226,10 @@ def cmd_check_forms(settings: Settings, args: argparse.Namespace) -> int:
 
     # The forms' loaders log each refusal in English (the registry, and a traceback for an
     # unexpected one); here it is said once, in --lang.
+    if not settings.forms_dir.is_dir():  # a typo read as an empty folder: nothing, status 0
+        path = terminal_text(str(settings.forms_dir))
+        print(translate("cli.forms_dir_missing", args.lang, path=path), file=sys.stderr)
+        return 2
     logger = logging.getLogger("app.forms")
     level = logger.level
     logger.setLevel(logging.CRITICAL)
@@ -225,6 +252,18 @@ def cmd_check_forms(settings: Settings, args: argparse.Namespace) -> int:
         print(translate("cli.form_refused", args.lang, file=terminal_text(name)), file=sys.stderr)
         for problem in problems:
             print(f"  - {terminal_text(problem.message(args.lang))}", file=sys.stderr)
+    if settings.household_form not in registry.versions:
+        print(
+            translate(
+                "cli.household_form_missing",
+                args.lang,
+                form_id=terminal_text(settings.household_form),
+                path=terminal_text(str(settings.forms_dir)),
+                forms=terminal_text(", ".join(sorted(registry.versions)) or "-"),
+            ),
+            file=sys.stderr,
+        )
+        return 2
     return 2 if registry.problems else 0
 
 
@@ -351,7 +390,12 @@ def cmd_print_maps(settings: Settings, args: argparse.Namespace) -> int:
     from app.forms.registry import load_registry
     from app.services import maps, places
     from app.services.access import SYSTEM
+    from app.services.readiness import priorities_problem
+    from app.settings import SettingError
 
+    problem = priorities_problem(settings.priorities_path)
+    if problem is not None:  # said before any map is drawn, as the server says it
+        raise SettingError(problem)
     forms = load_registry(settings.forms_dir)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -734,22 +778,22 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point. An operator's mistake (a setting, a database out of reach, a schema of
     another release) is a message and exit status 2, not a traceback."""
     import pydantic
+    import pydantic_settings
 
     from app.db.migrate import SchemaMismatch
-    from app.settings import SettingError
+    from app.settings import SettingError, settings_problems
 
     args = build_parser().parse_args(argv)
     _paths_from_caller(args)
     try:
         settings = get_settings()
-    except pydantic.ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"]).upper()
-            print(f"setting {field}: {error['msg']}", file=sys.stderr)
+    except (pydantic.ValidationError, pydantic_settings.SettingsError) as exc:
+        for problem in settings_problems(exc):
+            print(problem, file=sys.stderr)
         return 2
     try:
         return int(args.run(settings, args))
-    except (SchemaMismatch, SettingError) as exc:
+    except (SchemaMismatch, SettingError, PrivilegeMissing) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except Exception as exc:
@@ -758,10 +802,34 @@ def main(argv: list[str] | None = None) -> int:
             reason = str(cause).strip().splitlines()[0]
             print(f"cannot reach the database: {reason}", file=sys.stderr)
             return 2
+        refused = _insufficient_privilege(exc)
+        if refused is not None:
+            reason = str(refused).strip().splitlines()[0]
+            print(
+                f"the database refused: {reason}: ask the database superuser to grant the role "
+                "of DATABASE_URL what it needs (docs/deploy.md, section 2)",
+                file=sys.stderr,
+            )
+            return 2
         if isinstance(exc, OSError) and exc.filename:  # a folder or file it cannot write
             print(f"{exc.strerror or exc}: {exc.filename}", file=sys.stderr)
             return 2
         raise
+
+
+def _insufficient_privilege(exc: BaseException) -> BaseException | None:
+    """The "permission denied" (SQLSTATE 42501) in `exc`'s chain of causes, or None."""
+    import sqlalchemy.exc
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) == "42501":  # psycopg and asyncpg alike
+            return seen
+        if isinstance(seen, sqlalchemy.exc.DBAPIError) and seen.orig is not None:
+            seen = seen.orig
+            continue
+        seen = seen.__cause__
+    return None
 
 
 def _unreachable(exc: BaseException) -> BaseException | None:

@@ -2869,6 +2869,17 @@ MESSAGES.update(
             "vi": "{file}: biểu mẫu không được dùng, vì:",
             "en": "{file}: the form is not used, because:",
         },
+        "cli.forms_dir_missing": {
+            "vi": "FORMS_DIR {path} không phải là một thư mục: hãy đặt nó là thư mục chứa các "
+            "tệp biểu mẫu",
+            "en": "FORMS_DIR {path} is not a folder: set it to the folder of the form files",
+        },
+        "cli.household_form_missing": {
+            "vi": "HOUSEHOLD_FORM '{form_id}' không có trong FORMS_DIR {path} (các biểu mẫu ở "
+            "đó: {forms}): máy chủ không thể nhận khảo sát hộ gia đình",
+            "en": "HOUSEHOLD_FORM '{form_id}' is no form in FORMS_DIR {path} (its forms: "
+            "{forms}): the server cannot take household surveys",
+        },
     }
 )
 

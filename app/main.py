@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import (
     admin_page,
@@ -60,7 +62,8 @@ from app.services.auth import Authenticator, AuthPolicy, secret_problem
 from app.services.check_runner import CheckRunner
 from app.services.duplicate_checks import DuplicateChecks
 from app.services.metrics import Metrics
-from app.settings import SettingError, Settings, demo_secret, get_settings
+from app.services.readiness import forms_problem, priorities_problem
+from app.settings import SettingError, Settings, demo_secret, get_settings, settings_problems
 
 # The garbage collector's thresholds once the app is loaded (Python's are 700, 10, 10). A
 # phone's batch of 500 surveys holds some 25,000 objects while it is checked; at 700 the
@@ -68,6 +71,13 @@ from app.settings import SettingError, Settings, demo_secret, get_settings
 # Python a batch costs (bench/ingest.py: docs/benchmarks.md). Reference counting frees
 # almost everything here; the collector is only for cycles, which are few and small.
 GC_THRESHOLDS = (20_000, 20, 20)
+
+log = logging.getLogger(__name__)
+# uvicorn's own log (journalctl -u cdfmap): where an operator reads why the server did not start.
+SERVER_LOG = logging.getLogger("uvicorn.error")
+# uvicorn's exit status for an app that failed to start: its supervisor then stops the other
+# workers instead of starting the same failure again.
+STARTUP_FAILURE = 3
 
 
 def secret_key_bytes(settings: Settings) -> bytes:
@@ -100,9 +110,64 @@ def auth_policy(settings: Settings) -> AuthPolicy:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app from explicit settings (the environment's when none are given)."""
-    settings = settings or get_settings()
+    """Build the app from explicit settings, or from the environment's as the server's factory
+    (`uvicorn app.main:create_app --factory`): then a setting the server cannot work with
+    is one line in the log and exit status 3, not a traceback (a bug keeps its traceback)."""
+    if settings is not None:
+        return build_app(settings)
+    try:
+        return build_app(get_settings())
+    except Exception as exc:
+        problems = configuration_problems(exc)
+        if not problems:
+            raise
+        for problem in problems:
+            SERVER_LOG.error("%s", problem)
+        raise SystemExit(STARTUP_FAILURE) from None
+
+
+def configuration_problems(exc: BaseException) -> list[str]:
+    """The lines that say what an operator set wrong, or [] for any other error (a bug)."""
+    import pydantic
+    import pydantic_settings
+
+    if isinstance(exc, pydantic.ValidationError | pydantic_settings.SettingsError):
+        return settings_problems(exc)
+    if isinstance(exc, SettingError | SchemaMismatch):
+        return [str(exc)]
+    return []
+
+
+class StartupRefusals:
+    """ASGI wrapper: a start-up the lifespan refuses for a configuration error (a database at
+    another schema revision) is reported to the server as its one-line reason. Starlette
+    reports every start-up failure as a traceback (~50 lines in journalctl before the
+    reason); the error itself is raised all the same (TestClient's callers see it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_reason(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                problem = getattr(scope["app"].state, "startup_problem", None)
+                if problem is not None:
+                    message = {**message, "message": problem}
+            await send(message)
+
+        await self.app(scope, receive, send_reason)
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The app of these settings; SettingError when the server cannot work with them."""
     secret = secret_key_bytes(settings)
+    problem = priorities_problem(settings.priorities_path)
+    if problem is not None:  # every indicator, map and export reads it
+        raise SettingError(problem)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -111,8 +176,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         try:  # never serve a schema this code was not written for (app.db.migrate)
             await verify_schema(app.state.engine)
-        except SchemaMismatch:
+        except SchemaMismatch as exc:
             await app.state.engine.dispose()
+            app.state.startup_problem = str(exc)  # said in one line (StartupRefusals)
             raise
         replica = None
         if settings.async_replica_url:  # a hot standby; it need not answer yet (app.db.replica)
@@ -179,6 +245,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics(settings.metrics_dir)
     app.state.quality = load_quality_rules(settings.quality_rules_path)
     app.state.forms = FormsWatcher.start(settings.forms_dir, settings.forms_reload_seconds)
+    missing = forms_problem(settings.forms_dir, app.state.forms.registry, settings.household_form)
+    if missing is not None:  # it may yet be dropped in (FormsWatcher): /readyz 503 until then
+        log.error("%s: no household survey can be taken until it is there", missing)
     add_exception_handlers(app)
     install_request_schemas(app)
     for module in (
@@ -272,5 +341,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: counts (and logs, a JSON line each) every request, the refused ones too.
     request_log = settings.request_log if settings.request_log is not None else not settings.demo
     app.add_middleware(RequestObserver, metrics=app.state.metrics, log_requests=request_log)
+    app.add_middleware(StartupRefusals)  # lifespan only
 
     return app

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -121,10 +122,11 @@ class Settings(BaseSettings):
         "default, serves any name, for `make run` on one machine; set it in production. "
         "Requests made on the server itself may name 127.0.0.1 or localhost.",
     )
-    trusted_origins: list[str] = Field(
+    # Comma-separated like ALLOWED_HOSTS (a JSON list is read too).
+    trusted_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Other origins (scheme://host:port) whose pages may write to this server; "
-        "by default only pages served by the server itself may.",
+        description="Other origins (scheme://host:port, comma-separated) whose pages may write "
+        "to this server; by default only pages served by the server itself may.",
     )
     # Accounts. Outside demo mode the server refuses to start without a real secret key.
     secret_key: str | None = Field(
@@ -206,6 +208,52 @@ class Settings(BaseSettings):
             return names
         return value
 
+    # `DB_REPLICA_POOL_SIZE=` (an example line uncommented as it is shown) means unset, the
+    # default: it was "Input should be a valid integer". Only for the settings that may be
+    # unset; pydantic-settings' env_ignore_empty would also let `ALLOWED_HOSTS=` serve any name.
+    @field_validator(
+        "database_replica_url",
+        "db_replica_pool_size",
+        "db_replica_max_lag_seconds",
+        "export_concurrency",
+        "basemap_tiles_url",
+        "secret_key",
+        "secure_cookies",
+        "request_log",
+        "metrics_dir",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("trusted_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    raise ValueError(
+                        "TRUSTED_ORIGINS is not a JSON list: write the origins comma-separated, "
+                        "TRUSTED_ORIGINS=https://a.example.org,https://b.example.org"
+                    ) from None
+            else:
+                value = text.split(",")
+        if isinstance(value, list | tuple):
+            origins = [str(origin).strip().rstrip("/") for origin in value if str(origin).strip()]
+            for origin in origins:
+                parts = urlsplit(origin)
+                if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+                    raise ValueError(
+                        f"TRUSTED_ORIGINS: {origin!r} is not an origin: give scheme://host[:port] "
+                        "only, e.g. https://other.example.org"
+                    )
+            return origins
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _names_a_database(cls, value: str) -> str:
@@ -253,21 +301,53 @@ def demo_secret(var_dir: Path) -> str:
 
 def asyncpg_url(url: str) -> str:
     """`url` with the asyncpg driver; asyncpg calls libpq's `sslmode` parameter `ssl`."""
-    parts = urlsplit(with_driver(url, "postgresql+asyncpg"))
+    address, mark, rest = with_driver(url, "postgresql+asyncpg").partition("?")
+    query, hash_mark, fragment = rest.partition("#")
     query = "&".join(
         ("ssl=" + pair.split("=", 1)[1]) if pair.startswith("sslmode=") else pair
-        for pair in parts.query.split("&")
+        for pair in query.split("&")
         if pair
     )
-    return urlunsplit(parts._replace(query=query))
+    return address + (mark if query else "") + query + hash_mark + fragment
 
 
 def with_driver(url: str, scheme: str) -> str:
-    """Return `url` with its scheme replaced (postgres://, postgresql+x:// -> scheme://)."""
+    """Return `url` with its scheme replaced (postgres://, postgresql+x:// -> scheme://).
+
+    Only the scheme changes: urlunsplit() wrote a URL without a host, libpq's way to a Unix
+    socket (`postgresql:///cdfmap?host=/var/run/postgresql`), as `postgresql:/cdfmap`, which
+    neither SQLAlchemy nor libpq reads.
+    """
     parts = urlsplit(url)
     if not parts.scheme.startswith("postgres"):
         raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got {parts.scheme!r}")
-    return urlunsplit((scheme, parts.netloc, parts.path, parts.query, parts.fragment))
+    rest = url.strip()[len(parts.scheme) :]
+    user, at, host = parts.netloc.rpartition("@")
+    if host.lower().startswith("%2f"):
+        # libpq's other spelling of a socket directory, `postgresql://%2Fvar%2Frun%2Fpostgresql/db`:
+        # SQLAlchemy takes it for a host name, so it goes into the query (libpq reads both).
+        host, colon, port = host.partition(":")
+        socket = [f"host={host}"] + ([f"port={port}"] if colon and port else [])
+        query = "&".join(socket + ([parts.query] if parts.query else []))
+        rest = f"://{user}{at}{parts.path}?{query}" + (
+            f"#{parts.fragment}" if parts.fragment else ""
+        )
+    return scheme + rest
+
+
+def settings_problems(exc: Exception) -> list[str]:
+    """One line per setting the environment gets wrong (pydantic's ValidationError, or
+    pydantic-settings' SettingsError for a value it could not decode), for an operator."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return [str(exc).splitlines()[0] if str(exc) else type(exc).__name__]
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"setting {field}: {message}")
+    return lines
 
 
 def get_settings() -> Settings:

@@ -2,8 +2,9 @@
 
 - `/healthz`: alive, with a database round trip (200, or 503 when the database does not
   answer); what load balancers and the tests' servers wait for.
-- `/readyz`: ready for traffic: the database answers at this code's schema revision and the
-  media directory takes a new file (200, else 503 naming which failed); it also says whether
+- `/readyz`: ready for traffic: the database answers at this code's schema revision, the
+  media directory takes a new file and FORMS_DIR holds the household form (200, else 503
+  naming which failed); it also says whether
   the print fonts are installed (`print_fonts`, never a 503). With a read replica
   (DATABASE_REPLICA_URL) it also reports `replica` (ok, unavailable, not_a_standby) and its
   lag (`replica_lag_seconds`, `replica_lag_bytes`) but stays 200 when only the replica is
@@ -28,7 +29,7 @@ from app.api.responses import JSON
 from app.db.replica import ReplicaReads
 from app.errors import Forbidden, Unauthorized
 from app.services.metrics import Gauge, Metrics
-from app.services.readiness import readiness
+from app.services.readiness import forms_problem, readiness
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,13 @@ async def healthz(engine: EngineDep) -> JSON:
 
 @router.get("/readyz", include_in_schema=False)
 async def readyz(request: Request, engine: EngineDep, settings: SettingsDep) -> JSON:
-    """200 when the database answers at the right schema and media files can be written."""
+    """200 when the database answers at the right schema, media files can be written and the
+    household form is there."""
     reads: ReplicaReads = request.app.state.replica_reads
     replica = reads if reads.replica is not None else None
-    ready, checks = await readiness(engine, settings.media_dir, replica)
+    registry = await request.app.state.forms.current()
+    forms = forms_problem(settings.forms_dir, registry, settings.household_form)
+    ready, checks = await readiness(engine, settings.media_dir, replica, forms)
     return JSON(checks, status_code=200 if ready else 503)
 
 

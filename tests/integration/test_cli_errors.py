@@ -139,7 +139,10 @@ def test_check_forms_names_each_refusal_in_the_chosen_language(
     forms.mkdir()
     shutil.copy(REPO_ROOT / "forms" / "settlement.xlsx", forms)
     shutil.copy(REPO_ROOT / "tests" / "forms" / "refused_duplicate_names.md", forms)
-    said = _run(database_url, "check-forms", FORMS_DIR=str(forms))
+    # The household form is this folder's settlement form (a folder without the household
+    # form is refused on its own: tests/integration/test_ops_settings.py).
+    only = {"FORMS_DIR": str(forms), "HOUSEHOLD_FORM": "settlement"}
+    said = _run(database_url, "check-forms", **only)
     assert said.returncode == 2, said.stderr
     assert said.stderr == (
         "refused_duplicate_names.md: biểu mẫu không được dùng, vì:\n"
@@ -147,7 +150,7 @@ def test_check_forms_names_each_refusal_in_the_chosen_language(
         "(câu trả lời được lưu theo tên câu hỏi)\n"
     )  # and not the registry's English log line as well
     assert said.stdout.startswith("settlement.xlsx: biểu mẫu settlement (phiên bản: ")
-    english = _run(database_url, "check-forms", "--lang", "en", FORMS_DIR=str(forms))
+    english = _run(database_url, "check-forms", "--lang", "en", **only)
     assert english.returncode == 2
     assert english.stderr == (
         "refused_duplicate_names.md: the form is not used, because:\n"
@@ -161,7 +164,7 @@ def test_check_forms_names_each_refusal_in_the_chosen_language(
         "| survey |\n| | type | name | label | constraint |\n"
         f"| | text | code | Code | regex(., 'a{{{'9' * 5000}}}') |\n"
     )
-    huge = _run(database_url, "check-forms", FORMS_DIR=str(forms))
+    huge = _run(database_url, "check-forms", **only)
     assert huge.returncode == 2
     assert huge.stderr.startswith(
         "huge_count.md: biểu mẫu không được dùng, vì:\n"
@@ -169,7 +172,7 @@ def test_check_forms_names_each_refusal_in_the_chosen_language(
     ), huge.stderr[:300]
     assert "Traceback" not in huge.stderr
     (forms / "huge_count.md").unlink()
-    fine = _run(database_url, "check-forms", FORMS_DIR=str(forms))
+    fine = _run(database_url, "check-forms", **only)
     assert (fine.returncode, fine.stderr) == (0, ""), fine.stderr
 
 

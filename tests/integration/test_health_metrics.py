@@ -53,7 +53,13 @@ def tokens(sync_engine: Engine) -> dict[str, str]:
 def test_ready_when_the_database_answers_and_media_is_writable(anonymous: TestClient) -> None:
     response = anonymous.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "media": "ok", "print_fonts": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "media": "ok",
+        "forms": "ok",
+        "print_fonts": "ok",
+    }
 
 
 def test_not_ready_when_the_media_directory_cannot_be_written(
@@ -69,6 +75,7 @@ def test_not_ready_when_the_media_directory_cannot_be_written(
             "status": "unavailable",
             "database": "ok",
             "media": "unwritable",
+            "forms": "ok",
             "print_fonts": "ok",
         }
         assert client.get("/healthz").status_code == 200  # alive all the same
@@ -84,6 +91,7 @@ def test_not_ready_when_the_database_is_down(tmp_path: Path) -> None:
             "status": "unavailable",
             "database": "unavailable",
             "media": "ok",
+            "forms": "ok",
             "print_fonts": "ok",
         }
         assert "nowhere" not in response.text and "postgres" not in response.text

@@ -258,6 +258,7 @@ def test_reads_answer_from_the_primary_while_the_replica_is_stopped(
             "status": "ok",
             "database": "ok",
             "media": "ok",
+            "forms": "ok",
             "print_fonts": "ok",
             "replica": "unavailable",
         }
