@@ -368,6 +368,15 @@ async def open_meeting_of_day(
     return dict(row._mapping) if row else None
 
 
+async def meeting_record_ids(connection: AsyncConnection, meeting_id: uuid.UUID) -> list[str]:
+    """The client ids of the entries posted at a meeting (every phone's), oldest first."""
+    rows = await connection.execute(
+        text("SELECT client_id FROM cdf_entries WHERE meeting_id = :id ORDER BY id"),
+        {"id": meeting_id},
+    )
+    return [str(row.client_id) for row in rows]
+
+
 async def close_meeting(
     connection: AsyncConnection,
     meeting_id: uuid.UUID,

@@ -383,13 +383,21 @@ async def close_meeting(
 async def get_meeting(
     engine: AsyncEngine, user: Principal, meeting_id: uuid.UUID
 ) -> dict[str, Any]:
-    """A meeting."""
+    """A meeting, with what the books hold of it now, whichever phone posted it: the group's
+    cash on the meeting's day (`cash_in_books`: what its close compares the count with) and
+    the client ids of its records (`record_ids`). A phone recording with another at one
+    meeting takes the cash it expects in the box from these, never from its own records
+    alone (it asked a note for a difference that was the other phone's records)."""
     async with engine.connect() as connection:
         meeting = await ledger.meeting_by_id(connection, meeting_id)
         require(meeting is not None, "cdf_meeting_not_found")
         assert meeting is not None
         await group_for(connection, user, meeting["group_id"])
-    return meeting
+        balances = await ledger.group_balances(
+            connection, meeting["group_id"], as_of=meeting["held_on"]
+        )
+        records = await ledger.meeting_record_ids(connection, meeting_id)
+    return {**meeting, "cash_in_books": balances.get("group_cash", 0), "record_ids": records}
 
 
 # --- reversals and periods ------------------------------------------------------------------

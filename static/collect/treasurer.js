@@ -11,15 +11,21 @@ import { h } from "./dom.js";
 import { language } from "./i18n.js";
 import { formatDay, tt } from "./treasurer_i18n.js";
 import {
-  GROUP, KINDS, OUT_KINDS, adoptOlderMeetings, entryKey, expectedCash, fetchStatement, followMeeting,
-  forgetMeeting, formatAmount, groupLoans, isRecord, loadMeeting, loadStatement, markReady, meetingKeyOf,
-  newMeeting, onMeetingChanged, parseAmount, sameMeeting, saveMeeting, setEntry, sheetRows, syncMeeting,
-  today, treasurerGroups, unsentCount, waitingMeetings,
+  GROUP, KINDS, OUT_KINDS, adoptOlderMeetings, carryOver, counts, entryKey, expectedCash, fetchStatement,
+  followMeeting, forgetMeeting, formatAmount, groupLoans, leftOver, loadMeeting, loadStatement, markReady,
+  meetingKeyOf, newMeeting, onMeetingChanged, parseAmount, recordedElsewhere, refreshBooks, sameMeeting,
+  saveMeeting, setEntry, sheetRows, syncMeeting, today, treasurerGroups, unsentCount, waitingMeetings,
 } from "./treasurer_sheet.js";
 
 // The sheet shown: the person's (`userId`, whose meetings and statements are read and sent),
-// of one group. Another person signing in on the phone empties it.
-const EMPTY_SHEET = { userId: null, groupId: null, statement: null, meeting: null, status: "", loaded: false };
+// of one group. Another person signing in on the phone empties it. `carry`: the meeting
+// closed on another phone whose records not recorded go into the meeting opened next (it
+// stays kept on the phone until then); `booksRead`: the id of the meeting whose books the
+// server last answered for (the cash expected is the server's while the phone is online).
+const EMPTY_SHEET = {
+  userId: null, groupId: null, statement: null, meeting: null, status: "", loaded: false, carry: null,
+  booksRead: null,
+};
 const sheet = { ...EMPTY_SHEET };
 // The meeting being sent, whoever's sheet shows now (the sheet opened again meanwhile shows
 // this copy, which the sync changes). One sync at a time in a tab: a sync asked for meanwhile
@@ -66,6 +72,11 @@ export function connectTreasurer(parts) {
   });
   // Another tab of the phone changed a meeting: the one on this sheet takes it in.
   onMeetingChanged((changed) => followOtherTab(changed?.key));
+  // Offline, the cash expected no longer counts other phones' records as they come: said.
+  window.addEventListener("offline", () => {
+    sheet.booksRead = null;
+    if (shell.state.view === "treasurer") refreshTotals();
+  });
 }
 
 /** What another tab changed of the sheet's meeting (kept on the phone under `key`) comes
@@ -375,6 +386,11 @@ async function catchUp(meeting) {
     meeting.closed = true;
     meeting.close = kept.close;
     meeting.result = kept.result;
+    if (kept.closed_elsewhere) {
+      // Closed on another phone, read by another tab: its records as that tab left them.
+      meeting.closed_elsewhere = true;
+      meeting.entries = structuredClone(kept.entries);
+    }
   }
 }
 
@@ -386,18 +402,21 @@ async function runSync(meeting, as) {
   let status = "";
   let retry = false;
   try {
+    const booksBefore = meeting.books?.at;
     const outcome = await underSyncLock(async () => {
       await catchUp(meeting); // what another tab sent of it while this one waited
       if (meeting.closed) return { sent: 0, failed: 0, closed: false, error: null, retry: false };
       return syncMeeting(meeting, as.token);
     });
+    if (sheet.meeting === meeting) sheet.booksRead = meeting.books?.at !== booksBefore ? meeting.id : null;
     retry = Boolean(outcome.retry);
     if (!outcome.error) retryMs = 0; // answered: the next failure waits the least again
     const parts = [];
     if (outcome.sent) parts.push(tt("sync_done", { n: outcome.sent }));
     if (outcome.failed) parts.push(tt("sync_failed", { n: outcome.failed }));
     if (outcome.error) parts.push(tt("sync_error", { detail: outcome.error }));
-    if (meeting.close && !meeting.closed && Object.values(meeting.entries).some((e) => e.state === "failed")) {
+    if (meeting.close && !meeting.closed
+      && Object.values(meeting.entries).some((e) => e.state === "failed" && !e.refused_closed)) {
       meeting.close.error = tt("fix_first"); // the refused rows open again for a correction
       saveMeeting(meeting).then(() => shell.noteStorage(null)).catch((error) => shell.noteStorage(error));
     }
@@ -543,11 +562,53 @@ function totals(meeting) {
   let moneyIn = 0;
   let moneyOut = 0;
   for (const entry of Object.values(meeting.entries)) {
-    if (!isRecord(entry) || entry.state === "failed") continue;
+    if (!counts(entry)) continue;
     if (OUT_KINDS.has(entry.kind)) moneyOut += entry.amount;
     else moneyIn += entry.amount;
   }
-  return { moneyIn, moneyOut, expected: expectedCash(meeting) };
+  return { moneyIn, moneyOut, elsewhere: recordedElsewhere(meeting), expected: expectedCash(meeting) };
+}
+
+/** A time of the day as the phone's person reads it (the books' reading). */
+function clockTime(iso) {
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return "";
+  return when.toLocaleTimeString(language() === "en" ? "en-GB" : "vi-VN", { hour: "2-digit", minute: "2-digit" });
+}
+
+/** Where the cash expected comes from: the server's books just read (every phone's records),
+ * or, offline, this phone's records (and books read earlier): said plainly, with a warning. */
+function expectedSource(meeting) {
+  const books = meeting.books;
+  if (books && navigator.onLine && sheet.booksRead === meeting.id) {
+    return { text: tt("books_fresh", { time: clockTime(books.at) }), warning: false };
+  }
+  if (books) return { text: tt("books_old", { time: clockTime(books.at) }), warning: true };
+  return { text: tt("books_none"), warning: true };
+}
+
+/** The server's books for the sheet's meeting, read now (online, no sync under way: a sync
+ * reads them at its end): the cash expected counts every phone's records; a meeting closed
+ * on another phone meanwhile shows closed. */
+async function readBooks(meeting) {
+  const as = sheetSession();
+  if (!as || !navigator.onLine || syncing || !meeting.opened || meeting.closed || meeting.user_id !== as.userId) {
+    return;
+  }
+  try {
+    const result = await underSyncLock(() => refreshBooks(meeting, as.token));
+    if (sheet.meeting !== meeting) return;
+    sheet.booksRead = result === "open" ? meeting.id : null;
+    if (result === "closed") {
+      rerender();
+      const answer = await fetchStatement(meeting.group_id, as);
+      if (answer.fresh && sheet.meeting === meeting) sheet.statement = answer.statement;
+      if (shell.state.view === "treasurer") rerender();
+    } else refreshTotals();
+  } catch (error) {
+    // No answer, or another person signed in: the books read before stand (said so).
+    if (db.isQuotaError(error)) shell.noteStorage(error);
+  }
 }
 
 function counted() {
@@ -555,11 +616,8 @@ function counted() {
   return parseAmount(raw, { allowZero: true }); // an empty box is counted 0
 }
 
-/** The first amount of the sheet typed wrong, said with its member's name and field (null
- * when none): the meeting is not closed while one is there. */
-function invalidAmount(meeting) {
-  const entry = Object.values(meeting.entries).find((e) => e.invalid);
-  if (!entry) return null;
+/** Whose and which amount of the sheet an entry is: {name, field}. */
+function entryLabel(entry) {
   let name = tt("group_title");
   if (entry.member_id !== null && entry.member_id !== undefined) {
     const member = (sheet.statement?.members ?? []).find((m) => m.id === entry.member_id);
@@ -567,7 +625,15 @@ function invalidAmount(meeting) {
   }
   const field = entry.kind === "repayment" ? tt(entry.member_id === null ? "group_repayment" : "repayment", { id: entry.loan_id })
     : tt(entry.kind);
-  return tt("fix_invalid", { name, field, text: entry.text });
+  return { name, field };
+}
+
+/** The first amount of the sheet typed wrong, said with its member's name and field (null
+ * when none): the meeting is not closed while one is there. */
+function invalidAmount(meeting) {
+  const entry = Object.values(meeting.entries).find((e) => e.invalid);
+  if (!entry) return null;
+  return tt("fix_invalid", { ...entryLabel(entry), text: entry.text });
 }
 
 function refreshTotals() {
@@ -580,14 +646,22 @@ function refreshTotals() {
   };
   set("money-in", sums.moneyIn);
   set("money-out", sums.moneyOut);
+  if (sums.elsewhere !== null) set("cash-elsewhere", sums.elsewhere);
   set("cash-expected", sums.expected);
+  const source = document.getElementById("expected-source");
+  if (source) {
+    const said = expectedSource(meeting);
+    source.textContent = said.text;
+    source.classList.toggle("warning", said.warning);
+  }
   const count = counted();
   const diff = document.getElementById("cash-difference");
   if (diff) {
     diff.textContent = count.amount === null || count.error ? "—" : formatAmount(count.amount - sums.expected);
     diff.classList.toggle("warning", Boolean(count.amount !== null && !count.error && count.amount !== sums.expected));
   }
-  const waiting = Object.values(meeting.entries).filter((e) => e.state !== "posted" && !e.invalid).length;
+  const waiting = Object.values(meeting.entries)
+    .filter((e) => e.state !== "posted" && e.state !== "unrecorded" && !e.invalid).length;
   const line = document.getElementById("waiting-count");
   if (line) line.textContent = tt("waiting", { n: waiting });
 }
@@ -612,9 +686,16 @@ function closeSection(meeting) {
     error.textContent = parsed.error ? tt(`err_${parsed.error}`) : "";
     refreshTotals();
   });
+  // The box is being counted: what the other phones recorded until now is counted too.
+  countInput.addEventListener("focus", () => {
+    if (!redrawing && !locked) readBooks(meeting);
+  });
   const closeButton = h("button", {
     class: "primary big", id: "close-meeting", type: "button", hidden: locked,
-    onclick: () => {
+    onclick: async () => {
+      // The count is compared with the books as they stand now, every phone's records in.
+      await readBooks(meeting);
+      if (sheet.meeting !== meeting || meeting.closed) return;
       const parsed = parseAmount(countInput.value, { allowZero: true });
       const wrong = invalidAmount(meeting);
       if (wrong) { // an amount typed wrong is no record: it is corrected or cleared first
@@ -651,8 +732,11 @@ function closeSection(meeting) {
       h("dt", {}, tt("opening_cash")), h("dd", { id: "opening-cash" }, formatAmount(meeting.opening_cash)),
       h("dt", {}, tt("money_in")), h("dd", { id: "money-in" }, formatAmount(sums.moneyIn)),
       h("dt", {}, tt("money_out")), h("dd", { id: "money-out" }, formatAmount(sums.moneyOut)),
+      sums.elsewhere === null ? null : h("dt", {}, tt("elsewhere")),
+      sums.elsewhere === null ? null : h("dd", { id: "cash-elsewhere" }, formatAmount(sums.elsewhere)),
       h("dt", {}, tt("expected")), h("dd", { id: "cash-expected", class: "strong" }, formatAmount(sums.expected)),
       h("dt", {}, tt("difference")), h("dd", { id: "cash-difference" }, "—")),
+    h("p", { class: "small", id: "expected-source" }, ""),
     h("label", { for: "cash-counted", class: "question-label" }, tt("counted")), countInput,
     h("label", { for: "attendance", class: "question-label" }, tt("attendance")), attendance,
     h("label", { for: "close-note", class: "question-label" }, tt("note")), note,
@@ -663,12 +747,18 @@ function closeSection(meeting) {
 
 function startSection() {
   const day = h("input", { id: "meeting-date", type: "date", value: today(), max: today() });
+  const carried = leftOver(sheet.carry).length;
   return h("section", { id: "meeting-start" },
+    carried ? h("p", { class: "notice", id: "carry-notice" }, tt("carry_notice", { n: carried })) : null,
     h("label", { for: "meeting-date", class: "question-label" }, tt("meeting_date")), day,
     h("button", {
       class: "primary big", id: "open-meeting", type: "button",
       onclick: () => {
-        sheet.meeting = newMeeting(sheet.userId, sheet.groupId, day.value || today(), sheet.statement);
+        // Kept under the same key, the new meeting takes the place of the one closed
+        // elsewhere on the phone, with its records not recorded: never both, never neither.
+        const entries = sheet.carry ? carryOver(sheet.carry) : {};
+        sheet.meeting = newMeeting(sheet.userId, sheet.groupId, day.value || today(), sheet.statement, entries);
+        sheet.carry = null;
         persist();
         rerender();
         syncSheet();
@@ -677,17 +767,32 @@ function startSection() {
 }
 
 function closedSection(meeting) {
+  const difference = formatAmount(meeting.result?.difference ?? 0);
+  // Closed on another phone: the server's figures, and what this phone's records the server
+  // never took (money taken at the meeting), kept for a new meeting.
+  const left = leftOver(meeting);
+  const notice = meeting.closed_elsewhere
+    ? tt("closed_elsewhere", { counted: formatAmount(meeting.result?.cash_counted ?? 0), amount: difference })
+    : tt("closed", { amount: difference });
   return h("section", { id: "meeting-closed" },
-    h("p", { class: "notice", id: "closed-notice" }, tt("closed", { amount: formatAmount(meeting.result?.difference ?? 0) })),
+    h("p", { class: "notice", id: "closed-notice" }, notice),
+    left.length ? h("div", { class: "notice error", id: "unrecorded" },
+      h("p", {}, tt("unrecorded_title", { n: left.length })),
+      h("ul", { id: "unrecorded-list" }, left.map((entry) => {
+        const { name, field } = entryLabel(entry);
+        const amount = entry.amount === null || entry.amount === undefined ? entry.text : `${formatAmount(entry.amount)} đ`;
+        return h("li", { dataset: { client: entry.client_id ?? "" } }, `${name} · ${field}: ${amount}`);
+      }))) : null,
     h("button", {
       class: "secondary big", id: "new-meeting", type: "button",
       onclick: async () => {
-        await forgetMeeting(meeting).catch((error) => shell.noteStorage(error));
+        if (left.length) sheet.carry = meeting; // kept on the phone until the next one opens
+        else await forgetMeeting(meeting).catch((error) => shell.noteStorage(error));
         sheet.meeting = null;
         sheet.status = "";
         rerender();
       },
-    }, tt("new_meeting")));
+    }, left.length ? tt("carry_button", { n: left.length }) : tt("new_meeting")));
 }
 
 /** The group's statement as a PDF, fetched with the phone's token and saved as a file. */
@@ -763,7 +868,8 @@ export async function resumeTreasurer() {
   if (!auth.hasToken() || me?.id === null || me?.id === undefined) return false;
   for (const id of groups()) {
     const meeting = await loadMeeting(me.id, id).catch(() => null);
-    if (meeting && !meeting.closed) {
+    // Closed on another phone with records it never took: shown, so they are not forgotten.
+    if (meeting && (!meeting.closed || unsentCount(meeting) > 0)) {
       await openTreasurer(id);
       return true;
     }

@@ -21,6 +21,17 @@
 // records never left under its own id (they go after the opening), so they all go, each with
 // its own id, into the one meeting, whose box is counted once. `joined_from` keeps the id
 // made here, so that another tab still showing the meeting under it follows the change.
+//
+// With two phones at one meeting, neither holds every record: the cash the box should hold
+// is taken from the server's books for the meeting whenever the phone is online
+// (GET /api/v1/cdf/meetings/{id}: the group's cash on the meeting's day and the ids of every
+// phone's records, kept as `books`), plus this phone's records the books do not hold yet.
+// Offline, the screen says the other phones' records are not counted. Once one phone closes
+// the meeting, the server refuses the other's later records (`cdf_meeting_closed`): that
+// phone takes the close from the server (`closed_elsewhere`, the figures in `result`), keeps
+// the records it refused on the sheet as not recorded (`unrecorded`) and carries them, each
+// with its own id, into the next meeting it opens (carryOver): never lost, never posted twice
+// (a record the books hold is `posted`; the server answers a resent id `duplicate`).
 
 import * as auth from "./auth.js";
 import * as db from "./db.js";
@@ -138,14 +149,45 @@ export function entryKey(memberId, kind, loanId = null) {
   return loanId === null ? `${memberId}:${kind}` : `${memberId}:repayment:${loanId}`;
 }
 
-/** The cash the box should hold: the cash at the meeting's start plus today's movements. */
+/** What a record does to the box: +amount in, -amount out. */
+function cashEffect(entry) {
+  return OUT_KINDS.has(entry.kind) ? -entry.amount : entry.amount;
+}
+
+/** True for a record of this phone that counts in the box (not refused, not left out of a
+ * meeting closed elsewhere). */
+export function counts(entry) {
+  return isRecord(entry) && entry.state !== "failed" && entry.state !== "unrecorded";
+}
+
+/**
+ * The cash the box should hold. With the server's books for the meeting (`books`, every
+ * phone's records posted when they were read): that cash plus this phone's records they do
+ * not hold yet. Without (never online since it was opened): the cash at the meeting's start
+ * plus this phone's records, short of any other phone's (the screen says so).
+ */
 export function expectedCash(meeting) {
-  let total = meeting.opening_cash ?? 0;
+  const books = meeting.books;
+  const held = new Set(books?.record_ids ?? []);
+  let total = books ? books.cash : meeting.opening_cash ?? 0;
   for (const entry of Object.values(meeting.entries)) {
-    if (!isRecord(entry) || entry.state === "failed") continue;
-    total += OUT_KINDS.has(entry.kind) ? -entry.amount : entry.amount;
+    if (!counts(entry) || (books && held.has(entry.client_id))) continue;
+    total += cashEffect(entry);
   }
   return total;
+}
+
+/** The money of the meeting's day the books hold that is not this phone's: other phones'
+ * records (and the office's) since the cash at the start was read. Null without books. */
+export function recordedElsewhere(meeting) {
+  const books = meeting.books;
+  if (!books) return null;
+  const held = new Set(books.record_ids);
+  let mine = 0;
+  for (const entry of Object.values(meeting.entries)) {
+    if (counts(entry) && held.has(entry.client_id)) mine += cashEffect(entry);
+  }
+  return books.cash - (meeting.opening_cash ?? 0) - mine;
 }
 
 // ---------------------------------------------------------------- on the phone
@@ -324,6 +366,7 @@ export async function adoptOlderMeetings(userId, groupIds) {
 /** How many things of a meeting the server has not taken: its records not posted (typed,
  * being sent or refused) and a close waiting to be sent. */
 export function unsentCount(meeting) {
+  if (meeting?.closed_elsewhere) return leftOver(meeting).filter((e) => !e.invalid).length;
   if (!meeting || meeting.closed) return 0;
   const records = Object.values(meeting.entries ?? {}).filter((e) => e.state !== "posted" && !e.invalid).length;
   return records + (meeting.close ? 1 : 0);
@@ -379,13 +422,115 @@ export function treasurerGroups(user) {
     .map((r) => r.cdf_group_id);
 }
 
-/** A new meeting on the phone of the treasurer `userId`, with its own id. */
-export function newMeeting(userId, groupId, day, statement) {
+/** A new meeting on the phone of the treasurer `userId`, with its own id, holding the
+ * records carried over from a meeting closed elsewhere (carryOver), if any. */
+export function newMeeting(userId, groupId, day, statement, entries = {}) {
   return {
-    id: crypto.randomUUID(), user_id: userId, group_id: groupId, date: day, opened: false, entries: {},
+    id: crypto.randomUUID(), user_id: userId, group_id: groupId, date: day, opened: false, entries,
     opening_cash: statement?.balances?.cash ?? 0, close: null, closed: false, result: null,
     started_at: new Date().toISOString(),
   };
+}
+
+/** What of a meeting closed elsewhere the server never took: records not recorded, refused
+ * ones and amounts typed wrong, each on its row. */
+export function leftOver(meeting) {
+  if (!meeting?.closed_elsewhere) return [];
+  return Object.values(meeting.entries ?? {}).filter((e) => e.state !== "posted");
+}
+
+/**
+ * The entries a new meeting takes from a meeting closed elsewhere: each record it did not
+ * record goes again with its own id (the server posts an id once: a record it holds somewhere
+ * is answered `duplicate`, never posted twice); a refused one stays refused on its row (a
+ * correction gives it a new id), an amount typed wrong stays to be corrected.
+ */
+export function carryOver(meeting) {
+  const entries = {};
+  for (const [key, entry] of Object.entries(meeting?.entries ?? {})) {
+    if (!meeting.closed_elsewhere || entry.state === "posted") continue;
+    const copy = structuredClone(entry);
+    delete copy.refused_closed;
+    if (copy.state === "unrecorded") Object.assign(copy, { state: "draft", error: null, ready: true });
+    entries[key] = copy;
+  }
+  return entries;
+}
+
+/**
+ * The meeting `seen` (GET /api/v1/cdf/meetings/{id}) as the server closed it: taken as this
+ * phone's close when it counts what this phone counted and holds every record of this
+ * phone's (a close whose answer was lost); otherwise as closed on another phone, with the
+ * server's figures. Each record of the phone the books hold is posted; any other is left
+ * on the sheet as not recorded (`unrecorded`), a refused one as refused.
+ */
+export function takeServerClose(meeting, seen) {
+  const held = new Set((seen.record_ids ?? []).map(String));
+  const counted = seen.cash_counted ?? null;
+  const inLedger = seen.cash_in_ledger ?? null;
+  const difference = counted === null || inLedger === null ? null : counted - inLedger;
+  const records = Object.values(meeting.entries).filter(isRecord);
+  const mine = Boolean(meeting.close) && meeting.close.cash_counted === counted
+    && records.every((e) => held.has(e.client_id));
+  for (const entry of Object.values(meeting.entries)) {
+    if (!isRecord(entry)) continue;
+    if (held.has(entry.client_id)) {
+      entry.state = "posted";
+      entry.error = null;
+      delete entry.refused_closed;
+    } else if (entry.state !== "failed" || entry.refused_closed) {
+      entry.state = "unrecorded";
+      entry.error = null;
+      delete entry.refused_closed;
+    }
+  }
+  meeting.closed = true;
+  meeting.server_closed = false;
+  meeting.result = { difference, cash_in_ledger: inLedger, cash_counted: counted };
+  if (mine) meeting.close.error = null;
+  else meeting.closed_elsewhere = true;
+}
+
+/** The server's books for the meeting (GET /api/v1/cdf/meetings/{id}) with `token`: its
+ * JSON, or null when the answer is not the server's (no network, a captive portal's page);
+ * throws SessionChanged once the phone's session is no longer `token`'s. */
+export async function readMeeting(meeting, token) {
+  let response;
+  try {
+    response = await auth.apiAs(token, `/api/v1/cdf/meetings/${encodeURIComponent(meeting.id)}`, {
+      headers: { accept: "application/json" },
+    });
+  } catch (error) {
+    if (error instanceof auth.SessionChanged) throw error;
+    return null;
+  }
+  const body = await bodyOf(response);
+  const ok = response.ok && !response.redirected && String(body.id) === meeting.id
+    && (body.status === "open" || body.status === "closed")
+    && Number.isSafeInteger(body.cash_in_books) && Array.isArray(body.record_ids);
+  return ok ? body : null;
+}
+
+/**
+ * Bring the meeting up to the server's books (readMeeting): while open, the cash they hold
+ * and the ids of every phone's records (`books`); closed by another phone, that close
+ * (takeServerClose). Resolves with "open", "closed" or null (no answer of the server's).
+ */
+export async function refreshBooks(meeting, token) {
+  if (!meeting.opened || meeting.closed) return null;
+  const id = meeting.id;
+  const seen = await readMeeting(meeting, token);
+  if (!seen || meeting.closed || meeting.id !== id) return null;
+  if (seen.status === "closed") {
+    takeServerClose(meeting, seen);
+    await saveMeeting(meeting);
+    return "closed";
+  }
+  meeting.books = {
+    cash: seen.cash_in_books, record_ids: seen.record_ids.map(String), at: new Date().toISOString(),
+  };
+  await saveMeeting(meeting);
+  return "open";
 }
 
 /**
@@ -577,7 +722,12 @@ async function sendRecords(meeting, token, outcome) {
     } else {
       entry.state = "failed";
       entry.error = messageOf(result);
-      outcome.failed += 1;
+      if (result.error?.code === "cdf_meeting_closed") {
+        // Closed by another phone meanwhile: not this record's fault (syncMeeting takes the
+        // close from the server and keeps the record for a new meeting).
+        entry.refused_closed = true;
+        meeting.server_closed = true;
+      } else outcome.failed += 1;
     }
   }
   await saveMeeting(meeting);
@@ -597,6 +747,10 @@ async function sendRecords(meeting, token, outcome) {
  */
 export async function syncMeeting(meeting, token) {
   const outcome = { sent: 0, failed: 0, closed: false, error: null, retry: false };
+  if (meeting.server_closed) {
+    await takeCloseOf(meeting, token, outcome); // said closed, its figures not read yet
+    return outcome;
+  }
   for (let attempt = 0; ; attempt += 1) {
     if (!meeting.opened && !(await openOnServer(meeting, token, outcome))) return outcome;
     const step = await sendRecords(meeting, token, outcome);
@@ -608,6 +762,10 @@ export async function syncMeeting(meeting, token) {
       continue;
     }
     if (step === "missing") outcome.retry = true; // opened, yet not found: tried again later
+    return outcome;
+  }
+  if (meeting.server_closed) {
+    await takeCloseOf(meeting, token, outcome);
     return outcome;
   }
   const unsettled = Object.values(meeting.entries).some((e) => e.state !== "posted");
@@ -627,6 +785,12 @@ export async function syncMeeting(meeting, token) {
       meeting.result = { difference, cash_in_ledger: inLedger };
       meeting.close.error = null;
       outcome.closed = true;
+    } else if (refusedByServer(response, body) && body.code === "cdf_meeting_closed") {
+      // Another phone closed the meeting with its own count: that close is the meeting's.
+      meeting.server_closed = true;
+      await saveMeeting(meeting);
+      await takeCloseOf(meeting, token, outcome);
+      return outcome;
     } else if (refusedByServer(response, body)) {
       const problems = body.errors?.map((e) => e.message ?? e.detail ?? e.code).join("; ");
       meeting.close.error = problems || body.detail || String(response.status);
@@ -640,5 +804,23 @@ export async function syncMeeting(meeting, token) {
     }
     await saveMeeting(meeting);
   }
+  // What the books hold of the meeting now, every phone's records in it: the cash expected.
+  if (!meeting.closed && (await refreshBooks(meeting, token)) === "closed") outcome.closed = true;
   return outcome;
+}
+
+/** The server said the meeting is closed: its close, read from the server, becomes this
+ * meeting's (takeServerClose). False when it could not be read (tried again later). */
+async function takeCloseOf(meeting, token, outcome) {
+  const seen = await readMeeting(meeting, token);
+  if (!seen || seen.status !== "closed") {
+    outcome.error = outcome.error ?? tt("closed_unread");
+    outcome.retry = true;
+    return false;
+  }
+  takeServerClose(meeting, seen);
+  await saveMeeting(meeting);
+  outcome.closed = true;
+  outcome.error = null;
+  return true;
 }

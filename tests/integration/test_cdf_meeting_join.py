@@ -260,3 +260,73 @@ def test_phones_opening_one_meeting_at_the_same_instant_make_one_meeting(
         assert set(outcomes) <= {"created", "duplicate", "joined"}
         opener = next(b for b in bodies if b["id"] == stored[0]["id"])
         assert outcomes.count("duplicate") == (1 if opener in bodies[:3] else 0)
+
+
+def test_the_meeting_says_what_the_books_hold_of_every_phones_records(
+    join: dict[str, Any], sync_engine: Engine
+) -> None:
+    """Each phone knows only its own records: the meeting answers the cash the books hold on
+    its day (what the close compares the count with) and the ids of every phone's records,
+    so a phone expects the whole box. Once closed by one phone, the other's record is
+    refused there; it is posted once in a new meeting of the day, under its own id."""
+    group, (first_member, second_member) = join["groups"][0], join["members"]
+    treasurer, secretary = join["clients"].as_("treasurer"), join["clients"].as_("secretary")
+    day = "2025-05-05"
+    url = f"/api/v1/cdf/groups/{group}/meetings"
+    mine = uid()
+    assert treasurer.post(url, json={"id": mine, "date": day}).status_code == 201
+    assert secretary.post(url, json={"id": uid(), "date": day}).json()["outcome"] == "joined"
+    empty = secretary.get(f"/api/v1/cdf/meetings/{mine}")
+    assert empty.status_code == 200, empty.text
+    before = empty.json()["cash_in_books"]
+    assert isinstance(before, int) and empty.json()["record_ids"] == []
+    assert before == _cash(sync_engine, group)
+    ours, theirs = _saving(first_member, 50_000), _saving(second_member, 70_000)
+    for who, record in ((treasurer, ours), (secretary, theirs)):
+        sent = who.post(f"/api/v1/cdf/meetings/{mine}/records", json={"records": [record]})
+        assert sent.json()["results"][0]["outcome"] == "created", sent.text
+    for who in (treasurer, secretary):
+        seen = who.get(f"/api/v1/cdf/meetings/{mine}").json()
+        assert seen["status"] == "open"
+        assert seen["cash_in_books"] == before + 120_000
+        assert sorted(seen["record_ids"]) == sorted([ours["client_id"], theirs["client_id"]])
+    # A later day's money is not in the box of this meeting's day.
+    later = treasurer.post(
+        f"/api/v1/cdf/groups/{group}/transactions",
+        json={"client_id": uid(), "kind": "fine", "amount": 5_000, "date": "2025-05-06"},
+    )
+    assert later.status_code == 201, later.text
+    assert treasurer.get(f"/api/v1/cdf/meetings/{mine}").json()["cash_in_books"] == before + 120_000
+
+    closed = treasurer.post(
+        f"/api/v1/cdf/meetings/{mine}/close",
+        json={"cash_counted": before + 119_000, "note": "thiếu 1.000 đ"},
+    )
+    assert closed.status_code == 200 and closed.json()["difference"] == -1_000, closed.text
+    seen = secretary.get(f"/api/v1/cdf/meetings/{mine}").json()
+    assert (seen["status"], seen["cash_counted"], seen["cash_in_ledger"]) == (
+        "closed",
+        before + 119_000,
+        before + 120_000,
+    )
+    assert seen["cash_in_books"] == before + 119_000  # the difference is posted
+
+    # The secretary's record typed after the close: refused, never posted there.
+    late = _saving(second_member, 20_000)
+    refused = secretary.post(f"/api/v1/cdf/meetings/{mine}/records", json={"records": [late]})
+    assert refused.json()["results"][0]["outcome"] == "conflict", refused.text
+    assert refused.json()["results"][0]["error"]["code"] == "cdf_meeting_closed"
+    # Into a new meeting of the day with the same id: posted once; resends are duplicates.
+    evening = uid()
+    assert secretary.post(url, json={"id": evening, "date": day}).json()["outcome"] == "created"
+    for attempt in range(2):
+        sent = secretary.post(f"/api/v1/cdf/meetings/{evening}/records", json={"records": [late]})
+        assert sent.json()["results"][0]["outcome"] == ("created", "duplicate")[attempt], sent.text
+    again = secretary.post(f"/api/v1/cdf/meetings/{mine}/records", json={"records": [late]})
+    assert again.json()["results"][0]["outcome"] == "duplicate", again.text
+    assert secretary.get(f"/api/v1/cdf/meetings/{evening}").json()["record_ids"] == [
+        late["client_id"]
+    ]
+    assert secretary.get(f"/api/v1/cdf/meetings/{mine}").json()["cash_in_books"] == (
+        before + 139_000
+    )
