@@ -33,6 +33,7 @@ const ASSETS = [
   "/static/collect/treasurer.js",
   "/static/collect/treasurer_i18n.js",
   "/static/collect/treasurer_sheet.js",
+  "/static/collect/treasurer_sync.js",
   "/static/collect/treasurer.css",
   "/static/collect/widgets.js",
   "/static/collect/xpath.js",

@@ -13,9 +13,10 @@ import { formatDay, tt } from "./treasurer_i18n.js";
 import {
   GROUP, KINDS, OUT_KINDS, adoptOlderMeetings, carryOver, counts, entryKey, expectedCash, fetchStatement,
   followMeeting, forgetMeeting, formatAmount, groupLoans, leftOver, loadMeeting, loadStatement, markReady,
-  meetingKeyOf, newMeeting, onMeetingChanged, parseAmount, recordedElsewhere, refreshBooks, sameMeeting,
-  saveMeeting, setEntry, sheetRows, syncMeeting, today, treasurerGroups, unsentCount, waitingMeetings,
+  meetingKeyOf, newMeeting, onMeetingChanged, parseAmount, recordedElsewhere, sameMeeting, saveMeeting,
+  setEntry, sheetRows, today, treasurerGroups, unsentCount, waitingMeetings,
 } from "./treasurer_sheet.js";
+import { refreshBooks, syncMeeting } from "./treasurer_sync.js";
 
 // The sheet shown: the person's (`userId`, whose meetings and statements are read and sent),
 // of one group. Another person signing in on the phone empties it. `carry`: the meeting
