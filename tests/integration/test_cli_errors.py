@@ -206,3 +206,22 @@ def test_password_and_enrol_say_what_they_did(database_url: str) -> None:
     second = run("user", "enrol", "cli-twice").stdout
     assert first.splitlines()[0] != second.splitlines()[0]
     assert "earlier codes of cli-twice not yet used no longer work" in second
+
+
+def test_check_config_fails_what_the_server_would_refuse_in_one_line(database_url: str) -> None:
+    """The unit runs it first (deploy/cdfmap.service): uvicorn's parent ended with status 0
+    when its workers refused a setting, so systemd never showed the service failed."""
+    settings = {"DATABASE_URL": database_url, **KEY}
+    fine = cli("check-config", env=settings)
+    assert (fine.returncode, fine.stdout.strip()) == (0, "settings ok"), fine.stderr
+    for wrong, named in (
+        ({"PRIORITIES_PATH": "/nowhere/priorities.yaml"}, "PRIORITIES_PATH /nowhere"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"TRUSTED_ORIGINS": "not an origin"}, "TRUSTED_ORIGINS"),
+    ):
+        done = cli("check-config", env={**settings, **wrong})
+        assert done.returncode == 2, (wrong, done.stdout, done.stderr)
+        assert named in done.stderr and "Traceback" not in done.stderr, done.stderr
+    # A missing household form is said, but the server may start: it can be dropped in.
+    missing = cli("check-config", env={**settings, "HOUSEHOLD_FORM": "nope"})
+    assert missing.returncode == 0 and "HOUSEHOLD_FORM 'nope'" in missing.stderr

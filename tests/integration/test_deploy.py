@@ -88,6 +88,8 @@ def test_the_unit_runs_uvicorn_workers_behind_the_proxy_as_an_unprivileged_user(
     values = unit_values(UNITS[UNIT])
     assert values["User"] == ["cdfmap"] and values["Group"] == ["cdfmap"]
     assert values["EnvironmentFile"] == ["/etc/cdfmap/cdfmap.env"]
+    # The settings are checked first: a wrong one fails the unit (uvicorn's parent exits 0).
+    assert values["ExecStartPre"] == ["/opt/cdfmap/.venv/bin/python -m app.cli check-config"]
     (start,) = values["ExecStart"]
     for part in (
         "uvicorn app.main:create_app --factory",
