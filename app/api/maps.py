@@ -68,7 +68,10 @@ def _nonce(request: Request) -> str:
 def _not_found(error: NotFound, language: str) -> HTMLResponse:
     """A map page that does not exist, as a page (a browser asked for one), not JSON."""
     heading = translate("map_page.not_found", language)
-    return HTMLResponse(not_found_page(heading, error.message(language), language), status_code=404)
+    home = translate("page.error_home", language)  # a way back, as every other error page
+    return HTMLResponse(
+        not_found_page(heading, error.message(language), language, home=home), status_code=404
+    )
 
 
 def _print_slots(request: Request, settings: Settings) -> maps.PrintSlots:

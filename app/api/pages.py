@@ -25,6 +25,7 @@ from app.i18n import (
 )
 from app.services.access import Principal
 from app.settings import REPO_ROOT
+from app.text import isolated
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(REPO_ROOT / "app" / "templates"),
@@ -38,6 +39,8 @@ _TEMPLATES.globals["percent_text"] = percent_text  # a share with decimals, roun
 _TEMPLATES.globals["day_text"] = day_text  # a day without its year: 24/11, 24 Nov
 _TEMPLATES.globals["date_text"] = date_text  # a day with its year: 07/12/2026, 7 Dec 2026
 _TEMPLATES.globals["leaflet_texts"] = leaflet_texts  # Leaflet's buttons, in the page's language
+# A name inside a text where markup cannot go (<option>, <title>): FSI ... PDI (app/text.py).
+_TEMPLATES.filters["isolated"] = isolated
 
 
 class _Texts:

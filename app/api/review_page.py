@@ -30,6 +30,7 @@ from app.forms.registry import FormRegistry
 from app.i18n import translate
 from app.services import places, review
 from app.settings import Settings
+from app.text import isolated
 
 router = APIRouter(tags=["review"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -267,7 +268,7 @@ async def review_page(
         "review.html",
         language,
         user,
-        title=f"{translate('page.review', language)}: {chosen['name']}",
+        title=f"{translate('page.review', language)}: {isolated(chosen['name'])}",
         ward=chosen,
         wards=wards,
         config=page_config(chosen, forms, settings, language, user.user_id),

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.text import isolated as isolated  # print modules take it from here
+
 log = logging.getLogger(__name__)
 
 # The print font, then the fonts matplotlib takes a glyph from when DejaVu Sans has none
@@ -111,21 +113,6 @@ def _no_bold_fallback_notice(record: logging.LogRecord) -> bool:
         and len(record.args) == 3
         and record.args[1] in PRINT_FONTS
     )
-
-
-_ISOLATE = frozenset(
-    {"R", "AL", "AN", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
-)
-
-
-def isolated(text: str) -> str:
-    """A name to put inside a sentence: as a Unicode isolate (FSI ... PDI) when it has
-    right-to-left letters or bidi controls, so that it neither reorders the Vietnamese text
-    around it (matplotlib lays out a line by the Unicode bidi algorithm, its direction from
-    the first strong letter) nor carries an override past its end; other texts unchanged."""
-    if text.isascii() or not any(unicodedata.bidirectional(c) in _ISOLATE for c in text):
-        return text
-    return f"\u2068{text}\u2069"
 
 
 def document_title(text: str) -> str:

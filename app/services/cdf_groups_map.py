@@ -19,6 +19,7 @@ from app.geo import cdf_groups
 from app.i18n import number_text, percent_text, translate
 from app.services import cdf_access as cdf
 from app.services.access import Principal
+from app.text import isolated
 from app.vietnam import today_in_vietnam
 
 POPUP_KEYS = (
@@ -102,7 +103,8 @@ async def map_groups(
                 "ward": row["ward"] or "",
                 "lon": float(row["lon"]),
                 "lat": float(row["lat"]),
-                "group_names": " · ".join(row["group_names"]),
+                # Isolated: a name written right to left would reorder its neighbours.
+                "group_names": " · ".join(isolated(name) for name in row["group_names"]),
                 "groups": int(row["groups"]),
                 "members": members,
                 "savings_balance": int(row["savings_balance"]),

@@ -23,6 +23,7 @@ from app.i18n import date_text, translate, whole_percent
 from app.services import cdf_groups_map, cdf_projects, indicators, places
 from app.services.access import SYSTEM, Principal
 from app.services.small_areas import PUBLIC_MIN_HOUSEHOLDS
+from app.text import isolated
 
 
 def _t(key: str, language: str, **params: Any) -> str:
@@ -234,7 +235,7 @@ async def city_map_html(
         report,
         city["id"],
         None,
-        _t("city_title", language, city=city["name"]),
+        _t("city_title", language, city=isolated(city["name"])),
         f"/maps/data/cities/{slug}/households.json{query}" if households else "",
         language,
         options,
@@ -277,7 +278,9 @@ async def ward_map_html(
         report,
         ward["city_id"],
         ward_id,
-        _t("ward_title", language, ward=area["name"], city=area["city_name"]),
+        # Each name isolated: one written right to left (or with a direction override) would
+        # reorder the rest of the title, on the page and in the browser's tab.
+        _t("ward_title", language, ward=isolated(area["name"]), city=isolated(area["city_name"])),
         f"/maps/data/cities/{area['city']}/households.json?ward={ward_id}{query}"
         if households
         else "",

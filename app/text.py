@@ -1,0 +1,30 @@
+"""Names put into sentences, the same for every page, map and print (pure: no data access).
+
+A name from a boundary file or a form may carry right-to-left letters (Arabic, Hebrew) or a
+bidi control (U+202E RIGHT-TO-LEFT OVERRIDE): placed as it is into "Bản đồ …: {ward}, {city}",
+it reordered the text after it (", Tam Kỳ" drawn backwards on a map's title and a browser
+tab). Inside an isolate (U+2068 FIRST STRONG ISOLATE … U+2069 POP DIRECTIONAL ISOLATE) its
+direction ends with it, in a browser (plain text: <title>, <option>, textContent) as in
+matplotlib. HTML markup has <bdi> for the same where markup is allowed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Bidi classes of the characters that can reorder the text around a name: right-to-left
+# letters and numbers, and every embedding, override and isolate control.
+_ISOLATE = frozenset(
+    {"R", "AL", "AN", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
+)
+
+
+def isolated(text: str) -> str:
+    """A name to put inside a sentence: as a Unicode isolate (FSI ... PDI) when it has
+    right-to-left letters or bidi controls, so that it neither reorders the Vietnamese text
+    around it (a browser or matplotlib lays out a line by the Unicode bidi algorithm, its
+    direction from the first strong letter) nor carries an override past its end; other
+    texts unchanged."""
+    if text.isascii() or not any(unicodedata.bidirectional(c) in _ISOLATE for c in text):
+        return text
+    return f"\u2068{text}\u2069"
