@@ -867,6 +867,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Phiếu {name} đã thay đổi trong lúc bạn xem và không còn chờ duyệt.",
         "en": "Survey {name} changed while you were looking and no longer waits for review.",
     },
+    "page.review_survey_gone": {
+        "vi": "Phiếu {name} không còn nữa (đã bị xóa, hoặc không còn thuộc khu vực của bạn); "
+        "quyết định của bạn chưa được ghi.",
+        "en": "Survey {name} is no longer there (deleted, or no longer in your area); your "
+        "decision was not recorded.",
+    },
     "page.review_decided_gone": {
         "vi": "Phiếu {name} đã được người khác quyết định trong lúc bạn xem ({decision}); "
         "quyết định của bạn chưa được ghi.",

@@ -101,6 +101,7 @@ SCRIPT_TEXTS = (
     "review_own",
     "review_changed",
     "review_changed_gone",
+    "review_survey_gone",
     "review_decided_gone",
     "review_decided_yours",
     "review_outside_settlements",

@@ -590,6 +590,15 @@
           reloadSurvey(id, text, error.code, error.data);
           return;
         }
+        if (error.status === 404 && error.code === "not_found") { // our server's, not a proxy's
+          // Deleted (or moved out of the reviewer's area) meanwhile: nothing left to decide,
+          // so the card leaves the queue instead of offering its buttons for ever.
+          var gone = toastName(state.surveys.get(id));
+          removeCard(id);
+          showToast(sayNames("review_survey_gone", { name: gone }, ["name"]));
+          loadCounts();
+          return;
+        }
         showError(item, error.message);
         // The card stays: focus back on the button tapped (lost while it was disabled).
         var tapped = item.querySelector('button.decide[data-decision="' + decision + '"]');

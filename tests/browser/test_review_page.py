@@ -300,8 +300,13 @@ def test_a_ward_leader_reviews_the_queue_on_a_tablet(
             text("DELETE FROM household_surveys WHERE id = :id"), {"id": ids["gone"]}
         )
     gone.locator("button.decide.approve").click()
-    expect(gone.locator(".error")).to_have_text(f"Không tìm thấy phiếu khảo sát {ids['gone']}.")
-    expect(gone).to_have_count(1)
+    # Nothing left to decide: the card leaves the queue (it stayed, its buttons tappable for
+    # ever, saying "not found" each time), and the page says why.
+    expect(gone).to_have_count(0)
+    expect(page.locator("#toast")).to_contain_text(
+        "Phiếu Hộ đã bị xoá không còn nữa (đã bị xóa, hoặc không còn thuộc khu vực của bạn); "
+        "quyết định của bạn chưa được ghi."
+    )
     unexpected = [
         e
         for e in page.console_errors  # type: ignore[attr-defined]
