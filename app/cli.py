@@ -7,7 +7,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -833,19 +833,23 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
-def _insufficient_privilege(exc: BaseException) -> BaseException | None:
-    """The "permission denied" (SQLSTATE 42501) in `exc`'s chain of causes, or None."""
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and its chain of causes, a SQLAlchemy error's driver error included."""
     import sqlalchemy.exc
 
     seen: BaseException | None = exc
     while seen is not None:
-        if getattr(seen, "sqlstate", None) == "42501":  # psycopg and asyncpg alike
-            return seen
+        yield seen
         if isinstance(seen, sqlalchemy.exc.DBAPIError) and seen.orig is not None:
             seen = seen.orig
-            continue
-        seen = seen.__cause__
-    return None
+        else:
+            seen = seen.__cause__
+
+
+def _insufficient_privilege(exc: BaseException) -> BaseException | None:
+    """The "permission denied" (SQLSTATE 42501) in `exc`'s chain of causes, or None."""
+    # psycopg and asyncpg alike
+    return next((e for e in _causes(exc) if getattr(e, "sqlstate", None) == "42501"), None)
 
 
 def _unreachable(exc: BaseException) -> BaseException | None:
@@ -856,7 +860,6 @@ def _unreachable(exc: BaseException) -> BaseException | None:
 
     import asyncpg
     import psycopg
-    import sqlalchemy.exc
 
     refused = (
         asyncpg.exceptions.InvalidCatalogNameError,
@@ -865,18 +868,13 @@ def _unreachable(exc: BaseException) -> BaseException | None:
         ConnectionRefusedError,
         socket.gaierror,
     )
-    seen: BaseException | None = exc
-    while seen is not None:
+    for seen in _causes(exc):
         if isinstance(seen, refused):
             return seen
         if isinstance(seen, psycopg.OperationalError) and str(seen).startswith(
             ("connection failed", "connection to server")
         ):
             return seen
-        if isinstance(seen, sqlalchemy.exc.DBAPIError) and seen.orig is not None:
-            seen = seen.orig
-            continue
-        seen = seen.__cause__
     return None
 
 
