@@ -2641,11 +2641,22 @@ def size_text(size: int, language: str) -> str:
     return f"{number_text(size, language)} byte" + ("s" if language == "en" and size != 1 else "")
 
 
+def _half_up(value: Decimal, decimals: int) -> Decimal:
+    """A decimal rounded half up to `decimals` places, as a reader rounds."""
+    return value.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+
+
 def _percent(share: float, decimals: int) -> Decimal:
     """100 * share rounded half up in decimal arithmetic, from the share's shortest decimal
     form (the one the API and the CSVs show), never from its binary value."""
-    step = Decimal(1).scaleb(-decimals)
-    return (Decimal(repr(float(share))) * 100).quantize(step, ROUND_HALF_UP)
+    return _half_up(Decimal(repr(float(share))) * 100, decimals)
+
+
+def whole_score(score: float) -> int:
+    """A priority score (0-100, as the API shows it: one decimal) in whole points, rounded
+    half up from that decimal form as whole_percent rounds a share beside it: 12.5 is 13
+    (format's half-to-even said 12)."""
+    return int(_half_up(Decimal(repr(float(score))), 0))
 
 
 def whole_percent(share: float) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import numpy as np
@@ -34,6 +35,27 @@ COUNTED: dict[str, str] = {
 # is stored in the same table but never counted, scored or mapped as a household. The server
 # is told which form that is (settings.household_form, HOUSEHOLD_FORM in the environment).
 HOUSEHOLD_FORM = "household"
+# A score is shown, stored and exported with one decimal; ranks and colour classes use the
+# score as shown, so two places that show the same score share a rank and a class (the float
+# sums behind a score put 0.1 + 0.2 above 0.3: equal scores ranked 4th and 5th).
+SCORE_DECIMALS = 1
+
+
+def shown_score_sql(score: str) -> str:
+    """SQL: the score `score` (float8) as shown, a numeric of SCORE_DECIMALS places.
+
+    PostgreSQL turns a float8 into numeric by its 15 significant digits (float noise gone:
+    0.30000000000000004 is 0.3), then rounds half up: shown_score is the same in Python."""
+    return f"round(({score})::numeric, {SCORE_DECIMALS})"
+
+
+def shown_score(score: float | None) -> float | None:
+    """A score as shown (docs/maps.md): half up to SCORE_DECIMALS places from its 15
+    significant digits, as shown_score_sql rounds in PostgreSQL."""
+    if score is None:
+        return None
+    step = Decimal(1).scaleb(-SCORE_DECIMALS)
+    return float(Decimal(f"{float(score):.15g}").quantize(step, ROUND_HALF_UP))
 
 
 def households_where(surveys: Counted, household_form: str = HOUSEHOLD_FORM) -> str:
@@ -265,15 +287,17 @@ WITH {agg}, scored AS (
   WHERE c.id = :city_id
 )
 SELECT a.*,
+       -- Ranked by the score as shown: places showing the same score share a rank.
        -- A settlement in no ward (the outskirts) ranks in the city only.
        CASE WHEN a.kind = 'settlement' AND a.score IS NOT NULL AND a.ward_id IS NOT NULL THEN
          rank() OVER (PARTITION BY a.kind, a.ward_id, a.score IS NULL
-                      ORDER BY a.score DESC) END AS rank_in_ward,
+                      ORDER BY {shown_score_sql("a.score")} DESC) END AS rank_in_ward,
        CASE WHEN a.kind IN ('settlement', 'ward') AND a.score IS NOT NULL THEN
-         rank() OVER (PARTITION BY a.kind, a.score IS NULL ORDER BY a.score DESC) END
+         rank() OVER (PARTITION BY a.kind, a.score IS NULL
+                      ORDER BY {shown_score_sql("a.score")} DESC) END
          AS rank_in_city
 FROM areas a
-ORDER BY a.kind, a.score DESC NULLS LAST, a.code
+ORDER BY a.kind, {shown_score_sql("a.score")} DESC NULLS LAST, a.code
 """
 
 

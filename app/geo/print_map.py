@@ -29,7 +29,7 @@ from app.geo.styles import (
     print_fill,
     value_class,
 )
-from app.i18n import date_text, number_text, translate, whole_percent
+from app.i18n import date_text, number_text, translate, whole_percent, whole_score
 from app.vietnam import today_in_vietnam
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
@@ -522,7 +522,7 @@ def _ranking_rows(data: PrintInput) -> tuple[list[print_layout.Column], list[lis
                 str(settlement.get("rank_in_ward") or "–"),
                 str(settlement["name"]),
                 str(settlement.get("households") or 0),
-                "–" if score is None else f"{score:.0f}",
+                "–" if score is None else str(whole_score(score)),
                 *["–" if shares.get(k) is None else str(whole_percent(shares[k])) for k in keys],
             ]
         )

@@ -48,7 +48,7 @@ from app.geo.print_map import (
     utm_epsg,
 )
 from app.geo.styles import NO_DATA_COLOUR, PRINT_OUTLINE
-from app.i18n import date_text, translate, whole_percent
+from app.i18n import date_text, translate, whole_percent, whole_score
 from app.vietnam import today_in_vietnam
 
 PAD_SHARE = 0.12  # of the settlement's larger side, around it
@@ -489,7 +489,7 @@ def _figures_rows(data: SettlementPrintInput) -> list[list[str]]:
         rank_row = [_t(data, "rank"), str(figures.get("rank_in_ward") or no_data)]
     rows = [
         [_t(data, "households"), str(figures.get("households") or 0)],
-        [_t(data, "score"), no_data if score is None else f"{score:.0f}"],
+        [_t(data, "score"), no_data if score is None else str(whole_score(score))],
         rank_row,
     ]
     shares = figures.get("shares") or {}

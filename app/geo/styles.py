@@ -128,13 +128,23 @@ def print_fill(index: int | None) -> PrintFill:
 
 
 def value_class(value: float | None) -> int | None:
-    """The class index (0-4) of a 0-100 value; None when there is no value."""
+    """The class index (0-4) of a 0-100 value as shown (a score rounded as the API shows it:
+    a reader who sees 20.0 finds it in the class 20-40); None when there is no value."""
     if value is None:
         return None
     for index, bound in enumerate(CLASS_BOUNDS):
         if value < bound:
             return index
     return len(CLASS_BOUNDS) - 1
+
+
+def value_class_sql(value: str) -> str:
+    """SQL: value_class of the SQL expression `value` (the value as shown), the same bounds
+    and the same index (0-4), NULL for NULL: the exports class as the maps draw."""
+    whens = " ".join(
+        f"WHEN {value} < {bound!r} THEN {index}" for index, bound in enumerate(CLASS_BOUNDS)
+    )
+    return f"CASE WHEN {value} IS NULL THEN NULL {whens} ELSE {len(CLASS_BOUNDS) - 1} END"
 
 
 def class_colour(value: float | None) -> str:

@@ -15,13 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import places as place_queries
 from app.db.exports import OrderedHalves, Property
-from app.db.indicators import COUNTED, HOUSEHOLD_FORM, Counted, indicators_sql
+from app.db.indicators import (
+    COUNTED,
+    HOUSEHOLD_FORM,
+    Counted,
+    indicators_sql,
+    shown_score_sql,
+)
 from app.db.review_stats import settlement_survey_wards
 from app.db.scope import EVERY_SURVEY, SurveyScope
 from app.db.sql import sql_literal
 from app.errors import Forbidden, NotFound, UnknownForm
 from app.forms.registry import FormRegistry
-from app.geo.styles import CLASS_BOUNDS
+from app.geo.styles import value_class_sql
 from app.services import places
 from app.services.access import Principal
 from app.services.exports import (
@@ -326,18 +332,16 @@ def _indicator_source(
 
 
 def _priority_class(score: str) -> str:
-    """SQL: the priority class (1 lowest to 5 highest) of a 0-100 score, as the maps draw."""
-    whens = " ".join(
-        f"WHEN {score} < {bound} THEN {index}" for index, bound in enumerate(CLASS_BOUNDS[:-1], 1)
-    )
-    return f"CASE WHEN {score} IS NULL THEN NULL {whens} ELSE {len(CLASS_BOUNDS)} END"
+    """SQL: the priority class (1 lowest to 5 highest) of a 0-100 score, as the maps draw:
+    the class of the score as shown (value_class, 0-4, plus one)."""
+    return f"({value_class_sql(shown_score_sql(score))}) + 1"
 
 
 def _indicator_properties(kind: str, figures: str = "ind") -> list[Property]:
     """An area's figures from the indicators subquery `figures`, its ranks from `ind` (the
     city's)."""
     f, r = figures, "ind"
-    score = f"round({f}.score::numeric, 1)::float8"
+    score = f"{shown_score_sql(f'{f}.score')}::float8"
     properties = [
         Property("households", f"coalesce({f}.households, 0)", "number", field_type="int"),
         Property("score", score, "number"),

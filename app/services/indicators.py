@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db import indicators as queries
 from app.db import places as place_queries
-from app.db.indicators import HOUSEHOLD_FORM, Counted, DeficiencyRule
+from app.db.indicators import HOUSEHOLD_FORM, Counted, DeficiencyRule, shown_score
 from app.db.scope import EVERY_SURVEY, SurveyScope
 from app.errors import InvalidInput, NotFound, Problem, Unauthorized
 from app.i18n import percent_text
@@ -236,7 +236,7 @@ def _row(row: Mapping[str, Any]) -> dict[str, Any]:
         "code": row["code"],
         "name": row["name"],
         "households": households,
-        "score": _round(row["score"], 1),
+        "score": shown_score(row["score"]),  # as ranked (app/db/indicators.py)
         "shares": {key: _round(row[f"share_{key}"], 4) for key in INDICATOR_KEYS},
         "counts": {key: int(row[f"count_{key}"]) for key in INDICATOR_KEYS},
         "last_collected_at": row["last_collected_at"],

@@ -19,7 +19,7 @@ from app.db.indicators import HOUSEHOLD_FORM, Counted
 from app.errors import NotFound
 from app.forms.registry import FormRegistry
 from app.geo.styles import POINT_STYLE_BY_KEY, POINT_STYLES
-from app.i18n import date_text, translate, whole_percent
+from app.i18n import date_text, translate, whole_percent, whole_score
 from app.services import cdf_groups_map, cdf_projects, indicators, places
 from app.services.access import SYSTEM, Principal
 from app.services.small_areas import PUBLIC_MIN_HOUSEHOLDS
@@ -94,7 +94,8 @@ def _settlement_properties(row: dict[str, Any], language: str) -> dict[str, Any]
 def _score_text(row: dict[str, Any], language: str) -> str:
     if row.get("withheld"):  # a published place of a few households (small_areas.py)
         return _t("withheld", language, min=PUBLIC_MIN_HOUSEHOLDS)
-    return "–" if row["score"] is None else f"{row['score']:.0f}"
+    # Half up from the score as shown (one decimal), as the shares beside it round.
+    return "–" if row["score"] is None else str(whole_score(row["score"]))
 
 
 def popup_fields(language: str) -> list[tuple[str, str]]:

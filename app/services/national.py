@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import indicators as indicator_queries
 from app.db import national as queries
-from app.db.indicators import HOUSEHOLD_FORM, Counted
+from app.db.indicators import HOUSEHOLD_FORM, Counted, shown_score
 from app.i18n import date_text, number_text, percent_text, translate
 from app.services import cdf_reports
 from app.services.access import Principal
@@ -88,8 +88,8 @@ def _city(row: Mapping[str, Any], surveys: Counted) -> dict[str, Any]:
         "share_surveyed": _round(row["households_in_settlements"] / estimate, 4)
         if estimate
         else None,
-        "priority_score": _round(row["priority_score"], 1),
-        "average_settlement_priority": _round(row["average_settlement_priority"], 1),
+        "priority_score": shown_score(row["priority_score"]),
+        "average_settlement_priority": shown_score(row["average_settlement_priority"]),
         "projects": int(row["projects"]),
         "projects_done": int(row["projects_done"]),
         "data_date": vietnam_day(last).isoformat() if last else None,
@@ -106,7 +106,7 @@ def _published(row: dict[str, Any], page: Mapping[str, list[dict[str, Any]]]) ->
         withhold(row)
         row["priority_score"] = None
     scores = [area["score"] for area in page["settlement"] if area["score"] is not None]
-    row["average_settlement_priority"] = _round(sum(scores) / len(scores), 1) if scores else None
+    row["average_settlement_priority"] = shown_score(sum(scores) / len(scores)) if scores else None
     return row
 
 
@@ -178,7 +178,7 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "share_surveyed": _round(total("households_in_settlements") / estimate, 4)
         if estimate
         else None,
-        "average_settlement_priority": _round(sum(scored) / len(scored), 1) if scored else None,
+        "average_settlement_priority": shown_score(sum(scored) / len(scored)) if scored else None,
         "projects_done": total("projects_done"),
         "cdf": {
             "cities": len(with_books),

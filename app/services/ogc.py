@@ -24,7 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.db import ogc as queries
 from app.db.engine import snapshot
 from app.db.exports import Property
-from app.db.indicators import COUNTED, HOUSEHOLD_FORM, households_where, indicators_sql
+from app.db.indicators import (
+    COUNTED,
+    HOUSEHOLD_FORM,
+    households_where,
+    indicators_sql,
+    shown_score_sql,
+)
 from app.db.ogc import Extent, ItemsQuery, Source
 from app.db.sql import sql_literal
 from app.errors import NotFound
@@ -58,6 +64,7 @@ class Figures:
     plain: Source  # the same features without their figures (no `ind`)
     names: frozenset[str]  # the properties that are figures: a filter on one needs `ind`
     priorities: Path  # the common weights of the scores
+    household_form: str = HOUSEHOLD_FORM  # whose surveys are the households counted
 
 
 @dataclass(frozen=True)
@@ -105,11 +112,12 @@ def _area_scope(reader: Principal, alias: str, ward_column: str) -> tuple[str, d
 
 
 def _figures_with(
-    city_ids: Sequence[int], weights: Mapping[int, Weights]
+    city_ids: Sequence[int], weights: Mapping[int, Weights], household_form: str
 ) -> tuple[str, dict[str, Any]]:
     """WITH ind AS (...): the indicators, score and ranks of every area of these cities, each
-    city's score by its own weights (computed once, however often the statement joins it)."""
-    base = indicators_sql([i.rule for i in INDICATORS])
+    city's score by its own weights (computed once, however often the statement joins it),
+    counting the surveys of the household form (settings.household_form), as the API does."""
+    base = indicators_sql([i.rule for i in INDICATORS], household_form=household_form)
     params: dict[str, Any] = {}
     parts = []
     for index, city_id in enumerate(city_ids or [0]):
@@ -129,7 +137,7 @@ def _figures_with(
 def _figure_properties(settlement: bool) -> list[Property]:
     props = [
         Property("households", "coalesce(ind.households, 0)", "number"),
-        Property("score", "round(ind.score::numeric, 1)", "number"),
+        Property("score", shown_score_sql("ind.score"), "number"),
     ]
     props += [
         Property(f"share_{key}", f"round(ind.share_{key}::numeric, 4)", "number")
@@ -238,12 +246,17 @@ def _with_figures(plain: Source, kind: str) -> Source:
 
 
 def _area_collection(
-    collection_id: str, plain: Source, kind: str, geometry_type: str, priorities: Path
+    collection_id: str,
+    plain: Source,
+    kind: str,
+    geometry_type: str,
+    priorities: Path,
+    household_form: str,
 ) -> Collection:
     source = _with_figures(plain, kind)
     names = frozenset(p.name for p in source.properties) - {p.name for p in plain.properties}
     alias = plain.id_sql.split(".")[0]
-    figures = Figures(kind, f"{alias}.city_id", plain, names, priorities)
+    figures = Figures(kind, f"{alias}.city_id", plain, names, priorities, household_form)
     return Collection(
         collection_id,
         _texts(f"ogc.{collection_id}"),
@@ -263,7 +276,7 @@ async def figures_for(
     if collection.figures is None:
         return collection.source
     weights = await cities_weights(connection, city_ids, collection.figures.priorities)
-    with_sql, params = _figures_with(city_ids, weights)
+    with_sql, params = _figures_with(city_ids, weights, collection.figures.household_form)
     source = collection.source
     return replace(source, params={**source.params, **params}, with_sql=with_sql)
 
@@ -278,9 +291,16 @@ async def collections(
     """Every collection, each limited to what the reader may read (the areas' figures are
     computed by the request that shows them, for the cities it shows: figures_for)."""
     found = [
-        _area_collection("wards", wards_source(reader), "ward", "MultiPolygon", priorities),
         _area_collection(
-            "settlements", settlements_source(reader), "settlement", "Polygon", priorities
+            "wards", wards_source(reader), "ward", "MultiPolygon", priorities, household_form
+        ),
+        _area_collection(
+            "settlements",
+            settlements_source(reader),
+            "settlement",
+            "Polygon",
+            priorities,
+            household_form,
         ),
     ]
     personal = personal_allowed(reader)
