@@ -27,4 +27,35 @@ def isolated(text: str) -> str:
     texts unchanged."""
     if text.isascii() or not any(unicodedata.bidirectional(c) in _ISOLATE for c in text):
         return text
-    return f"\u2068{text}\u2069"
+    return f"\u2068{_balanced(text)}\u2069"
+
+
+_OPENS_EMBEDDING = frozenset("\u202a\u202b\u202d\u202e")  # LRE, RLE, LRO, RLO
+_OPENS_ISOLATE = frozenset("\u2066\u2067\u2068")  # LRI, RLI, FSI
+_POP_EMBEDDING, _POP_ISOLATE = "\u202c", "\u2069"  # PDF, PDI
+
+
+def _balanced(text: str) -> str:
+    """`text` with its own direction controls balanced (UAX #9): a PDI or PDF that closes
+    nothing opened in the text is dropped (a name's own U+2069 closed the isolate around it
+    at once, and the override after it ran to the end of the line), and what the text leaves
+    open is closed at its end."""
+    kept: list[str] = []
+    opened: list[str] = []  # "e" an embedding or override, "i" an isolate
+    for char in text:
+        if char in _OPENS_EMBEDDING:
+            opened.append("e")
+        elif char in _OPENS_ISOLATE:
+            opened.append("i")
+        elif char == _POP_EMBEDDING:
+            if not opened or opened[-1] != "e":
+                continue  # closes nothing of the text's (an embedding outside an isolate)
+            opened.pop()
+        elif char == _POP_ISOLATE:
+            if "i" not in opened:
+                continue
+            while opened.pop() != "i":  # a PDI also ends the embeddings opened inside
+                pass
+        kept.append(char)
+    closing = "".join(_POP_EMBEDDING if kind == "e" else _POP_ISOLATE for kind in reversed(opened))
+    return "".join(kept) + closing

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, text
 
+from app.text import isolated
 from tests.auth import ward_id
 
 pytestmark = pytest.mark.browser
@@ -63,7 +64,7 @@ def assert_in_order(page: Page, selector: str, before: str, name: str, after: st
     visible = [left for character, left in zip(after, tail, strict=True) if character != " "]
     assert visible == sorted(visible), f"{after!r} is drawn out of order: {tail}"
     # The name in an isolate (FSI ... PDI): its direction ends with it.
-    assert shown == f"{before}\u2068{name}\u2069{after}"
+    assert shown == f"{before}{isolated(name)}{after}"
     assert max(head) < min(body) and max(body) < min(tail), (head, body, tail)
 
 
@@ -77,13 +78,13 @@ def test_a_ward_name_that_overrides_direction_reverses_only_itself(
         page, ".cdf-title-main", "Bản đồ nâng cấp khu dân cư: ", OVERRIDE_NAME, ", Tam Kỳ"
     )
     # The tab's title: the same sentence, the name isolated in it.
-    assert page.title() == f"Bản đồ nâng cấp khu dân cư: \u2068{OVERRIDE_NAME}\u2069, Tam Kỳ"
+    assert page.title() == f"Bản đồ nâng cấp khu dân cư: {isolated(OVERRIDE_NAME)}, Tam Kỳ"
 
     page.goto(f"/maps/wards/{renamed_ward}?lang=en")
     assert_in_order(
         page, ".cdf-title-main", "Settlement upgrading map: ", OVERRIDE_NAME, ", Tam Kỳ"
     )
-    assert page.title() == f"Settlement upgrading map: \u2068{OVERRIDE_NAME}\u2069, Tam Kỳ"
+    assert page.title() == f"Settlement upgrading map: {isolated(OVERRIDE_NAME)}, Tam Kỳ"
     assert page.console_errors == []  # type: ignore[attr-defined]
 
 
@@ -101,9 +102,9 @@ def test_a_city_name_with_right_to_left_letters_is_isolated(
         page = signed_in_desktop
         page.goto("/maps/cities/tam-ky?lang=vi")
         expect(page.locator(".cdf-title-main")).to_have_text(
-            f"Bản đồ nâng cấp khu dân cư: \u2068{HEBREW_CITY}\u2069"
+            f"Bản đồ nâng cấp khu dân cư: {isolated(HEBREW_CITY)}"
         )
-        assert page.title() == f"Bản đồ nâng cấp khu dân cư: \u2068{HEBREW_CITY}\u2069"
+        assert page.title() == f"Bản đồ nâng cấp khu dân cư: {isolated(HEBREW_CITY)}"
     finally:
         with sync_engine.begin() as connection:
             connection.execute(

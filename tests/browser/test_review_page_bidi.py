@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine, text
 
+from app.text import isolated
 from tests.auth import bearer, make_token, make_user, ward_id
 from tests.browser.conftest import record_console_errors, sign_in_browser
 from tests.factories import household_answers, household_survey
@@ -114,13 +115,13 @@ def test_a_ward_name_that_overrides_direction_reverses_only_itself(
 
         # In the picker (no markup inside an <option>): the name between FSI and PDI.
         option = page.locator(f'#ward-select option[value="{places["w03"]}"]')
-        expect(option).to_have_text(f"\u2068{OVERRIDE_NAME}\u2069 (W03)")
+        expect(option).to_have_text(f"{isolated(OVERRIDE_NAME)} (W03)")
         # The tab's title too.
-        assert page.title() == f"Duyệt phiếu khảo sát: \u2068{OVERRIDE_NAME}\u2069"
+        assert page.title() == f"Duyệt phiếu khảo sát: {isolated(OVERRIDE_NAME)}"
 
         page.goto(f"/review?ward={places['w03']}&lang=en")
         expect(page.locator("h1 bdi#ward-name")).to_have_text(OVERRIDE_NAME)
-        expect(option).to_have_text(f"\u2068{OVERRIDE_NAME}\u2069 (W03)")
+        expect(option).to_have_text(f"{isolated(OVERRIDE_NAME)} (W03)")
         assert page.console_errors == []  # type: ignore[attr-defined]
     finally:
         page.context.close()

@@ -127,7 +127,7 @@ def test_isolated_changes_only_right_to_left_texts() -> None:
     assert print_layout.isolated("Phường Hòa Thuận") == "Phường Hòa Thuận"
     assert print_layout.isolated(KHMER) == KHMER
     assert print_layout.isolated("שלום") == "\u2068שלום\u2069"
-    assert print_layout.isolated("\u202eabc") == "\u2068\u202eabc\u2069"
+    assert print_layout.isolated("\u202eabc") == "\u2068\u202eabc\u202c\u2069"
 
 
 @pytest.mark.parametrize(
