@@ -6,6 +6,8 @@ GeoPackage, Shapefile and XLSX are built in a temporary directory, then sent: Po
 copies the rows out into a file (CSV for GDAL, the sheet's XML for XLSX; one export slot held
 while it does), then a worker thread writes the file from it (app/geo/export_writers.py), so
 the event loop never waits on a writer and memory holds one block whatever the layer's size.
+A point Shapefile's writer reads the rows while PostgreSQL still writes them
+(app/services/growing_file.py).
 At most `FileBuilds` files are built at once; the next request waits, then gets 503, like the
 GeoJSON exports.
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
+import io
 import shutil
 import tempfile
 import zipfile
@@ -52,6 +56,7 @@ from app.services.export_layers import (
     survey_layer,
 )
 from app.services.exports import CHUNK_BYTES, FIXED_LAYERS, Layer, _in_thread
+from app.services.growing_file import copy_while_reading
 from app.services.spreadsheet import FORMULA_STARTS
 
 # Longest first: "shp.zip" before "zip" would ever match.
@@ -478,7 +483,6 @@ async def _write_shapefile_zip(
     shortened names. Points: lon and lat copied out with the values, the files written
     straight into the zip; areas: GDAL's writer, then zipped."""
     from app.geo import export_writers as writers
-    from app.geo.shapefile import PointRows, add_shapefile
 
     if not _direct_shapefile(query):
         folder = directory / "shp"
@@ -507,14 +511,38 @@ async def _write_shapefile_zip(
             if located:
                 geometry = query.geometry
                 columns[:0] = [f"ST_X({geometry})", f"ST_Y({geometry})"]
-            await _copy_csv(engine, slots, rows_sql(columns, source), args, scratch)
-            rows = PointRows(scratch, tuple(_columns(properties)), located)
             names = writers.shapefile_names([p.name for p in properties])
-            await _in_thread(add_shapefile, archive, rows, name, names, directory)
+            await copy_while_reading(
+                engine,
+                slots,
+                rows_sql(columns, source),
+                args,
+                scratch,
+                functools.partial(
+                    _add_point_shapefile, archive, scratch, properties, located, name, names
+                ),
+            )
             scratch.unlink()
         archive.writestr("fields.csv", _field_map([query]))
     finally:
         await _in_thread(archive.close)
+
+
+def _add_point_shapefile(
+    archive: zipfile.ZipFile,
+    path: Path,
+    properties: Sequence[Property],
+    located: bool,
+    name: str,
+    names: Sequence[str],
+    reader: io.BufferedReader,
+) -> None:
+    """One table's shapefile (or lone .dbf) into the zip, its rows read from `reader` as
+    they are copied into `path`."""
+    from app.geo.shapefile import PointRows, add_shapefile
+
+    rows = PointRows(path, tuple(_columns(properties)), located, reader)
+    add_shapefile(archive, rows, name, names, path.parent)
 
 
 def _field_map(queries: Sequence[LayerQuery]) -> str:
