@@ -377,6 +377,20 @@ async def meeting_record_ids(connection: AsyncConnection, meeting_id: uuid.UUID)
     return [str(row.client_id) for row in rows]
 
 
+async def meeting_cash(connection: AsyncConnection, meeting_id: uuid.UUID, group_id: int) -> int:
+    """The group's cash moved by the entries posted at a meeting (every phone's)."""
+    found = await connection.execute(
+        text(
+            "SELECT coalesce(sum(l.amount), 0)::bigint FROM cdf_entries e "
+            "JOIN cdf_lines l ON l.entry_id = e.id "
+            "JOIN cdf_accounts a ON a.id = l.account_id AND a.kind = 'group_cash' "
+            "AND a.group_id = :group WHERE e.meeting_id = :id"
+        ),
+        {"id": meeting_id, "group": group_id},
+    )
+    return int(found.scalar_one())
+
+
 async def close_meeting(
     connection: AsyncConnection,
     meeting_id: uuid.UUID,

@@ -384,10 +384,12 @@ async def get_meeting(
     engine: AsyncEngine, user: Principal, meeting_id: uuid.UUID
 ) -> dict[str, Any]:
     """A meeting, with what the books hold of it now, whichever phone posted it: the group's
-    cash on the meeting's day (`cash_in_books`: what its close compares the count with) and
-    the client ids of its records (`record_ids`). A phone recording with another at one
-    meeting takes the cash it expects in the box from these, never from its own records
-    alone (it asked a note for a difference that was the other phone's records)."""
+    cash on the meeting's day (`cash_in_books`: what its close compares the count with), the
+    part of it the meeting's records moved (`cash_of_meeting`: the rest is the cash at its
+    start, whatever day it is held on) and the client ids of its records (`record_ids`). A
+    phone recording with another at one meeting takes the cash it expects in the box from
+    these, never from its own records alone (it asked a note for a difference that was the
+    other phone's records)."""
     async with engine.connect() as connection:
         meeting = await ledger.meeting_by_id(connection, meeting_id)
         require(meeting is not None, "cdf_meeting_not_found")
@@ -397,7 +399,13 @@ async def get_meeting(
             connection, meeting["group_id"], as_of=meeting["held_on"]
         )
         records = await ledger.meeting_record_ids(connection, meeting_id)
-    return {**meeting, "cash_in_books": balances.get("group_cash", 0), "record_ids": records}
+        moved = await ledger.meeting_cash(connection, meeting_id, meeting["group_id"])
+    return {
+        **meeting,
+        "cash_in_books": balances.get("group_cash", 0),
+        "cash_of_meeting": moved,
+        "record_ids": records,
+    }
 
 
 # --- reversals and periods ------------------------------------------------------------------

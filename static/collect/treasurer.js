@@ -13,8 +13,8 @@ import { formatDay, tt } from "./treasurer_i18n.js";
 import {
   GROUP, KINDS, OUT_KINDS, adoptOlderMeetings, carryOver, counts, entryKey, expectedCash, fetchStatement,
   followMeeting, forgetMeeting, formatAmount, groupLoans, leftOver, loadMeeting, loadStatement, markReady,
-  meetingKeyOf, newMeeting, onMeetingChanged, parseAmount, recordedElsewhere, sameMeeting, saveMeeting,
-  setEntry, sheetRows, today, treasurerGroups, unsentCount, waitingMeetings,
+  meetingKeyOf, newMeeting, onMeetingChanged, openingCash, parseAmount, recordedElsewhere, sameMeeting,
+  saveMeeting, setEntry, sheetRows, today, treasurerGroups, unsentCount, waitingMeetings,
 } from "./treasurer_sheet.js";
 import { refreshBooks, syncMeeting } from "./treasurer_sync.js";
 
@@ -730,7 +730,7 @@ function closeSection(meeting) {
   }, tt("close"));
   return h("section", { class: "cash-count", id: "cash-count" },
     h("dl", { class: "totals" },
-      h("dt", {}, tt("opening_cash")), h("dd", { id: "opening-cash" }, formatAmount(meeting.opening_cash)),
+      h("dt", {}, tt("opening_cash")), h("dd", { id: "opening-cash" }, formatAmount(openingCash(meeting))),
       h("dt", {}, tt("money_in")), h("dd", { id: "money-in" }, formatAmount(sums.moneyIn)),
       h("dt", {}, tt("money_out")), h("dd", { id: "money-out" }, formatAmount(sums.moneyOut)),
       sums.elsewhere === null ? null : h("dt", {}, tt("elsewhere")),

@@ -176,8 +176,18 @@ export function expectedCash(meeting) {
   return total;
 }
 
-/** The money of the meeting's day the books hold that is not this phone's: other phones'
- * records (and the office's) since the cash at the start was read. Null without books. */
+/** The cash in the box when the meeting began: from the server's books when read (their
+ * cash on the meeting's day less what its records moved, whatever day it is held on), else
+ * the group's cash when the meeting was started on this phone (a statement of that moment:
+ * for a meeting dated back, it holds later days' money too). */
+export function openingCash(meeting) {
+  const books = meeting.books;
+  if (books && Number.isSafeInteger(books.meeting_cash)) return books.cash - books.meeting_cash;
+  return meeting.opening_cash ?? 0;
+}
+
+/** The money of the meeting the books hold that is not this phone's: other phones'
+ * records (and the office's) at it. Null without books. */
 export function recordedElsewhere(meeting) {
   const books = meeting.books;
   if (!books) return null;
@@ -186,7 +196,7 @@ export function recordedElsewhere(meeting) {
   for (const entry of Object.values(meeting.entries)) {
     if (counts(entry) && held.has(entry.client_id)) mine += cashEffect(entry);
   }
-  return books.cash - (meeting.opening_cash ?? 0) - mine;
+  return books.cash - openingCash(meeting) - mine;
 }
 
 // ---------------------------------------------------------------- on the phone

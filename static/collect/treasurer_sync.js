@@ -42,7 +42,10 @@ export async function refreshBooks(meeting, token) {
     return "closed";
   }
   meeting.books = {
-    cash: seen.cash_in_books, record_ids: seen.record_ids.map(String), at: new Date().toISOString(),
+    cash: seen.cash_in_books,
+    meeting_cash: Number.isSafeInteger(seen.cash_of_meeting) ? seen.cash_of_meeting : null,
+    record_ids: seen.record_ids.map(String),
+    at: new Date().toISOString(),
   };
   await saveMeeting(meeting);
   return "open";

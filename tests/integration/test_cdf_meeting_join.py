@@ -280,6 +280,7 @@ def test_the_meeting_says_what_the_books_hold_of_every_phones_records(
     assert empty.status_code == 200, empty.text
     before = empty.json()["cash_in_books"]
     assert isinstance(before, int) and empty.json()["record_ids"] == []
+    assert empty.json()["cash_of_meeting"] == 0
     assert before == _cash(sync_engine, group)
     ours, theirs = _saving(first_member, 50_000), _saving(second_member, 70_000)
     for who, record in ((treasurer, ours), (secretary, theirs)):
@@ -289,6 +290,8 @@ def test_the_meeting_says_what_the_books_hold_of_every_phones_records(
         seen = who.get(f"/api/v1/cdf/meetings/{mine}").json()
         assert seen["status"] == "open"
         assert seen["cash_in_books"] == before + 120_000
+        # What the meeting moved, whichever phone: the rest is the cash at its start.
+        assert seen["cash_of_meeting"] == 120_000
         assert sorted(seen["record_ids"]) == sorted([ours["client_id"], theirs["client_id"]])
     # A later day's money is not in the box of this meeting's day.
     later = treasurer.post(
@@ -296,7 +299,14 @@ def test_the_meeting_says_what_the_books_hold_of_every_phones_records(
         json={"client_id": uid(), "kind": "fine", "amount": 5_000, "date": "2025-05-06"},
     )
     assert later.status_code == 201, later.text
-    assert treasurer.get(f"/api/v1/cdf/meetings/{mine}").json()["cash_in_books"] == before + 120_000
+    seen = treasurer.get(f"/api/v1/cdf/meetings/{mine}").json()
+    assert (seen["cash_in_books"], seen["cash_of_meeting"]) == (before + 120_000, 120_000)
+    # A meeting held later in the books' time (its phone's cash at the start read today):
+    # the books still tell its start apart from what it moved.
+    back = uid()
+    assert treasurer.post(url, json={"id": back, "date": "2025-05-04"}).status_code == 201
+    early = treasurer.get(f"/api/v1/cdf/meetings/{back}").json()
+    assert (early["cash_in_books"], early["cash_of_meeting"]) == (before, 0)
 
     closed = treasurer.post(
         f"/api/v1/cdf/meetings/{mine}/close",
