@@ -197,13 +197,25 @@ _JOINERS = "\u200d\u17d2"  # ZERO WIDTH JOINER (emoji sequences), KHMER SIGN COE
 
 def _joins_previous(word: str, index: int) -> bool:
     """Whether `word[index]` is drawn with the character before it: a mark (a combining
-    accent, a Khmer or Thai vowel sign, an emoji's variation selector), a zero-width joiner,
-    or the letter a joiner or a Khmer coeng binds."""
-    return (
-        unicodedata.category(word[index]) in ("Mn", "Mc", "Me")
-        or word[index] == "\u200d"
-        or (index > 0 and word[index - 1] in _JOINERS)
-    )
+    accent, a Khmer or Thai vowel sign, an emoji's variation selector), an emoji's skin tone,
+    a zero-width joiner, the letter a joiner or a Khmer coeng binds, or the second regional
+    indicator of a flag (🇻🇳 is two letters, one flag)."""
+    char = word[index]
+    if unicodedata.category(char) in ("Mn", "Mc", "Me") or char == "\u200d":
+        return True
+    if index == 0:
+        return False
+    if word[index - 1] in _JOINERS or "\U0001f3fb" <= char <= "\U0001f3ff":  # skin tones
+        return True
+    if _REGIONAL <= char <= _REGIONAL_LAST:
+        before = 0  # regional indicators pair from the start of their run
+        while index - before > 0 and _REGIONAL <= word[index - before - 1] <= _REGIONAL_LAST:
+            before += 1
+        return before % 2 == 1
+    return False
+
+
+_REGIONAL, _REGIONAL_LAST = "\U0001f1e6", "\U0001f1ff"
 
 
 class Flow:

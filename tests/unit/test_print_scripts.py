@@ -146,3 +146,20 @@ def test_a_long_name_in_another_script_is_cut_between_its_clusters(word: str) ->
 
 def test_print_fonts_are_installed() -> None:
     assert print_layout.missing_print_fonts() == []
+
+
+SKIN_TONE = "👋🏽"  # a hand and its skin tone: one emoji
+FLAG = "🇻🇳"  # two regional indicators: one flag
+
+
+@pytest.mark.parametrize("word", [SKIN_TONE * 40, FLAG * 40, "X" + FLAG * 40])
+def test_a_long_name_of_emoji_is_cut_between_whole_emoji(word: str) -> None:
+    """A skin tone began a line without its hand, a flag was cut into two letters."""
+    lines = print_layout.wrap(word, 9.0, 40.0)
+    assert len(lines) > 1 and "".join(lines) == word
+    lead = 1 if word.startswith("X") else 0
+    for line in lines[1:]:
+        assert not "\U0001f3fb" <= line[0] <= "\U0001f3ff", lines
+    if FLAG in word:  # every line but the first holds whole flags from its start
+        assert all(len(line) % 2 == 0 for line in lines[1:]), lines
+        assert (len(lines[0]) - lead) % 2 == 0, lines
