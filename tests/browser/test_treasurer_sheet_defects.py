@@ -203,6 +203,9 @@ def test_two_tabs_on_one_meeting_keep_each_others_amounts(
         record_console_errors(other)
         other.goto("/collect")  # the meeting left open opens again
         expect(other.locator("#meeting-title")).to_have_attribute("data-meeting", meeting_id)
+        # The opening's sync is over (the server's books read back and saved) before the
+        # network goes: its late save re-drew the other tab while the test typed there.
+        wait_for(page, lambda: all(m.get("books") for m in page.evaluate(MEETINGS)), 20_000)
         context.set_offline(True)
         first, second, _ = group["members"]
         page.fill(f"#m{first}-fine", "1.000")
