@@ -23,19 +23,10 @@ from sqlalchemy import Engine, text
 from app.geo.styles import CLASS_BOUNDS, value_class
 from app.main import create_app
 from app.settings import REPO_ROOT, Settings
+from tests.integration.test_indicators import CLEAN
 
 SLUG = "lang-lam-tron"
 DATA_BLOCK = r'<script type="application/json" id="cdfmap-data"[^>]*>(.*?)</script>'
-CLEAN = {
-    "tenure": "red_book",
-    "water_source": "piped",
-    "sanitation": "own_toilet",
-    "flooding": "never",
-    "house_condition": "permanent",
-    "electricity": "own_meter",
-    "lane_access": "car",
-    "waste": "collected",
-}
 POOR = {  # lacks everything
     "tenure": "renting",
     "water_source": "well",

@@ -14,18 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, text
 
 from tests.integration import test_ogc
+from tests.integration.test_indicators import CLEAN
 
 OGC = "/ogc/collections"
-CLEAN = {
-    "tenure": "red_book",
-    "water_source": "piped",
-    "sanitation": "own_toilet",
-    "flooding": "never",
-    "house_condition": "permanent",
-    "electricity": "own_meter",
-    "lane_access": "car",
-    "waste": "collected",
-}
 POOR = {**CLEAN, "tenure": "renting", "water_source": "well", "flooding": "often"}
 
 # The sample city's households (most approved), as the other OGC tests have them.
